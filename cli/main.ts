@@ -1,0 +1,41 @@
+// juki-gw: one CLI. Each subcommand is its own module under cli/commands/, loaded on demand so a
+// `config check` never pulls in the broker or the PKCS#11 module.
+type Command = { run(args: string[]): Promise<number>; summary: string };
+
+const COMMANDS: Record<string, () => Promise<Command>> = {
+  start: () => import('./commands/start.js'),
+  broker: () => import('./commands/broker.js'),
+  config: () => import('./commands/config.js'),
+  keys: () => import('./commands/keys.js'),
+  pki: () => import('./commands/pki.js'),
+  verify: () => import('./commands/verify.js'),
+  queue: () => import('./commands/queue.js'),
+  import: () => import('./commands/import.js'),
+  audit: () => import('./commands/audit.js'),
+  sim: () => import('./commands/sim.js'),
+};
+
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    const lines = ['usage: juki-gw <command> [options]', '', 'commands:'];
+    for (const [n, load] of Object.entries(COMMANDS)) {
+      try { lines.push(`  ${n.padEnd(8)} ${(await load()).summary}`); } catch { /* not built yet */ }
+    }
+    process.stdout.write(lines.join('\n') + '\n');
+    return name ? 0 : 2;
+  }
+  const load = COMMANDS[name];
+  if (!load) {
+    process.stderr.write(`juki-gw: unknown command "${name}" (try juki-gw --help)\n`);
+    return 2;
+  }
+  let cmd: Command;
+  try {
+    cmd = await load();
+  } catch (e) {
+    process.stderr.write(`juki-gw: command "${name}" is not available in this build: ${(e as Error).message}\n`);
+    return 2;
+  }
+  return cmd.run(rest);
+}

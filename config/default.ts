@@ -1,0 +1,19 @@
+import type { ApplianceConfigInput } from './schema/index.js';
+
+/**
+ * Embedded default: runs with no file. Tsu City (242012) as the served municipality, a loopback-only
+ * plain listener for development, example local systems, and simulated upstreams (no upstreams set).
+ */
+export const embeddedDefault: ApplianceConfigInput = {
+  municipalities: ['242012'],
+  dataDir: './data',
+  listeners: [
+    { name: 'local-dev', type: 'plain', host: '127.0.0.1', port: 1883, segment: 'local' },
+  ],
+  systems: [
+    { id: 'rr-01', role: 'resident-register', description: '住民基本台帳システム (example)' },
+    { id: 'term-01', role: 'terminal', description: '統合端末 (example)' },
+    { id: 'nl-01', role: 'number-linkage', description: '番号連携サーバ (example)' },
+    { id: 'mon-01', role: 'monitor', description: 'monitoring (example)' },
+  ],
+};

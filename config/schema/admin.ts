@@ -1,0 +1,20 @@
+import { z } from 'zod';
+import { filePath, isLoopback, port } from './common.js';
+
+export const adminSection = z.object({
+  /** /healthz, /readyz, /metrics: loopback only. */
+  host: z.string().default('127.0.0.1').refine(isLoopback, 'the admin port is allowed only on loopback'),
+  port: port.default(9464),
+}).strict();
+
+export const uiSection = z.object({
+  enabled: z.boolean().default(true),
+  host: z.string().default('127.0.0.1'),
+  port: port.default(8443),
+  tls: z.object({ cert: filePath, key: filePath }).strict().optional(),
+  sessionIdleMinutes: z.number().int().min(1).max(240).default(15),
+}).strict();
+
+export const logSection = z.object({
+  level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'),
+}).strict();

@@ -1,0 +1,72 @@
+import { z } from 'zod';
+import { filePath, isLoopback, messageType, port, secretRef, systemId } from './common.js';
+
+export const tlsMaterial = z.object({
+  cert: filePath, key: filePath,
+  /** CA bundle that client certificates must chain to. */
+  ca: filePath,
+  /** CRL file(s) (PEM); revoked client certificates are refused. */
+  crl: z.array(filePath).default([]),
+}).strict();
+
+export const listener = z.object({
+  name: z.string().min(1),
+  type: z.enum(['tls', 'plain']),
+  host: z.string().min(1),
+  port,
+  /** Which network segment the listener serves: the number-linkage segment is kept apart (GW). */
+  segment: z.enum(['local', 'number-linkage']).default('local'),
+  tls: tlsMaterial.optional(),
+}).strict().superRefine((l, ctx) => {
+  if (l.type === 'plain' && !isLoopback(l.host)) {
+    ctx.addIssue({ code: 'custom', path: ['host'], message: 'a plain listener is allowed only on loopback (127.0.0.0/8, ::1)' });
+  }
+  if (l.type === 'tls' && !l.tls) ctx.addIssue({ code: 'custom', path: ['tls'], message: 'required for a tls listener' });
+});
+export type ListenerConfig = z.infer<typeof listener>;
+
+export const ROLE_NAMES = ['resident-register', 'terminal', 'number-linkage', 'business', 'monitor'] as const;
+
+export const role = z.object({
+  /** Message types this role may publish on req/{type}. */
+  send: z.array(messageType).default([]),
+  /** Standalone broker mode only: arbitrary topic grants (MQTT filters). */
+  topics: z.object({
+    publish: z.array(z.string().min(1)).default([]),
+    subscribe: z.array(z.string().min(1)).default([]),
+  }).strict().optional(),
+}).strict();
+export type RoleConfig = z.infer<typeof role>;
+
+export const localSystem = z.object({
+  id: systemId,
+  role: z.string().min(1),
+  enabled: z.boolean().default(true),
+  description: z.string().default(''),
+  /** Password for the loopback plain listener (development); TLS listeners authenticate by certificate. */
+  password: secretRef.optional(),
+}).strict();
+export type LocalSystemConfig = z.infer<typeof localSystem>;
+
+export const limits = z.object({
+  maxPayloadBytes: z.number().int().min(1024).max(256 * 1024 * 1024).default(1024 * 1024),
+  maxConnections: z.number().int().min(1).default(1000),
+  /** Per-client QoS 1 messages in flight towards the client. */
+  maxInflight: z.number().int().min(1).max(65535).default(100),
+  /** Per-client offline queue bound; publishes that would overflow it are refused (no PUBACK), never dropped. */
+  maxOfflineQueue: z.number().int().min(1).default(1_000_000),
+  /** Raise the queue alarm when a queue reaches this fraction of its bound. */
+  offlineQueueAlarmRatio: z.number().gt(0).max(1).default(0.8),
+  /** Refuse new publishes when free disk space drops below this many bytes. */
+  minFreeDiskBytes: z.number().int().min(0).default(512 * 1024 * 1024),
+}).strict();
+export type LimitsConfig = z.infer<typeof limits>;
+
+export const brokerSection = z.object({
+  /** appliance: contract ACL (req/res/to). standalone: roles may also be granted arbitrary topics. */
+  mode: z.enum(['appliance', 'standalone']).default('appliance'),
+  /** Standalone mode: role given to clients that present no credentials on the loopback plain listener. */
+  anonymousRole: z.string().optional(),
+  /** fsync every committed batch (power-loss safety) or rely on the OS (process-crash safety). */
+  syncWrites: z.boolean().default(false),
+}).strict();

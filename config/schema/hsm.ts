@@ -1,0 +1,36 @@
+import { z } from 'zod';
+import { filePath, secretRef } from './common.js';
+
+export const hsmSection = z.object({
+  /** auto: SoftHSM token in the data dir when libsofthsm2.so is present, else a software key. */
+  kind: z.enum(['auto', 'pkcs11', 'software']).default('auto'),
+  module: filePath.optional(),
+  tokenLabel: z.string().min(1).max(32).optional(),
+  slot: z.number().int().min(0).optional(),
+  /** User PIN: from a file or an environment variable only. */
+  pin: secretRef.optional(),
+  keyLabel: z.string().min(1).default('juki-gw-signing'),
+  algorithm: z.enum(['ES256', 'PS256', 'RS256']).default('ES256'),
+  /** Parallel PKCS#11 sessions for signing. */
+  sessions: z.number().int().min(1).max(64).default(4),
+  /** Our signing certificate and its chain (PEM). */
+  certFile: filePath.optional(),
+  chainFile: filePath.optional(),
+}).strict().superRefine((h, ctx) => {
+  if (h.kind === 'pkcs11') {
+    if (!h.module) ctx.addIssue({ code: 'custom', path: ['module'], message: 'required when kind is pkcs11' });
+    if (h.tokenLabel === undefined && h.slot === undefined) ctx.addIssue({ code: 'custom', path: ['tokenLabel'], message: 'give tokenLabel or slot' });
+    if (!h.pin) ctx.addIssue({ code: 'custom', path: ['pin'], message: 'required when kind is pkcs11 (file or env)' });
+  }
+});
+export type HsmConfig = z.infer<typeof hsmSection>;
+
+export const trustSection = z.object({
+  /** PEM files of the CAs that upstream nodes' signing certificates chain to. */
+  anchors: z.array(filePath).default([]),
+  crl: z.array(filePath).default([]),
+  /** Receivers reject messages whose `at` is outside ±this many seconds. */
+  replayWindowSeconds: z.number().int().min(1).max(86400).default(300),
+  /** How long seen message ids are remembered for deduplication. */
+  dedupeWindowSeconds: z.number().int().min(60).default(7 * 86400),
+}).strict();
