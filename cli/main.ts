@@ -2,18 +2,10 @@
 // `config check` never pulls in the broker or the PKCS#11 module.
 type Command = { run(args: string[]): Promise<number>; summary: string };
 
-const COMMANDS: Record<string, () => Promise<Command>> = {
-  start: () => import('./commands/start.js'),
-  broker: () => import('./commands/broker.js'),
-  config: () => import('./commands/config.js'),
-  keys: () => import('./commands/keys.js'),
-  pki: () => import('./commands/pki.js'),
-  verify: () => import('./commands/verify.js'),
-  queue: () => import('./commands/queue.js'),
-  import: () => import('./commands/import.js'),
-  audit: () => import('./commands/audit.js'),
-  sim: () => import('./commands/sim.js'),
-};
+const COMMAND_NAMES = ['start', 'broker', 'config', 'keys', 'pki', 'verify', 'queue', 'import', 'audit', 'sim'] as const;
+const COMMANDS: Record<string, () => Promise<Command>> = Object.fromEntries(
+  COMMAND_NAMES.map((n) => [n, () => import(`./commands/${n}.js`) as Promise<Command>]),
+);
 
 export async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
