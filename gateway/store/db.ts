@@ -1,0 +1,34 @@
+// One LevelDB per appliance, one sublevel per component, so that a flow can commit its business
+// change, its outbox entries and the acknowledgement of the local request in ONE atomic batch.
+import { ClassicLevel } from 'classic-level';
+import type { AbstractChainedBatch } from 'abstract-level';
+
+export type Db = ClassicLevel<string, Uint8Array>;
+export type Batch = AbstractChainedBatch<Db, string, Uint8Array>;
+
+/** Sublevel names: each component owns exactly one (or a prefix family) of these. */
+export const SUBLEVELS = {
+  broker: 'broker',        // aedes persistence (subscriptions, retained, outgoing, will...)
+  ingress: 'ingress',      // durable ingress: QoS 1 publishes stored before PUBACK
+  requests: 'requests',    // local req/# requests awaiting the gateway (受付)
+  outbox: 'outbox',        // upstream store-and-forward
+  inbox: 'inbox',          // upstream message ids seen (dedupe window)
+  identity: 'identity',    // 本人確認情報 with history and indexes
+  moveout: 'moveout',      // pending move-out certificates (転出証明書情報)
+  consistency: 'consistency',
+  audit: 'audit',
+  provision: 'provision',  // 情報提供等記録
+  keys: 'keys',            // wrapped data keys, token state
+  ui: 'ui',                // accounts, sessions, config versions
+} as const;
+
+export async function openApplianceDb(path: string): Promise<Db> {
+  const db = new ClassicLevel<string, Uint8Array>(path, { keyEncoding: 'utf8', valueEncoding: 'view' });
+  await db.open();
+  return db;
+}
+
+/** Fixed-width decimal so lexicographic key order is numeric order. */
+export function seqKey(n: number | bigint, width = 16): string {
+  return n.toString().padStart(width, '0');
+}
