@@ -1,0 +1,26 @@
+# juki-gw appliance image: multi-stage, non-root, read-only root filesystem at run time
+# (docker run --read-only --tmpfs /tmp -v juki-data:/var/lib/juki-gw ...).
+# The build stage's RUN steps are executed as a script in CI (scripts/dockerfile-steps.sh).
+FROM node:20-bookworm-slim AS build
+WORKDIR /src
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --no-audit --no-fund
+COPY . .
+RUN sh deploy/docker/verify-build.sh
+
+FROM node:20-bookworm-slim
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends softhsm2 ca-certificates tini \
+ && rm -rf /var/lib/apt/lists/* \
+ && groupadd --system juki-gw && useradd --system --gid juki-gw --groups softhsm --home-dir /var/lib/juki-gw juki-gw \
+ && install -d -m 0700 -o juki-gw -g juki-gw /var/lib/juki-gw
+COPY --from=build --chown=root:root /src /opt/juki-gw
+ENV NODE_ENV=production JUKIGW_dataDir=/var/lib/juki-gw
+# A PKCS#11 module other than SoftHSM may be mounted and named in the config (hsm.module).
+VOLUME ["/var/lib/juki-gw"]
+USER juki-gw
+WORKDIR /opt/juki-gw
+EXPOSE 8883 8443
+HEALTHCHECK --interval=30s --timeout=5s --retries=3 CMD ["node", "/opt/juki-gw/deploy/docker/healthcheck.mjs"]
+ENTRYPOINT ["/usr/bin/tini", "--", "node", "/opt/juki-gw/bin/juki-gw.js"]
+CMD ["start"]

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Debian packages the tests need: SoftHSM2 (PKCS#11 token), Mosquitto (upstream brokers),
+# Chromium (UI tests), systemd (systemd-analyze for the unit's security score).
+set -euo pipefail
+need=()
+[ -e /usr/lib/softhsm/libsofthsm2.so ] || need+=(softhsm2)
+command -v softhsm2-util >/dev/null || need+=(softhsm2)
+[ -x /usr/sbin/mosquitto ] || need+=(mosquitto)
+[ -x /usr/bin/chromium ] || need+=(chromium)
+command -v systemd-analyze >/dev/null || need+=(systemd)
+if [ ${#need[@]} -gt 0 ]; then
+  SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+# The distribution starts a system-wide mosquitto on 1883 on some installs; tests use their own.
+echo "test dependencies present: softhsm2 mosquitto chromium systemd-analyze"
