@@ -4,8 +4,8 @@ import { filePath, messageType, nodeAddress } from './common.js';
 export const upstream = z.object({
   name: z.string().min(1),
   url: z.string().regex(/^(mqtts?|tcp|ssl):\/\/[^\s]+$/, 'expected mqtt://host:port or mqtts://host:port'),
-  /** Node addresses reached through this broker; '*' matches any. */
-  nodes: z.array(z.union([nodeAddress, z.literal('*')])).min(1),
+  /** Node addresses reached through this broker; `lg:*` matches every municipality, `*` any node. */
+  nodes: z.array(z.union([nodeAddress, z.enum(['*', 'lg:*', 'pref:*', 'ims:*'])])).min(1),
   clientId: z.string().optional(),
   tls: z.object({ cert: filePath, key: filePath, ca: filePath }).strict().optional(),
 }).strict();
