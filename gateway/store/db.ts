@@ -11,6 +11,9 @@ export const SUBLEVELS = {
   broker: 'broker',        // aedes persistence (subscriptions, retained, outgoing, will...)
   ingress: 'ingress',      // durable ingress: QoS 1 publishes stored before PUBACK
   requests: 'requests',    // local req/# requests awaiting the gateway (受付)
+  local: 'local',          // replies and pushes to local systems (res/{id}, to/{id}/{type}) awaiting delivery
+  pending: 'pending',      // interactive requests awaiting an upstream reply (deadline per request)
+  seen: 'seen',            // local request ids already handled (dedupe of resends)
   outbox: 'outbox',        // upstream store-and-forward
   inbox: 'inbox',          // upstream message ids seen (dedupe window)
   identity: 'identity',    // 本人確認情報 with history and indexes

@@ -1,0 +1,84 @@
+// Replies (res/{systemId}) and pushes (to/{systemId}/{type}) to local systems. They are written in
+// the same atomic batch as the change that causes them, then handed to the broker (whose persistence
+// queues them for offline clean:false clients). Delivery is at least once; receivers dedupe on `id`.
+import type { Logger } from 'pino';
+import type { Envelope } from '../envelope.js';
+import { SUBLEVELS, seqKey, type Db } from '../store/db.js';
+import type { UnitOfWork } from '../store/unitOfWork.js';
+
+export interface LocalDelivery { systemId: string; topic: string; envelope: Envelope<object> }
+
+/** Publishes one QoS 1 message on the local broker; resolves once the broker has stored it. */
+export type LocalPublish = (topic: string, payload: Buffer) => Promise<void>;
+
+export interface LocalOutbox {
+  reply(uow: UnitOfWork, systemId: string, envelope: Envelope<object>): void;
+  push(uow: UnitOfWork, systemId: string, envelope: Envelope<object>): void;
+  depth(): number;
+  /** Resolves when everything committed so far has been handed to the broker. */
+  drained(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function createLocalOutbox(opts: {
+  db: Db; publish: LocalPublish; logger: Logger; valueEncoding?: string | object; retryMs?: number;
+}): Promise<LocalOutbox> {
+  const sub = opts.db.sublevel<string, LocalDelivery>(SUBLEVELS.local, { valueEncoding: (opts.valueEncoding ?? 'json') as 'json' });
+  let next = 0n;
+  let count = 0;
+  for await (const key of sub.keys()) { next = BigInt(key) + 1n; count++; }
+  let running = false;
+  let closed = false;
+  let again = false;
+  let timer: NodeJS.Timeout | undefined;
+  let waiters: Array<() => void> = [];
+
+  function enqueue(uow: UnitOfWork, d: LocalDelivery): void {
+    uow.batch.put(seqKey(next++), d, { sublevel: sub });
+    uow.afterCommit(() => { count++; kick(); });
+  }
+
+  function kick(): void {
+    if (closed) return;
+    if (running) { again = true; return; }
+    running = true;
+    void pump().finally(() => {
+      running = false;
+      if (again && !closed) { again = false; kick(); }
+    });
+  }
+
+  async function pump(): Promise<void> {
+    for (;;) {
+      again = false;
+      let any = false;
+      for await (const [key, d] of sub.iterator({ limit: 256 })) {
+        if (closed) return;
+        any = true;
+        try {
+          await opts.publish(d.topic, Buffer.from(JSON.stringify(d.envelope)));
+        } catch (e) {
+          // The broker refused (e.g. disk full): keep it, try again later, never drop.
+          opts.logger.warn({ err: (e as Error).message, topic: d.topic }, 'local delivery failed; will retry');
+          clearTimeout(timer);
+          timer = setTimeout(kick, opts.retryMs ?? 1000);
+          return;
+        }
+        await sub.del(key);
+        count--;
+      }
+      if (!any) break;
+    }
+    const w = waiters; waiters = [];
+    for (const f of w) f();
+  }
+
+  kick();
+  return {
+    reply: (uow, systemId, envelope) => enqueue(uow, { systemId, topic: `res/${systemId}`, envelope }),
+    push: (uow, systemId, envelope) => enqueue(uow, { systemId, topic: `to/${systemId}/${envelope.type}`, envelope }),
+    depth: () => count,
+    drained: () => (count === 0 && !running ? Promise.resolve() : new Promise<void>((r) => { waiters.push(r); kick(); })),
+    close: async () => { closed = true; clearTimeout(timer); },
+  };
+}
