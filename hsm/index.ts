@@ -1,0 +1,11 @@
+// Library entry point of the HSM component and of the verifier kit for upstream teams.
+export type { FlattenedJws, JwsAlg, JwsHeader, Signer, TokenStatus, Verifier, VerifyFailureCode, VerifyResult } from './types.js';
+export { createSigner, openToken, certificateFiles, hsmDir, type CreateSignerOptions } from './create-signer.js';
+export { createVerifier, verifyMessage, JwsVerifier, type VerifierOptions } from './verifier.js';
+export { memoryDedupeStore, levelDedupeStore, type DedupeStore, type LevelDedupeStore } from './dedupe.js';
+export { kidOf, b64u, fromB64u, JWS_TYP, SUPPORTED_ALGS } from './jws.js';
+export { TokenUnavailableError, WrongPinError, TokenConfigError } from './errors.js';
+export { signerFromToken, type TokenSigner, type HsmLogger } from './signer.js';
+export { openSoftwareToken, softwareTokenFromKey } from './software-token.js';
+export { selfSignedCertificate, certificateRequest, pemBlocks, toPem, describeCertificate } from './certs.js';
+export { SOFTWARE_WARNING, type TokenKey } from './token.js';

@@ -1,0 +1,71 @@
+// The Signer: envelope → flattened JWS with the token key and our certificate's kid.
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { X509Certificate } from 'node:crypto';
+import type { Envelope } from '../gateway/envelope.js';
+import { certificateMatchesKey, pemBlocks, selfSignedCertificate, toPem } from './certs.js';
+import { TokenConfigError } from './errors.js';
+import { buildJws, headerFor, kidOf } from './jws.js';
+import type { TokenKey } from './token.js';
+import type { FlattenedJws, Signer, TokenStatus } from './types.js';
+
+/** The subset of pino the HSM code logs through. */
+export interface HsmLogger {
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+}
+
+export const silentLogger: HsmLogger = { info() {}, warn() {}, error() {} };
+
+export interface TokenSigner extends Signer {
+  readonly token: TokenKey;
+  /** Issuer chain of our certificate (DER, leaf's issuer first), when one was imported. */
+  readonly chainDer: Buffer[];
+  /** Signs arbitrary bytes as a JWS (audit checkpoints); same header as envelopes. */
+  signBytes(payload: Uint8Array): Promise<FlattenedJws>;
+}
+
+export function signerFromToken(token: TokenKey, certificateDer: Buffer, chainDer: Buffer[] = []): TokenSigner {
+  if (!certificateMatchesKey(certificateDer, token.spkiDer)) {
+    throw new TokenConfigError('the signing certificate does not carry the token key\'s public key');
+  }
+  const header = headerFor(token.alg, certificateDer);
+  const notAfter = new Date(new X509Certificate(certificateDer).validTo).getTime();
+  const signBytes = (payload: Uint8Array) => buildJws(header, payload, (input) => token.sign(input));
+  return {
+    token, kid: header.kid, certificateDer, chainDer,
+    signBytes,
+    signEnvelope: (envelope: Envelope) => signBytes(Buffer.from(JSON.stringify(envelope), 'utf8')),
+    status(): TokenStatus {
+      const s = token.status();
+      if (s.ready && notAfter < Date.now()) return { ...s, ready: false, detail: `${s.detail}; signing certificate expired ${new Date(notAfter).toISOString()}` };
+      return s;
+    },
+    close: () => token.close(),
+  };
+}
+
+export interface CertificateFiles { certFile: string; chainFile?: string | undefined }
+
+/**
+ * Our certificate: the configured/imported one, or (first start, development) a self-signed one
+ * made by the token key and stored beside it.
+ */
+export async function loadOrCreateCertificate(token: TokenKey, files: CertificateFiles, subject: string,
+  logger: HsmLogger, mayCreate: boolean): Promise<{ cert: Buffer; chain: Buffer[] }> {
+  let cert: Buffer | undefined;
+  if (existsSync(files.certFile)) {
+    cert = pemBlocks(readFileSync(files.certFile, 'utf8'))[0];
+    if (!cert) throw new TokenConfigError(`${files.certFile}: no PEM certificate found`);
+  } else if (mayCreate) {
+    cert = await selfSignedCertificate(token, subject);
+    mkdirSync(dirname(files.certFile), { recursive: true, mode: 0o700 });
+    writeFileSync(files.certFile, toPem(cert), { mode: 0o644 });
+    logger.warn({ certFile: files.certFile, kid: kidOf(cert) }, 'created a self-signed development signing certificate; import a CA-issued one for production (juki-gw keys csr / keys import)');
+  } else {
+    throw new TokenConfigError(`signing certificate ${files.certFile} not found (juki-gw keys csr, then keys import)`);
+  }
+  const chain = files.chainFile && existsSync(files.chainFile) ? pemBlocks(readFileSync(files.chainFile, 'utf8')) : [];
+  return { cert, chain };
+}

@@ -1,0 +1,16 @@
+// What a signer needs from a key store: a key that signs and never leaves. The PKCS#11 token and the
+// software token both provide it; JWS and X.509 code sit above it.
+import type { JwsAlg, TokenStatus } from './types.js';
+
+export interface TokenKey {
+  readonly kind: 'pkcs11' | 'software';
+  readonly alg: JwsAlg;
+  /** SubjectPublicKeyInfo DER of the signing key. */
+  readonly spkiDer: Buffer;
+  /** JOSE-format signature over `data` (r||s for ES256). Rejects with TokenUnavailableError when the token is gone. */
+  sign(data: Buffer): Promise<Buffer>;
+  status(): TokenStatus;
+  close(): Promise<void>;
+}
+
+export const SOFTWARE_WARNING = 'software key — not for production';
