@@ -1,0 +1,152 @@
+// Inbox: every upstream message is verified (signature, trust chain, replay window) and deduplicated on
+// `id` before a flow sees it. The flow handler writes into the SAME batch as the dedupe mark and its
+// reply, so "processed", "remembered as seen" and "answer queued" are one atomic write. A duplicate
+// request gets the remembered answer again (same id), because its sender resends until it hears one.
+//   i!{id} → { seenAt, reply? }      t!{seenAt}!{id} → window index for expiry
+import type { AbstractSublevel } from 'abstract-level';
+import type { PartialEncoding } from 'level-transcoder';
+import type { Logger } from '../log/logger.js';
+import type { Verifier } from '../../hsm/types.js';
+import type { Batch, Db } from '../store/db.js';
+import { SUBLEVELS, seqKey } from '../store/db.js';
+import { errorReply, type Envelope } from '../envelope.js';
+import { errorEnvelope, isReply, type Correlator } from './correlator.js';
+import type { Outbox } from './outbox.js';
+import { nodeOfTopic } from './routing.js';
+import type { UplinkMetrics } from './metrics.js';
+
+export interface FlowContext { batch: Batch; link: string }
+/** A flow handler: adds its business change to `ctx.batch`, returns the reply to send (if any). */
+export type FlowHandler = (envelope: Envelope, ctx: FlowContext) => Promise<Envelope | void>;
+
+export interface InboxAuditEvent {
+  kind: 'uplink.refused';
+  link: string;
+  topic: string;
+  reason: string;
+  detail: string;
+  id?: string;
+  type?: string;
+  from?: string;
+}
+
+interface Seen { seenAt: number; reply?: Envelope }
+type InboxSublevel = AbstractSublevel<Db, string | Uint8Array, string, Seen | ''>;
+
+export type InboxOutcome = 'dispatched' | 'reply' | 'late_reply' | 'duplicate' | 'refused' | 'failed';
+
+export interface InboxOptions {
+  db: Db;
+  verifier: Verifier;
+  outbox: Outbox;
+  correlator: Correlator;
+  /** Node addresses we answer for (lg:{code} of every served municipality). */
+  selfNodes: ReadonlySet<string>;
+  audit: (event: InboxAuditEvent) => void | Promise<void>;
+  logger: Logger;
+  dedupeWindowMs: number;
+  valueEncoding?: string | PartialEncoding<Seen | '', any>;
+  metrics?: UplinkMetrics;
+  now?: () => number;
+}
+
+export class Inbox {
+  readonly sublevel: InboxSublevel;
+  private readonly handlers = new Map<string, FlowHandler>();
+  private readonly now: () => number;
+
+  constructor(private readonly o: InboxOptions) {
+    this.now = o.now ?? Date.now;
+    this.sublevel = o.db.sublevel<string, Seen | ''>(SUBLEVELS.inbox, { valueEncoding: o.valueEncoding ?? 'json' }) as unknown as InboxSublevel;
+  }
+
+  on(type: string, handler: FlowHandler): void {
+    if (this.handlers.has(type)) throw new Error(`a handler for ${type} is already registered`);
+    this.handlers.set(type, handler);
+  }
+
+  async handle(link: string, topic: string, payload: Buffer): Promise<InboxOutcome> {
+    let jws: unknown;
+    try { jws = JSON.parse(payload.toString('utf8')); } catch { return this.refuse({ link, topic, reason: 'malformed', detail: 'payload is not JSON' }); }
+    const v = await this.o.verifier.verify(jws, { now: this.now(), dedupe: false });
+    if (!v.ok) return this.refuse({ link, topic, reason: v.code, detail: v.message });
+    const env = v.envelope;
+    const ids = { id: env.id, type: env.type, from: env.from };
+    if (!this.o.selfNodes.has(env.to) || nodeOfTopic(topic) !== env.to) {
+      return this.refuse({ link, topic, reason: 'misrouted', detail: `addressed to ${env.to} on ${topic}`, ...ids });
+    }
+    const seen = await this.sublevel.get('i!' + env.id);
+    if (seen) {
+      if (seen.reply) await this.answer(seen.reply);
+      this.o.logger.debug({ link, ...ids }, 'uplink: duplicate dropped');
+      return 'duplicate';
+    }
+    if (isReply(env)) {
+      await this.remember(this.o.db.batch(), env.id, undefined).write();
+      if (this.o.correlator.resolve(env)) return 'reply';
+      this.o.metrics?.lateReplies.inc({ link });
+      this.o.logger.info({ link, ...ids, corr: env.corr }, 'uplink: late or unsolicited reply dropped');
+      return 'late_reply';
+    }
+    const handler = this.handlers.get(env.type);
+    if (!handler) {
+      await this.refuse({ link, topic, reason: 'unhandled_type', detail: `no flow handles ${env.type}`, ...ids });
+      const reply = errorEnvelope(env, env.to, 'invalid_request', `message type ${env.type} is not handled by ${env.to}`);
+      await this.commitWith(this.o.db.batch(), env.id, reply);
+      return 'refused';
+    }
+    const batch = this.o.db.batch();
+    let reply: Envelope | void;
+    try {
+      reply = await handler(env, { batch, link });
+    } catch (e) {
+      await batch.close();
+      // Not remembered as seen: the sender retries and a transient fault may have passed by then.
+      this.o.logger.error({ link, ...ids, err: (e as Error).message }, 'uplink: flow handler failed');
+      await this.answer(errorEnvelope(env, env.to, 'internal', 'the receiving flow failed; retry later'));
+      return 'failed';
+    }
+    await this.commitWith(batch, env.id, reply ?? undefined);
+    return 'dispatched';
+  }
+
+  private remember(batch: Batch, id: string, reply: Envelope | undefined): Batch {
+    const seenAt = this.now();
+    batch.put<string, Seen | ''>('i!' + id, reply ? { seenAt, reply } : { seenAt }, { sublevel: this.sublevel as never });
+    batch.put<string, Seen | ''>(`t!${seqKey(seenAt, 15)}!${id}`, '', { sublevel: this.sublevel as never });
+    return batch;
+  }
+
+  private async commitWith(batch: Batch, id: string, reply: Envelope | undefined): Promise<void> {
+    this.remember(batch, id, reply);
+    if (reply) this.o.outbox.enqueue(batch, reply);
+    await this.o.outbox.commit(batch);
+  }
+
+  private async answer(reply: Envelope): Promise<void> {
+    const b = this.o.db.batch();
+    this.o.outbox.enqueue(b, reply);
+    await this.o.outbox.commit(b);
+  }
+
+  private async refuse(event: Omit<InboxAuditEvent, 'kind'>): Promise<InboxOutcome> {
+    this.o.metrics?.inboxRefused.inc({ reason: event.reason });
+    this.o.logger.warn({ link: event.link, topic: event.topic, reason: event.reason, id: event.id, type: event.type, from: event.from }, 'uplink: inbound message refused');
+    await this.o.audit({ kind: 'uplink.refused', ...event });
+    return 'refused';
+  }
+
+  /** Forgets ids older than the dedupe window (the verifier's replay window refuses anything that old). */
+  async expire(): Promise<number> {
+    const cutoff = this.now() - this.o.dedupeWindowMs;
+    const b = this.sublevel.batch();
+    let n = 0;
+    for await (const k of this.sublevel.keys({ gte: 't!', lt: `t!${seqKey(cutoff, 15)}` })) {
+      b.del(k);
+      b.del('i!' + k.slice(k.indexOf('!', 2) + 1));
+      n++;
+    }
+    await b.write();
+    return n;
+  }
+}

@@ -1,0 +1,109 @@
+// Drains one link's share of the outbox: signs at send time (never sends unsigned), publishes QoS 1,
+// and for anything but a reply waits for the receiver's acknowledgement (`{type}.result` or `error`
+// with corr = id) before the message counts as delivered.
+import type { Logger } from '../log/logger.js';
+import type { Signer } from '../../hsm/types.js';
+import type { ErrorCode } from '../envelope.js';
+import type { Correlator } from './correlator.js';
+import { isReply, ReplyTimeoutError } from './correlator.js';
+import type { UpstreamLink } from './link.js';
+import type { Outbox } from './outbox.js';
+import { upstreamTopic } from './routing.js';
+import type { UplinkMetrics } from './metrics.js';
+
+/** Rejections that resending the same bytes cannot cure: dead-letter at once. */
+const PERMANENT: ReadonlySet<ErrorCode | string> = new Set(['invalid_request', 'unauthorized', 'forbidden', 'not_found', 'conflict']);
+
+export interface SenderOptions {
+  link: UpstreamLink;
+  outbox: Outbox;
+  signer: Signer;
+  correlator: Correlator;
+  parallelism: number;
+  ackTimeoutMs: (type: string) => number;
+  logger: Logger;
+  metrics?: UplinkMetrics;
+}
+
+export class LinkSender {
+  private inFlight = 0;
+  private scheduled = false;
+  private stopped = false;
+  private readonly onWork = (link: string) => { if (link === this.o.link.name) this.kick(); };
+
+  constructor(private readonly o: SenderOptions) {
+    o.outbox.on('work', this.onWork);
+  }
+
+  /** Coalesces wake-ups: one pump per tick however many entries became ready. */
+  kick(): void {
+    if (this.scheduled || this.stopped) return;
+    this.scheduled = true;
+    setImmediate(() => { this.scheduled = false; this.pump(); });
+  }
+
+  private pump(): void {
+    const { link, outbox, parallelism } = this.o;
+    if (!link.isUp || this.stopped) return;
+    const free = parallelism - this.inFlight;
+    if (free <= 0) return;
+    for (const seq of outbox.takeReady(link.name, free)) {
+      this.inFlight++;
+      void this.send(seq)
+        .catch((e: Error) => { this.o.logger.error({ link: link.name, seq, err: e.message }, 'uplink: outbox store error'); outbox.release(seq); })
+        .finally(() => { this.inFlight--; this.kick(); });
+    }
+  }
+
+  private async send(seq: number): Promise<void> {
+    const { link, outbox, signer, correlator, logger, metrics } = this.o;
+    const entry = await outbox.load(seq);
+    if (!entry) { outbox.release(seq); return; }
+    const env = entry.envelope;
+    const log = { link: link.name, seq, id: env.id, type: env.type, to: env.to, attempt: entry.attempts + 1 };
+    if (!link.isUp) { outbox.release(seq); return; }
+    if (entry.attempts > 0) metrics?.retries.inc({ link: link.name });
+    let jws;
+    try {
+      jws = await signer.signEnvelope(env);
+    } catch (e) {
+      // The token is down: keep the message, retry later, never send it unsigned. Not the message's fault.
+      metrics?.failures.inc({ link: link.name, reason: 'signing' });
+      logger.warn({ ...log, err: (e as Error).message }, 'uplink: signing failed, message stays queued');
+      await outbox.failed(seq, `signing: ${(e as Error).message}`, { countAttempt: false });
+      return;
+    }
+    const timeoutMs = this.o.ackTimeoutMs(env.type);
+    const wantsAck = !isReply(env);
+    const ack = wantsAck ? correlator.expect(env.id, timeoutMs) : undefined;
+    ack?.catch(() => undefined);
+    const started = performance.now();
+    try {
+      await link.publish(upstreamTopic(env.to, env.type), JSON.stringify(jws), timeoutMs);
+      metrics?.sends.inc({ link: link.name });
+      if (ack) {
+        const reply = await ack;
+        metrics?.rtt.observe({ link: link.name, type: env.type }, (performance.now() - started) / 1000);
+        if (reply.type === 'error') {
+          const code = String((reply.body as { code?: unknown }).code ?? 'internal');
+          metrics?.failures.inc({ link: link.name, reason: 'rejected' });
+          const verdict = await outbox.failed(seq, `${code}: ${String((reply.body as { message?: unknown }).message ?? '')}`.slice(0, 300), { permanent: PERMANENT.has(code) });
+          logger.warn({ ...log, code, verdict }, 'uplink: receiver rejected the message');
+          return;
+        }
+      }
+      await outbox.delivered(seq);
+    } catch (e) {
+      if (wantsAck) correlator.cancel(env.id, e as Error);
+      const reason = e instanceof ReplyTimeoutError ? 'ack_timeout' : 'publish';
+      metrics?.failures.inc({ link: link.name, reason });
+      const verdict = await outbox.failed(seq, `${reason}: ${(e as Error).message}`);
+      logger.warn({ ...log, reason, verdict, err: (e as Error).message }, 'uplink: send failed');
+    }
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.o.outbox.off('work', this.onWork);
+  }
+}
