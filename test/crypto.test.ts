@@ -1,0 +1,196 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { join } from 'node:path';
+import { statSync } from 'node:fs';
+import { openApplianceDb, type Db } from '../gateway/store/db.js';
+import {
+  countByKey, openFileKek, openKeyring, openPkcs11Kek, reencrypt, rotateAndRetire, sealedKeyId,
+  SealedValueError, type Keyring, type KeyEncryptionKey,
+} from '../gateway/crypto/index.js';
+import { tempDir } from './helpers/tmp.js';
+import { createSoftHsmToken } from './crypto-softhsm.js';
+
+const cleanups: Array<() => Promise<void> | void> = [];
+afterEach(async () => { while (cleanups.length) await cleanups.pop()!(); });
+
+async function setup(kek?: KeyEncryptionKey, dir = tempDir('jukigw-crypto-')) {
+  const db = await openApplianceDb(join(dir.path, 'db'));
+  const k = kek ?? openFileKek(join(dir.path, 'keys', 'kek.bin'));
+  const ring = await openKeyring({ db, kek: k });
+  cleanups.push(() => dir.cleanup(), async () => { await ring.close(); await k.close(); await db.close(); });
+  return { db, kek: k, ring, dir };
+}
+
+describe('sealed values', () => {
+  it('round-trips json, utf8 and bytes through an encrypted sublevel, also after reopening', async () => {
+    const dir = tempDir('jukigw-crypto-');
+    cleanups.push(() => dir.cleanup());
+    let db: Db = await openApplianceDb(join(dir.path, 'db'));
+    let kek = openFileKek(join(dir.path, 'keys', 'kek.bin'));
+    let ring: Keyring = await openKeyring({ db, kek });
+    const rec = { name: '津 太郎', code: '12345678901', history: [{ seq: 1 }] };
+    await db.sublevel<string, unknown>('identity', { valueEncoding: ring.valueEncoding('json') }).put('a', rec);
+    await db.sublevel<string, string>('moveout', { valueEncoding: ring.valueEncoding('utf8') }).put('b', '三重県津市');
+    await db.sublevel<string, Uint8Array>('outbox', { valueEncoding: ring.valueEncoding('view') }).put('c', new Uint8Array([1, 2, 3]));
+    expect(statSync(join(dir.path, 'keys', 'kek.bin')).mode & 0o777).toBe(0o600);
+    await ring.close(); await kek.close(); await db.close();
+
+    db = await openApplianceDb(join(dir.path, 'db'));
+    kek = openFileKek(join(dir.path, 'keys', 'kek.bin'));
+    ring = await openKeyring({ db, kek });
+    cleanups.push(async () => { await ring.close(); await kek.close(); await db.close(); });
+    expect(await db.sublevel<string, unknown>('identity', { valueEncoding: ring.valueEncoding('json') }).get('a')).toEqual(rec);
+    expect(await db.sublevel<string, string>('moveout', { valueEncoding: ring.valueEncoding('utf8') }).get('b')).toBe('三重県津市');
+    expect([...(await db.sublevel<string, Uint8Array>('outbox', { valueEncoding: ring.valueEncoding('view') }).get('c'))!]).toEqual([1, 2, 3]);
+    const raw = await db.sublevel<string, Uint8Array>('identity', { valueEncoding: 'view' }).get('a');
+    expect(sealedKeyId(raw!)).toBe(1);
+    expect(Buffer.from(raw!).includes(Buffer.from('津 太郎'))).toBe(false);
+  });
+
+  it('refuses every tampered byte position with SealedValueError, never returning garbage', async () => {
+    const { ring } = await setup();
+    const sealed = ring.seal(Buffer.from('{"name":"伊勢 花子"}'));
+    const positions = [0, 1, 2, 5, 6, 17, 18, sealed.length - 17, sealed.length - 1];
+    for (const i of positions) {
+      const bad = Uint8Array.from(sealed);
+      bad[i] = bad[i]! ^ 0x01;
+      let thrown: unknown;
+      try { ring.unseal(bad); } catch (e) { thrown = e; }
+      expect(thrown, `byte ${i}`).toBeInstanceOf(SealedValueError);
+    }
+    expect(() => ring.unseal(sealed.subarray(0, sealed.length - 1))).toThrow(SealedValueError);
+    expect(() => ring.unseal(new Uint8Array(10))).toThrow(/not a sealed value/);
+    expect(Buffer.from(ring.unseal(sealed)).toString()).toBe('{"name":"伊勢 花子"}');
+  });
+
+  it('a tampered value read through a sublevel rejects with the decode error as cause', async () => {
+    const { db, ring } = await setup();
+    const enc = db.sublevel<string, unknown>('identity', { valueEncoding: ring.valueEncoding('json') });
+    await enc.put('k', { name: '鈴鹿 一郎' });
+    const raw = db.sublevel<string, Uint8Array>('identity', { valueEncoding: 'view' });
+    const v = Uint8Array.from((await raw.get('k'))!);
+    v[v.length - 20] = v[v.length - 20]! ^ 0x80;
+    await raw.put('k', v);
+    const err = await enc.get('k').then(() => undefined, (e: unknown) => e as Error & { cause?: unknown });
+    expect(err).toBeDefined();
+    expect(err!.cause).toBeInstanceOf(SealedValueError);
+    expect((err!.cause as SealedValueError).reason).toBe('bad_tag');
+  });
+
+  it('another KEK cannot open the keyring', async () => {
+    const { db, dir } = await setup();
+    const other = openFileKek(join(dir.path, 'other-kek.bin'));
+    cleanups.push(() => other.close());
+    await expect(openKeyring({ db, kek: other })).rejects.toThrow(/wrapped by file:/);
+  });
+
+  it('named secrets are created once and stable across reopen', async () => {
+    const { ring, db, kek } = await setup();
+    const s1 = await ring.secret('audit-keys');
+    const again = await openKeyring({ db, kek });
+    expect(Buffer.from(await again.secret('audit-keys')).equals(Buffer.from(s1))).toBe(true);
+    expect(Buffer.from(await ring.secret('blind-index')).equals(Buffer.from(s1))).toBe(false);
+  });
+});
+
+describe('data key rotation', () => {
+  it('rotates while reads and writes continue; no update is lost; the old key is retired', async () => {
+    const { db, ring, kek } = await setup();
+    const people = db.sublevel<string, { v: number; name: string }>('identity', { valueEncoding: ring.valueEncoding('json') as never });
+    const N = 3000;
+    const latest = new Map<string, number>();
+    const key = (i: number) => `p${i.toString().padStart(6, '0')}`;
+    for (let off = 0; off < N; off += 500) {
+      await people.batch(Array.from({ length: 500 }, (_, j) => ({ type: 'put' as const, key: key(off + j), value: { v: 0, name: `住民${off + j}` } })));
+    }
+    for (let i = 0; i < N; i++) latest.set(key(i), 0);
+    const oldKey = ring.currentKeyId();
+
+    let stop = false;
+    let writes = 0;
+    let reads = 0;
+    const writer = (async () => {
+      let i = 0;
+      while (!stop) {
+        const k = key((i * 7919) % N);
+        const v = latest.get(k)! + 1;
+        latest.set(k, v);
+        await people.put(k, { v, name: `住民${k}` });
+        writes++; i++;
+      }
+    })();
+    const reader = (async () => {
+      let i = 0;
+      while (!stop) {
+        const rec = await people.get(key((i * 104729) % N));
+        expect(rec?.name).toMatch(/^住民/);
+        reads++; i++;
+      }
+    })();
+    await new Promise((r) => setTimeout(r, 20));
+    const result = await rotateAndRetire(db, ring, ['identity']);
+    stop = true;
+    await Promise.all([writer, reader]);
+
+    expect(result.newKeyId).toBe(oldKey + 1);
+    expect(result.retired).toEqual([oldKey]);
+    expect(result.report.unreadable).toEqual([]);
+    expect(writes).toBeGreaterThan(0);
+    expect(reads).toBeGreaterThan(0);
+    expect(await countByKey(db, ['identity'])).toEqual({ [oldKey + 1]: N });
+    for (const [k, v] of await people.iterator().all()) expect(v.v, k).toBe(latest.get(k));
+    expect(ring.keys().map((k) => [k.id, k.state, k.current])).toEqual([[oldKey, 'retired', false], [oldKey + 1, 'active', true]]);
+
+    const reopened = await openKeyring({ db, kek });
+    const again = db.sublevel<string, { v: number }>('identity', { valueEncoding: reopened.valueEncoding('json') as never });
+    expect((await again.get(key(17)))?.v).toBe(latest.get(key(17)));
+  });
+
+  it('values under a retired key fail with retired_key; the pass refuses nothing silently', async () => {
+    const { db, ring } = await setup();
+    const s = db.sublevel<string, string>('moveout', { valueEncoding: ring.valueEncoding('utf8') });
+    await s.put('x', '転出');
+    const old = ring.currentKeyId();
+    await ring.rotate();
+    expect(await s.get('x')).toBe('転出');
+    await expect(ring.retire(ring.currentKeyId())).rejects.toThrow(/is current/);
+    await ring.retire(old);
+    const err = await s.get('x').then(() => undefined, (e: Error & { cause?: SealedValueError }) => e);
+    expect(err?.cause?.reason).toBe('retired_key');
+    const report = await reencrypt(db, ring, ['moveout']);
+    expect(report.unreadable).toEqual(['!moveout!x']);
+  });
+});
+
+describe('PKCS#11 KEK on SoftHSM', () => {
+  let token: ReturnType<typeof createSoftHsmToken>;
+  beforeAll(() => { token = createSoftHsmToken('jukigw-kek'); });
+  afterAll(() => token.cleanup());
+
+  it('wraps data keys with an AES key on the token and reopens with a new session', async () => {
+    const opts = { module: token.module, tokenLabel: token.tokenLabel, pin: token.pin };
+    const kek1 = openPkcs11Kek(opts);
+    expect(kek1.kind).toBe('pkcs11');
+    const { db, ring, dir } = await setup(kek1);
+    const s = db.sublevel<string, unknown>('identity', { valueEncoding: ring.valueEncoding('json') });
+    await s.put('r', { name: '四日市 次郎' });
+    const wrapped = await kek1.wrap(new Uint8Array(32).fill(7));
+    expect(wrapped.length).toBe(40);
+    expect([...(await kek1.unwrap(wrapped))]).toEqual(new Array(32).fill(7));
+    const tampered = Uint8Array.from(wrapped); tampered[3] = tampered[3]! ^ 1;
+    await expect(kek1.unwrap(tampered)).rejects.toThrow(/does not unwrap/);
+
+    const kek2 = openPkcs11Kek(opts);
+    cleanups.push(() => kek2.close());
+    expect(kek2.id).toBe(kek1.id);
+    const ring2 = await openKeyring({ db, kek: kek2 });
+    expect(await db.sublevel<string, unknown>('identity', { valueEncoding: ring2.valueEncoding('json') }).get('r')).toEqual({ name: '四日市 次郎' });
+    const fileKek = openFileKek(join(dir.path, 'keys', 'kek.bin'));
+    cleanups.push(() => fileKek.close());
+    await expect(openKeyring({ db, kek: fileKek })).rejects.toThrow(/wrapped by pkcs11:/);
+  });
+
+  it('rejects a wrong PIN with a precise error', () => {
+    expect(() => openPkcs11Kek({ module: token.module, tokenLabel: token.tokenLabel, pin: '000000' })).toThrow(/login failed: CKR_PIN_INCORRECT/);
+    expect(() => openPkcs11Kek({ module: token.module, tokenLabel: 'nope', pin: token.pin })).toThrow(/no PKCS#11 token labelled "nope"/);
+  });
+});
