@@ -26,7 +26,8 @@ export class TrustStore {
     this.anchors = parseCertificates(anchorsPem);
     this.anchorPrints = new Set(this.anchors.map(fp));
     const crlTexts = crlPem === undefined ? [] : Array.isArray(crlPem) ? crlPem : [crlPem];
-    this.crls = crlTexts.flatMap((t) => pemBlocks(t, 'X509 CRL')).map((der) => new x509.X509Crl(der));
+    this.crls = crlTexts.flatMap((t) => [...pemBlocks(t, 'X509 CRL'), ...pemBlocks(t, 'CRL')]).map((der) => new x509.X509Crl(new Uint8Array(der)));
+    if (crlTexts.length && !this.crls.length) throw new Error('trust: a CRL was configured but no PEM "X509 CRL" block was found in it');
   }
 
   get anchorCount(): number { return this.anchors.length; }
@@ -61,7 +62,7 @@ export class TrustStore {
     if (!this.crls.length) return undefined;
     for (let i = 0; i + 1 < path.length; i++) {
       const cert = path[i]!, issuer = path[i + 1]!;
-      const issuerX = new x509.X509Certificate(issuer.raw);
+      const issuerX = new x509.X509Certificate(new Uint8Array(issuer.raw));
       for (let k = 0; k < this.crls.length; k++) {
         const crl = this.crls[k]!;
         const cacheKey = `${k}:${fp(issuer)}`;
@@ -70,7 +71,7 @@ export class TrustStore {
           ok = crl.issuer === issuerX.subject && await crl.verify({ publicKey: issuerX }).catch(() => false);
           this.crlSignatureOk.set(cacheKey, ok);
         }
-        if (ok && crl.findRevoked(new x509.X509Certificate(cert.raw))) {
+        if (ok && crl.findRevoked(new x509.X509Certificate(new Uint8Array(cert.raw)))) {
           return { code: 'certificate_revoked', message: `certificate serial ${cert.serialNumber} ("${cert.subject.replace(/\n/g, ', ')}") is revoked` };
         }
       }

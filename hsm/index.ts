@@ -9,3 +9,4 @@ export { signerFromToken, type TokenSigner, type HsmLogger } from './signer.js';
 export { openSoftwareToken, softwareTokenFromKey } from './software-token.js';
 export { selfSignedCertificate, certificateRequest, pemBlocks, toPem, describeCertificate } from './certs.js';
 export { SOFTWARE_WARNING, type TokenKey } from './token.js';
+export { createDevCa, loadDevCa, issueForPublicKey, issueWithNewKey, signCsr, revoke, crl, type DevCa, type IssueRequest, type CertificateKind } from './dev-ca.js';
