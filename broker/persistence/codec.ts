@@ -1,0 +1,69 @@
+// Compact record codec for packets and queue entries: a JSON header for the small fields and the
+// payload bytes appended raw, so a 256-byte payload is not inflated by JSON/base64.
+// Layout: u32 BE header length | header JSON (utf8) | payload bytes.
+
+const PAYLOAD_NONE = 0;
+const PAYLOAD_BYTES = 1;
+const PAYLOAD_STRING = 2;
+
+export type RecordObject = Record<string, unknown>;
+
+/** Encode any packet-like object; keys holding `undefined` survive the round trip (aedes compares shapes). */
+export function encodeRecord(obj: RecordObject): Uint8Array {
+  const head: RecordObject = {};
+  let undef: string[] | undefined;
+  let payload: Uint8Array | undefined;
+  let kind = PAYLOAD_NONE;
+  for (const key of Object.keys(obj)) {
+    const v = obj[key];
+    if (key === 'payload' && v !== undefined && v !== null) {
+      if (typeof v === 'string') {
+        kind = PAYLOAD_STRING;
+        payload = Buffer.from(v, 'utf8');
+      } else if (v instanceof Uint8Array) {
+        kind = PAYLOAD_BYTES;
+        payload = v;
+      } else {
+        head[key] = v;
+      }
+      continue;
+    }
+    if (v === undefined) (undef ??= []).push(key);
+    else head[key] = v;
+  }
+  head.$k = kind;
+  if (undef) head.$u = undef;
+  const json = Buffer.from(JSON.stringify(head), 'utf8');
+  const plen = payload ? payload.byteLength : 0;
+  const out = Buffer.allocUnsafe(4 + json.length + plen);
+  out.writeUInt32BE(json.length, 0);
+  json.copy(out, 4);
+  if (payload) out.set(payload, 4 + json.length);
+  return out;
+}
+
+function reviveBuffers(_key: string, value: unknown): unknown {
+  if (value && typeof value === 'object' && (value as { type?: unknown }).type === 'Buffer' &&
+      Array.isArray((value as { data?: unknown }).data)) {
+    return Buffer.from((value as { data: number[] }).data);
+  }
+  return value;
+}
+
+export function decodeRecord(bytes: Uint8Array): RecordObject {
+  const buf = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (buf.length < 4) throw new Error('corrupt record: shorter than its header length');
+  const hlen = buf.readUInt32BE(0);
+  if (4 + hlen > buf.length) throw new Error('corrupt record: header length beyond record');
+  const text = buf.toString('utf8', 4, 4 + hlen);
+  // Buffers only occur inside MQTT 5 properties; skip the reviver on the hot path.
+  const head = (text.includes('"Buffer"') ? JSON.parse(text, reviveBuffers) : JSON.parse(text)) as RecordObject;
+  const kind = head.$k;
+  const undef = head.$u as string[] | undefined;
+  delete head.$k;
+  delete head.$u;
+  if (kind === PAYLOAD_BYTES) head.payload = Buffer.from(buf.subarray(4 + hlen)); // copy: do not pin LevelDB's buffer
+  else if (kind === PAYLOAD_STRING) head.payload = buf.toString('utf8', 4 + hlen);
+  if (undef) for (const k of undef) head[k] = undefined;
+  return head;
+}

@@ -1,0 +1,655 @@
+// aedes 1.x persistence on LevelDB (the appliance's one DB, sublevels broker/ingress/requests) with
+// durable ingress. Reads are served from memory (subscription trie, retained, wills, QoS 2 incoming,
+// the per-client outgoing index); every change goes through the group committer and touches memory
+// only after its batch is durable, so a failed write leaves disk and memory as they were.
+import { createRequire } from 'node:module';
+import { Readable } from 'node:stream';
+import { ClassicLevel } from 'classic-level';
+import type { Db } from '../../gateway/store/db.js';
+import { SUBLEVELS, seqKey } from '../../gateway/store/db.js';
+import { decodeRecord, encodeRecord, type RecordObject } from './codec.js';
+import { GroupCommitter, type Sublevel, type WriteOp } from './committer.js';
+import * as K from './keys.js';
+import { REQUEST_TOPIC_PREFIX, RequestQueue, encodeRequest } from './requestQueue.js';
+
+const require = createRequire(import.meta.url);
+// CommonJS modules without usable typings: aedes' own packet class and subscription trie.
+type AnyPacket = Record<string, any>;
+const Packet = require('aedes-packet') as new (original: AnyPacket, broker?: unknown) => AnyPacket;
+const QlobberSub = require('qlobber/aedes/qlobber-sub') as new (opts: object) => {
+  add(topic: string, val: object): void;
+  remove(topic: string, val: object): void;
+  match(topic: string): Array<{ clientId: string; topic: string; qos: number }>;
+  subscriptionsCount: number;
+};
+const { QlobberTrue } = require('qlobber') as { QlobberTrue: new (opts: object) => { add(t: string): void; test(t: string): boolean } };
+
+const QLOBBER_OPTIONS = { wildcard_one: '+', wildcard_some: '#', separator: '/' };
+/** Seq numbers are reserved on disk in blocks, so the counter never goes back even when all keys are gone. */
+const SEQ_BLOCK = 100_000;
+
+export interface PersistenceAlarm {
+  kind: 'write-failed' | 'recovered';
+  message: string;
+  at: number;
+}
+
+export interface LevelPersistenceOptions {
+  /** Opens (and closes on destroy) its own LevelDB here. */
+  path?: string;
+  /** The appliance's root DB (gateway/store/db.ts); the sublevels broker, ingress and requests are used. */
+  db?: Db;
+  /** fsync each batch (power-loss safe). Default true. A process crash is survived either way. */
+  sync?: boolean;
+  onAlarm?: (alarm: PersistenceAlarm) => void;
+}
+
+interface SubRecord { qos: number; rh?: number; rap?: boolean; nl?: boolean; subscriptionIdentifier?: number }
+
+interface OutMeta {
+  /** `${brokerId}:${brokerCounter}` once known (at enqueue, or when streamed after a restart). */
+  brokerKey?: string;
+  messageId?: number;
+  /** The packet as last updated by aedes (returned on PUBACK without a disk read). */
+  packet?: AnyPacket;
+}
+
+class ClientQueue {
+  readonly entries = new Map<number, OutMeta>();
+  readonly byCounter = new Map<string, number>();
+  readonly byMessageId = new Map<number, number[]>();
+
+  setMessageId(seq: number, meta: OutMeta, messageId: number | undefined): void {
+    if (meta.messageId === messageId) return;
+    if (meta.messageId !== undefined) this.dropMessageId(seq, meta.messageId);
+    meta.messageId = messageId;
+    if (messageId !== undefined) this.indexMessageId(seq, messageId);
+  }
+
+  indexMessageId(seq: number, messageId: number): void {
+    const list = this.byMessageId.get(messageId);
+    if (list) list.push(seq);
+    else this.byMessageId.set(messageId, [seq]);
+  }
+
+  dropMessageId(seq: number, messageId: number): void {
+    const list = this.byMessageId.get(messageId);
+    if (!list) return;
+    const i = list.indexOf(seq);
+    if (i >= 0) list.splice(i, 1);
+    if (list.length === 0) this.byMessageId.delete(messageId);
+  }
+
+  /** Oldest entry carrying this messageId (as the reference in-memory persistence does). */
+  firstByMessageId(messageId: number): number | undefined {
+    const list = this.byMessageId.get(messageId);
+    if (!list || list.length === 0) return undefined;
+    let min = list[0]!;
+    for (const s of list) if (s < min) min = s;
+    return min;
+  }
+}
+
+function brokerKeyOf(p: AnyPacket): string | undefined {
+  return p.brokerId !== undefined && p.brokerCounter !== undefined ? `${p.brokerId}:${p.brokerCounter}` : undefined;
+}
+
+function jsonBytes(v: unknown): Uint8Array {
+  return Buffer.from(JSON.stringify(v), 'utf8');
+}
+
+function parseJson(v: Uint8Array): any {
+  return JSON.parse(Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('utf8'));
+}
+
+export class LevelPersistence {
+  readonly requests: RequestQueue;
+  readonly #db: Db;
+  readonly #ownsDb: boolean;
+  readonly #broker: Sublevel;
+  readonly #ingress: Sublevel;
+  readonly #requestsSub: Sublevel;
+  readonly #committer: GroupCommitter;
+  readonly #alarmListeners = new Set<(a: PersistenceAlarm) => void>();
+
+  readonly #trie = new QlobberSub(QLOBBER_OPTIONS);
+  readonly #subs = new Map<string, Map<string, SubRecord>>();
+  readonly #retained = new Map<string, AnyPacket>();
+  readonly #wills = new Map<string, AnyPacket>();
+  readonly #incoming = new Map<string, Map<number, AnyPacket>>();
+  readonly #outgoing = new Map<string, ClientQueue>();
+  /** Links the packet aedes publishes to its ingress entry: aedes-packet keeps the payload Buffer. */
+  readonly #linked = new WeakMap<object, { seq: number; ingress: boolean }>();
+  #ingressDepth = 0;
+
+  #nextSeq = 1;
+  #seqReservedTo = 0;
+  #opening: Promise<void> | undefined;
+  #open = false;
+  #destroyed = false;
+  #brokerRef: any;
+
+  constructor(opts: LevelPersistenceOptions) {
+    if (!opts.db === !opts.path) throw new Error('createLevelPersistence: give exactly one of { path } or { db }');
+    this.#ownsDb = !opts.db;
+    this.#db = opts.db ?? new ClassicLevel<string, Uint8Array>(opts.path!, { keyEncoding: 'utf8', valueEncoding: 'view' });
+    const sub = (name: string) => this.#db.sublevel<string, Uint8Array>(name, { keyEncoding: 'utf8', valueEncoding: 'view' }) as unknown as Sublevel;
+    this.#broker = sub(SUBLEVELS.broker);
+    this.#ingress = sub(SUBLEVELS.ingress);
+    this.#requestsSub = sub(SUBLEVELS.requests);
+    this.requests = new RequestQueue(this.#requestsSub);
+    if (opts.onAlarm) this.#alarmListeners.add(opts.onAlarm);
+    this.#committer = new GroupCommitter(this.#db, opts.sync ?? true, {
+      onWriteError: (err) => this.#alarm({ kind: 'write-failed', message: err.message, at: Date.now() }),
+      onRecovered: () => this.#alarm({ kind: 'recovered', message: 'LevelDB writes succeed again', at: Date.now() }),
+    });
+  }
+
+  get broker(): any {
+    return this.#brokerRef;
+  }
+
+  /** aedes calls this from listen(); it must be a native async function (aedes checks). */
+  async setup(broker: any): Promise<void> {
+    this.#brokerRef = broker;
+    await this.open();
+  }
+
+  /** Opens the DB (path mode) and rebuilds the in-memory state. Idempotent. */
+  open(): Promise<void> {
+    this.#opening ??= this.#load();
+    return this.#opening;
+  }
+
+  onAlarm(listener: (a: PersistenceAlarm) => void): () => void {
+    this.#alarmListeners.add(listener);
+    return () => this.#alarmListeners.delete(listener);
+  }
+
+  #alarm(a: PersistenceAlarm): void {
+    for (const l of this.#alarmListeners) {
+      try { l(a); } catch { /* an alarm sink must not break persistence */ }
+    }
+  }
+
+  async #load(): Promise<void> {
+    if (this.#ownsDb) await this.#db.open();
+    let maxSeq = 0;
+    const meta = await this.#broker.get(K.META_SEQ);
+    if (meta) maxSeq = Math.max(maxSeq, Number(parseJson(meta)));
+    for await (const [key, value] of this.#broker.iterator(K.ALL_SUBS)) {
+      const { clientId, rest: topic } = K.splitClientKey(key);
+      this.#applyAddSubs(clientId, [{ topic, ...(parseJson(value) as SubRecord) }]);
+    }
+    for await (const [key, value] of this.#broker.iterator(K.ALL_RETAINED)) {
+      this.#retained.set(key.slice(2), decodeRecord(value));
+    }
+    for await (const [key, value] of this.#broker.iterator(K.ALL_WILLS)) {
+      this.#wills.set(K.unescapeId(key.slice(2)), decodeRecord(value));
+    }
+    for await (const [key, value] of this.#broker.iterator(K.ALL_INCOMING)) {
+      const { clientId, rest } = K.splitClientKey(key);
+      this.#incomingOf(clientId, true)!.set(Number(rest), decodeRecord(value));
+    }
+    for await (const key of this.#broker.keys(K.ALL_OUT)) {
+      const { clientId, rest } = K.splitClientKey(key);
+      const seq = Number(rest);
+      this.#queueOf(clientId).entries.set(seq, {});
+      if (seq > maxSeq) maxSeq = seq;
+    }
+    for await (const key of this.#ingress.keys()) {
+      maxSeq = Math.max(maxSeq, Number(key));
+      this.#ingressDepth++;
+    }
+    for await (const key of this.#requestsSub.keys()) {
+      const seq = Number(key);
+      maxSeq = Math.max(maxSeq, seq);
+      this.requests.noteStored(seq, false);
+    }
+    this.#nextSeq = maxSeq + 1;
+    this.#seqReservedTo = maxSeq;
+    this.#open = true;
+  }
+
+  // ---- sequence numbers -------------------------------------------------------------------
+
+  /** Next ingress seq; call synchronously on arrival so seq order is arrival order. */
+  reserveSeq(): number {
+    return this.#nextSeq++;
+  }
+
+  #withSeqReservation(seq: number, ops: WriteOp[]): void {
+    if (seq <= this.#seqReservedTo) return;
+    this.#seqReservedTo = seq + SEQ_BLOCK;
+    ops.push({ type: 'put', key: K.META_SEQ, value: jsonBytes(this.#seqReservedTo), sublevel: this.#broker });
+  }
+
+  // ---- durable ingress ----------------------------------------------------------------------
+
+  /**
+   * Stores an accepted QoS ≥ 1 publish before it is acknowledged. req/… topics go to the request
+   * queue (the gateway's work), everything else to the ingress log until aedes has enqueued it.
+   */
+  storeIngress(client: { id: string } | null, packet: AnyPacket, seq = this.reserveSeq(), requesterId?: string): Promise<void> {
+    if (!this.#open) return Promise.reject(new Error('persistence is not open: call setup() or open() first'));
+    const ops: WriteOp[] = [];
+    this.#withSeqReservation(seq, ops);
+    const topic = String(packet.topic);
+    const payload = packet.payload instanceof Uint8Array ? packet.payload : Buffer.from(String(packet.payload ?? ''), 'utf8');
+    const clientId = requesterId ?? client?.id ?? '';
+    if (topic.startsWith(REQUEST_TOPIC_PREFIX)) {
+      ops.push({
+        type: 'put', key: seqKey(seq), sublevel: this.#requestsSub,
+        value: encodeRequest({ seq, clientId, topic, payload: Buffer.from(payload), receivedAt: Date.now() }),
+      });
+      if (typeof packet.payload === 'object' && packet.payload) this.#linked.set(packet.payload, { seq, ingress: false });
+      return this.#committer.commit(ops, () => this.requests.noteStored(seq, true));
+    }
+    const record: RecordObject = { topic, payload, qos: packet.qos, retain: packet.retain === true, clientId };
+    if (packet.properties !== undefined) record.properties = packet.properties;
+    ops.push({ type: 'put', key: seqKey(seq), value: encodeRecord(record), sublevel: this.#ingress });
+    if (typeof packet.payload === 'object' && packet.payload) this.#linked.set(packet.payload, { seq, ingress: true });
+    return this.#committer.commit(ops, () => { this.#ingressDepth++; });
+  }
+
+  /**
+   * Start-up, before listeners open: republish what a crash left in the ingress log, in seq order,
+   * under its original seq (outgoing keys are {client}!{seq}, so each subscriber gets it once).
+   */
+  async replayIngress(aedes: { publish: (packet: any, done: (err?: Error) => void) => void }): Promise<number> {
+    await this.open();
+    let count = 0;
+    let chunk: Array<Promise<void>> = [];
+    for await (const [key, value] of this.#ingress.iterator()) {
+      const rec = decodeRecord(value);
+      const payload = Buffer.isBuffer(rec.payload) ? rec.payload : Buffer.alloc(0);
+      const packet: AnyPacket = { cmd: 'publish', topic: rec.topic, payload, qos: rec.qos, retain: rec.retain === true, dup: false };
+      if (rec.properties !== undefined) packet.properties = rec.properties;
+      this.#linked.set(payload, { seq: Number(key), ingress: true });
+      chunk.push(new Promise<void>((resolve, reject) => aedes.publish(packet, (err) => (err ? reject(err) : resolve()))));
+      count++;
+      // aedes keeps seq order for concurrent publishes; chunks bound the memory of a large backlog.
+      if (chunk.length >= 1000) {
+        await Promise.all(chunk);
+        chunk = [];
+      }
+    }
+    await Promise.all(chunk);
+    return count;
+  }
+
+  // ---- queue depths (limits, metrics) -----------------------------------------------------------
+
+  outgoingDepth(clientId: string): number {
+    return this.#outgoing.get(clientId)?.entries.size ?? 0;
+  }
+
+  /** Every client with a non-empty outgoing queue and its depth. */
+  outgoingDepths(): Map<string, number> {
+    const out = new Map<string, number>();
+    for (const [id, q] of this.#outgoing) if (q.entries.size > 0) out.set(id, q.entries.size);
+    return out;
+  }
+
+  /** Accepted publishes not yet fanned out to subscriber queues. */
+  ingressDepth(): number {
+    return this.#ingressDepth;
+  }
+
+  /** Batches written so far (group-commit efficiency, for metrics). */
+  get batchesWritten(): number {
+    return this.#committer.batches;
+  }
+
+  // ---- retained -------------------------------------------------------------------------------
+
+  async storeRetained(pkt: AnyPacket): Promise<void> {
+    const packet = Object.assign({}, pkt);
+    const key = K.retainedKey(packet.topic);
+    if (!packet.payload || packet.payload.length === 0) {
+      return this.#committer.commit([{ type: 'del', key, sublevel: this.#broker }], () => { this.#retained.delete(packet.topic); });
+    }
+    return this.#committer.commit([{ type: 'put', key, value: encodeRecord(packet), sublevel: this.#broker }], () => {
+      this.#retained.set(packet.topic, packet);
+    });
+  }
+
+  createRetainedStream(pattern: string): Readable {
+    return this.createRetainedStreamCombi([pattern]);
+  }
+
+  createRetainedStreamCombi(patterns: string[]): Readable {
+    const retained = this.#retained;
+    function* matching(): Generator<AnyPacket> {
+      for (const pattern of patterns) {
+        const q = new QlobberTrue(QLOBBER_OPTIONS);
+        q.add(pattern);
+        for (const [topic, packet] of retained) if (q.test(topic)) yield packet;
+      }
+    }
+    return Readable.from(matching());
+  }
+
+  // ---- subscriptions ----------------------------------------------------------------------------
+
+  #applyAddSubs(clientId: string, subs: Array<SubRecord & { topic: string }>): void {
+    let stored = this.#subs.get(clientId);
+    if (!stored) {
+      stored = new Map();
+      this.#subs.set(clientId, stored);
+    }
+    for (const sub of subs) {
+      const prev = stored.get(sub.topic);
+      const record: SubRecord = { qos: sub.qos, rh: sub.rh, rap: sub.rap, nl: sub.nl };
+      if (sub.subscriptionIdentifier !== undefined) record.subscriptionIdentifier = sub.subscriptionIdentifier;
+      if (sub.qos > 0) {
+        this.#trie.add(sub.topic, { clientId, topic: sub.topic, qos: sub.qos, rh: sub.rh, rap: sub.rap, nl: sub.nl });
+      } else if (prev && prev.qos > 0) {
+        this.#trie.remove(sub.topic, { clientId, topic: sub.topic });
+      }
+      stored.set(sub.topic, record);
+    }
+  }
+
+  async addSubscriptions(client: { id: string }, subs: Array<SubRecord & { topic: string }>): Promise<void> {
+    const ops: WriteOp[] = subs.map((s) => {
+      const record: SubRecord = { qos: s.qos, rh: s.rh, rap: s.rap, nl: s.nl };
+      if (s.subscriptionIdentifier !== undefined) record.subscriptionIdentifier = s.subscriptionIdentifier;
+      return { type: 'put', key: K.subKey(client.id, s.topic), value: jsonBytes(record), sublevel: this.#broker };
+    });
+    return this.#committer.commit(ops, () => this.#applyAddSubs(client.id, subs));
+  }
+
+  async removeSubscriptions(client: { id: string }, topics: string[]): Promise<void> {
+    const ops: WriteOp[] = topics.map((t) => ({ type: 'del', key: K.subKey(client.id, t), sublevel: this.#broker }));
+    return this.#committer.commit(ops, () => {
+      const stored = this.#subs.get(client.id);
+      if (!stored) return;
+      for (const topic of topics) {
+        const s = stored.get(topic);
+        if (s === undefined) continue;
+        if (s.qos > 0) this.#trie.remove(topic, { clientId: client.id, topic });
+        stored.delete(topic);
+      }
+      if (stored.size === 0) this.#subs.delete(client.id);
+    });
+  }
+
+  async subscriptionsByClient(client: { id: string }): Promise<Array<SubRecord & { topic: string }>> {
+    const stored = this.#subs.get(client.id);
+    const out: Array<SubRecord & { topic: string }> = [];
+    if (stored) for (const [topic, s] of stored) out.push({ topic, ...s });
+    return out;
+  }
+
+  async countOffline(): Promise<{ subsCount: number; clientsCount: number }> {
+    return { subsCount: this.#trie.subscriptionsCount, clientsCount: this.#subs.size };
+  }
+
+  async subscriptionsByTopic(topic: string): Promise<Array<{ clientId: string; topic: string; qos: number }>> {
+    return this.#trie.match(topic);
+  }
+
+  /**
+   * A clean session starts from nothing: its subscriptions and its queued messages go in one batch
+   * (aedes would otherwise stream and clear the queue message by message).
+   */
+  async cleanSubscriptions(client: { id: string }): Promise<void> {
+    const id = client.id;
+    const ops: WriteOp[] = [];
+    const stored = this.#subs.get(id);
+    if (stored) for (const topic of stored.keys()) ops.push({ type: 'del', key: K.subKey(id, topic), sublevel: this.#broker });
+    const q = this.#outgoing.get(id);
+    const seqs = q ? [...q.entries.keys()] : [];
+    for (const seq of seqs) ops.push({ type: 'del', key: K.outKey(id, seq), sublevel: this.#broker });
+    if (ops.length === 0) return;
+    return this.#committer.commit(ops, () => {
+      const s = this.#subs.get(id);
+      if (s) {
+        for (const [topic, rec] of s) if (rec.qos > 0) this.#trie.remove(topic, { clientId: id, topic });
+        this.#subs.delete(id);
+      }
+      const queue = this.#outgoing.get(id);
+      if (queue) for (const seq of seqs) this.#dropOut(queue, seq);
+    });
+  }
+
+  getClientList(topic: string): Readable {
+    const subs = this.#subs;
+    function* clients(): Generator<string> {
+      for (const [clientId, topics] of subs) if (topics.has(topic)) yield clientId;
+    }
+    return Readable.from(clients());
+  }
+
+  // ---- outgoing (per-client queues, FIFO by seq) --------------------------------------------------
+
+  #queueOf(clientId: string): ClientQueue {
+    let q = this.#outgoing.get(clientId);
+    if (!q) {
+      q = new ClientQueue();
+      this.#outgoing.set(clientId, q);
+    }
+    return q;
+  }
+
+  #dropOut(q: ClientQueue, seq: number): void {
+    const meta = q.entries.get(seq);
+    if (!meta) return;
+    q.entries.delete(seq);
+    if (meta.brokerKey !== undefined && q.byCounter.get(meta.brokerKey) === seq) q.byCounter.delete(meta.brokerKey);
+    if (meta.messageId !== undefined) q.dropMessageId(seq, meta.messageId);
+  }
+
+  async outgoingEnqueue(sub: { clientId: string }, packet: AnyPacket): Promise<void> {
+    return this.#enqueue([sub], packet);
+  }
+
+  async outgoingEnqueueCombi(subs: Array<{ clientId: string }>, packet: AnyPacket): Promise<void> {
+    return this.#enqueue(subs ?? [], packet);
+  }
+
+  #enqueue(subs: Array<{ clientId: string }>, packet: AnyPacket): Promise<void> {
+    const payload = packet.payload;
+    const link = typeof payload === 'object' && payload !== null ? this.#linked.get(payload) : undefined;
+    // One publish, one link: a Buffer reused by application code for a later publish gets a new seq.
+    if (link) this.#linked.delete(payload);
+    if (subs.length === 0 && !link?.ingress) return Promise.resolve();
+    const seq = link ? link.seq : this.reserveSeq();
+    const ops: WriteOp[] = [];
+    this.#withSeqReservation(seq, ops);
+    const stored = new Packet(packet);
+    const brokerKey = brokerKeyOf(stored);
+    const value = encodeRecord(stored);
+    const clientIds: string[] = [];
+    for (const sub of subs) {
+      if (clientIds.includes(sub.clientId)) continue;
+      clientIds.push(sub.clientId);
+      ops.push({ type: 'put', key: K.outKey(sub.clientId, seq), value, sublevel: this.#broker });
+    }
+    if (link?.ingress) ops.push({ type: 'del', key: seqKey(seq), sublevel: this.#ingress });
+    return this.#committer.commit(ops, () => {
+      if (link?.ingress) this.#ingressDepth--;
+      for (const id of clientIds) {
+        const q = this.#queueOf(id);
+        if (q.entries.has(seq)) continue; // replayed twice: the key is the same, so is the entry
+        q.entries.set(seq, brokerKey === undefined ? {} : { brokerKey });
+        if (brokerKey !== undefined) q.byCounter.set(brokerKey, seq);
+      }
+    });
+  }
+
+  async outgoingUpdate(client: { id: string }, packet: AnyPacket): Promise<void> {
+    const q = this.#outgoing.get(client.id);
+    const brokerKey = brokerKeyOf(packet);
+    if (q && brokerKey !== undefined) {
+      const seq = q.byCounter.get(brokerKey);
+      const meta = seq === undefined ? undefined : q.entries.get(seq);
+      if (seq !== undefined && meta) {
+        // A messageId only names an in-flight delivery of this connection; after a restart aedes
+        // assigns new ones, so it is kept in memory and not written.
+        q.setMessageId(seq, meta, packet.messageId);
+        meta.packet = packet;
+        return;
+      }
+    }
+    const seq = q && packet.messageId !== undefined ? q.firstByMessageId(packet.messageId) : undefined;
+    if (q === undefined || seq === undefined) throw new Error('no such packet');
+    // Same messageId, different packet: a QoS 2 PUBREL replaces the PUBLISH; this one is state.
+    const ops: WriteOp[] = [{ type: 'put', key: K.outKey(client.id, seq), value: encodeRecord(packet), sublevel: this.#broker }];
+    return this.#committer.commit(ops, () => {
+      const meta = q.entries.get(seq);
+      if (!meta) return;
+      if (meta.brokerKey !== undefined && q.byCounter.get(meta.brokerKey) === seq) q.byCounter.delete(meta.brokerKey);
+      meta.brokerKey = brokerKeyOf(packet);
+      if (meta.brokerKey !== undefined) q.byCounter.set(meta.brokerKey, seq);
+      meta.packet = packet;
+    });
+  }
+
+  async outgoingClearMessageId(client: { id: string }, packet: AnyPacket): Promise<AnyPacket | undefined> {
+    const messageId = packet?.messageId;
+    const q = this.#outgoing.get(client.id);
+    if (messageId === undefined || !q) return undefined;
+    const seq = q.firstByMessageId(messageId);
+    const meta = seq === undefined ? undefined : q.entries.get(seq);
+    if (seq === undefined || !meta) return undefined;
+    // Unindex now so a duplicate PUBACK in the same tick cannot clear a second entry.
+    q.dropMessageId(seq, messageId);
+    let found = meta.packet;
+    if (!found) {
+      const value = await this.#broker.get(K.outKey(client.id, seq));
+      if (value) {
+        found = this.#asOutgoingPacket(decodeRecord(value), meta);
+        found.messageId = messageId;
+      }
+    }
+    try {
+      await this.#committer.commit([{ type: 'del', key: K.outKey(client.id, seq), sublevel: this.#broker }], () => {
+        meta.messageId = undefined;
+        this.#dropOut(q, seq);
+      });
+    } catch (err) {
+      if (q.entries.get(seq) === meta && meta.messageId === messageId) q.indexMessageId(seq, messageId);
+      throw err;
+    }
+    return found;
+  }
+
+  #asOutgoingPacket(rec: RecordObject, meta: OutMeta): AnyPacket {
+    if (rec.cmd !== undefined && rec.cmd !== 'publish') return rec; // e.g. a stored PUBREL, as written
+    const p = new Packet(rec);
+    if (meta.messageId !== undefined) p.messageId = meta.messageId;
+    return p;
+  }
+
+  outgoingStream(client: { id: string }): Readable {
+    const self = this;
+    const id = client.id;
+    async function* queued(): AsyncGenerator<AnyPacket> {
+      await self.#committer.flush(); // what was enqueued before the call is part of the stream
+      const q = self.#outgoing.get(id);
+      if (!q || q.entries.size === 0) return;
+      for await (const [key, value] of self.#broker.iterator(K.outRange(id))) {
+        const seq = Number(key.slice(key.lastIndexOf('!') + 1));
+        const meta = q.entries.get(seq);
+        if (!meta) continue; // cleared after the iterator's snapshot
+        const p = self.#asOutgoingPacket(decodeRecord(value), meta);
+        if (meta.brokerKey === undefined) {
+          const bk = brokerKeyOf(p);
+          if (bk !== undefined) {
+            meta.brokerKey = bk;
+            q.byCounter.set(bk, seq);
+          }
+        }
+        yield p;
+      }
+    }
+    return Readable.from(queued());
+  }
+
+  // ---- QoS 2 incoming -----------------------------------------------------------------------------
+
+  #incomingOf(clientId: string, create: boolean): Map<number, AnyPacket> | undefined {
+    let m = this.#incoming.get(clientId);
+    if (!m && create) {
+      m = new Map();
+      this.#incoming.set(clientId, m);
+    }
+    return m;
+  }
+
+  async incomingStorePacket(client: { id: string }, packet: AnyPacket): Promise<void> {
+    const p = new Packet(packet);
+    p.messageId = packet.messageId;
+    const ops: WriteOp[] = [{ type: 'put', key: K.incomingKey(client.id, packet.messageId), value: encodeRecord(p), sublevel: this.#broker }];
+    return this.#committer.commit(ops, () => { this.#incomingOf(client.id, true)!.set(packet.messageId, p); });
+  }
+
+  async incomingGetPacket(client: { id: string }, packet: AnyPacket): Promise<AnyPacket> {
+    const p = this.#incomingOf(client.id, false)?.get(packet.messageId);
+    if (!p) throw new Error('no such packet');
+    return p;
+  }
+
+  async incomingDelPacket(client: { id: string }, packet: AnyPacket): Promise<void> {
+    const m = this.#incomingOf(client.id, false);
+    if (!m?.has(packet.messageId)) throw new Error('no such packet');
+    return this.#committer.commit([{ type: 'del', key: K.incomingKey(client.id, packet.messageId), sublevel: this.#broker }], () => {
+      m.delete(packet.messageId);
+    });
+  }
+
+  async cleanIncoming(client: { id: string }): Promise<void> {
+    const m = this.#incomingOf(client.id, false);
+    if (!m || m.size === 0) return;
+    const ids = [...m.keys()];
+    const ops: WriteOp[] = ids.map((mid) => ({ type: 'del', key: K.incomingKey(client.id, mid), sublevel: this.#broker }));
+    return this.#committer.commit(ops, () => { for (const mid of ids) m.delete(mid); });
+  }
+
+  // ---- wills ---------------------------------------------------------------------------------------
+
+  async putWill(client: { id: string }, packet: AnyPacket): Promise<void> {
+    packet.brokerId = this.#brokerRef?.id;
+    packet.clientId = client.id;
+    return this.#committer.commit([{ type: 'put', key: K.willKey(client.id), value: encodeRecord(packet), sublevel: this.#broker }], () => {
+      this.#wills.set(client.id, packet);
+    });
+  }
+
+  async getWill(client: { id: string }): Promise<AnyPacket | undefined> {
+    return this.#wills.get(client.id);
+  }
+
+  async delWill(client: { id: string }): Promise<AnyPacket | undefined> {
+    const will = this.#wills.get(client.id);
+    if (!will) return undefined;
+    await this.#committer.commit([{ type: 'del', key: K.willKey(client.id), sublevel: this.#broker }], () => {
+      if (this.#wills.get(client.id) === will) this.#wills.delete(client.id);
+    });
+    return will;
+  }
+
+  streamWill(brokers: Record<string, unknown> = {}): Readable {
+    const wills = this.#wills;
+    function* orphaned(): Generator<AnyPacket> {
+      for (const will of wills.values()) if (!brokers[will.brokerId]) yield will;
+    }
+    return Readable.from(orphaned());
+  }
+
+  // ---- lifecycle -----------------------------------------------------------------------------------
+
+  /** Waits for pending writes; closes the DB when this persistence opened it. */
+  async destroy(): Promise<void> {
+    if (this.#destroyed) return;
+    this.#destroyed = true;
+    await this.#committer.flush();
+    if (this.#ownsDb) await this.#db.close();
+  }
+}
+
+export function createLevelPersistence(opts: LevelPersistenceOptions): LevelPersistence {
+  return new LevelPersistence(opts);
+}
