@@ -1,0 +1,61 @@
+// Readiness checks for /readyz: each answers ok or a short reason an operator can act on.
+import { statfs, open, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Db } from '../../gateway/store/db.js';
+
+export interface CheckResult { ok: boolean; detail?: string }
+export interface ReadinessCheck { name: string; run(): Promise<CheckResult> }
+
+export function listenersCheck(broker: { listenersUp(): boolean }): ReadinessCheck {
+  return { name: 'listeners', run: async () => (broker.listenersUp() ? { ok: true } : { ok: false, detail: 'not every configured listener is up' }) };
+}
+
+/** A probe write (and delete) proves the appliance DB accepts writes, not merely that it is open. */
+export function dbWritableCheck(db: Db): ReadinessCheck {
+  return {
+    name: 'db',
+    async run() {
+      try {
+        const key = `readyz-probe:${process.pid}`;
+        await db.put(key, new Uint8Array([1]));
+        await db.del(key);
+        return { ok: true };
+      } catch (e) {
+        return { ok: false, detail: `probe write failed: ${(e as Error).message}` };
+      }
+    },
+  };
+}
+
+/** Without a DB (in-memory broker persistence), the data directory must still accept a synced write. */
+export function dataDirWritableCheck(dir: string): ReadinessCheck {
+  return {
+    name: 'data-dir',
+    async run() {
+      const file = join(dir, `.readyz-probe-${process.pid}`);
+      try {
+        const fh = await open(file, 'w');
+        try { await fh.write('probe'); await fh.sync(); } finally { await fh.close(); }
+        await unlink(file);
+        return { ok: true };
+      } catch (e) {
+        return { ok: false, detail: `probe write failed: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}` };
+      }
+    },
+  };
+}
+
+export function diskSpaceCheck(dir: string, minFreeBytes: number): ReadinessCheck {
+  return {
+    name: 'disk-space',
+    async run() {
+      try {
+        const s = await statfs(dir);
+        const free = Number(s.bavail) * Number(s.bsize);
+        return free >= minFreeBytes ? { ok: true } : { ok: false, detail: `${free} bytes free, minimum ${minFreeBytes}` };
+      } catch (e) {
+        return { ok: false, detail: `statfs failed: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}` };
+      }
+    },
+  };
+}

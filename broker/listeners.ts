@@ -1,0 +1,87 @@
+// MQTT listeners: TLS with mandatory client certificates (mTLS), and plain TCP on loopback only.
+import { readFileSync } from 'node:fs';
+import { createServer as createTcpServer, type Server, type Socket } from 'node:net';
+import { createServer as createTlsServer, type TLSSocket } from 'node:tls';
+import { isLoopback } from '../config/schema/common.js';
+import type { ListenerConfig } from '../config/schema/broker.js';
+
+export interface ListenerInfo { name: string; type: 'tls' | 'plain'; segment: 'local' | 'number-linkage' }
+
+export interface RunningListener extends ListenerInfo {
+  address(): { host: string; port: number };
+  /** Re-reads certificate, key, CA and CRL files (TLS only): a new CRL applies to new connections. */
+  reloadTls(): void;
+  close(): Promise<void>;
+}
+
+export interface ListenerHooks {
+  /** A connection that passed the transport checks; hand it to aedes. */
+  accept(conn: Socket | TLSSocket, info: ListenerInfo): void;
+  /** A connection refused before MQTT (bad certificate, non-loopback peer on a plain listener...). */
+  refused(info: ListenerInfo, reason: string, remote: string | undefined): void;
+  /** Sockets beyond this are refused by the kernel accept loop (floods of idle sockets). */
+  maxSockets: number;
+}
+
+/** Loopback as seen on a socket (IPv4-mapped IPv6 included). */
+export function isLoopbackAddress(addr: string | undefined): boolean {
+  if (!addr) return false;
+  return isLoopback(addr.startsWith('::ffff:') ? addr.slice(7) : addr);
+}
+
+function tlsOptions(l: ListenerConfig) {
+  const t = l.tls!;
+  return {
+    cert: readFileSync(t.cert), key: readFileSync(t.key), ca: readFileSync(t.ca),
+    ...(t.crl.length ? { crl: t.crl.map((f) => readFileSync(f)) } : {}),
+    requestCert: true, rejectUnauthorized: true, minVersion: 'TLSv1.2' as const,
+  };
+}
+
+export async function startListener(l: ListenerConfig, hooks: ListenerHooks): Promise<RunningListener> {
+  const info: ListenerInfo = { name: l.name, type: l.type, segment: l.segment };
+  let server: Server;
+  let reloadTls = () => {};
+  if (l.type === 'tls') {
+    if (!l.tls) throw new Error(`listener ${l.name}: tls material missing`);
+    const tlsServer = createTlsServer(tlsOptions(l), (s) => hooks.accept(s, info));
+    tlsServer.on('tlsClientError', (err: NodeJS.ErrnoException, s: TLSSocket) => {
+      hooks.refused(info, `tls: ${err.code ?? err.message}`, s?.remoteAddress);
+    });
+    reloadTls = () => tlsServer.setSecureContext(tlsOptions(l));
+    server = tlsServer;
+  } else {
+    // The schema already refuses this; checked again so no code path can expose plain MQTT.
+    if (!isLoopback(l.host)) throw new Error(`listener ${l.name}: a plain listener is allowed only on loopback, not ${l.host}`);
+    server = createTcpServer((s) => {
+      if (!isLoopbackAddress(s.localAddress) || !isLoopbackAddress(s.remoteAddress)) {
+        hooks.refused(info, 'plain listener reached from a non-loopback address', s.remoteAddress);
+        s.destroy();
+        return;
+      }
+      hooks.accept(s, info);
+    });
+  }
+  server.maxConnections = hooks.maxSockets;
+  const sockets = new Set<Socket>();
+  server.on('connection', (s: Socket) => { sockets.add(s); s.once('close', () => sockets.delete(s)); });
+  await new Promise<void>((resolve, reject) => {
+    const onError = (e: NodeJS.ErrnoException) => reject(new Error(`listener ${l.name}: cannot listen on ${l.host}:${l.port}: ${e.code ?? e.message}`));
+    server.once('error', onError);
+    server.listen(l.port, l.host, () => { server.off('error', onError); resolve(); });
+  });
+  return {
+    ...info,
+    address() {
+      const a = server.address();
+      if (a === null || typeof a === 'string') return { host: l.host, port: l.port };
+      return { host: a.address, port: a.port };
+    },
+    reloadTls,
+    close: () => new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      // Clients were closed by aedes first; what remains never finished CONNECT or the TLS handshake.
+      for (const s of sockets) s.destroy();
+    }),
+  };
+}

@@ -1,0 +1,270 @@
+// The appliance's MQTT broker: aedes 1.x behind our listeners, authentication, ACL and limits.
+// authorizePublish order: ACL → payload size → disk space → offline-queue bound → durable ingress.
+// aedes writes PUBACK only after authorizePublish calls back, so whatever ingress stores is durable
+// before the publisher sees PUBACK; a refusal disconnects (3.1.1 has no negative PUBACK).
+import { mkdirSync } from 'node:fs';
+import type { Socket } from 'node:net';
+import type { TLSSocket } from 'node:tls';
+import { Aedes, type AedesPublishPacket, type Client, type PublishPacket, type Subscription } from 'aedes';
+import { Registry } from 'prom-client';
+import type { ApplianceConfig } from '../config/schema/index.js';
+import type { SecretRef } from '../config/schema/common.js';
+import type { Db } from '../gateway/store/db.js';
+import type { Logger } from '../gateway/log/logger.js';
+import { canPublish, canSubscribe, type BrokerIdentity } from './acl.js';
+import { createAuthenticator } from './auth.js';
+import { startListener, type ListenerInfo, type RunningListener } from './listeners.js';
+import { checkPayloadSize, DiskGuard, OfflineQueueGuard, type Alarm, type QueuedSubscriber } from './limits.js';
+import { createBrokerMetrics, type DenialReason } from './metrics.js';
+import { createBrokerPersistence, type BrokerPersistence } from './persistenceFactory.js';
+import { guardParser, WireError } from './wire.js';
+
+/** What the audit log records about a refusal or an alarm. */
+export type BrokerAuditEvent =
+  | { kind: 'denial'; reason: DenialReason; detail: string; systemId: string | null; clientId: string | null; listener: string | null; remote: string | null; topic?: string; at: string }
+  | { kind: 'alarm'; alarm: Alarm };
+
+export interface BrokerDeps {
+  logger: Logger;
+  db?: Db;
+  persistence?: BrokerPersistence;
+  registry?: Registry;
+  audit?: (event: BrokerAuditEvent) => void;
+  readSecret?: (ref: SecretRef) => string;
+}
+
+export interface BrokerHandle {
+  aedes: Aedes;
+  persistence: BrokerPersistence;
+  registry: Registry;
+  /** Bound address of a configured listener (by its name). */
+  address(listenerName: string): { host: string; port: number };
+  /** The authenticated identity behind an aedes client. */
+  identityOf(client: Client): BrokerIdentity | undefined;
+  onAlarm(fn: (a: Alarm) => void): () => void;
+  /** Alarms currently raised. */
+  activeAlarms(): Alarm[];
+  listenersUp(): boolean;
+  freeDiskBytes(): Promise<number>;
+  /** Re-reads TLS material (new CRL) for new connections. */
+  reloadTls(): void;
+  close(): Promise<void>;
+}
+
+/** Marks errors we raised on purpose, so the client-error log does not report them twice. */
+class Refusal extends Error {}
+
+const TOPIC_AND_HEADER_OVERHEAD = 2 + 65535 + 2;
+
+export async function startBroker(config: ApplianceConfig, deps: BrokerDeps): Promise<BrokerHandle> {
+  const log = deps.logger.child({ component: 'broker' });
+  const limits = config.limits;
+  const registry = deps.registry ?? new Registry();
+  const metrics = createBrokerMetrics(registry);
+  mkdirSync(config.dataDir, { recursive: true });
+  const ownPersistence = deps.persistence === undefined;
+  const persistence = deps.persistence ?? await createBrokerPersistence({ dataDir: config.dataDir, ...(deps.db ? { db: deps.db } : {}) });
+  const authenticate = createAuthenticator(config, deps.readSecret);
+
+  const identities = new WeakMap<Client, BrokerIdentity>();
+  const listenerOf = new WeakMap<object, ListenerInfo>();
+  const admitted = new Set<Client>();
+  const alarmListeners = new Set<(a: Alarm) => void>();
+  const active = new Map<string, Alarm>();
+
+  const raise = (a: Omit<Alarm, 'at'>) => {
+    const alarm: Alarm = { ...a, at: new Date().toISOString() };
+    const key = `${a.kind}:${a.subject}`;
+    if (a.state === 'raised') { active.set(key, alarm); metrics.alarm(a.kind); log.warn({ alarm }, `alarm raised: ${a.message}`); }
+    else { active.delete(key); log.info({ alarm }, `alarm cleared: ${a.message}`); }
+    deps.audit?.({ kind: 'alarm', alarm });
+    for (const fn of alarmListeners) fn(alarm);
+  };
+
+  const deny = (reason: DenialReason, detail: string, ctx: { client?: Client | null; conn?: object; remote?: string | undefined; topic?: string }) => {
+    const client = ctx.client ?? null;
+    const conn = ctx.conn ?? client?.conn;
+    const event = {
+      kind: 'denial' as const, reason, detail,
+      systemId: client ? identities.get(client)?.systemId ?? null : null,
+      clientId: client?.id ?? null,
+      listener: conn ? listenerOf.get(conn)?.name ?? null : null,
+      remote: ctx.remote ?? (conn as Socket | undefined)?.remoteAddress ?? null,
+      ...(ctx.topic !== undefined ? { topic: ctx.topic } : {}),
+      at: new Date().toISOString(),
+    };
+    metrics.denial(reason);
+    log.warn({ denial: event }, `denied (${reason}): ${detail}`);
+    deps.audit?.(event);
+  };
+
+  const disk = new DiskGuard(config.dataDir, limits.minFreeDiskBytes, raise);
+  await disk.start();
+  let storageFailing = false;
+  const queues = new OfflineQueueGuard(
+    limits,
+    (topic) => (persistence.aedes as { subscriptionsByTopic(t: string): Promise<QueuedSubscriber[]> }).subscriptionsByTopic(topic),
+    (id) => persistence.outgoingDepth(id),
+    raise,
+  );
+
+  async function admitPublish(client: Client, packet: PublishPacket): Promise<[DenialReason, string] | null> {
+    const who = identities.get(client);
+    if (!who) return ['not-authorized', 'publish from an unauthenticated client'];
+    const acl = canPublish(who, packet.topic);
+    if (!acl.ok) return ['acl-publish', acl.reason];
+    const size = checkPayloadSize(packet.payload?.length ?? 0, limits);
+    if (!size.ok) return ['payload-too-large', size.reason];
+    const space = disk.admit();
+    if (!space.ok) return ['storage', space.reason];
+    const queue = await queues.admit(packet.topic, packet.qos);
+    if (!queue.ok) return ['queue-full', queue.reason];
+    if (persistence.storeIngress && packet.qos > 0) {
+      try {
+        await persistence.storeIngress(client, packet as AedesPublishPacket);
+        if (storageFailing) { storageFailing = false; raise({ kind: 'storage', state: 'cleared', subject: 'ingress', message: 'ingress writes succeed again' }); }
+      } catch (e) {
+        if (!storageFailing) { storageFailing = true; raise({ kind: 'storage', state: 'raised', subject: 'ingress', message: `ingress write failed: ${(e as Error).message}` }); }
+        return ['storage', `ingress write failed: ${(e as Error).message}`];
+      }
+    }
+    return null;
+  }
+
+  const aedes: Aedes = await Aedes.createBroker({
+    persistence: persistence.aedes,
+    maxInflightInbound: limits.maxInflight,
+    authenticate(client, username, password, done) {
+      const info = listenerOf.get(client.conn);
+      const refuse = (returnCode: 2 | 3 | 4 | 5, reason: DenialReason, detail: string) => {
+        deny(reason, detail, { client, conn: client.conn });
+        done(Object.assign(new Refusal(detail), { returnCode }), false);
+      };
+      if (!info) return refuse(5, 'listener', 'connection did not come through a configured listener');
+      // A reconnect of a connected client ID replaces it (MQTT-3.1.4-2), so it does not count twice.
+      const takeover = (aedes as unknown as { clients: Record<string, Client> }).clients[client.id] !== undefined;
+      if (!takeover && admitted.size >= limits.maxConnections) {
+        return refuse(3, 'max-connections', `maxConnections ${limits.maxConnections} reached`);
+      }
+      let peerCn: string | null = null;
+      if (info.type === 'tls') {
+        const cn = (client.conn as TLSSocket).getPeerCertificate?.()?.subject?.CN as string | string[] | undefined;
+        peerCn = Array.isArray(cn) ? (cn.length === 1 ? cn[0]! : null) : cn ?? null;
+      }
+      const clientIdEmpty = (client as unknown as { _jukiEmptyId?: boolean })._jukiEmptyId === true;
+      const r = authenticate({
+        listenerType: info.type, peerCn, username, password,
+        clientId: clientIdEmpty ? '' : client.id, clean: client.clean,
+      });
+      if (!r.ok) return refuse(r.returnCode, r.denial, r.reason);
+      identities.set(client, r.identity);
+      admitted.add(client);
+      client.conn.once('close', () => admitted.delete(client));
+      log.info({ clientId: client.id, systemId: r.identity.systemId, role: r.identity.role, listener: info.name }, 'client authenticated');
+      done(null, true);
+    },
+    preConnect(client, packet, done) {
+      // aedes replaces a zero-length client ID before authenticate runs; remember that it was empty.
+      (client as unknown as { _jukiEmptyId?: boolean })._jukiEmptyId = packet.clientId === '';
+      done(null, true);
+    },
+    authorizePublish(client, packet, done) {
+      // No client: a will being republished after a restart or an in-process publish.
+      if (!client) return done(null);
+      admitPublish(client, packet).then((refusal) => {
+        if (refusal === null) { metrics.messageIn(); return done(null); }
+        deny(refusal[0], refusal[1], { client, topic: packet.topic });
+        done(new Refusal(refusal[1]));
+      }, (e: Error) => {
+        deny('storage', `publish check failed: ${e.message}`, { client, topic: packet.topic });
+        done(new Refusal(e.message));
+      });
+    },
+    authorizeSubscribe(client, sub: Subscription, done) {
+      const who = identities.get(client);
+      const d = who ? canSubscribe(who, sub.topic) : { ok: false as const, reason: 'unauthenticated client' };
+      if (d.ok) return done(null, sub);
+      deny('acl-subscribe', d.reason, { client, topic: sub.topic });
+      done(null, null); // SUBACK 0x80 for this filter; the others in the packet are unaffected
+    },
+    authorizeForward(_client, packet) {
+      metrics.messageOut();
+      return packet;
+    },
+  });
+
+  const onClientError = (client: Client, err: Error) => {
+    if (err instanceof Refusal) return;
+    if (err instanceof WireError) {
+      deny(err.kind, err.message, { client, conn: client.conn });
+      return;
+    }
+    log.info({ clientId: client.id ?? null, err: err.message }, 'client connection ended with an error');
+  };
+  aedes.on('clientError', onClientError);
+  aedes.on('connectionError', onClientError);
+  aedes.on('keepaliveTimeout', (client) => log.info({ clientId: client.id }, 'keepalive timeout: disconnected'));
+  aedes.on('clientDisconnect', (client) => log.info({ clientId: client.id }, 'client disconnected'));
+
+  const maxPacketBytes = limits.maxPayloadBytes + TOPIC_AND_HEADER_OVERHEAD;
+  const listeners: RunningListener[] = [];
+  try {
+    for (const l of config.listeners) {
+      listeners.push(await startListener(l, {
+        maxSockets: limits.maxConnections + 64,
+        accept(conn, info) {
+          listenerOf.set(conn, info);
+          const client = aedes.handle(conn) as unknown as { _parser: unknown };
+          guardParser(client._parser, maxPacketBytes);
+        },
+        refused(info, reason, remote) {
+          deny(reason.startsWith('tls') ? 'tls' : 'listener', `${info.name}: ${reason}`, { remote });
+        },
+      }));
+      log.info({ listener: l.name, type: l.type, address: listeners.at(-1)!.address() }, 'listener up');
+    }
+  } catch (e) {
+    await Promise.all(listeners.map((l) => l.close()));
+    await new Promise<void>((r) => aedes.close(() => r()));
+    disk.stop();
+    throw e;
+  }
+
+  const sweep = setInterval(() => { queues.sweep().catch(() => { /* next sweep */ }); }, 5000);
+  sweep.unref();
+  metrics.setSamplers({
+    connections: () => aedes.connectedClients,
+    queueDepths: async () => {
+      const out = new Map<string, number>();
+      for (const id of await persistence.queuedClients()) out.set(id, await persistence.outgoingDepth(id));
+      return out;
+    },
+  });
+
+  let closed = false;
+  return {
+    aedes, persistence, registry,
+    address(name) {
+      const l = listeners.find((x) => x.name === name);
+      if (!l) throw new Error(`no listener named ${name}`);
+      return l.address();
+    },
+    identityOf: (client) => identities.get(client),
+    onAlarm(fn) { alarmListeners.add(fn); return () => alarmListeners.delete(fn); },
+    activeAlarms: () => [...active.values()],
+    listenersUp: () => !closed && listeners.length === config.listeners.length,
+    freeDiskBytes: () => disk.sample(),
+    reloadTls() { for (const l of listeners) if (l.type === 'tls') l.reloadTls(); },
+    async close() {
+      if (closed) return;
+      closed = true;
+      clearInterval(sweep);
+      disk.stop();
+      // Clients first (wills, session state), then the sockets that never completed CONNECT.
+      await new Promise<void>((r) => aedes.close(() => r()));
+      await Promise.all(listeners.map((l) => l.close()));
+      if (ownPersistence) await persistence.close();
+      log.info('broker closed');
+    },
+  };
+}
