@@ -1,0 +1,139 @@
+// Simulator framework: one upstream node (prefecture, national, card, ims, nws, another municipality's
+// CS) on a real MQTT broker. It subscribes to `to/{self}/#`, verifies every message (signature, chain,
+// replay window), deduplicates on `id` (a duplicate gets the remembered answer again), dispatches per
+// type to a handler, and signs what it sends with its own key.
+import { connect, type MqttClient } from 'mqtt';
+import { nowIso, uuidv7, type Envelope, type ErrorCode } from '../gateway/envelope.js';
+import type { Logger } from '../gateway/log/logger.js';
+import type { Signer, VerifyResult } from '../hsm/types.js';
+
+export class SimError extends Error {
+  constructor(readonly code: ErrorCode, message: string) { super(message); }
+}
+
+export interface SimContext {
+  node: string;
+  /** Sends a new message (not a reply) and returns it. */
+  send(to: string, type: string, body: Record<string, unknown>): Promise<Envelope>;
+  /** Sends a request and waits for the reply (relays: ims → nws → back). */
+  request(to: string, type: string, body: Record<string, unknown>, timeoutMs?: number): Promise<Envelope>;
+}
+
+/** Returns the reply body (sent as `{type}.result`), or throws SimError for an `error` reply. */
+export type SimHandler = (env: Envelope, ctx: SimContext) => Promise<Record<string, unknown> | void>;
+
+export interface SimNodeOptions {
+  node: string;
+  brokerUrl: string;
+  tls?: { cert: Buffer | string; key: Buffer | string; ca: Buffer | string };
+  signer: Signer;
+  verifier: { verify(jws: unknown, o?: { now?: number; dedupe?: boolean }): Promise<VerifyResult> };
+  handlers: Record<string, SimHandler>;
+  logger: Logger;
+}
+
+export class SimNode implements SimContext {
+  private client?: MqttClient;
+  private readonly answered = new Map<string, Envelope | null>();
+  private readonly waiting = new Map<string, (e: Envelope) => void>();
+  /** Every verified message addressed to us, first copy only, in arrival order (tests read this). */
+  readonly received: Envelope[] = [];
+  /** Copies per id, duplicates included. */
+  readonly copies = new Map<string, number>();
+  readonly refused: { topic: string; code: string; message: string }[] = [];
+  /** Test hook: make this node reject chosen messages (poison message scenario). */
+  rejectWhen?: (env: Envelope) => { code: ErrorCode; message: string } | undefined;
+
+  constructor(private readonly o: SimNodeOptions) {}
+
+  get node(): string { return this.o.node; }
+
+  async start(): Promise<void> {
+    const client = connect(this.o.brokerUrl, {
+      clientId: `sim-${this.o.node.replace(':', '-')}`, clean: false, protocolVersion: 4, reconnectPeriod: 500,
+      ...(this.o.tls ? { ...this.o.tls, rejectUnauthorized: true } : {}),
+    });
+    this.client = client;
+    client.handleMessage = (packet, done) => {
+      this.onMessage(packet.topic, Buffer.from(packet.payload as Buffer)).then(() => done(), (e: Error) => {
+        this.o.logger.error({ node: this.o.node, err: e.message }, 'sim: handler crashed');
+        done();
+      });
+    };
+    await new Promise<void>((resolve, reject) => {
+      client.once('connect', () => resolve());
+      client.once('error', reject);
+    });
+    await client.subscribeAsync(`to/${this.o.node}/#`, { qos: 1 });
+    this.o.logger.info({ node: this.o.node }, 'sim: node up (SIMULATED upstream)');
+  }
+
+  private async onMessage(topic: string, payload: Buffer): Promise<void> {
+    const v = await this.o.verifier.verify(payload, { dedupe: false });
+    if (!v.ok) {
+      this.refused.push({ topic, code: v.code, message: v.message });
+      this.o.logger.warn({ node: this.o.node, topic, code: v.code }, 'sim: refused');
+      return;
+    }
+    const env = v.envelope;
+    if (env.to !== this.o.node) { this.refused.push({ topic, code: 'misrouted', message: env.to }); return; }
+    this.copies.set(env.id, (this.copies.get(env.id) ?? 0) + 1);
+    if (this.answered.has(env.id)) {
+      const again = this.answered.get(env.id);
+      if (again) await this.publishSigned(again);
+      return;
+    }
+    this.received.push(env);
+    if (env.corr !== null) {
+      this.answered.set(env.id, null);
+      this.waiting.get(env.corr)?.(env);
+      this.waiting.delete(env.corr);
+      return;
+    }
+    const reply = await this.answer(env);
+    this.answered.set(env.id, reply);
+    await this.publishSigned(reply);
+  }
+
+  private async answer(env: Envelope): Promise<Envelope> {
+    const base = { v: 1 as const, id: uuidv7(), from: this.o.node, to: env.from, at: nowIso(), corr: env.id };
+    const fail = (code: ErrorCode, message: string): Envelope => ({ ...base, type: 'error', body: { code, message, details: [] } });
+    const rejected = this.rejectWhen?.(env);
+    if (rejected) return fail(rejected.code, rejected.message);
+    const handler = this.o.handlers[env.type];
+    if (!handler) return fail('invalid_request', `${this.o.node} does not handle ${env.type}`);
+    try {
+      const body = await handler(env, this);
+      return { ...base, type: `${env.type}.result`, body: body ?? { accepted: true } };
+    } catch (e) {
+      if (e instanceof SimError) return fail(e.code, e.message);
+      this.o.logger.error({ node: this.o.node, type: env.type, err: (e as Error).message }, 'sim: handler failed');
+      return fail('internal', 'simulator handler failed');
+    }
+  }
+
+  private async publishSigned(env: Envelope): Promise<void> {
+    const jws = await this.o.signer.signEnvelope(env);
+    await this.client!.publishAsync(`to/${env.to}/${env.type}`, JSON.stringify(jws), { qos: 1 });
+  }
+
+  async send(to: string, type: string, body: Record<string, unknown>): Promise<Envelope> {
+    const env: Envelope = { v: 1, id: uuidv7(), type, from: this.o.node, to, at: nowIso(), corr: null, body };
+    await this.publishSigned(env);
+    return env;
+  }
+
+  async request(to: string, type: string, body: Record<string, unknown>, timeoutMs = 10_000): Promise<Envelope> {
+    const env: Envelope = { v: 1, id: uuidv7(), type, from: this.o.node, to, at: nowIso(), corr: null, body };
+    const reply = new Promise<Envelope>((resolve, reject) => {
+      const t = setTimeout(() => { this.waiting.delete(env.id); reject(new SimError('timeout', `${to} did not answer ${type}`)); }, timeoutMs);
+      this.waiting.set(env.id, (e) => { clearTimeout(t); resolve(e); });
+    });
+    await this.publishSigned(env);
+    return reply;
+  }
+
+  async close(): Promise<void> {
+    await this.client?.endAsync(true).catch(() => undefined);
+  }
+}

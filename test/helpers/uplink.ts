@@ -1,0 +1,47 @@
+// Shared set-up of the uplink tests: appliance signer certified by the simulated upstream CA,
+// a verifier over the simulators' certificates, and an uplink config pointing at a test broker.
+import { writeFileSync, mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { configSchema, type ApplianceConfig } from '../../config/schema/index.js';
+import { hsmSection } from '../../config/schema/hsm.js';
+import { createSigner, type TokenSigner } from '../../hsm/index.js';
+import { certificateFiles } from '../../hsm/create-signer.js';
+import { toPem } from '../../hsm/certs.js';
+import { createLogger } from '../../gateway/log/logger.js';
+import { openSimPki, certifyAppliance, type SimPki } from '../../sim/pki.js';
+
+export const SERVED = '242012'; // 津市
+export const SELF = `lg:${SERVED}`;
+export const PREF = 'pref:240001'; // 三重県
+
+export const quietLogger = () => createLogger({ level: process.env.LOG_LEVEL ?? 'silent' });
+
+export function testConfig(url: string, over: { retry?: Partial<ApplianceConfig['uplink']['retry']>; timeoutsMs?: Record<string, number>; defaultTimeoutMs?: number; parallelism?: number } = {}): ApplianceConfig {
+  return configSchema.parse({
+    municipalities: [SERVED],
+    upstreams: [{ name: 'juki', url, nodes: ['*'] }],
+    uplink: {
+      defaultTimeoutMs: over.defaultTimeoutMs ?? 3000,
+      timeoutsMs: over.timeoutsMs ?? {},
+      retry: { initialMs: 50, maxMs: 500, maxAttempts: 10, ...over.retry },
+      parallelism: over.parallelism ?? 32,
+    },
+  });
+}
+
+export const softwareHsm = hsmSection.parse({ kind: 'software', keyLabel: 'uplink-test' });
+
+/**
+ * Makes the appliance's key in `dataDir` and has the simulated CA certify it, written where
+ * createSigner finds it, so a child process (kill -9 tests) signs with the same certificate.
+ */
+export async function certifiedApplianceSigner(dataDir: string, pki: SimPki): Promise<TokenSigner> {
+  const first = await createSigner(softwareHsm, { dataDir });
+  const certified = await certifyAppliance(pki, first, SELF);
+  const { certFile } = certificateFiles(softwareHsm, dataDir);
+  mkdirSync(dirname(certFile), { recursive: true });
+  writeFileSync(certFile, toPem(certified.certificateDer));
+  return certified;
+}
+
+export { openSimPki };
