@@ -1,0 +1,275 @@
+// Identity store (本人確認情報) of the CS role, in the appliance LevelDB under SUBLEVELS.identity.
+//
+// Layout (nested sublevels of `identity`; see docs/identity-store.md for why):
+//   rec   residentCode                       → current version (codec)
+//   hist  residentCode!seq                   → every superseded version (codec); history = hist + rec
+//   seq   seq                                → residentCode: one entry per change (更新順番号 log)
+//   lg    lgCode!bucketPrefix!residentCode   → "seq digest" (or "seq -" once moved to another code):
+//                                              bucket-ordered listing for the consistency check
+//   mn    H(個人番号)!residentCode            → ''
+//   nm    H(name key)!residentCode           → codec({ b, a, s, l, st, kh }): filters applied during search
+//   ad    H(address key)!residentCode        → ''
+// H is an HMAC under the per-installation index key, so no name, number or address is in clear in a key.
+// 住民票コード is the primary key and therefore in clear (the brief keys the store by it).
+import { randomBytes } from 'node:crypto';
+import type { AbstractSublevel } from 'abstract-level';
+import type { ErrorDetail } from '../envelope.js';
+import { SUBLEVELS, seqKey, type Batch, type Db } from '../store/db.js';
+import { bucketPrefix, recordDigest as defaultRecordDigest } from './consistency/digest.js';
+import { addressKey, indexHash, kanaSearchKey, queryKanaKey, queryNameKey, recordNameKeys } from './identityStoreKeys.js';
+import { jsonCodec, type IdentityChange, type IdentityRecord, type SearchQuery, type SearchResult, type ValueCodec } from './identityStoreTypes.js';
+import { validateIdentityChange } from './identityStoreValidation.js';
+
+export class IdentityStoreError extends Error {
+  constructor(readonly code: 'invalid_request' | 'not_found' | 'conflict', message: string, readonly details: ErrorDetail[] = []) {
+    super(message);
+  }
+}
+
+export interface IdentityStoreOptions {
+  /** Value encoding for sublevels holding personal data (default JSON). */
+  codec?: ValueCodec;
+  /** Per-installation HMAC key for index keys. Without it a random key is generated and kept in `meta`. */
+  indexKey?: Uint8Array;
+  recordDigest?: (r: IdentityRecord) => string;
+  residentCodeCheckDigit?: boolean;
+  /** A search stops counting after this many candidate entries (total is then a lower bound). */
+  searchScanCap?: number;
+}
+
+/** 'flow': 記載/修正/消除 transition rules apply. 'load': stored as given (import, full transfer). */
+export type ApplyMode = 'flow' | 'load';
+
+type Sub = AbstractSublevel<any, string | Uint8Array, string, Uint8Array>; // eslint-disable-line @typescript-eslint/no-explicit-any -- nested sublevel of the appliance db
+interface NameIndexValue { b: string; a: string; s: 1 | 2; l: string; st: 'current' | 'deleted'; kh: string[] }
+const EMPTY = new Uint8Array(0);
+const enc = (s: string) => Buffer.from(s, 'utf8');
+const dec = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('utf8');
+
+export class IdentityStore {
+  private constructor(
+    private readonly db: Db,
+    private readonly subs: Record<'rec' | 'hist' | 'seq' | 'lg' | 'mn' | 'nm' | 'ad' | 'meta', Sub>,
+    private readonly codec: ValueCodec,
+    private readonly indexKey: Uint8Array,
+    private readonly digestOf: (r: IdentityRecord) => string,
+    private readonly opts: IdentityStoreOptions,
+    private seq: number,
+  ) {}
+
+  static async open(db: Db, opts: IdentityStoreOptions = {}): Promise<IdentityStore> {
+    const root = db.sublevel<string, Uint8Array>(SUBLEVELS.identity, { valueEncoding: 'view' });
+    const sub = (n: string): Sub => root.sublevel<string, Uint8Array>(n, { valueEncoding: 'view' });
+    const subs = { rec: sub('rec'), hist: sub('hist'), seq: sub('seq'), lg: sub('lg'), mn: sub('mn'), nm: sub('nm'), ad: sub('ad'), meta: sub('meta') };
+    let indexKey = opts.indexKey;
+    if (!indexKey) {
+      const stored = await subs.meta.get('indexKey');
+      if (stored) indexKey = stored;
+      else {
+        indexKey = randomBytes(32);
+        await subs.meta.put('indexKey', indexKey);
+      }
+    }
+    // The highest committed 更新順番号 is the last key of the seq log, so concurrent batches that
+    // commit out of order can never make a restart reuse a number.
+    let last = 0;
+    for await (const k of subs.seq.keys({ reverse: true, limit: 1 })) last = Number(k);
+    return new IdentityStore(db, subs, opts.codec ?? jsonCodec, indexKey, opts.recordDigest ?? defaultRecordDigest, opts, last);
+  }
+
+  /** Highest 更新順番号 assigned so far (per installation, across all its municipality codes). */
+  lastSeq(): number {
+    return this.seq;
+  }
+
+  /**
+   * Adds the change to the caller's batch and returns the new version. The 更新順番号 is taken
+   * synchronously, before any await, so numbers follow call order. Callers serialise changes per
+   * person (flows do, per resident code) because the previous version is read, not locked.
+   */
+  async apply(batch: Batch, change: IdentityChange, opts: { mode?: ApplyMode } = {}): Promise<{ record: IdentityRecord; seq: number }> {
+    const seq = ++this.seq;
+    const problems = validateIdentityChange(change as unknown as Record<string, unknown>, this.opts);
+    if (problems.length) throw new IdentityStoreError('invalid_request', 'invalid identity record', problems);
+    const rc = change.residentCode;
+    const [old, holder] = await Promise.all([this.get(rc), this.residentCodeOfMyNumber(change.myNumber, rc)]);
+    if (holder) throw new IdentityStoreError('conflict', '個人番号 is already held by another current record', [{ path: 'myNumber', problem: 'already in use' }]);
+    let status: IdentityRecord['status'];
+    if ((opts.mode ?? 'flow') === 'load') status = change.status ?? (change.change.reason === '消除' ? 'deleted' : 'current');
+    else {
+      const reason = change.change.reason;
+      if (reason === '記載' && old) throw new IdentityStoreError('conflict', '住民票コード is already registered', [{ path: 'residentCode', problem: 'exists' }]);
+      if (reason !== '記載' && !old) throw new IdentityStoreError('not_found', 'no record for this 住民票コード', [{ path: 'residentCode', problem: 'unknown' }]);
+      if (reason !== '記載' && old!.status === 'deleted') throw new IdentityStoreError('conflict', 'the record is deleted (除票)', [{ path: 'residentCode', problem: 'deleted' }]);
+      status = reason === '消除' ? 'deleted' : 'current';
+    }
+    const record: IdentityRecord = { ...stripUndefined(change), status, seq };
+    const { rec, hist, lg, mn, nm, ad } = this.subs;
+    if (old) {
+      batch.put(`${rc}!${seqKey(old.seq)}`, this.codec.encode(old), { sublevel: hist });
+      this.removeIndexes(batch, old);
+      if (old.lgCode !== record.lgCode) batch.put(`${old.lgCode}!${bucketPrefix(rc)}!${rc}`, enc(`${seq} -`), { sublevel: lg });
+    }
+    batch.put(rc, this.codec.encode(record), { sublevel: rec });
+    batch.put(seqKey(seq), enc(rc), { sublevel: this.subs.seq });
+    batch.put(`${record.lgCode}!${bucketPrefix(rc)}!${rc}`, enc(`${seq} ${this.digestOf(record)}`), { sublevel: lg });
+    batch.put(`${this.h('m:' + record.myNumber)}!${rc}`, EMPTY, { sublevel: mn });
+    const addr = addressKey(record.address);
+    batch.put(`${this.h('a:' + addr)}!${rc}`, EMPTY, { sublevel: ad });
+    const nameKeys = recordNameKeys(record);
+    const value: NameIndexValue = {
+      b: record.birthDate, a: addr, s: record.sex, l: record.lgCode, st: status,
+      kh: nameKeys.filter((k) => k.startsWith('k:')).map((k) => this.h(k).slice(0, 8)),
+    };
+    const encoded = this.codec.encode(value);
+    for (const k of nameKeys) batch.put(`${this.h(k)}!${rc}`, encoded, { sublevel: nm });
+    return { record, seq };
+  }
+
+  private removeIndexes(batch: Batch, old: IdentityRecord): void {
+    const rc = old.residentCode;
+    batch.del(`${this.h('m:' + old.myNumber)}!${rc}`, { sublevel: this.subs.mn });
+    batch.del(`${this.h('a:' + addressKey(old.address))}!${rc}`, { sublevel: this.subs.ad });
+    for (const k of recordNameKeys(old)) batch.del(`${this.h(k)}!${rc}`, { sublevel: this.subs.nm });
+  }
+
+  private h(value: string): string {
+    return indexHash(this.indexKey, value);
+  }
+
+  async get(residentCode: string): Promise<IdentityRecord | undefined> {
+    const v = await this.subs.rec.get(residentCode);
+    return v ? (this.codec.decode(v) as IdentityRecord) : undefined;
+  }
+
+  /** Every version, oldest first, the current one last (deleted records included). */
+  async history(residentCode: string): Promise<IdentityRecord[]> {
+    const out: IdentityRecord[] = [];
+    for await (const v of this.subs.hist.values({ gt: `${residentCode}!`, lt: `${residentCode}!~` })) out.push(this.codec.decode(v) as IdentityRecord);
+    const cur = await this.get(residentCode);
+    if (cur) out.push(cur);
+    return out;
+  }
+
+  /** The version in force at 更新順番号 `atSeq` (undefined if the person had no record yet). */
+  async versionAt(residentCode: string, atSeq: number): Promise<IdentityRecord | undefined> {
+    const cur = await this.get(residentCode);
+    if (!cur || cur.seq <= atSeq) return cur;
+    for await (const v of this.subs.hist.values({ gte: `${residentCode}!`, lte: `${residentCode}!${seqKey(atSeq)}`, reverse: true, limit: 1 })) {
+      return this.codec.decode(v) as IdentityRecord;
+    }
+    return undefined;
+  }
+
+  /** The record holding this 個人番号: a current one if any, else the latest deleted one. */
+  async byMyNumber(myNumber: string): Promise<IdentityRecord | undefined> {
+    let found: IdentityRecord | undefined;
+    const p = this.h('m:' + myNumber);
+    for await (const k of this.subs.mn.keys({ gt: `${p}!`, lt: `${p}!~` })) {
+      const r = await this.get(k.slice(p.length + 1));
+      if (r && (r.status === 'current' || !found || r.seq > found.seq)) found = r;
+      if (found?.status === 'current') break;
+    }
+    return found;
+  }
+
+  private async residentCodeOfMyNumber(myNumber: string, except: string): Promise<string | undefined> {
+    if (typeof myNumber !== 'string') return undefined;
+    const p = this.h('m:' + myNumber);
+    for await (const k of this.subs.mn.keys({ gt: `${p}!`, lt: `${p}!~` })) {
+      const rc = k.slice(p.length + 1);
+      if (rc !== except && (await this.get(rc))?.status === 'current') return rc;
+    }
+    return undefined;
+  }
+
+  /** Records at exactly this normalised address (世帯 look-ups). */
+  async byAddress(address: string, opts: { includeDeleted?: boolean } = {}): Promise<IdentityRecord[]> {
+    const p = this.h('a:' + addressKey(address));
+    const out: IdentityRecord[] = [];
+    for await (const k of this.subs.ad.keys({ gt: `${p}!`, lt: `${p}!~` })) {
+      const r = await this.get(k.slice(p.length + 1));
+      if (r && (opts.includeDeleted || r.status === 'current')) out.push(r);
+    }
+    return out;
+  }
+
+  /**
+   * 4-item search: a name (kanji or kana) plus a date of birth or an address; sex and lgCode narrow.
+   * Returns at most `limit` hits; `truncated` tells the caller to answer too_many_hits.
+   */
+  async search(q: SearchQuery, opts: { limit: number }): Promise<SearchResult> {
+    const name = q.name?.trim() ? queryNameKey(q.name) : undefined;
+    const kana = q.kana?.trim() ? queryKanaKey(q.kana) : undefined;
+    if (!name && !kana) throw new IdentityStoreError('invalid_request', 'a search needs a name or a kana reading', [{ path: 'name', problem: 'required' }]);
+    if (!q.birthDate && !q.address) throw new IdentityStoreError('invalid_request', 'a search needs a date of birth or an address besides the name', [{ path: 'birthDate', problem: 'birthDate or address required' }]);
+    const p = this.h((name ?? kana)!);
+    const kanaFilter = name && kana ? this.h('k:' + kanaSearchKey(q.kana!)).slice(0, 8) : undefined;
+    const addr = q.address ? addressKey(q.address) : undefined;
+    const cap = this.opts.searchScanCap ?? 20_000;
+    const matches: string[] = [];
+    let scanned = 0, capped = false;
+    for await (const [k, v] of this.subs.nm.iterator({ gt: `${p}!`, lt: `${p}!~` })) {
+      if (++scanned > cap) { capped = true; break; }
+      const e = this.codec.decode(v) as NameIndexValue;
+      if (e.st === 'deleted' && !q.includeDeleted) continue;
+      if (q.birthDate && !(e.b.startsWith(q.birthDate) || q.birthDate.startsWith(e.b))) continue;
+      if (addr && !e.a.startsWith(addr)) continue;
+      if (q.sex && e.s !== q.sex) continue;
+      if (q.lgCode && e.l !== q.lgCode) continue;
+      if (kanaFilter && !e.kh.includes(kanaFilter)) continue;
+      matches.push(k.slice(p.length + 1));
+    }
+    const hits: IdentityRecord[] = [];
+    for (const rc of matches.slice(0, opts.limit)) {
+      const r = await this.get(rc);
+      if (r) hits.push(r);
+    }
+    return { hits, total: matches.length, truncated: capped || matches.length > opts.limit };
+  }
+
+  /**
+   * (住民票コード, record digest) of one municipality code as of 更新順番号 `atSeq`, in bucket order
+   * (bucket = first 32 bits of SHA-256(住民票コード), hex `prefix`). Reads only the listing index
+   * except for records changed after `atSeq`, whose earlier version comes from history.
+   */
+  async *iterateDigests(lgCode: string, atSeq: number, range: { fromPrefix?: string; toPrefix?: string } = {}): AsyncGenerator<{ residentCode: string; prefix: string; digest: string }> {
+    const base = `${lgCode}!`;
+    const it = this.subs.lg.iterator({ gte: base + (range.fromPrefix ?? ''), lt: base + (range.toPrefix ?? '~') });
+    for await (const [k, v] of it) {
+      const prefix = k.slice(base.length, base.length + 8);
+      const rc = k.slice(base.length + 9);
+      const [seqText, digest] = dec(v).split(' ') as [string, string];
+      if (Number(seqText) <= atSeq) {
+        if (digest !== '-') yield { residentCode: rc, prefix, digest };
+        continue;
+      }
+      const then = await this.versionAt(rc, atSeq);
+      if (then && then.lgCode === lgCode) yield { residentCode: rc, prefix, digest: this.digestOf(then) };
+    }
+  }
+
+  /** Full records of one municipality code as of `atSeq` (default: now), in the same bucket order. */
+  async *iterateSnapshot(lgCode: string, atSeq = this.seq, range: { fromPrefix?: string; toPrefix?: string; after?: string } = {}): AsyncGenerator<IdentityRecord> {
+    for await (const d of this.iterateDigests(lgCode, atSeq, range)) {
+      if (range.after && `${d.prefix}!${d.residentCode}` <= range.after) continue;
+      const r = await this.versionAt(d.residentCode, atSeq);
+      if (r) yield r;
+    }
+  }
+
+  /** Changes after `afterSeq`, in order: (seq, residentCode). */
+  async *changesSince(afterSeq: number): AsyncGenerator<{ seq: number; residentCode: string }> {
+    for await (const [k, v] of this.subs.seq.iterator({ gt: seqKey(afterSeq) })) yield { seq: Number(k), residentCode: dec(v) };
+  }
+
+  get database(): Db {
+    return this.db;
+  }
+}
+
+function stripUndefined<T extends object>(o: T): T {
+  const out = {} as T;
+  for (const [k, v] of Object.entries(o)) if (v !== undefined) (out as Record<string, unknown>)[k] = v;
+  return out;
+}
