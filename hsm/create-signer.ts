@@ -8,6 +8,8 @@ import { SOFTWARE_WARNING, type TokenKey } from './token.js';
 
 export interface CreateSignerOptions {
   dataDir: string;
+  /** Generate the key on a configured PKCS#11 token when missing (`keys generate`). */
+  generateIfMissing?: boolean;
   logger?: HsmLogger;
   /** Subject of the self-signed development certificate made on first start. */
   subject?: string;

@@ -183,7 +183,7 @@ describe('interoperability with the jose library', () => {
     const v = verifierFor(s.certPem);
     const env = envelope();
     expect(await v.verify(await sign(env))).toMatchObject({ ok: true, envelope: env });
-    const fresh = await sign(envelope());
+    const fresh = await sign(envelope()) as FlattenedJws;
     for (const t of [{ ...fresh, payload: tamper(fresh.payload) }, { ...fresh, signature: tamper(fresh.signature, 5) },
       { ...fresh, protected: b64u(fromB64u(fresh.protected)!.toString().replace('jn+json', 'jn+jsoo')) }]) {
       expect((await v.verify(t)).ok).toBe(false);

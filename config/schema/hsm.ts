@@ -10,6 +10,8 @@ export const hsmSection = z.object({
   /** User PIN: from a file or an environment variable only. */
   pin: secretRef.optional(),
   keyLabel: z.string().min(1).default('juki-gw-signing'),
+  /** CKA_ID (hex) when several keys share a label. */
+  keyId: z.string().regex(/^([0-9a-fA-F]{2})+$/, 'expected hex bytes').optional(),
   algorithm: z.enum(['ES256', 'PS256', 'RS256']).default('ES256'),
   /** Parallel PKCS#11 sessions for signing. */
   sessions: z.number().int().min(1).max(64).default(4),
@@ -29,6 +31,10 @@ export const trustSection = z.object({
   /** PEM files of the CAs that upstream nodes' signing certificates chain to. */
   anchors: z.array(filePath).default([]),
   crl: z.array(filePath).default([]),
+  /** PEM files of known upstream signers' certificates (looked up by kid; they must chain to anchors). */
+  peers: z.array(filePath).default([]),
+  /** Also accept a signer certificate carried in the JWS `x5c` header, validated to the anchors. */
+  acceptX5c: z.boolean().default(true),
   /** Receivers reject messages whose `at` is outside ±this many seconds. */
   replayWindowSeconds: z.number().int().min(1).max(86400).default(300),
   /** How long seen message ids are remembered for deduplication. */

@@ -1,0 +1,213 @@
+// PKCS#11 signing token: a pool of logged-in sessions for parallel C_Sign, and the fault handling
+// the appliance relies on — a lost token or session pauses signing (callers get
+// TokenUnavailableError and keep the message queued), an alarm is logged, and a background loop
+// with backoff logs in again; a refused PIN is never retried.
+import { createHash } from 'node:crypto';
+import { TokenConfigError, TokenUnavailableError, WrongPinError } from './errors.js';
+import { findKey, generateKey, keyTypeFor, type FoundKey, type KeyRef } from './pkcs11-key.js';
+import { acquireModule, findSlot, LOST_CODES, pkcs11js, releaseModule, rvName, rvOf, slotNumber, type Handle, type Pkcs11 } from './pkcs11-module.js';
+import { silentLogger, type HsmLogger } from './signer.js';
+import type { TokenKey } from './token.js';
+import type { JwsAlg, TokenStatus } from './types.js';
+
+export interface Pkcs11TokenOptions {
+  module: string;
+  tokenLabel?: string | undefined;
+  slot?: number | undefined;
+  /** Already read from its file or environment variable; kept in memory only for re-login. */
+  pin: string;
+  key: KeyRef;
+  alg: JwsAlg;
+  sessions: number;
+  /** Generate the key on the token when it does not exist (data-dir SoftHSM, `keys generate`). */
+  generateIfMissing?: boolean;
+  rsaBits?: 2048 | 3072;
+  logger?: HsmLogger;
+  reconnect?: { initialMs?: number; maxMs?: number };
+}
+
+export interface Pkcs11TokenKey extends TokenKey {
+  readonly slot: number;
+  /** Runs `fn` with a logged-in session of the pool (keys list). */
+  withSession<T>(fn: (lib: Pkcs11, session: Handle) => T): Promise<T>;
+}
+
+type State = 'ready' | 'lost' | 'pin-refused' | 'closed';
+
+const PSS = { mechanism: pkcs11js.CKM_SHA256_RSA_PKCS_PSS, parameter: { type: pkcs11js.CK_PARAMS_RSA_PSS, hashAlg: pkcs11js.CKM_SHA256, mgf: pkcs11js.CKG_MGF1_SHA256, saltLen: 32 } };
+
+function login(lib: Pkcs11, session: Handle, pin: string): void {
+  try {
+    lib.C_Login(session, pkcs11js.CKU_USER, pin);
+  } catch (e) {
+    const rv = rvOf(e);
+    if (rv === pkcs11js.CKR_USER_ALREADY_LOGGED_IN) return;
+    if (rv === pkcs11js.CKR_PIN_INCORRECT || rv === pkcs11js.CKR_PIN_LOCKED || rv === pkcs11js.CKR_PIN_INVALID || rv === pkcs11js.CKR_PIN_LEN_RANGE) {
+      throw new WrongPinError(`the token refused the user PIN (${rvName(e)}); not retried, to spare the token's retry counter`);
+    }
+    throw e;
+  }
+}
+
+export function openPkcs11Token(opts: Pkcs11TokenOptions): Pkcs11TokenKey {
+  const logger = opts.logger ?? silentLogger;
+  const lib = acquireModule(opts.module);
+  const where = opts.tokenLabel !== undefined ? `token "${opts.tokenLabel}"` : `slot ${opts.slot}`;
+  const mechanism = opts.alg === 'ES256' ? { mechanism: pkcs11js.CKM_ECDSA } : opts.alg === 'PS256' ? PSS : { mechanism: pkcs11js.CKM_SHA256_RSA_PKCS };
+
+  let slot: Handle;
+  let key: FoundKey;
+  let sessions: Handle[] = [];
+  const openSessions = (s: Handle, n: number) => {
+    const out: Handle[] = [];
+    try {
+      for (let i = 0; i < n; i++) out.push(lib.C_OpenSession(s, pkcs11js.CKF_SERIAL_SESSION | pkcs11js.CKF_RW_SESSION));
+    } catch (e) { closeEach(out); throw e; }
+    return out;
+  };
+  const closeEach = (list: Handle[]) => { for (const h of list) { try { lib.C_CloseSession(h); } catch { /* gone already */ } } };
+
+  try {
+    const found = findSlot(lib, opts);
+    if (!found) throw new TokenConfigError(`PKCS#11 ${where} not found in ${opts.module}`);
+    slot = found;
+    sessions = openSessions(slot, opts.sessions);
+    login(lib, sessions[0]!, opts.pin);
+    let k = findKey(lib, sessions[0]!, opts.key);
+    if (!k && opts.generateIfMissing) {
+      k = generateKey(lib, sessions[0]!, opts.key, opts.alg, opts.rsaBits);
+      logger.info({ hsm: 'pkcs11', keyLabel: opts.key.label, alg: opts.alg }, 'generated a signing key on the token');
+    }
+    if (!k) throw new TokenConfigError(`no private key labelled "${opts.key.label}" on ${where} (juki-gw keys generate)`);
+    if (k.type !== keyTypeFor(opts.alg)) throw new TokenConfigError(`key "${opts.key.label}" is ${k.type}, but ${opts.alg} needs ${keyTypeFor(opts.alg)}`);
+    key = k;
+  } catch (e) {
+    closeEach(sessions);
+    releaseModule(opts.module);
+    throw e;
+  }
+
+  let state: State = 'ready';
+  let lostReason = '';
+  let lostSince = 0;
+  let free = [...sessions];
+  const waiters: { resolve: (h: Handle) => void; reject: (e: Error) => void }[] = [];
+  let timer: NodeJS.Timeout | undefined;
+  let backoff = opts.reconnect?.initialMs ?? 250;
+  const maxBackoff = opts.reconnect?.maxMs ?? 10_000;
+  const spki = key.spkiDer;
+
+  const unavailable = () => new TokenUnavailableError(state === 'pin-refused'
+    ? `PKCS#11 ${where}: PIN refused at re-login; signing stopped until restart with the right PIN`
+    : state === 'closed' ? `PKCS#11 ${where} is closed` : `PKCS#11 ${where} unavailable (${lostReason}); signing paused, retrying`);
+
+  const acquire = (): Promise<Handle> => {
+    if (state !== 'ready') return Promise.reject(unavailable());
+    const h = free.pop();
+    if (h) return Promise.resolve(h);
+    return new Promise((resolve, reject) => waiters.push({ resolve, reject }));
+  };
+  const release = (h: Handle) => {
+    if (state !== 'ready' || !sessions.includes(h)) return;
+    const w = waiters.shift();
+    if (w) w.resolve(h); else free.push(h);
+  };
+
+  const markLost = (reason: string) => {
+    if (state !== 'ready') return;
+    state = 'lost';
+    lostReason = reason;
+    lostSince = Date.now();
+    free = [];
+    for (const w of waiters.splice(0)) w.reject(unavailable());
+    logger.error({ alarm: 'hsm_token_lost', hsm: 'pkcs11', token: where, reason }, 'ALARM: signing token lost; signing paused, messages stay queued');
+    backoff = opts.reconnect?.initialMs ?? 250;
+    schedule();
+  };
+
+  const schedule = () => {
+    if (state !== 'lost') return;
+    timer = setTimeout(reconnect, backoff);
+    timer.unref();
+    backoff = Math.min(backoff * 2, maxBackoff);
+  };
+
+  function reconnect() {
+    timer = undefined;
+    if (state !== 'lost') return;
+    closeEach(sessions);
+    sessions = [];
+    let fresh: Handle[] = [];
+    try {
+      const s = findSlot(lib, opts);
+      if (!s) throw new Error('token not present');
+      fresh = openSessions(s, opts.sessions);
+      login(lib, fresh[0]!, opts.pin);
+      const k = findKey(lib, fresh[0]!, opts.key);
+      if (!k) throw new Error(`key "${opts.key.label}" not found`);
+      if (!k.spkiDer.equals(spki)) throw new Error(`key "${opts.key.label}" is not the key we started with`);
+      slot = s; key = k; sessions = fresh; free = [...fresh];
+      state = 'ready';
+      logger.info({ hsm: 'pkcs11', token: where, downMs: Date.now() - lostSince }, 'signing token available again; signing resumed');
+    } catch (e) {
+      closeEach(fresh);
+      if (e instanceof WrongPinError) {
+        state = 'pin-refused';
+        logger.error({ alarm: 'hsm_pin_refused', hsm: 'pkcs11', token: where }, `ALARM: ${e.message}`);
+        return;
+      }
+      lostReason = e instanceof Error ? rvName(e) : String(e);
+      schedule();
+    }
+  }
+
+  const signOnce = (session: Handle, data: Buffer): Promise<Buffer> => new Promise((resolve, reject) => {
+    try {
+      lib.C_SignInit(session, mechanism, key.privateKey);
+      lib.C_Sign(session, data, Buffer.alloc(512), (err, sig) => (err ? reject(err) : resolve(sig)));
+    } catch (e) { reject(e); }
+  });
+
+  return {
+    kind: 'pkcs11', alg: opts.alg, spkiDer: spki,
+    get slot() { return slotNumber(slot); },
+    async sign(data) {
+      const input = opts.alg === 'ES256' ? createHash('sha256').update(data).digest() : data;
+      const session = await acquire();
+      try {
+        const sig = await signOnce(session, input);
+        release(session);
+        return Buffer.from(sig);
+      } catch (e) {
+        const rv = rvOf(e);
+        if (rv !== undefined && LOST_CODES.has(rv)) {
+          // A session from before a reconnect failing late says nothing about the new sessions.
+          if (sessions.includes(session)) markLost(rvName(e));
+          throw new TokenUnavailableError(`PKCS#11 ${where}: ${rvName(e)}; signing paused`, { cause: e });
+        }
+        release(session);
+        if (state !== 'ready') throw unavailable();
+        throw e;
+      }
+    },
+    async withSession(fn) {
+      const session = await acquire();
+      try { return fn(lib, session); } finally { release(session); }
+    },
+    status(): TokenStatus {
+      const detail = state === 'ready' ? `PKCS#11 ${where} (slot ${slotNumber(slot)}), key "${opts.key.label}", ${opts.sessions} session(s)`
+        : state === 'lost' ? `PKCS#11 ${where} lost since ${new Date(lostSince).toISOString()} (${lostReason}); re-login with backoff`
+          : state === 'pin-refused' ? `PKCS#11 ${where}: PIN refused at re-login; not retried` : 'closed';
+      return { kind: 'pkcs11', ready: state === 'ready', detail };
+    },
+    async close() {
+      if (state === 'closed') return;
+      state = 'closed';
+      if (timer) clearTimeout(timer);
+      for (const w of waiters.splice(0)) w.reject(unavailable());
+      closeEach(sessions);
+      sessions = [];
+      releaseModule(opts.module);
+    },
+  };
+}
