@@ -5,6 +5,7 @@ import { brokerSection, limits, listener, localSystem, role } from './broker.js'
 import { lgCode } from './common.js';
 import { hsmSection, trustSection } from './hsm.js';
 import { uplinkSection, upstream } from './uplink.js';
+import { auditSection } from './audit.js';
 import { DEFAULT_ROLES } from './roles.js';
 
 export const configSchema = z.object({
@@ -26,6 +27,7 @@ export const configSchema = z.object({
   admin: adminSection.default({ host: '127.0.0.1', port: 9464 }),
   ui: uiSection.default(uiSection.parse({})),
   log: logSection.default({ level: 'info' }),
+  audit: auditSection.default(auditSection.parse({})),
 }).strict().superRefine((c, ctx) => {
   const names = new Set<string>();
   c.listeners.forEach((l, i) => {
