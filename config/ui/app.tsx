@@ -1,0 +1,127 @@
+// The admin application: security headers, login, sessions, CSRF, then the pages and /api/v1.
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { Hono, type Context } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
+import type { Logger } from '../../gateway/log/logger.js';
+import type { AuthStore } from './auth/store.js';
+import { audit, clientAddress, type Principal, type UiDeps, type UiEnv } from './context.js';
+import { Layout } from './layout.js';
+import { LoginPage } from './pages/login.js';
+import { registerPages } from './pages/index.js';
+import { registerApi } from './api/index.js';
+import type { ApplianceServices } from './services.js';
+import { SCRIPT, STYLESHEET } from './static.js';
+
+export const SESSION_COOKIE = '__Host-jgw_session';
+const LOGIN_COOKIE = '__Host-jgw_login';
+
+const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+const sameSecret = (a: string | undefined, b: string | undefined) =>
+  !!a && !!b && a.length === b.length && timingSafeEqual(Buffer.from(a), Buffer.from(b));
+
+export function createAdminApp(opts: { services: ApplianceServices; auth: AuthStore; logger: Logger; idleMinutes: number }) {
+  const deps: UiDeps = { ...opts, flashes: new Map() };
+  const app = new Hono<UiEnv>();
+
+  app.use('*', async (c, next) => {
+    c.set('deps', deps);
+    await next();
+    c.header('Content-Security-Policy', CSP);
+    c.header('X-Content-Type-Options', 'nosniff');
+    c.header('X-Frame-Options', 'DENY');
+    c.header('Referrer-Policy', 'no-referrer');
+    c.header('Strict-Transport-Security', 'max-age=31536000');
+    c.header('Cross-Origin-Opener-Policy', 'same-origin');
+    c.header('Cross-Origin-Resource-Policy', 'same-origin');
+    if (!c.req.path.startsWith('/static/')) c.header('Cache-Control', 'no-store');
+  });
+  app.use('*', bodyLimit({ maxSize: 2 * 1024 * 1024, onError: (c) => c.text('request body too large (2 MiB at most)', 413) }));
+  app.onError((err, c) => {
+    opts.logger.error({ err: err.message, path: c.req.path }, 'admin ui request failed');
+    return c.text(`internal error: ${err.message}`, 500);
+  });
+
+  app.get('/static/app.css', (c) => c.body(STYLESHEET, 200, { 'Content-Type': 'text/css; charset=utf-8', 'Cache-Control': 'max-age=3600' }));
+  app.get('/static/app.js', (c) => c.body(SCRIPT, 200, { 'Content-Type': 'text/javascript; charset=utf-8', 'Cache-Control': 'max-age=3600' }));
+
+  const cookieOpts = { httpOnly: true, secure: true, sameSite: 'Strict', path: '/' } as const;
+
+  const loginPage = (c: Context<UiEnv>, message?: string, status: 200 | 401 | 403 = 200) => {
+    const token = randomBytes(24).toString('base64url');
+    setCookie(c, LOGIN_COOKIE, token, { ...cookieOpts, maxAge: 600 });
+    return c.html('<!doctype html>' + (<LoginPage csrf={token} message={message} />).toString(), status);
+  };
+  app.get('/login', (c) => loginPage(c));
+  app.post('/login', async (c) => {
+    const body = await c.req.parseBody();
+    const user = typeof body.username === 'string' ? body.username.trim() : '';
+    const password = typeof body.password === 'string' ? body.password : '';
+    if (!sameSecret(getCookie(c, LOGIN_COOKIE), typeof body._csrf === 'string' ? body._csrf : undefined)) {
+      await audit(c, { action: 'login', actor: user || '(none)', via: 'ui', outcome: 'refused', detail: 'missing or wrong CSRF token' });
+      return loginPage(c, 'The form expired; please try again.', 403);
+    }
+    const r = await opts.auth.login(user, password);
+    if (!r.ok) {
+      await audit(c, { action: 'login', actor: user || '(none)', via: 'ui', outcome: 'refused', detail: r.reason });
+      const msg = r.reason === 'locked' ? `Account locked after repeated failures; try again after ${new Date(r.lockedUntil!).toISOString()}.`
+        : r.reason === 'disabled' ? 'This account is disabled.' : 'Wrong user name or password.';
+      return loginPage(c, msg, 401);
+    }
+    await audit(c, { action: 'login', actor: r.session.user, role: r.session.role, via: 'ui', outcome: 'ok' });
+    deleteCookie(c, LOGIN_COOKIE, cookieOpts);
+    setCookie(c, SESSION_COOKIE, r.token, cookieOpts);
+    return c.redirect(r.session.mustChange ? '/password' : '/', 303);
+  });
+
+  // Everything below requires a principal: a session cookie, or an API token on /api/v1.
+  app.use('*', async (c, next) => {
+    const isApi = c.req.path.startsWith('/api/');
+    const authz = c.req.header('authorization');
+    let who: Principal | undefined;
+    if (isApi && authz?.startsWith('Bearer ')) {
+      const t = await opts.auth.apiToken(authz.slice(7).trim());
+      if (!t) {
+        await audit(c, { action: 'api.auth', actor: '(token)', via: 'api', outcome: 'refused', detail: 'unknown or revoked API token' });
+        return c.json({ code: 'unauthorized', message: 'unknown or revoked API token' }, 401);
+      }
+      who = { user: t.user, role: t.role, via: 'api', csrf: '', mustChange: false };
+    } else {
+      const token = getCookie(c, SESSION_COOKIE);
+      const s = await opts.auth.session(token);
+      if (!s) {
+        if (isApi) return c.json({ code: 'unauthorized', message: 'log in or present an API token' }, 401);
+        return c.redirect('/login', 303);
+      }
+      who = { user: s.user, role: s.role, via: isApi ? 'api' : 'ui', csrf: s.csrf, mustChange: s.mustChange, sessionToken: token };
+    }
+    c.set('who', who);
+    if (c.req.method !== 'GET' && c.req.method !== 'HEAD' && who.csrf !== '') {
+      const sent = isApi ? c.req.header('x-csrf-token') : await c.req.parseBody().then((b) => (typeof b._csrf === 'string' ? b._csrf : undefined), () => undefined);
+      if (!sameSecret(sent, who.csrf)) {
+        await audit(c, { action: `${c.req.method} ${c.req.path}`, actor: who.user, role: who.role, via: who.via, outcome: 'refused', detail: 'missing or wrong CSRF token' });
+        opts.logger.warn({ path: c.req.path, user: who.user, address: clientAddress(c) }, 'admin ui: request without a valid CSRF token refused');
+        return isApi ? c.json({ code: 'forbidden', message: 'missing or wrong X-CSRF-Token' }, 403)
+          : c.html('<!doctype html>' + (<Layout title="Refused"><h1>Refused</h1><p class="bad" id="csrf-refused">This request did not carry a valid form token (CSRF) and was refused. The attempt was recorded.</p></Layout>).toString(), 403);
+      }
+    }
+    if (who.mustChange && !['/password', '/logout'].includes(c.req.path)) {
+      return isApi ? c.json({ code: 'forbidden', message: 'change the one-time password first' }, 403) : c.redirect('/password', 303);
+    }
+    await next();
+  });
+
+  app.post('/logout', async (c) => {
+    const w = c.get('who');
+    if (w.sessionToken) await opts.auth.logout(w.sessionToken);
+    deps.flashes.delete(w.csrf);
+    await audit(c, { action: 'logout', actor: w.user, role: w.role, via: 'ui', outcome: 'ok' });
+    deleteCookie(c, SESSION_COOKIE, cookieOpts);
+    return c.redirect('/login', 303);
+  });
+
+  registerPages(app);
+  registerApi(app);
+  return app;
+}

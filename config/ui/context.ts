@@ -1,0 +1,69 @@
+// Request context shared by pages and API routes: who is acting, the services, audit and flash.
+import type { Context } from 'hono';
+import type { Logger } from '../../gateway/log/logger.js';
+import type { AuthStore } from './auth/store.js';
+import { can, type Permission } from './auth/roles.js';
+import type { Actor, ApplianceServices, AuditEvent } from './services.js';
+import type { Flash } from './layout.js';
+
+export interface Principal { user: string; role: string; via: 'ui' | 'api'; csrf: string; mustChange: boolean; sessionToken?: string }
+
+export interface UiDeps {
+  services: ApplianceServices;
+  auth: AuthStore;
+  logger: Logger;
+  /** Flash messages for the next page of a session (post → redirect → get), in memory. */
+  flashes: Map<string, Flash>;
+  idleMinutes: number;
+}
+
+export type UiEnv = { Variables: { who: Principal; deps: UiDeps } };
+export type UiContext = Context<UiEnv>;
+
+export function clientAddress(c: Context): string {
+  const env = c.env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined;
+  return env?.incoming?.socket?.remoteAddress ?? 'unknown';
+}
+
+export function actorOf(c: UiContext): Actor {
+  const w = c.get('who');
+  return { user: w.user, role: w.role, via: w.via, address: clientAddress(c) };
+}
+
+/** Every change and every refused attempt goes to the audit log; an audit failure fails the request. */
+export async function audit(c: Context, event: Omit<AuditEvent, 'address'>): Promise<void> {
+  const deps = c.get('deps') as UiDeps;
+  await deps.services.audit.append({ ...event, address: clientAddress(c) });
+}
+
+export async function auditAs(c: UiContext, action: string, outcome: AuditEvent['outcome'], target?: string, detail?: string): Promise<void> {
+  const w = c.get('who');
+  await audit(c, { action, actor: w.user, role: w.role, via: w.via, outcome, ...(target !== undefined ? { target } : {}), ...(detail !== undefined ? { detail } : {}) });
+}
+
+export function setFlash(c: UiContext, flash: Flash): void {
+  c.get('deps').flashes.set(c.get('who').csrf, flash);
+}
+
+export function takeFlash(c: UiContext): Flash | undefined {
+  const m = c.get('deps').flashes;
+  const k = c.get('who').csrf;
+  const f = m.get(k);
+  m.delete(k);
+  return f;
+}
+
+/** Refuses (403, audited) when the acting role lacks the permission; returns a response or undefined. */
+export async function refuseUnless(c: UiContext, p: Permission, action: string): Promise<Response | undefined> {
+  const w = c.get('who');
+  if (can(w.role, p)) return undefined;
+  await auditAs(c, action, 'refused', undefined, `role ${w.role} lacks ${p}`);
+  if (w.via === 'api') return c.json({ code: 'forbidden', message: `role ${w.role} may not ${p}` }, 403);
+  return c.html(`<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Forbidden</title><link rel="stylesheet" href="/static/app.css"></head><body><main><h1>Forbidden</h1><p class="bad" id="forbidden">Your role (${w.role}) may not do this (${p}). The attempt was recorded in the audit log.</p><p><a href="/">Back to the dashboard</a></p></main></body></html>`, 403);
+}
+
+export async function formField(c: UiContext, name: string): Promise<string> {
+  const body = await c.req.parseBody();
+  const v = body[name];
+  return typeof v === 'string' ? v : '';
+}

@@ -1,0 +1,81 @@
+// HSM and certificates: generate a key, download a CSR, import a certificate, trust anchors.
+import type { Hono } from 'hono';
+import { can } from '../auth/roles.js';
+import { actorOf, auditAs, refuseUnless, setFlash, takeFlash, type UiContext, type UiEnv } from '../context.js';
+import { Csrf, Layout, NotAvailable } from '../layout.js';
+import { load } from '../load.js';
+import { render } from '../render.js';
+
+export function registerKeys(app: Hono<UiEnv>) {
+  app.get('/keys', async (c) => {
+    const refused = await refuseUnless(c, 'keys.view', 'keys.view');
+    if (refused) return refused;
+    const s = c.get('deps').services;
+    const who = c.get('who');
+    const token = await load(s.status.tokenStatus?.bind(s.status));
+    const keys = s.keys;
+    const [list, anchors] = keys ? await Promise.all([keys.list(), keys.trustAnchors()]) : [undefined, undefined];
+    const change = can(who.role, 'keys.change');
+    return render(c, (
+      <Layout title="HSM & certificates" who={who} active="/keys" flash={takeFlash(c)}>
+        <h1>HSM and certificates</h1>
+        <section class="card" id="token-status"><h2>Signing token</h2>
+          {token.state === 'ok' ? <p><span class={token.value.ready ? 'badge ok' : 'badge bad'}>{token.value.ready ? 'ready' : 'not ready'}</span> {token.value.kind}: {token.value.detail} {token.value.warning ? <span class="warn">{token.value.warning}</span> : null}</p>
+            : token.state === 'error' ? <p class="bad">{token.message}</p> : <NotAvailable what="Token status" />}
+        </section>
+        {!keys || !list || !anchors ? <section class="card"><NotAvailable what="Key management (generate, CSR, certificate import, trust anchors)" /></section> : (
+          <div>
+            <section class="card"><h2>Keys</h2>
+              <table><thead><tr><th>Label</th><th>Algorithm</th><th>kid</th><th>Certificate</th><th>Not after</th>{change ? <th></th> : null}</tr></thead>
+                <tbody>{list.map((k) => <tr><td>{k.label}</td><td>{k.algorithm}</td><td>{k.kid ?? '—'}</td><td>{k.certificateSubject ?? '—'}</td><td>{k.notAfter ?? '—'}</td>
+                  {change ? <td><form class="inline" method="post" action="/keys/csr"><Csrf who={who} /><input type="hidden" name="label" value={k.label} /><input type="text" name="subject" placeholder="CN=..., O=..." required /><button class="secondary" type="submit">download CSR</button></form></td> : null}</tr>)}</tbody></table>
+              {change ? (
+                <div>
+                  <form method="post" action="/keys/generate"><Csrf who={who} /><label for="key-label">Generate a key in the token</label><input type="text" id="key-label" name="label" required /> <button type="submit">Generate</button></form>
+                  <form method="post" action="/keys/import"><Csrf who={who} /><label for="cert-label">Import the issued certificate for key</label><input type="text" id="cert-label" name="label" required /><textarea name="pem" rows={6} placeholder="-----BEGIN CERTIFICATE-----" required></textarea><button type="submit">Import certificate</button></form>
+                </div>
+              ) : null}
+            </section>
+            <section class="card"><h2>Trust anchors</h2>
+              <table><thead><tr><th>File</th><th>Subject</th><th>Not after</th><th>SHA-256</th></tr></thead>
+                <tbody>{anchors.map((a) => <tr><td>{a.file}</td><td>{a.subject}</td><td>{a.notAfter}</td><td><code>{a.fingerprintSha256}</code></td></tr>)}</tbody></table>
+              {change && keys.addTrustAnchor ? <form method="post" action="/keys/anchors"><Csrf who={who} /><textarea name="pem" rows={6} required></textarea><button type="submit">Add trust anchor</button></form> : null}
+            </section>
+          </div>
+        )}
+      </Layout>
+    ));
+  });
+
+  const mutate = (path: string, action: string, run: (b: Record<string, unknown>, c: UiContext) => Promise<Response | string>) => {
+    app.post(path, async (c) => {
+      const refused = await refuseUnless(c, 'keys.change', action);
+      if (refused) return refused;
+      const keys = c.get('deps').services.keys;
+      if (!keys) return c.text('key management: not available in this build', 404);
+      const b = await c.req.parseBody();
+      try {
+        const r = await run(b, c);
+        if (r instanceof Response) { await auditAs(c, action, 'ok', String(b.label ?? '')); return r; }
+        await auditAs(c, action, 'ok', String(b.label ?? ''), r);
+        setFlash(c, { text: r });
+      } catch (e) {
+        await auditAs(c, action, 'failed', String(b.label ?? ''), (e as Error).message);
+        setFlash(c, { text: `${action} failed: ${(e as Error).message}`, error: true });
+      }
+      return c.redirect('/keys', 303);
+    });
+  };
+  mutate('/keys/generate', 'key.generate', async (b, c) => { const k = await c.get('deps').services.keys!.generate(String(b.label), actorOf(c)); return `Key ${k.label} generated.`; });
+  mutate('/keys/csr', 'key.csr', async (b, c) => {
+    const pem = await c.get('deps').services.keys!.csr(String(b.label), String(b.subject), actorOf(c));
+    return c.body(pem, 200, { 'Content-Type': 'application/pkcs10', 'Content-Disposition': `attachment; filename="${String(b.label).replace(/[^A-Za-z0-9._-]/g, '_')}.csr"` });
+  });
+  mutate('/keys/import', 'key.import-certificate', async (b, c) => { const k = await c.get('deps').services.keys!.importCert(String(b.label), String(b.pem), actorOf(c)); return `Certificate imported for ${k.label}.`; });
+  mutate('/keys/anchors', 'trust-anchor.add', async (b, c) => {
+    const k = c.get('deps').services.keys!;
+    if (!k.addTrustAnchor) throw new Error('not available in this build');
+    const a = await k.addTrustAnchor(String(b.pem), actorOf(c));
+    return `Trust anchor ${a.subject} added.`;
+  });
+}

@@ -1,0 +1,115 @@
+// Local systems and their roles: add, edit, disable; client certificates from the dev CA or uploaded.
+import type { Hono } from 'hono';
+import { can } from '../auth/roles.js';
+import { actorOf, auditAs, refuseUnless, setFlash, takeFlash, type Principal, type UiContext, type UiEnv } from '../context.js';
+import { Csrf, FieldError, Layout, NotAvailable } from '../layout.js';
+import { load } from '../load.js';
+import { render } from '../render.js';
+import type { ConnectedClient, LocalSystemInput } from '../services.js';
+import type { LocalSystemConfig } from '../../schema/broker.js';
+
+function SystemsPage(props: { who: Principal; systems: LocalSystemConfig[]; roles: string[]; connected?: ConnectedClient[] | undefined; form?: LocalSystemInput; errors?: Record<string, string>; flash?: { text: string; error?: boolean } | undefined; certs: { issue: boolean; upload: boolean } }) {
+  const edit = can(props.who.role, 'config.change');
+  const f = props.form ?? { id: '', role: props.roles[0] ?? '', description: '', enabled: true };
+  const online = new Set((props.connected ?? []).map((c) => c.systemId ?? c.clientId));
+  return (
+    <Layout title="Local systems" who={props.who} active="/systems" flash={props.flash}>
+      <h1>Local systems</h1>
+      <section class="card">
+        <table id="systems">
+          <thead><tr><th>System</th><th>Role</th><th>Description</th><th>State</th><th>Connection</th>{edit ? <th></th> : null}</tr></thead>
+          <tbody>{props.systems.map((s) => (
+            <tr data-system={s.id}>
+              <td>{s.id}</td><td>{s.role}</td><td>{s.description}</td>
+              <td class={s.enabled ? 'ok' : 'muted'}>{s.enabled ? 'enabled' : 'disabled'}</td>
+              <td>{props.connected === undefined ? <span class="na">not available</span> : online.has(s.id) ? <span class="ok">connected</span> : <span class="muted">offline</span>}</td>
+              {edit ? (
+                <td>
+                  <a href={`/systems?edit=${encodeURIComponent(s.id)}`}>edit</a>{' '}
+                  {s.enabled ? <form class="inline" method="post" action={`/systems/${encodeURIComponent(s.id)}/disable`}><Csrf who={props.who} /><button class="secondary" type="submit">disable</button></form> : null}{' '}
+                  {props.certs.issue ? <form class="inline" method="post" action={`/systems/${encodeURIComponent(s.id)}/certificate`}><Csrf who={props.who} /><button class="secondary" type="submit">issue client certificate</button></form> : null}
+                </td>
+              ) : null}
+            </tr>
+          ))}</tbody>
+        </table>
+        {!props.certs.issue ? <NotAvailable what="Client certificate issuance from the dev CA" /> : null}
+        {!props.certs.upload ? <NotAvailable what="Client certificate upload" /> : null}
+      </section>
+      {edit ? (
+        <section class="card" id="system-form">
+          <h2>Add or edit a system</h2>
+          <form method="post" action="/systems">
+            <Csrf who={props.who} />
+            <label for="sys-id">System id (certificate CN)</label>
+            <input type="text" id="sys-id" name="id" value={f.id} required class={props.errors?.id ? 'invalid' : ''} />
+            <FieldError errors={props.errors} field="id" />
+            <label for="sys-role">Role</label>
+            <select id="sys-role" name="role" class={props.errors?.role ? 'invalid' : ''}>{props.roles.map((r) => <option value={r} selected={r === f.role}>{r}</option>)}</select>
+            <FieldError errors={props.errors} field="role" />
+            <label for="sys-desc">Description</label>
+            <input type="text" id="sys-desc" name="description" value={f.description} />
+            <FieldError errors={props.errors} field="description" />
+            <label><input type="checkbox" name="enabled" value="1" checked={f.enabled} /> enabled</label>
+            <FieldError errors={props.errors} field="(other)" />
+            <p><button type="submit" id="system-save">Save and apply</button></p>
+          </form>
+        </section>
+      ) : null}
+    </Layout>
+  );
+}
+
+async function show(c: UiContext, form?: LocalSystemInput, errors?: Record<string, string>, status: 200 | 422 = 200) {
+  const s = c.get('deps').services;
+  const head = await s.config.current();
+  const connected = await load(s.status.connectedClients?.bind(s.status));
+  const editId = c.req.query('edit');
+  const existing = editId ? head.config.systems.find((x) => x.id === editId) : undefined;
+  const f = form ?? (existing ? { id: existing.id, role: existing.role, description: existing.description, enabled: existing.enabled } : undefined);
+  return render(c, <SystemsPage who={c.get('who')} systems={head.config.systems} roles={Object.keys(head.config.roles)} connected={connected.state === 'ok' ? connected.value : undefined}
+    form={f} errors={errors} flash={takeFlash(c)} certs={{ issue: !!s.systems.issueClientCert, upload: !!s.systems.uploadClientCert }} />, status);
+}
+
+export function registerSystems(app: Hono<UiEnv>) {
+  app.get('/systems', (c) => show(c));
+  app.post('/systems', async (c) => {
+    const refused = await refuseUnless(c, 'config.change', 'system.upsert');
+    if (refused) return refused;
+    const b = await c.req.parseBody();
+    const form: LocalSystemInput = { id: String(b.id ?? '').trim(), role: String(b.role ?? ''), description: String(b.description ?? ''), enabled: b.enabled === '1' };
+    const r = await c.get('deps').services.systems.upsert(form, actorOf(c));
+    if (!r.ok) {
+      const errors: Record<string, string> = {};
+      for (const p of r.problems) {
+        const m = /^systems\[\d+\]\.(\w+)$/.exec(p.path);
+        const k = m?.[1] ?? '(other)';
+        errors[k] = errors[k] ? `${errors[k]}; ${p.message}` : (m ? p.message : `${p.path}: ${p.message}`);
+      }
+      await auditAs(c, 'system.upsert', 'refused', form.id, Object.entries(errors).map(([k, v]) => `${k}: ${v}`).join('; '));
+      return show(c, form, errors, 422);
+    }
+    await auditAs(c, 'system.upsert', 'ok', form.id, `config version ${r.version.version}`);
+    setFlash(c, { text: `System ${form.id} saved (config version ${r.version.version}).` });
+    return c.redirect('/systems', 303);
+  });
+  app.post('/systems/:id/disable', async (c) => {
+    const refused = await refuseUnless(c, 'config.change', 'system.disable');
+    if (refused) return refused;
+    const id = c.req.param('id');
+    const r = await c.get('deps').services.systems.disable(id, actorOf(c));
+    await auditAs(c, 'system.disable', r.ok ? 'ok' : 'refused', id);
+    setFlash(c, r.ok ? { text: `System ${id} disabled.` } : { text: r.problems.map((p) => p.message).join('; '), error: true });
+    return c.redirect('/systems', 303);
+  });
+  app.post('/systems/:id/certificate', async (c) => {
+    const refused = await refuseUnless(c, 'config.change', 'system.certificate');
+    if (refused) return refused;
+    const s = c.get('deps').services.systems;
+    if (!s.issueClientCert) return c.text('client certificate issuance: not available in this build', 404);
+    const id = c.req.param('id');
+    const cert = await s.issueClientCert(id, actorOf(c));
+    await auditAs(c, 'system.certificate.issue', 'ok', id, `notAfter ${cert.notAfter}`);
+    return c.body(cert.certificatePem + cert.privateKeyPem + cert.caPem, 200, { 'Content-Type': 'application/x-pem-file', 'Content-Disposition': `attachment; filename="${id}.pem"` });
+  });
+}

@@ -1,0 +1,135 @@
+// The ONE seam between the admin UI and the appliance. The UI renders and authorises; every change is
+// made by these functions, which are the same ones the CLI calls. The integrator wires the real
+// implementations (config/ui/adapters/*); a group or function left undefined is shown as
+// "not available in this build" — never replaced by invented data.
+import type { ConfigProblem } from '../load.js';
+import type { ApplianceConfig } from '../schema/index.js';
+import type { TokenStatus } from '../../hsm/types.js';
+
+/** Who acts: recorded in the audit log with every change. */
+export interface Actor { user: string; role: string; via: 'ui' | 'api' | 'cli'; address?: string }
+
+// ---- config (real: config/versions.ts) ----
+export interface ConfigVersionSummary { version: number; createdAt: string; author: string; comment: string; sha256: string }
+export interface ConfigVersion extends ConfigVersionSummary { text: string; config: ApplianceConfig }
+export interface DiffLine { op: ' ' | '+' | '-'; text: string; oldNo?: number; newNo?: number }
+/** What applying a version changes in the running appliance. */
+export interface ApplyPlan {
+  /** Top-level sections that changed. */
+  changed: string[];
+  /** Applied without dropping clients (ACL, roles, systems, limits, ...). */
+  live: string[];
+  /** Listener names restarted (only those whose own settings changed). */
+  restartListeners: string[];
+  /** Sections that take effect at the next restart of the appliance. */
+  restartRequired: string[];
+}
+export type ApplyResult =
+  | { ok: true; version: ConfigVersionSummary; plan: ApplyPlan; unchanged?: boolean }
+  | { ok: false; problems: ConfigProblem[] };
+
+export interface ConfigService {
+  current(): Promise<ConfigVersion>;
+  validate(text: string): { ok: true; config: ApplianceConfig } | { ok: false; problems: ConfigProblem[] };
+  apply(text: string, actor: Actor, comment?: string): Promise<ApplyResult>;
+  versions(): Promise<ConfigVersionSummary[]>;
+  get(version: number): Promise<ConfigVersion | undefined>;
+  diff(from: number, to: number): Promise<DiffLine[]>;
+  rollback(version: number, actor: Actor): Promise<ApplyResult>;
+  /** A JSON document signed by the appliance signing key (JWS over the config text). */
+  /** Undefined when no appliance Signer is wired. */
+  exportSignedBackup?(actor: Actor): Promise<string>;
+  importSignedBackup?(document: string, actor: Actor): Promise<ApplyResult>;
+}
+
+// ---- local systems (real: config changes through ConfigService; certificates need the dev CA) ----
+export interface LocalSystemInput { id: string; role: string; description: string; enabled: boolean }
+export interface IssuedCertificate { certificatePem: string; privateKeyPem: string; caPem: string; notAfter: string }
+export interface SystemsService {
+  list(): Promise<ApplianceConfig['systems']>;
+  upsert(system: LocalSystemInput, actor: Actor): Promise<ApplyResult>;
+  disable(id: string, actor: Actor): Promise<ApplyResult>;
+  /** Issue a client certificate (CN = system id) from the dev CA. Undefined without a CA. */
+  issueClientCert?(id: string, actor: Actor): Promise<IssuedCertificate>;
+  /** Record an uploaded client certificate (PEM) for the system. */
+  uploadClientCert?(id: string, certificatePem: string, actor: Actor): Promise<void>;
+}
+
+// ---- status (dashboard) ----
+export interface ConnectedClient { clientId: string; systemId?: string; role?: string; listener?: string; connectedAt?: string; address?: string }
+export interface RateBucket { startMs: number; inbound: number; outbound: number }
+export interface LinkStatus { name: string; url: string; connected: boolean; detail: string; queueDepth?: number; oldestAgeMs?: number; deadLetters?: number }
+export interface CertificateInfo { label: string; subject: string; notAfter: string; daysLeft: number }
+export interface DiskStatus { path: string; freeBytes: number; totalBytes: number; minFreeBytes: number }
+export interface Alarm { severity: 'warning' | 'critical'; source: string; message: string }
+export interface StatusService {
+  connectedClients?(): Promise<ConnectedClient[]>;
+  /** Per-minute message counts over the last hour, oldest first. */
+  messageRates?(): Promise<RateBucket[]>;
+  links?(): Promise<LinkStatus[]>;
+  tokenStatus?(): Promise<TokenStatus>;
+  certificates?(): Promise<CertificateInfo[]>;
+  disk?(): Promise<DiskStatus>;
+  /** Alarms raised by components; the UI adds the ones it derives from the figures above. */
+  alarms?(): Promise<Alarm[]>;
+}
+
+// ---- upstream links ----
+export interface UplinkService {
+  testConnection(name: string): Promise<{ ok: boolean; detail: string; elapsedMs: number }>;
+}
+
+// ---- queues (gateway/uplink) ----
+export interface QueueSummary { name: string; depth: number; oldestAgeMs: number | null; deadLetters: number }
+export interface QueueEntry { id: string; messageId?: string; type: string; to: string; enqueuedAt: string; attempts: number; lastError?: string; dead: boolean }
+export interface QueuesService {
+  list(): Promise<QueueSummary[]>;
+  show(queue: string, options: { dead?: boolean; limit?: number }): Promise<QueueEntry[]>;
+  retry(queue: string, id: string, actor: Actor): Promise<{ ok: boolean; detail: string }>;
+  /** Deletes every dead letter of the queue; returns how many. */
+  purgeDeadLetters(queue: string, actor: Actor): Promise<number>;
+}
+
+// ---- keys and certificates (hsm/) ----
+export interface KeyInfo { label: string; algorithm: string; kid?: string; certificateSubject?: string; notAfter?: string }
+export interface TrustAnchorInfo { file: string; subject: string; notAfter: string; fingerprintSha256: string }
+export interface KeysService {
+  list(): Promise<KeyInfo[]>;
+  generate(label: string, actor: Actor): Promise<KeyInfo>;
+  csr(label: string, subject: string, actor: Actor): Promise<string>;
+  importCert(label: string, certificatePem: string, actor: Actor): Promise<KeyInfo>;
+  trustAnchors(): Promise<TrustAnchorInfo[]>;
+  addTrustAnchor?(pem: string, actor: Actor): Promise<TrustAnchorInfo>;
+}
+
+// ---- audit log (gateway/audit) ----
+export interface AuditEvent { action: string; actor: string; role?: string; via?: string; outcome: 'ok' | 'refused' | 'failed'; target?: string; detail?: string; address?: string }
+export interface AuditRecord extends AuditEvent { seq: number; at: string; hash?: string }
+export interface AuditQuery { actor?: string; action?: string; outcome?: string; since?: string; until?: string; limit?: number }
+export interface AuditService {
+  append(event: AuditEvent): Promise<void>;
+  query?(q: AuditQuery): Promise<AuditRecord[]>;
+  verify?(): Promise<{ ok: boolean; checked: number; detail: string }>;
+}
+
+// ---- consistency check (gateway/cs/consistency) ----
+export interface ConsistencyProgress { runId: string; state: 'running' | 'done' | 'failed'; done: number; total: number; startedAt: string; detail?: string }
+export interface ConsistencyResult { key: string; kind: string; detail: string }
+export interface ConsistencyService {
+  start(actor: Actor): Promise<{ runId: string }>;
+  progress(runId?: string): Promise<ConsistencyProgress | undefined>;
+  results(runId: string): Promise<ConsistencyResult[]>;
+}
+
+export interface ApplianceServices {
+  config: ConfigService;
+  systems: SystemsService;
+  status: StatusService;
+  audit: AuditService;
+  uplinks?: UplinkService;
+  queues?: QueuesService;
+  keys?: KeysService;
+  consistency?: ConsistencyService;
+}
+
+export const NOT_AVAILABLE = 'not available in this build';
