@@ -1,0 +1,52 @@
+// Checkpoints: every N entries / T seconds the appliance's Signer signs (seq, hash) of the chain
+// head as a JWS, so rewriting the chain needs the token key, not just write access to the disk.
+// Prune anchors (retention) are signed the same way with another type.
+import { X509Certificate } from 'node:crypto';
+import { nowIso, uuidv7 } from '../envelope.js';
+import { fromB64u, kidOf, signingInput, SUPPORTED_ALGS, verifyJoseSignature } from '../../hsm/jws.js';
+import type { FlattenedJws, JwsAlg, Signer } from '../../hsm/types.js';
+
+export type CheckpointKind = 'audit.checkpoint' | 'audit.prune';
+
+export interface CheckpointRecord { seq: number; hash: string; at: string; kid: string; jws: FlattenedJws }
+
+export async function signCheckpoint(signer: Signer, kind: CheckpointKind, seq: number, hash: string): Promise<CheckpointRecord> {
+  const at = nowIso();
+  const jws = await signer.signEnvelope({ v: 1, id: uuidv7(), type: kind, from: 'appliance', to: 'audit', at, corr: null, body: { seq, hash } });
+  return { seq, hash, at, kid: signer.kid, jws };
+}
+
+/** null when the checkpoint is genuine, else why not. `trusted` pins the signing certificates. */
+export function checkpointProblem(rec: CheckpointRecord, kind: CheckpointKind, certs: ReadonlyMap<string, Uint8Array>,
+  trusted: ReadonlySet<string> | undefined): string | null {
+  const jws = rec.jws;
+  if (!jws || typeof jws.protected !== 'string' || typeof jws.payload !== 'string' || typeof jws.signature !== 'string') return 'no JWS';
+  const p = fromB64u(jws.protected);
+  const pl = fromB64u(jws.payload);
+  const sig = fromB64u(jws.signature);
+  if (!p || !pl || !sig) return 'JWS is not base64url';
+  let header: { alg?: unknown; kid?: unknown };
+  let payload: { type?: unknown; body?: { seq?: unknown; hash?: unknown } };
+  try {
+    header = JSON.parse(p.toString('utf8'));
+    payload = JSON.parse(pl.toString('utf8'));
+  } catch {
+    return 'JWS header or payload is not JSON';
+  }
+  if (!SUPPORTED_ALGS.includes(header.alg as JwsAlg)) return `unsupported alg ${String(header.alg)}`;
+  if (header.kid !== rec.kid) return 'kid in the JWS differs from the record';
+  if (trusted && !trusted.has(rec.kid)) return `signed by an untrusted key ${rec.kid}`;
+  const der = certs.get(rec.kid);
+  if (!der) return `certificate ${rec.kid} is missing`;
+  if (kidOf(der) !== rec.kid) return `stored certificate does not match kid ${rec.kid}`;
+  let ok = false;
+  try {
+    ok = verifyJoseSignature(header.alg as JwsAlg, new X509Certificate(der).publicKey, signingInput(jws.protected, jws.payload), sig);
+  } catch {
+    return 'stored certificate is not parseable';
+  }
+  if (!ok) return 'signature does not verify';
+  if (payload.type !== kind) return `signed payload is a ${String(payload.type)}, not a ${kind}`;
+  if (payload.body?.seq !== rec.seq || payload.body?.hash !== rec.hash) return 'signed (seq, hash) differs from the record';
+  return null;
+}
