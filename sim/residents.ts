@@ -103,7 +103,7 @@ export function* generateResidents(specOrName: PopulationSpec | string, opts: Ge
   for (let i = start; i < start + opts.count; i++) {
     const r = rng(base ^ Math.imul(i + 1, 0x9e3779b1));
     const muni = municipalities.pick(r());
-    const sex: 1 | 2 = r() < 0.487 ? 1 : 2;
+    const sex: '1' | '2' = r() < 0.487 ? '1' : '2';
     const age = Math.min(105, ages.pick(r()).band * 5 + Math.floor(r() * 5));
     const month = 1 + Math.floor(r() * 12);
     const day = 1 + Math.floor(r() * new Date(Date.UTC(2001, month, 0)).getUTCDate());
@@ -115,21 +115,22 @@ export function* generateResidents(specOrName: PopulationSpec | string, opts: Ge
       residentCode: rcBody + residentCodeCheckDigit(rcBody),
       myNumber: mnBody + myNumberCheckDigit(mnBody),
       lgCode: muni.lgCode,
-      name: '', kana: '',
+      name: '', nameKana: '',
       birthDate: formatDate(year, month, day),
       sex,
       address: '',
-      change: { reason: '記載', date: formatDate(Math.max(year, refYear - 1 - Math.floor(r() * 30)), 1 + Math.floor(r() * 12), 1 + Math.floor(r() * 28)) },
+      changeReason: '記載',
+      changeDate: formatDate(Math.max(year, refYear - 1 - Math.floor(r() * 30)), 1 + Math.floor(r() * 12), 1 + Math.floor(r() * 28)),
     };
-    if (rec.change.date < rec.birthDate) rec.change.date = rec.birthDate;
+    if (rec.changeDate < rec.birthDate) rec.changeDate = rec.birthDate;
     if (foreign) {
       const [roman, kana, alias] = FOREIGN_NAMES[Math.floor(r() * FOREIGN_NAMES.length)]!;
       rec.name = roman;
-      rec.kana = kana;
+      rec.nameKana = kana;
       if (alias && r() < 0.6) { rec.alias = alias[0]; rec.aliasKana = alias[1]; }
       const unknown = r();
-      if (unknown < 0.04) rec.birthDate = String(year);
-      else if (unknown < 0.08) rec.birthDate = rec.birthDate.slice(0, 7);
+      if (unknown < 0.04) rec.birthDate = `${year}-00-00`; // month and day unknown
+      else if (unknown < 0.08) rec.birthDate = rec.birthDate.slice(0, 8) + '00';
     } else {
       const s = surnames.pick(r());
       let surname = s.kanji;
@@ -137,11 +138,11 @@ export function* generateResidents(specOrName: PopulationSpec | string, opts: Ge
       let acc = 0;
       for (const [variant, share] of s.variants ?? []) if (v < (acc += share)) { surname = variant; break; }
       const era = year < 1960 ? 'old' : year < 1990 ? 'mid' : 'young';
-      const list = GIVEN_NAMES[era][sex === 1 ? 'm' : 'f'];
+      const list = GIVEN_NAMES[era][sex === '1' ? 'm' : 'f'];
       const [given, givenKana] = list[Math.floor(r() * r() * list.length)]!; // skewed: earlier names commoner
       rec.name = `${surname}\u3000${given}`;
-      rec.kana = `${s.kana}\u3000${givenKana}`;
-      if (sex === 2 && age >= 25 && r() < 0.03) {
+      rec.nameKana = `${s.kana}\u3000${givenKana}`;
+      if (sex === '2' && age >= 25 && r() < 0.03) {
         const f = surnames.pick(r());
         rec.formerSurname = f.kanji;
         rec.formerSurnameKana = f.kana;

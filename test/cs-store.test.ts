@@ -10,9 +10,9 @@ const mn = (n: number) => { const b = String(n).padStart(11, '0'); return b + my
 
 function person(n: number, over: Partial<IdentityChange> = {}): IdentityChange {
   return {
-    residentCode: rc(n), myNumber: mn(n), lgCode: '242012', name: '髙橋　一郎', kana: 'たかはし　いちろう',
-    birthDate: '1980-05-01', sex: 1, address: '三重県津市栄町二丁目3番4号', postcode: '5140004',
-    change: { reason: '記載', date: '2020-01-01' }, ...over,
+    residentCode: rc(n), myNumber: mn(n), lgCode: '242012', name: '髙橋　一郎', nameKana: 'たかはし　いちろう',
+    birthDate: '1980-05-01', sex: '1', address: '三重県津市栄町二丁目3番4号', postcode: '5140004',
+    changeReason: '記載', changeDate: '2020-01-01', ...over,
   };
 }
 
@@ -38,11 +38,11 @@ describe('identity store', () => {
 
   it('assigns increasing 更新順番号 and keeps every version, deleted records included', async () => {
     const a = await apply(person(1));
-    const b = await apply(person(1, { address: '三重県津市丸之内5番地', change: { reason: '修正', date: '2021-02-03' } }));
-    const c = await apply(person(1, { change: { reason: '消除', date: '2022-03-04' } }));
+    const b = await apply(person(1, { address: '三重県津市丸之内5番地', changeReason: '修正', changeDate: '2021-02-03' }));
+    const c = await apply(person(1, { changeReason: '消除', changeDate: '2022-03-04' }));
     expect([a.seq, b.seq, c.seq]).toEqual([1, 2, 3]);
     const hist = await store.history(rc(1));
-    expect(hist.map((r) => [r.seq, r.status, r.change.reason])).toEqual([[1, 'current', '記載'], [2, 'current', '修正'], [3, 'deleted', '消除']]);
+    expect(hist.map((r) => [r.updateSeq, r.status, r.changeReason])).toEqual([[1, 'current', '記載'], [2, 'current', '修正'], [3, 'deleted', '消除']]);
     expect((await store.get(rc(1)))?.status).toBe('deleted');
     expect((await store.versionAt(rc(1), 2))?.address).toBe('三重県津市丸之内5番地');
     expect(await store.versionAt(rc(1), 0)).toBeUndefined();
@@ -76,9 +76,9 @@ describe('identity store', () => {
     await apply(person(1));
     await expect(apply(person(1))).rejects.toMatchObject({ code: 'conflict' });
     await expect(apply(person(2, { myNumber: mn(1) }))).rejects.toMatchObject({ code: 'conflict', details: [{ path: 'myNumber' }] });
-    await expect(apply(person(3, { change: { reason: '修正', date: '2020-01-01' } }))).rejects.toBeInstanceOf(IdentityStoreError);
-    await apply(person(1, { change: { reason: '消除', date: '2021-01-01' } }));
-    await expect(apply(person(1, { change: { reason: '修正', date: '2021-01-02' } }))).rejects.toMatchObject({ code: 'conflict' });
+    await expect(apply(person(3, { changeReason: '修正', changeDate: '2020-01-01' }))).rejects.toBeInstanceOf(IdentityStoreError);
+    await apply(person(1, { changeReason: '消除', changeDate: '2021-01-01' }));
+    await expect(apply(person(1, { changeReason: '修正', changeDate: '2021-01-02' }))).rejects.toMatchObject({ code: 'conflict' });
     // A deleted record no longer holds its 個人番号 for a new registration.
     await apply(person(4, { myNumber: mn(1) }));
   });
@@ -92,20 +92,20 @@ describe('identity store', () => {
 
   it('searches with folded kanji, kana forms, alternate names and address prefixes', async () => {
     await apply(person(1));
-    await apply(person(2, { name: '渡邉　花子', kana: 'わたなべ　はなこ', sex: 2, birthDate: '1975-07-07', formerSurname: '齋藤', formerSurnameKana: 'さいとう', address: '三重県津市上浜町1丁目2番3号' }));
-    await apply(person(3, { name: 'KIM MINJUN', kana: 'キム　ミンジュン', alias: '金田　民俊', aliasKana: 'かねだ　みんしゅん', birthDate: '1990', address: '三重県津市大門7番地' }));
-    await apply(person(4, { name: 'ジョッキー　ガブリエル', kana: 'ジョッキー　ガブリエル', birthDate: '1999-01-01' }));
+    await apply(person(2, { name: '渡邉　花子', nameKana: 'わたなべ　はなこ', sex: '2', birthDate: '1975-07-07', formerSurname: '齋藤', formerSurnameKana: 'さいとう', address: '三重県津市上浜町1丁目2番3号' }));
+    await apply(person(3, { name: 'KIM MINJUN', nameKana: 'キム　ミンジュン', alias: '金田　民俊', aliasKana: 'かねだ　みんしゅん', birthDate: '1990-00-00', address: '三重県津市大門7番地' }));
+    await apply(person(4, { name: 'ジョッキー　ガブリエル', nameKana: 'ジョッキー　ガブリエル', birthDate: '1999-01-01' }));
     const q = async (query: Parameters<IdentityStore['search']>[0]) => (await store.search(query, { limit: 10 })).hits.map((h) => h.residentCode);
     expect(await q({ name: '高橋 一郎', birthDate: '1980-05-01' })).toEqual([rc(1)]);
     expect(await q({ kana: 'ﾀｶﾊｼ ｲﾁﾛｳ', address: '津市栄町2-3' })).toEqual([rc(1)]);
     expect(await q({ name: '渡辺花子', address: '三重県津市上浜町一丁目' })).toEqual([rc(2)]);
-    expect(await q({ name: '斉藤　花子', birthDate: '1975' })).toEqual([rc(2)]);
+    expect(await q({ name: '斉藤　花子', birthDate: '1975-00-00' })).toEqual([rc(2)]);
     expect(await q({ kana: 'サイトウ　ハナコ', birthDate: '1975-07-07' })).toEqual([rc(2)]);
     expect(await q({ name: '金田民俊', birthDate: '1990-04-01' })).toEqual([rc(3)]);
-    expect(await q({ kana: 'かねだ みんしゅん', birthDate: '1990' })).toEqual([rc(3)]);
+    expect(await q({ kana: 'かねだ みんしゅん', birthDate: '1990-00-00' })).toEqual([rc(3)]);
     expect(await q({ kana: 'しよつきい かふりえる', birthDate: '1999-01-01' })).toEqual([]); // ー is not folded
     expect(await q({ kana: 'じよつきー かぶりえる', birthDate: '1999-01-01' })).toEqual([rc(4)]);
-    expect(await q({ name: '高橋一郎', birthDate: '1980-05-01', sex: 2 })).toEqual([]);
+    expect(await q({ name: '高橋一郎', birthDate: '1980-05-01', sex: '2' })).toEqual([]);
     expect(await q({ name: '高橋一郎', birthDate: '1980-05-01', lgCode: '141003' })).toEqual([]);
     expect(await q({ name: '高橋一郎', kana: 'スズキ', birthDate: '1980-05-01' })).toEqual([]);
     await expect(store.search({ name: '高橋一郎' }, { limit: 10 })).rejects.toMatchObject({ code: 'invalid_request' });
@@ -115,14 +115,14 @@ describe('identity store', () => {
     for (let i = 1; i <= 7; i++) await apply(person(i));
     const r = await store.search({ name: '高橋一郎', birthDate: '1980-05-01' }, { limit: 5 });
     expect([r.hits.length, r.total, r.truncated]).toEqual([5, 7, true]);
-    await apply(person(7, { change: { reason: '消除', date: '2024-01-01' } }));
+    await apply(person(7, { changeReason: '消除', changeDate: '2024-01-01' }));
     expect((await store.search({ name: '高橋一郎', birthDate: '1980-05-01' }, { limit: 50 })).total).toBe(6);
     expect((await store.search({ name: '高橋一郎', birthDate: '1980-05-01', includeDeleted: true }, { limit: 50 })).total).toBe(7);
   });
 
   it('drops stale index entries when a record changes', async () => {
     await apply(person(1));
-    await apply(person(1, { name: '山田　一郎', kana: 'やまだ　いちろう', address: '三重県津市大門1番地', change: { reason: '修正', date: '2021-01-01' } }));
+    await apply(person(1, { name: '山田　一郎', nameKana: 'やまだ　いちろう', address: '三重県津市大門1番地', changeReason: '修正', changeDate: '2021-01-01' }));
     expect((await store.search({ name: '高橋一郎', birthDate: '1980-05-01' }, { limit: 5 })).total).toBe(0);
     expect((await store.search({ name: '山田一郎', address: '津市大門' }, { limit: 5 })).total).toBe(1);
     expect(await store.byAddress('三重県津市栄町2丁目3番4号')).toEqual([]);
@@ -138,10 +138,11 @@ describe('identity store', () => {
     };
     store = await IdentityStore.open(db, { indexKey, codec: xor });
     await apply(person(1, { formerSurname: '齋藤', alias: '通称太郎' }));
-    await apply(person(1, { address: '三重県津市大門1番地', change: { reason: '修正', date: '2021-01-01' } }));
+    await apply(person(1, { address: '三重県津市大門1番地', changeReason: '修正', changeDate: '2021-01-01' }));
     expect((await store.get(rc(1)))?.address).toBe('三重県津市大門1番地');
-    const secrets = [mn(1), '髙橋', '高橋', 'タカハシ', 'たかはし', '栄町', '大門', '齋藤', '通称', '1980'];
-    for await (const [k, v] of db.iterator({ keyEncoding: 'utf8', valueEncoding: 'utf8' })) {
+    const secrets = [mn(1), '髙橋', '高橋', 'タカハシ', 'たかはし', '栄町', '大門', '齋藤', '通称', '1980-05-01', '5140004'];
+    for await (const [k, raw] of db.iterator()) {
+      const v = Buffer.from(raw).toString('utf8');
       for (const s of secrets) {
         expect(k.includes(s), `key ${k} contains ${s}`).toBe(false);
         expect(v.includes(s), `value under ${k} contains ${s}`).toBe(false);
@@ -154,12 +155,12 @@ describe('identity store', () => {
     await apply(person(2));
     await apply(person(3, { lgCode: '242021' }));
     const h = store.lastSeq();
-    await apply(person(1, { address: '三重県津市大門1番地', change: { reason: '修正', date: '2021-01-01' } }));
-    await apply(person(2, { lgCode: '242021', change: { reason: '修正', date: '2021-01-01' } }));
+    await apply(person(1, { address: '三重県津市大門1番地', changeReason: '修正', changeDate: '2021-01-01' }));
+    await apply(person(2, { lgCode: '242021', changeReason: '修正', changeDate: '2021-01-01' }));
     await apply(person(4));
     const at = async (atSeq: number, lg = '242012') => {
       const out: string[] = [];
-      for await (const r of store.iterateSnapshot(lg, atSeq)) out.push(`${r.residentCode}:${r.seq}`);
+      for await (const r of store.iterateSnapshot(lg, atSeq)) out.push(`${r.residentCode}:${r.updateSeq}`);
       return out.sort();
     };
     expect(await at(h)).toEqual([`${rc(1)}:1`, `${rc(2)}:2`].sort());

@@ -11,14 +11,14 @@
 //   ad    H(address key)!residentCode        → ''
 // H is an HMAC under the per-installation index key, so no name, number or address is in clear in a key.
 // 住民票コード is the primary key and therefore in clear (the brief keys the store by it).
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import type { AbstractSublevel } from 'abstract-level';
 import type { ErrorDetail } from '../envelope.js';
 import { SUBLEVELS, seqKey, type Batch, type Db } from '../store/db.js';
-import { bucketPrefix, recordDigest as defaultRecordDigest } from './consistency/digest.js';
-import { addressKey, indexHash, kanaSearchKey, queryKanaKey, queryNameKey, recordNameKeys } from './identityStoreKeys.js';
+import { recordHash } from '../domain/consistency.js';
+import { addressKey, birthDateMatches, indexHash, isKanaKey, queryKanaKey, queryNameKey, recordNameKeys } from './identityStoreKeys.js';
 import { jsonCodec, type IdentityChange, type IdentityRecord, type SearchQuery, type SearchResult, type ValueCodec } from './identityStoreTypes.js';
-import { validateIdentityChange } from './identityStoreValidation.js';
+import { validateIdentityChange, type ValidationOptions } from './identityStoreValidation.js';
 
 export class IdentityStoreError extends Error {
   constructor(readonly code: 'invalid_request' | 'not_found' | 'conflict', message: string, readonly details: ErrorDetail[] = []) {
@@ -31,8 +31,9 @@ export interface IdentityStoreOptions {
   codec?: ValueCodec;
   /** Per-installation HMAC key for index keys. Without it a random key is generated and kept in `meta`. */
   indexKey?: Uint8Array;
+  /** Record hash kept in the listing index (default: gateway/domain/consistency.ts recordHash). */
   recordDigest?: (r: IdentityRecord) => string;
-  residentCodeCheckDigit?: boolean;
+  validation?: ValidationOptions;
   /** A search stops counting after this many candidate entries (total is then a lower bound). */
   searchScanCap?: number;
 }
@@ -41,7 +42,7 @@ export interface IdentityStoreOptions {
 export type ApplyMode = 'flow' | 'load';
 
 type Sub = AbstractSublevel<any, string | Uint8Array, string, Uint8Array>; // eslint-disable-line @typescript-eslint/no-explicit-any -- nested sublevel of the appliance db
-interface NameIndexValue { b: string; a: string; s: 1 | 2; l: string; st: 'current' | 'deleted'; kh: string[] }
+interface NameIndexValue { b: string; a: string; s: '1' | '2'; l: string; st: 'current' | 'deleted'; kh: string[] }
 const EMPTY = new Uint8Array(0);
 const enc = (s: string) => Buffer.from(s, 'utf8');
 const dec = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('utf8');
@@ -74,7 +75,7 @@ export class IdentityStore {
     // commit out of order can never make a restart reuse a number.
     let last = 0;
     for await (const k of subs.seq.keys({ reverse: true, limit: 1 })) last = Number(k);
-    return new IdentityStore(db, subs, opts.codec ?? jsonCodec, indexKey, opts.recordDigest ?? defaultRecordDigest, opts, last);
+    return new IdentityStore(db, subs, opts.codec ?? jsonCodec, indexKey, opts.recordDigest ?? ((r) => recordHash(r as unknown as Record<string, unknown>)), opts, last);
   }
 
   /** Highest 更新順番号 assigned so far (per installation, across all its municipality codes). */
@@ -90,7 +91,7 @@ export class IdentityStore {
    */
   async apply(batch: Batch, change: IdentityChange, opts: { mode?: ApplyMode; fresh?: boolean } = {}): Promise<{ record: IdentityRecord; seq: number }> {
     const seq = ++this.seq;
-    const problems = validateIdentityChange(change as unknown as Record<string, unknown>, this.opts);
+    const problems = validateIdentityChange(change as unknown as Record<string, unknown>, this.opts.validation);
     if (problems.length) throw new IdentityStoreError('invalid_request', 'invalid identity record', problems);
     const rc = change.residentCode;
     // `fresh`: the caller guarantees neither the code nor the 個人番号 exists yet (bulk load of a
@@ -99,18 +100,18 @@ export class IdentityStore {
       : await Promise.all([this.get(rc), this.residentCodeOfMyNumber(change.myNumber, rc)]);
     if (holder) throw new IdentityStoreError('conflict', '個人番号 is already held by another current record', [{ path: 'myNumber', problem: 'already in use' }]);
     let status: IdentityRecord['status'];
-    if ((opts.mode ?? 'flow') === 'load') status = change.status ?? (change.change.reason === '消除' ? 'deleted' : 'current');
+    if ((opts.mode ?? 'flow') === 'load') status = change.status ?? (change.changeReason === '消除' ? 'deleted' : 'current');
     else {
-      const reason = change.change.reason;
+      const reason = change.changeReason;
       if (reason === '記載' && old) throw new IdentityStoreError('conflict', '住民票コード is already registered', [{ path: 'residentCode', problem: 'exists' }]);
       if (reason !== '記載' && !old) throw new IdentityStoreError('not_found', 'no record for this 住民票コード', [{ path: 'residentCode', problem: 'unknown' }]);
       if (reason !== '記載' && old!.status === 'deleted') throw new IdentityStoreError('conflict', 'the record is deleted (除票)', [{ path: 'residentCode', problem: 'deleted' }]);
       status = reason === '消除' ? 'deleted' : 'current';
     }
-    const record: IdentityRecord = { ...stripUndefined(change), status, seq };
+    const record: IdentityRecord = { ...stripUndefined(change), status, updateSeq: seq };
     const { rec, hist, lg, mn, nm, ad } = this.subs;
     if (old) {
-      batch.put(`${rc}!${seqKey(old.seq)}`, this.codec.encode(old), { sublevel: hist });
+      batch.put(`${rc}!${seqKey(old.updateSeq)}`, this.codec.encode(old), { sublevel: hist });
       this.removeIndexes(batch, old);
       if (old.lgCode !== record.lgCode) batch.put(`${old.lgCode}!${bucketPrefix(rc)}!${rc}`, enc(`${seq} -`), { sublevel: lg });
     }
@@ -123,7 +124,7 @@ export class IdentityStore {
     const nameKeys = recordNameKeys(record);
     const value: NameIndexValue = {
       b: record.birthDate, a: addr, s: record.sex, l: record.lgCode, st: status,
-      kh: nameKeys.filter((k) => k.startsWith('k:')).map((k) => this.h(k).slice(0, 8)),
+      kh: nameKeys.filter(isKanaKey).map((k) => this.h(k).slice(0, 8)),
     };
     const encoded = this.codec.encode(value);
     for (const k of nameKeys) batch.put(`${this.h(k)}!${rc}`, encoded, { sublevel: nm });
@@ -158,7 +159,7 @@ export class IdentityStore {
   /** The version in force at 更新順番号 `atSeq` (undefined if the person had no record yet). */
   async versionAt(residentCode: string, atSeq: number): Promise<IdentityRecord | undefined> {
     const cur = await this.get(residentCode);
-    if (!cur || cur.seq <= atSeq) return cur;
+    if (!cur || cur.updateSeq <= atSeq) return cur;
     for await (const v of this.subs.hist.values({ gte: `${residentCode}!`, lte: `${residentCode}!${seqKey(atSeq)}`, reverse: true, limit: 1 })) {
       return this.codec.decode(v) as IdentityRecord;
     }
@@ -171,7 +172,7 @@ export class IdentityStore {
     const p = this.h('m:' + myNumber);
     for await (const k of this.subs.mn.keys({ gt: `${p}!`, lt: `${p}!~` })) {
       const r = await this.get(k.slice(p.length + 1));
-      if (r && (r.status === 'current' || !found || r.seq > found.seq)) found = r;
+      if (r && (r.status === 'current' || !found || r.updateSeq > found.updateSeq)) found = r;
       if (found?.status === 'current') break;
     }
     return found;
@@ -208,7 +209,7 @@ export class IdentityStore {
     if (!name && !kana) throw new IdentityStoreError('invalid_request', 'a search needs a name or a kana reading', [{ path: 'name', problem: 'required' }]);
     if (!q.birthDate && !q.address) throw new IdentityStoreError('invalid_request', 'a search needs a date of birth or an address besides the name', [{ path: 'birthDate', problem: 'birthDate or address required' }]);
     const p = this.h((name ?? kana)!);
-    const kanaFilter = name && kana ? this.h('k:' + kanaSearchKey(q.kana!)).slice(0, 8) : undefined;
+    const kanaFilter = name && kana ? this.h(kana).slice(0, 8) : undefined;
     const addr = q.address ? addressKey(q.address) : undefined;
     const cap = this.opts.searchScanCap ?? 20_000;
     const matches: string[] = [];
@@ -217,7 +218,7 @@ export class IdentityStore {
       if (++scanned > cap) { capped = true; break; }
       const e = this.codec.decode(v) as NameIndexValue;
       if (e.st === 'deleted' && !q.includeDeleted) continue;
-      if (q.birthDate && !(e.b.startsWith(q.birthDate) || q.birthDate.startsWith(e.b))) continue;
+      if (q.birthDate && !birthDateMatches(e.b, q.birthDate)) continue;
       if (addr && !e.a.startsWith(addr)) continue;
       if (q.sex && e.s !== q.sex) continue;
       if (q.lgCode && e.l !== q.lgCode) continue;
@@ -270,6 +271,11 @@ export class IdentityStore {
   get database(): Db {
     return this.db;
   }
+}
+
+/** First 32 bits of SHA-256(住民票コード) in hex: orders the listing by bucket (domain bucketOf). */
+export function bucketPrefix(residentCode: string): string {
+  return createHash('sha256').update(residentCode, 'utf8').digest('hex').slice(0, 8);
 }
 
 function stripUndefined<T extends object>(o: T): T {

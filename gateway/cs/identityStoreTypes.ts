@@ -1,5 +1,5 @@
-// 本人確認情報 as the CS stores it. [local interface] until gateway/messages' zod schema lands: the
-// store depends only on these fields, so switching is a type import change.
+// 本人確認情報 as the CS stores it. Field names follow gateway/domain (consistency.ts RECORD_HASH_FIELDS,
+// searchKeys.ts NameFields, validation.ts); [local interface] until gateway/messages' zod schema lands.
 
 /** 異動事由: 記載 (add), 消除 (delete, the record is kept as 除票), 修正 (correct). */
 export type ChangeReason = '記載' | '消除' | '修正';
@@ -10,31 +10,32 @@ export interface IdentityRecord {
   myNumber: string;              // 個人番号 (12 digits)
   lgCode: string;                // 全国地方公共団体コード of the registering municipality (or ward)
   name: string;                  // 氏名, exactly as given (surname U+3000 given)
-  kana: string;                  // 振り仮名
-  /** 生年月日: YYYY-MM-DD, or YYYY-MM / YYYY when month or day is unknown (some foreign residents). */
+  nameKana: string;              // 振り仮名
+  /** 生年月日 YYYY-MM-DD; unknown parts written 00 (YYYY-00-00, YYYY-MM-00), see domain/dates.ts. */
   birthDate: string;
-  sex: 1 | 2;                    // 性別: 1 male, 2 female
+  sex: '1' | '2';                // 性別: 1 male, 2 female
   address: string;               // 住所, exactly as given
-  postcode?: string;             // 7 digits
+  postcode?: string;
   formerSurname?: string;        // 旧氏
   formerSurnameKana?: string;
   alias?: string;                // 通称 (foreign residents)
   aliasKana?: string;
+  changeReason: ChangeReason;    // 異動事由
+  changeDate: string;            // 異動年月日 YYYY-MM-DD
   status: 'current' | 'deleted';
   previousResidentCode?: string;
-  change: { reason: ChangeReason; date: string }; // 異動事由, 異動年月日 (YYYY-MM-DD)
-  seq: number;                   // 更新順番号, assigned by the store
+  updateSeq: number;             // 更新順番号, assigned by the store
 }
 
 /** What a caller hands to apply(): the record without the store-assigned fields. */
-export type IdentityChange = Omit<IdentityRecord, 'seq' | 'status'> & { status?: IdentityRecord['status'] };
+export type IdentityChange = Omit<IdentityRecord, 'updateSeq' | 'status'> & { status?: IdentityRecord['status'] };
 
 export interface SearchQuery {
-  name?: string;       // kanji (or katakana for names written in kana)
+  name?: string;       // kanji (or the name as written, Latin/katakana for foreign residents)
   kana?: string;
-  birthDate?: string;  // full or partial (YYYY, YYYY-MM)
+  birthDate?: string;  // YYYY-MM-DD; 00 parts (or YYYY / YYYY-MM) match any month/day
   address?: string;    // matched as a prefix of the normalised address
-  sex?: 1 | 2;
+  sex?: '1' | '2';
   lgCode?: string;
   includeDeleted?: boolean;
 }
