@@ -42,6 +42,18 @@ export interface LevelPersistenceOptions {
   /** fsync each batch (power-loss safe). Default true. A process crash is survived either way. */
   sync?: boolean;
   onAlarm?: (alarm: PersistenceAlarm) => void;
+  /**
+   * An accepted publish still not fanned out after this long is published again under its seq:
+   * aedes does not publish it when the PUBACK write fails (connection gone) or when its enqueue
+   * failed. Default 5000 ms.
+   */
+  orphanAfterMs?: number;
+}
+
+interface PendingIngress {
+  record: RecordObject;
+  storedAt: number;
+  publishing: boolean;
 }
 
 interface SubRecord { qos: number; rh?: number; rap?: boolean; nl?: boolean; subscriptionIdentifier?: number }
@@ -120,7 +132,10 @@ export class LevelPersistence {
   readonly #outgoing = new Map<string, ClientQueue>();
   /** Links the packet aedes publishes to its ingress entry: aedes-packet keeps the payload Buffer. */
   readonly #linked = new WeakMap<object, { seq: number; ingress: boolean }>();
-  #ingressDepth = 0;
+  /** Stored ingress entries not yet fanned out (normally for milliseconds). */
+  readonly #ingressPending = new Map<number, PendingIngress>();
+  readonly #orphanAfterMs: number;
+  #sweeper: NodeJS.Timeout | undefined;
 
   #nextSeq = 1;
   #seqReservedTo = 0;
@@ -139,6 +154,7 @@ export class LevelPersistence {
     this.#requestsSub = sub(SUBLEVELS.requests);
     this.requests = new RequestQueue(this.#requestsSub);
     if (opts.onAlarm) this.#alarmListeners.add(opts.onAlarm);
+    this.#orphanAfterMs = opts.orphanAfterMs ?? 5000;
     this.#committer = new GroupCommitter(this.#db, opts.sync ?? true, {
       onWriteError: (err) => this.#alarm({ kind: 'write-failed', message: err.message, at: Date.now() }),
       onRecovered: () => this.#alarm({ kind: 'recovered', message: 'LevelDB writes succeed again', at: Date.now() }),
@@ -153,6 +169,10 @@ export class LevelPersistence {
   async setup(broker: any): Promise<void> {
     this.#brokerRef = broker;
     await this.open();
+    if (!this.#sweeper && !this.#destroyed && typeof broker?.publish === 'function') {
+      this.#sweeper = setInterval(() => this.#sweepOrphans(), Math.max(50, Math.floor(this.#orphanAfterMs / 2)));
+      this.#sweeper.unref();
+    }
   }
 
   /** Opens the DB (path mode) and rebuilds the in-memory state. Idempotent. */
@@ -197,9 +217,10 @@ export class LevelPersistence {
       this.#queueOf(clientId).entries.set(seq, {});
       if (seq > maxSeq) maxSeq = seq;
     }
-    for await (const key of this.#ingress.keys()) {
-      maxSeq = Math.max(maxSeq, Number(key));
-      this.#ingressDepth++;
+    for await (const [key, value] of this.#ingress.iterator()) {
+      const seq = Number(key);
+      maxSeq = Math.max(maxSeq, seq);
+      this.#ingressPending.set(seq, { record: decodeRecord(value), storedAt: 0, publishing: false });
     }
     for await (const key of this.#requestsSub.keys()) {
       const seq = Number(key);
@@ -249,7 +270,9 @@ export class LevelPersistence {
     if (packet.properties !== undefined) record.properties = packet.properties;
     ops.push({ type: 'put', key: seqKey(seq), value: encodeRecord(record), sublevel: this.#ingress });
     if (typeof packet.payload === 'object' && packet.payload) this.#linked.set(packet.payload, { seq, ingress: true });
-    return this.#committer.commit(ops, () => { this.#ingressDepth++; });
+    return this.#committer.commit(ops, () => {
+      this.#ingressPending.set(seq, { record, storedAt: Date.now(), publishing: false });
+    });
   }
 
   /**
@@ -260,13 +283,10 @@ export class LevelPersistence {
     await this.open();
     let count = 0;
     let chunk: Array<Promise<void>> = [];
-    for await (const [key, value] of this.#ingress.iterator()) {
-      const rec = decodeRecord(value);
-      const payload = Buffer.isBuffer(rec.payload) ? rec.payload : Buffer.alloc(0);
-      const packet: AnyPacket = { cmd: 'publish', topic: rec.topic, payload, qos: rec.qos, retain: rec.retain === true, dup: false };
-      if (rec.properties !== undefined) packet.properties = rec.properties;
-      this.#linked.set(payload, { seq: Number(key), ingress: true });
-      chunk.push(new Promise<void>((resolve, reject) => aedes.publish(packet, (err) => (err ? reject(err) : resolve()))));
+    // Map order is key order: entries were loaded by an ordered scan, so this is seq order.
+    for (const [seq, entry] of this.#ingressPending) {
+      if (entry.publishing) continue;
+      chunk.push(this.#republish(aedes, seq, entry));
       count++;
       // aedes keeps seq order for concurrent publishes; chunks bound the memory of a large backlog.
       if (chunk.length >= 1000) {
@@ -276,6 +296,32 @@ export class LevelPersistence {
     }
     await Promise.all(chunk);
     return count;
+  }
+
+  #republish(aedes: { publish: (packet: any, done: (err?: Error) => void) => void }, seq: number, entry: PendingIngress): Promise<void> {
+    const rec = entry.record;
+    // A fresh Buffer: the link must not collide with a publish of the original still in aedes.
+    const payload = Buffer.from(rec.payload instanceof Uint8Array ? rec.payload : Buffer.alloc(0));
+    const packet: AnyPacket = { cmd: 'publish', topic: rec.topic, payload, qos: rec.qos, retain: rec.retain === true, dup: false };
+    if (rec.properties !== undefined) packet.properties = rec.properties;
+    this.#linked.set(payload, { seq, ingress: true });
+    entry.publishing = true;
+    return new Promise<void>((resolve, reject) => aedes.publish(packet, (err) => {
+      entry.publishing = false;
+      entry.storedAt = Date.now();
+      if (err) reject(err);
+      else resolve();
+    }));
+  }
+
+  #sweepOrphans(): void {
+    const broker = this.#brokerRef;
+    if (!broker || broker.closed || this.#destroyed) return;
+    const cutoff = Date.now() - this.#orphanAfterMs;
+    for (const [seq, entry] of this.#ingressPending) {
+      if (entry.publishing || entry.storedAt > cutoff) continue;
+      this.#republish(broker, seq, entry).catch(() => { /* still pending: the next sweep retries */ });
+    }
   }
 
   // ---- queue depths (limits, metrics) -----------------------------------------------------------
@@ -293,7 +339,7 @@ export class LevelPersistence {
 
   /** Accepted publishes not yet fanned out to subscriber queues. */
   ingressDepth(): number {
-    return this.#ingressDepth;
+    return this.#ingressPending.size;
   }
 
   /** Batches written so far (group-commit efficiency, for metrics). */
@@ -469,7 +515,7 @@ export class LevelPersistence {
     }
     if (link?.ingress) ops.push({ type: 'del', key: seqKey(seq), sublevel: this.#ingress });
     return this.#committer.commit(ops, () => {
-      if (link?.ingress) this.#ingressDepth--;
+      if (link?.ingress) this.#ingressPending.delete(seq);
       for (const id of clientIds) {
         const q = this.#queueOf(id);
         if (q.entries.has(seq)) continue; // replayed twice: the key is the same, so is the entry
@@ -645,6 +691,7 @@ export class LevelPersistence {
   async destroy(): Promise<void> {
     if (this.#destroyed) return;
     this.#destroyed = true;
+    if (this.#sweeper) clearInterval(this.#sweeper);
     await this.#committer.flush();
     if (this.#ownsDb) await this.#db.close();
   }
