@@ -10,3 +10,4 @@ export { openSoftwareToken, softwareTokenFromKey } from './software-token.js';
 export { selfSignedCertificate, certificateRequest, pemBlocks, toPem, describeCertificate } from './certs.js';
 export { SOFTWARE_WARNING, type TokenKey } from './token.js';
 export { createDevCa, loadDevCa, issueForPublicKey, issueWithNewKey, signCsr, revoke, crl, type DevCa, type IssueRequest, type CertificateKind } from './dev-ca.js';
+export { verifierFromConfig, type TrustConfig } from './verifier-config.js';

@@ -1,6 +1,7 @@
 // One loaded and initialized PKCS#11 module per path per process, shared by reference count:
 // a library is initialized once per process, and finalizing it would cut every other user off.
-import * as pkcs11js from 'pkcs11js';
+// Default import: Node's ESM view of this CommonJS module does not list its constants as named exports.
+import pkcs11js from 'pkcs11js';
 import { TokenConfigError } from './errors.js';
 
 export type Pkcs11 = pkcs11js.PKCS11;
@@ -35,6 +36,17 @@ export function releaseModule(path: string): void {
   loaded.delete(path);
   try { hit.lib.C_Finalize(); } catch { /* already finalized or module gone */ }
   try { hit.lib.close(); } catch { /* ignore */ }
+}
+
+/**
+ * Finalizes and initializes the module again: after a token vanished, some modules (SoftHSM among
+ * them) only see it again from a fresh library state. Every user's sessions end; they log in again.
+ */
+export function reinitializeModule(path: string): void {
+  const hit = loaded.get(path);
+  if (!hit) return;
+  try { hit.lib.C_Finalize(); } catch { /* not initialized */ }
+  hit.lib.C_Initialize({ flags: pkcs11js.CKF_OS_LOCKING_OK });
 }
 
 /** The CKR_* code of a pkcs11js error, or undefined for other errors. */

@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import { TokenConfigError, TokenUnavailableError, WrongPinError } from './errors.js';
 import { findKey, generateKey, keyTypeFor, type FoundKey, type KeyRef } from './pkcs11-key.js';
-import { acquireModule, findSlot, LOST_CODES, pkcs11js, releaseModule, rvName, rvOf, slotNumber, type Handle, type Pkcs11 } from './pkcs11-module.js';
+import { acquireModule, findSlot, reinitializeModule, LOST_CODES, pkcs11js, releaseModule, rvName, rvOf, slotNumber, type Handle, type Pkcs11 } from './pkcs11-module.js';
 import { silentLogger, type HsmLogger } from './signer.js';
 import type { TokenKey } from './token.js';
 import type { JwsAlg, TokenStatus } from './types.js';
@@ -94,6 +94,7 @@ export function openPkcs11Token(opts: Pkcs11TokenOptions): Pkcs11TokenKey {
   const waiters: { resolve: (h: Handle) => void; reject: (e: Error) => void }[] = [];
   let timer: NodeJS.Timeout | undefined;
   let backoff = opts.reconnect?.initialMs ?? 250;
+  let attempts = 0;
   const maxBackoff = opts.reconnect?.maxMs ?? 10_000;
   const spki = key.spkiDer;
 
@@ -122,6 +123,7 @@ export function openPkcs11Token(opts: Pkcs11TokenOptions): Pkcs11TokenKey {
     for (const w of waiters.splice(0)) w.reject(unavailable());
     logger.error({ alarm: 'hsm_token_lost', hsm: 'pkcs11', token: where, reason }, 'ALARM: signing token lost; signing paused, messages stay queued');
     backoff = opts.reconnect?.initialMs ?? 250;
+    attempts = 0;
     schedule();
   };
 
@@ -139,6 +141,8 @@ export function openPkcs11Token(opts: Pkcs11TokenOptions): Pkcs11TokenKey {
     sessions = [];
     let fresh: Handle[] = [];
     try {
+      // A plain re-login failed once: start from a fresh library state (token re-plugged, files restored).
+      if (attempts++ > 0) reinitializeModule(opts.module);
       const s = findSlot(lib, opts);
       if (!s) throw new Error('token not present');
       fresh = openSessions(s, opts.sessions);

@@ -1,7 +1,7 @@
 // Throwaway SoftHSM2 tokens for tests. pkcs11js loads the module in-process and SoftHSM reads
 // SOFTHSM2_CONF once, so every token of one test file (one vitest fork) shares one token directory.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -16,8 +16,10 @@ export interface SoftHsmToken {
   soPin: string;
   /** Slot ID SoftHSM assigned to the token. */
   slot: number;
-  /** The token directory shared by this process's tokens, and this token's own folder in it. */
+  /** The token directory shared by this process's tokens. */
   tokenDir: string;
+  /** This token's own folder in it (remove it to simulate a lost token). */
+  path: string;
   conf: string;
   cleanup(): void;
 }
@@ -42,12 +44,15 @@ export function createSoftHsmToken(opts: { label?: string; pin?: string } = {}):
   const label = opts.label ?? `t-${randomBytes(4).toString('hex')}`;
   const pin = opts.pin ?? randomBytes(6).toString('hex');
   const soPin = randomBytes(6).toString('hex');
+  const before = new Set(readdirSync(tokenDir));
   const out = execFileSync('softhsm2-util', ['--init-token', '--free', '--label', label, '--pin', pin, '--so-pin', soPin],
     { env: { ...process.env, SOFTHSM2_CONF: conf }, encoding: 'utf8' });
   const m = /reassigned to slot (\d+)/.exec(out);
   if (!m) throw new Error(`softhsm2-util did not report a slot: ${out}`);
+  const own = readdirSync(tokenDir).find((d) => !before.has(d));
+  if (!own) throw new Error('softhsm2-util created no token folder');
   return {
-    module: SOFTHSM_MODULE, label, pin, soPin, slot: Number(m[1]), tokenDir, conf,
+    module: SOFTHSM_MODULE, label, pin, soPin, slot: Number(m[1]), tokenDir, path: join(tokenDir, own), conf,
     cleanup: () => rmSync(root, { recursive: true, force: true }),
   };
 }
