@@ -34,7 +34,10 @@ function tlsOptions(l: ListenerConfig) {
   return {
     cert: readFileSync(t.cert), key: readFileSync(t.key), ca: readFileSync(t.ca),
     ...(t.crl.length ? { crl: t.crl.map((f) => readFileSync(f)) } : {}),
-    requestCert: true, rejectUnauthorized: true, minVersion: 'TLSv1.2' as const,
+    // The chain (CA, expiry, CRL) is still verified by OpenSSL on every handshake; refusing it here
+    // rather than inside OpenSSL is what lets the log say why (CERT_HAS_EXPIRED, CERT_REVOKED...):
+    // with rejectUnauthorized Node drops the socket without reporting the verification error.
+    requestCert: true, rejectUnauthorized: false, minVersion: 'TLSv1.2' as const,
   };
 }
 
@@ -44,7 +47,16 @@ export async function startListener(l: ListenerConfig, hooks: ListenerHooks): Pr
   let reloadTls = () => {};
   if (l.type === 'tls') {
     if (!l.tls) throw new Error(`listener ${l.name}: tls material missing`);
-    const tlsServer = createTlsServer(tlsOptions(l), (s) => hooks.accept(s, info));
+    const tlsServer = createTlsServer(tlsOptions(l), (s) => {
+      if (!s.authorized) {
+        const hasCert = Object.keys(s.getPeerCertificate() ?? {}).length > 0;
+        const why = hasCert ? String(s.authorizationError ?? 'certificate not verified') : 'no client certificate';
+        hooks.refused(info, `tls: ${why}`, s.remoteAddress);
+        s.destroy();
+        return;
+      }
+      hooks.accept(s, info);
+    });
     tlsServer.on('tlsClientError', (err: NodeJS.ErrnoException, s: TLSSocket) => {
       hooks.refused(info, `tls: ${err.code ?? err.message}`, s?.remoteAddress);
     });

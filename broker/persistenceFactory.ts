@@ -1,10 +1,11 @@
-// The one place that decides which aedes persistence the broker runs on. The LevelDB persistence with
-// durable ingress lives in broker/persistence/ (another component); until the broker is wired to it,
-// aedes's in-memory persistence is used, with the per-client outgoing depth counted here so the
-// offline-queue bound can be enforced either way.
+// The one place that decides which aedes persistence the broker runs on: the appliance LevelDB
+// (broker/persistence, with durable ingress) by default; aedes's in-memory persistence only when asked
+// for (tests of pure protocol behaviour), with the per-client outgoing depth counted here so the
+// offline-queue bound holds either way.
 import memory from 'aedes-persistence';
-import type { AedesPublishPacket, Client } from 'aedes';
+import { join } from 'node:path';
 import type { Db } from '../gateway/store/db.js';
+import { createLevelPersistence, type LevelPersistence, type PersistenceAlarm } from './persistence/index.js';
 
 export interface BrokerPersistence {
   /** The object handed to aedes as `persistence`. */
@@ -13,8 +14,8 @@ export interface BrokerPersistence {
   outgoingDepth(clientId: string): Promise<number>;
   /** Client IDs that currently have a non-empty queue (metrics). */
   queuedClients(): Promise<string[]>;
-  /** Makes an accepted publish durable before aedes acknowledges it; absent when not durable. */
-  storeIngress?: (client: Client, packet: AedesPublishPacket) => Promise<void>;
+  /** The LevelDB persistence: durable ingress (stored before PUBACK) and crash replay. */
+  level?: LevelPersistence;
   /** True when data accepted is durable across a restart. */
   durable: boolean;
   close(): Promise<void>;
@@ -58,7 +59,36 @@ export function createMemoryPersistence(): BrokerPersistence {
   };
 }
 
-/** Today: in-memory. Switch here (one place) to broker/persistence's createLevelPersistence when it lands. */
-export async function createBrokerPersistence(_opts: { dataDir?: string; db?: Db } = {}): Promise<BrokerPersistence> {
-  return createMemoryPersistence();
+export function fromLevelPersistence(level: LevelPersistence, ownsIt: boolean): BrokerPersistence {
+  return {
+    aedes: level,
+    level,
+    outgoingDepth: async (id) => level.outgoingDepth(id),
+    queuedClients: async () => [...level.outgoingDepths().keys()],
+    durable: true,
+    close: async () => { if (ownsIt) await level.destroy(); },
+  };
+}
+
+export interface PersistenceChoice {
+  /** The appliance DB (shared, one sublevel per component); the caller owns and closes it. */
+  db?: Db;
+  /** Without a db: open a LevelDB under dataDir/broker-db. */
+  dataDir?: string;
+  /** fsync every committed batch (config broker.syncWrites). */
+  sync?: boolean;
+  memory?: boolean;
+  onAlarm?: (a: PersistenceAlarm) => void;
+}
+
+export async function createBrokerPersistence(opts: PersistenceChoice): Promise<BrokerPersistence> {
+  if (opts.memory) return createMemoryPersistence();
+  if (!opts.db && !opts.dataDir) throw new Error('broker persistence: give db, dataDir or memory');
+  const level = createLevelPersistence({
+    ...(opts.db ? { db: opts.db } : { path: join(opts.dataDir!, 'broker-db') }),
+    sync: opts.sync ?? false,
+    ...(opts.onAlarm ? { onAlarm: opts.onAlarm } : {}),
+  });
+  await level.open();
+  return fromLevelPersistence(level, true);
 }

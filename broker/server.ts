@@ -1,11 +1,12 @@
 // The appliance's MQTT broker: aedes 1.x behind our listeners, authentication, ACL and limits.
-// authorizePublish order: ACL → payload size → disk space → offline-queue bound → durable ingress.
+// authorizePublish order: ACL → payload size → disk space → offline-queue bound → durable ingress
+// (broker/persistence: stored in LevelDB before the PUBACK).
 // aedes writes PUBACK only after authorizePublish calls back, so whatever ingress stores is durable
 // before the publisher sees PUBACK; a refusal disconnects (3.1.1 has no negative PUBACK).
 import { mkdirSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
-import { Aedes, type AedesPublishPacket, type Client, type PublishPacket, type Subscription } from 'aedes';
+import { Aedes, type Client, type PublishPacket, type Subscription } from 'aedes';
 import { Registry } from 'prom-client';
 import type { ApplianceConfig } from '../config/schema/index.js';
 import type { SecretRef } from '../config/schema/common.js';
@@ -18,6 +19,8 @@ import { checkPayloadSize, DiskGuard, OfflineQueueGuard, type Alarm, type Queued
 import { createBrokerMetrics, type DenialReason } from './metrics.js';
 import { createBrokerPersistence, type BrokerPersistence } from './persistenceFactory.js';
 import { guardParser, WireError } from './wire.js';
+import { markRedeliveries } from './redelivery.js';
+import { wireDurableIngress } from './persistence/index.js';
 
 /** What the audit log records about a refusal or an alarm. */
 export type BrokerAuditEvent =
@@ -45,6 +48,11 @@ export interface BrokerHandle {
   /** Alarms currently raised. */
   activeAlarms(): Alarm[];
   listenersUp(): boolean;
+  /**
+   * Offline-queue bound for in-process publishes (the appliance's res/ and to/ pushes bypass
+   * authorizePublish): ok, or why the publish must wait. Raises the queue alarm like client publishes.
+   */
+  admitOffline(topic: string, qos: number): Promise<{ ok: true } | { ok: false; reason: string }>;
   freeDiskBytes(): Promise<number>;
   /** Re-reads TLS material (new CRL) for new connections. */
   reloadTls(): void;
@@ -53,6 +61,7 @@ export interface BrokerHandle {
 
 /** Marks errors we raised on purpose, so the client-error log does not report them twice. */
 class Refusal extends Error {}
+const REPORTED = Symbol('reported');
 
 const TOPIC_AND_HEADER_OVERHEAD = 2 + 65535 + 2;
 
@@ -63,7 +72,8 @@ export async function startBroker(config: ApplianceConfig, deps: BrokerDeps): Pr
   const metrics = createBrokerMetrics(registry);
   mkdirSync(config.dataDir, { recursive: true });
   const ownPersistence = deps.persistence === undefined;
-  const persistence = deps.persistence ?? await createBrokerPersistence({ dataDir: config.dataDir, ...(deps.db ? { db: deps.db } : {}) });
+  const persistence = deps.persistence ?? await createBrokerPersistence(
+    deps.db ? { db: deps.db, sync: config.broker.syncWrites } : { dataDir: config.dataDir, sync: config.broker.syncWrites });
   const authenticate = createAuthenticator(config, deps.readSecret);
 
   const identities = new WeakMap<Client, BrokerIdentity>();
@@ -75,6 +85,7 @@ export async function startBroker(config: ApplianceConfig, deps: BrokerDeps): Pr
   const raise = (a: Omit<Alarm, 'at'>) => {
     const alarm: Alarm = { ...a, at: new Date().toISOString() };
     const key = `${a.kind}:${a.subject}`;
+    if ((a.state === 'raised') === active.has(key)) return; // already in that state
     if (a.state === 'raised') { active.set(key, alarm); metrics.alarm(a.kind); log.warn({ alarm }, `alarm raised: ${a.message}`); }
     else { active.delete(key); log.info({ alarm }, `alarm cleared: ${a.message}`); }
     deps.audit?.({ kind: 'alarm', alarm });
@@ -100,7 +111,6 @@ export async function startBroker(config: ApplianceConfig, deps: BrokerDeps): Pr
 
   const disk = new DiskGuard(config.dataDir, limits.minFreeDiskBytes, raise);
   await disk.start();
-  let storageFailing = false;
   const queues = new OfflineQueueGuard(
     limits,
     (topic) => (persistence.aedes as { subscriptionsByTopic(t: string): Promise<QueuedSubscriber[]> }).subscriptionsByTopic(topic),
@@ -119,18 +129,10 @@ export async function startBroker(config: ApplianceConfig, deps: BrokerDeps): Pr
     if (!space.ok) return ['storage', space.reason];
     const queue = await queues.admit(packet.topic, packet.qos);
     if (!queue.ok) return ['queue-full', queue.reason];
-    if (persistence.storeIngress && packet.qos > 0) {
-      try {
-        await persistence.storeIngress(client, packet as AedesPublishPacket);
-        if (storageFailing) { storageFailing = false; raise({ kind: 'storage', state: 'cleared', subject: 'ingress', message: 'ingress writes succeed again' }); }
-      } catch (e) {
-        if (!storageFailing) { storageFailing = true; raise({ kind: 'storage', state: 'raised', subject: 'ingress', message: `ingress write failed: ${(e as Error).message}` }); }
-        return ['storage', `ingress write failed: ${(e as Error).message}`];
-      }
-    }
     return null;
   }
 
+  markRedeliveries(persistence.aedes);
   const aedes: Aedes = await Aedes.createBroker({
     persistence: persistence.aedes,
     maxInflightInbound: limits.maxInflight,
@@ -193,10 +195,28 @@ export async function startBroker(config: ApplianceConfig, deps: BrokerDeps): Pr
     },
   });
 
+  if (persistence.level) {
+    const level = persistence.level;
+    // Durable ingress wraps our checks: a publish is stored only once ACL and limits admitted it,
+    // and a failed write refuses it (no PUBACK) instead of acknowledging data that is not on disk.
+    const durable = wireDurableIngress(aedes, level, aedes.authorizePublish.bind(aedes), {
+      requesterOf: (c: Client) => identities.get(c)?.systemId ?? c.id,
+    });
+    aedes.authorizePublish = (client, packet, done) => durable(client, packet, (err) => {
+      if (err && !(err instanceof Refusal) && client) deny('storage', `ingress write failed: ${err.message}`, { client, topic: packet.topic });
+      done(err);
+    });
+    level.onAlarm((a) => raise({
+      kind: 'storage', state: a.kind === 'write-failed' ? 'raised' : 'cleared', subject: 'leveldb', message: a.message,
+    }));
+    const replayed = await level.replayIngress(aedes);
+    if (replayed > 0) log.info({ replayed }, 'ingress replayed after restart');
+  }
+
   const onClientError = (client: Client, err: Error) => {
-    if (err instanceof Refusal) return;
-    if (err instanceof WireError) {
-      deny(err.kind, err.message, { client, conn: client.conn });
+    if (err instanceof Refusal || (err as { [REPORTED]?: boolean })[REPORTED]) return;
+    if (err.message === 'Invalid protocol') {
+      deny('malformed', 'MQTT protocol violation (CONNECT twice, or a packet before CONNECT)', { client, conn: client.conn });
       return;
     }
     log.info({ clientId: client.id ?? null, err: err.message }, 'client connection ended with an error');
@@ -214,11 +234,16 @@ export async function startBroker(config: ApplianceConfig, deps: BrokerDeps): Pr
         maxSockets: limits.maxConnections + 64,
         accept(conn, info) {
           listenerOf.set(conn, info);
-          const client = aedes.handle(conn) as unknown as { _parser: unknown };
+          const client = aedes.handle(conn) as unknown as Client & { _parser: NodeJS.EventEmitter };
           guardParser(client._parser, maxPacketBytes);
+          // Parser errors are bad input from the wire: logged and counted here, once.
+          client._parser.prependListener('error', (err: Error) => {
+            (err as { [REPORTED]?: boolean })[REPORTED] = true;
+            deny(err instanceof WireError ? err.kind : 'malformed', err.message, { client, conn });
+          });
         },
         refused(info, reason, remote) {
-          deny(reason.startsWith('tls') ? 'tls' : 'listener', `${info.name}: ${reason}`, { remote });
+          deny(reason.startsWith('tls') ? 'tls' : 'listener', `listener ${info.name}: ${reason}`, { remote });
         },
       }));
       log.info({ listener: l.name, type: l.type, address: listeners.at(-1)!.address() }, 'listener up');
@@ -230,7 +255,7 @@ export async function startBroker(config: ApplianceConfig, deps: BrokerDeps): Pr
     throw e;
   }
 
-  const sweep = setInterval(() => { queues.sweep().catch(() => { /* next sweep */ }); }, 5000);
+  const sweep = setInterval(() => { queues.sweep().catch(() => { /* next sweep */ }); }, 1000);
   sweep.unref();
   metrics.setSamplers({
     connections: () => aedes.connectedClients,
@@ -253,6 +278,7 @@ export async function startBroker(config: ApplianceConfig, deps: BrokerDeps): Pr
     onAlarm(fn) { alarmListeners.add(fn); return () => alarmListeners.delete(fn); },
     activeAlarms: () => [...active.values()],
     listenersUp: () => !closed && listeners.length === config.listeners.length,
+    admitOffline: (topic, qos) => queues.admit(topic, qos),
     freeDiskBytes: () => disk.sample(),
     reloadTls() { for (const l of listeners) if (l.type === 'tls') l.reloadTls(); },
     async close() {

@@ -31,9 +31,20 @@ export function endClient(c: MqttClient, force = false): Promise<void> {
   return new Promise((resolve) => c.end(force, {}, () => resolve()));
 }
 
+/** SUBACK return codes in request order (128 = refused); mqtt.js rejects on any 0x80, so unwrap. */
+export async function subackCodes(c: MqttClient, filters: Record<string, { qos: 0 | 1 | 2 }>): Promise<number[]> {
+  try {
+    const granted = await c.subscribeAsync(filters);
+    return granted.map((g) => g.qos);
+  } catch (e) {
+    const packet = (e as { packet?: { granted?: number[] } }).packet;
+    if (!packet?.granted) throw e;
+    return packet.granted;
+  }
+}
+
 export async function subscribeGranted(c: MqttClient, filter: string, qos: 0 | 1 | 2 = 1): Promise<number> {
-  const granted = await c.subscribeAsync(filter, { qos });
-  return granted[0]!.qos;
+  return (await subackCodes(c, { [filter]: { qos } }))[0]!;
 }
 
 /** Collects messages; `next(n)` waits for n of them. */

@@ -1,0 +1,69 @@
+// Composition of the running appliance. Each component is one entry in `components`: it starts with
+// what the earlier ones provide and is closed in reverse order. The gateway, HSM and uplinks join here.
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { Registry, collectDefaultMetrics } from 'prom-client';
+import type { ApplianceConfig } from '../config/schema/index.js';
+import type { Logger } from '../gateway/log/logger.js';
+import { openApplianceDb, type Db } from '../gateway/store/db.js';
+import { dbWritableCheck, diskSpaceCheck, listenersCheck, type ReadinessCheck } from './admin/checks.js';
+import { startAdminServer, type AdminHandle } from './admin/server.js';
+import { startBroker, type BrokerAuditEvent, type BrokerHandle } from './server.js';
+
+export interface ApplianceContext {
+  config: ApplianceConfig;
+  logger: Logger;
+  registry: Registry;
+  db: Db;
+  /** Readiness checks collected from the components; served on /readyz. */
+  checks: ReadinessCheck[];
+  audit: (e: BrokerAuditEvent) => void;
+  broker?: BrokerHandle;
+  admin?: AdminHandle;
+}
+
+interface Component { name: string; start(ctx: ApplianceContext): Promise<() => Promise<void>> }
+
+const components: Component[] = [
+  { name: 'broker', async start(ctx) {
+    ctx.broker = await startBroker(ctx.config, { logger: ctx.logger, db: ctx.db, registry: ctx.registry, audit: ctx.audit });
+    ctx.checks.push(listenersCheck(ctx.broker));
+    return () => ctx.broker!.close();
+  } },
+  // gateway, hsm, uplinks: one entry each, before the admin server.
+  { name: 'admin', async start(ctx) {
+    ctx.admin = await startAdminServer({ host: ctx.config.admin.host, port: ctx.config.admin.port, registry: ctx.registry, checks: ctx.checks });
+    return () => ctx.admin!.close();
+  } },
+];
+
+export interface ApplianceHandle {
+  ctx: ApplianceContext;
+  close(): Promise<void>;
+}
+
+/** `only`: component names to run (e.g. ['broker', 'admin'] for `juki-gw broker`); default all. */
+export async function startAppliance(config: ApplianceConfig, opts: { logger: Logger; audit?: (e: BrokerAuditEvent) => void; only?: string[] }): Promise<ApplianceHandle> {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'jukigw_process_' });
+  mkdirSync(config.dataDir, { recursive: true });
+  const db = await openApplianceDb(join(config.dataDir, 'db'));
+  const ctx: ApplianceContext = {
+    config, logger: opts.logger, registry, db, audit: opts.audit ?? (() => {}),
+    checks: [dbWritableCheck(db), diskSpaceCheck(config.dataDir, config.limits.minFreeDiskBytes)],
+  };
+  const stops: Array<{ name: string; stop: () => Promise<void> }> = [];
+  const close = async () => {
+    for (const s of stops.splice(0).reverse()) {
+      try { await s.stop(); } catch (e) { opts.logger.error({ component: s.name, err: (e as Error).message }, 'component failed to stop cleanly'); }
+    }
+    await db.close(); // flushes LevelDB
+  };
+  try {
+    for (const c of components.filter((x) => !opts.only || opts.only.includes(x.name))) stops.push({ name: c.name, stop: await c.start(ctx) });
+  } catch (e) {
+    await close();
+    throw e;
+  }
+  return { ctx, close };
+}

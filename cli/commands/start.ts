@@ -1,0 +1,45 @@
+import { formatProblems, loadConfig } from '../../config/load.js';
+import { createLogger } from '../../gateway/log/logger.js';
+import { startAppliance } from '../../broker/appliance.js';
+import { parseCommandArgs } from '../args.js';
+
+export const summary = 'start [--config FILE]: run the appliance (broker, admin port; embedded default without a file)';
+
+const USAGE = 'juki-gw start [--config FILE]';
+
+/** Runs until SIGTERM/SIGINT, then closes every component (listeners first, DB flushed last). */
+export async function serve(file: string | undefined, what: string, only?: string[]): Promise<number> {
+  const r = loadConfig(file);
+  if (!r.ok) {
+    process.stderr.write(formatProblems(r.problems) + '\n');
+    return 1;
+  }
+  const logger = createLogger({ level: r.config.log.level });
+  let app;
+  try {
+    app = await startAppliance(r.config, { logger, ...(only ? { only } : {}) });
+  } catch (e) {
+    logger.error({ err: (e as Error).message }, `${what} failed to start`);
+    process.stderr.write(`juki-gw ${what}: ${(e as Error).message}\n`);
+    return 1;
+  }
+  const { broker, admin } = app.ctx;
+  const addresses = Object.fromEntries(r.config.listeners.map((l) => [l.name, broker!.address(l.name)]));
+  logger.info({ listeners: addresses, admin: admin?.address(), mode: r.config.broker.mode }, `${what} ready`);
+  process.on('SIGHUP', () => { broker?.reloadTls(); logger.info('TLS material and CRL reloaded'); });
+  const signal = await new Promise<NodeJS.Signals>((resolve) => {
+    process.once('SIGTERM', () => resolve('SIGTERM'));
+    process.once('SIGINT', () => resolve('SIGINT'));
+  });
+  logger.info({ signal }, `${what} stopping`);
+  await app.close();
+  logger.info(`${what} stopped`);
+  return 0;
+}
+
+export async function run(args: string[]): Promise<number> {
+  const parsed = parseCommandArgs(args, { config: { type: 'string', short: 'c' } }, USAGE);
+  if (!parsed) return 2;
+  if (parsed.positionals.length) { process.stderr.write(`usage: ${USAGE}\n`); return 2; }
+  return serve(parsed.values.config, 'appliance');
+}
