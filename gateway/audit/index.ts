@@ -7,3 +7,4 @@ export { verifyAuditLog, type VerifyReport, type VerifyIssue, type VerifyReason 
 export { exportSegment, applyRetention, AuditIntegrityError, type SegmentExport, type RetentionResult } from './segment.js';
 export type { AuditQuery } from './query.js';
 export { createLookupAlerts, type LookupAlerts, type LookupAlarm, type LookupAlertConfig, type LookupAlarmRule, type LookupObservation } from './lookupAlerts.js';
+export { verifySegmentFile, type SegmentVerifyReport } from './segmentFile.js';
