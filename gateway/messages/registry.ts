@@ -1,0 +1,101 @@
+// Registry of every contract message type (CONTRACT.md "Message types") with its body schemas, and
+// `validateBody`, which turns any body fault into the contract's error body (never throws).
+import { z } from 'zod';
+import { isoDateInJapan } from '../domain/dates.js';
+import { ERROR_CODES, type ErrorBody, type ErrorDetail } from '../envelope.js';
+import { cardMessages } from './card.js';
+import { consistencyMessages } from './consistency.js';
+import { fieldKit, type SchemaOptions } from './fields.js';
+import { identityMessages } from './identity.js';
+import { jlisMessages } from './jlis.js';
+import { moveOutMessages } from './moveout.js';
+import { numberLinkageMessages } from './numberLinkage.js';
+import type { MessageSpec } from './spec.js';
+
+export const MESSAGE_TYPE_NAMES = [
+  'identity.update', 'identity.notify', 'identity.verify', 'moveout.cert.request', 'moveout.cert.store', 'moveout.cert',
+  'movein.notice', 'card.continue', 'identity.search', 'jlis.inquiry', 'consistency.check', 'consistency.result',
+  'card.delivery', 'card.event', 'addressee.update', 'serial.request', 'code.request', 'code.deliver', 'copy.update',
+  'info.query',
+] as const;
+export type MessageType = (typeof MESSAGE_TYPE_NAMES)[number];
+export type MessageRegistry = Readonly<Record<MessageType, MessageSpec>>;
+
+/** Builds the registry for an installation (the 住民票コード switch and the clock come from outside). */
+export function createMessageRegistry(opts: Partial<SchemaOptions> = {}): MessageRegistry {
+  const k = fieldKit({
+    checkResidentCodeDigit: opts.checkResidentCodeDigit ?? true,
+    today: opts.today ?? (() => isoDateInJapan(Date.now())),
+  });
+  const all: Record<string, MessageSpec> = {
+    ...identityMessages(k), ...moveOutMessages(k), ...cardMessages(k), ...jlisMessages(k),
+    ...consistencyMessages(k), ...numberLinkageMessages(k),
+  };
+  const missing = MESSAGE_TYPE_NAMES.filter((t) => !(t in all));
+  const extra = Object.keys(all).filter((t) => !(MESSAGE_TYPE_NAMES as readonly string[]).includes(t));
+  if (missing.length || extra.length) throw new Error(`message registry out of step: missing ${missing.join(',')} extra ${extra.join(',')}`);
+  return Object.fromEntries(MESSAGE_TYPE_NAMES.map((t) => [t, all[t]!])) as Record<MessageType, MessageSpec>;
+}
+
+/** The default registry: 住民票コード check on, today from the system clock in JST. */
+export const MESSAGE_TYPES: MessageRegistry = createMessageRegistry();
+
+/** Body of a `type: "error"` reply (CONTRACT.md "Replies and errors"). */
+export const errorBodySchema = z.strictObject({
+  code: z.enum(ERROR_CODES).describe('contract error code'),
+  message: z.string().max(1000).describe('human-readable summary (no personal data)'),
+  details: z.array(z.strictObject({
+    path: z.string().max(200).describe('field path, e.g. body.birthDate'),
+    problem: z.string().max(500).describe('rule id and explanation, e.g. "date.future: …"'),
+  })).max(100).describe('one entry per rejected field'),
+}).describe('error reply body');
+
+export function isMessageType(type: string): type is MessageType {
+  return (MESSAGE_TYPE_NAMES as readonly string[]).includes(type);
+}
+
+/** The schema for a request type, `{type}.result`, or `error`; undefined if there is none. */
+export function bodySchemaOf(type: string, registry: MessageRegistry = MESSAGE_TYPES): z.ZodType | undefined {
+  if (type === 'error') return errorBodySchema;
+  if (isMessageType(type)) return registry[type].request;
+  if (type.endsWith('.result')) {
+    const base = type.slice(0, -'.result'.length);
+    if (isMessageType(base)) return registry[base].result;
+  }
+  return undefined;
+}
+
+const RULE_ID = /^[A-Za-z][\w.]*: /;
+
+/** zod issues → details: unknown fields named one by one, every problem led by a rule id. */
+function bodyDetails(error: z.ZodError): ErrorDetail[] {
+  const out: ErrorDetail[] = [];
+  for (const i of error.issues) {
+    const path = ['body', ...i.path.map(String)].join('.');
+    if (i.code === 'unrecognized_keys') {
+      for (const key of i.keys) out.push({ path: `${path}.${key}`, problem: 'field.unknown: not a field of this message' });
+    } else {
+      out.push({ path, problem: RULE_ID.test(i.message) ? i.message : `schema.${i.code}: ${i.message}` });
+    }
+  }
+  return out;
+}
+
+export type BodyResult<T = unknown> = { ok: true; value: T } | { ok: false; error: ErrorBody };
+
+/**
+ * Validates (and normalises: 和暦 → ISO) a message body. Faults become `invalid_request` with one
+ * detail per field, paths prefixed `body.`; an unknown type is reported on `type`.
+ */
+export function validateBody(type: string, body: unknown, registry: MessageRegistry = MESSAGE_TYPES): BodyResult {
+  const schema = bodySchemaOf(type, registry);
+  if (!schema) {
+    return { ok: false, error: { code: 'invalid_request', message: `unknown message type "${type.slice(0, 64)}"`, details: [{ path: 'type', problem: 'type.unknown: not a message type of the contract' }] } };
+  }
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    return { ok: false, error: { code: 'invalid_request', message: `body of ${type} must be a JSON object`, details: [{ path: 'body', problem: 'body.type: expected a JSON object' }] } };
+  }
+  const r = schema.safeParse(body);
+  if (r.success) return { ok: true, value: r.data };
+  return { ok: false, error: { code: 'invalid_request', message: `body of ${type} does not match its schema`, details: bodyDetails(r.error) } };
+}
