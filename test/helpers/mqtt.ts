@@ -90,11 +90,11 @@ export function rawSocket(port: number, host = '127.0.0.1'): Promise<{ socket: S
 }
 
 /** An MQTT 3.1.1 CONNECT packet (clean session, no credentials unless given). */
-export function connectPacket(clientId: string, username?: string, password?: string): Buffer {
+export function connectPacket(clientId: string, username?: string, password?: string, keepalive = 60): Buffer {
   const str = (s: string | Buffer) => { const b = Buffer.isBuffer(s) ? s : Buffer.from(s, 'utf8'); return Buffer.concat([Buffer.from([b.length >> 8, b.length & 255]), b]); };
   const flags = 0x02 | (username !== undefined ? 0x80 : 0) | (password !== undefined ? 0x40 : 0);
   const body = Buffer.concat([
-    str('MQTT'), Buffer.from([4, flags, 0, 60]), str(clientId),
+    str('MQTT'), Buffer.from([4, flags, keepalive >> 8, keepalive & 255]), str(clientId),
     ...(username !== undefined ? [str(username)] : []), ...(password !== undefined ? [str(password)] : []),
   ]);
   return Buffer.concat([Buffer.from([0x10]), varint(body.length), body]);
