@@ -10,6 +10,8 @@ export interface CreateSignerOptions {
   dataDir: string;
   /** Generate the key on a configured PKCS#11 token when missing (`keys generate`). */
   generateIfMissing?: boolean;
+  /** Modulus size for RSA keys generated here. */
+  rsaBits?: 2048 | 3072;
   logger?: HsmLogger;
   /** Subject of the self-signed development certificate made on first start. */
   subject?: string;
@@ -39,7 +41,7 @@ export async function openToken(config: HsmConfig, opts: CreateSignerOptions): P
     if (token) return token;
   }
   const keyFile = softwareKeyFile(opts.dataDir, config.keyLabel);
-  const token = openSoftwareToken({ keyFile, alg: config.algorithm });
+  const token = openSoftwareToken({ keyFile, alg: config.algorithm, rsaBits: opts.rsaBits });
   logger.warn({ hsm: 'software', keyFile, warning: SOFTWARE_WARNING }, `signing with a ${SOFTWARE_WARNING}`);
   return token;
 }

@@ -1,0 +1,118 @@
+// juki-gw keys: the signing key and its certificates on the configured token.
+import { existsSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { X509Certificate } from 'node:crypto';
+import { loadConfig, formatProblems } from '../../config/load.js';
+import type { HsmConfig } from '../../config/schema/hsm.js';
+import { createLogger } from '../../gateway/log/logger.js';
+import { parseCommandArgs } from '../args.js';
+
+export const summary = 'keys list|generate|csr|import|selfsign: signing key on the token, CSR, certificates';
+
+const USAGE = `juki-gw keys <list|generate|csr|import|selfsign> [--config FILE] [options]
+  list                              keys on the token and our certificates with expiry
+  generate [--label L] [--alg ES256|PS256|RS256] [--rsa-bits 2048|3072]
+  csr --subject "CN=lg:242012, O=..." [--out FILE]
+  import --cert FILE [--chain FILE]  CA-issued certificate (and chain) for the token key
+  selfsign [--subject S] [--days N]   new self-signed development certificate`;
+
+const OPTIONS = {
+  config: { type: 'string' }, label: { type: 'string' }, alg: { type: 'string' }, 'rsa-bits': { type: 'string' },
+  subject: { type: 'string' }, out: { type: 'string' }, cert: { type: 'string' }, chain: { type: 'string' }, days: { type: 'string' },
+} as const;
+
+export async function run(args: string[]): Promise<number> {
+  const parsed = parseCommandArgs(args, OPTIONS, USAGE);
+  if (!parsed) return 2;
+  const [sub] = parsed.positionals;
+  const v = parsed.values;
+  if (!sub || !['list', 'generate', 'csr', 'import', 'selfsign'].includes(sub)) { process.stderr.write(`usage: ${USAGE}\n`); return 2; }
+  const loaded = loadConfig(v.config);
+  if (!loaded.ok) { process.stderr.write(formatProblems(loaded.problems) + '\n'); return 1; }
+  const hsm: HsmConfig = { ...loaded.config.hsm };
+  if (v.label) hsm.keyLabel = v.label;
+  if (v.alg) {
+    if (!['ES256', 'PS256', 'RS256'].includes(v.alg)) { process.stderr.write('--alg: expected ES256, PS256 or RS256\n'); return 2; }
+    hsm.algorithm = v.alg as HsmConfig['algorithm'];
+  }
+  const rsaBits = v['rsa-bits'] === undefined ? 2048 : Number(v['rsa-bits']);
+  if (rsaBits !== 2048 && rsaBits !== 3072) { process.stderr.write('--rsa-bits: expected 2048 or 3072\n'); return 2; }
+  const dataDir = loaded.config.dataDir;
+  // Logs go to stderr so a CSR on stdout stays clean.
+  const logger = createLogger({ level: 'warn', destination: 2 });
+  const hsmLib = await import('../../hsm/index.js');
+  const { certificateFiles } = hsmLib;
+  const files = certificateFiles(hsm, dataDir);
+
+  try {
+    const token = await hsmLib.openToken(hsm, { dataDir, logger, generateIfMissing: sub === 'generate', rsaBits });
+    try {
+      if (sub === 'generate') {
+        process.stdout.write(`key "${hsm.keyLabel}" (${hsm.algorithm}) ready on the ${token.kind} token; public key SHA-256 ${hsmLib.kidOf(token.spkiDer)}\n`);
+        return 0;
+      }
+      if (sub === 'list') return await list(token, hsm, files, hsmLib);
+      if (sub === 'csr') {
+        if (!v.subject) { process.stderr.write('csr: give --subject "CN=..., O=..."\n'); return 2; }
+        const pem = await hsmLib.certificateRequest(token, v.subject);
+        if (v.out) { writeFileSync(v.out, pem); process.stdout.write(`wrote ${v.out}\n`); } else process.stdout.write(pem);
+        return 0;
+      }
+      if (sub === 'selfsign') {
+        const der = await hsmLib.selfSignedCertificate(token, v.subject ?? `CN=juki-gw ${hsm.keyLabel}, O=juki-gw development`, v.days ? Number(v.days) : 825);
+        writeFile(files.certFile, hsmLib.toPem(der));
+        process.stdout.write(`self-signed development certificate written to ${files.certFile}; kid ${hsmLib.kidOf(der)}\n`);
+        return 0;
+      }
+      // import
+      if (!v.cert) { process.stderr.write('import: give --cert FILE\n'); return 2; }
+      const certDer = hsmLib.pemBlocks(readFileSync(v.cert, 'utf8'))[0];
+      if (!certDer) { process.stderr.write(`${v.cert}: no PEM certificate\n`); return 1; }
+      if (!hsmLib.certificateMatchesKey(certDer, token.spkiDer)) { process.stderr.write(`${v.cert}: the certificate is not for the key "${hsm.keyLabel}" on the token\n`); return 1; }
+      const chainPem = v.chain ? readFileSync(v.chain, 'utf8') : undefined;
+      if (chainPem) {
+        const issuer = hsmLib.pemBlocks(chainPem)[0];
+        const leaf = new X509Certificate(certDer);
+        if (!issuer || !leaf.checkIssued(new X509Certificate(issuer)) || !leaf.verify(new X509Certificate(issuer).publicKey)) {
+          process.stderr.write(`${v.chain}: its first certificate did not issue ${v.cert}\n`); return 1;
+        }
+      }
+      writeFile(files.certFile, hsmLib.toPem(certDer));
+      if (chainPem) writeFile(files.chainFile, chainPem);
+      process.stdout.write(`imported; kid ${hsmLib.kidOf(certDer)} (certificate ${files.certFile}${chainPem ? `, chain ${files.chainFile}` : ''})\n`);
+      return 0;
+    } finally {
+      await token.close();
+    }
+  } catch (e) {
+    process.stderr.write(`keys ${sub}: ${(e as Error).message}\n`);
+    return 1;
+  }
+}
+
+function writeFile(path: string, text: string) {
+  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  writeFileSync(path, text, { mode: 0o644 });
+}
+
+async function list(token: import('../../hsm/index.js').TokenKey, hsm: HsmConfig, files: { certFile: string; chainFile: string },
+  hsmLib: typeof import('../../hsm/index.js')): Promise<number> {
+  const s = token.status();
+  process.stdout.write(`token: ${s.kind} — ${s.detail}${s.warning ? `  [${s.warning}]` : ''}\n`);
+  if ('withSession' in token) {
+    const { listKeys } = await import('../../hsm/pkcs11-key.js');
+    const keys = await (token as import('../../hsm/pkcs11-token.js').Pkcs11TokenKey).withSession((lib, session) => listKeys(lib, session));
+    for (const k of keys) process.stdout.write(`key  ${k.label.padEnd(24)} ${k.type}-${k.bits}  id=${k.id}  sensitive=${k.sensitive} extractable=${k.extractable}\n`);
+  } else {
+    process.stdout.write(`key  ${hsm.keyLabel.padEnd(24)} software ${hsm.algorithm}\n`);
+  }
+  for (const [what, file] of [['cert', files.certFile], ['chain', files.chainFile]] as const) {
+    if (!existsSync(file)) continue;
+    for (const der of hsmLib.pemBlocks(readFileSync(file, 'utf8'))) {
+      const c = hsmLib.describeCertificate(der, hsmLib.kidOf(der));
+      const days = Math.floor((c.notAfter.getTime() - Date.now()) / 86400_000);
+      process.stdout.write(`${what.padEnd(5)} ${c.subject}  issuer ${c.issuer}  expires ${c.notAfter.toISOString()} (${days < 0 ? 'EXPIRED' : `${days} days`})${c.selfSigned ? '  self-signed' : ''}  kid ${c.kid}\n`);
+    }
+  }
+  return 0;
+}
