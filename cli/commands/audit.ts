@@ -1,0 +1,147 @@
+// juki-gw audit: verify the hash chain and checkpoint signatures, export closed segments, apply retention.
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { formatProblems, loadConfig } from '../../config/load.js';
+import { parseCommandArgs } from '../args.js';
+import type { VerifyReport } from '../../gateway/audit/verify.js';
+
+export const summary = 'audit verify|export|prune: check the audit chain and signatures, export closed segments, retention';
+
+const USAGE = `juki-gw audit <verify|export|prune> [options]
+  verify --data-dir D [--cert FILE]... [--config FILE] [--json]
+                              check chain and checkpoint signatures; name the first bad entry
+  verify --segment FILE [--cert FILE]...      check an exported segment file on its own
+  export --data-dir D --before DATE --out FILE
+                              write the closed segment (up to the last checkpoint before DATE)
+  prune [--config FILE] [--data-dir D] [--now DATE]
+                              delete exported entries older than audit.retentionYears (signed anchor)
+  --cert pins the signing certificate(s) (PEM or DER); --config pins the configured one.`;
+
+const OPTIONS = {
+  'data-dir': { type: 'string' }, config: { type: 'string' }, cert: { type: 'string', multiple: true },
+  segment: { type: 'string' }, before: { type: 'string' }, out: { type: 'string' }, now: { type: 'string' },
+  json: { type: 'boolean' },
+} as const;
+
+const err = (msg: string, code = 2) => { process.stderr.write(`${msg}\n`); return code; };
+
+function parseDate(s: string | undefined, name: string): Date | string {
+  if (s === undefined) return `${name}: required (ISO date, e.g. 2019-04-01 or 2019-04-01T00:00:00+09:00)`;
+  const t = Date.parse(s);
+  return Number.isNaN(t) ? `${name}: "${s}" is not a date (ISO 8601 expected)` : new Date(t);
+}
+
+async function pinnedKids(certFiles: string[] | undefined, extraCertFile?: string): Promise<string[] | undefined> {
+  const { kidOf, pemBlocks } = await import('../../hsm/index.js');
+  const files = [...(certFiles ?? []), ...(extraCertFile && existsSync(extraCertFile) ? [extraCertFile] : [])];
+  if (files.length === 0) return undefined;
+  return files.map((f) => {
+    const raw = readFileSync(f);
+    const der = raw.includes('-----BEGIN') ? pemBlocks(raw.toString('utf8'))[0] : raw;
+    if (!der) throw new Error(`${f}: no certificate found`);
+    return kidOf(der);
+  });
+}
+
+async function openDb(dataDir: string) {
+  const { openApplianceDb } = await import('../../gateway/store/db.js');
+  const path = join(dataDir, 'db');
+  if (!existsSync(path)) throw new Error(`no appliance database at ${path}`);
+  try {
+    return await openApplianceDb(path);
+  } catch (e) {
+    const cause = (e as { cause?: Error }).cause?.message ?? (e as Error).message;
+    throw new Error(`cannot open ${path}: ${cause} (is the appliance running? verify a copy of the data dir)`);
+  }
+}
+
+function describe(r: VerifyReport): string {
+  const range = r.firstSeq === null ? '' : ` (${r.firstSeq}..${r.lastSeq})`;
+  const pin = r.pinned ? 'pinned' : 'NOT pinned: give --cert or --config';
+  const base = `${r.entries} entries${range}, ${r.checkpoints} checkpoints, last signed ${r.lastCheckpointSeq ?? 'none'}, ` +
+    `${r.unsignedTail} unsigned${r.prunedThrough !== null ? `, pruned through ${r.prunedThrough}` : ''}; signers ${r.signers.join(', ') || 'none'} (${pin})`;
+  if (r.ok) return `audit log ok: ${base}\n`;
+  const lines = [`audit log BROKEN: first bad entry ${r.firstBad!.seq}: ${r.firstBad!.reason} — ${r.firstBad!.message}`];
+  for (const i of r.issues.slice(1)) lines.push(`  also ${i.seq}: ${i.reason} — ${i.message}`);
+  lines.push(`  ${base}`);
+  return lines.join('\n') + '\n';
+}
+
+export async function run(args: string[]): Promise<number> {
+  const parsed = parseCommandArgs(args, OPTIONS, USAGE);
+  if (!parsed) return 2;
+  const [sub] = parsed.positionals;
+  const v = parsed.values;
+  if (!sub || !['verify', 'export', 'prune'].includes(sub)) return err(`usage: ${USAGE}`);
+
+  let config: import('../../config/schema/index.js').ApplianceConfig | undefined;
+  if (v.config !== undefined || sub === 'prune') {
+    const loaded = loadConfig(v.config);
+    if (!loaded.ok) return err(formatProblems(loaded.problems), 1);
+    config = loaded.config;
+  }
+  const dataDir = v['data-dir'] ?? config?.dataDir;
+  try {
+    if (sub === 'verify' && v.segment !== undefined) {
+      const { verifySegmentFile } = await import('../../gateway/audit/segmentFile.js');
+      const kids = await pinnedKids(v.cert);
+      const r = await verifySegmentFile(v.segment, kids ? { trustedKids: kids } : {});
+      if (v.json) process.stdout.write(JSON.stringify(r, null, 2) + '\n');
+      else if (r.ok) process.stdout.write(`segment ok: entries ${r.fromSeq}..${r.toSeq}, ${r.checkpoints} checkpoints${kids ? '' : ' (signers NOT pinned: give --cert)'}\n`);
+      else process.stdout.write(`segment BROKEN at ${r.problem!.seq ?? '?'}: ${r.problem!.message}\n`);
+      return r.ok ? 0 : 1;
+    }
+    if (!dataDir) return err(`${sub}: give --data-dir D (or --config FILE)`);
+
+    if (sub === 'verify') {
+      let configured: string | undefined;
+      if (config) configured = (await import('../../hsm/index.js')).certificateFiles(config.hsm, dataDir).certFile;
+      const kids = await pinnedKids(v.cert, configured);
+      const db = await openDb(dataDir);
+      try {
+        const { verifyAuditLog } = await import('../../gateway/audit/verify.js');
+        const r = await verifyAuditLog(db, kids ? { trustedKids: kids } : {});
+        process.stdout.write(v.json ? JSON.stringify(r, null, 2) + '\n' : describe(r));
+        return r.ok ? 0 : 1;
+      } finally {
+        await db.close();
+      }
+    }
+
+    if (sub === 'export') {
+      const before = parseDate(v.before, '--before');
+      if (typeof before === 'string') return err(before);
+      if (!v.out) return err('export: give --out FILE');
+      if (existsSync(v.out)) return err(`export: ${v.out} exists; refusing to overwrite`, 1);
+      const db = await openDb(dataDir);
+      try {
+        const { exportSegment } = await import('../../gateway/audit/segment.js');
+        const r = await exportSegment(db, { before, out: v.out });
+        if (!r) { process.stdout.write(`nothing to export: no new signed checkpoint before ${before.toISOString()}\n`); return 0; }
+        process.stdout.write(`exported entries ${r.fromSeq}..${r.toSeq} (${r.entries} entries, ${r.checkpoints} checkpoints) to ${r.file}\nsha256 ${r.sha256}\n`);
+        return 0;
+      } finally {
+        await db.close();
+      }
+    }
+
+    // prune: needs the appliance's signer for the anchor.
+    const now = v.now === undefined ? new Date() : parseDate(v.now, '--now');
+    if (typeof now === 'string') return err(now);
+    const { createSigner } = await import('../../hsm/index.js');
+    const { createLogger } = await import('../../gateway/log/logger.js');
+    const signer = await createSigner(config!.hsm, { dataDir, logger: createLogger({ level: 'warn', destination: 2 }) });
+    const db = await openDb(dataDir);
+    try {
+      const { applyRetention } = await import('../../gateway/audit/segment.js');
+      const r = await applyRetention(db, signer, { retentionYears: config!.audit.retentionYears, now, requireExported: true });
+      process.stdout.write(r.deleted ? `pruned ${r.deleted} entries through ${r.prunedThrough}\n` : `nothing pruned: ${r.reason}\n`);
+      return 0;
+    } finally {
+      await db.close();
+      await signer.close();
+    }
+  } catch (e) {
+    return err(`audit ${sub}: ${(e as Error).message}`, 1);
+  }
+}

@@ -1,0 +1,92 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { execFile } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { toPem } from '../hsm/index.js';
+import { openApplianceDb } from '../gateway/store/db.js';
+import { createAuditLog, type AuditEntry } from '../gateway/audit/index.js';
+import { auditStore } from '../gateway/audit/verify.js';
+import { lookup, testSigner } from './audit-helpers.js';
+import { tempDir } from './helpers/tmp.js';
+
+const run = promisify(execFile);
+const bin = new URL('../bin/juki-gw.js', import.meta.url).pathname;
+
+async function cli(...args: string[]): Promise<{ code: number; out: string; err: string }> {
+  try {
+    const r = await run(process.execPath, [bin, 'audit', ...args], { timeout: 60_000 });
+    return { code: 0, out: r.stdout, err: r.stderr };
+  } catch (e) {
+    const x = e as { code: number; stdout: string; stderr: string };
+    return { code: x.code, out: x.stdout, err: x.stderr };
+  }
+}
+
+const dir = tempDir('jukigw-audit-cli-');
+const certFile = join(dir.path, 'signing.pem');
+const otherCert = join(dir.path, 'other.pem');
+
+beforeAll(async () => {
+  const signer = await testSigner();
+  writeFileSync(certFile, toPem(signer.certificateDer));
+  writeFileSync(otherCert, toPem((await testSigner('CN=other')).certificateDer));
+  const db = await openApplianceDb(join(dir.path, 'db'));
+  const log = await createAuditLog({ db, signer, checkpointEvery: 10, checkpointSeconds: 3600 });
+  for (let i = 1; i <= 30; i++) {
+    await log.append(lookup(i, { at: i <= 20 ? `2017-01-01T00:00:${String(i).padStart(2, '0')}+09:00` : undefined }));
+    if (i % 10 === 0) await log.checkpoint();
+  }
+  await log.close();
+  await db.close();
+});
+afterAll(() => dir.cleanup());
+
+describe('juki-gw audit', () => {
+  it('verify passes on an intact log, pinned to the signing certificate', async () => {
+    const r = await cli('verify', '--data-dir', dir.path, '--cert', certFile);
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/^audit log ok: 30 entries \(1\.\.30\), 3 checkpoints, last signed 30, 0 unsigned; signers .* \(pinned\)/);
+  });
+
+  it('verify fails when pinned to another certificate', async () => {
+    const r = await cli('verify', '--data-dir', dir.path, '--cert', otherCert);
+    expect(r.code).toBe(1);
+    expect(r.out).toMatch(/first bad entry 10: bad_checkpoint — checkpoint 10: signed by an untrusted key/);
+  });
+
+  it('export writes the closed segment, which verifies on its own', async () => {
+    const out = join(dir.path, 'seg.jsonl');
+    const r = await cli('export', '--data-dir', dir.path, '--before', '2018-01-01', '--out', out);
+    expect(r.code, r.err).toBe(0);
+    expect(r.out).toMatch(/exported entries 1\.\.20 \(20 entries, 2 checkpoints\)/);
+    const v = await cli('verify', '--segment', out, '--cert', certFile);
+    expect(v.code).toBe(0);
+    expect(v.out).toMatch(/segment ok: entries 1\.\.20, 2 checkpoints/);
+    expect((await cli('export', '--data-dir', dir.path, '--before', '2018-01-01', '--out', out)).code).toBe(1);
+  });
+
+  it('verify names the first bad entry after tampering, with exit code 1', async () => {
+    const db = await openApplianceDb(join(dir.path, 'db'));
+    const store = auditStore(db);
+    const e = (await store.get('e/0000000000000017')) as AuditEntry;
+    await store.put('e/0000000000000017', { ...e, event: { ...e.event, dutyCode: 'X99' } });
+    await db.close();
+    const r = await cli('verify', '--data-dir', dir.path);
+    expect(r.code).toBe(1);
+    expect(r.out).toMatch(/^audit log BROKEN: first bad entry 17: changed/);
+    expect(r.out).toMatch(/NOT pinned/);
+    const json = JSON.parse((await cli('verify', '--data-dir', dir.path, '--json')).out);
+    expect(json.firstBad).toMatchObject({ seq: 17, reason: 'changed' });
+  });
+
+  it('usage errors are precise', async () => {
+    expect((await cli('frobnicate')).code).toBe(2);
+    const r = await cli('export', '--data-dir', dir.path, '--before', 'yesterday-ish', '--out', 'x');
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/--before: "yesterday-ish" is not a date/);
+    const missing = await cli('verify', '--data-dir', join(dir.path, 'nope'));
+    expect(missing.code).toBe(1);
+    expect(missing.err).toMatch(/no appliance database at/);
+  });
+});
