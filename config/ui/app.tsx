@@ -44,12 +44,15 @@ export function createAdminApp(opts: { services: ApplianceServices; auth: AuthSt
   });
 
   app.get('/static/app.css', (c) => c.body(STYLESHEET, 200, { 'Content-Type': 'text/css; charset=utf-8', 'Cache-Control': 'max-age=3600' }));
+  app.get('/favicon.ico', (c) => c.body(null, 204));
   app.get('/static/app.js', (c) => c.body(SCRIPT, 200, { 'Content-Type': 'text/javascript; charset=utf-8', 'Cache-Control': 'max-age=3600' }));
 
   const cookieOpts = { httpOnly: true, secure: true, sameSite: 'Strict', path: '/' } as const;
 
   const loginPage = (c: Context<UiEnv>, message?: string, status: 200 | 401 | 403 = 200) => {
-    const token = randomBytes(24).toString('base64url');
+    // Reuse the pending token: a second tab or a background request must not void an open form.
+    const existing = getCookie(c, LOGIN_COOKIE);
+    const token = existing && /^[A-Za-z0-9_-]{32}$/.test(existing) ? existing : randomBytes(24).toString('base64url');
     setCookie(c, LOGIN_COOKIE, token, { ...cookieOpts, maxAge: 600 });
     return c.html('<!doctype html>' + (<LoginPage csrf={token} message={message} />).toString(), status);
   };

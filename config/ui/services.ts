@@ -43,7 +43,11 @@ export interface ConfigService {
 }
 
 // ---- local systems (real: config changes through ConfigService; certificates need the dev CA) ----
-export interface LocalSystemInput { id: string; role: string; description: string; enabled: boolean }
+export interface LocalSystemInput {
+  id: string; role: string; description: string; enabled: boolean;
+  /** Loopback plain listener only: the environment variable holding the system's password. */
+  passwordEnv?: string;
+}
 export interface IssuedCertificate { certificatePem: string; privateKeyPem: string; caPem: string; notAfter: string }
 export interface SystemsService {
   list(): Promise<ApplianceConfig['systems']>;

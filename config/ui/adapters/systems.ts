@@ -28,6 +28,7 @@ export function createSystemsService(config: Pick<ConfigService, 'current' | 'ap
     upsert: (s: LocalSystemInput, actor) => edit(config, actor, `system ${s.id}: add or edit`, (list) => {
       const entry: Record<string, unknown> = { id: s.id, role: s.role, description: s.description };
       if (!s.enabled) entry.enabled = false;
+      if (s.passwordEnv) entry.password = { env: s.passwordEnv };
       const i = list.findIndex((x) => (x as { id?: unknown }).id === s.id);
       if (i < 0) list.push(entry);
       else {

@@ -50,6 +50,9 @@ function SystemsPage(props: { who: Principal; systems: LocalSystemConfig[]; role
             <label for="sys-desc">Description</label>
             <input type="text" id="sys-desc" name="description" value={f.description} />
             <FieldError errors={props.errors} field="description" />
+            <label for="sys-pwenv">Password environment variable (loopback development listener only; TLS uses the certificate)</label>
+            <input type="text" id="sys-pwenv" name="passwordEnv" value={f.passwordEnv ?? ''} placeholder="JUKIGW_PW_RR01" class={props.errors?.password ? 'invalid' : ''} />
+            <FieldError errors={props.errors} field="password" />
             <label><input type="checkbox" name="enabled" value="1" checked={f.enabled} /> enabled</label>
             <FieldError errors={props.errors} field="(other)" />
             <p><button type="submit" id="system-save">Save and apply</button></p>
@@ -66,7 +69,7 @@ async function show(c: UiContext, form?: LocalSystemInput, errors?: Record<strin
   const connected = await load(s.status.connectedClients?.bind(s.status));
   const editId = c.req.query('edit');
   const existing = editId ? head.config.systems.find((x) => x.id === editId) : undefined;
-  const f = form ?? (existing ? { id: existing.id, role: existing.role, description: existing.description, enabled: existing.enabled } : undefined);
+  const f = form ?? (existing ? { id: existing.id, role: existing.role, description: existing.description, enabled: existing.enabled, ...(existing.password?.env ? { passwordEnv: existing.password.env } : {}) } : undefined);
   return render(c, <SystemsPage who={c.get('who')} systems={head.config.systems} roles={Object.keys(head.config.roles)} connected={connected.state === 'ok' ? connected.value : undefined}
     form={f} errors={errors} flash={takeFlash(c)} certs={{ issue: !!s.systems.issueClientCert, upload: !!s.systems.uploadClientCert }} />, status);
 }
@@ -78,11 +81,13 @@ export function registerSystems(app: Hono<UiEnv>) {
     if (refused) return refused;
     const b = await c.req.parseBody();
     const form: LocalSystemInput = { id: String(b.id ?? '').trim(), role: String(b.role ?? ''), description: String(b.description ?? ''), enabled: b.enabled === '1' };
+    const pwEnv = String(b.passwordEnv ?? '').trim();
+    if (pwEnv) form.passwordEnv = pwEnv;
     const r = await c.get('deps').services.systems.upsert(form, actorOf(c));
     if (!r.ok) {
       const errors: Record<string, string> = {};
       for (const p of r.problems) {
-        const m = /^systems\[\d+\]\.(\w+)$/.exec(p.path);
+        const m = /^systems\[\d+\]\.(\w+)/.exec(p.path);
         const k = m?.[1] ?? '(other)';
         errors[k] = errors[k] ? `${errors[k]}; ${p.message}` : (m ? p.message : `${p.path}: ${p.message}`);
       }

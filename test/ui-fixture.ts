@@ -1,0 +1,141 @@
+// A running admin UI over real components for the UI tests: appliance LevelDB, versions store,
+// software signer (hsm/), dev CA (hsm/), aedes broker (broker/) on a loopback plain listener,
+// uplink Outbox (gateway/uplink) with a dead letter.
+// The audit log here is the test-only in-memory recorder below (also written to the logger): the
+// hash-chained gateway/audit log is wired by the integrator.
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { hsmSection } from '../config/schema/hsm.js';
+import { createSigner } from '../hsm/create-signer.js';
+import { createDevCa } from '../hsm/dev-ca.js';
+import { openApplianceDb, type Db } from '../gateway/store/db.js';
+import { createLogger } from '../gateway/log/logger.js';
+import { nowIso, uuidv7 } from '../gateway/envelope.js';
+import { Outbox } from '../gateway/uplink/outbox.js';
+import { startBroker, type BrokerHandle } from '../broker/server.js';
+import { openConfigVersions, type ConfigVersions } from '../config/versions.js';
+import { startAdminUi, type AdminUiHandle } from '../config/ui/server.js';
+import type { ApplianceServices, AuditEvent, AuditRecord } from '../config/ui/services.js';
+import { createSystemsService } from '../config/ui/adapters/systems.js';
+import { queuesFromOutbox } from '../config/ui/adapters/queues.js';
+import { certificateExpiry, connectedClients, diskStatus, messageRateCounter, signerCertificate } from '../config/ui/adapters/status.js';
+import { devCaClientCertificates } from '../config/ui/adapters/devca.js';
+import { selfSignedUiCertificate } from '../config/ui/tls.js';
+import type { ApplianceConfig } from '../config/schema/index.js';
+import { freePort } from './helpers/ports.js';
+import { tempDir } from './helpers/tmp.js';
+
+/** Test-only audit recorder: logger + in-memory list (no hash chain, so no verify()). */
+export function memoryAudit(log: (e: AuditEvent) => void) {
+  const records: AuditRecord[] = [];
+  return {
+    records,
+    service: {
+      async append(e: AuditEvent) { log(e); records.push({ ...e, seq: records.length + 1, at: new Date().toISOString() }); },
+      async query(q: { actor?: string; action?: string; outcome?: string; limit?: number }) {
+        return records.filter((r) => (!q.actor || r.actor === q.actor) && (!q.action || r.action.includes(q.action)) && (!q.outcome || r.outcome === q.outcome))
+          .slice(-(q.limit ?? 200)).reverse();
+      },
+    },
+  };
+}
+
+export interface UiFixture {
+  url: string; dir: string; db: Db; versions: ConfigVersions; outbox: Outbox;
+  broker(): BrokerHandle; plainUrl(): string;
+  firstPassword: string; audit: AuditRecord[]; deadSeq: number;
+  close(): Promise<void>;
+}
+
+export async function startUiFixture(): Promise<UiFixture> {
+  const tmp = tempDir('jukigw-ui-');
+  const dir = tmp.path;
+  const logger = createLogger({ level: 'warn', destination: 2 });
+  const db = await openApplianceDb(join(dir, 'db'));
+  const plainPort = await freePort();
+  mkdirSync(join(dir, 'broker'), { recursive: true });
+  process.env.JUKIGW_TEST_PW_RR01 = 'rr-01 loopback password';
+  const initialText = [
+    '# juki-gw test appliance',
+    "municipalities: ['242012']",
+    `dataDir: ${join(dir, 'broker')}`,
+    'listeners:',
+    `  - { name: local-dev, type: plain, host: 127.0.0.1, port: ${plainPort} }`,
+    'systems:',
+    '  - { id: rr-01, role: resident-register, description: 住民基本台帳システム, password: { env: JUKIGW_TEST_PW_RR01 } }',
+    '  - { id: term-01, role: terminal, description: 統合端末 窓口1 }',
+    'upstreams:',
+    "  - { name: juki-net, url: 'mqtts://10.30.0.10:8883', nodes: ['pref:240001', 'national'] }",
+    'limits:',
+    '  maxPayloadBytes: 1048576',
+    '',
+  ].join('\n');
+
+  const signer = await createSigner(hsmSection.parse({ kind: 'software' }), { dataDir: dir });
+  const ca = await createDevCa(join(dir, 'dev-ca'));
+
+  let broker: BrokerHandle | undefined;
+  let rates: ReturnType<typeof messageRateCounter> | undefined;
+  let clients: (() => Promise<import('../config/ui/services.js').ConnectedClient[]>) | undefined;
+  const runBroker = async (config: ApplianceConfig) => {
+    broker = await startBroker(config, { logger });
+    rates = messageRateCounter(broker.aedes);
+    clients = connectedClients(broker);
+  };
+  const versions = await openConfigVersions({
+    db, initialText, signer,
+    // The broker has no live reconfiguration yet: a change to systems, roles or listeners restarts it here.
+    applyLive: async (next, plan) => {
+      if (!plan.changed.some((k) => ['systems', 'roles', 'listeners', 'limits', 'broker'].includes(k))) return;
+      rates?.stop();
+      await broker?.close();
+      await runBroker(next);
+    },
+  });
+  await runBroker(versions.running());
+
+  const outbox = new Outbox({ db, route: () => 'juki-net', retry: { initialMs: 60_000, maxMs: 60_000, maxAttempts: 3 }, backoff: () => 60_000, rescanMs: 60_000 });
+  await outbox.open({ live: false });
+  const b = db.batch();
+  const deadSeq = outbox.enqueue(b, { v: 1, id: uuidv7(), type: 'identity.notify', from: 'lg:242012', to: 'pref:240001', at: nowIso(), corr: null, body: {} });
+  await outbox.commit(b);
+  outbox.takeReady('juki-net', 10);
+  await outbox.failed(deadSeq, 'invalid_request: rejected by the upstream', { permanent: true });
+
+  const audit = memoryAudit((e) => logger.info({ audit: e }, 'ui audit'));
+  const services: ApplianceServices = {
+    config: versions,
+    systems: createSystemsService(versions, { issueClientCert: devCaClientCertificates(ca) }),
+    status: {
+      connectedClients: () => clients!(),
+      messageRates: () => rates!.rates(),
+      tokenStatus: async () => signer.status(),
+      certificates: async () => [signerCertificate(signer), ...(await certificateExpiry(() => versions.running())())],
+      disk: diskStatus(dir, versions.running().limits.minFreeDiskBytes),
+    },
+    audit: audit.service,
+    queues: queuesFromOutbox(outbox, () => versions.running().upstreams.map((u) => u.name)),
+  };
+  let firstPassword = '';
+  const uiPort = await freePort();
+  const ui: AdminUiHandle = await startAdminUi({
+    config: { enabled: true, host: '127.0.0.1', port: uiPort, sessionIdleMinutes: 15 },
+    services, logger, db, dataDir: dir,
+    tls: await selfSignedUiCertificate(['127.0.0.1', 'localhost']),
+    printOnce: (t) => { firstPassword = /one-time password: (\S+)/.exec(t)![1]!; },
+  });
+  return {
+    url: ui.url, dir, db, versions, outbox, firstPassword, audit: audit.records, deadSeq,
+    broker: () => broker!,
+    plainUrl: () => `mqtt://127.0.0.1:${broker!.address('local-dev').port}`,
+    async close() {
+      await ui.close();
+      rates?.stop();
+      await broker?.close();
+      outbox.close();
+      await signer.close();
+      await db.close();
+      tmp.cleanup();
+    },
+  };
+}
