@@ -90,3 +90,34 @@ describe('juki-gw audit', () => {
     expect(missing.err).toMatch(/no appliance database at/);
   });
 });
+
+describe('juki-gw audit prune', () => {
+  const d = tempDir('jukigw-audit-prune-');
+  afterAll(() => d.cleanup());
+
+  it('prunes exported entries past retention with the configured signer; verify --config stays clean', async () => {
+    const configFile = join(d.path, 'juki-gw.yaml');
+    writeFileSync(configFile, `municipalities: ['242012']\ndataDir: ${d.path}\nhsm:\n  kind: software\naudit:\n  retentionYears: 7\n`);
+    const { createSigner } = await import('../hsm/index.js');
+    const { loadConfig } = await import('../config/load.js');
+    const loaded = loadConfig(configFile);
+    if (!loaded.ok) throw new Error(JSON.stringify(loaded.problems));
+    const signer = await createSigner(loaded.config.hsm, { dataDir: d.path });
+    const db = await openApplianceDb(join(d.path, 'db'));
+    const log = await createAuditLog({ db, signer, checkpointEvery: 1000, checkpointSeconds: 3600 });
+    for (let i = 1; i <= 12; i++) {
+      await log.append(lookup(i, { at: i <= 8 ? '2015-05-01T09:00:00+09:00' : undefined }));
+      if (i === 8 || i === 12) await log.checkpoint();
+    }
+    await log.close(); await db.close(); await signer.close();
+
+    expect((await cli('prune', '--config', configFile, '--now', '2026-11-24')).out).toMatch(/nothing pruned: nothing exported yet/);
+    expect((await cli('export', '--data-dir', d.path, '--before', '2020-01-01', '--out', join(d.path, 'old.jsonl'))).code).toBe(0);
+    const p = await cli('prune', '--config', configFile, '--now', '2026-11-24');
+    expect(p.code, p.err).toBe(0);
+    expect(p.out).toMatch(/pruned 8 entries through 8/);
+    const v = await cli('verify', '--config', configFile);
+    expect(v.code, v.out).toBe(0);
+    expect(v.out).toMatch(/4 entries \(9\.\.12\).*pruned through 8.*\(pinned\)/);
+  });
+});
