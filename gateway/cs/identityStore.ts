@@ -38,6 +38,9 @@ export interface IdentityStoreOptions {
   searchScanCap?: number;
 }
 
+/** Part of a municipality's listing: by bucket prefix, or after / up to a cursor ("prefix!code"). */
+export interface ListingRange { fromPrefix?: string; toPrefix?: string; after?: string; upTo?: string }
+
 /** 'flow': 記載/修正/消除 transition rules apply. 'load': stored as given (import, full transfer). */
 export type ApplyMode = 'flow' | 'load';
 
@@ -234,30 +237,34 @@ export class IdentityStore {
   }
 
   /**
-   * (住民票コード, record digest) of one municipality code as of 更新順番号 `atSeq`, in bucket order
-   * (bucket = first 32 bits of SHA-256(住民票コード), hex `prefix`). Reads only the listing index
-   * except for records changed after `atSeq`, whose earlier version comes from history.
+   * (住民票コード, record digest) of one municipality code as of 更新順番号 `atSeq`, in listing order
+   * (bucket prefix = first 32 bits of SHA-256(住民票コード), hex; cursor = "prefix!code"). Reads only
+   * the listing index, except for records changed after `atSeq`, whose earlier version comes from history.
    */
-  async *iterateDigests(lgCode: string, atSeq: number, range: { fromPrefix?: string; toPrefix?: string } = {}): AsyncGenerator<{ residentCode: string; prefix: string; digest: string }> {
+  async *iterateDigests(lgCode: string, atSeq: number, range: ListingRange = {}): AsyncGenerator<{ residentCode: string; prefix: string; digest: string; cursor: string }> {
     const base = `${lgCode}!`;
-    const it = this.subs.lg.iterator({ gte: base + (range.fromPrefix ?? ''), lt: base + (range.toPrefix ?? '~') });
-    for await (const [k, v] of it) {
-      const prefix = k.slice(base.length, base.length + 8);
-      const rc = k.slice(base.length + 9);
-      const [seqText, digest] = dec(v).split(' ') as [string, string];
-      if (Number(seqText) <= atSeq) {
-        if (digest !== '-') yield { residentCode: rc, prefix, digest };
+    const opts: { gt?: string; gte?: string; lt?: string; lte?: string } = {};
+    if (range.after !== undefined) opts.gt = base + range.after; else opts.gte = base + (range.fromPrefix ?? '');
+    if (range.upTo !== undefined) opts.lte = base + range.upTo; else opts.lt = base + (range.toPrefix ?? '~');
+    for await (const [k, v] of this.subs.lg.iterator(opts)) {
+      const cursor = k.slice(base.length);
+      const prefix = cursor.slice(0, 8);
+      const rc = cursor.slice(9);
+      const text = dec(v);
+      const sp = text.indexOf(' ');
+      const digest = text.slice(sp + 1);
+      if (Number(text.slice(0, sp)) <= atSeq) {
+        if (digest !== '-') yield { residentCode: rc, prefix, digest, cursor };
         continue;
       }
       const then = await this.versionAt(rc, atSeq);
-      if (then && then.lgCode === lgCode) yield { residentCode: rc, prefix, digest: this.digestOf(then) };
+      if (then && then.lgCode === lgCode) yield { residentCode: rc, prefix, digest: this.digestOf(then), cursor };
     }
   }
 
-  /** Full records of one municipality code as of `atSeq` (default: now), in the same bucket order. */
-  async *iterateSnapshot(lgCode: string, atSeq = this.seq, range: { fromPrefix?: string; toPrefix?: string; after?: string } = {}): AsyncGenerator<IdentityRecord> {
+  /** Full records of one municipality code as of `atSeq` (default: now), in listing order. */
+  async *iterateSnapshot(lgCode: string, atSeq = this.seq, range: ListingRange = {}): AsyncGenerator<IdentityRecord> {
     for await (const d of this.iterateDigests(lgCode, atSeq, range)) {
-      if (range.after && `${d.prefix}!${d.residentCode}` <= range.after) continue;
       const r = await this.versionAt(d.residentCode, atSeq);
       if (r) yield r;
     }
@@ -271,6 +278,11 @@ export class IdentityStore {
   get database(): Db {
     return this.db;
   }
+}
+
+/** A record's position in the bucket-ordered listing ("prefix!code"). */
+export function listingCursor(residentCode: string): string {
+  return `${bucketPrefix(residentCode)}!${residentCode}`;
 }
 
 /** First 32 bits of SHA-256(住民票コード) in hex: orders the listing by bucket (domain bucketOf). */

@@ -1,0 +1,51 @@
+// Bucket-level views of one municipality code as of a 更新順番号, streamed from the identity store's
+// bucket-ordered listing (flat memory: one bucket at a time).
+import { bucketDigest, type CodeHash } from '../../domain/consistency.js';
+import type { IdentityStore } from '../identityStore.js';
+
+const EMPTY_BUCKET = bucketDigest([]);
+
+/** Listing-key bound of the first code of `bucket` at `bits` bits ('~' past the last bucket). */
+export function bucketBound(bucket: number, bits: number): string {
+  if (bucket >= 2 ** bits) return '~';
+  return (bucket * 2 ** (32 - bits)).toString(16).padStart(8, '0');
+}
+
+/** (code, hash) entries of each bucket in [from, to), empty buckets included. */
+export async function* bucketEntries(store: IdentityStore, lgCode: string, atSeq: number, bits: number, from: number, to: number): AsyncGenerator<{ bucket: number; entries: CodeHash[] }> {
+  let current = from;
+  let entries: CodeHash[] = [];
+  for await (const d of store.iterateDigests(lgCode, atSeq, { fromPrefix: bucketBound(from, bits), toPrefix: bucketBound(to, bits) })) {
+    const b = parseInt(d.prefix, 16) >>> (32 - bits);
+    while (current < b) {
+      yield { bucket: current++, entries };
+      entries = [];
+    }
+    entries.push({ code: d.residentCode, hash: d.digest });
+  }
+  while (current < to) {
+    yield { bucket: current++, entries };
+    entries = [];
+  }
+}
+
+export async function bucketDigestRange(store: IdentityStore, lgCode: string, atSeq: number, bits: number, from: number, to: number): Promise<string[]> {
+  const out: string[] = [];
+  for await (const { entries } of bucketEntries(store, lgCode, atSeq, bits, from, to)) out.push(entries.length ? bucketDigest(entries) : EMPTY_BUCKET);
+  return out;
+}
+
+/** Rough record count of a municipality code from 1/256 of the listing, to size the buckets. */
+export async function estimateCount(store: IdentityStore, lgCode: string, atSeq: number): Promise<number> {
+  let n = 0;
+  for await (const _ of store.iterateDigests(lgCode, atSeq, { fromPrefix: '00', toPrefix: '01' })) n++;
+  if (n >= 64) return n * 256;
+  n = 0;
+  for await (const _ of store.iterateDigests(lgCode, atSeq)) n++;
+  return n;
+}
+
+/** Bits so that a bucket holds ≈256 records: few digests to send, small lists for a differing one. */
+export function bucketBitsFor(count: number): number {
+  return Math.min(20, Math.max(1, Math.ceil(Math.log2(Math.max(1, count) / 256))));
+}
