@@ -14,7 +14,12 @@ export interface Municipality {
   /** For a ward of a designated city (政令指定都市の区): the city's code. */
   city?: string;
 }
-export interface CodeTables { prefectures: readonly Prefecture[]; municipalities: readonly Municipality[] }
+export interface CodeTables {
+  prefectures: readonly Prefecture[];
+  municipalities: readonly Municipality[];
+  /** Prefecture codes whose municipalities are ALL listed: a code of theirs missing from the table does not exist. */
+  completePrefectures?: readonly string[];
+}
 
 export const PREFECTURES: readonly Prefecture[] = [
   { code: '010006', name: '北海道' },
@@ -147,4 +152,5 @@ export const LARGE_CITIES: readonly Municipality[] = [
 export const DEFAULT_CODE_TABLES: CodeTables = {
   prefectures: PREFECTURES,
   municipalities: [...MIE_MUNICIPALITIES, ...YOKOHAMA_WARDS, ...LARGE_CITIES],
+  completePrefectures: ['240001'],
 };

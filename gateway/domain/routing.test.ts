@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { isPrefectureCode, isValidLgCode, prefectureCodeOf } from './identifiers.js';
 import { DEFAULT_CODE_TABLES, LARGE_CITIES, MIE_MUNICIPALITIES, PREFECTURES, YOKOHAMA_WARDS, type CodeTables } from './municipalities.js';
-import { isServedHere, knownMunicipalityCodes, placeOf, resolveAddress, routeMoveOutCertRequest, routeSearch } from './routing.js';
+import { isServedHere, knownMunicipalityCodes, knownMunicipalityPredicate, placeOf, resolveAddress, routeMoveOutCertRequest, routeSearch } from './routing.js';
 
 const TSU = ['242012'];
 const YOKOHAMA = YOKOHAMA_WARDS.map((w) => w.code);
@@ -34,6 +34,16 @@ describe('code tables', () => {
     expect(YOKOHAMA_WARDS[0]).toEqual({ code: '141011', name: '横浜市鶴見区', city: '141003' });
     expect(LARGE_CITIES.find((c) => c.name === '横浜市')?.code).toBe('141003');
     expect(LARGE_CITIES.find((c) => c.name === '千代田区')?.code).toBe('131016');
+  });
+});
+
+describe('knownMunicipalityPredicate', () => {
+  it('rejects codes missing from a completely listed prefecture (Mie) only', () => {
+    const known = knownMunicipalityPredicate();
+    for (const m of MIE_MUNICIPALITIES) expect(known(m.code)).toBe(true);
+    expect(known('242195')).toBe(false);
+    expect(known('232017')).toBe(true); // 豊橋市: Aichi is not listed completely
+    expect(knownMunicipalityPredicate({ prefectures: PREFECTURES, municipalities: [] })('242195')).toBe(true);
   });
 });
 

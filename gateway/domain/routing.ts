@@ -111,6 +111,16 @@ export function routeMoveOutCertRequest(target: { oldLgCode?: string; oldAddress
   return routeMoveOutCertRequest({ oldLgCode: place.lgCode }, served, tables);
 }
 
+/**
+ * Existence test for lgCode validation: false only when the code's prefecture is listed completely
+ * in the tables and the code is not among them; other prefectures cannot be judged (true).
+ */
+export function knownMunicipalityPredicate(tables: CodeTables = DEFAULT_CODE_TABLES): (lgCode: string) => boolean {
+  const complete = new Set((tables.completePrefectures ?? []).map((p) => p.slice(0, 2)));
+  const codes = knownMunicipalityCodes(tables);
+  return (lgCode) => !complete.has(lgCode.slice(0, 2)) || codes.has(lgCode);
+}
+
 /** Every municipality code in the tables (e.g. for the `known` set of lgCode validation). */
 export function knownMunicipalityCodes(tables: CodeTables = DEFAULT_CODE_TABLES): Set<string> {
   return new Set(tables.municipalities.map((m) => m.code));

@@ -3,7 +3,7 @@
 // `{ path, problem }` names both the field and the rule. Pure: tables and `today` are injected.
 import type { ErrorDetail } from '../envelope.js';
 import { parseDate, type DateRules } from './dates.js';
-import { isValidLgCode, isValidMyNumber, isValidResidentCode } from './identifiers.js';
+import { isPrefectureCode, isValidLgCode, isValidMyNumber, isValidResidentCode } from './identifiers.js';
 
 export type Problem = string;
 export type Check<T = string> = (value: T) => Problem | undefined;
@@ -38,18 +38,23 @@ export function residentCodeCheck(opts: { checkDigit: boolean }): Check<unknown>
 }
 
 export interface LgCodeSets {
-  /** Codes that exist (e.g. the municipality table); absent → not checked. */
-  known?: ReadonlySet<string>;
+  /** Codes that exist: a set, or a predicate answering false only for codes known not to exist. Absent → not checked. */
+  known?: ReadonlySet<string> | ((code: string) => boolean);
   /** Codes this installation serves; absent → not checked. */
   served?: ReadonlySet<string>;
+  /** Accept a prefecture's own code (xx000c); message fields that name a municipality do not. */
+  allowPrefecture?: boolean;
 }
 
-/** 全国地方公共団体コード: format, check digit, then (optionally) known and served tables. */
+/** 全国地方公共団体コード: format, check digit, municipality (not prefecture), then known and served tables. */
 export function lgCodeCheck(sets: LgCodeSets = {}): Check<unknown> {
+  const known = sets.known;
+  const isKnown = known === undefined ? undefined : typeof known === 'function' ? known : (c: string) => known.has(c);
   return (v) => {
     if (typeof v !== 'string' || !/^[0-9]{6}$/.test(v)) return 'lgCode.format: expected 6 digits (全国地方公共団体コード)';
     if (!isValidLgCode(v)) return 'lgCode.checkDigit: check digit does not match (全国地方公共団体コード)';
-    if (sets.known && !sets.known.has(v)) return `lgCode.unknown: ${v} is not a known municipality code`;
+    if (!sets.allowPrefecture && isPrefectureCode(v)) return `lgCode.prefecture: ${v} is a prefecture's code, not a municipality's`;
+    if (isKnown && !isKnown(v)) return `lgCode.unknown: ${v} is not a known municipality code`;
     if (sets.served && !sets.served.has(v)) return `lgCode.notServed: ${v} is not served by this installation`;
     return undefined;
   };
@@ -97,7 +102,7 @@ function describeForbidden(cp: number): string {
 const hex = (cp: number): string => `U+${cp.toString(16).toUpperCase().padStart(4, '0')}`;
 
 /** 住基ネット統一文字 outside Unicode, written literally `J+` + 4 upper-case hex digits, never mapped. */
-export const J_CODE = /J\+[0-9A-F]{4}/y;
+const J_CODE = /J\+[0-9A-F]{4}/y;
 
 /**
  * Walks a string by code point (so astral ideographs and lone surrogates are seen as they are) and

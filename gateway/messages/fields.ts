@@ -13,6 +13,8 @@ export interface SchemaOptions {
   checkResidentCodeDigit: boolean;
   /** Today's ISO date in Japan; birth and change dates after it are rejected. Called at parse time. */
   today: () => string;
+  /** Existence of a municipality code (e.g. routing's knownMunicipalityPredicate); absent → not checked. */
+  knownLgCode?: (lgCode: string) => boolean;
 }
 
 /** A string field: wrong type or missing gives `<rule>.type` / `required`, then the domain check. */
@@ -63,7 +65,7 @@ export function fieldKit(opts: SchemaOptions) {
     residentCode: checkedString('residentCode', residentCodeCheck({ checkDigit: opts.checkResidentCodeDigit }),
       '住民票コード (resident-record code): 11 digits, the last a check digit (the check follows config checkResidentCodeDigit)'),
     myNumber: checkedString('myNumber', checkMyNumber, '個人番号 (My Number): 12 digits, the last a check digit'),
-    lgCode: checkedString('lgCode', lgCodeCheck(), '全国地方公共団体コード (local-government code): 6 digits with check digit'),
+    lgCode: checkedString('lgCode', lgCodeCheck({ known: opts.knownLgCode }), '全国地方公共団体コード (local-government code) of a municipality: 6 digits with check digit; must exist where the code table lists the prefecture completely'),
     name: checkedString('name', nameCheck('name'),
       '氏名 (name) exactly as registered: surname and given name separated by a space (U+3000 or U+0020); kanji incl. CJK extensions, 々〆〇ヶ, kana, Latin letters for foreign names; 住基ネット統一文字 outside Unicode as the literal token J+XXXX (4 upper-case hex digits), never mapped to Unicode'),
     nameKana: checkedString('nameKana', kanaCheck('nameKana'), '振り仮名 (kana reading of the name): katakana or hiragana, ー, ・, spaces'),

@@ -71,6 +71,8 @@ describe('rejections name the field and the rule', () => {
     ['wrong My Number check digit', rec({ myNumber: '983205673210' }), 'body.record.myNumber', 'myNumber.checkDigit: check digit does not match (個人番号)'],
     ['wrong resident code check digit', rec({ residentCode: '24201200013' }), 'body.record.residentCode', 'residentCode.checkDigit: check digit does not match (住民票コード)'],
     ['wrong lg code check digit', rec({ lgCode: '242010' }), 'body.record.lgCode', 'lgCode.checkDigit: check digit does not match (全国地方公共団体コード)'],
+    ['prefecture code as municipality', rec({ lgCode: '240001' }), 'body.record.lgCode', "lgCode.prefecture: 240001 is a prefecture's code, not a municipality's"],
+    ['unknown municipality code', rec({ lgCode: '242195' }), 'body.record.lgCode', 'lgCode.unknown: 242195 is not a known municipality code'],
     ['impossible date', rec({ birthDate: '2023-02-30' }), 'body.record.birthDate', 'date.impossible: 2023-02 has no day 30'],
     ['impossible 和暦', rec({ birthDate: '昭和64年1月8日' }), 'body.record.birthDate', 'date.era: 昭和64年1月8日 is outside 昭和 (1926-12-25 to 1989-01-07)'],
     ['future birth', rec({ birthDate: '2026-11-25' }), 'body.record.birthDate', 'date.future: 2026-11-25 is after 2026-11-24'],

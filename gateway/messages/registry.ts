@@ -2,6 +2,7 @@
 // `validateBody`, which turns any body fault into the contract's error body (never throws).
 import { z } from 'zod';
 import { isoDateInJapan } from '../domain/dates.js';
+import { knownMunicipalityPredicate } from '../domain/routing.js';
 import { ERROR_CODES, type ErrorBody, type ErrorDetail } from '../envelope.js';
 import { cardMessages } from './card.js';
 import { consistencyMessages } from './consistency.js';
@@ -26,6 +27,7 @@ export function createMessageRegistry(opts: Partial<SchemaOptions> = {}): Messag
   const k = fieldKit({
     checkResidentCodeDigit: opts.checkResidentCodeDigit ?? true,
     today: opts.today ?? (() => isoDateInJapan(Date.now())),
+    knownLgCode: opts.knownLgCode ?? knownMunicipalityPredicate(),
   });
   const all: Record<string, MessageSpec> = {
     ...identityMessages(k), ...moveOutMessages(k), ...cardMessages(k), ...jlisMessages(k),
@@ -37,7 +39,7 @@ export function createMessageRegistry(opts: Partial<SchemaOptions> = {}): Messag
   return Object.fromEntries(MESSAGE_TYPE_NAMES.map((t) => [t, all[t]!])) as Record<MessageType, MessageSpec>;
 }
 
-/** The default registry: 住民票コード check on, today from the system clock in JST. */
+/** The default registry: 住民票コード check on, today from the system clock in JST, the embedded code tables. */
 export const MESSAGE_TYPES: MessageRegistry = createMessageRegistry();
 
 /** Body of a `type: "error"` reply (CONTRACT.md "Replies and errors"). */
