@@ -7,7 +7,9 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { openApplianceDb } from '../gateway/store/db.js';
 import { createKeyHasher, openFileKek, openKeyring, type Keyring } from '../gateway/crypto/index.js';
+import { createAuditLog } from '../gateway/audit/index.js';
 import { tempDir } from './helpers/tmp.js';
+import { testSigner } from './audit-helpers.js';
 
 const FAMILY = ['津田', '伊勢谷', '鈴鹿原', '桑名川', '亀山崎', '尾鷲木', '熊野森', '志摩浦'];
 const GIVEN = ['花子', '太郎', '美咲', '健一', '陽菜', '翔太'];
@@ -61,6 +63,13 @@ async function writeAll(path: string, people: Resident[], encrypt: boolean) {
     }
     await b.write();
   }
+  // The audit trail of those look-ups lives in the same data dir and must not leak them either.
+  const audit = await createAuditLog({ db, signer: await testSigner(), checkpointEvery: 500 });
+  for (const p of people.slice(0, 2000)) {
+    await audit.append({ actor: { kind: 'operator', id: 'op-1' }, terminalId: 'term-1', dutyCode: 'J01', action: 'identity.search',
+      outcome: 'ok', keys: [hash('rc', p.code), hash('name', p.name)], hitCount: 1 });
+  }
+  await audit.close();
   await db.compactRange('!', '~');
   // Re-write a slice so the current write-ahead log also holds records when the db closes.
   for (const p of people.slice(0, 200)) await identity.put(hash('rc', p.code), { 住民票コード: p.code, 氏名: p.name });
