@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { daysInMonth, ERAS, isoDateInJapan, parseDate, parseIsoDate, parseWareki, toWareki } from './dates.js';
+import { datesCompatible, daysInMonth, ERAS, isoDateInJapan, parseDate, parseIsoDate, parseWareki, toWareki } from './dates.js';
 
 const ok = (iso: string) => ({ ok: true, iso, partial: iso.includes('-00') });
 
@@ -121,5 +121,16 @@ describe('parseDate and today', () => {
   it('computes the Japanese calendar day of an instant', () => {
     expect(isoDateInJapan(Date.UTC(2026, 10, 23, 14, 59))).toBe('2026-11-23');
     expect(isoDateInJapan(Date.UTC(2026, 10, 23, 15, 0))).toBe('2026-11-24');
+  });
+});
+
+describe('datesCompatible', () => {
+  it('unknown parts agree with anything, known parts must match', () => {
+    const yes: [string, string][] = [['1975-03-15', '1975-03-15'], ['1975-00-00', '1975-03-15'], ['1975-03-00', '1975-03-15'],
+      ['1975-03-15', '1975-00-00'], ['1975-03-00', '1975-00-00'], ['1975-03-00', '1975-03-00']];
+    const no: [string, string][] = [['1975-03-15', '1976-03-15'], ['1975-03-15', '1975-04-15'], ['1975-03-00', '1975-04-15'],
+      ['1975-03-15', '1975-03-16'], ['1975-00-00', '1976-00-00']];
+    for (const [a, b] of yes) { expect(datesCompatible(a, b), `${a} ${b}`).toBe(true); expect(datesCompatible(b, a)).toBe(true); }
+    for (const [a, b] of no) { expect(datesCompatible(a, b), `${a} ${b}`).toBe(false); expect(datesCompatible(b, a)).toBe(false); }
   });
 });

@@ -102,6 +102,19 @@ export function parseDate(value: string, rules: DateRules = {}): DateResult {
   return parseWareki(value, rules);
 }
 
+/**
+ * Whether two ISO dates, either possibly with unknown parts (`00`), can denote the same day: the
+ * year must agree; an unknown month or day agrees with anything. For searches by date of birth.
+ */
+export function datesCompatible(a: string, b: string): boolean {
+  if (a.slice(0, 4) !== b.slice(0, 4)) return false;
+  const [ma, mb] = [a.slice(5, 7), b.slice(5, 7)];
+  if (ma === '00' || mb === '00') return true;
+  if (ma !== mb) return false;
+  const [da, db] = [a.slice(8, 10), b.slice(8, 10)];
+  return da === '00' || db === '00' || da === db;
+}
+
 /** Today's ISO date in Japan (JST, no DST) for a given instant — callers inject the instant. */
 export function isoDateInJapan(epochMs: number): string {
   return new Date(epochMs + 9 * 3600_000).toISOString().slice(0, 10);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { KANJI_VARIANTS } from './kanjiVariants.js';
-import { addressKey, givenNameOf, kanaNameKey, kanjiNameKey, kanjiNumeral, nameKeys, nameQueryKey, toKatakana } from './searchKeys.js';
+import { addressKey, givenNameOf, indexKeysOf, kanaNameKey, kanjiNameKey, kanjiNumeral, nameKeys, nameQueryKey, toKatakana } from './searchKeys.js';
 
 describe('kanji name key', () => {
   it('folds the common variants and drops spaces', () => {
@@ -127,5 +127,13 @@ describe('address key', () => {
       return parts.join('');
     };
     for (let n = 1; n < 10000; n++) expect(kanjiNumeral(spell(n))).toBe(n);
+  });
+});
+
+describe('indexKeysOf', () => {
+  it('bundles the secondary-index keys of a record', () => {
+    expect(indexKeysOf({ name: '髙橋 花子', nameKana: 'タカハシ ハナコ', myNumber: '123456789018', birthDate: '1989-01-07', address: '津市西丸之内２３番１号' }))
+      .toEqual({ names: ['k:高橋花子', 'r:タカハシハナコ'], myNumber: '123456789018', birthDate: '1989-01-07', address: '津市西丸ノ内23-1' });
+    expect(indexKeysOf({ name: '山田' })).toEqual({ names: ['k:山田'] });
   });
 });

@@ -138,3 +138,23 @@ export function addressKey(address: string, table: Readonly<Record<string, strin
   s = s.replace(/[ヶがヵ]/g, 'ケ').replace(/[の之]/g, 'ノ');
   return s.replace(/-+/g, '-').replace(/-$/, '').toUpperCase();
 }
+
+/** Secondary-index keys of one identity record (the identity store writes these beside the record). */
+export interface IndexKeys {
+  /** 個人番号, exact. */
+  myNumber?: string;
+  /** nameKeys(record): kanji and kana keys of 氏名, 旧氏 + given name, 通称. */
+  names: string[];
+  /** 生年月日 as stored (may hold 00 parts); pair with names (see dates.ts datesCompatible). */
+  birthDate?: string;
+  /** addressKey(住所). */
+  address?: string;
+}
+
+export function indexKeysOf(r: NameFields & { myNumber?: string | null; birthDate?: string | null; address?: string | null }): IndexKeys {
+  const out: IndexKeys = { names: nameKeys(r) };
+  if (r.myNumber) out.myNumber = r.myNumber;
+  if (r.birthDate) out.birthDate = r.birthDate;
+  if (r.address) out.address = addressKey(r.address);
+  return out;
+}
