@@ -119,7 +119,7 @@ export function* generateResidents(specOrName: PopulationSpec | string, opts: Ge
       birthDate: formatDate(year, month, day),
       sex,
       address: '',
-      changeReason: '記載',
+      changeReason: 'add',
       changeDate: formatDate(Math.max(year, refYear - 1 - Math.floor(r() * 30)), 1 + Math.floor(r() * 12), 1 + Math.floor(r() * 28)),
     };
     if (rec.changeDate < rec.birthDate) rec.changeDate = rec.birthDate;

@@ -43,11 +43,11 @@ describe('consistency check against an in-process peer', () => {
     for (const e of extras.slice(3)) expected.push(`${e.residentCode}:peer_only:`);
     const population = [...generateResidents('tsu', { seed: 'consistency', count: 40 })];
     for (const r of population.slice(0, 5)) {
-      await applyOne(peer.db, peer.store, { ...r, address: r.address + '　別棟', changeReason: '修正', changeDate: '2026-01-05' });
+      await applyOne(peer.db, peer.store, { ...r, address: r.address + '　別棟', changeReason: 'correct', changeDate: '2026-01-05' });
       expected.push(`${r.residentCode}:differing:address,changeReason,changeDate,updateSeq`);
     }
     for (const r of population.slice(10, 13)) {
-      await applyOne(peer.db, peer.store, { ...r, changeReason: '消除', changeDate: '2026-02-01' });
+      await applyOne(peer.db, peer.store, { ...r, changeReason: 'delete', changeDate: '2026-02-01' });
       expected.push(`${r.residentCode}:differing:changeReason,changeDate,status,updateSeq`);
     }
     expected.sort();
@@ -109,9 +109,9 @@ describe('consistency check against an in-process peer', () => {
       if (!changed && req.phase === 'buckets') {
         changed = true;
         for (const side of [local, peer]) {
-          await applyOne(side.db, side.store, { ...population[50]!, address: '三重県津市大門1番地', changeReason: '修正', changeDate: '2026-03-01' });
+          await applyOne(side.db, side.store, { ...population[50]!, address: '三重県津市大門1番地', changeReason: 'correct', changeDate: '2026-03-01' });
         }
-        await applyOne(local.db, local.store, { ...population[51]!, changeReason: '消除', changeDate: '2026-03-01' });
+        await applyOne(local.db, local.store, { ...population[51]!, changeReason: 'delete', changeDate: '2026-03-01' });
       }
       return res;
     };

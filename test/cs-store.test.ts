@@ -12,7 +12,7 @@ function person(n: number, over: Partial<IdentityChange> = {}): IdentityChange {
   return {
     residentCode: rc(n), myNumber: mn(n), lgCode: '242012', name: '髙橋　一郎', nameKana: 'たかはし　いちろう',
     birthDate: '1980-05-01', sex: '1', address: '三重県津市栄町二丁目3番4号', postcode: '5140004',
-    changeReason: '記載', changeDate: '2020-01-01', ...over,
+    changeReason: 'add', changeDate: '2020-01-01', ...over,
   };
 }
 
@@ -38,11 +38,11 @@ describe('identity store', () => {
 
   it('assigns increasing 更新順番号 and keeps every version, deleted records included', async () => {
     const a = await apply(person(1));
-    const b = await apply(person(1, { address: '三重県津市丸之内5番地', changeReason: '修正', changeDate: '2021-02-03' }));
-    const c = await apply(person(1, { changeReason: '消除', changeDate: '2022-03-04' }));
+    const b = await apply(person(1, { address: '三重県津市丸之内5番地', changeReason: 'correct', changeDate: '2021-02-03' }));
+    const c = await apply(person(1, { changeReason: 'delete', changeDate: '2022-03-04' }));
     expect([a.seq, b.seq, c.seq]).toEqual([1, 2, 3]);
     const hist = await store.history(rc(1));
-    expect(hist.map((r) => [r.updateSeq, r.status, r.changeReason])).toEqual([[1, 'current', '記載'], [2, 'current', '修正'], [3, 'deleted', '消除']]);
+    expect(hist.map((r) => [r.updateSeq, r.status, r.changeReason])).toEqual([[1, 'current', 'add'], [2, 'current', 'correct'], [3, 'deleted', 'delete']]);
     expect((await store.get(rc(1)))?.status).toBe('deleted');
     expect((await store.versionAt(rc(1), 2))?.address).toBe('三重県津市丸之内5番地');
     expect(await store.versionAt(rc(1), 0)).toBeUndefined();
@@ -76,9 +76,9 @@ describe('identity store', () => {
     await apply(person(1));
     await expect(apply(person(1))).rejects.toMatchObject({ code: 'conflict' });
     await expect(apply(person(2, { myNumber: mn(1) }))).rejects.toMatchObject({ code: 'conflict', details: [{ path: 'myNumber' }] });
-    await expect(apply(person(3, { changeReason: '修正', changeDate: '2020-01-01' }))).rejects.toBeInstanceOf(IdentityStoreError);
-    await apply(person(1, { changeReason: '消除', changeDate: '2021-01-01' }));
-    await expect(apply(person(1, { changeReason: '修正', changeDate: '2021-01-02' }))).rejects.toMatchObject({ code: 'conflict' });
+    await expect(apply(person(3, { changeReason: 'correct', changeDate: '2020-01-01' }))).rejects.toBeInstanceOf(IdentityStoreError);
+    await apply(person(1, { changeReason: 'delete', changeDate: '2021-01-01' }));
+    await expect(apply(person(1, { changeReason: 'correct', changeDate: '2021-01-02' }))).rejects.toMatchObject({ code: 'conflict' });
     // A deleted record no longer holds its 個人番号 for a new registration.
     await apply(person(4, { myNumber: mn(1) }));
   });
@@ -115,14 +115,14 @@ describe('identity store', () => {
     for (let i = 1; i <= 7; i++) await apply(person(i));
     const r = await store.search({ name: '高橋一郎', birthDate: '1980-05-01' }, { limit: 5 });
     expect([r.hits.length, r.total, r.truncated]).toEqual([5, 7, true]);
-    await apply(person(7, { changeReason: '消除', changeDate: '2024-01-01' }));
+    await apply(person(7, { changeReason: 'delete', changeDate: '2024-01-01' }));
     expect((await store.search({ name: '高橋一郎', birthDate: '1980-05-01' }, { limit: 50 })).total).toBe(6);
     expect((await store.search({ name: '高橋一郎', birthDate: '1980-05-01', includeDeleted: true }, { limit: 50 })).total).toBe(7);
   });
 
   it('drops stale index entries when a record changes', async () => {
     await apply(person(1));
-    await apply(person(1, { name: '山田　一郎', nameKana: 'やまだ　いちろう', address: '三重県津市大門1番地', changeReason: '修正', changeDate: '2021-01-01' }));
+    await apply(person(1, { name: '山田　一郎', nameKana: 'やまだ　いちろう', address: '三重県津市大門1番地', changeReason: 'correct', changeDate: '2021-01-01' }));
     expect((await store.search({ name: '高橋一郎', birthDate: '1980-05-01' }, { limit: 5 })).total).toBe(0);
     expect((await store.search({ name: '山田一郎', address: '津市大門' }, { limit: 5 })).total).toBe(1);
     expect(await store.byAddress('三重県津市栄町2丁目3番4号')).toEqual([]);
@@ -138,7 +138,7 @@ describe('identity store', () => {
     };
     store = await IdentityStore.open(db, { indexKey, codec: xor });
     await apply(person(1, { formerSurname: '齋藤', alias: '通称太郎' }));
-    await apply(person(1, { address: '三重県津市大門1番地', changeReason: '修正', changeDate: '2021-01-01' }));
+    await apply(person(1, { address: '三重県津市大門1番地', changeReason: 'correct', changeDate: '2021-01-01' }));
     expect((await store.get(rc(1)))?.address).toBe('三重県津市大門1番地');
     const secrets = [mn(1), '髙橋', '高橋', 'タカハシ', 'たかはし', '栄町', '大門', '齋藤', '通称', '1980-05-01', '5140004'];
     for await (const [k, raw] of db.iterator()) {
@@ -155,8 +155,8 @@ describe('identity store', () => {
     await apply(person(2));
     await apply(person(3, { lgCode: '242021' }));
     const h = store.lastSeq();
-    await apply(person(1, { address: '三重県津市大門1番地', changeReason: '修正', changeDate: '2021-01-01' }));
-    await apply(person(2, { lgCode: '242021', changeReason: '修正', changeDate: '2021-01-01' }));
+    await apply(person(1, { address: '三重県津市大門1番地', changeReason: 'correct', changeDate: '2021-01-01' }));
+    await apply(person(2, { lgCode: '242021', changeReason: 'correct', changeDate: '2021-01-01' }));
     await apply(person(4));
     const at = async (atSeq: number, lg = '242012') => {
       const out: string[] = [];

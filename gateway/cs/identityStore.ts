@@ -41,11 +41,11 @@ export interface IdentityStoreOptions {
 /** Part of a municipality's listing: by bucket prefix, or after / up to a cursor ("prefix!code"). */
 export interface ListingRange { fromPrefix?: string; toPrefix?: string; after?: string; upTo?: string }
 
-/** 'flow': 記載/修正/消除 transition rules apply. 'load': stored as given (import, full transfer). */
+/** 'flow': add 記載 / correct 修正 / delete 消除 transition rules apply. 'load': stored as given (import, full transfer). */
 export type ApplyMode = 'flow' | 'load';
 
 type Sub = AbstractSublevel<any, string | Uint8Array, string, Uint8Array>; // eslint-disable-line @typescript-eslint/no-explicit-any -- nested sublevel of the appliance db
-interface NameIndexValue { b: string; a: string; s: '1' | '2'; l: string; st: 'current' | 'deleted'; kh: string[] }
+interface NameIndexValue { b: string; a: string; s: string; l: string; st: 'current' | 'deleted'; kh: string[] }
 const EMPTY = new Uint8Array(0);
 const enc = (s: string) => Buffer.from(s, 'utf8');
 const dec = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('utf8');
@@ -103,13 +103,13 @@ export class IdentityStore {
       : await Promise.all([this.get(rc), this.residentCodeOfMyNumber(change.myNumber, rc)]);
     if (holder) throw new IdentityStoreError('conflict', '個人番号 is already held by another current record', [{ path: 'myNumber', problem: 'already in use' }]);
     let status: IdentityRecord['status'];
-    if ((opts.mode ?? 'flow') === 'load') status = change.status ?? (change.changeReason === '消除' ? 'deleted' : 'current');
+    if ((opts.mode ?? 'flow') === 'load') status = change.status ?? (change.changeReason === 'delete' ? 'deleted' : 'current');
     else {
       const reason = change.changeReason;
-      if (reason === '記載' && old) throw new IdentityStoreError('conflict', '住民票コード is already registered', [{ path: 'residentCode', problem: 'exists' }]);
-      if (reason !== '記載' && !old) throw new IdentityStoreError('not_found', 'no record for this 住民票コード', [{ path: 'residentCode', problem: 'unknown' }]);
-      if (reason !== '記載' && old!.status === 'deleted') throw new IdentityStoreError('conflict', 'the record is deleted (除票)', [{ path: 'residentCode', problem: 'deleted' }]);
-      status = reason === '消除' ? 'deleted' : 'current';
+      if (reason === 'add' && old) throw new IdentityStoreError('conflict', '住民票コード is already registered', [{ path: 'residentCode', problem: 'exists' }]);
+      if (reason !== 'add' && !old) throw new IdentityStoreError('not_found', 'no record for this 住民票コード', [{ path: 'residentCode', problem: 'unknown' }]);
+      if (reason !== 'add' && old!.status === 'deleted') throw new IdentityStoreError('conflict', 'the record is deleted (除票)', [{ path: 'residentCode', problem: 'deleted' }]);
+      status = reason === 'delete' ? 'deleted' : 'current';
     }
     const record: IdentityRecord = { ...stripUndefined(change), status, updateSeq: seq };
     const { rec, hist, lg, mn, nm, ad } = this.subs;

@@ -16,7 +16,7 @@ export function validateIdentityChange(c: Record<string, unknown>, opts: Validat
     ...validate('myNumber', c.myNumber, checkMyNumber),
     ...validate('lgCode', c.lgCode, lgCodeCheck(opts.lgCodes)),
     ...validate('name', c.name, nameCheck('name')),
-    ...validate('nameKana', c.nameKana, kanaCheck('nameKana')),
+    ...optional('nameKana', kanaCheck('nameKana')),
     ...validate('birthDate', c.birthDate, dateCheck({ allowUnknown: true }, 'birthDate')),
     ...validate('sex', c.sex, checkSex),
     ...validate('address', c.address, checkAddress),
@@ -27,7 +27,10 @@ export function validateIdentityChange(c: Record<string, unknown>, opts: Validat
     ...optional('aliasKana', kanaCheck('aliasKana')),
     ...optional('previousResidentCode', rc),
     ...optional('status', (v) => (v === 'current' || v === 'deleted' ? undefined : 'status.value: expected current or deleted')),
-    ...validate('changeReason', c.changeReason, (v) => (CHANGE_REASONS.includes(v as never) ? undefined : 'changeReason.value: expected 記載, 消除 or 修正')),
+    ...validate('changeReason', c.changeReason, (v) => (CHANGE_REASONS.includes(v as never) ? undefined : 'changeReason.code: expected "add" (記載), "delete" (消除) or "correct" (修正)')),
     ...validate('changeDate', c.changeDate, dateCheck({}, 'changeDate')),
+    ...(c.formerSurnameKana !== undefined && c.formerSurname === undefined ? [{ path: 'formerSurname', problem: 'record.formerSurname: a kana reading of 旧氏 needs 旧氏 itself' }] : []),
+    ...(c.aliasKana !== undefined && c.alias === undefined ? [{ path: 'alias', problem: 'record.alias: a kana reading of 通称 needs 通称 itself' }] : []),
+    ...(c.previousResidentCode !== undefined && c.previousResidentCode === c.residentCode ? [{ path: 'previousResidentCode', problem: 'record.previousResidentCode: must differ from residentCode' }] : []),
   ];
 }
