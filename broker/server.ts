@@ -20,6 +20,7 @@ import { createBrokerMetrics, type DenialReason } from './metrics.js';
 import { createBrokerPersistence, type BrokerPersistence } from './persistenceFactory.js';
 import { guardParser, WireError } from './wire.js';
 import { markRedeliveries } from './redelivery.js';
+import { installInflightWindow, type InflightWindow } from './inflight.js';
 import { wireDurableIngress } from './persistence/index.js';
 
 /** What the audit log records about a refusal or an alarm. */
@@ -79,6 +80,7 @@ export async function startBroker(config: ApplianceConfig, deps: BrokerDeps): Pr
   const identities = new WeakMap<Client, BrokerIdentity>();
   const listenerOf = new WeakMap<object, ListenerInfo>();
   const admitted = new Set<Client>();
+  const windows = new WeakMap<Client, InflightWindow>();
   const alarmListeners = new Set<(a: Alarm) => void>();
   const active = new Map<string, Alarm>();
 
@@ -168,6 +170,11 @@ export async function startBroker(config: ApplianceConfig, deps: BrokerDeps): Pr
     preConnect(client, packet, done) {
       // aedes replaces a zero-length client ID before authenticate runs; remember that it was empty.
       (client as unknown as { _jukiEmptyId?: boolean })._jukiEmptyId = packet.clientId === '';
+      // Before the session's subscriptions are restored: they capture the delivery function.
+      windows.set(client, installInflightWindow(client, limits.maxInflight, limits.maxOfflineQueue, (held) => {
+        deny('slow-consumer', `clean session stopped acknowledging: ${held} messages held beyond the inflight window`, { client });
+        client.close();
+      }));
       done(null, true);
     },
     authorizePublish(client, packet, done) {
@@ -223,6 +230,7 @@ export async function startBroker(config: ApplianceConfig, deps: BrokerDeps): Pr
   };
   aedes.on('clientError', onClientError);
   aedes.on('connectionError', onClientError);
+  aedes.on('ack', (_packet, client) => windows.get(client)?.acked());
   aedes.on('keepaliveTimeout', (client) => log.info({ clientId: client.id }, 'keepalive timeout: disconnected'));
   aedes.on('clientDisconnect', (client) => log.info({ clientId: client.id }, 'client disconnected'));
 

@@ -2,6 +2,7 @@
 // CONNACK code or a disconnect, logged with the reason, other clients unaffected.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { MqttClient } from 'mqtt';
+import mqttPacket from 'mqtt-packet';
 import { startListener } from '../broker/listeners.js';
 import { configSchema } from '../config/schema/index.js';
 import { closed, collect, connectClient, connectPacket, endClient, publishPacketRawTopic, rawSocket, refusal, sleep, subscribeGranted } from './helpers/mqtt.js';
@@ -120,6 +121,39 @@ describe('limits', () => {
     await gone;
     expect(acked).toBe(false);
     expect(f.denials('storage').at(-1)!.detail).toMatch(/free disk space below/);
+  });
+});
+
+describe('per-client inflight window', () => {
+  it('sends at most maxInflight unacknowledged QoS 1 messages, the next one after a PUBACK, in order', async () => {
+    const f = await startBrokerFixture({ mode: 'standalone', limits: { maxInflight: 2 } });
+    try {
+      const raw = await rawSocket(Number(new URL(f.plainUrl).port));
+      const received: Array<{ cmd: string; messageId?: number; payload?: Buffer }> = [];
+      const parser = mqttPacket.parser({ protocolVersion: 4 });
+      parser.on('packet', (p) => received.push(p as never));
+      raw.socket.on('data', (d) => parser.parse(d));
+      raw.socket.write(connectPacket('slow'));
+      raw.socket.write(mqttPacket.generate({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'w/#', qos: 1 }] }));
+      await until(() => received.some((p) => p.cmd === 'suback'), 3000, 'SUBACK');
+      const pub = await connectClient(f.plainUrl, { clientId: 'fast' });
+      for (let i = 1; i <= 5; i++) await pub.publishAsync('w/x', String(i), { qos: 1 });
+      const publishes = () => received.filter((p) => p.cmd === 'publish');
+      await until(() => publishes().length >= 2, 3000, 'two deliveries');
+      await sleep(200);
+      expect(publishes().map((p) => p.payload!.toString())).toEqual(['1', '2']);
+      raw.socket.write(mqttPacket.generate({ cmd: 'puback', messageId: publishes()[0]!.messageId! }));
+      await until(() => publishes().length >= 3, 3000, 'third delivery');
+      await sleep(100);
+      expect(publishes().map((p) => p.payload!.toString())).toEqual(['1', '2', '3']);
+      for (const p of publishes().slice(1)) raw.socket.write(mqttPacket.generate({ cmd: 'puback', messageId: p.messageId! }));
+      await until(() => publishes().length >= 5, 3000, 'all delivered');
+      expect(publishes().map((p) => p.payload!.toString())).toEqual(['1', '2', '3', '4', '5']);
+      raw.socket.destroy();
+      await endClient(pub);
+    } finally {
+      await f.close();
+    }
   });
 });
 

@@ -1,0 +1,55 @@
+// Per-client outbound window (limits.maxInflight): at most N QoS>0 PUBLISH packets sent to a client
+// and not yet acknowledged. aedes writes every matching message at once; this holds the rest back
+// until PUBACK/PUBCOMP arrives, in order. Held messages of a persistent session are already in its
+// stored queue (aedes enqueues before it delivers), so a disconnect loses nothing: the queue is
+// replayed on reconnect. A clean session that stops acknowledging while more than `maxHeld`
+// messages wait is disconnected (slow consumer) rather than buffered without bound.
+import type { Client } from 'aedes';
+
+type Deliver = (packet: WindowPacket, cb: () => void) => void;
+interface WindowPacket { qos: number; brokerId?: string; brokerCounter?: number }
+interface ClientInternals { deliverQoS: Deliver; duplicates: Record<string, number>; closed: boolean }
+
+export interface InflightWindow {
+  /** A PUBACK/PUBCOMP arrived from this client. */
+  acked(): void;
+  readonly inflight: number;
+  readonly held: number;
+}
+
+export function installInflightWindow(client: Client, max: number, maxHeld: number, onOverflow: (held: number) => void): InflightWindow {
+  const c = client as unknown as ClientInternals;
+  const deliver = c.deliverQoS;
+  const held: WindowPacket[] = [];
+  let inflight = 0;
+
+  // aedes skips a packet it already delivered through another matching subscription (dedupe by
+  // broker counter); such a call writes nothing and must not take a slot that no PUBACK would free.
+  const alreadySent = (p: WindowPacket) =>
+    p.brokerId !== undefined && p.brokerCounter !== undefined && (c.duplicates[p.brokerId] ?? 0) >= p.brokerCounter;
+
+  const send = (p: WindowPacket, cb: () => void) => {
+    if (!alreadySent(p)) inflight++;
+    deliver(p, cb);
+  };
+  const noop = () => {};
+
+  c.deliverQoS = (packet, cb) => {
+    if (packet.qos === 0) return deliver(packet, cb);
+    if (inflight < max && held.length === 0) return send(packet, cb);
+    held.push(packet);
+    if (held.length > maxHeld && client.clean) onOverflow(held.length);
+    cb(); // never block the broker's shared delivery pipeline on one client
+  };
+
+  return {
+    acked() {
+      // Replayed queue entries on reconnect are written outside this window; clamp so their acks
+      // cannot open it wider than max.
+      inflight = Math.max(0, inflight - 1);
+      while (inflight < max && held.length > 0 && !c.closed) send(held.shift()!, noop);
+    },
+    get inflight() { return inflight; },
+    get held() { return held.length; },
+  };
+}
