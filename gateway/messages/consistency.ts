@@ -10,8 +10,11 @@ import { identityRecordSchema } from './identityRecord.js';
 import type { MessageSpec } from './spec.js';
 import { RECORD_HASH_FIELDS } from '../domain/consistency.js';
 
+// Sized so every message stays well under the default 1 MiB payload limit: 4096 digests ≈ 280 KB,
+// 5000 (code, hash) entries ≈ 450 KB, 500 records ≈ 300 KB. A bucket must fit one entries message,
+// so the CS picks bucketBits with ≤ 5000 records per bucket (12 bits: ≈ 900 for Yokohama's 3.7 M).
 export const MAX_DIGESTS_PER_MESSAGE = 4096;
-export const MAX_ENTRIES_PER_MESSAGE = 20_000;
+export const MAX_ENTRIES_PER_MESSAGE = 5000;
 export const MAX_RECORDS_PER_MESSAGE = 500;
 
 const hex64 = z.string().regex(/^[0-9a-f]{64}$/, 'hash.format: expected 64 lower-case hex digits (SHA-256)');
@@ -48,7 +51,7 @@ export function consistencySchemas(k: FieldKit) {
       phase: z.literal('entries').describe('(code, record hash) of one differing bucket'), ...base,
       bucket: intField('bucket', 0, 65535, 'bucket index'),
       entries: z.array(z.strictObject({ residentCode: k.residentCode, hash: hex64.describe('record hash') }))
-        .max(MAX_ENTRIES_PER_MESSAGE).describe('every (code, hash) the CS holds in this bucket'),
+        .max(MAX_ENTRIES_PER_MESSAGE, `entries.length: at most ${MAX_ENTRIES_PER_MESSAGE}; use more bucketBits`).describe('every (code, hash) the CS holds in this bucket'),
     }),
     z.strictObject({
       phase: z.literal('records').describe('full records of differing codes'), ...base,

@@ -4,6 +4,7 @@ import { residentCodeCheckDigit } from '../domain/identifiers.js';
 import { EXAMPLE_BODIES, EXAMPLE_RECORD } from './examples.js';
 import { fieldKit } from './fields.js';
 import { identityRecordSchema } from './identityRecord.js';
+import { MAX_DIGESTS_PER_MESSAGE, MAX_ENTRIES_PER_MESSAGE, MAX_RECORDS_PER_MESSAGE } from './consistency.js';
 import { createMessageRegistry, MESSAGE_TYPE_NAMES, MESSAGE_TYPES, validateBody, type MessageType } from './registry.js';
 
 const registry = createMessageRegistry({ today: () => '2026-11-24' });
@@ -51,6 +52,25 @@ describe('registry', () => {
   it('the record schema has exactly the hashed fields, in the hash order', () => {
     const schema = identityRecordSchema(fieldKit({ checkResidentCodeDigit: true, today: () => '2026-11-24' }));
     expect(Object.keys(schema.shape)).toEqual([...RECORD_HASH_FIELDS]);
+  });
+});
+
+describe('consistency message sizes', () => {
+  it('the largest valid phase messages stay under the default 1 MiB payload limit', () => {
+    const base = { checkId: 'cc-2026-11-24-0001', lgCode: '242012', snapshotSeq: 3_700_000 };
+    const codeOf = (i: number) => { const b = String(i).padStart(10, '0'); return b + residentCodeCheckDigit(b); };
+    const bodies = [
+      { phase: 'buckets', ...base, bucketBits: 12, offset: 0, digests: Array.from({ length: MAX_DIGESTS_PER_MESSAGE }, () => 'f'.repeat(64)) },
+      { phase: 'entries', ...base, bucket: 4095, entries: Array.from({ length: MAX_ENTRIES_PER_MESSAGE }, (_, i) => ({ residentCode: codeOf(i), hash: 'f'.repeat(64) })) },
+      { phase: 'records', ...base, records: Array.from({ length: MAX_RECORDS_PER_MESSAGE }, (_, i) => ({ ...EXAMPLE_RECORD, residentCode: codeOf(i), address: '三'.repeat(200), name: '𠮷'.repeat(50), alias: 'A'.repeat(100) })) },
+    ];
+    for (const b of bodies) {
+      expect(check('consistency.check', b).ok, b.phase).toBe(true);
+      const envelope = { v: 1, id: 'x'.repeat(36), type: 'consistency.check', from: 'lg:242012', to: 'pref:240001', at: '2026-11-24T10:15:00.123+09:00', corr: null, body: b };
+      expect(Buffer.byteLength(JSON.stringify(envelope)), b.phase).toBeLessThan(1024 * 1024);
+    }
+    const tooMany = { ...bodies[1], entries: [...(bodies[1] as { entries: unknown[] }).entries, { residentCode: codeOf(99_999), hash: 'f'.repeat(64) }] };
+    expect(details('consistency.check', tooMany)).toEqual([{ path: 'body.entries', problem: 'entries.length: at most 5000; use more bucketBits' }]);
   });
 });
 
