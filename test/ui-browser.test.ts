@@ -97,4 +97,167 @@ describe('admin UI in Chromium', () => {
     await expect(page.locator('[data-account="clerk"]').textContent()).resolves.toContain('locked until');
     await shot(page, 'accounts');
   });
+
+  it('adds a local system, which then connects and shows on the dashboard', async () => {
+    process.env.JUKIGW_TEST_PW_RR02 = 'rr-02 loopback password';
+    await page.goto(`${f.url}/systems`);
+    await page.fill('#sys-id', 'rr-02');
+    await page.selectOption('#sys-role', 'resident-register');
+    await page.fill('#sys-desc', '住民基本台帳システム (予備機)');
+    await page.fill('#sys-pwenv', 'JUKIGW_TEST_PW_RR02');
+    await page.click('#system-save');
+    await expect(page.locator('.flash').textContent()).resolves.toContain('System rr-02 saved');
+    await expect(page.locator('[data-system="rr-02"]').textContent()).resolves.toContain('offline');
+    const v = await f.versions.current();
+    expect(v.config.systems.find((s) => s.id === 'rr-02')).toMatchObject({ role: 'resident-register', password: { env: 'JUKIGW_TEST_PW_RR02' } });
+    expect(v.text).toContain('# juki-gw test appliance'); // comments survive the edit
+    const client = await connectClient(f.plainUrl(), { clientId: 'rr-02', username: 'rr-02', password: 'rr-02 loopback password' });
+    try {
+      await page.goto(f.url);
+      const row = page.locator('#connected [data-client="rr-02"]');
+      await expect(row.textContent()).resolves.toContain('resident-register');
+      await page.goto(`${f.url}/systems`);
+      await expect(page.locator('[data-system="rr-02"]').textContent()).resolves.toContain('connected');
+      await shot(page, 'systems');
+      for (let i = 0; i < 3; i++) await client.publishAsync('req/identity.update', JSON.stringify({ v: 1, id: `x-${i}`, type: 'identity.update', body: {} }), { qos: 1 });
+      await page.goto(f.url);
+      await expect(page.locator('#rate-chart').getAttribute('aria-label')).resolves.toMatch(/: [1-9]\d* in/);
+      await shot(page, 'dashboard');
+    } finally {
+      await endClient(client);
+    }
+  });
+
+  it('shows a configuration error at the field that is wrong, and applies nothing', async () => {
+    const before = await f.versions.current();
+    await page.goto(`${f.url}/config`);
+    const text = before.text.replace('maxPayloadBytes: 1048576', 'maxPayloadBytes: 10');
+    await page.fill('#config-text', text);
+    await page.click('#config-apply');
+    const problem = page.locator('#config-problems [data-path="limits.maxPayloadBytes"]');
+    await expect(problem.textContent()).resolves.toMatch(/limits\.maxPayloadBytes \(line \d+\)/);
+    const line = text.split('\n').findIndex((l) => l.includes('maxPayloadBytes: 10')) + 1;
+    await expect(page.locator(`#config-source span[data-line="${line}"]`).getAttribute('class')).resolves.toBe('err');
+    expect((await f.versions.current()).version).toBe(before.version);
+    await shot(page, 'config-error');
+    // The structured system form marks its own field.
+    await page.goto(`${f.url}/systems`);
+    await page.fill('#sys-id', 'bad id!');
+    await page.click('#system-save');
+    await expect(page.locator('[data-field-error="id"]').textContent()).resolves.toContain('expected 1-64 characters');
+    await expect(page.locator('#sys-id').getAttribute('class')).resolves.toBe('invalid');
+  });
+
+  it('applies a valid change as a new version, shows the diff and rolls back', async () => {
+    const before = await f.versions.current();
+    await page.goto(`${f.url}/config`);
+    await page.fill('#config-text', before.text.replace('maxPayloadBytes: 1048576', 'maxPayloadBytes: 2097152'));
+    await page.fill('#comment', 'larger payloads for bulk transfer');
+    await page.click('#config-apply');
+    await expect(page.locator('.flash').textContent()).resolves.toContain(`Version ${before.version + 1} applied. Live: limits.`);
+    await page.click(`[data-version="${before.version + 1}"] a:text("diff")`);
+    await expect(page.locator('#diff span.add').textContent()).resolves.toContain('maxPayloadBytes: 2097152');
+    await expect(page.locator('#diff span.del').textContent()).resolves.toContain('maxPayloadBytes: 1048576');
+    await shot(page, 'config-diff');
+    await page.goto(`${f.url}/config`);
+    await page.click(`[data-version="${before.version}"] button`);
+    await expect(page.locator('.flash').textContent()).resolves.toContain(`Rolled back`);
+    const now = await f.versions.current();
+    expect(now.version).toBe(before.version + 2);
+    expect(now.text).toBe(before.text);
+    await shot(page, 'config');
+  });
+
+  it('retries a dead letter from the queue page', async () => {
+    await page.goto(`${f.url}/queues`);
+    await expect(page.locator('[data-queue="juki-net"]').textContent()).resolves.toContain('1');
+    await shot(page, 'queues');
+    await page.click('[data-queue="juki-net"] a');
+    await expect(page.locator(`[data-dead="${f.deadSeq}"]`).textContent()).resolves.toContain('rejected by the upstream');
+    await shot(page, 'queue');
+    await page.click(`[data-retry="${f.deadSeq}"]`);
+    await expect(page.locator('.flash').textContent()).resolves.toContain('queued for another attempt');
+    await expect(page.locator('[data-dead]').count()).resolves.toBe(0);
+    expect(await f.outbox.list({ dead: true })).toHaveLength(0);
+    const queued = await f.outbox.list();
+    expect(queued).toHaveLength(1);
+    expect(queued[0]).toMatchObject({ attempts: 0, link: 'juki-net', type: 'identity.notify' });
+    expect(f.audit.some((a) => a.action === 'queue.retry' && a.outcome === 'ok')).toBe(true);
+  });
+
+  it('refuses a form post without the CSRF token', async () => {
+    const before = await f.versions.current();
+    const r = await page.request.post(`${f.url}/systems`, { form: { id: 'evil-01', role: 'terminal', description: 'x', enabled: '1' }, maxRedirects: 0 });
+    expect(r.status()).toBe(403);
+    expect(await r.text()).toContain('did not carry a valid form token');
+    const wrong = await page.request.post(`${f.url}/systems`, { form: { _csrf: 'A'.repeat(32), id: 'evil-01', role: 'terminal' }, maxRedirects: 0 });
+    expect(wrong.status()).toBe(403);
+    expect((await f.versions.current()).version).toBe(before.version);
+    expect(f.audit.filter((a) => a.action === 'POST /systems' && a.outcome === 'refused' && a.detail?.includes('CSRF')).length).toBe(2);
+  });
+
+  it('refuses an administrator action to a monitor, and records the attempt', async () => {
+    await page.goto(`${f.url}/accounts`);
+    await page.fill('#acct-name', 'watcher');
+    await page.selectOption('#acct-role', 'monitor');
+    await page.fill('#acct-password', 'first pass for monitor 2026');
+    await page.click('#acct-create');
+    const ctx = await newContext();
+    const p = await ctx.newPage();
+    await login(p, 'watcher', 'first pass for monitor 2026');
+    await p.fill('#current', 'first pass for monitor 2026');
+    await p.fill('#next', 'the monitor sees only 42');
+    await p.fill('#repeat', 'the monitor sees only 42');
+    await p.click('#change-password');
+    expect(new URL(p.url()).pathname).toBe('/');
+    await expect(p.locator('nav').textContent()).resolves.not.toContain('Accounts');
+    await p.goto(`${f.url}/systems`);
+    await expect(p.locator('#system-form').count()).resolves.toBe(0);
+    // A forged post with the monitor's own valid CSRF token: authorised by role, not by hidden buttons.
+    const csrf = await p.locator('input[name="_csrf"]').first().getAttribute('value');
+    const before = await f.versions.current();
+    const r = await p.request.post(`${f.url}/systems/rr-01/disable`, { form: { _csrf: csrf! }, maxRedirects: 0 });
+    expect(r.status()).toBe(403);
+    expect(await r.text()).toContain('may not do this');
+    expect((await f.versions.current()).version).toBe(before.version);
+    const acc = await p.goto(`${f.url}/accounts`);
+    expect(acc?.status()).toBe(403);
+    await shot(p, 'forbidden');
+    await ctx.close();
+    expect(f.audit.some((a) => a.action === 'system.disable' && a.actor === 'watcher' && a.outcome === 'refused')).toBe(true);
+  });
+
+  it('serves the JSON API with an API token and the same authorisation', async () => {
+    await page.goto(`${f.url}/accounts`);
+    await page.selectOption('#tok-user', 'watcher');
+    await page.fill('#tok-label', 'monitoring');
+    await page.click('#api-tokens button:text("Create API token")');
+    const token = await page.locator('#new-token').textContent();
+    expect(token).toMatch(/^jgw_[0-9a-f]{12}\./);
+    const api = await browser.newContext({ ignoreHTTPSErrors: true, extraHTTPHeaders: { authorization: `Bearer ${token}` } });
+    const status = await api.request.get(`${f.url}/api/v1/status`);
+    expect(status.status()).toBe(200);
+    const body = await status.json();
+    expect(body.queues).toEqual([{ name: 'juki-net', depth: 1, oldestAgeMs: expect.any(Number), deadLetters: 0 }]);
+    expect(body.links).toEqual({ available: false });
+    const refused = await api.request.post(`${f.url}/api/v1/systems`, { data: { id: 'x-1', role: 'terminal' } });
+    expect(refused.status()).toBe(403);
+    const bad = await browser.newContext({ ignoreHTTPSErrors: true, extraHTTPHeaders: { authorization: 'Bearer jgw_000000000000.nope' } });
+    expect((await bad.request.get(`${f.url}/api/v1/status`)).status()).toBe(401);
+    await api.close();
+    await bad.close();
+  });
+
+  it('renders the remaining pages (screenshots) with honest "not available" parts', async () => {
+    for (const [path, name] of [['/links', 'links'], ['/keys', 'keys'], ['/consistency', 'consistency'], ['/audit', 'audit']] as const) {
+      const r = await page.goto(`${f.url}${path}`);
+      expect(r?.status()).toBe(200);
+      expect(r?.headers()['content-security-policy']).toContain("frame-ancestors 'none'");
+      await shot(page, name);
+    }
+    await page.goto(`${f.url}/consistency`);
+    await expect(page.locator('[data-na="Consistency check"]').isVisible()).resolves.toBe(true);
+    await page.goto(`${f.url}/audit?actor=watcher`);
+    await expect(page.locator('#audit-records').textContent()).resolves.toContain('system.disable');
+  });
 });

@@ -3,7 +3,7 @@
 export const STYLESHEET = `
 :root { --fg:#1d2733; --muted:#5b6b7c; --line:#d5dde5; --bg:#f4f6f8; --accent:#0b5cad; --ok:#1b7f3b; --warn:#b36b00; --bad:#b3261e; }
 * { box-sizing: border-box; }
-body { margin:0; font: 14px/1.45 system-ui, "Noto Sans CJK JP", "Noto Sans JP", sans-serif; color:var(--fg); background:var(--bg); }
+body { margin:0; font: 14px/1.45 system-ui, "Noto Sans CJK JP", "Noto Sans JP", "IPAexGothic", sans-serif; color:var(--fg); background:var(--bg); }
 header { background:#13324f; color:#fff; padding:8px 16px; display:flex; align-items:center; gap:24px; }
 header .brand { font-weight:600; font-size:16px; }
 header .who { margin-left:auto; font-size:13px; }
