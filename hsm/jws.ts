@@ -32,13 +32,15 @@ export function signingInput(protectedB64u: string, payloadB64u: string): Buffer
   return Buffer.from(`${protectedB64u}.${payloadB64u}`, 'ascii');
 }
 
-/** Builds the JWS given a raw signing function that returns the JOSE-format signature (r||s for ES256). */
-export async function buildJws(header: JwsHeader, payload: Uint8Array,
+/**
+ * Builds the JWS given the encoded protected header and a raw signing function that returns the
+ * JOSE-format signature (r||s for ES256).
+ */
+export async function buildJws(protectedB64u: string, payload: Uint8Array,
   sign: (input: Buffer) => Promise<Uint8Array>): Promise<FlattenedJws> {
-  const p = b64u(JSON.stringify(header));
-  const pl = b64u(payload);
-  const sig = await sign(signingInput(p, pl));
-  return { protected: p, payload: pl, signature: b64u(sig) };
+  const pl = Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength).toString('base64url');
+  const sig = await sign(signingInput(protectedB64u, pl));
+  return { protected: protectedB64u, payload: pl, signature: Buffer.from(sig.buffer, sig.byteOffset, sig.byteLength).toString('base64url') };
 }
 
 /** Checks a JOSE-format signature with node:crypto. Algorithm/key-type mismatches verify false. */

@@ -97,6 +97,8 @@ export function openPkcs11Token(opts: Pkcs11TokenOptions): Pkcs11TokenKey {
   let attempts = 0;
   const maxBackoff = opts.reconnect?.maxMs ?? 10_000;
   const spki = key.spkiDer;
+  // r||s for P-256; the modulus length for RSA (the SPKI is a little longer than the modulus).
+  const sigBytes = key.type === 'EC' ? 64 : Math.ceil(spki.length / 128) * 128;
 
   const unavailable = () => new TokenUnavailableError(state === 'pin-refused'
     ? `PKCS#11 ${where}: PIN refused at re-login; signing stopped until restart with the right PIN`
@@ -168,7 +170,7 @@ export function openPkcs11Token(opts: Pkcs11TokenOptions): Pkcs11TokenKey {
   const signOnce = (session: Handle, data: Buffer): Promise<Buffer> => new Promise((resolve, reject) => {
     try {
       lib.C_SignInit(session, mechanism, key.privateKey);
-      lib.C_Sign(session, data, Buffer.alloc(512), (err, sig) => (err ? reject(err) : resolve(sig)));
+      lib.C_Sign(session, data, Buffer.allocUnsafe(sigBytes), (err, sig) => (err ? reject(err) : resolve(sig)));
     } catch (e) { reject(e); }
   });
 
@@ -181,7 +183,7 @@ export function openPkcs11Token(opts: Pkcs11TokenOptions): Pkcs11TokenKey {
       try {
         const sig = await signOnce(session, input);
         release(session);
-        return Buffer.from(sig);
+        return sig;
       } catch (e) {
         const rv = rvOf(e);
         if (rv !== undefined && LOST_CODES.has(rv)) {

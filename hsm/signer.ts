@@ -5,7 +5,7 @@ import { X509Certificate } from 'node:crypto';
 import type { Envelope } from '../gateway/envelope.js';
 import { certificateMatchesKey, pemBlocks, selfSignedCertificate, toPem } from './certs.js';
 import { TokenConfigError } from './errors.js';
-import { buildJws, headerFor, kidOf } from './jws.js';
+import { b64u, buildJws, headerFor, kidOf } from './jws.js';
 import type { TokenKey } from './token.js';
 import type { FlattenedJws, Signer, TokenStatus } from './types.js';
 
@@ -32,7 +32,9 @@ export function signerFromToken(token: TokenKey, certificateDer: Buffer, chainDe
   }
   const header = headerFor(token.alg, certificateDer);
   const notAfter = new Date(new X509Certificate(certificateDer).validTo).getTime();
-  const signBytes = (payload: Uint8Array) => buildJws(header, payload, (input) => token.sign(input));
+  // The protected header is the same for every message: encode it once.
+  const protectedB64u = b64u(JSON.stringify(header));
+  const signBytes = (payload: Uint8Array) => buildJws(protectedB64u, payload, (input) => token.sign(input));
   return {
     token, kid: header.kid, certificateDer, chainDer,
     signBytes,
