@@ -9,6 +9,8 @@ export interface ListenerInfo { name: string; type: 'tls' | 'plain'; segment: 'l
 
 export interface RunningListener extends ListenerInfo {
   address(): { host: string; port: number };
+  /** Still accepting connections. */
+  listening(): boolean;
   /** Re-reads certificate, key, CA and CRL files (TLS only): a new CRL applies to new connections. */
   reloadTls(): void;
   close(): Promise<void>;
@@ -90,6 +92,7 @@ export async function startListener(l: ListenerConfig, hooks: ListenerHooks): Pr
       return { host: a.address, port: a.port };
     },
     reloadTls,
+    listening: () => server.listening,
     close: () => new Promise<void>((resolve) => {
       server.close(() => resolve());
       // Clients were closed by aedes first; what remains never finished CONNECT or the TLS handshake.

@@ -14,7 +14,12 @@ export interface BrokerMetrics {
   setSamplers(s: { connections: () => number; queueDepths: () => Promise<Map<string, number>> }): void;
 }
 
+const NAMES = ['jukigw_denials_total', 'jukigw_broker_messages_in_total', 'jukigw_broker_messages_out_total',
+  'jukigw_broker_alarms_total', 'jukigw_broker_connections', 'jukigw_broker_queue_depth'];
+
 export function createBrokerMetrics(registry: Registry): BrokerMetrics {
+  // A broker restarted in the same process (tests, a future config reload) takes its metrics over.
+  for (const n of NAMES) registry.removeSingleMetric(n);
   let samplers: { connections: () => number; queueDepths: () => Promise<Map<string, number>> } | undefined;
   const denials = new Counter({ name: 'jukigw_denials_total', help: 'Refused connections, subscriptions and publishes by reason', labelNames: ['reason'], registers: [registry] });
   const msgsIn = new Counter({ name: 'jukigw_broker_messages_in_total', help: 'PUBLISH packets accepted from clients', registers: [registry] });

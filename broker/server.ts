@@ -285,7 +285,7 @@ export async function startBroker(config: ApplianceConfig, deps: BrokerDeps): Pr
     identityOf: (client) => identities.get(client),
     onAlarm(fn) { alarmListeners.add(fn); return () => alarmListeners.delete(fn); },
     activeAlarms: () => [...active.values()],
-    listenersUp: () => !closed && listeners.length === config.listeners.length,
+    listenersUp: () => !closed && listeners.length === config.listeners.length && listeners.every((l) => l.listening()),
     admitOffline: (topic, qos) => queues.admit(topic, qos),
     freeDiskBytes: () => disk.sample(),
     reloadTls() { for (const l of listeners) if (l.type === 'tls') l.reloadTls(); },

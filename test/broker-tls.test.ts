@@ -108,3 +108,24 @@ describe('contract ACL over TLS', () => {
     rr.end(true);
   });
 });
+
+describe('CRL reload', () => {
+  it('refuses a certificate revoked after start once TLS material is reloaded (SIGHUP in the CLI)', async () => {
+    const pair = pki.clients['term-01']!;
+    const c = await connectClient(f.tlsUrl, tlsOpts(pair, 'term-01'));
+    await endClient(c);
+    pki.writeCrl([pki.revoked.serial, pair.serial]);
+    try {
+      f.broker.reloadTls();
+      const before = f.denials('tls').length;
+      expect(await refusal(f.tlsUrl, tlsOpts(pair, 'term-01'))).toBe('closed');
+      await until(() => f.denials('tls').length > before, 3000, 'tls denial');
+      expect(f.denials('tls').at(-1)!.detail).toMatch(/CERT_REVOKED/);
+    } finally {
+      pki.writeCrl([pki.revoked.serial]);
+      f.broker.reloadTls();
+    }
+    const again = await connectClient(f.tlsUrl, tlsOpts(pair, 'term-01'));
+    await endClient(again);
+  });
+});

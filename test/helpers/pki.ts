@@ -22,6 +22,8 @@ export interface TestPki {
   revoked: PemPair;
   /** Signed by a CA the broker does not trust (same CA name, other key); CN = the first client CN. */
   rogue: PemPair;
+  /** Rewrites crlFile revoking exactly these serials (for CRL reload tests). */
+  writeCrl(serials: string[]): void;
 }
 
 interface Issuer { key: forge.pki.rsa.PrivateKey; cert: forge.pki.Certificate }
@@ -116,6 +118,7 @@ export async function createTestPki(dir: string, opts: { clients: string[]; expi
   const revoked = issue(dir, 'revoked', ca, opts.revoked);
   const rogue = issue(dir, 'rogue', rogueCa, opts.clients[0] ?? 'rogue');
   const crlFile = join(dir, 'ca.crl');
-  writeFileSync(crlFile, makeCrl(ca, [revoked.serial]));
-  return { caFile, caPem, crlFile, server, clients, expired, revoked, rogue };
+  const writeCrl = (serials: string[]) => writeFileSync(crlFile, makeCrl(ca, serials));
+  writeCrl([revoked.serial]);
+  return { caFile, caPem, crlFile, server, clients, expired, revoked, rogue, writeCrl };
 }
