@@ -4,7 +4,7 @@ import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { EXAMPLE_BODIES } from '../gateway/messages/examples.js';
-import { errorBodySchema, MESSAGE_TYPE_NAMES, MESSAGE_TYPES } from '../gateway/messages/registry.js';
+import { errorBodySchema, MESSAGE_TYPE_NAMES, MESSAGE_TYPES, specOf } from '../gateway/messages/registry.js';
 
 type JsonSchema = {
   type?: string | string[]; properties?: Record<string, JsonSchema>; items?: JsonSchema; required?: string[];
@@ -91,11 +91,11 @@ export function renderMessageDocs(): string {
     '',
     '| type | kind | version | has result |',
     '|---|---|---|---|',
-    ...MESSAGE_TYPE_NAMES.map((t) => `| [\`${t}\`](#${t.replace(/\./g, '')}) | ${MESSAGE_TYPES[t].kind} | ${MESSAGE_TYPES[t].schemaVersion} | ${MESSAGE_TYPES[t].result ? `\`${t}.result\`` : ''} |`),
+    ...MESSAGE_TYPE_NAMES.map((t) => `| [\`${t}\`](#${t.replace(/\./g, '')}) | ${MESSAGE_TYPES[t].kind} | ${MESSAGE_TYPES[t].schemaVersion} | ${specOf(t).result ? `\`${t}.result\`` : ''} |`),
     '',
   ];
   for (const t of MESSAGE_TYPE_NAMES) {
-    const spec = MESSAGE_TYPES[t];
+    const spec = specOf(t);
     out.push(`## ${t}`, '', `Kind: **${spec.kind}**, schema version ${spec.schemaVersion}. ${spec.description}.`, '', '### Request body', '');
     out.push(...bodyTables(spec.request), '', 'Example:', '', ...example(EXAMPLE_BODIES[t].request), '');
     if (spec.result) {

@@ -7,7 +7,7 @@ import type { MessageSpec } from './spec.js';
 export const CARD_EVENTS = ['issue', 'suspend', 'liftSuspension', 'revoke', 'collect', 'return'] as const;
 export const MAX_DELIVERY_ITEMS = 1000;
 
-export function cardMessages(k: FieldKit): Record<string, MessageSpec> {
+export function cardMessages(k: FieldKit) {
   const cardSerial = asciiId('cardSerial', 32, 'カード管理番号 (card serial)');
   const deliveryItem = z.strictObject({
     residentCode: k.residentCode,
@@ -72,5 +72,5 @@ export function cardMessages(k: FieldKit): Record<string, MessageSpec> {
       }).describe('card life-cycle event'),
       result: acceptedResult,
     },
-  };
+  } satisfies Record<string, MessageSpec>;
 }

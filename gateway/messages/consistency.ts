@@ -101,7 +101,7 @@ export function consistencySchemas(k: FieldKit) {
   return { request, result };
 }
 
-export function consistencyMessages(k: FieldKit): Record<string, MessageSpec> {
+export function consistencyMessages(k: FieldKit) {
   const { request, result } = consistencySchemas(k);
   return {
     'consistency.check': {
@@ -114,5 +114,5 @@ export function consistencyMessages(k: FieldKit): Record<string, MessageSpec> {
       description: '6-③ pref: / national → CS: a phase result sent on its own (e.g. after a long comparison)',
       request: result,
     },
-  };
+  } satisfies Record<string, MessageSpec>;
 }

@@ -8,7 +8,7 @@ import type { MessageSpec } from './spec.js';
 /** Upper bound of hits any search result may carry (DOMAIN.md: ≈50, else too_many_hits). */
 export const MAX_SEARCH_HITS = 50;
 
-export function identityMessages(k: FieldKit): Record<string, MessageSpec> {
+export function identityMessages(k: FieldKit) {
   const record = identityRecordSchema(k);
   const operator = { operatorId: k.operatorId, terminalId: k.terminalId };
 
@@ -82,5 +82,5 @@ export function identityMessages(k: FieldKit): Record<string, MessageSpec> {
       }).refine((r) => r.hits.length === r.hitCount, { message: 'hitCount.mismatch: must equal the number of hits', path: ['hitCount'] })
         .describe('search result'),
     },
-  };
+  } satisfies Record<string, MessageSpec>;
 }

@@ -5,7 +5,7 @@ import { MAX_SEARCH_HITS } from './identity.js';
 import { identityRecordSchema } from './identityRecord.js';
 import type { MessageSpec } from './spec.js';
 
-export function jlisMessages(k: FieldKit): Record<string, MessageSpec> {
+export function jlisMessages(k: FieldKit) {
   const common = { dutyCode: k.dutyCode, operatorId: k.operatorId, terminalId: k.terminalId };
   return {
     'jlis.inquiry': {
@@ -23,5 +23,5 @@ export function jlisMessages(k: FieldKit): Record<string, MessageSpec> {
           .describe('identity records J-LIS returned (empty when none)'),
       }).describe('情報照会 result'),
     },
-  };
+  } satisfies Record<string, MessageSpec>;
 }

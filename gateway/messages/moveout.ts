@@ -25,7 +25,7 @@ export function moveOutCertificateSchema(k: FieldKit) {
   }).describe('転出証明書情報 (move-out certificate data)');
 }
 
-export function moveOutMessages(k: FieldKit): Record<string, MessageSpec> {
+export function moveOutMessages(k: FieldKit) {
   const certificate = moveOutCertificateSchema(k);
   const record = identityRecordSchema(k);
   const notice = z.strictObject({
@@ -96,5 +96,5 @@ export function moveOutMessages(k: FieldKit): Record<string, MessageSpec> {
         updateSeq: z.number().int().min(0).optional().describe('更新順番号 given to the new record, when one was sent'),
       }).describe('accepted'),
     },
-  };
+  } satisfies Record<string, MessageSpec>;
 }

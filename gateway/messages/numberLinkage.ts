@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { asciiId, enumField, type FieldKit } from './fields.js';
 import type { MessageSpec } from './spec.js';
 
-export function numberLinkageMessages(k: FieldKit): Record<string, MessageSpec> {
+export function numberLinkageMessages(k: FieldKit) {
   const operation = enumField('operation', ['add', 'update', 'delete'] as const, '"add" 新規, "update" 更新, "delete" 削除');
   const infoType = asciiId('infoType', 32, '特定個人情報名コード (kind of specific personal information)');
   const accepted = z.strictObject({ accepted: z.literal(true).describe('stored and relayed') }).describe('accepted');
@@ -79,5 +79,5 @@ export function numberLinkageMessages(k: FieldKit): Record<string, MessageSpec> 
         data: z.record(z.string().max(64), z.unknown()).optional().describe('the answer (opaque to the appliance)'),
       }).describe('情報照会 answer'),
     },
-  };
+  } satisfies Record<string, MessageSpec>;
 }

@@ -1,11 +1,13 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, expectTypeOf, it } from 'vitest';
 import { recordHash, RECORD_HASH_FIELDS } from '../domain/consistency.js';
 import { residentCodeCheckDigit } from '../domain/identifiers.js';
 import { EXAMPLE_BODIES, EXAMPLE_RECORD } from './examples.js';
 import { fieldKit } from './fields.js';
 import { identityRecordSchema } from './identityRecord.js';
 import { MAX_DIGESTS_PER_MESSAGE, MAX_ENTRIES_PER_MESSAGE, MAX_RECORDS_PER_MESSAGE } from './consistency.js';
-import { createMessageRegistry, MESSAGE_TYPE_NAMES, MESSAGE_TYPES, validateBody, type MessageType } from './registry.js';
+import {
+  createMessageRegistry, MESSAGE_TYPE_NAMES, MESSAGE_TYPES, parseRequest, parseResult, specOf, validateBody, type MessageType, type ResultBody,
+} from './registry.js';
 
 const registry = createMessageRegistry({ today: () => '2026-11-24' });
 const check = (type: string, body: unknown) => validateBody(type, body, registry);
@@ -30,7 +32,7 @@ describe('registry', () => {
       expect(MESSAGE_TYPES[t].description.length).toBeGreaterThan(10);
     }
     for (const t of ['identity.verify', 'identity.search', 'jlis.inquiry', 'moveout.cert.request', 'serial.request', 'info.query', 'code.request']) {
-      expect(MESSAGE_TYPES[t as MessageType].result, t).toBeDefined();
+      expect(specOf(t as MessageType).result, t).toBeDefined();
     }
     expect(MESSAGE_TYPES['code.request'].kind).toBe('ack');
   });
@@ -39,7 +41,7 @@ describe('registry', () => {
       const ex = EXAMPLE_BODIES[t];
       expect(check(t, ex.request), t).toMatchObject({ ok: true });
       if (ex.result) expect(check(`${t}.result`, ex.result), `${t}.result`).toMatchObject({ ok: true });
-      expect(Boolean(ex.result), `${t} example result`).toBe(MESSAGE_TYPES[t].result !== undefined);
+      expect(Boolean(ex.result), `${t} example result`).toBe(specOf(t).result !== undefined);
     }
   });
   it('validates error bodies and refuses unknown types and non-objects', () => {
@@ -71,6 +73,21 @@ describe('consistency message sizes', () => {
     }
     const tooMany = { ...bodies[1], entries: [...(bodies[1] as { entries: unknown[] }).entries, { residentCode: codeOf(99_999), hash: 'f'.repeat(64) }] };
     expect(details('consistency.check', tooMany)).toEqual([{ path: 'body.entries', problem: 'entries.length: at most 5000; use more bucketBits' }]);
+  });
+});
+
+describe('typed parsing', () => {
+  it('parseRequest / parseResult give the body its static type', () => {
+    const r = parseRequest('identity.search', EXAMPLE_BODIES['identity.search'].request, registry);
+    if (!r.ok) throw new Error('rejected');
+    expectTypeOf(r.value.dutyCode).toEqualTypeOf<string>();
+    expect(r.value.birthDate).toBe('1989-01-07');
+    const res = parseResult('identity.search', EXAMPLE_BODIES['identity.search'].result, registry);
+    if (!res.ok) throw new Error('rejected');
+    expectTypeOf(res.value.route).toEqualTypeOf<'local' | 'pref' | 'national'>();
+    expect(res.value.hits[0]!.residentCode).toBe('24201200012');
+    expectTypeOf<ResultBody<'moveout.cert'>>().toEqualTypeOf<never>();
+    expect(parseResult('moveout.cert', {}, registry)).toMatchObject({ ok: false, error: { details: [{ path: 'type' }] } });
   });
 });
 

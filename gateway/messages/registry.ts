@@ -20,7 +20,16 @@ export const MESSAGE_TYPE_NAMES = [
   'info.query',
 ] as const;
 export type MessageType = (typeof MESSAGE_TYPE_NAMES)[number];
-export type MessageRegistry = Readonly<Record<MessageType, MessageSpec>>;
+
+type Families = ReturnType<typeof identityMessages> & ReturnType<typeof moveOutMessages> & ReturnType<typeof cardMessages> &
+  ReturnType<typeof jlisMessages> & ReturnType<typeof consistencyMessages> & ReturnType<typeof numberLinkageMessages>;
+/** Every type with its concrete schemas (so bodies have static types), each a MessageSpec. */
+export type MessageRegistry = Readonly<Pick<Families, MessageType>>;
+
+/** Validated request body of a type (dates already ISO). */
+export type RequestBody<T extends MessageType> = z.output<MessageRegistry[T]['request']>;
+/** Validated `{type}.result` body, for the types that have one. */
+export type ResultBody<T extends MessageType> = MessageRegistry[T] extends { result: infer S extends z.ZodType } ? z.output<S> : never;
 
 /** Builds the registry for an installation (the 住民票コード switch and the clock come from outside). */
 export function createMessageRegistry(opts: Partial<SchemaOptions> = {}): MessageRegistry {
@@ -29,14 +38,14 @@ export function createMessageRegistry(opts: Partial<SchemaOptions> = {}): Messag
     today: opts.today ?? (() => isoDateInJapan(Date.now())),
     knownLgCode: opts.knownLgCode ?? knownMunicipalityPredicate(),
   });
-  const all: Record<string, MessageSpec> = {
+  const all: Families = {
     ...identityMessages(k), ...moveOutMessages(k), ...cardMessages(k), ...jlisMessages(k),
     ...consistencyMessages(k), ...numberLinkageMessages(k),
   };
   const missing = MESSAGE_TYPE_NAMES.filter((t) => !(t in all));
   const extra = Object.keys(all).filter((t) => !(MESSAGE_TYPE_NAMES as readonly string[]).includes(t));
   if (missing.length || extra.length) throw new Error(`message registry out of step: missing ${missing.join(',')} extra ${extra.join(',')}`);
-  return Object.fromEntries(MESSAGE_TYPE_NAMES.map((t) => [t, all[t]!])) as Record<MessageType, MessageSpec>;
+  return Object.fromEntries(MESSAGE_TYPE_NAMES.map((t) => [t, all[t]])) as unknown as MessageRegistry;
 }
 
 /** The default registry: 住民票コード check on, today from the system clock in JST, the embedded code tables. */
@@ -52,6 +61,11 @@ export const errorBodySchema = z.strictObject({
   })).max(100).describe('one entry per rejected field'),
 }).describe('error reply body');
 
+/** The spec of a type, seen through the common MessageSpec interface. */
+export function specOf(type: MessageType, registry: MessageRegistry = MESSAGE_TYPES): MessageSpec {
+  return registry[type] as MessageSpec;
+}
+
 export function isMessageType(type: string): type is MessageType {
   return (MESSAGE_TYPE_NAMES as readonly string[]).includes(type);
 }
@@ -59,10 +73,10 @@ export function isMessageType(type: string): type is MessageType {
 /** The schema for a request type, `{type}.result`, or `error`; undefined if there is none. */
 export function bodySchemaOf(type: string, registry: MessageRegistry = MESSAGE_TYPES): z.ZodType | undefined {
   if (type === 'error') return errorBodySchema;
-  if (isMessageType(type)) return registry[type].request;
+  if (isMessageType(type)) return specOf(type, registry).request;
   if (type.endsWith('.result')) {
     const base = type.slice(0, -'.result'.length);
-    if (isMessageType(base)) return registry[base].result;
+    if (isMessageType(base)) return specOf(base, registry).result;
   }
   return undefined;
 }
@@ -100,4 +114,14 @@ export function validateBody(type: string, body: unknown, registry: MessageRegis
   const r = schema.safeParse(body);
   if (r.success) return { ok: true, value: r.data };
   return { ok: false, error: { code: 'invalid_request', message: `body of ${type} does not match its schema`, details: bodyDetails(r.error) } };
+}
+
+/** validateBody with the body's static type, for a request of a known type. */
+export function parseRequest<T extends MessageType>(type: T, body: unknown, registry: MessageRegistry = MESSAGE_TYPES): BodyResult<RequestBody<T>> {
+  return validateBody(type, body, registry) as BodyResult<RequestBody<T>>;
+}
+
+/** validateBody of `{type}.result` with its static type. */
+export function parseResult<T extends MessageType>(type: T, body: unknown, registry: MessageRegistry = MESSAGE_TYPES): BodyResult<ResultBody<T>> {
+  return validateBody(`${type}.result`, body, registry) as BodyResult<ResultBody<T>>;
 }
