@@ -7,6 +7,7 @@ import { SUBLEVELS, type Db } from '../store/db.js';
 import type { KeyEncryptionKey } from './kek.js';
 import { SealedValueError, sealWith, unsealWith } from './sealed.js';
 import { sealedEncoding, type SealedEncoding, type SealedInner } from './encoding.js';
+import { trackWrites } from './writeTracker.js';
 
 export interface DataKeyRecord {
   id: number;
@@ -49,6 +50,8 @@ const secretKey = (name: string) => `secret/${name}`;
 
 export async function openKeyring(opts: { db: Db; kek: KeyEncryptionKey; logger?: Logger }): Promise<Keyring> {
   const { db, kek, logger } = opts;
+  // From the first write on, so a later re-encryption pass knows which writes are still in flight.
+  trackWrites(db);
   const store = db.sublevel<string, unknown>(SUBLEVELS.keys, { valueEncoding: 'json' });
   const records = new Map<number, DataKeyRecord>();
   const keys = new Map<number, Uint8Array>();

@@ -1,16 +1,20 @@
 // Background re-encryption after a rotation: rewrites values sealed under older data keys with the
-// current one, in small batches, while the appliance keeps reading and writing. A value written by
-// anyone else after the pass read it is left alone (seen through the root prewrite hook), so the
-// pass never puts back an older plaintext over a newer one.
+// current one, in small batches, while the appliance keeps reading and writing. It never puts an
+// older plaintext back over a newer write: keys written by others during the pass or with a write
+// in flight are skipped (those writes already use the current key), and a write issued while our
+// batch is in flight that LevelDB applied before ours is put back.
 import type { Db } from '../store/db.js';
 import type { Keyring } from './keyring.js';
 import { SealedValueError, sealedKeyId } from './sealed.js';
+import { trackWrites, type TrackedOp } from './writeTracker.js';
 
 export interface ReencryptReport {
   scanned: number;
   rewritten: number;
   /** Values written concurrently by others while the pass held them (already under the current key). */
   skippedConcurrent: number;
+  /** Concurrent writes that LevelDB applied before ours and that were put back. */
+  restored: number;
   /** Values that look sealed but do not authenticate: left as they are, listed by raw key. */
   unreadable: string[];
   /** Per data key id: sealed values still under it after the pass. */
@@ -18,6 +22,14 @@ export interface ReencryptReport {
 }
 
 export type SublevelRef = string | { prefix: string };
+
+/** Re-issues another writer's operation exactly as it was given. */
+async function restore(db: Db, op: TrackedOp): Promise<void> {
+  const b = db.batch();
+  const o = (op.sublevel ? { sublevel: op.sublevel } : { keyEncoding: op.keyEncoding, valueEncoding: op.valueEncoding }) as never;
+  if (op.type === 'del') b.del(op.key as never, o); else b.put(op.key as never, op.value as never, o);
+  await b.write();
+}
 
 function prefixOf(ref: SublevelRef): string {
   return typeof ref === 'string' ? `!${ref}!` : ref.prefix;
@@ -32,23 +44,25 @@ function rangeOf(prefix: string): { gte: string; lt: string } {
 export async function reencrypt(db: Db, ring: Keyring, targets: SublevelRef[],
   opts: { batchSize?: number; onProgress?: (r: ReencryptReport) => void } = {}): Promise<ReencryptReport> {
   const batchSize = opts.batchSize ?? 256;
-  const report: ReencryptReport = { scanned: 0, rewritten: 0, skippedConcurrent: 0, unreadable: [], remaining: {} };
-  const dirty = new Set<string>();
-  let tracking = false;
-  const hook = (op: { key: unknown; sublevel?: { prefix: string } }) => {
-    if (tracking) dirty.add((op.sublevel?.prefix ?? '') + String(op.key));
-  };
-  db.hooks.prewrite.add(hook as never);
+  const report: ReencryptReport = { scanned: 0, rewritten: 0, skippedConcurrent: 0, restored: 0, unreadable: [], remaining: {} };
+  const tracker = trackWrites(db);
+  let ours = false;
+  let flying = false;
+  const touched = new Set<string>();
+  const duringFlight = new Map<string, TrackedOp>();
+  const stop = tracker.listen((k, op) => {
+    if (ours) return;
+    touched.add(k);
+    if (flying) duringFlight.set(k, { ...op });
+  });
   try {
     for (const ref of targets) {
       const range = rangeOf(prefixOf(ref));
       let after: string | undefined;
       for (;;) {
-        dirty.clear();
-        tracking = true;
         const chunk = await db.iterator({ ...(after === undefined ? { gte: range.gte } : { gt: after }), lt: range.lt,
           limit: batchSize, keyEncoding: 'utf8', valueEncoding: 'view' }).all() as Array<[string, Uint8Array]>;
-        if (chunk.length === 0) { tracking = false; break; }
+        if (chunk.length === 0) break;
         after = chunk[chunk.length - 1]![0];
         const current = ring.currentKeyId();
         const rewrites: Array<[string, Uint8Array]> = [];
@@ -63,20 +77,38 @@ export async function reencrypt(db: Db, ring: Keyring, targets: SublevelRef[],
             if (e instanceof SealedValueError) report.unreadable.push(k); else throw e;
           }
         }
-        // Synchronous from here to write(): no other write can be issued between the check and ours.
+        // Synchronous from the check to write(): nothing else can be issued in between.
         const batch = db.batch();
+        const written = new Map<string, Uint8Array>();
+        ours = true;
         for (const [k, v] of rewrites) {
-          if (dirty.has(k)) { report.skippedConcurrent++; continue; }
+          if (touched.has(k) || tracker.inFlight(k)) { report.skippedConcurrent++; continue; }
           batch.put(k, v, { keyEncoding: 'utf8', valueEncoding: 'view' });
-          report.rewritten++;
+          written.set(k, v);
         }
-        tracking = false;
-        await batch.write();
+        ours = false;
+        flying = true;
+        try {
+          await batch.write();
+        } finally {
+          flying = false;
+        }
+        report.rewritten += written.size;
+        for (const [k, op] of duringFlight) {
+          const mine = written.get(k);
+          if (!mine) continue;
+          const stored = await db.get(k, { keyEncoding: 'utf8', valueEncoding: 'view' });
+          if (stored && Buffer.compare(stored, mine) === 0) {
+            await restore(db, op);
+            report.restored++;
+          }
+        }
+        duringFlight.clear();
         opts.onProgress?.(report);
       }
     }
   } finally {
-    db.hooks.prewrite.delete(hook as never);
+    stop();
   }
   report.remaining = await countByKey(db, targets);
   return report;
