@@ -71,6 +71,11 @@ describe('consistency message sizes', () => {
       const envelope = { v: 1, id: 'x'.repeat(36), type: 'consistency.check', from: 'lg:242012', to: 'pref:240001', at: '2026-11-24T10:15:00.123+09:00', corr: null, body: b };
       expect(Buffer.byteLength(JSON.stringify(envelope)), b.phase).toBeLessThan(1024 * 1024);
     }
+    const allBad = { ...bodies[1], entries: Array.from({ length: 300 }, () => ({ residentCode: 'x', hash: 'y' })) };
+    const d = details('consistency.check', allBad);
+    expect(d).toHaveLength(100);
+    expect(d[99]).toEqual({ path: 'body', problem: 'details.truncated: 501 more problems not listed' });
+    expect(check('error', { code: 'invalid_request', message: 'm', details: d }).ok).toBe(true);
     const tooMany = { ...bodies[1], entries: [...(bodies[1] as { entries: unknown[] }).entries, { residentCode: codeOf(99_999), hash: 'f'.repeat(64) }] };
     expect(details('consistency.check', tooMany)).toEqual([{ path: 'body.entries', problem: 'entries.length: at most 5000; use more bucketBits' }]);
   });

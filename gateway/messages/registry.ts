@@ -82,6 +82,8 @@ export function bodySchemaOf(type: string, registry: MessageRegistry = MESSAGE_T
 }
 
 const RULE_ID = /^[A-Za-z][\w.]*: /;
+/** An error reply lists at most this many details (errorBodySchema allows 100). */
+export const MAX_DETAILS = 100;
 
 /** zod issues → details: unknown fields named one by one, every problem led by a rule id. */
 function bodyDetails(error: z.ZodError): ErrorDetail[] {
@@ -93,6 +95,10 @@ function bodyDetails(error: z.ZodError): ErrorDetail[] {
     } else {
       out.push({ path, problem: RULE_ID.test(i.message) ? i.message : `schema.${i.code}: ${i.message}` });
     }
+  }
+  if (out.length > MAX_DETAILS) {
+    const more = out.length - (MAX_DETAILS - 1);
+    out.splice(MAX_DETAILS - 1, out.length, { path: 'body', problem: `details.truncated: ${more} more problems not listed` });
   }
   return out;
 }
