@@ -116,4 +116,22 @@ describe('audit log', () => {
     expect((await verifyAuditLog(fx.db)).pinned).toBe(false);
     await log2.close(); await trusting.close();
   });
+
+  it('keeps appending when the token cannot sign; the failure is counted and the tail stays unsigned', async () => {
+    const registry = new Registry();
+    const real = await testSigner();
+    let down = true;
+    const flaky = Object.create(real, {
+      signEnvelope: { value: (e: Parameters<typeof real.signEnvelope>[0]) => (down ? Promise.reject(new Error('token unavailable')) : real.signEnvelope(e)) },
+    }) as typeof real;
+    fx = await openFixture({ signer: flaky, registry, checkpointEvery: 2 });
+    for (let i = 0; i < 5; i++) await fx.log.append(lookup(i));
+    await expect(fx.log.checkpoint()).rejects.toThrow(/token unavailable/);
+    expect(await fx.log.verify()).toMatchObject({ ok: true, entries: 5, checkpoints: 0, unsignedTail: 5 });
+    expect(await registry.metrics()).toMatch(/jukigw_audit_checkpoint_failures_total [1-9]/);
+    expect(await registry.metrics()).toMatch(/jukigw_audit_unsigned_entries 5/);
+    down = false;
+    expect((await fx.log.checkpoint())?.seq).toBe(5);
+    expect(await fx.log.verify()).toMatchObject({ ok: true, unsignedTail: 0 });
+  });
 });

@@ -8,6 +8,9 @@ import {
 } from '../gateway/crypto/index.js';
 import { tempDir } from './helpers/tmp.js';
 import { createSoftHsmToken } from './crypto-softhsm.js';
+import { openKekFromConfig } from '../gateway/crypto/index.js';
+import { hsmSection } from '../config/schema/hsm.js';
+import { writeFileSync } from 'node:fs';
 
 const cleanups: Array<() => Promise<void> | void> = [];
 afterEach(async () => { while (cleanups.length) await cleanups.pop()!(); });
@@ -214,6 +217,22 @@ describe('PKCS#11 KEK on SoftHSM', () => {
     const fileKek = openFileKek(join(dir.path, 'keys', 'kek.bin'));
     cleanups.push(() => fileKek.close());
     await expect(openKeyring({ db, kek: fileKek })).rejects.toThrow(/wrapped by pkcs11:/);
+  });
+
+  it('is chosen from the hsm config section (PIN from a file); software otherwise', async () => {
+    const dir = tempDir('jukigw-kekcfg-');
+    cleanups.push(() => dir.cleanup());
+    const pinFile = join(dir.path, 'pin');
+    writeFileSync(pinFile, `${token.pin}\n`, { mode: 0o600 });
+    const hsm = hsmSection.parse({ kind: 'pkcs11', module: token.module, tokenLabel: token.tokenLabel, pin: { file: pinFile } });
+    const kek = openKekFromConfig(hsm, dir.path);
+    cleanups.push(() => kek.close());
+    expect(kek.kind).toBe('pkcs11');
+    const soft = openKekFromConfig(hsmSection.parse({ kind: 'software' }), dir.path);
+    cleanups.push(() => soft.close());
+    expect(soft.kind).toBe('software');
+    expect(soft.warning).toMatch(/not for production/);
+    expect(statSync(join(dir.path, 'keys', 'kek.bin')).mode & 0o777).toBe(0o600);
   });
 
   it('rejects a wrong PIN with a precise error', () => {
