@@ -181,7 +181,7 @@ export async function startBroker(config: ApplianceConfig, deps: BrokerDeps): Pr
       // No client: a will being republished after a restart or an in-process publish.
       if (!client) return done(null);
       admitPublish(client, packet).then((refusal) => {
-        if (refusal === null) { metrics.messageIn(); return done(null); }
+        if (refusal === null) return done(null);
         deny(refusal[0], refusal[1], { client, topic: packet.topic });
         done(new Refusal(refusal[1]));
       }, (e: Error) => {
@@ -231,6 +231,8 @@ export async function startBroker(config: ApplianceConfig, deps: BrokerDeps): Pr
   aedes.on('clientError', onClientError);
   aedes.on('connectionError', onClientError);
   aedes.on('ack', (_packet, client) => windows.get(client)?.acked());
+  // Counted once published (after the durable store), not when merely admitted.
+  aedes.on('publish', (_packet, client) => { if (client) metrics.messageIn(); });
   aedes.on('keepaliveTimeout', (client) => log.info({ clientId: client.id }, 'keepalive timeout: disconnected'));
   aedes.on('clientDisconnect', (client) => log.info({ clientId: client.id }, 'client disconnected'));
 
