@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { startAppliance, type ApplianceHandle } from '../broker/appliance.js';
+import { loadConfig } from '../config/load.js';
 import { configSchema, type ApplianceConfigInput } from '../config/schema/index.js';
 import { createLogger } from '../gateway/log/logger.js';
 import { openApplianceDb } from '../gateway/store/db.js';
@@ -90,6 +91,12 @@ describe('readiness failure', () => {
 });
 
 describe('juki-gw broker --config FILE', () => {
+  it('ships a valid standalone configuration for conformance suites', () => {
+    const r = loadConfig('test/fixtures/broker-standalone.yaml', {});
+    expect(r.ok).toBe(true);
+    if (r.ok) expect(r.config.broker).toMatchObject({ mode: 'standalone', anonymousRole: 'conformance' });
+  });
+
   it('serves MQTT, and on SIGTERM closes listeners and flushes the DB, exit code 0', async () => {
     const tmp = tempDir('jukigw-cli-');
     const input = await configInput(tmp.path);
