@@ -1,8 +1,6 @@
 // A running admin UI over real components for the UI tests: appliance LevelDB, versions store,
 // software signer (hsm/), dev CA (hsm/), aedes broker (broker/) on a loopback plain listener,
-// uplink Outbox (gateway/uplink) with a dead letter.
-// The audit log here is the test-only in-memory recorder below (also written to the logger): the
-// hash-chained gateway/audit log is wired by the integrator.
+// uplink Outbox (gateway/uplink) with a dead letter, hash-chained audit log (gateway/audit).
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { hsmSection } from '../config/schema/hsm.js';
@@ -15,7 +13,9 @@ import { Outbox } from '../gateway/uplink/outbox.js';
 import { startBroker, type BrokerHandle } from '../broker/server.js';
 import { openConfigVersions, type ConfigVersions } from '../config/versions.js';
 import { startAdminUi, type AdminUiHandle } from '../config/ui/server.js';
-import type { ApplianceServices, AuditEvent, AuditRecord } from '../config/ui/services.js';
+import type { ApplianceServices, AuditRecord } from '../config/ui/services.js';
+import { createAuditLog, type AuditLog } from '../gateway/audit/index.js';
+import { auditFromLog } from '../config/ui/adapters/audit.js';
 import { createSystemsService } from '../config/ui/adapters/systems.js';
 import { queuesFromOutbox } from '../config/ui/adapters/queues.js';
 import { certificateExpiry, connectedClients, diskStatus, messageRateCounter, signerCertificate } from '../config/ui/adapters/status.js';
@@ -25,25 +25,10 @@ import type { ApplianceConfig } from '../config/schema/index.js';
 import { freePort } from './helpers/ports.js';
 import { tempDir } from './helpers/tmp.js';
 
-/** Test-only audit recorder: logger + in-memory list (no hash chain, so no verify()). */
-export function memoryAudit(log: (e: AuditEvent) => void) {
-  const records: AuditRecord[] = [];
-  return {
-    records,
-    service: {
-      async append(e: AuditEvent) { log(e); records.push({ ...e, seq: records.length + 1, at: new Date().toISOString() }); },
-      async query(q: { actor?: string; action?: string; outcome?: string; limit?: number }) {
-        return records.filter((r) => (!q.actor || r.actor === q.actor) && (!q.action || r.action.includes(q.action)) && (!q.outcome || r.outcome === q.outcome))
-          .slice(-(q.limit ?? 200)).reverse();
-      },
-    },
-  };
-}
-
 export interface UiFixture {
   url: string; dir: string; db: Db; versions: ConfigVersions; outbox: Outbox;
   broker(): BrokerHandle; plainUrl(): string;
-  firstPassword: string; audit: AuditRecord[]; deadSeq: number;
+  firstPassword: string; auditLog: AuditLog; auditRecords(): Promise<AuditRecord[]>; deadSeq: number;
   close(): Promise<void>;
 }
 
@@ -102,7 +87,8 @@ export async function startUiFixture(): Promise<UiFixture> {
   outbox.takeReady('juki-net', 10);
   await outbox.failed(deadSeq, 'invalid_request: rejected by the upstream', { permanent: true });
 
-  const audit = memoryAudit((e) => logger.info({ audit: e }, 'ui audit'));
+  const auditLog = await createAuditLog({ db, signer, checkpointEvery: 20 });
+  const audit = auditFromLog(auditLog);
   const services: ApplianceServices = {
     config: versions,
     systems: createSystemsService(versions, { issueClientCert: devCaClientCertificates(ca) }),
@@ -113,7 +99,7 @@ export async function startUiFixture(): Promise<UiFixture> {
       certificates: async () => [signerCertificate(signer), ...(await certificateExpiry(() => versions.running())())],
       disk: diskStatus(dir, versions.running().limits.minFreeDiskBytes),
     },
-    audit: audit.service,
+    audit,
     queues: queuesFromOutbox(outbox, () => versions.running().upstreams.map((u) => u.name)),
   };
   let firstPassword = '';
@@ -125,7 +111,8 @@ export async function startUiFixture(): Promise<UiFixture> {
     printOnce: (t) => { firstPassword = /one-time password: (\S+)/.exec(t)![1]!; },
   });
   return {
-    url: ui.url, dir, db, versions, outbox, firstPassword, audit: audit.records, deadSeq,
+    url: ui.url, dir, db, versions, outbox, firstPassword, auditLog, deadSeq,
+    auditRecords: () => audit.query!({ limit: 5000 }),
     broker: () => broker!,
     plainUrl: () => `mqtt://127.0.0.1:${broker!.address('local-dev').port}`,
     async close() {
@@ -133,6 +120,7 @@ export async function startUiFixture(): Promise<UiFixture> {
       rates?.stop();
       await broker?.close();
       outbox.close();
+      await auditLog.close();
       await signer.close();
       await db.close();
       tmp.cleanup();

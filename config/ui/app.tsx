@@ -103,7 +103,7 @@ export function createAdminApp(opts: { services: ApplianceServices; auth: AuthSt
     if (c.req.method !== 'GET' && c.req.method !== 'HEAD' && who.csrf !== '') {
       const sent = isApi ? c.req.header('x-csrf-token') : await c.req.parseBody().then((b) => (typeof b._csrf === 'string' ? b._csrf : undefined), () => undefined);
       if (!sameSecret(sent, who.csrf)) {
-        await audit(c, { action: `${c.req.method} ${c.req.path}`, actor: who.user, role: who.role, via: who.via, outcome: 'refused', detail: 'missing or wrong CSRF token' });
+        await audit(c, { action: 'request.csrf', actor: who.user, role: who.role, via: who.via, outcome: 'refused', target: `${c.req.method} ${c.req.path}`, detail: 'missing or wrong CSRF token' });
         opts.logger.warn({ path: c.req.path, user: who.user, address: clientAddress(c) }, 'admin ui: request without a valid CSRF token refused');
         return isApi ? c.json({ code: 'forbidden', message: 'missing or wrong X-CSRF-Token' }, 403)
           : c.html('<!doctype html>' + (<Layout title="Refused"><h1>Refused</h1><p class="bad" id="csrf-refused">This request did not carry a valid form token (CSRF) and was refused. The attempt was recorded.</p></Layout>).toString(), 403);

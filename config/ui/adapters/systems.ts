@@ -19,7 +19,7 @@ async function edit(config: Pick<ConfigService, 'current' | 'apply'>, actor: Act
   const problem = change(plain);
   if (problem) return { ok: false, problems: [{ path: 'systems', message: problem }] };
   doc.set('systems', doc.createNode(plain, { flow: false }));
-  return config.apply(doc.toString(), actor, comment);
+  return config.apply(doc.toString({ lineWidth: 0 }), actor, comment);
 }
 
 export function createSystemsService(config: Pick<ConfigService, 'current' | 'apply'>, opts: SystemsOptions = {}): SystemsService {

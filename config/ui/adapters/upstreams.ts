@@ -13,5 +13,5 @@ export async function upsertUpstream(config: Pick<ConfigService, 'current' | 'ap
   const entry = { ...(i >= 0 ? list[i] : {}), name: u.name, url: u.url, nodes: u.nodes };
   if (i >= 0) list[i] = entry; else list.push(entry);
   doc.set('upstreams', doc.createNode(list));
-  return config.apply(doc.toString(), actor, `upstream ${u.name}: add or edit`);
+  return config.apply(doc.toString({ lineWidth: 0 }), actor, `upstream ${u.name}: add or edit`);
 }

@@ -54,8 +54,8 @@ async function show(c: UiContext, error?: string, newToken?: string) {
 }
 
 export function registerAccounts(app: Hono<UiEnv>) {
-  app.use('/accounts', async (c, next) => (await refuseUnless(c, 'accounts.manage', `accounts ${c.req.method}`)) ?? next());
-  app.use('/accounts/*', async (c, next) => (await refuseUnless(c, 'accounts.manage', `accounts ${c.req.method}`)) ?? next());
+  app.use('/accounts', async (c, next) => (await refuseUnless(c, 'accounts.manage', 'accounts.manage')) ?? next());
+  app.use('/accounts/*', async (c, next) => (await refuseUnless(c, 'accounts.manage', 'accounts.manage')) ?? next());
   app.get('/accounts', (c) => show(c));
   app.post('/accounts', async (c) => {
     const [name, role, password] = [await formField(c, 'name'), await formField(c, 'role'), await formField(c, 'password')];
