@@ -9,3 +9,4 @@ export { jlisMessages } from './jlis.js';
 export { consistencyMessages, consistencySchemas, MAX_DIGESTS_PER_MESSAGE, MAX_ENTRIES_PER_MESSAGE, MAX_RECORDS_PER_MESSAGE } from './consistency.js';
 export { numberLinkageMessages } from './numberLinkage.js';
 export * from './registry.js';
+export { EXAMPLE_BODIES, EXAMPLE_RECORD } from './examples.js';
