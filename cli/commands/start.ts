@@ -32,7 +32,14 @@ export async function serve(file: string | undefined, what: string, only?: strin
     process.once('SIGINT', () => resolve('SIGINT'));
   });
   logger.info({ signal }, `${what} stopping`);
+  // A second signal, or a close that hangs, must still end the process (the DB is crash-safe).
+  const force = () => { logger.error(`${what}: forced exit before a clean stop`); process.exit(1); };
+  process.once('SIGTERM', force);
+  process.once('SIGINT', force);
+  const deadline = setTimeout(force, 30_000);
+  deadline.unref();
   await app.close();
+  clearTimeout(deadline);
   logger.info(`${what} stopped`);
   return 0;
 }
