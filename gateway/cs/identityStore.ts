@@ -6,6 +6,8 @@
 //   seq   seq                                → residentCode: one entry per change (更新順番号 log)
 //   lg    lgCode!bucketPrefix!residentCode   → "seq digest" (or "seq -" once moved to another code):
 //                                              bucket-ordered listing for the consistency check
+//   lc    lgCode!residentCode               → '' : the same per code in 住民票コード order (full transfer);
+//                                              entries of codes a record left stay, checked as of the seq
 //   mn    H(個人番号)!residentCode            → ''
 //   nm    H(name key)!residentCode           → codec({ b, a, s, l, st, kh }): filters applied during search
 //   ad    H(address key)!residentCode        → ''
@@ -53,7 +55,7 @@ const dec = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength)
 export class IdentityStore {
   private constructor(
     private readonly db: Db,
-    private readonly subs: Record<'rec' | 'hist' | 'seq' | 'lg' | 'mn' | 'nm' | 'ad' | 'meta', Sub>,
+    private readonly subs: Record<'rec' | 'hist' | 'seq' | 'lg' | 'lc' | 'mn' | 'nm' | 'ad' | 'meta', Sub>,
     private readonly codec: ValueCodec,
     private readonly indexKey: Uint8Array,
     private readonly digestOf: (r: IdentityRecord) => string,
@@ -64,7 +66,7 @@ export class IdentityStore {
   static async open(db: Db, opts: IdentityStoreOptions = {}): Promise<IdentityStore> {
     const root = db.sublevel<string, Uint8Array>(SUBLEVELS.identity, { valueEncoding: 'view' });
     const sub = (n: string): Sub => root.sublevel<string, Uint8Array>(n, { valueEncoding: 'view' });
-    const subs = { rec: sub('rec'), hist: sub('hist'), seq: sub('seq'), lg: sub('lg'), mn: sub('mn'), nm: sub('nm'), ad: sub('ad'), meta: sub('meta') };
+    const subs = { rec: sub('rec'), hist: sub('hist'), seq: sub('seq'), lg: sub('lg'), lc: sub('lc'), mn: sub('mn'), nm: sub('nm'), ad: sub('ad'), meta: sub('meta') };
     let indexKey = opts.indexKey;
     if (!indexKey) {
       const stored = await subs.meta.get('indexKey');
@@ -121,6 +123,7 @@ export class IdentityStore {
     batch.put(rc, this.codec.encode(record), { sublevel: rec });
     batch.put(seqKey(seq), enc(rc), { sublevel: this.subs.seq });
     batch.put(`${record.lgCode}!${bucketPrefix(rc)}!${rc}`, enc(`${seq} ${this.digestOf(record)}`), { sublevel: lg });
+    batch.put(`${record.lgCode}!${rc}`, EMPTY, { sublevel: this.subs.lc });
     batch.put(`${this.h('m:' + record.myNumber)}!${rc}`, EMPTY, { sublevel: mn });
     const addr = addressKey(record.address);
     batch.put(`${this.h('a:' + addr)}!${rc}`, EMPTY, { sublevel: ad });
@@ -267,6 +270,18 @@ export class IdentityStore {
     for await (const d of this.iterateDigests(lgCode, atSeq, range)) {
       const r = await this.versionAt(d.residentCode, atSeq);
       if (r) yield r;
+    }
+  }
+
+  /**
+   * Records of one municipality code as of `atSeq`, in 住民票コード order (full-transfer pages are in
+   * code order), after the code `after` if given.
+   */
+  async *iterateByCode(lgCode: string, atSeq = this.seq, after?: string): AsyncGenerator<IdentityRecord> {
+    const base = `${lgCode}!`;
+    for await (const k of this.subs.lc.keys({ gt: base + (after ?? ''), lt: base + '~' })) {
+      const r = await this.versionAt(k.slice(base.length), atSeq);
+      if (r && r.lgCode === lgCode) yield r;
     }
   }
 

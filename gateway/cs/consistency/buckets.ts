@@ -3,7 +3,7 @@
 import { bucketDigest, type CodeHash } from '../../domain/consistency.js';
 import type { IdentityStore } from '../identityStore.js';
 
-const EMPTY_BUCKET = bucketDigest([]);
+export const EMPTY_BUCKET = bucketDigest([]);
 
 /** Listing-key bound of the first code of `bucket` at `bits` bits ('~' past the last bucket). */
 export function bucketBound(bucket: number, bits: number): string {
@@ -29,10 +29,20 @@ export async function* bucketEntries(store: IdentityStore, lgCode: string, atSeq
   }
 }
 
-export async function bucketDigestRange(store: IdentityStore, lgCode: string, atSeq: number, bits: number, from: number, to: number): Promise<string[]> {
-  const out: string[] = [];
-  for await (const { entries } of bucketEntries(store, lgCode, atSeq, bits, from, to)) out.push(entries.length ? bucketDigest(entries) : EMPTY_BUCKET);
-  return out;
+export async function entriesOf(store: IdentityStore, lgCode: string, atSeq: number, bits: number, bucket: number): Promise<CodeHash[]> {
+  for await (const e of bucketEntries(store, lgCode, atSeq, bits, bucket, bucket + 1)) return e.entries;
+  return [];
+}
+
+/** Digests of buckets [from, to) and the number of records they hold. */
+export async function bucketDigestRange(store: IdentityStore, lgCode: string, atSeq: number, bits: number, from: number, to: number): Promise<{ digests: string[]; count: number }> {
+  const digests: string[] = [];
+  let count = 0;
+  for await (const { entries } of bucketEntries(store, lgCode, atSeq, bits, from, to)) {
+    digests.push(entries.length ? bucketDigest(entries) : EMPTY_BUCKET);
+    count += entries.length;
+  }
+  return { digests, count };
 }
 
 /** Rough record count of a municipality code from 1/256 of the listing, to size the buckets. */
@@ -45,7 +55,7 @@ export async function estimateCount(store: IdentityStore, lgCode: string, atSeq:
   return n;
 }
 
-/** Bits so that a bucket holds ≈256 records: few digests to send, small lists for a differing one. */
+/** Bits so that a bucket holds ≈256 records (at most 16, the message schema's limit). */
 export function bucketBitsFor(count: number): number {
-  return Math.min(20, Math.max(1, Math.ceil(Math.log2(Math.max(1, count) / 256))));
+  return Math.min(16, Math.max(1, Math.ceil(Math.log2(Math.max(1, count) / 256))));
 }

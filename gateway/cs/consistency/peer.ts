@@ -1,71 +1,127 @@
-// The answering side of a consistency check, over an identity store: what a prefectural or
-// national simulator (or a second appliance) runs. Stateless: every request names the 更新順番号
-// the peer announced in `begin`, and the store can show itself as of any such number.
-import { listingCursor, type IdentityStore } from '../identityStore.js';
+// The server side of a consistency check (what the prefectural / national server does in 6-②③),
+// over an identity store: used by tests, the benchmark and simulators. Each check freezes the
+// server's own 更新順番号 at `snapshot`, so every later phase compares the same state.
+import { diffEntries, diffFields, type HashedField } from '../../domain/consistency.js';
+import type { IdentityStore } from '../identityStore.js';
 import type { IdentityRecord } from '../identityStoreTypes.js';
-import { bucketDigestRange, bucketEntries } from './buckets.js';
+import { bucketDigestRange, entriesOf } from './buckets.js';
 import type { ConsistencyTransport, PhaseRequest, PhaseResponse } from './protocol.js';
 
 export class ConsistencyPeerError extends Error {
-  readonly code = 'invalid_request';
+  constructor(readonly code: 'invalid_request' | 'not_found', message: string) {
+    super(message);
+  }
 }
 
-const MAX_BUCKETS_PER_REQUEST = 1 << 16;
-const MAX_CODES_PER_REQUEST = 10_000;
-const MAX_FULL_PAGE = 10_000;
-
-function check(cond: boolean, message: string): void {
-  if (!cond) throw new ConsistencyPeerError(message);
+interface PeerCheck {
+  lgCode: string;
+  serverSeq: number;
+  bits: number;
+  recordCount: number;
+  /** full mode: per page, the last code it covered and the codes only the server holds in its range. */
+  pages: Map<number, { lastCode: string | undefined; onlyAtServer: string[] }>;
 }
 
-/** A transport answering from `store` (in-process peer for tests, bench and simulators). */
-export function storePeer(store: IdentityStore): ConsistencyTransport {
-  return (req) => answer(store, req);
-}
+type Differences = Array<{ residentCode: string; fields: HashedField[] }>;
 
-export async function answer(store: IdentityStore, req: PhaseRequest): Promise<PhaseResponse> {
-  check(typeof req === 'object' && req !== null && typeof req.lgCode === 'string', 'expected a phase request with lgCode');
-  if (req.phase === 'begin') return { phase: 'begin', atSeq: store.lastSeq() };
-  check(Number.isInteger(req.atSeq) && req.atSeq >= 0 && req.atSeq <= store.lastSeq(), 'atSeq is not a sequence number this peer has reached');
-  switch (req.phase) {
-    case 'buckets': {
-      check(Number.isInteger(req.bits) && req.bits >= 1 && req.bits <= 24, 'bits must be 1..24');
-      check(Number.isInteger(req.from) && Number.isInteger(req.to) && req.from >= 0 && req.from < req.to && req.to <= 2 ** req.bits
-        && req.to - req.from <= MAX_BUCKETS_PER_REQUEST, 'bad bucket range');
-      return { phase: 'buckets', digests: await bucketDigestRange(store, req.lgCode, req.atSeq, req.bits, req.from, req.to) };
+export class StoreConsistencyPeer {
+  private readonly checks = new Map<string, PeerCheck>();
+
+  constructor(private readonly store: IdentityStore) {}
+
+  get transport(): ConsistencyTransport {
+    return (req) => this.handle(req);
+  }
+
+  async handle(req: PhaseRequest): Promise<PhaseResponse> {
+    const base = { checkId: req.checkId, lgCode: req.lgCode };
+    if (req.phase === 'snapshot') {
+      let check = this.checks.get(req.checkId);
+      if (!check) {
+        const serverSeq = this.store.lastSeq();
+        let recordCount = 0;
+        for await (const _ of this.store.iterateDigests(req.lgCode, serverSeq)) recordCount++;
+        check = { lgCode: req.lgCode, serverSeq, bits: req.bucketBits, recordCount, pages: new Map() };
+        this.checks.set(req.checkId, check); // a resumed check re-announces itself and keeps its frozen state
+      }
+      return { phase: 'snapshot', ...base, serverSeq: check.serverSeq, serverRecordCount: check.recordCount };
     }
-    case 'entries': {
-      check(Number.isInteger(req.bits) && req.bits >= 1 && req.bits <= 24, 'bits must be 1..24');
-      check(Array.isArray(req.buckets) && req.buckets.length <= 4096 && req.buckets.every((b) => Number.isInteger(b) && b >= 0 && b < 2 ** req.bits), 'bad bucket list');
-      const out: Array<{ bucket: number; entries: Array<[string, string]> }> = [];
-      for (const b of req.buckets) {
-        for await (const { bucket, entries } of bucketEntries(store, req.lgCode, req.atSeq, req.bits, b, b + 1)) {
-          out.push({ bucket, entries: entries.map((e) => [e.code, e.hash]) });
+    const check = this.checks.get(req.checkId);
+    if (!check) throw new ConsistencyPeerError('not_found', `unknown checkId ${req.checkId}: start with the snapshot phase`);
+    if (check.lgCode !== req.lgCode) throw new ConsistencyPeerError('invalid_request', 'lgCode differs from the snapshot');
+    switch (req.phase) {
+      case 'buckets': {
+        if (req.bucketBits !== check.bits) throw new ConsistencyPeerError('invalid_request', 'bucketBits differs from the snapshot');
+        if (req.offset + req.digests.length > 2 ** check.bits) throw new ConsistencyPeerError('invalid_request', 'digests run past the last bucket');
+        const mine = await bucketDigestRange(this.store, check.lgCode, check.serverSeq, check.bits, req.offset, req.offset + req.digests.length);
+        const differing: number[] = [];
+        req.digests.forEach((d, i) => { if (d !== mine.digests[i]) differing.push(req.offset + i); });
+        return { phase: 'buckets', ...base, offset: req.offset, differing };
+      }
+      case 'entries': {
+        if (req.bucket >= 2 ** check.bits) throw new ConsistencyPeerError('invalid_request', 'bucket out of range');
+        const mine = await entriesOf(this.store, check.lgCode, check.serverSeq, check.bits, req.bucket);
+        const d = diffEntries(mine, req.entries.map((e) => ({ code: e.residentCode, hash: e.hash })));
+        return { phase: 'entries', ...base, bucket: req.bucket, onlyAtServer: d.missingRemotely, onlyAtCs: d.missingLocally, differing: d.differing };
+      }
+      case 'records': {
+        const differences: Differences = [];
+        const onlyAtCs: string[] = [];
+        for (const r of req.records) {
+          const mine = await this.versionIn(check, r.residentCode);
+          if (!mine) onlyAtCs.push(r.residentCode);
+          else {
+            const fields = diffFields(r, mine);
+            if (fields.length) differences.push({ residentCode: r.residentCode, fields });
+          }
+        }
+        return { phase: 'records', ...base, differences, onlyAtCs };
+      }
+      case 'full':
+        return { phase: 'full', ...base, page: req.page, ...await this.fullPage(check, req) };
+      default:
+        throw new ConsistencyPeerError('invalid_request', 'unknown phase');
+    }
+  }
+
+  private async versionIn(check: PeerCheck, code: string): Promise<IdentityRecord | undefined> {
+    const r = await this.store.versionAt(code, check.serverSeq);
+    return r && r.lgCode === check.lgCode ? r : undefined;
+  }
+
+  /** Merge-join of one page (code order) with the server's records in the same code range. */
+  private async fullPage(check: PeerCheck, req: Extract<PhaseRequest, { phase: 'full' }>) {
+    const prev = req.page === 0 ? { lastCode: undefined } : check.pages.get(req.page - 1);
+    if (!prev) throw new ConsistencyPeerError('invalid_request', `page ${req.page - 1} was never received: send pages in order`);
+    const records = req.records;
+    for (let i = 1; i < records.length; i++) {
+      if (records[i]!.residentCode <= records[i - 1]!.residentCode) throw new ConsistencyPeerError('invalid_request', 'records of a page must be in ascending code order');
+    }
+    const upTo = req.last ? undefined : records[records.length - 1]?.residentCode;
+    const differences: Differences = [];
+    const onlyAtCs: string[] = [];
+    const onlyHere: string[] = [];
+    let i = 0;
+    const theirs = (code: string) => {
+      while (i < records.length && records[i]!.residentCode < code) onlyAtCs.push(records[i++]!.residentCode);
+      return i < records.length && records[i]!.residentCode === code ? records[i++] : undefined;
+    };
+    if (req.last || upTo !== undefined) {
+      for await (const mine of this.store.iterateByCode(check.lgCode, check.serverSeq, prev.lastCode)) {
+        if (upTo !== undefined && mine.residentCode > upTo) break;
+        const r = theirs(mine.residentCode);
+        if (!r) onlyHere.push(mine.residentCode);
+        else {
+          const fields = diffFields(r, mine);
+          if (fields.length) differences.push({ residentCode: r.residentCode, fields });
         }
       }
-      return { phase: 'entries', buckets: out };
     }
-    case 'records': {
-      check(Array.isArray(req.codes) && req.codes.length <= MAX_CODES_PER_REQUEST && req.codes.every((c) => typeof c === 'string'), 'bad code list');
-      const records: Array<IdentityRecord | null> = [];
-      for (const c of req.codes) {
-        const r = await store.versionAt(c, req.atSeq);
-        records.push(r && r.lgCode === req.lgCode ? r : null);
-      }
-      return { phase: 'records', records };
-    }
-    case 'full': {
-      check(Number.isInteger(req.limit) && req.limit >= 1 && req.limit <= MAX_FULL_PAGE, `limit must be 1..${MAX_FULL_PAGE}`);
-      const records: IdentityRecord[] = [];
-      const range = req.after === undefined ? {} : { after: req.after };
-      for await (const r of store.iterateSnapshot(req.lgCode, req.atSeq, range)) {
-        records.push(r);
-        if (records.length === req.limit) break;
-      }
-      const last = records[records.length - 1];
-      return records.length === req.limit && last ? { phase: 'full', records, next: listingCursor(last.residentCode) } : { phase: 'full', records };
-    }
-    default:
-      throw new ConsistencyPeerError(`unknown phase ${(req as { phase?: unknown }).phase as string}`);
+    while (i < records.length) onlyAtCs.push(records[i++]!.residentCode);
+    check.pages.set(req.page, { lastCode: upTo ?? prev.lastCode, onlyAtServer: onlyHere });
+    if (!req.last) return { differences, onlyAtCs };
+    const onlyAtServer: string[] = [];
+    for (let p = 0; p <= req.page; p++) onlyAtServer.push(...check.pages.get(p)?.onlyAtServer ?? []);
+    return { differences, onlyAtCs, onlyAtServer };
   }
 }

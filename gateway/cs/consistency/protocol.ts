@@ -1,40 +1,23 @@
-// Phases of a consistency check (seed flow 6, `consistency.check` / `.result` bodies) as exchanged
-// with the prefectural or national server. The CS drives; the peer answers from its own holdings
-// frozen at the 更新順番号 it named in `begin`, so every answer is reproducible and a session can
-// resume after either side restarts.
-import type { IdentityRecord } from '../identityStoreTypes.js';
+// Phases of a consistency check (seed flow 6) as the `consistency.check` bodies and their results
+// (gateway/messages/consistency.ts) define them. The CS drives and sends what it holds; the
+// prefectural or national server compares with its own holdings and answers what differs.
+import type { z } from 'zod';
+import type { consistencySchemas } from '../../messages/consistency.js';
 
-export const CONSISTENCY_PROTOCOL_VERSION = 1;
+type Schemas = ReturnType<typeof consistencySchemas>;
+export type PhaseRequest = z.output<Schemas['request']>;
+export type PhaseResponse = z.output<Schemas['result']>;
 
-export type PhaseRequest =
-  | { phase: 'begin'; lgCode: string }
-  | { phase: 'buckets'; lgCode: string; atSeq: number; bits: number; from: number; to: number }
-  | { phase: 'entries'; lgCode: string; atSeq: number; bits: number; buckets: number[] }
-  | { phase: 'records'; lgCode: string; atSeq: number; codes: string[] }
-  | { phase: 'full'; lgCode: string; atSeq: number; after?: string; limit: number };
-
-export type PhaseResponse =
-  | { phase: 'begin'; atSeq: number }
-  /** Bucket digests of buckets from..to-1 (gateway/domain/consistency.ts bucketDigest). */
-  | { phase: 'buckets'; digests: string[] }
-  /** (住民票コード, record hash) pairs of each requested bucket. */
-  | { phase: 'entries'; buckets: Array<{ bucket: number; entries: Array<[string, string]> }> }
-  /** The peer's version of each requested code, null where it holds none. */
-  | { phase: 'records'; records: Array<IdentityRecord | null> }
-  /** A page of records in listing order; `next` is the cursor of the last one, absent at the end. */
-  | { phase: 'full'; records: IdentityRecord[]; next?: string };
-
-/** How the session reaches the peer: the uplink in production, an in-process peer in tests/bench. */
+/** How the CS reaches the server: the uplink in production, an in-process peer in tests and bench. */
 export type ConsistencyTransport = (request: PhaseRequest) => Promise<PhaseResponse>;
 
-export type ConsistencyMode = 'digest' | 'full';
+/** incremental: bucket digests → entries → records; full: every record (first load, recovery). */
+export type ConsistencyMode = 'incremental' | 'full';
 
-/** One entry of the stored difference list (no personal values: codes and field names only). */
+/** One entry of the stored difference list (codes and field names only, no personal values). */
 export interface Difference {
   residentCode: string;
-  /** local_only: the peer lacks it; peer_only: we lack it; differing: both hold different versions. */
-  kind: 'local_only' | 'peer_only' | 'differing';
+  /** cs_only: the server lacks it; server_only: the CS lacks it; differing: both hold different versions. */
+  kind: 'cs_only' | 'server_only' | 'differing';
   fields?: string[];
-  localSeq?: number;
-  peerSeq?: number;
 }

@@ -11,12 +11,14 @@ export interface SessionState {
   mode: ConsistencyMode;
   /** Who was compared with, e.g. "pref:240001" (label only). */
   peer: string;
-  /** 更新順番号 of the local snapshot (H) and of the peer's. */
+  /** 更新順番号 of the CS snapshot (H, snapshotSeq) and the server's, as it reported it. */
   localSeq: number;
-  peerSeq: number;
-  /** digest mode: bucket bits and the next bucket to compare; full mode: listing cursor ('' = start). */
+  serverSeq: number | undefined;
+  recordCount: number;
+  /** incremental: bucket bits and the next bucket to send; full: next page and last code sent. */
   bits: number;
   nextBucket: number;
+  page: number;
   cursor: string;
   done: boolean;
   startedAt: string;
@@ -26,7 +28,7 @@ export interface SessionState {
   bytesSent: number;
   bytesReceived: number;
   bucketsDiffering: number;
-  recordsCompared: number;
+  recordsSent: number;
   differences: number;
 }
 
@@ -48,6 +50,10 @@ export class SessionStore {
 
   putDifference(batch: Batch, id: string, d: Difference): void {
     batch.put(`${id}!${d.residentCode}`, JSON.stringify(d) as never, { sublevel: this.diffs });
+  }
+
+  async hasDifference(id: string, residentCode: string): Promise<boolean> {
+    return (await this.diffs.get(`${id}!${residentCode}`)) !== undefined;
   }
 
   async get(id: string): Promise<SessionState | undefined> {
