@@ -56,6 +56,11 @@ try {
   const rPlain = Math.min(rPlain1, await readAll(plain));
   console.log(`encrypted sublevel write (batches of 500): ${rate(N, wSealed)}/s vs plain ${rate(N, wPlain)}/s (ratio ${(wSealed / wPlain).toFixed(2)}x time)`);
   console.log(`encrypted sublevel random get: ${rate(N, rSealed)}/s vs plain ${rate(N, rPlain)}/s (ratio ${(rSealed / rPlain).toFixed(2)}x time)`);
+  const enc = ring.valueEncoding('json');
+  const values = Array.from({ length: N }, (_, i) => rec(i));
+  const tJson = await timed(async () => { for (const v of values) JSON.parse(JSON.stringify(v)); });
+  const tSeal = await timed(async () => { for (const v of values) enc.decode(enc.encode(v)); });
+  console.log(`sealed encode+decode per value: ${((tSeal / N) * 1000).toFixed(1)} µs vs JSON round trip ${((tJson / N) * 1000).toFixed(1)} µs (ratio ${(tSeal / tJson).toFixed(2)}x)`);
   await ring.rotate();
   let re: Awaited<ReturnType<typeof reencrypt>> | undefined;
   const reMs = await timed(async () => { re = await reencrypt(db, ring, ['identity']); });
