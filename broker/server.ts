@@ -202,23 +202,21 @@ export async function startBroker(config: ApplianceConfig, deps: BrokerDeps): Pr
     },
   });
 
-  if (persistence.level) {
-    const level = persistence.level;
-    // Durable ingress wraps our checks: a publish is stored only once ACL and limits admitted it,
-    // and a failed write refuses it (no PUBACK) instead of acknowledging data that is not on disk.
-    const durable = wireDurableIngress(aedes, level, aedes.authorizePublish.bind(aedes), {
-      requesterOf: (c: Client) => identities.get(c)?.systemId ?? c.id,
-    });
-    aedes.authorizePublish = (client, packet, done) => durable(client, packet, (err) => {
-      if (err && !(err instanceof Refusal) && client) deny('storage', `ingress write failed: ${err.message}`, { client, topic: packet.topic });
-      done(err);
-    });
-    level.onAlarm((a) => raise({
-      kind: 'storage', state: a.kind === 'write-failed' ? 'raised' : 'cleared', subject: 'leveldb', message: a.message,
-    }));
-    const replayed = await level.replayIngress(aedes);
-    if (replayed > 0) log.info({ replayed }, 'ingress replayed after restart');
-  }
+  const level = persistence.level;
+  // Durable ingress wraps our checks: a publish is stored only once ACL and limits admitted it,
+  // and a failed write refuses it (no PUBACK) instead of acknowledging data that is not on disk.
+  const durable = wireDurableIngress(aedes, level, aedes.authorizePublish.bind(aedes), {
+    requesterOf: (c: Client) => identities.get(c)?.systemId ?? c.id,
+  });
+  aedes.authorizePublish = (client, packet, done) => durable(client, packet, (err) => {
+    if (err && !(err instanceof Refusal) && client) deny('storage', `ingress write failed: ${err.message}`, { client, topic: packet.topic });
+    done(err);
+  });
+  level.onAlarm((a) => raise({
+    kind: 'storage', state: a.kind === 'write-failed' ? 'raised' : 'cleared', subject: 'leveldb', message: a.message,
+  }));
+  const replayed = await level.replayIngress(aedes);
+  if (replayed > 0) log.info({ replayed }, 'ingress replayed after restart');
 
   const onClientError = (client: Client, err: Error) => {
     if (err instanceof Refusal || (err as { [REPORTED]?: boolean })[REPORTED]) return;
