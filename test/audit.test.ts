@@ -135,3 +135,17 @@ describe('audit log', () => {
     expect(await fx.log.verify()).toMatchObject({ ok: true, unsignedTail: 0 });
   });
 });
+
+describe('audit verify while appending', () => {
+  it('reports no false truncation when appends and checkpoints run during verify', async () => {
+    fx = await openFixture({ checkpointEvery: 7 });
+    for (let i = 0; i < 50; i++) await fx.log.append(lookup(i));
+    let stop = false;
+    const writer = (async () => { let i = 0; while (!stop) await fx!.log.append(lookup(i++)); })();
+    const reports = [];
+    for (let k = 0; k < 5; k++) reports.push(await fx.log.verify());
+    stop = true;
+    await writer;
+    for (const r of reports) expect(r.issues).toEqual([]);
+  });
+});

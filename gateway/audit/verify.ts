@@ -65,6 +65,9 @@ export async function verifyAuditLog(db: Db, opts: { trustedKids?: Iterable<stri
   const certs = new Map<string, Uint8Array>();
   for await (const [k, v] of store.iterator({ gte: 'cert/', lt: 'cert0' })) certs.set(k.slice(5), Buffer.from(String(v), 'base64'));
 
+  // Head and checkpoints are read before the entries: both are written with or after their entry,
+  // so appends running during verify cannot look like a truncation.
+  const head = await store.get(HEAD_KEY) as { seq: number } | undefined;
   const signers = new Set<string>();
   let prunedThrough: number | null = null;
   let prevHash = GENESIS_HASH;
@@ -171,7 +174,6 @@ export async function verifyAuditLog(db: Db, opts: { trustedKids?: Iterable<stri
   }
 
   if (!entryIssue) {
-    const head = await store.get(HEAD_KEY) as { seq: number } | undefined;
     const maxCheckpoint = Math.max(0, ...goodCheckpoints.keys());
     const mustReach = Math.max(head?.seq ?? 0, maxCheckpoint);
     if (mustReach >= expected) {
