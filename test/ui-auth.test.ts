@@ -1,0 +1,158 @@
+// Accounts, sessions, lockout, API tokens and the HTTP protections of the admin app (no browser).
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { openApplianceDb, type Db } from '../gateway/store/db.js';
+import { createLogger } from '../gateway/log/logger.js';
+import { openAuthStore, LOCKOUT_MS, type AuthStore } from '../config/ui/auth/store.js';
+import { hashPassword, verifyPassword } from '../config/ui/auth/passwords.js';
+import { createAdminApp, SESSION_COOKIE } from '../config/ui/app.js';
+import { openConfigVersions } from '../config/versions.js';
+import { createSystemsService } from '../config/ui/adapters/systems.js';
+import type { ApplianceServices, AuditEvent } from '../config/ui/services.js';
+import { tempDir } from './helpers/tmp.js';
+
+let dir: ReturnType<typeof tempDir>;
+let db: Db;
+let clock = Date.parse('2026-04-01T09:00:00Z');
+const now = () => clock;
+
+beforeEach(async () => {
+  dir = tempDir('jukigw-auth-');
+  db = await openApplianceDb(join(dir.path, 'db'));
+  clock = Date.parse('2026-04-01T09:00:00Z');
+});
+afterEach(async () => { await db.close(); dir.cleanup(); });
+
+describe('auth store', () => {
+  it('hashes with scrypt and a per-password salt', async () => {
+    const a = await hashPassword('twelve chars!!');
+    const b = await hashPassword('twelve chars!!');
+    expect(a).toMatch(/^scrypt\$32768\$8\$1\$[\w-]{22}\$[\w-]{43}$/);
+    expect(a).not.toBe(b);
+    expect(await verifyPassword('twelve chars!!', a)).toBe(true);
+    expect(await verifyPassword('twelve chars!?', a)).toBe(false);
+  });
+
+  it('creates the first admin once, with a one-time password that must be changed', async () => {
+    const auth = await openAuthStore({ db, idleMinutes: 15, now });
+    const pw = await auth.ensureFirstAdmin();
+    expect(pw).toMatch(/^[A-Za-z0-9]{20}$/);
+    expect(await auth.ensureFirstAdmin()).toBeUndefined();
+    const r = await auth.login('admin', pw!);
+    expect(r.ok && r.session.mustChange).toBe(true);
+    expect(await auth.changePassword('admin', pw!, 'short')).toBe('new password: at least 12 characters');
+    expect(await auth.changePassword('admin', pw!, 'my admin password')).toBe('new password: must not contain the account name');
+    expect(await auth.changePassword('admin', pw!, 'a good long passphrase')).toBeUndefined();
+    expect((await auth.account('admin'))!.mustChange).toBe(false);
+  });
+
+  it('locks after 5 failures for 15 minutes, then lets the right password in', async () => {
+    const auth = await openAuthStore({ db, idleMinutes: 15, now });
+    expect(await auth.createAccount('officer', 'security', 'officer pass 2026')).toBe('password: must not contain the account name');
+    expect(await auth.createAccount('officer', 'security', 'correct horse 2026')).toBeUndefined();
+    for (let i = 0; i < 4; i++) expect(await auth.login('officer', 'nope nope nope')).toEqual({ ok: false, reason: 'bad-credentials' });
+    expect(await auth.login('officer', 'nope nope nope')).toEqual({ ok: false, reason: 'locked', lockedUntil: clock + LOCKOUT_MS });
+    expect((await auth.login('officer', 'correct horse 2026')).ok).toBe(false);
+    clock += LOCKOUT_MS - 1000;
+    expect((await auth.login('officer', 'correct horse 2026')).ok).toBe(false);
+    clock += 2000;
+    expect((await auth.login('officer', 'correct horse 2026')).ok).toBe(true);
+  });
+
+  it('expires idle sessions and sessions of disabled accounts', async () => {
+    const auth = await openAuthStore({ db, idleMinutes: 15, now });
+    await auth.createAccount('watch', 'monitor', 'monitoring screen 1');
+    const r = await auth.login('watch', 'monitoring screen 1');
+    if (!r.ok) throw new Error('login failed');
+    clock += 14 * 60_000;
+    expect(await auth.session(r.token)).toBeDefined();
+    clock += 14 * 60_000; // activity above moved lastSeen
+    expect(await auth.session(r.token)).toBeDefined();
+    clock += 16 * 60_000;
+    expect(await auth.session(r.token)).toBeUndefined();
+    const r2 = await auth.login('watch', 'monitoring screen 1');
+    if (!r2.ok) throw new Error('login failed');
+    await auth.setDisabled('watch', true);
+    expect(await auth.session(r2.token)).toBeUndefined();
+    expect(await auth.login('watch', 'monitoring screen 1')).toEqual({ ok: false, reason: 'disabled' });
+  });
+
+  it('API tokens are shown once, stored hashed, and die with revocation', async () => {
+    const auth = await openAuthStore({ db, idleMinutes: 15, now });
+    await auth.createAccount('robot', 'monitor', 'automation only 1');
+    const t = await auth.createApiToken('robot', 'nagios');
+    expect(await auth.apiToken(t.token)).toEqual({ user: 'robot', role: 'monitor', id: t.id });
+    expect(JSON.stringify(await auth.listApiTokens())).not.toContain(t.token.split('.')[1]);
+    expect(await auth.apiToken(t.token.slice(0, -1) + (t.token.endsWith('A') ? 'B' : 'A'))).toBeUndefined();
+    await auth.revokeApiToken(t.id);
+    expect(await auth.apiToken(t.token)).toBeUndefined();
+  });
+});
+
+describe('admin app HTTP protections', () => {
+  let auth: AuthStore;
+  let app: ReturnType<typeof createAdminApp>;
+  const events: AuditEvent[] = [];
+
+  beforeEach(async () => {
+    auth = await openAuthStore({ db, idleMinutes: 15 });
+    const versions = await openConfigVersions({ db, initialText: "municipalities: ['242012']\n" });
+    // Audit here is a plain list: these tests check what the app records, not the chain (see ui-browser).
+    const services: ApplianceServices = { config: versions, systems: createSystemsService(versions), status: {}, audit: { append: async (e) => { events.push(e); } } };
+    app = createAdminApp({ services, auth, logger: createLogger({ level: 'silent' }), idleMinutes: 15 });
+    await auth.createAccount('boss', 'admin', 'first chief password 1');
+    await auth.changePassword('boss', 'first chief password 1', 'second chief password 2');
+  });
+
+  async function session(): Promise<{ cookie: string; csrf: string }> {
+    const g = await app.request('https://ui.test/login');
+    const loginCookie = g.headers.getSetCookie()[0]!.split(';')[0]!;
+    const token = /name="_csrf" value="([^"]+)"/.exec(await g.text())![1]!;
+    const r = await app.request('https://ui.test/login', { method: 'POST', headers: { cookie: loginCookie, 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ _csrf: token, username: 'boss', password: 'second chief password 2' }) });
+    expect(r.status).toBe(303);
+    const set = r.headers.getSetCookie().find((c) => c.startsWith(SESSION_COOKIE))!;
+    expect(set).toMatch(/HttpOnly/);
+    expect(set).toMatch(/Secure/);
+    expect(set).toMatch(/SameSite=Strict/);
+    const cookie = set.split(';')[0]!;
+    const page = await app.request('https://ui.test/systems', { headers: { cookie } });
+    return { cookie, csrf: /name="_csrf" value="([^"]+)"/.exec(await page.text())![1]! };
+  }
+
+  it('sends the security headers, with a CSP without inline script', async () => {
+    const r = await app.request('https://ui.test/login');
+    const csp = r.headers.get('content-security-policy')!;
+    expect(csp).toContain("script-src 'self'");
+    expect(csp).not.toContain('unsafe-inline');
+    expect(csp).toContain("frame-ancestors 'none'");
+    expect(r.headers.get('x-frame-options')).toBe('DENY');
+    expect(r.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(r.headers.get('cache-control')).toBe('no-store');
+    expect(await r.text()).not.toMatch(/<script>|style="/);
+  });
+
+  it('API calls with a session cookie need the X-CSRF-Token header; without login they get 401', async () => {
+    const { cookie, csrf } = await session();
+    expect((await app.request('https://ui.test/api/v1/systems')).status).toBe(401);
+    expect((await app.request('https://ui.test/api/v1/systems', { headers: { cookie } })).status).toBe(200);
+    const body = JSON.stringify({ id: 'term-09', role: 'terminal' });
+    const no = await app.request('https://ui.test/api/v1/systems', { method: 'POST', headers: { cookie, 'content-type': 'application/json' }, body });
+    expect(no.status).toBe(403);
+    const yes = await app.request('https://ui.test/api/v1/systems', { method: 'POST', headers: { cookie, 'x-csrf-token': csrf, 'content-type': 'application/json' }, body });
+    expect(yes.status).toBe(200);
+    expect((await yes.json()).version.version).toBe(2);
+    const bad = await app.request('https://ui.test/api/v1/config', { method: 'POST', headers: { cookie, 'x-csrf-token': csrf, 'content-type': 'application/json' }, body: JSON.stringify({ text: "municipalities: ['242013']\n" }) });
+    expect(bad.status).toBe(422);
+    expect((await bad.json()).details).toEqual([{ path: 'municipalities[0]', problem: 'check digit does not match (全国地方公共団体コード)' }]);
+    expect(events.filter((e) => e.outcome === 'refused').map((e) => e.action)).toEqual(['request.csrf', 'config.apply']);
+  });
+
+  it('logging out ends the session', async () => {
+    const { cookie, csrf } = await session();
+    const r = await app.request('https://ui.test/logout', { method: 'POST', headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ _csrf: csrf }) });
+    expect(r.status).toBe(303);
+    const after = await app.request('https://ui.test/', { headers: { cookie } });
+    expect(after.status).toBe(303);
+    expect(after.headers.get('location')).toBe('/login');
+  });
+});
