@@ -140,10 +140,10 @@ describe('admin app HTTP protections', () => {
     expect(no.status).toBe(403);
     const yes = await app.request('https://ui.test/api/v1/systems', { method: 'POST', headers: { cookie, 'x-csrf-token': csrf, 'content-type': 'application/json' }, body });
     expect(yes.status).toBe(200);
-    expect((await yes.json()).version.version).toBe(2);
+    expect(((await yes.json()) as { version: { version: number } }).version.version).toBe(2);
     const bad = await app.request('https://ui.test/api/v1/config', { method: 'POST', headers: { cookie, 'x-csrf-token': csrf, 'content-type': 'application/json' }, body: JSON.stringify({ text: "municipalities: ['242013']\n" }) });
     expect(bad.status).toBe(422);
-    expect((await bad.json()).details).toEqual([{ path: 'municipalities[0]', problem: 'check digit does not match (全国地方公共団体コード)' }]);
+    expect(((await bad.json()) as { details: unknown }).details).toEqual([{ path: 'municipalities[0]', problem: 'check digit does not match (全国地方公共団体コード)' }]);
     expect(events.filter((e) => e.outcome === 'refused').map((e) => e.action)).toEqual(['request.csrf', 'config.apply']);
   });
 
