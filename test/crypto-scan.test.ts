@@ -6,7 +6,8 @@ import { randomInt } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { openApplianceDb } from '../gateway/store/db.js';
-import { createKeyHasher, openFileKek, openKeyring, type Keyring } from '../gateway/crypto/index.js';
+import { createKeyHasher, openFileKek, openKeyring, openPkcs11Kek, type Keyring } from '../gateway/crypto/index.js';
+import { createSoftHsmToken } from './crypto-softhsm.js';
 import { createAuditLog } from '../gateway/audit/index.js';
 import { tempDir } from './helpers/tmp.js';
 import { testSigner } from './audit-helpers.js';
@@ -43,9 +44,11 @@ function digitWindows(data: Buffer): Set<string> {
   return out;
 }
 
-async function writeAll(path: string, people: Resident[], encrypt: boolean) {
+async function writeAll(path: string, people: Resident[], encrypt: boolean, kekKind: 'file' | 'softhsm' = 'file') {
   const db = await openApplianceDb(join(path, 'db'));
-  const kek = openFileKek(join(path, 'keys', 'kek.bin'));
+  // SoftHSM keeps its token files inside the data dir too, so the scan covers them as well.
+  const token = kekKind === 'softhsm' ? createSoftHsmToken('jukigw-scan', '246810', join(path, 'softhsm')) : undefined;
+  const kek = token ? openPkcs11Kek({ module: token.module, tokenLabel: token.tokenLabel, pin: token.pin }) : openFileKek(join(path, 'keys', 'kek.bin'));
   const ring: Keyring = await openKeyring({ db, kek });
   const hash = createKeyHasher(await ring.secret('blind-index'));
   const enc = (inner: 'json') => (encrypt ? ring.valueEncoding(inner) : inner);
@@ -74,6 +77,7 @@ async function writeAll(path: string, people: Resident[], encrypt: boolean) {
   // Re-write a slice so the current write-ahead log also holds records when the db closes.
   for (const p of people.slice(0, 200)) await identity.put(hash('rc', p.code), { 住民票コード: p.code, 氏名: p.name });
   await ring.close(); await kek.close(); await db.close();
+  token?.cleanup();
 }
 
 function scan(path: string, people: Resident[]) {
@@ -96,11 +100,26 @@ afterEach(() => { while (cleanups.length) cleanups.pop()!(); });
 describe('data directory scan', () => {
   const people = residents(12000);
 
-  it('finds no name, kana, address or number in clear when written through the sealed encoding', async () => {
+  it('finds no name, kana, address or number in clear when written through the sealed encoding (file KEK)', async () => {
     const dir = tempDir('jukigw-scan-');
     cleanups.push(dir.cleanup);
     await writeAll(dir.path, people, true);
     const r = scan(dir.path, people);
+    if (process.env.SCAN_REPORT) console.log({ files: r.files.length, bytes: r.bytes, text: r.textHits.length, codes: r.codeHits, numbers: r.numberHits });
+    expect(r.files.some((f) => f.endsWith('.ldb'))).toBe(true);
+    expect(r.files.some((f) => f.endsWith('.log') && statSync(f).size > 0)).toBe(true);
+    expect(r.bytes).toBeGreaterThan(5_000_000);
+    expect(r.textHits).toEqual([]);
+    expect(r.codeHits).toBe(0);
+    expect(r.numberHits).toBe(0);
+  }, 60_000);
+
+  it('the same with data keys wrapped by an AES key on a SoftHSM token kept in the data dir', async () => {
+    const dir = tempDir('jukigw-scan-hsm-');
+    cleanups.push(dir.cleanup);
+    await writeAll(dir.path, people, true, 'softhsm');
+    const r = scan(dir.path, people);
+    expect(r.files.some((f) => f.includes('softhsm'))).toBe(true);
     if (process.env.SCAN_REPORT) console.log({ files: r.files.length, bytes: r.bytes, text: r.textHits.length, codes: r.codeHits, numbers: r.numberHits });
     expect(r.files.some((f) => f.endsWith('.ldb'))).toBe(true);
     expect(r.files.some((f) => f.endsWith('.log') && statSync(f).size > 0)).toBe(true);

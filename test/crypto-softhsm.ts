@@ -6,10 +6,11 @@ import { tempDir } from './helpers/tmp.js';
 
 export const SOFTHSM_MODULE = '/usr/lib/softhsm/libsofthsm2.so';
 
-export function createSoftHsmToken(label = 'jukigw-crypto', pin = '123456'): { module: string; tokenLabel: string; pin: string; cleanup: () => void } {
+/** `tokenDir`: where the token files go (e.g. inside a data dir under test); default a temp dir. */
+export function createSoftHsmToken(label = 'jukigw-crypto', pin = '123456', tokenDir?: string): { module: string; tokenLabel: string; pin: string; cleanup: () => void } {
   const dir = tempDir('jukigw-softhsm-');
-  const tokens = join(dir.path, 'tokens');
-  mkdirSync(tokens);
+  const tokens = tokenDir ?? join(dir.path, 'tokens');
+  mkdirSync(tokens, { recursive: true });
   const conf = join(dir.path, 'softhsm2.conf');
   writeFileSync(conf, `directories.tokendir = ${tokens}\nobjectstore.backend = file\nlog.level = ERROR\n`);
   process.env.SOFTHSM2_CONF = conf;
