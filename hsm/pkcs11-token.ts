@@ -2,7 +2,7 @@
 // the appliance relies on — a lost token or session pauses signing (callers get
 // TokenUnavailableError and keep the message queued), an alarm is logged, and a background loop
 // with backoff logs in again; a refused PIN is never retried.
-import { createHash } from 'node:crypto';
+import * as nodeCrypto from 'node:crypto';
 import { TokenConfigError, TokenUnavailableError, WrongPinError } from './errors.js';
 import { findKey, generateKey, keyTypeFor, type FoundKey, type KeyRef } from './pkcs11-key.js';
 import { acquireModule, findSlot, reinitializeModule, LOST_CODES, pkcs11js, releaseModule, rvName, rvOf, slotNumber, type Handle, type Pkcs11 } from './pkcs11-module.js';
@@ -48,6 +48,10 @@ function login(lib: Pkcs11, session: Handle, pin: string): void {
     throw e;
   }
 }
+
+// One-shot crypto.hash (Node ≥ 20.12) skips a Hash object per signature.
+const oneShot = (nodeCrypto as { hash?: (alg: string, data: Buffer, enc: 'buffer') => Buffer }).hash;
+const sha256 = (data: Buffer): Buffer => (oneShot ? oneShot('sha256', data, 'buffer') : nodeCrypto.createHash('sha256').update(data).digest());
 
 export function openPkcs11Token(opts: Pkcs11TokenOptions): Pkcs11TokenKey {
   const logger = opts.logger ?? silentLogger;
@@ -178,7 +182,7 @@ export function openPkcs11Token(opts: Pkcs11TokenOptions): Pkcs11TokenKey {
     kind: 'pkcs11', alg: opts.alg, spkiDer: spki,
     get slot() { return slotNumber(slot); },
     async sign(data) {
-      const input = opts.alg === 'ES256' ? createHash('sha256').update(data).digest() : data;
+      const input = opts.alg === 'ES256' ? sha256(data) : data;
       const session = await acquire();
       try {
         const sig = await signOnce(session, input);
