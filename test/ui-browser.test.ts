@@ -249,7 +249,7 @@ describe('admin UI in Chromium', () => {
   });
 
   it('renders the remaining pages (screenshots) with honest "not available" parts', async () => {
-    for (const [path, name] of [['/links', 'links'], ['/keys', 'keys'], ['/consistency', 'consistency']] as const) {
+    for (const [path, name] of [['/links', 'links'], ['/consistency', 'consistency']] as const) {
       const r = await page.goto(`${f.url}${path}`);
       expect(r?.status()).toBe(200);
       expect(r?.headers()['content-security-policy']).toContain("frame-ancestors 'none'");
@@ -262,5 +262,32 @@ describe('admin UI in Chromium', () => {
     await page.goto(`${f.url}/audit?verify=1`);
     await expect(page.locator('#verify-result').textContent()).resolves.toMatch(/^Chain intact: \d+ entries/);
     await shot(page, 'audit');
+  });
+
+  it('lets a security officer download a CSR for the signing key, and shows the trust anchors', async () => {
+    await page.goto(`${f.url}/accounts`);
+    await page.fill('#acct-name', 'officer');
+    await page.selectOption('#acct-role', 'security');
+    await page.fill('#acct-password', 'first pass for keys 2026');
+    await page.click('#acct-create');
+    const ctx = await newContext();
+    const p = await ctx.newPage();
+    await login(p, 'officer', 'first pass for keys 2026');
+    await p.fill('#current', 'first pass for keys 2026');
+    await p.fill('#next', 'signing keys are mine 9');
+    await p.fill('#repeat', 'signing keys are mine 9');
+    await p.click('#change-password');
+    await p.goto(`${f.url}/keys`);
+    await expect(p.locator('main').textContent()).resolves.toContain('juki-gw development CA');
+    await p.fill('[data-csr-subject="juki-gw-signing"]', 'CN=lg:242012, O=Tsu City');
+    const [download] = await Promise.all([p.waitForEvent('download'), p.click('[data-csr-subject="juki-gw-signing"] + button')]);
+    const csr = await download.path().then((x) => import('node:fs').then((fs) => fs.readFileSync(x!, 'utf8')));
+    expect(csr).toMatch(/^-----BEGIN CERTIFICATE REQUEST-----/);
+    await shot(p, 'keys');
+    // Not a configuration editor: the officer's apply is refused.
+    const csrf = await p.locator('input[name="_csrf"]').first().getAttribute('value');
+    expect((await p.request.post(`${f.url}/config`, { form: { _csrf: csrf!, action: 'apply', text: 'x: 1' }, maxRedirects: 0 })).status()).toBe(403);
+    await ctx.close();
+    expect((await f.auditRecords()).some((a) => a.action === 'key.csr' && a.actor === 'officer' && a.outcome === 'ok')).toBe(true);
   });
 });

@@ -20,6 +20,7 @@ import { createSystemsService } from '../config/ui/adapters/systems.js';
 import { queuesFromOutbox } from '../config/ui/adapters/queues.js';
 import { certificateExpiry, connectedClients, diskStatus, messageRateCounter, signerCertificate } from '../config/ui/adapters/status.js';
 import { devCaClientCertificates } from '../config/ui/adapters/devca.js';
+import { keysFromHsm } from '../config/ui/adapters/keys.js';
 import { selfSignedUiCertificate } from '../config/ui/tls.js';
 import type { ApplianceConfig } from '../config/schema/index.js';
 import { freePort } from './helpers/ports.js';
@@ -53,10 +54,13 @@ export async function startUiFixture(): Promise<UiFixture> {
     "  - { name: juki-net, url: 'mqtts://10.30.0.10:8883', nodes: ['pref:240001', 'national'] }",
     'limits:',
     '  maxPayloadBytes: 1048576',
+    'hsm: { kind: software }',
+    `trust: { anchors: ['${join(dir, 'dev-ca', 'ca.pem')}'] }`,
     '',
   ].join('\n');
 
   const signer = await createSigner(hsmSection.parse({ kind: 'software' }), { dataDir: dir });
+  // The dev CA doubles as the trust anchor shown on the HSM page.
   const ca = await createDevCa(join(dir, 'dev-ca'));
 
   let broker: BrokerHandle | undefined;
@@ -100,6 +104,7 @@ export async function startUiFixture(): Promise<UiFixture> {
       disk: diskStatus(dir, versions.running().limits.minFreeDiskBytes),
     },
     audit,
+    keys: keysFromHsm({ hsm: () => versions.running().hsm, dataDir: dir, trustAnchorFiles: () => versions.running().trust.anchors }),
     queues: queuesFromOutbox(outbox, () => versions.running().upstreams.map((u) => u.name)),
   };
   let firstPassword = '';

@@ -28,7 +28,7 @@ export function registerKeys(app: Hono<UiEnv>) {
             <section class="card"><h2>Keys</h2>
               <table><thead><tr><th>Label</th><th>Algorithm</th><th>kid</th><th>Certificate</th><th>Not after</th>{change ? <th></th> : null}</tr></thead>
                 <tbody>{list.map((k) => <tr><td>{k.label}</td><td>{k.algorithm}</td><td>{k.kid ?? '—'}</td><td>{k.certificateSubject ?? '—'}</td><td>{k.notAfter ?? '—'}</td>
-                  {change ? <td><form class="inline" method="post" action="/keys/csr"><Csrf who={who} /><input type="hidden" name="label" value={k.label} /><input type="text" name="subject" placeholder="CN=..., O=..." required /><button class="secondary" type="submit">download CSR</button></form></td> : null}</tr>)}</tbody></table>
+                  {change ? <td><form class="inline" method="post" action="/keys/csr"><Csrf who={who} /><input type="hidden" name="label" value={k.label} /><input type="text" name="subject" placeholder="CN=lg:242012, O=..." required data-csr-subject={k.label} /><button class="secondary" type="submit">download CSR</button></form></td> : null}</tr>)}</tbody></table>
               {change ? (
                 <div>
                   <form method="post" action="/keys/generate"><Csrf who={who} /><label for="key-label">Generate a key in the token</label><input type="text" id="key-label" name="label" required /> <button type="submit">Generate</button></form>
@@ -66,12 +66,12 @@ export function registerKeys(app: Hono<UiEnv>) {
       return c.redirect('/keys', 303);
     });
   };
-  mutate('/keys/generate', 'key.generate', async (b, c) => { const k = await c.get('deps').services.keys!.generate(String(b.label), actorOf(c)); return `Key ${k.label} generated.`; });
+  mutate('/keys/generate', 'key.generate', async (b, c) => { const k = await c.get('deps').services.keys!.generate(String(b.label), actorOf(c)); return `Key ${k.label} ready on the token (kid ${k.kid}); the running signer changes key only at the next start with hsm.keyLabel = ${k.label}.`; });
   mutate('/keys/csr', 'key.csr', async (b, c) => {
     const pem = await c.get('deps').services.keys!.csr(String(b.label), String(b.subject), actorOf(c));
     return c.body(pem, 200, { 'Content-Type': 'application/pkcs10', 'Content-Disposition': `attachment; filename="${String(b.label).replace(/[^A-Za-z0-9._-]/g, '_')}.csr"` });
   });
-  mutate('/keys/import', 'key.import-certificate', async (b, c) => { const k = await c.get('deps').services.keys!.importCert(String(b.label), String(b.pem), actorOf(c)); return `Certificate imported for ${k.label}.`; });
+  mutate('/keys/import', 'key.import-certificate', async (b, c) => { const k = await c.get('deps').services.keys!.importCert(String(b.label), String(b.pem), actorOf(c)); return `Certificate imported for ${k.label} (kid ${k.kid}); the running signer presents it after the next start.`; });
   mutate('/keys/anchors', 'trust-anchor.add', async (b, c) => {
     const k = c.get('deps').services.keys!;
     if (!k.addTrustAnchor) throw new Error('not available in this build');

@@ -1,0 +1,73 @@
+// HSM page ↔ hsm/: the same library functions as `juki-gw keys` (open the configured token, CSR,
+// certificate import with the key check). The running signer keeps its key until the next start;
+// the page says so.
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createHash, X509Certificate } from 'node:crypto';
+import { dirname } from 'node:path';
+import type { HsmConfig } from '../../schema/hsm.js';
+import {
+  certificateFiles, certificateRequest, describeCertificate, kidOf, openToken, pemBlocks, toPem, type HsmLogger,
+} from '../../../hsm/index.js';
+import { certificateMatchesKey } from '../../../hsm/certs.js';
+import type { KeyInfo, KeysService, TrustAnchorInfo } from '../services.js';
+
+export interface KeysOptions {
+  hsm: () => HsmConfig;
+  dataDir: string;
+  trustAnchorFiles: () => string[];
+  logger?: HsmLogger;
+}
+
+const LABEL = /^[A-Za-z0-9._-]{1,64}$/;
+
+export function keysFromHsm(opts: KeysOptions): KeysService {
+  const configFor = (label: string): HsmConfig => {
+    if (!LABEL.test(label)) throw new Error('key label: 1-64 characters A-Z a-z 0-9 . _ -');
+    return { ...opts.hsm(), keyLabel: label };
+  };
+  const withToken = async <T>(label: string, generate: boolean, f: (t: Awaited<ReturnType<typeof openToken>>, hsm: HsmConfig) => Promise<T>): Promise<T> => {
+    const hsm = configFor(label);
+    const token = await openToken(hsm, { dataDir: opts.dataDir, generateIfMissing: generate, ...(opts.logger ? { logger: opts.logger } : {}) });
+    try { return await f(token, hsm); } finally { await token.close(); }
+  };
+  const info = (hsm: HsmConfig, spkiDer: Buffer): KeyInfo => {
+    const out: KeyInfo = { label: hsm.keyLabel, algorithm: hsm.algorithm, kid: kidOf(spkiDer) };
+    const file = certificateFiles(hsm, opts.dataDir).certFile;
+    const der = existsSync(file) ? pemBlocks(readFileSync(file, 'utf8'))[0] : undefined;
+    if (der) {
+      const c = describeCertificate(der, kidOf(der));
+      out.certificateSubject = c.subject;
+      out.notAfter = c.notAfter.toISOString();
+      out.kid = c.kid;
+    }
+    return out;
+  };
+  return {
+    list: () => withToken(opts.hsm().keyLabel, false, async (t, hsm) => [info(hsm, t.spkiDer)]),
+    generate: (label) => withToken(label, true, async (t, hsm) => info(hsm, t.spkiDer)),
+    csr: (label, subject) => withToken(label, false, async (t) => certificateRequest(t, subject)),
+    importCert: (label, pem) => withToken(label, false, async (t, hsm) => {
+      const der = pemBlocks(pem)[0];
+      if (!der) throw new Error('no PEM certificate in the upload');
+      if (!certificateMatchesKey(der, t.spkiDer)) throw new Error(`the certificate is not for the key "${label}" on the token`);
+      const file = certificateFiles(hsm, opts.dataDir).certFile;
+      mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+      writeFileSync(file, toPem(der), { mode: 0o644 });
+      return info(hsm, t.spkiDer);
+    }),
+    async trustAnchors() {
+      const out: TrustAnchorInfo[] = [];
+      for (const file of opts.trustAnchorFiles()) {
+        try {
+          for (const der of pemBlocks(readFileSync(file, 'utf8'))) {
+            const x = new X509Certificate(der);
+            out.push({ file, subject: x.subject.replace(/\n/g, ', '), notAfter: new Date(x.validTo).toISOString(), fingerprintSha256: createHash('sha256').update(der).digest('hex') });
+          }
+        } catch (e) {
+          out.push({ file, subject: `unreadable: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, notAfter: '—', fingerprintSha256: '—' });
+        }
+      }
+      return out;
+    },
+  };
+}
