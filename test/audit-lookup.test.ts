@@ -2,7 +2,11 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { Registry } from 'prom-client';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
-import { createLookupAlerts, type LookupAlertConfig } from '../gateway/audit/index.js';
+import { createLookupAlerts, openAudit, type LookupAlertConfig } from '../gateway/audit/index.js';
+import { openApplianceDb } from '../gateway/store/db.js';
+import { tempDir } from './helpers/tmp.js';
+import { testSigner } from './audit-helpers.js';
+import { join } from 'node:path';
 import { auditSection } from '../config/schema/audit.js';
 import { lookup, openFixture, type Fixture } from './audit-helpers.js';
 
@@ -89,5 +93,17 @@ describe('look-up alarms', () => {
     const bad = auditSection.safeParse({ lookupAlerts: { searchesPerMinute: 50, searchesPerHour: 10 } });
     expect(bad.success).toBe(false);
     expect(bad.error?.issues[0]?.path).toEqual(['lookupAlerts', 'searchesPerHour']);
+  });
+
+  it('openAudit wires the config section: checkpoint cadence and alarm thresholds', async () => {
+    const dir = tempDir('jukigw-audit-cfg-');
+    const db = await openApplianceDb(join(dir.path, 'db'));
+    const config = auditSection.parse({ checkpointEvery: 3, lookupAlerts: { searchesPerMinute: 2, searchesPerHour: 10 } });
+    const { log, lookupAlerts } = await openAudit({ config, db, signer: await testSigner() });
+    for (let i = 0; i < 3; i++) await log.append(lookup(i, { actor: { kind: 'operator', id: 'op-9' } }));
+    await new Promise((r) => setTimeout(r, 50));
+    expect(lookupAlerts.activeAlarms().map((a) => a.id)).toContain('operator:op-9:searches_per_minute');
+    expect((await log.verify()).lastCheckpointSeq).toBeGreaterThanOrEqual(3);
+    await log.close(); await db.close(); dir.cleanup();
   });
 });

@@ -8,7 +8,7 @@ import {
 } from '../gateway/crypto/index.js';
 import { tempDir } from './helpers/tmp.js';
 import { createSoftHsmToken } from './crypto-softhsm.js';
-import { openKekFromConfig } from '../gateway/crypto/index.js';
+import { openKekFromConfig, openEncryptionAtRest } from '../gateway/crypto/index.js';
 import { hsmSection } from '../config/schema/hsm.js';
 import { writeFileSync } from 'node:fs';
 
@@ -92,6 +92,26 @@ describe('sealed values', () => {
     const again = await openKeyring({ db, kek });
     expect(Buffer.from(await again.secret('audit-keys')).equals(Buffer.from(s1))).toBe(true);
     expect(Buffer.from(await ring.secret('blind-index')).equals(Buffer.from(s1))).toBe(false);
+  });
+});
+
+describe('openEncryptionAtRest', () => {
+  it('opens keyring and blind-index hasher from config; hashes are stable across restarts', async () => {
+    const dir = tempDir('jukigw-atrest-');
+    cleanups.push(() => dir.cleanup());
+    const hsm = hsmSection.parse({ kind: 'software' });
+    let db = await openApplianceDb(join(dir.path, 'db'));
+    let at = await openEncryptionAtRest({ hsm, dataDir: dir.path, db });
+    const h1 = at.hashKey('rc', '12345678901');
+    expect(h1).toMatch(/^rc:[A-Za-z0-9_-]{43}$/);
+    expect(at.hashKey('rc', '12345678902')).not.toBe(h1);
+    await db.sublevel<string, unknown>('identity', { valueEncoding: at.keyring.valueEncoding('json') }).put(h1, { 氏名: '津田 花子' });
+    await at.close(); await db.close();
+    db = await openApplianceDb(join(dir.path, 'db'));
+    at = await openEncryptionAtRest({ hsm, dataDir: dir.path, db });
+    cleanups.push(async () => { await at.close(); await db.close(); });
+    expect(at.hashKey('rc', '12345678901')).toBe(h1);
+    expect(await db.sublevel<string, unknown>('identity', { valueEncoding: at.keyring.valueEncoding('json') }).get(h1)).toEqual({ 氏名: '津田 花子' });
   });
 });
 

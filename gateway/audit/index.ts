@@ -8,3 +8,4 @@ export { exportSegment, applyRetention, AuditIntegrityError, type SegmentExport,
 export type { AuditQuery } from './query.js';
 export { createLookupAlerts, type LookupAlerts, type LookupAlarm, type LookupAlertConfig, type LookupAlarmRule, type LookupObservation } from './lookupAlerts.js';
 export { verifySegmentFile, type SegmentVerifyReport } from './segmentFile.js';
+export { openAudit } from './fromConfig.js';

@@ -8,3 +8,4 @@ export type { SealedEncoding, SealedInner } from './encoding.js';
 export { reencrypt, countByKey, rotateAndRetire, type ReencryptReport, type SublevelRef } from './reencrypt.js';
 export { createKeyHasher, HASHED_KEY, type KeyHasher } from './blindIndex.js';
 export { openKekFromConfig, KEK_FILE, KEK_LABEL } from './fromConfig.js';
+export { openEncryptionAtRest, BLIND_INDEX_SECRET, type EncryptionAtRest } from './atRest.js';
