@@ -14,7 +14,7 @@ export class SimError extends Error {
 export interface SimContext {
   node: string;
   /** Sends a new message (not a reply) and returns it. */
-  send(to: string, type: string, body: Record<string, unknown>): Promise<Envelope>;
+  send(to: string, type: string, body: Record<string, unknown>, corr?: string | null): Promise<Envelope>;
   /** Sends a request and waits for the reply (relays: ims → nws → back). */
   request(to: string, type: string, body: Record<string, unknown>, timeoutMs?: number): Promise<Envelope>;
 }
@@ -35,9 +35,12 @@ export interface SimNodeOptions {
 export class SimNode implements SimContext {
   private client?: MqttClient;
   private readonly answered = new Map<string, Envelope | null>();
+  private intake: Promise<void> = Promise.resolve();
   private readonly waiting = new Map<string, (e: Envelope) => void>();
-  /** Every verified message addressed to us, first copy only, in arrival order (tests read this). */
+  /** Every verified message addressed to us and processed, first copy only, in arrival order (tests read this). */
   readonly received: Envelope[] = [];
+  /** Messages this node answered with an `error` (not processed). */
+  readonly rejected: Envelope[] = [];
   /** Copies per id, duplicates included. */
   readonly copies = new Map<string, number>();
   readonly refused: { topic: string; code: string; message: string }[] = [];
@@ -54,17 +57,27 @@ export class SimNode implements SimContext {
       ...(this.o.tls ? { ...this.o.tls, rejectUnauthorized: true } : {}),
     });
     this.client = client;
+    // mqtt.js handles incoming packets one at a time: a handler that awaited a PUBACK or a relayed reply
+    // inside handleMessage would wait for a packet queued behind itself. So acknowledge at once
+    // (a simulator needs no durability), take messages in order, and run handlers detached.
     client.handleMessage = (packet, done) => {
-      this.onMessage(packet.topic, Buffer.from(packet.payload as Buffer)).then(() => done(), (e: Error) => {
-        this.o.logger.error({ node: this.o.node, err: e.message }, 'sim: handler crashed');
-        done();
+      done();
+      const payload = Buffer.from(packet.payload as Buffer);
+      this.intake = this.intake.then(() => this.onMessage(packet.topic, payload)).catch((e: Error) => {
+        this.o.logger.error({ node: this.o.node, err: e.message }, 'sim: intake failed');
       });
     };
+    // mqtt.js does not resubscribe a persistent (clean: false) session; a broker that lost it (restart
+    // without persistence) would leave us deaf, so subscribe whenever the session is not present.
+    let first = true;
     await new Promise<void>((resolve, reject) => {
-      client.once('connect', () => resolve());
-      client.once('error', reject);
+      client.on('connect', (ack) => {
+        if (first || !ack.sessionPresent) {
+          client.subscribeAsync(`to/${this.o.node}/#`, { qos: 1 }).then(() => { if (first) { first = false; resolve(); } }, reject);
+        }
+      });
+      client.once('error', (e) => { if (first) reject(e); });
     });
-    await client.subscribeAsync(`to/${this.o.node}/#`, { qos: 1 });
     this.o.logger.info({ node: this.o.node }, 'sim: node up (SIMULATED upstream)');
   }
 
@@ -80,7 +93,7 @@ export class SimNode implements SimContext {
     this.copies.set(env.id, (this.copies.get(env.id) ?? 0) + 1);
     if (this.answered.has(env.id)) {
       const again = this.answered.get(env.id);
-      if (again) await this.publishSigned(again);
+      if (again) void this.publishSigned(again).catch(() => undefined);
       return;
     }
     this.received.push(env);
@@ -90,9 +103,16 @@ export class SimNode implements SimContext {
       this.waiting.delete(env.corr);
       return;
     }
-    const reply = await this.answer(env);
-    this.answered.set(env.id, reply);
-    await this.publishSigned(reply);
+    this.answered.set(env.id, null); // in progress: a duplicate now is dropped; later it gets the answer again
+    void this.answer(env).then(async (reply) => {
+      if (reply.type === 'error') {
+        // A refused message was not processed: forget it, so a later resend is judged afresh.
+        this.answered.delete(env.id);
+        this.received.splice(this.received.lastIndexOf(env), 1);
+        this.rejected.push(env);
+      } else this.answered.set(env.id, reply);
+      await this.publishSigned(reply);
+    }).catch((e: Error) => this.o.logger.error({ node: this.o.node, type: env.type, err: e.message }, 'sim: reply not sent'));
   }
 
   private async answer(env: Envelope): Promise<Envelope> {
@@ -117,8 +137,8 @@ export class SimNode implements SimContext {
     await this.client!.publishAsync(`to/${env.to}/${env.type}`, JSON.stringify(jws), { qos: 1 });
   }
 
-  async send(to: string, type: string, body: Record<string, unknown>): Promise<Envelope> {
-    const env: Envelope = { v: 1, id: uuidv7(), type, from: this.o.node, to, at: nowIso(), corr: null, body };
+  async send(to: string, type: string, body: Record<string, unknown>, corr: string | null = null): Promise<Envelope> {
+    const env: Envelope = { v: 1, id: uuidv7(), type, from: this.o.node, to, at: nowIso(), corr, body };
     await this.publishSigned(env);
     return env;
   }

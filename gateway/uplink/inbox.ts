@@ -16,7 +16,12 @@ import { nodeOfTopic } from './routing.js';
 import type { UplinkMetrics } from './metrics.js';
 
 export interface FlowContext { batch: Batch; link: string }
-/** A flow handler: adds its business change to `ctx.batch`, returns the reply to send (if any). */
+/**
+ * A flow handler: adds its business change to `ctx.batch`, returns the reply to send (if any).
+ * It runs before the PUBACK, and mqtt.js takes a link's incoming packets one at a time, so a handler
+ * must NOT await an upstream reply (`uplink.request`) itself: that reply would queue behind it.
+ * Enqueue follow-up messages in `ctx.batch` instead.
+ */
 export type FlowHandler = (envelope: Envelope, ctx: FlowContext) => Promise<Envelope | void>;
 
 export interface InboxAuditEvent {

@@ -105,7 +105,7 @@ export async function createUplink(deps: UplinkDeps): Promise<Uplink> {
       name: u.name, url: u.url, tls: u.tls, subscriptions, logger,
       clientId: u.clientId ?? `${deps.clientIdPrefix ?? 'juki-gw'}-${config.municipalities[0]}-${u.name}`,
       backoff: { initialMs: Math.min(retry.initialMs, 1000), maxMs: Math.min(retry.maxMs, 60_000) },
-      onMessage: async (topic, payload) => { await inbox.handle(u.name, topic, payload); },
+      onMessage: async (topic, payload) => { const outcome = await inbox.handle(u.name, topic, payload); logger.debug({ link: u.name, topic, outcome }, 'uplink: inbound'); },
       onState: (s) => { if (s.state === 'up') sender?.kick(); },
     });
     links.set(u.name, link);
@@ -162,6 +162,7 @@ export async function createUplink(deps: UplinkDeps): Promise<Uplink> {
       for (const s of senders) s.stop();
       await Promise.all([...links.values()].map((l) => l.close()));
       correlator.close();
+      await Promise.all(senders.map((s) => s.drained()));
       outbox.close();
     },
   };

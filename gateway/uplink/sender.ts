@@ -27,6 +27,7 @@ export interface SenderOptions {
 
 export class LinkSender {
   private inFlight = 0;
+  private readonly running = new Set<Promise<void>>();
   private scheduled = false;
   private stopped = false;
   private readonly onWork = (link: string) => { if (link === this.o.link.name) this.kick(); };
@@ -49,9 +50,10 @@ export class LinkSender {
     if (free <= 0) return;
     for (const seq of outbox.takeReady(link.name, free)) {
       this.inFlight++;
-      void this.send(seq)
+      const p: Promise<void> = this.send(seq)
         .catch((e: Error) => { this.o.logger.error({ link: link.name, seq, err: e.message }, 'uplink: outbox store error'); outbox.release(seq); })
-        .finally(() => { this.inFlight--; this.kick(); });
+        .finally(() => { this.inFlight--; this.running.delete(p); this.kick(); });
+      this.running.add(p);
     }
   }
 
@@ -95,6 +97,8 @@ export class LinkSender {
       await outbox.delivered(seq);
     } catch (e) {
       if (wantsAck) correlator.cancel(env.id, e as Error);
+      // Shutting down is not the message's fault: it stays queued as it was and goes out after restart.
+      if (this.stopped) { outbox.release(seq); return; }
       const reason = e instanceof ReplyTimeoutError ? 'ack_timeout' : 'publish';
       metrics?.failures.inc({ link: link.name, reason });
       const verdict = await outbox.failed(seq, `${reason}: ${(e as Error).message}`);
@@ -105,5 +109,10 @@ export class LinkSender {
   stop(): void {
     this.stopped = true;
     this.o.outbox.off('work', this.onWork);
+  }
+
+  /** Resolves when the sends in flight have recorded their outcome (before the DB closes). */
+  async drained(): Promise<void> {
+    while (this.running.size > 0) await Promise.allSettled([...this.running]);
   }
 }

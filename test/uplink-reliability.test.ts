@@ -1,0 +1,166 @@
+// Uplink against a real Mosquitto and the simulated upstream nodes: request/reply with timeouts,
+// an upstream outage with traffic flowing, a poison message, and the inbox's refusals.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connect } from 'mqtt';
+import { Registry } from 'prom-client';
+import { openApplianceDb, type Db } from '../gateway/store/db.js';
+import { nowIso, uuidv7, type Envelope } from '../gateway/envelope.js';
+import { createUplink, type InboxAuditEvent, type Uplink } from '../gateway/uplink/index.js';
+import type { TokenSigner } from '../hsm/index.js';
+import { reloadingVerifier } from '../sim/pki.js';
+import { startSimulators, type Simulators } from '../sim/run.js';
+import { startMosquitto, type Mosquitto } from './helpers/mosquitto.js';
+import { tempDir } from './helpers/tmp.js';
+import { certifiedApplianceSigner, openSimPki, PREF, quietLogger, SELF, SERVED, testConfig } from './helpers/uplink.js';
+
+const dir = tempDir('uplink-rel-');
+let mosq: Mosquitto;
+let sims: Simulators;
+let db: Db;
+let signer: TokenSigner;
+let uplink: Uplink;
+const audits: InboxAuditEvent[] = [];
+const deadAlarms: string[] = [];
+const registry = new Registry();
+const logger = quietLogger();
+
+function env(type: string, to: string, body: Record<string, unknown>): Envelope {
+  return { v: 1, id: uuidv7(), type, from: SELF, to, at: nowIso(), corr: null, body };
+}
+
+async function until(cond: () => boolean | Promise<boolean>, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await cond())) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+async function enqueueNotices(persons: string[], perPerson: number, extra: (p: string, n: number) => Record<string, unknown> = () => ({})): Promise<Envelope[]> {
+  const sent: Envelope[] = [];
+  for (let n = 1; n <= perPerson; n++) {
+    for (const p of persons) {
+      const b = db.batch();
+      const e = env('identity.notify', PREF, { residentCode: p, n, ...extra(p, n) });
+      uplink.outbox.enqueue(b, e);
+      await uplink.outbox.commit(b);
+      sent.push(e);
+    }
+  }
+  return sent;
+}
+
+function assertDeliveredOnceInOrder(received: Envelope[], sent: Envelope[]): void {
+  const ids = new Set(sent.map((e) => e.id));
+  const got = received.filter((e) => ids.has(e.id));
+  expect(got.length).toBe(sent.length);
+  expect(new Set(got.map((e) => e.id)).size).toBe(sent.length);
+  const last = new Map<string, number>();
+  for (const e of got) {
+    const p = e.body.residentCode as string;
+    const n = e.body.n as number;
+    expect(n).toBeGreaterThan(last.get(p) ?? 0);
+    last.set(p, n);
+  }
+}
+
+beforeAll(async () => {
+  mosq = await startMosquitto();
+  const pki = await openSimPki(`${dir.path}/pki`);
+  signer = await certifiedApplianceSigner(`${dir.path}/data`, pki);
+  sims = await startSimulators({ brokerUrl: mosq.url, pkiDir: pki.dir, servedCodes: [SERVED], otherMunicipalities: ['141003'], logger,
+    people: [{ residentCode: '12345678906', name: '山田太郎', birthDate: '1980-04-01', lgCode: '141003', address: '横浜市中区' }] });
+  db = await openApplianceDb(`${dir.path}/data/db`);
+  uplink = await createUplink({
+    config: testConfig(mosq.url, { timeoutsMs: { 'identity.verify': 2000, 'test.silent': 300 } }),
+    db, signer, verifier: reloadingVerifier(pki), logger, registry,
+    audit: (e) => { audits.push(e); }, onDeadLetter: (e) => deadAlarms.push(e.envelope.id),
+  });
+  await until(() => uplink.linkStatus()[0]?.state === 'up');
+});
+
+afterAll(async () => {
+  await uplink?.close();
+  await db?.close();
+  await sims?.close();
+  await signer?.close();
+  await mosq?.close();
+  dir.cleanup();
+});
+
+describe('uplink with Mosquitto and the simulators', () => {
+  it('correlates an interactive request with its reply', async () => {
+    const r = await uplink.request(env('identity.verify', 'national', { residentCode: '12345678906' }));
+    expect(r).toMatchObject({ type: 'identity.verify.result', from: 'national', to: SELF, body: { matched: true } });
+    const miss = await uplink.request(env('moveout.cert.request', 'lg:141003', { residentCode: '99999999999' }));
+    expect(miss).toMatchObject({ type: 'error', body: { code: 'not_found' } });
+  });
+
+  it('times out per type with an error reply, and drops the late reply', async () => {
+    // Nobody serves pref:130001 (Tokyo): the request is published and never answered.
+    const req = env('test.silent', 'pref:130001', {});
+    const r = await uplink.request(req);
+    expect(r).toMatchObject({ type: 'error', corr: req.id, body: { code: 'timeout' } });
+    await sims.node('pref:240001').send(SELF, 'test.silent.result', { late: true }, req.id);
+    await until(async () => /link="juki"\} 1/.test(await registry.getSingleMetricAsString('jukigw_uplink_late_replies_total')));
+    const metrics = await registry.getSingleMetricAsString('jukigw_uplink_failures_total');
+    expect(metrics).toMatch(/reason="reply_timeout"\} 1/);
+  });
+
+  it('keeps traffic on disk while the upstream broker is down and delivers all of it, once, in order per person', async () => {
+    const persons = Array.from({ length: 10 }, (_, i) => `5000000000${i}`);
+    await mosq.stop();
+    await until(() => uplink.linkStatus()[0]?.state !== 'up');
+    const down = await uplink.request(env('identity.verify', 'national', { residentCode: '12345678906' }));
+    expect(down).toMatchObject({ type: 'error', body: { code: 'upstream_unavailable' } });
+    const sent = await enqueueNotices(persons, 20);
+    expect((await uplink.outbox.list({ limit: 1000 })).length).toBe(200);
+    expect(uplink.queueStats().juki?.depth).toBe(200);
+    expect(await registry.getSingleMetricAsString('jukigw_uplink_queue_depth')).toMatch(/link="juki"\} 200/);
+    expect(await registry.getSingleMetricAsString('jukigw_uplink_link_up')).toMatch(/link="juki"\} 0/);
+    await new Promise((r) => setTimeout(r, 1500));
+    await mosq.start();
+    await until(() => uplink.queueStats().juki?.depth === 0, 60_000);
+    assertDeliveredOnceInOrder(sims.node(PREF).received, sent);
+    expect(await registry.getSingleMetricAsString('jukigw_uplink_link_up')).toMatch(/link="juki"\} 1/);
+  });
+
+  it('dead-letters a poison message without blocking other persons', async () => {
+    sims.node(PREF).rejectWhen = (e) => (e.body.poison ? { code: 'invalid_request', message: 'schema version not supported' } : undefined);
+    const persons = ['60000000001', '60000000002', '60000000003'];
+    const sent = await enqueueNotices(persons, 5, (p, n) => (p === persons[0] && n === 2 ? { poison: true } : {}));
+    const poison = sent.find((e) => e.body.poison)!;
+    await until(() => uplink.queueStats().juki?.depth === 0);
+    const dead = await uplink.outbox.list({ dead: true });
+    expect(dead.map((d) => d.id)).toEqual([poison.id]);
+    expect(deadAlarms).toEqual([poison.id]);
+    const received = sims.node(PREF).received;
+    assertDeliveredOnceInOrder(received, sent.filter((e) => e !== poison));
+    expect(uplink.queueStats().juki?.dead).toBe(1);
+    sims.node(PREF).rejectWhen = undefined;
+    // Operator retries it once the upstream accepts it.
+    expect(await uplink.outbox.retry(dead[0]!.seq, { dead: true })).toBe(true);
+    await until(() => uplink.queueStats().juki?.depth === 0 && received.some((e) => e.id === poison.id));
+    expect(uplink.queueStats().juki?.dead).toBe(0);
+  });
+
+  it('verifies, deduplicates and dispatches inbound messages; refusals are audited', async () => {
+    const handled: Envelope[] = [];
+    uplink.on('movein.notice', async (e) => { handled.push(e); return { ...e, id: uuidv7(), type: 'movein.notice.result', from: SELF, to: e.from, corr: e.id, at: nowIso(), body: { accepted: true } }; });
+    const other = sims.node('lg:141003');
+    const reply = await other.request(SELF, 'movein.notice', { residentCode: '12345678906' });
+    expect(reply).toMatchObject({ type: 'movein.notice.result', body: { accepted: true } });
+    expect(handled).toHaveLength(1);
+
+    const raw = connect(mosq.url, { clientId: 'intruder', protocolVersion: 4 });
+    await new Promise((r) => raw.once('connect', r));
+    const unsigned = env('movein.notice', SELF, { residentCode: '12345678906' });
+    await raw.publishAsync(`to/${SELF}/movein.notice`, JSON.stringify(unsigned), { qos: 1 });
+    await raw.publishAsync(`to/${SELF}/movein.notice`, 'not json', { qos: 1 });
+    await until(() => audits.length >= 2);
+    expect(audits.map((a) => a.reason).sort()).toEqual(['malformed', 'malformed']);
+    expect(audits[0]).toMatchObject({ kind: 'uplink.refused', link: 'juki' });
+    await raw.endAsync();
+    expect(handled).toHaveLength(1);
+  });
+});
