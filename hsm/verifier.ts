@@ -34,6 +34,8 @@ type Refusal = { ok: false; code: VerifyFailureCode; message: string };
 export class JwsVerifier implements Verifier {
   private readonly trust: TrustStore;
   private readonly peers = new Map<string, Signer509>();
+  /** Every configured peer certificate also serves as an intermediate (a peer file may hold a chain). */
+  private readonly peerCerts: X509Certificate[];
   private readonly x5cCache = new Map<string, Signer509>();
   private readonly algorithms: Set<string>;
   private readonly windowMs: number;
@@ -44,7 +46,8 @@ export class JwsVerifier implements Verifier {
 
   constructor(private readonly opts: VerifierOptions) {
     this.trust = new TrustStore(opts.trustAnchorsPem, opts.crlPem);
-    for (const cert of parseCertificates(opts.peerCertificatesPem)) this.peers.set(kidOf(cert.raw), signerOf(cert));
+    this.peerCerts = parseCertificates(opts.peerCertificatesPem);
+    for (const cert of this.peerCerts) this.peers.set(kidOf(cert.raw), signerOf(cert));
     const algs = opts.algorithms ?? [...SUPPORTED_ALGS];
     for (const a of algs) if (!SUPPORTED_ALGS.includes(a)) throw new Error(`verifier: algorithm ${String(a)} is not allowed (only ${SUPPORTED_ALGS.join(', ')})`);
     this.algorithms = new Set(algs);
@@ -52,6 +55,7 @@ export class JwsVerifier implements Verifier {
     this.dedupeMs = Math.max((opts.dedupeWindowSeconds ?? 7 * 86400) * 1000, 2 * this.windowMs);
     this.dedupeStore = opts.dedupe;
     this.logger = opts.logger ?? silentLogger;
+    if (this.trust.anchorCount === 0) this.logger.warn({}, 'verifier: no trust anchors configured; every signed message will be refused (untrusted_chain)');
   }
 
   /**
@@ -102,7 +106,7 @@ export class JwsVerifier implements Verifier {
     const signer = this.signerFor(kid, header.x5c);
     if ('code' in signer) return fail(signer.code, signer.message);
     if (!signer.path) {
-      const path = this.trust.buildPath(signer.cert, this.intermediates(header.x5c));
+      const path = this.trust.buildPath(signer.cert, [...this.intermediates(header.x5c), ...this.peerCerts]);
       if ('code' in path) return fail(path.code, path.message);
       signer.path = path;
     }
@@ -139,7 +143,7 @@ export class JwsVerifier implements Verifier {
       if (!leaf) return { code: 'malformed', message: 'x5c is not an array of base64 DER certificates' };
       if (kidOf(leaf.raw) !== kid) return { code: 'unknown_key', message: 'x5c[0] does not match kid' };
       const s = signerOf(leaf);
-      const path = this.trust.buildPath(leaf, certs.slice(1));
+      const path = this.trust.buildPath(leaf, [...certs.slice(1), ...this.peerCerts]);
       if ('code' in path) return path;
       s.path = path;
       if (this.x5cCache.size > 1000) this.x5cCache.clear();

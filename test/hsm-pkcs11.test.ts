@@ -49,10 +49,18 @@ describe('PKCS#11 token (SoftHSM2)', () => {
     await jose.flattenedVerify(jws, await jose.importX509(pem, algorithm));
   });
 
+  it('generates RSA 3072 keys on request', async () => {
+    const signer = await createSigner(config({ algorithm: 'PS256', keyLabel: 'k-rsa-3072' }), { dataDir: dir.path, env: env(), generateIfMissing: true, rsaBits: 3072 });
+    signers.push(signer);
+    const jws = await signer.signEnvelope(envelope());
+    expect(fromB64u(jws.signature)!.length).toBe(384);
+    await jose.flattenedVerify(jws, await jose.importX509(toPem(signer.certificateDer), 'PS256'));
+  });
+
   it('keys are sensitive and non-extractable; restart finds the same key', async () => {
     const t = signers[0]!.token as Pkcs11TokenKey;
     const keys = await t.withSession((lib, s) => listKeys(lib, s));
-    expect(keys.map((k) => k.label).sort()).toEqual(['k-ec', 'k-pin', 'k-rsa', 'k-rsa-pss']);
+    expect(keys.map((k) => k.label).sort()).toEqual(['k-ec', 'k-pin', 'k-rsa', 'k-rsa-3072', 'k-rsa-pss']);
     for (const k of keys) expect(k).toMatchObject({ sensitive: true, extractable: false });
     expect(keys.find((k) => k.label === 'k-rsa')!.bits).toBe(2048);
     const again = await createSigner(config({ keyLabel: 'k-ec' }), { dataDir: dir.path, env: env() });

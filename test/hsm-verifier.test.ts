@@ -1,16 +1,18 @@
 // Verifier refusals (one code each), chain/CRL/expiry against a dev CA, persisted dedupe, and
 // interoperability with the independent `jose` library in both directions.
-import { generateKeyPairSync, createPublicKey, type KeyObject } from 'node:crypto';
+import { createPublicKey, webcrypto, type KeyObject } from 'node:crypto';
 import { ClassicLevel } from 'classic-level';
 import * as jose from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { uuidv7, nowIso, type Envelope } from '../gateway/envelope.js';
 import { SUBLEVELS } from '../gateway/store/db.js';
-import { createDevCa, issueForPublicKey, revoke, signCsr, type DevCa } from '../hsm/dev-ca.js';
+import { createDevCa, issueForPublicKey, issueWithNewKey, revoke, signCsr, type DevCa } from '../hsm/dev-ca.js';
+import '../hsm/reflect-polyfill.js';
+import * as x509 from '@peculiar/x509';
 import { generateSoftwareKey } from '../hsm/software-token.js';
 import {
   b64u, certificateRequest, createVerifier, fromB64u, kidOf, levelDedupeStore, signerFromToken, softwareTokenFromKey, toPem,
-  verifyMessage, type FlattenedJws, type TokenSigner,
+  verifyMessage, pemBlocks, type FlattenedJws, type TokenSigner,
 } from '../hsm/index.js';
 import { tempDir } from './helpers/tmp.js';
 
@@ -114,6 +116,22 @@ describe('verifier', () => {
     // A CRL signed by another CA does not count.
     const forged = await revoke(otherCa, certPem);
     expect(await verifierFor(certPem, { crlPem: forged }).verify(await signer.signEnvelope(envelope()))).toMatchObject({ ok: true });
+  });
+
+  it('builds the path through an intermediate CA from a peer file or x5c', async () => {
+    const inter = await issueWithNewKey(ca, { kind: 'ca', commonName: 'juki-gw intermediate' });
+    const interCa: DevCa = {
+      dir: '', certPem: inter.certPem, cert: new x509.X509Certificate(inter.certPem),
+      key: await webcrypto.subtle.importKey('pkcs8', pemBlocks(inter.keyPem, 'PRIVATE KEY')[0]!, { name: 'ECDSA', namedCurve: 'P-256' }, false, ['sign']),
+    };
+    const leaf = await caSigner(interCa);
+    const jws = await leaf.signer.signEnvelope(envelope());
+    expect(await verifierFor([leaf.certPem + inter.certPem]).verify(jws)).toMatchObject({ ok: true });
+    expect(await verifierFor([leaf.certPem]).verify(jws)).toMatchObject({ ok: false, code: 'untrusted_chain' });
+    const x5c = [leaf.signer.certificateDer, pemBlocks(inter.certPem)[0]!].map((d) => Buffer.from(d).toString('base64'));
+    const withChain = await new jose.FlattenedSign(Buffer.from(JSON.stringify(envelope())))
+      .setProtectedHeader({ alg: 'ES256', typ: 'jn+json', kid: leaf.signer.kid, 'x5t#S256': leaf.signer.kid, x5c }).sign(leaf.key);
+    expect(await createVerifier({ trustAnchorsPem: ca.certPem, replayWindowSeconds: 300 }).verify(withChain)).toMatchObject({ ok: true });
   });
 
   it('honours the algorithm allow-list', async () => {
