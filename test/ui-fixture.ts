@@ -23,6 +23,11 @@ import { devCaClientCertificates } from '../config/ui/adapters/devca.js';
 import { keysFromHsm } from '../config/ui/adapters/keys.js';
 import { selfSignedUiCertificate } from '../config/ui/tls.js';
 import type { ApplianceConfig } from '../config/schema/index.js';
+import { IdentityStore } from '../gateway/cs/identityStore.js';
+import { ConsistencyChecker } from '../gateway/cs/consistency/session.js';
+import { StoreConsistencyPeer } from '../gateway/cs/consistency/peer.js';
+import { consistencyFromChecker } from '../config/ui/adapters/consistency.js';
+import { generateResidents } from '../sim/residents.js';
 import { freePort } from './helpers/ports.js';
 import { tempDir } from './helpers/tmp.js';
 
@@ -93,6 +98,25 @@ export async function startUiFixture(): Promise<UiFixture> {
 
   const auditLog = await createAuditLog({ db, signer, checkpointEvery: 20 });
   const audit = auditFromLog(auditLog);
+
+  // Consistency check: our CS store against a peer store that differs by a few residents.
+  const peerDb = await openApplianceDb(join(dir, 'peer-db'));
+  const residents = [...generateResidents('tsu', { seed: 'ui', count: 205 })];
+  const load = async (d: Db, rs: typeof residents) => {
+    const st = await IdentityStore.open(d, { indexKey: Buffer.alloc(32, 7) });
+    const b = d.batch();
+    for (const r of rs) await st.apply(b, r, { mode: 'load', fresh: true });
+    await b.write();
+    return st;
+  };
+  const store = await load(db, residents.slice(0, 202));
+  const peerStore = await load(peerDb, [...residents.slice(0, 200), ...residents.slice(202)]);
+  const peerServer = new StoreConsistencyPeer(peerStore);
+  const consistency = consistencyFromChecker({
+    checker: new ConsistencyChecker(db, store, { bucketsPerPage: 4 }), lgCode: () => '242012', peer: 'pref:240001', bits: 6,
+    // A little latency per exchange, as over the uplink, so the progress bar has something to show.
+    transport: async (req) => { await new Promise((r) => setTimeout(r, 40)); return peerServer.handle(req); },
+  });
   const services: ApplianceServices = {
     config: versions,
     systems: createSystemsService(versions, { issueClientCert: devCaClientCertificates(ca) }),
@@ -104,6 +128,7 @@ export async function startUiFixture(): Promise<UiFixture> {
       disk: diskStatus(dir, versions.running().limits.minFreeDiskBytes),
     },
     audit,
+    consistency,
     keys: keysFromHsm({ hsm: () => versions.running().hsm, dataDir: dir, trustAnchorFiles: () => versions.running().trust.anchors }),
     queues: queuesFromOutbox(outbox, () => versions.running().upstreams.map((u) => u.name)),
   };
@@ -126,6 +151,7 @@ export async function startUiFixture(): Promise<UiFixture> {
       await broker?.close();
       outbox.close();
       await auditLog.close();
+      await peerDb.close();
       await signer.close();
       await db.close();
       tmp.cleanup();

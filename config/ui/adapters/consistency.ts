@@ -12,6 +12,8 @@ export interface ConsistencyOptions {
   peer: string;
   transport: ConsistencyTransport;
   mode?: ConsistencyMode;
+  /** Bucket bits; default sized by the checker from the record count. */
+  bits?: number;
   maxResults?: number;
 }
 
@@ -29,7 +31,7 @@ export function consistencyFromChecker(o: ConsistencyOptions): ConsistencyServic
   return {
     async start() {
       const before = new Set((await o.checker.sessions.list()).map((s) => s.id));
-      const run = o.checker.start({ lgCode: o.lgCode(), peer: o.peer, transport: o.transport, ...(o.mode ? { mode: o.mode } : {}) });
+      const run = o.checker.start({ lgCode: o.lgCode(), peer: o.peer, transport: o.transport, ...(o.mode ? { mode: o.mode } : {}), ...(o.bits !== undefined ? { bits: o.bits } : {}) });
       let settled: Error | undefined | null = null;
       run.then(() => { settled = undefined; }, (e: Error) => { settled = e; });
       // The session is committed before the first exchange; its id is what the page follows.
