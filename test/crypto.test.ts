@@ -115,6 +115,22 @@ describe('openEncryptionAtRest', () => {
   });
 });
 
+describe('hsm.kind auto', () => {
+  it('wraps data keys on the data-dir SoftHSM token, readable again by a new process', async () => {
+    const { execFileSync } = await import('node:child_process');
+    const dir = tempDir('jukigw-auto-');
+    cleanups.push(() => dir.cleanup());
+    const env = { ...process.env };
+    delete env.SOFTHSM2_CONF;
+    const child = (arg: string) => JSON.parse(execFileSync(process.execPath, ['--import', 'tsx', new URL('./crypto-auto-child.ts', import.meta.url).pathname, dir.path, arg],
+      { env, encoding: 'utf8', timeout: 60_000 }).trim().split('\n').pop()!);
+    const first = child('亀山 三郎');
+    expect(first).toMatchObject({ kek: 'pkcs11', value: { 氏名: '亀山 三郎' } });
+    expect(child('read')).toEqual(first);
+    expect(statSync(join(dir.path, 'hsm', 'softhsm', 'tokens')).isDirectory()).toBe(true);
+  }, 120_000);
+});
+
 describe('data key rotation', () => {
   it('rotates while reads and writes continue; no update is lost; the old key is retired', async () => {
     const { db, ring, kek } = await setup();
@@ -253,6 +269,15 @@ describe('PKCS#11 KEK on SoftHSM', () => {
     expect(soft.kind).toBe('software');
     expect(soft.warning).toMatch(/not for production/);
     expect(statSync(join(dir.path, 'keys', 'kek.bin')).mode & 0o777).toBe(0o600);
+  });
+
+  it('recovers its session after the module was re-initialised (token recovery by the signer)', async () => {
+    const { reinitializeModule } = await import('../hsm/pkcs11-module.js');
+    const kek = openPkcs11Kek({ module: token.module, tokenLabel: token.tokenLabel, pin: token.pin });
+    cleanups.push(() => kek.close());
+    const wrapped = await kek.wrap(new Uint8Array(32).fill(3));
+    reinitializeModule(token.module);
+    expect([...(await kek.unwrap(wrapped))]).toEqual(new Array(32).fill(3));
   });
 
   it('rejects a wrong PIN with a precise error', () => {
