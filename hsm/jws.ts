@@ -36,11 +36,12 @@ export function signingInput(protectedB64u: string, payloadB64u: string): Buffer
  * Builds the JWS given the encoded protected header and a raw signing function that returns the
  * JOSE-format signature (r||s for ES256).
  */
-export async function buildJws(protectedB64u: string, payload: Uint8Array,
-  sign: (input: Buffer) => Promise<Uint8Array>): Promise<FlattenedJws> {
+export function buildJws(protectedB64u: string, payload: Uint8Array,
+  sign: (input: string) => Promise<Uint8Array>): Promise<FlattenedJws> {
   const pl = Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength).toString('base64url');
-  const sig = await sign(signingInput(protectedB64u, pl));
-  return { protected: protectedB64u, payload: pl, signature: Buffer.from(sig.buffer, sig.byteOffset, sig.byteLength).toString('base64url') };
+  // The signing input stays a string: hashing it directly saves a copy per signature.
+  return sign(`${protectedB64u}.${pl}`).then((sig) =>
+    ({ protected: protectedB64u, payload: pl, signature: Buffer.from(sig.buffer, sig.byteOffset, sig.byteLength).toString('base64url') }));
 }
 
 /** Checks a JOSE-format signature with node:crypto. Algorithm/key-type mismatches verify false. */

@@ -50,8 +50,8 @@ function login(lib: Pkcs11, session: Handle, pin: string): void {
 }
 
 // One-shot crypto.hash (Node ≥ 20.12) skips a Hash object per signature.
-const oneShot = (nodeCrypto as { hash?: (alg: string, data: Buffer, enc: 'buffer') => Buffer }).hash;
-const sha256 = (data: Buffer): Buffer => (oneShot ? oneShot('sha256', data, 'buffer') : nodeCrypto.createHash('sha256').update(data).digest());
+const oneShot = (nodeCrypto as { hash?: (alg: string, data: Buffer | string, enc: 'buffer') => Buffer }).hash;
+const sha256 = (data: Buffer | string): Buffer => (oneShot ? oneShot('sha256', data, 'buffer') : nodeCrypto.createHash('sha256').update(data).digest());
 
 export function openPkcs11Token(opts: Pkcs11TokenOptions): Pkcs11TokenKey {
   const logger = opts.logger ?? silentLogger;
@@ -182,7 +182,7 @@ export function openPkcs11Token(opts: Pkcs11TokenOptions): Pkcs11TokenKey {
     kind: 'pkcs11', alg: opts.alg, spkiDer: spki,
     get slot() { return slotNumber(slot); },
     async sign(data) {
-      const input = opts.alg === 'ES256' ? sha256(data) : data;
+      const input = opts.alg === 'ES256' ? sha256(data) : typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
       const session = await acquire();
       try {
         const sig = await signOnce(session, input);

@@ -51,7 +51,7 @@ export function softwareTokenFromKey(key: KeyObject, alg: JwsAlg, where = 'memor
     kind: 'software', alg, spkiDer,
     async sign(data) {
       if (closed) throw new TokenConfigError('software token is closed');
-      return cryptoSign('sha256', data, options);
+      return cryptoSign('sha256', typeof data === 'string' ? Buffer.from(data, 'utf8') : data, options);
     },
     status,
     async close() { closed = true; },

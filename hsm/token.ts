@@ -7,8 +7,11 @@ export interface TokenKey {
   readonly alg: JwsAlg;
   /** SubjectPublicKeyInfo DER of the signing key. */
   readonly spkiDer: Buffer;
-  /** JOSE-format signature over `data` (r||s for ES256). Rejects with TokenUnavailableError when the token is gone. */
-  sign(data: Buffer): Promise<Buffer>;
+  /**
+   * JOSE-format signature over `data` (r||s for ES256); a string is signed as its ASCII/UTF-8 bytes
+   * (a JWS signing input is ASCII). Rejects with TokenUnavailableError when the token is gone.
+   */
+  sign(data: Buffer | string): Promise<Buffer>;
   status(): TokenStatus;
   close(): Promise<void>;
 }
