@@ -11,3 +11,5 @@ export { selfSignedCertificate, certificateRequest, pemBlocks, toPem, describeCe
 export { SOFTWARE_WARNING, type TokenKey } from './token.js';
 export { createDevCa, loadDevCa, issueForPublicKey, issueWithNewKey, signCsr, revoke, crl, type DevCa, type IssueRequest, type CertificateKind } from './dev-ca.js';
 export { verifierFromConfig, type TrustConfig } from './verifier-config.js';
+export { openPkcs11Token, type Pkcs11TokenKey, type Pkcs11TokenOptions } from './pkcs11-token.js';
+export { SOFTHSM_WARNING } from './softhsm-datadir.js';
