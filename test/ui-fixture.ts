@@ -28,6 +28,8 @@ import { ConsistencyChecker } from '../gateway/cs/consistency/session.js';
 import { StoreConsistencyPeer } from '../gateway/cs/consistency/peer.js';
 import { consistencyFromChecker } from '../config/ui/adapters/consistency.js';
 import { generateResidents } from '../sim/residents.js';
+import { uplinkProbe } from '../config/ui/adapters/uplink-probe.js';
+import { startMosquitto, type Mosquitto } from './helpers/mosquitto.js';
 import { freePort } from './helpers/ports.js';
 import { tempDir } from './helpers/tmp.js';
 
@@ -44,6 +46,9 @@ export async function startUiFixture(): Promise<UiFixture> {
   const logger = createLogger({ level: 'warn', destination: 2 });
   const db = await openApplianceDb(join(dir, 'db'));
   const plainPort = await freePort();
+  const closedPort = await freePort();
+  // An upstream broker to test the connection against (Mosquitto), and one that refuses.
+  const mosquitto: Mosquitto = await startMosquitto();
   mkdirSync(join(dir, 'broker'), { recursive: true });
   process.env.JUKIGW_TEST_PW_RR01 = 'rr-01 loopback password';
   const initialText = [
@@ -57,6 +62,8 @@ export async function startUiFixture(): Promise<UiFixture> {
     '  - { id: term-01, role: terminal, description: 統合端末 窓口1 }',
     'upstreams:',
     "  - { name: juki-net, url: 'mqtts://10.30.0.10:8883', nodes: ['pref:240001', 'national'] }",
+    `  - { name: sim, url: '${mosquitto.url}', nodes: ['card'] }`,
+    `  - { name: closed, url: 'mqtt://127.0.0.1:${closedPort}', nodes: ['nws'] }`,
     'limits:',
     '  maxPayloadBytes: 1048576',
     'hsm: { kind: software }',
@@ -129,6 +136,7 @@ export async function startUiFixture(): Promise<UiFixture> {
     },
     audit,
     consistency,
+    uplinks: uplinkProbe(() => versions.running(), 3000),
     keys: keysFromHsm({ hsm: () => versions.running().hsm, dataDir: dir, trustAnchorFiles: () => versions.running().trust.anchors }),
     queues: queuesFromOutbox(outbox, () => versions.running().upstreams.map((u) => u.name)),
   };
@@ -152,6 +160,7 @@ export async function startUiFixture(): Promise<UiFixture> {
       outbox.close();
       await auditLog.close();
       await peerDb.close();
+      await mosquitto.close();
       await signer.close();
       await db.close();
       tmp.cleanup();
