@@ -167,11 +167,16 @@ export class JwsVerifier implements Verifier {
   private async dedupe(envelope: Envelope, now: number, record: boolean): Promise<Refusal | undefined> {
     const id = envelope.id;
     const store = this.opts.dedupe ?? this.memory;
-    if (this.inFlight.has(id) || await store.seen(id, now)) return { ok: false, code: 'replayed', message: `message id ${id} was already received` };
-    if (!record) return undefined;
+    const replayed: Refusal = { ok: false, code: 'replayed', message: `message id ${id} was already received` };
+    if (!record) return await store.seen(id, now) ? replayed : undefined;
+    // Claimed before the first await: two copies arriving together must not both pass.
+    if (this.inFlight.has(id)) return replayed;
     this.inFlight.add(id);
-    try { await store.record(id, this.dedupeExpiry(envelope, now)); } finally { this.inFlight.delete(id); }
-    return undefined;
+    try {
+      if (await store.seen(id, now)) return replayed;
+      await store.record(id, this.dedupeExpiry(envelope, now));
+      return undefined;
+    } finally { this.inFlight.delete(id); }
   }
 
   private readonly memory: DedupeStore = (() => {

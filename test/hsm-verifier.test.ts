@@ -97,6 +97,11 @@ describe('verifier', () => {
     expect(await v.verify(notEnvelope)).toMatchObject({ ok: false, code: 'bad_envelope' });
     expect(await v.verify(good)).toMatchObject({ ok: true });
     expect(await v.verify(good)).toMatchObject({ ok: false, code: 'replayed' });
+    // two copies arriving at the same time: exactly one passes
+    const twin = await signer.signEnvelope(envelope());
+    const both = await Promise.all([v.verify(twin), v.verify(twin), v.verify(JSON.stringify(twin))]);
+    expect(both.filter((r) => r.ok)).toHaveLength(1);
+    expect(both.filter((r) => !r.ok && r.code === 'replayed')).toHaveLength(2);
   });
 
   it('refuses a certificate from another CA, an expired one and a revoked one', async () => {
