@@ -37,6 +37,15 @@ describe('software token', () => {
     await signer.close();
   });
 
+  it('says loudly in the log that the software key is not for production', async () => {
+    const lines: string[] = [];
+    const logger = { info() {}, error() {}, warn: (o: object, m = '') => { lines.push(`${m} ${JSON.stringify(o)}`); } };
+    const s = await createSigner(hsmSection.parse({ kind: 'software', keyLabel: 'loud' }), { dataDir: dir.path, logger });
+    expect(lines.some((l) => l.includes(SOFTWARE_WARNING))).toBe(true);
+    expect(lines.some((l) => l.includes('self-signed development signing certificate'))).toBe(true);
+    await s.close();
+  });
+
   it('reuses the key and certificate across restarts', async () => {
     const config = hsmSection.parse({ kind: 'software', keyLabel: 'restart' });
     const a = await createSigner(config, { dataDir: dir.path });
