@@ -18,6 +18,8 @@ interface PeerCheck {
   serverSeq: number;
   bits: number;
   recordCount: number;
+  /** incremental mode: every bucket digest as of serverSeq, computed once at snapshot. */
+  digests: string[];
   /** full mode: per page, the last code it covered and the codes only the server holds in its range. */
   pages: Map<number, { lastCode: string | undefined; onlyAtServer: string[] }>;
 }
@@ -40,8 +42,13 @@ export class StoreConsistencyPeer {
       if (!check) {
         const serverSeq = this.store.lastSeq();
         let recordCount = 0;
-        for await (const _ of this.store.iterateDigests(req.lgCode, serverSeq)) recordCount++;
-        check = { lgCode: req.lgCode, serverSeq, bits: req.bucketBits, recordCount, pages: new Map() };
+        let digests: string[] = [];
+        if (req.mode === 'incremental') {
+          ({ digests, count: recordCount } = await bucketDigestRange(this.store, req.lgCode, serverSeq, req.bucketBits, 0, 2 ** req.bucketBits));
+        } else {
+          for await (const _ of this.store.iterateDigests(req.lgCode, serverSeq)) recordCount++;
+        }
+        check = { lgCode: req.lgCode, serverSeq, bits: req.bucketBits, recordCount, digests, pages: new Map() };
         this.checks.set(req.checkId, check); // a resumed check re-announces itself and keeps its frozen state
       }
       return { phase: 'snapshot', ...base, serverSeq: check.serverSeq, serverRecordCount: check.recordCount };
@@ -53,9 +60,9 @@ export class StoreConsistencyPeer {
       case 'buckets': {
         if (req.bucketBits !== check.bits) throw new ConsistencyPeerError('invalid_request', 'bucketBits differs from the snapshot');
         if (req.offset + req.digests.length > 2 ** check.bits) throw new ConsistencyPeerError('invalid_request', 'digests run past the last bucket');
-        const mine = await bucketDigestRange(this.store, check.lgCode, check.serverSeq, check.bits, req.offset, req.offset + req.digests.length);
+        if (check.digests.length !== 2 ** check.bits) throw new ConsistencyPeerError('invalid_request', 'bucket digests belong to an incremental check');
         const differing: number[] = [];
-        req.digests.forEach((d, i) => { if (d !== mine.digests[i]) differing.push(req.offset + i); });
+        req.digests.forEach((d, i) => { if (d !== check.digests[req.offset + i]) differing.push(req.offset + i); });
         return { phase: 'buckets', ...base, offset: req.offset, differing };
       }
       case 'entries': {

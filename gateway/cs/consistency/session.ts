@@ -54,11 +54,10 @@ export class ConsistencyChecker {
   /** Opens a check at the current 更新順番号 and runs it to the end (or until the transport fails). */
   async start(o: StartOptions): Promise<SessionState> {
     const localSeq = this.store.lastSeq();
-    let recordCount = 0;
-    for await (const _ of this.store.iterateDigests(o.lgCode, localSeq)) recordCount++;
     const state: SessionState = {
       id: uuidv7(), lgCode: o.lgCode, mode: o.mode ?? 'incremental', peer: o.peer, localSeq, serverSeq: undefined,
-      bits: o.bits ?? bucketBitsFor(recordCount), recordCount, nextBucket: 0, page: 0, cursor: '', done: false,
+      bits: o.bits ?? bucketBitsFor(await estimateCount(this.store, o.lgCode, localSeq)), recordCount: 0,
+      nextBucket: 0, page: 0, cursor: '', done: false,
       startedAt: nowIso(), updatedAt: nowIso(), requests: 0, bytesSent: 0, bytesReceived: 0,
       bucketsDiffering: 0, recordsSent: 0, differences: 0,
     };
@@ -79,6 +78,18 @@ export class ConsistencyChecker {
   }
 
   private async run(state: SessionState, transport: ConsistencyTransport): Promise<SessionState> {
+    // One streaming pass gives every bucket digest (2^bits × 64 hex characters, ≤ 4 MB) and the exact
+    // record count the snapshot announces; a resumed session recomputes the same values as of H.
+    let digests: string[] = [];
+    if (state.mode === 'incremental') {
+      const all = await bucketDigestRange(this.store, state.lgCode, state.localSeq, state.bits, 0, 2 ** state.bits);
+      digests = all.digests;
+      state.recordCount = all.count;
+    } else {
+      let n = 0;
+      for await (const _ of this.store.iterateDigests(state.lgCode, state.localSeq)) n++;
+      state.recordCount = n;
+    }
     // (Re-)announcing the snapshot is idempotent for the server and tells it about a resumed check.
     const snap = await this.call(state, transport, {
       phase: 'snapshot', checkId: state.id, lgCode: state.lgCode, snapshotSeq: state.localSeq, mode: state.mode,
@@ -86,7 +97,7 @@ export class ConsistencyChecker {
     });
     if (snap.phase !== 'snapshot') throw new Error('server answered snapshot with ' + snap.phase);
     state.serverSeq = snap.serverSeq;
-    if (state.mode === 'incremental') await this.runIncremental(state, transport);
+    if (state.mode === 'incremental') await this.runIncremental(state, transport, digests);
     else await this.runFull(state, transport);
     state.done = true;
     state.finishedAt = nowIso();
@@ -98,13 +109,13 @@ export class ConsistencyChecker {
     return { checkId: state.id, lgCode: state.lgCode, snapshotSeq: state.localSeq };
   }
 
-  private async runIncremental(state: SessionState, transport: ConsistencyTransport): Promise<void> {
+  private async runIncremental(state: SessionState, transport: ConsistencyTransport, all: string[]): Promise<void> {
     const total = 2 ** state.bits;
     const page = Math.min(MAX_DIGESTS_PER_MESSAGE, this.opts.bucketsPerPage ?? MAX_DIGESTS_PER_MESSAGE);
     while (state.nextBucket < total) {
       const offset = state.nextBucket;
       const to = Math.min(total, offset + page);
-      const { digests } = await bucketDigestRange(this.store, state.lgCode, state.localSeq, state.bits, offset, to);
+      const digests = all.slice(offset, to);
       const res = await this.call(state, transport, { phase: 'buckets', ...this.base(state), bucketBits: state.bits, offset, digests });
       if (res.phase !== 'buckets') throw new Error('server answered buckets with ' + res.phase);
       const diffs: Difference[] = [];

@@ -104,13 +104,26 @@ class BatchWriter {
     return undefined;
   }
 
-  async flush(): Promise<void> {
+  private inFlight: Promise<void> | undefined;
+
+  /**
+   * Commits the batch with the checkpoint. `overlap` (fresh bulk loads only, where nothing is read
+   * back) lets the next batch be built while this one is written; writes still land one at a time,
+   * in order, each with its own checkpoint.
+   */
+  async flush(overlap = false): Promise<void> {
     this.batch.put(this.key, JSON.stringify(this.cp) as never, { sublevel: this.sub });
-    await this.batch.write();
+    await this.inFlight;
+    const write = this.batch.write();
     this.batch = this.db.batch();
     this.codes.clear();
     this.numbers.clear();
     this.pending = 0;
+    if (overlap) this.inFlight = write;
+    else {
+      this.inFlight = undefined;
+      await write;
+    }
   }
 }
 
@@ -190,7 +203,7 @@ export async function importGenerated(db: Db, store: IdentityStore, spec: Popula
     if (p) opts.onProblem?.(p);
     cp.line++;
     if (writer.pending >= batchSize) {
-      await writer.flush();
+      await writer.flush(cp.fresh === true);
       progress();
     }
   }

@@ -1,0 +1,152 @@
+// npm run bench:cs [-- --records N] [--searches Q]
+// CS data side at Yokohama scale (≈3.7 M records over 18 ward codes), in one run:
+//   build:        the generated population loaded through `juki-gw import --generate` (records + all indexes)
+//   search:       identity.search p50/p99 over Q realistic 4-item queries (target p99 < 20 ms)
+//   RSS:          resident set after build + searches (target < 1.5 GB)
+//   consistency:  incremental check vs the full-transfer baseline, 100 planted differences
+//                 (target < 60 s and < 1 % of the full-transfer bytes, all 100 found, none false)
+import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { openApplianceDb, type Db } from '../gateway/store/db.js';
+import { IdentityStore } from '../gateway/cs/identityStore.js';
+import type { IdentityChange, SearchQuery } from '../gateway/cs/identityStoreTypes.js';
+import { importGenerated } from '../gateway/cs/import/importer.js';
+import { ConsistencyChecker } from '../gateway/cs/consistency/session.js';
+import { StoreConsistencyPeer } from '../gateway/cs/consistency/peer.js';
+import type { ConsistencyMode, Difference } from '../gateway/cs/consistency/protocol.js';
+import { generateResidents, populationSpec } from '../sim/residents.js';
+
+const { values } = parseArgs({ options: { records: { type: 'string' }, searches: { type: 'string' }, seed: { type: 'string' } } });
+const spec = populationSpec('yokohama');
+const N = values.records ? Number(values.records) : spec.size;
+const Q = values.searches ? Number(values.searches) : 3000;
+const seed = values.seed ?? 'bench';
+if (!Number.isInteger(N) || N < 1000 || !Number.isInteger(Q) || Q < 1) {
+  process.stderr.write('usage: npm run bench:cs -- [--records N (≥1000)] [--searches Q]\n');
+  process.exit(2);
+}
+
+const mb = (b: number) => `${(b / 1e6).toFixed(1)} MB`;
+const secs = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+const log = (s: string) => process.stdout.write(s + '\n');
+const person = (i: number): IdentityChange => [...generateResidents(spec, { seed, count: 1, start: i })][0]!;
+const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+
+const root = mkdtempSync(join(tmpdir(), 'bench-cs-'));
+const localDir = join(root, 'cs');
+const peerDir = join(root, 'pref');
+const results: Record<string, unknown> = { records: N, searches: Q, cpus: 'shared 2-core host' };
+
+try {
+  log(`CS bench: ${N.toLocaleString('en')} Yokohama residents (18 ward codes), ${Q} searches; temp ${root}`);
+
+  // ---- build ------------------------------------------------------------------------------
+  let db: Db = await openApplianceDb(localDir);
+  let store = await IdentityStore.open(db);
+  const t0 = performance.now();
+  let lastShown = 0;
+  await importGenerated(db, store, spec, N, {
+    seed,
+    onProgress: (p) => {
+      if (p.done - lastShown >= N / 10) { lastShown = p.done; process.stderr.write(`  build ${Math.round((100 * p.done) / N)}% (${secs(performance.now() - t0)})\n`); }
+    },
+  });
+  const buildMs = performance.now() - t0;
+  results.buildSeconds = +(buildMs / 1000).toFixed(1);
+  results.buildRecordsPerSecond = Math.round(N / (buildMs / 1000));
+  log(`build (records + 個人番号/name/address/listing indexes): ${secs(buildMs)}, ${results.buildRecordsPerSecond} records/s`);
+
+  // ---- search -----------------------------------------------------------------------------
+  const queries: Array<{ q: SearchQuery; code: string }> = [];
+  for (let k = 0; k < Q; k++) {
+    const i = Math.floor(((k + 0.37) * N) / Q);
+    const r = person(i);
+    const town = r.address.replace(/[0-9０-９一二三四五六七八九十]+(丁目|番).*$/, '');
+    const name = (r.alias && k % 2 === 0 ? r.alias : r.name).replace(/髙/g, '高').replace(/[齋齊]/g, '斎').replace(/[邉邊]/g, '辺');
+    const kana = r.alias && k % 2 === 0 ? r.aliasKana! : r.nameKana;
+    const variants: SearchQuery[] = [
+      { name, birthDate: r.birthDate },
+      { kana, birthDate: r.birthDate },
+      { name, address: town },
+      { kana, address: town, sex: r.sex },
+    ];
+    queries.push({ q: variants[k % 4]!, code: r.residentCode });
+  }
+  const lat: number[] = [];
+  let missed = 0, tooMany = 0, hitsTotal = 0;
+  for (const { q, code } of queries) {
+    const s = performance.now();
+    const res = await store.search(q, { limit: 50 });
+    lat.push(performance.now() - s);
+    hitsTotal += res.total;
+    if (res.truncated) tooMany++;
+    else if (!res.hits.some((h) => h.residentCode === code)) missed++;
+  }
+  lat.sort((a, b) => a - b);
+  results.search = { p50ms: +pct(lat, 50).toFixed(2), p99ms: +pct(lat, 99).toFixed(2), maxMs: +lat[lat.length - 1]!.toFixed(2), missed, tooManyHits: tooMany, meanHits: +(hitsTotal / Q).toFixed(2) };
+  log(`identity.search: p50 ${pct(lat, 50).toFixed(2)} ms, p99 ${pct(lat, 99).toFixed(2)} ms (target < 20 ms), max ${lat[lat.length - 1]!.toFixed(1)} ms; ` +
+    `target found ${Q - missed - tooMany}/${Q}, too_many_hits ${tooMany}, missed ${missed}, mean hits ${(hitsTotal / Q).toFixed(2)}`);
+  const rss = process.memoryUsage().rss;
+  results.rssAfterBuildAndSearchMB = +(rss / 1e6).toFixed(0);
+  log(`RSS with ${N.toLocaleString('en')} records loaded and searched: ${mb(rss)} (target < 1.5 GB); heap ${mb(process.memoryUsage().heapUsed)}`);
+
+  // ---- consistency ------------------------------------------------------------------------
+  await db.close();
+  cpSync(localDir, peerDir, { recursive: true }); // the prefectural server starts as an exact copy
+  db = await openApplianceDb(localDir);
+  store = await IdentityStore.open(db);
+  const peerDb = await openApplianceDb(peerDir);
+  const peerStore = await IdentityStore.open(peerDb);
+  const expected = new Map<string, string>();
+  const applyTo = async (d: Db, s: IdentityStore, c: IdentityChange) => { const b = d.batch(); await s.apply(b, c); await b.write(); };
+  for (let k = 0; k < 60; k++) {
+    const r = person(Math.floor(((k + 0.5) * N) / 60));
+    if (k < 40) await applyTo(peerDb, peerStore, { ...r, address: r.address + '　別館', changeReason: 'correct', changeDate: '2026-10-01' });
+    else await applyTo(peerDb, peerStore, { ...r, changeReason: 'delete', changeDate: '2026-10-01' });
+    expected.set(r.residentCode, 'differing');
+  }
+  for (let k = 0; k < 40; k++) {
+    const r = person(N + k); // beyond the population: unique codes and numbers
+    if (k < 20) { await applyTo(peerDb, peerStore, r); expected.set(r.residentCode, 'server_only'); }
+    else { await applyTo(db, store, r); expected.set(r.residentCode, 'cs_only'); }
+  }
+  log(`planted ${expected.size} differences (40 corrected, 20 deleted at the server; 20 only at the server; 20 only at the CS)`);
+
+  const server = new StoreConsistencyPeer(peerStore);
+  const lgCodes = spec.municipalities.map((m) => m.lgCode);
+  const runMode = async (mode: ConsistencyMode) => {
+    const checker = new ConsistencyChecker(db, store);
+    const t = performance.now();
+    let sent = 0, received = 0, requests = 0;
+    const found = new Map<string, Difference>();
+    for (const lgCode of lgCodes) {
+      const s = await checker.start({ lgCode, mode, peer: 'pref:140007', transport: server.transport });
+      sent += s.bytesSent; received += s.bytesReceived; requests += s.requests;
+      for await (const d of checker.sessions.differences(s.id)) found.set(d.residentCode, d);
+    }
+    const ms = performance.now() - t;
+    const right = [...expected].filter(([c, kind]) => found.get(c)?.kind === kind).length;
+    const falseDiffs = [...found.keys()].filter((c) => !expected.has(c)).length;
+    return { ms, bytes: sent + received, sent, received, requests, right, falseDiffs, rss: process.memoryUsage().rss };
+  };
+  const inc = await runMode('incremental');
+  log(`consistency, incremental: ${secs(inc.ms)}, ${mb(inc.bytes)} exchanged (${mb(inc.sent)} sent, ${mb(inc.received)} received, ${inc.requests} messages); found ${inc.right}/100, false ${inc.falseDiffs}`);
+  const full = await runMode('full');
+  log(`consistency, full transfer: ${secs(full.ms)}, ${mb(full.bytes)} exchanged (${full.requests} messages); found ${full.right}/100, false ${full.falseDiffs}`);
+  results.consistency = {
+    incremental: { seconds: +(inc.ms / 1000).toFixed(1), bytes: inc.bytes, messages: inc.requests, found: inc.right, falseDifferences: inc.falseDiffs },
+    full: { seconds: +(full.ms / 1000).toFixed(1), bytes: full.bytes, messages: full.requests, found: full.right, falseDifferences: full.falseDiffs },
+    bytesRatioPercent: +((100 * inc.bytes) / full.bytes).toFixed(3),
+    timeRatio: +(inc.ms / full.ms).toFixed(3),
+  };
+  log(`ratio incremental / full: bytes ${((100 * inc.bytes) / full.bytes).toFixed(3)} % (target < 1 %), time ${(inc.ms / full.ms).toFixed(3)} (${(full.ms / inc.ms).toFixed(1)}× faster)`);
+  results.peakRssMB = Math.round(process.resourceUsage().maxRSS / 1000);
+  log(`peak RSS of the whole run (two stores open during the check): ${results.peakRssMB} MB`);
+  await db.close();
+  await peerDb.close();
+  log(JSON.stringify(results));
+} finally {
+  rmSync(root, { recursive: true, force: true });
+}
