@@ -80,18 +80,32 @@ describe('sealed values', () => {
   });
 
   it('another KEK cannot open the keyring', async () => {
-    const { db, dir } = await setup();
+    const { db, dir, ring } = await setup();
     const other = openFileKek(join(dir.path, 'other-kek.bin'));
     cleanups.push(() => other.close());
+    await expect(openKeyring({ db, kek: other })).rejects.toThrow(/already open on this database with KEK file:/);
+    await ring.close();
     await expect(openKeyring({ db, kek: other })).rejects.toThrow(/wrapped by file:/);
+  });
+
+  it('is one keyring per database: a rotation through one handle is seen through every other', async () => {
+    const { db, kek, ring } = await setup();
+    const second = await openKeyring({ db, kek });
+    await ring.rotate();
+    expect(second.currentKeyId()).toBe(ring.currentKeyId());
+    await second.close();
+    await second.close();
+    expect(ring.unseal(second.seal(Buffer.from('x'))).toString()).toBe('x');
   });
 
   it('named secrets are created once and stable across reopen', async () => {
     const { ring, db, kek } = await setup();
     const s1 = await ring.secret('audit-keys');
-    const again = await openKeyring({ db, kek });
-    expect(Buffer.from(await again.secret('audit-keys')).equals(Buffer.from(s1))).toBe(true);
     expect(Buffer.from(await ring.secret('blind-index')).equals(Buffer.from(s1))).toBe(false);
+    await ring.close();
+    const again = await openKeyring({ db, kek });
+    cleanups.push(() => again.close());
+    expect(Buffer.from(await again.secret('audit-keys')).equals(Buffer.from(s1))).toBe(true);
   });
 });
 
@@ -179,7 +193,9 @@ describe('data key rotation', () => {
     for (const [k, v] of await people.iterator().all()) expect(v.v, k).toBe(latest.get(k));
     expect(ring.keys().map((k) => [k.id, k.state, k.current])).toEqual([[oldKey, 'retired', false], [oldKey + 1, 'active', true]]);
 
+    await ring.close();
     const reopened = await openKeyring({ db, kek });
+    cleanups.push(() => reopened.close());
     const again = db.sublevel<string, { v: number }>('identity', { valueEncoding: reopened.valueEncoding('json') as never });
     expect((await again.get(key(17)))?.v).toBe(latest.get(key(17)));
   });
@@ -245,11 +261,14 @@ describe('PKCS#11 KEK on SoftHSM', () => {
     const tampered = Uint8Array.from(wrapped); tampered[3] = tampered[3]! ^ 1;
     await expect(kek1.unwrap(tampered)).rejects.toThrow(/does not unwrap/);
 
+    await ring.close();
     const kek2 = openPkcs11Kek(opts);
     cleanups.push(() => kek2.close());
     expect(kek2.id).toBe(kek1.id);
     const ring2 = await openKeyring({ db, kek: kek2 });
+    cleanups.push(() => ring2.close());
     expect(await db.sublevel<string, unknown>('identity', { valueEncoding: ring2.valueEncoding('json') }).get('r')).toEqual({ name: '四日市 次郎' });
+    await ring2.close();
     const fileKek = openFileKek(join(dir.path, 'keys', 'kek.bin'));
     cleanups.push(() => fileKek.close());
     await expect(openKeyring({ db, kek: fileKek })).rejects.toThrow(/wrapped by pkcs11:/);

@@ -48,7 +48,41 @@ const CURRENT = 'current-data-key';
 const dkKey = (id: number) => `data-key/${id.toString().padStart(10, '0')}`;
 const secretKey = (name: string) => `secret/${name}`;
 
+interface Shared { ring: Promise<Keyring>; kekId: string; refs: number }
+const shared = new WeakMap<Db, Shared>();
+
+/**
+ * One keyring per database: every component that opens it gets the same data keys, so a rotation
+ * is seen by all writers at once (a second, stale keyring would keep sealing under a key that is
+ * about to be retired). Each returned handle's close() releases one reference.
+ */
 export async function openKeyring(opts: { db: Db; kek: KeyEncryptionKey; logger?: Logger }): Promise<Keyring> {
+  let entry = shared.get(opts.db);
+  if (entry && entry.kekId !== opts.kek.id) {
+    throw new Error(`keyring: already open on this database with KEK ${entry.kekId}, not ${opts.kek.id}`);
+  }
+  if (!entry) {
+    const created: Shared = { ring: createKeyring(opts), kekId: opts.kek.id, refs: 0 };
+    entry = created;
+    shared.set(opts.db, created);
+    created.ring.catch(() => { if (shared.get(opts.db) === created) shared.delete(opts.db); });
+  }
+  const e = entry;
+  const core = await e.ring;
+  e.refs++;
+  let released = false;
+  return Object.assign(Object.create(core) as Keyring, {
+    async close() {
+      if (released) return;
+      released = true;
+      if (--e.refs > 0) return;
+      if (shared.get(opts.db) === e) shared.delete(opts.db);
+      await core.close();
+    },
+  });
+}
+
+async function createKeyring(opts: { db: Db; kek: KeyEncryptionKey; logger?: Logger | undefined }): Promise<Keyring> {
   const { db, kek, logger } = opts;
   // From the first write on, so a later re-encryption pass knows which writes are still in flight.
   trackWrites(db);
