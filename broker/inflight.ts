@@ -4,6 +4,9 @@
 // stored queue (aedes enqueues before it delivers), so a disconnect loses nothing: the queue is
 // replayed on reconnect. A clean session that stops acknowledging while more than `maxHeld`
 // messages wait is disconnected (slow consumer) rather than buffered without bound.
+// The window stays shut until aedes has replayed the stored queue (clientReady): a message arriving
+// during the replay would otherwise overtake the queued ones (per-session order, CONTRACT.md); held
+// until then, it is delivered after them, or dropped by aedes's dedupe if the replay carried it.
 import type { Client } from 'aedes';
 
 type Deliver = (packet: WindowPacket, cb: () => void) => void;
@@ -13,6 +16,8 @@ interface ClientInternals { deliverQoS: Deliver; duplicates: Record<string, numb
 export interface InflightWindow {
   /** A PUBACK/PUBCOMP arrived from this client. */
   acked(): void;
+  /** The stored queue has been replayed (aedes clientReady): live deliveries may flow. */
+  open(): void;
   readonly inflight: number;
   readonly held: number;
 }
@@ -22,6 +27,7 @@ export function installInflightWindow(client: Client, max: number, maxHeld: numb
   const deliver = c.deliverQoS;
   const held: WindowPacket[] = [];
   let inflight = 0;
+  let opened = false;
 
   // aedes skips a packet it already delivered through another matching subscription (dedupe by
   // broker counter); such a call writes nothing and must not take a slot that no PUBACK would free.
@@ -36,18 +42,24 @@ export function installInflightWindow(client: Client, max: number, maxHeld: numb
 
   c.deliverQoS = (packet, cb) => {
     if (packet.qos === 0) return deliver(packet, cb);
-    if (inflight < max && held.length === 0) return send(packet, cb);
+    if (opened && inflight < max && held.length === 0) return send(packet, cb);
     held.push(packet);
     if (held.length > maxHeld && client.clean) onOverflow(held.length);
     cb(); // never block the broker's shared delivery pipeline on one client
   };
+
+  const drain = () => { while (opened && inflight < max && held.length > 0 && !c.closed) send(held.shift()!, noop); };
 
   return {
     acked() {
       // Replayed queue entries on reconnect are written outside this window; clamp so their acks
       // cannot open it wider than max.
       inflight = Math.max(0, inflight - 1);
-      while (inflight < max && held.length > 0 && !c.closed) send(held.shift()!, noop);
+      drain();
+    },
+    open() {
+      opened = true;
+      drain();
     },
     get inflight() { return inflight; },
     get held() { return held.length; },

@@ -229,6 +229,7 @@ export async function startBroker(config: ApplianceConfig, deps: BrokerDeps): Pr
   aedes.on('clientError', onClientError);
   aedes.on('connectionError', onClientError);
   aedes.on('ack', (_packet, client) => windows.get(client)?.acked());
+  aedes.on('clientReady', (client) => windows.get(client)?.open());
   // Counted once published (after the durable store), not when merely admitted.
   aedes.on('publish', (_packet, client) => { if (client) metrics.messageIn(); });
   aedes.on('keepaliveTimeout', (client) => log.info({ clientId: client.id }, 'keepalive timeout: disconnected'));
