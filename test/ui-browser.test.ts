@@ -1,5 +1,6 @@
 // The admin UI in a real browser (Debian's Chromium via playwright-core) over real components.
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { X509Certificate } from 'node:crypto';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
@@ -327,5 +328,34 @@ describe('admin UI in Chromium', () => {
     await page.click('#purge-confirm');
     await expect(page.locator('.flash').textContent()).resolves.toContain('1 dead letter(s) deleted from juki-net');
     expect(await f.outbox.list({ dead: true })).toHaveLength(0);
+  });
+
+  it('downloads a signed configuration backup and imports it as a new version', async () => {
+    const before = await f.versions.current();
+    await page.goto(`${f.url}/config`);
+    const [download] = await Promise.all([page.waitForEvent('download'), page.click('#backup a')]);
+    const file = (await download.path())!;
+    const doc = JSON.parse(readFileSync(file, 'utf8'));
+    expect(doc.format).toBe('juki-gw-config-backup/1');
+    await page.setInputFiles('#backup-file', file);
+    await page.click('#backup button');
+    await expect(page.locator('.flash').textContent()).resolves.toContain(`No change: version ${before.version} is already running`);
+    // A tampered backup is refused with the reason.
+    doc.jws.signature = doc.jws.signature.slice(0, -4) + (doc.jws.signature.endsWith('AAAA') ? 'BBBB' : 'AAAA');
+    writeFileSync(file, JSON.stringify(doc));
+    await page.setInputFiles('#backup-file', file);
+    await page.click('#backup button');
+    await expect(page.locator('.flash.error').textContent()).resolves.toContain('Import refused: (backup): signature does not verify');
+    expect((await f.versions.current()).version).toBe(before.version);
+  });
+
+  it('issues a client certificate for a local system from the dev CA', async () => {
+    await page.goto(`${f.url}/systems`);
+    const [download] = await Promise.all([page.waitForEvent('download'), page.click('[data-system="term-01"] button:text("issue client certificate")')]);
+    const pem = readFileSync((await download.path())!, 'utf8');
+    const cert = new X509Certificate(pem);
+    expect(cert.subject).toContain('CN=term-01');
+    expect(cert.issuer).toContain('juki-gw development CA');
+    expect(pem).toContain('-----BEGIN PRIVATE KEY-----');
   });
 });
