@@ -13,7 +13,7 @@ import { acquireModule, pkcs11js, releaseModule, type Handle } from '../hsm/pkcs
 import { findKey } from '../hsm/pkcs11-key.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
-const ROUNDS = 20;
+const ROUNDS = 40;
 let roundSeconds = SECONDS;
 const N = Number(process.env.BENCH_SESSIONS ?? 4);
 
