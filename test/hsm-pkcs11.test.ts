@@ -66,6 +66,11 @@ describe('PKCS#11 token (SoftHSM2)', () => {
     const again = await createSigner(config({ keyLabel: 'k-ec' }), { dataDir: dir.path, env: env() });
     expect(again.kid).toBe(signers[0]!.kid);
     await again.close();
+    // the token by slot ID instead of label
+    const bySlot = await createSigner(config({ keyLabel: 'k-ec', tokenLabel: undefined, slot: token.slot }), { dataDir: dir.path, env: env() });
+    expect(bySlot.kid).toBe(signers[0]!.kid);
+    expect(bySlot.status().detail).toContain(`slot ${token.slot}`);
+    await bySlot.close();
   });
 
   it('signs in parallel over the session pool; every signature verifies', async () => {
