@@ -106,15 +106,18 @@ describe('audit log', () => {
     fx = await openFixture();
     await fx.log.append(lookup(1));
     await fx.log.checkpoint();
+    await expect(createAuditLog({ db: fx.db, signer: fx.signer })).rejects.toThrow(/already open on this database/);
+    await fx.log.close();
     const other = await testSigner('CN=renewed');
     const log2 = await createAuditLog({ db: fx.db, signer: other, checkpointEvery: 1000, checkpointSeconds: 3600 });
     await log2.append(lookup(2));
     await log2.checkpoint();
     expect((await log2.verify()).firstBad).toMatchObject({ seq: 1, reason: 'bad_checkpoint' });
+    await log2.close();
     const trusting = await createAuditLog({ db: fx.db, signer: other, trustedKids: [fx.signer.kid] });
     expect((await trusting.verify()).ok).toBe(true);
     expect((await verifyAuditLog(fx.db)).pinned).toBe(false);
-    await log2.close(); await trusting.close();
+    await trusting.close();
   });
 
   it('keeps appending when the token cannot sign; the failure is counted and the tail stays unsigned', async () => {

@@ -53,7 +53,22 @@ export interface AuditLog {
 
 interface Pending { entry: AuditEntry; settled: boolean }
 
+/** Databases with an open audit log: a second writer would fork the chain (two heads). */
+const openOn = new WeakSet<Db>();
+
 export async function createAuditLog(opts: AuditLogOptions): Promise<AuditLog> {
+  const { db, signer, logger } = opts;
+  if (openOn.has(db)) throw new Error('an audit log is already open on this database: share that instance (two writers would fork the chain)');
+  openOn.add(db);
+  try {
+    return await openAuditLog(opts);
+  } catch (e) {
+    openOn.delete(db);
+    throw e;
+  }
+}
+
+async function openAuditLog(opts: AuditLogOptions): Promise<AuditLog> {
   const { db, signer, logger } = opts;
   const every = opts.checkpointEvery ?? 1000;
   const seconds = opts.checkpointSeconds ?? 60;
@@ -218,6 +233,7 @@ export async function createAuditLog(opts: AuditLogOptions): Promise<AuditLog> {
       closed = true;
       clearInterval(timer);
       try { await checkpoint(); } catch { /* logged; the next start signs the tail */ }
+      openOn.delete(db);
     },
   };
 }
