@@ -1,6 +1,5 @@
 // Readiness checks for /readyz: each answers ok or a short reason an operator can act on.
-import { statfs, open, unlink } from 'node:fs/promises';
-import { join } from 'node:path';
+import { statfs } from 'node:fs/promises';
 import type { Db } from '../../gateway/store/db.js';
 
 export interface CheckResult { ok: boolean; detail?: string }
@@ -22,24 +21,6 @@ export function dbWritableCheck(db: Db): ReadinessCheck {
         return { ok: true };
       } catch (e) {
         return { ok: false, detail: `probe write failed: ${(e as Error).message}` };
-      }
-    },
-  };
-}
-
-/** Without a DB (in-memory broker persistence), the data directory must still accept a synced write. */
-export function dataDirWritableCheck(dir: string): ReadinessCheck {
-  return {
-    name: 'data-dir',
-    async run() {
-      const file = join(dir, `.readyz-probe-${process.pid}`);
-      try {
-        const fh = await open(file, 'w');
-        try { await fh.write('probe'); await fh.sync(); } finally { await fh.close(); }
-        await unlink(file);
-        return { ok: true };
-      } catch (e) {
-        return { ok: false, detail: `probe write failed: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}` };
       }
     },
   };
