@@ -35,3 +35,12 @@ export async function openFixture(opts: Partial<AuditLogOptions> = {}): Promise<
     async close() { await log.close(); if (db.status === 'open') await db.close(); dir.cleanup(); },
   };
 }
+
+/** Polls until `check` passes (background appends and checkpoints settle on their own schedule). */
+export async function eventually(check: () => Promise<boolean> | boolean, timeoutMs = 5000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > until) throw new Error('condition not reached in time');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}

@@ -8,7 +8,7 @@ import { tempDir } from './helpers/tmp.js';
 import { testSigner } from './audit-helpers.js';
 import { join } from 'node:path';
 import { auditSection } from '../config/schema/audit.js';
-import { lookup, openFixture, type Fixture } from './audit-helpers.js';
+import { eventually, lookup, openFixture, type Fixture } from './audit-helpers.js';
 
 const config: LookupAlertConfig = {
   actions: ['identity.search'], searchesPerMinute: 5, searchesPerHour: 20, hitsPerHour: 50, hitsPerSearch: 30, holdSeconds: 600,
@@ -79,7 +79,7 @@ describe('look-up alarms', () => {
     fx = await openFixture({ lookupAlerts: alerts });
     for (let i = 0; i < 4; i++) await fx.log.append(lookup(i, { actor: { kind: 'operator', id: 'op-7' }, terminalId: 'term-7', hitCount: 1 }));
     await fx.log.append(lookup(9, { action: 'identity.update', actor: { kind: 'operator', id: 'op-7' } }));
-    await new Promise((r) => setTimeout(r, 50));
+    await eventually(async () => (await fx!.log.query({ action: 'audit.lookupAlarm' })).length === 2);
     expect(alerts.activeAlarms().map((a) => a.id).sort()).toEqual(['operator:op-7:searches_per_minute', 'terminal:term-7:searches_per_minute']);
     const recorded = await fx.log.query({ action: 'audit.lookupAlarm' });
     expect(recorded.map((e) => e.event.detail?.subject).sort()).toEqual(['op-7', 'term-7']);
@@ -101,7 +101,7 @@ describe('look-up alarms', () => {
     const config = auditSection.parse({ checkpointEvery: 3, lookupAlerts: { searchesPerMinute: 2, searchesPerHour: 10 } });
     const { log, lookupAlerts } = await openAudit({ config, db, signer: await testSigner() });
     for (let i = 0; i < 3; i++) await log.append(lookup(i, { actor: { kind: 'operator', id: 'op-9' } }));
-    await new Promise((r) => setTimeout(r, 50));
+    await eventually(async () => ((await log.verify()).lastCheckpointSeq ?? 0) >= 3);
     expect(lookupAlerts.activeAlarms().map((a) => a.id)).toContain('operator:op-9:searches_per_minute');
     expect((await log.verify()).lastCheckpointSeq).toBeGreaterThanOrEqual(3);
     await log.close(); await db.close(); dir.cleanup();

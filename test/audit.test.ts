@@ -4,7 +4,7 @@ import { AuditEventError, verifyAuditLog, type AuditEntry } from '../gateway/aud
 import { auditStore } from '../gateway/audit/verify.js';
 import { createAuditLog } from '../gateway/audit/index.js';
 import { SUBLEVELS } from '../gateway/store/db.js';
-import { hashKey, lookup, openFixture, testSigner, type Fixture } from './audit-helpers.js';
+import { eventually, hashKey, lookup, openFixture, testSigner, type Fixture } from './audit-helpers.js';
 
 let fx: Fixture | undefined;
 afterEach(async () => { await fx?.close(); fx = undefined; });
@@ -48,7 +48,7 @@ describe('audit log', () => {
     const abandoned = fx.log.appendToBatch(b2, lookup(2));
     fx.log.appendToBatch(b3, lookup(3));
     await Promise.all([b3.write(), b1.write(), b2.close()]);
-    await new Promise((r) => setTimeout(r, 50));
+    await eventually(async () => (await fx!.log.query()).length === 4);
     const entries = await fx.log.query();
     expect(entries.map((e) => e.event.action)).toEqual(['identity.search', 'identity.search', 'identity.search', 'audit.void']);
     expect(entries[3]!.event.detail).toEqual({ voidSeq: abandoned.seq });
@@ -68,7 +68,7 @@ describe('audit log', () => {
     const registry = new Registry();
     fx = await openFixture({ checkpointEvery: 5, registry });
     for (let i = 0; i < 12; i++) await fx.log.append(lookup(i));
-    await new Promise((r) => setTimeout(r, 50));
+    await eventually(async () => (await fx!.log.verify()).checkpoints >= 2);
     const report = await fx.log.verify();
     expect(report.ok).toBe(true);
     expect(report.checkpoints).toBeGreaterThanOrEqual(2);
@@ -80,8 +80,8 @@ describe('audit log', () => {
   it('signs a checkpoint after T seconds with unsigned entries', async () => {
     fx = await openFixture({ checkpointSeconds: 1 });
     await fx.log.append(lookup(1));
-    await new Promise((r) => setTimeout(r, 1300));
-    expect((await fx.log.verify()).lastCheckpointSeq).toBe(1);
+    expect((await fx.log.verify()).lastCheckpointSeq).toBeNull();
+    await eventually(async () => (await fx!.log.verify()).lastCheckpointSeq === 1);
   });
 
   it('continues the chain after a restart and queries by operator, terminal, key and outcome', async () => {
