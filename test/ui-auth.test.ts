@@ -42,8 +42,12 @@ describe('auth store', () => {
     expect(r.ok && r.session.mustChange).toBe(true);
     expect(await auth.changePassword('admin', pw!, 'short')).toBe('new password: at least 12 characters');
     expect(await auth.changePassword('admin', pw!, 'my admin password')).toBe('new password: must not contain the account name');
-    expect(await auth.changePassword('admin', pw!, 'a good long passphrase')).toBeUndefined();
+    const other = await auth.login('admin', pw!);
+    if (!r.ok || !other.ok) throw new Error('login failed');
+    expect(await auth.changePassword('admin', pw!, 'a good long passphrase', r.token)).toBeUndefined();
     expect((await auth.account('admin'))!.mustChange).toBe(false);
+    expect(await auth.session(r.token)).toBeDefined();
+    expect(await auth.session(other.token)).toBeUndefined(); // the other session ended with the change
   });
 
   it('locks after 5 failures for 15 minutes, then lets the right password in', async () => {

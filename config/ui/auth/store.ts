@@ -98,8 +98,8 @@ export async function openAuthStore(opts: { db: Db; idleMinutes: number; now?: (
 
     async logout(token: string): Promise<void> { await ui.del(sessKey(token)); },
 
-    /** Returns a problem message, or undefined on success (other sessions of the user end). */
-    async changePassword(name: string, current: string, next: string): Promise<string | undefined> {
+    /** Returns a problem message, or undefined on success; the user's other sessions end (`keepToken` stays). */
+    async changePassword(name: string, current: string, next: string, keepToken?: string): Promise<string | undefined> {
       const a = await getJson<Account>(acctKey(name));
       if (!a || !(await verifyPassword(current, a.hash))) return 'current password is wrong';
       const problem = passwordProblem(next, name);
@@ -108,6 +108,10 @@ export async function openAuthStore(opts: { db: Db; idleMinutes: number; now?: (
       a.hash = await hashPassword(next);
       a.mustChange = false;
       await putJson(acctKey(name), a);
+      const keep = keepToken ? sessKey(keepToken) : undefined;
+      for await (const [k, v] of ui.iterator({ gte: 'sess!', lt: 'sess!~' })) {
+        if (k !== keep && (JSON.parse(v) as Session).user === name) await ui.del(k);
+      }
       return undefined;
     },
 

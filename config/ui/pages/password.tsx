@@ -36,7 +36,7 @@ export function registerPassword(app: Hono<UiEnv>) {
     const who = c.get('who');
     const [current, next, repeat] = [await formField(c, 'current'), await formField(c, 'next'), await formField(c, 'repeat')];
     if (next !== repeat) return render(c, <PasswordPage who={who} errors={{ repeat: 'does not match the new password' }} />, 422);
-    const problem = await c.get('deps').auth.changePassword(who.user, current, next);
+    const problem = await c.get('deps').auth.changePassword(who.user, current, next, who.sessionToken);
     if (problem) {
       await auditAs(c, 'password.change', 'refused', who.user, problem);
       const errors: Record<string, string> = problem.startsWith('new password') ? { next: problem } : { current: problem };
