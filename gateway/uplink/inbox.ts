@@ -82,6 +82,9 @@ export class Inbox {
     }
     const seen = await this.sublevel.get('i!' + env.id);
     if (seen) {
+      // A duplicate reply still ends a wait: the receiver re-sends its remembered answer (same id) when
+      // we resend a request whose first answer reached a previous life of this process.
+      if (isReply(env) && this.o.correlator.resolve(env)) return 'reply';
       if (seen.reply) await this.answer(seen.reply);
       this.o.logger.debug({ link, ...ids }, 'uplink: duplicate dropped');
       return 'duplicate';
