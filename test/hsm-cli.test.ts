@@ -40,6 +40,10 @@ describe('juki-gw keys / pki / verify', () => {
     expect((await cli('pki', 'init', '--dir', ca)).code).toBe(0);
     const gen = await cli('keys', 'generate', '--config', configFile);
     expect(gen.code, gen.err).toBe(0);
+    expect(gen.out).toMatch(/generated key "node-signing"/);
+    const again = await cli('keys', 'generate', '--config', configFile);
+    expect(again.code).toBe(1);
+    expect(again.err).toMatch(/already exists/);
     const csr = join(dir.path, 'node.csr');
     expect((await cli('keys', 'csr', '--config', configFile, '--subject', 'CN=lg:242012, O=Tsu City', '--out', csr)).code).toBe(0);
     expect(readFileSync(csr, 'utf8')).toContain('BEGIN CERTIFICATE REQUEST');

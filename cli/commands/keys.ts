@@ -45,10 +45,14 @@ export async function run(args: string[]): Promise<number> {
   const files = certificateFiles(hsm, dataDir);
 
   try {
+    if (sub === 'generate' && await keyExists(hsm, dataDir, logger, hsmLib)) {
+      process.stderr.write(`keys generate: a key labelled "${hsm.keyLabel}" already exists; nothing generated (give --label for another)\n`);
+      return 1;
+    }
     const token = await hsmLib.openToken(hsm, { dataDir, logger, generateIfMissing: sub === 'generate', rsaBits });
     try {
       if (sub === 'generate') {
-        process.stdout.write(`key "${hsm.keyLabel}" (${hsm.algorithm}) ready on the ${token.kind} token; public key SHA-256 ${hsmLib.kidOf(token.spkiDer)}\n`);
+        process.stdout.write(`generated key "${hsm.keyLabel}" (${hsm.algorithm}) on the ${token.kind} token; public key SHA-256 ${hsmLib.kidOf(token.spkiDer)}\n`);
         return 0;
       }
       if (sub === 'list') return await list(token, hsm, files, hsmLib);
@@ -87,6 +91,24 @@ export async function run(args: string[]): Promise<number> {
   } catch (e) {
     process.stderr.write(`keys ${sub}: ${(e as Error).message}\n`);
     return 1;
+  }
+}
+
+/** True when the configured token already holds the key (never generates). */
+async function keyExists(hsm: HsmConfig, dataDir: string, logger: import('../../hsm/index.js').HsmLogger,
+  hsmLib: typeof import('../../hsm/index.js')): Promise<boolean> {
+  const { softwareKeyFile } = await import('../../hsm/create-signer.js');
+  const softwareKeyBefore = existsSync(softwareKeyFile(dataDir, hsm.keyLabel));
+  if (hsm.kind === 'software') return softwareKeyBefore;
+  try {
+    // Opening may fall back to (and create) the software key; that one counts as new.
+    const token = await hsmLib.openToken(hsm, { dataDir, logger, generateIfMissing: false });
+    const software = token.kind === 'software';
+    await token.close();
+    return software ? softwareKeyBefore : true;
+  } catch (e) {
+    if (e instanceof hsmLib.TokenConfigError && /no private key labelled/.test(e.message)) return false;
+    throw e;
   }
 }
 
