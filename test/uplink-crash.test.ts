@@ -24,7 +24,9 @@ const sent: Envelope[] = [];
 beforeAll(async () => {
   mosq = await startMosquitto();
   const pki = await openSimPki(pkiDir);
-  await (await certifiedApplianceSigner(dataDir, pki)).close();
+  const signer = await certifiedApplianceSigner(dataDir, pki);
+  expect(signer.status().kind).toBe('pkcs11'); // SoftHSM, not the software key
+  await signer.close();
   sims = await startSimulators({ brokerUrl: mosq.url, pkiDir, servedCodes: [SERVED], logger: quietLogger() });
   // The flows' side, done before the appliance process runs: everything is queued on disk.
   const db = await openApplianceDb(join(dataDir, 'db'));

@@ -77,6 +77,7 @@ beforeAll(async () => {
     audit: (e) => { audits.push(e); }, onDeadLetter: (e) => deadAlarms.push(e.envelope.id),
   });
   await until(() => uplink.linkStatus()[0]?.state === 'up');
+  expect(signer.status().kind).toBe('pkcs11'); // SoftHSM, not the software key
 });
 
 afterAll(async () => {

@@ -29,16 +29,17 @@ export function testConfig(url: string, over: { retry?: Partial<ApplianceConfig[
   });
 }
 
-export const softwareHsm = hsmSection.parse({ kind: 'software', keyLabel: 'uplink-test' });
+/** The data-dir SoftHSM token (real PKCS#11 through pkcs11js), as the embedded default uses. */
+export const applianceHsm = hsmSection.parse({ kind: 'auto', keyLabel: 'uplink-test' });
 
 /**
  * Makes the appliance's key in `dataDir` and has the simulated CA certify it, written where
  * createSigner finds it, so a child process (kill -9 tests) signs with the same certificate.
  */
 export async function certifiedApplianceSigner(dataDir: string, pki: SimPki): Promise<TokenSigner> {
-  const first = await createSigner(softwareHsm, { dataDir });
+  const first = await createSigner(applianceHsm, { dataDir });
   const certified = await certifyAppliance(pki, first, SELF);
-  const { certFile } = certificateFiles(softwareHsm, dataDir);
+  const { certFile } = certificateFiles(applianceHsm, dataDir);
   mkdirSync(dirname(certFile), { recursive: true });
   writeFileSync(certFile, toPem(certified.certificateDer));
   return certified;
