@@ -139,7 +139,7 @@ export function* generateResidents(specOrName: PopulationSpec | string, opts: Ge
       for (const [variant, share] of s.variants ?? []) if (v < (acc += share)) { surname = variant; break; }
       const era = year < 1960 ? 'old' : year < 1990 ? 'mid' : 'young';
       const list = GIVEN_NAMES[era][sex === '1' ? 'm' : 'f'];
-      const [given, givenKana] = list[Math.floor(r() * r() * list.length)]!; // skewed: earlier names commoner
+      const [given, givenKana] = list[Math.floor(r() * list.length)]!;
       rec.name = `${surname}\u3000${given}`;
       rec.nameKana = `${s.kana}\u3000${givenKana}`;
       if (sex === '2' && age >= 25 && r() < 0.03) {

@@ -265,6 +265,39 @@ export class IdentityStore {
     }
   }
 
+  /**
+   * The same as iterateDigests through a callback, reading the listing in blocks (nextv): the hot
+   * path of a consistency check, which touches every record of a municipality code once per side.
+   */
+  async scanDigests(lgCode: string, atSeq: number, range: ListingRange, onEntry: (residentCode: string, prefix: string, digest: string) => void): Promise<void> {
+    const base = `${lgCode}!`;
+    const opts: { gt?: string; gte?: string; lt?: string; lte?: string } = {};
+    if (range.after !== undefined) opts.gt = base + range.after; else opts.gte = base + (range.fromPrefix ?? '');
+    if (range.upTo !== undefined) opts.lte = base + range.upTo; else opts.lt = base + (range.toPrefix ?? '~');
+    const it = this.subs.lg.iterator(opts);
+    try {
+      for (;;) {
+        const block = await it.nextv(1000);
+        if (block.length === 0) return;
+        for (const [k, v] of block) {
+          const text = dec(v);
+          const sp = text.indexOf(' ');
+          const rc = k.slice(base.length + 9);
+          const prefix = k.slice(base.length, base.length + 8);
+          if (Number(text.slice(0, sp)) <= atSeq) {
+            const digest = text.slice(sp + 1);
+            if (digest !== '-') onEntry(rc, prefix, digest);
+            continue;
+          }
+          const then = await this.versionAt(rc, atSeq);
+          if (then && then.lgCode === lgCode) onEntry(rc, prefix, this.digestOf(then));
+        }
+      }
+    } finally {
+      await it.close();
+    }
+  }
+
   /** Full records of one municipality code as of `atSeq` (default: now), in listing order. */
   async *iterateSnapshot(lgCode: string, atSeq = this.seq, range: ListingRange = {}): AsyncGenerator<IdentityRecord> {
     for await (const d of this.iterateDigests(lgCode, atSeq, range)) {

@@ -34,14 +34,24 @@ export async function entriesOf(store: IdentityStore, lgCode: string, atSeq: num
   return [];
 }
 
-/** Digests of buckets [from, to) and the number of records they hold. */
+/** Digests of buckets [from, to) and the number of records they hold (one streaming pass). */
 export async function bucketDigestRange(store: IdentityStore, lgCode: string, atSeq: number, bits: number, from: number, to: number): Promise<{ digests: string[]; count: number }> {
   const digests: string[] = [];
   let count = 0;
-  for await (const { entries } of bucketEntries(store, lgCode, atSeq, bits, from, to)) {
+  let current = from;
+  let entries: CodeHash[] = [];
+  const close = () => {
     digests.push(entries.length ? bucketDigest(entries) : EMPTY_BUCKET);
-    count += entries.length;
-  }
+    entries = [];
+    current++;
+  };
+  await store.scanDigests(lgCode, atSeq, { fromPrefix: bucketBound(from, bits), toPrefix: bucketBound(to, bits) }, (code, prefix, hash) => {
+    const b = parseInt(prefix, 16) >>> (32 - bits);
+    while (current < b) close();
+    entries.push({ code, hash });
+    count++;
+  });
+  while (current < to) close();
   return { digests, count };
 }
 
