@@ -41,8 +41,13 @@ export async function auditAs(c: UiContext, action: string, outcome: AuditEvent[
   await audit(c, { action, actor: w.user, role: w.role, via: w.via, outcome, ...(target !== undefined ? { target } : {}), ...(detail !== undefined ? { detail } : {}) });
 }
 
+const MAX_PENDING_FLASHES = 1000;
+
 export function setFlash(c: UiContext, flash: Flash): void {
-  c.get('deps').flashes.set(c.get('who').csrf, flash);
+  const m = c.get('deps').flashes;
+  // Sessions that never come back leave their message behind; keep the map bounded (oldest first out).
+  if (m.size >= MAX_PENDING_FLASHES) m.delete(m.keys().next().value!);
+  m.set(c.get('who').csrf, flash);
 }
 
 export function takeFlash(c: UiContext): Flash | undefined {

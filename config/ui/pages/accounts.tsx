@@ -69,6 +69,11 @@ export function registerAccounts(app: Hono<UiEnv>) {
     app.post(`/accounts/:name/${op}`, async (c) => {
       const name = c.req.param('name');
       const auth = c.get('deps').auth;
+      if (op === 'disable' && name === c.get('who').user) {
+        await auditAs(c, 'account.disable', 'refused', name, 'own account');
+        setFlash(c, { text: 'You cannot disable your own account.', error: true });
+        return c.redirect('/accounts', 303);
+      }
       const ok = op === 'unlock' ? await auth.unlock(name) : await auth.setDisabled(name, op === 'disable');
       await auditAs(c, `account.${op}`, ok ? 'ok' : 'refused', name);
       setFlash(c, { text: ok ? `Account ${name}: ${op}d.` : `No account ${name}.`, error: !ok });
