@@ -9,6 +9,7 @@ import { openApplianceDb, type Db } from '../gateway/store/db.js';
 import { dbWritableCheck, diskSpaceCheck, listenersCheck, type ReadinessCheck } from './admin/checks.js';
 import { startAdminServer, type AdminHandle } from './admin/server.js';
 import { startBroker, type BrokerAuditEvent, type BrokerHandle } from './server.js';
+import { gatewayComponents, upstreamComponents, type GatewayParts } from '../gateway/appliance/components.js';
 
 export interface ApplianceContext {
   config: ApplianceConfig;
@@ -20,17 +21,20 @@ export interface ApplianceContext {
   audit: (e: BrokerAuditEvent) => void;
   broker?: BrokerHandle;
   admin?: AdminHandle;
+  /** What the gateway components (HSM, audit, uplinks, CS role, UI) add. */
+  gw: GatewayParts;
 }
 
 interface Component { name: string; start(ctx: ApplianceContext): Promise<() => Promise<void>> }
 
 const components: Component[] = [
+  ...gatewayComponents,
   { name: 'broker', async start(ctx) {
-    ctx.broker = await startBroker(ctx.config, { logger: ctx.logger, db: ctx.db, registry: ctx.registry, audit: ctx.audit });
+    ctx.broker = await startBroker(ctx.config, { logger: ctx.logger, db: ctx.db, registry: ctx.registry, audit: (e) => ctx.audit(e) });
     ctx.checks.push(listenersCheck(ctx.broker));
     return () => ctx.broker!.close();
   } },
-  // gateway, hsm, uplinks: one entry each, before the admin server.
+  ...upstreamComponents,
   { name: 'admin', async start(ctx) {
     ctx.admin = await startAdminServer({ host: ctx.config.admin.host, port: ctx.config.admin.port, registry: ctx.registry, checks: ctx.checks });
     return () => ctx.admin!.close();
@@ -49,7 +53,7 @@ export async function startAppliance(config: ApplianceConfig, opts: { logger: Lo
   mkdirSync(config.dataDir, { recursive: true });
   const db = await openApplianceDb(join(config.dataDir, 'db'));
   const ctx: ApplianceContext = {
-    config, logger: opts.logger, registry, db, audit: opts.audit ?? (() => {}),
+    config, logger: opts.logger, registry, db, audit: opts.audit ?? (() => {}), gw: { extra: {} },
     checks: [dbWritableCheck(db), diskSpaceCheck(config.dataDir, config.limits.minFreeDiskBytes)],
   };
   const stops: Array<{ name: string; stop: () => Promise<void> }> = [];

@@ -1,0 +1,112 @@
+// The gateway side of the appliance composition (broker/appliance.ts runs these in order between the
+// broker and the admin port): HSM signer, encryption at rest, audit trail, uplinks (to real upstream
+// brokers, or to simulated ones when none are configured), the CS role and the admin web UI.
+import { stringify as toYaml } from 'yaml';
+import type { ApplianceContext } from '../../broker/appliance.js';
+import { createSigner, verifierFromConfig, levelDedupeStore, type TokenSigner } from '../../hsm/index.js';
+import type { Verifier } from '../../hsm/types.js';
+import { openAudit, type AuditEventInput, type AuditLog, type LookupAlerts } from '../audit/index.js';
+import { openEncryptionAtRest, type EncryptionAtRest } from '../crypto/index.js';
+import { createUplink, type Uplink } from '../uplink/index.js';
+import { SUBLEVELS } from '../store/db.js';
+import { startSimulatedUpstream, SIMULATED_LABEL, type SimulatedUpstream } from './simulatedUpstream.js';
+
+/** What the gateway components add to the shared context. */
+export interface GatewayParts {
+  signer?: TokenSigner;
+  verifier?: Verifier;
+  atRest?: EncryptionAtRest;
+  auditLog?: AuditLog;
+  lookupAlerts?: LookupAlerts;
+  simulated?: SimulatedUpstream;
+  uplink?: Uplink;
+  extra: Record<string, unknown>;
+}
+
+export type GatewayContext = ApplianceContext & { gw: GatewayParts };
+export interface GatewayComponent { name: string; start(ctx: GatewayContext): Promise<() => Promise<void>> }
+
+export const hsmComponent: GatewayComponent = {
+  name: 'hsm',
+  async start(ctx) {
+    const signer = await createSigner(ctx.config.hsm, { dataDir: ctx.config.dataDir, logger: ctx.logger.child({ component: 'hsm' }) });
+    ctx.gw.signer = signer;
+    ctx.checks.push({ name: 'token', run: async () => {
+      const s = ctx.gw.signer!.status();
+      return { ok: s.ready, detail: s.warning ? `${s.detail} (${s.warning})` : s.detail };
+    } });
+    return () => signer.close();
+  },
+};
+
+export const atRestComponent: GatewayComponent = {
+  name: 'crypto',
+  async start(ctx) {
+    const atRest = await openEncryptionAtRest({ hsm: ctx.config.hsm, dataDir: ctx.config.dataDir, db: ctx.db, logger: ctx.logger.child({ component: 'crypto' }) });
+    ctx.gw.atRest = atRest;
+    return () => atRest.close();
+  },
+};
+
+export const auditComponent: GatewayComponent = {
+  name: 'audit',
+  async start(ctx) {
+    const { log, lookupAlerts } = await openAudit({ config: ctx.config.audit, db: ctx.db, signer: ctx.gw.signer!, logger: ctx.logger.child({ component: 'audit' }), registry: ctx.registry });
+    ctx.gw.auditLog = log;
+    ctx.gw.lookupAlerts = lookupAlerts;
+    // Broker refusals (denied topics, bad certificates, limits) go to the audit trail too.
+    ctx.audit = (e) => {
+      const event: AuditEventInput = e.kind === 'denial'
+        ? { actor: { kind: 'system', id: (e.systemId ?? e.clientId ?? 'unknown').slice(0, 128) || 'unknown' }, action: 'broker.denial', outcome: 'refused', code: e.reason,
+            detail: { detail: e.detail.slice(0, 512), listener: e.listener, remote: e.remote, topic: e.topic?.slice(0, 512) ?? null } }
+        : { actor: { kind: 'appliance', id: 'broker' }, action: 'broker.alarm', outcome: 'error', code: e.alarm.kind, detail: { message: e.alarm.message.slice(0, 512) } };
+      log.append(event).catch((err: unknown) => ctx.logger.error({ err: (err as Error).message }, 'audit append failed'));
+    };
+    return async () => { await log.close?.(); };
+  },
+};
+
+export const uplinkComponent: GatewayComponent = {
+  name: 'uplink',
+  async start(ctx) {
+    const cfg = ctx.config;
+    let upstreams = cfg.upstreams;
+    let signer = ctx.gw.signer!;
+    let verifier: Verifier;
+    if (upstreams.length === 0) {
+      const sim = await startSimulatedUpstream({ dataDir: cfg.dataDir, served: cfg.municipalities, signer, logger: ctx.logger });
+      ctx.gw.simulated = sim;
+      upstreams = [sim.upstream];
+      signer = sim.signer;
+      verifier = sim.verifier;
+      ctx.checks.push({ name: 'upstream', run: async () => ({ ok: true, detail: SIMULATED_LABEL }) });
+    } else {
+      const dedupe = levelDedupeStore(ctx.db.sublevel(SUBLEVELS.inbox + '-ids', { valueEncoding: 'json' }) as never);
+      verifier = verifierFromConfig(cfg.trust as never, { dedupe, logger: ctx.logger.child({ component: 'verifier' }) });
+    }
+    ctx.gw.verifier = verifier;
+    const outboxEncoding = ctx.gw.atRest?.keyring.valueEncoding('view');
+    const uplink = await createUplink({
+      config: { ...cfg, upstreams }, db: ctx.db, signer, verifier, logger: ctx.logger.child({ component: 'uplink' }), registry: ctx.registry,
+      ...(outboxEncoding ? { valueEncodings: { outbox: outboxEncoding as never } } : {}),
+      audit: (e) => ctx.gw.auditLog?.append({ actor: { kind: 'appliance', id: 'inbox' }, action: 'upstream.refusal', outcome: 'refused', code: String((e as { code?: unknown }).code ?? 'refused'), detail: { reason: String((e as { reason?: unknown; message?: unknown }).reason ?? (e as { message?: unknown }).message ?? '').slice(0, 512) } }).then(() => undefined),
+    });
+    ctx.gw.uplink = uplink;
+    ctx.checks.push({ name: 'uplinks', run: async () => {
+      const down = uplink.linkStatus().filter((l) => l.state !== 'up');
+      return { ok: down.length === 0, detail: down.length ? `not connected: ${down.map((l) => l.name).join(', ')}` : 'all links connected' };
+    } });
+    return async () => {
+      await uplink.close();
+      await ctx.gw.simulated?.close();
+    };
+  },
+};
+
+/** The running configuration as YAML, stored as version 1 by the UI's config history. */
+export function configText(ctx: GatewayContext): string {
+  return toYaml(ctx.config);
+}
+
+export const gatewayComponents: GatewayComponent[] = [hsmComponent, atRestComponent, auditComponent];
+export const upstreamComponents: GatewayComponent[] = [uplinkComponent];
