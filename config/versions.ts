@@ -17,7 +17,7 @@ const versionKey = (n: number) => `cfg!v!${seqKey(n, 10)}`;
 
 export interface ConfigVersionsOptions {
   db: Db;
-  /** The configuration the appliance runs now; stored as version 1 when the store is empty. */
+  /** The configuration the appliance runs now (the file's text): version 1 in an empty store, a new version when it differs from the stored head. */
   initialText: string;
   /** Applies a validated change to the running appliance; throwing refuses the change. */
   applyLive?: (next: ApplianceConfig, plan: ApplyPlan, prev: ApplianceConfig) => Promise<void>;
@@ -50,12 +50,17 @@ export async function openConfigVersions(opts: ConfigVersionsOptions): Promise<C
   const parse = (text: string) => parseConfigText(text, {});
 
   let headNo = Number((await ui.get(HEAD)) ?? 0);
-  if (headNo === 0) {
-    const r = parse(opts.initialText);
-    if (!r.ok) throw new Error(`the running configuration is not valid: ${r.problems.map((p) => `${p.path}: ${p.message}`).join('; ')}`);
-    const first: Stored = { version: 1, createdAt: new Date(now()).toISOString(), author: 'system', comment: 'configuration at first start', sha256: digest(opts.initialText), text: opts.initialText };
-    await ui.batch().put(versionKey(1), JSON.stringify(first)).put(HEAD, '1').write();
-    headNo = 1;
+  const initial = parse(opts.initialText);
+  if (!initial.ok) throw new Error(`the running configuration is not valid: ${initial.problems.map((p) => `${p.path}: ${p.message}`).join('; ')}`);
+  // What runs is what the appliance started with: an empty store starts with it, and a file edited
+  // outside the UI since the last start becomes the next version (so history and UI show what runs).
+  const previous = headNo === 0 ? undefined : await read(headNo);
+  if (!previous || previous.text !== opts.initialText) {
+    const n = headNo + 1;
+    const comment = previous ? 'configuration file changed outside the UI' : 'configuration at first start';
+    const v: Stored = { version: n, createdAt: new Date(now()).toISOString(), author: 'system', comment, sha256: digest(opts.initialText), text: opts.initialText };
+    await ui.batch().put(versionKey(n), JSON.stringify(v)).put(HEAD, String(n)).write();
+    headNo = n;
   }
   const headStored = (await read(headNo))!;
   const headParsed = parse(headStored.text);

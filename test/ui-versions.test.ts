@@ -71,10 +71,19 @@ describe('configuration versions', () => {
     expect(r.ok && r.plan).toEqual({ changed: ['listeners', 'systems'], live: ['systems'], restartListeners: ['b'], restartRequired: [] });
     expect(applied).toEqual([{ plan: expect.objectContaining({ restartListeners: ['b'] }), port: 18833 }]);
     expect(readFileSync(join(dir.path, 'active.yaml'), 'utf8')).toBe(text);
-    const again = await open();
+    const again = await open({ initialText: text });
     expect((await again.current()).text).toBe(text);
     expect(again.running().listeners[1]!.port).toBe(18833);
     expect((await again.versions()).map((x) => [x.version, x.author, x.comment])).toEqual([[2, 'admin', 'move listener b'], [1, 'system', 'configuration at first start']]);
+  });
+
+  it('records a configuration file edited outside the UI as the next version at start', async () => {
+    await (await open()).apply(BASE.replace('port: 18832', 'port: 18860'), actor);
+    const handEdited = BASE.replace('port: 18832', 'port: 18861');
+    const v = await open({ initialText: handEdited });
+    expect((await v.current())).toMatchObject({ version: 3, author: 'system', comment: 'configuration file changed outside the UI', text: handEdited });
+    expect((await (await open({ initialText: handEdited })).current()).version).toBe(3);
+    await expect(open({ initialText: 'municipalities: []\n' })).rejects.toThrow('the running configuration is not valid: municipalities: serve at least one municipality code');
   });
 
   it('does not store a version the running appliance refused, and restores the previous state', async () => {
