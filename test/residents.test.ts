@@ -2,6 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { generateResidents, populationFromArg, populationSpec, prefectureSpec } from '../sim/residents.js';
 import { validateIdentityChange } from '../gateway/cs/identityStoreValidation.js';
 import { isValidLgCode } from '../gateway/domain/identifiers.js';
+import { identityRecordSchema } from '../gateway/messages/identityRecord.js';
+import { fieldKit } from '../gateway/messages/fields.js';
 
 describe('resident generator', () => {
   it('is deterministic and resumable at any index', () => {
@@ -56,6 +58,16 @@ describe('resident generator', () => {
     const top = [...surnames.entries()].sort((x, y) => y[1] - x[1])[0]!;
     expect(top[0]).toBe('佐藤');
     expect(surnames.size).toBeGreaterThan(500);
+  });
+
+  it('produces records the identity-record message schema accepts', () => {
+    const schema = identityRecordSchema(fieldKit({ checkResidentCodeDigit: true, today: () => '2026-11-24' }));
+    for (const name of ['tsu', 'yokohama', 'pref-01'] as const) {
+      for (const r of generateResidents(name, { seed: 'schema', count: 1500 })) {
+        const res = schema.safeParse({ ...r, status: 'current', updateSeq: 1 });
+        expect(res.success, JSON.stringify(res.error?.issues)).toBe(true);
+      }
+    }
   });
 
   it('spreads Yokohama over its 18 ward codes and knows other prefectures', () => {

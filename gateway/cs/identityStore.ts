@@ -1,18 +1,34 @@
 // Identity store (本人確認情報) of the CS role, in the appliance LevelDB under SUBLEVELS.identity.
 //
-// Layout (nested sublevels of `identity`; see docs/identity-store.md for why):
+// Layout (nested sublevels of `identity`):
 //   rec   residentCode                       → current version (codec)
-//   hist  residentCode!seq                   → every superseded version (codec); history = hist + rec
+//   hist  residentCode!seq                   → every superseded version (codec); history = hist + rec.
+//                                              Deleted records (除票) stay in rec with status "deleted".
 //   seq   seq                                → residentCode: one entry per change (更新順番号 log)
-//   lg    lgCode!bucketPrefix!residentCode   → "seq digest" (or "seq -" once moved to another code):
-//                                              bucket-ordered listing for the consistency check
-//   lc    lgCode!residentCode               → '' : the same per code in 住民票コード order (full transfer);
-//                                              entries of codes a record left stay, checked as of the seq
+//   lg    lgCode!bucketPrefix!residentCode   → "seq hash" (or "seq -" once the record moved to another
+//                                              code): bucket-ordered listing for the consistency check
+//   lc    lgCode!residentCode                → '': the same in 住民票コード order (full transfer); entries
+//                                              of codes a record left stay and are checked as of the seq
 //   mn    H(個人番号)!residentCode            → ''
-//   nm    H(name key)!residentCode           → codec({ b, a, s, l, st, kh }): filters applied during search
+//   nm    H(name key)!residentCode           → codec({ b, a, s, l, st, kh }): filters applied while searching
 //   ad    H(address key)!residentCode        → ''
-// H is an HMAC under the per-installation index key, so no name, number or address is in clear in a key.
-// 住民票コード is the primary key and therefore in clear (the brief keys the store by it).
+//   meta  indexKey (only when none is injected); import checkpoints live in `import` (importer.ts)
+//
+// 更新順番号: one counter per installation, shared by all its municipality codes (a Yokohama
+// installation serves 18 ward codes), so it is monotonic per code as well, with gaps where another
+// code (or a change that failed validation) took a number. The highest committed number is the last
+// key of `seq`, read at open, so batches committing out of order never make a restart reuse one.
+//
+// Privacy: H is HMAC-SHA-256 (128 bits, base64url) under a per-installation index key, injected by
+// the key component; name and address keys are the domain's folded search keys, hashed. No name,
+// 個人番号, date of birth or address appears in clear in any LevelDB key. 住民票コード is the primary
+// key and so is in clear in keys. Values holding personal data (rec, hist, nm) go through the
+// injectable ValueCodec (JSON by default; encryption at rest swaps in an encrypting codec). The
+// listing values hold only a sequence number and the record hash.
+//
+// "As of" reads: history keeps every version with its 更新順番号, so the store can show any
+// municipality code exactly as it was at a sequence number H while updates continue; consistency
+// checks use that instead of a LevelDB snapshot, which would not survive a restart.
 import { createHash, randomBytes } from 'node:crypto';
 import type { AbstractSublevel } from 'abstract-level';
 import type { ErrorDetail } from '../envelope.js';
