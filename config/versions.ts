@@ -13,11 +13,16 @@ import { applyPlan } from './versions-plan.js';
 import { signBackup, verifyBackup } from './versions-backup.js';
 
 const HEAD = 'cfg!head';
+/** Digest of the configuration file's text at the last start. */
+const FILE_DIGEST = 'cfg!file';
 const versionKey = (n: number) => `cfg!v!${seqKey(n, 10)}`;
 
 export interface ConfigVersionsOptions {
   db: Db;
-  /** The configuration the appliance runs now (the file's text): version 1 in an empty store, a new version when it differs from the stored head. */
+  /**
+   * The configuration file's text at start: version 1 in an empty store, the next version when the
+   * file changed since the last start; otherwise the stored head stays what runs (see running()).
+   */
   initialText: string;
   /** Applies a validated change to the running appliance; throwing refuses the change. */
   applyLive?: (next: ApplianceConfig, plan: ApplyPlan, prev: ApplianceConfig) => Promise<void>;
@@ -36,7 +41,7 @@ const digest = (text: string) => createHash('sha256').update(text).digest('hex')
 const summary = (s: Stored): ConfigVersionSummary => ({ version: s.version, createdAt: s.createdAt, author: s.author, comment: s.comment, sha256: s.sha256 });
 
 export interface ConfigVersions extends ConfigService {
-  /** The running configuration, parsed (for components reading it synchronously). */
+  /** The configuration to run (the head version), parsed: start the components with it. */
   running(): ApplianceConfig;
 }
 
@@ -52,15 +57,21 @@ export async function openConfigVersions(opts: ConfigVersionsOptions): Promise<C
   let headNo = Number((await ui.get(HEAD)) ?? 0);
   const initial = parse(opts.initialText);
   if (!initial.ok) throw new Error(`the running configuration is not valid: ${initial.problems.map((p) => `${p.path}: ${p.message}`).join('; ')}`);
-  // What runs is what the appliance started with: an empty store starts with it, and a file edited
-  // outside the UI since the last start becomes the next version (so history and UI show what runs).
+  // The file is where an administrator edits by hand (often read-only to the service); the store is
+  // where UI changes live. An empty store starts from the file; a file edited since the last start
+  // becomes the next version (the latest intent wins); an unchanged file leaves the stored head —
+  // possibly a UI change — as what runs: start the components with running().
+  const fileDigest = digest(opts.initialText);
+  const lastFile = await ui.get(FILE_DIGEST);
   const previous = headNo === 0 ? undefined : await read(headNo);
-  if (!previous || previous.text !== opts.initialText) {
+  if (!previous || (lastFile !== fileDigest && previous.text !== opts.initialText)) {
     const n = headNo + 1;
     const comment = previous ? 'configuration file changed outside the UI' : 'configuration at first start';
-    const v: Stored = { version: n, createdAt: new Date(now()).toISOString(), author: 'system', comment, sha256: digest(opts.initialText), text: opts.initialText };
-    await ui.batch().put(versionKey(n), JSON.stringify(v)).put(HEAD, String(n)).write();
+    const v: Stored = { version: n, createdAt: new Date(now()).toISOString(), author: 'system', comment, sha256: fileDigest, text: opts.initialText };
+    await ui.batch().put(versionKey(n), JSON.stringify(v)).put(HEAD, String(n)).put(FILE_DIGEST, fileDigest).write();
     headNo = n;
+  } else if (lastFile !== fileDigest) {
+    await ui.put(FILE_DIGEST, fileDigest);
   }
   const headStored = (await read(headNo))!;
   const headParsed = parse(headStored.text);

@@ -71,7 +71,8 @@ describe('configuration versions', () => {
     expect(r.ok && r.plan).toEqual({ changed: ['listeners', 'systems'], live: ['systems'], restartListeners: ['b'], restartRequired: [] });
     expect(applied).toEqual([{ plan: expect.objectContaining({ restartListeners: ['b'] }), port: 18833 }]);
     expect(readFileSync(join(dir.path, 'active.yaml'), 'utf8')).toBe(text);
-    const again = await open({ initialText: text });
+    // Restarted with the unchanged file: the version applied through the UI is what runs.
+    const again = await open();
     expect((await again.current()).text).toBe(text);
     expect(again.running().listeners[1]!.port).toBe(18833);
     expect((await again.versions()).map((x) => [x.version, x.author, x.comment])).toEqual([[2, 'admin', 'move listener b'], [1, 'system', 'configuration at first start']]);
@@ -82,7 +83,11 @@ describe('configuration versions', () => {
     const handEdited = BASE.replace('port: 18832', 'port: 18861');
     const v = await open({ initialText: handEdited });
     expect((await v.current())).toMatchObject({ version: 3, author: 'system', comment: 'configuration file changed outside the UI', text: handEdited });
-    expect((await (await open({ initialText: handEdited })).current()).version).toBe(3);
+    await v.rollback(2, actor);
+    // The same file again: the UI's rollback (version 4) stays what runs.
+    const after = await open({ initialText: handEdited });
+    expect((await after.current())).toMatchObject({ version: 4, comment: 'rollback to version 2' });
+    expect(after.running().listeners[1]!.port).toBe(18860);
     await expect(open({ initialText: 'municipalities: []\n' })).rejects.toThrow('the running configuration is not valid: municipalities: serve at least one municipality code');
   });
 
