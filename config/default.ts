@@ -10,10 +10,12 @@ export const embeddedDefault: ApplianceConfigInput = {
   listeners: [
     { name: 'local-dev', type: 'plain', host: '127.0.0.1', port: 1883, segment: 'local' },
   ],
+  // Development passwords for the loopback listener: generated at first start into the data dir
+  // (config/devPasswords.ts), never in this file.
   systems: [
-    { id: 'rr-01', role: 'resident-register', description: '住民基本台帳システム (example)' },
-    { id: 'term-01', role: 'terminal', description: '統合端末 (example)' },
-    { id: 'nl-01', role: 'number-linkage', description: '番号連携サーバ (example)' },
-    { id: 'mon-01', role: 'monitor', description: 'monitoring (example)' },
+    { id: 'rr-01', role: 'resident-register', description: '住民基本台帳システム (example)', password: { file: './data/dev-passwords/rr-01' } },
+    { id: 'term-01', role: 'terminal', description: '統合端末 (example)', password: { file: './data/dev-passwords/term-01' } },
+    { id: 'nl-01', role: 'number-linkage', description: '番号連携サーバ (example)', password: { file: './data/dev-passwords/nl-01' } },
+    { id: 'mon-01', role: 'monitor', description: 'monitoring (example)', password: { file: './data/dev-passwords/mon-01' } },
   ],
 };

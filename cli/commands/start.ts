@@ -2,6 +2,7 @@ import { formatProblems, loadConfig } from '../../config/load.js';
 import { createLogger } from '../../gateway/log/logger.js';
 import { startAppliance } from '../../broker/appliance.js';
 import { parseCommandArgs } from '../args.js';
+import { ensureDevPasswords } from '../../config/devPasswords.js';
 
 export const summary = 'start [--config FILE]: run the appliance (broker, admin port; embedded default without a file)';
 
@@ -15,6 +16,8 @@ export async function serve(file: string | undefined, what: string, only?: strin
     return 1;
   }
   const logger = createLogger({ level: r.config.log.level });
+  const created = ensureDevPasswords(r.config);
+  if (created.length) logger.warn({ files: created }, 'generated development passwords for the loopback listener (read them from these files)');
   let app;
   try {
     app = await startAppliance(r.config, { logger, ...(only ? { only } : {}) });
