@@ -32,6 +32,8 @@ export interface ConfigVersionsOptions {
   signer?: Signer;
   /** Certificates whose backups may be imported; default: the signer's own. */
   trustedBackupCertificates?: Uint8Array[];
+  /** Environment for JUKIGW_… overrides (pass process.env in the appliance; default none). */
+  env?: NodeJS.ProcessEnv;
   now?: () => number;
 }
 
@@ -52,7 +54,8 @@ export async function openConfigVersions(opts: ConfigVersionsOptions): Promise<C
     const raw = await ui.get(versionKey(n));
     return raw === undefined ? undefined : JSON.parse(raw) as Stored;
   };
-  const parse = (text: string) => parseConfigText(text, {});
+  // The same environment overrides as loadConfig (JUKIGW_a__b=…), so running() matches what the CLI loads.
+  const parse = (text: string) => parseConfigText(text, opts.env ?? {});
 
   let headNo = Number((await ui.get(HEAD)) ?? 0);
   const initial = parse(opts.initialText);
