@@ -85,7 +85,7 @@ export const uplinkComponent: GatewayComponent = {
       verifier = verifierFromConfig(cfg.trust as never, { dedupe, logger: ctx.logger.child({ component: 'verifier' }) });
     }
     ctx.gw.verifier = verifier;
-    const outboxEncoding = ctx.gw.atRest?.keyring.valueEncoding('view');
+    const outboxEncoding = ctx.gw.atRest?.keyring.valueEncoding('json');
     const uplink = await createUplink({
       config: { ...cfg, upstreams }, db: ctx.db, signer, verifier, logger: ctx.logger.child({ component: 'uplink' }), registry: ctx.registry,
       ...(outboxEncoding ? { valueEncodings: { outbox: outboxEncoding as never } } : {}),
