@@ -175,8 +175,22 @@ export class JwsVerifier implements Verifier {
     try {
       if (await store.seen(id, now)) return replayed;
       await store.record(id, this.dedupeExpiry(envelope, now));
+      this.maybeSweep(store, now);
       return undefined;
     } finally { this.inFlight.delete(id); }
+  }
+
+  private lastSweep = Date.now();
+  private sweeping = false;
+
+  /** Expired ids are dropped in the background, at most once a minute. */
+  private maybeSweep(store: DedupeStore, now: number): void {
+    if (this.sweeping || now - this.lastSweep < 60_000) return;
+    this.sweeping = true;
+    this.lastSweep = now;
+    store.sweep(now)
+      .catch((e: unknown) => this.logger.warn({ err: (e as Error).message }, 'verifier: dedupe sweep failed'))
+      .finally(() => { this.sweeping = false; });
   }
 
   private readonly memory: DedupeStore = (() => {

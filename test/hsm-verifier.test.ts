@@ -12,7 +12,7 @@ import * as x509 from '@peculiar/x509';
 import { generateSoftwareKey } from '../hsm/software-token.js';
 import {
   b64u, certificateRequest, createVerifier, fromB64u, kidOf, levelDedupeStore, signerFromToken, softwareTokenFromKey, toPem,
-  verifyMessage, pemBlocks, type FlattenedJws, type TokenSigner,
+  verifyMessage, pemBlocks, memoryDedupeStore, type FlattenedJws, type TokenSigner,
 } from '../hsm/index.js';
 import { tempDir } from './helpers/tmp.js';
 
@@ -164,6 +164,17 @@ describe('verifier', () => {
     expect(await store2.sweep(Date.now() + 8 * 86400_000)).toBe(1);
     expect(await store2.seen(env.id, Date.now())).toBe(false);
     await db.close();
+  });
+
+  it('sweeps expired ids in the background', async () => {
+    const store = memoryDedupeStore();
+    const v = verifierFor(certPem, { dedupe: store, replayWindowSeconds: 5, dedupeWindowSeconds: 10 });
+    const a = envelope();
+    expect(await v.verify(await signer.signEnvelope(a))).toMatchObject({ ok: true });
+    const later = Date.now() + 61_000;
+    expect(await v.verify(await signer.signEnvelope(envelope({ at: nowIso(later) })), { now: later })).toMatchObject({ ok: true });
+    await new Promise((r) => setTimeout(r, 10));
+    expect(await store.seen(a.id, 0)).toBe(false);
   });
 
   it('validates a signer certificate carried in x5c to the anchors', async () => {
