@@ -4,7 +4,7 @@ export interface SimPerson {
   residentCode: string;
   myNumber?: string;
   name?: string;
-  kana?: string;
+  nameKana?: string;
   birthDate?: string;
   sex?: string;
   address?: string;
@@ -33,9 +33,9 @@ export class SimDirectory {
     const out: SimPerson[] = [];
     for (const p of this.byCode.values()) {
       if (q.name && norm(p.name) !== norm(q.name)) continue;
-      if (q.kana && norm(p.kana) !== norm(q.kana)) continue;
+      if (q.kana && norm(p.nameKana) !== norm(q.kana)) continue;
       if (q.birthDate && p.birthDate !== q.birthDate) continue;
-      if (q.address && !(p.address ?? '').startsWith(q.address)) continue;
+      if (q.address && !norm(p.address).includes(norm(q.address))) continue;
       if (q.lgCodePrefix && !(p.lgCode ?? '').startsWith(q.lgCodePrefix)) continue;
       out.push(p);
       if (out.length > cap) return 'too_many';

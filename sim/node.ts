@@ -6,6 +6,7 @@ import { connect, type MqttClient } from 'mqtt';
 import { nowIso, uuidv7, type Envelope, type ErrorCode } from '../gateway/envelope.js';
 import type { Logger } from '../gateway/log/logger.js';
 import type { Signer, VerifyResult } from '../hsm/types.js';
+import { bodySchemaOf, validateBody } from '../gateway/messages/index.js';
 
 export class SimError extends Error {
   constructor(readonly code: ErrorCode, message: string) { super(message); }
@@ -122,9 +123,15 @@ export class SimNode implements SimContext {
     if (rejected) return fail(rejected.code, rejected.message);
     const handler = this.o.handlers[env.type];
     if (!handler) return fail('invalid_request', `${this.o.node} does not handle ${env.type}`);
+    // The contract's body schema (gateway/messages) is the judge of what the appliance sent.
+    const checked = validateBody(env.type, env.body);
+    if (!checked.ok) return { ...base, type: 'error', body: checked.error as unknown as Record<string, unknown> };
     try {
-      const body = await handler(env, this);
-      return { ...base, type: `${env.type}.result`, body: body ?? { accepted: true } };
+      const body = (await handler({ ...env, body: checked.value as Record<string, unknown> }, this)) ?? { accepted: true };
+      const result = bodySchemaOf(`${env.type}.result`);
+      const r = result?.safeParse(body);
+      if (r && !r.success) this.o.logger.error({ node: this.o.node, type: env.type, issues: r.error.issues.length }, 'sim: BUG: our result does not match the contract schema');
+      return { ...base, type: `${env.type}.result`, body };
     } catch (e) {
       if (e instanceof SimError) return fail(e.code, e.message);
       this.o.logger.error({ node: this.o.node, type: env.type, err: (e as Error).message }, 'sim: handler failed');

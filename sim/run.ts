@@ -47,7 +47,7 @@ export async function startSimulators(o: SimulatorsOptions): Promise<Simulators>
   plan.set('card', cardHandlers());
   plan.set('nws', nwsHandlers());
   for (const code of o.otherMunicipalities ?? []) {
-    plan.set(`lg:${code}`, lgHandlers(new SimDirectory(people.filter((p) => p.lgCode === code))));
+    plan.set(`lg:${code}`, lgHandlers(new SimDirectory(people.filter((p) => p.lgCode === code)), code));
     plan.set(`ims:${code}`, imsHandlers());
   }
   const nodes = new Map<string, SimNode>();

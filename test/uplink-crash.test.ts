@@ -9,7 +9,7 @@ import { Outbox } from '../gateway/uplink/outbox.js';
 import { startSimulators, type Simulators } from '../sim/run.js';
 import { startMosquitto, type Mosquitto } from './helpers/mosquitto.js';
 import { tempDir } from './helpers/tmp.js';
-import { certifiedApplianceSigner, openSimPki, PREF, quietLogger, SELF, SERVED } from './helpers/uplink.js';
+import { certifiedApplianceSigner, notifyBody, openSimPki, PREF, quietLogger, SELF, SERVED, testResidentCode } from './helpers/uplink.js';
 
 const dir = tempDir('uplink-crash-');
 const dataDir = join(dir.path, 'data');
@@ -35,7 +35,7 @@ beforeAll(async () => {
   for (let n = 1; n <= PER_PERSON; n++) {
     const b = db.batch();
     for (let p = 0; p < PERSONS; p++) {
-      const e: Envelope = { v: 1, id: uuidv7(), type: 'identity.notify', from: SELF, to: PREF, at: nowIso(), corr: null, body: { residentCode: `7000000${String(p).padStart(4, '0')}`, n } };
+      const e: Envelope = { v: 1, id: uuidv7(), type: 'identity.notify', from: SELF, to: PREF, at: nowIso(), corr: null, body: notifyBody(testResidentCode(p), n) };
       outbox.enqueue(b, e);
       sent.push(e);
     }
@@ -106,9 +106,9 @@ it('loses nothing across five kill -9 during forwarding; duplicates are only res
   expect(got.length).toBe(total);
   const lastN = new Map<string, number>();
   for (const e of got) {
-    const p = e.body.residentCode as string;
-    expect(e.body.n as number).toBe((lastN.get(p) ?? 0) + 1);
-    lastN.set(p, e.body.n as number);
+    const rec = e.body.record as { residentCode: string; updateSeq: number };
+    expect(rec.updateSeq).toBe((lastN.get(rec.residentCode) ?? 0) + 1);
+    lastN.set(rec.residentCode, rec.updateSeq);
   }
   const copies = [...pref.copies.entries()].filter(([id]) => ids.has(id)).reduce((s, [, c]) => s + c, 0);
   // Every duplicate is a resend of a message that was already received, never a new message.

@@ -11,7 +11,8 @@ import { reloadingVerifier } from '../sim/pki.js';
 import { startSimulators, type Simulators } from '../sim/run.js';
 import { startMosquitto, type Mosquitto } from './helpers/mosquitto.js';
 import { tempDir } from './helpers/tmp.js';
-import { certifiedApplianceSigner, openSimPki, PREF, quietLogger, SELF, SERVED, testConfig } from './helpers/uplink.js';
+import { certifiedApplianceSigner, notifyBody, openSimPki, PREF, quietLogger, SELF, SERVED, testConfig, testResidentCode } from './helpers/uplink.js';
+import { EXAMPLE_RECORD } from '../gateway/messages/index.js';
 
 const dir = tempDir('uplink-rel-');
 let mosq: Mosquitto;
@@ -23,6 +24,8 @@ const audits: InboxAuditEvent[] = [];
 const deadAlarms: string[] = [];
 const registry = new Registry();
 const logger = quietLogger();
+const KNOWN = testResidentCode(1); // a person the upstream simulators know
+const OPERATOR = { operatorId: 'op-0017', terminalId: 'term-01' };
 
 function env(type: string, to: string, body: Record<string, unknown>): Envelope {
   return { v: 1, id: uuidv7(), type, from: SELF, to, at: nowIso(), corr: null, body };
@@ -36,13 +39,14 @@ async function until(cond: () => boolean | Promise<boolean>, timeoutMs = 30_000)
   }
 }
 
-async function enqueueNotices(persons: string[], perPerson: number, extra: (p: string, n: number) => Record<string, unknown> = () => ({})): Promise<Envelope[]> {
+async function enqueueNotices(persons: string[], perPerson: number, poison?: (p: string, n: number) => boolean, poisonIds?: Set<string>): Promise<Envelope[]> {
   const sent: Envelope[] = [];
   for (let n = 1; n <= perPerson; n++) {
     for (const p of persons) {
       const b = db.batch();
-      const e = env('identity.notify', PREF, { residentCode: p, n, ...extra(p, n) });
+      const e = env('identity.notify', PREF, notifyBody(p, n));
       uplink.outbox.enqueue(b, e);
+      if (poison?.(p, n)) poisonIds?.add(e.id);
       await uplink.outbox.commit(b);
       sent.push(e);
     }
@@ -57,8 +61,9 @@ function assertDeliveredOnceInOrder(received: Envelope[], sent: Envelope[]): voi
   expect(new Set(got.map((e) => e.id)).size).toBe(sent.length);
   const last = new Map<string, number>();
   for (const e of got) {
-    const p = e.body.residentCode as string;
-    const n = e.body.n as number;
+    const rec = e.body.record as { residentCode: string; updateSeq: number };
+    const p = rec.residentCode;
+    const n = rec.updateSeq;
     expect(n).toBeGreaterThan(last.get(p) ?? 0);
     last.set(p, n);
   }
@@ -69,7 +74,7 @@ beforeAll(async () => {
   const pki = await openSimPki(`${dir.path}/pki`);
   signer = await certifiedApplianceSigner(`${dir.path}/data`, pki);
   sims = await startSimulators({ brokerUrl: mosq.url, pkiDir: pki.dir, servedCodes: [SERVED], otherMunicipalities: ['141003'], logger,
-    people: [{ residentCode: '12345678906', name: '山田太郎', birthDate: '1980-04-01', lgCode: '141003', address: '横浜市中区' }] });
+    people: [{ ...EXAMPLE_RECORD, residentCode: KNOWN, lgCode: '141003', address: '神奈川県横浜市中区本町6丁目50番地の10' }] });
   db = await openApplianceDb(`${dir.path}/data/db`);
   uplink = await createUplink({
     config: testConfig(mosq.url, { timeoutsMs: { 'identity.verify': 2000, 'test.silent': 300 } }),
@@ -91,9 +96,13 @@ afterAll(async () => {
 
 describe('uplink with Mosquitto and the simulators', () => {
   it('correlates an interactive request with its reply', async () => {
-    const r = await uplink.request(env('identity.verify', 'national', { residentCode: '12345678906' }));
-    expect(r).toMatchObject({ type: 'identity.verify.result', from: 'national', to: SELF, body: { matched: true } });
-    const miss = await uplink.request(env('moveout.cert.request', 'lg:141003', { residentCode: '99999999999' }));
+    const r = await uplink.request(env('identity.verify', 'national', { by: 'residentCode', residentCode: KNOWN, ...OPERATOR }));
+    expect(r).toMatchObject({ type: 'identity.verify.result', from: 'national', to: SELF, body: { status: 'match', record: { residentCode: KNOWN } } });
+    const cert = await uplink.request(env('moveout.cert.request', 'lg:141003', { residentCode: KNOWN, name: EXAMPLE_RECORD.name, birthDate: EXAMPLE_RECORD.birthDate, oldAddress: '横浜市中区本町6-50-10', ...OPERATOR }));
+    expect(cert).toMatchObject({ type: 'moveout.cert.request.result', body: { certificate: { residentCode: KNOWN, oldLgCode: '141003' } } });
+    const bad = await uplink.request(env('identity.verify', 'national', { by: 'residentCode', residentCode: KNOWN.slice(0, 10) + String((Number(KNOWN[10]) + 1) % 10), ...OPERATOR }));
+    expect(bad).toMatchObject({ type: 'error', body: { code: 'invalid_request', details: [{ path: 'body.residentCode' }] } });
+    const miss = await uplink.request(env('moveout.cert.request', 'lg:141003', { residentCode: testResidentCode(999), name: '伊勢 太郎', birthDate: '1975-01-01', oldAddress: '横浜市中区', ...OPERATOR }));
     expect(miss).toMatchObject({ type: 'error', body: { code: 'not_found' } });
   });
 
@@ -109,10 +118,10 @@ describe('uplink with Mosquitto and the simulators', () => {
   });
 
   it('keeps traffic on disk while the upstream broker is down and delivers all of it, once, in order per person', async () => {
-    const persons = Array.from({ length: 10 }, (_, i) => `5000000000${i}`);
+    const persons = Array.from({ length: 10 }, (_, i) => testResidentCode(100 + i));
     await mosq.stop();
     await until(() => uplink.linkStatus()[0]?.state !== 'up');
-    const down = await uplink.request(env('identity.verify', 'national', { residentCode: '12345678906' }));
+    const down = await uplink.request(env('identity.verify', 'national', { by: 'residentCode', residentCode: KNOWN, ...OPERATOR }));
     expect(down).toMatchObject({ type: 'error', body: { code: 'upstream_unavailable' } });
     const sent = await enqueueNotices(persons, 20);
     expect((await uplink.outbox.list({ limit: 1000 })).length).toBe(200);
@@ -127,10 +136,11 @@ describe('uplink with Mosquitto and the simulators', () => {
   });
 
   it('dead-letters a poison message without blocking other persons', async () => {
-    sims.node(PREF).rejectWhen = (e) => (e.body.poison ? { code: 'invalid_request', message: 'schema version not supported' } : undefined);
-    const persons = ['60000000001', '60000000002', '60000000003'];
-    const sent = await enqueueNotices(persons, 5, (p, n) => (p === persons[0] && n === 2 ? { poison: true } : {}));
-    const poison = sent.find((e) => e.body.poison)!;
+    const poisonIds = new Set<string>();
+    sims.node(PREF).rejectWhen = (e) => (poisonIds.has(e.id) ? { code: 'invalid_request', message: 'schema version not supported' } : undefined);
+    const persons = [testResidentCode(201), testResidentCode(202), testResidentCode(203)];
+    const sent = await enqueueNotices(persons, 5, (p, n) => p === persons[0] && n === 2, poisonIds);
+    const poison = sent.find((e) => poisonIds.has(e.id))!;
     await until(() => uplink.queueStats().juki?.depth === 0);
     const dead = await uplink.outbox.list({ dead: true });
     expect(dead.map((d) => d.id)).toEqual([poison.id]);
@@ -149,13 +159,13 @@ describe('uplink with Mosquitto and the simulators', () => {
     const handled: Envelope[] = [];
     uplink.on('movein.notice', async (e) => { handled.push(e); return { ...e, id: uuidv7(), type: 'movein.notice.result', from: SELF, to: e.from, corr: e.id, at: nowIso(), body: { accepted: true } }; });
     const other = sims.node('lg:141003');
-    const reply = await other.request(SELF, 'movein.notice', { residentCode: '12345678906' });
+    const reply = await other.request(SELF, 'movein.notice', { residentCode: KNOWN });
     expect(reply).toMatchObject({ type: 'movein.notice.result', body: { accepted: true } });
     expect(handled).toHaveLength(1);
 
     const raw = connect(mosq.url, { clientId: 'intruder', protocolVersion: 4 });
     await new Promise((r) => raw.once('connect', r));
-    const unsigned = env('movein.notice', SELF, { residentCode: '12345678906' });
+    const unsigned = env('movein.notice', SELF, { residentCode: KNOWN });
     await raw.publishAsync(`to/${SELF}/movein.notice`, JSON.stringify(unsigned), { qos: 1 });
     await raw.publishAsync(`to/${SELF}/movein.notice`, 'not json', { qos: 1 });
     await until(() => audits.length >= 2);

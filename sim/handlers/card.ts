@@ -1,8 +1,10 @@
-// 個人番号カード管理システム (simulated): accepts card life-cycle data and returns a receipt number.
+// 個人番号カード管理システム (simulated): accepts card life-cycle data.
 import type { SimHandler } from '../node.js';
 
 export function cardHandlers(): Record<string, SimHandler> {
-  let receipt = 0;
-  const accept: SimHandler = async () => ({ accepted: true, receiptNo: `R${String(++receipt).padStart(10, '0')}` });
-  return { 'card.continue': accept, 'card.delivery': accept, 'card.event': accept };
+  return {
+    'card.continue': async () => ({ accepted: true }),
+    'card.delivery': async (env) => ({ accepted: true, itemCount: (env.body.items as unknown[]).length }),
+    'card.event': async () => ({ accepted: true }),
+  };
 }

@@ -1,29 +1,29 @@
 import { SimError } from '../node.js';
 import type { SimDirectory, SimPerson } from '../directory.js';
 
-export function requireString(body: Record<string, unknown>, field: string): string {
-  const v = body[field];
-  if (typeof v !== 'string' || v === '') throw new SimError('invalid_request', `body.${field} is required`);
-  return v;
-}
+const fold = (s: unknown) => String(s ?? '').replace(/[\s\u3000]/g, '');
 
-/** The person a request names by 住民票コード, 個人番号 or (name + birth date). */
+/** The person a request names by 住民票コード, 個人番号 or the 4 items (name + birth date [+ sex]). */
 export function findPerson(dir: SimDirectory, body: Record<string, unknown>): SimPerson | undefined {
-  if (typeof body.residentCode === 'string') return dir.byResidentCode(body.residentCode);
-  if (typeof body.myNumber === 'string') return dir.byMyNumber(body.myNumber);
-  if (typeof body.name === 'string' && typeof body.birthDate === 'string') {
-    const hits = dir.search({ name: body.name, birthDate: body.birthDate });
-    if (hits === 'too_many') throw new SimError('too_many_hits', 'more than one person matches');
-    return hits.length === 1 ? hits[0] : undefined;
-  }
-  throw new SimError('invalid_request', 'give residentCode, myNumber, or name and birthDate');
+  if (body.by === 'residentCode' || (body.by === undefined && typeof body.residentCode === 'string')) return dir.byResidentCode(String(body.residentCode));
+  if (body.by === 'myNumber') return dir.byMyNumber(String(body.myNumber));
+  const hits = dir.search({ name: String(body.name ?? ''), birthDate: body.birthDate as string | undefined });
+  if (hits === 'too_many') throw new SimError('too_many_hits', 'more than 50 people match; narrow the search');
+  const bySex = body.sex ? hits.filter((p) => p.sex === body.sex) : hits;
+  return bySex.length === 1 ? bySex[0] : undefined;
 }
 
-export function searchHits(dir: SimDirectory, body: Record<string, unknown>, lgCodePrefix?: string): Record<string, unknown> {
-  const q = { name: body.name as string | undefined, kana: body.kana as string | undefined, birthDate: body.birthDate as string | undefined, address: body.address as string | undefined, lgCodePrefix };
-  if (!q.name && !q.kana) throw new SimError('invalid_request', 'a search needs a name (kanji or kana)');
-  if (!q.birthDate && !q.address) throw new SimError('invalid_request', 'a search needs a birth date or an address besides the name');
-  const hits = dir.search(q);
-  if (hits === 'too_many') throw new SimError('too_many_hits', 'more than 50 people match; narrow the search');
-  return { hits, count: hits.length };
+/** 本人確認: match when every item given equals the record's. */
+export function verifyAgainst(p: SimPerson | undefined, body: Record<string, unknown>): 'match' | 'mismatch' | 'notFound' {
+  if (!p) return 'notFound';
+  if (body.by !== 'fourItems') return 'match';
+  const same = fold(p.name) === fold(body.name) && p.birthDate === body.birthDate && (!body.sex || p.sex === body.sex);
+  return same ? 'match' : 'mismatch';
+}
+
+export function searchHits(dir: SimDirectory, body: Record<string, unknown>, route: 'pref' | 'national', lgCodePrefix?: string): Record<string, unknown> {
+  const cap = typeof body.maxHits === 'number' ? body.maxHits : 50;
+  const hits = dir.search({ name: body.name as string | undefined, kana: body.kana as string | undefined, birthDate: body.birthDate as string | undefined, address: body.address as string | undefined, lgCodePrefix }, cap);
+  if (hits === 'too_many') throw new SimError('too_many_hits', `more than ${cap} people match; narrow the search`);
+  return { route, hitCount: hits.length, hits };
 }

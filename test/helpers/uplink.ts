@@ -9,6 +9,8 @@ import { certificateFiles } from '../../hsm/create-signer.js';
 import { toPem } from '../../hsm/certs.js';
 import { createLogger } from '../../gateway/log/logger.js';
 import { openSimPki, certifyAppliance, type SimPki } from '../../sim/pki.js';
+import { residentCodeCheckDigit } from '../../gateway/domain/identifiers.js';
+import { EXAMPLE_RECORD } from '../../gateway/messages/index.js';
 
 export const SERVED = '242012'; // 津市
 export const SELF = `lg:${SERVED}`;
@@ -46,3 +48,14 @@ export async function certifiedApplianceSigner(dataDir: string, pki: SimPki): Pr
 }
 
 export { openSimPki };
+
+/** A valid synthetic 住民票コード (check digit per the configured rule) for test person i. */
+export function testResidentCode(i: number): string {
+  const body = `70${String(i).padStart(8, '0')}`;
+  return body + String(residentCodeCheckDigit(body));
+}
+
+/** identity.notify body per the contract (gateway/messages), for person `code`, update number `seq`. */
+export function notifyBody(code: string, seq: number): Record<string, unknown> {
+  return { record: { ...EXAMPLE_RECORD, residentCode: code, updateSeq: seq } };
+}
