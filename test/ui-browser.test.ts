@@ -358,4 +358,16 @@ describe('admin UI in Chromium', () => {
     expect(cert.issuer).toContain('juki-gw development CA');
     expect(pem).toContain('-----BEGIN PRIVATE KEY-----');
   });
+
+  it('works without JavaScript: log in, edit a system, see the result', async () => {
+    const ctx = await browser.newContext({ ignoreHTTPSErrors: true, javaScriptEnabled: false });
+    const p = await ctx.newPage();
+    await login(p, 'admin', ADMIN_PASSWORD);
+    expect(new URL(p.url()).pathname).toBe('/');
+    await p.goto(`${f.url}/systems?edit=term-01`);
+    await p.fill('#sys-desc', '統合端末 窓口1 (2F)');
+    await p.click('#system-save');
+    await expect(p.locator('[data-system="term-01"]').textContent()).resolves.toContain('統合端末 窓口1 (2F)');
+    await ctx.close();
+  });
 });

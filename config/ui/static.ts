@@ -18,7 +18,9 @@ h2 { font-size:16px; margin:0 0 8px; }
 .card { background:#fff; border:1px solid var(--line); border-radius:6px; padding:12px; overflow-x:auto; }
 .card.wide { grid-column: 1 / -1; }
 table { border-collapse:collapse; width:100%; background:#fff; }
-th, td { text-align:left; padding:5px 8px; border-bottom:1px solid var(--line); vertical-align:top; overflow-wrap:anywhere; }
+th, td { text-align:left; padding:5px 8px; border-bottom:1px solid var(--line); vertical-align:top; overflow-wrap:break-word; }
+th { white-space:nowrap; }
+td.any, td .any { overflow-wrap:anywhere; }
 th { background:#eef2f6; font-weight:600; }
 .muted { color:var(--muted); }
 .na { color:var(--muted); font-style:italic; }

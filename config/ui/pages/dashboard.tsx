@@ -73,7 +73,7 @@ export function registerDashboard(app: Hono<UiEnv>) {
           <Card title="Certificate expiry" id="certs" data={certs}>
             {(list) => (
               <table><thead><tr><th>Certificate</th><th>Not after</th><th>Days</th></tr></thead>
-                <tbody>{list.map((x) => <tr><td title={x.subject}>{x.label}</td><td>{x.notAfter}</td><td class={x.daysLeft < 7 ? 'bad' : x.daysLeft < 30 ? 'warn' : ''}>{x.daysLeft}</td></tr>)}</tbody></table>
+                <tbody>{list.map((x) => <tr><td title={x.subject} class="any">{x.label}</td><td>{x.notAfter}</td><td class={x.daysLeft < 7 ? 'bad' : x.daysLeft < 30 ? 'warn' : ''}>{x.daysLeft}</td></tr>)}</tbody></table>
             )}
           </Card>
           <Card title="Disk" id="disk" data={disk}>

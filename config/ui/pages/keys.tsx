@@ -27,7 +27,7 @@ export function registerKeys(app: Hono<UiEnv>) {
           <div>
             <section class="card"><h2>Keys</h2>
               <table><thead><tr><th>Label</th><th>Algorithm</th><th>kid</th><th>Certificate</th><th>Not after</th>{change ? <th></th> : null}</tr></thead>
-                <tbody>{list.map((k) => <tr><td>{k.label}</td><td>{k.algorithm}</td><td>{k.kid ?? '—'}</td><td>{k.certificateSubject ?? '—'}</td><td>{k.notAfter ?? '—'}</td>
+                <tbody>{list.map((k) => <tr><td>{k.label}</td><td>{k.algorithm}</td><td class="any">{k.kid ?? '—'}</td><td>{k.certificateSubject ?? '—'}</td><td>{k.notAfter ?? '—'}</td>
                   {change ? <td><form class="inline" method="post" action="/keys/csr"><Csrf who={who} /><input type="hidden" name="label" value={k.label} /><input type="text" name="subject" placeholder="CN=lg:242012, O=..." required data-csr-subject={k.label} /><button class="secondary" type="submit">download CSR</button></form></td> : null}</tr>)}</tbody></table>
               {change ? (
                 <div>
@@ -38,7 +38,7 @@ export function registerKeys(app: Hono<UiEnv>) {
             </section>
             <section class="card"><h2>Trust anchors</h2>
               <table><thead><tr><th>File</th><th>Subject</th><th>Not after</th><th>SHA-256</th></tr></thead>
-                <tbody>{anchors.map((a) => <tr><td>{a.file}</td><td>{a.subject}</td><td>{a.notAfter}</td><td><code>{a.fingerprintSha256}</code></td></tr>)}</tbody></table>
+                <tbody>{anchors.map((a) => <tr><td class="any">{a.file}</td><td>{a.subject}</td><td>{a.notAfter}</td><td class="any"><code>{a.fingerprintSha256}</code></td></tr>)}</tbody></table>
               {change && keys.addTrustAnchor ? <form method="post" action="/keys/anchors"><Csrf who={who} /><textarea name="pem" rows={6} required></textarea><button type="submit">Add trust anchor</button></form> : null}
             </section>
           </div>
