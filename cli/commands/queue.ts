@@ -1,0 +1,120 @@
+// juki-gw queue: inspect and repair the upstream outbox and its dead-letter queue on the data dir.
+// LevelDB admits one process: while the appliance runs it holds the lock, and the operator uses the
+// admin UI/API instead (same functions, on the live outbox).
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { formatProblems, loadConfig } from '../../config/load.js';
+import { openApplianceDb, type Db } from '../../gateway/store/db.js';
+import { Outbox, type OutboxSummary } from '../../gateway/uplink/outbox.js';
+import { backoffDelay } from '../../gateway/uplink/backoff.js';
+import { parseCommandArgs } from '../args.js';
+
+export const summary = 'queue list|show|retry|purge [SEQ|all] [--dead]: the upstream outbox and dead-letter queue';
+
+const USAGE = 'juki-gw queue list [--dead] [--limit N] | show SEQ [--dead] [--with-body] | retry SEQ|all [--dead] | purge SEQ|all [--dead] [--yes]  [--config FILE]';
+
+const out = (s: string) => process.stdout.write(s + '\n');
+const err = (s: string) => process.stderr.write(s + '\n');
+
+export async function run(args: string[]): Promise<number> {
+  const parsed = parseCommandArgs(args, {
+    config: { type: 'string' }, dead: { type: 'boolean' }, limit: { type: 'string' },
+    'with-body': { type: 'boolean' }, yes: { type: 'boolean' },
+  }, USAGE);
+  if (!parsed) return 2;
+  const [sub, target] = parsed.positionals;
+  if (!sub || !['list', 'show', 'retry', 'purge'].includes(sub)) { err(`usage: ${USAGE}`); return 2; }
+  const seq = target === undefined || target === 'all' ? target : Number(target);
+  if (sub !== 'list' && (seq === undefined || (seq !== 'all' && (!Number.isSafeInteger(seq) || seq < 1)))) {
+    err(`juki-gw queue ${sub}: give a sequence number (from "juki-gw queue list")${sub === 'show' ? '' : ' or "all"'}`);
+    return 2;
+  }
+  if (sub === 'show' && seq === 'all') { err('juki-gw queue show: give one sequence number'); return 2; }
+  if (sub === 'purge' && seq === 'all' && !parsed.values.yes) {
+    err(`juki-gw queue purge all${parsed.values.dead ? ' --dead' : ''}: this deletes messages for good; add --yes to confirm`);
+    return 2;
+  }
+  const r = loadConfig(parsed.values.config);
+  if (!r.ok) { err(formatProblems(r.problems)); return 1; }
+  const config = r.config;
+  const dbPath = join(config.dataDir, 'db');
+  if (!existsSync(dbPath)) { err(`juki-gw queue: no appliance database in ${config.dataDir} (nothing was ever queued there)`); return 1; }
+  let db: Db;
+  try {
+    db = await openApplianceDb(dbPath);
+  } catch (e) {
+    if ((e as { cause?: { code?: string } }).cause?.code === 'LEVEL_LOCKED') {
+      err('juki-gw queue: the appliance is running and holds the database (LevelDB allows one process).\n' +
+        `Use the admin UI or API of the running appliance for the queue, or stop it first (data dir ${config.dataDir}).`);
+      return 1;
+    }
+    err(`juki-gw queue: cannot open ${dbPath}: ${(e as Error).message}`);
+    return 1;
+  }
+  let closeAtRest: (() => Promise<void>) | undefined;
+  try {
+    // Queued messages are sealed with the data key when encryption at rest is on; open it the same way.
+    let valueEncoding: never | undefined;
+    try {
+      const { openEncryptionAtRest } = await import('../../gateway/crypto/index.js');
+      const atRest = await openEncryptionAtRest({ hsm: config.hsm, dataDir: config.dataDir, db });
+      valueEncoding = atRest.keyring.valueEncoding('json') as never;
+      closeAtRest = () => atRest.close();
+    } catch (e) {
+      err(`juki-gw queue: cannot open the data key (${(e as Error).message}); reading the queue without it`);
+    }
+    const retry = config.uplink.retry;
+    const outbox = new Outbox({
+      db, retry, backoff: (n) => backoffDelay(retry, n), valueEncoding,
+      route: () => { throw new Error('the CLI does not enqueue'); },
+    });
+    await outbox.open({ live: false });
+    const dead = parsed.values.dead === true;
+    switch (sub) {
+      case 'list': return await list(outbox, dead, Number(parsed.values.limit ?? 100));
+      case 'show': {
+        const e = await outbox.show(seq as number, { dead });
+        if (!e) { err(`no ${dead ? 'dead-lettered' : 'queued'} message with seq ${String(seq)}${dead ? '' : ' (try --dead)'}`); return 1; }
+        // The body carries personal data: shown only on request.
+        const shown = parsed.values['with-body'] ? e : { ...e, envelope: { ...e.envelope, body: '[hidden: --with-body shows it]' } };
+        out(JSON.stringify(shown, null, 2));
+        return 0;
+      }
+      case 'retry': {
+        const seqs = seq === 'all' ? (await outbox.list({ dead, limit: Number.MAX_SAFE_INTEGER })).map((s) => s.seq) : [seq as number];
+        let n = 0;
+        for (const s of seqs) if (await outbox.retry(s, { dead })) n++;
+        if (seq !== 'all' && n === 0) { err(`no ${dead ? 'dead-lettered' : 'queued'} message with seq ${String(seq)}`); return 1; }
+        out(dead ? `${n} message(s) moved from the dead-letter queue back into the outbox` : `${n} message(s) due for sending now`);
+        return 0;
+      }
+      case 'purge': {
+        const n = await outbox.purge(seq as number | 'all', { dead });
+        if (seq !== 'all' && n === 0) { err(`no ${dead ? 'dead-lettered' : 'queued'} message with seq ${String(seq)}`); return 1; }
+        out(`${n} ${dead ? 'dead-lettered' : 'queued'} message(s) deleted; they will never be sent`);
+        return 0;
+      }
+    }
+    return 2;
+  } finally {
+    await closeAtRest?.().catch(() => undefined);
+    await db.close();
+  }
+}
+
+async function list(outbox: Outbox, dead: boolean, limit: number): Promise<number> {
+  const rows = await outbox.list({ dead, limit });
+  const now = Date.now();
+  for (const [link, s] of Object.entries(outbox.stats())) {
+    out(`link ${link}: ${s.depth} queued, oldest ${Math.round(s.oldestAgeMs / 1000)} s, ${s.dead} dead-lettered`);
+  }
+  if (rows.length === 0) { out(dead ? 'the dead-letter queue is empty' : 'the outbox is empty'); return 0; }
+  out(['seq', 'link', 'type', 'to', 'id', 'attempts', 'age', dead ? 'reason' : 'last error'].join('\t'));
+  for (const r of rows) out(row(r, now, dead));
+  return 0;
+}
+
+function row(r: OutboxSummary, now: number, dead: boolean): string {
+  const age = `${Math.round((now - r.enqueuedAt) / 1000)}s`;
+  return [r.seq, r.link, r.type, r.to, r.id, r.attempts, age, (dead ? r.reason : r.lastError) ?? ''].join('\t');
+}
