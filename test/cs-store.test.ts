@@ -150,6 +150,22 @@ describe('identity store', () => {
     }
   });
 
+  it('rebuilds the search indexes under a new index key', async () => {
+    await apply(person(1));
+    await apply(person(2, { name: '渡邉　花子', nameKana: 'わたなべ　はなこ', sex: '2' }));
+    await apply(person(2, { name: '渡邉　花子', nameKana: 'わたなべ　はなこ', sex: '2', changeReason: 'delete', changeDate: '2024-01-01' }));
+    const before: string[] = [];
+    for await (const k of db.keys()) if (k.includes('!nm!')) before.push(k);
+    expect(await store.rebuildSearchIndexes({ indexKey: Buffer.alloc(32, 9) })).toEqual({ records: 2 });
+    const after: string[] = [];
+    for await (const k of db.keys()) if (k.includes('!nm!')) after.push(k);
+    expect(after.length).toBe(before.length);
+    expect(after.filter((k) => before.includes(k))).toEqual([]);
+    expect((await store.search({ name: '高橋一郎', birthDate: '1980-05-01' }, { limit: 5 })).total).toBe(1);
+    expect((await store.search({ name: '渡辺花子', birthDate: '1980-05-01', includeDeleted: true }, { limit: 5 })).total).toBe(1);
+    expect((await store.byMyNumber(mn(1)))?.residentCode).toBe(rc(1));
+  });
+
   it('streams a municipality as of a sequence number while later changes land', async () => {
     await apply(person(1));
     await apply(person(2));

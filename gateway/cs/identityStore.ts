@@ -73,7 +73,8 @@ export class IdentityStore {
     private readonly db: Db,
     private readonly subs: Record<'rec' | 'hist' | 'seq' | 'lg' | 'lc' | 'mn' | 'nm' | 'ad' | 'meta', Sub>,
     private readonly codec: ValueCodec,
-    private readonly indexKey: Uint8Array,
+    private indexKey: Uint8Array,
+    private readonly indexKeyStored: boolean,
     private readonly digestOf: (r: IdentityRecord) => string,
     private readonly opts: IdentityStoreOptions,
     private seq: number,
@@ -84,6 +85,7 @@ export class IdentityStore {
     const sub = (n: string): Sub => root.sublevel<string, Uint8Array>(n, { valueEncoding: 'view' });
     const subs = { rec: sub('rec'), hist: sub('hist'), seq: sub('seq'), lg: sub('lg'), lc: sub('lc'), mn: sub('mn'), nm: sub('nm'), ad: sub('ad'), meta: sub('meta') };
     let indexKey = opts.indexKey;
+    const indexKeyStored = !indexKey;
     if (!indexKey) {
       const stored = await subs.meta.get('indexKey');
       if (stored) indexKey = stored;
@@ -96,7 +98,7 @@ export class IdentityStore {
     // commit out of order can never make a restart reuse a number.
     let last = 0;
     for await (const k of subs.seq.keys({ reverse: true, limit: 1 })) last = Number(k);
-    return new IdentityStore(db, subs, opts.codec ?? jsonCodec, indexKey, opts.recordDigest ?? ((r) => recordHash(r as unknown as Record<string, unknown>)), opts, last);
+    return new IdentityStore(db, subs, opts.codec ?? jsonCodec, indexKey, indexKeyStored, opts.recordDigest ?? ((r) => recordHash(r as unknown as Record<string, unknown>)), opts, last);
   }
 
   /** Highest 更新順番号 assigned so far (per installation, across all its municipality codes). */
@@ -130,7 +132,7 @@ export class IdentityStore {
       status = reason === 'delete' ? 'deleted' : 'current';
     }
     const record: IdentityRecord = { ...stripUndefined(change), status, updateSeq: seq };
-    const { rec, hist, lg, mn, nm, ad } = this.subs;
+    const { rec, hist, lg } = this.subs;
     if (old) {
       batch.put(`${rc}!${seqKey(old.updateSeq)}`, this.codec.encode(old), { sublevel: hist });
       this.removeIndexes(batch, old);
@@ -140,17 +142,55 @@ export class IdentityStore {
     batch.put(seqKey(seq), enc(rc), { sublevel: this.subs.seq });
     batch.put(`${record.lgCode}!${bucketPrefix(rc)}!${rc}`, enc(`${seq} ${this.digestOf(record)}`), { sublevel: lg });
     batch.put(`${record.lgCode}!${rc}`, EMPTY, { sublevel: this.subs.lc });
-    batch.put(`${this.h('m:' + record.myNumber)}!${rc}`, EMPTY, { sublevel: mn });
+    this.putIndexes(batch, record);
+    return { record, seq };
+  }
+
+  /** The 個人番号, name and address index entries of one record. */
+  private putIndexes(batch: Batch, record: IdentityRecord): void {
+    const rc = record.residentCode;
+    batch.put(`${this.h('m:' + record.myNumber)}!${rc}`, EMPTY, { sublevel: this.subs.mn });
     const addr = addressKey(record.address);
-    batch.put(`${this.h('a:' + addr)}!${rc}`, EMPTY, { sublevel: ad });
+    batch.put(`${this.h('a:' + addr)}!${rc}`, EMPTY, { sublevel: this.subs.ad });
     const nameKeys = recordNameKeys(record);
     const value: NameIndexValue = {
-      b: record.birthDate, a: addr, s: record.sex, l: record.lgCode, st: status,
+      b: record.birthDate, a: addr, s: record.sex, l: record.lgCode, st: record.status,
       kh: nameKeys.filter(isKanaKey).map((k) => this.h(k).slice(0, 8)),
     };
     const encoded = this.codec.encode(value);
-    for (const k of nameKeys) batch.put(`${this.h(k)}!${rc}`, encoded, { sublevel: nm });
-    return { record, seq };
+    for (const k of nameKeys) batch.put(`${this.h(k)}!${rc}`, encoded, { sublevel: this.subs.nm });
+  }
+
+  /**
+   * Rebuilds the 個人番号, name and address indexes from the stored records, optionally under a new
+   * index key (key rotation, or search keys changed in the domain). A maintenance operation: no
+   * apply() may run meanwhile. A generated (meta-kept) key is replaced in meta as well.
+   */
+  async rebuildSearchIndexes(opts: { indexKey?: Uint8Array; batchSize?: number; onProgress?: (records: number) => void } = {}): Promise<{ records: number }> {
+    if (opts.indexKey) this.indexKey = opts.indexKey;
+    await Promise.all([this.subs.mn.clear(), this.subs.nm.clear(), this.subs.ad.clear()]);
+    const it = this.subs.rec.iterator();
+    let n = 0;
+    let batch = this.db.batch();
+    if (opts.indexKey && this.indexKeyStored) batch.put('indexKey', opts.indexKey, { sublevel: this.subs.meta });
+    try {
+      for (;;) {
+        const block = await it.nextv(1000);
+        if (block.length === 0) break;
+        for (const [, v] of block) this.putIndexes(batch, this.codec.decode(v) as IdentityRecord);
+        n += block.length;
+        if (batch.length >= (opts.batchSize ?? 2000) * 4) {
+          await batch.write();
+          batch = this.db.batch();
+          opts.onProgress?.(n);
+        }
+      }
+      await batch.write();
+    } finally {
+      await it.close();
+    }
+    opts.onProgress?.(n);
+    return { records: n };
   }
 
   private removeIndexes(batch: Batch, old: IdentityRecord): void {
