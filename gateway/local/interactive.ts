@@ -22,6 +22,8 @@ export interface ForwardOptions {
   timeoutMs?: number;
   /** Audit fields for the answer (e.g. hit count of a search). */
   auditOf?: (reply: Envelope) => { hitCount?: number; keys?: string[] };
+  /** Adds to the answer's unit of work for a successful reply (e.g. a push to the register system). */
+  onResult?: (uow: UnitOfWork, reply: Envelope) => void;
 }
 
 export interface Interactive {
@@ -38,8 +40,9 @@ export function createInteractive(o: {
   const pending = o.db.sublevel<string, PendingRecord>(SUBLEVELS.pending, { valueEncoding: 'json' });
   const inflight = new Set<Promise<void>>();
 
-  async function answer(rec: PendingRecord, key: string, build: (self: string) => Envelope<object>, auditEvent: Parameters<AuditSink>[1]): Promise<void> {
+  async function answer(rec: PendingRecord, key: string, build: (self: string) => Envelope<object>, auditEvent: Parameters<AuditSink>[1], extra?: (uow: UnitOfWork) => void): Promise<void> {
     const uow = new UnitOfWork(o.db);
+    extra?.(uow);
     uow.batch.del(key, { sublevel: pending });
     o.localOutbox.reply(uow, rec.systemId, build(o.selfAddress()));
     await o.audit(uow, auditEvent);
@@ -66,7 +69,8 @@ export function createInteractive(o: {
           } else {
             const mapped = opts.mapResult ? opts.mapResult(reply) : reply.body;
             await answer(rec, key, (self) => resultReply(req.envelope, self, req.systemId, mapped),
-              { actor, action: req.envelope.type, outcome: 'ok', ...who, ...(opts.auditOf?.(reply) ?? {}) });
+              { actor, action: req.envelope.type, outcome: 'ok', ...who, ...(opts.auditOf?.(reply) ?? {}) },
+              opts.onResult && ((uow) => opts.onResult!(uow, reply)));
           }
         })
         .catch((e: unknown) => o.logger.error({ err: (e as Error).message, id: req.envelope.id }, 'could not record the answer to an interactive request'));

@@ -4,7 +4,10 @@
 import type { Logger } from 'pino';
 import type { Envelope } from '../envelope.js';
 import { SUBLEVELS, seqKey, type Db } from '../store/db.js';
-import type { UnitOfWork } from '../store/unitOfWork.js';
+import type { Batch } from '../store/db.js';
+
+/** A unit of work, or an inbound upstream batch with its own commit hook (gateway/cs flows). */
+export interface WriteScope { batch: Batch; afterCommit(hook: () => void): void }
 
 export interface LocalDelivery { systemId: string; topic: string; envelope: Envelope<object> }
 
@@ -12,8 +15,8 @@ export interface LocalDelivery { systemId: string; topic: string; envelope: Enve
 export type LocalPublish = (topic: string, payload: Buffer) => Promise<void>;
 
 export interface LocalOutbox {
-  reply(uow: UnitOfWork, systemId: string, envelope: Envelope<object>): void;
-  push(uow: UnitOfWork, systemId: string, envelope: Envelope<object>): void;
+  reply(uow: WriteScope, systemId: string, envelope: Envelope<object>): void;
+  push(uow: WriteScope, systemId: string, envelope: Envelope<object>): void;
   depth(): number;
   /** Resolves when everything committed so far has been handed to the broker. */
   drained(): Promise<void>;
@@ -33,7 +36,7 @@ export async function createLocalOutbox(opts: {
   let timer: NodeJS.Timeout | undefined;
   let waiters: Array<() => void> = [];
 
-  function enqueue(uow: UnitOfWork, d: LocalDelivery): void {
+  function enqueue(uow: WriteScope, d: LocalDelivery): void {
     uow.batch.put(seqKey(next++), d, { sublevel: sub });
     uow.afterCommit(() => { count++; kick(); });
   }
