@@ -4,6 +4,7 @@ import { X509Certificate } from 'node:crypto';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { createDevCa } from '../hsm/dev-ca.js';
 import { launchChromium } from './helpers/browser.js';
 import { connectClient, endClient } from './helpers/mqtt.js';
 import { startUiFixture, type UiFixture } from './ui-fixture.js';
@@ -277,6 +278,21 @@ describe('admin UI in Chromium', () => {
     const [download] = await Promise.all([p.waitForEvent('download'), p.click('[data-csr-subject="juki-gw-signing"] + button')]);
     const csr = await download.path().then((x) => import('node:fs').then((fs) => fs.readFileSync(x!, 'utf8')));
     expect(csr).toMatch(/^-----BEGIN CERTIFICATE REQUEST-----/);
+    // A second CA becomes a trust anchor: stored under dataDir/trust and listed in trust.anchors.
+    const other = await createDevCa(join(f.dir, 'other-ca'), 'Mie prefecture test CA');
+    const before = await f.versions.current();
+    await p.fill('#anchor-pem', other.certPem);
+    await p.click('#anchor-add');
+    await expect(p.locator('.flash').textContent()).resolves.toContain('Trust anchor CN=Mie prefecture test CA');
+    await expect(p.locator('main').textContent()).resolves.toContain('Mie prefecture test CA');
+    const after = await f.versions.current();
+    expect(after.version).toBe(before.version + 1);
+    expect(after.author).toBe('officer');
+    expect(after.config.trust.anchors).toHaveLength(2);
+    await p.fill('#anchor-pem', 'not a certificate');
+    await p.click('#anchor-add');
+    await expect(p.locator('.flash.error').textContent()).resolves.toContain('no PEM certificate');
+    await p.goto(`${f.url}/keys`);
     await shot(p, 'keys');
     // Not a configuration editor: the officer's apply is refused.
     const csrf = await p.locator('input[name="_csrf"]').first().getAttribute('value');

@@ -137,7 +137,7 @@ export async function startUiFixture(): Promise<UiFixture> {
     audit,
     consistency,
     uplinks: uplinkProbe(() => versions.running(), 3000),
-    keys: keysFromHsm({ hsm: () => versions.running().hsm, dataDir: dir, trustAnchorFiles: () => versions.running().trust.anchors }),
+    keys: keysFromHsm({ hsm: () => versions.running().hsm, dataDir: dir, trustAnchorFiles: () => versions.running().trust.anchors, config: versions }),
     queues: queuesFromOutbox(outbox, () => versions.running().upstreams.map((u) => u.name)),
   };
   let firstPassword = '';

@@ -40,7 +40,7 @@ export function applianceServices(p: ApplianceParts): { services: ApplianceServi
       certificates: async () => [...(p.signer ? [signerCertificate(p.signer)] : []), ...(await certificateExpiry(running)())],
     },
     audit: auditFromLog(p.auditLog),
-    keys: keysFromHsm({ hsm: () => running().hsm, dataDir: p.dataDir, trustAnchorFiles: () => running().trust.anchors }),
+    keys: keysFromHsm({ hsm: () => running().hsm, dataDir: p.dataDir, trustAnchorFiles: () => running().trust.anchors, config: p.versions }),
   };
   if (p.broker) {
     const broker = p.broker;

@@ -3,18 +3,21 @@
 // the page says so.
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createHash, X509Certificate } from 'node:crypto';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { HsmConfig } from '../../schema/hsm.js';
 import {
   certificateFiles, certificateRequest, describeCertificate, kidOf, openToken, pemBlocks, toPem, type HsmLogger,
 } from '../../../hsm/index.js';
 import { certificateMatchesKey } from '../../../hsm/certs.js';
-import type { KeyInfo, KeysService, TrustAnchorInfo } from '../services.js';
+import { isMap, parseDocument } from 'yaml';
+import type { ConfigService, KeyInfo, KeysService, TrustAnchorInfo } from '../services.js';
 
 export interface KeysOptions {
   hsm: () => HsmConfig;
   dataDir: string;
   trustAnchorFiles: () => string[];
+  /** Adding a trust anchor stores the PEM under dataDir/trust/ and lists it in trust.anchors (a config change). */
+  config?: Pick<ConfigService, 'current' | 'apply'>;
   logger?: HsmLogger;
 }
 
@@ -42,7 +45,11 @@ export function keysFromHsm(opts: KeysOptions): KeysService {
     }
     return out;
   };
-  return {
+  const anchorInfo = (file: string, der: Buffer): TrustAnchorInfo => {
+    const x = new X509Certificate(der);
+    return { file, subject: x.subject.replace(/\n/g, ', '), notAfter: new Date(x.validTo).toISOString(), fingerprintSha256: createHash('sha256').update(der).digest('hex') };
+  };
+  const svc: KeysService = {
     list: () => withToken(opts.hsm().keyLabel, false, async (t, hsm) => [info(hsm, t.spkiDer)]),
     generate: (label) => withToken(label, true, async (t, hsm) => info(hsm, t.spkiDer)),
     csr: (label, subject) => withToken(label, false, async (t) => certificateRequest(t, subject)),
@@ -59,10 +66,7 @@ export function keysFromHsm(opts: KeysOptions): KeysService {
       const out: TrustAnchorInfo[] = [];
       for (const file of opts.trustAnchorFiles()) {
         try {
-          for (const der of pemBlocks(readFileSync(file, 'utf8'))) {
-            const x = new X509Certificate(der);
-            out.push({ file, subject: x.subject.replace(/\n/g, ', '), notAfter: new Date(x.validTo).toISOString(), fingerprintSha256: createHash('sha256').update(der).digest('hex') });
-          }
+          for (const der of pemBlocks(readFileSync(file, 'utf8'))) out.push(anchorInfo(file, der));
         } catch (e) {
           out.push({ file, subject: `unreadable: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, notAfter: '—', fingerprintSha256: '—' });
         }
@@ -70,4 +74,26 @@ export function keysFromHsm(opts: KeysOptions): KeysService {
       return out;
     },
   };
+  if (opts.config) {
+    const config = opts.config;
+    svc.addTrustAnchor = async (pem, actor) => {
+      const der = pemBlocks(pem)[0];
+      if (!der) throw new Error('no PEM certificate in the upload');
+      const x = new X509Certificate(der);
+      if (!x.ca) throw new Error('not a CA certificate (basicConstraints CA:TRUE missing)');
+      if (!x.verify(x.publicKey) && opts.trustAnchorFiles().length === 0) throw new Error('a first trust anchor must be a self-signed root');
+      const file = join(opts.dataDir, 'trust', `${createHash('sha256').update(der).digest('hex').slice(0, 16)}.pem`);
+      if (opts.trustAnchorFiles().includes(file)) throw new Error(`already a trust anchor (${file})`);
+      mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+      writeFileSync(file, toPem(der), { mode: 0o644 });
+      const doc = parseDocument((await config.current()).text);
+      const trust = doc.get('trust', true);
+      const anchors = (isMap(trust) ? (trust.toJSON() as { anchors?: string[] }).anchors : undefined) ?? [];
+      doc.setIn(['trust', 'anchors'], doc.createNode([...anchors, file]));
+      const r = await config.apply(doc.toString({ lineWidth: 0 }), actor, `trust anchor ${x.subject.replace(/\n/g, ', ')}`);
+      if (!r.ok) throw new Error(r.problems.map((p) => `${p.path}: ${p.message}`).join('; '));
+      return anchorInfo(file, der);
+    };
+  }
+  return svc;
 }

@@ -39,7 +39,7 @@ export function registerKeys(app: Hono<UiEnv>) {
             <section class="card"><h2>Trust anchors</h2>
               <table><thead><tr><th>File</th><th>Subject</th><th>Not after</th><th>SHA-256</th></tr></thead>
                 <tbody>{anchors.map((a) => <tr><td class="any">{a.file}</td><td>{a.subject}</td><td>{a.notAfter}</td><td class="any"><code>{a.fingerprintSha256}</code></td></tr>)}</tbody></table>
-              {change && keys.addTrustAnchor ? <form method="post" action="/keys/anchors"><Csrf who={who} /><textarea name="pem" rows={6} required></textarea><button type="submit">Add trust anchor</button></form> : null}
+              {change && keys.addTrustAnchor ? <form method="post" action="/keys/anchors"><Csrf who={who} /><label for="anchor-pem">Add a trust anchor (CA certificate, PEM; applied as a configuration change)</label><textarea id="anchor-pem" name="pem" rows={6} required></textarea><button type="submit" id="anchor-add">Add trust anchor</button></form> : null}
             </section>
           </div>
         )}
