@@ -62,6 +62,7 @@ export interface ListingRange { fromPrefix?: string; toPrefix?: string; after?: 
 /** 'flow': add 記載 / correct 修正 / delete 消除 transition rules apply. 'load': stored as given (import, full transfer). */
 export type ApplyMode = 'flow' | 'load';
 
+type SubName = 'rec' | 'hist' | 'seq' | 'lg' | 'lc' | 'mn' | 'nm' | 'ad' | 'meta';
 type Sub = AbstractSublevel<any, string | Uint8Array, string, Uint8Array>; // eslint-disable-line @typescript-eslint/no-explicit-any -- nested sublevel of the appliance db
 interface NameIndexValue { b: string; a: string; s: string; l: string; st: 'current' | 'deleted'; kh: string[] }
 const EMPTY = new Uint8Array(0);
@@ -69,16 +70,24 @@ const enc = (s: string) => Buffer.from(s, 'utf8');
 const dec = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('utf8');
 
 export class IdentityStore {
+  /**
+   * Key prefixes of the sublevels: writes go into the caller's root batch as prefix + key, the same
+   * bytes a delegated `{ sublevel }` put stores, at a fraction of its cost (bulk loads do ~9 per record).
+   */
+  private readonly at: Record<SubName, string>;
+
   private constructor(
     private readonly db: Db,
-    private readonly subs: Record<'rec' | 'hist' | 'seq' | 'lg' | 'lc' | 'mn' | 'nm' | 'ad' | 'meta', Sub>,
+    private readonly subs: Record<SubName, Sub>,
     private readonly codec: ValueCodec,
     private indexKey: Uint8Array,
     private readonly indexKeyStored: boolean,
     private readonly digestOf: (r: IdentityRecord) => string,
     private readonly opts: IdentityStoreOptions,
     private seq: number,
-  ) {}
+  ) {
+    this.at = Object.fromEntries(Object.entries(subs).map(([n, sub]) => [n, sub.prefix])) as Record<SubName, string>;
+  }
 
   static async open(db: Db, opts: IdentityStoreOptions = {}): Promise<IdentityStore> {
     const root = db.sublevel<string, Uint8Array>(SUBLEVELS.identity, { valueEncoding: 'view' });
@@ -132,16 +141,15 @@ export class IdentityStore {
       status = reason === 'delete' ? 'deleted' : 'current';
     }
     const record: IdentityRecord = { ...stripUndefined(change), status, updateSeq: seq };
-    const { rec, hist, lg } = this.subs;
     if (old) {
-      batch.put(`${rc}!${seqKey(old.updateSeq)}`, this.codec.encode(old), { sublevel: hist });
+      batch.put(this.at.hist + `${rc}!${seqKey(old.updateSeq)}`, this.codec.encode(old));
       this.removeIndexes(batch, old);
-      if (old.lgCode !== record.lgCode) batch.put(`${old.lgCode}!${bucketPrefix(rc)}!${rc}`, enc(`${seq} -`), { sublevel: lg });
+      if (old.lgCode !== record.lgCode) batch.put(this.at.lg + `${old.lgCode}!${bucketPrefix(rc)}!${rc}`, enc(`${seq} -`));
     }
-    batch.put(rc, this.codec.encode(record), { sublevel: rec });
-    batch.put(seqKey(seq), enc(rc), { sublevel: this.subs.seq });
-    batch.put(`${record.lgCode}!${bucketPrefix(rc)}!${rc}`, enc(`${seq} ${this.digestOf(record)}`), { sublevel: lg });
-    batch.put(`${record.lgCode}!${rc}`, EMPTY, { sublevel: this.subs.lc });
+    batch.put(this.at.rec + rc, this.codec.encode(record));
+    batch.put(this.at.seq + seqKey(seq), enc(rc));
+    batch.put(this.at.lg + `${record.lgCode}!${bucketPrefix(rc)}!${rc}`, enc(`${seq} ${this.digestOf(record)}`));
+    batch.put(this.at.lc + `${record.lgCode}!${rc}`, EMPTY);
     this.putIndexes(batch, record);
     return { record, seq };
   }
@@ -149,16 +157,16 @@ export class IdentityStore {
   /** The 個人番号, name and address index entries of one record. */
   private putIndexes(batch: Batch, record: IdentityRecord): void {
     const rc = record.residentCode;
-    batch.put(`${this.h('m:' + record.myNumber)}!${rc}`, EMPTY, { sublevel: this.subs.mn });
+    batch.put(this.at.mn + `${this.h('m:' + record.myNumber)}!${rc}`, EMPTY);
     const addr = addressKey(record.address);
-    batch.put(`${this.h('a:' + addr)}!${rc}`, EMPTY, { sublevel: this.subs.ad });
+    batch.put(this.at.ad + `${this.h('a:' + addr)}!${rc}`, EMPTY);
     const nameKeys = recordNameKeys(record);
     const value: NameIndexValue = {
       b: record.birthDate, a: addr, s: record.sex, l: record.lgCode, st: record.status,
       kh: nameKeys.filter(isKanaKey).map((k) => this.h(k).slice(0, 8)),
     };
     const encoded = this.codec.encode(value);
-    for (const k of nameKeys) batch.put(`${this.h(k)}!${rc}`, encoded, { sublevel: this.subs.nm });
+    for (const k of nameKeys) batch.put(this.at.nm + `${this.h(k)}!${rc}`, encoded);
   }
 
   /**
@@ -172,7 +180,7 @@ export class IdentityStore {
     const it = this.subs.rec.iterator();
     let n = 0;
     let batch = this.db.batch();
-    if (opts.indexKey && this.indexKeyStored) batch.put('indexKey', opts.indexKey, { sublevel: this.subs.meta });
+    if (opts.indexKey && this.indexKeyStored) batch.put(this.at.meta + 'indexKey', opts.indexKey);
     try {
       for (;;) {
         const block = await it.nextv(1000);
@@ -195,9 +203,9 @@ export class IdentityStore {
 
   private removeIndexes(batch: Batch, old: IdentityRecord): void {
     const rc = old.residentCode;
-    batch.del(`${this.h('m:' + old.myNumber)}!${rc}`, { sublevel: this.subs.mn });
-    batch.del(`${this.h('a:' + addressKey(old.address))}!${rc}`, { sublevel: this.subs.ad });
-    for (const k of recordNameKeys(old)) batch.del(`${this.h(k)}!${rc}`, { sublevel: this.subs.nm });
+    batch.del(this.at.mn + `${this.h('m:' + old.myNumber)}!${rc}`);
+    batch.del(this.at.ad + `${this.h('a:' + addressKey(old.address))}!${rc}`);
+    for (const k of recordNameKeys(old)) batch.del(this.at.nm + `${this.h(k)}!${rc}`);
   }
 
   private h(value: string): string {
