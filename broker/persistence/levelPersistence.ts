@@ -344,7 +344,12 @@ export class LevelPersistence {
 
   /** Batches written so far (group-commit efficiency, for metrics). */
   get batchesWritten(): number {
-    return this.#committer.batches;
+    return this.#committer.stats.batches;
+  }
+
+  /** Write statistics since open: batches, operations, ms spent in LevelDB writes. */
+  writeStats(): { batches: number; ops: number; writeMs: number; maxWriteMs: number; syncedBatches: number } {
+    return { ...this.#committer.stats };
   }
 
   // ---- retained -------------------------------------------------------------------------------
@@ -487,6 +492,13 @@ export class LevelPersistence {
     if (meta.messageId !== undefined) q.dropMessageId(seq, meta.messageId);
   }
 
+  #indexCounter(q: ClientQueue, seq: number, meta: OutMeta, brokerKey: string | undefined): void {
+    if (meta.brokerKey === brokerKey) return;
+    if (meta.brokerKey !== undefined && q.byCounter.get(meta.brokerKey) === seq) q.byCounter.delete(meta.brokerKey);
+    meta.brokerKey = brokerKey;
+    if (brokerKey !== undefined) q.byCounter.set(brokerKey, seq);
+  }
+
   async outgoingEnqueue(sub: { clientId: string }, packet: AnyPacket): Promise<void> {
     return this.#enqueue([sub], packet);
   }
@@ -506,23 +518,33 @@ export class LevelPersistence {
     this.#withSeqReservation(seq, ops);
     const stored = new Packet(packet);
     const brokerKey = brokerKeyOf(stored);
-    const value = encodeRecord(stored);
+    let encoded: Uint8Array | undefined;
+    const value = () => (encoded ??= encodeRecord(stored)); // not at all if every put is cancelled
     const clientIds: string[] = [];
     for (const sub of subs) {
       if (clientIds.includes(sub.clientId)) continue;
       clientIds.push(sub.clientId);
-      ops.push({ type: 'put', key: K.outKey(sub.clientId, seq), value, sublevel: this.#broker });
+      const fresh = !this.#outgoing.get(sub.clientId)?.entries.has(seq);
+      ops.push({ type: 'put', key: K.outKey(sub.clientId, seq), value, sublevel: this.#broker, fresh });
     }
     if (link?.ingress) ops.push({ type: 'del', key: seqKey(seq), sublevel: this.#ingress });
-    return this.#committer.commit(ops, () => {
-      if (link?.ingress) this.#ingressPending.delete(seq);
-      for (const id of clientIds) {
-        const q = this.#queueOf(id);
-        if (q.entries.has(seq)) continue; // replayed twice: the key is the same, so is the entry
-        q.entries.set(seq, brokerKey === undefined ? {} : { brokerKey });
-        if (brokerKey !== undefined) q.byCounter.set(brokerKey, seq);
-      }
-    });
+    // Staged, not awaited: until this batch is written the ingress entry stays on disk, so a crash
+    // replays the fan-out instead of losing it (a subscriber may then see a message twice).
+    const pending = link?.ingress ? this.#ingressPending.get(seq) : undefined;
+    if (link?.ingress) this.#ingressPending.delete(seq);
+    for (const id of clientIds) {
+      const q = this.#queueOf(id);
+      // Published again under the same seq (orphan sweep): same key, same entry, but the value
+      // written now carries the new broker counter, which is what aedes will look it up by.
+      const meta = q.entries.get(seq) ?? {};
+      q.entries.set(seq, meta);
+      this.#indexCounter(q, seq, meta, brokerKey);
+    }
+    this.#committer.stage(ops, pending && (() => {
+      // not fanned out after all: the sweeper publishes it again
+      if (!this.#ingressPending.has(seq)) this.#ingressPending.set(seq, { ...pending, storedAt: Date.now(), publishing: false });
+    }));
+    return Promise.resolve();
   }
 
   async outgoingUpdate(client: { id: string }, packet: AnyPacket): Promise<void> {
@@ -546,9 +568,7 @@ export class LevelPersistence {
     return this.#committer.commit(ops, () => {
       const meta = q.entries.get(seq);
       if (!meta) return;
-      if (meta.brokerKey !== undefined && q.byCounter.get(meta.brokerKey) === seq) q.byCounter.delete(meta.brokerKey);
-      meta.brokerKey = brokerKeyOf(packet);
-      if (meta.brokerKey !== undefined) q.byCounter.set(meta.brokerKey, seq);
+      this.#indexCounter(q, seq, meta, brokerKeyOf(packet));
       meta.packet = packet;
     });
   }
@@ -560,9 +580,11 @@ export class LevelPersistence {
     const seq = q.firstByMessageId(messageId);
     const meta = seq === undefined ? undefined : q.entries.get(seq);
     if (seq === undefined || !meta) return undefined;
-    // Unindex now so a duplicate PUBACK in the same tick cannot clear a second entry.
-    q.dropMessageId(seq, messageId);
     let found = meta.packet;
+    // The acknowledged entry leaves memory now (a duplicate PUBACK cannot clear a second one) and
+    // the disk with the next batch; if that batch failed, the message would be sent again after a
+    // restart, never lost.
+    this.#dropOut(q, seq);
     if (!found) {
       const value = await this.#broker.get(K.outKey(client.id, seq));
       if (value) {
@@ -570,15 +592,7 @@ export class LevelPersistence {
         found.messageId = messageId;
       }
     }
-    try {
-      await this.#committer.commit([{ type: 'del', key: K.outKey(client.id, seq), sublevel: this.#broker }], () => {
-        meta.messageId = undefined;
-        this.#dropOut(q, seq);
-      });
-    } catch (err) {
-      if (q.entries.get(seq) === meta && meta.messageId === messageId) q.indexMessageId(seq, messageId);
-      throw err;
-    }
+    this.#committer.stage([{ type: 'del', key: K.outKey(client.id, seq), sublevel: this.#broker }]);
     return found;
   }
 
@@ -601,13 +615,9 @@ export class LevelPersistence {
         const meta = q.entries.get(seq);
         if (!meta) continue; // cleared after the iterator's snapshot
         const p = self.#asOutgoingPacket(decodeRecord(value), meta);
-        if (meta.brokerKey === undefined) {
-          const bk = brokerKeyOf(p);
-          if (bk !== undefined) {
-            meta.brokerKey = bk;
-            q.byCounter.set(bk, seq);
-          }
-        }
+        // after a restart the index is built here; the stored packet is the truth
+        const bk = brokerKeyOf(p);
+        if (bk !== undefined) self.#indexCounter(q, seq, meta, bk);
         yield p;
       }
     }

@@ -1,0 +1,53 @@
+// One aedes broker process for the benchmark:
+//   node --import tsx bench/lib/aedes-broker.ts --kind ours|memory|level --port P --dir D
+// Prints "READY" when listening; reports its CPU time on SIGTERM as "CPU <ms>".
+import { createServer } from 'node:net';
+import { createRequire } from 'node:module';
+import { Aedes } from 'aedes';
+import { ClassicLevel } from 'classic-level';
+import { createLevelPersistence, wireDurableIngress } from '../../broker/persistence/index.js';
+import { flag, intFlag } from './args.js';
+
+const argv = process.argv.slice(2);
+const kind = flag(argv, 'kind');
+const port = intFlag(argv, 'port', 0);
+const dir = flag(argv, 'dir');
+const require = createRequire(import.meta.url);
+
+async function main(): Promise<void> {
+  if (!port || !dir) throw new Error('--port and --dir are required');
+  let aedes: Aedes;
+  let close = async () => {};
+  let stats: () => object = () => ({});
+  if (kind === 'ours') {
+    const persistence = createLevelPersistence({ path: dir });
+    aedes = await Aedes.createBroker({ persistence: persistence as never });
+    wireDurableIngress(aedes, persistence);
+    await persistence.replayIngress(aedes);
+    close = () => persistence.destroy();
+    stats = () => persistence.writeStats();
+  } else if (kind === 'memory') {
+    aedes = await Aedes.createBroker();
+  } else if (kind === 'level') {
+    const aedesPersistenceLevel = require('aedes-persistence-level') as (db: unknown) => unknown;
+    const db = new ClassicLevel(dir);
+    aedes = await Aedes.createBroker({ persistence: aedesPersistenceLevel(db) as never });
+    close = () => db.close();
+  } else {
+    throw new Error(`--kind must be ours, memory or level, got "${kind}"`);
+  }
+  const server = createServer(aedes.handle);
+  server.listen(port, '127.0.0.1', () => process.stdout.write('READY\n'));
+  process.once('SIGTERM', () => {
+    const cpu = process.cpuUsage();
+    process.stdout.write(`CPU ${(cpu.user + cpu.system) / 1000}\n`);
+    process.stdout.write(`STATS ${JSON.stringify(stats())}\n`);
+    server.close();
+    aedes.close(() => { void close().finally(() => process.exit(0)); });
+  });
+}
+
+main().catch((err: Error) => {
+  process.stderr.write(`aedes-broker: ${err.message}\n`);
+  process.exit(1);
+});
