@@ -8,7 +8,7 @@ import { imsHandlers } from './handlers/ims.js';
 import { lgHandlers } from './handlers/lg.js';
 import { nationalHandlers } from './handlers/national.js';
 import { nwsHandlers } from './handlers/nws.js';
-import { prefHandlers } from './handlers/pref.js';
+import { prefHandlers, type SimConsistencyPeer } from './handlers/pref.js';
 import { SimNode, type SimHandler } from './node.js';
 import { openSimPki, reloadingVerifier, simSigner } from './pki.js';
 
@@ -24,6 +24,8 @@ export interface SimulatorsOptions {
   tls?: { cert: Buffer | string; key: Buffer | string; ca: Buffer | string };
   replayWindowSeconds?: number;
   logger: Logger;
+  /** Consistency peers per prefectural node (e.g. a StoreConsistencyPeer over the prefecture's copy). */
+  consistencyPeers?: Record<string, SimConsistencyPeer>;
 }
 
 export interface Simulators {
