@@ -42,7 +42,7 @@ export async function startSimulators(o: SimulatorsOptions): Promise<Simulators>
   const plan = new Map<string, Record<string, SimHandler>>();
   for (const code of o.servedCodes) {
     const pref = prefectureCodeOf(code);
-    if (!plan.has(`pref:${pref}`)) plan.set(`pref:${pref}`, prefHandlers(new SimDirectory(people.filter((p) => p.lgCode?.startsWith(pref.slice(0, 2)))), pref));
+    if (!plan.has(`pref:${pref}`)) plan.set(`pref:${pref}`, prefHandlers(new SimDirectory(people.filter((p) => p.lgCode?.startsWith(pref.slice(0, 2)))), pref, o.consistencyPeers?.[`pref:${pref}`]));
     plan.set(`ims:${code}`, imsHandlers());
   }
   plan.set('national', nationalHandlers(national));
