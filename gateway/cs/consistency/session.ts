@@ -53,6 +53,7 @@ export class ConsistencyChecker {
 
   /** Opens a check at the current 更新順番号 and runs it to the end (or until the transport fails). */
   async start(o: StartOptions): Promise<SessionState> {
+    if (o.bits !== undefined && (!Number.isInteger(o.bits) || o.bits < 1 || o.bits > 16)) throw new RangeError('bucket bits must be an integer 1..16');
     const localSeq = this.store.lastSeq();
     const state: SessionState = {
       id: uuidv7(), lgCode: o.lgCode, mode: o.mode ?? 'incremental', peer: o.peer, localSeq, serverSeq: undefined,
