@@ -45,6 +45,8 @@ export class SimNode implements SimContext {
   /** Copies per id, duplicates included. */
   readonly copies = new Map<string, number>();
   readonly refused: { topic: string; code: string; message: string }[] = [];
+  /** Benchmark hook: called at the first receipt of each message. */
+  onReceived?: (env: Envelope) => void;
   /** Test hook: make this node reject chosen messages (poison message scenario). */
   rejectWhen?: (env: Envelope) => { code: ErrorCode; message: string } | undefined;
 
@@ -98,6 +100,7 @@ export class SimNode implements SimContext {
       return;
     }
     this.received.push(env);
+    this.onReceived?.(env);
     if (env.corr !== null) {
       this.answered.set(env.id, null);
       this.waiting.get(env.corr)?.(env);

@@ -9,7 +9,7 @@ import { lgHandlers } from './handlers/lg.js';
 import { nationalHandlers } from './handlers/national.js';
 import { nwsHandlers } from './handlers/nws.js';
 import { prefHandlers, type SimConsistencyPeer } from './handlers/pref.js';
-import { SimNode, type SimHandler } from './node.js';
+import { SimNode, type SimHandler, type SimNodeOptions } from './node.js';
 import { openSimPki, reloadingVerifier, simSigner } from './pki.js';
 
 export interface SimulatorsOptions {
@@ -23,6 +23,8 @@ export interface SimulatorsOptions {
   people?: Iterable<SimPerson>;
   tls?: { cert: Buffer | string; key: Buffer | string; ca: Buffer | string };
   replayWindowSeconds?: number;
+  /** Replaces the simulators' verifier (benchmarks: the unsigned baseline). */
+  verifier?: SimNodeOptions['verifier'];
   logger: Logger;
   /** Consistency peers per prefectural node (e.g. a StoreConsistencyPeer over the prefecture's copy). */
   consistencyPeers?: Record<string, SimConsistencyPeer>;
@@ -36,7 +38,7 @@ export interface Simulators {
 
 export async function startSimulators(o: SimulatorsOptions): Promise<Simulators> {
   const pki = await openSimPki(o.pkiDir);
-  const verifier = reloadingVerifier(pki, o.replayWindowSeconds ?? 300);
+  const verifier = o.verifier ?? reloadingVerifier(pki, o.replayWindowSeconds ?? 300);
   const people = [...(o.people ?? [])];
   const national = new SimDirectory(people);
   const plan = new Map<string, Record<string, SimHandler>>();

@@ -45,7 +45,7 @@ beforeAll(async () => {
   await outbox.failed(deadSeq, 'invalid_request: schema version not supported', { permanent: true });
   // Personal data is sealed on disk, not JSON.
   const raw = await db.sublevel('outbox', { valueEncoding: 'view' }).values().all();
-  expect(Buffer.concat(raw.map((v) => Buffer.from(v as Uint8Array))).toString('latin1')).not.toContain(testResidentCode(2));
+  expect(Buffer.concat(raw.map((v) => Buffer.from(v as unknown as Uint8Array))).toString('latin1')).not.toContain(testResidentCode(2));
   outbox.close();
   await atRest.close();
   await db.close();
