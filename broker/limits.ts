@@ -82,7 +82,10 @@ export class DiskGuard {
   private low = false;
   private timer: NodeJS.Timeout | undefined;
   lastFreeBytes: number | undefined;
-  constructor(private readonly path: string, private readonly minFreeBytes: number, private readonly alarm: AlarmSink) {}
+  constructor(private readonly path: string, private minFreeBytes: number, private readonly alarm: AlarmSink) {}
+
+  /** Live configuration change (limits.minFreeDiskBytes). */
+  setMinFreeBytes(n: number): void { this.minFreeBytes = n; }
 
   async sample(): Promise<number> {
     const s = await statfs(this.path);

@@ -13,7 +13,7 @@ import type { SecretRef } from '../config/schema/common.js';
 import type { Db } from '../gateway/store/db.js';
 import type { Logger } from '../gateway/log/logger.js';
 import { canPublish, canSubscribe, type BrokerIdentity } from './acl.js';
-import { createAuthenticator } from './auth.js';
+import { identityOf, createAuthenticator } from './auth.js';
 import { startListener, type ListenerInfo, type RunningListener } from './listeners.js';
 import { checkPayloadSize, DiskGuard, OfflineQueueGuard, type Alarm, type QueuedSubscriber } from './limits.js';
 import { createBrokerMetrics, type DenialReason } from './metrics.js';
@@ -57,6 +57,12 @@ export interface BrokerHandle {
   freeDiskBytes(): Promise<number>;
   /** Re-reads TLS material (new CRL) for new connections. */
   reloadTls(): void;
+  /**
+   * Applies a new configuration without dropping clients where possible: systems, roles (ACL) and
+   * limits live — a connected client whose system was removed, disabled or given another role is
+   * disconnected —; only the listeners named in `restartListeners` are restarted.
+   */
+  reconfigure(next: ApplianceConfig, opts?: { restartListeners?: string[] }): Promise<{ disconnected: string[] }>;
   close(): Promise<void>;
 }
 
@@ -68,14 +74,16 @@ const TOPIC_AND_HEADER_OVERHEAD = 2 + 65535 + 2;
 
 export async function startBroker(config: ApplianceConfig, deps: BrokerDeps): Promise<BrokerHandle> {
   const log = deps.logger.child({ component: 'broker' });
-  const limits = config.limits;
+  let current = config;
+  // One object, updated in place on reconfigure, because the guards hold a reference to it.
+  const limits = { ...config.limits };
   const registry = deps.registry ?? new Registry();
   const metrics = createBrokerMetrics(registry);
   mkdirSync(config.dataDir, { recursive: true });
   const ownPersistence = deps.persistence === undefined;
   const persistence = deps.persistence ?? await createBrokerPersistence(
     deps.db ? { db: deps.db, sync: config.broker.syncWrites } : { dataDir: config.dataDir, sync: config.broker.syncWrites });
-  const authenticate = createAuthenticator(config, deps.readSecret);
+  let authenticate = createAuthenticator(config, deps.readSecret);
 
   const identities = new WeakMap<Client, BrokerIdentity>();
   const listenerOf = new WeakMap<object, ListenerInfo>();
@@ -157,7 +165,7 @@ export async function startBroker(config: ApplianceConfig, deps: BrokerDeps): Pr
       }
       const clientIdEmpty = (client as unknown as { _jukiEmptyId?: boolean })._jukiEmptyId === true;
       const r = authenticate({
-        listenerType: info.type, peerCn, username, password,
+        listenerType: info.type, segment: info.segment, peerCn, username, password,
         clientId: clientIdEmpty ? '' : client.id, clean: client.clean,
       });
       if (!r.ok) return refuse(r.returnCode, r.denial, r.reason);
@@ -237,9 +245,7 @@ export async function startBroker(config: ApplianceConfig, deps: BrokerDeps): Pr
 
   const maxPacketBytes = limits.maxPayloadBytes + TOPIC_AND_HEADER_OVERHEAD;
   const listeners: RunningListener[] = [];
-  try {
-    for (const l of config.listeners) {
-      listeners.push(await startListener(l, {
+  const openListener = (l: ApplianceConfig['listeners'][number]) => startListener(l, {
         maxSockets: limits.maxConnections + 64,
         accept(conn, info) {
           listenerOf.set(conn, info);
@@ -254,7 +260,10 @@ export async function startBroker(config: ApplianceConfig, deps: BrokerDeps): Pr
         refused(info, reason, remote) {
           deny(reason.startsWith('tls') ? 'tls' : 'listener', `listener ${info.name}: ${reason}`, { remote });
         },
-      }));
+      });
+  try {
+    for (const l of config.listeners) {
+      listeners.push(await openListener(l));
       log.info({ listener: l.name, type: l.type, address: listeners.at(-1)!.address() }, 'listener up');
     }
   } catch (e) {
@@ -286,10 +295,43 @@ export async function startBroker(config: ApplianceConfig, deps: BrokerDeps): Pr
     identityOf: (client) => identities.get(client),
     onAlarm(fn) { alarmListeners.add(fn); return () => alarmListeners.delete(fn); },
     activeAlarms: () => [...active.values()],
-    listenersUp: () => !closed && listeners.length === config.listeners.length && listeners.every((l) => l.listening()),
+    listenersUp: () => !closed && listeners.length === current.listeners.length && listeners.every((l) => l.listening()),
     admitOffline: (topic, qos) => queues.admit(topic, qos),
     freeDiskBytes: () => disk.sample(),
     reloadTls() { for (const l of listeners) if (l.type === 'tls') l.reloadTls(); },
+    async reconfigure(next, opts = {}) {
+      current = next;
+      authenticate = createAuthenticator(next, deps.readSecret);
+      Object.assign(limits, next.limits);
+      disk.setMinFreeBytes(next.limits.minFreeDiskBytes);
+      const disconnected: string[] = [];
+      const clients = (aedes as unknown as { clients: Record<string, Client> }).clients;
+      for (const client of Object.values(clients)) {
+        const who = identities.get(client);
+        if (!who || who.systemId === null) continue;
+        const sys = next.systems.find((x) => x.id === who.systemId);
+        if (!sys || !sys.enabled || sys.role !== who.role) {
+          deny('not-authorized', `configuration changed: system ${who.systemId} ${!sys ? 'removed' : !sys.enabled ? 'disabled' : `now has role ${sys.role}`}`, { client });
+          disconnected.push(who.systemId);
+          client.close();
+        } else {
+          identities.set(client, identityOf(next, who.systemId, sys.role));
+        }
+      }
+      for (const name of opts.restartListeners ?? []) {
+        const i = listeners.findIndex((l) => l.name === name);
+        if (i >= 0) { await listeners[i]!.close(); listeners.splice(i, 1); }
+        const l = next.listeners.find((x) => x.name === name);
+        if (l) {
+          listeners.push(await openListener(l));
+          log.info({ listener: l.name, address: listeners.at(-1)!.address() }, 'listener restarted with its new settings');
+        } else {
+          log.info({ listener: name }, 'listener removed');
+        }
+      }
+      log.info({ disconnected, restartedListeners: opts.restartListeners ?? [] }, 'configuration applied');
+      return { disconnected };
+    },
     async close() {
       if (closed) return;
       closed = true;
