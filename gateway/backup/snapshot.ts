@@ -1,0 +1,62 @@
+// A consistent snapshot of a data dir as backup parts: every regular file outside db/, and the
+// LevelDB as its records read through one iterator (LevelDB iterators read an implicit snapshot,
+// so a running appliance can hand in its open db; offline, the db is opened here read-only in spirit).
+import { lstatSync, readdirSync, readFileSync } from 'node:fs';
+import { join, relative, sep } from 'node:path';
+import { ClassicLevel } from 'classic-level';
+import { BackupRefused, encodeRecords, type Part } from './archive.js';
+
+export const DB_PART = 'db.records';
+const DB_DIR = 'db';
+
+/** The raw-bytes view a snapshot needs (ClassicLevel satisfies it whatever its default encodings). */
+export interface RecordSource {
+  iterator(options: { keyEncoding: 'buffer'; valueEncoding: 'buffer' }): AsyncIterable<[Buffer, Buffer]> & { close(): Promise<void> };
+}
+
+export async function dbRecords(db: RecordSource): Promise<Buffer> {
+  const it = db.iterator({ keyEncoding: 'buffer', valueEncoding: 'buffer' });
+  const records: [Buffer, Buffer][] = [];
+  try {
+    for await (const kv of it) records.push(kv);
+  } finally {
+    await it.close();
+  }
+  return encodeRecords(records);
+}
+
+function filesUnder(root: string, dir: string, out: Part[]): void {
+  for (const name of readdirSync(dir).sort()) {
+    const full = join(dir, name);
+    const rel = relative(root, full).split(sep).join('/');
+    if (rel === DB_DIR) continue;
+    const st = lstatSync(full);
+    if (st.isDirectory()) filesUnder(root, full, out);
+    else if (st.isFile()) out.push({ name: rel, kind: 'file', mode: st.mode & 0o777, data: readFileSync(full) });
+    else throw new BackupRefused(`${rel}: not a regular file or folder (symbolic links and devices are not backed up)`);
+  }
+}
+
+/**
+ * Parts of the data dir. `db` is the running appliance's open database; without it the data dir's
+ * db is opened here, which fails while an appliance holds it.
+ */
+export async function snapshotDataDir(dataDir: string, db?: RecordSource): Promise<Part[]> {
+  const parts: Part[] = [];
+  let records: Buffer;
+  if (db) {
+    records = await dbRecords(db);
+  } else {
+    const own = new ClassicLevel(join(dataDir, DB_DIR), { createIfMissing: false });
+    try {
+      await own.open();
+    } catch (e) {
+      const cause = (e as { cause?: Error }).cause?.message ?? (e as Error).message;
+      throw new BackupRefused(`cannot open the database in ${join(dataDir, DB_DIR)}: ${cause} (stop the appliance, or back up from inside it)`);
+    }
+    try { records = await dbRecords(own as unknown as RecordSource); } finally { await own.close(); }
+  }
+  filesUnder(dataDir, dataDir, parts);
+  parts.unshift({ name: DB_PART, kind: 'db', mode: 0o600, data: records });
+  return parts;
+}
