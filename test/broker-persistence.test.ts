@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { openApplianceDb, type Db } from '../gateway/store/db.js';
 import { tempDir } from './helpers/tmp.js';
-import { audit, connect, end, publishIndexed, recorder, startBroker, type TestBroker } from './broker-persistence.helpers.js';
+import { audit, connect, end, indexedPayload, publishIndexed, recorder, startBroker, type TestBroker } from './broker-persistence.helpers.js';
 import type { MqttClient } from 'mqtt';
 import type { PersistenceAlarm } from '../broker/persistence/index.js';
 
@@ -70,6 +70,32 @@ describe('broker persistence: per-client FIFO under load', () => {
     await rec.until(() => rec.got.length >= 2000, 3000, 30_000);
     expect(audit(rec.got, acked)).toEqual({ lost: 0, duplicated: 0, reordered: 0 });
     expect(rec.got.length).toBe(2000);
+  });
+});
+
+describe('broker-originated publishes', () => {
+  it('are durable in the subscriber queue once aedes.publish calls back, and keep their order with client publishes', async () => {
+    const dir = tmp();
+    let broker = await startBroker({ path: dir });
+    const sub = await connect(broker.url, { clientId: 'bo-sub', clean: false });
+    await sub.subscribeAsync('bo/#', { qos: 1 });
+    await end(sub);
+    const pub = await connect(broker.url, { clientId: 'bo-pub' });
+    await publishIndexed(pub, 'bo/c', 0, 2);
+    await new Promise<void>((resolve, reject) => broker.aedes.publish(
+      { cmd: 'publish', topic: 'bo/sys', payload: indexedPayload(2), qos: 1, retain: false, dup: false },
+      (err?: Error) => (err ? reject(err) : resolve()),
+    ));
+    await publishIndexed(pub, 'bo/c', 3, 5);
+    await end(pub);
+    await waitFor(() => broker.persistence.ingressDepth() === 0);
+    await broker.close();
+
+    broker = track(await startBroker({ path: dir }));
+    const rec = recorder();
+    track(await connect(broker.url, { clientId: 'bo-sub', clean: false }, rec));
+    await rec.until(() => rec.got.length >= 5, 1000, 10_000);
+    expect(rec.got).toEqual([0, 1, 2, 3, 4]);
   });
 });
 

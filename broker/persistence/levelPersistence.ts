@@ -136,6 +136,8 @@ export class LevelPersistence {
   readonly #ingressPending = new Map<number, PendingIngress>();
   readonly #orphanAfterMs: number;
   #sweeper: NodeJS.Timeout | undefined;
+  /** Settles after the last awaited (not staged) enqueue: later enqueues resolve after it. */
+  #enqueueTail: Promise<void> | undefined;
 
   #nextSeq = 1;
   #seqReservedTo = 0;
@@ -527,24 +529,39 @@ export class LevelPersistence {
       const fresh = !this.#outgoing.get(sub.clientId)?.entries.has(seq);
       ops.push({ type: 'put', key: K.outKey(sub.clientId, seq), value, sublevel: this.#broker, fresh });
     }
-    if (link?.ingress) ops.push({ type: 'del', key: seqKey(seq), sublevel: this.#ingress });
+    const apply = () => {
+      for (const id of clientIds) {
+        const q = this.#queueOf(id);
+        // Published again under the same seq (orphan sweep): same key, same entry, but the value
+        // written now carries the new broker counter, which is what aedes will look it up by.
+        const meta = q.entries.get(seq) ?? {};
+        q.entries.set(seq, meta);
+        this.#indexCounter(q, seq, meta, brokerKey);
+      }
+    };
+    if (!link?.ingress) {
+      // Nothing to replay it from (broker-originated, e.g. a will; or a local request's copy):
+      // durable before aedes goes on.
+      for (const op of ops) if (op.type === 'put') op.fresh = false;
+      const committed = this.#committer.commit(ops, apply);
+      const tail = committed.catch(() => undefined);
+      this.#enqueueTail = tail;
+      void tail.then(() => { if (this.#enqueueTail === tail) this.#enqueueTail = undefined; });
+      return committed;
+    }
+    ops.push({ type: 'del', key: seqKey(seq), sublevel: this.#ingress });
     // Staged, not awaited: until this batch is written the ingress entry stays on disk, so a crash
     // replays the fan-out instead of losing it (a subscriber may then see a message twice).
-    const pending = link?.ingress ? this.#ingressPending.get(seq) : undefined;
-    if (link?.ingress) this.#ingressPending.delete(seq);
-    for (const id of clientIds) {
-      const q = this.#queueOf(id);
-      // Published again under the same seq (orphan sweep): same key, same entry, but the value
-      // written now carries the new broker counter, which is what aedes will look it up by.
-      const meta = q.entries.get(seq) ?? {};
-      q.entries.set(seq, meta);
-      this.#indexCounter(q, seq, meta, brokerKey);
-    }
+    const pending = this.#ingressPending.get(seq);
+    this.#ingressPending.delete(seq);
+    apply();
     this.#committer.stage(ops, pending && (() => {
       // not fanned out after all: the sweeper publishes it again
       if (!this.#ingressPending.has(seq)) this.#ingressPending.set(seq, { ...pending, storedAt: Date.now(), publishing: false });
     }));
-    return Promise.resolve();
+    // Enqueues resolve in call order, or aedes would emit a lower broker counter after a higher
+    // one and drop it for live subscribers (lib/client.js dedupe).
+    return this.#enqueueTail ?? Promise.resolve();
   }
 
   async outgoingUpdate(client: { id: string }, packet: AnyPacket): Promise<void> {
