@@ -14,6 +14,8 @@ import type { DenialReason } from './metrics.js';
 
 export interface ConnectAttempt {
   listenerType: 'tls' | 'plain';
+  /** Segment of the listener the connection came through (number-linkage is kept apart for the GW). */
+  segment?: 'local' | 'number-linkage';
   /** CN of the verified client certificate (TLS listeners only). */
   peerCn: string | null;
   username: string | undefined;
@@ -80,6 +82,10 @@ export function createAuthenticator(
     const sys = systems.get(systemId);
     if (!sys) return refuse(5, 'not-authorized', `system ${systemId} is not configured`);
     if (!sys.enabled) return refuse(5, 'not-authorized', `system ${systemId} is disabled`);
+    // Segment separation: the number-linkage server only on its own listener, nobody else there.
+    if (a.segment !== undefined && (sys.role === 'number-linkage') !== (a.segment === 'number-linkage')) {
+      return refuse(5, 'not-authorized', `system ${systemId} (role ${sys.role}) may not connect on a ${a.segment} listener`);
+    }
     if (!standalone && a.clientId !== systemId) {
       return refuse(2, 'client-id', `client ID must equal the system ID ${systemId}`);
     }

@@ -6,6 +6,7 @@ import { lgCode } from './common.js';
 import { hsmSection, trustSection } from './hsm.js';
 import { uplinkSection, upstream } from './uplink.js';
 import { auditSection } from './audit.js';
+import { provisionSection } from './provision.js';
 import { DEFAULT_ROLES } from './roles.js';
 
 export const configSchema = z.object({
@@ -28,6 +29,7 @@ export const configSchema = z.object({
   ui: uiSection.default(uiSection.parse({})),
   log: logSection.default({ level: 'info' }),
   audit: auditSection.default(auditSection.parse({})),
+  provision: provisionSection.default(provisionSection.parse({})),
 }).strict().superRefine((c, ctx) => {
   const names = new Set<string>();
   c.listeners.forEach((l, i) => {

@@ -47,6 +47,8 @@ export interface CsRoleDeps {
   encodings?: { identity?: ValueCodec; local?: string | object; moveout?: string | object };
   /** Message schemas; default built from the config (住民票コード check switch). */
   messages?: MessageRegistry;
+  /** GW role hook (gateway/gw/role.ts attach): adds its handlers, screens the request source. */
+  gateway?: (cs: { flow: CsFlowDeps; handlers: Map<string, FlowHandler>; source: Parameters<typeof createIntake>[0]['source'] }) => Parameters<typeof createIntake>[0]['source'];
 }
 
 export interface CsRole {
@@ -143,7 +145,7 @@ export async function startCsRole(deps: CsRoleDeps): Promise<CsRole> {
   const consistency = consistencyRuns(flow);
 
   const intake = createIntake({
-    db, source: broker.persistence.level.requests, config: () => config, handlers, localOutbox, audit: auditSink, logger, selfAddress,
+    db, source: deps.gateway?.({ flow, handlers, source: broker.persistence.level.requests }) ?? broker.persistence.level.requests, config: () => config, handlers, localOutbox, audit: auditSink, logger, selfAddress,
     validateBody: (type, body) => { const r = validateBody(type, body, messages); return r.ok ? undefined : r.error; },
   });
   await interactive.recover();

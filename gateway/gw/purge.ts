@@ -1,0 +1,49 @@
+// LevelDB keeps a deleted value in its write-ahead log and table files until a compaction drops it.
+// A 処理通番 must be gone once its code request is acknowledged (番号法 §21-2), so after
+// acknowledgements the GW compacts the key ranges of the stores that held it transiently.
+import { SUBLEVELS, type Db } from '../store/db.js';
+import type { Logger } from '../log/logger.js';
+
+/** Sublevels where a request's clear body can sit until it is answered. */
+export const TRANSIENT_SUBLEVELS = [SUBLEVELS.requests, SUBLEVELS.ingress, SUBLEVELS.pending, SUBLEVELS.outbox, SUBLEVELS.local] as const;
+
+/** Compacts each transient sublevel's key range (prefix `!name!`; '"' is the next character after '!'). */
+export async function compactTransient(db: Db): Promise<void> {
+  for (const name of TRANSIENT_SUBLEVELS) {
+    await db.compactRange(`!${name}!`, `!${name}"`, { keyEncoding: 'utf8' });
+  }
+}
+
+/** Coalesces requests into at most one compaction per `minIntervalMs` (plus one at flush). */
+export function createPurger(db: Db, logger: Logger, minIntervalMs = 5000): { request(): void; flush(): Promise<void>; close(): Promise<void> } {
+  let wanted = false;
+  let running: Promise<void> | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  let closed = false;
+  const run = async () => {
+    wanted = false;
+    try { await compactTransient(db); } catch (e) { logger.warn({ err: (e as Error).message }, 'gw: compaction of transient stores failed; will retry'); wanted = true; }
+  };
+  const schedule = () => {
+    if (timer || closed) return;
+    timer = setTimeout(() => {
+      timer = undefined;
+      running = run().finally(() => { running = undefined; if (wanted) schedule(); });
+    }, minIntervalMs);
+    timer.unref();
+  };
+  return {
+    request() { wanted = true; schedule(); },
+    async flush() {
+      clearTimeout(timer); timer = undefined;
+      await running;
+      await run();
+    },
+    async close() {
+      closed = true;
+      clearTimeout(timer); timer = undefined;
+      await running;
+      if (wanted && db.status === 'open') await run();
+    },
+  };
+}

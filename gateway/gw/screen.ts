@@ -1,0 +1,86 @@
+// The GW in front of the intake: every request a number-linkage system queued passes the whitelist
+// here, before any CS code reads it. Refusals are answered, audited and acknowledged here; accepted
+// requests go on with unknown fields stripped (the payload handed on no longer carries them).
+import type { ApplianceConfig } from '../../config/schema/index.js';
+import { errorReply } from '../envelope.js';
+import type { DurableRequestSource, QueuedRequest } from '../local/intake.js';
+import type { LocalOutbox } from '../local/localOutbox.js';
+import type { AuditEvent } from '../local/types.js';
+import type { Logger } from '../log/logger.js';
+import type { Batch, Db } from '../store/db.js';
+import { UnitOfWork } from '../store/unitOfWork.js';
+import { screenBody } from './whitelist.js';
+
+export const NUMBER_LINKAGE_ROLE = 'number-linkage';
+
+export interface GwAuditor { record(scope: { batch: Batch } | undefined, event: AuditEvent): Promise<void> }
+
+export interface ScreenOptions {
+  source: DurableRequestSource;
+  db: Db;
+  config: () => ApplianceConfig;
+  localOutbox: LocalOutbox;
+  audit: GwAuditor;
+  logger: Logger;
+  selfAddress: () => string;
+}
+
+export interface ScreenStats { passed: number; refused: number; stripped: number }
+
+export function createGwScreen(o: ScreenOptions): DurableRequestSource & { stats(): ScreenStats } {
+  const stats: ScreenStats = { passed: 0, refused: 0, stripped: 0 };
+  const fromSegment = (q: QueuedRequest) => o.config().systems.find((s) => s.id === q.clientId)?.role === NUMBER_LINKAGE_ROLE;
+
+  async function refuse(q: QueuedRequest, id: string, type: string, error: { code: AuditEvent['code'] & string; message: string; details: { path: string; problem: string }[] }): Promise<void> {
+    const uow = new UnitOfWork(o.db);
+    o.source.ack(uow.batch, q.seq);
+    o.localOutbox.reply(uow, q.clientId, errorReply({ id, from: q.clientId }, o.selfAddress(), error.code as never, error.message, error.details));
+    await o.audit.record(uow, { actor: { kind: 'system', id: q.clientId }, action: type || 'unknown', outcome: 'refused', code: error.code, detail: `gw: ${error.message}` });
+    await uow.commit();
+    stats.refused++;
+    o.logger.info({ systemId: q.clientId, type, code: error.code, problems: error.details.map((d) => d.problem.split(':')[0]) }, 'gw: request from the number-linkage segment refused');
+  }
+
+  /** The request to hand on (maybe rewritten), or undefined when the GW answered it itself. */
+  async function screen(q: QueuedRequest): Promise<QueuedRequest | undefined> {
+    if (!fromSegment(q)) return q;
+    let env: Record<string, unknown>;
+    try {
+      env = JSON.parse(Buffer.from(q.payload).toString('utf8')) as Record<string, unknown>;
+    } catch {
+      return q; // the intake answers broken payloads precisely (invalid_request)
+    }
+    if (typeof env !== 'object' || env === null || Array.isArray(env) || typeof env.type !== 'string') return q;
+    const id = typeof env.id === 'string' && env.id.length <= 64 ? env.id : '';
+    const r = screenBody(env.type, env.body);
+    if (!r.ok) { await refuse(q, id, env.type.slice(0, 64), r.error); return undefined; }
+    stats.passed++;
+    if (r.stripped.length === 0) return q;
+    stats.stripped++;
+    // Names only: values of unknown fields are never logged.
+    o.logger.warn({ systemId: q.clientId, type: env.type, id, stripped: r.stripped }, 'gw: unknown fields stripped from a number-linkage request');
+    await o.audit.record(undefined, { actor: { kind: 'system', id: q.clientId }, action: env.type, outcome: 'ok', code: 'fields_stripped', detail: `gw stripped: ${r.stripped.join(',')}`.slice(0, 512) });
+    return { ...q, payload: Buffer.from(JSON.stringify({ ...env, body: r.body })) };
+  }
+
+  return {
+    async read(afterSeq, limit) {
+      // Refused entries are gone from the queue, so read on until something passes or nothing is left.
+      let after = afterSeq;
+      for (;;) {
+        const batch = await o.source.read(after, limit);
+        if (batch.length === 0) return [];
+        const out: QueuedRequest[] = [];
+        for (const q of batch) {
+          const passed = await screen(q);
+          if (passed) out.push(passed);
+          after = q.seq;
+        }
+        if (out.length) return out;
+      }
+    },
+    onAvailable: (l) => o.source.onAvailable(l),
+    ack: (batch, seq) => o.source.ack(batch, seq),
+    stats: () => ({ ...stats }),
+  };
+}
