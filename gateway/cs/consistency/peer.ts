@@ -46,7 +46,7 @@ export class StoreConsistencyPeer {
         if (req.mode === 'incremental') {
           ({ digests, count: recordCount } = await bucketDigestRange(this.store, req.lgCode, serverSeq, req.bucketBits, 0, 2 ** req.bucketBits));
         } else {
-          for await (const _ of this.store.iterateDigests(req.lgCode, serverSeq)) recordCount++;
+          await this.store.scanDigests(req.lgCode, serverSeq, {}, () => { recordCount++; });
         }
         check = { lgCode: req.lgCode, serverSeq, bits: req.bucketBits, recordCount, digests, pages: new Map() };
         this.checks.set(req.checkId, check); // a resumed check re-announces itself and keeps its frozen state
