@@ -9,7 +9,7 @@ import { openApplianceDb, type Db } from '../gateway/store/db.js';
 import { dbWritableCheck, diskSpaceCheck, listenersCheck, type ReadinessCheck } from './admin/checks.js';
 import { startAdminServer, type AdminHandle } from './admin/server.js';
 import { startBroker, type BrokerAuditEvent, type BrokerHandle } from './server.js';
-import { gatewayComponents, upstreamComponents, type GatewayParts } from '../gateway/appliance/components.js';
+import { frontComponents, gatewayComponents, upstreamComponents, type GatewayParts } from '../gateway/appliance/components.js';
 
 export interface ApplianceContext {
   config: ApplianceConfig;
@@ -21,6 +21,8 @@ export interface ApplianceContext {
   audit: (e: BrokerAuditEvent) => void;
   broker?: BrokerHandle;
   admin?: AdminHandle;
+  /** The configuration file's text as loaded (undefined: the embedded default). */
+  configText?: string;
   /** What the gateway components (HSM, audit, uplinks, CS role, UI) add. */
   gw: GatewayParts;
 }
@@ -35,6 +37,7 @@ const components: Component[] = [
     return () => ctx.broker!.close();
   } },
   ...upstreamComponents,
+  ...frontComponents,
   { name: 'admin', async start(ctx) {
     ctx.admin = await startAdminServer({ host: ctx.config.admin.host, port: ctx.config.admin.port, registry: ctx.registry, checks: ctx.checks });
     return () => ctx.admin!.close();
@@ -47,13 +50,13 @@ export interface ApplianceHandle {
 }
 
 /** `only`: component names to run (e.g. ['broker', 'admin'] for `juki-gw broker`); default all. */
-export async function startAppliance(config: ApplianceConfig, opts: { logger: Logger; audit?: (e: BrokerAuditEvent) => void; only?: string[] }): Promise<ApplianceHandle> {
+export async function startAppliance(config: ApplianceConfig, opts: { logger: Logger; audit?: (e: BrokerAuditEvent) => void; only?: string[]; configText?: string }): Promise<ApplianceHandle> {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'jukigw_process_' });
   mkdirSync(config.dataDir, { recursive: true });
   const db = await openApplianceDb(join(config.dataDir, 'db'));
   const ctx: ApplianceContext = {
-    config, logger: opts.logger, registry, db, audit: opts.audit ?? (() => {}), gw: { extra: {} },
+    config, logger: opts.logger, registry, db, audit: opts.audit ?? (() => {}), gw: { extra: {} }, ...(opts.configText !== undefined ? { configText: opts.configText } : {}),
     checks: [dbWritableCheck(db), diskSpaceCheck(config.dataDir, config.limits.minFreeDiskBytes)],
   };
   const stops: Array<{ name: string; stop: () => Promise<void> }> = [];

@@ -5,7 +5,8 @@ import { isDeepStrictEqual } from 'node:util';
 import type { ApplianceConfig } from './schema/index.js';
 import type { ApplyPlan } from './ui/services.js';
 
-const LIVE_SECTIONS = new Set(['roles', 'systems', 'limits', 'uplink', 'log', 'checkResidentCodeDigit', 'trust', 'upstreams']);
+// Uplinks, trust anchors and upstreams are read when the links start, so they wait for a restart.
+const LIVE_SECTIONS = new Set(['roles', 'systems', 'limits', 'log', 'checkResidentCodeDigit']);
 
 export function applyPlan(prev: ApplianceConfig, next: ApplianceConfig): ApplyPlan {
   const keys = new Set([...Object.keys(prev), ...Object.keys(next)]) as Set<keyof ApplianceConfig>;

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { formatProblems, loadConfig } from '../../config/load.js';
 import { createLogger } from '../../gateway/log/logger.js';
 import { startAppliance } from '../../broker/appliance.js';
@@ -20,7 +21,7 @@ export async function serve(file: string | undefined, what: string, only?: strin
   if (created.length) logger.warn({ files: created }, 'generated development passwords for the loopback listener (read them from these files)');
   let app;
   try {
-    app = await startAppliance(r.config, { logger, ...(only ? { only } : {}) });
+    app = await startAppliance(r.config, { logger, ...(only ? { only } : {}), ...(file ? { configText: readFileSync(file, 'utf8') } : {}) });
   } catch (e) {
     logger.error({ err: (e as Error).message }, `${what} failed to start`);
     process.stderr.write(`juki-gw ${what}: ${(e as Error).message}\n`);

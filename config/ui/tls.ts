@@ -4,6 +4,7 @@
 import { createHash, webcrypto } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import '../../hsm/reflect-polyfill.js';
 import * as x509 from '@peculiar/x509';
 
 export interface TlsMaterial { cert: string; key: string }

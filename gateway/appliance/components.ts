@@ -1,7 +1,14 @@
 // The gateway side of the appliance composition (broker/appliance.ts runs these in order between the
 // broker and the admin port): HSM signer, encryption at rest, audit trail, uplinks (to real upstream
 // brokers, or to simulated ones when none are configured), the CS role and the admin web UI.
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { stringify as toYaml } from 'yaml';
+import { openConfigVersions, type ConfigVersions } from '../../config/versions.js';
+import { startAdminUi } from '../../config/ui/server.js';
+import { applianceServices } from '../../config/ui/adapters/index.js';
+import { uplinkProbe } from '../../config/ui/adapters/uplink-probe.js';
+import { createDevCa, loadDevCa } from '../../hsm/dev-ca.js';
 import type { ApplianceContext } from '../../broker/appliance.js';
 import { createSigner, verifierFromConfig, levelDedupeStore, type TokenSigner } from '../../hsm/index.js';
 import type { Verifier } from '../../hsm/types.js';
@@ -20,6 +27,7 @@ export interface GatewayParts {
   lookupAlerts?: LookupAlerts;
   simulated?: SimulatedUpstream;
   uplink?: Uplink;
+  versions?: ConfigVersions;
   extra: Record<string, unknown>;
 }
 
@@ -103,10 +111,53 @@ export const uplinkComponent: GatewayComponent = {
   },
 };
 
-/** The running configuration as YAML, stored as version 1 by the UI's config history. */
-export function configText(ctx: GatewayContext): string {
-  return toYaml(ctx.config);
-}
 
-export const gatewayComponents: GatewayComponent[] = [hsmComponent, atRestComponent, auditComponent];
+/**
+ * Configuration history (UI): the running configuration is the stored head version, so a change made
+ * in the UI survives a restart even where /etc is read-only; a hand-edited file becomes the next version.
+ */
+export const versionsComponent: GatewayComponent = {
+  name: 'config-versions',
+  async start(ctx) {
+    const versions = await openConfigVersions({
+      db: ctx.db, initialText: ctx.configText ?? toYaml(ctx.config), signer: ctx.gw.signer, env: process.env,
+      applyLive: async (next, plan) => {
+        const disconnected = ctx.broker ? (await ctx.broker.reconfigure(next, { restartListeners: plan.restartListeners })).disconnected : [];
+        ctx.config = next;
+        if (plan.live.includes('log')) ctx.logger.level = next.log.level;
+        ctx.logger.info({ live: plan.live, restartListeners: plan.restartListeners, restartRequired: plan.restartRequired, disconnected }, 'configuration change applied');
+      },
+    });
+    ctx.gw.versions = versions;
+    ctx.config = versions.running();
+    return async () => {};
+  },
+};
+
+export const uiComponent: GatewayComponent = {
+  name: 'ui',
+  async start(ctx) {
+    if (!ctx.config.ui.enabled || !ctx.gw.versions || !ctx.gw.auditLog) return async () => {};
+    const devCaDir = join(ctx.config.dataDir, 'dev-ca');
+    const devCa = existsSync(join(devCaDir, 'ca.pem')) ? await loadDevCa(devCaDir)
+      : ctx.configText === undefined ? await createDevCa(devCaDir, 'juki-gw development CA (embedded default)') : undefined;
+    const versions = ctx.gw.versions;
+    const { services, stop } = applianceServices({
+      versions, auditLog: ctx.gw.auditLog, dataDir: ctx.config.dataDir,
+      ...(ctx.broker ? { broker: ctx.broker } : {}), ...(ctx.gw.uplink ? { uplink: ctx.gw.uplink } : {}),
+      ...(ctx.gw.signer ? { signer: ctx.gw.signer } : {}), ...(devCa ? { devCa } : {}),
+      ...(ctx.gw.extra.consistency ? { consistency: ctx.gw.extra.consistency as never } : {}),
+      uplinks: uplinkProbe(() => versions.running()),
+    });
+    const ui = await startAdminUi({ config: ctx.config.ui, services, logger: ctx.logger, db: ctx.db, dataDir: ctx.config.dataDir });
+    ctx.logger.info({ url: ui.url }, 'admin UI ready');
+    ctx.gw.extra.uiUrl = ui.url;
+    return async () => { stop(); await ui.close(); };
+  },
+};
+
+/** Before the broker: signer, sealing keys, audit trail, then the configuration history. */
+export const gatewayComponents: GatewayComponent[] = [hsmComponent, atRestComponent, auditComponent, versionsComponent];
+/** After the broker: uplinks, then the roles, then the UI (which shows them all). */
 export const upstreamComponents: GatewayComponent[] = [uplinkComponent];
+export const frontComponents: GatewayComponent[] = [uiComponent];
