@@ -8,6 +8,8 @@ command -v softhsm2-util >/dev/null || need+=(softhsm2)
 [ -x /usr/sbin/mosquitto ] || need+=(mosquitto)
 [ -x /usr/bin/chromium ] || need+=(chromium)
 command -v systemd-analyze >/dev/null || need+=(systemd)
+# Japanese glyphs in the UI screenshots (docs/ui/)
+[ -d /usr/share/fonts/opentype/ipaexfont-gothic ] || need+=(fonts-ipaexfont-gothic)
 if [ ${#need[@]} -gt 0 ]; then
   SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
   $SUDO apt-get update -qq
