@@ -68,6 +68,7 @@ export function openProvisionRecords(db: Db, opts: { retentionYears: number }): 
     },
     async exportJsonLines(path, q) {
       const ws = createWriteStream(path, { flags: 'wx', mode: 0o600 });
+      await once(ws, 'open'); // rejects on EEXIST: an earlier export is never overwritten
       let n = 0;
       try {
         for await (const v of sub.values(range(q))) {

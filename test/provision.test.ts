@@ -1,0 +1,43 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openProvisionRecords, type ProvisionRecords } from '../gateway/provision/index.js';
+import { openApplianceDb, type Db } from '../gateway/store/db.js';
+import { tempDir } from './helpers/tmp.js';
+
+const base = { requestId: 'r1', systemId: 'nl-01', type: 'info.query', infoType: 'TAX-01', procedure: 'P-100', targetOrg: 'ORG-131016', lgCode: '242012', addresseeKey: 'addressee:' + 'A'.repeat(43) };
+
+describe('情報提供等記録 (provision records)', () => {
+  const dir = tempDir('jukigw-prov-');
+  let db: Db;
+  let p: ProvisionRecords;
+  beforeAll(async () => {
+    db = await openApplianceDb(join(dir.path, 'db'));
+    p = openProvisionRecords(db, { retentionYears: 7 });
+  });
+  afterAll(async () => { await db.close(); dir.cleanup(); });
+
+  it('records, lists by time, exports JSON lines and deletes only what is past retention', async () => {
+    const b = db.batch();
+    p.add(b, { ...base, requestId: 'old', kind: 'query', result: 'sent', at: '2018-01-10T10:00:00.000+09:00' });
+    p.add(b, { ...base, requestId: 'edge', kind: 'answer', result: 'found', at: '2019-11-25T10:00:00.000+09:00' });
+    p.add(b, { ...base, kind: 'query', result: 'sent' });
+    p.add(b, { ...base, kind: 'answer', result: 'notFound' });
+    await b.write();
+    expect((await p.list()).map((r) => r.requestId)).toEqual(['old', 'edge', 'r1', 'r1']);
+    expect((await p.list({ from: new Date('2019-01-01') })).length).toBe(3);
+    const out = join(dir.path, 'export.jsonl');
+    expect(await p.exportJsonLines(out)).toBe(4);
+    const lines = readFileSync(out, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(lines[3]).toMatchObject({ kind: 'answer', result: 'notFound', targetOrg: 'ORG-131016', systemId: 'nl-01' });
+    expect(Object.keys(lines[0]!).sort()).toEqual(['addresseeKey', 'at', 'infoType', 'kind', 'lgCode', 'procedure', 'requestId', 'result', 'systemId', 'targetOrg', 'type']);
+    // 7 years before 2026-11-24: the 2018 record goes, the 2019-11-25 one stays.
+    expect(await p.purgeExpired(new Date('2026-11-24T00:00:00Z'))).toBe(1);
+    expect((await p.list()).map((r) => r.requestId)).toEqual(['edge', 'r1', 'r1']);
+    expect(await p.count()).toBe(3);
+  });
+  it('refuses to overwrite an existing export file', async () => {
+    const out = join(dir.path, 'export.jsonl');
+    await expect(p.exportJsonLines(out)).rejects.toThrow(/EEXIST/);
+  });
+});
