@@ -94,7 +94,22 @@ export function parseEnvelope<T>(bytes: Uint8Array, schema: z.ZodType<T>, maxByt
   } catch (e) {
     return { ok: false, error: { code: 'invalid_request', message: 'payload is not valid JSON', details: [{ path: '(payload)', problem: (e as Error).message }] } };
   }
+  // JSON.parse keeps "__proto__" as an own key, but copying validators drop it silently: refuse it.
+  const proto = text.includes('"__proto__"') ? protoKeyPath(json) : undefined;
+  if (proto !== undefined) return { ok: false, error: { code: 'invalid_request', message: 'key "__proto__" is not allowed', details: [{ path: proto, problem: 'reserved key' }] } };
   const r = schema.safeParse(json);
   if (!r.success) return { ok: false, error: { code: 'invalid_request', message: 'envelope does not match the contract', details: detailsOf(r.error) } };
   return { ok: true, value: r.data };
+}
+
+/** Path of the first own "__proto__" key (iterative: parsed JSON may be nested deeper than the stack). */
+function protoKeyPath(root: unknown): string | undefined {
+  const stack: Array<[unknown, string]> = [[root, '']];
+  while (stack.length) {
+    const [v, path] = stack.pop()!;
+    if (v === null || typeof v !== 'object') continue;
+    if (!Array.isArray(v) && Object.hasOwn(v, '__proto__')) return path ? `${path}.__proto__` : '__proto__';
+    for (const [k, child] of Object.entries(v)) stack.push([child, path ? `${path}.${k}` : k]);
+  }
+  return undefined;
 }
