@@ -7,10 +7,24 @@ import type { Logger } from '../log/logger.js';
 /** Sublevels where a request's clear body can sit until it is answered. */
 export const TRANSIENT_SUBLEVELS = [SUBLEVELS.requests, SUBLEVELS.ingress, SUBLEVELS.pending, SUBLEVELS.outbox, SUBLEVELS.local] as const;
 
-/** Compacts each transient sublevel's key range (prefix `!name!`; '"' is the next character after '!'). */
-export async function compactTransient(db: Db): Promise<void> {
-  for (const name of TRANSIENT_SUBLEVELS) {
-    await db.compactRange(`!${name}!`, `!${name}"`, { keyEncoding: 'utf8' });
+/**
+ * Compacts each transient sublevel's key range (prefix `!name!`; '"' is the next character after '!').
+ * A manual compaction only merges a level into the next one, and a memtable flush may land directly
+ * on level 2, where nothing would merge it again. So each round first writes (and deletes, in the same
+ * batch) a marker key inside every range: the next flush then overlaps the older table and stops on
+ * a lower level, and the following compaction merges both, dropping the shadowed values.
+ */
+export async function compactTransient(db: Db, rounds = 3): Promise<void> {
+  for (let i = 0; i < rounds; i++) {
+    const b = db.batch();
+    for (const name of TRANSIENT_SUBLEVELS) {
+      b.put(`!${name}!`, new Uint8Array(0), { keyEncoding: 'utf8' });
+      b.del(`!${name}!`, { keyEncoding: 'utf8' });
+    }
+    await b.write();
+    for (const name of TRANSIENT_SUBLEVELS) {
+      await db.compactRange(`!${name}!`, `!${name}"`, { keyEncoding: 'utf8' });
+    }
   }
 }
 

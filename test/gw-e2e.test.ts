@@ -1,0 +1,182 @@
+// GW end to end through the simulators: code requests (2-⑤…⑨), the whitelist's refusals, the relays
+// (1-③, 2-①…④, 3-③, 4-②…⑤) and 情報提供等記録; then the 処理通番 and 符号 scan over the whole data
+// dir (LevelDB files included, DB closed) and the appliance's log.
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ClassicLevel } from 'classic-level';
+import { join } from 'node:path';
+import type { Envelope } from '../gateway/envelope.js';
+import { filesContaining, NL, OTHER, SERVED, startGwStack, TERMINAL, until, type GwStack, type SegmentClient } from './helpers/gw-harness.js';
+
+const serial = () => `GWS-${randomBytes(10).toString('hex')}`;
+
+describe('GW role end to end', () => {
+  let s: GwStack;
+  let nl: SegmentClient;
+  const serials: string[] = [];
+  const codes: string[] = [];
+  const received = (node: string, type: string, pred: (e: Envelope) => boolean = () => true) =>
+    s.sims.node(node).received.filter((e) => e.type === type && pred(e));
+  const bySerial = (sn: string) => (e: Envelope) => e.body.serialNo === sn;
+
+  const events = async () => (await s.auditEntries()).map((e) => e.event);
+
+  beforeAll(async () => {
+    s = await startGwStack();
+    nl = await s.client(NL);
+  }, 120_000);
+  afterAll(async () => { await s?.close(); }, 60_000);
+
+  it('code request for a resident: accepted; the code reaches the intermediate server only', async () => {
+    const sn = serial(); serials.push(sn);
+    const r = await nl.request('code.request', { lgCode: SERVED, serialNo: sn, myNumber: s.residents[0]!.myNumber });
+    expect(r.type).toBe('code.request.result');
+    expect(r.body).toEqual({ accepted: true });
+    const delivered = await until(() => received(`ims:${SERVED}`, 'code.deliver', bySerial(sn))[0]);
+    codes.push(String(delivered.body.code));
+    expect(received('national', 'code.request', bySerial(sn))).toHaveLength(1);
+    expect(received('national', 'jlis.inquiry')).toHaveLength(0); // resolved from the CS store
+    const audit = (await events()).find((e) => e.action === 'code.request' && e.outcome === 'ok');
+    expect(audit?.keys).toContain(s.hashKey('serial', sn));
+    expect(audit?.keys).toContain(s.hashKey('mn', s.residents[0]!.myNumber));
+  });
+
+  it('code request for a non-resident: the CS asks J-LIS first, then sends the request', async () => {
+    const sn = serial(); serials.push(sn);
+    const r = await nl.request('code.request', { lgCode: SERVED, serialNo: sn, myNumber: s.nonResident.myNumber });
+    expect(r.body).toEqual({ accepted: true });
+    expect(received('national', 'jlis.inquiry', (e) => e.body.myNumber === s.nonResident.myNumber)).toHaveLength(1);
+    codes.push(String((await until(() => received(`ims:${SERVED}`, 'code.deliver', bySerial(sn))[0])).body.code));
+  });
+
+  it('code request for an unknown person: not_found, audited, nothing forwarded', async () => {
+    const sn = serial(); serials.push(sn);
+    const r = await nl.request('code.request', { lgCode: SERVED, serialNo: sn, myNumber: s.unknownMyNumber });
+    expect(r.type).toBe('error');
+    expect(r.body).toMatchObject({ code: 'not_found', details: [{ path: 'body.myNumber', problem: 'person.unknown: not found locally nor at J-LIS' }] });
+    expect(received('national', 'code.request', bySerial(sn))).toHaveLength(0);
+    expect(received('nws', 'code.request', bySerial(sn))).toHaveLength(0);
+    const audit = (await events()).filter((e) => e.action === 'code.request' && e.code === 'not_found');
+    expect(audit.length).toBe(1);
+  });
+
+  it('a reused 処理通番 is refused with conflict and not forwarded', async () => {
+    const sn = serials[0]!;
+    const before = received('national', 'code.request').length;
+    const r = await nl.request('code.request', { lgCode: SERVED, serialNo: sn, myNumber: s.residents[1]!.myNumber });
+    expect(r.body).toMatchObject({ code: 'conflict', details: [{ path: 'body.serialNo', problem: 'serialNo.reused: this 処理通番 was used before' }] });
+    expect(received('national', 'code.request')).toHaveLength(before);
+    const audit = (await events()).find((e) => e.action === 'code.request' && e.code === 'conflict');
+    expect(audit?.keys).toContain(s.hashKey('serial', sn));
+  });
+
+  it('the whitelist: smuggled fields refused, harmless unknown fields stripped, other types refused, forged from refused', async () => {
+    const before = received('national', 'code.request').length;
+    const sm = serial(); serials.push(sm);
+    const smuggled = await nl.request('code.request', { lgCode: SERVED, serialNo: sm, myNumber: s.residents[2]!.myNumber, residentCode: s.residents[2]!.residentCode });
+    expect(smuggled.body).toMatchObject({ code: 'invalid_request', details: [{ path: 'body.residentCode', problem: 'field.smuggled: "residentCode" is personal data not allowed in code.request' }] });
+
+    const type = await nl.request('identity.search', { name: '山田太郎', birthDate: '1980-01-01', dutyCode: 'X1', operatorId: 'op1', terminalId: 't1' });
+    expect(type.body).toMatchObject({ code: 'forbidden', details: [{ path: 'type' }] });
+
+    const forged = await nl.request('serial.request', { lgCode: SERVED, addresseeNo: 'A-0001' }, { from: TERMINAL });
+    expect(forged.body).toMatchObject({ code: 'unauthorized' });
+    expect(received('national', 'code.request')).toHaveLength(before);
+
+    const st = serial(); serials.push(st);
+    const stripped = await nl.request('code.request', { lgCode: SERVED, serialNo: st, myNumber: s.residents[3]!.myNumber, clientVersion: 'nl-2.1' });
+    expect(stripped.body).toEqual({ accepted: true });
+    codes.push(String((await until(() => received(`ims:${SERVED}`, 'code.deliver', bySerial(st))[0])).body.code));
+    const sent = received('national', 'code.request', bySerial(st))[0]!;
+    expect(Object.keys(sent.body).sort()).toEqual(['lgCode', 'myNumber', 'serialNo']);
+    const entries = await events();
+    expect(entries.some((e) => e.code === 'fields_stripped' && String(e.detail?.message ?? '').includes('clientVersion'))).toBe(true);
+    expect(entries.filter((e) => e.outcome === 'refused' && String(e.detail?.message ?? '').startsWith('gw:')).length).toBeGreaterThanOrEqual(2);
+    expect(s.gw.screenStats()).toMatchObject({ stripped: 1 });
+  });
+
+  it('a terminal on the local segment cannot use the GW relays (the broker refuses the publish)', async () => {
+    const term = await s.client(TERMINAL);
+    // The terminal role may not publish req/serial.request: the broker refuses the publish (audited).
+    const published = term.client.publishAsync('req/serial.request', JSON.stringify({ v: 1, id: 'x-1', type: 'serial.request', body: { lgCode: SERVED, addresseeNo: 'A' } }), { qos: 1 }).catch(() => undefined);
+    await Promise.race([published, new Promise((r) => setTimeout(r, 1000))]);
+    expect(received(`ims:${SERVED}`, 'serial.request', (e) => e.body.addresseeNo === 'A')).toHaveLength(0);
+  });
+
+  it('relays: addressee update, serial request, 副本 update and information queries end to end', async () => {
+    const ad = await nl.request('addressee.update', { lgCode: SERVED, addresseeNo: 'A-0001', operation: 'add', myNumber: s.residents[4]!.myNumber });
+    expect(ad.body).toEqual({ accepted: true });
+    await until(() => received(`ims:${SERVED}`, 'addressee.update', (e) => e.body.addresseeNo === 'A-0001')[0]);
+
+    const sr = await nl.request('serial.request', { lgCode: SERVED, addresseeNo: 'A-0001' });
+    expect(sr.type).toBe('serial.request.result');
+    expect(String(sr.body.serialNo)).toMatch(/^SN-/);
+    expect(received('nws', 'serial.request').length).toBeGreaterThan(0);
+
+    const cp = await nl.request('copy.update', { lgCode: SERVED, addresseeNo: 'A-0001', infoType: 'TAX-01', operation: 'add', data: { income: 3_200_000 } });
+    expect(cp.body).toEqual({ accepted: true });
+    await until(() => received(`ims:${SERVED}`, 'copy.update', (e) => e.body.addresseeNo === 'A-0001')[0]);
+
+    // Answered by the body holding the copy (through the NWS), and by another body that holds nothing.
+    const found = await nl.request('info.query', { lgCode: SERVED, addresseeNo: 'A-0001', infoType: 'TAX-01', targetOrg: `ORG-${SERVED}`, procedure: 'P-100' });
+    expect(found.body).toEqual({ found: true, data: { income: 3_200_000 } });
+    const none = await nl.request('info.query', { lgCode: SERVED, addresseeNo: 'A-0001', infoType: 'TAX-01', targetOrg: `ORG-${OTHER}`, procedure: 'P-100' });
+    expect(none.body).toEqual({ found: false });
+    expect(received(`ims:${OTHER}`, 'info.query').length).toBe(1);
+
+    await until(async () => (await s.gw.listProvision()).length === 4);
+    const recs = await s.gw.listProvision();
+    expect(recs.map((r) => `${r.kind}:${r.result}:${r.targetOrg}`).sort()).toEqual([
+      `answer:found:ORG-${SERVED}`, `answer:notFound:ORG-${OTHER}`, `query:sent:ORG-${OTHER}`, `query:sent:ORG-${SERVED}`,
+    ]);
+    // No payload: neither the addressee number nor the answer data.
+    expect(JSON.stringify(recs)).not.toContain('A-0001');
+    expect(JSON.stringify(recs)).not.toContain('3200000');
+    const out = join(s.dir, 'provision.jsonl');
+    expect(await s.gw.exportProvision(out)).toBe(4);
+    expect(readFileSync(out, 'utf8').trim().split('\n')).toHaveLength(4);
+  });
+
+  it('an info query the other body cannot answer in time gets a timeout error and a provision record', async () => {
+    s.sims.node(`ims:${OTHER}`).rejectWhen = () => ({ code: 'internal', message: 'other body down' });
+    try {
+      const r = await nl.request('info.query', { lgCode: SERVED, addresseeNo: 'A-0002', infoType: 'TAX-01', targetOrg: `ORG-${OTHER}`, procedure: 'P-100' });
+      expect(r.type).toBe('error');
+      await until(async () => (await s.gw.listProvision()).some((p) => p.kind === 'answer' && p.result !== 'found' && p.result !== 'notFound'));
+    } finally {
+      s.sims.node(`ims:${OTHER}`).rejectWhen = undefined;
+    }
+  });
+
+  it('no 処理通番 or 符号 anywhere in the data dir or the log once acknowledged; only hashes in the audit log', async () => {
+    expect(serials.length).toBeGreaterThanOrEqual(5);
+    expect(codes.length).toBe(3);
+    await s.cs.idle();
+    await s.gw.idle();
+    await s.gw.purgeNow();
+    // Logical scan: no live key or value of any sublevel holds them.
+    const hits: string[] = [];
+    for await (const [k, v] of s.db.iterator({ keyEncoding: 'utf8', valueEncoding: 'view' })) {
+      const text = k + Buffer.from(v).toString('latin1');
+      for (const n of [...serials, ...codes]) if (text.includes(n)) hits.push(k);
+    }
+    expect(hits).toEqual([]);
+    await s.stopAppliance(); // DB closed, log flushed
+    // Control: the raw scan sees stored data (the provision records' info type, the log's messages).
+    expect(filesContaining(s.dataDir, 'ORG-131016').length).toBeGreaterThan(0);
+    expect(readFileSync(s.logFile, 'utf8')).toContain('code.request');
+    for (const n of [...serials, ...codes]) {
+      const found = filesContaining(s.dataDir, n);
+      expect(found, n).toEqual([]);
+      expect(readFileSync(s.logFile, 'utf8').includes(n), `log: ${n}`).toBe(false);
+    }
+    // The audit log keeps the serial's keyed hash (checked above); reopen read-only to be sure it is on disk.
+    const db = new ClassicLevel<string, string>(join(s.dataDir, 'db'), { valueEncoding: 'utf8' });
+    await db.open();
+    let hashed = 0;
+    for await (const v of db.values()) if (v.includes(s.hashKey('serial', serials[0]!))) hashed++;
+    await db.close();
+    expect(hashed).toBeGreaterThan(0);
+  });
+});
