@@ -19,6 +19,7 @@ import type { Uplink } from '../uplink/index.js';
 import { IdentityStore } from './identityStore.js';
 import type { ValueCodec } from './identityStoreTypes.js';
 import { MoveOutCertificates } from './moveoutCertificates.js';
+import type { CheckerOptions } from './consistency/session.js';
 import { cardContinue } from './flows/cardContinue.js';
 import { cardDelivery } from './flows/cardDelivery.js';
 import { cardEvent } from './flows/cardEvent.js';
@@ -49,6 +50,8 @@ export interface CsRoleDeps {
   messages?: MessageRegistry;
   /** GW role hook (gateway/gw/role.ts attach): adds its handlers, screens the request source. */
   gateway?: (cs: { flow: CsFlowDeps; handlers: Map<string, FlowHandler>; source: Parameters<typeof createIntake>[0]['source'] }) => Parameters<typeof createIntake>[0]['source'];
+  /** Consistency engine tuning (bucket digests per committed step, full-transfer page size, phase timeout). */
+  consistency?: CheckerOptions & { timeoutMs?: number };
 }
 
 export interface CsRole {
@@ -142,7 +145,7 @@ export async function startCsRole(deps: CsRoleDeps): Promise<CsRole> {
   uplink.on('moveout.cert.request', moveoutCertRequestInbound(flow));
   uplink.on('movein.notice', moveinNoticeInbound(flow));
   uplink.on('consistency.result', consistencyResultInbound(flow));
-  const consistency = consistencyRuns(flow);
+  const consistency = consistencyRuns(flow, deps.consistency);
 
   const intake = createIntake({
     db, source: deps.gateway?.({ flow, handlers, source: broker.persistence.level.requests }) ?? broker.persistence.level.requests, config: () => config, handlers, localOutbox, audit: auditSink, logger, selfAddress,

@@ -33,8 +33,7 @@ export function moveoutCertRequest(deps: CsFlowDeps): FlowHandler {
       await uow.commit();
       return;
     }
-    const { operatorId: _o, terminalId: _t, dutyCode: _d, ...ask } = body;
-    const upstream = upstreamEnvelope(selfNode(deps), route.node, 'moveout.cert.request', ask as Record<string, unknown>);
+    const upstream = upstreamEnvelope(selfNode(deps), route.node, 'moveout.cert.request', body as Record<string, unknown>);
     await deps.interactive.forward(req, ctx, upstream, {
       auditOf: () => ({ keys: [person], hitCount: 1 }),
       onResult: (uow, reply) => {
