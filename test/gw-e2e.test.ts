@@ -138,15 +138,16 @@ describe('GW role end to end', () => {
     expect(readFileSync(out, 'utf8').trim().split('\n')).toHaveLength(4);
   });
 
-  it('an info query the other body cannot answer in time gets a timeout error and a provision record', async () => {
-    s.sims.node(`ims:${OTHER}`).rejectWhen = () => ({ code: 'internal', message: 'other body down' });
-    try {
-      const r = await nl.request('info.query', { lgCode: SERVED, addresseeNo: 'A-0002', infoType: 'TAX-01', targetOrg: `ORG-${OTHER}`, procedure: 'P-100' });
-      expect(r.type).toBe('error');
-      await until(async () => (await s.gw.listProvision()).some((p) => p.kind === 'answer' && p.result !== 'found' && p.result !== 'notFound'));
-    } finally {
-      s.sims.node(`ims:${OTHER}`).rejectWhen = undefined;
-    }
+  it('information queries: a refusal by the other body and a timeout both reach the caller and the provision records', async () => {
+    const q = { lgCode: SERVED, addresseeNo: 'A-0002', infoType: 'TAX-01', targetOrg: `ORG-${OTHER}`, procedure: 'P-100' };
+    s.sims.node(`ims:${OTHER}`).rejectWhen = () => ({ code: 'internal', message: 'other body refused' });
+    const refused = await nl.request('info.query', q);
+    expect(refused.body).toMatchObject({ code: 'internal' });
+    // The other body goes silent: the configured 1.5 s timeout for info.query answers the caller.
+    await s.sims.node(`ims:${OTHER}`).close();
+    const timedOut = await nl.request('info.query', q);
+    expect(timedOut.body).toMatchObject({ code: 'timeout' });
+    await until(async () => (await s.gw.listProvision()).filter((p) => p.kind === 'answer' && (p.result === 'internal' || p.result === 'timeout')).length === 2);
   });
 
   it('no 処理通番 or 符号 anywhere in the data dir or the log once acknowledged; only hashes in the audit log', async () => {

@@ -146,7 +146,7 @@ export async function startGwStack(opts: { residents?: number; logLevel?: string
         { id: TERMINAL, role: 'terminal', password: { file: pwFile } },
       ],
       upstreams: [{ name: 'juki', url: mosq.url, nodes: ['*'] }],
-      uplink: { defaultTimeoutMs: 5000, retry: { initialMs: 50, maxMs: 500, maxAttempts: 10 } },
+      uplink: { defaultTimeoutMs: 5000, timeoutsMs: { 'info.query': 1500 }, retry: { initialMs: 50, maxMs: 500, maxAttempts: 10 } },
       limits: { minFreeDiskBytes: 0, maxPayloadBytes: 256 * 1024 },
     });
     logger = createLogger({ level: opts.logLevel ?? 'debug', destination: logFile });
