@@ -205,6 +205,42 @@ describe('flows 7 and 8: card delivery batches and card events', () => {
   });
 });
 
+describe('upstream refusals, duplicates and look-up alarms', () => {
+  it('passes an upstream refusal to the terminal, audited, with no push to the register', async () => {
+    const unknown = recordOf(12);
+    const pushes = rr.pushes.length;
+    const r = await term.request('moveout.cert.request', { residentCode: unknown.residentCode, name: unknown.name, birthDate: unknown.birthDate, oldLgCode: OTHER, ...operator });
+    expect(r).toMatchObject({ type: 'error', body: { code: 'not_found' } });
+    const audit = (await s.auditEntries()).filter((e) => e.event.action === 'moveout.cert.request' && e.event.outcome === 'error');
+    expect(audit.at(-1)!.event.code).toBe('not_found');
+    await s.role.idle();
+    expect(rr.pushes.length).toBe(pushes);
+  });
+
+  it('applies a resent request once', async () => {
+    const r = recordOf(13);
+    const id = `resend-${r.residentCode}`;
+    const body = { record: { ...r, address: `${r.address}の9`, changeReason: 'correct', changeDate: day(0), status: 'current' } };
+    const first = await rr.request('identity.update', body, { id });
+    await rr.client.publishAsync('req/identity.update', JSON.stringify({ v: 1, id, type: 'identity.update', body }), { qos: 1 });
+    // PUBACK came after the resend was queued durably; it is handled once the queue is empty again.
+    await until(() => s.broker.persistence.level.requests.depth() === 0);
+    await s.role.idle();
+    expect((await s.role.store.history(r.residentCode)).length).toBe(2); // the load and one update
+    expect(rr.replies.filter((e) => e.corr === id)).toEqual([first]);
+  });
+
+  it('raises the repeated-search alarm for an operator', async () => {
+    const r = recordOf(14);
+    for (let i = 0; i < 6; i++) {
+      const rep = await term.request('identity.search', { dutyCode: 'JUKI-01', operatorId: 'op-0002', terminalId: 'tm-0002', name: r.name, birthDate: r.birthDate, lgCode: SERVED });
+      expect(rep.body.hitCount).toBe(1);
+    }
+    const alarm = await until(() => s.lookupAlerts.activeAlarms().find((a) => a.subject === 'op-0002' && a.rule === 'searches_per_minute'));
+    expect(alarm.scope).toBe('operator');
+  });
+});
+
 describe('bad input: precise error, audited, nothing changed', () => {
   async function expectRefused(send: () => Promise<Envelope>, code: string, path: string, action: string): Promise<void> {
     const before = { audits: (await s.auditEntries()).length, notify: received(PREF, 'identity.notify').length, card: received('card', 'card.event').length + received('card', 'card.delivery').length, seq: s.role.store.lastSeq(), certs: await s.role.moveouts.count() };

@@ -7,7 +7,7 @@ import { writeFileSync } from 'node:fs';
 import mqtt, { type MqttClient } from 'mqtt';
 import { configSchema, type ApplianceConfig } from '../../config/schema/index.js';
 import { startBroker, type BrokerHandle } from '../../broker/server.js';
-import { createAuditLog, type AuditEntry, type AuditLog } from '../../gateway/audit/index.js';
+import { createAuditLog, createLookupAlerts, type AuditEntry, type AuditLog, type LookupAlerts } from '../../gateway/audit/index.js';
 import { createKeyHasher, type KeyHasher } from '../../gateway/crypto/index.js';
 import { IdentityStore } from '../../gateway/cs/identityStore.js';
 import type { IdentityChange } from '../../gateway/cs/identityStoreTypes.js';
@@ -56,6 +56,7 @@ export interface CsStack {
   broker: BrokerHandle;
   uplink: Uplink;
   audit: AuditLog;
+  lookupAlerts: LookupAlerts;
   hashKey: KeyHasher;
   role: CsRole;
   sims: Simulators;
@@ -153,7 +154,9 @@ export async function startCsStack(opts: StackOptions = {}): Promise<CsStack> {
     cleanups.push(() => broker.close());
     const uplink = await createUplink({ config, db, signer, verifier: reloadingVerifier(pki), logger });
     cleanups.push(() => uplink.close());
-    const audit = await createAuditLog({ db, signer, logger });
+    // Low thresholds so a test can trip the repeated-search alarm with a handful of searches.
+    const lookupAlerts = createLookupAlerts({ config: { ...config.audit.lookupAlerts, searchesPerMinute: 5 }, logger });
+    const audit = await createAuditLog({ db, signer, logger, lookupAlerts });
     auditLog = audit;
     cleanups.push(() => audit.close());
     const hashKey = createKeyHasher(randomBytes(32));
@@ -189,7 +192,7 @@ export async function startCsStack(opts: StackOptions = {}): Promise<CsStack> {
       };
     };
     return {
-      config, db, broker, uplink, audit, hashKey, role, sims, prefStore, residents, elsewhere: { samePref: samePref!, otherPref: otherPref! },
+      config, db, broker, uplink, audit, lookupAlerts, hashKey, role, sims, prefStore, residents, elsewhere: { samePref: samePref!, otherPref: otherPref! },
       client, auditEntries: () => audit.query({}), close,
     };
   } catch (e) {
