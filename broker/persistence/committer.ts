@@ -7,9 +7,10 @@
 // - commit(): durable before its promise resolves (ingress, subscriptions, retained, wills...);
 // - stage(): joins the next batch but nobody waits for it (fan-out to subscriber queues and their
 //   acknowledgements, which a crash can only make happen again, never lose: the ingress entry they
-//   delete is still there until their batch is written). A staged "fresh" put whose key is staged
-//   for deletion before the batch leaves is dropped together with the deletion: a message that
-//   an online subscriber acknowledged within one batch period never touches the disk twice.
+//   delete is still there until their batch is written). A staged group holding "fresh" puts (a
+//   fan-out) waits one extra batch; a staged deletion of such a put meanwhile drops both: a
+//   message an online subscriber acknowledged that fast never gets written to its queue at all.
+//   The group's other ops (the ingress deletion) still go, together, so a fan-out stays atomic.
 import type { AbstractSublevel } from 'abstract-level';
 import { ClassicLevel } from 'classic-level';
 import type { Db } from '../../gateway/store/db.js';
@@ -42,6 +43,11 @@ function rawBatchOf(db: Db): RawBatch | undefined {
   return anyDb._batch.bind(db);
 }
 
+interface StagedGroup {
+  ops: Array<RawOp | null>;
+  onFailure: ((err: Error) => void) | undefined;
+}
+
 interface Waiter {
   apply: (() => void) | undefined;
   resolve: () => void;
@@ -59,9 +65,13 @@ export interface CommitterEvents {
 const STAGE_DELAY_MS = 10;
 
 export class GroupCommitter {
-  #ops: Array<RawOp | null> = [];
-  /** Staged fresh puts of the pending batch, by full key: a staged delete may cancel them. */
-  #freshPuts = new Map<string, number>();
+  #ops: RawOp[] = [];
+  /** Fan-out groups held back: `young` goes with the batch after next, `old` with the next one. */
+  #young: StagedGroup[] = [];
+  #old: StagedGroup[] = [];
+  /** Fresh puts of held-back groups, by full key: a staged delete cancels them. */
+  #deferred = new Map<string, { group: StagedGroup; index: number }>();
+  #flushAll = false;
   #waiters: Waiter[] = [];
   #stagedFailures: Array<(err: Error) => void> = [];
   #durable = false;
@@ -90,34 +100,68 @@ export class GroupCommitter {
 
   /** Queue ops nobody waits for; `onFailure` runs if their batch fails. */
   stage(ops: WriteOp[], onFailure?: (err: Error) => void): void {
-    this.#add(ops, true);
-    if (onFailure) this.#stagedFailures.push(onFailure);
+    if (!ops.some((op) => op.type === 'put' && op.fresh)) {
+      this.#add(ops, true);
+      if (onFailure) this.#stagedFailures.push(onFailure);
+    } else {
+      const group: StagedGroup = { ops: [], onFailure };
+      for (const op of ops) {
+        const key = op.sublevel.prefix + op.key;
+        if (this.#settleDeferred(key, op.type === 'del')) continue;
+        if (op.type === 'put') {
+          if (op.fresh) this.#deferred.set(key, { group, index: group.ops.length });
+          group.ops.push({ type: 'put', key, value: op.value });
+        } else {
+          group.ops.push({ type: 'del', key });
+        }
+      }
+      this.#young.push(group);
+    }
     this.#schedule();
   }
 
   /** Resolves once everything queued before the call has been written (or has failed). */
   flush(): Promise<void> {
-    if (!this.#writing && this.#waiters.length === 0 && this.#ops.length === 0) return Promise.resolve();
+    if (!this.#writing && this.#waiters.length === 0 && this.#ops.length === 0 && this.#young.length === 0 && this.#old.length === 0) {
+      return Promise.resolve();
+    }
+    this.#flushAll = true;
     return this.commit([]).catch(() => undefined);
   }
 
   #add(ops: WriteOp[], staged: boolean): void {
     for (const op of ops) {
       const key = op.sublevel.prefix + op.key;
-      if (op.type === 'put') {
-        if (staged && op.fresh) this.#freshPuts.set(key, this.#ops.length);
-        this.#ops.push({ type: 'put', key, value: op.value });
-        continue;
-      }
-      const put = staged ? this.#freshPuts.get(key) : undefined;
-      if (put !== undefined) {
-        // never written, so nothing to delete either
-        this.#ops[put] = null;
-        this.#freshPuts.delete(key);
-        continue;
-      }
-      this.#ops.push({ type: 'del', key });
+      if (this.#settleDeferred(key, staged && op.type === 'del')) continue;
+      this.#ops.push(op.type === 'put' ? { type: 'put', key, value: op.value } : { type: 'del', key });
     }
+  }
+
+  /**
+   * Another op on a key whose fresh put is held back: a staged delete cancels the put (true: drop
+   * the delete too); anything else first releases the put's whole group, to keep op order.
+   */
+  #settleDeferred(key: string, cancels: boolean): boolean {
+    const d = this.#deferred.get(key);
+    if (!d) return false;
+    this.#deferred.delete(key);
+    if (cancels) {
+      d.group.ops[d.index] = null; // never written, so nothing to delete either
+      return true;
+    }
+    this.#release(d.group);
+    this.#young = this.#young.filter((g) => g !== d.group);
+    this.#old = this.#old.filter((g) => g !== d.group);
+    return false;
+  }
+
+  #release(group: StagedGroup): void {
+    for (const op of group.ops) {
+      if (op === null) continue;
+      if (op.type === 'put' && this.#deferred.get(op.key)?.group === group) this.#deferred.delete(op.key);
+      this.#ops.push(op);
+    }
+    if (group.onFailure) this.#stagedFailures.push(group.onFailure);
   }
 
   #schedule(): void {
@@ -154,22 +198,28 @@ export class GroupCommitter {
   }
 
   async #run(): Promise<void> {
-    if (this.#waiters.length === 0 && this.#ops.length === 0) return;
+    if (this.#waiters.length === 0 && this.#ops.length === 0 && this.#old.length === 0 && this.#young.length === 0) return;
+    for (const g of this.#old) this.#release(g);
+    this.#old = this.#young;
+    this.#young = [];
+    if (this.#flushAll) {
+      for (const g of this.#old) this.#release(g);
+      this.#old = [];
+      this.#flushAll = false;
+    }
     const pending = this.#ops;
     const waiters = this.#waiters;
     const stagedFailures = this.#stagedFailures;
     const durable = this.#durable;
     this.#ops = [];
-    this.#freshPuts = new Map();
     this.#waiters = [];
     this.#stagedFailures = [];
     this.#durable = false;
     this.#writing = true;
     let error: Error | undefined;
+    const ops: RawOp[] = [];
     try {
-      const ops: RawOp[] = [];
       for (const op of pending) {
-        if (op === null) continue;
         if (typeof op.value === 'function') op.value = op.value();
         ops.push(op);
       }
@@ -203,7 +253,7 @@ export class GroupCommitter {
         try { this.events.onWriteError(error); } catch { /* an alarm sink must not break the queue */ }
       }
     } else {
-      if (this.#failed) {
+      if (this.#failed && ops.length > 0) {
         this.#failed = false;
         try { this.events.onRecovered(); } catch { /* see above */ }
       }
@@ -218,6 +268,6 @@ export class GroupCommitter {
     }
     this.#writing = false;
     if (this.#durable) void this.#run();
-    else if (this.#ops.length > 0) this.#schedule();
+    else if (this.#ops.length > 0 || this.#old.length > 0 || this.#young.length > 0) this.#schedule();
   }
 }
