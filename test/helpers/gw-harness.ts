@@ -36,7 +36,7 @@ export { SERVED };
 export const OTHER = '131016';
 export const NL = 'nl-01';
 export const TERMINAL = 'term-01';
-const PASSWORD = 'gw-e2e-password-not-a-secret';
+export const PASSWORD = 'gw-e2e-password-not-a-secret';
 
 export interface SegmentClient {
   id: string;
