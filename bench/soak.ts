@@ -1,0 +1,234 @@
+// Soak: `npm run bench:soak -- [--minutes 10] [--rate 20] [--outage-every 60] [--outage-seconds 10]`.
+// Mosquitto as the upstream broker with the simulated upstream nodes on it; the appliance (broker,
+// CS role, uplink, audit, SoftHSM signer) in a child process; a resident-register system sends
+// identity.update at a steady rate; Mosquitto is stopped and started periodically; the appliance is
+// restarted once (SIGTERM, or SIGKILL with --kill). Every accepted update (an identity.update.result)
+// must reach the prefectural simulator as identity.notify: lost = accepted − received, by
+// (住民票コード, 更新順番号). The appliance's RSS is sampled every 2 s; its least-squares slope is reported.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import mqtt from 'mqtt';
+import { flag, intFlag } from './lib/args.js';
+
+const argv = process.argv.slice(2);
+const SERVED = '242012';
+const PREF = 'pref:240001';
+const RESIDENTS = 200;
+
+async function child(): Promise<void> {
+  const { configSchema } = await import('../config/schema/index.js');
+  const { startBroker } = await import('../broker/server.js');
+  const { createAuditLog } = await import('../gateway/audit/index.js');
+  const { createKeyHasher } = await import('../gateway/crypto/index.js');
+  const { IdentityStore } = await import('../gateway/cs/identityStore.js');
+  const { startCsRole } = await import('../gateway/cs/role.js');
+  const { openApplianceDb } = await import('../gateway/store/db.js');
+  const { createUplink } = await import('../gateway/uplink/index.js');
+  const { createSigner } = await import('../hsm/index.js');
+  const { reloadingVerifier } = await import('../sim/pki.js');
+  const { generateResidents } = await import('../sim/residents.js');
+  const { createLogger } = await import('../gateway/log/logger.js');
+  const { hsmSection } = await import('../config/schema/hsm.js');
+  const env = process.env;
+  const dataDir = env.DATA_DIR!;
+  const logger = createLogger({ level: env.LOG_LEVEL ?? 'silent' });
+  const config = configSchema.parse({
+    municipalities: [SERVED], dataDir,
+    listeners: [{ name: 'plain', type: 'plain', host: '127.0.0.1', port: Number(env.PORT) }],
+    systems: [{ id: 'rr-01', role: 'resident-register', password: { file: env.PW_FILE! } }],
+    upstreams: [{ name: 'juki', url: env.BROKER_URL!, nodes: ['*'] }],
+    uplink: { defaultTimeoutMs: 5000, retry: { initialMs: 100, maxMs: 2000, maxAttempts: 1000 } },
+    limits: { minFreeDiskBytes: 0 },
+  });
+  const signer = await createSigner(hsmSection.parse({ kind: 'auto', keyLabel: 'soak' }), { dataDir });
+  const db = await openApplianceDb(join(dataDir, 'db'));
+  const store = await IdentityStore.open(db);
+  if (store.lastSeq() === 0) {
+    const b = db.batch();
+    for (const p of generateResidents('tsu', { count: RESIDENTS })) await store.apply(b, p, { mode: 'load' });
+    await b.write();
+  }
+  const broker = await startBroker(config, { logger, db });
+  const pkiDir = env.PKI_DIR!;
+  const uplink = await createUplink({ config, db, signer, logger,
+    verifier: reloadingVerifier({ dir: pkiDir, caPem: readFileSync(join(pkiDir, 'ca', 'ca.pem'), 'utf8') } as never) });
+  const audit = await createAuditLog({ db, signer, logger });
+  const role = await startCsRole({ config, db, logger, broker, uplink, audit: { log: audit, hashKey: createKeyHasher(Buffer.alloc(32, 7)) }, identityStore: store });
+  process.stdout.write('ready\n');
+  const timer = setInterval(() => process.stdout.write(`depth ${uplink.queueStats().juki?.depth ?? 0}\n`), 1000);
+  process.on('SIGTERM', () => {
+    clearInterval(timer);
+    void (async () => {
+      await broker.close(); await role.close(); await uplink.close(); await audit.close(); await db.close(); await signer.close();
+      process.exit(0);
+    })();
+  });
+}
+
+function rssMb(pid: number): number | undefined {
+  try {
+    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) / 1024 : undefined;
+  } catch { return undefined; }
+}
+
+/** Least-squares slope of y over x. */
+export function slope(points: Array<[number, number]>): number {
+  const n = points.length;
+  if (n < 2) return 0;
+  const mx = points.reduce((s, [x]) => s + x, 0) / n;
+  const my = points.reduce((s, [, y]) => s + y, 0) / n;
+  const sxy = points.reduce((s, [x, y]) => s + (x - mx) * (y - my), 0);
+  const sxx = points.reduce((s, [x]) => s + (x - mx) ** 2, 0);
+  return sxx === 0 ? 0 : sxy / sxx;
+}
+
+async function parent(): Promise<void> {
+  const minutes = Number(flag(argv, 'minutes') ?? 10);
+  const rate = intFlag(argv, 'rate', 20);
+  const outageEvery = intFlag(argv, 'outage-every', 60);
+  const outageSeconds = intFlag(argv, 'outage-seconds', 10);
+  const hardKill = argv.includes('--kill');
+  const durationMs = minutes * 60_000;
+  const { startMosquitto } = await import('../test/helpers/mosquitto.js');
+  const { freePort } = await import('../test/helpers/ports.js');
+  const { tempDir } = await import('../test/helpers/tmp.js');
+  const { certifiedApplianceSigner, openSimPki } = await import('../test/helpers/uplink.js');
+  const { hsmSection } = await import('../config/schema/hsm.js');
+  const { createSigner, certificateFiles, toPem } = await import('../hsm/index.js');
+  const { certifyAppliance } = await import('../sim/pki.js');
+  const { startSimulators } = await import('../sim/run.js');
+  const { generateResidents } = await import('../sim/residents.js');
+  const { createLogger } = await import('../gateway/log/logger.js');
+  const { uuidv7 } = await import('../gateway/envelope.js');
+  void certifiedApplianceSigner;
+
+  const dir = tempDir('jukigw-soak-');
+  const cleanups: Array<() => Promise<void> | void> = [() => dir.cleanup()];
+  const logger = createLogger({ level: 'silent' });
+  try {
+    const mosq = await startMosquitto();
+    cleanups.push(() => mosq.close());
+    const pki = await openSimPki(join(dir.path, 'pki'));
+    const residents = [...generateResidents('tsu', { count: RESIDENTS })];
+    const sims = await startSimulators({ brokerUrl: mosq.url, pkiDir: pki.dir, servedCodes: [SERVED], people: residents as never, logger });
+    cleanups.push(() => sims.close());
+    // The appliance key on its data-dir SoftHSM token, certified by the simulated CA (child processes reuse it).
+    const dataDir = join(dir.path, 'data');
+    const hsm = hsmSection.parse({ kind: 'auto', keyLabel: 'soak' });
+    const first = await createSigner(hsm, { dataDir });
+    const certified = await certifyAppliance(pki, first, `lg:${SERVED}`);
+    writeFileSync(certificateFiles(hsm, dataDir).certFile, toPem(certified.certificateDer));
+    await first.close();
+    const pwFile = join(dir.path, 'pw');
+    const password = randomBytes(12).toString('hex');
+    writeFileSync(pwFile, password, { mode: 0o600 });
+    const port = await freePort();
+
+    let app: ChildProcess | undefined;
+    const rss: Array<[number, number]> = [];
+    const t0 = Date.now();
+    const startApp = () => new Promise<void>((resolve, reject) => {
+      const c = spawn(process.execPath, ['--import', 'tsx', new URL(import.meta.url).pathname, '--child'], {
+        env: { ...process.env, DATA_DIR: dataDir, PKI_DIR: pki.dir, BROKER_URL: mosq.url, PORT: String(port), PW_FILE: pwFile },
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
+      let buf = '';
+      c.stdout!.on('data', (d: Buffer) => { buf += d.toString(); if (buf.includes('ready\n')) { buf = ''; resolve(); } });
+      c.once('exit', (code) => reject(new Error(`appliance exited (${code}) before ready`)));
+      app = c;
+    });
+    const stopApp = async (signal: NodeJS.Signals) => {
+      const c = app!;
+      await new Promise<void>((r) => { c.removeAllListeners('exit'); c.once('exit', () => r()); c.kill(signal); });
+    };
+    cleanups.push(async () => { if (app && app.exitCode === null) await stopApp('SIGKILL'); });
+    await startApp();
+    const sampler = setInterval(() => { const m = app?.pid ? rssMb(app.pid) : undefined; if (m) rss.push([(Date.now() - t0) / 60_000, m]); }, 2000);
+
+    const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, { clientId: 'rr-01', username: 'rr-01', password, clean: false, protocolVersion: 4, reconnectPeriod: 500 });
+    cleanups.push(() => client.endAsync(true).then(() => undefined));
+    const accepted = new Map<string, string>(); // request id → residentCode:updateSeq
+    const refused: string[] = [];
+    client.on('message', (_t, payload) => {
+      const e = JSON.parse(payload.toString('utf8')) as { type: string; corr: string; body: { residentCode?: string; updateSeq?: number; code?: string; message?: string } };
+      if (e.type === 'identity.update.result') accepted.set(e.corr, `${e.body.residentCode}:${e.body.updateSeq}`);
+      else refused.push(`${e.body.code}: ${e.body.message}`);
+    });
+    await client.subscribeAsync('res/rr-01', { qos: 1 });
+
+    const sent = new Set<string>();
+    let publishing = 0;
+    let i = 0;
+    const loadTimer = setInterval(() => {
+      const r = residents[i++ % residents.length]!;
+      const id = uuidv7();
+      const body = { record: { ...r, changeReason: 'correct', changeDate: '2026-01-05', status: 'current' } };
+      publishing++;
+      client.publishAsync('req/identity.update', JSON.stringify({ v: 1, id, type: 'identity.update', body }), { qos: 1 })
+        .then(() => sent.add(id), () => undefined).finally(() => publishing--);
+    }, 1000 / rate);
+
+    // Outages of the upstream broker, and one appliance restart half-way.
+    const events: string[] = [];
+    let outages = 0;
+    const at = () => `${((Date.now() - t0) / 1000).toFixed(0)} s`;
+    const outageLoop = (async () => {
+      for (let next = outageEvery * 1000; next + outageSeconds * 1000 < durationMs; next += outageEvery * 1000) {
+        await new Promise((r) => setTimeout(r, t0 + next - Date.now()));
+        await mosq.stop(); events.push(`${at()} upstream down`);
+        await new Promise((r) => setTimeout(r, outageSeconds * 1000));
+        await mosq.start(); events.push(`${at()} upstream up`);
+        outages++;
+      }
+    })();
+    const restartLoop = (async () => {
+      await new Promise((r) => setTimeout(r, durationMs * 0.55));
+      await stopApp(hardKill ? 'SIGKILL' : 'SIGTERM'); events.push(`${at()} appliance stopped (${hardKill ? 'SIGKILL' : 'SIGTERM'})`);
+      await startApp(); events.push(`${at()} appliance started`);
+    })();
+    await new Promise((r) => setTimeout(r, durationMs));
+    clearInterval(loadTimer);
+    await Promise.all([outageLoop, restartLoop]);
+    events.push(`${at()} load stopped; draining`);
+
+    // Drain: every acknowledged request answered, every accepted update delivered upstream.
+    const notified = () => new Set(sims.node(PREF).received.filter((e) => e.type === 'identity.notify')
+      .map((e) => { const rec = (e.body as { record: { residentCode: string; updateSeq: number } }).record; return `${rec.residentCode}:${rec.updateSeq}`; }));
+    const drainUntil = Date.now() + 120_000;
+    let lost: string[] = [];
+    let unanswered: string[] = [];
+    for (;;) {
+      const got = notified();
+      lost = [...accepted.values()].filter((k) => !got.has(k));
+      unanswered = [...sent].filter((id) => !accepted.has(id));
+      if ((lost.length === 0 && unanswered.length === refused.length && publishing === 0) || Date.now() > drainUntil) break;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    events.push(`${at()} drained`);
+    clearInterval(sampler);
+    const steady = rss.filter(([m]) => m >= 1); // the first minute is start-up (JIT, caches)
+    const report = {
+      minutes, rate, outages, restart: hardKill ? 'SIGKILL' : 'SIGTERM',
+      sent: sent.size, accepted: accepted.size, refused: refused.length, unanswered: unanswered.length - refused.length,
+      deliveredUpstream: notified().size, lost: lost.length,
+      duplicatesAtSimulator: sims.node(PREF).received.filter((e) => e.type === 'identity.notify').length - notified().size,
+      rssMb: { first: Math.round(rss[0]?.[1] ?? 0), last: Math.round(rss.at(-1)?.[1] ?? 0), max: Math.round(Math.max(...rss.map(([, y]) => y))) },
+      rssSlopeMbPerMin: Number(slope(steady.length >= 2 ? steady : rss).toFixed(3)),
+      rssSamples: rss.length,
+    };
+    console.log(events.map((e) => `  ${e}`).join('\n'));
+    if (refused.length) console.log(`  refusals: ${[...new Set(refused)].slice(0, 5).join(' | ')}`);
+    if (lost.length) console.log(`  lost (first 10): ${lost.slice(0, 10).join(', ')}`);
+    console.log(JSON.stringify(report, null, 2));
+    console.log(`soak: ${report.accepted} accepted, ${report.lost} lost, RSS slope ${report.rssSlopeMbPerMin} MB/min over ${minutes} min`);
+    process.exitCode = report.lost === 0 && report.unanswered === 0 ? 0 : 1;
+  } finally {
+    for (const c of cleanups.splice(0).reverse()) { try { await c(); } catch { /* best effort */ } }
+  }
+}
+
+if (argv.includes('--child')) await child();
+else await parent();
