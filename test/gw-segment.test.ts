@@ -6,6 +6,7 @@ import { startBroker, type BrokerHandle } from '../broker/server.js';
 import { configSchema } from '../config/schema/index.js';
 import { createLogger } from '../gateway/log/logger.js';
 import { connectClient, endClient, refusal } from './helpers/mqtt.js';
+import { createTestPki, type PemPair, type TestPki } from './helpers/pki.js';
 import { freePort } from './helpers/ports.js';
 import { tempDir } from './helpers/tmp.js';
 
@@ -56,6 +57,48 @@ describe('broker: number-linkage listener', () => {
     const ok = await connectClient(`mqtt://127.0.0.1:${nl}`, { clientId: 'nl-01', username: 'nl-01', password: 'nl-secret' });
     await endClient(ok);
     const t = await connectClient(`mqtt://127.0.0.1:${local}`, { clientId: 'term-01', username: 'term-01', password: 'term-secret' });
+    await endClient(t);
+  });
+});
+
+describe('broker: number-linkage listener with its own CA (mTLS)', () => {
+  const dirs = [tempDir('jukigw-gwseg-local-'), tempDir('jukigw-gwseg-nl-'), tempDir('jukigw-gwseg-data-')];
+  let localPki: TestPki;
+  let nlPki: TestPki;
+  let broker: BrokerHandle;
+  let localUrl = '';
+  let nlUrl = '';
+  const opts = (ca: string, pair: PemPair | undefined, clientId: string) => ({ clientId, ca, rejectUnauthorized: true, ...(pair ? { cert: pair.cert, key: pair.key } : {}) });
+
+  beforeAll(async () => {
+    localPki = await createTestPki(dirs[0]!.path, { clients: ['term-01', 'nl-01'], expired: 'term-01', revoked: 'term-01' });
+    nlPki = await createTestPki(dirs[1]!.path, { clients: ['nl-01', 'term-01'], expired: 'nl-01', revoked: 'nl-01' });
+    const [lp, np] = [await freePort(), await freePort()];
+    const tls = (p: TestPki) => ({ cert: p.server.certFile, key: p.server.keyFile, ca: p.caFile, crl: [p.crlFile] });
+    const cfg = configSchema.parse({
+      municipalities: ['242012'], dataDir: dirs[2]!.path,
+      listeners: [
+        { name: 'local', type: 'tls', host: '127.0.0.1', port: lp, segment: 'local', tls: tls(localPki) },
+        { name: 'number-linkage', type: 'tls', host: '127.0.0.1', port: np, segment: 'number-linkage', tls: tls(nlPki) },
+      ],
+      systems: [{ id: 'nl-01', role: 'number-linkage' }, { id: 'term-01', role: 'terminal' }],
+    });
+    broker = await startBroker(cfg, { logger: createLogger({ level: 'silent' }) });
+    localUrl = `mqtts://localhost:${lp}`;
+    nlUrl = `mqtts://localhost:${np}`;
+  }, 60_000);
+  afterAll(async () => { await broker?.close(); for (const d of dirs) d.cleanup(); });
+
+  it('admits the number-linkage server only with a certificate of the segment CA, on its listener', async () => {
+    const ok = await connectClient(nlUrl, opts(nlPki.caPem, nlPki.clients['nl-01'], 'nl-01'));
+    await endClient(ok);
+    // A certificate for the same CN from the local segment's CA: refused at the TLS handshake.
+    expect(await refusal(nlUrl, opts(nlPki.caPem, localPki.clients['nl-01'], 'nl-01'))).toBe('closed');
+    // The number-linkage server on the local listener (local CA certificate): refused by the segment check.
+    expect(await refusal(localUrl, opts(localPki.caPem, localPki.clients['nl-01'], 'nl-01'))).toBe(5);
+    // A terminal certificate issued by the segment CA: refused by the segment check.
+    expect(await refusal(nlUrl, opts(nlPki.caPem, nlPki.clients['term-01'], 'term-01'))).toBe(5);
+    const t = await connectClient(localUrl, opts(localPki.caPem, localPki.clients['term-01'], 'term-01'));
     await endClient(t);
   });
 });

@@ -15,7 +15,13 @@ export interface RelayDeps {
   /** Interactive forwarder whose requester records the answers of information queries. */
   interactive: Interactive;
   provision: ProvisionRecords;
+  /** Shared with recordingRequester: what the answer record of each query in flight needs. */
+  queries: QueryLedger;
 }
+
+type QueryBase = Omit<Parameters<ProvisionRecords['add']>[1], 'kind' | 'result'>;
+/** Upstream request id → the query's provision fields (memory only, while the query is out). */
+export type QueryLedger = Map<string, QueryBase>;
 
 /** Defence in depth: relays serve the number-linkage segment only, whatever the role table says. */
 async function segmentOnly(deps: CsFlowDeps, req: LocalRequest, ctx: RequestContext): Promise<boolean> {
@@ -63,7 +69,7 @@ function infoQuery(r: RelayDeps): FlowHandler {
     const up = upstreamEnvelope(selfNode(deps, body.lgCode), `ims:${body.lgCode}`, 'info.query', body as Record<string, unknown>);
     const addresseeKey = deps.audit.key('addressee', `${body.lgCode}:${body.addresseeNo}`);
     const base = { requestId: req.envelope.id, systemId: req.systemId, type: 'info.query', infoType: body.infoType, procedure: body.procedure, targetOrg: body.targetOrg, lgCode: body.lgCode, addresseeKey };
-    queries.set(up.id, base);
+    r.queries.set(up.id, base);
     // The query record commits with the acceptance of the request (pending record, queue ack).
     const recorded: RequestContext = { ...ctx, begin: () => { const uow = ctx.begin(); r.provision.add(uow.batch, { ...base, kind: 'query', result: 'sent' }); return uow; } };
     await r.interactive.forward(req, recorded, up, {
@@ -72,12 +78,8 @@ function infoQuery(r: RelayDeps): FlowHandler {
   };
 }
 
-type QueryBase = Omit<Parameters<ProvisionRecords['add']>[1], 'kind' | 'result'>;
-/** Upstream request id → what the answer record needs (in memory while the query is out). */
-const queries = new Map<string, QueryBase>();
-
 /** Wraps the uplink's request so that every information-query answer (or failure) is recorded. */
-export function recordingRequester(deps: CsFlowDeps, provision: ProvisionRecords): { request(e: Envelope, o?: { timeoutMs?: number }): Promise<Envelope> } {
+export function recordingRequester(deps: CsFlowDeps, provision: ProvisionRecords, queries: QueryLedger): { request(e: Envelope, o?: { timeoutMs?: number }): Promise<Envelope> } {
   return {
     async request(envelope, opts) {
       const reply = await deps.uplink.request(envelope, opts);

@@ -17,7 +17,7 @@ import type { Logger } from '../log/logger.js';
 import { openProvisionRecords, type ProvisionQuery, type ProvisionRecord, type ProvisionRecords } from '../provision/index.js';
 import type { Db } from '../store/db.js';
 import { createPurger } from './purge.js';
-import { recordingRequester, relayHandlers } from './relays.js';
+import { recordingRequester, relayHandlers, type QueryLedger } from './relays.js';
 import { createGwScreen, type ScreenStats } from './screen.js';
 import { createSerialRegistry } from './serials.js';
 
@@ -68,16 +68,20 @@ export async function startGwRole(deps: GwRoleDeps): Promise<GwRole> {
     attach(cs) {
       const { flow } = cs;
       const code = createCodeRequest(flow, { serials, onAcknowledged: () => purger.request() });
+      const queries: QueryLedger = new Map();
       const relayInteractive = createInteractive({
         db, localOutbox: flow.localOutbox, logger, selfAddress: () => `lg:${config.municipalities[0]}`,
-        audit: (uow, e) => flow.audit.record(uow, e), requester: recordingRequester(flow, provision),
+        audit: (uow, e) => flow.audit.record(uow, e), requester: recordingRequester(flow, provision, queries),
       });
       interactives.push(code.interactive, relayInteractive);
       cs.handlers.set('code.request', code.handler);
-      for (const [type, h] of relayHandlers({ flow, interactive: relayInteractive, provision })) cs.handlers.set(type, h);
+      for (const [type, h] of relayHandlers({ flow, interactive: relayInteractive, provision, queries })) cs.handlers.set(type, h);
       screen = createGwScreen({
         source: cs.source, db, config: flow.config, localOutbox: flow.localOutbox, logger, selfAddress: () => `lg:${config.municipalities[0]}`,
         audit: flow.audit,
+        // Whatever becomes of a code request (accepted, refused here or by the intake), its queue entry is
+        // deleted within moments; the debounced compaction then removes the 処理通番 from the files.
+        onRequest: (type) => { if (type === 'code.request') purger.request(); },
       });
       logger.info({ types: ['code.request', 'addressee.update', 'serial.request', 'copy.update', 'info.query'] }, 'gw: number-linkage segment attached');
       return screen;

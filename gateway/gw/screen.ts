@@ -23,6 +23,8 @@ export interface ScreenOptions {
   audit: GwAuditor;
   logger: Logger;
   selfAddress: () => string;
+  /** Told the type of every request from the segment that the screen has seen. */
+  onRequest?: (type: string) => void;
 }
 
 export interface ScreenStats { passed: number; refused: number; stripped: number }
@@ -52,6 +54,7 @@ export function createGwScreen(o: ScreenOptions): DurableRequestSource & { stats
     }
     if (typeof env !== 'object' || env === null || Array.isArray(env) || typeof env.type !== 'string') return q;
     const id = typeof env.id === 'string' && env.id.length <= 64 ? env.id : '';
+    o.onRequest?.(env.type);
     const r = screenBody(env.type, env.body);
     if (!r.ok) { await refuse(q, id, env.type.slice(0, 64), r.error); return undefined; }
     stats.passed++;
