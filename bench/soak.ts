@@ -129,6 +129,7 @@ async function parent(): Promise<void> {
 
     let app: ChildProcess | undefined;
     const rss: Array<[number, number]> = [];
+    const lives: Array<{ startedMin: number; samples: Array<[number, number]> }> = [];
     const t0 = Date.now();
     const startApp = () => new Promise<void>((resolve, reject) => {
       const c = spawn(process.execPath, ['--import', 'tsx', new URL(import.meta.url).pathname, '--child'], {
@@ -139,6 +140,7 @@ async function parent(): Promise<void> {
       c.stdout!.on('data', (d: Buffer) => { buf += d.toString(); if (buf.includes('ready\n')) { buf = ''; resolve(); } });
       c.once('exit', (code) => reject(new Error(`appliance exited (${code}) before ready`)));
       app = c;
+      lives.push({ startedMin: (Date.now() - t0) / 60_000, samples: [] });
     });
     const stopApp = async (signal: NodeJS.Signals) => {
       const c = app!;
@@ -146,7 +148,7 @@ async function parent(): Promise<void> {
     };
     cleanups.push(async () => { if (app && app.exitCode === null) await stopApp('SIGKILL'); });
     await startApp();
-    const sampler = setInterval(() => { const m = app?.pid ? rssMb(app.pid) : undefined; if (m) rss.push([(Date.now() - t0) / 60_000, m]); }, 2000);
+    const sampler = setInterval(() => { const m = app?.pid ? rssMb(app.pid) : undefined; if (m) { const p: [number, number] = [(Date.now() - t0) / 60_000, m]; rss.push(p); lives.at(-1)!.samples.push(p); } }, 2000);
 
     const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, { clientId: 'rr-01', username: 'rr-01', password, clean: false, protocolVersion: 4, reconnectPeriod: 500 });
     cleanups.push(() => client.endAsync(true).then(() => undefined));
@@ -209,21 +211,28 @@ async function parent(): Promise<void> {
     }
     events.push(`${at()} drained`);
     clearInterval(sampler);
-    const steady = rss.filter(([m]) => m >= 1); // the first minute is start-up (JIT, caches)
+    // Per process life, after a 30 s warm-up (JIT, caches, first LevelDB compactions): a restart
+    // resets RSS, so one regression over both lives would measure the restart, not a leak.
+    const perLife = lives.map((l) => {
+      const steady = l.samples.filter(([m]) => m - l.startedMin >= 0.5);
+      return { startedAtMin: Number(l.startedMin.toFixed(2)), samples: steady.length, slopeMbPerMin: Number(slope(steady).toFixed(3)),
+        firstMb: Math.round(steady[0]?.[1] ?? 0), lastMb: Math.round(steady.at(-1)?.[1] ?? 0) };
+    });
     const report = {
       minutes, rate, outages, restart: hardKill ? 'SIGKILL' : 'SIGTERM',
       sent: sent.size, accepted: accepted.size, refused: refused.length, unanswered: unanswered.length - refused.length,
       deliveredUpstream: notified().size, lost: lost.length,
       duplicatesAtSimulator: sims.node(PREF).received.filter((e) => e.type === 'identity.notify').length - notified().size,
       rssMb: { first: Math.round(rss[0]?.[1] ?? 0), last: Math.round(rss.at(-1)?.[1] ?? 0), max: Math.round(Math.max(...rss.map(([, y]) => y))) },
-      rssSlopeMbPerMin: Number(slope(steady.length >= 2 ? steady : rss).toFixed(3)),
+      rssSlopeMbPerMin: perLife.map((l) => l.slopeMbPerMin),
+      rssPerLife: perLife,
       rssSamples: rss.length,
     };
     console.log(events.map((e) => `  ${e}`).join('\n'));
     if (refused.length) console.log(`  refusals: ${[...new Set(refused)].slice(0, 5).join(' | ')}`);
     if (lost.length) console.log(`  lost (first 10): ${lost.slice(0, 10).join(', ')}`);
     console.log(JSON.stringify(report, null, 2));
-    console.log(`soak: ${report.accepted} accepted, ${report.lost} lost, RSS slope ${report.rssSlopeMbPerMin} MB/min over ${minutes} min`);
+    console.log(`soak: ${report.accepted} accepted, ${report.lost} lost, RSS slope per appliance life ${report.rssSlopeMbPerMin.join(' / ')} MB/min over ${minutes} min`);
     process.exitCode = report.lost === 0 && report.unanswered === 0 ? 0 : 1;
   } finally {
     for (const c of cleanups.splice(0).reverse()) { try { await c(); } catch { /* best effort */ } }
