@@ -1,4 +1,4 @@
-// npm run bench:gw [-- --requests N] [--concurrency C]
+// npm run bench:gw [-- --requests N] [--concurrency C] [--purge-ms T]
 // GW role end to end on this machine (Mosquitto upstream, simulators, SoftHSM signing, LevelDB), in one run:
 //   baseline:       jlis.inquiry by 個人番号, terminal → CS → national → back (the CS's interactive path, no GW)
 //   code.request:   number-linkage → GW whitelist → CS (store look-up) → national → accept ack; requests/s,
@@ -12,7 +12,9 @@ import mqtt, { type MqttClient } from 'mqtt';
 import { uuidv7, type Envelope } from '../gateway/envelope.js';
 import { NL, PASSWORD, SERVED, startGwStack, TERMINAL, type GwStack } from '../test/helpers/gw-harness.js';
 
-const { values } = parseArgs({ options: { requests: { type: 'string' }, concurrency: { type: 'string' } } });
+const { values } = parseArgs({ options: { requests: { type: 'string' }, concurrency: { type: 'string' }, 'purge-ms': { type: 'string' } } });
+/** Minimum interval between compactions that purge deleted 処理通番 (the appliance's default is 5 s). */
+const PURGE_MS = Number(values['purge-ms'] ?? 5000);
 const N = Number(values.requests ?? 2000);
 const C = Number(values.concurrency ?? 32);
 if (!Number.isInteger(N) || N < 10 || !Number.isInteger(C) || C < 1) {
@@ -74,14 +76,14 @@ async function watchUpstream(s: GwStack, to: string, type: string, field: string
   return { arrivals, close: () => c.endAsync(true).then(() => undefined) };
 }
 
-const s = await startGwStack({ residents: 200, logLevel: 'warn', purgeIntervalMs: 5000 });
+const s = await startGwStack({ residents: 200, logLevel: 'warn', purgeIntervalMs: PURGE_MS });
 try {
   const local = s.config.listeners.find((l) => l.segment === 'local')!;
   const seg = s.config.listeners.find((l) => l.segment === 'number-linkage')!;
   const term = await requester(`mqtt://127.0.0.1:${local.port}`, TERMINAL);
   const nl = await requester(`mqtt://127.0.0.1:${seg.port}`, NL);
   const person = (i: number) => s.residents[i % s.residents.length]!;
-  log(`GW bench: ${N} requests per kind, ${C} in flight, ${s.residents.length} residents; shared 2-core host`);
+  log(`GW bench: ${N} requests per kind, ${C} in flight, ${s.residents.length} residents, compaction every ≥ ${PURGE_MS} ms; shared 2-core host`);
 
   // Warm both paths (JIT, links, token sessions).
   await load(50, 8, (i) => term.send('jlis.inquiry', { by: 'myNumber', myNumber: person(i).myNumber, dutyCode: 'BENCH', operatorId: 'op-1', terminalId: 't-1' }));
