@@ -170,23 +170,35 @@ export async function startCsStack(opts: StackOptions = {}): Promise<CsStack> {
       cleanups.push(() => c.endAsync(true).then(() => undefined));
       const replies: Envelope[] = [];
       const pushes: Envelope[] = [];
+      const waiting = new Map<string | null, (e: Envelope) => void>();
       c.on('message', (topic, payload) => {
         const e = JSON.parse(payload.toString('utf8')) as Envelope;
         (topic.startsWith('res/') ? replies : pushes).push(e);
+        if (topic.startsWith('res/')) waiting.get(e.corr)?.(e);
       });
+      // Requests are small and latency-bound: no Nagle delay on the client side.
+      (c.stream as { setNoDelay?: (v: boolean) => void }).setNoDelay?.(true);
       await c.subscribeAsync([`res/${id}`, `to/${id}/#`], { qos: 1 });
-      const waitReply = (corr: string | null) => until(() => replies.find((r) => r.corr === corr), 15_000);
+      const waitReply = (corr: string | null, seen?: Set<Envelope>) => {
+        const have = replies.find((r) => r.corr === corr && !seen?.has(r));
+        if (have) return Promise.resolve(have);
+        return new Promise<Envelope>((resolve, reject) => {
+          const t = setTimeout(() => { waiting.delete(corr); reject(new Error(`no reply to ${corr} in time`)); }, 15_000);
+          waiting.set(corr, (e) => { clearTimeout(t); waiting.delete(corr); resolve(e); });
+        });
+      };
       return {
         id, client: c, replies, pushes,
         async request(type, body, extra = {}) {
           const env = { v: 1, id: uuidv7(), type, body, ...extra };
+          const reply = waitReply(env.id);
           await c.publishAsync(`req/${type}`, JSON.stringify(env), { qos: 1 });
-          return waitReply(env.id);
+          return reply;
         },
         async raw(type, payload, expectCorr) {
-          const seen = new Set(replies);
+          const reply = waitReply(expectCorr, new Set(replies));
           await c.publishAsync(`req/${type}`, payload, { qos: 1 });
-          return until(() => replies.find((r) => !seen.has(r) && r.corr === expectCorr), 15_000);
+          return reply;
         },
         waitPush: (pred, timeoutMs = 15_000) => until(() => pushes.find(pred), timeoutMs),
       };

@@ -49,6 +49,10 @@ export function moveoutCertRequestInbound(deps: CsFlowDeps): UpstreamHandler {
   return async (env, ctx): Promise<Envelope> => {
     const code = env.to.slice(3);
     const auditBase = { actor: { kind: 'system' as const, id: env.from }, action: 'moveout.cert.request' };
+    if (!env.from.startsWith('lg:')) {
+      await deps.audit.record({ batch: ctx.batch }, { ...auditBase, outcome: 'refused', code: 'forbidden', detail: 'only a municipality\'s CS may ask for a move-out certificate' });
+      return errorReply(env, env.to, 'forbidden', 'only a municipality\'s CS may ask for a move-out certificate', [{ path: 'from', problem: 'moveout.sender: expected lg:{code}' }]) as unknown as Envelope;
+    }
     const parsed = parseRequest('moveout.cert.request', env.body, deps.messages);
     if (!parsed.ok) {
       await deps.audit.record({ batch: ctx.batch }, { ...auditBase, outcome: 'refused', code: parsed.error.code, detail: parsed.error.message });
