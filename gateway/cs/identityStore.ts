@@ -271,7 +271,8 @@ export class IdentityStore {
 
   /**
    * 4-item search: a name (kanji or kana) plus a date of birth or an address; sex and lgCode narrow.
-   * Returns at most `limit` hits; `truncated` tells the caller to answer too_many_hits.
+   * Returns every hit when there are at most `limit`; otherwise `truncated` is set, `hits` is empty
+   * and `total` counts the matches (a lower bound past the scan cap): the caller answers too_many_hits.
    */
   async search(q: SearchQuery, opts: { limit: number }): Promise<SearchResult> {
     const name = q.name?.trim() ? queryNameKey(q.name) : undefined;
@@ -295,12 +296,10 @@ export class IdentityStore {
       if (kanaFilter && !e.kh.includes(kanaFilter)) continue;
       matches.push(k.slice(p.length + 1));
     }
-    const hits: IdentityRecord[] = [];
-    for (const rc of matches.slice(0, opts.limit)) {
-      const r = await this.get(rc);
-      if (r) hits.push(r);
-    }
-    return { hits, total: matches.length, truncated: capped || matches.length > opts.limit };
+    const truncated = capped || matches.length > opts.limit;
+    // Over the cap the caller answers too_many_hits and discloses nothing, so nothing is read.
+    const hits = truncated ? [] : (await Promise.all(matches.map((rc) => this.get(rc)))).filter((r): r is IdentityRecord => r !== undefined);
+    return { hits, total: matches.length, truncated };
   }
 
   /**
