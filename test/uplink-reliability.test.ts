@@ -1,13 +1,14 @@
 // Uplink against a real Mosquitto and the simulated upstream nodes: request/reply with timeouts,
 // an upstream outage with traffic flowing, a poison message, and the inbox's refusals.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { connect } from 'mqtt';
 import { Registry } from 'prom-client';
 import { openApplianceDb, type Db } from '../gateway/store/db.js';
 import { nowIso, uuidv7, type Envelope } from '../gateway/envelope.js';
 import { createUplink, type InboxAuditEvent, type Uplink } from '../gateway/uplink/index.js';
-import type { TokenSigner } from '../hsm/index.js';
-import { reloadingVerifier } from '../sim/pki.js';
+import { TokenUnavailableError, type TokenSigner } from '../hsm/index.js';
+import type { Signer } from '../hsm/types.js';
+import { reloadingVerifier, simSigner, type SimPki } from '../sim/pki.js';
 import { startSimulators, type Simulators } from '../sim/run.js';
 import { startMosquitto, type Mosquitto } from './helpers/mosquitto.js';
 import { tempDir } from './helpers/tmp.js';
@@ -17,8 +18,18 @@ import { EXAMPLE_RECORD } from '../gateway/messages/index.js';
 const dir = tempDir('uplink-rel-');
 let mosq: Mosquitto;
 let sims: Simulators;
+let pki: SimPki;
 let db: Db;
 let signer: TokenSigner;
+/** The real SoftHSM signer behind a switch that makes it behave like a token that went away. */
+let tokenDown = false;
+const switchable: Signer = {
+  get kid() { return signer.kid; },
+  get certificateDer() { return signer.certificateDer; },
+  status: () => signer.status(),
+  close: async () => undefined,
+  signEnvelope: (e) => (tokenDown ? Promise.reject(new TokenUnavailableError('token not present (test)')) : signer.signEnvelope(e)),
+};
 let uplink: Uplink;
 const audits: InboxAuditEvent[] = [];
 const deadAlarms: string[] = [];
@@ -71,14 +82,14 @@ function assertDeliveredOnceInOrder(received: Envelope[], sent: Envelope[]): voi
 
 beforeAll(async () => {
   mosq = await startMosquitto();
-  const pki = await openSimPki(`${dir.path}/pki`);
+  pki = await openSimPki(`${dir.path}/pki`);
   signer = await certifiedApplianceSigner(`${dir.path}/data`, pki);
   sims = await startSimulators({ brokerUrl: mosq.url, pkiDir: pki.dir, servedCodes: [SERVED], otherMunicipalities: ['141003'], logger,
     people: [{ ...EXAMPLE_RECORD, residentCode: KNOWN, lgCode: '141003', address: '神奈川県横浜市中区本町6丁目50番地の10' }] });
   db = await openApplianceDb(`${dir.path}/data/db`);
   uplink = await createUplink({
     config: testConfig(mosq.url, { timeoutsMs: { 'identity.verify': 2000, 'test.silent': 300 } }),
-    db, signer, verifier: reloadingVerifier(pki), logger, registry,
+    db, signer: switchable, verifier: reloadingVerifier(pki), logger, registry,
     audit: (e) => { audits.push(e); }, onDeadLetter: (e) => deadAlarms.push(e.envelope.id),
   });
   await until(() => uplink.linkStatus()[0]?.state === 'up');
@@ -155,6 +166,28 @@ describe('uplink with Mosquitto and the simulators', () => {
     expect(uplink.queueStats().juki?.dead).toBe(0);
   });
 
+  it('keeps messages queued while the signing token is unavailable and never sends them unsigned', async () => {
+    tokenDown = true;
+    onTestFinished(() => { tokenDown = false; });
+    const pref = sims.node(PREF);
+    const before = { received: pref.received.length, refused: pref.refused.length };
+    const sent = await enqueueNotices([testResidentCode(301), testResidentCode(302)], 3);
+    const interactive = await uplink.request(env('identity.verify', 'national', { by: 'residentCode', residentCode: KNOWN, ...OPERATOR }));
+    expect(interactive).toMatchObject({ type: 'error', body: { code: 'upstream_unavailable', message: expect.stringMatching(/signing token/) } });
+    await until(async () => /reason="signing"\} [1-9]/.test(await registry.getSingleMetricAsString('jukigw_uplink_failures_total')));
+    await new Promise((r) => setTimeout(r, 300));
+    expect(pref.received.length).toBe(before.received);
+    expect(pref.refused.length).toBe(before.refused);
+    expect(uplink.queueStats().juki?.depth).toBe(6);
+    // Token trouble is not the message's fault: no attempt is used up.
+    const queued = await uplink.outbox.list();
+    expect(queued.every((e) => e.attempts === 0)).toBe(true);
+    expect(queued.filter((e) => /^signing: token not present/.test(e.lastError ?? '')).length).toBe(2); // each person's head
+    tokenDown = false;
+    await until(() => uplink.queueStats().juki?.depth === 0);
+    assertDeliveredOnceInOrder(pref.received, sent);
+  });
+
   it('verifies, deduplicates and dispatches inbound messages; refusals are audited', async () => {
     const handled: Envelope[] = [];
     uplink.on('movein.notice', async (e) => { handled.push(e); return { ...e, id: uuidv7(), type: 'movein.notice.result', from: SELF, to: e.from, corr: e.id, at: nowIso(), body: { accepted: true } }; });
@@ -168,10 +201,20 @@ describe('uplink with Mosquitto and the simulators', () => {
     const unsigned = env('movein.notice', SELF, { residentCode: KNOWN });
     await raw.publishAsync(`to/${SELF}/movein.notice`, JSON.stringify(unsigned), { qos: 1 });
     await raw.publishAsync(`to/${SELF}/movein.notice`, 'not json', { qos: 1 });
+    // The same signed message twice: the flow sees it once; the duplicate gets the remembered answer again.
+    const lgSigner = await simSigner(pki, 'lg:141003');
+    const twice: Envelope = { v: 1, id: uuidv7(), type: 'movein.notice', from: 'lg:141003', to: SELF, at: nowIso(), corr: null, body: { residentCode: KNOWN } };
+    const signed = JSON.stringify(await lgSigner.signEnvelope(twice));
+    await raw.publishAsync(`to/${SELF}/movein.notice`, signed, { qos: 1 });
+    await until(() => other.received.some((e) => e.corr === twice.id));
+    await raw.publishAsync(`to/${SELF}/movein.notice`, signed, { qos: 1 });
+    const answer = other.received.find((e) => e.corr === twice.id)!;
+    await until(() => (other.copies.get(answer.id) ?? 0) >= 2);
+    expect(handled.filter((e) => e.id === twice.id)).toHaveLength(1);
     await until(() => audits.length >= 2);
     expect(audits.map((a) => a.reason).sort()).toEqual(['malformed', 'malformed']);
     expect(audits[0]).toMatchObject({ kind: 'uplink.refused', link: 'juki' });
     await raw.endAsync();
-    expect(handled).toHaveLength(1);
+    expect(handled).toHaveLength(2);
   });
 });
