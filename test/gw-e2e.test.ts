@@ -113,6 +113,11 @@ describe('GW role end to end', () => {
     expect(sr.type).toBe('serial.request.result');
     expect(String(sr.body.serialNo)).toMatch(/^SN-/);
     expect(received('nws', 'serial.request').length).toBeGreaterThan(0);
+    // 2-④ → 2-⑤: the issued 処理通番 is used for a code request (and must vanish like the others).
+    const issued = String(sr.body.serialNo); serials.push(issued);
+    const cr = await nl.request('code.request', { lgCode: SERVED, serialNo: issued, myNumber: s.residents[4]!.myNumber });
+    expect(cr.body).toEqual({ accepted: true });
+    codes.push(String((await until(() => received(`ims:${SERVED}`, 'code.deliver', bySerial(issued))[0])).body.code));
 
     const cp = await nl.request('copy.update', { lgCode: SERVED, addresseeNo: 'A-0001', infoType: 'TAX-01', operation: 'add', data: { income: 3_200_000 } });
     expect(cp.body).toEqual({ accepted: true });
@@ -152,7 +157,7 @@ describe('GW role end to end', () => {
 
   it('no 処理通番 or 符号 anywhere in the data dir or the log once acknowledged; only hashes in the audit log', async () => {
     expect(serials.length).toBeGreaterThanOrEqual(5);
-    expect(codes.length).toBe(3);
+    expect(codes.length).toBe(4);
     await s.cs.idle();
     await s.gw.idle();
     await s.gw.purgeNow();

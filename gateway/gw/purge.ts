@@ -4,8 +4,11 @@
 import { SUBLEVELS, type Db } from '../store/db.js';
 import type { Logger } from '../log/logger.js';
 
-/** Sublevels where a request's clear body can sit until it is answered. */
-export const TRANSIENT_SUBLEVELS = [SUBLEVELS.requests, SUBLEVELS.ingress, SUBLEVELS.pending, SUBLEVELS.outbox, SUBLEVELS.local] as const;
+/**
+ * Sublevels where a request or reply can sit in clear until it is handled or delivered (`broker`: the
+ * local broker's queued deliveries, e.g. the serial.request result on its way to the number-linkage server).
+ */
+export const TRANSIENT_SUBLEVELS = [SUBLEVELS.requests, SUBLEVELS.ingress, SUBLEVELS.pending, SUBLEVELS.outbox, SUBLEVELS.local, SUBLEVELS.broker] as const;
 
 /**
  * Compacts each transient sublevel's key range (prefix `!name!`; '"' is the next character after '!').
