@@ -77,6 +77,12 @@ export class Inbox {
     if (!v.ok) return this.refuse({ link, topic, reason: v.code, detail: v.message });
     const env = v.envelope;
     const ids = { id: env.id, type: env.type, from: env.from };
+    // A node signs as itself: its certificate's CN is its address, so a valid signature cannot vouch
+    // for a message that claims to come from another node.
+    const cn = /(?:^|, )CN=([^,]+)/.exec(v.signerSubject)?.[1];
+    if (cn !== undefined && cn !== env.from) {
+      return this.refuse({ link, topic, reason: 'forged_from', detail: `from ${env.from} but signed by ${cn}`, ...ids });
+    }
     if (!this.o.selfNodes.has(env.to) || nodeOfTopic(topic) !== env.to) {
       return this.refuse({ link, topic, reason: 'misrouted', detail: `addressed to ${env.to} on ${topic}`, ...ids });
     }
