@@ -35,6 +35,8 @@ import type { CsAuditor, CsFlowDeps } from './flows/shared.js';
 
 export interface CsRoleDeps {
   config: ApplianceConfig;
+  /** The running configuration when it is applied live (systems, roles): read per request. Default: `config`. */
+  currentConfig?: () => ApplianceConfig;
   db: Db;
   logger: Logger;
   /** Metrics registry (prom-client); unused so far, accepted for the composition's uniformity. */
@@ -128,7 +130,8 @@ export async function startCsRole(deps: CsRoleDeps): Promise<CsRole> {
   const auditSink: AuditSink = (uow, event) => auditor.record(uow, event);
   const interactive = createInteractive({ db, requester: uplink, localOutbox, audit: auditSink, logger, selfAddress });
   const moveouts = new MoveOutCertificates(db, deps.encodings?.moveout);
-  const flow: CsFlowDeps = { config: () => config, db, logger, messages, store, uplink, interactive, localOutbox, moveouts, audit: auditor };
+  const configNow = deps.currentConfig ?? (() => config);
+  const flow: CsFlowDeps = { config: configNow, db, logger, messages, store, uplink, interactive, localOutbox, moveouts, audit: auditor };
 
   const handlers = new Map<string, FlowHandler>([
     ['identity.update', identityUpdate(flow)],
@@ -148,7 +151,7 @@ export async function startCsRole(deps: CsRoleDeps): Promise<CsRole> {
   const consistency = consistencyRuns(flow, deps.consistency);
 
   const intake = createIntake({
-    db, source: deps.gateway?.({ flow, handlers, source: broker.persistence.level.requests }) ?? broker.persistence.level.requests, config: () => config, handlers, localOutbox, audit: auditSink, logger, selfAddress,
+    db, source: deps.gateway?.({ flow, handlers, source: broker.persistence.level.requests }) ?? broker.persistence.level.requests, config: configNow, handlers, localOutbox, audit: auditSink, logger, selfAddress,
     validateBody: (type, body) => { const r = validateBody(type, body, messages); return r.ok ? undefined : r.error; },
   });
   await interactive.recover();
