@@ -41,6 +41,8 @@ export async function startMosquitto(options: MosquittoOptions = {}): Promise<Mo
   const port = options.port ?? await freePort();
   const lines = [`listener ${port} 127.0.0.1`, 'allow_anonymous true', 'persistence false', 'max_queued_messages 1000000',
     'max_inflight_messages 0', 'log_dest none'];
+  // Started as root, mosquitto drops to the 'mosquitto' user, which cannot read our 0700 temp dirs.
+  if (process.getuid?.() === 0) lines.push('user root');
   if (options.tls) {
     lines.push(`certfile ${options.tls.cert}`, `keyfile ${options.tls.key}`, `cafile ${options.tls.ca}`,
       `require_certificate ${options.tls.requireClientCert ? 'true' : 'false'}`, 'tls_version tlsv1.2');
