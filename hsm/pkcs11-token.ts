@@ -178,27 +178,29 @@ export function openPkcs11Token(opts: Pkcs11TokenOptions): Pkcs11TokenKey {
     } catch (e) { reject(e); }
   });
 
+  const signOn = (session: Handle, input: Buffer): Promise<Buffer> => signOnce(session, input).then((sig) => {
+    release(session);
+    return sig;
+  }, (e: unknown) => {
+    const rv = rvOf(e);
+    if (rv !== undefined && LOST_CODES.has(rv)) {
+      // A session from before a reconnect failing late says nothing about the new sessions.
+      if (sessions.includes(session)) markLost(rvName(e));
+      throw new TokenUnavailableError(`PKCS#11 ${where}: ${rvName(e)}; signing paused`, { cause: e });
+    }
+    release(session);
+    if (state !== 'ready') throw unavailable();
+    throw e;
+  });
+
   return {
     kind: 'pkcs11', alg: opts.alg, spkiDer: spki,
     get slot() { return slotNumber(slot); },
-    async sign(data) {
+    sign(data) {
       const input = opts.alg === 'ES256' ? sha256(data) : typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
-      const session = await acquire();
-      try {
-        const sig = await signOnce(session, input);
-        release(session);
-        return sig;
-      } catch (e) {
-        const rv = rvOf(e);
-        if (rv !== undefined && LOST_CODES.has(rv)) {
-          // A session from before a reconnect failing late says nothing about the new sessions.
-          if (sessions.includes(session)) markLost(rvName(e));
-          throw new TokenUnavailableError(`PKCS#11 ${where}: ${rvName(e)}; signing paused`, { cause: e });
-        }
-        release(session);
-        if (state !== 'ready') throw unavailable();
-        throw e;
-      }
+      // Promise chains rather than async/await: a few microtask hops less per signature.
+      const h = state === 'ready' ? free.pop() : undefined;
+      return h ? signOn(h, input) : acquire().then((session) => signOn(session, input));
     },
     async withSession(fn) {
       const session = await acquire();

@@ -34,11 +34,19 @@ export function signerFromToken(token: TokenKey, certificateDer: Buffer, chainDe
   const notAfter = new Date(new X509Certificate(certificateDer).validTo).getTime();
   // The protected header is the same for every message: encode it once.
   const protectedB64u = b64u(JSON.stringify(header));
-  const signBytes = (payload: Uint8Array) => buildJws(protectedB64u, payload, (input) => token.sign(input));
+  const sign = (input: string) => token.sign(input);
+  // Never throws synchronously: a serialization fault is a rejected promise like any other.
+  const signBytes = (payload: Uint8Array): Promise<FlattenedJws> => {
+    try { return buildJws(protectedB64u, payload, sign); } catch (e) { return Promise.reject(e); }
+  };
   return {
     token, kid: header.kid, certificateDer, chainDer,
     signBytes,
-    signEnvelope: (envelope: Envelope) => signBytes(Buffer.from(JSON.stringify(envelope), 'utf8')),
+    signEnvelope(envelope: Envelope) {
+      let payload: Buffer;
+      try { payload = Buffer.from(JSON.stringify(envelope), 'utf8'); } catch (e) { return Promise.reject(e); }
+      return signBytes(payload);
+    },
     status(): TokenStatus {
       const s = token.status();
       if (s.ready && notAfter < Date.now()) return { ...s, ready: false, detail: `${s.detail}; signing certificate expired ${new Date(notAfter).toISOString()}` };
