@@ -20,6 +20,7 @@ import type { TokenSigner } from '../../hsm/index.js';
 import type { SimPerson } from '../../sim/directory.js';
 import { reloadingVerifier } from '../../sim/pki.js';
 import { generateResidents } from '../../sim/residents.js';
+import { prefectureCodeOf } from '../../gateway/domain/identifiers.js';
 import { startSimulators, type Simulators } from '../../sim/run.js';
 import { startMosquitto, type Mosquitto } from './mosquitto.js';
 import { freePort } from './ports.js';
@@ -93,6 +94,10 @@ async function load(db: Db, store: IdentityStore, people: Iterable<IdentityChang
 
 export interface StackOptions {
   residents?: number;
+  /** Municipality codes served (default Tsu); the population is generated for them. */
+  served?: string[];
+  /** Resident generator population (default 'tsu'), filtered to the served codes. */
+  population?: string;
   /** Changes the prefecture's copy after the common load (planted differences). */
   plant?: (prefDb: Db, prefStore: IdentityStore, residents: IdentityChange[]) => Promise<void>;
 }
@@ -103,7 +108,9 @@ export async function startCsStack(opts: StackOptions = {}): Promise<CsStack> {
   const cleanups: Array<() => Promise<void> | void> = [() => dir.cleanup()];
   const close = async () => { for (const c of cleanups.splice(0).reverse()) { try { await c(); } catch { /* best effort */ } } };
   try {
-    const residents = [...generateResidents('tsu', { count: opts.residents ?? 300 })];
+    const servedCodes = opts.served ?? [SERVED];
+    const prefNode = `pref:${prefectureCodeOf(servedCodes[0]!)}`;
+    const residents = [...generateResidents(opts.population ?? 'tsu', { count: opts.residents ?? 300 })].filter((r) => servedCodes.includes(r.lgCode));
     const [samePref] = [...generateResidents({ ...(await import('../../sim/residents.js')).populationSpec('tsu'), municipalities: [{ lgCode: SAME_PREF, label: '四日市市', weight: 1, towns: [{ name: '諏訪町', chome: 0, postcode: '5100085' }] }] }, { count: 1, seed: 'yokkaichi' })];
     const [otherPref] = [...generateResidents({ ...(await import('../../sim/residents.js')).populationSpec('tsu'), prefecture: '東京都', prefCode: '130001', municipalities: [{ lgCode: OTHER, label: '千代田区', weight: 1, towns: [{ name: '丸の内', chome: 3, postcode: '1000005' }] }] }, { count: 1, seed: 'chiyoda' })];
 
@@ -121,8 +128,8 @@ export async function startCsStack(opts: StackOptions = {}): Promise<CsStack> {
     const pki = await openSimPki(`${dir.path}/pki`);
     const people: SimPerson[] = [...residents, samePref!, otherPref!].map((r) => ({ ...r }) as SimPerson);
     const sims = await startSimulators({
-      brokerUrl: mosq.url, pkiDir: pki.dir, servedCodes: [SERVED], otherMunicipalities: [OTHER], people, logger,
-      consistencyPeers: { [PREF]: (req) => peer.handle(req) },
+      brokerUrl: mosq.url, pkiDir: pki.dir, servedCodes, otherMunicipalities: [OTHER], people, logger,
+      consistencyPeers: { [prefNode]: (req) => peer.handle(req) },
     });
     cleanups.push(() => sims.close());
 
@@ -132,7 +139,7 @@ export async function startCsStack(opts: StackOptions = {}): Promise<CsStack> {
     writeFileSync(pwFile, PASSWORD);
     const port = await freePort();
     const config = configSchema.parse({
-      municipalities: [SERVED],
+      municipalities: servedCodes,
       dataDir: `${dir.path}/data`,
       listeners: [{ name: 'plain', type: 'plain', host: '127.0.0.1', port }],
       systems: Object.values(SYSTEMS).map((id) => ({ id, role: id === SYSTEMS.register ? 'resident-register' : id === SYSTEMS.terminal ? 'terminal' : 'monitor', password: { file: pwFile } })),
