@@ -37,6 +37,8 @@ describe('GW role end to end', () => {
     codes.push(String(delivered.body.code));
     expect(received('national', 'code.request', bySerial(sn))).toHaveLength(1);
     expect(received('national', 'jlis.inquiry')).toHaveLength(0); // resolved from the CS store
+    // Upstream the person is named by 住民票コード; the 個人番号 stays between the segment and the CS.
+    expect(received('national', 'code.request', bySerial(sn))[0]!.body).toEqual({ lgCode: SERVED, serialNo: sn, residentCode: s.residents[0]!.residentCode });
     const audit = (await events()).find((e) => e.action === 'code.request' && e.outcome === 'ok');
     expect(audit?.keys).toContain(s.hashKey('serial', sn));
     expect(audit?.keys).toContain(s.hashKey('mn', s.residents[0]!.myNumber));
@@ -47,6 +49,7 @@ describe('GW role end to end', () => {
     const r = await nl.request('code.request', { lgCode: SERVED, serialNo: sn, myNumber: s.nonResident.myNumber });
     expect(r.body).toEqual({ accepted: true });
     expect(received('national', 'jlis.inquiry', (e) => e.body.myNumber === s.nonResident.myNumber)).toHaveLength(1);
+    expect(received('national', 'code.request', bySerial(sn))[0]!.body.residentCode).toBe(s.nonResident.residentCode);
     codes.push(String((await until(() => received(`ims:${SERVED}`, 'code.deliver', bySerial(sn))[0])).body.code));
   });
 
@@ -89,7 +92,7 @@ describe('GW role end to end', () => {
     expect(stripped.body).toEqual({ accepted: true });
     codes.push(String((await until(() => received(`ims:${SERVED}`, 'code.deliver', bySerial(st))[0])).body.code));
     const sent = received('national', 'code.request', bySerial(st))[0]!;
-    expect(Object.keys(sent.body).sort()).toEqual(['lgCode', 'myNumber', 'serialNo']);
+    expect(sent.body).toEqual({ lgCode: SERVED, serialNo: st, residentCode: s.residents[3]!.residentCode });
     const entries = await events();
     expect(entries.some((e) => e.code === 'fields_stripped' && String(e.detail?.message ?? '').includes('clientVersion'))).toBe(true);
     expect(entries.filter((e) => e.outcome === 'refused' && String(e.detail?.message ?? '').startsWith('gw:')).length).toBeGreaterThanOrEqual(2);

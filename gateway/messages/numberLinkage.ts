@@ -36,7 +36,14 @@ export function numberLinkageMessages(k: FieldKit) {
     'code.request': {
       kind: 'ack', schemaVersion: 1,
       description: 'att 2-⑤⑥⑦ number-linkage → GW → CS → national: request the code (符号); the caller gets only an accept acknowledgement. The CS resolves 個人番号 → 住民票コード; the serial number is deleted once the acquisition completes (only its hash is audited)',
-      request: z.strictObject({ lgCode: k.lgCode, serialNo: k.serialNo, myNumber: k.myNumber }).describe('符号取得 request'),
+      request: z.strictObject({
+        lgCode: k.lgCode,
+        serialNo: k.serialNo,
+        myNumber: k.myNumber.optional().describe('個人番号: the number-linkage server\'s request (2-⑤); the GW passes only this form'),
+        residentCode: k.residentCode.optional().describe('住民票コード: the CS\'s request to the national server (2-⑦), resolved from the 個人番号'),
+      }).superRefine((c, ctx) => {
+        if ((c.myNumber === undefined) === (c.residentCode === undefined)) ctx.addIssue({ code: 'custom', path: ['myNumber'], message: 'code.person: exactly one of myNumber (2-⑤) or residentCode (2-⑦)' });
+      }).describe('符号取得 request'),
       result: z.strictObject({
         accepted: z.literal(true).describe('the request was passed upstream'),
       }).describe('accept acknowledgement (the code itself goes to the intermediate server, never to the CS)'),

@@ -1,7 +1,7 @@
 // 全国サーバ (simulated, J-LIS): identity verification, inquiries, nationwide search, code requests
 // (passed to the NWS, which delivers the code to the municipality's intermediate server, never to the CS).
 import type { SimDirectory, SimPerson } from '../directory.js';
-import type { SimHandler } from '../node.js';
+import { SimError, type SimHandler } from '../node.js';
 import { findPerson, searchHits, verifyAgainst } from './common.js';
 
 export function nationalHandlers(dir: SimDirectory): Record<string, SimHandler> {
@@ -18,7 +18,15 @@ export function nationalHandlers(dir: SimDirectory): Record<string, SimHandler> 
     },
     'identity.search': async (env) => searchHits(dir, env.body, 'national'),
     'code.request': async (env, ctx) => {
-      await ctx.send('nws', 'code.request', { lgCode: env.body.lgCode, serialNo: env.body.serialNo, myNumber: env.body.myNumber });
+      // The CS sends the 住民票コード it resolved (2-⑦); J-LIS knows the person by it or refuses.
+      // The 個人番号 form is passed on as given (direct simulator tests).
+      let person: Record<string, unknown> = { myNumber: env.body.myNumber };
+      if (env.body.residentCode !== undefined) {
+        const p = dir.byResidentCode(String(env.body.residentCode));
+        if (!p) throw new SimError('not_found', 'no person with this 住民票コード');
+        person = { residentCode: p.residentCode };
+      }
+      await ctx.send('nws', 'code.request', { lgCode: env.body.lgCode, serialNo: env.body.serialNo, ...person });
       return { accepted: true };
     },
   };

@@ -1,6 +1,6 @@
-// att 2-⑥⑦ 符号取得 (CS half): the GW has whitelisted the request; the CS resolves the 個人番号 to a
-// person from its own records, or asks J-LIS (jlis.inquiry by 個人番号) for someone not resident
-// here, and only then sends the code request to the national server. The caller gets the accept
+// att 2-⑥⑦ 符号取得 (CS half): the GW has whitelisted the request; the CS resolves the 個人番号 to the
+// 住民票コード from its own records, or asks J-LIS (jlis.inquiry by 個人番号) for someone not resident
+// here, and only then sends the code request, naming the person by 住民票コード, to the national server. The caller gets the accept
 // acknowledgement or an error; the code itself goes national → NWS → intermediate server, never here.
 // 処理通番: refused when reused (its keyed hash is claimed in the acceptance batch); in clear it
 // lives only in memory and in the request queue entry, which the acceptance deletes.
@@ -23,7 +23,7 @@ const UNKNOWN_PERSON = 'unknown person: no record for this 個人番号 here or 
 
 export function createCodeRequest(deps: CsFlowDeps, gw: CodeRequestDeps): { handler: FlowHandler; interactive: Interactive } {
   const lookupAs = gw.lookupAs ?? { dutyCode: 'GW-CODE', operatorId: 'juki-gw', terminalId: 'juki-gw' };
-  // Upstream envelope id → the 個人番号 to look up first (non-residents); memory only.
+  // Upstream envelope id → the 個人番号 to resolve at J-LIS first (non-residents); memory only.
   const lookups = new Map<string, string>();
   const interactive: Interactive = createInteractive({
     db: deps.db, localOutbox: deps.localOutbox, logger: deps.logger, selfAddress: () => selfNode(deps),
@@ -32,15 +32,19 @@ export function createCodeRequest(deps: CsFlowDeps, gw: CodeRequestDeps): { hand
       async request(envelope: Envelope, opts) {
         const myNumber = lookups.get(envelope.id);
         lookups.delete(envelope.id);
+        let out = envelope;
         if (myNumber !== undefined) {
           const q = upstreamEnvelope(envelope.from, 'national', 'jlis.inquiry', { by: 'myNumber', myNumber, ...lookupAs });
           const r = await deps.uplink.request(q, opts);
           if (r.type === 'error') return r;
-          if (!Array.isArray(r.body.records) || r.body.records.length === 0) {
+          const records = Array.isArray(r.body.records) ? r.body.records as Array<{ residentCode?: unknown }> : [];
+          const residentCode = records.length === 1 && typeof records[0]!.residentCode === 'string' ? records[0]!.residentCode : undefined;
+          if (!residentCode) {
             return errorReply(envelope, 'national', 'not_found', UNKNOWN_PERSON, [{ path: 'body.myNumber', problem: 'person.unknown: not found locally nor at J-LIS' }]) as unknown as Envelope;
           }
+          out = { ...envelope, body: { ...envelope.body, residentCode } };
         }
-        const reply = await deps.uplink.request(envelope, opts);
+        const reply = await deps.uplink.request(out, opts);
         if (reply.type !== 'error') gw.onAcknowledged?.();
         return reply;
       },
@@ -54,8 +58,13 @@ export function createCodeRequest(deps: CsFlowDeps, gw: CodeRequestDeps): { hand
     const body = bodyOf(deps, req, 'code.request');
     const bad = notServed(deps, body.lgCode, 'body.lgCode');
     if (bad) return refuse(deps, req, ctx, 'invalid_request', 'lgCode is not served here', bad);
+    const myNumber = body.myNumber;
+    if (myNumber === undefined) {
+      // Only the 個人番号 form comes from the segment (the GW refuses a 住民票コード there as smuggled).
+      return refuse(deps, req, ctx, 'invalid_request', 'code.request needs the 個人番号', [{ path: 'body.myNumber', problem: 'code.person: the number-linkage server names the person by myNumber' }]);
+    }
     const serialKey = gw.serials.hash(body.serialNo);
-    const personKey = deps.audit.key('mn', body.myNumber);
+    const personKey = deps.audit.key('mn', myNumber);
     if (await gw.serials.used(serialKey)) {
       const uow = ctx.begin();
       ctx.fail(uow, 'conflict', '処理通番 already used: a serial number is valid for one code request only', [{ path: 'body.serialNo', problem: 'serialNo.reused: this 処理通番 was used before' }]);
@@ -63,10 +72,11 @@ export function createCodeRequest(deps: CsFlowDeps, gw: CodeRequestDeps): { hand
       await uow.commit();
       return;
     }
-    const person = await deps.store.byMyNumber(body.myNumber);
-    const resident = person?.status === 'current';
-    const up = upstreamEnvelope(selfNode(deps, body.lgCode), 'national', 'code.request', { lgCode: body.lgCode, serialNo: body.serialNo, myNumber: body.myNumber });
-    if (!resident) lookups.set(up.id, body.myNumber);
+    const person = await deps.store.byMyNumber(myNumber);
+    const resident = person?.status === 'current' ? person : undefined;
+    // Upstream the person is named by 住民票コード only; a non-resident's is filled in after J-LIS answered.
+    const up = upstreamEnvelope(selfNode(deps, body.lgCode), 'national', 'code.request', { lgCode: body.lgCode, serialNo: body.serialNo, ...(resident ? { residentCode: resident.residentCode } : {}) });
+    if (!resident) lookups.set(up.id, myNumber);
     const claiming: RequestContext = { ...ctx, begin: () => { const uow = ctx.begin(); gw.serials.claim(uow.batch, serialKey); return uow; } };
     await interactive.forward(req, claiming, up, {
       mapResult: () => ({ accepted: true }),
