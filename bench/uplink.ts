@@ -6,7 +6,8 @@
 //   3. the signed path: throughput draining a backlog, then p50/p99 end-to-end latency at half that rate.
 // The clock starts when the flow commits the outbox entry (what a local req/ identity.update does after
 // its intake, measured separately by bench:cs) and stops when the prefecture simulator has it.
-// BENCH_MESSAGES (default 3000) per backlog run, BENCH_SECONDS (default 5) per paced run.
+// BENCH_MESSAGES (default 3000) per backlog run, BENCH_SECONDS (default 5) per paced run,
+// BENCH_PARALLELISM (default 256) partitions in flight (config uplink.parallelism; its default is 32).
 import { join } from 'node:path';
 import { Registry } from 'prom-client';
 import { hsmSection } from '../config/schema/hsm.js';
@@ -27,6 +28,7 @@ const MESSAGES = Number(process.env.BENCH_MESSAGES ?? 3000);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const PERSONS = 500;
 const SESSIONS = 4;
+const PARALLELISM = Number(process.env.BENCH_PARALLELISM ?? 256);
 
 const logger = quietLogger();
 const dir = tempDir('bench-uplink-');
@@ -73,7 +75,7 @@ async function measurePath(name: string, s: Signer, signed: boolean): Promise<Pa
   });
   const db = await openApplianceDb(join(dir.path, `db-${name}`));
   const uplink: Uplink = await createUplink({
-    config: testConfig(mosq.url, { parallelism: 64, defaultTimeoutMs: 10_000 }), db, signer: s, logger, registry: new Registry(),
+    config: testConfig(mosq.url, { parallelism: PARALLELISM, defaultTimeoutMs: 10_000 }), db, signer: s, logger, registry: new Registry(),
     verifier: signed ? reloadingVerifier(pki) : unsignedVerifier, clientIdPrefix: `bench-${name}`,
   });
   while (uplink.linkStatus()[0]?.state !== 'up') await new Promise((r) => setTimeout(r, 20));
@@ -137,7 +139,7 @@ const signedPath = await measurePath('signed', signer, true);
 const f = (x: number) => x.toFixed(0);
 const ms = (x: number) => x.toFixed(1);
 const lines = [
-  `bench:uplink  ${MESSAGES} identity.notify per backlog run over ${PERSONS} persons, acked end to end; Mosquitto ${mosq.url}; SoftHSM ES256, ${SESSIONS} sessions`,
+  `bench:uplink  ${MESSAGES} identity.notify per backlog run over ${PERSONS} persons, acked end to end; Mosquitto ${mosq.url}; SoftHSM ES256, ${SESSIONS} sessions, uplink.parallelism ${PARALLELISM}`,
   `raw token signing (signEnvelope, ${SESSIONS * 2} in flight)   ${f(rawSign)} sig/s`,
   `unsigned path   ${f(unsigned.throughput)} msg/s   latency at ${f(unsigned.paced)} msg/s: p50 ${ms(unsigned.p50)} ms  p99 ${ms(unsigned.p99)} ms`,
   `signed path     ${f(signedPath.throughput)} msg/s   latency at ${f(signedPath.paced)} msg/s: p50 ${ms(signedPath.p50)} ms  p99 ${ms(signedPath.p99)} ms`,
