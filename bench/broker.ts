@@ -25,7 +25,7 @@ const SUBSCRIBER = fileURLToPath(new URL('./lib/subscriber.ts', import.meta.url)
 
 interface PubResult { start: number; end: number; acked: number; cpuMs: number }
 interface SubResult { first: number; last: number; received: number; lost: number; reordered: number; duplicated: number; heldBack: number; cpuMs: number }
-interface Row { kind: BrokerKind; msgsPerSec: number; ackPerSec: number; sub: SubResult; pub: PubResult; brokerCpu: number; wallMs: number }
+interface Row { kind: BrokerKind; msgsPerSec: number; ackPerSec: number; sub: SubResult; pub: PubResult; brokerCpu: number; brokerCpuMs: number; wallMs: number }
 
 async function runOne(kind: BrokerKind): Promise<Row> {
   const dir = mkdtempSync(join(tmpdir(), `bench-broker-${kind}-`));
@@ -49,6 +49,7 @@ async function runOne(kind: BrokerKind): Promise<Row> {
       sub: res,
       pub,
       brokerCpu: brokerCpuMs / wallMs,
+      brokerCpuMs,
       wallMs,
     };
   } finally {
@@ -89,7 +90,7 @@ function summarize(kind: BrokerKind): Row {
 const rows = only.map(summarize);
 
 const ours = rows.find((r) => r.kind === 'ours');
-const header = ['broker', 'msgs/s', 'vs ours', 'PUBACK/s', 'lost', 'reordered', 'duplicated', 'held back', 'CPU broker', 'CPU pub', 'CPU sub'];
+const header = ['broker', 'msgs/s', 'vs ours', 'PUBACK/s', 'lost', 'reordered', 'duplicated', 'held back', 'CPU broker', 'msgs per broker CPU-s', 'CPU pub', 'CPU sub'];
 const table = rows.map((r) => [
   BROKER_LABELS[r.kind],
   String(Math.round(r.msgsPerSec)),
@@ -100,6 +101,7 @@ const table = rows.map((r) => [
   String(r.sub.duplicated),
   String(r.sub.heldBack),
   pct(r.brokerCpu),
+  String(Math.round((messages - r.sub.lost) / (r.brokerCpuMs / 1000))),
   pct(r.pub.cpuMs / r.wallMs),
   pct(r.sub.cpuMs / r.wallMs),
 ]);
@@ -110,6 +112,7 @@ for (const t of table) console.log(`| ${t.join(' | ')} |`);
 console.log('');
 console.log(`msgs/s: median of ${rounds} round(s), end to end (first publish → last message received live); PUBACK/s: publisher's acknowledged rate;`);
 console.log(`lost / reordered / duplicated / held back: summed over all rounds; held back = not delivered live, only after the subscriber reconnected; lost = not delivered even then.`);
+console.log('CPU: share of one core over the run (broker: all its threads, LevelDB\'s included); msgs per broker CPU-s: how much the broker process spends per message, less sensitive to the load of a shared machine than msgs/s.');
 const memory = rows.find((r) => r.kind === 'memory');
 const level = rows.find((r) => r.kind === 'level');
 if (ours && memory) console.log(`ours / aedes in-memory = ${(ours.msgsPerSec / memory.msgsPerSec).toFixed(2)} (target ≥ 0.5)`);
