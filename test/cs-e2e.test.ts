@@ -115,6 +115,8 @@ describe('flow 4-①: identity.search routing, cap and duty code', () => {
     const op = s.elsewhere.otherPref;
     const nat = await term.request('identity.search', { dutyCode: 'JUKI-01', ...operator, name: op.name, birthDate: op.birthDate, lgCode: OTHER });
     expect(nat.body).toMatchObject({ route: 'national', hitCount: 1 });
+    const natAudit = await until(async () => (await s.auditEntries()).find((e) => e.event.action === 'identity.search' && e.event.keys.includes(s.hashKey('rc', op.residentCode))));
+    expect(natAudit.event).toMatchObject({ outcome: 'ok', hitCount: 1, dutyCode: 'JUKI-01' });
     const unknown = await term.request('identity.search', { dutyCode: 'JUKI-01', ...operator, name: op.name, birthDate: op.birthDate });
     expect(unknown.body.route).toBe('national');
     const audit = (await s.auditEntries()).filter((e) => e.event.action === 'identity.search' && e.event.outcome === 'ok');
@@ -271,6 +273,13 @@ describe('bad input: precise error, audited, nothing changed', () => {
     await expectRefused(() => rr.request('identity.update', update({ lgCode: '249904' })), 'invalid_request', 'body.record.lgCode', 'identity.update');
     await expectRefused(() => rr.request('identity.update', update({ lgCode: SAME_PREF })), 'invalid_request', 'body.record.lgCode', 'identity.update');
     await expectRefused(() => rr.request('card.delivery', { batchId: 'B-X', lgCode: OTHER, items: [{ residentCode: recordOf(9).residentCode, myNumber: recordOf(9).myNumber, name: recordOf(9).name, birthDate: recordOf(9).birthDate, sex: '1', address: 'x', reason: 'newIssue' }] }), 'invalid_request', 'body.lgCode', 'card.delivery');
+  });
+
+  it('an expired move-out certificate', async () => {
+    const r = recordOf(15);
+    const certificate = { certificateId: 'MO-EXPIRED', residentCode: r.residentCode, name: r.name, birthDate: r.birthDate, sex: r.sex, oldAddress: r.address, oldLgCode: SERVED, plannedMoveDate: day(-40), issuedOn: day(-41) };
+    await expectRefused(() => rr.request('moveout.cert.store', { certificate }), 'invalid_request', 'body.certificate.plannedMoveDate', 'moveout.cert.store');
+    await expectRefused(() => rr.request('moveout.cert.store', { certificate: { ...certificate, plannedMoveDate: day(1), expiresOn: day(-1) } }), 'invalid_request', 'body.certificate.expiresOn', 'moveout.cert.store');
   });
 
   it('impossible dates', async () => {

@@ -6,7 +6,7 @@
 import { routeSearch } from '../../domain/routing.js';
 import type { FlowHandler } from '../../local/types.js';
 import { MAX_SEARCH_HITS } from '../../messages/index.js';
-import { bodyOf, selfNode, served, upstreamEnvelope, whoOf, type CsFlowDeps } from './shared.js';
+import { bodyOf, returnedKeys, selfNode, served, upstreamEnvelope, whoOf, type CsFlowDeps } from './shared.js';
 
 export function identitySearch(deps: CsFlowDeps): FlowHandler {
   return async (req, ctx) => {
@@ -25,7 +25,7 @@ export function identitySearch(deps: CsFlowDeps): FlowHandler {
           const hits = Array.isArray(reply.body.hits) ? reply.body.hits : [];
           return { route: route.kind, hitCount: hits.length, hits };
         },
-        auditOf: (reply) => ({ keys, hitCount: Array.isArray(reply.body.hits) ? reply.body.hits.length : 0 }),
+        auditOf: (reply) => ({ keys: [...keys, ...returnedKeys(deps, reply.body.hits)], hitCount: Array.isArray(reply.body.hits) ? reply.body.hits.length : 0 }),
       });
       return;
     }

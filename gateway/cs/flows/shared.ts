@@ -120,3 +120,9 @@ export function registerSystems(deps: CsFlowDeps): string[] {
 export function pushEnvelope(from: string, systemId: string, type: string, body: Record<string, unknown>, corr: string | null = null): Envelope {
   return { v: 1, id: uuidv7(), type, from, to: systemId, at: nowIso(), corr, body };
 }
+
+/** Hashed 住民票コード of the records an upstream answer carried (what came back, for the audit log). */
+export function returnedKeys(deps: CsFlowDeps, records: unknown): string[] {
+  if (!Array.isArray(records)) return [];
+  return records.slice(0, 100).flatMap((r) => (r && typeof (r as { residentCode?: unknown }).residentCode === 'string' ? [deps.audit.key('rc', (r as { residentCode: string }).residentCode)] : []));
+}
