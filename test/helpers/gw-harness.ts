@@ -43,6 +43,8 @@ export interface SegmentClient {
   client: MqttClient;
   replies: Envelope[];
   request(type: string, body: Record<string, unknown>, extra?: Record<string, unknown>): Promise<Envelope>;
+  /** Publishes (PUBACK = stored by the broker) and returns a promise of the reply. */
+  publish(type: string, body: Record<string, unknown>): Promise<{ id: string; reply: Promise<Envelope> }>;
 }
 
 export interface GwStack {
@@ -65,6 +67,8 @@ export interface GwStack {
   unknownMyNumber: string;
   /** Connects on the number-linkage listener (nl-01) or the local one (term-01). */
   client(id: string): Promise<SegmentClient>;
+  /** Starts the GW and CS roles (only needed with deferRoles). */
+  startRoles(): Promise<void>;
   auditEntries(): Promise<AuditEntry[]>;
   /** Stops the appliance (DB closed, log flushed); the simulators and Mosquitto stay up until cleanup. */
   stopAppliance(): Promise<void>;
@@ -102,7 +106,15 @@ export function filesContaining(dir: string, needle: string): string[] {
   return filesUnder(dir).filter((f) => scannableBytes(f).includes(n));
 }
 
-export async function startGwStack(opts: { residents?: number; logLevel?: string; purgeIntervalMs?: number } = {}): Promise<GwStack> {
+export interface GwStackOptions {
+  residents?: number;
+  logLevel?: string;
+  purgeIntervalMs?: number;
+  /** Start broker and uplink only; the test calls startRoles() (requests queued before the GW runs). */
+  deferRoles?: boolean;
+}
+
+export async function startGwStack(opts: GwStackOptions = {}): Promise<GwStack> {
   const t = tempDir('gw-e2e-');
   const dataDir = join(t.path, 'data');
   const logFile = join(t.path, 'appliance.log');
@@ -163,11 +175,16 @@ export async function startGwStack(opts: { residents?: number; logLevel?: string
     const audit = await createAuditLog({ db, signer, logger });
     appliance.push(() => audit.close());
     const hashKey = createKeyHasher(randomBytes(32));
-    const gw = await startGwRole({ config, db, logger, audit: { log: audit, hashKey }, purgeIntervalMs: opts.purgeIntervalMs ?? 60_000 });
-    appliance.push(() => gw.close());
-    const cs = await startCsRole({ config, db, logger, broker, uplink, audit: { log: audit, hashKey }, identityStore: store, gateway: gw.attach });
-    appliance.push(async () => { await cs.close(); });
+    const roles = { gw: undefined as GwRole | undefined, cs: undefined as CsRole | undefined };
+    const startRoles = async () => {
+      const gw = await startGwRole({ config, db, logger: logger!, audit: { log: audit, hashKey }, purgeIntervalMs: opts.purgeIntervalMs ?? 60_000 });
+      appliance.push(() => gw.close());
+      const cs = await startCsRole({ config, db, logger: logger!, broker, uplink, audit: { log: audit, hashKey }, identityStore: store, gateway: gw.attach });
+      appliance.push(async () => { await cs.close(); });
+      roles.gw = gw; roles.cs = cs;
+    };
     await until(() => uplink.linkStatus()[0]?.state === 'up');
+    if (!opts.deferRoles) await startRoles();
 
     const client = async (id: string): Promise<SegmentClient> => {
       const port = id === NL ? nlPort : localPort;
@@ -183,11 +200,20 @@ export async function startGwStack(opts: { residents?: number; logLevel?: string
           await c.publishAsync(`req/${type}`, JSON.stringify(env), { qos: 1 });
           return until(() => replies.find((r) => r.corr === env.id), 15_000);
         },
+        async publish(type, body) {
+          const env = { v: 1, id: uuidv7(), type, body };
+          await c.publishAsync(`req/${type}`, JSON.stringify(env), { qos: 1 });
+          const reply = until(() => replies.find((r) => r.corr === env.id), 30_000);
+          reply.catch(() => undefined);
+          return { id: env.id, reply };
+        },
       };
     };
     return {
-      dir: t.path, dataDir, logFile, config, db, broker, uplink, audit, hashKey, gw, cs, sims, residents, nonResident: nonResident!,
-      unknownMyNumber: unusedMyNumber(), client, auditEntries: () => audit.query({}), stopAppliance, close,
+      dir: t.path, dataDir, logFile, config, db, broker, uplink, audit, hashKey, sims, residents, nonResident: nonResident!,
+      get gw() { if (!roles.gw) throw new Error('roles not started'); return roles.gw; },
+      get cs() { if (!roles.cs) throw new Error('roles not started'); return roles.cs; },
+      unknownMyNumber: unusedMyNumber(), client, auditEntries: () => audit.query({}), startRoles, stopAppliance, close,
     };
   } catch (e) {
     await close();
