@@ -10,6 +10,7 @@ import { SUBLEVELS, seqKey } from '../../gateway/store/db.js';
 import { decodeRecord, encodeRecord, type RecordObject } from './codec.js';
 import { GroupCommitter, type Sublevel, type WriteOp } from './committer.js';
 import * as K from './keys.js';
+import { ClientQueue, type OutMeta } from './outgoingIndex.js';
 import { REQUEST_TOPIC_PREFIX, RequestQueue, encodeRequest } from './requestQueue.js';
 
 const require = createRequire(import.meta.url);
@@ -57,50 +58,6 @@ interface PendingIngress {
 }
 
 interface SubRecord { qos: number; rh?: number; rap?: boolean; nl?: boolean; subscriptionIdentifier?: number }
-
-interface OutMeta {
-  /** `${brokerId}:${brokerCounter}` once known (at enqueue, or when streamed after a restart). */
-  brokerKey?: string;
-  messageId?: number;
-  /** The packet as last updated by aedes (returned on PUBACK without a disk read). */
-  packet?: AnyPacket;
-}
-
-class ClientQueue {
-  readonly entries = new Map<number, OutMeta>();
-  readonly byCounter = new Map<string, number>();
-  readonly byMessageId = new Map<number, number[]>();
-
-  setMessageId(seq: number, meta: OutMeta, messageId: number | undefined): void {
-    if (meta.messageId === messageId) return;
-    if (meta.messageId !== undefined) this.dropMessageId(seq, meta.messageId);
-    meta.messageId = messageId;
-    if (messageId !== undefined) this.indexMessageId(seq, messageId);
-  }
-
-  indexMessageId(seq: number, messageId: number): void {
-    const list = this.byMessageId.get(messageId);
-    if (list) list.push(seq);
-    else this.byMessageId.set(messageId, [seq]);
-  }
-
-  dropMessageId(seq: number, messageId: number): void {
-    const list = this.byMessageId.get(messageId);
-    if (!list) return;
-    const i = list.indexOf(seq);
-    if (i >= 0) list.splice(i, 1);
-    if (list.length === 0) this.byMessageId.delete(messageId);
-  }
-
-  /** Oldest entry carrying this messageId (as the reference in-memory persistence does). */
-  firstByMessageId(messageId: number): number | undefined {
-    const list = this.byMessageId.get(messageId);
-    if (!list || list.length === 0) return undefined;
-    let min = list[0]!;
-    for (const s of list) if (s < min) min = s;
-    return min;
-  }
-}
 
 function brokerKeyOf(p: AnyPacket): string | undefined {
   return p.brokerId !== undefined && p.brokerCounter !== undefined ? `${p.brokerId}:${p.brokerCounter}` : undefined;
@@ -463,7 +420,7 @@ export class LevelPersistence {
         this.#subs.delete(id);
       }
       const queue = this.#outgoing.get(id);
-      if (queue) for (const seq of seqs) this.#dropOut(queue, seq);
+      if (queue) for (const seq of seqs) queue.drop(seq);
     });
   }
 
@@ -484,21 +441,6 @@ export class LevelPersistence {
       this.#outgoing.set(clientId, q);
     }
     return q;
-  }
-
-  #dropOut(q: ClientQueue, seq: number): void {
-    const meta = q.entries.get(seq);
-    if (!meta) return;
-    q.entries.delete(seq);
-    if (meta.brokerKey !== undefined && q.byCounter.get(meta.brokerKey) === seq) q.byCounter.delete(meta.brokerKey);
-    if (meta.messageId !== undefined) q.dropMessageId(seq, meta.messageId);
-  }
-
-  #indexCounter(q: ClientQueue, seq: number, meta: OutMeta, brokerKey: string | undefined): void {
-    if (meta.brokerKey === brokerKey) return;
-    if (meta.brokerKey !== undefined && q.byCounter.get(meta.brokerKey) === seq) q.byCounter.delete(meta.brokerKey);
-    meta.brokerKey = brokerKey;
-    if (brokerKey !== undefined) q.byCounter.set(brokerKey, seq);
   }
 
   async outgoingEnqueue(sub: { clientId: string }, packet: AnyPacket): Promise<void> {
@@ -536,7 +478,7 @@ export class LevelPersistence {
         // written now carries the new broker counter, which is what aedes will look it up by.
         const meta = q.entries.get(seq) ?? {};
         q.entries.set(seq, meta);
-        this.#indexCounter(q, seq, meta, brokerKey);
+        q.setBrokerKey(seq, meta, brokerKey);
       }
     };
     if (!link?.ingress) {
@@ -585,7 +527,7 @@ export class LevelPersistence {
     return this.#committer.commit(ops, () => {
       const meta = q.entries.get(seq);
       if (!meta) return;
-      this.#indexCounter(q, seq, meta, brokerKeyOf(packet));
+      q.setBrokerKey(seq, meta, brokerKeyOf(packet));
       meta.packet = packet;
     });
   }
@@ -601,7 +543,7 @@ export class LevelPersistence {
     // The acknowledged entry leaves memory now (a duplicate PUBACK cannot clear a second one) and
     // the disk with the next batch; if that batch failed, the message would be sent again after a
     // restart, never lost.
-    this.#dropOut(q, seq);
+    q.drop(seq);
     if (!found) {
       const value = await this.#broker.get(K.outKey(client.id, seq));
       if (value) {
@@ -634,7 +576,7 @@ export class LevelPersistence {
         const p = self.#asOutgoingPacket(decodeRecord(value), meta);
         // after a restart the index is built here; the stored packet is the truth
         const bk = brokerKeyOf(p);
-        if (bk !== undefined) self.#indexCounter(q, seq, meta, bk);
+        if (bk !== undefined) q.setBrokerKey(seq, meta, bk);
         yield p;
       }
     }
