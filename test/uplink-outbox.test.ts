@@ -48,6 +48,19 @@ describe('outbox', () => {
     outbox.close();
   });
 
+  it('does not hold a person back for a batch the flow abandoned', async () => {
+    const { db, outbox } = await open();
+    const failed = db.batch();
+    outbox.enqueue(failed, notify('44444444444', 1));
+    outbox.abandon(failed);
+    await failed.close();
+    const next = db.batch();
+    const s2 = outbox.enqueue(next, notify('44444444444', 2));
+    await outbox.commit(next);
+    expect(outbox.takeReady('juki', 10)).toEqual([s2]);
+    outbox.close();
+  });
+
   it('indexes a batch written without commit() through the periodic rescan', async () => {
     const { db, outbox } = await open();
     const b = db.batch();

@@ -114,6 +114,7 @@ export class Inbox {
     try {
       reply = await handler(env, { batch, link });
     } catch (e) {
+      this.o.outbox.abandon(batch);
       await batch.close();
       // Not remembered as seen: the sender retries and a transient fault may have passed by then.
       this.o.logger.error({ link, ...ids, err: (e as Error).message }, 'uplink: flow handler failed');

@@ -64,6 +64,7 @@ export class Outbox extends EventEmitter<{ work: [link: string]; dead: [entry: D
   private readonly parts = new Map<string, Partition>(); // key: link + '\0' + partition
   private readonly ready = new Map<string, Set<string>>(); // link → partition keys ready to send
   private readonly staged = new Map<number, Staged>();
+  private readonly stagedByBatch = new WeakMap<Batch, number[]>();
   private readonly seqPart = new Map<number, string>(); // indexed seq → partition key
   private deadCount = new Map<string, number>();
   private rescanTimer?: NodeJS.Timeout;
@@ -110,13 +111,30 @@ export class Outbox extends EventEmitter<{ work: [link: string]; dead: [entry: D
     const entry: OutboxEntry = { seq, link, partition: partitionOf(envelope, options.partitionKey), envelope, enqueuedAt: now, attempts: 0, nextAt: now };
     batch.put<string, Stored>(Q + seqKey(seq), entry, { sublevel: this.sublevel as never });
     this.staged.set(seq, { link, partition: entry.partition, enqueuedAt: now, nextAt: now, stagedAt: now });
+    const seqs = this.stagedByBatch.get(batch);
+    if (seqs) seqs.push(seq); else this.stagedByBatch.set(batch, [seq]);
     return seq;
   }
 
   /** Writes the caller's batch and makes its outbox entries sendable at once. */
   async commit(batch: Batch): Promise<void> {
-    await batch.write();
+    try {
+      await batch.write();
+    } catch (e) {
+      this.abandon(batch);
+      throw e;
+    }
+    this.stagedByBatch.delete(batch);
     await this.notify();
+  }
+
+  /**
+   * Forgets what was enqueued in a batch that will not be written (the flow failed and closed it), so
+   * that person's later messages are not held back waiting for it.
+   */
+  abandon(batch: Batch): void {
+    for (const seq of this.stagedByBatch.get(batch) ?? []) this.staged.delete(seq);
+    this.stagedByBatch.delete(batch);
   }
 
   /** Indexes staged entries that reached the disk. Holds back a seq while an earlier seq of the same partition is still unwritten. */
