@@ -207,6 +207,57 @@ describe('flows 7 and 8: card delivery batches and card events', () => {
   });
 });
 
+describe('atomicity of a flow\'s unit of work', () => {
+  it('leaves nothing behind when the write fails, and answers internal (resending then applies once)', async () => {
+    const r = recordOf(16);
+    const db = s.db;
+    const realBatch = db.batch.bind(db);
+    let failed = 0;
+    // Fault injection in the real LevelDB: the flow's batch (the only one queuing an upstream message
+    // during this request) fails to write.
+    (db as { batch: unknown }).batch = (...args: unknown[]) => {
+      if (args.length) return (realBatch as (...a: unknown[]) => unknown)(...args);
+      const b = realBatch();
+      let flowBatch = false;
+      const put = b.put.bind(b);
+      b.put = ((k: string, v: unknown, o?: { sublevel?: { prefix?: string } }) => {
+        if (o?.sublevel?.prefix === '!outbox!') flowBatch = true;
+        return put(k as never, v as never, o as never);
+      }) as typeof b.put;
+      const write = b.write.bind(b);
+      b.write = (async (...a: Parameters<typeof write>) => {
+        if (flowBatch) { failed++; await b.close(); throw new Error('injected write failure'); }
+        return write(...a);
+      }) as typeof b.write;
+      return b;
+    };
+    const before = { rec: await s.role.store.get(r.residentCode), notify: received(PREF, 'identity.notify').length, audits: (await s.auditEntries()).length };
+    const body = { record: { ...r, address: `${r.address}の7`, changeReason: 'correct', changeDate: day(0), status: 'current' } };
+    let reply: Envelope;
+    try {
+      reply = await rr.request('identity.update', body);
+    } finally {
+      (db as { batch: unknown }).batch = realBatch;
+    }
+    expect(failed).toBe(1);
+    expect(reply).toMatchObject({ type: 'error', body: { code: 'internal' } });
+    expect(await s.role.store.get(r.residentCode)).toEqual(before.rec);
+    // The audit trail keeps the attempt, marks it void (its batch never committed), and records the refusal.
+    const entries = await until(async () => { const e = (await s.auditEntries()).slice(before.audits); return e.length >= 3 && e; });
+    const attempt = entries.find((e) => e.event.action === 'identity.update' && e.event.outcome === 'ok')!;
+    expect(entries.find((e) => e.event.action === 'audit.void')?.event.detail).toEqual({ voidSeq: attempt.seq });
+    expect(entries.filter((e) => e.event.action === 'identity.update' && e.event.outcome === 'refused').map((e) => e.event.code)).toEqual(['internal']);
+    expect((await s.audit.verify()).ok).toBe(true);
+    await s.role.idle();
+    await new Promise((res) => setTimeout(res, 300));
+    expect(received(PREF, 'identity.notify').length).toBe(before.notify);
+    const again = await rr.request('identity.update', body);
+    expect(again.type).toBe('identity.update.result');
+    await until(() => received(PREF, 'identity.notify').length === before.notify + 1);
+    expect((await s.role.store.get(r.residentCode))?.address).toBe(`${r.address}の7`);
+  });
+});
+
 describe('upstream refusals, duplicates and look-up alarms', () => {
   it('passes an upstream refusal to the terminal, audited, with no push to the register', async () => {
     const unknown = recordOf(12);

@@ -1,7 +1,7 @@
 // 3-⑥ 継続利用: after a special move-in, the card's continued use goes to the card management system.
 // Durable: queued in the outbox with the acknowledgement (partitioned by 住民票コード).
 import type { FlowHandler } from '../../local/types.js';
-import { bodyOf, notifyOutboxAfter, notServed, refuse, upstreamEnvelope, whoOf, type CsFlowDeps } from './shared.js';
+import { bodyOf, commitQueued, notifyOutboxAfter, notServed, refuse, upstreamEnvelope, whoOf, type CsFlowDeps } from './shared.js';
 
 export function cardContinue(deps: CsFlowDeps): FlowHandler {
   return async (req, ctx) => {
@@ -14,6 +14,6 @@ export function cardContinue(deps: CsFlowDeps): FlowHandler {
     notifyOutboxAfter(deps, uow);
     ctx.reply(uow, { accepted: true, messageId: out.id });
     await deps.audit.record(uow, { ...whoOf(req), action: 'card.continue', outcome: 'ok', keys: [deps.audit.key('rc', body.residentCode)], detail: `queued ${out.id}` });
-    await uow.commit();
+    await commitQueued(deps, uow);
   };
 }

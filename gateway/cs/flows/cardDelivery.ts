@@ -2,7 +2,7 @@
 // item and refuses the whole batch with one detail per faulty record (body.items.{i}.{field}), so
 // the register fixes and resends it; an accepted batch goes out as one durable message.
 import type { FlowHandler } from '../../local/types.js';
-import { bodyOf, notifyOutboxAfter, notServed, refuse, upstreamEnvelope, whoOf, type CsFlowDeps } from './shared.js';
+import { bodyOf, commitQueued, notifyOutboxAfter, notServed, refuse, upstreamEnvelope, whoOf, type CsFlowDeps } from './shared.js';
 
 export function cardDelivery(deps: CsFlowDeps): FlowHandler {
   return async (req, ctx) => {
@@ -15,6 +15,6 @@ export function cardDelivery(deps: CsFlowDeps): FlowHandler {
     notifyOutboxAfter(deps, uow);
     ctx.reply(uow, { accepted: true, messageId: out.id, itemCount: body.items.length });
     await deps.audit.record(uow, { ...whoOf(req), action: 'card.delivery', outcome: 'ok', hitCount: body.items.length, keys: body.items.map((it) => deps.audit.key('rc', it.residentCode)), detail: `batch ${body.batchId} queued ${out.id}` });
-    await uow.commit();
+    await commitQueued(deps, uow);
   };
 }

@@ -1,7 +1,7 @@
 // 8-① card life-cycle events (issue, suspend, lift suspension, revoke, collect, return) → card
 // management system. Durable, in order per person (partition = 住民票コード).
 import type { FlowHandler } from '../../local/types.js';
-import { bodyOf, notifyOutboxAfter, selfNode, upstreamEnvelope, whoOf, type CsFlowDeps } from './shared.js';
+import { bodyOf, commitQueued, notifyOutboxAfter, selfNode, upstreamEnvelope, whoOf, type CsFlowDeps } from './shared.js';
 
 export function cardEvent(deps: CsFlowDeps): FlowHandler {
   return async (req, ctx) => {
@@ -13,6 +13,6 @@ export function cardEvent(deps: CsFlowDeps): FlowHandler {
     notifyOutboxAfter(deps, uow);
     ctx.reply(uow, { accepted: true, messageId: out.id });
     await deps.audit.record(uow, { ...whoOf(req), action: 'card.event', outcome: 'ok', keys: [deps.audit.key('rc', body.residentCode)], detail: `${body.event} queued ${out.id}` });
-    await uow.commit();
+    await commitQueued(deps, uow);
   };
 }

@@ -6,7 +6,7 @@ import type { FlowHandler } from '../../local/types.js';
 import type { UnitOfWork } from '../../store/unitOfWork.js';
 import { IdentityStoreError } from '../identityStore.js';
 import type { IdentityChange, IdentityRecord } from '../identityStoreTypes.js';
-import { bodyOf, notifyOutboxAfter, notServed, refuse, upstreamEnvelope, whoOf, type CsFlowDeps } from './shared.js';
+import { abandonQueued, bodyOf, commitQueued, notifyOutboxAfter, notServed, refuse, upstreamEnvelope, whoOf, type CsFlowDeps } from './shared.js';
 
 /** Applies a change and queues its identity.notify in `uow`; throws IdentityStoreError on a refused change. */
 export async function storeAndNotify(deps: CsFlowDeps, uow: UnitOfWork, change: IdentityChange): Promise<{ record: IdentityRecord; messageId: string }> {
@@ -28,9 +28,9 @@ export function identityUpdate(deps: CsFlowDeps): FlowHandler {
       const { record, messageId } = await storeAndNotify(deps, uow, change);
       ctx.reply(uow, { residentCode: record.residentCode, updateSeq: record.updateSeq, messageId });
       await deps.audit.record(uow, { ...whoOf(req), action: 'identity.update', outcome: 'ok', keys: [deps.audit.key('rc', record.residentCode)], detail: `updateSeq ${record.updateSeq}` });
-      await uow.commit();
+      await commitQueued(deps, uow);
     } catch (e) {
-      await uow.abandon();
+      await abandonQueued(deps, uow);
       if (!(e instanceof IdentityStoreError)) throw e;
       const details = e.details.map((d) => ({ ...d, path: `body.record.${d.path}` }));
       return refuse(deps, req, ctx, e.code, e.message, details);

@@ -10,7 +10,7 @@ import { parseRequest } from '../../messages/index.js';
 import type { FlowHandler as UpstreamHandler } from '../../uplink/index.js';
 import { IdentityStoreError } from '../identityStore.js';
 import { storeAndNotify } from './identityUpdate.js';
-import { bodyOf, notifyOutboxAfter, notServed, pushEnvelope, refuse, registerSystems, scopeOfBatch, served, upstreamEnvelope, whoOf, type CsFlowDeps } from './shared.js';
+import { abandonQueued, bodyOf, commitQueued, notifyOutboxAfter, notServed, pushEnvelope, refuse, registerSystems, scopeOfBatch, served, upstreamEnvelope, whoOf, type CsFlowDeps } from './shared.js';
 
 export function moveinNotice(deps: CsFlowDeps): FlowHandler {
   return async (req, ctx) => {
@@ -52,9 +52,9 @@ export function moveinNotice(deps: CsFlowDeps): FlowHandler {
         ...whoOf(req), action: 'movein.notice', outcome: 'ok', keys: [deps.audit.key('rc', body.residentCode)],
         detail: `notice ${noticeId}${notifyId ? ` notify ${notifyId}` : ''}`,
       });
-      await uow.commit();
+      await commitQueued(deps, uow);
     } catch (e) {
-      await uow.abandon();
+      await abandonQueued(deps, uow);
       if (!(e instanceof IdentityStoreError)) throw e;
       return refuse(deps, req, ctx, e.code, e.message, e.details.map((d) => ({ ...d, path: `body.record.${d.path}` })));
     }

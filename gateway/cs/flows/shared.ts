@@ -91,6 +91,25 @@ export function notifyOutboxAfter(deps: CsFlowDeps, uow: UnitOfWork): void {
 }
 
 /**
+ * Commits a unit of work holding upstream messages. If the write fails, the outbox forgets them, so
+ * the person's later messages are not held back behind ones that will never exist.
+ */
+export async function commitQueued(deps: CsFlowDeps, uow: UnitOfWork): Promise<void> {
+  try {
+    await uow.commit();
+  } catch (e) {
+    deps.uplink.outbox.abandon(uow.batch);
+    throw e;
+  }
+}
+
+/** Drops a unit of work that may hold upstream messages. */
+export async function abandonQueued(deps: CsFlowDeps, uow: UnitOfWork): Promise<void> {
+  deps.uplink.outbox.abandon(uow.batch);
+  await uow.abandon();
+}
+
+/**
  * A write scope over an inbound upstream batch (the inbox writes it after the handler returns):
  * hooks run once that write succeeded, by wrapping the chained batch's write.
  */
