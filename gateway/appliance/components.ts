@@ -96,7 +96,7 @@ export const uplinkComponent: GatewayComponent = {
     const outboxEncoding = ctx.gw.atRest?.keyring.valueEncoding('json');
     const uplink = await createUplink({
       config: { ...cfg, upstreams }, db: ctx.db, signer, verifier, logger: ctx.logger.child({ component: 'uplink' }), registry: ctx.registry,
-      ...(outboxEncoding ? { valueEncodings: { outbox: outboxEncoding as never } } : {}),
+      ...(outboxEncoding ? { valueEncodings: { outbox: outboxEncoding as never, inbox: outboxEncoding as never } } : {}),
       audit: (e) => ctx.gw.auditLog?.append({ actor: { kind: 'appliance', id: 'inbox' }, action: 'upstream.refusal', outcome: 'refused', code: String((e as { code?: unknown }).code ?? 'refused'), detail: { reason: String((e as { reason?: unknown; message?: unknown }).reason ?? (e as { message?: unknown }).message ?? '').slice(0, 512) } }).then(() => undefined),
     });
     ctx.gw.uplink = uplink;

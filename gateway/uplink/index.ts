@@ -13,7 +13,7 @@ import type { Db } from '../store/db.js';
 import { errorReply, type Envelope } from '../envelope.js';
 import { backoffDelay } from './backoff.js';
 import { Correlator, ReplyTimeoutError, errorEnvelope } from './correlator.js';
-import { Inbox, type FlowHandler, type InboxAuditEvent } from './inbox.js';
+import { Inbox, type FlowHandler, type InboxAuditEvent, type InboxOptions } from './inbox.js';
 import { UpstreamLink, type LinkStatus } from './link.js';
 import { createUplinkMetrics, type UplinkMetrics } from './metrics.js';
 import { Outbox, type DeadEntry, type OutboxOptions } from './outbox.js';
@@ -38,7 +38,7 @@ export interface UplinkDeps {
   audit?: (event: InboxAuditEvent) => void | Promise<void>;
   onDeadLetter?: (entry: DeadEntry) => void;
   /** Encryption at rest swaps these in (queued messages and remembered replies carry personal data). */
-  valueEncodings?: { outbox?: OutboxOptions['valueEncoding']; inbox?: string };
+  valueEncodings?: { outbox?: OutboxOptions['valueEncoding']; inbox?: InboxOptions['valueEncoding'] };
   /** Client id per link; default `juki-gw-{first code}-{link}`. */
   clientIdPrefix?: string;
 }
