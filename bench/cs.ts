@@ -1,11 +1,13 @@
 // npm run bench:cs [-- --records N] [--searches Q]
 // CS data side at Yokohama scale (≈3.7 M records over 18 ward codes), in one run:
 //   build:        the generated population loaded through `juki-gw import --generate` (records + all indexes)
-//   search:       identity.search p50/p99 over Q realistic 4-item queries (target p99 < 20 ms)
+//   index:        rebuild of the 個人番号/name/address indexes from the stored records
+//   search:       identity.search p50/p99 over Q realistic 4-item queries (target p99 < 20 ms), right
+//                 after the load and after a full compaction (steady state)
 //   RSS:          resident set after build + searches (target < 1.5 GB)
 //   consistency:  incremental check vs the full-transfer baseline, 100 planted differences
 //                 (target < 60 s and < 1 % of the full-transfer bytes, all 100 found, none false)
-import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -32,6 +34,14 @@ const mb = (b: number) => `${(b / 1e6).toFixed(1)} MB`;
 const secs = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 const log = (s: string) => process.stdout.write(s + '\n');
 const person = (i: number): IdentityChange => [...generateResidents(spec, { seed, count: 1, start: i })][0]!;
+/** Anonymous vs file-backed (mmapped table files, reclaimable page cache) resident memory. */
+const rssSplit = () => {
+  try {
+    const st = readFileSync('/proc/self/status', 'utf8');
+    const kb = (k: string) => Number(new RegExp(`${k}:\\s+(\\d+)`).exec(st)?.[1] ?? NaN) * 1024;
+    return `anonymous ${mb(kb('RssAnon'))}, file-backed ${mb(kb('RssFile'))}`;
+  } catch { return 'split unavailable'; }
+};
 const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 
 const root = mkdtempSync(join(tmpdir(), 'bench-cs-'));
@@ -63,39 +73,48 @@ try {
   results.searchIndexRebuildSeconds = +(indexMs / 1000).toFixed(1);
   log(`search index build from the stored records (個人番号, name, address; HMAC keys): ${secs(indexMs)}, ${Math.round(N / (indexMs / 1000))} records/s`);
 
-  // ---- search -----------------------------------------------------------------------------
+  // ---- search ----------------------------------------------------------------------------
   const queries: Array<{ q: SearchQuery; code: string }> = [];
   for (let k = 0; k < Q; k++) {
     const i = Math.floor(((k + 0.37) * N) / Q);
     const r = person(i);
     const town = r.address.replace(/[0-9０-９一二三四五六七八九十]+(丁目|番).*$/, '');
+    const block = r.address.replace(/(丁目|番地).*$/, '$1'); // up to 丁目 (or the 番地 number)
     const name = (r.alias && k % 2 === 0 ? r.alias : r.name).replace(/髙/g, '高').replace(/[齋齊]/g, '斎').replace(/[邉邊]/g, '辺');
     const kana = r.alias && k % 2 === 0 ? r.aliasKana! : r.nameKana;
     const variants: SearchQuery[] = [
       { name, birthDate: r.birthDate },
       { kana, birthDate: r.birthDate },
-      { name, address: town },
+      { name, address: block },
       { kana, address: town, sex: r.sex },
     ];
     queries.push({ q: variants[k % 4]!, code: r.residentCode });
   }
-  const lat: number[] = [];
-  let missed = 0, tooMany = 0, hitsTotal = 0;
-  for (const { q, code } of queries) {
-    const s = performance.now();
-    const res = await store.search(q, { limit: 50 });
-    lat.push(performance.now() - s);
-    hitsTotal += res.total;
-    if (res.truncated) tooMany++;
-    else if (!res.hits.some((h) => h.residentCode === code)) missed++;
-  }
-  lat.sort((a, b) => a - b);
-  results.search = { p50ms: +pct(lat, 50).toFixed(2), p99ms: +pct(lat, 99).toFixed(2), maxMs: +lat[lat.length - 1]!.toFixed(2), missed, tooManyHits: tooMany, meanHits: +(hitsTotal / Q).toFixed(2) };
-  log(`identity.search: p50 ${pct(lat, 50).toFixed(2)} ms, p99 ${pct(lat, 99).toFixed(2)} ms (target < 20 ms), max ${lat[lat.length - 1]!.toFixed(1)} ms; ` +
-    `target found ${Q - missed - tooMany}/${Q}, too_many_hits ${tooMany}, missed ${missed}, mean hits ${(hitsTotal / Q).toFixed(2)}`);
+  const searchRound = async (label: string, key: string) => {
+    const lat: number[] = [];
+    let missed = 0, tooMany = 0, hitsTotal = 0;
+    for (const { q, code } of queries) {
+      const s = performance.now();
+      const res = await store.search(q, { limit: 50 });
+      lat.push(performance.now() - s);
+      hitsTotal += res.total;
+      if (res.truncated) tooMany++;
+      else if (!res.hits.some((h) => h.residentCode === code)) missed++;
+    }
+    lat.sort((a, b) => a - b);
+    results[key] = { p50ms: +pct(lat, 50).toFixed(2), p99ms: +pct(lat, 99).toFixed(2), maxMs: +lat[lat.length - 1]!.toFixed(2), missed, tooManyHits: tooMany, meanHits: +(hitsTotal / Q).toFixed(2) };
+    log(`identity.search ${label}: p50 ${pct(lat, 50).toFixed(2)} ms, p99 ${pct(lat, 99).toFixed(2)} ms (target < 20 ms), max ${lat[lat.length - 1]!.toFixed(1)} ms; ` +
+      `target found ${Q - missed - tooMany}/${Q}, too_many_hits ${tooMany}, missed ${missed}, mean hits ${(hitsTotal / Q).toFixed(2)}`);
+  };
+  await searchRound('right after the bulk load (compactions still running)', 'searchAfterLoad');
+  const tc = performance.now();
+  await db.compactRange('', '~');
+  results.compactSeconds = +((performance.now() - tc) / 1000).toFixed(1);
+  log(`full LevelDB compaction (steady state): ${secs(performance.now() - tc)}`);
+  await searchRound('steady state (compacted)', 'search');
   const rss = process.memoryUsage().rss;
   results.rssAfterBuildAndSearchMB = +(rss / 1e6).toFixed(0);
-  log(`RSS with ${N.toLocaleString('en')} records loaded and searched: ${mb(rss)} (target < 1.5 GB); heap ${mb(process.memoryUsage().heapUsed)}`);
+  log(`RSS with ${N.toLocaleString('en')} records loaded and searched: ${mb(rss)} (target < 1.5 GB; ${rssSplit()}); heap ${mb(process.memoryUsage().heapUsed)}`);
 
   // ---- consistency ------------------------------------------------------------------------
   await db.close();
@@ -148,7 +167,7 @@ try {
   };
   log(`ratio incremental / full: bytes ${((100 * inc.bytes) / full.bytes).toFixed(3)} % (target < 1 %), time ${(inc.ms / full.ms).toFixed(3)} (${(full.ms / inc.ms).toFixed(1)}× faster)`);
   results.peakRssMB = Math.round(process.resourceUsage().maxRSS / 1000);
-  log(`peak RSS of the whole run (two stores open during the check): ${results.peakRssMB} MB`);
+  log(`peak RSS of the whole run (two stores open during the check): ${results.peakRssMB} MB; now ${rssSplit()}`);
   await db.close();
   await peerDb.close();
   log(JSON.stringify(results));
