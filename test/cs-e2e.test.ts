@@ -2,7 +2,8 @@
 // the flows, the uplink to Mosquitto, the simulated upstream nodes, and back. One stack for the file.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isoDateInJapan } from '../gateway/domain/dates.js';
-import type { Envelope } from '../gateway/envelope.js';
+import { uuidv7, type Envelope } from '../gateway/envelope.js';
+import { StoreConsistencyPeer } from '../gateway/cs/consistency/peer.js';
 import type { IdentityChange } from '../gateway/cs/identityStoreTypes.js';
 import { generateResidents } from '../sim/residents.js';
 import { OTHER, PREF, SAME_PREF, SELF, SERVED, SYSTEMS, startCsStack, until, type CsStack, type LocalClient } from './helpers/cs-harness.js';
@@ -56,6 +57,16 @@ describe('flow 6: consistency check with the prefectural server', () => {
     expect(full.recordsSent).toBe(res.length);
     const audited = (await s.auditEntries()).filter((e) => e.event.action === 'consistency.check' && e.event.outcome === 'ok');
     expect(audited.length).toBeGreaterThanOrEqual(2);
+  });
+
+  it('acknowledges and audits a phase result the server sends on its own (consistency.result)', async () => {
+    const phase = await new StoreConsistencyPeer(s.prefStore).handle({ phase: 'snapshot', checkId: uuidv7(), lgCode: SERVED, snapshotSeq: 1, mode: 'full', bucketBits: 4, recordCount: 1 } as never);
+    const reply = await s.sims.node(PREF).request(SELF, 'consistency.result', phase as unknown as Record<string, unknown>);
+    expect(reply).toMatchObject({ type: 'consistency.result.result', body: { accepted: true } });
+    const bad = await s.sims.node(PREF).request(SELF, 'consistency.result', { phase: 'nonsense' });
+    expect(bad).toMatchObject({ type: 'error', body: { code: 'invalid_request' } });
+    const audit = (await s.auditEntries()).filter((e) => e.event.action === 'consistency.result');
+    expect(audit.map((e) => e.event.outcome)).toEqual(['ok', 'refused']);
   });
 
   it('resumes an interrupted check from its last committed step', async () => {

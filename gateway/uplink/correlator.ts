@@ -1,6 +1,7 @@
 // Request/reply correlation on `corr`. A pending request ends in exactly one of: its reply, or a
 // timeout. Replies that find nobody waiting are late (or unsolicited) and are dropped by the caller.
 import { errorReply, type Envelope, type ErrorCode } from '../envelope.js';
+import { isMessageType } from '../messages/registry.js';
 
 export class ReplyTimeoutError extends Error {
   constructor(readonly id: string, readonly timeoutMs: number) { super(`no reply to ${id} within ${timeoutMs} ms`); }
@@ -51,7 +52,8 @@ export class Correlator {
 
 /** Replies and errors are delivered on PUBACK; everything else waits for the receiver's reply. */
 export function isReply(envelope: Pick<Envelope, 'type' | 'corr'>): boolean {
-  return envelope.corr !== null || envelope.type === 'error' || envelope.type.endsWith('.result');
+  // `consistency.result` (6-③) is a request type of the contract whose name ends in .result.
+  return envelope.corr !== null || envelope.type === 'error' || (envelope.type.endsWith('.result') && !isMessageType(envelope.type));
 }
 
 /** `errorReply` typed as a plain envelope (its body interface has no index signature). */
