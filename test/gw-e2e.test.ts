@@ -97,6 +97,10 @@ describe('GW role end to end', () => {
     expect(entries.some((e) => e.code === 'fields_stripped' && String(e.detail?.message ?? '').includes('clientVersion'))).toBe(true);
     expect(entries.filter((e) => e.outcome === 'refused' && String(e.detail?.message ?? '').startsWith('gw:')).length).toBeGreaterThanOrEqual(2);
     expect(s.gw.screenStats()).toMatchObject({ stripped: 1 });
+    const metrics = await s.registry.metrics();
+    expect(metrics).toMatch(/jukigw_gw_screened_total\{outcome="refused",type="code.request"\} 1/);
+    expect(metrics).toMatch(/jukigw_gw_screened_total\{outcome="refused",type="other"\} 1/);
+    expect(metrics).toMatch(/jukigw_gw_screened_total\{outcome="stripped",type="code.request"\} 1/);
   });
 
   it('a terminal on the local segment cannot use the GW relays (the broker refuses the publish)', async () => {

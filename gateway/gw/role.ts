@@ -16,6 +16,7 @@ import type { FlowHandler } from '../local/types.js';
 import type { Logger } from '../log/logger.js';
 import { openProvisionRecords, type ProvisionQuery, type ProvisionRecord, type ProvisionRecords } from '../provision/index.js';
 import type { Db } from '../store/db.js';
+import { gwScreenCounter } from './metrics.js';
 import { createPurger } from './purge.js';
 import { recordingRequester, relayHandlers, type QueryLedger } from './relays.js';
 import { createGwScreen, type ScreenStats } from './screen.js';
@@ -82,6 +83,7 @@ export async function startGwRole(deps: GwRoleDeps): Promise<GwRole> {
         // Whatever becomes of a code request (accepted, refused here or by the intake), its queue entry is
         // deleted within moments; the debounced compaction then removes the 処理通番 from the files.
         onRequest: (type) => { if (type === 'code.request') purger.request(); },
+        count: gwScreenCounter(deps.registry),
       });
       logger.info({ types: ['code.request', 'addressee.update', 'serial.request', 'copy.update', 'info.query'] }, 'gw: number-linkage segment attached');
       return screen;

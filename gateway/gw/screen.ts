@@ -25,6 +25,8 @@ export interface ScreenOptions {
   selfAddress: () => string;
   /** Told the type of every request from the segment that the screen has seen. */
   onRequest?: (type: string) => void;
+  /** Metrics hook (gateway/gw/metrics.ts). */
+  count?: (outcome: 'passed' | 'refused' | 'stripped', type: string) => void;
 }
 
 export interface ScreenStats { passed: number; refused: number; stripped: number }
@@ -40,6 +42,7 @@ export function createGwScreen(o: ScreenOptions): DurableRequestSource & { stats
     await o.audit.record(uow, { actor: { kind: 'system', id: q.clientId }, action: type || 'unknown', outcome: 'refused', code: error.code, detail: `gw: ${error.message}` });
     await uow.commit();
     stats.refused++;
+    o.count?.('refused', type);
     o.logger.info({ systemId: q.clientId, type, code: error.code, problems: error.details.map((d) => d.problem.split(':')[0]) }, 'gw: request from the number-linkage segment refused');
   }
 
@@ -58,8 +61,10 @@ export function createGwScreen(o: ScreenOptions): DurableRequestSource & { stats
     const r = screenBody(env.type, env.body);
     if (!r.ok) { await refuse(q, id, env.type.slice(0, 64), r.error); return undefined; }
     stats.passed++;
+    o.count?.('passed', env.type);
     if (r.stripped.length === 0) return q;
     stats.stripped++;
+    o.count?.('stripped', env.type);
     // Names only: values of unknown fields are never logged.
     o.logger.warn({ systemId: q.clientId, type: env.type, id, stripped: r.stripped }, 'gw: unknown fields stripped from a number-linkage request');
     await o.audit.record(undefined, { actor: { kind: 'system', id: q.clientId }, action: env.type, outcome: 'ok', code: 'fields_stripped', detail: `gw stripped: ${r.stripped.join(',')}`.slice(0, 512) });

@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
+import { Registry } from 'prom-client';
 import { startBroker, type BrokerHandle } from '../../broker/server.js';
 import { configSchema, type ApplianceConfig } from '../../config/schema/index.js';
 import { DEFAULT_ROLES } from '../../config/schema/roles.js';
@@ -52,6 +53,8 @@ export interface GwStack {
   dataDir: string;
   logFile: string;
   config: ApplianceConfig;
+  /** Metrics of the GW role. */
+  registry: Registry;
   db: Db;
   broker: BrokerHandle;
   uplink: Uplink;
@@ -175,9 +178,10 @@ export async function startGwStack(opts: GwStackOptions = {}): Promise<GwStack> 
     const audit = await createAuditLog({ db, signer, logger });
     appliance.push(() => audit.close());
     const hashKey = createKeyHasher(randomBytes(32));
+    const registry = new Registry();
     const roles = { gw: undefined as GwRole | undefined, cs: undefined as CsRole | undefined };
     const startRoles = async () => {
-      const gw = await startGwRole({ config, db, logger: logger!, audit: { log: audit, hashKey }, purgeIntervalMs: opts.purgeIntervalMs ?? 60_000 });
+      const gw = await startGwRole({ config, db, logger: logger!, registry, audit: { log: audit, hashKey }, purgeIntervalMs: opts.purgeIntervalMs ?? 60_000 });
       appliance.push(() => gw.close());
       const cs = await startCsRole({ config, db, logger: logger!, broker, uplink, audit: { log: audit, hashKey }, identityStore: store, gateway: gw.attach });
       appliance.push(async () => { await cs.close(); });
@@ -210,7 +214,7 @@ export async function startGwStack(opts: GwStackOptions = {}): Promise<GwStack> 
       };
     };
     return {
-      dir: t.path, dataDir, logFile, config, db, broker, uplink, audit, hashKey, sims, residents, nonResident: nonResident!,
+      dir: t.path, dataDir, logFile, config, registry, db, broker, uplink, audit, hashKey, sims, residents, nonResident: nonResident!,
       get gw() { if (!roles.gw) throw new Error('roles not started'); return roles.gw; },
       get cs() { if (!roles.cs) throw new Error('roles not started'); return roles.cs; },
       unknownMyNumber: unusedMyNumber(), client, auditEntries: () => audit.query({}), startRoles, stopAppliance, close,
