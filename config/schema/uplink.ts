@@ -20,5 +20,5 @@ export const uplinkSection = z.object({
     maxAttempts: z.number().int().min(1).default(20),
   }).strict().default({ initialMs: 1000, maxMs: 300_000, maxAttempts: 20 }),
   /** Parallel partitions in flight per link. */
-  parallelism: z.number().int().min(1).max(1024).default(32),
+  parallelism: z.number().int().min(1).max(1024).default(256),
 }).strict();
