@@ -51,6 +51,19 @@ export interface LocalClient {
   waitPush(pred: (e: Envelope) => boolean, timeoutMs?: number): Promise<Envelope>;
 }
 
+/** The appliance configuration of the CS e2e tests (also used by the kill -9 fixture). */
+export function csTestConfig(o: { served: string[]; dataDir: string; port: number; pwFile: string; upstreamUrl: string }): ApplianceConfig {
+  return configSchema.parse({
+    municipalities: o.served,
+    dataDir: o.dataDir,
+    listeners: [{ name: 'plain', type: 'plain', host: '127.0.0.1', port: o.port }],
+    systems: Object.values(SYSTEMS).map((id) => ({ id, role: id === SYSTEMS.register ? 'resident-register' : id === SYSTEMS.terminal ? 'terminal' : 'monitor', password: { file: o.pwFile } })),
+    upstreams: [{ name: 'juki', url: o.upstreamUrl, nodes: ['*'] }],
+    uplink: { defaultTimeoutMs: 5000, retry: { initialMs: 50, maxMs: 500, maxAttempts: 10 } },
+    limits: { minFreeDiskBytes: 0, maxPayloadBytes: 256 * 1024 },
+  });
+}
+
 export interface CsStack {
   config: ApplianceConfig;
   db: Db;
@@ -102,6 +115,8 @@ export interface StackOptions {
   plant?: (prefDb: Db, prefStore: IdentityStore, residents: IdentityChange[]) => Promise<void>;
 }
 
+export { load as loadResidents };
+
 export async function startCsStack(opts: StackOptions = {}): Promise<CsStack> {
   const dir = tempDir('cs-e2e-');
   const logger = quietLogger();
@@ -138,15 +153,7 @@ export async function startCsStack(opts: StackOptions = {}): Promise<CsStack> {
     const pwFile = `${dir.path}/password`;
     writeFileSync(pwFile, PASSWORD);
     const port = await freePort();
-    const config = configSchema.parse({
-      municipalities: servedCodes,
-      dataDir: `${dir.path}/data`,
-      listeners: [{ name: 'plain', type: 'plain', host: '127.0.0.1', port }],
-      systems: Object.values(SYSTEMS).map((id) => ({ id, role: id === SYSTEMS.register ? 'resident-register' : id === SYSTEMS.terminal ? 'terminal' : 'monitor', password: { file: pwFile } })),
-      upstreams: [{ name: 'juki', url: mosq.url, nodes: ['*'] }],
-      uplink: { defaultTimeoutMs: 5000, retry: { initialMs: 50, maxMs: 500, maxAttempts: 10 } },
-      limits: { minFreeDiskBytes: 0, maxPayloadBytes: 256 * 1024 },
-    });
+    const config = csTestConfig({ served: servedCodes, dataDir: `${dir.path}/data`, port, pwFile, upstreamUrl: mosq.url });
     const db = await openApplianceDb(`${dir.path}/data/db`);
     cleanups.push(() => db.close());
     const store = await IdentityStore.open(db);
