@@ -140,3 +140,28 @@ it('keeps every acknowledged update exactly once across kill -9', async () => {
     await db.close();
   }
 }, 180_000);
+
+it('answers an interactive request left pending by a crash with upstream_unavailable after restart', async () => {
+  await sims.node('national').close(); // silent upstream: the verification stays pending
+  const app = startAppliance();
+  await app.ready;
+  const term = await mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, { clientId: SYSTEMS.terminal, username: SYSTEMS.terminal, password: PASSWORD, clean: false, protocolVersion: 4, reconnectPeriod: 200 });
+  try {
+    const got: Envelope[] = [];
+    term.on('message', (_t, p) => got.push(JSON.parse(p.toString('utf8')) as Envelope));
+    await term.subscribeAsync(`res/${SYSTEMS.terminal}`, { qos: 1 });
+    const id = uuidv7();
+    await term.publishAsync('req/identity.verify', JSON.stringify({ v: 1, id, type: 'identity.verify', body: { by: 'residentCode', residentCode: residents[0]!.residentCode, operatorId: 'op-1', terminalId: 'tm-1' } }), { qos: 1 });
+    await new Promise((r) => setTimeout(r, 500)); // taken by the intake and forwarded; no answer comes
+    expect(got).toEqual([]);
+    app.child.kill('SIGKILL');
+    const again = startAppliance();
+    await again.ready;
+    const reply = await until(() => got.find((e) => e.corr === id), 20_000);
+    expect(reply).toMatchObject({ type: 'error', body: { code: 'upstream_unavailable' } });
+    expect(reply.body.message).toMatch(/restarted/); // recovered at start, not a reply timeout
+    again.child.kill('SIGKILL');
+  } finally {
+    await term.endAsync(true);
+  }
+}, 60_000);
