@@ -78,7 +78,12 @@ export async function startListener(l: ListenerConfig, hooks: ListenerHooks): Pr
   }
   server.maxConnections = hooks.maxSockets;
   const sockets = new Set<Socket>();
-  server.on('connection', (s: Socket) => { sockets.add(s); s.once('close', () => sockets.delete(s)); });
+  server.on('connection', (s: Socket) => {
+    // Request/reply traffic of small packets: Nagle's algorithm would hold each reply ~40 ms.
+    s.setNoDelay(true);
+    sockets.add(s);
+    s.once('close', () => sockets.delete(s));
+  });
   await new Promise<void>((resolve, reject) => {
     const onError = (e: NodeJS.ErrnoException) => reject(new Error(`listener ${l.name}: cannot listen on ${l.host}:${l.port}: ${e.code ?? e.message}`));
     server.once('error', onError);
