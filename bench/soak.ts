@@ -95,7 +95,7 @@ async function parent(): Promise<void> {
   const { startMosquitto } = await import('../test/helpers/mosquitto.js');
   const { freePort } = await import('../test/helpers/ports.js');
   const { tempDir } = await import('../test/helpers/tmp.js');
-  const { certifiedApplianceSigner, openSimPki } = await import('../test/helpers/uplink.js');
+  const { openSimPki } = await import('../test/helpers/uplink.js');
   const { hsmSection } = await import('../config/schema/hsm.js');
   const { createSigner, certificateFiles, toPem } = await import('../hsm/index.js');
   const { certifyAppliance } = await import('../sim/pki.js');
@@ -103,7 +103,6 @@ async function parent(): Promise<void> {
   const { generateResidents } = await import('../sim/residents.js');
   const { createLogger } = await import('../gateway/log/logger.js');
   const { uuidv7 } = await import('../gateway/envelope.js');
-  void certifiedApplianceSigner;
 
   const dir = tempDir('jukigw-soak-');
   const cleanups: Array<() => Promise<void> | void> = [() => dir.cleanup()];
