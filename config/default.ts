@@ -9,6 +9,8 @@ export const embeddedDefault: ApplianceConfigInput = {
   dataDir: './data',
   listeners: [
     { name: 'local-dev', type: 'plain', host: '127.0.0.1', port: 1883, segment: 'local' },
+    // The number-linkage segment (番号連携サーバ) always has its own listener (GW role).
+    { name: 'linkage-dev', type: 'plain', host: '127.0.0.1', port: 1884, segment: 'number-linkage' },
   ],
   // Development passwords for the loopback listener: generated at first start into the data dir
   // (config/devPasswords.ts), never in this file.

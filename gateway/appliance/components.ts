@@ -9,6 +9,10 @@ import { startAdminUi } from '../../config/ui/server.js';
 import { applianceServices } from '../../config/ui/adapters/index.js';
 import { uplinkProbe } from '../../config/ui/adapters/uplink-probe.js';
 import { createDevCa, loadDevCa } from '../../hsm/dev-ca.js';
+import { consistencyFromChecker } from '../../config/ui/adapters/consistency.js';
+import { startCsRole } from '../cs/role.js';
+import { startGwRole } from '../gw/role.js';
+import { IdentityStore } from '../cs/identityStore.js';
 import type { ApplianceContext } from '../../broker/appliance.js';
 import { createSigner, verifierFromConfig, levelDedupeStore, type TokenSigner } from '../../hsm/index.js';
 import type { Verifier } from '../../hsm/types.js';
@@ -112,6 +116,32 @@ export const uplinkComponent: GatewayComponent = {
 };
 
 
+/** The CS role (every numbered Juki-net flow) with the GW role in front of its number-linkage intake. */
+export const rolesComponent: GatewayComponent = {
+  name: 'roles',
+  async start(ctx) {
+    const atRest = ctx.gw.atRest;
+    if (!ctx.broker || !ctx.gw.uplink || !ctx.gw.auditLog || !atRest) throw new Error('roles need the broker, the uplink, the audit trail and encryption at rest');
+    const audit = { log: ctx.gw.auditLog, hashKey: atRest.hashKey };
+    const gw = await startGwRole({ config: ctx.config, db: ctx.db, logger: ctx.logger, registry: ctx.registry, audit });
+    const sealedJson = atRest.keyring.valueEncoding('json');
+    const cs = await startCsRole({
+      config: ctx.config, currentConfig: () => ctx.config, db: ctx.db, logger: ctx.logger, registry: ctx.registry,
+      broker: ctx.broker, uplink: ctx.gw.uplink, audit, gateway: gw.attach,
+      identityStore: await IdentityStore.open(ctx.db, { codec: sealedJson as never, indexKey: await atRest.keyring.secret('identity-index') }),
+      encodings: { local: sealedJson, moveout: sealedJson },
+    });
+    const served = ctx.config.municipalities[0]!;
+    ctx.gw.extra.consistency = consistencyFromChecker({
+      checker: cs.consistency.checker, lgCode: () => served, peer: cs.consistency.peerOf(served),
+      transport: cs.consistency.transportTo(cs.consistency.peerOf(served)),
+    });
+    ctx.gw.extra.cs = cs;
+    ctx.gw.extra.gw = gw;
+    return async () => { await cs.close(); await gw.close(); };
+  },
+};
+
 /**
  * Configuration history (UI): the running configuration is the stored head version, so a change made
  * in the UI survives a restart even where /etc is read-only; a hand-edited file becomes the next version.
@@ -159,5 +189,5 @@ export const uiComponent: GatewayComponent = {
 /** Before the broker: signer, sealing keys, audit trail, then the configuration history. */
 export const gatewayComponents: GatewayComponent[] = [hsmComponent, atRestComponent, auditComponent, versionsComponent];
 /** After the broker: uplinks, then the roles, then the UI (which shows them all). */
-export const upstreamComponents: GatewayComponent[] = [uplinkComponent];
+export const upstreamComponents: GatewayComponent[] = [uplinkComponent, rolesComponent];
 export const frontComponents: GatewayComponent[] = [uiComponent];
