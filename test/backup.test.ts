@@ -250,5 +250,11 @@ describe('backup library: public-key encryption and tampering', () => {
     expect(() => verifyBackup(file, { trust: trust() })).toThrow(/unsafe part path "..\/escape"/);
     const abs = sealContainer(await signParts([evil[0]!, { ...evil[1]!, name: '/etc/passwd' }], signer));
     expect(() => verifyBackup(abs, { trust: trust() })).toThrow(/unsafe part path/);
+    // create applies the same rule, so no backup is made that restore would refuse.
+    const odd = join(tmp.path, 'odd');
+    mkdirSync(join(odd, 'db'), { recursive: true });
+    await (await openApplianceDb(join(odd, 'db'))).close();
+    writeFileSync(join(odd, 'name with space'), 'x');
+    await expect(createBackup({ dataDir: odd, signer })).rejects.toThrow(/unsafe part path "name with space"/);
   });
 });

@@ -21,6 +21,21 @@ export interface Manifest {
 
 export interface Part { name: string; kind: PartKind; mode: number; data: Buffer }
 
+export class BackupRefused extends Error {
+  constructor(message: string) { super(message); this.name = 'BackupRefused'; }
+}
+
+const SAFE_SEGMENT = /^[A-Za-z0-9._@+=-]+$/;
+/** A part path restore may write: relative, no "." or "..", nothing under db/, plain characters. */
+export function checkPartName(name: unknown): string {
+  if (typeof name !== 'string' || name.length === 0 || name.length > 512) throw new BackupRefused('manifest: a part has no valid name');
+  const segs = name.split('/');
+  if (segs.some((s) => s === '.' || s === '..' || !SAFE_SEGMENT.test(s)) || segs[0] === 'db') {
+    throw new BackupRefused(`unsafe part path "${name}" (absolute, "..", db/ or unusual characters)`);
+  }
+  return name;
+}
+
 export function sha256Hex(b: Uint8Array): string {
   return createHash('sha256').update(b).digest('hex');
 }
@@ -42,9 +57,6 @@ export function encodeArchive(signedManifest: Buffer, parts: Part[]): Buffer {
   return Buffer.concat([head, signedManifest, ...parts.map((p) => p.data)]);
 }
 
-export class BackupRefused extends Error {
-  constructor(message: string) { super(message); this.name = 'BackupRefused'; }
-}
 
 /** Splits the archive; the manifest is NOT trusted yet (the caller verifies its signature first). */
 export function splitArchive(archive: Buffer): { signedManifest: Buffer; body: Buffer } {

@@ -7,7 +7,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { ClassicLevel } from 'classic-level';
 import { fromB64u, kidOf, publicKeyFromSpki, signingInput, verifyJoseSignature, SUPPORTED_ALGS } from '../../hsm/jws.js';
 import type { JwsAlg } from '../../hsm/types.js';
-import { BACKUP_FORMAT, BACKUP_VERSION, BackupRefused, decodeRecords, partsOf, splitArchive, type Manifest, type Part } from './archive.js';
+import { BACKUP_FORMAT, BACKUP_VERSION, BackupRefused, checkPartName, decodeRecords, partsOf, splitArchive, type Manifest, type Part } from './archive.js';
 import { openContainer, type DecryptWith } from './container.js';
 import { DB_PART } from './snapshot.js';
 
@@ -19,16 +19,6 @@ export interface VerifiedBackup {
   pinned: boolean;
 }
 
-const SAFE_SEGMENT = /^[A-Za-z0-9._@+=-]+$/;
-function checkName(name: unknown): string {
-  if (typeof name !== 'string' || name.length === 0 || name.length > 512) throw new BackupRefused('manifest: a part has no valid name');
-  const segs = name.split('/');
-  if (segs.some((s) => s === '.' || s === '..' || !SAFE_SEGMENT.test(s)) || segs[0] === 'db') {
-    throw new BackupRefused(`manifest: unsafe part path "${name}" (absolute, "..", db/ or unusual characters)`);
-  }
-  return name;
-}
-
 function checkManifest(m: unknown): Manifest {
   const man = m as Manifest;
   if (!man || man.format !== BACKUP_FORMAT || man.version !== BACKUP_VERSION || !Array.isArray(man.parts)) {
@@ -38,7 +28,7 @@ function checkManifest(m: unknown): Manifest {
   let dbParts = 0;
   for (const p of man.parts) {
     if (p.kind === 'db') { if (p.name !== DB_PART) throw new BackupRefused('manifest: unexpected database part name'); dbParts++; }
-    else if (p.kind === 'file') checkName(p.name);
+    else if (p.kind === 'file') checkPartName(p.name);
     else throw new BackupRefused(`manifest: unknown part kind ${JSON.stringify(p.kind)}`);
     if (seen.has(p.name)) throw new BackupRefused(`manifest: part "${p.name}" appears twice`);
     seen.add(p.name);

@@ -4,7 +4,7 @@
 import { lstatSync, readdirSync, readFileSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
 import { ClassicLevel } from 'classic-level';
-import { BackupRefused, encodeRecords, type Part } from './archive.js';
+import { BackupRefused, checkPartName, encodeRecords, type Part } from './archive.js';
 
 export const DB_PART = 'db.records';
 const DB_DIR = 'db';
@@ -32,7 +32,8 @@ function filesUnder(root: string, dir: string, out: Part[]): void {
     if (rel === DB_DIR) continue;
     const st = lstatSync(full);
     if (st.isDirectory()) filesUnder(root, full, out);
-    else if (st.isFile()) out.push({ name: rel, kind: 'file', mode: st.mode & 0o777, data: readFileSync(full) });
+    // The same name rule restore applies: a backup that could not be restored fails now, not then.
+    else if (st.isFile()) out.push({ name: checkPartName(rel), kind: 'file', mode: st.mode & 0o777, data: readFileSync(full) });
     else throw new BackupRefused(`${rel}: not a regular file or folder (symbolic links and devices are not backed up)`);
   }
 }
