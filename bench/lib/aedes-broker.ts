@@ -1,5 +1,6 @@
 // One aedes broker process for the benchmark:
-//   node --import tsx bench/lib/aedes-broker.ts --kind ours|memory|level --port P --dir D
+//   node --import tsx bench/lib/aedes-broker.ts --kind ours|memory|level --port P --dir D [--no-sync]
+// (--no-sync: ours without fsync per group commit, crash-safe but not power-loss-safe; for comparison)
 // Prints "READY" when listening; reports its CPU time on SIGTERM as "CPU <ms>".
 import { createServer } from 'node:net';
 import { createRequire } from 'node:module';
@@ -20,7 +21,7 @@ async function main(): Promise<void> {
   let close = async () => {};
   let stats: () => object = () => ({});
   if (kind === 'ours') {
-    const persistence = createLevelPersistence({ path: dir });
+    const persistence = createLevelPersistence({ path: dir, sync: !argv.includes('--no-sync') });
     aedes = await Aedes.createBroker({ persistence: persistence as never });
     wireDurableIngress(aedes, persistence);
     await persistence.replayIngress(aedes);
