@@ -49,6 +49,18 @@ describe('broker persistence: per-client FIFO under load', () => {
     expect(broker.persistence.batchesWritten).toBeLessThan(N);
   });
 
+  it('keeps retained publishes in order with the others for a live subscriber', async () => {
+    const broker = track(await startBroker({ path: tmp() }));
+    const rec = recorder();
+    const sub = track(await connect(broker.url, { clientId: 'ret-sub', clean: false }, rec));
+    await sub.subscribeAsync('ret/#', { qos: 1 });
+    const pub = track(await connect(broker.url, { clientId: 'ret-pub' }));
+    const sent = await Promise.all(Array.from({ length: 200 }, (_, i) =>
+      pub.publishAsync(i % 10 === 3 ? 'ret/state' : 'ret/event', indexedPayload(i), { qos: 1, retain: i % 10 === 3 }).then(() => i)));
+    await rec.until(() => rec.got.length >= 200, 2000, 20_000);
+    expect(rec.got).toEqual(sent);
+  });
+
   it('keeps an offline subscriber queue across a restart and delivers it in order', async () => {
     const dir = tmp();
     let broker = await startBroker({ path: dir });

@@ -316,12 +316,24 @@ export class LevelPersistence {
   async storeRetained(pkt: AnyPacket): Promise<void> {
     const packet = Object.assign({}, pkt);
     const key = K.retainedKey(packet.topic);
-    if (!packet.payload || packet.payload.length === 0) {
-      return this.#committer.commit([{ type: 'del', key, sublevel: this.#broker }], () => { this.#retained.delete(packet.topic); });
+    const empty = !packet.payload || packet.payload.length === 0;
+    const ops: WriteOp[] = [empty
+      ? { type: 'del', key, sublevel: this.#broker }
+      : { type: 'put', key, value: encodeRecord(packet), sublevel: this.#broker }];
+    const apply = () => {
+      if (empty) this.#retained.delete(packet.topic);
+      else this.#retained.set(packet.topic, packet);
+    };
+    const payload = pkt.payload;
+    if (typeof payload === 'object' && payload !== null && this.#linked.get(payload)?.ingress) {
+      // A client's publish: its ingress entry (retain flag included) stays until its fan-out is
+      // written, which is after this op, so a crash replays it. Not awaited, so that aedes emits it
+      // in order with the publishes around it (a late one is dropped from live delivery).
+      apply();
+      this.#committer.stage(ops);
+      return;
     }
-    return this.#committer.commit([{ type: 'put', key, value: encodeRecord(packet), sublevel: this.#broker }], () => {
-      this.#retained.set(packet.topic, packet);
-    });
+    return this.#committer.commit(ops, apply);
   }
 
   createRetainedStream(pattern: string): Readable {
