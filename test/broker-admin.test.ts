@@ -49,7 +49,9 @@ describe('admin port', () => {
     expect(r.status).toBe(200);
     const body = JSON.parse(r.text) as { ready: boolean; checks: Array<{ name: string; ok: boolean }> };
     expect(body.ready).toBe(true);
-    expect(body.checks.map((c) => c.name).sort()).toEqual(['db', 'disk-space', 'listeners']);
+    // The full appliance: store, disk, listeners, the signing token and the (simulated) upstream links.
+    expect(body.checks.map((c) => c.name).sort()).toEqual(['db', 'disk-space', 'listeners', 'token', 'uplinks', 'upstream']);
+    expect(body.checks.every((c) => c.ok)).toBe(true);
   });
 
   it('/metrics exposes connections, messages, queue depths and denials in Prometheus format', async () => {
