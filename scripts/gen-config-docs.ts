@@ -24,7 +24,8 @@ function typeOf(s: JsonSchema): string {
 function constraints(s: JsonSchema): string {
   const c: string[] = [];
   if (s.pattern) c.push(`pattern \`${s.pattern}\``);
-  if (s.minimum !== undefined || s.maximum !== undefined) c.push(`${s.minimum ?? ''}..${s.maximum ?? ''}`);
+  const max = s.maximum !== undefined && s.maximum < Number.MAX_SAFE_INTEGER ? s.maximum : undefined;
+  if (s.minimum !== undefined || max !== undefined) c.push(max === undefined ? `≥ ${s.minimum}` : `${s.minimum ?? ''}..${max}`);
   if (s.exclusiveMinimum !== undefined) c.push(`> ${s.exclusiveMinimum}`);
   if (s.minItems) c.push(`at least ${s.minItems}`);
   if (s.minLength && s.minLength > 1) c.push(`length ≥ ${s.minLength}`);

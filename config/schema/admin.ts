@@ -3,7 +3,7 @@ import { filePath, isLoopback, port } from './common.js';
 
 export const adminSection = z.object({
   /** /healthz, /readyz, /metrics: loopback only. */
-  host: z.string().default('127.0.0.1').refine(isLoopback, 'the admin port is allowed only on loopback'),
+  host: z.string().default('127.0.0.1').refine(isLoopback, 'the admin port is allowed only on loopback').describe('/healthz, /readyz, /metrics: loopback only.'),
   port: port.default(9464),
 }).strict();
 

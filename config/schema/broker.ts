@@ -4,18 +4,18 @@ import { filePath, isLoopback, messageType, port, secretRef, systemId } from './
 export const tlsMaterial = z.object({
   cert: filePath, key: filePath,
   /** CA bundle that client certificates must chain to. */
-  ca: filePath,
+  ca: filePath.describe('CA bundle that client certificates must chain to.'),
   /** CRL file(s) (PEM); revoked client certificates are refused. */
-  crl: z.array(filePath).default([]),
+  crl: z.array(filePath).default([]).describe('CRL file(s) (PEM); revoked client certificates are refused.'),
 }).strict();
 
 export const listener = z.object({
-  name: z.string().min(1),
-  type: z.enum(['tls', 'plain']),
-  host: z.string().min(1),
+  name: z.string().min(1).describe('Unique listener name (used by the UI and in logs)'),
+  type: z.enum(['tls', 'plain']).describe('tls: mTLS with client certificates; plain: loopback only (development)'),
+  host: z.string().min(1).describe('Address to bind'),
   port,
   /** Which network segment the listener serves: the number-linkage segment is kept apart (GW). */
-  segment: z.enum(['local', 'number-linkage']).default('local'),
+  segment: z.enum(['local', 'number-linkage']).default('local').describe('Which network segment the listener serves: the number-linkage segment is kept apart (GW).'),
   tls: tlsMaterial.optional(),
 }).strict().superRefine((l, ctx) => {
   if (l.type === 'plain' && !isLoopback(l.host)) {
@@ -29,7 +29,7 @@ export const ROLE_NAMES = ['resident-register', 'terminal', 'number-linkage', 'b
 
 export const role = z.object({
   /** Message types this role may publish on req/{type}. */
-  send: z.array(messageType).default([]),
+  send: z.array(messageType).default([]).describe('Message types this role may publish on req/{type}.'),
   /** Standalone broker mode only: arbitrary topic grants (MQTT filters). */
   topics: z.object({
     publish: z.array(z.string().min(1)).default([]),
@@ -40,11 +40,11 @@ export type RoleConfig = z.infer<typeof role>;
 
 export const localSystem = z.object({
   id: systemId,
-  role: z.string().min(1),
+  role: z.string().min(1).describe('A role defined in roles'),
   enabled: z.boolean().default(true),
   description: z.string().default(''),
   /** Password for the loopback plain listener (development); TLS listeners authenticate by certificate. */
-  password: secretRef.optional(),
+  password: secretRef.optional().describe('Password for the loopback plain listener (development); TLS listeners authenticate by certificate.'),
 }).strict();
 export type LocalSystemConfig = z.infer<typeof localSystem>;
 
@@ -52,21 +52,21 @@ export const limits = z.object({
   maxPayloadBytes: z.number().int().min(1024).max(256 * 1024 * 1024).default(1024 * 1024),
   maxConnections: z.number().int().min(1).default(1000),
   /** Per-client QoS 1 messages in flight towards the client. */
-  maxInflight: z.number().int().min(1).max(65535).default(100),
+  maxInflight: z.number().int().min(1).max(65535).default(100).describe('Per-client QoS 1 messages in flight towards the client.'),
   /** Per-client offline queue bound; publishes that would overflow it are refused (no PUBACK), never dropped. */
-  maxOfflineQueue: z.number().int().min(1).default(1_000_000),
+  maxOfflineQueue: z.number().int().min(1).default(1_000_000).describe('Per-client offline queue bound; publishes that would overflow it are refused (no PUBACK), never dropped.'),
   /** Raise the queue alarm when a queue reaches this fraction of its bound. */
-  offlineQueueAlarmRatio: z.number().gt(0).max(1).default(0.8),
+  offlineQueueAlarmRatio: z.number().gt(0).max(1).default(0.8).describe('Raise the queue alarm when a queue reaches this fraction of its bound.'),
   /** Refuse new publishes when free disk space drops below this many bytes. */
-  minFreeDiskBytes: z.number().int().min(0).default(512 * 1024 * 1024),
+  minFreeDiskBytes: z.number().int().min(0).default(512 * 1024 * 1024).describe('Refuse new publishes when free disk space drops below this many bytes.'),
 }).strict();
 export type LimitsConfig = z.infer<typeof limits>;
 
 export const brokerSection = z.object({
   /** appliance: contract ACL (req/res/to). standalone: roles may also be granted arbitrary topics. */
-  mode: z.enum(['appliance', 'standalone']).default('appliance'),
+  mode: z.enum(['appliance', 'standalone']).default('appliance').describe('appliance: contract ACL (req/res/to). standalone: roles may also be granted arbitrary topics.'),
   /** Standalone mode: role given to clients that present no credentials on the loopback plain listener. */
-  anonymousRole: z.string().optional(),
+  anonymousRole: z.string().optional().describe('Standalone mode: role given to clients that present no credentials on the loopback plain listener.'),
   /** fsync every committed batch (power-loss safety) or rely on the OS (process-crash safety). */
-  syncWrites: z.boolean().default(false),
+  syncWrites: z.boolean().default(false).describe('fsync every committed batch (power-loss safety) or rely on the OS (process-crash safety).'),
 }).strict();

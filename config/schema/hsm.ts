@@ -3,20 +3,20 @@ import { filePath, secretRef } from './common.js';
 
 export const hsmSection = z.object({
   /** auto: SoftHSM token in the data dir when libsofthsm2.so is present, else a software key. */
-  kind: z.enum(['auto', 'pkcs11', 'software']).default('auto'),
+  kind: z.enum(['auto', 'pkcs11', 'software']).default('auto').describe('auto: SoftHSM token in the data dir when libsofthsm2.so is present, else a software key.'),
   module: filePath.optional(),
   tokenLabel: z.string().min(1).max(32).optional(),
   slot: z.number().int().min(0).optional(),
   /** User PIN: from a file or an environment variable only. */
-  pin: secretRef.optional(),
+  pin: secretRef.optional().describe('User PIN: from a file or an environment variable only.'),
   keyLabel: z.string().min(1).default('juki-gw-signing'),
   /** CKA_ID (hex) when several keys share a label. */
-  keyId: z.string().regex(/^([0-9a-fA-F]{2})+$/, 'expected hex bytes').optional(),
+  keyId: z.string().regex(/^([0-9a-fA-F]{2})+$/, 'expected hex bytes').optional().describe('CKA_ID (hex) when several keys share a label.'),
   algorithm: z.enum(['ES256', 'PS256', 'RS256']).default('ES256'),
   /** Parallel PKCS#11 sessions for signing. */
-  sessions: z.number().int().min(1).max(64).default(4),
+  sessions: z.number().int().min(1).max(64).default(4).describe('Parallel PKCS#11 sessions for signing.'),
   /** Our signing certificate and its chain (PEM). */
-  certFile: filePath.optional(),
+  certFile: filePath.optional().describe('Our signing certificate and its chain (PEM).'),
   chainFile: filePath.optional(),
 }).strict().superRefine((h, ctx) => {
   if (h.kind === 'pkcs11') {
@@ -36,7 +36,7 @@ export const trustSection = z.object({
   /** Also accept a signer certificate carried in the JWS `x5c` header, validated to the anchors. */
   acceptX5c: z.boolean().default(true),
   /** Receivers reject messages whose `at` is outside ±this many seconds. */
-  replayWindowSeconds: z.number().int().min(1).max(86400).default(300),
+  replayWindowSeconds: z.number().int().min(1).max(86400).default(300).describe('Receivers reject messages whose at is outside ±this many seconds.'),
   /** How long seen message ids are remembered for deduplication. */
-  dedupeWindowSeconds: z.number().int().min(60).default(7 * 86400),
+  dedupeWindowSeconds: z.number().int().min(60).default(7 * 86400).describe('How long seen message ids are remembered for deduplication.'),
 }).strict();

@@ -11,20 +11,20 @@ import { DEFAULT_ROLES } from './roles.js';
 
 export const configSchema = z.object({
   /** Municipality codes this installation serves as CS (a designated city may serve all its wards). */
-  municipalities: z.array(lgCode).min(1, 'serve at least one municipality code'),
-  dataDir: z.string().min(1).default('./data'),
-  listeners: z.array(listener).default([]),
+  municipalities: z.array(lgCode).min(1, 'serve at least one municipality code').describe('Municipality codes this installation serves as CS (a designated city may serve all its wards).'),
+  dataDir: z.string().min(1).default('./data').describe('LevelDB, keys, token and generated material (mode 0700 in production)'),
+  listeners: z.array(listener).default([]).describe('MQTT listeners for local systems: mTLS, or plain on loopback only'),
   broker: brokerSection.default({ mode: 'appliance', syncWrites: false }),
-  roles: z.record(z.string().min(1), role).default(DEFAULT_ROLES),
-  systems: z.array(localSystem).default([]),
+  roles: z.record(z.string().min(1), role).default(DEFAULT_ROLES).describe('Role → message types it may send on req/{type} (default deny)'),
+  systems: z.array(localSystem).default([]).describe('Local systems (system ID = certificate CN = MQTT client ID) and their role'),
   limits: limits.default(limits.parse({})),
   hsm: hsmSection.default({ kind: 'auto', keyLabel: 'juki-gw-signing', algorithm: 'ES256', sessions: 4 }),
   trust: trustSection.default(trustSection.parse({})),
   /** Upstream brokers; none configured → simulated upstreams on an embedded broker. */
-  upstreams: z.array(upstream).default([]),
+  upstreams: z.array(upstream).default([]).describe('Upstream brokers; none configured → simulated upstreams on an embedded broker.'),
   uplink: uplinkSection.default(uplinkSection.parse({})),
   /** 住民票コード check digit: the formula is [assumed], so the check can be switched off. */
-  checkResidentCodeDigit: z.boolean().default(true),
+  checkResidentCodeDigit: z.boolean().default(true).describe('住民票コード check digit: the formula is [assumed], so the check can be switched off.'),
   admin: adminSection.default({ host: '127.0.0.1', port: 9464 }),
   ui: uiSection.default(uiSection.parse({})),
   log: logSection.default({ level: 'info' }),
