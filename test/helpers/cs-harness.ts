@@ -85,15 +85,8 @@ export interface CsStack {
   close(): Promise<void>;
 }
 
-export async function until<T>(probe: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
+import { until } from './until.js';
+export { until };
 
 async function load(db: Db, store: IdentityStore, people: Iterable<IdentityChange>): Promise<void> {
   let b = db.batch();

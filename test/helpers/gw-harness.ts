@@ -78,15 +78,8 @@ export interface GwStack {
   close(): Promise<void>;
 }
 
-export async function until<T>(probe: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+import { until } from './until.js';
+export { until };
 
 function unusedMyNumber(): string {
   const first11 = `9${randomBytes(6).readUIntBE(0, 6).toString().padStart(10, '0').slice(0, 10)}`;
