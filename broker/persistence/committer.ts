@@ -46,6 +46,21 @@ function rawBatchOf(db: Db): RawBatch | undefined {
 interface StagedGroup {
   ops: Array<RawOp | null>;
   onFailure: ((err: Error) => void) | undefined;
+  /** The ingress seq this fan-out covers: the watermark stays below it while the group is held. */
+  seq: number | undefined;
+}
+
+/**
+ * The fan-out watermark: every batch that releases fan-outs also records "every ingress seq below
+ * W is fanned out" (one op per batch instead of one ingress delete per message). `lowest(held)`
+ * gives W: the lowest ingress seq not yet fanned out, held back here, or `held` if lower.
+ */
+export interface Watermark {
+  lowest(held: number): number;
+  /** The op that records W; it rides in the batch that writes the fan-outs below W. */
+  op(w: number): WriteOp & { type: 'put' };
+  /** W is durable. */
+  written(w: number): void;
 }
 
 interface Waiter {
@@ -79,6 +94,8 @@ export class GroupCommitter {
   #scheduled = false;
   #lazyTimer: NodeJS.Timeout | undefined;
   #failed = false;
+  #watermark: Watermark | undefined;
+  #watermarkWritten = 0;
   /** Batches and operations written, time spent writing (ms): for metrics and the benchmark. */
   readonly stats = { batches: 0, ops: 0, writeMs: 0, maxWriteMs: 0, syncedBatches: 0 };
 
@@ -87,6 +104,12 @@ export class GroupCommitter {
     private readonly sync: boolean,
     private readonly events: CommitterEvents,
   ) {}
+
+  /** Attach the fan-out watermark; `from` is the value already on disk. */
+  useWatermark(w: Watermark, from: number): void {
+    this.#watermark = w;
+    this.#watermarkWritten = from;
+  }
 
   /** Queue ops; `apply` runs (in queue order) only once they are durable. */
   commit(ops: WriteOp[], apply?: () => void): Promise<void> {
@@ -99,12 +122,12 @@ export class GroupCommitter {
   }
 
   /** Queue ops nobody waits for; `onFailure` runs if their batch fails. */
-  stage(ops: WriteOp[], onFailure?: (err: Error) => void): void {
+  stage(ops: WriteOp[], onFailure?: (err: Error) => void, seq?: number): void {
     if (!ops.some((op) => op.type === 'put' && op.fresh)) {
       this.#add(ops, true);
       if (onFailure) this.#stagedFailures.push(onFailure);
     } else {
-      const group: StagedGroup = { ops: [], onFailure };
+      const group: StagedGroup = { ops: [], onFailure, seq };
       for (const op of ops) {
         const key = op.sublevel.prefix + op.key;
         if (this.#settleDeferred(key, op.type === 'del')) continue;
@@ -218,10 +241,23 @@ export class GroupCommitter {
     this.#writing = true;
     let error: Error | undefined;
     const ops: RawOp[] = [];
+    let mark = 0;
     try {
       for (const op of pending) {
         if (typeof op.value === 'function') op.value = op.value();
         ops.push(op);
+      }
+      const wm = this.#watermark;
+      if (wm) {
+        let held = Number.MAX_SAFE_INTEGER;
+        for (const g of this.#old) if (g.seq !== undefined && g.seq < held) held = g.seq;
+        for (const g of this.#young) if (g.seq !== undefined && g.seq < held) held = g.seq;
+        const w = wm.lowest(held);
+        if (w > this.#watermarkWritten) {
+          mark = w;
+          const op = wm.op(w);
+          ops.push({ type: 'put', key: op.sublevel.prefix + op.key, value: typeof op.value === 'function' ? op.value() : op.value });
+        }
       }
       if (ops.length > 0) {
         // Staged-only batches skip fsync: they are replayable from the (synced) ingress log.
@@ -253,6 +289,10 @@ export class GroupCommitter {
         try { this.events.onWriteError(error); } catch { /* an alarm sink must not break the queue */ }
       }
     } else {
+      if (mark > this.#watermarkWritten) {
+        this.#watermarkWritten = mark;
+        this.#watermark!.written(mark);
+      }
       if (this.#failed && ops.length > 0) {
         this.#failed = false;
         try { this.events.onRecovered(); } catch { /* see above */ }

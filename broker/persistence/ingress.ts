@@ -33,12 +33,18 @@ export function wireDurableIngress(
     // Seq is taken on arrival, before any asynchronous ACL work, so seq order is wire order.
     const seq = persistence.reserveSeq();
     inner(client, packet, (err) => {
-      if (err) return callback(err);
+      if (err) {
+        persistence.releaseSeq(seq);
+        return callback(err);
+      }
       if (packet.qos === 2) {
         // A retransmitted QoS 2 PUBLISH that aedes already holds is not published again; storing
         // it would make the crash replay deliver it twice.
         persistence.incomingGetPacket(client, packet).then(
-          () => callback(null),
+          () => {
+            persistence.releaseSeq(seq);
+            callback(null);
+          },
           () => store(),
         );
         return;

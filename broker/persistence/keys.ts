@@ -16,6 +16,8 @@ export function unescapeId(s: string): string {
 const AFTER_SEP = '"';
 
 export const META_SEQ = 'm!seq';
+/** Every ingress seq below this value is fanned out: its ingress entry is garbage. */
+export const META_FANNED = 'm!fanned';
 
 export const subKey = (clientId: string, topic: string): string => `s!${escapeId(clientId)}!${topic}`;
 export const subRange = (clientId: string) => ({ gt: `s!${escapeId(clientId)}!`, lt: `s!${escapeId(clientId)}${AFTER_SEP}` });

@@ -28,6 +28,8 @@ const { QlobberTrue } = require('qlobber') as { QlobberTrue: new (opts: object) 
 const QLOBBER_OPTIONS = { wildcard_one: '+', wildcard_some: '#', separator: '/' };
 /** Seq numbers are reserved on disk in blocks, so the counter never goes back even when all keys are gone. */
 const SEQ_BLOCK = 100_000;
+/** Fanned-out ingress entries are range-deleted once this many seqs have passed the watermark. */
+const CLEAR_EVERY = 20_000;
 
 export interface PersistenceAlarm {
   kind: 'write-failed' | 'recovered';
@@ -91,6 +93,16 @@ export class LevelPersistence {
   readonly #linked = new WeakMap<object, { seq: number; ingress: boolean }>();
   /** Stored ingress entries not yet fanned out (normally for milliseconds). */
   readonly #ingressPending = new Map<number, PendingIngress>();
+  /**
+   * Ingress seqs reserved or stored whose fan-out is not staged yet: the fan-out watermark stays
+   * below the lowest of them (a seq reserved before its store must not be covered by it either).
+   */
+  readonly #unfanned = new Set<number>();
+  /** Durable watermark: every ingress entry below it is fanned out. */
+  #fanned = 0;
+  /** Ingress keys below this are range-deleted already. */
+  #clearedTo = 0;
+  #clearing: Promise<void> | undefined;
   readonly #orphanAfterMs: number;
   #sweeper: NodeJS.Timeout | undefined;
   /** Settles after the last awaited (not staged) enqueue: later enqueues resolve after it. */
@@ -176,11 +188,31 @@ export class LevelPersistence {
       this.#queueOf(clientId).entries.set(seq, {});
       if (seq > maxSeq) maxSeq = seq;
     }
+    const fannedBytes = await this.#broker.get(K.META_FANNED);
+    const fanned = fannedBytes ? Number(parseJson(fannedBytes)) : 0;
+    let stale = false;
     for await (const [key, value] of this.#ingress.iterator()) {
       const seq = Number(key);
       maxSeq = Math.max(maxSeq, seq);
+      if (seq < fanned) {
+        stale = true; // fanned out before the stop; its range delete had not run yet
+        continue;
+      }
       this.#ingressPending.set(seq, { record: decodeRecord(value), storedAt: 0, publishing: false });
+      this.#unfanned.add(seq);
     }
+    if (stale) await this.#ingress.clear({ lt: seqKey(fanned) });
+    this.#fanned = fanned;
+    this.#clearedTo = fanned;
+    this.#committer.useWatermark({
+      lowest: (held) => {
+        let w = Math.min(held, this.#nextSeq);
+        for (const seq of this.#unfanned) if (seq < w) w = seq;
+        return w;
+      },
+      op: (w) => ({ type: 'put', key: K.META_FANNED, value: jsonBytes(w), sublevel: this.#broker }),
+      written: (w) => this.#fannedOut(w),
+    }, fanned);
     for await (const key of this.#requestsSub.keys()) {
       const seq = Number(key);
       maxSeq = Math.max(maxSeq, seq);
@@ -193,9 +225,31 @@ export class LevelPersistence {
 
   // ---- sequence numbers -------------------------------------------------------------------
 
-  /** Next ingress seq; call synchronously on arrival so seq order is arrival order. */
+  /**
+   * Next ingress seq; call synchronously on arrival so seq order is arrival order. A seq reserved
+   * and then not stored must be given back with releaseSeq(), or the fan-out watermark waits for it.
+   */
   reserveSeq(): number {
-    return this.#nextSeq++;
+    const seq = this.#nextSeq++;
+    this.#unfanned.add(seq);
+    return seq;
+  }
+
+  /** A reserved seq that will not be stored (publish refused, QoS 2 duplicate). */
+  releaseSeq(seq: number): void {
+    if (!this.#ingressPending.has(seq)) this.#unfanned.delete(seq);
+  }
+
+  #fannedOut(w: number): void {
+    this.#fanned = w;
+    if (this.#clearing || this.#destroyed || w - this.#clearedTo < CLEAR_EVERY) return;
+    // Nothing below w is written to the ingress log again (seqs only grow, and every ingress seq
+    // below w is fanned out), so this range delete cannot race with a put.
+    const from = this.#clearedTo;
+    this.#clearing = this.#ingress.clear({ gte: seqKey(from), lt: seqKey(w) }).then(
+      () => { this.#clearedTo = w; },
+      () => { /* retried with the next watermark; load skips what is below the watermark anyway */ },
+    ).finally(() => { this.#clearing = undefined; });
   }
 
   #withSeqReservation(seq: number, ops: WriteOp[]): void {
@@ -223,15 +277,19 @@ export class LevelPersistence {
         value: encodeRequest({ seq, clientId, topic, payload: Buffer.from(payload), receivedAt: Date.now() }),
       });
       if (typeof packet.payload === 'object' && packet.payload) this.#linked.set(packet.payload, { seq, ingress: false });
+      this.#unfanned.delete(seq); // not an ingress entry
       return this.#committer.commit(ops, () => this.requests.noteStored(seq, true));
     }
     const record: RecordObject = { topic, payload, qos: packet.qos, retain: packet.retain === true, clientId };
     if (packet.properties !== undefined) record.properties = packet.properties;
     ops.push({ type: 'put', key: seqKey(seq), value: encodeRecord(record), sublevel: this.#ingress });
     if (typeof packet.payload === 'object' && packet.payload) this.#linked.set(packet.payload, { seq, ingress: true });
-    return this.#committer.commit(ops, () => {
+    this.#unfanned.add(seq);
+    const committed = this.#committer.commit(ops, () => {
       this.#ingressPending.set(seq, { record, storedAt: Date.now(), publishing: false });
     });
+    committed.catch(() => { this.#unfanned.delete(seq); }); // nothing of it was written
+    return committed;
   }
 
   /**
@@ -469,7 +527,7 @@ export class LevelPersistence {
     // One publish, one link: a Buffer reused by application code for a later publish gets a new seq.
     if (link) this.#linked.delete(payload);
     if (subs.length === 0 && !link?.ingress) return Promise.resolve();
-    const seq = link ? link.seq : this.reserveSeq();
+    const seq = link ? link.seq : this.#nextSeq++;
     const ops: WriteOp[] = [];
     this.#withSeqReservation(seq, ops);
     const stored = new Packet(packet);
@@ -503,16 +561,18 @@ export class LevelPersistence {
       void tail.then(() => { if (this.#enqueueTail === tail) this.#enqueueTail = undefined; });
       return committed;
     }
-    ops.push({ type: 'del', key: seqKey(seq), sublevel: this.#ingress });
-    // Staged, not awaited: until this batch is written the ingress entry stays on disk, so a crash
-    // replays the fan-out instead of losing it (a subscriber may then see a message twice).
+    // Staged, not awaited: the batch that writes the fan-out also moves the fan-out watermark past
+    // seq (never before it: the committer keeps the watermark below a held-back group), so until
+    // then a crash replays the ingress entry instead of losing it.
     const pending = this.#ingressPending.get(seq);
     this.#ingressPending.delete(seq);
+    this.#unfanned.delete(seq);
     apply();
     this.#committer.stage(ops, pending && (() => {
       // not fanned out after all: the sweeper publishes it again
+      this.#unfanned.add(seq);
       if (!this.#ingressPending.has(seq)) this.#ingressPending.set(seq, { ...pending, storedAt: Date.now(), publishing: false });
-    }));
+    }), seq);
     // Enqueues resolve in call order, or aedes would emit a lower broker counter after a higher
     // one and drop it for live subscribers (lib/client.js dedupe).
     return this.#enqueueTail ?? Promise.resolve();
@@ -674,6 +734,7 @@ export class LevelPersistence {
     this.#destroyed = true;
     if (this.#sweeper) clearInterval(this.#sweeper);
     await this.#committer.flush();
+    await this.#clearing;
     if (this.#ownsDb) await this.#db.close();
   }
 }
