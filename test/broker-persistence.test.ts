@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { openApplianceDb, type Db } from '../gateway/store/db.js';
+import { SUBLEVELS, openApplianceDb, type Db } from '../gateway/store/db.js';
 import { tempDir } from './helpers/tmp.js';
 import { audit, connect, end, indexedPayload, publishIndexed, recorder, startBroker, type TestBroker } from './broker-persistence.helpers.js';
 import type { MqttClient } from 'mqtt';
@@ -190,6 +190,67 @@ describe('durable ingress: local requests (req/…)', () => {
     track(await connect(broker.url, { clientId: 'replay-sub', clean: false }, rec));
     await rec.until(() => rec.got.length >= 3, 1000, 10_000);
     expect(rec.got).toEqual([0, 1, 2]);
+  });
+});
+
+describe('durable ingress: fan-out watermark', () => {
+  async function ingressKeys(dir: string): Promise<string[]> {
+    const db = await openApplianceDb(dir);
+    try {
+      const keys: string[] = [];
+      for await (const k of db.sublevel<string, Uint8Array>(SUBLEVELS.ingress, { keyEncoding: 'utf8', valueEncoding: 'view' }).keys()) keys.push(k);
+      return keys;
+    } finally {
+      await db.close();
+    }
+  }
+
+  it('does not replay what was fanned out before a stop, and removes those entries at the next start', async () => {
+    const dir = tmp();
+    let broker = await startBroker({ path: dir });
+    const rec = recorder();
+    const sub = await connect(broker.url, { clientId: 'wm-sub', clean: false }, rec);
+    await sub.subscribeAsync('wm/#', { qos: 1 });
+    const pub = await connect(broker.url, { clientId: 'wm-pub' });
+    const acked = await publishIndexed(pub, 'wm/t', 0, 300, { window: 100, size: 16 });
+    await rec.until(() => rec.got.length >= 300, 500, 10_000);
+    await end(pub);
+    await end(sub);
+    await broker.close();
+    // below the range-delete threshold: the entries are still on disk, the watermark covers them
+    expect((await ingressKeys(dir)).length).toBe(300);
+
+    broker = track(await startBroker({ path: dir }));
+    expect(broker.replayed).toBe(0);
+    expect(broker.persistence.ingressDepth()).toBe(0);
+    await broker.close();
+    expect(await ingressKeys(dir)).toEqual([]);
+    expect(audit(rec.got, acked)).toEqual({ lost: 0, duplicated: 0, reordered: 0 });
+  });
+
+  it('range-deletes fanned-out entries while running, and still replays what was stored after them', async () => {
+    const dir = tmp();
+    let broker = await startBroker({ path: dir });
+    const rec = recorder();
+    const sub = await connect(broker.url, { clientId: 'wm2-sub', clean: false }, rec);
+    await sub.subscribeAsync('wm2/#', { qos: 1 });
+    const pub = await connect(broker.url, { clientId: 'wm2-pub' });
+    const acked = await publishIndexed(pub, 'wm2/t', 0, 21_000, { window: 1000, size: 8 });
+    await rec.until(() => rec.got.length >= 21_000, 500, 60_000);
+    await end(pub);
+    await end(sub);
+    // stored, never fanned out: above the watermark
+    for (let i = 0; i < 2; i++) await broker.persistence.storeIngress({ id: 'wm2-pub' }, { topic: 'wm2/t', payload: Buffer.from([0, 0, 0x52, 0x08 + i]), qos: 1, retain: false });
+    await broker.close();
+    expect((await ingressKeys(dir)).length).toBeLessThan(21_000 - 20_000 + 2 + 1000);
+
+    broker = track(await startBroker({ path: dir }));
+    expect(broker.replayed).toBe(2);
+    const rec2 = recorder();
+    track(await connect(broker.url, { clientId: 'wm2-sub', clean: false }, rec2));
+    await rec2.until(() => rec2.got.length >= 2, 500, 10_000);
+    expect(rec2.got).toEqual([21_000, 21_001]);
+    expect(audit(rec.got, acked)).toEqual({ lost: 0, duplicated: 0, reordered: 0 });
   });
 });
 
