@@ -17,12 +17,19 @@ import type { Db } from '../../gateway/store/db.js';
 
 export type Sublevel = AbstractSublevel<Db, string | Buffer | Uint8Array, string, Uint8Array>;
 
+/**
+ * A value encoded only when its batch is written (not at all if every put of it is cancelled).
+ * An object, not a closure: tsx (esbuild keepNames) wraps each named closure in a per-call
+ * __name() that showed up in the broker's profile.
+ */
+export interface LazyValue { bytes(): Uint8Array }
+
 export type WriteOp =
-  | { type: 'put'; key: string; value: Uint8Array | (() => Uint8Array); sublevel: Sublevel; fresh?: boolean }
+  | { type: 'put'; key: string; value: Uint8Array | LazyValue; sublevel: Sublevel; fresh?: boolean }
   | { type: 'del'; key: string; sublevel: Sublevel };
 
 /** A batch operation with its sublevel prefix applied: the form LevelDB itself takes. */
-interface RawOp { type: 'put' | 'del'; key: string; value?: Uint8Array | (() => Uint8Array) }
+interface RawOp { type: 'put' | 'del'; key: string; value?: Uint8Array | LazyValue }
 
 type RawBatch = (ops: RawOp[], options: { sync: boolean }) => Promise<void>;
 
@@ -65,6 +72,7 @@ export interface Watermark {
 
 interface Waiter {
   apply: (() => void) | undefined;
+  undo: (() => void) | undefined;
   resolve: () => void;
   reject: (err: Error) => void;
 }
@@ -111,12 +119,12 @@ export class GroupCommitter {
     this.#watermarkWritten = from;
   }
 
-  /** Queue ops; `apply` runs (in queue order) only once they are durable. */
-  commit(ops: WriteOp[], apply?: () => void): Promise<void> {
+  /** Queue ops; `apply` runs (in queue order) only once they are durable, `undo` if their batch failed. */
+  commit(ops: WriteOp[], apply?: () => void, undo?: () => void): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       this.#add(ops, false);
       this.#durable = true;
-      this.#waiters.push({ apply, resolve, reject });
+      this.#waiters.push({ apply, undo, resolve, reject });
       this.#schedule();
     });
   }
@@ -244,7 +252,7 @@ export class GroupCommitter {
     let mark = 0;
     try {
       for (const op of pending) {
-        if (typeof op.value === 'function') op.value = op.value();
+        if (op.value !== undefined && !(op.value instanceof Uint8Array)) op.value = op.value.bytes();
         ops.push(op);
       }
       const wm = this.#watermark;
@@ -256,7 +264,7 @@ export class GroupCommitter {
         if (w > this.#watermarkWritten) {
           mark = w;
           const op = wm.op(w);
-          ops.push({ type: 'put', key: op.sublevel.prefix + op.key, value: typeof op.value === 'function' ? op.value() : op.value });
+          ops.push({ type: 'put', key: op.sublevel.prefix + op.key, value: op.value instanceof Uint8Array ? op.value : op.value.bytes() });
         }
       }
       if (ops.length > 0) {
@@ -280,7 +288,10 @@ export class GroupCommitter {
     if (error) {
       const first = !this.#failed;
       this.#failed = true;
-      for (const w of waiters) w.reject(error);
+      for (const w of waiters) {
+        try { w.undo?.(); } catch { /* keep going */ }
+        w.reject(error);
+      }
       for (const f of stagedFailures) {
         try { f(error); } catch { /* keep going */ }
       }

@@ -28,6 +28,7 @@ export function wireDurableIngress(
   const inner = authorize ?? aedes.authorizePublish.bind(aedes);
   const requesterOf = opts.requesterOf ?? ((client: any) => String(client?.id ?? ''));
 
+  // No named closures per publish: tsx (esbuild keepNames) wraps each in a __name() call.
   const durable: AuthorizePublish = (client, packet, callback) => {
     if (!client || !(packet.qos > 0)) return inner(client, packet, callback);
     // Seq is taken on arrival, before any asynchronous ACL work, so seq order is wire order.
@@ -45,20 +46,20 @@ export function wireDurableIngress(
             persistence.releaseSeq(seq);
             callback(null);
           },
-          () => store(),
+          () => storeThenAck(persistence, client, packet, seq, requesterOf(client), callback),
         );
         return;
       }
-      store();
+      storeThenAck(persistence, client, packet, seq, requesterOf(client), callback);
     });
-
-    function store(): void {
-      persistence.storeIngress(client, packet, seq, requesterOf(client)).then(
-        () => callback(null),
-        (e: unknown) => callback(e instanceof Error ? e : new Error(String(e))),
-      );
-    }
   };
   aedes.authorizePublish = durable;
   return durable;
+}
+
+function storeThenAck(persistence: LevelPersistence, client: any, packet: any, seq: number, requester: string, callback: AuthorizeCallback): void {
+  persistence.storeIngress(client, packet, seq, requester).then(
+    () => callback(null),
+    (e: unknown) => callback(e instanceof Error ? e : new Error(String(e))),
+  );
 }

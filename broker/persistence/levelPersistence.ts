@@ -8,7 +8,7 @@ import { ClassicLevel } from 'classic-level';
 import type { Db } from '../../gateway/store/db.js';
 import { SUBLEVELS, seqKey } from '../../gateway/store/db.js';
 import { decodeRecord, encodeRecord, type RecordObject } from './codec.js';
-import { GroupCommitter, type Sublevel, type WriteOp } from './committer.js';
+import { GroupCommitter, type LazyValue, type Sublevel, type WriteOp } from './committer.js';
 import * as K from './keys.js';
 import { ClientQueue, type OutMeta } from './outgoingIndex.js';
 import { REQUEST_TOPIC_PREFIX, RequestQueue, encodeRequest } from './requestQueue.js';
@@ -63,6 +63,15 @@ interface SubRecord { qos: number; rh?: number; rap?: boolean; nl?: boolean; sub
 
 function brokerKeyOf(p: AnyPacket): string | undefined {
   return p.brokerId !== undefined && p.brokerCounter !== undefined ? `${p.brokerId}:${p.brokerCounter}` : undefined;
+}
+
+/** A stored packet, encoded once however many subscriber queues it is written to. */
+class LazyRecord implements LazyValue {
+  #bytes: Uint8Array | undefined;
+  constructor(private readonly record: RecordObject) {}
+  bytes(): Uint8Array {
+    return (this.#bytes ??= encodeRecord(this.record));
+  }
 }
 
 function jsonBytes(v: unknown): Uint8Array {
@@ -285,11 +294,11 @@ export class LevelPersistence {
     ops.push({ type: 'put', key: seqKey(seq), value: encodeRecord(record), sublevel: this.#ingress });
     if (typeof packet.payload === 'object' && packet.payload) this.#linked.set(packet.payload, { seq, ingress: true });
     this.#unfanned.add(seq);
-    const committed = this.#committer.commit(ops, () => {
-      this.#ingressPending.set(seq, { record, storedAt: Date.now(), publishing: false });
-    });
-    committed.catch(() => { this.#unfanned.delete(seq); }); // nothing of it was written
-    return committed;
+    return this.#committer.commit(
+      ops,
+      () => { this.#ingressPending.set(seq, { record, storedAt: Date.now(), publishing: false }); },
+      () => { this.#unfanned.delete(seq); }, // nothing of it was written
+    );
   }
 
   /**
@@ -532,8 +541,7 @@ export class LevelPersistence {
     this.#withSeqReservation(seq, ops);
     const stored = new Packet(packet);
     const brokerKey = brokerKeyOf(stored);
-    let encoded: Uint8Array | undefined;
-    const value = () => (encoded ??= encodeRecord(stored)); // not at all if every put is cancelled
+    const value = new LazyRecord(stored);
     const clientIds: string[] = [];
     for (const sub of subs) {
       if (clientIds.includes(sub.clientId)) continue;
@@ -541,21 +549,11 @@ export class LevelPersistence {
       const fresh = !this.#outgoing.get(sub.clientId)?.entries.has(seq);
       ops.push({ type: 'put', key: K.outKey(sub.clientId, seq), value, sublevel: this.#broker, fresh });
     }
-    const apply = () => {
-      for (const id of clientIds) {
-        const q = this.#queueOf(id);
-        // Published again under the same seq (orphan sweep): same key, same entry, but the value
-        // written now carries the new broker counter, which is what aedes will look it up by.
-        const meta = q.entries.get(seq) ?? {};
-        q.entries.set(seq, meta);
-        q.setBrokerKey(seq, meta, brokerKey);
-      }
-    };
     if (!link?.ingress) {
       // Nothing to replay it from (broker-originated, e.g. a will; or a local request's copy):
       // durable before aedes goes on.
       for (const op of ops) if (op.type === 'put') op.fresh = false;
-      const committed = this.#committer.commit(ops, apply);
+      const committed = this.#committer.commit(ops, () => this.#noteEnqueued(clientIds, seq, brokerKey));
       const tail = committed.catch(() => undefined);
       this.#enqueueTail = tail;
       void tail.then(() => { if (this.#enqueueTail === tail) this.#enqueueTail = undefined; });
@@ -567,7 +565,7 @@ export class LevelPersistence {
     const pending = this.#ingressPending.get(seq);
     this.#ingressPending.delete(seq);
     this.#unfanned.delete(seq);
-    apply();
+    this.#noteEnqueued(clientIds, seq, brokerKey);
     this.#committer.stage(ops, pending && (() => {
       // not fanned out after all: the sweeper publishes it again
       this.#unfanned.add(seq);
@@ -576,6 +574,17 @@ export class LevelPersistence {
     // Enqueues resolve in call order, or aedes would emit a lower broker counter after a higher
     // one and drop it for live subscribers (lib/client.js dedupe).
     return this.#enqueueTail ?? Promise.resolve();
+  }
+
+  #noteEnqueued(clientIds: string[], seq: number, brokerKey: string | undefined): void {
+    for (const id of clientIds) {
+      const q = this.#queueOf(id);
+      // Published again under the same seq (orphan sweep): same key, same entry, but the value
+      // written now carries the new broker counter, which is what aedes will look it up by.
+      const meta = q.entries.get(seq) ?? {};
+      q.entries.set(seq, meta);
+      q.setBrokerKey(seq, meta, brokerKey);
+    }
   }
 
   async outgoingUpdate(client: { id: string }, packet: AnyPacket): Promise<void> {
