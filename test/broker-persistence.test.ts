@@ -4,6 +4,7 @@ import { tempDir } from './helpers/tmp.js';
 import { audit, connect, end, indexedPayload, publishIndexed, recorder, startBroker, type TestBroker } from './broker-persistence.helpers.js';
 import type { MqttClient } from 'mqtt';
 import type { PersistenceAlarm } from '../broker/persistence/index.js';
+import { decodeRecord, encodeIngressRecord, encodeRecord } from '../broker/persistence/codec.js';
 
 const cleanups: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
@@ -190,6 +191,24 @@ describe('durable ingress: local requests (req/…)', () => {
     track(await connect(broker.url, { clientId: 'replay-sub', clean: false }, rec));
     await rec.until(() => rec.got.length >= 3, 1000, 10_000);
     expect(rec.got).toEqual([0, 1, 2]);
+  });
+});
+
+describe('record codec', () => {
+  it('encodes the ingress record by hand exactly as the generic encoder does', () => {
+    const payload = Buffer.from([0, 1, 2, 255]);
+    const cases: Array<[string, number, boolean, string, unknown]> = [
+      ['a/b', 1, false, 'pub-1', undefined],
+      ['住民票/"quoted"\\/\u0001', 2, true, 'id!with%odd"chars', undefined],
+      ['p/t', 1, false, 'c', { userProperties: { k: 'v' }, contentType: 'x' }],
+    ];
+    for (const [topic, qos, retain, clientId, properties] of cases) {
+      const rec: Record<string, unknown> = { topic, payload, qos, retain, clientId };
+      if (properties !== undefined) rec.properties = properties;
+      const fast = encodeIngressRecord(topic, payload, qos, retain, clientId, properties);
+      expect(Buffer.from(fast)).toEqual(Buffer.from(encodeRecord(rec)));
+      expect(decodeRecord(fast)).toEqual(rec);
+    }
   });
 });
 

@@ -33,12 +33,26 @@ export function encodeRecord(obj: RecordObject): Uint8Array {
   }
   head.$k = kind;
   if (undef) head.$u = undef;
-  const json = Buffer.from(JSON.stringify(head), 'utf8');
+  return withPayload(JSON.stringify(head), payload);
+}
+
+/**
+ * The ingress record ({ topic, payload bytes, qos, retain, clientId, properties? }), the one
+ * encoded for every accepted publish: same layout as encodeRecord, header written by hand.
+ */
+export function encodeIngressRecord(topic: string, payload: Uint8Array, qos: number, retain: boolean, clientId: string, properties?: unknown): Uint8Array {
+  const props = properties === undefined ? '' : `,"properties":${JSON.stringify(properties)}`;
+  return withPayload(`{"topic":${JSON.stringify(topic)},"qos":${JSON.stringify(qos)},"retain":${retain},"clientId":${JSON.stringify(clientId)}${props},"$k":${PAYLOAD_BYTES}}`, payload);
+}
+
+/** u32 header length | header | payload, in one allocation (the header written straight into it). */
+function withPayload(json: string, payload: Uint8Array | undefined): Uint8Array {
+  const hlen = Buffer.byteLength(json, 'utf8');
   const plen = payload ? payload.byteLength : 0;
-  const out = Buffer.allocUnsafe(4 + json.length + plen);
-  out.writeUInt32BE(json.length, 0);
-  json.copy(out, 4);
-  if (payload) out.set(payload, 4 + json.length);
+  const out = Buffer.allocUnsafe(4 + hlen + plen);
+  out.writeUInt32BE(hlen, 0);
+  out.write(json, 4, 'utf8');
+  if (payload) out.set(payload, 4 + hlen);
   return out;
 }
 

@@ -7,7 +7,7 @@ import { Readable } from 'node:stream';
 import { ClassicLevel } from 'classic-level';
 import type { Db } from '../../gateway/store/db.js';
 import { SUBLEVELS, seqKey } from '../../gateway/store/db.js';
-import { decodeRecord, encodeRecord, type RecordObject } from './codec.js';
+import { decodeRecord, encodeIngressRecord, encodeRecord, type RecordObject } from './codec.js';
 import { GroupCommitter, type LazyValue, type Sublevel, type WriteOp } from './committer.js';
 import * as K from './keys.js';
 import { ClientQueue, type OutMeta } from './outgoingIndex.js';
@@ -291,7 +291,8 @@ export class LevelPersistence {
     }
     const record: RecordObject = { topic, payload, qos: packet.qos, retain: packet.retain === true, clientId };
     if (packet.properties !== undefined) record.properties = packet.properties;
-    ops.push({ type: 'put', key: seqKey(seq), value: encodeRecord(record), sublevel: this.#ingress });
+    const value = typeof record.qos === 'number' ? encodeIngressRecord(topic, payload, record.qos, record.retain as boolean, clientId, record.properties) : encodeRecord(record);
+    ops.push({ type: 'put', key: seqKey(seq), value, sublevel: this.#ingress });
     if (typeof packet.payload === 'object' && packet.payload) this.#linked.set(packet.payload, { seq, ingress: true });
     this.#unfanned.add(seq);
     return this.#committer.commit(
