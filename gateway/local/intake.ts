@@ -13,13 +13,13 @@ import { UnitOfWork } from '../store/unitOfWork.js';
 import type { LocalOutbox } from './localOutbox.js';
 import type { AuditSink, FlowHandler, LocalRequest, RequestContext } from './types.js';
 
-export interface QueuedRequest { seq: string; clientId: string; topic: string; payload: Uint8Array; receivedAt: number }
+export interface QueuedRequest { seq: number; clientId: string; topic: string; payload: Uint8Array; receivedAt: number }
 
-/** The durable request queue the broker fills before PUBACK (broker/persistence). */
+/** The durable request queue the broker fills before PUBACK (broker/persistence RequestQueue). */
 export interface DurableRequestSource {
-  read(afterSeq: string | undefined, limit: number): Promise<QueuedRequest[]>;
-  onAvailable(listener: () => void): void;
-  ack(batch: Batch, seq: string): void;
+  read(afterSeq: number, limit: number): Promise<QueuedRequest[]>;
+  onAvailable(listener: () => void): unknown;
+  ack(batch: Batch, seq: number): void;
 }
 
 export type BodyValidator = (type: string, body: unknown) => ErrorBody | undefined;
@@ -37,7 +37,7 @@ export interface IntakeOptions {
   selfAddress: () => string;
 }
 
-export interface Intake { start(): void; close(): Promise<void>; idle(): Promise<void> }
+export interface Intake { start(): void; close(): Promise<void>; idle(): Promise<void>; kick(): void }
 
 export function createIntake(o: IntakeOptions): Intake {
   const seen = o.db.sublevel<string, number>(SUBLEVELS.seen, { valueEncoding: 'json' });
@@ -59,14 +59,22 @@ export function createIntake(o: IntakeOptions): Intake {
   }
 
   async function pump(): Promise<void> {
+    // A request whose answer could not be committed (DB error) stays queued and is retried on the
+    // next wake-up; `after` keeps this pass from spinning on it.
+    let after = 0;
     for (;;) {
       again = false;
-      const batch = await o.source.read(undefined, 64);
+      const batch = await o.source.read(after, 64);
       if (batch.length === 0 || closed) return;
       // In queue order: flows for one person stay in order; handlers never block on upstream.
       for (const q of batch) {
         if (closed) return;
-        await handleOne(q);
+        after = q.seq;
+        try {
+          await handleOne(q);
+        } catch (e) {
+          o.logger.error({ err: (e as Error).message, seq: q.seq }, 'local request could not be answered; it stays queued');
+        }
       }
     }
   }
@@ -150,6 +158,7 @@ export function createIntake(o: IntakeOptions): Intake {
     start: () => { o.source.onAvailable(kick); kick(); },
     close: async () => { closed = true; },
     idle: () => (running ? new Promise<void>((r) => idleWaiters.push(r)) : Promise.resolve()),
+    kick,
   };
 }
 

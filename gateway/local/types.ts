@@ -3,7 +3,7 @@ import type { UnitOfWork } from '../store/unitOfWork.js';
 
 /** A local system's request, authenticated and checked against the contract, handed to a flow. */
 export interface LocalRequest {
-  seq: string;
+  seq: number;
   systemId: string;
   role: string;
   /** from/to/at filled by the appliance; `from` is the authenticated system id. */
