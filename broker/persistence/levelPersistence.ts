@@ -10,7 +10,7 @@ import { SUBLEVELS, seqKey } from '../../gateway/store/db.js';
 import { decodeRecord, encodeIngressRecord, encodeRecord, type RecordObject } from './codec.js';
 import { GroupCommitter, type LazyValue, type Sublevel, type WriteOp } from './committer.js';
 import * as K from './keys.js';
-import { ClientQueue, type OutMeta } from './outgoingIndex.js';
+import { ClientQueue, type BrokerKey, type OutMeta } from './outgoingIndex.js';
 import { REQUEST_TOPIC_PREFIX, RequestQueue, encodeRequest } from './requestQueue.js';
 
 const require = createRequire(import.meta.url);
@@ -61,8 +61,14 @@ interface PendingIngress {
 
 interface SubRecord { qos: number; rh?: number; rap?: boolean; nl?: boolean; subscriptionIdentifier?: number }
 
-function brokerKeyOf(p: AnyPacket): string | undefined {
-  return p.brokerId !== undefined && p.brokerCounter !== undefined ? `${p.brokerId}:${p.brokerCounter}` : undefined;
+/**
+ * How aedes names a queued packet: by its broker counter alone when this broker published it (no
+ * string built per message), by `${brokerId}:${brokerCounter}` otherwise (e.g. stored by an earlier
+ * process). A number and a string never collide as Map keys.
+ */
+function brokerKeyOf(p: AnyPacket, ownBrokerId: unknown): BrokerKey | undefined {
+  if (p.brokerId === undefined || p.brokerCounter === undefined) return undefined;
+  return p.brokerId === ownBrokerId && typeof p.brokerCounter === 'number' ? p.brokerCounter : `${p.brokerId}:${p.brokerCounter}`;
 }
 
 /** A stored packet, encoded once however many subscriber queues it is written to. */
@@ -541,7 +547,7 @@ export class LevelPersistence {
     const ops: WriteOp[] = [];
     this.#withSeqReservation(seq, ops);
     const stored = new Packet(packet);
-    const brokerKey = brokerKeyOf(stored);
+    const brokerKey = brokerKeyOf(stored, this.#brokerRef?.id);
     const value = new LazyRecord(stored);
     const clientIds: string[] = [];
     for (const sub of subs) {
@@ -577,7 +583,7 @@ export class LevelPersistence {
     return this.#enqueueTail ?? Promise.resolve();
   }
 
-  #noteEnqueued(clientIds: string[], seq: number, brokerKey: string | undefined): void {
+  #noteEnqueued(clientIds: string[], seq: number, brokerKey: BrokerKey | undefined): void {
     for (const id of clientIds) {
       const q = this.#queueOf(id);
       // Published again under the same seq (orphan sweep): same key, same entry, but the value
@@ -590,7 +596,7 @@ export class LevelPersistence {
 
   async outgoingUpdate(client: { id: string }, packet: AnyPacket): Promise<void> {
     const q = this.#outgoing.get(client.id);
-    const brokerKey = brokerKeyOf(packet);
+    const brokerKey = brokerKeyOf(packet, this.#brokerRef?.id);
     if (q && brokerKey !== undefined) {
       const seq = q.byCounter.get(brokerKey);
       const meta = seq === undefined ? undefined : q.entries.get(seq);
@@ -609,7 +615,7 @@ export class LevelPersistence {
     return this.#committer.commit(ops, () => {
       const meta = q.entries.get(seq);
       if (!meta) return;
-      q.setBrokerKey(seq, meta, brokerKeyOf(packet));
+      q.setBrokerKey(seq, meta, brokerKeyOf(packet, this.#brokerRef?.id));
       meta.packet = packet;
     });
   }
@@ -657,7 +663,7 @@ export class LevelPersistence {
         if (!meta) continue; // cleared after the iterator's snapshot
         const p = self.#asOutgoingPacket(decodeRecord(value), meta);
         // after a restart the index is built here; the stored packet is the truth
-        const bk = brokerKeyOf(p);
+        const bk = brokerKeyOf(p, self.#brokerRef?.id);
         if (bk !== undefined) q.setBrokerKey(seq, meta, bk);
         yield p;
       }

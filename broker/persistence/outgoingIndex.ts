@@ -2,9 +2,12 @@
 // {client}!{seq}): which seqs are queued, and how aedes names them — by broker counter when it
 // updates a packet, by messageId when the client acknowledges it.
 
+/** A broker counter of this broker, or `${brokerId}:${brokerCounter}` of another. */
+export type BrokerKey = number | string;
+
 export interface OutMeta {
-  /** `${brokerId}:${brokerCounter}` once known (at enqueue, or when streamed after a restart). */
-  brokerKey?: string;
+  /** Known at enqueue, or when streamed after a restart. */
+  brokerKey?: BrokerKey;
   messageId?: number;
   /** The packet as last updated by aedes (returned on PUBACK without a disk read). */
   packet?: Record<string, any>;
@@ -12,8 +15,9 @@ export interface OutMeta {
 
 export class ClientQueue {
   readonly entries = new Map<number, OutMeta>();
-  readonly byCounter = new Map<string, number>();
-  readonly byMessageId = new Map<number, number[]>();
+  readonly byCounter = new Map<BrokerKey, number>();
+  /** messageId → seq, or seqs when a messageId is reused while an older entry still has it. */
+  readonly byMessageId = new Map<number, number | number[]>();
 
   /** The entry is gone (acknowledged, or the session cleaned). */
   drop(seq: number): void {
@@ -24,7 +28,7 @@ export class ClientQueue {
     if (meta.messageId !== undefined) this.dropMessageId(seq, meta.messageId);
   }
 
-  setBrokerKey(seq: number, meta: OutMeta, brokerKey: string | undefined): void {
+  setBrokerKey(seq: number, meta: OutMeta, brokerKey: BrokerKey | undefined): void {
     if (meta.brokerKey === brokerKey) return;
     if (meta.brokerKey !== undefined && this.byCounter.get(meta.brokerKey) === seq) this.byCounter.delete(meta.brokerKey);
     meta.brokerKey = brokerKey;
@@ -39,25 +43,33 @@ export class ClientQueue {
   }
 
   indexMessageId(seq: number, messageId: number): void {
-    const list = this.byMessageId.get(messageId);
-    if (list) list.push(seq);
-    else this.byMessageId.set(messageId, [seq]);
+    // one seq per messageId is the rule: no array allocated per message for it
+    const cur = this.byMessageId.get(messageId);
+    if (cur === undefined) this.byMessageId.set(messageId, seq);
+    else if (typeof cur === 'number') this.byMessageId.set(messageId, [cur, seq]);
+    else cur.push(seq);
   }
 
   dropMessageId(seq: number, messageId: number): void {
-    const list = this.byMessageId.get(messageId);
-    if (!list) return;
-    const i = list.indexOf(seq);
-    if (i >= 0) list.splice(i, 1);
-    if (list.length === 0) this.byMessageId.delete(messageId);
+    const cur = this.byMessageId.get(messageId);
+    if (cur === undefined) return;
+    if (typeof cur === 'number') {
+      if (cur === seq) this.byMessageId.delete(messageId);
+      return;
+    }
+    const i = cur.indexOf(seq);
+    if (i >= 0) cur.splice(i, 1);
+    if (cur.length === 0) this.byMessageId.delete(messageId);
+    else if (cur.length === 1) this.byMessageId.set(messageId, cur[0]!);
   }
 
   /** Oldest entry carrying this messageId (as the reference in-memory persistence does). */
   firstByMessageId(messageId: number): number | undefined {
-    const list = this.byMessageId.get(messageId);
-    if (!list || list.length === 0) return undefined;
-    let min = list[0]!;
-    for (const s of list) if (s < min) min = s;
+    const cur = this.byMessageId.get(messageId);
+    if (cur === undefined || typeof cur === 'number') return cur;
+    if (cur.length === 0) return undefined;
+    let min = cur[0]!;
+    for (const s of cur) if (s < min) min = s;
     return min;
   }
 }
