@@ -94,6 +94,8 @@ export class GroupCommitter {
   #old: StagedGroup[] = [];
   /** Fresh puts of held-back groups, by full key: a staged delete cancels them. */
   #deferred = new Map<string, { group: StagedGroup; index: number }>();
+  /** Sublevels that ever had a fresh put deferred: only their keys need a #deferred lookup. */
+  #freshSublevels = new Set<Sublevel>();
   #flushAll = false;
   #waiters: Waiter[] = [];
   #stagedFailures: Array<(err: Error) => void> = [];
@@ -140,7 +142,10 @@ export class GroupCommitter {
         const key = op.sublevel.prefix + op.key;
         if (this.#settleDeferred(key, op.type === 'del')) continue;
         if (op.type === 'put') {
-          if (op.fresh) this.#deferred.set(key, { group, index: group.ops.length });
+          if (op.fresh) {
+            this.#freshSublevels.add(op.sublevel);
+            this.#deferred.set(key, { group, index: group.ops.length });
+          }
           group.ops.push({ type: 'put', key, value: op.value });
         } else {
           group.ops.push({ type: 'del', key });
@@ -160,10 +165,17 @@ export class GroupCommitter {
     return this.commit([]).catch(() => undefined);
   }
 
+  /** stage() of one delete, without the arrays (a subscriber's acknowledgement, once per message). */
+  stageDelete(sublevel: Sublevel, key: string): void {
+    const full = sublevel.prefix + key;
+    if (!this.#settleDeferred(full, true)) this.#ops.push({ type: 'del', key: full });
+    this.#schedule();
+  }
+
   #add(ops: WriteOp[], staged: boolean): void {
     for (const op of ops) {
       const key = op.sublevel.prefix + op.key;
-      if (this.#settleDeferred(key, staged && op.type === 'del')) continue;
+      if (this.#deferred.size > 0 && this.#freshSublevels.has(op.sublevel) && this.#settleDeferred(key, staged && op.type === 'del')) continue;
       this.#ops.push(op.type === 'put' ? { type: 'put', key, value: op.value } : { type: 'del', key });
     }
   }

@@ -80,6 +80,8 @@ class LazyRecord implements LazyValue {
   }
 }
 
+const RESOLVED = Promise.resolve();
+
 function jsonBytes(v: unknown): Uint8Array {
   return Buffer.from(JSON.stringify(v), 'utf8');
 }
@@ -580,7 +582,7 @@ export class LevelPersistence {
     }), seq);
     // Enqueues resolve in call order, or aedes would emit a lower broker counter after a higher
     // one and drop it for live subscribers (lib/client.js dedupe).
-    return this.#enqueueTail ?? Promise.resolve();
+    return this.#enqueueTail ?? RESOLVED;
   }
 
   #noteEnqueued(clientIds: string[], seq: number, brokerKey: BrokerKey | undefined): void {
@@ -639,7 +641,7 @@ export class LevelPersistence {
         found.messageId = messageId;
       }
     }
-    this.#committer.stage([{ type: 'del', key: K.outKey(client.id, seq), sublevel: this.#broker }]);
+    this.#committer.stageDelete(this.#broker, K.outKey(client.id, seq));
     return found;
   }
 
