@@ -176,7 +176,7 @@ export class IdentityStore {
    */
   async rebuildSearchIndexes(opts: { indexKey?: Uint8Array; batchSize?: number; onProgress?: (records: number) => void } = {}): Promise<{ records: number }> {
     if (opts.indexKey) this.indexKey = opts.indexKey;
-    await Promise.all([this.subs.mn.clear(), this.subs.nm.clear(), this.subs.ad.clear()]);
+    for (const name of ['mn', 'nm', 'ad'] as const) await this.clearInBatches(name);
     const it = this.subs.rec.iterator();
     let n = 0;
     let batch = this.db.batch();
@@ -199,6 +199,22 @@ export class IdentityStore {
     }
     opts.onProgress?.(n);
     return { records: n };
+  }
+
+  /** Deletes a sublevel in bounded batches (clear() builds one batch as large as the index). */
+  private async clearInBatches(name: SubName): Promise<void> {
+    const it = this.subs[name].keys();
+    try {
+      for (;;) {
+        const keys = await it.nextv(10_000);
+        if (keys.length === 0) return;
+        const b = this.db.batch();
+        for (const k of keys) b.del(this.at[name] + k);
+        await b.write();
+      }
+    } finally {
+      await it.close();
+    }
   }
 
   private removeIndexes(batch: Batch, old: IdentityRecord): void {
