@@ -67,6 +67,8 @@ try {
   results.buildSeconds = +(buildMs / 1000).toFixed(1);
   results.buildRecordsPerSecond = Math.round(N / (buildMs / 1000));
   log(`build (records + 個人番号/name/address/listing indexes): ${secs(buildMs)}, ${results.buildRecordsPerSecond} records/s`);
+  results.rssAfterBuildMB = +(process.memoryUsage().rss / 1e6).toFixed(0);
+  log(`RSS right after the load: ${mb(process.memoryUsage().rss)} (${rssSplit()})`);
   const ti = performance.now();
   await store.rebuildSearchIndexes();
   const indexMs = performance.now() - ti;
