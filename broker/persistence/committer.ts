@@ -73,8 +73,8 @@ export interface Watermark {
 interface Waiter {
   apply: (() => void) | undefined;
   undo: (() => void) | undefined;
-  resolve: () => void;
-  reject: (err: Error) => void;
+  /** Called once, in queue order, after every waiter of the batch was applied. */
+  done: (err?: Error) => void;
 }
 
 export interface CommitterEvents {
@@ -124,11 +124,19 @@ export class GroupCommitter {
   /** Queue ops; `apply` runs (in queue order) only once they are durable, `undo` if their batch failed. */
   commit(ops: WriteOp[], apply?: () => void, undo?: () => void): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      this.#add(ops, false);
-      this.#durable = true;
-      this.#waiters.push({ apply, undo, resolve, reject });
-      this.#schedule();
+      this.commitThen(ops, apply, undo, (err) => (err ? reject(err) : resolve()));
     });
+  }
+
+  /**
+   * commit() with a callback instead of a promise: no promise and no microtask hop per message
+   * (the ingress path, once per accepted publish). `done` must not throw.
+   */
+  commitThen(ops: WriteOp[], apply: (() => void) | undefined, undo: (() => void) | undefined, done: (err?: Error) => void): void {
+    this.#add(ops, false);
+    this.#durable = true;
+    this.#waiters.push({ apply, undo, done });
+    this.#schedule();
   }
 
   /** Queue ops nobody waits for; `onFailure` runs if their batch fails. */
@@ -302,7 +310,9 @@ export class GroupCommitter {
       this.#failed = true;
       for (const w of waiters) {
         try { w.undo?.(); } catch { /* keep going */ }
-        w.reject(error);
+      }
+      for (const w of waiters) {
+        try { w.done(error); } catch { /* a caller's callback must not break the queue */ }
       }
       for (const f of stagedFailures) {
         try { f(error); } catch { /* keep going */ }
@@ -320,13 +330,17 @@ export class GroupCommitter {
         this.#failed = false;
         try { this.events.onRecovered(); } catch { /* see above */ }
       }
-      for (const w of waiters) {
+      // every apply first, then the callbacks: what a caller does next sees the whole batch applied
+      const failures: Array<Error | undefined> = new Array(waiters.length);
+      for (let i = 0; i < waiters.length; i++) {
         try {
-          w.apply?.();
-          w.resolve();
+          waiters[i]!.apply?.();
         } catch (err) {
-          w.reject(err instanceof Error ? err : new Error(String(err)));
+          failures[i] = err instanceof Error ? err : new Error(String(err));
         }
+      }
+      for (let i = 0; i < waiters.length; i++) {
+        try { waiters[i]!.done(failures[i]); } catch { /* see above */ }
       }
     }
     this.#writing = false;

@@ -58,8 +58,12 @@ export function wireDurableIngress(
 }
 
 function storeThenAck(persistence: LevelPersistence, client: any, packet: any, seq: number, requester: string, callback: AuthorizeCallback): void {
-  persistence.storeIngress(client, packet, seq, requester).then(
-    () => callback(null),
-    (e: unknown) => callback(e instanceof Error ? e : new Error(String(e))),
-  );
+  persistence.storeIngressThen(client, packet, seq, requester, (err) => {
+    // aedes' own code runs from here: a throw must not reach the group committer's loop
+    try {
+      callback(err ?? null);
+    } catch (e) {
+      queueMicrotask(() => { throw e; });
+    }
+  });
 }

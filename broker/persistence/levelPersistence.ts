@@ -282,7 +282,14 @@ export class LevelPersistence {
    * queue (the gateway's work), everything else to the ingress log until aedes has enqueued it.
    */
   storeIngress(client: { id: string } | null, packet: AnyPacket, seq = this.reserveSeq(), requesterId?: string): Promise<void> {
-    if (!this.#open) return Promise.reject(new Error('persistence is not open: call setup() or open() first'));
+    return new Promise((resolve, reject) => {
+      this.storeIngressThen(client, packet, seq, requesterId, (err) => (err ? reject(err) : resolve()));
+    });
+  }
+
+  /** storeIngress() with a callback (once per accepted publish: no promise per message). */
+  storeIngressThen(client: { id: string } | null, packet: AnyPacket, seq: number, requesterId: string | undefined, done: (err?: Error) => void): void {
+    if (!this.#open) return done(new Error('persistence is not open: call setup() or open() first'));
     const ops: WriteOp[] = [];
     this.#withSeqReservation(seq, ops);
     const topic = String(packet.topic);
@@ -295,7 +302,7 @@ export class LevelPersistence {
       });
       if (typeof packet.payload === 'object' && packet.payload) this.#linked.set(packet.payload, { seq, ingress: false });
       this.#unfanned.delete(seq); // not an ingress entry
-      return this.#committer.commit(ops, () => this.requests.noteStored(seq, true));
+      return this.#committer.commitThen(ops, () => this.requests.noteStored(seq, true), undefined, done);
     }
     const record: RecordObject = { topic, payload, qos: packet.qos, retain: packet.retain === true, clientId };
     if (packet.properties !== undefined) record.properties = packet.properties;
@@ -303,10 +310,11 @@ export class LevelPersistence {
     ops.push({ type: 'put', key: seqKey(seq), value, sublevel: this.#ingress });
     if (typeof packet.payload === 'object' && packet.payload) this.#linked.set(packet.payload, { seq, ingress: true });
     this.#unfanned.add(seq);
-    return this.#committer.commit(
+    this.#committer.commitThen(
       ops,
       () => { this.#ingressPending.set(seq, { record, storedAt: Date.now(), publishing: false }); },
       () => { this.#unfanned.delete(seq); }, // nothing of it was written
+      done,
     );
   }
 
