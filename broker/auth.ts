@@ -18,6 +18,8 @@ export interface ConnectAttempt {
   segment?: 'local' | 'number-linkage';
   /** CN of the verified client certificate (TLS listeners only). */
   peerCn: string | null;
+  /** SHA-256 of the verified client certificate's DER, hex (TLS listeners only). */
+  peerFingerprint256?: string | null;
   username: string | undefined;
   password: Buffer | undefined;
   clientId: string;
@@ -82,6 +84,11 @@ export function createAuthenticator(
     const sys = systems.get(systemId);
     if (!sys) return refuse(5, 'not-authorized', `system ${systemId} is not configured`);
     if (!sys.enabled) return refuse(5, 'not-authorized', `system ${systemId} is disabled`);
+    // A pinned certificate: the CA may issue several with the same CN; only the registered one counts.
+    if (a.listenerType === 'tls' && sys.certificateSha256 !== undefined
+      && (a.peerFingerprint256 ?? '').toLowerCase() !== sys.certificateSha256.toLowerCase()) {
+      return refuse(5, 'not-authorized', `certificate does not match the one registered for system ${systemId}`);
+    }
     // Segment separation: the number-linkage server only on its own listener, nobody else there.
     if (a.segment !== undefined && (sys.role === 'number-linkage') !== (a.segment === 'number-linkage')) {
       return refuse(5, 'not-authorized', `system ${systemId} (role ${sys.role}) may not connect on a ${a.segment} listener`);

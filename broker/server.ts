@@ -14,6 +14,7 @@ import type { Db } from '../gateway/store/db.js';
 import type { Logger } from '../gateway/log/logger.js';
 import { canPublish, canSubscribe, type BrokerIdentity } from './acl.js';
 import { identityOf, createAuthenticator } from './auth.js';
+import { certificateFingerprint } from './client-cert.js';
 import { startListener, type ListenerInfo, type RunningListener } from './listeners.js';
 import { checkPayloadSize, DiskGuard, OfflineQueueGuard, type Alarm, type QueuedSubscriber } from './limits.js';
 import { createBrokerMetrics, type DenialReason } from './metrics.js';
@@ -159,13 +160,16 @@ export async function startBroker(config: ApplianceConfig, deps: BrokerDeps): Pr
         return refuse(3, 'max-connections', `maxConnections ${limits.maxConnections} reached`);
       }
       let peerCn: string | null = null;
+      let peerFingerprint256: string | null = null;
       if (info.type === 'tls') {
-        const cn = (client.conn as TLSSocket).getPeerCertificate?.()?.subject?.CN as string | string[] | undefined;
+        const peer = (client.conn as TLSSocket).getPeerCertificate?.();
+        const cn = peer?.subject?.CN as string | string[] | undefined;
         peerCn = Array.isArray(cn) ? (cn.length === 1 ? cn[0]! : null) : cn ?? null;
+        if (peer?.raw) peerFingerprint256 = certificateFingerprint(peer.raw);
       }
       const clientIdEmpty = (client as unknown as { _jukiEmptyId?: boolean })._jukiEmptyId === true;
       const r = authenticate({
-        listenerType: info.type, segment: info.segment, peerCn, username, password,
+        listenerType: info.type, segment: info.segment, peerCn, peerFingerprint256, username, password,
         clientId: clientIdEmpty ? '' : client.id, clean: client.clean,
       });
       if (!r.ok) return refuse(r.returnCode, r.denial, r.reason);

@@ -45,6 +45,9 @@ export const localSystem = z.object({
   description: z.string().default(''),
   /** Password for the loopback plain listener (development); TLS listeners authenticate by certificate. */
   password: secretRef.optional().describe('Password for the loopback plain listener (development); TLS listeners authenticate by certificate.'),
+  /** Pins the one client certificate this system may use; another certificate with the same CN from the same CA is refused. */
+  certificateSha256: z.string().regex(/^[0-9a-fA-F]{64}$/, 'expected the SHA-256 fingerprint of the certificate (DER) as 64 hex characters')
+    .optional().describe('SHA-256 fingerprint (64 hex characters) of the DER client certificate registered for this system. When set, a TLS client must present exactly this certificate (besides chaining to the listener CA with CN = id). Set by the admin UI on upload or dev-CA issuance.'),
 }).strict();
 export type LocalSystemConfig = z.infer<typeof localSystem>;
 
