@@ -48,15 +48,23 @@ export interface LocalSystemInput {
   /** Loopback plain listener only: the environment variable holding the system's password. */
   passwordEnv?: string;
 }
-export interface IssuedCertificate { certificatePem: string; privateKeyPem: string; caPem: string; notAfter: string }
+export interface IssuedCertificate {
+  certificatePem: string; privateKeyPem: string; caPem: string; notAfter: string;
+  /** SHA-256 of the certificate's DER, pinned as systems[].certificateSha256 by this config version. */
+  fingerprintSha256?: string; configVersion?: number;
+}
+/** An uploaded client certificate: pinned in a new config version, or the precise reason it was not. */
+export type CertificateUploadResult =
+  | { ok: true; fingerprintSha256: string; notAfter: string; version: ConfigVersionSummary }
+  | { ok: false; problems: ConfigProblem[] };
 export interface SystemsService {
   list(): Promise<ApplianceConfig['systems']>;
   upsert(system: LocalSystemInput, actor: Actor): Promise<ApplyResult>;
   disable(id: string, actor: Actor): Promise<ApplyResult>;
   /** Issue a client certificate (CN = system id) from the dev CA. Undefined without a CA. */
   issueClientCert?(id: string, actor: Actor): Promise<IssuedCertificate>;
-  /** Record an uploaded client certificate (PEM) for the system. */
-  uploadClientCert?(id: string, certificatePem: string, actor: Actor): Promise<void>;
+  /** Check an uploaded client certificate (PEM) and pin its fingerprint for the system (a new config version). */
+  uploadClientCert?(id: string, certificatePem: string, actor: Actor): Promise<CertificateUploadResult>;
 }
 
 // ---- status (dashboard) ----

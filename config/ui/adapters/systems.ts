@@ -1,12 +1,17 @@
 // Local systems are part of the configuration: add/edit/disable edit the YAML document (comments
 // kept) and go through the versions store like any other change — validated, versioned, applied live.
+// A client certificate, uploaded or issued by the dev CA, is pinned the same way: its fingerprint goes
+// into systems[].certificateSha256 through that same path, so the broker accepts only that certificate.
+import { X509Certificate } from 'node:crypto';
 import { isMap, isSeq, parseDocument } from 'yaml';
-import type { Actor, ApplyResult, ConfigService, IssuedCertificate, LocalSystemInput, SystemsService } from '../services.js';
+import { certificateFingerprint, checkClientCertificate } from '../../../broker/client-cert.js';
+import type { Actor, ApplyResult, CertificateUploadResult, ConfigService, IssuedCertificate, LocalSystemInput, SystemsService } from '../services.js';
 
 export interface SystemsOptions {
   /** Dev CA issuance (hsm/pki); left undefined when the CA is not part of this build. */
   issueClientCert?: (id: string, actor: Actor) => Promise<IssuedCertificate>;
-  uploadClientCert?: (id: string, pem: string, actor: Actor) => Promise<void>;
+  /** Reads a listener's CA bundle (tests; default: the file system). */
+  readFile?: (path: string) => string;
 }
 
 async function edit(config: Pick<ConfigService, 'current' | 'apply'>, actor: Actor, comment: string, change: (systems: unknown[]) => string | undefined): Promise<ApplyResult> {
@@ -45,7 +50,31 @@ export function createSystemsService(config: Pick<ConfigService, 'current' | 'ap
       return undefined;
     }),
   };
-  if (opts.issueClientCert) svc.issueClientCert = opts.issueClientCert;
-  if (opts.uploadClientCert) svc.uploadClientCert = opts.uploadClientCert;
+  svc.uploadClientCert = async (id, pem, actor): Promise<CertificateUploadResult> => {
+    const checked = checkClientCertificate((await config.current()).config, id, pem, opts.readFile ? { readFile: opts.readFile } : {});
+    if (!checked.ok) return { ok: false, problems: [{ path: 'certificate', message: checked.message }] };
+    const r = await pin(config, actor, id, checked.fingerprintSha256, 'uploaded');
+    return r.ok ? { ok: true, fingerprintSha256: checked.fingerprintSha256, notAfter: checked.notAfter, version: r.version } : r;
+  };
+  const issue = opts.issueClientCert;
+  if (issue) {
+    svc.issueClientCert = async (id, actor) => {
+      const issued = await issue(id, actor);
+      const fingerprintSha256 = certificateFingerprint(new X509Certificate(issued.certificatePem).raw);
+      const r = await pin(config, actor, id, fingerprintSha256, 'issued by the dev CA');
+      // The key is not handed out unless its certificate is the one the broker will accept.
+      if (!r.ok) throw new Error(`certificate for ${id} not registered: ${r.problems.map((p) => `${p.path}: ${p.message}`).join('; ')}`);
+      return { ...issued, fingerprintSha256, configVersion: r.version.version };
+    };
+  }
   return svc;
+}
+
+function pin(config: Pick<ConfigService, 'current' | 'apply'>, actor: Actor, id: string, fingerprint: string, how: string): Promise<ApplyResult> {
+  return edit(config, actor, `system ${id}: client certificate ${how} (sha256 ${fingerprint})`, (list) => {
+    const i = list.findIndex((x) => (x as { id?: unknown }).id === id);
+    if (i < 0) return `no system "${id}"`;
+    (list[i] as Record<string, unknown>).certificateSha256 = fingerprint;
+    return undefined;
+  });
 }

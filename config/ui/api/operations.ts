@@ -34,6 +34,18 @@ export function registerOperationsApi(api: Hono<UiEnv>) {
     await auditAs(c, 'system.disable', r.ok ? 'ok' : 'refused', c.req.param('id'));
     return applyResponse(c, r);
   });
+  api.post('/systems/:id/certificate', async (c) => {
+    const refused = await refuseUnless(c, 'config.change', 'system.certificate.upload');
+    if (refused) return refused;
+    const s = c.get('deps').services.systems;
+    if (!s.uploadClientCert) return notAvailable(c, 'client certificate upload');
+    const b = await jsonBody(c);
+    if (typeof b?.certificate !== 'string') return badRequest(c, 'expected {"certificate": "<PEM>"}');
+    const id = c.req.param('id');
+    const r = await s.uploadClientCert(id, b.certificate, actorOf(c));
+    await auditAs(c, 'system.certificate.upload', r.ok ? 'ok' : 'refused', id, r.ok ? `sha256 ${r.fingerprintSha256}, config version ${r.version.version}` : r.problems.map((p) => p.message).join('; '));
+    return r.ok ? c.json(r, 200) : c.json({ code: 'invalid_request', message: 'certificate refused', details: r.problems.map((p) => ({ path: p.path, problem: p.message })) }, 422);
+  });
 
   api.get('/queues', async (c) => { const q = c.get('deps').services.queues; return q ? c.json(await q.list()) : notAvailable(c, 'queues'); });
   api.get('/queues/:name', async (c) => {

@@ -5,10 +5,32 @@ import { actorOf, auditAs, refuseUnless, setFlash, takeFlash, type Principal, ty
 import { Csrf, FieldError, Layout, NotAvailable } from '../layout.js';
 import { load } from '../load.js';
 import { render } from '../render.js';
-import type { ConnectedClient, LocalSystemInput } from '../services.js';
+import type { ConnectedClient, IssuedCertificate, LocalSystemInput } from '../services.js';
 import type { LocalSystemConfig } from '../../schema/broker.js';
 
-function SystemsPage(props: { who: Principal; systems: LocalSystemConfig[]; roles: string[]; connected?: ConnectedClient[] | undefined; form?: LocalSystemInput; errors?: Record<string, string>; flash?: { text: string; error?: boolean } | undefined; certs: { issue: boolean; upload: boolean } }) {
+/** The upload card of one system: its pinned certificate and the form (multipart, works without JavaScript). */
+function CertificateUpload(props: { who: Principal; system: LocalSystemConfig; pem: string; errors?: Record<string, string> | undefined }) {
+  const id = props.system.id;
+  return (
+    <section class="card" id="certificate">
+      <h2>Client certificate of {id}</h2>
+      <p>Registered certificate (SHA-256): {props.system.certificateSha256
+        ? <code data-fingerprint={props.system.certificateSha256}>{props.system.certificateSha256}</code>
+        : <span class="muted">none pinned: any certificate with CN {id} from the listener's CA is accepted</span>}</p>
+      <form method="post" action={`/systems/${encodeURIComponent(id)}/certificate/upload`} enctype="multipart/form-data">
+        <Csrf who={props.who} />
+        <label for="cert-pem">Certificate (PEM; CN must be {id}; issued by the CA of a TLS listener of the system's segment)</label>
+        <textarea id="cert-pem" name="certificate" rows={8} class={props.errors?.certificate ? 'invalid' : ''} placeholder="-----BEGIN CERTIFICATE-----">{props.pem}</textarea>
+        <label for="cert-file">or a certificate file (PEM or DER)</label>
+        <input type="file" id="cert-file" name="certificateFile" accept=".pem,.crt,.cer,.der" />
+        <FieldError errors={props.errors} field="certificate" />
+        <p><button type="submit" id="cert-upload">Upload and apply</button></p>
+      </form>
+    </section>
+  );
+}
+
+function SystemsPage(props: { who: Principal; systems: LocalSystemConfig[]; roles: string[]; connected?: ConnectedClient[] | undefined; form?: LocalSystemInput; errors?: Record<string, string>; flash?: { text: string; error?: boolean } | undefined; certs: { issue: boolean; upload: boolean }; certFor?: LocalSystemConfig | undefined; certPem?: string }) {
   const edit = can(props.who.role, 'config.change');
   const f = props.form ?? { id: '', role: props.roles[0] ?? '', description: '', enabled: true };
   const online = new Set((props.connected ?? []).map((c) => c.systemId ?? c.clientId));
@@ -17,15 +39,17 @@ function SystemsPage(props: { who: Principal; systems: LocalSystemConfig[]; role
       <h1>Local systems</h1>
       <section class="card">
         <table id="systems">
-          <thead><tr><th>System</th><th>Role</th><th>Description</th><th>State</th><th>Connection</th>{edit ? <th></th> : null}</tr></thead>
+          <thead><tr><th>System</th><th>Role</th><th>Description</th><th>State</th><th>Connection</th><th>Certificate</th>{edit ? <th></th> : null}</tr></thead>
           <tbody>{props.systems.map((s) => (
             <tr data-system={s.id}>
               <td>{s.id}</td><td>{s.role}</td><td>{s.description}</td>
               <td class={s.enabled ? 'ok' : 'muted'}>{s.enabled ? 'enabled' : 'disabled'}</td>
               <td>{props.connected === undefined ? <span class="na">not available</span> : online.has(s.id) ? <span class="ok">connected</span> : <span class="muted">offline</span>}</td>
+              <td>{s.certificateSha256 ? <code title={s.certificateSha256}>pinned {s.certificateSha256.slice(0, 16)}…</code> : <span class="muted">not pinned</span>}</td>
               {edit ? (
                 <td>
                   <a href={`/systems?edit=${encodeURIComponent(s.id)}`}>edit</a>{' '}
+                  {props.certs.upload ? <a href={`/systems?edit=${encodeURIComponent(s.id)}#certificate`}>upload certificate</a> : null}{' '}
                   {s.enabled ? <form class="inline" method="post" action={`/systems/${encodeURIComponent(s.id)}/disable`}><Csrf who={props.who} /><button class="secondary" type="submit">disable</button></form> : null}{' '}
                   {props.certs.issue ? <form class="inline" method="post" action={`/systems/${encodeURIComponent(s.id)}/certificate`}><Csrf who={props.who} /><button class="secondary" type="submit">issue client certificate</button></form> : null}
                 </td>
@@ -59,19 +83,28 @@ function SystemsPage(props: { who: Principal; systems: LocalSystemConfig[]; role
           </form>
         </section>
       ) : null}
+      {edit && props.certs.upload && props.certFor ? <CertificateUpload who={props.who} system={props.certFor} pem={props.certPem ?? ''} errors={props.errors} /> : null}
     </Layout>
   );
 }
 
-async function show(c: UiContext, form?: LocalSystemInput, errors?: Record<string, string>, status: 200 | 422 = 200) {
+async function show(c: UiContext, form?: LocalSystemInput, errors?: Record<string, string>, status: 200 | 422 = 200, upload?: { id: string; pem: string }) {
   const s = c.get('deps').services;
   const head = await s.config.current();
   const connected = await load(s.status.connectedClients?.bind(s.status));
-  const editId = c.req.query('edit');
+  const editId = upload?.id ?? c.req.query('edit');
   const existing = editId ? head.config.systems.find((x) => x.id === editId) : undefined;
   const f = form ?? (existing ? { id: existing.id, role: existing.role, description: existing.description, enabled: existing.enabled, ...(existing.password?.env ? { passwordEnv: existing.password.env } : {}) } : undefined);
   return render(c, <SystemsPage who={c.get('who')} systems={head.config.systems} roles={Object.keys(head.config.roles)} connected={connected.state === 'ok' ? connected.value : undefined}
-    form={f} errors={errors} flash={takeFlash(c)} certs={{ issue: !!s.systems.issueClientCert, upload: !!s.systems.uploadClientCert }} />, status);
+    form={f} errors={errors} flash={takeFlash(c)} certs={{ issue: !!s.systems.issueClientCert, upload: !!s.systems.uploadClientCert }}
+    certFor={existing} certPem={upload?.pem ?? ''} />, status);
+}
+
+/** A certificate file as PEM: PEM text as is, DER wrapped (the checks then parse it either way). */
+function pemOf(bytes: Buffer): string {
+  const text = bytes.toString('utf8');
+  if (text.includes('-----BEGIN')) return text;
+  return `-----BEGIN CERTIFICATE-----\n${bytes.toString('base64').replace(/(.{64})/g, '$1\n')}\n-----END CERTIFICATE-----\n`;
 }
 
 export function registerSystems(app: Hono<UiEnv>) {
@@ -113,8 +146,34 @@ export function registerSystems(app: Hono<UiEnv>) {
     const s = c.get('deps').services.systems;
     if (!s.issueClientCert) return c.text('client certificate issuance: not available in this build', 404);
     const id = c.req.param('id');
-    const cert = await s.issueClientCert(id, actorOf(c));
-    await auditAs(c, 'system.certificate.issue', 'ok', id, `notAfter ${cert.notAfter}`);
+    let cert: IssuedCertificate;
+    try { cert = await s.issueClientCert(id, actorOf(c)); } catch (e) {
+      await auditAs(c, 'system.certificate.issue', 'failed', id, (e as Error).message);
+      setFlash(c, { text: (e as Error).message, error: true });
+      return c.redirect('/systems', 303);
+    }
+    await auditAs(c, 'system.certificate.issue', 'ok', id, `notAfter ${cert.notAfter}${cert.configVersion !== undefined ? `; pinned sha256 ${cert.fingerprintSha256} in config version ${cert.configVersion}` : ''}`);
     return c.body(cert.certificatePem + cert.privateKeyPem + cert.caPem, 200, { 'Content-Type': 'application/x-pem-file', 'Content-Disposition': `attachment; filename="${id}.pem"` });
+  });
+  app.post('/systems/:id/certificate/upload', async (c) => {
+    const refused = await refuseUnless(c, 'config.change', 'system.certificate.upload');
+    if (refused) return refused;
+    const s = c.get('deps').services.systems;
+    if (!s.uploadClientCert) return c.text('client certificate upload: not available in this build', 404);
+    const id = c.req.param('id');
+    if (!(await c.get('deps').services.config.current()).config.systems.some((x) => x.id === id)) return c.text(`no system "${id}"`, 404);
+    const b = await c.req.parseBody();
+    const file = b.certificateFile;
+    const pem = file instanceof File && file.size > 0 ? pemOf(Buffer.from(await file.arrayBuffer())) : String(b.certificate ?? '');
+    const r = await s.uploadClientCert(id, pem, actorOf(c));
+    if (!r.ok) {
+      const message = r.problems.map((p) => (p.path === 'certificate' ? p.message : `${p.path}: ${p.message}`)).join('; ');
+      await auditAs(c, 'system.certificate.upload', 'refused', id, message);
+      // A private key pasted by mistake is not sent back into the page.
+      return show(c, undefined, { certificate: message }, 422, { id, pem: /PRIVATE KEY/.test(pem) ? '' : pem });
+    }
+    await auditAs(c, 'system.certificate.upload', 'ok', id, `sha256 ${r.fingerprintSha256}, notAfter ${r.notAfter}, config version ${r.version.version}`);
+    setFlash(c, { text: `Certificate for ${id} registered (SHA-256 ${r.fingerprintSha256}, config version ${r.version.version}).` });
+    return c.redirect(`/systems?edit=${encodeURIComponent(id)}#certificate`, 303);
   });
 }
