@@ -87,6 +87,8 @@ export async function startBroker(config: ApplianceConfig, deps: BrokerDeps): Pr
   let authenticate = createAuthenticator(config, deps.readSecret);
 
   const identities = new WeakMap<Client, BrokerIdentity>();
+  /** The client certificate each TLS client presented, for a live change of the registered one. */
+  const fingerprints = new WeakMap<Client, string>();
   const listenerOf = new WeakMap<object, ListenerInfo>();
   const admitted = new Set<Client>();
   const windows = new WeakMap<Client, InflightWindow>();
@@ -174,6 +176,7 @@ export async function startBroker(config: ApplianceConfig, deps: BrokerDeps): Pr
       });
       if (!r.ok) return refuse(r.returnCode, r.denial, r.reason);
       identities.set(client, r.identity);
+      if (peerFingerprint256) fingerprints.set(client, peerFingerprint256);
       admitted.add(client);
       client.conn.once('close', () => admitted.delete(client));
       log.info({ clientId: client.id, systemId: r.identity.systemId, role: r.identity.role, listener: info.name }, 'client authenticated');
@@ -314,8 +317,11 @@ export async function startBroker(config: ApplianceConfig, deps: BrokerDeps): Pr
         const who = identities.get(client);
         if (!who || who.systemId === null) continue;
         const sys = next.systems.find((x) => x.id === who.systemId);
-        if (!sys || !sys.enabled || sys.role !== who.role) {
-          deny('not-authorized', `configuration changed: system ${who.systemId} ${!sys ? 'removed' : !sys.enabled ? 'disabled' : `now has role ${sys.role}`}`, { client });
+        const presented = fingerprints.get(client);
+        const certChanged = sys?.certificateSha256 !== undefined && presented !== undefined && presented !== sys.certificateSha256.toLowerCase();
+        if (!sys || !sys.enabled || sys.role !== who.role || certChanged) {
+          const why = !sys ? 'removed' : !sys.enabled ? 'disabled' : sys.role !== who.role ? `now has role ${sys.role}` : 'registered with another client certificate';
+          deny('not-authorized', `configuration changed: system ${who.systemId} ${why}`, { client });
           disconnected.push(who.systemId);
           client.close();
         } else {

@@ -73,6 +73,21 @@ describe('pinned client certificate', () => {
     expect(await refusal(f.tlsUrl, tlsOpts(pki.clients['pin-01']!, 'pin-01'))).toBe(5);
     await f.broker.reconfigure(f.config);
   });
+
+  it('disconnects a connected client when another certificate is registered for its system', async () => {
+    const c = await connectClient(f.tlsUrl, tlsOpts(pki.clients['pin-01']!, 'pin-01'));
+    const gone = new Promise<void>((r) => c.once('close', () => r()));
+    const next = configSchema.parse({
+      ...f.config,
+      systems: f.config.systems.map((s) => (s.id === 'pin-01' ? { ...s, certificateSha256: fp(pki.revoked) } : s)),
+    });
+    const r = await f.broker.reconfigure(next);
+    expect(r.disconnected).toEqual(['pin-01']);
+    await gone;
+    c.end(true);
+    expect(f.denials('not-authorized').some((d) => d.detail.includes('another client certificate'))).toBe(true);
+    await f.broker.reconfigure(f.config);
+  });
 });
 
 describe('certificateSha256 in the schema', () => {
