@@ -32,7 +32,9 @@ interface Component { name: string; start(ctx: ApplianceContext): Promise<() => 
 const components: Component[] = [
   ...gatewayComponents,
   { name: 'broker', async start(ctx) {
-    ctx.broker = await startBroker(ctx.config, { logger: ctx.logger, db: ctx.db, registry: ctx.registry, audit: (e) => ctx.audit(e) });
+    // Queued requests, replies and pushes carry personal data: sealed like the gateway's stores.
+    const sealer = ctx.gw.atRest?.keyring;
+    ctx.broker = await startBroker(ctx.config, { logger: ctx.logger, db: ctx.db, registry: ctx.registry, audit: (e) => ctx.audit(e), ...(sealer ? { sealer } : {}) });
     ctx.checks.push(listenersCheck(ctx.broker));
     return () => ctx.broker!.close();
   } },

@@ -2,7 +2,7 @@
 // broker/persistence (durable ingress, crash replay), on the appliance DB or a DB of its own.
 import { join } from 'node:path';
 import type { Db } from '../gateway/store/db.js';
-import { createLevelPersistence, type LevelPersistence, type PersistenceAlarm } from './persistence/index.js';
+import { createLevelPersistence, type LevelPersistence, type PersistenceAlarm, type ValueSealer } from './persistence/index.js';
 
 export interface BrokerPersistence {
   /** The object handed to aedes as `persistence`. */
@@ -34,6 +34,8 @@ export interface PersistenceChoice {
   /** fsync every committed batch (config broker.syncWrites). */
   sync?: boolean;
   onAlarm?: (a: PersistenceAlarm) => void;
+  /** Encryption at rest of every stored value (the appliance's keyring); none for the standalone broker. */
+  sealer?: ValueSealer;
 }
 
 export async function createBrokerPersistence(opts: PersistenceChoice): Promise<BrokerPersistence> {
@@ -42,6 +44,7 @@ export async function createBrokerPersistence(opts: PersistenceChoice): Promise<
     ...(opts.db ? { db: opts.db } : { path: join(opts.dataDir!, 'broker-db') }),
     sync: opts.sync ?? false,
     ...(opts.onAlarm ? { onAlarm: opts.onAlarm } : {}),
+    ...(opts.sealer ? { sealer: opts.sealer } : {}),
   });
   await level.open();
   return fromLevelPersistence(level, true);

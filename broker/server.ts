@@ -22,7 +22,7 @@ import { createBrokerPersistence, type BrokerPersistence } from './persistenceFa
 import { guardParser, WireError } from './wire.js';
 import { markRedeliveries } from './redelivery.js';
 import { installInflightWindow, type InflightWindow } from './inflight.js';
-import { wireDurableIngress } from './persistence/index.js';
+import { wireDurableIngress, type ValueSealer } from './persistence/index.js';
 
 /** What the audit log records about a refusal or an alarm. */
 export type BrokerAuditEvent =
@@ -36,6 +36,8 @@ export interface BrokerDeps {
   registry?: Registry;
   audit?: (event: BrokerAuditEvent) => void;
   readSecret?: (ref: SecretRef) => string;
+  /** Seals what the broker stores (encryption at rest); used only when it creates its persistence. */
+  sealer?: ValueSealer;
 }
 
 export interface BrokerHandle {
@@ -83,7 +85,7 @@ export async function startBroker(config: ApplianceConfig, deps: BrokerDeps): Pr
   mkdirSync(config.dataDir, { recursive: true });
   const ownPersistence = deps.persistence === undefined;
   const persistence = deps.persistence ?? await createBrokerPersistence(
-    deps.db ? { db: deps.db, sync: config.broker.syncWrites } : { dataDir: config.dataDir, sync: config.broker.syncWrites });
+    { ...(deps.db ? { db: deps.db } : { dataDir: config.dataDir }), sync: config.broker.syncWrites, ...(deps.sealer ? { sealer: deps.sealer } : {}) });
   let authenticate = createAuthenticator(config, deps.readSecret);
 
   const identities = new WeakMap<Client, BrokerIdentity>();

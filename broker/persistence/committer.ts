@@ -24,6 +24,17 @@ export type Sublevel = AbstractSublevel<Db, string | Buffer | Uint8Array, string
  */
 export interface LazyValue { bytes(): Uint8Array }
 
+/**
+ * Encryption at rest for every value this persistence writes (personal data rides in request,
+ * reply and push payloads). Keys are not sealed: they hold client ids, seqs and topics only.
+ * Implemented by the gateway's keyring (gateway/crypto/keyring.ts); `unseal` throws on anything
+ * that does not authenticate, so a sealed store never hands back forged or plaintext values.
+ */
+export interface ValueSealer {
+  seal(plain: Uint8Array): Uint8Array;
+  unseal(sealed: Uint8Array): Uint8Array;
+}
+
 export type WriteOp =
   | { type: 'put'; key: string; value: Uint8Array | LazyValue; sublevel: Sublevel; fresh?: boolean }
   | { type: 'del'; key: string; sublevel: Sublevel };
@@ -141,6 +152,7 @@ export class GroupCommitter {
     private readonly db: Db,
     private readonly sync: boolean,
     private readonly events: CommitterEvents,
+    private readonly sealer?: ValueSealer,
   ) {}
 
   /** Attach the fan-out watermark; `from` is the value already on disk. */
@@ -299,9 +311,26 @@ export class GroupCommitter {
     const ops: RawOp[] = [];
     let mark = 0;
     try {
-      for (const op of pending) {
-        if (op.value !== undefined && !(op.value instanceof Uint8Array)) op.value = op.value.bytes();
-        ops.push(op);
+      const sealer = this.sealer;
+      if (sealer) {
+        // Sealed where the bytes are made, the only place every value passes. A fan-out shares one
+        // LazyValue among its subscriber queues: sealed once per batch, not once per queue.
+        let sealedLazy: Map<LazyValue, Uint8Array> | undefined;
+        for (const op of pending) {
+          const v = op.value;
+          if (v instanceof Uint8Array) op.value = sealer.seal(v);
+          else if (v !== undefined) {
+            let sealed = (sealedLazy ??= new Map()).get(v);
+            if (!sealed) sealedLazy.set(v, sealed = sealer.seal(v.bytes()));
+            op.value = sealed;
+          }
+          ops.push(op);
+        }
+      } else {
+        for (const op of pending) {
+          if (op.value !== undefined && !(op.value instanceof Uint8Array)) op.value = op.value.bytes();
+          ops.push(op);
+        }
       }
       const wm = this.#watermark;
       if (wm) {
@@ -312,7 +341,8 @@ export class GroupCommitter {
         if (w > this.#watermarkWritten) {
           mark = w;
           const op = wm.op(w);
-          ops.push({ type: 'put', key: op.sublevel.prefix + op.key, value: op.value instanceof Uint8Array ? op.value : op.value.bytes() });
+          const bytes = op.value instanceof Uint8Array ? op.value : op.value.bytes();
+          ops.push({ type: 'put', key: op.sublevel.prefix + op.key, value: sealer ? sealer.seal(bytes) : bytes });
         }
       }
       if (ops.length > 0) {

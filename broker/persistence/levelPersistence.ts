@@ -8,7 +8,7 @@ import { ClassicLevel } from 'classic-level';
 import type { Db } from '../../gateway/store/db.js';
 import { SUBLEVELS, seqKey } from '../../gateway/store/db.js';
 import { decodeRecord, encodeIngressRecord, encodeRecord, type RecordObject } from './codec.js';
-import { GroupCommitter, type LazyValue, type Sublevel, type WriteOp } from './committer.js';
+import { GroupCommitter, type LazyValue, type Sublevel, type ValueSealer, type WriteOp } from './committer.js';
 import * as K from './keys.js';
 import { ClientQueue, type BrokerKey, type OutMeta } from './outgoingIndex.js';
 import { REQUEST_TOPIC_PREFIX, RequestQueue, encodeRequest } from './requestQueue.js';
@@ -51,6 +51,11 @@ export interface LevelPersistenceOptions {
    * failed. Default 5000 ms.
    */
   orphanAfterMs?: number;
+  /**
+   * Seals every stored value (encryption at rest: queued requests, replies and pushes carry
+   * personal data). A store written with a sealer must always be opened with one.
+   */
+  sealer?: ValueSealer;
 }
 
 interface PendingIngress {
@@ -98,6 +103,8 @@ export class LevelPersistence {
   readonly #ingress: Sublevel;
   readonly #requestsSub: Sublevel;
   readonly #committer: GroupCommitter;
+  /** Stored bytes to the plain value (identity without a sealer). */
+  readonly #plain: (stored: Uint8Array) => Uint8Array;
   readonly #alarmListeners = new Set<(a: PersistenceAlarm) => void>();
 
   readonly #trie = new QlobberSub(QLOBBER_OPTIONS);
@@ -140,13 +147,15 @@ export class LevelPersistence {
     this.#broker = sub(SUBLEVELS.broker);
     this.#ingress = sub(SUBLEVELS.ingress);
     this.#requestsSub = sub(SUBLEVELS.requests);
-    this.requests = new RequestQueue(this.#requestsSub);
+    const sealer = opts.sealer;
+    this.#plain = sealer ? (v) => sealer.unseal(v) : (v) => v;
+    this.requests = new RequestQueue(this.#requestsSub, sealer);
     if (opts.onAlarm) this.#alarmListeners.add(opts.onAlarm);
     this.#orphanAfterMs = opts.orphanAfterMs ?? 5000;
     this.#committer = new GroupCommitter(this.#db, opts.sync ?? true, {
       onWriteError: (err) => this.#alarm({ kind: 'write-failed', message: err.message, at: Date.now() }),
       onRecovered: () => this.#alarm({ kind: 'recovered', message: 'LevelDB writes succeed again', at: Date.now() }),
-    });
+    }, sealer);
   }
 
   get broker(): any {
@@ -184,20 +193,20 @@ export class LevelPersistence {
     if (this.#ownsDb) await this.#db.open();
     let maxSeq = 0;
     const meta = await this.#broker.get(K.META_SEQ);
-    if (meta) maxSeq = Math.max(maxSeq, Number(parseJson(meta)));
+    if (meta) maxSeq = Math.max(maxSeq, Number(parseJson(this.#plain(meta))));
     for await (const [key, value] of this.#broker.iterator(K.ALL_SUBS)) {
       const { clientId, rest: topic } = K.splitClientKey(key);
-      this.#applyAddSubs(clientId, [{ topic, ...(parseJson(value) as SubRecord) }]);
+      this.#applyAddSubs(clientId, [{ topic, ...(parseJson(this.#plain(value)) as SubRecord) }]);
     }
     for await (const [key, value] of this.#broker.iterator(K.ALL_RETAINED)) {
-      this.#retained.set(key.slice(2), decodeRecord(value));
+      this.#retained.set(key.slice(2), decodeRecord(this.#plain(value)));
     }
     for await (const [key, value] of this.#broker.iterator(K.ALL_WILLS)) {
-      this.#wills.set(K.unescapeId(key.slice(2)), decodeRecord(value));
+      this.#wills.set(K.unescapeId(key.slice(2)), decodeRecord(this.#plain(value)));
     }
     for await (const [key, value] of this.#broker.iterator(K.ALL_INCOMING)) {
       const { clientId, rest } = K.splitClientKey(key);
-      this.#incomingOf(clientId, true)!.set(Number(rest), decodeRecord(value));
+      this.#incomingOf(clientId, true)!.set(Number(rest), decodeRecord(this.#plain(value)));
     }
     for await (const key of this.#broker.keys(K.ALL_OUT)) {
       const { clientId, rest } = K.splitClientKey(key);
@@ -206,7 +215,7 @@ export class LevelPersistence {
       if (seq > maxSeq) maxSeq = seq;
     }
     const fannedBytes = await this.#broker.get(K.META_FANNED);
-    const fanned = fannedBytes ? Number(parseJson(fannedBytes)) : 0;
+    const fanned = fannedBytes ? Number(parseJson(this.#plain(fannedBytes))) : 0;
     let stale = false;
     for await (const [key, value] of this.#ingress.iterator()) {
       const seq = Number(key);
@@ -215,7 +224,7 @@ export class LevelPersistence {
         stale = true; // fanned out before the stop; its range delete had not run yet
         continue;
       }
-      this.#ingressPending.set(seq, { record: decodeRecord(value), storedAt: 0, publishing: false });
+      this.#ingressPending.set(seq, { record: decodeRecord(this.#plain(value)), storedAt: 0, publishing: false });
       this.#unfanned.add(seq);
     }
     if (stale) await this.#ingress.clear({ lt: seqKey(fanned) });
@@ -645,7 +654,7 @@ export class LevelPersistence {
     if (!found) {
       const value = await this.#broker.get(K.outKey(client.id, seq));
       if (value) {
-        found = this.#asOutgoingPacket(decodeRecord(value), meta);
+        found = this.#asOutgoingPacket(decodeRecord(this.#plain(value)), meta);
         found.messageId = messageId;
       }
     }
@@ -671,7 +680,7 @@ export class LevelPersistence {
         const seq = Number(key.slice(key.lastIndexOf('!') + 1));
         const meta = q.entries.get(seq);
         if (!meta) continue; // cleared after the iterator's snapshot
-        const p = self.#asOutgoingPacket(decodeRecord(value), meta);
+        const p = self.#asOutgoingPacket(decodeRecord(self.#plain(value)), meta);
         // after a restart the index is built here; the stored packet is the truth
         const bk = brokerKeyOf(p, self.#brokerRef?.id);
         if (bk !== undefined) q.setBrokerKey(seq, meta, bk);

@@ -4,7 +4,7 @@
 import type { Batch } from '../../gateway/store/db.js';
 import { seqKey } from '../../gateway/store/db.js';
 import { decodeRecord, encodeRecord } from './codec.js';
-import type { Sublevel } from './committer.js';
+import type { Sublevel, ValueSealer } from './committer.js';
 
 export const REQUEST_TOPIC_PREFIX = 'req/';
 
@@ -45,8 +45,11 @@ export class RequestQueue {
   readonly #acksByBatch = new WeakMap<Batch, number[]>();
   #notifyScheduled = false;
 
-  constructor(sublevel: Sublevel) {
+  readonly #sealer: ValueSealer | undefined;
+
+  constructor(sublevel: Sublevel, sealer?: ValueSealer) {
     this.#sublevel = sublevel;
+    this.#sealer = sealer;
   }
 
   /** Up to `limit` stored requests with seq > afterSeq, in arrival order. */
@@ -55,7 +58,7 @@ export class RequestQueue {
     if (!Number.isSafeInteger(limit) || limit < 1) throw new RangeError(`limit must be a positive integer, got ${limit}`);
     const out: LocalRequest[] = [];
     for await (const value of this.#sublevel.values({ gt: seqKey(afterSeq), limit })) {
-      out.push(decodeRequest(value));
+      out.push(decodeRequest(this.#sealer ? this.#sealer.unseal(value) : value));
     }
     return out;
   }
