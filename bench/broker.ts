@@ -1,4 +1,5 @@
-// npm run bench:broker [-- --messages N] [--size B] [--window W] [--rounds R] [--only ours,memory,level,mosquitto]
+// npm run bench:broker [-- --messages N] [--size B] [--window W] [--rounds R] [--only ours,memory,level,mosquitto] [--seal]
+// (--seal: ours seals every stored value, as the appliance with encryption at rest does)
 // One publisher process, one clean:false subscriber process, one broker process per configuration,
 // each configuration in turn in the same run, R rounds interleaved (the machine is shared: the
 // median of each configuration is reported). Throughput is end to end: first publish to the last
@@ -16,6 +17,8 @@ const messages = intFlag(argv, 'messages', 100_000);
 const size = intFlag(argv, 'size', 256);
 const window = intFlag(argv, 'window', 1000);
 const rounds = intFlag(argv, 'rounds', 3);
+const seal = argv.includes('--seal');
+const labelOf = (k: BrokerKind) => BROKER_LABELS[k] + (k === 'ours' && seal ? ', values sealed' : '');
 const ALL: BrokerKind[] = ['ours', 'memory', 'level', 'mosquitto'];
 const only = (flag(argv, 'only')?.split(',') ?? ALL) as BrokerKind[];
 for (const k of only) if (!ALL.includes(k)) throw new Error(`--only: unknown broker "${k}" (known: ${ALL.join(', ')})`);
@@ -31,7 +34,7 @@ async function runOne(kind: BrokerKind): Promise<Row> {
   const dir = mkdtempSync(join(tmpdir(), `bench-broker-${kind}-`));
   const port = await freePort();
   const url = `mqtt://127.0.0.1:${port}`;
-  const broker = await startBroker(kind, port, dir);
+  const broker = await startBroker(kind, port, dir, kind === 'ours' && seal ? ['--seal'] : []);
   try {
     const cpuBefore = cpuMsOf(broker.proc.pid!);
     const sub = start(process.execPath, ['--import', 'tsx', SUBSCRIBER, '--url', url, '--count', String(messages), '--client-id', 'bench-sub']);
@@ -64,7 +67,7 @@ const runs = new Map<BrokerKind, Row[]>(only.map((k) => [k, []]));
 console.log(`bench:broker: ${messages} QoS 1 messages of ${size} B, 1 publisher (window ${window}), 1 clean:false subscriber, ${rounds} round(s), ${new Date().toISOString()}`);
 for (let round = 1; round <= rounds; round++) {
   for (const kind of only) {
-    process.stdout.write(`  round ${round}: ${BROKER_LABELS[kind]} ... `);
+    process.stdout.write(`  round ${round}: ${labelOf(kind)} ... `);
     const row = await runOne(kind);
     runs.get(kind)!.push(row);
     console.log(`${Math.round(row.msgsPerSec)} msgs/s (lost ${row.sub.lost}, reordered ${row.sub.reordered}, duplicated ${row.sub.duplicated}, held back ${row.sub.heldBack})`);
@@ -92,7 +95,7 @@ const rows = only.map(summarize);
 const ours = rows.find((r) => r.kind === 'ours');
 const header = ['broker', 'msgs/s', 'vs ours', 'PUBACK/s', 'lost', 'reordered', 'duplicated', 'held back', 'CPU broker', 'msgs per broker CPU-s', 'CPU pub', 'CPU sub'];
 const table = rows.map((r) => [
-  BROKER_LABELS[r.kind],
+  labelOf(r.kind),
   String(Math.round(r.msgsPerSec)),
   ours ? `${(r.msgsPerSec / ours.msgsPerSec).toFixed(2)}×` : '-',
   String(Math.round(r.ackPerSec)),

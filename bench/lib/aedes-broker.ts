@@ -1,12 +1,15 @@
 // One aedes broker process for the benchmark:
-//   node --import tsx bench/lib/aedes-broker.ts --kind ours|memory|level --port P --dir D [--no-sync]
+//   node --import tsx bench/lib/aedes-broker.ts --kind ours|memory|level --port P --dir D [--no-sync] [--seal]
 // (--no-sync: ours without fsync per group commit, crash-safe but not power-loss-safe; for comparison)
+// (--seal: ours with every stored value sealed, AES-256-GCM as the appliance's keyring does it)
 // Prints "READY" when listening; reports its CPU time on SIGTERM as "CPU <ms>".
 import { createServer } from 'node:net';
 import { createRequire } from 'node:module';
 import { Aedes } from 'aedes';
 import { ClassicLevel } from 'classic-level';
+import { randomBytes } from 'node:crypto';
 import { createLevelPersistence, wireDurableIngress } from '../../broker/persistence/index.js';
+import { sealWith, unsealWith } from '../../gateway/crypto/sealed.js';
 import { flag, intFlag } from './args.js';
 
 const argv = process.argv.slice(2);
@@ -21,7 +24,9 @@ async function main(): Promise<void> {
   let close = async () => {};
   let stats: () => object = () => ({});
   if (kind === 'ours') {
-    const persistence = createLevelPersistence({ path: dir, sync: !argv.includes('--no-sync') });
+    const key = randomBytes(32);
+    const sealer = { seal: (p: Uint8Array) => sealWith(1, key, p), unseal: (v: Uint8Array) => unsealWith(() => key, v) };
+    const persistence = createLevelPersistence({ path: dir, sync: !argv.includes('--no-sync'), ...(argv.includes('--seal') ? { sealer } : {}) });
     aedes = await Aedes.createBroker({ persistence: persistence as never });
     wireDurableIngress(aedes, persistence);
     await persistence.replayIngress(aedes);

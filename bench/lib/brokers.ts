@@ -16,7 +16,8 @@ export const BROKER_LABELS: Record<BrokerKind, string> = {
 const AEDES_BROKER = fileURLToPath(new URL('./aedes-broker.ts', import.meta.url));
 export const MOSQUITTO = '/usr/sbin/mosquitto';
 
-export async function startBroker(kind: BrokerKind, port: number, dir: string): Promise<Child> {
+/** `extra`: more aedes-broker.ts flags (e.g. --seal). */
+export async function startBroker(kind: BrokerKind, port: number, dir: string, extra: string[] = []): Promise<Child> {
   if (kind === 'mosquitto') {
     const conf = join(dir, 'mosquitto.conf');
     // Unlimited in-flight and queue: the defaults (20 / 1000) would drop messages for a
@@ -36,7 +37,7 @@ export async function startBroker(kind: BrokerKind, port: number, dir: string): 
     await waitForPort(port, 10_000);
     return child;
   }
-  const child = start(process.execPath, ['--import', 'tsx', AEDES_BROKER, '--kind', kind, '--port', String(port), '--dir', join(dir, 'db')]);
+  const child = start(process.execPath, ['--import', 'tsx', AEDES_BROKER, '--kind', kind, '--port', String(port), '--dir', join(dir, 'db'), ...extra]);
   await child.line(/^READY/, 30_000);
   return child;
 }
