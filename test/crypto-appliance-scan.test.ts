@@ -16,6 +16,7 @@ import { generateResidents } from '../sim/residents.js';
 import { logContents, scannableBytes, tableContents } from './helpers/gw-leveldb.js';
 import { freePort } from './helpers/ports.js';
 import { tempDir } from './helpers/tmp.js';
+import { digitWindows, filesUnder } from './helpers/scan.js';
 
 const SERVED = '242012';
 const PASSWORD = 'appliance-scan-password-not-a-secret';
@@ -88,21 +89,7 @@ function decoded(path: string): Buffer {
   return d;
 }
 
-function filesUnder(dir: string): string[] {
-  return readdirSync(dir).flatMap((f) => {
-    const p = join(dir, f);
-    return statSync(p).isDirectory() ? filesUnder(p) : [p];
-  });
-}
 
-/** Every 11- and 12-digit window of every ASCII digit run. */
-function digitWindows(data: Buffer): Set<string> {
-  const out = new Set<string>();
-  for (const m of data.toString('latin1').matchAll(/[0-9]{11,}/g)) {
-    for (const len of [11, 12]) for (let i = 0; i + len <= m[0].length; i++) out.add(m[0].slice(i, i + len));
-  }
-  return out;
-}
 
 describe('data directory of the running appliance', () => {
   const dir = tempDir('jukigw-appscan-');

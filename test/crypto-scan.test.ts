@@ -11,6 +11,7 @@ import { createSoftHsmToken } from './crypto-softhsm.js';
 import { createAuditLog } from '../gateway/audit/index.js';
 import { tempDir } from './helpers/tmp.js';
 import { testSigner } from './audit-helpers.js';
+import { digitWindows, filesUnder } from './helpers/scan.js';
 
 const FAMILY = ['津田', '伊勢谷', '鈴鹿原', '桑名川', '亀山崎', '尾鷲木', '熊野森', '志摩浦'];
 const GIVEN = ['花子', '太郎', '美咲', '健一', '陽菜', '翔太'];
@@ -28,21 +29,7 @@ function residents(n: number): Resident[] {
   }));
 }
 
-function filesUnder(dir: string): string[] {
-  return readdirSync(dir).flatMap((f) => {
-    const p = join(dir, f);
-    return statSync(p).isDirectory() ? filesUnder(p) : [p];
-  });
-}
 
-/** Every 11- and 12-digit window of every ASCII digit run in the files. */
-function digitWindows(data: Buffer): Set<string> {
-  const out = new Set<string>();
-  for (const m of data.toString('latin1').matchAll(/[0-9]{11,}/g)) {
-    for (const len of [11, 12]) for (let i = 0; i + len <= m[0].length; i++) out.add(m[0].slice(i, i + len));
-  }
-  return out;
-}
 
 async function writeAll(path: string, people: Resident[], encrypt: boolean, kekKind: 'file' | 'softhsm' = 'file') {
   const db = await openApplianceDb(join(path, 'db'));

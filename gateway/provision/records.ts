@@ -56,10 +56,12 @@ export function openProvisionRecords(db: Db, opts: { retentionYears: number }): 
     d.setUTCFullYear(d.getUTCFullYear() - opts.retentionYears);
     return d;
   };
+  // Records of the same millisecond keep the order they were added in (a query before its answer).
+  let added = 0;
   return {
     add(batch, record) {
       const ms = record.at ? Date.parse(record.at) : Date.now();
-      batch.put(`${keyAt(ms)}!${uuidv7(ms)}`, { ...record, at: record.at ?? nowIso(ms) }, { sublevel: sub as never });
+      batch.put(`${keyAt(ms)}!${seqKey(added++ % 1e9, 9)}!${uuidv7(ms)}`, { ...record, at: record.at ?? nowIso(ms) }, { sublevel: sub as never });
     },
     async list(q) {
       const out: ProvisionRecord[] = [];
