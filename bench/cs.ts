@@ -7,21 +7,21 @@
 //   RSS:          resident set after build + searches (target < 1.5 GB)
 //   consistency:  incremental check vs the full-transfer baseline, 100 planted differences
 //                 (target < 60 s and < 1 % of the full-transfer bytes, all 100 found, none false)
+import { execFileSync } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { openApplianceDb, type Db } from '../gateway/store/db.js';
 import { IdentityStore } from '../gateway/cs/identityStore.js';
-import type { IdentityChange, SearchQuery } from '../gateway/cs/identityStoreTypes.js';
+import type { IdentityChange } from '../gateway/cs/identityStoreTypes.js';
 import { importGenerated } from '../gateway/cs/import/importer.js';
 import { ConsistencyChecker } from '../gateway/cs/consistency/session.js';
 import { StoreConsistencyPeer } from '../gateway/cs/consistency/peer.js';
 import type { ConsistencyMode, Difference } from '../gateway/cs/consistency/protocol.js';
-import { generateResidents, populationSpec } from '../sim/residents.js';
+import { buildQueries, personAt, searchRound, spec } from './lib/csSearch.js';
 
 const { values } = parseArgs({ options: { records: { type: 'string' }, searches: { type: 'string' }, seed: { type: 'string' } } });
-const spec = populationSpec('yokohama');
 const N = values.records ? Number(values.records) : spec.size;
 const Q = values.searches ? Number(values.searches) : 3000;
 const seed = values.seed ?? 'bench';
@@ -33,7 +33,7 @@ if (!Number.isInteger(N) || N < 1000 || !Number.isInteger(Q) || Q < 1) {
 const mb = (b: number) => `${(b / 1e6).toFixed(1)} MB`;
 const secs = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 const log = (s: string) => process.stdout.write(s + '\n');
-const person = (i: number): IdentityChange => [...generateResidents(spec, { seed, count: 1, start: i })][0]!;
+const person = (i: number): IdentityChange => personAt(seed, i);
 /** Anonymous vs file-backed (mmapped table files, reclaimable page cache) resident memory. */
 const rssSplit = () => {
   try {
@@ -76,50 +76,33 @@ try {
   log(`search index build from the stored records (個人番号, name, address; HMAC keys): ${secs(indexMs)}, ${Math.round(N / (indexMs / 1000))} records/s`);
 
   // ---- search ----------------------------------------------------------------------------
-  const queries: Array<{ q: SearchQuery; code: string }> = [];
-  for (let k = 0; k < Q; k++) {
-    const i = Math.floor(((k + 0.37) * N) / Q);
-    const r = person(i);
-    const town = r.address.replace(/[0-9０-９一二三四五六七八九十]+(丁目|番).*$/, '');
-    const block = r.address.replace(/(丁目|番地).*$/, '$1'); // up to 丁目 (or the 番地 number)
-    const name = (r.alias && k % 2 === 0 ? r.alias : r.name).replace(/髙/g, '高').replace(/[齋齊]/g, '斎').replace(/[邉邊]/g, '辺');
-    const kana = r.alias && k % 2 === 0 ? r.aliasKana! : r.nameKana;
-    const variants: SearchQuery[] = [
-      { name, birthDate: r.birthDate },
-      { kana, birthDate: r.birthDate },
-      { name, address: block },
-      { kana, address: town, sex: r.sex },
-    ];
-    queries.push({ q: variants[k % 4]!, code: r.residentCode });
-  }
-  const searchRound = async (label: string, key: string) => {
-    const lat: number[] = [];
-    let missed = 0, tooMany = 0, hitsTotal = 0;
-    for (const { q, code } of queries) {
-      const s = performance.now();
-      const res = await store.search(q, { limit: 50 });
-      lat.push(performance.now() - s);
-      hitsTotal += res.total;
-      if (res.truncated) tooMany++;
-      else if (!res.hits.some((h) => h.residentCode === code)) missed++;
-    }
-    lat.sort((a, b) => a - b);
-    results[key] = { p50ms: +pct(lat, 50).toFixed(2), p99ms: +pct(lat, 99).toFixed(2), maxMs: +lat[lat.length - 1]!.toFixed(2), missed, tooManyHits: tooMany, meanHits: +(hitsTotal / Q).toFixed(2) };
-    log(`identity.search ${label}: p50 ${pct(lat, 50).toFixed(2)} ms, p99 ${pct(lat, 99).toFixed(2)} ms (target < 20 ms), max ${lat[lat.length - 1]!.toFixed(1)} ms; ` +
-      `target found ${Q - missed - tooMany}/${Q}, too_many_hits ${tooMany}, missed ${missed}, mean hits ${(hitsTotal / Q).toFixed(2)}`);
+  const queries = buildQueries(seed, N, Q);
+  const round = async (label: string, key: string) => {
+    const r = await searchRound(store, queries);
+    results[key] = r;
+    log(`identity.search ${label}: p50 ${r.p50ms} ms, p99 ${r.p99ms} ms (target < 20 ms), max ${r.maxMs} ms; ` +
+      `target found ${Q - r.missed - r.tooManyHits}/${Q}, too_many_hits ${r.tooManyHits}, missed ${r.missed}, mean hits ${r.meanHits}`);
   };
-  await searchRound('right after the bulk load (compactions still running)', 'searchAfterLoad');
+  await round('right after the bulk load (compactions still running)', 'searchAfterLoad');
   const tc = performance.now();
   await db.compactRange('', '~');
   results.compactSeconds = +((performance.now() - tc) / 1000).toFixed(1);
   log(`full LevelDB compaction (steady state): ${secs(performance.now() - tc)}`);
-  await searchRound('steady state (compacted)', 'search');
+  await round('steady state (compacted)', 'search');
   const rss = process.memoryUsage().rss;
   results.rssAfterBuildAndSearchMB = +(rss / 1e6).toFixed(0);
   log(`RSS with ${N.toLocaleString('en')} records loaded and searched: ${mb(rss)} (target < 1.5 GB; ${rssSplit()}); heap ${mb(process.memoryUsage().heapUsed)}`);
 
-  // ---- consistency ------------------------------------------------------------------------
+  // ---- the same store served by a fresh process (the appliance after import and restart) ----
   await db.close();
+  const served = execFileSync(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'cs-serve.ts'),
+    '--dir', localDir, '--records', String(N), '--searches', String(Q), '--seed', seed], { encoding: 'utf8', maxBuffer: 1 << 20 });
+  const fresh = JSON.parse(served.trim().split('\n').pop()!) as { secondRound: { p50ms: number; p99ms: number; maxMs: number }; rssMB: number; anonMB: number; fileMB: number };
+  results.freshProcess = fresh;
+  log(`fresh serving process: identity.search p50 ${fresh.secondRound.p50ms} ms, p99 ${fresh.secondRound.p99ms} ms (target < 20 ms), max ${fresh.secondRound.maxMs} ms; ` +
+    `RSS ${fresh.rssMB} MB with ${N.toLocaleString('en')} records (target < 1.5 GB; anonymous ${fresh.anonMB} MB, file-backed ${fresh.fileMB} MB)`);
+
+  // ---- consistency ------------------------------------------------------------------------
   cpSync(localDir, peerDir, { recursive: true }); // the prefectural server starts as an exact copy
   db = await openApplianceDb(localDir);
   store = await IdentityStore.open(db);
