@@ -3,6 +3,7 @@
 import { z } from 'zod';
 import { acceptedResult, asciiId, enumField, type FieldKit } from './fields.js';
 import type { MessageSpec } from './spec.js';
+import { personFields } from './identityRecord.js';
 
 export const CARD_EVENTS = ['issue', 'suspend', 'liftSuspension', 'revoke', 'collect', 'return'] as const;
 export const MAX_DELIVERY_ITEMS = 1000;
@@ -10,14 +11,7 @@ export const MAX_DELIVERY_ITEMS = 1000;
 export function cardMessages(k: FieldKit) {
   const cardSerial = asciiId('cardSerial', 32, 'カード管理番号 (card serial)');
   const deliveryItem = z.strictObject({
-    residentCode: k.residentCode,
-    myNumber: k.myNumber,
-    name: k.name,
-    nameKana: k.nameKana.optional(),
-    birthDate: k.birthDate,
-    sex: k.sex,
-    address: k.address,
-    postcode: k.postcode.optional(),
+    ...personFields(k),
     deliveryName: k.name.optional().describe('送付先氏名, when not the resident'),
     deliveryAddress: k.address.optional().describe('送付先住所, when not the registered address'),
     deliveryPostcode: k.postcode.optional(),

@@ -7,8 +7,9 @@ import { enumField, intField, type FieldKit } from './fields.js';
 export const CHANGE_REASONS = ['add', 'delete', 'correct'] as const;
 export const RECORD_STATUSES = ['current', 'deleted'] as const;
 
-export function identityRecordSchema(k: FieldKit) {
-  return z.strictObject({
+/** The person as identified everywhere (4 items + 個人番号 + 住民票コード), in record-hash field order. */
+export function personFields(k: FieldKit) {
+  return {
     residentCode: k.residentCode,
     myNumber: k.myNumber,
     name: k.name,
@@ -17,6 +18,12 @@ export function identityRecordSchema(k: FieldKit) {
     sex: k.sex,
     address: k.address,
     postcode: k.postcode.optional(),
+  };
+}
+
+export function identityRecordSchema(k: FieldKit) {
+  return z.strictObject({
+    ...personFields(k),
     lgCode: k.lgCode,
     formerSurname: k.formerSurname.optional(),
     formerSurnameKana: k.formerSurnameKana.optional(),
