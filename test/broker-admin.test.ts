@@ -54,6 +54,17 @@ describe('admin port', () => {
     expect(body.checks.every((c) => c.ok)).toBe(true);
   });
 
+  it('audits an upstream message that fails verification, with the verifier\'s reason as code', async () => {
+    const up = await connectClient(app.ctx.gw.simulated!.upstream.url, { clientId: 'forger' });
+    const forged = { protected: 'e30', payload: Buffer.from('{}').toString('base64url'), signature: 'AAAA' };
+    await up.publishAsync('to/lg:242012/identity.notify', JSON.stringify(forged), { qos: 1 });
+    await endClient(up);
+    const entry = await until(async () => (await app.ctx.gw.auditLog!.query({ action: 'upstream.refusal' }))[0], 10_000);
+    expect(entry.event.outcome).toBe('refused');
+    expect(entry.event.code).toMatch(/^[a-z_]+$/);
+    expect(entry.event.detail).toMatchObject({ link: 'simulated', topic: 'to/lg:242012/identity.notify' });
+  });
+
   it('/metrics exposes connections, messages, queue depths and denials in Prometheus format', async () => {
     const url = `mqtt://127.0.0.1:${input.listeners![0]!.port}`;
     const c = await connectClient(url, { clientId: 'metrics-1' });

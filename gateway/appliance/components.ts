@@ -101,7 +101,11 @@ export const uplinkComponent: GatewayComponent = {
     const uplink = await createUplink({
       config: { ...cfg, upstreams }, db: ctx.db, signer, verifier, logger: ctx.logger.child({ component: 'uplink' }), registry: ctx.registry,
       ...(outboxEncoding ? { valueEncodings: { outbox: outboxEncoding as never, inbox: outboxEncoding as never } } : {}),
-      audit: (e) => ctx.gw.auditLog?.append({ actor: { kind: 'appliance', id: 'inbox' }, action: 'upstream.refusal', outcome: 'refused', code: String((e as { code?: unknown }).code ?? 'refused'), detail: { reason: String((e as { reason?: unknown; message?: unknown }).reason ?? (e as { message?: unknown }).message ?? '').slice(0, 512) } }).then(() => undefined),
+      // Refused upstream messages: the verifier's reason is the audit code; no body is recorded.
+      audit: (e) => ctx.gw.auditLog?.append({
+        actor: { kind: 'appliance', id: 'inbox' }, action: 'upstream.refusal', outcome: 'refused', code: e.reason.slice(0, 64),
+        detail: { link: e.link, topic: e.topic.slice(0, 512), detail: e.detail.slice(0, 512), id: e.id ?? null, type: e.type ?? null, from: e.from?.slice(0, 80) ?? null },
+      }).then(() => undefined),
     });
     ctx.gw.uplink = uplink;
     ctx.checks.push({ name: 'uplinks', run: async () => {
