@@ -45,6 +45,7 @@ export function createIntake(o: IntakeOptions): Intake {
   let again = false;
   let closed = false;
   let idleWaiters: Array<() => void> = [];
+  let retryTimer: NodeJS.Timeout | undefined;
 
   function kick(): void {
     if (closed) return;
@@ -73,7 +74,11 @@ export function createIntake(o: IntakeOptions): Intake {
         try {
           await handleOne(q);
         } catch (e) {
-          o.logger.error({ err: (e as Error).message, seq: q.seq }, 'local request could not be answered; it stays queued');
+          o.logger.error({ err: (e as Error).message, seq: q.seq }, 'local request could not be answered; it stays queued and is retried');
+          // Without new traffic nothing else would wake the intake for it.
+          clearTimeout(retryTimer);
+          retryTimer = setTimeout(kick, 1000);
+          retryTimer.unref();
         }
       }
     }
@@ -156,7 +161,7 @@ export function createIntake(o: IntakeOptions): Intake {
 
   return {
     start: () => { o.source.onAvailable(kick); kick(); },
-    close: async () => { closed = true; },
+    close: async () => { closed = true; clearTimeout(retryTimer); },
     idle: () => (running ? new Promise<void>((r) => idleWaiters.push(r)) : Promise.resolve()),
     kick,
   };
