@@ -307,6 +307,11 @@ describe('upstream refusals, duplicates and look-up alarms', () => {
 
 describe('bad input: precise error, audited, nothing changed', () => {
   async function expectRefused(send: () => Promise<Envelope>, code: string, path: string, action: string): Promise<void> {
+    // Earlier tests' upstream messages may still be on their way (e.g. the resend test's notify): count
+    // only after the outbox has delivered everything, so the comparison sees this request alone.
+    await s.role.idle();
+    await until(() => Object.values(s.uplink.queueStats()).every((q) => q.depth === 0 && q.inFlight === 0));
+    await new Promise((r) => setTimeout(r, 100)); // Mosquitto's hop to the simulator, after our PUBACK
     const before = { audits: (await s.auditEntries()).length, notify: received(PREF, 'identity.notify').length, card: received('card', 'card.event').length + received('card', 'card.delivery').length, seq: s.role.store.lastSeq(), certs: await s.role.moveouts.count() };
     const reply = await send();
     expect(reply.type).toBe('error');
