@@ -34,6 +34,15 @@ beforeAll(async () => {
 afterAll(async () => { await s?.close(); });
 
 const received = (node: string, type: string) => s.sims.node(node).received.filter((e) => e.type === type);
+/**
+ * Earlier tests' upstream messages may still be on their way (e.g. a resend test's notify): tests that
+ * count what reached the simulators start after the outbox has delivered everything.
+ */
+async function upstreamSettled(): Promise<void> {
+  await s.role.idle();
+  await until(() => Object.values(s.uplink.queueStats()).every((q) => q.depth === 0 && q.inFlight === 0));
+  await new Promise((r) => setTimeout(r, 100)); // Mosquitto's hop to the simulator, after our PUBACK
+}
 const recordOf = (i: number) => s.residents[i]!;
 
 describe('flow 6: consistency check with the prefectural server', () => {
@@ -242,6 +251,7 @@ describe('atomicity of a flow\'s unit of work', () => {
       }) as typeof b.write;
       return b;
     };
+    await upstreamSettled();
     const before = { rec: await s.role.store.get(r.residentCode), notify: received(PREF, 'identity.notify').length, audits: (await s.auditEntries()).length };
     const body = { record: { ...r, address: `${r.address}の7`, changeReason: 'correct', changeDate: day(0), status: 'current' } };
     let reply: Envelope;
@@ -307,11 +317,7 @@ describe('upstream refusals, duplicates and look-up alarms', () => {
 
 describe('bad input: precise error, audited, nothing changed', () => {
   async function expectRefused(send: () => Promise<Envelope>, code: string, path: string, action: string): Promise<void> {
-    // Earlier tests' upstream messages may still be on their way (e.g. the resend test's notify): count
-    // only after the outbox has delivered everything, so the comparison sees this request alone.
-    await s.role.idle();
-    await until(() => Object.values(s.uplink.queueStats()).every((q) => q.depth === 0 && q.inFlight === 0));
-    await new Promise((r) => setTimeout(r, 100)); // Mosquitto's hop to the simulator, after our PUBACK
+    await upstreamSettled();
     const before = { audits: (await s.auditEntries()).length, notify: received(PREF, 'identity.notify').length, card: received('card', 'card.event').length + received('card', 'card.delivery').length, seq: s.role.store.lastSeq(), certs: await s.role.moveouts.count() };
     const reply = await send();
     expect(reply.type).toBe('error');
@@ -386,6 +392,7 @@ describe('bad input: precise error, audited, nothing changed', () => {
     // is a disconnect, audited as a broker denial; the intake's `forbidden` reply covers roles the
     // broker admits (standalone grants).
     const intruder = term; // last test: the broker disconnects this client
+    await upstreamSettled();
     const before = { audits: (await s.auditEntries()).length, seq: s.role.store.lastSeq(), notify: received(PREF, 'identity.notify').length, replies: intruder.replies.length };
     const closed = new Promise<void>((r) => intruder.client.once('close', () => r()));
     intruder.client.publish('req/identity.update', JSON.stringify({ v: 1, id: 'forbidden-1', type: 'identity.update', body: update({}) }), { qos: 1 });
