@@ -16,7 +16,7 @@ import { startCsRole, type CsRole } from '../../gateway/cs/role.js';
 import { uuidv7, type Envelope } from '../../gateway/envelope.js';
 import { openApplianceDb, type Db } from '../../gateway/store/db.js';
 import { createUplink, type Uplink } from '../../gateway/uplink/index.js';
-import type { TokenSigner } from '../../hsm/index.js';
+import type { Signer, TokenSigner, Verifier } from '../../hsm/index.js';
 import type { SimPerson } from '../../sim/directory.js';
 import { reloadingVerifier } from '../../sim/pki.js';
 import { generateResidents } from '../../sim/residents.js';
@@ -67,6 +67,8 @@ export function csTestConfig(o: { served: string[]; dataDir: string; port: numbe
 export interface CsStack {
   config: ApplianceConfig;
   db: Db;
+  /** The appliance's SoftHSM key (certified by the simulated CA); the uplink signs with it unless `crypto` replaced it. */
+  signer: TokenSigner;
   broker: BrokerHandle;
   uplink: Uplink;
   audit: AuditLog;
@@ -106,6 +108,8 @@ export interface StackOptions {
   population?: string;
   /** Changes the prefecture's copy after the common load (planted differences). */
   plant?: (prefDb: Db, prefStore: IdentityStore, residents: IdentityChange[]) => Promise<void>;
+  /** Benchmarks only (bench:uplink's unsigned baseline): the uplink's signer and the verifier of both the uplink and the simulators. Default: SoftHSM key + CA chain. */
+  crypto?: { uplinkSigner: Signer; verifier: Verifier };
 }
 
 export { load as loadResidents };
@@ -138,6 +142,7 @@ export async function startCsStack(opts: StackOptions = {}): Promise<CsStack> {
     const sims = await startSimulators({
       brokerUrl: mosq.url, pkiDir: pki.dir, servedCodes, otherMunicipalities: [OTHER], people, logger,
       consistencyPeers: { [prefNode]: (req) => peer.handle(req) },
+      ...(opts.crypto ? { verifier: opts.crypto.verifier } : {}),
     });
     cleanups.push(() => sims.close());
 
@@ -159,7 +164,7 @@ export async function startCsStack(opts: StackOptions = {}): Promise<CsStack> {
       void auditLog?.append({ actor: { kind: 'system', id: e.systemId ?? e.clientId ?? 'unknown' }, action: 'broker.denial', outcome: 'refused', code: e.reason, detail: { topic: e.topic ?? null } });
     } });
     cleanups.push(() => broker.close());
-    const uplink = await createUplink({ config, db, signer, verifier: reloadingVerifier(pki), logger });
+    const uplink = await createUplink({ config, db, signer: opts.crypto?.uplinkSigner ?? signer, verifier: opts.crypto?.verifier ?? reloadingVerifier(pki), logger });
     cleanups.push(() => uplink.close());
     // Low thresholds so a test can trip the repeated-search alarm with a handful of searches.
     const lookupAlerts = createLookupAlerts({ config: { ...config.audit.lookupAlerts, searchesPerMinute: 5 }, logger });
@@ -211,7 +216,7 @@ export async function startCsStack(opts: StackOptions = {}): Promise<CsStack> {
       };
     };
     return {
-      config, db, broker, uplink, audit, lookupAlerts, hashKey, role, sims, prefStore, residents, elsewhere: { samePref: samePref!, otherPref: otherPref! },
+      config, db, signer, broker, uplink, audit, lookupAlerts, hashKey, role, sims, prefStore, residents, elsewhere: { samePref: samePref!, otherPref: otherPref! },
       client, auditEntries: () => audit.query({}), close,
     };
   } catch (e) {
