@@ -7,28 +7,39 @@ import type { HsmConfig } from '../../config/schema/hsm.js';
 import { createLogger } from '../../gateway/log/logger.js';
 import { parseCommandArgs } from '../args.js';
 
-export const summary = 'keys list|generate|csr|import|selfsign: signing key on the token, CSR, certificates';
+export const summary = 'keys list|generate|csr|import|selfsign|data-keys|rotate-data-key: signing key on the token, CSR, certificates; data keys at rest';
 
-const USAGE = `juki-gw keys <list|generate|csr|import|selfsign> [--config FILE] [options]
+const USAGE = `juki-gw keys <list|generate|csr|import|selfsign|data-keys|rotate-data-key> [--config FILE] [options]
   list                              keys on the token and our certificates with expiry
   generate [--label L] [--alg ES256|PS256|RS256] [--rsa-bits 2048|3072]
   csr --subject "CN=lg:242012, O=..." [--out FILE]
   import --cert FILE [--chain FILE]  CA-issued certificate (and chain) for the token key
-  selfsign [--subject S] [--days N]   new self-signed development certificate`;
+  selfsign [--subject S] [--days N]   new self-signed development certificate
+  data-keys                         data keys of encryption at rest and the last rotation (running appliance)
+  rotate-data-key [--no-wait]       new data key, re-encryption of every stored value, older keys retired,
+                                    on the RUNNING appliance through its admin API (admin API token in
+                                    JUKIGW_API_TOKEN or --token-file FILE; [--url URL] [--ca FILE])`;
 
 const OPTIONS = {
   config: { type: 'string' }, label: { type: 'string' }, alg: { type: 'string' }, 'rsa-bits': { type: 'string' },
   subject: { type: 'string' }, out: { type: 'string' }, cert: { type: 'string' }, chain: { type: 'string' }, days: { type: 'string' },
+  url: { type: 'string' }, 'token-file': { type: 'string' }, ca: { type: 'string' }, 'no-wait': { type: 'boolean' },
 } as const;
+
+const DATA_KEY_COMMANDS = ['data-keys', 'rotate-data-key'];
 
 export async function run(args: string[]): Promise<number> {
   const parsed = parseCommandArgs(args, OPTIONS, USAGE);
   if (!parsed) return 2;
   const [sub] = parsed.positionals;
   const v = parsed.values;
-  if (!sub || !['list', 'generate', 'csr', 'import', 'selfsign'].includes(sub)) { process.stderr.write(`usage: ${USAGE}\n`); return 2; }
+  if (!sub || !['list', 'generate', 'csr', 'import', 'selfsign', ...DATA_KEY_COMMANDS].includes(sub)) { process.stderr.write(`usage: ${USAGE}\n`); return 2; }
   const loaded = loadConfig(v.config);
   if (!loaded.ok) { process.stderr.write(formatProblems(loaded.problems) + '\n'); return 1; }
+  if (DATA_KEY_COMMANDS.includes(sub)) {
+    const { dataKeys } = await import('../dataKeys.js');
+    return dataKeys(sub, loaded.config, { url: v.url, tokenFile: v['token-file'], ca: v.ca, wait: !v['no-wait'] });
+  }
   const hsm: HsmConfig = { ...loaded.config.hsm };
   if (v.label) hsm.keyLabel = v.label;
   if (v.alg) {

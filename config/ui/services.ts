@@ -5,6 +5,7 @@
 import type { ConfigProblem } from '../load.js';
 import type { ApplianceConfig } from '../schema/index.js';
 import type { TokenStatus } from '../../hsm/types.js';
+import type { DataKeyRotation } from '../../gateway/crypto/rotation.js';
 
 /** Who acts: recorded in the audit log with every change. */
 export interface Actor { user: string; role: string; via: 'ui' | 'api' | 'cli'; address?: string }
@@ -142,6 +143,8 @@ export interface ApplianceServices {
   queues?: QueuesService;
   keys?: KeysService;
   consistency?: ConsistencyService;
+  /** Data keys of encryption at rest (gateway/crypto/rotation.ts): list, rotate without downtime. */
+  dataKeys?: DataKeyRotation;
 }
 
 export const NOT_AVAILABLE = 'not available in this build';

@@ -7,6 +7,7 @@ import { stringify as toYaml } from 'yaml';
 import { openConfigVersions, type ConfigVersions } from '../../config/versions.js';
 import { startAdminUi } from '../../config/ui/server.js';
 import { applianceServices } from '../../config/ui/adapters/index.js';
+import { dataKeysFromKeyring } from '../../config/ui/adapters/dataKeys.js';
 import { uplinkProbe } from '../../config/ui/adapters/uplink-probe.js';
 import { createDevCa, loadDevCa } from '../../hsm/dev-ca.js';
 import { consistencyFromChecker } from '../../config/ui/adapters/consistency.js';
@@ -182,11 +183,12 @@ export const uiComponent: GatewayComponent = {
       ...(ctx.gw.signer ? { signer: ctx.gw.signer } : {}), ...(devCa ? { devCa } : {}),
       ...(ctx.gw.extra.consistency ? { consistency: ctx.gw.extra.consistency as never } : {}),
       uplinks: uplinkProbe(() => versions.running()),
+      ...(ctx.gw.atRest ? { dataKeys: dataKeysFromKeyring({ db: ctx.db, keyring: ctx.gw.atRest.keyring, auditLog: ctx.gw.auditLog, logger: ctx.logger.child({ component: 'crypto' }) }) } : {}),
     });
     const ui = await startAdminUi({ config: ctx.config.ui, services, logger: ctx.logger, db: ctx.db, dataDir: ctx.config.dataDir });
     ctx.logger.info({ url: ui.url }, 'admin UI ready');
     ctx.gw.extra.uiUrl = ui.url;
-    return async () => { stop(); await ui.close(); };
+    return async () => { stop(); await ui.close(); await services.dataKeys?.close(); };
   },
 };
 

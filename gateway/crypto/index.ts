@@ -9,3 +9,6 @@ export { reencrypt, countByKey, rotateAndRetire, type ReencryptReport, type Subl
 export { createKeyHasher, HASHED_KEY, type KeyHasher } from './blindIndex.js';
 export { openKekFromConfig, KEK_FILE, KEK_LABEL } from './fromConfig.js';
 export { openEncryptionAtRest, BLIND_INDEX_SECRET, type EncryptionAtRest } from './atRest.js';
+export { sealedCensus, censusByKey, topSublevelOf } from './reencrypt.js';
+export { SEALED_SUBLEVELS } from './sealedSublevels.js';
+export { createDataKeyRotation, type DataKeyRotation, type DataKeyRotationStatus, type DataKeyRotationOptions } from './rotation.js';

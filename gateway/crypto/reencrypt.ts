@@ -42,7 +42,7 @@ function rangeOf(prefix: string): { gte: string; lt: string } {
 }
 
 export async function reencrypt(db: Db, ring: Keyring, targets: SublevelRef[],
-  opts: { batchSize?: number; onProgress?: (r: ReencryptReport) => void } = {}): Promise<ReencryptReport> {
+  opts: { batchSize?: number; onProgress?: (r: ReencryptReport) => void; signal?: AbortSignal; countRemaining?: boolean } = {}): Promise<ReencryptReport> {
   const batchSize = opts.batchSize ?? 256;
   const report: ReencryptReport = { scanned: 0, rewritten: 0, skippedConcurrent: 0, restored: 0, unreadable: [], remaining: {} };
   const tracker = trackWrites(db);
@@ -60,6 +60,7 @@ export async function reencrypt(db: Db, ring: Keyring, targets: SublevelRef[],
       const range = rangeOf(prefixOf(ref));
       let after: string | undefined;
       for (;;) {
+        opts.signal?.throwIfAborted();
         const chunk = await db.iterator({ ...(after === undefined ? { gte: range.gte } : { gt: after }), lt: range.lt,
           limit: batchSize, keyEncoding: 'utf8', valueEncoding: 'view' }).all() as Array<[string, Uint8Array]>;
         if (chunk.length === 0) break;
@@ -110,7 +111,7 @@ export async function reencrypt(db: Db, ring: Keyring, targets: SublevelRef[],
   } finally {
     stop();
   }
-  report.remaining = await countByKey(db, targets);
+  if (opts.countRemaining !== false) report.remaining = await countByKey(db, targets);
   return report;
 }
 
@@ -126,13 +127,46 @@ export async function countByKey(db: Db, targets: SublevelRef[]): Promise<Record
   return counts;
 }
 
-/** Re-encrypt, then retire every non-current key no value uses any more. Returns the retired ids. */
+/** Top-level sublevel of a raw key (`!identity!!rec!…` → identity); '' for a key outside any sublevel. */
+export function topSublevelOf(rawKey: string): string {
+  if (!rawKey.startsWith('!')) return '';
+  const end = rawKey.indexOf('!', 1);
+  return end < 0 ? '' : rawKey.slice(1, end);
+}
+
+/**
+ * Sealed values per top-level sublevel and data key id over the WHOLE database, targets or not:
+ * what a key may be retired against (a value under a retired key is lost for good).
+ */
+export async function sealedCensus(db: Db): Promise<Record<string, Record<number, number>>> {
+  const out: Record<string, Record<number, number>> = {};
+  for await (const [k, v] of db.iterator({ keyEncoding: 'utf8', valueEncoding: 'view' }) as AsyncIterable<[string, Uint8Array]>) {
+    const id = sealedKeyId(v);
+    if (id === undefined) continue;
+    const per = out[topSublevelOf(k)] ??= {};
+    per[id] = (per[id] ?? 0) + 1;
+  }
+  return out;
+}
+
+/** Sums a census over its sublevels: values per data key id. */
+export function censusByKey(census: Record<string, Record<number, number>>): Record<number, number> {
+  const out: Record<number, number> = {};
+  for (const per of Object.values(census)) for (const [id, n] of Object.entries(per)) out[Number(id)] = (out[Number(id)] ?? 0) + n;
+  return out;
+}
+
+/**
+ * Re-encrypt, then retire every non-current key no value in the whole database uses any more (a
+ * sublevel missing from `targets` keeps its key alive instead of losing its values). Returns the retired ids.
+ */
 export async function rotateAndRetire(db: Db, ring: Keyring, targets: SublevelRef[]): Promise<{ newKeyId: number; retired: number[]; report: ReencryptReport }> {
   const newKeyId = await ring.rotate();
   const report = await reencrypt(db, ring, targets);
+  const inUse = censusByKey(await sealedCensus(db));
   const retired: number[] = [];
   for (const k of ring.keys()) {
-    if (k.state === 'active' && !k.current && !report.remaining[k.id]) {
+    if (k.state === 'active' && !k.current && !inUse[k.id]) {
       await ring.retire(k.id);
       retired.push(k.id);
     }

@@ -8,6 +8,8 @@ export interface TrackedOp { type: 'put' | 'del'; key: unknown; value?: unknown;
 export interface WriteTracker {
   /** Raw keys (sublevel prefix included) with writes in flight. */
   inFlight(rawKey: string): boolean;
+  /** Raw keys with writes in flight now (a barrier: wait until each has been seen idle once). */
+  inFlightKeys(): string[];
   /** Sees every write issued from now on, until the returned function is called. */
   listen(fn: (rawKey: string, op: TrackedOp) => void): () => void;
 }
@@ -34,6 +36,7 @@ export function trackWrites(db: Db): WriteTracker {
   });
   const tracker: WriteTracker = {
     inFlight: (k) => counts.has(k),
+    inFlightKeys: () => [...counts.keys()],
     listen(fn) { listeners.add(fn); return () => listeners.delete(fn); },
   };
   trackers.set(db, tracker);

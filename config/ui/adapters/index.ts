@@ -26,6 +26,7 @@ export interface ApplianceParts {
   devCa?: DevCa;
   consistency?: ConsistencyService;
   uplinks?: UplinkService;
+  dataKeys?: ApplianceServices['dataKeys'];
 }
 
 export function applianceServices(p: ApplianceParts): { services: ApplianceServices; stop(): void } {
@@ -53,5 +54,6 @@ export function applianceServices(p: ApplianceParts): { services: ApplianceServi
   if (outbox) services.queues = queuesFromOutbox(outbox, () => running().upstreams.map((u) => u.name));
   if (p.consistency) services.consistency = p.consistency;
   if (p.uplinks) services.uplinks = p.uplinks;
+  if (p.dataKeys) services.dataKeys = p.dataKeys;
   return { services, stop: () => rates?.stop() };
 }

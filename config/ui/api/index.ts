@@ -2,6 +2,7 @@ import { Hono } from 'hono';
 import type { UiEnv } from '../context.js';
 import { registerConfigApi } from './config.js';
 import { registerOperationsApi } from './operations.js';
+import { registerDataKeysApi } from './dataKeys.js';
 
 /** JSON API under /api/v1, behind the same authorisation as the pages (session + X-CSRF-Token, or Bearer token). */
 export function registerApi(app: Hono<UiEnv>): void {
@@ -9,6 +10,7 @@ export function registerApi(app: Hono<UiEnv>): void {
   api.get('/whoami', (c) => { const w = c.get('who'); return c.json({ user: w.user, role: w.role, via: w.via }); });
   registerConfigApi(api);
   registerOperationsApi(api);
+  registerDataKeysApi(api);
   api.notFound((c) => c.json({ code: 'not_found', message: `no API route ${c.req.method} ${c.req.path}`, details: [] }, 404));
   app.route('/api/v1', api);
 }

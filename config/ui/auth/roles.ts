@@ -15,11 +15,12 @@ export type Permission =
   | 'queues.change'     // retry, purge dead letters
   | 'consistency.run'
   | 'keys.view' | 'keys.change'
+  | 'dataKeys.rotate'   // re-encrypt personal data at rest under a new data key (a change to every store)
   | 'audit.view'
   | 'accounts.manage';
 
 const GRANTS: Record<UiRole, ReadonlySet<Permission>> = {
-  admin: new Set<Permission>(['view', 'config.change', 'config.backup', 'queues.change', 'consistency.run', 'keys.view', 'audit.view', 'accounts.manage']),
+  admin: new Set<Permission>(['view', 'config.change', 'config.backup', 'queues.change', 'consistency.run', 'keys.view', 'dataKeys.rotate', 'audit.view', 'accounts.manage']),
   security: new Set<Permission>(['view', 'keys.view', 'keys.change', 'audit.view']),
   auditor: new Set<Permission>(['view', 'audit.view']),
   monitor: new Set<Permission>(['view']),

@@ -6,11 +6,12 @@ import { registerConfig } from './config.js';
 import { registerConsistency } from './consistency.js';
 import { registerDashboard } from './dashboard.js';
 import { registerKeys } from './keys.js';
+import { registerDataKeyRotation } from './dataKeys.js';
 import { registerLinks } from './links.js';
 import { registerPassword } from './password.js';
 import { registerQueues } from './queues.js';
 import { registerSystems } from './systems.js';
 
 export function registerPages(app: Hono<UiEnv>): void {
-  for (const r of [registerPassword, registerDashboard, registerSystems, registerLinks, registerKeys, registerQueues, registerConsistency, registerAudit, registerConfig, registerAccounts]) r(app);
+  for (const r of [registerPassword, registerDashboard, registerSystems, registerLinks, registerKeys, registerDataKeyRotation, registerQueues, registerConsistency, registerAudit, registerConfig, registerAccounts]) r(app);
 }

@@ -5,6 +5,7 @@ import { actorOf, auditAs, refuseUnless, setFlash, takeFlash, type UiContext, ty
 import { Csrf, Layout, NotAvailable } from '../layout.js';
 import { load } from '../load.js';
 import { render } from '../render.js';
+import { DataKeysSection } from './dataKeys.js';
 
 export function registerKeys(app: Hono<UiEnv>) {
   app.get('/keys', async (c) => {
@@ -23,6 +24,7 @@ export function registerKeys(app: Hono<UiEnv>) {
           {token.state === 'ok' ? <p><span class={token.value.ready ? 'badge ok' : 'badge bad'}>{token.value.ready ? 'ready' : 'not ready'}</span> {token.value.kind}: {token.value.detail} {token.value.warning ? <span class="warn">{token.value.warning}</span> : null}</p>
             : token.state === 'error' ? <p class="bad">{token.message}</p> : <NotAvailable what="Token status" />}
         </section>
+        <DataKeysSection who={who} dataKeys={s.dataKeys} />
         {!keys || !list || !anchors ? <section class="card"><NotAvailable what="Key management (generate, CSR, certificate import, trust anchors)" /></section> : (
           <div>
             <section class="card"><h2>Keys</h2>
