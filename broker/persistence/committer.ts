@@ -3,14 +3,14 @@
 // order they were queued. That order is what keeps per-client delivery FIFO: aedes drops a live
 // message whose broker counter is lower than one it already sent (lib/client.js dedupe).
 //
-// Two kinds of change:
+// Three kinds of change:
 // - commit(): durable before its promise resolves (ingress, subscriptions, retained, wills...);
-// - stage(): joins the next batch but nobody waits for it (fan-out to subscriber queues and their
-//   acknowledgements, which a crash can only make happen again, never lose: the ingress entry they
-//   delete is still there until their batch is written). A staged group holding "fresh" puts (a
-//   fan-out) waits one extra batch; a staged deletion of such a put meanwhile drops both: a
-//   message an online subscriber acknowledged that fast never gets written to its queue at all.
-//   The group's other ops (the ingress deletion) still go, together, so a fan-out stays atomic.
+// - stage(): joins the next batch but nobody waits for it (acknowledgements, which a crash can
+//   only make happen again, never lose);
+// - hold(): a fan-out to subscriber queues, replayable from the ingress log until its batch is
+//   written. It waits one extra batch and builds its ops only when released, for the entries
+//   still unacknowledged then: a message an online subscriber acknowledged that fast is never
+//   written to its queue at all, and costs no key, op or lookup here.
 import type { AbstractSublevel } from 'abstract-level';
 import { ClassicLevel } from 'classic-level';
 import type { Db } from '../../gateway/store/db.js';
@@ -36,11 +36,36 @@ export interface ValueSealer {
 }
 
 export type WriteOp =
-  | { type: 'put'; key: string; value: Uint8Array | LazyValue; sublevel: Sublevel; fresh?: boolean }
+  | { type: 'put'; key: string; value: Uint8Array | LazyValue; sublevel: Sublevel }
   | { type: 'del'; key: string; sublevel: Sublevel };
 
 /** A batch operation with its sublevel prefix applied: the form LevelDB itself takes. */
-interface RawOp { type: 'put' | 'del'; key: string; value?: Uint8Array | LazyValue }
+export interface RawOp { type: 'put' | 'del'; key: string; value?: Uint8Array | LazyValue }
+
+/**
+ * A fan-out held back from the disk (see hold()). It covers one ingress seq: the fan-out
+ * watermark stays at or below it while it is held.
+ */
+export interface HeldFanout {
+  readonly seq: number;
+  /** Appends its ops (full keys) for the queue entries still unacknowledged now. */
+  release(out: RawOp[]): void;
+  /** The batch that carried its ops failed. */
+  failed(err: Error): void;
+}
+
+/**
+ * Who waits for a commit. Methods, not closures: the ingress passes one object per publish that
+ * is also its pending-ingress record.
+ */
+export interface CommitWaiter {
+  /** Runs (in queue order) only once the ops are durable. */
+  apply?(): void;
+  /** Runs if their batch failed. */
+  undo?(): void;
+  /** Called once, in queue order, after every waiter of the batch was applied; must not throw. */
+  done(err?: Error): void;
+}
 
 type RawBatch = (ops: RawOp[], options: { sync: boolean }) => Promise<void>;
 
@@ -89,13 +114,6 @@ interface NativeChainedBatch {
   _write(options: { sync: boolean }): Promise<void>;
 }
 
-interface StagedGroup {
-  ops: Array<RawOp | null>;
-  onFailure: ((err: Error) => void) | undefined;
-  /** The ingress seq this fan-out covers: the watermark stays below it while the group is held. */
-  seq: number | undefined;
-}
-
 /**
  * The fan-out watermark: every batch that releases fan-outs also records "every ingress seq below
  * W is fanned out" (one op per batch instead of one ingress delete per message). `lowest(held)`
@@ -107,13 +125,6 @@ export interface Watermark {
   op(w: number): WriteOp & { type: 'put' };
   /** W is durable. */
   written(w: number): void;
-}
-
-interface Waiter {
-  apply: (() => void) | undefined;
-  undo: (() => void) | undefined;
-  /** Called once, in queue order, after every waiter of the batch was applied. */
-  done: (err?: Error) => void;
 }
 
 export interface CommitterEvents {
@@ -128,15 +139,13 @@ const STAGE_DELAY_MS = 10;
 
 export class GroupCommitter {
   #ops: RawOp[] = [];
-  /** Fan-out groups held back: `young` goes with the batch after next, `old` with the next one. */
-  #young: StagedGroup[] = [];
-  #old: StagedGroup[] = [];
-  /** Fresh puts of held-back groups, by full key: a staged delete cancels them. */
-  #deferred = new Map<string, { group: StagedGroup; index: number }>();
-  /** Sublevels that ever had a fresh put deferred: only their keys need a #deferred lookup. */
-  #freshSublevels = new Set<Sublevel>();
+  /** Fan-outs held back: `young` goes with the batch after next, `old` with the next one. */
+  #young: HeldFanout[] = [];
+  #old: HeldFanout[] = [];
+  /** Fan-outs whose ops are in #ops: told if that batch fails. */
+  #released: HeldFanout[] = [];
   #flushAll = false;
-  #waiters: Waiter[] = [];
+  #waiters: CommitWaiter[] = [];
   #stagedFailures: Array<(err: Error) => void> = [];
   #durable = false;
   #writing = false;
@@ -168,40 +177,70 @@ export class GroupCommitter {
     });
   }
 
-  /**
-   * commit() with a callback instead of a promise: no promise and no microtask hop per message
-   * (the ingress path, once per accepted publish). `done` must not throw.
-   */
+  /** commit() with a callback instead of a promise. `done` must not throw. */
   commitThen(ops: WriteOp[], apply: (() => void) | undefined, undo: (() => void) | undefined, done: (err?: Error) => void): void {
-    this.#add(ops, false);
+    this.#add(ops);
+    this.#wait({ apply, undo, done });
+  }
+
+  /**
+   * One durable put and its waiter, without op arrays or closures (the ingress path, once per
+   * accepted publish).
+   */
+  commitPut(sublevel: Sublevel, key: string, value: Uint8Array, waiter: CommitWaiter): void {
+    this.#ops.push({ type: 'put', key: sublevel.prefix + key, value });
+    this.#wait(waiter);
+  }
+
+  #wait(waiter: CommitWaiter): void {
     this.#durable = true;
-    this.#waiters.push({ apply, undo, done });
+    this.#waiters.push(waiter);
     this.#schedule();
   }
 
   /** Queue ops nobody waits for; `onFailure` runs if their batch fails. */
-  stage(ops: WriteOp[], onFailure?: (err: Error) => void, seq?: number): void {
-    if (!ops.some((op) => op.type === 'put' && op.fresh)) {
-      this.#add(ops, true);
-      if (onFailure) this.#stagedFailures.push(onFailure);
-    } else {
-      const group: StagedGroup = { ops: [], onFailure, seq };
-      for (const op of ops) {
-        const key = op.sublevel.prefix + op.key;
-        if (this.#settleDeferred(key, op.type === 'del')) continue;
-        if (op.type === 'put') {
-          if (op.fresh) {
-            this.#freshSublevels.add(op.sublevel);
-            this.#deferred.set(key, { group, index: group.ops.length });
-          }
-          group.ops.push({ type: 'put', key, value: op.value });
-        } else {
-          group.ops.push({ type: 'del', key });
-        }
-      }
-      this.#young.push(group);
-    }
+  stage(ops: WriteOp[], onFailure?: (err: Error) => void): void {
+    this.#add(ops);
+    if (onFailure) this.#stagedFailures.push(onFailure);
     this.#schedule();
+  }
+
+  /** stage() of one delete, without the arrays (a subscriber's acknowledgement, once per message). */
+  stageDelete(sublevel: Sublevel, key: string): void {
+    this.#ops.push({ type: 'del', key: sublevel.prefix + key });
+    this.#schedule();
+  }
+
+  /**
+   * Hold a fan-out back: it goes with the batch after next (or earlier, when something needs its
+   * keys written first: releaseHeld / releaseAllHeld), and what it then writes is up to it.
+   */
+  hold(fanout: HeldFanout): void {
+    this.#young.push(fanout);
+    this.#schedule();
+  }
+
+  /**
+   * An op on one of this fan-out's keys is about to be queued: its ops go first, now, so that
+   * ops on a key keep their order.
+   */
+  releaseHeld(seq: number): void {
+    for (const list of [this.#old, this.#young]) {
+      for (let i = 0; i < list.length; i++) {
+        if (list[i]!.seq !== seq) continue;
+        const [f] = list.splice(i, 1);
+        this.#release(f!);
+        i--;
+      }
+    }
+  }
+
+  /** releaseHeld() for every held fan-out (e.g. before a session's whole queue is deleted). */
+  releaseAllHeld(): void {
+    for (const f of this.#old) this.#release(f);
+    for (const f of this.#young) this.#release(f);
+    this.#old = [];
+    this.#young = [];
   }
 
   /** Resolves once everything queued before the call has been written (or has failed). */
@@ -213,46 +252,16 @@ export class GroupCommitter {
     return this.commit([]).catch(() => undefined);
   }
 
-  /** stage() of one delete, without the arrays (a subscriber's acknowledgement, once per message). */
-  stageDelete(sublevel: Sublevel, key: string): void {
-    const full = sublevel.prefix + key;
-    if (!this.#settleDeferred(full, true)) this.#ops.push({ type: 'del', key: full });
-    this.#schedule();
-  }
-
-  #add(ops: WriteOp[], staged: boolean): void {
+  #add(ops: WriteOp[]): void {
     for (const op of ops) {
       const key = op.sublevel.prefix + op.key;
-      if (this.#deferred.size > 0 && this.#freshSublevels.has(op.sublevel) && this.#settleDeferred(key, staged && op.type === 'del')) continue;
       this.#ops.push(op.type === 'put' ? { type: 'put', key, value: op.value } : { type: 'del', key });
     }
   }
 
-  /**
-   * Another op on a key whose fresh put is held back: a staged delete cancels the put (true: drop
-   * the delete too); anything else first releases the put's whole group, to keep op order.
-   */
-  #settleDeferred(key: string, cancels: boolean): boolean {
-    const d = this.#deferred.get(key);
-    if (!d) return false;
-    this.#deferred.delete(key);
-    if (cancels) {
-      d.group.ops[d.index] = null; // never written, so nothing to delete either
-      return true;
-    }
-    this.#release(d.group);
-    this.#young = this.#young.filter((g) => g !== d.group);
-    this.#old = this.#old.filter((g) => g !== d.group);
-    return false;
-  }
-
-  #release(group: StagedGroup): void {
-    for (const op of group.ops) {
-      if (op === null) continue;
-      if (op.type === 'put' && this.#deferred.get(op.key)?.group === group) this.#deferred.delete(op.key);
-      this.#ops.push(op);
-    }
-    if (group.onFailure) this.#stagedFailures.push(group.onFailure);
+  #release(fanout: HeldFanout): void {
+    fanout.release(this.#ops);
+    this.#released.push(fanout);
   }
 
   #schedule(): void {
@@ -290,25 +299,26 @@ export class GroupCommitter {
 
   async #run(): Promise<void> {
     if (this.#waiters.length === 0 && this.#ops.length === 0 && this.#old.length === 0 && this.#young.length === 0) return;
-    for (const g of this.#old) this.#release(g);
+    for (const f of this.#old) this.#release(f);
     this.#old = this.#young;
     this.#young = [];
     if (this.#flushAll) {
-      for (const g of this.#old) this.#release(g);
+      for (const f of this.#old) this.#release(f);
       this.#old = [];
       this.#flushAll = false;
     }
-    const pending = this.#ops;
+    const ops = this.#ops;
     const waiters = this.#waiters;
     const stagedFailures = this.#stagedFailures;
+    const released = this.#released;
     const durable = this.#durable;
     this.#ops = [];
     this.#waiters = [];
     this.#stagedFailures = [];
+    this.#released = [];
     this.#durable = false;
     this.#writing = true;
     let error: Error | undefined;
-    const ops: RawOp[] = [];
     let mark = 0;
     try {
       const sealer = this.sealer;
@@ -316,7 +326,7 @@ export class GroupCommitter {
         // Sealed where the bytes are made, the only place every value passes. A fan-out shares one
         // LazyValue among its subscriber queues: sealed once per batch, not once per queue.
         let sealedLazy: Map<LazyValue, Uint8Array> | undefined;
-        for (const op of pending) {
+        for (const op of ops) {
           const v = op.value;
           if (v instanceof Uint8Array) op.value = sealer.seal(v);
           else if (v !== undefined) {
@@ -324,19 +334,17 @@ export class GroupCommitter {
             if (!sealed) sealedLazy.set(v, sealed = sealer.seal(v.bytes()));
             op.value = sealed;
           }
-          ops.push(op);
         }
       } else {
-        for (const op of pending) {
+        for (const op of ops) {
           if (op.value !== undefined && !(op.value instanceof Uint8Array)) op.value = op.value.bytes();
-          ops.push(op);
         }
       }
       const wm = this.#watermark;
       if (wm) {
         let held = Number.MAX_SAFE_INTEGER;
-        for (const g of this.#old) if (g.seq !== undefined && g.seq < held) held = g.seq;
-        for (const g of this.#young) if (g.seq !== undefined && g.seq < held) held = g.seq;
+        for (const f of this.#old) if (f.seq < held) held = f.seq;
+        for (const f of this.#young) if (f.seq < held) held = f.seq;
         const w = wm.lowest(held);
         if (w > this.#watermarkWritten) {
           mark = w;
@@ -374,6 +382,9 @@ export class GroupCommitter {
       }
       for (const f of stagedFailures) {
         try { f(error); } catch { /* keep going */ }
+      }
+      for (const f of released) {
+        try { f.failed(error); } catch { /* keep going */ }
       }
       // one alarm per episode, not per batch: it clears with the next batch that succeeds
       if (first) {

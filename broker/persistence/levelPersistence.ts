@@ -8,7 +8,8 @@ import { ClassicLevel } from 'classic-level';
 import type { Db } from '../../gateway/store/db.js';
 import { SUBLEVELS, seqKey } from '../../gateway/store/db.js';
 import { decodeRecord, encodeIngressRecord, encodeRecord, type RecordObject } from './codec.js';
-import { GroupCommitter, type LazyValue, type Sublevel, type ValueSealer, type WriteOp } from './committer.js';
+import { GroupCommitter, type CommitWaiter, type LazyValue, type Sublevel, type ValueSealer, type WriteOp } from './committer.js';
+import { QueueFanout } from './fanout.js';
 import * as K from './keys.js';
 import { ClientQueue, type BrokerKey, type OutMeta } from './outgoingIndex.js';
 import { REQUEST_TOPIC_PREFIX, RequestQueue, encodeRequest } from './requestQueue.js';
@@ -64,6 +65,41 @@ interface PendingIngress {
   publishing: boolean;
 }
 
+/** The books an ingress entry updates once it is durable (or not). */
+interface IngressBooks {
+  pending: Map<number, PendingIngress>;
+  unfanned: Set<number>;
+}
+
+/**
+ * One accepted publish on its way to the ingress log: its commit waiter and, once durable, its
+ * pending-ingress record (one object per message instead of closures, a waiter and a record).
+ */
+class IngressEntry implements PendingIngress, CommitWaiter {
+  storedAt = 0;
+  publishing = false;
+  #done: ((err?: Error) => void) | undefined;
+
+  constructor(readonly seq: number, readonly record: RecordObject, private readonly books: IngressBooks, done: (err?: Error) => void) {
+    this.#done = done;
+  }
+
+  apply(): void {
+    this.storedAt = Date.now();
+    this.books.pending.set(this.seq, this);
+  }
+
+  undo(): void {
+    this.books.unfanned.delete(this.seq); // nothing of it was written
+  }
+
+  done(err?: Error): void {
+    const done = this.#done!;
+    this.#done = undefined;
+    done(err);
+  }
+}
+
 interface SubRecord { qos: number; rh?: number; rap?: boolean; nl?: boolean; subscriptionIdentifier?: number }
 
 /**
@@ -86,6 +122,7 @@ class LazyRecord implements LazyValue {
 }
 
 const RESOLVED = Promise.resolve();
+const ignoreError = (): void => {};
 
 function jsonBytes(v: unknown): Uint8Array {
   return Buffer.from(JSON.stringify(v), 'utf8');
@@ -114,7 +151,9 @@ export class LevelPersistence {
   readonly #incoming = new Map<string, Map<number, AnyPacket>>();
   readonly #outgoing = new Map<string, ClientQueue>();
   /** Links the packet aedes publishes to its ingress entry: aedes-packet keeps the payload Buffer. */
-  readonly #linked = new WeakMap<object, { seq: number; ingress: boolean }>();
+  readonly #linked = new WeakMap<object, number>();
+  /** The same for a local request's payload: its request seq. */
+  readonly #linkedRequests = new WeakMap<object, number>();
   /** Stored ingress entries not yet fanned out (normally for milliseconds). */
   readonly #ingressPending = new Map<number, PendingIngress>();
   /**
@@ -122,6 +161,7 @@ export class LevelPersistence {
    * below the lowest of them (a seq reserved before its store must not be covered by it either).
    */
   readonly #unfanned = new Set<number>();
+  readonly #ingressBooks: IngressBooks = { pending: this.#ingressPending, unfanned: this.#unfanned };
   /** Durable watermark: every ingress entry below it is fanned out. */
   #fanned = 0;
   /** Ingress keys below this are range-deleted already. */
@@ -309,22 +349,17 @@ export class LevelPersistence {
         type: 'put', key: seqKey(seq), sublevel: this.#requestsSub,
         value: encodeRequest({ seq, clientId, topic, payload: Buffer.from(payload), receivedAt: Date.now() }),
       });
-      if (typeof packet.payload === 'object' && packet.payload) this.#linked.set(packet.payload, { seq, ingress: false });
+      if (typeof packet.payload === 'object' && packet.payload) this.#linkedRequests.set(packet.payload, seq);
       this.#unfanned.delete(seq); // not an ingress entry
       return this.#committer.commitThen(ops, () => this.requests.noteStored(seq, true), undefined, done);
     }
     const record: RecordObject = { topic, payload, qos: packet.qos, retain: packet.retain === true, clientId };
     if (packet.properties !== undefined) record.properties = packet.properties;
     const value = typeof record.qos === 'number' ? encodeIngressRecord(topic, payload, record.qos, record.retain as boolean, clientId, record.properties) : encodeRecord(record);
-    ops.push({ type: 'put', key: seqKey(seq), value, sublevel: this.#ingress });
-    if (typeof packet.payload === 'object' && packet.payload) this.#linked.set(packet.payload, { seq, ingress: true });
+    if (typeof packet.payload === 'object' && packet.payload) this.#linked.set(packet.payload, seq);
     this.#unfanned.add(seq);
-    this.#committer.commitThen(
-      ops,
-      () => { this.#ingressPending.set(seq, { record, storedAt: Date.now(), publishing: false }); },
-      () => { this.#unfanned.delete(seq); }, // nothing of it was written
-      done,
-    );
+    if (ops.length > 0) this.#committer.commitThen(ops, undefined, undefined, ignoreError); // the seq block: same batch, before the put
+    this.#committer.commitPut(this.#ingress, seqKey(seq), value, new IngressEntry(seq, record, this.#ingressBooks, done));
   }
 
   /**
@@ -356,7 +391,7 @@ export class LevelPersistence {
     const payload = Buffer.from(rec.payload instanceof Uint8Array ? rec.payload : Buffer.alloc(0));
     const packet: AnyPacket = { cmd: 'publish', topic: rec.topic, payload, qos: rec.qos, retain: rec.retain === true, dup: false };
     if (rec.properties !== undefined) packet.properties = rec.properties;
-    this.#linked.set(payload, { seq, ingress: true });
+    this.#linked.set(payload, seq);
     entry.publishing = true;
     return new Promise<void>((resolve, reject) => aedes.publish(packet, (err) => {
       entry.publishing = false;
@@ -418,7 +453,7 @@ export class LevelPersistence {
       else this.#retained.set(packet.topic, packet);
     };
     const payload = pkt.payload;
-    if (typeof payload === 'object' && payload !== null && this.#linked.get(payload)?.ingress) {
+    if (typeof payload === 'object' && payload !== null && this.#linked.has(payload)) {
       // A client's publish: its ingress entry (retain flag included) stays until its fan-out is
       // written, which is after this op, so a crash replays it. Not awaited, so that aedes emits it
       // in order with the publishes around it (a late one is dropped from live delivery).
@@ -516,6 +551,8 @@ export class LevelPersistence {
     if (stored) for (const topic of stored.keys()) ops.push({ type: 'del', key: K.subKey(id, topic), sublevel: this.#broker });
     const q = this.#outgoing.get(id);
     const seqs = q ? [...q.entries.keys()] : [];
+    // held fan-outs' puts go first, or one written after these deletes would outlive the session
+    if (seqs.length > 0) this.#committer.releaseAllHeld();
     for (const seq of seqs) ops.push({ type: 'del', key: K.outKey(id, seq), sublevel: this.#broker });
     if (ops.length === 0) return;
     return this.#committer.commit(ops, () => {
@@ -558,57 +595,61 @@ export class LevelPersistence {
 
   #enqueue(subs: Array<{ clientId: string }>, packet: AnyPacket): Promise<void> {
     const payload = packet.payload;
-    const link = typeof payload === 'object' && payload !== null ? this.#linked.get(payload) : undefined;
+    const linkable = typeof payload === 'object' && payload !== null;
+    const ingressSeq = linkable ? this.#linked.get(payload) : undefined;
     // One publish, one link: a Buffer reused by application code for a later publish gets a new seq.
-    if (link) this.#linked.delete(payload);
-    if (subs.length === 0 && !link?.ingress) return Promise.resolve();
-    const seq = link ? link.seq : this.#nextSeq++;
-    const ops: WriteOp[] = [];
-    this.#withSeqReservation(seq, ops);
+    if (ingressSeq !== undefined) this.#linked.delete(payload);
+    const requestSeq = linkable && ingressSeq === undefined ? this.#linkedRequests.get(payload) : undefined;
+    if (requestSeq !== undefined) this.#linkedRequests.delete(payload);
+    if (subs.length === 0 && ingressSeq === undefined) return Promise.resolve();
+    const seq = ingressSeq ?? requestSeq ?? this.#nextSeq++;
     const stored = new Packet(packet);
     const brokerKey = brokerKeyOf(stored, this.#brokerRef?.id);
     const value = new LazyRecord(stored);
     const clientIds: string[] = [];
-    for (const sub of subs) {
-      if (clientIds.includes(sub.clientId)) continue;
-      clientIds.push(sub.clientId);
-      const fresh = !this.#outgoing.get(sub.clientId)?.entries.has(seq);
-      ops.push({ type: 'put', key: K.outKey(sub.clientId, seq), value, sublevel: this.#broker, fresh });
-    }
-    if (!link?.ingress) {
+    for (const sub of subs) if (!clientIds.includes(sub.clientId)) clientIds.push(sub.clientId);
+    if (ingressSeq === undefined) {
       // Nothing to replay it from (broker-originated, e.g. a will; or a local request's copy):
       // durable before aedes goes on.
-      for (const op of ops) if (op.type === 'put') op.fresh = false;
-      const committed = this.#committer.commit(ops, () => this.#noteEnqueued(clientIds, seq, brokerKey));
+      const ops: WriteOp[] = [];
+      this.#withSeqReservation(seq, ops);
+      for (const id of clientIds) ops.push({ type: 'put', key: K.outKey(id, seq), value, sublevel: this.#broker });
+      const committed = this.#committer.commit(ops, () => this.#noteEnqueued(clientIds, seq, brokerKey, false));
       const tail = committed.catch(() => undefined);
       this.#enqueueTail = tail;
       void tail.then(() => { if (this.#enqueueTail === tail) this.#enqueueTail = undefined; });
       return committed;
     }
-    // Staged, not awaited: the batch that writes the fan-out also moves the fan-out watermark past
-    // seq (never before it: the committer keeps the watermark below a held-back group), so until
+    // Held, not awaited: the batch that writes the fan-out also moves the fan-out watermark past
+    // seq (never before it: the committer keeps the watermark below a held fan-out), so until
     // then a crash replays the ingress entry instead of losing it.
     const pending = this.#ingressPending.get(seq);
     this.#ingressPending.delete(seq);
     this.#unfanned.delete(seq);
-    this.#noteEnqueued(clientIds, seq, brokerKey);
-    this.#committer.stage(ops, pending && (() => {
-      // not fanned out after all: the sweeper publishes it again
-      this.#unfanned.add(seq);
-      if (!this.#ingressPending.has(seq)) this.#ingressPending.set(seq, { ...pending, storedAt: Date.now(), publishing: false });
-    }), seq);
+    this.#noteEnqueued(clientIds, seq, brokerKey, true);
+    this.#committer.hold(new QueueFanout(seq, clientIds, value, this.#outgoing, this.#broker.prefix, pending, this.#refanout));
     // Enqueues resolve in call order, or aedes would emit a lower broker counter after a higher
     // one and drop it for live subscribers (lib/client.js dedupe).
     return this.#enqueueTail ?? RESOLVED;
   }
 
-  #noteEnqueued(clientIds: string[], seq: number, brokerKey: BrokerKey | undefined): void {
+  /** A fan-out's batch failed: not fanned out after all, the sweeper publishes it again. */
+  readonly #refanout = (seq: number, pending: PendingIngress | undefined): void => {
+    if (!pending) return;
+    this.#unfanned.add(seq);
+    if (!this.#ingressPending.has(seq)) this.#ingressPending.set(seq, { record: pending.record, storedAt: Date.now(), publishing: false });
+  };
+
+  #noteEnqueued(clientIds: string[], seq: number, brokerKey: BrokerKey | undefined, held: boolean): void {
     for (const id of clientIds) {
       const q = this.#queueOf(id);
       // Published again under the same seq (orphan sweep): same key, same entry, but the value
       // written now carries the new broker counter, which is what aedes will look it up by.
-      const meta = q.entries.get(seq) ?? {};
-      q.entries.set(seq, meta);
+      let meta = q.entries.get(seq);
+      if (meta === undefined) {
+        meta = held ? { unwritten: true } : {};
+        q.entries.set(seq, meta);
+      }
       q.setBrokerKey(seq, meta, brokerKey);
     }
   }
@@ -630,12 +671,15 @@ export class LevelPersistence {
     const seq = q && packet.messageId !== undefined ? q.firstByMessageId(packet.messageId) : undefined;
     if (q === undefined || seq === undefined) throw new Error('no such packet');
     // Same messageId, different packet: a QoS 2 PUBREL replaces the PUBLISH; this one is state.
+    // A held fan-out's put of this key goes first, or it would overwrite the PUBREL.
+    this.#committer.releaseHeld(seq);
     const ops: WriteOp[] = [{ type: 'put', key: K.outKey(client.id, seq), value: encodeRecord(packet), sublevel: this.#broker }];
     return this.#committer.commit(ops, () => {
       const meta = q.entries.get(seq);
       if (!meta) return;
       q.setBrokerKey(seq, meta, brokerKeyOf(packet, this.#brokerRef?.id));
       meta.packet = packet;
+      meta.unwritten = false;
     });
   }
 
@@ -651,6 +695,7 @@ export class LevelPersistence {
     // the disk with the next batch; if that batch failed, the message would be sent again after a
     // restart, never lost.
     q.drop(seq);
+    if (meta.unwritten) return found; // its held fan-out sees it gone and writes nothing
     if (!found) {
       const value = await this.#broker.get(K.outKey(client.id, seq));
       if (value) {

@@ -11,6 +11,8 @@ export interface OutMeta {
   messageId?: number;
   /** The packet as last updated by aedes (returned on PUBACK without a disk read). */
   packet?: Record<string, any>;
+  /** No put of it went to a batch yet (a held fan-out): acknowledging it deletes nothing. */
+  unwritten?: boolean;
 }
 
 export class ClientQueue {
