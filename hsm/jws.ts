@@ -32,16 +32,19 @@ export function signingInput(protectedB64u: string, payloadB64u: string): Buffer
   return Buffer.from(`${protectedB64u}.${payloadB64u}`, 'ascii');
 }
 
-/**
- * Builds the JWS given the encoded protected header and a raw signing function that returns the
- * JOSE-format signature (r||s for ES256).
- */
-export function buildJws(protectedB64u: string, payload: Uint8Array,
-  sign: (input: string) => Promise<Uint8Array>): Promise<FlattenedJws> {
-  const pl = Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength).toString('base64url');
-  // The signing input stays a string: hashing it directly saves a copy per signature.
-  return sign(`${protectedB64u}.${pl}`).then((sig) =>
-    ({ protected: protectedB64u, payload: pl, signature: Buffer.from(sig.buffer, sig.byteOffset, sig.byteLength).toString('base64url') }));
+// Reused for every payload: the UTF-8 bytes are only an intermediate step to base64url.
+const scratch = Buffer.allocUnsafe(64 * 1024);
+
+/** base64url of the text's UTF-8 bytes (a JWS payload) without a Buffer per call. */
+export function textB64u(text: string): string {
+  // A UTF-16 unit is at most 3 UTF-8 bytes, so a text this short surely fits.
+  if (text.length * 3 > scratch.length) return Buffer.from(text, 'utf8').toString('base64url');
+  return scratch.toString('base64url', 0, scratch.write(text, 0, 'utf8'));
+}
+
+/** The flattened JWS once the token has signed `${protectedB64u}.${payloadB64u}`. */
+export function flattenedJws(protectedB64u: string, payloadB64u: string, signature: Buffer): FlattenedJws {
+  return { protected: protectedB64u, payload: payloadB64u, signature: signature.toString('base64url') };
 }
 
 /** Checks a JOSE-format signature with node:crypto. Algorithm/key-type mismatches verify false. */

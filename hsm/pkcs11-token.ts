@@ -34,6 +34,17 @@ export interface Pkcs11TokenKey extends TokenKey {
 
 type State = 'ready' | 'lost' | 'pin-refused' | 'closed';
 
+/** A signature waiting for, or running on, a session. */
+interface SignJob { input: Buffer; finish: (signature: Buffer) => unknown; resolve: (value: unknown) => void; fail: (e: unknown) => void }
+/** withSession waiting for a session. */
+interface SessionWaiter { take: (s: PoolSession) => void; fail: (e: unknown) => void }
+type Waiter = SignJob | SessionWaiter;
+
+/** A logged-in session of the pool; `live` turns false when a reconnect replaces the pool. */
+interface PoolSession { handle: Handle; live: boolean; job: SignJob | undefined; done: (err: Error | null, sig: Buffer) => void }
+
+const returnSignature = (signature: Buffer) => signature;
+
 const PSS = { mechanism: pkcs11js.CKM_SHA256_RSA_PKCS_PSS, parameter: { type: pkcs11js.CK_PARAMS_RSA_PSS, hashAlg: pkcs11js.CKM_SHA256, mgf: pkcs11js.CKG_MGF1_SHA256, saltLen: 32 } };
 
 function login(lib: Pkcs11, session: Handle, pin: string): void {
@@ -94,8 +105,9 @@ export function openPkcs11Token(opts: Pkcs11TokenOptions): Pkcs11TokenKey {
   let state: State = 'ready';
   let lostReason = '';
   let lostSince = 0;
-  let free = [...sessions];
-  const waiters: { resolve: (h: Handle) => void; reject: (e: Error) => void }[] = [];
+  let pool = sessions.map(pooled);
+  let free = [...pool];
+  const waiters: Waiter[] = [];
   let timer: NodeJS.Timeout | undefined;
   let backoff = opts.reconnect?.initialMs ?? 250;
   let attempts = 0;
@@ -108,16 +120,61 @@ export function openPkcs11Token(opts: Pkcs11TokenOptions): Pkcs11TokenKey {
     ? `PKCS#11 ${where}: PIN refused at re-login; signing stopped until restart with the right PIN`
     : state === 'closed' ? `PKCS#11 ${where} is closed` : `PKCS#11 ${where} unavailable (${lostReason}); signing paused, retrying`);
 
-  const acquire = (): Promise<Handle> => {
-    if (state !== 'ready') return Promise.reject(unavailable());
-    const h = free.pop();
-    if (h) return Promise.resolve(h);
-    return new Promise((resolve, reject) => waiters.push({ resolve, reject }));
-  };
-  const release = (h: Handle) => {
-    if (state !== 'ready' || !sessions.includes(h)) return;
+  // The C_Sign callback is made once per session, not once per signature.
+  function pooled(handle: Handle): PoolSession {
+    const s: PoolSession = { handle, live: true, job: undefined, done: (err, sig) => signed(s, err, sig) };
+    return s;
+  }
+
+  /** Gives a free session to the next waiter: a queued signature starts on it at once, without a promise hop. */
+  const hand = (s: PoolSession) => {
     const w = waiters.shift();
-    if (w) w.resolve(h); else free.push(h);
+    if (!w) free.push(s);
+    else if ('input' in w) start(s, w);
+    else w.take(s);
+  };
+  const release = (s: PoolSession) => { if (state === 'ready' && s.live) hand(s); };
+
+  const start = (s: PoolSession, job: SignJob) => {
+    s.job = job;
+    try {
+      lib.C_SignInit(s.handle, mechanism, key.privateKey);
+      lib.C_Sign(s.handle, job.input, Buffer.allocUnsafe(sigBytes), s.done);
+    } catch (e) {
+      s.job = undefined;
+      // Released on a later tick: a fault repeating for every queued job must not recurse through the queue.
+      failed(s, job, e, () => queueMicrotask(() => release(s)));
+    }
+  };
+
+  function signed(s: PoolSession, err: Error | null, sig: Buffer) {
+    const job = s.job!;
+    s.job = undefined;
+    if (err) { failed(s, job, err, () => release(s)); return; }
+    // The next queued signature goes to the token before this one's JWS is built.
+    release(s);
+    let out: unknown;
+    try { out = job.finish(sig); } catch (e) { job.fail(e); return; }
+    job.resolve(out);
+  }
+
+  function failed(s: PoolSession, job: SignJob, e: unknown, releaseSession: () => void) {
+    const rv = rvOf(e);
+    if (rv !== undefined && LOST_CODES.has(rv)) {
+      // A session from before a reconnect failing late says nothing about the new sessions.
+      if (s.live) markLost(rvName(e));
+      job.fail(new TokenUnavailableError(`PKCS#11 ${where}: ${rvName(e)}; signing paused`, { cause: e }));
+      return;
+    }
+    releaseSession();
+    job.fail(state !== 'ready' ? unavailable() : e);
+  }
+
+  const acquire = (): Promise<PoolSession> => {
+    if (state !== 'ready') return Promise.reject(unavailable());
+    const s = free.pop();
+    if (s) return Promise.resolve(s);
+    return new Promise((take, fail) => waiters.push({ take, fail }));
   };
 
   const markLost = (reason: string) => {
@@ -126,7 +183,7 @@ export function openPkcs11Token(opts: Pkcs11TokenOptions): Pkcs11TokenKey {
     lostReason = reason;
     lostSince = Date.now();
     free = [];
-    for (const w of waiters.splice(0)) w.reject(unavailable());
+    for (const w of waiters.splice(0)) w.fail(unavailable());
     logger.error({ alarm: 'hsm_token_lost', hsm: 'pkcs11', token: where, reason }, 'ALARM: signing token lost; signing paused, messages stay queued');
     backoff = opts.reconnect?.initialMs ?? 250;
     attempts = 0;
@@ -140,11 +197,17 @@ export function openPkcs11Token(opts: Pkcs11TokenOptions): Pkcs11TokenKey {
     backoff = Math.min(backoff * 2, maxBackoff);
   };
 
+  const retire = () => {
+    for (const s of pool) s.live = false;
+    closeEach(sessions);
+    sessions = [];
+    pool = [];
+  };
+
   function reconnect() {
     timer = undefined;
     if (state !== 'lost') return;
-    closeEach(sessions);
-    sessions = [];
+    retire();
     let fresh: Handle[] = [];
     try {
       // A plain re-login failed once: start from a fresh library state (token re-plugged, files restored).
@@ -156,7 +219,7 @@ export function openPkcs11Token(opts: Pkcs11TokenOptions): Pkcs11TokenKey {
       const k = findKey(lib, fresh[0]!, opts.key);
       if (!k) throw new Error(`key "${opts.key.label}" not found`);
       if (!k.spkiDer.equals(spki)) throw new Error(`key "${opts.key.label}" is not the key we started with`);
-      slot = s; key = k; sessions = fresh; free = [...fresh];
+      slot = s; key = k; sessions = fresh; pool = fresh.map(pooled); free = [...pool];
       state = 'ready';
       logger.info({ hsm: 'pkcs11', token: where, downMs: Date.now() - lostSince }, 'signing token available again; signing resumed');
     } catch (e) {
@@ -171,40 +234,28 @@ export function openPkcs11Token(opts: Pkcs11TokenOptions): Pkcs11TokenKey {
     }
   }
 
-  const signOnce = (session: Handle, data: Buffer): Promise<Buffer> => new Promise((resolve, reject) => {
+  const signThen = <T>(data: Buffer | string, finish: (signature: Buffer) => T): Promise<T> => {
+    if (state !== 'ready') return Promise.reject(unavailable());
+    let input: Buffer;
     try {
-      lib.C_SignInit(session, mechanism, key.privateKey);
-      lib.C_Sign(session, data, Buffer.allocUnsafe(sigBytes), (err, sig) => (err ? reject(err) : resolve(sig)));
-    } catch (e) { reject(e); }
-  });
-
-  const signOn = (session: Handle, input: Buffer): Promise<Buffer> => signOnce(session, input).then((sig) => {
-    release(session);
-    return sig;
-  }, (e: unknown) => {
-    const rv = rvOf(e);
-    if (rv !== undefined && LOST_CODES.has(rv)) {
-      // A session from before a reconnect failing late says nothing about the new sessions.
-      if (sessions.includes(session)) markLost(rvName(e));
-      throw new TokenUnavailableError(`PKCS#11 ${where}: ${rvName(e)}; signing paused`, { cause: e });
-    }
-    release(session);
-    if (state !== 'ready') throw unavailable();
-    throw e;
-  });
+      input = opts.alg === 'ES256' ? sha256(data) : typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
+    } catch (e) { return Promise.reject(e); }
+    // One promise per signature: the session pool queues the job itself, not a promise for a session.
+    return new Promise<T>((resolve, fail) => {
+      const job: SignJob = { input, finish, resolve: resolve as (v: unknown) => void, fail };
+      const s = free.pop();
+      if (s) start(s, job); else waiters.push(job);
+    });
+  };
 
   return {
     kind: 'pkcs11', alg: opts.alg, spkiDer: spki,
     get slot() { return slotNumber(slot); },
-    sign(data) {
-      const input = opts.alg === 'ES256' ? sha256(data) : typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
-      // Promise chains rather than async/await: a few microtask hops less per signature.
-      const h = state === 'ready' ? free.pop() : undefined;
-      return h ? signOn(h, input) : acquire().then((session) => signOn(session, input));
-    },
+    sign: (data) => signThen(data, returnSignature),
+    signThen,
     async withSession(fn) {
-      const session = await acquire();
-      try { return fn(lib, session); } finally { release(session); }
+      const s = await acquire();
+      try { return fn(lib, s.handle); } finally { release(s); }
     },
     status(): TokenStatus {
       const detail = state === 'ready' ? `PKCS#11 ${where} (slot ${slotNumber(slot)}), key "${opts.key.label}", ${opts.sessions} session(s)`
@@ -216,9 +267,8 @@ export function openPkcs11Token(opts: Pkcs11TokenOptions): Pkcs11TokenKey {
       if (state === 'closed') return;
       state = 'closed';
       if (timer) clearTimeout(timer);
-      for (const w of waiters.splice(0)) w.reject(unavailable());
-      closeEach(sessions);
-      sessions = [];
+      for (const w of waiters.splice(0)) w.fail(unavailable());
+      retire();
       releaseModule(opts.module);
     },
   };

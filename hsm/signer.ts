@@ -5,7 +5,7 @@ import { X509Certificate } from 'node:crypto';
 import type { Envelope } from '../gateway/envelope.js';
 import { certificateMatchesKey, pemBlocks, selfSignedCertificate, toPem } from './certs.js';
 import { TokenConfigError } from './errors.js';
-import { b64u, buildJws, headerFor, kidOf } from './jws.js';
+import { b64u, flattenedJws, headerFor, kidOf, textB64u } from './jws.js';
 import type { TokenKey } from './token.js';
 import type { FlattenedJws, Signer, TokenStatus } from './types.js';
 
@@ -34,18 +34,18 @@ export function signerFromToken(token: TokenKey, certificateDer: Buffer, chainDe
   const notAfter = new Date(new X509Certificate(certificateDer).validTo).getTime();
   // The protected header is the same for every message: encode it once.
   const protectedB64u = b64u(JSON.stringify(header));
-  const sign = (input: string) => token.sign(input);
-  // Never throws synchronously: a serialization fault is a rejected promise like any other.
-  const signBytes = (payload: Uint8Array): Promise<FlattenedJws> => {
-    try { return buildJws(protectedB64u, payload, sign); } catch (e) { return Promise.reject(e); }
-  };
+  const protectedDot = `${protectedB64u}.`;
+  // The signing input stays a string: the token hashes it directly, without a copy.
+  const signPayload = (payloadB64u: string): Promise<FlattenedJws> =>
+    token.signThen(protectedDot + payloadB64u, (sig) => flattenedJws(protectedB64u, payloadB64u, sig));
   return {
     token, kid: header.kid, certificateDer, chainDer,
-    signBytes,
+    // Never throw synchronously: a serialization fault is a rejected promise like any other.
+    signBytes(payload: Uint8Array) {
+      try { return signPayload(Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength).toString('base64url')); } catch (e) { return Promise.reject(e); }
+    },
     signEnvelope(envelope: Envelope) {
-      let payload: Buffer;
-      try { payload = Buffer.from(JSON.stringify(envelope), 'utf8'); } catch (e) { return Promise.reject(e); }
-      return signBytes(payload);
+      try { return signPayload(textB64u(JSON.stringify(envelope))); } catch (e) { return Promise.reject(e); }
     },
     status(): TokenStatus {
       const s = token.status();

@@ -47,12 +47,14 @@ export function softwareTokenFromKey(key: KeyObject, alg: JwsAlg, where = 'memor
       : { key, padding: constants.RSA_PKCS1_PADDING };
   let closed = false;
   const status = (): TokenStatus => ({ kind: 'software', warning: SOFTWARE_WARNING, ready: !closed, detail: closed ? 'closed' : `software ${alg} key` });
+  const sign = (data: Buffer | string): Buffer => {
+    if (closed) throw new TokenConfigError('software token is closed');
+    return cryptoSign('sha256', typeof data === 'string' ? Buffer.from(data, 'utf8') : data, options);
+  };
   return {
     kind: 'software', alg, spkiDer,
-    async sign(data) {
-      if (closed) throw new TokenConfigError('software token is closed');
-      return cryptoSign('sha256', typeof data === 'string' ? Buffer.from(data, 'utf8') : data, options);
-    },
+    async sign(data) { return sign(data); },
+    async signThen(data, finish) { return finish(sign(data)); },
     status,
     async close() { closed = true; },
   };

@@ -12,6 +12,11 @@ export interface TokenKey {
    * (a JWS signing input is ASCII). Rejects with TokenUnavailableError when the token is gone.
    */
   sign(data: Buffer | string): Promise<Buffer>;
+  /**
+   * sign(data), then `finish(signature)` as part of the same step: the caller's result (the JWS) is
+   * ready when the promise settles, without a promise hop of its own. `finish` may throw (rejects).
+   */
+  signThen<T>(data: Buffer | string, finish: (signature: Buffer) => T): Promise<T>;
   status(): TokenStatus;
   close(): Promise<void>;
 }
