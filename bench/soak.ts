@@ -11,6 +11,8 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
 import { flag, intFlag } from './lib/args.js';
+import { MEM_FIELDS, memLine, parseMemLine, slope, steadySummary, type MemSample } from './lib/soakMemory.js';
+import { diffHeap } from './lib/soakHeap.js';
 
 const argv = process.argv.slice(2);
 const SERVED = '242012';
@@ -58,8 +60,14 @@ async function child(): Promise<void> {
   const role = await startCsRole({ config, db, logger, broker, uplink, audit: { log: audit, hashKey: createKeyHasher(Buffer.alloc(32, 7)) }, identityStore: store });
   process.stdout.write('ready\n');
   const timer = setInterval(() => process.stdout.write(`depth ${uplink.queueStats().juki?.depth ?? 0}\n`), 1000);
+  const memTimer = setInterval(() => process.stdout.write(memLine()), 2000);
+  // --live-heap: a full GC every 30 s, then heapUsed is the live JS heap (what a leak in our code grows).
+  const gc = (globalThis as { gc?: () => void }).gc;
+  const liveTimer = gc && env.LIVE_HEAP ? setInterval(() => { gc(); process.stdout.write(`live ${process.memoryUsage().heapUsed}\n`); }, 30_000) : undefined;
   process.on('SIGTERM', () => {
     clearInterval(timer);
+    clearInterval(memTimer);
+    clearInterval(liveTimer);
     void (async () => {
       await broker.close(); await role.close(); await uplink.close(); await audit.close(); await db.close(); await signer.close();
       process.exit(0);
@@ -67,23 +75,7 @@ async function child(): Promise<void> {
   });
 }
 
-function rssMb(pid: number): number | undefined {
-  try {
-    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m ? Number(m[1]) / 1024 : undefined;
-  } catch { return undefined; }
-}
-
-/** Least-squares slope of y over x. */
-export function slope(points: Array<[number, number]>): number {
-  const n = points.length;
-  if (n < 2) return 0;
-  const mx = points.reduce((s, [x]) => s + x, 0) / n;
-  const my = points.reduce((s, [, y]) => s + y, 0) / n;
-  const sxy = points.reduce((s, [x, y]) => s + (x - mx) * (y - my), 0);
-  const sxx = points.reduce((s, [x]) => s + (x - mx) ** 2, 0);
-  return sxx === 0 ? 0 : sxy / sxx;
-}
+export { slope };
 
 async function parent(): Promise<void> {
   const minutes = Number(flag(argv, 'minutes') ?? 10);
@@ -127,27 +119,51 @@ async function parent(): Promise<void> {
     const port = await freePort();
 
     let app: ChildProcess | undefined;
-    const rss: Array<[number, number]> = [];
-    const lives: Array<{ startedMin: number; samples: Array<[number, number]> }> = [];
+    const lives: Array<{ pid: number; startedMin: number; samples: MemSample[]; live: Array<[number, number]> }> = [];
     const t0 = Date.now();
+    const sinceMin = () => (Date.now() - t0) / 60_000;
+    // --heap-snapshots DIR: the child writes a snapshot on SIGUSR2 (after a full GC); one at the
+    // start of each life's steady part and one at its end, diffed per life. Writing one blocks the
+    // child and lifts its RSS, so the figures of such a run are for finding a leak, not for the record.
+    const snapshotDir = flag(argv, 'heap-snapshots');
+    const liveHeap = argv.includes('--live-heap');
+    const memLog = flag(argv, 'mem-log');
     const startApp = () => new Promise<void>((resolve, reject) => {
-      const c = spawn(process.execPath, ['--import', 'tsx', new URL(import.meta.url).pathname, '--child'], {
-        env: { ...process.env, DATA_DIR: dataDir, PKI_DIR: pki.dir, BROKER_URL: mosq.url, PORT: String(port), PW_FILE: pwFile },
+      const c = spawn(process.execPath, [
+        ...(snapshotDir ? ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${snapshotDir}`] : []),
+        ...(liveHeap ? ['--expose-gc'] : []),
+        '--import', 'tsx', new URL(import.meta.url).pathname, '--child'], {
+        env: { ...process.env, ...(liveHeap ? { LIVE_HEAP: '1' } : {}), DATA_DIR: dataDir, PKI_DIR: pki.dir, BROKER_URL: mosq.url, PORT: String(port), PW_FILE: pwFile },
         stdio: ['ignore', 'pipe', 'inherit'],
       });
+      const life = { pid: c.pid!, startedMin: sinceMin(), samples: [] as MemSample[], live: [] as Array<[number, number]> };
+      lives.push(life);
       let buf = '';
-      c.stdout!.on('data', (d: Buffer) => { buf += d.toString(); if (buf.includes('ready\n')) { buf = ''; resolve(); } });
+      c.stdout!.on('data', (d: Buffer) => {
+        buf += d.toString();
+        const lines = buf.split('\n');
+        buf = lines.pop()!;
+        for (const line of lines) {
+          if (line === 'ready') resolve();
+          const m = parseMemLine(line, sinceMin());
+          if (m) life.samples.push(m);
+          const live = /^live (\d+)$/.exec(line);
+          if (live) life.live.push([sinceMin(), Number(live[1]) / 1048576]);
+        }
+      });
       c.once('exit', (code) => reject(new Error(`appliance exited (${code}) before ready`)));
       app = c;
-      lives.push({ startedMin: (Date.now() - t0) / 60_000, samples: [] });
     });
+    const snapshot = () => { if (snapshotDir && app?.exitCode === null) app.kill('SIGUSR2'); };
     const stopApp = async (signal: NodeJS.Signals) => {
       const c = app!;
       await new Promise<void>((r) => { c.removeAllListeners('exit'); c.once('exit', () => r()); c.kill(signal); });
     };
     cleanups.push(async () => { if (app && app.exitCode === null) await stopApp('SIGKILL'); });
     await startApp();
-    const sampler = setInterval(() => { const m = app?.pid ? rssMb(app.pid) : undefined; if (m) { const p: [number, number] = [(Date.now() - t0) / 60_000, m]; rss.push(p); lives.at(-1)!.samples.push(p); } }, 2000);
+    const restartAtMs = durationMs * 0.55;
+    const snapshotTimers = snapshotDir ? [restartAtMs / 3, restartAtMs - 15_000, restartAtMs + (durationMs - restartAtMs) / 3, durationMs - 5_000]
+      .map((ms) => setTimeout(snapshot, ms)) : [];
 
     const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, { clientId: 'rr-01', username: 'rr-01', password, clean: false, protocolVersion: 4, reconnectPeriod: 500 });
     cleanups.push(() => client.endAsync(true).then(() => undefined));
@@ -186,7 +202,7 @@ async function parent(): Promise<void> {
       }
     })();
     const restartLoop = (async () => {
-      await new Promise((r) => setTimeout(r, durationMs * 0.55));
+      await new Promise((r) => setTimeout(r, restartAtMs));
       await stopApp(hardKill ? 'SIGKILL' : 'SIGTERM'); events.push(`${at()} appliance stopped (${hardKill ? 'SIGKILL' : 'SIGTERM'})`);
       await startApp(); events.push(`${at()} appliance started`);
     })();
@@ -209,29 +225,48 @@ async function parent(): Promise<void> {
       await new Promise((r) => setTimeout(r, 500));
     }
     events.push(`${at()} drained`);
-    clearInterval(sampler);
-    // Per process life, after a 30 s warm-up (JIT, caches, first LevelDB compactions): a restart
-    // resets RSS, so one regression over both lives would measure the restart, not a leak.
+    for (const t of snapshotTimers) clearTimeout(t);
+    // Per process life (a restart resets RSS, so one regression over both lives would measure the
+    // restart): after a 30 s warm-up as before, and over the steady last 2/3 of the life, with the
+    // JS heap apart from RSS (a leak in our code grows heapUsed; LevelDB and the allocator do not).
+    const rssOf = (xs: MemSample[]): Array<[number, number]> => xs.map((x) => [x.min, x.rss]);
     const perLife = lives.map((l) => {
-      const steady = l.samples.filter(([m]) => m - l.startedMin >= 0.5);
-      return { startedAtMin: Number(l.startedMin.toFixed(2)), samples: steady.length, slopeMbPerMin: Number(slope(steady).toFixed(3)),
-        firstMb: Math.round(steady[0]?.[1] ?? 0), lastMb: Math.round(steady.at(-1)?.[1] ?? 0) };
+      const warm = l.samples.filter((x) => x.min - l.startedMin >= 0.5);
+      return { startedAtMin: Number(l.startedMin.toFixed(2)), samples: l.samples.length, slopeAfter30sMbPerMin: Number(slope(rssOf(warm)).toFixed(3)),
+        firstMb: Math.round(warm[0]?.rss ?? 0), lastMb: Math.round(warm.at(-1)?.rss ?? 0), steady: steadySummary(l.samples),
+        ...(l.live.length ? { liveHeapMb: l.live.map(([m, v]) => `${m.toFixed(1)}:${v.toFixed(1)}`).join(' '), liveHeapSlopeSteadyMbPerMin: Number(slope(l.live.slice(Math.floor(l.live.length / 3))).toFixed(3)) } : {}) };
     });
+    const all = lives.flatMap((l) => l.samples);
+    if (memLog) writeFileSync(memLog, ['life,min,' + MEM_FIELDS.join(','), ...lives.flatMap((l, i) => l.samples.map((x) => [i, x.min.toFixed(3), ...MEM_FIELDS.map((k) => x[k].toFixed(2))].join(',')))].join('\n') + '\n');
     const report = {
       minutes, rate, outages, restart: hardKill ? 'SIGKILL' : 'SIGTERM',
       sent: sent.size, accepted: accepted.size, refused: refused.length, unanswered: unanswered.length - refused.length,
       deliveredUpstream: notified().size, lost: lost.length,
       duplicatesAtSimulator: sims.node(PREF).received.filter((e) => e.type === 'identity.notify').length - notified().size,
-      rssMb: { first: Math.round(rss[0]?.[1] ?? 0), last: Math.round(rss.at(-1)?.[1] ?? 0), max: Math.round(Math.max(...rss.map(([, y]) => y))) },
-      rssSlopeMbPerMin: perLife.map((l) => l.slopeMbPerMin),
+      rssMb: { first: Math.round(all[0]?.rss ?? 0), last: Math.round(all.at(-1)?.rss ?? 0), max: Math.round(Math.max(...all.map((x) => x.rss))) },
+      rssSlopeMbPerMin: perLife.map((l) => l.slopeAfter30sMbPerMin),
+      steadyRssSlopeMbPerMin: perLife.map((l) => l.steady?.slopeMbPerMin.rss ?? null),
+      steadyHeapUsedSlopeMbPerMin: perLife.map((l) => l.steady?.slopeMbPerMin.heapUsed ?? null),
+      steadyRssAnonSlopeMbPerMin: perLife.map((l) => l.steady?.slopeMbPerMin.rssAnon ?? null),
+      steadyRssFileSlopeMbPerMin: perLife.map((l) => l.steady?.slopeMbPerMin.rssFile ?? null),
       rssPerLife: perLife,
-      rssSamples: rss.length,
+      memSamples: all.length,
     };
     console.log(events.map((e) => `  ${e}`).join('\n'));
     if (refused.length) console.log(`  refusals: ${[...new Set(refused)].slice(0, 5).join(' | ')}`);
     if (lost.length) console.log(`  lost (first 10): ${lost.slice(0, 10).join(', ')}`);
     console.log(JSON.stringify(report, null, 2));
-    console.log(`soak: ${report.accepted} accepted, ${report.lost} lost, RSS slope per appliance life ${report.rssSlopeMbPerMin.join(' / ')} MB/min over ${minutes} min`);
+    if (snapshotDir) {
+      const { readdirSync } = await import('node:fs');
+      for (const l of lives) {
+        const files = readdirSync(snapshotDir).filter((f) => f.includes(`.${l.pid}.`) && f.endsWith('.heapsnapshot')).sort();
+        if (files.length < 2) continue;
+        const d = diffHeap(join(snapshotDir, files[0]!), join(snapshotDir, files.at(-1)!));
+        console.log(`  heap of pid ${l.pid} (life from ${l.startedMin.toFixed(1)} min): live ${(d.totalBytes[0] / 1048576).toFixed(1)} → ${(d.totalBytes[1] / 1048576).toFixed(1)} MB; grew most:`);
+        for (const g of d.grew) console.log(`    ${(g.bytes / 1024).toFixed(0).padStart(7)} KiB ${String(g.count).padStart(7)}  ${g.key}`);
+      }
+    }
+    console.log(`soak: ${report.accepted} accepted, ${report.lost} lost, RSS slope per appliance life ${report.rssSlopeMbPerMin.join(' / ')} MB/min after 30 s, ${report.steadyRssSlopeMbPerMin.join(' / ')} over the last 2/3 (anon ${report.steadyRssAnonSlopeMbPerMin.join(' / ')}, file ${report.steadyRssFileSlopeMbPerMin.join(' / ')}; heapUsed ${report.steadyHeapUsedSlopeMbPerMin.join(' / ')}) over ${minutes} min`);
     process.exitCode = report.lost === 0 && report.unanswered === 0 ? 0 : 1;
   } finally {
     for (const c of cleanups.splice(0).reverse()) { try { await c(); } catch { /* best effort */ } }

@@ -1,0 +1,69 @@
+// Memory figures of the soak: the appliance child reports process.memoryUsage() every sample, so a
+// growing RSS can be told apart: JS heap (our Maps and arrays), external / arrayBuffers (Buffers held
+// by JS), or native memory outside V8 (LevelDB memtables and block cache, allocator fragmentation).
+// RSS itself is split as Linux counts it: rssAnon (malloc and V8 heaps) and rssFile (mapped files:
+// the node binary, and LevelDB's table files, which it reads through mmap; the kernel can drop these
+// pages at any time, they grow with the data read, not with a leak).
+import { readFileSync } from 'node:fs';
+
+export interface MemSample { min: number; rss: number; rssAnon: number; rssFile: number; heapUsed: number; heapTotal: number; external: number; arrayBuffers: number }
+
+const MB = 1024 * 1024;
+
+function procStatusKb(field: string, status: string): number {
+  const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status);
+  return m ? Number(m[1]) * 1024 : 0;
+}
+
+/** The child's stdout line for one sample (bytes, as process.memoryUsage() and /proc give them). */
+export function memLine(u: NodeJS.MemoryUsage = process.memoryUsage()): string {
+  let status = '';
+  try { status = readFileSync('/proc/self/status', 'utf8'); } catch { /* not Linux: anon/file stay 0 */ }
+  return `mem ${u.rss} ${procStatusKb('RssAnon', status)} ${procStatusKb('RssFile', status)} ${u.heapUsed} ${u.heapTotal} ${u.external} ${u.arrayBuffers}\n`;
+}
+
+/** Parses a `mem` line into MB at minute `min`; undefined for any other line. */
+export function parseMemLine(line: string, min: number): MemSample | undefined {
+  const m = /^mem (\d+) (\d+) (\d+) (\d+) (\d+) (\d+) (\d+)$/.exec(line.trim());
+  if (!m) return undefined;
+  const [rss, rssAnon, rssFile, heapUsed, heapTotal, external, arrayBuffers] = m.slice(1).map((v) => Number(v) / MB) as [number, number, number, number, number, number, number];
+  return { min, rss, rssAnon, rssFile, heapUsed, heapTotal, external, arrayBuffers };
+}
+
+/** Least-squares slope of y over x. */
+export function slope(points: Array<[number, number]>): number {
+  const n = points.length;
+  if (n < 2) return 0;
+  const mx = points.reduce((s, [x]) => s + x, 0) / n;
+  const my = points.reduce((s, [, y]) => s + y, 0) / n;
+  const sxy = points.reduce((s, [x, y]) => s + (x - mx) * (y - my), 0);
+  const sxx = points.reduce((s, [x]) => s + (x - mx) ** 2, 0);
+  return sxx === 0 ? 0 : sxy / sxx;
+}
+
+export type MemField = Exclude<keyof MemSample, 'min'>;
+export const MEM_FIELDS: MemField[] = ['rss', 'rssAnon', 'rssFile', 'heapUsed', 'heapTotal', 'external', 'arrayBuffers'];
+
+export interface MemSummary { samples: number; fromMin: number; toMin: number; slopeMbPerMin: Record<MemField, number>; firstMb: Record<MemField, number>; lastMb: Record<MemField, number> }
+
+/**
+ * Slopes over the steady part of one process life: its last `fraction` (warm-up, JIT, caches filling
+ * and the first compactions fall in the first third). first/last are means of the 5 samples at each
+ * end, so one GC swing does not decide them.
+ */
+export function steadySummary(samples: MemSample[], fraction = 2 / 3): MemSummary | undefined {
+  if (samples.length < 10) return undefined;
+  const start = samples[0]!.min;
+  const end = samples.at(-1)!.min;
+  const steady = samples.filter((s) => s.min >= end - (end - start) * fraction);
+  if (steady.length < 10) return undefined;
+  const round = (v: number) => Number(v.toFixed(3));
+  const per = (f: (field: MemField) => number) => Object.fromEntries(MEM_FIELDS.map((k) => [k, round(f(k))])) as Record<MemField, number>;
+  const mean = (xs: MemSample[], k: MemField) => xs.reduce((s, x) => s + x[k], 0) / xs.length;
+  return {
+    samples: steady.length, fromMin: round(steady[0]!.min), toMin: round(steady.at(-1)!.min),
+    slopeMbPerMin: per((k) => slope(steady.map((s) => [s.min, s[k]]))),
+    firstMb: per((k) => mean(steady.slice(0, 5), k)),
+    lastMb: per((k) => mean(steady.slice(-5), k)),
+  };
+}

@@ -1,0 +1,29 @@
+// The soak's memory figures: the child's sample line round-trips, and the steady-part slope ignores
+// the warm-up third of a life (a process that grows while warming up, then stays flat, has no slope).
+import { describe, expect, it } from 'vitest';
+import { memLine, parseMemLine, slope, steadySummary, type MemSample } from '../bench/lib/soakMemory.js';
+
+describe('soak memory figures', () => {
+  it('reads back the sample line the child writes (MB), with RSS split into anon and file on Linux', () => {
+    const s = parseMemLine(memLine({ rss: 200 * 1048576, heapUsed: 40 * 1048576, heapTotal: 50 * 1048576, external: 3 * 1048576, arrayBuffers: 1048576 }), 2.5)!;
+    expect(s).toMatchObject({ min: 2.5, rss: 200, heapUsed: 40, heapTotal: 50, external: 3, arrayBuffers: 1 });
+    expect(s.rssAnon + s.rssFile).toBeGreaterThan(0);
+    expect(parseMemLine('depth 3', 1)).toBeUndefined();
+  });
+
+  it('reports the slope of the last 2/3 of a life, not the warm-up', () => {
+    const samples: MemSample[] = [];
+    for (let i = 0; i <= 90; i++) {
+      const min = i / 10;
+      const warm = Math.min(min, 2) * 20; // +40 MB in the first 2 minutes, flat after
+      const v = 150 + warm;
+      samples.push({ min, rss: v, rssAnon: v - 40, rssFile: 40, heapUsed: 30 + (i % 2), heapTotal: 40, external: 3, arrayBuffers: 1 });
+    }
+    expect(slope(samples.map((x) => [x.min, x.rss]))).toBeGreaterThan(2);
+    const steady = steadySummary(samples)!;
+    expect(steady.fromMin).toBe(3);
+    expect(steady.slopeMbPerMin.rss).toBe(0);
+    expect(Math.abs(steady.slopeMbPerMin.heapUsed)).toBeLessThan(0.05);
+    expect(steady.firstMb.rss).toBe(190);
+  });
+});
