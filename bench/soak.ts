@@ -1,10 +1,12 @@
-// Soak: `npm run bench:soak -- [--minutes 10] [--rate 20] [--outage-every 60] [--outage-seconds 10]`.
+// Soak: `npm run bench:soak -- [--minutes 10] [--rate 20] [--outage-every 60] [--outage-seconds 10] [--kill]`
+// diagnosis: [--restart-at 0.55] [--live-heap] [--heap-snapshots DIR] [--mem-log FILE.csv].
 // Mosquitto as the upstream broker with the simulated upstream nodes on it; the appliance (broker,
 // CS role, uplink, audit, SoftHSM signer) in a child process; a resident-register system sends
 // identity.update at a steady rate; Mosquitto is stopped and started periodically; the appliance is
 // restarted once (SIGTERM, or SIGKILL with --kill). Every accepted update (an identity.update.result)
 // must reach the prefectural simulator as identity.notify: lost = accepted − received, by
-// (住民票コード, 更新順番号). The appliance's RSS is sampled every 2 s; its least-squares slope is reported.
+// (住民票コード, 更新順番号). The appliance reports its memory every 2 s (RSS as anon + file, V8 heap,
+// external); least-squares slopes per process life are reported (bench/lib/soakMemory.ts).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -161,7 +163,10 @@ async function parent(): Promise<void> {
     };
     cleanups.push(async () => { if (app && app.exitCode === null) await stopApp('SIGKILL'); });
     await startApp();
-    const restartAtMs = durationMs * 0.55;
+    // --restart-at 0.9: a long first life, to watch one process's memory settle (diagnosis).
+    const restartAt = Number(flag(argv, 'restart-at') ?? 0.55);
+    if (!(restartAt > 0 && restartAt < 1)) throw new Error(`--restart-at must be a fraction of the run between 0 and 1, got "${flag(argv, 'restart-at')}"`);
+    const restartAtMs = durationMs * restartAt;
     const snapshotTimers = snapshotDir ? [restartAtMs / 3, restartAtMs - 15_000, restartAtMs + (durationMs - restartAtMs) / 3, durationMs - 5_000]
       .map((ms) => setTimeout(snapshot, ms)) : [];
 
