@@ -11,8 +11,14 @@
 //                                              of codes a record left stay and are checked as of the seq
 //   mn    H(個人番号)!residentCode            → ''
 //   nm    H(name key)!residentCode           → codec({ b, a, s, l, st, kh }): filters applied while searching
+//   nx    H(name key, birth year)!residentCode and H(name key, first ADDRESS_LEVEL characters of the
+//         address key)!residentCode          → the same value as nm: composite keys that narrow a search
+//                                              with a date of birth or a long enough address to that year
+//                                              or address area instead of every holder of a common name
 //   ad    H(address key)!residentCode        → ''
-//   meta  indexKey (only when none is injected); import checkpoints live in `import` (importer.ts)
+//   meta  indexKey (only when none is injected); `nx` = '1' once nx covers every record (a store
+//         created before nx searches through nm until rebuildSearchIndexes()); import checkpoints
+//         live in `import` (importer.ts)
 //
 // 更新順番号: one counter per installation, shared by all its municipality codes (a Yokohama
 // installation serves 18 ward codes), so it is monotonic per code as well, with gaps where another
@@ -34,7 +40,7 @@ import type { AbstractSublevel } from 'abstract-level';
 import type { ErrorDetail } from '../envelope.js';
 import { SUBLEVELS, seqKey, type Batch, type Db } from '../store/db.js';
 import { recordHash } from '../domain/consistency.js';
-import { addressKey, birthDateMatches, indexHash, isKanaKey, queryKanaKey, queryNameKey, recordNameKeys } from './identityStoreKeys.js';
+import { addressKey, birthDateMatches, compositeKeys, indexHash, isKanaKey, queryCompositeKey, queryKanaKey, queryNameKey, recordNameKeys } from './identityStoreKeys.js';
 import { jsonCodec, type IdentityChange, type IdentityRecord, type SearchQuery, type SearchResult, type ValueCodec } from './identityStoreTypes.js';
 import { validateIdentityChange, type ValidationOptions } from './identityStoreValidation.js';
 
@@ -62,7 +68,7 @@ export interface ListingRange { fromPrefix?: string; toPrefix?: string; after?: 
 /** 'flow': add 記載 / correct 修正 / delete 消除 transition rules apply. 'load': stored as given (import, full transfer). */
 export type ApplyMode = 'flow' | 'load';
 
-type SubName = 'rec' | 'hist' | 'seq' | 'lg' | 'lc' | 'mn' | 'nm' | 'ad' | 'meta';
+type SubName = 'rec' | 'hist' | 'seq' | 'lg' | 'lc' | 'mn' | 'nm' | 'nx' | 'ad' | 'meta';
 type Sub = AbstractSublevel<any, string | Uint8Array, string, Uint8Array>; // eslint-disable-line @typescript-eslint/no-explicit-any -- nested sublevel of the appliance db
 interface NameIndexValue { b: string; a: string; s: string; l: string; st: 'current' | 'deleted'; kh: string[] }
 const EMPTY = new Uint8Array(0);
@@ -85,6 +91,8 @@ export class IdentityStore {
     private readonly digestOf: (r: IdentityRecord) => string,
     private readonly opts: IdentityStoreOptions,
     private seq: number,
+    /** nx holds every record's composite keys (false for a store created before nx, until a rebuild). */
+    private compositeComplete: boolean,
   ) {
     this.at = Object.fromEntries(Object.entries(subs).map(([n, sub]) => [n, sub.prefix])) as Record<SubName, string>;
   }
@@ -92,7 +100,7 @@ export class IdentityStore {
   static async open(db: Db, opts: IdentityStoreOptions = {}): Promise<IdentityStore> {
     const root = db.sublevel<string, Uint8Array>(SUBLEVELS.identity, { valueEncoding: 'view' });
     const sub = (n: string): Sub => root.sublevel<string, Uint8Array>(n, { valueEncoding: 'view' });
-    const subs = { rec: sub('rec'), hist: sub('hist'), seq: sub('seq'), lg: sub('lg'), lc: sub('lc'), mn: sub('mn'), nm: sub('nm'), ad: sub('ad'), meta: sub('meta') };
+    const subs = { rec: sub('rec'), hist: sub('hist'), seq: sub('seq'), lg: sub('lg'), lc: sub('lc'), mn: sub('mn'), nm: sub('nm'), nx: sub('nx'), ad: sub('ad'), meta: sub('meta') };
     let indexKey = opts.indexKey;
     const indexKeyStored = !indexKey;
     if (!indexKey) {
@@ -107,7 +115,14 @@ export class IdentityStore {
     // commit out of order can never make a restart reuse a number.
     let last = 0;
     for await (const k of subs.seq.keys({ reverse: true, limit: 1 })) last = Number(k);
-    return new IdentityStore(db, subs, opts.codec ?? jsonCodec, indexKey, indexKeyStored, opts.recordDigest ?? ((r) => recordHash(r as unknown as Record<string, unknown>)), opts, last);
+    // A store without any name entry yet writes nx with every record from the start.
+    let composite = (await subs.meta.get('nx')) !== undefined;
+    if (!composite) {
+      let empty = true;
+      for await (const _ of subs.nm.keys({ limit: 1 })) empty = false;
+      if (empty) { await subs.meta.put('nx', enc('1')); composite = true; }
+    }
+    return new IdentityStore(db, subs, opts.codec ?? jsonCodec, indexKey, indexKeyStored, opts.recordDigest ?? ((r) => recordHash(r as unknown as Record<string, unknown>)), opts, last, composite);
   }
 
   /** Highest 更新順番号 assigned so far (per installation, across all its municipality codes). */
@@ -167,6 +182,7 @@ export class IdentityStore {
     };
     const encoded = this.codec.encode(value);
     for (const k of nameKeys) batch.put(this.at.nm + `${this.h(k)}!${rc}`, encoded);
+    for (const k of compositeKeys(nameKeys, record.birthDate, addr)) batch.put(this.at.nx + `${this.h(k)}!${rc}`, encoded);
   }
 
   /**
@@ -176,7 +192,7 @@ export class IdentityStore {
    */
   async rebuildSearchIndexes(opts: { indexKey?: Uint8Array; batchSize?: number; onProgress?: (records: number) => void } = {}): Promise<{ records: number }> {
     if (opts.indexKey) this.indexKey = opts.indexKey;
-    for (const name of ['mn', 'nm', 'ad'] as const) await this.clearInBatches(name);
+    for (const name of ['mn', 'nm', 'nx', 'ad'] as const) await this.clearInBatches(name);
     const it = this.subs.rec.iterator();
     let n = 0;
     let batch = this.db.batch();
@@ -193,7 +209,9 @@ export class IdentityStore {
           opts.onProgress?.(n);
         }
       }
+      batch.put(this.at.meta + 'nx', enc('1'));
       await batch.write();
+      this.compositeComplete = true;
     } finally {
       await it.close();
     }
@@ -220,8 +238,11 @@ export class IdentityStore {
   private removeIndexes(batch: Batch, old: IdentityRecord): void {
     const rc = old.residentCode;
     batch.del(this.at.mn + `${this.h('m:' + old.myNumber)}!${rc}`);
-    batch.del(this.at.ad + `${this.h('a:' + addressKey(old.address))}!${rc}`);
-    for (const k of recordNameKeys(old)) batch.del(this.at.nm + `${this.h(k)}!${rc}`);
+    const addr = addressKey(old.address);
+    batch.del(this.at.ad + `${this.h('a:' + addr)}!${rc}`);
+    const nameKeys = recordNameKeys(old);
+    for (const k of nameKeys) batch.del(this.at.nm + `${this.h(k)}!${rc}`);
+    for (const k of compositeKeys(nameKeys, old.birthDate, addr)) batch.del(this.at.nx + `${this.h(k)}!${rc}`);
   }
 
   private h(value: string): string {
@@ -295,22 +316,34 @@ export class IdentityStore {
     const kana = q.kana?.trim() ? queryKanaKey(q.kana) : undefined;
     if (!name && !kana) throw new IdentityStoreError('invalid_request', 'a search needs a name or a kana reading', [{ path: 'name', problem: 'required' }]);
     if (!q.birthDate && !q.address) throw new IdentityStoreError('invalid_request', 'a search needs a date of birth or an address besides the name', [{ path: 'birthDate', problem: 'birthDate or address required' }]);
-    const p = this.h((name ?? kana)!);
     const kanaFilter = name && kana ? this.h(kana).slice(0, 8) : undefined;
     const addr = q.address ? addressKey(q.address) : undefined;
+    // Every match shares the composite key of the query's birth year (or address area) with the
+    // name, so that range holds them all; the filters below stay the same either way.
+    const composite = this.compositeComplete ? queryCompositeKey((name ?? kana)!, q.birthDate, addr) : undefined;
+    const [index, p] = composite ? [this.subs.nx, this.h(composite)] : [this.subs.nm, this.h((name ?? kana)!)];
     const cap = this.opts.searchScanCap ?? 20_000;
     const matches: string[] = [];
     let scanned = 0, capped = false;
-    for await (const [k, v] of this.subs.nm.iterator({ gt: `${p}!`, lt: `${p}!~` })) {
-      if (++scanned > cap) { capped = true; break; }
-      const e = this.codec.decode(v) as NameIndexValue;
-      if (e.st === 'deleted' && !q.includeDeleted) continue;
-      if (q.birthDate && !birthDateMatches(e.b, q.birthDate)) continue;
-      if (addr && !e.a.startsWith(addr)) continue;
-      if (q.sex && e.s !== q.sex) continue;
-      if (q.lgCode && e.l !== q.lgCode) continue;
-      if (kanaFilter && !e.kh.includes(kanaFilter)) continue;
-      matches.push(k.slice(p.length + 1));
+    const it = index.iterator({ gt: `${p}!`, lt: `${p}!~` });
+    try {
+      scan: for (;;) {
+        const block = await it.nextv(1000);
+        if (block.length === 0) break;
+        for (const [k, v] of block) {
+          if (++scanned > cap) { capped = true; break scan; }
+          const e = this.codec.decode(v) as NameIndexValue;
+          if (e.st === 'deleted' && !q.includeDeleted) continue;
+          if (q.birthDate && !birthDateMatches(e.b, q.birthDate)) continue;
+          if (addr && !e.a.startsWith(addr)) continue;
+          if (q.sex && e.s !== q.sex) continue;
+          if (q.lgCode && e.l !== q.lgCode) continue;
+          if (kanaFilter && !e.kh.includes(kanaFilter)) continue;
+          matches.push(k.slice(p.length + 1));
+        }
+      }
+    } finally {
+      await it.close();
     }
     const truncated = capped || matches.length > opts.limit;
     // Over the cap the caller answers too_many_hits and discloses nothing, so nothing is read.

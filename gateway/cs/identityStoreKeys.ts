@@ -23,6 +23,42 @@ export const queryNameKey = (name: string): string => nameQueryKey({ name })!;
 export const queryKanaKey = (kana: string): string => NAME_KEY_PREFIX.kana + kanaNameKey(kana);
 export const isKanaKey = (key: string): boolean => key.startsWith(NAME_KEY_PREFIX.kana);
 
+/**
+ * Characters of the address key (prefecture dropped) that a composite name + address key covers:
+ * 横浜市中区山下町… → 横浜市中区山下; a ward for 横浜市神奈川区…. A query address at least this long
+ * is looked up under it; a shorter one scans every holder of the name, as before.
+ */
+export const ADDRESS_LEVEL = 7;
+
+const yearOf = (birthDate: string): string => birthDate.split('-')[0]!;
+const addressArea = (addr: string): string | undefined => {
+  const chars = [...addr];
+  return chars.length >= ADDRESS_LEVEL ? chars.slice(0, ADDRESS_LEVEL).join('') : undefined;
+};
+
+/**
+ * Composite keys of a record (before hashing): each name key with the birth year, and with the
+ * address area when the address is long enough. A search matches only records of its query year
+ * (birthDateMatches compares years exactly) and whose address starts with the query's, so the
+ * composite key of the query holds every record the name scan would have matched.
+ */
+export function compositeKeys(nameKeys: string[], birthDate: string, addrKey: string): string[] {
+  const area = addressArea(addrKey);
+  const out: string[] = [];
+  for (const k of nameKeys) {
+    out.push(`${k}\u0000y:${yearOf(birthDate)}`);
+    if (area !== undefined) out.push(`${k}\u0000a:${area}`);
+  }
+  return out;
+}
+
+/** The composite key a search with this name key looks up, or undefined (scan the name key). */
+export function queryCompositeKey(nameKey: string, birthDate: string | undefined, addrKey: string | undefined): string | undefined {
+  if (birthDate) return `${nameKey}\u0000y:${yearOf(birthDate)}`;
+  const area = addrKey === undefined ? undefined : addressArea(addrKey);
+  return area === undefined ? undefined : `${nameKey}\u0000a:${area}`;
+}
+
 /** 128 bits of HMAC-SHA-256 under the index key, base64url (22 characters). */
 export function indexHash(indexKey: Uint8Array, value: string): string {
   return createHmac('sha256', indexKey).update(value).digest('base64url').slice(0, 22);
