@@ -133,7 +133,10 @@ export const rolesComponent: GatewayComponent = {
     const cs = await startCsRole({
       config: ctx.config, currentConfig: () => ctx.config, db: ctx.db, logger: ctx.logger, registry: ctx.registry,
       broker: ctx.broker, uplink: ctx.gw.uplink, audit, gateway: gw.attach,
-      identityStore: await IdentityStore.open(ctx.db, { codec: sealedJson as never, indexKey: await atRest.keyring.secret('identity-index') }),
+      identityStore: await IdentityStore.open(ctx.db, {
+        codec: sealedJson as never, indexKey: await atRest.keyring.secret('identity-index'), codeKey: await atRest.keyring.secret('identity-code'),
+        onMigrate: ({ sublevel, entries }) => { if (entries % 100_000 === 0) ctx.logger.info({ sublevel, entries }, 'identity store: moving keys to 住民票コード pseudonyms'); },
+      }),
       encodings: { local: sealedJson, moveout: sealedJson },
     });
     const served = ctx.config.municipalities[0]!;

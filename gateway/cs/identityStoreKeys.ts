@@ -1,6 +1,7 @@
 // Index keys of the identity store: the domain's search keys (gateway/domain/searchKeys.ts), hashed
-// under the per-installation index key so nothing personal appears in clear in a LevelDB key.
-import { createHmac } from 'node:crypto';
+// under the per-installation index key, and the 住民票コード pseudonyms and listing prefixes, so
+// nothing personal appears in clear in a LevelDB key.
+import { createHash, createHmac } from 'node:crypto';
 import { addressKey as domainAddressKey, kanaNameKey, nameKeys, nameQueryKey, NAME_KEY_PREFIX } from '../domain/searchKeys.js';
 import type { IdentityRecord } from './identityStoreTypes.js';
 
@@ -75,3 +76,44 @@ export function birthDateMatches(recorded: string, query: string): boolean {
   if (rm !== '00' && qm !== '00' && rm !== qm) return false;
   return rm === '00' || qm === '00' || rd === '00' || qd === '00' || rd === qd;
 }
+
+/**
+ * Pseudonym of a 住民票コード in every key of the identity store: 128 bits of HMAC-SHA-256 under
+ * the per-installation code key (22 characters, never 11 digits, so an old-layout key is told apart).
+ */
+export function codePseudonym(codeKey: Uint8Array, residentCode: string): string {
+  return createHmac('sha256', codeKey).update('rc\0').update(residentCode).digest('base64url').slice(0, 22);
+}
+
+/** Bits of the unkeyed SHA-256(code) kept in listing keys: the most a consistency bucket can use. */
+export const LISTING_PREFIX_BITS = 24;
+
+/**
+ * Bucket prefix of a 住民票コード: the first 24 bits of SHA-256(code), 6 hex digits, the same bits
+ * the domain's bucketOf takes. Unkeyed (both sides of a check must agree on buckets), so it is
+ * kept short: about 600 codes of the 10^10 share each prefix, nothing to brute-force back.
+ */
+export function bucketPrefix(residentCode: string): string {
+  return createHash('sha256').update(residentCode, 'utf8').digest('hex').slice(0, 6);
+}
+
+/** Bucket (at `bits` ≤ 24) of a listing prefix. */
+export function bucketOfPrefix(prefix: string, bits: number): number {
+  return parseInt(prefix, 16) >>> (LISTING_PREFIX_BITS - bits);
+}
+
+/**
+ * Code ranges of the full-transfer listing: the first 4 of the 11 digits, so a range of a
+ * municipality holds a few hundred codes that are sorted in memory. Their keys are keyed tags, so a
+ * key reveals neither the range nor the order of codes.
+ */
+export const CODE_RANGE_DIGITS = 4;
+export const CODE_RANGES = 10 ** CODE_RANGE_DIGITS;
+export const codeRangeOf = (residentCode: string): number => Number(residentCode.slice(0, CODE_RANGE_DIGITS));
+
+export function codeRangeTag(codeKey: Uint8Array, range: number): string {
+  return createHmac('sha256', codeKey).update('range\0').update(String(range)).digest('base64url').slice(0, 16);
+}
+
+/** Old (layout 1) keys carried the code itself: 11 digits. */
+export const isClearCode = (s: string): boolean => /^[0-9]{11}$/.test(s);

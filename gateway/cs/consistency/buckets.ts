@@ -1,30 +1,34 @@
 // Bucket-level views of one municipality code as of a 更新順番号, streamed from the identity store's
-// bucket-ordered listing (flat memory: one bucket at a time).
+// bucket-ordered listing (flat memory: one bucket at a time). Within a bucket the listing is in
+// pseudonym order, so each bucket is sorted by code here (bucketDigest sorts its own input).
 import { bucketDigest, type CodeHash } from '../../domain/consistency.js';
 import type { IdentityStore } from '../identityStore.js';
+import { bucketOfPrefix, LISTING_PREFIX_BITS } from '../identityStoreKeys.js';
 
 export const EMPTY_BUCKET = bucketDigest([]);
 
 /** Listing-key bound of the first code of `bucket` at `bits` bits ('~' past the last bucket). */
 export function bucketBound(bucket: number, bits: number): string {
   if (bucket >= 2 ** bits) return '~';
-  return (bucket * 2 ** (32 - bits)).toString(16).padStart(8, '0');
+  return (bucket * 2 ** (LISTING_PREFIX_BITS - bits)).toString(16).padStart(LISTING_PREFIX_BITS / 4, '0');
 }
 
-/** (code, hash) entries of each bucket in [from, to), empty buckets included. */
+const byCode = (x: CodeHash, y: CodeHash) => (x.code < y.code ? -1 : x.code > y.code ? 1 : 0);
+
+/** (code, hash) entries of each bucket in [from, to) in code order, empty buckets included. */
 export async function* bucketEntries(store: IdentityStore, lgCode: string, atSeq: number, bits: number, from: number, to: number): AsyncGenerator<{ bucket: number; entries: CodeHash[] }> {
   let current = from;
   let entries: CodeHash[] = [];
   for await (const d of store.iterateDigests(lgCode, atSeq, { fromPrefix: bucketBound(from, bits), toPrefix: bucketBound(to, bits) })) {
-    const b = parseInt(d.prefix, 16) >>> (32 - bits);
+    const b = bucketOfPrefix(d.prefix, bits);
     while (current < b) {
-      yield { bucket: current++, entries };
+      yield { bucket: current++, entries: entries.sort(byCode) };
       entries = [];
     }
     entries.push({ code: d.residentCode, hash: d.digest });
   }
   while (current < to) {
-    yield { bucket: current++, entries };
+    yield { bucket: current++, entries: entries.sort(byCode) };
     entries = [];
   }
 }
@@ -46,7 +50,7 @@ export async function bucketDigestRange(store: IdentityStore, lgCode: string, at
     current++;
   };
   await store.scanDigests(lgCode, atSeq, { fromPrefix: bucketBound(from, bits), toPrefix: bucketBound(to, bits) }, (code, prefix, hash) => {
-    const b = parseInt(prefix, 16) >>> (32 - bits);
+    const b = bucketOfPrefix(prefix, bits);
     while (current < b) close();
     entries.push({ code, hash });
     count++;

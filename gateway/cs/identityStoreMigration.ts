@@ -1,0 +1,86 @@
+// Layout migration of the identity store, run by IdentityStore.open before anything reads it.
+// Layout 1 kept the 住民票コード in clear in keys (rec code, hist code!seq, seq → code, listing
+// lgCode!8-hex-prefix!code → "seq hash", lgCode!code, indexes H!code); layout 2 keys everything by the
+// code's pseudonym (identityStore.ts). Every entry is rewritten on its own (its old key names the
+// code), in bounded batches that each delete the old entries they replace, so an interrupted
+// migration resumes on the next open with what is left; `layout` is written last.
+import type { Db } from '../store/db.js';
+import { bucketPrefix, codePseudonym, codeRangeOf, codeRangeTag, isClearCode } from './identityStoreKeys.js';
+import type { Sub, SubName } from './identityStore.js';
+import type { ValueCodec } from './identityStoreTypes.js';
+
+export const LAYOUT = 2;
+const BATCH_ENTRIES = 1000;
+
+/** The stored layout; a store without one predates layouts (1), or is new (it is then migrated in no time). */
+export async function layoutOf(subs: Record<SubName, Sub>): Promise<number> {
+  const v = await subs.meta.get('layout');
+  return v ? Number(Buffer.from(v).toString('utf8')) : 1;
+}
+
+type Rewrite = (key: string, value: Uint8Array) => [string, Uint8Array] | undefined;
+
+export async function migrateLayout(db: Db, subs: Record<SubName, Sub>, opts: { codeKey: Uint8Array; codec: ValueCodec; onProgress?: (p: { sublevel: string; entries: number }) => void }): Promise<void> {
+  const p = (code: string) => codePseudonym(opts.codeKey, code);
+  const tags = new Map<number, string>();
+  const tag = (range: number) => tags.get(range) ?? (tags.set(range, codeRangeTag(opts.codeKey, range)), tags.get(range)!);
+  const text = (v: Uint8Array) => Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('utf8');
+  /** `H!code` → `H!P` (個人番号, name and address indexes). */
+  const suffixed: Rewrite = (k, v) => {
+    const at = k.lastIndexOf('!');
+    const code = k.slice(at + 1);
+    return isClearCode(code) ? [`${k.slice(0, at)}!${p(code)}`, v] : undefined;
+  };
+  const rewrites: Array<[SubName, Rewrite]> = [
+    ['rec', (k, v) => (isClearCode(k) ? [p(k), v] : undefined)],
+    ['hist', (k, v) => {
+      const [code, seq] = k.split('!');
+      return isClearCode(code!) ? [`${p(code!)}!${seq}`, v] : undefined;
+    }],
+    ['seq', (k, v) => {
+      const code = text(v);
+      return isClearCode(code) ? [k, Buffer.from(p(code), 'utf8')] : undefined;
+    }],
+    ['lg', (k, v) => {
+      const [lg, prefix, code] = k.split('!');
+      if (code === undefined || !isClearCode(code)) return undefined;
+      const [seq, digest] = text(v).split(' ');
+      // same SHA-256 prefix, cut to the 24 bits layout 2 keeps
+      const bucket = prefix!.slice(0, 6);
+      if (bucket !== bucketPrefix(code)) throw new Error(`identity store migration: listing entry of an unexpected form under ${lg}`);
+      return [`${lg}!${bucket}!${p(code)}`, opts.codec.encode([Number(seq), digest, code])];
+    }],
+    ['lc', (k, v) => {
+      const [lg, code, rest] = k.split('!');
+      return rest === undefined && isClearCode(code!) ? [`${lg}!${tag(codeRangeOf(code!))}!${p(code!)}`, v] : undefined;
+    }],
+    ['mn', suffixed], ['nm', suffixed], ['nx', suffixed], ['ad', suffixed],
+  ];
+  for (const [name, rewrite] of rewrites) await migrateSublevel(db, subs[name], name, rewrite, opts.onProgress);
+  await subs.meta.put('layout', Buffer.from(String(LAYOUT), 'utf8'));
+}
+
+async function migrateSublevel(db: Db, sub: Sub, name: string, rewrite: Rewrite, onProgress?: (p: { sublevel: string; entries: number }) => void): Promise<void> {
+  // The iterator reads a snapshot, so entries written under new keys meanwhile are not met again.
+  const it = sub.iterator();
+  let done = 0;
+  try {
+    for (;;) {
+      const block = await it.nextv(BATCH_ENTRIES);
+      if (block.length === 0) break;
+      const b = db.batch();
+      for (const [k, v] of block) {
+        const next = rewrite(k, v);
+        if (!next) continue;
+        if (next[0] !== k) b.del(sub.prefix + k);
+        b.put(sub.prefix + next[0], next[1]);
+        done++;
+      }
+      if (b.length) await b.write();
+      else await b.close();
+      onProgress?.({ sublevel: name, entries: done });
+    }
+  } finally {
+    await it.close();
+  }
+}
