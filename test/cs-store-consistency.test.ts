@@ -101,6 +101,12 @@ describe('consistency check against an in-process peer', () => {
     const fullBytes = full.bytesSent + full.bytesReceived;
     expect(digestBytes).toBeLessThan(fullBytes);
     expect((await checker.sessions.list()).map((s) => s.id).sort()).toEqual([digest.id, full.id].sort());
+    // the difference lists are keyed by the identity store's pseudonyms, never by a code in clear
+    const codes = expected.map((e) => e.split(':')[0]!);
+    const keys: string[] = [];
+    for await (const k of local.db.keys({ gt: '!consistency!', lt: '!consistency"' })) keys.push(k);
+    expect(keys.length).toBeGreaterThan(expected.length);
+    expect(keys.filter((k) => codes.some((c) => k.includes(c)))).toEqual([]);
   });
 
   it('resumes an interrupted session and ends with the same difference list', async () => {

@@ -8,7 +8,8 @@ import { cpSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { openApplianceDb, type Db } from '../gateway/store/db.js';
 import { IdentityStore, IdentityStoreOpenError } from '../gateway/cs/identityStore.js';
-import type { IdentityRecord } from '../gateway/cs/identityStoreTypes.js';
+import type { IdentityRecord, ValueCodec } from '../gateway/cs/identityStoreTypes.js';
+import { SessionStore } from '../gateway/cs/consistency/sessionStore.js';
 import { tempDir } from './helpers/tmp.js';
 
 const FIXTURE = join(import.meta.dirname, 'fixtures', 'identity-store-layout1');
@@ -117,4 +118,29 @@ describe('identity store layout migration', () => {
     expect((await (await IdentityStore.open(db, { indexKey, codeKey })).get(expected.codes[0]!))?.residentCode).toBe(expected.codes[0]);
   });
 
+
+  it('moves stored consistency sessions to pseudonym keys and the codec', async () => {
+    db = await openApplianceDb(join(dir.path, 'sessions'));
+    const code = expected.codes[0]!;
+    const state = { id: 's1', lgCode: '242012', mode: 'full', cursor: code, done: false };
+    const diff = { residentCode: code, kind: 'cs_only' };
+    const b = db.batch();
+    b.put('!consistency!!session!s1', Buffer.from(JSON.stringify(state)));
+    b.put(`!consistency!!diff!s1!${code}`, Buffer.from(JSON.stringify(diff)));
+    await b.write();
+    const xor: ValueCodec = {
+      encode: (v) => Buffer.from(JSON.stringify(v)).map((x) => x ^ 0x5a),
+      decode: (v) => { const t = Buffer.from(v).map((x) => x ^ 0x5a).toString(); if (!t.startsWith('{')) throw new Error('not mine'); return JSON.parse(t); },
+    };
+    const sessions = new SessionStore(db, { codec: xor, keyOf: (c) => `P${c.split('').reverse().join('')}x` });
+    expect(await sessions.list()).toEqual([state]);
+    expect(await sessions.hasDifference('s1', code)).toBe(true);
+    const diffs = [];
+    for await (const d of sessions.differences('s1')) diffs.push(d);
+    expect(diffs).toEqual([diff]);
+    for await (const [k, v] of db.iterator({ gt: '!consistency!', lt: '!consistency"' })) {
+      expect(k.includes(code)).toBe(false);
+      expect(Buffer.from(v).toString('latin1').includes(code)).toBe(false);
+    }
+  });
 });

@@ -523,6 +523,11 @@ export class IdentityStore {
   get database(): Db {
     return this.db;
   }
+
+  /** The value codec (sealing in the appliance), for components keeping codes next to this store. */
+  get valueCodec(): ValueCodec {
+    return this.codec;
+  }
 }
 
 function stripUndefined<T extends object>(o: T): T {

@@ -48,7 +48,8 @@ export class ConsistencyChecker {
   readonly sessions: SessionStore;
 
   constructor(private readonly db: Db, private readonly store: IdentityStore, private readonly opts: CheckerOptions = {}) {
-    this.sessions = new SessionStore(db);
+    // Keys by the store's pseudonyms and values through its codec: a difference list names codes.
+    this.sessions = new SessionStore(db, { codec: store.valueCodec, keyOf: (code) => store.pseudonym(code) });
   }
 
   /** Opens a check at the current 更新順番号 and runs it to the end (or until the transport fails). */
@@ -195,6 +196,7 @@ export class ConsistencyChecker {
 
   private async commit(state: SessionState, diffs: Difference[]): Promise<void> {
     state.updatedAt = nowIso();
+    await this.sessions.ready();
     const b = this.db.batch();
     // A difference met again on a resumed step overwrites its own entry; count only new ones.
     for (const d of diffs) {
