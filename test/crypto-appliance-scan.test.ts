@@ -35,6 +35,7 @@ const COUNT = 300;
 /** Searches answered online (replies checked), then searches whose replies stay queued. */
 const SEARCHES = 20;
 const QUEUED = 60;
+const MOVEOUTS = 20;
 
 const today = isoDateInJapan(Date.now());
 const residents = [...generateResidents('tsu', { count: COUNT * 2 })].filter((r) => r.lgCode === SERVED).slice(0, COUNT).map((r, i) => {
@@ -102,6 +103,14 @@ describe('data directory of the running appliance', () => {
     for (let i = 0; i < residents.length; i += 50) {
       const replies = await Promise.all(residents.slice(i, i + 50).map((r) => rr.request('identity.update', { record: r })));
       for (const rep of replies) expect(rep.type).toBe('identity.update.result');
+    }
+    // Move-out certificates held for the new municipality (転出証明書情報): sealed, found by 住民票コード.
+    for (const [i, r] of residents.slice(0, MOVEOUTS).entries()) {
+      const certificate = {
+        certificateId: `MO-${SERVED}-${String(i + 1).padStart(6, '0')}`, residentCode: r.residentCode, myNumber: r.myNumber, name: r.name,
+        birthDate: r.birthDate, sex: r.sex, oldAddress: r.address, oldLgCode: SERVED, plannedMoveDate: today, issuedOn: today,
+      };
+      expect(await rr.request('moveout.cert.store', { certificate })).toMatchObject({ type: 'moveout.cert.store.result' });
     }
     const term = await session(url, TERMINAL, TERMINAL);
     clients.push(term.client);

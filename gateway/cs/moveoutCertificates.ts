@@ -3,7 +3,9 @@
 // CS asks for it, the move-in notice says it was used, or it expires (move-in within 30 days of the
 // planned move date, DOMAIN.md). Sublevel `moveout`:
 //   c!{lgCode}!{certificateId}         → held certificate (personal data: encrypted encoding when given)
-//   r!{lgCode}!{residentCode}!{certId} → '' (look-up by 住民票コード)
+// Held certificates are few (weeks of move-outs), so look-ups by 住民票コード or 個人番号 scan them:
+// no key names a person. (Earlier versions kept r!{lgCode}!{residentCode}!{certId} → ''; such an
+// entry goes with its certificate, at use or expiry.)
 import type { AbstractSublevel } from 'abstract-level';
 import { isoDateInJapan } from '../domain/dates.js';
 import { SUBLEVELS, type Batch, type Db } from '../store/db.js';
@@ -35,7 +37,6 @@ export class MoveOutCertificates {
   hold(batch: Batch, held: HeldCertificate): void {
     const c = held.certificate;
     batch.put<string, HeldCertificate | ''>(`c!${c.oldLgCode}!${c.certificateId}`, held, { sublevel: this.sublevel as never });
-    batch.put<string, HeldCertificate | ''>(`r!${c.oldLgCode}!${c.residentCode}!${c.certificateId}`, '', { sublevel: this.sublevel as never });
   }
 
   release(batch: Batch, held: HeldCertificate): void {
@@ -52,16 +53,12 @@ export class MoveOutCertificates {
   /** The newest unexpired certificate of a person held for `lgCode`, by 住民票コード or 個人番号. */
   async find(lgCode: string, key: { residentCode?: string; myNumber?: string }, today = isoDateInJapan(Date.now())): Promise<HeldCertificate | undefined> {
     const found: HeldCertificate[] = [];
-    if (key.residentCode) {
-      const p = `r!${lgCode}!${key.residentCode}!`;
-      for await (const k of this.sublevel.keys({ gt: p, lt: p + '~' })) {
-        const h = await this.get(lgCode, k.slice(p.length));
-        if (h) found.push(h);
-      }
-    } else if (key.myNumber) {
-      // Held certificates are few (weeks of move-outs): a scan is cheaper than another index of 個人番号.
+    if (key.residentCode || key.myNumber) {
       const p = `c!${lgCode}!`;
-      for await (const v of this.sublevel.values({ gt: p, lt: p + '~' })) if (v && v.certificate.myNumber === key.myNumber) found.push(v);
+      for await (const v of this.sublevel.values({ gt: p, lt: p + '~' })) {
+        if (!v) continue;
+        if (key.residentCode ? v.certificate.residentCode === key.residentCode : v.certificate.myNumber === key.myNumber) found.push(v);
+      }
     }
     return found.filter((h) => h.expiresOn >= today).sort((a, b) => b.storedAt - a.storedAt)[0];
   }
