@@ -7,6 +7,7 @@ import { SUBLEVELS } from '../store/db.js';
 export const SEALED_SUBLEVELS = [
   SUBLEVELS.identity,  // 本人確認情報: IdentityStore codec (gateway/cs/identityStore.ts), all nested sublevels
   SUBLEVELS.moveout,   // 転出証明書情報: MoveOutCertificates (encodings.moveout)
+  SUBLEVELS.consistency, // consistency sessions and difference lists: the identity store's codec (gateway/cs/consistency/sessionStore.ts)
   SUBLEVELS.local,     // replies and pushes to local systems: localOutbox (encodings.local)
   SUBLEVELS.outbox,    // upstream store-and-forward: Outbox (valueEncodings.outbox)
   SUBLEVELS.inbox,     // upstream messages seen: Inbox (valueEncodings.inbox)
