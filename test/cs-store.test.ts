@@ -187,4 +187,21 @@ describe('identity store', () => {
     for await (const c of store.changesSince(h)) changes.push(c.seq);
     expect(changes).toEqual([4, 5, 6]);
   });
+
+  it('lists a municipality in 住民票コード order from pseudonym keys, a dense code range in several passes', async () => {
+    await db.close();
+    db = await openApplianceDb(dir.path);
+    store = await IdentityStore.open(db, { indexKey, codeRangeWindow: 3 }); // rc(n) all share their first digits
+    const ns = [12, 3, 40, 7, 25, 1, 33, 18, 9, 50, 2];
+    for (const n of ns) await apply(person(n, { lgCode: n === 40 ? '242021' : '242012' }));
+    await apply(person(9, { lgCode: '242021', changeReason: 'correct', changeDate: '2021-01-01' }));
+    const h = store.lastSeq();
+    await apply(person(60));
+    const codes = async (atSeq: number, after?: string) => { const o: string[] = []; for await (const r of store.iterateByCode('242012', atSeq, after)) o.push(r.residentCode); return o; };
+    const inOrder = ns.filter((n) => n !== 40 && n !== 9).sort((a, b) => a - b).map(rc);
+    expect(await codes(h)).toEqual(inOrder);
+    expect(await codes(h - 1)).toEqual([...inOrder, rc(9)].sort()); // before 9 moved to 242021
+    expect(await codes(store.lastSeq(), rc(12))).toEqual([...inOrder.filter((c) => c > rc(12)), rc(60)]);
+    for await (const k of db.keys()) expect([...ns, 60].filter((n) => k.includes(rc(n))), k).toEqual([]);
+  });
 });

@@ -7,8 +7,8 @@
 //   seq   seq                      → P: one entry per change (更新順番号 log)
 //   lg    lgCode!bucketPrefix!P    → codec([seq, hash, code]) (hash "-" once the record moved to another
 //                                    code): bucket-ordered listing for the consistency check
-//   lc    lgCode!rangeTag!P        → '': the code ranges of the full transfer (rangeTag = keyed tag of
-//                                    the code's first 4 digits); each range is sorted by code in memory.
+//   lc    lgCode!rangeTag!P        → codec(code): the code ranges of the full transfer (rangeTag = keyed
+//                                    tag of the code's first 3 digits); each range is sorted by code in memory.
 //                                    Entries of codes a record left stay and are checked as of the seq
 //   mn    H(個人番号)!P             → ''
 //   nm    H(name key)!P            → codec({ b, a, s, l, st, kh }): filters applied while searching
@@ -76,6 +76,8 @@ export interface IdentityStoreOptions {
   validation?: ValidationOptions;
   /** A search stops counting after this many candidate entries (total is then a lower bound). */
   searchScanCap?: number;
+  /** (code, P) pairs of one code range held at once in a full-transfer pass (default 20 000). */
+  codeRangeWindow?: number;
   /** Progress of a layout migration at open (entries rewritten so far, per sublevel). */
   onMigrate?: (p: { sublevel: string; entries: number }) => void;
 }
@@ -94,9 +96,10 @@ type ListingValue = [number, string, string];
 const EMPTY = new Uint8Array(0);
 const enc = (s: string) => Buffer.from(s, 'utf8');
 const dec = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('utf8');
-/** Records of one code range held at once while sorting it; a denser range takes several passes. */
-const RANGE_WINDOW = 5000;
-const byCode = (a: IdentityRecord, b: IdentityRecord) => (a.residentCode < b.residentCode ? -1 : a.residentCode > b.residentCode ? 1 : 0);
+/** (code, P) pairs of one code range held at once while sorting it; a denser range takes several passes. */
+const RANGE_WINDOW = 20_000;
+type CodeEntry = [code: string, p: string];
+const byCode = (a: CodeEntry, b: CodeEntry) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0);
 
 export class IdentityStore {
   /**
@@ -212,7 +215,7 @@ export class IdentityStore {
     batch.put(this.at.rec + p, this.codec.encode(record));
     batch.put(this.at.seq + seqKey(seq), enc(p));
     batch.put(this.at.lg + `${record.lgCode}!${bucket}!${p}`, this.listingValue(seq, this.digestOf(record), rc));
-    batch.put(this.at.lc + `${record.lgCode}!${this.rangeTag(codeRangeOf(rc))}!${p}`, EMPTY);
+    batch.put(this.at.lc + `${record.lgCode}!${this.rangeTag(codeRangeOf(rc))}!${p}`, this.codec.encode(rc));
     this.putIndexes(batch, record, p);
     return { record, seq };
   }
@@ -489,26 +492,33 @@ export class IdentityStore {
     for (let range = first; range < CODE_RANGES; range++) yield* this.rangeByCode(lgCode, range, atSeq, after);
   }
 
-  /** One code range in code order, at most RANGE_WINDOW records in memory (more take more passes). */
+  /**
+   * One code range in code order: its (code, P) pairs sorted in memory, at most `codeRangeWindow` of them
+   * (a denser range takes more passes), then each record read as of `atSeq`, one at a time.
+   */
   private async *rangeByCode(lgCode: string, range: number, atSeq: number, after: string | undefined): AsyncGenerator<IdentityRecord> {
     const base = `${lgCode}!${this.rangeTag(range)}!`;
+    const window = this.opts.codeRangeWindow ?? RANGE_WINDOW;
     let low = after;
     for (;;) {
-      let held: IdentityRecord[] = [];
+      let held: CodeEntry[] = [];
       let more = false;
-      const keep = () => { held.sort(byCode); held = held.slice(0, RANGE_WINDOW); more = true; };
-      for await (const k of this.subs.lc.keys({ gt: base, lt: base + '~' })) {
-        const r = await this.versionAtPseudonym(k.slice(base.length), atSeq);
-        // a tag shared by two ranges (or a code outside this one) is read in its own range only
-        if (!r || r.lgCode !== lgCode || codeRangeOf(r.residentCode) !== range || (low !== undefined && r.residentCode <= low)) continue;
-        held.push(r);
-        if (held.length >= 2 * RANGE_WINDOW) keep();
+      const keep = () => { held.sort(byCode); held = held.slice(0, window); more = true; };
+      for await (const [k, v] of this.subs.lc.iterator({ gt: base, lt: base + '~' })) {
+        const code = this.codec.decode(v) as string;
+        // a tag shared by two ranges is read in each; its codes are taken in their own range only
+        if (codeRangeOf(code) !== range || (low !== undefined && code <= low)) continue;
+        held.push([code, k.slice(base.length)]);
+        if (held.length >= 2 * window) keep();
       }
-      if (held.length > RANGE_WINDOW) keep();
+      if (held.length > window) keep();
       else held.sort(byCode);
-      yield* held;
+      for (const [, p] of held) {
+        const r = await this.versionAtPseudonym(p, atSeq);
+        if (r && r.lgCode === lgCode) yield r;
+      }
       if (!more || held.length === 0) return;
-      low = held[held.length - 1]!.residentCode;
+      low = held[held.length - 1]![0];
     }
   }
 

@@ -103,11 +103,12 @@ export function bucketOfPrefix(prefix: string, bits: number): number {
 }
 
 /**
- * Code ranges of the full-transfer listing: the first 4 of the 11 digits, so a range of a
- * municipality holds a few hundred codes that are sorted in memory. Their keys are keyed tags, so a
- * key reveals neither the range nor the order of codes.
+ * Code ranges of the full-transfer listing: the first 3 of the 11 digits, so a range of a
+ * municipality holds at most some thousand codes (≈200 for a Yokohama ward), sorted in memory, and a
+ * full pass opens a thousand iterators, not more. Their keys are keyed tags, so a key reveals
+ * neither the range nor the order of codes.
  */
-export const CODE_RANGE_DIGITS = 4;
+export const CODE_RANGE_DIGITS = 3;
 export const CODE_RANGES = 10 ** CODE_RANGE_DIGITS;
 export const codeRangeOf = (residentCode: string): number => Number(residentCode.slice(0, CODE_RANGE_DIGITS));
 

@@ -52,7 +52,7 @@ export async function migrateLayout(db: Db, subs: Record<SubName, Sub>, opts: { 
     }],
     ['lc', (k, v) => {
       const [lg, code, rest] = k.split('!');
-      return rest === undefined && isClearCode(code!) ? [`${lg}!${tag(codeRangeOf(code!))}!${p(code!)}`, v] : undefined;
+      return rest === undefined && isClearCode(code!) ? [`${lg}!${tag(codeRangeOf(code!))}!${p(code!)}`, opts.codec.encode(code)] : undefined;
     }],
     ['mn', suffixed], ['nm', suffixed], ['nx', suffixed], ['ad', suffixed],
   ];
