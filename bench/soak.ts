@@ -62,7 +62,8 @@ async function child(): Promise<void> {
   const role = await startCsRole({ config, db, logger, broker, uplink, audit: { log: audit, hashKey: createKeyHasher(Buffer.alloc(32, 7)) }, identityStore: store });
   process.stdout.write('ready\n');
   const timer = setInterval(() => process.stdout.write(`depth ${uplink.queueStats().juki?.depth ?? 0}\n`), 1000);
-  const memTimer = setInterval(() => process.stdout.write(memLine()), 2000);
+  const leveldbBytes = () => { try { return Number(db.getProperty('leveldb.approximate-memory-usage')) || 0; } catch { return 0; } };
+  const memTimer = setInterval(() => process.stdout.write(memLine(process.memoryUsage(), leveldbBytes())), 2000);
   // --live-heap: a full GC every 30 s, then heapUsed is the live JS heap (what a leak in our code grows).
   const gc = (globalThis as { gc?: () => void }).gc;
   const liveTimer = gc && env.LIVE_HEAP ? setInterval(() => { gc(); process.stdout.write(`live ${process.memoryUsage().heapUsed}\n`); }, 30_000) : undefined;
@@ -254,6 +255,8 @@ async function parent(): Promise<void> {
       steadyHeapUsedSlopeMbPerMin: perLife.map((l) => l.steady?.slopeMbPerMin.heapUsed ?? null),
       steadyRssAnonSlopeMbPerMin: perLife.map((l) => l.steady?.slopeMbPerMin.rssAnon ?? null),
       steadyRssFileSlopeMbPerMin: perLife.map((l) => l.steady?.slopeMbPerMin.rssFile ?? null),
+      steadyLeveldbSlopeMbPerMin: perLife.map((l) => l.steady?.slopeMbPerMin.leveldb ?? null),
+      steadyOtherNativeSlopeMbPerMin: perLife.map((l) => l.steady?.slopeMbPerMin.otherNative ?? null),
       rssPerLife: perLife,
       memSamples: all.length,
     };
@@ -271,7 +274,7 @@ async function parent(): Promise<void> {
         for (const g of d.grew) console.log(`    ${(g.bytes / 1024).toFixed(0).padStart(7)} KiB ${String(g.count).padStart(7)}  ${g.key}`);
       }
     }
-    console.log(`soak: ${report.accepted} accepted, ${report.lost} lost, RSS slope per appliance life ${report.rssSlopeMbPerMin.join(' / ')} MB/min after 30 s, ${report.steadyRssSlopeMbPerMin.join(' / ')} over the last 2/3 (anon ${report.steadyRssAnonSlopeMbPerMin.join(' / ')}, file ${report.steadyRssFileSlopeMbPerMin.join(' / ')}; heapUsed ${report.steadyHeapUsedSlopeMbPerMin.join(' / ')}) over ${minutes} min`);
+    console.log(`soak: ${report.accepted} accepted, ${report.lost} lost, RSS slope per appliance life ${report.rssSlopeMbPerMin.join(' / ')} MB/min after 30 s, ${report.steadyRssSlopeMbPerMin.join(' / ')} over the last 2/3 (anon ${report.steadyRssAnonSlopeMbPerMin.join(' / ')}, file ${report.steadyRssFileSlopeMbPerMin.join(' / ')}; heapUsed ${report.steadyHeapUsedSlopeMbPerMin.join(' / ')}; LevelDB ${report.steadyLeveldbSlopeMbPerMin.join(' / ')}; other native ${report.steadyOtherNativeSlopeMbPerMin.join(' / ')}) over ${minutes} min`);
     process.exitCode = report.lost === 0 && report.unanswered === 0 ? 0 : 1;
   } finally {
     for (const c of cleanups.splice(0).reverse()) { try { await c(); } catch { /* best effort */ } }

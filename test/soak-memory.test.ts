@@ -5,8 +5,9 @@ import { memLine, parseMemLine, slope, steadySummary, type MemSample } from '../
 
 describe('soak memory figures', () => {
   it('reads back the sample line the child writes (MB), with RSS split into anon and file on Linux', () => {
-    const s = parseMemLine(memLine({ rss: 200 * 1048576, heapUsed: 40 * 1048576, heapTotal: 50 * 1048576, external: 3 * 1048576, arrayBuffers: 1048576 }), 2.5)!;
-    expect(s).toMatchObject({ min: 2.5, rss: 200, heapUsed: 40, heapTotal: 50, external: 3, arrayBuffers: 1 });
+    const s = parseMemLine(memLine({ rss: 200 * 1048576, heapUsed: 40 * 1048576, heapTotal: 50 * 1048576, external: 3 * 1048576, arrayBuffers: 1048576 }, 12 * 1048576), 2.5)!;
+    expect(s).toMatchObject({ min: 2.5, rss: 200, heapUsed: 40, heapTotal: 50, external: 3, arrayBuffers: 1, leveldb: 12 });
+    expect(s.otherNative).toBeCloseTo(s.rssAnon - 50 - 3 - 12, 6);
     expect(s.rssAnon + s.rssFile).toBeGreaterThan(0);
     expect(parseMemLine('depth 3', 1)).toBeUndefined();
   });
@@ -17,7 +18,7 @@ describe('soak memory figures', () => {
       const min = i / 10;
       const warm = Math.min(min, 2) * 20; // +40 MB in the first 2 minutes, flat after
       const v = 150 + warm;
-      samples.push({ min, rss: v, rssAnon: v - 40, rssFile: 40, heapUsed: 30 + (i % 2), heapTotal: 40, external: 3, arrayBuffers: 1 });
+      samples.push({ min, rss: v, rssAnon: v - 40, rssFile: 40, heapUsed: 30 + (i % 2), heapTotal: 40, external: 3, arrayBuffers: 1, leveldb: 8, otherNative: v - 91 });
     }
     expect(slope(samples.map((x) => [x.min, x.rss]))).toBeGreaterThan(2);
     const steady = steadySummary(samples)!;

@@ -6,7 +6,13 @@
 // pages at any time, they grow with the data read, not with a leak).
 import { readFileSync } from 'node:fs';
 
-export interface MemSample { min: number; rss: number; rssAnon: number; rssFile: number; heapUsed: number; heapTotal: number; external: number; arrayBuffers: number }
+export interface MemSample {
+  min: number; rss: number; rssAnon: number; rssFile: number; heapUsed: number; heapTotal: number; external: number; arrayBuffers: number;
+  /** LevelDB's own estimate: memtables + block cache (leveldb.approximate-memory-usage). */
+  leveldb: number;
+  /** Anonymous memory that is neither the V8 heap, nor Buffers, nor LevelDB's: allocator, native modules, threads. */
+  otherNative: number;
+}
 
 const MB = 1024 * 1024;
 
@@ -16,18 +22,18 @@ function procStatusKb(field: string, status: string): number {
 }
 
 /** The child's stdout line for one sample (bytes, as process.memoryUsage() and /proc give them). */
-export function memLine(u: NodeJS.MemoryUsage = process.memoryUsage()): string {
+export function memLine(u: NodeJS.MemoryUsage = process.memoryUsage(), leveldbBytes = 0): string {
   let status = '';
   try { status = readFileSync('/proc/self/status', 'utf8'); } catch { /* not Linux: anon/file stay 0 */ }
-  return `mem ${u.rss} ${procStatusKb('RssAnon', status)} ${procStatusKb('RssFile', status)} ${u.heapUsed} ${u.heapTotal} ${u.external} ${u.arrayBuffers}\n`;
+  return `mem ${u.rss} ${procStatusKb('RssAnon', status)} ${procStatusKb('RssFile', status)} ${u.heapUsed} ${u.heapTotal} ${u.external} ${u.arrayBuffers} ${leveldbBytes}\n`;
 }
 
 /** Parses a `mem` line into MB at minute `min`; undefined for any other line. */
 export function parseMemLine(line: string, min: number): MemSample | undefined {
-  const m = /^mem (\d+) (\d+) (\d+) (\d+) (\d+) (\d+) (\d+)$/.exec(line.trim());
+  const m = /^mem (\d+) (\d+) (\d+) (\d+) (\d+) (\d+) (\d+) (\d+)$/.exec(line.trim());
   if (!m) return undefined;
-  const [rss, rssAnon, rssFile, heapUsed, heapTotal, external, arrayBuffers] = m.slice(1).map((v) => Number(v) / MB) as [number, number, number, number, number, number, number];
-  return { min, rss, rssAnon, rssFile, heapUsed, heapTotal, external, arrayBuffers };
+  const [rss, rssAnon, rssFile, heapUsed, heapTotal, external, arrayBuffers, leveldb] = m.slice(1).map((v) => Number(v) / MB) as [number, number, number, number, number, number, number, number];
+  return { min, rss, rssAnon, rssFile, heapUsed, heapTotal, external, arrayBuffers, leveldb, otherNative: rssAnon - heapTotal - external - leveldb };
 }
 
 /** Least-squares slope of y over x. */
@@ -42,7 +48,7 @@ export function slope(points: Array<[number, number]>): number {
 }
 
 export type MemField = Exclude<keyof MemSample, 'min'>;
-export const MEM_FIELDS: MemField[] = ['rss', 'rssAnon', 'rssFile', 'heapUsed', 'heapTotal', 'external', 'arrayBuffers'];
+export const MEM_FIELDS: MemField[] = ['rss', 'rssAnon', 'rssFile', 'heapUsed', 'heapTotal', 'external', 'arrayBuffers', 'leveldb', 'otherNative'];
 
 export interface MemSummary { samples: number; fromMin: number; toMin: number; slopeMbPerMin: Record<MemField, number>; firstMb: Record<MemField, number>; lastMb: Record<MemField, number> }
 
