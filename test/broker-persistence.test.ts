@@ -208,6 +208,10 @@ describe('record codec', () => {
       const fast = encodeIngressRecord(topic, payload, qos, retain, clientId, properties);
       expect(Buffer.from(fast)).toEqual(Buffer.from(encodeRecord(rec)));
       expect(decodeRecord(fast)).toEqual(rec);
+      // again, from the per-client header cache, and with the topic changed
+      expect(Buffer.from(encodeIngressRecord(topic, payload, qos, retain, clientId, properties))).toEqual(Buffer.from(fast));
+      const moved = { ...rec, topic: `${topic}/2` };
+      expect(decodeRecord(encodeIngressRecord(`${topic}/2`, payload, qos, retain, clientId, properties))).toEqual(moved);
     }
   });
 });

@@ -41,9 +41,32 @@ export function encodeRecord(obj: RecordObject): Uint8Array {
  * encoded for every accepted publish: same layout as encodeRecord, header written by hand.
  */
 export function encodeIngressRecord(topic: string, payload: Uint8Array, qos: number, retain: boolean, clientId: string, properties?: unknown): Uint8Array {
-  const props = properties === undefined ? '' : `,"properties":${JSON.stringify(properties)}`;
-  return withPayload(`{"topic":${JSON.stringify(topic)},"qos":${JSON.stringify(qos)},"retain":${retain},"clientId":${JSON.stringify(clientId)}${props},"$k":${PAYLOAD_BYTES}}`, payload);
+  if (properties !== undefined) return withPayload(ingressHeader(topic, qos, retain, clientId, properties), payload);
+  // A publisher mostly repeats its topic, qos and retain: its encoded header is reused.
+  let h = headers.get(clientId);
+  if (h === undefined || h.topic !== topic || h.qos !== qos || h.retain !== retain) {
+    const json = ingressHeader(topic, qos, retain, clientId, undefined);
+    const bytes = Buffer.allocUnsafeSlow(4 + Buffer.byteLength(json, 'utf8'));
+    bytes.writeUInt32BE(bytes.length - 4, 0);
+    bytes.write(json, 4, 'utf8');
+    if (headers.size >= HEADER_CACHE_SIZE) headers.clear();
+    headers.set(clientId, h = { topic, qos, retain, bytes });
+  }
+  const out = Buffer.allocUnsafe(h.bytes.length + payload.byteLength);
+  out.set(h.bytes, 0);
+  out.set(payload, h.bytes.length);
+  return out;
 }
+
+function ingressHeader(topic: string, qos: number, retain: boolean, clientId: string, properties: unknown): string {
+  const props = properties === undefined ? '' : `,"properties":${JSON.stringify(properties)}`;
+  return `{"topic":${JSON.stringify(topic)},"qos":${JSON.stringify(qos)},"retain":${retain},"clientId":${JSON.stringify(clientId)}${props},"$k":${PAYLOAD_BYTES}}`;
+}
+
+interface CachedHeader { topic: string; qos: number; retain: boolean; bytes: Buffer }
+/** Last ingress header per client id (bounded: cleared when full). */
+const headers = new Map<string, CachedHeader>();
+const HEADER_CACHE_SIZE = 4096;
 
 /** u32 header length | header | payload, in one allocation (the header written straight into it). */
 function withPayload(json: string, payload: Uint8Array | undefined): Uint8Array {

@@ -136,6 +136,23 @@ export interface CommitterEvents {
 
 /** How long staged-only work may wait for company (ms). */
 const STAGE_DELAY_MS = 10;
+/** Batches written at once (see #run). */
+const MAX_IN_FLIGHT = 2;
+
+interface Batch {
+  ops: RawOp[];
+  waiters: CommitWaiter[];
+  stagedFailures: Array<(err: Error) => void>;
+  released: HeldFanout[];
+  /** Someone waits for it: fsynced. */
+  durable: boolean;
+  epoch: number;
+  /** The watermark it writes (0: none). */
+  mark: number;
+  /** Lowest seq among the fan-outs it writes. */
+  lowestReleased: number;
+  startedAt?: number;
+}
 
 export class GroupCommitter {
   #ops: RawOp[] = [];
@@ -148,14 +165,23 @@ export class GroupCommitter {
   #waiters: CommitWaiter[] = [];
   #stagedFailures: Array<(err: Error) => void> = [];
   #durable = false;
-  #writing = false;
   #scheduled = false;
+  /** Batches started and not yet completed, oldest first. */
+  #writingBatches: Batch[] = [];
+  #inFlight = 0;
+  /** Settles after the completion of the last batch started. */
+  #completions: Promise<void> = Promise.resolve();
+  /** Bumped by a failure: a batch started under an older epoch fails too. */
+  #epoch = 0;
+  #lastError: Error | undefined;
+  /** The highest watermark put into a batch (written or in flight). */
+  #watermarkPlanned = 0;
   #lazyTimer: NodeJS.Timeout | undefined;
   #failed = false;
   #watermark: Watermark | undefined;
   #watermarkWritten = 0;
   /** Batches and operations written, time spent writing (ms): for metrics and the benchmark. */
-  readonly stats = { batches: 0, ops: 0, writeMs: 0, maxWriteMs: 0, syncedBatches: 0 };
+  readonly stats = { batches: 0, ops: 0, writeMs: 0, maxWriteMs: 0, syncedBatches: 0, overlapped: 0 };
 
   constructor(
     private readonly db: Db,
@@ -168,6 +194,7 @@ export class GroupCommitter {
   useWatermark(w: Watermark, from: number): void {
     this.#watermark = w;
     this.#watermarkWritten = from;
+    this.#watermarkPlanned = from;
   }
 
   /** Queue ops; `apply` runs (in queue order) only once they are durable, `undo` if their batch failed. */
@@ -184,11 +211,11 @@ export class GroupCommitter {
   }
 
   /**
-   * One durable put and its waiter, without op arrays or closures (the ingress path, once per
-   * accepted publish).
+   * One durable put (its key with the sublevel prefix applied) and its waiter, without op arrays
+   * or closures (the ingress path, once per accepted publish).
    */
-  commitPut(sublevel: Sublevel, key: string, value: Uint8Array, waiter: CommitWaiter): void {
-    this.#ops.push({ type: 'put', key: sublevel.prefix + key, value });
+  commitPut(fullKey: string, value: Uint8Array, waiter: CommitWaiter): void {
+    this.#ops.push({ type: 'put', key: fullKey, value });
     this.#wait(waiter);
   }
 
@@ -245,7 +272,7 @@ export class GroupCommitter {
 
   /** Resolves once everything queued before the call has been written (or has failed). */
   flush(): Promise<void> {
-    if (!this.#writing && this.#waiters.length === 0 && this.#ops.length === 0 && this.#young.length === 0 && this.#old.length === 0) {
+    if (this.#inFlight === 0 && this.#waiters.length === 0 && this.#ops.length === 0 && this.#young.length === 0 && this.#old.length === 0) {
       return Promise.resolve();
     }
     this.#flushAll = true;
@@ -265,10 +292,10 @@ export class GroupCommitter {
   }
 
   #schedule(): void {
-    if (this.#writing || this.#scheduled) return;
+    if (this.#scheduled || this.#inFlight >= MAX_IN_FLIGHT) return; // a completion schedules again
     if (!this.#durable) {
-      // Nobody waits for staged ops: hold them a little, so that an acknowledgement can cancel
-      // its put and they ride along with the next durable batch.
+      // Nobody waits for staged or held work: hold it a little, so that acknowledgements can
+      // cancel its puts and it rides along with the next durable batch.
       if (!this.#lazyTimer) {
         this.#lazyTimer = setTimeout(() => {
           this.#lazyTimer = undefined;
@@ -287,17 +314,27 @@ export class GroupCommitter {
       clearTimeout(this.#lazyTimer);
       this.#lazyTimer = undefined;
     }
-    if (this.#writing || this.#scheduled) return;
+    if (this.#scheduled || this.#inFlight >= MAX_IN_FLIGHT) return;
     this.#scheduled = true;
     // One turn of the event loop lets a whole socket read chunk (dispatched concurrently by aedes)
     // join the same batch.
-    setImmediate(() => {
-      this.#scheduled = false;
-      void this.#run();
-    });
+    setImmediate(this.#runNow);
   }
 
-  async #run(): Promise<void> {
+  readonly #runNow = (): void => {
+    this.#scheduled = false;
+    this.#run();
+  };
+
+  /**
+   * Starts one batch. Up to MAX_IN_FLIGHT batches are written at once: the next one queues in
+   * LevelDB behind the fsync of the one before instead of waiting for this thread to see that
+   * fsync finish. Completions are handled strictly in start order, and a batch that fails fails
+   * every batch started before its failure was handled (written or not, nothing of them is applied
+   * or acknowledged, their fan-outs are published again), so acks and in-memory state never run
+   * ahead of a failed write.
+   */
+  #run(): void {
     if (this.#waiters.length === 0 && this.#ops.length === 0 && this.#old.length === 0 && this.#young.length === 0) return;
     for (const f of this.#old) this.#release(f);
     this.#old = this.#young;
@@ -307,113 +344,159 @@ export class GroupCommitter {
       this.#old = [];
       this.#flushAll = false;
     }
-    const ops = this.#ops;
-    const waiters = this.#waiters;
-    const stagedFailures = this.#stagedFailures;
-    const released = this.#released;
-    const durable = this.#durable;
+    const batch: Batch = {
+      ops: this.#ops,
+      waiters: this.#waiters,
+      stagedFailures: this.#stagedFailures,
+      released: this.#released,
+      durable: this.#durable,
+      epoch: this.#epoch,
+      mark: 0,
+      lowestReleased: Number.MAX_SAFE_INTEGER,
+    };
     this.#ops = [];
     this.#waiters = [];
     this.#stagedFailures = [];
     this.#released = [];
     this.#durable = false;
-    this.#writing = true;
+    for (const f of batch.released) if (f.seq < batch.lowestReleased) batch.lowestReleased = f.seq;
+    let write: Promise<void> | undefined;
     let error: Error | undefined;
-    let mark = 0;
     try {
-      const sealer = this.sealer;
-      if (sealer) {
-        // Sealed where the bytes are made, the only place every value passes. A fan-out shares one
-        // LazyValue among its subscriber queues: sealed once per batch, not once per queue.
-        let sealedLazy: Map<LazyValue, Uint8Array> | undefined;
-        for (const op of ops) {
-          const v = op.value;
-          if (v instanceof Uint8Array) op.value = sealer.seal(v);
-          else if (v !== undefined) {
-            let sealed = (sealedLazy ??= new Map()).get(v);
-            if (!sealed) sealedLazy.set(v, sealed = sealer.seal(v.bytes()));
-            op.value = sealed;
-          }
-        }
-      } else {
-        for (const op of ops) {
-          if (op.value !== undefined && !(op.value instanceof Uint8Array)) op.value = op.value.bytes();
-        }
-      }
-      const wm = this.#watermark;
-      if (wm) {
-        let held = Number.MAX_SAFE_INTEGER;
-        for (const f of this.#old) if (f.seq < held) held = f.seq;
-        for (const f of this.#young) if (f.seq < held) held = f.seq;
-        const w = wm.lowest(held);
-        if (w > this.#watermarkWritten) {
-          mark = w;
-          const op = wm.op(w);
-          const bytes = op.value instanceof Uint8Array ? op.value : op.value.bytes();
-          ops.push({ type: 'put', key: op.sublevel.prefix + op.key, value: sealer ? sealer.seal(bytes) : bytes });
-        }
-      }
-      if (ops.length > 0) {
-        // Staged-only batches skip fsync: they are replayable from the (synced) ingress log.
-        const options = { sync: this.sync && durable };
-        const fast = rawBatchOf(this.db);
-        const t0 = performance.now();
-        if (fast) await fast(ops, options);
-        else await this.db.batch(ops as never, options);
-        const ms = performance.now() - t0;
-        const st = this.stats;
-        st.batches++;
-        st.ops += ops.length;
-        st.writeMs += ms;
-        if (ms > st.maxWriteMs) st.maxWriteMs = ms;
-        if (options.sync) st.syncedBatches++;
-      }
+      write = this.#write(batch);
     } catch (err) {
       error = err instanceof Error ? err : new Error(String(err));
     }
-    if (error) {
-      const first = !this.#failed;
-      this.#failed = true;
-      for (const w of waiters) {
-        try { w.undo?.(); } catch { /* keep going */ }
-      }
-      for (const w of waiters) {
-        try { w.done(error); } catch { /* a caller's callback must not break the queue */ }
-      }
-      for (const f of stagedFailures) {
-        try { f(error); } catch { /* keep going */ }
-      }
-      for (const f of released) {
-        try { f.failed(error); } catch { /* keep going */ }
-      }
-      // one alarm per episode, not per batch: it clears with the next batch that succeeds
-      if (first) {
-        try { this.events.onWriteError(error); } catch { /* an alarm sink must not break the queue */ }
-      }
-    } else {
-      if (mark > this.#watermarkWritten) {
-        this.#watermarkWritten = mark;
-        this.#watermark!.written(mark);
-      }
-      if (this.#failed && ops.length > 0) {
-        this.#failed = false;
-        try { this.events.onRecovered(); } catch { /* see above */ }
-      }
-      // every apply first, then the callbacks: what a caller does next sees the whole batch applied
-      const failures: Array<Error | undefined> = new Array(waiters.length);
-      for (let i = 0; i < waiters.length; i++) {
-        try {
-          waiters[i]!.apply?.();
-        } catch (err) {
-          failures[i] = err instanceof Error ? err : new Error(String(err));
+    if (this.#inFlight > 0) this.stats.overlapped++;
+    this.#inFlight++;
+    this.#writingBatches.push(batch);
+    const previous = this.#completions;
+    this.#completions = this.#complete(batch, write, error, previous);
+  }
+
+  /** Seals/encodes the batch, adds the watermark op and starts the write (undefined: nothing to write). */
+  #write(batch: Batch): Promise<void> | undefined {
+    const ops = batch.ops;
+    const sealer = this.sealer;
+    if (sealer) {
+      // Sealed where the bytes are made, the only place every value passes. A fan-out shares one
+      // LazyValue among its subscriber queues: sealed once per batch, not once per queue.
+      let sealedLazy: Map<LazyValue, Uint8Array> | undefined;
+      for (const op of ops) {
+        const v = op.value;
+        if (v instanceof Uint8Array) op.value = sealer.seal(v);
+        else if (v !== undefined) {
+          let sealed = (sealedLazy ??= new Map()).get(v);
+          if (!sealed) sealedLazy.set(v, sealed = sealer.seal(v.bytes()));
+          op.value = sealed;
         }
       }
-      for (let i = 0; i < waiters.length; i++) {
-        try { waiters[i]!.done(failures[i]); } catch { /* see above */ }
+    } else {
+      for (const op of ops) {
+        if (op.value !== undefined && !(op.value instanceof Uint8Array)) op.value = op.value.bytes();
       }
     }
-    this.#writing = false;
-    if (this.#durable) void this.#run();
+    const wm = this.#watermark;
+    if (wm) {
+      // Below every fan-out still held, and below those of batches still being written: if one of
+      // those fails, this batch may already be on disk, and its watermark must not cover them.
+      let held = Number.MAX_SAFE_INTEGER;
+      for (const f of this.#old) if (f.seq < held) held = f.seq;
+      for (const f of this.#young) if (f.seq < held) held = f.seq;
+      for (const b of this.#writingBatches) if (b.lowestReleased < held) held = b.lowestReleased;
+      const w = wm.lowest(held);
+      if (w > this.#watermarkPlanned) {
+        batch.mark = w;
+        this.#watermarkPlanned = w;
+        const op = wm.op(w);
+        const bytes = op.value instanceof Uint8Array ? op.value : op.value.bytes();
+        ops.push({ type: 'put', key: op.sublevel.prefix + op.key, value: sealer ? sealer.seal(bytes) : bytes });
+      }
+    }
+    if (ops.length === 0) return undefined;
+    // Staged-only batches skip fsync: they are replayable from the (synced) ingress log.
+    const options = { sync: this.sync && batch.durable };
+    const fast = rawBatchOf(this.db);
+    batch.startedAt = performance.now();
+    return fast ? fast(ops, options) : this.db.batch(ops as never, options);
+  }
+
+  async #complete(batch: Batch, write: Promise<void> | undefined, startError: Error | undefined, previous: Promise<void>): Promise<void> {
+    let error = startError;
+    if (write) {
+      try {
+        await write;
+      } catch (err) {
+        error = err instanceof Error ? err : new Error(String(err));
+      }
+    }
+    await previous; // completions in start order
+    if (!error && batch.epoch !== this.#epoch) error = this.#lastError ?? new Error('an earlier batch failed');
+    if (write && !error) {
+      const ms = performance.now() - batch.startedAt!;
+      const st = this.stats;
+      st.batches++;
+      st.ops += batch.ops.length;
+      st.writeMs += ms;
+      if (ms > st.maxWriteMs) st.maxWriteMs = ms;
+      if (this.sync && batch.durable) st.syncedBatches++;
+    }
+    this.#writingBatches.shift();
+    if (error) this.#failBatch(batch, error);
+    else this.#applyBatch(batch);
+    this.#inFlight--;
+    if (this.#durable) this.#kick();
     else if (this.#ops.length > 0 || this.#old.length > 0 || this.#young.length > 0) this.#schedule();
+  }
+
+  #failBatch(batch: Batch, error: Error): void {
+    if (batch.epoch === this.#epoch) {
+      // every batch started before this point fails with it
+      this.#epoch++;
+      this.#lastError = error;
+      this.#watermarkPlanned = this.#watermarkWritten;
+    }
+    const first = !this.#failed;
+    this.#failed = true;
+    for (const w of batch.waiters) {
+      try { w.undo?.(); } catch { /* keep going */ }
+    }
+    for (const w of batch.waiters) {
+      try { w.done(error); } catch { /* a caller's callback must not break the queue */ }
+    }
+    for (const f of batch.stagedFailures) {
+      try { f(error); } catch { /* keep going */ }
+    }
+    for (const f of batch.released) {
+      try { f.failed(error); } catch { /* keep going */ }
+    }
+    // one alarm per episode, not per batch: it clears with the next batch that succeeds
+    if (first) {
+      try { this.events.onWriteError(error); } catch { /* an alarm sink must not break the queue */ }
+    }
+  }
+
+  #applyBatch(batch: Batch): void {
+    if (batch.mark > this.#watermarkWritten) {
+      this.#watermarkWritten = batch.mark;
+      this.#watermark!.written(batch.mark);
+    }
+    if (this.#failed && batch.ops.length > 0) {
+      this.#failed = false;
+      try { this.events.onRecovered(); } catch { /* see above */ }
+    }
+    // every apply first, then the callbacks: what a caller does next sees the whole batch applied
+    const waiters = batch.waiters;
+    const failures: Array<Error | undefined> = new Array(waiters.length);
+    for (let i = 0; i < waiters.length; i++) {
+      try {
+        waiters[i]!.apply?.();
+      } catch (err) {
+        failures[i] = err instanceof Error ? err : new Error(String(err));
+      }
+    }
+    for (let i = 0; i < waiters.length; i++) {
+      try { waiters[i]!.done(failures[i]); } catch { /* see above */ }
+    }
   }
 }

@@ -31,6 +31,8 @@ const QLOBBER_OPTIONS = { wildcard_one: '+', wildcard_some: '#', separator: '/' 
 const SEQ_BLOCK = 100_000;
 /** Fanned-out ingress entries are range-deleted once this many seqs have passed the watermark. */
 const CLEAR_EVERY = 20_000;
+/** seqKey()'s default width. */
+const SEQ_KEY_WIDTH = 16;
 
 export interface PersistenceAlarm {
   kind: 'write-failed' | 'recovered';
@@ -161,6 +163,8 @@ export class LevelPersistence {
    * below the lowest of them (a seq reserved before its store must not be covered by it either).
    */
   readonly #unfanned = new Set<number>();
+  /** The ingress sublevel prefix followed by k zeros, at index k: seqKey() with the prefix in one concatenation. */
+  readonly #ingressPads: string[];
   readonly #ingressBooks: IngressBooks = { pending: this.#ingressPending, unfanned: this.#unfanned };
   /** Durable watermark: every ingress entry below it is fanned out. */
   #fanned = 0;
@@ -187,6 +191,8 @@ export class LevelPersistence {
     this.#broker = sub(SUBLEVELS.broker);
     this.#ingress = sub(SUBLEVELS.ingress);
     this.#requestsSub = sub(SUBLEVELS.requests);
+    const prefix = this.#ingress.prefix;
+    this.#ingressPads = Array.from({ length: SEQ_KEY_WIDTH + 1 }, (_, k) => prefix + '0'.repeat(k));
     const sealer = opts.sealer;
     this.#plain = sealer ? (v) => sealer.unseal(v) : (v) => v;
     this.requests = new RequestQueue(this.#requestsSub, sealer);
@@ -318,6 +324,12 @@ export class LevelPersistence {
     ).finally(() => { this.#clearing = undefined; });
   }
 
+  /** The ingress sublevel prefix + seqKey(seq). */
+  #ingressKey(seq: number): string {
+    const digits = String(seq);
+    return digits.length >= SEQ_KEY_WIDTH ? this.#ingressPads[0] + digits : this.#ingressPads[SEQ_KEY_WIDTH - digits.length] + digits;
+  }
+
   #withSeqReservation(seq: number, ops: WriteOp[]): void {
     if (seq <= this.#seqReservedTo) return;
     this.#seqReservedTo = seq + SEQ_BLOCK;
@@ -359,7 +371,7 @@ export class LevelPersistence {
     if (typeof packet.payload === 'object' && packet.payload) this.#linked.set(packet.payload, seq);
     this.#unfanned.add(seq);
     if (ops.length > 0) this.#committer.commitThen(ops, undefined, undefined, ignoreError); // the seq block: same batch, before the put
-    this.#committer.commitPut(this.#ingress, seqKey(seq), value, new IngressEntry(seq, record, this.#ingressBooks, done));
+    this.#committer.commitPut(this.#ingressKey(seq), value, new IngressEntry(seq, record, this.#ingressBooks, done));
   }
 
   /**
@@ -435,7 +447,7 @@ export class LevelPersistence {
   }
 
   /** Write statistics since open: batches, operations, ms spent in LevelDB writes. */
-  writeStats(): { batches: number; ops: number; writeMs: number; maxWriteMs: number; syncedBatches: number } {
+  writeStats(): { batches: number; ops: number; writeMs: number; maxWriteMs: number; syncedBatches: number; overlapped: number } {
     return { ...this.#committer.stats };
   }
 
