@@ -3,7 +3,7 @@
 // store's records, history and indexes; the broker's per-client queues). A sublevel missing here is
 // caught before any key is retired: the rotation counts sealed values over the whole database.
 // Not sealed (plain JSON/utf8, checked in the code): audit (hashed keys, no personal data), provision,
-// consistency, seen, ui, keys (wrapped data keys), inbox-ids (upstream message ids).
+// seen, ui, keys (wrapped data keys), inbox-ids (upstream message ids).
 import { SUBLEVELS } from '../store/db.js';
 
 export const SEALED_SUBLEVELS = [
