@@ -99,6 +99,8 @@ const dec = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength)
 /** (code, P) pairs of one code range held at once while sorting it; a denser range takes several passes. */
 const RANGE_WINDOW = 20_000;
 type CodeEntry = [code: string, p: string];
+/** Records read concurrently while a range is listed in code order. */
+const READ_AHEAD = 32;
 const byCode = (a: CodeEntry, b: CodeEntry) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0);
 
 export class IdentityStore {
@@ -494,7 +496,7 @@ export class IdentityStore {
 
   /**
    * One code range in code order: its (code, P) pairs sorted in memory, at most `codeRangeWindow` of them
-   * (a denser range takes more passes), then each record read as of `atSeq`, one at a time.
+   * (a denser range takes more passes), then the records read as of `atSeq`, READ_AHEAD at a time.
    */
   private async *rangeByCode(lgCode: string, range: number, atSeq: number, after: string | undefined): AsyncGenerator<IdentityRecord> {
     const base = `${lgCode}!${this.rangeTag(range)}!`;
@@ -513,9 +515,10 @@ export class IdentityStore {
       }
       if (held.length > window) keep();
       else held.sort(byCode);
-      for (const [, p] of held) {
-        const r = await this.versionAtPseudonym(p, atSeq);
-        if (r && r.lgCode === lgCode) yield r;
+      // Records of a range lie anywhere in rec (keyed by pseudonym): read a few dozen at once.
+      for (let i = 0; i < held.length; i += READ_AHEAD) {
+        const records = await Promise.all(held.slice(i, i + READ_AHEAD).map(([, p]) => this.versionAtPseudonym(p, atSeq)));
+        for (const r of records) if (r && r.lgCode === lgCode) yield r;
       }
       if (!more || held.length === 0) return;
       low = held[held.length - 1]![0];
