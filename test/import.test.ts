@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openApplianceDb, type Db } from '../gateway/store/db.js';
-import { IdentityStore } from '../gateway/cs/identityStore.js';
+import { IdentityStore, IdentityStoreOpenError } from '../gateway/cs/identityStore.js';
+import { openEncryptionAtRest } from '../gateway/crypto/index.js';
 import { importFile, ImportError } from '../gateway/cs/import/importer.js';
 import { IMPORT_FIELDS, splitCsvLine, type ImportProblem } from '../gateway/cs/import/format.js';
 import { generateResidents } from '../sim/residents.js';
@@ -107,5 +108,35 @@ describe('register import', () => {
     const bad = await run('node', [bin, 'import', join(dir.path, 'nope.csv'), '--data-dir', dir.path]).catch((e: { code: number; stderr: string }) => e);
     expect((bad as { code: number }).code).toBe(1);
     expect(existsSync(join(dir.path, 'db'))).toBe(true);
+  }, 60_000);
+
+  it('imports into an appliance\'s data dir sealed and keyed with its data keys, as the appliance opens it', async () => {
+    await db.close();
+    const dataDir = join(dir.path, 'appliance');
+    const cfg = join(dir.path, 'appliance.yaml');
+    writeFileSync(cfg, [
+      'municipalities: ["242012"]', `dataDir: ${JSON.stringify(dataDir)}`, 'hsm: { kind: software }',
+      'listeners: [{ name: plain, type: plain, host: 127.0.0.1, port: 1883 }]', 'systems: []', 'ui: { enabled: false }',
+    ].join('\n'));
+    const bin = join(process.cwd(), 'bin/juki-gw.js');
+    const done = await run('node', [bin, 'import', '--generate', '40', '--config', cfg]);
+    expect(done.stdout).toMatch(/40 lines: 40 stored/);
+    const [first] = [...generateResidents('tsu', { count: 1 })];
+    db = await openApplianceDb(join(dataDir, 'db'));
+    for await (const [k, v] of db.iterator({ gt: '!identity!', lt: '!identity"' })) {
+      expect(k.includes(first!.residentCode) || Buffer.from(v).includes(Buffer.from(first!.name))).toBe(false);
+    }
+    // a plain open (another code key) is refused, not read as an empty store
+    await expect(IdentityStore.open(db)).rejects.toBeInstanceOf(IdentityStoreOpenError);
+    const atRest = await openEncryptionAtRest({ hsm: { kind: 'software' } as never, dataDir, db });
+    try {
+      const store = await IdentityStore.open(db, {
+        codec: atRest.keyring.valueEncoding('json'), indexKey: await atRest.keyring.secret('identity-index'), codeKey: await atRest.keyring.secret('identity-code'),
+      });
+      expect((await store.get(first!.residentCode))?.name).toBe(first!.name);
+      expect((await store.search({ name: first!.name, birthDate: first!.birthDate }, { limit: 10 })).hits.map((h) => h.residentCode)).toContain(first!.residentCode);
+    } finally {
+      await atRest.close();
+    }
   }, 60_000);
 });

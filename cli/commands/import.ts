@@ -7,11 +7,13 @@ import { parseCommandArgs } from '../args.js';
 
 export const summary = 'import FILE | --generate tsu|yokohama|N: load a register extract (CSV/JSONL) into the identity store';
 
-const USAGE = `juki-gw import FILE [--format csv|jsonl] [--data-dir D | --config FILE] [--resume] [--report FILE] [--batch N]
+const USAGE = `juki-gw import FILE [--format csv|jsonl] [--config FILE | --data-dir D] [--resume] [--report FILE] [--batch N]
 juki-gw import --generate tsu|yokohama|mie|pref-NN|N [--count N] [--seed S] [--data-dir D] [--resume]
   FILE        register extract, one record per line (docs/import.md); the format follows the extension
   --report    where the validation report goes (JSONL: line, field, rule, message); default FILE.report.jsonl
-  --resume    continue an interrupted import after its last committed line`;
+  --resume    continue an interrupted import after its last committed line
+  --config    the appliance's configuration (default): records sealed with its data keys, as it reads them
+  --data-dir  a plain store (development, benchmarks): the appliance does not open it`;
 
 const OPTIONS = {
   format: { type: 'string' }, 'data-dir': { type: 'string' }, config: { type: 'string' }, resume: { type: 'boolean' },
@@ -50,15 +52,17 @@ export async function run(args: string[]): Promise<number> {
   if (batch !== undefined && (!Number.isInteger(batch) || batch < 1 || batch > 100_000)) return err('--batch: expected an integer 1..100000');
 
   let dataDir = v['data-dir'];
+  let config: import('../../config/schema/index.js').ApplianceConfig | undefined;
   if (!dataDir) {
     const loaded = loadConfig(v.config);
     if (!loaded.ok) return err(formatProblems(loaded.problems), 1);
+    config = loaded.config;
     dataDir = loaded.config.dataDir;
   }
   const { importFile, importGenerated, ImportError } = await import('../../gateway/cs/import/importer.js');
   const { formatOf } = await import('../../gateway/cs/import/format.js');
   const { openApplianceDb } = await import('../../gateway/store/db.js');
-  const { IdentityStore } = await import('../../gateway/cs/identityStore.js');
+  const { IdentityStore, IdentityStoreOpenError } = await import('../../gateway/cs/identityStore.js');
 
   let spec: import('../../sim/residents.js').PopulationSpec | undefined;
   let count = 0;
@@ -96,8 +100,18 @@ export async function run(args: string[]): Promise<number> {
     report?.write(JSON.stringify(p) + '\n');
     if (shown++ < 10) process.stderr.write(`${process.stderr.isTTY ? '\r\x1b[K' : ''}line ${p.line}: ${p.field}: ${p.rule}: ${p.message}\n`);
   };
+  let closeAtRest: (() => Promise<void>) | undefined;
   try {
-    const store = await IdentityStore.open(db);
+    // Into an appliance's data dir (a configuration given) records are sealed and keyed exactly as
+    // the appliance does (gateway/appliance/components.ts); --data-dir alone writes a plain store.
+    let storeOpts: Parameters<typeof IdentityStore.open>[1] = {};
+    if (config) {
+      const { openEncryptionAtRest } = await import('../../gateway/crypto/index.js');
+      const atRest = await openEncryptionAtRest({ hsm: config.hsm, dataDir: config.dataDir, db });
+      closeAtRest = () => atRest.close();
+      storeOpts = { codec: atRest.keyring.valueEncoding('json'), indexKey: await atRest.keyring.secret('identity-index'), codeKey: await atRest.keyring.secret('identity-code') };
+    }
+    const store = await IdentityStore.open(db, storeOpts);
     const opts = { resume: v.resume === true, onProblem, onProgress: progressPrinter(file ? 'import' : `generate ${spec!.name}`), ...(batch ? { batchSize: batch } : {}) };
     const t0 = Date.now();
     const s = spec
@@ -110,9 +124,10 @@ export async function run(args: string[]): Promise<number> {
     if (s.rejected && reportPath) process.stdout.write(`validation report: ${reportPath}\n`);
     return s.rejected ? 1 : 0;
   } catch (e) {
-    if (e instanceof ImportError) return err(`\n${e.message}`, 1);
+    if (e instanceof ImportError || e instanceof IdentityStoreOpenError) return err(`\n${e.message}`, 1);
     throw e;
   } finally {
+    await closeAtRest?.();
     await new Promise<void>((r) => (report ? report.end(() => r()) : r()));
     await db.close();
   }
