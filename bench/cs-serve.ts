@@ -6,11 +6,12 @@ import { parseArgs } from 'node:util';
 import { openApplianceDb } from '../gateway/store/db.js';
 import { IdentityStore } from '../gateway/cs/identityStore.js';
 import { buildQueries, searchRound } from './lib/csSearch.js';
+import { sealedBenchCodec } from './lib/csCodec.js';
 
-const { values } = parseArgs({ options: { dir: { type: 'string' }, records: { type: 'string' }, searches: { type: 'string' }, seed: { type: 'string' } } });
+const { values } = parseArgs({ options: { dir: { type: 'string' }, key: { type: 'string' }, records: { type: 'string' }, searches: { type: 'string' }, seed: { type: 'string' } } });
 const queries = buildQueries(values.seed ?? 'bench', Number(values.records), Number(values.searches));
 const db = await openApplianceDb(values.dir!);
-const store = await IdentityStore.open(db);
+const store = await IdentityStore.open(db, values.key ? { codec: sealedBenchCodec(values.key) } : {});
 const warm = await searchRound(store, queries);
 const round = await searchRound(store, queries);
 const st = readFileSync('/proc/self/status', 'utf8');

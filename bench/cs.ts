@@ -1,7 +1,10 @@
-// npm run bench:cs [-- --records N] [--searches Q]
-// CS data side at Yokohama scale (≈3.7 M records over 18 ward codes), in one run:
+// npm run bench:cs [-- --records N] [--searches Q] [--verifies V (0: skip)]
+// CS at Yokohama scale (≈3.7 M records over 18 ward codes), in one run:
+//   verify:       identity.verify (flow 2) round trips through broker, uplink, Mosquitto and the simulated
+//                 national server: p50/p99 one at a time and round trips/s with 16 in flight (bench/cs-verify.ts,
+//                 its own process on the e2e stack with 300 residents: verify never reads the store)
 //   build:        the generated population loaded through `juki-gw import --generate` (records + all indexes)
-//   index:        rebuild of the 個人番号/name/address indexes from the stored records
+//   index:        rebuild of the 個人番号/name/name+year/name+address-area/address indexes from the stored records
 //   search:       identity.search p50/p99 over Q realistic 4-item queries (target p99 < 20 ms), right
 //                 after the load and after a full compaction (steady state)
 //   RSS:          resident set after build + searches (target < 1.5 GB)
@@ -9,7 +12,7 @@
 //                 (target < 60 s and < 1 % of the full-transfer bytes, all 100 found, none false)
 import { execFileSync } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { openApplianceDb, type Db } from '../gateway/store/db.js';
@@ -20,13 +23,15 @@ import { ConsistencyChecker } from '../gateway/cs/consistency/session.js';
 import { StoreConsistencyPeer } from '../gateway/cs/consistency/peer.js';
 import type { ConsistencyMode, Difference } from '../gateway/cs/consistency/protocol.js';
 import { buildQueries, personAt, searchRound, spec } from './lib/csSearch.js';
+import { sealedBenchCodec } from './lib/csCodec.js';
 
-const { values } = parseArgs({ options: { records: { type: 'string' }, searches: { type: 'string' }, seed: { type: 'string' } } });
+const { values } = parseArgs({ options: { records: { type: 'string' }, searches: { type: 'string' }, seed: { type: 'string' }, verifies: { type: 'string' } } });
 const N = values.records ? Number(values.records) : spec.size;
 const Q = values.searches ? Number(values.searches) : 3000;
 const seed = values.seed ?? 'bench';
-if (!Number.isInteger(N) || N < 1000 || !Number.isInteger(Q) || Q < 1) {
-  process.stderr.write('usage: npm run bench:cs -- [--records N (≥1000)] [--searches Q]\n');
+const V = values.verifies ? Number(values.verifies) : 300;
+if (!Number.isInteger(N) || N < 1000 || !Number.isInteger(Q) || Q < 1 || !Number.isInteger(V) || V < 0) {
+  process.stderr.write('usage: npm run bench:cs -- [--records N (≥1000)] [--searches Q] [--verifies V (0: skip)]\n');
   process.exit(2);
 }
 
@@ -47,14 +52,28 @@ const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, 
 const root = mkdtempSync(join(tmpdir(), 'bench-cs-'));
 const localDir = join(root, 'cs');
 const peerDir = join(root, 'pref');
-const results: Record<string, unknown> = { records: N, searches: Q, cpus: 'shared 2-core host' };
+// Record and name-index values sealed as in the appliance (AES-256-GCM per value).
+const keyFile = join(root, 'data-key');
+const codec = sealedBenchCodec(keyFile);
+const results: Record<string, unknown> = { records: N, searches: Q, cpus: 'shared 2-core host', loadAverage: loadavg().map((l) => +l.toFixed(2)) };
 
 try {
-  log(`CS bench: ${N.toLocaleString('en')} Yokohama residents (18 ward codes), ${Q} searches; temp ${root}`);
+  log(`CS bench: ${N.toLocaleString('en')} Yokohama residents (18 ward codes), ${Q} searches; store values sealed (AES-256-GCM) as in the appliance; temp ${root}; load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+
+  // ---- verify (flow 2), before the store work so its stack has the machine to itself -------
+  if (V > 0) {
+    const out = execFileSync(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'cs-verify.ts'), '--verifies', String(V)], { encoding: 'utf8', maxBuffer: 1 << 20 });
+    const v = JSON.parse(out.trim().split('\n').pop()!) as { concurrency: number; failed: number; baselineRefused: { p50ms: number; p99ms: number }; sequential: { p50ms: number; p99ms: number; maxMs: number; perSecond: number }; concurrent: { p50ms: number; p99ms: number; perSecond: number } };
+    results.verify = v;
+    log(`identity.verify ×${V} (terminal → CS → uplink → Mosquitto → national simulator → reply, 300-resident stack): ` +
+      `one at a time p50 ${v.sequential.p50ms} ms, p99 ${v.sequential.p99ms} ms, max ${v.sequential.maxMs} ms (${v.sequential.perSecond}/s); ` +
+      `${v.concurrency} in flight ${v.concurrent.perSecond} round trips/s, p50 ${v.concurrent.p50ms} ms, p99 ${v.concurrent.p99ms} ms; failed ${v.failed}; ` +
+      `baseline (refused broken JSON) p50 ${v.baselineRefused.p50ms} ms, p99 ${v.baselineRefused.p99ms} ms (p50 ratio ×${(v.sequential.p50ms / v.baselineRefused.p50ms).toFixed(1)})`);
+  }
 
   // ---- build ------------------------------------------------------------------------------
   let db: Db = await openApplianceDb(localDir);
-  let store = await IdentityStore.open(db);
+  let store = await IdentityStore.open(db, { codec });
   const t0 = performance.now();
   let lastShown = 0;
   await importGenerated(db, store, spec, N, {
@@ -66,14 +85,14 @@ try {
   const buildMs = performance.now() - t0;
   results.buildSeconds = +(buildMs / 1000).toFixed(1);
   results.buildRecordsPerSecond = Math.round(N / (buildMs / 1000));
-  log(`build (records + 個人番号/name/address/listing indexes): ${secs(buildMs)}, ${results.buildRecordsPerSecond} records/s`);
+  log(`build (records + 個人番号/name/name+year/name+address-area/address/listing indexes): ${secs(buildMs)}, ${results.buildRecordsPerSecond} records/s`);
   results.rssAfterBuildMB = +(process.memoryUsage().rss / 1e6).toFixed(0);
   log(`RSS right after the load: ${mb(process.memoryUsage().rss)} (${rssSplit()})`);
   const ti = performance.now();
   await store.rebuildSearchIndexes();
   const indexMs = performance.now() - ti;
   results.searchIndexRebuildSeconds = +(indexMs / 1000).toFixed(1);
-  log(`search index build from the stored records (個人番号, name, address; HMAC keys): ${secs(indexMs)}, ${Math.round(N / (indexMs / 1000))} records/s`);
+  log(`search index build from the stored records (個人番号, name, name+year, name+address-area, address; HMAC keys): ${secs(indexMs)}, ${Math.round(N / (indexMs / 1000))} records/s`);
 
   // ---- search ----------------------------------------------------------------------------
   const queries = buildQueries(seed, N, Q);
@@ -96,7 +115,7 @@ try {
   // ---- the same store served by a fresh process (the appliance after import and restart) ----
   await db.close();
   const served = execFileSync(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'cs-serve.ts'),
-    '--dir', localDir, '--records', String(N), '--searches', String(Q), '--seed', seed], { encoding: 'utf8', maxBuffer: 1 << 20 });
+    '--dir', localDir, '--key', keyFile, '--records', String(N), '--searches', String(Q), '--seed', seed], { encoding: 'utf8', maxBuffer: 1 << 20 });
   const fresh = JSON.parse(served.trim().split('\n').pop()!) as { secondRound: { p50ms: number; p99ms: number; maxMs: number }; rssMB: number; anonMB: number; fileMB: number };
   results.freshProcess = fresh;
   log(`fresh serving process: identity.search p50 ${fresh.secondRound.p50ms} ms, p99 ${fresh.secondRound.p99ms} ms (target < 20 ms), max ${fresh.secondRound.maxMs} ms; ` +
@@ -105,9 +124,9 @@ try {
   // ---- consistency ------------------------------------------------------------------------
   cpSync(localDir, peerDir, { recursive: true }); // the prefectural server starts as an exact copy
   db = await openApplianceDb(localDir);
-  store = await IdentityStore.open(db);
+  store = await IdentityStore.open(db, { codec });
   const peerDb = await openApplianceDb(peerDir);
-  const peerStore = await IdentityStore.open(peerDb);
+  const peerStore = await IdentityStore.open(peerDb, { codec });
   const expected = new Map<string, string>();
   const applyTo = async (d: Db, s: IdentityStore, c: IdentityChange) => { const b = d.batch(); await s.apply(b, c); await b.write(); };
   for (let k = 0; k < 60; k++) {
