@@ -50,11 +50,76 @@ export function wireDurableIngress(
         );
         return;
       }
-      storeThenAck(persistence, client, packet, seq, requesterOf(client), callback);
+      if (packet.qos === 1) readOnWhileStoring(persistence, client, packet, seq, requesterOf(client), callback);
+      else storeThenAck(persistence, client, packet, seq, requesterOf(client), callback);
     });
   };
   aedes.authorizePublish = durable;
   return durable;
+}
+
+/**
+ * QoS 1 publishes of one connection that are waiting for their group commit without holding up
+ * the reading of that connection (see readOnWhileStoring). Bounds what one client can make the
+ * broker read ahead of its fsyncs.
+ */
+const READ_AHEAD_LIMIT = 4000;
+
+/**
+ * The part of aedes' Client (lib/client.js, 1.x) that gates reading: a socket read chunk is parsed
+ * and the next one read only once every packet of it has called `_nextBatch` (`_parsingBatch`
+ * counts them).
+ */
+interface ReadGate {
+  _parsingBatch: number;
+  _nextBatch: (err?: Error) => void;
+}
+
+interface ReadAhead { storing: number; released: number; scheduled: boolean }
+
+const readAheadOf = new WeakMap<object, ReadAhead>();
+
+/**
+ * aedes reads a connection's next chunk only once the whole current chunk is handled, which for
+ * QoS 1 includes our fsync: one publisher would get one chunk per fsync. A publish that is queued
+ * for its group commit therefore leaves the gate at once (once per turn of the event loop, so
+ * that chunks are not parsed recursively) and re-enters it just before its PUBACK, so aedes' own
+ * accounting is unchanged when it finishes. Its PUBACK still waits for the fsync, and acks,
+ * publishes and seqs keep wire order: commits complete in the order they were queued.
+ */
+function readOnWhileStoring(persistence: LevelPersistence, client: any, packet: any, seq: number, requester: string, callback: AuthorizeCallback): void {
+  const gate = client as ReadGate;
+  if (typeof gate._parsingBatch !== 'number' || typeof gate._nextBatch !== 'function') {
+    return storeThenAck(persistence, client, packet, seq, requester, callback);
+  }
+  let ahead = readAheadOf.get(client);
+  if (!ahead) readAheadOf.set(client, ahead = { storing: 0, released: 0, scheduled: false });
+  if (ahead.storing >= READ_AHEAD_LIMIT) return storeThenAck(persistence, client, packet, seq, requester, callback);
+  const state = ahead;
+  state.storing++;
+  state.released++;
+  if (!state.scheduled) {
+    state.scheduled = true;
+    setImmediate(releaseGate, gate, state);
+  }
+  persistence.storeIngressThen(client, packet, seq, requester, (err) => {
+    state.storing--;
+    gate._parsingBatch++; // aedes' done for this packet takes it out again
+    try {
+      callback(err ?? null);
+    } catch (e) {
+      queueMicrotask(() => { throw e; });
+    }
+  });
+}
+
+function releaseGate(gate: ReadGate, state: ReadAhead): void {
+  state.scheduled = false;
+  const n = state.released;
+  state.released = 0;
+  if (n === 0) return;
+  gate._parsingBatch -= n - 1;
+  gate._nextBatch(); // the last one, as aedes does: reads and parses the next chunk when none is left
 }
 
 function storeThenAck(persistence: LevelPersistence, client: any, packet: any, seq: number, requester: string, callback: AuthorizeCallback): void {
