@@ -13,7 +13,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
 import { flag, intFlag } from './lib/args.js';
-import { MEM_FIELDS, memLine, parseMemLine, slope, steadySummary, type MemSample } from './lib/soakMemory.js';
+import { envelopeSlope, MEM_FIELDS, memLine, minuteEnvelope, parseMemLine, slope, steadySummary, type MemSample } from './lib/soakMemory.js';
 import { diffHeap } from './lib/soakHeap.js';
 
 const argv = process.argv.slice(2);
@@ -240,6 +240,8 @@ async function parent(): Promise<void> {
       const warm = l.samples.filter((x) => x.min - l.startedMin >= 0.5);
       return { startedAtMin: Number(l.startedMin.toFixed(2)), samples: l.samples.length, slopeAfter30sMbPerMin: Number(slope(rssOf(warm)).toFixed(3)),
         firstMb: Math.round(warm[0]?.rss ?? 0), lastMb: Math.round(warm.at(-1)?.rss ?? 0), steady: steadySummary(l.samples),
+        rssPerMinute: minuteEnvelope(l.samples, l.startedMin).map((e) => `${e.minute}:${e.minMb}-${e.maxMb}`).join(' '),
+        rssHighsSlopeMbPerMin: envelopeSlope(minuteEnvelope(l.samples, l.startedMin)) ?? null,
         ...(l.live.length ? { liveHeapMb: l.live.map(([m, v]) => `${m.toFixed(1)}:${v.toFixed(1)}`).join(' '), liveHeapSlopeSteadyMbPerMin: Number(slope(l.live.slice(Math.floor(l.live.length / 3))).toFixed(3)) } : {}) };
     });
     const all = lives.flatMap((l) => l.samples);
@@ -255,6 +257,7 @@ async function parent(): Promise<void> {
       steadyHeapUsedSlopeMbPerMin: perLife.map((l) => l.steady?.slopeMbPerMin.heapUsed ?? null),
       steadyRssAnonSlopeMbPerMin: perLife.map((l) => l.steady?.slopeMbPerMin.rssAnon ?? null),
       steadyRssFileSlopeMbPerMin: perLife.map((l) => l.steady?.slopeMbPerMin.rssFile ?? null),
+      rssHighsSlopeMbPerMin: perLife.map((l) => l.rssHighsSlopeMbPerMin),
       steadyLeveldbSlopeMbPerMin: perLife.map((l) => l.steady?.slopeMbPerMin.leveldb ?? null),
       steadyOtherNativeSlopeMbPerMin: perLife.map((l) => l.steady?.slopeMbPerMin.otherNative ?? null),
       rssPerLife: perLife,
@@ -274,7 +277,7 @@ async function parent(): Promise<void> {
         for (const g of d.grew) console.log(`    ${(g.bytes / 1024).toFixed(0).padStart(7)} KiB ${String(g.count).padStart(7)}  ${g.key}`);
       }
     }
-    console.log(`soak: ${report.accepted} accepted, ${report.lost} lost, RSS slope per appliance life ${report.rssSlopeMbPerMin.join(' / ')} MB/min after 30 s, ${report.steadyRssSlopeMbPerMin.join(' / ')} over the last 2/3 (anon ${report.steadyRssAnonSlopeMbPerMin.join(' / ')}, file ${report.steadyRssFileSlopeMbPerMin.join(' / ')}; heapUsed ${report.steadyHeapUsedSlopeMbPerMin.join(' / ')}; LevelDB ${report.steadyLeveldbSlopeMbPerMin.join(' / ')}; other native ${report.steadyOtherNativeSlopeMbPerMin.join(' / ')}) over ${minutes} min`);
+    console.log(`soak: ${report.accepted} accepted, ${report.lost} lost, RSS slope per appliance life ${report.rssSlopeMbPerMin.join(' / ')} MB/min after 30 s, ${report.steadyRssSlopeMbPerMin.join(' / ')} over the last 2/3, per-minute highs ${report.rssHighsSlopeMbPerMin.join(' / ')} (anon ${report.steadyRssAnonSlopeMbPerMin.join(' / ')}, file ${report.steadyRssFileSlopeMbPerMin.join(' / ')}; heapUsed ${report.steadyHeapUsedSlopeMbPerMin.join(' / ')}; LevelDB ${report.steadyLeveldbSlopeMbPerMin.join(' / ')}; other native ${report.steadyOtherNativeSlopeMbPerMin.join(' / ')}) over ${minutes} min`);
     process.exitCode = report.lost === 0 && report.unanswered === 0 ? 0 : 1;
   } finally {
     for (const c of cleanups.splice(0).reverse()) { try { await c(); } catch { /* best effort */ } }

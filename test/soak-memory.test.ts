@@ -1,7 +1,7 @@
 // The soak's memory figures: the child's sample line round-trips, and the steady-part slope ignores
 // the warm-up third of a life (a process that grows while warming up, then stays flat, has no slope).
 import { describe, expect, it } from 'vitest';
-import { memLine, parseMemLine, slope, steadySummary, type MemSample } from '../bench/lib/soakMemory.js';
+import { envelopeSlope, memLine, minuteEnvelope, parseMemLine, slope, steadySummary, type MemSample } from '../bench/lib/soakMemory.js';
 
 describe('soak memory figures', () => {
   it('reads back the sample line the child writes (MB), with RSS split into anon and file on Linux', () => {
@@ -26,5 +26,23 @@ describe('soak memory figures', () => {
     expect(steady.slopeMbPerMin.rss).toBe(0);
     expect(Math.abs(steady.slopeMbPerMin.heapUsed)).toBeLessThan(0.05);
     expect(steady.firstMb.rss).toBe(190);
+  });
+
+  it('takes the per-minute highs of a GC sawtooth: flat highs give no slope where a window over the trough gives one', () => {
+    const samples: MemSample[] = [];
+    for (let i = 0; i < 150; i++) {
+      const min = 10 + i / 30; // a life of 5 minutes started at minute 10, one sample every 2 s
+      const inLife = i / 30;
+      // the heap grows for 1.6 minutes, one major GC drops RSS to 150 MB, it climbs back to 190 MB and stays there
+      const rss = inLife < 1.6 ? 160 + inLife * 25 : Math.min(190, 150 + (inLife - 1.6) * 40);
+      samples.push({ min, rss, rssAnon: rss - 50, rssFile: 50, heapUsed: 40, heapTotal: 70, external: 4, arrayBuffers: 1, leveldb: 4, otherNative: 0 });
+    }
+    const env = minuteEnvelope(samples, 10);
+    expect(env.map((e) => e.minute)).toEqual([0, 1, 2, 3, 4]);
+    expect(env[1]!.maxMb).toBeCloseTo(199.2, 1);
+    expect(env[1]!.minMb).toBe(150);
+    expect(env.slice(2).map((e) => e.maxMb)).toEqual([190, 190, 190]);
+    expect(envelopeSlope(env)).toBe(0);
+    expect(steadySummary(samples)!.slopeMbPerMin.rss).toBeGreaterThan(1);
   });
 });

@@ -73,3 +73,30 @@ export function steadySummary(samples: MemSample[], fraction = 2 / 3): MemSummar
     lastMb: per((k) => mean(steady.slice(-5), k)),
   };
 }
+
+export interface MinuteEnvelope { minute: number; minMb: number; maxMb: number; samples: number }
+
+/**
+ * RSS low and high per whole minute of a life. V8 lets its heap grow for a minute or two and then
+ * shrinks it in one major GC, so RSS is a sawtooth whose trough can sit inside any short window; the
+ * per-minute highs show whether the process still grows once that has settled.
+ */
+export function minuteEnvelope(samples: MemSample[], startedMin: number, field: MemField = 'rss'): MinuteEnvelope[] {
+  const bins = new Map<number, number[]>();
+  for (const s of samples) {
+    const m = Math.floor(s.min - startedMin);
+    let b = bins.get(m);
+    if (!b) bins.set(m, b = []);
+    b.push(s[field]);
+  }
+  return [...bins].sort(([a], [b]) => a - b).map(([minute, v]) => ({ minute, minMb: Number(Math.min(...v).toFixed(1)), maxMb: Number(Math.max(...v).toFixed(1)), samples: v.length }));
+}
+
+/** Slope (MB/min) of the per-minute highs over the whole minutes in the last `fraction` of the life. */
+export function envelopeSlope(env: MinuteEnvelope[], fraction = 2 / 3, minSamples = 20): number | undefined {
+  const whole = env.filter((e) => e.samples >= minSamples);
+  if (whole.length < 2) return undefined;
+  const from = whole.at(-1)!.minute - (whole.at(-1)!.minute - whole[0]!.minute + 1) * fraction + 1;
+  const steady = whole.filter((e) => e.minute >= from);
+  return steady.length < 2 ? undefined : Number(slope(steady.map((e) => [e.minute, e.maxMb])).toFixed(3));
+}
