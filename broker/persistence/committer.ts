@@ -136,6 +136,11 @@ export interface CommitterEvents {
 
 /** How long staged-only work may wait for company (ms). */
 const STAGE_DELAY_MS = 10;
+/**
+ * Batch starts a held fan-out waits (see hold()): long enough for an online subscriber's
+ * acknowledgement to come back first, under load too.
+ */
+const HOLD_BATCHES = 3;
 /** Batches written at once (see #run). */
 const MAX_IN_FLIGHT = 2;
 
@@ -156,9 +161,8 @@ interface Batch {
 
 export class GroupCommitter {
   #ops: RawOp[] = [];
-  /** Fan-outs held back: `young` goes with the batch after next, `old` with the next one. */
-  #young: HeldFanout[] = [];
-  #old: HeldFanout[] = [];
+  /** Fan-outs held back, youngest first: the last generation goes with the next batch. */
+  #held: HeldFanout[][] = Array.from({ length: HOLD_BATCHES }, () => []);
   /** Fan-outs whose ops are in #ops: told if that batch fails. */
   #released: HeldFanout[] = [];
   #flushAll = false;
@@ -243,7 +247,7 @@ export class GroupCommitter {
    * keys written first: releaseHeld / releaseAllHeld), and what it then writes is up to it.
    */
   hold(fanout: HeldFanout): void {
-    this.#young.push(fanout);
+    this.#held[0]!.push(fanout);
     this.#schedule();
   }
 
@@ -252,7 +256,7 @@ export class GroupCommitter {
    * ops on a key keep their order.
    */
   releaseHeld(seq: number): void {
-    for (const list of [this.#old, this.#young]) {
+    for (const list of this.#held) {
       for (let i = 0; i < list.length; i++) {
         if (list[i]!.seq !== seq) continue;
         const [f] = list.splice(i, 1);
@@ -264,15 +268,15 @@ export class GroupCommitter {
 
   /** releaseHeld() for every held fan-out (e.g. before a session's whole queue is deleted). */
   releaseAllHeld(): void {
-    for (const f of this.#old) this.#release(f);
-    for (const f of this.#young) this.#release(f);
-    this.#old = [];
-    this.#young = [];
+    for (let g = this.#held.length - 1; g >= 0; g--) {
+      for (const f of this.#held[g]!) this.#release(f);
+      this.#held[g] = [];
+    }
   }
 
   /** Resolves once everything queued before the call has been written (or has failed). */
   flush(): Promise<void> {
-    if (this.#inFlight === 0 && this.#waiters.length === 0 && this.#ops.length === 0 && this.#young.length === 0 && this.#old.length === 0) {
+    if (this.#inFlight === 0 && this.#waiters.length === 0 && this.#ops.length === 0 && !this.#holding()) {
       return Promise.resolve();
     }
     this.#flushAll = true;
@@ -284,6 +288,11 @@ export class GroupCommitter {
       const key = op.sublevel.prefix + op.key;
       this.#ops.push(op.type === 'put' ? { type: 'put', key, value: op.value } : { type: 'del', key });
     }
+  }
+
+  #holding(): boolean {
+    for (const list of this.#held) if (list.length > 0) return true;
+    return false;
   }
 
   #release(fanout: HeldFanout): void {
@@ -335,13 +344,13 @@ export class GroupCommitter {
    * ahead of a failed write.
    */
   #run(): void {
-    if (this.#waiters.length === 0 && this.#ops.length === 0 && this.#old.length === 0 && this.#young.length === 0) return;
-    for (const f of this.#old) this.#release(f);
-    this.#old = this.#young;
-    this.#young = [];
+    if (this.#waiters.length === 0 && this.#ops.length === 0 && !this.#holding()) return;
+    const held = this.#held;
+    for (const f of held[held.length - 1]!) this.#release(f);
+    for (let g = held.length - 1; g > 0; g--) held[g] = held[g - 1]!;
+    held[0] = [];
     if (this.#flushAll) {
-      for (const f of this.#old) this.#release(f);
-      this.#old = [];
+      this.releaseAllHeld();
       this.#flushAll = false;
     }
     const batch: Batch = {
@@ -401,8 +410,7 @@ export class GroupCommitter {
       // Below every fan-out still held, and below those of batches still being written: if one of
       // those fails, this batch may already be on disk, and its watermark must not cover them.
       let held = Number.MAX_SAFE_INTEGER;
-      for (const f of this.#old) if (f.seq < held) held = f.seq;
-      for (const f of this.#young) if (f.seq < held) held = f.seq;
+      for (const list of this.#held) for (const f of list) if (f.seq < held) held = f.seq;
       for (const b of this.#writingBatches) if (b.lowestReleased < held) held = b.lowestReleased;
       const w = wm.lowest(held);
       if (w > this.#watermarkPlanned) {
@@ -446,7 +454,7 @@ export class GroupCommitter {
     else this.#applyBatch(batch);
     this.#inFlight--;
     if (this.#durable) this.#kick();
-    else if (this.#ops.length > 0 || this.#old.length > 0 || this.#young.length > 0) this.#schedule();
+    else if (this.#ops.length > 0 || this.#holding()) this.#schedule();
   }
 
   #failBatch(batch: Batch, error: Error): void {
