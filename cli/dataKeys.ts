@@ -59,7 +59,7 @@ export async function dataKeys(sub: string, config: ApplianceConfig, o: { url?: 
       }
       printRotation(rot);
       printKeys(r.json.keys as DataKeyInfo[]);
-      return rot.state === 'done' && Object.keys(rot.remaining).length === 0 ? 0 : 1;
+      return rot.state === 'done' && rot.complete ? 0 : 1;
     }
   } catch (e) {
     err(`keys ${sub}: ${(e as Error).message}`);

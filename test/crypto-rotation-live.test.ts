@@ -178,7 +178,7 @@ describe('data key rotation on the running appliance', () => {
     if (!api.ok) throw new Error(api.message);
     const { json } = await api.api.call('GET', '/data-keys');
     const rotation = json.rotation as DataKeyRotationStatus;
-    expect(rotation).toMatchObject({ state: 'done', by: 'admin', retired: [oldKey], remaining: {} });
+    expect(rotation).toMatchObject({ state: 'done', by: 'admin', retired: [oldKey], remaining: {}, complete: true });
     const during = results.filter((e) => e.receivedAt >= Date.parse(rotation.startedAt!) && e.receivedAt <= Date.parse(rotation.finishedAt!)).length;
     expect(during).toBeGreaterThan(0);
     if (process.env.ROTATION_REPORT) console.log({ ...rotation, answeredDuringRotation: during, cli: rotated.stdout });

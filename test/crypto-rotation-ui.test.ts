@@ -69,7 +69,7 @@ describe('data key rotation in the admin UI', () => {
     expect(r.status).toBe(303);
     expect(r.headers.get('location')).toBe('/keys');
     const done = await rotation.settled();
-    expect(done).toMatchObject({ state: 'done', by: 'boss', newKeyId: 2, retired: [1], rewritten: 25, remaining: {} });
+    expect(done).toMatchObject({ state: 'done', by: 'boss', newKeyId: 2, retired: [1], rewritten: 25, remaining: {}, complete: true });
     expect(rotation.keys().map((k) => [k.id, k.current ? 'current' : k.state])).toEqual([[1, 'retired'], [2, 'current']]);
     expect(await sealedCensus(db)).toEqual({ identity: { 2: 20 }, outbox: { 2: 5 } });
     expect(events).toContainEqual(expect.objectContaining({ action: 'data-key.rotate', actor: 'boss', role: 'admin', via: 'ui', outcome: 'ok', target: 'data key 2' }));
@@ -131,11 +131,28 @@ describe('data key rotation service', () => {
     const r = await rotation.start('boss');
     expect(r.started).toBe(true);
     const done = await rotation.settled();
-    expect(done).toMatchObject({ state: 'done', retired: [], remaining: { 'not-listed': { 1: 3 } } });
+    expect(done).toMatchObject({ state: 'done', retired: [], remaining: { 'not-listed': { 1: 3 } }, complete: false });
     expect(done.detail).toMatch(/data key\(s\) 1 kept: not-listed 3 under 1 .*SEALED_SUBLEVELS/);
     // Nothing was lost: the values under key 1 still open.
     const sub = db.sublevel<string, unknown>('not-listed', { valueEncoding: ring.valueEncoding('json') });
     expect(await sub.get('k2')).toEqual({ name: 'resident 2' });
     expect(await sealedCensus(db)).toEqual({ identity: { 2: 20 }, outbox: { 2: 5 }, 'not-listed': { 1: 3 } });
+  });
+
+  it('keeps the older key while a write issued before the rotation has not completed (it may carry that key)', async () => {
+    const slow = createDataKeyRotation({ db, keyring: ring, earlierWritesTimeoutMs: 200 });
+    const sub = db.sublevel<string, unknown>(SUBLEVELS.local, { valueEncoding: ring.valueEncoding('json') });
+    const pending = db.batch();
+    pending.put('late', { name: 'sealed under key 1, not yet written' }, { sublevel: sub as never });
+    expect((await slow.start('boss')).started).toBe(true);
+    const done = await slow.settled();
+    expect(done).toMatchObject({ state: 'done', retired: [], complete: false });
+    expect(done.detail).toMatch(/1 write\(s\) issued before the rotation have not completed/);
+    await pending.write();
+    // Once it has landed, the next rotation moves it and retires both older keys.
+    const again = createDataKeyRotation({ db, keyring: ring });
+    await again.start('boss');
+    expect(await again.settled()).toMatchObject({ state: 'done', retired: [1, 2], complete: true });
+    expect(await sub.get('late')).toEqual({ name: 'sealed under key 1, not yet written' });
   });
 });

@@ -27,6 +27,8 @@ export interface DataKeyRotationStatus {
   unreadable: number;
   /** Values still under an older key after the passes, by sublevel and key id: why a key was kept. */
   remaining: Record<string, Record<number, number>>;
+  /** Every older key was retired (false while running, and when a key had to be kept). */
+  complete: boolean;
   detail?: string;
 }
 
@@ -51,6 +53,8 @@ export interface DataKeyRotationOptions {
   batchSize?: number;
   /** Passes over sublevels that still hold older values (writes sealed just before the rotation). */
   maxPasses?: number;
+  /** How long to wait for writes issued before the rotation (default 10 s). */
+  earlierWritesTimeoutMs?: number;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -59,7 +63,7 @@ export function createDataKeyRotation(opts: DataKeyRotationOptions): DataKeyRota
   const { db, keyring: ring, logger } = opts;
   const targets = [...(opts.targets ?? SEALED_SUBLEVELS)];
   const tracker = trackWrites(db);
-  let status: DataKeyRotationStatus = { state: 'idle', retired: [], passes: 0, scanned: 0, rewritten: 0, skippedConcurrent: 0, restored: 0, unreadable: 0, remaining: {} };
+  let status: DataKeyRotationStatus = { state: 'idle', retired: [], passes: 0, scanned: 0, rewritten: 0, skippedConcurrent: 0, restored: 0, unreadable: 0, remaining: {}, complete: false };
   let running: Promise<void> | undefined;
   let abort: AbortController | undefined;
 
@@ -69,7 +73,7 @@ export function createDataKeyRotation(opts: DataKeyRotationOptions): DataKeyRota
    */
   async function drainEarlierWrites(keys: string[], signal: AbortSignal): Promise<void> {
     let left = keys;
-    const until = Date.now() + 10_000;
+    const until = Date.now() + (opts.earlierWritesTimeoutMs ?? 10_000);
     while (left.length && Date.now() < until) {
       signal.throwIfAborted();
       left = left.filter((k) => tracker.inFlight(k));
@@ -101,20 +105,25 @@ export function createDataKeyRotation(opts: DataKeyRotationOptions): DataKeyRota
       pass = Object.keys(left).filter((sub) => targetNames.has(sub));
       if (pass.length) await sleep(200);
     }
-    const inUse = new Set(Object.values(left).flatMap((per) => Object.keys(per).map(Number)));
-    for (const k of ring.keys()) {
-      if (k.state !== 'active' || k.current || inUse.has(k.id)) continue;
-      // A write issued before the rotation and still not applied would carry this key.
-      if (earlier.some((key) => tracker.inFlight(key))) break;
-      await ring.retire(k.id);
-      s.retired.push(k.id);
-    }
     s.remaining = left;
+    const inUse = new Set(Object.values(left).flatMap((per) => Object.keys(per).map(Number)));
     const kept = [...inUse].sort((a, b) => a - b);
-    s.detail = kept.length === 0
+    // A write issued before the rotation and still not applied may carry an older key: keep them all.
+    const blocked = earlier.filter((key) => tracker.inFlight(key)).length;
+    if (blocked === 0) {
+      for (const k of ring.keys()) {
+        if (k.state !== 'active' || k.current || inUse.has(k.id)) continue;
+        await ring.retire(k.id);
+        s.retired.push(k.id);
+      }
+    }
+    s.complete = kept.length === 0 && blocked === 0;
+    s.detail = s.complete
       ? `every sealed value is under data key ${s.newKeyId}; retired ${s.retired.length ? s.retired.join(', ') : 'none (no older key was active)'}`
-      : `data key(s) ${kept.join(', ')} kept: ${Object.entries(left).map(([sub, per]) => `${sub || '(root)'} ${Object.entries(per).map(([id, n]) => `${n} under ${id}`).join(', ')}`).join('; ')}` +
-        (Object.keys(left).some((sub) => !targetNames.has(sub)) ? ' (a sublevel that is not a re-encryption target: add it to SEALED_SUBLEVELS)' : ' (run the rotation again)');
+      : kept.length === 0
+        ? `older data keys kept: ${blocked} write(s) issued before the rotation have not completed (run the rotation again)`
+        : `data key(s) ${kept.join(', ')} kept: ${Object.entries(left).map(([sub, per]) => `${sub || '(root)'} ${Object.entries(per).map(([id, n]) => `${n} under ${id}`).join(', ')}`).join('; ')}` +
+          (Object.keys(left).some((sub) => !targetNames.has(sub)) ? ' (a sublevel that is not a re-encryption target: add it to SEALED_SUBLEVELS)' : ' (run the rotation again)');
   }
 
   const self: DataKeyRotation = {
@@ -123,7 +132,7 @@ export function createDataKeyRotation(opts: DataKeyRotationOptions): DataKeyRota
     async start(by) {
       if (running) return { started: false, status: self.status() };
       const s: DataKeyRotationStatus = { state: 'running', by, startedAt: new Date().toISOString(), retired: [], passes: 0, scanned: 0, rewritten: 0,
-        skippedConcurrent: 0, restored: 0, unreadable: 0, remaining: {} };
+        skippedConcurrent: 0, restored: 0, unreadable: 0, remaining: {}, complete: false };
       status = s;
       const ac = abort = new AbortController();
       let done!: () => void;

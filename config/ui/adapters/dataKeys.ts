@@ -12,7 +12,7 @@ export function dataKeysFromKeyring(opts: { db: Db; keyring: Keyring; auditLog: 
   return createDataKeyRotation({
     db: opts.db, keyring: opts.keyring, ...(opts.logger ? { logger: opts.logger } : {}),
     onFinished: (s) => audit.append({
-      action: 'data-key.rotation', actor: s.by ?? '(none)', outcome: s.state === 'done' && Object.keys(s.remaining).length === 0 ? 'ok' : 'failed',
+      action: 'data-key.rotation', actor: s.by ?? '(none)', outcome: s.state === 'done' && s.complete ? 'ok' : 'failed',
       target: `data key ${s.newKeyId ?? '?'}`,
       detail: `${s.rewritten} values re-encrypted in ${s.passes} pass(es); retired ${s.retired.join(', ') || 'none'}; ${s.detail ?? ''}`,
     }),
