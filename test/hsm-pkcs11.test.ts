@@ -81,6 +81,28 @@ describe('PKCS#11 token (SoftHSM2)', () => {
     for (const jws of results) expect((await v.verify(jws)).ok).toBe(true);
   });
 
+  it('one session: queued signatures and a withSession user share it in turn; payloads survive byte for byte', async () => {
+    const one = await createSigner(config({ keyLabel: 'k-ec', sessions: 1 }), { dataDir: dir.path, env: env() });
+    try {
+      const pem = toPem(one.certificateDer);
+      const v = createVerifier({ trustAnchorsPem: pem, peerCertificatesPem: pem, replayWindowSeconds: 300 });
+      // Non-ASCII text (UTF-8 multi-byte, a surrogate pair) and one envelope past the encoder's scratch buffer.
+      const envs = Array.from({ length: 60 }, (_, i) => {
+        const e = envelope();
+        e.body = { name: '住民 太郎 𠮷', pad: 'あ'.repeat(i === 30 ? 30_000 : i) };
+        return e;
+      });
+      const signing = envs.map((e) => one.signEnvelope(e));
+      const listed = (one.token as Pkcs11TokenKey).withSession((lib, s) => listKeys(lib, s).map((k) => k.label));
+      const results = await Promise.all(signing);
+      expect(await listed).toContain('k-ec');
+      for (const [i, jws] of results.entries()) {
+        expect(Buffer.from(jws.payload, 'base64url').toString('utf8')).toBe(JSON.stringify(envs[i]));
+        expect(await v.verify(jws)).toMatchObject({ ok: true, envelope: envs[i] });
+      }
+    } finally { await one.close(); }
+  });
+
   it('makes a CSR signed by the token key that a CA certifies', async () => {
     const ca = await createDevCa(`${dir.path}/ca`);
     const csr = await certificateRequest(signers[0]!.token, 'CN=lg:242012, O=Tsu City');
