@@ -5,14 +5,16 @@
 // role, the uplink, the simulators on Mosquitto, the appliance key on SoftHSM. All in this run:
 //   1. raw token signing rate (signEnvelope on the same SoftHSM token, as many callers as the uplink
 //      has partitions in flight),
-//   2. the unsigned path (same stack, no signature made, none verified by uplink or simulators),
+//   2. the unsigned path (same stack; the uplink makes no signature, neither the uplink nor the
+//      simulators verify; the simulators' answers still carry their own software signature),
 //   3. the signed path.
 // For 2 and 3: sustained msg/s with a closed loop of BENCH_WINDOW requests outstanding, then p50/p99
 // latency paced at half that rate (bench/lib/uplinkReq.ts: the clock starts at the req/ publish).
 // Second table (BENCH_OUTBOX=0 skips it): the same stacks with the clock started at the outbox commit
 // (bench/lib/uplinkOutbox.ts).
-// Knobs: BENCH_SECONDS (sustained and paced phases, default 8), BENCH_WINDOW (default 1000),
-// BENCH_RESIDENTS (default 3000), BENCH_MESSAGES (outbox backlog, default 2000), BENCH_VERBOSE=1.
+// Knobs: BENCH_ROUNDS (default 2, ABBA order), BENCH_SECONDS (sustained and paced phases, default 8),
+// BENCH_WINDOW (default 1000), BENCH_RESIDENTS (default 3000), BENCH_MESSAGES (outbox backlog, default
+// 2000), BENCH_OUTBOX=0, BENCH_VERBOSE=1.
 import { execSync } from 'node:child_process';
 import { loadavg } from 'node:os';
 import { nowIso, uuidv7, type Envelope } from '../gateway/envelope.js';
@@ -20,13 +22,14 @@ import { PREF, SELF, startCsStack, type CsStack } from '../test/helpers/cs-harne
 import { applianceHsm, notifyBody, testResidentCode } from '../test/helpers/uplink.js';
 import { rawSigningRate, unsignedSigner, unsignedVerifier } from './lib/uplinkCrypto.js';
 import { measureOutboxPath, type OutboxPathResult } from './lib/uplinkOutbox.js';
-import { measureReqPath, type ReqPathResult } from './lib/uplinkReq.js';
+import { latencyOf, measureReqPath, type Latency, type ReqPathResult } from './lib/uplinkReq.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
 const WINDOW = Number(process.env.BENCH_WINDOW ?? 1000);
 const RESIDENTS = Number(process.env.BENCH_RESIDENTS ?? 3000);
 const MESSAGES = Number(process.env.BENCH_MESSAGES ?? 2000);
 const OUTBOX = process.env.BENCH_OUTBOX !== '0';
+const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 2));
 const WARMUP = 3;
 const RAW_SECONDS = 5;
 
@@ -56,32 +59,55 @@ async function run(name: string, signed: boolean): Promise<PathRun> {
   }
 }
 
-const unsigned = await run('unsigned', false);
-const signed = await run('signed', true);
+// ABBA order over the rounds (unsigned, signed, signed, unsigned, …) so a drift of the shared host's
+// load does not favour one path; every round is printed, the summary pools them.
+const runs: { unsigned: PathRun[]; signed: PathRun[] } = { unsigned: [], signed: [] };
+for (let round = 0; round < ROUNDS; round++) {
+  const order: boolean[] = round % 2 === 0 ? [false, true] : [true, false];
+  for (const signed of order) runs[signed ? 'signed' : 'unsigned'].push(await run(`round ${round + 1} ${signed ? 'signed' : 'unsigned'}`, signed));
+}
 const load1 = loadavg()[0]!;
 
 const f = (x: number) => x.toFixed(0);
 const ms = (x: number) => x.toFixed(1);
+const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+const pooled = (ls: Latency[]) => latencyOf(ls.flatMap((l) => l.samples));
 const commit = (() => { try { return execSync('git rev-parse --short HEAD', { encoding: 'utf8' }).trim(); } catch { return 'unknown'; } })();
-const raw = signed.rawSign!;
+const raw = mean(runs.signed.map((r) => r.rawSign!));
+const sum = (rs: PathRun[]) => ({
+  sustained: mean(rs.map((r) => r.req.sustained)), paced: mean(rs.map((r) => r.req.pacedRate)),
+  e2e: pooled(rs.map((r) => r.req.endToEnd)), local: pooled(rs.map((r) => r.req.localReply)),
+});
+const U = sum(runs.unsigned);
+const S = sum(runs.signed);
 const reqLine = (n: string, r: ReqPathResult) =>
-  `${n.padEnd(9)} ${f(r.sustained).padStart(6)} msg/s (outstanding: ${f(r.backlog.unacked)} not yet PUBACKed, ${f(r.backlog.intake)} durable awaiting reply, ${f(r.backlog.uplink)} replied not yet upstream)   at ${f(r.pacedRate)} msg/s: req→prefecture p50 ${ms(r.endToEnd.p50)} ms p99 ${ms(r.endToEnd.p99)} ms (n ${r.endToEnd.n}); req→local reply p50 ${ms(r.localReply.p50)} p99 ${ms(r.localReply.p99)} ms`;
+  `  ${n.padEnd(18)} ${f(r.sustained).padStart(5)} msg/s (outstanding: ${f(r.backlog.unacked)} not yet PUBACKed, ${f(r.backlog.intake)} durable awaiting reply, ${f(r.backlog.uplink)} replied not yet upstream)   at ${f(r.pacedRate)} msg/s: req→prefecture p50 ${ms(r.endToEnd.p50)} p99 ${ms(r.endToEnd.p99)} ms; req→local reply p50 ${ms(r.localReply.p50)} p99 ${ms(r.localReply.p99)} ms`;
 const lines = [
   `bench:uplink  ${new Date().toISOString()}  commit ${commit}  load average ${load0.toFixed(2)} → ${load1.toFixed(2)}`,
-  `stack: appliance broker + CS role + uplink (parallelism ${signed.parallelism}) + simulators on Mosquitto; SoftHSM ES256, ${signed.sessions} sessions; ${RESIDENTS} residents, window ${WINDOW}, ${SECONDS} s phases`,
-  `raw token signing (signEnvelope, ${signed.parallelism} callers)  ${f(raw)} sig/s`,
-  `req/identity.update → identity.notify at ${PREF}:`,
-  reqLine('unsigned', unsigned.req),
-  reqLine('signed', signed.req),
-  `ratios (req/): signed/unsigned ${(signed.req.sustained / unsigned.req.sustained).toFixed(2)}×, signed/raw signing ${(signed.req.sustained / raw).toFixed(3)}×; paced p50 signed/unsigned ${(signed.req.endToEnd.p50 / unsigned.req.endToEnd.p50).toFixed(2)}×`,
+  `stack: appliance broker + CS role + uplink (parallelism ${runs.signed[0]!.parallelism}) + simulators on Mosquitto; SoftHSM ES256, ${runs.signed[0]!.sessions} sessions; ${RESIDENTS} residents, window ${WINDOW}, ${SECONDS} s phases, ${ROUNDS} round(s)`,
+  `raw token signing (signEnvelope, ${runs.signed[0]!.parallelism} callers): ${runs.signed.map((r) => f(r.rawSign!)).join(', ')} sig/s`,
+  `req/identity.update → identity.notify at ${PREF}, per round:`,
+  ...runs.unsigned.flatMap((u, i) => [reqLine(`round ${i + 1} unsigned`, u.req), reqLine(`round ${i + 1} signed`, runs.signed[i]!.req)]),
+  `summary (mean rate; latency pooled over rounds):`,
+  `  raw signing ${f(raw)} sig/s`,
+  `  unsigned    ${f(U.sustained)} msg/s   at ${f(U.paced)} msg/s: p50 ${ms(U.e2e.p50)} ms p99 ${ms(U.e2e.p99)} ms (n ${U.e2e.n}); local reply p50 ${ms(U.local.p50)} p99 ${ms(U.local.p99)} ms`,
+  `  signed      ${f(S.sustained)} msg/s   at ${f(S.paced)} msg/s: p50 ${ms(S.e2e.p50)} ms p99 ${ms(S.e2e.p99)} ms (n ${S.e2e.n}); local reply p50 ${ms(S.local.p50)} p99 ${ms(S.local.p99)} ms`,
+  `  ratios: signed/unsigned ${(S.sustained / U.sustained).toFixed(2)}×, signed/raw signing ${(S.sustained / raw).toFixed(3)}×; paced p50 signed/unsigned ${(S.e2e.p50 / U.e2e.p50).toFixed(2)}×, p99 ${(S.e2e.p99 / U.e2e.p99).toFixed(2)}×`,
 ];
-if (unsigned.outbox && signed.outbox) {
-  const ob = (n: string, r: OutboxPathResult) => `${n.padEnd(9)} ${f(r.throughput).padStart(6)} msg/s (backlog of ${MESSAGES})   at ${f(r.pacedRate)} msg/s: commit→prefecture p50 ${ms(r.endToEnd.p50)} ms p99 ${ms(r.endToEnd.p99)} ms (n ${r.endToEnd.n})`;
+const outU = runs.unsigned.flatMap((r) => r.outbox ?? []);
+const outS = runs.signed.flatMap((r) => r.outbox ?? []);
+if (outU.length > 0 && outS.length > 0) {
+  const ob = (n: string, rs: OutboxPathResult[]) => {
+    const l = pooled(rs.map((r) => r.endToEnd));
+    return `  ${n.padEnd(9)} ${rs.map((r) => f(r.throughput)).join(', ')} msg/s (backlog of ${MESSAGES})   at ${f(mean(rs.map((r) => r.pacedRate)))} msg/s: commit→prefecture p50 ${ms(l.p50)} ms p99 ${ms(l.p99)} ms (n ${l.n})`;
+  };
+  const tu = mean(outU.map((r) => r.throughput));
+  const ts = mean(outS.map((r) => r.throughput));
   lines.push(
-    `outbox commit → identity.notify at ${PREF} (same stacks):`,
-    ob('unsigned', unsigned.outbox),
-    ob('signed', signed.outbox),
-    `ratios (outbox): signed/unsigned ${(signed.outbox.throughput / unsigned.outbox.throughput).toFixed(2)}×, signed/raw signing ${(signed.outbox.throughput / raw).toFixed(3)}×`,
+    `outbox commit → identity.notify at ${PREF} (same stacks; rate per round, latency pooled):`,
+    ob('unsigned', outU),
+    ob('signed', outS),
+    `  ratios (mean rates): signed/unsigned ${(ts / tu).toFixed(2)}×, signed/raw signing ${(ts / raw).toFixed(3)}×`,
   );
 }
 process.stdout.write(lines.join('\n') + '\n');

@@ -5,8 +5,8 @@
 import { nowIso, uuidv7, type Envelope } from '../../gateway/envelope.js';
 import { PREF, SELF, type CsStack } from '../../test/helpers/cs-harness.js';
 import { notifyBody, testResidentCode } from '../../test/helpers/uplink.js';
-import { percentile, sleep } from './uplinkCrypto.js';
-import type { Latency } from './uplinkReq.js';
+import { sleep } from './uplinkCrypto.js';
+import { latencyOf, type Latency } from './uplinkReq.js';
 
 export interface OutboxPathResult { throughput: number; pacedRate: number; endToEnd: Latency }
 
@@ -66,7 +66,7 @@ export async function measureOutboxPath(s: CsStack, o: { messages: number; paced
     }
     const pacedRate = offered / ((performance.now() - p0) / 1000);
     await drained();
-    return { throughput, pacedRate, endToEnd: { p50: percentile(latencies, 50), p99: percentile(latencies, 99), n: latencies.length } };
+    return { throughput, pacedRate, endToEnd: latencyOf(latencies) };
   } finally {
     pref.onReceived = undefined;
   }

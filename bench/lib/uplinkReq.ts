@@ -19,7 +19,7 @@ export interface ReqPathOptions {
   progress: (m: string) => void;
 }
 
-export interface Latency { p50: number; p99: number; n: number }
+export interface Latency { p50: number; p99: number; n: number; samples: number[] }
 
 export interface ReqPathResult {
   /** identity.notify/s arriving at the prefecture with `window` requests outstanding. */
@@ -38,7 +38,7 @@ export interface ReqPathResult {
   localReply: Latency;
 }
 
-const lat = (xs: number[]): Latency => ({ p50: percentile(xs, 50), p99: percentile(xs, 99), n: xs.length });
+export const latencyOf = (xs: number[]): Latency => ({ p50: percentile(xs, 50), p99: percentile(xs, 99), n: xs.length, samples: xs });
 
 export async function measureReqPath(s: CsStack, o: ReqPathOptions): Promise<ReqPathResult> {
   const listener = s.config.listeners[0]!;
@@ -142,7 +142,7 @@ export async function measureReqPath(s: CsStack, o: ReqPathOptions): Promise<Req
     await drain();
     recording = false;
     return {
-      sustained, pacedRate, endToEnd: lat(e2e), localReply: lat(local),
+      sustained, pacedRate, endToEnd: latencyOf(e2e), localReply: latencyOf(local),
       backlog: { unacked: samples.unacked / Math.max(1, samples.n), intake: samples.intake / Math.max(1, samples.n), uplink: samples.uplink / Math.max(1, samples.n) },
     };
   } finally {
