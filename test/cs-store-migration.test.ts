@@ -115,6 +115,10 @@ describe('identity store layout migration', () => {
     await db.close();
     db = await openApplianceDb(path);
     await expect(IdentityStore.open(db, { indexKey, codeKey: Buffer.alloc(32, 5) })).rejects.toBeInstanceOf(IdentityStoreOpenError);
+    // nor with none (a random one would be kept in meta): refused before anything is written
+    const before = await db.keys({ gt: '!identity!', lt: '!identity"' }).all();
+    await expect(IdentityStore.open(db, { indexKey })).rejects.toThrow(/another 住民票コード key/);
+    expect(await db.keys({ gt: '!identity!', lt: '!identity"' }).all()).toEqual(before);
     expect((await (await IdentityStore.open(db, { indexKey, codeKey })).get(expected.codes[0]!))?.residentCode).toBe(expected.codes[0]);
   });
 

@@ -139,7 +139,8 @@ export class IdentityStore {
       return fresh;
     };
     const indexKey = opts.indexKey ?? await keyFromMeta('indexKey');
-    const codeKey = opts.codeKey ?? await keyFromMeta('codeKey');
+    const storedCodeKey = opts.codeKey ? undefined : await subs.meta.get('codeKey');
+    const codeKey = opts.codeKey ?? storedCodeKey ?? randomBytes(32);
     const layout = await layoutOf(subs);
     if (layout > LAYOUT) throw new IdentityStoreOpenError(`the identity store has layout ${layout}, newer than this version reads (${LAYOUT}): run the version that wrote it`);
     // The code key must be the one the keys were written with: under another key every look-up
@@ -150,6 +151,7 @@ export class IdentityStore {
       throw new IdentityStoreOpenError('the identity store was written under another 住民票コード key (keyring secret "identity-code"): open it with the keyring it was written with');
     }
     if (!storedCheck) await subs.meta.put('codeKeyCheck', enc(check));
+    if (!opts.codeKey && !storedCodeKey) await subs.meta.put('codeKey', codeKey);
     const codec = opts.codec ?? jsonCodec;
     if (layout < LAYOUT) await migrateLayout(db, subs, { codeKey, codec, ...(opts.onMigrate ? { onProgress: opts.onMigrate } : {}) });
     // The highest committed 更新順番号 is the last key of the seq log, so concurrent batches that
