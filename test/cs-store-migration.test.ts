@@ -123,6 +123,12 @@ describe('identity store layout migration', () => {
   });
 
 
+  it('refuses a layout-2 store (a development build\'s keys) with what to do', async () => {
+    db = await openApplianceDb(join(dir.path, 'layout2'));
+    await db.put('!identity!!meta!layout', Buffer.from('2'));
+    await expect(IdentityStore.open(db, { indexKey, codeKey })).rejects.toThrow(/layout 2.*import the register extract into a fresh data dir/);
+  });
+
   it('moves stored consistency sessions to pseudonym keys and the codec', async () => {
     db = await openApplianceDb(join(dir.path, 'sessions'));
     const code = expected.codes[0]!;

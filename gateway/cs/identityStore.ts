@@ -1,14 +1,15 @@
 // Identity store (本人確認情報) of the CS role, in the appliance LevelDB under SUBLEVELS.identity.
 //
-// Layout 2 (nested sublevels of `identity`; P = pseudonym of the 住民票コード, identityStoreKeys.ts):
+// Layout 3 (nested sublevels of `identity`; P = pseudonym of the 住民票コード, identityStoreKeys.ts
+// CodeCipher: the code encrypted under the code key, so the key holder reads a code back from a key):
 //   rec   P                        → current version (codec)
 //   hist  P!seq                    → every superseded version (codec); history = hist + rec.
 //                                    Deleted records (除票) stay in rec with status "deleted".
 //   seq   seq                      → P: one entry per change (更新順番号 log)
-//   lg    lgCode!bucketPrefix!P    → codec([seq, hash, code]) (hash "-" once the record moved to another
-//                                    code): bucket-ordered listing for the consistency check
-//   lc    lgCode!rangeTag!P        → codec(code): the code ranges of the full transfer (rangeTag = keyed
-//                                    tag of the code's first 3 digits); each range is sorted by code in memory.
+//   lg    lgCode!bucketPrefix!P    → "seq hash" (or "seq -" once the record moved to another code):
+//                                    bucket-ordered listing for the consistency check
+//   lc    lgCode!rangeTag!P        → '': the code ranges of the full transfer (rangeTag = keyed tag of
+//                                    the code's first 3 digits); each range is sorted by code in memory.
 //                                    Entries of codes a record left stay and are checked as of the seq
 //   mn    H(個人番号)!P             → ''
 //   nm    H(name key)!P            → codec({ b, a, s, l, st, kh }): filters applied while searching
@@ -20,19 +21,21 @@
 //   meta  layout, codeKeyCheck; indexKey and codeKey only when none is injected; `nx` = '1' once nx
 //         covers every record (a store created before nx searches through nm until
 //         rebuildSearchIndexes()); import checkpoints live in `import` (importer.ts)
-// Layout 1 (住民票コード in clear in keys) is migrated on open (identityStoreMigration.ts).
+// Layout 1 (住民票コード in clear in keys) is migrated on open (identityStoreMigration.ts); layout 2
+// (a development build: HMAC pseudonyms) is refused.
 //
 // 更新順番号: one counter per installation, shared by all its municipality codes (a Yokohama
 // installation serves 18 ward codes), so it is monotonic per code as well, with gaps where another
 // code (or a change that failed validation) took a number. The highest committed number is the last
 // key of `seq`, read at open, so batches committing out of order never make a restart reuse one.
 //
-// Privacy: H is HMAC-SHA-256 (128 bits, base64url) under a per-installation index key and P the same
-// under a separate code key, both injected by the key component; name and address keys are the
+// Privacy: H is HMAC-SHA-256 (128 bits, base64url) under a per-installation index key and P is AES-256
+// of the code under a separate code key, both injected by the key component; name and address keys are the
 // domain's folded search keys, hashed. No 住民票コード, name, 個人番号, date of birth or address
 // appears in clear in any LevelDB key; the bucket prefix is 24 bits of the unkeyed SHA-256 of the
-// code (≈600 codes share one). Every value holding personal data or a code (rec, hist, nm, lg) goes
-// through the injectable ValueCodec (JSON by default; encryption at rest swaps in a sealing codec).
+// code (≈600 codes share one). Values holding personal data (rec, hist, nm, nx) go through the
+// injectable ValueCodec (JSON by default; encryption at rest swaps in a sealing codec); the listing
+// values hold only a sequence number and the record hash.
 //
 // "As of" reads: history keeps every version with its 更新順番号, so the store can show any
 // municipality code exactly as it was at a sequence number H while updates continue; consistency
@@ -43,7 +46,7 @@ import type { ErrorDetail } from '../envelope.js';
 import { SUBLEVELS, seqKey, type Batch, type Db } from '../store/db.js';
 import { recordHash } from '../domain/consistency.js';
 import {
-  addressKey, birthDateMatches, bucketPrefix, CODE_RANGES, codePseudonym, codeRangeOf, codeRangeTag, compositeKeys, indexHash, isKanaKey, queryCompositeKey, queryKanaKey,
+  addressKey, birthDateMatches, bucketPrefix, CODE_RANGES, CodeCipher, codeRangeOf, codeRangeTag, compositeKeys, indexHash, isKanaKey, queryCompositeKey, queryKanaKey,
   queryNameKey, recordNameKeys,
 } from './identityStoreKeys.js';
 import { migrateLayout, LAYOUT, layoutOf } from './identityStoreMigration.js';
@@ -91,8 +94,6 @@ export type ApplyMode = 'flow' | 'load';
 export type SubName = 'rec' | 'hist' | 'seq' | 'lg' | 'lc' | 'mn' | 'nm' | 'nx' | 'ad' | 'meta';
 export type Sub = AbstractSublevel<any, string | Uint8Array, string, Uint8Array>; // eslint-disable-line @typescript-eslint/no-explicit-any -- nested sublevel of the appliance db
 interface NameIndexValue { b: string; a: string; s: string; l: string; st: 'current' | 'deleted'; kh: string[] }
-/** Listing value: 更新順番号, record hash ("-": moved to another municipality code), 住民票コード. */
-type ListingValue = [number, string, string];
 const EMPTY = new Uint8Array(0);
 const enc = (s: string) => Buffer.from(s, 'utf8');
 const dec = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('utf8');
@@ -110,6 +111,7 @@ export class IdentityStore {
    */
   private readonly at: Record<SubName, string>;
   private rangeTags: string[] | undefined;
+  private readonly cipher: CodeCipher;
 
   private constructor(
     private readonly db: Db,
@@ -125,6 +127,7 @@ export class IdentityStore {
     private compositeComplete: boolean,
   ) {
     this.at = Object.fromEntries(Object.entries(subs).map(([n, sub]) => [n, sub.prefix])) as Record<SubName, string>;
+    this.cipher = new CodeCipher(codeKey);
   }
 
   static async open(db: Db, opts: IdentityStoreOptions = {}): Promise<IdentityStore> {
@@ -143,9 +146,10 @@ export class IdentityStore {
     const codeKey = opts.codeKey ?? storedCodeKey ?? randomBytes(32);
     const layout = await layoutOf(subs);
     if (layout > LAYOUT) throw new IdentityStoreOpenError(`the identity store has layout ${layout}, newer than this version reads (${LAYOUT}): run the version that wrote it`);
+    if (layout === 2) throw new IdentityStoreOpenError('the identity store has layout 2, written by a development build whose keys cannot be read back: import the register extract into a fresh data dir');
     // The code key must be the one the keys were written with: under another key every look-up
     // would silently find nothing.
-    const check = codePseudonym(codeKey, 'code-key-check');
+    const check = new CodeCipher(codeKey).pseudonym('code-key-check');
     const storedCheck = await subs.meta.get('codeKeyCheck');
     if (storedCheck && dec(storedCheck) !== check) {
       throw new IdentityStoreOpenError('the identity store was written under another 住民票コード key (keyring secret "identity-code"): open it with the keyring it was written with');
@@ -153,7 +157,7 @@ export class IdentityStore {
     if (!storedCheck) await subs.meta.put('codeKeyCheck', enc(check));
     if (!opts.codeKey && !storedCodeKey) await subs.meta.put('codeKey', codeKey);
     const codec = opts.codec ?? jsonCodec;
-    if (layout < LAYOUT) await migrateLayout(db, subs, { codeKey, codec, ...(opts.onMigrate ? { onProgress: opts.onMigrate } : {}) });
+    if (layout < LAYOUT) await migrateLayout(db, subs, { codeKey, ...(opts.onMigrate ? { onProgress: opts.onMigrate } : {}) });
     // The highest committed 更新順番号 is the last key of the seq log, so concurrent batches that
     // commit out of order can never make a restart reuse a number.
     let last = 0;
@@ -175,7 +179,7 @@ export class IdentityStore {
 
   /** The key-side name of a 住民票コード (its pseudonym P). */
   pseudonym(residentCode: string): string {
-    return codePseudonym(this.codeKey, residentCode);
+    return this.cipher.pseudonym(residentCode);
   }
 
   private rangeTag(range: number): string {
@@ -214,18 +218,14 @@ export class IdentityStore {
     if (old) {
       batch.put(this.at.hist + `${p}!${seqKey(old.updateSeq)}`, this.codec.encode(old));
       this.removeIndexes(batch, old, p);
-      if (old.lgCode !== record.lgCode) batch.put(this.at.lg + `${old.lgCode}!${bucket}!${p}`, this.listingValue(seq, '-', rc));
+      if (old.lgCode !== record.lgCode) batch.put(this.at.lg + `${old.lgCode}!${bucket}!${p}`, enc(`${seq} -`));
     }
     batch.put(this.at.rec + p, this.codec.encode(record));
     batch.put(this.at.seq + seqKey(seq), enc(p));
-    batch.put(this.at.lg + `${record.lgCode}!${bucket}!${p}`, this.listingValue(seq, this.digestOf(record), rc));
-    batch.put(this.at.lc + `${record.lgCode}!${this.rangeTag(codeRangeOf(rc))}!${p}`, this.codec.encode(rc));
+    batch.put(this.at.lg + `${record.lgCode}!${bucket}!${p}`, enc(`${seq} ${this.digestOf(record)}`));
+    batch.put(this.at.lc + `${record.lgCode}!${this.rangeTag(codeRangeOf(rc))}!${p}`, EMPTY);
     this.putIndexes(batch, record, p);
     return { record, seq };
-  }
-
-  private listingValue(seq: number, digest: string, residentCode: string): Uint8Array {
-    return this.codec.encode([seq, digest, residentCode] satisfies ListingValue);
   }
 
   /** The 個人番号, name and address index entries of one record. */
@@ -442,12 +442,17 @@ export class IdentityStore {
     for await (const [k, v] of this.subs.lg.iterator(this.listingBounds(lgCode, range))) {
       const cursor = k.slice(base.length);
       const prefix = cursor.slice(0, 6);
-      const [seq, digest, rc] = this.codec.decode(v) as ListingValue;
-      if (seq <= atSeq) {
+      const p = cursor.slice(7);
+      const rc = this.cipher.codeOf(p);
+      if (rc === undefined) throw new IdentityStoreOpenError(`listing key of ${lgCode} does not decrypt under this store's 住民票コード key`);
+      const text = dec(v);
+      const sp = text.indexOf(' ');
+      const digest = text.slice(sp + 1);
+      if (Number(text.slice(0, sp)) <= atSeq) {
         if (digest !== '-') yield { residentCode: rc, prefix, digest, cursor };
         continue;
       }
-      const then = await this.versionAtPseudonym(cursor.slice(7), atSeq);
+      const then = await this.versionAtPseudonym(p, atSeq);
       if (then && then.lgCode === lgCode) yield { residentCode: rc, prefix, digest: this.digestOf(then), cursor };
     }
   }
@@ -463,10 +468,17 @@ export class IdentityStore {
       for (;;) {
         const block = await it.nextv(1000);
         if (block.length === 0) return;
-        for (const [k, v] of block) {
-          const [seq, digest, rc] = this.codec.decode(v) as ListingValue;
+        // one decryption call for the whole block's codes
+        const codes = this.cipher.codesOf(block.map(([k]) => k.slice(base.length + 7)));
+        for (let i = 0; i < block.length; i++) {
+          const [k, v] = block[i]!;
+          const rc = codes[i];
+          if (rc === undefined) throw new IdentityStoreOpenError(`listing key of ${lgCode} does not decrypt under this store's 住民票コード key`);
+          const text = dec(v);
+          const sp = text.indexOf(' ');
           const prefix = k.slice(base.length, base.length + 6);
-          if (seq <= atSeq) {
+          if (Number(text.slice(0, sp)) <= atSeq) {
+            const digest = text.slice(sp + 1);
             if (digest !== '-') onEntry(rc, prefix, digest);
             continue;
           }
@@ -508,12 +520,23 @@ export class IdentityStore {
       let held: CodeEntry[] = [];
       let more = false;
       const keep = () => { held.sort(byCode); held = held.slice(0, window); more = true; };
-      for await (const [k, v] of this.subs.lc.iterator({ gt: base, lt: base + '~' })) {
-        const code = this.codec.decode(v) as string;
-        // a tag shared by two ranges is read in each; its codes are taken in their own range only
-        if (codeRangeOf(code) !== range || (low !== undefined && code <= low)) continue;
-        held.push([code, k.slice(base.length)]);
-        if (held.length >= 2 * window) keep();
+      const it = this.subs.lc.keys({ gt: base, lt: base + '~' });
+      try {
+        for (;;) {
+          const keys = await it.nextv(1000);
+          if (keys.length === 0) break;
+          const ps = keys.map((k) => k.slice(base.length));
+          const codes = this.cipher.codesOf(ps);
+          for (let i = 0; i < ps.length; i++) {
+            const code = codes[i];
+            // a tag shared by two ranges is read in each; its codes are taken in their own range only
+            if (code === undefined || codeRangeOf(code) !== range || (low !== undefined && code <= low)) continue;
+            held.push([code, ps[i]!]);
+            if (held.length >= 2 * window) keep();
+          }
+        }
+      } finally {
+        await it.close();
       }
       if (held.length > window) keep();
       else held.sort(byCode);

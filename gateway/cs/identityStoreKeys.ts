@@ -1,7 +1,7 @@
 // Index keys of the identity store: the domain's search keys (gateway/domain/searchKeys.ts), hashed
 // under the per-installation index key, and the 住民票コード pseudonyms and listing prefixes, so
 // nothing personal appears in clear in a LevelDB key.
-import { createHash, createHmac } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHash, createHmac } from 'node:crypto';
 import { addressKey as domainAddressKey, kanaNameKey, nameKeys, nameQueryKey, NAME_KEY_PREFIX } from '../domain/searchKeys.js';
 import type { IdentityRecord } from './identityStoreTypes.js';
 
@@ -78,11 +78,53 @@ export function birthDateMatches(recorded: string, query: string): boolean {
 }
 
 /**
- * Pseudonym of a 住民票コード in every key of the identity store: 128 bits of HMAC-SHA-256 under
- * the per-installation code key (22 characters, never 11 digits, so an old-layout key is told apart).
+ * Pseudonyms of 住民票コード in every key of the identity store: the code (ASCII, zero-padded to one
+ * 16-byte block) encrypted with AES-256 under the per-installation code key, base64url (22
+ * characters, never 11 digits, so an old-layout key is told apart). Deterministic like a keyed hash,
+ * but the key holder turns a listing key back into its code, so listings need no code in their
+ * values; a whole block of keys is decrypted in one call.
  */
+export class CodeCipher {
+  private readonly encrypt: ReturnType<typeof createCipheriv>;
+  private readonly decrypt: ReturnType<typeof createDecipheriv>;
+
+  constructor(codeKey: Uint8Array) {
+    if (codeKey.length !== 32) throw new Error('the 住民票コード key must be 32 bytes');
+    this.encrypt = createCipheriv('aes-256-ecb', codeKey, null).setAutoPadding(false);
+    this.decrypt = createDecipheriv('aes-256-ecb', codeKey, null).setAutoPadding(false);
+  }
+
+  pseudonym(residentCode: string): string {
+    const block = Buffer.alloc(BLOCK);
+    // Only 11-digit codes are ever stored; anything longer gets a name no stored key can have.
+    if (block.write(residentCode, 'latin1') !== residentCode.length || residentCode.length >= BLOCK) return '~';
+    return this.encrypt.update(block).toString('base64url');
+  }
+
+  /** The codes of pseudonyms (undefined where a key does not decrypt to a code: not one of ours). */
+  codesOf(pseudonyms: readonly string[]): Array<string | undefined> {
+    const all = Buffer.alloc(pseudonyms.length * BLOCK);
+    pseudonyms.forEach((p, i) => { if (p.length === PSEUDONYM_LENGTH) all.write(p, i * BLOCK, BLOCK, 'base64url'); });
+    const plain = this.decrypt.update(all);
+    return pseudonyms.map((_, i) => {
+      const end = plain.indexOf(0, i * BLOCK);
+      const stop = end < 0 || end > (i + 1) * BLOCK ? (i + 1) * BLOCK : end;
+      for (let j = stop; j < (i + 1) * BLOCK; j++) if (plain[j] !== 0) return undefined;
+      const code = plain.toString('latin1', i * BLOCK, stop);
+      return isClearCode(code) ? code : undefined;
+    });
+  }
+
+  codeOf(pseudonym: string): string | undefined {
+    return this.codesOf([pseudonym])[0];
+  }
+}
+const BLOCK = 16;
+const PSEUDONYM_LENGTH = 22;
+
+/** Pseudonym of one code under a key (migration, tests); stores keep one CodeCipher. */
 export function codePseudonym(codeKey: Uint8Array, residentCode: string): string {
-  return createHmac('sha256', codeKey).update('rc\0').update(residentCode).digest('base64url').slice(0, 22);
+  return new CodeCipher(codeKey).pseudonym(residentCode);
 }
 
 /** Bits of the unkeyed SHA-256(code) kept in listing keys: the most a consistency bucket can use. */

@@ -1,15 +1,14 @@
 // Layout migration of the identity store, run by IdentityStore.open before anything reads it.
 // Layout 1 kept the 住民票コード in clear in keys (rec code, hist code!seq, seq → code, listing
-// lgCode!8-hex-prefix!code → "seq hash", lgCode!code, indexes H!code); layout 2 keys everything by the
+// lgCode!8-hex-prefix!code → "seq hash", lgCode!code, indexes H!code); layout 3 keys everything by the
 // code's pseudonym (identityStore.ts). Every entry is rewritten on its own (its old key names the
 // code), in bounded batches that each delete the old entries they replace, so an interrupted
 // migration resumes on the next open with what is left; `layout` is written last.
 import type { Db } from '../store/db.js';
-import { bucketPrefix, codePseudonym, codeRangeOf, codeRangeTag, isClearCode } from './identityStoreKeys.js';
+import { bucketPrefix, CodeCipher, codeRangeOf, codeRangeTag, isClearCode } from './identityStoreKeys.js';
 import type { Sub, SubName } from './identityStore.js';
-import type { ValueCodec } from './identityStoreTypes.js';
 
-export const LAYOUT = 2;
+export const LAYOUT = 3;
 const BATCH_ENTRIES = 1000;
 
 /** The stored layout; a store without one predates layouts (1), or is new (it is then migrated in no time). */
@@ -20,8 +19,9 @@ export async function layoutOf(subs: Record<SubName, Sub>): Promise<number> {
 
 type Rewrite = (key: string, value: Uint8Array) => [string, Uint8Array] | undefined;
 
-export async function migrateLayout(db: Db, subs: Record<SubName, Sub>, opts: { codeKey: Uint8Array; codec: ValueCodec; onProgress?: (p: { sublevel: string; entries: number }) => void }): Promise<void> {
-  const p = (code: string) => codePseudonym(opts.codeKey, code);
+export async function migrateLayout(db: Db, subs: Record<SubName, Sub>, opts: { codeKey: Uint8Array; onProgress?: (p: { sublevel: string; entries: number }) => void }): Promise<void> {
+  const cipher = new CodeCipher(opts.codeKey);
+  const p = (code: string) => cipher.pseudonym(code);
   const tags = new Map<number, string>();
   const tag = (range: number) => tags.get(range) ?? (tags.set(range, codeRangeTag(opts.codeKey, range)), tags.get(range)!);
   const text = (v: Uint8Array) => Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('utf8');
@@ -44,15 +44,14 @@ export async function migrateLayout(db: Db, subs: Record<SubName, Sub>, opts: { 
     ['lg', (k, v) => {
       const [lg, prefix, code] = k.split('!');
       if (code === undefined || !isClearCode(code)) return undefined;
-      const [seq, digest] = text(v).split(' ');
-      // same SHA-256 prefix, cut to the 24 bits layout 2 keeps
+      // same SHA-256 prefix, cut to the 24 bits layout 3 keeps; the value ("seq hash") stays
       const bucket = prefix!.slice(0, 6);
       if (bucket !== bucketPrefix(code)) throw new Error(`identity store migration: listing entry of an unexpected form under ${lg}`);
-      return [`${lg}!${bucket}!${p(code)}`, opts.codec.encode([Number(seq), digest, code])];
+      return [`${lg}!${bucket}!${p(code)}`, v];
     }],
     ['lc', (k, v) => {
       const [lg, code, rest] = k.split('!');
-      return rest === undefined && isClearCode(code!) ? [`${lg}!${tag(codeRangeOf(code!))}!${p(code!)}`, opts.codec.encode(code)] : undefined;
+      return rest === undefined && isClearCode(code!) ? [`${lg}!${tag(codeRangeOf(code!))}!${p(code!)}`, v] : undefined;
     }],
     ['mn', suffixed], ['nm', suffixed], ['nx', suffixed], ['ad', suffixed],
   ];
