@@ -13,7 +13,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
 import { flag, intFlag } from './lib/args.js';
-import { envelopeSlope, MEM_FIELDS, memLine, minuteEnvelope, parseMemLine, slope, steadySummary, type MemSample } from './lib/soakMemory.js';
+import { anonSplit, envelopeSlope, MEM_FIELDS, memLine, minuteEnvelope, parseMemLine, slope, steadySummary, type AnonSplit, type MemSample } from './lib/soakMemory.js';
 import { diffHeap } from './lib/soakHeap.js';
 
 const argv = process.argv.slice(2);
@@ -64,12 +64,14 @@ async function child(): Promise<void> {
   const timer = setInterval(() => process.stdout.write(`depth ${uplink.queueStats().juki?.depth ?? 0}\n`), 1000);
   const leveldbBytes = () => { try { return Number(db.getProperty('leveldb.approximate-memory-usage')) || 0; } catch { return 0; } };
   const memTimer = setInterval(() => process.stdout.write(memLine(process.memoryUsage(), leveldbBytes())), 2000);
+  const anonTimer = setInterval(() => { try { process.stdout.write(`anon ${JSON.stringify(anonSplit())}\n`); } catch { /* not Linux */ } }, 30_000);
   // --live-heap: a full GC every 30 s, then heapUsed is the live JS heap (what a leak in our code grows).
   const gc = (globalThis as { gc?: () => void }).gc;
   const liveTimer = gc && env.LIVE_HEAP ? setInterval(() => { gc(); process.stdout.write(`live ${process.memoryUsage().heapUsed}\n`); }, 30_000) : undefined;
   process.on('SIGTERM', () => {
     clearInterval(timer);
     clearInterval(memTimer);
+    clearInterval(anonTimer);
     clearInterval(liveTimer);
     void (async () => {
       await broker.close(); await role.close(); await uplink.close(); await audit.close(); await db.close(); await signer.close();
@@ -122,7 +124,7 @@ async function parent(): Promise<void> {
     const port = await freePort();
 
     let app: ChildProcess | undefined;
-    const lives: Array<{ pid: number; startedMin: number; samples: MemSample[]; live: Array<[number, number]> }> = [];
+    const lives: Array<{ pid: number; startedMin: number; samples: MemSample[]; live: Array<[number, number]>; anon: Array<AnonSplit & { min: number }> }> = [];
     const t0 = Date.now();
     const sinceMin = () => (Date.now() - t0) / 60_000;
     // --heap-snapshots DIR: the child writes a snapshot on SIGUSR2 (after a full GC); one at the
@@ -139,7 +141,7 @@ async function parent(): Promise<void> {
         env: { ...process.env, ...(liveHeap ? { LIVE_HEAP: '1' } : {}), DATA_DIR: dataDir, PKI_DIR: pki.dir, BROKER_URL: mosq.url, PORT: String(port), PW_FILE: pwFile },
         stdio: ['ignore', 'pipe', 'inherit'],
       });
-      const life = { pid: c.pid!, startedMin: sinceMin(), samples: [] as MemSample[], live: [] as Array<[number, number]> };
+      const life = { pid: c.pid!, startedMin: sinceMin(), samples: [] as MemSample[], live: [] as Array<[number, number]>, anon: [] as Array<AnonSplit & { min: number }> };
       lives.push(life);
       let buf = '';
       c.stdout!.on('data', (d: Buffer) => {
@@ -150,6 +152,7 @@ async function parent(): Promise<void> {
           if (line === 'ready') resolve();
           const m = parseMemLine(line, sinceMin());
           if (m) life.samples.push(m);
+          if (line.startsWith('anon ')) life.anon.push({ min: sinceMin(), ...JSON.parse(line.slice(5)) as AnonSplit });
           const live = /^live (\d+)$/.exec(line);
           if (live) life.live.push([sinceMin(), Number(live[1]) / 1048576]);
         }
@@ -240,6 +243,8 @@ async function parent(): Promise<void> {
       const warm = l.samples.filter((x) => x.min - l.startedMin >= 0.5);
       return { startedAtMin: Number(l.startedMin.toFixed(2)), samples: l.samples.length, slopeAfter30sMbPerMin: Number(slope(rssOf(warm)).toFixed(3)),
         firstMb: Math.round(warm[0]?.rss ?? 0), lastMb: Math.round(warm.at(-1)?.rss ?? 0), steady: steadySummary(l.samples),
+        // main arena / thread arenas (count) / other anon, MB, every 30 s
+        anonSplitMb: l.anon.map((a) => `${(a.min - l.startedMin).toFixed(1)}:${a.mainArenaMb.toFixed(0)}/${a.threadArenasMb.toFixed(0)}(${a.threadArenas})/${a.otherAnonMb.toFixed(0)}`).join(' '),
         rssPerMinute: minuteEnvelope(l.samples, l.startedMin).map((e) => `${e.minute}:${e.minMb}-${e.maxMb}`).join(' '),
         rssHighsSlopeMbPerMin: envelopeSlope(minuteEnvelope(l.samples, l.startedMin)) ?? null,
         ...(l.live.length ? { liveHeapMb: l.live.map(([m, v]) => `${m.toFixed(1)}:${v.toFixed(1)}`).join(' '), liveHeapSlopeSteadyMbPerMin: Number(slope(l.live.slice(Math.floor(l.live.length / 3))).toFixed(3)) } : {}) };

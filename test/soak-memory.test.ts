@@ -1,7 +1,7 @@
 // The soak's memory figures: the child's sample line round-trips, and the steady-part slope ignores
 // the warm-up third of a life (a process that grows while warming up, then stays flat, has no slope).
 import { describe, expect, it } from 'vitest';
-import { envelopeSlope, memLine, minuteEnvelope, parseMemLine, slope, steadySummary, type MemSample } from '../bench/lib/soakMemory.js';
+import { anonSplit, envelopeSlope, memLine, minuteEnvelope, parseMemLine, slope, steadySummary, type MemSample } from '../bench/lib/soakMemory.js';
 
 describe('soak memory figures', () => {
   it('reads back the sample line the child writes (MB), with RSS split into anon and file on Linux', () => {
@@ -44,5 +44,17 @@ describe('soak memory figures', () => {
     expect(env.slice(2).map((e) => e.maxMb)).toEqual([190, 190, 190]);
     expect(envelopeSlope(env)).toBe(0);
     expect(steadySummary(samples)!.slopeMbPerMin.rss).toBeGreaterThan(1);
+  });
+
+  it('splits anonymous RSS into glibc main arena, thread arenas (64 MiB reservations) and the rest', () => {
+    const map = (start: number, end: number, perms: string, rssKb: number, name = '', inode = 0) =>
+      `${start.toString(16)}-${end.toString(16)} ${perms} 00000000 00:00 ${inode}  ${name}\nSize: ${(end - start) / 1024} kB\nRss: ${rssKb} kB\n`;
+    const A = 0x7f0000000000, MiB = 1 << 20;
+    const smaps = map(0x400000, 0xb6f000, 'r--p', 5000, '/usr/bin/node', 260689)
+      + map(0x3000000, 0x3a00000, 'rw-p', 8192, '[heap]')
+      + map(A, A + 20 * MiB, 'rw-p', 12 * 1024) + map(A + 20 * MiB, A + 64 * MiB, '---p', 0)   // a thread arena, 12 MiB resident
+      + map(A + 64 * MiB, A + 128 * MiB, 'rw-p', 3 * 1024)                                     // a fully grown arena
+      + map(A + 200 * MiB, A + 201 * MiB, 'rw-p', 1024);                                       // V8 page
+    expect(anonSplit(smaps)).toEqual({ mainArenaMb: 8, threadArenasMb: 15, threadArenas: 2, otherAnonMb: 1 });
   });
 });

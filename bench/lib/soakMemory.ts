@@ -100,3 +100,33 @@ export function envelopeSlope(env: MinuteEnvelope[], fraction = 2 / 3, minSample
   const steady = whole.filter((e) => e.minute >= from);
   return steady.length < 2 ? undefined : Number(slope(steady.map((e) => [e.minute, e.maxMb])).toFixed(3));
 }
+
+export interface AnonSplit { mainArenaMb: number; threadArenasMb: number; threadArenas: number; otherAnonMb: number }
+
+const ARENA_BYTES = 64 * 1024 * 1024;
+
+/**
+ * Anonymous RSS by allocator region, from /proc/self/smaps: glibc's main arena ([heap]), its
+ * per-thread arenas (each a 64 MiB-aligned reservation: a read-write part, then PROT_NONE), and the
+ * rest (V8's heap pages, large mmapped allocations). Native memory freed on libuv and LevelDB threads
+ * stays cached in those thread arenas, which is what grows while the process warms up.
+ */
+export function anonSplit(smaps = readFileSync('/proc/self/smaps', 'utf8')): AnonSplit {
+  const maps: Array<{ start: number; end: number; perms: string; inode: number; name: string; rss: number }> = [];
+  for (const line of smaps.split('\n')) {
+    const m = /^([0-9a-f]+)-([0-9a-f]+) (\S+) \S+ \S+ (\d+)\s*(.*)$/.exec(line);
+    if (m) { maps.push({ start: parseInt(m[1]!, 16), end: parseInt(m[2]!, 16), perms: m[3]!, inode: Number(m[4]), name: m[5]!.trim(), rss: 0 }); continue; }
+    const r = /^Rss:\s+(\d+) kB/.exec(line);
+    if (r && maps.length) maps.at(-1)!.rss = Number(r[1]) * 1024;
+  }
+  const out = { main: 0, arenas: 0, count: 0, other: 0 };
+  maps.forEach((m, i) => {
+    if (m.name === '[heap]') { out.main += m.rss; return; }
+    if (m.inode !== 0 || m.name !== '' || !m.perms.startsWith('rw')) return;
+    const next = maps[i + 1];
+    const arena = m.start % ARENA_BYTES === 0 && (m.end - m.start === ARENA_BYTES
+      || (next !== undefined && next.start === m.end && next.perms.startsWith('---') && next.end - m.start === ARENA_BYTES));
+    if (arena) { out.arenas += m.rss; out.count++; } else out.other += m.rss;
+  });
+  return { mainArenaMb: out.main / MB, threadArenasMb: out.arenas / MB, threadArenas: out.count, otherAnonMb: out.other / MB };
+}
