@@ -73,6 +73,7 @@ async function main() {
     signer1 = await createSigner({ ...config, sessions: 1 }, { dataDir: dir.path, env: { BENCH_PIN: token.pin } });
 
     // Raw pkcs11js on the same token and key, its own sessions (the login is per application).
+    // Same API style as our token (hsm/pkcs11-token.ts): synchronous C_SignInit, callback-form C_Sign.
     const lib = acquireModule(token.module);
     const slot = lib.C_GetSlotList(true).find((s) => lib.C_GetTokenInfo(s).label.trim() === token.label)!;
     const sessions: Handle[] = Array.from({ length: N }, () => lib.C_OpenSession(slot, pkcs11js.CKF_SERIAL_SESSION | pkcs11js.CKF_RW_SESSION));
