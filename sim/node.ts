@@ -75,6 +75,8 @@ export class SimNode implements SimContext {
     let first = true;
     await new Promise<void>((resolve, reject) => {
       client.on('connect', (ack) => {
+        // An upstream server answers small packets at once, as the appliance's uplink does (no Nagle).
+        (client.stream as { setNoDelay?: (on: boolean) => void }).setNoDelay?.(true);
         if (first || !ack.sessionPresent) {
           client.subscribeAsync(`to/${this.o.node}/#`, { qos: 1 }).then(() => { if (first) { first = false; resolve(); } }, reject);
         }
