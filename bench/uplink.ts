@@ -14,9 +14,8 @@
 // (bench/lib/uplinkOutbox.ts).
 // Knobs: BENCH_ROUNDS (default 2, ABBA order), BENCH_SECONDS (sustained and paced phases, default 8),
 // BENCH_WINDOW (default 1000), BENCH_RESIDENTS (default 3000), BENCH_MESSAGES (outbox backlog, default
-// 2000), BENCH_OUTBOX=0, BENCH_VERBOSE=1, BENCH_NODELAY=1 (diagnostic, see below).
+// 2000), BENCH_OUTBOX=0, BENCH_VERBOSE=1.
 import { execSync } from 'node:child_process';
-import net from 'node:net';
 import { loadavg } from 'node:os';
 import { nowIso, uuidv7, type Envelope } from '../gateway/envelope.js';
 import { PREF, SELF, startCsStack, type CsStack } from '../test/helpers/cs-harness.js';
@@ -31,20 +30,7 @@ const RESIDENTS = Number(process.env.BENCH_RESIDENTS ?? 3000);
 const MESSAGES = Number(process.env.BENCH_MESSAGES ?? 2000);
 const OUTBOX = process.env.BENCH_OUTBOX !== '0';
 const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 2));
-const NODELAY = process.env.BENCH_NODELAY === '1';
 const WARMUP = 3;
-
-// Diagnostic (BENCH_NODELAY=1): TCP_NODELAY on every socket this process connects (the uplink's and the
-// simulators' MQTT clients), to show what Nagle's algorithm with delayed ACKs costs the latency. Not what
-// the product does; Mosquitto's own sockets keep its default.
-if (NODELAY) {
-  const connect = net.Socket.prototype.connect;
-  net.Socket.prototype.connect = function (this: net.Socket, ...args: unknown[]) {
-    const r = (connect as (...a: unknown[]) => net.Socket).apply(this, args);
-    this.setNoDelay(true);
-    return r;
-  } as typeof connect;
-}
 const RAW_SECONDS = 5;
 
 const progress = (m: string) => { if (process.env.BENCH_VERBOSE) process.stderr.write(`[${(performance.now() / 1000).toFixed(1)} s] ${m}\n`); };
@@ -98,7 +84,7 @@ const reqLine = (n: string, r: ReqPathResult) =>
   `  ${n.padEnd(18)} ${f(r.sustained).padStart(5)} msg/s (outstanding: ${f(r.backlog.unacked)} not yet PUBACKed, ${f(r.backlog.intake)} durable awaiting reply, ${f(r.backlog.uplink)} replied not yet upstream)   at ${f(r.pacedRate)} msg/s: req→prefecture p50 ${ms(r.endToEnd.p50)} p99 ${ms(r.endToEnd.p99)} ms; req→local reply p50 ${ms(r.localReply.p50)} p99 ${ms(r.localReply.p99)} ms`;
 const lines = [
   `bench:uplink  ${new Date().toISOString()}  commit ${commit}  load average ${load0.toFixed(2)} → ${load1.toFixed(2)}`,
-  `stack: appliance broker + CS role + uplink (parallelism ${runs.signed[0]!.parallelism}) + simulators on Mosquitto; SoftHSM ES256, ${runs.signed[0]!.sessions} sessions; ${RESIDENTS} residents, window ${WINDOW}, ${SECONDS} s phases, ${ROUNDS} round(s)${NODELAY ? '; DIAGNOSTIC: TCP_NODELAY on the client sockets' : ''}`,
+  `stack: appliance broker + CS role + uplink (parallelism ${runs.signed[0]!.parallelism}) + simulators on Mosquitto; SoftHSM ES256, ${runs.signed[0]!.sessions} sessions; ${RESIDENTS} residents, window ${WINDOW}, ${SECONDS} s phases, ${ROUNDS} round(s)`,
   `raw token signing (signEnvelope, ${runs.signed[0]!.parallelism} callers): ${runs.signed.map((r) => f(r.rawSign!)).join(', ')} sig/s`,
   `req/identity.update → identity.notify at ${PREF}, per round:`,
   ...runs.unsigned.flatMap((u, i) => [reqLine(`round ${i + 1} unsigned`, u.req), reqLine(`round ${i + 1} signed`, runs.signed[i]!.req)]),
