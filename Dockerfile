@@ -15,7 +15,8 @@ RUN apt-get update \
  && groupadd --system juki-gw && useradd --system --gid juki-gw --groups softhsm --home-dir /var/lib/juki-gw juki-gw \
  && install -d -m 0700 -o juki-gw -g juki-gw /var/lib/juki-gw
 COPY --from=build --chown=root:root /src /opt/juki-gw
-ENV NODE_ENV=production JUKIGW_dataDir=/var/lib/juki-gw
+# MALLOC_ARENA_MAX: see deploy/systemd/juki-gw.service (flat RSS in the soak).
+ENV NODE_ENV=production JUKIGW_dataDir=/var/lib/juki-gw MALLOC_ARENA_MAX=2
 # A PKCS#11 module other than SoftHSM may be mounted and named in the config (hsm.module).
 VOLUME ["/var/lib/juki-gw"]
 USER juki-gw
