@@ -138,7 +138,8 @@ async function parent(): Promise<void> {
         ...(snapshotDir ? ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${snapshotDir}`] : []),
         ...(liveHeap ? ['--expose-gc'] : []),
         '--import', 'tsx', new URL(import.meta.url).pathname, '--child'], {
-        env: { ...process.env, ...(liveHeap ? { LIVE_HEAP: '1' } : {}), DATA_DIR: dataDir, PKI_DIR: pki.dir, BROKER_URL: mosq.url, PORT: String(port), PW_FILE: pwFile },
+        // The appliance runs as deployed: the systemd unit and the image set MALLOC_ARENA_MAX=2.
+        env: { MALLOC_ARENA_MAX: '2', ...process.env, ...(liveHeap ? { LIVE_HEAP: '1' } : {}), DATA_DIR: dataDir, PKI_DIR: pki.dir, BROKER_URL: mosq.url, PORT: String(port), PW_FILE: pwFile },
         stdio: ['ignore', 'pipe', 'inherit'],
       });
       const life = { pid: c.pid!, startedMin: sinceMin(), samples: [] as MemSample[], live: [] as Array<[number, number]>, anon: [] as Array<AnonSplit & { min: number }> };
