@@ -64,6 +64,8 @@ export function wireDurableIngress(
  * broker read ahead of its fsyncs.
  */
 const READ_AHEAD_LIMIT = 4000;
+/** The same bound in payload bytes: 4000 maximal payloads would otherwise pin gigabytes per client. */
+const READ_AHEAD_BYTES = 16 * 1024 * 1024;
 
 /**
  * The part of aedes' Client (lib/client.js, 1.x) that gates reading: a socket read chunk is parsed
@@ -75,7 +77,7 @@ interface ReadGate {
   _nextBatch: (err?: Error) => void;
 }
 
-interface ReadAhead { storing: number; released: number; scheduled: boolean }
+interface ReadAhead { storing: number; bytes: number; released: number; scheduled: boolean }
 
 const readAheadOf = new WeakMap<object, ReadAhead>();
 
@@ -93,10 +95,12 @@ function readOnWhileStoring(persistence: LevelPersistence, client: any, packet: 
     return storeThenAck(persistence, client, packet, seq, requester, callback);
   }
   let ahead = readAheadOf.get(client);
-  if (!ahead) readAheadOf.set(client, ahead = { storing: 0, released: 0, scheduled: false });
-  if (ahead.storing >= READ_AHEAD_LIMIT) return storeThenAck(persistence, client, packet, seq, requester, callback);
+  if (!ahead) readAheadOf.set(client, ahead = { storing: 0, bytes: 0, released: 0, scheduled: false });
+  if (ahead.storing >= READ_AHEAD_LIMIT || ahead.bytes >= READ_AHEAD_BYTES) return storeThenAck(persistence, client, packet, seq, requester, callback);
   const state = ahead;
+  const bytes = packet.payload?.length ?? 0;
   state.storing++;
+  state.bytes += bytes;
   state.released++;
   if (!state.scheduled) {
     state.scheduled = true;
@@ -104,6 +108,7 @@ function readOnWhileStoring(persistence: LevelPersistence, client: any, packet: 
   }
   persistence.storeIngressThen(client, packet, seq, requester, (err) => {
     state.storing--;
+    state.bytes -= bytes;
     gate._parsingBatch++; // aedes' done for this packet takes it out again
     try {
       callback(err ?? null);
