@@ -95,6 +95,9 @@ export function publishIndexed(c: MqttClient, topic: string, from: number, to: n
             opts.onAck?.(i, acked.length);
           }
           if (acked.length === to - from) finish();
+          // A client going down fails publishes synchronously: pumping on from inside that callback
+          // recursed until the stack overflowed (kill -9 test), so errors resume on the next turn.
+          else if (err) setImmediate(pump);
           else pump();
         });
       }
