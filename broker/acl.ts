@@ -65,7 +65,16 @@ export function filterCovered(grant: string, filter: string): boolean {
   return f.length === g.length;
 }
 
-export function canPublish(who: BrokerIdentity, topic: string): AclDecision {
+export interface PublishPolicy {
+  /**
+   * The appliance's intake consumes req/: a request of a type the role may not send is admitted so
+   * that the intake answers it with an error `forbidden` (audited), as the contract requires of every
+   * request, instead of a bare disconnect. Off when no intake runs (`juki-gw broker`, standalone).
+   */
+  intakeAnswersRequests?: boolean;
+}
+
+export function canPublish(who: BrokerIdentity, topic: string, policy: PublishPolicy = {}): AclDecision {
   const problem = topicProblem(topic, false);
   if (problem) return deny(`malformed topic: ${problem}`);
   // $SYS carries the broker's own heartbeat and client-takeover signals: a client may never write there.
@@ -73,6 +82,7 @@ export function canPublish(who: BrokerIdentity, topic: string): AclDecision {
   const levels = topic.split('/');
   if (levels[0] === 'req' && levels.length === 2 && who.send.has(levels[1]!)) return allow;
   if (who.grants?.publish.some((g) => topicMatches(g, topic))) return allow;
+  if (policy.intakeAnswersRequests && levels[0] === 'req' && levels.length === 2 && who.systemId !== null) return allow;
   if (levels[0] === 'req') {
     return deny(levels.length === 2 ? `role ${who.role} may not send message type "${levels[1]}"` : 'req/ takes exactly one level: req/{type}');
   }

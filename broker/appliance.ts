@@ -23,6 +23,8 @@ export interface ApplianceContext {
   admin?: AdminHandle;
   /** The configuration file's text as loaded (undefined: the embedded default). */
   configText?: string;
+  /** Component names this process runs (undefined: all). */
+  only?: readonly string[];
   /** What the gateway components (HSM, audit, uplinks, CS role, UI) add. */
   gw: GatewayParts;
 }
@@ -34,7 +36,9 @@ const components: Component[] = [
   { name: 'broker', async start(ctx) {
     // Queued requests, replies and pushes carry personal data: sealed like the gateway's stores.
     const sealer = ctx.gw.atRest?.keyring;
-    ctx.broker = await startBroker(ctx.config, { logger: ctx.logger, db: ctx.db, registry: ctx.registry, audit: (e) => ctx.audit(e), ...(sealer ? { sealer } : {}) });
+    // The roles' intake answers every req/ publish, so the broker lets it refuse forbidden types.
+    const intakeAnswersRequests = ctx.config.broker.mode === 'appliance' && (!ctx.only || ctx.only.includes('roles'));
+    ctx.broker = await startBroker(ctx.config, { logger: ctx.logger, db: ctx.db, registry: ctx.registry, audit: (e) => ctx.audit(e), intakeAnswersRequests, ...(sealer ? { sealer } : {}) });
     ctx.checks.push(listenersCheck(ctx.broker));
     return () => ctx.broker!.close();
   } },
@@ -58,7 +62,7 @@ export async function startAppliance(config: ApplianceConfig, opts: { logger: Lo
   mkdirSync(config.dataDir, { recursive: true });
   const db = await openApplianceDb(join(config.dataDir, 'db'));
   const ctx: ApplianceContext = {
-    config, logger: opts.logger, registry, db, audit: opts.audit ?? (() => {}), gw: { extra: {} }, ...(opts.configText !== undefined ? { configText: opts.configText } : {}),
+    config, logger: opts.logger, registry, db, audit: opts.audit ?? (() => {}), gw: { extra: {} }, ...(opts.only ? { only: opts.only } : {}), ...(opts.configText !== undefined ? { configText: opts.configText } : {}),
     checks: [dbWritableCheck(db), diskSpaceCheck(config.dataDir, config.limits.minFreeDiskBytes)],
   };
   const stops: Array<{ name: string; stop: () => Promise<void> }> = [];

@@ -38,6 +38,8 @@ export interface BrokerDeps {
   readSecret?: (ref: SecretRef) => string;
   /** Seals what the broker stores (encryption at rest); used only when it creates its persistence. */
   sealer?: ValueSealer;
+  /** The appliance's intake consumes req/ and answers refused requests (see PublishPolicy). */
+  intakeAnswersRequests?: boolean;
 }
 
 export interface BrokerHandle {
@@ -136,7 +138,7 @@ export async function startBroker(config: ApplianceConfig, deps: BrokerDeps): Pr
   async function admitPublish(client: Client, packet: PublishPacket): Promise<[DenialReason, string] | null> {
     const who = identities.get(client);
     if (!who) return ['not-authorized', 'publish from an unauthenticated client'];
-    const acl = canPublish(who, packet.topic);
+    const acl = canPublish(who, packet.topic, { intakeAnswersRequests: deps.intakeAnswersRequests === true });
     if (!acl.ok) return ['acl-publish', acl.reason];
     const size = checkPayloadSize(packet.payload?.length ?? 0, limits);
     if (!size.ok) return ['payload-too-large', size.reason];

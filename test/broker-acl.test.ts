@@ -25,6 +25,15 @@ describe('canPublish (appliance contract)', () => {
       if (!d.ok) expect(d.reason.length).toBeGreaterThan(5);
     }
   });
+  it('with an intake that answers refusals, admits req/{type} of any one level from an authenticated system only', () => {
+    const policy = { intakeAnswersRequests: true };
+    expect(canPublish(term, 'req/identity.update', policy).ok).toBe(true); // the intake answers `forbidden`
+    expect(canPublish(mon, 'req/no.such.type', policy).ok).toBe(true); // the intake answers with an error
+    expect(canPublish({ ...anon, grants: undefined }, 'req/identity.update', policy).ok).toBe(false);
+    for (const t of ['req/identity.update/x', 'req', 'req/+', 'res/rr-01', 'to/rr-01/moveout.cert', '$SYS/x', 'hello']) {
+      expect(denied(canPublish(term, t, policy)), t).toBe(true);
+    }
+  });
   it('refuses wildcards and malformed topics in a topic name', () => {
     for (const t of ['req/+', 'req/#', '#', '', 'a\u0000b']) expect(denied(canPublish(rr, t)), t).toBe(true);
   });

@@ -388,20 +388,27 @@ describe('bad input: precise error, audited, nothing changed', () => {
   });
 
   it('a role sending a type it may not send', async () => {
-    // The broker's ACL stops it before the intake: MQTT 3.1.1 has no negative PUBACK, so the refusal
-    // is a disconnect, audited as a broker denial; the intake's `forbidden` reply covers roles the
-    // broker admits (standalone grants).
+    // The contract answers every request: the broker admits req/{type} from an authenticated system
+    // and the intake refuses the type for the role with `forbidden`, audited, nothing changed.
+    await expectRefused(() => term.request('identity.update', update({})), 'forbidden', 'type', 'identity.update');
+    // The system stays connected and served.
+    const r = recordOf(2);
+    const ok = await term.request('identity.search', { ...operator, dutyCode: 'JUKI-01', name: r.name, birthDate: r.birthDate, lgCode: SERVED });
+    expect(ok.type).toBe('identity.search.result');
+  });
+
+  it('a publish outside req/ is still a disconnect, audited as a broker denial', async () => {
+    // MQTT 3.1.1 has no negative PUBACK: a topic no request can be answered on ends the connection.
     const intruder = term; // last test: the broker disconnects this client
     await upstreamSettled();
-    const before = { audits: (await s.auditEntries()).length, seq: s.role.store.lastSeq(), notify: received(PREF, 'identity.notify').length, replies: intruder.replies.length };
+    const before = { audits: (await s.auditEntries()).length, seq: s.role.store.lastSeq(), replies: intruder.replies.length };
     const closed = new Promise<void>((r) => intruder.client.once('close', () => r()));
-    intruder.client.publish('req/identity.update', JSON.stringify({ v: 1, id: 'forbidden-1', type: 'identity.update', body: update({}) }), { qos: 1 });
+    intruder.client.publish(`res/${SYSTEMS.register}`, JSON.stringify({ v: 1, id: 'forged-reply', type: 'identity.update.result', body: {} }), { qos: 1 });
     await closed;
     const denial = await until(async () => (await s.auditEntries()).slice(before.audits).find((e) => e.event.action === 'broker.denial'));
     expect(denial.event).toMatchObject({ outcome: 'refused', code: 'acl-publish', actor: { id: SYSTEMS.terminal } });
     await s.role.idle();
     expect(s.role.store.lastSeq()).toBe(before.seq);
-    expect(received(PREF, 'identity.notify').length).toBe(before.notify);
-    expect(intruder.replies.length).toBe(before.replies);
+    expect(rr.replies.filter((e) => e.id === 'forged-reply')).toEqual([]);
   });
 });

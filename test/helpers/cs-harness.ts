@@ -159,7 +159,7 @@ export async function startCsStack(opts: StackOptions = {}): Promise<CsStack> {
 
     let auditLog: AuditLog | undefined;
     // Broker refusals (ACL, limits) are disconnects in MQTT 3.1.1; they reach the audit log this way.
-    const broker = await startBroker(config, { logger, db, audit: (e) => {
+    const broker = await startBroker(config, { logger, db, intakeAnswersRequests: true, audit: (e) => {
       if (e.kind !== 'denial') return;
       void auditLog?.append({ actor: { kind: 'system', id: e.systemId ?? e.clientId ?? 'unknown' }, action: 'broker.denial', outcome: 'refused', code: e.reason, detail: { topic: e.topic ?? null } });
     } });

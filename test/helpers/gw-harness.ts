@@ -164,7 +164,7 @@ export async function startGwStack(opts: GwStackOptions = {}): Promise<GwStack> 
     const b = db.batch();
     for (const r of residents) await store.apply(b, r, { mode: 'load' });
     await b.write();
-    const broker = await startBroker(config, { logger, db });
+    const broker = await startBroker(config, { logger, db, intakeAnswersRequests: true });
     appliance.push(() => broker.close());
     const uplink = await createUplink({ config, db, signer, verifier: reloadingVerifier(pki), logger });
     appliance.push(() => uplink.close());
