@@ -74,28 +74,71 @@ describe('GW role end to end', () => {
     expect(audit?.keys).toContain(s.hashKey('serial', sn));
   });
 
-  it('the whitelist: smuggled fields refused, harmless unknown fields stripped, other types refused, forged from refused', async () => {
+  // Refusals the GW itself answers carry "gw:" in their audit detail; the intake's carry its own message.
+  const refusedAudit = async (action: string, code: string) => (await events()).filter((e) => e.action === action && e.outcome === 'refused' && e.code === code);
+
+  it('bad input: smuggled personal field — invalid_request, audited, nothing forwarded, the 処理通番 not consumed', async () => {
     const before = received('national', 'code.request').length;
     const sm = serial(); serials.push(sm);
+    const auditBefore = (await refusedAudit('code.request', 'invalid_request')).length;
     const smuggled = await nl.request('code.request', { lgCode: SERVED, serialNo: sm, myNumber: s.residents[2]!.myNumber, residentCode: s.residents[2]!.residentCode });
+    expect(smuggled.type).toBe('error');
     expect(smuggled.body).toMatchObject({ code: 'invalid_request', details: [{ path: 'body.residentCode', problem: 'field.smuggled: "residentCode" is personal data not allowed in code.request' }] });
-
-    const type = await nl.request('identity.search', { name: '山田太郎', birthDate: '1980-01-01', dutyCode: 'X1', operatorId: 'op1', terminalId: 't1' });
-    expect(type.body).toMatchObject({ code: 'forbidden', details: [{ path: 'type' }] });
-
-    const forged = await nl.request('serial.request', { lgCode: SERVED, addresseeNo: 'A-0001' }, { from: TERMINAL });
-    expect(forged.body).toMatchObject({ code: 'unauthorized' });
+    expect(JSON.stringify(smuggled.body)).not.toContain(s.residents[2]!.residentCode);
+    const audited = await refusedAudit('code.request', 'invalid_request');
+    expect(audited).toHaveLength(auditBefore + 1);
+    expect(String(audited.at(-1)!.detail?.message ?? '')).toMatch(/^gw: /);
     expect(received('national', 'code.request')).toHaveLength(before);
+    expect(received('national', 'jlis.inquiry', (e) => e.body.myNumber === s.residents[2]!.myNumber)).toHaveLength(0);
+    // Nothing of the refused request was kept: the same 処理通番, sent cleanly, is accepted (not `conflict`).
+    const clean = await nl.request('code.request', { lgCode: SERVED, serialNo: sm, myNumber: s.residents[2]!.myNumber });
+    expect(clean.body).toEqual({ accepted: true });
+    codes.push(String((await until(() => received(`ims:${SERVED}`, 'code.deliver', bySerial(sm))[0])).body.code));
+    expect(received('national', 'code.request', bySerial(sm))).toHaveLength(1);
+  });
 
+  it('bad input: a type the segment may not use — forbidden by the GW even though the role table allows it, audited, never handled', async () => {
+    const type = await nl.request('identity.search', { name: '山田太郎', birthDate: '1980-01-01', dutyCode: 'X1', operatorId: 'op1', terminalId: 't1' });
+    expect(type.body).toMatchObject({ code: 'forbidden', details: [{ path: 'type', problem: expect.stringMatching(/^type\.notWhitelisted: /) }] });
+    const audited = await refusedAudit('identity.search', 'forbidden');
+    expect(audited).toHaveLength(1);
+    expect(String(audited[0]!.detail?.message ?? '')).toMatch(/^gw: /);
+    // The CS never ran the search (no answer audited) and nothing went to the prefecture or J-LIS.
+    expect((await events()).filter((e) => e.action === 'identity.search' && e.outcome !== 'refused')).toHaveLength(0);
+    expect(received('national', 'identity.search')).toHaveLength(0);
+  });
+
+  it('bad input: a forged `from` — unauthorized, audited, nothing forwarded', async () => {
+    const before = { code: received('national', 'code.request').length, serial: received(`ims:${SERVED}`, 'serial.request').length };
+    const forgedSerial = await nl.request('serial.request', { lgCode: SERVED, addresseeNo: 'F-0001' }, { from: TERMINAL });
+    expect(forgedSerial.body).toMatchObject({ code: 'unauthorized', details: [{ path: 'from', problem: 'must be the authenticated system id or omitted' }] });
+    const fs = serial(); serials.push(fs);
+    const forgedCode = await nl.request('code.request', { lgCode: SERVED, serialNo: fs, myNumber: s.residents[5]!.myNumber }, { from: `lg:${SERVED}` });
+    expect(forgedCode.body).toMatchObject({ code: 'unauthorized', details: [{ path: 'from' }] });
+    expect(await refusedAudit('serial.request', 'unauthorized')).toHaveLength(1);
+    expect(await refusedAudit('code.request', 'unauthorized')).toHaveLength(1);
+    await new Promise((r) => setTimeout(r, 300)); // anything wrongly sent would have reached the simulators by now
+    expect(received('national', 'code.request')).toHaveLength(before.code);
+    expect(received(`ims:${SERVED}`, 'serial.request')).toHaveLength(before.serial);
+    expect(received('national', 'code.request', bySerial(fs))).toHaveLength(0);
+  });
+
+  it('unknown harmless fields: stripped before the CS, reported (audit, log, metrics) by name only', async () => {
     const st = serial(); serials.push(st);
-    const stripped = await nl.request('code.request', { lgCode: SERVED, serialNo: st, myNumber: s.residents[3]!.myNumber, clientVersion: 'nl-2.1' });
+    const stripped = await nl.request('code.request', { lgCode: SERVED, serialNo: st, myNumber: s.residents[3]!.myNumber, clientVersion: 'nl-2.1-unique-value' });
     expect(stripped.body).toEqual({ accepted: true });
     codes.push(String((await until(() => received(`ims:${SERVED}`, 'code.deliver', bySerial(st))[0])).body.code));
     const sent = received('national', 'code.request', bySerial(st))[0]!;
     expect(sent.body).toEqual({ lgCode: SERVED, serialNo: st, residentCode: s.residents[3]!.residentCode });
     const entries = await events();
-    expect(entries.some((e) => e.code === 'fields_stripped' && String(e.detail?.message ?? '').includes('clientVersion'))).toBe(true);
-    expect(entries.filter((e) => e.outcome === 'refused' && String(e.detail?.message ?? '').startsWith('gw:')).length).toBeGreaterThanOrEqual(2);
+    const report = entries.filter((e) => e.code === 'fields_stripped');
+    expect(report).toHaveLength(1);
+    expect(String(report[0]!.detail?.message ?? '')).toBe('gw stripped: clientVersion');
+    expect(JSON.stringify(entries)).not.toContain('nl-2.1-unique-value');
+    await s.flushLog();
+    const log = readFileSync(s.logFile, 'utf8');
+    expect(log).toMatch(/"stripped":\["clientVersion"\].*unknown fields stripped/);
+    expect(log).not.toContain('nl-2.1-unique-value');
     expect(s.gw.screenStats()).toMatchObject({ stripped: 1 });
     const metrics = await s.registry.metrics();
     expect(metrics).toMatch(/jukigw_gw_screened_total\{outcome="refused",type="code.request"\} 1/);
@@ -164,7 +207,7 @@ describe('GW role end to end', () => {
 
   it('no 処理通番 or 符号 anywhere in the data dir or the log once acknowledged; only hashes in the audit log', async () => {
     expect(serials.length).toBeGreaterThanOrEqual(5);
-    expect(codes.length).toBe(4);
+    expect(codes.length).toBe(5);
     await s.cs.idle();
     await s.gw.idle();
     await s.gw.purgeNow();

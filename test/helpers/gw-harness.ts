@@ -73,6 +73,8 @@ export interface GwStack {
   /** Starts the GW and CS roles (only needed with deferRoles). */
   startRoles(): Promise<void>;
   auditEntries(): Promise<AuditEntry[]>;
+  /** Writes out what the appliance logged so far (the log file can then be scanned). */
+  flushLog(): Promise<void>;
   /** Stops the appliance (DB closed, log flushed); the simulators and Mosquitto stay up until cleanup. */
   stopAppliance(): Promise<void>;
   close(): Promise<void>;
@@ -108,6 +110,8 @@ export interface GwStackOptions {
   purgeIntervalMs?: number;
   /** Start broker and uplink only; the test calls startRoles() (requests queued before the GW runs). */
   deferRoles?: boolean;
+  /** Upstream reply timeouts per message type (merged over info.query 1.5 s; default 5 s otherwise). */
+  timeoutsMs?: Record<string, number>;
 }
 
 export async function startGwStack(opts: GwStackOptions = {}): Promise<GwStack> {
@@ -154,7 +158,7 @@ export async function startGwStack(opts: GwStackOptions = {}): Promise<GwStack> 
         { id: TERMINAL, role: 'terminal', password: { file: pwFile } },
       ],
       upstreams: [{ name: 'juki', url: mosq.url, nodes: ['*'] }],
-      uplink: { defaultTimeoutMs: 5000, timeoutsMs: { 'info.query': 1500 }, retry: { initialMs: 50, maxMs: 500, maxAttempts: 10 } },
+      uplink: { defaultTimeoutMs: 5000, timeoutsMs: { 'info.query': 1500, ...opts.timeoutsMs }, retry: { initialMs: 50, maxMs: 500, maxAttempts: 10 } },
       limits: { minFreeDiskBytes: 0, maxPayloadBytes: 256 * 1024 },
     });
     logger = createLogger({ level: opts.logLevel ?? 'debug', destination: logFile });
@@ -210,7 +214,8 @@ export async function startGwStack(opts: GwStackOptions = {}): Promise<GwStack> 
       dir: t.path, dataDir, logFile, config, registry, db, broker, uplink, audit, hashKey, sims, residents, nonResident: nonResident!,
       get gw() { if (!roles.gw) throw new Error('roles not started'); return roles.gw; },
       get cs() { if (!roles.cs) throw new Error('roles not started'); return roles.cs; },
-      unknownMyNumber: unusedMyNumber(), client, auditEntries: () => audit.query({}), startRoles, stopAppliance, close,
+      unknownMyNumber: unusedMyNumber(), client, auditEntries: () => audit.query({}), startRoles,
+      flushLog: () => new Promise<void>((r) => { if (logger) logger.flush(() => r()); else r(); }), stopAppliance, close,
     };
   } catch (e) {
     await close();
