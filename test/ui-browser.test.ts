@@ -4,9 +4,10 @@ import { X509Certificate } from 'node:crypto';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { createDevCa } from '../hsm/dev-ca.js';
+import { createDevCa, loadDevCa, signCsr } from '../hsm/dev-ca.js';
+import { toPem } from '../hsm/index.js';
 import { launchChromium } from './helpers/browser.js';
-import { connectClient, endClient } from './helpers/mqtt.js';
+import { closed, connectClient, endClient, refusal } from './helpers/mqtt.js';
 import { startUiFixture, type UiFixture } from './ui-fixture.js';
 
 const SHOTS = join(import.meta.dirname, '..', 'docs', 'ui');
@@ -17,8 +18,18 @@ let browser: Browser;
 let admin: BrowserContext;
 let page: Page;
 
-async function newContext(): Promise<BrowserContext> {
-  return browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: 1280, height: 900 }, locale: 'ja-JP' });
+/** Every URL any page requested, and every CSP violation or script error Chromium reported. */
+const requested: string[] = [];
+const browserProblems: string[] = [];
+function watched(ctx: BrowserContext): BrowserContext {
+  ctx.on('request', (r) => { requested.push(r.url()); });
+  ctx.on('console', (m) => { if (/Content Security Policy|Refused to/i.test(m.text())) browserProblems.push(m.text()); });
+  ctx.on('weberror', (e) => { browserProblems.push(e.error().message); });
+  return ctx;
+}
+
+async function newContext(opts: { javaScriptEnabled?: boolean } = {}): Promise<BrowserContext> {
+  return watched(await browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: 1280, height: 900 }, locale: 'ja-JP', ...opts }));
 }
 
 async function login(p: Page, user: string, password: string): Promise<void> {
@@ -28,9 +39,21 @@ async function login(p: Page, user: string, password: string): Promise<void> {
   await Promise.all([p.waitForNavigation(), p.click('#login')]);
 }
 
+/** Every state-changing form of the page carries its CSRF token (the server refuses it otherwise). */
+async function expectCsrfOnEveryForm(p: Page): Promise<void> {
+  const forms = await p.locator('form').evaluateAll((fs) => fs.map((f) => ({
+    action: f.getAttribute('action'), method: (f.getAttribute('method') ?? 'get').toLowerCase(),
+    csrf: f.querySelector('input[type="hidden"][name="_csrf"]')?.getAttribute('value') ?? '',
+  })));
+  for (const f of forms.filter((x) => x.method === 'post')) expect(f.csrf, `form ${f.action}`).toMatch(/^[A-Za-z0-9_-]{32}$/);
+}
+
 async function shot(p: Page, name: string): Promise<void> {
+  await expectCsrfOnEveryForm(p);
+  shotPaths.add(new URL(p.url()).pathname);
   await p.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
 }
+const shotPaths = new Set<string>();
 
 beforeAll(async () => {
   mkdirSync(SHOTS, { recursive: true });
@@ -102,6 +125,10 @@ describe('admin UI in Chromium', () => {
 
   it('adds a local system, which then connects and shows on the dashboard', async () => {
     process.env.JUKIGW_TEST_PW_RR02 = 'rr-02 loopback password';
+    // A system already connected must stay connected through the change (applied live, point 4).
+    const rr01 = await connectClient(f.plainUrl(), { clientId: 'rr-01', username: 'rr-01', password: 'rr-01 loopback password' });
+    let rr01Closed = false;
+    rr01.on('close', () => { rr01Closed = true; });
     await page.goto(`${f.url}/systems`);
     await page.fill('#sys-id', 'rr-02');
     await page.selectOption('#sys-role', 'resident-register');
@@ -124,10 +151,42 @@ describe('admin UI in Chromium', () => {
       for (let i = 0; i < 3; i++) await client.publishAsync('req/identity.update', JSON.stringify({ v: 1, id: `x-${i}`, type: 'identity.update', body: {} }), { qos: 1 });
       await page.goto(f.url);
       await expect(page.locator('#rate-chart').getAttribute('aria-label')).resolves.toMatch(/: [1-9]\d* in/);
+      // One point per minute of the last hour, for inbound and outbound.
+      for (const pl of await page.locator('#rate-chart polyline').all()) expect((await pl.getAttribute('points'))!.split(' ')).toHaveLength(60);
+      await expect(page.locator('#connected [data-client="rr-01"]').count()).resolves.toBe(1);
+      expect(rr01Closed).toBe(false);
+      expect(rr01.connected).toBe(true);
+      // Every card of the dashboard shows real figures (the fixture runs no uplink: link state only).
+      expect(await page.locator('main [data-na]').evaluateAll((els) => els.map((e) => e.getAttribute('data-na')))).toEqual(['Upstream links']);
+      await expect(page.locator('#queues tr:has-text("juki-net") td').allTextContents()).resolves.toEqual(['juki-net', '0', '—', '1']);
+      await expect(page.locator('#alarms').textContent()).resolves.toContain('juki-net: 1 dead letter(s)');
+      await expect(page.locator('#token').textContent()).resolves.toMatch(/ready software/);
+      await expect(page.locator('#certs tbody tr').count()).resolves.toBeGreaterThanOrEqual(2);
+      await expect(page.locator('#certs').textContent()).resolves.toMatch(/signing key.*trust anchor/);
+      await expect(page.locator('#disk').textContent()).resolves.toMatch(/free of \d/);
       await shot(page, 'dashboard');
     } finally {
       await endClient(client);
+      await endClient(rr01);
     }
+  });
+
+  it('disables a local system: its connection is closed and it is refused afterwards, others stay', async () => {
+    const rr02 = await connectClient(f.plainUrl(), { clientId: 'rr-02', username: 'rr-02', password: 'rr-02 loopback password', reconnectPeriod: 0 });
+    const rr01 = await connectClient(f.plainUrl(), { clientId: 'rr-01', username: 'rr-01', password: 'rr-01 loopback password' });
+    let rr01Closed = false;
+    rr01.on('close', () => { rr01Closed = true; });
+    const gone = closed(rr02);
+    await page.goto(`${f.url}/systems`);
+    await page.click('[data-system="rr-02"] button:text("disable")');
+    await expect(page.locator('.flash').textContent()).resolves.toContain('System rr-02 disabled');
+    await expect(page.locator('[data-system="rr-02"]').textContent()).resolves.toContain('disabled');
+    expect((await f.versions.current()).config.systems.find((s) => s.id === 'rr-02')?.enabled).toBe(false);
+    await gone;
+    expect(await refusal(f.plainUrl(), { clientId: 'rr-02', username: 'rr-02', password: 'rr-02 loopback password', reconnectPeriod: 0 })).toBe(5);
+    expect(rr01Closed).toBe(false);
+    await endClient(rr01);
+    expect((await f.auditRecords()).some((a) => a.action === 'system.disable' && a.target === 'rr-02' && a.outcome === 'ok' && a.actor === 'admin')).toBe(true);
   });
 
   it('shows a configuration error at the field that is wrong, and applies nothing', async () => {
@@ -184,6 +243,10 @@ describe('admin UI in Chromium', () => {
     const queued = await f.outbox.list();
     expect(queued).toHaveLength(1);
     expect(queued[0]).toMatchObject({ attempts: 0, link: 'juki-net', type: 'identity.notify' });
+    // The dashboard shows the queued message with its age, and no dead letter any more.
+    await page.goto(f.url);
+    const cells = await page.locator('#queues tr:has-text("juki-net") td').allTextContents();
+    expect(cells).toEqual(['juki-net', '1', expect.stringMatching(/^\d+ (s|min)$/), '0']);
     expect((await f.auditRecords()).some((a) => a.action === 'queue.retry' && a.outcome === 'ok')).toBe(true);
   });
 
@@ -301,6 +364,36 @@ describe('admin UI in Chromium', () => {
     expect((await f.auditRecords()).some((a) => a.action === 'key.csr' && a.actor === 'officer' && a.outcome === 'ok')).toBe(true);
   });
 
+  it('lets a security officer generate a key, download its CSR and import the certificate issued for it', async () => {
+    const ctx = await newContext();
+    const p = await ctx.newPage();
+    await login(p, 'officer', 'signing keys are mine 9');
+    await p.goto(`${f.url}/keys`);
+    await p.fill('#key-label', 'juki-gw-signing-2027');
+    await p.click('#key-generate');
+    await expect(p.locator('.flash').textContent()).resolves.toMatch(/^Key juki-gw-signing-2027 ready on the token \(kid [\w-]+\)/);
+    await p.fill('#csr-label', 'juki-gw-signing-2027');
+    await p.fill('#csr-subject', 'CN=lg:242012, O=Tsu City');
+    const [download] = await Promise.all([p.waitForEvent('download'), p.click('#csr-download')]);
+    const csr = readFileSync((await download.path())!, 'utf8');
+    expect(csr).toMatch(/^-----BEGIN CERTIFICATE REQUEST-----/);
+    // The prefecture's CA (here the dev CA) certifies the request; the certificate goes back in.
+    const ca = await loadDevCa(join(f.dir, 'dev-ca'));
+    const issued = toPem(await signCsr(ca, csr, { kind: 'signing' }));
+    await p.fill('#cert-label', 'juki-gw-signing-2027');
+    await p.fill('#cert-pem', ca.certPem);
+    await p.click('#cert-import');
+    await expect(p.locator('.flash.error').textContent()).resolves.toContain('the certificate is not for the key "juki-gw-signing-2027"');
+    await p.fill('#cert-label', 'juki-gw-signing-2027');
+    await p.fill('#cert-pem', issued);
+    await p.click('#cert-import');
+    await expect(p.locator('.flash').textContent()).resolves.toContain('Certificate imported for juki-gw-signing-2027');
+    expect(readFileSync(join(f.dir, 'hsm', 'juki-gw-signing-2027.cert.pem'), 'utf8')).toBe(issued);
+    await ctx.close();
+    const mine = (await f.auditRecords()).filter((a) => a.actor === 'officer' && a.target === 'juki-gw-signing-2027');
+    expect(mine.map((a) => `${a.action}:${a.outcome}`).sort()).toEqual(['key.csr:ok', 'key.generate:ok', 'key.import-certificate:failed', 'key.import-certificate:ok']);
+  });
+
   it('runs a consistency check with a live progress bar and lists the differences', async () => {
     await page.goto(`${f.url}/consistency`);
     await page.click('#cs-start');
@@ -376,7 +469,7 @@ describe('admin UI in Chromium', () => {
   });
 
   it('works without JavaScript: log in, edit a system, see the result', async () => {
-    const ctx = await browser.newContext({ ignoreHTTPSErrors: true, javaScriptEnabled: false });
+    const ctx = await newContext({ javaScriptEnabled: false });
     const p = await ctx.newPage();
     await login(p, 'admin', ADMIN_PASSWORD);
     expect(new URL(p.url()).pathname).toBe('/');
@@ -385,5 +478,16 @@ describe('admin UI in Chromium', () => {
     await p.click('#system-save');
     await expect(p.locator('[data-system="term-01"]').textContent()).resolves.toContain('統合端末 窓口1 (2F)');
     await ctx.close();
+  });
+
+  it('loaded everything from the appliance itself, with no CSP violation, and pictured every page', async () => {
+    expect(requested.length).toBeGreaterThan(50);
+    expect(requested.filter((u) => !u.startsWith(`${f.url}/`) && !u.startsWith('data:'))).toEqual([]);
+    expect(requested).toContain(`${f.url}/static/app.css`);
+    expect(requested).toContain(`${f.url}/static/app.js`);
+    expect(browserProblems).toEqual([]);
+    for (const path of ['/', '/systems', '/links', '/keys', '/queues', '/consistency', '/audit', '/config', '/accounts', '/login', '/password']) {
+      expect(shotPaths, path).toContain(path);
+    }
   });
 });

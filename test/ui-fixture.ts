@@ -13,22 +13,16 @@ import { Outbox } from '../gateway/uplink/outbox.js';
 import { startBroker, type BrokerHandle } from '../broker/server.js';
 import { openConfigVersions, type ConfigVersions } from '../config/versions.js';
 import { startAdminUi, type AdminUiHandle } from '../config/ui/server.js';
-import type { ApplianceServices, AuditRecord } from '../config/ui/services.js';
+import type { AuditRecord } from '../config/ui/services.js';
 import { createAuditLog, type AuditLog } from '../gateway/audit/index.js';
-import { auditFromLog } from '../config/ui/adapters/audit.js';
-import { createSystemsService } from '../config/ui/adapters/systems.js';
-import { queuesFromOutbox } from '../config/ui/adapters/queues.js';
-import { certificateExpiry, connectedClients, diskStatus, messageRateCounter, signerCertificate } from '../config/ui/adapters/status.js';
-import { devCaClientCertificates } from '../config/ui/adapters/devca.js';
-import { keysFromHsm } from '../config/ui/adapters/keys.js';
 import { selfSignedUiCertificate } from '../config/ui/tls.js';
-import type { ApplianceConfig } from '../config/schema/index.js';
 import { IdentityStore } from '../gateway/cs/identityStore.js';
 import { ConsistencyChecker } from '../gateway/cs/consistency/session.js';
 import { StoreConsistencyPeer } from '../gateway/cs/consistency/peer.js';
 import { consistencyFromChecker } from '../config/ui/adapters/consistency.js';
 import { generateResidents } from '../sim/residents.js';
 import { uplinkProbe } from '../config/ui/adapters/uplink-probe.js';
+import { applianceServices } from '../config/ui/adapters/index.js';
 import { startMosquitto, type Mosquitto } from './helpers/mosquitto.js';
 import { freePort } from './helpers/ports.js';
 import { tempDir } from './helpers/tmp.js';
@@ -76,24 +70,13 @@ export async function startUiFixture(): Promise<UiFixture> {
   const ca = await createDevCa(join(dir, 'dev-ca'));
 
   let broker: BrokerHandle | undefined;
-  let rates: ReturnType<typeof messageRateCounter> | undefined;
-  let clients: (() => Promise<import('../config/ui/services.js').ConnectedClient[]>) | undefined;
-  const runBroker = async (config: ApplianceConfig) => {
-    broker = await startBroker(config, { logger });
-    rates = messageRateCounter(broker.aedes);
-    clients = connectedClients(broker);
-  };
   const versions = await openConfigVersions({
     db, initialText, signer,
-    // The broker has no live reconfiguration yet: a change to systems, roles or listeners restarts it here.
-    applyLive: async (next, plan) => {
-      if (!plan.changed.some((k) => ['systems', 'roles', 'listeners', 'limits', 'broker'].includes(k))) return;
-      rates?.stop();
-      await broker?.close();
-      await runBroker(next);
-    },
+    // As the appliance does (gateway/appliance/components.ts): ACL and limits live, connected clients
+    // kept, only a listener whose own settings changed is restarted.
+    applyLive: async (next, plan) => { await broker?.reconfigure(next, { restartListeners: plan.restartListeners }); },
   });
-  await runBroker(versions.running());
+  broker = await startBroker(versions.running(), { logger });
 
   const outbox = new Outbox({ db, route: () => 'juki-net', retry: { initialMs: 60_000, maxMs: 60_000, maxAttempts: 3 }, backoff: () => 60_000, rescanMs: 60_000 });
   await outbox.open({ live: false });
@@ -104,7 +87,6 @@ export async function startUiFixture(): Promise<UiFixture> {
   await outbox.failed(deadSeq, 'invalid_request: rejected by the upstream', { permanent: true });
 
   const auditLog = await createAuditLog({ db, signer, checkpointEvery: 20 });
-  const audit = auditFromLog(auditLog);
 
   // Consistency check: our CS store against a peer store that differs by a few residents.
   const peerDb = await openApplianceDb(join(dir, 'peer-db'));
@@ -124,22 +106,12 @@ export async function startUiFixture(): Promise<UiFixture> {
     // A little latency per exchange, as over the uplink, so the progress bar has something to show.
     transport: async (req) => { await new Promise((r) => setTimeout(r, 40)); return peerServer.handle(req); },
   });
-  const services: ApplianceServices = {
-    config: versions,
-    systems: createSystemsService(versions, { issueClientCert: devCaClientCertificates(ca) }),
-    status: {
-      connectedClients: () => clients!(),
-      messageRates: () => rates!.rates(),
-      tokenStatus: async () => signer.status(),
-      certificates: async () => [signerCertificate(signer), ...(await certificateExpiry(() => versions.running())())],
-      disk: diskStatus(dir, versions.running().limits.minFreeDiskBytes),
-    },
-    audit,
-    consistency,
+  // The same wiring as `juki-gw start` (gateway/appliance/components.ts uiComponent).
+  const wired = applianceServices({
+    versions, auditLog, dataDir: dir, broker, outbox, signer, devCa: ca, consistency,
     uplinks: uplinkProbe(() => versions.running(), 3000),
-    keys: keysFromHsm({ hsm: () => versions.running().hsm, dataDir: dir, trustAnchorFiles: () => versions.running().trust.anchors, config: versions }),
-    queues: queuesFromOutbox(outbox, () => versions.running().upstreams.map((u) => u.name)),
-  };
+  });
+  const services = wired.services;
   let firstPassword = '';
   const uiPort = await freePort();
   const ui: AdminUiHandle = await startAdminUi({
@@ -150,12 +122,12 @@ export async function startUiFixture(): Promise<UiFixture> {
   });
   return {
     url: ui.url, dir, db, versions, outbox, firstPassword, auditLog, deadSeq,
-    auditRecords: () => audit.query!({ limit: 5000 }),
+    auditRecords: () => services.audit.query!({ limit: 5000 }),
     broker: () => broker!,
     plainUrl: () => `mqtt://127.0.0.1:${broker!.address('local-dev').port}`,
     async close() {
       await ui.close();
-      rates?.stop();
+      wired.stop();
       await broker?.close();
       outbox.close();
       await auditLog.close();

@@ -33,8 +33,10 @@ export function registerKeys(app: Hono<UiEnv>) {
                   {change ? <td><form class="inline" method="post" action="/keys/csr"><Csrf who={who} /><input type="hidden" name="label" value={k.label} /><input type="text" name="subject" placeholder="CN=lg:242012, O=..." required data-csr-subject={k.label} /><button class="secondary" type="submit">download CSR</button></form></td> : null}</tr>)}</tbody></table>
               {change ? (
                 <div>
-                  <form method="post" action="/keys/generate"><Csrf who={who} /><label for="key-label">Generate a key in the token</label><input type="text" id="key-label" name="label" required /> <button type="submit">Generate</button></form>
-                  <form method="post" action="/keys/import"><Csrf who={who} /><label for="cert-label">Import the issued certificate for key</label><input type="text" id="cert-label" name="label" required /><textarea name="pem" rows={6} placeholder="-----BEGIN CERTIFICATE-----" required></textarea><button type="submit">Import certificate</button></form>
+                  <form method="post" action="/keys/generate"><Csrf who={who} /><label for="key-label">Generate a key in the token</label><input type="text" id="key-label" name="label" required /> <button type="submit" id="key-generate">Generate</button></form>
+                  {/* Any key on the token, not only the running one: a new key needs its CSR before it is configured. */}
+                  <form method="post" action="/keys/csr"><Csrf who={who} /><label for="csr-label">Download a CSR for key</label><input type="text" id="csr-label" name="label" required /> <input type="text" id="csr-subject" name="subject" placeholder="CN=lg:242012, O=..." required aria-label="subject" /> <button type="submit" class="secondary" id="csr-download">Download CSR</button></form>
+                  <form method="post" action="/keys/import"><Csrf who={who} /><label for="cert-label">Import the issued certificate for key</label><input type="text" id="cert-label" name="label" required /><textarea id="cert-pem" name="pem" rows={6} placeholder="-----BEGIN CERTIFICATE-----" required></textarea><button type="submit" id="cert-import">Import certificate</button></form>
                 </div>
               ) : null}
             </section>
