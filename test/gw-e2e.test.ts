@@ -185,6 +185,11 @@ describe('GW role end to end', () => {
     expect(recs.map((r) => `${r.kind}:${r.result}:${r.targetOrg}`).sort()).toEqual([
       `answer:found:ORG-${SERVED}`, `answer:notFound:ORG-${OTHER}`, `query:sent:ORG-${OTHER}`, `query:sent:ORG-${SERVED}`,
     ]);
+    // Who, what type, when, which body, result.
+    for (const r of recs) {
+      expect(r).toMatchObject({ systemId: NL, type: 'info.query', infoType: 'TAX-01', procedure: 'P-100', lgCode: SERVED, addresseeKey: s.hashKey('addressee', `${SERVED}:A-0001`) });
+      expect(Date.now() - Date.parse(r.at)).toBeLessThan(60_000);
+    }
     // No payload: neither the addressee number nor the answer data.
     expect(JSON.stringify(recs)).not.toContain('A-0001');
     expect(JSON.stringify(recs)).not.toContain('3200000');

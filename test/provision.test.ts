@@ -1,9 +1,15 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { configSchema } from '../config/schema/index.js';
+import { createKeyHasher } from '../gateway/crypto/index.js';
+import { startGwRole } from '../gateway/gw/role.js';
+import { createLogger } from '../gateway/log/logger.js';
 import { openProvisionRecords, type ProvisionRecords } from '../gateway/provision/index.js';
 import { openApplianceDb, type Db } from '../gateway/store/db.js';
 import { tempDir } from './helpers/tmp.js';
+import { until } from './helpers/until.js';
 
 const base = { requestId: 'r1', systemId: 'nl-01', type: 'info.query', infoType: 'TAX-01', procedure: 'P-100', targetOrg: 'ORG-131016', lgCode: '242012', addresseeKey: 'addressee:' + 'A'.repeat(43) };
 
@@ -39,5 +45,48 @@ describe('情報提供等記録 (provision records)', () => {
   it('refuses to overwrite an existing export file', async () => {
     const out = join(dir.path, 'export.jsonl');
     await expect(p.exportJsonLines(out)).rejects.toThrow(/EEXIST/);
+  });
+});
+
+describe('情報提供等記録: retention by configuration in the running GW role', () => {
+  const dir = tempDir('jukigw-prov-role-');
+  let db: Db;
+  beforeAll(async () => { db = await openApplianceDb(join(dir.path, 'db')); });
+  afterAll(async () => { vi.useRealTimers(); await db.close(); dir.cleanup(); });
+
+  const years = (n: number) => { const d = new Date(); d.setUTCFullYear(d.getUTCFullYear() - n); return d.toISOString(); };
+  const roleWith = (provision: Record<string, number> | undefined) => startGwRole({
+    config: configSchema.parse({ municipalities: ['242012'], dataDir: dir.path, ...(provision ? { provision } : {}) }),
+    db, logger: createLogger({ level: 'silent' }), audit: { log: undefined as never, hashKey: createKeyHasher(randomBytes(32)) },
+  });
+
+  it('defaults to 7 years, purged daily', () => {
+    expect(configSchema.parse({ municipalities: ['242012'], dataDir: dir.path }).provision).toEqual({ retentionYears: 7, purgeIntervalHours: 24 });
+  });
+
+  it('deletes on its schedule only what is older than provision.retentionYears', async () => {
+    const p = openProvisionRecords(db, { retentionYears: 100 });
+    const b = db.batch();
+    p.add(b, { ...base, requestId: '11y', kind: 'query', result: 'sent', at: years(11) });
+    p.add(b, { ...base, requestId: '8y', kind: 'answer', result: 'found', at: years(8) });
+    p.add(b, { ...base, requestId: 'now', kind: 'query', result: 'sent' });
+    await b.write();
+    const ids = async () => (await p.list()).map((r) => r.requestId);
+
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
+    const ten = await roleWith({ retentionYears: 10, purgeIntervalHours: 2 });
+    await vi.advanceTimersByTimeAsync(3600_000);
+    expect(await ids()).toEqual(['11y', '8y', 'now']); // not yet: every 2 hours
+    await vi.advanceTimersByTimeAsync(3600_000);
+    await until(async () => (await p.count()) === 2);
+    expect(await ids()).toEqual(['8y', 'now']); // 8 years: within a 10-year retention
+    await ten.close();
+
+    const seven = await roleWith(undefined);
+    await vi.advanceTimersByTimeAsync(24 * 3600_000);
+    await until(async () => (await p.count()) === 1);
+    expect(await ids()).toEqual(['now']);
+    await seven.close();
+    vi.useRealTimers();
   });
 });
