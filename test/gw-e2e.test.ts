@@ -90,6 +90,12 @@ describe('GW role end to end', () => {
     expect(String(audited.at(-1)!.detail?.message ?? '')).toMatch(/^gw: /);
     expect(received('national', 'code.request')).toHaveLength(before);
     expect(received('national', 'jlis.inquiry', (e) => e.body.myNumber === s.residents[2]!.myNumber)).toHaveLength(0);
+    // Smuggled beside the body, at the envelope's top level: the strict envelope schema refuses it.
+    const top = await nl.request('code.request', { lgCode: SERVED, serialNo: sm, myNumber: s.residents[2]!.myNumber }, { residentCode: s.residents[2]!.residentCode });
+    expect(top.body).toMatchObject({ code: 'invalid_request' });
+    expect(JSON.stringify(top.body)).not.toContain(s.residents[2]!.residentCode);
+    expect(await refusedAudit('code.request', 'invalid_request')).toHaveLength(auditBefore + 2);
+    expect(received('national', 'code.request')).toHaveLength(before);
     // Nothing of the refused request was kept: the same 処理通番, sent cleanly, is accepted (not `conflict`).
     const clean = await nl.request('code.request', { lgCode: SERVED, serialNo: sm, myNumber: s.residents[2]!.myNumber });
     expect(clean.body).toEqual({ accepted: true });
@@ -106,6 +112,10 @@ describe('GW role end to end', () => {
     // The CS never ran the search (no answer audited) and nothing went to the prefecture or J-LIS.
     expect((await events()).filter((e) => e.action === 'identity.search' && e.outcome !== 'refused')).toHaveLength(0);
     expect(received('national', 'identity.search')).toHaveLength(0);
+    // A type outside the contract: refused the same way (the broker admits req/{type} so it can be answered).
+    const unknown = await nl.request('number.export', { lgCode: SERVED });
+    expect(unknown.body).toMatchObject({ code: 'forbidden', details: [{ path: 'type', problem: expect.stringMatching(/^type\.notWhitelisted: /) }] });
+    expect(await refusedAudit('number.export', 'forbidden')).toHaveLength(1);
   });
 
   it('bad input: a forged `from` — unauthorized, audited, nothing forwarded', async () => {
@@ -142,7 +152,7 @@ describe('GW role end to end', () => {
     expect(s.gw.screenStats()).toMatchObject({ stripped: 1 });
     const metrics = await s.registry.metrics();
     expect(metrics).toMatch(/jukigw_gw_screened_total\{outcome="refused",type="code.request"\} 1/);
-    expect(metrics).toMatch(/jukigw_gw_screened_total\{outcome="refused",type="other"\} 1/);
+    expect(metrics).toMatch(/jukigw_gw_screened_total\{outcome="refused",type="other"\} 2/);
     expect(metrics).toMatch(/jukigw_gw_screened_total\{outcome="stripped",type="code.request"\} 1/);
   });
 
