@@ -3,7 +3,7 @@ import type { Context } from 'hono';
 import type { Logger } from '../../gateway/log/logger.js';
 import type { AuthStore } from './auth/store.js';
 import { can, type Permission } from './auth/roles.js';
-import type { Actor, ApplianceServices, AuditEvent } from './services.js';
+import type { Actor, ApplianceServices, ApplyResult, AuditEvent } from './services.js';
 import type { Flash } from './layout.js';
 
 export interface Principal { user: string; role: string; via: 'ui' | 'api'; csrf: string; mustChange: boolean; sessionToken?: string }
@@ -39,6 +39,11 @@ export async function audit(c: Context, event: Omit<AuditEvent, 'address'>): Pro
 export async function auditAs(c: UiContext, action: string, outcome: AuditEvent['outcome'], target?: string, detail?: string): Promise<void> {
   const w = c.get('who');
   await audit(c, { action, actor: w.user, role: w.role, via: w.via, outcome, ...(target !== undefined ? { target } : {}), ...(detail !== undefined ? { detail } : {}) });
+}
+
+/** The audit detail of a configuration change: the version it made, or why it was refused. */
+export function applyDetail(r: ApplyResult): string {
+  return r.ok ? `version ${r.version.version}${r.unchanged ? ' (unchanged)' : ''}` : r.problems.map((p) => `${p.path}: ${p.message}`).join('; ').slice(0, 500);
 }
 
 const MAX_PENDING_FLASHES = 1000;

@@ -1,6 +1,6 @@
 // /api/v1/config: the same ConfigService functions as the configuration page.
 import type { Hono } from 'hono';
-import { actorOf, auditAs, refuseUnless, type UiEnv } from '../context.js';
+import { actorOf, applyDetail, auditAs, refuseUnless, type UiEnv } from '../context.js';
 import { applyResponse, badRequest, jsonBody, notAvailable } from './util.js';
 
 export function registerConfigApi(api: Hono<UiEnv>) {
@@ -35,7 +35,7 @@ export function registerConfigApi(api: Hono<UiEnv>) {
     const b = await jsonBody(c);
     if (typeof b?.version !== 'number') return badRequest(c, 'expected {"version": <number>}');
     const r = await c.get('deps').services.config.rollback(b.version, actorOf(c));
-    await auditAs(c, 'config.rollback', r.ok ? 'ok' : 'refused', `version ${b.version}`);
+    await auditAs(c, 'config.rollback', r.ok ? 'ok' : 'refused', `version ${b.version}`, applyDetail(r));
     return applyResponse(c, r);
   });
   api.get('/config/backup', async (c) => {

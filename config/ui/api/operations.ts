@@ -1,6 +1,6 @@
 // /api/v1 status, systems, queues, audit, consistency, keys: the same service functions as the pages.
 import type { Hono } from 'hono';
-import { actorOf, auditAs, refuseUnless, type UiEnv } from '../context.js';
+import { actorOf, applyDetail, auditAs, refuseUnless, type UiEnv } from '../context.js';
 import { load } from '../load.js';
 import { applyResponse, badRequest, jsonBody, notAvailable } from './util.js';
 import type { AuditQuery } from '../services.js';
@@ -24,14 +24,14 @@ export function registerOperationsApi(api: Hono<UiEnv>) {
     const b = await jsonBody(c);
     if (typeof b?.id !== 'string' || typeof b.role !== 'string') return badRequest(c, 'expected {"id", "role", "description"?, "enabled"?}');
     const r = await c.get('deps').services.systems.upsert({ id: b.id, role: b.role, description: typeof b.description === 'string' ? b.description : '', enabled: b.enabled !== false }, actorOf(c));
-    await auditAs(c, 'system.upsert', r.ok ? 'ok' : 'refused', b.id);
+    await auditAs(c, 'system.upsert', r.ok ? 'ok' : 'refused', b.id, applyDetail(r));
     return applyResponse(c, r);
   });
   api.post('/systems/:id/disable', async (c) => {
     const refused = await refuseUnless(c, 'config.change', 'system.disable');
     if (refused) return refused;
     const r = await c.get('deps').services.systems.disable(c.req.param('id'), actorOf(c));
-    await auditAs(c, 'system.disable', r.ok ? 'ok' : 'refused', c.req.param('id'));
+    await auditAs(c, 'system.disable', r.ok ? 'ok' : 'refused', c.req.param('id'), applyDetail(r));
     return applyResponse(c, r);
   });
   api.post('/systems/:id/certificate', async (c) => {

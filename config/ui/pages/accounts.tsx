@@ -75,7 +75,7 @@ export function registerAccounts(app: Hono<UiEnv>) {
         return c.redirect('/accounts', 303);
       }
       const ok = op === 'unlock' ? await auth.unlock(name) : await auth.setDisabled(name, op === 'disable');
-      await auditAs(c, `account.${op}`, ok ? 'ok' : 'refused', name);
+      await auditAs(c, `account.${op}`, ok ? 'ok' : 'refused', name, ok ? undefined : 'no such account');
       setFlash(c, { text: ok ? `Account ${name}: ${op}d.` : `No account ${name}.`, error: !ok });
       return c.redirect('/accounts', 303);
     });

@@ -1,7 +1,7 @@
 // Local systems and their roles: add, edit, disable; client certificates from the dev CA or uploaded.
 import type { Hono } from 'hono';
 import { can } from '../auth/roles.js';
-import { actorOf, auditAs, refuseUnless, setFlash, takeFlash, type Principal, type UiContext, type UiEnv } from '../context.js';
+import { actorOf, applyDetail, auditAs, refuseUnless, setFlash, takeFlash, type Principal, type UiContext, type UiEnv } from '../context.js';
 import { Csrf, FieldError, Layout, NotAvailable } from '../layout.js';
 import { load } from '../load.js';
 import { render } from '../render.js';
@@ -136,7 +136,7 @@ export function registerSystems(app: Hono<UiEnv>) {
     if (refused) return refused;
     const id = c.req.param('id');
     const r = await c.get('deps').services.systems.disable(id, actorOf(c));
-    await auditAs(c, 'system.disable', r.ok ? 'ok' : 'refused', id);
+    await auditAs(c, 'system.disable', r.ok ? 'ok' : 'refused', id, applyDetail(r));
     setFlash(c, r.ok ? { text: `System ${id} disabled.` } : { text: r.problems.map((p) => p.message).join('; '), error: true });
     return c.redirect('/systems', 303);
   });
