@@ -17,6 +17,7 @@ import type { Logger } from '../log/logger.js';
 import { openProvisionRecords, type ProvisionQuery, type ProvisionRecord, type ProvisionRecords } from '../provision/index.js';
 import type { Db } from '../store/db.js';
 import { gwScreenCounter } from './metrics.js';
+import { recordInterruptedQueries } from './interrupted.js';
 import { createPurger } from './purge.js';
 import { recordingRequester, relayHandlers, type QueryLedger } from './relays.js';
 import { createGwScreen, type ScreenStats } from './screen.js';
@@ -56,6 +57,8 @@ export async function startGwRole(deps: GwRoleDeps): Promise<GwRole> {
   const provision = openProvisionRecords(db, { retentionYears: config.provision.retentionYears });
   const serials = createSerialRegistry(db, deps.audit.hashKey);
   const purger = createPurger(db, logger, deps.purgeIntervalMs ?? 5000);
+  const interrupted = await recordInterruptedQueries(db, provision);
+  if (interrupted) logger.warn({ count: interrupted }, 'gw: information queries interrupted by a restart recorded as upstream_unavailable');
   const interactives: Interactive[] = [];
   let screen: ReturnType<typeof createGwScreen> | undefined;
 

@@ -35,6 +35,8 @@ export interface ProvisionRecords {
   /** Adds the record to the caller's batch (atomic with the change it describes). */
   add(batch: Batch, record: Omit<ProvisionRecord, 'at'> & { at?: string }): void;
   list(q?: ProvisionQuery): Promise<ProvisionRecord[]>;
+  /** The records of one local request, written within a minute of `aroundMs` (its query and answer). */
+  ofRequest(systemId: string, requestId: string, aroundMs: number): Promise<ProvisionRecord[]>;
   /** JSON lines, oldest first, to `out`; returns the number of records written. */
   exportJsonLines(out: string, q?: ProvisionQuery): Promise<number>;
   /** Deletes records older than the retention period; returns how many. */
@@ -66,6 +68,13 @@ export function openProvisionRecords(db: Db, opts: { retentionYears: number }): 
     async list(q) {
       const out: ProvisionRecord[] = [];
       for await (const v of sub.values(range(q))) out.push(v);
+      return out;
+    },
+    async ofRequest(systemId, requestId, aroundMs) {
+      const out: ProvisionRecord[] = [];
+      for await (const v of sub.values(range({ from: new Date(aroundMs - 60_000), to: new Date(aroundMs + 60_000) }))) {
+        if (v.systemId === systemId && v.requestId === requestId) out.push(v);
+      }
       return out;
     },
     async exportJsonLines(path, q) {
