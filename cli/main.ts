@@ -2,7 +2,7 @@
 // `config check` never pulls in the broker or the PKCS#11 module.
 type Command = { run(args: string[]): Promise<number>; summary: string };
 
-const COMMAND_NAMES = ['start', 'broker', 'config', 'keys', 'pki', 'verify', 'queue', 'import', 'audit', 'sim', 'backup'] as const;
+const COMMAND_NAMES = ['start', 'broker', 'config', 'keys', 'pki', 'verify', 'queue', 'import', 'audit', 'sim', 'backup', 'provision'] as const;
 const COMMANDS: Record<string, () => Promise<Command>> = Object.fromEntries(
   COMMAND_NAMES.map((n) => [n, () => import(`./commands/${n}.js`) as Promise<Command>]),
 );

@@ -1,4 +1,6 @@
+import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { promisify } from 'node:util';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -89,4 +91,49 @@ describe('情報提供等記録: retention by configuration in the running GW ro
     await seven.close();
     vi.useRealTimers();
   });
+});
+
+describe('情報提供等記録: operator export (juki-gw provision export)', () => {
+  const dir = tempDir('jukigw-prov-cli-');
+  const bin = new URL('../bin/juki-gw.js', import.meta.url).pathname;
+  const cli = async (...args: string[]) => {
+    try {
+      const r = await promisify(execFile)(process.execPath, [bin, 'provision', ...args], { timeout: 60_000 });
+      return { code: 0, out: r.stdout, err: r.stderr };
+    } catch (e) {
+      const x = e as { code: number; stdout: string; stderr: string };
+      return { code: x.code, out: x.stdout, err: x.stderr };
+    }
+  };
+  beforeAll(async () => {
+    const db = await openApplianceDb(join(dir.path, 'db'));
+    const p = openProvisionRecords(db, { retentionYears: 7 });
+    const b = db.batch();
+    p.add(b, { ...base, requestId: 'a', kind: 'query', result: 'sent', at: '2020-04-01T09:00:00.000+09:00' });
+    p.add(b, { ...base, requestId: 'b', kind: 'query', result: 'sent', at: '2025-04-01T09:00:00.000+09:00' });
+    p.add(b, { ...base, requestId: 'b', kind: 'answer', result: 'found', at: '2025-04-01T09:00:01.000+09:00' });
+    await b.write();
+    await db.close();
+  });
+  afterAll(() => dir.cleanup());
+
+  it('writes the records of a period as JSON lines, never overwrites, refuses bad dates and a database in use', async () => {
+    const out = join(dir.path, 'since-2025.jsonl');
+    const r = await cli('export', '--data-dir', dir.path, '--out', out, '--from', '2025-01-01T00:00:00+09:00');
+    expect(r).toMatchObject({ code: 0, out: `exported 2 情報提供等記録 to ${out}\n` });
+    const lines = readFileSync(out, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(lines.map((l) => `${l.requestId}:${l.kind}:${l.result}`)).toEqual(['b:query:sent', 'b:answer:found']);
+    expect((await cli('export', '--data-dir', dir.path, '--out', out)).code).toBe(1);
+    expect(readFileSync(out, 'utf8').trim().split('\n')).toHaveLength(2);
+    const bad = await cli('export', '--data-dir', dir.path, '--out', join(dir.path, 'x.jsonl'), '--to', 'yesterday');
+    expect(bad).toMatchObject({ code: 2, err: '--to: "yesterday" is not a date (ISO 8601 expected)\n' });
+    const db = await openApplianceDb(join(dir.path, 'db'));
+    try {
+      const busy = await cli('export', '--data-dir', dir.path, '--out', join(dir.path, 'y.jsonl'));
+      expect(busy.code).toBe(1);
+      expect(busy.err).toContain('is the appliance running?');
+    } finally {
+      await db.close();
+    }
+  }, 60_000);
 });
