@@ -201,10 +201,37 @@ describe('admin app HTTP protections', () => {
     expect(got).toEqual(Object.fromEntries(matrix.map(([name, , allowed]) => [name, allowed])));
     const refusals = matrix.reduce((n, [, , allowed]) => n + roles.length - allowed.length, 0);
     const refused = events.filter((e) => e.outcome === 'refused' && e.actor.startsWith('op-'));
-    // The administrator's disable passed the role check and was refused by validation (no rr-01 here), with the reason.
-    expect(refused.filter((e) => !e.detail?.startsWith('role '))).toEqual([expect.objectContaining({ action: 'system.disable', actor: 'op-admin', detail: expect.stringContaining('rr-01') })]);
-    expect(refused).toHaveLength(refusals + 1);
-    expect(refused.filter((e) => e.actor !== 'op-admin').every((e) => e.role && e.detail?.startsWith(`role ${e.role} lacks `))).toBe(true);
+    const byRole = refused.filter((e) => e.detail?.startsWith('role '));
+    expect(byRole).toHaveLength(refusals);
+    expect(byRole.every((e) => e.detail === `role ${e.role} lacks ${/lacks (\S+)/.exec(e.detail!)![1]}` && e.actor === `op-${e.role}`)).toBe(true);
+    // Past the role check: the administrator's disable was refused by validation (no rr-01 here), with
+    // the reason; the officer's key actions found no key management in this build, recorded as well.
+    expect(refused.filter((e) => !e.detail?.startsWith('role ')).map((e) => [e.actor, e.action, e.target, e.detail])).toEqual([
+      ['op-security', 'request.unfinished', 'POST /keys/generate', 'HTTP 404: key management: not available in this build'],
+      ['op-security', 'request.unfinished', 'POST /keys/anchors', 'HTTP 404: key management: not available in this build'],
+      ['op-admin', 'system.disable', 'rr-01', 'systems: no system "rr-01"'],
+    ]);
+  });
+
+  it('a change attempt that fails (bad request, absent part, an error in a service) is audited too', async () => {
+    const versions = await openConfigVersions({ db, initialText: "municipalities: ['242012']\n" });
+    const failing: ApplianceServices = {
+      config: versions, status: {}, audit: { append: async (e) => { events.push(e); } },
+      systems: { ...createSystemsService(versions), disable: async () => { throw new Error('IO error: no space left on device'); } },
+    };
+    const broken = createAdminApp({ services: failing, auth, logger: createLogger({ level: 'silent' }), idleMinutes: 15 });
+    const { token } = await auth.createApiToken('boss', 'automation');
+    const post = async (path: string, body: unknown) => (await broken.request(`https://ui.test/api/v1${path}`, {
+      method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(body),
+    })).status;
+    expect(await post('/systems', { name: 'no id' })).toBe(400);
+    expect(await post('/queues/juki-net/purge', { confirm: true })).toBe(501);
+    expect(await post('/systems/rr-01/disable', {})).toBe(500);
+    expect(events.filter((e) => e.action === 'request.unfinished' && e.actor === 'boss').map((e) => [e.actor, e.outcome, e.target, e.detail])).toEqual([
+      ['boss', 'refused', 'POST /api/v1/systems', expect.stringContaining('HTTP 400: {"code":"invalid_request"')],
+      ['boss', 'failed', 'POST /api/v1/queues/juki-net/purge', expect.stringContaining('not available in this build')],
+      ['boss', 'failed', 'POST /api/v1/systems/rr-01/disable', 'IO error: no space left on device'],
+    ]);
   });
 
   it('logging out ends the session', async () => {

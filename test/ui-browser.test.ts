@@ -434,6 +434,11 @@ describe('admin UI in Chromium', () => {
     await page.click('#purge');
     await expect(page.locator('#purge-confirm').isVisible()).resolves.toBe(true);
     expect(await f.outbox.list({ dead: true })).toHaveLength(1);
+    // A post without the confirmation field deletes nothing (and is recorded).
+    const csrf = await page.locator('input[name="_csrf"]').first().getAttribute('value');
+    const unconfirmed = await page.request.post(`${f.url}/queues/juki-net/purge`, { form: { _csrf: csrf! }, maxRedirects: 0 });
+    expect(unconfirmed.status()).toBe(303);
+    expect(await f.outbox.list({ dead: true })).toHaveLength(1);
     await page.click('#purge-confirm');
     await expect(page.locator('.flash').textContent()).resolves.toContain('1 dead letter(s) deleted from juki-net');
     expect(await f.outbox.list({ dead: true })).toHaveLength(0);
@@ -478,6 +483,19 @@ describe('admin UI in Chromium', () => {
     await p.click('#system-save');
     await expect(p.locator('[data-system="term-01"]').textContent()).resolves.toContain('統合端末 窓口1 (2F)');
     await ctx.close();
+  });
+
+  it('recorded every change and every refused or failed attempt above in the hash-chained audit log', async () => {
+    const seen = new Set((await f.auditRecords()).map((a) => `${a.action}:${a.outcome}`));
+    const changes = ['account.first-admin', 'password.change', 'account.create', 'api-token.create', 'system.upsert', 'system.disable',
+      'system.certificate.issue', 'config.apply', 'config.rollback', 'config.export', 'config.import', 'queue.retry', 'queue.purge',
+      'consistency.start', 'upstream.upsert', 'upstream.test', 'key.generate', 'key.csr', 'key.import-certificate', 'trust-anchor.add', 'login', 'audit.verify'];
+    expect(changes.filter((a) => !seen.has(`${a}:ok`))).toEqual([]);
+    const attempts = ['login:refused', 'request.csrf:refused', 'password.change:refused', 'system.disable:refused', 'system.upsert:refused',
+      'config.apply:refused', 'config.import:refused', 'upstream.upsert:refused', 'upstream.test:failed', 'key.import-certificate:failed',
+      'trust-anchor.add:failed', 'accounts.manage:refused', 'queue.purge:refused'];
+    expect(attempts.filter((a) => !seen.has(a))).toEqual([]);
+    await expect(f.auditLog.verify()).resolves.toMatchObject({ ok: true });
   });
 
   it('loaded everything from the appliance itself, with no CSP violation, and pictured every page', async () => {

@@ -40,6 +40,7 @@ export function createAdminApp(opts: { services: ApplianceServices; auth: AuthSt
   app.use('*', bodyLimit({ maxSize: 2 * 1024 * 1024, onError: (c) => c.text('request body too large (2 MiB at most)', 413) }));
   app.onError((err, c) => {
     opts.logger.error({ err: err.message, path: c.req.path }, 'admin ui request failed');
+    c.set('failure', err.message);
     return c.text(`internal error: ${err.message}`, 500);
   });
 
@@ -113,6 +114,14 @@ export function createAdminApp(opts: { services: ApplianceServices; auth: AuthSt
       return isApi ? c.json({ code: 'forbidden', message: 'change the one-time password first' }, 403) : c.redirect('/password', 303);
     }
     await next();
+    // A change attempt that failed or was refused without its own audit entry (bad request, a part
+    // not in this build, an exception in a service) is recorded here, so none goes unrecorded.
+    if (c.req.method !== 'GET' && c.req.method !== 'HEAD' && !c.get('audited') && c.res.status >= 400) {
+      const failure = c.get('failure');
+      const html = c.res.headers.get('content-type')?.startsWith('text/html');
+      const detail = failure ?? `HTTP ${c.res.status}${html ? '' : `: ${(await c.res.clone().text()).slice(0, 300)}`}`;
+      await audit(c, { action: 'request.unfinished', actor: who.user, role: who.role, via: who.via, outcome: c.res.status >= 500 ? 'failed' : 'refused', target: `${c.req.method} ${c.req.path}`, detail });
+    }
   });
 
   app.post('/logout', async (c) => {

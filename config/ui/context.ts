@@ -17,7 +17,8 @@ export interface UiDeps {
   idleMinutes: number;
 }
 
-export type UiEnv = { Variables: { who: Principal; deps: UiDeps } };
+/** `audited`: this request wrote its audit entry, or needs none (a check, not a change); `failure`: the error that ended it. */
+export type UiEnv = { Variables: { who: Principal; deps: UiDeps; audited?: boolean; failure?: string } };
 export type UiContext = Context<UiEnv>;
 
 export function clientAddress(c: Context): string {
@@ -34,6 +35,7 @@ export function actorOf(c: UiContext): Actor {
 export async function audit(c: Context, event: Omit<AuditEvent, 'address'>): Promise<void> {
   const deps = c.get('deps') as UiDeps;
   await deps.services.audit.append({ ...event, address: clientAddress(c) });
+  c.set('audited', true);
 }
 
 export async function auditAs(c: UiContext, action: string, outcome: AuditEvent['outcome'], target?: string, detail?: string): Promise<void> {

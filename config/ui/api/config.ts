@@ -18,6 +18,7 @@ export function registerConfigApi(api: Hono<UiEnv>) {
     const b = await jsonBody(c);
     if (typeof b?.text !== 'string') return badRequest(c, 'expected {"text": "<yaml>"}');
     const r = c.get('deps').services.config.validate(b.text);
+    c.set('audited', true); // a check that changes nothing
     return c.json(r.ok ? { ok: true } : { ok: false, problems: r.problems }, r.ok ? 200 : 422);
   });
   api.post('/config', async (c) => {

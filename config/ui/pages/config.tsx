@@ -118,6 +118,7 @@ export function registerConfig(app: Hono<UiEnv>) {
     const comment = typeof body.comment === 'string' ? body.comment.slice(0, 200) : '';
     const cfg = c.get('deps').services.config;
     if (body.action === 'validate') {
+      c.set('audited', true); // a check that changes nothing
       const r = cfg.validate(text);
       if (!r.ok) return showConfig(c, text, located(text, r.problems), 422);
       setFlash(c, { text: 'Valid: no problem found (not applied).' });

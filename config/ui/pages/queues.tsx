@@ -72,7 +72,11 @@ export function registerQueues(app: Hono<UiEnv>) {
     const q = c.get('deps').services.queues;
     const name = c.req.param('name');
     if (!q) return c.text('queues: not available in this build', 404);
-    if ((await c.req.parseBody()).confirm !== 'yes') { setFlash(c, { text: 'Purge needs confirmation.', error: true }); return c.redirect(`/queues/${encodeURIComponent(name)}?confirm=purge`, 303); }
+    if ((await c.req.parseBody()).confirm !== 'yes') {
+      await auditAs(c, 'queue.purge', 'refused', name, 'not confirmed');
+      setFlash(c, { text: 'Purge needs confirmation.', error: true });
+      return c.redirect(`/queues/${encodeURIComponent(name)}?confirm=purge`, 303);
+    }
     const n = await q.purgeDeadLetters(name, actorOf(c));
     await auditAs(c, 'queue.purge', 'ok', name, `${n} dead letter(s) deleted`);
     setFlash(c, { text: `${n} dead letter(s) deleted from ${name}.` });
