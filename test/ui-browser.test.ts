@@ -9,6 +9,7 @@ import { toPem } from '../hsm/index.js';
 import { launchChromium } from './helpers/browser.js';
 import { closed, connectClient, endClient, refusal } from './helpers/mqtt.js';
 import { startUiFixture, type UiFixture } from './ui-fixture.js';
+import { freePort } from './helpers/ports.js';
 
 const SHOTS = join(import.meta.dirname, '..', 'docs', 'ui');
 const ADMIN_PASSWORD = 'correct horse battery staple 7';
@@ -227,6 +228,39 @@ describe('admin UI in Chromium', () => {
     expect(now.version).toBe(before.version + 2);
     expect(now.text).toBe(before.text);
     await shot(page, 'config');
+  });
+
+  it('applies a listener change from the configuration page: only that listener restarts, other clients stay', async () => {
+    const [port2, port3] = [await freePort(), await freePort()];
+    const base = (await f.versions.current()).text;
+    const localDev = base.split('\n').find((l) => l.includes('name: local-dev'))!;
+    const withSecond = base
+      .replace(localDev, `${localDev}\n  - { name: second, type: plain, host: 127.0.0.1, port: ${port2} }`)
+      .replace('systems:\n', 'systems:\n  - { id: rr-03, role: resident-register, password: { env: JUKIGW_TEST_PW_RR01 } }\n');
+    const apply = async (text: string) => {
+      await page.goto(`${f.url}/config`);
+      await page.fill('#config-text', text);
+      await page.click('#config-apply');
+      return page.locator('.flash').textContent();
+    };
+    await expect(apply(withSecond)).resolves.toMatch(/applied\. Live: systems\. Listeners restarted: second\.$/);
+    const login = (id: string) => ({ clientId: id, username: id, password: 'rr-01 loopback password', reconnectPeriod: 0 });
+    const onFirst = await connectClient(f.plainUrl(), login('rr-01'));
+    const onSecond = await connectClient(`mqtt://127.0.0.1:${port2}`, login('rr-03'));
+    let firstClosed = false;
+    onFirst.on('close', () => { firstClosed = true; });
+    const secondGone = closed(onSecond);
+    await expect(apply(withSecond.replace(`port: ${port2}`, `port: ${port3}`).replace('maxPayloadBytes: 1048576', 'maxPayloadBytes: 1048000')))
+      .resolves.toMatch(/applied\. Live: limits\. Listeners restarted: second\.$/);
+    await secondGone;
+    expect(await refusal(`mqtt://127.0.0.1:${port2}`, login('rr-03'))).toBe('closed');
+    const moved = await connectClient(`mqtt://127.0.0.1:${port3}`, login('rr-03'));
+    expect(firstClosed).toBe(false);
+    expect(onFirst.connected).toBe(true);
+    await endClient(moved);
+    await endClient(onFirst);
+    // Back to the configuration the other tests expect (a new version, applied the same way).
+    await expect(apply(base)).resolves.toMatch(/Listeners restarted: second\.$/);
   });
 
   it('retries a dead letter from the queue page', async () => {
