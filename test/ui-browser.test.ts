@@ -144,8 +144,8 @@ describe('admin UI in Chromium', () => {
     const client = await connectClient(f.plainUrl(), { clientId: 'rr-02', username: 'rr-02', password: 'rr-02 loopback password' });
     try {
       await page.goto(f.url);
-      const row = page.locator('#connected [data-client="rr-02"]');
-      await expect(row.textContent()).resolves.toContain('resident-register');
+      const row = page.locator('#connected [data-client="rr-02"] td');
+      await expect(row.allTextContents()).resolves.toEqual(['rr-02', 'rr-02', 'resident-register', 'local-dev', expect.stringMatching(/^20\d\d-/)]);
       await page.goto(`${f.url}/systems`);
       await expect(page.locator('[data-system="rr-02"]').textContent()).resolves.toContain('connected');
       await shot(page, 'systems');

@@ -45,7 +45,7 @@ export function applianceServices(p: ApplianceParts): { services: ApplianceServi
   };
   if (p.broker) {
     const broker = p.broker;
-    services.status.connectedClients = connectedClients(broker);
+    services.status.connectedClients = connectedClients(broker, () => running().listeners.map((l) => l.name));
     services.status.messageRates = () => rates!.rates();
     services.status.alarms = async () => broker.activeAlarms().map((a): Alarm => ({ severity: a.kind === 'storage' || a.kind === 'disk-space' ? 'critical' : 'warning', source: `broker ${a.kind}`, message: a.message }));
   }

@@ -41,18 +41,32 @@ export function messageRateCounter(aedes: Aedes, now: () => number = Date.now) {
   };
 }
 
-/** Clients currently connected to the broker, with the identity the broker authenticated. */
-export function connectedClients(broker: BrokerHandle): () => Promise<ConnectedClient[]> {
+/**
+ * Clients currently connected to the broker, with the identity the broker authenticated and, given the
+ * configured listener names, the listener they came in on (by the socket's local port).
+ */
+export function connectedClients(broker: BrokerHandle, listenerNames: () => string[] = () => []): () => Promise<ConnectedClient[]> {
   const since = new Map<string, string>();
   broker.aedes.on('client', (c) => since.set(c.id, new Date().toISOString()));
   broker.aedes.on('clientDisconnect', (c) => since.delete(c.id));
+  const listenerOnPort = () => {
+    const byPort = new Map<number, string>();
+    for (const name of listenerNames()) {
+      try { byPort.set(broker.address(name).port, name); } catch { /* not (yet) listening */ }
+    }
+    return byPort;
+  };
   return async () => {
     const clients = (broker.aedes as unknown as { clients: Record<string, Client> }).clients;
+    const byPort = listenerOnPort();
     return Object.values(clients).filter((c) => c.connected !== false).map((c) => {
       const who = broker.identityOf(c);
       const out: ConnectedClient = { clientId: c.id };
       if (who?.systemId) out.systemId = who.systemId;
       if (who) out.role = who.role;
+      const port = (c.conn as { localPort?: number } | undefined)?.localPort;
+      const listener = port === undefined ? undefined : byPort.get(port);
+      if (listener) out.listener = listener;
       const at = since.get(c.id);
       if (at) out.connectedAt = at;
       return out;

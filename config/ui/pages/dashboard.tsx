@@ -55,26 +55,26 @@ export function registerDashboard(app: Hono<UiEnv>) {
           <Card title="Messages per minute (last hour)" id="rates" data={rates} wide>
             {(b) => <RateChart buckets={b} />}
           </Card>
+          <Card title="Queues per uplink" id="queues" data={queues} wide>
+            {(q) => (
+              <table><thead><tr><th>Queue</th><th>Depth</th><th>Oldest</th><th>Dead letters</th></tr></thead>
+                <tbody>{q.map((x) => <tr><td><a href={`/queues/${encodeURIComponent(x.name)}`}>{x.name}</a></td><td>{x.depth}</td><td>{ago(x.oldestAgeMs)}</td><td class={x.deadLetters > 0 ? 'warn' : ''}>{x.deadLetters}</td></tr>)}</tbody></table>
+            )}
+          </Card>
+          <Card title="Certificate expiry" id="certs" data={certs} wide>
+            {(list) => (
+              <table><thead><tr><th>Certificate</th><th>Not after</th><th>Days</th></tr></thead>
+                <tbody>{list.map((x) => <tr><td title={x.subject} class="any">{x.label}</td><td>{x.notAfter}</td><td class={x.daysLeft < 7 ? 'bad' : x.daysLeft < 30 ? 'warn' : ''}>{x.daysLeft}</td></tr>)}</tbody></table>
+            )}
+          </Card>
           <Card title="Upstream links" id="links" data={links}>
             {(l) => l.length === 0 ? <p class="muted">No upstream link.</p> : (
               <table><thead><tr><th>Link</th><th>State</th></tr></thead>
                 <tbody>{l.map((x) => <tr><td>{x.name}</td><td class={x.connected ? 'ok' : 'bad'}>{x.connected ? 'connected' : 'down'} <span class="muted">{x.detail}</span></td></tr>)}</tbody></table>
             )}
           </Card>
-          <Card title="Queues per uplink" id="queues" data={queues}>
-            {(q) => (
-              <table><thead><tr><th>Queue</th><th>Depth</th><th>Oldest</th><th>Dead letters</th></tr></thead>
-                <tbody>{q.map((x) => <tr><td><a href={`/queues/${encodeURIComponent(x.name)}`}>{x.name}</a></td><td>{x.depth}</td><td>{ago(x.oldestAgeMs)}</td><td class={x.deadLetters > 0 ? 'warn' : ''}>{x.deadLetters}</td></tr>)}</tbody></table>
-            )}
-          </Card>
           <Card title="Signing token" id="token" data={token}>
             {(t) => <p><span class={t.ready ? 'badge ok' : 'badge bad'}>{t.ready ? 'ready' : 'not ready'}</span> {t.kind} — {t.detail}{t.warning ? <span class="warn"> ({t.warning})</span> : null}</p>}
-          </Card>
-          <Card title="Certificate expiry" id="certs" data={certs}>
-            {(list) => (
-              <table><thead><tr><th>Certificate</th><th>Not after</th><th>Days</th></tr></thead>
-                <tbody>{list.map((x) => <tr><td title={x.subject} class="any">{x.label}</td><td>{x.notAfter}</td><td class={x.daysLeft < 7 ? 'bad' : x.daysLeft < 30 ? 'warn' : ''}>{x.daysLeft}</td></tr>)}</tbody></table>
-            )}
           </Card>
           <Card title="Disk" id="disk" data={disk}>
             {(d) => (
