@@ -9,6 +9,7 @@ import { toPem } from '../hsm/index.js';
 import { launchChromium } from './helpers/browser.js';
 import { closed, connectClient, endClient, refusal } from './helpers/mqtt.js';
 import { startUiFixture, type UiFixture } from './ui-fixture.js';
+import { nowIso, uuidv7 } from '../gateway/envelope.js';
 import { freePort } from './helpers/ports.js';
 
 const SHOTS = join(import.meta.dirname, '..', 'docs', 'ui');
@@ -507,7 +508,7 @@ describe('admin UI in Chromium', () => {
     expect(pem).toContain('-----BEGIN PRIVATE KEY-----');
   });
 
-  it('works without JavaScript: log in, edit a system, see the result', async () => {
+  it('works without JavaScript: log in, edit a system, validate a configuration, purge with confirmation, follow a consistency run', async () => {
     const ctx = await newContext({ javaScriptEnabled: false });
     const p = await ctx.newPage();
     await login(p, 'admin', ADMIN_PASSWORD);
@@ -516,6 +517,31 @@ describe('admin UI in Chromium', () => {
     await p.fill('#sys-desc', '統合端末 窓口1 (2F)');
     await p.click('#system-save');
     await expect(p.locator('[data-system="term-01"]').textContent()).resolves.toContain('統合端末 窓口1 (2F)');
+    // Configuration: a problem is shown at its path, nothing applied.
+    const before = await f.versions.current();
+    await p.goto(`${f.url}/config`);
+    const wrong = before.text.replace(/^municipalities: .*$/m, "municipalities: ['242013']");
+    expect(wrong).not.toBe(before.text);
+    await p.fill('#config-text', wrong);
+    await p.click('#config-validate');
+    await expect(p.locator('#config-problems [data-path="municipalities[0]"]').textContent()).resolves.toContain('check digit');
+    expect((await f.versions.current()).version).toBe(before.version);
+    // Queues: the purge confirmation is a server-rendered step, not a script dialog.
+    const b = f.db.batch();
+    const seq = f.outbox.enqueue(b, { v: 1, id: uuidv7(), type: 'identity.notify', from: 'lg:242012', to: 'pref:240001', at: nowIso(), corr: null, body: {} });
+    await f.outbox.commit(b);
+    f.outbox.takeReady('juki-net', 10);
+    await f.outbox.failed(seq, 'invalid_request: rejected again', { permanent: true });
+    await p.goto(`${f.url}/queues/juki-net`);
+    await p.click('#purge');
+    await p.click('#purge-confirm');
+    await expect(p.locator('.flash').textContent()).resolves.toContain('1 dead letter(s) deleted from juki-net');
+    // Consistency: the progress page reloads itself with a meta refresh until the run is done.
+    await p.goto(`${f.url}/consistency`);
+    await p.click('#cs-start');
+    await expect(p.locator('meta[http-equiv="refresh"]').count()).resolves.toBe(1);
+    await p.waitForSelector('#cs-results', { timeout: 30_000 });
+    await expect(p.locator('#cs-progress h2').textContent()).resolves.toContain('done');
     await ctx.close();
   });
 
