@@ -489,13 +489,23 @@ describe('admin UI in Chromium', () => {
     await page.setInputFiles('#backup-file', file);
     await page.click('#backup button');
     await expect(page.locator('.flash').textContent()).resolves.toContain(`No change: version ${before.version} is already running`);
+    // After a later change, importing the backup brings its configuration back as a new version.
+    const changed = await f.versions.apply(before.text.replace(/maxPayloadBytes: \d+/, 'maxPayloadBytes: 524288'), { user: 'admin', role: 'admin', via: 'ui' }, 'smaller payloads');
+    expect(changed.ok).toBe(true);
+    await page.goto(`${f.url}/config`);
+    await page.setInputFiles('#backup-file', file);
+    await page.click('#backup button');
+    await expect(page.locator('.flash').textContent()).resolves.toContain(`Version ${before.version + 2} applied. Live: limits.`);
+    const restored = await f.versions.current();
+    expect(restored.version).toBe(before.version + 2);
+    expect(restored.text).toBe(before.text);
     // A tampered backup is refused with the reason.
     doc.jws.signature = doc.jws.signature.slice(0, -4) + (doc.jws.signature.endsWith('AAAA') ? 'BBBB' : 'AAAA');
     writeFileSync(file, JSON.stringify(doc));
     await page.setInputFiles('#backup-file', file);
     await page.click('#backup button');
     await expect(page.locator('.flash.error').textContent()).resolves.toContain('Import refused: (backup): signature does not verify');
-    expect((await f.versions.current()).version).toBe(before.version);
+    expect((await f.versions.current()).version).toBe(restored.version);
   });
 
   it('issues a client certificate for a local system from the dev CA', async () => {
