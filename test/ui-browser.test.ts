@@ -352,6 +352,15 @@ describe('admin UI in Chromium', () => {
   it('filters the audit log and verifies its hash chain', async () => {
     await page.goto(`${f.url}/audit?actor=watcher`);
     await expect(page.locator('#audit-records').textContent()).resolves.toContain('system.disable');
+    // The filter form: action and outcome together, every row matching both.
+    await page.goto(`${f.url}/audit`);
+    await page.fill('input[name="action"]', 'login');
+    await page.selectOption('select[name="outcome"]', 'refused');
+    await page.click('#audit-records >> xpath=preceding-sibling::form//button');
+    expect(new URL(page.url()).searchParams.get('outcome')).toBe('refused');
+    const rows = await page.locator('#audit-records tbody tr').evaluateAll((trs) => trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent)));
+    expect(rows.length).toBeGreaterThanOrEqual(7); // 6 against clerk, 1 for the one-time password reused
+    expect(rows.every((r) => r[3] === 'login' && r[4] === 'refused')).toBe(true);
     await page.goto(`${f.url}/audit?verify=1`);
     await expect(page.locator('#verify-result').textContent()).resolves.toMatch(/^Chain intact: \d+ entries/);
     await shot(page, 'audit');
