@@ -6,6 +6,7 @@ import * as nodeCrypto from 'node:crypto';
 import { TokenConfigError, TokenUnavailableError, WrongPinError } from './errors.js';
 import { findKey, generateKey, keyTypeFor, type FoundKey, type KeyRef } from './pkcs11-key.js';
 import { acquireModule, findSlot, reinitializeModule, LOST_CODES, pkcs11js, releaseModule, rvName, rvOf, slotNumber, type Handle, type Pkcs11 } from './pkcs11-module.js';
+import { asBuffer, faultError, isFault, startSignWorker, type SignOutcome, type SignWorker } from './sign-worker.js';
 import { silentLogger, type HsmLogger } from './signer.js';
 import type { TokenKey } from './token.js';
 import type { JwsAlg, TokenStatus } from './types.js';
@@ -24,12 +25,20 @@ export interface Pkcs11TokenOptions {
   rsaBits?: 2048 | 3072;
   logger?: HsmLogger;
   reconnect?: { initialMs?: number; maxMs?: number };
+  /**
+   * One signing thread per session runs C_SignInit + C_Sign (default true): C_SignInit is
+   * synchronous only and, on the main thread, limits the rate with several sessions. false, or a
+   * thread that fails to start or dies, signs on the main thread as before.
+   */
+  signingThreads?: boolean;
 }
 
 export interface Pkcs11TokenKey extends TokenKey {
   readonly slot: number;
   /** Runs `fn` with a logged-in session of the pool (keys list). */
   withSession<T>(fn: (lib: Pkcs11, session: Handle) => T): Promise<T>;
+  /** Signing threads running (0: every signature is made on the main thread). */
+  readonly signingThreads: number;
 }
 
 type State = 'ready' | 'lost' | 'pin-refused' | 'closed';
@@ -41,7 +50,12 @@ interface SessionWaiter { take: (s: PoolSession) => void; fail: (e: unknown) => 
 type Waiter = SignJob | SessionWaiter;
 
 /** A logged-in session of the pool; `live` turns false when a reconnect replaces the pool. */
-interface PoolSession { handle: Handle; live: boolean; job: SignJob | undefined; done: (err: Error | null, sig: Buffer) => void }
+interface PoolSession { handle: Handle; index: number; live: boolean; job: SignJob | undefined; batch: SignJob[]; done: (err: Error | null, sig: Buffer) => void }
+/** A signing thread and the sessions whose batches it holds, in posting order. */
+interface SignThread { worker: SignWorker; inflight: PoolSession[] }
+
+// Enough to amortise a postMessage round trip; small enough that one slow batch delays few callers.
+const MAX_BATCH = 16;
 
 const returnSignature = (signature: Buffer) => signature;
 
@@ -106,6 +120,7 @@ export function openPkcs11Token(opts: Pkcs11TokenOptions): Pkcs11TokenKey {
   let lostReason = '';
   let lostSince = 0;
   let pool = sessions.map(pooled);
+  const threads: (SignThread | undefined)[] = [];
   let free = [...pool];
   const waiters: Waiter[] = [];
   let timer: NodeJS.Timeout | undefined;
@@ -121,8 +136,8 @@ export function openPkcs11Token(opts: Pkcs11TokenOptions): Pkcs11TokenKey {
     : state === 'closed' ? `PKCS#11 ${where} is closed` : `PKCS#11 ${where} unavailable (${lostReason}); signing paused, retrying`);
 
   // The C_Sign callback is made once per session, not once per signature.
-  function pooled(handle: Handle): PoolSession {
-    const s: PoolSession = { handle, live: true, job: undefined, done: (err, sig) => signed(s, err, sig) };
+  function pooled(handle: Handle, index: number): PoolSession {
+    const s: PoolSession = { handle, index, live: true, job: undefined, batch: [], done: (err, sig) => signed(s, err, sig) };
     return s;
   }
 
@@ -136,6 +151,8 @@ export function openPkcs11Token(opts: Pkcs11TokenOptions): Pkcs11TokenKey {
   const release = (s: PoolSession) => { if (state === 'ready' && s.live) hand(s); };
 
   const start = (s: PoolSession, job: SignJob) => {
+    const thread = threads[s.index];
+    if (thread) { startBatch(s, thread, job); return; }
     s.job = job;
     try {
       lib.C_SignInit(s.handle, mechanism, key.privateKey);
@@ -146,6 +163,80 @@ export function openPkcs11Token(opts: Pkcs11TokenOptions): Pkcs11TokenKey {
       failed(s, job, e, () => queueMicrotask(() => release(s)));
     }
   };
+
+  /** Posts this job and the signatures queued behind it to the session's signing thread. */
+  function startBatch(s: PoolSession, thread: SignThread, job: SignJob) {
+    const batch = [job];
+    while (batch.length < MAX_BATCH && waiters.length > 0 && 'input' in waiters[0]!) batch.push(waiters.shift() as SignJob);
+    s.batch = batch;
+    try {
+      thread.worker.post({ session: s.handle, key: key.privateKey, inputs: batch.map((j) => j.input) });
+    } catch (e) {
+      s.batch = [];
+      waiters.unshift(...batch);
+      threadDown(s.index, e instanceof Error ? e.message : String(e));
+      release(s);
+      return;
+    }
+    thread.inflight.push(s);
+    if (thread.inflight.length === 1) thread.worker.busy(true);
+  }
+
+  function batchSigned(thread: SignThread, outcomes: SignOutcome[]) {
+    const s = thread.inflight.shift();
+    if (!s) return;
+    if (thread.inflight.length === 0) thread.worker.busy(false);
+    const jobs = s.batch;
+    s.batch = [];
+    const errors = outcomes.map((o) => (isFault(o) ? faultError(o) : undefined));
+    const lost = errors.find((e) => e !== undefined && LOST_CODES.has(rvOf(e) ?? -1));
+    // A session from before a reconnect failing late says nothing about the new sessions.
+    if (lost && s.live) markLost(rvName(lost));
+    // The next queued signatures go to the token before these JWSs are built.
+    release(s);
+    for (let i = 0; i < jobs.length; i++) {
+      const job = jobs[i]!, e = errors[i], o = outcomes[i];
+      if (e) {
+        job.fail(LOST_CODES.has(rvOf(e) ?? -1) ? new TokenUnavailableError(`PKCS#11 ${where}: ${rvName(e)}; signing paused`, { cause: e }) : state !== 'ready' ? unavailable() : e);
+        continue;
+      }
+      if (o === undefined) { job.fail(new Error('signing thread returned fewer signatures than asked')); continue; }
+      let out: unknown;
+      try { out = job.finish(asBuffer(o as Uint8Array)); } catch (err) { job.fail(err); continue; }
+      job.resolve(out);
+    }
+  }
+
+  /** The session's thread is gone: its batches are signed again on the main thread, nothing is lost. */
+  function threadDown(index: number, reason: string) {
+    const thread = threads[index];
+    if (!thread) return;
+    threads[index] = undefined;
+    void thread.worker.terminate().catch(() => undefined);
+    logger.warn({ hsm: 'pkcs11', token: where, reason }, 'signing thread unavailable; this session signs on the main thread');
+    for (const s of thread.inflight.splice(0)) {
+      const jobs = s.batch;
+      s.batch = [];
+      if (state !== 'ready') { for (const j of jobs) j.fail(unavailable()); continue; }
+      waiters.unshift(...jobs);
+      release(s);
+    }
+  }
+
+  function startThreads() {
+    for (let i = 0; i < opts.sessions; i++) {
+      try {
+        const thread: SignThread = {
+          worker: startSignWorker(opts.module, mechanism, sigBytes, (o) => batchSigned(thread, o), (reason) => threadDown(i, reason)),
+          inflight: [],
+        };
+        threads[i] = thread;
+      } catch (e) {
+        logger.warn({ hsm: 'pkcs11', token: where, reason: e instanceof Error ? e.message : String(e) }, 'signing thread did not start; signing on the main thread');
+      }
+    }
+  }
+  if (opts.signingThreads !== false) startThreads();
 
   function signed(s: PoolSession, err: Error | null, sig: Buffer) {
     const job = s.job!;
@@ -251,6 +342,7 @@ export function openPkcs11Token(opts: Pkcs11TokenOptions): Pkcs11TokenKey {
   return {
     kind: 'pkcs11', alg: opts.alg, spkiDer: spki,
     get slot() { return slotNumber(slot); },
+    get signingThreads() { return threads.filter((t) => t !== undefined).length; },
     sign: (data) => signThen(data, returnSignature),
     signThen,
     async withSession(fn) {
@@ -268,6 +360,10 @@ export function openPkcs11Token(opts: Pkcs11TokenOptions): Pkcs11TokenKey {
       state = 'closed';
       if (timer) clearTimeout(timer);
       for (const w of waiters.splice(0)) w.fail(unavailable());
+      // Threads stop before the sessions close; their unfinished batches fail (callers keep the messages).
+      const stopping = threads.splice(0).filter((t) => t !== undefined);
+      await Promise.all(stopping.map((t) => t.worker.terminate().catch(() => undefined)));
+      for (const t of stopping) for (const s of t.inflight.splice(0)) for (const j of s.batch.splice(0)) j.fail(unavailable());
       retire();
       releaseModule(opts.module);
     },
