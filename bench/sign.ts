@@ -129,10 +129,12 @@ async function main() {
     const rawRate = (n: number) => rate(n, (worker) => rawSign(sessions[worker]!));
     const binding = createRequire(import.meta.url).resolve('pkcs11js');
     const rawWorkers = sessions.map(() => new Worker(RAW_WORKER, { eval: true, workerData: { binding, module: token.module } }));
+    let errored: (e: Error) => void = (e) => { throw e; };
+    for (const w of rawWorkers) w.on('error', (e) => errored(e));
     const rawThreadsRate = async (n: number) => {
       const started = performance.now();
       const counts = await Promise.all(rawWorkers.slice(0, n).map((w, i) => new Promise<number>((resolve, reject) => {
-        w.once('message', resolve); w.once('error', reject);
+        w.once('message', resolve); errored = reject;
         w.postMessage({ session: sessions[i], key: key.privateKey, digest, ms: roundSeconds * 1000 });
       })));
       return counts.reduce((x, y) => x + y, 0) / ((performance.now() - started) / 1000);

@@ -50,12 +50,14 @@ interface SessionWaiter { take: (s: PoolSession) => void; fail: (e: unknown) => 
 type Waiter = SignJob | SessionWaiter;
 
 /** A logged-in session of the pool; `live` turns false when a reconnect replaces the pool. */
-interface PoolSession { handle: Handle; index: number; live: boolean; job: SignJob | undefined; batch: SignJob[]; done: (err: Error | null, sig: Buffer) => void }
+interface PoolSession { handle: Handle; index: number; live: boolean; job: SignJob | undefined; batches: SignJob[][]; done: (err: Error | null, sig: Buffer) => void }
 /** A signing thread and the sessions whose batches it holds, in posting order. */
 interface SignThread { worker: SignWorker; inflight: PoolSession[] }
 
 // Enough to amortise a postMessage round trip; small enough that one slow batch delays few callers.
 const MAX_BATCH = 16;
+// Batches out per session: the next one waits in the thread while this one's results cross back.
+const DEPTH = 2;
 
 const returnSignature = (signature: Buffer) => signature;
 
@@ -137,7 +139,7 @@ export function openPkcs11Token(opts: Pkcs11TokenOptions): Pkcs11TokenKey {
 
   // The C_Sign callback is made once per session, not once per signature.
   function pooled(handle: Handle, index: number): PoolSession {
-    const s: PoolSession = { handle, index, live: true, job: undefined, batch: [], done: (err, sig) => signed(s, err, sig) };
+    const s: PoolSession = { handle, index, live: true, job: undefined, batches: [], done: (err, sig) => signed(s, err, sig) };
     return s;
   }
 
@@ -168,16 +170,15 @@ export function openPkcs11Token(opts: Pkcs11TokenOptions): Pkcs11TokenKey {
   function startBatch(s: PoolSession, thread: SignThread, job: SignJob) {
     const batch = [job];
     while (batch.length < MAX_BATCH && waiters.length > 0 && 'input' in waiters[0]!) batch.push(waiters.shift() as SignJob);
-    s.batch = batch;
     try {
       thread.worker.post({ session: s.handle, key: key.privateKey, inputs: batch.map((j) => j.input) });
     } catch (e) {
-      s.batch = [];
       waiters.unshift(...batch);
       threadDown(s.index, e instanceof Error ? e.message : String(e));
-      release(s);
+      if (s.batches.length === 0) release(s);
       return;
     }
+    s.batches.push(batch);
     thread.inflight.push(s);
     if (thread.inflight.length === 1) thread.worker.busy(true);
   }
@@ -186,14 +187,14 @@ export function openPkcs11Token(opts: Pkcs11TokenOptions): Pkcs11TokenKey {
     const s = thread.inflight.shift();
     if (!s) return;
     if (thread.inflight.length === 0) thread.worker.busy(false);
-    const jobs = s.batch;
-    s.batch = [];
+    const jobs = s.batches.shift() ?? [];
     const errors = outcomes.map((o) => (isFault(o) ? faultError(o) : undefined));
     const lost = errors.find((e) => e !== undefined && LOST_CODES.has(rvOf(e) ?? -1));
     // A session from before a reconnect failing late says nothing about the new sessions.
     if (lost && s.live) markLost(rvName(lost));
     // The next queued signatures go to the token before these JWSs are built.
-    release(s);
+    if (s.batches.length === 0) release(s);
+    else if (state === 'ready' && s.live && waiters.length > 0 && 'input' in waiters[0]!) startBatch(s, thread, waiters.shift() as SignJob);
     for (let i = 0; i < jobs.length; i++) {
       const job = jobs[i]!, e = errors[i], o = outcomes[i];
       if (e) {
@@ -214,13 +215,25 @@ export function openPkcs11Token(opts: Pkcs11TokenOptions): Pkcs11TokenKey {
     threads[index] = undefined;
     void thread.worker.terminate().catch(() => undefined);
     logger.warn({ hsm: 'pkcs11', token: where, reason }, 'signing thread unavailable; this session signs on the main thread');
-    for (const s of thread.inflight.splice(0)) {
-      const jobs = s.batch;
-      s.batch = [];
+    for (const s of new Set(thread.inflight.splice(0))) {
+      const jobs = s.batches.splice(0).flat();
       if (state !== 'ready') { for (const j of jobs) j.fail(unavailable()); continue; }
       waiters.unshift(...jobs);
       release(s);
     }
+  }
+
+  /**
+   * A session already signing in its thread with room for one more batch, the least loaded. A session
+   * with nothing out and not free is held by withSession: never shared with a thread.
+   */
+  function signingSession(): PoolSession | undefined {
+    let best: PoolSession | undefined;
+    for (const s of pool) {
+      if (!threads[s.index] || !s.live || s.batches.length === 0 || s.batches.length >= DEPTH) continue;
+      if (!best || s.batches.length < best.batches.length) best = s;
+    }
+    return best;
   }
 
   function startThreads() {
@@ -334,7 +347,7 @@ export function openPkcs11Token(opts: Pkcs11TokenOptions): Pkcs11TokenKey {
     // One promise per signature: the session pool queues the job itself, not a promise for a session.
     return new Promise<T>((resolve, fail) => {
       const job: SignJob = { input, finish, resolve: resolve as (v: unknown) => void, fail };
-      const s = free.pop();
+      const s = free.pop() ?? signingSession();
       if (s) start(s, job); else waiters.push(job);
     });
   };
@@ -363,7 +376,7 @@ export function openPkcs11Token(opts: Pkcs11TokenOptions): Pkcs11TokenKey {
       // Threads stop before the sessions close; their unfinished batches fail (callers keep the messages).
       const stopping = threads.splice(0).filter((t) => t !== undefined);
       await Promise.all(stopping.map((t) => t.worker.terminate().catch(() => undefined)));
-      for (const t of stopping) for (const s of t.inflight.splice(0)) for (const j of s.batch.splice(0)) j.fail(unavailable());
+      for (const t of stopping) for (const s of new Set(t.inflight.splice(0))) for (const j of s.batches.splice(0).flat()) j.fail(unavailable());
       retire();
       releaseModule(opts.module);
     },
