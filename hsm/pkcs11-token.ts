@@ -194,7 +194,7 @@ export function openPkcs11Token(opts: Pkcs11TokenOptions): Pkcs11TokenKey {
     if (lost && s.live) markLost(rvName(lost));
     // The next queued signatures go to the token before these JWSs are built.
     if (s.batches.length === 0) release(s);
-    else if (state === 'ready' && s.live && waiters.length > 0 && 'input' in waiters[0]!) startBatch(s, thread, waiters.shift() as SignJob);
+    else scheduleFlush();
     for (let i = 0; i < jobs.length; i++) {
       const job = jobs[i]!, e = errors[i], o = outcomes[i];
       if (e) {
@@ -234,6 +234,24 @@ export function openPkcs11Token(opts: Pkcs11TokenOptions): Pkcs11TokenKey {
       if (!best || s.batches.length < best.batches.length) best = s;
     }
     return best;
+  }
+
+  /**
+   * Queued signatures go to threads with room once this turn's callers have queued theirs: one
+   * message then carries many (a message each cost more main-thread time than the JWS).
+   */
+  let flushing = false;
+  function scheduleFlush() {
+    if (flushing || !threads.some((t) => t !== undefined)) return;
+    flushing = true;
+    setImmediate(() => {
+      flushing = false;
+      while (state === 'ready' && waiters.length > 0 && 'input' in waiters[0]!) {
+        const s = free.pop() ?? signingSession();
+        if (!s) return;
+        start(s, waiters.shift() as SignJob);
+      }
+    });
   }
 
   function startThreads() {
@@ -347,8 +365,10 @@ export function openPkcs11Token(opts: Pkcs11TokenOptions): Pkcs11TokenKey {
     // One promise per signature: the session pool queues the job itself, not a promise for a session.
     return new Promise<T>((resolve, fail) => {
       const job: SignJob = { input, finish, resolve: resolve as (v: unknown) => void, fail };
-      const s = free.pop() ?? signingSession();
-      if (s) start(s, job); else waiters.push(job);
+      const s = free.pop();
+      if (s) { start(s, job); return; }
+      waiters.push(job);
+      scheduleFlush();
     });
   };
 
