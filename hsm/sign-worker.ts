@@ -27,18 +27,30 @@ try { lib.C_Initialize({ flags: pkcs11js.CKF_OS_LOCKING_OK }); } catch (e) {
 const asBuffer = (u) => Buffer.from(u.buffer, u.byteOffset, u.byteLength);
 const mechanism = workerData.mechanism;
 const sigBytes = workerData.sigBytes;
+let session, key;
 parentPort.on('message', (m) => {
-  const session = asBuffer(m.session), key = asBuffer(m.key);
-  const out = new Array(m.inputs.length);
-  for (let i = 0; i < m.inputs.length; i++) {
+  if (!(m instanceof Uint8Array)) { session = asBuffer(m.session); key = asBuffer(m.key); return; }
+  const inputs = asBuffer(m);
+  let count = 0;
+  for (let a = 0; a < inputs.length; count++) a += 4 + inputs.readUInt32LE(a);
+  const out = Buffer.allocUnsafe(count * (sigBytes + 2));
+  let faults, at = 0, i = 0, n = 0;
+  while (at < inputs.length) {
+    const len = inputs.readUInt32LE(at);
+    const input = inputs.subarray(at + 4, at + 4 + len);
+    at += 4 + len;
+    let written = 0;
     try {
       lib.C_SignInit(session, mechanism, key);
-      out[i] = lib.C_Sign(session, asBuffer(m.inputs[i]), Buffer.allocUnsafe(sigBytes));
+      written = lib.C_Sign(session, input, out.subarray(n + 2, n + 2 + sigBytes)).length;
     } catch (e) {
-      out[i] = { message: String(e && e.message || e), code: typeof e.code === 'number' ? e.code : undefined, method: e.method };
+      (faults ??= [])[i] = { message: String(e && e.message || e), code: typeof e.code === 'number' ? e.code : undefined, method: e.method };
     }
+    out.writeUInt16LE(written, n);
+    n += 2 + written;
+    i++;
   }
-  parentPort.postMessage(out);
+  parentPort.postMessage({ sigs: out.subarray(0, n), faults });
 });
 parentPort.postMessage('ready');
 `;
@@ -58,15 +70,40 @@ export interface SignWorker {
  */
 export function startSignWorker(module: string, mechanism: unknown, sigBytes: number,
   onResults: (outcomes: SignOutcome[]) => void, onDown: (reason: string) => void): SignWorker {
+  // One packed buffer each way: a message of many small Buffers cost more to clone than the JWS.
+  let session: Buffer | undefined, key: Buffer | undefined;
+  const post = (b: SignBatch) => {
+    if (!session?.equals(b.session) || !key?.equals(b.key)) {
+      session = b.session; key = b.key;
+      worker.postMessage({ session, key });
+    }
+    let size = 0;
+    for (const x of b.inputs) size += 4 + x.length;
+    const packed = Buffer.allocUnsafe(size);
+    let at = 0;
+    for (const x of b.inputs) { packed.writeUInt32LE(x.length, at); x.copy(packed, at + 4); at += 4 + x.length; }
+    worker.postMessage(packed);
+  };
+  const unpack = (m: { sigs: Uint8Array; faults?: (SignFault | undefined)[] }): SignOutcome[] => {
+    const sigs = asBuffer(m.sigs);
+    const out: SignOutcome[] = [];
+    for (let at = 0, i = 0; at < sigs.length; i++) {
+      const len = sigs.readUInt16LE(at);
+      const fault = m.faults?.[i];
+      out.push(fault ?? sigs.subarray(at + 2, at + 2 + len));
+      at += 2 + len;
+    }
+    return out;
+  };
   const worker = new Worker(SOURCE, { eval: true, workerData: { binding, module, mechanism, sigBytes }, stdout: false, stderr: false });
   worker.unref();
   let down = false;
   const fail = (reason: string) => { if (!down) { down = true; onDown(reason); } };
-  worker.on('message', (m: SignOutcome[] | 'ready') => { if (m !== 'ready') onResults(m); });
+  worker.on('message', (m: { sigs: Uint8Array; faults?: (SignFault | undefined)[] } | 'ready') => { if (m !== 'ready') onResults(unpack(m)); });
   worker.on('error', (e) => fail(e.message));
   worker.on('exit', (code) => fail(`signing thread exited (${code})`));
   return {
-    post: (b) => worker.postMessage(b),
+    post,
     busy: (on) => { if (on) worker.ref(); else worker.unref(); },
     async terminate() { down = true; await worker.terminate(); },
   };
