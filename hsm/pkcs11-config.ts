@@ -13,7 +13,7 @@ export async function openConfiguredPkcs11(config: HsmConfig, opts: CreateSigner
   if (config.kind === 'pkcs11') {
     return openPkcs11Token({
       module: config.module!, tokenLabel: config.tokenLabel, slot: config.slot, pin: readSecret(config.pin!, opts.env),
-      key, alg: config.algorithm, sessions: config.sessions, generateIfMissing: opts.generateIfMissing ?? false, rsaBits: opts.rsaBits, logger,
+      key, alg: config.algorithm, sessions: config.sessions, signingThreads: config.signingThreads, generateIfMissing: opts.generateIfMissing ?? false, rsaBits: opts.rsaBits, logger,
     });
   }
   if (config.kind !== 'auto') return undefined;
@@ -27,7 +27,7 @@ export async function openConfiguredPkcs11(config: HsmConfig, opts: CreateSigner
   if (!local) return undefined;
   const token = openPkcs11Token({
     module: local.module, tokenLabel: local.tokenLabel, pin: local.pin, key, alg: config.algorithm,
-    sessions: config.sessions, generateIfMissing: true, rsaBits: opts.rsaBits, logger,
+    sessions: config.sessions, signingThreads: config.signingThreads, generateIfMissing: true, rsaBits: opts.rsaBits, logger,
   });
   logger.warn({ hsm: 'softhsm', conf: local.conf, warning: SOFTHSM_WARNING }, `signing with a ${SOFTHSM_WARNING}`);
   const status = token.status.bind(token);

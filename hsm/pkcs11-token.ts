@@ -6,7 +6,7 @@ import * as nodeCrypto from 'node:crypto';
 import { TokenConfigError, TokenUnavailableError, WrongPinError } from './errors.js';
 import { findKey, generateKey, keyTypeFor, type FoundKey, type KeyRef } from './pkcs11-key.js';
 import { acquireModule, findSlot, reinitializeModule, LOST_CODES, pkcs11js, releaseModule, rvName, rvOf, slotNumber, type Handle, type Pkcs11 } from './pkcs11-module.js';
-import { asBuffer, faultError, isFault, startSignWorker, type SignOutcome, type SignWorker } from './sign-worker.js';
+import { faultError, isFault, RING_SLOTS, SIGN_THREADS, startSignThreads, type SignOutcome, type SignThreads } from './sign-worker.js';
 import { silentLogger, type HsmLogger } from './signer.js';
 import type { TokenKey } from './token.js';
 import type { JwsAlg, TokenStatus } from './types.js';
@@ -26,9 +26,10 @@ export interface Pkcs11TokenOptions {
   logger?: HsmLogger;
   reconnect?: { initialMs?: number; maxMs?: number };
   /**
-   * One signing thread per session runs C_SignInit + C_Sign (default true): C_SignInit is
-   * synchronous only and, on the main thread, limits the rate with several sessions. false, or a
-   * thread that fails to start or dies, signs on the main thread as before.
+   * One signing thread per session runs C_SignInit + C_Sign for ES256 (default true): C_SignInit
+   * is synchronous only and, on the main thread, limits the rate with several sessions. false, an
+   * RSA key (its C_Sign takes the whole message and the device time dominates), or a thread that
+   * fails to start or dies: signs on the main thread, C_Sign on libuv's pool.
    */
   signingThreads?: boolean;
 }
@@ -39,6 +40,7 @@ export interface Pkcs11TokenKey extends TokenKey {
   withSession<T>(fn: (lib: Pkcs11, session: Handle) => T): Promise<T>;
   /** Signing threads running (0: every signature is made on the main thread). */
   readonly signingThreads: number;
+  readonly [SIGN_THREADS]?: SignThreads | undefined;
 }
 
 type State = 'ready' | 'lost' | 'pin-refused' | 'closed';
@@ -50,14 +52,13 @@ interface SessionWaiter { take: (s: PoolSession) => void; fail: (e: unknown) => 
 type Waiter = SignJob | SessionWaiter;
 
 /** A logged-in session of the pool; `live` turns false when a reconnect replaces the pool. */
-interface PoolSession { handle: Handle; index: number; live: boolean; job: SignJob | undefined; batches: SignJob[][]; done: (err: Error | null, sig: Buffer) => void }
-/** A signing thread and the sessions whose batches it holds, in posting order. */
-interface SignThread { worker: SignWorker; inflight: PoolSession[] }
+interface PoolSession { handle: Handle; index: number; live: boolean; job: SignJob | undefined; out: number; done: (err: Error | null, sig: Buffer) => void }
+/** What signing thread `i` holds, in posting order (a session of an older pool may still be among them). */
+interface ThreadWork { sessions: PoolSession[]; jobs: SignJob[] }
 
-// Enough to amortise a postMessage round trip; small enough that one slow batch delays few callers.
-const MAX_BATCH = 16;
-// Batches out per session: the next one waits in the thread while this one's results cross back.
-const DEPTH = 2;
+// Signatures out per session's thread: enough that it never waits for the main thread to hand it
+// the next one; the least loaded thread takes each new signature.
+const DEPTH = Math.min(16, RING_SLOTS);
 
 const returnSignature = (signature: Buffer) => signature;
 
@@ -122,7 +123,8 @@ export function openPkcs11Token(opts: Pkcs11TokenOptions): Pkcs11TokenKey {
   let lostReason = '';
   let lostSince = 0;
   let pool = sessions.map(pooled);
-  const threads: (SignThread | undefined)[] = [];
+  let threads: SignThreads | undefined;
+  const work: (ThreadWork | undefined)[] = [];
   let free = [...pool];
   const waiters: Waiter[] = [];
   let timer: NodeJS.Timeout | undefined;
@@ -139,7 +141,7 @@ export function openPkcs11Token(opts: Pkcs11TokenOptions): Pkcs11TokenKey {
 
   // The C_Sign callback is made once per session, not once per signature.
   function pooled(handle: Handle, index: number): PoolSession {
-    const s: PoolSession = { handle, index, live: true, job: undefined, batches: [], done: (err, sig) => signed(s, err, sig) };
+    const s: PoolSession = { handle, index, live: true, job: undefined, out: 0, done: (err, sig) => signed(s, err, sig) };
     return s;
   }
 
@@ -153,8 +155,7 @@ export function openPkcs11Token(opts: Pkcs11TokenOptions): Pkcs11TokenKey {
   const release = (s: PoolSession) => { if (state === 'ready' && s.live) hand(s); };
 
   const start = (s: PoolSession, job: SignJob) => {
-    const thread = threads[s.index];
-    if (thread) { startBatch(s, thread, job); return; }
+    if (work[s.index] && post(s, job)) { topUp(s); return; }
     s.job = job;
     try {
       lib.C_SignInit(s.handle, mechanism, key.privateKey);
@@ -166,108 +167,80 @@ export function openPkcs11Token(opts: Pkcs11TokenOptions): Pkcs11TokenKey {
     }
   };
 
-  /** Posts this job and the signatures queued behind it to the session's signing thread. */
-  function startBatch(s: PoolSession, thread: SignThread, job: SignJob) {
-    const batch = [job];
-    while (batch.length < MAX_BATCH && waiters.length > 0 && 'input' in waiters[0]!) batch.push(waiters.shift() as SignJob);
-    try {
-      thread.worker.post({ session: s.handle, key: key.privateKey, inputs: batch.map((j) => j.input) });
-    } catch (e) {
-      waiters.unshift(...batch);
-      threadDown(s.index, e instanceof Error ? e.message : String(e));
-      if (s.batches.length === 0) release(s);
-      return;
-    }
-    s.batches.push(batch);
-    thread.inflight.push(s);
-    if (thread.inflight.length === 1) thread.worker.busy(true);
+  /** Hands the job to the session's signing thread; false if the thread cannot take it. */
+  function post(s: PoolSession, job: SignJob): boolean {
+    const w = work[s.index];
+    if (!w || !threads) return false;
+    w.sessions.push(s); w.jobs.push(job); s.out++;
+    if (threads.post(s.index, s.handle, key.privateKey, job.input)) return true;
+    w.sessions.pop(); w.jobs.pop(); s.out--;
+    return false;
   }
 
-  function batchSigned(thread: SignThread, outcomes: SignOutcome[]) {
-    const s = thread.inflight.shift();
-    if (!s) return;
-    if (thread.inflight.length === 0) thread.worker.busy(false);
-    const jobs = s.batches.shift() ?? [];
-    const errors = outcomes.map((o) => (isFault(o) ? faultError(o) : undefined));
-    const lost = errors.find((e) => e !== undefined && LOST_CODES.has(rvOf(e) ?? -1));
-    // A session from before a reconnect failing late says nothing about the new sessions.
-    if (lost && s.live) markLost(rvName(lost));
-    // The next queued signatures go to the token before these JWSs are built.
-    if (s.batches.length === 0) release(s);
-    else scheduleFlush();
-    for (let i = 0; i < jobs.length; i++) {
-      const job = jobs[i]!, e = errors[i], o = outcomes[i];
-      if (e) {
-        job.fail(LOST_CODES.has(rvOf(e) ?? -1) ? new TokenUnavailableError(`PKCS#11 ${where}: ${rvName(e)}; signing paused`, { cause: e }) : state !== 'ready' ? unavailable() : e);
-        continue;
-      }
-      if (o === undefined) { job.fail(new Error('signing thread returned fewer signatures than asked')); continue; }
-      let out: unknown;
-      try { out = job.finish(asBuffer(o as Uint8Array)); } catch (err) { job.fail(err); continue; }
-      job.resolve(out);
-    }
-  }
-
-  /** The session's thread is gone: its batches are signed again on the main thread, nothing is lost. */
-  function threadDown(index: number, reason: string) {
-    const thread = threads[index];
-    if (!thread) return;
-    threads[index] = undefined;
-    void thread.worker.terminate().catch(() => undefined);
-    logger.warn({ hsm: 'pkcs11', token: where, reason }, 'signing thread unavailable; this session signs on the main thread');
-    for (const s of new Set(thread.inflight.splice(0))) {
-      const jobs = s.batches.splice(0).flat();
-      if (state !== 'ready') { for (const j of jobs) j.fail(unavailable()); continue; }
-      waiters.unshift(...jobs);
-      release(s);
+  /** Queued signatures follow onto the session's thread, up to DEPTH, before the thread runs dry. */
+  function topUp(s: PoolSession) {
+    while (s.out < DEPTH && state === 'ready' && s.live && waiters.length > 0 && 'input' in waiters[0]!) {
+      if (!post(s, waiters[0] as SignJob)) break;
+      waiters.shift();
     }
   }
 
   /**
-   * A session already signing in its thread with room for one more batch, the least loaded. A session
-   * with nothing out and not free is held by withSession: never shared with a thread.
+   * A session already signing in its thread with room for more, the least loaded. A session with
+   * nothing out and not free is held by withSession: never shared with a thread.
    */
   function signingSession(): PoolSession | undefined {
     let best: PoolSession | undefined;
     for (const s of pool) {
-      if (!threads[s.index] || !s.live || s.batches.length === 0 || s.batches.length >= DEPTH) continue;
-      if (!best || s.batches.length < best.batches.length) best = s;
+      if (!work[s.index] || !s.live || s.out === 0 || s.out >= DEPTH) continue;
+      if (!best || s.out < best.out) best = s;
     }
     return best;
   }
 
-  /**
-   * Queued signatures go to threads with room once this turn's callers have queued theirs: one
-   * message then carries many (a message each cost more main-thread time than the JWS).
-   */
-  let flushing = false;
-  function scheduleFlush() {
-    if (flushing || !threads.some((t) => t !== undefined)) return;
-    flushing = true;
-    setImmediate(() => {
-      flushing = false;
-      while (state === 'ready' && waiters.length > 0 && 'input' in waiters[0]!) {
-        const s = free.pop() ?? signingSession();
-        if (!s) return;
-        start(s, waiters.shift() as SignJob);
-      }
-    });
+  function threadSigned(i: number, o: SignOutcome) {
+    const w = work[i];
+    const s = w?.sessions.shift(), job = w?.jobs.shift();
+    if (!s || !job) return;
+    s.out--;
+    const e = isFault(o) ? faultError(o) : undefined;
+    const lostCode = e !== undefined && LOST_CODES.has(rvOf(e) ?? -1);
+    // A session from before a reconnect failing late says nothing about the new sessions.
+    if (lostCode && s.live) markLost(rvName(e));
+    // The next queued signature goes to the token before this one's JWS is built.
+    topUp(s);
+    if (s.out === 0) release(s);
+    if (e) {
+      job.fail(lostCode ? new TokenUnavailableError(`PKCS#11 ${where}: ${rvName(e)}; signing paused`, { cause: e }) : state !== 'ready' ? unavailable() : e);
+      return;
+    }
+    let out: unknown;
+    try { out = job.finish(o as Buffer); } catch (err) { job.fail(err); return; }
+    job.resolve(out);
   }
 
-  function startThreads() {
-    for (let i = 0; i < opts.sessions; i++) {
-      try {
-        const thread: SignThread = {
-          worker: startSignWorker(opts.module, mechanism, sigBytes, (o) => batchSigned(thread, o), (reason) => threadDown(i, reason)),
-          inflight: [],
-        };
-        threads[i] = thread;
-      } catch (e) {
-        logger.warn({ hsm: 'pkcs11', token: where, reason: e instanceof Error ? e.message : String(e) }, 'signing thread did not start; signing on the main thread');
-      }
+  /** The session's thread is gone: what it held is signed again on the main thread, nothing is lost. */
+  function threadDown(i: number, reason: string) {
+    const w = work[i];
+    if (!w) return;
+    work[i] = undefined;
+    logger.warn({ hsm: 'pkcs11', token: where, reason }, 'signing thread unavailable; this session signs on the main thread');
+    const held = new Set(w.sessions);
+    // A thread stopped between C_SignInit and C_Sign leaves the operation active on its session:
+    // a C_Sign ends it (or answers that none is active), so the main thread can sign there.
+    for (const s of held) {
+      s.out = 0;
+      try { lib.C_Sign(s.handle, Buffer.alloc(32), Buffer.alloc(sigBytes)); } catch { /* no operation was active */ }
     }
+    if (state !== 'ready') { for (const j of w.jobs) j.fail(unavailable()); return; }
+    waiters.unshift(...w.jobs);
+    for (const s of held) release(s);
   }
-  if (opts.signingThreads !== false) startThreads();
+
+  if (opts.signingThreads !== false && opts.alg === 'ES256') {
+    for (let i = 0; i < opts.sessions; i++) work[i] = { sessions: [], jobs: [] };
+    threads = startSignThreads({ module: opts.module, mechanism, sigBytes, count: opts.sessions, onResult: threadSigned, onDown: threadDown });
+  }
 
   function signed(s: PoolSession, err: Error | null, sig: Buffer) {
     const job = s.job!;
@@ -367,15 +340,17 @@ export function openPkcs11Token(opts: Pkcs11TokenOptions): Pkcs11TokenKey {
       const job: SignJob = { input, finish, resolve: resolve as (v: unknown) => void, fail };
       const s = free.pop();
       if (s) { start(s, job); return; }
+      const busy = signingSession();
+      if (busy && post(busy, job)) return;
       waiters.push(job);
-      scheduleFlush();
     });
   };
 
   return {
     kind: 'pkcs11', alg: opts.alg, spkiDer: spki,
     get slot() { return slotNumber(slot); },
-    get signingThreads() { return threads.filter((t) => t !== undefined).length; },
+    get signingThreads() { return work.filter((w) => w !== undefined).length; },
+    [SIGN_THREADS]: threads,
     sign: (data) => signThen(data, returnSignature),
     signThen,
     async withSession(fn) {
@@ -394,9 +369,8 @@ export function openPkcs11Token(opts: Pkcs11TokenOptions): Pkcs11TokenKey {
       if (timer) clearTimeout(timer);
       for (const w of waiters.splice(0)) w.fail(unavailable());
       // Threads stop before the sessions close; their unfinished batches fail (callers keep the messages).
-      const stopping = threads.splice(0).filter((t) => t !== undefined);
-      await Promise.all(stopping.map((t) => t.worker.terminate().catch(() => undefined)));
-      for (const t of stopping) for (const s of new Set(t.inflight.splice(0))) for (const j of s.batches.splice(0).flat()) j.fail(unavailable());
+      await threads?.terminate();
+      for (const w of work.splice(0)) for (const j of w?.jobs ?? []) j.fail(unavailable());
       retire();
       releaseModule(opts.module);
     },

@@ -1,19 +1,31 @@
-// Signing thread for one pool session. pkcs11js offers C_SignInit only in synchronous form, and
-// SoftHSM spends longer in it (EC key work) than in C_Sign: with several sessions the Node main
-// thread became the bottleneck. A worker thread runs C_SignInit + C_Sign for the digests the main
-// thread posts, a batch per message. The library is per process: the worker loads the same module
-// (C_Initialize answers CKR_CRYPTOKI_ALREADY_INITIALIZED, which it accepts) and uses the session
-// and key handles the main thread opened and logged in. It never finalizes, closes or logs out:
-// the main thread owns the library state and the sessions.
+// Signing threads. pkcs11js offers C_SignInit only in synchronous form, and SoftHSM spends longer
+// in it (EC key work) than in C_Sign: with several sessions the Node main thread became the
+// bottleneck. A worker thread per pool session runs C_SignInit + C_Sign on the digests the main
+// thread hands it. The hand-over is a ring in shared memory: a message each way per signature (or
+// per small batch) cost the main thread more than the JWS itself. A thread posts a message only to
+// wake a main thread that has run out of results (Atomics.waitAsync would avoid even that, but on
+// Node 20 it misses a notify now and then: measured, a stall after ~10^5 round trips). The library is
+// per process: the worker loads the same module (C_Initialize answers
+// CKR_CRYPTOKI_ALREADY_INITIALIZED, which it accepts) and uses the session and key handles the main
+// thread opened and logged in. It never finalizes, closes or logs out: the main thread owns them.
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
 import { pkcs11js } from './pkcs11-module.js';
 
 /** A failed signature as it crosses threads: the CKR code survives, so token-loss handling sees it. */
 export interface SignFault { message: string; code: number | undefined; method: string | undefined }
-export type SignOutcome = Uint8Array | SignFault;
+export type SignOutcome = Buffer | SignFault;
 
-export interface SignBatch { session: Buffer; key: Buffer; inputs: Buffer[] }
+/** Signatures a thread holds at once; a full ring leaves the job with the pool's queue. */
+export const RING_SLOTS = 32;
+// Request slot: session handle, key handle (length-prefixed, ≤ 16 bytes each), 32-byte digest.
+const HANDLE = 17, DIGEST = 32, REQ = 2 * HANDLE + DIGEST;
+// Result slot: int32 status (0 signed, > 0 CKR code, -1 other error), method, length, then the
+// signature or an error message.
+const RES = 256, RES_BODY = 8;
+// Control words: requests posted, results written, worker asleep, stop.
+const POSTED = 0, WRITTEN = 1, ASLEEP = 2, STOP = 3;
+const METHODS = ['C_SignInit', 'C_Sign'];
 
 // Plain CommonJS evaluated in the worker: no TypeScript loader is needed there (tsx, vitest, node).
 const SOURCE = `
@@ -24,95 +36,199 @@ lib.load(workerData.module);
 try { lib.C_Initialize({ flags: pkcs11js.CKF_OS_LOCKING_OK }); } catch (e) {
   if (e.code !== pkcs11js.CKR_CRYPTOKI_ALREADY_INITIALIZED) throw e;
 }
-const asBuffer = (u) => Buffer.from(u.buffer, u.byteOffset, u.byteLength);
-const mechanism = workerData.mechanism;
-const sigBytes = workerData.sigBytes;
-let session, key;
-parentPort.on('message', (m) => {
-  if (!(m instanceof Uint8Array)) { session = asBuffer(m.session); key = asBuffer(m.key); return; }
-  const inputs = asBuffer(m);
-  let count = 0;
-  for (let a = 0; a < inputs.length; count++) a += 4 + inputs.readUInt32LE(a);
-  const out = Buffer.allocUnsafe(count * (sigBytes + 2));
-  let faults, at = 0, i = 0, n = 0;
-  while (at < inputs.length) {
-    const len = inputs.readUInt32LE(at);
-    const input = inputs.subarray(at + 4, at + 4 + len);
-    at += 4 + len;
-    let written = 0;
+const { SLOTS, HANDLE, DIGEST, REQ, RES, RES_BODY, sigBytes, mechanism } = workerData;
+const ctrl = new Int32Array(workerData.ctrl);
+const bell = new Int32Array(workerData.bell);
+const req = Buffer.from(workerData.req);
+const res = Buffer.from(workerData.res);
+const handle = (at) => req.subarray(at + 1, at + 1 + req[at]);
+let head = 0;
+for (;;) {
+  let posted = Atomics.load(ctrl, ${POSTED});
+  if (posted === head) {
+    // Asleep is announced before the last look, so a post after it always sees it and wakes us.
+    Atomics.store(ctrl, ${ASLEEP}, 1);
+    posted = Atomics.load(ctrl, ${POSTED});
+    if (posted === head && Atomics.load(ctrl, ${STOP}) === 0) Atomics.wait(ctrl, ${POSTED}, head);
+    Atomics.store(ctrl, ${ASLEEP}, 0);
+    if (Atomics.load(ctrl, ${STOP}) !== 0) break;
+    continue;
+  }
+  while (head !== posted) {
+    const slot = head % SLOTS, at = slot * REQ, out = slot * RES;
+    const session = handle(at), key = handle(at + HANDLE), digest = req.subarray(at + 2 * HANDLE, at + 2 * HANDLE + DIGEST);
+    let method = 0;
     try {
       lib.C_SignInit(session, mechanism, key);
-      written = lib.C_Sign(session, input, out.subarray(n + 2, n + 2 + sigBytes)).length;
+      method = 1;
+      const sig = lib.C_Sign(session, digest, res.subarray(out + RES_BODY, out + RES_BODY + sigBytes));
+      res.writeInt32LE(0, out); res.writeUInt16LE(sig.length, out + 6);
     } catch (e) {
-      (faults ??= [])[i] = { message: String(e && e.message || e), code: typeof e.code === 'number' ? e.code : undefined, method: e.method };
+      const code = e && typeof e.code === 'number' ? e.code : -1;
+      const n = res.write(String(e && e.message || e).slice(0, 200), out + RES_BODY, RES - RES_BODY, 'utf8');
+      res.writeInt32LE(code, out); res[out + 4] = method; res.writeUInt16LE(n, out + 6);
     }
-    out.writeUInt16LE(written, n);
-    n += 2 + written;
-    i++;
+    head++;
+    Atomics.store(ctrl, ${WRITTEN}, head);
+    // The main thread said it waits: one thread claims the flag and wakes it.
+    if (Atomics.load(bell, 0) === 1 && Atomics.compareExchange(bell, 0, 1, 0) === 1) parentPort.postMessage(0);
   }
-  parentPort.postMessage({ sigs: out.subarray(0, n), faults });
-});
-parentPort.postMessage('ready');
+}
 `;
 
 const binding = createRequire(import.meta.url).resolve('pkcs11js');
+// ES2024, in V8 since Node 16; not yet in this project's TypeScript lib.
+const waitAsync = (Atomics as unknown as { waitAsync(a: Int32Array, i: number, v: number): { async: boolean; value: Promise<string> | string } }).waitAsync;
 
-export interface SignWorker {
-  post(batch: SignBatch): void;
-  /** Keeps the process alive only while a batch is out (the caller awaits it). */
-  busy(on: boolean): void;
+export interface SignThreadsOptions {
+  module: string;
+  mechanism: unknown;
+  sigBytes: number;
+  count: number;
+  /** One outcome per posted digest, per thread in posting order. */
+  onResult: (thread: number, outcome: SignOutcome) => void;
+  /** A thread failed to start or died: the caller signs its work elsewhere. Called once per thread. */
+  onDown: (thread: number, reason: string) => void;
+}
+
+interface Ring { worker: Worker; ctrl: Int32Array; req: Buffer; res: Buffer; posted: number; drained: number; down: boolean }
+
+export interface SignThreads {
+  /** Hands a digest to thread `i`; false when its ring is full or the thread is down. */
+  post(i: number, session: Buffer, key: Buffer, digest: Buffer): boolean;
+  /** Digests thread `i` holds (posted, result not yet delivered). */
+  pending(i: number): number;
+  readonly running: number;
+  /** Stops thread `i` as if it had died (onDown follows): the fallback path, tested. */
+  stop(i: number): Promise<void>;
   terminate(): Promise<void>;
 }
 
 /**
- * Starts a signing thread; `onResults` gets each batch's outcomes in posting order, `onDown` once
- * if the thread fails to start or dies (the caller signs in-thread from then on).
+ * Starts `count` signing threads sharing one doorbell: the first thread to finish a signature while
+ * the main thread waits wakes it, and the main thread then collects every result in every ring.
  */
-export function startSignWorker(module: string, mechanism: unknown, sigBytes: number,
-  onResults: (outcomes: SignOutcome[]) => void, onDown: (reason: string) => void): SignWorker {
-  // One packed buffer each way: a message of many small Buffers cost more to clone than the JWS.
-  let session: Buffer | undefined, key: Buffer | undefined;
-  const post = (b: SignBatch) => {
-    if (!session?.equals(b.session) || !key?.equals(b.key)) {
-      session = b.session; key = b.key;
-      worker.postMessage({ session, key });
-    }
-    let size = 0;
-    for (const x of b.inputs) size += 4 + x.length;
-    const packed = Buffer.allocUnsafe(size);
-    let at = 0;
-    for (const x of b.inputs) { packed.writeUInt32LE(x.length, at); x.copy(packed, at + 4); at += 4 + x.length; }
-    worker.postMessage(packed);
+export function startSignThreads(o: SignThreadsOptions): SignThreads {
+  const bell = new Int32Array(new SharedArrayBuffer(4));
+  const rings: Ring[] = [];
+  let inFlight = 0, stopped = false;
+
+  const open = (i: number): Ring => {
+    const ctrl = new Int32Array(new SharedArrayBuffer(16));
+    const reqMem = new SharedArrayBuffer(RING_SLOTS * REQ), resMem = new SharedArrayBuffer(RING_SLOTS * RES);
+    const worker = new Worker(SOURCE, {
+      eval: true, stdout: false, stderr: false,
+      workerData: { binding, module: o.module, mechanism: o.mechanism, sigBytes: o.sigBytes, SLOTS: RING_SLOTS, HANDLE, DIGEST, REQ, RES, RES_BODY, ctrl: ctrl.buffer, bell: bell.buffer, req: reqMem, res: resMem },
+    });
+    worker.unref();
+    const ring: Ring = { worker, ctrl, req: Buffer.from(reqMem), res: Buffer.from(resMem), posted: 0, drained: 0, down: false };
+    const fail = (reason: string) => {
+      if (ring.down) return;
+      ring.down = true;
+      inFlight -= ring.posted - ring.drained;
+      ring.drained = ring.posted;
+      if (!stopped) o.onDown(i, reason);
+    };
+    worker.on('message', collect);
+    worker.on('error', (e) => fail(e.message));
+    worker.on('exit', (code) => fail(`signing thread exited (${code})`));
+    return ring;
   };
-  const unpack = (m: { sigs: Uint8Array; faults?: (SignFault | undefined)[] }): SignOutcome[] => {
-    const sigs = asBuffer(m.sigs);
-    const out: SignOutcome[] = [];
-    for (let at = 0, i = 0; at < sigs.length; i++) {
-      const len = sigs.readUInt16LE(at);
-      const fault = m.faults?.[i];
-      out.push(fault ?? sigs.subarray(at + 2, at + 2 + len));
-      at += 2 + len;
-    }
-    return out;
+
+  const outcome = (r: Ring, slot: number): SignOutcome => {
+    const at = slot * RES, status = r.res.readInt32LE(at), len = r.res.readUInt16LE(at + 6);
+    if (status === 0) return Buffer.from(r.res.subarray(at + RES_BODY, at + RES_BODY + len));
+    const message = r.res.toString('utf8', at + RES_BODY, at + RES_BODY + len);
+    return { message, code: status > 0 ? status : undefined, method: METHODS[r.res[at + 4]!] };
   };
-  const worker = new Worker(SOURCE, { eval: true, workerData: { binding, module, mechanism, sigBytes }, stdout: false, stderr: false });
-  worker.unref();
-  let down = false;
-  const fail = (reason: string) => { if (!down) { down = true; onDown(reason); } };
-  worker.on('message', (m: { sigs: Uint8Array; faults?: (SignFault | undefined)[] } | 'ready') => { if (m !== 'ready') onResults(unpack(m)); });
-  worker.on('error', (e) => fail(e.message));
-  worker.on('exit', (code) => fail(`signing thread exited (${code})`));
+
+  const drain = () => {
+    for (let i = 0; i < rings.length; i++) {
+      const r = rings[i];
+      if (!r || r.down) continue;
+      const written = Atomics.load(r.ctrl, WRITTEN);
+      while (r.drained !== written && !r.down) {
+        const o2 = outcome(r, r.drained % RING_SLOTS);
+        r.drained++;
+        inFlight--;
+        if (r.drained === r.posted) r.worker.unref();
+        o.onResult(i, o2);
+      }
+    }
+  };
+
+  // The main thread never blocks. Done collecting, it raises the doorbell flag and looks once more;
+  // a thread that finds the flag raised takes it down and posts a wake-up, so exactly one message
+  // follows each time the main thread runs dry while signatures are out.
+  const unseen = () => rings.some((r) => r && !r.down && Atomics.load(r.ctrl, WRITTEN) !== r.drained);
+  let collecting = false;
+  function collect() {
+    if (collecting) return;
+    collecting = true;
+    try { collectLoop(); } finally { collecting = false; }
+  }
+  function collectLoop() {
+    for (;;) {
+      drain();
+      if (inFlight <= 0 || stopped) { Atomics.store(bell, 0, 0); return; }
+      Atomics.store(bell, 0, 1);
+      if (!unseen()) return;
+      // Results came in meanwhile: collect them ourselves unless a thread already took the flag.
+      if (Atomics.compareExchange(bell, 0, 1, 0) !== 1) return;
+    }
+  }
+  // A post while nothing was out raises the flag, after the caller's turn (never from inside post:
+  // results would be delivered before the caller has recorded what it posted). A post made while
+  // results are delivered leaves it to the collecting loop.
+  let scheduled = false;
+  const listen = () => {
+    if (collecting || scheduled || Atomics.load(bell, 0) !== 0) return;
+    scheduled = true;
+    queueMicrotask(() => { scheduled = false; collect(); });
+  };
+
+  for (let i = 0; i < o.count; i++) {
+    try { rings[i] = open(i); } catch (e) {
+      o.onDown(i, e instanceof Error ? e.message : String(e));
+    }
+  }
+
+  const putHandle = (buf: Buffer, at: number, h: Buffer) => {
+    if (h.length >= HANDLE) throw new Error(`PKCS#11 handle of ${h.length} bytes`);
+    buf[at] = h.length; h.copy(buf, at + 1);
+  };
+
   return {
-    post,
-    busy: (on) => { if (on) worker.ref(); else worker.unref(); },
-    async terminate() { down = true; await worker.terminate(); },
+    post(i, session, key, digest) {
+      const r = rings[i];
+      if (!r || r.down || stopped || r.posted - r.drained >= RING_SLOTS || digest.length !== DIGEST) return false;
+      const at = (r.posted % RING_SLOTS) * REQ;
+      putHandle(r.req, at, session); putHandle(r.req, at + HANDLE, key); digest.copy(r.req, at + 2 * HANDLE);
+      if (r.posted === r.drained) r.worker.ref();
+      r.posted++;
+      inFlight++;
+      Atomics.store(r.ctrl, POSTED, r.posted);
+      if (Atomics.load(r.ctrl, ASLEEP) !== 0) Atomics.notify(r.ctrl, POSTED, 1);
+      listen();
+      return true;
+    },
+    pending: (i) => { const r = rings[i]; return r && !r.down ? r.posted - r.drained : 0; },
+    get running() { return rings.filter((r) => r && !r.down).length; },
+    async stop(i) { await rings[i]?.worker.terminate(); },
+    async terminate() {
+      stopped = true;
+      for (const r of rings) if (r) { Atomics.store(r.ctrl, STOP, 1); Atomics.notify(r.ctrl, POSTED); }
+      await Promise.all(rings.map((r) => r?.worker.terminate().catch(() => undefined)));
+    },
   };
 }
+
+/** Where a token keeps its signing threads, for tests of the fallback (not an operator interface). */
+export const SIGN_THREADS = Symbol('signThreads');
 
 /** The error a signing thread reported, as the in-thread call would have thrown it. */
 export function faultError(f: SignFault): Error {
   return f.code !== undefined ? new pkcs11js.Pkcs11Error(f.message, f.code, f.method ?? '') : new Error(f.message);
 }
 
-export const isFault = (o: SignOutcome): o is SignFault => !(o instanceof Uint8Array);
-export const asBuffer = (u: Uint8Array): Buffer => (Buffer.isBuffer(u) ? u : Buffer.from(u.buffer, u.byteOffset, u.byteLength));
+export const isFault = (o: SignOutcome): o is SignFault => !Buffer.isBuffer(o);

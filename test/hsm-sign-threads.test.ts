@@ -1,9 +1,11 @@
 // Signing threads (hsm/sign-worker.ts): one worker per pool session signs on the same token, key
 // and logged-in sessions as the main thread; signatures verify, batches keep their order per job,
-// and the in-thread path (signingThreads: false) signs the same way.
+// the in-thread path (signingThreads: false) signs the same way, and a thread that dies hands its
+// work back to the main thread.
 import { createPublicKey, verify } from 'node:crypto';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { openPkcs11Token, type Pkcs11TokenKey } from '../hsm/index.js';
+import { SIGN_THREADS } from '../hsm/sign-worker.js';
 import { createSoftHsmToken } from './helpers/softhsm.js';
 
 const token = createSoftHsmToken({ label: 'threads' });
@@ -11,8 +13,10 @@ let open: Pkcs11TokenKey | undefined;
 afterEach(async () => { await open?.close(); open = undefined; });
 afterAll(() => token.cleanup());
 
+const warnings: string[] = [];
+const logger = { info() {}, error() {}, warn: (_: object, msg?: string) => { warnings.push(msg ?? ''); } };
 const openToken = (signingThreads?: boolean) => openPkcs11Token({
-  module: token.module, tokenLabel: token.label, pin: token.pin, key: { label: 'k' }, alg: 'ES256', sessions: 4, generateIfMissing: true,
+  module: token.module, tokenLabel: token.label, pin: token.pin, key: { label: 'k' }, alg: 'ES256', sessions: 4, generateIfMissing: true, logger,
   ...(signingThreads === undefined ? {} : { signingThreads }),
 });
 
@@ -53,5 +57,27 @@ describe('PKCS#11 signing threads', () => {
     expect(outcomes.length).toBe(200);
     for (const o of outcomes) expect(['signed', 'TokenUnavailableError']).toContain(o);
     open = undefined;
+  });
+});
+
+describe('PKCS#11 signing threads: a thread that dies', () => {
+  it('hands what it held back to the main thread; every signature still verifies and nothing is lost', async () => {
+    open = openToken();
+    const threads = open[SIGN_THREADS]!;
+    const pub = createPublicKey({ key: open.spkiDer, format: 'der', type: 'spki' });
+    const messages = Array.from({ length: 400 }, (_, i) => `m${i}`);
+    const pending = messages.map((m) => open!.sign(m));
+    expect(threads.pending(0) + threads.pending(1)).toBeGreaterThan(0);
+    warnings.length = 0;
+    // Two threads stop while signatures are out on them (as if they had crashed).
+    await Promise.all([threads.stop(0), threads.stop(1)]);
+    const sigs = await Promise.all(pending);
+    for (let i = 0; i < messages.length; i++) {
+      expect(verify('sha256', Buffer.from(messages[i]!), { key: pub, dsaEncoding: 'ieee-p1363' }, sigs[i]!)).toBe(true);
+    }
+    expect(open.signingThreads).toBe(2);
+    expect(warnings.filter((w) => w.includes('signing thread unavailable')).length).toBe(2);
+    // Their sessions sign on the main thread from now on, next to the two threads still running.
+    await signManyAndVerify(open, 200);
   });
 });

@@ -18,7 +18,7 @@ export const configSchema = z.object({
   roles: z.record(z.string().min(1), role).default(DEFAULT_ROLES).describe('Role → message types it may send on req/{type} (default deny)'),
   systems: z.array(localSystem).default([]).describe('Local systems (system ID = certificate CN = MQTT client ID) and their role'),
   limits: limits.default(limits.parse({})),
-  hsm: hsmSection.default({ kind: 'auto', keyLabel: 'juki-gw-signing', algorithm: 'ES256', sessions: 4 }),
+  hsm: hsmSection.default({ kind: 'auto', keyLabel: 'juki-gw-signing', algorithm: 'ES256', sessions: 4, signingThreads: true }),
   trust: trustSection.default(trustSection.parse({})),
   /** Upstream brokers; none configured → simulated upstreams on an embedded broker. */
   upstreams: z.array(upstream).default([]).describe('Upstream brokers; none configured → simulated upstreams on an embedded broker.'),
