@@ -2,7 +2,8 @@
 // authorizePublish order: ACL → payload size → disk space → offline-queue bound → durable ingress
 // (broker/persistence: stored in LevelDB before the PUBACK).
 // aedes writes PUBACK only after authorizePublish calls back, so whatever ingress stores is durable
-// before the publisher sees PUBACK; a refusal disconnects (3.1.1 has no negative PUBACK).
+// before the publisher sees PUBACK; a refusal disconnects (3.1.1 has no negative PUBACK). The one
+// exception is an oversized local request (broker/oversize.ts): acknowledged, not stored, answered.
 import { mkdirSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
@@ -22,6 +23,7 @@ import { createBrokerPersistence, type BrokerPersistence } from './persistenceFa
 import { guardParser, WireError } from './wire.js';
 import { markRedeliveries } from './redelivery.js';
 import { installInflightWindow, type InflightWindow } from './inflight.js';
+import { answersOversize, OVERSIZE_ANSWER_FACTOR, oversizeReply } from './oversize.js';
 import { wireDurableIngress, type ValueSealer } from './persistence/index.js';
 
 /** What the audit log records about a refusal or an alarm. */
@@ -73,6 +75,8 @@ export interface BrokerHandle {
 
 /** Marks errors we raised on purpose, so the client-error log does not report them twice. */
 class Refusal extends Error {}
+/** An oversized request already answered with an error reply: PUBACK it, but never store or publish it. */
+class Answered extends Refusal {}
 const REPORTED = Symbol('reported');
 
 const TOPIC_AND_HEADER_OVERHEAD = 2 + 65535 + 2;
@@ -135,19 +139,41 @@ export async function startBroker(config: ApplianceConfig, deps: BrokerDeps): Pr
     raise,
   );
 
-  async function admitPublish(client: Client, packet: PublishPacket): Promise<[DenialReason, string] | null> {
+  /** null: admitted; 'answered': an oversized request that got its error reply (see answerOversize). */
+  async function admitPublish(client: Client, packet: PublishPacket): Promise<[DenialReason, string] | 'answered' | null> {
     const who = identities.get(client);
     if (!who) return ['not-authorized', 'publish from an unauthenticated client'];
     const acl = canPublish(who, packet.topic, { intakeAnswersRequests: deps.intakeAnswersRequests === true });
     if (!acl.ok) return ['acl-publish', acl.reason];
     const size = checkPayloadSize(packet.payload?.length ?? 0, limits);
-    if (!size.ok) return ['payload-too-large', size.reason];
+    if (!size.ok) {
+      if (!answersOversize(packet.topic, packet.qos, who.systemId)) return ['payload-too-large', size.reason];
+      return answerOversize(client, who.systemId, packet, size.reason);
+    }
     const space = disk.admit();
     if (!space.ok) return ['storage', space.reason];
     const queue = await queues.admit(packet.topic, packet.qos);
     if (!queue.ok) return ['queue-full', queue.reason];
     return null;
   }
+
+  /**
+   * The error reply goes to the system's res/ queue before the PUBACK, so a PUBACKed oversized
+   * request always has its answer stored; one that cannot be queued is refused as before.
+   */
+  async function answerOversize(client: Client, systemId: string, packet: PublishPacket, reason: string): Promise<[DenialReason, string] | 'answered'> {
+    const topic = `res/${systemId}`;
+    const room = await queues.admit(topic, 1);
+    if (!room.ok) return ['queue-full', `${reason}; its error reply could not be queued: ${room.reason}`];
+    const reply = oversizeReply(packet.payload as Buffer, systemId, `lg:${current.municipalities[0]}`, limits.maxPayloadBytes);
+    await new Promise<void>((resolve, reject) => aedes.publish(
+      { cmd: 'publish', topic, payload: Buffer.from(JSON.stringify(reply)), qos: 1, retain: false, dup: false },
+      (e?: Error) => (e ? reject(e) : resolve())));
+    deny('payload-too-large', `${reason}; acknowledged without storing it, answered invalid_request on ${topic} (corr ${reply.corr ?? 'null'}), connection kept`, { client, topic: packet.topic });
+    return 'answered';
+  }
+  /** Packets acknowledged by an Answered refusal: aedes publishes after the PUBACK; they must go nowhere. */
+  const unpublished = new WeakSet<object>();
 
   markRedeliveries(persistence.aedes);
   const aedes: Aedes = await Aedes.createBroker({
@@ -201,6 +227,7 @@ export async function startBroker(config: ApplianceConfig, deps: BrokerDeps): Pr
       if (!client) return done(null);
       admitPublish(client, packet).then((refusal) => {
         if (refusal === null) return done(null);
+        if (refusal === 'answered') return done(new Answered('oversized request answered'));
         deny(refusal[0], refusal[1], { client, topic: packet.topic });
         done(new Refusal(refusal[1]));
       }, (e: Error) => {
@@ -228,9 +255,18 @@ export async function startBroker(config: ApplianceConfig, deps: BrokerDeps): Pr
     requesterOf: (c: Client) => identities.get(c)?.systemId ?? c.id,
   });
   aedes.authorizePublish = (client, packet, done) => durable(client, packet, (err) => {
+    if (err instanceof Answered) {
+      unpublished.add(packet);
+      return done(null);
+    }
     if (err && !(err instanceof Refusal) && client) deny('storage', `ingress write failed: ${err.message}`, { client, topic: packet.topic });
     done(err);
   });
+  const publish = aedes.publish.bind(aedes);
+  aedes.publish = ((packet: PublishPacket, client: Client | null | ((e?: Error) => void), done?: (e?: Error) => void) => {
+    if (typeof client !== 'function' && unpublished.has(packet)) return done?.();
+    return (publish as (p: unknown, c: unknown, d: unknown) => void)(packet, client, done);
+  }) as Aedes['publish'];
   level.onAlarm((a) => raise({
     kind: 'storage', state: a.kind === 'write-failed' ? 'raised' : 'cleared', subject: 'leveldb', message: a.message,
   }));
@@ -254,14 +290,15 @@ export async function startBroker(config: ApplianceConfig, deps: BrokerDeps): Pr
   aedes.on('keepaliveTimeout', (client) => log.info({ clientId: client.id }, 'keepalive timeout: disconnected'));
   aedes.on('clientDisconnect', (client) => log.info({ clientId: client.id }, 'client disconnected'));
 
-  const maxPacketBytes = limits.maxPayloadBytes + TOPIC_AND_HEADER_OVERHEAD;
+  // Read up to the factor past the limit, so that an oversized request can still be answered.
+  const maxPacketBytes = () => OVERSIZE_ANSWER_FACTOR * limits.maxPayloadBytes + TOPIC_AND_HEADER_OVERHEAD;
   const listeners: RunningListener[] = [];
   const openListener = (l: ApplianceConfig['listeners'][number]) => startListener(l, {
         maxSockets: limits.maxConnections + 64,
         accept(conn, info) {
           listenerOf.set(conn, info);
           const client = aedes.handle(conn) as unknown as Client & { _parser: NodeJS.EventEmitter };
-          guardParser(client._parser, maxPacketBytes);
+          guardParser(client._parser, maxPacketBytes());
           // Parser errors are bad input from the wire: logged and counted here, once.
           client._parser.prependListener('error', (err: Error) => {
             (err as { [REPORTED]?: boolean })[REPORTED] = true;

@@ -7,6 +7,7 @@ import { startListener } from '../broker/listeners.js';
 import { configSchema } from '../config/schema/index.js';
 import { closed, collect, connectClient, connectPacket, endClient, publishPacketRawTopic, rawSocket, refusal, sleep, subscribeGranted } from './helpers/mqtt.js';
 import { freePort } from './helpers/ports.js';
+import { leadingEnvelopeId, OVERSIZE_ANSWER_FACTOR } from '../broker/oversize.js';
 import { PASSWORD, startBrokerFixture, until, type BrokerFixture } from './fixtures/broker-setup.js';
 
 const login = (id: string, extra = {}) => ({ clientId: id, username: id, password: PASSWORD, ...extra });
@@ -46,18 +47,68 @@ describe('limits', () => {
     f = undefined;
   });
 
-  it('disconnects a publish over maxPayloadBytes; a small one passes, other clients unaffected', async () => {
+  it('disconnects a QoS 0 publish over maxPayloadBytes (nothing to answer it on); a small one passes, other clients unaffected', async () => {
     f = await startBrokerFixture({ limits: { maxPayloadBytes: 2048 } });
     const rr = await connectClient(f.plainUrl, login('rr-01'));
     const term = await connectClient(f.plainUrl, login('term-01'));
     clients.push(rr, term);
     await rr.publishAsync('req/identity.update', Buffer.alloc(2048, 'a'), { qos: 1 });
     const gone = closed(rr);
-    rr.publish('req/identity.update', Buffer.alloc(2049, 'a'), { qos: 1 });
+    rr.publish('req/identity.update', Buffer.alloc(2049, 'a'), { qos: 0 });
     await gone;
     expect(f.denials('payload-too-large').at(-1)!.detail).toBe('payload of 2049 bytes exceeds maxPayloadBytes 2048');
     expect(term.connected).toBe(true);
     await term.publishAsync('req/identity.verify', 'x', { qos: 1 });
+  });
+
+  it('answers an oversized QoS 1 request with invalid_request on res/, stores nothing, audits it and keeps the connection', async () => {
+    f = await startBrokerFixture({ limits: { maxPayloadBytes: 2048 } });
+    const rr = await connectClient(f.plainUrl, login('rr-01'));
+    clients.push(rr);
+    expect(await subscribeGranted(rr, 'res/rr-01')).toBe(1);
+    const replies = collect(rr);
+    const id = '01890a5d-ac96-774b-bcce-b302099a8057';
+    const big = Buffer.from(JSON.stringify({ v: 1, id, type: 'identity.update', body: { note: 'x'.repeat(3000), id: 'nested-not-this' } }));
+    await rr.publishAsync('req/identity.update', big, { qos: 1 }); // PUBACKed
+    const [reply] = await replies.next(1);
+    expect(reply!.topic).toBe('res/rr-01');
+    const env = JSON.parse(reply!.payload.toString());
+    expect(env).toMatchObject({
+      v: 1, type: 'error', from: 'lg:242012', to: 'rr-01', corr: id,
+      body: {
+        code: 'invalid_request',
+        message: `payload of ${big.length} bytes exceeds maxPayloadBytes 2048; the request was not accepted`,
+        details: [{ path: 'payload', problem: `${big.length} bytes; at most 2048 bytes are accepted` }],
+      },
+    });
+    expect(rr.connected).toBe(true);
+    expect(await f.broker.persistence.level.requests.read(0, 10)).toEqual([]);
+    const denial = f.denials('payload-too-large').at(-1)!;
+    expect(denial).toMatchObject({ systemId: 'rr-01', topic: 'req/identity.update' });
+    expect(denial.detail).toBe(`payload of ${big.length} bytes exceeds maxPayloadBytes 2048; acknowledged without storing it, answered invalid_request on res/rr-01 (corr ${id}), connection kept`);
+
+    // the connection goes on: a normal request is stored for the intake
+    await rr.publishAsync('req/identity.update', Buffer.from('{"v":1}'), { qos: 1 });
+    const stored = await f.broker.persistence.level.requests.read(0, 10);
+    expect(stored.map((r) => [r.topic, Buffer.from(r.payload).toString()])).toEqual([['req/identity.update', '{"v":1}']]);
+
+    // an id the payload's start does not give cheaply: corr null
+    await rr.publishAsync('req/identity.update', Buffer.alloc(2049, 'a'), { qos: 1 });
+    const [, second] = await replies.next(2);
+    expect(JSON.parse(second!.payload.toString())).toMatchObject({ type: 'error', corr: null, body: { code: 'invalid_request' } });
+    expect(rr.connected).toBe(true);
+    expect(await f.broker.persistence.level.requests.read(0, 10)).toHaveLength(1);
+  });
+
+  it('still disconnects a request beyond the hard cap (OVERSIZE_ANSWER_FACTOR x maxPayloadBytes), audited', async () => {
+    f = await startBrokerFixture({ limits: { maxPayloadBytes: 2048 } });
+    const rr = await connectClient(f.plainUrl, login('rr-01'));
+    clients.push(rr);
+    const gone = closed(rr);
+    rr.publish('req/identity.update', Buffer.alloc(OVERSIZE_ANSWER_FACTOR * 2048 + 65540, 'a'), { qos: 1 });
+    await gone;
+    expect(f.denials('payload-too-large').at(-1)!.detail).toMatch(/^publish of \d+ bytes exceeds the limit of 73731$/);
+    expect(await f.broker.persistence.level.requests.read(0, 10)).toEqual([]);
   });
 
   it('closes a connection that announces a huge packet before buffering it', async () => {
@@ -68,7 +119,7 @@ describe('limits', () => {
     // PUBLISH with a remaining length of 200 MB; only the header is sent.
     raw.socket.write(Buffer.from([0x30, 0x80, 0x80, 0xe4, 0x5f]));
     await raw.ended;
-    expect(f.denials('payload-too-large').at(-1)!.detail).toMatch(/^publish of \d{9} bytes exceeds the limit of 67587$/);
+    expect(f.denials('payload-too-large').at(-1)!.detail).toMatch(/^publish of \d{9} bytes exceeds the limit of 73731$/);
   });
 
   it('answers CONNACK 3 beyond maxConnections, and admits again once a client leaves', async () => {
@@ -230,5 +281,20 @@ describe('plain listener only on loopback', () => {
     const port = await freePort();
     await expect(startListener({ name: 'p', type: 'plain', host: '0.0.0.0', port, segment: 'local' },
       { accept: () => {}, refused: () => {}, maxSockets: 10 })).rejects.toThrow(/allowed only on loopback/);
+  });
+});
+
+describe('the id of an oversized request, read from the payload start', () => {
+  it.each([
+    ['the top-level id', '{"v":1,"id":"abc-1","body":{}}', 'abc-1'],
+    ['after a nested object holding an "id"', '{"body":{"id":"inner","a":[{"id":"x"}]},"id":"outer"}', 'outer'],
+    ['after strings with escaped quotes and braces', '{"note":"a\\"}{\\"id\\":\\"no","id":"yes"}', 'yes'],
+    ['not a string', '{"id":42}', null],
+    ['not an envelope id', '{"id":"has space"}', null],
+    ['not JSON', 'aaaa', null],
+    ['beyond the scanned prefix', `{"pad":"${'x'.repeat(5000)}","id":"late"}`, null],
+    ['cut off inside the prefix', '{"body":{"a":"', null],
+  ])('%s', (_l, text, id) => {
+    expect(leadingEnvelopeId(Buffer.from(text))).toBe(id);
   });
 });
