@@ -4,7 +4,7 @@ import { createServer, type Server } from 'node:net';
 import { Aedes } from 'aedes';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { freePort } from './helpers/ports.js';
-import { createLevelPersistence, wireDurableIngress, type LevelPersistence, type LevelPersistenceOptions, type DurableIngressOptions } from '../broker/persistence/index.js';
+import { createLevelPersistence, wireDurableIngress, type AuthorizePublish, type LevelPersistence, type LevelPersistenceOptions, type DurableIngressOptions } from '../broker/persistence/index.js';
 
 export interface TestBroker {
   persistence: LevelPersistence;
@@ -14,10 +14,11 @@ export interface TestBroker {
   close(): Promise<void>;
 }
 
-export async function startBroker(opts: LevelPersistenceOptions, ingress: DurableIngressOptions = {}): Promise<TestBroker> {
+/** `authorize`: the check durable ingress runs before storing (default aedes' own: admit all). */
+export async function startBroker(opts: LevelPersistenceOptions, ingress: DurableIngressOptions = {}, authorize?: AuthorizePublish): Promise<TestBroker> {
   const persistence = createLevelPersistence(opts);
   const aedes = await Aedes.createBroker({ persistence: persistence as never });
-  wireDurableIngress(aedes, persistence, undefined, ingress);
+  wireDurableIngress(aedes, persistence, authorize, ingress);
   const replayed = await persistence.replayIngress(aedes);
   const port = await freePort();
   const server: Server = createServer(aedes.handle);
