@@ -1,6 +1,7 @@
 // Compact record codec for packets and queue entries: a JSON header for the small fields and the
 // payload bytes appended raw, so a 256-byte payload is not inflated by JSON/base64.
 // Layout: u32 BE header length | header JSON (utf8) | payload bytes.
+import type { LazyValue } from './writeTypes.js';
 
 const PAYLOAD_NONE = 0;
 const PAYLOAD_BYTES = 1;
@@ -103,4 +104,22 @@ export function decodeRecord(bytes: Uint8Array): RecordObject {
   else if (kind === PAYLOAD_STRING) head.payload = buf.toString('utf8', 4 + hlen);
   if (undef) for (const k of undef) head[k] = undefined;
   return head;
+}
+
+/** A JSON value as stored bytes (subscriptions, meta counters). */
+export function jsonBytes(v: unknown): Uint8Array {
+  return Buffer.from(JSON.stringify(v), 'utf8');
+}
+
+export function parseJson(v: Uint8Array): any {
+  return JSON.parse(Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('utf8'));
+}
+
+/** A stored packet, encoded once however many subscriber queues it is written to. */
+export class LazyRecord implements LazyValue {
+  #bytes: Uint8Array | undefined;
+  constructor(private readonly record: RecordObject) {}
+  bytes(): Uint8Array {
+    return (this.#bytes ??= encodeRecord(this.record));
+  }
 }

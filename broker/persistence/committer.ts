@@ -11,128 +11,12 @@
 //   written. It waits one extra batch and builds its ops only when released, for the entries
 //   still unacknowledged then: a message an online subscriber acknowledged that fast is never
 //   written to its queue at all, and costs no key, op or lookup here.
-import type { AbstractSublevel } from 'abstract-level';
-import { ClassicLevel } from 'classic-level';
 import type { Db } from '../../gateway/store/db.js';
+import { encodeValues, rawBatchOf } from './batchWrite.js';
+import type { CommitWaiter, CommitterEvents, HeldFanout, RawOp, Sublevel, ValueSealer, Watermark, WriteOp } from './writeTypes.js';
 
-export type Sublevel = AbstractSublevel<Db, string | Buffer | Uint8Array, string, Uint8Array>;
-
-/**
- * A value encoded only when its batch is written (not at all if every put of it is cancelled).
- * An object, not a closure: tsx (esbuild keepNames) wraps each named closure in a per-call
- * __name() that showed up in the broker's profile.
- */
-export interface LazyValue { bytes(): Uint8Array }
-
-/**
- * Encryption at rest for every value this persistence writes (personal data rides in request,
- * reply and push payloads). Keys are not sealed: they hold client ids, seqs and topics only.
- * Implemented by the gateway's keyring (gateway/crypto/keyring.ts); `unseal` throws on anything
- * that does not authenticate, so a sealed store never hands back forged or plaintext values.
- */
-export interface ValueSealer {
-  seal(plain: Uint8Array): Uint8Array;
-  unseal(sealed: Uint8Array): Uint8Array;
-}
-
-export type WriteOp =
-  | { type: 'put'; key: string; value: Uint8Array | LazyValue; sublevel: Sublevel }
-  | { type: 'del'; key: string; sublevel: Sublevel };
-
-/** A batch operation with its sublevel prefix applied: the form LevelDB itself takes. */
-export interface RawOp { type: 'put' | 'del'; key: string; value?: Uint8Array | LazyValue }
-
-/**
- * A fan-out held back from the disk (see hold()). It covers one ingress seq: the fan-out
- * watermark stays at or below it while it is held.
- */
-export interface HeldFanout {
-  readonly seq: number;
-  /** Appends its ops (full keys) for the queue entries still unacknowledged now. */
-  release(out: RawOp[]): void;
-  /** The batch that carried its ops failed. */
-  failed(err: Error): void;
-}
-
-/**
- * Who waits for a commit. Methods, not closures: the ingress passes one object per publish that
- * is also its pending-ingress record.
- */
-export interface CommitWaiter {
-  /** Runs (in queue order) only once the ops are durable. */
-  apply?(): void;
-  /** Runs if their batch failed. */
-  undo?(): void;
-  /** Called once, in queue order, after every waiter of the batch was applied; must not throw. */
-  done(err?: Error): void;
-}
-
-type RawBatch = (ops: RawOp[], options: { sync: boolean }) => Promise<void>;
-
-/**
- * abstract-level's batch() clones, validates and re-encodes every operation (sublevel prefixing
- * included): ~6 µs per op, a quarter of the broker's main-thread time under load. Our keys are
- * utf8 strings and our values bytes already, which is exactly what classic-level's native layer
- * takes, so we call it directly when the DB is a plain, open ClassicLevel without hooks or write
- * listeners. Anything else (a wrapped batch, hooks, listeners) goes through the public batch().
- *
- * Of the two native paths, classic-level's chained batch (one native call per op) costs about half
- * of its array batch (which reads type, key and value of every op object through N-API, ~10 calls
- * per op). Its internal _put/_del/_write skip abstract-level's checks, so the batch is detached
- * from the DB's resources here, as its public write() would do.
- */
-function rawBatchOf(db: Db): RawBatch | undefined {
-  const anyDb = db as unknown as {
-    _batch?: RawBatch; batch: unknown; status: string; _chainedBatch?: () => NativeChainedBatch;
-    detachResource?: (r: unknown) => void;
-    hooks?: { prewrite?: { noop?: boolean } }; listenerCount(e: string): number;
-  };
-  if (typeof anyDb._batch !== 'function' || anyDb.batch !== ClassicLevel.prototype.batch) return undefined;
-  if (anyDb.status !== 'open' || anyDb.hooks?.prewrite?.noop === false || anyDb.listenerCount('write') > 0) return undefined;
-  const chained = anyDb._chainedBatch;
-  const detach = anyDb.detachResource;
-  if (typeof chained !== 'function' || typeof detach !== 'function' || chained !== (ClassicLevel.prototype as unknown as { _chainedBatch?: unknown })._chainedBatch) {
-    return anyDb._batch.bind(db);
-  }
-  return async (ops, options) => {
-    const b = chained.call(db);
-    try {
-      for (const op of ops) {
-        if (op.type === 'put') b._put(op.key, op.value as Uint8Array);
-        else b._del(op.key);
-      }
-      await b._write(options);
-    } finally {
-      detach.call(db, b);
-    }
-  };
-}
-
-interface NativeChainedBatch {
-  _put(key: string, value: Uint8Array): void;
-  _del(key: string): void;
-  _write(options: { sync: boolean }): Promise<void>;
-}
-
-/**
- * The fan-out watermark: every batch that releases fan-outs also records "every ingress seq below
- * W is fanned out" (one op per batch instead of one ingress delete per message). `lowest(held)`
- * gives W: the lowest ingress seq not yet fanned out, held back here, or `held` if lower.
- */
-export interface Watermark {
-  lowest(held: number): number;
-  /** The op that records W; it rides in the batch that writes the fan-outs below W. */
-  op(w: number): WriteOp & { type: 'put' };
-  /** W is durable. */
-  written(w: number): void;
-}
-
-export interface CommitterEvents {
-  /** Writes started failing (first failed batch): nothing of it was applied, its callers were rejected. */
-  onWriteError(err: Error): void;
-  /** The first batch that succeeded after a failure. */
-  onRecovered(): void;
-}
+// Callers that imported these from here keep working.
+export type { CommitWaiter, CommitterEvents, HeldFanout, LazyValue, RawOp, Sublevel, ValueSealer, Watermark, WriteOp } from './writeTypes.js';
 
 /** How long staged-only work may wait for company (ms). */
 const STAGE_DELAY_MS = 10;
@@ -387,24 +271,7 @@ export class GroupCommitter {
   #write(batch: Batch): Promise<void> | undefined {
     const ops = batch.ops;
     const sealer = this.sealer;
-    if (sealer) {
-      // Sealed where the bytes are made, the only place every value passes. A fan-out shares one
-      // LazyValue among its subscriber queues: sealed once per batch, not once per queue.
-      let sealedLazy: Map<LazyValue, Uint8Array> | undefined;
-      for (const op of ops) {
-        const v = op.value;
-        if (v instanceof Uint8Array) op.value = sealer.seal(v);
-        else if (v !== undefined) {
-          let sealed = (sealedLazy ??= new Map()).get(v);
-          if (!sealed) sealedLazy.set(v, sealed = sealer.seal(v.bytes()));
-          op.value = sealed;
-        }
-      }
-    } else {
-      for (const op of ops) {
-        if (op.value !== undefined && !(op.value instanceof Uint8Array)) op.value = op.value.bytes();
-      }
-    }
+    encodeValues(ops, sealer);
     const wm = this.#watermark;
     if (wm) {
       // Below every fan-out still held, and below those of batches still being written: if one of

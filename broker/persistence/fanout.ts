@@ -3,7 +3,7 @@
 // fan-out is released, and only for entries still unacknowledged then. Until its batch is written
 // the ingress log still holds the message (the fan-out watermark stays below its seq), so a crash
 // replays it instead of losing it.
-import type { HeldFanout, LazyValue, RawOp } from './committer.js';
+import type { HeldFanout, LazyValue, RawOp } from './writeTypes.js';
 import * as K from './keys.js';
 import type { ClientQueue } from './outgoingIndex.js';
 

@@ -2,31 +2,24 @@
 // durable ingress. Reads are served from memory (subscription trie, retained, wills, QoS 2 incoming,
 // the per-client outgoing index); every change goes through the group committer and touches memory
 // only after its batch is durable, so a failed write leaves disk and memory as they were.
-import { createRequire } from 'node:module';
 import { Readable } from 'node:stream';
 import { ClassicLevel } from 'classic-level';
 import type { Db } from '../../gateway/store/db.js';
 import { SUBLEVELS, seqKey } from '../../gateway/store/db.js';
-import { decodeRecord, encodeIngressRecord, encodeRecord, type RecordObject } from './codec.js';
-import { GroupCommitter, type CommitWaiter, type LazyValue, type Sublevel, type ValueSealer, type WriteOp } from './committer.js';
+import { Packet, type AnyPacket } from './aedesParts.js';
+import { LazyRecord, decodeRecord, encodeIngressRecord, encodeRecord, jsonBytes, parseJson, type RecordObject } from './codec.js';
+import { GroupCommitter } from './committer.js';
 import { QueueFanout } from './fanout.js';
+import { IncomingStore } from './incoming.js';
+import { IngressEntry, type IngressBooks, type PendingIngress } from './ingressEntry.js';
 import * as K from './keys.js';
-import { ClientQueue, type BrokerKey, type OutMeta } from './outgoingIndex.js';
+import { ClientQueue, brokerKeyOf, type BrokerKey, type OutMeta } from './outgoingIndex.js';
 import { REQUEST_TOPIC_PREFIX, RequestQueue, encodeRequest } from './requestQueue.js';
+import { RetainedStore } from './retained.js';
+import { SubscriptionStore, type Subscription } from './subscriptions.js';
+import { WillStore } from './wills.js';
+import type { Sublevel, ValueSealer, WriteOp } from './writeTypes.js';
 
-const require = createRequire(import.meta.url);
-// CommonJS modules without usable typings: aedes' own packet class and subscription trie.
-type AnyPacket = Record<string, any>;
-const Packet = require('aedes-packet') as new (original: AnyPacket, broker?: unknown) => AnyPacket;
-const QlobberSub = require('qlobber/aedes/qlobber-sub') as new (opts: object) => {
-  add(topic: string, val: object): void;
-  remove(topic: string, val: object): void;
-  match(topic: string): Array<{ clientId: string; topic: string; qos: number }>;
-  subscriptionsCount: number;
-};
-const { QlobberTrue } = require('qlobber') as { QlobberTrue: new (opts: object) => { add(t: string): void; test(t: string): boolean } };
-
-const QLOBBER_OPTIONS = { wildcard_one: '+', wildcard_some: '#', separator: '/' };
 /** Seq numbers are reserved on disk in blocks, so the counter never goes back even when all keys are gone. */
 const SEQ_BLOCK = 100_000;
 /** Fanned-out ingress entries are range-deleted once this many seqs have passed the watermark. */
@@ -61,78 +54,8 @@ export interface LevelPersistenceOptions {
   sealer?: ValueSealer;
 }
 
-interface PendingIngress {
-  record: RecordObject;
-  storedAt: number;
-  publishing: boolean;
-}
-
-/** The books an ingress entry updates once it is durable (or not). */
-interface IngressBooks {
-  pending: Map<number, PendingIngress>;
-  unfanned: Set<number>;
-}
-
-/**
- * One accepted publish on its way to the ingress log: its commit waiter and, once durable, its
- * pending-ingress record (one object per message instead of closures, a waiter and a record).
- */
-class IngressEntry implements PendingIngress, CommitWaiter {
-  storedAt = 0;
-  publishing = false;
-  #done: ((err?: Error) => void) | undefined;
-
-  constructor(readonly seq: number, readonly record: RecordObject, private readonly books: IngressBooks, done: (err?: Error) => void) {
-    this.#done = done;
-  }
-
-  apply(): void {
-    this.storedAt = Date.now();
-    this.books.pending.set(this.seq, this);
-  }
-
-  undo(): void {
-    this.books.unfanned.delete(this.seq); // nothing of it was written
-  }
-
-  done(err?: Error): void {
-    const done = this.#done!;
-    this.#done = undefined;
-    done(err);
-  }
-}
-
-interface SubRecord { qos: number; rh?: number; rap?: boolean; nl?: boolean; subscriptionIdentifier?: number }
-
-/**
- * How aedes names a queued packet: by its broker counter alone when this broker published it (no
- * string built per message), by `${brokerId}:${brokerCounter}` otherwise (e.g. stored by an earlier
- * process). A number and a string never collide as Map keys.
- */
-function brokerKeyOf(p: AnyPacket, ownBrokerId: unknown): BrokerKey | undefined {
-  if (p.brokerId === undefined || p.brokerCounter === undefined) return undefined;
-  return p.brokerId === ownBrokerId && typeof p.brokerCounter === 'number' ? p.brokerCounter : `${p.brokerId}:${p.brokerCounter}`;
-}
-
-/** A stored packet, encoded once however many subscriber queues it is written to. */
-class LazyRecord implements LazyValue {
-  #bytes: Uint8Array | undefined;
-  constructor(private readonly record: RecordObject) {}
-  bytes(): Uint8Array {
-    return (this.#bytes ??= encodeRecord(this.record));
-  }
-}
-
 const RESOLVED = Promise.resolve();
 const ignoreError = (): void => {};
-
-function jsonBytes(v: unknown): Uint8Array {
-  return Buffer.from(JSON.stringify(v), 'utf8');
-}
-
-function parseJson(v: Uint8Array): any {
-  return JSON.parse(Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('utf8'));
-}
 
 export class LevelPersistence {
   readonly requests: RequestQueue;
@@ -146,11 +69,10 @@ export class LevelPersistence {
   readonly #plain: (stored: Uint8Array) => Uint8Array;
   readonly #alarmListeners = new Set<(a: PersistenceAlarm) => void>();
 
-  readonly #trie = new QlobberSub(QLOBBER_OPTIONS);
-  readonly #subs = new Map<string, Map<string, SubRecord>>();
-  readonly #retained = new Map<string, AnyPacket>();
-  readonly #wills = new Map<string, AnyPacket>();
-  readonly #incoming = new Map<string, Map<number, AnyPacket>>();
+  readonly #subscriptions: SubscriptionStore;
+  readonly #retained: RetainedStore;
+  readonly #wills: WillStore;
+  readonly #incoming: IncomingStore;
   readonly #outgoing = new Map<string, ClientQueue>();
   /** Links the packet aedes publishes to its ingress entry: aedes-packet keeps the payload Buffer. */
   readonly #linked = new WeakMap<object, number>();
@@ -202,6 +124,10 @@ export class LevelPersistence {
       onWriteError: (err) => this.#alarm({ kind: 'write-failed', message: err.message, at: Date.now() }),
       onRecovered: () => this.#alarm({ kind: 'recovered', message: 'LevelDB writes succeed again', at: Date.now() }),
     }, sealer);
+    this.#subscriptions = new SubscriptionStore(this.#committer, this.#broker, this.#plain);
+    this.#retained = new RetainedStore(this.#committer, this.#broker, this.#plain);
+    this.#wills = new WillStore(this.#committer, this.#broker, this.#plain);
+    this.#incoming = new IncomingStore(this.#committer, this.#broker, this.#plain);
   }
 
   get broker(): any {
@@ -240,20 +166,10 @@ export class LevelPersistence {
     let maxSeq = 0;
     const meta = await this.#broker.get(K.META_SEQ);
     if (meta) maxSeq = Math.max(maxSeq, Number(parseJson(this.#plain(meta))));
-    for await (const [key, value] of this.#broker.iterator(K.ALL_SUBS)) {
-      const { clientId, rest: topic } = K.splitClientKey(key);
-      this.#applyAddSubs(clientId, [{ topic, ...(parseJson(this.#plain(value)) as SubRecord) }]);
-    }
-    for await (const [key, value] of this.#broker.iterator(K.ALL_RETAINED)) {
-      this.#retained.set(key.slice(2), decodeRecord(this.#plain(value)));
-    }
-    for await (const [key, value] of this.#broker.iterator(K.ALL_WILLS)) {
-      this.#wills.set(K.unescapeId(key.slice(2)), decodeRecord(this.#plain(value)));
-    }
-    for await (const [key, value] of this.#broker.iterator(K.ALL_INCOMING)) {
-      const { clientId, rest } = K.splitClientKey(key);
-      this.#incomingOf(clientId, true)!.set(Number(rest), decodeRecord(this.#plain(value)));
-    }
+    await this.#subscriptions.load();
+    await this.#retained.load();
+    await this.#wills.load();
+    await this.#incoming.load();
     for await (const key of this.#broker.keys(K.ALL_OUT)) {
       const { clientId, rest } = K.splitClientKey(key);
       const seq = Number(rest);
@@ -454,26 +370,8 @@ export class LevelPersistence {
   // ---- retained -------------------------------------------------------------------------------
 
   async storeRetained(pkt: AnyPacket): Promise<void> {
-    const packet = Object.assign({}, pkt);
-    const key = K.retainedKey(packet.topic);
-    const empty = !packet.payload || packet.payload.length === 0;
-    const ops: WriteOp[] = [empty
-      ? { type: 'del', key, sublevel: this.#broker }
-      : { type: 'put', key, value: encodeRecord(packet), sublevel: this.#broker }];
-    const apply = () => {
-      if (empty) this.#retained.delete(packet.topic);
-      else this.#retained.set(packet.topic, packet);
-    };
     const payload = pkt.payload;
-    if (typeof payload === 'object' && payload !== null && this.#linked.has(payload)) {
-      // A client's publish: its ingress entry (retain flag included) stays until its fan-out is
-      // written, which is after this op, so a crash replays it. Not awaited, so that aedes emits it
-      // in order with the publishes around it (a late one is dropped from live delivery).
-      apply();
-      this.#committer.stage(ops);
-      return;
-    }
-    return this.#committer.commit(ops, apply);
+    return this.#retained.store(pkt, typeof payload === 'object' && payload !== null && this.#linked.has(payload));
   }
 
   createRetainedStream(pattern: string): Readable {
@@ -481,75 +379,29 @@ export class LevelPersistence {
   }
 
   createRetainedStreamCombi(patterns: string[]): Readable {
-    const retained = this.#retained;
-    function* matching(): Generator<AnyPacket> {
-      for (const pattern of patterns) {
-        const q = new QlobberTrue(QLOBBER_OPTIONS);
-        q.add(pattern);
-        for (const [topic, packet] of retained) if (q.test(topic)) yield packet;
-      }
-    }
-    return Readable.from(matching());
+    return this.#retained.stream(patterns);
   }
 
   // ---- subscriptions ----------------------------------------------------------------------------
 
-  #applyAddSubs(clientId: string, subs: Array<SubRecord & { topic: string }>): void {
-    let stored = this.#subs.get(clientId);
-    if (!stored) {
-      stored = new Map();
-      this.#subs.set(clientId, stored);
-    }
-    for (const sub of subs) {
-      const prev = stored.get(sub.topic);
-      const record: SubRecord = { qos: sub.qos, rh: sub.rh, rap: sub.rap, nl: sub.nl };
-      if (sub.subscriptionIdentifier !== undefined) record.subscriptionIdentifier = sub.subscriptionIdentifier;
-      if (sub.qos > 0) {
-        this.#trie.add(sub.topic, { clientId, topic: sub.topic, qos: sub.qos, rh: sub.rh, rap: sub.rap, nl: sub.nl });
-      } else if (prev && prev.qos > 0) {
-        this.#trie.remove(sub.topic, { clientId, topic: sub.topic });
-      }
-      stored.set(sub.topic, record);
-    }
-  }
-
-  async addSubscriptions(client: { id: string }, subs: Array<SubRecord & { topic: string }>): Promise<void> {
-    const ops: WriteOp[] = subs.map((s) => {
-      const record: SubRecord = { qos: s.qos, rh: s.rh, rap: s.rap, nl: s.nl };
-      if (s.subscriptionIdentifier !== undefined) record.subscriptionIdentifier = s.subscriptionIdentifier;
-      return { type: 'put', key: K.subKey(client.id, s.topic), value: jsonBytes(record), sublevel: this.#broker };
-    });
-    return this.#committer.commit(ops, () => this.#applyAddSubs(client.id, subs));
+  async addSubscriptions(client: { id: string }, subs: Subscription[]): Promise<void> {
+    return this.#subscriptions.add(client.id, subs);
   }
 
   async removeSubscriptions(client: { id: string }, topics: string[]): Promise<void> {
-    const ops: WriteOp[] = topics.map((t) => ({ type: 'del', key: K.subKey(client.id, t), sublevel: this.#broker }));
-    return this.#committer.commit(ops, () => {
-      const stored = this.#subs.get(client.id);
-      if (!stored) return;
-      for (const topic of topics) {
-        const s = stored.get(topic);
-        if (s === undefined) continue;
-        if (s.qos > 0) this.#trie.remove(topic, { clientId: client.id, topic });
-        stored.delete(topic);
-      }
-      if (stored.size === 0) this.#subs.delete(client.id);
-    });
+    return this.#subscriptions.remove(client.id, topics);
   }
 
-  async subscriptionsByClient(client: { id: string }): Promise<Array<SubRecord & { topic: string }>> {
-    const stored = this.#subs.get(client.id);
-    const out: Array<SubRecord & { topic: string }> = [];
-    if (stored) for (const [topic, s] of stored) out.push({ topic, ...s });
-    return out;
+  async subscriptionsByClient(client: { id: string }): Promise<Subscription[]> {
+    return this.#subscriptions.byClient(client.id);
   }
 
   async countOffline(): Promise<{ subsCount: number; clientsCount: number }> {
-    return { subsCount: this.#trie.subscriptionsCount, clientsCount: this.#subs.size };
+    return this.#subscriptions.countOffline();
   }
 
   async subscriptionsByTopic(topic: string): Promise<Array<{ clientId: string; topic: string; qos: number }>> {
-    return this.#trie.match(topic);
+    return this.#subscriptions.byTopic(topic);
   }
 
   /**
@@ -559,8 +411,7 @@ export class LevelPersistence {
   async cleanSubscriptions(client: { id: string }): Promise<void> {
     const id = client.id;
     const ops: WriteOp[] = [];
-    const stored = this.#subs.get(id);
-    if (stored) for (const topic of stored.keys()) ops.push({ type: 'del', key: K.subKey(id, topic), sublevel: this.#broker });
+    this.#subscriptions.pushCleanOps(id, ops);
     const q = this.#outgoing.get(id);
     const seqs = q ? [...q.entries.keys()] : [];
     // held fan-outs' puts go first, or one written after these deletes would outlive the session
@@ -568,22 +419,14 @@ export class LevelPersistence {
     for (const seq of seqs) ops.push({ type: 'del', key: K.outKey(id, seq), sublevel: this.#broker });
     if (ops.length === 0) return;
     return this.#committer.commit(ops, () => {
-      const s = this.#subs.get(id);
-      if (s) {
-        for (const [topic, rec] of s) if (rec.qos > 0) this.#trie.remove(topic, { clientId: id, topic });
-        this.#subs.delete(id);
-      }
+      this.#subscriptions.forget(id);
       const queue = this.#outgoing.get(id);
       if (queue) for (const seq of seqs) queue.drop(seq);
     });
   }
 
   getClientList(topic: string): Readable {
-    const subs = this.#subs;
-    function* clients(): Generator<string> {
-      for (const [clientId, topics] of subs) if (topics.has(topic)) yield clientId;
-    }
-    return Readable.from(clients());
+    return this.#subscriptions.clientList(topic);
   }
 
   // ---- outgoing (per-client queues, FIFO by seq) --------------------------------------------------
@@ -749,52 +592,28 @@ export class LevelPersistence {
 
   // ---- QoS 2 incoming -----------------------------------------------------------------------------
 
-  #incomingOf(clientId: string, create: boolean): Map<number, AnyPacket> | undefined {
-    let m = this.#incoming.get(clientId);
-    if (!m && create) {
-      m = new Map();
-      this.#incoming.set(clientId, m);
-    }
-    return m;
-  }
-
   async incomingStorePacket(client: { id: string }, packet: AnyPacket): Promise<void> {
-    const p = new Packet(packet);
-    p.messageId = packet.messageId;
-    const ops: WriteOp[] = [{ type: 'put', key: K.incomingKey(client.id, packet.messageId), value: encodeRecord(p), sublevel: this.#broker }];
-    return this.#committer.commit(ops, () => { this.#incomingOf(client.id, true)!.set(packet.messageId, p); });
+    return this.#incoming.store(client.id, packet);
   }
 
   async incomingGetPacket(client: { id: string }, packet: AnyPacket): Promise<AnyPacket> {
-    const p = this.#incomingOf(client.id, false)?.get(packet.messageId);
+    const p = this.#incoming.get(client.id, packet.messageId);
     if (!p) throw new Error('no such packet');
     return p;
   }
 
   async incomingDelPacket(client: { id: string }, packet: AnyPacket): Promise<void> {
-    const m = this.#incomingOf(client.id, false);
-    if (!m?.has(packet.messageId)) throw new Error('no such packet');
-    return this.#committer.commit([{ type: 'del', key: K.incomingKey(client.id, packet.messageId), sublevel: this.#broker }], () => {
-      m.delete(packet.messageId);
-    });
+    return this.#incoming.del(client.id, packet.messageId);
   }
 
   async cleanIncoming(client: { id: string }): Promise<void> {
-    const m = this.#incomingOf(client.id, false);
-    if (!m || m.size === 0) return;
-    const ids = [...m.keys()];
-    const ops: WriteOp[] = ids.map((mid) => ({ type: 'del', key: K.incomingKey(client.id, mid), sublevel: this.#broker }));
-    return this.#committer.commit(ops, () => { for (const mid of ids) m.delete(mid); });
+    return this.#incoming.clean(client.id);
   }
 
   // ---- wills ---------------------------------------------------------------------------------------
 
   async putWill(client: { id: string }, packet: AnyPacket): Promise<void> {
-    packet.brokerId = this.#brokerRef?.id;
-    packet.clientId = client.id;
-    return this.#committer.commit([{ type: 'put', key: K.willKey(client.id), value: encodeRecord(packet), sublevel: this.#broker }], () => {
-      this.#wills.set(client.id, packet);
-    });
+    return this.#wills.put(client.id, packet, this.#brokerRef?.id);
   }
 
   async getWill(client: { id: string }): Promise<AnyPacket | undefined> {
@@ -802,20 +621,11 @@ export class LevelPersistence {
   }
 
   async delWill(client: { id: string }): Promise<AnyPacket | undefined> {
-    const will = this.#wills.get(client.id);
-    if (!will) return undefined;
-    await this.#committer.commit([{ type: 'del', key: K.willKey(client.id), sublevel: this.#broker }], () => {
-      if (this.#wills.get(client.id) === will) this.#wills.delete(client.id);
-    });
-    return will;
+    return this.#wills.del(client.id);
   }
 
   streamWill(brokers: Record<string, unknown> = {}): Readable {
-    const wills = this.#wills;
-    function* orphaned(): Generator<AnyPacket> {
-      for (const will of wills.values()) if (!brokers[will.brokerId]) yield will;
-    }
-    return Readable.from(orphaned());
+    return this.#wills.streamOrphaned(brokers);
   }
 
   // ---- lifecycle -----------------------------------------------------------------------------------

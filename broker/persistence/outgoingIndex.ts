@@ -76,3 +76,13 @@ export class ClientQueue {
   }
 }
 
+
+/**
+ * How aedes names a queued packet: by its broker counter alone when this broker published it (no
+ * string built per message), by `${brokerId}:${brokerCounter}` otherwise (e.g. stored by an earlier
+ * process). A number and a string never collide as Map keys.
+ */
+export function brokerKeyOf(p: Record<string, any>, ownBrokerId: unknown): BrokerKey | undefined {
+  if (p.brokerId === undefined || p.brokerCounter === undefined) return undefined;
+  return p.brokerId === ownBrokerId && typeof p.brokerCounter === 'number' ? p.brokerCounter : `${p.brokerId}:${p.brokerCounter}`;
+}
