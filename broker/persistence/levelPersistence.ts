@@ -2,16 +2,20 @@
 // durable ingress. Reads are served from memory (subscription trie, retained, wills, QoS 2 incoming,
 // the per-client outgoing index); every change goes through the group committer and touches memory
 // only after its batch is durable, so a failed write leaves disk and memory as they were.
+// This file is what aedes calls: start-up, durable ingress and its crash replay, the per-client
+// outgoing queues; the other stores are one file each (subscriptions, retained, wills, incoming,
+// ingressLog).
 import { Readable } from 'node:stream';
 import { ClassicLevel } from 'classic-level';
 import type { Db } from '../../gateway/store/db.js';
 import { SUBLEVELS, seqKey } from '../../gateway/store/db.js';
 import { Packet, type AnyPacket } from './aedesParts.js';
-import { LazyRecord, decodeRecord, encodeIngressRecord, encodeRecord, jsonBytes, parseJson, type RecordObject } from './codec.js';
+import { LazyRecord, decodeRecord, encodeIngressRecord, encodeRecord, parseJson, type RecordObject } from './codec.js';
 import { GroupCommitter } from './committer.js';
 import { QueueFanout } from './fanout.js';
 import { IncomingStore } from './incoming.js';
-import { IngressEntry, type IngressBooks, type PendingIngress } from './ingressEntry.js';
+import { IngressEntry, type PendingIngress } from './ingressEntry.js';
+import { IngressLog } from './ingressLog.js';
 import * as K from './keys.js';
 import { ClientQueue, brokerKeyOf, type BrokerKey, type OutMeta } from './outgoingIndex.js';
 import { REQUEST_TOPIC_PREFIX, RequestQueue, encodeRequest } from './requestQueue.js';
@@ -19,13 +23,6 @@ import { RetainedStore } from './retained.js';
 import { SubscriptionStore, type Subscription } from './subscriptions.js';
 import { WillStore } from './wills.js';
 import type { Sublevel, ValueSealer, WriteOp } from './writeTypes.js';
-
-/** Seq numbers are reserved on disk in blocks, so the counter never goes back even when all keys are gone. */
-const SEQ_BLOCK = 100_000;
-/** Fanned-out ingress entries are range-deleted once this many seqs have passed the watermark. */
-const CLEAR_EVERY = 20_000;
-/** seqKey()'s default width. */
-const SEQ_KEY_WIDTH = 16;
 
 export interface PersistenceAlarm {
   kind: 'write-failed' | 'recovered';
@@ -74,32 +71,12 @@ export class LevelPersistence {
   readonly #wills: WillStore;
   readonly #incoming: IncomingStore;
   readonly #outgoing = new Map<string, ClientQueue>();
-  /** Links the packet aedes publishes to its ingress entry: aedes-packet keeps the payload Buffer. */
-  readonly #linked = new WeakMap<object, number>();
-  /** The same for a local request's payload: its request seq. */
-  readonly #linkedRequests = new WeakMap<object, number>();
-  /** Stored ingress entries not yet fanned out (normally for milliseconds). */
-  readonly #ingressPending = new Map<number, PendingIngress>();
-  /**
-   * Ingress seqs reserved or stored whose fan-out is not staged yet: the fan-out watermark stays
-   * below the lowest of them (a seq reserved before its store must not be covered by it either).
-   */
-  readonly #unfanned = new Set<number>();
-  /** The ingress sublevel prefix followed by k zeros, at index k: seqKey() with the prefix in one concatenation. */
-  readonly #ingressPads: string[];
-  readonly #ingressBooks: IngressBooks = { pending: this.#ingressPending, unfanned: this.#unfanned };
-  /** Durable watermark: every ingress entry below it is fanned out. */
-  #fanned = 0;
-  /** Ingress keys below this are range-deleted already. */
-  #clearedTo = 0;
-  #clearing: Promise<void> | undefined;
+  readonly #ingressLog: IngressLog;
   readonly #orphanAfterMs: number;
   #sweeper: NodeJS.Timeout | undefined;
   /** Settles after the last awaited (not staged) enqueue: later enqueues resolve after it. */
   #enqueueTail: Promise<void> | undefined;
 
-  #nextSeq = 1;
-  #seqReservedTo = 0;
   #opening: Promise<void> | undefined;
   #open = false;
   #destroyed = false;
@@ -113,8 +90,6 @@ export class LevelPersistence {
     this.#broker = sub(SUBLEVELS.broker);
     this.#ingress = sub(SUBLEVELS.ingress);
     this.#requestsSub = sub(SUBLEVELS.requests);
-    const prefix = this.#ingress.prefix;
-    this.#ingressPads = Array.from({ length: SEQ_KEY_WIDTH + 1 }, (_, k) => prefix + '0'.repeat(k));
     const sealer = opts.sealer;
     this.#plain = sealer ? (v) => sealer.unseal(v) : (v) => v;
     this.requests = new RequestQueue(this.#requestsSub, sealer);
@@ -124,6 +99,7 @@ export class LevelPersistence {
       onWriteError: (err) => this.#alarm({ kind: 'write-failed', message: err.message, at: Date.now() }),
       onRecovered: () => this.#alarm({ kind: 'recovered', message: 'LevelDB writes succeed again', at: Date.now() }),
     }, sealer);
+    this.#ingressLog = new IngressLog(this.#ingress, this.#broker, this.#plain);
     this.#subscriptions = new SubscriptionStore(this.#committer, this.#broker, this.#plain);
     this.#retained = new RetainedStore(this.#committer, this.#broker, this.#plain);
     this.#wills = new WillStore(this.#committer, this.#broker, this.#plain);
@@ -176,38 +152,14 @@ export class LevelPersistence {
       this.#queueOf(clientId).entries.set(seq, {});
       if (seq > maxSeq) maxSeq = seq;
     }
-    const fannedBytes = await this.#broker.get(K.META_FANNED);
-    const fanned = fannedBytes ? Number(parseJson(this.#plain(fannedBytes))) : 0;
-    let stale = false;
-    for await (const [key, value] of this.#ingress.iterator()) {
-      const seq = Number(key);
-      maxSeq = Math.max(maxSeq, seq);
-      if (seq < fanned) {
-        stale = true; // fanned out before the stop; its range delete had not run yet
-        continue;
-      }
-      this.#ingressPending.set(seq, { record: decodeRecord(this.#plain(value)), storedAt: 0, publishing: false });
-      this.#unfanned.add(seq);
-    }
-    if (stale) await this.#ingress.clear({ lt: seqKey(fanned) });
-    this.#fanned = fanned;
-    this.#clearedTo = fanned;
-    this.#committer.useWatermark({
-      lowest: (held) => {
-        let w = Math.min(held, this.#nextSeq);
-        for (const seq of this.#unfanned) if (seq < w) w = seq;
-        return w;
-      },
-      op: (w) => ({ type: 'put', key: K.META_FANNED, value: jsonBytes(w), sublevel: this.#broker }),
-      written: (w) => this.#fannedOut(w),
-    }, fanned);
+    maxSeq = Math.max(maxSeq, await this.#ingressLog.load());
+    this.#committer.useWatermark(this.#ingressLog.watermark(), this.#ingressLog.fanned);
     for await (const key of this.#requestsSub.keys()) {
       const seq = Number(key);
       maxSeq = Math.max(maxSeq, seq);
       this.requests.noteStored(seq, false);
     }
-    this.#nextSeq = maxSeq + 1;
-    this.#seqReservedTo = maxSeq;
+    this.#ingressLog.startAfter(maxSeq);
     this.#open = true;
   }
 
@@ -218,38 +170,12 @@ export class LevelPersistence {
    * and then not stored must be given back with releaseSeq(), or the fan-out watermark waits for it.
    */
   reserveSeq(): number {
-    const seq = this.#nextSeq++;
-    this.#unfanned.add(seq);
-    return seq;
+    return this.#ingressLog.reserveSeq();
   }
 
   /** A reserved seq that will not be stored (publish refused, QoS 2 duplicate). */
   releaseSeq(seq: number): void {
-    if (!this.#ingressPending.has(seq)) this.#unfanned.delete(seq);
-  }
-
-  #fannedOut(w: number): void {
-    this.#fanned = w;
-    if (this.#clearing || this.#destroyed || w - this.#clearedTo < CLEAR_EVERY) return;
-    // Nothing below w is written to the ingress log again (seqs only grow, and every ingress seq
-    // below w is fanned out), so this range delete cannot race with a put.
-    const from = this.#clearedTo;
-    this.#clearing = this.#ingress.clear({ gte: seqKey(from), lt: seqKey(w) }).then(
-      () => { this.#clearedTo = w; },
-      () => { /* retried with the next watermark; load skips what is below the watermark anyway */ },
-    ).finally(() => { this.#clearing = undefined; });
-  }
-
-  /** The ingress sublevel prefix + seqKey(seq). */
-  #ingressKey(seq: number): string {
-    const digits = String(seq);
-    return digits.length >= SEQ_KEY_WIDTH ? this.#ingressPads[0] + digits : this.#ingressPads[SEQ_KEY_WIDTH - digits.length] + digits;
-  }
-
-  #withSeqReservation(seq: number, ops: WriteOp[]): void {
-    if (seq <= this.#seqReservedTo) return;
-    this.#seqReservedTo = seq + SEQ_BLOCK;
-    ops.push({ type: 'put', key: K.META_SEQ, value: jsonBytes(this.#seqReservedTo), sublevel: this.#broker });
+    this.#ingressLog.releaseSeq(seq);
   }
 
   // ---- durable ingress ----------------------------------------------------------------------
@@ -267,8 +193,9 @@ export class LevelPersistence {
   /** storeIngress() with a callback (once per accepted publish: no promise per message). */
   storeIngressThen(client: { id: string } | null, packet: AnyPacket, seq: number, requesterId: string | undefined, done: (err?: Error) => void): void {
     if (!this.#open) return done(new Error('persistence is not open: call setup() or open() first'));
+    const log = this.#ingressLog;
     const ops: WriteOp[] = [];
-    this.#withSeqReservation(seq, ops);
+    log.withSeqReservation(seq, ops);
     const topic = String(packet.topic);
     const payload = packet.payload instanceof Uint8Array ? packet.payload : Buffer.from(String(packet.payload ?? ''), 'utf8');
     const clientId = requesterId ?? client?.id ?? '';
@@ -277,17 +204,17 @@ export class LevelPersistence {
         type: 'put', key: seqKey(seq), sublevel: this.#requestsSub,
         value: encodeRequest({ seq, clientId, topic, payload: Buffer.from(payload), receivedAt: Date.now() }),
       });
-      if (typeof packet.payload === 'object' && packet.payload) this.#linkedRequests.set(packet.payload, seq);
-      this.#unfanned.delete(seq); // not an ingress entry
+      if (typeof packet.payload === 'object' && packet.payload) log.linkedRequests.set(packet.payload, seq);
+      log.unfanned.delete(seq); // not an ingress entry
       return this.#committer.commitThen(ops, () => this.requests.noteStored(seq, true), undefined, done);
     }
     const record: RecordObject = { topic, payload, qos: packet.qos, retain: packet.retain === true, clientId };
     if (packet.properties !== undefined) record.properties = packet.properties;
     const value = typeof record.qos === 'number' ? encodeIngressRecord(topic, payload, record.qos, record.retain as boolean, clientId, record.properties) : encodeRecord(record);
-    if (typeof packet.payload === 'object' && packet.payload) this.#linked.set(packet.payload, seq);
-    this.#unfanned.add(seq);
+    if (typeof packet.payload === 'object' && packet.payload) log.linked.set(packet.payload, seq);
+    log.unfanned.add(seq);
     if (ops.length > 0) this.#committer.commitThen(ops, undefined, undefined, ignoreError); // the seq block: same batch, before the put
-    this.#committer.commitPut(this.#ingressKey(seq), value, new IngressEntry(seq, record, this.#ingressBooks, done));
+    this.#committer.commitPut(log.key(seq), value, new IngressEntry(seq, record, log.books, done));
   }
 
   /**
@@ -299,7 +226,7 @@ export class LevelPersistence {
     let count = 0;
     let chunk: Array<Promise<void>> = [];
     // Map order is key order: entries were loaded by an ordered scan, so this is seq order.
-    for (const [seq, entry] of this.#ingressPending) {
+    for (const [seq, entry] of this.#ingressLog.pending) {
       if (entry.publishing) continue;
       chunk.push(this.#republish(aedes, seq, entry));
       count++;
@@ -319,7 +246,7 @@ export class LevelPersistence {
     const payload = Buffer.from(rec.payload instanceof Uint8Array ? rec.payload : Buffer.alloc(0));
     const packet: AnyPacket = { cmd: 'publish', topic: rec.topic, payload, qos: rec.qos, retain: rec.retain === true, dup: false };
     if (rec.properties !== undefined) packet.properties = rec.properties;
-    this.#linked.set(payload, seq);
+    this.#ingressLog.linked.set(payload, seq);
     entry.publishing = true;
     return new Promise<void>((resolve, reject) => aedes.publish(packet, (err) => {
       entry.publishing = false;
@@ -333,7 +260,7 @@ export class LevelPersistence {
     const broker = this.#brokerRef;
     if (!broker || broker.closed || this.#destroyed) return;
     const cutoff = Date.now() - this.#orphanAfterMs;
-    for (const [seq, entry] of this.#ingressPending) {
+    for (const [seq, entry] of this.#ingressLog.pending) {
       if (entry.publishing || entry.storedAt > cutoff) continue;
       this.#republish(broker, seq, entry).catch(() => { /* still pending: the next sweep retries */ });
     }
@@ -354,7 +281,7 @@ export class LevelPersistence {
 
   /** Accepted publishes not yet fanned out to subscriber queues. */
   ingressDepth(): number {
-    return this.#ingressPending.size;
+    return this.#ingressLog.pending.size;
   }
 
   /** Batches written so far (group-commit efficiency, for metrics). */
@@ -371,7 +298,7 @@ export class LevelPersistence {
 
   async storeRetained(pkt: AnyPacket): Promise<void> {
     const payload = pkt.payload;
-    return this.#retained.store(pkt, typeof payload === 'object' && payload !== null && this.#linked.has(payload));
+    return this.#retained.store(pkt, typeof payload === 'object' && payload !== null && this.#ingressLog.linked.has(payload));
   }
 
   createRetainedStream(pattern: string): Readable {
@@ -450,14 +377,15 @@ export class LevelPersistence {
 
   #enqueue(subs: Array<{ clientId: string }>, packet: AnyPacket): Promise<void> {
     const payload = packet.payload;
+    const log = this.#ingressLog;
     const linkable = typeof payload === 'object' && payload !== null;
-    const ingressSeq = linkable ? this.#linked.get(payload) : undefined;
+    const ingressSeq = linkable ? log.linked.get(payload) : undefined;
     // One publish, one link: a Buffer reused by application code for a later publish gets a new seq.
-    if (ingressSeq !== undefined) this.#linked.delete(payload);
-    const requestSeq = linkable && ingressSeq === undefined ? this.#linkedRequests.get(payload) : undefined;
-    if (requestSeq !== undefined) this.#linkedRequests.delete(payload);
+    if (ingressSeq !== undefined) log.linked.delete(payload);
+    const requestSeq = linkable && ingressSeq === undefined ? log.linkedRequests.get(payload) : undefined;
+    if (requestSeq !== undefined) log.linkedRequests.delete(payload);
     if (subs.length === 0 && ingressSeq === undefined) return Promise.resolve();
-    const seq = ingressSeq ?? requestSeq ?? this.#nextSeq++;
+    const seq = ingressSeq ?? requestSeq ?? log.nextSeq++;
     const stored = new Packet(packet);
     const brokerKey = brokerKeyOf(stored, this.#brokerRef?.id);
     const value = new LazyRecord(stored);
@@ -467,7 +395,7 @@ export class LevelPersistence {
       // Nothing to replay it from (broker-originated, e.g. a will; or a local request's copy):
       // durable before aedes goes on.
       const ops: WriteOp[] = [];
-      this.#withSeqReservation(seq, ops);
+      log.withSeqReservation(seq, ops);
       for (const id of clientIds) ops.push({ type: 'put', key: K.outKey(id, seq), value, sublevel: this.#broker });
       const committed = this.#committer.commit(ops, () => this.#noteEnqueued(clientIds, seq, brokerKey, false));
       const tail = committed.catch(() => undefined);
@@ -478,22 +406,13 @@ export class LevelPersistence {
     // Held, not awaited: the batch that writes the fan-out also moves the fan-out watermark past
     // seq (never before it: the committer keeps the watermark below a held fan-out), so until
     // then a crash replays the ingress entry instead of losing it.
-    const pending = this.#ingressPending.get(seq);
-    this.#ingressPending.delete(seq);
-    this.#unfanned.delete(seq);
+    const pending = log.fanningOut(seq);
     this.#noteEnqueued(clientIds, seq, brokerKey, true);
-    this.#committer.hold(new QueueFanout(seq, clientIds, value, this.#outgoing, this.#broker.prefix, pending, this.#refanout));
+    this.#committer.hold(new QueueFanout(seq, clientIds, value, this.#outgoing, this.#broker.prefix, pending, log.refanout));
     // Enqueues resolve in call order, or aedes would emit a lower broker counter after a higher
     // one and drop it for live subscribers (lib/client.js dedupe).
     return this.#enqueueTail ?? RESOLVED;
   }
-
-  /** A fan-out's batch failed: not fanned out after all, the sweeper publishes it again. */
-  readonly #refanout = (seq: number, pending: PendingIngress | undefined): void => {
-    if (!pending) return;
-    this.#unfanned.add(seq);
-    if (!this.#ingressPending.has(seq)) this.#ingressPending.set(seq, { record: pending.record, storedAt: Date.now(), publishing: false });
-  };
 
   #noteEnqueued(clientIds: string[], seq: number, brokerKey: BrokerKey | undefined, held: boolean): void {
     for (const id of clientIds) {
@@ -634,9 +553,10 @@ export class LevelPersistence {
   async destroy(): Promise<void> {
     if (this.#destroyed) return;
     this.#destroyed = true;
+    this.#ingressLog.stop();
     if (this.#sweeper) clearInterval(this.#sweeper);
     await this.#committer.flush();
-    await this.#clearing;
+    await this.#ingressLog.cleared();
     if (this.#ownsDb) await this.#db.close();
   }
 }
