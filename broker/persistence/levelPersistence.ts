@@ -2,22 +2,20 @@
 // durable ingress. Reads are served from memory (subscription trie, retained, wills, QoS 2 incoming,
 // the per-client outgoing index); every change goes through the group committer and touches memory
 // only after its batch is durable, so a failed write leaves disk and memory as they were.
-// This file is what aedes calls: start-up, durable ingress and its crash replay, the per-client
-// outgoing queues; the other stores are one file each (subscriptions, retained, wills, incoming,
-// ingressLog).
+// This file is what aedes calls: start-up, durable ingress and its crash replay; each store is a file
+// of its own (subscriptions, retained, wills, incoming, outgoingQueues, ingressLog).
 import { Readable } from 'node:stream';
 import { ClassicLevel } from 'classic-level';
 import type { Db } from '../../gateway/store/db.js';
 import { SUBLEVELS, seqKey } from '../../gateway/store/db.js';
-import { Packet, type AnyPacket } from './aedesParts.js';
-import { LazyRecord, decodeRecord, encodeIngressRecord, encodeRecord, parseJson, type RecordObject } from './codec.js';
+import type { AnyPacket } from './aedesParts.js';
+import { encodeIngressRecord, encodeRecord, parseJson, type RecordObject } from './codec.js';
 import { GroupCommitter } from './committer.js';
-import { QueueFanout } from './fanout.js';
 import { IncomingStore } from './incoming.js';
 import { IngressEntry, type PendingIngress } from './ingressEntry.js';
 import { IngressLog } from './ingressLog.js';
 import * as K from './keys.js';
-import { ClientQueue, brokerKeyOf, type BrokerKey, type OutMeta } from './outgoingIndex.js';
+import { OutgoingQueues } from './outgoingQueues.js';
 import { REQUEST_TOPIC_PREFIX, RequestQueue, encodeRequest } from './requestQueue.js';
 import { RetainedStore } from './retained.js';
 import { SubscriptionStore, type Subscription } from './subscriptions.js';
@@ -51,7 +49,6 @@ export interface LevelPersistenceOptions {
   sealer?: ValueSealer;
 }
 
-const RESOLVED = Promise.resolve();
 const ignoreError = (): void => {};
 
 export class LevelPersistence {
@@ -70,12 +67,10 @@ export class LevelPersistence {
   readonly #retained: RetainedStore;
   readonly #wills: WillStore;
   readonly #incoming: IncomingStore;
-  readonly #outgoing = new Map<string, ClientQueue>();
+  readonly #outgoing: OutgoingQueues;
   readonly #ingressLog: IngressLog;
   readonly #orphanAfterMs: number;
   #sweeper: NodeJS.Timeout | undefined;
-  /** Settles after the last awaited (not staged) enqueue: later enqueues resolve after it. */
-  #enqueueTail: Promise<void> | undefined;
 
   #opening: Promise<void> | undefined;
   #open = false;
@@ -104,6 +99,7 @@ export class LevelPersistence {
     this.#retained = new RetainedStore(this.#committer, this.#broker, this.#plain);
     this.#wills = new WillStore(this.#committer, this.#broker, this.#plain);
     this.#incoming = new IncomingStore(this.#committer, this.#broker, this.#plain);
+    this.#outgoing = new OutgoingQueues(this.#committer, this.#broker, this.#plain, this.#ingressLog, () => this.#brokerRef?.id);
   }
 
   get broker(): any {
@@ -146,12 +142,7 @@ export class LevelPersistence {
     await this.#retained.load();
     await this.#wills.load();
     await this.#incoming.load();
-    for await (const key of this.#broker.keys(K.ALL_OUT)) {
-      const { clientId, rest } = K.splitClientKey(key);
-      const seq = Number(rest);
-      this.#queueOf(clientId).entries.set(seq, {});
-      if (seq > maxSeq) maxSeq = seq;
-    }
+    maxSeq = Math.max(maxSeq, await this.#outgoing.load());
     maxSeq = Math.max(maxSeq, await this.#ingressLog.load());
     this.#committer.useWatermark(this.#ingressLog.watermark(), this.#ingressLog.fanned);
     for await (const key of this.#requestsSub.keys()) {
@@ -269,14 +260,12 @@ export class LevelPersistence {
   // ---- queue depths (limits, metrics) -----------------------------------------------------------
 
   outgoingDepth(clientId: string): number {
-    return this.#outgoing.get(clientId)?.entries.size ?? 0;
+    return this.#outgoing.depth(clientId);
   }
 
   /** Every client with a non-empty outgoing queue and its depth. */
   outgoingDepths(): Map<string, number> {
-    const out = new Map<string, number>();
-    for (const [id, q] of this.#outgoing) if (q.entries.size > 0) out.set(id, q.entries.size);
-    return out;
+    return this.#outgoing.depths();
   }
 
   /** Accepted publishes not yet fanned out to subscriber queues. */
@@ -339,16 +328,11 @@ export class LevelPersistence {
     const id = client.id;
     const ops: WriteOp[] = [];
     this.#subscriptions.pushCleanOps(id, ops);
-    const q = this.#outgoing.get(id);
-    const seqs = q ? [...q.entries.keys()] : [];
-    // held fan-outs' puts go first, or one written after these deletes would outlive the session
-    if (seqs.length > 0) this.#committer.releaseAllHeld();
-    for (const seq of seqs) ops.push({ type: 'del', key: K.outKey(id, seq), sublevel: this.#broker });
+    const seqs = this.#outgoing.pushCleanOps(id, ops);
     if (ops.length === 0) return;
     return this.#committer.commit(ops, () => {
       this.#subscriptions.forget(id);
-      const queue = this.#outgoing.get(id);
-      if (queue) for (const seq of seqs) queue.drop(seq);
+      this.#outgoing.dropAll(id, seqs);
     });
   }
 
@@ -358,155 +342,24 @@ export class LevelPersistence {
 
   // ---- outgoing (per-client queues, FIFO by seq) --------------------------------------------------
 
-  #queueOf(clientId: string): ClientQueue {
-    let q = this.#outgoing.get(clientId);
-    if (!q) {
-      q = new ClientQueue();
-      this.#outgoing.set(clientId, q);
-    }
-    return q;
-  }
-
   async outgoingEnqueue(sub: { clientId: string }, packet: AnyPacket): Promise<void> {
-    return this.#enqueue([sub], packet);
+    return this.#outgoing.outgoingEnqueue(sub, packet);
   }
 
   async outgoingEnqueueCombi(subs: Array<{ clientId: string }>, packet: AnyPacket): Promise<void> {
-    return this.#enqueue(subs ?? [], packet);
-  }
-
-  #enqueue(subs: Array<{ clientId: string }>, packet: AnyPacket): Promise<void> {
-    const payload = packet.payload;
-    const log = this.#ingressLog;
-    const linkable = typeof payload === 'object' && payload !== null;
-    const ingressSeq = linkable ? log.linked.get(payload) : undefined;
-    // One publish, one link: a Buffer reused by application code for a later publish gets a new seq.
-    if (ingressSeq !== undefined) log.linked.delete(payload);
-    const requestSeq = linkable && ingressSeq === undefined ? log.linkedRequests.get(payload) : undefined;
-    if (requestSeq !== undefined) log.linkedRequests.delete(payload);
-    if (subs.length === 0 && ingressSeq === undefined) return Promise.resolve();
-    const seq = ingressSeq ?? requestSeq ?? log.nextSeq++;
-    const stored = new Packet(packet);
-    const brokerKey = brokerKeyOf(stored, this.#brokerRef?.id);
-    const value = new LazyRecord(stored);
-    const clientIds: string[] = [];
-    for (const sub of subs) if (!clientIds.includes(sub.clientId)) clientIds.push(sub.clientId);
-    if (ingressSeq === undefined) {
-      // Nothing to replay it from (broker-originated, e.g. a will; or a local request's copy):
-      // durable before aedes goes on.
-      const ops: WriteOp[] = [];
-      log.withSeqReservation(seq, ops);
-      for (const id of clientIds) ops.push({ type: 'put', key: K.outKey(id, seq), value, sublevel: this.#broker });
-      const committed = this.#committer.commit(ops, () => this.#noteEnqueued(clientIds, seq, brokerKey, false));
-      const tail = committed.catch(() => undefined);
-      this.#enqueueTail = tail;
-      void tail.then(() => { if (this.#enqueueTail === tail) this.#enqueueTail = undefined; });
-      return committed;
-    }
-    // Held, not awaited: the batch that writes the fan-out also moves the fan-out watermark past
-    // seq (never before it: the committer keeps the watermark below a held fan-out), so until
-    // then a crash replays the ingress entry instead of losing it.
-    const pending = log.fanningOut(seq);
-    this.#noteEnqueued(clientIds, seq, brokerKey, true);
-    this.#committer.hold(new QueueFanout(seq, clientIds, value, this.#outgoing, this.#broker.prefix, pending, log.refanout));
-    // Enqueues resolve in call order, or aedes would emit a lower broker counter after a higher
-    // one and drop it for live subscribers (lib/client.js dedupe).
-    return this.#enqueueTail ?? RESOLVED;
-  }
-
-  #noteEnqueued(clientIds: string[], seq: number, brokerKey: BrokerKey | undefined, held: boolean): void {
-    for (const id of clientIds) {
-      const q = this.#queueOf(id);
-      // Published again under the same seq (orphan sweep): same key, same entry, but the value
-      // written now carries the new broker counter, which is what aedes will look it up by.
-      let meta = q.entries.get(seq);
-      if (meta === undefined) {
-        meta = held ? { unwritten: true } : {};
-        q.entries.set(seq, meta);
-      }
-      q.setBrokerKey(seq, meta, brokerKey);
-    }
+    return this.#outgoing.outgoingEnqueueCombi(subs, packet);
   }
 
   async outgoingUpdate(client: { id: string }, packet: AnyPacket): Promise<void> {
-    const q = this.#outgoing.get(client.id);
-    const brokerKey = brokerKeyOf(packet, this.#brokerRef?.id);
-    if (q && brokerKey !== undefined) {
-      const seq = q.byCounter.get(brokerKey);
-      const meta = seq === undefined ? undefined : q.entries.get(seq);
-      if (seq !== undefined && meta) {
-        // A messageId only names an in-flight delivery of this connection; after a restart aedes
-        // assigns new ones, so it is kept in memory and not written.
-        q.setMessageId(seq, meta, packet.messageId);
-        meta.packet = packet;
-        return;
-      }
-    }
-    const seq = q && packet.messageId !== undefined ? q.firstByMessageId(packet.messageId) : undefined;
-    if (q === undefined || seq === undefined) throw new Error('no such packet');
-    // Same messageId, different packet: a QoS 2 PUBREL replaces the PUBLISH; this one is state.
-    // A held fan-out's put of this key goes first, or it would overwrite the PUBREL.
-    this.#committer.releaseHeld(seq);
-    const ops: WriteOp[] = [{ type: 'put', key: K.outKey(client.id, seq), value: encodeRecord(packet), sublevel: this.#broker }];
-    return this.#committer.commit(ops, () => {
-      const meta = q.entries.get(seq);
-      if (!meta) return;
-      q.setBrokerKey(seq, meta, brokerKeyOf(packet, this.#brokerRef?.id));
-      meta.packet = packet;
-      meta.unwritten = false;
-    });
+    return this.#outgoing.outgoingUpdate(client, packet);
   }
 
   async outgoingClearMessageId(client: { id: string }, packet: AnyPacket): Promise<AnyPacket | undefined> {
-    const messageId = packet?.messageId;
-    const q = this.#outgoing.get(client.id);
-    if (messageId === undefined || !q) return undefined;
-    const seq = q.firstByMessageId(messageId);
-    const meta = seq === undefined ? undefined : q.entries.get(seq);
-    if (seq === undefined || !meta) return undefined;
-    let found = meta.packet;
-    // The acknowledged entry leaves memory now (a duplicate PUBACK cannot clear a second one) and
-    // the disk with the next batch; if that batch failed, the message would be sent again after a
-    // restart, never lost.
-    q.drop(seq);
-    if (meta.unwritten) return found; // its held fan-out sees it gone and writes nothing
-    if (!found) {
-      const value = await this.#broker.get(K.outKey(client.id, seq));
-      if (value) {
-        found = this.#asOutgoingPacket(decodeRecord(this.#plain(value)), meta);
-        found.messageId = messageId;
-      }
-    }
-    this.#committer.stageDelete(this.#broker, K.outKey(client.id, seq));
-    return found;
-  }
-
-  #asOutgoingPacket(rec: RecordObject, meta: OutMeta): AnyPacket {
-    if (rec.cmd !== undefined && rec.cmd !== 'publish') return rec; // e.g. a stored PUBREL, as written
-    const p = new Packet(rec);
-    if (meta.messageId !== undefined) p.messageId = meta.messageId;
-    return p;
+    return this.#outgoing.outgoingClearMessageId(client, packet);
   }
 
   outgoingStream(client: { id: string }): Readable {
-    const self = this;
-    const id = client.id;
-    async function* queued(): AsyncGenerator<AnyPacket> {
-      await self.#committer.flush(); // what was enqueued before the call is part of the stream
-      const q = self.#outgoing.get(id);
-      if (!q || q.entries.size === 0) return;
-      for await (const [key, value] of self.#broker.iterator(K.outRange(id))) {
-        const seq = Number(key.slice(key.lastIndexOf('!') + 1));
-        const meta = q.entries.get(seq);
-        if (!meta) continue; // cleared after the iterator's snapshot
-        const p = self.#asOutgoingPacket(decodeRecord(self.#plain(value)), meta);
-        // after a restart the index is built here; the stored packet is the truth
-        const bk = brokerKeyOf(p, self.#brokerRef?.id);
-        if (bk !== undefined) q.setBrokerKey(seq, meta, bk);
-        yield p;
-      }
-    }
-    return Readable.from(queued());
+    return this.#outgoing.outgoingStream(client);
   }
 
   // ---- QoS 2 incoming -----------------------------------------------------------------------------
