@@ -19,7 +19,8 @@ import type { Db } from '../store/db.js';
 import { gwScreenCounter } from './metrics.js';
 import { recordInterruptedQueries } from './interrupted.js';
 import { createPurger } from './purge.js';
-import { recordingRequester, relayHandlers, type QueryLedger } from './relays.js';
+import { createRelayCallers, type RelayCallers } from './deadRelays.js';
+import { relayHandlers } from './relays.js';
 import { createGwScreen, type ScreenStats } from './screen.js';
 import { createSerialRegistry } from './serials.js';
 
@@ -44,6 +45,11 @@ export interface GwRole {
   exportProvision(out: string, q?: ProvisionQuery): Promise<number>;
   listProvision(q?: ProvisionQuery): Promise<ProvisionRecord[]>;
   screenStats(): ScreenStats;
+  /**
+   * The daily retention job, now: provision records and 処理通番 hashes older than
+   * provision.retentionYears go; callers of dead-lettered relays not yet answered are answered.
+   */
+  purgeExpired(now?: Date): Promise<{ provision: number; serials: number; relaysDelivered: number; relaysDead: number }>;
   /** Compacts the transient stores now (deleted 処理通番 leave the LevelDB files). */
   purgeNow(): Promise<void>;
   /** Every request the GW forwarded is answered. */
@@ -62,9 +68,23 @@ export async function startGwRole(deps: GwRoleDeps): Promise<GwRole> {
   const interactives: Interactive[] = [];
   let screen: ReturnType<typeof createGwScreen> | undefined;
 
+  let relayed: RelayCallers | undefined;
+  let stopDeadLetters = () => undefined as void;
+  // Answers to callers of dead-lettered relays still being written (awaited by close).
+  const answering = new Set<Promise<unknown>>();
+  const track = (p: Promise<unknown>) => { answering.add(p); void p.finally(() => answering.delete(p)); };
+  const purgeExpired = async (now = new Date()) => {
+    const p = await provision.purgeExpired(now);
+    // The reuse window of a 処理通番 is the provision retention: the same cutoff as the records.
+    const cutoff = new Date(now);
+    cutoff.setUTCFullYear(cutoff.getUTCFullYear() - config.provision.retentionYears);
+    const serialsPruned = await serials.prune(cutoff.getTime());
+    const r = relayed ? await relayed.reconcile() : { delivered: 0, dead: 0 };
+    return { provision: p, serials: serialsPruned, relaysDelivered: r.delivered, relaysDead: r.dead };
+  };
   const retention = setInterval(() => {
-    provision.purgeExpired().then((n) => { if (n) logger.info({ count: n }, 'gw: provision records past retention deleted'); },
-      (e: Error) => logger.warn({ err: e.message }, 'gw: provision retention failed'));
+    purgeExpired().then((n) => { if (n.provision || n.serials || n.relaysDead) logger.info(n, 'gw: retention: expired provision records and 処理通番 hashes deleted'); },
+      (e: Error) => logger.warn({ err: e.message }, 'gw: retention failed'));
   }, config.provision.purgeIntervalHours * 3600_000);
   retention.unref();
 
@@ -72,16 +92,24 @@ export async function startGwRole(deps: GwRoleDeps): Promise<GwRole> {
     attach(cs) {
       const { flow } = cs;
       const code = createCodeRequest(flow, { serials, onAcknowledged: () => purger.request() });
-      const queries: QueryLedger = new Map();
+      const selfAddress = () => `lg:${config.municipalities[0]}`;
       const relayInteractive = createInteractive({
-        db, localOutbox: flow.localOutbox, logger, selfAddress: () => `lg:${config.municipalities[0]}`,
-        audit: (uow, e) => flow.audit.record(uow, e), requester: recordingRequester(flow, provision, queries),
+        db, localOutbox: flow.localOutbox, logger, selfAddress,
+        audit: (uow, e) => flow.audit.record(uow, e), requester: { request: (e, o) => flow.uplink.request(e, o) },
       });
       interactives.push(code.interactive, relayInteractive);
+      relayed = createRelayCallers(flow, selfAddress, logger);
+      const onDead = (entry: Parameters<RelayCallers['deadLettered']>[0]) => {
+        track(relayed!.deadLettered(entry).catch((e: Error) => logger.error({ err: e.message, id: entry.envelope.id }, 'gw: caller of a dead-lettered relay not answered yet; the retention job retries')));
+      };
+      flow.uplink.outbox.on('dead', onDead);
+      stopDeadLetters = () => { flow.uplink.outbox.off('dead', onDead); };
+      // Relays dead-lettered while the GW was not listening (stopped between the move and the answer).
+      track(relayed.reconcile().catch((e: Error) => logger.warn({ err: e.message }, 'gw: reconciling relay callers failed; the retention job retries')));
       cs.handlers.set('code.request', code.handler);
-      for (const [type, h] of relayHandlers({ flow, interactive: relayInteractive, provision, queries })) cs.handlers.set(type, h);
+      for (const [type, h] of relayHandlers({ flow, interactive: relayInteractive, provision, relayed })) cs.handlers.set(type, h);
       screen = createGwScreen({
-        source: cs.source, db, config: flow.config, localOutbox: flow.localOutbox, logger, selfAddress: () => `lg:${config.municipalities[0]}`,
+        source: cs.source, db, config: flow.config, localOutbox: flow.localOutbox, logger, selfAddress,
         audit: flow.audit,
         // Whatever becomes of a code request (accepted, refused here or by the intake), its queue entry is
         // deleted within moments; the debounced compaction then removes the 処理通番 from the files.
@@ -95,10 +123,13 @@ export async function startGwRole(deps: GwRoleDeps): Promise<GwRole> {
     exportProvision: (out, q) => provision.exportJsonLines(out, q),
     listProvision: (q) => provision.list(q),
     screenStats: () => screen?.stats() ?? { passed: 0, refused: 0, stripped: 0 },
+    purgeExpired,
     purgeNow: () => purger.flush(),
     async idle() { for (const i of interactives) await i.settled(); },
     async close() {
       clearInterval(retention);
+      stopDeadLetters();
+      await Promise.allSettled([...answering]);
       for (const i of interactives) await i.settled();
       await purger.close();
     },

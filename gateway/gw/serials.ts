@@ -1,5 +1,6 @@
-// 処理通番 reuse detection: only the keyed hash of each serial number ever accepted is kept (番号法
-// §21-2: the serial itself is deleted once the code acquisition completes).
+// 処理通番 reuse detection: only the keyed hash of each serial number accepted within the reuse window
+// is kept (番号法 §21-2: the serial itself is deleted once the code acquisition completes). The window
+// is the provision retention (`provision.retentionYears`); older hashes are pruned on its schedule.
 import type { Batch, Db } from '../store/db.js';
 
 export const SERIALS_SUBLEVEL = 'gw-serials';
@@ -10,6 +11,8 @@ export interface SerialRegistry {
   used(hash: string): Promise<boolean>;
   /** Adds the claim to the caller's batch: it counts as used once that batch is written. */
   claim(batch: Batch, hash: string): void;
+  /** Deletes the hashes claimed before `beforeMs`; returns how many. */
+  prune(beforeMs: number): Promise<number>;
 }
 
 export function createSerialRegistry(db: Db, hashKey: (kind: string, value: string) => string): SerialRegistry {
@@ -18,5 +21,17 @@ export function createSerialRegistry(db: Db, hashKey: (kind: string, value: stri
     hash: (serialNo) => hashKey('serial', serialNo),
     used: async (hash) => (await sub.get(hash)) !== undefined,
     claim: (batch, hash) => { batch.put(hash, Date.now(), { sublevel: sub as never }); },
+    // Keyed by hash, not time: a full scan, once a day.
+    async prune(beforeMs) {
+      let n = 0;
+      let batch = db.batch();
+      for await (const [hash, claimedAt] of sub.iterator()) {
+        if (typeof claimedAt !== 'number' || claimedAt >= beforeMs) continue; // in doubt, keep detecting
+        batch.del(hash, { sublevel: sub as never });
+        if (++n % 1000 === 0) { await batch.write(); batch = db.batch(); }
+      }
+      await batch.write();
+      return n;
+    },
   };
 }

@@ -24,6 +24,8 @@ export interface ForwardOptions {
   auditOf?: (reply: Envelope) => { hitCount?: number; keys?: string[] };
   /** Adds to the answer's unit of work for a successful reply (e.g. a push to the register system). */
   onResult?: (uow: UnitOfWork, reply: Envelope) => void;
+  /** Adds to the answer's unit of work for every answer, result or error (e.g. a record of the outcome). */
+  onAnswer?: (uow: UnitOfWork, reply: Envelope) => void;
 }
 
 export interface Interactive {
@@ -62,15 +64,16 @@ export function createInteractive(o: {
           const actor = { kind: 'system' as const, id: req.systemId };
           const body = req.envelope.body as Record<string, unknown>;
           const who = { terminalId: str(body.terminalId), operatorId: str(body.operatorId), dutyCode: str(body.dutyCode) };
+          const recordAnswer = opts.onAnswer && ((uow: UnitOfWork) => opts.onAnswer!(uow, reply));
           if (reply.type === 'error') {
             const eb = reply.body as unknown as ErrorBody;
             await answer(rec, key, (self) => errorReply(req.envelope, self, eb.code, eb.message, eb.details ?? []),
-              { actor, action: req.envelope.type, outcome: 'error', code: eb.code, detail: eb.message, ...who });
+              { actor, action: req.envelope.type, outcome: 'error', code: eb.code, detail: eb.message, ...who }, recordAnswer);
           } else {
             const mapped = opts.mapResult ? opts.mapResult(reply) : reply.body;
             await answer(rec, key, (self) => resultReply(req.envelope, self, req.systemId, mapped),
               { actor, action: req.envelope.type, outcome: 'ok', ...who, ...(opts.auditOf?.(reply) ?? {}) },
-              opts.onResult && ((uow) => opts.onResult!(uow, reply)));
+              (uow) => { recordAnswer?.(uow); opts.onResult?.(uow, reply); });
           }
         })
         .catch((e: unknown) => o.logger.error({ err: (e as Error).message, id: req.envelope.id }, 'could not record the answer to an interactive request'));
