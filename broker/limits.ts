@@ -1,6 +1,7 @@
 // Broker limits that aedes has no option for: payload size, connection count, offline-queue bound
 // (refuse rather than drop: MQTT 3.1.1 has no negative PUBACK, so a refusal is a disconnect without
-// PUBACK and the publisher retries later), and free disk space.
+// PUBACK and the publisher retries later), and free disk space. An oversized local request is the
+// exception: it is answered with an error reply instead (broker/oversize.ts).
 import { statfs } from 'node:fs/promises';
 import type { LimitsConfig } from '../config/schema/broker.js';
 
