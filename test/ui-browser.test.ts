@@ -11,6 +11,7 @@ import { closed, connectClient, endClient, refusal } from './helpers/mqtt.js';
 import { startUiFixture, type UiFixture } from './ui-fixture.js';
 import { nowIso, uuidv7 } from '../gateway/envelope.js';
 import { freePort } from './helpers/ports.js';
+import { until } from './helpers/until.js';
 
 const SHOTS = join(import.meta.dirname, '..', 'docs', 'ui');
 const ADMIN_PASSWORD = 'correct horse battery staple 7';
@@ -158,8 +159,9 @@ describe('admin UI in Chromium', () => {
       await expect(page.locator('#connected [data-client="rr-01"]').count()).resolves.toBe(1);
       expect(rr01Closed).toBe(false);
       expect(rr01.connected).toBe(true);
-      // Every card of the dashboard shows real figures (the fixture runs no uplink: link state only).
-      expect(await page.locator('main [data-na]').evaluateAll((els) => els.map((e) => e.getAttribute('data-na')))).toEqual(['Upstream links']);
+      // Every card of the dashboard shows real figures, the links' too (the fixture runs the uplink).
+      expect(await page.locator('main [data-na]').count()).toBe(0);
+      await expect(page.locator('#links [data-link="sim"] [data-state]').getAttribute('data-state')).resolves.toBe('up');
       await expect(page.locator('#queues tr:has-text("juki-net") td').allTextContents()).resolves.toEqual(['juki-net', '0', '—', '1']);
       await expect(page.locator('#alarms').textContent()).resolves.toContain('juki-net: 1 dead letter(s)');
       await expect(page.locator('#token').textContent()).resolves.toMatch(/ready software/);
@@ -171,6 +173,39 @@ describe('admin UI in Chromium', () => {
       await endClient(client);
       await endClient(rr01);
     }
+  });
+
+  it('shows each upstream link\'s state, queue depth and oldest age from the running uplink; a link goes down when its broker stops', async () => {
+    const linkCells = (name: string) => page.locator(`#links [data-link="${name}"] td`).allTextContents();
+    const linkState = (name: string) => page.locator(`#links [data-link="${name}"] [data-state]`).getAttribute('data-state');
+    await page.goto(f.url);
+    await expect(linkState('sim')).resolves.toBe('up');
+    // `juki-net` is unreachable from here and `closed` refuses: both down, with the reason.
+    await expect(linkState('juki-net')).resolves.toBe('down');
+    await expect(linkState('closed')).resolves.toBe('down');
+    expect((await linkCells('closed'))[1]).toMatch(/ECONNREFUSED/);
+    expect((await linkCells('sim')).slice(2)).toEqual(['0', '—']);
+
+    await f.mosquitto.stop();
+    await until(() => f.uplink.linkStatus().find((l) => l.name === 'sim')?.state !== 'up', 5000, 'link sim down');
+    // A reply for the card node waits in the link's queue while it is down (replies need no upstream ack).
+    const b = f.db.batch();
+    const seq = f.outbox.enqueue(b, { v: 1, id: uuidv7(), type: 'card.delivery.result', from: 'lg:242012', to: 'card', at: nowIso(), corr: uuidv7(), body: {} });
+    await f.outbox.commit(b);
+    await new Promise((r) => setTimeout(r, 600));
+    await page.goto(f.url);
+    await expect(linkState('sim')).resolves.toBe('down');
+    const down = await linkCells('sim');
+    expect(down.slice(2)).toEqual(['1', expect.stringMatching(/^[1-9]\d* s$/)]);
+    expect(f.uplink.queueStats().sim).toMatchObject({ depth: 1 });
+    await expect(page.locator('#alarms').textContent()).resolves.toContain('sim disconnected: down since');
+
+    await f.mosquitto.start();
+    await until(async () => f.uplink.linkStatus().find((l) => l.name === 'sim')?.state === 'up' && (await f.outbox.list()).every((e) => e.seq !== seq), 10_000, 'link sim up and drained');
+    await page.goto(f.url);
+    await expect(linkState('sim')).resolves.toBe('up');
+    expect((await linkCells('sim')).slice(2)).toEqual(['0', '—']);
+    expect(await f.outbox.list({ dead: true })).toEqual([expect.objectContaining({ link: 'juki-net' })]);
   });
 
   it('disables a local system: its connection is closed and it is refused afterwards, others stay', async () => {
@@ -340,7 +375,8 @@ describe('admin UI in Chromium', () => {
     const body = await status.json();
     expect(body.queues).toContainEqual({ name: 'juki-net', depth: 1, oldestAgeMs: expect.any(Number), deadLetters: 0 });
     expect(body.queues).toContainEqual({ name: 'sim', depth: 0, oldestAgeMs: null, deadLetters: 0 });
-    expect(body.links).toEqual({ available: false });
+    expect(body.links).toContainEqual(expect.objectContaining({ name: 'sim', connected: true, queueDepth: 0 }));
+    expect(body.links).toContainEqual(expect.objectContaining({ name: 'juki-net', connected: false, queueDepth: 1 }));
     const refused = await api.request.post(`${f.url}/api/v1/systems`, { data: { id: 'x-1', role: 'terminal' } });
     expect(refused.status()).toBe(403);
     const bad = await browser.newContext({ ignoreHTTPSErrors: true, extraHTTPHeaders: { authorization: 'Bearer jgw_000000000000.nope' } });

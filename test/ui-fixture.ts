@@ -1,6 +1,7 @@
 // A running admin UI over real components for the UI tests: appliance LevelDB, versions store,
 // software signer (hsm/), dev CA (hsm/), aedes broker (broker/) on a loopback plain listener,
-// uplink Outbox (gateway/uplink) with a dead letter, hash-chained audit log (gateway/audit).
+// the uplink (gateway/uplink: one real link per upstream, `sim` up on Mosquitto, the others down) with a
+// dead letter in its outbox, hash-chained audit log (gateway/audit).
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { hsmSection } from '../config/schema/hsm.js';
@@ -9,7 +10,8 @@ import { createDevCa } from '../hsm/dev-ca.js';
 import { openApplianceDb, type Db } from '../gateway/store/db.js';
 import { createLogger } from '../gateway/log/logger.js';
 import { nowIso, uuidv7 } from '../gateway/envelope.js';
-import { Outbox } from '../gateway/uplink/outbox.js';
+import { createUplink, type Outbox, type Uplink } from '../gateway/uplink/index.js';
+import { verifierFromConfig } from '../hsm/verifier-config.js';
 import { startBroker, type BrokerHandle } from '../broker/server.js';
 import { openConfigVersions, type ConfigVersions } from '../config/versions.js';
 import { startAdminUi, type AdminUiHandle } from '../config/ui/server.js';
@@ -28,7 +30,9 @@ import { freePort } from './helpers/ports.js';
 import { tempDir } from './helpers/tmp.js';
 
 export interface UiFixture {
-  url: string; dir: string; db: Db; versions: ConfigVersions; outbox: Outbox;
+  url: string; dir: string; db: Db; versions: ConfigVersions; outbox: Outbox; uplink: Uplink;
+  /** The upstream broker of the link `sim` (stop it to take the link down). */
+  mosquitto: Mosquitto;
   broker(): BrokerHandle; plainUrl(): string;
   firstPassword: string; auditLog: AuditLog; auditRecords(): Promise<AuditRecord[]>; deadSeq: number;
   close(): Promise<void>;
@@ -41,6 +45,9 @@ export async function startUiFixture(): Promise<UiFixture> {
   const db = await openApplianceDb(join(dir, 'db'));
   const plainPort = await freePort();
   const closedPort = await freePort();
+  // The uplink really connects: every upstream stays on loopback (juki-net's port refuses, as Juki-net
+  // would be out of reach here).
+  const jukiNetPort = await freePort();
   // An upstream broker to test the connection against (Mosquitto), and one that refuses.
   const mosquitto: Mosquitto = await startMosquitto();
   mkdirSync(join(dir, 'broker'), { recursive: true });
@@ -55,9 +62,11 @@ export async function startUiFixture(): Promise<UiFixture> {
     '  - { id: rr-01, role: resident-register, description: 住民基本台帳システム, password: { env: JUKIGW_TEST_PW_RR01 } }',
     '  - { id: term-01, role: terminal, description: 統合端末 窓口1 }',
     'upstreams:',
-    "  - { name: juki-net, url: 'mqtts://10.30.0.10:8883', nodes: ['pref:240001', 'national'] }",
+    `  - { name: juki-net, url: 'mqtts://127.0.0.1:${jukiNetPort}', nodes: ['pref:240001', 'national'] }`,
     `  - { name: sim, url: '${mosquitto.url}', nodes: ['card'] }`,
     `  - { name: closed, url: 'mqtt://127.0.0.1:${closedPort}', nodes: ['nws'] }`,
+    // Quick reconnects, so a link comes back within a second of its broker.
+    'uplink: { retry: { initialMs: 100, maxMs: 500, maxAttempts: 3 } }',
     'limits:',
     '  maxPayloadBytes: 1048576',
     'hsm: { kind: software }',
@@ -78,8 +87,13 @@ export async function startUiFixture(): Promise<UiFixture> {
   });
   broker = await startBroker(versions.running(), { logger });
 
-  const outbox = new Outbox({ db, route: () => 'juki-net', retry: { initialMs: 60_000, maxMs: 60_000, maxAttempts: 3 }, backoff: () => 60_000, rescanMs: 60_000 });
-  await outbox.open({ live: false });
+  // As gateway/appliance/components.ts uplinkComponent does with configured upstreams; `juki-net` and
+  // `closed` never connect, so what is queued for them stays.
+  const uplink = await createUplink({
+    config: versions.running(), db, signer, verifier: verifierFromConfig(versions.running().trust),
+    logger: createLogger({ level: 'error', destination: 2 }),
+  });
+  const outbox = uplink.outbox;
   const b = db.batch();
   const deadSeq = outbox.enqueue(b, { v: 1, id: uuidv7(), type: 'identity.notify', from: 'lg:242012', to: 'pref:240001', at: nowIso(), corr: null, body: {} });
   await outbox.commit(b);
@@ -108,7 +122,7 @@ export async function startUiFixture(): Promise<UiFixture> {
   });
   // The same wiring as `juki-gw start` (gateway/appliance/components.ts uiComponent).
   const wired = applianceServices({
-    versions, auditLog, dataDir: dir, broker, outbox, signer, devCa: ca, consistency,
+    versions, auditLog, dataDir: dir, broker, uplink, signer, devCa: ca, consistency,
     uplinks: uplinkProbe(() => versions.running(), 3000),
   });
   const services = wired.services;
@@ -121,7 +135,7 @@ export async function startUiFixture(): Promise<UiFixture> {
     printOnce: (t) => { firstPassword = /one-time password: (\S+)/.exec(t)![1]!; },
   });
   return {
-    url: ui.url, dir, db, versions, outbox, firstPassword, auditLog, deadSeq,
+    url: ui.url, dir, db, versions, outbox, uplink, mosquitto, firstPassword, auditLog, deadSeq,
     auditRecords: () => services.audit.query!({ limit: 5000 }),
     broker: () => broker!,
     plainUrl: () => `mqtt://127.0.0.1:${broker!.address('local-dev').port}`,
@@ -129,7 +143,7 @@ export async function startUiFixture(): Promise<UiFixture> {
       await ui.close();
       wired.stop();
       await broker?.close();
-      outbox.close();
+      await uplink.close();
       await auditLog.close();
       await peerDb.close();
       await mosquitto.close();

@@ -67,10 +67,11 @@ export function registerDashboard(app: Hono<UiEnv>) {
                 <tbody>{list.map((x) => <tr><td title={x.subject} class="any">{x.label}</td><td>{x.notAfter}</td><td class={x.daysLeft < 7 ? 'bad' : x.daysLeft < 30 ? 'warn' : ''}>{x.daysLeft}</td></tr>)}</tbody></table>
             )}
           </Card>
-          <Card title="Upstream links" id="links" data={links}>
+          <Card title="Upstream links" id="links" data={links} wide>
             {(l) => l.length === 0 ? <p class="muted">No upstream link.</p> : (
-              <table><thead><tr><th>Link</th><th>State</th></tr></thead>
-                <tbody>{l.map((x) => <tr><td>{x.name}</td><td class={x.connected ? 'ok' : 'bad'}>{x.connected ? 'connected' : 'down'} <span class="muted">{x.detail}</span></td></tr>)}</tbody></table>
+              <table><thead><tr><th>Link</th><th>State</th><th>Queued</th><th>Oldest</th></tr></thead>
+                <tbody>{l.map((x) => <tr data-link={x.name}><td>{x.name}</td><td class={x.connected ? 'ok' : 'bad'}><span data-state={x.connected ? 'up' : 'down'}>{x.connected ? 'connected' : 'down'}</span> <span class="muted">{x.detail}</span></td>
+                  <td>{x.queueDepth ?? '—'}</td><td>{x.queueDepth ? ago(x.oldestAgeMs) : '—'}</td></tr>)}</tbody></table>
             )}
           </Card>
           <Card title="Signing token" id="token" data={token}>
