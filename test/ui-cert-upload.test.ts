@@ -1,8 +1,11 @@
 // Uploading a local system's client certificate through the admin app (HTTP, no browser): a good one
 // becomes a new config version pinning its fingerprint; a wrong CN, an unknown CA, an expired one or a
 // pasted private key is refused at the field, and no version is made. Dev-CA issuance pins the same way.
+// The last block does it as an operator would: Chromium, the page's file input, over HTTPS.
 import { X509Certificate } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, beforeEach, afterEach, describe, expect, it } from 'vitest';
 import { openApplianceDb, type Db } from '../gateway/store/db.js';
 import { createLogger } from '../gateway/log/logger.js';
@@ -16,6 +19,10 @@ import { certificateFingerprint } from '../broker/client-cert.js';
 import type { ApplianceServices, AuditEvent } from '../config/ui/services.js';
 import { createTestPki, type TestPki } from './helpers/pki.js';
 import { tempDir } from './helpers/tmp.js';
+import { freePort } from './helpers/ports.js';
+import { launchChromium } from './helpers/browser.js';
+import { startAdminUi } from '../config/ui/server.js';
+import { selfSignedUiCertificate } from '../config/ui/tls.js';
 
 let pki: TestPki;
 const pkiDir = tempDir('jukigw-upload-pki-');
@@ -29,6 +36,7 @@ let db: Db;
 let versions: ConfigVersions;
 let app: ReturnType<typeof createAdminApp>;
 let events: AuditEvent[];
+let services: ApplianceServices;
 const fp = (pem: string) => certificateFingerprint(new X509Certificate(pem).raw);
 
 beforeEach(async () => {
@@ -50,7 +58,7 @@ beforeEach(async () => {
   ].join('\n');
   versions = await openConfigVersions({ db, initialText });
   const ca = await createDevCa(join(dir.path, 'dev-ca'));
-  const services: ApplianceServices = {
+  services = {
     config: versions,
     systems: createSystemsService(versions, { issueClientCert: devCaClientCertificates(ca) }),
     status: {},
@@ -186,5 +194,57 @@ describe('client certificate upload', () => {
     expect(new X509Certificate(pem).subject).toBe('CN=term-01');
     expect(after.comment).toBe(`system term-01: client certificate issued by the dev CA (sha256 ${fp(pem)})`);
     expect(events.at(-1)!.detail).toContain(`pinned sha256 ${fp(pem)} in config version ${after.version}`);
+  });
+});
+
+describe('client certificate upload in Chromium (the page\'s file input)', () => {
+  let browser: Browser;
+  beforeAll(async () => { browser = await launchChromium({ ignoreCertificateErrors: true }); });
+  afterAll(async () => { await browser?.close(); });
+
+  it('pins a certificate file chosen in the file input, and refuses a wrong one with the exact reason on the page', async () => {
+    const ui = await startAdminUi({
+      config: { enabled: true, host: '127.0.0.1', port: await freePort(), sessionIdleMinutes: 15 },
+      services, logger: createLogger({ level: 'silent' }), db, dataDir: dir.path, tls: await selfSignedUiCertificate(['127.0.0.1']),
+    });
+    const ctx = await browser.newContext({ ignoreHTTPSErrors: true });
+    try {
+      const p = await ctx.newPage();
+      await p.goto(`${ui.url}/login`);
+      await p.fill('#username', 'boss');
+      await p.fill('#password', 'second chief password 2');
+      await Promise.all([p.waitForNavigation(), p.click('#login')]);
+      await p.goto(`${ui.url}/systems?edit=rr-01`);
+      await expect(p.locator('#certificate').textContent()).resolves.toContain('none pinned');
+      const before = await versions.current();
+      const submit = () => Promise.all([p.waitForNavigation(), p.click('#cert-upload')]);
+
+      // Another system's certificate (PEM file), then one from a CA no listener trusts (DER file).
+      await p.setInputFiles('#cert-file', { name: 'term-01.pem', mimeType: 'application/x-pem-file', buffer: Buffer.from(pki.clients['term-01']!.cert) });
+      await submit();
+      await expect(p.locator('[data-field-error="certificate"]').textContent()).resolves.toBe('CN is "term-01", but must be the system id "rr-01"');
+      await p.setInputFiles('#cert-file', { name: 'rogue.der', mimeType: 'application/pkix-cert', buffer: new X509Certificate(pki.rogue.cert).raw });
+      await submit();
+      await expect(p.locator('[data-field-error="certificate"]').textContent()).resolves.toBe('not issued by the CA of the local TLS listener(s) local-tls');
+      await expect(p.locator('#certificate').textContent()).resolves.toContain('none pinned');
+      expect((await versions.current()).version).toBe(before.version);
+      expect(events.filter((e) => e.action === 'system.certificate.upload').map((e) => e.outcome)).toEqual(['refused', 'refused']);
+
+      // The system's own certificate, as a DER file from disk.
+      const der = new X509Certificate(pki.clients['rr-01']!.cert).raw;
+      const derFile = join(dir.path, 'rr-01.der');
+      writeFileSync(derFile, der);
+      await p.setInputFiles('#cert-file', derFile);
+      await submit();
+      const want = certificateFingerprint(der);
+      expect(new URL(p.url()).pathname + new URL(p.url()).search).toBe('/systems?edit=rr-01');
+      await expect(p.locator('.flash').textContent()).resolves.toContain(`Certificate for rr-01 registered (SHA-256 ${want}, config version ${before.version + 1})`);
+      await expect(p.locator('#certificate [data-fingerprint]').getAttribute('data-fingerprint')).resolves.toBe(want);
+      await expect(p.locator('[data-field-error="certificate"]').count()).resolves.toBe(0);
+      expect((await versions.current()).config.systems.find((s) => s.id === 'rr-01')!.certificateSha256).toBe(want);
+    } finally {
+      await ctx.close();
+      await ui.close();
+    }
   });
 });
