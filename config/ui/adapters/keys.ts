@@ -9,6 +9,7 @@ import {
   certificateFiles, certificateRequest, describeCertificate, kidOf, openToken, pemBlocks, toPem, type HsmLogger,
 } from '../../../hsm/index.js';
 import { certificateMatchesKey } from '../../../hsm/certs.js';
+import type { Pkcs11TokenKey } from '../../../hsm/pkcs11-token.js';
 import { isMap, parseDocument } from 'yaml';
 import type { ConfigService, KeyInfo, KeysService, TrustAnchorInfo } from '../services.js';
 
@@ -24,12 +25,14 @@ export interface KeysOptions {
 const LABEL = /^[A-Za-z0-9._-]{1,64}$/;
 
 export function keysFromHsm(opts: KeysOptions): KeysService {
-  const configFor = (label: string): HsmConfig => {
+  // One session, no signing threads: the page only reads, generates or signs one CSR.
+  const configFor = (label: string, algorithm?: HsmConfig['algorithm']): HsmConfig => {
     if (!LABEL.test(label)) throw new Error('key label: 1-64 characters A-Z a-z 0-9 . _ -');
-    return { ...opts.hsm(), keyLabel: label };
+    const hsm = opts.hsm();
+    return { ...hsm, keyLabel: label, sessions: 1, signingThreads: false, algorithm: algorithm ?? hsm.algorithm };
   };
-  const withToken = async <T>(label: string, generate: boolean, f: (t: Awaited<ReturnType<typeof openToken>>, hsm: HsmConfig) => Promise<T>): Promise<T> => {
-    const hsm = configFor(label);
+  const withToken = async <T>(label: string, generate: boolean, f: (t: Awaited<ReturnType<typeof openToken>>, hsm: HsmConfig) => Promise<T>, algorithm?: HsmConfig['algorithm']): Promise<T> => {
+    const hsm = configFor(label, algorithm);
     const token = await openToken(hsm, { dataDir: opts.dataDir, generateIfMissing: generate, ...(opts.logger ? { logger: opts.logger } : {}) });
     try { return await f(token, hsm); } finally { await token.close(); }
   };
@@ -50,7 +53,25 @@ export function keysFromHsm(opts: KeysOptions): KeysService {
     return { file, subject: x.subject.replace(/\n/g, ', '), notAfter: new Date(x.validTo).toISOString(), fingerprintSha256: createHash('sha256').update(der).digest('hex') };
   };
   const svc: KeysService = {
-    list: () => withToken(opts.hsm().keyLabel, false, async (t, hsm) => [info(hsm, t.spkiDer)]),
+    // Every private key on a PKCS#11 token, as `juki-gw keys list` prints them (the configured one first);
+    // a software token holds the configured key only.
+    list: async () => {
+      const configured = opts.hsm();
+      const [first, others] = await withToken(configured.keyLabel, false, async (t, hsm) => {
+        if (!('withSession' in t)) return [info(hsm, t.spkiDer), []] as const;
+        const { listKeys } = await import('../../../hsm/pkcs11-key.js');
+        const all = await (t as Pkcs11TokenKey).withSession((lib, session) => listKeys(lib, session));
+        return [info(hsm, t.spkiDer), all.filter((k) => k.label !== hsm.keyLabel)] as const;
+      });
+      const rsa = configured.algorithm === 'ES256' ? 'PS256' : configured.algorithm;
+      const out: KeyInfo[] = [first];
+      for (const k of [...others].sort((a, b) => a.label.localeCompare(b.label))) {
+        if (!LABEL.test(k.label)) { out.push({ label: k.label, algorithm: `${k.type}-${k.bits}` }); continue; }
+        const alg = k.type === 'EC' ? 'ES256' : rsa;
+        out.push(await withToken(k.label, false, async (t, hsm) => info(hsm, t.spkiDer), alg));
+      }
+      return out;
+    },
     generate: (label) => withToken(label, true, async (t, hsm) => info(hsm, t.spkiDer)),
     csr: (label, subject) => withToken(label, false, async (t) => certificateRequest(t, subject)),
     importCert: (label, pem) => withToken(label, false, async (t, hsm) => {
