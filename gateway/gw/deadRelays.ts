@@ -1,8 +1,9 @@
 // A durable relay (addressee.update 1-③, copy.update 3-③) is answered `{accepted: true}` once it is
-// queued. If the outbox later gives up on it (attempt limit, or an upstream rejection) the update was
-// never delivered, and its caller must hear so: the GW sends it an `error` (upstream_unavailable,
-// corr = its request id) on res/{systemId} and audits it, in one batch. The caller of each relay
-// still queued is kept in `gw-relays`, written with the queue entry, so this survives restarts.
+// queued. If the outbox later gives up on it (attempt limit without a `.result`, or an upstream
+// rejection) the update is not known to have arrived, and its caller must hear so: the GW sends it
+// an `error` (upstream_unavailable, corr = its request id) on res/{systemId} and audits it, in one
+// batch. The caller of each relay still queued is kept in `gw-relays`, written with the queue entry,
+// so this survives restarts.
 import { errorReply } from '../envelope.js';
 import type { CsFlowDeps } from '../cs/flows/shared.js';
 import type { Logger } from '../log/logger.js';
@@ -53,8 +54,9 @@ export function createRelayCallers(flow: CsFlowDeps, selfAddress: () => string, 
     const detail = `relay ${envelope.id} dead-lettered (seq ${entry.seq}): ${entry.reason}`.slice(0, 512);
     if (caller) {
       uow.batch.del(envelope.id, { sublevel: sub as never });
+      // Not acknowledged is not proof of non-delivery: the receiver may still get it (it dedupes by id).
       flow.localOutbox.reply(uow, caller.systemId, errorReply({ id: caller.requestId, from: caller.systemId }, selfAddress(), 'upstream_unavailable',
-        `the accepted ${caller.type} was not delivered to ${envelope.to}: ${entry.reason}; it is in the dead-letter queue (seq ${entry.seq}) for the operator, or send it again`));
+        `the accepted ${caller.type} was not acknowledged by ${envelope.to} (${entry.reason}); it is in the dead-letter queue (seq ${entry.seq}): the operator may send it again, or send a new request`));
       await flow.audit.record(uow, { actor: { kind: 'system', id: caller.systemId }, action: caller.type, outcome: 'error', code: 'upstream_unavailable', keys: [caller.addresseeKey], detail });
     } else {
       // Its caller was already answered (an operator's retry of a dead letter that failed again).

@@ -112,6 +112,8 @@ export interface GwStackOptions {
   deferRoles?: boolean;
   /** Upstream reply timeouts per message type (merged over info.query 1.5 s; default 5 s otherwise). */
   timeoutsMs?: Record<string, number>;
+  /** Outbox attempt limit (default 10): a low one dead-letters an unacknowledged relay quickly. */
+  maxAttempts?: number;
 }
 
 export async function startGwStack(opts: GwStackOptions = {}): Promise<GwStack> {
@@ -158,7 +160,7 @@ export async function startGwStack(opts: GwStackOptions = {}): Promise<GwStack> 
         { id: TERMINAL, role: 'terminal', password: { file: pwFile } },
       ],
       upstreams: [{ name: 'juki', url: mosq.url, nodes: ['*'] }],
-      uplink: { defaultTimeoutMs: 5000, timeoutsMs: { 'info.query': 1500, ...opts.timeoutsMs }, retry: { initialMs: 50, maxMs: 500, maxAttempts: 10 } },
+      uplink: { defaultTimeoutMs: 5000, timeoutsMs: { 'info.query': 1500, ...opts.timeoutsMs }, retry: { initialMs: 50, maxMs: 500, maxAttempts: opts.maxAttempts ?? 10 } },
       limits: { minFreeDiskBytes: 0, maxPayloadBytes: 256 * 1024 },
     });
     logger = createLogger({ level: opts.logLevel ?? 'debug', destination: logFile });
