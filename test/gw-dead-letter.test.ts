@@ -74,4 +74,26 @@ describe('GW durable relays: dead-lettered after the attempt limit', () => {
     expect(await callers()).toEqual([]);
     expect(nl.replies.filter((r) => r.corr === ad.corr).map((r) => r.type)).toEqual(['addressee.update.result']);
   });
+
+  it('a relay dead-lettered while the GW was not listening (stopped in between) is answered by the reconciliation', async () => {
+    // As when the uplink starts and dead-letters before the GW role has attached: nobody hears the event.
+    s.uplink.outbox.removeAllListeners('dead');
+    await s.sims.node(ims).close();
+    const ad = await nl.publish('addressee.update', { lgCode: SERVED, addresseeNo: 'D-0003', operation: 'add', myNumber: s.residents[2]!.myNumber });
+    expect((await ad.reply).body).toEqual({ accepted: true });
+    await until(async () => (await s.uplink.outbox.list({ dead: true })).length === 1, 20_000, 'dead-lettered');
+    await new Promise((r) => setTimeout(r, 200));
+    expect(nl.replies.filter((r) => r.corr === ad.id).map((r) => r.type)).toEqual(['addressee.update.result']);
+    expect(await callers()).toHaveLength(1);
+
+    expect(await s.gw.purgeExpired()).toMatchObject({ relaysDead: 1, relaysDelivered: 0 });
+    const err = await until(() => nl.replies.find((r: Envelope) => r.corr === ad.id && r.type === 'error'));
+    expect(err.body).toMatchObject({ code: 'upstream_unavailable' });
+    expect(await callers()).toEqual([]);
+    const audited = (await s.auditEntries()).map((e) => e.event).filter((e) => e.code === 'upstream_unavailable' && e.keys?.includes(s.hashKey('addressee', `${SERVED}:D-0003`)));
+    expect(audited).toHaveLength(1);
+    // Once only: a second run finds nothing to answer.
+    expect(await s.gw.purgeExpired()).toMatchObject({ relaysDead: 0 });
+    await s.sims.node(ims).start();
+  });
 });
