@@ -135,6 +135,8 @@ export const rolesComponent: GatewayComponent = {
       broker: ctx.broker, uplink: ctx.gw.uplink, audit, gateway: gw.attach,
       identityStore: await IdentityStore.open(ctx.db, {
         codec: sealedJson as never, indexKey: await atRest.keyring.secret('identity-index'), codeKey: await atRest.keyring.secret('identity-code'),
+        // Read per change, so a configuration applied live (checkResidentCodeDigit) holds here too.
+        validation: { get residentCodeCheckDigit() { return ctx.config.checkResidentCodeDigit; } },
         onMigrate: ({ sublevel, entries }) => { if (entries % 100_000 === 0) ctx.logger.info({ sublevel, entries }, 'identity store: moving keys to 住民票コード pseudonyms'); },
       }),
       encodings: { local: sealedJson, moveout: sealedJson },

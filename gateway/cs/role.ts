@@ -111,7 +111,16 @@ function createAuditor(log: AuditLog, hashKey: KeyHasher, logger: Logger): CsAud
 export async function startCsRole(deps: CsRoleDeps): Promise<CsRole> {
   const { config, db, broker, uplink } = deps;
   const logger = deps.logger.child({ component: 'cs' });
-  const messages = deps.messages ?? createMessageRegistry({ checkResidentCodeDigit: config.checkResidentCodeDigit });
+  const configNow = deps.currentConfig ?? (() => config);
+  // checkResidentCodeDigit is applied live: the schemas follow the running configuration per message.
+  const registries = new Map<boolean, MessageRegistry>();
+  const messagesNow = (): MessageRegistry => {
+    if (deps.messages) return deps.messages;
+    const check = configNow().checkResidentCodeDigit;
+    let r = registries.get(check);
+    if (!r) registries.set(check, r = createMessageRegistry({ checkResidentCodeDigit: check }));
+    return r;
+  };
   const store = deps.identityStore ?? await IdentityStore.open(db, deps.encodings?.identity ? { codec: deps.encodings.identity } : {});
   const selfAddress = () => `lg:${config.municipalities[0]}`;
   const localOutbox = await createLocalOutbox({
@@ -130,8 +139,7 @@ export async function startCsRole(deps: CsRoleDeps): Promise<CsRole> {
   const auditSink: AuditSink = (uow, event) => auditor.record(uow, event);
   const interactive = createInteractive({ db, requester: uplink, localOutbox, audit: auditSink, logger, selfAddress });
   const moveouts = new MoveOutCertificates(db, deps.encodings?.moveout);
-  const configNow = deps.currentConfig ?? (() => config);
-  const flow: CsFlowDeps = { config: configNow, db, logger, messages, store, uplink, interactive, localOutbox, moveouts, audit: auditor };
+  const flow: CsFlowDeps = { config: configNow, db, logger, get messages() { return messagesNow(); }, store, uplink, interactive, localOutbox, moveouts, audit: auditor };
 
   const handlers = new Map<string, FlowHandler>([
     ['identity.update', identityUpdate(flow)],
@@ -152,7 +160,7 @@ export async function startCsRole(deps: CsRoleDeps): Promise<CsRole> {
 
   const intake = createIntake({
     db, source: deps.gateway?.({ flow, handlers, source: broker.persistence.level.requests }) ?? broker.persistence.level.requests, config: configNow, handlers, localOutbox, audit: auditSink, logger, selfAddress,
-    validateBody: (type, body) => { const r = validateBody(type, body, messages); return r.ok ? undefined : r.error; },
+    validateBody: (type, body) => { const r = validateBody(type, body, messagesNow()); return r.ok ? undefined : r.error; },
   });
   await interactive.recover();
   intake.start();

@@ -1,0 +1,97 @@
+// What versions-plan.ts marks as applied live is re-read by the running appliance after an apply
+// through the admin UI's configuration service: checkResidentCodeDigit, on the whole appliance
+// (startAppliance: broker, CS role, identity store), with a local system sending identity.update.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import mqtt, { type MqttClient } from 'mqtt';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startAppliance, type ApplianceHandle } from '../broker/appliance.js';
+import { loadConfig } from '../config/load.js';
+import type { CsRole } from '../gateway/cs/role.js';
+import { isoDateInJapan } from '../gateway/domain/dates.js';
+import { residentCodeCheckDigit } from '../gateway/domain/identifiers.js';
+import { uuidv7, type Envelope } from '../gateway/envelope.js';
+import { createLogger } from '../gateway/log/logger.js';
+import { generateResidents } from '../sim/residents.js';
+import { freePort } from './helpers/ports.js';
+import { tempDir } from './helpers/tmp.js';
+import { until } from './helpers/until.js';
+
+const SERVED = '242012';
+const PASSWORD = 'live-apply-password-not-a-secret';
+const dir = tempDir('jukigw-live-apply-');
+let app: ApplianceHandle;
+let client: MqttClient;
+const replies: Envelope[] = [];
+const actor = { user: 'admin', role: 'admin' as const, via: 'ui' as const };
+
+/** A resident of 津市 whose 住民票コード has the wrong check digit (everything else valid). */
+function residentWithBadDigit(i: number) {
+  const r = [...generateResidents('tsu', { count: 20, seed: 'live-apply' })].filter((x) => x.lgCode === SERVED)[i]!;
+  const body = r.residentCode.slice(0, 10);
+  const wrong = String((residentCodeCheckDigit(body) + 1) % 10);
+  return { ...r, residentCode: body + wrong, changeReason: 'add', changeDate: isoDateInJapan(Date.now()), status: 'current' };
+}
+
+async function update(record: Record<string, unknown>): Promise<Envelope> {
+  const id = uuidv7();
+  await client.publishAsync('req/identity.update', JSON.stringify({ v: 1, id, type: 'identity.update', body: { record } }), { qos: 1 });
+  return until(() => replies.find((e) => e.corr === id), 10_000, `reply to ${id}`);
+}
+
+async function applyDigitCheck(on: boolean) {
+  const versions = app.ctx.gw.versions!;
+  const text = (await versions.current()).text.replace(/checkResidentCodeDigit: \w+/, `checkResidentCodeDigit: ${on}`);
+  return versions.apply(text, actor, `住民票コード check digit ${on ? 'on' : 'off'}`);
+}
+
+beforeAll(async () => {
+  const dataDir = join(dir.path, 'data');
+  mkdirSync(dataDir, { recursive: true });
+  const pwFile = join(dir.path, 'password');
+  writeFileSync(pwFile, PASSWORD);
+  const port = await freePort();
+  const text = [
+    `municipalities: ['${SERVED}']`, `dataDir: ${dataDir}`, 'hsm: { kind: software }', 'checkResidentCodeDigit: true',
+    `listeners: [{ name: plain, type: plain, host: 127.0.0.1, port: ${port} }]`,
+    `systems: [{ id: rr-01, role: resident-register, password: { file: ${pwFile} } }]`,
+    'broker: { syncWrites: false }', `admin: { host: 127.0.0.1, port: ${await freePort()} }`,
+    'ui: { enabled: false }', 'limits: { minFreeDiskBytes: 0 }', '',
+  ].join('\n');
+  const configFile = join(dir.path, 'juki-gw.yaml');
+  writeFileSync(configFile, text);
+  const r = loadConfig(configFile);
+  if (!r.ok) throw new Error(JSON.stringify(r.problems));
+  app = await startAppliance(r.config, { logger: createLogger({ level: 'silent' }), configText: text });
+  client = await mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, { clientId: 'rr-01', username: 'rr-01', password: PASSWORD, clean: false, protocolVersion: 4, reconnectPeriod: 0 });
+  client.on('message', (_t, p) => replies.push(JSON.parse(p.toString('utf8')) as Envelope));
+  await client.subscribeAsync('res/rr-01', { qos: 1 });
+}, 60_000);
+
+afterAll(async () => {
+  await client?.endAsync(true);
+  await app?.close();
+  dir.cleanup();
+});
+
+describe('a configuration applied live is re-read by the running appliance', () => {
+  it('checkResidentCodeDigit: switched off and on again through the config service, each identity.update follows the running value', async () => {
+    const first = residentWithBadDigit(0);
+    const refused = await update(first);
+    expect(refused.type).toBe('error');
+    expect(refused.body).toMatchObject({ code: 'invalid_request', details: [expect.objectContaining({ path: 'body.record.residentCode', problem: expect.stringMatching(/^residentCode\.checkDigit/) })] });
+
+    const off = await applyDigitCheck(false);
+    expect(off.ok).toBe(true);
+    if (off.ok) expect(off.plan).toMatchObject({ live: ['checkResidentCodeDigit'], restartRequired: [] });
+    const accepted = await update(first);
+    expect(accepted.type, JSON.stringify(accepted.body)).toBe('identity.update.result');
+    const store = (app.ctx.gw.extra.cs as CsRole).store;
+    expect((await store.get(first.residentCode))?.name).toBe(first.name);
+
+    expect((await applyDigitCheck(true)).ok).toBe(true);
+    const again = await update(residentWithBadDigit(1));
+    expect(again.type).toBe('error');
+    expect(again.body).toMatchObject({ code: 'invalid_request', details: [expect.objectContaining({ path: 'body.record.residentCode' })] });
+  });
+});
