@@ -1,12 +1,15 @@
 // What versions-plan.ts marks as applied live is re-read by the running appliance after an apply
-// through the admin UI's configuration service: checkResidentCodeDigit, on the whole appliance
-// (startAppliance: broker, CS role, identity store), with a local system sending identity.update.
+// through the admin API (POST /api/v1/config, the configuration page's service): checkResidentCodeDigit
+// on the whole appliance (startAppliance: broker, CS role, identity store) with a local system sending
+// identity.update, and limits.minFreeDiskBytes in the dashboard's disk figures.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startAppliance, type ApplianceHandle } from '../broker/appliance.js';
 import { loadConfig } from '../config/load.js';
+import { adminApi, type AdminApi } from '../cli/adminApi.js';
+import { openAuthStore } from '../config/ui/auth/store.js';
 import type { CsRole } from '../gateway/cs/role.js';
 import { isoDateInJapan } from '../gateway/domain/dates.js';
 import { residentCodeCheckDigit } from '../gateway/domain/identifiers.js';
@@ -22,8 +25,8 @@ const PASSWORD = 'live-apply-password-not-a-secret';
 const dir = tempDir('jukigw-live-apply-');
 let app: ApplianceHandle;
 let client: MqttClient;
+let api: AdminApi;
 const replies: Envelope[] = [];
-const actor = { user: 'admin', role: 'admin' as const, via: 'ui' as const };
 
 /** A resident of 津市 whose 住民票コード has the wrong check digit (everything else valid). */
 function residentWithBadDigit(i: number) {
@@ -39,11 +42,14 @@ async function update(record: Record<string, unknown>): Promise<Envelope> {
   return until(() => replies.find((e) => e.corr === id), 10_000, `reply to ${id}`);
 }
 
-async function applyDigitCheck(on: boolean) {
-  const versions = app.ctx.gw.versions!;
-  const text = (await versions.current()).text.replace(/checkResidentCodeDigit: \w+/, `checkResidentCodeDigit: ${on}`);
-  return versions.apply(text, actor, `住民票コード check digit ${on ? 'on' : 'off'}`);
+/** Edits the running configuration's text and applies it through the admin API. */
+async function apply(edit: (text: string) => string, comment: string): Promise<Record<string, unknown>> {
+  const current = await api.call('GET', '/config');
+  const r = await api.call('POST', '/config', { text: edit(String((current.json as { text: string }).text)), comment });
+  expect(r.status, JSON.stringify(r.json)).toBe(200);
+  return r.json;
 }
+const applyDigitCheck = (on: boolean) => apply((t) => t.replace(/checkResidentCodeDigit: \w+/, `checkResidentCodeDigit: ${on}`), `住民票コード check digit ${on ? 'on' : 'off'}`);
 
 beforeAll(async () => {
   const dataDir = join(dir.path, 'data');
@@ -56,13 +62,17 @@ beforeAll(async () => {
     `listeners: [{ name: plain, type: plain, host: 127.0.0.1, port: ${port} }]`,
     `systems: [{ id: rr-01, role: resident-register, password: { file: ${pwFile} } }]`,
     'broker: { syncWrites: false }', `admin: { host: 127.0.0.1, port: ${await freePort()} }`,
-    'ui: { enabled: false }', 'limits: { minFreeDiskBytes: 0 }', '',
+    `ui: { enabled: true, host: 127.0.0.1, port: ${await freePort()} }`, 'limits: { minFreeDiskBytes: 0 }', '',
   ].join('\n');
   const configFile = join(dir.path, 'juki-gw.yaml');
   writeFileSync(configFile, text);
   const r = loadConfig(configFile);
   if (!r.ok) throw new Error(JSON.stringify(r.problems));
   app = await startAppliance(r.config, { logger: createLogger({ level: 'silent' }), configText: text });
+  const auth = await openAuthStore({ db: app.ctx.db, idleMinutes: 15 });
+  const made = adminApi(r.config, { env: { JUKIGW_API_TOKEN: (await auth.createApiToken('admin', 'live apply test')).token } });
+  if (!made.ok) throw new Error(made.message);
+  api = made.api;
   client = await mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, { clientId: 'rr-01', username: 'rr-01', password: PASSWORD, clean: false, protocolVersion: 4, reconnectPeriod: 0 });
   client.on('message', (_t, p) => replies.push(JSON.parse(p.toString('utf8')) as Envelope));
   await client.subscribeAsync('res/rr-01', { qos: 1 });
@@ -82,16 +92,23 @@ describe('a configuration applied live is re-read by the running appliance', () 
     expect(refused.body).toMatchObject({ code: 'invalid_request', details: [expect.objectContaining({ path: 'body.record.residentCode', problem: expect.stringMatching(/^residentCode\.checkDigit/) })] });
 
     const off = await applyDigitCheck(false);
-    expect(off.ok).toBe(true);
-    if (off.ok) expect(off.plan).toMatchObject({ live: ['checkResidentCodeDigit'], restartRequired: [] });
+    expect(off.plan).toMatchObject({ live: ['checkResidentCodeDigit'], restartRequired: [] });
     const accepted = await update(first);
     expect(accepted.type, JSON.stringify(accepted.body)).toBe('identity.update.result');
     const store = (app.ctx.gw.extra.cs as CsRole).store;
     expect((await store.get(first.residentCode))?.name).toBe(first.name);
 
-    expect((await applyDigitCheck(true)).ok).toBe(true);
+    await applyDigitCheck(true);
     const again = await update(residentWithBadDigit(1));
     expect(again.type).toBe('error');
     expect(again.body).toMatchObject({ code: 'invalid_request', details: [expect.objectContaining({ path: 'body.record.residentCode' })] });
+  });
+
+  it('limits: the dashboard\'s disk figures show the minimum free space just applied', async () => {
+    const before = await api.call('GET', '/status');
+    expect(before.json.disk).toMatchObject({ minFreeBytes: 0 });
+    const r = await apply((t) => t.replace('limits: { minFreeDiskBytes: 0 }', 'limits: { minFreeDiskBytes: 1048576 }'), 'keep 1 MiB free');
+    expect(r.plan).toMatchObject({ live: ['limits'], restartRequired: [] });
+    expect((await api.call('GET', '/status')).json.disk).toMatchObject({ minFreeBytes: 1048576 });
   });
 });

@@ -37,7 +37,7 @@ export function applianceServices(p: ApplianceParts): { services: ApplianceServi
     config: p.versions,
     systems: createSystemsService(p.versions, p.devCa ? { issueClientCert: devCaClientCertificates(p.devCa) } : {}),
     status: {
-      disk: diskStatus(p.dataDir, running().limits.minFreeDiskBytes),
+      disk: diskStatus(p.dataDir, () => running().limits.minFreeDiskBytes),
       certificates: async () => [...(p.signer ? [signerCertificate(p.signer)] : []), ...(await certificateExpiry(running)())],
     },
     audit: auditFromLog(p.auditLog),

@@ -85,10 +85,11 @@ export function linkStatus(uplink: Uplink): () => Promise<LinkStatus[]> {
   };
 }
 
-export function diskStatus(path: string, minFreeBytes: number): () => Promise<DiskStatus> {
+/** `minFreeBytes` read per call: limits are applied live. */
+export function diskStatus(path: string, minFreeBytes: () => number): () => Promise<DiskStatus> {
   return async () => {
     const s = await statfs(path);
-    return { path, freeBytes: s.bavail * s.bsize, totalBytes: s.blocks * s.bsize, minFreeBytes };
+    return { path, freeBytes: s.bavail * s.bsize, totalBytes: s.blocks * s.bsize, minFreeBytes: minFreeBytes() };
   };
 }
 
