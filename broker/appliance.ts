@@ -63,8 +63,10 @@ export async function startAppliance(config: ApplianceConfig, opts: { logger: Lo
   const db = await openApplianceDb(join(config.dataDir, 'db'));
   const ctx: ApplianceContext = {
     config, logger: opts.logger, registry, db, audit: opts.audit ?? (() => {}), gw: { extra: {} }, ...(opts.only ? { only: opts.only } : {}), ...(opts.configText !== undefined ? { configText: opts.configText } : {}),
-    checks: [dbWritableCheck(db), diskSpaceCheck(config.dataDir, config.limits.minFreeDiskBytes)],
+    checks: [dbWritableCheck(db)],
   };
+  // limits apply live: the check reads the running configuration each time.
+  ctx.checks.push(diskSpaceCheck(config.dataDir, () => ctx.config.limits.minFreeDiskBytes));
   const stops: Array<{ name: string; stop: () => Promise<void> }> = [];
   const close = async () => {
     for (const s of stops.splice(0).reverse()) {

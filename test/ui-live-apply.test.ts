@@ -111,4 +111,19 @@ describe('a configuration applied live is re-read by the running appliance', () 
     expect(r.plan).toMatchObject({ live: ['limits'], restartRequired: [] });
     expect((await api.call('GET', '/status')).json.disk).toMatchObject({ minFreeBytes: 1048576 });
   });
+
+  it('limits: the health port\'s disk check (/readyz) follows the minimum free space just applied', async () => {
+    const readyz = async () => {
+      const res = await fetch(`http://127.0.0.1:${app.ctx.config.admin.port}/readyz`);
+      return { status: res.status, text: await res.text() };
+    };
+    expect((await readyz()).status).toBe(200);
+    // More than any disk here has free: the appliance must report itself not ready, without a restart.
+    await apply((t) => t.replace(/limits: \{ minFreeDiskBytes: \d+ \}/, 'limits: { minFreeDiskBytes: 1000000000000000 }'), 'impossible minimum');
+    const full = await readyz();
+    expect(full.status).toBe(503);
+    expect(full.text).toMatch(/disk-space/);
+    await apply((t) => t.replace(/limits: \{ minFreeDiskBytes: \d+ \}/, 'limits: { minFreeDiskBytes: 0 }'), 'back to 0');
+    expect((await readyz()).status).toBe(200);
+  });
 });

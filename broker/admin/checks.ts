@@ -26,10 +26,12 @@ export function dbWritableCheck(db: Db): ReadinessCheck {
   };
 }
 
-export function diskSpaceCheck(dir: string, minFreeBytes: number): ReadinessCheck {
+/** `minFreeBytes` may be a getter: a live configuration change then applies to the next check. */
+export function diskSpaceCheck(dir: string, minFree: number | (() => number)): ReadinessCheck {
   return {
     name: 'disk-space',
     async run() {
+      const minFreeBytes = typeof minFree === 'function' ? minFree() : minFree;
       try {
         const s = await statfs(dir);
         const free = Number(s.bavail) * Number(s.bsize);
