@@ -2,14 +2,16 @@
 // commit, the broker goes on reading the same connection, so later publishes are admitted and queued
 // for the next batch instead of waiting one fsync each. A real LevelDB whose writes are held back
 // (the committer goes through the DB's public batch() once it is wrapped) shows it from outside:
-// publishes after the first are admitted while its commit cannot have completed, and the byte bound
-// (16 MiB) stops the reading.
+// publishes after the first are admitted while its commit cannot have completed, and the bounds
+// (4000 publishes, 16 MiB of payload waiting for their commit) stop the reading.
 //
 // The publisher is a raw socket so that the first read chunk holds two publishes: aedes itself reads
 // a connection's next chunk only when a chunk's publishes are done, except that each new 'readable'
 // event counts as one done (lib/client.js nextBatch). With a single pending publish aedes would read
-// on by that alone, and the test would prove nothing.
+// on by that alone, and the test would prove nothing. That same rule read every chunk of publishes
+// larger than a chunk: the 1 MiB test is the one that shows the bound holds at the stream.
 import { afterEach, describe, expect, it } from 'vitest';
+import { getDefaultHighWaterMark } from 'node:stream';
 import { ClassicLevel } from 'classic-level';
 import mqttPacket from 'mqtt-packet';
 import type { Db } from '../gateway/store/db.js';
@@ -85,6 +87,13 @@ async function rawPublisher(url: string, clientId: string) {
 
 const indices = (n: number) => [...Array(n).keys()];
 
+/**
+ * The most one read of the broker's socket returns: the socket stops reading once its buffer
+ * reaches the high-water mark, and one socket read is at most 64 KiB (libuv). When a bound is
+ * reached, the rest of that chunk is still parsed, nothing after it.
+ */
+const READ_CHUNK_MAX = getDefaultHighWaterMark(false) + 64 * 1024;
+
 describe('durable ingress read-ahead', () => {
   it('admits publishes from later reads while the first ones still wait for their group commit', async () => {
     const h = await heldBroker();
@@ -110,7 +119,8 @@ describe('durable ingress read-ahead', () => {
     const pub = await rawPublisher(h.broker.url, 'ra-big');
     const size = 16_000;
     const total = 1500; // 24 MB
-    // 1049 publishes reach 16 MiB (1049 × 16000 ≥ 16 MiB); the reading stops within a read chunk after that
+    // 1049 publishes reach 16 MiB (1049 × 16000 ≥ 16 MiB); only the rest of the read chunk being
+    // parsed then is still admitted
     const atBound = Math.ceil((16 * 1024 * 1024) / size);
     h.hold();
     pub.socket.write(pub.publishes(0, total, size));
@@ -118,7 +128,7 @@ describe('durable ingress read-ahead', () => {
     await new Promise((r) => setTimeout(r, 500)); // room for anything more to be read, if it were
     const whileHeld = h.admitted.length;
     expect(whileHeld).toBeGreaterThanOrEqual(atBound);
-    expect(whileHeld).toBeLessThanOrEqual(atBound + 16); // 4 read chunks of 64 KiB at most
+    expect(whileHeld).toBeLessThanOrEqual(atBound + Math.ceil(READ_CHUNK_MAX / size));
     expect(h.admitted).toEqual(indices(whileHeld));
     expect(pub.acks).toEqual([]);
 
@@ -128,5 +138,53 @@ describe('durable ingress read-ahead', () => {
     expect(h.admitted).toEqual(indices(total));
     const stored = await h.broker.persistence.requests.read(0, 2000);
     expect(stored.map((r) => Buffer.from(r.payload).readUInt32BE(0))).toEqual(indices(total));
+  });
+
+  it('stops reading ahead at 4000 publishes waiting for their commit, and reads on after it', async () => {
+    const h = await heldBroker();
+    const pub = await rawPublisher(h.broker.url, 'ra-many');
+    const total = 12_000; // 21 bytes each on the wire: ~250 KiB, several read chunks past the bound
+    const atBound = 4000;
+    const chunk = Math.ceil(READ_CHUNK_MAX / pub.publishes(0, 1, 4).length);
+    h.hold();
+    pub.socket.write(pub.publishes(0, total, 4));
+    await waitFor(() => h.admitted.length >= atBound, 'publishes up to the bound admitted');
+    await new Promise((r) => setTimeout(r, 500));
+    const whileHeld = h.admitted.length;
+    expect(whileHeld).toBeLessThanOrEqual(atBound + chunk);
+    expect(whileHeld).toBeLessThan(total);
+    expect(h.admitted).toEqual(indices(whileHeld));
+    expect(pub.acks).toEqual([]);
+
+    h.release();
+    await waitFor(() => pub.acks.length === total, 'all acknowledged');
+    expect(pub.acks).toEqual(indices(total).map((i) => i + 1));
+    expect(h.admitted).toEqual(indices(total));
+    const stored = await h.broker.persistence.requests.read(0, total + 10);
+    expect(stored.map((r) => Buffer.from(r.payload).readUInt32BE(0))).toEqual(indices(total));
+  });
+
+  it('holds the 16 MiB bound when each publish spans many read chunks (1 MiB publishes)', async () => {
+    const h = await heldBroker();
+    const pub = await rawPublisher(h.broker.url, 'ra-huge');
+    const size = 1024 * 1024;
+    const total = 40; // 40 MiB offered
+    // The 16th publish brings the payload waiting for its commit to exactly 16 MiB: reading stops
+    // there. A 1 MiB publish takes many read chunks, so no further one can already be parsed.
+    const atBound = (16 * 1024 * 1024) / size;
+    h.hold();
+    pub.socket.write(pub.publishes(0, total, size));
+    await waitFor(() => h.admitted.length >= atBound, 'publishes up to the bound admitted');
+    await new Promise((r) => setTimeout(r, 500)); // room for anything more to be read, if it were
+    expect(h.admitted).toEqual(indices(atBound));
+    expect(pub.acks).toEqual([]);
+
+    h.release();
+    await waitFor(() => pub.acks.length === total, 'all acknowledged');
+    expect(pub.acks).toEqual(indices(total).map((i) => i + 1));
+    expect(h.admitted).toEqual(indices(total));
+    const stored = await h.broker.persistence.requests.read(0, 100);
+    expect(stored.map((r) => Buffer.from(r.payload).readUInt32BE(0))).toEqual(indices(total));
+    expect(stored.every((r) => r.payload.length === size)).toBe(true);
   });
 });

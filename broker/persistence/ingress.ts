@@ -33,9 +33,14 @@ export function wireDurableIngress(
     if (!client || !(packet.qos > 0)) return inner(client, packet, callback);
     // Seq is taken on arrival, before any asynchronous ACL work, so seq order is wire order.
     const seq = persistence.reserveSeq();
+    // Counted on arrival too: the bound on what is read ahead must not wait for a slow authorizer.
+    const ahead = packet.qos === 1 ? readAheadOf(client) : undefined;
+    const bytes = payloadBytes(packet);
+    if (ahead) arrive(ahead, bytes);
     inner(client, packet, (err) => {
       if (err) {
         persistence.releaseSeq(seq);
+        if (ahead) leave(ahead, bytes);
         return callback(err);
       }
       if (packet.qos === 2) {
@@ -50,7 +55,7 @@ export function wireDurableIngress(
         );
         return;
       }
-      if (packet.qos === 1) readOnWhileStoring(persistence, client, packet, seq, requesterOf(client), callback);
+      if (ahead) readOnWhileStoring(persistence, ahead, client, packet, seq, requesterOf(client), bytes, callback);
       else storeThenAck(persistence, client, packet, seq, requesterOf(client), callback);
     });
   };
@@ -59,9 +64,8 @@ export function wireDurableIngress(
 }
 
 /**
- * QoS 1 publishes of one connection that are waiting for their group commit without holding up
- * the reading of that connection (see readOnWhileStoring). Bounds what one client can make the
- * broker read ahead of its fsyncs.
+ * QoS 1 publishes of one connection that are waiting for their group commit (counted from their
+ * arrival): at this many the broker stops reading that connection until one is committed.
  */
 const READ_AHEAD_LIMIT = 4000;
 /** The same bound in payload bytes: 4000 maximal payloads would otherwise pin gigabytes per client. */
@@ -69,17 +73,81 @@ const READ_AHEAD_BYTES = 16 * 1024 * 1024;
 
 /**
  * The part of aedes' Client (lib/client.js, 1.x) that gates reading: a socket read chunk is parsed
- * and the next one read only once every packet of it has called `_nextBatch` (`_parsingBatch`
- * counts them).
+ * and the next one read (`conn.read(null)`) only once every packet of it has called `_nextBatch`
+ * (`_parsingBatch` counts them). Every 'readable' event of `conn` calls `_nextBatch` as well, as if
+ * a packet were done, so that count cannot stop the reading: with publishes larger than a read
+ * chunk, each chunk is read on arrival whatever is still pending.
  */
 interface ReadGate {
   _parsingBatch: number;
   _nextBatch: (err?: Error) => void;
+  conn: { read: (size?: number | null) => unknown };
 }
 
-interface ReadAhead { storing: number; bytes: number; released: number; scheduled: boolean }
+interface ReadAhead {
+  gate: ReadGate;
+  storing: number;
+  bytes: number;
+  /** Publishes that left the gate since the last settle() and are still counted in it. */
+  released: number;
+  scheduled: boolean;
+  /** At the bound: aedes' reads of the connection get nothing. */
+  stopped: boolean;
+}
 
-const readAheadOf = new WeakMap<object, ReadAhead>();
+const readAheads = new WeakMap<object, ReadAhead>();
+
+/**
+ * The connection's read-ahead state; undefined when the client is not the aedes 1.x Client this
+ * relies on (its publishes then wait for their commit inside the gate, as aedes would have them).
+ * The bound is kept at the stream: while stopped, aedes' `conn.read(null)` returns nothing, the
+ * bytes stay in the socket's buffer, and once that is full the socket stops reading, so TCP holds
+ * the sender back. Node's own `read(0)` (which only fills that buffer) passes.
+ */
+function readAheadOf(client: any): ReadAhead | undefined {
+  const known = readAheads.get(client);
+  if (known) return known;
+  const gate = client as ReadGate;
+  const conn = gate.conn;
+  if (typeof gate._parsingBatch !== 'number' || typeof gate._nextBatch !== 'function' || typeof conn?.read !== 'function') return undefined;
+  const state: ReadAhead = { gate, storing: 0, bytes: 0, released: 0, scheduled: false, stopped: false };
+  const read = conn.read;
+  conn.read = function readUnlessStopped(this: unknown, size?: number | null) {
+    return state.stopped && size !== 0 ? null : read.call(this, size);
+  };
+  readAheads.set(client, state);
+  return state;
+}
+
+function payloadBytes(packet: any): number {
+  const p = packet.payload;
+  return p == null ? 0 : typeof p === 'string' ? Buffer.byteLength(p) : (p.length ?? 0);
+}
+
+const atBound = (s: ReadAhead): boolean => s.storing >= READ_AHEAD_LIMIT || s.bytes >= READ_AHEAD_BYTES;
+
+/**
+ * A publish arrived. Reaching the bound stops the reading at once: the rest of the read chunk being
+ * parsed is still handled, nothing after it is read until settle() finds the connection below it.
+ */
+function arrive(s: ReadAhead, bytes: number): void {
+  s.storing++;
+  s.bytes += bytes;
+  if (atBound(s)) s.stopped = true;
+}
+
+/** A counted publish is committed (or refused): below the bound the reading starts again. */
+function leave(s: ReadAhead, bytes: number): void {
+  s.storing--;
+  s.bytes -= bytes;
+  if (s.stopped && !atBound(s)) schedule(s);
+}
+
+function schedule(s: ReadAhead): void {
+  if (s.scheduled) return;
+  s.scheduled = true;
+  setImmediate(settle, s);
+}
 
 /**
  * aedes reads a connection's next chunk only once the whole current chunk is handled, which for
@@ -89,27 +157,12 @@ const readAheadOf = new WeakMap<object, ReadAhead>();
  * accounting is unchanged when it finishes. Its PUBACK still waits for the fsync, and acks,
  * publishes and seqs keep wire order: commits complete in the order they were queued.
  */
-function readOnWhileStoring(persistence: LevelPersistence, client: any, packet: any, seq: number, requester: string, callback: AuthorizeCallback): void {
-  const gate = client as ReadGate;
-  if (typeof gate._parsingBatch !== 'number' || typeof gate._nextBatch !== 'function') {
-    return storeThenAck(persistence, client, packet, seq, requester, callback);
-  }
-  let ahead = readAheadOf.get(client);
-  if (!ahead) readAheadOf.set(client, ahead = { storing: 0, bytes: 0, released: 0, scheduled: false });
-  if (ahead.storing >= READ_AHEAD_LIMIT || ahead.bytes >= READ_AHEAD_BYTES) return storeThenAck(persistence, client, packet, seq, requester, callback);
-  const state = ahead;
-  const bytes = packet.payload?.length ?? 0;
-  state.storing++;
-  state.bytes += bytes;
-  state.released++;
-  if (!state.scheduled) {
-    state.scheduled = true;
-    setImmediate(releaseGate, gate, state);
-  }
+function readOnWhileStoring(persistence: LevelPersistence, s: ReadAhead, client: any, packet: any, seq: number, requester: string, bytes: number, callback: AuthorizeCallback): void {
+  s.released++;
+  schedule(s);
   persistence.storeIngressThen(client, packet, seq, requester, (err) => {
-    state.storing--;
-    state.bytes -= bytes;
-    gate._parsingBatch++; // aedes' done for this packet takes it out again
+    s.gate._parsingBatch++; // aedes' done for this packet takes it out again
+    leave(s, bytes);
     try {
       callback(err ?? null);
     } catch (e) {
@@ -118,13 +171,23 @@ function readOnWhileStoring(persistence: LevelPersistence, client: any, packet: 
   });
 }
 
-function releaseGate(gate: ReadGate, state: ReadAhead): void {
-  state.scheduled = false;
-  const n = state.released;
-  state.released = 0;
+/**
+ * Gives the gate back what left it since the last turn. Once below the bound it reads on: while
+ * stopped, 'readable' events and finished packets may have brought the count to 0 with nothing read,
+ * and no new event comes for bytes already buffered, so one more `_nextBatch` (as a 'readable'
+ * event would) makes sure the next chunk is read once the packets in flight are done.
+ */
+function settle(s: ReadAhead): void {
+  s.scheduled = false;
+  let n = s.released;
+  s.released = 0;
+  if (s.stopped && !atBound(s)) {
+    s.stopped = false;
+    n++;
+  }
   if (n === 0) return;
-  gate._parsingBatch -= n - 1;
-  gate._nextBatch(); // the last one, as aedes does: reads and parses the next chunk when none is left
+  s.gate._parsingBatch -= n - 1;
+  s.gate._nextBatch(); // the last one, as aedes does: reads and parses the next chunk when none is left
 }
 
 function storeThenAck(persistence: LevelPersistence, client: any, packet: any, seq: number, requester: string, callback: AuthorizeCallback): void {
