@@ -70,19 +70,21 @@ async function rawPublisher(url: string, clientId: string) {
   const raw = await rawSocket(Number(new URL(url).port));
   cleanups.push(() => { raw.socket.destroy(); });
   const acks: number[] = [];
+  const recs: number[] = [];
   let connacked = false;
   const parser = mqttPacket.parser({ protocolVersion: 4 });
   parser.on('packet', (p) => {
     if (p.cmd === 'connack') connacked = true;
     if (p.cmd === 'puback') acks.push(p.messageId!);
+    if (p.cmd === 'pubrec') recs.push(p.messageId!);
   });
   raw.socket.on('data', (d) => parser.parse(d));
   raw.socket.write(connectPacket(clientId));
   await waitFor(() => connacked, 'CONNACK');
   /** Index i is sent with messageId i + 1. */
-  const publishes = (from: number, to: number, size: number) => Buffer.concat(Array.from({ length: to - from }, (_, k) =>
-    mqttPacket.generate({ cmd: 'publish', topic: 'req/ra.test', payload: indexedPayload(from + k, size), qos: 1, messageId: from + k + 1, retain: false, dup: false })));
-  return { socket: raw.socket, acks, publishes };
+  const publishes = (from: number, to: number, size: number, qos: 1 | 2 = 1) => Buffer.concat(Array.from({ length: to - from }, (_, k) =>
+    mqttPacket.generate({ cmd: 'publish', topic: 'req/ra.test', payload: indexedPayload(from + k, size), qos, messageId: from + k + 1, retain: false, dup: false })));
+  return { socket: raw.socket, acks, recs, publishes };
 }
 
 const indices = (n: number) => [...Array(n).keys()];
@@ -186,5 +188,26 @@ describe('durable ingress read-ahead', () => {
     const stored = await h.broker.persistence.requests.read(0, 100);
     expect(stored.map((r) => Buffer.from(r.payload).readUInt32BE(0))).toEqual(indices(total));
     expect(stored.every((r) => r.payload.length === size)).toBe(true);
+  });
+
+  it('holds the 16 MiB bound for 1 MiB QoS 2 publishes too (aedes reserves their window only after the store)', async () => {
+    const h = await heldBroker();
+    const pub = await rawPublisher(h.broker.url, 'ra-huge2');
+    const size = 1024 * 1024;
+    const total = 40;
+    const atBound = (16 * 1024 * 1024) / size;
+    h.hold();
+    pub.socket.write(pub.publishes(0, total, size, 2));
+    await waitFor(() => h.admitted.length >= atBound, 'publishes up to the bound admitted');
+    await new Promise((r) => setTimeout(r, 500));
+    expect(h.admitted).toEqual(indices(atBound));
+    expect(pub.recs).toEqual([]);
+
+    h.release();
+    await waitFor(() => pub.recs.length === total, 'all received (PUBREC)');
+    expect(pub.recs).toEqual(indices(total).map((i) => i + 1));
+    expect(h.admitted).toEqual(indices(total));
+    const stored = await h.broker.persistence.requests.read(0, 100);
+    expect(stored.map((r) => Buffer.from(r.payload).readUInt32BE(0))).toEqual(indices(total));
   });
 });

@@ -34,7 +34,8 @@ export function wireDurableIngress(
     // Seq is taken on arrival, before any asynchronous ACL work, so seq order is wire order.
     const seq = persistence.reserveSeq();
     // Counted on arrival too: the bound on what is read ahead must not wait for a slow authorizer.
-    const ahead = packet.qos === 1 ? readAheadOf(client) : undefined;
+    // QoS 2 counts as well: aedes reserves its inbound window only after this store.
+    const ahead = readAheadOf(client);
     const bytes = payloadBytes(packet);
     if (ahead) arrive(ahead, bytes);
     inner(client, packet, (err) => {
@@ -49,9 +50,10 @@ export function wireDurableIngress(
         persistence.incomingGetPacket(client, packet).then(
           () => {
             persistence.releaseSeq(seq);
+            if (ahead) leave(ahead, bytes);
             callback(null);
           },
-          () => storeThenAck(persistence, client, packet, seq, requesterOf(client), callback),
+          () => storeThenAck(persistence, client, packet, seq, requesterOf(client), callback, ahead, bytes),
         );
         return;
       }
@@ -64,7 +66,7 @@ export function wireDurableIngress(
 }
 
 /**
- * QoS 1 publishes of one connection that are waiting for their group commit (counted from their
+ * QoS ≥ 1 publishes of one connection that are waiting for their group commit (counted from their
  * arrival): at this many the broker stops reading that connection until one is committed.
  */
 const READ_AHEAD_LIMIT = 4000;
@@ -190,8 +192,10 @@ function settle(s: ReadAhead): void {
   s.gate._nextBatch(); // the last one, as aedes does: reads and parses the next chunk when none is left
 }
 
-function storeThenAck(persistence: LevelPersistence, client: any, packet: any, seq: number, requester: string, callback: AuthorizeCallback): void {
+/** The publish waits for its commit inside aedes' gate; `ahead` (QoS 2) only counts it. */
+function storeThenAck(persistence: LevelPersistence, client: any, packet: any, seq: number, requester: string, callback: AuthorizeCallback, ahead?: ReadAhead, bytes = 0): void {
   persistence.storeIngressThen(client, packet, seq, requester, (err) => {
+    if (ahead) leave(ahead, bytes);
     // aedes' own code runs from here: a throw must not reach the group committer's loop
     try {
       callback(err ?? null);
