@@ -1,27 +1,16 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { execFile } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { toPem } from '../hsm/index.js';
 import { openApplianceDb } from '../gateway/store/db.js';
 import { createAuditLog, type AuditEntry } from '../gateway/audit/index.js';
 import { auditStore } from '../gateway/audit/verify.js';
 import { lookup, testSigner } from './audit-helpers.js';
 import { tempDir } from './helpers/tmp.js';
+import { jukiGw } from './helpers/cli.js';
 
-const run = promisify(execFile);
-const bin = new URL('../bin/juki-gw.js', import.meta.url).pathname;
 
-async function cli(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  try {
-    const r = await run(process.execPath, [bin, 'audit', ...args], { timeout: 60_000 });
-    return { code: 0, out: r.stdout, err: r.stderr };
-  } catch (e) {
-    const x = e as { code: number; stdout: string; stderr: string };
-    return { code: x.code, out: x.stdout, err: x.stderr };
-  }
-}
+const cli = (...args: string[]) => jukiGw(['audit', ...args]);
 
 const dir = tempDir('jukigw-audit-cli-');
 const certFile = join(dir.path, 'signing.pem');
@@ -46,23 +35,23 @@ describe('juki-gw audit', () => {
   it('verify passes on an intact log, pinned to the signing certificate', async () => {
     const r = await cli('verify', '--data-dir', dir.path, '--cert', certFile);
     expect(r.code).toBe(0);
-    expect(r.out).toMatch(/^audit log ok: 30 entries \(1\.\.30\), 3 checkpoints, last signed 30, 0 unsigned; signers .* \(pinned\)/);
+    expect(r.stdout).toMatch(/^audit log ok: 30 entries \(1\.\.30\), 3 checkpoints, last signed 30, 0 unsigned; signers .* \(pinned\)/);
   });
 
   it('verify fails when pinned to another certificate', async () => {
     const r = await cli('verify', '--data-dir', dir.path, '--cert', otherCert);
     expect(r.code).toBe(1);
-    expect(r.out).toMatch(/first bad entry 10: bad_checkpoint — checkpoint 10: signed by an untrusted key/);
+    expect(r.stdout).toMatch(/first bad entry 10: bad_checkpoint — checkpoint 10: signed by an untrusted key/);
   });
 
   it('export writes the closed segment, which verifies on its own', async () => {
     const out = join(dir.path, 'seg.jsonl');
     const r = await cli('export', '--data-dir', dir.path, '--before', '2018-01-01', '--out', out);
-    expect(r.code, r.err).toBe(0);
-    expect(r.out).toMatch(/exported entries 1\.\.20 \(20 entries, 2 checkpoints\)/);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/exported entries 1\.\.20 \(20 entries, 2 checkpoints\)/);
     const v = await cli('verify', '--segment', out, '--cert', certFile);
     expect(v.code).toBe(0);
-    expect(v.out).toMatch(/segment ok: entries 1\.\.20, 2 checkpoints/);
+    expect(v.stdout).toMatch(/segment ok: entries 1\.\.20, 2 checkpoints/);
     expect((await cli('export', '--data-dir', dir.path, '--before', '2018-01-01', '--out', out)).code).toBe(1);
   });
 
@@ -74,9 +63,9 @@ describe('juki-gw audit', () => {
     await db.close();
     const r = await cli('verify', '--data-dir', dir.path);
     expect(r.code).toBe(1);
-    expect(r.out).toMatch(/^audit log BROKEN: first bad entry 17: changed/);
-    expect(r.out).toMatch(/NOT pinned/);
-    const json = JSON.parse((await cli('verify', '--data-dir', dir.path, '--json')).out);
+    expect(r.stdout).toMatch(/^audit log BROKEN: first bad entry 17: changed/);
+    expect(r.stdout).toMatch(/NOT pinned/);
+    const json = JSON.parse((await cli('verify', '--data-dir', dir.path, '--json')).stdout);
     expect(json.firstBad).toMatchObject({ seq: 17, reason: 'changed' });
   });
 
@@ -84,10 +73,10 @@ describe('juki-gw audit', () => {
     expect((await cli('frobnicate')).code).toBe(2);
     const r = await cli('export', '--data-dir', dir.path, '--before', 'yesterday-ish', '--out', 'x');
     expect(r.code).toBe(2);
-    expect(r.err).toMatch(/--before: "yesterday-ish" is not a date/);
+    expect(r.stderr).toMatch(/--before: "yesterday-ish" is not a date/);
     const missing = await cli('verify', '--data-dir', join(dir.path, 'nope'));
     expect(missing.code).toBe(1);
-    expect(missing.err).toMatch(/no appliance database at/);
+    expect(missing.stderr).toMatch(/no appliance database at/);
   });
 });
 
@@ -111,13 +100,13 @@ describe('juki-gw audit prune', () => {
     }
     await log.close(); await db.close(); await signer.close();
 
-    expect((await cli('prune', '--config', configFile, '--now', '2026-11-24')).out).toMatch(/nothing pruned: nothing exported yet/);
+    expect((await cli('prune', '--config', configFile, '--now', '2026-11-24')).stdout).toMatch(/nothing pruned: nothing exported yet/);
     expect((await cli('export', '--data-dir', d.path, '--before', '2020-01-01', '--out', join(d.path, 'old.jsonl'))).code).toBe(0);
     const p = await cli('prune', '--config', configFile, '--now', '2026-11-24');
-    expect(p.code, p.err).toBe(0);
-    expect(p.out).toMatch(/pruned 8 entries through 8/);
+    expect(p.code, p.stderr).toBe(0);
+    expect(p.stdout).toMatch(/pruned 8 entries through 8/);
     const v = await cli('verify', '--config', configFile);
-    expect(v.code, v.out).toBe(0);
-    expect(v.out).toMatch(/4 entries \(9\.\.12\).*pruned through 8.*\(pinned\)/);
+    expect(v.code, v.stdout).toBe(0);
+    expect(v.stdout).toMatch(/4 entries \(9\.\.12\).*pruned through 8.*\(pinned\)/);
   });
 });

@@ -1,11 +1,9 @@
 // Backup and restore of a data dir: real LevelDB written through the audit store, the data-dir
 // SoftHSM signer via the CLI, every encryption mode, and one changed byte anywhere → refused.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { execFile } from 'node:child_process';
 import { generateKeyPairSync, X509Certificate } from 'node:crypto';
 import { chmodSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { promisify } from 'node:util';
 import { ClassicLevel } from 'classic-level';
 import { toPem } from '../hsm/index.js';
 import { openApplianceDb, SUBLEVELS } from '../gateway/store/db.js';
@@ -14,18 +12,9 @@ import { BackupRefused, createBackup, restoreBackup, signParts, verifyBackup, ty
 import { sealContainer } from '../gateway/backup/container.js';
 import { lookup, testSigner } from './audit-helpers.js';
 import { tempDir } from './helpers/tmp.js';
+import { jukiGw } from './helpers/cli.js';
 
-const run = promisify(execFile);
-const bin = new URL('../bin/juki-gw.js', import.meta.url).pathname;
-async function cli(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  try {
-    const r = await run(process.execPath, [bin, ...args], { timeout: 60_000 });
-    return { code: 0, out: r.stdout, err: r.stderr };
-  } catch (e) {
-    const x = e as { code: number; stdout: string; stderr: string };
-    return { code: x.code, out: x.stdout, err: x.stderr };
-  }
-}
+const cli = (...args: string[]) => jukiGw(args);
 
 const tmp = tempDir('jukigw-backup-');
 const dataDir = join(tmp.path, 'data');
@@ -54,7 +43,7 @@ beforeAll(async () => {
   writeFileSync(config, `municipalities: ['242012']\ndataDir: ${dataDir}\n`);
   // The data-dir SoftHSM token and signing key, as a first start makes them.
   const gen = await cli('keys', 'selfsign', '--config', config);
-  expect(gen.code, gen.err).toBe(0);
+  expect(gen.code, gen.stderr).toBe(0);
   const db = await openApplianceDb(join(dataDir, 'db'));
   const audit = await createAuditLog({ db, signer: await testSigner(), checkpointEvery: 5, checkpointSeconds: 3600 });
   for (let i = 1; i <= 12; i++) await audit.append(lookup(i));
@@ -79,12 +68,12 @@ describe('backup create / restore (CLI, data-dir SoftHSM signer)', () => {
     const asTaken = join(tmp.path, 'as-taken');
     cpSync(dataDir, asTaken, { recursive: true });
     const c = await cli('backup', 'create', '--data-dir', dataDir, '--out', out, '--config', config);
-    expect(c.code, c.err).toBe(0);
-    expect(c.out).toMatch(/backup written to .*parts, \d+ bytes, signed by kid/);
+    expect(c.code, c.stderr).toBe(0);
+    expect(c.stdout).toMatch(/backup written to .*parts, \d+ bytes, signed by kid/);
     const target = join(tmp.path, 'restored');
     const r = await cli('backup', 'restore', '--in', out, '--data-dir', target, '--trust', cert());
-    expect(r.code, r.err).toBe(0);
-    expect(r.out).toMatch(/restored \d+ database records and \d+ files .*pinned by --trust/);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/restored \d+ database records and \d+ files .*pinned by --trust/);
     const before = await allRecords(join(dataDir, 'db'));
     expect(before.size).toBeGreaterThan(300);
     expect(await allRecords(join(target, 'db'))).toEqual(before);
@@ -104,20 +93,20 @@ describe('backup create / restore (CLI, data-dir SoftHSM signer)', () => {
     expect(n).toBeGreaterThanOrEqual(12);
     // The restored token signs with the same key: a backup of the restored dir carries the same kid.
     const again = await cli('backup', 'create', '--data-dir', target, '--out', join(tmp.path, 'again.jgwb'));
-    expect(again.code, again.err).toBe(0);
-    expect(again.out).toContain(/signed by kid (\S+)/.exec(c.out)![1]);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stdout).toContain(/signed by kid (\S+)/.exec(c.stdout)![1]);
   });
 
   it('refuses a non-empty data dir without --force; with --force moves the old one aside', async () => {
     const r = await cli('backup', 'restore', '--in', out, '--data-dir', dataDir, '--trust', cert());
     expect(r.code).toBe(1);
-    expect(r.err).toMatch(/refused: .* is not empty: .*--force/);
+    expect(r.stderr).toMatch(/refused: .* is not empty: .*--force/);
     const target = join(tmp.path, 'occupied');
     mkdirSync(target);
     writeFileSync(join(target, 'old.txt'), 'old');
     const f = await cli('backup', 'restore', '--in', out, '--data-dir', target, '--force', '--trust', cert());
-    expect(f.code, f.err).toBe(0);
-    const aside = /previous contents moved to (\S+)/.exec(f.out)?.[1];
+    expect(f.code, f.stderr).toBe(0);
+    const aside = /previous contents moved to (\S+)/.exec(f.stdout)?.[1];
     expect(aside && readFileSync(join(aside, 'old.txt'), 'utf8')).toBe('old');
     expect(existsSync(join(target, 'old.txt'))).toBe(false);
   });
@@ -127,10 +116,10 @@ describe('backup create / restore (CLI, data-dir SoftHSM signer)', () => {
     writeFileSync(other, toPem((await testSigner('CN=someone else')).certificateDer));
     const r = await cli('backup', 'verify', '--in', out, '--trust', other);
     expect(r.code).toBe(1);
-    expect(r.err).toMatch(/refused: backup signed by .*juki-gw.*which no --trust certificate names or issued/);
+    expect(r.stderr).toMatch(/refused: backup signed by .*juki-gw.*which no --trust certificate names or issued/);
     const u = await cli('backup', 'verify', '--in', out);
-    expect(u.code, u.err).toBe(0);
-    expect(u.err).toMatch(/warning: signer not pinned/);
+    expect(u.code, u.stderr).toBe(0);
+    expect(u.stderr).toMatch(/warning: signer not pinned/);
   });
 
   it('passphrase encryption: restores with the passphrase, refuses without or with a wrong one', async () => {
@@ -142,12 +131,12 @@ describe('backup create / restore (CLI, data-dir SoftHSM signer)', () => {
     expect((await cli('backup', 'create', '--data-dir', dataDir, '--out', enc, '--passphrase-file', pass, '--config', config)).code).toBe(0);
     expect(readFileSync(enc).includes(Buffer.from('not-a-real-password'))).toBe(false);
     const none = await cli('backup', 'verify', '--in', enc, '--trust', cert());
-    expect(none.err).toMatch(/encrypted with a passphrase: give --passphrase-file/);
+    expect(none.stderr).toMatch(/encrypted with a passphrase: give --passphrase-file/);
     const bad = await cli('backup', 'verify', '--in', enc, '--passphrase-file', wrong, '--trust', cert());
-    expect(bad.err).toMatch(/decryption failed: wrong key or passphrase/);
+    expect(bad.stderr).toMatch(/decryption failed: wrong key or passphrase/);
     const target = join(tmp.path, 'from-pass');
     const ok = await cli('backup', 'restore', '--in', enc, '--data-dir', target, '--passphrase-file', pass, '--trust', cert());
-    expect(ok.code, ok.err).toBe(0);
+    expect(ok.code, ok.stderr).toBe(0);
     expect(await allRecords(join(target, 'db'))).toEqual(await allRecords(join(dataDir, 'db')));
   });
 });

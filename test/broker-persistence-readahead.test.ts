@@ -89,6 +89,17 @@ async function rawPublisher(url: string, clientId: string) {
 
 const indices = (n: number) => [...Array(n).keys()];
 
+/** Releases the held commits: every publish is acknowledged, admitted and stored, in wire order. */
+async function releaseAndExpectAllInOrder(h: Awaited<ReturnType<typeof heldBroker>>, acks: number[], total: number, what = 'all acknowledged') {
+  h.release();
+  await waitFor(() => acks.length === total, what);
+  expect(acks).toEqual(indices(total).map((i) => i + 1));
+  expect(h.admitted).toEqual(indices(total));
+  const stored = await h.broker.persistence.requests.read(0, total + 10);
+  expect(stored.map((r) => Buffer.from(r.payload).readUInt32BE(0))).toEqual(indices(total));
+  return stored;
+}
+
 /**
  * The most one read of the broker's socket returns: the socket stops reading once its buffer
  * reaches the high-water mark, and one socket read is at most 64 KiB (libuv). When a bound is
@@ -134,12 +145,7 @@ describe('durable ingress read-ahead', () => {
     expect(h.admitted).toEqual(indices(whileHeld));
     expect(pub.acks).toEqual([]);
 
-    h.release();
-    await waitFor(() => pub.acks.length === total, 'all acknowledged');
-    expect(pub.acks).toEqual(indices(total).map((i) => i + 1));
-    expect(h.admitted).toEqual(indices(total));
-    const stored = await h.broker.persistence.requests.read(0, 2000);
-    expect(stored.map((r) => Buffer.from(r.payload).readUInt32BE(0))).toEqual(indices(total));
+    await releaseAndExpectAllInOrder(h, pub.acks, total);
   });
 
   it('stops reading ahead at 4000 publishes waiting for their commit, and reads on after it', async () => {
@@ -158,12 +164,7 @@ describe('durable ingress read-ahead', () => {
     expect(h.admitted).toEqual(indices(whileHeld));
     expect(pub.acks).toEqual([]);
 
-    h.release();
-    await waitFor(() => pub.acks.length === total, 'all acknowledged');
-    expect(pub.acks).toEqual(indices(total).map((i) => i + 1));
-    expect(h.admitted).toEqual(indices(total));
-    const stored = await h.broker.persistence.requests.read(0, total + 10);
-    expect(stored.map((r) => Buffer.from(r.payload).readUInt32BE(0))).toEqual(indices(total));
+    await releaseAndExpectAllInOrder(h, pub.acks, total);
   });
 
   it('holds the 16 MiB bound when each publish spans many read chunks (1 MiB publishes)', async () => {
@@ -181,12 +182,7 @@ describe('durable ingress read-ahead', () => {
     expect(h.admitted).toEqual(indices(atBound));
     expect(pub.acks).toEqual([]);
 
-    h.release();
-    await waitFor(() => pub.acks.length === total, 'all acknowledged');
-    expect(pub.acks).toEqual(indices(total).map((i) => i + 1));
-    expect(h.admitted).toEqual(indices(total));
-    const stored = await h.broker.persistence.requests.read(0, 100);
-    expect(stored.map((r) => Buffer.from(r.payload).readUInt32BE(0))).toEqual(indices(total));
+    const stored = await releaseAndExpectAllInOrder(h, pub.acks, total);
     expect(stored.every((r) => r.payload.length === size)).toBe(true);
   });
 
@@ -203,11 +199,6 @@ describe('durable ingress read-ahead', () => {
     expect(h.admitted).toEqual(indices(atBound));
     expect(pub.recs).toEqual([]);
 
-    h.release();
-    await waitFor(() => pub.recs.length === total, 'all received (PUBREC)');
-    expect(pub.recs).toEqual(indices(total).map((i) => i + 1));
-    expect(h.admitted).toEqual(indices(total));
-    const stored = await h.broker.persistence.requests.read(0, 100);
-    expect(stored.map((r) => Buffer.from(r.payload).readUInt32BE(0))).toEqual(indices(total));
+    await releaseAndExpectAllInOrder(h, pub.recs, total, 'all received (PUBREC)');
   });
 });

@@ -1,6 +1,4 @@
-import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { promisify } from 'node:util';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -12,6 +10,7 @@ import { openProvisionRecords, type ProvisionRecords } from '../gateway/provisio
 import { openApplianceDb, type Db } from '../gateway/store/db.js';
 import { tempDir } from './helpers/tmp.js';
 import { until } from './helpers/until.js';
+import { jukiGw } from './helpers/cli.js';
 
 const base = { requestId: 'r1', systemId: 'nl-01', type: 'info.query', infoType: 'TAX-01', procedure: 'P-100', targetOrg: 'ORG-131016', lgCode: '242012', addresseeKey: 'addressee:' + 'A'.repeat(43) };
 
@@ -95,16 +94,7 @@ describe('情報提供等記録: retention by configuration in the running GW ro
 
 describe('情報提供等記録: operator export (juki-gw provision export)', () => {
   const dir = tempDir('jukigw-prov-cli-');
-  const bin = new URL('../bin/juki-gw.js', import.meta.url).pathname;
-  const cli = async (...args: string[]) => {
-    try {
-      const r = await promisify(execFile)(process.execPath, [bin, 'provision', ...args], { timeout: 60_000 });
-      return { code: 0, out: r.stdout, err: r.stderr };
-    } catch (e) {
-      const x = e as { code: number; stdout: string; stderr: string };
-      return { code: x.code, out: x.stdout, err: x.stderr };
-    }
-  };
+  const cli = (...args: string[]) => jukiGw(['provision', ...args]);
   beforeAll(async () => {
     const db = await openApplianceDb(join(dir.path, 'db'));
     const p = openProvisionRecords(db, { retentionYears: 7 });
@@ -120,18 +110,18 @@ describe('情報提供等記録: operator export (juki-gw provision export)', ()
   it('writes the records of a period as JSON lines, never overwrites, refuses bad dates and a database in use', async () => {
     const out = join(dir.path, 'since-2025.jsonl');
     const r = await cli('export', '--data-dir', dir.path, '--out', out, '--from', '2025-01-01T00:00:00+09:00');
-    expect(r).toMatchObject({ code: 0, out: `exported 2 情報提供等記録 to ${out}\n` });
+    expect(r).toMatchObject({ code: 0, stdout: `exported 2 情報提供等記録 to ${out}\n` });
     const lines = readFileSync(out, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(lines.map((l) => `${l.requestId}:${l.kind}:${l.result}`)).toEqual(['b:query:sent', 'b:answer:found']);
     expect((await cli('export', '--data-dir', dir.path, '--out', out)).code).toBe(1);
     expect(readFileSync(out, 'utf8').trim().split('\n')).toHaveLength(2);
     const bad = await cli('export', '--data-dir', dir.path, '--out', join(dir.path, 'x.jsonl'), '--to', 'yesterday');
-    expect(bad).toMatchObject({ code: 2, err: '--to: "yesterday" is not a date (ISO 8601 expected)\n' });
+    expect(bad).toMatchObject({ code: 2, stderr: '--to: "yesterday" is not a date (ISO 8601 expected)\n' });
     const db = await openApplianceDb(join(dir.path, 'db'));
     try {
       const busy = await cli('export', '--data-dir', dir.path, '--out', join(dir.path, 'y.jsonl'));
       expect(busy.code).toBe(1);
-      expect(busy.err).toContain('is the appliance running?');
+      expect(busy.stderr).toContain('is the appliance running?');
     } finally {
       await db.close();
     }

@@ -1,9 +1,7 @@
 // The UI has no second logic: its services and `juki-gw` reach the same functions, so they report the
 // same configuration problems and act on the same outbox (the real CLI, run as a process).
-import { execFile } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatProblems, loadConfig } from '../config/load.js';
 import { openConfigVersions } from '../config/versions.js';
@@ -14,21 +12,13 @@ import { openApplianceDb, type Db } from '../gateway/store/db.js';
 import { Outbox } from '../gateway/uplink/outbox.js';
 import type { ApplianceConfig } from '../config/schema/index.js';
 import { tempDir } from './helpers/tmp.js';
+import { jukiGw } from './helpers/cli.js';
 
-const run = promisify(execFile);
 const dir = tempDir('ui-cli-parity-');
 const configFile = join(dir.path, 'juki-gw.yaml');
 let config: ApplianceConfig;
 
-async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const r = await run(process.execPath, ['bin/juki-gw.js', ...args], { env: process.env });
-    return { code: 0, stdout: r.stdout, stderr: r.stderr };
-  } catch (e) {
-    const x = e as { code: number; stdout: string; stderr: string };
-    return { code: x.code, stdout: x.stdout, stderr: x.stderr };
-  }
-}
+const cli = (...args: string[]) => jukiGw(args);
 
 /** The outbox as the running appliance opens it (sealed values), with the UI's queue service on top. */
 async function openQueues() {

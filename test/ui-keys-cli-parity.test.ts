@@ -1,10 +1,8 @@
 // The HSM page and `juki-gw keys` (the real CLI, run as a process) on one SoftHSM token: the same keys
 // with the same public keys and certificates, and CSRs carrying the same public key — whichever side
 // generated the key.
-import { execFile } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import '../hsm/reflect-polyfill.js';
 import * as x509 from '@peculiar/x509';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -20,8 +18,8 @@ import { openApplianceDb, type Db } from '../gateway/store/db.js';
 import { kidOf } from '../hsm/index.js';
 import { createSoftHsmToken, type SoftHsmToken } from './helpers/softhsm.js';
 import { tempDir } from './helpers/tmp.js';
+import { jukiGw } from './helpers/cli.js';
 
-const run = promisify(execFile);
 const dir = tempDir('ui-keys-parity-');
 const configFile = join(dir.path, 'juki-gw.yaml');
 const SUBJECT = 'CN=lg:242012, O=Tsu City';
@@ -30,15 +28,7 @@ let config: ApplianceConfig;
 let db: Db;
 let app: ReturnType<typeof createAdminApp>;
 
-async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const r = await run(process.execPath, ['bin/juki-gw.js', ...args], { env: process.env });
-    return { code: 0, stdout: r.stdout, stderr: r.stderr };
-  } catch (e) {
-    const x = e as { code: number; stdout: string; stderr: string };
-    return { code: x.code, stdout: x.stdout, stderr: x.stderr };
-  }
-}
+const cli = (...args: string[]) => jukiGw(args);
 
 async function session(): Promise<{ cookie: string; csrf: string }> {
   const g = await app.request('https://ui.test/login');

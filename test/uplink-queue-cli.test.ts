@@ -1,8 +1,6 @@
 // `juki-gw queue` on a real data dir (sealed outbox values, SoftHSM-held data key), run as the real CLI.
-import { execFile } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../config/load.js';
 import { openEncryptionAtRest } from '../gateway/crypto/index.js';
@@ -11,21 +9,13 @@ import { openApplianceDb } from '../gateway/store/db.js';
 import { Outbox } from '../gateway/uplink/outbox.js';
 import { tempDir } from './helpers/tmp.js';
 import { notifyBody, testResidentCode } from './helpers/uplink.js';
+import { jukiGw } from './helpers/cli.js';
 
-const run = promisify(execFile);
 const dir = tempDir('queue-cli-');
 const configFile = join(dir.path, 'juki-gw.yaml');
 let deadSeq = 0;
 
-async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const r = await run(process.execPath, ['bin/juki-gw.js', 'queue', ...args, '--config', configFile], { env: process.env });
-    return { code: 0, stdout: r.stdout, stderr: r.stderr };
-  } catch (e) {
-    const x = e as { code: number; stdout: string; stderr: string };
-    return { code: x.code, stdout: x.stdout, stderr: x.stderr };
-  }
-}
+const cli = (...args: string[]) => jukiGw(['queue', ...args, '--config', configFile]);
 
 beforeAll(async () => {
   writeFileSync(configFile, `municipalities: ['242012']\ndataDir: ${JSON.stringify(join(dir.path, 'data'))}\nlog: { level: error }\n`);
