@@ -59,6 +59,9 @@ interface ThreadWork { sessions: PoolSession[]; jobs: SignJob[] }
 // Signatures out per session's thread: enough that it never waits for the main thread to hand it
 // the next one; the least loaded thread takes each new signature.
 const DEPTH = Math.min(16, RING_SLOTS);
+// Each thread is a V8 isolate (≈ 10 MB): sessions beyond this many sign on the main thread, with
+// C_Sign on libuv's pool, as with signingThreads: false.
+export const MAX_SIGNING_THREADS = 16;
 
 const returnSignature = (signature: Buffer) => signature;
 
@@ -238,8 +241,9 @@ export function openPkcs11Token(opts: Pkcs11TokenOptions): Pkcs11TokenKey {
   }
 
   if (opts.signingThreads !== false && opts.alg === 'ES256') {
-    for (let i = 0; i < opts.sessions; i++) work[i] = { sessions: [], jobs: [] };
-    threads = startSignThreads({ module: opts.module, mechanism, sigBytes, count: opts.sessions, onResult: threadSigned, onDown: threadDown });
+    const count = Math.min(opts.sessions, MAX_SIGNING_THREADS);
+    for (let i = 0; i < count; i++) work[i] = { sessions: [], jobs: [] };
+    threads = startSignThreads({ module: opts.module, mechanism, sigBytes, count, onResult: threadSigned, onDown: threadDown });
   }
 
   function signed(s: PoolSession, err: Error | null, sig: Buffer) {

@@ -5,6 +5,7 @@
 import { createPublicKey, verify } from 'node:crypto';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { openPkcs11Token, type Pkcs11TokenKey } from '../hsm/index.js';
+import { MAX_SIGNING_THREADS } from '../hsm/pkcs11-token.js';
 import { SIGN_THREADS } from '../hsm/sign-worker.js';
 import { createSoftHsmToken } from './helpers/softhsm.js';
 
@@ -15,8 +16,8 @@ afterAll(() => token.cleanup());
 
 const warnings: string[] = [];
 const logger = { info() {}, error() {}, warn: (_: object, msg?: string) => { warnings.push(msg ?? ''); } };
-const openToken = (signingThreads?: boolean) => openPkcs11Token({
-  module: token.module, tokenLabel: token.label, pin: token.pin, key: { label: 'k' }, alg: 'ES256', sessions: 4, generateIfMissing: true, logger,
+const openToken = (signingThreads?: boolean, sessions = 4) => openPkcs11Token({
+  module: token.module, tokenLabel: token.label, pin: token.pin, key: { label: 'k' }, alg: 'ES256', sessions, generateIfMissing: true, logger,
   ...(signingThreads === undefined ? {} : { signingThreads }),
 });
 
@@ -41,6 +42,12 @@ describe('PKCS#11 signing threads', () => {
     const info = await open.withSession((lib, s) => lib.C_GetSessionInfo(s));
     expect(info.state).toBeGreaterThan(0);
     await signManyAndVerify(open, 20);
+  });
+
+  it('starts at most MAX_SIGNING_THREADS threads; the sessions beyond sign on the main thread beside them', async () => {
+    open = openToken(undefined, MAX_SIGNING_THREADS + 2);
+    expect(open.signingThreads).toBe(MAX_SIGNING_THREADS);
+    await signManyAndVerify(open, 400);
   });
 
   it('signingThreads: false signs on the main thread, same key, same result', async () => {

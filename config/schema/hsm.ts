@@ -16,7 +16,7 @@ export const hsmSection = z.object({
   /** Parallel PKCS#11 sessions for signing. */
   sessions: z.number().int().min(1).max(64).default(4).describe('Parallel PKCS#11 sessions for signing.'),
   /** ES256 on PKCS#11: a signing thread per session (C_SignInit is synchronous in pkcs11js). */
-  signingThreads: z.boolean().default(true).describe('ES256 on PKCS#11: a signing thread per session runs C_SignInit + C_Sign off the main thread (pkcs11js offers C_SignInit only synchronously). false: the main thread, C_Sign on libuv\'s pool.'),
+  signingThreads: z.boolean().default(true).describe('ES256 on PKCS#11: a signing thread per session (at most 16; ≈ 10 MB each) runs C_SignInit + C_Sign off the main thread (pkcs11js offers C_SignInit only synchronously). false: the main thread, C_Sign on libuv\'s pool.'),
   /** Our signing certificate and its chain (PEM). */
   certFile: filePath.optional().describe('Our signing certificate and its chain (PEM).'),
   chainFile: filePath.optional(),
