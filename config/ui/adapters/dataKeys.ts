@@ -16,5 +16,10 @@ export function dataKeysFromKeyring(opts: { db: Db; keyring: Keyring; auditLog: 
       target: `data key ${s.newKeyId ?? '?'}`,
       detail: `${s.rewritten} values re-encrypted in ${s.passes} pass(es); retired ${s.retired.join(', ') || 'none'}; ${s.detail ?? ''}`,
     }),
+    // The appliance, not an operator, goes on with it; who started it is in the detail.
+    onResumed: (s) => audit.append({
+      action: 'data-key.rotation.resume', actor: '(appliance)', outcome: 'ok', target: `data key ${s.newKeyId ?? '?'}`,
+      detail: `rotation started by ${s.by ?? '(none)'} at ${s.startedAt ?? '?'} resumed after a restart; sublevels already done: ${s.finishedSublevels?.join(', ') || 'none'}`,
+    }),
   });
 }
