@@ -20,7 +20,7 @@ import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { openApplianceDb } from '../gateway/store/db.js';
 import { IdentityStore } from '../gateway/cs/identityStore.js';
-import { isClearCode } from '../gateway/cs/identityStoreKeys.js';
+import { CodeCipher, isClearCode } from '../gateway/cs/identityStoreKeys.js';
 import { buildQueries, personAt, searchRound, spec } from './lib/csSearch.js';
 
 const LAYOUT1_COMMIT = '5b271a1';
@@ -58,11 +58,13 @@ const dirBytes = (d: string): number => readdirSync(d, { withFileTypes: true })
   .reduce((s, e) => s + (e.isDirectory() ? dirBytes(join(d, e.name)) : statSync(join(d, e.name)).size), 0);
 
 /** Entries per identity sublevel, a hash of their keys (and seq values), and those naming a code in clear. */
-async function census(dir: string) {
+async function census(dir: string, explainLeft = true) {
   const db = await openApplianceDb(dir);
   const counts: Record<string, number> = {};
   const hash = createHash('sha256');
   let clear = 0;
+  const found: string[] = [];
+  const cipher = new CodeCipher(codeKey);
   try {
     for await (const k of db.keys({ gt: '!identity!', lt: '!identity"' })) {
       const m = /^!identity!!([a-z]+)!(.*)$/.exec(k);
@@ -70,12 +72,21 @@ async function census(dir: string) {
       counts[sub] = (counts[sub] ?? 0) + 1;
       if (sub === 'meta') continue;
       hash.update(k + '\n');
-      if (m && m[2]!.split('!').some(isClearCode)) clear++;
+      if (m && m[2]!.split('!').some(isClearCode)) { clear++; if (explainLeft && found.length < 20) found.push(k); }
     }
     for await (const v of db.values({ gt: '!identity!!seq!', lt: '!identity!!seq"' })) {
       const s = Buffer.from(v).toString('utf8');
       hash.update(s + '\n');
       if (isClearCode(s)) clear++;
+    }
+    // What a key left naming a code is: is it readable by get (or only met by the iterator), and is
+    // its layout-3 counterpart there? The code itself is masked.
+    for (const k of found) {
+      const [, sub, rest] = /^!identity!!([a-z]+)!(.*)$/.exec(k)!;
+      const parts = rest!.split('!');
+      const counterpart = '!identity!!' + sub + '!' + parts.map((x, i) => (isClearCode(x) ? cipher.pseudonym(x) : sub === 'lg' && i === 1 ? x.slice(0, 6) : x)).join('!');
+      const v = await db.get(k);
+      process.stderr.write(`  left: ${sub} ${parts.map((x) => (isClearCode(x) ? '<code>' : x)).join('!')} get ${v === undefined ? 'finds nothing' : `finds ${v.length} bytes`}, layout-3 counterpart ${(await db.get(counterpart)) === undefined ? 'absent' : 'present'}\n`);
     }
   } finally {
     await db.close();
@@ -144,7 +155,7 @@ try {
   const dirA = join(root, 'a');
   const writeMs = writeLayout1(dirA, N);
   const sizeBefore = dirBytes(dirA);
-  const before = await census(dirA);
+  const before = await census(dirA, false);
   log(`layout-1 store written by ${LAYOUT1_COMMIT} in ${secs(writeMs)} (${Math.round(N / (writeMs / 1000))} records/s): ${mb(sizeBefore)}, entries ${JSON.stringify(before.counts)}, naming a code in clear ${before.clear}`);
   const dirB = join(root, 'b');
   cpSync(dirA, dirB, { recursive: true });
