@@ -137,7 +137,10 @@ export const rolesComponent: GatewayComponent = {
         codec: sealedJson as never, indexKey: await atRest.keyring.secret('identity-index'), codeKey: await atRest.keyring.secret('identity-code'),
         // Read per change, so a configuration applied live (checkResidentCodeDigit) holds here too.
         validation: { get residentCodeCheckDigit() { return ctx.config.checkResidentCodeDigit; } },
-        onMigrate: ({ sublevel, entries }) => { if (entries % 100_000 === 0) ctx.logger.info({ sublevel, entries }, 'identity store: moving keys to 住民票コード pseudonyms'); },
+        onMigrate: ({ sublevel, entries }) => {
+          if (sublevel.includes(':sweep')) ctx.logger.warn({ sublevel, entries }, 'identity store: old keys found after their pass, rewritten by a sweep');
+          else if (entries % 100_000 === 0) ctx.logger.info({ sublevel, entries }, 'identity store: moving keys to 住民票コード pseudonyms');
+        },
       }),
       encodings: { local: sealedJson, moveout: sealedJson },
     });

@@ -55,11 +55,26 @@ export async function migrateLayout(db: Db, subs: Record<SubName, Sub>, opts: { 
     }],
     ['mn', suffixed], ['nm', suffixed], ['nx', suffixed], ['ad', suffixed],
   ];
-  for (const [name, rewrite] of rewrites) await migrateSublevel(db, subs[name], name, rewrite, opts.onProgress);
+  for (const [name, rewrite] of rewrites) {
+    await migrateSublevel(db, subs[name], name, rewrite, opts.onProgress);
+    // At 3.76 M residents, 2 of 3 measured migrations left one or two old keys (a 住民票コード in
+    // clear) that a later read still found, cause not established (bench:cs-migrate). The layout is
+    // marked only once a fresh pass over the sublevel finds no old key left (progress `{name}:sweep{n}`
+    // reports what a sweep still found).
+    for (let pass = 1; ; pass++) {
+      const left = await migrateSublevel(db, subs[name], name, rewrite);
+      if (left === 0) break;
+      opts.onProgress?.({ sublevel: `${name}:sweep${pass}`, entries: left });
+      if (pass === MAX_SWEEPS) throw new Error(`identity store migration: ${left} old ${name} entries still present after ${pass} sweeps; layout not marked, rerun to continue`);
+    }
+  }
   await subs.meta.put('layout', Buffer.from(String(LAYOUT), 'utf8'));
 }
 
-async function migrateSublevel(db: Db, sub: Sub, name: string, rewrite: Rewrite, onProgress?: (p: { sublevel: string; entries: number }) => void): Promise<void> {
+const MAX_SWEEPS = 5;
+
+/** Rewrites every old entry of the sublevel; returns how many it rewrote. */
+async function migrateSublevel(db: Db, sub: Sub, name: string, rewrite: Rewrite, onProgress?: (p: { sublevel: string; entries: number }) => void): Promise<number> {
   // The iterator reads a snapshot, so entries written under new keys meanwhile are not met again.
   const it = sub.iterator();
   let done = 0;
@@ -82,4 +97,5 @@ async function migrateSublevel(db: Db, sub: Sub, name: string, rewrite: Rewrite,
   } finally {
     await it.close();
   }
+  return done;
 }
