@@ -76,23 +76,10 @@ parentPort.on('message', (m) => {
 });
 `;
 
-/**
- * a and b alternate in short rounds (a b b a ...), so both see the same load on a shared machine.
- * Rates are means over the rounds; the ratio is the median of the per-pair ratios, which a load
- * spike in one round does not move.
- */
+/** Two contenders (a b, b a, ...): b's rate over a's, as the median of the per-round ratios. */
 async function interleaved(a: () => Promise<number>, b: () => Promise<number>): Promise<{ a: number; b: number; ratio: number }> {
-  roundSeconds = SECONDS / ROUNDS;
-  const as: number[] = [], bs: number[] = [];
-  for (let i = 0; i < ROUNDS; i++) {
-    if (i % 2 === 0) { as.push(await a()); bs.push(await b()); } else { bs.push(await b()); as.push(await a()); }
-  }
-  roundSeconds = SECONDS;
-  const ratios = as.map((x, i) => bs[i]! / x).sort((x, y) => x - y);
-  const mid = ratios.length / 2;
-  const median = ratios.length % 2 ? ratios[Math.floor(mid)]! : (ratios[mid - 1]! + ratios[mid]!) / 2;
-  const mean = (xs: number[]) => xs.reduce((x, y) => x + y, 0) / xs.length;
-  return { a: mean(as), b: mean(bs), ratio: median };
+  const r = await interleavedMany([a, b]);
+  return { a: r.rates[0]!, b: r.rates[1]!, ratio: r.ratios[0]! };
 }
 
 function syncRate(op: () => unknown): number {
