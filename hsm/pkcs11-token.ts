@@ -158,7 +158,7 @@ export function openPkcs11Token(opts: Pkcs11TokenOptions): Pkcs11TokenKey {
   const release = (s: PoolSession) => { if (state === 'ready' && s.live) hand(s); };
 
   const start = (s: PoolSession, job: SignJob) => {
-    if (work[s.index] && post(s, job)) { topUp(s); return; }
+    if (post(s, job)) { topUp(s); return; }
     s.job = job;
     try {
       lib.C_SignInit(s.handle, mechanism, key.privateKey);
