@@ -2,34 +2,24 @@
 // the keyring's sublevel, next to the keys it is about. Only ids, counters, sublevel names, times
 // and the operator's account id (as in the audit trail): no key material, no personal data.
 import { SUBLEVELS, type Db } from '../store/db.js';
+import type { DataKeyRotationStatus } from './rotation.js';
 
 /** Outside the keyring's own ranges (`data-key/…`, `current-data-key`, `secret/…`). */
 export const ROTATION_STATE_KEY = 'rotation/data-key';
 
-export interface PersistedRotation {
+/**
+ * The status of rotation.ts as stored: the fields a stored rotation always has made required, plus
+ * the current key when the rotation was asked for (tells on resume whether the new key was made).
+ */
+export type PersistedRotation = Omit<DataKeyRotationStatus, 'state' | 'by' | 'startedAt' | 'finishedSublevels' | 'resumedAt'> & {
   v: 1;
-  state: 'running' | 'done' | 'failed';
+  state: Exclude<DataKeyRotationStatus['state'], 'idle'>;
   by: string;
   startedAt: string;
-  finishedAt?: string;
-  /** The current key when the rotation was asked for: tells on resume whether the new key was made. */
   previousKeyId: number;
-  newKeyId?: number;
-  retired: number[];
-  passes: number;
-  scanned: number;
-  rewritten: number;
-  skippedConcurrent: number;
-  restored: number;
-  unreadable: number;
-  remaining: Record<string, Record<number, number>>;
-  complete: boolean;
-  /** Sublevels the first pass has finished (the counters include them exactly once). */
   finishedSublevels: string[];
-  /** Each time the appliance resumed the pass after a restart. */
   resumedAt: string[];
-  detail?: string;
-}
+};
 
 const isNum = (x: unknown): x is number => typeof x === 'number' && Number.isFinite(x);
 const isStrings = (x: unknown): x is string[] => Array.isArray(x) && x.every((s) => typeof s === 'string');
