@@ -33,7 +33,10 @@ function problem(r: Partial<PersistedRotation>): string | undefined {
   for (const k of ['passes', 'scanned', 'rewritten', 'skippedConcurrent', 'restored', 'unreadable'] as const) if (!isNum(r[k])) return `bad counter ${k}`;
   if (!Array.isArray(r.retired) || !r.retired.every(isNum)) return 'bad retired list';
   if (!isStrings(r.finishedSublevels) || !isStrings(r.resumedAt)) return 'bad sublevel or resume list';
-  if (typeof r.remaining !== 'object' || r.remaining === null) return 'bad remaining counts';
+  if (typeof r.remaining !== 'object' || r.remaining === null
+    || !Object.values(r.remaining).every((per) => typeof per === 'object' && per !== null && Object.values(per).every(isNum))) return 'bad remaining counts';
+  if (typeof r.complete !== 'boolean') return 'bad complete flag';
+  if ((r.finishedAt !== undefined && typeof r.finishedAt !== 'string') || (r.detail !== undefined && typeof r.detail !== 'string')) return 'bad end time or detail';
   return undefined;
 }
 
