@@ -26,6 +26,7 @@ export async function run(args: string[]): Promise<number> {
   if (!parsed) return 2;
   const v = parsed.values;
   if (parsed.positionals[0] !== 'export' || parsed.positionals.length !== 1) return err(`usage: ${USAGE}`);
+  if (v['data-dir'] !== undefined && v.config !== undefined) return err('export: give --data-dir D or --config FILE, not both');
   let dataDir = v['data-dir'];
   if (dataDir === undefined && v.config !== undefined) {
     const loaded = loadConfig(v.config);
@@ -38,6 +39,8 @@ export async function run(args: string[]): Promise<number> {
   const to = parseDate(v.to, '--to');
   if (typeof from === 'string') return err(from);
   if (typeof to === 'string') return err(to);
+  // An empty period would export nothing and look like a success.
+  if (from && to && from.getTime() >= to.getTime()) return err(`export: --from ${v.from} is not before --to ${v.to}`);
   if (existsSync(v.out)) return err(`export: ${v.out} exists; refusing to overwrite`, 1);
   const path = join(dataDir, 'db');
   if (!existsSync(path)) return err(`export: no appliance database at ${path}`, 1);
