@@ -77,8 +77,6 @@ for (;;) {
 `;
 
 const binding = createRequire(import.meta.url).resolve('pkcs11js');
-// ES2024, in V8 since Node 16; not yet in this project's TypeScript lib.
-const waitAsync = (Atomics as unknown as { waitAsync(a: Int32Array, i: number, v: number): { async: boolean; value: Promise<string> | string } }).waitAsync;
 
 export interface SignThreadsOptions {
   module: string;
@@ -98,7 +96,6 @@ export interface SignThreads {
   post(i: number, session: Buffer, key: Buffer, digest: Buffer): boolean;
   /** Digests thread `i` holds (posted, result not yet delivered). */
   pending(i: number): number;
-  readonly running: number;
   /** Stops thread `i` as if it had died (onDown follows): the fallback path, tested. */
   stop(i: number): Promise<void>;
   terminate(): Promise<void>;
@@ -213,7 +210,6 @@ export function startSignThreads(o: SignThreadsOptions): SignThreads {
       return true;
     },
     pending: (i) => { const r = rings[i]; return r && !r.down ? r.posted - r.drained : 0; },
-    get running() { return rings.filter((r) => r && !r.down).length; },
     async stop(i) { await rings[i]?.worker.terminate(); },
     async terminate() {
       stopped = true;
