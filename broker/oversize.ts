@@ -1,7 +1,7 @@
 // An oversized local request (req/{type} over limits.maxPayloadBytes) is answered, not dropped: the
 // contract gives every request a result or an error. The broker acknowledges it without storing or
 // delivering it and replies `invalid_request` on res/{systemId}. Pure: no I/O, no aedes types.
-import { errorReply, type Envelope, type ErrorBody } from '../gateway/envelope.js';
+import { envelopeSchema, errorReply, type Envelope, type ErrorBody } from '../gateway/envelope.js';
 
 /**
  * How far past maxPayloadBytes a packet is still read so that it can be answered. Beyond it the
@@ -12,7 +12,8 @@ export const OVERSIZE_ANSWER_FACTOR = 4;
 
 /** Bytes of the payload's start searched for the request's id (the envelope puts it early). */
 const ID_SCAN_BYTES = 4096;
-const ID_PATTERN = /^[A-Za-z0-9._:-]{1,64}$/;
+/** The envelope's own id rule, so the reply's corr is never an id the intake would refuse. */
+const envelopeId = envelopeSchema.shape.id;
 
 /** The publishes that get an answer instead of a disconnect: QoS 1 on req/{type} from a known system. */
 export function answersOversize(topic: string, qos: number, systemId: string | null): systemId is string {
@@ -72,7 +73,7 @@ export function leadingEnvelopeId(payload: Uint8Array): string | null {
     if (key === 'id') {
       if (s[i] !== '"') return null;
       const v = str();
-      return v !== null && ID_PATTERN.test(v) ? v : null;
+      return v !== null && envelopeId.safeParse(v).success ? v : null;
     }
     if (!skip()) return null;
     ws();
