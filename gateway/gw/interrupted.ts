@@ -16,7 +16,9 @@ export async function recordInterruptedQueries(db: Db, provision: ProvisionRecor
   let n = 0;
   for await (const rec of pending.values()) {
     if (rec.type !== 'info.query' || typeof rec.systemId !== 'string' || typeof rec.requestId !== 'string' || typeof rec.since !== 'number') continue;
-    const records = await provision.ofRequest(rec.systemId, rec.requestId, rec.since);
+    // From just before the query was recorded until now: an earlier start's interrupted answer may be
+    // long after it (the appliance down in between), and must still be found to keep this once.
+    const records = await provision.ofRequest(rec.systemId, rec.requestId, rec.since - 60_000, Date.now() + 1);
     const query = records.find((r) => r.kind === 'query');
     // Already closed by an earlier start that stopped before the CS answered the caller.
     if (!query || records.some((r) => r.kind === 'answer')) continue;

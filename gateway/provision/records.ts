@@ -35,8 +35,8 @@ export interface ProvisionRecords {
   /** Adds the record to the caller's batch (atomic with the change it describes). */
   add(batch: Batch, record: Omit<ProvisionRecord, 'at'> & { at?: string }): void;
   list(q?: ProvisionQuery): Promise<ProvisionRecord[]>;
-  /** The records of one local request, written within a minute of `aroundMs` (its query and answer). */
-  ofRequest(systemId: string, requestId: string, aroundMs: number): Promise<ProvisionRecord[]>;
+  /** The records of one local request written in [fromMs, toMs) (its query and answers). */
+  ofRequest(systemId: string, requestId: string, fromMs: number, toMs: number): Promise<ProvisionRecord[]>;
   /** JSON lines, oldest first, to `out`; returns the number of records written. */
   exportJsonLines(out: string, q?: ProvisionQuery): Promise<number>;
   /** Deletes records older than the retention period; returns how many. */
@@ -70,9 +70,9 @@ export function openProvisionRecords(db: Db, opts: { retentionYears: number }): 
       for await (const v of sub.values(range(q))) out.push(v);
       return out;
     },
-    async ofRequest(systemId, requestId, aroundMs) {
+    async ofRequest(systemId, requestId, fromMs, toMs) {
       const out: ProvisionRecord[] = [];
-      for await (const v of sub.values(range({ from: new Date(aroundMs - 60_000), to: new Date(aroundMs + 60_000) }))) {
+      for await (const v of sub.values(range({ from: new Date(fromMs), to: new Date(toMs) }))) {
         if (v.systemId === systemId && v.requestId === requestId) out.push(v);
       }
       return out;
