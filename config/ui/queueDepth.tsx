@@ -16,7 +16,7 @@ const LABELS = {
 
 const W = 640, H = 120, PAD_L = 40, PAD_B = 20, PAD_T = 8;
 
-export function QueueDepthChart(props: { name: string; samples: DepthSample[]; depth: number; windowMs: number; nowMs: number }) {
+function QueueDepthChart(props: { name: string; samples: DepthSample[]; depth: number; windowMs: number; nowMs: number }) {
   const points = [...props.samples, { atMs: props.nowMs, depth: props.depth }];
   const max = Math.max(...points.map((p) => p.depth));
   const top = Math.max(1, max);

@@ -11,7 +11,7 @@ import { auditFromLog } from './audit.js';
 import { devCaClientCertificates } from './devca.js';
 import { keysFromHsm } from './keys.js';
 import { queuesFromOutbox } from './queues.js';
-import { queueDepthSampler } from './queueDepth.js';
+import { queueDepthSampler, type QueueDepthSampler } from './queueDepth.js';
 import { certificateExpiry, connectedClients, diskStatus, linkStatus, messageRateCounter, signerCertificate } from './status.js';
 import { createSystemsService } from './systems.js';
 
@@ -54,9 +54,12 @@ export function applianceServices(p: ApplianceParts): { services: ApplianceServi
   if (p.signer) { const s = p.signer; services.status.tokenStatus = async () => s.status(); }
   // The uplink's own links: the simulated one of the embedded default is not in the configuration.
   const linkNames = () => [...running().upstreams.map((u) => u.name), ...(p.uplink?.linkStatus().map((l) => l.name) ?? [])];
-  const queues = outbox ? queuesFromOutbox(outbox, linkNames) : undefined;
-  const depth = queues ? queueDepthSampler(() => queues.list()) : undefined;
-  if (queues) services.queues = { ...queues, depthHistory: async () => depth!.history() };
+  let depth: QueueDepthSampler | undefined;
+  if (outbox) {
+    const queues = queuesFromOutbox(outbox, linkNames);
+    const sampler = depth = queueDepthSampler(() => queues.list());
+    services.queues = { ...queues, depthHistory: async () => sampler.history() };
+  }
   if (p.consistency) services.consistency = p.consistency;
   if (p.uplinks) services.uplinks = p.uplinks;
   if (p.dataKeys) services.dataKeys = p.dataKeys;
