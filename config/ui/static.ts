@@ -46,6 +46,7 @@ progress { width:100%; height:18px; }
 .login { max-width:380px; margin:60px auto; }
 svg.chart { width:100%; height:auto; background:#fff; }
 svg.chart text { font-size:10px; fill:#5b6b7c; }
+.depth-charts { display:grid; grid-template-columns:repeat(auto-fill, minmax(320px, 1fr)); gap:8px; } .depth-charts figure { margin:0; }
 `;
 
 /** Refreshes the consistency page while a run is in progress (same origin, CSP script-src 'self'). */

@@ -7,6 +7,7 @@ import { takeFlash, type UiEnv } from '../context.js';
 import { ago, bytes, Layout, NotAvailable } from '../layout.js';
 import { load, type Loaded } from '../load.js';
 import { render } from '../render.js';
+import { QueueDepthCharts } from '../queueDepth.js';
 
 function Card<T>(props: { title: string; id: string; data: Loaded<T>; wide?: boolean; children: (v: T) => unknown }) {
   const d = props.data;
@@ -28,6 +29,7 @@ export function registerDashboard(app: Hono<UiEnv>) {
       load(st.disk?.bind(st)), load(st.alarms?.bind(st)),
     ]);
     const v = <T,>(l: Loaded<T>) => (l.state === 'ok' ? l.value : undefined);
+    const depth = await load(s.queues?.depthHistory?.bind(s.queues));
     const derived = deriveAlarms({ disk: v(disk), certificates: v(certs), token: v(token), links: v(links), queues: v(queues) });
     const allAlarms: Loaded<typeof derived> = alarms.state === 'ok' ? { state: 'ok', value: [...alarms.value, ...derived] } : { state: 'ok', value: derived };
     return render(c, (
@@ -61,6 +63,7 @@ export function registerDashboard(app: Hono<UiEnv>) {
                 <tbody>{q.map((x) => <tr><td><a href={`/queues/${encodeURIComponent(x.name)}`}>{x.name}</a></td><td>{x.depth}</td><td>{ago(x.oldestAgeMs)}</td><td class={x.deadLetters > 0 ? 'warn' : ''}>{x.deadLetters}</td></tr>)}</tbody></table>
             )}
           </Card>
+          {queues.state === 'ok' ? <QueueDepthCharts queues={queues.value} history={v(depth)} /> : null}
           <Card title="Certificate expiry" id="certs" data={certs} wide>
             {(list) => (
               <table><thead><tr><th>Certificate</th><th>Not after</th><th>Days</th></tr></thead>

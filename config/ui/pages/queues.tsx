@@ -4,11 +4,13 @@ import { can } from '../auth/roles.js';
 import { actorOf, auditAs, refuseUnless, setFlash, takeFlash, type UiEnv } from '../context.js';
 import { ago, Csrf, Layout, NotAvailable } from '../layout.js';
 import { render } from '../render.js';
+import { QueueDepthCharts } from '../queueDepth.js';
 
 export function registerQueues(app: Hono<UiEnv>) {
   app.get('/queues', async (c) => {
     const q = c.get('deps').services.queues;
     const list = q ? await q.list() : undefined;
+    const depth = await q?.depthHistory?.();
     return render(c, (
       <Layout title="Queues" who={c.get('who')} active="/queues" flash={takeFlash(c)}>
         <h1>Queues</h1>
@@ -16,6 +18,7 @@ export function registerQueues(app: Hono<UiEnv>) {
           <table id="queue-list"><thead><tr><th>Queue</th><th>Depth</th><th>Oldest</th><th>Dead letters</th></tr></thead>
             <tbody>{list.map((x) => <tr data-queue={x.name}><td><a href={`/queues/${encodeURIComponent(x.name)}`}>{x.name}</a></td><td>{x.depth}</td><td>{ago(x.oldestAgeMs)}</td><td class={x.deadLetters ? 'warn' : ''}>{x.deadLetters}</td></tr>)}</tbody></table>
         )}
+        {list ? <QueueDepthCharts queues={list} history={depth} /> : null}
       </Layout>
     ));
   });
