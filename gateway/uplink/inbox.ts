@@ -94,8 +94,8 @@ export class Inbox {
     if (!this.o.selfNodes.has(env.to) || nodeOfTopic(topic) !== env.to) {
       return this.refuse({ link, topic, reason: 'misrouted', detail: `addressed to ${env.to} on ${topic}`, ...ids });
     }
-    // A request nobody handles is refused as such below; everything else must match its schema.
-    if (isReply(env) || this.handlers.has(env.type)) {
+    // A reply is checked before anything else reads it (a duplicate one may still end a wait).
+    if (isReply(env)) {
       const checked = this.o.checkBody(env.type, env.body);
       if (!checked.ok) return this.invalidBody(link, topic, env, checked.error.details);
       env = { ...env, body: checked.value as Envelope['body'] };
@@ -123,6 +123,10 @@ export class Inbox {
       await this.commitWith(this.o.db.batch(), env.id, reply);
       return 'refused';
     }
+    // A request after the dedupe (a resend gets its remembered answer, whatever it carries now).
+    const checked = this.o.checkBody(env.type, env.body);
+    if (!checked.ok) return this.invalidBody(link, topic, env, checked.error.details);
+    env = { ...env, body: checked.value as Envelope['body'] };
     const batch = this.o.db.batch();
     let reply: Envelope | void;
     try {
