@@ -161,7 +161,7 @@ export function createIntake(o: IntakeOptions): Intake {
         return uow;
       },
       reply: (uow, body) => o.localOutbox.reply(uow, systemId, resultReply(envelope, self, systemId, body)),
-      fail: (uow, code, message, details = []) => o.localOutbox.reply(uow, systemId, errorReply(envelope, self, code, message, details)),
+      fail: (uow, code, message, details) => o.localOutbox.reply(uow, systemId, errorReply(envelope, self, code, message, details)),
     };
     try {
       await handler(req, ctx);
