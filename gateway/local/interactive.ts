@@ -86,7 +86,7 @@ export function createInteractive(o: {
       let n = 0;
       for await (const [key, rec] of pending.iterator()) {
         await answer(rec, key, (self) => errorReply({ id: rec.requestId, from: rec.systemId }, self, 'upstream_unavailable',
-          'the appliance restarted while waiting for the upstream answer; send the request again',
+          'the appliance restarted while waiting for the upstream answer; send the request again with a new id (a resend of this id gets this answer)',
           [{ path: '(upstream)', problem: 'upstream.interrupted: the appliance restarted before the upstream answer arrived' }]),
         { actor: { kind: 'system', id: rec.systemId }, action: rec.type, outcome: 'error', code: 'upstream_unavailable', detail: 'restart while pending' });
         n++;
