@@ -151,11 +151,12 @@ export class Inbox {
     const rule = (d: ErrorDetail) => d.problem.split(':')[0]!.slice(0, 64);
     await this.refuse({ link, topic, reason: 'invalid_body', detail: details.map((d) => `${d.path} ${rule(d)}`).join('; ').slice(0, 512), id: env.id, type: env.type, from: env.from });
     if (isReply(env)) {
-      if (env.corr === null) return 'refused';
-      const waiting = { id: env.corr, from: env.to, to: env.from };
-      const unavailable = errorReply(waiting, env.from, 'upstream_unavailable', `${env.from} answered with a ${env.type} that does not match the contract; it was not passed on`,
-        details.map((d) => ({ path: `upstream.${d.path}`, problem: `upstream.invalid: ${rule(d)}` })));
-      this.o.correlator.resolve({ ...unavailable, corr: env.corr } as unknown as Envelope);
+      // The waiter (if any) of the request it answers: `corr` is that request's id.
+      if (env.corr !== null) {
+        this.o.correlator.resolve(errorReply({ id: env.corr, from: env.to }, env.from, 'upstream_unavailable',
+          `${env.from} answered with a ${env.type} that does not match the contract; it was not passed on`,
+          details.map((d) => ({ path: `upstream.${d.path}`, problem: `upstream.invalid: ${rule(d)}` }))) as unknown as Envelope);
+      }
       return 'refused';
     }
     const reply = errorReply(env, env.to, 'invalid_request', `body of ${env.type} does not match its schema`, details) as unknown as Envelope;
