@@ -58,6 +58,21 @@ describe('7: a resent request is answered again with the kept reply', () => {
     expect(asked()).toBe(1);
   });
 
+  it('a resend while the first still awaits its upstream answer: that one answer replies to both, and is kept', async () => {
+    // Yokohama's CS is not simulated: the certificate request waits for the uplink's timeout.
+    const r = s.residents[12]!;
+    const env = { v: 1, id: uuidv7(), type: 'moveout.cert.request', body: { residentCode: r.residentCode, name: r.name, birthDate: r.birthDate, oldLgCode: '141003', ...operator } };
+    await term.client.publishAsync('req/moveout.cert.request', JSON.stringify(env), { qos: 1 });
+    await term.client.publishAsync('req/moveout.cert.request', JSON.stringify(env), { qos: 1 });
+    await until(() => s.broker.persistence.level.requests.depth() === 0);
+    const answer = await until(() => repliesTo(term, env.id)[0], 15_000);
+    expect(errorOf(answer)).toMatchObject({ code: 'timeout', details: [{ path: '(upstream)' }] });
+    await s.role.idle();
+    expect(repliesTo(term, env.id)).toHaveLength(1); // the resend was taken without a reply of its own
+    const again = await resend(term, 'moveout.cert.request', env, 2);
+    expect(again).toMatchObject({ id: answer.id, body: answer.body });
+  });
+
   it('a refusal decided by a flow is kept and answered again the same way', async () => {
     const env = { v: 1, id: uuidv7(), type: 'identity.update', body: updateOf(5, 1) };
     (env.body.record as Record<string, unknown>).lgCode = SAME_PREF; // not served: refused by the flow
