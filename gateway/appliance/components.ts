@@ -142,7 +142,7 @@ export const rolesComponent: GatewayComponent = {
           else if (entries % 100_000 === 0) ctx.logger.info({ sublevel, entries }, 'identity store: moving keys to 住民票コード pseudonyms');
         },
       }),
-      encodings: { local: sealedJson, moveout: sealedJson },
+      encodings: { local: sealedJson, moveout: sealedJson, answers: sealedJson },
     });
     const served = ctx.config.municipalities[0]!;
     ctx.gw.extra.consistency = consistencyFromChecker({
