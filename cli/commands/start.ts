@@ -7,7 +7,7 @@ import { ensureDevPasswords } from '../../config/devPasswords.js';
 
 export const summary = 'start [--config FILE]: run the appliance (broker, admin port; embedded default without a file)';
 
-const USAGE = 'juki-gw start [--config FILE]';
+export const USAGE = 'juki-gw start [--config FILE]';
 
 /** Runs until SIGTERM/SIGINT, then closes every component (listeners first, DB flushed last). */
 export async function serve(file: string | undefined, what: string, only?: string[]): Promise<number> {
