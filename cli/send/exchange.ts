@@ -28,15 +28,21 @@ export function exchange(target: SendTarget, request: { id: string; type: string
       protocolVersion: 4, clientId: target.systemId, clean: false, reconnectPeriod: 0, connectTimeout: 10_000,
       ...(target.password !== undefined ? { username: target.systemId, password: target.password } : {}),
       ...(target.tls ? { cert: target.tls.cert, key: target.tls.key, ca: target.tls.ca } : {}),
-      customHandleAcks: (_topic, message, _packet, done) => {
-        let corr: unknown;
-        try { corr = (JSON.parse(message.toString('utf8')) as { corr?: unknown }).corr; } catch { corr = undefined; }
-        if (corr === request.id) { done(0); return; }
-        othersLeft++;
-        done(new NotOurs()); // no PUBACK: it stays the system's
-      },
     };
     const client = mqtt.connect(target.url, opts);
+    // mqtt.js sends the PUBACK only after handleMessage calls back without an error (MQTT 3.1.1 has
+    // no negative acknowledgement): a message that is not our reply stays unacknowledged.
+    client.handleMessage = (packet, callback) => {
+      let reply: Record<string, unknown> | undefined;
+      try { reply = JSON.parse(packet.payload.toString()) as Record<string, unknown>; } catch { reply = undefined; }
+      if (reply?.corr !== request.id) {
+        othersLeft++;
+        callback(new NotOurs());
+        return;
+      }
+      callback();
+      finish({ kind: 'reply', reply, othersLeft });
+    };
     const finish = (o: ExchangeOutcome) => {
       if (settled) return;
       settled = true;
@@ -46,7 +52,6 @@ export function exchange(target: SendTarget, request: { id: string; type: string
     };
     const timer = setTimeout(() => finish({ kind: 'timeout', acknowledged, othersLeft }), timeoutMs);
     client.on('error', (e) => {
-      if (e instanceof NotOurs) return;
       const code = (e as { code?: unknown }).code;
       if (typeof code === 'number') finish({ kind: 'refused', message: `CONNACK ${code}: ${CONNACK[code] ?? 'refused'}` });
       else finish({ kind: 'closed', message: e.message, acknowledged });
@@ -55,13 +60,6 @@ export function exchange(target: SendTarget, request: { id: string; type: string
       kind: 'closed', acknowledged,
       message: `the connection to ${target.url} closed before the reply (another client connecting as ${target.systemId} takes the session over)`,
     }));
-    client.on('message', (_topic, message) => {
-      try {
-        finish({ kind: 'reply', reply: JSON.parse(message.toString('utf8')) as Record<string, unknown>, othersLeft });
-      } catch (e) {
-        finish({ kind: 'closed', acknowledged, message: `reply is not JSON: ${(e as Error).message}` });
-      }
-    });
     client.once('connect', () => {
       client.subscribe(`res/${target.systemId}`, { qos: 1 }, (err, granted) => {
         if (err || granted?.[0]?.qos === 128) { finish({ kind: 'refused', message: `subscription to res/${target.systemId} refused` }); return; }
