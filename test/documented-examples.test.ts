@@ -63,6 +63,27 @@ describe('documented examples', () => {
     expect(examples.length).toBeGreaterThan(0);
   });
 
+  it("README's command 1 fetches apt's lists before installing; the examples use only what it installs", () => {
+    const readme = readFileSync(join(repo, 'README.md'), 'utf8');
+    const command1 = /```sh\n(.*apt-get install.*)\n```/.exec(readme)?.[1];
+    expect(command1).toMatch(/^apt-get update && apt-get install /);
+    const deps = readFileSync(join(repo, 'scripts/install-test-deps.sh'), 'utf8');
+    expect(deps.indexOf('apt-get update')).toBeGreaterThan(-1);
+    expect(deps.indexOf('apt-get update')).toBeLessThan(deps.indexOf('apt-get install'));
+    // Node.js 20 with npm/npx is the stated precondition; the rest is in every Debian base system.
+    const provided = new Set(['npx', 'node', 'npm', 'mkdir', 'cat', 'echo', 'cd']);
+    const used = new Set<string>();
+    for (const ex of examples) {
+      let heredoc: string | undefined;
+      for (const line of ex.script.split('\n')) {
+        if (heredoc !== undefined) { if (line.trim() === heredoc) heredoc = undefined; continue; }
+        heredoc = /<<-?'?(\w+)'?/.exec(line)?.[1];
+        for (const cmd of line.split(/&&|\|\||[|;]/)) { const w = cmd.trim().split(/\s+/)[0]; if (w && !w.startsWith('#')) used.add(w); }
+      }
+    }
+    expect([...used].filter((w) => !provided.has(w))).toEqual([]);
+  });
+
   for (const ex of examples) {
     it(`${ex.where} gives its documented outcome`, async () => {
       const r = await run(ex.script, cwd, env);
