@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { EXAMPLE_BODIES } from '../gateway/messages/examples.js';
 import { errorBodySchema, MESSAGE_TYPE_NAMES, MESSAGE_TYPES, specOf } from '../gateway/messages/registry.js';
+import { tryItSection } from './message-tries.js';
 
 type JsonSchema = {
   type?: string | string[]; properties?: Record<string, JsonSchema>; items?: JsonSchema; required?: string[];
@@ -89,6 +90,10 @@ export function renderMessageDocs(): string {
     '  `J+XXXX` (4 upper-case hex digits) and never mapped to Unicode (J+AC00..D6FF would collide with Hangul).',
     '- The 住民票コード check digit is checked unless the installation sets `checkResidentCodeDigit: false`.',
     '',
+    'Every type a local system sends has a "Try it" request that works as written against the embedded',
+    'default (`npm start` in a clone; the examples run in page order, after the README\'s): it uses the',
+    'simulated people and upstream nodes (scripts/message-tries.ts) and `juki-gw send` (`npx juki-gw send --help`).',
+    '',
     '| type | kind | version | has result |',
     '|---|---|---|---|',
     ...MESSAGE_TYPE_NAMES.map((t) => `| [\`${t}\`](#${t.replace(/\./g, '')}) | ${MESSAGE_TYPES[t].kind} | ${MESSAGE_TYPES[t].schemaVersion} | ${specOf(t).result ? `\`${t}.result\`` : ''} |`),
@@ -97,7 +102,7 @@ export function renderMessageDocs(): string {
   for (const t of MESSAGE_TYPE_NAMES) {
     const spec = specOf(t);
     out.push(`## ${t}`, '', `Kind: **${spec.kind}**, schema version ${spec.schemaVersion}. ${spec.description}.`, '', '### Request body', '');
-    out.push(...bodyTables(spec.request), '', 'Example:', '', ...example(EXAMPLE_BODIES[t].request), '');
+    out.push(...bodyTables(spec.request), '', 'Example:', '', ...example(EXAMPLE_BODIES[t].request), '', ...tryItSection(t));
     if (spec.result) {
       out.push(`### Result body (\`${t}.result\`)`, '', ...bodyTables(spec.result), '');
       if (EXAMPLE_BODIES[t].result) out.push('Example:', '', ...example(EXAMPLE_BODIES[t].result), '');

@@ -5,6 +5,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_ROLES } from '../config/schema/roles.js';
+import { embeddedDefault } from '../config/default.js';
+import { MESSAGE_TRIES } from '../scripts/message-tries.js';
 import { extractExamples, type DocExample } from './helpers/doc-examples.js';
 import { freePort } from './helpers/ports.js';
 import { tempDir } from './helpers/tmp.js';
@@ -61,6 +64,16 @@ describe('documented examples', () => {
   it('every shell block of the pages is marked as an example (with its outcome) or as not run', () => {
     expect(pages.flatMap((p) => [...p.unmarked.map((w) => `${w}: no <!-- example: … --> or <!-- not-run: … --> marker`), ...p.badMarkers])).toEqual([]);
     expect(examples.length).toBeGreaterThan(0);
+  });
+
+  it('docs/messages.md has a Try it request for every type a local system sends, from a system whose role may send it', () => {
+    const sendable = new Set(Object.values(DEFAULT_ROLES).flatMap((r) => r.send));
+    expect(Object.keys(MESSAGE_TRIES).sort()).toEqual([...sendable].sort());
+    for (const [type, t] of Object.entries(MESSAGE_TRIES)) {
+      const role = embeddedDefault.systems!.find((s) => s.id === t!.as)?.role;
+      expect({ type, may: DEFAULT_ROLES[role!]?.send.includes(type) }).toEqual({ type, may: true });
+    }
+    expect(examples.filter((e) => e.where.startsWith('docs/messages.md')).length).toBe(sendable.size);
   });
 
   it("README's command 1 fetches apt's lists before installing; the examples use only what it installs", () => {
