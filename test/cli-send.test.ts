@@ -9,6 +9,7 @@ import { startBroker, type BrokerHandle } from '../broker/server.js';
 import { createLogger } from '../gateway/log/logger.js';
 import { jukiGw } from './helpers/cli.js';
 import { connectClient, endClient } from './helpers/mqtt.js';
+import { createTestPki, type TestPki } from './helpers/pki.js';
 import { freePort } from './helpers/ports.js';
 import { tempDir } from './helpers/tmp.js';
 
@@ -18,14 +19,17 @@ describe('juki-gw send', () => {
   let broker: BrokerHandle;
   let cfg: string;
   let url: string;
+  let pki: TestPki;
   const body = file('body.json', JSON.stringify({ dutyCode: 'J01', operatorId: 'op-1', terminalId: 'term-01', name: '津 花子', birthDate: '1989-01-07' }));
   const pwFile = file('term-01.pw', 'term-01 secret\n');
 
   beforeAll(async () => {
     const port = await freePort();
+    pki = await createTestPki(tmp.path, { clients: ['term-01'], expired: 'x-expired', revoked: 'x-revoked' });
     cfg = file('config.yaml', [
       "municipalities: ['242012']", `dataDir: ${join(tmp.path, 'data')}`,
       'listeners:', `  - { name: local-dev, type: plain, host: 127.0.0.1, port: ${port} }`,
+      `  - { name: local-tls, type: tls, host: 127.0.0.1, port: ${await freePort()}, tls: { cert: ${pki.server.certFile}, key: ${pki.server.keyFile}, ca: ${pki.caFile} } }`,
       'systems:', `  - { id: term-01, role: terminal, password: { file: ${pwFile} } }`,
       '  - { id: mon-01, role: monitor }', 'hsm: { kind: software }', '',
     ].join('\n'));
@@ -50,7 +54,8 @@ describe('juki-gw send', () => {
       [['--as', 'term-01', '--id', 'a b', 'identity.search', body], /--id: "a b" is not a valid id/],
       [['--as', 'term-01', '--url', 'http://x', 'identity.search', body], /--url: expected mqtt:\/\/HOST:PORT/],
       [['--as', 'mon-01', 'identity.search', body], /system mon-01 has no password in the configuration: give --password-file/],
-      [['--as', 'term-01', '--listener', 'nope', 'identity.search', body], /--listener: no listener "nope" \(listeners: local-dev\)/],
+      [['--as', 'term-01', '--listener', 'nope', 'identity.search', body], /--listener: no listener "nope" \(listeners: local-dev, local-tls\)/],
+      [['--as', 'term-01', '--listener', 'local-tls', 'identity.search', body], /local-tls is a TLS listener: give --cert, --key \(the client certificate with CN term-01\) and --ca/],
     ];
     for (const [args, message] of cases) {
       const r = await send(...args);
@@ -83,6 +88,15 @@ describe('juki-gw send', () => {
     const got = await new Promise<string>((resolve) => back.on('message', (_t, m) => resolve(m.toString())));
     expect(JSON.parse(got)).toMatchObject({ corr: 'earlier-request' });
     await endClient(back);
+  }, 60_000);
+
+  it('connects over mTLS with --cert/--key/--ca (the TLS listener is chosen for a client certificate)', async () => {
+    const c = pki.clients['term-01']!;
+    const r = await send('--as', 'term-01', '--cert', c.certFile, '--key', c.keyFile, '--ca', pki.caFile, '--id', 'req-tls-1', '--timeout', '2', 'identity.search', body);
+    expect(r.stderr).toMatch(/as term-01 on mqtts:\/\/127\.0\.0\.1:\d+ \(id req-tls-1\)/);
+    // Connected, subscribed and acknowledged over TLS; nothing answers in this test.
+    expect(r.code, r.stderr).toBe(4);
+    expect(r.stderr).toMatch(/the request was acknowledged \(stored\)/);
   }, 60_000);
 
   it('prints the reply with the request id as corr; an error reply is exit 1 with its details', async () => {
