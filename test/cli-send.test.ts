@@ -70,6 +70,13 @@ describe('juki-gw send', () => {
     expect(r.stderr).toMatch(/refused term-01: CONNACK 4: bad user name or password/);
   });
 
+  it('nothing listening is exit 3 saying so, without claiming a request was sent', async () => {
+    const r = await send('--as', 'term-01', '--url', `mqtt://127.0.0.1:${await freePort()}`, 'identity.search', body);
+    expect(r.code).toBe(3);
+    expect(r.stderr).toMatch(/cannot connect to mqtt:\/\/127\.0\.0\.1:\d+: connect ECONNREFUSED .*is the appliance running/);
+    expect(r.stderr).not.toMatch(/acknowledged/);
+  });
+
   it('without a reply: exit 4 naming the id; messages queued for the system stay queued for it', async () => {
     // The system has a persistent session with a reply waiting in it (not for send's request).
     const pw = 'term-01 secret';

@@ -68,7 +68,7 @@ export async function run(args: string[]): Promise<number> {
   const request = { v: 1, id, type, at: nowIso(), body };
   process.stderr.write(`send: ${type} as ${target.systemId} on ${target.url} (id ${id}); a client connected as ${target.systemId} is disconnected meanwhile\n`);
   const o = await exchange(target, { id, type }, JSON.stringify(request), timeout * 1000);
-  if (o.kind === 'refused') return fail(`${target.url} refused ${target.systemId}: ${o.message}`, 3);
+  if (o.kind === 'refused') return fail(o.message, 3);
   if (o.kind === 'closed') return fail(`${o.message}${o.acknowledged ? `; the request was acknowledged (stored), its reply stays queued for ${target.systemId}` : `; the request was not acknowledged: send it again with --id ${id} (the appliance answers an id once)`}`, 3);
   const left = (n: number) => (n ? `; ${n} other message(s) queued for ${target.systemId} left for it unacknowledged` : '');
   if (o.kind === 'timeout') {

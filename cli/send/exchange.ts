@@ -51,16 +51,19 @@ export function exchange(target: SendTarget, request: { id: string; type: string
       client.end(o.kind !== 'reply', {}, () => resolve(o));
     };
     const timer = setTimeout(() => finish({ kind: 'timeout', acknowledged, othersLeft }), timeoutMs);
+    let connected = false;
     client.on('error', (e) => {
       const code = (e as { code?: unknown }).code;
-      if (typeof code === 'number') finish({ kind: 'refused', message: `CONNACK ${code}: ${CONNACK[code] ?? 'refused'}` });
+      if (typeof code === 'number') finish({ kind: 'refused', message: `${target.url} refused ${target.systemId}: CONNACK ${code}: ${CONNACK[code] ?? 'refused'}` });
+      else if (!connected) finish({ kind: 'refused', message: `cannot connect to ${target.url}: ${e.message} (is the appliance running and listening there?)` });
       else finish({ kind: 'closed', message: e.message, acknowledged });
     });
-    client.on('close', () => finish({
+    client.on('close', () => finish(connected ? {
       kind: 'closed', acknowledged,
       message: `the connection to ${target.url} closed before the reply (another client connecting as ${target.systemId} takes the session over)`,
-    }));
+    } : { kind: 'refused', message: `${target.url} closed the connection before CONNACK (TLS handshake refused? check --cert, --key, --ca)` }));
     client.once('connect', () => {
+      connected = true;
       client.subscribe(`res/${target.systemId}`, { qos: 1 }, (err, granted) => {
         if (err || granted?.[0]?.qos === 128) { finish({ kind: 'refused', message: `subscription to res/${target.systemId} refused` }); return; }
         client.publish(`req/${request.type}`, payload, { qos: 1 }, (e) => {
