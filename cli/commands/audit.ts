@@ -7,7 +7,7 @@ import type { VerifyReport } from '../../gateway/audit/verify.js';
 
 export const summary = 'audit verify|export|prune: check the audit chain and signatures, export closed segments, retention';
 
-const USAGE = `juki-gw audit <verify|export|prune> [options]
+export const USAGE = `juki-gw audit <verify|export|prune> [options]
   verify --data-dir D [--cert FILE]... [--config FILE] [--json]
                               check chain and checkpoint signatures; name the first bad entry
   verify --segment FILE [--cert FILE]...      check an exported segment file on its own

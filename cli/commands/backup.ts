@@ -7,7 +7,7 @@ import { parseCommandArgs } from '../args.js';
 
 export const summary = 'backup create|restore|verify: signed, optionally encrypted backup of the data dir';
 
-const USAGE = `juki-gw backup <create|restore|verify> [options]
+export const USAGE = `juki-gw backup <create|restore|verify> [options]
   create --data-dir D --out FILE [--encrypt-to PUBKEY.pem | --passphrase-file F] [--config FILE]
                  snapshot a stopped appliance's data dir; the manifest is signed with its signing key
   restore --in FILE --data-dir D [--trust CERT]... [--decrypt-key KEY.pem | --passphrase-file F] [--force]

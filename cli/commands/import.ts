@@ -7,7 +7,7 @@ import { parseCommandArgs } from '../args.js';
 
 export const summary = 'import FILE | --generate tsu|yokohama|N: load a register extract (CSV/JSONL) into the identity store';
 
-const USAGE = `juki-gw import FILE [--format csv|jsonl] [--config FILE | --data-dir D] [--resume] [--report FILE] [--batch N]
+export const USAGE = `juki-gw import FILE [--format csv|jsonl] [--config FILE | --data-dir D] [--resume] [--report FILE] [--batch N]
 juki-gw import --generate tsu|yokohama|mie|pref-NN|N [--count N] [--seed S] [--data-dir D] [--resume]
   FILE        register extract, one record per line (docs/import.md); the format follows the extension
   --report    where the validation report goes (JSONL: line, field, rule, message); default FILE.report.jsonl

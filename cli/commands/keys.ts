@@ -9,7 +9,7 @@ import { parseCommandArgs } from '../args.js';
 
 export const summary = 'keys list|generate|csr|import|selfsign|data-keys|rotate-data-key: signing key on the token, CSR, certificates; data keys at rest';
 
-const USAGE = `juki-gw keys <list|generate|csr|import|selfsign|data-keys|rotate-data-key> [--config FILE] [options]
+export const USAGE = `juki-gw keys <list|generate|csr|import|selfsign|data-keys|rotate-data-key> [--config FILE] [options]
   list                              keys on the token and our certificates with expiry
   generate [--label L] [--alg ES256|PS256|RS256] [--rsa-bits 2048|3072]
   csr --subject "CN=lg:242012, O=..." [--out FILE]

@@ -11,7 +11,7 @@ import { parseCommandArgs } from '../args.js';
 
 export const summary = 'queue list|show|retry|purge [SEQ|all] [--dead]: the upstream outbox and dead-letter queue';
 
-const USAGE = 'juki-gw queue list [--dead] [--limit N] | show SEQ [--dead] [--with-body] | retry SEQ|all [--dead] | purge SEQ|all [--dead] [--yes]  [--config FILE]';
+export const USAGE = 'juki-gw queue list [--dead] [--limit N] | show SEQ [--dead] [--with-body] | retry SEQ|all [--dead] | purge SEQ|all [--dead] [--yes]  [--config FILE]';
 
 const out = (s: string) => process.stdout.write(s + '\n');
 const err = (s: string) => process.stderr.write(s + '\n');

@@ -193,7 +193,7 @@ export const uiComponent: GatewayComponent = {
       uplinks: uplinkProbe(() => versions.running()),
       ...(ctx.gw.atRest ? { dataKeys: dataKeysFromKeyring({ db: ctx.db, keyring: ctx.gw.atRest.keyring, auditLog: ctx.gw.auditLog, logger: ctx.logger.child({ component: 'crypto' }) }) } : {}),
     });
-    const ui = await startAdminUi({ config: ctx.config.ui, services, logger: ctx.logger, db: ctx.db, dataDir: ctx.config.dataDir });
+    const ui = await startAdminUi({ config: ctx.config.ui, services, logger: ctx.logger, db: ctx.db, dataDir: ctx.config.dataDir, ...(ctx.printOnce ? { printOnce: ctx.printOnce } : {}) });
     ctx.logger.info({ url: ui.url }, 'admin UI ready');
     ctx.gw.extra.uiUrl = ui.url;
     return async () => { stop(); await ui.close(); await services.dataKeys?.close(); };
