@@ -104,7 +104,11 @@ export interface QueuesService {
 }
 
 // ---- keys and certificates (hsm/) ----
-export interface KeyInfo { label: string; algorithm: string; kid?: string; certificateSubject?: string; notAfter?: string }
+export interface KeyInfo {
+  label: string; algorithm: string; kid?: string; certificateSubject?: string; notAfter?: string;
+  /** Set on the rows of the certificate an upstream link signs with (gateway/uplink/linkSigners.ts). */
+  link?: string;
+}
 export interface TrustAnchorInfo { file: string; subject: string; notAfter: string; fingerprintSha256: string }
 export interface KeysService {
   list(): Promise<KeyInfo[]>;

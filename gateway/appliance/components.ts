@@ -20,6 +20,7 @@ import type { Verifier } from '../../hsm/types.js';
 import { openAudit, type AuditEventInput, type AuditLog, type LookupAlerts } from '../audit/index.js';
 import { openEncryptionAtRest, type EncryptionAtRest } from '../crypto/index.js';
 import { createUplink, type Uplink } from '../uplink/index.js';
+import { describeLinkSigner, linkSigners } from '../uplink/linkSigners.js';
 import { SUBLEVELS } from '../store/db.js';
 import { startSimulatedUpstream, SIMULATED_LABEL, type SimulatedUpstream } from './simulatedUpstream.js';
 
@@ -109,6 +110,13 @@ export const uplinkComponent: GatewayComponent = {
       }).then(() => undefined),
     });
     ctx.gw.uplink = uplink;
+    // The certificate each link presents (upstream teams verify with it), checked against the signer in use.
+    for (const l of linkSigners(cfg)) {
+      const d = describeLinkSigner(l);
+      const entry = { link: l.link, kid: signer.kid, certificate: l.certificateFile, issuer: d.issuerFile };
+      if (d.kid === signer.kid) ctx.logger.info(entry, 'upstream link signs with');
+      else ctx.logger.warn({ ...entry, fileKid: d.kid ?? null }, 'upstream link signs with a certificate other than the file names (hsm.certFile changed since the start?)');
+    }
     ctx.checks.push({ name: 'uplinks', run: async () => {
       const down = uplink.linkStatus().filter((l) => l.state !== 'up');
       return { ok: down.length === 0, detail: down.length ? `not connected: ${down.map((l) => l.name).join(', ')}` : 'all links connected' };
