@@ -5,6 +5,10 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { formatProblems, loadConfig } from '../../config/load.js';
 import { parseCommandArgs } from '../args.js';
 import type { EncryptTo } from '../../gateway/backup/container.js';
+import type { ApplianceConfig } from '../../config/schema/index.js';
+import type { Job } from '../../config/ui/adapters/jobs.js';
+import { applianceHolds, followJob, ONLINE_OPTIONS, ONLINE_USAGE, refusal, runningAppliance, type OnlineFlags } from '../online.js';
+import { progressPrinter } from '../progress.js';
 
 export const summary = 'backup create|restore|verify: signed, encrypted backup of the data dir (PIN files left out)';
 
@@ -17,12 +21,15 @@ const USAGE = `juki-gw backup <create|restore|verify> [options]
                  (the passphrase may also come from JUKIGW_BACKUP_PASSPHRASE; docs/backup.md: new machine)
                  verify signature and every hash first; a non-empty D needs --force (moved aside)
   verify --in FILE [--trust CERT]... [--decrypt-key KEY.pem | --passphrase-file F]
-                 the checks restore makes, without writing`;
+                 the checks restore makes, without writing
+  create also while the appliance runs (no stop; the snapshot is read from its open database):
+${ONLINE_USAGE}`;
 
 const OPTIONS = {
   'data-dir': { type: 'string' }, out: { type: 'string' }, in: { type: 'string' }, config: { type: 'string' },
   'encrypt-to': { type: 'string' }, 'passphrase-file': { type: 'string' }, 'decrypt-key': { type: 'string' },
   trust: { type: 'string', multiple: true }, force: { type: 'boolean' }, plaintext: { type: 'boolean' },
+  ...ONLINE_OPTIONS,
 } as const;
 
 const fail = (msg: string, code = 1) => { process.stderr.write(`backup: ${msg}\n`); return code; };
@@ -71,17 +78,41 @@ async function create(v: Record<string, string | boolean | string[] | undefined>
   const loaded = loadConfig(v.config as string | undefined);
   if (!loaded.ok) return fail(formatProblems(loaded.problems));
   if (v.plaintext) process.stderr.write(`backup: warning: ${PLAINTEXT_WARNING}\n`);
+  if (await applianceHolds(dataDir)) return createOnline(loaded.config, dataDir, out, encryption, v);
   const { createLogger } = await import('../../gateway/log/logger.js');
   const { createSigner } = await import('../../hsm/index.js');
   const logger = createLogger({ level: 'warn', destination: 2 });
+  const bar = progressPrinter('backup');
   const made = await createBackup({
     dataDir, ...(encryption ? { encryptTo: encryption.to } : { plaintext: true }),
     signer: { open: () => createSigner(loaded.config.hsm, { dataDir, logger }) },
+    onProgress: (done, total) => bar({ done, total }),
   });
+  bar.end();
   writeFileSync(out, made.file, { mode: 0o600 });
   process.stdout.write(`backup written to ${out}: ${made.parts} parts, ${made.bytes} bytes, signed by kid ${made.kid}, ` +
     `${encryption ? `encrypted (AES-256-GCM, ${encryption.label})` : 'NOT encrypted'}` +
     `${made.leftOut.length ? `; left out: ${made.leftOut.join(', ')} (PIN files never go into a backup)` : ''}\n`);
+  return 0;
+}
+
+/** The running appliance makes the backup from its open database (a snapshot); the file comes back over the API. */
+async function createOnline(config: ApplianceConfig, dataDir: string, out: string, encryption: { to: EncryptTo; label: string } | undefined,
+  v: Record<string, string | boolean | string[] | undefined>): Promise<number> {
+  const online = runningAppliance({ ...config, dataDir }, v as OnlineFlags);
+  if ('error' in online) return fail(online.error);
+  const api = online.api;
+  const to = encryption?.to;
+  const body = !to ? { plaintext: true } : 'passphrase' in to ? { passphrase: to.passphrase.toString('utf8') } : { recipientPem: to.publicKeyPem };
+  const need = 'a backup needs an admin account\'s token';
+  const started = await api.call('POST', '/backup', body);
+  if (started.status !== 202) return fail(refusal(started.status, started.json, need));
+  const job = await followJob(api, started.json.job as Job, 'backup');
+  if (job.state !== 'done') return fail(job.summary ?? 'the backup failed');
+  const file = await api.download(`/jobs/${job.id}/backup`);
+  if (file.status !== 200) return fail(refusal(file.status, file.json, need));
+  writeFileSync(out, file.body, { mode: 0o600 });
+  process.stdout.write(`backup written to ${out}: ${job.summary ?? ''} (made by the running appliance at ${api.url})\n`);
   return 0;
 }
 

@@ -6,6 +6,7 @@ import type { ConfigProblem } from '../load.js';
 import type { ApplianceConfig } from '../schema/index.js';
 import type { TokenStatus } from '../../hsm/types.js';
 import type { DataKeyRotation } from '../../gateway/crypto/rotation.js';
+import type { OnlineOperations } from './adapters/operations.js';
 
 /** Who acts: recorded in the audit log with every change. */
 export interface Actor { user: string; role: string; via: 'ui' | 'api' | 'cli'; address?: string }
@@ -149,6 +150,8 @@ export interface ApplianceServices {
   consistency?: ConsistencyService;
   /** Data keys of encryption at rest (gateway/crypto/rotation.ts): list, rotate without downtime. */
   dataKeys?: DataKeyRotation;
+  /** Import, backup, audit verify/export, queue retry/purge on the running appliance (adapters/operations.ts). */
+  operations?: OnlineOperations;
 }
 
 export const NOT_AVAILABLE = 'not available in this build';

@@ -9,6 +9,7 @@ import { startAdminUi } from '../../config/ui/server.js';
 import { applianceServices } from '../../config/ui/adapters/index.js';
 import { dataKeysFromKeyring } from '../../config/ui/adapters/dataKeys.js';
 import { uplinkProbe } from '../../config/ui/adapters/uplink-probe.js';
+import { onlineOperations } from '../../config/ui/adapters/operations.js';
 import { createDevCa, loadDevCa } from '../../hsm/dev-ca.js';
 import { consistencyFromChecker } from '../../config/ui/adapters/consistency.js';
 import { startCsRole } from '../cs/role.js';
@@ -201,6 +202,12 @@ export const uiComponent: GatewayComponent = {
       uplinks: uplinkProbe(() => versions.running()),
       ...(ctx.gw.atRest ? { dataKeys: dataKeysFromKeyring({ db: ctx.db, keyring: ctx.gw.atRest.keyring, auditLog: ctx.gw.auditLog, logger: ctx.logger.child({ component: 'crypto' }) }) } : {}),
     });
+    if (ctx.gw.signer) {
+      services.operations = onlineOperations({
+        db: ctx.db, dataDir: ctx.config.dataDir, signer: ctx.gw.signer, ...(ctx.gw.uplink ? { outbox: ctx.gw.uplink.outbox } : {}),
+        identityStore: () => (ctx.gw.extra.cs as { store?: IdentityStore } | undefined)?.store, audit: (e) => services.audit.append(e),
+      });
+    }
     const ui = await startAdminUi({ config: ctx.config.ui, services, logger: ctx.logger, db: ctx.db, dataDir: ctx.config.dataDir });
     ctx.logger.info({ url: ui.url }, 'admin UI ready');
     ctx.gw.extra.uiUrl = ui.url;

@@ -3,7 +3,7 @@
 import type { TokenSigner } from '../../hsm/signer.js';
 import { BackupRefused, encodeArchive, manifestFor, type Part } from './archive.js';
 import { sealContainer, type EncryptTo } from './container.js';
-import { snapshotDataDir, type RecordSource } from './snapshot.js';
+import { snapshotDataDir, type RecordSource, type SnapshotProgress } from './snapshot.js';
 
 export interface SignedManifest { jws: { protected: string; payload: string; signature: string }; certificate: string }
 
@@ -25,6 +25,8 @@ export interface CreateBackupOptions {
   /** Passphrase or recipient: a backup is encrypted unless `plaintext` is asked for explicitly. */
   encryptTo?: EncryptTo;
   plaintext?: boolean;
+  /** Bytes of the database read so far, of about `total`. */
+  onProgress?: SnapshotProgress;
 }
 
 export interface CreatedBackup { file: Buffer; parts: number; bytes: number; kid: string; leftOut: string[] }
@@ -39,7 +41,7 @@ export const PLAINTEXT_WARNING = 'this backup is NOT encrypted: whoever holds th
 export async function createBackup(opts: CreateBackupOptions): Promise<CreatedBackup> {
   if (!opts.encryptTo && !opts.plaintext) throw new BackupRefused(NO_KEY_MESSAGE);
   if (opts.encryptTo && opts.plaintext) throw new BackupRefused('--plaintext writes an unencrypted backup: not with --encrypt-to or a passphrase');
-  const { parts, leftOut } = await snapshotDataDir(opts.dataDir, opts.db);
+  const { parts, leftOut } = await snapshotDataDir(opts.dataDir, opts.db, opts.onProgress);
   const opened = 'open' in opts.signer ? await opts.signer.open() : undefined;
   const signer = opened ?? opts.signer as BackupSigner;
   try {

@@ -14,11 +14,26 @@ export interface RecordSource {
   iterator(options: { keyEncoding: 'buffer'; valueEncoding: 'buffer' }): AsyncIterable<[Buffer, Buffer]> & { close(): Promise<void> };
 }
 
-export async function dbRecords(db: RecordSource): Promise<Buffer> {
+/** Progress of a snapshot in bytes read: `total` is LevelDB's estimate of its size (compressed, so `done` may pass it). */
+export type SnapshotProgress = (done: number, total: number) => void;
+
+async function approximateBytes(db: RecordSource): Promise<number> {
+  const approx = (db as unknown as { approximateSize?: (a: Buffer, b: Buffer) => Promise<number> }).approximateSize;
+  try { return approx ? await approx.call(db, Buffer.alloc(0), Buffer.from([0xff, 0xff, 0xff, 0xff])) : 0; } catch { return 0; }
+}
+
+export async function dbRecords(db: RecordSource, onProgress?: SnapshotProgress): Promise<Buffer> {
+  const total = onProgress ? await approximateBytes(db) : 0;
   const it = db.iterator({ keyEncoding: 'buffer', valueEncoding: 'buffer' });
   const records: [Buffer, Buffer][] = [];
+  let bytes = 0;
   try {
-    for await (const kv of it) records.push(kv);
+    for await (const kv of it) {
+      records.push(kv);
+      bytes += kv[0].length + kv[1].length;
+      if (onProgress && records.length % 1000 === 0) onProgress(bytes, Math.max(total, bytes));
+    }
+    onProgress?.(bytes, bytes);
   } finally {
     await it.close();
   }
@@ -54,12 +69,12 @@ function filesUnder(root: string, dir: string, out: Part[], leftOut: string[]): 
  */
 export interface Snapshot { parts: Part[]; /** Data-dir files deliberately left out (PIN files). */ leftOut: string[] }
 
-export async function snapshotDataDir(dataDir: string, db?: RecordSource): Promise<Snapshot> {
+export async function snapshotDataDir(dataDir: string, db?: RecordSource, onProgress?: SnapshotProgress): Promise<Snapshot> {
   const parts: Part[] = [];
   const leftOut: string[] = [];
   let records: Buffer;
   if (db) {
-    records = await dbRecords(db);
+    records = await dbRecords(db, onProgress);
   } else {
     const own = new ClassicLevel(join(dataDir, DB_DIR), { createIfMissing: false });
     try {
@@ -68,7 +83,7 @@ export async function snapshotDataDir(dataDir: string, db?: RecordSource): Promi
       const cause = (e as { cause?: Error }).cause?.message ?? (e as Error).message;
       throw new BackupRefused(`cannot open the database in ${join(dataDir, DB_DIR)}: ${cause} (stop the appliance, or back up from inside it)`);
     }
-    try { records = await dbRecords(own as unknown as RecordSource); } finally { await own.close(); }
+    try { records = await dbRecords(own as unknown as RecordSource, onProgress); } finally { await own.close(); }
   }
   filesUnder(dataDir, dataDir, parts, leftOut);
   parts.unshift({ name: DB_PART, kind: 'db', mode: 0o600, data: records });
