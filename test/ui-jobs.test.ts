@@ -1,5 +1,6 @@
 // The Jobs page shows what the running appliance does for the CLI: a register import started through
 // the API (as `juki-gw import` does while the appliance runs) appears with its progress and outcome.
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAdminApp, SESSION_COOKIE } from '../config/ui/app.js';
@@ -67,4 +68,17 @@ describe('Jobs page', () => {
     expect(done).toMatch(/generated 3000: 3000 lines: 3000 stored, 0 unchanged, 0 rejected/);
     expect(audited.filter((e) => e.action === 'register.import').map((e) => e.outcome)).toEqual(['ok', 'ok']);
   }, 90_000);
+
+  it('refuses a second import while one runs, before the extract is stored on the appliance', async () => {
+    const api = (path: string, init: RequestInit) => app.request(`https://ui.test/api/v1${path}`, { ...init, headers: { authorization: `Bearer ${adminToken}`, ...init.headers as Record<string, string> } });
+    const first = await api('/import', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ generate: '20000', seed: 'ui-jobs-long' }) });
+    expect(first.status).toBe(202);
+    const second = await api('/import?format=csv&name=second.csv', { method: 'POST', headers: { 'content-type': 'text/csv' }, body: 'residentCode\n1\n' });
+    expect(second.status).toBe(409);
+    expect(((await second.json()) as { message: string }).message).toMatch(/an import is already running \(job \S+, by ops\)/);
+    expect(existsSync(join(dir.path, 'imports')) ? readdirSync(join(dir.path, 'imports')) : []).toEqual([]);
+    expect(audited.some((e) => e.action === 'register.import' && e.outcome === 'refused')).toBe(true);
+    const { job } = await first.json() as { job: { id: string } };
+    await until(async () => ((await (await api(`/jobs/${job.id}`, {})).json()) as { state: string }).state !== 'running', 120_000, 'the first import to end');
+  }, 150_000);
 });

@@ -74,11 +74,17 @@ export function onlineOperations(d: OperationsDeps) {
       return path;
     },
 
-    startImport(req: ImportRequest, actor: Actor): Job {
+    /** Throws OperationRefused when an import cannot start now (no CS role, or one already running). */
+    checkImportPossible(): IdentityStore {
       const store = d.identityStore();
       if (!store) throw new OperationRefused('the CS role is not running on this appliance: nothing to import into', 409);
       const other = jobs.running('import');
       if (other) throw new OperationRefused(`an import is already running (job ${other.id}, by ${other.by})`, 409);
+      return store;
+    },
+
+    startImport(req: ImportRequest, actor: Actor): Job {
+      const store = this.checkImportPossible();
       const problems: ImportProblem[] = [];
       const label = req.kind === 'file' ? req.name : `generated ${req.generate}`;
       const job = jobs.start('import', actor.user, req.kind === 'file' ? 'bytes' : 'records', async (ctl) => {

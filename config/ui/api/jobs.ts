@@ -1,6 +1,7 @@
 // /api/v1 for what the CLI does offline — import, backup create, audit verify|export, queue
 // retry|purge — on the running appliance (the CLI goes here when the appliance holds the data dir).
 // Same roles and audit as the pages; long operations are jobs with progress (GET /jobs/:id).
+import { rmSync } from 'node:fs';
 import type { Hono } from 'hono';
 import { actorOf, auditAs, refuseUnless, type UiContext, type UiEnv } from '../context.js';
 import { OperationRefused, type OnlineOperations } from '../adapters/operations.js';
@@ -56,8 +57,15 @@ export function registerJobsApi(api: Hono<UiEnv>) {
         if (format !== 'csv' && format !== 'jsonl') return badRequest(c, 'format: expected csv or jsonl');
         const name = (q('name') ?? 'extract').slice(0, 200);
         if (!c.req.raw.body) return badRequest(c, 'the request has no body: send the extract');
+        // Refuse before the upload: a refused extract (personal data) must not land on the appliance.
+        o.checkImportPossible();
         const path = await o.receiveUpload(c.req.raw.body, format);
-        job = o.startImport({ kind: 'file', path, format, name, ...common }, actorOf(c));
+        try {
+          job = o.startImport({ kind: 'file', path, format, name, ...common }, actorOf(c));
+        } catch (e) {
+          if (!common.resume) rmSync(path, { force: true });
+          throw e;
+        }
       }
       await auditAs(c, 'register.import', 'ok', job.id, 'import started');
       return accepted(c, job);
