@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { createHash, X509Certificate } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { MqttClient } from 'mqtt';
 import { uuidv7 } from '../gateway/envelope.js';
@@ -82,6 +82,31 @@ describe('the certificate that signs each upstream link', () => {
     const rows = await keysFromHsm({ hsm: () => cfg.hsm, dataDir: cfg.dataDir, trustAnchorFiles: () => [], links: () => linkSigners(cfg).map(describeLinkSigner) }).list();
     const kidOnWire = JSON.parse(Buffer.from(JSON.parse(captured[0]!).protected, 'base64url').toString()).kid as string;
     expect(rows.filter((r) => r.link)).toEqual([expect.objectContaining({ link: 'simulated', label: 'juki-gw-signing', kid: kidOnWire, certificateSubject: expect.stringContaining('lg:242012') })]);
+  });
+
+  it('with configured upstreams every link signs with the token key\'s certificate, and export-cert hands out it and its chain', async () => {
+    const configured = join(tmp.path, 'configured.yaml');
+    const hsmDir = join(tmp.path, 'configured-hsm');
+    mkdirSync(hsmDir);
+    const cert = join(hsmDir, 'signing.pem');
+    const chain = join(hsmDir, 'chain.pem');
+    writeFileSync(cert, readFileSync(join(dataDir, 'sim-pki', 'peers', 'lg_242012.pem')));
+    writeFileSync(chain, readFileSync(join(dataDir, 'sim-pki', 'ca', 'ca.pem')));
+    writeFileSync(configured, [
+      "municipalities: ['242012']", `dataDir: ${join(tmp.path, 'configured-data')}`, `hsm: { kind: software, certFile: ${cert}, chainFile: ${chain} }`,
+      "upstreams: [{ name: prefecture, url: 'mqtts://127.0.0.1:1', nodes: ['pref:240001'] }, { name: jlis, url: 'mqtts://127.0.0.1:2', nodes: ['national'] }]", '',
+    ].join('\n'));
+    const loaded = loadConfig(configured);
+    if (!loaded.ok) throw new Error(JSON.stringify(loaded.problems));
+    expect(linkSigners(loaded.config).map(describeLinkSigner)).toEqual(['prefecture', 'jlis'].map((link) => expect.objectContaining({
+      link, simulated: false, certificateFile: cert, issuerFile: chain, kid: kidOfPem(cert), selfSigned: false })));
+    const out = join(tmp.path, 'jlis.pem');
+    const caOut = join(tmp.path, 'jlis-ca.pem');
+    const r = await jukiGw(['keys', 'export-cert', '--config', configured, '--link', 'jlis', '--out', out, '--ca-out', caOut], { env: env() });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(new RegExp(`link jlis: certificate .*lg:242012.* \\(kid ${kidOfPem(cert)}\\) written to ${out}, its issuer .* to ${caOut}`));
+    expect(readFileSync(out, 'utf8')).toBe(readFileSync(cert, 'utf8'));
+    expect(readFileSync(caOut, 'utf8')).toBe(readFileSync(chain, 'utf8'));
   });
 
   it('keys export-cert refuses an unknown link by name and lists the links there are', async () => {

@@ -31,7 +31,8 @@ export async function dbRecords(db: RecordSource, onProgress?: SnapshotProgress)
     for await (const kv of it) {
       records.push(kv);
       bytes += kv[0].length + kv[1].length;
-      if (onProgress && records.length % 1000 === 0) onProgress(bytes, Math.max(total, bytes));
+      // The estimate is of compressed files: hold at 99 % until the end rather than claim 100 % early.
+      if (onProgress && records.length % 1000 === 0) onProgress(Math.min(bytes, Math.floor(total * 0.99)), total);
     }
     onProgress?.(bytes, bytes);
   } finally {
