@@ -11,6 +11,9 @@ import { join } from 'node:path';
 import type { MqttClient } from 'mqtt';
 import { uuidv7 } from '../gateway/envelope.js';
 import { loadConfig } from '../config/load.js';
+import { hsmSection } from '../config/schema/hsm.js';
+import { createSigner } from '../hsm/create-signer.js';
+import { certifyAppliance, openSimPki } from '../sim/pki.js';
 import { keysFromHsm } from '../config/ui/adapters/keys.js';
 import { describeLinkSigner, linkSigners } from '../gateway/uplink/linkSigners.js';
 import { spawnAppliance, type ApplianceProcess } from './helpers/appliance-process.js';
@@ -107,6 +110,18 @@ describe('the certificate that signs each upstream link', () => {
     expect(r.stdout).toMatch(new RegExp(`link jlis: certificate .*lg:242012.* \\(kid ${kidOfPem(cert)}\\) written to ${out}, its issuer .* to ${caOut}`));
     expect(readFileSync(out, 'utf8')).toBe(readFileSync(cert, 'utf8'));
     expect(readFileSync(caOut, 'utf8')).toBe(readFileSync(chain, 'utf8'));
+  });
+
+  it('the simulated link keeps its certificate across starts while the token key is the same (the exported kid stays valid)', async () => {
+    const pki = await openSimPki(join(tmp.path, 'sim-pki-restarts'));
+    const key = await createSigner(hsmSection.parse({ kind: 'software' }), { dataDir: join(tmp.path, 'restart-key') });
+    const first = await certifyAppliance(pki, key, 'lg:242012');
+    const second = await certifyAppliance(pki, key, 'lg:242012');
+    expect(second.kid).toBe(first.kid);
+    const other = await createSigner(hsmSection.parse({ kind: 'software' }), { dataDir: join(tmp.path, 'restart-other-key') });
+    const third = await certifyAppliance(pki, other, 'lg:242012');
+    expect(third.kid).not.toBe(first.kid);
+    for (const s of [key, other]) await s.close();
   });
 
   it('keys export-cert refuses an unknown link by name and lists the links there are', async () => {
