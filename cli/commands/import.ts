@@ -98,7 +98,7 @@ export async function run(args: string[]): Promise<number> {
     db = await openApplianceDb(dbPath);
   } catch (e) {
     const cause = (e as { cause?: Error }).cause?.message ?? (e as Error).message;
-    return err(`cannot open ${dbPath}: ${cause} (is the appliance running? import while it is stopped)`, 1);
+    return err(`cannot open ${dbPath}: ${cause} (is the appliance running on it? give --config instead of --data-dir to import through the running appliance)`, 1);
   }
   const reportPath = v.report ?? (file ? `${file}.report.jsonl` : undefined);
   const report = reportPath ? createWriteStream(reportPath, { flags: v.resume ? 'a' : 'w' }) : undefined;
