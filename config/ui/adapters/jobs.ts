@@ -53,7 +53,8 @@ export class JobRegistry {
         Object.assign(job, { state: 'failed', summary: (e as Error).message });
       }
       job.finishedAt = new Date().toISOString();
-      await finished(job).catch(() => undefined);
+      // The outcome is recorded on the job either way; an audit append failing here has no request left to fail.
+      await finished(job).catch((e: unknown) => { job.summary = `${job.summary ?? ''} (audit record failed: ${(e as Error).message})`; });
     })();
     return job;
   }
