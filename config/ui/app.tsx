@@ -2,6 +2,7 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { Hono, type Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
+import { IMPORT_MAX_BYTES } from './api/jobs.js';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
 import type { Logger } from '../../gateway/log/logger.js';
 import type { AuthStore } from './auth/store.js';
@@ -37,7 +38,10 @@ export function createAdminApp(opts: { services: ApplianceServices; auth: AuthSt
     c.header('Cross-Origin-Resource-Policy', 'same-origin');
     if (!c.req.path.startsWith('/static/')) c.header('Cache-Control', 'no-store');
   });
-  app.use('*', bodyLimit({ maxSize: 2 * 1024 * 1024, onError: (c) => c.text('request body too large (2 MiB at most)', 413) }));
+  const smallBodies = bodyLimit({ maxSize: 2 * 1024 * 1024, onError: (c) => c.text('request body too large (2 MiB at most)', 413) });
+  // A register extract is streamed to disk by POST /api/v1/import (config/ui/api/jobs.ts).
+  const extracts = bodyLimit({ maxSize: IMPORT_MAX_BYTES, onError: (c) => c.text(`register extract too large (${IMPORT_MAX_BYTES} bytes at most)`, 413) });
+  app.use('*', (c, next) => (c.req.path === '/api/v1/import' ? extracts(c, next) : smallBodies(c, next)));
   app.onError((err, c) => {
     opts.logger.error({ err: err.message, path: c.req.path }, 'admin ui request failed');
     c.set('failure', err.message);

@@ -11,6 +11,7 @@ const NAV: { href: string; label: string; show: (role: string) => boolean }[] = 
   { href: '/keys', label: 'HSM & certificates', show: (r) => can(r, 'keys.view') },
   { href: '/queues', label: 'Queues', show: () => true },
   { href: '/consistency', label: 'Consistency check', show: () => true },
+  { href: '/jobs', label: 'Jobs', show: () => true },
   { href: '/audit', label: 'Audit log', show: (r) => can(r, 'audit.view') },
   { href: '/config', label: 'Configuration', show: () => true },
   { href: '/accounts', label: 'Accounts', show: (r) => can(r, 'accounts.manage') },

@@ -6,6 +6,7 @@ import type { ConfigProblem } from '../load.js';
 import type { ApplianceConfig } from '../schema/index.js';
 import type { TokenStatus } from '../../hsm/types.js';
 import type { DataKeyRotation } from '../../gateway/crypto/rotation.js';
+import type { OnlineOperations } from './adapters/operations.js';
 
 /** Who acts: recorded in the audit log with every change. */
 export interface Actor { user: string; role: string; via: 'ui' | 'api' | 'cli'; address?: string }
@@ -108,7 +109,11 @@ export interface QueuesService {
 }
 
 // ---- keys and certificates (hsm/) ----
-export interface KeyInfo { label: string; algorithm: string; kid?: string; certificateSubject?: string; notAfter?: string }
+export interface KeyInfo {
+  label: string; algorithm: string; kid?: string; certificateSubject?: string; notAfter?: string;
+  /** Set on the rows of the certificate an upstream link signs with (gateway/uplink/linkSigners.ts). */
+  link?: string;
+}
 export interface TrustAnchorInfo { file: string; subject: string; notAfter: string; fingerprintSha256: string }
 export interface KeysService {
   list(): Promise<KeyInfo[]>;
@@ -149,6 +154,8 @@ export interface ApplianceServices {
   consistency?: ConsistencyService;
   /** Data keys of encryption at rest (gateway/crypto/rotation.ts): list, rotate without downtime. */
   dataKeys?: DataKeyRotation;
+  /** Import, backup, audit verify/export, queue retry/purge on the running appliance (adapters/operations.ts). */
+  operations?: OnlineOperations;
 }
 
 export const NOT_AVAILABLE = 'not available in this build';

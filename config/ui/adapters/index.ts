@@ -10,6 +10,7 @@ import type { Alarm, ApplianceServices, ConsistencyService, UplinkService } from
 import { auditFromLog } from './audit.js';
 import { devCaClientCertificates } from './devca.js';
 import { keysFromHsm } from './keys.js';
+import { describeLinkSigner, linkSigners } from '../../../gateway/uplink/linkSigners.js';
 import { queuesFromOutbox } from './queues.js';
 import { queueDepthSampler, type QueueDepthSampler } from './queueDepth.js';
 import { certificateExpiry, connectedClients, diskStatus, linkStatus, messageRateCounter, signerCertificate } from './status.js';
@@ -42,7 +43,7 @@ export function applianceServices(p: ApplianceParts): { services: ApplianceServi
       certificates: async () => [...(p.signer ? [signerCertificate(p.signer)] : []), ...(await certificateExpiry(running)())],
     },
     audit: auditFromLog(p.auditLog),
-    keys: keysFromHsm({ hsm: () => running().hsm, dataDir: p.dataDir, trustAnchorFiles: () => running().trust.anchors, config: p.versions }),
+    keys: keysFromHsm({ hsm: () => running().hsm, dataDir: p.dataDir, trustAnchorFiles: () => running().trust.anchors, config: p.versions, links: () => linkSigners(running()).map(describeLinkSigner) }),
   };
   if (p.broker) {
     const broker = p.broker;

@@ -29,8 +29,8 @@ export function registerKeys(app: Hono<UiEnv>) {
           <div>
             <section class="card"><h2>Keys</h2>
               <table><thead><tr><th>Label</th><th>Algorithm</th><th>kid</th><th>Certificate</th><th>Not after</th>{change ? <th></th> : null}</tr></thead>
-                <tbody>{list.map((k) => <tr><td>{k.label}</td><td>{k.algorithm}</td><td class="any">{k.kid ?? '—'}</td><td>{k.certificateSubject ?? '—'}</td><td>{k.notAfter ?? '—'}</td>
-                  {change ? <td><form class="inline" method="post" action="/keys/csr"><Csrf who={who} /><input type="hidden" name="label" value={k.label} /><input type="text" name="subject" placeholder="CN=lg:242012, O=..." required data-csr-subject={k.label} /><button class="secondary" type="submit">download CSR</button></form></td> : null}</tr>)}</tbody></table>
+                <tbody>{list.map((k) => <tr><td>{k.label}{k.link ? <> → {k.link}</> : null}</td><td>{k.algorithm}</td><td class="any">{k.kid ?? '—'}</td><td>{k.certificateSubject ?? '—'}</td><td>{k.notAfter ?? '—'}</td>
+                  {change ? <td>{k.link ? null : <form class="inline" method="post" action="/keys/csr"><Csrf who={who} /><input type="hidden" name="label" value={k.label} /><input type="text" name="subject" placeholder="CN=lg:242012, O=..." required data-csr-subject={k.label} /><button class="secondary" type="submit">download CSR</button></form>}</td> : null}</tr>)}</tbody></table>
               {change ? (
                 <div>
                   <form method="post" action="/keys/generate"><Csrf who={who} /><label for="key-label">Generate a key in the token</label><input type="text" id="key-label" name="label" required /> <button type="submit" id="key-generate">Generate</button></form>
