@@ -145,6 +145,8 @@ export interface ApplianceServices {
   consistency?: ConsistencyService;
   /** Data keys of encryption at rest (gateway/crypto/rotation.ts): list, rotate without downtime. */
   dataKeys?: DataKeyRotation;
+  /** Set when no upstream is configured and the appliance runs simulated ones (the label to show). */
+  simulatedUpstreams?: string;
 }
 
 export const NOT_AVAILABLE = 'not available in this build';

@@ -193,6 +193,7 @@ export const uiComponent: GatewayComponent = {
       uplinks: uplinkProbe(() => versions.running()),
       ...(ctx.gw.atRest ? { dataKeys: dataKeysFromKeyring({ db: ctx.db, keyring: ctx.gw.atRest.keyring, auditLog: ctx.gw.auditLog, logger: ctx.logger.child({ component: 'crypto' }) }) } : {}),
     });
+    if (ctx.gw.simulated) services.simulatedUpstreams = SIMULATED_LABEL;
     const ui = await startAdminUi({ config: ctx.config.ui, services, logger: ctx.logger, db: ctx.db, dataDir: ctx.config.dataDir });
     ctx.logger.info({ url: ui.url }, 'admin UI ready');
     ctx.gw.extra.uiUrl = ui.url;
