@@ -65,11 +65,12 @@ export function FieldError(props: { errors?: Record<string, string> | undefined;
   return e ? <div class="field-error" data-field-error={props.field}>{e}</div> : null;
 }
 
-export function ago(ms: number | null | undefined): string {
+/** An age (how long a message has waited) in the reader's units. */
+export function ago(v: View, ms: number | null | undefined): string {
   if (ms === null || ms === undefined) return '—';
-  if (ms < 60_000) return `${Math.round(ms / 1000)} s`;
-  if (ms < 3_600_000) return `${Math.round(ms / 60_000)} min`;
-  return `${(ms / 3_600_000).toFixed(1)} h`;
+  if (ms < 60_000) return v.t['age.s'](String(Math.round(ms / 1000)));
+  if (ms < 3_600_000) return v.t['age.min'](String(Math.round(ms / 60_000)));
+  return v.t['age.h']((ms / 3_600_000).toFixed(1));
 }
 
 export function bytes(n: number): string {

@@ -7,6 +7,7 @@ body { margin:0; font: 14px/1.45 system-ui, "Noto Sans CJK JP", "Noto Sans JP", 
 header { background:#13324f; color:#fff; padding:8px 16px; display:flex; align-items:center; gap:24px; }
 header .brand { font-weight:600; font-size:16px; }
 header .who { margin-left:auto; font-size:13px; }
+.simulated { background:#b3261e; color:#fff; font-weight:700; font-size:15px; padding:10px 16px; border-bottom:4px solid #f2c200; }
 header a, header button.link { color:#fff; }
 nav { background:#fff; border-bottom:1px solid var(--line); padding:0 16px; display:flex; flex-wrap:wrap; gap:2px; }
 nav a { padding:8px 10px; color:var(--fg); text-decoration:none; border-bottom:3px solid transparent; }

@@ -25,6 +25,9 @@ export const en = {
   'yes': 'yes',
   'cancel': 'cancel',
   'edit': 'edit',
+  'age.s': (n: string) => `${n} s`,
+  'age.min': (n: string) => `${n} min`,
+  'age.h': (n: string) => `${n} h`,
 
   // login, refusals
   'login.title': 'Log in',

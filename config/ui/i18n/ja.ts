@@ -26,6 +26,9 @@ export const ja: Catalogue = {
   'yes': 'はい',
   'cancel': 'キャンセル',
   'edit': '編集',
+  'age.s': (n) => `${n} 秒`,
+  'age.min': (n) => `${n} 分`,
+  'age.h': (n) => `${n} 時間`,
 
   'login.title': 'ログイン',
   'login.user': 'ユーザー名',
