@@ -66,7 +66,7 @@ beforeEach(async () => {
   };
   const auth = await openAuthStore({ db, idleMinutes: 15 });
   app = createAdminApp({ services, auth, logger: createLogger({ level: 'silent' }), idleMinutes: 15 });
-  await auth.createAccount('boss', 'admin', 'first chief password 1');
+  await auth.createAccount('boss', 'admin', 'first chief password 1', 'en'); // the pages in English: the assertions below read them
   await auth.changePassword('boss', 'first chief password 1', 'second chief password 2');
 });
 afterEach(async () => { await db.close(); dir.cleanup(); });
