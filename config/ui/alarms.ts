@@ -3,6 +3,7 @@
 import type { Alarm, CertificateInfo, DiskStatus, LinkStatus, QueueSummary } from './services.js';
 import type { TokenStatus } from '../../hsm/types.js';
 import type { View } from './context.js';
+import { linkDetail } from './layout.js';
 
 export function deriveAlarms(v: View, f: { disk?: DiskStatus | undefined; certificates?: CertificateInfo[] | undefined; token?: TokenStatus | undefined; links?: LinkStatus[] | undefined; queues?: QueueSummary[] | undefined }): Alarm[] {
   const t = v.t;
@@ -16,7 +17,7 @@ export function deriveAlarms(v: View, f: { disk?: DiskStatus | undefined; certif
   }
   if (f.token && !f.token.ready) out.push({ severity: 'critical', source: 'token', message: t['alarm.tokenNotReady'](f.token.detail) });
   if (f.token?.warning) out.push({ severity: 'warning', source: 'token', message: f.token.warning });
-  for (const l of f.links ?? []) if (!l.connected) out.push({ severity: 'warning', source: 'uplink', message: t['alarm.linkDown'](l.name, l.detail) });
+  for (const l of f.links ?? []) if (!l.connected) out.push({ severity: 'warning', source: 'uplink', message: t['alarm.linkDown'](l.name, linkDetail(v, l)) });
   for (const q of f.queues ?? []) if (q.deadLetters > 0) out.push({ severity: 'warning', source: 'queue', message: t['alarm.deadLetters'](q.name, q.deadLetters) });
   return out;
 }

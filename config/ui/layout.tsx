@@ -2,6 +2,7 @@
 import type { Child } from 'hono/jsx';
 import { can, isUiRole } from './auth/roles.js';
 import type { Principal, View } from './context.js';
+import type { LinkStatus } from './services.js';
 
 const NAV: { href: '/' | '/systems' | '/links' | '/keys' | '/queues' | '/consistency' | '/audit' | '/config' | '/accounts'; show: (role: string) => boolean }[] = [
   { href: '/', show: () => true },
@@ -63,6 +64,12 @@ export const Csrf = (props: { who: Principal }) => <input type="hidden" name="_c
 export function FieldError(props: { errors?: Record<string, string> | undefined; field: string }) {
   const e = props.errors?.[props.field];
   return e ? <div class="field-error" data-field-error={props.field}>{e}</div> : null;
+}
+
+/** A link's state in the reader's words and zone; the component's own error text is kept as it is. */
+export function linkDetail(v: View, l: LinkStatus): string {
+  if (!l.state || !l.since) return l.detail;
+  return `${v.t['link.since'](v.t[`link.state.${l.state}`], v.time.time(l.since))}${l.lastError ? ` (${l.lastError})` : ''}`;
 }
 
 /** An age (how long a message has waited) in the reader's units. */

@@ -4,7 +4,7 @@ import type { Hono } from 'hono';
 import { alarmSource, deriveAlarms } from '../alarms.js';
 import { RateChart } from '../chart.js';
 import { takeFlash, type UiEnv, type View } from '../context.js';
-import { ago, bytes, Layout, NotAvailable } from '../layout.js';
+import { ago, bytes, Layout, linkDetail, NotAvailable } from '../layout.js';
 import { load, type Loaded } from '../load.js';
 import { render } from '../render.js';
 
@@ -72,7 +72,7 @@ export function registerDashboard(app: Hono<UiEnv>) {
           <Card v={view} title={t['dash.links']} id="links" data={links} wide>
             {(l) => l.length === 0 ? <p class="muted">{t['dash.noLink']}</p> : (
               <table><thead><tr><th>{t['dash.link']}</th><th>{t['dash.state']}</th><th>{t['dash.queued']}</th><th>{t['dash.oldest']}</th></tr></thead>
-                <tbody>{l.map((x) => <tr data-link={x.name}><td>{x.name}</td><td class={x.connected ? 'ok' : 'bad'}><span data-state={x.connected ? 'up' : 'down'}>{x.connected ? t['link.up'] : t['link.down']}</span> <span class="muted">{x.detail}</span></td>
+                <tbody>{l.map((x) => <tr data-link={x.name}><td>{x.name}</td><td class={x.connected ? 'ok' : 'bad'}><span data-state={x.connected ? 'up' : 'down'}>{x.connected ? t['link.up'] : t['link.down']}</span> <span class="muted">{linkDetail(view, x)}</span></td>
                   <td>{x.queueDepth ?? '—'}</td><td>{x.queueDepth ? ago(view, x.oldestAgeMs) : '—'}</td></tr>)}</tbody></table>
             )}
           </Card>

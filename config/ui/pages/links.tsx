@@ -2,7 +2,7 @@
 import type { Hono } from 'hono';
 import { can } from '../auth/roles.js';
 import { actorOf, auditAs, refuseUnless, setFlash, takeFlash, type Principal, type UiContext, type UiEnv, type View } from '../context.js';
-import { Csrf, FieldError, Layout, NotAvailable } from '../layout.js';
+import { Csrf, FieldError, Layout, linkDetail, NotAvailable } from '../layout.js';
 import { load } from '../load.js';
 import { render } from '../render.js';
 import { upsertUpstream, type UpstreamInput } from '../adapters/upstreams.js';
@@ -45,7 +45,7 @@ async function show(c: UiContext, form?: UpstreamInput, errors?: Record<string, 
               const l = state.get(u.name);
               return (
                 <tr data-link={u.name}><td>{u.name}</td><td class="any">{u.url}</td><td>{u.nodes.join(', ')}</td>
-                  <td>{links.state !== 'ok' ? <span class="na">{t['na.short']}</span> : l ? <span class={l.connected ? 'ok' : 'bad'} data-state={l.connected ? 'up' : 'down'}>{l.connected ? t['link.up'] : t['link.down']} {l.detail}</span> : '—'}</td>
+                  <td>{links.state !== 'ok' ? <span class="na">{t['na.short']}</span> : l ? <span class={l.connected ? 'ok' : 'bad'} data-state={l.connected ? 'up' : 'down'}>{l.connected ? t['link.up'] : t['link.down']} {linkDetail(v, l)}</span> : '—'}</td>
                   <td>{can(who.role, 'config.change') ? <a href={`/links?edit=${encodeURIComponent(u.name)}`} data-edit={u.name}>{t.edit}</a> : null}{' '}
                     {s.uplinks && can(who.role, 'config.change') ? <form class="inline" method="post" action={`/links/${encodeURIComponent(u.name)}/test`}><Csrf who={who} /><button type="submit" class="secondary" data-test={u.name}>{t['links.test']}</button></form> : null}</td></tr>
               );
