@@ -98,6 +98,9 @@ export interface UplinkService {
 
 // ---- queues (gateway/uplink) ----
 export interface QueueSummary { name: string; depth: number; oldestAgeMs: number | null; deadLetters: number }
+export interface DepthSample { atMs: number; depth: number }
+/** Depth per link sampled every `intervalMs` by the running appliance, the last `windowMs` of it. */
+export interface QueueDepthHistory { intervalMs: number; windowMs: number; links: Record<string, DepthSample[]> }
 export interface QueueEntry { id: string; messageId?: string; type: string; to: string; enqueuedAt: string; attempts: number; lastError?: string; dead: boolean }
 export interface QueuesService {
   list(): Promise<QueueSummary[]>;
@@ -105,6 +108,7 @@ export interface QueuesService {
   retry(queue: string, id: string, actor: Actor): Promise<{ ok: boolean; detail: string }>;
   /** Deletes every dead letter of the queue; returns how many. */
   purgeDeadLetters(queue: string, actor: Actor): Promise<number>;
+  depthHistory?(): Promise<QueueDepthHistory>;
 }
 
 // ---- keys and certificates (hsm/) ----

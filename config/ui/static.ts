@@ -47,7 +47,10 @@ pre.diff span.add { background:#e7f4ea; } pre.diff span.del { background:#fbeaea
 progress { width:100%; height:18px; }
 .login { max-width:380px; margin:60px auto; }
 svg.chart { width:100%; height:auto; max-height:320px; background:#fff; }
-svg.chart text { font-size:8px; fill:#5b6b7c; }
+svg.chart text { font-size:10px; fill:#5b6b7c; }
+#rate-chart text { font-size:8px; }
+.depth-charts { display:grid; grid-template-columns:repeat(auto-fill, minmax(320px, 1fr)); gap:8px; } .depth-charts figure { margin:0; }
+.depth-charts svg.chart text { font-size:16px; }
 `;
 
 /** Refreshes the consistency page while a run is in progress (same origin, CSP script-src 'self'). */

@@ -7,6 +7,7 @@ import { takeFlash, type UiEnv, type View } from '../context.js';
 import { ago, bytes, Layout, linkDetail, NotAvailable } from '../layout.js';
 import { load, type Loaded } from '../load.js';
 import { render } from '../render.js';
+import { QueueDepthCharts } from '../queueDepth.js';
 
 function Card<T>(props: { v: View; title: string; id: string; data: Loaded<T>; wide?: boolean; children: (v: T) => unknown }) {
   const d = props.data;
@@ -30,6 +31,7 @@ export function registerDashboard(app: Hono<UiEnv>) {
       load(st.disk?.bind(st)), load(st.alarms?.bind(st)),
     ]);
     const v = <T,>(l: Loaded<T>) => (l.state === 'ok' ? l.value : undefined);
+    const depth = await load(s.queues?.depthHistory?.bind(s.queues));
     const derived = deriveAlarms(view, { disk: v(disk), certificates: v(certs), token: v(token), links: v(links), queues: v(queues) });
     const allAlarms: Loaded<typeof derived> = alarms.state === 'ok' ? { state: 'ok', value: [...alarms.value, ...derived] } : { state: 'ok', value: derived };
     return render(c, (
@@ -63,6 +65,7 @@ export function registerDashboard(app: Hono<UiEnv>) {
                 <tbody>{q.map((x) => <tr data-queue={x.name}><td><a href={`/queues/${encodeURIComponent(x.name)}`}>{x.name}</a></td><td>{x.depth}</td><td>{ago(view, x.oldestAgeMs)}</td><td class={x.deadLetters > 0 ? 'warn' : ''}>{x.deadLetters}</td></tr>)}</tbody></table>
             )}
           </Card>
+          {queues.state === 'ok' ? <QueueDepthCharts v={view} queues={queues.value} history={v(depth)} /> : null}
           <Card v={view} title={t['dash.certs']} id="certs" data={certs} wide>
             {(list) => (
               <table><thead><tr><th>{t['dash.certificate']}</th><th>{t['dash.notAfter']}</th><th>{t['dash.days']}</th></tr></thead>

@@ -4,6 +4,7 @@ import { can } from '../auth/roles.js';
 import { actorOf, auditAs, refuseUnless, setFlash, takeFlash, type UiEnv } from '../context.js';
 import { ago, Csrf, Layout, NotAvailable } from '../layout.js';
 import { render } from '../render.js';
+import { QueueDepthCharts } from '../queueDepth.js';
 
 export function registerQueues(app: Hono<UiEnv>) {
   app.get('/queues', async (c) => {
@@ -11,6 +12,7 @@ export function registerQueues(app: Hono<UiEnv>) {
     const t = v.t;
     const q = c.get('deps').services.queues;
     const list = q ? await q.list() : undefined;
+    const depth = await q?.depthHistory?.();
     return render(c, (
       <Layout v={v} title={t['queues.title']} who={c.get('who')} active="/queues" flash={takeFlash(c)}>
         <h1>{t['queues.title']}</h1>
@@ -18,6 +20,7 @@ export function registerQueues(app: Hono<UiEnv>) {
           <table id="queue-list"><thead><tr><th>{t['queues.queue']}</th><th>{t['queues.depth']}</th><th>{t['queues.oldest']}</th><th>{t['queues.deadLetters']}</th></tr></thead>
             <tbody>{list.map((x) => <tr data-queue={x.name}><td><a href={`/queues/${encodeURIComponent(x.name)}`}>{x.name}</a></td><td>{x.depth}</td><td>{ago(v, x.oldestAgeMs)}</td><td class={x.deadLetters ? 'warn' : ''}>{x.deadLetters}</td></tr>)}</tbody></table>
         )}
+        {list ? <QueueDepthCharts v={v} queues={list} history={depth} /> : null}
       </Layout>
     ));
   });
