@@ -22,7 +22,6 @@ export const en = {
   'role.security': 'security officer',
   'role.auditor': 'auditor',
   'role.monitor': 'monitor',
-  'yes': 'yes',
   'cancel': 'cancel',
   'edit': 'edit',
   'age.s': (n: string) => `${n} s`,

@@ -23,7 +23,6 @@ export const ja: Catalogue = {
   'role.security': 'セキュリティ管理者',
   'role.auditor': '監査者',
   'role.monitor': '監視者',
-  'yes': 'はい',
   'cancel': 'キャンセル',
   'edit': '編集',
   'age.s': (n) => `${n} 秒`,
