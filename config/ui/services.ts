@@ -72,7 +72,11 @@ export interface SystemsService {
 // ---- status (dashboard) ----
 export interface ConnectedClient { clientId: string; systemId?: string; role?: string; listener?: string; connectedAt?: string; address?: string }
 export interface RateBucket { startMs: number; inbound: number; outbound: number }
-export interface LinkStatus { name: string; url: string; connected: boolean; detail: string; queueDepth?: number; oldestAgeMs?: number; deadLetters?: number }
+export interface LinkStatus {
+  name: string; url: string; connected: boolean; detail: string; queueDepth?: number; oldestAgeMs?: number; deadLetters?: number;
+  /** The parts of `detail`, so a page can word it in its own language and time zone. */
+  state?: 'connecting' | 'up' | 'down' | 'closed'; since?: string; lastError?: string;
+}
 export interface CertificateInfo { label: string; subject: string; notAfter: string; daysLeft: number }
 export interface DiskStatus { path: string; freeBytes: number; totalBytes: number; minFreeBytes: number }
 export interface Alarm { severity: 'warning' | 'critical'; source: string; message: string }
@@ -156,6 +160,8 @@ export interface ApplianceServices {
   dataKeys?: DataKeyRotation;
   /** Import, backup, audit verify/export, queue retry/purge on the running appliance (adapters/operations.ts). */
   operations?: OnlineOperations;
+  /** Set when no upstream is configured and the appliance runs simulated ones (the label to show). */
+  simulatedUpstreams?: string;
 }
 
 export const NOT_AVAILABLE = 'not available in this build';

@@ -208,6 +208,7 @@ export const uiComponent: GatewayComponent = {
         identityStore: () => (ctx.gw.extra.cs as { store?: IdentityStore } | undefined)?.store, audit: (e) => services.audit.append(e),
       });
     }
+    if (ctx.gw.simulated) services.simulatedUpstreams = SIMULATED_LABEL;
     const ui = await startAdminUi({ config: ctx.config.ui, services, logger: ctx.logger, db: ctx.db, dataDir: ctx.config.dataDir, ...(ctx.printOnce ? { printOnce: ctx.printOnce } : {}) });
     ctx.logger.info({ url: ui.url }, 'admin UI ready');
     ctx.gw.extra.uiUrl = ui.url;

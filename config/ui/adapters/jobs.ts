@@ -4,6 +4,7 @@
 import { randomUUID } from 'node:crypto';
 
 export type JobKind = 'import' | 'backup' | 'audit.verify';
+export type JobUnit = 'bytes' | 'records' | 'entries';
 export type JobState = 'running' | 'done' | 'failed';
 
 export interface Job {
@@ -16,14 +17,14 @@ export interface Job {
   done: number;
   total: number;
   /** What done/total count: bytes of the file, records, entries. */
-  unit: string;
+  unit: JobUnit;
   /** One line for the operator (what was done, or why it failed). */
   summary?: string;
   /** Machine-readable outcome (import summary, verify report, backup size). */
   result?: Record<string, unknown>;
 }
 
-export interface JobControl { progress(done: number, total: number, unit?: string): void }
+export interface JobControl { progress(done: number, total: number, unit?: JobUnit): void }
 
 const KEEP_FINISHED = 50;
 
@@ -38,7 +39,7 @@ export class JobRegistry {
    * Starts `work` in the background and returns its job at once. `work` returns the summary line and
    * the result, or throws (the message becomes the summary); `finished` runs after either (audit).
    */
-  start(kind: JobKind, by: string, unit: string, work: (ctl: JobControl) => Promise<{ summary: string; result: Record<string, unknown>; ok?: boolean }>,
+  start(kind: JobKind, by: string, unit: JobUnit, work: (ctl: JobControl) => Promise<{ summary: string; result: Record<string, unknown>; ok?: boolean }>,
     finished: (job: Job) => Promise<void>): Job {
     const job: Job = { id: randomUUID(), kind, by, state: 'running', startedAt: new Date().toISOString(), done: 0, total: 0, unit };
     this.jobs.set(job.id, job);

@@ -2,6 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { renderToString } from 'hono/jsx/dom/server';
 import { QueueDepthCharts } from '../queueDepth.js';
 import { DEPTH_SAMPLE_MS, DEPTH_WINDOW_MS, queueDepthSampler } from './queueDepth.js';
+import { catalogue } from '../i18n/index.js';
+import { createTimeFormatter } from '../time.js';
 
 const MIN = 60_000;
 
@@ -45,6 +47,7 @@ describe('queue depth charts', () => {
   it('draw each link\'s samples and its live depth, with the figures as attributes', () => {
     const now = 10 * 3_600_000;
     const html = renderToString(QueueDepthCharts({
+      v: { lang: 'en', t: catalogue('en'), time: createTimeFormatter('Asia/Tokyo') },
       queues: [{ name: 'simulated', depth: 2, oldestAgeMs: 4_000, deadLetters: 1 }, { name: 'idle', depth: 0, oldestAgeMs: null, deadLetters: 0 }],
       history: { intervalMs: 30_000, windowMs: 3_600_000, links: { simulated: [{ atMs: now - 60_000, depth: 7 }, { atMs: now - 30_000, depth: 3 }] } },
       nowMs: now,
