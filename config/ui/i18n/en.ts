@@ -370,5 +370,5 @@ export const en = {
   'jobs.state.failed': 'failed',
   'jobs.unit.bytes': 'bytes',
   'jobs.unit.records': 'records',
-  'jobs.unit.entries': 'entries',
+  'jobs.unit.entries': 'audit entries',
 };
