@@ -5,13 +5,12 @@ import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 
-/** The directories `tsconfig.build.json` compiles. */
-export const SOURCE_DIRS = ['broker', 'gateway', 'hsm', 'config', 'deploy', 'sim', 'cli'];
 export const STAMP = '.sources-digest';
 
 export function sourcesDigest(root) {
   const files = ['tsconfig.json', 'tsconfig.build.json'];
-  for (const dir of SOURCE_DIRS) {
+  // The directories the build compiles (tsconfig.build.json: a plain JSON file).
+  for (const dir of JSON.parse(readFileSync(join(root, 'tsconfig.build.json'), 'utf8')).include) {
     for (const e of readdirSync(join(root, dir), { recursive: true, withFileTypes: true })) {
       if (e.isFile() && /\.tsx?$/.test(e.name) && !/\.test\.tsx?$/.test(e.name)) files.push(relative(root, join(e.parentPath, e.name)));
     }
