@@ -1,6 +1,7 @@
 // juki-gw audit: verify the hash chain and checkpoint signatures, export closed segments, apply retention.
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { X509Certificate } from 'node:crypto';
 import { formatProblems, loadConfig } from '../../config/load.js';
 import { parseCommandArgs } from '../args.js';
 import type { VerifyReport } from '../../gateway/audit/verify.js';
@@ -15,7 +16,8 @@ const USAGE = `juki-gw audit <verify|export|prune> [options]
                               write the closed segment (up to the last checkpoint before DATE)
   prune [--config FILE] [--data-dir D] [--now DATE]
                               delete exported entries older than audit.retentionYears (signed anchor)
-  --cert pins the signing certificate(s) (PEM or DER); --config pins the configured one.`;
+  --cert pins signing certificate(s) or the CA that issued them (PEM or DER); --config pins the
+  configured certificate and chain. Keys the log hands over to or from a pinned key count as pinned.`;
 
 const OPTIONS = {
   'data-dir': { type: 'string' }, config: { type: 'string' }, cert: { type: 'string', multiple: true },
@@ -31,15 +33,19 @@ function parseDate(s: string | undefined, name: string): Date | string {
   return Number.isNaN(t) ? `${name}: "${s}" is not a date (ISO 8601 expected)` : new Date(t);
 }
 
-async function pinnedKids(certFiles: string[] | undefined, extraCertFile?: string): Promise<string[] | undefined> {
-  const { kidOf, pemBlocks } = await import('../../hsm/index.js');
-  const files = [...(certFiles ?? []), ...(extraCertFile && existsSync(extraCertFile) ? [extraCertFile] : [])];
+/** The pinned certificates (DER): every certificate in each --cert file, and with --config the configured certificate and chain. */
+async function pinnedCerts(certFiles: string[] | undefined, configured: string[] = []): Promise<Buffer[] | undefined> {
+  const { pemBlocks } = await import('../../hsm/index.js');
+  const files = [...(certFiles ?? []), ...configured.filter((f) => existsSync(f))];
   if (files.length === 0) return undefined;
-  return files.map((f) => {
+  return files.flatMap((f) => {
     const raw = readFileSync(f);
-    const der = raw.includes('-----BEGIN') ? pemBlocks(raw.toString('utf8'))[0] : raw;
-    if (!der) throw new Error(`${f}: no certificate found`);
-    return kidOf(der);
+    const ders = raw.includes('-----BEGIN') ? pemBlocks(raw.toString('utf8')) : [raw];
+    if (ders.length === 0) throw new Error(`${f}: no certificate found`);
+    for (const der of ders) {
+      try { new X509Certificate(der); } catch { throw new Error(`${f}: not a certificate (PEM or DER expected)`); }
+    }
+    return ders;
   });
 }
 
@@ -60,11 +66,19 @@ function describe(r: VerifyReport): string {
   const pin = r.pinned ? 'pinned' : 'NOT pinned: give --cert or --config';
   const base = `${r.entries} entries${range}, ${r.checkpoints} checkpoints, last signed ${r.lastCheckpointSeq ?? 'none'}, ` +
     `${r.unsignedTail} unsigned${r.prunedThrough !== null ? `, pruned through ${r.prunedThrough}` : ''}; signers ${r.signers.join(', ') || 'none'} (${pin})`;
-  if (r.ok) return `audit log ok: ${base}\n`;
+  const keys = keyLines(r);
+  if (r.ok) return `audit log ok: ${base}\n${keys}`;
   const lines = [`audit log BROKEN: first bad entry ${r.firstBad!.seq}: ${r.firstBad!.reason} — ${r.firstBad!.message}`];
   for (const i of r.issues.slice(1)) lines.push(`  also ${i.seq}: ${i.reason} — ${i.message}`);
   lines.push(`  ${base}`);
-  return lines.join('\n') + '\n';
+  return lines.join('\n') + '\n' + keys;
+}
+
+/** One line per signing key after the first: how it came in. */
+function keyLines(r: VerifyReport): string {
+  return r.keyHistory.slice(1).map((e) => e.handedOverAt !== undefined
+    ? `  key ${e.kid} from checkpoint ${e.fromSeq}: handed over at entry ${e.handedOverAt} by the outgoing key\n`
+    : `  key ${e.kid} from checkpoint ${e.fromSeq}: changed WITHOUT a handover${r.pinned ? (e.trusted ? ' (pinned itself)' : '') : ' — only pinning tells this from a forgery'}\n`).join('');
 }
 
 export async function run(args: string[]): Promise<number> {
@@ -84,23 +98,22 @@ export async function run(args: string[]): Promise<number> {
   try {
     if (sub === 'verify' && v.segment !== undefined) {
       const { verifySegmentFile } = await import('../../gateway/audit/segmentFile.js');
-      const kids = await pinnedKids(v.cert);
-      const r = await verifySegmentFile(v.segment, kids ? { trustedKids: kids } : {});
+      const pins = await pinnedCerts(v.cert);
+      const r = await verifySegmentFile(v.segment, pins ? { trustedCerts: pins } : {});
       if (v.json) process.stdout.write(JSON.stringify(r, null, 2) + '\n');
-      else if (r.ok) process.stdout.write(`segment ok: entries ${r.fromSeq}..${r.toSeq}, ${r.checkpoints} checkpoints${kids ? '' : ' (signers NOT pinned: give --cert)'}\n`);
+      else if (r.ok) process.stdout.write(`segment ok: entries ${r.fromSeq}..${r.toSeq}, ${r.checkpoints} checkpoints${pins ? '' : ' (signers NOT pinned: give --cert)'}\n`);
       else process.stdout.write(`segment BROKEN at ${r.problem!.seq ?? '?'}: ${r.problem!.message}\n`);
       return r.ok ? 0 : 1;
     }
     if (!dataDir) return err(`${sub}: give --data-dir D (or --config FILE)`);
 
     if (sub === 'verify') {
-      let configured: string | undefined;
-      if (config) configured = (await import('../../hsm/index.js')).certificateFiles(config.hsm, dataDir).certFile;
-      const kids = await pinnedKids(v.cert, configured);
+      const files = config ? (await import('../../hsm/index.js')).certificateFiles(config.hsm, dataDir) : undefined;
+      const pins = await pinnedCerts(v.cert, files ? [files.certFile, files.chainFile] : []);
       const db = await openDb(dataDir);
       try {
         const { verifyAuditLog } = await import('../../gateway/audit/verify.js');
-        const r = await verifyAuditLog(db, kids ? { trustedKids: kids } : {});
+        const r = await verifyAuditLog(db, pins ? { trustedCerts: pins } : {});
         process.stdout.write(v.json ? JSON.stringify(r, null, 2) + '\n' : describe(r));
         return r.ok ? 0 : 1;
       } finally {
