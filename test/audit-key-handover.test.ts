@@ -142,13 +142,16 @@ describe('audit trail across the certificate procedure (SoftHSM, real CLI)', () 
     await writeEntries(12, 13);
     const v = await applianceVerdicts();
     expect(v.api, v.api.detail).toMatchObject({ ok: true });
-    expect(v.page).toMatch(/^Chain intact/);
+    expect(v.page).toMatch(/^Chain intact: .*signing key handed over at #\d+/);
     await stop();
 
     await expectAllIntact([['--config', configFile], ['--cert', devCert], ['--cert', signed], ['--cert', join(ca, 'ca.pem')]]);
     expect(await storedCertKids()).toEqual(expect.arrayContaining([devKid, caKid]));
     const [h] = await handoverEntries();
     expect(h?.event).toMatchObject({ outcome: 'ok', detail: { fromKid: devKid, toKid: caKid } });
+    const text = await cli('audit', 'verify', '--config', configFile);
+    expect(text.stdout).toContain(`key ${caKid} from checkpoint `);
+    expect(text.stdout).toContain(`: handed over at entry ${h!.seq} by the outgoing key`);
     const json = JSON.parse((await cli('audit', 'verify', '--config', configFile, '--json')).stdout);
     expect(json.keyHistory).toEqual([
       expect.objectContaining({ kid: devKid }),

@@ -75,7 +75,7 @@ export function registerKeys(app: Hono<UiEnv>) {
     const pem = await c.get('deps').services.keys!.csr(String(b.label), String(b.subject), actorOf(c));
     return c.body(pem, 200, { 'Content-Type': 'application/pkcs10', 'Content-Disposition': `attachment; filename="${String(b.label).replace(/[^A-Za-z0-9._-]/g, '_')}.csr"` });
   });
-  mutate('/keys/import', 'key.import-certificate', async (b, c) => { const k = await c.get('deps').services.keys!.importCert(String(b.label), String(b.pem), actorOf(c)); return `Certificate imported for ${k.label} (kid ${k.kid}); the running signer presents it after the next start.`; });
+  mutate('/keys/import', 'key.import-certificate', async (b, c) => { const k = await c.get('deps').services.keys!.importCert(String(b.label), String(b.pem), actorOf(c)); return `Certificate imported for ${k.label} (kid ${k.kid}); the running signer presents it after the next start, which hands the audit trail over to it.`; });
   mutate('/keys/anchors', 'trust-anchor.add', async (b, c) => {
     const k = c.get('deps').services.keys!;
     if (!k.addTrustAnchor) throw new Error('not available in this build');
