@@ -88,7 +88,9 @@ export async function verifyAuditLog(db: Db, opts: { trustedKids?: Iterable<stri
   }
 
   // Checkpoints are few (one per N entries): verify their signatures up front, then whose keys they are.
-  const signed: CheckpointRecord[] = [];
+  // Kept small (seq, kid, hash; one string per kid): a log checkpointed every minute has millions.
+  const signed: Array<{ seq: number; kid: string; hash: string }> = [];
+  const kidStrings = new Map<string, string>();
   let checkpoints = 0;
   for await (const [k, v] of store.iterator(CHECKPOINT_RANGE)) {
     const rec = v as CheckpointRecord;
@@ -97,7 +99,10 @@ export async function verifyAuditLog(db: Db, opts: { trustedKids?: Iterable<stri
     if (rec?.kid) signers.add(rec.kid);
     const problem = rec?.seq !== seq ? `stored under ${seq} but claims ${String(rec?.seq)}` : checkpointProblem(rec, 'audit.checkpoint', certs);
     if (problem) issues.push({ seq, reason: 'bad_checkpoint', message: `checkpoint ${seq}: ${problem}` });
-    else signed.push(rec);
+    else {
+      if (!kidStrings.has(rec.kid)) kidStrings.set(rec.kid, rec.kid);
+      signed.push({ seq, kid: kidStrings.get(rec.kid)!, hash: rec.hash });
+    }
   }
   // A change of key is a handover only when the outgoing key's last checkpoint signs a handover entry.
   const handovers = new Map<number, Handover>();
@@ -110,19 +115,21 @@ export async function verifyAuditLog(db: Db, opts: { trustedKids?: Iterable<stri
     if (h) handovers.set(cp.seq, h);
   }
   const keyHistory = keyEpochs(signed, (seq) => handovers.get(seq), accepts);
-  const trustedKids = new Set(keyHistory.filter((e) => e.trusted).map((e) => e.kid));
+  const trustedRunKids = new Set(keyHistory.filter((e) => e.trusted).map((e) => e.kid));
   for (const e of keyHistory) {
     if (e.trusted) continue;
     issues.push({ seq: e.fromSeq, reason: 'bad_checkpoint', message: `checkpoint ${e.fromSeq}: signed by an untrusted key ${e.kid} (checkpoints ${e.fromSeq}..${e.toSeq}): ` +
       'neither pinned, nor issued by a pinned CA, nor handed over from or to a pinned key' });
   }
-  if (anchor && accepts && !accepts(anchor.kid) && !trustedKids.has(anchor.kid)) {
+  if (anchor && accepts && !accepts(anchor.kid) && !trustedRunKids.has(anchor.kid)) {
     issues.push({ seq: anchor.seq ?? 0, reason: 'bad_checkpoint', message: `retention anchor: signed by an untrusted key ${anchor.kid}` });
   }
+  // Epochs are consecutive runs of `signed`: walk both in step.
   const goodCheckpoints = new Map<number, string>();
-  for (const rec of signed) {
-    const epoch = keyHistory.find((e) => e.kid === rec.kid && e.fromSeq <= rec.seq && rec.seq <= e.toSeq);
-    if (epoch?.trusted) goodCheckpoints.set(rec.seq, rec.hash);
+  let epoch = 0;
+  for (const cp of signed) {
+    while (keyHistory[epoch]!.toSeq < cp.seq) epoch++;
+    if (keyHistory[epoch]!.trusted) goodCheckpoints.set(cp.seq, cp.hash);
   }
 
   let expected = (prunedThrough ?? 0) + 1;
