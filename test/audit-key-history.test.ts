@@ -4,13 +4,16 @@
 // key that is not the outgoing one, a certificate swapped in. Logs written before key history
 // existed verify as they did; the unsigned count never goes negative.
 import { afterEach, describe, expect, it } from 'vitest';
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { hsmSection } from '../config/schema/hsm.js';
+import { previousKeyOnToken } from '../hsm/previous-key.js';
 import { createAuditLog, entryHash, signCheckpoint, verifySegmentFile, type AuditEntry, type AuditLog, type CheckpointRecord } from '../gateway/audit/index.js';
 import { auditStore, verifyAuditLog } from '../gateway/audit/verify.js';
 import { HANDOVER_ACTION } from '../gateway/audit/keyHistory.js';
 import { nowIso } from '../gateway/envelope.js';
 import { createDevCa, issueForPublicKey } from '../hsm/dev-ca.js';
-import { selfSignedCertificate, signerFromToken, type TokenSigner } from '../hsm/index.js';
+import { createSigner, selfSignedCertificate, signerFromToken, type TokenSigner } from '../hsm/index.js';
 import { openApplianceDb, type Db } from '../gateway/store/db.js';
 import { jukiGw } from './helpers/cli.js';
 import { tempDir } from './helpers/tmp.js';
@@ -99,6 +102,25 @@ describe('key history: an intact renewal', () => {
     expect((await get(11)).event).toMatchObject({ outcome: 'ok', detail: { fromKid: old.kid, toKid: next.kid } });
     expect(await verifyAuditLog(d, { trustedKids: [old.kid] })).toMatchObject({ ok: true });
     expect(await verifyAuditLog(d, { trustedKids: [next.kid] })).toMatchObject({ ok: true });
+  });
+
+  it('software keys: the appliance\'s resolver finds the outgoing key file in the data dir, and nothing else', async () => {
+    const d = await openDb();
+    const hsm = (keyLabel: string) => hsmSection.parse({ kind: 'software', keyLabel });
+    const dataDir = join(dir!.path, 'data');
+    const a = await createSigner(hsm('key-a'), { dataDir });
+    await write(await open(d, a), 1, 10);
+    const b = await createSigner(hsm('key-b'), { dataDir });
+    const files = () => readdirSync(join(dataDir, 'hsm')).sort();
+    const before = files();
+    await write(await open(d, b, { previousKey: previousKeyOnToken(hsm('key-b'), dataDir, b) }), 12, 10);
+    expect((await get(11)).event).toMatchObject({ outcome: 'ok', detail: { fromKid: a.kid, toKid: b.kid } });
+    expect(await verifyAuditLog(d, { trustedKids: [b.kid] })).toMatchObject({ ok: true });
+    expect(files()).toEqual(before);
+    // A certificate no key in the data dir fits: no signer, and no key file is made for it.
+    expect(await previousKeyOnToken(hsm('key-b'), dataDir, b)((await testSigner('CN=elsewhere')).certificateDer)).toBeNull();
+    expect(files()).toEqual(before);
+    await a.close(); await b.close();
   });
 
   it('an exported segment across the handover verifies pinned to either certificate; prune under the new key works', async () => {
