@@ -233,26 +233,6 @@ describe('key history: the outgoing key is gone', () => {
   });
 });
 
-describe('key history: the outgoing key is gone, both certificates from the configured CA', () => {
-  it('the running appliance\'s verify pins its chain (hsm.chainFile) as audit verify --config does: intact', async () => {
-    const d = await openDb();
-    const ca = await createDevCa(join(dir!.path, 'ca'));
-    const caDer = Buffer.from(ca.cert.rawData);
-    const issue = async (cn: string) => {
-      const t = (await testSigner(`CN=${cn}`)).token;
-      return signerFromToken(t, await issueForPublicKey(ca, t.spkiDer, { kind: 'signing', commonName: cn }), [caDer]);
-    };
-    const old = await issue('lost');
-    await write(await open(d, old), 1, 10);
-    const next = await issue('replacement');
-    const log = await open(d, next);
-    expect((await get(11)).event).toMatchObject({ outcome: 'error', code: 'outgoing_key_unavailable' });
-    expect(await log.verify()).toMatchObject({ ok: true });
-    expect((await verifyAuditLog(d, { trustedKids: [next.kid] })).firstBad).toMatchObject({ seq: 5, reason: 'bad_checkpoint' });
-    await log.close();
-  });
-});
-
 /** A log as the code before key history wrote it: checkpoints by `a`, then by `b`, no handover entry. */
 async function legacyLog(d: Db, a: TokenSigner, b: TokenSigner) {
   const s = auditStore(d);

@@ -73,6 +73,3 @@ export function pinAccepts(opts: { trustedKids?: Iterable<string>; trustedCerts?
     return cas.some((ca) => leaf.checkIssued(ca) && leaf.verify(ca.publicKey));
   };
 }
-
-/** The issuer chain of the signer's certificate (hsm.chainFile): its CA pins the certificates it issued, like `audit verify --config`. */
-export const signerChain = (signer: Signer): Uint8Array[] => (signer as { chainDer?: Uint8Array[] }).chainDer ?? [];

@@ -12,7 +12,7 @@ import { sameKeySigner, type PreviousKeySigner } from '../../hsm/previous-key.js
 import {
   certKey, CHECKPOINT_RANGE, checkpointKey, ENTRY_RANGE, entryHash, entryKey, GENESIS_HASH, HEAD_KEY, ANCHOR_KEY, type AuditEntry,
 } from './chain.js';
-import { signCheckpoint, signerChain, type CheckpointRecord } from './checkpoint.js';
+import { signCheckpoint, type CheckpointRecord } from './checkpoint.js';
 import { parseAuditEvent, type AuditEvent, type AuditEventInput } from './event.js';
 import { HANDOVER_ACTION, handoverOf } from './keyHistory.js';
 import { auditMetrics } from './metrics.js';
@@ -303,7 +303,7 @@ async function openAuditLog(opts: AuditLogOptions): Promise<AuditLog> {
 
   return {
     append, appendToBatch, checkpoint,
-    verify: () => verifyAuditLog(db, { trustedKids: [signer.kid, ...(opts.trustedKids ?? [])], trustedCerts: signerChain(signer) }),
+    verify: () => verifyAuditLog(db, { trustedKids: [signer.kid, ...(opts.trustedKids ?? [])] }),
     query: (filter = {}) => queryEntries(store, filter),
     exportSegment: (o) => exportSegment(db, o),
     applyRetention: (o = {}) => applyRetention(db, signer, { retentionYears, now: o.now ?? new Date(), requireExported: o.requireExported ?? true, logger }),

@@ -9,7 +9,7 @@ import type { Logger } from '../log/logger.js';
 import type { Db } from '../store/db.js';
 import type { Signer } from '../../hsm/types.js';
 import { ANCHOR_KEY, certKey, CHECKPOINT_RANGE, checkpointKey, entryKey, EXPORTED_KEY, GENESIS_HASH, type AuditEntry } from './chain.js';
-import { signCheckpoint, signerChain, type CheckpointRecord } from './checkpoint.js';
+import { signCheckpoint, type CheckpointRecord } from './checkpoint.js';
 import { auditStore, verifyAuditLog } from './verify.js';
 
 export interface SegmentExport { file: string; fromSeq: number; toSeq: number; entries: number; checkpoints: number; sha256: string }
@@ -34,8 +34,8 @@ async function lastCheckpointBefore(db: Db, before: Date, after: number, atMost 
   return found;
 }
 
-async function refuseIfBroken(db: Db, through: number, trustedKids: string[] | undefined, what: string, trustedCerts: Uint8Array[] = []) {
-  const report = await verifyAuditLog(db, trustedKids ? { trustedKids, trustedCerts } : {});
+async function refuseIfBroken(db: Db, through: number, trustedKids: string[] | undefined, what: string) {
+  const report = await verifyAuditLog(db, trustedKids ? { trustedKids } : {});
   if (report.firstBad && report.firstBad.seq <= through) {
     throw new AuditIntegrityError(`refusing to ${what}: entry ${report.firstBad.seq} is ${report.firstBad.reason} (${report.firstBad.message})`);
   }
@@ -96,7 +96,7 @@ export async function applyRetention(db: Db, signer: Signer, opts: { retentionYe
   if (!through) {
     return { prunedThrough: anchor?.seq ?? null, deleted: 0, reason: opts.requireExported && limit === 0 ? 'nothing exported yet' : 'nothing older than the retention period' };
   }
-  await refuseIfBroken(db, through.seq, opts.trustedKids ?? [signer.kid], 'prune', signerChain(signer));
+  await refuseIfBroken(db, through.seq, opts.trustedKids ?? [signer.kid], 'prune');
   const signed = await signCheckpoint(signer, 'audit.prune', through.seq, through.hash);
   await store.batch([
     { type: 'put', key: ANCHOR_KEY, value: signed },
