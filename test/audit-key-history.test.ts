@@ -233,6 +233,27 @@ describe('key history: the outgoing key is gone', () => {
   });
 });
 
+describe('key history: the outgoing key is gone, both certificates from one CA', () => {
+  it('the running appliance does not accept the earlier key by its CA on its own; an explicit CA pin does', async () => {
+    const d = await openDb();
+    const ca = await createDevCa(join(dir!.path, 'ca'));
+    const caDer = Buffer.from(ca.cert.rawData);
+    const issue = async (cn: string) => {
+      const t = (await testSigner(`CN=${cn}`)).token;
+      return signerFromToken(t, await issueForPublicKey(ca, t.spkiDer, { kind: 'signing', commonName: cn }), [caDer]);
+    };
+    const old = await issue('lost');
+    await write(await open(d, old), 1, 10);
+    const next = await issue('replacement');
+    const log = await open(d, next);
+    expect((await get(11)).event).toMatchObject({ outcome: 'error', code: 'outgoing_key_unavailable' });
+    // The CA may have issued certificates to other systems: only its explicit pin accepts them.
+    expect((await log.verify()).firstBad).toMatchObject({ seq: 5, reason: 'bad_checkpoint' });
+    expect(await verifyAuditLog(d, { trustedCerts: [caDer] })).toMatchObject({ ok: true });
+    await log.close();
+  });
+});
+
 /** A log as the code before key history wrote it: checkpoints by `a`, then by `b`, no handover entry. */
 async function legacyLog(d: Db, a: TokenSigner, b: TokenSigner) {
   const s = auditStore(d);

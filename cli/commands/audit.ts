@@ -17,7 +17,7 @@ const USAGE = `juki-gw audit <verify|export|prune> [options]
   prune [--config FILE] [--data-dir D] [--now DATE]
                               delete exported entries older than audit.retentionYears (signed anchor)
   --cert pins signing certificate(s) or the CA that issued them (PEM or DER); --config pins the
-  configured certificate and chain. Keys the log hands over to or from a pinned key count as pinned.`;
+  configured certificate. Keys the log hands over to or from a pinned key count as pinned.`;
 
 const OPTIONS = {
   'data-dir': { type: 'string' }, config: { type: 'string' }, cert: { type: 'string', multiple: true },
@@ -33,7 +33,7 @@ function parseDate(s: string | undefined, name: string): Date | string {
   return Number.isNaN(t) ? `${name}: "${s}" is not a date (ISO 8601 expected)` : new Date(t);
 }
 
-/** The pinned certificates (DER): every certificate in each --cert file, and with --config the configured certificate and chain. */
+/** The pinned certificates (DER): every certificate in each --cert file, and with --config the configured certificate. */
 async function pinnedCerts(certFiles: string[] | undefined, configured: string[] = []): Promise<Buffer[] | undefined> {
   const { pemBlocks } = await import('../../hsm/index.js');
   const files = [...(certFiles ?? []), ...configured.filter((f) => existsSync(f))];
@@ -109,7 +109,8 @@ export async function run(args: string[]): Promise<number> {
 
     if (sub === 'verify') {
       const files = config ? (await import('../../hsm/index.js')).certificateFiles(config.hsm, dataDir) : undefined;
-      const pins = await pinnedCerts(v.cert, files ? [files.certFile, files.chainFile] : []);
+      // Only the configured certificate itself: its CA may have issued certificates to other systems too.
+      const pins = await pinnedCerts(v.cert, files ? [files.certFile] : []);
       const db = await openDb(dataDir);
       try {
         const { verifyAuditLog } = await import('../../gateway/audit/verify.js');

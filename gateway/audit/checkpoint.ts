@@ -61,8 +61,10 @@ export function pinAccepts(opts: { trustedKids?: Iterable<string>; trustedCerts?
   const cas: X509Certificate[] = [];
   for (const der of opts.trustedCerts ?? []) {
     kids.add(kidOf(der));
-    const x = new X509Certificate(der);
-    if (x.ca) cas.push(x);
+    try {
+      const x = new X509Certificate(der);
+      if (x.ca) cas.push(x);
+    } catch { /* not parseable: pins its kid only */ }
   }
   return (kid) => {
     if (kids.has(kid)) return true;
