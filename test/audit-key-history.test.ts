@@ -225,8 +225,12 @@ describe('key history: the outgoing key is gone', () => {
     const old = await testSigner('CN=lost');
     await write(await open(d, old), 1, 10);
     const next = await testSigner('CN=replacement');
-    await write(await open(d, next), 12, 10);
+    await (await open(d, next)).close();
     expect((await get(11)).event).toMatchObject({ action: HANDOVER_ACTION, outcome: 'error', code: 'outgoing_key_unavailable', detail: { fromKid: old.kid, toKid: next.kid } });
+    // The incoming key signs at once: a restart before any new entry records the change only once.
+    expect(((await store().get(ck(11))) as CheckpointRecord).kid).toBe(next.kid);
+    await write(await open(d, next), 12, 10);
+    expect((await get(12)).event.action).toBe('identity.search');
     expect((await verifyAuditLog(d, { trustedKids: [next.kid] })).firstBad).toMatchObject({ seq: 5, reason: 'bad_checkpoint' });
     expect(await verifyAuditLog(d, { trustedKids: [next.kid, old.kid] })).toMatchObject({ ok: true });
     expect(await verifyAuditLog(d)).toMatchObject({ ok: true });

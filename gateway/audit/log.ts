@@ -292,6 +292,8 @@ async function openAuditLog(opts: AuditLogOptions): Promise<AuditLog> {
     }
     logger?.error({ fromKid, toKid, reason: why }, 'audit: the outgoing signing key cannot sign a handover; checkpoints before the change verify only with their own certificate pinned');
     await append({ actor: { kind: 'appliance', id: 'audit' }, action: HANDOVER_ACTION, outcome: 'error', code: 'outgoing_key_unavailable', detail: { fromKid, toKid, reason: why.slice(0, 512) } });
+    // The incoming key signs at once, so the next start sees it as the current key and records nothing again.
+    await checkpoint().catch(() => undefined);
   }
 
   try {
