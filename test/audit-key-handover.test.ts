@@ -68,6 +68,8 @@ async function applianceVerdicts() {
   if (!a.ok) throw new Error(a.message);
   const api = await a.api.call('GET', '/audit/verify');
   const ui = await uiLogin(a.api.url, join(dataDir, 'ui-tls', 'ui.pem'), 'inspector', PASSWORD);
+  // The verdict's wording is read in English (the UI's default is Japanese).
+  expect((await ui.post('/password/language', { language: 'en' })).status).toBeLessThan(400);
   const page = (await ui.get('/audit?verify=1')).text;
   return { api: api.json as { ok: boolean; detail: string }, page: /<span id="verify-result"[^>]*>([^<]*)/.exec(page)?.[1] ?? page.slice(0, 300) };
 }
