@@ -25,6 +25,8 @@ import { markRedeliveries } from './redelivery.js';
 import { installInflightWindow, type InflightWindow } from './inflight.js';
 import { answersOversize, OVERSIZE_ANSWER_FACTOR, oversizeReply } from './oversize.js';
 import { wireDurableIngress, type ValueSealer } from './persistence/index.js';
+import { registrantIdentity, willProblem, type WillShape } from './will.js';
+import { publishStoredWills, takeOverStoredWills, type WillPersistence } from './stored-wills.js';
 
 /** What the audit log records about a refusal or an alarm. */
 export type BrokerAuditEvent =
@@ -113,13 +115,13 @@ export async function startBroker(config: ApplianceConfig, deps: BrokerDeps): Pr
     for (const fn of alarmListeners) fn(alarm);
   };
 
-  const deny = (reason: DenialReason, detail: string, ctx: { client?: Client | null; conn?: object; remote?: string | undefined; topic?: string }) => {
+  const deny = (reason: DenialReason, detail: string, ctx: { client?: Client | null; conn?: object; remote?: string | undefined; topic?: string; systemId?: string | null; clientId?: string }) => {
     const client = ctx.client ?? null;
     const conn = ctx.conn ?? client?.conn;
     const event = {
       kind: 'denial' as const, reason, detail,
-      systemId: client ? identities.get(client)?.systemId ?? null : null,
-      clientId: client?.id ?? null,
+      systemId: ctx.systemId !== undefined ? ctx.systemId : client ? identities.get(client)?.systemId ?? null : null,
+      clientId: ctx.clientId ?? client?.id ?? null,
       listener: conn ? listenerOf.get(conn)?.name ?? null : null,
       remote: ctx.remote ?? (conn as Socket | undefined)?.remoteAddress ?? null,
       ...(ctx.topic !== undefined ? { topic: ctx.topic } : {}),
@@ -172,8 +174,44 @@ export async function startBroker(config: ApplianceConfig, deps: BrokerDeps): Pr
     deny('payload-too-large', `${reason}; acknowledged without storing it, answered invalid_request on ${topic} (corr ${reply.corr ?? 'null'}), connection kept`, { client, topic: packet.topic });
     return 'answered';
   }
+  /** Wills left by an earlier run (kill -9): re-checked under their registrant, before any listener opens. */
+  async function publishWillsOfEarlierRun(): Promise<void> {
+    const store = persistence.aedes as WillPersistence;
+    const wills = await takeOverStoredWills(store, (client) => {
+      const who = identities.get(client);
+      return who && { systemId: who.systemId, role: who.role };
+    });
+    const published = await publishStoredWills(store, wills, {
+      check(registrant, will) {
+        const who = registrantIdentity(current, registrant);
+        const problem = who.ok ? willProblem(who.identity, will, appliance()) : null;
+        return problem ? { ok: false, reason: problem } : who;
+      },
+      refuse(will, reason) {
+        deny('acl-will', `stored will of client ${will.clientId} on ${will.topic} not published: ${reason}`,
+          { clientId: will.clientId, systemId: (will.registrant as { systemId?: string } | undefined)?.systemId ?? null, topic: will.topic });
+      },
+      async publish(will, identity) {
+        // Stands for the connection that left the will: an object only this code holds, so no client can pose as it.
+        const gone = { id: will.clientId } as Client;
+        identities.set(gone, identity);
+        const packet = { cmd: 'publish', topic: will.topic, payload: will.payload, qos: will.qos, retain: will.retain, dup: false } as PublishPacket;
+        await new Promise<void>((resolve, reject) => aedes.authorizePublish(gone, packet, (e?: Error | null) => (e ? reject(e) : resolve())));
+        // With the client, as aedes publishes a live client's will (lib/client.js): the packet carries its client ID.
+        const publishAs = aedes.publish as unknown as (p: PublishPacket, c: Client, d: (e?: Error) => void) => void;
+        await new Promise<void>((resolve, reject) => publishAs.call(aedes, packet, gone, (e?: Error) => (e ? reject(e) : resolve()))).catch((e: Error) => {
+          deny('storage', `stored will of client ${will.clientId} could not be published: ${e.message}`, { client: gone, topic: will.topic });
+          throw e;
+        });
+      },
+    });
+    if (wills.length > 0) log.info({ stored: wills.length, published }, 'last wills of the earlier run handled');
+  }
   /** Packets acknowledged by an Answered refusal: aedes publishes after the PUBACK; they must go nowhere. */
   const unpublished = new WeakSet<object>();
+  /** The will each client's CONNECT carried: aedes hands this very object to authorizePublish when it goes out. */
+  const connectWills = new WeakMap<Client, WillShape>();
+  const appliance = () => current.broker.mode === 'appliance';
 
   markRedeliveries(persistence.aedes);
   const aedes: Aedes = await Aedes.createBroker({
@@ -205,6 +243,12 @@ export async function startBroker(config: ApplianceConfig, deps: BrokerDeps): Pr
         clientId: clientIdEmpty ? '' : client.id, clean: client.clean,
       });
       if (!r.ok) return refuse(r.returnCode, r.denial, r.reason);
+      const will = connectWills.get(client);
+      const willRefused = will && willProblem(r.identity, will, appliance());
+      if (willRefused) {
+        deny('acl-will', `last will on ${will.topic} refused: ${willRefused}`, { client, conn: client.conn, systemId: r.identity.systemId, topic: will.topic });
+        return done(Object.assign(new Refusal(willRefused), { returnCode: 5 }), false);
+      }
       identities.set(client, r.identity);
       if (peerFingerprint256) fingerprints.set(client, peerFingerprint256);
       admitted.add(client);
@@ -215,6 +259,7 @@ export async function startBroker(config: ApplianceConfig, deps: BrokerDeps): Pr
     preConnect(client, packet, done) {
       // aedes replaces a zero-length client ID before authenticate runs; remember that it was empty.
       (client as unknown as { _jukiEmptyId?: boolean })._jukiEmptyId = packet.clientId === '';
+      if (packet.will) connectWills.set(client, packet.will as WillShape);
       // Before the session's subscriptions are restored: they capture the delivery function.
       windows.set(client, installInflightWindow(client, limits.maxInflight, limits.maxOfflineQueue, (held) => {
         deny('slow-consumer', `clean session stopped acknowledging: ${held} messages held beyond the inflight window`, { client });
@@ -223,8 +268,23 @@ export async function startBroker(config: ApplianceConfig, deps: BrokerDeps): Pr
       done(null, true);
     },
     authorizePublish(client, packet, done) {
-      // No client: a will being republished after a restart or an in-process publish.
-      if (!client) return done(null);
+      // In-process publishes (res/ and to/ pushes, crash replay) call aedes.publish and never come
+      // here. Without a client this is aedes publishing a stored will on its own, which it is no
+      // longer given (broker/stored-wills.ts): nobody vouches for it.
+      if (!client) {
+        deny('acl-will', `publish with no client attached refused (${packet.topic})`, { topic: packet.topic });
+        return done(new Refusal('publish with no client attached'));
+      }
+      // A connection that ended without DISCONNECT: its will, re-checked under the configuration now in force.
+      if (connectWills.get(client) === packet) {
+        const who = identities.get(client);
+        const check = registrantIdentity(current, who && { systemId: who.systemId, role: who.role });
+        const problem = check.ok ? willProblem(check.identity, packet, appliance()) : check.reason;
+        if (problem) {
+          deny('acl-will', `last will on ${packet.topic} not published: ${problem}`, { client, topic: packet.topic });
+          return done(new Refusal(problem));
+        }
+      }
       admitPublish(client, packet).then((refusal) => {
         if (refusal === null) return done(null);
         if (refusal === 'answered') return done(new Answered('oversized request answered'));
@@ -272,6 +332,7 @@ export async function startBroker(config: ApplianceConfig, deps: BrokerDeps): Pr
   }));
   const replayed = await level.replayIngress(aedes);
   if (replayed > 0) log.info({ replayed }, 'ingress replayed after restart');
+  await publishWillsOfEarlierRun();
 
   const onClientError = (client: Client, err: Error) => {
     if (err instanceof Refusal || (err as { [REPORTED]?: boolean })[REPORTED]) return;
@@ -282,6 +343,8 @@ export async function startBroker(config: ApplianceConfig, deps: BrokerDeps): Pr
     log.info({ clientId: client.id ?? null, err: err.message }, 'client connection ended with an error');
   };
   aedes.on('clientError', onClientError);
+  // aedes reports failures of its own timers (heartbeat, will sweep) here; unhandled, it would end the process.
+  (aedes as unknown as NodeJS.EventEmitter).on('error', (err: Error) => log.error({ err: err.message }, 'broker internal error'));
   aedes.on('connectionError', onClientError);
   aedes.on('ack', (_packet, client) => windows.get(client)?.acked());
   aedes.on('clientReady', (client) => windows.get(client)?.open());
