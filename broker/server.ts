@@ -27,6 +27,7 @@ import { answersOversize, OVERSIZE_ANSWER_FACTOR, oversizeReply } from './oversi
 import { wireDurableIngress, type ValueSealer } from './persistence/index.js';
 import { registrantIdentity, willProblem, type WillShape } from './will.js';
 import { publishStoredWills, takeOverStoredWills, type WillPersistence } from './stored-wills.js';
+import { LoginThrottle } from './login-throttle.js';
 
 /** What the audit log records about a refusal or an alarm. */
 export type BrokerAuditEvent =
@@ -115,7 +116,8 @@ export async function startBroker(config: ApplianceConfig, deps: BrokerDeps): Pr
     for (const fn of alarmListeners) fn(alarm);
   };
 
-  const deny = (reason: DenialReason, detail: string, ctx: { client?: Client | null; conn?: object; remote?: string | undefined; topic?: string; systemId?: string | null; clientId?: string }) => {
+  /** quiet: counted and logged at debug level only, for the repeats a burst summary covers. */
+  const deny = (reason: DenialReason, detail: string, ctx: { client?: Client | null; conn?: object; remote?: string | undefined; topic?: string; systemId?: string | null; clientId?: string }, quiet = false) => {
     const client = ctx.client ?? null;
     const conn = ctx.conn ?? client?.conn;
     const event = {
@@ -128,8 +130,20 @@ export async function startBroker(config: ApplianceConfig, deps: BrokerDeps): Pr
       at: new Date().toISOString(),
     };
     metrics.denial(reason);
+    if (quiet) return log.debug({ denial: event }, `denied (${reason}): ${detail}`);
     log.warn({ denial: event }, `denied (${reason}): ${detail}`);
     deps.audit?.(event);
+  };
+
+  const throttle = new LoginThrottle(() => limits.authFailures);
+  /** Backoff keys of a password login: the source address, and the system when the username names one. */
+  const loginKeys = (username: string | undefined, remote: string | undefined): string[] => {
+    const addr = remote?.startsWith('::ffff:') ? remote.slice(7) : remote ?? 'unknown';
+    const sys = username !== undefined && current.systems.some((x) => x.id === username) ? [`system ${username}`] : [];
+    return [...sys, `address ${addr}`];
+  };
+  const announce = (notices: Array<{ detail: string }>, ctx: { client?: Client; conn?: object }) => {
+    for (const n of notices) deny('auth-throttled', n.detail, ctx);
   };
 
   const disk = new DiskGuard(config.dataDir, limits.minFreeDiskBytes, raise);
@@ -219,8 +233,8 @@ export async function startBroker(config: ApplianceConfig, deps: BrokerDeps): Pr
     maxInflightInbound: limits.maxInflight,
     authenticate(client, username, password, done) {
       const info = listenerOf.get(client.conn);
-      const refuse = (returnCode: 2 | 3 | 4 | 5, reason: DenialReason, detail: string) => {
-        deny(reason, detail, { client, conn: client.conn });
+      const refuse = (returnCode: 2 | 3 | 4 | 5, reason: DenialReason, detail: string, quiet = false) => {
+        deny(reason, detail, { client, conn: client.conn }, quiet);
         done(Object.assign(new Refusal(detail), { returnCode }), false);
       };
       if (!info) return refuse(5, 'listener', 'connection did not come through a configured listener');
@@ -237,12 +251,22 @@ export async function startBroker(config: ApplianceConfig, deps: BrokerDeps): Pr
         peerCn = Array.isArray(cn) ? (cn.length === 1 ? cn[0]! : null) : cn ?? null;
         if (peer?.raw) peerFingerprint256 = certificateFingerprint(peer.raw);
       }
+      // Passwords exist only on plain listeners (TLS authenticates by certificate): only they can be guessed.
+      const keys = info.type === 'plain' ? loginKeys(username, (client.conn as Socket).remoteAddress) : [];
+      const backoff = keys.length > 0 ? throttle.refuses(keys, Date.now()) : null;
+      if (backoff) return refuse(5, 'auth-throttled', `${backoff} is in backoff after failed logins: refused without checking the password`, true);
       const clientIdEmpty = (client as unknown as { _jukiEmptyId?: boolean })._jukiEmptyId === true;
       const r = authenticate({
         listenerType: info.type, segment: info.segment, peerCn, peerFingerprint256, username, password,
         clientId: clientIdEmpty ? '' : client.id, clean: client.clean,
       });
-      if (!r.ok) return refuse(r.returnCode, r.denial, r.reason);
+      if (!r.ok) {
+        if (keys.length === 0 || r.denial !== 'auth' || r.returnCode !== 4) return refuse(r.returnCode, r.denial, r.reason);
+        const failure = throttle.failed(keys, Date.now());
+        refuse(r.returnCode, r.denial, r.reason, !failure.audit);
+        return announce(failure.notices, { client, conn: client.conn });
+      }
+      if (keys.length > 0) announce(throttle.succeeded(`system ${r.identity.systemId}`), { client, conn: client.conn });
       const will = connectWills.get(client);
       const willRefused = will && willProblem(r.identity, will, appliance());
       if (willRefused) {
@@ -384,7 +408,10 @@ export async function startBroker(config: ApplianceConfig, deps: BrokerDeps): Pr
     throw e;
   }
 
-  const sweep = setInterval(() => { queues.sweep().catch(() => { /* next sweep */ }); }, 1000);
+  const sweep = setInterval(() => {
+    queues.sweep().catch(() => { /* next sweep */ });
+    announce(throttle.sweep(Date.now()), {});
+  }, 1000);
   sweep.unref();
   metrics.setSamplers({
     connections: () => aedes.connectedClients,
