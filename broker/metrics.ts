@@ -2,7 +2,7 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
 
 export type DenialReason =
-  | 'tls' | 'auth' | 'auth-throttled' | 'not-authorized' | 'client-id' | 'max-connections' | 'listener'
+  | 'tls' | 'pre-auth' | 'auth' | 'auth-throttled' | 'not-authorized' | 'client-id' | 'max-connections' | 'listener'
   | 'acl-publish' | 'acl-will' | 'acl-subscribe' | 'payload-too-large' | 'malformed' | 'queue-full' | 'storage' | 'slow-consumer';
 
 export interface BrokerMetrics {

@@ -28,6 +28,7 @@ import { wireDurableIngress, type ValueSealer } from './persistence/index.js';
 import { registrantIdentity, willProblem, type WillShape } from './will.js';
 import { publishStoredWills, takeOverStoredWills, type WillPersistence } from './stored-wills.js';
 import { LoginThrottle } from './login-throttle.js';
+import { onFirstBytes, PreAuthGate } from './preauth.js';
 
 /** What the audit log records about a refusal or an alarm. */
 export type BrokerAuditEvent =
@@ -146,6 +147,28 @@ export async function startBroker(config: ApplianceConfig, deps: BrokerDeps): Pr
     for (const n of notices) deny('auth-throttled', n.detail, ctx);
   };
 
+  const preAuthScope = (address: string, scope: 'address' | 'total') => (scope === 'address' ? `address ${address}` : 'all addresses');
+  const gate = new PreAuthGate(() => limits.preAuth, {
+    evicted(address, scope) {
+      const bound = scope === 'address' ? `${limits.preAuth.maxPerAddress} per address` : `${limits.preAuth.maxTotal} in total`;
+      deny('pre-auth', `unauthenticated connections at their bound (${bound}): an idle one from ${address} closed`, { remote: address }, true);
+      raise({ kind: 'pre-auth', state: 'raised', subject: preAuthScope(address, scope), message: `unauthenticated connections at their bound (${bound}); the idlest ones from ${scope === 'address' ? address : 'the address holding the most'} are closed` });
+    },
+    timedOut(address) {
+      deny('pre-auth', `no authenticated CONNECT within ${limits.preAuth.connectTimeoutMs} ms: closed`, { remote: address }, true);
+    },
+  });
+  /** Pre-authentication alarms clear once their count is back under half its bound. */
+  const clearPreAuthAlarms = () => {
+    for (const a of active.values()) {
+      if (a.kind !== 'pre-auth') continue;
+      const all = a.subject === 'all addresses';
+      const count = all ? gate.total : gate.pendingFrom(a.subject.slice('address '.length));
+      const bound = all ? limits.preAuth.maxTotal : limits.preAuth.maxPerAddress;
+      if (count * 2 < bound) raise({ kind: 'pre-auth', state: 'cleared', subject: a.subject, message: `unauthenticated connections of ${a.subject} back to ${count}` });
+    }
+  };
+
   const disk = new DiskGuard(config.dataDir, limits.minFreeDiskBytes, raise);
   await disk.start();
   const queues = new OfflineQueueGuard(
@@ -231,6 +254,8 @@ export async function startBroker(config: ApplianceConfig, deps: BrokerDeps): Pr
   const aedes: Aedes = await Aedes.createBroker({
     persistence: persistence.aedes,
     maxInflightInbound: limits.maxInflight,
+    // Counted from the TLS handshake's end; the pre-authentication deadline (from TCP accept) comes first.
+    connectTimeout: limits.preAuth.connectTimeoutMs,
     authenticate(client, username, password, done) {
       const info = listenerOf.get(client.conn);
       const refuse = (returnCode: 2 | 3 | 4 | 5, reason: DenialReason, detail: string, quiet = false) => {
@@ -267,6 +292,7 @@ export async function startBroker(config: ApplianceConfig, deps: BrokerDeps): Pr
         return announce(failure.notices, { client, conn: client.conn });
       }
       if (keys.length > 0) announce(throttle.succeeded(`system ${r.identity.systemId}`), { client, conn: client.conn });
+      gate.authenticated(client.conn);
       const will = connectWills.get(client);
       const willRefused = will && willProblem(r.identity, will, appliance());
       if (willRefused) {
@@ -283,6 +309,7 @@ export async function startBroker(config: ApplianceConfig, deps: BrokerDeps): Pr
     preConnect(client, packet, done) {
       // aedes replaces a zero-length client ID before authenticate runs; remember that it was empty.
       (client as unknown as { _jukiEmptyId?: boolean })._jukiEmptyId = packet.clientId === '';
+      gate.connectArrived(client.conn);
       if (packet.will) connectWills.set(client, packet.will as WillShape);
       // Before the session's subscriptions are restored: they capture the delivery function.
       windows.set(client, installInflightWindow(client, limits.maxInflight, limits.maxOfflineQueue, (held) => {
@@ -381,18 +408,24 @@ export async function startBroker(config: ApplianceConfig, deps: BrokerDeps): Pr
   const maxPacketBytes = () => OVERSIZE_ANSWER_FACTOR * limits.maxPayloadBytes + TOPIC_AND_HEADER_OVERHEAD;
   const listeners: RunningListener[] = [];
   const openListener = (l: ApplianceConfig['listeners'][number]) => startListener(l, {
-        maxSockets: limits.maxConnections + 64,
-        accept(conn, info) {
+        // Authenticated systems, the unauthenticated budget, and sockets still closing.
+        maxSockets: limits.maxConnections + limits.preAuth.maxTotal + 64,
+        opened: (raw) => gate.opened(raw),
+        accept(conn, info, raw) {
+          if (conn !== raw) gate.handshaken(conn, raw);
           listenerOf.set(conn, info);
-          const client = aedes.handle(conn) as unknown as Client & { _parser: NodeJS.EventEmitter };
-          guardParser(client._parser, maxPacketBytes());
-          // Parser errors are bad input from the wire: logged and counted here, once.
-          client._parser.prependListener('error', (err: Error) => {
-            (err as { [REPORTED]?: boolean })[REPORTED] = true;
-            deny(err instanceof WireError ? err.kind : 'malformed', err.message, { client, conn });
+          onFirstBytes(conn, () => {
+            const client = aedes.handle(conn) as unknown as Client & { _parser: NodeJS.EventEmitter };
+            guardParser(client._parser, maxPacketBytes());
+            // Parser errors are bad input from the wire: logged and counted here, once.
+            client._parser.prependListener('error', (err: Error) => {
+              (err as { [REPORTED]?: boolean })[REPORTED] = true;
+              deny(err instanceof WireError ? err.kind : 'malformed', err.message, { client, conn });
+            });
           });
         },
-        refused(info, reason, remote) {
+        refused(info, reason, remote, raw) {
+          if (raw && gate.closedHere(raw)) return; // an idle handshake the budget closed: counted as pre-auth
           deny(reason.startsWith('tls') ? 'tls' : 'listener', `listener ${info.name}: ${reason}`, { remote });
         },
       });
@@ -411,6 +444,7 @@ export async function startBroker(config: ApplianceConfig, deps: BrokerDeps): Pr
   const sweep = setInterval(() => {
     queues.sweep().catch(() => { /* next sweep */ });
     announce(throttle.sweep(Date.now()), {});
+    clearPreAuthAlarms();
   }, 1000);
   sweep.unref();
   metrics.setSamplers({

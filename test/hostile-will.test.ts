@@ -4,33 +4,27 @@
 // that registered it, re-checked against the restarted broker's configuration: a will stored without
 // that identity (by an earlier version, which let forged wills through) or by a system disabled since
 // is refused and audited; res/ and to/ stay the appliance's alone.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, expect, it } from 'vitest';
 import type { IClientOptions } from 'mqtt';
 import { createLevelPersistence } from '../broker/persistence/index.js';
-import type { BrokerAuditEvent } from '../broker/server.js';
 import type { ApplianceConfigInput } from '../config/schema/index.js';
 import { openApplianceDb } from '../gateway/store/db.js';
+import { startBrokerProcess, type BrokerProcess } from './helpers/broker-process.js';
 import { connectClient, endClient, refusal } from './helpers/mqtt.js';
 import { freePort } from './helpers/ports.js';
 import { tempDir } from './helpers/tmp.js';
 import { until } from './helpers/until.js';
 
-const FIXTURE = fileURLToPath(new URL('./fixtures/will-broker.ts', import.meta.url));
 const PASSWORD = 'will-test-password';
 const dir = tempDir('jukigw-will-');
 const dataDir = join(dir.path, 'data');
-const children = new Set<ChildProcess>();
-afterAll(() => {
-  for (const c of children) c.kill('SIGKILL');
+const running = new Set<BrokerProcess>();
+afterAll(async () => {
+  for (const b of running) await b.kill9();
   dir.cleanup();
 });
-
-type Denial = Extract<BrokerAuditEvent, { kind: 'denial' }>;
-interface Running { child: ChildProcess; denials: Denial[]; exited: Promise<unknown> }
 
 const SYSTEMS: Array<[string, string]> = [
   ['rr-01', 'resident-register'], ['term-01', 'terminal'], ['term-02', 'terminal'], ['term-03', 'terminal'],
@@ -55,37 +49,16 @@ function writeConfig(name: string, ports: { local: number; linkage: number }, di
   return file;
 }
 
-async function start(configFile: string): Promise<Running> {
-  const child = spawn(process.execPath, ['--import', 'tsx', FIXTURE, configFile], { stdio: ['ignore', 'pipe', 'pipe'] });
-  children.add(child);
-  const exited = new Promise((r) => child.once('exit', r)).then(() => children.delete(child));
-  const denials: Denial[] = [];
-  let out = '';
-  let err = '';
-  child.stderr!.on('data', (d) => { err += d; });
-  await new Promise<void>((resolve, reject) => {
-    child.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      let nl: number;
-      while ((nl = out.indexOf('\n')) >= 0) {
-        const line = out.slice(0, nl);
-        out = out.slice(nl + 1);
-        if (line === 'READY') resolve();
-        else if (line.startsWith('AUDIT ')) {
-          const e = JSON.parse(line.slice(6)) as BrokerAuditEvent;
-          if (e.kind === 'denial') denials.push(e);
-        }
-      }
-    });
-    child.once('exit', (code, sig) => reject(new Error(`broker exited (${code ?? sig}) before READY: ${err}`)));
-  });
-  return { child, denials, exited };
+async function start(configFile: string): Promise<BrokerProcess> {
+  const b = await startBrokerProcess(configFile);
+  running.add(b);
+  return b;
 }
 
-async function kill9(r: Running): Promise<void> {
-  r.child.kill('SIGKILL');
-  await r.exited;
-  expect(r.child.signalCode).toBe('SIGKILL');
+async function kill9(b: BrokerProcess): Promise<void> {
+  await b.kill9();
+  running.delete(b);
+  expect(b.child.signalCode).toBe('SIGKILL');
 }
 
 const login = (id: string, extra: IClientOptions = {}): IClientOptions => ({ clientId: id, username: id, password: PASSWORD, clean: false, ...extra });

@@ -54,9 +54,9 @@ export type LocalSystemConfig = z.infer<typeof localSystem>;
 /** Connections not authenticated yet: their own budget, never counted against maxConnections. */
 export const preAuthLimits = z.object({
   maxTotal: z.number().int().min(1).max(100_000).default(256)
-    .describe('Connections not yet authenticated (TCP or TLS accepted, CONNECT not yet admitted), all listeners together. At the bound the oldest one that has sent no CONNECT, from the source address holding the most, is closed. They never count against maxConnections.'),
+    .describe('Connections not yet authenticated (TCP accepted; TLS handshake, CONNECT and login still to come), all listeners together. They never count against maxConnections. At the bound a new one is let in and the idlest one of the source address holding the most is closed: one that sent nothing (or has not finished its TLS handshake) first, then one with no CONNECT yet, oldest first.'),
   maxPerAddress: z.number().int().min(1).max(100_000).default(64)
-    .describe('The same bound per source address: at it, that address\'s oldest connection that has sent no CONNECT is closed.'),
+    .describe('The same bound per source address: at it, the idlest unauthenticated connection of that address is closed (same order as maxTotal).'),
   connectTimeoutMs: z.number().int().min(100).max(120_000).default(5000)
     .describe('From TCP accept to an authenticated CONNECT (TLS handshake included): a connection not authenticated by then is closed.'),
 }).strict().superRefine((p, ctx) => {
