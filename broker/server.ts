@@ -254,8 +254,9 @@ export async function startBroker(config: ApplianceConfig, deps: BrokerDeps): Pr
   const aedes: Aedes = await Aedes.createBroker({
     persistence: persistence.aedes,
     maxInflightInbound: limits.maxInflight,
-    // Counted from the TLS handshake's end; the pre-authentication deadline (from TCP accept) comes first.
-    connectTimeout: limits.preAuth.connectTimeoutMs,
+    // aedes' own deadline runs from a connection's first bytes and cannot change live: set to the
+    // longest limits.preAuth.connectTimeoutMs allows, so the gate's (from TCP accept, live) always decides.
+    connectTimeout: 120_000,
     authenticate(client, username, password, done) {
       const info = listenerOf.get(client.conn);
       const refuse = (returnCode: 2 | 3 | 4 | 5, reason: DenialReason, detail: string, quiet = false) => {
