@@ -28,7 +28,7 @@ import { wireDurableIngress, type ValueSealer } from './persistence/index.js';
 import { registrantIdentity, willProblem, type WillShape } from './will.js';
 import { publishStoredWills, takeOverStoredWills, type WillPersistence } from './stored-wills.js';
 import { LoginThrottle } from './login-throttle.js';
-import { onFirstBytes, PreAuthGate } from './preauth.js';
+import { normalize, onFirstBytes, PreAuthGate } from './preauth.js';
 
 /** What the audit log records about a refusal or an alarm. */
 export type BrokerAuditEvent =
@@ -139,9 +139,8 @@ export async function startBroker(config: ApplianceConfig, deps: BrokerDeps): Pr
   const throttle = new LoginThrottle(() => limits.authFailures);
   /** Backoff keys of a password login: the source address, and the system when the username names one. */
   const loginKeys = (username: string | undefined, remote: string | undefined): string[] => {
-    const addr = remote?.startsWith('::ffff:') ? remote.slice(7) : remote ?? 'unknown';
     const sys = username !== undefined && current.systems.some((x) => x.id === username) ? [`system ${username}`] : [];
-    return [...sys, `address ${addr}`];
+    return [...sys, `address ${normalize(remote)}`];
   };
   const announce = (notices: Array<{ detail: string }>, ctx: { client?: Client; conn?: object }) => {
     for (const n of notices) deny('auth-throttled', n.detail, ctx);
@@ -224,9 +223,9 @@ export async function startBroker(config: ApplianceConfig, deps: BrokerDeps): Pr
         const problem = who.ok ? willProblem(who.identity, will, appliance()) : null;
         return problem ? { ok: false, reason: problem } : who;
       },
-      refuse(will, reason) {
+      refuse(will, reason, registrant) {
         deny('acl-will', `stored will of client ${will.clientId} on ${will.topic} not published: ${reason}`,
-          { clientId: will.clientId, systemId: (will.registrant as { systemId?: string } | undefined)?.systemId ?? null, topic: will.topic });
+          { clientId: will.clientId, systemId: registrant?.systemId ?? null, topic: will.topic });
       },
       async publish(will, identity) {
         // Stands for the connection that left the will: an object only this code holds, so no client can pose as it.
@@ -293,13 +292,13 @@ export async function startBroker(config: ApplianceConfig, deps: BrokerDeps): Pr
         return announce(failure.notices, { client, conn: client.conn });
       }
       if (keys.length > 0) announce(throttle.succeeded(`system ${r.identity.systemId}`), { client, conn: client.conn });
-      gate.authenticated(client.conn);
       const will = connectWills.get(client);
       const willRefused = will && willProblem(r.identity, will, appliance());
       if (willRefused) {
         deny('acl-will', `last will on ${will.topic} refused: ${willRefused}`, { client, conn: client.conn, systemId: r.identity.systemId, topic: will.topic });
         return done(Object.assign(new Refusal(willRefused), { returnCode: 5 }), false);
       }
+      gate.authenticated(client.conn);
       identities.set(client, r.identity);
       if (peerFingerprint256) fingerprints.set(client, peerFingerprint256);
       admitted.add(client);
@@ -324,7 +323,8 @@ export async function startBroker(config: ApplianceConfig, deps: BrokerDeps): Pr
       // here. Without a client this is aedes publishing a stored will on its own, which it is no
       // longer given (broker/stored-wills.ts): nobody vouches for it.
       if (!client) {
-        deny('acl-will', `publish with no client attached refused (${packet.topic})`, { topic: packet.topic });
+        const clientId = (packet as { clientId?: string }).clientId;
+        deny('acl-will', `publish with no client attached refused (${packet.topic})`, { topic: packet.topic, ...(clientId ? { clientId } : {}) });
         return done(new Refusal('publish with no client attached'));
       }
       // A connection that ended without DISCONNECT: its will, re-checked under the configuration now in force.
@@ -395,9 +395,9 @@ export async function startBroker(config: ApplianceConfig, deps: BrokerDeps): Pr
     log.info({ clientId: client.id ?? null, err: err.message }, 'client connection ended with an error');
   };
   aedes.on('clientError', onClientError);
+  aedes.on('connectionError', onClientError);
   // aedes reports failures of its own timers (heartbeat, will sweep) here; unhandled, it would end the process.
   (aedes as unknown as NodeJS.EventEmitter).on('error', (err: Error) => log.error({ err: err.message }, 'broker internal error'));
-  aedes.on('connectionError', onClientError);
   aedes.on('ack', (_packet, client) => windows.get(client)?.acked());
   aedes.on('clientReady', (client) => windows.get(client)?.open());
   // Counted once published (after the durable store), not when merely admitted.

@@ -36,15 +36,16 @@ export interface StoredWillSteps {
   check(registrant: WillRegistrant | undefined, will: StoredWill): RegistrantCheck;
   /** Publishes like a client's publish of that identity (ACL, limits, durable store); audits a refusal. */
   publish(will: StoredWill, identity: BrokerIdentity): Promise<void>;
-  refuse(will: StoredWill, reason: string): void;
+  refuse(will: StoredWill, reason: string, registrant: WillRegistrant | undefined): void;
 }
 
 /** Publishes or refuses each stored will, then deletes it; returns how many went out. */
 export async function publishStoredWills(p: WillPersistence, wills: StoredWill[], steps: StoredWillSteps): Promise<number> {
   let published = 0;
   for (const will of wills) {
-    const decision = steps.check(asRegistrant(will.registrant), will);
-    if (!decision.ok) steps.refuse(will, decision.reason);
+    const registrant = asRegistrant(will.registrant);
+    const decision = steps.check(registrant, will);
+    if (!decision.ok) steps.refuse(will, decision.reason, registrant);
     else {
       try {
         await steps.publish(will, decision.identity);

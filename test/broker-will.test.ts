@@ -86,6 +86,18 @@ describe('a live connection\'s will', () => {
     c.end(true);
   });
 
+  it('aedes is handed no stored will, and a publish with no client attached is refused, audited', async () => {
+    f = await startBrokerFixture();
+    const c = await connectClient(f.plainUrl, login('term-01', 'req/identity.verify'));
+    const store = f.broker.persistence.aedes as { streamWill(b?: object): NodeJS.ReadableStream & { toArray(): Promise<unknown[]> } };
+    expect(await store.streamWill({}).toArray()).toEqual([]); // its will is stored, but not for aedes' timer
+    const packet = { cmd: 'publish', topic: 'to/rr-01/moveout.cert', payload: Buffer.from('x'), qos: 1, retain: false, dup: false, clientId: 'term-01' };
+    const err = await new Promise<Error | null | undefined>((r) => f!.broker.aedes.authorizePublish(null as never, packet as never, r));
+    expect(err?.message).toBe('publish with no client attached');
+    expect(f.denials('acl-will')).toMatchObject([{ clientId: 'term-01', topic: 'to/rr-01/moveout.cert', detail: 'publish with no client attached refused (to/rr-01/moveout.cert)' }]);
+    await endClient(c);
+  });
+
   it('standalone: the grants decide; a retained QoS 0 will is admitted, a will outside the grants refused', async () => {
     f = await startBrokerFixture({ mode: 'standalone' });
     const anon = await connectClient(f.plainUrl, { clientId: 'any', will: { topic: 'status/any', payload: 'x', qos: 0, retain: true } });
