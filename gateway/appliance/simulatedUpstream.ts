@@ -20,6 +20,8 @@ export interface SimulatedUpstream {
   signer: TokenSigner;
   verifier: Verifier;
   sims: Simulators;
+  /** The embedded upstream broker itself (tests watch what it receives, e.g. the appliance's acknowledgements). */
+  broker: Aedes;
   close(): Promise<void>;
 }
 
@@ -67,6 +69,7 @@ export async function startSimulatedUpstream(o: {
     signer,
     verifier: reloadingVerifier(pki) as unknown as Verifier,
     sims,
+    broker: aedes,
     async close() {
       await sims.close();
       await new Promise<void>((r) => aedes.close(() => r()));
