@@ -15,6 +15,18 @@ export function buildSyncedState(outDir: string): string {
   return lib;
 }
 
+/** Everything under `dir` now is on disk (written before the run, e.g. by a cleanly closed DB). */
+export function markSynced(dir: string, shadowDir: string): void {
+  const walk = (d: string) => {
+    for (const e of readdirSync(d, { withFileTypes: true })) {
+      const path = join(d, e.name);
+      if (e.isDirectory()) walk(path);
+      else if (e.isFile()) writeFileSync(join(shadowDir, relative(dir, path).replaceAll('/', '%')), readFileSync(path));
+    }
+  };
+  walk(dir);
+}
+
 export interface Rollback { restored: number; emptied: number; bytesDropped: number }
 
 export function rollBackToSynced(dir: string, shadowDir: string): Rollback {
