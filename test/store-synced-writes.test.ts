@@ -1,13 +1,16 @@
 // The appliance DB's write policy (gateway/store/syncedWrites.ts), watched at classic-level's native
 // binding: by default every kind of write is synced unless its caller says otherwise; the opt-out
-// (broker.syncWrites: false) syncs nothing. And the broker's group committer, which decides per
-// batch: only a batch of subscribers' acknowledgements goes unsynced.
+// (broker.syncWrites: false) syncs nothing. The broker's group committer, which decides per
+// batch: only a batch of subscribers' acknowledgements goes unsynced. And a backup restore.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { GroupCommitter, type HeldFanout, type Sublevel } from '../broker/persistence/committer.js';
 import { rawBatchOf } from '../broker/persistence/batchWrite.js';
 import { openApplianceDb, type Db } from '../gateway/store/db.js';
 import { UnitOfWork } from '../gateway/store/unitOfWork.js';
+import { createBackup } from '../gateway/backup/index.js';
+import { restoreBackup, verifyBackup } from '../gateway/backup/restore.js';
+import { testSigner } from './audit-helpers.js';
 import { tempDir } from './helpers/tmp.js';
 import { until } from './helpers/until.js';
 import { recordWrites, type RecordedWrite, type WriteRecorder } from './helpers/write-recorder.js';
@@ -23,14 +26,14 @@ afterEach(async () => {
   for (const d of dirs.splice(0)) d.cleanup();
 });
 
-async function open(opts?: { sync?: boolean }): Promise<{ db: Db; writes: () => RecordedWrite[] }> {
+async function open(opts?: { sync?: boolean }): Promise<{ db: Db; dir: string; writes: () => RecordedWrite[] }> {
   const d = tempDir('jukigw-syncw-');
   dirs.push(d);
   const location = join(d.path, 'db');
   const db = await openApplianceDb(location, opts);
   dbs.push(db);
   const from = recorder.trace.length;
-  return { db, writes: () => recorder.trace.slice(from).filter((e): e is RecordedWrite => e.kind === 'write' && e.location === location) };
+  return { db, dir: d.path, writes: () => recorder.trace.slice(from).filter((e): e is RecordedWrite => e.kind === 'write' && e.location === location) };
 }
 
 /** One write of each kind the code base uses: db put/del, sublevel put/del, array batches, chained batches, a unit of work. */
@@ -114,5 +117,23 @@ describe('group committer with sync on', () => {
     c.hold(fanout);
     await until(() => writes().length === 1, 15_000, 'the held fan-out written');
     expect(writes().map((x) => [x.ops.map((o) => o.key).join(), x.sync])).toEqual([['!q!fanned', true]]);
+  });
+});
+
+describe('backup restore', () => {
+  it('writes the restored database with every batch synced', async () => {
+    const { db, dir: dataDir } = await open({ sync: false });
+    const b = db.batch();
+    for (let i = 0; i < 12_000; i++) b.put(`k${i}`, new Uint8Array([i & 255]));
+    await b.write();
+    await db.close();
+    dbs.splice(dbs.indexOf(db), 1);
+    const { file } = await createBackup({ dataDir, signer: await testSigner() });
+    const from = recorder.trace.length;
+    const target = join(dataDir, 'restored');
+    expect((await restoreBackup(verifyBackup(file), target)).records).toBe(12_000);
+    const writes = recorder.trace.slice(from).filter((e): e is RecordedWrite => e.kind === 'write' && e.location.includes('.restored.restore-'));
+    expect(writes.length).toBe(3); // 5000 records a batch
+    expect(writes.filter((w) => !w.sync)).toEqual([]);
   });
 });
