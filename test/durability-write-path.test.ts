@@ -3,10 +3,11 @@
 // process with every LevelDB write recorded at classic-level's native binding (sync flag
 // included), while real traffic gets acknowledged: QoS 1 requests PUBACKed by the broker, their
 // replies, and the appliance's PUBACKs to the upstream broker for the answers coming back. Every
-// write to the appliance DB issued before each acknowledgement must have been synced, save the one
-// kind that acknowledges nothing: batches of subscribers' acknowledgements only (deletes of
-// subscriber-queue entries), and the range clear of ingress entries below the synced fan-out
-// watermark (redone at start if lost).
+// write to the appliance DB issued before each acknowledgement must have been synced, save the
+// deletes that acknowledge nothing (lost in a power cut, each only makes something happen again):
+// batches of subscribers' acknowledgements (subscriber-queue entries), a reply the broker has
+// queued (local outbox), an upstream message its receiver PUBACKed (upstream outbox), and the range
+// clear of ingress entries below the synced fan-out watermark (redone at start if lost).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -30,11 +31,11 @@ const UPDATES = 12;
 const VERIFIES = 4;
 const operator = { operatorId: 'op-0001', terminalId: 'tm-0001' };
 
-const SUBSCRIBER_QUEUE = `!${SUBLEVELS.broker}!o!`;
+const DELETES_OF = [`!${SUBLEVELS.broker}!o!`, `!${SUBLEVELS.local}!`, `!${SUBLEVELS.outbox}!q!`];
 const INGRESS = `!${SUBLEVELS.ingress}!`;
 /** The writes that precede no acknowledgement (see the top of this file). */
 const acknowledgesNothing = (w: RecordedWrite): boolean =>
-  (w.ops.length > 0 && w.ops.every((op) => op.type === 'del' && op.key.startsWith(SUBSCRIBER_QUEUE)))
+  (w.ops.length > 0 && w.ops.every((op) => op.type === 'del' && DELETES_OF.some((p) => op.key.startsWith(p))))
   || (w.call === 'clear' && w.ops.every((op) => op.key.startsWith(INGRESS)));
 
 async function requester(url: string, systemId: string, recorder: WriteRecorder) {
