@@ -3,8 +3,11 @@
 // UI, keyring…) — ends in one of the root ClassicLevel's _put/_del/_batch/_chainedBatch; these
 // fill in `sync: true` when the caller gave no sync option, so a flow's commit is on disk (fsynced)
 // before whatever acknowledges it (PUBACK, reply, upstream ack) can go out. A caller that passes
-// `sync` itself keeps its choice: the broker's group committer does, for its batches of
-// subscriber acknowledgements only (broker/persistence/committer.ts says why).
+// `sync` itself keeps its choice. Unsynced, because they acknowledge nothing (lost in a power cut,
+// each only makes something happen again): the broker's batches of subscribers' acknowledgements
+// (broker/persistence/committer.ts), the delete of a delivered reply (gateway/local/localOutbox.ts)
+// and of an upstream message its receiver PUBACKed (gateway/uplink/outbox.ts); and classic-level's
+// range clear, which has no sync option (the broker's ingress clear, redone at start if lost).
 // Opted out (config broker.syncWrites: false): nothing is installed, LevelDB leaves writes to the
 // OS page cache: process-crash safety only.
 import { ClassicLevel } from 'classic-level';
@@ -37,9 +40,4 @@ export function syncedChainedBatch(this: Writes) {
 /** Makes every write on `db` synced unless its caller says otherwise (see above). */
 export function syncWritesByDefault(db: Db): void {
   Object.assign(db as unknown as Writes, { _put: syncedPut, _del: syncedDel, _batch: syncedArrayBatch, _chainedBatch: syncedChainedBatch });
-}
-
-/** Whether writes on `db` are synced by default. */
-export function writesSyncedByDefault(db: Db): boolean {
-  return (db as unknown as Writes)._chainedBatch === syncedChainedBatch;
 }
