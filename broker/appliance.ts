@@ -1,11 +1,11 @@
 // Composition of the running appliance. Each component is one entry in `components`: it starts with
 // what the earlier ones provide and is closed in reverse order. The gateway, HSM and uplinks join here.
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import type { ApplianceConfig } from '../config/schema/index.js';
 import type { Logger } from '../gateway/log/logger.js';
 import { openApplianceDb, type Db } from '../gateway/store/db.js';
+import { prepareDataDir } from '../gateway/store/dataDir.js';
 import { dbWritableCheck, diskSpaceCheck, listenersCheck, type ReadinessCheck } from './admin/checks.js';
 import { startAdminServer, type AdminHandle } from './admin/server.js';
 import { startBroker, type BrokerAuditEvent, type BrokerHandle } from './server.js';
@@ -25,6 +25,8 @@ export interface ApplianceContext {
   configText?: string;
   /** Component names this process runs (undefined: all). */
   only?: readonly string[];
+  /** Where the first-run admin password goes (default: stderr, never the log). */
+  printOnce?: (text: string) => void;
   /** What the gateway components (HSM, audit, uplinks, CS role, UI) add. */
   gw: GatewayParts;
 }
@@ -56,13 +58,14 @@ export interface ApplianceHandle {
 }
 
 /** `only`: component names to run (e.g. ['broker', 'admin'] for `juki-gw broker`); default all. */
-export async function startAppliance(config: ApplianceConfig, opts: { logger: Logger; audit?: (e: BrokerAuditEvent) => void; only?: string[]; configText?: string }): Promise<ApplianceHandle> {
+export async function startAppliance(config: ApplianceConfig, opts: { logger: Logger; audit?: (e: BrokerAuditEvent) => void; only?: string[]; configText?: string; printOnce?: (text: string) => void }): Promise<ApplianceHandle> {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'jukigw_process_' });
-  mkdirSync(config.dataDir, { recursive: true });
+  prepareDataDir(config.dataDir, opts.logger);
   const db = await openApplianceDb(join(config.dataDir, 'db'), { sync: config.broker.syncWrites });
   const ctx: ApplianceContext = {
     config, logger: opts.logger, registry, db, audit: opts.audit ?? (() => {}), gw: { extra: {} }, ...(opts.only ? { only: opts.only } : {}), ...(opts.configText !== undefined ? { configText: opts.configText } : {}),
+    ...(opts.printOnce ? { printOnce: opts.printOnce } : {}),
     checks: [dbWritableCheck(db)],
   };
   // limits apply live: the check reads the running configuration each time.

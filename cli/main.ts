@@ -1,8 +1,8 @@
 // juki-gw: one CLI. Each subcommand is its own module under cli/commands/, loaded on demand so a
 // `config check` never pulls in the broker or the PKCS#11 module.
-type Command = { run(args: string[]): Promise<number>; summary: string };
+type Command = { run(args: string[]): Promise<number>; summary: string; USAGE: string };
 
-const COMMAND_NAMES = ['start', 'broker', 'config', 'keys', 'pki', 'verify', 'queue', 'import', 'audit', 'sim', 'backup', 'provision'] as const;
+export const COMMAND_NAMES = ['start', 'broker', 'config', 'keys', 'pki', 'verify', 'queue', 'import', 'audit', 'sim', 'backup', 'provision', 'send'] as const;
 const COMMANDS: Record<string, () => Promise<Command>> = Object.fromEntries(
   COMMAND_NAMES.map((n) => [n, () => import(`./commands/${n}.js`) as Promise<Command>]),
 );
@@ -10,7 +10,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = Object.fromEntries(
 export async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
   if (!name || name === '--help' || name === '-h' || name === 'help') {
-    const lines = ['usage: juki-gw <command> [options]', '', 'commands:'];
+    const lines = ['usage: juki-gw <command> [options]   (juki-gw <command> --help: its usage)', '', 'commands:'];
     for (const [n, load] of Object.entries(COMMANDS)) {
       try { lines.push(`  ${n.padEnd(8)} ${(await load()).summary}`); } catch { /* not built yet */ }
     }
@@ -28,6 +28,13 @@ export async function main(argv: string[]): Promise<number> {
   } catch (e) {
     process.stderr.write(`juki-gw: command "${name}" is not available in this build: ${(e as Error).message}\n`);
     return 2;
+  }
+  // --help anywhere before a `--` answers the usage, whatever else is on the line.
+  const end = rest.indexOf('--');
+  const own = end < 0 ? rest : rest.slice(0, end);
+  if (own.includes('--help') || own.includes('-h')) {
+    process.stdout.write(`usage: ${cmd.USAGE}\n`);
+    return 0;
   }
   return cmd.run(rest);
 }

@@ -34,6 +34,29 @@ systems:
     expect(r.config.listeners[0]!.port).toBe(2883);
   });
 
+  it('applies a top-level override (JUKIGW_dataDir), and the embedded default keeps its development passwords in that data dir', () => {
+    const r = loadConfig(undefined, { JUKIGW_dataDir: '/srv/juki-gw/data' });
+    expect(r.ok).toBe(true);
+    if (!r.ok) return;
+    expect(r.config.dataDir).toBe('/srv/juki-gw/data');
+    expect(r.config.systems.map((s) => s.password?.file)).toEqual(
+      ['rr-01', 'term-01', 'nl-01', 'mon-01'].map((id) => `/srv/juki-gw/data/dev-passwords/${id}`));
+  });
+
+  it('applies top-level overrides over a file too, and reports an unknown top-level name', () => {
+    const r = parseConfigText("municipalities: ['242012']\n", { JUKIGW_dataDir: '/srv/d', JUKIGW_checkResidentCodeDigit: 'false' });
+    expect(r.ok && r.config.dataDir).toBe('/srv/d');
+    expect(r.ok && r.config.checkResidentCodeDigit).toBe(false);
+    const bad = parseConfigText("municipalities: ['242012']\n", { JUKIGW_datadir: '/srv/d' });
+    expect(bad.ok).toBe(false);
+    if (!bad.ok) expect(formatProblems(bad.problems)).toMatch(/datadir/);
+  });
+
+  it('leaves secret references and JUKIGW_CONFIG alone (upper-case names are not settings)', () => {
+    const r = loadConfig(undefined, { JUKIGW_CONFIG: '/etc/juki-gw/config.yaml', JUKIGW_HSM_PIN: '1234', JUKIGW_API_TOKEN: 'x' });
+    expect(r.ok).toBe(true);
+  });
+
   it('refuses prototype keys in overrides', () => {
     const r = loadConfig(undefined, { JUKIGW___proto____x: '1' });
     expect(r.ok).toBe(false);

@@ -24,14 +24,17 @@ export function problemsOf(error: z.ZodError): ConfigProblem[] {
 export const ENV_PREFIX = 'JUKIGW_';
 
 /**
- * Environment overrides: JUKIGW_limits__maxPayloadBytes=2048 sets limits.maxPayloadBytes.
- * `__` separates path segments; numeric segments index arrays; values parse as JSON when they can.
- * JUKIGW_CONFIG, and variables named as secret refs (e.g. JUKIGW_HSM_PIN), are not overrides.
+ * Environment overrides: JUKIGW_limits__maxPayloadBytes=2048 sets limits.maxPayloadBytes, JUKIGW_dataDir=/srv/d
+ * sets dataDir. `__` separates path segments; numeric segments index arrays; values parse as JSON when they can.
+ * JUKIGW_CONFIG, and variables named as secret refs (e.g. JUKIGW_HSM_PIN), are not overrides: a single-segment
+ * name is a setting only when it has a lower-case letter (settings are camelCase; secret-ref names are
+ * upper-case by the schema's pattern).
  */
 export function applyEnvOverrides(raw: Record<string, unknown>, env: NodeJS.ProcessEnv): ConfigProblem[] {
   const problems: ConfigProblem[] = [];
   for (const [name, value] of Object.entries(env)) {
-    if (!name.startsWith(ENV_PREFIX) || value === undefined || !name.includes('__')) continue;
+    if (!name.startsWith(ENV_PREFIX) || value === undefined) continue;
+    if (!name.includes('__') && !/[a-z]/.test(name.slice(ENV_PREFIX.length))) continue;
     const path = name.slice(ENV_PREFIX.length).split('__').filter((s) => s.length > 0);
     if (path.some((p) => p === '__proto__' || p === 'constructor' || p === 'prototype')) {
       problems.push({ path: name, message: 'refused: reserved key in path' });
@@ -78,7 +81,10 @@ export function parseConfigText(text: string, env: NodeJS.ProcessEnv = {}): Conf
 /** Load FILE (YAML), or the embedded default when no file is given; then environment overrides. */
 export function loadConfig(file: string | undefined, env: NodeJS.ProcessEnv = process.env): ConfigResult {
   if (file === undefined) {
-    const raw = structuredClone(embeddedDefault) as Record<string, unknown>;
+    // The default's development-password files live in its data dir, so learn an overridden dataDir first.
+    const probe: Record<string, unknown> = {};
+    applyEnvOverrides(probe, env);
+    const raw = embeddedDefault(typeof probe.dataDir === 'string' ? probe.dataDir : undefined) as Record<string, unknown>;
     const envProblems = applyEnvOverrides(raw, env);
     const result = validateConfig(raw);
     return envProblems.length ? { ok: false, problems: [...envProblems, ...(result.ok ? [] : result.problems)] } : result;

@@ -56,7 +56,7 @@ export function nowIso(now = Date.now()): string {
 }
 
 export function errorReply(request: Pick<Envelope, 'id' | 'from' | 'to'> | { id: string; from?: string; to?: string },
-  from: string, code: ErrorCode, message: string, details: ErrorDetail[] = []): Envelope<ErrorBody> {
+  from: string, code: ErrorCode, message: string, details: ErrorDetail[]): Envelope<ErrorBody> {
   return {
     v: 1, id: uuidv7(), type: 'error', from, to: request.from ?? '', at: nowIso(), corr: request.id === '' ? null : request.id,
     body: { code, message, details },

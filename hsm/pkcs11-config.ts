@@ -4,7 +4,7 @@ import { readSecret } from '../config/secrets.js';
 import type { HsmConfig } from '../config/schema/hsm.js';
 import type { CreateSignerOptions } from './create-signer.js';
 import { openPkcs11Token, type Pkcs11TokenKey } from './pkcs11-token.js';
-import { prepareDataDirSoftHsm, SOFTHSM_WARNING } from './softhsm-datadir.js';
+import { DataDirPinMissing, prepareDataDirSoftHsm, SOFTHSM_WARNING } from './softhsm-datadir.js';
 import { silentLogger } from './signer.js';
 
 export async function openConfiguredPkcs11(config: HsmConfig, opts: CreateSignerOptions & { generateIfMissing?: boolean }): Promise<Pkcs11TokenKey | undefined> {
@@ -21,6 +21,8 @@ export async function openConfiguredPkcs11(config: HsmConfig, opts: CreateSigner
   try {
     local = prepareDataDirSoftHsm(opts.dataDir, opts.env);
   } catch (e) {
+    // A token without its PIN is the restored signing key: falling back to a new software key would sign with another identity.
+    if (e instanceof DataDirPinMissing) throw e;
     logger.warn({ hsm: 'auto', err: (e as Error).message }, 'cannot prepare the data-dir SoftHSM token; falling back to the software key');
     return undefined;
   }

@@ -14,6 +14,15 @@ export function softhsmModule(): string | undefined {
   return SOFTHSM_MODULES.find((p) => existsSync(p));
 }
 
+/** The token exists but its user PIN file does not: a restore from a backup (PINs never go into one). */
+export class DataDirPinMissing extends Error {
+  constructor(pinFile: string) {
+    super(`the data-dir SoftHSM token's user PIN file ${pinFile} is missing: a token restored from a backup comes without its PINs; ` +
+      'write the token\'s user PIN there (mode 0600, see docs/backup.md)');
+    this.name = 'DataDirPinMissing';
+  }
+}
+
 export interface DataDirToken { module: string; conf: string; tokenLabel: string; pin: string }
 
 /**
@@ -38,6 +47,7 @@ export function prepareDataDirSoftHsm(dataDir: string, env: NodeJS.ProcessEnv = 
     execFileSync('softhsm2-util', ['--init-token', '--free', '--label', DATADIR_TOKEN_LABEL, '--pin', pin, '--so-pin', soPin],
       { env: { ...env, SOFTHSM2_CONF: conf }, stdio: ['ignore', 'ignore', 'pipe'] });
   }
+  if (!existsSync(pinFile)) throw new DataDirPinMissing(pinFile);
   env.SOFTHSM2_CONF = conf;
   return { module, conf, tokenLabel: DATADIR_TOKEN_LABEL, pin: readFileSync(pinFile, 'utf8').trim() };
 }

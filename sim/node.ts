@@ -3,13 +3,14 @@
 // replay window), deduplicates on `id` (a duplicate gets the remembered answer again), dispatches per
 // type to a handler, and signs what it sends with its own key.
 import { connect, type MqttClient } from 'mqtt';
-import { nowIso, uuidv7, type Envelope, type ErrorCode } from '../gateway/envelope.js';
+import { nowIso, uuidv7, type Envelope, type ErrorCode, type ErrorDetail } from '../gateway/envelope.js';
 import type { Logger } from '../gateway/log/logger.js';
 import type { Signer, VerifyResult } from '../hsm/types.js';
 import { bodySchemaOf, validateBody } from '../gateway/messages/index.js';
 
+/** An `error` reply of a simulated node; `details` name the field at fault, as the contract asks. */
 export class SimError extends Error {
-  constructor(readonly code: ErrorCode, message: string) { super(message); }
+  constructor(readonly code: ErrorCode, message: string, readonly details: ErrorDetail[] = []) { super(message); }
 }
 
 export interface SimContext {
@@ -47,8 +48,10 @@ export class SimNode implements SimContext {
   readonly refused: { topic: string; code: string; message: string }[] = [];
   /** Benchmark hook: called at the first receipt of each message. */
   onReceived?: (env: Envelope) => void;
-  /** Test hook: make this node reject chosen messages (poison message scenario). */
-  rejectWhen?: (env: Envelope) => { code: ErrorCode; message: string } | undefined;
+  /** Test hook: make this node reject chosen messages (poison message scenario); no details unless given. */
+  rejectWhen?: (env: Envelope) => { code: ErrorCode; message: string; details?: ErrorDetail[] } | undefined;
+  /** Test hook: change a result body before it is signed (an upstream that breaks the contract). */
+  alterResult?: (env: Envelope, body: Record<string, unknown>) => Record<string, unknown>;
 
   constructor(private readonly o: SimNodeOptions) {}
 
@@ -123,24 +126,25 @@ export class SimNode implements SimContext {
 
   private async answer(env: Envelope): Promise<Envelope> {
     const base = { v: 1 as const, id: uuidv7(), from: this.o.node, to: env.from, at: nowIso(), corr: env.id };
-    const fail = (code: ErrorCode, message: string): Envelope => ({ ...base, type: 'error', body: { code, message, details: [] } });
+    const fail = (code: ErrorCode, message: string, details: ErrorDetail[]): Envelope => ({ ...base, type: 'error', body: { code, message, details } });
     const rejected = this.rejectWhen?.(env);
-    if (rejected) return fail(rejected.code, rejected.message);
+    if (rejected) return fail(rejected.code, rejected.message, rejected.details ?? []);
     const handler = this.o.handlers[env.type];
-    if (!handler) return fail('invalid_request', `${this.o.node} does not handle ${env.type}`);
+    if (!handler) return fail('invalid_request', `${this.o.node} does not handle ${env.type}`, [{ path: 'type', problem: `type.unhandled: ${this.o.node} does not handle ${env.type}` }]);
     // The contract's body schema (gateway/messages) is the judge of what the appliance sent.
     const checked = validateBody(env.type, env.body);
     if (!checked.ok) return { ...base, type: 'error', body: checked.error as unknown as Record<string, unknown> };
     try {
-      const body = (await handler({ ...env, body: checked.value as Record<string, unknown> }, this)) ?? { accepted: true };
+      const answered = (await handler({ ...env, body: checked.value as Record<string, unknown> }, this)) ?? { accepted: true };
+      const body = this.alterResult ? this.alterResult(env, answered) : answered;
       const result = bodySchemaOf(`${env.type}.result`);
       const r = result?.safeParse(body);
-      if (r && !r.success) this.o.logger.error({ node: this.o.node, type: env.type, issues: r.error.issues.length }, 'sim: BUG: our result does not match the contract schema');
+      if (r && !r.success && !this.alterResult) this.o.logger.error({ node: this.o.node, type: env.type, issues: r.error.issues.length }, 'sim: BUG: our result does not match the contract schema');
       return { ...base, type: `${env.type}.result`, body };
     } catch (e) {
-      if (e instanceof SimError) return fail(e.code, e.message);
+      if (e instanceof SimError) return fail(e.code, e.message, e.details);
       this.o.logger.error({ node: this.o.node, type: env.type, err: (e as Error).message }, 'sim: handler failed');
-      return fail('internal', 'simulator handler failed');
+      return fail('internal', 'simulator handler failed', [{ path: '(request)', problem: 'internal: the simulated handler failed' }]);
     }
   }
 
@@ -158,7 +162,7 @@ export class SimNode implements SimContext {
   async request(to: string, type: string, body: Record<string, unknown>, timeoutMs = 10_000): Promise<Envelope> {
     const env: Envelope = { v: 1, id: uuidv7(), type, from: this.o.node, to, at: nowIso(), corr: null, body };
     const reply = new Promise<Envelope>((resolve, reject) => {
-      const t = setTimeout(() => { this.waiting.delete(env.id); reject(new SimError('timeout', `${to} did not answer ${type}`)); }, timeoutMs);
+      const t = setTimeout(() => { this.waiting.delete(env.id); reject(new SimError('timeout', `${to} did not answer ${type}`, [{ path: 'to', problem: `timeout: ${to} did not answer within ${timeoutMs} ms` }])); }, timeoutMs);
       this.waiting.set(env.id, (e) => { clearTimeout(t); resolve(e); });
     });
     await this.publishSigned(env);

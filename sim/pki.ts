@@ -2,9 +2,10 @@
 // key and the appliance's token key, and a `peers/` directory of signing certificates that every
 // verifier (simulators and appliance) loads. Files only; no key ever leaves its owner except the
 // simulators' own software keys, which are simulated anyway.
-import { createPrivateKey } from 'node:crypto';
+import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { certificateMatchesKey } from '../hsm/certs.js';
 import { createDevCa, issueForPublicKey, issueWithNewKey, loadDevCa, type DevCa } from '../hsm/dev-ca.js';
 import { createVerifier, kidOf, signerFromToken, softwareTokenFromKey, toPem, pemBlocks, type JwsVerifier, type TokenSigner } from '../hsm/index.js';
 
@@ -38,8 +39,14 @@ export async function simSigner(pki: SimPki, node: string): Promise<TokenSigner>
  * certificate in peers/, and returns a signer that presents it.
  */
 export async function certifyAppliance(pki: SimPki, signer: TokenSigner, node: string): Promise<TokenSigner> {
-  const der = await issueForPublicKey(pki.ca, signer.token.spkiDer, { kind: 'signing', commonName: node, days: 825 });
-  writeFileSync(join(pki.dir, 'peers', `${fileSafe(node)}.pem`), toPem(der));
+  const file = join(pki.dir, 'peers', `${fileSafe(node)}.pem`);
+  // Kept across starts while it is for the same key and valid for 30 more days: the kid an upstream
+  // team was given stays the kid on the wire.
+  const kept = existsSync(file) ? pemBlocks(readFileSync(file, 'utf8'))[0] : undefined;
+  const reusable = kept && certificateMatchesKey(kept, signer.token.spkiDer)
+    && new X509Certificate(kept).checkIssued(new X509Certificate(pki.caPem)) && Date.parse(new X509Certificate(kept).validTo) > Date.now() + 30 * 86400_000;
+  const der = reusable ? kept : await issueForPublicKey(pki.ca, signer.token.spkiDer, { kind: 'signing', commonName: node, days: 825 });
+  if (!reusable) writeFileSync(file, toPem(der));
   return signerFromToken(signer.token, der, [Buffer.from(pki.ca.cert.rawData)]);
 }
 

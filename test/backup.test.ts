@@ -67,7 +67,7 @@ describe('backup create / restore (CLI, data-dir SoftHSM signer)', () => {
     // What the data dir held when the snapshot was taken (the signer's session later touches the token files).
     const asTaken = join(tmp.path, 'as-taken');
     cpSync(dataDir, asTaken, { recursive: true });
-    const c = await cli('backup', 'create', '--data-dir', dataDir, '--out', out, '--config', config);
+    const c = await cli('backup', 'create', '--data-dir', dataDir, '--out', out, '--config', config, '--plaintext');
     expect(c.code, c.stderr).toBe(0);
     expect(c.stdout).toMatch(/backup written to .*parts, \d+ bytes, signed by kid/);
     const target = join(tmp.path, 'restored');
@@ -85,14 +85,17 @@ describe('backup create / restore (CLI, data-dir SoftHSM signer)', () => {
     expect(Buffer.from(restored.get(conf)!.hex, 'hex').toString()).toContain(`directories.tokendir = ${join(target, 'hsm', 'softhsm', 'tokens')}`);
     files.delete(conf);
     restored.delete(conf);
+    // PIN files never go into a backup.
+    for (const pin of ['hsm/softhsm/user.pin', 'hsm/softhsm/so.pin']) expect(files.delete(pin)).toBe(true);
     expect(restored).toEqual(files);
     // The restored data dir still opens as the appliance's db and holds the audit chain.
     const db = await openApplianceDb(join(target, 'db'));
     const n = (await db.sublevel(SUBLEVELS.audit).keys().all()).length;
     await db.close();
     expect(n).toBeGreaterThanOrEqual(12);
-    // The restored token signs with the same key: a backup of the restored dir carries the same kid.
-    const again = await cli('backup', 'create', '--data-dir', target, '--out', join(tmp.path, 'again.jgwb'));
+    // The restored token signs with the same key once its PIN is back: a backup of the restored dir carries the same kid.
+    cpSync(join(asTaken, 'hsm', 'softhsm', 'user.pin'), join(target, 'hsm', 'softhsm', 'user.pin'));
+    const again = await cli('backup', 'create', '--data-dir', target, '--out', join(tmp.path, 'again.jgwb'), '--plaintext');
     expect(again.code, again.stderr).toBe(0);
     expect(again.stdout).toContain(/signed by kid (\S+)/.exec(c.stdout)![1]);
   });
@@ -146,7 +149,7 @@ describe('backup library: public-key encryption and tampering', () => {
   let plain: Buffer;
   beforeAll(async () => {
     signer = await testSigner('CN=juki-gw backup test');
-    plain = (await createBackup({ dataDir, signer })).file;
+    plain = (await createBackup({ dataDir, signer, plaintext: true })).file;
   });
   const trust = () => [new X509Certificate(signer.certificateDer)];
 
@@ -218,7 +221,7 @@ describe('backup library: public-key encryption and tampering', () => {
     let i = 500;
     let writing = true;
     const writer = (async () => { while (writing) await pair(i++); })();
-    const { file } = await createBackup({ dataDir: live, signer, db: db as never });
+    const { file } = await createBackup({ dataDir: live, signer, db: db as never, plaintext: true });
     writing = false;
     await writer;
     await db.close();
@@ -244,6 +247,6 @@ describe('backup library: public-key encryption and tampering', () => {
     mkdirSync(join(odd, 'db'), { recursive: true });
     await (await openApplianceDb(join(odd, 'db'))).close();
     writeFileSync(join(odd, 'name with space'), 'x');
-    await expect(createBackup({ dataDir: odd, signer })).rejects.toThrow(/unsafe part path "name with space"/);
+    await expect(createBackup({ dataDir: odd, signer, plaintext: true })).rejects.toThrow(/unsafe part path "name with space"/);
   });
 });

@@ -41,7 +41,7 @@ beforeEach(async () => {
   auth = await openAuthStore({ db, idleMinutes: 15 });
   app = createAdminApp({ services, auth, logger: createLogger({ level: 'silent' }), idleMinutes: 15 });
   for (const [name, role] of [['boss', 'admin'], ['keeper', 'security']] as const) {
-    await auth.createAccount(name, role, 'first long passphrase 1');
+    await auth.createAccount(name, role, 'first long passphrase 1', 'en'); // the pages in English: the assertions below read them
     await auth.changePassword(name, 'first long passphrase 1', 'second long passphrase 2');
   }
 });
@@ -75,7 +75,7 @@ describe('data key rotation in the admin UI', () => {
     expect(events).toContainEqual(expect.objectContaining({ action: 'data-key.rotate', actor: 'boss', role: 'admin', via: 'ui', outcome: 'ok', target: 'data key 2' }));
     const after = await (await app.request('https://ui.test/keys', { headers: { cookie: s.cookie } })).text();
     expect(after).toContain('Data key 2 is current');
-    expect(after).toMatch(/id="data-key-rotation">Last rotation \(boss, [^)]+\): <strong>done<\/strong>/);
+    expect(after).toMatch(/id="data-key-rotation" data-state="done">Last rotation \(boss, 20\d\d-\d\d-\d\d \d\d:\d\d:\d\d JST \(\+09:00\)\): <strong>done<\/strong>/);
   });
 
   it('refuses a post without the CSRF token (403, audited) and rotates nothing', async () => {

@@ -73,9 +73,13 @@ describe('flow 6: consistency check with the prefectural server', () => {
     const reply = await s.sims.node(PREF).request(SELF, 'consistency.result', phase as unknown as Record<string, unknown>);
     expect(reply).toMatchObject({ type: 'consistency.result.result', body: { accepted: true } });
     const bad = await s.sims.node(PREF).request(SELF, 'consistency.result', { phase: 'nonsense' });
-    expect(bad).toMatchObject({ type: 'error', body: { code: 'invalid_request' } });
+    expect(bad).toMatchObject({ type: 'error', body: { code: 'invalid_request', details: [{ path: 'body.phase' }] } });
     const audit = (await s.auditEntries()).filter((e) => e.event.action === 'consistency.result');
-    expect(audit.map((e) => e.event.outcome)).toEqual(['ok', 'refused']);
+    expect(audit.map((e) => e.event.outcome)).toEqual(['ok']);
+    // The invalid one never reached the flow: the inbox refused it against the schema, audited with its path.
+    const refused = (await s.auditEntries()).filter((e) => e.event.action === 'upstream.refusal' && e.event.code === 'invalid_body');
+    expect(refused.map((e) => (e.event.detail as { type?: string }).type)).toEqual(['consistency.result']);
+    expect(String((refused[0]!.event.detail as { detail?: string }).detail)).toContain('body.phase');
   });
 
   it('resumes an interrupted check from its last committed step', async () => {
@@ -291,7 +295,7 @@ describe('upstream refusals, duplicates and look-up alarms', () => {
     expect(rr.pushes.length).toBe(pushes);
   });
 
-  it('applies a resent request once', async () => {
+  it('applies a resent request once and answers the resend with the kept reply', async () => {
     const r = recordOf(13);
     const id = `resend-${r.residentCode}`;
     const body = { record: { ...r, address: `${r.address}の9`, changeReason: 'correct', changeDate: day(0), status: 'current' } };
@@ -301,7 +305,9 @@ describe('upstream refusals, duplicates and look-up alarms', () => {
     await until(() => s.broker.persistence.level.requests.depth() === 0);
     await s.role.idle();
     expect((await s.role.store.history(r.residentCode)).length).toBe(2); // the load and one update
-    expect(rr.replies.filter((e) => e.corr === id)).toEqual([first]);
+    // The resend is answered again: the same reply (id, body, corr), sent at a new time.
+    const replies = await until(() => { const r = rr.replies.filter((e) => e.corr === id); return r.length === 2 && r; });
+    expect(replies.map(({ at: _at, ...rest }) => rest)).toEqual([first, first].map(({ at: _at, ...rest }) => rest));
   });
 
   it('raises the repeated-search alarm for an operator', async () => {

@@ -112,10 +112,10 @@ describe('GW role end to end', () => {
     // The CS never ran the search (no answer audited) and nothing went to the prefecture or J-LIS.
     expect((await events()).filter((e) => e.action === 'identity.search' && e.outcome !== 'refused')).toHaveLength(0);
     expect(received('national', 'identity.search')).toHaveLength(0);
-    // A type outside the contract: refused the same way (the broker admits req/{type} so it can be answered).
+    // A type outside the contract: malformed whoever sends it (the broker admits req/{type} so it can be answered).
     const unknown = await nl.request('number.export', { lgCode: SERVED });
-    expect(unknown.body).toMatchObject({ code: 'forbidden', details: [{ path: 'type', problem: expect.stringMatching(/^type\.notWhitelisted: /) }] });
-    expect(await refusedAudit('number.export', 'forbidden')).toHaveLength(1);
+    expect(unknown.body).toMatchObject({ code: 'invalid_request', details: [{ path: 'type', problem: expect.stringMatching(/^type\.unknown: /) }] });
+    expect(await refusedAudit('number.export', 'invalid_request')).toHaveLength(1);
   });
 
   it('bad input: a forged `from` — unauthorized, audited, nothing forwarded', async () => {

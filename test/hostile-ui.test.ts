@@ -33,10 +33,12 @@ function http(f: UiFixture, method: string, path: string, opts: { cookies?: Reco
 
 const csrfOf = (html: string) => /name="_csrf" value="([^"]+)"/.exec(html)?.[1];
 
-async function login(f: UiFixture, user: string, password: string, preset: Record<string, string> = {}): Promise<{ res: Res; cookies: Record<string, string> }> {
-  const page = await http(f, 'GET', '/login', { cookies: preset });
+/** `lang`: the browser's Accept-Language, which decides the login page's language (Japanese by default). */
+async function login(f: UiFixture, user: string, password: string, preset: Record<string, string> = {}, lang = 'en'): Promise<{ res: Res; cookies: Record<string, string> }> {
+  const headers = { 'accept-language': lang };
+  const page = await http(f, 'GET', '/login', { cookies: preset, headers });
   const cookies = { ...preset, ...page.cookies };
-  const res = await http(f, 'POST', '/login', { cookies, form: { _csrf: csrfOf(page.body)!, username: user, password } });
+  const res = await http(f, 'POST', '/login', { cookies, headers, form: { _csrf: csrfOf(page.body)!, username: user, password } });
   return { res, cookies: { ...cookies, ...res.cookies } };
 }
 
@@ -116,12 +118,30 @@ describe('brute force', () => {
     expect(statuses.slice(0, 5).every((s) => s === 401)).toBe(true);
     const right = await login(f, 'victim', victimPassword);
     expect(right.res.status).toBe(401);
-    expect(right.res.body).toMatch(/Account locked after repeated failures/);
+    expect(right.res.body).toMatch(/Too many failed attempts: logging in with this user name is blocked until 20\d\d-\d\d-\d\d \d\d:\d\d:\d\d JST \(\+09:00\)\./);
     expect(right.res.cookies[SESSION_COOKIE]).toBeUndefined();
     // An unknown user gets the same answer as a wrong password (no account enumeration).
     const unknown = await login(f, 'nobody-here', 'x');
     expect(unknown.res.status).toBe(401);
     expect(unknown.res.body).toContain('Wrong user name or password.');
+  });
+
+  it.each(['en', 'ja'])('answers an unknown user name after 6 failures exactly as a locked account (%s): same status, page and message', async (lang) => {
+    const real = `locked-${lang}`;
+    const made = await http(f, 'POST', '/accounts', { cookies: admin, form: { _csrf: csrf, name: real, role: 'monitor', password: 'an initial secret 2026 x' } });
+    expect(made.status).toBe(303);
+    const ghost = `no-such-${lang}`;
+    const answers: Record<string, Res[]> = { [real]: [], [ghost]: [] };
+    for (let i = 0; i < 7; i++) for (const name of [real, ghost]) answers[name]!.push((await login(f, name, `guess ${i}`, {}, lang)).res);
+    // Everything but the form token and the moment the block ends (each name's own) is the same.
+    const stamp = /20\d\d-\d\d-\d\d \d\d:\d\d:\d\d JST \(\+09:00\)/g;
+    const same = (r: Res) => ({ status: r.status, cookies: Object.keys(r.cookies).sort(), body: r.body.replace(/name="_csrf" value="[^"]+"/, 'name="_csrf" value=""').replace(stamp, 'T') });
+    for (let i = 0; i < 7; i++) expect(same(answers[ghost]![i]!), `attempt ${i + 1}`).toEqual(same(answers[real]![i]!));
+    const last = answers[ghost]!.at(-1)!;
+    expect(last.status).toBe(401);
+    expect(last.body).toContain(`<html lang="${lang}">`);
+    expect(last.body).toMatch(lang === 'en' ? /blocked until 20\d\d-/ : /まで停止されています/);
+    expect(answers[ghost]![3]!.body).toContain(lang === 'en' ? 'Wrong user name or password.' : 'ユーザー名またはパスワードが正しくありません。');
   });
 });
 

@@ -8,6 +8,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { connect, type MqttClient } from 'mqtt';
 import { nowIso, uuidv7, type Envelope } from '../gateway/envelope.js';
+import { EXAMPLE_BODIES } from '../gateway/messages/index.js';
 import { openApplianceDb, type Db } from '../gateway/store/db.js';
 import { createUplink, type Uplink } from '../gateway/uplink/index.js';
 import type { InboxAuditEvent } from '../gateway/uplink/inbox.js';
@@ -47,8 +48,10 @@ async function until(cond: () => boolean, timeoutMs = 15_000): Promise<void> {
   }
 }
 
+// A valid body: the inbox checks every body against its schema before a flow sees it.
+const MOVE_IN = JSON.parse(JSON.stringify(EXAMPLE_BODIES['movein.notice'].request)) as Record<string, unknown>;
 const notice = (over: Partial<Envelope> = {}): Envelope => ({
-  v: 1, id: uuidv7(), type: 'movein.notice', from: PEER, to: SELF, at: nowIso(), corr: null, body: { residentCode: '24201200012' }, ...over,
+  v: 1, id: uuidv7(), type: 'movein.notice', from: PEER, to: SELF, at: nowIso(), corr: null, body: MOVE_IN, ...over,
 });
 
 beforeAll(async () => {
@@ -103,7 +106,7 @@ async function inject(payload: string | Buffer, topic = `to/${SELF}/movein.notic
 
 it('legitimate traffic is handled; each hostile variant is refused with its own reason and never handled', async () => {
   const peer = sims.node(PEER);
-  const reply = await peer.request(SELF, 'movein.notice', { residentCode: '24201200012' });
+  const reply = await peer.request(SELF, 'movein.notice', MOVE_IN);
   expect(reply).toMatchObject({ type: 'movein.notice.result', body: { accepted: true } });
   expect(handled).toHaveLength(1);
   await until(() => captured.length >= 1);
@@ -131,6 +134,7 @@ it('legitimate traffic is handled; each hostile variant is refused with its own 
     // Published to another node's topic: the appliance does not even subscribe there.
     ['a topic that is not the appliance\'s', async () => JSON.stringify(await legit.signEnvelope(notice())), 'dropped', `to/lg:131016/movein.notice`],
     ['an unsigned envelope', async () => JSON.stringify(notice()), 'malformed'],
+    ['a well-signed body that breaks the message schema', async () => JSON.stringify(await legit.signEnvelope(notice({ body: { residentCode: '24201200012' } }))), 'invalid_body'],
     ['alg none', async () => {
       const j = await legit.signEnvelope(notice());
       return JSON.stringify({ ...j, protected: Buffer.from(JSON.stringify({ alg: 'none', typ: 'jn+json', kid: 'x' })).toString('base64url'), signature: '' });
@@ -148,7 +152,7 @@ it('legitimate traffic is handled; each hostile variant is refused with its own 
   }
   console.log('[hostile:upstream]', JSON.stringify(outcomes));
   // Legitimate traffic still flows after all of it.
-  const again = await peer.request(SELF, 'movein.notice', { residentCode: '24201200020' });
+  const again = await peer.request(SELF, 'movein.notice', MOVE_IN);
   expect(again).toMatchObject({ type: 'movein.notice.result', body: { accepted: true } });
   expect(handled).toHaveLength(2);
 }, 120_000);

@@ -1,6 +1,6 @@
 // Accounts, sessions, lockout, API tokens and the HTTP protections of the admin app (no browser).
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { openApplianceDb, type Db } from '../gateway/store/db.js';
 import { createLogger } from '../gateway/log/logger.js';
 import { openAuthStore, LOCKOUT_MS, type AuthStore } from '../config/ui/auth/store.js';
@@ -10,6 +10,12 @@ import { openConfigVersions } from '../config/versions.js';
 import { createSystemsService } from '../config/ui/adapters/systems.js';
 import type { ApplianceServices, AuditEvent } from '../config/ui/services.js';
 import { tempDir } from './helpers/tmp.js';
+
+// The real scrypt, counted: every login attempt must cost one, whether the name is an account or not.
+vi.mock('../config/ui/auth/passwords.js', async (importOriginal) => {
+  const real = await importOriginal<typeof import('../config/ui/auth/passwords.js')>();
+  return { ...real, verifyPassword: vi.fn(real.verifyPassword) };
+});
 
 let dir: ReturnType<typeof tempDir>;
 let db: Db;
@@ -61,6 +67,41 @@ describe('auth store', () => {
     expect((await auth.login('officer', 'correct horse 2026')).ok).toBe(false);
     clock += 2000;
     expect((await auth.login('officer', 'correct horse 2026')).ok).toBe(true);
+  });
+
+  it('locks an unknown name exactly like an account, and every attempt costs one scrypt either way', async () => {
+    const auth = await openAuthStore({ db, idleMinutes: 15, now });
+    await auth.createAccount('clerk', 'monitor', 'correct horse 2026');
+    const scrypts = vi.mocked(verifyPassword);
+    const answers: Record<string, unknown[]> = { clerk: [], 'no-such-clerk': [] };
+    const costs: Record<string, number[]> = { clerk: [], 'no-such-clerk': [] };
+    for (let i = 0; i < 7; i++) {
+      for (const name of ['clerk', 'no-such-clerk']) {
+        const before = scrypts.mock.calls.length;
+        answers[name]!.push(await auth.login(name, `wrong guess ${i}`));
+        costs[name]!.push(scrypts.mock.calls.length - before);
+      }
+    }
+    expect(answers['no-such-clerk']).toEqual(answers.clerk);
+    expect(answers.clerk!.slice(4)).toEqual([1, 2, 3].map(() => ({ ok: false, reason: 'locked', lockedUntil: clock + LOCKOUT_MS })));
+    expect(costs).toEqual({ clerk: [1, 1, 1, 1, 1, 1, 1], 'no-such-clerk': [1, 1, 1, 1, 1, 1, 1] });
+    // The block ends for both at the same time, and the count starts again.
+    clock += LOCKOUT_MS + 1;
+    expect(await auth.login('no-such-clerk', 'x')).toEqual({ ok: false, reason: 'bad-credentials' });
+    expect(await auth.login('clerk', 'x')).toEqual({ ok: false, reason: 'bad-credentials' });
+  });
+
+  it('keeps each account\'s display language: Japanese unless chosen otherwise, a wrong one refused', async () => {
+    const auth = await openAuthStore({ db, idleMinutes: 15, now });
+    expect(await auth.createAccount('kanri', 'admin', 'first password 2026')).toBeUndefined();
+    expect(await auth.createAccount('eigo', 'admin', 'first password 2026', 'en')).toBeUndefined();
+    expect(await auth.createAccount('other', 'admin', 'first password 2026', 'fr' as never)).toBe('language: unknown language');
+    expect((await auth.account('kanri'))!.language).toBe('ja');
+    const l = await auth.login('eigo', 'first password 2026');
+    expect(l.ok && l.session.language).toBe('en');
+    expect(await auth.setLanguage('kanri', 'en')).toBe(true);
+    expect(await auth.setLanguage('nobody', 'en')).toBe(false);
+    expect((await auth.account('kanri'))!.language).toBe('en');
   });
 
   it('expires idle sessions and sessions of disabled accounts', async () => {

@@ -66,7 +66,7 @@ beforeEach(async () => {
   };
   const auth = await openAuthStore({ db, idleMinutes: 15 });
   app = createAdminApp({ services, auth, logger: createLogger({ level: 'silent' }), idleMinutes: 15 });
-  await auth.createAccount('boss', 'admin', 'first chief password 1');
+  await auth.createAccount('boss', 'admin', 'first chief password 1', 'en'); // the pages in English: the assertions below read them
   await auth.changePassword('boss', 'first chief password 1', 'second chief password 2');
 });
 afterEach(async () => { await db.close(); dir.cleanup(); });
@@ -204,7 +204,7 @@ describe('client certificate upload in Chromium (the page\'s file input)', () =>
 
   it('pins a certificate file chosen in the file input, and refuses a wrong one with the exact reason on the page', async () => {
     const ui = await startAdminUi({
-      config: { enabled: true, host: '127.0.0.1', port: await freePort(), sessionIdleMinutes: 15 },
+      config: { enabled: true, host: '127.0.0.1', port: await freePort(), sessionIdleMinutes: 15, timeZone: 'Asia/Tokyo' },
       services, logger: createLogger({ level: 'silent' }), db, dataDir: dir.path, tls: await selfSignedUiCertificate(['127.0.0.1']),
     });
     const ctx = await browser.newContext({ ignoreHTTPSErrors: true });

@@ -129,7 +129,7 @@ export async function startUiFixture(): Promise<UiFixture> {
   let firstPassword = '';
   const uiPort = await freePort();
   const ui: AdminUiHandle = await startAdminUi({
-    config: { enabled: true, host: '127.0.0.1', port: uiPort, sessionIdleMinutes: 15 },
+    config: { enabled: true, host: '127.0.0.1', port: uiPort, sessionIdleMinutes: 15, timeZone: 'Asia/Tokyo' },
     services, logger, db, dataDir: dir,
     tls: await selfSignedUiCertificate(['127.0.0.1', 'localhost']),
     printOnce: (t) => { firstPassword = /one-time password: (\S+)/.exec(t)![1]!; },

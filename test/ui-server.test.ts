@@ -38,7 +38,7 @@ async function start(port: number, printed: string[]): Promise<AdminUiHandle> {
   const versions = await openConfigVersions({ db, initialText: "municipalities: ['242012']\n" });
   const services: ApplianceServices = { config: versions, systems: createSystemsService(versions), status: {}, audit: { append: async (e) => { events.push(e); } } };
   const h = await startAdminUi({
-    config: { enabled: true, host: '127.0.0.1', port, sessionIdleMinutes: 15 },
+    config: { enabled: true, host: '127.0.0.1', port, sessionIdleMinutes: 15, timeZone: 'Asia/Tokyo' },
     services, db, dataDir: dir.path,
     logger: createLogger({ level: 'info', destination: logFile }),
     printOnce: (t) => { printed.push(t); },

@@ -29,7 +29,9 @@ beforeAll(async () => {
   outbox = new Outbox({ db, route: () => 'juki', retry: { initialMs: 10, maxMs: 10, maxAttempts: 3 }, backoff: () => 10, now: () => clock });
   await outbox.open({ live: false });
   const verifier = createVerifier({ trustAnchorsPem: toPem(cert), peerCertificatesPem: toPem(cert), replayWindowSeconds: 300 });
-  inbox = new Inbox({ db, verifier, outbox, correlator: new Correlator(), selfNodes: new Set([SELF]), audit: (e) => { audits.push(e); }, logger: quietLogger(), dedupeWindowMs: WINDOW_MS, now: () => clock });
+  inbox = new Inbox({ db, verifier, outbox, correlator: new Correlator(), selfNodes: new Set([SELF]), audit: (e) => { audits.push(e); }, logger: quietLogger(), dedupeWindowMs: WINDOW_MS, now: () => clock,
+    // These tests use made-up types (test.ping): the schema check has its own tests (cs-contract-gaps).
+    checkBody: (_type, body) => ({ ok: true, value: body }) });
 });
 afterAll(async () => { outbox.close(); await db.close(); await peer.close(); dir.cleanup(); });
 

@@ -13,7 +13,10 @@ import { startSimulators, type Simulators } from '../sim/run.js';
 import { startMosquitto, type Mosquitto } from './helpers/mosquitto.js';
 import { tempDir } from './helpers/tmp.js';
 import { certifiedApplianceSigner, notifyBody, openSimPki, PREF, quietLogger, SELF, SERVED, testConfig, testResidentCode } from './helpers/uplink.js';
-import { EXAMPLE_RECORD } from '../gateway/messages/index.js';
+import { EXAMPLE_BODIES, EXAMPLE_RECORD } from '../gateway/messages/index.js';
+
+// Inbound bodies are checked against the message schemas before a flow or a waiting caller sees them.
+const MOVE_IN = JSON.parse(JSON.stringify(EXAMPLE_BODIES['movein.notice'].request)) as Record<string, unknown>;
 
 const dir = tempDir('uplink-rel-');
 let mosq: Mosquitto;
@@ -88,7 +91,7 @@ beforeAll(async () => {
     people: [{ ...EXAMPLE_RECORD, residentCode: KNOWN, lgCode: '141003', address: '神奈川県横浜市中区本町6丁目50番地の10' }] });
   db = await openApplianceDb(`${dir.path}/data/db`);
   uplink = await createUplink({
-    config: testConfig(mosq.url, { timeoutsMs: { 'identity.verify': 2000, 'test.silent': 300 } }),
+    config: testConfig(mosq.url, { timeoutsMs: { 'identity.verify': 2000, 'identity.search': 300 } }),
     db, signer: switchable, verifier: reloadingVerifier(pki), logger, registry,
     audit: (e) => { audits.push(e); }, onDeadLetter: (e) => deadAlarms.push(e.envelope.id),
   });
@@ -119,13 +122,14 @@ describe('uplink with Mosquitto and the simulators', () => {
 
   it('times out per type with an error reply, and drops the late reply', async () => {
     // Nobody serves pref:130001 (Tokyo): the request is published and never answered.
-    const req = env('test.silent', 'pref:130001', {});
+    const req = env('identity.search', 'pref:130001', { dutyCode: 'JUKI-01', ...OPERATOR, name: '津 花子', birthDate: '1989-01-07' });
     const r = await uplink.request(req);
-    expect(r).toMatchObject({ type: 'error', corr: req.id, body: { code: 'timeout' } });
-    await sims.node('pref:240001').send(SELF, 'test.silent.result', { late: true }, req.id);
+    expect(r).toMatchObject({ type: 'error', corr: req.id, body: { code: 'timeout', details: [{ path: '(upstream)' }] } });
+    await sims.node('pref:240001').send(SELF, 'identity.search.result', { route: 'pref', hitCount: 0, hits: [] }, req.id);
     await until(async () => /link="juki"\} 1/.test(await registry.getSingleMetricAsString('jukigw_uplink_late_replies_total')));
     const metrics = await registry.getSingleMetricAsString('jukigw_uplink_failures_total');
     expect(metrics).toMatch(/reason="reply_timeout"\} 1/);
+    expect(r.body.message).toMatch(/within 300 ms/);
   });
 
   it('keeps traffic on disk while the upstream broker is down and delivers all of it, once, in order per person', async () => {
@@ -192,7 +196,7 @@ describe('uplink with Mosquitto and the simulators', () => {
     const handled: Envelope[] = [];
     uplink.on('movein.notice', async (e) => { handled.push(e); return { ...e, id: uuidv7(), type: 'movein.notice.result', from: SELF, to: e.from, corr: e.id, at: nowIso(), body: { accepted: true } }; });
     const other = sims.node('lg:141003');
-    const reply = await other.request(SELF, 'movein.notice', { residentCode: KNOWN });
+    const reply = await other.request(SELF, 'movein.notice', MOVE_IN);
     expect(reply).toMatchObject({ type: 'movein.notice.result', body: { accepted: true } });
     expect(handled).toHaveLength(1);
 
@@ -203,7 +207,7 @@ describe('uplink with Mosquitto and the simulators', () => {
     await raw.publishAsync(`to/${SELF}/movein.notice`, 'not json', { qos: 1 });
     // The same signed message twice: the flow sees it once; the duplicate gets the remembered answer again.
     const lgSigner = await simSigner(pki, 'lg:141003');
-    const twice: Envelope = { v: 1, id: uuidv7(), type: 'movein.notice', from: 'lg:141003', to: SELF, at: nowIso(), corr: null, body: { residentCode: KNOWN } };
+    const twice: Envelope = { v: 1, id: uuidv7(), type: 'movein.notice', from: 'lg:141003', to: SELF, at: nowIso(), corr: null, body: MOVE_IN };
     const signed = JSON.stringify(await lgSigner.signEnvelope(twice));
     await raw.publishAsync(`to/${SELF}/movein.notice`, signed, { qos: 1 });
     await until(() => other.received.some((e) => e.corr === twice.id));

@@ -4,6 +4,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { nowIso, uuidv7 } from '../gateway/envelope.js';
+import { EXAMPLE_RECORD } from '../gateway/messages/index.js';
 import { openApplianceDb, type Db } from '../gateway/store/db.js';
 import { createUplink, type Uplink } from '../gateway/uplink/index.js';
 import { createDevCa, issueWithNewKey, type TokenSigner } from '../hsm/index.js';
@@ -47,7 +48,8 @@ beforeAll(async () => {
   const { readFileSync } = await import('node:fs');
   sims = await startSimulators({ brokerUrl: mosq.url, pkiDir: pki.dir, servedCodes: [SERVED], logger,
     tls: { cert: readFileSync(simClient.cert), key: readFileSync(simClient.key), ca: readFileSync(caFile) },
-    people: [{ residentCode: testResidentCode(1), name: '津\u3000花子', birthDate: '1989-01-07', lgCode: SERVED }] });
+    // A whole identity record: the uplink refuses an answer that does not match the contract.
+    people: [{ ...EXAMPLE_RECORD, residentCode: testResidentCode(1), lgCode: SERVED }] });
   signer = await certifiedApplianceSigner(join(dir.path, 'data'), pki);
   db = await openApplianceDb(join(dir.path, 'data', 'db'));
 });

@@ -1,13 +1,17 @@
 // juki-gw audit: verify the hash chain and checkpoint signatures, export closed segments, apply retention.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { formatProblems, loadConfig } from '../../config/load.js';
 import { parseCommandArgs } from '../args.js';
 import type { VerifyReport } from '../../gateway/audit/verify.js';
+import type { ApplianceConfig } from '../../config/schema/index.js';
+import type { Job } from '../../config/ui/adapters/jobs.js';
+import { applianceHolds, followJob, ONLINE_OPTIONS, ONLINE_USAGE, refusal, runningAppliance } from '../online.js';
+import { progressPrinter } from '../progress.js';
 
 export const summary = 'audit verify|export|prune: check the audit chain and signatures, export closed segments, retention';
 
-const USAGE = `juki-gw audit <verify|export|prune> [options]
+export const USAGE = `juki-gw audit <verify|export|prune> [options]
   verify --data-dir D [--cert FILE]... [--config FILE] [--json]
                               check chain and checkpoint signatures; name the first bad entry
   verify --segment FILE [--cert FILE]...      check an exported segment file on its own
@@ -15,12 +19,14 @@ const USAGE = `juki-gw audit <verify|export|prune> [options]
                               write the closed segment (up to the last checkpoint before DATE)
   prune [--config FILE] [--data-dir D] [--now DATE]
                               delete exported entries older than audit.retentionYears (signed anchor)
-  --cert pins the signing certificate(s) (PEM or DER); --config pins the configured one.`;
+  --cert pins the signing certificate(s) (PEM or DER); --config pins the configured one.
+  verify and export also while the appliance runs:
+${ONLINE_USAGE}`;
 
 const OPTIONS = {
   'data-dir': { type: 'string' }, config: { type: 'string' }, cert: { type: 'string', multiple: true },
   segment: { type: 'string' }, before: { type: 'string' }, out: { type: 'string' }, now: { type: 'string' },
-  json: { type: 'boolean' },
+  json: { type: 'boolean' }, ...ONLINE_OPTIONS,
 } as const;
 
 const err = (msg: string, code = 2) => { process.stderr.write(`${msg}\n`); return code; };
@@ -93,6 +99,7 @@ export async function run(args: string[]): Promise<number> {
     }
     if (!dataDir) return err(`${sub}: give --data-dir D (or --config FILE)`);
 
+    if ((sub === 'verify' || sub === 'export') && await applianceHolds(dataDir)) return await auditOnline(sub, dataDir, config, v);
     if (sub === 'verify') {
       let configured: string | undefined;
       if (config) configured = (await import('../../hsm/index.js')).certificateFiles(config.hsm, dataDir).certFile;
@@ -100,7 +107,9 @@ export async function run(args: string[]): Promise<number> {
       const db = await openDb(dataDir);
       try {
         const { verifyAuditLog } = await import('../../gateway/audit/verify.js');
-        const r = await verifyAuditLog(db, kids ? { trustedKids: kids } : {});
+        const bar = progressPrinter('audit verify');
+        const r = await verifyAuditLog(db, { ...(kids ? { trustedKids: kids } : {}), onProgress: (done, total) => bar({ done, total, detail: `${done} entries` }) });
+        bar.end();
         process.stdout.write(v.json ? JSON.stringify(r, null, 2) + '\n' : describe(r));
         return r.ok ? 0 : 1;
       } finally {
@@ -144,4 +153,41 @@ export async function run(args: string[]): Promise<number> {
   } catch (e) {
     return err(`audit ${sub}: ${(e as Error).message}`, 1);
   }
+}
+
+/** verify / export through the running appliance's admin API (it holds the database). */
+async function auditOnline(sub: 'verify' | 'export', dataDir: string, config: ApplianceConfig | undefined,
+  v: { cert?: string[] | undefined; before?: string | undefined; out?: string | undefined; json?: boolean | undefined; url?: string | undefined; 'token-file'?: string | undefined; ca?: string | undefined }): Promise<number> {
+  let cfg = config;
+  if (!cfg) {
+    const loaded = loadConfig(undefined);
+    if (!loaded.ok) return err(formatProblems(loaded.problems), 1);
+    cfg = { ...loaded.config, dataDir };
+  }
+  const online = runningAppliance(cfg, v);
+  if ('error' in online) return err(`audit ${sub}: ${online.error}`, 1);
+  const api = online.api;
+  const need = 'the audit log needs an auditor, security or admin account\'s token';
+  if (sub === 'export') {
+    const before = parseDate(v.before, '--before');
+    if (typeof before === 'string') return err(before);
+    if (!v.out) return err('export: give --out FILE');
+    if (existsSync(v.out)) return err(`export: ${v.out} exists; refusing to overwrite`, 1);
+    const r = await api.call('POST', '/audit/export', { before: before.toISOString() });
+    if (r.status !== 200) return err(`audit export: ${refusal(r.status, r.json, need)}`, 1);
+    const x = r.json.exported as { fromSeq: number; toSeq: number; entries: number; checkpoints: number; sha256: string } | null;
+    if (!x) { process.stdout.write(`nothing to export: no new signed checkpoint before ${before.toISOString()}\n`); return 0; }
+    writeFileSync(v.out, Buffer.from(String(r.json.segment), 'base64'), { mode: 0o600, flag: 'wx' });
+    process.stdout.write(`exported entries ${x.fromSeq}..${x.toSeq} (${x.entries} entries, ${x.checkpoints} checkpoints) to ${v.out}\nsha256 ${x.sha256}\n`);
+    return 0;
+  }
+  const configured = config ? (await import('../../hsm/index.js')).certificateFiles(config.hsm, dataDir).certFile : undefined;
+  const kids = await pinnedKids(v.cert, configured);
+  const started = await api.call('POST', '/audit/verify', kids ? { trustedKids: kids } : {});
+  if (started.status !== 202) return err(`audit verify: ${refusal(started.status, started.json, need)}`, 1);
+  const job = await followJob(api, started.json.job as Job, 'audit verify', (j) => `${j.done} entries`);
+  const r = job.result as unknown as VerifyReport | undefined;
+  if (!r) return err(`audit verify: ${job.summary ?? 'failed'}`, 1);
+  process.stdout.write(v.json ? JSON.stringify(r, null, 2) + '\n' : describe(r));
+  return r.ok ? 0 : 1;
 }

@@ -1,33 +1,58 @@
-// juki-gw backup: signed (optionally encrypted) snapshot of a stopped appliance's data dir, and a
+// juki-gw backup: signed, encrypted snapshot of the data dir (never its PIN files), and a
 // restore that verifies the signature and every part before writing anything.
 import { X509Certificate } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { formatProblems, loadConfig } from '../../config/load.js';
 import { parseCommandArgs } from '../args.js';
+import type { EncryptTo } from '../../gateway/backup/container.js';
+import type { ApplianceConfig } from '../../config/schema/index.js';
+import type { Job } from '../../config/ui/adapters/jobs.js';
+import { applianceHolds, followJob, ONLINE_OPTIONS, ONLINE_USAGE, refusal, runningAppliance, type OnlineFlags } from '../online.js';
+import { progressPrinter } from '../progress.js';
 
-export const summary = 'backup create|restore|verify: signed, optionally encrypted backup of the data dir';
+export const summary = 'backup create|restore|verify: signed, encrypted backup of the data dir (PIN files left out)';
 
-const USAGE = `juki-gw backup <create|restore|verify> [options]
-  create --data-dir D --out FILE [--encrypt-to PUBKEY.pem | --passphrase-file F] [--config FILE]
-                 snapshot a stopped appliance's data dir; the manifest is signed with its signing key
+export const USAGE = `juki-gw backup <create|restore|verify> [options]
+  create --data-dir D --out FILE (--encrypt-to CERT.pem | --passphrase-file F | --plaintext) [--config FILE]
+                 snapshot the data dir, signed with the appliance's signing key and encrypted: to a
+                 recipient certificate (or public key), or with a passphrase (--passphrase-file, or
+                 JUKIGW_BACKUP_PASSPHRASE); PIN files are never included. --plaintext: unencrypted (dangerous)
   restore --in FILE --data-dir D [--trust CERT]... [--decrypt-key KEY.pem | --passphrase-file F] [--force]
+                 (the passphrase may also come from JUKIGW_BACKUP_PASSPHRASE; docs/backup.md: new machine)
                  verify signature and every hash first; a non-empty D needs --force (moved aside)
   verify --in FILE [--trust CERT]... [--decrypt-key KEY.pem | --passphrase-file F]
-                 the checks restore makes, without writing`;
+                 the checks restore makes, without writing
+  create also while the appliance runs (no stop; the snapshot is read from its open database):
+${ONLINE_USAGE}`;
 
 const OPTIONS = {
   'data-dir': { type: 'string' }, out: { type: 'string' }, in: { type: 'string' }, config: { type: 'string' },
   'encrypt-to': { type: 'string' }, 'passphrase-file': { type: 'string' }, 'decrypt-key': { type: 'string' },
-  trust: { type: 'string', multiple: true }, force: { type: 'boolean' },
+  trust: { type: 'string', multiple: true }, force: { type: 'boolean' }, plaintext: { type: 'boolean' },
+  ...ONLINE_OPTIONS,
 } as const;
 
 const fail = (msg: string, code = 1) => { process.stderr.write(`backup: ${msg}\n`); return code; };
 
-/** The passphrase file's first line (a trailing newline from an editor is not part of it). */
-function passphrase(file: string): Buffer {
-  const text = readFileSync(file, 'utf8').split(/\r?\n/)[0] ?? '';
-  if (text.length < 12) throw new Error(`${file}: passphrase shorter than 12 characters`);
+const PASSPHRASE_ENV = 'JUKIGW_BACKUP_PASSPHRASE';
+
+/** The passphrase file's first line (a trailing newline from an editor is not part of it), else the environment. */
+function passphrase(file: string | undefined): Buffer | undefined {
+  const [text, from] = file ? [readFileSync(file, 'utf8').split(/\r?\n/)[0] ?? '', file] : [process.env[PASSPHRASE_ENV], PASSPHRASE_ENV];
+  if (text === undefined || text === '') return undefined;
+  if (text.length < 12) throw new Error(`${from}: passphrase shorter than 12 characters`);
   return Buffer.from(text, 'utf8');
+}
+
+/** --encrypt-to, else --passphrase-file, else the environment's passphrase; undefined: none given. */
+function encryptionOf(v: Record<string, string | boolean | string[] | undefined>): { to: EncryptTo; label: string } | undefined {
+  const recipient = v['encrypt-to'] as string | undefined;
+  if (recipient) {
+    const pem = readFileSync(recipient, 'utf8');
+    return { to: { publicKeyPem: pem }, label: pem.includes('BEGIN CERTIFICATE') ? 'to the recipient certificate' : 'to the recipient public key' };
+  }
+  const pass = passphrase(v['passphrase-file'] as string | undefined);
+  return pass ? { to: { passphrase: pass }, label: 'passphrase' } : undefined;
 }
 
 function trustCerts(files: string[] | undefined): X509Certificate[] {
@@ -45,29 +70,50 @@ async function create(v: Record<string, string | boolean | string[] | undefined>
   const out = v.out as string | undefined;
   if (!dataDir || !out) return fail(`create needs --data-dir and --out\nusage: ${USAGE}`, 2);
   if (v['encrypt-to'] && v['passphrase-file']) return fail('give --encrypt-to or --passphrase-file, not both', 2);
+  const { createBackup, NO_KEY_MESSAGE, PLAINTEXT_WARNING } = await import('../../gateway/backup/create.js');
+  if (v.plaintext && (v['encrypt-to'] || v['passphrase-file'])) return fail('--plaintext writes an unencrypted backup: not with --encrypt-to or --passphrase-file', 2);
+  const encryption = v.plaintext ? undefined : encryptionOf(v);
+  if (!encryption && !v.plaintext) return fail(NO_KEY_MESSAGE, 2);
   if (!existsSync(dataDir)) return fail(`${dataDir}: no such data dir`);
   const loaded = loadConfig(v.config as string | undefined);
   if (!loaded.ok) return fail(formatProblems(loaded.problems));
-  const encryptTo = v['encrypt-to'] ? { publicKeyPem: readFileSync(v['encrypt-to'] as string, 'utf8') }
-    : v['passphrase-file'] ? { passphrase: passphrase(v['passphrase-file'] as string) } : undefined;
+  if (v.plaintext) process.stderr.write(`backup: warning: ${PLAINTEXT_WARNING}\n`);
+  if (await applianceHolds(dataDir)) return createOnline(loaded.config, dataDir, out, encryption, v);
   const { createLogger } = await import('../../gateway/log/logger.js');
   const { createSigner } = await import('../../hsm/index.js');
-  const { snapshotDataDir } = await import('../../gateway/backup/snapshot.js');
-  const { signParts } = await import('../../gateway/backup/create.js');
-  const { sealContainer } = await import('../../gateway/backup/container.js');
-  // Snapshot first: opening the signer must not add files to what is being backed up.
-  const parts = await snapshotDataDir(dataDir);
-  const signer = await createSigner(loaded.config.hsm, { dataDir, logger: createLogger({ level: 'warn', destination: 2 }) });
-  try {
-    const file = sealContainer(await signParts(parts, signer), encryptTo);
-    writeFileSync(out, file, { mode: 0o600 });
-    const bytes = parts.reduce((s, p) => s + p.data.length, 0);
-    process.stdout.write(`backup written to ${out}: ${parts.length} parts, ${bytes} bytes, signed by kid ${signer.kid}` +
-      `${encryptTo ? ', encrypted (AES-256-GCM)' : ''}\n`);
-    return 0;
-  } finally {
-    await signer.close();
-  }
+  const logger = createLogger({ level: 'warn', destination: 2 });
+  const bar = progressPrinter('backup');
+  const made = await createBackup({
+    dataDir, ...(encryption ? { encryptTo: encryption.to } : { plaintext: true }),
+    signer: { open: () => createSigner(loaded.config.hsm, { dataDir, logger }) },
+    onProgress: (done, total) => bar({ done, total }),
+  });
+  bar.end();
+  writeFileSync(out, made.file, { mode: 0o600 });
+  process.stdout.write(`backup written to ${out}: ${made.parts} parts, ${made.bytes} bytes, signed by kid ${made.kid}, ` +
+    `${encryption ? `encrypted (AES-256-GCM, ${encryption.label})` : 'NOT encrypted'}` +
+    `${made.leftOut.length ? `; left out: ${made.leftOut.join(', ')} (PIN files never go into a backup)` : ''}\n`);
+  return 0;
+}
+
+/** The running appliance makes the backup from its open database (a snapshot); the file comes back over the API. */
+async function createOnline(config: ApplianceConfig, dataDir: string, out: string, encryption: { to: EncryptTo; label: string } | undefined,
+  v: Record<string, string | boolean | string[] | undefined>): Promise<number> {
+  const online = runningAppliance({ ...config, dataDir }, v as OnlineFlags);
+  if ('error' in online) return fail(online.error);
+  const api = online.api;
+  const to = encryption?.to;
+  const body = !to ? { plaintext: true } : 'passphrase' in to ? { passphrase: to.passphrase.toString('utf8') } : { recipientPem: to.publicKeyPem };
+  const need = 'a backup needs an admin account\'s token';
+  const started = await api.call('POST', '/backup', body);
+  if (started.status !== 202) return fail(refusal(started.status, started.json, need));
+  const job = await followJob(api, started.json.job as Job, 'backup');
+  if (job.state !== 'done') return fail(job.summary ?? 'the backup failed');
+  const file = await api.download(`/jobs/${job.id}/backup`);
+  if (file.status !== 200) return fail(refusal(file.status, file.json, need));
+  writeFileSync(out, file.body, { mode: 0o600 });
+  process.stdout.write(`backup written to ${out}: ${job.summary ?? ''} (made by the running appliance at ${api.url})\n`);
+  return 0;
 }
 
 async function verifyOrRestore(sub: string, v: Record<string, string | boolean | string[] | undefined>): Promise<number> {
@@ -76,7 +122,7 @@ async function verifyOrRestore(sub: string, v: Record<string, string | boolean |
   if (sub === 'restore' && !v['data-dir']) return fail(`restore needs --data-dir\nusage: ${USAGE}`, 2);
   const { verifyBackup, restoreBackup } = await import('../../gateway/backup/restore.js');
   const decryptWith = v['decrypt-key'] ? { privateKeyPem: readFileSync(v['decrypt-key'] as string, 'utf8') }
-    : v['passphrase-file'] ? { passphrase: passphrase(v['passphrase-file'] as string) } : undefined;
+    : (() => { const p = passphrase(v['passphrase-file'] as string | undefined); return p ? { passphrase: p } : undefined; })();
   const verified = verifyBackup(readFileSync(input), { decryptWith, trust: trustCerts(v.trust as string[] | undefined) });
   const who = `signed by "${verified.signerSubject}" (${verified.pinned ? 'pinned by --trust' : 'NOT pinned: give --trust CERT'})`;
   if (!verified.pinned) process.stderr.write(`backup: warning: signer not pinned; anyone can sign a backup with their own key (give --trust CERT)\n`);
@@ -87,6 +133,9 @@ async function verifyOrRestore(sub: string, v: Record<string, string | boolean |
   const r = await restoreBackup(verified, v['data-dir'] as string, { force: v.force === true });
   process.stdout.write(`restored ${r.records} database records and ${r.files} files into ${v['data-dir']}; ${who}` +
     `${r.movedAside ? `; previous contents moved to ${r.movedAside}` : ''}\n`);
+  if (r.pinFileNeeded) {
+    process.stdout.write(`the SoftHSM token was restored without its PIN: write its user PIN to ${r.pinFileNeeded} (mode 0600) before starting the appliance (docs/backup.md)\n`);
+  }
   return 0;
 }
 

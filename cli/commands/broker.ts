@@ -3,7 +3,7 @@ import { serve } from './start.js';
 
 export const summary = 'broker --config FILE: run the MQTT broker alone (appliance ACL, or standalone mode for conformance suites)';
 
-const USAGE = 'juki-gw broker --config FILE';
+export const USAGE = 'juki-gw broker --config FILE';
 
 export async function run(args: string[]): Promise<number> {
   const parsed = parseCommandArgs(args, { config: { type: 'string', short: 'c' } }, USAGE);

@@ -3,7 +3,7 @@ import { parseCommandArgs } from '../args.js';
 
 export const summary = 'config check FILE: validate a configuration file, print every problem with its path';
 
-const USAGE = 'juki-gw config check [FILE] [--print]';
+export const USAGE = 'juki-gw config check [FILE] [--print]';
 
 export async function run(args: string[]): Promise<number> {
   const parsed = parseCommandArgs(args, { print: { type: 'boolean' } }, USAGE);

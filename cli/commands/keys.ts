@@ -4,13 +4,18 @@ import { dirname } from 'node:path';
 import { X509Certificate } from 'node:crypto';
 import { loadConfig, formatProblems } from '../../config/load.js';
 import type { HsmConfig } from '../../config/schema/hsm.js';
+import type { ApplianceConfig } from '../../config/schema/index.js';
 import { createLogger } from '../../gateway/log/logger.js';
 import { parseCommandArgs } from '../args.js';
 
-export const summary = 'keys list|generate|csr|import|selfsign|data-keys|rotate-data-key: signing key on the token, CSR, certificates; data keys at rest';
+export const summary = 'keys list|generate|csr|import|selfsign|export-cert|data-keys|rotate-data-key: signing key on the token, CSR, certificates per upstream link; data keys at rest';
 
-const USAGE = `juki-gw keys <list|generate|csr|import|selfsign|data-keys|rotate-data-key> [--config FILE] [options]
-  list                              keys on the token and our certificates with expiry
+export const USAGE = `juki-gw keys <list|generate|csr|import|selfsign|export-cert|data-keys|rotate-data-key> [--config FILE] [options]
+  list                              keys on the token, our certificates with expiry, and per upstream
+                                    link the certificate (and kid) its messages are signed with
+  export-cert --link NAME --out FILE [--ca-out FILE]
+                                    the certificate link NAME signs with, for the upstream team
+                                    (--ca-out: its issuer chain, their --trust; docs/verifying.md)
   generate [--label L] [--alg ES256|PS256|RS256] [--rsa-bits 2048|3072]
   csr --subject "CN=lg:242012, O=..." [--out FILE]
   import --cert FILE [--chain FILE]  CA-issued certificate (and chain) for the token key
@@ -24,6 +29,7 @@ const OPTIONS = {
   config: { type: 'string' }, label: { type: 'string' }, alg: { type: 'string' }, 'rsa-bits': { type: 'string' },
   subject: { type: 'string' }, out: { type: 'string' }, cert: { type: 'string' }, chain: { type: 'string' }, days: { type: 'string' },
   url: { type: 'string' }, 'token-file': { type: 'string' }, ca: { type: 'string' }, 'no-wait': { type: 'boolean' },
+  link: { type: 'string' }, 'ca-out': { type: 'string' },
 } as const;
 
 const DATA_KEY_COMMANDS = ['data-keys', 'rotate-data-key'];
@@ -33,9 +39,11 @@ export async function run(args: string[]): Promise<number> {
   if (!parsed) return 2;
   const [sub] = parsed.positionals;
   const v = parsed.values;
-  if (!sub || !['list', 'generate', 'csr', 'import', 'selfsign', ...DATA_KEY_COMMANDS].includes(sub)) { process.stderr.write(`usage: ${USAGE}\n`); return 2; }
+  if (!sub || !['list', 'generate', 'csr', 'import', 'selfsign', 'export-cert', ...DATA_KEY_COMMANDS].includes(sub)) { process.stderr.write(`usage: ${USAGE}\n`); return 2; }
+  if (sub === 'export-cert' && (!v.link || !v.out)) { process.stderr.write(`keys export-cert: give --link NAME and --out FILE\nusage: ${USAGE}\n`); return 2; }
   const loaded = loadConfig(v.config);
   if (!loaded.ok) { process.stderr.write(formatProblems(loaded.problems) + '\n'); return 1; }
+  if (sub === 'export-cert') return exportCert(loaded.config, v.link!, v.out!, v['ca-out']);
   if (DATA_KEY_COMMANDS.includes(sub)) {
     const { dataKeys } = await import('../dataKeys.js');
     return dataKeys(sub, loaded.config, { url: v.url, tokenFile: v['token-file'], ca: v.ca, wait: !v['no-wait'] });
@@ -66,7 +74,7 @@ export async function run(args: string[]): Promise<number> {
         process.stdout.write(`generated key "${hsm.keyLabel}" (${hsm.algorithm}) on the ${token.kind} token; public key SHA-256 ${hsmLib.kidOf(token.spkiDer)}\n`);
         return 0;
       }
-      if (sub === 'list') return await list(token, hsm, files, hsmLib);
+      if (sub === 'list') return await list(token, hsm, files, hsmLib, loaded.config);
       if (sub === 'csr') {
         if (!v.subject) { process.stderr.write('csr: give --subject "CN=..., O=..."\n'); return 2; }
         const pem = await hsmLib.certificateRequest(token, v.subject);
@@ -129,7 +137,7 @@ function writeFile(path: string, text: string) {
 }
 
 async function list(token: import('../../hsm/index.js').TokenKey, hsm: HsmConfig, files: { certFile: string; chainFile: string },
-  hsmLib: typeof import('../../hsm/index.js')): Promise<number> {
+  hsmLib: typeof import('../../hsm/index.js'), config: ApplianceConfig): Promise<number> {
   const s = token.status();
   process.stdout.write(`token: ${s.kind} — ${s.detail}${s.warning ? `  [${s.warning}]` : ''}\n`);
   if ('withSession' in token) {
@@ -147,5 +155,25 @@ async function list(token: import('../../hsm/index.js').TokenKey, hsm: HsmConfig
       process.stdout.write(`${what.padEnd(5)} ${c.subject}  issuer ${c.issuer}  expires ${c.notAfter.toISOString()} (${days < 0 ? 'EXPIRED' : `${days} days`})${c.selfSigned ? '  self-signed' : ''}  kid ${c.kid}\n`);
     }
   }
+  const { describeLinkSigner, linkSigners } = await import('../../gateway/uplink/linkSigners.js');
+  for (const l of linkSigners(config).map(describeLinkSigner)) {
+    process.stdout.write(l.kid ? `link  ${l.link}  kid ${l.kid}  certificate ${l.certificateFile}  issuer ${l.issuerFile}${l.simulated ? '  (SIMULATED upstream)' : ''}\n`
+      : `link  ${l.link}  no certificate yet (${l.certificateFile} is made at the appliance's first start)\n`);
+  }
+  return 0;
+}
+
+/** The certificate (and its issuer chain) a link signs with, as files for the upstream team. */
+async function exportCert(config: ApplianceConfig, link: string, out: string, caOut: string | undefined): Promise<number> {
+  const { describeLinkSigner, linkSigners } = await import('../../gateway/uplink/linkSigners.js');
+  const all = linkSigners(config);
+  const found = all.find((l) => l.link === link);
+  if (!found) { process.stderr.write(`keys export-cert: --link ${link}: no such upstream link; the links are: ${all.map((l) => l.link).join(', ')}\n`); return 1; }
+  const l = describeLinkSigner(found);
+  if (!l.kid) { process.stderr.write(`keys export-cert: link ${link}: ${l.certificateFile} does not exist yet (the appliance makes it at its first start)\n`); return 1; }
+  if (caOut && !existsSync(l.issuerFile)) { process.stderr.write(`keys export-cert: link ${link}: the issuer chain ${l.issuerFile} does not exist (import it: keys import --cert … --chain …)\n`); return 1; }
+  writeFile(out, readFileSync(l.certificateFile, 'utf8'));
+  if (caOut) writeFile(caOut, readFileSync(l.issuerFile, 'utf8'));
+  process.stdout.write(`link ${link}: certificate ${l.subject} (kid ${l.kid}) written to ${out}${caOut ? `, its issuer ${l.selfSigned ? '(self-signed: the certificate itself)' : l.issuer} to ${caOut}` : ''}\n`);
   return 0;
 }

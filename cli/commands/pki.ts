@@ -5,7 +5,7 @@ import { parseCommandArgs } from '../args.js';
 
 export const summary = 'pki init|issue|sign|revoke|crl: development CA (broker server, clients, signing certificates)';
 
-const USAGE = `juki-gw pki <init|issue|sign|revoke|crl> --dir CA_DIR [options]
+export const USAGE = `juki-gw pki <init|issue|sign|revoke|crl> --dir CA_DIR [options]
   init   [--cn NAME] [--days N]
   issue  --kind server|client|signing --cn NAME [--san host,ip,...] [--days N] --out PREFIX   (writes PREFIX.pem, PREFIX-key.pem)
   sign   --csr FILE [--kind signing|client|server] [--cn NAME] [--days N] --out FILE

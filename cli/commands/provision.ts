@@ -8,7 +8,7 @@ import { parseCommandArgs } from '../args.js';
 
 export const summary = 'provision export: 情報提供等記録 (information queries and answers) as JSON lines';
 
-const USAGE = `juki-gw provision export (--data-dir D | --config FILE) --out FILE [--from DATE] [--to DATE]
+export const USAGE = `juki-gw provision export (--data-dir D | --config FILE) --out FILE [--from DATE] [--to DATE]
   writes the records with from <= time < to, oldest first, one JSON object a line; never overwrites FILE`;
 
 const OPTIONS = { 'data-dir': { type: 'string' }, config: { type: 'string' }, out: { type: 'string' }, from: { type: 'string' }, to: { type: 'string' } } as const;

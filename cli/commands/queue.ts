@@ -1,6 +1,6 @@
 // juki-gw queue: inspect and repair the upstream outbox and its dead-letter queue on the data dir.
-// LevelDB admits one process: while the appliance runs it holds the lock, and the operator uses the
-// admin UI/API instead (same functions, on the live outbox).
+// LevelDB admits one process: while the appliance runs it holds the lock, and retry/purge go through
+// its admin API (same functions, on the live outbox; same roles and audit as the UI).
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { formatProblems, loadConfig } from '../../config/load.js';
@@ -8,10 +8,13 @@ import { openApplianceDb, type Db } from '../../gateway/store/db.js';
 import { Outbox, type OutboxSummary } from '../../gateway/uplink/outbox.js';
 import { backoffDelay } from '../../gateway/uplink/backoff.js';
 import { parseCommandArgs } from '../args.js';
+import { ONLINE_OPTIONS, ONLINE_USAGE, refusal, runningAppliance, type OnlineFlags } from '../online.js';
 
 export const summary = 'queue list|show|retry|purge [SEQ|all] [--dead]: the upstream outbox and dead-letter queue';
 
-const USAGE = 'juki-gw queue list [--dead] [--limit N] | show SEQ [--dead] [--with-body] | retry SEQ|all [--dead] | purge SEQ|all [--dead] [--yes]  [--config FILE]';
+export const USAGE = `juki-gw queue list [--dead] [--limit N] | show SEQ [--dead] [--with-body] | retry SEQ|all [--dead] | purge SEQ|all [--dead] [--yes]  [--config FILE]
+  retry and purge also while the appliance runs:
+${ONLINE_USAGE}`;
 
 const out = (s: string) => process.stdout.write(s + '\n');
 const err = (s: string) => process.stderr.write(s + '\n');
@@ -19,7 +22,7 @@ const err = (s: string) => process.stderr.write(s + '\n');
 export async function run(args: string[]): Promise<number> {
   const parsed = parseCommandArgs(args, {
     config: { type: 'string' }, dead: { type: 'boolean' }, limit: { type: 'string' },
-    'with-body': { type: 'boolean' }, yes: { type: 'boolean' },
+    'with-body': { type: 'boolean' }, yes: { type: 'boolean' }, ...ONLINE_OPTIONS,
   }, USAGE);
   if (!parsed) return 2;
   const [sub, target] = parsed.positionals;
@@ -44,6 +47,7 @@ export async function run(args: string[]): Promise<number> {
     db = await openApplianceDb(dbPath);
   } catch (e) {
     if ((e as { cause?: { code?: string } }).cause?.code === 'LEVEL_LOCKED') {
+      if (sub === 'retry' || sub === 'purge') return queueOnline(sub, seq as number | 'all', parsed.values.dead === true, config, parsed.values);
       err('juki-gw queue: the appliance is running and holds the database (LevelDB allows one process).\n' +
         `Use the admin UI or API of the running appliance for the queue, or stop it first (data dir ${config.dataDir}).`);
       return 1;
@@ -117,4 +121,23 @@ async function list(outbox: Outbox, dead: boolean, limit: number): Promise<numbe
 function row(r: OutboxSummary, now: number, dead: boolean): string {
   const age = `${Math.round((now - r.enqueuedAt) / 1000)}s`;
   return [r.seq, r.link, r.type, r.to, r.id, r.attempts, age, (dead ? r.reason : r.lastError) ?? ''].join('\t');
+}
+
+/** retry / purge through the running appliance's admin API, on its live outbox. */
+async function queueOnline(sub: 'retry' | 'purge', seq: number | 'all', dead: boolean, config: import('../../config/schema/index.js').ApplianceConfig, v: OnlineFlags): Promise<number> {
+  const online = runningAppliance(config, v);
+  if ('error' in online) { err(`juki-gw queue ${sub}: ${online.error}`); return 1; }
+  try {
+    const r = await online.api.call('POST', `/outbox/${sub}`, { seq, dead, ...(sub === 'purge' && seq === 'all' ? { confirm: true } : {}) });
+    if (r.status !== 200) { err(`juki-gw queue ${sub}: ${refusal(r.status, r.json, 'retry and purge need an admin account\'s token')}`); return 1; }
+    const n = Number(r.json.count);
+    if (seq !== 'all' && n === 0) { err(`no ${dead ? 'dead-lettered' : 'queued'} message with seq ${String(seq)}`); return 1; }
+    if (sub === 'retry') out(dead ? `${n} message(s) moved from the dead-letter queue back into the outbox` : `${n} message(s) due for sending now`);
+    else out(`${n} ${dead ? 'dead-lettered' : 'queued'} message(s) deleted; they will never be sent`);
+    out(`(done by the running appliance at ${online.api.url})`);
+    return 0;
+  } catch (e) {
+    err(`juki-gw queue ${sub}: ${(e as Error).message}`);
+    return 1;
+  }
 }

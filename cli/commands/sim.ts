@@ -11,7 +11,7 @@ import { parseCommandArgs } from '../args.js';
 
 export const summary = 'sim --broker URL: run the simulated upstream nodes (prefecture, national, card, ims, NWS, other CS) on a broker';
 
-const USAGE = `juki-gw sim --broker mqtt://HOST:PORT [--pki DIR] [--served 242012,...] [--others 242021,141011]
+export const USAGE = `juki-gw sim --broker mqtt://HOST:PORT [--pki DIR] [--served 242012,...] [--others 242021,141011]
              [--population mie:10000,yokohama:1000] [--seed S] [--tls-cert F --tls-key F --tls-ca F]`;
 
 /** "mie:10000,yokohama" → [spec, count] pairs; a bare name takes the population's reference size. */

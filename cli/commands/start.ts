@@ -4,13 +4,17 @@ import { createLogger } from '../../gateway/log/logger.js';
 import { startAppliance } from '../../broker/appliance.js';
 import { parseCommandArgs } from '../args.js';
 import { ensureDevPasswords } from '../../config/devPasswords.js';
+import { startSummary } from '../startSummary.js';
 
 export const summary = 'start [--config FILE]: run the appliance (broker, admin port; embedded default without a file)';
 
-const USAGE = 'juki-gw start [--config FILE]';
+export const USAGE = `juki-gw start [--config FILE] [--summary]
+  Logs JSON lines on stdout (for the journal). On a terminal, or with --summary, it also prints a
+  short summary once ready: admin UI URL, the first-run admin password (shown only at the first
+  start), development passwords, listeners, and whether upstreams are simulated.`;
 
 /** Runs until SIGTERM/SIGINT, then closes every component (listeners first, DB flushed last). */
-export async function serve(file: string | undefined, what: string, only?: string[]): Promise<number> {
+export async function serve(file: string | undefined, what: string, only?: string[], withSummary = false): Promise<number> {
   const r = loadConfig(file);
   if (!r.ok) {
     process.stderr.write(formatProblems(r.problems) + '\n');
@@ -19,9 +23,15 @@ export async function serve(file: string | undefined, what: string, only?: strin
   const logger = createLogger({ level: r.config.log.level });
   const created = ensureDevPasswords(r.config);
   if (created.length) logger.warn({ files: created }, 'generated development passwords for the loopback listener (read them from these files)');
+  // With the summary, the first-run admin password is shown in it (once) instead of on stderr.
+  let firstAdminPassword: string | undefined;
+  const printOnce = withSummary ? (text: string) => {
+    firstAdminPassword = /one-time password: (\S+)/.exec(text)?.[1];
+    if (!firstAdminPassword) process.stderr.write(text); // never lose it to a changed wording
+  } : undefined;
   let app;
   try {
-    app = await startAppliance(r.config, { logger, ...(only ? { only } : {}), ...(file ? { configText: readFileSync(file, 'utf8') } : {}) });
+    app = await startAppliance(r.config, { logger, ...(only ? { only } : {}), ...(file ? { configText: readFileSync(file, 'utf8') } : {}), ...(printOnce ? { printOnce } : {}) });
   } catch (e) {
     logger.error({ err: (e as Error).message }, `${what} failed to start`);
     process.stderr.write(`juki-gw ${what}: ${(e as Error).message}\n`);
@@ -30,6 +40,13 @@ export async function serve(file: string | undefined, what: string, only?: strin
   const { broker, admin } = app.ctx;
   const addresses = Object.fromEntries(r.config.listeners.map((l) => [l.name, broker!.address(l.name)]));
   logger.info({ listeners: addresses, admin: admin?.address(), mode: r.config.broker.mode }, `${what} ready`);
+  if (withSummary) {
+    const uiUrl = app.ctx.gw.extra.uiUrl as string | undefined;
+    process.stdout.write(startSummary({
+      config: r.config, listeners: addresses, simulatedUpstreams: app.ctx.gw.simulated !== undefined,
+      ...(uiUrl ? { uiUrl } : {}), ...(firstAdminPassword ? { firstAdminPassword } : {}), ...(admin ? { admin: admin.address() } : {}),
+    }));
+  }
   process.on('SIGHUP', () => { broker?.reloadTls(); logger.info('TLS material and CRL reloaded'); });
   const signal = await new Promise<NodeJS.Signals>((resolve) => {
     process.once('SIGTERM', () => resolve('SIGTERM'));
@@ -49,8 +66,8 @@ export async function serve(file: string | undefined, what: string, only?: strin
 }
 
 export async function run(args: string[]): Promise<number> {
-  const parsed = parseCommandArgs(args, { config: { type: 'string', short: 'c' } }, USAGE);
+  const parsed = parseCommandArgs(args, { config: { type: 'string', short: 'c' }, summary: { type: 'boolean' } }, USAGE);
   if (!parsed) return 2;
   if (parsed.positionals.length) { process.stderr.write(`usage: ${USAGE}\n`); return 2; }
-  return serve(parsed.values.config, 'appliance');
+  return serve(parsed.values.config, 'appliance', undefined, parsed.values.summary === true || process.stdout.isTTY === true);
 }

@@ -4,7 +4,7 @@ import { parseCommandArgs } from '../args.js';
 
 export const summary = 'verify --trust ca.pem [--peer cert.pem] message.json: verify a signed (JWS) message';
 
-const USAGE = `juki-gw verify --trust CA.pem [--trust ...] [--peer SIGNER.pem ...] [--crl CRL.pem ...] [--window SECONDS | --at-message-time] MESSAGE.json|-
+export const USAGE = `juki-gw verify --trust CA.pem [--trust ...] [--peer SIGNER.pem ...] [--crl CRL.pem ...] [--window SECONDS | --at-message-time] MESSAGE.json|-
   exit 0: valid (prints the envelope); 1: refused (prints the code); 2: usage`;
 
 const OPTIONS = {

@@ -13,7 +13,14 @@ export const uiSection = z.object({
   port: port.default(8443),
   tls: z.object({ cert: filePath, key: filePath }).strict().optional(),
   sessionIdleMinutes: z.number().int().min(1).max(240).default(15),
+  /** Every time shown in the admin UI is in this zone (with its offset); the API stays in UTC. */
+  timeZone: z.string().default('Asia/Tokyo').refine(isIanaZone, 'expected an IANA time zone such as Asia/Tokyo or UTC')
+    .describe('Time zone of every time shown in the admin UI (IANA name, e.g. Asia/Tokyo, UTC); the JSON API stays in UTC.'),
 }).strict();
+
+function isIanaZone(zone: string): boolean {
+  try { new Intl.DateTimeFormat('en-US', { timeZone: zone }); return true; } catch { return false; }
+}
 
 export const logSection = z.object({
   level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'),

@@ -37,8 +37,8 @@ export const trustSection = z.object({
   peers: z.array(filePath).default([]),
   /** Also accept a signer certificate carried in the JWS `x5c` header, validated to the anchors. */
   acceptX5c: z.boolean().default(true),
-  /** Receivers reject messages whose `at` is outside ±this many seconds. */
-  replayWindowSeconds: z.number().int().min(1).max(86400).default(300).describe('Receivers reject messages whose at is outside ±this many seconds.'),
-  /** How long seen message ids are remembered for deduplication. */
-  dedupeWindowSeconds: z.number().int().min(60).default(7 * 86400).describe('How long seen message ids are remembered for deduplication.'),
+  /** Receivers reject messages whose `at` is outside ±this many seconds (upstream messages, and local requests that carry `at`). */
+  replayWindowSeconds: z.number().int().min(1).max(86400).default(300).describe('Receivers reject messages whose at is outside ±this many seconds: upstream messages, and local requests that carry at.'),
+  /** How long seen message ids are remembered for deduplication, and replies to local requests kept for resends. */
+  dedupeWindowSeconds: z.number().int().min(60).default(7 * 86400).describe('How long seen message ids are remembered for deduplication; also how long the reply to a local request is kept to answer a resend of its id.'),
 }).strict();

@@ -12,7 +12,7 @@ import { DEFAULT_ROLES } from './roles.js';
 export const configSchema = z.object({
   /** Municipality codes this installation serves as CS (a designated city may serve all its wards). */
   municipalities: z.array(lgCode).min(1, 'serve at least one municipality code').describe('Municipality codes this installation serves as CS (a designated city may serve all its wards).'),
-  dataDir: z.string().min(1).default('./data').describe('LevelDB, keys, token and generated material (mode 0700 in production)'),
+  dataDir: z.string().min(1).default('./data').describe('LevelDB, keys, token and generated material; created 0700 with everything in it 0600 (the appliance sets umask 077), an existing one looser than 0700 is warned about at start'),
   listeners: z.array(listener).default([]).describe('MQTT listeners for local systems: mTLS, or plain on loopback only'),
   broker: brokerSection.default({ mode: 'appliance', syncWrites: true }),
   roles: z.record(z.string().min(1), role).default(DEFAULT_ROLES).describe('Role → message types it may send on req/{type} (default deny)'),

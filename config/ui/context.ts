@@ -1,12 +1,19 @@
 // Request context shared by pages and API routes: who is acting, the services, audit and flash.
 import type { Context } from 'hono';
+import { render } from './render.js';
+import { Forbidden } from './pages/forbidden.js';
 import type { Logger } from '../../gateway/log/logger.js';
 import type { AuthStore } from './auth/store.js';
 import { can, type Permission } from './auth/roles.js';
 import type { Actor, ApplianceServices, ApplyResult, AuditEvent } from './services.js';
 import type { Flash } from './layout.js';
+import { catalogue, type Catalogue, type Lang } from './i18n/index.js';
+import type { TimeFormatter } from './time.js';
 
-export interface Principal { user: string; role: string; via: 'ui' | 'api'; csrf: string; mustChange: boolean; sessionToken?: string }
+export interface Principal { user: string; role: string; via: 'ui' | 'api'; csrf: string; mustChange: boolean; sessionToken?: string; lang: Lang }
+
+/** How pages speak to this request: its language, the appliance's time zone, the simulated-upstreams warning. */
+export interface View { lang: Lang; t: Catalogue; time: TimeFormatter; simulated?: string | undefined }
 
 export interface UiDeps {
   services: ApplianceServices;
@@ -15,11 +22,17 @@ export interface UiDeps {
   /** Flash messages for the next page of a session (post → redirect → get), in memory. */
   flashes: Map<string, Flash>;
   idleMinutes: number;
+  /** Every time on every page, in this zone (ui.timeZone). */
+  time: TimeFormatter;
 }
 
 /** `audited`: this request wrote its audit entry, or needs none (a check, not a change); `failure`: the error that ended it. */
-export type UiEnv = { Variables: { who: Principal; deps: UiDeps; audited?: boolean; failure?: string } };
+export type UiEnv = { Variables: { who: Principal; deps: UiDeps; view: View; audited?: boolean; failure?: string } };
 export type UiContext = Context<UiEnv>;
+
+export function viewFor(deps: UiDeps, lang: Lang): View {
+  return { lang, t: catalogue(lang), time: deps.time, simulated: deps.services.simulatedUpstreams };
+}
 
 export function clientAddress(c: Context): string {
   const env = c.env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined;
@@ -71,7 +84,7 @@ export async function refuseUnless(c: UiContext, p: Permission, action: string):
   if (can(w.role, p)) return undefined;
   await auditAs(c, action, 'refused', undefined, `role ${w.role} lacks ${p}`);
   if (w.via === 'api') return c.json({ code: 'forbidden', message: `role ${w.role} may not ${p}` }, 403);
-  return c.html(`<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Forbidden</title><link rel="stylesheet" href="/static/app.css"></head><body><main><h1>Forbidden</h1><p class="bad" id="forbidden">Your role (${w.role}) may not do this (${p}). The attempt was recorded in the audit log.</p><p><a href="/">Back to the dashboard</a></p></main></body></html>`, 403);
+  return render(c, Forbidden({ v: c.get('view'), who: w, permission: p }), 403);
 }
 
 export async function formField(c: UiContext, name: string): Promise<string> {

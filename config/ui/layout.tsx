@@ -1,25 +1,30 @@
 // Shared page frame and small components. No inline script or style (CSP), every asset same-origin.
 import type { Child } from 'hono/jsx';
-import { can, UI_ROLES, type UiRole } from './auth/roles.js';
-import { NOT_AVAILABLE } from './services.js';
-import type { Principal } from './context.js';
+import { can, isUiRole } from './auth/roles.js';
+import type { Principal, View } from './context.js';
+import type { LinkStatus } from './services.js';
 
-const NAV: { href: string; label: string; show: (role: string) => boolean }[] = [
-  { href: '/', label: 'Dashboard', show: () => true },
-  { href: '/systems', label: 'Local systems', show: () => true },
-  { href: '/links', label: 'Upstream links', show: () => true },
-  { href: '/keys', label: 'HSM & certificates', show: (r) => can(r, 'keys.view') },
-  { href: '/queues', label: 'Queues', show: () => true },
-  { href: '/consistency', label: 'Consistency check', show: () => true },
-  { href: '/audit', label: 'Audit log', show: (r) => can(r, 'audit.view') },
-  { href: '/config', label: 'Configuration', show: () => true },
-  { href: '/accounts', label: 'Accounts', show: (r) => can(r, 'accounts.manage') },
+const NAV: { href: '/' | '/systems' | '/links' | '/keys' | '/queues' | '/consistency' | '/jobs' | '/audit' | '/config' | '/accounts'; show: (role: string) => boolean }[] = [
+  { href: '/', show: () => true },
+  { href: '/systems', show: () => true },
+  { href: '/links', show: () => true },
+  { href: '/keys', show: (r) => can(r, 'keys.view') },
+  { href: '/queues', show: () => true },
+  { href: '/consistency', show: () => true },
+  { href: '/jobs', show: () => true },
+  { href: '/audit', show: (r) => can(r, 'audit.view') },
+  { href: '/config', show: () => true },
+  { href: '/accounts', show: (r) => can(r, 'accounts.manage') },
 ];
 
-export function Layout(props: { title: string; who?: Principal; active?: string; flash?: Flash; refreshMs?: number; children?: Child }) {
-  const who = props.who;
+/** A role's name in the page's language (the API keeps the role id). */
+export const roleName = (v: View, role: string) => (isUiRole(role) ? v.t[`role.${role}`] : role);
+
+export function Layout(props: { v: View; title: string; who?: Principal; active?: string; flash?: Flash | undefined; refreshMs?: number | undefined; children?: Child }) {
+  const { who, v } = props;
+  const t = v.t;
   return (
-    <html lang="ja">
+    <html lang={v.lang}>
       <head>
         <meta charset="utf-8" />
         <meta name="viewport" content="width=device-width, initial-scale=1" />
@@ -30,17 +35,18 @@ export function Layout(props: { title: string; who?: Principal; active?: string;
       </head>
       <body>
         <header>
-          <span class="brand">juki-gw 管理画面</span>
+          <span class="brand">{t.brand}</span>
           {who ? (
             <span class="who">
-              {who.user} ({UI_ROLES[who.role as UiRole] ?? who.role}) · <a href="/password">password</a> ·{' '}
-              <form class="inline" method="post" action="/logout"><input type="hidden" name="_csrf" value={who.csrf} /><button class="link" type="submit">log out</button></form>
+              {who.user} ({roleName(v, who.role)}) · <a href="/password" id="account-link">{t['header.account']}</a> ·{' '}
+              <form class="inline" method="post" action="/logout"><input type="hidden" name="_csrf" value={who.csrf} /><button class="link" type="submit" id="logout">{t['header.logout']}</button></form>
             </span>
           ) : null}
         </header>
         {who && !who.mustChange ? (
-          <nav>{NAV.filter((n) => n.show(who.role)).map((n) => <a href={n.href} class={props.active === n.href ? 'active' : ''}>{n.label}</a>)}</nav>
+          <nav>{NAV.filter((n) => n.show(who.role)).map((n) => <a href={n.href} class={props.active === n.href ? 'active' : ''}>{t[`nav.${n.href}`]}</a>)}</nav>
         ) : null}
+        {v.simulated && who ? <div class="simulated" id="simulated-banner" role="alert" title={v.simulated}>{t['simulated.banner']}</div> : null}
         <main>
           {props.flash ? <div class={props.flash.error ? 'flash error' : 'flash'} role="status">{props.flash.text}</div> : null}
           {props.children}
@@ -52,20 +58,27 @@ export function Layout(props: { title: string; who?: Principal; active?: string;
 
 export interface Flash { text: string; error?: boolean }
 
-export const NotAvailable = (props: { what: string }) => <p class="na" data-na={props.what}>{props.what}: {NOT_AVAILABLE}</p>;
+export const NotAvailable = (props: { v: View; what: string }) => <p class="na" data-na={props.what}>{props.what}: {props.v.t.na}</p>;
 
 export const Csrf = (props: { who: Principal }) => <input type="hidden" name="_csrf" value={props.who.csrf} />;
 
-export function FieldError(props: { errors?: Record<string, string>; field: string }) {
+export function FieldError(props: { errors?: Record<string, string> | undefined; field: string }) {
   const e = props.errors?.[props.field];
   return e ? <div class="field-error" data-field-error={props.field}>{e}</div> : null;
 }
 
-export function ago(ms: number | null | undefined): string {
+/** A link's state in the reader's words and zone; the component's own error text is kept as it is. */
+export function linkDetail(v: View, l: LinkStatus): string {
+  if (!l.state || !l.since) return l.detail;
+  return `${v.t['link.since'](v.t[`link.state.${l.state}`], v.time.time(l.since))}${l.lastError ? ` (${l.lastError})` : ''}`;
+}
+
+/** An age (how long a message has waited) in the reader's units. */
+export function ago(v: View, ms: number | null | undefined): string {
   if (ms === null || ms === undefined) return '—';
-  if (ms < 60_000) return `${Math.round(ms / 1000)} s`;
-  if (ms < 3_600_000) return `${Math.round(ms / 60_000)} min`;
-  return `${(ms / 3_600_000).toFixed(1)} h`;
+  if (ms < 60_000) return v.t['age.s'](String(Math.round(ms / 1000)));
+  if (ms < 3_600_000) return v.t['age.min'](String(Math.round(ms / 60_000)));
+  return v.t['age.h']((ms / 3_600_000).toFixed(1));
 }
 
 export function bytes(n: number): string {

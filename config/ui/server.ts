@@ -39,7 +39,7 @@ export async function startAdminUi(opts: AdminUiOptions): Promise<AdminUiHandle>
   }
   const tls = opts.tls ? { ...opts.tls, generated: false } : await uiTlsMaterial({ tls: opts.config.tls, dataDir: opts.dataDir, host: opts.config.host });
   if (tls.generated || !opts.config.tls) log.warn({ sha256: fingerprint(tls.cert) }, 'admin UI uses a self-signed certificate; compare this fingerprint in the browser');
-  const app = createAdminApp({ services: opts.services, auth, logger: log, idleMinutes: opts.config.sessionIdleMinutes });
+  const app = createAdminApp({ services: opts.services, auth, logger: log, idleMinutes: opts.config.sessionIdleMinutes, timeZone: opts.config.timeZone });
   const server = await new Promise<Server>((resolve, reject) => {
     const s = serve({
       fetch: app.fetch, hostname: opts.config.host, port: opts.config.port,

@@ -6,6 +6,7 @@ import type { ConfigProblem } from '../load.js';
 import type { ApplianceConfig } from '../schema/index.js';
 import type { TokenStatus } from '../../hsm/types.js';
 import type { DataKeyRotation } from '../../gateway/crypto/rotation.js';
+import type { OnlineOperations } from './adapters/operations.js';
 
 /** Who acts: recorded in the audit log with every change. */
 export interface Actor { user: string; role: string; via: 'ui' | 'api' | 'cli'; address?: string }
@@ -71,7 +72,11 @@ export interface SystemsService {
 // ---- status (dashboard) ----
 export interface ConnectedClient { clientId: string; systemId?: string; role?: string; listener?: string; connectedAt?: string; address?: string }
 export interface RateBucket { startMs: number; inbound: number; outbound: number }
-export interface LinkStatus { name: string; url: string; connected: boolean; detail: string; queueDepth?: number; oldestAgeMs?: number; deadLetters?: number }
+export interface LinkStatus {
+  name: string; url: string; connected: boolean; detail: string; queueDepth?: number; oldestAgeMs?: number; deadLetters?: number;
+  /** The parts of `detail`, so a page can word it in its own language and time zone. */
+  state?: 'connecting' | 'up' | 'down' | 'closed'; since?: string; lastError?: string;
+}
 export interface CertificateInfo { label: string; subject: string; notAfter: string; daysLeft: number }
 export interface DiskStatus { path: string; freeBytes: number; totalBytes: number; minFreeBytes: number }
 export interface Alarm { severity: 'warning' | 'critical'; source: string; message: string }
@@ -94,6 +99,9 @@ export interface UplinkService {
 
 // ---- queues (gateway/uplink) ----
 export interface QueueSummary { name: string; depth: number; oldestAgeMs: number | null; deadLetters: number }
+export interface DepthSample { atMs: number; depth: number }
+/** Depth per link sampled every `intervalMs` by the running appliance, the last `windowMs` of it. */
+export interface QueueDepthHistory { intervalMs: number; windowMs: number; links: Record<string, DepthSample[]> }
 export interface QueueEntry { id: string; messageId?: string; type: string; to: string; enqueuedAt: string; attempts: number; lastError?: string; dead: boolean }
 export interface QueuesService {
   list(): Promise<QueueSummary[]>;
@@ -101,10 +109,15 @@ export interface QueuesService {
   retry(queue: string, id: string, actor: Actor): Promise<{ ok: boolean; detail: string }>;
   /** Deletes every dead letter of the queue; returns how many. */
   purgeDeadLetters(queue: string, actor: Actor): Promise<number>;
+  depthHistory?(): Promise<QueueDepthHistory>;
 }
 
 // ---- keys and certificates (hsm/) ----
-export interface KeyInfo { label: string; algorithm: string; kid?: string; certificateSubject?: string; notAfter?: string }
+export interface KeyInfo {
+  label: string; algorithm: string; kid?: string; certificateSubject?: string; notAfter?: string;
+  /** Set on the rows of the certificate an upstream link signs with (gateway/uplink/linkSigners.ts). */
+  link?: string;
+}
 export interface TrustAnchorInfo { file: string; subject: string; notAfter: string; fingerprintSha256: string }
 export interface KeysService {
   list(): Promise<KeyInfo[]>;
@@ -145,6 +158,10 @@ export interface ApplianceServices {
   consistency?: ConsistencyService;
   /** Data keys of encryption at rest (gateway/crypto/rotation.ts): list, rotate without downtime. */
   dataKeys?: DataKeyRotation;
+  /** Import, backup, audit verify/export, queue retry/purge on the running appliance (adapters/operations.ts). */
+  operations?: OnlineOperations;
+  /** Set when no upstream is configured and the appliance runs simulated ones (the label to show). */
+  simulatedUpstreams?: string;
 }
 
 export const NOT_AVAILABLE = 'not available in this build';

@@ -5,12 +5,13 @@ export const STYLESHEET = `
 * { box-sizing: border-box; }
 body { margin:0; font: 14px/1.45 system-ui, "Noto Sans CJK JP", "Noto Sans JP", "IPAexGothic", sans-serif; color:var(--fg); background:var(--bg); }
 header { background:#13324f; color:#fff; padding:8px 16px; display:flex; align-items:center; gap:24px; }
-header .brand { font-weight:600; font-size:16px; }
+header .brand { font-weight:700; font-size:16px; }
 header .who { margin-left:auto; font-size:13px; }
+.simulated { background:#b3261e; color:#fff; font-weight:700; font-size:15px; padding:10px 16px; border-bottom:4px solid #f2c200; }
 header a, header button.link { color:#fff; }
 nav { background:#fff; border-bottom:1px solid var(--line); padding:0 16px; display:flex; flex-wrap:wrap; gap:2px; }
 nav a { padding:8px 10px; color:var(--fg); text-decoration:none; border-bottom:3px solid transparent; }
-nav a.active { border-bottom-color:var(--accent); font-weight:600; }
+nav a.active { border-bottom-color:var(--accent); font-weight:700; }
 main { padding:16px; max-width:1280px; }
 h1 { font-size:20px; margin:4px 0 12px; }
 h2 { font-size:16px; margin:0 0 8px; }
@@ -21,7 +22,8 @@ table { border-collapse:collapse; width:100%; background:#fff; }
 th, td { text-align:left; padding:5px 8px; border-bottom:1px solid var(--line); vertical-align:top; overflow-wrap:break-word; }
 th { white-space:nowrap; }
 td.any, td .any { overflow-wrap:anywhere; }
-th { background:#eef2f6; font-weight:600; }
+th { background:#eef2f6; font-weight:700; }
+td.time { white-space:nowrap; }
 .muted { color:var(--muted); }
 .na { color:var(--muted); font-style:italic; }
 .ok { color:var(--ok); } .warn { color:var(--warn); } .bad { color:var(--bad); }
@@ -29,7 +31,7 @@ th { background:#eef2f6; font-weight:600; }
 .flash { padding:8px 12px; border-radius:4px; margin-bottom:12px; background:#e7f4ea; border:1px solid #9bcfaa; }
 .flash.error { background:#fbeaea; border-color:#e3a3a0; }
 form.inline { display:inline; }
-label { display:block; margin:6px 0 2px; font-weight:600; }
+label { display:block; margin:6px 0 2px; font-weight:700; }
 input[type=text], input[type=password], input[type=number], select, textarea { font:inherit; padding:5px 7px; border:1px solid #aab6c2; border-radius:4px; min-width:260px; }
 textarea { width:100%; font-family: ui-monospace, "Noto Sans Mono CJK JP", monospace; font-size:13px; }
 input.invalid, textarea.invalid { border-color:var(--bad); outline: 2px solid #f3c1be; }
@@ -44,8 +46,11 @@ pre.src span.err { background:#fbeaea; }
 pre.diff span.add { background:#e7f4ea; } pre.diff span.del { background:#fbeaea; }
 progress { width:100%; height:18px; }
 .login { max-width:380px; margin:60px auto; }
-svg.chart { width:100%; height:auto; background:#fff; }
+svg.chart { width:100%; height:auto; max-height:320px; background:#fff; }
 svg.chart text { font-size:10px; fill:#5b6b7c; }
+#rate-chart text { font-size:8px; }
+.depth-charts { display:grid; grid-template-columns:repeat(auto-fill, minmax(320px, 1fr)); gap:8px; } .depth-charts figure { margin:0; }
+.depth-charts svg.chart text { font-size:16px; }
 `;
 
 /** Refreshes the consistency page while a run is in progress (same origin, CSP script-src 'self'). */

@@ -9,6 +9,7 @@ import { startAdminUi } from '../../config/ui/server.js';
 import { applianceServices } from '../../config/ui/adapters/index.js';
 import { dataKeysFromKeyring } from '../../config/ui/adapters/dataKeys.js';
 import { uplinkProbe } from '../../config/ui/adapters/uplink-probe.js';
+import { onlineOperations } from '../../config/ui/adapters/operations.js';
 import { createDevCa, loadDevCa } from '../../hsm/dev-ca.js';
 import { consistencyFromChecker } from '../../config/ui/adapters/consistency.js';
 import { startCsRole } from '../cs/role.js';
@@ -20,6 +21,7 @@ import type { Verifier } from '../../hsm/types.js';
 import { openAudit, type AuditEventInput, type AuditLog, type LookupAlerts } from '../audit/index.js';
 import { openEncryptionAtRest, type EncryptionAtRest } from '../crypto/index.js';
 import { createUplink, type Uplink } from '../uplink/index.js';
+import { describeLinkSigner, linkSigners } from '../uplink/linkSigners.js';
 import { SUBLEVELS } from '../store/db.js';
 import { startSimulatedUpstream, SIMULATED_LABEL, type SimulatedUpstream } from './simulatedUpstream.js';
 
@@ -109,6 +111,13 @@ export const uplinkComponent: GatewayComponent = {
       }).then(() => undefined),
     });
     ctx.gw.uplink = uplink;
+    // The certificate each link presents (upstream teams verify with it), checked against the signer in use.
+    for (const l of linkSigners(cfg)) {
+      const d = describeLinkSigner(l);
+      const entry = { link: l.link, kid: signer.kid, certificate: l.certificateFile, issuer: d.issuerFile };
+      if (d.kid === signer.kid) ctx.logger.info(entry, 'upstream link signs with');
+      else ctx.logger.warn({ ...entry, fileKid: d.kid ?? null }, 'upstream link signs with a certificate other than the file names (hsm.certFile changed since the start?)');
+    }
     ctx.checks.push({ name: 'uplinks', run: async () => {
       const down = uplink.linkStatus().filter((l) => l.state !== 'up');
       return { ok: down.length === 0, detail: down.length ? `not connected: ${down.map((l) => l.name).join(', ')}` : 'all links connected' };
@@ -142,7 +151,7 @@ export const rolesComponent: GatewayComponent = {
           else if (entries % 100_000 === 0) ctx.logger.info({ sublevel, entries }, 'identity store: moving keys to 住民票コード pseudonyms');
         },
       }),
-      encodings: { local: sealedJson, moveout: sealedJson },
+      encodings: { local: sealedJson, moveout: sealedJson, answers: sealedJson },
     });
     const served = ctx.config.municipalities[0]!;
     ctx.gw.extra.consistency = consistencyFromChecker({
@@ -193,7 +202,14 @@ export const uiComponent: GatewayComponent = {
       uplinks: uplinkProbe(() => versions.running()),
       ...(ctx.gw.atRest ? { dataKeys: dataKeysFromKeyring({ db: ctx.db, keyring: ctx.gw.atRest.keyring, auditLog: ctx.gw.auditLog, logger: ctx.logger.child({ component: 'crypto' }) }) } : {}),
     });
-    const ui = await startAdminUi({ config: ctx.config.ui, services, logger: ctx.logger, db: ctx.db, dataDir: ctx.config.dataDir });
+    if (ctx.gw.signer) {
+      services.operations = onlineOperations({
+        db: ctx.db, dataDir: ctx.config.dataDir, signer: ctx.gw.signer, ...(ctx.gw.uplink ? { outbox: ctx.gw.uplink.outbox } : {}),
+        identityStore: () => (ctx.gw.extra.cs as { store?: IdentityStore } | undefined)?.store, audit: (e) => services.audit.append(e),
+      });
+    }
+    if (ctx.gw.simulated) services.simulatedUpstreams = SIMULATED_LABEL;
+    const ui = await startAdminUi({ config: ctx.config.ui, services, logger: ctx.logger, db: ctx.db, dataDir: ctx.config.dataDir, ...(ctx.printOnce ? { printOnce: ctx.printOnce } : {}) });
     ctx.logger.info({ url: ui.url }, 'admin UI ready');
     ctx.gw.extra.uiUrl = ui.url;
     return async () => { stop(); await ui.close(); await services.dataKeys?.close(); };

@@ -12,6 +12,7 @@ import { generateResidents } from '../../sim/residents.js';
 import type { TokenSigner } from '../../hsm/index.js';
 import type { Verifier } from '../../hsm/types.js';
 import type { SimPerson } from '../../sim/directory.js';
+import { SIMULATED_LINK } from '../uplink/linkSigners.js';
 
 export const SIMULATED_LABEL = 'SIMULATED upstream (no upstreams configured): not J-LIS, not a prefecture';
 
@@ -65,7 +66,7 @@ export async function startSimulatedUpstream(o: {
   }
   log.warn({ url, nodes: [...sims.nodes.keys()] }, SIMULATED_LABEL);
   return {
-    upstream: { name: 'simulated', url, nodes: ['*'] },
+    upstream: { name: SIMULATED_LINK, url, nodes: ['*'] },
     signer,
     verifier: reloadingVerifier(pki) as unknown as Verifier,
     sims,

@@ -58,7 +58,8 @@ function trueSeqOf(keySeq: number, rec: AuditEntry | undefined): number | null {
   return null;
 }
 
-export async function verifyAuditLog(db: Db, opts: { trustedKids?: Iterable<string> } = {}): Promise<VerifyReport> {
+/** `onProgress(done, total)`: entries checked so far of about `total` (the head's seq), every 1000 entries. */
+export async function verifyAuditLog(db: Db, opts: { trustedKids?: Iterable<string>; onProgress?: (done: number, total: number) => void } = {}): Promise<VerifyReport> {
   const store = auditStore(db);
   const trusted = opts.trustedKids ? new Set(opts.trustedKids) : undefined;
   const issues: VerifyIssue[] = [];
@@ -124,6 +125,7 @@ export async function verifyAuditLog(db: Db, opts: { trustedKids?: Iterable<stri
       if (Number.isNaN(item.keySeq)) { entryIssue = { seq: expected, reason: 'inserted', message: `foreign record in the entry range before entry ${expected}` }; break; }
       if (prunedThrough !== null && item.keySeq <= prunedThrough) continue;
       entries++;
+      if (opts.onProgress && entries % 1000 === 0) opts.onProgress(entries, Math.max(entries, (head?.seq ?? 0) - (prunedThrough ?? 0)));
       firstSeq ??= item.keySeq;
       lastSeq = item.keySeq;
       const { keySeq, rec, trueSeq } = item;

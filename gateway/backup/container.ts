@@ -90,7 +90,7 @@ export function isEncrypted(file: Buffer): boolean {
 
 function decryptionKey(source: KeySource, with_: DecryptWith | undefined): Buffer {
   if (source.kind === 'scrypt') {
-    if (!with_ || !('passphrase' in with_)) throw new BackupRefused('the backup is encrypted with a passphrase: give --passphrase-file');
+    if (!with_ || !('passphrase' in with_)) throw new BackupRefused('the backup is encrypted with a passphrase: give --passphrase-file FILE or JUKIGW_BACKUP_PASSPHRASE');
     const { N, r, p } = source;
     if (![N, r, p].every(Number.isSafeInteger) || N > 1 << 20 || r > 16 || p > 4) throw new BackupRefused('backup header: scrypt parameters out of range');
     return scryptSync(with_.passphrase, Buffer.from(source.salt, 'base64'), 32, { N, r, p, maxmem: 256 * 1024 * 1024 });

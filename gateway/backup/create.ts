@@ -1,9 +1,9 @@
 // Backup: snapshot → manifest with SHA-256 of every part → signed by the appliance's Signer (JWS) →
-// optionally encrypted. The certificate travels with the manifest; restore pins it with --trust.
+// encrypted (plaintext only when asked for). The certificate travels with the manifest; restore pins it with --trust.
 import type { TokenSigner } from '../../hsm/signer.js';
-import { encodeArchive, manifestFor, type Part } from './archive.js';
+import { BackupRefused, encodeArchive, manifestFor, type Part } from './archive.js';
 import { sealContainer, type EncryptTo } from './container.js';
-import { snapshotDataDir, type RecordSource } from './snapshot.js';
+import { snapshotDataDir, type RecordSource, type SnapshotProgress } from './snapshot.js';
 
 export interface SignedManifest { jws: { protected: string; payload: string; signature: string }; certificate: string }
 
@@ -14,16 +14,43 @@ export async function signParts(parts: Part[], signer: Pick<TokenSigner, 'kid' |
   return encodeArchive(Buffer.from(JSON.stringify(signed), 'utf8'), parts);
 }
 
+type BackupSigner = Pick<TokenSigner, 'kid' | 'certificateDer' | 'signBytes'>;
+
 export interface CreateBackupOptions {
   dataDir: string;
-  signer: Pick<TokenSigner, 'kid' | 'certificateDer' | 'signBytes'>;
+  /** The signer, or how to open one after the snapshot (closed again here), so opening it adds nothing to what is backed up. */
+  signer: BackupSigner | { open(): Promise<BackupSigner & { close(): Promise<void> }> };
   /** The running appliance's db (read through a snapshot iterator); omitted for an offline data dir. */
   db?: RecordSource;
+  /** Passphrase or recipient: a backup is encrypted unless `plaintext` is asked for explicitly. */
   encryptTo?: EncryptTo;
+  plaintext?: boolean;
+  /** Bytes of the database read so far, of about `total`. */
+  onProgress?: SnapshotProgress;
 }
 
-export async function createBackup(opts: CreateBackupOptions): Promise<{ file: Buffer; parts: number; bytes: number }> {
-  const parts = await snapshotDataDir(opts.dataDir, opts.db);
-  const archive = await signParts(parts, opts.signer);
-  return { file: sealContainer(archive, opts.encryptTo), parts: parts.length, bytes: parts.reduce((s, p) => s + p.data.length, 0) };
+export interface CreatedBackup { file: Buffer; parts: number; bytes: number; kid: string; leftOut: string[] }
+
+export const NO_KEY_MESSAGE = 'backups are encrypted: give --passphrase-file FILE, JUKIGW_BACKUP_PASSPHRASE or --encrypt-to CERT.pem ' +
+  '(a recipient certificate or public key); --plaintext writes an unencrypted backup (dangerous)';
+
+export const PLAINTEXT_WARNING = 'this backup is NOT encrypted: whoever holds the file can read the dev-CA and admin UI TLS private keys, ' +
+  'the development passwords, a software signing key or key-encryption key if the appliance uses one, and — with the token\'s PIN — ' +
+  'everything the token protects. Keep it on encrypted media only; prefer --passphrase-file or --encrypt-to.';
+
+export async function createBackup(opts: CreateBackupOptions): Promise<CreatedBackup> {
+  if (!opts.encryptTo && !opts.plaintext) throw new BackupRefused(NO_KEY_MESSAGE);
+  if (opts.encryptTo && opts.plaintext) throw new BackupRefused('--plaintext writes an unencrypted backup: not with --encrypt-to or a passphrase');
+  const { parts, leftOut } = await snapshotDataDir(opts.dataDir, opts.db, opts.onProgress);
+  const opened = 'open' in opts.signer ? await opts.signer.open() : undefined;
+  const signer = opened ?? opts.signer as BackupSigner;
+  try {
+    const archive = await signParts(parts, signer);
+    return {
+      file: sealContainer(archive, opts.encryptTo), parts: parts.length, bytes: parts.reduce((s, p) => s + p.data.length, 0),
+      kid: signer.kid, leftOut,
+    };
+  } finally {
+    await opened?.close();
+  }
 }

@@ -110,7 +110,11 @@ function relocated(p: Part, target: string): Buffer {
   return Buffer.from(p.data.toString('utf8').replace(/^directories\.tokendir\s*=.*$/m, `directories.tokendir = ${tokens}`), 'utf8');
 }
 
-export interface RestoreResult { files: number; records: number; movedAside?: string }
+export interface RestoreResult {
+  files: number; records: number; movedAside?: string;
+  /** The data-dir SoftHSM token came back without its PINs: where the operator puts the user PIN. */
+  pinFileNeeded?: string;
+}
 
 /** Writes a verified backup to dataDir; refuses a non-empty dataDir unless force (then moves it aside). */
 export async function restoreBackup(backup: VerifiedBackup, dataDir: string, opts: { force?: boolean } = {}): Promise<RestoreResult> {
@@ -141,5 +145,6 @@ export async function restoreBackup(backup: VerifiedBackup, dataDir: string, opt
     else rmSync(target, { recursive: true, force: true });
   }
   renameSync(staging, target);
-  return { files, records, ...(movedAside ? { movedAside } : {}) };
+  const token = backup.parts.some((p) => p.name.startsWith('hsm/softhsm/tokens/'));
+  return { files, records, ...(movedAside ? { movedAside } : {}), ...(token ? { pinFileNeeded: join(target, 'hsm', 'softhsm', 'user.pin') } : {}) };
 }

@@ -11,6 +11,7 @@ export const SEALED_SUBLEVELS = [
   SUBLEVELS.moveout,   // 転出証明書情報: MoveOutCertificates (encodings.moveout)
   SUBLEVELS.consistency, // consistency sessions and difference lists: the identity store's codec (gateway/cs/consistency/sessionStore.ts)
   SUBLEVELS.local,     // replies and pushes to local systems: localOutbox (encodings.local)
+  SUBLEVELS.answers,   // replies kept for resends: gateway/local/answers.ts (encodings.answers)
   SUBLEVELS.outbox,    // upstream store-and-forward: Outbox (valueEncodings.outbox)
   SUBLEVELS.inbox,     // upstream messages seen: Inbox (valueEncodings.inbox)
   SUBLEVELS.broker,    // broker persistence (broker/persistence committer `sealer`): queues, retained, wills

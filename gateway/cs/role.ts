@@ -8,6 +8,7 @@ import type { ApplianceConfig } from '../../config/schema/index.js';
 import type { BrokerHandle } from '../../broker/server.js';
 import { AuditEventError, type AuditEventInput, type AuditLog } from '../audit/index.js';
 import { HASHED_KEY, type KeyHasher } from '../crypto/index.js';
+import { createKeptAnswers, type KeptAnswers } from '../local/answers.js';
 import { createIntake, type Intake } from '../local/intake.js';
 import { createInteractive, type Interactive } from '../local/interactive.js';
 import { createLocalOutbox, type LocalOutbox } from '../local/localOutbox.js';
@@ -47,7 +48,7 @@ export interface CsRoleDeps {
   audit: { log: AuditLog; hashKey: KeyHasher };
   identityStore?: IdentityStore;
   /** Encryption at rest: value encodings for the sublevels holding personal data. */
-  encodings?: { identity?: ValueCodec; local?: string | object; moveout?: string | object };
+  encodings?: { identity?: ValueCodec; local?: string | object; moveout?: string | object; answers?: string | object };
   /** Message schemas; default built from the config (住民票コード check switch). */
   messages?: MessageRegistry;
   /** GW role hook (gateway/gw/role.ts attach): adds its handlers, screens the request source. */
@@ -60,6 +61,8 @@ export interface CsRole {
   intake: Intake;
   interactive: Interactive;
   localOutbox: LocalOutbox;
+  /** Replies kept for resends, within trust.dedupeWindowSeconds. */
+  answers: KeptAnswers;
   store: IdentityStore;
   moveouts: MoveOutCertificates;
   consistency: ConsistencyRuns;
@@ -123,8 +126,9 @@ export async function startCsRole(deps: CsRoleDeps): Promise<CsRole> {
   };
   const store = deps.identityStore ?? await IdentityStore.open(db, deps.encodings?.identity ? { codec: deps.encodings.identity } : {});
   const selfAddress = () => `lg:${config.municipalities[0]}`;
+  const answers = createKeptAnswers({ db, windowMs: () => configNow().trust.dedupeWindowSeconds * 1000, ...(deps.encodings?.answers ? { valueEncoding: deps.encodings.answers } : {}) });
   const localOutbox = await createLocalOutbox({
-    db, logger,
+    db, logger, answers,
     ...(deps.encodings?.local ? { valueEncoding: deps.encodings.local } : {}),
     publish: async (topic, payload) => {
       // In-process publishes bypass authorizePublish: the offline-queue bound is checked here.
@@ -159,7 +163,7 @@ export async function startCsRole(deps: CsRoleDeps): Promise<CsRole> {
   const consistency = consistencyRuns(flow, deps.consistency);
 
   const intake = createIntake({
-    db, source: deps.gateway?.({ flow, handlers, source: broker.persistence.level.requests }) ?? broker.persistence.level.requests, config: configNow, handlers, localOutbox, audit: auditSink, logger, selfAddress,
+    db, source: deps.gateway?.({ flow, handlers, source: broker.persistence.level.requests }) ?? broker.persistence.level.requests, config: configNow, handlers, localOutbox, answers, audit: auditSink, logger, selfAddress,
     validateBody: (type, body) => { const r = validateBody(type, body, messagesNow()); return r.ok ? undefined : r.error; },
   });
   await interactive.recover();
@@ -167,11 +171,13 @@ export async function startCsRole(deps: CsRoleDeps): Promise<CsRole> {
   const purge = setInterval(() => {
     moveouts.purgeExpired().then((n) => { if (n) logger.info({ count: n }, 'expired move-out certificates discarded'); },
       (e: Error) => logger.warn({ err: e.message }, 'move-out certificate purge failed'));
+    answers.expire().then((n) => { if (n) logger.info({ count: n }, 'replies kept for resends past the dedupe window discarded'); },
+      (e: Error) => logger.warn({ err: e.message }, 'expiry of kept replies failed'));
   }, 3600_000);
   purge.unref();
 
   return {
-    intake, interactive, localOutbox, store, moveouts, consistency, handlers,
+    intake, interactive, localOutbox, answers, store, moveouts, consistency, handlers,
     async idle() {
       await intake.idle();
       await interactive.settled();

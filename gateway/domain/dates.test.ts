@@ -53,11 +53,33 @@ describe('和暦', () => {
     expect(parseWareki('令和元年5月1日')).toEqual(ok('2019-05-01'));
     expect(parseWareki('令和元年4月30日').ok).toBe(false);
     expect(parseWareki('大正15年12月24日')).toEqual(ok('1926-12-24'));
-    expect(parseWareki('大正15年12月25日').ok).toBe(false);
     expect(parseWareki('昭和元年12月25日')).toEqual(ok('1926-12-25'));
     expect(parseWareki('明治45年7月29日')).toEqual(ok('1912-07-29'));
     expect(parseWareki('大正元年7月30日')).toEqual(ok('1912-07-30'));
     expect(parseWareki('明治元年10月22日').ok).toBe(false);
+  });
+  // 明治→大正 and 大正→昭和 changed on the day the emperor died, so that day is the last of the old era
+  // AND the first of the new (明治45年7月30日 = 大正元年7月30日); 平成 and 令和 began the day after.
+  it('accepts the last day of each era in the old era and the first in the new one, and refuses one day beyond', () => {
+    const boundaries: Array<[lastOld: string, iso1: string, pastOld: string, firstNew: string, iso2: string, beforeNew: string]> = [
+      ['明治45年7月30日', '1912-07-30', '明治45年7月31日', '大正元年7月30日', '1912-07-30', '大正元年7月29日'],
+      ['大正15年12月25日', '1926-12-25', '大正15年12月26日', '昭和元年12月25日', '1926-12-25', '昭和元年12月24日'],
+      ['昭和64年1月7日', '1989-01-07', '昭和64年1月8日', '平成元年1月8日', '1989-01-08', '平成元年1月7日'],
+      ['平成31年4月30日', '2019-04-30', '平成31年5月1日', '令和元年5月1日', '2019-05-01', '令和元年4月30日'],
+    ];
+    for (const [lastOld, iso1, pastOld, firstNew, iso2, beforeNew] of boundaries) {
+      expect(parseWareki(lastOld), lastOld).toEqual(ok(iso1));
+      expect(parseDate(lastOld), lastOld).toEqual(ok(iso1));
+      expect(parseWareki(firstNew), firstNew).toEqual(ok(iso2));
+      expect(parseWareki(pastOld), pastOld).toMatchObject({ ok: false, problem: expect.stringMatching(new RegExp(`^date\\.era: ${pastOld} is outside ${pastOld.slice(0, 2)}`)) });
+      expect(parseWareki(beforeNew), beforeNew).toMatchObject({ ok: false, problem: expect.stringMatching(new RegExp(`^date\\.era: ${beforeNew} is outside ${beforeNew.slice(0, 2)}`)) });
+    }
+    expect(parseWareki('M45.7.30')).toEqual(ok('1912-07-30'));
+    expect(parseWareki('T15.12.25')).toEqual(ok('1926-12-25'));
+    expect(parseWareki('明治元年10月23日')).toEqual(ok('1868-10-23'));
+    // The shared days are shown in the new era.
+    expect(toWareki('1912-07-30')).toBe('大正元年7月30日');
+    expect(toWareki('1926-12-25')).toBe('昭和元年12月25日');
   });
   it('walks every era boundary: last day valid in the old era, first day valid in the new one only', () => {
     for (let i = 1; i < ERAS.length; i++) {

@@ -19,9 +19,11 @@ interface Era { name: string; abbr: string; first: string; last: string; offset:
 
 // 明治 begins on 1868-10-23 (慶応4年9月8日). Dates before 明治6年 were lunisolar; the register
 // holds Gregorian days, so we only convert the year and treat month/day as Gregorian.
+// 大正 and 昭和 began on the day the emperor died, which is therefore also the last day of the era
+// before (明治45年7月30日 = 大正元年7月30日, 大正15年12月25日 = 昭和元年12月25日); 平成 and 令和 began the next day.
 export const ERAS: readonly Era[] = [
-  { name: '明治', abbr: 'M', first: '1868-10-23', last: '1912-07-29', offset: 1867 },
-  { name: '大正', abbr: 'T', first: '1912-07-30', last: '1926-12-24', offset: 1911 },
+  { name: '明治', abbr: 'M', first: '1868-10-23', last: '1912-07-30', offset: 1867 },
+  { name: '大正', abbr: 'T', first: '1912-07-30', last: '1926-12-25', offset: 1911 },
   { name: '昭和', abbr: 'S', first: '1926-12-25', last: '1989-01-07', offset: 1925 },
   { name: '平成', abbr: 'H', first: '1989-01-08', last: '2019-04-30', offset: 1988 },
   { name: '令和', abbr: 'R', first: '2019-05-01', last: '9999-12-31', offset: 2018 },

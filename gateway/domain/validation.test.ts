@@ -122,7 +122,7 @@ describe('name character set', () => {
     expect(name('𠮷\u{F0001}')).toBe('name.charset: U+F0001 (private-use character) is not allowed at position 1');
     expect(name('山田1')).toBe('name.charset: U+0031 (character) is not allowed at position 2');
     expect(name('山田😀')).toBe('name.charset: U+1F600 (character) is not allowed at position 2');
-    expect(name('\u{E0100}山')).toBe('name.charset: U+E0100 (character) is not allowed at position 0');
+    expect(name('\u{E0100}山')).toBe('name.charset: U+E0100 (variation selector) is not allowed at position 0');
     expect(name('鈴木J+AC0')).toBe('name.charset: "J+" at position 2 must be followed by 4 upper-case hex digits (住基ネット統一文字)');
     expect(name('鈴木J+ac00')).toBe('name.charset: "J+" at position 2 must be followed by 4 upper-case hex digits (住基ネット統一文字)');
     expect(name('\u3000 ')).toBe('name.empty: must not be empty');
@@ -156,5 +156,12 @@ describe('address', () => {
     expect(checkAddress('津市\n西丸之内')).toBe('address.charset: U+000A (control character) is not allowed at position 2');
     expect(checkAddress('津市\uE001')).toBe('address.charset: U+E001 (private-use character) is not allowed at position 2');
     expect(checkAddress('')).toBe('address.empty: must not be empty');
+  });
+  it('rejects bidi controls, invisible format characters and stray variation selectors (import and messages alike)', () => {
+    expect(checkAddress('津市\u202E西丸之内')).toBe('address.charset: U+202E (bidi control) is not allowed at position 2');
+    expect(checkAddress('津市西丸之内\u200B23')).toBe('address.charset: U+200B (invisible or format character) is not allowed at position 6');
+    expect(checkAddress('津市\uFFFE')).toBe('address.charset: U+FFFE (noncharacter) is not allowed at position 2');
+    expect(checkAddress('葛\u{E0100}城市')).toBeUndefined();
+    expect(kanaCheck()('ツ\u200Bハナコ')).toBe('kana.charset: U+200B (invisible or format character) is not allowed at position 1');
   });
 });

@@ -92,10 +92,21 @@ const NAME_PUNCTUATION = [[0x27, 0x27], [0x2d, 0x2e]] as const;
 const SPACES = [[0x20, 0x20], [0x3000, 0x3000]] as const;
 const VARIATION_SELECTORS = [[0xfe00, 0xfe0f], [0xe0100, 0xe01ef]] as const;
 
+// Characters that render as nothing or reorder the text around them (U+202E shows "津市" as "市津"): two
+// stored values that look the same, or a value displayed other than it is. Unicode Cf, every
+// default-ignorable code point (Hangul fillers, U+034F...) and the line/paragraph separators.
+const BIDI_CONTROL = /\p{Bidi_Control}/u;
+const INVISIBLE = /[\p{Cf}\p{Default_Ignorable_Code_Point}\p{Zl}\p{Zp}]/u;
+
 function describeForbidden(cp: number): string {
   if (cp < 0x20 || (cp >= 0x7f && cp < 0xa0)) return 'control character';
   if (cp >= 0xd800 && cp <= 0xdfff) return 'unpaired surrogate';
   if (inRanges(cp, [[0xe000, 0xf8ff], [0xf0000, 0xffffd], [0x100000, 0x10fffd]])) return 'private-use character';
+  if ((cp & 0xfffe) === 0xfffe || (cp >= 0xfdd0 && cp <= 0xfdef)) return 'noncharacter';
+  const ch = String.fromCodePoint(cp);
+  if (BIDI_CONTROL.test(ch)) return 'bidi control';
+  if (inRanges(cp, VARIATION_SELECTORS)) return 'variation selector';
+  if (INVISIBLE.test(ch)) return 'invisible or format character';
   return 'character';
 }
 
@@ -162,12 +173,18 @@ export function kanaCheck(rule = 'kana'): Check<unknown> {
 
 export const ADDRESS_MAX = 200;
 
-/** 住所: free text, but no control, private-use or broken characters; `J+xxxx` allowed as in names. */
+/**
+ * 住所: free text, but no control, private-use, broken, invisible or bidi characters; variation selectors
+ * only after an ideograph (異体字 of place names); `J+xxxx` allowed as in names.
+ */
 export const checkAddress: Check<unknown> = (v) => {
   if (typeof v !== 'string') return 'address.format: expected a string';
   if (v.trim() === '') return 'address.empty: must not be empty';
   if ([...v].length > ADDRESS_MAX) return `address.length: at most ${ADDRESS_MAX} characters`;
-  return checkChars(v, 'address.charset', (cp) => describeForbidden(cp) === 'character' && cp !== 0xfffe && cp !== 0xffff, true);
+  return checkChars(v, 'address.charset', (cp, prev) => {
+    const kind = describeForbidden(cp);
+    return kind === 'character' || (kind === 'variation selector' && prev !== undefined && inRanges(prev, IDEOGRAPHS));
+  }, true);
 };
 
 /** Operator's duty code (事務コード): the reason a search is made; logged with every search. */

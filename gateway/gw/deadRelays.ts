@@ -56,7 +56,8 @@ export function createRelayCallers(flow: CsFlowDeps, selfAddress: () => string, 
       uow.batch.del(envelope.id, { sublevel: sub as never });
       // Not acknowledged is not proof of non-delivery: the receiver may still get it (it dedupes by id).
       flow.localOutbox.reply(uow, caller.systemId, errorReply({ id: caller.requestId, from: caller.systemId }, selfAddress(), 'upstream_unavailable',
-        `the accepted ${caller.type} was not acknowledged by ${envelope.to} (${entry.reason}); it is in the dead-letter queue (seq ${entry.seq}): the operator may send it again, or send a new request`));
+        `the accepted ${caller.type} was not acknowledged by ${envelope.to} (${entry.reason}); it is in the dead-letter queue (seq ${entry.seq}): the operator may send it again, or send a new request`,
+        [{ path: '(upstream)', problem: `relay.deadLettered: ${envelope.to} did not acknowledge (${entry.reason.slice(0, 200)})` }]));
       await flow.audit.record(uow, { actor: { kind: 'system', id: caller.systemId }, action: caller.type, outcome: 'error', code: 'upstream_unavailable', keys: [caller.addresseeKey], detail });
     } else {
       // Its caller was already answered (an operator's retry of a dead letter that failed again).

@@ -38,7 +38,7 @@ export function createGwScreen(o: ScreenOptions): DurableRequestSource & { stats
   async function refuse(q: QueuedRequest, id: string, type: string, error: { code: AuditEvent['code'] & string; message: string; details: { path: string; problem: string }[] }): Promise<void> {
     const uow = new UnitOfWork(o.db);
     o.source.ack(uow.batch, q.seq);
-    o.localOutbox.reply(uow, q.clientId, errorReply({ id, from: q.clientId }, o.selfAddress(), error.code as never, error.message, error.details));
+    o.localOutbox.replyNotKept(uow, q.clientId, errorReply({ id, from: q.clientId }, o.selfAddress(), error.code as never, error.message, error.details));
     await o.audit.record(uow, { actor: { kind: 'system', id: q.clientId }, action: type || 'unknown', outcome: 'refused', code: error.code, detail: `gw: ${error.message}` });
     await uow.commit();
     stats.refused++;

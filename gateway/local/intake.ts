@@ -1,15 +1,19 @@
 // 受付: takes local requests from the durable request queue (stored before PUBACK), checks them
 // against the contract and the sender's role, and hands them to the flow for their type. Every
 // refusal gets an `error` reply and an audit entry, and changes nothing else. A request is never
-// silently dropped, and none is lost: it leaves the queue only in the batch that answers it.
+// silently dropped, and none is lost: it leaves the queue only in the batch that answers it. A resend
+// of an id already answered gets the kept reply again (answers.ts); a request whose `at` is outside
+// ±trust.replayWindowSeconds of its arrival is refused.
 import type { Logger } from 'pino';
 import type { ApplianceConfig } from '../../config/schema/index.js';
 import {
   errorReply, localEnvelopeSchema, nowIso, parseEnvelope, resultReply,
   type ErrorBody, type ErrorCode, type ErrorDetail, type Envelope,
 } from '../envelope.js';
+import { isMessageType } from '../messages/registry.js';
 import { SUBLEVELS, type Batch, type Db } from '../store/db.js';
 import { UnitOfWork } from '../store/unitOfWork.js';
+import type { KeptAnswers } from './answers.js';
 import type { LocalOutbox } from './localOutbox.js';
 import type { AuditSink, FlowHandler, LocalRequest, RequestContext } from './types.js';
 
@@ -31,6 +35,8 @@ export interface IntakeOptions {
   handlers: ReadonlyMap<string, FlowHandler>;
   validateBody: BodyValidator;
   localOutbox: LocalOutbox;
+  /** Replies kept for resends (the local outbox keeps every reply it sends). */
+  answers: KeptAnswers;
   audit: AuditSink;
   logger: Logger;
   /** The appliance's own address for replies' `from` (the first served municipality's CS). */
@@ -41,6 +47,8 @@ export interface Intake { start(): void; close(): Promise<void>; idle(): Promise
 
 export function createIntake(o: IntakeOptions): Intake {
   const seen = o.db.sublevel<string, number>(SUBLEVELS.seen, { valueEncoding: 'json' });
+  // Interactive requests awaiting their upstream answer (local/interactive.ts); keys only are read here.
+  const pending = o.db.sublevel(SUBLEVELS.pending, { valueEncoding: 'view' });
   let running = false;
   let again = false;
   let closed = false;
@@ -96,7 +104,8 @@ export function createIntake(o: IntakeOptions): Intake {
     const refuse = async (code: ErrorCode, message: string, details: ErrorDetail[], id: string, type: string): Promise<void> => {
       const uow = ackUow();
       const err = errorReply({ id, from: systemId }, self, code, message, details);
-      o.localOutbox.reply(uow, systemId, err);
+      // Not taken (no `seen` record): a resend is checked afresh, so nothing is kept for it.
+      o.localOutbox.replyNotKept(uow, systemId, err);
       await o.audit(uow, { actor: { kind: 'system', id: systemId }, action: type, outcome: 'refused', code, detail: message });
       await uow.commit();
       o.logger.info({ systemId, type, code, reason: message }, 'local request refused');
@@ -105,7 +114,7 @@ export function createIntake(o: IntakeOptions): Intake {
     const system = cfg.systems.find((s) => s.id === systemId);
     const topicType = q.topic.startsWith('req/') ? q.topic.slice(4) : '';
     if (!system || !system.enabled) {
-      return refuse('unauthorized', `system "${systemId}" is not configured or disabled`, [], '', topicType || 'unknown');
+      return refuse('unauthorized', `system "${systemId}" is not configured or disabled`, [{ path: '(client)', problem: `system.unknown: the MQTT client id "${systemId.slice(0, 64)}" is not an enabled system of the configuration` }], '', topicType || 'unknown');
     }
     const parsed = parseEnvelope(q.payload, localEnvelopeSchema, cfg.limits.maxPayloadBytes);
     if (!parsed.ok) {
@@ -119,20 +128,23 @@ export function createIntake(o: IntakeOptions): Intake {
     if (env.from !== undefined && env.from !== systemId) {
       return refuse('unauthorized', `from "${env.from}" disagrees with the authenticated system "${systemId}"`, [{ path: 'from', problem: 'must be the authenticated system id or omitted' }], env.id, env.type);
     }
+    const handler = o.handlers.get(env.type);
+    // Unknown to the contract is a malformed request whoever sends it; a known type is a question of the role.
+    if (!handler && !isMessageType(env.type)) {
+      return refuse('invalid_request', `unknown message type "${env.type}"`, [{ path: 'type', problem: 'type.unknown: not a message type of the contract' }], env.id, env.type);
+    }
     const role = cfg.roles[system.role];
     if (!role || !role.send.includes(env.type)) {
-      return refuse('forbidden', `role "${system.role}" may not send ${env.type}`, [{ path: 'type', problem: 'not allowed for this role' }], env.id, env.type);
+      return refuse('forbidden', `role "${system.role}" may not send ${env.type}`, [{ path: 'type', problem: 'type.forbidden: not allowed for this role' }], env.id, env.type);
     }
     const dupKey = `${systemId}!${env.id}`;
-    if ((await seen.get(dupKey)) !== undefined) {
-      const uow = ackUow();
-      await uow.commit();
-      o.logger.info({ systemId, id: env.id, type: env.type }, 'duplicate local request dropped (already answered)');
-      return;
-    }
-    const handler = o.handlers.get(env.type);
+    if ((await seen.get(dupKey)) !== undefined) return answerAgain(dupKey, env.id, env.type);
     if (!handler) {
-      return refuse('invalid_request', `message type ${env.type} is not handled by this appliance`, [{ path: 'type', problem: 'unknown message type' }], env.id, env.type);
+      return refuse('invalid_request', `message type ${env.type} is not handled by this appliance`, [{ path: 'type', problem: 'type.notHandled: a contract type that local systems do not send to the appliance' }], env.id, env.type);
+    }
+    if (env.at !== undefined) {
+      const problem = outsideWindow(env.at, q.receivedAt, cfg.trust.replayWindowSeconds);
+      if (problem) return refuse('invalid_request', `envelope time ${env.at} is outside the accepted window`, [{ path: 'at', problem }], env.id, env.type);
     }
     const bodyError = o.validateBody(env.type, env.body);
     if (bodyError) return refuse(bodyError.code, bodyError.message, bodyError.details, env.id, env.type);
@@ -149,13 +161,41 @@ export function createIntake(o: IntakeOptions): Intake {
         return uow;
       },
       reply: (uow, body) => o.localOutbox.reply(uow, systemId, resultReply(envelope, self, systemId, body)),
-      fail: (uow, code, message, details = []) => o.localOutbox.reply(uow, systemId, errorReply(envelope, self, code, message, details)),
+      fail: (uow, code, message, details) => o.localOutbox.reply(uow, systemId, errorReply(envelope, self, code, message, details)),
     };
     try {
       await handler(req, ctx);
     } catch (e) {
       o.logger.error({ err: (e as Error).message, type: env.type, id: env.id }, 'flow failed');
-      await refuse('internal', 'the appliance could not process this request; it was not applied', [], env.id, env.type);
+      await refuse('internal', 'the appliance could not process this request; it was not applied', [{ path: '(request)', problem: 'internal: the flow failed; nothing was applied, the request may be sent again' }], env.id, env.type);
+    }
+
+    /**
+     * A resend of an id already taken: the kept reply again (same id, body and corr; `at` is the time
+     * of sending, so the receiver's freshness window accepts it). While the first is still awaiting its
+     * upstream answer, that answer is the reply to both. Never nothing: past the window, conflict.
+     */
+    async function answerAgain(key: string, id: string, type: string): Promise<void> {
+      const inProgress = (await pending.keys({ gte: key, lte: key, limit: 1 }).all()).length > 0;
+      const kept = inProgress ? undefined : await o.answers.get(systemId, id);
+      if (kept?.reply) {
+        const uow = ackUow();
+        o.localOutbox.replyNotKept(uow, systemId, { ...kept.reply, at: nowIso() });
+        await o.audit(uow, { actor: { kind: 'system', id: systemId }, action: type, outcome: 'ok', code: 'resent', detail: `duplicate of an answered request; kept reply ${kept.reply.id} sent again` });
+        await uow.commit();
+        o.logger.info({ systemId, id, type }, 'duplicate local request answered again with the kept reply');
+        return;
+      }
+      if (inProgress) {
+        const uow = ackUow();
+        await uow.commit();
+        o.logger.info({ systemId, id, type }, 'duplicate of a request awaiting its upstream answer; that answer replies to both');
+        return;
+      }
+      const windowS = cfg.trust.dedupeWindowSeconds;
+      return kept?.withheld
+        ? refuse('conflict', `request ${id} was answered; its reply carried a 処理通番, which is not kept after delivery`, [{ path: 'id', problem: 'reply.withheld: the issued 処理通番 is not kept (番号法 §21-2); request a new serial number with a new id' }], id, type)
+        : refuse('conflict', `request ${id} was already answered and its reply is no longer kept (replies are kept ${windowS} s)`, [{ path: 'id', problem: `id.answered: already answered more than trust.dedupeWindowSeconds (${windowS} s) ago; send a new request with a new id` }], id, type);
     }
   }
 
@@ -165,6 +205,15 @@ export function createIntake(o: IntakeOptions): Intake {
     idle: () => (running ? new Promise<void>((r) => idleWaiters.push(r)) : Promise.resolve()),
     kick,
   };
+}
+
+/** Why a sender's `at` is refused: unreadable, or further than `windowSeconds` from the arrival time. */
+export function outsideWindow(at: string, receivedAt: number, windowSeconds: number): string | undefined {
+  const t = Date.parse(at);
+  if (Number.isNaN(t)) return 'at.format: not a valid date and time';
+  const off = Math.round((t - receivedAt) / 1000);
+  if (Math.abs(off) <= windowSeconds) return undefined;
+  return `at.window: ${Math.abs(off)} s ${off < 0 ? 'before' : 'after'} the appliance's clock; accepted: ±${windowSeconds} s (trust.replayWindowSeconds)`;
 }
 
 /** The request's id for the error reply's `corr`, when the payload is at least JSON with an id. */

@@ -3,7 +3,7 @@
 // is replied in a second unit of work that removes the pending record. After a crash, pending
 // records are answered with upstream_unavailable at start: a request is never silently dropped.
 import type { Logger } from 'pino';
-import { errorReply, resultReply, type Envelope, type ErrorBody } from '../envelope.js';
+import { errorReply, resultReply, type Envelope, type ErrorBody, type ErrorDetail } from '../envelope.js';
 import { SUBLEVELS, type Db } from '../store/db.js';
 import { UnitOfWork } from '../store/unitOfWork.js';
 import type { LocalOutbox } from './localOutbox.js';
@@ -59,7 +59,8 @@ export function createInteractive(o: {
       uow.batch.put(key, rec, { sublevel: pending });
       await uow.commit();
       const p = o.requester.request(upstream, { timeoutMs: opts.timeoutMs })
-        .catch((e: unknown): Envelope => errorReply(upstream, upstream.to, 'upstream_unavailable', (e as Error).message) as unknown as Envelope)
+        .catch((e: unknown): Envelope => errorReply(upstream, upstream.to, 'upstream_unavailable', (e as Error).message,
+          [{ path: '(upstream)', problem: `upstream.unavailable: ${upstream.to} could not be asked` }]) as unknown as Envelope)
         .then(async (reply) => {
           const actor = { kind: 'system' as const, id: req.systemId };
           const body = req.envelope.body as Record<string, unknown>;
@@ -67,7 +68,7 @@ export function createInteractive(o: {
           const recordAnswer = opts.onAnswer && ((uow: UnitOfWork) => opts.onAnswer!(uow, reply));
           if (reply.type === 'error') {
             const eb = reply.body as unknown as ErrorBody;
-            await answer(rec, key, (self) => errorReply(req.envelope, self, eb.code, eb.message, eb.details ?? []),
+            await answer(rec, key, (self) => errorReply(req.envelope, self, eb.code, eb.message, detailsOf(eb, reply.from)),
               { actor, action: req.envelope.type, outcome: 'error', code: eb.code, detail: eb.message, ...who }, recordAnswer);
           } else {
             const mapped = opts.mapResult ? opts.mapResult(reply) : reply.body;
@@ -85,7 +86,8 @@ export function createInteractive(o: {
       let n = 0;
       for await (const [key, rec] of pending.iterator()) {
         await answer(rec, key, (self) => errorReply({ id: rec.requestId, from: rec.systemId }, self, 'upstream_unavailable',
-          'the appliance restarted while waiting for the upstream answer; send the request again'),
+          'the appliance restarted while waiting for the upstream answer; send the request again with a new id (a resend of this id gets this answer)',
+          [{ path: '(upstream)', problem: 'upstream.interrupted: the appliance restarted before the upstream answer arrived' }]),
         { actor: { kind: 'system', id: rec.systemId }, action: rec.type, outcome: 'error', code: 'upstream_unavailable', detail: 'restart while pending' });
         n++;
       }
@@ -99,4 +101,9 @@ export function createInteractive(o: {
 
 function str(v: unknown): string | undefined {
   return typeof v === 'string' ? v : undefined;
+}
+
+/** An upstream error's details for the local caller: as given, or one naming who refused without saying where. */
+function detailsOf(eb: ErrorBody, from: string): ErrorDetail[] {
+  return eb.details?.length ? eb.details : [{ path: '(upstream)', problem: `${eb.code}: ${from} gave no details` }];
 }

@@ -1,10 +1,12 @@
 // Replies (res/{systemId}) and pushes (to/{systemId}/{type}) to local systems. They are written in
 // the same atomic batch as the change that causes them, then handed to the broker (whose persistence
 // queues them for offline clean:false clients). Delivery is at least once; receivers dedupe on `id`.
+// Every reply is also kept (answers.ts) in the same batch, so a resent request can be answered again.
 import type { Logger } from 'pino';
 import type { Envelope } from '../envelope.js';
 import { SUBLEVELS, seqKey, type Db } from '../store/db.js';
 import type { Batch } from '../store/db.js';
+import type { KeptAnswers } from './answers.js';
 
 /** A unit of work, or an inbound upstream batch with its own commit hook (gateway/cs flows). */
 export interface WriteScope { batch: Batch; afterCommit(hook: () => void): void }
@@ -15,7 +17,13 @@ export interface LocalDelivery { systemId: string; topic: string; envelope: Enve
 export type LocalPublish = (topic: string, payload: Buffer) => Promise<void>;
 
 export interface LocalOutbox {
+  /** A reply on res/{systemId}, kept for resends of the request it answers. */
   reply(uow: WriteScope, systemId: string, envelope: Envelope<object>): void;
+  /**
+   * A reply that is not kept: a kept reply sent again (its window runs from the first answer), or a
+   * refusal of a request that was never taken (a resend is judged afresh).
+   */
+  replyNotKept(uow: WriteScope, systemId: string, envelope: Envelope<object>): void;
   push(uow: WriteScope, systemId: string, envelope: Envelope<object>): void;
   depth(): number;
   /** Resolves when everything committed so far has been handed to the broker. */
@@ -24,7 +32,7 @@ export interface LocalOutbox {
 }
 
 export async function createLocalOutbox(opts: {
-  db: Db; publish: LocalPublish; logger: Logger; valueEncoding?: string | object; retryMs?: number;
+  db: Db; publish: LocalPublish; logger: Logger; valueEncoding?: string | object; retryMs?: number; answers?: KeptAnswers;
 }): Promise<LocalOutbox> {
   const sub = opts.db.sublevel<string, LocalDelivery>(SUBLEVELS.local, { valueEncoding: (opts.valueEncoding ?? 'json') as 'json' });
   let next = 0n;
@@ -80,7 +88,11 @@ export async function createLocalOutbox(opts: {
 
   kick();
   return {
-    reply: (uow, systemId, envelope) => enqueue(uow, { systemId, topic: `res/${systemId}`, envelope }),
+    reply: (uow, systemId, envelope) => {
+      opts.answers?.keep(uow.batch, systemId, envelope);
+      enqueue(uow, { systemId, topic: `res/${systemId}`, envelope });
+    },
+    replyNotKept: (uow, systemId, envelope) => enqueue(uow, { systemId, topic: `res/${systemId}`, envelope }),
     push: (uow, systemId, envelope) => enqueue(uow, { systemId, topic: `to/${systemId}/${envelope.type}`, envelope }),
     depth: () => count,
     drained: () => (count === 0 && !running ? Promise.resolve() : new Promise<void>((r) => { waiters.push(r); kick(); })),

@@ -17,7 +17,7 @@ export interface RequestContext {
   /** Adds the `{type}.result` reply to res/{systemId}. */
   reply(uow: UnitOfWork, body: Record<string, unknown>): void;
   /** Adds an `error` reply; refusals are also audited by the caller of fail. */
-  fail(uow: UnitOfWork, code: ErrorCode, message: string, details?: ErrorDetail[]): void;
+  fail(uow: UnitOfWork, code: ErrorCode, message: string, details: ErrorDetail[]): void;
 }
 
 /** One module per flow exports a handler. Handlers never wait for upstream inside the call. */

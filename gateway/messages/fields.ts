@@ -81,7 +81,7 @@ export function fieldKit(opts: SchemaOptions) {
     /** A complete date not after today (events that happened). */
     pastDate: (rule: string, description: string) => dateField(rule, notFuture(false), `${description}: ${FULL_DATE}. Not after today`),
     sex: checkedString('sex', checkSex, '性別 (sex) [assumed codes]: "1" male (男), "2" female (女)'),
-    address: checkedString('address', checkAddress, '住所 (address) as registered, up to 200 characters; J+XXXX tokens allowed'),
+    address: checkedString('address', checkAddress, '住所 (address) as registered, up to 200 characters; J+XXXX tokens allowed; no control, invisible (Unicode Cf, default-ignorable) or bidi characters, variation selectors only after an ideograph'),
     postcode: checkedString('postcode', checkPostcode, '郵便番号 (postcode): NNN-NNNN or NNNNNNN'),
     dutyCode: checkedString('dutyCode', checkDutyCode, '事務コード (operator\'s duty code): why this look-up is made; logged with every search'),
     operatorId: checkedString('operatorId', idCheck('operatorId'), '操作者ID (operator ID) of the person at the terminal'),

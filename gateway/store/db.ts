@@ -15,6 +15,7 @@ export const SUBLEVELS = {
   local: 'local',          // replies and pushes to local systems (res/{id}, to/{id}/{type}) awaiting delivery
   pending: 'pending',      // interactive requests awaiting an upstream reply (deadline per request)
   seen: 'seen',            // local request ids already handled (dedupe of resends)
+  answers: 'answers',      // replies to local requests, kept for resends within the dedupe window
   outbox: 'outbox',        // upstream store-and-forward
   inbox: 'inbox',          // upstream message ids seen (dedupe window)
   identity: 'identity',    // 本人確認情報 with history and indexes

@@ -1,6 +1,6 @@
 // Request/reply correlation on `corr`. A pending request ends in exactly one of: its reply, or a
 // timeout. Replies that find nobody waiting are late (or unsolicited) and are dropped by the caller.
-import { errorReply, type Envelope, type ErrorCode } from '../envelope.js';
+import { errorReply, type Envelope, type ErrorCode, type ErrorDetail } from '../envelope.js';
 import { isMessageType } from '../messages/registry.js';
 
 export class ReplyTimeoutError extends Error {
@@ -57,6 +57,6 @@ export function isReply(envelope: Pick<Envelope, 'type' | 'corr'>): boolean {
 }
 
 /** `errorReply` typed as a plain envelope (its body interface has no index signature). */
-export function errorEnvelope(request: Pick<Envelope, 'id' | 'from' | 'to'>, from: string, code: ErrorCode, message: string): Envelope {
-  return errorReply(request, from, code, message) as unknown as Envelope;
+export function errorEnvelope(request: Pick<Envelope, 'id' | 'from' | 'to'>, from: string, code: ErrorCode, message: string, details: ErrorDetail[]): Envelope {
+  return errorReply(request, from, code, message, details) as unknown as Envelope;
 }

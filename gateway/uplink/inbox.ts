@@ -2,6 +2,9 @@
 // `id` before a flow sees it. The flow handler writes into the SAME batch as the dedupe mark and its
 // reply, so "processed", "remembered as seen" and "answer queued" are one atomic write. A duplicate
 // request gets the remembered answer again (same id), because its sender resends until it hears one.
+// Every body is checked against the contract's message schema here, the one door to the flows and the
+// waiting callers: an invalid reply ends its wait as upstream_unavailable, an invalid request is
+// answered invalid_request; both are audited with the paths at fault.
 //   i!{id} → { seenAt, reply? }      t!{seenAt}!{id} → window index for expiry
 import type { AbstractSublevel } from 'abstract-level';
 import type { PartialEncoding } from 'level-transcoder';
@@ -9,8 +12,8 @@ import type { Logger } from '../log/logger.js';
 import type { Verifier } from '../../hsm/types.js';
 import type { Batch, Db } from '../store/db.js';
 import { SUBLEVELS, seqKey } from '../store/db.js';
-import { errorReply, type Envelope } from '../envelope.js';
-import { errorEnvelope, isReply, type Correlator } from './correlator.js';
+import { errorReply, type Envelope, type ErrorBody, type ErrorDetail } from '../envelope.js';
+import { isReply, type Correlator } from './correlator.js';
 import type { Outbox } from './outbox.js';
 import { nodeOfTopic } from './routing.js';
 import type { UplinkMetrics } from './metrics.js';
@@ -40,6 +43,9 @@ type InboxSublevel = AbstractSublevel<Db, string | Uint8Array, string, Seen | ''
 
 export type InboxOutcome = 'dispatched' | 'reply' | 'late_reply' | 'duplicate' | 'refused' | 'failed';
 
+/** The contract's body check (gateway/messages validateBody): the normalised body, or the fault. */
+export type UpstreamBodyCheck = (type: string, body: unknown) => { ok: true; value: unknown } | { ok: false; error: ErrorBody };
+
 export interface InboxOptions {
   db: Db;
   verifier: Verifier;
@@ -50,6 +56,8 @@ export interface InboxOptions {
   audit: (event: InboxAuditEvent) => void | Promise<void>;
   logger: Logger;
   dedupeWindowMs: number;
+  /** Validates every body before a flow or a waiting caller sees it. */
+  checkBody: UpstreamBodyCheck;
   valueEncoding?: string | PartialEncoding<Seen | '', any>;
   metrics?: UplinkMetrics;
   now?: () => number;
@@ -75,7 +83,7 @@ export class Inbox {
     try { jws = JSON.parse(payload.toString('utf8')); } catch { return this.refuse({ link, topic, reason: 'malformed', detail: 'payload is not JSON' }); }
     const v = await this.o.verifier.verify(jws, { now: this.now(), dedupe: false });
     if (!v.ok) return this.refuse({ link, topic, reason: v.code, detail: v.message });
-    const env = v.envelope;
+    let env = v.envelope;
     const ids = { id: env.id, type: env.type, from: env.from };
     // A node signs as itself: its certificate's CN is its address, so a valid signature cannot vouch
     // for a message that claims to come from another node.
@@ -85,6 +93,12 @@ export class Inbox {
     }
     if (!this.o.selfNodes.has(env.to) || nodeOfTopic(topic) !== env.to) {
       return this.refuse({ link, topic, reason: 'misrouted', detail: `addressed to ${env.to} on ${topic}`, ...ids });
+    }
+    // A reply is checked before anything else reads it (a duplicate one may still end a wait).
+    if (isReply(env)) {
+      const checked = this.o.checkBody(env.type, env.body);
+      if (!checked.ok) return this.invalidBody(link, topic, env, checked.error.details);
+      env = { ...env, body: checked.value as Envelope['body'] };
     }
     const seen = await this.sublevel.get('i!' + env.id);
     if (seen) {
@@ -105,10 +119,14 @@ export class Inbox {
     const handler = this.handlers.get(env.type);
     if (!handler) {
       await this.refuse({ link, topic, reason: 'unhandled_type', detail: `no flow handles ${env.type}`, ...ids });
-      const reply = errorEnvelope(env, env.to, 'invalid_request', `message type ${env.type} is not handled by ${env.to}`);
+      const reply = errorReply(env, env.to, 'invalid_request', `message type ${env.type} is not handled by ${env.to}`, [{ path: 'type', problem: `type.unhandled: ${env.to} does not handle ${env.type}` }]) as unknown as Envelope;
       await this.commitWith(this.o.db.batch(), env.id, reply);
       return 'refused';
     }
+    // A request after the dedupe (a resend gets its remembered answer, whatever it carries now).
+    const checked = this.o.checkBody(env.type, env.body);
+    if (!checked.ok) return this.invalidBody(link, topic, env, checked.error.details);
+    env = { ...env, body: checked.value as Envelope['body'] };
     const batch = this.o.db.batch();
     let reply: Envelope | void;
     try {
@@ -118,11 +136,32 @@ export class Inbox {
       await batch.close();
       // Not remembered as seen: the sender retries and a transient fault may have passed by then.
       this.o.logger.error({ link, ...ids, err: (e as Error).message }, 'uplink: flow handler failed');
-      await this.answer(errorEnvelope(env, env.to, 'internal', 'the receiving flow failed; retry later'));
+      await this.answer(errorReply(env, env.to, 'internal', 'the receiving flow failed; retry later', [{ path: '(request)', problem: 'internal: the receiving flow failed; nothing was applied' }]) as unknown as Envelope);
       return 'failed';
     }
     await this.commitWith(batch, env.id, reply ?? undefined);
     return 'dispatched';
+  }
+
+  /**
+   * A body that breaks the contract: audited with its paths (rule ids only: problems may quote values);
+   * a waiting caller gets upstream_unavailable naming them, a request's sender gets invalid_request.
+   */
+  private async invalidBody(link: string, topic: string, env: Envelope, details: ErrorDetail[]): Promise<InboxOutcome> {
+    const rule = (d: ErrorDetail) => d.problem.split(':')[0]!.slice(0, 64);
+    await this.refuse({ link, topic, reason: 'invalid_body', detail: details.map((d) => `${d.path} ${rule(d)}`).join('; ').slice(0, 512), id: env.id, type: env.type, from: env.from });
+    if (isReply(env)) {
+      // The waiter (if any) of the request it answers: `corr` is that request's id.
+      if (env.corr !== null) {
+        this.o.correlator.resolve(errorReply({ id: env.corr, from: env.to }, env.from, 'upstream_unavailable',
+          `${env.from} answered with a ${env.type} that does not match the contract; it was not passed on`,
+          details.map((d) => ({ path: `upstream.${d.path}`, problem: `upstream.invalid: ${rule(d)}` }))) as unknown as Envelope);
+      }
+      return 'refused';
+    }
+    const reply = errorReply(env, env.to, 'invalid_request', `body of ${env.type} does not match its schema`, details) as unknown as Envelope;
+    await this.commitWith(this.o.db.batch(), env.id, reply);
+    return 'refused';
   }
 
   private remember(batch: Batch, id: string, reply: Envelope | undefined): Batch {

@@ -10,7 +10,8 @@ import type { ApplianceConfig } from '../../config/schema/index.js';
 import type { Signer, Verifier } from '../../hsm/types.js';
 import type { Logger } from '../log/logger.js';
 import type { Db } from '../store/db.js';
-import { errorReply, type Envelope } from '../envelope.js';
+import type { Envelope } from '../envelope.js';
+import { createMessageRegistry, validateBody } from '../messages/registry.js';
 import { backoffDelay } from './backoff.js';
 import { Correlator, ReplyTimeoutError, errorEnvelope } from './correlator.js';
 import { Inbox, type FlowHandler, type InboxAuditEvent, type InboxOptions } from './inbox.js';
@@ -26,7 +27,7 @@ export type { LinkStatus, LinkState } from './link.js';
 export { RoutingError, linkFor, upstreamTopic } from './routing.js';
 export { isReply } from './correlator.js';
 
-export type UplinkConfig = Pick<ApplianceConfig, 'municipalities' | 'upstreams' | 'uplink' | 'trust'>;
+export type UplinkConfig = Pick<ApplianceConfig, 'municipalities' | 'upstreams' | 'uplink' | 'trust'> & Partial<Pick<ApplianceConfig, 'checkResidentCodeDigit'>>;
 
 export interface UplinkDeps {
   config: UplinkConfig;
@@ -94,6 +95,7 @@ export async function createUplink(deps: UplinkDeps): Promise<Uplink> {
     selfNodes: new Set(config.municipalities.map((c) => `lg:${c}`)),
     audit: deps.audit ?? (() => undefined),
     dedupeWindowMs: config.trust.dedupeWindowSeconds * 1000,
+    checkBody: upstreamBodyCheck(config),
     valueEncoding: deps.valueEncodings?.inbox,
   });
   const expiry = setInterval(() => { inbox.expire().catch((e: Error) => logger.warn({ err: e.message }, 'uplink: dedupe expiry failed')); }, 60_000);
@@ -118,7 +120,7 @@ export async function createUplink(deps: UplinkDeps): Promise<Uplink> {
   }
 
   async function request(envelope: Envelope, options: { timeoutMs?: number } = {}): Promise<Envelope> {
-    const unavailable = (why: string) => errorEnvelope(envelope, envelope.from, 'upstream_unavailable', why);
+    const unavailable = (why: string) => errorEnvelope(envelope, envelope.from, 'upstream_unavailable', why, [{ path: '(upstream)', problem: `upstream.unavailable: ${envelope.to} could not be asked` }]);
     let link: UpstreamLink | undefined;
     try { link = links.get(linkFor(config.upstreams, envelope.to)); } catch (e) { return unavailable((e as Error).message); }
     if (!link?.isUp) return unavailable(`the link to ${envelope.to} is down`);
@@ -147,7 +149,8 @@ export async function createUplink(deps: UplinkDeps): Promise<Uplink> {
       if (e instanceof ReplyTimeoutError) {
         metrics?.failures.inc({ link: link.name, reason: 'reply_timeout' });
         logger.warn({ link: link.name, id: envelope.id, type: envelope.type, timeoutMs }, 'uplink: interactive request timed out');
-        return errorEnvelope(envelope, envelope.from, 'timeout', `no reply from ${envelope.to} within ${timeoutMs} ms`);
+        return errorEnvelope(envelope, envelope.from, 'timeout', `no reply from ${envelope.to} within ${timeoutMs} ms`,
+          [{ path: '(upstream)', problem: `timeout: ${envelope.to} did not answer within ${timeoutMs} ms (uplink.timeoutsMs / uplink.defaultTimeoutMs)` }]);
       }
       return unavailable((e as Error).message);
     }
@@ -166,4 +169,10 @@ export async function createUplink(deps: UplinkDeps): Promise<Uplink> {
       outbox.close();
     },
   };
+}
+
+/** The contract's body schemas for upstream messages (the 住民票コード check as configured at start). */
+function upstreamBodyCheck(config: UplinkConfig): InboxOptions['checkBody'] {
+  const registry = createMessageRegistry({ checkResidentCodeDigit: config.checkResidentCodeDigit ?? true });
+  return (type, body) => validateBody(type, body, registry);
 }

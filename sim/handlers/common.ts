@@ -1,5 +1,20 @@
 import { SimError } from '../node.js';
 import type { SimDirectory, SimPerson } from '../directory.js';
+import type { Envelope, ErrorDetail } from '../../gateway/envelope.js';
+
+/**
+ * A person as the contract's identity record: generated people carry no status (they are all current);
+ * notified records carry theirs.
+ */
+export function recordOf(p: SimPerson): SimPerson {
+  return { ...p, status: p.status ?? (p.changeReason === 'delete' ? 'deleted' : 'current') };
+}
+
+/** An upstream `error` reply passed on by a relaying node, its details kept. */
+export function relayedError(r: Envelope, fallback: string): SimError {
+  const details = Array.isArray(r.body.details) ? r.body.details as ErrorDetail[] : [];
+  return new SimError((r.body.code as never) ?? 'internal', String(r.body.message ?? fallback), details);
+}
 
 const fold = (s: unknown) => String(s ?? '').replace(/[\s\u3000]/g, '');
 
@@ -8,7 +23,7 @@ export function findPerson(dir: SimDirectory, body: Record<string, unknown>): Si
   if (body.by === 'residentCode' || (body.by === undefined && typeof body.residentCode === 'string')) return dir.byResidentCode(String(body.residentCode));
   if (body.by === 'myNumber') return dir.byMyNumber(String(body.myNumber));
   const hits = dir.search({ name: String(body.name ?? ''), birthDate: body.birthDate as string | undefined });
-  if (hits === 'too_many') throw new SimError('too_many_hits', 'more than 50 people match; narrow the search');
+  if (hits === 'too_many') throw new SimError('too_many_hits', 'more than 50 people match; narrow the search', [{ path: 'body', problem: 'search.tooManyHits: more than 50 people match' }]);
   const bySex = body.sex ? hits.filter((p) => p.sex === body.sex) : hits;
   return bySex.length === 1 ? bySex[0] : undefined;
 }
@@ -24,6 +39,6 @@ export function verifyAgainst(p: SimPerson | undefined, body: Record<string, unk
 export function searchHits(dir: SimDirectory, body: Record<string, unknown>, route: 'pref' | 'national', lgCodePrefix?: string): Record<string, unknown> {
   const cap = typeof body.maxHits === 'number' ? body.maxHits : 50;
   const hits = dir.search({ name: body.name as string | undefined, kana: body.kana as string | undefined, birthDate: body.birthDate as string | undefined, address: body.address as string | undefined, lgCodePrefix }, cap);
-  if (hits === 'too_many') throw new SimError('too_many_hits', `more than ${cap} people match; narrow the search`);
-  return { route, hitCount: hits.length, hits };
+  if (hits === 'too_many') throw new SimError('too_many_hits', `more than ${cap} people match; narrow the search`, [{ path: 'body', problem: `search.tooManyHits: more than ${cap} people match` }]);
+  return { route, hitCount: hits.length, hits: hits.map(recordOf) };
 }

@@ -1,13 +1,14 @@
 // 中間サーバー (simulated): addressee and secondary-copy (副本) updates, processing serial numbers via
 // the NWS, information queries relayed through the NWS, and delivered codes (符号), which stay here.
-import { SimError, type SimHandler } from '../node.js';
+import type { SimHandler } from '../node.js';
+import { relayedError } from './common.js';
 
 export function imsHandlers(): Record<string, SimHandler> {
   const codes = new Map<string, string>();
   const copies = new Map<string, Record<string, unknown>>();
   const viaNws: SimHandler = async (env, ctx) => {
     const r = await ctx.request('nws', env.type, env.body);
-    if (r.type === 'error') throw new SimError((r.body.code as never) ?? 'internal', String(r.body.message ?? 'nws refused'));
+    if (r.type === 'error') throw relayedError(r, 'nws refused');
     return r.body;
   };
   return {

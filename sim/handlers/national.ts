@@ -2,7 +2,7 @@
 // (passed to the NWS, which delivers the code to the municipality's intermediate server, never to the CS).
 import type { SimDirectory, SimPerson } from '../directory.js';
 import { SimError, type SimHandler } from '../node.js';
-import { findPerson, searchHits, verifyAgainst } from './common.js';
+import { findPerson, recordOf, searchHits, verifyAgainst } from './common.js';
 
 export function nationalHandlers(dir: SimDirectory): Record<string, SimHandler> {
   return {
@@ -10,11 +10,11 @@ export function nationalHandlers(dir: SimDirectory): Record<string, SimHandler> 
     'identity.verify': async (env) => {
       const p = findPerson(dir, env.body);
       const status = verifyAgainst(p, env.body);
-      return status === 'notFound' ? { status } : { status, record: p };
+      return status === 'notFound' || !p ? { status } : { status, record: recordOf(p) };
     },
     'jlis.inquiry': async (env) => {
       const p = findPerson(dir, env.body);
-      return { records: p ? [p] : [] };
+      return { records: p ? [recordOf(p)] : [] };
     },
     'identity.search': async (env) => searchHits(dir, env.body, 'national'),
     'code.request': async (env, ctx) => {
@@ -23,7 +23,7 @@ export function nationalHandlers(dir: SimDirectory): Record<string, SimHandler> 
       let person: Record<string, unknown> = { myNumber: env.body.myNumber };
       if (env.body.residentCode !== undefined) {
         const p = dir.byResidentCode(String(env.body.residentCode));
-        if (!p) throw new SimError('not_found', 'no person with this 住民票コード');
+        if (!p) throw new SimError('not_found', 'no person with this 住民票コード', [{ path: 'body.residentCode', problem: 'person.unknown: J-LIS holds no person with this 住民票コード' }]);
         person = { residentCode: p.residentCode };
       }
       await ctx.send('nws', 'code.request', { lgCode: env.body.lgCode, serialNo: env.body.serialNo, ...person });

@@ -2,6 +2,7 @@
 // (符号) and delivers them to the intermediate server, routes information queries to the other body.
 import { createHash, randomBytes } from 'node:crypto';
 import { SimError, type SimHandler } from '../node.js';
+import { relayedError } from './common.js';
 
 export function nwsHandlers(): Record<string, SimHandler> {
   let serial = 0;
@@ -15,9 +16,9 @@ export function nwsHandlers(): Record<string, SimHandler> {
     },
     'info.query': async (env, ctx) => {
       const m = /^ORG-(\d{6})$/.exec(String(env.body.targetOrg));
-      if (!m) throw new SimError('invalid_request', 'targetOrg must be ORG-{6-digit code} of another body');
+      if (!m) throw new SimError('invalid_request', 'targetOrg must be ORG-{6-digit code} of another body', [{ path: 'body.targetOrg', problem: 'targetOrg.unknown: expected ORG-{6-digit code} of a body on the network' }]);
       const r = await ctx.request(`ims:${m[1]}`, 'info.query', env.body);
-      if (r.type === 'error') throw new SimError((r.body.code as never) ?? 'internal', String(r.body.message ?? 'the other body refused'));
+      if (r.type === 'error') throw relayedError(r, 'the other body refused');
       return r.body;
     },
   };

@@ -20,7 +20,7 @@ export function prefHandlers(dir: SimDirectory, prefCode: string, consistency?: 
       try {
         return await consistency(env.body as never) as Record<string, unknown>;
       } catch (e) {
-        throw new SimError((e as { code?: unknown }).code === 'not_found' ? 'not_found' : 'invalid_request', (e as Error).message);
+        throw new SimError((e as { code?: unknown }).code === 'not_found' ? 'not_found' : 'invalid_request', (e as Error).message, [{ path: 'body', problem: `consistency.refused: ${(e as Error).message.slice(0, 200)}` }]);
       }
     };
   }

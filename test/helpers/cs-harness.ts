@@ -167,7 +167,12 @@ export async function startCsStack(opts: StackOptions = {}): Promise<CsStack> {
       void auditLog?.append({ actor: { kind: 'system', id: e.systemId ?? e.clientId ?? 'unknown' }, action: 'broker.denial', outcome: 'refused', code: e.reason, detail: { topic: e.topic ?? null } });
     } });
     cleanups.push(() => broker.close());
-    const uplink = await createUplink({ config, db, signer: opts.crypto?.uplinkSigner ?? signer, verifier: opts.crypto?.verifier ?? reloadingVerifier(pki), logger });
+    const uplink = await createUplink({
+      config, db, signer: opts.crypto?.uplinkSigner ?? signer, verifier: opts.crypto?.verifier ?? reloadingVerifier(pki), logger,
+      // As the appliance records refused upstream messages (gateway/appliance/components.ts).
+      audit: (e) => auditLog?.append({ actor: { kind: 'appliance', id: 'inbox' }, action: 'upstream.refusal', outcome: 'refused', code: e.reason.slice(0, 64),
+        detail: { link: e.link, topic: e.topic.slice(0, 512), detail: e.detail.slice(0, 512), id: e.id ?? null, type: e.type ?? null, from: e.from?.slice(0, 80) ?? null } }).then(() => undefined),
+    });
     cleanups.push(() => uplink.close());
     // Low thresholds so a test can trip the repeated-search alarm with a handful of searches.
     const lookupAlerts = createLookupAlerts({ config: { ...config.audit.lookupAlerts, searchesPerMinute: 5 }, logger });

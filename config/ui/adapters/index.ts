@@ -10,7 +10,9 @@ import type { Alarm, ApplianceServices, ConsistencyService, UplinkService } from
 import { auditFromLog } from './audit.js';
 import { devCaClientCertificates } from './devca.js';
 import { keysFromHsm } from './keys.js';
+import { describeLinkSigner, linkSigners } from '../../../gateway/uplink/linkSigners.js';
 import { queuesFromOutbox } from './queues.js';
+import { queueDepthSampler, type QueueDepthSampler } from './queueDepth.js';
 import { certificateExpiry, connectedClients, diskStatus, linkStatus, messageRateCounter, signerCertificate } from './status.js';
 import { createSystemsService } from './systems.js';
 
@@ -41,7 +43,7 @@ export function applianceServices(p: ApplianceParts): { services: ApplianceServi
       certificates: async () => [...(p.signer ? [signerCertificate(p.signer)] : []), ...(await certificateExpiry(running)())],
     },
     audit: auditFromLog(p.auditLog),
-    keys: keysFromHsm({ hsm: () => running().hsm, dataDir: p.dataDir, trustAnchorFiles: () => running().trust.anchors, config: p.versions }),
+    keys: keysFromHsm({ hsm: () => running().hsm, dataDir: p.dataDir, trustAnchorFiles: () => running().trust.anchors, config: p.versions, links: () => linkSigners(running()).map(describeLinkSigner) }),
   };
   if (p.broker) {
     const broker = p.broker;
@@ -51,9 +53,16 @@ export function applianceServices(p: ApplianceParts): { services: ApplianceServi
   }
   if (p.uplink) services.status.links = linkStatus(p.uplink);
   if (p.signer) { const s = p.signer; services.status.tokenStatus = async () => s.status(); }
-  if (outbox) services.queues = queuesFromOutbox(outbox, () => running().upstreams.map((u) => u.name));
+  // The uplink's own links: the simulated one of the embedded default is not in the configuration.
+  const linkNames = () => [...running().upstreams.map((u) => u.name), ...(p.uplink?.linkStatus().map((l) => l.name) ?? [])];
+  let depth: QueueDepthSampler | undefined;
+  if (outbox) {
+    const queues = queuesFromOutbox(outbox, linkNames);
+    const sampler = depth = queueDepthSampler(() => queues.list());
+    services.queues = { ...queues, depthHistory: async () => sampler.history() };
+  }
   if (p.consistency) services.consistency = p.consistency;
   if (p.uplinks) services.uplinks = p.uplinks;
   if (p.dataKeys) services.dataKeys = p.dataKeys;
-  return { services, stop: () => rates?.stop() };
+  return { services, stop: () => { rates?.stop(); depth?.stop(); } };
 }

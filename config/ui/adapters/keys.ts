@@ -12,6 +12,7 @@ import { certificateMatchesKey } from '../../../hsm/certs.js';
 import type { Pkcs11TokenKey } from '../../../hsm/pkcs11-token.js';
 import { isMap, parseDocument } from 'yaml';
 import type { ConfigService, KeyInfo, KeysService, TrustAnchorInfo } from '../services.js';
+import type { LinkSignerInfo } from '../../../gateway/uplink/linkSigners.js';
 
 export interface KeysOptions {
   hsm: () => HsmConfig;
@@ -20,6 +21,8 @@ export interface KeysOptions {
   /** Adding a trust anchor stores the PEM under dataDir/trust/ and lists it in trust.anchors (a config change). */
   config?: Pick<ConfigService, 'current' | 'apply'>;
   logger?: HsmLogger;
+  /** Per upstream link, the certificate its messages are signed with (one row each after the keys). */
+  links?: () => LinkSignerInfo[];
 }
 
 const LABEL = /^[A-Za-z0-9._-]{1,64}$/;
@@ -69,6 +72,10 @@ export function keysFromHsm(opts: KeysOptions): KeysService {
         if (!LABEL.test(k.label)) { out.push({ label: k.label, algorithm: `${k.type}-${k.bits}` }); continue; }
         const alg = k.type === 'EC' ? 'ES256' : rsa;
         out.push(await withToken(k.label, false, async (t, hsm) => info(hsm, t.spkiDer), alg));
+      }
+      for (const l of opts.links?.() ?? []) {
+        out.push({ label: configured.keyLabel, algorithm: configured.algorithm, link: l.link,
+          ...(l.kid ? { kid: l.kid } : {}), ...(l.subject ? { certificateSubject: l.subject } : {}), ...(l.notAfter ? { notAfter: l.notAfter } : {}) });
       }
       return out;
     },

@@ -80,6 +80,7 @@ export function linkStatus(uplink: Uplink): () => Promise<LinkStatus[]> {
     return uplink.linkStatus().map((l) => ({
       name: l.name, url: l.url, connected: l.state === 'up',
       detail: `${l.state} since ${l.since}${l.lastError ? ` (${l.lastError})` : ''}`,
+      state: l.state, since: l.since, ...(l.lastError ? { lastError: l.lastError } : {}),
       queueDepth: q[l.name]?.depth ?? 0, oldestAgeMs: q[l.name]?.oldestAgeMs ?? 0, deadLetters: q[l.name]?.dead ?? 0,
     }));
   };

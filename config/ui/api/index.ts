@@ -3,6 +3,7 @@ import type { UiEnv } from '../context.js';
 import { registerConfigApi } from './config.js';
 import { registerOperationsApi } from './operations.js';
 import { registerDataKeysApi } from './dataKeys.js';
+import { registerJobsApi } from './jobs.js';
 
 /** JSON API under /api/v1, behind the same authorisation as the pages (session + X-CSRF-Token, or Bearer token). */
 export function registerApi(app: Hono<UiEnv>): void {
@@ -11,6 +12,7 @@ export function registerApi(app: Hono<UiEnv>): void {
   registerConfigApi(api);
   registerOperationsApi(api);
   registerDataKeysApi(api);
+  registerJobsApi(api);
   api.notFound((c) => c.json({ code: 'not_found', message: `no API route ${c.req.method} ${c.req.path}`, details: [] }, 404));
   app.route('/api/v1', api);
 }

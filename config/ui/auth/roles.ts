@@ -13,6 +13,7 @@ export type Permission =
   | 'config.change'     // edit/apply/rollback/import configuration, systems, links
   | 'config.backup'     // export a signed backup
   | 'queues.change'     // retry, purge dead letters
+  | 'register.import'   // load a register extract into the identity store (juki-gw import)
   | 'consistency.run'
   | 'keys.view' | 'keys.change'
   | 'dataKeys.rotate'   // re-encrypt personal data at rest under a new data key (a change to every store)
@@ -20,7 +21,7 @@ export type Permission =
   | 'accounts.manage';
 
 const GRANTS: Record<UiRole, ReadonlySet<Permission>> = {
-  admin: new Set<Permission>(['view', 'config.change', 'config.backup', 'queues.change', 'consistency.run', 'keys.view', 'dataKeys.rotate', 'audit.view', 'accounts.manage']),
+  admin: new Set<Permission>(['view', 'config.change', 'config.backup', 'queues.change', 'register.import', 'consistency.run', 'keys.view', 'dataKeys.rotate', 'audit.view', 'accounts.manage']),
   security: new Set<Permission>(['view', 'keys.view', 'keys.change', 'audit.view']),
   auditor: new Set<Permission>(['view', 'audit.view']),
   monitor: new Set<Permission>(['view']),

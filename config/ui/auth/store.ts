@@ -4,6 +4,7 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { SUBLEVELS, type Db } from '../../../gateway/store/db.js';
 import { generatePassword, hashPassword, passwordProblem, verifyPassword } from './passwords.js';
 import { isUiRole, type UiRole } from './roles.js';
+import { DEFAULT_LANG, isLang, type Lang } from '../i18n/index.js';
 
 export const MAX_FAILURES = 5;
 export const LOCKOUT_MS = 15 * 60_000;
@@ -12,9 +13,11 @@ const FIRST_ADMIN = 'admin';
 export interface Account {
   name: string; role: UiRole; hash: string; mustChange: boolean;
   failures: number; lockedUntil: number; disabled: boolean; createdAt: string;
+  /** Display language of the pages; records from before it existed read as Japanese. */
+  language?: Lang;
 }
 export type PublicAccount = Omit<Account, 'hash'>;
-export interface Session { user: string; role: UiRole; csrf: string; createdAt: number; lastSeen: number; mustChange: boolean }
+export interface Session { user: string; role: UiRole; csrf: string; createdAt: number; lastSeen: number; mustChange: boolean; language: Lang }
 export interface ApiTokenRecord { id: string; user: string; label: string; hash: string; createdAt: string; lastUsed?: string }
 export type LoginResult =
   | { ok: true; token: string; session: Session }
@@ -22,6 +25,9 @@ export type LoginResult =
 
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 const accountName = /^[a-z][a-z0-9._-]{1,31}$/;
+/** Failure counts kept for names that are no account, so they lock exactly like accounts do. */
+const MAX_UNKNOWN_TRACKED = 10_000;
+interface FailureCount { failures: number; lockedUntil: number }
 
 export async function openAuthStore(opts: { db: Db; idleMinutes: number; now?: () => number }) {
   const ui = opts.db.sublevel<string, string>(SUBLEVELS.ui, { keyEncoding: 'utf8', valueEncoding: 'utf8' });
@@ -33,6 +39,16 @@ export async function openAuthStore(opts: { db: Db; idleMinutes: number; now?: (
   const sessKey = (token: string) => `sess!${sha256(token)}`;
   // Unknown names still cost one scrypt, so timing does not tell which accounts exist.
   const decoy = await hashPassword(randomBytes(16).toString('hex'));
+  // In memory, keyed by a hash of the name, bounded (oldest dropped first): a guessed name costs no disk.
+  const unknownNames = new Map<string, FailureCount>();
+
+  /** One failed attempt against `f` (an account or an unknown name); true when it is now locked. */
+  const countFailure = (f: FailureCount): boolean => {
+    f.failures += 1;
+    if (f.failures >= MAX_FAILURES) f.lockedUntil = now() + LOCKOUT_MS;
+    return f.lockedUntil > 0;
+  };
+  const lockExpired = (f: FailureCount) => { if (f.lockedUntil !== 0 && f.lockedUntil <= now()) { f.failures = 0; f.lockedUntil = 0; } };
 
   const listAccounts = async (): Promise<PublicAccount[]> => {
     const out: PublicAccount[] = [];
@@ -42,7 +58,7 @@ export async function openAuthStore(opts: { db: Db; idleMinutes: number; now?: (
 
   const newSession = async (a: Account): Promise<{ token: string; session: Session }> => {
     const token = randomBytes(32).toString('base64url');
-    const session: Session = { user: a.name, role: a.role, csrf: randomBytes(24).toString('base64url'), createdAt: now(), lastSeen: now(), mustChange: a.mustChange };
+    const session: Session = { user: a.name, role: a.role, csrf: randomBytes(24).toString('base64url'), createdAt: now(), lastSeen: now(), mustChange: a.mustChange, language: a.language ?? DEFAULT_LANG };
     await putJson(sessKey(token), session);
     return { token, session };
   };
@@ -65,20 +81,33 @@ export async function openAuthStore(opts: { db: Db; idleMinutes: number; now?: (
       return pub;
     },
 
+    /**
+     * The answer never tells whether the name is an account: an unknown name fails, locks and costs
+     * one scrypt exactly like an account with a wrong password; a locked account still costs one.
+     */
     async login(name: string, password: string): Promise<LoginResult> {
       const a = accountName.test(name) ? await getJson<Account>(acctKey(name)) : undefined;
-      if (!a) { await verifyPassword(password, decoy); return { ok: false, reason: 'bad-credentials' }; }
-      if (a.lockedUntil > now()) return { ok: false, reason: 'locked', lockedUntil: a.lockedUntil };
-      if (a.lockedUntil !== 0) { a.failures = 0; a.lockedUntil = 0; }
+      if (!a) {
+        await verifyPassword(password, decoy);
+        const key = sha256(name);
+        const f = unknownNames.get(key) ?? { failures: 0, lockedUntil: 0 };
+        unknownNames.delete(key);
+        if (unknownNames.size >= MAX_UNKNOWN_TRACKED) unknownNames.delete(unknownNames.keys().next().value!);
+        unknownNames.set(key, f);
+        lockExpired(f);
+        if (f.lockedUntil > now() || countFailure(f)) return { ok: false, reason: 'locked', lockedUntil: f.lockedUntil };
+        return { ok: false, reason: 'bad-credentials' };
+      }
+      lockExpired(a);
+      if (a.lockedUntil > now()) { await verifyPassword(password, decoy); return { ok: false, reason: 'locked', lockedUntil: a.lockedUntil }; }
       const good = await verifyPassword(password, a.hash);
       if (!good) {
-        a.failures += 1;
-        if (a.failures >= MAX_FAILURES) a.lockedUntil = now() + LOCKOUT_MS;
+        const locked = countFailure(a);
         await putJson(acctKey(a.name), a);
-        return a.lockedUntil > 0 ? { ok: false, reason: 'locked', lockedUntil: a.lockedUntil } : { ok: false, reason: 'bad-credentials' };
+        return locked ? { ok: false, reason: 'locked', lockedUntil: a.lockedUntil } : { ok: false, reason: 'bad-credentials' };
       }
       if (a.disabled) return { ok: false, reason: 'disabled' };
-      if (a.failures !== 0) { a.failures = 0; await putJson(acctKey(a.name), a); }
+      if (a.failures !== 0 || a.lockedUntil !== 0) { a.failures = 0; a.lockedUntil = 0; await putJson(acctKey(a.name), a); }
       return { ok: true, ...(await newSession(a)) };
     },
 
@@ -92,6 +121,7 @@ export async function openAuthStore(opts: { db: Db; idleMinutes: number; now?: (
       s.lastSeen = now();
       s.role = a.role;
       s.mustChange = a.mustChange;
+      s.language = a.language ?? DEFAULT_LANG;
       await putJson(sessKey(token), s);
       return s;
     },
@@ -115,15 +145,25 @@ export async function openAuthStore(opts: { db: Db; idleMinutes: number; now?: (
       return undefined;
     },
 
-    async createAccount(name: string, role: string, password: string): Promise<string | undefined> {
+    async createAccount(name: string, role: string, password: string, language: Lang = DEFAULT_LANG): Promise<string | undefined> {
       if (!accountName.test(name)) return 'name: 2-32 characters a-z 0-9 . _ - starting with a letter';
       if (!isUiRole(role)) return 'role: unknown role';
       if (await getJson<Account>(acctKey(name))) return `name: account "${name}" exists`;
       const problem = passwordProblem(password, name);
       if (problem) return `password: ${problem}`;
-      const a: Account = { name, role, hash: await hashPassword(password), mustChange: true, failures: 0, lockedUntil: 0, disabled: false, createdAt: new Date(now()).toISOString() };
+      if (!isLang(language)) return 'language: unknown language';
+      const a: Account = { name, role, hash: await hashPassword(password), mustChange: true, failures: 0, lockedUntil: 0, disabled: false, createdAt: new Date(now()).toISOString(), language };
       await putJson(acctKey(name), a);
       return undefined;
+    },
+
+    /** The account's display language; false when there is no such account. */
+    async setLanguage(name: string, language: Lang): Promise<boolean> {
+      const a = await getJson<Account>(acctKey(name));
+      if (!a) return false;
+      a.language = language;
+      await putJson(acctKey(name), a);
+      return true;
     },
 
     async setDisabled(name: string, disabled: boolean): Promise<boolean> {

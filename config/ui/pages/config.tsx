@@ -2,7 +2,8 @@
 // with diff, rollback, signed backup export/import.
 import type { Hono } from 'hono';
 import { can } from '../auth/roles.js';
-import { actorOf, auditAs, refuseUnless, setFlash, takeFlash, type Principal, type UiContext, type UiEnv } from '../context.js';
+import { actorOf, auditAs, refuseUnless, setFlash, takeFlash, type Principal, type UiContext, type UiEnv, type View } from '../context.js';
+import type { Catalogue } from '../i18n/index.js';
 import { Csrf, Layout, NotAvailable } from '../layout.js';
 import { lineOf } from '../locate.js';
 import { render } from '../render.js';
@@ -21,47 +22,49 @@ function Source(props: { text: string; problems: LocatedProblem[] }) {
   );
 }
 
-function ConfigPage(props: { who: Principal; text: string; head: ConfigVersionSummary; versions: ConfigVersionSummary[]; problems?: LocatedProblem[]; flash?: { text: string; error?: boolean } | undefined; backup: boolean }) {
+function ConfigPage(props: { v: View; who: Principal; text: string; head: ConfigVersionSummary; versions: ConfigVersionSummary[]; problems?: LocatedProblem[]; flash?: { text: string; error?: boolean } | undefined; backup: boolean }) {
   const edit = can(props.who.role, 'config.change');
   const problems = props.problems ?? [];
+  const { v } = props;
+  const t = v.t;
   return (
-    <Layout title="Configuration" who={props.who} active="/config" flash={props.flash}>
-      <h1>Configuration <span class="muted">version {props.head.version}</span></h1>
+    <Layout v={v} title={t['config.title']} who={props.who} active="/config" flash={props.flash}>
+      <h1>{t['config.title']} <span class="muted">{t['config.version'](props.head.version)}</span></h1>
       {problems.length > 0 ? (
         <div class="flash error" id="config-problems">
-          <strong>{problems.length} problem(s); nothing was applied.</strong>
-          <ul>{problems.map((p) => <li data-path={p.path}><code>{p.path}</code>{p.line !== undefined ? <span> (line {p.line})</span> : null}: {p.message}</li>)}</ul>
+          <strong>{t['config.problems'](problems.length)}</strong>
+          <ul>{problems.map((p) => <li data-path={p.path}><code>{p.path}</code>{p.line !== undefined ? <span data-line={p.line}> ({t['config.line'](p.line)})</span> : null}: {p.message}</li>)}</ul>
         </div>
       ) : null}
       <div class="grid">
         <section class="card wide">
-          <h2>{edit ? 'Edit' : 'Current configuration'}</h2>
+          <h2>{edit ? t['config.edit'] : t['config.current']}</h2>
           {edit ? (
             <form method="post" action="/config">
               <Csrf who={props.who} />
               <textarea name="text" id="config-text" rows={24} spellcheck={false} class={problems.length ? 'invalid' : ''}>{props.text}</textarea>
-              <label for="comment">Comment</label>
+              <label for="comment">{t['config.comment']}</label>
               <input type="text" id="comment" name="comment" maxlength={200} />
               <p>
-                <button type="submit" name="action" value="validate" class="secondary" id="config-validate">Validate</button>{' '}
-                <button type="submit" name="action" value="apply" id="config-apply">Validate and apply</button>
+                <button type="submit" name="action" value="validate" class="secondary" id="config-validate">{t['config.validate']}</button>{' '}
+                <button type="submit" name="action" value="apply" id="config-apply">{t['config.apply']}</button>
               </p>
             </form>
           ) : null}
           {problems.length > 0 || !edit ? <Source text={props.text} problems={problems} /> : null}
         </section>
         <section class="card wide" id="history">
-          <h2>History</h2>
+          <h2>{t['config.history']}</h2>
           <table>
-            <thead><tr><th>Version</th><th>When</th><th>Who</th><th>Comment</th><th></th></tr></thead>
-            <tbody>{props.versions.map((v, i) => (
-              <tr data-version={v.version}>
-                <td><a href={`/config/versions/${v.version}`}>{v.version}</a>{v.version === props.head.version ? <span class="badge ok"> running</span> : null}</td>
-                <td>{v.createdAt}</td><td>{v.author}</td><td>{v.comment}</td>
+            <thead><tr><th>{t['config.versionCol']}</th><th>{t['config.when']}</th><th>{t['config.who']}</th><th>{t['config.comment']}</th><th></th></tr></thead>
+            <tbody>{props.versions.map((x, i) => (
+              <tr data-version={x.version}>
+                <td><a href={`/config/versions/${x.version}`}>{x.version}</a>{x.version === props.head.version ? <span class="badge ok" data-running="true"> {t['config.running']}</span> : null}</td>
+                <td class="time">{props.v.time.time(x.createdAt)}</td><td>{x.author}</td><td>{x.comment}</td>
                 <td>
-                  {props.versions[i + 1] ? <a href={`/config/diff?from=${props.versions[i + 1]!.version}&to=${v.version}`}>diff</a> : null}
-                  {edit && v.version !== props.head.version ? (
-                    <form class="inline" method="post" action="/config/rollback"> <Csrf who={props.who} /><input type="hidden" name="version" value={String(v.version)} /><button type="submit" class="secondary">roll back to {v.version}</button></form>
+                  {props.versions[i + 1] ? <a href={`/config/diff?from=${props.versions[i + 1]!.version}&to=${x.version}`}>{t['config.diff']}</a> : null}
+                  {edit && x.version !== props.head.version ? (
+                    <form class="inline" method="post" action="/config/rollback"> <Csrf who={props.who} /><input type="hidden" name="version" value={String(x.version)} /><button type="submit" class="secondary" data-rollback={x.version}>{t['config.rollbackTo'](x.version)}</button></form>
                   ) : null}
                 </td>
               </tr>
@@ -69,16 +72,16 @@ function ConfigPage(props: { who: Principal; text: string; head: ConfigVersionSu
           </table>
         </section>
         <section class="card wide" id="backup">
-          <h2>Signed backup</h2>
-          {!props.backup ? <NotAvailable what="Signed backup (no appliance signing key wired)" /> : (
+          <h2>{t['config.backup']}</h2>
+          {!props.backup ? <NotAvailable v={v} what={t['config.naBackup']} /> : (
             <div>
-              {can(props.who.role, 'config.backup') ? <p><a href="/config/backup">Download the signed backup of the running version</a></p> : null}
+              {can(props.who.role, 'config.backup') ? <p><a href="/config/backup">{t['config.download']}</a></p> : null}
               {edit ? (
                 <form method="post" action="/config/import" enctype="multipart/form-data">
                   <Csrf who={props.who} />
-                  <label for="backup-file">Import a signed backup (applied as a new version)</label>
+                  <label for="backup-file">{t['config.importLabel']}</label>
                   <input type="file" id="backup-file" name="file" accept=".json,application/json" required />
-                  <button type="submit">Verify and import</button>
+                  <button type="submit">{t['config.import']}</button>
                 </form>
               ) : null}
             </div>
@@ -89,20 +92,20 @@ function ConfigPage(props: { who: Principal; text: string; head: ConfigVersionSu
   );
 }
 
-function describe(r: Extract<ApplyResult, { ok: true }>): string {
-  if (r.unchanged) return `No change: version ${r.version.version} is already running.`;
+function describe(t: Catalogue, r: Extract<ApplyResult, { ok: true }>): string {
+  if (r.unchanged) return t['config.unchanged'](r.version.version);
   const p = r.plan;
-  const parts = [`Version ${r.version.version} applied.`];
-  if (p.live.length) parts.push(`Live: ${p.live.join(', ')}.`);
-  if (p.restartListeners.length) parts.push(`Listeners restarted: ${p.restartListeners.join(', ')}.`);
-  if (p.restartRequired.length) parts.push(`Takes effect at the next restart: ${p.restartRequired.join(', ')}.`);
+  const parts = [t['config.applied'](r.version.version)];
+  if (p.live.length) parts.push(t['config.live'](p.live.join(', ')));
+  if (p.restartListeners.length) parts.push(t['config.listenersRestarted'](p.restartListeners.join(', ')));
+  if (p.restartRequired.length) parts.push(t['config.atRestart'](p.restartRequired.join(', ')));
   return parts.join(' ');
 }
 
 async function showConfig(c: UiContext, text?: string, problems?: LocatedProblem[], status: 200 | 422 = 200) {
   const cfg = c.get('deps').services.config;
   const [head, versions] = await Promise.all([cfg.current(), cfg.versions()]);
-  return render(c, <ConfigPage who={c.get('who')} text={text ?? head.text} head={head} versions={versions} problems={problems} flash={takeFlash(c)} backup={!!cfg.exportSignedBackup} />, status);
+  return render(c, <ConfigPage v={c.get('view')} who={c.get('who')} text={text ?? head.text} head={head} versions={versions} problems={problems} flash={takeFlash(c)} backup={!!cfg.exportSignedBackup} />, status);
 }
 
 const located = (text: string, problems: ConfigProblem[]): LocatedProblem[] => problems.map((p) => ({ ...p, line: lineOf(text, p.path) }));
@@ -121,7 +124,7 @@ export function registerConfig(app: Hono<UiEnv>) {
       c.set('audited', true); // a check that changes nothing
       const r = cfg.validate(text);
       if (!r.ok) return showConfig(c, text, located(text, r.problems), 422);
-      setFlash(c, { text: 'Valid: no problem found (not applied).' });
+      setFlash(c, { text: c.get('view').t['config.valid'] });
       return showConfig(c, text);
     }
     const r = await cfg.apply(text, actorOf(c), comment);
@@ -130,18 +133,19 @@ export function registerConfig(app: Hono<UiEnv>) {
       return showConfig(c, text, located(text, r.problems), 422);
     }
     await auditAs(c, 'config.apply', 'ok', `version ${r.version.version}`, r.unchanged ? 'unchanged' : `changed: ${r.plan.changed.join(', ')}`);
-    setFlash(c, { text: describe(r) });
+    setFlash(c, { text: describe(c.get('view').t, r) });
     return c.redirect('/config', 303);
   });
 
   app.get('/config/versions/:n', async (c) => {
-    const v = await c.get('deps').services.config.get(Number(c.req.param('n')));
-    if (!v) return c.text('no such version', 404);
+    const x = await c.get('deps').services.config.get(Number(c.req.param('n')));
+    if (!x) return c.text('no such version', 404);
+    const v = c.get('view');
     return render(c, (
-      <Layout title={`Configuration version ${v.version}`} who={c.get('who')} active="/config">
-        <h1>Configuration version {v.version}</h1>
-        <p class="muted">{v.createdAt} · {v.author} · {v.comment} · sha256 {v.sha256}</p>
-        <Source text={v.text} problems={[]} />
+      <Layout v={v} title={v.t['config.versionTitle'](x.version)} who={c.get('who')} active="/config">
+        <h1>{v.t['config.versionTitle'](x.version)}</h1>
+        <p class="muted">{v.time.time(x.createdAt)} · {x.author} · {x.comment} · sha256 {x.sha256}</p>
+        <Source text={x.text} problems={[]} />
       </Layout>
     ));
   });
@@ -150,9 +154,10 @@ export function registerConfig(app: Hono<UiEnv>) {
     const from = Number(c.req.query('from')), to = Number(c.req.query('to'));
     let lines: DiffLine[];
     try { lines = await c.get('deps').services.config.diff(from, to); } catch (e) { return c.text((e as Error).message, 404); }
+    const v = c.get('view');
     return render(c, (
-      <Layout title="Configuration diff" who={c.get('who')} active="/config">
-        <h1>Changes from version {from} to {to}</h1>
+      <Layout v={v} title={v.t['config.diffTitle']} who={c.get('who')} active="/config">
+        <h1>{v.t['config.diffHeading'](from, to)}</h1>
         <pre class="src diff" id="diff">{lines.map((l) => <span class={l.op === '+' ? 'add' : l.op === '-' ? 'del' : ''}>{l.op} {l.text}</span>)}</pre>
       </Layout>
     ));
@@ -165,7 +170,8 @@ export function registerConfig(app: Hono<UiEnv>) {
     const n = Number(body.version);
     const r = await c.get('deps').services.config.rollback(n, actorOf(c));
     await auditAs(c, 'config.rollback', r.ok ? 'ok' : 'refused', `version ${n}`, r.ok ? `now version ${r.version.version}` : r.problems[0]?.message);
-    setFlash(c, r.ok ? { text: `Rolled back: ${describe(r)}` } : { text: `Rollback refused: ${r.problems.map((p) => `${p.path}: ${p.message}`).join('; ')}`, error: true });
+    const t = c.get('view').t;
+    setFlash(c, r.ok ? { text: t['config.rolledBack'](describe(t, r)) } : { text: t['config.rollbackRefused'](r.problems.map((p) => `${p.path}: ${p.message}`).join('; ')), error: true });
     return c.redirect('/config', 303);
   });
 
@@ -190,7 +196,8 @@ export function registerConfig(app: Hono<UiEnv>) {
     const doc = f instanceof File ? await f.text() : typeof f === 'string' ? f : '';
     const r = await cfg.importSignedBackup(doc, actorOf(c));
     await auditAs(c, 'config.import', r.ok ? 'ok' : 'refused', undefined, r.ok ? `version ${r.version.version}` : r.problems[0]?.message);
-    setFlash(c, r.ok ? { text: `Backup imported: ${describe(r)}` } : { text: `Import refused: ${r.problems.map((p) => `${p.path}: ${p.message}`).join('; ')}`, error: true });
+    const t = c.get('view').t;
+    setFlash(c, r.ok ? { text: t['config.imported'](describe(t, r)) } : { text: t['config.importRefused'](r.problems.map((p) => `${p.path}: ${p.message}`).join('; ')), error: true });
     return c.redirect('/config', 303);
   });
 }

@@ -1,0 +1,30 @@
+// Jobs: the long operations the running appliance does for the CLI or the API — register import,
+// backup, audit verification — with their progress (refreshing while one runs) and outcome.
+import type { Hono } from 'hono';
+import { takeFlash, type UiEnv } from '../context.js';
+import { Layout, NotAvailable } from '../layout.js';
+import { render } from '../render.js';
+
+export function registerJobs(app: Hono<UiEnv>) {
+  app.get('/jobs', async (c) => {
+    const ops = c.get('deps').services.operations;
+    const who = c.get('who');
+    const v = c.get('view');
+    const t = v.t;
+    const jobs = ops?.jobs.list() ?? [];
+    const running = jobs.some((j) => j.state === 'running');
+    return render(c, (
+      <Layout v={v} title={t['jobs.title']} who={who} active="/jobs" flash={takeFlash(c)} refreshMs={running ? 2000 : undefined}>
+        <h1>{t['jobs.title']}</h1>
+        {!ops ? <NotAvailable v={v} what={t['jobs.title']} /> : jobs.length === 0 ? <p class="muted" id="jobs-none">{t['jobs.none']}</p> : (
+          <table id="jobs"><thead><tr><th>{t['jobs.kind']}</th><th>{t['jobs.by']}</th><th>{t['jobs.state']}</th><th>{t['jobs.progress']}</th><th>{t['jobs.started']}</th><th>{t['jobs.outcome']}</th></tr></thead>
+            <tbody>{jobs.map((j) => (
+              <tr data-job={j.id} data-kind={j.kind} data-state={j.state}><td>{t[`jobs.kind.${j.kind}`]}</td><td>{j.by}</td><td>{t[`jobs.state.${j.state}`]}</td>
+                <td><progress value={j.done} max={Math.max(j.total, 1)}></progress> {j.done} / {j.total} {t[`jobs.unit.${j.unit}`]}</td>
+                <td>{v.time.time(j.startedAt)}</td><td>{j.summary ?? ''}</td></tr>
+            ))}</tbody></table>
+        )}
+      </Layout>
+    ));
+  });
+}
