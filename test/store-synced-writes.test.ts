@@ -128,7 +128,7 @@ describe('backup restore', () => {
     await b.write();
     await db.close();
     dbs.splice(dbs.indexOf(db), 1);
-    const { file } = await createBackup({ dataDir, signer: await testSigner() });
+    const { file } = await createBackup({ dataDir, signer: await testSigner(), plaintext: true });
     const from = recorder.trace.length;
     const target = join(dataDir, 'restored');
     expect((await restoreBackup(verifyBackup(file), target)).records).toBe(12_000);
