@@ -19,7 +19,7 @@ export function registerJobs(app: Hono<UiEnv>) {
         {!ops ? <NotAvailable v={v} what={t['jobs.title']} /> : jobs.length === 0 ? <p class="muted" id="jobs-none">{t['jobs.none']}</p> : (
           <table id="jobs"><thead><tr><th>{t['jobs.kind']}</th><th>{t['jobs.by']}</th><th>{t['jobs.state']}</th><th>{t['jobs.progress']}</th><th>{t['jobs.started']}</th><th>{t['jobs.outcome']}</th></tr></thead>
             <tbody>{jobs.map((j) => (
-              <tr data-job={j.id} data-kind={j.kind} data-state={j.state}><td>{t[`jobs.kind.${j.kind}`]}</td><td>{j.by}</td><td>{t[`jobs.state.${j.state}`]}</td>
+              <tr data-job={j.id} data-state={j.state} data-kind={j.kind}><td>{t[`jobs.kind.${j.kind}`]}</td><td>{j.by}</td><td>{t[`jobs.state.${j.state}`]}</td>
                 <td><progress value={j.done} max={Math.max(j.total, 1)}></progress> {j.done} / {j.total} {t[`jobs.unit.${j.unit}`]}</td>
                 <td>{v.time.time(j.startedAt)}</td><td>{j.summary ?? ''}</td></tr>
             ))}</tbody></table>
