@@ -100,6 +100,10 @@ export const brokerSection = z.object({
   mode: z.enum(['appliance', 'standalone']).default('appliance').describe('appliance: contract ACL (req/res/to). standalone: roles may also be granted arbitrary topics.'),
   /** Standalone mode: role given to clients that present no credentials on the loopback plain listener. */
   anonymousRole: z.string().optional().describe('Standalone mode: role given to clients that present no credentials on the loopback plain listener.'),
-  /** fsync every committed batch (power-loss safety) or rely on the OS (process-crash safety). */
-  syncWrites: z.boolean().default(false).describe('fsync every committed batch (power-loss safety) or rely on the OS (process-crash safety).'),
+  /**
+   * true: every write that precedes an acknowledgement (PUBACK, reply, upstream ack) is fsynced first
+   * (power-loss safety; group commit shares one fsync among concurrent writes). false: process-crash
+   * safety only — a power cut can lose what was already acknowledged.
+   */
+  syncWrites: z.boolean().default(true).describe('true: every write that precedes an acknowledgement (PUBACK, reply, upstream ack) is fsynced first: power-loss safety (group commit shares one fsync among concurrent writes). false: process-crash safety only: writes are left to the OS page cache, and a power cut can lose messages and changes already acknowledged.'),
 }).strict();
