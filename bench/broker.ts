@@ -1,4 +1,5 @@
-// npm run bench:broker [-- --messages N] [--size B] [--window W] [--rounds R] [--only ours,memory,level,mosquitto] [--seal]
+// npm run bench:broker [-- --messages N] [--size B] [--window W] [--rounds R] [--only ours,memory,level,mosquitto,ours-nosync] [--seal]
+// (ours-nosync, not in the default set: ours at the opt-out broker.syncWrites false, for the cost of fsync)
 // (--seal: ours seals every stored value, as the appliance with encryption at rest does)
 // One publisher process, one clean:false subscriber process, one broker process per configuration,
 // each configuration in turn in the same run, R rounds interleaved (the machine is shared: the
@@ -18,10 +19,11 @@ const size = intFlag(argv, 'size', 256);
 const window = intFlag(argv, 'window', 1000);
 const rounds = intFlag(argv, 'rounds', 3);
 const seal = argv.includes('--seal');
-const labelOf = (k: BrokerKind) => BROKER_LABELS[k] + (k === 'ours' && seal ? ', values sealed' : '');
+const labelOf = (k: BrokerKind) => BROKER_LABELS[k] + (k.startsWith('ours') && seal ? ', values sealed' : '');
 const ALL: BrokerKind[] = ['ours', 'memory', 'level', 'mosquitto'];
+const KNOWN: BrokerKind[] = [...ALL, 'ours-nosync'];
 const only = (flag(argv, 'only')?.split(',') ?? ALL) as BrokerKind[];
-for (const k of only) if (!ALL.includes(k)) throw new Error(`--only: unknown broker "${k}" (known: ${ALL.join(', ')})`);
+for (const k of only) if (!KNOWN.includes(k)) throw new Error(`--only: unknown broker "${k}" (known: ${KNOWN.join(', ')})`);
 
 const PUBLISHER = fileURLToPath(new URL('./lib/publisher.ts', import.meta.url));
 const SUBSCRIBER = fileURLToPath(new URL('./lib/subscriber.ts', import.meta.url));
@@ -34,7 +36,7 @@ async function runOne(kind: BrokerKind): Promise<Row> {
   const dir = mkdtempSync(join(tmpdir(), `bench-broker-${kind}-`));
   const port = await freePort();
   const url = `mqtt://127.0.0.1:${port}`;
-  const broker = await startBroker(kind, port, dir, kind === 'ours' && seal ? ['--seal'] : []);
+  const broker = await startBroker(kind, port, dir, kind.startsWith('ours') && seal ? ['--seal'] : []);
   try {
     const cpuBefore = cpuMsOf(broker.proc.pid!);
     const sub = start(process.execPath, ['--import', 'tsx', SUBSCRIBER, '--url', url, '--count', String(messages), '--client-id', 'bench-sub']);

@@ -14,7 +14,8 @@
 // (bench/lib/uplinkOutbox.ts).
 // Knobs: BENCH_ROUNDS (default 2, ABBA order), BENCH_SECONDS (sustained and paced phases, default 8),
 // BENCH_WINDOW (default 1000), BENCH_RESIDENTS (default 3000), BENCH_MESSAGES (outbox backlog, default
-// 2000), BENCH_OUTBOX=0, BENCH_VERBOSE=1.
+// 2000), BENCH_OUTBOX=0, BENCH_VERBOSE=1, BENCH_SYNC_WRITES=false (the stacks at the opt-out of
+// broker.syncWrites, process-crash safety only; default: the configuration's default).
 import { execSync } from 'node:child_process';
 import { loadavg } from 'node:os';
 import { nowIso, uuidv7, type Envelope } from '../gateway/envelope.js';
@@ -30,17 +31,20 @@ const RESIDENTS = Number(process.env.BENCH_RESIDENTS ?? 3000);
 const MESSAGES = Number(process.env.BENCH_MESSAGES ?? 2000);
 const OUTBOX = process.env.BENCH_OUTBOX !== '0';
 const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 2));
+const SYNC_ENV = process.env.BENCH_SYNC_WRITES;
+if (SYNC_ENV !== undefined && SYNC_ENV !== 'true' && SYNC_ENV !== 'false') throw new Error(`BENCH_SYNC_WRITES: expected true or false, got "${SYNC_ENV}"`);
+const SYNC_WRITES = SYNC_ENV === undefined ? undefined : SYNC_ENV === 'true';
 const WARMUP = 3;
 const RAW_SECONDS = 5;
 
 const progress = (m: string) => { if (process.env.BENCH_VERBOSE) process.stderr.write(`[${(performance.now() / 1000).toFixed(1)} s] ${m}\n`); };
 const load0 = loadavg()[0]!;
 
-interface PathRun { req: ReqPathResult; outbox?: OutboxPathResult; parallelism: number; sessions: number; rawSign?: number }
+interface PathRun { req: ReqPathResult; outbox?: OutboxPathResult; parallelism: number; sessions: number; syncWrites: boolean; rawSign?: number }
 
 async function run(name: string, signed: boolean): Promise<PathRun> {
   progress(`${name}: starting the stack`);
-  const s: CsStack = await startCsStack({ residents: RESIDENTS, ...(signed ? {} : { crypto: { uplinkSigner: unsignedSigner, verifier: unsignedVerifier } }) });
+  const s: CsStack = await startCsStack({ residents: RESIDENTS, ...(SYNC_WRITES === undefined ? {} : { syncWrites: SYNC_WRITES }), ...(signed ? {} : { crypto: { uplinkSigner: unsignedSigner, verifier: unsignedVerifier } }) });
   try {
     if (s.residents.length <= WINDOW) throw new Error(`BENCH_WINDOW ${WINDOW} must stay below the ${s.residents.length} residents (one change in flight per person)`);
     const parallelism = s.config.uplink.parallelism;
@@ -53,7 +57,7 @@ async function run(name: string, signed: boolean): Promise<PathRun> {
     }
     const req = await measureReqPath(s, { window: WINDOW, warmupSeconds: WARMUP, sustainedSeconds: SECONDS, pacedSeconds: SECONDS, progress: (m) => progress(`${name} ${m}`) });
     const outbox = OUTBOX ? await measureOutboxPath(s, { messages: MESSAGES, pacedSeconds: Math.min(SECONDS, 5), progress: (m) => progress(`${name} ${m}`) }) : undefined;
-    return { req, outbox, parallelism, sessions, rawSign };
+    return { req, outbox, parallelism, sessions, syncWrites: s.config.broker.syncWrites, rawSign };
   } finally {
     await s.close();
   }
@@ -84,7 +88,7 @@ const reqLine = (n: string, r: ReqPathResult) =>
   `  ${n.padEnd(18)} ${f(r.sustained).padStart(5)} msg/s (outstanding: ${f(r.backlog.unacked)} not yet PUBACKed, ${f(r.backlog.intake)} durable awaiting reply, ${f(r.backlog.uplink)} replied not yet upstream)   at ${f(r.pacedRate)} msg/s: req→prefecture p50 ${ms(r.endToEnd.p50)} p99 ${ms(r.endToEnd.p99)} ms; req→local reply p50 ${ms(r.localReply.p50)} p99 ${ms(r.localReply.p99)} ms`;
 const lines = [
   `bench:uplink  ${new Date().toISOString()}  commit ${commit}  load average ${load0.toFixed(2)} → ${load1.toFixed(2)}`,
-  `stack: appliance broker + CS role + uplink (parallelism ${runs.signed[0]!.parallelism}) + simulators on Mosquitto; SoftHSM ES256, ${runs.signed[0]!.sessions} sessions; ${RESIDENTS} residents, window ${WINDOW}, ${SECONDS} s phases, ${ROUNDS} round(s)`,
+  `stack: appliance broker + CS role + uplink (parallelism ${runs.signed[0]!.parallelism}) + simulators on Mosquitto; SoftHSM ES256, ${runs.signed[0]!.sessions} sessions; broker.syncWrites ${runs.signed[0]!.syncWrites}; ${RESIDENTS} residents, window ${WINDOW}, ${SECONDS} s phases, ${ROUNDS} round(s)`,
   `raw token signing (signEnvelope, ${runs.signed[0]!.parallelism} callers): ${runs.signed.map((r) => f(r.rawSign!)).join(', ')} sig/s`,
   `req/identity.update → identity.notify at ${PREF}, per round:`,
   ...runs.unsigned.flatMap((u, i) => [reqLine(`round ${i + 1} unsigned`, u.req), reqLine(`round ${i + 1} signed`, runs.signed[i]!.req)]),

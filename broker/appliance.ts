@@ -62,7 +62,7 @@ export async function startAppliance(config: ApplianceConfig, opts: { logger: Lo
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'jukigw_process_' });
   prepareDataDir(config.dataDir, opts.logger);
-  const db = await openApplianceDb(join(config.dataDir, 'db'));
+  const db = await openApplianceDb(join(config.dataDir, 'db'), { sync: config.broker.syncWrites });
   const ctx: ApplianceContext = {
     config, logger: opts.logger, registry, db, audit: opts.audit ?? (() => {}), gw: { extra: {} }, ...(opts.only ? { only: opts.only } : {}), ...(opts.configText !== undefined ? { configText: opts.configText } : {}),
     ...(opts.printOnce ? { printOnce: opts.printOnce } : {}),

@@ -6,9 +6,9 @@ import { statfs } from 'node:fs/promises';
 import type { LimitsConfig } from '../config/schema/broker.js';
 
 export interface Alarm {
-  kind: 'offline-queue' | 'disk-space' | 'storage';
+  kind: 'offline-queue' | 'disk-space' | 'storage' | 'pre-auth';
   state: 'raised' | 'cleared';
-  /** Client ID for a queue alarm; the path for disk space. */
+  /** Client ID for a queue alarm; the path for disk space; `address …` or `all addresses` for pre-auth. */
   subject: string;
   message: string;
   at: string;

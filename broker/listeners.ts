@@ -17,11 +17,13 @@ export interface RunningListener extends ListenerInfo {
 }
 
 export interface ListenerHooks {
-  /** A connection that passed the transport checks; hand it to aedes. */
-  accept(conn: Socket | TLSSocket, info: ListenerInfo): void;
+  /** A TCP connection was accepted, before any TLS handshake or transport check. */
+  opened(raw: Socket): void;
+  /** A connection that passed the transport checks; hand it to aedes. `raw`: its TCP socket. */
+  accept(conn: Socket | TLSSocket, info: ListenerInfo, raw: Socket): void;
   /** A connection refused before MQTT (bad certificate, non-loopback peer on a plain listener...). */
-  refused(info: ListenerInfo, reason: string, remote: string | undefined): void;
-  /** Sockets beyond this are refused by the kernel accept loop (floods of idle sockets). */
+  refused(info: ListenerInfo, reason: string, remote: string | undefined, raw?: Socket): void;
+  /** Sockets beyond this are closed as soon as accepted (a bound on file descriptors). */
   maxSockets: number;
 }
 
@@ -47,6 +49,9 @@ export async function startListener(l: ListenerConfig, hooks: ListenerHooks): Pr
   const info: ListenerInfo = { name: l.name, type: l.type, segment: l.segment };
   let server: Server;
   let reloadTls = () => {};
+  // A TLS socket reports its TCP socket's peer: how the secure connection finds the socket it runs on.
+  const handshaking = new Map<string, Socket>();
+  const peer = (s: Socket) => `${s.remoteAddress}|${s.remotePort}`;
   if (l.type === 'tls') {
     if (!l.tls) throw new Error(`listener ${l.name}: tls material missing`);
     const tlsServer = createTlsServer(tlsOptions(l), (s) => {
@@ -57,10 +62,15 @@ export async function startListener(l: ListenerConfig, hooks: ListenerHooks): Pr
         s.destroy();
         return;
       }
-      hooks.accept(s, info);
+      const raw = handshaking.get(peer(s));
+      handshaking.delete(peer(s));
+      hooks.accept(s, info, raw ?? s);
     });
     tlsServer.on('tlsClientError', (err: NodeJS.ErrnoException, s: TLSSocket) => {
-      hooks.refused(info, `tls: ${err.code ?? err.message}`, s?.remoteAddress);
+      // Node's link from a TLS socket to the TCP socket it runs on (_tls_wrap.js): once the connection
+      // is gone only the latter still knows the peer, and whether the broker itself closed it.
+      const raw = (s as unknown as { _parent?: Socket } | undefined)?._parent;
+      hooks.refused(info, `tls: ${err.code ?? err.message}`, s?.remoteAddress ?? raw?.remoteAddress, raw);
     });
     reloadTls = () => tlsServer.setSecureContext(tlsOptions(l));
     server = tlsServer;
@@ -73,7 +83,7 @@ export async function startListener(l: ListenerConfig, hooks: ListenerHooks): Pr
         s.destroy();
         return;
       }
-      hooks.accept(s, info);
+      hooks.accept(s, info, s);
     });
   }
   server.maxConnections = hooks.maxSockets;
@@ -82,12 +92,19 @@ export async function startListener(l: ListenerConfig, hooks: ListenerHooks): Pr
     // Request/reply traffic of small packets: Nagle's algorithm would hold each reply ~40 ms.
     s.setNoDelay(true);
     sockets.add(s);
-    s.once('close', () => sockets.delete(s));
+    if (l.type === 'tls') handshaking.set(peer(s), s);
+    s.once('close', () => {
+      sockets.delete(s);
+      if (handshaking.get(peer(s)) === s) handshaking.delete(peer(s));
+    });
+    hooks.opened(s);
   });
   await new Promise<void>((resolve, reject) => {
     const onError = (e: NodeJS.ErrnoException) => reject(new Error(`listener ${l.name}: cannot listen on ${l.host}:${l.port}: ${e.code ?? e.message}`));
     server.once('error', onError);
-    server.listen(l.port, l.host, () => { server.off('error', onError); resolve(); });
+    // A deep accept queue (the kernel caps it at net.core.somaxconn): a flood that reconnects as fast
+    // as it is closed must not fill it, or a real client's SYN is dropped and retried only after 1 s, 3 s...
+    server.listen({ port: l.port, host: l.host, backlog: 4096 }, () => { server.off('error', onError); resolve(); });
   });
   return {
     ...info,

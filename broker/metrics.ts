@@ -2,8 +2,8 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
 
 export type DenialReason =
-  | 'tls' | 'auth' | 'not-authorized' | 'client-id' | 'max-connections' | 'listener'
-  | 'acl-publish' | 'acl-subscribe' | 'payload-too-large' | 'malformed' | 'queue-full' | 'storage' | 'slow-consumer';
+  | 'tls' | 'pre-auth' | 'auth' | 'auth-throttled' | 'not-authorized' | 'client-id' | 'max-connections' | 'listener'
+  | 'acl-publish' | 'acl-will' | 'acl-subscribe' | 'payload-too-large' | 'malformed' | 'queue-full' | 'storage' | 'slow-consumer';
 
 export interface BrokerMetrics {
   denial(reason: DenialReason): void;

@@ -31,7 +31,7 @@ export interface PersistenceChoice {
   db?: Db;
   /** Without a db: open a LevelDB under dataDir/broker-db. */
   dataDir?: string;
-  /** fsync every committed batch (config broker.syncWrites). */
+  /** fsync every commit that precedes an acknowledgement (config broker.syncWrites; default true). */
   sync?: boolean;
   onAlarm?: (a: PersistenceAlarm) => void;
   /** Encryption at rest of every stored value (the appliance's keyring); none for the standalone broker. */
@@ -42,7 +42,7 @@ export async function createBrokerPersistence(opts: PersistenceChoice): Promise<
   if (!opts.db && !opts.dataDir) throw new Error('broker persistence: give db or dataDir');
   const level = createLevelPersistence({
     ...(opts.db ? { db: opts.db } : { path: join(opts.dataDir!, 'broker-db') }),
-    sync: opts.sync ?? false,
+    sync: opts.sync ?? true,
     ...(opts.onAlarm ? { onAlarm: opts.onAlarm } : {}),
     ...(opts.sealer ? { sealer: opts.sealer } : {}),
   });

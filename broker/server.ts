@@ -25,6 +25,10 @@ import { markRedeliveries } from './redelivery.js';
 import { installInflightWindow, type InflightWindow } from './inflight.js';
 import { answersOversize, OVERSIZE_ANSWER_FACTOR, oversizeReply } from './oversize.js';
 import { wireDurableIngress, type ValueSealer } from './persistence/index.js';
+import { registrantIdentity, willProblem, type WillShape } from './will.js';
+import { publishStoredWills, takeOverStoredWills, type WillPersistence } from './stored-wills.js';
+import { LoginThrottle } from './login-throttle.js';
+import { normalize, onFirstBytes, PreAuthGate } from './preauth.js';
 
 /** What the audit log records about a refusal or an alarm. */
 export type BrokerAuditEvent =
@@ -113,21 +117,55 @@ export async function startBroker(config: ApplianceConfig, deps: BrokerDeps): Pr
     for (const fn of alarmListeners) fn(alarm);
   };
 
-  const deny = (reason: DenialReason, detail: string, ctx: { client?: Client | null; conn?: object; remote?: string | undefined; topic?: string }) => {
+  /** quiet: counted and logged at debug level only, for the repeats a burst summary covers. */
+  const deny = (reason: DenialReason, detail: string, ctx: { client?: Client | null; conn?: object; remote?: string | undefined; topic?: string; systemId?: string | null; clientId?: string }, quiet = false) => {
     const client = ctx.client ?? null;
     const conn = ctx.conn ?? client?.conn;
     const event = {
       kind: 'denial' as const, reason, detail,
-      systemId: client ? identities.get(client)?.systemId ?? null : null,
-      clientId: client?.id ?? null,
+      systemId: ctx.systemId !== undefined ? ctx.systemId : client ? identities.get(client)?.systemId ?? null : null,
+      clientId: ctx.clientId ?? client?.id ?? null,
       listener: conn ? listenerOf.get(conn)?.name ?? null : null,
       remote: ctx.remote ?? (conn as Socket | undefined)?.remoteAddress ?? null,
       ...(ctx.topic !== undefined ? { topic: ctx.topic } : {}),
       at: new Date().toISOString(),
     };
     metrics.denial(reason);
+    if (quiet) return log.debug({ denial: event }, `denied (${reason}): ${detail}`);
     log.warn({ denial: event }, `denied (${reason}): ${detail}`);
     deps.audit?.(event);
+  };
+
+  const throttle = new LoginThrottle(() => limits.authFailures);
+  /** Backoff keys of a password login: the source address, and the system when the username names one. */
+  const loginKeys = (username: string | undefined, remote: string | undefined): string[] => {
+    const sys = username !== undefined && current.systems.some((x) => x.id === username) ? [`system ${username}`] : [];
+    return [...sys, `address ${normalize(remote)}`];
+  };
+  const announce = (notices: Array<{ detail: string }>, ctx: { client?: Client; conn?: object }) => {
+    for (const n of notices) deny('auth-throttled', n.detail, ctx);
+  };
+
+  const preAuthScope = (address: string, scope: 'address' | 'total') => (scope === 'address' ? `address ${address}` : 'all addresses');
+  const gate = new PreAuthGate(() => limits.preAuth, {
+    evicted(address, scope) {
+      const bound = scope === 'address' ? `${limits.preAuth.maxPerAddress} per address` : `${limits.preAuth.maxTotal} in total`;
+      deny('pre-auth', `unauthenticated connections at their bound (${bound}): an idle one from ${address} closed`, { remote: address }, true);
+      raise({ kind: 'pre-auth', state: 'raised', subject: preAuthScope(address, scope), message: `unauthenticated connections at their bound (${bound}); the idlest ones from ${scope === 'address' ? address : 'the address holding the most'} are closed` });
+    },
+    timedOut(address) {
+      deny('pre-auth', `no authenticated CONNECT within ${limits.preAuth.connectTimeoutMs} ms: closed`, { remote: address }, true);
+    },
+  });
+  /** Pre-authentication alarms clear once their count is back under half its bound. */
+  const clearPreAuthAlarms = () => {
+    for (const a of active.values()) {
+      if (a.kind !== 'pre-auth') continue;
+      const all = a.subject === 'all addresses';
+      const count = all ? gate.total : gate.pendingFrom(a.subject.slice('address '.length));
+      const bound = all ? limits.preAuth.maxTotal : limits.preAuth.maxPerAddress;
+      if (count * 2 < bound) raise({ kind: 'pre-auth', state: 'cleared', subject: a.subject, message: `unauthenticated connections of ${a.subject} back to ${count}` });
+    }
   };
 
   const disk = new DiskGuard(config.dataDir, limits.minFreeDiskBytes, raise);
@@ -172,17 +210,56 @@ export async function startBroker(config: ApplianceConfig, deps: BrokerDeps): Pr
     deny('payload-too-large', `${reason}; acknowledged without storing it, answered invalid_request on ${topic} (corr ${reply.corr ?? 'null'}), connection kept`, { client, topic: packet.topic });
     return 'answered';
   }
+  /** Wills left by an earlier run (kill -9): re-checked under their registrant, before any listener opens. */
+  async function publishWillsOfEarlierRun(): Promise<void> {
+    const store = persistence.aedes as WillPersistence;
+    const wills = await takeOverStoredWills(store, (client) => {
+      const who = identities.get(client);
+      return who && { systemId: who.systemId, role: who.role };
+    });
+    const published = await publishStoredWills(store, wills, {
+      check(registrant, will) {
+        const who = registrantIdentity(current, registrant);
+        const problem = who.ok ? willProblem(who.identity, will, appliance()) : null;
+        return problem ? { ok: false, reason: problem } : who;
+      },
+      refuse(will, reason, registrant) {
+        deny('acl-will', `stored will of client ${will.clientId} on ${will.topic} not published: ${reason}`,
+          { clientId: will.clientId, systemId: registrant?.systemId ?? null, topic: will.topic });
+      },
+      async publish(will, identity) {
+        // Stands for the connection that left the will: an object only this code holds, so no client can pose as it.
+        const gone = { id: will.clientId } as Client;
+        identities.set(gone, identity);
+        const packet = { cmd: 'publish', topic: will.topic, payload: will.payload, qos: will.qos, retain: will.retain, dup: false } as PublishPacket;
+        await new Promise<void>((resolve, reject) => aedes.authorizePublish(gone, packet, (e?: Error | null) => (e ? reject(e) : resolve())));
+        // With the client, as aedes publishes a live client's will (lib/client.js): the packet carries its client ID.
+        const publishAs = aedes.publish as unknown as (p: PublishPacket, c: Client, d: (e?: Error) => void) => void;
+        await new Promise<void>((resolve, reject) => publishAs.call(aedes, packet, gone, (e?: Error) => (e ? reject(e) : resolve()))).catch((e: Error) => {
+          deny('storage', `stored will of client ${will.clientId} could not be published: ${e.message}`, { client: gone, topic: will.topic });
+          throw e;
+        });
+      },
+    });
+    if (wills.length > 0) log.info({ stored: wills.length, published }, 'last wills of the earlier run handled');
+  }
   /** Packets acknowledged by an Answered refusal: aedes publishes after the PUBACK; they must go nowhere. */
   const unpublished = new WeakSet<object>();
+  /** The will each client's CONNECT carried: aedes hands this very object to authorizePublish when it goes out. */
+  const connectWills = new WeakMap<Client, WillShape>();
+  const appliance = () => current.broker.mode === 'appliance';
 
   markRedeliveries(persistence.aedes);
   const aedes: Aedes = await Aedes.createBroker({
     persistence: persistence.aedes,
     maxInflightInbound: limits.maxInflight,
+    // aedes' own deadline runs from a connection's first bytes and cannot change live: set to the
+    // longest limits.preAuth.connectTimeoutMs allows, so the gate's (from TCP accept, live) always decides.
+    connectTimeout: 120_000,
     authenticate(client, username, password, done) {
       const info = listenerOf.get(client.conn);
-      const refuse = (returnCode: 2 | 3 | 4 | 5, reason: DenialReason, detail: string) => {
-        deny(reason, detail, { client, conn: client.conn });
+      const refuse = (returnCode: 2 | 3 | 4 | 5, reason: DenialReason, detail: string, quiet = false) => {
+        deny(reason, detail, { client, conn: client.conn }, quiet);
         done(Object.assign(new Refusal(detail), { returnCode }), false);
       };
       if (!info) return refuse(5, 'listener', 'connection did not come through a configured listener');
@@ -199,12 +276,29 @@ export async function startBroker(config: ApplianceConfig, deps: BrokerDeps): Pr
         peerCn = Array.isArray(cn) ? (cn.length === 1 ? cn[0]! : null) : cn ?? null;
         if (peer?.raw) peerFingerprint256 = certificateFingerprint(peer.raw);
       }
+      // Passwords exist only on plain listeners (TLS authenticates by certificate): only they can be guessed.
+      const keys = info.type === 'plain' ? loginKeys(username, (client.conn as Socket).remoteAddress) : [];
+      const backoff = keys.length > 0 ? throttle.refuses(keys, Date.now()) : null;
+      if (backoff) return refuse(5, 'auth-throttled', `${backoff} is in backoff after failed logins: refused without checking the password`, true);
       const clientIdEmpty = (client as unknown as { _jukiEmptyId?: boolean })._jukiEmptyId === true;
       const r = authenticate({
         listenerType: info.type, segment: info.segment, peerCn, peerFingerprint256, username, password,
         clientId: clientIdEmpty ? '' : client.id, clean: client.clean,
       });
-      if (!r.ok) return refuse(r.returnCode, r.denial, r.reason);
+      if (!r.ok) {
+        if (keys.length === 0 || r.denial !== 'auth' || r.returnCode !== 4) return refuse(r.returnCode, r.denial, r.reason);
+        const failure = throttle.failed(keys, Date.now());
+        refuse(r.returnCode, r.denial, r.reason, !failure.audit);
+        return announce(failure.notices, { client, conn: client.conn });
+      }
+      if (keys.length > 0) announce(throttle.succeeded(`system ${r.identity.systemId}`), { client, conn: client.conn });
+      const will = connectWills.get(client);
+      const willRefused = will && willProblem(r.identity, will, appliance());
+      if (willRefused) {
+        deny('acl-will', `last will on ${will.topic} refused: ${willRefused}`, { client, conn: client.conn, systemId: r.identity.systemId, topic: will.topic });
+        return done(Object.assign(new Refusal(willRefused), { returnCode: 5 }), false);
+      }
+      gate.authenticated(client.conn);
       identities.set(client, r.identity);
       if (peerFingerprint256) fingerprints.set(client, peerFingerprint256);
       admitted.add(client);
@@ -215,6 +309,8 @@ export async function startBroker(config: ApplianceConfig, deps: BrokerDeps): Pr
     preConnect(client, packet, done) {
       // aedes replaces a zero-length client ID before authenticate runs; remember that it was empty.
       (client as unknown as { _jukiEmptyId?: boolean })._jukiEmptyId = packet.clientId === '';
+      gate.connectArrived(client.conn);
+      if (packet.will) connectWills.set(client, packet.will as WillShape);
       // Before the session's subscriptions are restored: they capture the delivery function.
       windows.set(client, installInflightWindow(client, limits.maxInflight, limits.maxOfflineQueue, (held) => {
         deny('slow-consumer', `clean session stopped acknowledging: ${held} messages held beyond the inflight window`, { client });
@@ -223,8 +319,24 @@ export async function startBroker(config: ApplianceConfig, deps: BrokerDeps): Pr
       done(null, true);
     },
     authorizePublish(client, packet, done) {
-      // No client: a will being republished after a restart or an in-process publish.
-      if (!client) return done(null);
+      // In-process publishes (res/ and to/ pushes, crash replay) call aedes.publish and never come
+      // here. Without a client this is aedes publishing a stored will on its own, which it is no
+      // longer given (broker/stored-wills.ts): nobody vouches for it.
+      if (!client) {
+        const clientId = (packet as { clientId?: string }).clientId;
+        deny('acl-will', `publish with no client attached refused (${packet.topic})`, { topic: packet.topic, ...(clientId ? { clientId } : {}) });
+        return done(new Refusal('publish with no client attached'));
+      }
+      // A connection that ended without DISCONNECT: its will, re-checked under the configuration now in force.
+      if (connectWills.get(client) === packet) {
+        const who = identities.get(client);
+        const check = registrantIdentity(current, who && { systemId: who.systemId, role: who.role });
+        const problem = check.ok ? willProblem(check.identity, packet, appliance()) : check.reason;
+        if (problem) {
+          deny('acl-will', `last will on ${packet.topic} not published: ${problem}`, { client, topic: packet.topic });
+          return done(new Refusal(problem));
+        }
+      }
       admitPublish(client, packet).then((refusal) => {
         if (refusal === null) return done(null);
         if (refusal === 'answered') return done(new Answered('oversized request answered'));
@@ -272,6 +384,7 @@ export async function startBroker(config: ApplianceConfig, deps: BrokerDeps): Pr
   }));
   const replayed = await level.replayIngress(aedes);
   if (replayed > 0) log.info({ replayed }, 'ingress replayed after restart');
+  await publishWillsOfEarlierRun();
 
   const onClientError = (client: Client, err: Error) => {
     if (err instanceof Refusal || (err as { [REPORTED]?: boolean })[REPORTED]) return;
@@ -283,6 +396,8 @@ export async function startBroker(config: ApplianceConfig, deps: BrokerDeps): Pr
   };
   aedes.on('clientError', onClientError);
   aedes.on('connectionError', onClientError);
+  // aedes reports failures of its own timers (heartbeat, will sweep) here; unhandled, it would end the process.
+  (aedes as unknown as NodeJS.EventEmitter).on('error', (err: Error) => log.error({ err: err.message }, 'broker internal error'));
   aedes.on('ack', (_packet, client) => windows.get(client)?.acked());
   aedes.on('clientReady', (client) => windows.get(client)?.open());
   // Counted once published (after the durable store), not when merely admitted.
@@ -294,18 +409,24 @@ export async function startBroker(config: ApplianceConfig, deps: BrokerDeps): Pr
   const maxPacketBytes = () => OVERSIZE_ANSWER_FACTOR * limits.maxPayloadBytes + TOPIC_AND_HEADER_OVERHEAD;
   const listeners: RunningListener[] = [];
   const openListener = (l: ApplianceConfig['listeners'][number]) => startListener(l, {
-        maxSockets: limits.maxConnections + 64,
-        accept(conn, info) {
+        // Authenticated systems, the unauthenticated budget, and sockets still closing.
+        maxSockets: limits.maxConnections + limits.preAuth.maxTotal + 64,
+        opened: (raw) => gate.opened(raw),
+        accept(conn, info, raw) {
+          if (conn !== raw) gate.handshaken(conn, raw);
           listenerOf.set(conn, info);
-          const client = aedes.handle(conn) as unknown as Client & { _parser: NodeJS.EventEmitter };
-          guardParser(client._parser, maxPacketBytes());
-          // Parser errors are bad input from the wire: logged and counted here, once.
-          client._parser.prependListener('error', (err: Error) => {
-            (err as { [REPORTED]?: boolean })[REPORTED] = true;
-            deny(err instanceof WireError ? err.kind : 'malformed', err.message, { client, conn });
+          onFirstBytes(conn, () => {
+            const client = aedes.handle(conn) as unknown as Client & { _parser: NodeJS.EventEmitter };
+            guardParser(client._parser, maxPacketBytes());
+            // Parser errors are bad input from the wire: logged and counted here, once.
+            client._parser.prependListener('error', (err: Error) => {
+              (err as { [REPORTED]?: boolean })[REPORTED] = true;
+              deny(err instanceof WireError ? err.kind : 'malformed', err.message, { client, conn });
+            });
           });
         },
-        refused(info, reason, remote) {
+        refused(info, reason, remote, raw) {
+          if (raw && gate.closedHere(raw)) return; // an idle handshake the budget closed: counted as pre-auth
           deny(reason.startsWith('tls') ? 'tls' : 'listener', `listener ${info.name}: ${reason}`, { remote });
         },
       });
@@ -321,7 +442,11 @@ export async function startBroker(config: ApplianceConfig, deps: BrokerDeps): Pr
     throw e;
   }
 
-  const sweep = setInterval(() => { queues.sweep().catch(() => { /* next sweep */ }); }, 1000);
+  const sweep = setInterval(() => {
+    queues.sweep().catch(() => { /* next sweep */ });
+    announce(throttle.sweep(Date.now()), {});
+    clearPreAuthAlarms();
+  }, 1000);
   sweep.unref();
   metrics.setSamplers({
     connections: () => aedes.connectedClients,

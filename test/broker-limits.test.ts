@@ -280,7 +280,7 @@ describe('plain listener only on loopback', () => {
   it('is refused again at start-up if a config bypassed the schema', async () => {
     const port = await freePort();
     await expect(startListener({ name: 'p', type: 'plain', host: '0.0.0.0', port, segment: 'local' },
-      { accept: () => {}, refused: () => {}, maxSockets: 10 })).rejects.toThrow(/allowed only on loopback/);
+      { opened: () => {}, accept: () => {}, refused: () => {}, maxSockets: 10 })).rejects.toThrow(/allowed only on loopback/);
   });
 });
 

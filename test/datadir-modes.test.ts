@@ -93,11 +93,11 @@ describe('data dir permissions on a real start', () => {
 
     // A backup written into the data dir, and a restore of it, stay owner-only.
     const backup = join(dataDir, 'backup.jgb');
-    const made = await jukiGw(['backup', 'create', '--data-dir', dataDir, '--out', backup], { env: { ...process.env, JUKIGW_dataDir: dataDir } });
+    const made = await jukiGw(['backup', 'create', '--data-dir', dataDir, '--out', backup], { env: { ...process.env, JUKIGW_dataDir: dataDir, JUKIGW_BACKUP_PASSPHRASE: 'datadir-modes passphrase' } });
     expect(made.code, made.stderr).toBe(0);
     expect(octal(lstatSync(backup).mode)).toBe('0600');
     const restored = join(tmp.path, 'restored');
-    const back = await jukiGw(['backup', 'restore', '--in', backup, '--data-dir', restored]);
+    const back = await jukiGw(['backup', 'restore', '--in', backup, '--data-dir', restored], { env: { ...process.env, JUKIGW_BACKUP_PASSPHRASE: 'datadir-modes passphrase' } });
     expect(back.code, back.stderr).toBe(0);
     const restoredModes = modesUnder(restored);
     expect(restoredModes.get('dev-passwords/term-01')).toBe('0600');

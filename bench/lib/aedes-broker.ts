@@ -1,6 +1,7 @@
 // One aedes broker process for the benchmark:
 //   node --import tsx bench/lib/aedes-broker.ts --kind ours|memory|level --port P --dir D [--no-sync] [--seal]
-// (--no-sync: ours without fsync per group commit, crash-safe but not power-loss-safe; for comparison)
+// (ours syncs as the configuration's default broker.syncWrites does; --no-sync: without fsync per
+// group commit, process-crash safety only; for comparison)
 // (--seal: ours with every stored value sealed, AES-256-GCM as the appliance's keyring does it)
 // Prints "READY" when listening; reports its CPU time on SIGTERM as "CPU <ms>".
 import { createServer } from 'node:net';
@@ -9,6 +10,7 @@ import { Aedes } from 'aedes';
 import { ClassicLevel } from 'classic-level';
 import { randomBytes } from 'node:crypto';
 import { createLevelPersistence, wireDurableIngress } from '../../broker/persistence/index.js';
+import { brokerSection } from '../../config/schema/broker.js';
 import { sealWith, unsealWith } from '../../gateway/crypto/sealed.js';
 import { flag, intFlag } from './args.js';
 
@@ -26,7 +28,7 @@ async function main(): Promise<void> {
   if (kind === 'ours') {
     const key = randomBytes(32);
     const sealer = { seal: (p: Uint8Array) => sealWith(1, key, p), unseal: (v: Uint8Array) => unsealWith(() => key, v) };
-    const persistence = createLevelPersistence({ path: dir, sync: !argv.includes('--no-sync'), ...(argv.includes('--seal') ? { sealer } : {}) });
+    const persistence = createLevelPersistence({ path: dir, sync: !argv.includes('--no-sync') && brokerSection.parse({}).syncWrites, ...(argv.includes('--seal') ? { sealer } : {}) });
     aedes = await Aedes.createBroker({ persistence: persistence as never });
     wireDurableIngress(aedes, persistence);
     await persistence.replayIngress(aedes);

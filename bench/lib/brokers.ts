@@ -4,10 +4,11 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { start, waitForPort, type Child } from './procs.js';
 
-export type BrokerKind = 'ours' | 'memory' | 'level' | 'mosquitto';
+export type BrokerKind = 'ours' | 'ours-nosync' | 'memory' | 'level' | 'mosquitto';
 
 export const BROKER_LABELS: Record<BrokerKind, string> = {
   ours: 'ours (LevelDB, durable ingress)',
+  'ours-nosync': 'ours, syncWrites false (process-crash safety only)',
   memory: 'aedes, in-memory',
   level: 'aedes + aedes-persistence-level',
   mosquitto: 'Mosquitto (persistence true)',
@@ -37,7 +38,8 @@ export async function startBroker(kind: BrokerKind, port: number, dir: string, e
     await waitForPort(port, 10_000);
     return child;
   }
-  const child = start(process.execPath, ['--import', 'tsx', AEDES_BROKER, '--kind', kind, '--port', String(port), '--dir', join(dir, 'db'), ...extra]);
+  const flags = kind === 'ours-nosync' ? ['--kind', 'ours', '--no-sync'] : ['--kind', kind];
+  const child = start(process.execPath, ['--import', 'tsx', AEDES_BROKER, ...flags, '--port', String(port), '--dir', join(dir, 'db'), ...extra]);
   await child.line(/^READY/, 30_000);
   return child;
 }

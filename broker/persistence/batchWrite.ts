@@ -2,6 +2,7 @@
 // the cheapest native write path classic-level offers.
 import { ClassicLevel } from 'classic-level';
 import type { Db } from '../../gateway/store/db.js';
+import { syncedChainedBatch } from '../../gateway/store/syncedWrites.js';
 import type { LazyValue, RawOp, ValueSealer } from './writeTypes.js';
 
 /** Turns every value into the bytes to store (sealed when a sealer is given), in place. */
@@ -48,9 +49,11 @@ export function rawBatchOf(db: Db): RawBatch | undefined {
   };
   if (typeof anyDb._batch !== 'function' || anyDb.batch !== ClassicLevel.prototype.batch) return undefined;
   if (anyDb.status !== 'open' || anyDb.hooks?.prewrite?.noop === false || anyDb.listenerCount('write') > 0) return undefined;
-  const chained = anyDb._chainedBatch;
+  const native = (ClassicLevel.prototype as unknown as { _chainedBatch?: () => NativeChainedBatch })._chainedBatch;
+  // The appliance DB's sync-by-default chained batch wraps the native one; ours gives sync itself.
+  const chained = anyDb._chainedBatch === syncedChainedBatch ? native : anyDb._chainedBatch;
   const detach = anyDb.detachResource;
-  if (typeof chained !== 'function' || typeof detach !== 'function' || chained !== (ClassicLevel.prototype as unknown as { _chainedBatch?: unknown })._chainedBatch) {
+  if (typeof chained !== 'function' || typeof detach !== 'function' || chained !== native) {
     return anyDb._batch.bind(db);
   }
   return async (ops, options) => {

@@ -6,11 +6,16 @@
 // Three kinds of change:
 // - commit(): durable before its promise resolves (ingress, subscriptions, retained, wills...);
 // - stage(): joins the next batch but nobody waits for it (acknowledgements, which a crash can
-//   only make happen again, never lose);
+//   only make happen again, never lose; retained copies);
 // - hold(): a fan-out to subscriber queues, replayable from the ingress log until its batch is
 //   written. It waits one extra batch and builds its ops only when released, for the entries
 //   still unacknowledged then: a message an online subscriber acknowledged that fast is never
 //   written to its queue at all, and costs no key, op or lookup here.
+// With sync on, every batch is fsynced except one holding nothing but subscribers' acknowledgements
+// (stageDelete): losing those only redelivers a message. Not even held fan-outs and staged retained
+// copies, replayable from the ingress log as they are: LevelDB does not fsync a log file it rolls
+// over from, so a power cut can lose an unsynced batch while a later synced one survives — one that
+// advances the fan-out watermark, after which the ingress entries are cleared.
 import type { Db } from '../../gateway/store/db.js';
 import { encodeValues, rawBatchOf } from './batchWrite.js';
 import type { CommitWaiter, CommitterEvents, HeldFanout, RawOp, Sublevel, ValueSealer, Watermark, WriteOp } from './writeTypes.js';
@@ -33,8 +38,10 @@ interface Batch {
   waiters: CommitWaiter[];
   stagedFailures: Array<(err: Error) => void>;
   released: HeldFanout[];
-  /** Someone waits for it: fsynced. */
+  /** Someone waits for it. */
   durable: boolean;
+  /** More than subscribers' acknowledgements: fsynced (when sync is on). */
+  needsSync: boolean;
   epoch: number;
   /** The watermark it writes (0: none). */
   mark: number;
@@ -53,6 +60,7 @@ export class GroupCommitter {
   #waiters: CommitWaiter[] = [];
   #stagedFailures: Array<(err: Error) => void> = [];
   #durable = false;
+  #needsSync = false;
   #scheduled = false;
   /** Batches started and not yet completed, oldest first. */
   #writingBatches: Batch[] = [];
@@ -109,6 +117,7 @@ export class GroupCommitter {
 
   #wait(waiter: CommitWaiter): void {
     this.#durable = true;
+    this.#needsSync = true;
     this.#waiters.push(waiter);
     this.#schedule();
   }
@@ -116,6 +125,7 @@ export class GroupCommitter {
   /** Queue ops nobody waits for; `onFailure` runs if their batch fails. */
   stage(ops: WriteOp[], onFailure?: (err: Error) => void): void {
     this.#add(ops);
+    if (ops.length > 0) this.#needsSync = true;
     if (onFailure) this.#stagedFailures.push(onFailure);
     this.#schedule();
   }
@@ -180,7 +190,9 @@ export class GroupCommitter {
   }
 
   #release(fanout: HeldFanout): void {
+    const before = this.#ops.length;
     fanout.release(this.#ops);
+    if (this.#ops.length > before) this.#needsSync = true;
     this.#released.push(fanout);
   }
 
@@ -243,6 +255,7 @@ export class GroupCommitter {
       stagedFailures: this.#stagedFailures,
       released: this.#released,
       durable: this.#durable,
+      needsSync: this.#needsSync,
       epoch: this.#epoch,
       mark: 0,
       lowestReleased: Number.MAX_SAFE_INTEGER,
@@ -252,6 +265,7 @@ export class GroupCommitter {
     this.#stagedFailures = [];
     this.#released = [];
     this.#durable = false;
+    this.#needsSync = false;
     for (const f of batch.released) if (f.seq < batch.lowestReleased) batch.lowestReleased = f.seq;
     let write: Promise<void> | undefined;
     let error: Error | undefined;
@@ -282,6 +296,7 @@ export class GroupCommitter {
       const w = wm.lowest(held);
       if (w > this.#watermarkPlanned) {
         batch.mark = w;
+        batch.needsSync = true;
         this.#watermarkPlanned = w;
         const op = wm.op(w);
         const bytes = op.value instanceof Uint8Array ? op.value : op.value.bytes();
@@ -289,8 +304,8 @@ export class GroupCommitter {
       }
     }
     if (ops.length === 0) return undefined;
-    // Staged-only batches skip fsync: they are replayable from the (synced) ingress log.
-    const options = { sync: this.sync && batch.durable };
+    // Acknowledgements only: no fsync (see the top of this file).
+    const options = { sync: this.sync && batch.needsSync };
     const fast = rawBatchOf(this.db);
     batch.startedAt = performance.now();
     return fast ? fast(ops, options) : this.db.batch(ops as never, options);
@@ -314,7 +329,7 @@ export class GroupCommitter {
       st.ops += batch.ops.length;
       st.writeMs += ms;
       if (ms > st.maxWriteMs) st.maxWriteMs = ms;
-      if (this.sync && batch.durable) st.syncedBatches++;
+      if (this.sync && batch.needsSync) st.syncedBatches++;
     }
     this.#writingBatches.shift();
     if (error) this.#failBatch(batch, error);

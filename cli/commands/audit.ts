@@ -1,6 +1,7 @@
 // juki-gw audit: verify the hash chain and checkpoint signatures, export closed segments, apply retention.
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { X509Certificate } from 'node:crypto';
 import { formatProblems, loadConfig } from '../../config/load.js';
 import { parseCommandArgs } from '../args.js';
 import type { VerifyReport } from '../../gateway/audit/verify.js';
@@ -19,7 +20,8 @@ export const USAGE = `juki-gw audit <verify|export|prune> [options]
                               write the closed segment (up to the last checkpoint before DATE)
   prune [--config FILE] [--data-dir D] [--now DATE]
                               delete exported entries older than audit.retentionYears (signed anchor)
-  --cert pins the signing certificate(s) (PEM or DER); --config pins the configured one.
+  --cert pins signing certificate(s) or the CA that issued them (PEM or DER); --config pins the
+  configured certificate. Keys the log hands over to or from a pinned key count as pinned.
   verify and export also while the appliance runs:
 ${ONLINE_USAGE}`;
 
@@ -37,15 +39,19 @@ function parseDate(s: string | undefined, name: string): Date | string {
   return Number.isNaN(t) ? `${name}: "${s}" is not a date (ISO 8601 expected)` : new Date(t);
 }
 
-async function pinnedKids(certFiles: string[] | undefined, extraCertFile?: string): Promise<string[] | undefined> {
-  const { kidOf, pemBlocks } = await import('../../hsm/index.js');
-  const files = [...(certFiles ?? []), ...(extraCertFile && existsSync(extraCertFile) ? [extraCertFile] : [])];
+/** The pinned certificates (DER): every certificate in each --cert file, and with --config the configured certificate. */
+async function pinnedCerts(certFiles: string[] | undefined, configured: string[] = []): Promise<Buffer[] | undefined> {
+  const { pemBlocks } = await import('../../hsm/index.js');
+  const files = [...(certFiles ?? []), ...configured.filter((f) => existsSync(f))];
   if (files.length === 0) return undefined;
-  return files.map((f) => {
+  return files.flatMap((f) => {
     const raw = readFileSync(f);
-    const der = raw.includes('-----BEGIN') ? pemBlocks(raw.toString('utf8'))[0] : raw;
-    if (!der) throw new Error(`${f}: no certificate found`);
-    return kidOf(der);
+    const ders = raw.includes('-----BEGIN') ? pemBlocks(raw.toString('utf8')) : [raw];
+    if (ders.length === 0) throw new Error(`${f}: no certificate found`);
+    for (const der of ders) {
+      try { new X509Certificate(der); } catch { throw new Error(`${f}: not a certificate (PEM or DER expected)`); }
+    }
+    return ders;
   });
 }
 
@@ -66,11 +72,19 @@ function describe(r: VerifyReport): string {
   const pin = r.pinned ? 'pinned' : 'NOT pinned: give --cert or --config';
   const base = `${r.entries} entries${range}, ${r.checkpoints} checkpoints, last signed ${r.lastCheckpointSeq ?? 'none'}, ` +
     `${r.unsignedTail} unsigned${r.prunedThrough !== null ? `, pruned through ${r.prunedThrough}` : ''}; signers ${r.signers.join(', ') || 'none'} (${pin})`;
-  if (r.ok) return `audit log ok: ${base}\n`;
+  const keys = keyLines(r);
+  if (r.ok) return `audit log ok: ${base}\n${keys}`;
   const lines = [`audit log BROKEN: first bad entry ${r.firstBad!.seq}: ${r.firstBad!.reason} — ${r.firstBad!.message}`];
   for (const i of r.issues.slice(1)) lines.push(`  also ${i.seq}: ${i.reason} — ${i.message}`);
   lines.push(`  ${base}`);
-  return lines.join('\n') + '\n';
+  return lines.join('\n') + '\n' + keys;
+}
+
+/** One line per signing key after the first: how it came in. */
+function keyLines(r: VerifyReport): string {
+  return r.keyHistory.slice(1).map((e) => e.handedOverAt !== undefined
+    ? `  key ${e.kid} from checkpoint ${e.fromSeq}: handed over at entry ${e.handedOverAt} by the outgoing key\n`
+    : `  key ${e.kid} from checkpoint ${e.fromSeq}: changed WITHOUT a handover${r.pinned ? (e.trusted ? ' (pinned itself)' : '') : ' — only pinning tells this from a forgery'}\n`).join('');
 }
 
 export async function run(args: string[]): Promise<number> {
@@ -90,10 +104,10 @@ export async function run(args: string[]): Promise<number> {
   try {
     if (sub === 'verify' && v.segment !== undefined) {
       const { verifySegmentFile } = await import('../../gateway/audit/segmentFile.js');
-      const kids = await pinnedKids(v.cert);
-      const r = await verifySegmentFile(v.segment, kids ? { trustedKids: kids } : {});
+      const pins = await pinnedCerts(v.cert);
+      const r = await verifySegmentFile(v.segment, pins ? { trustedCerts: pins } : {});
       if (v.json) process.stdout.write(JSON.stringify(r, null, 2) + '\n');
-      else if (r.ok) process.stdout.write(`segment ok: entries ${r.fromSeq}..${r.toSeq}, ${r.checkpoints} checkpoints${kids ? '' : ' (signers NOT pinned: give --cert)'}\n`);
+      else if (r.ok) process.stdout.write(`segment ok: entries ${r.fromSeq}..${r.toSeq}, ${r.checkpoints} checkpoints${pins ? '' : ' (signers NOT pinned: give --cert)'}\n`);
       else process.stdout.write(`segment BROKEN at ${r.problem!.seq ?? '?'}: ${r.problem!.message}\n`);
       return r.ok ? 0 : 1;
     }
@@ -101,14 +115,14 @@ export async function run(args: string[]): Promise<number> {
 
     if ((sub === 'verify' || sub === 'export') && await applianceHolds(dataDir)) return await auditOnline(sub, dataDir, config, v);
     if (sub === 'verify') {
-      let configured: string | undefined;
-      if (config) configured = (await import('../../hsm/index.js')).certificateFiles(config.hsm, dataDir).certFile;
-      const kids = await pinnedKids(v.cert, configured);
+      const files = config ? (await import('../../hsm/index.js')).certificateFiles(config.hsm, dataDir) : undefined;
+      // Only the configured certificate itself: its CA may have issued certificates to other systems too.
+      const pins = await pinnedCerts(v.cert, files ? [files.certFile] : []);
       const db = await openDb(dataDir);
       try {
         const { verifyAuditLog } = await import('../../gateway/audit/verify.js');
         const bar = progressPrinter('audit verify');
-        const r = await verifyAuditLog(db, { ...(kids ? { trustedKids: kids } : {}), onProgress: (done, total) => bar({ done, total, detail: `${done} entries` }) });
+        const r = await verifyAuditLog(db, { ...(pins ? { trustedCerts: pins } : {}), onProgress: (done, total) => bar({ done, total, detail: `${done} entries` }) });
         bar.end();
         process.stdout.write(v.json ? JSON.stringify(r, null, 2) + '\n' : describe(r));
         return r.ok ? 0 : 1;
@@ -181,9 +195,9 @@ async function auditOnline(sub: 'verify' | 'export', dataDir: string, config: Ap
     process.stdout.write(`exported entries ${x.fromSeq}..${x.toSeq} (${x.entries} entries, ${x.checkpoints} checkpoints) to ${v.out}\nsha256 ${x.sha256}\n`);
     return 0;
   }
-  const configured = config ? (await import('../../hsm/index.js')).certificateFiles(config.hsm, dataDir).certFile : undefined;
-  const kids = await pinnedKids(v.cert, configured);
-  const started = await api.call('POST', '/audit/verify', kids ? { trustedKids: kids } : {});
+  const files = config ? (await import('../../hsm/index.js')).certificateFiles(config.hsm, dataDir) : undefined;
+  const pins = await pinnedCerts(v.cert, files ? [files.certFile] : []);
+  const started = await api.call('POST', '/audit/verify', pins ? { trustedCerts: pins.map((d) => d.toString('base64')) } : {});
   if (started.status !== 202) return err(`audit verify: ${refusal(started.status, started.json, need)}`, 1);
   const job = await followJob(api, started.json.job as Job, 'audit verify', (j) => `${j.done} entries`);
   const r = job.result as unknown as VerifyReport | undefined;

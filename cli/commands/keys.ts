@@ -34,6 +34,8 @@ const OPTIONS = {
 
 const DATA_KEY_COMMANDS = ['data-keys', 'rotate-data-key'];
 
+const HANDOVER_NOTE = 'the appliance signs with it from its next start, which hands the audit trail over to it (signed by the outgoing key: keep that key on the token until then)\n';
+
 export async function run(args: string[]): Promise<number> {
   const parsed = parseCommandArgs(args, OPTIONS, USAGE);
   if (!parsed) return 2;
@@ -84,7 +86,7 @@ export async function run(args: string[]): Promise<number> {
       if (sub === 'selfsign') {
         const der = await hsmLib.selfSignedCertificate(token, v.subject ?? `CN=juki-gw ${hsm.keyLabel}, O=juki-gw development`, v.days ? Number(v.days) : 825);
         writeFile(files.certFile, hsmLib.toPem(der));
-        process.stdout.write(`self-signed development certificate written to ${files.certFile}; kid ${hsmLib.kidOf(der)}\n`);
+        process.stdout.write(`self-signed development certificate written to ${files.certFile}; kid ${hsmLib.kidOf(der)}\n${HANDOVER_NOTE}`);
         return 0;
       }
       // import
@@ -102,7 +104,7 @@ export async function run(args: string[]): Promise<number> {
       }
       writeFile(files.certFile, hsmLib.toPem(certDer));
       if (chainPem) writeFile(files.chainFile, chainPem);
-      process.stdout.write(`imported; kid ${hsmLib.kidOf(certDer)} (certificate ${files.certFile}${chainPem ? `, chain ${files.chainFile}` : ''})\n`);
+      process.stdout.write(`imported; kid ${hsmLib.kidOf(certDer)} (certificate ${files.certFile}${chainPem ? `, chain ${files.chainFile}` : ''})\n${HANDOVER_NOTE}`);
       return 0;
     } finally {
       await token.close();

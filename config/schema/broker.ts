@@ -51,6 +51,34 @@ export const localSystem = z.object({
 }).strict();
 export type LocalSystemConfig = z.infer<typeof localSystem>;
 
+/** Connections not authenticated yet: their own budget, never counted against maxConnections. */
+export const preAuthLimits = z.object({
+  maxTotal: z.number().int().min(1).max(100_000).default(256)
+    .describe('Connections not yet authenticated (TCP accepted; TLS handshake, CONNECT and login still to come), all listeners together. They never count against maxConnections. At the bound a new one is let in and the idlest one of the source address holding the most is closed: one that sent nothing (or has not finished its TLS handshake) first, then one with no CONNECT yet, oldest first.'),
+  maxPerAddress: z.number().int().min(1).max(100_000).default(64)
+    .describe('The same bound per source address: at it, the idlest unauthenticated connection of that address is closed (same order as maxTotal).'),
+  connectTimeoutMs: z.number().int().min(100).max(120_000).default(5000)
+    .describe('From TCP accept to an authenticated CONNECT (TLS handshake included): a connection not authenticated by then is closed.'),
+}).strict().superRefine((p, ctx) => {
+  if (p.maxPerAddress > p.maxTotal) ctx.addIssue({ code: 'custom', path: ['maxPerAddress'], message: `must not exceed maxTotal (${p.maxTotal})` });
+});
+export type PreAuthLimits = z.infer<typeof preAuthLimits>;
+
+/** Backoff after failed passwords (plain listener), per system and per source address. */
+export const authFailureLimits = z.object({
+  allowed: z.number().int().min(1).max(1000).default(5)
+    .describe('Failed logins in a row allowed per system and per source address before the backoff starts.'),
+  backoffMs: z.number().int().min(1).max(3_600_000).default(1000)
+    .describe('First backoff: logins of that system, and from that address, are refused unchecked (CONNACK 5) for this long; it doubles with each further failure.'),
+  maxBackoffMs: z.number().int().min(1).max(86_400_000).default(60_000).describe('Upper bound of the doubling backoff.'),
+  forgetAfterMs: z.number().int().min(1000).max(86_400_000).default(600_000)
+    .describe('A system or address with no login attempt for this long starts afresh; its burst of failures is then summarized in the audit log.'),
+}).strict().superRefine((a, ctx) => {
+  if (a.maxBackoffMs < a.backoffMs) ctx.addIssue({ code: 'custom', path: ['maxBackoffMs'], message: `must be at least backoffMs (${a.backoffMs})` });
+  if (a.forgetAfterMs < a.maxBackoffMs) ctx.addIssue({ code: 'custom', path: ['forgetAfterMs'], message: `must be at least maxBackoffMs (${a.maxBackoffMs})` });
+});
+export type AuthFailureLimits = z.infer<typeof authFailureLimits>;
+
 export const limits = z.object({
   maxPayloadBytes: z.number().int().min(1024).max(256 * 1024 * 1024).default(1024 * 1024),
   maxConnections: z.number().int().min(1).default(1000),
@@ -62,6 +90,8 @@ export const limits = z.object({
   offlineQueueAlarmRatio: z.number().gt(0).max(1).default(0.8).describe('Raise the queue alarm when a queue reaches this fraction of its bound.'),
   /** Refuse new publishes when free disk space drops below this many bytes. */
   minFreeDiskBytes: z.number().int().min(0).default(512 * 1024 * 1024).describe('Refuse new publishes when free disk space drops below this many bytes.'),
+  preAuth: preAuthLimits.default(preAuthLimits.parse({})),
+  authFailures: authFailureLimits.default(authFailureLimits.parse({})),
 }).strict();
 export type LimitsConfig = z.infer<typeof limits>;
 
@@ -70,6 +100,10 @@ export const brokerSection = z.object({
   mode: z.enum(['appliance', 'standalone']).default('appliance').describe('appliance: contract ACL (req/res/to). standalone: roles may also be granted arbitrary topics.'),
   /** Standalone mode: role given to clients that present no credentials on the loopback plain listener. */
   anonymousRole: z.string().optional().describe('Standalone mode: role given to clients that present no credentials on the loopback plain listener.'),
-  /** fsync every committed batch (power-loss safety) or rely on the OS (process-crash safety). */
-  syncWrites: z.boolean().default(false).describe('fsync every committed batch (power-loss safety) or rely on the OS (process-crash safety).'),
+  /**
+   * true: every write that precedes an acknowledgement (PUBACK, reply, upstream ack) is fsynced first
+   * (power-loss safety; group commit shares one fsync among concurrent writes). false: process-crash
+   * safety only — a power cut can lose what was already acknowledged.
+   */
+  syncWrites: z.boolean().default(true).describe('true: every write that precedes an acknowledgement (PUBACK, reply, upstream ack) is fsynced first: power-loss safety (group commit shares one fsync among concurrent writes). false: process-crash safety only: writes are left to the OS page cache, and a power cut can lose messages and changes already acknowledged.'),
 }).strict();

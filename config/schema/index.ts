@@ -14,7 +14,7 @@ export const configSchema = z.object({
   municipalities: z.array(lgCode).min(1, 'serve at least one municipality code').describe('Municipality codes this installation serves as CS (a designated city may serve all its wards).'),
   dataDir: z.string().min(1).default('./data').describe('LevelDB, keys, token and generated material; created 0700 with everything in it 0600 (the appliance sets umask 077), an existing one looser than 0700 is warned about at start'),
   listeners: z.array(listener).default([]).describe('MQTT listeners for local systems: mTLS, or plain on loopback only'),
-  broker: brokerSection.default({ mode: 'appliance', syncWrites: false }),
+  broker: brokerSection.default({ mode: 'appliance', syncWrites: true }),
   roles: z.record(z.string().min(1), role).default(DEFAULT_ROLES).describe('Role → message types it may send on req/{type} (default deny)'),
   systems: z.array(localSystem).default([]).describe('Local systems (system ID = certificate CN = MQTT client ID) and their role'),
   limits: limits.default(limits.parse({})),

@@ -18,6 +18,7 @@ import { IdentityStore } from '../cs/identityStore.js';
 import type { ApplianceContext } from '../../broker/appliance.js';
 import { createSigner, verifierFromConfig, levelDedupeStore, type TokenSigner } from '../../hsm/index.js';
 import type { Verifier } from '../../hsm/types.js';
+import { previousKeyOnToken } from '../../hsm/previous-key.js';
 import { openAudit, type AuditEventInput, type AuditLog, type LookupAlerts } from '../audit/index.js';
 import { openEncryptionAtRest, type EncryptionAtRest } from '../crypto/index.js';
 import { createUplink, type Uplink } from '../uplink/index.js';
@@ -66,7 +67,10 @@ export const atRestComponent: GatewayComponent = {
 export const auditComponent: GatewayComponent = {
   name: 'audit',
   async start(ctx) {
-    const { log, lookupAlerts } = await openAudit({ config: ctx.config.audit, db: ctx.db, signer: ctx.gw.signer!, logger: ctx.logger.child({ component: 'audit' }), registry: ctx.registry });
+    const logger = ctx.logger.child({ component: 'audit' });
+    // A new certificate or key since the last start: the outgoing key, still on the token, hands the log over.
+    const previousKey = previousKeyOnToken(ctx.config.hsm, ctx.config.dataDir, ctx.gw.signer!, logger);
+    const { log, lookupAlerts } = await openAudit({ config: ctx.config.audit, db: ctx.db, signer: ctx.gw.signer!, logger, registry: ctx.registry, previousKey });
     ctx.gw.auditLog = log;
     ctx.gw.lookupAlerts = lookupAlerts;
     // Broker refusals (denied topics, bad certificates, limits) go to the audit trail too.

@@ -21,6 +21,8 @@ export interface SimulatedUpstream {
   signer: TokenSigner;
   verifier: Verifier;
   sims: Simulators;
+  /** The embedded upstream broker itself (tests watch what it receives, e.g. the appliance's acknowledgements). */
+  broker: Aedes;
   close(): Promise<void>;
 }
 
@@ -68,6 +70,7 @@ export async function startSimulatedUpstream(o: {
     signer,
     verifier: reloadingVerifier(pki) as unknown as Verifier,
     sims,
+    broker: aedes,
     async close() {
       await sims.close();
       await new Promise<void>((r) => aedes.close(() => r()));

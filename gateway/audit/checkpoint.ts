@@ -16,9 +16,8 @@ export async function signCheckpoint(signer: Signer, kind: CheckpointKind, seq: 
   return { seq, hash, at, kid: signer.kid, jws };
 }
 
-/** null when the checkpoint is genuine, else why not. `trusted` pins the signing certificates. */
-export function checkpointProblem(rec: CheckpointRecord, kind: CheckpointKind, certs: ReadonlyMap<string, Uint8Array>,
-  trusted: ReadonlySet<string> | undefined): string | null {
+/** null when the checkpoint's signature is genuine under its stored certificate, else why not (whose key it is: pinAccepts). */
+export function checkpointProblem(rec: CheckpointRecord, kind: CheckpointKind, certs: ReadonlyMap<string, Uint8Array>): string | null {
   const jws = rec.jws;
   if (!jws || typeof jws.protected !== 'string' || typeof jws.payload !== 'string' || typeof jws.signature !== 'string') return 'no JWS';
   const p = fromB64u(jws.protected);
@@ -35,7 +34,6 @@ export function checkpointProblem(rec: CheckpointRecord, kind: CheckpointKind, c
   }
   if (!SUPPORTED_ALGS.includes(header.alg as JwsAlg)) return `unsupported alg ${String(header.alg)}`;
   if (header.kid !== rec.kid) return 'kid in the JWS differs from the record';
-  if (trusted && !trusted.has(rec.kid)) return `signed by an untrusted key ${rec.kid}`;
   const der = certs.get(rec.kid);
   if (!der) return `certificate ${rec.kid} is missing`;
   if (kidOf(der) !== rec.kid) return `stored certificate does not match kid ${rec.kid}`;
@@ -49,4 +47,31 @@ export function checkpointProblem(rec: CheckpointRecord, kind: CheckpointKind, c
   if (payload.type !== kind) return `signed payload is a ${String(payload.type)}, not a ${kind}`;
   if (payload.body?.seq !== rec.seq || payload.body?.hash !== rec.hash) return 'signed (seq, hash) differs from the record';
   return null;
+}
+
+/**
+ * The pin of a verification: a kid is accepted when it is a pinned kid, the kid of a pinned
+ * certificate, or its stored certificate was issued (and signed) by a pinned CA certificate.
+ * Validity periods are not checked: a checkpoint stays genuine after its certificate expires.
+ */
+export function pinAccepts(opts: { trustedKids?: Iterable<string>; trustedCerts?: Iterable<Uint8Array> },
+  certs: ReadonlyMap<string, Uint8Array>): ((kid: string) => boolean) | undefined {
+  if (opts.trustedKids === undefined && opts.trustedCerts === undefined) return undefined;
+  const kids = new Set(opts.trustedKids ?? []);
+  const cas: X509Certificate[] = [];
+  for (const der of opts.trustedCerts ?? []) {
+    kids.add(kidOf(der));
+    try {
+      const x = new X509Certificate(der);
+      if (x.ca) cas.push(x);
+    } catch { /* not parseable: pins its kid only */ }
+  }
+  return (kid) => {
+    if (kids.has(kid)) return true;
+    const der = certs.get(kid);
+    if (!der || cas.length === 0 || kidOf(der) !== kid) return false;
+    let leaf: X509Certificate;
+    try { leaf = new X509Certificate(der); } catch { return false; }
+    return cas.some((ca) => leaf.checkIssued(ca) && leaf.verify(ca.publicKey));
+  };
 }

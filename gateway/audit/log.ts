@@ -8,11 +8,13 @@ import { nowIso } from '../envelope.js';
 import type { Logger } from '../log/logger.js';
 import type { Batch, Db } from '../store/db.js';
 import type { Signer } from '../../hsm/types.js';
+import { sameKeySigner, type PreviousKeySigner } from '../../hsm/previous-key.js';
 import {
-  certKey, checkpointKey, ENTRY_RANGE, entryHash, entryKey, GENESIS_HASH, HEAD_KEY, ANCHOR_KEY, type AuditEntry,
+  certKey, CHECKPOINT_RANGE, checkpointKey, ENTRY_RANGE, entryHash, entryKey, GENESIS_HASH, HEAD_KEY, ANCHOR_KEY, type AuditEntry,
 } from './chain.js';
 import { signCheckpoint, type CheckpointRecord } from './checkpoint.js';
 import { parseAuditEvent, type AuditEvent, type AuditEventInput } from './event.js';
+import { HANDOVER_ACTION, handoverOf } from './keyHistory.js';
 import { auditMetrics } from './metrics.js';
 import { queryEntries, type AuditQuery } from './query.js';
 import { applyRetention, exportSegment, type RetentionResult, type SegmentExport } from './segment.js';
@@ -33,6 +35,11 @@ export interface AuditLogOptions {
   retentionYears?: number;
   /** Look-up alarm detector fed with every committed entry. */
   lookupAlerts?: LookupAlerts;
+  /**
+   * The outgoing key when the signer's certificate differs from the one the log was signed with so
+   * far: it signs the handover entry. Default: the running key under the earlier certificate.
+   */
+  previousKey?: PreviousKeySigner;
 }
 
 export interface AuditLog {
@@ -219,6 +226,81 @@ async function openAuditLog(opts: AuditLogOptions): Promise<AuditLog> {
     }
     await batch.write();
     return r;
+  }
+
+  /** The key the log is signed with so far: the last checkpoint's, or the one a later handover named. */
+  async function currentKid(): Promise<string | undefined> {
+    let kid = anchor?.kid;
+    let from = anchor?.seq ?? 0;
+    for await (const v of store.values({ ...CHECKPOINT_RANGE, reverse: true, limit: 1 })) {
+      const cp = v as CheckpointRecord;
+      if (cp.seq >= from) { kid = cp.kid; from = cp.seq; }
+    }
+    for await (const v of store.values({ gte: entryKey(from), lte: entryKey(head.seq) })) {
+      const h = handoverOf((v as AuditEntry).event ?? {});
+      if (h) kid = h.toKid;
+    }
+    return kid;
+  }
+
+  /**
+   * A new signing certificate (renewed, or a new key): the outgoing key signs a checkpoint over an
+   * `audit.keyHandover` entry naming both, written in one batch with the incoming certificate, so
+   * the log carries its own key history. Without the outgoing key the change is recorded as an
+   * error entry and older checkpoints verify only against their own pinned certificate.
+   */
+  async function handOver(): Promise<void> {
+    const fromKid = await currentKid();
+    if (!fromKid || fromKid === signer.kid) return;
+    const toKid = signer.kid;
+    const der = await store.get(certKey(fromKid)) as string | undefined;
+    let previous: Awaited<ReturnType<PreviousKeySigner>> = null;
+    let why = 'its certificate is not in the log';
+    if (der) {
+      try {
+        previous = await (opts.previousKey ?? sameKeySigner(signer))(Buffer.from(der, 'base64'));
+        why = 'no key on the token fits its certificate';
+      } catch (e) {
+        why = (e as Error).message;
+      }
+    }
+    if (previous) {
+      try {
+        const event = parseAuditEvent({ actor: { kind: 'appliance', id: 'audit' }, action: HANDOVER_ACTION, outcome: 'ok', detail: { fromKid, toKid } }, nowIso);
+        const seq = head.seq + 1;
+        const entry: AuditEntry = { seq, prev: head.hash, hash: entryHash(head.hash, seq, event), event };
+        const rec = await signCheckpoint(previous.signer, 'audit.checkpoint', seq, entry.hash);
+        await store.batch([
+          { type: 'put', key: entryKey(seq), value: entry },
+          { type: 'put', key: HEAD_KEY, value: { seq, hash: entry.hash } },
+          { type: 'put', key: checkpointKey(seq), value: rec },
+          { type: 'put', key: certKey(toKid), value: Buffer.from(signer.certificateDer).toString('base64') },
+        ]);
+        head = { seq, hash: entry.hash };
+        lastCheckpoint = seq;
+        storedCerts.add(toKid);
+        metrics.entries.inc({ outcome: 'ok' });
+        metrics.checkpoints.inc();
+        updateUnsigned();
+        logger?.info({ seq, fromKid, toKid }, 'audit signing key handed over; the outgoing key signed the handover');
+        return;
+      } catch (e) {
+        why = `signing with it failed: ${(e as Error).message}`;
+      } finally {
+        await previous.release();
+      }
+    }
+    logger?.error({ fromKid, toKid, reason: why }, 'audit: the outgoing signing key cannot sign a handover; checkpoints before the change verify only with their own certificate pinned');
+    await append({ actor: { kind: 'appliance', id: 'audit' }, action: HANDOVER_ACTION, outcome: 'error', code: 'outgoing_key_unavailable', detail: { fromKid, toKid, reason: why.slice(0, 512) } });
+    // The incoming key signs at once, so the next start sees it as the current key and records nothing again.
+    await checkpoint().catch(() => undefined);
+  }
+
+  try {
+    await handOver();
+  } catch (e) {
+    clearInterval(timer);
+    throw e;
   }
 
   return {

@@ -3,7 +3,8 @@
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { entryHash, type AuditEntry } from './chain.js';
-import { checkpointProblem, type CheckpointRecord } from './checkpoint.js';
+import { checkpointProblem, pinAccepts, type CheckpointRecord } from './checkpoint.js';
+import { handoverOf, keyEpochs, type Handover } from './keyHistory.js';
 
 export interface SegmentVerifyReport {
   ok: boolean;
@@ -14,8 +15,8 @@ export interface SegmentVerifyReport {
   problem?: { seq: number | null; message: string };
 }
 
-export async function verifySegmentFile(file: string, opts: { trustedKids?: Iterable<string> } = {}): Promise<SegmentVerifyReport> {
-  const trusted = opts.trustedKids ? new Set(opts.trustedKids) : undefined;
+export async function verifySegmentFile(file: string, opts: { trustedKids?: Iterable<string>; trustedCerts?: Iterable<Uint8Array> } = {}): Promise<SegmentVerifyReport> {
+  const handovers = new Map<number, Handover>();
   let header: { fromSeq: number; toSeq: number; prevHash: string } | undefined;
   const hashes = new Map<number, string>();
   const cps: CheckpointRecord[] = [];
@@ -45,6 +46,8 @@ export async function verifySegmentFile(file: string, opts: { trustedKids?: Iter
       if (entryHash(e.prev, e.seq, e.event) !== e.hash) return fail(e.seq, `entry ${e.seq} does not match its hash`);
       if (e.prev !== prev) return fail(e.seq, `entry ${e.seq} does not chain to entry ${e.seq - 1}`);
       hashes.set(e.seq, e.hash);
+      const h = handoverOf(e.event);
+      if (h) handovers.set(e.seq, h);
       prev = e.hash;
       expected++;
       entries++;
@@ -59,11 +62,15 @@ export async function verifySegmentFile(file: string, opts: { trustedKids?: Iter
   }
   if (!header) return fail(null, 'empty file');
   if (expected - 1 !== header.toSeq) return fail(expected, `segment should end at ${header.toSeq} but ends at ${expected - 1}`);
+  cps.sort((a, b) => a.seq - b.seq);
   for (const cp of cps) {
-    const problem = checkpointProblem(cp, 'audit.checkpoint', certs, trusted);
+    const problem = checkpointProblem(cp, 'audit.checkpoint', certs);
     if (problem) return fail(cp.seq, `checkpoint ${cp.seq}: ${problem}`);
     if (hashes.get(cp.seq) !== cp.hash) return fail(cp.seq, `checkpoint ${cp.seq} does not match the chain`);
   }
+  // Same key history as the live log: a pinned key vouches for the keys handed over from or to it.
+  const untrusted = keyEpochs(cps, (seq) => handovers.get(seq), pinAccepts(opts, certs)).find((e) => !e.trusted);
+  if (untrusted) return fail(untrusted.fromSeq, `checkpoint ${untrusted.fromSeq}: signed by an untrusted key ${untrusted.kid}`);
   if (!cps.some((c) => c.seq === header!.toSeq)) return fail(header.toSeq, 'segment does not end on a signed checkpoint');
   return { ok: true, fromSeq: header.fromSeq, toSeq: header.toSeq, entries, checkpoints: cps.length };
 }

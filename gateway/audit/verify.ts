@@ -5,9 +5,10 @@ import type { AbstractSublevel } from 'abstract-level';
 import type { Db } from '../store/db.js';
 import { SUBLEVELS } from '../store/db.js';
 import {
-  ANCHOR_KEY, CHECKPOINT_RANGE, ENTRY_KEY_RE, ENTRY_RANGE, entryHash, GENESIS_HASH, HEAD_KEY, HEX64, type AuditEntry,
+  ANCHOR_KEY, CHECKPOINT_RANGE, ENTRY_KEY_RE, ENTRY_RANGE, entryHash, entryKey, GENESIS_HASH, HEAD_KEY, HEX64, type AuditEntry,
 } from './chain.js';
-import { checkpointProblem, type CheckpointRecord } from './checkpoint.js';
+import { checkpointProblem, pinAccepts, type CheckpointRecord } from './checkpoint.js';
+import { handoverOf, keyEpochs, type Handover, type KeyEpoch } from './keyHistory.js';
 
 export type VerifyReason = 'changed' | 'deleted' | 'inserted' | 'reordered' | 'bad_checkpoint' | 'checkpoint_mismatch';
 
@@ -28,6 +29,8 @@ export interface VerifyReport {
   /** kids that signed checkpoints; `pinned` when they were checked against trusted certificates. */
   signers: string[];
   pinned: boolean;
+  /** The signing keys in the order they signed checkpoints, and how each one came in. */
+  keyHistory: KeyEpoch[];
   /** Entries before this were removed by retention under a signed anchor. */
   prunedThrough: number | null;
 }
@@ -58,13 +61,17 @@ function trueSeqOf(keySeq: number, rec: AuditEntry | undefined): number | null {
   return null;
 }
 
-/** `onProgress(done, total)`: entries checked so far of about `total` (the head's seq), every 1000 entries. */
-export async function verifyAuditLog(db: Db, opts: { trustedKids?: Iterable<string>; onProgress?: (done: number, total: number) => void } = {}): Promise<VerifyReport> {
+/**
+ * `trustedKids` / `trustedCerts` pin the signers (a CA certificate pins the certificates it issued);
+ * keys handed over from or to a pinned key in the chain are accepted with it. Neither: not pinned.
+ * `onProgress(done, total)`: entries checked so far of about `total` (the head's seq), every 1000 entries.
+ */
+export async function verifyAuditLog(db: Db, opts: { trustedKids?: Iterable<string>; trustedCerts?: Iterable<Uint8Array>; onProgress?: (done: number, total: number) => void } = {}): Promise<VerifyReport> {
   const store = auditStore(db);
-  const trusted = opts.trustedKids ? new Set(opts.trustedKids) : undefined;
   const issues: VerifyIssue[] = [];
   const certs = new Map<string, Uint8Array>();
   for await (const [k, v] of store.iterator({ gte: 'cert/', lt: 'cert0' })) certs.set(k.slice(5), Buffer.from(String(v), 'base64'));
+  const accepts = pinAccepts(opts, certs);
 
   // Head and checkpoints are read before the entries: both are written with or after their entry,
   // so appends running during verify cannot look like a truncation.
@@ -75,23 +82,55 @@ export async function verifyAuditLog(db: Db, opts: { trustedKids?: Iterable<stri
   const anchor = await store.get(ANCHOR_KEY) as CheckpointRecord | undefined;
   if (anchor) {
     signers.add(anchor.kid);
-    const problem = checkpointProblem(anchor, 'audit.prune', certs, trusted);
+    const problem = checkpointProblem(anchor, 'audit.prune', certs);
     if (problem) issues.push({ seq: anchor.seq ?? 0, reason: 'bad_checkpoint', message: `retention anchor: ${problem}` });
     prunedThrough = anchor.seq;
     prevHash = anchor.hash;
   }
 
-  // Checkpoints are few (one per N entries): verify them all up front.
-  const goodCheckpoints = new Map<number, string>();
+  // Checkpoints are few (one per N entries): verify their signatures up front, then whose keys they are.
+  // Kept small (seq, kid, hash; one string per kid): a log checkpointed every minute has millions.
+  const signed: Array<{ seq: number; kid: string; hash: string }> = [];
+  const kidStrings = new Map<string, string>();
   let checkpoints = 0;
   for await (const [k, v] of store.iterator(CHECKPOINT_RANGE)) {
     const rec = v as CheckpointRecord;
     checkpoints++;
     const seq = Number(k.slice(2));
     if (rec?.kid) signers.add(rec.kid);
-    const problem = rec?.seq !== seq ? `stored under ${seq} but claims ${String(rec?.seq)}` : checkpointProblem(rec, 'audit.checkpoint', certs, trusted);
+    const problem = rec?.seq !== seq ? `stored under ${seq} but claims ${String(rec?.seq)}` : checkpointProblem(rec, 'audit.checkpoint', certs);
     if (problem) issues.push({ seq, reason: 'bad_checkpoint', message: `checkpoint ${seq}: ${problem}` });
-    else goodCheckpoints.set(seq, rec.hash);
+    else {
+      if (!kidStrings.has(rec.kid)) kidStrings.set(rec.kid, rec.kid);
+      signed.push({ seq, kid: kidStrings.get(rec.kid)!, hash: rec.hash });
+    }
+  }
+  // A change of key is a handover only when the outgoing key's last checkpoint signs a handover entry.
+  const handovers = new Map<number, Handover>();
+  for (let i = 0; i + 1 < signed.length; i++) {
+    const cp = signed[i]!;
+    if (cp.kid === signed[i + 1]!.kid) continue;
+    const e = await store.get(entryKey(cp.seq));
+    if (!shaped(e) || e.seq !== cp.seq || e.hash !== cp.hash || entryHash(e.prev, e.seq, e.event) !== e.hash) continue;
+    const h = handoverOf(e.event);
+    if (h) handovers.set(cp.seq, h);
+  }
+  const keyHistory = keyEpochs(signed, (seq) => handovers.get(seq), accepts);
+  const trustedRunKids = new Set(keyHistory.filter((e) => e.trusted).map((e) => e.kid));
+  for (const e of keyHistory) {
+    if (e.trusted) continue;
+    issues.push({ seq: e.fromSeq, reason: 'bad_checkpoint', message: `checkpoint ${e.fromSeq}: signed by an untrusted key ${e.kid} (checkpoints ${e.fromSeq}..${e.toSeq}): ` +
+      'neither pinned, nor issued by a pinned CA, nor handed over from or to a pinned key' });
+  }
+  if (anchor && accepts && !accepts(anchor.kid) && !trustedRunKids.has(anchor.kid)) {
+    issues.push({ seq: anchor.seq ?? 0, reason: 'bad_checkpoint', message: `retention anchor: signed by an untrusted key ${anchor.kid}` });
+  }
+  // Epochs are consecutive runs of `signed`: walk both in step.
+  const goodCheckpoints = new Map<number, string>();
+  let epoch = 0;
+  for (const cp of signed) {
+    while (keyHistory[epoch]!.toSeq < cp.seq) epoch++;
+    if (keyHistory[epoch]!.trusted) goodCheckpoints.set(cp.seq, cp.hash);
   }
 
   let expected = (prunedThrough ?? 0) + 1;
@@ -189,7 +228,8 @@ export async function verifyAuditLog(db: Db, opts: { trustedKids?: Iterable<stri
     ok: issues.length === 0,
     ...(issues[0] ? { firstBad: issues[0] } : {}),
     issues, entries, firstSeq, lastSeq, checkpoints, lastCheckpointSeq,
-    unsignedTail: lastSeq === null ? 0 : lastSeq - Math.max(lastGoodCheckpoint, lastCheckpointSeq ?? 0, prunedThrough ?? 0),
-    signers: [...signers], pinned: trusted !== undefined, prunedThrough,
+    // Counted over the entries walked: a walk stopped early must not subtract checkpoints it never reached.
+    unsignedTail: lastSeq === null ? 0 : Math.max(0, lastSeq - Math.max(lastGoodCheckpoint, prunedThrough ?? 0)),
+    signers: [...signers], pinned: accepts !== undefined, prunedThrough, keyHistory,
   };
 }

@@ -10,6 +10,8 @@ import type { JwsAlg } from '../../hsm/types.js';
 import { BACKUP_FORMAT, BACKUP_VERSION, BackupRefused, checkPartName, decodeRecords, partsOf, splitArchive, type Manifest, type Part } from './archive.js';
 import { openContainer, type DecryptWith } from './container.js';
 import { DB_PART } from './snapshot.js';
+import { syncWritesByDefault } from '../store/syncedWrites.js';
+import type { Db } from '../store/db.js';
 
 export interface VerifiedBackup {
   manifest: Manifest;
@@ -83,6 +85,8 @@ export function verifyBackup(file: Buffer, opts: { decryptWith?: DecryptWith; tr
 
 async function writeDb(dir: string, records: Buffer): Promise<number> {
   const db = new ClassicLevel<Buffer, Buffer>(dir, { keyEncoding: 'buffer', valueEncoding: 'buffer' });
+  // "restored" must survive a power cut: LevelDB does not fsync a log it rolls over from, so every batch is synced.
+  syncWritesByDefault(db as unknown as Db);
   await db.open();
   let n = 0;
   try {

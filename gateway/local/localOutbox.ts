@@ -75,7 +75,9 @@ export async function createLocalOutbox(opts: {
           timer = setTimeout(kick, opts.retryMs ?? 1000);
           return;
         }
-        await sub.del(key);
+        // Not synced: the broker has the reply durably queued already; lost in a power cut, this
+        // delete only makes the reply go out again (same id and corr), so it acknowledges nothing.
+        await sub.del(key, { sync: false } as never); // classic-level's option, not in abstract-level's types
         count--;
       }
       if (!any) break;

@@ -2,6 +2,7 @@
 // change, its outbox entries and the acknowledgement of the local request in ONE atomic batch.
 import { ClassicLevel } from 'classic-level';
 import type { AbstractChainedBatch } from 'abstract-level';
+import { syncWritesByDefault } from './syncedWrites.js';
 
 export type Db = ClassicLevel<string, Uint8Array>;
 export type Batch = AbstractChainedBatch<Db, string, Uint8Array>;
@@ -26,10 +27,15 @@ export const SUBLEVELS = {
   ui: 'ui',                // accounts, sessions, config versions
 } as const;
 
-export async function openApplianceDb(path: string): Promise<Db> {
+/**
+ * `sync` (config broker.syncWrites, default true): every write is fsynced unless its caller says
+ * otherwise (syncedWrites.ts); false: process-crash safety only.
+ */
+export async function openApplianceDb(path: string, opts: { sync?: boolean } = {}): Promise<Db> {
   // LevelDB mmaps every open table file (up to 1000): at Yokohama scale (≈2 GB of tables) that alone
   // put the RSS over 2.5 GB. A bounded table cache keeps it near 0.5 GB for a few % of read latency.
   const db = new ClassicLevel<string, Uint8Array>(path, { keyEncoding: 'utf8', valueEncoding: 'view', maxOpenFiles: 128 });
+  if (opts.sync ?? true) syncWritesByDefault(db);
   await db.open();
   return db;
 }

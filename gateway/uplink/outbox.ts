@@ -211,7 +211,9 @@ export class Outbox extends EventEmitter<{ work: [link: string]; dead: [entry: D
 
   /** The message reached its receiver: remove it and let its partition move on. */
   async delivered(seq: number): Promise<void> {
-    await this.sublevel.del(Q + seqKey(seq));
+    // Not synced: the receiver has it; lost in a power cut, this delete only resends the message,
+    // which the receiver drops by id — it acknowledges nothing.
+    await this.sublevel.del(Q + seqKey(seq), { sync: false } as never); // classic-level's option, not in abstract-level's types
     this.advance(seq, this.now());
   }
 

@@ -108,6 +108,8 @@ export interface StackOptions {
   population?: string;
   /** Changes the prefecture's copy after the common load (planted differences). */
   plant?: (prefDb: Db, prefStore: IdentityStore, residents: IdentityChange[]) => Promise<void>;
+  /** broker.syncWrites (default: the configuration's default, true); false only to measure the opt-out (bench:uplink). */
+  syncWrites?: boolean;
   /** Benchmarks only (bench:uplink's unsigned baseline): the uplink's signer and the verifier of both the uplink and the simulators. Default: SoftHSM key + CA chain. */
   crypto?: { uplinkSigner: Signer; verifier: Verifier };
 }
@@ -152,7 +154,8 @@ export async function startCsStack(opts: StackOptions = {}): Promise<CsStack> {
     writeFileSync(pwFile, PASSWORD);
     const port = await freePort();
     const config = csTestConfig({ served: servedCodes, dataDir: `${dir.path}/data`, port, pwFile, upstreamUrl: mosq.url });
-    const db = await openApplianceDb(`${dir.path}/data/db`);
+    if (opts.syncWrites !== undefined) config.broker.syncWrites = opts.syncWrites;
+    const db = await openApplianceDb(`${dir.path}/data/db`, { sync: config.broker.syncWrites });
     cleanups.push(() => db.close());
     const store = await IdentityStore.open(db);
     await load(db, store, residents);

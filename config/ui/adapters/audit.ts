@@ -32,8 +32,10 @@ export function auditFromLog(log: AuditLog): AuditService {
     },
     async verify() {
       const v = await log.verify();
+      const handovers = v.keyHistory.flatMap((e) => (e.handedOverAt !== undefined ? [`#${e.handedOverAt}`] : []));
       const detail = v.ok
-        ? `${v.entries} entries, ${v.checkpoints} signed checkpoints${v.unsignedTail ? `, ${v.unsignedTail} after the last checkpoint` : ''}`
+        ? `${v.entries} entries, ${v.checkpoints} signed checkpoints${v.unsignedTail ? `, ${v.unsignedTail} after the last checkpoint` : ''}` +
+          `${handovers.length ? `, signing key handed over at ${handovers.join(', ')}` : ''}`
         : `first problem at #${v.firstBad?.seq}: ${v.firstBad?.reason} — ${v.firstBad?.message}`;
       return { ok: v.ok, checked: v.entries, detail };
     },

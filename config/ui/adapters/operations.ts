@@ -143,10 +143,10 @@ export function onlineOperations(d: OperationsDeps) {
       return f;
     },
 
-    startAuditVerify(trustedKids: string[] | undefined, actor: Actor): Job {
+    startAuditVerify(pins: { kids?: string[] | undefined; certs?: Uint8Array[] | undefined }, actor: Actor): Job {
       return jobs.start('audit.verify', actor.user, 'entries', async (ctl) => {
         const { verifyAuditLog } = await import('../../../gateway/audit/verify.js');
-        const r = await verifyAuditLog(d.db, { ...(trustedKids?.length ? { trustedKids } : {}), onProgress: (done, total) => ctl.progress(done, total) });
+        const r = await verifyAuditLog(d.db, { ...(pins.kids?.length ? { trustedKids: pins.kids } : {}), ...(pins.certs?.length ? { trustedCerts: pins.certs } : {}), onProgress: (done, total) => ctl.progress(done, total) });
         ctl.progress(r.entries, r.entries);
         return {
           ok: r.ok, result: r as unknown as Record<string, unknown>,

@@ -118,7 +118,10 @@ export function registerJobsApi(api: Hono<UiEnv>) {
     const b = await jsonBody(c) ?? {};
     const kids = b.trustedKids;
     if (kids !== undefined && (!Array.isArray(kids) || !kids.every((k) => typeof k === 'string' && /^[A-Za-z0-9_-]{43}$/.test(k)))) return badRequest(c, 'trustedKids: expected a list of kids (base64url SHA-256)');
-    const job = o.startAuditVerify(kids as string[] | undefined, actorOf(c));
+    // Certificates (DER, base64) pin like `audit verify --cert`: a CA certificate pins what it issued.
+    const certs = b.trustedCerts;
+    if (certs !== undefined && (!Array.isArray(certs) || !certs.every((x) => typeof x === 'string' && /^[A-Za-z0-9+/]+={0,2}$/.test(x)))) return badRequest(c, 'trustedCerts: expected a list of DER certificates in base64');
+    const job = o.startAuditVerify({ kids: kids as string[] | undefined, certs: (certs as string[] | undefined)?.map((x) => Buffer.from(x, 'base64')) }, actorOf(c));
     await auditAs(c, 'audit.verify', 'ok', job.id, 'verification started');
     return accepted(c, job);
   });

@@ -197,7 +197,7 @@ export const en = {
   'keys.anchorAdd': 'Add trust anchor',
   'keys.failed': (action: string, message: string) => `${action} failed: ${message}`,
   'keys.generated': (label: string, kid: string, keyLabel: string) => `Key ${label} ready on the token (kid ${kid}); the running signer changes key only at the next start with hsm.keyLabel = ${keyLabel}.`,
-  'keys.imported': (label: string, kid: string) => `Certificate imported for ${label} (kid ${kid}); the running signer presents it after the next start.`,
+  'keys.imported': (label: string, kid: string) => `Certificate imported for ${label} (kid ${kid}); the running signer presents it after the next start, which hands the audit trail over to it.`,
   'keys.anchorAdded': (subject: string) => `Trust anchor ${subject} added.`,
   'dataKeys.title': 'Data keys (encryption at rest)',
   'dataKeys.id': 'Id',

@@ -192,7 +192,7 @@ export const ja: Catalogue = {
   'keys.anchorAdd': 'トラストアンカーを追加',
   'keys.failed': (action, message) => `${action} に失敗しました: ${message}`,
   'keys.generated': (label, kid, keyLabel) => `鍵 ${label} をトークンに生成しました (kid ${kid})。稼働中の署名処理が鍵を切り替えるのは、hsm.keyLabel = ${keyLabel} として次回起動したときです。`,
-  'keys.imported': (label, kid) => `${label} の証明書を取り込みました (kid ${kid})。次回起動後に使用されます。`,
+  'keys.imported': (label, kid) => `${label} の証明書を取り込みました (kid ${kid})。次回起動後に使用され、その起動時に監査ログの署名が新しい証明書へ引き継がれます。`,
   'keys.anchorAdded': (subject) => `トラストアンカー ${subject} を追加しました。`,
   'dataKeys.title': 'データ鍵 (保存データの暗号化)',
   'dataKeys.id': 'ID',
