@@ -4,6 +4,7 @@
 // dist/ runs only when it was built from the sources as they are now (bin/build-stamp.js); otherwise
 // the sources run through tsx (a development dependency), so an edit never runs as old compiled code.
 import { existsSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 
 // Everything the appliance writes (LevelDB, token, keys, passwords, backups, exports) is for its own user
 // only, whatever umask the shell or service manager left: LevelDB and most libraries create files 0644.
@@ -15,7 +16,7 @@ const compiled = at('dist/cli/main.js');
 async function fromSources() {
   const { STAMP, sourcesDigest } = await import('./build-stamp.js');
   const stamp = existsSync(at(`dist/${STAMP}`)) ? readFileSync(at(`dist/${STAMP}`), 'utf8').trim() : '';
-  if (stamp && stamp === sourcesDigest(at('').pathname)) return import(compiled.href);
+  if (stamp && stamp === sourcesDigest(fileURLToPath(at('')))) return import(compiled.href);
   let tsx;
   try { tsx = await import('tsx/esm/api'); } catch {
     console.error('juki-gw: dist/ is missing or was built from other sources, and tsx (a development dependency) is not installed: run npm ci && npm run build');
