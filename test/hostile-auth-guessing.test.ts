@@ -10,7 +10,8 @@ import { PASSWORD, startBrokerFixture, until, type BrokerFixture } from './fixtu
 let f: BrokerFixture;
 let port: number;
 beforeAll(async () => {
-  f = await startBrokerFixture({ limits: { authFailures: { allowed: 5, backoffMs: 200, maxBackoffMs: 1000, forgetAfterMs: 1000 } } });
+  // Backoffs of seconds, not milliseconds: the checks made while it runs must fall inside it on a loaded machine.
+  f = await startBrokerFixture({ limits: { authFailures: { allowed: 5, backoffMs: 3000, maxBackoffMs: 6000, forgetAfterMs: 6000 } } });
   port = f.broker.address('plain').port;
 });
 afterAll(async () => { await f?.close(); });
@@ -54,22 +55,22 @@ it('backs off per system and per address after failures, refuses even the right 
   const during = f.denials().filter((d) => d.reason === 'auth' || d.reason === 'auth-throttled');
   expect(during.map((d) => [d.reason, d.detail])).toEqual([
     ...Array.from({ length: 5 }, () => ['auth', 'bad username or password']),
-    ['auth-throttled', 'system rr-01: 5 failed logins in a row; its attempts are refused unchecked for 200 ms, doubling with each further failure up to 1000 ms'],
-    ['auth-throttled', 'address 127.0.0.1: 5 failed logins in a row; its attempts are refused unchecked for 200 ms, doubling with each further failure up to 1000 ms'],
+    ['auth-throttled', 'system rr-01: 5 failed logins in a row; its attempts are refused unchecked for 3000 ms, doubling with each further failure up to 6000 ms'],
+    ['auth-throttled', 'address 127.0.0.1: 5 failed logins in a row; its attempts are refused unchecked for 3000 ms, doubling with each further failure up to 6000 ms'],
   ]);
 
   // Once the backoff is over, the right password is checked and accepted again.
-  await until(async () => (await login('rr-01', PASSWORD, '127.0.0.4')) === 0, 10_000, 'login after the backoff');
+  await until(async () => (await login('rr-01', PASSWORD, '127.0.0.4')) === 0, 30_000, 'login after the backoff');
   // Each burst ends with one summary: at the system's successful login, and when the address fell quiet.
   const summaries = await until(() => {
     const s = f.denials('auth-throttled').slice(2);
     return s.length >= 2 && s;
-  }, 10_000, 'burst summaries');
+  }, 30_000, 'burst summaries');
   expect(summaries.map((d) => d.detail)).toEqual([
     expect.stringMatching(/^system rr-01: burst of failed logins over \(successful login\): \d+ attempts, \d+ passwords checked and wrong, \d+ refused unchecked$/),
-    expect.stringMatching(/^address 127\.0\.0\.1: burst of failed logins over \(quiet for 1000 ms\): \d+ attempts, \d+ passwords checked and wrong, \d+ refused unchecked$/),
+    expect.stringMatching(/^address 127\.0\.0\.1: burst of failed logins over \(quiet for 6000 ms\): \d+ attempts, \d+ passwords checked and wrong, \d+ refused unchecked$/),
   ]);
   const addr = /: (\d+) attempts, (\d+) passwords checked and wrong, (\d+) refused unchecked$/.exec(summaries[1]!.detail)!;
   expect(Number(addr[1])).toBe(GUESSES + 2); // the guesses, the right password and term-01 from 127.0.0.1
   expect(Number(addr[2])).toBe(checked);
-});
+}, 60_000);
