@@ -21,7 +21,8 @@ describe('compiled build', () => {
   const tmp = tempDir('jukigw-build-');
   // A checkout's copy: the production sources, the build's inputs, every package (node_modules linked).
   const checkout = join(tmp.path, 'checkout');
-  // An installed tree, as the image has it: what the Dockerfile copies, node_modules without dev packages.
+  // An installed tree, as the image has it: dist/, bin/, package.json; node_modules without tsx, esbuild,
+  // the compiler or vitest.
   const installed = join(tmp.path, 'installed');
 
   beforeAll(async () => {
