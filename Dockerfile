@@ -4,9 +4,13 @@
 FROM node:20-bookworm-slim AS build
 WORKDIR /src
 COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --no-audit --no-fund
+RUN npm ci --no-audit --no-fund
 COPY . .
-RUN sh deploy/docker/verify-build.sh
+# Compile (dist/), drop the development packages (tsx, esbuild, typescript, vitest), then assemble the
+# image's tree in image/: compiled code, entry point, the deploy files it runs, runtime packages only.
+RUN npm run build && npm prune --omit=dev --no-audit --no-fund
+RUN mkdir -p image/deploy && cp -r dist bin package.json package-lock.json node_modules image/ && cp -r deploy/docker deploy/config.example.yaml image/deploy/
+RUN cd image && sh deploy/docker/verify-build.sh
 
 FROM node:20-bookworm-slim
 RUN apt-get update \
@@ -14,7 +18,7 @@ RUN apt-get update \
  && rm -rf /var/lib/apt/lists/* \
  && groupadd --system juki-gw && useradd --system --gid juki-gw --groups softhsm --home-dir /var/lib/juki-gw juki-gw \
  && install -d -m 0700 -o juki-gw -g juki-gw /var/lib/juki-gw
-COPY --from=build --chown=root:root /src /opt/juki-gw
+COPY --from=build --chown=root:root /src/image /opt/juki-gw
 # MALLOC_ARENA_MAX: see deploy/systemd/juki-gw.service (flat RSS in the soak).
 ENV NODE_ENV=production JUKIGW_dataDir=/var/lib/juki-gw MALLOC_ARENA_MAX=2
 # A PKCS#11 module other than SoftHSM may be mounted and named in the config (hsm.module).

@@ -10,8 +10,14 @@ getent group juki-gw >/dev/null || groupadd --system juki-gw
 getent passwd juki-gw >/dev/null || useradd --system --gid juki-gw --home-dir /var/lib/juki-gw --shell /usr/sbin/nologin juki-gw
 # softhsm tokens must be readable by the service user
 if getent group softhsm >/dev/null; then usermod -a -G softhsm juki-gw; fi
+# The appliance runs compiled code: build it here (the checkout's npm ci brought the compiler), then
+# install what production runs, as the image does: no sources, tests, benchmarks or dev packages.
+[ -f "$SRC/node_modules/typescript/bin/tsc" ] || { echo "install.sh: run npm ci in $SRC first (the build needs its compiler)" >&2; exit 1; }
+(cd "$SRC" && npm run build)
 install -d -m 0755 "$PREFIX"
-tar -C "$SRC" --exclude=./data --exclude=./node_modules --exclude=./.git -cf - . | tar -C "$PREFIX" -xf -
+# An earlier install copied the whole tree: sources left beside bin/ would make it a checkout.
+(cd "$PREFIX" && rm -rf dist broker gateway hsm config sim cli scripts test bench docs node_modules)
+tar -C "$SRC" -cf - dist bin deploy package.json package-lock.json README.md | tar -C "$PREFIX" -xf -
 (cd "$PREFIX" && npm ci --omit=dev --no-audit --no-fund)
 install -d -m 0750 -o root -g juki-gw /etc/juki-gw
 if [ ! -f /etc/juki-gw/config.yaml ]; then

@@ -8,75 +8,25 @@
 // per process: the worker loads the same module (C_Initialize answers
 // CKR_CRYPTOKI_ALREADY_INITIALIZED, which it accepts) and uses the session and key handles the main
 // thread opened and logged in. It never finalizes, closes or logs out: the main thread owns them.
-import { createRequire } from 'node:module';
-import { Worker } from 'node:worker_threads';
+import { Worker, type WorkerOptions } from 'node:worker_threads';
 import { pkcs11js } from './pkcs11-module.js';
+import { ASLEEP, DIGEST, HANDLE, POSTED, REQ, RES, RES_BODY, RING_SLOTS, STOP, WRITTEN, type SignThreadData } from './sign-ring.js';
 
 /** A failed signature as it crosses threads: the CKR code survives, so token-loss handling sees it. */
 export interface SignFault { message: string; code: number | undefined; method: string | undefined }
 export type SignOutcome = Buffer | SignFault;
 
-/** Signatures a thread holds at once; a full ring leaves the job with the pool's queue. */
-export const RING_SLOTS = 32;
-// Request slot: session handle, key handle (length-prefixed, ≤ 16 bytes each), 32-byte digest.
-const HANDLE = 17, DIGEST = 32, REQ = 2 * HANDLE + DIGEST;
-// Result slot: int32 status (0 signed, > 0 CKR code, -1 other error), method, length, then the
-// signature or an error message.
-const RES = 256, RES_BODY = 8;
-// Control words: requests posted, results written, worker asleep, stop.
-const POSTED = 0, WRITTEN = 1, ASLEEP = 2, STOP = 3;
+export { RING_SLOTS } from './sign-ring.js';
 const METHODS = ['C_SignInit', 'C_Sign'];
 
-// Plain CommonJS evaluated in the worker: no TypeScript loader is needed there (tsx, vitest, node).
-const SOURCE = `
-const { parentPort, workerData } = require('node:worker_threads');
-const pkcs11js = require(workerData.binding);
-const lib = new pkcs11js.PKCS11();
-lib.load(workerData.module);
-try { lib.C_Initialize({ flags: pkcs11js.CKF_OS_LOCKING_OK }); } catch (e) {
-  if (e.code !== pkcs11js.CKR_CRYPTOKI_ALREADY_INITIALIZED) throw e;
-}
-const { SLOTS, HANDLE, DIGEST, REQ, RES, RES_BODY, sigBytes, mechanism } = workerData;
-const ctrl = new Int32Array(workerData.ctrl);
-const bell = new Int32Array(workerData.bell);
-const req = Buffer.from(workerData.req);
-const res = Buffer.from(workerData.res);
-const handle = (at) => req.subarray(at + 1, at + 1 + req[at]);
-let head = 0;
-for (;;) {
-  let posted = Atomics.load(ctrl, ${POSTED});
-  if (posted === head) {
-    // Asleep is announced before the last look, so a post after it always sees it and wakes us.
-    Atomics.store(ctrl, ${ASLEEP}, 1);
-    posted = Atomics.load(ctrl, ${POSTED});
-    if (posted === head && Atomics.load(ctrl, ${STOP}) === 0) Atomics.wait(ctrl, ${POSTED}, head);
-    Atomics.store(ctrl, ${ASLEEP}, 0);
-    if (Atomics.load(ctrl, ${STOP}) !== 0) break;
-    continue;
-  }
-  while (head !== posted) {
-    const slot = head % SLOTS, at = slot * REQ, out = slot * RES;
-    const session = handle(at), key = handle(at + HANDLE), digest = req.subarray(at + 2 * HANDLE, at + 2 * HANDLE + DIGEST);
-    let method = 0;
-    try {
-      lib.C_SignInit(session, mechanism, key);
-      method = 1;
-      const sig = lib.C_Sign(session, digest, res.subarray(out + RES_BODY, out + RES_BODY + sigBytes));
-      res.writeInt32LE(0, out); res.writeUInt16LE(sig.length, out + 6);
-    } catch (e) {
-      const code = e && typeof e.code === 'number' ? e.code : -1;
-      const n = res.write(String(e && e.message || e).slice(0, 200), out + RES_BODY, RES - RES_BODY, 'utf8');
-      res.writeInt32LE(code, out); res[out + 4] = method; res.writeUInt16LE(n, out + 6);
-    }
-    head++;
-    Atomics.store(ctrl, ${WRITTEN}, head);
-    // The main thread said it waits: one thread claims the flag and wakes it.
-    if (Atomics.load(bell, 0) === 1 && Atomics.compareExchange(bell, 0, 1, 0) === 1) parentPort.postMessage(0);
-  }
-}
-`;
-
-const binding = createRequire(import.meta.url).resolve('pkcs11js');
+// The thread is a module of its own, beside this one: compiled, dist/hsm/sign-worker-thread.js runs
+// as it is; from the TypeScript sources (tsx, vitest) the thread registers tsx before importing the
+// .ts file, since a worker does not inherit the loader its parent registered.
+const fromSources = import.meta.url.endsWith('.ts');
+const THREAD = new URL(`./sign-worker-thread.${fromSources ? 'ts' : 'js'}`, import.meta.url);
+const spawnThread = (options: WorkerOptions): Worker => !fromSources
+  ? new Worker(THREAD, options)
+  : new Worker(`import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then((t) => { t.register(); return import(${JSON.stringify(THREAD.href)}); });`, { ...options, eval: true });
 
 export interface SignThreadsOptions {
   module: string;
@@ -113,10 +63,8 @@ export function startSignThreads(o: SignThreadsOptions): SignThreads {
   const open = (i: number): Ring => {
     const ctrl = new Int32Array(new SharedArrayBuffer(16));
     const reqMem = new SharedArrayBuffer(RING_SLOTS * REQ), resMem = new SharedArrayBuffer(RING_SLOTS * RES);
-    const worker = new Worker(SOURCE, {
-      eval: true, stdout: false, stderr: false,
-      workerData: { binding, module: o.module, mechanism: o.mechanism, sigBytes: o.sigBytes, SLOTS: RING_SLOTS, HANDLE, DIGEST, REQ, RES, RES_BODY, ctrl: ctrl.buffer, bell: bell.buffer, req: reqMem, res: resMem },
-    });
+    const workerData: SignThreadData = { module: o.module, mechanism: o.mechanism, sigBytes: o.sigBytes, ctrl: ctrl.buffer as SharedArrayBuffer, bell: bell.buffer as SharedArrayBuffer, req: reqMem, res: resMem };
+    const worker = spawnThread({ stdout: false, stderr: false, workerData });
     worker.unref();
     const ring: Ring = { worker, ctrl, req: Buffer.from(reqMem), res: Buffer.from(resMem), posted: 0, drained: 0, down: false };
     const fail = (reason: string) => {
