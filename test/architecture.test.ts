@@ -121,17 +121,21 @@ const rules: Rule[] = [
 describe('import scanner', () => {
   it('sees static, type-only, re-exported, side-effect and dynamic imports, not comments', () => {
     const text = [
+      '// implementations (config/ui/adapters/*); a comment that opens no block',
       "import { a } from './a.js';",
       "import type { B } from '../b/b.js';",
       "export { c } from './c.js';",
       "import 'reflect-metadata';",
       "const d = await import('../../sim/residents.js');",
       "// import { e } from './e.js';",
+      "/* import { f } from './f.js'; */ const g = '/* not a comment';",
+      "import {\n  h,\n} from './h.js';",
     ].join('\n');
     expect(importsOf('gateway/x/f.ts', text).map((i) => [i.specifier, i.target, i.typeOnly])).toEqual([
       ['./a.js', 'gateway/x/a.ts', false],
       ['../b/b.js', 'gateway/b/b.ts', true],
       ['./c.js', 'gateway/x/c.ts', false],
+      ['./h.js', 'gateway/x/h.ts', false],
       ['reflect-metadata', undefined, false],
       ['../../sim/residents.js', 'sim/residents.ts', false],
     ]);
