@@ -1,0 +1,163 @@
+// The direction of dependencies between the top-level folders, as it holds today (docs/architecture.md,
+// "Direction of dependencies"). A lower layer that starts importing a higher one fails here, naming the
+// file and the import. The known violations are listed by file with the reason; the restructuring
+// that removes one must remove its entry too (a stale entry fails).
+import { resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { importsOf, importsUnder, type Import } from './helpers/imports.js';
+
+const repo = resolve(import.meta.dirname, '..');
+const PRODUCTION = ['broker', 'gateway', 'hsm', 'config', 'cli', 'sim'];
+const imports = importsUnder(repo, PRODUCTION);
+
+const under = (path: string | undefined, ...prefixes: string[]): boolean =>
+  path !== undefined && prefixes.some((p) => (p.endsWith('/') ? path.startsWith(p) : path === p));
+
+interface Exception {
+  /** What the file may import against the rule (path prefixes ending in `/`, or files). */
+  to: string[];
+  why: string;
+}
+
+interface Rule {
+  name: string;
+  /** Which importing files the rule applies to. */
+  applies(i: Import): boolean;
+  /** Whether this import is allowed by the rule. */
+  allowed(i: Import): boolean;
+  /** Importing file → what it imports against the rule today, and why. */
+  exceptions?: Record<string, Exception>;
+}
+
+const simulators = (why: string): Exception => ({ to: ['sim/'], why });
+const RUNS_SIMULATORS = 'runs the simulated upstreams (no upstream configured, or `juki-gw sim`)';
+const GENERATES_POPULATION = 'generates the test population (`import --generate`)';
+const brokerOnStore = (...extra: string[]): Exception =>
+  ({ to: ['gateway/store/', ...extra], why: 'known violation: the appliance DB (gateway/store/) is opened, typed and written there' });
+
+const rules: Rule[] = [
+  {
+    name: 'production code imports nothing from test/ or bench/',
+    applies: () => true,
+    allowed: (i) => !under(i.target, 'test/', 'bench/'),
+  },
+  {
+    name: 'production code outside sim/ imports sim/ only where it runs the simulators',
+    applies: (i) => !under(i.file, 'sim/'),
+    allowed: (i) => !under(i.target, 'sim/'),
+    exceptions: {
+      'gateway/appliance/simulatedUpstream.ts': simulators(RUNS_SIMULATORS),
+      'cli/commands/sim.ts': simulators(RUNS_SIMULATORS),
+      'cli/commands/import.ts': simulators(GENERATES_POPULATION),
+      'config/ui/api/jobs.ts': simulators(GENERATES_POPULATION),
+      'config/ui/adapters/operations.ts': simulators(GENERATES_POPULATION),
+      'gateway/cs/import/importer.ts': simulators('known violation: the importer generates residents itself'),
+      'gateway/uplink/linkSigners.ts': simulators('known violation: borrows a file-name helper (fileSafe) from sim/pki.ts'),
+    },
+  },
+  {
+    name: 'gateway/domain/ is pure: only itself, node:crypto (hashing), and types of gateway/envelope.ts',
+    applies: (i) => under(i.file, 'gateway/domain/'),
+    allowed: (i) => (i.target === undefined ? i.specifier === 'node:crypto'
+      : under(i.target, 'gateway/domain/') || (i.typeOnly && i.target === 'gateway/envelope.ts')),
+  },
+  {
+    name: 'gateway/messages/ imports only itself, gateway/domain/, gateway/envelope.ts and zod',
+    applies: (i) => under(i.file, 'gateway/messages/'),
+    allowed: (i) => (i.target === undefined ? i.specifier === 'zod'
+      : under(i.target, 'gateway/messages/', 'gateway/domain/', 'gateway/envelope.ts')),
+  },
+  {
+    name: 'gateway/store/ (the storage port) imports from the repository only itself and gateway/log/',
+    applies: (i) => under(i.file, 'gateway/store/'),
+    allowed: (i) => i.target === undefined || under(i.target, 'gateway/store/', 'gateway/log/'),
+  },
+  {
+    name: 'config/schema/ imports from the repository only itself and gateway/domain/',
+    applies: (i) => under(i.file, 'config/schema/'),
+    allowed: (i) => i.target === undefined || under(i.target, 'config/schema/', 'gateway/domain/'),
+  },
+  {
+    name: 'hsm/ imports from the repository only itself, config/schema/ and config/secrets.ts',
+    applies: (i) => under(i.file, 'hsm/'),
+    allowed: (i) => i.target === undefined || under(i.target, 'hsm/', 'config/schema/', 'config/secrets.ts'),
+    exceptions: {
+      'hsm/dedupe.ts': { to: ['gateway/store/'], why: 'known violation: the replay store is a sublevel of the appliance DB' },
+      'hsm/signer.ts': { to: ['gateway/envelope.ts'], why: 'known violation: signs the contract envelope' },
+      'hsm/types.ts': { to: ['gateway/envelope.ts'], why: 'known violation: the contract envelope type' },
+      'hsm/verifier.ts': { to: ['gateway/envelope.ts'], why: 'known violation: checks the contract envelope' },
+    },
+  },
+  {
+    name: 'broker/ (but the composition root) imports from the repository only itself, config/schema/ and config/secrets.ts',
+    applies: (i) => under(i.file, 'broker/') && i.file !== 'broker/appliance.ts',
+    allowed: (i) => i.target === undefined || under(i.target, 'broker/', 'config/schema/', 'config/secrets.ts'),
+    exceptions: {
+      ...Object.fromEntries(['broker/admin/checks.ts', 'broker/persistenceFactory.ts', 'broker/persistence/batchWrite.ts',
+        'broker/persistence/committer.ts', 'broker/persistence/ingressLog.ts', 'broker/persistence/keys.ts',
+        'broker/persistence/levelPersistence.ts', 'broker/persistence/requestQueue.ts', 'broker/persistence/writeTypes.ts',
+      ].map((f) => [f, brokerOnStore()])),
+      'broker/server.ts': brokerOnStore('gateway/log/'),
+      'broker/oversize.ts': { to: ['gateway/envelope.ts'], why: 'known violation: builds its error reply with the contract envelope' },
+    },
+  },
+  {
+    name: 'the admin UI (config/ui/) is imported only by config/, the gateway composition and cli/',
+    applies: (i) => !under(i.file, 'config/', 'gateway/appliance/', 'cli/'),
+    allowed: (i) => !under(i.target, 'config/ui/'),
+  },
+  {
+    name: 'the gateway composition (gateway/appliance/) is imported only by the composition root broker/appliance.ts',
+    applies: (i) => !under(i.file, 'gateway/appliance/', 'broker/appliance.ts'),
+    allowed: (i) => !under(i.target, 'gateway/appliance/'),
+  },
+  {
+    name: 'nothing outside cli/ imports cli/',
+    applies: (i) => !under(i.file, 'cli/'),
+    allowed: (i) => !under(i.target, 'cli/'),
+  },
+];
+
+describe('import scanner', () => {
+  it('sees static, type-only, re-exported, side-effect and dynamic imports, not comments', () => {
+    const text = [
+      '// implementations (config/ui/adapters/*); a comment that opens no block',
+      "import { a } from './a.js';",
+      "import type { B } from '../b/b.js';",
+      "export { c } from './c.js';",
+      "import 'reflect-metadata';",
+      "const d = await import('../../sim/residents.js');",
+      "// import { e } from './e.js';",
+      "/* import { f } from './f.js'; */ const g = '/* not a comment';",
+      "import {\n  h,\n} from './h.js';",
+    ].join('\n');
+    expect(importsOf('gateway/x/f.ts', text).map((i) => [i.specifier, i.target, i.typeOnly])).toEqual([
+      ['./a.js', 'gateway/x/a.ts', false],
+      ['../b/b.js', 'gateway/b/b.ts', true],
+      ['./c.js', 'gateway/x/c.ts', false],
+      ['./h.js', 'gateway/x/h.ts', false],
+      ['reflect-metadata', undefined, false],
+      ['../../sim/residents.js', 'sim/residents.ts', false],
+    ]);
+  });
+
+  it('reads the whole production tree', () => {
+    expect(new Set(imports.map((i) => i.file.split('/')[0]))).toEqual(new Set(PRODUCTION));
+    expect(imports.some((i) => i.file === 'broker/appliance.ts' && i.target === 'gateway/appliance/components.ts')).toBe(true);
+  });
+});
+
+describe('direction of dependencies', () => {
+  for (const rule of rules) {
+    it(rule.name, () => {
+      const exceptions = rule.exceptions ?? {};
+      const excused = (i: Import): boolean => under(i.target, ...(exceptions[i.file]?.to ?? []));
+      const broken = imports.filter((i) => rule.applies(i) && !rule.allowed(i));
+      const offending = broken.filter((i) => !excused(i)).map((i) => `${i.file} imports '${i.specifier}'`);
+      expect(offending, `${rule.name}: offending imports`).toEqual([]);
+      // An exception whose import is gone must leave the list, so the list stays what is true.
+      const stale = Object.keys(exceptions).filter((f) => !broken.some((i) => i.file === f && excused(i)));
+      expect(stale, `${rule.name}: listed exceptions that no longer break the rule`).toEqual([]);
+    });
+  }
+});
