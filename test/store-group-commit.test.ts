@@ -94,9 +94,9 @@ it('fails every member when the group write fails, and writes none of them', asy
   const group = new GroupCommit(other);
   group.open();
   const a = new UnitOfWork(other, group.batch());
-  a.batch.put('a', 'x');
+  a.batch.put('a', Buffer.from('x'));
   const b = new UnitOfWork(other, group.batch());
-  b.batch.put('b', 'y');
+  b.batch.put('b', Buffer.from('y'));
   const commits = [a.commit(), b.commit()];
   await other.close(); // the write cannot happen
   await group.close();
