@@ -5,6 +5,7 @@
 // interleaved with others' under load applied and notified in order, and the audit chain intact.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isoDateInJapan } from '../gateway/domain/dates.js';
+import { myNumberCheckDigit } from '../gateway/domain/identifiers.js';
 import type { Envelope } from '../gateway/envelope.js';
 import type { IdentityChange } from '../gateway/cs/identityStoreTypes.js';
 import { SUBLEVELS } from '../gateway/store/db.js';
@@ -104,11 +105,28 @@ describe('group commit of a burst of local requests', () => {
     expect(notes.map((n) => n.updateSeq)).toEqual(mine);
   });
 
+  it('lets a person take the 個人番号 another gave up earlier in the same burst', async () => {
+    const [a, b] = [s.residents[170]!, s.residents[171]!];
+    const fresh = '98765432101' + String(myNumberCheckDigit('98765432101'));
+    const others = s.residents.slice(172, 192).map((r) => ({ type: 'identity.update', body: update(r, 1) as Record<string, unknown> }));
+    const requests = [
+      ...others.slice(0, 10),
+      { type: 'identity.update', body: { record: { ...update(a, 1).record, myNumber: fresh } } },
+      // Sent one after the other: applied in this order, b's change finds a's old 個人番号 free.
+      { type: 'identity.update', body: { record: { ...update(b, 1).record, myNumber: a.myNumber } } },
+      ...others.slice(10),
+    ];
+    const { replies } = await burst(requests);
+    expect(replies.map((e) => e.type)).toEqual(requests.map(() => 'identity.update.result'));
+    expect((await s.role.store.get(a.residentCode))?.myNumber).toBe(fresh);
+    expect((await s.role.store.get(b.residentCode))?.myNumber).toBe(a.myNumber);
+  });
+
   it('keeps the audit chain verifiable, one entry per request in commit order', async () => {
     const report = await s.audit.verify();
     expect(report.ok).toBe(true);
     const entries = await s.auditEntries();
     expect(entries.map((e) => e.seq)).toEqual(entries.map((_, i) => entries[0]!.seq + i));
-    expect(entries.filter((e) => e.event.action === 'identity.update').length).toBeGreaterThanOrEqual(48 + 42 + 48);
+    expect(entries.filter((e) => e.event.action === 'identity.update').length).toBeGreaterThanOrEqual(48 + 42 + 48 + 22);
   });
 });
