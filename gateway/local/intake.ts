@@ -53,8 +53,6 @@ export interface IntakeOptions {
    * reads (from the raw, not yet validated body). A type not listed is handled in a group of its own.
    */
   groupKeys?: ReadonlyMap<string, (body: unknown) => string[]>;
-  /** The group commit the intake writes through (tests count its groups). */
-  group?: GroupCommit;
 }
 
 export interface Intake { start(): void; close(): Promise<void>; idle(): Promise<void>; kick(): void }
@@ -68,7 +66,7 @@ export function createIntake(o: IntakeOptions): Intake {
   let closed = false;
   let idleWaiters: Array<() => void> = [];
   let retryTimer: NodeJS.Timeout | undefined;
-  const group = o.group ?? new GroupCommit(o.db);
+  const group = new GroupCommit(o.db);
   // Keys read by the requests in the open group; `exclusive`: one of them may have read anything.
   const groupKeys = new Set<string>();
   let exclusive = false;
