@@ -55,6 +55,7 @@ describe('group commit of a burst of local requests', () => {
     expect(taken.flatMap((w) => w.ops.filter((op) => op.key.startsWith(SEEN))).length).toBe(people.length);
     expect(taken.every((w) => w.sync)).toBe(true);
     // Grouped: fewer writes (fsyncs) than requests; one write carries several requests.
+    console.info(`group commit: ${people.length} requests taken in ${taken.length} synced writes`);
     expect(taken.length).toBeLessThan(people.length);
     expect(Math.max(...taken.map((w) => w.ops.filter((op) => op.key.startsWith(SEEN)).length))).toBeGreaterThan(1);
     for (const r of people) expect((await s.role.store.get(r.residentCode))?.address).toBe(`${r.address}の1`);
