@@ -193,7 +193,7 @@ export class IdentityStore {
    * person (flows do, per resident code) because the previous version is read, not locked.
    * Throws IdentityStoreError (invalid_request / not_found / conflict); the batch is then untouched.
    */
-  async apply(batch: Batch, change: IdentityChange, opts: { mode?: ApplyMode; fresh?: boolean } = {}): Promise<{ record: IdentityRecord; seq: number }> {
+  async apply(batch: Batch, change: IdentityChange, opts: { mode?: ApplyMode; fresh?: boolean } = {}): Promise<{ record: IdentityRecord; seq: number; previous?: IdentityRecord }> {
     const seq = ++this.seq;
     const problems = validateIdentityChange(change as unknown as Record<string, unknown>, this.opts.validation);
     if (problems.length) throw new IdentityStoreError('invalid_request', 'invalid identity record', problems);
@@ -225,7 +225,7 @@ export class IdentityStore {
     batch.put(this.at.lg + `${record.lgCode}!${bucket}!${p}`, enc(`${seq} ${this.digestOf(record)}`));
     batch.put(this.at.lc + `${record.lgCode}!${this.rangeTag(codeRangeOf(rc))}!${p}`, EMPTY);
     this.putIndexes(batch, record, p);
-    return { record, seq };
+    return { record, seq, ...(old ? { previous: old } : {}) };
   }
 
   /** The 個人番号, name and address index entries of one record. */

@@ -27,6 +27,7 @@ import { cardEvent } from './flows/cardEvent.js';
 import { consistencyResultInbound, consistencyRuns, type ConsistencyRuns } from './flows/consistencyCheck.js';
 import { identitySearch } from './flows/identitySearch.js';
 import { identityUpdate } from './flows/identityUpdate.js';
+import { GROUP_KEYS } from './flows/groupKeys.js';
 import { identityVerify } from './flows/identityVerify.js';
 import { jlisInquiry } from './flows/jlisInquiry.js';
 import { moveinNotice, moveinNoticeInbound } from './flows/moveinNotice.js';
@@ -163,7 +164,7 @@ export async function startCsRole(deps: CsRoleDeps): Promise<CsRole> {
   const consistency = consistencyRuns(flow, deps.consistency);
 
   const intake = createIntake({
-    db, source: deps.gateway?.({ flow, handlers, source: broker.persistence.level.requests }) ?? broker.persistence.level.requests, config: configNow, handlers, localOutbox, answers, audit: auditSink, logger, selfAddress,
+    db, source: deps.gateway?.({ flow, handlers, source: broker.persistence.level.requests }) ?? broker.persistence.level.requests, config: configNow, handlers, localOutbox, answers, audit: auditSink, logger, selfAddress, groupKeys: GROUP_KEYS,
     validateBody: (type, body) => { const r = validateBody(type, body, messagesNow()); return r.ok ? undefined : r.error; },
   });
   await interactive.recover();

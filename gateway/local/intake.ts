@@ -4,6 +4,12 @@
 // silently dropped, and none is lost: it leaves the queue only in the batch that answers it. A resend
 // of an id already answered gets the kept reply again (answers.ts); a request whose `at` is outside
 // ±trust.replayWindowSeconds of its arrival is refused.
+// Group commit: the requests of one pass over the queue are handled in queue order, each staging its
+// unit of work into one open group (store/groupCommit.ts) that is written as one batch, one fsync;
+// every reply and upstream send waits for that write. A request whose outcome may depend on what an
+// earlier request of the open group wrote first has the group written: one that shares a key with it
+// (its own id for the dedupe record, and the keys its type declares in `groupKeys`: 住民票コード,
+// 個人番号...), and any request of a type that declares none (it may read anything).
 import type { Logger } from 'pino';
 import type { ApplianceConfig } from '../../config/schema/index.js';
 import {
@@ -12,6 +18,7 @@ import {
 } from '../envelope.js';
 import { isMessageType } from '../messages/registry.js';
 import { SUBLEVELS, type Batch, type Db } from '../store/db.js';
+import { GroupCommit } from '../store/groupCommit.js';
 import { UnitOfWork } from '../store/unitOfWork.js';
 import type { KeptAnswers } from './answers.js';
 import type { LocalOutbox } from './localOutbox.js';
@@ -41,6 +48,11 @@ export interface IntakeOptions {
   logger: Logger;
   /** The appliance's own address for replies' `from` (the first served municipality's CS). */
   selfAddress: () => string;
+  /**
+   * Types that may share a group commit with other requests, each with the keys of what its flow
+   * reads (from the raw, not yet validated body). A type not listed is handled in a group of its own.
+   */
+  groupKeys?: ReadonlyMap<string, (body: unknown) => string[]>;
 }
 
 export interface Intake { start(): void; close(): Promise<void>; idle(): Promise<void>; kick(): void }
@@ -54,6 +66,23 @@ export function createIntake(o: IntakeOptions): Intake {
   let closed = false;
   let idleWaiters: Array<() => void> = [];
   let retryTimer: NodeJS.Timeout | undefined;
+  const group = new GroupCommit(o.db);
+  // Keys read by the requests in the open group; `exclusive`: one of them may have read anything.
+  const groupKeys = new Set<string>();
+  let exclusive = false;
+
+  async function writeGroup(): Promise<void> {
+    await group.flush();
+    groupKeys.clear();
+    exclusive = false;
+  }
+
+  /** Called by a request before it reads state: writes the open group first when they could overlap. */
+  async function claim(keys: string[] | undefined): Promise<void> {
+    if (group.size > 0 && (exclusive || keys === undefined || keys.some((k) => groupKeys.has(k)))) await writeGroup();
+    if (keys === undefined) exclusive = true;
+    else for (const k of keys) groupKeys.add(k);
+  }
 
   function kick(): void {
     if (closed) return;
@@ -75,29 +104,39 @@ export function createIntake(o: IntakeOptions): Intake {
       again = false;
       const batch = await o.source.read(after, 64);
       if (batch.length === 0 || closed) return;
-      // In queue order: flows for one person stay in order; handlers never block on upstream.
+      // In queue order: flows for one person stay in order; handlers never block on upstream. The
+      // next request starts once this one's writes are staged in the group (or it finished).
+      group.open();
+      const handled: Array<Promise<void>> = [];
       for (const q of batch) {
-        if (closed) return;
+        if (closed) break;
         after = q.seq;
-        try {
-          await handleOne(q);
-        } catch (e) {
+        let staged!: () => void;
+        const turn = new Promise<void>((resolve) => { staged = resolve; });
+        const done = handleOne(q, staged).catch((e: unknown) => {
           o.logger.error({ err: (e as Error).message, seq: q.seq }, 'local request could not be answered; it stays queued and is retried');
           // Without new traffic nothing else would wake the intake for it.
           clearTimeout(retryTimer);
           retryTimer = setTimeout(kick, 1000);
           retryTimer.unref();
-        }
+        });
+        handled.push(done);
+        await Promise.race([turn, done]);
       }
+      // Whatever a request commits after this (a refusal after a failed group write) is written alone.
+      await group.close();
+      groupKeys.clear();
+      exclusive = false;
+      await Promise.all(handled);
     }
   }
 
-  async function handleOne(q: QueuedRequest): Promise<void> {
+  async function handleOne(q: QueuedRequest, staged: () => void): Promise<void> {
     const systemId = q.clientId;
     const cfg = o.config();
     const self = o.selfAddress();
     const ackUow = (): UnitOfWork => {
-      const uow = new UnitOfWork(o.db);
+      const uow = new UnitOfWork(o.db, group.batch(staged));
       o.source.ack(uow.batch, q.seq);
       return uow;
     };
@@ -138,6 +177,8 @@ export function createIntake(o: IntakeOptions): Intake {
       return refuse('forbidden', `role "${system.role}" may not send ${env.type}`, [{ path: 'type', problem: 'type.forbidden: not allowed for this role' }], env.id, env.type);
     }
     const dupKey = `${systemId}!${env.id}`;
+    const keysOf = o.groupKeys?.get(env.type);
+    await claim(keysOf ? [`id:${dupKey}`, ...keysOf(env.body)] : undefined);
     if ((await seen.get(dupKey)) !== undefined) return answerAgain(dupKey, env.id, env.type);
     if (!handler) {
       return refuse('invalid_request', `message type ${env.type} is not handled by this appliance`, [{ path: 'type', problem: 'type.notHandled: a contract type that local systems do not send to the appliance' }], env.id, env.type);
@@ -162,6 +203,7 @@ export function createIntake(o: IntakeOptions): Intake {
       },
       reply: (uow, body) => o.localOutbox.reply(uow, systemId, resultReply(envelope, self, systemId, body)),
       fail: (uow, code, message, details) => o.localOutbox.reply(uow, systemId, errorReply(envelope, self, code, message, details)),
+      claim: (keys) => { for (const k of keys) groupKeys.add(k); },
     };
     try {
       await handler(req, ctx);

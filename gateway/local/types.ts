@@ -18,6 +18,11 @@ export interface RequestContext {
   reply(uow: UnitOfWork, body: Record<string, unknown>): void;
   /** Adds an `error` reply; refusals are also audited by the caller of fail. */
   fail(uow: UnitOfWork, code: ErrorCode, message: string, details: ErrorDetail[]): void;
+  /**
+   * Adds keys this request's change touches beyond those its type declares for group commit (e.g.
+   * the 個人番号 a record had before): a later request reading them waits for this one's write.
+   */
+  claim?(keys: string[]): void;
 }
 
 /** One module per flow exports a handler. Handlers never wait for upstream inside the call. */

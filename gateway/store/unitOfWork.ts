@@ -10,8 +10,9 @@ export class UnitOfWork {
   private readonly hooks = new Set<() => void>();
   private done = false;
 
-  constructor(db: Db) {
-    this.batch = db.batch();
+  /** `batch`: a group commit's staged batch (store/groupCommit.ts); a plain batch of `db` otherwise. */
+  constructor(db: Db, batch?: Batch) {
+    this.batch = batch ?? db.batch();
   }
 
   afterCommit(hook: () => void): void {

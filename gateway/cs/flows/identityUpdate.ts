@@ -2,15 +2,17 @@
 // queues identity.notify for the prefecture in ONE unit of work (store + outbox + ack + reply + audit).
 // Notifications are partitioned by 住民票コード, so the prefecture gets each person's changes in order.
 import { prefectureCodeOf } from '../../domain/identifiers.js';
-import type { FlowHandler } from '../../local/types.js';
+import type { FlowHandler, RequestContext } from '../../local/types.js';
 import type { UnitOfWork } from '../../store/unitOfWork.js';
 import { IdentityStoreError } from '../identityStore.js';
 import type { IdentityChange, IdentityRecord } from '../identityStoreTypes.js';
 import { abandonQueued, bodyOf, commitQueued, notifyOutboxAfter, notServed, refuse, upstreamEnvelope, whoOf, type CsFlowDeps } from './shared.js';
 
 /** Applies a change and queues its identity.notify in `uow`; throws IdentityStoreError on a refused change. */
-export async function storeAndNotify(deps: CsFlowDeps, uow: UnitOfWork, change: IdentityChange): Promise<{ record: IdentityRecord; messageId: string }> {
-  const { record } = await deps.store.apply(uow.batch, change);
+export async function storeAndNotify(deps: CsFlowDeps, uow: UnitOfWork, change: IdentityChange, ctx?: RequestContext): Promise<{ record: IdentityRecord; messageId: string }> {
+  const { record, previous } = await deps.store.apply(uow.batch, change);
+  // The 個人番号 given up is read by a later request claiming it: that one waits for this write.
+  if (previous) ctx?.claim?.([`mn:${previous.myNumber}`]);
   const notify = upstreamEnvelope(`lg:${record.lgCode}`, `pref:${prefectureCodeOf(record.lgCode)}`, 'identity.notify', { record });
   deps.uplink.outbox.enqueue(uow.batch, notify, { partitionKey: record.residentCode });
   notifyOutboxAfter(deps, uow);
@@ -25,7 +27,7 @@ export function identityUpdate(deps: CsFlowDeps): FlowHandler {
     const { updateSeq: _ignored, ...change } = input;
     const uow = ctx.begin();
     try {
-      const { record, messageId } = await storeAndNotify(deps, uow, change);
+      const { record, messageId } = await storeAndNotify(deps, uow, change, ctx);
       ctx.reply(uow, { residentCode: record.residentCode, updateSeq: record.updateSeq, messageId });
       await deps.audit.record(uow, { ...whoOf(req), action: 'identity.update', outcome: 'ok', keys: [deps.audit.key('rc', record.residentCode)], detail: `updateSeq ${record.updateSeq}` });
       await commitQueued(deps, uow);
