@@ -138,7 +138,7 @@ describe('texts of other components in the reader\'s language', () => {
     expect(client).toContain('<span class="muted" data-actor-kind="client"> (未登録のクライアント)</span>');
     expect(client).toContain('<td>クライアント ID はシステム ID term-01 と同じでなければなりません</td><td>127.0.0.1</td>');
     expect(rows.find((r) => r.includes('burst'))).toBeUndefined();
-    expect(jaAudit).toContain('<td>システム system term-01: ログイン失敗の連続が終了 (successful login): 1回、パスワード照合で不一致 1回、照合せず拒否 0回</td><td>127.0.0.1</td>');
+    expect(jaAudit).toContain('<td>システム system term-01: ログイン失敗の連続が終了 (ログイン成功): 1回、パスワード照合で不一致 1回、照合せず拒否 0回</td><td>127.0.0.1</td>');
     expect(jaAudit).toContain('<td>ユーザー名またはパスワードが正しくありません</td><td>127.0.0.1</td>');
     expect(jaAudit).toContain('<td>req/ を購読できるのは装置だけです</td>');
     expect(jaAudit).toContain('term-01<span class="muted" data-actor-kind="system"> (システム)</span>');

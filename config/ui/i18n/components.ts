@@ -30,11 +30,18 @@ const EXACT: Record<string, (t: Catalogue) => string> = {
   'one-time password issued': (t) => t['detail.oneTimePassword'],
 };
 
+/** Why the broker ended a burst of failed logins (broker/login-throttle.ts). */
+function burstEnd(t: Catalogue, why: string): string {
+  if (why === 'successful login') return t['detail.burstEnd.login'];
+  const quiet = /^quiet for (\d+) ms$/.exec(why);
+  return quiet ? t['detail.burstEnd.quiet'](Number(quiet[1])) : why;
+}
+
 const PATTERNS: [RegExp, (t: Catalogue, m: string[]) => string][] = [
   [/^(to\/|res\/) filter "(.*)" reaches beyond this system's own ID \((.*)\)$/, (t, m) => t['detail.filterBeyond'](m[1]!, m[2]!, m[3]!)],
   [/^client ID must equal the system ID (\S+)$/, (t, m) => t['detail.clientIdMismatch'](m[1]!)],
   [/^(.+): burst of failed logins over \((.+)\): (\d+) attempts, (\d+) passwords checked and wrong, (\d+) refused unchecked$/,
-    (t, m) => t['detail.loginBurst'](m[1]!, m[2]!, Number(m[3]), Number(m[4]), Number(m[5]))],
+    (t, m) => t['detail.loginBurst'](m[1]!, burstEnd(t, m[2]!), Number(m[3]), Number(m[4]), Number(m[5]))],
   [/^(\d+) bytes$/, (t, m) => t['detail.bytes'](Number(m[1]))],
   [/^(new password|password): (.+)$/, (t, m) => passwordProblemText(t, m[0]!)],
 ];

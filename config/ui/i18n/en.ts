@@ -397,6 +397,8 @@ export const en = {
   'detail.clientIdMismatch': (systemId: string) => `client ID must equal the system ID ${systemId}`,
   'detail.loginBurst': (system: string, end: string, attempts: number, wrong: number, unchecked: number) =>
     `system ${system}: burst of failed logins over (${end}): ${attempts} ${attempts === 1 ? 'attempt' : 'attempts'}, ${wrong} ${wrong === 1 ? 'password' : 'passwords'} checked and wrong, ${unchecked} refused unchecked`,
+  'detail.burstEnd.login': 'successful login',
+  'detail.burstEnd.quiet': (ms: number) => `quiet for ${ms} ms`,
   'detail.job': (id: string, outcome: string) => `job ${id}: ${outcome}`,
   'detail.backupStarted': 'backup started',
   'detail.verifyStarted': 'verification started',

@@ -385,6 +385,8 @@ export const ja: Catalogue = {
   'detail.filterBeyond': (prefix, filter, own) => `${prefix} のフィルタ "${filter}" がこのシステム自身の ID (${own}) の範囲を超えています`,
   'detail.clientIdMismatch': (systemId) => `クライアント ID はシステム ID ${systemId} と同じでなければなりません`,
   'detail.loginBurst': (system, end, attempts, wrong, unchecked) => `システム ${system}: ログイン失敗の連続が終了 (${end}): ${attempts}回、パスワード照合で不一致 ${wrong}回、照合せず拒否 ${unchecked}回`,
+  'detail.burstEnd.login': 'ログイン成功',
+  'detail.burstEnd.quiet': (ms) => `${ms} ミリ秒間試行なし`,
   'detail.job': (id, outcome) => `ジョブ ${id}: ${outcome}`,
   'detail.backupStarted': 'バックアップを開始',
   'detail.verifyStarted': '検証を開始',
