@@ -138,11 +138,14 @@ describe('texts of other components in the reader\'s language', () => {
     expect(client).toContain('<span class="muted" data-actor-kind="client"> (未登録のクライアント)</span>');
     expect(client).toContain('<td>クライアント ID はシステム ID term-01 と同じでなければなりません</td><td>127.0.0.1</td>');
     expect(rows.find((r) => r.includes('burst'))).toBeUndefined();
-    expect(jaAudit).toContain('<td>システム system term-01: ログイン失敗の連続が終了 (ログイン成功): 1回、パスワード照合で不一致 1回、照合せず拒否 0回</td><td>127.0.0.1</td>');
+    expect(jaAudit).toContain('<td>システム term-01: ログイン失敗の連続が終了 (ログイン成功): 1回、パスワード照合で不一致 1回、照合せず拒否 0回</td><td>127.0.0.1</td>');
     expect(jaAudit).toContain('<td>ユーザー名またはパスワードが正しくありません</td><td>127.0.0.1</td>');
     expect(jaAudit).toContain('<td>req/ を購読できるのは装置だけです</td>');
     expect(jaAudit).toContain('term-01<span class="muted" data-actor-kind="system"> (システム)</span>');
     expect(jaAudit).toContain('<td>12 文字以上にしてください</td><td>127.0.0.1</td>');
+    // The chain verification's own line.
+    const verified = await page('/audit?verify=1', await session('kanri', 'second pass 2026 y'));
+    expect(verified).toMatch(/>チェーンは正常です: \d+ 件、署名済みチェックポイント 0 件、最後のチェックポイント以降 \d+ 件 \(\d+ 件を検査\)</);
     const enAudit = await page('/audit', await session('admin-en', 'second pass 2026 y'));
     expect(enAudit).toContain(': 1 attempt, 1 password checked and wrong, 0 refused unchecked</td>');
     expect(enAudit).toContain('(unknown client)');

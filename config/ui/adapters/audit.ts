@@ -40,7 +40,7 @@ export function auditFromLog(log: AuditLog): AuditService {
         ? `${v.entries} entries, ${v.checkpoints} signed checkpoints${v.unsignedTail ? `, ${v.unsignedTail} after the last checkpoint` : ''}` +
           `${handovers.length ? `, signing key handed over at ${handovers.join(', ')}` : ''}`
         : `first problem at #${v.firstBad?.seq}: ${v.firstBad?.reason} — ${v.firstBad?.message}`;
-      return { ok: v.ok, checked: v.entries, detail };
+      return { ok: v.ok, checked: v.entries, detail, ...(v.ok ? { intact: { entries: v.entries, checkpoints: v.checkpoints, unsignedTail: v.unsignedTail, handovers } } : {}) };
     },
   };
 }

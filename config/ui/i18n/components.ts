@@ -28,7 +28,15 @@ const EXACT: Record<string, (t: Catalogue) => string> = {
   'verification started': (t) => t['detail.verifyStarted'],
   'import started': (t) => t['detail.importStarted'],
   'one-time password issued': (t) => t['detail.oneTimePassword'],
+  // The account store's reason for a refused login.
+  'bad-credentials': (t) => t['detail.badLogin'],
 };
+
+/** Whose failed logins the broker counted: a system or a client address. */
+function burstKey(t: Catalogue, key: string): string {
+  const m = /^(system|address) (\S+)$/.exec(key);
+  return !m ? key : m[1] === 'system' ? `${t['actorKind.system']} ${m[2]}` : `${t['audit.address']} ${m[2]}`;
+}
 
 /** Why the broker ended a burst of failed logins (broker/login-throttle.ts). */
 function burstEnd(t: Catalogue, why: string): string {
@@ -41,7 +49,7 @@ const PATTERNS: [RegExp, (t: Catalogue, m: string[]) => string][] = [
   [/^(to\/|res\/) filter "(.*)" reaches beyond this system's own ID \((.*)\)$/, (t, m) => t['detail.filterBeyond'](m[1]!, m[2]!, m[3]!)],
   [/^client ID must equal the system ID (\S+)$/, (t, m) => t['detail.clientIdMismatch'](m[1]!)],
   [/^(.+): burst of failed logins over \((.+)\): (\d+) attempts, (\d+) passwords checked and wrong, (\d+) refused unchecked$/,
-    (t, m) => t['detail.loginBurst'](m[1]!, burstEnd(t, m[2]!), Number(m[3]), Number(m[4]), Number(m[5]))],
+    (t, m) => t['detail.loginBurst'](burstKey(t, m[1]!), burstEnd(t, m[2]!), Number(m[3]), Number(m[4]), Number(m[5]))],
   [/^(\d+) bytes$/, (t, m) => t['detail.bytes'](Number(m[1]))],
   [/^(new password|password): (.+)$/, (t, m) => passwordProblemText(t, m[0]!)],
 ];

@@ -264,6 +264,8 @@ export const en = {
   'audit.broken': 'Chain BROKEN',
   'audit.entries': (n: number) => `${n} entries checked`,
   'audit.verify': 'Verify the chain',
+  'audit.intactDetail': (entries: number, checkpoints: number, unsignedTail: number, handovers: string) =>
+    `${entries} entries, ${checkpoints} signed checkpoints${unsignedTail ? `, ${unsignedTail} after the last checkpoint` : ''}${handovers ? `, signing key handed over at ${handovers}` : ''}`,
   'audit.actor': 'actor',
   'audit.action': 'action',
   'audit.anyOutcome': 'any outcome',
@@ -372,11 +374,11 @@ export const en = {
   'jobs.unit.records': 'records',
   'jobs.unit.entries': 'audit entries',
   'jobs.progress.backup': (done: number, total: number) => `database read: ${done} / ${total} bytes`,
-  'jobs.result.backup': (parts: number, dataBytes: number, fileBytes: number, kid: string) => `${parts} parts with ${dataBytes} bytes of data; backup file ${fileBytes} bytes, signed by kid ${kid}`,
+  'jobs.result.backup': (parts: number, dataBytes: number, fileBytes: number, kid: string, encryption: string) => `${parts} parts with ${dataBytes} bytes of data; backup file ${fileBytes} bytes, signed by kid ${kid}, ${encryption}`,
   'jobs.result.encrypted.passphrase': 'encrypted (AES-256-GCM, passphrase)',
   'jobs.result.encrypted.recipient': 'encrypted (AES-256-GCM, to the recipient)',
   'jobs.result.notEncrypted': 'NOT encrypted',
-  'jobs.result.leftOut': (files: string) => `left out: ${files} (PIN files never go into a backup)`,
+  'jobs.result.leftOut': (files: string) => `; left out: ${files} (PIN files never go into a backup)`,
   'jobs.result.verified': (entries: number, checkpoints: number) => `${entries} entries, ${checkpoints} checkpoints, chain intact`,
   'jobs.result.notPinned': 'signers not pinned',
   'jobs.result.verifyBroken': (seq: number, reason: string, message: string) => `first bad entry ${seq}: ${reason} — ${message}`,
@@ -395,8 +397,8 @@ export const en = {
   'detail.dollarTopics': '$-topics are not available to clients',
   'detail.filterBeyond': (prefix: string, filter: string, own: string) => `${prefix} filter "${filter}" reaches beyond this system's own ID (${own})`,
   'detail.clientIdMismatch': (systemId: string) => `client ID must equal the system ID ${systemId}`,
-  'detail.loginBurst': (system: string, end: string, attempts: number, wrong: number, unchecked: number) =>
-    `system ${system}: burst of failed logins over (${end}): ${attempts} ${attempts === 1 ? 'attempt' : 'attempts'}, ${wrong} ${wrong === 1 ? 'password' : 'passwords'} checked and wrong, ${unchecked} refused unchecked`,
+  'detail.loginBurst': (key: string, end: string, attempts: number, wrong: number, unchecked: number) =>
+    `${key}: burst of failed logins over (${end}): ${attempts} ${attempts === 1 ? 'attempt' : 'attempts'}, ${wrong} ${wrong === 1 ? 'password' : 'passwords'} checked and wrong, ${unchecked} refused unchecked`,
   'detail.burstEnd.login': 'successful login',
   'detail.burstEnd.quiet': (ms: number) => `quiet for ${ms} ms`,
   'detail.job': (id: string, outcome: string) => `job ${id}: ${outcome}`,

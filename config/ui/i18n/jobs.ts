@@ -22,8 +22,8 @@ export function jobOutcomeText(t: Catalogue, j: Pick<Job, 'kind' | 'summary' | '
     const enc = r.encryption === 'passphrase' ? t['jobs.result.encrypted.passphrase'] : r.encryption === 'recipient' ? t['jobs.result.encrypted.recipient']
       : r.encrypted === false ? t['jobs.result.notEncrypted'] : undefined;
     if (enc === undefined) return fallback;
-    const leftOut = Array.isArray(r.leftOut) && r.leftOut.length ? `; ${t['jobs.result.leftOut'](r.leftOut.join(', '))}` : '';
-    return `${t['jobs.result.backup'](parts, bytes, fileBytes, r.kid)}, ${enc}${leftOut}`;
+    const leftOut = Array.isArray(r.leftOut) && r.leftOut.length ? t['jobs.result.leftOut'](r.leftOut.join(', ')) : '';
+    return `${t['jobs.result.backup'](parts, bytes, fileBytes, r.kid, enc)}${leftOut}`;
   }
   if (j.kind === 'audit.verify') {
     if (r.ok === true && num(r.entries) !== undefined && num(r.checkpoints) !== undefined) {

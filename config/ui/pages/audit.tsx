@@ -29,7 +29,7 @@ export function registerAudit(app: Hono<UiEnv>) {
       <Layout v={v} title={t['audit.title']} who={c.get('who')} active="/audit">
         <h1>{t['audit.title']}</h1>
         {!a.verify ? <NotAvailable v={v} what={t['audit.naVerify']} /> : (
-          <p>{verified ? <span id="verify-result" data-ok={String(verified.ok)} data-checked={String(verified.checked)} class={verified.ok ? 'ok' : 'bad'}>{verified.ok ? t['audit.intact'] : t['audit.broken']}: {verified.detail} ({t['audit.entries'](verified.checked)})</span> : <a href="/audit?verify=1" id="verify">{t['audit.verify']}</a>}</p>
+          <p>{verified ? <span id="verify-result" data-ok={String(verified.ok)} data-checked={String(verified.checked)} class={verified.ok ? 'ok' : 'bad'}>{verified.ok ? t['audit.intact'] : t['audit.broken']}: {verified.intact ? t['audit.intactDetail'](verified.intact.entries, verified.intact.checkpoints, verified.intact.unsignedTail, verified.intact.handovers.join(', ')) : verified.detail} ({t['audit.entries'](verified.checked)})</span> : <a href="/audit?verify=1" id="verify">{t['audit.verify']}</a>}</p>
         )}
         {!records ? <NotAvailable v={v} what={t['audit.naQuery']} /> : (
           <div>
