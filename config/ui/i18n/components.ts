@@ -30,6 +30,7 @@ const EXACT: Record<string, (t: Catalogue) => string> = {
   'one-time password issued': (t) => t['detail.oneTimePassword'],
   // The account store's reason for a refused login.
   'bad-credentials': (t) => t['detail.badLogin'],
+  'locked': (t) => t['detail.locked'],
 };
 
 /** Whose failed logins the broker counted: a system or a client address. */

@@ -1,5 +1,8 @@
 // English messages of the admin UI. The keys and parameter types of this catalogue are the contract
 // that ja.ts must meet in full (a missing or extra key fails the type check).
+/** `1 entry`, `2 entries`: English counts agree with their noun. */
+const count = (n: number, one: string, many: string) => `${n} ${n === 1 ? one : many}`;
+
 export const en = {
   'lang.name': 'English',
   'brand': 'juki-gw administration',
@@ -265,7 +268,7 @@ export const en = {
   'audit.entries': (n: number) => `${n} entries checked`,
   'audit.verify': 'Verify the chain',
   'audit.intactDetail': (entries: number, checkpoints: number, unsignedTail: number, handovers: string) =>
-    `${entries} entries, ${checkpoints} signed checkpoints${unsignedTail ? `, ${unsignedTail} after the last checkpoint` : ''}${handovers ? `, signing key handed over at ${handovers}` : ''}`,
+    `${count(entries, 'entry', 'entries')}, ${count(checkpoints, 'signed checkpoint', 'signed checkpoints')}${unsignedTail ? `, ${unsignedTail} after the last checkpoint` : ''}${handovers ? `, signing key handed over at ${handovers}` : ''}`,
   'audit.actor': 'actor',
   'audit.action': 'action',
   'audit.anyOutcome': 'any outcome',
@@ -379,7 +382,7 @@ export const en = {
   'jobs.result.encrypted.recipient': 'encrypted (AES-256-GCM, to the recipient)',
   'jobs.result.notEncrypted': 'NOT encrypted',
   'jobs.result.leftOut': (files: string) => `; left out: ${files} (PIN files never go into a backup)`,
-  'jobs.result.verified': (entries: number, checkpoints: number) => `${entries} entries, ${checkpoints} checkpoints, chain intact`,
+  'jobs.result.verified': (entries: number, checkpoints: number) => `${count(entries, 'entry', 'entries')}, ${count(checkpoints, 'checkpoint', 'checkpoints')}, chain intact`,
   'jobs.result.notPinned': 'signers not pinned',
   'jobs.result.verifyBroken': (seq: number, reason: string, message: string) => `first bad entry ${seq}: ${reason} — ${message}`,
   'jobs.result.import': (lines: number, accepted: number, unchanged: number, rejected: number, lastSeq: number) => `${lines} lines: ${accepted} stored, ${unchanged} unchanged, ${rejected} rejected; last 更新順番号 ${lastSeq}`,
@@ -398,9 +401,10 @@ export const en = {
   'detail.filterBeyond': (prefix: string, filter: string, own: string) => `${prefix} filter "${filter}" reaches beyond this system's own ID (${own})`,
   'detail.clientIdMismatch': (systemId: string) => `client ID must equal the system ID ${systemId}`,
   'detail.loginBurst': (key: string, end: string, attempts: number, wrong: number, unchecked: number) =>
-    `${key}: burst of failed logins over (${end}): ${attempts} ${attempts === 1 ? 'attempt' : 'attempts'}, ${wrong} ${wrong === 1 ? 'password' : 'passwords'} checked and wrong, ${unchecked} refused unchecked`,
+    `${key}: burst of failed logins over (${end}): ${count(attempts, 'attempt', 'attempts')}, ${count(wrong, 'password', 'passwords')} checked and wrong, ${unchecked} refused unchecked`,
   'detail.burstEnd.login': 'successful login',
   'detail.burstEnd.quiet': (ms: number) => `quiet for ${ms} ms`,
+  'detail.locked': 'account locked',
   'detail.job': (id: string, outcome: string) => `job ${id}: ${outcome}`,
   'detail.backupStarted': 'backup started',
   'detail.verifyStarted': 'verification started',

@@ -389,6 +389,7 @@ export const ja: Catalogue = {
   'detail.loginBurst': (key, end, attempts, wrong, unchecked) => `${key}: ログイン失敗の連続が終了 (${end}): ${attempts}回、パスワード照合で不一致 ${wrong}回、照合せず拒否 ${unchecked}回`,
   'detail.burstEnd.login': 'ログイン成功',
   'detail.burstEnd.quiet': (ms) => `${ms} ミリ秒間試行なし`,
+  'detail.locked': 'アカウントがロックされています',
   'detail.job': (id, outcome) => `ジョブ ${id}: ${outcome}`,
   'detail.backupStarted': 'バックアップを開始',
   'detail.verifyStarted': '検証を開始',
