@@ -1,11 +1,10 @@
 // Audit log: filter, verify the hash chain.
 import type { Hono } from 'hono';
 import { auditAs, refuseUnless, type UiEnv } from '../context.js';
-import { Layout, NotAvailable } from '../layout.js';
+import { Layout, NotAvailable, roleName } from '../layout.js';
 import { render } from '../render.js';
 import type { AuditQuery } from '../services.js';
 import { actorKindText, auditDetailText } from '../i18n/components.js';
-import { roleName } from '../layout.js';
 import { isUiRole } from '../auth/roles.js';
 import { jobOutcomeText } from '../i18n/jobs.js';
 
