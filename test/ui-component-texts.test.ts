@@ -8,10 +8,11 @@ import { openAuthStore } from '../config/ui/auth/store.js';
 import { onlineOperations } from '../config/ui/adapters/operations.js';
 import { auditFromLog } from '../config/ui/adapters/audit.js';
 import { STYLESHEET } from '../config/ui/static.js';
-import { tokenWarningText } from '../config/ui/i18n/components.js';
+import { configCommentText, systemDescriptionText, tokenWarningText } from '../config/ui/i18n/components.js';
 import { ja } from '../config/ui/i18n/ja.js';
 import { en } from '../config/ui/i18n/en.js';
 import { openConfigVersions } from '../config/versions.js';
+import { embeddedDefault } from '../config/default.js';
 import type { ApplianceServices } from '../config/ui/services.js';
 import { createLogger } from '../gateway/log/logger.js';
 import { openApplianceDb, type Db } from '../gateway/store/db.js';
@@ -149,6 +150,16 @@ describe('texts of other components in the reader\'s language', () => {
     const enAudit = await page('/audit', await session('admin-en', 'second pass 2026 y'));
     expect(enAudit).toContain(': 1 attempt, 1 password checked and wrong, 0 refused unchecked</td>');
     expect(enAudit).toContain('(unknown client)');
+  });
+
+  it('the appliance\'s own comment and example description translated, an operator\'s as written', async () => {
+    const versions = await openConfigVersions({ db, initialText: "municipalities: ['242012']\n" });
+    const first = (await versions.versions()).at(-1)!;
+    expect(configCommentText(ja, first.comment)).toBe('初回起動時の設定');
+    expect(configCommentText(ja, '一括転送のため上限を拡大')).toBe('一括転送のため上限を拡大');
+    const example = (embeddedDefault().systems ?? []).find((x) => x.id === 'mon-01')!;
+    expect(systemDescriptionText(ja, example.description!)).toBe('監視 (例)');
+    expect(systemDescriptionText(ja, 'monitoring')).toBe('monitoring');
   });
 
   it('an empty queue says so instead of showing bare headers', async () => {
