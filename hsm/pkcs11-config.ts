@@ -33,5 +33,5 @@ export async function openConfiguredPkcs11(config: HsmConfig, opts: CreateSigner
   });
   logger.warn({ hsm: 'softhsm', conf: local.conf, warning: SOFTHSM_WARNING }, `signing with a ${SOFTHSM_WARNING}`);
   const status = token.status.bind(token);
-  return Object.assign(Object.create(token) as Pkcs11TokenKey, { status: () => ({ ...status(), warning: SOFTHSM_WARNING }) });
+  return Object.assign(Object.create(token) as Pkcs11TokenKey, { status: () => ({ ...status(), warning: SOFTHSM_WARNING, warningCode: 'softhsm-datadir' as const }) });
 }

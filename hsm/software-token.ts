@@ -46,7 +46,7 @@ export function softwareTokenFromKey(key: KeyObject, alg: JwsAlg, where = 'memor
     : alg === 'PS256' ? { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 32 }
       : { key, padding: constants.RSA_PKCS1_PADDING };
   let closed = false;
-  const status = (): TokenStatus => ({ kind: 'software', warning: SOFTWARE_WARNING, ready: !closed, detail: closed ? 'closed' : `software ${alg} key` });
+  const status = (): TokenStatus => ({ kind: 'software', warning: SOFTWARE_WARNING, warningCode: 'software-key', ready: !closed, detail: closed ? 'closed' : `software ${alg} key` });
   const sign = (data: Buffer | string): Buffer => {
     if (closed) throw new TokenConfigError('software token is closed');
     return cryptoSign('sha256', typeof data === 'string' ? Buffer.from(data, 'utf8') : data, options);

@@ -9,10 +9,14 @@ export interface FlattenedJws { protected: string; payload: string; signature: s
 
 export interface JwsHeader { alg: JwsAlg; typ: 'jn+json'; kid: string; 'x5t#S256': string }
 
+export type TokenWarningCode = 'softhsm-datadir' | 'software-key';
+
 export interface TokenStatus {
   kind: 'pkcs11' | 'software';
   /** "software key — not for production" when kind is software. */
   warning?: string;
+  /** Stable code of `warning` (its text may be reworded; the admin UI translates by this code). */
+  warningCode?: TokenWarningCode;
   ready: boolean;
   detail: string;
 }

@@ -16,7 +16,7 @@ describe('embedded default signer', () => {
     expect(softhsmModule()).toBeDefined();
     const config = hsmSection.parse({});
     const a = await createSigner(config, { dataDir: dir.path });
-    expect(a.status()).toMatchObject({ kind: 'pkcs11', ready: true, warning: SOFTHSM_WARNING });
+    expect(a.status()).toMatchObject({ kind: 'pkcs11', ready: true, warning: SOFTHSM_WARNING, warningCode: 'softhsm-datadir' });
     expect(statSync(join(dir.path, 'hsm', 'softhsm', 'user.pin')).mode & 0o777).toBe(0o600);
     const kid = a.kid;
     await a.close();
@@ -29,7 +29,7 @@ describe('embedded default signer', () => {
     const other = tempDir('hsm-auto-other-');
     try {
       const s = await createSigner(hsmSection.parse({}), { dataDir: other.path, env: { SOFTHSM2_CONF: '/nonexistent/softhsm2.conf' } });
-      expect(s.status()).toMatchObject({ kind: 'software', warning: SOFTWARE_WARNING });
+      expect(s.status()).toMatchObject({ kind: 'software', warning: SOFTWARE_WARNING, warningCode: 'software-key' });
       await s.close();
     } finally { other.cleanup(); }
   });

@@ -25,6 +25,7 @@ import { consistencyFromChecker } from '../config/ui/adapters/consistency.js';
 import { generateResidents } from '../sim/residents.js';
 import { uplinkProbe } from '../config/ui/adapters/uplink-probe.js';
 import { applianceServices } from '../config/ui/adapters/index.js';
+import { onlineOperations, type OnlineOperations } from '../config/ui/adapters/operations.js';
 import { startMosquitto, type Mosquitto } from './helpers/mosquitto.js';
 import { freePort } from './helpers/ports.js';
 import { tempDir } from './helpers/tmp.js';
@@ -34,6 +35,8 @@ export interface UiFixture {
   /** The upstream broker of the link `sim` (stop it to take the link down). */
   mosquitto: Mosquitto;
   broker(): BrokerHandle; plainUrl(): string;
+  /** Backup, audit verification, import on this appliance (the Jobs page). */
+  operations: OnlineOperations;
   firstPassword: string; auditLog: AuditLog; auditRecords(): Promise<AuditRecord[]>; deadSeq: number;
   close(): Promise<void>;
 }
@@ -126,6 +129,8 @@ export async function startUiFixture(): Promise<UiFixture> {
     uplinks: uplinkProbe(() => versions.running(), 3000),
   });
   const services = wired.services;
+  const operations = onlineOperations({ db, dataDir: dir, signer, outbox, identityStore: () => store, audit: (e) => services.audit.append(e) });
+  services.operations = operations;
   let firstPassword = '';
   const uiPort = await freePort();
   const ui: AdminUiHandle = await startAdminUi({
@@ -135,7 +140,7 @@ export async function startUiFixture(): Promise<UiFixture> {
     printOnce: (t) => { firstPassword = /one-time password: (\S+)/.exec(t)![1]!; },
   });
   return {
-    url: ui.url, dir, db, versions, outbox, uplink, mosquitto, firstPassword, auditLog, deadSeq,
+    url: ui.url, dir, db, versions, outbox, uplink, mosquitto, operations, firstPassword, auditLog, deadSeq,
     auditRecords: () => services.audit.query!({ limit: 5000 }),
     broker: () => broker!,
     plainUrl: () => `mqtt://127.0.0.1:${broker!.address('local-dev').port}`,

@@ -2,11 +2,13 @@
 // account): the html lang attribute, Japanese labels with no English or catalogue key left over,
 // and every time shown in one zone (JST with its offset) in the same form on every page.
 // Screenshots (Japanese) go to a temporary directory; `npm run screenshots` points them at docs/ui.
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { launchChromium } from './helpers/browser.js';
 import { tempDir } from './helpers/tmp.js';
+import { until } from './helpers/until.js';
 import { startUiFixture, type UiFixture } from './ui-fixture.js';
 import { en } from '../config/ui/i18n/en.js';
 import { ja } from '../config/ui/i18n/ja.js';
@@ -30,7 +32,7 @@ let configVersion: number;
 /** The pages an administrator sees, each with the screenshot name it gets (ja). */
 const PAGES: [path: () => string, shot?: string][] = [
   [() => '/', 'dashboard'], [() => '/systems', 'systems'], [() => '/systems?edit=rr-01'],
-  [() => '/links', 'links'], [() => '/keys', 'keys'], [() => '/queues', 'queues'], [() => '/queues/juki-net', 'queue'],
+  [() => '/links', 'links'], [() => '/keys', 'keys'], [() => '/queues', 'queues'], [() => '/queues/juki-net', 'queue'], [() => '/queues/sim', 'queue-empty'],
   [() => '/consistency', 'consistency'], [() => '/jobs', 'jobs'], [() => '/audit?verify=1', 'audit'], [() => '/config', 'config'],
   [() => `/config/versions/${configVersion}`], [() => `/config/diff?from=${configVersion - 1}&to=${configVersion}`, 'config-diff'],
   [() => '/accounts', 'accounts'], [() => '/password', 'password'],
@@ -47,6 +49,16 @@ const ownText = (p: Page): Promise<string> => p.locator('body').evaluate((body) 
 const englishOnly = Object.entries(en).filter(([k, v]) => typeof v === 'string' && v.length >= 3 && v !== ja[k as keyof typeof ja] && !SAME_IN_BOTH.has(v) && !FIXTURE_NAMES.has(v))
   .map(([, v]) => ({ text: v as string, re: new RegExp(`(^|\\W)${(v as string).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}($|\\W)`) }));
 
+/**
+ * English texts of other components the UI translates (token warning, broker refusals, the appliance's
+ * own audit details and comments): Japanese pages show none of them, data cells included.
+ */
+const COMPONENT_PREFIXES = ['token.warning.', 'detail.', 'config.comment.', 'systems.exampleMonitor', 'queue.none', 'actorKind.unknownClient'];
+const componentEnglish = [
+  ...Object.entries(en).filter(([k, v]) => typeof v === 'string' && COMPONENT_PREFIXES.some((x) => k.startsWith(x))).map(([, v]) => v as string),
+  'not for production', 'burst of failed logins', 'reaches beyond', 'client ID must equal', ' since ', ' parts', 'signed by', 'chain intact', 'encrypted (', 'bytes', 'signed checkpoints',
+];
+
 async function expectPage(p: Page, lang: 'ja' | 'en', where: string): Promise<void> {
   expect(await p.locator('html').getAttribute('lang'), where).toBe(lang);
   const text = await ownText(p);
@@ -61,6 +73,7 @@ async function expectPage(p: Page, lang: 'ja' | 'en', where: string): Promise<vo
   expect(labels.length, where).toBeGreaterThan(0);
   if (lang === 'ja') {
     expect(englishOnly.filter((s) => s.re.test(text)).map((s) => s.text), `${where}: English left on a Japanese page`).toEqual([]);
+    expect(componentEnglish.filter((s) => all.includes(s)), `${where}: a component's English text on a Japanese page`).toEqual([]);
     expect(labels.filter((s) => !JAPANESE.test(s)), `${where}: labels not in Japanese`).toEqual([]);
   } else {
     expect(labels.filter((s) => JAPANESE.test(s) && !s.includes('日本語')), `${where}: Japanese left on an English page`).toEqual([]);
@@ -124,12 +137,34 @@ describe('admin UI in Japanese (default) and English (per account)', () => {
     await page.goto(`${f.url}/consistency`);
     await page.click('#cs-start');
     await page.waitForSelector('#cs-results', { timeout: 30_000 });
+    // Jobs: a backup and an audit verification, as `juki-gw backup create` and `audit verify` start them.
+    const admin = { user: 'admin', role: 'admin', via: 'api' } as const;
+    const jobs = [f.operations.startBackup({ passphrase: 'i18n backup passphrase' }, admin), f.operations.startAuditVerify({}, admin)];
+    await until(() => jobs.every((j) => j.state === 'done'), 30_000, 'the backup and the verification');
+    // Broker refusals as gateway/appliance/components.ts records them: an unknown client id, a wrong password.
+    for (const [id, systemId, detail] of [['my-app', null, 'client ID must equal the system ID term-01'], ['term-01', 'term-01', 'bad username or password'],
+      ['term-01', 'term-01', 'system term-01: burst of failed logins over (successful login): 1 attempts, 1 passwords checked and wrong, 0 refused unchecked']] as const) {
+      await f.auditLog.append({ actor: { kind: 'system', id }, action: 'broker.denial', outcome: 'refused', code: 'auth', detail: { detail, listener: 'local-dev', remote: '127.0.0.1', topic: null, systemId } });
+    }
 
     for (const [path, shot] of PAGES) {
       await page.goto(`${f.url}${path()}`);
       await expectPage(page, 'ja', path());
       if (shot) await page.screenshot({ path: join(SHOTS, `${shot}.png`), fullPage: true });
     }
+    // The link state reads once; broker refusals show their address, an unknown client as such.
+    await page.goto(f.url);
+    await expect(page.locator('#links [data-link="sim"] td').nth(1).innerText()).resolves.toMatch(/^接続中（20\d\d-\d\d-\d\d \d\d:\d\d:\d\d JST \(\+09:00\) から）$/);
+    await page.goto(`${f.url}/audit`);
+    const denials = await page.locator('#audit-records tr:has-text("broker.denial")').evaluateAll((trs) => trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent)));
+    expect(denials.map((r) => [r[2], r[6], r[7]])).toEqual([
+      ['term-01 (システム)', 'システム term-01: ログイン失敗の連続が終了 (ログイン成功): 1回、パスワード照合で不一致 1回、照合せず拒否 0回', '127.0.0.1'],
+      ['term-01 (システム)', 'ユーザー名またはパスワードが正しくありません', '127.0.0.1'],
+      ['my-app (未登録のクライアント)', 'クライアント ID はシステム ID term-01 と同じでなければなりません', '127.0.0.1'],
+    ]);
+    await page.goto(`${f.url}/queues/sim`);
+    await expect(page.locator('#pending [data-empty]').innerText()).resolves.toBe('メッセージはありません。');
+    await expect(page.locator('#pending table, #dead-letters table').count()).resolves.toBe(0);
     // The same moment reads the same on the history and on the version's own page.
     await page.goto(`${f.url}/config`);
     const inHistory = await page.locator(`[data-version="${configVersion}"] td.time`).innerText();
@@ -176,9 +211,12 @@ describe('admin UI in Japanese (default) and English (per account)', () => {
     await page.selectOption('#lang', 'en');
     await page.click('#lang-save');
     await expect(page.locator('.flash').innerText()).resolves.toBe('Display language saved.');
+    mkdirSync(join(SHOTS, 'en'), { recursive: true });
     for (const [path] of PAGES) {
       await page.goto(`${f.url}${path()}`);
       await expectPage(page, 'en', path());
+      // The English pages' screenshots come from test/ui-browser.test.ts, all but the Jobs page.
+      if (path() === '/jobs') await page.screenshot({ path: join(SHOTS, 'en', 'jobs.png'), fullPage: true });
     }
     await page.goto(`${f.url}/config`);
     await expect(page.locator(`[data-version="${configVersion}"] td.time`).innerText()).resolves.toBe(jaTime);

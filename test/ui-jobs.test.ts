@@ -58,14 +58,16 @@ describe('Jobs page', () => {
     expect(started.status).toBe(202);
     const { job } = await started.json() as { job: { id: string } };
     const page = await (await app.request('https://ui.test/jobs', { headers: { cookie } })).text();
-    expect(page).toMatch(new RegExp(`<tr data-job="${job.id}" data-state="(running|done)" data-kind="import"><td>住民データ取込</td><td>ops</td>`));
+    expect(page).toMatch(new RegExp(`<tr data-job="${job.id}" data-state="(running|done)" data-kind="import"><td class="nowrap">住民データ取込</td><td>ops</td>`));
     expect(page).toMatch(/<progress value="\d+" max="\d+"><\/progress>/);
     const done = await until(async () => {
       const html = await (await app.request('https://ui.test/jobs', { headers: { cookie } })).text();
       return html.includes(`data-job="${job.id}" data-state="done"`) ? html : undefined;
     }, 60_000, 'the import job to finish');
     expect(done).toMatch(/<progress value="3000" max="3000"><\/progress> 3000 \/ 3000 件/);
-    expect(done).toMatch(/generated 3000: 3000 lines: 3000 stored, 0 unchanged, 0 rejected/);
+    expect(done).toMatch(/generated 3000: 3000 行: 登録 3000 件、変更なし 0 件、拒否 0 件/);
+    // The API keeps the English line.
+    expect(((await (await app.request(`https://ui.test/api/v1/jobs/${job.id}`, { headers: { authorization: `Bearer ${adminToken}` } })).json()) as { summary: string }).summary).toMatch(/generated 3000: 3000 lines: 3000 stored, 0 unchanged, 0 rejected/);
     expect(audited.filter((e) => e.action === 'register.import').map((e) => e.outcome)).toEqual(['ok', 'ok']);
   }, 90_000);
 

@@ -4,6 +4,7 @@ import type { Alarm, CertificateInfo, DiskStatus, LinkStatus, QueueSummary } fro
 import type { TokenStatus } from '../../hsm/types.js';
 import type { View } from './context.js';
 import { linkDetail } from './layout.js';
+import { tokenWarningText } from './i18n/components.js';
 
 export function deriveAlarms(v: View, f: { disk?: DiskStatus | undefined; certificates?: CertificateInfo[] | undefined; token?: TokenStatus | undefined; links?: LinkStatus[] | undefined; queues?: QueueSummary[] | undefined }): Alarm[] {
   const t = v.t;
@@ -16,7 +17,7 @@ export function deriveAlarms(v: View, f: { disk?: DiskStatus | undefined; certif
     else if (c.daysLeft < 30) out.push({ severity: c.daysLeft < 7 ? 'critical' : 'warning', source: 'certificate', message: t['alarm.certExpires'](c.label, c.daysLeft) });
   }
   if (f.token && !f.token.ready) out.push({ severity: 'critical', source: 'token', message: t['alarm.tokenNotReady'](f.token.detail) });
-  if (f.token?.warning) out.push({ severity: 'warning', source: 'token', message: f.token.warning });
+  if (f.token?.warning) out.push({ severity: 'warning', source: 'token', message: tokenWarningText(t, f.token) ?? f.token.warning });
   for (const l of f.links ?? []) if (!l.connected) out.push({ severity: 'warning', source: 'uplink', message: t['alarm.linkDown'](l.name, linkDetail(v, l)) });
   for (const q of f.queues ?? []) if (q.deadLetters > 0) out.push({ severity: 'warning', source: 'queue', message: t['alarm.deadLetters'](q.name, q.deadLetters) });
   return out;

@@ -135,7 +135,8 @@ export interface AuditQuery { actor?: string; action?: string; outcome?: string;
 export interface AuditService {
   append(event: AuditEvent): Promise<void>;
   query?(q: AuditQuery): Promise<AuditRecord[]>;
-  verify?(): Promise<{ ok: boolean; checked: number; detail: string }>;
+  /** `detail` is the English line for the audit log; `intact` its parts when the chain is intact, for the page's own wording. */
+  verify?(): Promise<{ ok: boolean; checked: number; detail: string; intact?: { entries: number; checkpoints: number; unsignedTail: number; handovers: string[] } }>;
 }
 
 // ---- consistency check (gateway/cs/consistency) ----

@@ -23,7 +23,10 @@ th, td { text-align:left; padding:5px 8px; border-bottom:1px solid var(--line); 
 th { white-space:nowrap; }
 td.any, td .any { overflow-wrap:anywhere; }
 th { background:#eef2f6; font-weight:700; }
-td.time { white-space:nowrap; }
+td.time, td.nowrap { white-space:nowrap; }
+/* Japanese words break only at spaces and punctuation (バックアップ, バイト stay whole). */
+td, th { word-break:keep-all; }
+td.progress { white-space:nowrap; min-width:12em; } td.progress progress { display:block; }
 .muted { color:var(--muted); }
 .na { color:var(--muted); font-style:italic; }
 .ok { color:var(--ok); } .warn { color:var(--warn); } .bad { color:var(--bad); }

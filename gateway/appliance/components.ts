@@ -77,7 +77,7 @@ export const auditComponent: GatewayComponent = {
     ctx.audit = (e) => {
       const event: AuditEventInput = e.kind === 'denial'
         ? { actor: { kind: 'system', id: (e.systemId ?? e.clientId ?? 'unknown').slice(0, 128) || 'unknown' }, action: 'broker.denial', outcome: 'refused', code: e.reason,
-            detail: { detail: e.detail.slice(0, 512), listener: e.listener, remote: e.remote, topic: e.topic?.slice(0, 512) ?? null } }
+            detail: { detail: e.detail.slice(0, 512), listener: e.listener, remote: e.remote, topic: e.topic?.slice(0, 512) ?? null, systemId: e.systemId } }
         : { actor: { kind: 'appliance', id: 'broker' }, action: 'broker.alarm', outcome: 'error', code: e.alarm.kind, detail: { message: e.alarm.message.slice(0, 512) } };
       log.append(event).catch((err: unknown) => ctx.logger.error({ err: (err as Error).message }, 'audit append failed'));
     };

@@ -24,8 +24,11 @@ export function auditFromLog(log: AuditLog): AuditService {
       return entries.map((x): AuditRecord => {
         const d = (x.event.detail ?? {}) as Record<string, unknown>;
         const r: AuditRecord = { seq: x.seq, at: x.event.at, hash: x.hash, action: x.event.action, actor: `${x.event.actor.id}`, outcome: x.event.outcome === 'error' ? 'failed' : x.event.outcome };
-        if (x.event.actor.kind !== 'admin') r.role = x.event.actor.kind;
+        // A broker refusal names no system when the client id matched none: an unknown client, not a configured system.
+        if (x.event.actor.kind !== 'admin') r.role = x.event.actor.kind === 'system' && d.systemId === null ? 'client' : x.event.actor.kind;
         for (const k of ['role', 'via', 'target', 'detail', 'address'] as const) if (typeof d[k] === 'string') r[k] = d[k] as string;
+        // The broker records the peer as `remote`.
+        if (!r.address && typeof d.remote === 'string') r.address = d.remote;
         if (!r.detail && x.event.code) r.detail = x.event.code;
         return r;
       });
@@ -37,7 +40,7 @@ export function auditFromLog(log: AuditLog): AuditService {
         ? `${v.entries} entries, ${v.checkpoints} signed checkpoints${v.unsignedTail ? `, ${v.unsignedTail} after the last checkpoint` : ''}` +
           `${handovers.length ? `, signing key handed over at ${handovers.join(', ')}` : ''}`
         : `first problem at #${v.firstBad?.seq}: ${v.firstBad?.reason} — ${v.firstBad?.message}`;
-      return { ok: v.ok, checked: v.entries, detail };
+      return { ok: v.ok, checked: v.entries, detail, ...(v.ok ? { intact: { entries: v.entries, checkpoints: v.checkpoints, unsignedTail: v.unsignedTail, handovers } } : {}) };
     },
   };
 }

@@ -130,7 +130,9 @@ export function onlineOperations(d: OperationsDeps) {
         return {
           summary: `${made.parts} parts, ${made.bytes} bytes, signed by kid ${made.kid}, ${encryptTo ? `encrypted (AES-256-GCM, ${'passphrase' in req ? 'passphrase' : 'to the recipient'})` : 'NOT encrypted'}` +
             `${made.leftOut.length ? `; left out: ${made.leftOut.join(', ')} (PIN files never go into a backup)` : ''}`,
-          result: { parts: made.parts, bytes: made.bytes, kid: made.kid, leftOut: made.leftOut, encrypted: encryptTo !== undefined, fileBytes: made.file.length },
+          // bytes: the data backed up (files and database records); fileBytes: the archive written (signed, sealed).
+          result: { parts: made.parts, bytes: made.bytes, kid: made.kid, leftOut: made.leftOut, encrypted: encryptTo !== undefined,
+            encryption: encryptTo ? ('passphrase' in req ? 'passphrase' : 'recipient') : null, fileBytes: made.file.length },
         };
       }, finished('backup.create', actor));
       return job;

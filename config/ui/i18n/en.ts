@@ -1,5 +1,8 @@
 // English messages of the admin UI. The keys and parameter types of this catalogue are the contract
 // that ja.ts must meet in full (a missing or extra key fails the type check).
+/** `1 entry`, `2 entries`: English counts agree with their noun. */
+const count = (n: number, one: string, many: string) => `${n} ${n === 1 ? one : many}`;
+
 export const en = {
   'lang.name': 'English',
   'brand': 'juki-gw administration',
@@ -264,6 +267,8 @@ export const en = {
   'audit.broken': 'Chain BROKEN',
   'audit.entries': (n: number) => `${n} entries checked`,
   'audit.verify': 'Verify the chain',
+  'audit.intactDetail': (entries: number, checkpoints: number, unsignedTail: number, handovers: string) =>
+    `${count(entries, 'entry', 'entries')}, ${count(checkpoints, 'signed checkpoint', 'signed checkpoints')}${unsignedTail ? `, ${unsignedTail} after the last checkpoint` : ''}${handovers ? `, signing key handed over at ${handovers}` : ''}`,
   'audit.actor': 'actor',
   'audit.action': 'action',
   'audit.anyOutcome': 'any outcome',
@@ -371,4 +376,43 @@ export const en = {
   'jobs.unit.bytes': 'bytes',
   'jobs.unit.records': 'records',
   'jobs.unit.entries': 'audit entries',
+  'jobs.progress.backup': (done: number, total: number) => `database read: ${done} / ${total} bytes`,
+  'jobs.result.backup': (parts: number, dataBytes: number, fileBytes: number, kid: string, encryption: string) => `${parts} parts with ${dataBytes} bytes of data; backup file ${fileBytes} bytes, signed by kid ${kid}, ${encryption}`,
+  'jobs.result.encrypted.passphrase': 'encrypted (AES-256-GCM, passphrase)',
+  'jobs.result.encrypted.recipient': 'encrypted (AES-256-GCM, to the recipient)',
+  'jobs.result.notEncrypted': 'NOT encrypted',
+  'jobs.result.leftOut': (files: string) => `; left out: ${files} (PIN files never go into a backup)`,
+  'jobs.result.verified': (entries: number, checkpoints: number) => `${count(entries, 'entry', 'entries')}, ${count(checkpoints, 'checkpoint', 'checkpoints')}, chain intact`,
+  'jobs.result.notPinned': 'signers not pinned',
+  'jobs.result.verifyBroken': (seq: number, reason: string, message: string) => `first bad entry ${seq}: ${reason} — ${message}`,
+  'jobs.result.import': (lines: number, accepted: number, unchanged: number, rejected: number, lastSeq: number) => `${lines} lines: ${accepted} stored, ${unchanged} unchanged, ${rejected} rejected; last 更新順番号 ${lastSeq}`,
+  'jobs.result.resumed': (line: number) => `resumed after line ${line}`,
+
+  // texts of other components, shown in the reader's language (see i18n/components.ts)
+  'token.warning.softhsm-datadir': 'SoftHSM token in the data dir (software-backed) — not for production',
+  'token.warning.software-key': 'software key — not for production',
+  'actorKind.system': 'system',
+  'actorKind.operator': 'operator',
+  'actorKind.appliance': 'appliance',
+  'actorKind.unknownClient': 'unknown client',
+  'detail.badLogin': 'bad username or password',
+  'detail.reqSubscribe': 'only the appliance subscribes to req/',
+  'detail.dollarTopics': '$-topics are not available to clients',
+  'detail.filterBeyond': (prefix: string, filter: string, own: string) => `${prefix} filter "${filter}" reaches beyond this system's own ID (${own})`,
+  'detail.clientIdMismatch': (systemId: string) => `client ID must equal the system ID ${systemId}`,
+  'detail.loginBurst': (key: string, end: string, attempts: number, wrong: number, unchecked: number) =>
+    `${key}: burst of failed logins over (${end}): ${count(attempts, 'attempt', 'attempts')}, ${count(wrong, 'password', 'passwords')} checked and wrong, ${unchecked} refused unchecked`,
+  'detail.burstEnd.login': 'successful login',
+  'detail.burstEnd.quiet': (ms: number) => `quiet for ${ms} ms`,
+  'detail.locked': 'account locked',
+  'detail.job': (id: string, outcome: string) => `job ${id}: ${outcome}`,
+  'detail.backupStarted': 'backup started',
+  'detail.verifyStarted': 'verification started',
+  'detail.importStarted': 'import started',
+  'detail.oneTimePassword': 'one-time password issued',
+  'detail.bytes': (n: number) => `${n} bytes`,
+  'config.comment.firstStart': 'configuration at first start',
+  'config.comment.changedOutside': 'configuration file changed outside the UI',
+  'systems.exampleMonitor': 'monitoring (example)',
+  'queue.none': 'No messages.',
 };

@@ -7,6 +7,7 @@ import type { Catalogue } from '../i18n/index.js';
 import { Csrf, Layout, NotAvailable } from '../layout.js';
 import { lineOf } from '../locate.js';
 import { render } from '../render.js';
+import { configCommentText } from '../i18n/components.js';
 import type { ApplyResult, ConfigVersionSummary, DiffLine } from '../services.js';
 import type { ConfigProblem } from '../../load.js';
 
@@ -60,7 +61,7 @@ function ConfigPage(props: { v: View; who: Principal; text: string; head: Config
             <tbody>{props.versions.map((x, i) => (
               <tr data-version={x.version}>
                 <td><a href={`/config/versions/${x.version}`}>{x.version}</a>{x.version === props.head.version ? <span class="badge ok" data-running="true"> {t['config.running']}</span> : null}</td>
-                <td class="time">{props.v.time.time(x.createdAt)}</td><td>{x.author}</td><td>{x.comment}</td>
+                <td class="time">{props.v.time.time(x.createdAt)}</td><td>{x.author}</td><td>{configCommentText(props.v.t, x.comment)}</td>
                 <td>
                   {props.versions[i + 1] ? <a href={`/config/diff?from=${props.versions[i + 1]!.version}&to=${x.version}`}>{t['config.diff']}</a> : null}
                   {edit && x.version !== props.head.version ? (
@@ -144,7 +145,7 @@ export function registerConfig(app: Hono<UiEnv>) {
     return render(c, (
       <Layout v={v} title={v.t['config.versionTitle'](x.version)} who={c.get('who')} active="/config">
         <h1>{v.t['config.versionTitle'](x.version)}</h1>
-        <p class="muted">{v.time.time(x.createdAt)} · {x.author} · {x.comment} · sha256 {x.sha256}</p>
+        <p class="muted">{v.time.time(x.createdAt)} · {x.author} · {configCommentText(v.t, x.comment)} · sha256 {x.sha256}</p>
         <Source text={x.text} problems={[]} />
       </Layout>
     ));

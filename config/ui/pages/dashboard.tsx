@@ -8,6 +8,7 @@ import { ago, bytes, Layout, linkDetail, NotAvailable } from '../layout.js';
 import { load, type Loaded } from '../load.js';
 import { render } from '../render.js';
 import { QueueDepthCharts } from '../queueDepth.js';
+import { tokenWarningText } from '../i18n/components.js';
 
 function Card<T>(props: { v: View; title: string; id: string; data: Loaded<T>; wide?: boolean; children: (v: T) => unknown }) {
   const d = props.data;
@@ -75,12 +76,12 @@ export function registerDashboard(app: Hono<UiEnv>) {
           <Card v={view} title={t['dash.links']} id="links" data={links} wide>
             {(l) => l.length === 0 ? <p class="muted">{t['dash.noLink']}</p> : (
               <table><thead><tr><th>{t['dash.link']}</th><th>{t['dash.state']}</th><th>{t['dash.queued']}</th><th>{t['dash.oldest']}</th></tr></thead>
-                <tbody>{l.map((x) => <tr data-link={x.name}><td>{x.name}</td><td class={x.connected ? 'ok' : 'bad'}><span data-state={x.connected ? 'up' : 'down'}>{x.connected ? t['link.up'] : t['link.down']}</span> <span class="muted">{linkDetail(view, x)}</span></td>
+                <tbody>{l.map((x) => <tr data-link={x.name}><td>{x.name}</td><td class={x.connected ? 'ok' : 'bad'}>{x.state && x.since ? <span data-state={x.connected ? 'up' : 'down'}>{linkDetail(view, x)}</span> : <><span data-state={x.connected ? 'up' : 'down'}>{x.connected ? t['link.up'] : t['link.down']}</span> <span class="muted">{linkDetail(view, x)}</span></>}</td>
                   <td>{x.queueDepth ?? '—'}</td><td>{x.queueDepth ? ago(view, x.oldestAgeMs) : '—'}</td></tr>)}</tbody></table>
             )}
           </Card>
           <Card v={view} title={t['dash.token']} id="token" data={token}>
-            {(k) => <p><span class={k.ready ? 'badge ok' : 'badge bad'} data-ready={String(k.ready)}>{k.ready ? t['token.ready'] : t['token.notReady']}</span> {k.kind} — {k.detail}{k.warning ? <span class="warn"> ({k.warning})</span> : null}</p>}
+            {(k) => <p><span class={k.ready ? 'badge ok' : 'badge bad'} data-ready={String(k.ready)}>{k.ready ? t['token.ready'] : t['token.notReady']}</span> {k.kind} — {k.detail}{k.warning ? <span class="warn" data-warning={k.warningCode}> ({tokenWarningText(t, k)})</span> : null}</p>}
           </Card>
           <Card v={view} title={t['dash.disk']} id="disk" data={disk}>
             {(d) => (

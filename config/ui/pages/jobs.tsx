@@ -4,6 +4,7 @@ import type { Hono } from 'hono';
 import { takeFlash, type UiEnv } from '../context.js';
 import { Layout, NotAvailable } from '../layout.js';
 import { render } from '../render.js';
+import { jobOutcomeText, jobProgressText } from '../i18n/jobs.js';
 
 export function registerJobs(app: Hono<UiEnv>) {
   app.get('/jobs', async (c) => {
@@ -19,9 +20,9 @@ export function registerJobs(app: Hono<UiEnv>) {
         {!ops ? <NotAvailable v={v} what={t['jobs.title']} /> : jobs.length === 0 ? <p class="muted" id="jobs-none">{t['jobs.none']}</p> : (
           <table id="jobs"><thead><tr><th>{t['jobs.kind']}</th><th>{t['jobs.by']}</th><th>{t['jobs.state']}</th><th>{t['jobs.progress']}</th><th>{t['jobs.started']}</th><th>{t['jobs.outcome']}</th></tr></thead>
             <tbody>{jobs.map((j) => (
-              <tr data-job={j.id} data-state={j.state} data-kind={j.kind}><td>{t[`jobs.kind.${j.kind}`]}</td><td>{j.by}</td><td>{t[`jobs.state.${j.state}`]}</td>
-                <td><progress value={j.done} max={Math.max(j.total, 1)}></progress> {j.done} / {j.total} {t[`jobs.unit.${j.unit}`]}</td>
-                <td>{v.time.time(j.startedAt)}</td><td>{j.summary ?? ''}</td></tr>
+              <tr data-job={j.id} data-state={j.state} data-kind={j.kind}><td class="nowrap">{t[`jobs.kind.${j.kind}`]}</td><td>{j.by}</td><td class="nowrap">{t[`jobs.state.${j.state}`]}</td>
+                <td class="progress"><progress value={j.done} max={Math.max(j.total, 1)}></progress> {jobProgressText(t, j)}</td>
+                <td class="time">{v.time.time(j.startedAt)}</td><td>{jobOutcomeText(t, j)}</td></tr>
             ))}</tbody></table>
         )}
       </Layout>

@@ -7,6 +7,7 @@ import { load } from '../load.js';
 import { render } from '../render.js';
 import { DataKeysSection } from './dataKeys.js';
 import { catalogue, type Catalogue } from '../i18n/index.js';
+import { tokenWarningText } from '../i18n/components.js';
 
 export function registerKeys(app: Hono<UiEnv>) {
   app.get('/keys', async (c) => {
@@ -24,7 +25,7 @@ export function registerKeys(app: Hono<UiEnv>) {
       <Layout v={v} title={t['keys.nav']} who={who} active="/keys" flash={takeFlash(c)}>
         <h1>{t['keys.title']}</h1>
         <section class="card" id="token-status"><h2>{t['keys.token']}</h2>
-          {token.state === 'ok' ? <p><span class={token.value.ready ? 'badge ok' : 'badge bad'} data-ready={String(token.value.ready)}>{token.value.ready ? t['token.ready'] : t['token.notReady']}</span> {token.value.kind}: {token.value.detail} {token.value.warning ? <span class="warn">{token.value.warning}</span> : null}</p>
+          {token.state === 'ok' ? <p><span class={token.value.ready ? 'badge ok' : 'badge bad'} data-ready={String(token.value.ready)}>{token.value.ready ? t['token.ready'] : t['token.notReady']}</span> {token.value.kind}: {token.value.detail} {token.value.warning ? <span class="warn" data-warning={token.value.warningCode}>{tokenWarningText(t, token.value)}</span> : null}</p>
             : token.state === 'error' ? <p class="bad">{t.cannotRead(token.message)}</p> : <NotAvailable v={v} what={t['keys.naToken']} />}
         </section>
         <DataKeysSection v={v} who={who} dataKeys={s.dataKeys} />

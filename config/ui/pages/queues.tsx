@@ -40,15 +40,15 @@ export function registerQueues(app: Hono<UiEnv>) {
       <Layout v={v} title={t['queue.title'](name)} who={who} active="/queues" flash={takeFlash(c)}>
         <h1>{t['queue.title'](name)}</h1>
         <section class="card" id="pending"><h2>{t['queue.pending']} ({pending.length}{pending.length === 100 ? '+' : ''})</h2>
-          <table><thead><tr><th>{t['queue.id']}</th><th>{t['queue.type']}</th><th>{t['queue.to']}</th><th>{t['queue.enqueued']}</th><th>{t['queue.attempts']}</th><th>{t['queue.lastError']}</th></tr></thead>
-            <tbody>{pending.map((e) => <tr data-pending={e.id}><td>{e.id}</td><td>{e.type}</td><td>{e.to}</td><td class="time">{v.time.time(e.enqueuedAt)}</td><td>{e.attempts}</td><td>{e.lastError ?? ''}</td></tr>)}</tbody></table>
+          {pending.length === 0 ? <p class="muted" data-empty="pending">{t['queue.none']}</p> : <table><thead><tr><th>{t['queue.id']}</th><th>{t['queue.type']}</th><th>{t['queue.to']}</th><th>{t['queue.enqueued']}</th><th>{t['queue.attempts']}</th><th>{t['queue.lastError']}</th></tr></thead>
+            <tbody>{pending.map((e) => <tr data-pending={e.id}><td>{e.id}</td><td>{e.type}</td><td>{e.to}</td><td class="time">{v.time.time(e.enqueuedAt)}</td><td>{e.attempts}</td><td>{e.lastError ?? ''}</td></tr>)}</tbody></table>}
         </section>
         <section class="card" id="dead-letters"><h2>{t['queues.deadLetters']} ({dead.length})</h2>
-          <table><thead>{head}</thead>
+          {dead.length === 0 ? <p class="muted" data-empty="dead-letters">{t['queue.none']}</p> : <table><thead>{head}</thead>
             <tbody>{dead.map((e) => (
               <tr data-dead={e.id}><td>{e.id}</td><td>{e.type}</td><td>{e.to}</td><td class="time">{v.time.time(e.enqueuedAt)}</td><td>{e.attempts}</td><td>{e.lastError ?? ''}</td>
                 {change ? <td><form class="inline" method="post" action={`/queues/${encodeURIComponent(name)}/retry`}><Csrf who={who} /><input type="hidden" name="id" value={e.id} /><button type="submit" class="secondary" data-retry={e.id}>{t['queue.retry']}</button></form></td> : null}
-              </tr>))}</tbody></table>
+              </tr>))}</tbody></table>}
           {change && dead.length > 0 ? (confirm ? (
             <form method="post" action={`/queues/${encodeURIComponent(name)}/purge`}>
               <Csrf who={who} /><input type="hidden" name="confirm" value="yes" />

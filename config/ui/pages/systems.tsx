@@ -5,6 +5,7 @@ import { actorOf, applyDetail, auditAs, refuseUnless, setFlash, takeFlash, type 
 import { Csrf, FieldError, Layout, NotAvailable } from '../layout.js';
 import { load } from '../load.js';
 import { render } from '../render.js';
+import { systemDescriptionText } from '../i18n/components.js';
 import type { ConnectedClient, IssuedCertificate, LocalSystemInput } from '../services.js';
 import type { LocalSystemConfig } from '../../schema/broker.js';
 
@@ -45,7 +46,7 @@ function SystemsPage(props: { v: View; who: Principal; systems: LocalSystemConfi
           <thead><tr><th>{t['systems.system']}</th><th>{t['systems.role']}</th><th>{t['systems.description']}</th><th>{t['systems.state']}</th><th>{t['systems.connection']}</th><th>{t['systems.certificate']}</th>{edit ? <th></th> : null}</tr></thead>
           <tbody>{props.systems.map((s) => (
             <tr data-system={s.id}>
-              <td>{s.id}</td><td>{s.role}</td><td>{s.description}</td>
+              <td>{s.id}</td><td>{s.role}</td><td>{systemDescriptionText(t, s.description)}</td>
               <td class={s.enabled ? 'ok' : 'muted'} data-enabled={String(s.enabled)}>{s.enabled ? t['systems.enabled'] : t['systems.disabled']}</td>
               <td>{props.connected === undefined ? <span class="na">{t['na.short']}</span> : online.has(s.id) ? <span class="ok" data-online="true">{t['systems.connected']}</span> : <span class="muted" data-online="false">{t['systems.offline']}</span>}</td>
               <td>{s.certificateSha256 ? <code title={s.certificateSha256}>{t['systems.pinned'](s.certificateSha256.slice(0, 16))}</code> : <span class="muted">{t['systems.notPinned']}</span>}</td>
