@@ -76,3 +76,54 @@ describe('group committer: overlapping batches', () => {
     expect(c.stats.overlapped).toBeGreaterThan(0);
   });
 });
+
+describe('group committer: the fan-out watermark at a clean stop', () => {
+  // A batch written beside another keeps its watermark below that one's fan-outs (if that one
+  // failed, this one must not cover them). Once both are written, only a later batch can record the
+  // watermark over both: a stop right then left them to be replayed at the next start.
+  it('records the watermark over fan-outs whose batches overlapped before drain() resolves', async () => {
+    const db = await openDb();
+    const meta = (db as unknown as { sublevel(n: string, o: object): Sublevel }).sublevel('m', { keyEncoding: 'utf8', valueEncoding: 'view' });
+    const queue = (db as unknown as { sublevel(n: string, o: object): Sublevel }).sublevel('q', { keyEncoding: 'utf8', valueEncoding: 'view' });
+    // the first batch (fan-out of seq 1) is held in LevelDB until the second one has started
+    const realBatch = db.batch.bind(db) as (ops: unknown, o: unknown) => Promise<void>;
+    let calls = 0;
+    let startSecond: () => void = () => {};
+    const secondStarted = new Promise<void>((r) => { startSecond = r; });
+    (db as unknown as { batch: unknown }).batch = async (ops: unknown, o: unknown) => {
+      const n = ++calls;
+      if (n === 1) await secondStarted;
+      if (n === 2) startSecond();
+      return realBatch(ops, o);
+    };
+    const unfanned = new Set([1, 2]);
+    const nextSeq = 3;
+    const marks: number[] = [];
+    const c = new GroupCommitter(db, true, { onWriteError: () => {}, onRecovered: () => {} });
+    c.useWatermark({
+      lowest: (held) => Math.min(held, nextSeq, ...unfanned),
+      op: (w) => ({ type: 'put', key: 'fanned', value: Buffer.from(String(w)), sublevel: meta }),
+      written: (w) => marks.push(w),
+    }, 0);
+    const fanOut = (seq: number): Promise<void> => {
+      unfanned.delete(seq);
+      c.hold({ seq, release: (out) => out.push({ type: 'put', key: `${queue.prefix}sub!${seq}`, value: Buffer.from([seq]) }), failed: () => {} });
+      c.releaseHeld(seq);
+      return c.commit([]);
+    };
+
+    const first = fanOut(1); // its batch records W = 2: seq 2 is not fanned out yet
+    await new Promise((r) => setImmediate(r));
+    const second = fanOut(2); // written beside the first: records no W of its own
+    await Promise.all([first, second]);
+    expect(calls).toBe(2);
+    expect(marks).toEqual([2]);
+
+    await c.drain();
+    expect(marks).toEqual([2, 3]);
+    expect(Buffer.from((await meta.get('fanned'))!).toString()).toBe('3');
+    // nothing left to write: a second drain writes no batch
+    await c.drain();
+    expect(calls).toBe(3);
+  });
+});

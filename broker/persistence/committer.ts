@@ -177,6 +177,18 @@ export class GroupCommitter {
     return this.commit([]).catch(() => undefined);
   }
 
+  /**
+   * flush(), then, if needed, one batch more that records the watermark over every fan-out written:
+   * a batch written beside another keeps its watermark below that one's fan-outs (#write), and once
+   * both are written only a later batch records it. Without that batch a clean stop left them to be
+   * replayed at the next start. Before the DB closes.
+   */
+  async drain(): Promise<void> {
+    await this.flush();
+    if (this.#nextWatermark() <= this.#watermarkPlanned) return;
+    await this.commit([]).catch(() => undefined);
+  }
+
   #add(ops: WriteOp[]): void {
     for (const op of ops) {
       const key = op.sublevel.prefix + op.key;
@@ -281,6 +293,20 @@ export class GroupCommitter {
     this.#completions = this.#complete(batch, write, error, previous);
   }
 
+  /**
+   * The watermark a batch started now records (0 without one): below every fan-out still held, and
+   * below those of batches still being written: if one of those fails, this batch may already be on
+   * disk, and its watermark must not cover them.
+   */
+  #nextWatermark(): number {
+    const wm = this.#watermark;
+    if (!wm) return 0;
+    let held = Number.MAX_SAFE_INTEGER;
+    for (const list of this.#held) for (const f of list) if (f.seq < held) held = f.seq;
+    for (const b of this.#writingBatches) if (b.lowestReleased < held) held = b.lowestReleased;
+    return wm.lowest(held);
+  }
+
   /** Seals/encodes the batch, adds the watermark op and starts the write (undefined: nothing to write). */
   #write(batch: Batch): Promise<void> | undefined {
     const ops = batch.ops;
@@ -288,12 +314,7 @@ export class GroupCommitter {
     encodeValues(ops, sealer);
     const wm = this.#watermark;
     if (wm) {
-      // Below every fan-out still held, and below those of batches still being written: if one of
-      // those fails, this batch may already be on disk, and its watermark must not cover them.
-      let held = Number.MAX_SAFE_INTEGER;
-      for (const list of this.#held) for (const f of list) if (f.seq < held) held = f.seq;
-      for (const b of this.#writingBatches) if (b.lowestReleased < held) held = b.lowestReleased;
-      const w = wm.lowest(held);
+      const w = this.#nextWatermark();
       if (w > this.#watermarkPlanned) {
         batch.mark = w;
         batch.needsSync = true;

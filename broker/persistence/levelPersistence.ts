@@ -408,7 +408,7 @@ export class LevelPersistence {
     this.#destroyed = true;
     this.#ingressLog.stop();
     if (this.#sweeper) clearInterval(this.#sweeper);
-    await this.#committer.flush();
+    await this.#committer.drain();
     await this.#ingressLog.cleared();
     if (this.#ownsDb) await this.#db.close();
   }
