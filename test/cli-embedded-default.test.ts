@@ -8,6 +8,11 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openApplianceDb } from '../gateway/store/db.js';
+import { loadConfig } from '../config/load.js';
+import { openEncryptionAtRest } from '../gateway/crypto/index.js';
+import { nowIso, uuidv7 } from '../gateway/envelope.js';
+import { Outbox } from '../gateway/uplink/outbox.js';
+import { notifyBody, testResidentCode } from './helpers/uplink.js';
 import { openAuthStore } from '../config/ui/auth/store.js';
 import { jukiGw } from './helpers/cli.js';
 import { freePort } from './helpers/ports.js';
@@ -22,6 +27,7 @@ describe('commands in the directory of an embedded-default appliance', () => {
   const cwd = tmp.path;
   const dataDir = join(cwd, 'data');
   const tokens = { admin: '', monitor: '' };
+  let deadSeq = 0;
   let env: NodeJS.ProcessEnv;
   const cli = (args: string[], extra: NodeJS.ProcessEnv = {}) => jukiGw(args, { cwd, env: { ...env, ...extra }, timeoutMs: 120_000 });
 
@@ -59,10 +65,26 @@ describe('commands in the directory of an embedded-default appliance', () => {
       tokens[role] = (await auth.createApiToken(name, 'embedded cli test')).token;
     }
     await db.close();
-  }, 60_000);
+    // A first start makes the token and data key; then one dead-lettered message (personal data) in the outbox.
+    await running(async () => undefined);
+    const r = loadConfig(undefined, { JUKIGW_dataDir: dataDir });
+    if (!r.ok) throw new Error(JSON.stringify(r.problems));
+    const db2 = await openApplianceDb(join(dataDir, 'db'));
+    const atRest = await openEncryptionAtRest({ hsm: r.config.hsm, dataDir, db: db2 });
+    const outbox = new Outbox({ db: db2, route: () => 'simulated', retry: { initialMs: 10, maxMs: 10, maxAttempts: 3 }, backoff: () => 10, valueEncoding: atRest.keyring.valueEncoding('json') as never });
+    await outbox.open({ live: false });
+    const b = db2.batch();
+    outbox.enqueue(b, { v: 1, id: uuidv7(), type: 'identity.notify', from: 'lg:242012', to: 'pref:240001', at: nowIso(), corr: null, body: notifyBody(testResidentCode(7), 1) });
+    await outbox.commit(b);
+    deadSeq = outbox.takeReady('simulated', 1)[0]!;
+    await outbox.failed(deadSeq, 'invalid_request: schema version not supported', { permanent: true });
+    outbox.close();
+    await atRest.close();
+    await db2.close();
+  }, 240_000);
   afterAll(() => tmp.cleanup());
 
-  let onlineList = '';
+  let onlineList = '', onlineDead = '', onlineShow = '';
 
   it('while it runs: queue list/show through its admin API (same roles as the queues page); audit verify finds ./data', async () => {
     await running(async () => {
@@ -71,6 +93,16 @@ describe('commands in the directory of an embedded-default appliance', () => {
       expect(list.stderr).toContain(`queue list: data dir ${dataDir} (the embedded default, as juki-gw start uses it)`);
       expect(list.stdout).toMatch(/^the outbox is empty$|^seq\tlink\t/m);
       onlineList = list.stdout;
+      const dead = await cli(['queue', 'list', '--dead'], { JUKIGW_API_TOKEN: tokens.monitor });
+      expect(dead.stdout).toMatch(new RegExp(`^${deadSeq}\\tsimulated\\tidentity\\.notify\\tpref:240001\\t.*schema version not supported`, 'm'));
+      onlineDead = dead.stdout;
+      const hidden = await cli(['queue', 'show', String(deadSeq), '--dead'], { JUKIGW_API_TOKEN: tokens.monitor });
+      expect(hidden.code, hidden.stderr).toBe(0);
+      expect(JSON.parse(hidden.stdout)).toMatchObject({ seq: deadSeq, envelope: { body: '[hidden: --with-body shows it]' } });
+      onlineShow = hidden.stdout;
+      const shown = await cli(['queue', 'show', String(deadSeq), '--dead', '--with-body'], { JUKIGW_API_TOKEN: tokens.admin });
+      expect(shown.code, shown.stderr).toBe(0);
+      expect(JSON.parse(shown.stdout).envelope.body.record.residentCode).toBe(testResidentCode(7));
 
       const show = await cli(['queue', 'show', '999999'], { JUKIGW_API_TOKEN: tokens.monitor });
       expect({ code: show.code, err: show.stderr.split('\n').at(-2) }).toEqual({ code: 1, err: 'no queued message with seq 999999 (try --dead)' });
@@ -93,6 +125,8 @@ describe('commands in the directory of an embedded-default appliance', () => {
     expect(list.code, list.stderr).toBe(0);
     const ages = (s: string) => s.replace(/oldest \d+ s/g, 'oldest N s').replace(/\t\d+s\t/g, '\tNs\t');
     expect(ages(list.stdout)).toBe(ages(onlineList));
+    expect(ages((await cli(['queue', 'list', '--dead'])).stdout)).toBe(ages(onlineDead));
+    expect((await cli(['queue', 'show', String(deadSeq), '--dead'])).stdout).toBe(onlineShow);
 
     const verify = await cli(['audit', 'verify']);
     expect(verify.code, verify.stdout + verify.stderr).toBe(0);
