@@ -11,11 +11,15 @@ export async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
   if (!name || name === '--help' || name === '-h' || name === 'help') {
     const lines = ['usage: juki-gw <command> [options]   (juki-gw <command> --help: its usage)', '', 'commands:'];
+    const width = Math.max(...COMMAND_NAMES.map((n) => n.length));
     for (const [n, load] of Object.entries(COMMANDS)) {
-      try { lines.push(`  ${n.padEnd(8)} ${(await load()).summary}`); } catch { /* not built yet */ }
+      // A summary starts with its command's syntax ("queue list|show…"): the name is in the first column.
+      let text: string;
+      try { text = (await load()).summary; } catch { continue; /* not built yet */ }
+      lines.push(`  ${n.padEnd(width)}  ${text.startsWith(`${n} `) ? text.slice(n.length + 1) : text}`);
     }
     process.stdout.write(lines.join('\n') + '\n');
-    return name ? 0 : 2;
+    return 0;
   }
   const load = COMMANDS[name];
   if (!load) {

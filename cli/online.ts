@@ -10,9 +10,10 @@ import { adminApi, type AdminApi } from './adminApi.js';
 import { progressPrinter } from './progress.js';
 
 export const ONLINE_OPTIONS = { url: { type: 'string' }, 'token-file': { type: 'string' }, ca: { type: 'string' } } as const;
-export const ONLINE_USAGE = `  while the appliance runs (it holds the data dir) the command goes through its admin API:
-  an API token in JUKIGW_API_TOKEN or --token-file FILE; [--url URL] [--ca FILE] (default: the
-  configured admin UI address and its certificate)`;
+/** The usage lines for the online path; `what` names the subcommands that take it ("retry and purge"). */
+export const onlineUsage = (what: string) => `  While the appliance runs (it holds the data dir), ${what} through its admin API, with an API
+  token in JUKIGW_API_TOKEN or --token-file FILE; [--url URL] [--ca FILE] (default: the configured
+  admin UI address and its certificate).`;
 
 /** True when another process (the running appliance) holds the data dir's database lock. */
 export async function applianceHolds(dataDir: string): Promise<boolean> {

@@ -6,6 +6,8 @@ import type { ApplianceConfig } from '../config/schema/index.js';
 export interface SummaryInput {
   config: ApplianceConfig;
   uiUrl?: string;
+  /** SHA-256 fingerprint of the UI's self-signed certificate (none when ui.tls names a certificate). */
+  uiFingerprint?: string;
   /** The first-run admin password, when this start created the account (shown only now). */
   firstAdminPassword?: string;
   listeners: Record<string, { host: string; port: number }>;
@@ -19,7 +21,7 @@ export function startSummary(s: SummaryInput): string {
   const row = (label: string, text: string) => `  ${label.padEnd(16)} ${text}`;
   const out = [``, `juki-gw appliance ready — serving ${s.config.municipalities.join(', ')}`];
   if (s.uiUrl) {
-    out.push(row('admin UI', `${s.uiUrl}${s.config.ui.tls ? '' : '  (self-signed certificate: its fingerprint is in the log)'}`));
+    out.push(row('admin UI', `${s.uiUrl}${s.uiFingerprint ? `  (self-signed certificate, SHA-256 ${s.uiFingerprint})` : ''}`));
     out.push(row('first login', s.firstAdminPassword
       ? `user "admin", one-time password ${s.firstAdminPassword}  (shown only now; change it at the first login)`
       : 'done earlier (the one-time password is shown only at the first start)'));

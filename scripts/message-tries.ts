@@ -83,7 +83,7 @@ export const MESSAGE_TRIES: Partial<Record<MessageType, MessageTry>> = {
   },
   'code.request': {
     as: 'nl-01', note: 'a non-resident\'s 個人番号: the CS resolves it at the simulated J-LIS first; the code itself goes to the intermediate server.',
-    body: { lgCode: '242012', serialNo: 'SN-20261124-000001', myNumber: '629397137568' },
+    body: { lgCode: '242012', serialNo: 'SN-20261124-0000017c2e', myNumber: '629397137568' },
     reply: result('code.request', { accepted: true }),
   },
   'copy.update': { as: 'nl-01', body: EXAMPLE_BODIES['copy.update'].request, reply: result('copy.update', { accepted: true }) },

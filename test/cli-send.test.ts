@@ -104,6 +104,9 @@ describe('juki-gw send', () => {
     // Connected, subscribed and acknowledged over TLS; nothing answers in this test.
     expect(r.code, r.stderr).toBe(4);
     expect(r.stderr).toMatch(/the request was acknowledged \(stored\)/);
+    // No client is connected as term-01 here: send must not claim it disconnected one.
+    expect(r.stderr).not.toMatch(/is disconnected meanwhile/);
+    expect(r.stderr).toContain('note: if a client is connected as term-01, it is disconnected while send runs (it reconnects with clean: false and loses nothing)');
   }, 60_000);
 
   it('prints the reply with the request id as corr; an error reply is exit 1 with its details', async () => {

@@ -64,6 +64,11 @@ describe('start-up summary', () => {
   it('--summary without a terminal (later start): the summary, and no password again', async () => {
     const r = await startOnce(process.execPath, [bin, 'start', '--summary']);
     expect(r.stdout).toContain(`admin UI         https://127.0.0.1:${ports.ui}`);
+    // The self-signed certificate's SHA-256 fingerprint next to the URL, the same as the log's.
+    const logged = /"sha256":"([0-9A-F:]+)"/.exec(r.stdout)?.[1];
+    expect(logged, r.stdout).toMatch(/^([0-9A-F]{2}:){31}[0-9A-F]{2}$/);
+    expect(r.stdout).toContain(`admin UI         https://127.0.0.1:${ports.ui}  (self-signed certificate, SHA-256 ${logged})`);
+    expect(r.stdout).not.toContain('its fingerprint is in the log');
     expect(r.stdout).toContain('first login      done earlier (the one-time password is shown only at the first start)');
     expect(r.stdout + r.stderr).not.toMatch(/one-time password:? [A-Za-z0-9_-]{12,}/);
   }, 150_000);

@@ -78,14 +78,14 @@ describe('juki-gw queue', () => {
     expect((await cli('list')).stdout).toMatch(/the outbox is empty/);
   });
 
-  it('refuses politely while the appliance holds the database', async () => {
+  it('while the appliance holds the database, list goes to its admin API and says what it needs', async () => {
     const r = loadConfig(configFile);
     if (!r.ok) throw new Error('config');
     const db = await openApplianceDb(join(r.config.dataDir, 'db'));
     try {
       const locked = await cli('list');
       expect(locked.code).toBe(1);
-      expect(locked.stderr).toMatch(/the appliance is running and holds the database.*\nUse the admin UI or API/);
+      expect(locked.stderr).toMatch(/juki-gw queue list: the appliance is running and holds \S+: no API token: set JUKIGW_API_TOKEN or give --token-file FILE/);
     } finally {
       await db.close();
     }

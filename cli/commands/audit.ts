@@ -2,28 +2,30 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { X509Certificate } from 'node:crypto';
-import { formatProblems, loadConfig } from '../../config/load.js';
+import { commandConfig, dataDirLine } from '../commandConfig.js';
 import { parseCommandArgs } from '../args.js';
 import type { VerifyReport } from '../../gateway/audit/verify.js';
 import type { ApplianceConfig } from '../../config/schema/index.js';
 import type { Job } from '../../config/ui/adapters/jobs.js';
-import { applianceHolds, followJob, ONLINE_OPTIONS, ONLINE_USAGE, refusal, runningAppliance } from '../online.js';
+import { applianceHolds, followJob, ONLINE_OPTIONS, onlineUsage, refusal, runningAppliance } from '../online.js';
 import { progressPrinter } from '../progress.js';
+import { showTime } from '../time.js';
 
 export const summary = 'audit verify|export|prune: check the audit chain and signatures, export closed segments, retention';
 
 export const USAGE = `juki-gw audit <verify|export|prune> [options]
-  verify --data-dir D [--cert FILE]... [--config FILE] [--json]
+  verify [--data-dir D] [--cert FILE]... [--config FILE] [--json]
                               check chain and checkpoint signatures; name the first bad entry
   verify --segment FILE [--cert FILE]...      check an exported segment file on its own
-  export --data-dir D --before DATE --out FILE
+  export [--data-dir D] --before DATE --out FILE
                               write the closed segment (up to the last checkpoint before DATE)
   prune [--config FILE] [--data-dir D] [--now DATE]
                               delete exported entries older than audit.retentionYears (signed anchor)
-  --cert pins signing certificate(s) or the CA that issued them (PEM or DER); --config pins the
-  configured certificate. Keys the log hands over to or from a pinned key count as pinned.
-  verify and export also while the appliance runs:
-${ONLINE_USAGE}`;
+  Without --data-dir or --config: the configuration juki-gw start uses (embedded default: ./data,
+  or JUKIGW_dataDir). --cert pins signing certificate(s) or the CA that issued them (PEM or DER);
+  without --data-dir the configured certificate is pinned too. Keys the log hands over to or from a
+  pinned key count as pinned.
+${onlineUsage('verify and export go')}`;
 
 const OPTIONS = {
   'data-dir': { type: 'string' }, config: { type: 'string' }, cert: { type: 'string', multiple: true },
@@ -67,9 +69,10 @@ async function openDb(dataDir: string) {
   }
 }
 
-function describe(r: VerifyReport): string {
+/** `pinHint`: what to pass when nothing could be pinned (the configured certificate's path, when known). */
+function describe(r: VerifyReport, pinHint: string): string {
   const range = r.firstSeq === null ? '' : ` (${r.firstSeq}..${r.lastSeq})`;
-  const pin = r.pinned ? 'pinned' : 'NOT pinned: give --cert or --config';
+  const pin = r.pinned ? 'pinned' : `NOT pinned: give ${pinHint}`;
   const base = `${r.entries} entries${range}, ${r.checkpoints} checkpoints, last signed ${r.lastCheckpointSeq ?? 'none'}, ` +
     `${r.unsignedTail} unsigned${r.prunedThrough !== null ? `, pruned through ${r.prunedThrough}` : ''}; signers ${r.signers.join(', ') || 'none'} (${pin})`;
   const keys = keyLines(r);
@@ -94,13 +97,6 @@ export async function run(args: string[]): Promise<number> {
   const v = parsed.values;
   if (!sub || !['verify', 'export', 'prune'].includes(sub)) return err(`usage: ${USAGE}`);
 
-  let config: import('../../config/schema/index.js').ApplianceConfig | undefined;
-  if (v.config !== undefined || sub === 'prune') {
-    const loaded = loadConfig(v.config);
-    if (!loaded.ok) return err(formatProblems(loaded.problems), 1);
-    config = loaded.config;
-  }
-  const dataDir = v['data-dir'] ?? config?.dataDir;
   try {
     if (sub === 'verify' && v.segment !== undefined) {
       const { verifySegmentFile } = await import('../../gateway/audit/segmentFile.js');
@@ -111,20 +107,28 @@ export async function run(args: string[]): Promise<number> {
       else process.stdout.write(`segment BROKEN at ${r.problem!.seq ?? '?'}: ${r.problem!.message}\n`);
       return r.ok ? 0 : 1;
     }
-    if (!dataDir) return err(`${sub}: give --data-dir D (or --config FILE)`);
+    // No --data-dir: the configuration `start` would use (--config, else the embedded default).
+    const loaded = commandConfig(v.config);
+    if (!loaded.ok && (v['data-dir'] === undefined || v.config !== undefined || sub === 'prune')) return err(loaded.message, 1);
+    const config = loaded.ok ? loaded.config : undefined;
+    const dataDir = v['data-dir'] ?? config!.dataDir;
+    if (v['data-dir'] === undefined) process.stderr.write(dataDirLine(`audit ${sub}`, dataDir, (loaded as { source: string }).source));
+    // The configured certificate is this data dir's own unless --data-dir names another one.
+    const certFile = config ? (await import('../../hsm/index.js')).certificateFiles(config.hsm, dataDir).certFile : undefined;
+    const configured = certFile && (v['data-dir'] === undefined || v.config !== undefined) ? [certFile] : [];
+    const pinHint = certFile ? `--cert ${certFile}` : '--cert FILE or --config FILE';
 
-    if ((sub === 'verify' || sub === 'export') && await applianceHolds(dataDir)) return await auditOnline(sub, dataDir, config, v);
+    if ((sub === 'verify' || sub === 'export') && await applianceHolds(dataDir)) return await auditOnline(sub, dataDir, config, configured, pinHint, v);
     if (sub === 'verify') {
-      const files = config ? (await import('../../hsm/index.js')).certificateFiles(config.hsm, dataDir) : undefined;
       // Only the configured certificate itself: its CA may have issued certificates to other systems too.
-      const pins = await pinnedCerts(v.cert, files ? [files.certFile] : []);
+      const pins = await pinnedCerts(v.cert, configured);
       const db = await openDb(dataDir);
       try {
         const { verifyAuditLog } = await import('../../gateway/audit/verify.js');
         const bar = progressPrinter('audit verify');
         const r = await verifyAuditLog(db, { ...(pins ? { trustedCerts: pins } : {}), onProgress: (done, total) => bar({ done, total, detail: `${done} entries` }) });
         bar.end();
-        process.stdout.write(v.json ? JSON.stringify(r, null, 2) + '\n' : describe(r));
+        process.stdout.write(v.json ? JSON.stringify(r, null, 2) + '\n' : describe(r, pinHint));
         return r.ok ? 0 : 1;
       } finally {
         await db.close();
@@ -140,7 +144,7 @@ export async function run(args: string[]): Promise<number> {
       try {
         const { exportSegment } = await import('../../gateway/audit/segment.js');
         const r = await exportSegment(db, { before, out: v.out });
-        if (!r) { process.stdout.write(`nothing to export: no new signed checkpoint before ${before.toISOString()}\n`); return 0; }
+        if (!r) { process.stdout.write(`nothing to export: no new signed checkpoint before ${showTime(config)(before)}\n`); return 0; }
         process.stdout.write(`exported entries ${r.fromSeq}..${r.toSeq} (${r.entries} entries, ${r.checkpoints} checkpoints) to ${r.file}\nsha256 ${r.sha256}\n`);
         return 0;
       } finally {
@@ -152,8 +156,8 @@ export async function run(args: string[]): Promise<number> {
     const now = v.now === undefined ? new Date() : parseDate(v.now, '--now');
     if (typeof now === 'string') return err(now);
     const { createSigner } = await import('../../hsm/index.js');
-    const { createLogger } = await import('../../gateway/log/logger.js');
-    const signer = await createSigner(config!.hsm, { dataDir, logger: createLogger({ level: 'warn', destination: 2 }) });
+    const { plainLogger } = await import('../plainLog.js');
+    const signer = await createSigner(config!.hsm, { dataDir, logger: plainLogger('audit prune') });
     const db = await openDb(dataDir);
     try {
       const { applyRetention } = await import('../../gateway/audit/segment.js');
@@ -170,15 +174,10 @@ export async function run(args: string[]): Promise<number> {
 }
 
 /** verify / export through the running appliance's admin API (it holds the database). */
-async function auditOnline(sub: 'verify' | 'export', dataDir: string, config: ApplianceConfig | undefined,
+async function auditOnline(sub: 'verify' | 'export', dataDir: string, config: ApplianceConfig | undefined, configured: string[], pinHint: string,
   v: { cert?: string[] | undefined; before?: string | undefined; out?: string | undefined; json?: boolean | undefined; url?: string | undefined; 'token-file'?: string | undefined; ca?: string | undefined }): Promise<number> {
-  let cfg = config;
-  if (!cfg) {
-    const loaded = loadConfig(undefined);
-    if (!loaded.ok) return err(formatProblems(loaded.problems), 1);
-    cfg = { ...loaded.config, dataDir };
-  }
-  const online = runningAppliance(cfg, v);
+  if (!config) return err(`audit ${sub}: the appliance holds ${dataDir}; give --config FILE so the CLI finds its admin API`, 1);
+  const online = runningAppliance({ ...config, dataDir }, v);
   if ('error' in online) return err(`audit ${sub}: ${online.error}`, 1);
   const api = online.api;
   const need = 'the audit log needs an auditor, security or admin account\'s token';
@@ -190,18 +189,17 @@ async function auditOnline(sub: 'verify' | 'export', dataDir: string, config: Ap
     const r = await api.call('POST', '/audit/export', { before: before.toISOString() });
     if (r.status !== 200) return err(`audit export: ${refusal(r.status, r.json, need)}`, 1);
     const x = r.json.exported as { fromSeq: number; toSeq: number; entries: number; checkpoints: number; sha256: string } | null;
-    if (!x) { process.stdout.write(`nothing to export: no new signed checkpoint before ${before.toISOString()}\n`); return 0; }
+    if (!x) { process.stdout.write(`nothing to export: no new signed checkpoint before ${showTime(config)(before)}\n`); return 0; }
     writeFileSync(v.out, Buffer.from(String(r.json.segment), 'base64'), { mode: 0o600, flag: 'wx' });
     process.stdout.write(`exported entries ${x.fromSeq}..${x.toSeq} (${x.entries} entries, ${x.checkpoints} checkpoints) to ${v.out}\nsha256 ${x.sha256}\n`);
     return 0;
   }
-  const files = config ? (await import('../../hsm/index.js')).certificateFiles(config.hsm, dataDir) : undefined;
-  const pins = await pinnedCerts(v.cert, files ? [files.certFile] : []);
+  const pins = await pinnedCerts(v.cert, configured);
   const started = await api.call('POST', '/audit/verify', pins ? { trustedCerts: pins.map((d) => d.toString('base64')) } : {});
   if (started.status !== 202) return err(`audit verify: ${refusal(started.status, started.json, need)}`, 1);
   const job = await followJob(api, started.json.job as Job, 'audit verify', (j) => `${j.done} entries`);
   const r = job.result as unknown as VerifyReport | undefined;
   if (!r) return err(`audit verify: ${job.summary ?? 'failed'}`, 1);
-  process.stdout.write(v.json ? JSON.stringify(r, null, 2) + '\n' : describe(r));
+  process.stdout.write(v.json ? JSON.stringify(r, null, 2) + '\n' : describe(r, pinHint));
   return r.ok ? 0 : 1;
 }

@@ -2,28 +2,29 @@
 // restore that verifies the signature and every part before writing anything.
 import { X509Certificate } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { formatProblems, loadConfig } from '../../config/load.js';
+import { commandConfig, dataDirLine } from '../commandConfig.js';
 import { parseCommandArgs } from '../args.js';
 import type { EncryptTo } from '../../gateway/backup/container.js';
 import type { ApplianceConfig } from '../../config/schema/index.js';
 import type { Job } from '../../config/ui/adapters/jobs.js';
-import { applianceHolds, followJob, ONLINE_OPTIONS, ONLINE_USAGE, refusal, runningAppliance, type OnlineFlags } from '../online.js';
+import { applianceHolds, followJob, ONLINE_OPTIONS, onlineUsage, refusal, runningAppliance, type OnlineFlags } from '../online.js';
 import { progressPrinter } from '../progress.js';
+import { showTimeOf } from '../time.js';
 
 export const summary = 'backup create|restore|verify: signed, encrypted backup of the data dir (PIN files left out)';
 
 export const USAGE = `juki-gw backup <create|restore|verify> [options]
-  create --data-dir D --out FILE (--encrypt-to CERT.pem | --passphrase-file F | --plaintext) [--config FILE]
+  create [--data-dir D] --out FILE (--encrypt-to CERT.pem | --passphrase-file F | --plaintext) [--config FILE]
+                 (no --data-dir: the configured one; no --config: the embedded default, ./data or JUKIGW_dataDir)
                  snapshot the data dir, signed with the appliance's signing key and encrypted: to a
                  recipient certificate (or public key), or with a passphrase (--passphrase-file, or
                  JUKIGW_BACKUP_PASSPHRASE); PIN files are never included. --plaintext: unencrypted (dangerous)
   restore --in FILE --data-dir D [--trust CERT]... [--decrypt-key KEY.pem | --passphrase-file F] [--force]
                  (the passphrase may also come from JUKIGW_BACKUP_PASSPHRASE; docs/backup.md: new machine)
                  verify signature and every hash first; a non-empty D needs --force (moved aside)
-  verify --in FILE [--trust CERT]... [--decrypt-key KEY.pem | --passphrase-file F]
-                 the checks restore makes, without writing
-  create also while the appliance runs (no stop; the snapshot is read from its open database):
-${ONLINE_USAGE}`;
+  verify --in FILE [--trust CERT]... [--decrypt-key KEY.pem | --passphrase-file F] [--config FILE]
+                 the checks restore makes, without writing (times in the configured ui.timeZone)
+${onlineUsage('create goes (no stop: the snapshot is read from its open database)')}`;
 
 const OPTIONS = {
   'data-dir': { type: 'string' }, out: { type: 'string' }, in: { type: 'string' }, config: { type: 'string' },
@@ -66,22 +67,23 @@ function trustCerts(files: string[] | undefined): X509Certificate[] {
 }
 
 async function create(v: Record<string, string | boolean | string[] | undefined>): Promise<number> {
-  const dataDir = v['data-dir'] as string | undefined;
   const out = v.out as string | undefined;
-  if (!dataDir || !out) return fail(`create needs --data-dir and --out\nusage: ${USAGE}`, 2);
+  if (!out) return fail(`create needs --out\nusage: ${USAGE}`, 2);
   if (v['encrypt-to'] && v['passphrase-file']) return fail('give --encrypt-to or --passphrase-file, not both', 2);
   const { createBackup, NO_KEY_MESSAGE, PLAINTEXT_WARNING } = await import('../../gateway/backup/create.js');
   if (v.plaintext && (v['encrypt-to'] || v['passphrase-file'])) return fail('--plaintext writes an unencrypted backup: not with --encrypt-to or --passphrase-file', 2);
   const encryption = v.plaintext ? undefined : encryptionOf(v);
   if (!encryption && !v.plaintext) return fail(NO_KEY_MESSAGE, 2);
+  const loaded = commandConfig(v.config as string | undefined);
+  if (!loaded.ok) return fail(loaded.message);
+  const dataDir = (v['data-dir'] as string | undefined) ?? loaded.config.dataDir;
+  if (v['data-dir'] === undefined) process.stderr.write(dataDirLine('backup create', dataDir, loaded.source));
   if (!existsSync(dataDir)) return fail(`${dataDir}: no such data dir`);
-  const loaded = loadConfig(v.config as string | undefined);
-  if (!loaded.ok) return fail(formatProblems(loaded.problems));
   if (v.plaintext) process.stderr.write(`backup: warning: ${PLAINTEXT_WARNING}\n`);
   if (await applianceHolds(dataDir)) return createOnline(loaded.config, dataDir, out, encryption, v);
-  const { createLogger } = await import('../../gateway/log/logger.js');
+  const { plainLogger } = await import('../plainLog.js');
   const { createSigner } = await import('../../hsm/index.js');
-  const logger = createLogger({ level: 'warn', destination: 2 });
+  const logger = plainLogger('backup create');
   const bar = progressPrinter('backup');
   const made = await createBackup({
     dataDir, ...(encryption ? { encryptTo: encryption.to } : { plaintext: true }),
@@ -127,7 +129,9 @@ async function verifyOrRestore(sub: string, v: Record<string, string | boolean |
   const who = `signed by "${verified.signerSubject}" (${verified.pinned ? 'pinned by --trust' : 'NOT pinned: give --trust CERT'})`;
   if (!verified.pinned) process.stderr.write(`backup: warning: signer not pinned; anyone can sign a backup with their own key (give --trust CERT)\n`);
   if (sub === 'verify') {
-    process.stdout.write(`backup ok: ${verified.manifest.parts.length} parts of ${verified.manifest.createdAt}, every hash matches; ${who}\n`);
+    const time = showTimeOf(v.config as string | undefined);
+    if ('error' in time) return fail(time.error);
+    process.stdout.write(`backup ok: ${verified.manifest.parts.length} parts of ${time(verified.manifest.createdAt)}, every hash matches; ${who}\n`);
     return 0;
   }
   const r = await restoreBackup(verified, v['data-dir'] as string, { force: v.force === true });

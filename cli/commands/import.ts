@@ -3,9 +3,9 @@
 import { createReadStream, createWriteStream, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import type { Job } from '../../config/ui/adapters/jobs.js';
-import { formatProblems, loadConfig } from '../../config/load.js';
+import { commandConfig, dataDirLine } from '../commandConfig.js';
 import { parseCommandArgs } from '../args.js';
-import { applianceHolds, followJob, ONLINE_OPTIONS, ONLINE_USAGE, refusal, runningAppliance } from '../online.js';
+import { applianceHolds, followJob, ONLINE_OPTIONS, onlineUsage, refusal, runningAppliance } from '../online.js';
 import { progressPrinter } from '../progress.js';
 import type { AdminApi } from '../adminApi.js';
 
@@ -18,8 +18,8 @@ juki-gw import --generate tsu|yokohama|mie|pref-NN|N [--count N] [--seed S] [--d
   --resume    continue an interrupted import after its last committed line
   --config    the appliance's configuration (default): records sealed with its data keys, as it reads them
   --data-dir  a plain store (development, benchmarks): the appliance does not open it
-${ONLINE_USAGE}
-  (an admin token: the import runs inside the appliance, which keeps serving meanwhile)`;
+${onlineUsage('the import goes')}
+  It then runs inside the appliance (an admin token), which keeps serving meanwhile.`;
 
 const OPTIONS = {
   format: { type: 'string' }, 'data-dir': { type: 'string' }, config: { type: 'string' }, resume: { type: 'boolean' },
@@ -56,10 +56,11 @@ export async function run(args: string[]): Promise<number> {
   let dataDir = v['data-dir'];
   let config: import('../../config/schema/index.js').ApplianceConfig | undefined;
   if (!dataDir) {
-    const loaded = loadConfig(v.config);
-    if (!loaded.ok) return err(formatProblems(loaded.problems), 1);
+    const loaded = commandConfig(v.config);
+    if (!loaded.ok) return err(loaded.message, 1);
     config = loaded.config;
     dataDir = loaded.config.dataDir;
+    process.stderr.write(dataDirLine('import', dataDir, loaded.source));
   }
   const { importFile, importGenerated, ImportError } = await import('../../gateway/cs/import/importer.js');
   const { formatOf } = await import('../../gateway/cs/import/format.js');

@@ -5,7 +5,8 @@ import { X509Certificate } from 'node:crypto';
 import { loadConfig, formatProblems } from '../../config/load.js';
 import type { HsmConfig } from '../../config/schema/hsm.js';
 import type { ApplianceConfig } from '../../config/schema/index.js';
-import { createLogger } from '../../gateway/log/logger.js';
+import { plainLogger } from '../plainLog.js';
+import { showTime } from '../time.js';
 import { parseCommandArgs } from '../args.js';
 
 export const summary = 'keys list|generate|csr|import|selfsign|export-cert|data-keys|rotate-data-key: signing key on the token, CSR, certificates per upstream link; data keys at rest';
@@ -59,8 +60,8 @@ export async function run(args: string[]): Promise<number> {
   const rsaBits = v['rsa-bits'] === undefined ? 2048 : Number(v['rsa-bits']);
   if (rsaBits !== 2048 && rsaBits !== 3072) { process.stderr.write('--rsa-bits: expected 2048 or 3072\n'); return 2; }
   const dataDir = loaded.config.dataDir;
-  // Logs go to stderr so a CSR on stdout stays clean.
-  const logger = createLogger({ level: 'warn', destination: 2 });
+  // Warnings go to stderr, as sentences, so a CSR on stdout stays clean.
+  const logger = plainLogger(`keys ${sub}`);
   const hsmLib = await import('../../hsm/index.js');
   const { certificateFiles } = hsmLib;
   const files = certificateFiles(hsm, dataDir);
@@ -154,7 +155,7 @@ async function list(token: import('../../hsm/index.js').TokenKey, hsm: HsmConfig
     for (const der of hsmLib.pemBlocks(readFileSync(file, 'utf8'))) {
       const c = hsmLib.describeCertificate(der, hsmLib.kidOf(der));
       const days = Math.floor((c.notAfter.getTime() - Date.now()) / 86400_000);
-      process.stdout.write(`${what.padEnd(5)} ${c.subject}  issuer ${c.issuer}  expires ${c.notAfter.toISOString()} (${days < 0 ? 'EXPIRED' : `${days} days`})${c.selfSigned ? '  self-signed' : ''}  kid ${c.kid}\n`);
+      process.stdout.write(`${what.padEnd(5)} ${c.subject}  issuer ${c.issuer}  expires ${showTime(config)(c.notAfter)} (${days < 0 ? 'EXPIRED' : `${days} days`})${c.selfSigned ? '  self-signed' : ''}  kid ${c.kid}\n`);
     }
   }
   const { describeLinkSigner, linkSigners } = await import('../../gateway/uplink/linkSigners.js');

@@ -3,12 +3,13 @@
 // stopped, or a copy of it (LevelDB admits one process).
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { formatProblems, loadConfig } from '../../config/load.js';
+import { commandConfig, dataDirLine } from '../commandConfig.js';
 import { parseCommandArgs } from '../args.js';
 
 export const summary = 'provision export: 情報提供等記録 (information queries and answers) as JSON lines';
 
-export const USAGE = `juki-gw provision export (--data-dir D | --config FILE) --out FILE [--from DATE] [--to DATE]
+export const USAGE = `juki-gw provision export [--data-dir D | --config FILE] --out FILE [--from DATE] [--to DATE]
+  (neither: the configuration juki-gw start uses, embedded default ./data or JUKIGW_dataDir)
   writes the records with from <= time < to, oldest first, one JSON object a line; never overwrites FILE`;
 
 const OPTIONS = { 'data-dir': { type: 'string' }, config: { type: 'string' }, out: { type: 'string' }, from: { type: 'string' }, to: { type: 'string' } } as const;
@@ -27,14 +28,14 @@ export async function run(args: string[]): Promise<number> {
   const v = parsed.values;
   if (parsed.positionals[0] !== 'export' || parsed.positionals.length !== 1) return err(`usage: ${USAGE}`);
   if (v['data-dir'] !== undefined && v.config !== undefined) return err('export: give --data-dir D or --config FILE, not both');
-  let dataDir = v['data-dir'];
-  if (dataDir === undefined && v.config !== undefined) {
-    const loaded = loadConfig(v.config);
-    if (!loaded.ok) return err(formatProblems(loaded.problems), 1);
-    dataDir = loaded.config.dataDir;
-  }
-  if (!dataDir) return err('export: give --data-dir D (or --config FILE)');
   if (!v.out) return err('export: give --out FILE');
+  let dataDir = v['data-dir'];
+  if (dataDir === undefined) {
+    const loaded = commandConfig(v.config);
+    if (!loaded.ok) return err(loaded.message, 1);
+    dataDir = loaded.config.dataDir;
+    process.stderr.write(dataDirLine('provision export', dataDir, loaded.source));
+  }
   const from = parseDate(v.from, '--from');
   const to = parseDate(v.to, '--to');
   if (typeof from === 'string') return err(from);

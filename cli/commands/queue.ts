@@ -1,20 +1,20 @@
 // juki-gw queue: inspect and repair the upstream outbox and its dead-letter queue on the data dir.
-// LevelDB admits one process: while the appliance runs it holds the lock, and retry/purge go through
-// its admin API (same functions, on the live outbox; same roles and audit as the UI).
+// LevelDB admits one process: while the appliance runs it holds the lock, and every subcommand goes
+// through its admin API (same functions, on the live outbox; same roles and audit as the UI).
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { formatProblems, loadConfig } from '../../config/load.js';
+import { commandConfig, dataDirLine } from '../commandConfig.js';
 import { openApplianceDb, type Db } from '../../gateway/store/db.js';
 import { Outbox, type OutboxSummary } from '../../gateway/uplink/outbox.js';
 import { backoffDelay } from '../../gateway/uplink/backoff.js';
+import type { ApplianceConfig } from '../../config/schema/index.js';
 import { parseCommandArgs } from '../args.js';
-import { ONLINE_OPTIONS, ONLINE_USAGE, refusal, runningAppliance, type OnlineFlags } from '../online.js';
+import { ONLINE_OPTIONS, onlineUsage, refusal, runningAppliance, type OnlineFlags } from '../online.js';
 
 export const summary = 'queue list|show|retry|purge [SEQ|all] [--dead]: the upstream outbox and dead-letter queue';
 
 export const USAGE = `juki-gw queue list [--dead] [--limit N] | show SEQ [--dead] [--with-body] | retry SEQ|all [--dead] | purge SEQ|all [--dead] [--yes]  [--config FILE]
-  retry and purge also while the appliance runs:
-${ONLINE_USAGE}`;
+${onlineUsage('list, show, retry and purge go')}`;
 
 const out = (s: string) => process.stdout.write(s + '\n');
 const err = (s: string) => process.stderr.write(s + '\n');
@@ -37,9 +37,12 @@ export async function run(args: string[]): Promise<number> {
     err(`juki-gw queue purge all${parsed.values.dead ? ' --dead' : ''}: this deletes messages for good; add --yes to confirm`);
     return 2;
   }
-  const r = loadConfig(parsed.values.config);
-  if (!r.ok) { err(formatProblems(r.problems)); return 1; }
+  const limit = Number(parsed.values.limit ?? 100);
+  if (!Number.isSafeInteger(limit) || limit < 1 || limit > 100_000) { err(`juki-gw queue: --limit: expected an integer 1..100000, got "${parsed.values.limit}"`); return 2; }
+  const r = commandConfig(parsed.values.config);
+  if (!r.ok) { err(r.message); return 1; }
   const config = r.config;
+  process.stderr.write(dataDirLine(`queue ${sub}`, config.dataDir, r.source));
   const dbPath = join(config.dataDir, 'db');
   if (!existsSync(dbPath)) { err(`juki-gw queue: no appliance database in ${config.dataDir} (nothing was ever queued there)`); return 1; }
   let db: Db;
@@ -47,10 +50,9 @@ export async function run(args: string[]): Promise<number> {
     db = await openApplianceDb(dbPath);
   } catch (e) {
     if ((e as { cause?: { code?: string } }).cause?.code === 'LEVEL_LOCKED') {
-      if (sub === 'retry' || sub === 'purge') return queueOnline(sub, seq as number | 'all', parsed.values.dead === true, config, parsed.values);
-      err('juki-gw queue: the appliance is running and holds the database (LevelDB allows one process).\n' +
-        `Use the admin UI or API of the running appliance for the queue, or stop it first (data dir ${config.dataDir}).`);
-      return 1;
+      const dead = parsed.values.dead === true;
+      if (sub === 'retry' || sub === 'purge') return queueOnline(sub, seq as number | 'all', dead, config, parsed.values);
+      return readOnline(sub as 'list' | 'show', { seq: seq as number, dead, limit, withBody: parsed.values['with-body'] === true }, config, parsed.values);
     }
     err(`juki-gw queue: cannot open ${dbPath}: ${(e as Error).message}`);
     return 1;
@@ -75,10 +77,10 @@ export async function run(args: string[]): Promise<number> {
     await outbox.open({ live: false });
     const dead = parsed.values.dead === true;
     switch (sub) {
-      case 'list': return await list(outbox, dead, Number(parsed.values.limit ?? 100));
+      case 'list': return printList(outbox.stats(), await outbox.list({ dead, limit }), dead);
       case 'show': {
         const e = await outbox.show(seq as number, { dead });
-        if (!e) { err(`no ${dead ? 'dead-lettered' : 'queued'} message with seq ${String(seq)}${dead ? '' : ' (try --dead)'}`); return 1; }
+        if (!e) return noSuch(seq as number, dead);
         // The body carries personal data: shown only on request.
         const shown = parsed.values['with-body'] ? e : { ...e, envelope: { ...e.envelope, body: '[hidden: --with-body shows it]' } };
         out(JSON.stringify(shown, null, 2));
@@ -106,10 +108,11 @@ export async function run(args: string[]): Promise<number> {
   }
 }
 
-async function list(outbox: Outbox, dead: boolean, limit: number): Promise<number> {
-  const rows = await outbox.list({ dead, limit });
+const noSuch = (seq: number, dead: boolean) => { err(`no ${dead ? 'dead-lettered' : 'queued'} message with seq ${seq}${dead ? '' : ' (try --dead)'}`); return 1; };
+
+function printList(stats: ReturnType<Outbox['stats']>, rows: OutboxSummary[], dead: boolean): number {
   const now = Date.now();
-  for (const [link, s] of Object.entries(outbox.stats())) {
+  for (const [link, s] of Object.entries(stats)) {
     out(`link ${link}: ${s.depth} queued, oldest ${Math.round(s.oldestAgeMs / 1000)} s, ${s.dead} dead-lettered`);
   }
   if (rows.length === 0) { out(dead ? 'the dead-letter queue is empty' : 'the outbox is empty'); return 0; }
@@ -123,8 +126,27 @@ function row(r: OutboxSummary, now: number, dead: boolean): string {
   return [r.seq, r.link, r.type, r.to, r.id, r.attempts, age, (dead ? r.reason : r.lastError) ?? ''].join('\t');
 }
 
+/** list / show through the running appliance's admin API, printed as offline. */
+async function readOnline(sub: 'list' | 'show', q: { seq: number; dead: boolean; limit: number; withBody: boolean }, config: ApplianceConfig, v: OnlineFlags): Promise<number> {
+  const online = runningAppliance(config, v);
+  if ('error' in online) { err(`juki-gw queue ${sub}: ${online.error}`); return 1; }
+  try {
+    const r = sub === 'list'
+      ? await online.api.call('GET', `/outbox?dead=${q.dead}&limit=${q.limit}`)
+      : await online.api.call('GET', `/outbox/${q.seq}?dead=${q.dead}${q.withBody ? '&withBody=true' : ''}`);
+    if (sub === 'show' && r.status === 404 && r.json.message === `no ${q.dead ? 'dead-lettered' : 'queued'} message with seq ${q.seq}`) return noSuch(q.seq, q.dead);
+    if (r.status !== 200) { err(`juki-gw queue ${sub}: ${refusal(r.status, r.json, q.withBody ? 'a message body needs an admin account\'s token' : 'the token may not view the queues')}`); return 1; }
+    if (sub === 'list') return printList(r.json.stats as ReturnType<Outbox['stats']>, r.json.entries as unknown as OutboxSummary[], q.dead);
+    out(JSON.stringify(r.json, null, 2));
+    return 0;
+  } catch (e) {
+    err(`juki-gw queue ${sub}: ${(e as Error).message}`);
+    return 1;
+  }
+}
+
 /** retry / purge through the running appliance's admin API, on its live outbox. */
-async function queueOnline(sub: 'retry' | 'purge', seq: number | 'all', dead: boolean, config: import('../../config/schema/index.js').ApplianceConfig, v: OnlineFlags): Promise<number> {
+async function queueOnline(sub: 'retry' | 'purge', seq: number | 'all', dead: boolean, config: ApplianceConfig, v: OnlineFlags): Promise<number> {
   const online = runningAppliance(config, v);
   if ('error' in online) { err(`juki-gw queue ${sub}: ${online.error}`); return 1; }
   try {

@@ -66,7 +66,9 @@ export async function run(args: string[]): Promise<number> {
     return fail((e as Error).message, 2);
   }
   const request = { v: 1, id, type, at: nowIso(), body };
-  process.stderr.write(`send: ${type} as ${target.systemId} on ${target.url} (id ${id}); a client connected as ${target.systemId} is disconnected meanwhile\n`);
+  // send cannot know whether that system is connected now: say what would happen, not that it did.
+  process.stderr.write(`send: ${type} as ${target.systemId} on ${target.url} (id ${id})\n` +
+    `note: if a client is connected as ${target.systemId}, it is disconnected while send runs (it reconnects with clean: false and loses nothing)\n`);
   const o = await exchange(target, { id, type }, JSON.stringify(request), timeout * 1000);
   if (o.kind === 'refused') return fail(o.message, 3);
   if (o.kind === 'closed') return fail(`${o.message}${o.acknowledged ? `; the request was acknowledged (stored), its reply stays queued for ${target.systemId}` : `; the request was not acknowledged: send it again with --id ${id} (the appliance answers an id once)`}`, 3);

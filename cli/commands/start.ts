@@ -1,4 +1,6 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fingerprint } from '../../config/ui/tls.js';
 import { formatProblems, loadConfig } from '../../config/load.js';
 import { createLogger } from '../../gateway/log/logger.js';
 import { startAppliance } from '../../broker/appliance.js';
@@ -6,7 +8,7 @@ import { parseCommandArgs } from '../args.js';
 import { ensureDevPasswords } from '../../config/devPasswords.js';
 import { startSummary } from '../startSummary.js';
 
-export const summary = 'start [--config FILE]: run the appliance (broker, admin port; embedded default without a file)';
+export const summary = 'start [--config FILE] [--summary]: run the appliance (embedded default without a file; --summary: the ready summary also without a terminal)';
 
 export const USAGE = `juki-gw start [--config FILE] [--summary]
   Logs JSON lines on stdout (for the journal). On a terminal, or with --summary, it also prints a
@@ -42,9 +44,12 @@ export async function serve(file: string | undefined, what: string, only?: strin
   logger.info({ listeners: addresses, admin: admin?.address(), mode: r.config.broker.mode }, `${what} ready`);
   if (withSummary) {
     const uiUrl = app.ctx.gw.extra.uiUrl as string | undefined;
+    // The browser shows this fingerprint for the self-signed certificate: compare it there.
+    const selfSigned = join(r.config.dataDir, 'ui-tls', 'ui.pem');
+    const uiFingerprint = uiUrl && !r.config.ui.tls && existsSync(selfSigned) ? fingerprint(readFileSync(selfSigned, 'utf8')) : undefined;
     process.stdout.write(startSummary({
       config: r.config, listeners: addresses, simulatedUpstreams: app.ctx.gw.simulated !== undefined,
-      ...(uiUrl ? { uiUrl } : {}), ...(firstAdminPassword ? { firstAdminPassword } : {}), ...(admin ? { admin: admin.address() } : {}),
+      ...(uiUrl ? { uiUrl } : {}), ...(uiFingerprint ? { uiFingerprint } : {}), ...(firstAdminPassword ? { firstAdminPassword } : {}), ...(admin ? { admin: admin.address() } : {}),
     }));
   }
   process.on('SIGHUP', () => { broker?.reloadTls(); logger.info('TLS material and CRL reloaded'); });

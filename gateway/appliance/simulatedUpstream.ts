@@ -27,7 +27,7 @@ export interface SimulatedUpstream {
 }
 
 /** Other municipalities simulated for move-in/move-out: Yokkaichi (same prefecture), Tsurumi (another). */
-const OTHER_MUNICIPALITIES = ['242021', '141011'];
+export const OTHER_MUNICIPALITIES = ['242021', '141011'];
 
 function* simulatedPeople(served: string[], perCode: number): Generator<SimPerson> {
   for (const name of ['mie', 'yokohama']) {

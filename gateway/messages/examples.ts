@@ -94,9 +94,9 @@ export const EXAMPLE_BODIES: Record<MessageType, { request: Record<string, unkno
     request: { lgCode: '242012', addresseeNo: 'A000123456', operation: 'update', address: '三重県津市西丸之内23番1号' },
     result: { accepted: true },
   },
-  'serial.request': { request: { lgCode: '242012', addresseeNo: 'A000123456' }, result: { serialNo: 'SN-20261124-000001' } },
-  'code.request': { request: { lgCode: '242012', serialNo: 'SN-20261124-000001', myNumber: '123456789018' }, result: { accepted: true } },
-  'code.deliver': { request: { lgCode: '242012', serialNo: 'SN-20261124-000001', code: 'opaque-code-from-nws' } },
+  'serial.request': { request: { lgCode: '242012', addresseeNo: 'A000123456' }, result: { serialNo: 'SN-20261124-0000017c2e' } },
+  'code.request': { request: { lgCode: '242012', serialNo: 'SN-20261124-0000017c2e', myNumber: '123456789018' }, result: { accepted: true } },
+  'code.deliver': { request: { lgCode: '242012', serialNo: 'SN-20261124-0000017c2e', code: 'opaque-code-from-nws' } },
   'copy.update': {
     request: { lgCode: '242012', addresseeNo: 'A000123456', infoType: 'TAX-01', operation: 'update', data: { taxYear: 2026 } },
     result: { accepted: true },

@@ -173,6 +173,9 @@ export function onlineOperations(d: OperationsDeps) {
       }
     },
 
+    /** The live outbox, read by `juki-gw queue list|show` (api/outbox.ts). */
+    outbox(): Outbox | undefined { return d.outbox; },
+
     /** `juki-gw queue retry|purge SEQ|all [--dead]` on the live outbox; returns how many. */
     async queue(op: 'retry' | 'purge', seq: number | 'all', dead: boolean): Promise<number> {
       const outbox = d.outbox;

@@ -4,6 +4,7 @@ import { registerConfigApi } from './config.js';
 import { registerOperationsApi } from './operations.js';
 import { registerDataKeysApi } from './dataKeys.js';
 import { registerJobsApi } from './jobs.js';
+import { registerOutboxApi } from './outbox.js';
 
 /** JSON API under /api/v1, behind the same authorisation as the pages (session + X-CSRF-Token, or Bearer token). */
 export function registerApi(app: Hono<UiEnv>): void {
@@ -13,6 +14,7 @@ export function registerApi(app: Hono<UiEnv>): void {
   registerOperationsApi(api);
   registerDataKeysApi(api);
   registerJobsApi(api);
+  registerOutboxApi(api);
   api.notFound((c) => c.json({ code: 'not_found', message: `no API route ${c.req.method} ${c.req.path}`, details: [] }, 404));
   app.route('/api/v1', api);
 }
