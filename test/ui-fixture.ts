@@ -42,10 +42,22 @@ export interface UiFixture {
 }
 
 export async function startUiFixture(): Promise<UiFixture> {
+  // What was started before a failure is stopped here: the caller gets no fixture to close.
+  const started: Array<() => Promise<void> | void> = [];
+  try {
+    return await startUiFixtureParts(started);
+  } catch (e) {
+    for (const stop of started.reverse()) await Promise.resolve(stop()).catch(() => undefined);
+    throw e;
+  }
+}
+
+async function startUiFixtureParts(started: Array<() => Promise<void> | void>): Promise<UiFixture> {
   const tmp = tempDir('jukigw-ui-');
   const dir = tmp.path;
   const logger = createLogger({ level: 'warn', destination: 2 });
   const db = await openApplianceDb(join(dir, 'db'));
+  started.push(async () => { await db.close(); tmp.cleanup(); });
   const plainPort = await freePort();
   const closedPort = await freePort();
   // The uplink really connects: every upstream stays on loopback (juki-net's port refuses, as Juki-net
@@ -53,6 +65,7 @@ export async function startUiFixture(): Promise<UiFixture> {
   const jukiNetPort = await freePort();
   // An upstream broker to test the connection against (Mosquitto), and one that refuses.
   const mosquitto: Mosquitto = await startMosquitto();
+  started.push(() => mosquitto.close());
   mkdirSync(join(dir, 'broker'), { recursive: true });
   process.env.JUKIGW_TEST_PW_RR01 = 'rr-01 loopback password';
   const initialText = [
