@@ -48,20 +48,31 @@ export async function startCrashStack(prefix: string, persons: number, prepare?:
   const residents: IdentityChange[] = [...generateResidents('tsu', { count: persons })];
   const children = new Set<ChildProcess>();
   const mosq: Mosquitto = await startMosquitto();
-  const pki = await openSimPki(pkiDir);
-  const signer = await certifiedApplianceSigner(dataDir, pki);
-  await signer.close();
-  const sims = await startSimulators({ brokerUrl: mosq.url, pkiDir, servedCodes: [SERVED], people: residents.map((r) => ({ ...r })), logger: quietLogger() });
-  writeFileSync(pwFile, PASSWORD);
-  const port = await freePort();
-  const db = await openApplianceDb(join(dataDir, 'db'));
-  await loadResidents(db, await IdentityStore.open(db), residents);
-  await db.close();
-  prepare?.(dataDir);
+  let sims: Simulators | undefined;
+  let port: number;
+  try {
+    const pki = await openSimPki(pkiDir);
+    const signer = await certifiedApplianceSigner(dataDir, pki);
+    await signer.close();
+    sims = await startSimulators({ brokerUrl: mosq.url, pkiDir, servedCodes: [SERVED], people: residents.map((r) => ({ ...r })), logger: quietLogger() });
+    writeFileSync(pwFile, PASSWORD);
+    port = await freePort();
+    const db = await openApplianceDb(join(dataDir, 'db'));
+    await loadResidents(db, await IdentityStore.open(db), residents);
+    await db.close();
+    prepare?.(dataDir);
+  } catch (e) {
+    // No stack is returned to close: stop what was started.
+    await sims?.close().catch(() => undefined);
+    await mosq.close();
+    tmp.cleanup();
+    throw e;
+  }
+  const simulators = sims;
   let starts = 0;
 
   return {
-    dir: tmp.path, dataDir, residents, port, sims,
+    dir: tmp.path, dataDir, residents, port, sims: simulators,
     get starts() { return starts; },
     startAppliance(env = {}) {
       starts++;
@@ -78,7 +89,7 @@ export async function startCrashStack(prefix: string, persons: number, prepare?:
       return { child, ready };
     },
     async expectNotifiedInOrder(updates) {
-      const notes = () => sims.node(PREF).received.filter((e) => e.type === 'identity.notify');
+      const notes = () => simulators.node(PREF).received.filter((e) => e.type === 'identity.notify');
       await until(() => notes().length >= residents.length * updates, 60_000);
       for (const r of residents) {
         const mine = notes().filter((e) => (e.body.record as IdentityChange).residentCode === r.residentCode).map((e) => e.body.record as IdentityChange & { updateSeq: number });
@@ -107,7 +118,7 @@ export async function startCrashStack(prefix: string, persons: number, prepare?:
     },
     async close() {
       for (const c of children) c.kill('SIGKILL');
-      await sims.close();
+      await simulators.close();
       await mosq.close();
       tmp.cleanup();
     },
