@@ -6,8 +6,7 @@
 // applied exactly once and notified to the prefecture in order per person; the audit chain
 // verifies. The cut covers the LevelDB directory only (the token files are written before the
 // run). Model and limits: test/powercut/README.md.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -18,82 +17,52 @@ import { isoDateInJapan } from '../gateway/domain/dates.js';
 import { uuidv7, type Envelope } from '../gateway/envelope.js';
 import { openApplianceDb } from '../gateway/store/db.js';
 import { createSigner } from '../hsm/index.js';
-import { generateResidents } from '../sim/residents.js';
-import { startSimulators, type Simulators } from '../sim/run.js';
-import { loadResidents, PASSWORD, PREF, SERVED, SYSTEMS, until } from './helpers/cs-harness.js';
-import { startMosquitto, type Mosquitto } from './helpers/mosquitto.js';
-import { freePort } from './helpers/ports.js';
+import { PASSWORD, PREF, SYSTEMS, until } from './helpers/cs-harness.js';
+import { startCrashStack, type CrashStack, type RunningAppliance } from './helpers/cs-crash-stack.js';
 import { tempDir } from './helpers/tmp.js';
-import { applianceHsm, certifiedApplianceSigner, openSimPki, quietLogger } from './helpers/uplink.js';
+import { applianceHsm, quietLogger } from './helpers/uplink.js';
 import { buildSyncedState, markSynced, rollBackToSynced } from './powercut/rollback.js';
 
-const dir = tempDir('cs-powercut-');
-const dataDir = join(dir.path, 'data');
-const dbDir = join(dataDir, 'db');
-const shadowDir = join(dir.path, 'shadow');
-const pkiDir = join(dir.path, 'pki');
-const pwFile = join(dir.path, 'password');
 const PERSONS = 8;
 const UPDATES = 12;
-let mosq: Mosquitto;
-let sims: Simulators;
-let port: number;
+const libDir = tempDir('cs-powercut-lib-');
+let stack: CrashStack;
+let dataDir: string;
+let dbDir: string;
+let shadowDir: string;
 let lib: string;
 let client: MqttClient | undefined;
-const children = new Set<ChildProcess>();
-const residents: IdentityChange[] = [...generateResidents('tsu', { count: PERSONS })];
 
 beforeAll(async () => {
-  lib = buildSyncedState(dir.path);
-  mosq = await startMosquitto();
-  const pki = await openSimPki(pkiDir);
-  const signer = await certifiedApplianceSigner(dataDir, pki);
-  await signer.close();
-  sims = await startSimulators({ brokerUrl: mosq.url, pkiDir, servedCodes: [SERVED], people: residents.map((r) => ({ ...r })), logger: quietLogger() });
-  writeFileSync(pwFile, PASSWORD);
-  port = await freePort();
-  const db = await openApplianceDb(dbDir);
-  await loadResidents(db, await IdentityStore.open(db), residents);
-  await db.close();
-  mkdirSync(shadowDir);
-  markSynced(dbDir, shadowDir); // closed cleanly before the run: on disk
+  lib = buildSyncedState(libDir.path);
+  stack = await startCrashStack('cs-powercut-', PERSONS, (d) => {
+    dataDir = d;
+    dbDir = join(d, 'db');
+    shadowDir = join(d, '..', 'shadow');
+    mkdirSync(shadowDir);
+    markSynced(dbDir, shadowDir); // closed cleanly before the run: on disk
+  });
 }, 60_000);
 
 afterAll(async () => {
   await client?.endAsync(true);
-  for (const c of children) c.kill('SIGKILL');
-  await sims?.close();
-  await mosq?.close();
-  dir.cleanup();
+  await stack?.close();
+  libDir.cleanup();
 });
 
-function startAppliance(preload: boolean): { child: ChildProcess; ready: Promise<void> } {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'test/cs-crash-appliance.ts'], {
-    env: {
-      ...process.env, DATA_DIR: dataDir, PKI_DIR: pkiDir, BROKER_URL: mosq.url, PORT: String(port), PW_FILE: pwFile,
-      ...(preload ? { LD_PRELOAD: lib, POWERCUT_DIR: dbDir, POWERCUT_SHADOW: shadowDir } : {}),
-    },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  children.add(child);
-  child.on('exit', () => children.delete(child));
-  const ready = new Promise<void>((resolve, reject) => {
-    child.stdout!.on('data', (d: Buffer) => { if (d.toString().includes('ready')) resolve(); });
-    child.once('exit', (code, sig) => reject(new Error(`appliance exited (${code ?? sig}) before ready`)));
-  });
-  return { child, ready };
-}
+const startAppliance = (preload: boolean): RunningAppliance =>
+  stack.startAppliance(preload ? { LD_PRELOAD: lib, POWERCUT_DIR: dbDir, POWERCUT_SHADOW: shadowDir } : {});
 
 it('loses nothing acknowledged when the power is cut under load', async () => {
   const first = startAppliance(true);
   await first.ready;
-  client = await mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, { clientId: SYSTEMS.register, username: SYSTEMS.register, password: PASSWORD, clean: false, protocolVersion: 4, reconnectPeriod: 200 });
+  client = await mqtt.connectAsync(`mqtt://127.0.0.1:${stack.port}`, { clientId: SYSTEMS.register, username: SYSTEMS.register, password: PASSWORD, clean: false, protocolVersion: 4, reconnectPeriod: 200 });
   const today = isoDateInJapan(Date.now());
   const ids: string[] = [];
   const total = PERSONS * UPDATES;
   const cutAt = Math.floor(total / 3);
   let pubacks = 0;
-  let second: { child: ChildProcess; ready: Promise<void> } | undefined;
+  let second: RunningAppliance | undefined;
   let cutting: Promise<void> | undefined;
   const cut = async () => {
     first.child.kill('SIGKILL');
@@ -113,7 +82,7 @@ it('loses nothing acknowledged when the power is cut under load', async () => {
   await client.subscribeAsync(`res/${SYSTEMS.register}`, { qos: 1 });
   for (let k = 1; k <= UPDATES; k++) {
     // One update per person in flight at a time (their order is the one of the rounds).
-    await Promise.all(residents.map(async (r) => {
+    await Promise.all(stack.residents.map(async (r) => {
       const id = uuidv7();
       ids.push(id);
       const body = { record: { ...r, address: `${r.address}の${k}`, changeReason: 'correct', changeDate: today, status: 'current' } };
@@ -129,9 +98,9 @@ it('loses nothing acknowledged when the power is cut under load', async () => {
   expect(ids.every((id) => replies.get(id)!.every((e) => e.type === 'identity.update.result'))).toBe(true);
 
   // The prefecture got every update (first copies by id), in 更新順番号 order per person.
-  const notes = () => sims.node(PREF).received.filter((e) => e.type === 'identity.notify');
+  const notes = () => stack.sims.node(PREF).received.filter((e) => e.type === 'identity.notify');
   await until(() => notes().length >= total, 60_000);
-  for (const r of residents) {
+  for (const r of stack.residents) {
     const mine = notes().filter((e) => (e.body.record as IdentityChange).residentCode === r.residentCode).map((e) => e.body.record as IdentityChange & { updateSeq: number });
     expect(new Set(mine.map((x) => x.address))).toEqual(new Set(Array.from({ length: UPDATES }, (_, i) => `${r.address}の${i + 1}`)));
     expect(mine.map((x) => x.updateSeq)).toEqual([...mine.map((x) => x.updateSeq)].sort((a, b) => a - b));
@@ -143,7 +112,7 @@ it('loses nothing acknowledged when the power is cut under load', async () => {
   const db = await openApplianceDb(dbDir);
   try {
     const store = await IdentityStore.open(db);
-    for (const r of residents) {
+    for (const r of stack.residents) {
       const h = await store.history(r.residentCode);
       expect(h.length).toBe(1 + UPDATES); // each update applied exactly once
       expect(h.at(-1)!.address).toBe(`${r.address}の${UPDATES}`);
