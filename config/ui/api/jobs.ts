@@ -11,10 +11,12 @@ import { badRequest, jsonBody, notAvailable } from './util.js';
 export const IMPORT_MAX_BYTES = 8 * 1024 ** 3;
 
 const ops = (c: UiContext): OnlineOperations | undefined => c.get('deps').services.operations;
-const refusedJson = (c: UiContext, e: unknown) => {
+/** An operation the appliance refused (OperationRefused): audited under `action`, answered with its status. Anything else is rethrown. */
+async function refusal(c: UiContext, action: string, e: unknown) {
   if (!(e instanceof OperationRefused)) throw e;
+  await auditAs(c, action, 'refused', undefined, e.message);
   return c.json({ code: e.status === 409 ? 'conflict' : 'invalid_request', message: e.message, details: [] }, e.status);
-};
+}
 const accepted = (c: UiContext, job: Job) => c.json({ job }, 202, { Location: `/api/v1/jobs/${job.id}` });
 
 /** `seq` is a positive integer or "all". */
@@ -70,8 +72,7 @@ export function registerJobsApi(api: Hono<UiEnv>) {
       await auditAs(c, 'register.import', 'ok', job.id, 'import started');
       return accepted(c, job);
     } catch (e) {
-      if (e instanceof OperationRefused) await auditAs(c, 'register.import', 'refused', undefined, e.message);
-      return refusedJson(c, e);
+      return refusal(c, 'register.import', e);
     }
   });
   api.get('/jobs/:id/report', async (c) => {
@@ -97,8 +98,7 @@ export function registerJobsApi(api: Hono<UiEnv>) {
       await auditAs(c, 'backup.create', 'ok', job.id, `backup started${b!.plaintext ? ' (NOT encrypted, asked for)' : ''}`);
       return accepted(c, job);
     } catch (e) {
-      if (e instanceof OperationRefused) await auditAs(c, 'backup.create', 'refused', undefined, e.message);
-      return refusedJson(c, e);
+      return refusal(c, 'backup.create', e);
     }
   });
   api.get('/jobs/:id/backup', async (c) => {
@@ -160,8 +160,7 @@ export function registerJobsApi(api: Hono<UiEnv>) {
         await auditAs(c, `queue.${op}`, n > 0 || seq === 'all' ? 'ok' : 'failed', `${dead ? 'dead-letter ' : ''}${seq}`, `${n} message(s)`);
         return c.json({ count: n });
       } catch (e) {
-        if (e instanceof OperationRefused) await auditAs(c, `queue.${op}`, 'refused', undefined, e.message);
-        return refusedJson(c, e);
+        return refusal(c, `queue.${op}`, e);
       }
     });
   }
