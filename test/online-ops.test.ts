@@ -140,6 +140,9 @@ describe('offline-only operations, now through the running appliance', () => {
     const x = await cli(['audit', 'export', '--config', config, '--data-dir', dataDir, '--before', new Date(Date.now() + 86400_000).toISOString(), '--out', out], 'auditor');
     expect(x.code, x.stderr).toBe(0);
     expect(x.stdout).toMatch(/^exported entries \d+\.\.\d+ .* to .*segment\.jsonl\nsha256 [0-9a-f]{64}$|^nothing to export: no new signed checkpoint/m);
+    // The appliance keeps what it exported (the export mark moved past it): an answer lost on the way loses no entry.
+    const kept = /^kept on the appliance: (.+)$/m.exec(x.stdout)?.[1];
+    if (/^exported entries/m.test(x.stdout)) expect(readFileSync(kept!)).toEqual(readFileSync(out));
     expect((await auditRecords('audit.verify')).some((e) => e.actor === 'reviewer' && e.outcome === 'ok')).toBe(true);
     expect((await auditRecords('audit.export')).some((e) => e.actor === 'reviewer' && e.outcome === 'ok')).toBe(true);
   }, 120_000);

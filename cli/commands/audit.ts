@@ -186,12 +186,18 @@ async function auditOnline(sub: 'verify' | 'export', dataDir: string, config: Ap
     if (typeof before === 'string') return err(before);
     if (!v.out) return err('export: give --out FILE');
     if (existsSync(v.out)) return err(`export: ${v.out} exists; refusing to overwrite`, 1);
-    const r = await api.call('POST', '/audit/export', { before: before.toISOString() });
+    let r: Awaited<ReturnType<typeof api.call>>;
+    try {
+      r = await api.call('POST', '/audit/export', { before: before.toISOString() });
+    } catch (e) {
+      // The appliance may still finish: it keeps every segment it exports, so nothing is lost.
+      return err(`audit export: ${(e as Error).message}; a segment the appliance finishes is kept on it under ${join(dataDir, 'audit-exports')}/`, 1);
+    }
     if (r.status !== 200) return err(`audit export: ${refusal(r.status, r.json, need)}`, 1);
     const x = r.json.exported as { fromSeq: number; toSeq: number; entries: number; checkpoints: number; sha256: string } | null;
     if (!x) { process.stdout.write(`nothing to export: no new signed checkpoint before ${showTime(config)(before)}\n`); return 0; }
     writeFileSync(v.out, Buffer.from(String(r.json.segment), 'base64'), { mode: 0o600, flag: 'wx' });
-    process.stdout.write(`exported entries ${x.fromSeq}..${x.toSeq} (${x.entries} entries, ${x.checkpoints} checkpoints) to ${v.out}\nsha256 ${x.sha256}\n`);
+    process.stdout.write(`exported entries ${x.fromSeq}..${x.toSeq} (${x.entries} entries, ${x.checkpoints} checkpoints) to ${v.out}\nsha256 ${x.sha256}\n${r.json.exported && typeof (r.json.exported as { keptAt?: unknown }).keptAt === 'string' ? `kept on the appliance: ${(r.json.exported as { keptAt: string }).keptAt}\n` : ''}`);
     return 0;
   }
   const pins = await pinnedCerts(v.cert, configured);

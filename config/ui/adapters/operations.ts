@@ -158,19 +158,20 @@ export function onlineOperations(d: OperationsDeps) {
       }, finished('audit.verify', actor, 'audit log'));
     },
 
-    /** The closed segment before `before` (the export mark is recorded in the appliance's db, as offline). */
+    /**
+     * The closed segment before `before`. The export mark (recorded in the appliance's db, as offline)
+     * moves past these entries and retention may later delete them, so the segment is kept on the
+     * appliance (dataDir/audit-exports/, the file the mark names) and not only sent in the answer: an
+     * answer lost on the way (a client that gave up waiting) loses no entry.
+     */
     async auditExport(before: Date): Promise<{ file: Buffer; info: Record<string, unknown> } | null> {
       const { exportSegment } = await import('../../../gateway/audit/segment.js');
-      const dir = join(tmpdir(), `juki-gw-audit-export-${randomUUID()}`);
-      mkdirSync(dir, { mode: 0o700 });
-      try {
-        const r = await exportSegment(d.db, { before, out: join(dir, 'segment') });
-        if (!r) return null;
-        const file = readFileSync(r.file);
-        return { file, info: { fromSeq: r.fromSeq, toSeq: r.toSeq, entries: r.entries, checkpoints: r.checkpoints, sha256: r.sha256, bytes: statSync(r.file).size } };
-      } finally {
-        rmSync(dir, { recursive: true, force: true });
-      }
+      const dir = join(d.dataDir, 'audit-exports');
+      mkdirSync(dir, { recursive: true, mode: 0o700 });
+      const r = await exportSegment(d.db, { before, out: join(dir, `segment-${new Date().toISOString().replace(/[:.]/g, '-')}-${randomUUID().slice(0, 8)}.jsonl`) });
+      if (!r) return null;
+      const file = readFileSync(r.file);
+      return { file, info: { fromSeq: r.fromSeq, toSeq: r.toSeq, entries: r.entries, checkpoints: r.checkpoints, sha256: r.sha256, bytes: statSync(r.file).size, keptAt: r.file } };
     },
 
     /** The live outbox, read by `juki-gw queue list|show` (api/outbox.ts). */
