@@ -79,6 +79,8 @@ export interface BrokerHandle {
 
 /** Marks errors we raised on purpose, so the client-error log does not report them twice. */
 class Refusal extends Error {}
+/** Refusals that pass with time: a stored will refused for one of them is kept for the next start. */
+const PASSING = new Set(['storage', 'queue-full']);
 /** An oversized request already answered with an error reply: PUBACK it, but never store or publish it. */
 class Answered extends Refusal {}
 const REPORTED = Symbol('reported');
@@ -232,16 +234,25 @@ export async function startBroker(config: ApplianceConfig, deps: BrokerDeps): Pr
         const gone = { id: will.clientId } as Client;
         identities.set(gone, identity);
         const packet = { cmd: 'publish', topic: will.topic, payload: will.payload, qos: will.qos, retain: will.retain, dup: false } as PublishPacket;
-        await new Promise<void>((resolve, reject) => aedes.authorizePublish(gone, packet, (e?: Error | null) => (e ? reject(e) : resolve())));
+        try {
+          await new Promise<void>((resolve, reject) => aedes.authorizePublish(gone, packet, (e?: Error | null) => (e ? reject(e) : resolve())));
+        } catch (e) {
+          // Refused and audited by the publish checks; a full disk or queue, or a failed store write, passes.
+          return e instanceof Refusal && !PASSING.has((e as Refusal & { kind?: string }).kind ?? '') ? 'refused' : 'retry';
+        }
         // With the client, as aedes publishes a live client's will (lib/client.js): the packet carries its client ID.
         const publishAs = aedes.publish as unknown as (p: PublishPacket, c: Client, d: (e?: Error) => void) => void;
-        await new Promise<void>((resolve, reject) => publishAs.call(aedes, packet, gone, (e?: Error) => (e ? reject(e) : resolve()))).catch((e: Error) => {
-          deny('storage', `stored will of client ${will.clientId} could not be published: ${e.message}`, { client: gone, topic: will.topic });
-          throw e;
-        });
+        try {
+          await new Promise<void>((resolve, reject) => publishAs.call(aedes, packet, gone, (e?: Error) => (e ? reject(e) : resolve())));
+          return 'published';
+        } catch (e) {
+          deny('storage', `stored will of client ${will.clientId} could not be published: ${(e as Error).message}`, { client: gone, topic: will.topic });
+          return 'retry';
+        }
       },
     });
-    if (wills.length > 0) log.info({ stored: wills.length, published }, 'last wills of the earlier run handled');
+    if (wills.length > 0) log.info({ stored: wills.length, ...published }, 'last wills of the earlier run handled');
+    if (published.kept > 0) log.warn({ kept: published.kept }, 'last wills of the earlier run kept for the next start: not published for a passing reason (disk, queue, store)');
   }
   /** Packets acknowledged by an Answered refusal: aedes publishes after the PUBACK; they must go nowhere. */
   const unpublished = new WeakSet<object>();
@@ -341,7 +352,7 @@ export async function startBroker(config: ApplianceConfig, deps: BrokerDeps): Pr
         if (refusal === null) return done(null);
         if (refusal === 'answered') return done(new Answered('oversized request answered'));
         deny(refusal[0], refusal[1], { client, topic: packet.topic });
-        done(new Refusal(refusal[1]));
+        done(Object.assign(new Refusal(refusal[1]), { kind: refusal[0] }));
       }, (e: Error) => {
         deny('storage', `publish check failed: ${e.message}`, { client, topic: packet.topic });
         done(new Refusal(e.message));

@@ -34,25 +34,30 @@ export async function takeOverStoredWills(p: WillPersistence, registrantOf: (cli
 export interface StoredWillSteps {
   /** Who the registrant is under the configuration in force, and whether it may leave this will. */
   check(registrant: WillRegistrant | undefined, will: StoredWill): RegistrantCheck;
-  /** Publishes like a client's publish of that identity (ACL, limits, durable store); audits a refusal. */
-  publish(will: StoredWill, identity: BrokerIdentity): Promise<void>;
+  /**
+   * Publishes like a client's publish of that identity (ACL, limits, durable store); audits a refusal.
+   * `retry`: not published for a passing reason (disk, a full queue, a failed store write).
+   */
+  publish(will: StoredWill, identity: BrokerIdentity): Promise<'published' | 'refused' | 'retry'>;
   refuse(will: StoredWill, reason: string, registrant: WillRegistrant | undefined): void;
 }
 
-/** Publishes or refuses each stored will, then deletes it; returns how many went out. */
-export async function publishStoredWills(p: WillPersistence, wills: StoredWill[], steps: StoredWillSteps): Promise<number> {
+/**
+ * Publishes or refuses each stored will, then deletes it; a will held back for a passing reason stays
+ * stored for the next start (the earlier run accepted it). Returns how many went out and were kept.
+ */
+export async function publishStoredWills(p: WillPersistence, wills: StoredWill[], steps: StoredWillSteps): Promise<{ published: number; kept: number }> {
   let published = 0;
+  let kept = 0;
   for (const will of wills) {
     const registrant = asRegistrant(will.registrant);
     const decision = steps.check(registrant, will);
+    let outcome: 'published' | 'refused' | 'retry' = 'refused';
     if (!decision.ok) steps.refuse(will, decision.reason, registrant);
-    else {
-      try {
-        await steps.publish(will, decision.identity);
-        published++;
-      } catch { /* refused and audited by the publish checks */ }
-    }
+    else outcome = await steps.publish(will, decision.identity);
+    if (outcome === 'retry') { kept++; continue; }
+    if (outcome === 'published') published++;
     await p.delWill({ id: will.clientId });
   }
-  return published;
+  return { published, kept };
 }
