@@ -46,7 +46,6 @@ interface Batch {
   stagedFailures: Array<(err: Error) => void>;
   released: HeldFanout[];
   /** Someone waits for it. */
-  durable: boolean;
   /** More than subscribers' acknowledgements: fsynced (when sync is on). */
   needsSync: boolean;
   epoch: number;
@@ -272,7 +271,6 @@ export class GroupCommitter {
       waiters: this.#waiters,
       stagedFailures: this.#stagedFailures,
       released: this.#released,
-      durable: this.#durable,
       needsSync: this.#needsSync,
       epoch: this.#epoch,
       mark: 0,
