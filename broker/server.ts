@@ -11,6 +11,7 @@ import { Aedes, type Client, type PublishPacket, type Subscription } from 'aedes
 import { Registry } from 'prom-client';
 import type { ApplianceConfig } from '../config/schema/index.js';
 import type { SecretRef } from '../config/schema/common.js';
+import { MAX_CONNECT_TIMEOUT_MS } from '../config/schema/broker.js';
 import type { Db } from '../gateway/store/db.js';
 import type { Logger } from '../gateway/log/logger.js';
 import { canPublish, canSubscribe, type BrokerIdentity } from './acl.js';
@@ -266,7 +267,7 @@ export async function startBroker(config: ApplianceConfig, deps: BrokerDeps): Pr
     maxInflightInbound: limits.maxInflight,
     // aedes' own deadline runs from a connection's first bytes and cannot change live: set to the
     // longest limits.preAuth.connectTimeoutMs allows, so the gate's (from TCP accept, live) always decides.
-    connectTimeout: 120_000,
+    connectTimeout: MAX_CONNECT_TIMEOUT_MS,
     authenticate(client, username, password, done) {
       const info = listenerOf.get(client.conn);
       const refuse = (returnCode: 2 | 3 | 4 | 5, reason: DenialReason, detail: string, quiet = false) => {

@@ -52,12 +52,15 @@ export const localSystem = z.object({
 export type LocalSystemConfig = z.infer<typeof localSystem>;
 
 /** Connections not authenticated yet: their own budget, never counted against maxConnections. */
+/** The longest limits.preAuth.connectTimeoutMs (aedes' own fixed CONNECT deadline is set to it: broker/server.ts). */
+export const MAX_CONNECT_TIMEOUT_MS = 120_000;
+
 export const preAuthLimits = z.object({
   maxTotal: z.number().int().min(1).max(100_000).default(256)
     .describe('Connections not yet authenticated (TCP accepted; TLS handshake, CONNECT and login still to come), all listeners together. They never count against maxConnections. At the bound a new one is let in and the idlest one of the source address holding the most is closed: one that sent nothing (or has not finished its TLS handshake) first, then one with no CONNECT yet, oldest first.'),
   maxPerAddress: z.number().int().min(1).max(100_000).default(64)
     .describe('The same bound per source address: at it, the idlest unauthenticated connection of that address is closed (same order as maxTotal).'),
-  connectTimeoutMs: z.number().int().min(100).max(120_000).default(5000)
+  connectTimeoutMs: z.number().int().min(100).max(MAX_CONNECT_TIMEOUT_MS).default(5000)
     .describe('From TCP accept to an authenticated CONNECT (TLS handshake included): a connection not authenticated by then is closed.'),
 }).strict().superRefine((p, ctx) => {
   if (p.maxPerAddress > p.maxTotal) ctx.addIssue({ code: 'custom', path: ['maxPerAddress'], message: `must not exceed maxTotal (${p.maxTotal})` });
