@@ -2,7 +2,7 @@
 // pass towards the CS and the intermediate server. Explicit on purpose: a new contract field reaches
 // the CS only after someone adds it here. Pure: no I/O.
 import type { ErrorBody, ErrorDetail } from '../envelope.js';
-import { isMessageType } from '../messages/registry.js';
+import { isMessageType, unknownTypeError } from '../messages/registry.js';
 
 export const GW_WHITELIST: Readonly<Record<string, readonly string[]>> = {
   'code.request': ['lgCode', 'serialNo', 'myNumber'],
@@ -35,7 +35,7 @@ export function screenBody(type: string, body: unknown): ScreenResult {
   const allowed = GW_WHITELIST[type];
   if (!allowed && !isMessageType(type)) {
     // Malformed whoever sends it (the intake answers the same to every role).
-    return { ok: false, error: { code: 'invalid_request', message: `unknown message type "${type.slice(0, 64)}"`, details: [{ path: 'type', problem: 'type.unknown: not a message type of the contract' }] } };
+    return { ok: false, error: unknownTypeError(type) };
   }
   if (!allowed) {
     return { ok: false, error: { code: 'forbidden', message: `message type ${type.slice(0, 64)} may not come from the number-linkage segment`, details: [{ path: 'type', problem: `type.notWhitelisted: the GW passes only ${Object.keys(GW_WHITELIST).join(', ')}` }] } };

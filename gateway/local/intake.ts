@@ -16,7 +16,7 @@ import {
   errorReply, localEnvelopeSchema, nowIso, parseEnvelope, resultReply,
   type ErrorBody, type ErrorCode, type ErrorDetail, type Envelope,
 } from '../envelope.js';
-import { isMessageType } from '../messages/registry.js';
+import { isMessageType, unknownTypeError } from '../messages/registry.js';
 import { SUBLEVELS, type Batch, type Db } from '../store/db.js';
 import { GroupCommit } from '../store/groupCommit.js';
 import { UnitOfWork } from '../store/unitOfWork.js';
@@ -170,7 +170,8 @@ export function createIntake(o: IntakeOptions): Intake {
     const handler = o.handlers.get(env.type);
     // Unknown to the contract is a malformed request whoever sends it; a known type is a question of the role.
     if (!handler && !isMessageType(env.type)) {
-      return refuse('invalid_request', `unknown message type "${env.type}"`, [{ path: 'type', problem: 'type.unknown: not a message type of the contract' }], env.id, env.type);
+      const e = unknownTypeError(env.type);
+      return refuse(e.code, e.message, e.details, env.id, env.type);
     }
     const role = cfg.roles[system.role];
     if (!role || !role.send.includes(env.type)) {

@@ -105,6 +105,11 @@ function bodyDetails(error: z.ZodError): ErrorDetail[] {
 
 export type BodyResult<T = unknown> = { ok: true; value: T } | { ok: false; error: ErrorBody };
 
+/** The answer to a type the contract does not know, for every role (intake, GW screen, body check). */
+export function unknownTypeError(type: string): { code: 'invalid_request'; message: string; details: Array<{ path: string; problem: string }> } {
+  return { code: 'invalid_request', message: `unknown message type "${type.slice(0, 64)}"`, details: [{ path: 'type', problem: 'type.unknown: not a message type of the contract' }] };
+}
+
 /**
  * Validates (and normalises: 和暦 → ISO) a message body. Faults become `invalid_request` with one
  * detail per field, paths prefixed `body.`; an unknown type is reported on `type`.
@@ -112,7 +117,7 @@ export type BodyResult<T = unknown> = { ok: true; value: T } | { ok: false; erro
 export function validateBody(type: string, body: unknown, registry: MessageRegistry = MESSAGE_TYPES): BodyResult {
   const schema = bodySchemaOf(type, registry);
   if (!schema) {
-    return { ok: false, error: { code: 'invalid_request', message: `unknown message type "${type.slice(0, 64)}"`, details: [{ path: 'type', problem: 'type.unknown: not a message type of the contract' }] } };
+    return { ok: false, error: unknownTypeError(type) };
   }
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
     return { ok: false, error: { code: 'invalid_request', message: `body of ${type} must be a JSON object`, details: [{ path: 'body', problem: 'body.type: expected a JSON object' }] } };
