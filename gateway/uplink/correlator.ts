@@ -57,6 +57,6 @@ export function isReply(envelope: Pick<Envelope, 'type' | 'corr'>): boolean {
 }
 
 /** `errorReply` typed as a plain envelope (its body interface has no index signature). */
-export function errorEnvelope(request: Pick<Envelope, 'id' | 'from' | 'to'>, from: string, code: ErrorCode, message: string, details: ErrorDetail[]): Envelope {
+export function errorEnvelope(request: Parameters<typeof errorReply>[0], from: string, code: ErrorCode, message: string, details: ErrorDetail[]): Envelope {
   return errorReply(request, from, code, message, details) as unknown as Envelope;
 }

@@ -12,8 +12,8 @@ import type { Logger } from '../log/logger.js';
 import type { Verifier } from '../../hsm/types.js';
 import type { Batch, Db } from '../store/db.js';
 import { SUBLEVELS, seqKey } from '../store/db.js';
-import { errorReply, type Envelope, type ErrorBody, type ErrorDetail } from '../envelope.js';
-import { isReply, type Correlator } from './correlator.js';
+import type { Envelope, ErrorBody, ErrorDetail } from '../envelope.js';
+import { errorEnvelope, isReply, type Correlator } from './correlator.js';
 import type { Outbox } from './outbox.js';
 import { nodeOfTopic } from './routing.js';
 import type { UplinkMetrics } from './metrics.js';
@@ -119,7 +119,7 @@ export class Inbox {
     const handler = this.handlers.get(env.type);
     if (!handler) {
       await this.refuse({ link, topic, reason: 'unhandled_type', detail: `no flow handles ${env.type}`, ...ids });
-      const reply = errorReply(env, env.to, 'invalid_request', `message type ${env.type} is not handled by ${env.to}`, [{ path: 'type', problem: `type.unhandled: ${env.to} does not handle ${env.type}` }]) as unknown as Envelope;
+      const reply = errorEnvelope(env, env.to, 'invalid_request', `message type ${env.type} is not handled by ${env.to}`, [{ path: 'type', problem: `type.unhandled: ${env.to} does not handle ${env.type}` }]);
       await this.commitWith(this.o.db.batch(), env.id, reply);
       return 'refused';
     }
@@ -136,7 +136,7 @@ export class Inbox {
       await batch.close();
       // Not remembered as seen: the sender retries and a transient fault may have passed by then.
       this.o.logger.error({ link, ...ids, err: (e as Error).message }, 'uplink: flow handler failed');
-      await this.answer(errorReply(env, env.to, 'internal', 'the receiving flow failed; retry later', [{ path: '(request)', problem: 'internal: the receiving flow failed; nothing was applied' }]) as unknown as Envelope);
+      await this.answer(errorEnvelope(env, env.to, 'internal', 'the receiving flow failed; retry later', [{ path: '(request)', problem: 'internal: the receiving flow failed; nothing was applied' }]));
       return 'failed';
     }
     await this.commitWith(batch, env.id, reply ?? undefined);
@@ -153,13 +153,13 @@ export class Inbox {
     if (isReply(env)) {
       // The waiter (if any) of the request it answers: `corr` is that request's id.
       if (env.corr !== null) {
-        this.o.correlator.resolve(errorReply({ id: env.corr, from: env.to }, env.from, 'upstream_unavailable',
+        this.o.correlator.resolve(errorEnvelope({ id: env.corr, from: env.to }, env.from, 'upstream_unavailable',
           `${env.from} answered with a ${env.type} that does not match the contract; it was not passed on`,
-          details.map((d) => ({ path: `upstream.${d.path}`, problem: `upstream.invalid: ${rule(d)}` }))) as unknown as Envelope);
+          details.map((d) => ({ path: `upstream.${d.path}`, problem: `upstream.invalid: ${rule(d)}` }))));
       }
       return 'refused';
     }
-    const reply = errorReply(env, env.to, 'invalid_request', `body of ${env.type} does not match its schema`, details) as unknown as Envelope;
+    const reply = errorEnvelope(env, env.to, 'invalid_request', `body of ${env.type} does not match its schema`, details);
     await this.commitWith(this.o.db.batch(), env.id, reply);
     return 'refused';
   }
