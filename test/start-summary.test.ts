@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from './helpers/ports.js';
 import { tempDir } from './helpers/tmp.js';
 import { until } from './helpers/until.js';
+import { alive, descendants } from './helpers/descendants.js';
 
 const bin = join(import.meta.dirname, '..', 'bin', 'juki-gw.js');
 
@@ -36,8 +37,13 @@ describe('start-up summary', () => {
       // The summary follows the ready log line; the JSON line is written first.
       await new Promise((r) => setTimeout(r, 500));
     } finally {
+      // Under `script` the appliance is a grandchild: stop it by its own pid and wait until it has
+      // released the data dir, or the next start finds the database locked.
+      const appliances = descendants(c.pid!).filter((p) => p.cmdline.includes(bin) && p.cmdline.startsWith(process.execPath));
+      for (const p of appliances) process.kill(p.pid, 'SIGTERM');
       if (c.exitCode === null) process.kill(c.pid!, 'SIGTERM');
       await exited;
+      await until(() => appliances.every((p) => !alive(p.pid)), 30_000, 'appliance exited');
     }
     return { stdout, stderr };
   }

@@ -15,6 +15,15 @@ export const USAGE = `juki-gw start [--config FILE] [--summary]
   short summary once ready: admin UI URL, the first-run admin password (shown only at the first
   start), development passwords, listeners, and whether upstreams are simulated.`;
 
+/** The reason in words; LevelDB's own "Database failed to open" does not say that another process holds it. */
+export function startFailure(e: unknown, dataDir: string): string {
+  const err = e as { message?: string; code?: string; cause?: { code?: string } };
+  if (err.cause?.code === 'LEVEL_LOCKED' || err.code === 'LEVEL_LOCKED') {
+    return `the data directory ${dataDir} is in use by another running appliance (its database is locked); stop it first, or give this one another dataDir`;
+  }
+  return err.message ?? String(e);
+}
+
 /** Runs until SIGTERM/SIGINT, then closes every component (listeners first, DB flushed last). */
 export async function serve(file: string | undefined, what: string, only?: string[], withSummary = false): Promise<number> {
   const r = loadConfig(file);
@@ -35,8 +44,9 @@ export async function serve(file: string | undefined, what: string, only?: strin
   try {
     app = await startAppliance(r.config, { logger, ...(only ? { only } : {}), ...(file ? { configText: readFileSync(file, 'utf8') } : {}), ...(printOnce ? { printOnce } : {}) });
   } catch (e) {
-    logger.error({ err: (e as Error).message }, `${what} failed to start`);
-    process.stderr.write(`juki-gw ${what}: ${(e as Error).message}\n`);
+    const message = startFailure(e, r.config.dataDir);
+    logger.error({ err: message }, `${what} failed to start`);
+    process.stderr.write(`juki-gw ${what}: ${message}\n`);
     return 1;
   }
   const { broker, admin } = app.ctx;
