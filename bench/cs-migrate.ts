@@ -18,7 +18,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
-import { openApplianceDb } from '../gateway/store/db.js';
+import { openApplianceDb } from '../platform/store/db.js';
 import { IdentityStore } from '../gateway/cs/identityStore.js';
 import { CodeCipher, isClearCode } from '../gateway/cs/identityStoreKeys.js';
 import { buildQueries, personAt, searchRound, spec } from './lib/csSearch.js';
@@ -126,7 +126,7 @@ try {
   execFileSync('sh', ['-c', `git archive ${LAYOUT1_COMMIT} gateway sim config hsm bench/lib package.json tsconfig.json | tar -x -C "${old}"`], { cwd: join(import.meta.dirname, '..') });
   symlinkSync(join(import.meta.dirname, '..', 'node_modules'), join(old, 'node_modules'));
   writeFileSync(join(old, 'write-layout1.ts'), [
-    `import { openApplianceDb } from './gateway/store/db.js';`,
+    `import { openApplianceDb } from './platform/store/db.js';`,
     `import { IdentityStore } from './gateway/cs/identityStore.js';`,
     `import { importGenerated } from './gateway/cs/import/importer.js';`,
     `import { spec } from './bench/lib/csSearch.js';`,

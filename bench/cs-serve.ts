@@ -3,7 +3,7 @@
 // the resident set of a process that holds N records and serves them (no bulk-load or rebuild memory).
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { openApplianceDb } from '../gateway/store/db.js';
+import { openApplianceDb } from '../platform/store/db.js';
 import { IdentityStore } from '../gateway/cs/identityStore.js';
 import { buildQueries, searchRound } from './lib/csSearch.js';
 import { sealedBenchCodec } from './lib/csCodec.js';

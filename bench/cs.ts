@@ -15,7 +15,7 @@ import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { openApplianceDb, type Db } from '../gateway/store/db.js';
+import { openApplianceDb, type Db } from '../platform/store/db.js';
 import { IdentityStore } from '../gateway/cs/identityStore.js';
 import type { IdentityChange } from '../gateway/cs/identityStoreTypes.js';
 import { importGenerated } from '../gateway/cs/import/importer.js';

@@ -9,7 +9,7 @@
 import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import mqtt, { type MqttClient } from 'mqtt';
-import { uuidv7, type Envelope } from '../gateway/envelope.js';
+import { uuidv7, type Envelope } from '../platform/envelope.js';
 import { NL, PASSWORD, SERVED, startGwStack, TERMINAL, type GwStack } from '../test/helpers/gw-harness.js';
 
 const { values } = parseArgs({ options: { requests: { type: 'string' }, concurrency: { type: 'string' }, 'purge-ms': { type: 'string' } } });

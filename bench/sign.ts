@@ -7,7 +7,7 @@
 import { createHash, generateKeyPairSync, sign as cryptoSign } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
-import { uuidv7, nowIso, type Envelope } from '../gateway/envelope.js';
+import { uuidv7, nowIso, type Envelope } from '../platform/envelope.js';
 import { createSoftHsmToken } from '../test/helpers/softhsm.js';
 import { tempDir } from '../test/helpers/tmp.js';
 import { createSigner, createVerifier, signerFromToken, softwareTokenFromKey, selfSignedCertificate, toPem, type TokenSigner } from '../hsm/index.js';

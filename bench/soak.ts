@@ -28,12 +28,12 @@ async function child(): Promise<void> {
   const { createKeyHasher } = await import('../gateway/crypto/index.js');
   const { IdentityStore } = await import('../gateway/cs/identityStore.js');
   const { startCsRole } = await import('../gateway/cs/role.js');
-  const { openApplianceDb } = await import('../gateway/store/db.js');
+  const { openApplianceDb } = await import('../platform/store/db.js');
   const { createUplink } = await import('../gateway/uplink/index.js');
   const { createSigner } = await import('../hsm/index.js');
   const { reloadingVerifier } = await import('../sim/pki.js');
   const { generateResidents } = await import('../sim/residents.js');
-  const { createLogger } = await import('../gateway/log/logger.js');
+  const { createLogger } = await import('../platform/log/logger.js');
   const { hsmSection } = await import('../config/schema/hsm.js');
   const env = process.env;
   const dataDir = env.DATA_DIR!;
@@ -98,8 +98,8 @@ async function parent(): Promise<void> {
   const { certifyAppliance } = await import('../sim/pki.js');
   const { startSimulators } = await import('../sim/run.js');
   const { generateResidents } = await import('../sim/residents.js');
-  const { createLogger } = await import('../gateway/log/logger.js');
-  const { uuidv7 } = await import('../gateway/envelope.js');
+  const { createLogger } = await import('../platform/log/logger.js');
+  const { uuidv7 } = await import('../platform/envelope.js');
 
   const dir = tempDir('jukigw-soak-');
   const cleanups: Array<() => Promise<void> | void> = [() => dir.cleanup()];

@@ -18,7 +18,7 @@
 // broker.syncWrites, process-crash safety only; default: the configuration's default).
 import { execSync } from 'node:child_process';
 import { loadavg } from 'node:os';
-import { nowIso, uuidv7, type Envelope } from '../gateway/envelope.js';
+import { nowIso, uuidv7, type Envelope } from '../platform/envelope.js';
 import { PREF, SELF, startCsStack, type CsStack } from '../test/helpers/cs-harness.js';
 import { applianceHsm, notifyBody, testResidentCode } from '../test/helpers/uplink.js';
 import { rawSigningRate, unsignedSigner, unsignedVerifier } from './lib/uplinkCrypto.js';

@@ -1,7 +1,7 @@
 // An oversized local request (req/{type} over limits.maxPayloadBytes) is answered, not dropped: the
 // contract gives every request a result or an error. The broker acknowledges it without storing or
 // delivering it and replies `invalid_request` on res/{systemId}. Pure: no I/O, no aedes types.
-import { envelopeSchema, errorReply, type Envelope, type ErrorBody } from '../gateway/envelope.js';
+import { envelopeSchema, errorReply, type Envelope, type ErrorBody } from '../platform/envelope.js';
 
 /**
  * How far past maxPayloadBytes a packet is still read so that it can be answered. Beyond it the

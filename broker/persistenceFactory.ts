@@ -1,7 +1,7 @@
 // The one place that decides which aedes persistence the broker runs on: the LevelDB persistence of
 // broker/persistence (durable ingress, crash replay), on the appliance DB or a DB of its own.
 import { join } from 'node:path';
-import type { Db } from '../gateway/store/db.js';
+import type { Db } from '../platform/store/db.js';
 import { createLevelPersistence, type LevelPersistence, type PersistenceAlarm, type ValueSealer } from './persistence/index.js';
 
 export interface BrokerPersistence {

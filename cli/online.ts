@@ -5,7 +5,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { ClassicLevel } from 'classic-level';
 import type { ApplianceConfig } from '../config/schema/index.js';
-import type { Job } from '../config/ui/adapters/jobs.js';
+import type { Job } from '../admin-ui/adapters/jobs.js';
 import { adminApi, type AdminApi } from './adminApi.js';
 import { progressPrinter } from './progress.js';
 

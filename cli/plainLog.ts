@@ -1,7 +1,7 @@
 // A one-shot command's log (`keys list`, `backup create` …) is read by the person at the terminal,
 // not by the journal: warnings come out as sentences on stderr, never as JSON lines.
 import { pino, type Logger } from 'pino';
-import { REDACT_PATHS } from '../gateway/log/logger.js';
+import { REDACT_PATHS } from '../platform/log/logger.js';
 
 const LEVELS: Record<number, string> = { 40: 'warning', 50: 'error', 60: 'fatal' };
 

@@ -1,6 +1,6 @@
 // Times a person reads in the CLI look as in the admin UI and the replies: the configured zone
 // (ui.timeZone, default Asia/Tokyo), e.g. `2029-03-10 10:12:29 JST (+09:00)`. --json keeps ISO UTC.
-import { createTimeFormatter, DEFAULT_TIME_ZONE } from '../config/ui/time.js';
+import { createTimeFormatter, DEFAULT_TIME_ZONE } from '../admin-ui/time.js';
 import type { ApplianceConfig } from '../config/schema/index.js';
 import { commandConfig } from './commandConfig.js';
 

@@ -2,9 +2,9 @@
 // (JWS, flattened), with the signing certificate beside it. Import accepts only documents whose
 // certificate is one we trust (by default: this appliance's own signing certificate).
 import { createHash, createPublicKey, verify as cryptoVerify, X509Certificate, constants } from 'node:crypto';
-import { nowIso, uuidv7 } from '../gateway/envelope.js';
+import { nowIso, uuidv7 } from '../platform/envelope.js';
 import type { FlattenedJws, Signer } from '../hsm/types.js';
-import type { ConfigVersion } from './ui/services.js';
+import type { ConfigVersion } from './versionTypes.js';
 
 export const BACKUP_FORMAT = 'juki-gw-config-backup/1';
 

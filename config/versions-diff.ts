@@ -1,6 +1,6 @@
 // Line diff for configuration history (LCS). Config files are a few hundred lines, so the quadratic
 // table is cheap; above the cap the diff degrades to "all removed, all added" rather than stalling.
-import type { DiffLine } from './ui/services.js';
+import type { DiffLine } from './versionTypes.js';
 
 const MAX_CELLS = 4_000_000;
 

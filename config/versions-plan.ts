@@ -3,7 +3,7 @@
 // a restart of the appliance (said plainly, never silently ignored).
 import { isDeepStrictEqual } from 'node:util';
 import type { ApplianceConfig } from './schema/index.js';
-import type { ApplyPlan } from './ui/services.js';
+import type { ApplyPlan } from './versionTypes.js';
 
 // Uplinks, trust anchors and upstreams are read when the links start, so they wait for a restart.
 const LIVE_SECTIONS = new Set(['roles', 'systems', 'limits', 'log', 'checkResidentCodeDigit']);

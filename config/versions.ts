@@ -3,11 +3,11 @@
 // signed backups. The CLI and the admin UI both go through this store.
 import { createHash } from 'node:crypto';
 import { rename, writeFile } from 'node:fs/promises';
-import { SUBLEVELS, seqKey, type Db } from '../gateway/store/db.js';
+import { SUBLEVELS, seqKey, type Db } from '../platform/store/db.js';
 import type { Signer } from '../hsm/types.js';
 import { parseConfigText } from './load.js';
 import type { ApplianceConfig } from './schema/index.js';
-import type { Actor, ApplyPlan, ApplyResult, ConfigService, ConfigVersion, ConfigVersionSummary, DiffLine } from './ui/services.js';
+import type { Actor, ApplyPlan, ApplyResult, ConfigService, ConfigVersion, ConfigVersionSummary, DiffLine } from './versionTypes.js';
 import { lineDiff } from './versions-diff.js';
 import { applyPlan } from './versions-plan.js';
 import { signBackup, verifyBackup } from './versions-backup.js';

@@ -1,7 +1,7 @@
 // Seen message ids (受信済みID) for the duplicate-id check; the window survives restarts when the
 // store is a LevelDB sublevel of the appliance db.
 import type { AbstractSublevel } from 'abstract-level';
-import type { Batch, Db } from '../gateway/store/db.js';
+import type { Batch, Db } from '../platform/store/db.js';
 
 export interface DedupeStore {
   /** True when `id` was recorded and its window has not expired at `now`. */

@@ -2,7 +2,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { X509Certificate } from 'node:crypto';
-import type { Envelope } from '../gateway/envelope.js';
+import type { Envelope } from '../platform/envelope.js';
 import { certificateMatchesKey, pemBlocks, selfSignedCertificate, toPem } from './certs.js';
 import { TokenConfigError } from './errors.js';
 import { b64u, flattenedJws, headerFor, kidOf, textB64u } from './jws.js';

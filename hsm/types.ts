@@ -1,6 +1,6 @@
 // Narrow interfaces between the signer, the verifier and their users (X-Road style: the uplink
 // never sees a key, only a Signer).
-import type { Envelope } from '../gateway/envelope.js';
+import type { Envelope } from '../platform/envelope.js';
 
 export type JwsAlg = 'ES256' | 'PS256' | 'RS256';
 

@@ -1,6 +1,6 @@
 // Verifier for signed upstream messages: one refusal code and one log line per reason.
 import { X509Certificate, type KeyObject } from 'node:crypto';
-import { envelopeSchema, type Envelope } from '../gateway/envelope.js';
+import { envelopeSchema, type Envelope } from '../platform/envelope.js';
 import { parseCertificates, TrustStore, type ChainFailure } from './chain.js';
 import type { DedupeStore } from './dedupe.js';
 import { JWS_TYP, SUPPORTED_ALGS, fromB64u, kidOf, signingInput, verifyJoseSignature } from './jws.js';

@@ -3,8 +3,8 @@
 // replay window), deduplicates on `id` (a duplicate gets the remembered answer again), dispatches per
 // type to a handler, and signs what it sends with its own key.
 import { connect, type MqttClient } from 'mqtt';
-import { nowIso, uuidv7, type Envelope, type ErrorCode, type ErrorDetail } from '../gateway/envelope.js';
-import type { Logger } from '../gateway/log/logger.js';
+import { nowIso, uuidv7, type Envelope, type ErrorCode, type ErrorDetail } from '../platform/envelope.js';
+import type { Logger } from '../platform/log/logger.js';
 import type { Signer, VerifyResult } from '../hsm/types.js';
 import { bodySchemaOf, validateBody } from '../gateway/messages/index.js';
 

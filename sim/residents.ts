@@ -1,7 +1,7 @@
 // Deterministic generator of realistic residents. Resident i depends only on (seed, spec, i), so a
 // population streams in flat memory, can restart at any index, and is identical on every machine.
 import { createHash } from 'node:crypto';
-import { myNumberCheckDigit, residentCodeCheckDigit } from '../gateway/domain/identifiers.js';
+import { myNumberCheckDigit, residentCodeCheckDigit } from '../domain/identifiers.js';
 import type { IdentityChange } from '../gateway/cs/identityStoreTypes.js';
 import { AGE_BANDS, FOREIGN_NAMES, GIVEN_NAMES, SURNAME_HEADS, SURNAME_TAILS, SURNAMES } from './residentsData.js';
 import { populationSpec, type Municipality, type PopulationSpec } from './residentsSpec.js';

@@ -1,7 +1,7 @@
 // Population specs for the resident generator: which municipality codes, with real town names,
 // in what proportions. Tsu and Yokohama are the reference sizes; other prefectures get a
 // generic spec so the prefectural and national simulators can hold data for anyone.
-import { lgCodeCheckDigit, prefectureCodeOf } from '../gateway/domain/identifiers.js';
+import { lgCodeCheckDigit, prefectureCodeOf } from '../domain/identifiers.js';
 
 export interface Town { name: string; chome: number; postcode: string }
 export interface Municipality { lgCode: string; label: string; weight: number; towns: Town[] }

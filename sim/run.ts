@@ -1,7 +1,7 @@
 // Starts every simulated upstream node against one broker. All of it is SIMULATED: synthetic people,
 // simulated CA, simulated J-LIS. Used by `juki-gw sim`, tests, benchmarks and the embedded default.
-import { prefectureCodeOf } from '../gateway/domain/identifiers.js';
-import type { Logger } from '../gateway/log/logger.js';
+import { prefectureCodeOf } from '../domain/identifiers.js';
+import type { Logger } from '../platform/log/logger.js';
 import { SimDirectory, type SimPerson } from './directory.js';
 import { cardHandlers } from './handlers/card.js';
 import { imsHandlers } from './handlers/ims.js';

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { importsOf, importsUnder, type Import } from './helpers/imports.js';
 
 const repo = resolve(import.meta.dirname, '..');
-const PRODUCTION = ['broker', 'gateway', 'hsm', 'config', 'cli', 'sim'];
+const PRODUCTION = ['appliance', 'platform', 'domain', 'admin-ui', 'broker', 'gateway', 'hsm', 'config', 'cli', 'sim'];
 const imports = importsUnder(repo, PRODUCTION);
 
 const under = (path: string | undefined, ...prefixes: string[]): boolean =>
@@ -32,8 +32,6 @@ interface Rule {
 const simulators = (why: string): Exception => ({ to: ['sim/'], why });
 const RUNS_SIMULATORS = 'runs the simulated upstreams (no upstream configured, or `juki-gw sim`)';
 const GENERATES_POPULATION = 'generates the test population (`import --generate`)';
-const brokerOnStore = (...extra: string[]): Exception =>
-  ({ to: ['gateway/store/', ...extra], why: 'known violation: the appliance DB (gateway/store/) is opened, typed and written there' });
 
 const rules: Rule[] = [
   {
@@ -46,70 +44,61 @@ const rules: Rule[] = [
     applies: (i) => !under(i.file, 'sim/'),
     allowed: (i) => !under(i.target, 'sim/'),
     exceptions: {
-      'gateway/appliance/simulatedUpstream.ts': simulators(RUNS_SIMULATORS),
+      'appliance/simulatedUpstream.ts': simulators(RUNS_SIMULATORS),
       'cli/commands/sim.ts': simulators(RUNS_SIMULATORS),
       'cli/commands/import.ts': simulators(GENERATES_POPULATION),
-      'config/ui/api/jobs.ts': simulators(GENERATES_POPULATION),
-      'config/ui/adapters/operations.ts': simulators(GENERATES_POPULATION),
+      'admin-ui/api/jobs.ts': simulators(GENERATES_POPULATION),
+      'admin-ui/adapters/operations.ts': simulators(GENERATES_POPULATION),
       'gateway/cs/import/importer.ts': simulators('known violation: the importer generates residents itself'),
       'gateway/uplink/linkSigners.ts': simulators('known violation: borrows a file-name helper (fileSafe) from sim/pki.ts'),
     },
   },
   {
-    name: 'gateway/domain/ is pure: only itself, node:crypto (hashing), and types of gateway/envelope.ts',
-    applies: (i) => under(i.file, 'gateway/domain/'),
+    name: 'domain/ is pure: only itself, node:crypto (hashing), and types of platform/envelope.ts',
+    applies: (i) => under(i.file, 'domain/'),
     allowed: (i) => (i.target === undefined ? i.specifier === 'node:crypto'
-      : under(i.target, 'gateway/domain/') || (i.typeOnly && i.target === 'gateway/envelope.ts')),
+      : under(i.target, 'domain/') || (i.typeOnly && i.target === 'platform/envelope.ts')),
   },
   {
-    name: 'gateway/messages/ imports only itself, gateway/domain/, gateway/envelope.ts and zod',
+    name: 'gateway/messages/ imports only itself, domain/, platform/envelope.ts and zod',
     applies: (i) => under(i.file, 'gateway/messages/'),
     allowed: (i) => (i.target === undefined ? i.specifier === 'zod'
-      : under(i.target, 'gateway/messages/', 'gateway/domain/', 'gateway/envelope.ts')),
+      : under(i.target, 'gateway/messages/', 'domain/', 'platform/envelope.ts')),
   },
   {
-    name: 'gateway/store/ (the storage port) imports from the repository only itself and gateway/log/',
-    applies: (i) => under(i.file, 'gateway/store/'),
-    allowed: (i) => i.target === undefined || under(i.target, 'gateway/store/', 'gateway/log/'),
+    name: 'platform/ (store, log, envelope: what every component may use) imports from the repository only itself and domain/',
+    applies: (i) => under(i.file, 'platform/'),
+    allowed: (i) => i.target === undefined || under(i.target, 'platform/', 'domain/'),
   },
   {
-    name: 'config/schema/ imports from the repository only itself and gateway/domain/',
+    name: 'config/schema/ imports from the repository only itself and domain/',
     applies: (i) => under(i.file, 'config/schema/'),
-    allowed: (i) => i.target === undefined || under(i.target, 'config/schema/', 'gateway/domain/'),
+    allowed: (i) => i.target === undefined || under(i.target, 'config/schema/', 'domain/'),
   },
   {
-    name: 'hsm/ imports from the repository only itself, config/schema/ and config/secrets.ts',
+    name: 'hsm/ imports from the repository only itself, platform/, config/schema/ and config/secrets.ts',
     applies: (i) => under(i.file, 'hsm/'),
-    allowed: (i) => i.target === undefined || under(i.target, 'hsm/', 'config/schema/', 'config/secrets.ts'),
-    exceptions: {
-      'hsm/dedupe.ts': { to: ['gateway/store/'], why: 'known violation: the replay store is a sublevel of the appliance DB' },
-      'hsm/signer.ts': { to: ['gateway/envelope.ts'], why: 'known violation: signs the contract envelope' },
-      'hsm/types.ts': { to: ['gateway/envelope.ts'], why: 'known violation: the contract envelope type' },
-      'hsm/verifier.ts': { to: ['gateway/envelope.ts'], why: 'known violation: checks the contract envelope' },
-    },
+    allowed: (i) => i.target === undefined || under(i.target, 'hsm/', 'platform/', 'config/schema/', 'config/secrets.ts'),
   },
   {
-    name: 'broker/ (but the composition root) imports from the repository only itself, config/schema/ and config/secrets.ts',
-    applies: (i) => under(i.file, 'broker/') && i.file !== 'broker/appliance.ts',
-    allowed: (i) => i.target === undefined || under(i.target, 'broker/', 'config/schema/', 'config/secrets.ts'),
-    exceptions: {
-      ...Object.fromEntries(['broker/admin/checks.ts', 'broker/persistenceFactory.ts', 'broker/persistence/batchWrite.ts',
-        'broker/persistence/committer.ts', 'broker/persistence/ingressLog.ts', 'broker/persistence/keys.ts',
-        'broker/persistence/levelPersistence.ts', 'broker/persistence/requestQueue.ts', 'broker/persistence/writeTypes.ts',
-      ].map((f) => [f, brokerOnStore()])),
-      'broker/server.ts': brokerOnStore('gateway/log/'),
-      'broker/oversize.ts': { to: ['gateway/envelope.ts'], why: 'known violation: builds its error reply with the contract envelope' },
-    },
+    name: 'broker/ imports from the repository only itself, platform/, config/schema/ and config/secrets.ts',
+    applies: (i) => under(i.file, 'broker/'),
+    allowed: (i) => i.target === undefined || under(i.target, 'broker/', 'platform/', 'config/schema/', 'config/secrets.ts'),
   },
   {
-    name: 'the admin UI (config/ui/) is imported only by config/, the gateway composition and cli/',
-    applies: (i) => !under(i.file, 'config/', 'gateway/appliance/', 'cli/'),
-    allowed: (i) => !under(i.target, 'config/ui/'),
+    name: 'gateway/ imports neither the admin UI, the composition root nor cli/',
+    applies: (i) => under(i.file, 'gateway/'),
+    allowed: (i) => !under(i.target, 'admin-ui/', 'appliance/', 'cli/'),
   },
   {
-    name: 'the gateway composition (gateway/appliance/) is imported only by the composition root broker/appliance.ts',
-    applies: (i) => !under(i.file, 'gateway/appliance/', 'broker/appliance.ts'),
-    allowed: (i) => !under(i.target, 'gateway/appliance/'),
+    name: 'the admin UI (admin-ui/) is imported only by the composition root (appliance/) and cli/',
+    applies: (i) => !under(i.file, 'admin-ui/', 'appliance/', 'cli/'),
+    allowed: (i) => !under(i.target, 'admin-ui/'),
+  },
+  {
+    name: 'the composition root (appliance/) is imported only by cli/',
+    applies: (i) => !under(i.file, 'appliance/', 'cli/'),
+    allowed: (i) => !under(i.target, 'appliance/'),
   },
   {
     name: 'nothing outside cli/ imports cli/',
@@ -143,7 +132,7 @@ describe('import scanner', () => {
 
   it('reads the whole production tree', () => {
     expect(new Set(imports.map((i) => i.file.split('/')[0]))).toEqual(new Set(PRODUCTION));
-    expect(imports.some((i) => i.file === 'broker/appliance.ts' && i.target === 'gateway/appliance/components.ts')).toBe(true);
+    expect(imports.some((i) => i.file === 'appliance/start.ts' && i.target === 'appliance/components.ts')).toBe(true);
   });
 });
 

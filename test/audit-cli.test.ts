@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { toPem } from '../hsm/index.js';
-import { openApplianceDb } from '../gateway/store/db.js';
+import { openApplianceDb } from '../platform/store/db.js';
 import { createAuditLog, type AuditEntry } from '../gateway/audit/index.js';
 import { auditStore } from '../gateway/audit/verify.js';
 import { lookup, testSigner } from './audit-helpers.js';

@@ -2,7 +2,7 @@
 import { join } from 'node:path';
 import { generateSoftwareKey } from '../hsm/software-token.js';
 import { selfSignedCertificate, signerFromToken, softwareTokenFromKey, type TokenSigner } from '../hsm/index.js';
-import { openApplianceDb, type Db } from '../gateway/store/db.js';
+import { openApplianceDb, type Db } from '../platform/store/db.js';
 import { createAuditLog, type AuditEventInput, type AuditLog, type AuditLogOptions } from '../gateway/audit/index.js';
 import { createKeyHasher } from '../gateway/crypto/blindIndex.js';
 import { tempDir } from './helpers/tmp.js';

@@ -6,14 +6,14 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startAppliance, type ApplianceHandle } from '../broker/appliance.js';
+import { startAppliance, type ApplianceHandle } from '../appliance/start.js';
 import { adminApi } from '../cli/adminApi.js';
 import { loadConfig } from '../config/load.js';
-import { openAuthStore } from '../config/ui/auth/store.js';
+import { openAuthStore } from '../admin-ui/auth/store.js';
 import { auditStore } from '../gateway/audit/verify.js';
 import type { AuditEntry } from '../gateway/audit/index.js';
-import { createLogger } from '../gateway/log/logger.js';
-import { openApplianceDb } from '../gateway/store/db.js';
+import { createLogger } from '../platform/log/logger.js';
+import { openApplianceDb } from '../platform/store/db.js';
 import { kidOf, pemBlocks } from '../hsm/index.js';
 import { jukiGw } from './helpers/cli.js';
 import { freePort } from './helpers/ports.js';

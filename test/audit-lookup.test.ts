@@ -3,7 +3,7 @@ import { Registry } from 'prom-client';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { createLookupAlerts, openAudit, type LookupAlertConfig } from '../gateway/audit/index.js';
-import { openApplianceDb } from '../gateway/store/db.js';
+import { openApplianceDb } from '../platform/store/db.js';
 import { tempDir } from './helpers/tmp.js';
 import { testSigner } from './audit-helpers.js';
 import { join } from 'node:path';

@@ -1,7 +1,7 @@
 // Throughput of the audit log and of encryption at rest, each against a baseline in the same run.
 // Run: npx tsx test/audit-measure.ts   (not a test: prints figures, asserts nothing)
 import { join } from 'node:path';
-import { openApplianceDb } from '../gateway/store/db.js';
+import { openApplianceDb } from '../platform/store/db.js';
 import { createAuditLog } from '../gateway/audit/index.js';
 import { openFileKek, openKeyring, reencrypt } from '../gateway/crypto/index.js';
 import { lookup, testSigner } from './audit-helpers.js';

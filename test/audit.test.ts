@@ -3,7 +3,7 @@ import { Registry } from 'prom-client';
 import { AuditEventError, verifyAuditLog, type AuditEntry } from '../gateway/audit/index.js';
 import { auditStore } from '../gateway/audit/verify.js';
 import { createAuditLog } from '../gateway/audit/index.js';
-import { SUBLEVELS } from '../gateway/store/db.js';
+import { SUBLEVELS } from '../platform/store/db.js';
 import { eventually, hashKey, lookup, openFixture, testSigner, type Fixture } from './audit-helpers.js';
 
 let fx: Fixture | undefined;

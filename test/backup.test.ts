@@ -6,7 +6,7 @@ import { chmodSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, st
 import { join, relative } from 'node:path';
 import { ClassicLevel } from 'classic-level';
 import { toPem } from '../hsm/index.js';
-import { openApplianceDb, SUBLEVELS } from '../gateway/store/db.js';
+import { openApplianceDb, SUBLEVELS } from '../platform/store/db.js';
 import { createAuditLog } from '../gateway/audit/index.js';
 import { BackupRefused, createBackup, restoreBackup, signParts, verifyBackup, type Part } from '../gateway/backup/index.js';
 import { sealContainer } from '../gateway/backup/container.js';

@@ -3,7 +3,7 @@
 // and its next request is answered as usual; the oversized one was never queued, and the refusal is
 // in the hash-chained audit log.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { uuidv7 } from '../gateway/envelope.js';
+import { uuidv7 } from '../platform/envelope.js';
 import { SYSTEMS, startCsStack, type CsStack, type LocalClient } from './helpers/cs-harness.js';
 
 let s: CsStack;

@@ -4,7 +4,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { ClassicLevel } from 'classic-level';
 import { GroupCommitter, type Sublevel } from '../broker/persistence/committer.js';
-import type { Db } from '../gateway/store/db.js';
+import type { Db } from '../platform/store/db.js';
 import { tempDir } from './helpers/tmp.js';
 
 const cleanups: Array<() => Promise<void> | void> = [];

@@ -2,7 +2,7 @@
 // unacknowledged at release; what is acknowledged or cleaned first never reaches the disk, and a
 // restart finds exactly the entries still owed. Driven through the persistence API as aedes calls it.
 import { afterEach, describe, expect, it } from 'vitest';
-import { SUBLEVELS, openApplianceDb } from '../gateway/store/db.js';
+import { SUBLEVELS, openApplianceDb } from '../platform/store/db.js';
 import { createLevelPersistence, type LevelPersistence } from '../broker/persistence/index.js';
 import { tempDir } from './helpers/tmp.js';
 

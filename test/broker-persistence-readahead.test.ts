@@ -14,7 +14,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { getDefaultHighWaterMark } from 'node:stream';
 import { ClassicLevel } from 'classic-level';
 import mqttPacket from 'mqtt-packet';
-import type { Db } from '../gateway/store/db.js';
+import type { Db } from '../platform/store/db.js';
 import type { AuthorizePublish } from '../broker/persistence/index.js';
 import { tempDir } from './helpers/tmp.js';
 import { connectPacket, rawSocket } from './helpers/mqtt.js';

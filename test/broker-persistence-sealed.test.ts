@@ -2,7 +2,7 @@
 // keyring (software KEK) seals every value in the broker, ingress and requests sublevels.
 import { afterEach, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
-import { SUBLEVELS, openApplianceDb, type Db } from '../gateway/store/db.js';
+import { SUBLEVELS, openApplianceDb, type Db } from '../platform/store/db.js';
 import { countByKey, openFileKek, openKeyring, reencrypt, sealedKeyId, type Keyring } from '../gateway/crypto/index.js';
 import { tempDir } from './helpers/tmp.js';
 import { audit, connect, end, publishIndexed, recorder, startBroker } from './broker-persistence.helpers.js';

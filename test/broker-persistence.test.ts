@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { SUBLEVELS, openApplianceDb, type Db } from '../gateway/store/db.js';
+import { SUBLEVELS, openApplianceDb, type Db } from '../platform/store/db.js';
 import { tempDir } from './helpers/tmp.js';
 import { audit, connect, end, indexedPayload, publishIndexed, recorder, startBroker, type TestBroker } from './broker-persistence.helpers.js';
 import type { MqttClient } from 'mqtt';

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../config/load.js';
 import { startBroker, type BrokerHandle } from '../broker/server.js';
-import { createLogger } from '../gateway/log/logger.js';
+import { createLogger } from '../platform/log/logger.js';
 import { jukiGw } from './helpers/cli.js';
 import { connectClient, endClient } from './helpers/mqtt.js';
 import { createTestPki, type TestPki } from './helpers/pki.js';

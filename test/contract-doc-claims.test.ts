@@ -4,10 +4,10 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { EXAMPLE_BODIES } from '../gateway/messages/examples.js';
-import { OTHER_MUNICIPALITIES } from '../gateway/appliance/simulatedUpstream.js';
+import { OTHER_MUNICIPALITIES } from '../appliance/simulatedUpstream.js';
 import { nwsHandlers } from '../sim/handlers/nws.js';
 import { generateResidents } from '../sim/residents.js';
-import type { Envelope } from '../gateway/envelope.js';
+import type { Envelope } from '../platform/envelope.js';
 import type { SimContext } from '../sim/node.js';
 
 const read = (p: string) => readFileSync(new URL(`../${p}`, import.meta.url), 'utf8');

@@ -1,5 +1,5 @@
 // Proof, on the whole appliance, that no resident's name or number reaches the data directory in
-// clear: the composition of broker/appliance.ts (software KEK, simulated upstreams) takes a few
+// clear: the composition of appliance/start.ts (software KEK, simulated upstreams) takes a few
 // hundred identity.update requests from the resident register and searches from a terminal, with
 // clean:false sessions left offline so their reply queues hold personal data; after close every
 // file of the data dir (LevelDB tables decompressed, write-ahead logs reassembled) is scanned.
@@ -7,11 +7,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
-import { startAppliance, type ApplianceHandle } from '../broker/appliance.js';
+import { startAppliance, type ApplianceHandle } from '../appliance/start.js';
 import { configSchema } from '../config/schema/index.js';
-import { isoDateInJapan } from '../gateway/domain/dates.js';
-import { uuidv7, type Envelope } from '../gateway/envelope.js';
-import { createLogger } from '../gateway/log/logger.js';
+import { isoDateInJapan } from '../domain/dates.js';
+import { uuidv7, type Envelope } from '../platform/envelope.js';
+import { createLogger } from '../platform/log/logger.js';
 import { generateResidents } from '../sim/residents.js';
 import { scannableBytes } from './helpers/gw-leveldb.js';
 import { freePort } from './helpers/ports.js';

@@ -3,7 +3,7 @@
 import { join } from 'node:path';
 import { hsmSection } from '../config/schema/hsm.js';
 import { openEncryptionAtRest } from '../gateway/crypto/index.js';
-import { openApplianceDb } from '../gateway/store/db.js';
+import { openApplianceDb } from '../platform/store/db.js';
 
 const [dataDir, value] = process.argv.slice(2) as [string, string];
 const db = await openApplianceDb(join(dataDir, 'db'));

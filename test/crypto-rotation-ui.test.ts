@@ -4,12 +4,12 @@
 // sublevel that is not a re-encryption target (never crypto-shreds data it did not move).
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { openAuthStore, type AuthStore } from '../config/ui/auth/store.js';
-import { createAdminApp, SESSION_COOKIE } from '../config/ui/app.js';
-import type { ApplianceServices, AuditEvent } from '../config/ui/services.js';
+import { openAuthStore, type AuthStore } from '../admin-ui/auth/store.js';
+import { createAdminApp, SESSION_COOKIE } from '../admin-ui/app.js';
+import type { ApplianceServices, AuditEvent } from '../admin-ui/services.js';
 import { createDataKeyRotation, openFileKek, openKeyring, sealedCensus, type DataKeyRotation, type Keyring } from '../gateway/crypto/index.js';
-import { createLogger } from '../gateway/log/logger.js';
-import { openApplianceDb, SUBLEVELS, type Db } from '../gateway/store/db.js';
+import { createLogger } from '../platform/log/logger.js';
+import { openApplianceDb, SUBLEVELS, type Db } from '../platform/store/db.js';
 import { tempDir } from './helpers/tmp.js';
 
 let dir: ReturnType<typeof tempDir>;

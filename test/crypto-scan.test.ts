@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { randomInt } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { openApplianceDb } from '../gateway/store/db.js';
+import { openApplianceDb } from '../platform/store/db.js';
 import { createKeyHasher, openFileKek, openKeyring, openPkcs11Kek, type Keyring } from '../gateway/crypto/index.js';
 import { createSoftHsmToken } from './crypto-softhsm.js';
 import { createAuditLog } from '../gateway/audit/index.js';

@@ -1,7 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { statSync } from 'node:fs';
-import { openApplianceDb, type Db } from '../gateway/store/db.js';
+import { openApplianceDb, type Db } from '../platform/store/db.js';
 import {
   countByKey, openFileKek, openKeyring, openPkcs11Kek, reencrypt, rotateAndRetire, sealedKeyId,
   SealedValueError, type Keyring, type KeyEncryptionKey,

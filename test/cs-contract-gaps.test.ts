@@ -3,8 +3,8 @@
 // answered again with the kept reply; upstream bodies are validated before a flow or a terminal sees
 // them; unknown types and other refusals name a field; the envelope's `at` must be inside the window.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { nowIso, uuidv7, type Envelope, type ErrorBody } from '../gateway/envelope.js';
-import { isoDateInJapan } from '../gateway/domain/dates.js';
+import { nowIso, uuidv7, type Envelope, type ErrorBody } from '../platform/envelope.js';
+import { isoDateInJapan } from '../domain/dates.js';
 import { validateBody } from '../gateway/messages/index.js';
 import { OTHER, SAME_PREF, SYSTEMS, startCsStack, until, type CsStack, type LocalClient } from './helpers/cs-harness.js';
 

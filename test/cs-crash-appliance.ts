@@ -7,7 +7,7 @@ import { startBroker } from '../broker/server.js';
 import { createAuditLog } from '../gateway/audit/index.js';
 import { createKeyHasher } from '../gateway/crypto/index.js';
 import { startCsRole } from '../gateway/cs/role.js';
-import { openApplianceDb } from '../gateway/store/db.js';
+import { openApplianceDb } from '../platform/store/db.js';
 import { createUplink } from '../gateway/uplink/index.js';
 import { createSigner } from '../hsm/index.js';
 import { reloadingVerifier } from '../sim/pki.js';

@@ -1,13 +1,13 @@
 // kill -9 of the appliance under bursts of identity updates, so that the intake writes them in groups
-// (group commit, gateway/store/groupCommit.ts) and the kills land between a group's staging and its
+// (group commit, platform/store/groupCommit.ts) and the kills land between a group's staging and its
 // write: every update the broker acknowledged is stored exactly once, answered exactly once, and
 // notified to the prefecture in order per person; the audit chain verifies. Each round sends one
 // update per person, all at once; the next round starts when the broker acknowledged them all (a
 // person's next update is sent after the previous one was acknowledged, as the register system does).
 import mqtt, { type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { isoDateInJapan } from '../gateway/domain/dates.js';
-import { uuidv7, type Envelope } from '../gateway/envelope.js';
+import { isoDateInJapan } from '../domain/dates.js';
+import { uuidv7, type Envelope } from '../platform/envelope.js';
 import { PASSWORD, SYSTEMS, until } from './helpers/cs-harness.js';
 import { startCrashStack, updatedAddress, type CrashStack } from './helpers/cs-crash-stack.js';
 

@@ -3,8 +3,8 @@
 // person; the audit chain verifies.
 import mqtt, { type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { isoDateInJapan } from '../gateway/domain/dates.js';
-import { uuidv7, type Envelope } from '../gateway/envelope.js';
+import { isoDateInJapan } from '../domain/dates.js';
+import { uuidv7, type Envelope } from '../platform/envelope.js';
 import { PASSWORD, SYSTEMS, until } from './helpers/cs-harness.js';
 import { startCrashStack, updatedAddress, type CrashStack } from './helpers/cs-crash-stack.js';
 

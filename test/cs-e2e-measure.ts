@@ -2,7 +2,7 @@
 // Every figure is printed with its ratio to a baseline measured in the same run: the round trip of a
 // request the intake refuses (broken JSON: broker → durable queue → intake → error reply), i.e. what
 // the MQTT + queue + reply path costs before any flow work.
-import { isoDateInJapan } from '../gateway/domain/dates.js';
+import { isoDateInJapan } from '../domain/dates.js';
 import { PREF, SERVED, SYSTEMS, startCsStack, until } from './helpers/cs-harness.js';
 
 const N = Number(process.env.N ?? 200);

@@ -2,7 +2,7 @@
 // per-ward notifications, routing that treats the city as served only when all its wards are, and a
 // move between the two wards handled entirely inside the installation.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isoDateInJapan } from '../gateway/domain/dates.js';
+import { isoDateInJapan } from '../domain/dates.js';
 import type { IdentityChange } from '../gateway/cs/identityStoreTypes.js';
 import { startCsStack, SYSTEMS, until, type CsStack, type LocalClient } from './helpers/cs-harness.js';
 

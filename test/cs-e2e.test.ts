@@ -1,8 +1,8 @@
 // The CS role's flows end to end: local systems on the appliance's broker (MQTT, QoS 1), the intake,
 // the flows, the uplink to Mosquitto, the simulated upstream nodes, and back. One stack for the file.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isoDateInJapan } from '../gateway/domain/dates.js';
-import { uuidv7, type Envelope } from '../gateway/envelope.js';
+import { isoDateInJapan } from '../domain/dates.js';
+import { uuidv7, type Envelope } from '../platform/envelope.js';
 import { StoreConsistencyPeer } from '../gateway/cs/consistency/peer.js';
 import type { IdentityChange } from '../gateway/cs/identityStoreTypes.js';
 import { generateResidents } from '../sim/residents.js';

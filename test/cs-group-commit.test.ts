@@ -4,11 +4,11 @@
 // own outcome, a bad request refused alone while its batch-mates are applied, one person's updates
 // interleaved with others' under load applied and notified in order, and the audit chain intact.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isoDateInJapan } from '../gateway/domain/dates.js';
-import { myNumberCheckDigit } from '../gateway/domain/identifiers.js';
-import type { Envelope } from '../gateway/envelope.js';
+import { isoDateInJapan } from '../domain/dates.js';
+import { myNumberCheckDigit } from '../domain/identifiers.js';
+import type { Envelope } from '../platform/envelope.js';
 import type { IdentityChange } from '../gateway/cs/identityStoreTypes.js';
-import { SUBLEVELS } from '../gateway/store/db.js';
+import { SUBLEVELS } from '../platform/store/db.js';
 import { PREF, SYSTEMS, startCsStack, until, type CsStack, type LocalClient } from './helpers/cs-harness.js';
 import { recordWrites, type RecordedWrite } from './helpers/write-recorder.js';
 

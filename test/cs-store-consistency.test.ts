@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openApplianceDb, type Db } from '../gateway/store/db.js';
+import { openApplianceDb, type Db } from '../platform/store/db.js';
 import { IdentityStore } from '../gateway/cs/identityStore.js';
 import { ConsistencyChecker } from '../gateway/cs/consistency/session.js';
 import { StoreConsistencyPeer } from '../gateway/cs/consistency/peer.js';

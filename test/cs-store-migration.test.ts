@@ -6,7 +6,7 @@
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { cpSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { openApplianceDb, type Db } from '../gateway/store/db.js';
+import { openApplianceDb, type Db } from '../platform/store/db.js';
 import { IdentityStore, IdentityStoreOpenError } from '../gateway/cs/identityStore.js';
 import type { IdentityRecord, ValueCodec } from '../gateway/cs/identityStoreTypes.js';
 import { SessionStore } from '../gateway/cs/consistency/sessionStore.js';

@@ -2,11 +2,11 @@
 // exactly the answers of a scan of every holder of the name: checked against a plain filter over
 // the records for many query shapes, on a store created with nx and on one created before it.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { openApplianceDb, SUBLEVELS, type Db } from '../gateway/store/db.js';
+import { openApplianceDb, SUBLEVELS, type Db } from '../platform/store/db.js';
 import { IdentityStore } from '../gateway/cs/identityStore.js';
 import { addressKey, ADDRESS_LEVEL, birthDateMatches } from '../gateway/cs/identityStoreKeys.js';
 import type { IdentityChange, IdentityRecord, SearchQuery } from '../gateway/cs/identityStoreTypes.js';
-import { myNumberCheckDigit, residentCodeCheckDigit } from '../gateway/domain/identifiers.js';
+import { myNumberCheckDigit, residentCodeCheckDigit } from '../domain/identifiers.js';
 import { tempDir } from './helpers/tmp.js';
 
 const rc = (n: number) => { const b = String(n).padStart(10, '0'); return b + residentCodeCheckDigit(b); };

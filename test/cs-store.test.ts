@@ -1,8 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { openApplianceDb, type Db } from '../gateway/store/db.js';
+import { openApplianceDb, type Db } from '../platform/store/db.js';
 import { IdentityStore, IdentityStoreError } from '../gateway/cs/identityStore.js';
 import type { IdentityChange, ValueCodec } from '../gateway/cs/identityStoreTypes.js';
-import { myNumberCheckDigit, residentCodeCheckDigit } from '../gateway/domain/identifiers.js';
+import { myNumberCheckDigit, residentCodeCheckDigit } from '../domain/identifiers.js';
 import { tempDir } from './helpers/tmp.js';
 
 const rc = (n: number) => { const b = String(n).padStart(10, '0'); return b + residentCodeCheckDigit(b); };

@@ -1,5 +1,5 @@
 // Power-loss safety at the default configuration, checked at the write path: the whole appliance
-// (broker/appliance.ts: broker, CS role, uplink, simulated upstreams, software key) runs in this
+// (appliance/start.ts: broker, CS role, uplink, simulated upstreams, software key) runs in this
 // process with every LevelDB write recorded at classic-level's native binding (sync flag
 // included), while real traffic gets acknowledged: QoS 1 requests PUBACKed by the broker, their
 // replies, and the appliance's PUBACKs to the upstream broker for the answers coming back. Every
@@ -12,12 +12,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
-import { startAppliance, type ApplianceHandle } from '../broker/appliance.js';
+import { startAppliance, type ApplianceHandle } from '../appliance/start.js';
 import { configSchema } from '../config/schema/index.js';
-import { isoDateInJapan } from '../gateway/domain/dates.js';
-import { uuidv7, type Envelope } from '../gateway/envelope.js';
-import { createLogger } from '../gateway/log/logger.js';
-import { SUBLEVELS } from '../gateway/store/db.js';
+import { isoDateInJapan } from '../domain/dates.js';
+import { uuidv7, type Envelope } from '../platform/envelope.js';
+import { createLogger } from '../platform/log/logger.js';
+import { SUBLEVELS } from '../platform/store/db.js';
 import { generateResidents } from '../sim/residents.js';
 import { freePort } from './helpers/ports.js';
 import { tempDir } from './helpers/tmp.js';

@@ -4,13 +4,13 @@
 // upstream_unavailable with the matching answer record.
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Envelope } from '../gateway/envelope.js';
+import type { Envelope } from '../platform/envelope.js';
 import { startGwRole } from '../gateway/gw/role.js';
 import { createInteractive } from '../gateway/local/interactive.js';
 import { createLocalOutbox } from '../gateway/local/localOutbox.js';
-import { createLogger } from '../gateway/log/logger.js';
+import { createLogger } from '../platform/log/logger.js';
 import { openProvisionRecords, type ProvisionRecord } from '../gateway/provision/index.js';
-import { openApplianceDb, SUBLEVELS } from '../gateway/store/db.js';
+import { openApplianceDb, SUBLEVELS } from '../platform/store/db.js';
 import { NL, OTHER, SERVED, startGwStack, until, type GwStack, type SegmentClient } from './helpers/gw-harness.js';
 
 interface WriteOp { type: 'put' | 'del'; key: string; value?: unknown }

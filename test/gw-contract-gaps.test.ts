@@ -3,8 +3,8 @@
 // again — except a 処理通番, which is never kept once delivered.
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { uuidv7, type Envelope, type ErrorBody } from '../gateway/envelope.js';
-import { SUBLEVELS } from '../gateway/store/db.js';
+import { uuidv7, type Envelope, type ErrorBody } from '../platform/envelope.js';
+import { SUBLEVELS } from '../platform/store/db.js';
 import { NL, SERVED, startGwStack, until, type GwStack, type SegmentClient } from './helpers/gw-harness.js';
 
 let s: GwStack;

@@ -3,7 +3,7 @@
 // and its caller, who had `{accepted: true}`, gets an `error` (upstream_unavailable, same corr).
 // Nothing is lost: the operator's retry of the dead letter delivers it once the server is back.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Envelope } from '../gateway/envelope.js';
+import type { Envelope } from '../platform/envelope.js';
 import { RELAYS_SUBLEVEL } from '../gateway/gw/deadRelays.js';
 import { NL, SERVED, startGwStack, until, type GwStack, type SegmentClient } from './helpers/gw-harness.js';
 

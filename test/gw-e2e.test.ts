@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ClassicLevel } from 'classic-level';
 import { join } from 'node:path';
-import type { Envelope } from '../gateway/envelope.js';
+import type { Envelope } from '../platform/envelope.js';
 import { filesContaining, NL, OTHER, SERVED, startGwStack, TERMINAL, until, type GwStack, type SegmentClient } from './helpers/gw-harness.js';
 
 const serial = () => `GWS-${randomBytes(10).toString('hex')}`;

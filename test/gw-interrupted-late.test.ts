@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { INTERRUPTED_RESULT, recordInterruptedQueries } from '../gateway/gw/interrupted.js';
 import { openProvisionRecords } from '../gateway/provision/index.js';
-import { openApplianceDb, SUBLEVELS, type Db } from '../gateway/store/db.js';
+import { openApplianceDb, SUBLEVELS, type Db } from '../platform/store/db.js';
 import { tempDir } from './helpers/tmp.js';
 
 describe('情報提供等記録: interrupted query recorded long after it was sent', () => {

@@ -10,10 +10,10 @@ import { upstreamEnvelope } from '../gateway/cs/flows/shared.js';
 import { startGwRole } from '../gateway/gw/role.js';
 import { createInteractive } from '../gateway/local/interactive.js';
 import { createLocalOutbox } from '../gateway/local/localOutbox.js';
-import { createLogger } from '../gateway/log/logger.js';
+import { createLogger } from '../platform/log/logger.js';
 import { openProvisionRecords } from '../gateway/provision/index.js';
-import { openApplianceDb, SUBLEVELS, type Db } from '../gateway/store/db.js';
-import { UnitOfWork } from '../gateway/store/unitOfWork.js';
+import { openApplianceDb, SUBLEVELS, type Db } from '../platform/store/db.js';
+import { UnitOfWork } from '../platform/store/unitOfWork.js';
 import { tempDir } from './helpers/tmp.js';
 
 describe('情報提供等記録: an information query interrupted by a crash', () => {

@@ -3,8 +3,8 @@
 // copy.update 3-③) wait for the `.result` correlated with their id, resend after the ack timeout,
 // and are delivered (once, the receiver deduplicating the resends) when the server is back.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Envelope } from '../gateway/envelope.js';
-import { SUBLEVELS } from '../gateway/store/db.js';
+import type { Envelope } from '../platform/envelope.js';
+import { SUBLEVELS } from '../platform/store/db.js';
 import { NL, SERVED, startGwStack, until, type GwStack, type SegmentClient } from './helpers/gw-harness.js';
 
 describe('GW relays: timeouts, resends and correlation with a silent intermediate server', () => {

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAuthenticator } from '../broker/auth.js';
 import { startBroker, type BrokerHandle } from '../broker/server.js';
 import { configSchema } from '../config/schema/index.js';
-import { createLogger } from '../gateway/log/logger.js';
+import { createLogger } from '../platform/log/logger.js';
 import { connectClient, endClient, refusal } from './helpers/mqtt.js';
 import { createTestPki, type PemPair, type TestPki } from './helpers/pki.js';
 import { freePort } from './helpers/ports.js';

@@ -7,8 +7,8 @@ import { configSchema } from '../config/schema/index.js';
 import { createKeyHasher } from '../gateway/crypto/index.js';
 import { startGwRole } from '../gateway/gw/role.js';
 import { SERIALS_SUBLEVEL } from '../gateway/gw/serials.js';
-import { createLogger } from '../gateway/log/logger.js';
-import { openApplianceDb, type Db } from '../gateway/store/db.js';
+import { createLogger } from '../platform/log/logger.js';
+import { openApplianceDb, type Db } from '../platform/store/db.js';
 import { NL, SERVED, startGwStack, until, type GwStack, type SegmentClient } from './helpers/gw-harness.js';
 import { tempDir } from './helpers/tmp.js';
 

@@ -2,8 +2,8 @@
 // flows, audit, uplink to Mosquitto): every hostile request gets the precise error reply on
 // res/{id}, a terminal keeps being served, nothing is stored, no prototype is polluted.
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import type { Envelope, ErrorBody } from '../gateway/envelope.js';
-import { SUBLEVELS } from '../gateway/store/db.js';
+import type { Envelope, ErrorBody } from '../platform/envelope.js';
+import { SUBLEVELS } from '../platform/store/db.js';
 import { startCsStack, until, type CsStack, type LocalClient } from './helpers/cs-harness.js';
 import { envelopeCase, type EnvelopeCase } from './fuzz/envelopeCases.js';
 import { fuzzSeed, rng } from './fuzz/prng.js';

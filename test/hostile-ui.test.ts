@@ -2,7 +2,7 @@
 // fixation, brute force, path traversal, and XSS payloads in every field the UI echoes back.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { request } from 'node:https';
-import { SESSION_COOKIE } from '../config/ui/app.js';
+import { SESSION_COOKIE } from '../admin-ui/app.js';
 import { startUiFixture, type UiFixture } from './ui-fixture.js';
 
 interface Res { status: number; location?: string; cookies: Record<string, string>; body: string }

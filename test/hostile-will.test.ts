@@ -10,7 +10,7 @@ import { afterAll, expect, it } from 'vitest';
 import type { IClientOptions } from 'mqtt';
 import { createLevelPersistence } from '../broker/persistence/index.js';
 import type { ApplianceConfigInput } from '../config/schema/index.js';
-import { openApplianceDb } from '../gateway/store/db.js';
+import { openApplianceDb } from '../platform/store/db.js';
 import { startBrokerProcess, type BrokerProcess } from './helpers/broker-process.js';
 import { connectClient, endClient, refusal } from './helpers/mqtt.js';
 import { freePort } from './helpers/ports.js';

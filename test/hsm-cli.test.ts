@@ -7,7 +7,7 @@ import * as keys from '../cli/commands/keys.js';
 import * as pki from '../cli/commands/pki.js';
 import * as verify from '../cli/commands/verify.js';
 import { loadConfig } from '../config/load.js';
-import { uuidv7, nowIso } from '../gateway/envelope.js';
+import { uuidv7, nowIso } from '../platform/envelope.js';
 import { createSigner, b64u } from '../hsm/index.js';
 import { createSoftHsmToken, type SoftHsmToken } from './helpers/softhsm.js';
 import { tempDir } from './helpers/tmp.js';

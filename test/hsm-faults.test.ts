@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import pkcs11js from 'pkcs11js';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { hsmSection } from '../config/schema/hsm.js';
-import { uuidv7, nowIso, type Envelope } from '../gateway/envelope.js';
+import { uuidv7, nowIso, type Envelope } from '../platform/envelope.js';
 import { createSigner, createVerifier, toPem, TokenUnavailableError, type FlattenedJws, type HsmLogger, type TokenSigner } from '../hsm/index.js';
 import { createSoftHsmToken, type SoftHsmToken } from './helpers/softhsm.js';
 import { tempDir } from './helpers/tmp.js';

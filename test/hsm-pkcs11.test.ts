@@ -3,7 +3,7 @@
 import * as jose from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hsmSection } from '../config/schema/hsm.js';
-import { uuidv7, nowIso, type Envelope } from '../gateway/envelope.js';
+import { uuidv7, nowIso, type Envelope } from '../platform/envelope.js';
 import { createDevCa, signCsr } from '../hsm/dev-ca.js';
 import { createSigner, createVerifier, certificateRequest, fromB64u, toPem, WrongPinError, type TokenSigner } from '../hsm/index.js';
 import { listKeys } from '../hsm/pkcs11-key.js';

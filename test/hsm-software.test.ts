@@ -2,7 +2,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { hsmSection } from '../config/schema/hsm.js';
-import { uuidv7, nowIso, type Envelope } from '../gateway/envelope.js';
+import { uuidv7, nowIso, type Envelope } from '../platform/envelope.js';
 import { createSigner, createVerifier, kidOf, toPem, SOFTWARE_WARNING, fromB64u } from '../hsm/index.js';
 import { softwareKeyFile, certificateFiles } from '../hsm/create-signer.js';
 import { tempDir } from './helpers/tmp.js';

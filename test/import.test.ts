@@ -3,7 +3,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { openApplianceDb, type Db } from '../gateway/store/db.js';
+import { openApplianceDb, type Db } from '../platform/store/db.js';
 import { IdentityStore, IdentityStoreOpenError } from '../gateway/cs/identityStore.js';
 import { openEncryptionAtRest } from '../gateway/crypto/index.js';
 import { importFile, ImportError } from '../gateway/cs/import/importer.js';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { generateResidents, populationFromArg, populationSpec, prefectureSpec } from '../sim/residents.js';
 import { validateIdentityChange } from '../gateway/cs/identityStoreValidation.js';
-import { isValidLgCode } from '../gateway/domain/identifiers.js';
+import { isValidLgCode } from '../domain/identifiers.js';
 import { identityRecordSchema } from '../gateway/messages/identityRecord.js';
 import { fieldKit } from '../gateway/messages/fields.js';
 

@@ -3,8 +3,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { nowIso, uuidv7, type Envelope } from '../gateway/envelope.js';
-import { openApplianceDb, type Db } from '../gateway/store/db.js';
+import { nowIso, uuidv7, type Envelope } from '../platform/envelope.js';
+import { openApplianceDb, type Db } from '../platform/store/db.js';
 import { createUplink, type Uplink } from '../gateway/uplink/index.js';
 import type { TokenSigner } from '../hsm/index.js';
 import { reloadingVerifier } from '../sim/pki.js';

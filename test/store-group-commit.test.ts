@@ -1,11 +1,11 @@
-// The group commit on a real LevelDB (gateway/store/groupCommit.ts): several units of work in one
+// The group commit on a real LevelDB (platform/store/groupCommit.ts): several units of work in one
 // batch, each one's writes all or nothing; one whose operations the database refuses fails alone;
 // a dropped one leaves nothing; nothing is visible, and no commit resolves, before the group write.
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { join } from 'node:path';
-import { openApplianceDb, type Db } from '../gateway/store/db.js';
-import { GroupCommit } from '../gateway/store/groupCommit.js';
-import { UnitOfWork } from '../gateway/store/unitOfWork.js';
+import { openApplianceDb, type Db } from '../platform/store/db.js';
+import { GroupCommit } from '../platform/store/groupCommit.js';
+import { UnitOfWork } from '../platform/store/unitOfWork.js';
 import { tempDir } from './helpers/tmp.js';
 import { recordWrites } from './helpers/write-recorder.js';
 

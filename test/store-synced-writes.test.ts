@@ -1,4 +1,4 @@
-// The appliance DB's write policy (gateway/store/syncedWrites.ts), watched at classic-level's native
+// The appliance DB's write policy (platform/store/syncedWrites.ts), watched at classic-level's native
 // binding: by default every kind of write is synced unless its caller says otherwise; the opt-out
 // (broker.syncWrites: false) syncs nothing. The broker's group committer, which decides per
 // batch: only a batch of subscribers' acknowledgements goes unsynced. And a backup restore.
@@ -6,8 +6,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { GroupCommitter, type HeldFanout, type Sublevel } from '../broker/persistence/committer.js';
 import { rawBatchOf } from '../broker/persistence/batchWrite.js';
-import { openApplianceDb, type Db } from '../gateway/store/db.js';
-import { UnitOfWork } from '../gateway/store/unitOfWork.js';
+import { openApplianceDb, type Db } from '../platform/store/db.js';
+import { UnitOfWork } from '../platform/store/unitOfWork.js';
 import { createBackup } from '../gateway/backup/index.js';
 import { restoreBackup, verifyBackup } from '../gateway/backup/restore.js';
 import { testSigner } from './audit-helpers.js';

@@ -3,12 +3,12 @@
 // (JUKIGW_ overrides, as an operator would set them). A monitor account logs in to the UI.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startAppliance, type ApplianceHandle } from '../broker/appliance.js';
+import { startAppliance, type ApplianceHandle } from '../appliance/start.js';
 import { ensureDevPasswords } from '../config/devPasswords.js';
 import { loadConfig } from '../config/load.js';
-import { openAuthStore } from '../config/ui/auth/store.js';
-import { uuidv7, type Envelope } from '../gateway/envelope.js';
-import { createLogger } from '../gateway/log/logger.js';
+import { openAuthStore } from '../admin-ui/auth/store.js';
+import { uuidv7, type Envelope } from '../platform/envelope.js';
+import { createLogger } from '../platform/log/logger.js';
 import { connectClient, endClient } from './helpers/mqtt.js';
 import { freePort } from './helpers/ports.js';
 import { tempDir } from './helpers/tmp.js';

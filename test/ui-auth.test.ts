@@ -1,19 +1,19 @@
 // Accounts, sessions, lockout, API tokens and the HTTP protections of the admin app (no browser).
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { openApplianceDb, type Db } from '../gateway/store/db.js';
-import { createLogger } from '../gateway/log/logger.js';
-import { openAuthStore, LOCKOUT_MS, type AuthStore } from '../config/ui/auth/store.js';
-import { hashPassword, verifyPassword } from '../config/ui/auth/passwords.js';
-import { createAdminApp, SESSION_COOKIE } from '../config/ui/app.js';
+import { openApplianceDb, type Db } from '../platform/store/db.js';
+import { createLogger } from '../platform/log/logger.js';
+import { openAuthStore, LOCKOUT_MS, type AuthStore } from '../admin-ui/auth/store.js';
+import { hashPassword, verifyPassword } from '../admin-ui/auth/passwords.js';
+import { createAdminApp, SESSION_COOKIE } from '../admin-ui/app.js';
 import { openConfigVersions } from '../config/versions.js';
-import { createSystemsService } from '../config/ui/adapters/systems.js';
-import type { ApplianceServices, AuditEvent } from '../config/ui/services.js';
+import { createSystemsService } from '../admin-ui/adapters/systems.js';
+import type { ApplianceServices, AuditEvent } from '../admin-ui/services.js';
 import { tempDir } from './helpers/tmp.js';
 
 // The real scrypt, counted: every login attempt must cost one, whether the name is an account or not.
-vi.mock('../config/ui/auth/passwords.js', async (importOriginal) => {
-  const real = await importOriginal<typeof import('../config/ui/auth/passwords.js')>();
+vi.mock('../admin-ui/auth/passwords.js', async (importOriginal) => {
+  const real = await importOriginal<typeof import('../admin-ui/auth/passwords.js')>();
   return { ...real, verifyPassword: vi.fn(real.verifyPassword) };
 });
 

@@ -11,7 +11,7 @@ import { toPem } from '../hsm/index.js';
 import { launchChromium } from './helpers/browser.js';
 import { closed, connectClient, endClient, refusal } from './helpers/mqtt.js';
 import { startUiFixture, type UiFixture } from './ui-fixture.js';
-import { nowIso, uuidv7 } from '../gateway/envelope.js';
+import { nowIso, uuidv7 } from '../platform/envelope.js';
 import { freePort } from './helpers/ports.js';
 import { until } from './helpers/until.js';
 import { tempDir } from './helpers/tmp.js';

@@ -3,19 +3,19 @@
 // the link state, and an empty queue — each in the reader's language, from the real components.
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createAdminApp, SESSION_COOKIE } from '../config/ui/app.js';
-import { openAuthStore } from '../config/ui/auth/store.js';
-import { onlineOperations } from '../config/ui/adapters/operations.js';
-import { auditFromLog } from '../config/ui/adapters/audit.js';
-import { STYLESHEET } from '../config/ui/static.js';
-import { configCommentText, systemDescriptionText, tokenWarningText } from '../config/ui/i18n/components.js';
-import { ja } from '../config/ui/i18n/ja.js';
-import { en } from '../config/ui/i18n/en.js';
+import { createAdminApp, SESSION_COOKIE } from '../admin-ui/app.js';
+import { openAuthStore } from '../admin-ui/auth/store.js';
+import { onlineOperations } from '../admin-ui/adapters/operations.js';
+import { auditFromLog } from '../admin-ui/adapters/audit.js';
+import { STYLESHEET } from '../admin-ui/static.js';
+import { configCommentText, systemDescriptionText, tokenWarningText } from '../admin-ui/i18n/components.js';
+import { ja } from '../admin-ui/i18n/ja.js';
+import { en } from '../admin-ui/i18n/en.js';
 import { openConfigVersions } from '../config/versions.js';
 import { embeddedDefault } from '../config/default.js';
-import type { ApplianceServices } from '../config/ui/services.js';
-import { createLogger } from '../gateway/log/logger.js';
-import { openApplianceDb, type Db } from '../gateway/store/db.js';
+import type { ApplianceServices } from '../admin-ui/services.js';
+import { createLogger } from '../platform/log/logger.js';
+import { openApplianceDb, type Db } from '../platform/store/db.js';
 import { createAuditLog } from '../gateway/audit/index.js';
 import { LoginThrottle } from '../broker/login-throttle.js';
 import { createSigner } from '../hsm/create-signer.js';
@@ -46,7 +46,7 @@ beforeAll(async () => {
   const signer = await createSigner(hsmSection.parse({ kind: 'software' }), { dataDir: dir.path });
   const auditLog = await createAuditLog({ db, signer, checkpointEvery: 20 });
   const audit = auditFromLog(auditLog);
-  // Broker refusals as the appliance records them (gateway/appliance/components.ts): an unknown client
+  // Broker refusals as the appliance records them (appliance/components.ts): an unknown client
   // id names no system; the failed-login summary is the broker's own line.
   const throttle = new LoginThrottle(() => LIMITS);
   throttle.failed(['system term-01'], 0);

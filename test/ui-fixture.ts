@@ -7,25 +7,25 @@ import { join } from 'node:path';
 import { hsmSection } from '../config/schema/hsm.js';
 import { createSigner } from '../hsm/create-signer.js';
 import { createDevCa } from '../hsm/dev-ca.js';
-import { openApplianceDb, type Db } from '../gateway/store/db.js';
-import { createLogger } from '../gateway/log/logger.js';
-import { nowIso, uuidv7 } from '../gateway/envelope.js';
+import { openApplianceDb, type Db } from '../platform/store/db.js';
+import { createLogger } from '../platform/log/logger.js';
+import { nowIso, uuidv7 } from '../platform/envelope.js';
 import { createUplink, type Outbox, type Uplink } from '../gateway/uplink/index.js';
 import { verifierFromConfig } from '../hsm/verifier-config.js';
 import { startBroker, type BrokerHandle } from '../broker/server.js';
 import { openConfigVersions, type ConfigVersions } from '../config/versions.js';
-import { startAdminUi, type AdminUiHandle } from '../config/ui/server.js';
-import type { AuditRecord } from '../config/ui/services.js';
+import { startAdminUi, type AdminUiHandle } from '../admin-ui/server.js';
+import type { AuditRecord } from '../admin-ui/services.js';
 import { createAuditLog, type AuditLog } from '../gateway/audit/index.js';
-import { selfSignedUiCertificate } from '../config/ui/tls.js';
+import { selfSignedUiCertificate } from '../admin-ui/tls.js';
 import { IdentityStore } from '../gateway/cs/identityStore.js';
 import { ConsistencyChecker } from '../gateway/cs/consistency/session.js';
 import { StoreConsistencyPeer } from '../gateway/cs/consistency/peer.js';
-import { consistencyFromChecker } from '../config/ui/adapters/consistency.js';
+import { consistencyFromChecker } from '../admin-ui/adapters/consistency.js';
 import { generateResidents } from '../sim/residents.js';
-import { uplinkProbe } from '../config/ui/adapters/uplink-probe.js';
-import { applianceServices } from '../config/ui/adapters/index.js';
-import { onlineOperations, type OnlineOperations } from '../config/ui/adapters/operations.js';
+import { uplinkProbe } from '../admin-ui/adapters/uplink-probe.js';
+import { applianceServices } from '../admin-ui/adapters/index.js';
+import { onlineOperations, type OnlineOperations } from '../admin-ui/adapters/operations.js';
 import { startMosquitto, type Mosquitto } from './helpers/mosquitto.js';
 import { freePort } from './helpers/ports.js';
 import { tempDir } from './helpers/tmp.js';
@@ -97,13 +97,13 @@ async function startUiFixtureParts(started: Array<() => Promise<void> | void>): 
   let broker: BrokerHandle | undefined;
   const versions = await openConfigVersions({
     db, initialText, signer,
-    // As the appliance does (gateway/appliance/components.ts): ACL and limits live, connected clients
+    // As the appliance does (appliance/components.ts): ACL and limits live, connected clients
     // kept, only a listener whose own settings changed is restarted.
     applyLive: async (next, plan) => { await broker?.reconfigure(next, { restartListeners: plan.restartListeners }); },
   });
   broker = await startBroker(versions.running(), { logger });
 
-  // As gateway/appliance/components.ts uplinkComponent does with configured upstreams; `juki-net` and
+  // As appliance/components.ts uplinkComponent does with configured upstreams; `juki-net` and
   // `closed` never connect, so what is queued for them stays.
   const uplink = await createUplink({
     config: versions.running(), db, signer, verifier: verifierFromConfig(versions.running().trust),
@@ -136,7 +136,7 @@ async function startUiFixtureParts(started: Array<() => Promise<void> | void>): 
     // A little latency per exchange, as over the uplink, so the progress bar has something to show.
     transport: async (req) => { await new Promise((r) => setTimeout(r, 40)); return peerServer.handle(req); },
   });
-  // The same wiring as `juki-gw start` (gateway/appliance/components.ts uiComponent).
+  // The same wiring as `juki-gw start` (appliance/components.ts uiComponent).
   const wired = applianceServices({
     versions, auditLog, dataDir: dir, broker, uplink, signer, devCa: ca, consistency,
     uplinks: uplinkProbe(() => versions.running(), 3000),

@@ -8,13 +8,13 @@ import * as x509 from '@peculiar/x509';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../config/load.js';
 import type { ApplianceConfig } from '../config/schema/index.js';
-import { createAdminApp, SESSION_COOKIE } from '../config/ui/app.js';
-import { openAuthStore } from '../config/ui/auth/store.js';
-import { keysFromHsm } from '../config/ui/adapters/keys.js';
+import { createAdminApp, SESSION_COOKIE } from '../admin-ui/app.js';
+import { openAuthStore } from '../admin-ui/auth/store.js';
+import { keysFromHsm } from '../admin-ui/adapters/keys.js';
 import { openConfigVersions } from '../config/versions.js';
-import type { ApplianceServices } from '../config/ui/services.js';
-import { createLogger } from '../gateway/log/logger.js';
-import { openApplianceDb, type Db } from '../gateway/store/db.js';
+import type { ApplianceServices } from '../admin-ui/services.js';
+import { createLogger } from '../platform/log/logger.js';
+import { openApplianceDb, type Db } from '../platform/store/db.js';
 import { kidOf } from '../hsm/index.js';
 import { createSoftHsmToken, type SoftHsmToken } from './helpers/softhsm.js';
 import { tempDir } from './helpers/tmp.js';
@@ -72,7 +72,7 @@ beforeAll(async () => {
   config = r.config;
   db = await openApplianceDb(join(dir.path, 'ui-db'));
   const versions = await openConfigVersions({ db, initialText: "municipalities: ['242012']\n" });
-  // What applianceServices wires for the HSM page (config/ui/adapters/index.ts).
+  // What applianceServices wires for the HSM page (admin-ui/adapters/index.ts).
   const services: ApplianceServices = {
     config: versions, systems: { list: async () => [] } as never, status: {}, audit: { append: async () => undefined },
     keys: keysFromHsm({ hsm: () => config.hsm, dataDir: config.dataDir, trustAnchorFiles: () => [] }),

@@ -1,14 +1,14 @@
-// The whole appliance without upstreams runs simulated ones (gateway/appliance/simulatedUpstream.ts);
+// The whole appliance without upstreams runs simulated ones (appliance/simulatedUpstream.ts);
 // every signed-in page of the admin UI then says so, loudly, in the account's language.
 import { mkdirSync } from 'node:fs';
 import { request } from 'node:https';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startAppliance, type ApplianceHandle } from '../broker/appliance.js';
+import { startAppliance, type ApplianceHandle } from '../appliance/start.js';
 import { parseConfigText } from '../config/load.js';
-import { SESSION_COOKIE } from '../config/ui/app.js';
-import { openAuthStore } from '../config/ui/auth/store.js';
-import { createLogger } from '../gateway/log/logger.js';
+import { SESSION_COOKIE } from '../admin-ui/app.js';
+import { openAuthStore } from '../admin-ui/auth/store.js';
+import { createLogger } from '../platform/log/logger.js';
 import { freePort } from './helpers/ports.js';
 import { tempDir } from './helpers/tmp.js';
 

@@ -5,10 +5,10 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { hsmSection } from '../config/schema/hsm.js';
 import { openConfigVersions, type ConfigVersions } from '../config/versions.js';
 import { lineDiff } from '../config/versions-diff.js';
-import { openApplianceDb, type Db } from '../gateway/store/db.js';
+import { openApplianceDb, type Db } from '../platform/store/db.js';
 import { createSigner } from '../hsm/create-signer.js';
 import type { Signer } from '../hsm/types.js';
-import type { Actor, ApplyPlan } from '../config/ui/services.js';
+import type { Actor, ApplyPlan } from '../admin-ui/services.js';
 import { tempDir } from './helpers/tmp.js';
 
 const actor: Actor = { user: 'admin', role: 'admin', via: 'cli' };

@@ -3,8 +3,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { openApplianceDb } from '../gateway/store/db.js';
-import { nowIso, uuidv7, type Envelope } from '../gateway/envelope.js';
+import { openApplianceDb } from '../platform/store/db.js';
+import { nowIso, uuidv7, type Envelope } from '../platform/envelope.js';
 import { Outbox } from '../gateway/uplink/outbox.js';
 import { startSimulators, type Simulators } from '../sim/run.js';
 import { startMosquitto, type Mosquitto } from './helpers/mosquitto.js';

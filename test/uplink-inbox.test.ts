@@ -3,8 +3,8 @@
 // and unhandled messages are refused, and a failing flow leaves the id unseen for the sender's retry.
 import { generateKeyPairSync } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { nowIso, uuidv7, type Envelope } from '../gateway/envelope.js';
-import { openApplianceDb, type Db } from '../gateway/store/db.js';
+import { nowIso, uuidv7, type Envelope } from '../platform/envelope.js';
+import { openApplianceDb, type Db } from '../platform/store/db.js';
 import { Correlator } from '../gateway/uplink/correlator.js';
 import { Inbox, type InboxAuditEvent } from '../gateway/uplink/inbox.js';
 import { Outbox } from '../gateway/uplink/outbox.js';

@@ -1,8 +1,8 @@
 // Outbox on a real LevelDB: atomic enqueue with the caller's batch, order per partition, parallelism
 // across partitions, backoff, dead-letter queue operations, and recovery of the index after a restart.
 import { afterEach, describe, expect, it } from 'vitest';
-import { openApplianceDb, SUBLEVELS, type Db } from '../gateway/store/db.js';
-import { nowIso, uuidv7, type Envelope } from '../gateway/envelope.js';
+import { openApplianceDb, SUBLEVELS, type Db } from '../platform/store/db.js';
+import { nowIso, uuidv7, type Envelope } from '../platform/envelope.js';
 import { Outbox } from '../gateway/uplink/outbox.js';
 import { tempDir } from './helpers/tmp.js';
 

@@ -3,8 +3,8 @@
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { connect } from 'mqtt';
 import { Registry } from 'prom-client';
-import { openApplianceDb, type Db } from '../gateway/store/db.js';
-import { nowIso, uuidv7, type Envelope } from '../gateway/envelope.js';
+import { openApplianceDb, type Db } from '../platform/store/db.js';
+import { nowIso, uuidv7, type Envelope } from '../platform/envelope.js';
 import { createUplink, type InboxAuditEvent, type Uplink } from '../gateway/uplink/index.js';
 import { TokenUnavailableError, type TokenSigner } from '../hsm/index.js';
 import type { Signer } from '../hsm/types.js';

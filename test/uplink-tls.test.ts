@@ -3,9 +3,9 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { nowIso, uuidv7 } from '../gateway/envelope.js';
+import { nowIso, uuidv7 } from '../platform/envelope.js';
 import { EXAMPLE_RECORD } from '../gateway/messages/index.js';
-import { openApplianceDb, type Db } from '../gateway/store/db.js';
+import { openApplianceDb, type Db } from '../platform/store/db.js';
 import { createUplink, type Uplink } from '../gateway/uplink/index.js';
 import { createDevCa, issueWithNewKey, type TokenSigner } from '../hsm/index.js';
 import { reloadingVerifier, type SimPki } from '../sim/pki.js';

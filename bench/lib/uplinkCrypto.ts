@@ -1,6 +1,6 @@
 // bench:uplink's baselines: the same path with the cryptography taken out (never used outside the
 // benchmark), and the raw signing rate of the token, for the ratios printed in the same run.
-import { envelopeSchema, type Envelope } from '../../gateway/envelope.js';
+import { envelopeSchema, type Envelope } from '../../platform/envelope.js';
 import { fromB64u } from '../../hsm/index.js';
 import type { FlattenedJws, Signer, Verifier, VerifyResult } from '../../hsm/types.js';
 

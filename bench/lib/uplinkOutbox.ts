@@ -2,7 +2,7 @@
 // batch holding identity.notify entries is committed to the uplink's outbox — what the identity.update
 // flow does after its intake — and stops when the simulated prefecture receives the message. Runs on
 // the same stack as the req/ mode, so the two tables differ only by where the clock starts.
-import { nowIso, uuidv7, type Envelope } from '../../gateway/envelope.js';
+import { nowIso, uuidv7, type Envelope } from '../../platform/envelope.js';
 import { PREF, SELF, type CsStack } from '../../test/helpers/cs-harness.js';
 import { notifyBody, testResidentCode } from '../../test/helpers/uplink.js';
 import { sleep } from './uplinkCrypto.js';

@@ -5,8 +5,8 @@
 // queue → intake → identity.update flow (store + outbox + reply + audit in one batch) → uplink
 // (signing) → Mosquitto → simulator; the uplink frees the partition when identity.notify.result is back.
 import mqtt, { type MqttClient } from 'mqtt';
-import { isoDateInJapan } from '../../gateway/domain/dates.js';
-import { uuidv7, type Envelope } from '../../gateway/envelope.js';
+import { isoDateInJapan } from '../../domain/dates.js';
+import { uuidv7, type Envelope } from '../../platform/envelope.js';
 import { PASSWORD, PREF, SYSTEMS, type CsStack } from '../../test/helpers/cs-harness.js';
 import { percentile, sleep } from './uplinkCrypto.js';
 

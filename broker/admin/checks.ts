@@ -1,6 +1,6 @@
 // Readiness checks for /readyz: each answers ok or a short reason an operator can act on.
 import { statfs } from 'node:fs/promises';
-import type { Db } from '../../gateway/store/db.js';
+import type { Db } from '../../platform/store/db.js';
 
 export interface CheckResult { ok: boolean; detail?: string }
 export interface ReadinessCheck { name: string; run(): Promise<CheckResult> }

@@ -1,8 +1,8 @@
 // How a batch's operations reach LevelDB: values sealed or encoded where their bytes are made, and
 // the cheapest native write path classic-level offers.
 import { ClassicLevel } from 'classic-level';
-import type { Db } from '../../gateway/store/db.js';
-import { syncedChainedBatch } from '../../gateway/store/syncedWrites.js';
+import type { Db } from '../../platform/store/db.js';
+import { syncedChainedBatch } from '../../platform/store/syncedWrites.js';
 import type { LazyValue, RawOp, ValueSealer } from './writeTypes.js';
 
 /** Turns every value into the bytes to store (sealed when a sealer is given), in place. */

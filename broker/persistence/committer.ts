@@ -16,7 +16,7 @@
 // copies, replayable from the ingress log as they are: LevelDB does not fsync a log file it rolls
 // over from, so a power cut can lose an unsynced batch while a later synced one survives — one that
 // advances the fan-out watermark, after which the ingress entries are cleared.
-import type { Db } from '../../gateway/store/db.js';
+import type { Db } from '../../platform/store/db.js';
 import { encodeValues, rawBatchOf } from './batchWrite.js';
 import type { CommitWaiter, CommitterEvents, HeldFanout, RawOp, Sublevel, ValueSealer, Watermark, WriteOp } from './writeTypes.js';
 

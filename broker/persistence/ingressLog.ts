@@ -3,7 +3,7 @@
 // watermark W ("every seq below W is fanned out", one op per batch) replaces a delete per message;
 // entries below it are range-deleted now and then. Seqs also name queue entries ({client}!{seq}),
 // so they never go back: they are reserved on disk in blocks.
-import { seqKey } from '../../gateway/store/db.js';
+import { seqKey } from '../../platform/store/db.js';
 import { decodeRecord, jsonBytes, parseJson } from './codec.js';
 import type { IngressBooks, PendingIngress } from './ingressEntry.js';
 import * as K from './keys.js';

@@ -1,6 +1,6 @@
 // Key layout inside the broker sublevel. Client ids are escaped so that '!' only ever separates
 // fields: a prefix scan for client "abc" must not touch client "abc!x" or "abcd".
-import { seqKey } from '../../gateway/store/db.js';
+import { seqKey } from '../../platform/store/db.js';
 
 const NEEDS_ESCAPE = /[%!]/;
 

@@ -6,8 +6,8 @@
 // of its own (subscriptions, retained, wills, incoming, outgoingQueues, ingressLog).
 import { Readable } from 'node:stream';
 import { ClassicLevel } from 'classic-level';
-import type { Db } from '../../gateway/store/db.js';
-import { SUBLEVELS, seqKey } from '../../gateway/store/db.js';
+import type { Db } from '../../platform/store/db.js';
+import { SUBLEVELS, seqKey } from '../../platform/store/db.js';
 import type { AnyPacket } from './aedesParts.js';
 import { encodeIngressRecord, encodeRecord, parseJson, type RecordObject } from './codec.js';
 import { GroupCommitter } from './committer.js';
@@ -31,7 +31,7 @@ export interface PersistenceAlarm {
 export interface LevelPersistenceOptions {
   /** Opens (and closes on destroy) its own LevelDB here. */
   path?: string;
-  /** The appliance's root DB (gateway/store/db.ts); the sublevels broker, ingress and requests are used. */
+  /** The appliance's root DB (platform/store/db.ts); the sublevels broker, ingress and requests are used. */
   db?: Db;
   /** fsync each batch (power-loss safe). Default true. A process crash is survived either way. */
   sync?: boolean;

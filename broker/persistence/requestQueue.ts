@@ -1,8 +1,8 @@
 // Local requests (受付): QoS ≥ 1 publishes on req/… are the gateway's work queue. They are written
 // here by the durable ingress before PUBACK; the gateway reads them, and acknowledges each one in
 // the same chained batch as its business change, so a request is either pending or fully handled.
-import type { Batch } from '../../gateway/store/db.js';
-import { seqKey } from '../../gateway/store/db.js';
+import type { Batch } from '../../platform/store/db.js';
+import { seqKey } from '../../platform/store/db.js';
 import { decodeRecord, encodeRecord } from './codec.js';
 import type { Sublevel, ValueSealer } from './committer.js';
 

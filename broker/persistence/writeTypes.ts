@@ -1,7 +1,7 @@
 // What the group committer (committer.ts) takes and gives: write operations, lazily encoded values,
 // held fan-outs, commit waiters, the fan-out watermark and the sealer of values at rest.
 import type { AbstractSublevel } from 'abstract-level';
-import type { Db } from '../../gateway/store/db.js';
+import type { Db } from '../../platform/store/db.js';
 
 export type Sublevel = AbstractSublevel<Db, string | Buffer | Uint8Array, string, Uint8Array>;
 

@@ -6,7 +6,7 @@ import { commandConfig, dataDirLine } from '../commandConfig.js';
 import { parseCommandArgs } from '../args.js';
 import type { VerifyReport } from '../../gateway/audit/verify.js';
 import type { ApplianceConfig } from '../../config/schema/index.js';
-import type { Job } from '../../config/ui/adapters/jobs.js';
+import type { Job } from '../../admin-ui/adapters/jobs.js';
 import { applianceHolds, followJob, ONLINE_OPTIONS, onlineUsage, refusal, runningAppliance } from '../online.js';
 import { progressPrinter } from '../progress.js';
 import { showTime } from '../time.js';
@@ -58,7 +58,7 @@ async function pinnedCerts(certFiles: string[] | undefined, configured: string[]
 }
 
 async function openDb(dataDir: string) {
-  const { openApplianceDb } = await import('../../gateway/store/db.js');
+  const { openApplianceDb } = await import('../../platform/store/db.js');
   const path = join(dataDir, 'db');
   if (!existsSync(path)) throw new Error(`no appliance database at ${path}`);
   try {

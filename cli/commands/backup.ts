@@ -6,7 +6,7 @@ import { commandConfig, dataDirLine } from '../commandConfig.js';
 import { parseCommandArgs } from '../args.js';
 import type { EncryptTo } from '../../gateway/backup/container.js';
 import type { ApplianceConfig } from '../../config/schema/index.js';
-import type { Job } from '../../config/ui/adapters/jobs.js';
+import type { Job } from '../../admin-ui/adapters/jobs.js';
 import { applianceHolds, followJob, ONLINE_OPTIONS, onlineUsage, refusal, runningAppliance, type OnlineFlags } from '../online.js';
 import { progressPrinter } from '../progress.js';
 import { showTimeOf } from '../time.js';

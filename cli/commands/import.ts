@@ -2,7 +2,7 @@
 // into the identity store, with a progress bar, a validation report and resume.
 import { createReadStream, createWriteStream, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import type { Job } from '../../config/ui/adapters/jobs.js';
+import type { Job } from '../../admin-ui/adapters/jobs.js';
 import { commandConfig, dataDirLine } from '../commandConfig.js';
 import { parseCommandArgs } from '../args.js';
 import { applianceHolds, followJob, ONLINE_OPTIONS, onlineUsage, refusal, runningAppliance } from '../online.js';
@@ -64,7 +64,7 @@ export async function run(args: string[]): Promise<number> {
   }
   const { importFile, importGenerated, ImportError } = await import('../../gateway/cs/import/importer.js');
   const { formatOf } = await import('../../gateway/cs/import/format.js');
-  const { openApplianceDb } = await import('../../gateway/store/db.js');
+  const { openApplianceDb } = await import('../../platform/store/db.js');
   const { IdentityStore, IdentityStoreOpenError } = await import('../../gateway/cs/identityStore.js');
 
   let spec: import('../../sim/residents.js').PopulationSpec | undefined;
@@ -111,7 +111,7 @@ export async function run(args: string[]): Promise<number> {
   let closeAtRest: (() => Promise<void>) | undefined;
   try {
     // Into an appliance's data dir (a configuration given) records are sealed and keyed exactly as
-    // the appliance does (gateway/appliance/components.ts); --data-dir alone writes a plain store.
+    // the appliance does (appliance/components.ts); --data-dir alone writes a plain store.
     let storeOpts: Parameters<typeof IdentityStore.open>[1] = {};
     if (config) {
       const { openEncryptionAtRest } = await import('../../gateway/crypto/index.js');

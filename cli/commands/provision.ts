@@ -45,7 +45,7 @@ export async function run(args: string[]): Promise<number> {
   if (existsSync(v.out)) return err(`export: ${v.out} exists; refusing to overwrite`, 1);
   const path = join(dataDir, 'db');
   if (!existsSync(path)) return err(`export: no appliance database at ${path}`, 1);
-  const { openApplianceDb } = await import('../../gateway/store/db.js');
+  const { openApplianceDb } = await import('../../platform/store/db.js');
   let db;
   try {
     db = await openApplianceDb(path);

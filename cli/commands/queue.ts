@@ -4,7 +4,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { commandConfig, dataDirLine } from '../commandConfig.js';
-import { openApplianceDb, type Db } from '../../gateway/store/db.js';
+import { openApplianceDb, type Db } from '../../platform/store/db.js';
 import { Outbox, type OutboxSummary } from '../../gateway/uplink/outbox.js';
 import { backoffDelay } from '../../gateway/uplink/backoff.js';
 import type { ApplianceConfig } from '../../config/schema/index.js';

@@ -2,7 +2,7 @@
 // integrator's first test, which cannot get the session rules wrong.
 import { readFileSync } from 'node:fs';
 import { formatProblems, loadConfig } from '../../config/load.js';
-import { envelopeSchema, nowIso, uuidv7 } from '../../gateway/envelope.js';
+import { envelopeSchema, nowIso, uuidv7 } from '../../platform/envelope.js';
 import { parseCommandArgs } from '../args.js';
 import { exchange } from '../send/exchange.js';
 import { resolveTarget } from '../send/target.js';

@@ -2,8 +2,8 @@
 // CS) against a real upstream broker, with a deterministic synthetic population. SIMULATED: not J-LIS.
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { isValidLgCode } from '../../gateway/domain/identifiers.js';
-import { createLogger } from '../../gateway/log/logger.js';
+import { isValidLgCode } from '../../domain/identifiers.js';
+import { createLogger } from '../../platform/log/logger.js';
 import type { SimPerson } from '../../sim/directory.js';
 import { generateResidents, populationSpec } from '../../sim/residents.js';
 import { startSimulators } from '../../sim/run.js';

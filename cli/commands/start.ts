@@ -1,9 +1,9 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fingerprint } from '../../config/ui/tls.js';
+import { fingerprint } from '../../admin-ui/tls.js';
 import { formatProblems, loadConfig } from '../../config/load.js';
-import { createLogger } from '../../gateway/log/logger.js';
-import { startAppliance } from '../../broker/appliance.js';
+import { createLogger } from '../../platform/log/logger.js';
+import { startAppliance } from '../../appliance/start.js';
 import { parseCommandArgs } from '../args.js';
 import { ensureDevPasswords } from '../../config/devPasswords.js';
 import { startSummary } from '../startSummary.js';

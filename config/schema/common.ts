@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { isNodeAddress, isValidLgCode } from '../../gateway/domain/identifiers.js';
+import { isNodeAddress, isValidLgCode } from '../../domain/identifiers.js';
 
 export const port = z.number({ message: 'expected 1..65535' }).int('expected 1..65535')
   .min(1, 'expected 1..65535').max(65535, 'expected 1..65535');

@@ -2,7 +2,7 @@
 // head as a JWS, so rewriting the chain needs the token key, not just write access to the disk.
 // Prune anchors (retention) are signed the same way with another type.
 import { X509Certificate } from 'node:crypto';
-import { nowIso, uuidv7 } from '../envelope.js';
+import { nowIso, uuidv7 } from '../../platform/envelope.js';
 import { fromB64u, kidOf, signingInput, SUPPORTED_ALGS, verifyJoseSignature } from '../../hsm/jws.js';
 import type { FlattenedJws, JwsAlg, Signer } from '../../hsm/types.js';
 

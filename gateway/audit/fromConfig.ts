@@ -1,8 +1,8 @@
 // The appliance's audit trail as the `audit` config section describes it.
 import type { Registry } from 'prom-client';
 import type { AuditConfig } from '../../config/schema/audit.js';
-import type { Logger } from '../log/logger.js';
-import type { Db } from '../store/db.js';
+import type { Logger } from '../../platform/log/logger.js';
+import type { Db } from '../../platform/store/db.js';
 import type { Signer } from '../../hsm/types.js';
 import type { PreviousKeySigner } from '../../hsm/previous-key.js';
 import { createAuditLog, type AuditLog } from './log.js';

@@ -4,9 +4,9 @@
 // in flight concurrently; one that is closed unwritten or fails still has its entry written (its
 // hash is already someone's `prev`) followed by an `audit.void` entry naming it.
 import type { Registry } from 'prom-client';
-import { nowIso } from '../envelope.js';
-import type { Logger } from '../log/logger.js';
-import type { Batch, Db } from '../store/db.js';
+import { nowIso } from '../../platform/envelope.js';
+import type { Logger } from '../../platform/log/logger.js';
+import type { Batch, Db } from '../../platform/store/db.js';
 import type { Signer } from '../../hsm/types.js';
 import { sameKeySigner, type PreviousKeySigner } from '../../hsm/previous-key.js';
 import {

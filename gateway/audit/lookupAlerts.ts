@@ -2,7 +2,7 @@
 // configured thresholds. Sliding windows in memory; an alarm is logged once when raised, counted in
 // metrics, and listed for the UI until acknowledged or quiet for `holdSeconds`.
 import type { Registry } from 'prom-client';
-import type { Logger } from '../log/logger.js';
+import type { Logger } from '../../platform/log/logger.js';
 import type { AuditEvent } from './event.js';
 import { auditMetrics } from './metrics.js';
 

@@ -1,6 +1,6 @@
 // Reading the audit log for the admin UI and the CLI: a range scan with simple filters.
 import type { AbstractSublevel } from 'abstract-level';
-import type { Db } from '../store/db.js';
+import type { Db } from '../../platform/store/db.js';
 import { ENTRY_RANGE, entryKey, type AuditEntry } from './chain.js';
 
 export interface AuditQuery {

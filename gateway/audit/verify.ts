@@ -2,8 +2,8 @@
 // The hash covers seq, so an entry moved to another position is recognised by recomputing its
 // hash with nearby sequence numbers: that tells a deletion, an insertion and a reordering apart.
 import type { AbstractSublevel } from 'abstract-level';
-import type { Db } from '../store/db.js';
-import { SUBLEVELS } from '../store/db.js';
+import type { Db } from '../../platform/store/db.js';
+import { SUBLEVELS } from '../../platform/store/db.js';
 import {
   ANCHOR_KEY, CHECKPOINT_RANGE, ENTRY_KEY_RE, ENTRY_RANGE, entryHash, entryKey, GENESIS_HASH, HEAD_KEY, HEX64, type AuditEntry,
 } from './chain.js';

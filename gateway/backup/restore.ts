@@ -10,8 +10,8 @@ import type { JwsAlg } from '../../hsm/types.js';
 import { BACKUP_FORMAT, BACKUP_VERSION, BackupRefused, checkPartName, decodeRecords, partsOf, splitArchive, type Manifest, type Part } from './archive.js';
 import { openContainer, type DecryptWith } from './container.js';
 import { DB_PART } from './snapshot.js';
-import { syncWritesByDefault } from '../store/syncedWrites.js';
-import type { Db } from '../store/db.js';
+import { syncWritesByDefault } from '../../platform/store/syncedWrites.js';
+import type { Db } from '../../platform/store/db.js';
 
 export interface VerifiedBackup {
   manifest: Manifest;

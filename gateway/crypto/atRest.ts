@@ -1,8 +1,8 @@
 // Everything a component needs for personal data at rest, opened once at start: the keyring (value
 // encodings for its sublevels) and the keyed hasher for identifiers used as database keys.
 import type { HsmConfig } from '../../config/schema/hsm.js';
-import type { Logger } from '../log/logger.js';
-import type { Db } from '../store/db.js';
+import type { Logger } from '../../platform/log/logger.js';
+import type { Db } from '../../platform/store/db.js';
 import { createKeyHasher, type KeyHasher } from './blindIndex.js';
 import { openKekFromConfig } from './fromConfig.js';
 import { openKeyring, type Keyring } from './keyring.js';

@@ -2,8 +2,8 @@
 // KEK on the token; unwrapped copies live in memory while the appliance runs, which is what lets
 // the value encoding stay synchronous (abstract-level encodings cannot await the token).
 import { randomBytes } from 'node:crypto';
-import type { Logger } from '../log/logger.js';
-import { SUBLEVELS, type Db } from '../store/db.js';
+import type { Logger } from '../../platform/log/logger.js';
+import { SUBLEVELS, type Db } from '../../platform/store/db.js';
 import type { KeyEncryptionKey } from './kek.js';
 import { SealedValueError, sealWith, unsealWith } from './sealed.js';
 import { sealedEncoding, type SealedEncoding, type SealedInner } from './encoding.js';

@@ -3,7 +3,7 @@
 // older plaintext back over a newer write: keys written by others during the pass or with a write
 // in flight are skipped (those writes already use the current key), and a write issued while our
 // batch is in flight that LevelDB applied before ours is put back.
-import type { Db } from '../store/db.js';
+import type { Db } from '../../platform/store/db.js';
 import type { Keyring } from './keyring.js';
 import { SealedValueError, sealedKeyId } from './sealed.js';
 import { trackWrites, type TrackedOp } from './writeTracker.js';

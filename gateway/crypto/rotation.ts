@@ -4,8 +4,8 @@
 // (crypto-shredded) only when a count over the whole database finds no value left under them.
 // Its progress is kept in the database (rotationState.ts): a rotation cut by a restart resumes
 // by itself when the appliance starts again, and its status survives the restart.
-import type { Logger } from '../log/logger.js';
-import type { Db } from '../store/db.js';
+import type { Logger } from '../../platform/log/logger.js';
+import type { Db } from '../../platform/store/db.js';
 import type { DataKeyInfo, Keyring } from './keyring.js';
 import { reencrypt, sealedCensus, type SublevelRef } from './reencrypt.js';
 import { rotationStateStore, type PersistedRotation } from './rotationState.js';

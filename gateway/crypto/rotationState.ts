@@ -1,7 +1,7 @@
 // Where a data key rotation's progress is kept so that it survives a restart: one JSON record in
 // the keyring's sublevel, next to the keys it is about. Only ids, counters, sublevel names, times
 // and the operator's account id (as in the audit trail): no key material, no personal data.
-import { SUBLEVELS, type Db } from '../store/db.js';
+import { SUBLEVELS, type Db } from '../../platform/store/db.js';
 import type { DataKeyRotationStatus } from './rotation.js';
 
 /** Outside the keyring's own ranges (`data-key/…`, `current-data-key`, `secret/…`). */

@@ -4,7 +4,7 @@
 // caught before any key is retired: the rotation counts sealed values over the whole database.
 // Not sealed (plain JSON/utf8, checked in the code): audit (hashed keys, no personal data), provision,
 // seen, ui, keys (wrapped data keys), inbox-ids (upstream message ids).
-import { SUBLEVELS } from '../store/db.js';
+import { SUBLEVELS } from '../../platform/store/db.js';
 
 export const SEALED_SUBLEVELS = [
   SUBLEVELS.identity,  // 本人確認情報: IdentityStore codec (gateway/cs/identityStore.ts), all nested sublevels

@@ -1,7 +1,7 @@
 // Which keys have writes issued but not yet applied. classic-level runs each write on the libuv
 // thread pool, so two writes issued in order can land in either order; the re-encryption pass
 // uses this to never put an older plaintext back over a newer write.
-import type { Db } from '../store/db.js';
+import type { Db } from '../../platform/store/db.js';
 
 export interface TrackedOp { type: 'put' | 'del'; key: unknown; value?: unknown; keyEncoding?: unknown; valueEncoding?: unknown; sublevel?: { prefix: string } }
 

@@ -42,9 +42,9 @@
 // checks use that instead of a LevelDB snapshot, which would not survive a restart.
 import { randomBytes } from 'node:crypto';
 import type { AbstractSublevel } from 'abstract-level';
-import type { ErrorDetail } from '../envelope.js';
-import { SUBLEVELS, seqKey, type Batch, type Db } from '../store/db.js';
-import { recordHash } from '../domain/consistency.js';
+import type { ErrorDetail } from '../../platform/envelope.js';
+import { SUBLEVELS, seqKey, type Batch, type Db } from '../../platform/store/db.js';
+import { recordHash } from '../../domain/consistency.js';
 import {
   addressKey, birthDateMatches, bucketPrefix, CODE_RANGES, CodeCipher, codeRangeOf, codeRangeTag, compositeKeys, indexHash, isKanaKey, queryCompositeKey, queryKanaKey,
   queryNameKey, recordNameKeys,
@@ -74,7 +74,7 @@ export interface IdentityStoreOptions {
    * generated and kept in `meta`. The store refuses to open under another key than it was written with.
    */
   codeKey?: Uint8Array;
-  /** Record hash kept in the listing index (default: gateway/domain/consistency.ts recordHash). */
+  /** Record hash kept in the listing index (default: domain/consistency.ts recordHash). */
   recordDigest?: (r: IdentityRecord) => string;
   validation?: ValidationOptions;
   /** A search stops counting after this many candidate entries (total is then a lower bound). */

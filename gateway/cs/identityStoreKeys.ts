@@ -1,8 +1,8 @@
-// Index keys of the identity store: the domain's search keys (gateway/domain/searchKeys.ts), hashed
+// Index keys of the identity store: the domain's search keys (domain/searchKeys.ts), hashed
 // under the per-installation index key, and the 住民票コード pseudonyms and listing prefixes, so
 // nothing personal appears in clear in a LevelDB key.
 import { createCipheriv, createDecipheriv, createHash, createHmac } from 'node:crypto';
-import { addressKey as domainAddressKey, kanaNameKey, nameKeys, nameQueryKey, NAME_KEY_PREFIX } from '../domain/searchKeys.js';
+import { addressKey as domainAddressKey, kanaNameKey, nameKeys, nameQueryKey, NAME_KEY_PREFIX } from '../../domain/searchKeys.js';
 import type { IdentityRecord } from './identityStoreTypes.js';
 
 const PREFECTURE = /^(北海道|東京都|京都府|大阪府|[\u4E00-\u9FFF]{2,3}県)(?=.)/;

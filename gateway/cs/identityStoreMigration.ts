@@ -4,7 +4,7 @@
 // code's pseudonym (identityStore.ts). Every entry is rewritten on its own (its old key names the
 // code), in bounded batches that each delete the old entries they replace, so an interrupted
 // migration resumes on the next open with what is left; `layout` is written last.
-import type { Db } from '../store/db.js';
+import type { Db } from '../../platform/store/db.js';
 import { bucketPrefix, CodeCipher, codeRangeOf, codeRangeTag, isClearCode } from './identityStoreKeys.js';
 import type { Sub, SubName } from './identityStore.js';
 

@@ -1,9 +1,9 @@
 // Field rules of an identity change, built from the domain's rule vocabulary; shared by the store
 // and the importer's validation report (each problem names its rule, e.g. `myNumber.checkDigit`).
-import type { ErrorDetail } from '../envelope.js';
+import type { ErrorDetail } from '../../platform/envelope.js';
 import {
   checkAddress, checkMyNumber, checkPostcode, checkSex, dateCheck, kanaCheck, lgCodeCheck, nameCheck, residentCodeCheck, validate,
-} from '../domain/validation.js';
+} from '../../domain/validation.js';
 import { CHANGE_REASONS } from './identityStoreTypes.js';
 
 export interface ValidationOptions { residentCodeCheckDigit?: boolean; lgCodes?: { known?: ReadonlySet<string>; served?: ReadonlySet<string> } }

@@ -7,8 +7,8 @@
 // no key names a person. (Earlier versions kept r!{lgCode}!{residentCode}!{certId} → ''; such an
 // entry goes with its certificate, at use or expiry.)
 import type { AbstractSublevel } from 'abstract-level';
-import { isoDateInJapan } from '../domain/dates.js';
-import { SUBLEVELS, type Batch, type Db } from '../store/db.js';
+import { isoDateInJapan } from '../../domain/dates.js';
+import { SUBLEVELS, type Batch, type Db } from '../../platform/store/db.js';
 
 export interface HeldCertificate {
   certificate: Record<string, unknown> & { certificateId: string; residentCode: string; oldLgCode: string; plannedMoveDate: string; myNumber?: string };

@@ -4,11 +4,11 @@
 // an `error` (upstream_unavailable, corr = its request id) on res/{systemId} and audits it, in one
 // batch. The caller of each relay still queued is kept in `gw-relays`, written with the queue entry,
 // so this survives restarts.
-import { errorReply } from '../envelope.js';
+import { errorReply } from '../../platform/envelope.js';
 import type { CsFlowDeps } from '../cs/flows/shared.js';
-import type { Logger } from '../log/logger.js';
-import type { Batch } from '../store/db.js';
-import { UnitOfWork } from '../store/unitOfWork.js';
+import type { Logger } from '../../platform/log/logger.js';
+import type { Batch } from '../../platform/store/db.js';
+import { UnitOfWork } from '../../platform/store/unitOfWork.js';
 import type { DeadEntry } from '../uplink/index.js';
 
 export const RELAYS_SUBLEVEL = 'gw-relays';

@@ -2,7 +2,7 @@
 // restart the CS answers its caller upstream_unavailable (local/interactive.ts recover); the GW first
 // records that as the query's outcome, so every 情報提供等記録 of a query is closed by an answer.
 import type { ProvisionRecords } from '../provision/index.js';
-import { SUBLEVELS, type Db } from '../store/db.js';
+import { SUBLEVELS, type Db } from '../../platform/store/db.js';
 
 /** What the interactive forwarder keeps per request in flight (local/interactive.ts PendingRecord). */
 interface PendingView { systemId?: unknown; requestId?: unknown; type?: unknown; since?: unknown }

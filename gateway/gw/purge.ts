@@ -1,8 +1,8 @@
 // LevelDB keeps a deleted value in its write-ahead log and table files until a compaction drops it.
 // A 処理通番 must be gone once its code request is acknowledged (番号法 §21-2), so after
 // acknowledgements the GW compacts the key ranges of the stores that held it transiently.
-import { SUBLEVELS, type Db } from '../store/db.js';
-import type { Logger } from '../log/logger.js';
+import { SUBLEVELS, type Db } from '../../platform/store/db.js';
+import type { Logger } from '../../platform/log/logger.js';
 
 /**
  * Sublevels where a request or reply can sit in clear until it is handled or delivered (`broker`: the

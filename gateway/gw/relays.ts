@@ -5,7 +5,7 @@
 // Information queries and their answers are recorded as 情報提供等記録; a dead-lettered update is
 // answered to its caller as an error (deadRelays.ts).
 import { bodyOf, notifyOutboxAfter, notServed, refuse, selfNode, upstreamEnvelope, whoOf, type CsFlowDeps } from '../cs/flows/shared.js';
-import type { Envelope, ErrorBody } from '../envelope.js';
+import type { Envelope, ErrorBody } from '../../platform/envelope.js';
 import type { Interactive } from '../local/interactive.js';
 import type { FlowHandler, LocalRequest, RequestContext } from '../local/types.js';
 import type { ProvisionRecords } from '../provision/index.js';

@@ -2,13 +2,13 @@
 // here, before any CS code reads it. Refusals are answered, audited and acknowledged here; accepted
 // requests go on with unknown fields stripped (the payload handed on no longer carries them).
 import type { ApplianceConfig } from '../../config/schema/index.js';
-import { errorReply } from '../envelope.js';
+import { errorReply } from '../../platform/envelope.js';
 import type { DurableRequestSource, QueuedRequest } from '../local/intake.js';
 import type { LocalOutbox } from '../local/localOutbox.js';
 import type { AuditEvent } from '../local/types.js';
-import type { Logger } from '../log/logger.js';
-import type { Batch, Db } from '../store/db.js';
-import { UnitOfWork } from '../store/unitOfWork.js';
+import type { Logger } from '../../platform/log/logger.js';
+import type { Batch, Db } from '../../platform/store/db.js';
+import { UnitOfWork } from '../../platform/store/unitOfWork.js';
 import { screenBody } from './whitelist.js';
 
 export const NUMBER_LINKAGE_ROLE = 'number-linkage';

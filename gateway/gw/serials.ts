@@ -1,7 +1,7 @@
 // 処理通番 reuse detection: only the keyed hash of each serial number accepted within the reuse window
 // is kept (番号法 §21-2: the serial itself is deleted once the code acquisition completes). The window
 // is the provision retention (`provision.retentionYears`); older hashes are pruned on its schedule.
-import type { Batch, Db } from '../store/db.js';
+import type { Batch, Db } from '../../platform/store/db.js';
 
 export const SERIALS_SUBLEVEL = 'gw-serials';
 

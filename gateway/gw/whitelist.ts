@@ -1,7 +1,7 @@
 // GW whitelist (住基ネットGW): the only message types and body fields the number-linkage segment may
 // pass towards the CS and the intermediate server. Explicit on purpose: a new contract field reaches
 // the CS only after someone adds it here. Pure: no I/O.
-import type { ErrorBody, ErrorDetail } from '../envelope.js';
+import type { ErrorBody, ErrorDetail } from '../../platform/envelope.js';
 import { isMessageType, unknownTypeError } from '../messages/registry.js';
 
 export const GW_WHITELIST: Readonly<Record<string, readonly string[]>> = {

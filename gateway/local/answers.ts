@@ -4,8 +4,8 @@
 // the appliance (encodings.answers). Kept for trust.dedupeWindowSeconds after the answer; then only the
 // fact that the id was answered remains (the intake's `seen` record), and a resend is told so.
 //   a!{systemId}!{requestId} → { at, reply } | { at, withheld }    t!{at}!{systemId}!{requestId} → window index
-import type { Envelope } from '../envelope.js';
-import { SUBLEVELS, seqKey, type Batch, type Db } from '../store/db.js';
+import type { Envelope } from '../../platform/envelope.js';
+import { SUBLEVELS, seqKey, type Batch, type Db } from '../../platform/store/db.js';
 
 /** Why a reply was not kept: a 処理通番 must not outlive its delivery (番号法 §21-2). */
 export type Withheld = 'serial';

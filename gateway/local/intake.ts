@@ -15,11 +15,11 @@ import type { ApplianceConfig } from '../../config/schema/index.js';
 import {
   errorReply, localEnvelopeSchema, nowIso, parseEnvelope, resultReply,
   type ErrorBody, type ErrorCode, type ErrorDetail, type Envelope,
-} from '../envelope.js';
+} from '../../platform/envelope.js';
 import { isMessageType, unknownTypeError } from '../messages/registry.js';
-import { SUBLEVELS, type Batch, type Db } from '../store/db.js';
-import { GroupCommit } from '../store/groupCommit.js';
-import { UnitOfWork } from '../store/unitOfWork.js';
+import { SUBLEVELS, type Batch, type Db } from '../../platform/store/db.js';
+import { GroupCommit } from '../../platform/store/groupCommit.js';
+import { UnitOfWork } from '../../platform/store/unitOfWork.js';
 import type { KeptAnswers } from './answers.js';
 import type { LocalOutbox } from './localOutbox.js';
 import type { AuditSink, FlowHandler, LocalRequest, RequestContext } from './types.js';

@@ -3,9 +3,9 @@
 // is replied in a second unit of work that removes the pending record. After a crash, pending
 // records are answered with upstream_unavailable at start: a request is never silently dropped.
 import type { Logger } from 'pino';
-import { errorReply, resultReply, type Envelope, type ErrorBody, type ErrorDetail } from '../envelope.js';
-import { SUBLEVELS, type Db } from '../store/db.js';
-import { UnitOfWork } from '../store/unitOfWork.js';
+import { errorReply, resultReply, type Envelope, type ErrorBody, type ErrorDetail } from '../../platform/envelope.js';
+import { SUBLEVELS, type Db } from '../../platform/store/db.js';
+import { UnitOfWork } from '../../platform/store/unitOfWork.js';
 import type { LocalOutbox } from './localOutbox.js';
 import type { AuditSink, LocalRequest, RequestContext } from './types.js';
 

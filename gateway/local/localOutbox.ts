@@ -3,9 +3,9 @@
 // queues them for offline clean:false clients). Delivery is at least once; receivers dedupe on `id`.
 // Every reply is also kept (answers.ts) in the same batch, so a resent request can be answered again.
 import type { Logger } from 'pino';
-import type { Envelope } from '../envelope.js';
-import { SUBLEVELS, seqKey, type Db } from '../store/db.js';
-import type { Batch } from '../store/db.js';
+import type { Envelope } from '../../platform/envelope.js';
+import { SUBLEVELS, seqKey, type Db } from '../../platform/store/db.js';
+import type { Batch } from '../../platform/store/db.js';
 import type { KeptAnswers } from './answers.js';
 
 /** A unit of work, or an inbound upstream batch with its own commit hook (gateway/cs flows). */

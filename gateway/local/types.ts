@@ -1,5 +1,5 @@
-import type { ErrorCode, ErrorDetail, Envelope } from '../envelope.js';
-import type { UnitOfWork } from '../store/unitOfWork.js';
+import type { ErrorCode, ErrorDetail, Envelope } from '../../platform/envelope.js';
+import type { UnitOfWork } from '../../platform/store/unitOfWork.js';
 
 /** A local system's request, authenticated and checked against the contract, handed to a flow. */
 export interface LocalRequest {

@@ -3,12 +3,12 @@
 //   snapshot (sequence H) → buckets (digests of SHA-256(住民票コード)-prefix buckets) → entries
 //   ((code, record hash) for differing buckets) → records (full records for differing codes).
 // `full` sends every record page by page (first load, disaster recovery). Hashes and buckets are
-// computed as in gateway/domain/consistency.ts. Every phase is resumable: it names checkId and H.
+// computed as in domain/consistency.ts. Every phase is resumable: it names checkId and H.
 import { z } from 'zod';
 import { asciiId, enumField, intField, type FieldKit } from './fields.js';
 import { identityRecordSchema } from './identityRecord.js';
 import type { MessageSpec } from './spec.js';
-import { RECORD_HASH_FIELDS } from '../domain/consistency.js';
+import { RECORD_HASH_FIELDS } from '../../domain/consistency.js';
 
 // Sized so every message stays well under the default 1 MiB payload limit: 4096 digests ≈ 280 KB,
 // 5000 (code, hash) entries ≈ 450 KB, 500 records ≈ 300 KB. A bucket must fit one entries message,

@@ -1,12 +1,12 @@
 // Field schemas shared by the message bodies. Each wraps a domain validator, so a rejection carries
 // the rule id (`myNumber.checkDigit: …`) and zod supplies the path (`body.myNumber`).
 import { z } from 'zod';
-import { parseDate, type DateRules } from '../domain/dates.js';
-import { isNodeAddress } from '../domain/identifiers.js';
+import { parseDate, type DateRules } from '../../domain/dates.js';
+import { isNodeAddress } from '../../domain/identifiers.js';
 import {
   checkAddress, checkDutyCode, checkMyNumber, checkPostcode, checkSerialNo, checkSex, idCheck, kanaCheck, lgCodeCheck,
   nameCheck, residentCodeCheck, type Check,
-} from '../domain/validation.js';
+} from '../../domain/validation.js';
 
 export interface SchemaOptions {
   /** 住民票コード check digit: the formula is [assumed], so this follows config `checkResidentCodeDigit`. */

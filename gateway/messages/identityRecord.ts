@@ -1,6 +1,6 @@
 // 本人確認情報 (identity record): the 4 items + 個人番号 + 住民票コード + change information, as the
 // register system sends it and as the CS stores and notifies it. Field order matches
-// gateway/domain/consistency.ts RECORD_HASH_FIELDS.
+// domain/consistency.ts RECORD_HASH_FIELDS.
 import { z } from 'zod';
 import { enumField, intField, type FieldKit } from './fields.js';
 

@@ -1,6 +1,6 @@
 import { describe, expect, expectTypeOf, it } from 'vitest';
-import { recordHash, RECORD_HASH_FIELDS } from '../domain/consistency.js';
-import { residentCodeCheckDigit } from '../domain/identifiers.js';
+import { recordHash, RECORD_HASH_FIELDS } from '../../domain/consistency.js';
+import { residentCodeCheckDigit } from '../../domain/identifiers.js';
 import { EXAMPLE_BODIES, EXAMPLE_RECORD } from './examples.js';
 import { fieldKit } from './fields.js';
 import { identityRecordSchema } from './identityRecord.js';

@@ -1,9 +1,9 @@
 // Registry of every contract message type (CONTRACT.md "Message types") with its body schemas, and
 // `validateBody`, which turns any body fault into the contract's error body (never throws).
 import { z } from 'zod';
-import { isoDateInJapan } from '../domain/dates.js';
-import { knownMunicipalityPredicate } from '../domain/routing.js';
-import { ERROR_CODES, type ErrorBody, type ErrorDetail } from '../envelope.js';
+import { isoDateInJapan } from '../../domain/dates.js';
+import { knownMunicipalityPredicate } from '../../domain/routing.js';
+import { ERROR_CODES, type ErrorBody, type ErrorDetail } from '../../platform/envelope.js';
 import { cardMessages } from './card.js';
 import { consistencyMessages } from './consistency.js';
 import { fieldKit, type SchemaOptions } from './fields.js';

@@ -3,8 +3,8 @@
 // configured retention (7 years by default), exportable as JSON lines for the operator.
 import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
-import { SUBLEVELS, seqKey, type Batch, type Db } from '../store/db.js';
-import { nowIso, uuidv7 } from '../envelope.js';
+import { SUBLEVELS, seqKey, type Batch, type Db } from '../../platform/store/db.js';
+import { nowIso, uuidv7 } from '../../platform/envelope.js';
 
 export interface ProvisionRecord {
   /** When (JST, ISO 8601). */

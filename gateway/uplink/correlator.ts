@@ -1,6 +1,6 @@
 // Request/reply correlation on `corr`. A pending request ends in exactly one of: its reply, or a
 // timeout. Replies that find nobody waiting are late (or unsolicited) and are dropped by the caller.
-import { errorReply, type Envelope, type ErrorCode, type ErrorDetail } from '../envelope.js';
+import { errorReply, type Envelope, type ErrorCode, type ErrorDetail } from '../../platform/envelope.js';
 import { isMessageType } from '../messages/registry.js';
 
 export class ReplyTimeoutError extends Error {

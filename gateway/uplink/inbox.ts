@@ -8,11 +8,11 @@
 //   i!{id} → { seenAt, reply? }      t!{seenAt}!{id} → window index for expiry
 import type { AbstractSublevel } from 'abstract-level';
 import type { PartialEncoding } from 'level-transcoder';
-import type { Logger } from '../log/logger.js';
+import type { Logger } from '../../platform/log/logger.js';
 import type { Verifier } from '../../hsm/types.js';
-import type { Batch, Db } from '../store/db.js';
-import { SUBLEVELS, seqKey } from '../store/db.js';
-import type { Envelope, ErrorBody, ErrorDetail } from '../envelope.js';
+import type { Batch, Db } from '../../platform/store/db.js';
+import { SUBLEVELS, seqKey } from '../../platform/store/db.js';
+import type { Envelope, ErrorBody, ErrorDetail } from '../../platform/envelope.js';
 import { errorEnvelope, isReply, type Correlator } from './correlator.js';
 import type { Outbox } from './outbox.js';
 import { nodeOfTopic } from './routing.js';

@@ -8,9 +8,9 @@
 import type { Registry } from 'prom-client';
 import type { ApplianceConfig } from '../../config/schema/index.js';
 import type { Signer, Verifier } from '../../hsm/types.js';
-import type { Logger } from '../log/logger.js';
-import type { Db } from '../store/db.js';
-import type { Envelope } from '../envelope.js';
+import type { Logger } from '../../platform/log/logger.js';
+import type { Db } from '../../platform/store/db.js';
+import type { Envelope } from '../../platform/envelope.js';
 import { createMessageRegistry, validateBody } from '../messages/registry.js';
 import { backoffDelay } from './backoff.js';
 import { Correlator, ReplyTimeoutError, errorEnvelope } from './correlator.js';

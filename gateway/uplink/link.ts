@@ -3,7 +3,7 @@
 // fixed period. Incoming messages are acknowledged (PUBACK) only after the handler has made them durable.
 import { readFileSync } from 'node:fs';
 import { connect, type IClientOptions, type IPublishPacket, type MqttClient } from 'mqtt';
-import type { Logger } from '../log/logger.js';
+import type { Logger } from '../../platform/log/logger.js';
 import { backoffDelay, type BackoffPolicy } from './backoff.js';
 
 export type LinkState = 'connecting' | 'up' | 'down' | 'closed';

@@ -8,9 +8,9 @@
 import { EventEmitter } from 'node:events';
 import type { AbstractSublevel } from 'abstract-level';
 import type { PartialEncoding } from 'level-transcoder';
-import type { Batch, Db } from '../store/db.js';
-import { SUBLEVELS, seqKey } from '../store/db.js';
-import type { Envelope } from '../envelope.js';
+import type { Batch, Db } from '../../platform/store/db.js';
+import { SUBLEVELS, seqKey } from '../../platform/store/db.js';
+import type { Envelope } from '../../platform/envelope.js';
 import { partitionOf } from './partition.js';
 
 export interface OutboxEntry {

@@ -1,7 +1,7 @@
 // Partition key of an outbound message: ordering is guaranteed per person (住民票コード), else per
 // message type. The key is stored hashed so the queue index never holds a personal identifier in clear.
 import { createHash } from 'node:crypto';
-import type { Envelope } from '../envelope.js';
+import type { Envelope } from '../../platform/envelope.js';
 
 const RESIDENT_CODE_FIELDS = ['residentCode', 'juminhyoCode'] as const;
 

@@ -1,9 +1,9 @@
 // Drains one link's share of the outbox: signs at send time (never sends unsigned), publishes QoS 1,
 // and for anything but a reply waits for the receiver's acknowledgement (`{type}.result` or `error`
 // with corr = id) before the message counts as delivered.
-import type { Logger } from '../log/logger.js';
+import type { Logger } from '../../platform/log/logger.js';
 import type { Signer } from '../../hsm/types.js';
-import type { ErrorCode } from '../envelope.js';
+import type { ErrorCode } from '../../platform/envelope.js';
 import type { Correlator } from './correlator.js';
 import { isReply, ReplyTimeoutError } from './correlator.js';
 import type { UpstreamLink } from './link.js';

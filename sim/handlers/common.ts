@@ -1,6 +1,6 @@
 import { SimError } from '../node.js';
 import type { SimDirectory, SimPerson } from '../directory.js';
-import type { Envelope, ErrorDetail } from '../../gateway/envelope.js';
+import type { Envelope, ErrorDetail } from '../../platform/envelope.js';
 
 /**
  * A person as the contract's identity record: generated people carry no status (they are all current);

@@ -1,9 +1,9 @@
 // Throughput of the pure domain/messages code, against baselines measured in the same run.
 // Run: npx tsx test/domain/measure.ts [records]   (default 280000, about Tsu's population)
 import { createHash } from 'node:crypto';
-import { BucketAccumulator, recordHash } from '../../gateway/domain/consistency.js';
-import { residentCodeCheckDigit } from '../../gateway/domain/identifiers.js';
-import { indexKeysOf } from '../../gateway/domain/searchKeys.js';
+import { BucketAccumulator, recordHash } from '../../domain/consistency.js';
+import { residentCodeCheckDigit } from '../../domain/identifiers.js';
+import { indexKeysOf } from '../../domain/searchKeys.js';
 import { EXAMPLE_BODIES, EXAMPLE_RECORD } from '../../gateway/messages/examples.js';
 import { createMessageRegistry, validateBody } from '../../gateway/messages/registry.js';
 

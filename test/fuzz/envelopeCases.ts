@@ -1,6 +1,6 @@
 // Envelope and body fuzz cases for req/{type}, each with the refusal the contract demands:
 // code, the reply's corr (the request id when one can be read, else null) and where the detail points.
-import { uuidv7 } from '../../gateway/envelope.js';
+import { uuidv7 } from '../../platform/envelope.js';
 import { EXAMPLE_BODIES } from '../../gateway/messages/examples.js';
 import type { Rng } from './prng.js';
 

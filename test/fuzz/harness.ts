@@ -4,8 +4,8 @@ import v8 from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import type { MqttClient } from 'mqtt';
 import type { BrokerHandle } from '../../broker/server.js';
-import type { Db } from '../../gateway/store/db.js';
-import { SUBLEVELS } from '../../gateway/store/db.js';
+import type { Db } from '../../platform/store/db.js';
+import { SUBLEVELS } from '../../platform/store/db.js';
 import { collect } from '../helpers/mqtt.js';
 
 export interface ControlLoop { ok: number; failed: string[]; maxMs: number; stop(): Promise<void> }

@@ -9,7 +9,7 @@ import { expect } from 'vitest';
 import { createAuditLog } from '../../gateway/audit/index.js';
 import { IdentityStore } from '../../gateway/cs/identityStore.js';
 import type { IdentityChange } from '../../gateway/cs/identityStoreTypes.js';
-import { openApplianceDb } from '../../gateway/store/db.js';
+import { openApplianceDb } from '../../platform/store/db.js';
 import { createSigner } from '../../hsm/index.js';
 import { generateResidents } from '../../sim/residents.js';
 import { startSimulators, type Simulators } from '../../sim/run.js';

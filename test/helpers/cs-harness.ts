@@ -13,14 +13,14 @@ import { IdentityStore } from '../../gateway/cs/identityStore.js';
 import type { IdentityChange } from '../../gateway/cs/identityStoreTypes.js';
 import { StoreConsistencyPeer } from '../../gateway/cs/consistency/peer.js';
 import { startCsRole, type CsRole } from '../../gateway/cs/role.js';
-import { uuidv7, type Envelope } from '../../gateway/envelope.js';
-import { openApplianceDb, type Db } from '../../gateway/store/db.js';
+import { uuidv7, type Envelope } from '../../platform/envelope.js';
+import { openApplianceDb, type Db } from '../../platform/store/db.js';
 import { createUplink, type Uplink } from '../../gateway/uplink/index.js';
 import type { Signer, TokenSigner, Verifier } from '../../hsm/index.js';
 import type { SimPerson } from '../../sim/directory.js';
 import { reloadingVerifier } from '../../sim/pki.js';
 import { generateResidents } from '../../sim/residents.js';
-import { prefectureCodeOf } from '../../gateway/domain/identifiers.js';
+import { prefectureCodeOf } from '../../domain/identifiers.js';
 import { startSimulators, type Simulators } from '../../sim/run.js';
 import { startMosquitto, type Mosquitto } from './mosquitto.js';
 import { freePort } from './ports.js';
@@ -169,7 +169,7 @@ export async function startCsStack(opts: StackOptions = {}): Promise<CsStack> {
     cleanups.push(() => broker.close());
     const uplink = await createUplink({
       config, db, signer: opts.crypto?.uplinkSigner ?? signer, verifier: opts.crypto?.verifier ?? reloadingVerifier(pki), logger,
-      // As the appliance records refused upstream messages (gateway/appliance/components.ts).
+      // As the appliance records refused upstream messages (appliance/components.ts).
       audit: (e) => auditLog?.append({ actor: { kind: 'appliance', id: 'inbox' }, action: 'upstream.refusal', outcome: 'refused', code: e.reason.slice(0, 64),
         detail: { link: e.link, topic: e.topic.slice(0, 512), detail: e.detail.slice(0, 512), id: e.id ?? null, type: e.type ?? null, from: e.from?.slice(0, 80) ?? null } }).then(() => undefined),
     });

@@ -8,7 +8,7 @@ export interface Import {
   file: string;
   /** As written: `../gateway/store/db.js`, `zod`, `node:fs`. */
   specifier: string;
-  /** Repository path of a relative import (`gateway/store/db.ts`); undefined for a package. */
+  /** Repository path of a relative import (`platform/store/db.ts`); undefined for a package. */
   target?: string;
   /** `import type …` / `export type …`: erased at compile time, no module is loaded. */
   typeOnly: boolean;

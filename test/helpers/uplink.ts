@@ -7,9 +7,9 @@ import { hsmSection } from '../../config/schema/hsm.js';
 import { createSigner, type TokenSigner } from '../../hsm/index.js';
 import { certificateFiles } from '../../hsm/create-signer.js';
 import { toPem } from '../../hsm/certs.js';
-import { createLogger } from '../../gateway/log/logger.js';
+import { createLogger } from '../../platform/log/logger.js';
 import { openSimPki, certifyAppliance, type SimPki } from '../../sim/pki.js';
-import { residentCodeCheckDigit } from '../../gateway/domain/identifiers.js';
+import { residentCodeCheckDigit } from '../../domain/identifiers.js';
 import { EXAMPLE_RECORD } from '../../gateway/messages/index.js';
 
 export const SERVED = '242012'; // 津市

@@ -1,7 +1,7 @@
 // Bucket-level views of one municipality code as of a 更新順番号, streamed from the identity store's
 // bucket-ordered listing (flat memory: one bucket at a time). Within a bucket the listing is in
 // pseudonym order, so each bucket is sorted by code here (bucketDigest sorts its own input).
-import { bucketDigest, type CodeHash } from '../../domain/consistency.js';
+import { bucketDigest, type CodeHash } from '../../../domain/consistency.js';
 import type { IdentityStore } from '../identityStore.js';
 import { bucketOfPrefix, LISTING_PREFIX_BITS } from '../identityStoreKeys.js';
 

@@ -1,7 +1,7 @@
 // The server side of a consistency check (what the prefectural / national server does in 6-②③),
 // over an identity store: used by tests, the benchmark and simulators. Each check freezes the
 // server's own 更新順番号 at `snapshot`, so every later phase compares the same state.
-import { diffEntries, diffFields, type HashedField } from '../../domain/consistency.js';
+import { diffEntries, diffFields, type HashedField } from '../../../domain/consistency.js';
 import type { IdentityStore } from '../identityStore.js';
 import type { IdentityRecord } from '../identityStoreTypes.js';
 import { bucketDigestRange, entriesOf } from './buckets.js';

@@ -5,8 +5,8 @@
 // updates continue meanwhile and a resumed session sees exactly what the first attempt saw.
 // Progress is committed step by step together with the differences found (resumable).
 import { MAX_DIGESTS_PER_MESSAGE, MAX_ENTRIES_PER_MESSAGE, MAX_RECORDS_PER_MESSAGE } from '../../messages/consistency.js';
-import { nowIso, uuidv7 } from '../../envelope.js';
-import type { Db } from '../../store/db.js';
+import { nowIso, uuidv7 } from '../../../platform/envelope.js';
+import type { Db } from '../../../platform/store/db.js';
 import type { IdentityStore } from '../identityStore.js';
 import type { IdentityRecord } from '../identityStoreTypes.js';
 import { bucketBitsFor, bucketDigestRange, entriesOf, estimateCount } from './buckets.js';

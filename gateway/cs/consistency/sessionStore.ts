@@ -5,7 +5,7 @@
 // P is the identity store's pseudonym of the code, so no code appears in clear in a key; the values
 // go through the identity store's codec (sealed in the appliance).
 import type { AbstractSublevel } from 'abstract-level';
-import { SUBLEVELS, type Batch, type Db } from '../../store/db.js';
+import { SUBLEVELS, type Batch, type Db } from '../../../platform/store/db.js';
 import { isClearCode } from '../identityStoreKeys.js';
 import { jsonCodec, type ValueCodec } from '../identityStoreTypes.js';
 import type { ConsistencyMode, Difference } from './protocol.js';

@@ -4,7 +4,7 @@
 // acknowledgement or an error; the code itself goes national → NWS → intermediate server, never here.
 // 処理通番: refused when reused (its keyed hash is claimed in the acceptance batch); in clear it
 // lives only in memory and in the request queue entry, which the acceptance deletes.
-import { errorReply, type Envelope } from '../../envelope.js';
+import { errorReply, type Envelope } from '../../../platform/envelope.js';
 import { createInteractive, type Interactive } from '../../local/interactive.js';
 import type { FlowHandler, RequestContext } from '../../local/types.js';
 import type { SerialRegistry } from '../../gw/serials.js';

@@ -4,8 +4,8 @@
 // The engine (gateway/cs/consistency) commits progress and the difference list step by step, so an
 // interrupted check resumes where it stopped. A server that sends a phase result on its own
 // (consistency.result) is audited and acknowledged; the engine itself works request/reply.
-import { prefectureCodeOf } from '../../domain/identifiers.js';
-import { errorReply, resultReply, type Envelope } from '../../envelope.js';
+import { prefectureCodeOf } from '../../../domain/identifiers.js';
+import { errorReply, resultReply, type Envelope } from '../../../platform/envelope.js';
 import { parseResult, validateBody } from '../../messages/index.js';
 import type { FlowHandler as UpstreamHandler } from '../../uplink/index.js';
 import { ConsistencyChecker, type CheckerOptions, type ConsistencyProgress } from '../consistency/session.js';

@@ -3,7 +3,7 @@
 // prefecture or an unknown address at the national server. Hits are capped (too_many_hits), the duty
 // code is required by the schema, and every search is audited (operator, terminal, duty code, hashed
 // keys, hit count) — the audit log feeds the bulk / repeated look-up alarms.
-import { routeSearch } from '../../domain/routing.js';
+import { routeSearch } from '../../../domain/routing.js';
 import type { FlowHandler } from '../../local/types.js';
 import { MAX_SEARCH_HITS } from '../../messages/index.js';
 import { bodyOf, returnedKeys, selfNode, served, upstreamEnvelope, whoOf, type CsFlowDeps } from './shared.js';

@@ -1,9 +1,9 @@
 // 1-③ / 1-④: the register system sends a new version of an identity record; the CS stores it and
 // queues identity.notify for the prefecture in ONE unit of work (store + outbox + ack + reply + audit).
 // Notifications are partitioned by 住民票コード, so the prefecture gets each person's changes in order.
-import { prefectureCodeOf } from '../../domain/identifiers.js';
+import { prefectureCodeOf } from '../../../domain/identifiers.js';
 import type { FlowHandler, RequestContext } from '../../local/types.js';
-import type { UnitOfWork } from '../../store/unitOfWork.js';
+import type { UnitOfWork } from '../../../platform/store/unitOfWork.js';
 import { IdentityStoreError } from '../identityStore.js';
 import type { IdentityChange, IdentityRecord } from '../identityStoreTypes.js';
 import { abandonQueued, bodyOf, commitQueued, notifyOutboxAfter, notServed, refuse, upstreamEnvelope, whoOf, type CsFlowDeps } from './shared.js';

@@ -4,7 +4,7 @@
 // the old municipality too, the notice goes straight to our register system.
 // Other side (inbound from lg:{new}): pushed to our register system (to/{id}/movein.notice) and the
 // certificate it used is released, atomically with the inbox's dedupe mark.
-import { errorReply, resultReply, type Envelope } from '../../envelope.js';
+import { errorReply, resultReply, type Envelope } from '../../../platform/envelope.js';
 import type { FlowHandler } from '../../local/types.js';
 import { parseRequest } from '../../messages/index.js';
 import type { FlowHandler as UpstreamHandler } from '../../uplink/index.js';

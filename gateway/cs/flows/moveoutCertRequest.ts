@@ -3,11 +3,11 @@
 // our register system (to/{id}/moveout.cert). When we serve the old municipality too (wards of one
 // city), it is answered from our own held certificates.
 // Old side (inbound from another CS): answered from the certificates the register system stored.
-import { routeMoveOutCertRequest } from '../../domain/routing.js';
-import { errorReply, resultReply, type Envelope } from '../../envelope.js';
+import { routeMoveOutCertRequest } from '../../../domain/routing.js';
+import { errorReply, resultReply, type Envelope } from '../../../platform/envelope.js';
 import type { FlowHandler } from '../../local/types.js';
 import { parseRequest } from '../../messages/index.js';
-import type { UnitOfWork } from '../../store/unitOfWork.js';
+import type { UnitOfWork } from '../../../platform/store/unitOfWork.js';
 import type { FlowHandler as UpstreamHandler } from '../../uplink/index.js';
 import { bodyOf, pushEnvelope, refuse, registerSystems, selfNode, served, upstreamEnvelope, whoOf, type CsFlowDeps } from './shared.js';
 

@@ -1,6 +1,6 @@
 // (3-③ old side) The register system hands over the move-out certificate data when a resident moves
 // out; the CS holds it with an expiry until the new municipality's CS asks for it (moveoutCertRequest).
-import { isoDateInJapan } from '../../domain/dates.js';
+import { isoDateInJapan } from '../../../domain/dates.js';
 import type { FlowHandler } from '../../local/types.js';
 import { defaultExpiry } from '../moveoutCertificates.js';
 import { bodyOf, notServed, refuse, whoOf, type CsFlowDeps } from './shared.js';

@@ -1,7 +1,7 @@
 // Register extract formats for `juki-gw import` (docs/import.md): CSV with a header row, or JSONL,
 // one identity record per line, field names as in the identity record. Turns one line into a
 // change for the identity store, or into problems (line, field, rule) for the validation report.
-import { parseDate } from '../../domain/dates.js';
+import { parseDate } from '../../../domain/dates.js';
 import type { IdentityChange } from '../identityStoreTypes.js';
 import { validateIdentityChange } from '../identityStoreValidation.js';
 
