@@ -1,11 +1,11 @@
 // Throughput of the pure domain/messages code, against baselines measured in the same run.
-// Run: npx tsx test/domain/measure.ts [records]   (default 280000, about Tsu's population)
+// Run: npm run bench:domain -- [records]   (default 280000, about Tsu's population)
 import { createHash } from 'node:crypto';
-import { BucketAccumulator, recordHash } from '../../domain/consistency.js';
-import { residentCodeCheckDigit } from '../../domain/identifiers.js';
-import { indexKeysOf } from '../../domain/searchKeys.js';
-import { EXAMPLE_BODIES, EXAMPLE_RECORD } from '../../gateway/messages/examples.js';
-import { createMessageRegistry, validateBody } from '../../gateway/messages/registry.js';
+import { BucketAccumulator, recordHash } from '../domain/consistency.js';
+import { residentCodeCheckDigit } from '../domain/identifiers.js';
+import { indexKeysOf } from '../domain/searchKeys.js';
+import { EXAMPLE_BODIES, EXAMPLE_RECORD } from '../gateway/messages/examples.js';
+import { createMessageRegistry, validateBody } from '../gateway/messages/registry.js';
 
 const n = Number(process.argv[2] ?? 280_000);
 const code = (i: number) => { const b = String(i).padStart(10, '0'); return b + residentCodeCheckDigit(b); };

@@ -1,9 +1,9 @@
-// Measures the CS flows end to end on the e2e stack (not a test; run: npx tsx test/gateway/cs/cs-e2e-measure.ts).
+// Measures the CS flows end to end on the e2e stack (not a test; run: npm run bench:cs-e2e).
 // Every figure is printed with its ratio to a baseline measured in the same run: the round trip of a
 // request the intake refuses (broken JSON: broker → durable queue → intake → error reply), i.e. what
 // the MQTT + queue + reply path costs before any flow work.
-import { isoDateInJapan } from '../../../domain/dates.js';
-import { PREF, SERVED, SYSTEMS, startCsStack, until } from '../../helpers/cs-harness.js';
+import { isoDateInJapan } from '../domain/dates.js';
+import { PREF, SERVED, SYSTEMS, startCsStack, until } from '../test/helpers/cs-harness.js';
 
 const N = Number(process.env.N ?? 200);
 const operator = { operatorId: 'op-m', terminalId: 'tm-m', dutyCode: 'JUKI-01' };

@@ -1,11 +1,11 @@
 // Throughput of the audit log and of encryption at rest, each against a baseline in the same run.
-// Run: npx tsx test/gateway/audit/audit-measure.ts   (not a test: prints figures, asserts nothing)
+// Run: npm run bench:audit   (not a test: prints figures, asserts nothing)
 import { join } from 'node:path';
-import { openApplianceDb } from '../../../platform/store/db.js';
-import { createAuditLog } from '../../../gateway/audit/index.js';
-import { openFileKek, openKeyring, reencrypt } from '../../../gateway/crypto/index.js';
-import { lookup, testSigner } from './audit-helpers.js';
-import { tempDir } from '../../helpers/tmp.js';
+import { openApplianceDb } from '../platform/store/db.js';
+import { createAuditLog } from '../gateway/audit/index.js';
+import { openFileKek, openKeyring, reencrypt } from '../gateway/crypto/index.js';
+import { lookup, testSigner } from '../test/gateway/audit/audit-helpers.js';
+import { tempDir } from '../test/helpers/tmp.js';
 
 const N = Number(process.env.N ?? 20000);
 const rate = (n: number, ms: number) => Math.round((n / ms) * 1000);
