@@ -2,7 +2,7 @@
 // the cheapest native write path classic-level offers.
 import { ClassicLevel } from 'classic-level';
 import type { Db } from '../../platform/store/db.js';
-import { syncedChainedBatch } from '../../platform/store/syncedWrites.js';
+import { storagePortOf } from '../../platform/store/commitPath.js';
 import type { LazyValue, RawOp, ValueSealer } from './writeTypes.js';
 
 /** Turns every value into the bytes to store (sealed when a sealer is given), in place. */
@@ -51,7 +51,7 @@ export function rawBatchOf(db: Db): RawBatch | undefined {
   if (anyDb.status !== 'open' || anyDb.hooks?.prewrite?.noop === false || anyDb.listenerCount('write') > 0) return undefined;
   const native = (ClassicLevel.prototype as unknown as { _chainedBatch?: () => NativeChainedBatch })._chainedBatch;
   // The appliance DB's sync-by-default chained batch wraps the native one; ours gives sync itself.
-  const chained = anyDb._chainedBatch === syncedChainedBatch ? native : anyDb._chainedBatch;
+  const chained = storagePortOf(db) ? native : anyDb._chainedBatch;
   const detach = anyDb.detachResource;
   if (typeof chained !== 'function' || typeof detach !== 'function' || chained !== native) {
     return anyDb._batch.bind(db);
