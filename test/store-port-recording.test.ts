@@ -18,7 +18,7 @@ import { connectClient, endClient } from './helpers/mqtt.js';
 import { tempDir } from './helpers/tmp.js';
 import { testResidentCode } from './helpers/uplink.js';
 import { until } from './helpers/until.js';
-import { startUiAppliance, type UiAppliance } from './ui-appliance.js';
+import { startUiAppliance, type UiAppliance } from './admin-ui/ui-appliance.js';
 
 const recDir = tempDir('jukigw-recording-');
 let recording: Db;
