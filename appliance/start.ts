@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import type { ApplianceConfig } from '../config/schema/index.js';
 import type { Logger } from '../platform/log/logger.js';
-import { openApplianceDb, type Db } from '../platform/store/db.js';
+import { openApplianceDb, type Db, type StoragePortFactory } from '../platform/store/db.js';
 import { prepareDataDir } from '../platform/store/dataDir.js';
 import { dbWritableCheck, diskSpaceCheck, listenersCheck, type ReadinessCheck } from '../broker/admin/checks.js';
 import { startAdminServer, type AdminHandle } from '../broker/admin/server.js';
@@ -57,12 +57,15 @@ export interface ApplianceHandle {
   close(): Promise<void>;
 }
 
-/** `only`: component names to run (e.g. ['broker', 'admin'] for `juki-gw broker`); default all. */
-export async function startAppliance(config: ApplianceConfig, opts: { logger: Logger; audit?: (e: BrokerAuditEvent) => void; only?: string[]; configText?: string; printOnce?: (text: string) => void }): Promise<ApplianceHandle> {
+/**
+ * `only`: component names to run (e.g. ['broker', 'admin'] for `juki-gw broker`); default all.
+ * `port`: where every write of the store goes (platform/store/port.ts); default LevelDB itself.
+ */
+export async function startAppliance(config: ApplianceConfig, opts: { logger: Logger; audit?: (e: BrokerAuditEvent) => void; only?: string[]; configText?: string; printOnce?: (text: string) => void; port?: StoragePortFactory }): Promise<ApplianceHandle> {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'jukigw_process_' });
   prepareDataDir(config.dataDir, opts.logger);
-  const db = await openApplianceDb(join(config.dataDir, 'db'), { sync: config.broker.syncWrites });
+  const db = await openApplianceDb(join(config.dataDir, 'db'), { sync: config.broker.syncWrites, ...(opts.port ? { port: opts.port } : {}) });
   const ctx: ApplianceContext = {
     config, logger: opts.logger, registry, db, audit: opts.audit ?? (() => {}), gw: { extra: {} }, ...(opts.only ? { only: opts.only } : {}), ...(opts.configText !== undefined ? { configText: opts.configText } : {}),
     ...(opts.printOnce ? { printOnce: opts.printOnce } : {}),

@@ -1,11 +1,10 @@
 // Offline or through the running appliance: LevelDB admits one process, so when the appliance holds
 // the data dir's database the CLI does the same operation through the appliance's admin API (same
 // roles and audit as the UI, API token from JUKIGW_API_TOKEN or --token-file); otherwise directly.
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { ClassicLevel } from 'classic-level';
 import type { ApplianceConfig } from '../config/schema/index.js';
 import type { Job } from '../admin-ui/adapters/jobs.js';
+import { storeLocked } from '../platform/store/db.js';
 import { adminApi, type AdminApi } from './adminApi.js';
 import { progressPrinter } from './progress.js';
 
@@ -17,16 +16,7 @@ export const onlineUsage = (what: string) => `  While the appliance runs (it hol
 
 /** True when another process (the running appliance) holds the data dir's database lock. */
 export async function applianceHolds(dataDir: string): Promise<boolean> {
-  const path = join(dataDir, 'db');
-  if (!existsSync(path)) return false;
-  const db = new ClassicLevel(path, { createIfMissing: false });
-  try {
-    await db.open();
-    await db.close();
-    return false;
-  } catch (e) {
-    return (e as { cause?: { code?: string } }).cause?.code === 'LEVEL_LOCKED' || (e as { code?: string }).code === 'LEVEL_LOCKED';
-  }
+  return storeLocked(join(dataDir, 'db'));
 }
 
 export type OnlineFlags = { url?: string | undefined; 'token-file'?: string | undefined; ca?: string | undefined };

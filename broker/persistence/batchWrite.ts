@@ -1,8 +1,8 @@
-// How a batch's operations reach LevelDB: values sealed or encoded where their bytes are made, and
-// the cheapest native write path classic-level offers.
-import { ClassicLevel } from 'classic-level';
+// How a batch's operations reach the store: values sealed or encoded where their bytes are made, then
+// handed to the store's port as they are.
 import type { Db } from '../../platform/store/db.js';
-import { syncedChainedBatch } from '../../platform/store/syncedWrites.js';
+import type { StoreOp } from '../../platform/store/port.js';
+import { storagePortOf } from '../../platform/store/commitPath.js';
 import type { LazyValue, RawOp, ValueSealer } from './writeTypes.js';
 
 /** Turns every value into the bytes to store (sealed when a sealer is given), in place. */
@@ -30,48 +30,16 @@ export function encodeValues(ops: RawOp[], sealer: ValueSealer | undefined): voi
 export type RawBatch = (ops: RawOp[], options: { sync: boolean }) => Promise<void>;
 
 /**
- * abstract-level's batch() clones, validates and re-encodes every operation (sublevel prefixing
- * included): ~6 µs per op, a quarter of the broker's main-thread time under load. Our keys are
- * utf8 strings and our values bytes already, which is exactly what classic-level's native layer
- * takes, so we call it directly when the DB is a plain, open ClassicLevel without hooks or write
- * listeners. Anything else (a wrapped batch, hooks, listeners) goes through the public batch().
- *
- * Of the two native paths, classic-level's chained batch (one native call per op) costs about half
- * of its array batch (which reads type, key and value of every op object through N-API, ~10 calls
- * per op). Its internal _put/_del/_write skip abstract-level's checks, so the batch is detached
- * from the DB's resources here, as its public write() would do.
+ * The broker's batches straight to the store's port (platform/store/port.ts), the one every other
+ * write reaches through the commit path. abstract-level's batch() clones, validates and re-encodes
+ * every operation (sublevel prefixing included): ~6 µs per op, a quarter of the broker's main-thread
+ * time under load. Our keys are full utf8 strings and our values bytes already (encodeValues):
+ * StoreOps as they are. Undefined — the caller uses the public batch(), which ends at the same port
+ * — for a DB without a port (opened elsewhere), not open, or with prewrite hooks or write listeners
+ * (the key ring's write tracker), which must see every write.
  */
 export function rawBatchOf(db: Db): RawBatch | undefined {
-  const anyDb = db as unknown as {
-    _batch?: RawBatch; batch: unknown; status: string; _chainedBatch?: () => NativeChainedBatch;
-    detachResource?: (r: unknown) => void;
-    hooks?: { prewrite?: { noop?: boolean } }; listenerCount(e: string): number;
-  };
-  if (typeof anyDb._batch !== 'function' || anyDb.batch !== ClassicLevel.prototype.batch) return undefined;
-  if (anyDb.status !== 'open' || anyDb.hooks?.prewrite?.noop === false || anyDb.listenerCount('write') > 0) return undefined;
-  const native = (ClassicLevel.prototype as unknown as { _chainedBatch?: () => NativeChainedBatch })._chainedBatch;
-  // The appliance DB's sync-by-default chained batch wraps the native one; ours gives sync itself.
-  const chained = anyDb._chainedBatch === syncedChainedBatch ? native : anyDb._chainedBatch;
-  const detach = anyDb.detachResource;
-  if (typeof chained !== 'function' || typeof detach !== 'function' || chained !== native) {
-    return anyDb._batch.bind(db);
-  }
-  return async (ops, options) => {
-    const b = chained.call(db);
-    try {
-      for (const op of ops) {
-        if (op.type === 'put') b._put(op.key, op.value as Uint8Array);
-        else b._del(op.key);
-      }
-      await b._write(options);
-    } finally {
-      detach.call(db, b);
-    }
-  };
-}
-
-interface NativeChainedBatch {
-  _put(key: string, value: Uint8Array): void;
-  _del(key: string): void;
-  _write(options: { sync: boolean }): Promise<void>;
+  const port = storagePortOf(db);
+  if (!port || db.status !== 'open' || !(db.hooks.prewrite as { noop?: boolean }).noop || db.listenerCount('write') > 0) return undefined;
+  return (ops, options) => port.commit(ops as StoreOp[], options);
 }

@@ -5,9 +5,8 @@
 // This file is what aedes calls: start-up, durable ingress and its crash replay; each store is a file
 // of its own (subscriptions, retained, wills, incoming, outgoingQueues, ingressLog).
 import { Readable } from 'node:stream';
-import { ClassicLevel } from 'classic-level';
 import type { Db } from '../../platform/store/db.js';
-import { SUBLEVELS, seqKey } from '../../platform/store/db.js';
+import { SUBLEVELS, createApplianceDb, seqKey } from '../../platform/store/db.js';
 import type { AnyPacket } from './aedesParts.js';
 import { encodeIngressRecord, encodeRecord, parseJson, type RecordObject } from './codec.js';
 import { GroupCommitter } from './committer.js';
@@ -80,7 +79,7 @@ export class LevelPersistence {
   constructor(opts: LevelPersistenceOptions) {
     if (!opts.db === !opts.path) throw new Error('createLevelPersistence: give exactly one of { path } or { db }');
     this.#ownsDb = !opts.db;
-    this.#db = opts.db ?? new ClassicLevel<string, Uint8Array>(opts.path!, { keyEncoding: 'utf8', valueEncoding: 'view' });
+    this.#db = opts.db ?? createApplianceDb(opts.path!, { sync: opts.sync ?? true });
     const sub = (name: string) => this.#db.sublevel<string, Uint8Array>(name, { keyEncoding: 'utf8', valueEncoding: 'view' }) as unknown as Sublevel;
     this.#broker = sub(SUBLEVELS.broker);
     this.#ingress = sub(SUBLEVELS.ingress);

@@ -4,14 +4,12 @@
 import { X509Certificate } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
-import { ClassicLevel } from 'classic-level';
 import { fromB64u, kidOf, publicKeyFromSpki, signingInput, verifyJoseSignature, SUPPORTED_ALGS } from '../../hsm/jws.js';
 import type { JwsAlg } from '../../hsm/types.js';
 import { BACKUP_FORMAT, BACKUP_VERSION, BackupRefused, checkPartName, decodeRecords, partsOf, splitArchive, type Manifest, type Part } from './archive.js';
 import { openContainer, type DecryptWith } from './container.js';
 import { DB_PART } from './snapshot.js';
-import { syncWritesByDefault } from '../../platform/store/syncedWrites.js';
-import type { Db } from '../../platform/store/db.js';
+import { openApplianceDb } from '../../platform/store/db.js';
 
 export interface VerifiedBackup {
   manifest: Manifest;
@@ -84,15 +82,14 @@ export function verifyBackup(file: Buffer, opts: { decryptWith?: DecryptWith; tr
 }
 
 async function writeDb(dir: string, records: Buffer): Promise<number> {
-  const db = new ClassicLevel<Buffer, Buffer>(dir, { keyEncoding: 'buffer', valueEncoding: 'buffer' });
   // "restored" must survive a power cut: LevelDB does not fsync a log it rolls over from, so every batch is synced.
-  syncWritesByDefault(db as unknown as Db);
-  await db.open();
+  const db = await openApplianceDb(dir, { sync: true });
+  const raw = { keyEncoding: 'buffer', valueEncoding: 'buffer' } as const;
   let n = 0;
   try {
     let batch = db.batch();
     for (const [k, v] of decodeRecords(records)) {
-      batch.put(k, v);
+      batch.put(k as never, v, raw as never);
       if (++n % 5000 === 0) { await batch.write(); batch = db.batch(); }
     }
     await batch.write();

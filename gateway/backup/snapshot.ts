@@ -3,7 +3,7 @@
 // so a running appliance can hand in its open db; offline, the db is opened here read-only in spirit).
 import { lstatSync, readdirSync, readFileSync } from 'node:fs';
 import { basename, join, relative, sep } from 'node:path';
-import { ClassicLevel } from 'classic-level';
+import { openDbForReading, type Db } from '../../platform/store/db.js';
 import { BackupRefused, checkPartName, encodeRecords, type Part } from './archive.js';
 
 export const DB_PART = 'db.records';
@@ -77,9 +77,9 @@ export async function snapshotDataDir(dataDir: string, db?: RecordSource, onProg
   if (db) {
     records = await dbRecords(db, onProgress);
   } else {
-    const own = new ClassicLevel(join(dataDir, DB_DIR), { createIfMissing: false });
+    let own: Db;
     try {
-      await own.open();
+      own = await openDbForReading(join(dataDir, DB_DIR));
     } catch (e) {
       const cause = (e as { cause?: Error }).cause?.message ?? (e as Error).message;
       throw new BackupRefused(`cannot open the database in ${join(dataDir, DB_DIR)}: ${cause} (stop the appliance, or back up from inside it)`);

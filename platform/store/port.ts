@@ -18,7 +18,7 @@ export interface KeyRange { gte: string; lt: string }
 export interface CommitOptions {
   /**
    * true: durable before the promise resolves (fsync; in a cluster, a quorum has it). false only for
-   * writes that acknowledge nothing (see syncedWrites.ts for the list and why).
+   * writes that acknowledge nothing (see commitPath.ts for the list and why).
    */
   sync: boolean;
 }

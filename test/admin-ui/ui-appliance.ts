@@ -9,6 +9,7 @@ import { loadConfig } from '../../config/load.js';
 import { openAuthStore } from '../../admin-ui/auth/store.js';
 import { uuidv7, type Envelope } from '../../platform/envelope.js';
 import { createLogger } from '../../platform/log/logger.js';
+import type { StoragePortFactory } from '../../platform/store/db.js';
 import { connectClient, endClient } from '../helpers/mqtt.js';
 import { freePort } from '../helpers/ports.js';
 import { tempDir } from '../helpers/tmp.js';
@@ -16,13 +17,14 @@ import { tempDir } from '../helpers/tmp.js';
 export const MONITOR = { user: 'monitor1', password: 'queue watcher password 7' };
 
 export interface UiAppliance {
-  app: ApplianceHandle; url: string;
+  app: ApplianceHandle; url: string; dataDir: string;
   /** A terminal's identity search that the CS routes to the national server, through the `simulated` link. */
   searchUpstream(): Promise<Envelope>;
   close(): Promise<void>;
 }
 
-export async function startUiAppliance(): Promise<UiAppliance> {
+/** `port`: where the store's writes go (default LevelDB itself). */
+export async function startUiAppliance(opts: { port?: StoragePortFactory } = {}): Promise<UiAppliance> {
   const tmp = tempDir('jukigw-uiapp-');
   const dataDir = join(tmp.path, 'data');
   const r = loadConfig(undefined, {
@@ -32,7 +34,7 @@ export async function startUiAppliance(): Promise<UiAppliance> {
   });
   if (!r.ok) throw new Error(JSON.stringify(r.problems));
   ensureDevPasswords(r.config);
-  const app = await startAppliance(r.config, { logger: createLogger({ level: 'silent' }) });
+  const app = await startAppliance(r.config, { logger: createLogger({ level: 'silent' }), ...(opts.port ? { port: opts.port } : {}) });
   const auth = await openAuthStore({ db: app.ctx.db, idleMinutes: 15 });
   // A new account must change its password first; done here so a login lands on the pages.
   const first = 'first password for monitor 1';
@@ -43,7 +45,7 @@ export async function startUiAppliance(): Promise<UiAppliance> {
   const terminal = 'term-01';
   const password = readFileSync(join(dataDir, 'dev-passwords', terminal), 'utf8').trim();
   return {
-    app, url: app.ctx.gw.extra.uiUrl as string,
+    app, url: app.ctx.gw.extra.uiUrl as string, dataDir,
     async searchUpstream() {
       const c = await connectClient(mqttUrl, { clientId: terminal, username: terminal, password, clean: false });
       try {

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { SUBLEVELS, openApplianceDb, type Db } from '../../platform/store/db.js';
+import { levelPort } from '../../platform/store/levelPort.js';
 import { tempDir } from '../helpers/tmp.js';
 import { audit, connect, end, indexedPayload, publishIndexed, recorder, startBroker, type TestBroker } from './broker-persistence.helpers.js';
 import type { MqttClient } from 'mqtt';
@@ -280,7 +281,15 @@ describe('durable ingress: fan-out watermark', () => {
 describe('durable ingress: write failures', () => {
   it('refuses a publish it cannot store (no PUBACK), raises an alarm, and recovers without losing acked data', async () => {
     const dir = tmp();
-    const db = await openApplianceDb(dir);
+    // The disk fills up under the store's port: every write, the broker's group commits included, fails there.
+    let diskFull = false;
+    const db = await openApplianceDb(dir, { port: (d) => {
+      const local = levelPort(d);
+      return {
+        commit: (ops, o) => (diskFull ? Promise.reject(new Error('IO error: No space left on device')) : local.commit(ops, o)),
+        clearRange: (r, o) => local.clearRange(r, o),
+      };
+    } });
     cleanups.push(() => db.close());
     const alarms: PersistenceAlarm[] = [];
     const broker = track(await startBroker({ db, onAlarm: (a) => alarms.push(a), orphanAfterMs: 300 }));
@@ -292,8 +301,7 @@ describe('durable ingress: write failures', () => {
     const ok1 = await publishIndexed(pub, 'wf/t', 0, 10);
     expect(ok1.length).toBe(10);
 
-    const realBatch = db.batch.bind(db);
-    (db as { batch: unknown }).batch = () => Promise.reject(new Error('IO error: No space left on device'));
+    diskFull = true;
     const refused = await publishIndexed(pub, 'wf/t', 10, 11);
     expect(refused).toEqual([]); // connection closed by the broker, no PUBACK
     expect(pub.connected).toBe(false);
@@ -301,7 +309,7 @@ describe('durable ingress: write failures', () => {
     expect(alarms[0]!.message).toMatch(/No space left/);
     await end(pub, true);
 
-    (db as { batch: unknown }).batch = realBatch;
+    diskFull = false;
     const pub2 = track(await connect(broker.url, { clientId: 'wf-pub' }));
     const ok2 = await publishIndexed(pub2, 'wf/t', 11, 20);
     expect(ok2.length).toBe(9);

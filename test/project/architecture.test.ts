@@ -2,9 +2,10 @@
 // "Direction of dependencies"). A lower layer that starts importing a higher one fails here, naming the
 // file and the import. The known violations are listed by file with the reason; the restructuring
 // that removes one must remove its entry too (a stale entry fails).
-import { resolve } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { importsOf, importsUnder, type Import } from '../helpers/imports.js';
+import { importsOf, importsUnder, sourceFiles, withoutComments, type Import } from '../helpers/imports.js';
 
 const repo = resolve(import.meta.dirname, '..', '..');
 const PRODUCTION = ['appliance', 'platform', 'domain', 'admin-ui', 'broker', 'gateway', 'hsm', 'config', 'cli', 'sim'];
@@ -149,4 +150,28 @@ describe('direction of dependencies', () => {
       expect(stale, `${rule.name}: listed exceptions that no longer break the rule`).toEqual([]);
     });
   }
+});
+
+// One opener, one commit path (docs/architecture.md, "Storage"): a LevelDB is made only in
+// platform/store/, where the commit path routes its writes to the store's port, and nothing else
+// reaches classic-level's private write methods past that port. bench/ (the aedes baseline) is not
+// production code and not scanned.
+describe('storage: one opener, one commit path', () => {
+  const code = sourceFiles(repo, PRODUCTION).filter((f) => !f.startsWith('platform/store/'))
+    .map((file) => ({ file, text: withoutComments(readFileSync(join(repo, file), 'utf8')) }));
+  const offending = (pattern: RegExp) => code.filter((c) => pattern.test(c.text)).map((c) => c.file);
+
+  it('opens no LevelDB outside platform/store/', () => {
+    expect(offending(/\bnew\s+ClassicLevel\b/), 'files with new ClassicLevel').toEqual([]);
+  });
+
+  it('calls none of classic-level\'s private writes (_put, _del, _write, _batch, _chainedBatch, _clear) outside platform/store/', () => {
+    expect(offending(/\._(put|del|write|batch|chainedBatch|clear)\b/), 'files using a private write').toEqual([]);
+  });
+
+  it('sees a violation where there is one', () => {
+    const probe = withoutComments("const db = new ClassicLevel(p); // db._put(k, v)\nawait b._write({ sync: true });");
+    expect(/\bnew\s+ClassicLevel\b/.test(probe)).toBe(true);
+    expect(probe.match(/\._(put|del|write|batch|chainedBatch|clear)\b/g)).toEqual(['._write']);
+  });
 });
