@@ -3,13 +3,13 @@
 // the precise refusals at that boundary.
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { GroupCommitter, type Sublevel } from '../broker/persistence/committer.js';
-import { openApplianceDb, openDbForReading, storeLocked, type Db } from '../platform/store/db.js';
-import { levelPort } from '../platform/store/levelPort.js';
-import type { CommitOptions, KeyRange, StoragePort, StoreOp } from '../platform/store/port.js';
-import { UnitOfWork } from '../platform/store/unitOfWork.js';
-import { tempDir } from './helpers/tmp.js';
-import { until } from './helpers/until.js';
+import { GroupCommitter, type Sublevel } from '../../broker/persistence/committer.js';
+import { openApplianceDb, openDbForReading, storeLocked, type Db } from '../../platform/store/db.js';
+import { levelPort } from '../../platform/store/levelPort.js';
+import type { CommitOptions, KeyRange, StoragePort, StoreOp } from '../../platform/store/port.js';
+import { UnitOfWork } from '../../platform/store/unitOfWork.js';
+import { tempDir } from '../helpers/tmp.js';
+import { until } from '../helpers/until.js';
 
 type Seen = { commit: StoreOp[]; options: CommitOptions } | { clear: KeyRange; options: CommitOptions };
 
