@@ -4,7 +4,8 @@
 // that removes one must remove its entry too (a stale entry fails).
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { importsOf, importsUnder, type Import } from './helpers/imports.js';
+import { readFileSync } from 'node:fs';
+import { importsOf, importsUnder, sourceFiles, withoutComments, type Import } from './helpers/imports.js';
 
 const repo = resolve(import.meta.dirname, '..');
 const PRODUCTION = ['appliance', 'platform', 'domain', 'admin-ui', 'broker', 'gateway', 'hsm', 'config', 'cli', 'sim'];
@@ -101,6 +102,16 @@ const rules: Rule[] = [
     allowed: (i) => !under(i.target, 'appliance/'),
   },
   {
+    name: 'the components (appliance/components/) are imported only by the composition root (appliance/)',
+    applies: (i) => !under(i.file, 'appliance/'),
+    allowed: (i) => !under(i.target, 'appliance/components/'),
+  },
+  {
+    name: 'appliance/start.ts is the top: nothing imports it, and a component gets another only from it (no import between components)',
+    applies: (i) => under(i.file, 'appliance/'),
+    allowed: (i) => !under(i.target, 'appliance/start.ts') && !(under(i.file, 'appliance/components/') && under(i.target, 'appliance/components/')),
+  },
+  {
     name: 'nothing outside cli/ imports cli/',
     applies: (i) => !under(i.file, 'cli/'),
     allowed: (i) => !under(i.target, 'cli/'),
@@ -132,7 +143,7 @@ describe('import scanner', () => {
 
   it('reads the whole production tree', () => {
     expect(new Set(imports.map((i) => i.file.split('/')[0]))).toEqual(new Set(PRODUCTION));
-    expect(imports.some((i) => i.file === 'appliance/start.ts' && i.target === 'appliance/components.ts')).toBe(true);
+    expect(imports.some((i) => i.file === 'appliance/start.ts' && i.target === 'appliance/components/broker.ts')).toBe(true);
   });
 });
 
@@ -149,4 +160,20 @@ describe('direction of dependencies', () => {
       expect(stale, `${rule.name}: listed exceptions that no longer break the rule`).toEqual([]);
     });
   }
+});
+
+// What a component needs is in its typed arguments; an untyped bag or a non-null assertion would let it
+// reach for something start.ts did not give it.
+describe('composition root (appliance/)', () => {
+  const code = sourceFiles(repo, ['appliance']).map((file) => ({ file, text: withoutComments(readFileSync(resolve(repo, file), 'utf8')) }));
+  const lines = (pattern: RegExp) => code.flatMap(({ file, text }) =>
+    text.split('\n').flatMap((line, n) => (pattern.test(line) ? [`${file}:${n + 1}: ${line.trim()}`] : [])));
+
+  it('passes no untyped bag between components (Record<string, unknown>)', () => {
+    expect(lines(/Record<\s*string\s*,\s*(unknown|any)\s*>/)).toEqual([]);
+  });
+
+  it('asserts no value present that a component was not given (x!.y, f()!)', () => {
+    expect(lines(/[\w)]!(?=[.,;)\]])/)).toEqual([]);
+  });
 });
