@@ -2,9 +2,9 @@
 // "Direction of dependencies"). A lower layer that starts importing a higher one fails here, naming the
 // file and the import. The known violations are listed by file with the reason; the restructuring
 // that removes one must remove its entry too (a stale entry fails).
+import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { readFileSync } from 'node:fs';
 import { importsOf, importsUnder, sourceFiles, withoutComments, type Import } from './helpers/imports.js';
 
 const repo = resolve(import.meta.dirname, '..');
