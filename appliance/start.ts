@@ -1,90 +1,103 @@
-// Composition of the running appliance. Each component is one entry in `components`: it starts with
-// what the earlier ones provide and is closed in reverse order. The gateway, HSM and uplinks join here.
+// The composition root: the appliance's components in the order they start, each given exactly what it
+// needs from the ones before it. They stop in reverse order (listeners first), the DB last.
 import { join } from 'node:path';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import type { ApplianceConfig } from '../config/schema/index.js';
 import type { Logger } from '../platform/log/logger.js';
-import { openApplianceDb, type Db, type StoragePortFactory } from '../platform/store/db.js';
+import { openApplianceDb, type StoragePortFactory } from '../platform/store/db.js';
 import { prepareDataDir } from '../platform/store/dataDir.js';
-import { dbWritableCheck, diskSpaceCheck, listenersCheck, type ReadinessCheck } from '../broker/admin/checks.js';
-import { startAdminServer, type AdminHandle } from '../broker/admin/server.js';
-import { startBroker, type BrokerAuditEvent, type BrokerHandle } from '../broker/server.js';
-import { frontComponents, gatewayComponents, upstreamComponents, type GatewayParts } from './components.js';
+import { dbWritableCheck, diskSpaceCheck } from '../broker/admin/checks.js';
+import type { BrokerAuditEvent } from '../broker/server.js';
+import { lifecycle, needs, type ComponentName } from './lifecycle.js';
+import { fixedConfig } from './liveConfig.js';
+import type { ApplianceParts } from './parts.js';
+import { startTokenSigner } from './components/tokenSigner.js';
+import { startEncryptionAtRest } from './components/encryptionAtRest.js';
+import { startAuditTrail } from './components/auditTrail.js';
+import { startConfigVersions } from './components/configVersions.js';
+import { startBrokerPart } from './components/broker.js';
+import { startUplinks } from './components/uplinks.js';
+import { startRoles } from './components/roles.js';
+import { startAdminUiPart } from './components/adminUi.js';
+import { startAdminHttp } from './components/adminHttp.js';
 
-export interface ApplianceContext {
-  config: ApplianceConfig;
+export type { ComponentName } from './lifecycle.js';
+export type { ApplianceParts } from './parts.js';
+
+export interface ApplianceOptions {
   logger: Logger;
-  registry: Registry;
-  db: Db;
-  /** Readiness checks collected from the components; served on /readyz. */
-  checks: ReadinessCheck[];
-  audit: (e: BrokerAuditEvent) => void;
-  broker?: BrokerHandle;
-  admin?: AdminHandle;
+  /** Where every write of the store goes (platform/store/port.ts); default LevelDB itself. */
+  port?: StoragePortFactory;
+  /** Where broker refusals and alarms go when the audit trail does not run. */
+  audit?: (e: BrokerAuditEvent) => void;
+  /** The components this process runs (`juki-gw broker`: broker, admin); default all. */
+  only?: readonly ComponentName[];
   /** The configuration file's text as loaded (undefined: the embedded default). */
   configText?: string;
-  /** Component names this process runs (undefined: all). */
-  only?: readonly string[];
   /** Where the first-run admin password goes (default: stderr, never the log). */
   printOnce?: (text: string) => void;
-  /** What the gateway components (HSM, audit, uplinks, CS role, UI) add. */
-  gw: GatewayParts;
 }
 
-interface Component { name: string; start(ctx: ApplianceContext): Promise<() => Promise<void>> }
-
-const components: Component[] = [
-  ...gatewayComponents,
-  { name: 'broker', async start(ctx) {
-    // Queued requests, replies and pushes carry personal data: sealed like the gateway's stores.
-    const sealer = ctx.gw.atRest?.keyring;
-    // The roles' intake answers every req/ publish, so the broker lets it refuse forbidden types.
-    const intakeAnswersRequests = ctx.config.broker.mode === 'appliance' && (!ctx.only || ctx.only.includes('roles'));
-    ctx.broker = await startBroker(ctx.config, { logger: ctx.logger, db: ctx.db, registry: ctx.registry, audit: (e) => ctx.audit(e), intakeAnswersRequests, ...(sealer ? { sealer } : {}) });
-    ctx.checks.push(listenersCheck(ctx.broker));
-    return () => ctx.broker!.close();
-  } },
-  ...upstreamComponents,
-  ...frontComponents,
-  { name: 'admin', async start(ctx) {
-    ctx.admin = await startAdminServer({ host: ctx.config.admin.host, port: ctx.config.admin.port, registry: ctx.registry, checks: ctx.checks });
-    return () => ctx.admin!.close();
-  } },
-];
-
 export interface ApplianceHandle {
-  ctx: ApplianceContext;
+  /** What the running components provide (undefined: not run in this process). */
+  parts: ApplianceParts;
   close(): Promise<void>;
 }
 
-/**
- * `only`: component names to run (e.g. ['broker', 'admin'] for `juki-gw broker`); default all.
- * `port`: where every write of the store goes (platform/store/port.ts); default LevelDB itself.
- */
-export async function startAppliance(config: ApplianceConfig, opts: { logger: Logger; audit?: (e: BrokerAuditEvent) => void; only?: string[]; configText?: string; printOnce?: (text: string) => void; port?: StoragePortFactory }): Promise<ApplianceHandle> {
+export async function startAppliance(config: ApplianceConfig, opts: ApplianceOptions): Promise<ApplianceHandle> {
+  const { logger } = opts;
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'jukigw_process_' });
-  prepareDataDir(config.dataDir, opts.logger);
+  prepareDataDir(config.dataDir, logger);
   const db = await openApplianceDb(join(config.dataDir, 'db'), { sync: config.broker.syncWrites, ...(opts.port ? { port: opts.port } : {}) });
-  const ctx: ApplianceContext = {
-    config, logger: opts.logger, registry, db, audit: opts.audit ?? (() => {}), gw: { extra: {} }, ...(opts.only ? { only: opts.only } : {}), ...(opts.configText !== undefined ? { configText: opts.configText } : {}),
-    ...(opts.printOnce ? { printOnce: opts.printOnce } : {}),
-    checks: [dbWritableCheck(db)],
-  };
-  // limits apply live: the check reads the running configuration each time.
-  ctx.checks.push(diskSpaceCheck(config.dataDir, () => ctx.config.limits.minFreeDiskBytes));
-  const stops: Array<{ name: string; stop: () => Promise<void> }> = [];
+  const run = lifecycle(opts.only, logger);
   const close = async () => {
-    for (const s of stops.splice(0).reverse()) {
-      try { await s.stop(); } catch (e) { opts.logger.error({ component: s.name, err: (e as Error).message }, 'component failed to stop cleanly'); }
-    }
+    await run.stopAll();
     await db.close(); // flushes LevelDB
   };
   try {
-    for (const c of components.filter((x) => !opts.only || opts.only.includes(x.name))) stops.push({ name: c.name, stop: await c.start(ctx) });
+    // Signer, sealing keys and audit trail first: everything after signs, seals or audits.
+    const token = await run.start('hsm', () => startTokenSigner({ config, logger }));
+    const crypto = await run.start('crypto', () => startEncryptionAtRest({ config, db, logger }));
+    const audit = await run.start('audit', () => startAuditTrail({ config, db, signer: needs('audit', 'hsm', token?.signer), logger, registry }));
+    // The stored head version is what runs from here on (a UI change survives a restart).
+    const versions = await run.start('config-versions', () => startConfigVersions({ config, configText: opts.configText, db, signer: token?.signer, logger }));
+    const liveConfig = versions?.liveConfig ?? fixedConfig(config);
+    const running = liveConfig.current();
+
+    const broker = await run.start('broker', () => startBrokerPart({
+      liveConfig, db, logger, registry, audit: audit?.brokerEvents ?? opts.audit ?? (() => {}), sealer: crypto?.atRest.keyring,
+      intakeAnswersRequests: running.broker.mode === 'appliance' && run.runs('roles'),
+    }));
+    const uplinks = await run.start('uplink', () => startUplinks({
+      config: running, db, signer: needs('uplink', 'hsm', token?.signer), atRest: crypto?.atRest, auditLog: audit?.log, logger, registry,
+    }));
+    const roles = await run.start('roles', () => startRoles({
+      liveConfig, db, logger, registry, broker: needs('roles', 'broker', broker?.broker), uplink: needs('roles', 'uplink', uplinks?.uplink),
+      auditLog: needs('roles', 'audit', audit?.log), atRest: needs('roles', 'crypto', crypto?.atRest),
+    }));
+    const ui = running.ui.enabled ? await run.start('ui', () => startAdminUiPart({
+      config: running, embeddedDefault: opts.configText === undefined, db, logger, printOnce: opts.printOnce,
+      versions: needs('ui', 'config-versions', versions?.versions), auditLog: needs('ui', 'audit', audit?.log),
+      signer: token?.signer, atRest: crypto?.atRest, broker: broker?.broker, uplink: uplinks?.uplink,
+      simulatedUpstreams: uplinks?.simulated !== undefined, cs: roles?.cs,
+    })) : undefined;
+
+    // Last, so that /readyz answers only once everything it checks runs. Limits apply live: the disk check reads them each time.
+    const checks = [
+      dbWritableCheck(db), diskSpaceCheck(config.dataDir, () => liveConfig.current().limits.minFreeDiskBytes),
+      ...(token ? [token.check] : []), ...(broker ? [broker.check] : []), ...(uplinks?.checks ?? []),
+    ];
+    const admin = await run.start('admin', () => startAdminHttp({ config: running, registry, checks }));
+
+    const parts: ApplianceParts = {
+      db, liveConfig, signer: token?.signer, atRest: crypto?.atRest, auditLog: audit?.log, versions: versions?.versions,
+      broker: broker?.broker, uplink: uplinks?.uplink, simulated: uplinks?.simulated, cs: roles?.cs, gw: roles?.gw,
+      uiUrl: ui?.url, admin: admin?.admin,
+    };
+    return { parts, close };
   } catch (e) {
     await close();
     throw e;
   }
-  return { ctx, close };
 }

@@ -111,7 +111,7 @@ export async function run(args: string[]): Promise<number> {
   let closeAtRest: (() => Promise<void>) | undefined;
   try {
     // Into an appliance's data dir (a configuration given) records are sealed and keyed exactly as
-    // the appliance does (appliance/components.ts); --data-dir alone writes a plain store.
+    // the appliance does (appliance/components/roles.ts); --data-dir alone writes a plain store.
     let storeOpts: Parameters<typeof IdentityStore.open>[1] = {};
     if (config) {
       const { openEncryptionAtRest } = await import('../../gateway/crypto/index.js');

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { fingerprint } from '../../admin-ui/tls.js';
 import { formatProblems, loadConfig } from '../../config/load.js';
 import { createLogger } from '../../platform/log/logger.js';
-import { startAppliance } from '../../appliance/start.js';
+import { startAppliance, type ComponentName } from '../../appliance/start.js';
 import { parseCommandArgs } from '../args.js';
 import { ensureDevPasswords } from '../../config/devPasswords.js';
 import { startSummary } from '../startSummary.js';
@@ -25,7 +25,7 @@ export function startFailure(e: unknown, dataDir: string): string {
 }
 
 /** Runs until SIGTERM/SIGINT, then closes every component (listeners first, DB flushed last). */
-export async function serve(file: string | undefined, what: string, only?: string[], withSummary = false): Promise<number> {
+export async function serve(file: string | undefined, what: string, only?: readonly ComponentName[], withSummary = false): Promise<number> {
   const r = loadConfig(file);
   if (!r.ok) {
     process.stderr.write(formatProblems(r.problems) + '\n');
@@ -49,16 +49,16 @@ export async function serve(file: string | undefined, what: string, only?: strin
     process.stderr.write(`juki-gw ${what}: ${message}\n`);
     return 1;
   }
-  const { broker, admin } = app.ctx;
+  const { broker, admin } = app.parts;
   const addresses = Object.fromEntries(r.config.listeners.map((l) => [l.name, broker!.address(l.name)]));
   logger.info({ listeners: addresses, admin: admin?.address(), mode: r.config.broker.mode }, `${what} ready`);
   if (withSummary) {
-    const uiUrl = app.ctx.gw.extra.uiUrl as string | undefined;
+    const uiUrl = app.parts.uiUrl;
     // The browser shows this fingerprint for the self-signed certificate: compare it there.
     const selfSigned = join(r.config.dataDir, 'ui-tls', 'ui.pem');
     const uiFingerprint = uiUrl && !r.config.ui.tls && existsSync(selfSigned) ? fingerprint(readFileSync(selfSigned, 'utf8')) : undefined;
     process.stdout.write(startSummary({
-      config: r.config, listeners: addresses, simulatedUpstreams: app.ctx.gw.simulated !== undefined,
+      config: r.config, listeners: addresses, simulatedUpstreams: app.parts.simulated !== undefined,
       ...(uiUrl ? { uiUrl } : {}), ...(uiFingerprint ? { uiFingerprint } : {}), ...(firstAdminPassword ? { firstAdminPassword } : {}), ...(admin ? { admin: admin.address() } : {}),
     }));
   }

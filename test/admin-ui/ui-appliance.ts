@@ -35,17 +35,17 @@ export async function startUiAppliance(opts: { port?: StoragePortFactory } = {})
   if (!r.ok) throw new Error(JSON.stringify(r.problems));
   ensureDevPasswords(r.config);
   const app = await startAppliance(r.config, { logger: createLogger({ level: 'silent' }), ...(opts.port ? { port: opts.port } : {}) });
-  const auth = await openAuthStore({ db: app.ctx.db, idleMinutes: 15 });
+  const auth = await openAuthStore({ db: app.parts.db, idleMinutes: 15 });
   // A new account must change its password first; done here so a login lands on the pages.
   const first = 'first password for monitor 1';
   for (const problem of [await auth.createAccount(MONITOR.user, 'monitor', first), await auth.changePassword(MONITOR.user, first, MONITOR.password)]) {
     if (problem) throw new Error(problem);
   }
-  const mqttUrl = `mqtt://127.0.0.1:${app.ctx.broker!.address('local-dev').port}`;
+  const mqttUrl = `mqtt://127.0.0.1:${app.parts.broker!.address('local-dev').port}`;
   const terminal = 'term-01';
   const password = readFileSync(join(dataDir, 'dev-passwords', terminal), 'utf8').trim();
   return {
-    app, url: app.ctx.gw.extra.uiUrl as string, dataDir,
+    app, url: app.parts.uiUrl!, dataDir,
     async searchUpstream() {
       const c = await connectClient(mqttUrl, { clientId: terminal, username: terminal, password, clean: false });
       try {

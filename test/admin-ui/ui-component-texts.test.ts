@@ -46,7 +46,7 @@ beforeAll(async () => {
   const signer = await createSigner(hsmSection.parse({ kind: 'software' }), { dataDir: dir.path });
   const auditLog = await createAuditLog({ db, signer, checkpointEvery: 20 });
   const audit = auditFromLog(auditLog);
-  // Broker refusals as the appliance records them (appliance/components.ts): an unknown client
+  // Broker refusals as the appliance records them (appliance/components/auditTrail.ts): an unknown client
   // id names no system; the failed-login summary is the broker's own line.
   const throttle = new LoginThrottle(() => LIMITS);
   throttle.failed(['system term-01'], 0);

@@ -97,13 +97,13 @@ async function startUiFixtureParts(started: Array<() => Promise<void> | void>): 
   let broker: BrokerHandle | undefined;
   const versions = await openConfigVersions({
     db, initialText, signer,
-    // As the appliance does (appliance/components.ts): ACL and limits live, connected clients
+    // As the appliance does (appliance/components/broker.ts): ACL and limits live, connected clients
     // kept, only a listener whose own settings changed is restarted.
     applyLive: async (next, plan) => { await broker?.reconfigure(next, { restartListeners: plan.restartListeners }); },
   });
   broker = await startBroker(versions.running(), { logger });
 
-  // As appliance/components.ts uplinkComponent does with configured upstreams; `juki-net` and
+  // As appliance/components/uplinks.ts does with configured upstreams; `juki-net` and
   // `closed` never connect, so what is queued for them stays.
   const uplink = await createUplink({
     config: versions.running(), db, signer, verifier: verifierFromConfig(versions.running().trust),
@@ -136,7 +136,7 @@ async function startUiFixtureParts(started: Array<() => Promise<void> | void>): 
     // A little latency per exchange, as over the uplink, so the progress bar has something to show.
     transport: async (req) => { await new Promise((r) => setTimeout(r, 40)); return peerServer.handle(req); },
   });
-  // The same wiring as `juki-gw start` (appliance/components.ts uiComponent).
+  // The same wiring as `juki-gw start` (appliance/components/adminUi.ts).
   const wired = applianceServices({
     versions, auditLog, dataDir: dir, broker, uplink, signer, devCa: ca, consistency,
     uplinks: uplinkProbe(() => versions.running(), 3000),

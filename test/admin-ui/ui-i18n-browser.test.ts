@@ -141,7 +141,7 @@ describe('admin UI in Japanese (default) and English (per account)', () => {
     const admin = { user: 'admin', role: 'admin', via: 'api' } as const;
     const jobs = [f.operations.startBackup({ passphrase: 'i18n backup passphrase' }, admin), f.operations.startAuditVerify({}, admin)];
     await until(() => jobs.every((j) => j.state === 'done'), 30_000, 'the backup and the verification');
-    // Broker refusals as appliance/components.ts records them: an unknown client id, a wrong password.
+    // Broker refusals as appliance/components/auditTrail.ts records them: an unknown client id, a wrong password.
     for (const [id, systemId, detail] of [['my-app', null, 'client ID must equal the system ID term-01'], ['term-01', 'term-01', 'bad username or password'],
       ['term-01', 'term-01', 'system term-01: burst of failed logins over (successful login): 1 attempts, 1 passwords checked and wrong, 0 refused unchecked']] as const) {
       await f.auditLog.append({ actor: { kind: 'system', id }, action: 'broker.denial', outcome: 'refused', code: 'auth', detail: { detail, listener: 'local-dev', remote: '127.0.0.1', topic: null, systemId } });

@@ -69,7 +69,7 @@ beforeAll(async () => {
   const r = loadConfig(configFile);
   if (!r.ok) throw new Error(JSON.stringify(r.problems));
   app = await startAppliance(r.config, { logger: createLogger({ level: 'silent' }), configText: text });
-  const auth = await openAuthStore({ db: app.ctx.db, idleMinutes: 15 });
+  const auth = await openAuthStore({ db: app.parts.db, idleMinutes: 15 });
   const made = adminApi(r.config, { env: { JUKIGW_API_TOKEN: (await auth.createApiToken('admin', 'live apply test')).token } });
   if (!made.ok) throw new Error(made.message);
   api = made.api;
@@ -95,7 +95,7 @@ describe('a configuration applied live is re-read by the running appliance', () 
     expect(off.plan).toMatchObject({ live: ['checkResidentCodeDigit'], restartRequired: [] });
     const accepted = await update(first);
     expect(accepted.type, JSON.stringify(accepted.body)).toBe('identity.update.result');
-    const store = (app.ctx.gw.extra.cs as CsRole).store;
+    const store = app.parts.cs!.store;
     expect((await store.get(first.residentCode))?.name).toBe(first.name);
 
     await applyDigitCheck(true);
@@ -114,7 +114,7 @@ describe('a configuration applied live is re-read by the running appliance', () 
 
   it('limits: the health port\'s disk check (/readyz) follows the minimum free space just applied', async () => {
     const readyz = async () => {
-      const res = await fetch(`http://127.0.0.1:${app.ctx.config.admin.port}/readyz`);
+      const res = await fetch(`http://127.0.0.1:${app.parts.liveConfig.current().admin.port}/readyz`);
       return { status: res.status, text: await res.text() };
     };
     expect((await readyz()).status).toBe(200);

@@ -48,7 +48,7 @@ describe('Queues page and dashboard in Chromium', () => {
   it('show the simulated link with its depth, dead letters and a drawn depth chart', async () => {
     const reply = await a.searchUpstream();
     expect(reply.type).toBe('identity.search.result');
-    const stats = a.app.ctx.gw.uplink!.queueStats();
+    const stats = a.app.parts.uplink!.queueStats();
     const links = Object.keys(stats);
     expect(links).toEqual(['simulated']);
 

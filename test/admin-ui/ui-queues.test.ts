@@ -57,7 +57,7 @@ describe('queues per uplink in the running appliance', () => {
   it('lists every link with its figures and depth history on the Queues page and the dashboard', async () => {
     const reply = await a.searchUpstream();
     expect(reply.type).toBe('identity.search.result');
-    const uplink = a.app.ctx.gw.uplink!;
+    const uplink = a.app.parts.uplink!;
     const links = uplink.linkStatus().map((l) => l.name);
     expect(links).toEqual(['simulated']);
 

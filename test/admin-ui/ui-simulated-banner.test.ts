@@ -40,7 +40,7 @@ beforeAll(async () => {
   const r = parseConfigText(text);
   if (!r.ok) throw new Error(JSON.stringify(r.problems));
   app = await startAppliance(r.config, { logger: createLogger({ level: 'silent' }), configText: text });
-  const auth = await openAuthStore({ db: app.ctx.db, idleMinutes: 15 });
+  const auth = await openAuthStore({ db: app.parts.db, idleMinutes: 15 });
   const session = async (name: string, lang: 'ja' | 'en') => {
     expect(await auth.createAccount(name, 'monitor', 'first password 2026 x', lang)).toBeUndefined();
     expect(await auth.changePassword(name, 'first password 2026 x', 'second password 2026 x')).toBeUndefined();
@@ -54,7 +54,7 @@ afterAll(async () => { await app?.close(); dir.cleanup(); });
 
 describe('simulated upstreams in the admin UI', () => {
   it('shows the banner on the dashboard and every other page, in the account\'s language', async () => {
-    const url = String(app.ctx.gw.extra.uiUrl);
+    const url = app.parts.uiUrl!;
     for (const path of ['/', '/links', '/queues', '/config', '/password']) {
       const ja = await get(`${url}${path}`, cookies.ja);
       expect(ja.status, path).toBe(200);

@@ -91,7 +91,7 @@ describe('default configuration: every write before an acknowledgement is synced
     recorder = recordWrites();
     app = await startAppliance(config, { logger: createLogger({ level: 'silent' }) });
     const uplinkClientId = `juki-gw-${SERVED}-simulated`;
-    app.ctx.gw.simulated!.broker.on('ack', (packet, client) => {
+    app.parts.simulated!.broker.on('ack', (packet, client) => {
       if (client?.id === uplinkClientId) recorder.mark('upstream-ack', packet && 'topic' in packet ? packet.topic : '?');
     });
     const url = `mqtt://127.0.0.1:${port}`;

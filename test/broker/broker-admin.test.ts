@@ -55,11 +55,11 @@ describe('admin port', () => {
   });
 
   it('audits an upstream message that fails verification, with the verifier\'s reason as code', async () => {
-    const up = await connectClient(app.ctx.gw.simulated!.upstream.url, { clientId: 'forger' });
+    const up = await connectClient(app.parts.simulated!.upstream.url, { clientId: 'forger' });
     const forged = { protected: 'e30', payload: Buffer.from('{}').toString('base64url'), signature: 'AAAA' };
     await up.publishAsync('to/lg:242012/identity.notify', JSON.stringify(forged), { qos: 1 });
     await endClient(up);
-    const entry = await until(async () => (await app.ctx.gw.auditLog!.query({ action: 'upstream.refusal' }))[0], 10_000);
+    const entry = await until(async () => (await app.parts.auditLog!.query({ action: 'upstream.refusal' }))[0], 10_000);
     expect(entry.event.outcome).toBe('refused');
     expect(entry.event.code).toMatch(/^[a-z_]+$/);
     expect(entry.event.detail).toMatchObject({ link: 'simulated', topic: 'to/lg:242012/identity.notify' });

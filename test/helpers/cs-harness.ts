@@ -169,7 +169,7 @@ export async function startCsStack(opts: StackOptions = {}): Promise<CsStack> {
     cleanups.push(() => broker.close());
     const uplink = await createUplink({
       config, db, signer: opts.crypto?.uplinkSigner ?? signer, verifier: opts.crypto?.verifier ?? reloadingVerifier(pki), logger,
-      // As the appliance records refused upstream messages (appliance/components.ts).
+      // As the appliance records refused upstream messages (appliance/components/uplinks.ts).
       audit: (e) => auditLog?.append({ actor: { kind: 'appliance', id: 'inbox' }, action: 'upstream.refusal', outcome: 'refused', code: e.reason.slice(0, 64),
         detail: { link: e.link, topic: e.topic.slice(0, 512), detail: e.detail.slice(0, 512), id: e.id ?? null, type: e.type ?? null, from: e.from?.slice(0, 80) ?? null } }).then(() => undefined),
     });

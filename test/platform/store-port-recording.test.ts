@@ -74,7 +74,7 @@ afterAll(async () => {
 
 describe('one storage port for every write', () => {
   it('leaves a second LevelDB fed only by the port identical to the appliance\'s own', async () => {
-    const mqttUrl = `mqtt://127.0.0.1:${a.app.ctx.broker!.address('local-dev').port}`;
+    const mqttUrl = `mqtt://127.0.0.1:${a.app.parts.broker!.address('local-dev').port}`;
     const rr = 'rr-01';
     const password = readFileSync(join(a.dataDir, 'dev-passwords', rr), 'utf8').trim();
     // A persistent session (clean: false): subscription and undelivered replies kept by the broker.
@@ -116,10 +116,10 @@ describe('one storage port for every write', () => {
       await endClient(t);
     }
     expect((await a.searchUpstream()).type).toBe('identity.search.result');
-    const uplink = a.app.ctx.gw.uplink!;
+    const uplink = a.app.parts.uplink!;
     await until(() => uplink.queueStats().simulated!.depth === 0, 60_000, 'the outbox drained to the simulated prefecture');
     // A configuration version applied through the admin UI's service.
-    const versions = a.app.ctx.gw.versions!;
+    const versions = a.app.parts.versions!;
     const before = await versions.current();
     const applied = await versions.apply(before.text.replace(/maxPayloadBytes: \d+/, 'maxPayloadBytes: 524288'), { user: 'admin', role: 'admin', via: 'ui' }, 'recording test');
     expect(applied.ok, JSON.stringify(applied)).toBe(true);

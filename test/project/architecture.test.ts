@@ -102,6 +102,16 @@ const rules: Rule[] = [
     allowed: (i) => !under(i.target, 'appliance/'),
   },
   {
+    name: 'the components (appliance/components/) are imported only by the composition root (appliance/)',
+    applies: (i) => !under(i.file, 'appliance/'),
+    allowed: (i) => !under(i.target, 'appliance/components/'),
+  },
+  {
+    name: 'appliance/start.ts is the top: nothing imports it, and a component gets another only from it (no import between components)',
+    applies: (i) => under(i.file, 'appliance/'),
+    allowed: (i) => !under(i.target, 'appliance/start.ts') && !(under(i.file, 'appliance/components/') && under(i.target, 'appliance/components/')),
+  },
+  {
     name: 'nothing outside cli/ imports cli/',
     applies: (i) => !under(i.file, 'cli/'),
     allowed: (i) => !under(i.target, 'cli/'),
@@ -133,7 +143,7 @@ describe('import scanner', () => {
 
   it('reads the whole production tree', () => {
     expect(new Set(imports.map((i) => i.file.split('/')[0]))).toEqual(new Set(PRODUCTION));
-    expect(imports.some((i) => i.file === 'appliance/start.ts' && i.target === 'appliance/components.ts')).toBe(true);
+    expect(imports.some((i) => i.file === 'appliance/start.ts' && i.target === 'appliance/components/broker.ts')).toBe(true);
   });
 });
 
@@ -173,5 +183,21 @@ describe('storage: one opener, one commit path', () => {
     const probe = withoutComments("const db = new ClassicLevel(p); // db._put(k, v)\nawait b._write({ sync: true });");
     expect(/\bnew\s+ClassicLevel\b/.test(probe)).toBe(true);
     expect(probe.match(/\._(put|del|write|batch|chainedBatch|clear)\b/g)).toEqual(['._write']);
+  });
+});
+
+// What a component needs is in its typed arguments; an untyped bag or a non-null assertion would let it
+// reach for something start.ts did not give it.
+describe('composition root (appliance/)', () => {
+  const code = sourceFiles(repo, ['appliance']).map((file) => ({ file, text: withoutComments(readFileSync(resolve(repo, file), 'utf8')) }));
+  const lines = (pattern: RegExp) => code.flatMap(({ file, text }) =>
+    text.split('\n').flatMap((line, n) => (pattern.test(line) ? [`${file}:${n + 1}: ${line.trim()}`] : [])));
+
+  it('passes no untyped bag between components (Record<string, unknown>)', () => {
+    expect(lines(/Record<\s*string\s*,\s*(unknown|any)\s*>/)).toEqual([]);
+  });
+
+  it('asserts no value present that a component was not given (x!.y, f()!)', () => {
+    expect(lines(/[\w)]!(?=[.,;)\]])/)).toEqual([]);
   });
 });

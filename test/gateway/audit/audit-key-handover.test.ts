@@ -57,7 +57,7 @@ async function stop() { const a = app; app = undefined; await a?.close(); }
 
 /** Entries as the flows write them, through the running appliance's audit log. */
 async function writeEntries(n: number, from: number) {
-  for (let i = from; i < from + n; i++) await app!.ctx.gw.auditLog!.append(lookup(i));
+  for (let i = from; i < from + n; i++) await app!.parts.auditLog!.append(lookup(i));
 }
 
 /** The running appliance's three views: /api/v1/audit/verify, the UI's audit page, and its signer kid. */
@@ -101,7 +101,7 @@ beforeAll(async () => {
   expect(gen.code, gen.stderr).toBe(0);
   // First start: the development certificate is made; accounts for the API and the UI.
   await start();
-  const auth = await openAuthStore({ db: app!.ctx.db, idleMinutes: 15 });
+  const auth = await openAuthStore({ db: app!.parts.db, idleMinutes: 15 });
   apiToken = (await auth.createApiToken('admin', 'audit handover test')).token;
   expect(await auth.createAccount('inspector', 'auditor', 'audit handover password 1')).toBeUndefined();
   expect(await auth.changePassword('inspector', 'audit handover password 1', PASSWORD)).toBeUndefined();
@@ -179,7 +179,7 @@ describe('audit trail across the certificate procedure (SoftHSM, real CLI)', () 
 
   it('the HSM page\'s certificate import: same handover at the next start', async () => {
     await start();
-    const auth = await openAuthStore({ db: app!.ctx.db, idleMinutes: 15 });
+    const auth = await openAuthStore({ db: app!.parts.db, idleMinutes: 15 });
     expect(await auth.createAccount('officer', 'security', 'security desk pass 1')).toBeUndefined();
     expect(await auth.changePassword('officer', 'security desk pass 1', PASSWORD)).toBeUndefined();
     const r = loadConfig(configFile);

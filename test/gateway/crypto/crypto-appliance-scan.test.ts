@@ -122,7 +122,7 @@ describe('data directory of the running appliance', () => {
     // Then the terminal stops acknowledging (a hung client): the replies to its next searches stay
     // in its clean:false session's queue on disk, names and numbers included.
     term.client.handleMessage = () => { /* never acknowledged */ };
-    const level = app.ctx.broker!.persistence.level;
+    const level = app.parts.broker!.persistence.level;
     for (const r of residents.slice(SEARCHES, SEARCHES + QUEUED)) {
       term.client.publish('req/identity.search', JSON.stringify({ v: 1, id: uuidv7(), type: 'identity.search',
         body: { dutyCode: 'JUKI-01', ...operator, name: r.name, birthDate: r.birthDate, address: '三重県津市' } }), { qos: 1 });

@@ -77,7 +77,7 @@ describe('data key rotation on the running appliance', () => {
     loaded = r.config;
     app = await startAppliance(configSchema.parse(loaded), { logger: createLogger({ level: 'silent' }) });
     url = `mqtt://127.0.0.1:${port}`;
-    const auth = await openAuthStore({ db: app.ctx.db, idleMinutes: 15 });
+    const auth = await openAuthStore({ db: app.parts.db, idleMinutes: 15 });
     adminToken = (await auth.createApiToken('admin', 'rotation test')).token;
     expect(await auth.createAccount('keeper', 'security', 'a long security passphrase 1')).toBeUndefined();
     securityToken = (await auth.createApiToken('keeper', 'rotation test')).token;
@@ -99,9 +99,9 @@ describe('data key rotation on the running appliance', () => {
   }
 
   it('refuses the rotation to a role other than admin (audited), re-encrypts everything while updates keep flowing, and retires the old key', async () => {
-    const db = app!.ctx.db;
-    const ring = app!.ctx.gw.atRest!.keyring;
-    const store = (app!.ctx.gw.extra.cs as CsRole).store;
+    const db = app!.parts.db;
+    const ring = app!.parts.atRest!.keyring;
+    const store = app!.parts.cs!.store;
     const oldKey = ring.currentKeyId();
 
     // Seed: a register of a few thousand (loaded into the running store, so the re-encryption pass
@@ -128,7 +128,7 @@ describe('data key rotation on the running appliance', () => {
       term.client.publish('req/identity.search', JSON.stringify({ v: 1, id: uuidv7(), type: 'identity.search',
         body: { dutyCode: 'JUKI-01', ...operator, name: r.name, birthDate: r.birthDate, address: '三重県津市' } }), { qos: 1 });
     }
-    await until(() => app!.ctx.broker!.persistence.level.outgoingDepth(TERMINAL) >= QUEUED, 30_000, 'queued replies');
+    await until(() => app!.parts.broker!.persistence.level.outgoingDepth(TERMINAL) >= QUEUED, 30_000, 'queued replies');
     await term.client.endAsync(true);
     const before = await sealedCensus(db);
     expect(before.identity?.[oldKey]).toBeGreaterThan(COUNT);
@@ -201,7 +201,7 @@ describe('data key rotation on the running appliance', () => {
     for (const e of back.replies.slice(0, QUEUED)) expect(e.type).toBe('identity.search.result');
 
     // Audited: the refusal, who started it, and how it ended.
-    const audit = [...await app!.ctx.gw.auditLog!.query({ action: 'data-key.rotate', limit: 10 }), ...await app!.ctx.gw.auditLog!.query({ action: 'data-key.rotation', limit: 10 })];
+    const audit = [...await app!.parts.auditLog!.query({ action: 'data-key.rotate', limit: 10 }), ...await app!.parts.auditLog!.query({ action: 'data-key.rotation', limit: 10 })];
     const actions = audit.map((x) => `${x.event.action}:${x.event.actor.id}:${x.event.outcome}`);
     expect(actions).toContain('data-key.rotate:keeper:refused');
     expect(actions).toContain('data-key.rotate:admin:ok');

@@ -64,7 +64,7 @@ describe('data key rotation across an appliance restart', () => {
     if (!r.ok) throw new Error(JSON.stringify(r.problems));
     config = r.config;
     await start();
-    const auth = await openAuthStore({ db: app!.ctx.db, idleMinutes: 15 });
+    const auth = await openAuthStore({ db: app!.parts.db, idleMinutes: 15 });
     adminToken = (await auth.createApiToken('admin', 'rotation restart test')).token;
   }, 120_000);
 
@@ -76,14 +76,14 @@ describe('data key rotation across an appliance restart', () => {
   it('resumes the background pass after a restart, completes it, retires the old key and keeps its status', async () => {
     const bulk = [...generateResidents('tsu', { count: BULK, seed: 'rotation-restart' })];
     {
-      const store = (app!.ctx.gw.extra.cs as CsRole).store;
+      const store = app!.parts.cs!.store;
       for (let i = 0; i < bulk.length; i += 500) {
-        const b = app!.ctx.db.batch();
+        const b = app!.parts.db.batch();
         for (const p of bulk.slice(i, i + 500)) await store.apply(b, p, { mode: 'load' });
         await b.write();
       }
     }
-    const oldKey = app!.ctx.gw.atRest!.keyring.currentKeyId();
+    const oldKey = app!.parts.atRest!.keyring.currentKeyId();
 
     const started = await api().call('POST', '/data-keys/rotate', {});
     expect(started.status).toBe(202);
@@ -117,7 +117,7 @@ describe('data key rotation across an appliance restart', () => {
 
     // Started again: the rotation goes on by itself and completes.
     await start();
-    const ring = app!.ctx.gw.atRest!.keyring;
+    const ring = app!.parts.atRest!.keyring;
     const end = await until(async () => { const s = await rotationStatus(); return s.state !== 'running' ? s : undefined; }, 120_000, 'rotation resumed and ended');
     expect(end).toMatchObject({ state: 'done', complete: true, by: 'admin', startedAt: first.startedAt, newKeyId: newKey, retired: [oldKey], remaining: {} });
     expect(end.resumedAt).toHaveLength(1);
@@ -128,21 +128,21 @@ describe('data key rotation across an appliance restart', () => {
 
     // Nothing under the old key anywhere, every value unseals, every resident reads back as loaded.
     const perKey = new Map<number, number>();
-    for await (const v of app!.ctx.db.values({ valueEncoding: 'view' })) {
+    for await (const v of app!.parts.db.values({ valueEncoding: 'view' })) {
       const id = sealedKeyId(v);
       if (id === undefined) continue;
       perKey.set(id, (perKey.get(id) ?? 0) + 1);
       expect(() => ring.unseal(v)).not.toThrow();
     }
     expect([...perKey.keys()]).toEqual([newKey]);
-    const store = (app!.ctx.gw.extra.cs as CsRole).store;
+    const store = app!.parts.cs!.store;
     for (const p of bulk) {
       const rec = await store.get(p.residentCode);
       expect(rec?.name, p.residentCode).toBe(p.name);
     }
 
     // Audited: who started it, that the appliance resumed it, and how it ended.
-    const log = app!.ctx.gw.auditLog!;
+    const log = app!.parts.auditLog!;
     const resumed = await log.query({ action: 'data-key.rotation.resume', limit: 10 });
     expect(resumed).toHaveLength(1);
     expect(resumed[0]!.event.detail).toMatchObject({ target: `data key ${newKey}` });
@@ -156,7 +156,7 @@ describe('data key rotation across an appliance restart', () => {
     await start();
     const after = await rotationStatus();
     expect(after).toEqual(end);
-    expect(await app!.ctx.gw.auditLog!.query({ action: 'data-key.rotation.resume', limit: 10 })).toHaveLength(1);
+    expect(await app!.parts.auditLog!.query({ action: 'data-key.rotation.resume', limit: 10 })).toHaveLength(1);
   }, 300_000);
 });
 
