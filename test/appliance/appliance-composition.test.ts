@@ -3,12 +3,12 @@
 // refuses the start naming both, with the DB released.
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { startAppliance } from '../appliance/start.js';
-import { configSchema } from '../config/schema/index.js';
-import { createLogger } from '../platform/log/logger.js';
-import { openApplianceDb } from '../platform/store/db.js';
-import { freePort } from './helpers/ports.js';
-import { tempDir } from './helpers/tmp.js';
+import { startAppliance } from '../../appliance/start.js';
+import { configSchema } from '../../config/schema/index.js';
+import { createLogger } from '../../platform/log/logger.js';
+import { openApplianceDb } from '../../platform/store/db.js';
+import { freePort } from '../helpers/ports.js';
+import { tempDir } from '../helpers/tmp.js';
 
 const tmp = tempDir('jukigw-composition-');
 afterAll(() => tmp.cleanup());
