@@ -51,6 +51,7 @@ export class ClusterNode {
     this.election = new Election(o.client, this.keys.leader, o.nodeId, o.advertise);
   }
 
+  get nodeId(): string { return this.o.nodeId; }
   get role(): Role { return this.current; }
   get applied(): number { return this.applier?.applied ?? 0; }
   /** Log size as the active node counts it; undefined on a standby. */
