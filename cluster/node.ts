@@ -43,6 +43,7 @@ export class ClusterNode {
   private size?: LogSize;
   private applier?: Applier;
   private running?: Promise<void>;
+  private resignedAt?: number;
   /** Why the node stopped working (role 'failed'). */
   failure?: Error;
 
@@ -76,6 +77,7 @@ export class ClusterNode {
   async resign(): Promise<boolean> {
     const session = this.session;
     if (this.current !== 'leader' || !session) return false;
+    this.resignedAt = Date.now();
     this.port.standDown('resigned');
     await session.close();
     return true;
@@ -124,6 +126,7 @@ export class ClusterNode {
       this.publish();
       await applier.follow();
       this.setRole('standby', 'following the log');
+      await this.holdOffAfterResign();
       try {
         this.fence = await this.election.campaign(session, this.abort.signal);
       } catch {
@@ -135,6 +138,19 @@ export class ClusterNode {
       if (!this.abort.signal.aborted) this.setRole('standby', why);
       await session.close();
     }
+  }
+
+  /** After a resign the other node gets one lease TTL to take over before this node campaigns again. */
+  private async holdOffAfterResign(): Promise<void> {
+    const at = this.resignedAt;
+    this.resignedAt = undefined;
+    if (at === undefined) return;
+    const wait = at + this.o.leaseTtlSeconds * 1000 - Date.now();
+    if (wait <= 0 || this.abort.signal.aborted) return;
+    await new Promise<void>((r) => {
+      const t = setTimeout(r, wait);
+      this.abort.signal.addEventListener('abort', () => { clearTimeout(t); r(); }, { once: true });
+    });
   }
 
   /** Leads until the lease is lost or the node is fenced out; returns why it stopped. */
