@@ -2,7 +2,7 @@
 // data dir each, every member stopped by its own pid. A member can be killed (SIGKILL), frozen
 // (SIGSTOP: alive but silent, like a stalled machine), thawed and restarted on the same ports and data.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Etcd3 } from 'etcd3';
 import { freePort } from './ports.js';
@@ -36,13 +36,17 @@ function exited(p: ChildProcess): Promise<void> {
   return p.exitCode !== null || p.signalCode !== null ? Promise.resolve() : new Promise((r) => p.once('exit', () => r()));
 }
 
-export async function startEtcdCluster(size = 3): Promise<EtcdCluster> {
+/** Client TLS of the members (server certificate for 127.0.0.1, client certificates required). */
+export interface EtcdTls { caFile: string; certFile: string; keyFile: string; clientCertFile: string; clientKeyFile: string }
+
+export async function startEtcdCluster(size = 3, tls?: EtcdTls): Promise<EtcdCluster> {
+  const scheme = tls ? 'https' : 'http';
   const dir = tempDir('jukigw-etcd-');
   const members: EtcdMember[] = [];
   for (let i = 0; i < size; i++) {
     const dataDir = join(dir.path, `m${i}`);
     mkdirSync(dataDir, { mode: 0o700 });
-    members.push({ name: `m${i}`, clientUrl: `http://127.0.0.1:${await freePort()}`, peerUrl: `http://127.0.0.1:${await freePort()}`, dataDir });
+    members.push({ name: `m${i}`, clientUrl: `${scheme}://127.0.0.1:${await freePort()}`, peerUrl: `http://127.0.0.1:${await freePort()}`, dataDir });
   }
   const initialCluster = members.map((m) => `${m.name}=${m.peerUrl}`).join(',');
 
@@ -53,6 +57,7 @@ export async function startEtcdCluster(size = 3): Promise<EtcdCluster> {
       '--listen-peer-urls', m.peerUrl, '--initial-advertise-peer-urls', m.peerUrl,
       '--initial-cluster', initialCluster, '--initial-cluster-state', 'new', '--initial-cluster-token', `jukigw-${process.pid}`,
       '--logger', 'zap', '--log-level', 'error',
+      ...(tls ? ['--cert-file', tls.certFile, '--key-file', tls.keyFile, '--trusted-ca-file', tls.caFile, '--client-cert-auth'] : []),
     ], { stdio: ['ignore', 'ignore', 'pipe'] });
     let err = '';
     p.stderr?.on('data', (d: Buffer) => { err = (err + d.toString()).slice(-4000); });
@@ -63,8 +68,12 @@ export async function startEtcdCluster(size = 3): Promise<EtcdCluster> {
   };
 
   const endpoints = members.map((m) => m.clientUrl);
+  const credentials = tls && {
+    rootCertificate: readFileSync(tls.caFile), certChain: readFileSync(tls.clientCertFile), privateKey: readFileSync(tls.clientKeyFile),
+  };
+  const clientOf = (m: EtcdMember) => new Etcd3({ hosts: m.clientUrl, dialTimeout: 1000, ...(credentials ? { credentials } : {}) });
   const healthy = async (m: EtcdMember): Promise<boolean> => {
-    const c = new Etcd3({ hosts: m.clientUrl, dialTimeout: 1000 });
+    const c = clientOf(m);
     try { await c.maintenance.status(); return true; } catch { return false; } finally { c.close(); }
   };
 
@@ -75,7 +84,7 @@ export async function startEtcdCluster(size = 3): Promise<EtcdCluster> {
       return until(async () => {
         for (const m of members) {
           if (!m.process || m.process.exitCode !== null || m.process.signalCode !== null) continue;
-          const c = new Etcd3({ hosts: m.clientUrl, dialTimeout: 1000 });
+          const c = clientOf(m);
           try {
             const s = await c.maintenance.status();
             if (s.leader !== '0' && s.leader === s.header.member_id) return m;
