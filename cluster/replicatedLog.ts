@@ -76,32 +76,36 @@ export class ReplicatedLog {
       const group = this.takeGroup();
       const entries = group.map((w, i) => ({ position: this.next + i, bytes: w.bytes }));
       const last = entries[entries.length - 1]!.position;
-      let outcome: Error | undefined;
+      let refused: Error | undefined;
       try {
         const res = await fencedTxn(this.client, this.fence)
           .then(...entries.map((e) => this.client.put(this.keys.entry(e.position)).value(Buffer.from(e.bytes.buffer, e.bytes.byteOffset, e.bytes.byteLength))),
             this.client.put(this.keys.head).value(String(last)))
           .commit();
-        if (!res.succeeded) outcome = new NotLeaderError(`fenced out: the leader key no longer has create revision ${this.fence.token}`);
+        if (!res.succeeded) refused = new NotLeaderError(`fenced out: the leader key no longer has create revision ${this.fence.token}`);
       } catch (e) {
-        outcome = new AppendOutcomeUnknownError(e);
+        refused = new AppendOutcomeUnknownError(e);
       }
-      if (!outcome) {
-        this.next = last + 1;
-        try {
-          await this.committed(entries);
-        } catch (e) {
-          outcome = new Error(`appended to the log at ${entries[0]!.position}..${last} but not applied locally: ${(e as Error).message}`);
-        }
+      if (refused) {
+        this.fail(refused, group);
+        break;
       }
-      if (outcome) {
-        this.failure = outcome;
-        this.markEnded(outcome);
-        for (const w of [...group, ...this.queue.splice(0)]) w.reject(outcome);
-      } else {
-        for (const w of group) w.resolve();
-      }
+      this.next = last + 1;
+      // The local apply of this group overlaps the next group's quorum round trip; the applier
+      // applies in position order, so callers still resolve in commit order.
+      this.committed(entries).then(
+        () => { for (const w of group) w.resolve(); },
+        (e: Error) => this.fail(new Error(`appended to the log at ${entries[0]!.position}..${last} but not applied locally: ${e.message}`), group),
+      );
     }
     this.flushing = false;
+  }
+
+  private fail(e: Error, group: Waiting[]): void {
+    if (!this.failure) {
+      this.failure = e;
+      this.markEnded(e);
+    }
+    for (const w of [...group, ...this.queue.splice(0)]) w.reject(this.failure);
   }
 }
