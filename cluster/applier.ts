@@ -24,8 +24,7 @@ export class Applier {
   private watcher?: Watcher;
   private waiters: { position: number; resolve: () => void }[] = [];
   private listeners: ((position: number) => void)[] = [];
-  /** Set when following stopped on an error (e.g. LogCompactedError); reported, not thrown into the void. */
-  error?: Error;
+  private failed: ((e: Error) => void)[] = [];
 
   private constructor(private readonly db: Db, private readonly client: Etcd3, private readonly keys: ClusterKeys, private position: number) {}
 
@@ -37,6 +36,8 @@ export class Applier {
   get applied(): number { return this.position; }
 
   onApplied(listener: (position: number) => void): void { this.listeners.push(listener); }
+  /** Following stopped on an error (e.g. LogCompactedError, a LevelDB write error). */
+  onFollowError(listener: (e: Error) => void): void { this.failed.push(listener); }
 
   /** Applies entries already read (the active node's own appends); positions at or below `applied` are skipped. */
   offer(entries: AppendedEntry[]): Promise<void> {
@@ -63,9 +64,9 @@ export class Applier {
       if (queued) return;
       queued = true;
       void this.serial(async () => { queued = false; await this.readThrough(Number.MAX_SAFE_INTEGER); })
-        .catch((e: Error) => { this.error = e; });
+        .catch((e: Error) => { for (const l of this.failed) l(e); });
     });
-    await this.catchUp().catch((e: Error) => { this.error = e; throw e; });
+    await this.catchUp();
   }
 
   async unfollow(): Promise<void> {
@@ -91,7 +92,13 @@ export class Applier {
       const from = this.keys.entry(this.position + 1);
       const end = through === Number.MAX_SAFE_INTEGER ? this.keys.logPrefix + '~' : this.keys.entry(through + 1);
       const res = await this.client.getAll().inRange({ start: from, end }).sort('Key', 'Ascend').limit(PAGE).exec();
-      if (res.kvs.length === 0) return;
+      if (res.kvs.length === 0) {
+        // Nothing after our position: either we are current, or what we lack was compacted away.
+        // (The head as of the same revision as that range read: a later append is not a gap.)
+        const head = Number((await this.client.get(this.keys.head).revision(res.header.revision).string()) ?? 0);
+        if (head > this.position && through > this.position) throw new LogCompactedError(this.position, Math.min(head, through) + 1);
+        return;
+      }
       const entries = res.kvs.map((kv) => ({ position: positionOf(kv.key.toString('utf8')), bytes: kv.value }));
       if (entries[0]!.position !== this.position + 1) throw new LogCompactedError(this.position, entries[0]!.position);
       await this.write(entries);

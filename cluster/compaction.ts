@@ -20,19 +20,32 @@ export async function appliedPositions(client: Etcd3, keys: ClusterKeys): Promis
 }
 
 /**
- * Deletes the entries every live node has applied (this node's own position included, so it never
- * deletes what it has not applied itself). Returns the position compacted through (0: nothing).
+ * The active node's compactor. It deletes the entries every live node has applied (its own position
+ * included, so it never deletes what it has not applied itself). A node whose key vanished less than
+ * `graceMs` ago still counts with its last position: a standby whose lease lapsed for a moment (a
+ * pause, a slow disk) must find its next entries when it comes back, not a gap that needs a full copy.
  */
-export async function compact(client: Etcd3, keys: ClusterKeys, fence: Fence, ownApplied: number, size?: LogSize): Promise<number> {
-  const positions = [...(await appliedPositions(client, keys)).values(), ownApplied];
-  const through = Math.min(...positions);
-  if (through <= 0) return 0;
-  const res = await fencedTxn(client, fence)
-    .then(client.delete().inRange({ start: keys.logPrefix, end: keys.entry(through + 1) }))
-    .commit();
-  if (!res.succeeded) return 0;
-  size?.dropThrough(through);
-  return through;
+export class Compactor {
+  private lastSeen = new Map<string, { position: number; at: number }>();
+
+  constructor(private readonly client: Etcd3, private readonly keys: ClusterKeys, private readonly fence: Fence,
+    private readonly graceMs: number, private readonly size?: LogSize) {}
+
+  /** Returns the position compacted through (0: nothing deleted). */
+  async compact(ownApplied: number): Promise<number> {
+    const now = Date.now();
+    const live = await appliedPositions(this.client, this.keys);
+    for (const [node, position] of live) this.lastSeen.set(node, { position, at: now });
+    for (const [node, seen] of this.lastSeen) if (!live.has(node) && now - seen.at >= this.graceMs) this.lastSeen.delete(node);
+    const through = Math.min(ownApplied, ...[...this.lastSeen.values()].map((s) => s.position));
+    if (through <= 0) return 0;
+    const res = await fencedTxn(this.client, this.fence)
+      .then(this.client.delete().inRange({ start: this.keys.logPrefix, end: this.keys.entry(through + 1) }))
+      .commit();
+    if (!res.succeeded) return 0;
+    this.size?.dropThrough(through);
+    return through;
+  }
 }
 
 export function checkBounds(size: LogSize, bounds: LogBounds): LogAlarm | undefined {

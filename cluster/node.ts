@@ -5,7 +5,7 @@
 import type { Etcd3 } from 'etcd3';
 import type { Db } from '../platform/store/db.js';
 import { Applier } from './applier.js';
-import { checkBounds, compact, publishApplied, type LogAlarm, type LogBounds } from './compaction.js';
+import { checkBounds, Compactor, publishApplied, type LogAlarm, type LogBounds } from './compaction.js';
 import { Election, type LeaderInfo } from './election.js';
 import { AppendOutcomeUnknownError } from './errors.js';
 import type { Fence } from './fencing.js';
@@ -27,8 +27,10 @@ export interface ClusterNodeOptions {
   leaseTtlSeconds: number;
   bounds: LogBounds;
   onAlarm?: (alarm: LogAlarm) => void;
-  /** How often the active node compacts the log and checks its bounds. */
+  /** How often the active node compacts the log and checks its bounds (default 1 s). */
   compactEveryMs?: number;
+  /** How long a node that vanished still holds the log back with its last applied position (default 60 s). */
+  compactGraceMs?: number;
 }
 
 export class ClusterNode {
@@ -67,10 +69,19 @@ export class ClusterNode {
   async start(): Promise<void> {
     this.applier = await Applier.open(this.o.db, this.o.client, this.keys);
     this.applier.onApplied(() => this.publish());
-    this.running = this.run().catch((e: Error) => {
-      this.failure = e;
-      this.setRole('failed', e.message);
-    });
+    this.applier.onFollowError((e) => void this.fail(e));
+    this.running = this.run().catch((e: Error) => this.fail(e));
+  }
+
+  /** A standby that cannot apply the log stops: it neither campaigns nor pretends to be current. */
+  private async fail(e: Error): Promise<void> {
+    if (this.failure) return;
+    this.failure = e;
+    this.abort.abort();
+    this.port.standDown(`node failed: ${e.message}`);
+    this.setRole('failed', e.message);
+    await this.applier?.unfollow();
+    await this.session?.close();
   }
 
   /** Manual switchover: gives up the leadership (the other node takes over); this node campaigns again. */
@@ -174,7 +185,8 @@ export class ClusterNode {
         this.port.lead(log);
         this.setRole('leader', `won with fencing token ${fence.token}`);
         clearInterval(timer);
-        timer = setInterval(() => void this.housekeeping(fence, size), this.o.compactEveryMs ?? 1000);
+        const compactor = new Compactor(client, this.keys, fence, this.o.compactGraceMs ?? 60_000, size);
+        timer = setInterval(() => void this.housekeeping(compactor, size), this.o.compactEveryMs ?? 1000);
         const ended = await Promise.race([
           session.lost.then((e) => ({ stop: true, why: e.message })),
           log.ended.then((e) => ({ stop: !(e instanceof AppendOutcomeUnknownError), why: e.message })),
@@ -190,9 +202,9 @@ export class ClusterNode {
     }
   }
 
-  private async housekeeping(fence: Fence, size: LogSize): Promise<void> {
+  private async housekeeping(compactor: Compactor, size: LogSize): Promise<void> {
     try {
-      await compact(this.o.client, this.keys, fence, this.applier!.applied, size);
+      await compactor.compact(this.applier!.applied);
     } catch { /* next round */ }
     const alarm = checkBounds(size, this.o.bounds);
     if (alarm) this.o.onAlarm?.(alarm);
