@@ -4,6 +4,7 @@
 // position and applies nothing twice.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { APPLIED_KEY } from '../cluster/applier.js';
+import { ETCD_MAX_REQUEST_BYTES } from '../cluster/replicatedLog.js';
 import { startEtcdCluster, type EtcdCluster } from './helpers/etcd.js';
 import { digest, startNode, type TestNode } from './helpers/cluster-node.js';
 import { until } from './helpers/until.js';
@@ -98,6 +99,18 @@ describe('cluster replication (real etcd, three members)', () => {
       expect(keys.length).toBe(new Set(keys).size);
       expect(Buffer.from((await b2.db.get(APPLIED_KEY))!).toString()).toBe(String(appliedBefore + 50));
       expect(await digest(b2.db)).toBe(await digest(a.db));
+
+      // A commit one etcd request cannot carry is refused before anything is written, and says why.
+      const head = a.node.applied;
+      await expect(a.node.port.commit([{ type: 'put', key: '!r!huge', value: Buffer.alloc(ETCD_MAX_REQUEST_BYTES) }], { sync: true }))
+        .rejects.toThrow(`exceeds what one etcd request carries (--max-request-bytes ${ETCD_MAX_REQUEST_BYTES}); nothing written`);
+      // Just under it passes, also several at once (each its own transaction), and the standby applies them.
+      const big = (i: number) => Buffer.alloc(ETCD_MAX_REQUEST_BYTES - 100 * 1024, i);
+      await Promise.all([1, 2, 3].map((i) => a.node.port.commit([{ type: 'put', key: `!r!big-${i}`, value: big(i) }], { sync: true })));
+      expect(a.node.applied).toBe(head + 3);
+      expect(await a.db.get('!r!huge')).toBeUndefined();
+      await until(() => b2.node.applied === a.node.applied, 30_000, 'b applies the big commits');
+      expect(Buffer.from((await b2.db.get('!r!big-3'))!).equals(big(3))).toBe(true);
     } finally {
       recorder.stop();
     }
