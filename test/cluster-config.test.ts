@@ -1,5 +1,6 @@
 // The `cluster` section: validated by `config check` with the path of every problem; the etcd client
 // refuses missing TLS material by name and talks mTLS to etcd members that require client certificates.
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatProblems, parseConfigText } from '../config/load.js';
 import { etcdClient } from '../cluster/etcdClient.js';
@@ -25,6 +26,13 @@ describe('cluster section', () => {
 `);
     expect(r.ok).toBe(true);
     if (r.ok) expect(r.config.cluster).toMatchObject({ leaseTtlSeconds: 5, etcd: { prefix: '/juki-gw' }, log: { alarmEntries: 100_000 } });
+  });
+
+  it('the example in docs/cluster.md passes config check', () => {
+    const doc = readFileSync(new URL('../docs/cluster.md', import.meta.url), 'utf8');
+    const yaml = /```yaml\n([\s\S]*?)```/.exec(doc)![1]!;
+    const r = parseConfigText(yaml);
+    expect(r.ok ? r.config.cluster?.nodeId : formatProblems(r.problems)).toBe('gw-a');
   });
 
   it('names every problem with its path', () => {
