@@ -3,6 +3,7 @@
 // exactly after the last applied entry and applies nothing twice. Catches up by range reads; a
 // standby follows by watch (an event only says "read on", the range read fetches the entries).
 import type { Etcd3, Watcher } from 'etcd3';
+import { isEtcdUnavailable } from './errors.js';
 import type { Db } from '../platform/store/db.js';
 import { decodeEntry } from './entry.js';
 import { positionOf, type ClusterKeys } from './keys.js';
@@ -60,12 +61,17 @@ export class Applier {
     const watcher = await this.client.watch().prefix(this.keys.logPrefix).create();
     this.watcher = watcher;
     let queued = false;
-    watcher.on('put', () => {
-      if (queued) return;
+    const readOn = (): void => {
+      if (queued || this.watcher !== watcher) return;
       queued = true;
       void this.serial(async () => { queued = false; await this.readThrough(Number.MAX_SAFE_INTEGER); })
-        .catch((e: Error) => { for (const l of this.failed) l(e); });
-    });
+        .catch((e: Error) => {
+          // etcd unreachable for a moment: read on later; anything else (a gap, LevelDB) stops the node.
+          if (isEtcdUnavailable(e)) setTimeout(readOn, 500);
+          else for (const l of this.failed) l(e);
+        });
+    };
+    watcher.on('put', readOn);
     await this.catchUp();
   }
 

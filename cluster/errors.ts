@@ -1,4 +1,5 @@
 // Why a cluster node refuses a write: every refusal names its cause, and applied nothing.
+import { ClientRuntimeError, EtcdError, EtcdLeaseInvalidError, GRPCGenericError } from 'etcd3';
 
 /** This node is not the active node (never was, or lost its lease / was fenced out by a newer leader). */
 export class NotLeaderError extends Error {
@@ -14,4 +15,10 @@ export class AppendOutcomeUnknownError extends Error {
     super(`replicated log append failed, outcome unknown (${cause instanceof Error ? cause.message : String(cause)}); nothing acknowledged`);
     this.name = 'AppendOutcomeUnknownError';
   }
+}
+
+/** etcd could not be reached or did not answer in time: worth trying again, unlike a gap in the log or a disk error. */
+export function isEtcdUnavailable(e: unknown): boolean {
+  return e instanceof GRPCGenericError || e instanceof EtcdError || e instanceof EtcdLeaseInvalidError
+    || e instanceof ClientRuntimeError || (e instanceof Error && (e.name === 'BrokenCircuitError' || e.name === 'TaskCancelledError'));
 }

@@ -7,7 +7,7 @@ import type { Db } from '../platform/store/db.js';
 import { Applier } from './applier.js';
 import { checkBounds, Compactor, publishApplied, type LogAlarm, type LogBounds } from './compaction.js';
 import { Election, type LeaderInfo } from './election.js';
-import { AppendOutcomeUnknownError } from './errors.js';
+import { AppendOutcomeUnknownError, isEtcdUnavailable } from './errors.js';
 import type { Fence } from './fencing.js';
 import { clusterKeys, type ClusterKeys } from './keys.js';
 import { LogSize } from './logSize.js';
@@ -130,25 +130,36 @@ export class ClusterNode {
       try {
         session = await Session.open(this.o.client, this.o.leaseTtlSeconds);
       } catch {
-        await new Promise((r) => setTimeout(r, 500));
+        await this.pause(500); // etcd unreachable or without quorum: try again
         continue;
       }
       this.session = session;
-      this.publish();
-      await applier.follow();
-      this.setRole('standby', 'following the log');
-      await this.holdOffAfterResign();
       try {
-        this.fence = await this.election.campaign(session, this.abort.signal);
-      } catch {
-        continue;
+        this.publish();
+        await applier.follow();
+        this.setRole('standby', 'following the log');
+        await this.holdOffAfterResign();
+        const fence = await this.election.campaign(session, this.abort.signal);
+        await applier.unfollow();
+        const why = await this.lead(session, fence);
+        this.port.standDown(why);
+        if (!this.abort.signal.aborted) this.setRole('standby', why);
+      } catch (e) {
+        if (!isEtcdUnavailable(e) && !this.abort.signal.aborted && session.alive) throw e; // e.g. a gap in the log, a LevelDB error
+        this.port.standDown(`lost etcd: ${(e as Error).message}`);
+        if (!this.abort.signal.aborted) this.setRole('standby', (e as Error).message);
+        await this.pause(500);
+      } finally {
+        await session.close();
       }
-      await applier.unfollow();
-      const why = await this.lead(session, this.fence);
-      this.port.standDown(why);
-      if (!this.abort.signal.aborted) this.setRole('standby', why);
-      await session.close();
     }
+  }
+
+  private pause(ms: number): Promise<void> {
+    return new Promise((r) => {
+      const t = setTimeout(r, ms);
+      this.abort.signal.addEventListener('abort', () => { clearTimeout(t); r(); }, { once: true });
+    });
   }
 
   /** After a resign the other node gets one lease TTL to take over before this node campaigns again. */
@@ -157,11 +168,7 @@ export class ClusterNode {
     this.resignedAt = undefined;
     if (at === undefined) return;
     const wait = at + this.o.leaseTtlSeconds * 1000 - Date.now();
-    if (wait <= 0 || this.abort.signal.aborted) return;
-    await new Promise<void>((r) => {
-      const t = setTimeout(r, wait);
-      this.abort.signal.addEventListener('abort', () => { clearTimeout(t); r(); }, { once: true });
-    });
+    if (wait > 0) await this.pause(wait);
   }
 
   /** Leads until the lease is lost or the node is fenced out; returns why it stopped. */

@@ -58,4 +58,31 @@ describe('cluster election (real etcd, three members)', () => {
     expect(roles.filter((r) => r.startsWith('a:'))).toEqual(['a:standby', 'a:leader']);
     expect(roles.filter((r) => r.startsWith('b:'))).toEqual(['b:leader', 'b:standby']);
   });
+
+  it('losing etcd\'s quorum stops all writing; once it is back one node leads again and neither has failed', async () => {
+    const a = await startNode(etcd.endpoints, 'qa', { prefix: '/quorum' });
+    nodes.push(a);
+    await until(() => a.node.role === 'leader', 20_000, 'qa leads');
+    const b = await startNode(etcd.endpoints, 'qb', { prefix: '/quorum' });
+    nodes.push(b);
+    await until(() => b.node.role === 'standby', 20_000, 'qb follows');
+    await a.node.port.commit([{ type: 'put', key: '!t!q1', value: Buffer.from('1') }], { sync: true });
+
+    const down = etcd.members.filter((m) => m.process).slice(0, 2);
+    for (const m of down) await etcd.kill(m);
+    await until(() => a.node.role !== 'leader', 30_000, 'qa stops leading without a quorum');
+    await expect(a.node.port.commit([{ type: 'put', key: '!t!q2', value: Buffer.from('x') }], { sync: true })).rejects.toThrow(/not the active node/);
+    await expect(b.node.port.commit([{ type: 'put', key: '!t!q2', value: Buffer.from('x') }], { sync: true })).rejects.toThrow(/not the active node/);
+    // Long enough without quorum for both nodes to go round their retries a few times.
+    await until(() => a.node.role === 'standby' && b.node.role === 'standby', 30_000, 'both wait as standby');
+    await new Promise((r) => setTimeout(r, 3000));
+
+    for (const m of down) await etcd.restart(m);
+    await until(() => a.node.role === 'leader' || b.node.role === 'leader', 30_000, 'a node leads again');
+    expect([a.node.failure, b.node.failure]).toEqual([undefined, undefined]);
+    const [active, standby] = a.node.role === 'leader' ? [a, b] : [b, a];
+    await active.node.port.commit([{ type: 'put', key: '!t!q3', value: Buffer.from('3') }], { sync: true });
+    await until(async () => (await standby.db.get('!t!q3')) !== undefined, 20_000, 'the standby follows');
+    expect(await standby.db.get('!t!q2')).toBeUndefined();
+  });
 });
