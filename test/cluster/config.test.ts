@@ -2,11 +2,11 @@
 // refuses missing TLS material by name and talks mTLS to etcd members that require client certificates.
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { formatProblems, parseConfigText } from '../config/load.js';
-import { etcdClient } from '../cluster/etcdClient.js';
-import { startEtcdCluster, type EtcdCluster } from './helpers/etcd.js';
-import { createTestPki, type TestPki } from './helpers/pki.js';
-import { tempDir } from './helpers/tmp.js';
+import { formatProblems, parseConfigText } from '../../config/load.js';
+import { etcdClient } from '../../cluster/etcdClient.js';
+import { startEtcdCluster, type EtcdCluster } from '../helpers/etcd.js';
+import { createTestPki, type TestPki } from '../helpers/pki.js';
+import { tempDir } from '../helpers/tmp.js';
 
 const base = "municipalities: ['242012']\n";
 
@@ -29,7 +29,7 @@ describe('cluster section', () => {
   });
 
   it('the example in docs/cluster.md passes config check', () => {
-    const doc = readFileSync(new URL('../docs/cluster.md', import.meta.url), 'utf8');
+    const doc = readFileSync(new URL('../../docs/cluster.md', import.meta.url), 'utf8');
     const yaml = /```yaml\n([\s\S]*?)```/.exec(doc)![1]!;
     const r = parseConfigText(yaml);
     expect(r.ok ? r.config.cluster?.nodeId : formatProblems(r.problems)).toBe('gw-a');

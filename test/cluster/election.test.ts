@@ -2,9 +2,9 @@
 // the leader stopped renewing), and on a manual switchover; the leader key names who leads.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Etcd3 } from 'etcd3';
-import { startEtcdCluster, type EtcdCluster } from './helpers/etcd.js';
-import { startNode, type TestNode } from './helpers/cluster-node.js';
-import { until } from './helpers/until.js';
+import { startEtcdCluster, type EtcdCluster } from '../helpers/etcd.js';
+import { startNode, type TestNode } from '../helpers/cluster-node.js';
+import { until } from '../helpers/until.js';
 
 describe('cluster election (real etcd, three members)', () => {
   let etcd: EtcdCluster;

@@ -2,14 +2,14 @@
 // the log's size is counted and an alarm is raised over its bound.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Etcd3 } from 'etcd3';
-import { appliedPositions, Compactor, publishApplied, type LogAlarm } from '../cluster/compaction.js';
-import { Election } from '../cluster/election.js';
-import { clusterKeys, positionOf } from '../cluster/keys.js';
-import { ReplicatedLog } from '../cluster/replicatedLog.js';
-import { Session } from '../cluster/session.js';
-import { startEtcdCluster, type EtcdCluster } from './helpers/etcd.js';
-import { startNode, type TestNode } from './helpers/cluster-node.js';
-import { until } from './helpers/until.js';
+import { appliedPositions, Compactor, publishApplied, type LogAlarm } from '../../cluster/compaction.js';
+import { Election } from '../../cluster/election.js';
+import { clusterKeys, positionOf } from '../../cluster/keys.js';
+import { ReplicatedLog } from '../../cluster/replicatedLog.js';
+import { Session } from '../../cluster/session.js';
+import { startEtcdCluster, type EtcdCluster } from '../helpers/etcd.js';
+import { startNode, type TestNode } from '../helpers/cluster-node.js';
+import { until } from '../helpers/until.js';
 
 const keys = clusterKeys('/cmp');
 

@@ -3,17 +3,17 @@
 // a node cut off from etcd while still running acknowledges nothing and applies nothing.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Etcd3 } from 'etcd3';
-import { openApplianceDb, type Db } from '../platform/store/db.js';
-import { Election } from '../cluster/election.js';
-import { NotLeaderError } from '../cluster/errors.js';
-import { clusterKeys } from '../cluster/keys.js';
-import { ClusterNode } from '../cluster/node.js';
-import { ReplicatedLog } from '../cluster/replicatedLog.js';
-import { Session } from '../cluster/session.js';
-import { startEtcdCluster, type EtcdCluster } from './helpers/etcd.js';
-import { startTcpProxy, type TcpProxy } from './helpers/tcpProxy.js';
-import { tempDir } from './helpers/tmp.js';
-import { until } from './helpers/until.js';
+import { openApplianceDb, type Db } from '../../platform/store/db.js';
+import { Election } from '../../cluster/election.js';
+import { NotLeaderError } from '../../cluster/errors.js';
+import { clusterKeys } from '../../cluster/keys.js';
+import { ClusterNode } from '../../cluster/node.js';
+import { ReplicatedLog } from '../../cluster/replicatedLog.js';
+import { Session } from '../../cluster/session.js';
+import { startEtcdCluster, type EtcdCluster } from '../helpers/etcd.js';
+import { startTcpProxy, type TcpProxy } from '../helpers/tcpProxy.js';
+import { tempDir } from '../helpers/tmp.js';
+import { until } from '../helpers/until.js';
 
 const put = (key: string, text: string) => ({ type: 'put' as const, key, value: Buffer.from(text) });
 

@@ -1,7 +1,7 @@
 // The log entry encoding: what a replica applies is exactly what the active node committed, in a
 // compact binary form; a damaged entry is refused with where it is damaged, never half-applied.
 import { describe, expect, it } from 'vitest';
-import { decodeEntry, encodeEntry, type EntryOp } from '../cluster/entry.js';
+import { decodeEntry, encodeEntry, type EntryOp } from '../../cluster/entry.js';
 
 describe('log entry encoding', () => {
   const ops: EntryOp[] = [

@@ -3,12 +3,12 @@
 // etcd's own Raft leader is killed mid-stream; an applier that restarts resumes at its applied
 // position and applies nothing twice.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { APPLIED_KEY } from '../cluster/applier.js';
-import { ETCD_MAX_REQUEST_BYTES } from '../cluster/replicatedLog.js';
-import { startEtcdCluster, type EtcdCluster } from './helpers/etcd.js';
-import { digest, startNode, type TestNode } from './helpers/cluster-node.js';
-import { until } from './helpers/until.js';
-import { recordWrites, type RecordedWrite } from './helpers/write-recorder.js';
+import { APPLIED_KEY } from '../../cluster/applier.js';
+import { ETCD_MAX_REQUEST_BYTES } from '../../cluster/replicatedLog.js';
+import { startEtcdCluster, type EtcdCluster } from '../helpers/etcd.js';
+import { digest, startNode, type TestNode } from '../helpers/cluster-node.js';
+import { until } from '../helpers/until.js';
+import { recordWrites, type RecordedWrite } from '../helpers/write-recorder.js';
 
 const value = (i: number) => Buffer.from(`value-${i}-`.padEnd(200, 'x'));
 
