@@ -3,9 +3,9 @@
 // exactly after the last applied entry and applies nothing twice. Catches up by range reads; a
 // standby follows by watch (an event only says "read on", the range read fetches the entries).
 import type { Etcd3, Watcher } from 'etcd3';
-import { isEtcdUnavailable } from './errors.js';
 import type { Db } from '../platform/store/db.js';
 import { decodeEntry } from './entry.js';
+import { isEtcdUnavailable } from './errors.js';
 import { positionOf, type ClusterKeys } from './keys.js';
 import type { AppendedEntry } from './replicatedLog.js';
 
@@ -23,7 +23,6 @@ export class LogCompactedError extends Error {
 export class Applier {
   private chain: Promise<unknown> = Promise.resolve();
   private watcher?: Watcher;
-  private waiters: { position: number; resolve: () => void }[] = [];
   private listeners: ((position: number) => void)[] = [];
   private failed: ((e: Error) => void)[] = [];
 
@@ -82,11 +81,6 @@ export class Applier {
     await this.chain.catch(() => undefined);
   }
 
-  waitApplied(position: number): Promise<void> {
-    if (this.position >= position) return Promise.resolve();
-    return new Promise((resolve) => this.waiters.push({ position, resolve }));
-  }
-
   private serial<T>(job: () => Promise<T>): Promise<T> {
     const run = this.chain.then(job, job);
     this.chain = run.catch(() => undefined);
@@ -136,7 +130,6 @@ export class Applier {
     batch.put(APPLIED_KEY, Buffer.from(String(last)));
     await batch.write({ sync: true });
     this.position = last;
-    this.waiters = this.waiters.filter((w) => (w.position <= last ? (w.resolve(), false) : true));
     for (const l of this.listeners) l(last);
   }
 }

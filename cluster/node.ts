@@ -41,7 +41,6 @@ export class ClusterNode {
   private listeners: ((role: Role, why: string) => void)[] = [];
   private current: Role = 'starting';
   private session?: Session;
-  private fence?: Fence;
   private size?: LogSize;
   private applier?: Applier;
   private running?: Promise<void>;

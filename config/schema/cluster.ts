@@ -19,7 +19,7 @@ export const clusterSection = z.object({
       key: filePath.describe('PEM file: its private key'),
     }).strict().optional()
       .describe('Client TLS to etcd (CA of the etcd members, this node\'s client certificate and key); required unless every endpoint is on loopback'),
-    prefix: z.string().regex(/^\/[A-Za-z0-9._/-]*[A-Za-z0-9._-]$/, 'expected a key prefix such as /juki-gw').default('/juki-gw')
+    prefix: z.string().max(64, 'at most 64 characters (every log key carries it)').regex(/^\/[A-Za-z0-9._/-]*[A-Za-z0-9._-]$/, 'expected a key prefix such as /juki-gw').default('/juki-gw')
       .describe('Key prefix of this installation in etcd (leader key, log, applied positions)'),
   }).strict().describe('The three-member etcd cluster that holds the leader key and the replicated log'),
   log: z.object({

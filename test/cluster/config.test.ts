@@ -67,6 +67,8 @@ describe('cluster section', () => {
     expect(text2).toContain('cluster.etcd.endpoints[0]: plain http:// to etcd only on loopback');
     expect(text2).toContain('cluster.etcd.tls: required for the https:// endpoint https://10.0.0.22:2379');
     expect(text2).toContain('cluster.etcd.endpoints: an endpoint is listed twice');
+    const r3 = parseConfigText(`${base}cluster: { nodeId: a, advertise: 'a:1', etcd: { endpoints: [http://127.0.0.1:1, http://127.0.0.1:2, http://127.0.0.1:3], prefix: /${'p'.repeat(64)} } }\n`);
+    expect(r3.ok ? '' : formatProblems(r3.problems)).toContain('cluster.etcd.prefix: at most 64 characters');
   });
 });
 
