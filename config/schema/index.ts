@@ -7,6 +7,7 @@ import { hsmSection, trustSection } from './hsm.js';
 import { uplinkSection, upstream } from './uplink.js';
 import { auditSection } from './audit.js';
 import { provisionSection } from './provision.js';
+import { clusterSection } from './cluster.js';
 import { DEFAULT_ROLES } from './roles.js';
 
 export const configSchema = z.object({
@@ -30,6 +31,8 @@ export const configSchema = z.object({
   log: logSection.default({ level: 'info' }),
   audit: auditSection.default(auditSection.parse({})),
   provision: provisionSection.default(provisionSection.parse({})),
+  /** Absent: single-box mode (the embedded LevelDB alone). */
+  cluster: clusterSection.optional().describe('Cluster mode: two appliance nodes, one active, over a three-member etcd (docs/cluster.md); absent: single-box mode'),
 }).strict().superRefine((c, ctx) => {
   const names = new Set<string>();
   c.listeners.forEach((l, i) => {

@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { importsOf, importsUnder, sourceFiles, withoutComments, type Import } from '../helpers/imports.js';
 
 const repo = resolve(import.meta.dirname, '..', '..');
-const PRODUCTION = ['appliance', 'platform', 'domain', 'admin-ui', 'broker', 'gateway', 'hsm', 'config', 'cli', 'sim'];
+const PRODUCTION = ['appliance', 'cluster', 'platform', 'domain', 'admin-ui', 'broker', 'gateway', 'hsm', 'config', 'cli', 'sim'];
 const imports = importsUnder(repo, PRODUCTION);
 
 const under = (path: string | undefined, ...prefixes: string[]): boolean =>
@@ -85,6 +85,11 @@ const rules: Rule[] = [
     name: 'broker/ imports from the repository only itself, platform/, config/schema/ and config/secrets.ts',
     applies: (i) => under(i.file, 'broker/'),
     allowed: (i) => i.target === undefined || under(i.target, 'broker/', 'platform/', 'config/schema/', 'config/secrets.ts'),
+  },
+  {
+    name: 'cluster/ (the replicated storage engine) imports from the repository only itself, platform/ and config/schema/',
+    applies: (i) => under(i.file, 'cluster/'),
+    allowed: (i) => i.target === undefined || under(i.target, 'cluster/', 'platform/', 'config/schema/'),
   },
   {
     name: 'gateway/ imports neither the admin UI, the composition root nor cli/',

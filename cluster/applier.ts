@@ -1,0 +1,135 @@
+// Applies the replicated log to this node's own LevelDB in position order. Each entry is written in
+// the same batch as the applied position (its own sublevel, `!cluster!applied`), so a restart resumes
+// exactly after the last applied entry and applies nothing twice. Catches up by range reads; a
+// standby follows by watch (an event only says "read on", the range read fetches the entries).
+import type { Etcd3, Watcher } from 'etcd3';
+import type { Db } from '../platform/store/db.js';
+import { decodeEntry } from './entry.js';
+import { isEtcdUnavailable } from './errors.js';
+import { positionOf, type ClusterKeys } from './keys.js';
+import type { AppendedEntry } from './replicatedLog.js';
+
+export const APPLIED_KEY = '!cluster!applied';
+/** Entries per range read: 32 × 1.5 MiB stays within the client's receive limit (etcdClient.ts). */
+const PAGE = 32;
+
+export class LogCompactedError extends Error {
+  constructor(applied: number, first: number) {
+    super(`this node applied the log up to ${applied} but the log now starts at ${first}: entries ${applied + 1}..${first - 1} were compacted away; this node needs a full copy from the active node`);
+    this.name = 'LogCompactedError';
+  }
+}
+
+export class Applier {
+  private chain: Promise<unknown> = Promise.resolve();
+  private watcher?: Watcher;
+  private listeners: ((position: number) => void)[] = [];
+  private failed: ((e: Error) => void)[] = [];
+
+  private constructor(private readonly db: Db, private readonly client: Etcd3, private readonly keys: ClusterKeys, private position: number) {}
+
+  static async open(db: Db, client: Etcd3, keys: ClusterKeys): Promise<Applier> {
+    const v = await db.get(APPLIED_KEY);
+    return new Applier(db, client, keys, v === undefined ? 0 : Number(Buffer.from(v).toString('utf8')));
+  }
+
+  get applied(): number { return this.position; }
+
+  onApplied(listener: (position: number) => void): void { this.listeners.push(listener); }
+  /** Following stopped on an error (e.g. LogCompactedError, a LevelDB write error). */
+  onFollowError(listener: (e: Error) => void): void { this.failed.push(listener); }
+
+  /** Applies entries already read (the active node's own appends); positions at or below `applied` are skipped. */
+  offer(entries: AppendedEntry[]): Promise<void> {
+    return this.serial(async () => {
+      const fresh = entries.filter((e) => e.position > this.position);
+      if (fresh.length === 0) return;
+      if (fresh[0]!.position !== this.position + 1) await this.readThrough(fresh[0]!.position - 1);
+      await this.write(fresh.filter((e) => e.position > this.position));
+    });
+  }
+
+  /** Reads and applies every entry after `applied` up to `through` (default: the end of the log). */
+  catchUp(through = Number.MAX_SAFE_INTEGER): Promise<void> {
+    return this.serial(() => this.readThrough(through));
+  }
+
+  /** Follows the log by watch until unfollow() (a standby). */
+  async follow(): Promise<void> {
+    if (this.watcher) return;
+    const watcher = await this.client.watch().prefix(this.keys.logPrefix).create();
+    this.watcher = watcher;
+    let queued = false;
+    const readOn = (): void => {
+      if (queued || this.watcher !== watcher) return;
+      queued = true;
+      void this.serial(async () => { queued = false; await this.readThrough(Number.MAX_SAFE_INTEGER); })
+        .catch((e: Error) => {
+          // etcd unreachable for a moment: read on later; anything else (a gap, LevelDB) stops the node.
+          if (isEtcdUnavailable(e)) setTimeout(readOn, 500);
+          else for (const l of this.failed) l(e);
+        });
+    };
+    watcher.on('put', readOn);
+    await this.catchUp();
+  }
+
+  async unfollow(): Promise<void> {
+    const w = this.watcher;
+    this.watcher = undefined;
+    await w?.cancel().catch(() => undefined);
+    await this.chain.catch(() => undefined);
+  }
+
+  private serial<T>(job: () => Promise<T>): Promise<T> {
+    const run = this.chain.then(job, job);
+    this.chain = run.catch(() => undefined);
+    return run;
+  }
+
+  private async readThrough(through: number): Promise<void> {
+    while (this.position < through) {
+      const from = this.keys.entry(this.position + 1);
+      const end = through === Number.MAX_SAFE_INTEGER ? this.keys.logPrefix + '~' : this.keys.entry(through + 1);
+      const res = await this.client.getAll().inRange({ start: from, end }).sort('Key', 'Ascend').limit(PAGE).exec();
+      if (res.kvs.length === 0) {
+        // Nothing after our position: either we are current, or what we lack was compacted away.
+        // (The head as of the same revision as that range read: a later append is not a gap.)
+        const head = Number((await this.client.get(this.keys.head).revision(res.header.revision).string()) ?? 0);
+        if (head > this.position && through > this.position) throw new LogCompactedError(this.position, Math.min(head, through) + 1);
+        return;
+      }
+      const entries = res.kvs.map((kv) => ({ position: positionOf(kv.key.toString('utf8')), bytes: kv.value }));
+      if (entries[0]!.position !== this.position + 1) throw new LogCompactedError(this.position, entries[0]!.position);
+      await this.write(entries);
+      if (!res.more) return;
+    }
+  }
+
+  /** One LevelDB batch for a run of entries; an entry with a range clear is written around it, see below. */
+  private async write(entries: AppendedEntry[]): Promise<void> {
+    entries.forEach((e, i) => {
+      if (e.position !== this.position + 1 + i) throw new Error(`log entry ${e.position} out of order (expected ${this.position + 1 + i})`);
+    });
+    let batch = this.db.batch();
+    for (const e of entries) {
+      for (const op of decodeEntry(e.bytes)) {
+        if (op.type === 'put') batch.put(op.key, op.value);
+        else if (op.type === 'del') batch.del(op.key);
+        else {
+          // A clear cannot join a batch: what precedes it is written first, then the clear; the
+          // position moves only after the whole entry, so a crash in between replays the entry
+          // (puts, deletes and clears replayed in order leave the same state).
+          await batch.write({ sync: true });
+          await this.db.clear(op.range);
+          batch = this.db.batch();
+        }
+      }
+    }
+    const last = entries[entries.length - 1]!.position;
+    batch.put(APPLIED_KEY, Buffer.from(String(last)));
+    await batch.write({ sync: true });
+    this.position = last;
+    for (const l of this.listeners) l(last);
+  }
+}

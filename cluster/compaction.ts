@@ -1,0 +1,54 @@
+// Keeps the replicated log short. Every node publishes how far it has applied (a key bound to its
+// lease, so a node that is gone stops holding the log back); the active node deletes, under its
+// fence, the entries every live node has applied, and raises the alarm when the log outgrows a bound.
+import type { Etcd3 } from 'etcd3';
+import { fencedTxn, type Fence } from './fencing.js';
+import type { ClusterKeys } from './keys.js';
+import type { LogSize } from './logSize.js';
+
+export interface LogBounds { alarmEntries: number; alarmBytes: number }
+export interface LogAlarm { entries: number; bytes: number; bounds: LogBounds }
+
+export async function publishApplied(client: Etcd3, keys: ClusterKeys, nodeId: string, leaseId: string, position: number): Promise<void> {
+  await client.put(keys.appliedPrefix + nodeId).value(String(position)).lease(leaseId).exec();
+}
+
+/** Applied position of every live node (nodeId → position). */
+export async function appliedPositions(client: Etcd3, keys: ClusterKeys): Promise<Map<string, number>> {
+  const all = await client.getAll().prefix(keys.appliedPrefix).strings();
+  return new Map(Object.entries(all).map(([k, v]) => [k.slice(keys.appliedPrefix.length), Number(v)]));
+}
+
+/**
+ * The active node's compactor. It deletes the entries every live node has applied (its own position
+ * included, so it never deletes what it has not applied itself). A node whose key vanished less than
+ * `graceMs` ago still counts with its last position: a standby whose lease lapsed for a moment (a
+ * pause, a slow disk) must find its next entries when it comes back, not a gap that needs a full copy.
+ */
+export class Compactor {
+  private lastSeen = new Map<string, { position: number; at: number }>();
+
+  constructor(private readonly client: Etcd3, private readonly keys: ClusterKeys, private readonly fence: Fence,
+    private readonly graceMs: number, private readonly size?: LogSize) {}
+
+  /** Returns the position compacted through (0: nothing deleted). */
+  async compact(ownApplied: number): Promise<number> {
+    const now = Date.now();
+    const live = await appliedPositions(this.client, this.keys);
+    for (const [node, position] of live) this.lastSeen.set(node, { position, at: now });
+    for (const [node, seen] of this.lastSeen) if (!live.has(node) && now - seen.at >= this.graceMs) this.lastSeen.delete(node);
+    const through = Math.min(ownApplied, ...[...this.lastSeen.values()].map((s) => s.position));
+    if (through <= 0) return 0;
+    const res = await fencedTxn(this.client, this.fence)
+      .then(this.client.delete().inRange({ start: this.keys.logPrefix, end: this.keys.entry(through + 1) }))
+      .commit();
+    if (!res.succeeded) return 0;
+    this.size?.dropThrough(through);
+    return through;
+  }
+}
+
+export function checkBounds(size: LogSize, bounds: LogBounds): LogAlarm | undefined {
+  return size.entries > bounds.alarmEntries || size.bytes > bounds.alarmBytes
+    ? { entries: size.entries, bytes: size.bytes, bounds } : undefined;
+}
