@@ -6,7 +6,7 @@
 // migration resumes on the next open with what is left; `layout` is written last.
 import type { Db } from '../../platform/store/db.js';
 import { bucketPrefix, CodeCipher, codeRangeOf, codeRangeTag, isClearCode } from './identityStoreKeys.js';
-import { META, SUBLEVEL, type IdentitySublevels, type Sub, type SublevelName } from './identityStoreLayout.js';
+import { META, SUBLEVEL, text, type IdentitySublevels, type Sub, type SublevelName } from './identityStoreLayout.js';
 
 export const LAYOUT = 3;
 const BATCH_ENTRIES = 1000;
@@ -24,7 +24,6 @@ export async function migrateLayout(db: Db, subs: IdentitySublevels, opts: { cod
   const p = (code: string) => cipher.pseudonym(code);
   const tags = new Map<number, string>();
   const tag = (range: number) => tags.get(range) ?? (tags.set(range, codeRangeTag(opts.codeKey, range)), tags.get(range)!);
-  const text = (v: Uint8Array) => Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('utf8');
   /** `H!code` → `H!P` (個人番号, name and address indexes). */
   const suffixed: Rewrite = (k, v) => {
     const at = k.lastIndexOf('!');
