@@ -2,12 +2,12 @@
 // names, the listing values and the field names of the name index are what existing data dirs hold,
 // so code may name them however it likes but must write exactly these (no data migration).
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { openApplianceDb, SUBLEVELS, type Db } from '../platform/store/db.js';
-import { IdentityStore } from '../gateway/cs/identityStore.js';
-import { codePseudonym, indexHash, bucketPrefix, codeRangeTag, codeRangeOf, addressKey } from '../gateway/cs/identityStoreKeys.js';
-import type { IdentityChange } from '../gateway/cs/identityStoreTypes.js';
-import { myNumberCheckDigit, residentCodeCheckDigit } from '../domain/identifiers.js';
-import { tempDir } from './helpers/tmp.js';
+import { openApplianceDb, SUBLEVELS, type Db } from '../../../platform/store/db.js';
+import { IdentityStore } from '../../../gateway/cs/identityStore.js';
+import { codePseudonym, indexHash, bucketPrefix, codeRangeTag, codeRangeOf, addressKey } from '../../../gateway/cs/identityStoreKeys.js';
+import type { IdentityChange } from '../../../gateway/cs/identityStoreTypes.js';
+import { myNumberCheckDigit, residentCodeCheckDigit } from '../../../domain/identifiers.js';
+import { tempDir } from '../../helpers/tmp.js';
 
 const rc = (n: number) => { const b = String(n).padStart(10, '0'); return b + residentCodeCheckDigit(b); };
 const mn = (n: number) => { const b = String(n).padStart(11, '0'); return b + myNumberCheckDigit(b); };

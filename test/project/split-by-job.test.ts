@@ -5,7 +5,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
-const repo = resolve(import.meta.dirname, '..');
+const repo = resolve(import.meta.dirname, '..', '..');
 const source = (path: string) => readFileSync(resolve(repo, path), 'utf8');
 
 /** Lines of a top-level function or class, from its declaration to its closing brace at column 0. */
