@@ -101,7 +101,7 @@ export const uplinkComponent: GatewayComponent = {
       ctx.checks.push({ name: 'upstream', run: async () => ({ ok: true, detail: SIMULATED_LABEL }) });
     } else {
       const dedupe = levelDedupeStore(ctx.db.sublevel(SUBLEVELS.inbox + '-ids', { valueEncoding: 'json' }) as never);
-      verifier = verifierFromConfig(cfg.trust as never, { dedupe, logger: ctx.logger.child({ component: 'verifier' }) });
+      verifier = verifierFromConfig(cfg.trust, { dedupe, logger: ctx.logger.child({ component: 'verifier' }) });
     }
     ctx.gw.verifier = verifier;
     const outboxEncoding = ctx.gw.atRest?.keyring.valueEncoding('json');
@@ -147,7 +147,7 @@ export const rolesComponent: GatewayComponent = {
       config: ctx.config, currentConfig: () => ctx.config, db: ctx.db, logger: ctx.logger, registry: ctx.registry,
       broker: ctx.broker, uplink: ctx.gw.uplink, audit, gateway: gw.attach,
       identityStore: await IdentityStore.open(ctx.db, {
-        codec: sealedJson as never, indexKey: await atRest.keyring.secret('identity-index'), codeKey: await atRest.keyring.secret('identity-code'),
+        codec: sealedJson, indexKey: await atRest.keyring.secret('identity-index'), codeKey: await atRest.keyring.secret('identity-code'),
         // Read per change, so a configuration applied live (checkResidentCodeDigit) holds here too.
         validation: { get residentCodeCheckDigit() { return ctx.config.checkResidentCodeDigit; } },
         onMigrate: ({ sublevel, entries }) => {

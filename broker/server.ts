@@ -284,7 +284,7 @@ export async function startBroker(config: ApplianceConfig, deps: BrokerDeps): Pr
       let peerFingerprint256: string | null = null;
       if (info.type === 'tls') {
         const peer = (client.conn as TLSSocket).getPeerCertificate?.();
-        const cn = peer?.subject?.CN as string | string[] | undefined;
+        const cn = peer?.subject?.CN;
         peerCn = Array.isArray(cn) ? (cn.length === 1 ? cn[0]! : null) : cn ?? null;
         if (peer?.raw) peerFingerprint256 = certificateFingerprint(peer.raw);
       }
@@ -390,7 +390,7 @@ export async function startBroker(config: ApplianceConfig, deps: BrokerDeps): Pr
   aedes.publish = ((packet: PublishPacket, client: Client | null | ((e?: Error) => void), done?: (e?: Error) => void) => {
     if (typeof client !== 'function' && unpublished.has(packet)) return done?.();
     return (publish as (p: unknown, c: unknown, d: unknown) => void)(packet, client, done);
-  }) as Aedes['publish'];
+  });
   level.onAlarm((a) => raise({
     kind: 'storage', state: a.kind === 'write-failed' ? 'raised' : 'cleared', subject: 'leveldb', message: a.message,
   }));

@@ -36,7 +36,7 @@ export function verifyBackup(document: string, trusted: Uint8Array[]): BackupChe
   const der = Buffer.from(doc.certificate, 'base64');
   if (!trusted.some((t) => Buffer.from(t).equals(der))) return { ok: false, message: 'signed by a certificate this appliance does not trust' };
   let header: { alg?: string; 'x5t#S256'?: string };
-  try { header = JSON.parse(Buffer.from(doc.jws.protected, 'base64url').toString('utf8')); } catch { return { ok: false, message: 'protected header unreadable' }; }
+  try { header = JSON.parse(Buffer.from(doc.jws.protected, 'base64url').toString('utf8')) as typeof header; } catch { return { ok: false, message: 'protected header unreadable' }; }
   if (header['x5t#S256'] !== sha256(der).toString('base64url')) return { ok: false, message: 'certificate thumbprint does not match the header' };
   let ok = false;
   try {
@@ -52,7 +52,7 @@ export function verifyBackup(document: string, trusted: Uint8Array[]): BackupChe
   }
   if (!ok) return { ok: false, message: 'signature does not verify (document altered or not ours)' };
   let env: { type?: string; body?: BackupBody };
-  try { env = JSON.parse(Buffer.from(doc.jws.payload, 'base64url').toString('utf8')); } catch { return { ok: false, message: 'payload unreadable' }; }
+  try { env = JSON.parse(Buffer.from(doc.jws.payload, 'base64url').toString('utf8')) as typeof env; } catch { return { ok: false, message: 'payload unreadable' }; }
   const body = env.body;
   if (env.type !== 'config.backup' || typeof body?.text !== 'string') return { ok: false, message: 'payload is not a configuration backup' };
   if (sha256(body.text).toString('hex') !== body.sha256) return { ok: false, message: 'configuration text does not match its digest' };

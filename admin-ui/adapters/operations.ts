@@ -4,7 +4,6 @@
 // reads one snapshot iterator, verification reads while appends go on.
 import { createHash, randomUUID } from 'node:crypto';
 import { createWriteStream, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -122,7 +121,7 @@ export function onlineOperations(d: OperationsDeps) {
       const job = jobs.start('backup', actor.user, 'bytes', async (ctl) => {
         const { createBackup } = await import('../../gateway/backup/create.js');
         const made = await createBackup({
-          dataDir: d.dataDir, signer: d.signer, db: d.db as never, ...(encryptTo ? { encryptTo } : { plaintext: true }),
+          dataDir: d.dataDir, signer: d.signer, db: d.db, ...(encryptTo ? { encryptTo } : { plaintext: true }),
           onProgress: (done, total) => ctl.progress(done, total),
         });
         backups.set(job.id, made.file);

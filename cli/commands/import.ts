@@ -150,9 +150,9 @@ async function importOnline(api: AdminApi, o: { file: string | undefined; format
     if (o.file) {
       query.set('format', o.format!);
       query.set('name', basename(o.file));
-      started = await api.upload(`/import?${query}`, createReadStream(o.file), o.format === 'csv' ? 'text/csv' : 'application/jsonl');
+      started = await api.upload(`/import?${query.toString()}`, createReadStream(o.file), o.format === 'csv' ? 'text/csv' : 'application/jsonl');
     } else {
-      started = await api.call('POST', `/import?${query}`, { generate: o.spec, ...(o.count !== undefined ? { count: o.count } : {}), ...(o.seed ? { seed: o.seed } : {}) });
+      started = await api.call('POST', `/import?${query.toString()}`, { generate: o.spec, ...(o.count !== undefined ? { count: o.count } : {}), ...(o.seed ? { seed: o.seed } : {}) });
     }
     if (started.status !== 202) return err(`import: ${refusal(started.status, started.json, 'importing needs an admin account\'s token')}`, 1);
     const job = started.json.job as Job;

@@ -136,7 +136,7 @@ async function readOnline(sub: 'list' | 'show', q: { seq: number; dead: boolean;
       : await online.api.call('GET', `/outbox/${q.seq}?dead=${q.dead}${q.withBody ? '&withBody=true' : ''}`);
     if (sub === 'show' && r.status === 404 && r.json.message === `no ${q.dead ? 'dead-lettered' : 'queued'} message with seq ${q.seq}`) return noSuch(q.seq, q.dead);
     if (r.status !== 200) { err(`juki-gw queue ${sub}: ${refusal(r.status, r.json, q.withBody ? 'a message body needs an admin account\'s token' : 'the token may not view the queues')}`); return 1; }
-    if (sub === 'list') return printList(r.json.stats as ReturnType<Outbox['stats']>, r.json.entries as unknown as OutboxSummary[], q.dead);
+    if (sub === 'list') return printList(r.json.stats as ReturnType<Outbox['stats']>, r.json.entries as OutboxSummary[], q.dead);
     out(JSON.stringify(r.json, null, 2));
     return 0;
   } catch (e) {

@@ -64,7 +64,7 @@ interface Pending { entry: AuditEntry; settled: boolean }
 const openOn = new WeakSet<Db>();
 
 export async function createAuditLog(opts: AuditLogOptions): Promise<AuditLog> {
-  const { db, signer, logger } = opts;
+  const { db } = opts;
   if (openOn.has(db)) throw new Error('an audit log is already open on this database: share that instance (two writers would fork the chain)');
   openOn.add(db);
   try {

@@ -31,7 +31,7 @@ export async function verifySegmentFile(file: string, opts: { trustedKids?: Iter
     lineNo++;
     if (line === '') continue;
     let rec: { type?: string } & Record<string, unknown>;
-    try { rec = JSON.parse(line); } catch { return fail(null, `line ${lineNo} is not JSON`); }
+    try { rec = JSON.parse(line) as typeof rec; } catch { return fail(null, `line ${lineNo} is not JSON`); }
     if (lineNo === 1) {
       if (rec.type !== 'segment') return fail(null, 'not an audit segment file (first line)');
       const h = rec as unknown as { fromSeq: number; toSeq: number; prevHash: string };
@@ -71,6 +71,6 @@ export async function verifySegmentFile(file: string, opts: { trustedKids?: Iter
   // Same key history as the live log: a pinned key vouches for the keys handed over from or to it.
   const untrusted = keyEpochs(cps, (seq) => handovers.get(seq), pinAccepts(opts, certs)).find((e) => !e.trusted);
   if (untrusted) return fail(untrusted.fromSeq, `checkpoint ${untrusted.fromSeq}: signed by an untrusted key ${untrusted.kid}`);
-  if (!cps.some((c) => c.seq === header!.toSeq)) return fail(header.toSeq, 'segment does not end on a signed checkpoint');
+  if (!cps.some((c) => c.seq === header.toSeq)) return fail(header.toSeq, 'segment does not end on a signed checkpoint');
   return { ok: true, fromSeq: header.fromSeq, toSeq: header.toSeq, entries, checkpoints: cps.length };
 }

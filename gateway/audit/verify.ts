@@ -38,7 +38,7 @@ export interface VerifyReport {
 type AuditStore = AbstractSublevel<Db, string | Uint8Array, string, unknown>;
 
 export function auditStore(db: Db): AuditStore {
-  return db.sublevel<string, unknown>(SUBLEVELS.audit, { valueEncoding: 'json' }) as unknown as AuditStore;
+  return db.sublevel<string, unknown>(SUBLEVELS.audit, { valueEncoding: 'json' });
 }
 
 /** How far around its position an entry's true seq is looked for. */

@@ -84,7 +84,7 @@ export async function snapshotDataDir(dataDir: string, db?: RecordSource, onProg
       const cause = (e as { cause?: Error }).cause?.message ?? (e as Error).message;
       throw new BackupRefused(`cannot open the database in ${join(dataDir, DB_DIR)}: ${cause} (stop the appliance, or back up from inside it)`);
     }
-    try { records = await dbRecords(own as unknown as RecordSource, onProgress); } finally { await own.close(); }
+    try { records = await dbRecords(own, onProgress); } finally { await own.close(); }
   }
   filesUnder(dataDir, dataDir, parts, leftOut);
   parts.unshift({ name: DB_PART, kind: 'db', mode: 0o600, data: records });

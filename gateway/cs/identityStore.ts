@@ -169,7 +169,7 @@ export class IdentityStore {
       for await (const _ of subs.nm.keys({ limit: 1 })) empty = false;
       if (empty) { await subs.meta.put('nx', enc('1')); composite = true; }
     }
-    return new IdentityStore(db, subs, codec, indexKey, !opts.indexKey, codeKey, opts.recordDigest ?? ((r) => recordHash(r as unknown as Record<string, unknown>)), opts, last, composite);
+    return new IdentityStore(db, subs, codec, indexKey, !opts.indexKey, codeKey, opts.recordDigest ?? ((r) => recordHash(r)), opts, last, composite);
   }
 
   /** Highest 更新順番号 assigned so far (per installation, across all its municipality codes). */
@@ -195,7 +195,7 @@ export class IdentityStore {
    */
   async apply(batch: Batch, change: IdentityChange, opts: { mode?: ApplyMode; fresh?: boolean } = {}): Promise<{ record: IdentityRecord; seq: number; previous?: IdentityRecord }> {
     const seq = ++this.seq;
-    const problems = validateIdentityChange(change as unknown as Record<string, unknown>, this.opts.validation);
+    const problems = validateIdentityChange(change, this.opts.validation);
     if (problems.length) throw new IdentityStoreError('invalid_request', 'invalid identity record', problems);
     const rc = change.residentCode;
     const p = this.pseudonym(rc);

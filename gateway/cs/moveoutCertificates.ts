@@ -31,7 +31,7 @@ export class MoveOutCertificates {
   readonly sublevel: Sub;
 
   constructor(db: Db, valueEncoding?: string | object) {
-    this.sublevel = db.sublevel<string, HeldCertificate | ''>(SUBLEVELS.moveout, { valueEncoding: (valueEncoding ?? 'json') as 'json' }) as unknown as Sub;
+    this.sublevel = db.sublevel<string, HeldCertificate | ''>(SUBLEVELS.moveout, { valueEncoding: (valueEncoding ?? 'json') as 'json' });
   }
 
   hold(batch: Batch, held: HeldCertificate): void {

@@ -63,7 +63,7 @@ export function createInteractive(o: {
           [{ path: '(upstream)', problem: `upstream.unavailable: ${upstream.to} could not be asked` }]) as unknown as Envelope)
         .then(async (reply) => {
           const actor = { kind: 'system' as const, id: req.systemId };
-          const body = req.envelope.body as Record<string, unknown>;
+          const body = req.envelope.body;
           const who = { terminalId: str(body.terminalId), operatorId: str(body.operatorId), dutyCode: str(body.dutyCode) };
           const recordAnswer = opts.onAnswer && ((uow: UnitOfWork) => opts.onAnswer!(uow, reply));
           if (reply.type === 'error') {

@@ -63,7 +63,7 @@ export const errorBodySchema = z.strictObject({
 
 /** The spec of a type, seen through the common MessageSpec interface. */
 export function specOf(type: MessageType, registry: MessageRegistry = MESSAGE_TYPES): MessageSpec {
-  return registry[type] as MessageSpec;
+  return registry[type];
 }
 
 export function isMessageType(type: string): type is MessageType {

@@ -51,6 +51,7 @@ export interface OutboxOptions {
   route: (to: string) => string;
   retry: { initialMs: number; maxMs: number; maxAttempts: number };
   /** Injectable so encryption at rest can replace JSON for queued personal data. */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- abstract-level types a sublevel's encoding with the stored type as its format; a sealing encoding's format is bytes
   valueEncoding?: string | PartialEncoding<Stored, any>;
   backoff: (attempt: number) => number;
   rescanMs?: number;
@@ -73,7 +74,7 @@ export class Outbox extends EventEmitter<{ work: [link: string]; dead: [entry: D
   constructor(private readonly opts: OutboxOptions) {
     super();
     this.now = opts.now ?? Date.now;
-    this.sublevel = opts.db.sublevel<string, Stored>(SUBLEVELS.outbox, { valueEncoding: opts.valueEncoding ?? 'json' }) as unknown as OutboxSublevel;
+    this.sublevel = opts.db.sublevel<string, Stored>(SUBLEVELS.outbox, { valueEncoding: opts.valueEncoding ?? 'json' });
   }
 
   /** Loads the index from disk. `live` starts the rescan timer (the running appliance); the CLI leaves it off. */
@@ -206,7 +207,8 @@ export class Outbox extends EventEmitter<{ work: [link: string]; dead: [entry: D
   }
 
   async load(seq: number): Promise<OutboxEntry | undefined> {
-    return (await this.sublevel.get(Q + seqKey(seq))) as OutboxEntry | undefined;
+    const stored = await this.sublevel.get(Q + seqKey(seq));
+    return stored as OutboxEntry | undefined;
   }
 
   /** The message reached its receiver: remove it and let its partition move on. */

@@ -80,6 +80,6 @@ export function moveinNoticeInbound(deps: CsFlowDeps): UpstreamHandler {
     const held = n.certificateId ? await deps.moveouts.get(n.oldLgCode, n.certificateId) : undefined;
     if (held) deps.moveouts.release(ctx.batch, held);
     await deps.audit.record(scope, { ...auditBase, outcome: 'ok', keys: [deps.audit.key('rc', n.residentCode)], detail: `pushed to ${registerSystems(deps).length} register system(s)` });
-    return resultReply(env, env.to, env.from, { accepted: true }) as unknown as Envelope;
+    return resultReply(env, env.to, env.from, { accepted: true });
   };
 }

@@ -33,7 +33,7 @@ export function moveoutCertRequest(deps: CsFlowDeps): FlowHandler {
       await uow.commit();
       return;
     }
-    const upstream = upstreamEnvelope(selfNode(deps), route.node, 'moveout.cert.request', body as Record<string, unknown>);
+    const upstream = upstreamEnvelope(selfNode(deps), route.node, 'moveout.cert.request', body);
     await deps.interactive.forward(req, ctx, upstream, {
       auditOf: () => ({ keys: [person], hitCount: 1 }),
       onResult: (uow, reply) => {
@@ -66,6 +66,6 @@ export function moveoutCertRequestInbound(deps: CsFlowDeps): UpstreamHandler {
       return errorReply(env, env.to, 'not_found', 'no move-out certificate is held for this person', [{ path: 'body.residentCode', problem: 'certificate.notFound: none held or expired' }]) as unknown as Envelope;
     }
     await deps.audit.record({ batch: ctx.batch }, { ...auditBase, outcome: 'ok', keys, hitCount: 1, detail: `certificate ${held.certificate.certificateId}` });
-    return resultReply(env, env.to, env.from, { certificate: held.certificate }) as unknown as Envelope;
+    return resultReply(env, env.to, env.from, { certificate: held.certificate });
   };
 }
