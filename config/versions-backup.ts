@@ -8,7 +8,8 @@ import type { ConfigVersion } from './versionTypes.js';
 
 export const BACKUP_FORMAT = 'juki-gw-config-backup/1';
 
-export interface BackupBody { version: number; createdAt: string; author: string; comment: string; sha256: string; text: string }
+// A type alias, not an interface: the body is signed as a plain Record<string, unknown>.
+export type BackupBody = { version: number; createdAt: string; author: string; comment: string; sha256: string; text: string };
 interface BackupDocument { format: string; jws: FlattenedJws; certificate: string }
 
 const sha256 = (b: Uint8Array | string) => createHash('sha256').update(b).digest();
@@ -17,7 +18,7 @@ export async function signBackup(signer: Signer, v: ConfigVersion): Promise<stri
   const body: BackupBody = { version: v.version, createdAt: v.createdAt, author: v.author, comment: v.comment, sha256: v.sha256, text: v.text };
   const jws = await signer.signEnvelope({
     v: 1, id: uuidv7(), type: 'config.backup', from: 'appliance', to: 'appliance', at: nowIso(), corr: null,
-    body: body as unknown as Record<string, unknown>,
+    body,
   });
   const doc: BackupDocument = { format: BACKUP_FORMAT, jws, certificate: Buffer.from(signer.certificateDer).toString('base64') };
   return JSON.stringify(doc, null, 2) + '\n';

@@ -23,6 +23,7 @@ export function webAlgorithmOf(alg: JwsAlg): { key: Record<string, unknown>; sig
  */
 function tokenCrypto(token: TokenKey): { crypto: Crypto; privateKey: CryptoKey; publicKey: CryptoKey } {
   const subtle = webcrypto.subtle;
+  // why: stand-ins for the token's key pair: only the proxied subtle below receives them, never WebCrypto itself.
   const privateKey = { algorithm: webAlgorithmOf(token.alg).key, type: 'private', extractable: false, usages: ['sign'] } as unknown as CryptoKey;
   const publicKey = { algorithm: webAlgorithmOf(token.alg).key, type: 'public', extractable: true, usages: ['verify'], spki: token.spkiDer } as unknown as CryptoKey;
   const proxied = new Proxy(subtle, {
@@ -45,6 +46,7 @@ function tokenCrypto(token: TokenKey): { crypto: Crypto; privateKey: CryptoKey; 
       return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
     },
   });
+  // why: a Crypto whose subtle is the proxy above; @peculiar/x509 uses no other member.
   const crypto = { subtle: proxied, getRandomValues: webcrypto.getRandomValues.bind(webcrypto), randomUUID: webcrypto.randomUUID.bind(webcrypto) } as unknown as Crypto;
   return { crypto, privateKey, publicKey };
 }

@@ -60,6 +60,7 @@ export function onlineOperations(d: OperationsDeps) {
       mkdirSync(uploads, { recursive: true, mode: 0o700 });
       const partial = join(uploads, `.upload-${randomUUID()}`);
       const hash = createHash('sha256');
+      // why: hono hands the body as the global ReadableStream type, Readable.fromWeb takes node:stream/web's (the same object at run time).
       const src = Readable.fromWeb(body as never);
       src.on('data', (c: Buffer) => hash.update(c));
       try {
@@ -150,7 +151,7 @@ export function onlineOperations(d: OperationsDeps) {
         const r = await verifyAuditLog(d.db, { ...(pins.kids?.length ? { trustedKids: pins.kids } : {}), ...(pins.certs?.length ? { trustedCerts: pins.certs } : {}), onProgress: (done, total) => ctl.progress(done, total) });
         ctl.progress(r.entries, r.entries);
         return {
-          ok: r.ok, result: r as unknown as Record<string, unknown>,
+          ok: r.ok, result: r,
           summary: r.ok ? `${r.entries} entries, ${r.checkpoints} checkpoints, chain intact${r.pinned ? '' : ' (signers not pinned)'}`
             : `first bad entry ${r.firstBad!.seq}: ${r.firstBad!.reason} — ${r.firstBad!.message}`,
         };

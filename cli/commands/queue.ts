@@ -5,7 +5,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { commandConfig, dataDirLine } from '../commandConfig.js';
 import { openApplianceDb, type Db } from '../../platform/store/db.js';
-import { Outbox, type OutboxSummary } from '../../gateway/uplink/outbox.js';
+import { Outbox, type OutboxOptions, type OutboxSummary } from '../../gateway/uplink/outbox.js';
 import { backoffDelay } from '../../gateway/uplink/backoff.js';
 import type { ApplianceConfig } from '../../config/schema/index.js';
 import { parseCommandArgs } from '../args.js';
@@ -60,11 +60,11 @@ export async function run(args: string[]): Promise<number> {
   let closeAtRest: (() => Promise<void>) | undefined;
   try {
     // Queued messages are sealed with the data key when encryption at rest is on; open it the same way.
-    let valueEncoding: never | undefined;
+    let valueEncoding: OutboxOptions['valueEncoding'];
     try {
       const { openEncryptionAtRest } = await import('../../gateway/crypto/index.js');
       const atRest = await openEncryptionAtRest({ hsm: config.hsm, dataDir: config.dataDir, db });
-      valueEncoding = atRest.keyring.valueEncoding('json') as never;
+      valueEncoding = atRest.keyring.valueEncoding('json') as OutboxOptions['valueEncoding'];
       closeAtRest = () => atRest.close();
     } catch (e) {
       err(`juki-gw queue: cannot open the data key (${(e as Error).message}); reading the queue without it`);

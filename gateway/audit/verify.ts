@@ -14,7 +14,8 @@ export type VerifyReason = 'changed' | 'deleted' | 'inserted' | 'reordered' | 'b
 
 export interface VerifyIssue { seq: number; reason: VerifyReason; message: string }
 
-export interface VerifyReport {
+// A type alias, not an interface: the report is a job's Record<string, unknown> result as it is.
+export type VerifyReport = {
   ok: boolean;
   /** The earliest problem by sequence number. */
   firstBad?: VerifyIssue;
@@ -33,7 +34,7 @@ export interface VerifyReport {
   keyHistory: KeyEpoch[];
   /** Entries before this were removed by retention under a signed anchor. */
   prunedThrough: number | null;
-}
+};
 
 type AuditStore = AbstractSublevel<Db, string | Uint8Array, string, unknown>;
 

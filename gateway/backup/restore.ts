@@ -86,6 +86,7 @@ export function verifyBackup(file: Buffer, opts: { decryptWith?: DecryptWith; tr
 async function writeDb(dir: string, records: Buffer): Promise<number> {
   const db = new ClassicLevel<Buffer, Buffer>(dir, { keyEncoding: 'buffer', valueEncoding: 'buffer' });
   // "restored" must survive a power cut: LevelDB does not fsync a log it rolls over from, so every batch is synced.
+  // why: the restore opens LevelDB with Buffer keys; syncWritesByDefault patches write methods the same on any ClassicLevel.
   syncWritesByDefault(db as unknown as Db);
   await db.open();
   let n = 0;

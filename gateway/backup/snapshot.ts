@@ -18,6 +18,7 @@ export interface RecordSource {
 export type SnapshotProgress = (done: number, total: number) => void;
 
 async function approximateBytes(db: RecordSource): Promise<number> {
+  // why: approximateSize is classic-level's, not in the record source's type; absent elsewhere (then 0).
   const approx = (db as unknown as { approximateSize?: (a: Buffer, b: Buffer) => Promise<number> }).approximateSize;
   try { return approx ? await approx.call(db, Buffer.alloc(0), Buffer.from([0xff, 0xff, 0xff, 0xff])) : 0; } catch { return 0; }
 }

@@ -84,7 +84,7 @@ function infoQuery(r: RelayDeps): FlowHandler {
 
 /** found | notFound | the error code that ended the query. */
 export function answerResult(reply: Envelope): string {
-  return reply.type === 'error' ? (reply.body as unknown as ErrorBody).code : reply.body.found === true ? 'found' : 'notFound';
+  return reply.type === 'error' ? (reply.body as ErrorBody).code : reply.body.found === true ? 'found' : 'notFound';
 }
 
 export function relayHandlers(r: RelayDeps): Array<[string, FlowHandler]> {

@@ -45,6 +45,7 @@ export function createMessageRegistry(opts: Partial<SchemaOptions> = {}): Messag
   const missing = MESSAGE_TYPE_NAMES.filter((t) => !(t in all));
   const extra = Object.keys(all).filter((t) => !(MESSAGE_TYPE_NAMES as readonly string[]).includes(t));
   if (missing.length || extra.length) throw new Error(`message registry out of step: missing ${missing.join(',')} extra ${extra.join(',')}`);
+  // why: Object.fromEntries loses the name-to-schema pairing; the check above proved each name present once.
   return Object.fromEntries(MESSAGE_TYPE_NAMES.map((t) => [t, all[t]])) as unknown as MessageRegistry;
 }
 

@@ -167,8 +167,8 @@ export class Inbox {
 
   private remember(batch: Batch, id: string, reply: Envelope | undefined): Batch {
     const seenAt = this.now();
-    batch.put<string, Seen | ''>('i!' + id, reply ? { seenAt, reply } : { seenAt }, { sublevel: this.sublevel as never });
-    batch.put<string, Seen | ''>(`t!${seqKey(seenAt, 15)}!${id}`, '', { sublevel: this.sublevel as never });
+    batch.put<string, Seen | ''>('i!' + id, reply ? { seenAt, reply } : { seenAt }, { sublevel: this.sublevel });
+    batch.put<string, Seen | ''>(`t!${seqKey(seenAt, 15)}!${id}`, '', { sublevel: this.sublevel });
     return batch;
   }
 

@@ -97,7 +97,7 @@ export function consistencyResultInbound(deps: CsFlowDeps): UpstreamHandler {
     const scope = undefined;
     if (!v.ok) {
       await deps.audit.record(scope, { actor: { kind: 'system', id: env.from }, action: 'consistency.result', outcome: 'refused', code: v.error.code, detail: v.error.message });
-      return errorReply(env, env.to, v.error.code, v.error.message, v.error.details) as unknown as Envelope;
+      return errorReply(env, env.to, v.error.code, v.error.message, v.error.details);
     }
     await deps.audit.record(scope, { actor: { kind: 'system', id: env.from }, action: 'consistency.result', outcome: 'ok', detail: `phase ${String(env.body.phase)} of ${String(env.body.checkId)}` });
     return resultReply(env, env.to, env.from, { accepted: true });

@@ -106,5 +106,6 @@ function normalise(raw: Record<string, unknown>, lineNo: number): { change?: Ide
     if (!problems.some((p) => p.field === d.path)) problems.push(problem(lineNo, d.path, d.problem));
   }
   if (c.status === undefined) c.status = c.changeReason === 'delete' ? 'deleted' : 'current';
+  // why: the checks above proved every field of an IdentityChange (no problems).
   return problems.length ? { problems } : { change: c as unknown as IdentityChange, problems };
 }
