@@ -1,7 +1,7 @@
 // HSM and certificates: generate a key, download a CSR, import a certificate, trust anchors.
 import type { Hono } from 'hono';
 import { can } from '../auth/roles.js';
-import { actorOf, formText, auditAs, refuseUnless, setFlash, takeFlash, type UiContext, type UiEnv } from '../context.js';
+import { actorOf, auditAs, formText, refuseUnless, setFlash, takeFlash, type UiContext, type UiEnv } from '../context.js';
 import { Csrf, Layout, NotAvailable } from '../layout.js';
 import { load } from '../load.js';
 import { render } from '../render.js';

@@ -1,7 +1,7 @@
 // Upstream links: state, edit (a versioned config change), test the connection.
 import type { Hono } from 'hono';
 import { can } from '../auth/roles.js';
-import { actorOf, formText, auditAs, refuseUnless, setFlash, takeFlash, type Principal, type UiContext, type UiEnv, type View } from '../context.js';
+import { actorOf, auditAs, formText, refuseUnless, setFlash, takeFlash, type Principal, type UiContext, type UiEnv, type View } from '../context.js';
 import { Csrf, FieldError, Layout, linkDetail, NotAvailable } from '../layout.js';
 import { load } from '../load.js';
 import { render } from '../render.js';

@@ -1,7 +1,7 @@
 // Queues per uplink: inspect, retry a dead letter, purge dead letters (with confirmation).
 import type { Hono } from 'hono';
 import { can } from '../auth/roles.js';
-import { actorOf, formText, auditAs, refuseUnless, setFlash, takeFlash, type UiEnv } from '../context.js';
+import { actorOf, auditAs, formText, refuseUnless, setFlash, takeFlash, type UiEnv } from '../context.js';
 import { ago, Csrf, Layout, NotAvailable } from '../layout.js';
 import { render } from '../render.js';
 import { QueueDepthCharts } from '../queueDepth.js';

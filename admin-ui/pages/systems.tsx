@@ -1,7 +1,7 @@
 // Local systems and their roles: add, edit, disable; client certificates from the dev CA or uploaded.
 import type { Hono } from 'hono';
 import { can } from '../auth/roles.js';
-import { actorOf, formText, applyDetail, auditAs, refuseUnless, setFlash, takeFlash, type Principal, type UiContext, type UiEnv, type View } from '../context.js';
+import { actorOf, applyDetail, auditAs, formText, refuseUnless, setFlash, takeFlash, type Principal, type UiContext, type UiEnv, type View } from '../context.js';
 import { Csrf, FieldError, Layout, NotAvailable } from '../layout.js';
 import { load } from '../load.js';
 import { render } from '../render.js';
