@@ -66,7 +66,6 @@ it('delivers every PUBACKed message once and in order after kill -9 mid-stream',
 
   const ackedSet = new Set(acked);
   const counts = audit(rec.got, acked);
-   
   console.log(`crash test: ${acked.length} acked before kill -9, ${rec.got.length} delivered after restart ` +
     `(${rec.got.filter((i) => !ackedSet.has(i)).length} stored but unacked), ${replayed} replayed from the ingress log`);
   expect(counts).toEqual({ lost: 0, duplicated: 0, reordered: 0 });

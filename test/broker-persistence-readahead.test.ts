@@ -53,7 +53,7 @@ async function heldBroker() {
     admitted.push((packet.payload as Buffer).readUInt32BE(0));
     done(null);
   };
-  const broker = await startBroker({ db: db, sync: false }, {}, authorize);
+  const broker = await startBroker({ db, sync: false }, {}, authorize);
   cleanups.push(() => broker.close());
   const release = () => { gate = undefined; open(); };
   cleanups.push(release); // runs first: a failed test must not leave writes (and close) hanging

@@ -85,7 +85,6 @@ async function powerCutRun(noSync: boolean): Promise<{ acked: number[]; got: num
 describe('simulated power cut under load', () => {
   it('loses no PUBACKed message at the default (every acknowledged write synced)', async () => {
     const { acked, got, rollback } = await powerCutRun(false);
-     
     console.log(`power cut: ${acked.length} acked, ${got.length} delivered after restart; rollback ${JSON.stringify(rollback)}`);
     expect(rollback.restored).toBeGreaterThan(0);
     expect(audit(got, acked)).toEqual({ lost: 0, duplicated: 0, reordered: 0 });
@@ -93,7 +92,6 @@ describe('simulated power cut under load', () => {
 
   it('control: with sync off (process-crash safety only) the same cut loses PUBACKed messages', async () => {
     const { acked, got, rollback } = await powerCutRun(true);
-     
     console.log(`power cut, sync off: ${acked.length} acked, ${got.length} delivered after restart; rollback ${JSON.stringify(rollback)}`);
     expect(rollback.bytesDropped).toBeGreaterThan(0);
     expect(audit(got, acked).lost).toBeGreaterThan(0);
