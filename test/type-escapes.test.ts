@@ -58,7 +58,7 @@ function sourceFiles(dir: string): string[] {
 interface Escape { file: string; line: number; reasoned: boolean }
 
 /** The escapes of one file; code only (a `//` comment's text is not scanned). */
-export function escapesIn(file: string, text: string): Escape[] {
+function escapesIn(file: string, text: string): Escape[] {
   const lines = text.split('\n');
   const code = lines.map((l) => l.replace(/\/\/.*$/, ''));
   const found: Escape[] = [];
