@@ -80,7 +80,7 @@ export function createAdminApp(opts: { services: ApplianceServices; auth: AuthSt
     if (!r.ok) {
       await audit(c, { action: 'login', actor: user || '(none)', via: 'ui', outcome: 'refused', detail: r.reason });
       // Worded for the name, not the account: an unknown name locks the same way (no account enumeration).
-      const msg = r.reason === 'locked' ? t['login.locked'](deps.time.time(r.lockedUntil!))
+      const msg = r.reason === 'locked' ? t['login.locked'](deps.time.time(r.lockedUntil))
         : r.reason === 'disabled' ? t['login.disabled'] : t['login.wrong'];
       return loginPage(c, msg, 401);
     }

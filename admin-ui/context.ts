@@ -88,7 +88,11 @@ export async function refuseUnless(c: UiContext, p: Permission, action: string):
 }
 
 export async function formField(c: UiContext, name: string): Promise<string> {
-  const body = await c.req.parseBody();
+  return formText(await c.req.parseBody(), name);
+}
+
+/** A text field of a parsed form; a file sent in its place reads as empty (then refused as missing), never as "[object File]". */
+export function formText(body: Record<string, unknown>, name: string): string {
   const v = body[name];
   return typeof v === 'string' ? v : '';
 }

@@ -10,6 +10,7 @@ import * as x509 from '@peculiar/x509';
 export interface TlsMaterial { cert: string; key: string }
 
 export async function selfSignedUiCertificate(hosts: string[], days = 825): Promise<TlsMaterial> {
+  // why: node:crypto's webcrypto and the DOM Crypto type @peculiar/x509 declares are the same API in different typings.
   x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
   const alg = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' };
   const keys = await webcrypto.subtle.generateKey(alg, true, ['sign', 'verify']);
@@ -18,6 +19,7 @@ export async function selfSignedUiCertificate(hosts: string[], days = 825): Prom
     serialNumber: Buffer.from(webcrypto.getRandomValues(new Uint8Array(16))).toString('hex').replace(/^[89a-f]/, '1'),
     name: 'CN=juki-gw admin UI',
     notBefore: new Date(now - 60_000), notAfter: new Date(now + days * 86_400_000),
+    // why: a node:crypto CryptoKeyPair where @peculiar/x509 declares the DOM one (same objects at run time).
     keys: keys as never, signingAlgorithm: alg,
     extensions: [
       new x509.SubjectAlternativeNameExtension(hosts.map((h) => (/^[0-9.]+$|:/.test(h) ? { type: 'ip' as const, value: h } : { type: 'dns' as const, value: h }))),

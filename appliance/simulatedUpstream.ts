@@ -32,7 +32,7 @@ export const OTHER_MUNICIPALITIES = ['242021', '141011'];
 function* simulatedPeople(served: string[], perCode: number): Generator<SimPerson> {
   for (const name of ['mie', 'yokohama']) {
     for (const change of generateResidents(name, { count: perCode * 4, seed: 'embedded-default' })) {
-      yield change as unknown as SimPerson;
+      yield change;
     }
   }
   void served;
@@ -68,7 +68,7 @@ export async function startSimulatedUpstream(o: {
   return {
     upstream: { name: SIMULATED_LINK, url, nodes: ['*'] },
     signer,
-    verifier: reloadingVerifier(pki) as unknown as Verifier,
+    verifier: reloadingVerifier(pki),
     sims,
     broker: aedes,
     async close() {

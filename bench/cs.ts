@@ -47,7 +47,6 @@ const rssSplit = () => {
     return `anonymous ${mb(kb('RssAnon'))}, file-backed ${mb(kb('RssFile'))}`;
   } catch { return 'split unavailable'; }
 };
-const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 
 const root = mkdtempSync(join(tmpdir(), 'bench-cs-'));
 const localDir = join(root, 'cs');
@@ -85,7 +84,7 @@ try {
   const buildMs = performance.now() - t0;
   results.buildSeconds = +(buildMs / 1000).toFixed(1);
   results.buildRecordsPerSecond = Math.round(N / (buildMs / 1000));
-  log(`build (records + 個人番号/name/name+year/name+address-area/address/listing indexes): ${secs(buildMs)}, ${results.buildRecordsPerSecond} records/s`);
+  log(`build (records + 個人番号/name/name+year/name+address-area/address/listing indexes): ${secs(buildMs)}, ${String(results.buildRecordsPerSecond)} records/s`);
   results.rssAfterBuildMB = +(process.memoryUsage().rss / 1e6).toFixed(0);
   log(`RSS right after the load: ${mb(process.memoryUsage().rss)} (${rssSplit()})`);
   const ti = performance.now();
@@ -171,7 +170,7 @@ try {
   };
   log(`ratio incremental / full: bytes ${((100 * inc.bytes) / full.bytes).toFixed(3)} % (target < 1 %), time ${(inc.ms / full.ms).toFixed(3)} (${(full.ms / inc.ms).toFixed(1)}× faster)`);
   results.peakRssMB = Math.round(process.resourceUsage().maxRSS / 1000);
-  log(`peak RSS of the whole run (two stores open during the check): ${results.peakRssMB} MB; now ${rssSplit()}`);
+  log(`peak RSS of the whole run (two stores open during the check): ${String(results.peakRssMB)} MB; now ${rssSplit()}`);
   await db.close();
   await peerDb.close();
   log(JSON.stringify(results));

@@ -57,7 +57,7 @@ async function child(): Promise<void> {
   const broker = await startBroker(config, { logger, db });
   const pkiDir = env.PKI_DIR!;
   const uplink = await createUplink({ config, db, signer, logger,
-    verifier: reloadingVerifier({ dir: pkiDir, caPem: readFileSync(join(pkiDir, 'ca', 'ca.pem'), 'utf8') } as never) });
+    verifier: reloadingVerifier({ dir: pkiDir, caPem: readFileSync(join(pkiDir, 'ca', 'ca.pem'), 'utf8') }) });
   const audit = await createAuditLog({ db, signer, logger });
   const role = await startCsRole({ config, db, logger, broker, uplink, audit: { log: audit, hashKey: createKeyHasher(Buffer.alloc(32, 7)) }, identityStore: store });
   process.stdout.write('ready\n');
@@ -145,7 +145,7 @@ async function parent(): Promise<void> {
       const life = { pid: c.pid!, startedMin: sinceMin(), samples: [] as MemSample[], live: [] as Array<[number, number]>, anon: [] as Array<AnonSplit & { min: number }> };
       lives.push(life);
       let buf = '';
-      c.stdout!.on('data', (d: Buffer) => {
+      c.stdout.on('data', (d: Buffer) => {
         buf += d.toString();
         const lines = buf.split('\n');
         buf = lines.pop()!;

@@ -24,7 +24,7 @@ export interface WillPersistence {
  * publication. Returns the stored wills as they are now (for the pass at start).
  */
 export async function takeOverStoredWills(p: WillPersistence, registrantOf: (client: Client) => WillRegistrant | undefined): Promise<StoredWill[]> {
-  const stored: StoredWill[] = await p.streamWill({}).toArray();
+  const stored = (await p.streamWill({}).toArray()) as StoredWill[];
   const putWill = p.putWill.bind(p);
   p.putWill = (client, packet) => putWill(client, { ...packet, registrant: registrantOf(client) });
   p.streamWill = () => Readable.from([]);

@@ -8,7 +8,8 @@ import type { ConfigVersion } from './versionTypes.js';
 
 export const BACKUP_FORMAT = 'juki-gw-config-backup/1';
 
-export interface BackupBody { version: number; createdAt: string; author: string; comment: string; sha256: string; text: string }
+// A type alias, not an interface: the body is signed as a plain Record<string, unknown>.
+export type BackupBody = { version: number; createdAt: string; author: string; comment: string; sha256: string; text: string };
 interface BackupDocument { format: string; jws: FlattenedJws; certificate: string }
 
 const sha256 = (b: Uint8Array | string) => createHash('sha256').update(b).digest();
@@ -17,7 +18,7 @@ export async function signBackup(signer: Signer, v: ConfigVersion): Promise<stri
   const body: BackupBody = { version: v.version, createdAt: v.createdAt, author: v.author, comment: v.comment, sha256: v.sha256, text: v.text };
   const jws = await signer.signEnvelope({
     v: 1, id: uuidv7(), type: 'config.backup', from: 'appliance', to: 'appliance', at: nowIso(), corr: null,
-    body: body as unknown as Record<string, unknown>,
+    body,
   });
   const doc: BackupDocument = { format: BACKUP_FORMAT, jws, certificate: Buffer.from(signer.certificateDer).toString('base64') };
   return JSON.stringify(doc, null, 2) + '\n';
@@ -36,7 +37,7 @@ export function verifyBackup(document: string, trusted: Uint8Array[]): BackupChe
   const der = Buffer.from(doc.certificate, 'base64');
   if (!trusted.some((t) => Buffer.from(t).equals(der))) return { ok: false, message: 'signed by a certificate this appliance does not trust' };
   let header: { alg?: string; 'x5t#S256'?: string };
-  try { header = JSON.parse(Buffer.from(doc.jws.protected, 'base64url').toString('utf8')); } catch { return { ok: false, message: 'protected header unreadable' }; }
+  try { header = JSON.parse(Buffer.from(doc.jws.protected, 'base64url').toString('utf8')) as typeof header; } catch { return { ok: false, message: 'protected header unreadable' }; }
   if (header['x5t#S256'] !== sha256(der).toString('base64url')) return { ok: false, message: 'certificate thumbprint does not match the header' };
   let ok = false;
   try {
@@ -52,7 +53,7 @@ export function verifyBackup(document: string, trusted: Uint8Array[]): BackupChe
   }
   if (!ok) return { ok: false, message: 'signature does not verify (document altered or not ours)' };
   let env: { type?: string; body?: BackupBody };
-  try { env = JSON.parse(Buffer.from(doc.jws.payload, 'base64url').toString('utf8')); } catch { return { ok: false, message: 'payload unreadable' }; }
+  try { env = JSON.parse(Buffer.from(doc.jws.payload, 'base64url').toString('utf8')) as typeof env; } catch { return { ok: false, message: 'payload unreadable' }; }
   const body = env.body;
   if (env.type !== 'config.backup' || typeof body?.text !== 'string') return { ok: false, message: 'payload is not a configuration backup' };
   if (sha256(body.text).toString('hex') !== body.sha256) return { ok: false, message: 'configuration text does not match its digest' };

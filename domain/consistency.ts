@@ -65,7 +65,7 @@ export class BucketAccumulator {
   constructor(bits = DEFAULT_BUCKET_BITS) {
     checkBits(bits);
     this.bits = bits;
-    this.hashes = new Array(2 ** bits);
+    this.hashes = new Array<Hash | undefined>(2 ** bits);
     this.counts = new Uint32Array(2 ** bits);
   }
 

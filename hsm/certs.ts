@@ -5,10 +5,8 @@ import './reflect-polyfill.js';
 import * as x509 from '@peculiar/x509';
 type CryptoKey = webcrypto.CryptoKey;
 type Crypto = webcrypto.Crypto;
-type SubtleCrypto = webcrypto.SubtleCrypto;
 type BufferSource = webcrypto.BufferSource;
 type AlgorithmIdentifier = webcrypto.AlgorithmIdentifier;
-type Algorithm = webcrypto.Algorithm;
 import type { TokenKey } from './token.js';
 import type { JwsAlg } from './types.js';
 
@@ -24,7 +22,8 @@ export function webAlgorithmOf(alg: JwsAlg): { key: Record<string, unknown>; sig
  * them. The JOSE signature format equals WebCrypto's (r||s for ECDSA), so no conversion is needed.
  */
 function tokenCrypto(token: TokenKey): { crypto: Crypto; privateKey: CryptoKey; publicKey: CryptoKey } {
-  const subtle = webcrypto.subtle as unknown as SubtleCrypto;
+  const subtle = webcrypto.subtle;
+  // why: stand-ins for the token's key pair: only the proxied subtle below receives them, never WebCrypto itself.
   const privateKey = { algorithm: webAlgorithmOf(token.alg).key, type: 'private', extractable: false, usages: ['sign'] } as unknown as CryptoKey;
   const publicKey = { algorithm: webAlgorithmOf(token.alg).key, type: 'public', extractable: true, usages: ['verify'], spki: token.spkiDer } as unknown as CryptoKey;
   const proxied = new Proxy(subtle, {
@@ -32,7 +31,7 @@ function tokenCrypto(token: TokenKey): { crypto: Crypto; privateKey: CryptoKey; 
       if (prop === 'sign') {
         return async (_alg: unknown, key: CryptoKey, data: BufferSource) => {
           if (key !== privateKey) return subtle.sign(_alg as AlgorithmIdentifier, key, data);
-          const bytes = Buffer.from(ArrayBuffer.isView(data) ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength) : new Uint8Array(data as ArrayBuffer));
+          const bytes = Buffer.from(ArrayBuffer.isView(data) ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength) : new Uint8Array(data));
           const sig = await token.sign(bytes);
           return sig.buffer.slice(sig.byteOffset, sig.byteOffset + sig.byteLength);
         };
@@ -47,6 +46,7 @@ function tokenCrypto(token: TokenKey): { crypto: Crypto; privateKey: CryptoKey; 
       return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
     },
   });
+  // why: a Crypto whose subtle is the proxy above; @peculiar/x509 uses no other member.
   const crypto = { subtle: proxied, getRandomValues: webcrypto.getRandomValues.bind(webcrypto), randomUUID: webcrypto.randomUUID.bind(webcrypto) } as unknown as Crypto;
   return { crypto, privateKey, publicKey };
 }
@@ -57,7 +57,7 @@ export async function selfSignedCertificate(token: TokenKey, subject: string, da
   const notBefore = new Date(Date.now() - 60_000);
   const cert = await x509.X509CertificateGenerator.create({
     subject, issuer: subject, publicKey: token.spkiDer,
-    signingKey: privateKey, signingAlgorithm: webAlgorithmOf(token.alg).signing as unknown as Algorithm,
+    signingKey: privateKey, signingAlgorithm: webAlgorithmOf(token.alg).signing,
     notBefore, notAfter: new Date(notBefore.getTime() + days * 86400_000),
     extensions: [
       new x509.BasicConstraintsExtension(false, undefined, true),
@@ -72,7 +72,7 @@ export async function certificateRequest(token: TokenKey, subject: string): Prom
   const { crypto, privateKey, publicKey } = tokenCrypto(token);
   const csr = await x509.Pkcs10CertificateRequestGenerator.create({
     name: subject, keys: { privateKey, publicKey },
-    signingAlgorithm: webAlgorithmOf(token.alg).signing as unknown as Algorithm,
+    signingAlgorithm: webAlgorithmOf(token.alg).signing,
     extensions: [new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true)],
   }, crypto);
   return csr.toString('pem');

@@ -9,6 +9,7 @@ import './reflect-polyfill.js';
 import * as x509 from '@peculiar/x509';
 import { pemBlocks, toPem } from './certs.js';
 
+// why: node:crypto's webcrypto and the DOM Crypto type @peculiar/x509 declares are the same API in different typings.
 x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
 
 type CryptoKey = webcrypto.CryptoKey;

@@ -54,7 +54,7 @@ export function rvOf(e: unknown): number | undefined {
   if (e instanceof pkcs11js.Pkcs11Error) return e.code;
   const m = /CKR_[A-Z_]+/.exec(String((e as Error)?.message ?? ''));
   if (m) {
-    const v = (pkcs11js as unknown as Record<string, unknown>)[m[0]];
+    const v: unknown = Reflect.get(pkcs11js, m[0]);
     if (typeof v === 'number') return v;
   }
   return undefined;

@@ -183,7 +183,7 @@ export function openPkcs11Token(opts: Pkcs11TokenOptions): Pkcs11TokenKey {
   /** Queued signatures follow onto the session's thread, up to DEPTH, before the thread runs dry. */
   function topUp(s: PoolSession) {
     while (s.out < DEPTH && state === 'ready' && s.live && waiters.length > 0 && 'input' in waiters[0]!) {
-      if (!post(s, waiters[0] as SignJob)) break;
+      if (!post(s, waiters[0])) break;
       waiters.shift();
     }
   }

@@ -1,6 +1,7 @@
 // @peculiar/x509 uses tsyringe, which insists on a Reflect metadata API even though x509 registers
 // its classes without decorators. This minimal stand-in must be imported before @peculiar/x509.
 type MetaStore = WeakMap<object, Map<unknown, unknown>>;
+// why: the polyfill adds members (getMetadata, …) that the Reflect namespace type does not have.
 const R = Reflect as unknown as Record<string, unknown>;
 if (typeof R.getMetadata !== 'function') {
   const store: MetaStore = new WeakMap();

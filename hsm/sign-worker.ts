@@ -63,7 +63,7 @@ export function startSignThreads(o: SignThreadsOptions): SignThreads {
   const open = (i: number): Ring => {
     const ctrl = new Int32Array(new SharedArrayBuffer(16));
     const reqMem = new SharedArrayBuffer(RING_SLOTS * REQ), resMem = new SharedArrayBuffer(RING_SLOTS * RES);
-    const workerData: SignThreadData = { module: o.module, mechanism: o.mechanism, sigBytes: o.sigBytes, ctrl: ctrl.buffer as SharedArrayBuffer, bell: bell.buffer as SharedArrayBuffer, req: reqMem, res: resMem };
+    const workerData: SignThreadData = { module: o.module, mechanism: o.mechanism, sigBytes: o.sigBytes, ctrl: ctrl.buffer, bell: bell.buffer, req: reqMem, res: resMem };
     const worker = spawnThread({ stdout: false, stderr: false, workerData });
     worker.unref();
     const ring: Ring = { worker, ctrl, req: Buffer.from(reqMem), res: Buffer.from(resMem), posted: 0, drained: 0, down: false };

@@ -7,8 +7,9 @@ export const ERROR_CODES = ['invalid_request', 'unauthorized', 'forbidden', 'not
   'too_many_hits', 'timeout', 'upstream_unavailable', 'internal'] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 
-export interface ErrorDetail { path: string; problem: string }
-export interface ErrorBody { code: ErrorCode; message: string; details: ErrorDetail[] }
+// Type aliases, not interfaces: an error body must be assignable to an envelope's Record<string, unknown> body.
+export type ErrorDetail = { path: string; problem: string };
+export type ErrorBody = { code: ErrorCode; message: string; details: ErrorDetail[] };
 
 const isoWithOffset = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/;
 

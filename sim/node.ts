@@ -133,7 +133,7 @@ export class SimNode implements SimContext {
     if (!handler) return fail('invalid_request', `${this.o.node} does not handle ${env.type}`, [{ path: 'type', problem: `type.unhandled: ${this.o.node} does not handle ${env.type}` }]);
     // The contract's body schema (gateway/messages) is the judge of what the appliance sent.
     const checked = validateBody(env.type, env.body);
-    if (!checked.ok) return { ...base, type: 'error', body: checked.error as unknown as Record<string, unknown> };
+    if (!checked.ok) return { ...base, type: 'error', body: checked.error };
     try {
       const answered = (await handler({ ...env, body: checked.value as Record<string, unknown> }, this)) ?? { accepted: true };
       const body = this.alterResult ? this.alterResult(env, answered) : answered;

@@ -93,7 +93,7 @@ export function prefectureSpec(pref: number): PopulationSpec {
 
 /** "tsu", "yokohama", "mie" (Tsu + 5 other Mie cities), or "pref-NN". */
 export function populationSpec(name: string): PopulationSpec {
-  if (POPULATIONS[name]) return POPULATIONS[name]!;
+  if (POPULATIONS[name]) return POPULATIONS[name];
   if (name === 'mie') return MIE;
   const m = /^pref-(\d{1,2})$/.exec(name);
   if (m) return prefectureSpec(Number(m[1]));

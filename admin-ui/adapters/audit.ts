@@ -26,7 +26,7 @@ export function auditFromLog(log: AuditLog): AuditService {
         const r: AuditRecord = { seq: x.seq, at: x.event.at, hash: x.hash, action: x.event.action, actor: `${x.event.actor.id}`, outcome: x.event.outcome === 'error' ? 'failed' : x.event.outcome };
         // A broker refusal names no system when the client id matched none: an unknown client, not a configured system.
         if (x.event.actor.kind !== 'admin') r.role = x.event.actor.kind === 'system' && d.systemId === null ? 'client' : x.event.actor.kind;
-        for (const k of ['role', 'via', 'target', 'detail', 'address'] as const) if (typeof d[k] === 'string') r[k] = d[k] as string;
+        for (const k of ['role', 'via', 'target', 'detail', 'address'] as const) if (typeof d[k] === 'string') r[k] = d[k];
         // The broker records the peer as `remote`.
         if (!r.address && typeof d.remote === 'string') r.address = d.remote;
         if (!r.detail && x.event.code) r.detail = x.event.code;

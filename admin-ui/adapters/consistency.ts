@@ -32,8 +32,8 @@ export function consistencyFromChecker(o: ConsistencyOptions): ConsistencyServic
     async start() {
       const before = new Set((await o.checker.sessions.list()).map((s) => s.id));
       const run = o.checker.start({ lgCode: o.lgCode(), peer: o.peer, transport: o.transport, ...(o.mode ? { mode: o.mode } : {}), ...(o.bits !== undefined ? { bits: o.bits } : {}) });
-      let settled: Error | undefined | null = null;
-      run.then(() => { settled = undefined; }, (e: Error) => { settled = e; });
+      const outcome: { error?: Error } = {};
+      run.then(() => undefined, (e: Error) => { outcome.error = e; });
       // The session is committed before the first exchange; its id is what the page follows.
       for (let i = 0; i < 500; i++) {
         const fresh = (await o.checker.sessions.list()).find((s) => !before.has(s.id));
@@ -41,7 +41,7 @@ export function consistencyFromChecker(o: ConsistencyOptions): ConsistencyServic
           run.catch((e: Error) => failed.set(fresh.id, e.message));
           return { runId: fresh.id };
         }
-        if (settled) throw settled;
+        if (outcome.error) throw outcome.error;
         await new Promise((r) => setTimeout(r, 20));
       }
       throw new Error('the consistency check did not start within 10 s');

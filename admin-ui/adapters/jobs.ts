@@ -7,7 +7,8 @@ export type JobKind = 'import' | 'backup' | 'audit.verify';
 export type JobUnit = 'bytes' | 'records' | 'entries';
 export type JobState = 'running' | 'done' | 'failed';
 
-export interface Job {
+// A type alias, not an interface: the CLI reads a job off the API's Record<string, unknown> JSON.
+export type Job = {
   id: string;
   kind: JobKind;
   by: string;
@@ -22,7 +23,7 @@ export interface Job {
   summary?: string;
   /** Machine-readable outcome (import summary, verify report, backup size). */
   result?: Record<string, unknown>;
-}
+};
 
 export interface JobControl { progress(done: number, total: number, unit?: JobUnit): void }
 

@@ -4,7 +4,6 @@
 // reads one snapshot iterator, verification reads while appends go on.
 import { createHash, randomUUID } from 'node:crypto';
 import { createWriteStream, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -61,6 +60,7 @@ export function onlineOperations(d: OperationsDeps) {
       mkdirSync(uploads, { recursive: true, mode: 0o700 });
       const partial = join(uploads, `.upload-${randomUUID()}`);
       const hash = createHash('sha256');
+      // why: hono hands the body as the global ReadableStream type, Readable.fromWeb takes node:stream/web's (the same object at run time).
       const src = Readable.fromWeb(body as never);
       src.on('data', (c: Buffer) => hash.update(c));
       try {
@@ -122,7 +122,7 @@ export function onlineOperations(d: OperationsDeps) {
       const job = jobs.start('backup', actor.user, 'bytes', async (ctl) => {
         const { createBackup } = await import('../../gateway/backup/create.js');
         const made = await createBackup({
-          dataDir: d.dataDir, signer: d.signer, db: d.db as never, ...(encryptTo ? { encryptTo } : { plaintext: true }),
+          dataDir: d.dataDir, signer: d.signer, db: d.db, ...(encryptTo ? { encryptTo } : { plaintext: true }),
           onProgress: (done, total) => ctl.progress(done, total),
         });
         backups.set(job.id, made.file);
@@ -151,7 +151,7 @@ export function onlineOperations(d: OperationsDeps) {
         const r = await verifyAuditLog(d.db, { ...(pins.kids?.length ? { trustedKids: pins.kids } : {}), ...(pins.certs?.length ? { trustedCerts: pins.certs } : {}), onProgress: (done, total) => ctl.progress(done, total) });
         ctl.progress(r.entries, r.entries);
         return {
-          ok: r.ok, result: r as unknown as Record<string, unknown>,
+          ok: r.ok, result: r,
           summary: r.ok ? `${r.entries} entries, ${r.checkpoints} checkpoints, chain intact${r.pinned ? '' : ' (signers not pinned)'}`
             : `first bad entry ${r.firstBad!.seq}: ${r.firstBad!.reason} — ${r.firstBad!.message}`,
         };

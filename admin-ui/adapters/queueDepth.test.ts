@@ -51,7 +51,7 @@ describe('queue depth charts', () => {
       queues: [{ name: 'simulated', depth: 2, oldestAgeMs: 4_000, deadLetters: 1 }, { name: 'idle', depth: 0, oldestAgeMs: null, deadLetters: 0 }],
       history: { intervalMs: 30_000, windowMs: 3_600_000, links: { simulated: [{ atMs: now - 60_000, depth: 7 }, { atMs: now - 30_000, depth: 3 }] } },
       nowMs: now,
-    }) as never);
+    }));
     expect(html).toMatch(/<figure data-link="simulated" data-depth="2" data-oldest-ms="4000" data-dead-letters="1">/);
     expect(html).toMatch(/<svg [^>]*data-depth-chart="simulated" data-samples="2" data-depths="7,3" data-now-depth="2" data-max="7"/);
     // The link without samples yet still has its chart: just the live point.

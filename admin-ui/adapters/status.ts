@@ -57,6 +57,7 @@ export function connectedClients(broker: BrokerHandle, listenerNames: () => stri
     return byPort;
   };
   return async () => {
+    // why: aedes keeps its connected clients in `clients` but does not declare it.
     const clients = (broker.aedes as unknown as { clients: Record<string, Client> }).clients;
     const byPort = listenerOnPort();
     return Object.values(clients).filter((c) => c.connected !== false).map((c) => {

@@ -20,7 +20,7 @@ async function edit(config: Pick<ConfigService, 'current' | 'apply'>, actor: Act
   let seq = doc.get('systems', true);
   if (!isSeq(seq)) { doc.set('systems', doc.createNode([])); seq = doc.get('systems', true); }
   if (!isSeq(seq)) return { ok: false, problems: [{ path: 'systems', message: 'expected a list' }] };
-  const plain = seq.items.map((i) => (isMap(i) ? i.toJSON() : i));
+  const plain = seq.items.map((i): unknown => (isMap(i) ? i.toJSON() : i));
   const problem = change(plain);
   if (problem) return { ok: false, problems: [{ path: 'systems', message: problem }] };
   doc.set('systems', doc.createNode(plain, { flow: false }));

@@ -1,7 +1,7 @@
 // HSM and certificates: generate a key, download a CSR, import a certificate, trust anchors.
 import type { Hono } from 'hono';
 import { can } from '../auth/roles.js';
-import { actorOf, auditAs, refuseUnless, setFlash, takeFlash, type UiContext, type UiEnv } from '../context.js';
+import { actorOf, auditAs, formText, refuseUnless, setFlash, takeFlash, type UiContext, type UiEnv } from '../context.js';
 import { Csrf, Layout, NotAvailable } from '../layout.js';
 import { load } from '../load.js';
 import { render } from '../render.js';
@@ -65,11 +65,11 @@ export function registerKeys(app: Hono<UiEnv>) {
       const b = await c.req.parseBody();
       try {
         const r = await run(b, c);
-        if (r instanceof Response) { await auditAs(c, action, 'ok', String(b.label ?? '')); return r; }
-        await auditAs(c, action, 'ok', String(b.label ?? ''), r(catalogue('en')));
+        if (r instanceof Response) { await auditAs(c, action, 'ok', formText(b, 'label')); return r; }
+        await auditAs(c, action, 'ok', formText(b, 'label'), r(catalogue('en')));
         setFlash(c, { text: r(c.get('view').t) });
       } catch (e) {
-        await auditAs(c, action, 'failed', String(b.label ?? ''), (e as Error).message);
+        await auditAs(c, action, 'failed', formText(b, 'label'), (e as Error).message);
         setFlash(c, { text: c.get('view').t['keys.failed'](action, (e as Error).message), error: true });
       }
       return c.redirect('/keys', 303);

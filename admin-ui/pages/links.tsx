@@ -1,7 +1,7 @@
 // Upstream links: state, edit (a versioned config change), test the connection.
 import type { Hono } from 'hono';
 import { can } from '../auth/roles.js';
-import { actorOf, auditAs, refuseUnless, setFlash, takeFlash, type Principal, type UiContext, type UiEnv, type View } from '../context.js';
+import { actorOf, auditAs, formText, refuseUnless, setFlash, takeFlash, type Principal, type UiContext, type UiEnv, type View } from '../context.js';
 import { Csrf, FieldError, Layout, linkDetail, NotAvailable } from '../layout.js';
 import { load } from '../load.js';
 import { render } from '../render.js';
@@ -64,7 +64,7 @@ export function registerLinks(app: Hono<UiEnv>) {
     const refused = await refuseUnless(c, 'config.change', 'upstream.upsert');
     if (refused) return refused;
     const b = await c.req.parseBody();
-    const form: UpstreamInput = { name: String(b.name ?? '').trim(), url: String(b.url ?? '').trim(), nodes: String(b.nodes ?? '').split(',').map((x) => x.trim()).filter(Boolean) };
+    const form: UpstreamInput = { name: formText(b, 'name').trim(), url: formText(b, 'url').trim(), nodes: formText(b, 'nodes').split(',').map((x) => x.trim()).filter(Boolean) };
     const r = await upsertUpstream(c.get('deps').services.config, form, actorOf(c));
     if (!r.ok) {
       const errors: Record<string, string> = {};

@@ -1,7 +1,7 @@
 // Queues per uplink: inspect, retry a dead letter, purge dead letters (with confirmation).
 import type { Hono } from 'hono';
 import { can } from '../auth/roles.js';
-import { actorOf, auditAs, refuseUnless, setFlash, takeFlash, type UiEnv } from '../context.js';
+import { actorOf, auditAs, formText, refuseUnless, setFlash, takeFlash, type UiEnv } from '../context.js';
 import { ago, Csrf, Layout, NotAvailable } from '../layout.js';
 import { render } from '../render.js';
 import { QueueDepthCharts } from '../queueDepth.js';
@@ -68,7 +68,7 @@ export function registerQueues(app: Hono<UiEnv>) {
     const name = c.req.param('name');
     if (!q) return c.text('queues: not available in this build', 404);
     const t = c.get('view').t;
-    const id = String((await c.req.parseBody()).id ?? '');
+    const id = formText(await c.req.parseBody(), 'id');
     const r = await q.retry(name, id, actorOf(c));
     await auditAs(c, 'queue.retry', r.ok ? 'ok' : 'failed', `${name}/${id}`, r.detail);
     setFlash(c, { text: r.ok ? t['queue.retried'](id) : t['queue.retryFailed'](r.detail), error: !r.ok });

@@ -1,7 +1,7 @@
 // Local systems and their roles: add, edit, disable; client certificates from the dev CA or uploaded.
 import type { Hono } from 'hono';
 import { can } from '../auth/roles.js';
-import { actorOf, applyDetail, auditAs, refuseUnless, setFlash, takeFlash, type Principal, type UiContext, type UiEnv, type View } from '../context.js';
+import { actorOf, applyDetail, auditAs, formText, refuseUnless, setFlash, takeFlash, type Principal, type UiContext, type UiEnv, type View } from '../context.js';
 import { Csrf, FieldError, Layout, NotAvailable } from '../layout.js';
 import { load } from '../load.js';
 import { render } from '../render.js';
@@ -117,8 +117,8 @@ export function registerSystems(app: Hono<UiEnv>) {
     const refused = await refuseUnless(c, 'config.change', 'system.upsert');
     if (refused) return refused;
     const b = await c.req.parseBody();
-    const form: LocalSystemInput = { id: String(b.id ?? '').trim(), role: String(b.role ?? ''), description: String(b.description ?? ''), enabled: b.enabled === '1' };
-    const pwEnv = String(b.passwordEnv ?? '').trim();
+    const form: LocalSystemInput = { id: formText(b, 'id').trim(), role: formText(b, 'role'), description: formText(b, 'description'), enabled: b.enabled === '1' };
+    const pwEnv = formText(b, 'passwordEnv').trim();
     if (pwEnv) form.passwordEnv = pwEnv;
     const r = await c.get('deps').services.systems.upsert(form, actorOf(c));
     if (!r.ok) {
@@ -168,7 +168,7 @@ export function registerSystems(app: Hono<UiEnv>) {
     if (!(await c.get('deps').services.config.current()).config.systems.some((x) => x.id === id)) return c.text(`no system "${id}"`, 404);
     const b = await c.req.parseBody();
     const file = b.certificateFile;
-    const pem = file instanceof File && file.size > 0 ? pemOf(Buffer.from(await file.arrayBuffer())) : String(b.certificate ?? '');
+    const pem = file instanceof File && file.size > 0 ? pemOf(Buffer.from(await file.arrayBuffer())) : formText(b, 'certificate');
     const r = await s.uploadClientCert(id, pem, actorOf(c));
     if (!r.ok) {
       const message = r.problems.map((p) => (p.path === 'certificate' ? p.message : `${p.path}: ${p.message}`)).join('; ');

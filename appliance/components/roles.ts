@@ -36,7 +36,7 @@ export async function startRoles({ liveConfig, db, logger, registry, broker, upl
     cs = await startCsRole({
       config, currentConfig: liveConfig.current, db, logger, registry, broker, uplink, audit, gateway: gw.attach,
       identityStore: await IdentityStore.open(db, {
-        codec: sealedJson as never, indexKey: await atRest.keyring.secret('identity-index'), codeKey: await atRest.keyring.secret('identity-code'),
+        codec: sealedJson, indexKey: await atRest.keyring.secret('identity-index'), codeKey: await atRest.keyring.secret('identity-code'),
         // Read per change, so a configuration applied live (checkResidentCodeDigit) holds here too.
         validation: { get residentCodeCheckDigit() { return liveConfig.current().checkResidentCodeDigit; } },
         onMigrate: ({ sublevel, entries }) => {

@@ -46,7 +46,7 @@ export async function startUplinks({ config, db, signer: tokenSigner, atRest, au
     checks.push({ name: 'upstream', run: async () => ({ ok: true, detail: SIMULATED_LABEL }) });
   } else {
     const dedupe = levelDedupeStore(db.sublevel(SUBLEVELS.inbox + '-ids', { valueEncoding: 'json' }) as never);
-    verifier = verifierFromConfig(config.trust as never, { dedupe, logger: logger.child({ component: 'verifier' }) });
+    verifier = verifierFromConfig(config.trust, { dedupe, logger: logger.child({ component: 'verifier' }) });
   }
   const outboxEncoding = atRest?.keyring.valueEncoding('json');
   let uplink: Uplink;

@@ -27,8 +27,8 @@ export function start(cmd: string, args: string[]): Child {
   let out = '';
   let err = '';
   const waiters: Array<() => void> = [];
-  proc.stdout!.on('data', (d) => { out += d; for (const w of waiters.splice(0)) w(); });
-  proc.stderr!.on('data', (d) => { err += d; });
+  proc.stdout.on('data', (d) => { out += d; for (const w of waiters.splice(0)) w(); });
+  proc.stderr.on('data', (d) => { err += d; });
   proc.on('exit', () => { for (const w of waiters.splice(0)) w(); });
   return {
     proc,

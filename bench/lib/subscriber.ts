@@ -27,7 +27,7 @@ let phase: 'live' | 'recovery' = 'live';
 
 function onPacket(p: mqttPacket.Packet, c: WireClient): void {
     if (p.cmd !== 'publish') return;
-    const pub = p as mqttPacket.IPublishPacket;
+    const pub = p;
     if (pub.qos > 0 && pub.messageId !== undefined) c.sendRaw(pubackBytes(pub.messageId));
     const payload = pub.payload as Buffer;
     const i = payload.readUInt32BE(0);

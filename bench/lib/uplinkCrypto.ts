@@ -19,7 +19,7 @@ export const unsignedVerifier: Verifier = {
   async verify(jws: unknown): Promise<VerifyResult> {
     const j = (jws instanceof Uint8Array ? JSON.parse(Buffer.from(jws).toString('utf8')) : jws) as FlattenedJws;
     const env = envelopeSchema.parse(JSON.parse(fromB64u(j.payload)!.toString('utf8')));
-    return { ok: true, envelope: env as Envelope, kid: 'unsigned', signerSubject: 'unsigned' };
+    return { ok: true, envelope: env, kid: 'unsigned', signerSubject: 'unsigned' };
   },
 };
 

@@ -16,14 +16,12 @@ const PERSONS = 500;
 export async function measureOutboxPath(s: CsStack, o: { messages: number; pacedSeconds: number; progress: (m: string) => void }): Promise<OutboxPathResult> {
   const sentAt = new Map<string, number>();
   const latencies: number[] = [];
-  let received = 0;
   const pref = s.sims.node(PREF);
   pref.onReceived = (e) => {
     const t = sentAt.get(e.id);
     if (t === undefined) return;
     sentAt.delete(e.id);
     latencies.push(performance.now() - t);
-    received++;
   };
   let seq = 0;
   const enqueue = async (count: number) => {
@@ -49,13 +47,13 @@ export async function measureOutboxPath(s: CsStack, o: { messages: number; paced
   try {
     await enqueue(200);
     await drained();
-    received = 0; latencies.length = 0;
+    latencies.length = 0;
     const t0 = performance.now();
     for (let i = 0; i < o.messages; i += 100) await enqueue(Math.min(100, o.messages - i));
     await drained();
     const throughput = o.messages / ((performance.now() - t0) / 1000);
     o.progress(`outbox: throughput ${throughput.toFixed(0)}/s`);
-    received = 0; latencies.length = 0;
+    latencies.length = 0;
     const rate = throughput / 2;
     const p0 = performance.now();
     let offered = 0;

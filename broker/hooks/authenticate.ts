@@ -70,7 +70,7 @@ export function createAuthentication(ctx: BrokerContext, gate: PreAuthGate): Aut
       let peerFingerprint256: string | null = null;
       if (info.type === 'tls') {
         const peer = (client.conn as TLSSocket).getPeerCertificate?.();
-        const cn = peer?.subject?.CN as string | string[] | undefined;
+        const cn = peer?.subject?.CN;
         peerCn = Array.isArray(cn) ? (cn.length === 1 ? cn[0]! : null) : cn ?? null;
         if (peer?.raw) peerFingerprint256 = certificateFingerprint(peer.raw);
       }

@@ -77,7 +77,7 @@ export function installDurableIngress(ctx: BrokerContext, level: LevelPersistenc
   aedes.publish = ((packet: PublishPacket, client: Client | null | ((e?: Error) => void), done?: (e?: Error) => void) => {
     if (typeof client !== 'function' && unpublished.has(packet)) return done?.();
     return (publish as (p: unknown, c: unknown, d: unknown) => void)(packet, client, done);
-  }) as typeof aedes.publish;
+  });
 }
 
 /** null: admitted; 'answered': an oversized request that got its error reply (see answerOversize). */

@@ -204,7 +204,7 @@ async function auditOnline(sub: 'verify' | 'export', dataDir: string, config: Ap
   const started = await api.call('POST', '/audit/verify', pins ? { trustedCerts: pins.map((d) => d.toString('base64')) } : {});
   if (started.status !== 202) return err(`audit verify: ${refusal(started.status, started.json, need)}`, 1);
   const job = await followJob(api, started.json.job as Job, 'audit verify', (j) => `${j.done} entries`);
-  const r = job.result as unknown as VerifyReport | undefined;
+  const r = job.result as VerifyReport | undefined;
   if (!r) return err(`audit verify: ${job.summary ?? 'failed'}`, 1);
   process.stdout.write(v.json ? JSON.stringify(r, null, 2) + '\n' : describe(r, pinHint));
   return r.ok ? 0 : 1;

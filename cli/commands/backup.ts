@@ -7,7 +7,7 @@ import { parseCommandArgs } from '../args.js';
 import type { EncryptTo } from '../../gateway/backup/container.js';
 import type { ApplianceConfig } from '../../config/schema/index.js';
 import type { Job } from '../../admin-ui/adapters/jobs.js';
-import { applianceHolds, followJob, ONLINE_OPTIONS, onlineUsage, refusal, runningAppliance, type OnlineFlags } from '../online.js';
+import { applianceHolds, followJob, ONLINE_OPTIONS, onlineUsage, refusal, runningAppliance } from '../online.js';
 import { progressPrinter } from '../progress.js';
 import { showTimeOf } from '../time.js';
 
@@ -101,7 +101,7 @@ async function create(v: Record<string, string | boolean | string[] | undefined>
 /** The running appliance makes the backup from its open database (a snapshot); the file comes back over the API. */
 async function createOnline(config: ApplianceConfig, dataDir: string, out: string, encryption: { to: EncryptTo; label: string } | undefined,
   v: Record<string, string | boolean | string[] | undefined>): Promise<number> {
-  const online = runningAppliance({ ...config, dataDir }, v as OnlineFlags);
+  const online = runningAppliance({ ...config, dataDir }, v);
   if ('error' in online) return fail(online.error);
   const api = online.api;
   const to = encryption?.to;
@@ -135,7 +135,7 @@ async function verifyOrRestore(sub: string, v: Record<string, string | boolean |
     return 0;
   }
   const r = await restoreBackup(verified, v['data-dir'] as string, { force: v.force === true });
-  process.stdout.write(`restored ${r.records} database records and ${r.files} files into ${v['data-dir']}; ${who}` +
+  process.stdout.write(`restored ${r.records} database records and ${r.files} files into ${String(v['data-dir'])}; ${who}` +
     `${r.movedAside ? `; previous contents moved to ${r.movedAside}` : ''}\n`);
   if (r.pinFileNeeded) {
     process.stdout.write(`the SoftHSM token was restored without its PIN: write its user PIN to ${r.pinFileNeeded} (mode 0600) before starting the appliance (docs/backup.md)\n`);

@@ -150,16 +150,18 @@ async function importOnline(api: AdminApi, o: { file: string | undefined; format
     if (o.file) {
       query.set('format', o.format!);
       query.set('name', basename(o.file));
-      started = await api.upload(`/import?${query}`, createReadStream(o.file), o.format === 'csv' ? 'text/csv' : 'application/jsonl');
+      started = await api.upload(`/import?${query.toString()}`, createReadStream(o.file), o.format === 'csv' ? 'text/csv' : 'application/jsonl');
     } else {
-      started = await api.call('POST', `/import?${query}`, { generate: o.spec, ...(o.count !== undefined ? { count: o.count } : {}), ...(o.seed ? { seed: o.seed } : {}) });
+      started = await api.call('POST', `/import?${query.toString()}`, { generate: o.spec, ...(o.count !== undefined ? { count: o.count } : {}), ...(o.seed ? { seed: o.seed } : {}) });
     }
     if (started.status !== 202) return err(`import: ${refusal(started.status, started.json, 'importing needs an admin account\'s token')}`, 1);
     const job = started.json.job as Job;
     process.stderr.write(`import running inside the appliance at ${api.url} (job ${job.id}); it keeps serving meanwhile\n`);
     const done = await followJob(api, job, o.file ? 'import' : `generate ${o.spec}`);
     const r = await api.call('GET', `/jobs/${job.id}/report`);
-    const problems = r.status === 200 ? (r.json as unknown as Array<{ line: number; field: string; rule: string; message: string }>) : [];
+    // The report is a JSON array; the API client types every answer as an object.
+    const report: unknown = r.json;
+    const problems = r.status === 200 && Array.isArray(report) ? (report as Array<{ line: number; field: string; rule: string; message: string }>) : [];
     const reportPath = o.report ?? (o.file ? `${o.file}.report.jsonl` : undefined);
     if (reportPath) writeFileSync(reportPath, problems.map((p) => JSON.stringify(p) + '\n').join(''), { flag: o.resume ? 'a' : 'w' });
     for (const p of problems.slice(0, 10)) process.stderr.write(`line ${p.line}: ${p.field}: ${p.rule}: ${p.message}\n`);

@@ -5,7 +5,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { commandConfig, dataDirLine } from '../commandConfig.js';
 import { openApplianceDb, type Db } from '../../platform/store/db.js';
-import { Outbox, type OutboxSummary } from '../../gateway/uplink/outbox.js';
+import { Outbox, type OutboxOptions, type OutboxSummary } from '../../gateway/uplink/outbox.js';
 import { backoffDelay } from '../../gateway/uplink/backoff.js';
 import type { ApplianceConfig } from '../../config/schema/index.js';
 import { parseCommandArgs } from '../args.js';
@@ -60,11 +60,11 @@ export async function run(args: string[]): Promise<number> {
   let closeAtRest: (() => Promise<void>) | undefined;
   try {
     // Queued messages are sealed with the data key when encryption at rest is on; open it the same way.
-    let valueEncoding: never | undefined;
+    let valueEncoding: OutboxOptions['valueEncoding'];
     try {
       const { openEncryptionAtRest } = await import('../../gateway/crypto/index.js');
       const atRest = await openEncryptionAtRest({ hsm: config.hsm, dataDir: config.dataDir, db });
-      valueEncoding = atRest.keyring.valueEncoding('json') as never;
+      valueEncoding = atRest.keyring.valueEncoding('json') as OutboxOptions['valueEncoding'];
       closeAtRest = () => atRest.close();
     } catch (e) {
       err(`juki-gw queue: cannot open the data key (${(e as Error).message}); reading the queue without it`);
@@ -136,7 +136,7 @@ async function readOnline(sub: 'list' | 'show', q: { seq: number; dead: boolean;
       : await online.api.call('GET', `/outbox/${q.seq}?dead=${q.dead}${q.withBody ? '&withBody=true' : ''}`);
     if (sub === 'show' && r.status === 404 && r.json.message === `no ${q.dead ? 'dead-lettered' : 'queued'} message with seq ${q.seq}`) return noSuch(q.seq, q.dead);
     if (r.status !== 200) { err(`juki-gw queue ${sub}: ${refusal(r.status, r.json, q.withBody ? 'a message body needs an admin account\'s token' : 'the token may not view the queues')}`); return 1; }
-    if (sub === 'list') return printList(r.json.stats as ReturnType<Outbox['stats']>, r.json.entries as unknown as OutboxSummary[], q.dead);
+    if (sub === 'list') return printList(r.json.stats as ReturnType<Outbox['stats']>, r.json.entries as OutboxSummary[], q.dead);
     out(JSON.stringify(r.json, null, 2));
     return 0;
   } catch (e) {

@@ -55,7 +55,7 @@ export async function run(args: string[]): Promise<number> {
   const pkiDir = resolve(v.pki ?? './sim-pki');
   const logger = createLogger({ name: 'juki-gw-sim' });
   function* people(): Generator<SimPerson> {
-    for (const p of populations) for (const r of generateResidents(p.name, { count: p.count, seed: v.seed ?? 'juki-gw-sim' })) yield r as unknown as SimPerson;
+    for (const p of populations) for (const r of generateResidents(p.name, { count: p.count, seed: v.seed ?? 'juki-gw-sim' })) yield r;
   }
   let sims;
   try {

@@ -35,7 +35,7 @@ export function resolveTarget(config: ApplianceConfig, o: TargetOptions): SendTa
   // The number-linkage segment has listeners of its own; a system connects only on its segment.
   const segment = system.role === 'number-linkage' ? 'number-linkage' : 'local';
   const wantTls = o.cert !== undefined || o.key !== undefined;
-  let listener;
+  let listener: ApplianceConfig['listeners'][number] | undefined;
   if (o.listener !== undefined) {
     listener = config.listeners.find((l) => l.name === o.listener);
     if (!listener) throw new TargetError(`--listener: no listener "${o.listener}" (listeners: ${config.listeners.map((l) => l.name).join(', ') || 'none'})`);

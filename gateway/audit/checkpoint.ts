@@ -27,8 +27,8 @@ export function checkpointProblem(rec: CheckpointRecord, kind: CheckpointKind, c
   let header: { alg?: unknown; kid?: unknown };
   let payload: { type?: unknown; body?: { seq?: unknown; hash?: unknown } };
   try {
-    header = JSON.parse(p.toString('utf8'));
-    payload = JSON.parse(pl.toString('utf8'));
+    header = JSON.parse(p.toString('utf8')) as typeof header;
+    payload = JSON.parse(pl.toString('utf8')) as typeof payload;
   } catch {
     return 'JWS header or payload is not JSON';
   }

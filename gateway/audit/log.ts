@@ -64,7 +64,7 @@ interface Pending { entry: AuditEntry; settled: boolean }
 const openOn = new WeakSet<Db>();
 
 export async function createAuditLog(opts: AuditLogOptions): Promise<AuditLog> {
-  const { db, signer, logger } = opts;
+  const { db } = opts;
   if (openOn.has(db)) throw new Error('an audit log is already open on this database: share that instance (two writers would fork the chain)');
   openOn.add(db);
   try {
@@ -181,11 +181,12 @@ async function openAuditLog(opts: AuditLogOptions): Promise<AuditLog> {
     if (list) { list.push(p); return; }
     list = [p];
     b[tracked] = list;
-    const write = batch.write.bind(batch) as (...a: unknown[]) => Promise<void>;
+    const write: (...a: unknown[]) => Promise<void> = batch.write.bind(batch);
     const close = batch.close.bind(batch);
     let writing = false;
     const l = list;
-    (batch as unknown as { write: (...a: unknown[]) => Promise<void> }).write = async (...args: unknown[]) => {
+    // This batch's write, replaced in place: its entries settle once it lands.
+    const settlingWrite = async (...args: unknown[]) => {
       writing = true;
       try {
         await write(...args);
@@ -195,6 +196,7 @@ async function openAuditLog(opts: AuditLogOptions): Promise<AuditLog> {
       }
       settle(l, true);
     };
+    Object.defineProperty(batch, 'write', { value: settlingWrite, writable: true, configurable: true });
     (batch as { close: Batch['close'] }).close = async () => {
       await close();
       if (!writing) settle(l, false);
@@ -206,8 +208,8 @@ async function openAuditLog(opts: AuditLogOptions): Promise<AuditLog> {
     const event = parseAuditEvent(input, nowIso);
     const seq = head.seq + 1;
     const entry: AuditEntry = { seq, prev: head.hash, hash: entryHash(head.hash, seq, event), event };
-    batch.put(entryKey(seq), entry as never, { sublevel: store } as never);
-    batch.put(HEAD_KEY, { seq, hash: entry.hash } as never, { sublevel: store } as never);
+    batch.put(entryKey(seq), entry, { sublevel: store });
+    batch.put(HEAD_KEY, { seq, hash: entry.hash }, { sublevel: store });
     head = { seq, hash: entry.hash };
     const p: Pending = { entry, settled: false };
     pending.set(seq, p);

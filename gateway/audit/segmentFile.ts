@@ -31,16 +31,17 @@ export async function verifySegmentFile(file: string, opts: { trustedKids?: Iter
     lineNo++;
     if (line === '') continue;
     let rec: { type?: string } & Record<string, unknown>;
-    try { rec = JSON.parse(line); } catch { return fail(null, `line ${lineNo} is not JSON`); }
+    try { rec = JSON.parse(line) as typeof rec; } catch { return fail(null, `line ${lineNo} is not JSON`); }
     if (lineNo === 1) {
       if (rec.type !== 'segment') return fail(null, 'not an audit segment file (first line)');
-      const h = rec as unknown as { fromSeq: number; toSeq: number; prevHash: string };
+      const h = rec as { fromSeq: number; toSeq: number; prevHash: string };
       header = h;
       expected = h.fromSeq;
       prev = h.prevHash;
       continue;
     }
     if (rec.type === 'entry') {
+      // why: a line read off disk is JSON of no known shape; the chain check below refuses one that is not an entry.
       const e = rec as unknown as AuditEntry;
       if (e.seq !== expected) return fail(expected, e.seq > expected ? `entry ${expected} is missing` : `entry ${e.seq} is out of place at ${expected}`);
       if (entryHash(e.prev, e.seq, e.event) !== e.hash) return fail(e.seq, `entry ${e.seq} does not match its hash`);
@@ -53,6 +54,7 @@ export async function verifySegmentFile(file: string, opts: { trustedKids?: Iter
       entries++;
     } else if (rec.type === 'checkpoint') {
       const { type: _t, ...cp } = rec;
+      // why: a checkpoint line is JSON of no known shape; its signature check below refuses one that is not a checkpoint.
       cps.push(cp as unknown as CheckpointRecord);
     } else if (rec.type === 'cert' && typeof rec.kid === 'string' && typeof rec.der === 'string') {
       certs.set(rec.kid, Buffer.from(rec.der, 'base64'));
@@ -71,6 +73,6 @@ export async function verifySegmentFile(file: string, opts: { trustedKids?: Iter
   // Same key history as the live log: a pinned key vouches for the keys handed over from or to it.
   const untrusted = keyEpochs(cps, (seq) => handovers.get(seq), pinAccepts(opts, certs)).find((e) => !e.trusted);
   if (untrusted) return fail(untrusted.fromSeq, `checkpoint ${untrusted.fromSeq}: signed by an untrusted key ${untrusted.kid}`);
-  if (!cps.some((c) => c.seq === header!.toSeq)) return fail(header.toSeq, 'segment does not end on a signed checkpoint');
+  if (!cps.some((c) => c.seq === header.toSeq)) return fail(header.toSeq, 'segment does not end on a signed checkpoint');
   return { ok: true, fromSeq: header.fromSeq, toSeq: header.toSeq, entries, checkpoints: cps.length };
 }

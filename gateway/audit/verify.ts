@@ -14,7 +14,8 @@ export type VerifyReason = 'changed' | 'deleted' | 'inserted' | 'reordered' | 'b
 
 export interface VerifyIssue { seq: number; reason: VerifyReason; message: string }
 
-export interface VerifyReport {
+// A type alias, not an interface: the report is a job's Record<string, unknown> result as it is.
+export type VerifyReport = {
   ok: boolean;
   /** The earliest problem by sequence number. */
   firstBad?: VerifyIssue;
@@ -33,12 +34,12 @@ export interface VerifyReport {
   keyHistory: KeyEpoch[];
   /** Entries before this were removed by retention under a signed anchor. */
   prunedThrough: number | null;
-}
+};
 
 type AuditStore = AbstractSublevel<Db, string | Uint8Array, string, unknown>;
 
 export function auditStore(db: Db): AuditStore {
-  return db.sublevel<string, unknown>(SUBLEVELS.audit, { valueEncoding: 'json' }) as unknown as AuditStore;
+  return db.sublevel<string, unknown>(SUBLEVELS.audit, { valueEncoding: 'json' });
 }
 
 /** How far around its position an entry's true seq is looked for. */

@@ -49,7 +49,7 @@ export function verifyBackup(file: Buffer, opts: { decryptWith?: DecryptWith; tr
   const archive = openContainer(file, opts.decryptWith);
   const { signedManifest, body } = splitArchive(archive);
   let signed: { jws?: { protected?: unknown; payload?: unknown; signature?: unknown }; certificate?: unknown };
-  try { signed = JSON.parse(signedManifest.toString('utf8')); } catch { throw new BackupRefused('signed manifest is not valid JSON (corrupt)'); }
+  try { signed = JSON.parse(signedManifest.toString('utf8')) as typeof signed; } catch { throw new BackupRefused('signed manifest is not valid JSON (corrupt)'); }
   const jws = signed?.jws;
   if (!jws || typeof jws.protected !== 'string' || typeof jws.payload !== 'string' || typeof jws.signature !== 'string' || typeof signed.certificate !== 'string') {
     throw new BackupRefused('signed manifest: JWS or certificate missing');
@@ -60,7 +60,7 @@ export function verifyBackup(file: Buffer, opts: { decryptWith?: DecryptWith; tr
   const payload = fromB64u(jws.payload);
   const sig = fromB64u(jws.signature);
   let header: { alg?: JwsAlg; kid?: string };
-  try { header = JSON.parse(headerBytes?.toString('utf8') ?? ''); } catch { throw new BackupRefused('signed manifest: JWS header corrupt'); }
+  try { header = JSON.parse(headerBytes?.toString('utf8') ?? '') as typeof header; } catch { throw new BackupRefused('signed manifest: JWS header corrupt'); }
   if (!payload || !sig || !header.alg || !SUPPORTED_ALGS.includes(header.alg)) throw new BackupRefused('signed manifest: JWS malformed or unsupported algorithm');
   if (header.kid !== kidOf(cert.raw)) throw new BackupRefused('signed manifest: the JWS kid does not name the enclosed certificate');
   const key = publicKeyFromSpki(cert.publicKey.export({ format: 'der', type: 'spki' }));

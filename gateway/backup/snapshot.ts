@@ -18,6 +18,7 @@ export interface RecordSource {
 export type SnapshotProgress = (done: number, total: number) => void;
 
 async function approximateBytes(db: RecordSource): Promise<number> {
+  // why: approximateSize is classic-level's, not in the record source's type; absent elsewhere (then 0).
   const approx = (db as unknown as { approximateSize?: (a: Buffer, b: Buffer) => Promise<number> }).approximateSize;
   try { return approx ? await approx.call(db, Buffer.alloc(0), Buffer.from([0xff, 0xff, 0xff, 0xff])) : 0; } catch { return 0; }
 }
@@ -84,7 +85,7 @@ export async function snapshotDataDir(dataDir: string, db?: RecordSource, onProg
       const cause = (e as { cause?: Error }).cause?.message ?? (e as Error).message;
       throw new BackupRefused(`cannot open the database in ${join(dataDir, DB_DIR)}: ${cause} (stop the appliance, or back up from inside it)`);
     }
-    try { records = await dbRecords(own as unknown as RecordSource, onProgress); } finally { await own.close(); }
+    try { records = await dbRecords(own, onProgress); } finally { await own.close(); }
   }
   filesUnder(dataDir, dataDir, parts, leftOut);
   parts.unshift({ name: DB_PART, kind: 'db', mode: 0o600, data: records });

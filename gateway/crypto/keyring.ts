@@ -139,7 +139,7 @@ async function createKeyring(opts: { db: Db; kek: KeyEncryptionKey; logger?: Log
     valueEncoding(inner: SealedInner) {
       let e = encodings.get(inner);
       if (!e) encodings.set(inner, e = sealedEncoding(ring, inner) as SealedEncoding<never>);
-      return e as never;
+      return e;
     },
     async secret(name) {
       if (!/^[a-z0-9][a-z0-9.-]{0,63}$/.test(name)) throw new Error(`keyring: bad secret name "${name}"`);

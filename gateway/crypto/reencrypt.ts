@@ -26,6 +26,7 @@ export type SublevelRef = string | { prefix: string };
 /** Re-issues another writer's operation exactly as it was given. */
 async function restore(db: Db, op: TrackedOp): Promise<void> {
   const b = db.batch();
+  // why: replays an operation as the prewrite hook recorded it: its key, value and encoding types are erased there.
   const o = (op.sublevel ? { sublevel: op.sublevel } : { keyEncoding: op.keyEncoding, valueEncoding: op.valueEncoding }) as never;
   if (op.type === 'del') b.del(op.key as never, o); else b.put(op.key as never, op.value as never, o);
   await b.write();

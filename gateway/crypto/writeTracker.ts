@@ -21,11 +21,13 @@ export function trackWrites(db: Db): WriteTracker {
   if (existing) return existing;
   const counts = new Map<string, number>();
   const listeners = new Set<(rawKey: string, op: TrackedOp) => void>();
-  db.hooks.prewrite.add(((op: TrackedOp) => {
+  const onWrite = (op: TrackedOp) => {
     const k = (op.sublevel?.prefix ?? '') + String(op.key);
     counts.set(k, (counts.get(k) ?? 0) + 1);
     for (const l of listeners) l(k, op);
-  }) as never);
+  };
+  // why: abstract-level's prewrite hook type has no form for the sublevel field it passes.
+  db.hooks.prewrite.add(onWrite as never);
   // Failed writes emit nothing and stay counted: their keys are skipped, which is the safe side.
   db.on('write', (ops: Array<{ encodedKey?: unknown; key: unknown }>) => {
     for (const op of ops) {

@@ -118,7 +118,7 @@ export class IdentityStore {
     if (layout < LAYOUT) await migrateLayout(db, subs, { codeKey, ...(opts.onMigrate ? { onProgress: opts.onMigrate } : {}) });
     const at = prefixesOf(subs);
     const records = new IdentityRecords({ subs, at, codec });
-    const digestOf = opts.recordDigest ?? ((r: IdentityRecord) => recordHash(r as unknown as Record<string, unknown>));
+    const digestOf = opts.recordDigest ?? ((r: IdentityRecord) => recordHash(r));
     const indexes = new IdentityIndexes({
       db, subs, at, codec, indexKey, indexKeyStored: !opts.indexKey, codeKey, digestOf, compositeComplete: await compositeIndexComplete(subs),
     });
@@ -147,7 +147,7 @@ export class IdentityStore {
    */
   async apply(batch: Batch, change: IdentityChange, opts: { mode?: ApplyMode; fresh?: boolean } = {}): Promise<{ record: IdentityRecord; seq: number; previous?: IdentityRecord }> {
     const seq = ++this.seq;
-    const problems = validateIdentityChange(change as unknown as Record<string, unknown>, this.s.validation);
+    const problems = validateIdentityChange(change, this.s.validation);
     if (problems.length) throw new IdentityStoreError('invalid_request', 'invalid identity record', problems);
     const p = this.pseudonym(change.residentCode);
     // `fresh`: the caller guarantees neither the code nor the 個人番号 exists yet (bulk load of a

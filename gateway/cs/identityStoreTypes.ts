@@ -36,5 +36,5 @@ export interface ValueCodec {
 
 export const jsonCodec: ValueCodec = {
   encode: (v) => Buffer.from(JSON.stringify(v), 'utf8'),
-  decode: (b) => JSON.parse(Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('utf8')),
+  decode: (b): unknown => JSON.parse(Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('utf8')),
 };

@@ -31,18 +31,18 @@ export class MoveOutCertificates {
   readonly sublevel: Sub;
 
   constructor(db: Db, valueEncoding?: string | object) {
-    this.sublevel = db.sublevel<string, HeldCertificate | ''>(SUBLEVELS.moveout, { valueEncoding: (valueEncoding ?? 'json') as 'json' }) as unknown as Sub;
+    this.sublevel = db.sublevel<string, HeldCertificate | ''>(SUBLEVELS.moveout, { valueEncoding: (valueEncoding ?? 'json') as 'json' });
   }
 
   hold(batch: Batch, held: HeldCertificate): void {
     const c = held.certificate;
-    batch.put<string, HeldCertificate | ''>(`c!${c.oldLgCode}!${c.certificateId}`, held, { sublevel: this.sublevel as never });
+    batch.put<string, HeldCertificate | ''>(`c!${c.oldLgCode}!${c.certificateId}`, held, { sublevel: this.sublevel });
   }
 
   release(batch: Batch, held: HeldCertificate): void {
     const c = held.certificate;
-    batch.del(`c!${c.oldLgCode}!${c.certificateId}`, { sublevel: this.sublevel as never });
-    batch.del(`r!${c.oldLgCode}!${c.residentCode}!${c.certificateId}`, { sublevel: this.sublevel as never });
+    batch.del(`c!${c.oldLgCode}!${c.certificateId}`, { sublevel: this.sublevel });
+    batch.del(`r!${c.oldLgCode}!${c.residentCode}!${c.certificateId}`, { sublevel: this.sublevel });
   }
 
   async get(lgCode: string, certificateId: string): Promise<HeldCertificate | undefined> {
@@ -65,6 +65,7 @@ export class MoveOutCertificates {
 
   /** Discards expired certificates; returns how many. */
   async purgeExpired(today = isoDateInJapan(Date.now())): Promise<number> {
+    // why: the sublevel's parent is typed as any AbstractLevel; it is the appliance Db, whose batch is a Batch.
     const b = this.sublevel.db.batch() as unknown as Batch;
     let n = 0;
     for await (const v of this.sublevel.values({ gt: 'c!', lt: 'c!~' })) {

@@ -2,7 +2,6 @@
 // of local requests, the local outbox (replies and pushes), the interactive forwarder, and the
 // handlers of inbound upstream messages. Pushes (to/{id}/moveout.cert, to/{id}/movein.notice) go to
 // every enabled local system whose role is resident-register (see flows/shared.ts registerSystems).
-import type { PublishPacket } from 'aedes';
 import type { Registry } from 'prom-client';
 import type { ApplianceConfig } from '../../config/schema/index.js';
 import type { BrokerHandle } from '../../broker/server.js';
@@ -136,7 +135,7 @@ export async function startCsRole(deps: CsRoleDeps): Promise<CsRole> {
       const admit = await broker.admitOffline(topic, 1);
       if (!admit.ok) throw new Error(admit.reason);
       await new Promise<void>((resolve, reject) => {
-        broker.aedes.publish({ cmd: 'publish', topic, payload, qos: 1, retain: false, dup: false } as PublishPacket, (err) => (err ? reject(err) : resolve()));
+        broker.aedes.publish({ cmd: 'publish', topic, payload, qos: 1, retain: false, dup: false }, (err) => (err ? reject(err) : resolve()));
       });
     },
   });

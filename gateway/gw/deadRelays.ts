@@ -53,7 +53,7 @@ export function createRelayCallers(flow: CsFlowDeps, selfAddress: () => string, 
     const uow = new UnitOfWork(flow.db);
     const detail = `relay ${envelope.id} dead-lettered (seq ${entry.seq}): ${entry.reason}`.slice(0, 512);
     if (caller) {
-      uow.batch.del(envelope.id, { sublevel: sub as never });
+      uow.batch.del(envelope.id, { sublevel: sub });
       // Not acknowledged is not proof of non-delivery: the receiver may still get it (it dedupes by id).
       flow.localOutbox.reply(uow, caller.systemId, errorReply({ id: caller.requestId, from: caller.systemId }, selfAddress(), 'upstream_unavailable',
         `the accepted ${caller.type} was not acknowledged by ${envelope.to} (${entry.reason}); it is in the dead-letter queue (seq ${entry.seq}): the operator may send it again, or send a new request`,
@@ -69,7 +69,7 @@ export function createRelayCallers(flow: CsFlowDeps, selfAddress: () => string, 
   });
 
   return {
-    remember(batch, upstreamId, caller) { batch.put(upstreamId, caller, { sublevel: sub as never }); },
+    remember(batch, upstreamId, caller) { batch.put(upstreamId, caller, { sublevel: sub }); },
     deadLettered: (entry) => deadLettered(entry),
     async reconcile() {
       let delivered = 0;

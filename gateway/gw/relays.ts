@@ -36,7 +36,7 @@ function durableRelay(type: 'addressee.update' | 'copy.update', r: RelayDeps): F
     const bad = notServed(deps, body.lgCode, 'body.lgCode');
     if (bad) return refuse(deps, req, ctx, 'invalid_request', 'lgCode is not served here', bad);
     const uow = ctx.begin();
-    const out = upstreamEnvelope(selfNode(deps, body.lgCode), `ims:${body.lgCode}`, type, body as Record<string, unknown>);
+    const out = upstreamEnvelope(selfNode(deps, body.lgCode), `ims:${body.lgCode}`, type, body);
     // Per addressee in order (an update must not overtake the one before it).
     const seq = deps.uplink.outbox.enqueue(uow.batch, out, { partitionKey: `${type}:${body.lgCode}:${body.addresseeNo}` });
     const addresseeKey = deps.audit.key('addressee', `${body.lgCode}:${body.addresseeNo}`);
@@ -55,7 +55,7 @@ function serialRequest(r: RelayDeps): FlowHandler {
     const body = bodyOf(deps, req, 'serial.request');
     const bad = notServed(deps, body.lgCode, 'body.lgCode');
     if (bad) return refuse(deps, req, ctx, 'invalid_request', 'lgCode is not served here', bad);
-    const up = upstreamEnvelope(selfNode(deps, body.lgCode), `ims:${body.lgCode}`, 'serial.request', body as Record<string, unknown>);
+    const up = upstreamEnvelope(selfNode(deps, body.lgCode), `ims:${body.lgCode}`, 'serial.request', body);
     await r.interactive.forward(req, ctx, up, { auditOf: () => ({ keys: [deps.audit.key('addressee', `${body.lgCode}:${body.addresseeNo}`)] }) });
   };
 }
@@ -67,7 +67,7 @@ function infoQuery(r: RelayDeps): FlowHandler {
     const body = bodyOf(deps, req, 'info.query');
     const bad = notServed(deps, body.lgCode, 'body.lgCode');
     if (bad) return refuse(deps, req, ctx, 'invalid_request', 'lgCode is not served here', bad);
-    const up = upstreamEnvelope(selfNode(deps, body.lgCode), `ims:${body.lgCode}`, 'info.query', body as Record<string, unknown>);
+    const up = upstreamEnvelope(selfNode(deps, body.lgCode), `ims:${body.lgCode}`, 'info.query', body);
     const addresseeKey = deps.audit.key('addressee', `${body.lgCode}:${body.addresseeNo}`);
     const base = { requestId: req.envelope.id, systemId: req.systemId, type: 'info.query', infoType: body.infoType, procedure: body.procedure, targetOrg: body.targetOrg, lgCode: body.lgCode, addresseeKey };
     // The query record commits with the acceptance of the request (pending record, queue ack), the
@@ -84,7 +84,7 @@ function infoQuery(r: RelayDeps): FlowHandler {
 
 /** found | notFound | the error code that ended the query. */
 export function answerResult(reply: Envelope): string {
-  return reply.type === 'error' ? (reply.body as unknown as ErrorBody).code : reply.body.found === true ? 'found' : 'notFound';
+  return reply.type === 'error' ? (reply.body as ErrorBody).code : reply.body.found === true ? 'found' : 'notFound';
 }
 
 export function relayHandlers(r: RelayDeps): Array<[string, FlowHandler]> {

@@ -2,7 +2,7 @@
 // here, before any CS code reads it. Refusals are answered, audited and acknowledged here; accepted
 // requests go on with unknown fields stripped (the payload handed on no longer carries them).
 import type { ApplianceConfig } from '../../config/schema/index.js';
-import { errorReply } from '../../platform/envelope.js';
+import { errorReply, type ErrorCode } from '../../platform/envelope.js';
 import type { DurableRequestSource, QueuedRequest } from '../local/intake.js';
 import type { LocalOutbox } from '../local/localOutbox.js';
 import type { AuditEvent } from '../local/types.js';
@@ -35,10 +35,10 @@ export function createGwScreen(o: ScreenOptions): DurableRequestSource & { stats
   const stats: ScreenStats = { passed: 0, refused: 0, stripped: 0 };
   const fromSegment = (q: QueuedRequest) => o.config().systems.find((s) => s.id === q.clientId)?.role === NUMBER_LINKAGE_ROLE;
 
-  async function refuse(q: QueuedRequest, id: string, type: string, error: { code: AuditEvent['code'] & string; message: string; details: { path: string; problem: string }[] }): Promise<void> {
+  async function refuse(q: QueuedRequest, id: string, type: string, error: { code: ErrorCode; message: string; details: { path: string; problem: string }[] }): Promise<void> {
     const uow = new UnitOfWork(o.db);
     o.source.ack(uow.batch, q.seq);
-    o.localOutbox.replyNotKept(uow, q.clientId, errorReply({ id, from: q.clientId }, o.selfAddress(), error.code as never, error.message, error.details));
+    o.localOutbox.replyNotKept(uow, q.clientId, errorReply({ id, from: q.clientId }, o.selfAddress(), error.code, error.message, error.details));
     await o.audit.record(uow, { actor: { kind: 'system', id: q.clientId }, action: type || 'unknown', outcome: 'refused', code: error.code, detail: `gw: ${error.message}` });
     await uow.commit();
     stats.refused++;

@@ -32,8 +32,8 @@ export function createKeptAnswers(o: { db: Db; windowMs: () => number; valueEnco
       if (reply.corr === null) return; // a refusal of an unreadable request: nothing to resend by
       const at = now();
       const withheld = WITHHELD[reply.type];
-      batch.put(key(systemId, reply.corr), withheld ? { at, withheld } : { at, reply }, { sublevel: sub as never });
-      batch.put(`t!${seqKey(at, 15)}!${systemId}!${reply.corr}`, '', { sublevel: sub as never });
+      batch.put(key(systemId, reply.corr), withheld ? { at, withheld } : { at, reply }, { sublevel: sub });
+      batch.put(`t!${seqKey(at, 15)}!${systemId}!${reply.corr}`, '', { sublevel: sub });
     },
     async get(systemId, requestId) {
       const v = await sub.get(key(systemId, requestId));

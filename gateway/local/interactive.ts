@@ -60,14 +60,14 @@ export function createInteractive(o: {
       await uow.commit();
       const p = o.requester.request(upstream, { timeoutMs: opts.timeoutMs })
         .catch((e: unknown): Envelope => errorReply(upstream, upstream.to, 'upstream_unavailable', (e as Error).message,
-          [{ path: '(upstream)', problem: `upstream.unavailable: ${upstream.to} could not be asked` }]) as unknown as Envelope)
+          [{ path: '(upstream)', problem: `upstream.unavailable: ${upstream.to} could not be asked` }]))
         .then(async (reply) => {
           const actor = { kind: 'system' as const, id: req.systemId };
-          const body = req.envelope.body as Record<string, unknown>;
+          const body = req.envelope.body;
           const who = { terminalId: str(body.terminalId), operatorId: str(body.operatorId), dutyCode: str(body.dutyCode) };
           const recordAnswer = opts.onAnswer && ((uow: UnitOfWork) => opts.onAnswer!(uow, reply));
           if (reply.type === 'error') {
-            const eb = reply.body as unknown as ErrorBody;
+            const eb = reply.body as ErrorBody;
             await answer(rec, key, (self) => errorReply(req.envelope, self, eb.code, eb.message, detailsOf(eb, reply.from)),
               { actor, action: req.envelope.type, outcome: 'error', code: eb.code, detail: eb.message, ...who }, recordAnswer);
           } else {

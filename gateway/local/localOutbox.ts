@@ -77,7 +77,8 @@ export async function createLocalOutbox(opts: {
         }
         // Not synced: the broker has the reply durably queued already; lost in a power cut, this
         // delete only makes the reply go out again (same id and corr), so it acknowledges nothing.
-        await sub.del(key, { sync: false } as never); // classic-level's option, not in abstract-level's types
+        // why: `sync` is classic-level's option, not in abstract-level's types.
+        await sub.del(key, { sync: false } as never);
         count--;
       }
       if (!any) break;

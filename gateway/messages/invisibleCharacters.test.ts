@@ -22,10 +22,10 @@ const INVISIBLE: Array<[cp: number, kind: string]> = [
 function bodies(): Array<[type: string, body: Record<string, unknown>]> {
   const out: Array<[string, Record<string, unknown>]> = [];
   for (const [t, ex] of Object.entries(EXAMPLE_BODIES)) {
-    out.push([t, structuredClone(ex.request) as Record<string, unknown>]);
-    if (ex.result) out.push([`${t}.result`, structuredClone(ex.result) as Record<string, unknown>]);
+    out.push([t, structuredClone<Record<string, unknown>>(ex.request)]);
+    if (ex.result) out.push([`${t}.result`, structuredClone<Record<string, unknown>>(ex.result)]);
   }
-  const search = structuredClone(EXAMPLE_BODIES['identity.search'].request) as Record<string, unknown>;
+  const search = structuredClone<Record<string, unknown>>(EXAMPLE_BODIES['identity.search'].request);
   out.push(['identity.search', { ...search, kana: 'タカハシ ハナコ' }]);
   out.push(['identity.update', { record: { ...EXAMPLE_RECORD, alias: 'SMITH ANNA', aliasKana: 'スミス アンナ' } }]);
   const store = structuredClone(EXAMPLE_BODIES['moveout.cert.store'].request) as { certificate: Record<string, unknown> };

@@ -63,7 +63,7 @@ export function openProvisionRecords(db: Db, opts: { retentionYears: number }): 
   return {
     add(batch, record) {
       const ms = record.at ? Date.parse(record.at) : Date.now();
-      batch.put(`${keyAt(ms)}!${seqKey(added++ % 1e9, 9)}!${uuidv7(ms)}`, { ...record, at: record.at ?? nowIso(ms) }, { sublevel: sub as never });
+      batch.put(`${keyAt(ms)}!${seqKey(added++ % 1e9, 9)}!${uuidv7(ms)}`, { ...record, at: record.at ?? nowIso(ms) }, { sublevel: sub });
     },
     async list(q) {
       const out: ProvisionRecord[] = [];
@@ -96,7 +96,7 @@ export function openProvisionRecords(db: Db, opts: { retentionYears: number }): 
       let n = 0;
       let batch = db.batch();
       for await (const k of sub.keys({ lt: keyAt(cutoff(now).getTime()) })) {
-        batch.del(k, { sublevel: sub as never });
+        batch.del(k, { sublevel: sub });
         if (++n % 1000 === 0) { await batch.write(); batch = db.batch(); }
       }
       await batch.write();

@@ -56,7 +56,7 @@ export function isReply(envelope: Pick<Envelope, 'type' | 'corr'>): boolean {
   return envelope.corr !== null || envelope.type === 'error' || (envelope.type.endsWith('.result') && !isMessageType(envelope.type));
 }
 
-/** `errorReply` typed as a plain envelope (its body interface has no index signature). */
+/** `errorReply` typed as a plain envelope. */
 export function errorEnvelope(request: Parameters<typeof errorReply>[0], from: string, code: ErrorCode, message: string, details: ErrorDetail[]): Envelope {
-  return errorReply(request, from, code, message, details) as unknown as Envelope;
+  return errorReply(request, from, code, message, details);
 }

@@ -58,6 +58,7 @@ export interface InboxOptions {
   dedupeWindowMs: number;
   /** Validates every body before a flow or a waiting caller sees it. */
   checkBody: UpstreamBodyCheck;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- abstract-level types a sublevel's encoding with the stored type as its format; a sealing encoding's format is bytes
   valueEncoding?: string | PartialEncoding<Seen | '', any>;
   metrics?: UplinkMetrics;
   now?: () => number;
@@ -70,7 +71,7 @@ export class Inbox {
 
   constructor(private readonly o: InboxOptions) {
     this.now = o.now ?? Date.now;
-    this.sublevel = o.db.sublevel<string, Seen | ''>(SUBLEVELS.inbox, { valueEncoding: o.valueEncoding ?? 'json' }) as unknown as InboxSublevel;
+    this.sublevel = o.db.sublevel<string, Seen | ''>(SUBLEVELS.inbox, { valueEncoding: o.valueEncoding ?? 'json' });
   }
 
   on(type: string, handler: FlowHandler): void {
@@ -166,8 +167,8 @@ export class Inbox {
 
   private remember(batch: Batch, id: string, reply: Envelope | undefined): Batch {
     const seenAt = this.now();
-    batch.put<string, Seen | ''>('i!' + id, reply ? { seenAt, reply } : { seenAt }, { sublevel: this.sublevel as never });
-    batch.put<string, Seen | ''>(`t!${seqKey(seenAt, 15)}!${id}`, '', { sublevel: this.sublevel as never });
+    batch.put<string, Seen | ''>('i!' + id, reply ? { seenAt, reply } : { seenAt }, { sublevel: this.sublevel });
+    batch.put<string, Seen | ''>(`t!${seqKey(seenAt, 15)}!${id}`, '', { sublevel: this.sublevel });
     return batch;
   }
 

@@ -51,6 +51,7 @@ export interface OutboxOptions {
   route: (to: string) => string;
   retry: { initialMs: number; maxMs: number; maxAttempts: number };
   /** Injectable so encryption at rest can replace JSON for queued personal data. */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- abstract-level types a sublevel's encoding with the stored type as its format; a sealing encoding's format is bytes
   valueEncoding?: string | PartialEncoding<Stored, any>;
   backoff: (attempt: number) => number;
   rescanMs?: number;
@@ -73,7 +74,7 @@ export class Outbox extends EventEmitter<{ work: [link: string]; dead: [entry: D
   constructor(private readonly opts: OutboxOptions) {
     super();
     this.now = opts.now ?? Date.now;
-    this.sublevel = opts.db.sublevel<string, Stored>(SUBLEVELS.outbox, { valueEncoding: opts.valueEncoding ?? 'json' }) as unknown as OutboxSublevel;
+    this.sublevel = opts.db.sublevel<string, Stored>(SUBLEVELS.outbox, { valueEncoding: opts.valueEncoding ?? 'json' });
   }
 
   /** Loads the index from disk. `live` starts the rescan timer (the running appliance); the CLI leaves it off. */
@@ -109,7 +110,7 @@ export class Outbox extends EventEmitter<{ work: [link: string]; dead: [entry: D
     const seq = this.nextSeq++;
     const now = this.now();
     const entry: OutboxEntry = { seq, link, partition: partitionOf(envelope, options.partitionKey), envelope, enqueuedAt: now, attempts: 0, nextAt: now };
-    batch.put<string, Stored>(Q + seqKey(seq), entry, { sublevel: this.sublevel as never });
+    batch.put<string, Stored>(Q + seqKey(seq), entry, { sublevel: this.sublevel });
     this.staged.set(seq, { link, partition: entry.partition, enqueuedAt: now, nextAt: now, stagedAt: now });
     const seqs = this.stagedByBatch.get(batch);
     if (seqs) seqs.push(seq); else this.stagedByBatch.set(batch, [seq]);
@@ -206,14 +207,15 @@ export class Outbox extends EventEmitter<{ work: [link: string]; dead: [entry: D
   }
 
   async load(seq: number): Promise<OutboxEntry | undefined> {
-    return (await this.sublevel.get(Q + seqKey(seq))) as OutboxEntry | undefined;
+    return this.sublevel.get(Q + seqKey(seq));
   }
 
   /** The message reached its receiver: remove it and let its partition move on. */
   async delivered(seq: number): Promise<void> {
     // Not synced: the receiver has it; lost in a power cut, this delete only resends the message,
     // which the receiver drops by id — it acknowledges nothing.
-    await this.sublevel.del(Q + seqKey(seq), { sync: false } as never); // classic-level's option, not in abstract-level's types
+    // why: `sync` is classic-level's option, not in abstract-level's types.
+    await this.sublevel.del(Q + seqKey(seq), { sync: false } as never);
     this.advance(seq, this.now());
   }
 
@@ -300,11 +302,11 @@ export class Outbox extends EventEmitter<{ work: [link: string]; dead: [entry: D
       if (!dead) return false;
       const { deadAt: _d, reason: _r, ...entry } = dead;
       const b = this.opts.db.batch();
-      b.del<string>(D + seqKey(seq), { sublevel: this.sublevel as never });
+      b.del<string>(D + seqKey(seq), { sublevel: this.sublevel });
       const newSeq = this.nextSeq++;
       const now = this.now();
       const requeued: OutboxEntry = { ...entry, seq: newSeq, attempts: 0, nextAt: now };
-      b.put<string, Stored>(Q + seqKey(newSeq), requeued, { sublevel: this.sublevel as never });
+      b.put<string, Stored>(Q + seqKey(newSeq), requeued, { sublevel: this.sublevel });
       this.staged.set(newSeq, { link: entry.link, partition: entry.partition, enqueuedAt: entry.enqueuedAt, nextAt: now, stagedAt: now });
       await this.commit(b);
       this.deadCount.set(entry.link, Math.max(0, (this.deadCount.get(entry.link) ?? 1) - 1));

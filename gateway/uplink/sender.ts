@@ -12,7 +12,7 @@ import { upstreamTopic } from './routing.js';
 import type { UplinkMetrics } from './metrics.js';
 
 /** Rejections that resending the same bytes cannot cure: dead-letter at once. */
-const PERMANENT: ReadonlySet<ErrorCode | string> = new Set(['invalid_request', 'unauthorized', 'forbidden', 'not_found', 'conflict']);
+const PERMANENT: ReadonlySet<string> = new Set<ErrorCode>(['invalid_request', 'unauthorized', 'forbidden', 'not_found', 'conflict']);
 
 export interface SenderOptions {
   link: UpstreamLink;

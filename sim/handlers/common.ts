@@ -1,6 +1,6 @@
 import { SimError } from '../node.js';
 import type { SimDirectory, SimPerson } from '../directory.js';
-import type { Envelope, ErrorDetail } from '../../platform/envelope.js';
+import { ERROR_CODES, type Envelope, type ErrorDetail } from '../../platform/envelope.js';
 
 /**
  * A person as the contract's identity record: generated people carry no status (they are all current);
@@ -13,7 +13,7 @@ export function recordOf(p: SimPerson): SimPerson {
 /** An upstream `error` reply passed on by a relaying node, its details kept. */
 export function relayedError(r: Envelope, fallback: string): SimError {
   const details = Array.isArray(r.body.details) ? r.body.details as ErrorDetail[] : [];
-  return new SimError((r.body.code as never) ?? 'internal', String(r.body.message ?? fallback), details);
+  return new SimError(ERROR_CODES.find((c) => c === r.body.code) ?? 'internal', String(r.body.message ?? fallback), details);
 }
 
 const fold = (s: unknown) => String(s ?? '').replace(/[\s\u3000]/g, '');

@@ -434,7 +434,7 @@ describe('admin UI in Chromium', () => {
     await expect(p.locator('main').textContent()).resolves.toContain('juki-gw development CA');
     await p.fill('[data-csr-subject="juki-gw-signing"]', 'CN=lg:242012, O=Tsu City');
     const [download] = await Promise.all([p.waitForEvent('download'), p.click('[data-csr-subject="juki-gw-signing"] + button')]);
-    const csr = await download.path().then((x) => import('node:fs').then((fs) => fs.readFileSync(x!, 'utf8')));
+    const csr = await download.path().then((x) => import('node:fs').then((fs) => fs.readFileSync(x, 'utf8')));
     expect(csr).toMatch(/^-----BEGIN CERTIFICATE REQUEST-----/);
     // A second CA becomes a trust anchor: stored under dataDir/trust and listed in trust.anchors.
     const other = await createDevCa(join(f.dir, 'other-ca'), 'Mie prefecture test CA');
@@ -470,7 +470,7 @@ describe('admin UI in Chromium', () => {
     await p.fill('#csr-label', 'juki-gw-signing-2027');
     await p.fill('#csr-subject', 'CN=lg:242012, O=Tsu City');
     const [download] = await Promise.all([p.waitForEvent('download'), p.click('#csr-download')]);
-    const csr = readFileSync((await download.path())!, 'utf8');
+    const csr = readFileSync((await download.path()), 'utf8');
     expect(csr).toMatch(/^-----BEGIN CERTIFICATE REQUEST-----/);
     // The prefecture's CA (here the dev CA) certifies the request; the certificate goes back in.
     const ca = await loadDevCa(join(f.dir, 'dev-ca'));
@@ -543,7 +543,7 @@ describe('admin UI in Chromium', () => {
     const before = await f.versions.current();
     await page.goto(`${f.url}/config`);
     const [download] = await Promise.all([page.waitForEvent('download'), page.click('#backup a')]);
-    const file = (await download.path())!;
+    const file = (await download.path());
     const doc = JSON.parse(readFileSync(file, 'utf8'));
     expect(doc.format).toBe('juki-gw-config-backup/1');
     await page.setInputFiles('#backup-file', file);
@@ -571,7 +571,7 @@ describe('admin UI in Chromium', () => {
   it('issues a client certificate for a local system from the dev CA', async () => {
     await page.goto(`${f.url}/systems`);
     const [download] = await Promise.all([page.waitForEvent('download'), page.click('[data-system="term-01"] button:text("issue client certificate")')]);
-    const pem = readFileSync((await download.path())!, 'utf8');
+    const pem = readFileSync((await download.path()), 'utf8');
     const cert = new X509Certificate(pem);
     expect(cert.subject).toContain('CN=term-01');
     expect(cert.issuer).toContain('juki-gw development CA');

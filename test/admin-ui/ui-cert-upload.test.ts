@@ -97,6 +97,20 @@ const fieldError = (html: string) => {
 };
 
 describe('client certificate upload', () => {
+  it('a file sent in the pasted-PEM field is refused as no certificate, never read as "[object File]"', async () => {
+    const { cookie, csrf } = await session();
+    const form = new FormData();
+    form.set('_csrf', csrf);
+    form.set('certificate', new File([pki.clients['rr-01']!.cert], 'client.pem'));
+    form.set('certificateFile', new File([], ''));
+    const r = await app.request('https://ui.test/systems/rr-01/certificate/upload', { method: 'POST', headers: { cookie }, body: form });
+    expect(r.status).toBe(422);
+    const html = await r.text();
+    expect(html).not.toContain('[object File]');
+    const empty = await upload('rr-01', { certificate: '' }, { cookie, csrf });
+    expect(fieldError(html)).toBe(fieldError(await empty.text()));
+  });
+
   it('the systems page offers the upload form (multipart, CSRF token) on the system\'s page', async () => {
     const { cookie } = await session();
     const html = await (await app.request('https://ui.test/systems?edit=rr-01', { headers: { cookie } })).text();

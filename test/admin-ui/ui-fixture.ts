@@ -155,8 +155,8 @@ async function startUiFixtureParts(started: Array<() => Promise<void> | void>): 
   return {
     url: ui.url, dir, db, versions, outbox, uplink, mosquitto, operations, firstPassword, auditLog, deadSeq,
     auditRecords: () => services.audit.query!({ limit: 5000 }),
-    broker: () => broker!,
-    plainUrl: () => `mqtt://127.0.0.1:${broker!.address('local-dev').port}`,
+    broker: () => broker,
+    plainUrl: () => `mqtt://127.0.0.1:${broker.address('local-dev').port}`,
     async close() {
       await ui.close();
       wired.stop();

@@ -40,7 +40,7 @@ const PAGES: [path: () => string, shot?: string][] = [
 
 /** The page's own words: everything visible except data cells, source text and codes (ids, paths, YAML). */
 const ownText = (p: Page): Promise<string> => p.locator('body').evaluate((body) => {
-  const copy = body.cloneNode(true) as typeof body;
+  const copy = body.cloneNode(true);
   for (const e of copy.querySelectorAll('td, pre, textarea, code, option, script')) e.remove();
   return (copy as unknown as { innerText: string }).innerText;
 });

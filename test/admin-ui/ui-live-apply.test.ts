@@ -10,7 +10,6 @@ import { startAppliance, type ApplianceHandle } from '../../appliance/start.js';
 import { loadConfig } from '../../config/load.js';
 import { adminApi, type AdminApi } from '../../cli/adminApi.js';
 import { openAuthStore } from '../../admin-ui/auth/store.js';
-import type { CsRole } from '../../gateway/cs/role.js';
 import { isoDateInJapan } from '../../domain/dates.js';
 import { residentCodeCheckDigit } from '../../domain/identifiers.js';
 import { uuidv7, type Envelope } from '../../platform/envelope.js';

@@ -18,7 +18,7 @@ async function openDb(): Promise<Db> {
   await db.open();
   cleanups.push(d.cleanup);
   cleanups.push(() => db.close());
-  return db as unknown as Db;
+  return db;
 }
 
 describe('group committer: one batch at a time', () => {

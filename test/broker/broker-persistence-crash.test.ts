@@ -22,8 +22,8 @@ function startBrokerProcess(port: number, dir: string): Promise<{ child: ChildPr
   return new Promise((resolve, reject) => {
     let out = '';
     let err = '';
-    child.stderr!.on('data', (d) => { err += d; });
-    child.stdout!.on('data', (d) => {
+    child.stderr.on('data', (d) => { err += d; });
+    child.stdout.on('data', (d) => {
       out += d;
       const m = /READY (\d+)/.exec(out);
       if (m) resolve({ child, replayed: Number(m[1]) });
@@ -66,7 +66,6 @@ it('delivers every PUBACKed message once and in order after kill -9 mid-stream',
 
   const ackedSet = new Set(acked);
   const counts = audit(rec.got, acked);
-  // eslint-disable-next-line no-console
   console.log(`crash test: ${acked.length} acked before kill -9, ${rec.got.length} delivered after restart ` +
     `(${rec.got.filter((i) => !ackedSet.has(i)).length} stored but unacked), ${replayed} replayed from the ingress log`);
   expect(counts).toEqual({ lost: 0, duplicated: 0, reordered: 0 });

@@ -57,7 +57,6 @@ it('refuses publishes on a full disk, raises an alarm, and loses nothing that wa
   const again = await connect(broker.url, { clientId: 'disk-sub', clean: false }, rec);
   cleanups.push(() => end(again, true));
   await rec.until(() => false, 1500, 60_000);
-  // eslint-disable-next-line no-console
   console.log(`full disk: ${acked.length} acked, refused at #${acked.length}, alarm "${alarms[0]?.message}", ${rec.got.length} delivered after restart`);
   expect(audit(rec.got, acked)).toEqual({ lost: 0, duplicated: 0, reordered: 0 });
   expect(Math.max(...rec.got)).toBeLessThan(MAX);

@@ -14,7 +14,6 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { getDefaultHighWaterMark } from 'node:stream';
 import { ClassicLevel } from 'classic-level';
 import mqttPacket from 'mqtt-packet';
-import type { Db } from '../../platform/store/db.js';
 import type { AuthorizePublish } from '../../broker/persistence/index.js';
 import { tempDir } from '../helpers/tmp.js';
 import { connectPacket, rawSocket } from '../helpers/mqtt.js';
@@ -54,7 +53,7 @@ async function heldBroker() {
     admitted.push((packet.payload as Buffer).readUInt32BE(0));
     done(null);
   };
-  const broker = await startBroker({ db: db as unknown as Db, sync: false }, {}, authorize);
+  const broker = await startBroker({ db, sync: false }, {}, authorize);
   cleanups.push(() => broker.close());
   const release = () => { gate = undefined; open(); };
   cleanups.push(release); // runs first: a failed test must not leave writes (and close) hanging

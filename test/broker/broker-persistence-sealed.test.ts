@@ -143,7 +143,7 @@ describe('broker persistence sealed with the keyring', () => {
   it('refuses to open a sealed store without its sealer or with another key (no garbage, no plaintext)', async () => {
     const dir = tempDir('jukigw-bps-');
     cleanups.push(dir.cleanup);
-    let o = await openSealedDb(dir.path);
+    const o = await openSealedDb(dir.path);
     const broker = await startBroker({ db: o.db, sealer: o.ring });
     const sub = await connect(broker.url, { clientId: 'x-sub', clean: false });
     await sub.subscribeAsync('res/#', { qos: 1 });

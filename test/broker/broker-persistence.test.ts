@@ -13,7 +13,7 @@ afterEach(async () => {
 });
 
 function track<T extends TestBroker | MqttClient>(x: T): T {
-  cleanups.push(() => ('persistence' in x ? x.close() : end(x as MqttClient, true)));
+  cleanups.push(() => ('persistence' in x ? x.close() : end(x, true)));
   return x;
 }
 

@@ -37,8 +37,8 @@ function startBrokerProcess(port: number, db: string, opts: { preload?: { dir: s
   return new Promise((resolve, reject) => {
     let out = '';
     let err = '';
-    child.stderr!.on('data', (d) => { err += d; });
-    child.stdout!.on('data', (d) => { out += d; if (/READY \d+/.test(out)) resolve(child); });
+    child.stderr.on('data', (d) => { err += d; });
+    child.stdout.on('data', (d) => { out += d; if (/READY \d+/.test(out)) resolve(child); });
     child.once('exit', (code, sig) => reject(new Error(`broker exited (${code ?? sig}) before READY: ${err}`)));
   });
 }
@@ -85,7 +85,6 @@ async function powerCutRun(noSync: boolean): Promise<{ acked: number[]; got: num
 describe('simulated power cut under load', () => {
   it('loses no PUBACKed message at the default (every acknowledged write synced)', async () => {
     const { acked, got, rollback } = await powerCutRun(false);
-    // eslint-disable-next-line no-console
     console.log(`power cut: ${acked.length} acked, ${got.length} delivered after restart; rollback ${JSON.stringify(rollback)}`);
     expect(rollback.restored).toBeGreaterThan(0);
     expect(audit(got, acked)).toEqual({ lost: 0, duplicated: 0, reordered: 0 });
@@ -93,7 +92,6 @@ describe('simulated power cut under load', () => {
 
   it('control: with sync off (process-crash safety only) the same cut loses PUBACKed messages', async () => {
     const { acked, got, rollback } = await powerCutRun(true);
-    // eslint-disable-next-line no-console
     console.log(`power cut, sync off: ${acked.length} acked, ${got.length} delivered after restart; rollback ${JSON.stringify(rollback)}`);
     expect(rollback.bytesDropped).toBeGreaterThan(0);
     expect(audit(got, acked).lost).toBeGreaterThan(0);

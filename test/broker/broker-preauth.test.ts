@@ -55,7 +55,6 @@ describe('pre-authentication budget', () => {
     expect(await refusal(f.plainUrl, login('mon-01'))).toBe(3);
     const idles = open.map((s) => s as unknown as { closed: () => boolean });
     await until(() => idles.every((s) => s.closed()), 10_000, 'idle sockets closed at the deadline');
-    // eslint-disable-next-line no-console
     console.log(`[preauth] idle sockets closed ${(performance.now() - t0).toFixed(0)} ms after opening (connectTimeoutMs ${TIMEOUT_MS})`);
     expect(clients.every((c) => c.connected)).toBe(true);
     expect(f.denials('pre-auth')).toEqual([]); // counted, not audited one by one

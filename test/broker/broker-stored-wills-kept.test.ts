@@ -18,7 +18,7 @@ it('keeps a will held back for a passing reason, deletes the published and the r
   const p = createLevelPersistence({ path: d.path });
   await p.open();
   cleanups.push(() => p.destroy());
-  for (const id of ['published-1', 'refused-1', 'disk-full-1']) await p.putWill({ id }, will(id) as never);
+  for (const id of ['published-1', 'refused-1', 'disk-full-1']) await p.putWill({ id }, will(id));
 
   const stored: StoredWill[] = [];
   for await (const w of p.streamWill({})) stored.push(w as StoredWill);

@@ -38,7 +38,6 @@ it('backs off per system and per address after failures, refuses even the right 
   for (let i = 0; i < GUESSES; i++) codes.push(await login('rr-01', `guess-${i}`));
   const ms = performance.now() - t0;
   const checked = codes.filter((c) => c === 4).length;
-  // eslint-disable-next-line no-console
   console.log(`[guessing] ${GUESSES} attempts in ${ms.toFixed(0)} ms: ${checked} passwords checked (${(checked / (ms / 1000)).toFixed(1)} checked guesses/s), ${codes.filter((c) => c === 5).length} refused unchecked`);
   expect(codes.slice(0, 5)).toEqual([4, 4, 4, 4, 4]);
   expect(codes[5]).toBe(5);

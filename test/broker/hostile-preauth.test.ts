@@ -106,7 +106,6 @@ it('keeps a configured system connecting and working while 2,000 idle sockets ar
     await until(() => flood.stats.opened >= 2 * IDLE, 60_000, 'the flood to churn');
     const churnHeld = brokerFds() - baseline;
     const churn = await realSystemWorks();
-    // eslint-disable-next-line no-console
     console.log(`[preauth] ${IDLE} idle sockets held: the broker kept ${heldByBroker} sockets beyond its baseline, closed ${held.stats.closedByBroker}; ` +
       `rr-01 connected in ${calm.connectMs.toFixed(0)} ms (subscribed and PUBACKed after ${calm.workedMs.toFixed(0)} ms). ` +
       `Reopened as fast as closed (${flood.stats.opened} opened so far): broker kept ${churnHeld}; rr-01 connected in ${churn.connectMs.toFixed(0)} ms (${churn.workedMs.toFixed(0)} ms)`);

@@ -10,16 +10,16 @@ describe('juki-gw --help', () => {
     expect(r.stdout).toContain('juki-gw <command> --help');
     // Listing the commands is an answer, not a usage error; every summary starts in the same column.
     expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: '' });
-    const rows = r.stdout.split('\n').filter((l) => /^  [a-z]/.test(l));
+    const rows = r.stdout.split('\n').filter((l) => /^ {2}[a-z]/.test(l));
     expect(rows).toHaveLength(COMMAND_NAMES.length);
     const columns = new Set<number>();
     for (const l of rows) {
-      const [, name, gap, text] = /^  (\S+)(\s+)(\S.*)$/.exec(l)!;
+      const [, name, gap, text] = /^ {2}(\S+)(\s+)(\S.*)$/.exec(l)!;
       columns.add(name!.length + gap!.length);
       expect(text!.startsWith(`${name} `), `${l}: the summary repeats the command name`).toBe(false);
     }
     expect([...columns], rows.join('\n')).toHaveLength(1);
-    expect(r.stdout).toMatch(/^  start\s+.*--summary/m);
+    expect(r.stdout).toMatch(/^ {2}start\s+.*--summary/m);
   });
 
   it('an unknown command is a usage error, exit 2', async () => {

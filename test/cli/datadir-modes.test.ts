@@ -60,8 +60,8 @@ async function start(cwd: string, dataDir: string): Promise<Started> {
   const child = spawn('/bin/sh', ['-c', 'umask 022; exec "$0" "$@"', process.execPath, bin, 'start'], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
   children.push(child);
   let out = '';
-  child.stdout!.on('data', (d: Buffer) => { out += d.toString(); });
-  child.stderr!.on('data', (d: Buffer) => { out += d.toString(); });
+  child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
+  child.stderr.on('data', (d: Buffer) => { out += d.toString(); });
   await until(() => out.includes('"msg":"appliance ready"') || child.exitCode !== null, 120_000, 'appliance ready');
   if (child.exitCode !== null) throw new Error(`appliance exited ${child.exitCode}:\n${out}`);
   return { child, out: () => out };

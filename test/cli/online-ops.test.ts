@@ -98,8 +98,8 @@ describe('offline-only operations, now through the running appliance', () => {
     let stdout = '';
     let stderr = '';
     let startedAt = 0;
-    child.stdout.on('data', (c: Buffer) => { stdout += c; });
-    child.stderr.on('data', (c: Buffer) => { stderr += c; if (!startedAt && /import running inside the appliance/.test(stderr)) startedAt = Date.now(); });
+    child.stdout.on('data', (c: Buffer) => { stdout += c.toString(); });
+    child.stderr.on('data', (c: Buffer) => { stderr += c.toString(); if (!startedAt && /import running inside the appliance/.test(stderr)) startedAt = Date.now(); });
     const code = await new Promise<number | null>((r) => child.once('exit', r));
     const endedAt = Date.now();
     querying = false;

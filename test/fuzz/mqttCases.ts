@@ -53,7 +53,7 @@ function oddPacket(r: Rng): { packet: Record<string, unknown>; v: 3 | 4 | 5 } {
 export function generateOdd(r: Rng): Buffer {
   for (;;) {
     const { packet, v } = oddPacket(r);
-    try { return mqttPacket.generate(packet as never, { protocolVersion: v }) as Buffer; } catch { /* a combination generate refuses: draw again */ }
+    try { return mqttPacket.generate(packet as never, { protocolVersion: v }); } catch { /* a combination generate refuses: draw again */ }
   }
 }
 
@@ -84,5 +84,5 @@ export function fuzzCase(r: Rng): { bytes: Buffer; mutated: boolean } {
 
 /** A CONNECT the broker accepts (v4), for sessions that fuzz past authentication. */
 export function validConnect(clientId: string, username: string, password: string): Buffer {
-  return mqttPacket.generate({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clean: true, keepalive: 0, clientId, username, password: Buffer.from(password) } as never) as Buffer;
+  return mqttPacket.generate({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clean: true, keepalive: 0, clientId, username, password: Buffer.from(password) } as never);
 }

@@ -25,9 +25,9 @@ export async function startBrokerProcess(configFile: string): Promise<BrokerProc
   const denials: Denial[] = [];
   let out = '';
   let err = '';
-  child.stderr!.on('data', (d) => { err += d; });
+  child.stderr.on('data', (d) => { err += d; });
   await new Promise<void>((resolve, reject) => {
-    child.stdout!.on('data', (d: Buffer) => {
+    child.stdout.on('data', (d: Buffer) => {
       out += d.toString();
       let nl: number;
       while ((nl = out.indexOf('\n')) >= 0) {

@@ -83,7 +83,7 @@ export async function startCrashStack(prefix: string, persons: number, prepare?:
       children.add(child);
       child.on('exit', () => children.delete(child));
       const ready = new Promise<void>((resolve, reject) => {
-        child.stdout!.on('data', (d: Buffer) => { if (d.toString().includes('ready')) resolve(); });
+        child.stdout.on('data', (d: Buffer) => { if (d.toString().includes('ready')) resolve(); });
         child.once('exit', (code, sig) => reject(new Error(`appliance exited (${code ?? sig}) before ready`)));
       });
       return { child, ready };

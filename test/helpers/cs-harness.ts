@@ -140,7 +140,7 @@ export async function startCsStack(opts: StackOptions = {}): Promise<CsStack> {
     const mosq: Mosquitto = await startMosquitto();
     cleanups.push(() => mosq.close());
     const pki = await openSimPki(`${dir.path}/pki`);
-    const people: SimPerson[] = [...residents, samePref!, otherPref!].map((r) => ({ ...r }) as SimPerson);
+    const people: SimPerson[] = [...residents, samePref!, otherPref!].map((r) => ({ ...r }));
     const sims = await startSimulators({
       brokerUrl: mosq.url, pkiDir: pki.dir, servedCodes, otherMunicipalities: [OTHER], people, logger,
       consistencyPeers: { [prefNode]: (req) => peer.handle(req) },

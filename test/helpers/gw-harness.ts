@@ -22,7 +22,6 @@ import { createLogger, type Logger } from '../../platform/log/logger.js';
 import { startGwRole, type GwRole } from '../../gateway/gw/role.js';
 import { openApplianceDb, type Db } from '../../platform/store/db.js';
 import { createUplink, type Uplink } from '../../gateway/uplink/index.js';
-import type { SimPerson } from '../../sim/directory.js';
 import { reloadingVerifier } from '../../sim/pki.js';
 import { generateResidents } from '../../sim/residents.js';
 import { startSimulators, type Simulators } from '../../sim/run.js';
@@ -136,7 +135,7 @@ export async function startGwStack(opts: GwStackOptions = {}): Promise<GwStack> 
     const mosq = await startMosquitto();
     cleanups.push(() => mosq.close());
     const pki = await openSimPki(join(t.path, 'pki'));
-    const people = [...residents, nonResident!].map((r) => ({ ...r }) as SimPerson);
+    const people = [...residents, nonResident!].map((r) => ({ ...r }));
     const sims = await startSimulators({ brokerUrl: mosq.url, pkiDir: pki.dir, servedCodes: [SERVED], otherMunicipalities: [OTHER], people, logger: simLogger });
     cleanups.push(() => sims.close());
 

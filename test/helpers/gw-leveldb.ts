@@ -49,10 +49,8 @@ export function tableContents(file: Buffer): Buffer {
   const footer = file.subarray(file.length - 48);
   let [, p] = varint(footer, 0); // metaindex offset
   [, p] = varint(footer, p); // metaindex size
-  let indexOffset: number;
-  let indexSize: number;
-  [indexOffset, p] = varint(footer, p);
-  [indexSize] = varint(footer, p);
+  const [indexOffset, afterOffset] = varint(footer, p);
+  const [indexSize] = varint(footer, afterOffset);
   const index = blockAt(file, indexOffset, indexSize);
   const restarts = index.readUInt32LE(index.length - 4);
   const end = index.length - 4 * (restarts + 1);

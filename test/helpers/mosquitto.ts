@@ -56,7 +56,7 @@ export async function startMosquitto(options: MosquittoOptions = {}): Promise<Mo
     if (child) return;
     const c = spawn(MOSQUITTO, ['-c', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
-    c.stderr!.on('data', (d: Buffer) => { stderr += d.toString(); });
+    c.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
     c.on('exit', () => { if (child === c) child = undefined; });
     child = c;
     try { await waitForPort(port); } catch (e) { c.kill('SIGKILL'); throw new Error(`${(e as Error).message}\n${stderr}`); }

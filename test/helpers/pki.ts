@@ -34,7 +34,7 @@ const nextSerial = () => (serialCounter++).toString(16);
 
 function newKeys() {
   const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-  const priv = pki.privateKeyFromPem(privateKey.export({ type: 'pkcs1', format: 'pem' }) as string) as forge.pki.rsa.PrivateKey;
+  const priv = pki.privateKeyFromPem(privateKey.export({ type: 'pkcs1', format: 'pem' }) as string);
   return { priv, pub: pki.setRsaPublicKey(priv.n, priv.e) };
 }
 

@@ -29,8 +29,8 @@ describe('docs/contract.md as an integrator reads it', () => {
     const issued = await nwsHandlers()['serial.request']!({} as Envelope, {} as SimContext) as { serialNo: string };
     const shape = (s: string) => s.replace(/[0-9a-f]/g, 'x');
     const documented = [
-      (EXAMPLE_BODIES['serial.request']!.result as { serialNo: string }).serialNo,
-      (EXAMPLE_BODIES['code.request']!.request as { serialNo: string }).serialNo,
+      (EXAMPLE_BODIES['serial.request'].result as { serialNo: string }).serialNo,
+      (EXAMPLE_BODIES['code.request'].request as { serialNo: string }).serialNo,
       ...[...read('docs/messages.md').matchAll(/"serialNo": "([^"]+)"/g)].map((m) => m[1]!),
     ];
     expect(documented.length).toBeGreaterThan(2);

@@ -70,7 +70,7 @@ describe('documented examples', () => {
     const sendable = new Set(Object.values(DEFAULT_ROLES).flatMap((r) => r.send));
     expect(Object.keys(MESSAGE_TRIES).sort()).toEqual([...sendable].sort());
     for (const [type, t] of Object.entries(MESSAGE_TRIES)) {
-      const role = embeddedDefault().systems!.find((s) => s.id === t!.as)?.role;
+      const role = embeddedDefault().systems!.find((s) => s.id === t.as)?.role;
       expect({ type, may: DEFAULT_ROLES[role!]?.send.includes(type) }).toEqual({ type, may: true });
     }
     expect(examples.filter((e) => e.where.startsWith('docs/messages.md')).length).toBe(sendable.size);

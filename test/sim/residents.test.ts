@@ -23,7 +23,7 @@ describe('resident generator', () => {
     let invalid = 0, foreign = 0, alias = 0, unknownDate = 0, former = 0, variant = 0, elderly = 0, children = 0, male = 0;
     const surnames = new Map<string, number>();
     for (const r of generateResidents('yokohama', { seed: 't', count: N })) {
-      if (validateIdentityChange(r as unknown as Record<string, unknown>).length) invalid++;
+      if (validateIdentityChange(r).length) invalid++;
       codes.add(r.residentCode);
       numbers.add(r.myNumber);
       if (/^[A-Z]/.test(r.name)) foreign++;

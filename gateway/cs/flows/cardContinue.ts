@@ -9,7 +9,7 @@ export function cardContinue(deps: CsFlowDeps): FlowHandler {
     const wrong = notServed(deps, body.newLgCode, 'body.newLgCode');
     if (wrong) return refuse(deps, req, ctx, 'invalid_request', 'continued use is requested by the CS of the new municipality', wrong);
     const uow = ctx.begin();
-    const out = upstreamEnvelope(`lg:${body.newLgCode}`, 'card', 'card.continue', body as Record<string, unknown>);
+    const out = upstreamEnvelope(`lg:${body.newLgCode}`, 'card', 'card.continue', body);
     deps.uplink.outbox.enqueue(uow.batch, out, { partitionKey: body.residentCode });
     notifyOutboxAfter(deps, uow);
     ctx.reply(uow, { accepted: true, messageId: out.id });

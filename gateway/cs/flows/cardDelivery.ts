@@ -10,7 +10,7 @@ export function cardDelivery(deps: CsFlowDeps): FlowHandler {
     const wrong = notServed(deps, body.lgCode, 'body.lgCode');
     if (wrong) return refuse(deps, req, ctx, 'invalid_request', 'delivery data is sent by the CS of its municipality', wrong);
     const uow = ctx.begin();
-    const out = upstreamEnvelope(`lg:${body.lgCode}`, 'card', 'card.delivery', body as Record<string, unknown>);
+    const out = upstreamEnvelope(`lg:${body.lgCode}`, 'card', 'card.delivery', body);
     deps.uplink.outbox.enqueue(uow.batch, out, { partitionKey: `card.delivery:${body.lgCode}` });
     notifyOutboxAfter(deps, uow);
     ctx.reply(uow, { accepted: true, messageId: out.id, itemCount: body.items.length });

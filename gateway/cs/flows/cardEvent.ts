@@ -8,7 +8,7 @@ export function cardEvent(deps: CsFlowDeps): FlowHandler {
     const body = bodyOf(deps, req, 'card.event');
     const current = await deps.store.get(body.residentCode);
     const uow = ctx.begin();
-    const out = upstreamEnvelope(selfNode(deps, current?.lgCode), 'card', 'card.event', body as Record<string, unknown>);
+    const out = upstreamEnvelope(selfNode(deps, current?.lgCode), 'card', 'card.event', body);
     deps.uplink.outbox.enqueue(uow.batch, out, { partitionKey: body.residentCode });
     notifyOutboxAfter(deps, uow);
     ctx.reply(uow, { accepted: true, messageId: out.id });

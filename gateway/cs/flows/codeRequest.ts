@@ -40,7 +40,7 @@ export function createCodeRequest(deps: CsFlowDeps, gw: CodeRequestDeps): { hand
           const records = Array.isArray(r.body.records) ? r.body.records as Array<{ residentCode?: unknown }> : [];
           const residentCode = records.length === 1 && typeof records[0]!.residentCode === 'string' ? records[0]!.residentCode : undefined;
           if (!residentCode) {
-            return errorReply(envelope, 'national', 'not_found', UNKNOWN_PERSON, [{ path: 'body.myNumber', problem: 'person.unknown: not found locally nor at J-LIS' }]) as unknown as Envelope;
+            return errorReply(envelope, 'national', 'not_found', UNKNOWN_PERSON, [{ path: 'body.myNumber', problem: 'person.unknown: not found locally nor at J-LIS' }]);
           }
           out = { ...envelope, body: { ...envelope.body, residentCode } };
         }

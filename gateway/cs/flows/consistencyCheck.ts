@@ -20,7 +20,7 @@ export class ConsistencyTransportError extends Error {
 /** One phase = one interactive consistency.check to the peer; an error reply or a malformed result throws. */
 export function uplinkConsistencyTransport(deps: CsFlowDeps, peer: string, timeoutMs?: number): ConsistencyTransport {
   return async (request) => {
-    const env = upstreamEnvelope(`lg:${request.lgCode}`, peer, 'consistency.check', request as unknown as Record<string, unknown>);
+    const env = upstreamEnvelope(`lg:${request.lgCode}`, peer, 'consistency.check', request);
     const reply = await deps.uplink.request(env, timeoutMs ? { timeoutMs } : {});
     if (reply.type === 'error') {
       const b = reply.body as { code?: string; message?: string };
@@ -28,7 +28,7 @@ export function uplinkConsistencyTransport(deps: CsFlowDeps, peer: string, timeo
     }
     const r = parseResult('consistency.check', reply.body, deps.messages);
     if (!r.ok) throw new ConsistencyTransportError('invalid_request', `${peer} sent a malformed ${request.phase} result: ${r.error.details.map((d) => d.path).join(', ')}`);
-    return r.value as Awaited<ReturnType<ConsistencyTransport>>;
+    return r.value;
   };
 }
 
@@ -97,9 +97,9 @@ export function consistencyResultInbound(deps: CsFlowDeps): UpstreamHandler {
     const scope = undefined;
     if (!v.ok) {
       await deps.audit.record(scope, { actor: { kind: 'system', id: env.from }, action: 'consistency.result', outcome: 'refused', code: v.error.code, detail: v.error.message });
-      return errorReply(env, env.to, v.error.code, v.error.message, v.error.details) as unknown as Envelope;
+      return errorReply(env, env.to, v.error.code, v.error.message, v.error.details);
     }
     await deps.audit.record(scope, { actor: { kind: 'system', id: env.from }, action: 'consistency.result', outcome: 'ok', detail: `phase ${String(env.body.phase)} of ${String(env.body.checkId)}` });
-    return resultReply(env, env.to, env.from, { accepted: true }) as unknown as Envelope;
+    return resultReply(env, env.to, env.from, { accepted: true });
   };
 }

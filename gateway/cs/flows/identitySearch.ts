@@ -19,7 +19,7 @@ export function identitySearch(deps: CsFlowDeps): FlowHandler {
     const route = routeSearch({ address: q.address, lgCode: q.lgCode }, served(deps));
     if (route.kind !== 'local') {
       const to = route.kind === 'pref' ? route.node : 'national';
-      const upstream = upstreamEnvelope(selfNode(deps), to, 'identity.search', { ...q, maxHits: limit } as Record<string, unknown>);
+      const upstream = upstreamEnvelope(selfNode(deps), to, 'identity.search', { ...q, maxHits: limit });
       await deps.interactive.forward(req, ctx, upstream, {
         mapResult: (reply) => {
           const hits = Array.isArray(reply.body.hits) ? reply.body.hits : [];

@@ -7,7 +7,7 @@ export function jlisInquiry(deps: CsFlowDeps): FlowHandler {
   return async (req, ctx) => {
     const body = bodyOf(deps, req, 'jlis.inquiry');
     const keys = body.by === 'myNumber' ? [deps.audit.key('mn', body.myNumber)] : [deps.audit.key('name', body.name)];
-    const upstream = upstreamEnvelope(selfNode(deps), 'national', 'jlis.inquiry', body as Record<string, unknown>);
+    const upstream = upstreamEnvelope(selfNode(deps), 'national', 'jlis.inquiry', body);
     await deps.interactive.forward(req, ctx, upstream, {
       auditOf: (reply) => ({ keys: [...keys, ...returnedKeys(deps, reply.body.records)], hitCount: Array.isArray(reply.body.records) ? reply.body.records.length : 0 }),
     });

@@ -69,7 +69,7 @@ export function moveinNoticeInbound(deps: CsFlowDeps): UpstreamHandler {
     const scope = scopeOfBatch(ctx.batch);
     const refused = async (code: 'invalid_request' | 'forbidden', message: string, details: Array<{ path: string; problem: string }>) => {
       await deps.audit.record(scope, { ...auditBase, outcome: 'refused', code, detail: message });
-      return errorReply(env, env.to, code, message, details) as unknown as Envelope;
+      return errorReply(env, env.to, code, message, details);
     };
     if (!parsed.ok) return refused(parsed.error.code as 'invalid_request', parsed.error.message, parsed.error.details);
     const n = parsed.value;
@@ -80,6 +80,6 @@ export function moveinNoticeInbound(deps: CsFlowDeps): UpstreamHandler {
     const held = n.certificateId ? await deps.moveouts.get(n.oldLgCode, n.certificateId) : undefined;
     if (held) deps.moveouts.release(ctx.batch, held);
     await deps.audit.record(scope, { ...auditBase, outcome: 'ok', keys: [deps.audit.key('rc', n.residentCode)], detail: `pushed to ${registerSystems(deps).length} register system(s)` });
-    return resultReply(env, env.to, env.from, { accepted: true }) as unknown as Envelope;
+    return resultReply(env, env.to, env.from, { accepted: true });
   };
 }

@@ -33,7 +33,7 @@ export function moveoutCertRequest(deps: CsFlowDeps): FlowHandler {
       await uow.commit();
       return;
     }
-    const upstream = upstreamEnvelope(selfNode(deps), route.node, 'moveout.cert.request', body as Record<string, unknown>);
+    const upstream = upstreamEnvelope(selfNode(deps), route.node, 'moveout.cert.request', body);
     await deps.interactive.forward(req, ctx, upstream, {
       auditOf: () => ({ keys: [person], hitCount: 1 }),
       onResult: (uow, reply) => {
@@ -51,21 +51,21 @@ export function moveoutCertRequestInbound(deps: CsFlowDeps): UpstreamHandler {
     const auditBase = { actor: { kind: 'system' as const, id: env.from }, action: 'moveout.cert.request' };
     if (!env.from.startsWith('lg:')) {
       await deps.audit.record({ batch: ctx.batch }, { ...auditBase, outcome: 'refused', code: 'forbidden', detail: 'only a municipality\'s CS may ask for a move-out certificate' });
-      return errorReply(env, env.to, 'forbidden', 'only a municipality\'s CS may ask for a move-out certificate', [{ path: 'from', problem: 'moveout.sender: expected lg:{code}' }]) as unknown as Envelope;
+      return errorReply(env, env.to, 'forbidden', 'only a municipality\'s CS may ask for a move-out certificate', [{ path: 'from', problem: 'moveout.sender: expected lg:{code}' }]);
     }
     const parsed = parseRequest('moveout.cert.request', env.body, deps.messages);
     if (!parsed.ok) {
       await deps.audit.record({ batch: ctx.batch }, { ...auditBase, outcome: 'refused', code: parsed.error.code, detail: parsed.error.message });
-      return errorReply(env, env.to, parsed.error.code, parsed.error.message, parsed.error.details) as unknown as Envelope;
+      return errorReply(env, env.to, parsed.error.code, parsed.error.message, parsed.error.details);
     }
     const b = parsed.value;
     const held = await deps.moveouts.find(code, { residentCode: b.residentCode, myNumber: b.myNumber });
     const keys = [b.residentCode ? deps.audit.key('rc', b.residentCode) : deps.audit.key('mn', b.myNumber!)];
     if (!held) {
       await deps.audit.record({ batch: ctx.batch }, { ...auditBase, outcome: 'refused', code: 'not_found', keys, detail: 'no certificate held' });
-      return errorReply(env, env.to, 'not_found', 'no move-out certificate is held for this person', [{ path: 'body.residentCode', problem: 'certificate.notFound: none held or expired' }]) as unknown as Envelope;
+      return errorReply(env, env.to, 'not_found', 'no move-out certificate is held for this person', [{ path: 'body.residentCode', problem: 'certificate.notFound: none held or expired' }]);
     }
     await deps.audit.record({ batch: ctx.batch }, { ...auditBase, outcome: 'ok', keys, hitCount: 1, detail: `certificate ${held.certificate.certificateId}` });
-    return resultReply(env, env.to, env.from, { certificate: held.certificate }) as unknown as Envelope;
+    return resultReply(env, env.to, env.from, { certificate: held.certificate });
   };
 }

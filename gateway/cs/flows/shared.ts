@@ -67,7 +67,7 @@ export function bodyOf<T extends MessageType>(deps: CsFlowDeps, req: LocalReques
 
 /** Who acts, as the audit log records it: the operator when the request names one. */
 export function whoOf(req: LocalRequest): Pick<AuditEvent, 'actor' | 'terminalId' | 'operatorId' | 'dutyCode'> {
-  const b = req.envelope.body as Record<string, unknown>;
+  const b = req.envelope.body;
   const s = (v: unknown) => (typeof v === 'string' ? v : undefined);
   return {
     actor: { kind: 'system', id: req.systemId },

@@ -97,7 +97,7 @@ function normalise(raw: Record<string, unknown>, lineNo: number): { change?: Ide
   c.changeReason = c.changeReason === undefined ? 'add' : REASONS[String(c.changeReason)] ?? c.changeReason;
   for (const [field, allowUnknown] of [['birthDate', true], ['changeDate', false]] as const) {
     if (typeof c[field] !== 'string') continue;
-    const d = parseDate(c[field] as string, { allowUnknown });
+    const d = parseDate(c[field], { allowUnknown });
     if (d.ok) c[field] = d.iso;
     else problems.push(problem(lineNo, field, d.problem.replace(/^date\./, `${field}.`)));
   }
@@ -106,5 +106,6 @@ function normalise(raw: Record<string, unknown>, lineNo: number): { change?: Ide
     if (!problems.some((p) => p.field === d.path)) problems.push(problem(lineNo, d.path, d.problem));
   }
   if (c.status === undefined) c.status = c.changeReason === 'delete' ? 'deleted' : 'current';
+  // why: the checks above proved every field of an IdentityChange (no problems).
   return problems.length ? { problems } : { change: c as unknown as IdentityChange, problems };
 }

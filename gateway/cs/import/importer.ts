@@ -112,7 +112,7 @@ class BatchWriter {
    * in order, each with its own checkpoint.
    */
   async flush(overlap = false): Promise<void> {
-    this.batch.put(this.key, JSON.stringify(this.cp) as never, { sublevel: this.sub });
+    this.batch.put(this.key, JSON.stringify(this.cp), { sublevel: this.sub });
     await this.inFlight;
     const write = this.batch.write();
     this.batch = this.db.batch();

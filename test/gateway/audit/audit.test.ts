@@ -144,7 +144,7 @@ describe('audit verify while appending', () => {
     fx = await openFixture({ checkpointEvery: 7 });
     for (let i = 0; i < 50; i++) await fx.log.append(lookup(i));
     let stop = false;
-    const writer = (async () => { let i = 0; while (!stop) await fx!.log.append(lookup(i++)); })();
+    const writer = (async () => { let i = 0; while (!stop) await fx.log.append(lookup(i++)); })();
     const reports = [];
     for (let k = 0; k < 5; k++) reports.push(await fx.log.verify());
     stop = true;

@@ -221,7 +221,7 @@ describe('backup library: public-key encryption and tampering', () => {
     let i = 500;
     let writing = true;
     const writer = (async () => { while (writing) await pair(i++); })();
-    const { file } = await createBackup({ dataDir: live, signer, db: db as never, plaintext: true });
+    const { file } = await createBackup({ dataDir: live, signer, db, plaintext: true });
     writing = false;
     await writer;
     await db.close();

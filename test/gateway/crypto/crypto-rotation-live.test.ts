@@ -15,7 +15,6 @@ import { loadConfig } from '../../../config/load.js';
 import { adminApi } from '../../../cli/adminApi.js';
 import { openAuthStore } from '../../../admin-ui/auth/store.js';
 import { sealedCensus, sealedKeyId, type DataKeyRotationStatus } from '../../../gateway/crypto/index.js';
-import type { CsRole } from '../../../gateway/cs/role.js';
 import { isoDateInJapan } from '../../../domain/dates.js';
 import { uuidv7, type Envelope } from '../../../platform/envelope.js';
 import { createLogger } from '../../../platform/log/logger.js';

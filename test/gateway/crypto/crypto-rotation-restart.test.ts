@@ -15,7 +15,6 @@ import { openAuthStore } from '../../../admin-ui/auth/store.js';
 import { createDataKeyRotation, openFileKek, openKeyring, SEALED_SUBLEVELS, sealedCensus, sealedKeyId, type DataKeyRotation, type DataKeyRotationStatus, type Keyring } from '../../../gateway/crypto/index.js';
 import { ROTATION_STATE_KEY, rotationStateStore } from '../../../gateway/crypto/rotationState.js';
 import { trackWrites } from '../../../gateway/crypto/writeTracker.js';
-import type { CsRole } from '../../../gateway/cs/role.js';
 import { createLogger } from '../../../platform/log/logger.js';
 import { openApplianceDb, SUBLEVELS, type Db } from '../../../platform/store/db.js';
 import { generateResidents } from '../../../sim/residents.js';

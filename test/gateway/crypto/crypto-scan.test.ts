@@ -3,7 +3,7 @@
 // scan every byte of every file. A control run through a plain sublevel shows the scan finds them.
 import { afterEach, describe, expect, it } from 'vitest';
 import { randomInt } from 'node:crypto';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { openApplianceDb } from '../../../platform/store/db.js';
 import { createKeyHasher, openFileKek, openKeyring, openPkcs11Kek, type Keyring } from '../../../gateway/crypto/index.js';

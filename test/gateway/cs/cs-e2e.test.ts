@@ -70,7 +70,7 @@ describe('flow 6: consistency check with the prefectural server', () => {
 
   it('acknowledges and audits a phase result the server sends on its own (consistency.result)', async () => {
     const phase = await new StoreConsistencyPeer(s.prefStore).handle({ phase: 'snapshot', checkId: uuidv7(), lgCode: SERVED, snapshotSeq: 1, mode: 'full', bucketBits: 4, recordCount: 1 } as never);
-    const reply = await s.sims.node(PREF).request(SELF, 'consistency.result', phase as unknown as Record<string, unknown>);
+    const reply = await s.sims.node(PREF).request(SELF, 'consistency.result', phase);
     expect(reply).toMatchObject({ type: 'consistency.result.result', body: { accepted: true } });
     const bad = await s.sims.node(PREF).request(SELF, 'consistency.result', { phase: 'nonsense' });
     expect(bad).toMatchObject({ type: 'error', body: { code: 'invalid_request', details: [{ path: 'body.phase' }] } });
@@ -247,7 +247,7 @@ describe('atomicity of a flow\'s unit of work', () => {
       b.put = ((k: string, v: unknown, o?: { sublevel?: { prefix?: string } }) => {
         if (o?.sublevel?.prefix === '!outbox!') flowBatch = true;
         return put(k as never, v as never, o as never);
-      }) as typeof b.put;
+      });
       const write = b.write.bind(b);
       b.write = (async (...a: Parameters<typeof write>) => {
         if (flowBatch) { failed++; await b.close(); throw new Error('injected write failure'); }

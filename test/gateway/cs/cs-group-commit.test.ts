@@ -30,7 +30,9 @@ function intakeWrites(writes: RecordedWrite[]): RecordedWrite[] {
   return writes.filter((w) => w.ops.some((op) => op.type === 'put' && op.key.startsWith(SEEN)));
 }
 
-async function burst(requests: Array<{ type: string; body: Record<string, unknown> }>): Promise<{ replies: Envelope[]; writes: RecordedWrite[] }> {
+type LocalRequest = { type: string; body: Record<string, unknown> };
+
+async function burst(requests: LocalRequest[]): Promise<{ replies: Envelope[]; writes: RecordedWrite[] }> {
   const recorder = recordWrites();
   try {
     const replies = await Promise.all(requests.map((q) => rr.request(q.type, q.body)));
@@ -66,7 +68,7 @@ describe('group commit of a burst of local requests', () => {
   it('refuses a bad request alone while its batch-mates are applied', async () => {
     const people = s.residents.slice(50, 90);
     const conflicting = s.residents[95]!; // 'add' of a registered 住民票コード: the store refuses it in the flow
-    const requests = people.map((r) => ({ type: 'identity.update', body: update(r, 1) as Record<string, unknown> }));
+    const requests: LocalRequest[] = people.map((r) => ({ type: 'identity.update', body: update(r, 1) }));
     requests.splice(10, 0, { type: 'identity.update', body: update(conflicting, 1, 'add') });
     requests.splice(20, 0, { type: 'identity.update', body: { record: { residentCode: 'not-a-code' } } });
     const { replies, writes } = await burst(requests);
@@ -109,7 +111,7 @@ describe('group commit of a burst of local requests', () => {
   it('lets a person take the 個人番号 another gave up earlier in the same burst', async () => {
     const [a, b] = [s.residents[170]!, s.residents[171]!];
     const fresh = '98765432101' + String(myNumberCheckDigit('98765432101'));
-    const others = s.residents.slice(172, 192).map((r) => ({ type: 'identity.update', body: update(r, 1) as Record<string, unknown> }));
+    const others: LocalRequest[] = s.residents.slice(172, 192).map((r) => ({ type: 'identity.update', body: update(r, 1) }));
     const requests = [
       ...others.slice(0, 10),
       { type: 'identity.update', body: { record: { ...update(a, 1).record, myNumber: fresh } } },

@@ -68,7 +68,6 @@ it('loses nothing acknowledged when the power is cut under load', async () => {
     first.child.kill('SIGKILL');
     if (first.child.exitCode === null && first.child.signalCode === null) await new Promise((r) => first.child.once('exit', r));
     const rollback = rollBackToSynced(dbDir, shadowDir);
-    // eslint-disable-next-line no-console
     console.log(`power cut after ${pubacks} PUBACKs, ${replies.size} replies; rollback ${JSON.stringify(rollback)}`);
     second = startAppliance(false);
     void second.ready.catch(() => undefined);

@@ -29,7 +29,7 @@ function config(dataDir: string, localPort: number, nlPort: number) {
 
 describe('authenticator: segment check', () => {
   const cfg = config('/tmp/unused', 1884, 1885);
-  const auth = createAuthenticator(cfg, readSecret as never);
+  const auth = createAuthenticator(cfg, readSecret);
   const attempt = (user: string, pw: string, segment: 'local' | 'number-linkage') =>
     auth({ listenerType: 'plain', segment, peerCn: null, username: user, password: Buffer.from(pw), clientId: user, clean: true });
   it('admits each system on its own segment only', () => {
@@ -47,7 +47,7 @@ describe('broker: number-linkage listener', () => {
   let nl = 0;
   beforeAll(async () => {
     local = await freePort(); nl = await freePort();
-    broker = await startBroker(config(dir.path, local, nl), { logger: createLogger({ level: 'silent' }), readSecret: readSecret as never });
+    broker = await startBroker(config(dir.path, local, nl), { logger: createLogger({ level: 'silent' }), readSecret: readSecret });
   });
   afterAll(async () => { await broker?.close(); dir.cleanup(); });
 

@@ -112,7 +112,7 @@ describe('情報提供等記録: operator export (juki-gw provision export)', ()
     const r = await cli('export', '--data-dir', dir.path, '--out', out, '--from', '2025-01-01T00:00:00+09:00');
     expect(r).toMatchObject({ code: 0, stdout: `exported 2 情報提供等記録 to ${out}\n` });
     const lines = readFileSync(out, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
-    expect(lines.map((l) => `${l.requestId}:${l.kind}:${l.result}`)).toEqual(['b:query:sent', 'b:answer:found']);
+    expect(lines.map((l) => [l.requestId, l.kind, l.result].join(':'))).toEqual(['b:query:sent', 'b:answer:found']);
     expect((await cli('export', '--data-dir', dir.path, '--out', out)).code).toBe(1);
     expect(readFileSync(out, 'utf8').trim().split('\n')).toHaveLength(2);
     const bad = await cli('export', '--data-dir', dir.path, '--out', join(dir.path, 'x.jsonl'), '--to', 'yesterday');

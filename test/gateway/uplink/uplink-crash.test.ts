@@ -60,7 +60,7 @@ function startAppliance(): { child: ChildProcess; ready: Promise<void>; lastDept
   let depth = Number.NaN;
   let resolveReady!: () => void;
   const ready = new Promise<void>((r) => { resolveReady = r; });
-  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
     for (const line of chunk.split('\n')) {
       if (line === 'ready') resolveReady();
       const m = /^depth (\d+)$/.exec(line);
