@@ -89,8 +89,8 @@ async function writeDb(dir: string, records: Buffer): Promise<number> {
   try {
     let batch = db.batch();
     for (const [k, v] of decodeRecords(records)) {
-      // why: the records are raw bytes of keys and values; the store is typed string → Uint8Array, and
-      // abstract-level's put overloads take per-operation encodings only through an untyped options bag.
+      // The records are raw bytes; the store is typed string → Uint8Array.
+      // why: abstract-level's put takes a per-operation (buffer) encoding only through an untyped options bag.
       batch.put(k as never, v, raw as never);
       if (++n % 5000 === 0) { await batch.write(); batch = db.batch(); }
     }
