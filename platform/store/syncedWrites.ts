@@ -6,7 +6,8 @@
 // `sync` itself keeps its choice. Unsynced, because they acknowledge nothing (lost in a power cut,
 // each only makes something happen again): the broker's batches of subscribers' acknowledgements
 // (broker/persistence/committer.ts), the delete of a delivered reply (gateway/local/localOutbox.ts)
-// and of an upstream message its receiver PUBACKed (gateway/uplink/outbox.ts); and classic-level's
+// and of an upstream message its receiver PUBACKed (gateway/uplink/outbox.ts), the inbox's mark of an
+// upstream reply (gateway/uplink/inbox.ts); and classic-level's
 // range clear, which has no sync option (the broker's ingress clear, redone at start if lost).
 // Opted out (config broker.syncWrites: false): nothing is installed, LevelDB leaves writes to the
 // OS page cache: process-crash safety only.
