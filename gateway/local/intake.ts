@@ -105,21 +105,24 @@ export function createIntake(o: IntakeOptions): Intake {
     // next wake-up; `after` and `retryLater` keep this pass from spinning on it.
     let after = 0;
     const retryLater = new Set<number>();
+    // The priority lane's requests taken in this pass (queued until its group is written).
+    const taken = new Set<number>();
+    /**
+     * The priority lane: an interactive look-up never waits behind a queued durable burst, only for
+     * the request in hand. It changes nothing a queued update reads, and an update not yet answered
+     * is not yet applied, so answering the look-up first is consistent.
+     */
+    const urgent = async () => (await o.source.readPriority?.(64) ?? []).filter((q) => !retryLater.has(q.seq) && !taken.has(q.seq));
     for (;;) {
       again = false;
-      // The priority lane first: an interactive look-up never waits behind a queued durable burst,
-      // only for the pass in progress. It changes nothing a queued update reads, and an update not yet
-      // answered is not yet applied, so answering the look-up first is consistent.
-      const urgent = (await o.source.readPriority?.(64) ?? []).filter((q) => !retryLater.has(q.seq));
-      const batch = urgent.length > 0 ? urgent : (await o.source.read(after, 64)).filter((q) => !retryLater.has(q.seq));
+      const first = await urgent();
+      const batch = first.length > 0 ? first : (await o.source.read(after, 64)).filter((q) => !retryLater.has(q.seq));
       if (batch.length === 0 || closed) return;
       // In queue order: flows for one person stay in order; handlers never block on upstream. The
       // next request starts once this one's writes are staged in the group (or it finished).
       group.open();
       const handled: Array<Promise<void>> = [];
-      for (const q of batch) {
-        if (closed) break;
-        if (urgent.length === 0) after = q.seq;
+      const take = async (q: QueuedRequest) => {
         let staged!: () => void;
         const turn = new Promise<void>((resolve) => { staged = resolve; });
         const done = handleOne(q, staged).catch((e: unknown) => {
@@ -132,12 +135,22 @@ export function createIntake(o: IntakeOptions): Intake {
         });
         handled.push(done);
         await Promise.race([turn, done]);
+      };
+      for (const q of batch) {
+        if (closed) break;
+        if (first.length === 0) {
+          after = q.seq;
+          for (const u of await urgent()) { taken.add(u.seq); await take(u); }
+          if (taken.has(q.seq)) continue;
+        } else taken.add(q.seq);
+        await take(q);
       }
       // Whatever a request commits after this (a refusal after a failed group write) is written alone.
       await group.close();
       groupKeys.clear();
       exclusive = false;
       await Promise.all(handled);
+      taken.clear();
     }
   }
 
