@@ -1,6 +1,7 @@
 // The intake's priority lane: an interactive request (a search at a terminal) sent while a burst of
 // durable updates is queued is answered before the burst drains, not behind it; the burst itself
-// is answered completely, and one person's updates still reach the prefecture in order.
+// is answered completely, one person's updates still reach the prefecture in order, and the audit
+// chain written by the batched burst is one hash link per event with valid signed checkpoints.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isoDateInJapan } from '../domain/dates.js';
 import { uuidv7, type Envelope } from '../platform/envelope.js';
@@ -63,4 +64,26 @@ describe('priority lane for interactive requests', () => {
     }, 120_000);
     expect(notes.map((e) => (e.body.record as IdentityChange).address)).toEqual(mine);
   }, 240_000);
+
+  it('keeps the audit chain a chain under the batched burst: one link per event, checkpoints valid', async () => {
+    await s.role.idle();
+    await s.audit.checkpoint();
+    const report = await s.audit.verify();
+    expect(report.issues).toEqual([]);
+    expect(report.ok).toBe(true);
+    const entries = await s.audit.query({ limit: 10_000 });
+    expect(entries.length).toBe(report.entries);
+    // One entry per request of the burst (not one per group), each linked to the one before it.
+    expect(entries.filter((e) => e.event.action === 'identity.update').length).toBe(BURST);
+    expect(entries.filter((e) => e.event.action === 'identity.search').length).toBe(1);
+    for (const [i, e] of entries.entries()) {
+      if (i === 0) continue;
+      expect(e.seq).toBe(entries[i - 1]!.seq + 1);
+      expect(e.prev).toBe(entries[i - 1]!.hash);
+    }
+    // Checkpoints were signed while the burst was being written (one per 1,000 entries), and cover it all.
+    expect(report.checkpoints).toBeGreaterThanOrEqual(Math.floor(BURST / 1000));
+    expect(report.lastCheckpointSeq).toBe(entries.at(-1)!.seq);
+    expect(report.unsignedTail).toBe(0);
+  }, 60_000);
 });
