@@ -52,8 +52,10 @@ for (const [name, v] of [['BENCH_BURST', BURST], ['BENCH_BROKER_MESSAGES', BROKE
   if (!Number.isInteger(v) || v < 0) throw new Error(`${name}: expected a whole number ≥ 0, got "${process.env[name]}"`);
 }
 const argv = process.argv.slice(2);
-for (const a of argv) if (a.startsWith('--') && a !== '--profile') throw new Error(`unknown option ${a} (known: --profile [FILE])`);
 const profileAt = argv.indexOf('--profile');
+for (const [i, a] of argv.entries()) {
+  if (a !== '--profile' && !(i === profileAt + 1 && profileAt >= 0 && !a.startsWith('--'))) throw new Error(`unknown argument "${a}" (known: --profile [FILE])`);
+}
 const PROFILE = profileAt < 0 ? undefined : (argv[profileAt + 1] ?? join(tmpdir(), `bench-uplink-signed-${Date.now()}.cpuprofile`));
 const WARMUP = 3;
 const RAW_SECONDS = 5;
