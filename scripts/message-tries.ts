@@ -1,7 +1,7 @@
 // "Try it" requests of docs/messages.md: for every type a local system sends, a body that works
 // against the embedded default as written (served municipality 242012 Tsu City, people of the
 // deterministic simulation, seed `embedded-default`), the example system that sends it and the reply
-// it gets. test/documented-examples.test.ts runs them, in page order, against a real appliance.
+// it gets. test/project/documented-examples.test.ts runs them, in page order, against a real appliance.
 import { EXAMPLE_BODIES } from '../gateway/messages/examples.js';
 import type { MessageType } from '../gateway/messages/registry.js';
 

@@ -23,7 +23,7 @@ beforeAll(async () => {
   const file = join(pw.path, 'pw');
   writeFileSync(file, PASSWORD + '\n', { mode: 0o600 });
   // Random CONNECTs fail logins by the thousand from 127.0.0.1: a 1 ms backoff keeps the valid logins
-  // of the fuzz sessions working (the backoff itself is test/hostile-auth-guessing.test.ts).
+  // of the fuzz sessions working (the backoff itself is test/broker/hostile-auth-guessing.test.ts).
   f = await startBrokerFixture({ limits: { authFailures: { allowed: 1000, backoffMs: 1, maxBackoffMs: 1, forgetAfterMs: 1000 } }, extra: { systems: [
     { id: 'rr-01', role: 'resident-register', password: { file } },
     ...FUZZ_SYSTEMS.map((id) => ({ id, role: 'monitor', password: { file } })),

@@ -1,6 +1,6 @@
 // The stack the CS crash tests share: Mosquitto with the simulated upstreams, a data dir with the
 // appliance's certified signer and N residents loaded, and the appliance as a child process
-// (test/cs-crash-appliance.ts) that a test kills and restarts. Plus the checks every crash test makes
+// (test/gateway/cs/cs-crash-appliance.ts) that a test kills and restarts. Plus the checks every crash test makes
 // afterwards: each update notified once and in order per person, applied exactly once, audit intact.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
@@ -76,7 +76,7 @@ export async function startCrashStack(prefix: string, persons: number, prepare?:
     get starts() { return starts; },
     startAppliance(env = {}) {
       starts++;
-      const child = spawn(process.execPath, ['--import', 'tsx', 'test/cs-crash-appliance.ts'], {
+      const child = spawn(process.execPath, ['--import', 'tsx', 'test/gateway/cs/cs-crash-appliance.ts'], {
         env: { ...process.env, DATA_DIR: dataDir, PKI_DIR: pkiDir, BROKER_URL: mosq.url, PORT: String(port), PW_FILE: pwFile, ...env },
         stdio: ['ignore', 'pipe', 'inherit'],
       });

@@ -1,5 +1,5 @@
 // The runnable examples of the documentation: every ```sh block of a page is preceded by a marker,
-// either `<!-- example: {"exit":0,"reply":{...}} -->` (run by test/documented-examples.test.ts
+// either `<!-- example: {"exit":0,"reply":{...}} -->` (run by test/project/documented-examples.test.ts
 // against the embedded default, its outcome checked) or `<!-- not-run: why -->`. A block without a
 // marker is reported, so a new example cannot slip in untested.
 

@@ -1,5 +1,5 @@
 // The imports of the repository's own source files, resolved to repository paths, for the
-// dependency-direction test (test/architecture.test.ts).
+// dependency-direction test (test/project/architecture.test.ts).
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, posix } from 'node:path';
 
