@@ -3,10 +3,10 @@
 // is answered completely, one person's updates still reach the prefecture in order, and the audit
 // chain written by the batched burst is one hash link per event with valid signed checkpoints.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isoDateInJapan } from '../domain/dates.js';
-import { uuidv7, type Envelope } from '../platform/envelope.js';
-import type { IdentityChange } from '../gateway/cs/identityStoreTypes.js';
-import { PREF, SYSTEMS, startCsStack, until, type CsStack, type LocalClient } from './helpers/cs-harness.js';
+import { isoDateInJapan } from '../../../domain/dates.js';
+import { uuidv7, type Envelope } from '../../../platform/envelope.js';
+import type { IdentityChange } from '../../../gateway/cs/identityStoreTypes.js';
+import { PREF, SYSTEMS, startCsStack, until, type CsStack, type LocalClient } from '../../helpers/cs-harness.js';
 
 let s: CsStack;
 let rr: LocalClient;
