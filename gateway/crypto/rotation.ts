@@ -140,8 +140,8 @@ export function createDataKeyRotation(opts: DataKeyRotationOptions): DataKeyRota
     }
   }
 
-  async function run(s: DataKeyRotationStatus, earlier: number, signal: AbortSignal): Promise<void> {
-    await drainEarlierWrites(earlier, signal);
+  async function run(s: DataKeyRotationStatus, switchMark: number, signal: AbortSignal): Promise<void> {
+    await drainEarlierWrites(switchMark, signal);
     const targetNames = new Set(targets.map((t) => (typeof t === 'string' ? t : '')));
     // After a restart the first pass goes on where it stopped; the census below still checks everything.
     const done = new Set(s.finishedSublevels ?? []);
@@ -165,7 +165,7 @@ export function createDataKeyRotation(opts: DataKeyRotationOptions): DataKeyRota
     const inUse = new Set(Object.values(left).flatMap((per) => Object.keys(per).map(Number)));
     const kept = [...inUse].sort((a, b) => a - b);
     // A write issued before the rotation and still not applied may carry an older key: keep them all.
-    const blocked = tracker.pendingBefore(earlier);
+    const blocked = tracker.pendingBefore(switchMark);
     if (blocked === 0) {
       for (const k of ring.keys()) {
         if (k.state !== 'active' || k.current || inUse.has(k.id)) continue;
@@ -183,10 +183,10 @@ export function createDataKeyRotation(opts: DataKeyRotationOptions): DataKeyRota
   }
 
   /** Runs the background pass of `s`, which is already current and stored as running. */
-  function launch(s: DataKeyRotationStatus, ac: AbortController, earlier: number, done: () => void): void {
+  function launch(s: DataKeyRotationStatus, ac: AbortController, switchMark: number, done: () => void): void {
     void (async () => {
       try {
-        await run(s, earlier, ac.signal);
+        await run(s, switchMark, ac.signal);
         s.state = 'done';
       } catch (e) {
         if (ac.signal.aborted) {
