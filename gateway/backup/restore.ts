@@ -54,8 +54,12 @@ export function verifyBackup(file: Buffer, opts: { decryptWith?: DecryptWith; tr
   if (!jws || typeof jws.protected !== 'string' || typeof jws.payload !== 'string' || typeof jws.signature !== 'string' || typeof signed.certificate !== 'string') {
     throw new BackupRefused('signed manifest: JWS or certificate missing');
   }
+  // Canonical only: Node's decoder skips unknown characters, so a changed byte (an "=" of the
+  // padding, an inserted one) would decode to the same certificate and go unnoticed.
+  const certDer = Buffer.from(signed.certificate, 'base64');
+  if (certDer.toString('base64') !== signed.certificate) throw new BackupRefused('signed manifest: the signer certificate is not canonical base64 (corrupt)');
   let cert: X509Certificate;
-  try { cert = new X509Certificate(Buffer.from(signed.certificate, 'base64')); } catch { throw new BackupRefused('signed manifest: the signer certificate does not parse'); }
+  try { cert = new X509Certificate(certDer); } catch { throw new BackupRefused('signed manifest: the signer certificate does not parse'); }
   const headerBytes = fromB64u(jws.protected);
   const payload = fromB64u(jws.payload);
   const sig = fromB64u(jws.signature);

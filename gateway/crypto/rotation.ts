@@ -102,16 +102,15 @@ export function createDataKeyRotation(opts: DataKeyRotationOptions): DataKeyRota
   const save = (s: DataKeyRotationStatus) => persisted.save(toRecord(s, previousKeyId));
 
   /**
-   * Writes issued before the rotation may carry values sealed under the old key; they are in
-   * flight for milliseconds. Each key seen idle once has had its older write applied.
+   * Writes issued before the switch of key may carry values sealed under the old key; they are in
+   * flight for milliseconds. Only those count: writes issued later (the flows go on writing the
+   * same keys all the time) are sealed under the new key.
    */
-  async function drainEarlierWrites(keys: string[], signal: AbortSignal): Promise<void> {
-    let left = keys;
+  async function drainEarlierWrites(mark: number, signal: AbortSignal): Promise<void> {
     const until = Date.now() + (opts.earlierWritesTimeoutMs ?? 10_000);
-    while (left.length && Date.now() < until) {
+    while (tracker.pendingBefore(mark) > 0 && Date.now() < until) {
       signal.throwIfAborted();
-      left = left.filter((k) => tracker.inFlight(k));
-      if (left.length) await sleep(10);
+      await sleep(10);
     }
   }
 
@@ -141,8 +140,8 @@ export function createDataKeyRotation(opts: DataKeyRotationOptions): DataKeyRota
     }
   }
 
-  async function run(s: DataKeyRotationStatus, earlier: string[], signal: AbortSignal): Promise<void> {
-    await drainEarlierWrites(earlier, signal);
+  async function run(s: DataKeyRotationStatus, switchMark: number, signal: AbortSignal): Promise<void> {
+    await drainEarlierWrites(switchMark, signal);
     const targetNames = new Set(targets.map((t) => (typeof t === 'string' ? t : '')));
     // After a restart the first pass goes on where it stopped; the census below still checks everything.
     const done = new Set(s.finishedSublevels ?? []);
@@ -166,7 +165,7 @@ export function createDataKeyRotation(opts: DataKeyRotationOptions): DataKeyRota
     const inUse = new Set(Object.values(left).flatMap((per) => Object.keys(per).map(Number)));
     const kept = [...inUse].sort((a, b) => a - b);
     // A write issued before the rotation and still not applied may carry an older key: keep them all.
-    const blocked = earlier.filter((key) => tracker.inFlight(key)).length;
+    const blocked = tracker.pendingBefore(switchMark);
     if (blocked === 0) {
       for (const k of ring.keys()) {
         if (k.state !== 'active' || k.current || inUse.has(k.id)) continue;
@@ -184,10 +183,10 @@ export function createDataKeyRotation(opts: DataKeyRotationOptions): DataKeyRota
   }
 
   /** Runs the background pass of `s`, which is already current and stored as running. */
-  function launch(s: DataKeyRotationStatus, ac: AbortController, earlier: string[], done: () => void): void {
+  function launch(s: DataKeyRotationStatus, ac: AbortController, switchMark: number, done: () => void): void {
     void (async () => {
       try {
-        await run(s, earlier, ac.signal);
+        await run(s, switchMark, ac.signal);
         s.state = 'done';
       } catch (e) {
         if (ac.signal.aborted) {
@@ -244,7 +243,7 @@ export function createDataKeyRotation(opts: DataKeyRotationOptions): DataKeyRota
     }
     logger?.info({ newKeyId: s.newKeyId, by: s.by, startedAt: s.startedAt, finishedSublevels: s.finishedSublevels }, 'data key rotation resumed after a restart');
     try { await opts.onResumed?.(structuredClone(s)); } catch (e) { logger?.error({ err: (e as Error).message }, 'data key rotation: recording the resumption failed'); }
-    launch(s, ac, tracker.inFlightKeys(), done);
+    launch(s, ac, tracker.mark(), done);
   }
   const loaded = resume();
 
@@ -273,7 +272,7 @@ export function createDataKeyRotation(opts: DataKeyRotationOptions): DataKeyRota
         return { started: false, status: self.status() };
       }
       logger?.info({ newKeyId: s.newKeyId, by }, 'data key rotation started');
-      launch(s, ac, tracker.inFlightKeys(), done);
+      launch(s, ac, tracker.mark(), done);
       return { started: true, status: self.status() };
     },
     async settled() {

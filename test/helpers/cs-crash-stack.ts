@@ -26,6 +26,8 @@ export interface CrashStack {
   readonly dataDir: string;
   readonly residents: IdentityChange[];
   readonly port: number;
+  /** The upstream broker (Mosquitto) the appliance's uplink publishes to. */
+  readonly upstreamUrl: string;
   readonly sims: Simulators;
   /** How many times the appliance was started. */
   readonly starts: number;
@@ -72,7 +74,7 @@ export async function startCrashStack(prefix: string, persons: number, prepare?:
   let starts = 0;
 
   return {
-    dir: tmp.path, dataDir, residents, port, sims: simulators,
+    dir: tmp.path, dataDir, residents, port, upstreamUrl: mosq.url, sims: simulators,
     get starts() { return starts; },
     startAppliance(env = {}) {
       starts++;

@@ -235,6 +235,27 @@ describe('backup library: public-key encryption and tampering', () => {
     expect(a.sort()).toEqual(b.sort());
   });
 
+  it('a signer certificate changed only in its base64 form (padding, line break) is refused', async () => {
+    // Node's base64 decoder skips characters it does not know, so such a change would decode to the
+    // same certificate and a changed byte of the manifest (e.g. its "=" padding) would go unnoticed.
+    const parts: Part[] = [{ name: 'db.records', kind: 'db', mode: 0o600, data: Buffer.alloc(0) }, { name: 'file', kind: 'file', mode: 0o644, data: Buffer.from('x') }];
+    const archive = await signParts(parts, signer);
+    const n = archive.readUInt32BE(0);
+    const signed = JSON.parse(archive.subarray(4, 4 + n).toString('utf8')) as { certificate: string };
+    const withManifest = (m: object) => {
+      const json = Buffer.from(JSON.stringify(m));
+      const head = Buffer.alloc(4);
+      head.writeUInt32BE(json.length);
+      return sealContainer(Buffer.concat([head, json, archive.subarray(4 + n)]));
+    };
+    expect(verifyBackup(withManifest(signed), { trust: trust() }).manifest.parts).toHaveLength(2);
+    const c = signed.certificate;
+    for (const altered of [`${c.slice(0, 64)}\n${c.slice(64)}`, `${c.slice(0, -1)}<`, `${c}*`]) {
+      expect(Buffer.from(altered, 'base64').equals(Buffer.from(c, 'base64'))).toBe(true);
+      expect(() => verifyBackup(withManifest({ ...signed, certificate: altered }), { trust: trust() })).toThrow(/signer certificate is not canonical base64/);
+    }
+  });
+
   it('a validly signed manifest naming a path outside the data dir is refused', async () => {
     const evil: Part[] = [{ name: 'db.records', kind: 'db', mode: 0o600, data: Buffer.alloc(0) },
       { name: '../escape', kind: 'file', mode: 0o644, data: Buffer.from('x') }];

@@ -155,4 +155,31 @@ describe('data key rotation service', () => {
     expect(await again.settled()).toMatchObject({ state: 'done', retired: [1, 2], complete: true });
     expect(await sub.get('late')).toEqual({ name: 'sealed under key 1, not yet written' });
   });
+
+  it('retires the older key while the flows keep writing the same keys (only writes issued before the switch count)', async () => {
+    // Like the audit head or the broker's fan-out marker: a key with a write in flight at every moment.
+    const hot = db.sublevel<string, { n: number }>('hot', { valueEncoding: 'json' });
+    let n = 0;
+    let writing = true;
+    const writes: Array<Promise<void>> = [];
+    const issue = () => { writes.push(hot.put('head', { n: ++n })); };
+    // Runs right after the tracker has seen a write applied: the next one is issued in the same tick.
+    const onWrite = () => { if (writing) issue(); };
+    db.on('write', onWrite);
+    issue();
+    issue();
+    try {
+      const slow = createDataKeyRotation({ db, keyring: ring, earlierWritesTimeoutMs: 2_000 });
+      expect((await slow.start('boss')).started).toBe(true);
+      const done = await slow.settled();
+      expect(done.detail).not.toMatch(/have not completed/);
+      expect(done).toMatchObject({ state: 'done', retired: [1], complete: true });
+    } finally {
+      writing = false;
+      db.off('write', onWrite);
+      await Promise.all(writes);
+    }
+    expect(n).toBeGreaterThan(2);
+    expect(await hot.get('head')).toEqual({ n });
+  });
 });

@@ -72,6 +72,12 @@ it('answers an interactive request left pending by a crash with upstream_unavail
   await stack.sims.node('national').close(); // silent upstream: the verification stays pending
   const app = stack.startAppliance();
   await app.ready;
+  // The appliance stores the pending record before it asks upstream: once the question is on the
+  // upstream broker, the record is on disk and the kill leaves it pending.
+  const upstream = await mqtt.connectAsync(stack.upstreamUrl, { reconnectPeriod: 0 });
+  const asked: string[] = [];
+  upstream.on('message', (topic) => asked.push(topic));
+  await upstream.subscribeAsync('to/national/identity.verify', { qos: 1 });
   const term = await mqtt.connectAsync(`mqtt://127.0.0.1:${stack.port}`, { clientId: SYSTEMS.terminal, username: SYSTEMS.terminal, password: PASSWORD, clean: false, protocolVersion: 4, reconnectPeriod: 200 });
   try {
     const got: Envelope[] = [];
@@ -79,7 +85,7 @@ it('answers an interactive request left pending by a crash with upstream_unavail
     await term.subscribeAsync(`res/${SYSTEMS.terminal}`, { qos: 1 });
     const id = uuidv7();
     await term.publishAsync('req/identity.verify', JSON.stringify({ v: 1, id, type: 'identity.verify', body: { by: 'residentCode', residentCode: stack.residents[0]!.residentCode, operatorId: 'op-1', terminalId: 'tm-1' } }), { qos: 1 });
-    await new Promise((r) => setTimeout(r, 500)); // taken by the intake and forwarded; no answer comes
+    await until(() => asked.length > 0, 20_000); // taken by the intake and forwarded; no answer comes
     expect(got).toEqual([]);
     app.child.kill('SIGKILL');
     const again = stack.startAppliance();
@@ -90,5 +96,6 @@ it('answers an interactive request left pending by a crash with upstream_unavail
     again.child.kill('SIGKILL');
   } finally {
     await term.endAsync(true);
+    await upstream.endAsync(true);
   }
 }, 60_000);
