@@ -5,13 +5,9 @@
 // each configuration in turn in the same run, R rounds interleaved (the machine is shared: the
 // median of each configuration is reported). Throughput is end to end: first publish to the last
 // message the subscriber received live. Ratios are against ours, measured in this run.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { flag, intFlag } from './lib/args.js';
-import { BROKER_LABELS, startBroker, type BrokerKind } from './lib/brokers.js';
-import { cpuMsOf, freePort, start, stop } from './lib/procs.js';
+import { BROKER_LABELS, type BrokerKind } from './lib/brokers.js';
+import { runBroker, type BrokerRow as Row } from './lib/brokerRun.js';
 
 const argv = process.argv.slice(2);
 const messages = intFlag(argv, 'messages', 100_000);
@@ -25,44 +21,6 @@ const KNOWN: BrokerKind[] = [...ALL, 'ours-nosync'];
 const only = (flag(argv, 'only')?.split(',') ?? ALL) as BrokerKind[];
 for (const k of only) if (!KNOWN.includes(k)) throw new Error(`--only: unknown broker "${k}" (known: ${KNOWN.join(', ')})`);
 
-const PUBLISHER = fileURLToPath(new URL('./lib/publisher.ts', import.meta.url));
-const SUBSCRIBER = fileURLToPath(new URL('./lib/subscriber.ts', import.meta.url));
-
-interface PubResult { start: number; end: number; acked: number; cpuMs: number }
-interface SubResult { first: number; last: number; received: number; lost: number; reordered: number; duplicated: number; heldBack: number; cpuMs: number }
-interface Row { kind: BrokerKind; msgsPerSec: number; ackPerSec: number; sub: SubResult; pub: PubResult; brokerCpu: number; brokerCpuMs: number; wallMs: number }
-
-async function runOne(kind: BrokerKind): Promise<Row> {
-  const dir = mkdtempSync(join(tmpdir(), `bench-broker-${kind}-`));
-  const port = await freePort();
-  const url = `mqtt://127.0.0.1:${port}`;
-  const broker = await startBroker(kind, port, dir, kind.startsWith('ours') && seal ? ['--seal'] : []);
-  try {
-    const cpuBefore = cpuMsOf(broker.proc.pid!);
-    const sub = start(process.execPath, ['--import', 'tsx', SUBSCRIBER, '--url', url, '--count', String(messages), '--client-id', 'bench-sub']);
-    await sub.line(/^SUBSCRIBED/, 30_000);
-    const pubProc = start(process.execPath, ['--import', 'tsx', PUBLISHER, '--url', url, '--count', String(messages), '--size', String(size), '--window', String(window)]);
-    const limit = 30 * 60_000;
-    const pub = JSON.parse(await pubProc.line(/^\{/, limit)) as PubResult;
-    const brokerCpuMs = cpuMsOf(broker.proc.pid!) - cpuBefore;
-    const res = JSON.parse(await sub.line(/^\{/, limit)) as SubResult;
-    const wallMs = Math.max(res.last, pub.end) - pub.start;
-    return {
-      kind,
-      msgsPerSec: res.last > pub.start ? (messages - res.lost - res.heldBack) / ((res.last - pub.start) / 1000) : 0,
-      ackPerSec: messages / ((pub.end - pub.start) / 1000),
-      sub: res,
-      pub,
-      brokerCpu: brokerCpuMs / wallMs,
-      brokerCpuMs,
-      wallMs,
-    };
-  } finally {
-    await stop(broker);
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
-
 const pct = (x: number) => `${Math.round(x * 100)}%`;
 
 const runs = new Map<BrokerKind, Row[]>(only.map((k) => [k, []]));
@@ -70,7 +28,7 @@ console.log(`bench:broker: ${messages} QoS 1 messages of ${size} B, 1 publisher 
 for (let round = 1; round <= rounds; round++) {
   for (const kind of only) {
     process.stdout.write(`  round ${round}: ${labelOf(kind)} ... `);
-    const row = await runOne(kind);
+    const row = await runBroker(kind, { messages, size, window, extraArgs: kind.startsWith('ours') && seal ? ['--seal'] : [] });
     runs.get(kind)!.push(row);
     console.log(`${Math.round(row.msgsPerSec)} msgs/s (lost ${row.sub.lost}, reordered ${row.sub.reordered}, duplicated ${row.sub.duplicated}, held back ${row.sub.heldBack})`);
   }

@@ -12,16 +12,28 @@
 // latency paced at half that rate (bench/lib/uplinkReq.ts: the clock starts at the req/ publish).
 // Second table (BENCH_OUTBOX=0 skips it): the same stacks with the clock started at the outbox commit
 // (bench/lib/uplinkOutbox.ts).
+// Baseline for the ratio (same run, before the rounds): the durable broker alone (bench:broker's
+// "ours", fsync default), QoS 1 msgs/s of BENCH_BROKER_MESSAGES (default 50,000).
+// Interactive priority (the first signed run, BENCH_BURST=0 skips it): identity.search p50/p99 while a
+// burst of BENCH_BURST (default 50,000) identity.update requests is queued (bench/lib/uplinkSearch.ts).
+// --profile [FILE]: a CPU profile of this process (the appliance) over the first signed sustained
+// phase, written to FILE (default in the temp dir), and its CPU per message split into stages
+// (bench/lib/profileStages.ts).
 // Knobs: BENCH_ROUNDS (default 2, ABBA order), BENCH_SECONDS (sustained and paced phases, default 8),
 // BENCH_WINDOW (default 1000), BENCH_RESIDENTS (default 3000), BENCH_MESSAGES (outbox backlog, default
 // 2000), BENCH_OUTBOX=0, BENCH_VERBOSE=1, BENCH_SYNC_WRITES=false (the stacks at the opt-out of
 // broker.syncWrites, process-crash safety only; default: the configuration's default).
 import { execSync } from 'node:child_process';
-import { loadavg } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { nowIso, uuidv7, type Envelope } from '../platform/envelope.js';
 import { PREF, SELF, startCsStack, type CsStack } from '../test/helpers/cs-harness.js';
 import { applianceHsm, notifyBody, testResidentCode } from '../test/helpers/uplink.js';
+import { runBroker } from './lib/brokerRun.js';
+import { cpuProfiler } from './lib/cpuProfile.js';
+import { STAGES, stageTimes } from './lib/profileStages.js';
 import { rawSigningRate, unsignedSigner, unsignedVerifier } from './lib/uplinkCrypto.js';
+import { measureSearchDuringBurst, type SearchDuringBurst } from './lib/uplinkSearch.js';
 import { measureOutboxPath, type OutboxPathResult } from './lib/uplinkOutbox.js';
 import { latencyOf, measureReqPath, type Latency, type ReqPathResult } from './lib/uplinkReq.js';
 
@@ -34,13 +46,27 @@ const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 2));
 const SYNC_ENV = process.env.BENCH_SYNC_WRITES;
 if (SYNC_ENV !== undefined && SYNC_ENV !== 'true' && SYNC_ENV !== 'false') throw new Error(`BENCH_SYNC_WRITES: expected true or false, got "${SYNC_ENV}"`);
 const SYNC_WRITES = SYNC_ENV === undefined ? undefined : SYNC_ENV === 'true';
+const BURST = Number(process.env.BENCH_BURST ?? 50_000);
+const BROKER_MESSAGES = Number(process.env.BENCH_BROKER_MESSAGES ?? 50_000);
+for (const [name, v] of [['BENCH_BURST', BURST], ['BENCH_BROKER_MESSAGES', BROKER_MESSAGES]] as const) {
+  if (!Number.isInteger(v) || v < 0) throw new Error(`${name}: expected a whole number ≥ 0, got "${process.env[name]}"`);
+}
+const argv = process.argv.slice(2);
+const profileAt = argv.indexOf('--profile');
+for (const [i, a] of argv.entries()) {
+  if (a !== '--profile' && !(i === profileAt + 1 && profileAt >= 0 && !a.startsWith('--'))) throw new Error(`unknown argument "${a}" (known: --profile [FILE])`);
+}
+const PROFILE = profileAt < 0 ? undefined : (argv[profileAt + 1] ?? join(tmpdir(), `bench-uplink-signed-${Date.now()}.cpuprofile`));
 const WARMUP = 3;
 const RAW_SECONDS = 5;
 
 const progress = (m: string) => { if (process.env.BENCH_VERBOSE) process.stderr.write(`[${(performance.now() / 1000).toFixed(1)} s] ${m}\n`); };
 const load0 = loadavg()[0]!;
 
-interface PathRun { req: ReqPathResult; outbox?: OutboxPathResult; parallelism: number; sessions: number; syncWrites: boolean; rawSign?: number }
+interface PathRun { req: ReqPathResult; outbox?: OutboxPathResult; search?: SearchDuringBurst; parallelism: number; sessions: number; syncWrites: boolean; rawSign?: number }
+
+let profiled = false;
+let searched = false;
 
 async function run(name: string, signed: boolean): Promise<PathRun> {
   progress(`${name}: starting the stack`);
@@ -55,13 +81,20 @@ async function run(name: string, signed: boolean): Promise<PathRun> {
       progress('raw signing');
       rawSign = await rawSigningRate(s.signer, env, RAW_SECONDS, parallelism);
     }
-    const req = await measureReqPath(s, { window: WINDOW, warmupSeconds: WARMUP, sustainedSeconds: SECONDS, pacedSeconds: SECONDS, progress: (m) => progress(`${name} ${m}`) });
+    const profile = signed && PROFILE !== undefined && !profiled ? cpuProfiler(PROFILE) : undefined;
+    profiled ||= profile !== undefined;
+    const req = await measureReqPath(s, { window: WINDOW, warmupSeconds: WARMUP, sustainedSeconds: SECONDS, pacedSeconds: SECONDS, progress: (m) => progress(`${name} ${m}`), ...(profile ? { profile } : {}) });
     const outbox = OUTBOX ? await measureOutboxPath(s, { messages: MESSAGES, pacedSeconds: Math.min(SECONDS, 5), progress: (m) => progress(`${name} ${m}`) }) : undefined;
-    return { req, outbox, parallelism, sessions, syncWrites: s.config.broker.syncWrites, rawSign };
+    const search = signed && BURST > 0 && !searched ? await measureSearchDuringBurst(s, { burst: BURST, progress: (m) => progress(`${name} ${m}`) }) : undefined;
+    searched ||= search !== undefined;
+    return { req, outbox, search, parallelism, sessions, syncWrites: s.config.broker.syncWrites, rawSign };
   } finally {
     await s.close();
   }
 }
+
+progress(`durable broker alone: ${BROKER_MESSAGES} QoS 1 messages`);
+const durableBroker = BROKER_MESSAGES > 0 ? (await runBroker('ours', { messages: BROKER_MESSAGES, size: 256, window: 1000 })).msgsPerSec : undefined;
 
 // ABBA order over the rounds (unsigned, signed, signed, unsigned, …) so a drift of the shared host's
 // load does not favour one path; every round is printed, the summary pools them.
@@ -97,7 +130,24 @@ const lines = [
   `  unsigned    ${f(U.sustained)} msg/s   at ${f(U.paced)} msg/s: p50 ${ms(U.e2e.p50)} ms p99 ${ms(U.e2e.p99)} ms (n ${U.e2e.n}); local reply p50 ${ms(U.local.p50)} p99 ${ms(U.local.p99)} ms`,
   `  signed      ${f(S.sustained)} msg/s   at ${f(S.paced)} msg/s: p50 ${ms(S.e2e.p50)} ms p99 ${ms(S.e2e.p99)} ms (n ${S.e2e.n}); local reply p50 ${ms(S.local.p50)} p99 ${ms(S.local.p99)} ms`,
   `  ratios: signed/unsigned ${(S.sustained / U.sustained).toFixed(2)}×, signed/raw signing ${(S.sustained / raw).toFixed(3)}×; paced p50 signed/unsigned ${(S.e2e.p50 / U.e2e.p50).toFixed(2)}×, p99 ${(S.e2e.p99 / U.e2e.p99).toFixed(2)}×`,
+  ...(durableBroker === undefined ? [] : [
+    `  durable broker alone (ours, fsync default, QoS 1, ${BROKER_MESSAGES} msgs): ${f(durableBroker)} msgs/s; signed/durable broker ${(S.sustained / durableBroker).toFixed(3)}×, unsigned/durable broker ${(U.sustained / durableBroker).toFixed(3)}×`,
+  ]),
+  `  targets: signed ≥ 5,000 msg/s: ${S.sustained >= 5000 ? 'met' : 'NOT met'} (${f(S.sustained)}); ≥ 0.10× the durable broker: ${durableBroker === undefined ? 'not measured' : S.sustained / durableBroker >= 0.1 ? 'met' : 'NOT met'}; p99 < 50 ms at half load: ${S.e2e.p99 < 50 ? 'met' : 'NOT met'} (${ms(S.e2e.p99)} ms)`,
 ];
+const search = runs.signed.find((r) => r.search)?.search;
+if (search) {
+  lines.push(`identity.search (local store) during a burst of ${search.burst} identity.update (up to ${search.maxQueued} queued, answered in ${search.burstSeconds.toFixed(1)} s): p50 ${ms(search.searches.p50)} ms p99 ${ms(search.searches.p99)} ms (n ${search.searches.n}); target p99 < 50 ms: ${search.searches.p99 < 50 ? 'met' : 'NOT met'}`);
+}
+if (PROFILE !== undefined) {
+  const profiledRun = runs.signed[0]!.req;
+  const times = stageTimes(PROFILE);
+  const perMsg = (stage: (typeof STAGES)[number]) => (times.get(stage)! * 1000) / profiledRun.sustainedCount;
+  lines.push(
+    `CPU profile of the first signed sustained phase (${profiledRun.sustainedCount} messages): ${PROFILE}`,
+    `  µs of this process's CPU per message: ${STAGES.filter((st) => st !== 'idle').map((st) => `${st} ${perMsg(st).toFixed(0)}`).join(', ')}; idle ${perMsg('idle').toFixed(0)}`,
+  );
+}
 const outU = runs.unsigned.flatMap((r) => r.outbox ?? []);
 const outS = runs.signed.flatMap((r) => r.outbox ?? []);
 if (outU.length > 0 && outS.length > 0) {

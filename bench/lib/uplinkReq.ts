@@ -17,6 +17,8 @@ export interface ReqPathOptions {
   sustainedSeconds: number;
   pacedSeconds: number;
   progress: (m: string) => void;
+  /** Runs around the sustained phase (bench:uplink --profile: the CPU profile covers exactly it). */
+  profile?: { start(): Promise<void>; stop(): Promise<void> };
 }
 
 export interface Latency { p50: number; p99: number; n: number; samples: number[] }
@@ -24,6 +26,8 @@ export interface Latency { p50: number; p99: number; n: number; samples: number[
 export interface ReqPathResult {
   /** identity.notify/s arriving at the prefecture with `window` requests outstanding. */
   sustained: number;
+  /** identity.notify arrived at the prefecture during the sustained phase. */
+  sustainedCount: number;
   /**
    * Mean requests, sampled every 100 ms: published but not yet acknowledged by the broker (client and
    * broker side), acknowledged (durable) but not yet answered (intake + flow side), answered but not yet
@@ -113,6 +117,7 @@ export async function measureReqPath(s: CsStack, o: ReqPathOptions): Promise<Req
     for (let i = 0; i < o.window; i++) publishOne();
     o.progress(`req: warm-up ${o.warmupSeconds} s, window ${o.window}`);
     await sleep(o.warmupSeconds * 1000);
+    await o.profile?.start();
     const c0 = completed;
     const t0 = performance.now();
     const samples = { unacked: 0, intake: 0, uplink: 0, n: 0 };
@@ -122,7 +127,9 @@ export async function measureReqPath(s: CsStack, o: ReqPathOptions): Promise<Req
       await sleep(100);
       samples.unacked += published - pubacked; samples.intake += pubacked - answered; samples.uplink += answered - completed; samples.n++;
     }
-    const sustained = (completed - c0) / ((performance.now() - t0) / 1000);
+    const sustainedCount = completed - c0;
+    const sustained = sustainedCount / ((performance.now() - t0) / 1000);
+    await o.profile?.stop();
     open = false;
     await drain();
     o.progress(`req: sustained ${sustained.toFixed(0)}/s`);
@@ -142,7 +149,7 @@ export async function measureReqPath(s: CsStack, o: ReqPathOptions): Promise<Req
     await drain();
     recording = false;
     return {
-      sustained, pacedRate, endToEnd: latencyOf(e2e), localReply: latencyOf(local),
+      sustained, sustainedCount, pacedRate, endToEnd: latencyOf(e2e), localReply: latencyOf(local),
       backlog: { unacked: samples.unacked / Math.max(1, samples.n), intake: samples.intake / Math.max(1, samples.n), uplink: samples.uplink / Math.max(1, samples.n) },
     };
   } finally {

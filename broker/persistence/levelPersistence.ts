@@ -196,7 +196,7 @@ export class LevelPersistence {
       });
       if (typeof packet.payload === 'object' && packet.payload) log.linkedRequests.set(packet.payload, seq);
       log.unfanned.delete(seq); // not an ingress entry
-      return this.#committer.commitThen(ops, () => this.requests.noteStored(seq, true), undefined, done);
+      return this.#committer.commitThen(ops, () => this.requests.noteStored(seq, true, topic), undefined, done);
     }
     const record: RecordObject = { topic, payload, qos: packet.qos, retain: packet.retain === true, clientId };
     if (packet.properties !== undefined) record.properties = packet.properties;

@@ -44,6 +44,11 @@ export class RequestQueue {
   readonly #listeners = new Set<() => void>();
   readonly #acksByBatch = new WeakMap<Batch, number[]>();
   #notifyScheduled = false;
+  // The priority lane: seqs of stored requests on a priority topic (interactive look-ups), so that
+  // they can be taken ahead of a queued burst without scanning it. Live arrivals only: after a
+  // restart the backlog is taken in arrival order.
+  #priorityTopics: ReadonlySet<string> = new Set();
+  readonly #urgent = new Set<number>();
 
   readonly #sealer: ValueSealer | undefined;
 
@@ -59,6 +64,25 @@ export class RequestQueue {
     const out: LocalRequest[] = [];
     for await (const value of this.#sublevel.values({ gt: seqKey(afterSeq), limit })) {
       out.push(decodeRequest(this.#sealer ? this.#sealer.unseal(value) : value));
+    }
+    return out;
+  }
+
+  /** Topics whose requests arriving from now on are also offered by readPriority(). */
+  prioritize(topics: ReadonlySet<string>): void {
+    this.#priorityTopics = topics;
+  }
+
+  /** Up to `limit` stored requests on a priority topic, oldest first, wherever they are in the queue. */
+  async readPriority(limit: number): Promise<LocalRequest[]> {
+    if (!Number.isSafeInteger(limit) || limit < 1) throw new RangeError(`limit must be a positive integer, got ${limit}`);
+    if (this.#urgent.size === 0) return [];
+    const seqs = [...this.#urgent].sort((a, b) => a - b).slice(0, limit);
+    const values = await this.#sublevel.getMany(seqs.map((s) => seqKey(s)));
+    const out: LocalRequest[] = [];
+    for (const [i, value] of values.entries()) {
+      if (value === undefined) this.#urgent.delete(seqs[i]!); // taken meanwhile
+      else out.push(decodeRequest(this.#sealer ? this.#sealer.unseal(value) : value));
     }
     return out;
   }
@@ -82,7 +106,7 @@ export class RequestQueue {
       const acked = seqs;
       batch.write = (async (...args: Parameters<Batch['write']>) => {
         await write(...args);
-        for (const s of acked) this.#pending.delete(s);
+        for (const s of acked) { this.#pending.delete(s); this.#urgent.delete(s); }
       }) as Batch['write'];
     }
     seqs.push(seq);
@@ -94,8 +118,9 @@ export class RequestQueue {
   }
 
   /** @internal persistence: a request became durable (or was found at open). */
-  noteStored(seq: number, notify: boolean): void {
+  noteStored(seq: number, notify: boolean, topic?: string): void {
     this.#pending.add(seq);
+    if (topic !== undefined && this.#priorityTopics.has(topic)) this.#urgent.add(seq);
     if (!notify || this.#notifyScheduled) return;
     this.#notifyScheduled = true;
     queueMicrotask(() => {

@@ -127,16 +127,20 @@ export async function startCsRole(deps: CsRoleDeps): Promise<CsRole> {
   const store = deps.identityStore ?? await IdentityStore.open(db, deps.encodings?.identity ? { codec: deps.encodings.identity } : {});
   const selfAddress = () => `lg:${config.municipalities[0]}`;
   const answers = createKeptAnswers({ db, windowMs: () => configNow().trust.dedupeWindowSeconds * 1000, ...(deps.encodings?.answers ? { valueEncoding: deps.encodings.answers } : {}) });
+  let admitting: Promise<unknown> = Promise.resolve();
   const localOutbox = await createLocalOutbox({
     db, logger, answers,
     ...(deps.encodings?.local ? { valueEncoding: deps.encodings.local } : {}),
-    publish: async (topic, payload) => {
-      // In-process publishes bypass authorizePublish: the offline-queue bound is checked here.
-      const admit = await broker.admitOffline(topic, 1);
-      if (!admit.ok) throw new Error(admit.reason);
-      await new Promise<void>((resolve, reject) => {
+    publish: (topic, payload) => {
+      // In-process publishes bypass authorizePublish: the offline-queue bound is checked here. The
+      // local outbox hands over many replies at once: they are admitted and given to aedes one after
+      // the other in call order (so each system's replies keep theirs), and stored together.
+      const admitted = admitting.then(() => broker.admitOffline(topic, 1));
+      admitting = admitted.then(() => undefined, () => undefined);
+      return admitted.then((admit) => new Promise<void>((resolve, reject) => {
+        if (!admit.ok) throw new Error(admit.reason);
         broker.aedes.publish({ cmd: 'publish', topic, payload, qos: 1, retain: false, dup: false }, (err) => (err ? reject(err) : resolve()));
-      });
+      }));
     },
   });
   const auditor = createAuditor(deps.audit.log, deps.audit.hashKey, logger);

@@ -87,6 +87,15 @@ export function createGwScreen(o: ScreenOptions): DurableRequestSource & { stats
         if (out.length) return out;
       }
     },
+    async readPriority(limit) {
+      const out: QueuedRequest[] = [];
+      for (const q of await o.source.readPriority?.(limit) ?? []) {
+        const passed = await screen(q);
+        if (passed) out.push(passed);
+      }
+      return out;
+    },
+    prioritize: (topics) => o.source.prioritize?.(topics),
     onAvailable: (l) => o.source.onAvailable(l),
     ack: (batch, seq) => o.source.ack(batch, seq),
     stats: () => ({ ...stats }),

@@ -16,7 +16,7 @@ import {
   errorReply, localEnvelopeSchema, nowIso, parseEnvelope, resultReply,
   type ErrorBody, type ErrorCode, type ErrorDetail, type Envelope,
 } from '../../platform/envelope.js';
-import { isMessageType, unknownTypeError } from '../messages/registry.js';
+import { isMessageType, specOf, unknownTypeError } from '../messages/registry.js';
 import { SUBLEVELS, type Batch, type Db } from '../../platform/store/db.js';
 import { GroupCommit } from '../../platform/store/groupCommit.js';
 import { UnitOfWork } from '../../platform/store/unitOfWork.js';
@@ -31,6 +31,10 @@ export interface DurableRequestSource {
   read(afterSeq: number, limit: number): Promise<QueuedRequest[]>;
   onAvailable(listener: () => void): unknown;
   ack(batch: Batch, seq: number): void;
+  /** The priority lane: requests on these topics, from now on, are also offered by readPriority(). */
+  prioritize?(topics: ReadonlySet<string>): void;
+  /** Up to `limit` queued requests of the priority lane, oldest first, wherever they are in the queue. */
+  readPriority?(limit: number): Promise<QueuedRequest[]>;
 }
 
 export type BodyValidator = (type: string, body: unknown) => ErrorBody | undefined;
@@ -98,23 +102,32 @@ export function createIntake(o: IntakeOptions): Intake {
 
   async function pump(): Promise<void> {
     // A request whose answer could not be committed (DB error) stays queued and is retried on the
-    // next wake-up; `after` keeps this pass from spinning on it.
+    // next wake-up; `after` and `retryLater` keep this pass from spinning on it.
     let after = 0;
+    const retryLater = new Set<number>();
+    // The priority lane's requests taken in this pass (queued until its group is written).
+    const taken = new Set<number>();
+    /**
+     * The priority lane: an interactive look-up never waits behind a queued durable burst, only for
+     * the request in hand. It changes nothing a queued update reads, and an update not yet answered
+     * is not yet applied, so answering the look-up first is consistent.
+     */
+    const urgent = async () => (await o.source.readPriority?.(64) ?? []).filter((q) => !retryLater.has(q.seq) && !taken.has(q.seq));
     for (;;) {
       again = false;
-      const batch = await o.source.read(after, 64);
+      const first = await urgent();
+      const batch = first.length > 0 ? first : (await o.source.read(after, 64)).filter((q) => !retryLater.has(q.seq));
       if (batch.length === 0 || closed) return;
       // In queue order: flows for one person stay in order; handlers never block on upstream. The
       // next request starts once this one's writes are staged in the group (or it finished).
       group.open();
       const handled: Array<Promise<void>> = [];
-      for (const q of batch) {
-        if (closed) break;
-        after = q.seq;
+      const take = async (q: QueuedRequest) => {
         let staged!: () => void;
         const turn = new Promise<void>((resolve) => { staged = resolve; });
         const done = handleOne(q, staged).catch((e: unknown) => {
           o.logger.error({ err: (e as Error).message, seq: q.seq }, 'local request could not be answered; it stays queued and is retried');
+          retryLater.add(q.seq);
           // Without new traffic nothing else would wake the intake for it.
           clearTimeout(retryTimer);
           retryTimer = setTimeout(kick, 1000);
@@ -122,12 +135,22 @@ export function createIntake(o: IntakeOptions): Intake {
         });
         handled.push(done);
         await Promise.race([turn, done]);
+      };
+      for (const q of batch) {
+        if (closed) break;
+        if (first.length === 0) {
+          after = q.seq;
+          for (const u of await urgent()) { taken.add(u.seq); await take(u); }
+          if (taken.has(q.seq)) continue;
+        } else taken.add(q.seq);
+        await take(q);
       }
       // Whatever a request commits after this (a refusal after a failed group write) is written alone.
       await group.close();
       groupKeys.clear();
       exclusive = false;
       await Promise.all(handled);
+      taken.clear();
     }
   }
 
@@ -243,7 +266,11 @@ export function createIntake(o: IntakeOptions): Intake {
   }
 
   return {
-    start: () => { o.source.onAvailable(kick); kick(); },
+    start: () => {
+      o.source.prioritize?.(new Set([...o.handlers.keys()].filter((t) => isMessageType(t) && specOf(t).kind === 'interactive').map((t) => `req/${t}`)));
+      o.source.onAvailable(kick);
+      kick();
+    },
     close: async () => { closed = true; clearTimeout(retryTimer); },
     idle: () => (running ? new Promise<void>((r) => idleWaiters.push(r)) : Promise.resolve()),
     kick,

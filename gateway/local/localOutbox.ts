@@ -31,6 +31,9 @@ export interface LocalOutbox {
   close(): Promise<void>;
 }
 
+/** Replies handed to the broker together (one of its synced writes for all of them). */
+const CHUNK = 256;
+
 export async function createLocalOutbox(opts: {
   db: Db; publish: LocalPublish; logger: Logger; valueEncoding?: string | object; retryMs?: number; answers?: KeptAnswers;
 }): Promise<LocalOutbox> {
@@ -62,26 +65,38 @@ export async function createLocalOutbox(opts: {
   async function pump(): Promise<void> {
     for (;;) {
       again = false;
-      let any = false;
-      for await (const [key, d] of sub.iterator({ limit: 256 })) {
-        if (closed) return;
-        any = true;
+      const chunk = await sub.iterator({ limit: CHUNK }).all();
+      if (chunk.length === 0 || closed) break;
+      // Handed to the broker all at once: its committer stores them in one synced write instead of
+      // one per reply. aedes takes publishes in call order, so each system's replies keep theirs.
+      const outcomes = await Promise.allSettled(chunk.map(([, d]) => opts.publish(d.topic, Buffer.from(JSON.stringify(d.envelope)))));
+      // Only the leading run that the broker stored is removed: a refused reply (e.g. disk full, a
+      // full offline queue) and everything after it stay and are tried again later, in order, never
+      // dropped (those after it the broker did store go out twice: same id, receivers dedupe).
+      const stored = outcomes.findIndex((r) => r.status === 'rejected');
+      const done = stored === -1 ? chunk : chunk.slice(0, stored);
+      if (done.length > 0) {
+        // Not synced: the broker has the replies durably queued already; lost in a power cut, this
+        // delete only makes them go out again (same id and corr), so it acknowledges nothing.
         try {
-          await opts.publish(d.topic, Buffer.from(JSON.stringify(d.envelope)));
+          // why: `sync` is classic-level's option, not in abstract-level's types.
+          await sub.batch(done.map(([key]) => ({ type: 'del' as const, key })), { sync: false } as never);
         } catch (e) {
-          // The broker refused (e.g. disk full): keep it, try again later, never drop.
-          opts.logger.warn({ err: (e as Error).message, topic: d.topic }, 'local delivery failed; will retry');
+          // Kept: they go out again after the retry (same id and corr; receivers dedupe).
+          opts.logger.warn({ err: (e as Error).message }, 'delivered local replies could not be removed; will retry');
           clearTimeout(timer);
           timer = setTimeout(kick, opts.retryMs ?? 1000);
           return;
         }
-        // Not synced: the broker has the reply durably queued already; lost in a power cut, this
-        // delete only makes the reply go out again (same id and corr), so it acknowledges nothing.
-        // why: `sync` is classic-level's option, not in abstract-level's types.
-        await sub.del(key, { sync: false } as never);
-        count--;
+        count -= done.length;
       }
-      if (!any) break;
+      if (stored !== -1) {
+        const err = (outcomes[stored] as PromiseRejectedResult).reason as Error;
+        opts.logger.warn({ err: err.message, topic: chunk[stored]![1].topic }, 'local delivery failed; will retry');
+        clearTimeout(timer);
+        timer = setTimeout(kick, opts.retryMs ?? 1000);
+        return;
+      }
     }
     const w = waiters; waiters = [];
     for (const f of w) f();

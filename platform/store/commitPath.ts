@@ -13,7 +13,8 @@
 // cut, each only makes something happen again): the broker's batches of subscribers'
 // acknowledgements (broker/persistence/committer.ts), the delete of a delivered reply
 // (gateway/local/localOutbox.ts) and of an upstream message its receiver PUBACKed
-// (gateway/uplink/outbox.ts); and range clears on LevelDB, which has no sync for them (the broker's
+// (gateway/uplink/outbox.ts), the inbox's mark of an upstream reply (gateway/uplink/inbox.ts); and
+// range clears on LevelDB, which has no sync for them (the broker's
 // ingress clear, redone at start if lost). Opened with sync off: nothing is synced, process-crash
 // safety only.
 import { ClassicLevel } from 'classic-level';

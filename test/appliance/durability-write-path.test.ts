@@ -6,8 +6,10 @@
 // write to the appliance DB issued before each acknowledgement must have been synced, save the
 // deletes that acknowledge nothing (lost in a power cut, each only makes something happen again):
 // batches of subscribers' acknowledgements (subscriber-queue entries), a reply the broker has
-// queued (local outbox), an upstream message its receiver PUBACKed (upstream outbox), and the range
-// clear of ingress entries below the synced fan-out watermark (redone at start if lost).
+// queued (local outbox), an upstream message its receiver PUBACKed (upstream outbox), the range
+// clear of ingress entries below the synced fan-out watermark (redone at start if lost), and the
+// inbox's mark of an upstream reply (a write of that mark alone: a duplicate of the reply takes the
+// same way as the first).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -33,10 +35,12 @@ const operator = { operatorId: 'op-0001', terminalId: 'tm-0001' };
 
 const DELETES_OF = [`!${SUBLEVELS.broker}!o!`, `!${SUBLEVELS.local}!`, `!${SUBLEVELS.outbox}!q!`];
 const INGRESS = `!${SUBLEVELS.ingress}!`;
+const REPLY_MARK = [`!${SUBLEVELS.inbox}!i!`, `!${SUBLEVELS.inbox}!t!`];
 /** The writes that precede no acknowledgement (see the top of this file). */
 const acknowledgesNothing = (w: RecordedWrite): boolean =>
   (w.ops.length > 0 && w.ops.every((op) => op.type === 'del' && DELETES_OF.some((p) => op.key.startsWith(p))))
-  || (w.call === 'clear' && w.ops.every((op) => op.key.startsWith(INGRESS)));
+  || (w.call === 'clear' && w.ops.every((op) => op.key.startsWith(INGRESS)))
+  || (w.ops.length === 2 && w.ops.every((op) => op.type === 'put' && REPLY_MARK.some((p) => op.key.startsWith(p))));
 
 async function requester(url: string, systemId: string, recorder: WriteRecorder) {
   const client: MqttClient = await mqtt.connectAsync(url, { clientId: systemId, username: systemId, password: PASSWORD, clean: false, protocolVersion: 4, reconnectPeriod: 0 });

@@ -25,6 +25,7 @@ const EXPECTED: Record<string, number> = {
   'gateway/cs/moveoutCertificates.ts': 1,
   'gateway/local/localOutbox.ts': 1,
   'gateway/messages/registry.ts': 1,
+  'gateway/uplink/inbox.ts': 1,
   'gateway/uplink/outbox.ts': 1,
   'hsm/certs.ts': 3,
   'hsm/dev-ca.ts': 1,

@@ -65,6 +65,38 @@ describe('group commit of a burst of local requests', () => {
     expect(rr.replies.filter((e) => replies.some((x) => x.corr === e.corr)).length).toBe(people.length);
   });
 
+  it('hands a burst\'s replies to the broker in fewer synced writes than replies', async () => {
+    const people = s.residents.slice(200, 248);
+    const { replies, writes } = await burst(people.map((r) => ({ type: 'identity.update', body: update(r, 1) })));
+    expect(replies.every((e) => e.type === 'identity.update.result')).toBe(true);
+    // The broker's writes that queue a reply for the register system (its clean:false session).
+    const queued = `!${SUBLEVELS.broker}!o!${SYSTEMS.register}!`;
+    const replyWrites = writes.filter((w) => w.ops.some((op) => op.type === 'put' && op.key.startsWith(queued)));
+    const stored = replyWrites.flatMap((w) => w.ops.filter((op) => op.type === 'put' && op.key.startsWith(queued)));
+    console.info(`local replies: ${people.length} replies stored by the broker in ${replyWrites.length} writes`);
+    expect(stored.length).toBeGreaterThanOrEqual(people.length);
+    expect(replyWrites.every((w) => w.sync)).toBe(true);
+    expect(replyWrites.length).toBeLessThan(people.length / 4);
+  });
+
+  it('records the upstream acknowledgements of a burst without an fsync each (they acknowledge nothing)', async () => {
+    const people = s.residents.slice(250, 298);
+    const recorder = recordWrites();
+    try {
+      const replies = await Promise.all(people.map((r) => rr.request('identity.update', update(r, 1))));
+      expect(replies.every((e) => e.type === 'identity.update.result')).toBe(true);
+      await until(() => people.every((r) => notifiesOf(r.residentCode).length === 1), 30_000);
+      await until(() => Object.values(s.uplink.queueStats()).every((q) => q.depth === 0 && q.inFlight === 0), 30_000);
+    } finally {
+      recorder.stop();
+    }
+    const seenMark = `!${SUBLEVELS.inbox}!i!`;
+    const acks = recorder.trace.filter((e): e is RecordedWrite => e.kind === 'write' && e.ops.some((op) => op.type === 'put' && op.key.startsWith(seenMark)));
+    console.info(`upstream acknowledgements: ${acks.length} inbox writes, ${acks.filter((w) => w.sync).length} synced`);
+    expect(acks.length).toBeGreaterThanOrEqual(people.length);
+    expect(acks.filter((w) => w.sync)).toEqual([]);
+  });
+
   it('refuses a bad request alone while its batch-mates are applied', async () => {
     const people = s.residents.slice(50, 90);
     const conflicting = s.residents[95]!; // 'add' of a registered 住民票コード: the store refuses it in the flow
