@@ -1,5 +1,6 @@
-// MQTT packet fuzzer against the real broker (aedes + ACL + limits + durable ingress): ≥ 100k cases
-// over many parallel raw sockets, bounded in time, seeded (FUZZ_SEED replays). While it runs a
+// MQTT packet fuzzer against the real broker (aedes + ACL + limits + durable ingress): 100k cases
+// over many parallel raw sockets, run in full however loaded the machine is (a count reached within a
+// time would be a timed assertion), seeded (FUZZ_SEED replays). While it runs a
 // control system keeps round-tripping; afterwards nothing from the fuzz is stored, RSS stayed bounded.
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { connect as netConnect, type Socket } from 'node:net';
@@ -13,7 +14,6 @@ import { fuzzCase, validConnect } from './mqttCases.js';
 import { controlLoop, sampleRss, settledHeapMb, storedRequestRecords } from './harness.js';
 
 const TARGET_CASES = Number(process.env.FUZZ_MQTT_CASES ?? 100_000);
-const MAX_SECONDS = Number(process.env.FUZZ_SECONDS ?? 60);
 const PARALLEL = 24;
 const FUZZ_SYSTEMS = Array.from({ length: PARALLEL }, (_, i) => `fz-${String(i).padStart(2, '0')}`);
 
@@ -73,7 +73,7 @@ it(`survives ≥ ${TARGET_CASES} fuzzed MQTT packets, keeps serving, stores noth
   let closedByBroker = 0;
   await Promise.all(Array.from({ length: PARALLEL }, async (_, lane) => {
     const r = rng((seed + lane * 0x9e3779b1) >>> 0);
-    while (cases < TARGET_CASES && Date.now() - t0 < MAX_SECONDS * 1000) {
+    while (cases < TARGET_CASES) {
       const s = await session(port, lane, r, TARGET_CASES - cases);
       cases += s.cases;
       sessions++;
@@ -110,4 +110,4 @@ it(`survives ≥ ${TARGET_CASES} fuzzed MQTT packets, keeps serving, stores noth
   for await (const p of persistence.createRetainedStreamCombi(['#', '$SYS/#'])) retained.push(p);
   expect(retained).toEqual([]);
   await endClient(control, true);
-}, 180_000);
+}, 600_000);
