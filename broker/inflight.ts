@@ -8,10 +8,7 @@
 // during the replay would otherwise overtake the queued ones (per-session order, CONTRACT.md); held
 // until then, it is delivered after them, or dropped by aedes's dedupe if the replay carried it.
 import type { Client } from 'aedes';
-
-type Deliver = (packet: WindowPacket, cb: () => void) => void;
-interface WindowPacket { qos: number; brokerId?: string; brokerCounter?: number }
-interface ClientInternals { deliverQoS: Deliver; duplicates: Record<string, number>; closed: boolean }
+import type { ClientDelivery } from './aedesInternals.js';
 
 export interface InflightWindow {
   /** A PUBACK/PUBCOMP arrived from this client. */
@@ -23,24 +20,23 @@ export interface InflightWindow {
 }
 
 export function installInflightWindow(client: Client, max: number, maxHeld: number, onOverflow: (held: number) => void): InflightWindow {
-  const c = client as unknown as ClientInternals;
-  const deliver = c.deliverQoS;
-  const held: WindowPacket[] = [];
+  const deliver = client.deliverQoS;
+  const held: ClientDelivery[] = [];
   let inflight = 0;
   let opened = false;
 
   // aedes skips a packet it already delivered through another matching subscription (dedupe by
   // broker counter); such a call writes nothing and must not take a slot that no PUBACK would free.
-  const alreadySent = (p: WindowPacket) =>
-    p.brokerId !== undefined && p.brokerCounter !== undefined && (c.duplicates[p.brokerId] ?? 0) >= p.brokerCounter;
+  const alreadySent = (p: ClientDelivery) =>
+    p.brokerId !== undefined && p.brokerCounter !== undefined && (client.duplicates[p.brokerId] ?? 0) >= p.brokerCounter;
 
-  const send = (p: WindowPacket, cb: () => void) => {
+  const send = (p: ClientDelivery, cb: () => void) => {
     if (!alreadySent(p)) inflight++;
     deliver(p, cb);
   };
   const noop = () => {};
 
-  c.deliverQoS = (packet, cb) => {
+  client.deliverQoS = (packet, cb) => {
     if (packet.qos === 0) return deliver(packet, cb);
     if (opened && inflight < max && held.length === 0) return send(packet, cb);
     held.push(packet);
@@ -48,7 +44,7 @@ export function installInflightWindow(client: Client, max: number, maxHeld: numb
     cb(); // never block the broker's shared delivery pipeline on one client
   };
 
-  const drain = () => { while (opened && inflight < max && held.length > 0 && !c.closed) send(held.shift()!, noop); };
+  const drain = () => { while (opened && inflight < max && held.length > 0 && !client.closed) send(held.shift()!, noop); };
 
   return {
     acked() {

@@ -1,6 +1,6 @@
 // MQTT listeners: TLS with mandatory client certificates (mTLS), and plain TCP on loopback only.
 import { readFileSync } from 'node:fs';
-import { createServer as createTcpServer, type Server, type Socket } from 'node:net';
+import { createServer as createTcpServer, Socket, type Server } from 'node:net';
 import { createServer as createTlsServer, type TLSSocket } from 'node:tls';
 import { isLoopback } from '../config/schema/common.js';
 import type { ListenerConfig } from '../config/schema/broker.js';
@@ -69,7 +69,7 @@ export async function startListener(l: ListenerConfig, hooks: ListenerHooks): Pr
     tlsServer.on('tlsClientError', (err: NodeJS.ErrnoException, s: TLSSocket) => {
       // Node's link from a TLS socket to the TCP socket it runs on (_tls_wrap.js): once the connection
       // is gone only the latter still knows the peer, and whether the broker itself closed it.
-      const raw = (s as unknown as { _parent?: Socket } | undefined)?._parent;
+      const raw = tcpSocketUnder(s);
       hooks.refused(info, `tls: ${err.code ?? err.message}`, s?.remoteAddress ?? raw?.remoteAddress, raw);
     });
     reloadTls = () => tlsServer.setSecureContext(tlsOptions(l));
@@ -121,4 +121,10 @@ export async function startListener(l: ListenerConfig, hooks: ListenerHooks): Pr
       for (const s of sockets) s.destroy();
     }),
   };
+}
+
+/** The TCP socket a TLS socket runs on (Node's `_parent`, _tls_wrap.js), if there is one. */
+function tcpSocketUnder(s: TLSSocket | undefined): Socket | undefined {
+  const parent: unknown = s === undefined ? undefined : Reflect.get(s, '_parent');
+  return parent instanceof Socket ? parent : undefined;
 }

@@ -44,10 +44,15 @@ export async function startBroker(config: ApplianceConfig, deps: BrokerDeps): Pr
     { ...(deps.db ? { db: deps.db } : { dataDir: config.dataDir }), sync: config.broker.syncWrites, ...(deps.sealer ? { sealer: deps.sealer } : {}) });
   const connections = new Connections();
   const alarms = new BrokerAlarms({ log, metrics, audit: deps.audit });
+  let created: Aedes | undefined;
   const ctx: BrokerContext = {
     log, deps, current: config, limits: { ...config.limits }, metrics, connections, alarms,
     deny: createDeny({ log, metrics, connections, audit: deps.audit }),
-    aedes: undefined as unknown as Aedes, // set below, before any hook can run
+    // aedes takes the hooks at construction, so it is created below, after them; no hook runs before that.
+    get aedes(): Aedes {
+      if (!created) throw new Error('broker: a hook ran before aedes was created');
+      return created;
+    },
   };
   const { limits } = ctx;
   const gate = createPreAuthGate(ctx);
@@ -63,7 +68,7 @@ export async function startBroker(config: ApplianceConfig, deps: BrokerDeps): Pr
   );
 
   markRedeliveries(persistence.aedes);
-  const aedes = ctx.aedes = await Aedes.createBroker({
+  const aedes = created = await Aedes.createBroker({
     persistence: persistence.aedes,
     maxInflightInbound: limits.maxInflight,
     // aedes' own deadline runs from a connection's first bytes and cannot change live: set to the

@@ -2,6 +2,7 @@
 // registrant and the configuration now in force, before any listener opens. Each goes through the
 // same publish checks as a client's publish (aedes.authorizePublish, durable ingress included).
 import type { Client, PublishPacket } from 'aedes';
+import type {} from './aedesInternals.js';
 import { PASSING, Refusal } from './connections.js';
 import { applianceMode, type BrokerContext } from './hooks/context.js';
 import { publishStoredWills, takeOverStoredWills, type WillPersistence } from './stored-wills.js';
@@ -35,9 +36,8 @@ export async function publishWillsOfEarlierRun(ctx: BrokerContext, store: WillPe
         return e instanceof Refusal && !PASSING.has((e as Refusal & { kind?: string }).kind ?? '') ? 'refused' : 'retry';
       }
       // With the client, as aedes publishes a live client's will (lib/client.js): the packet carries its client ID.
-      const publishAs = aedes.publish as unknown as (p: PublishPacket, c: Client, d: (e?: Error) => void) => void;
       try {
-        await new Promise<void>((resolve, reject) => publishAs.call(aedes, packet, gone, (e?: Error) => (e ? reject(e) : resolve())));
+        await new Promise<void>((resolve, reject) => aedes.publish(packet, gone, (e?: Error) => (e ? reject(e) : resolve())));
         return 'published';
       } catch (e) {
         ctx.deny('storage', `stored will of client ${will.clientId} could not be published: ${(e as Error).message}`, { client: gone, topic: will.topic });

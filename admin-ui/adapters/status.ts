@@ -5,6 +5,7 @@ import { statfs } from 'node:fs/promises';
 import { X509Certificate } from 'node:crypto';
 import type { Aedes, Client } from 'aedes';
 import type { ApplianceConfig } from '../../config/schema/index.js';
+import type {} from '../../broker/aedesInternals.js';
 import type { BrokerHandle } from '../../broker/server.js';
 import type { Uplink } from '../../gateway/uplink/index.js';
 import type { Signer } from '../../hsm/types.js';
@@ -57,8 +58,7 @@ export function connectedClients(broker: BrokerHandle, listenerNames: () => stri
     return byPort;
   };
   return async () => {
-    // why: aedes keeps its connected clients in `clients` but does not declare it.
-    const clients = (broker.aedes as unknown as { clients: Record<string, Client> }).clients;
+    const clients = broker.aedes.clients;
     const byPort = listenerOnPort();
     return Object.values(clients).filter((c) => c.connected !== false).map((c) => {
       const who = broker.identityOf(c);

@@ -45,7 +45,7 @@ export async function startUplinks({ config, db, signer: tokenSigner, atRest, au
     verifier = simulated.verifier;
     checks.push({ name: 'upstream', run: async () => ({ ok: true, detail: SIMULATED_LABEL }) });
   } else {
-    const dedupe = levelDedupeStore(db.sublevel(SUBLEVELS.inbox + '-ids', { valueEncoding: 'json' }) as never);
+    const dedupe = levelDedupeStore(db.sublevel(SUBLEVELS.inbox + '-ids', { valueEncoding: 'json' }));
     verifier = verifierFromConfig(config.trust, { dedupe, logger: logger.child({ component: 'verifier' }) });
   }
   const outboxEncoding = atRest?.keyring.valueEncoding('json');
@@ -53,7 +53,7 @@ export async function startUplinks({ config, db, signer: tokenSigner, atRest, au
   try {
     uplink = await createUplink({
       config: { ...config, upstreams }, db, signer, verifier, logger: logger.child({ component: 'uplink' }), registry,
-      ...(outboxEncoding ? { valueEncodings: { outbox: outboxEncoding as never, inbox: outboxEncoding as never } } : {}),
+      ...(outboxEncoding ? { valueEncodings: { outbox: outboxEncoding, inbox: outboxEncoding } } : {}),
       // Refused upstream messages: the verifier's reason is the audit code; no body is recorded.
       audit: (e) => auditLog?.append({
         actor: { kind: 'appliance', id: 'inbox' }, action: 'upstream.refusal', outcome: 'refused', code: e.reason.slice(0, 64),

@@ -1,7 +1,7 @@
 // A socket that passed a listener's transport checks handed to aedes (after aedes' handle()): the
 // pre-auth budget follows it, its listener is remembered, its parser is bounded, and wire errors and
 // transport refusals are denied.
-import type { Client } from 'aedes';
+import type {} from '../aedesInternals.js';
 import type { ApplianceConfig } from '../../config/schema/index.js';
 import { REPORTED } from '../connections.js';
 import { startListener, type RunningListener } from '../listeners.js';
@@ -24,7 +24,7 @@ export function openListener(ctx: BrokerContext, gate: PreAuthGate, l: Appliance
       if (conn !== raw) gate.handshaken(conn, raw);
       ctx.connections.listenerOf.set(conn, info);
       onFirstBytes(conn, () => {
-        const client = ctx.aedes.handle(conn) as unknown as Client & { _parser: NodeJS.EventEmitter };
+        const client = ctx.aedes.handle(conn);
         guardParser(client._parser, maxPacketBytes());
         // Parser errors are bad input from the wire: logged and counted here, once.
         client._parser.prependListener('error', (err: Error) => {

@@ -1,6 +1,7 @@
 // What aedes reports after the fact: forwarded and published messages (metrics), acknowledgements
 // and readiness (the in-flight window), connection errors and ends (log, protocol violations denied).
 import type { AedesOptions, Client } from 'aedes';
+import type {} from '../aedesInternals.js';
 import { REPORTED, Refusal } from '../connections.js';
 import type { BrokerContext } from './context.js';
 
@@ -25,7 +26,7 @@ export function watchClientEvents(ctx: BrokerContext): void {
   aedes.on('clientError', onClientError);
   aedes.on('connectionError', onClientError);
   // aedes reports failures of its own timers (heartbeat, will sweep) here; unhandled, it would end the process.
-  (aedes as unknown as NodeJS.EventEmitter).on('error', (err: Error) => log.error({ err: err.message }, 'broker internal error'));
+  aedes.on('error', (err: Error) => log.error({ err: err.message }, 'broker internal error'));
   aedes.on('ack', (_packet, client) => connections.windows.get(client)?.acked());
   aedes.on('clientReady', (client) => connections.windows.get(client)?.open());
   // Counted once published (after the durable store), not when merely admitted.

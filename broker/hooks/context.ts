@@ -1,6 +1,7 @@
 // What the broker's hooks share: the configuration and limits in force, what is known about each
 // connection, and where refusals and alarms go. One object per broker, built by startBroker.
 import type { Aedes, Client } from 'aedes';
+import type {} from '../aedesInternals.js';
 import type { ApplianceConfig } from '../../config/schema/index.js';
 import type { Logger } from '../../platform/log/logger.js';
 import type { BrokerAlarms } from '../alarms.js';
@@ -27,6 +28,5 @@ export interface BrokerContext {
 /** The appliance's role ACL applies (not the MQTT conformance mode `standalone`). */
 export const applianceMode = (ctx: BrokerContext): boolean => ctx.current.broker.mode === 'appliance';
 
-/** aedes' table of connected clients by client ID (not in its types). */
-export const connectedClients = (aedes: Aedes): Record<string, Client> =>
-  (aedes as unknown as { clients: Record<string, Client> }).clients;
+/** aedes' table of connected clients by client ID (declared in aedesInternals.ts). */
+export const connectedClients = (aedes: Aedes): Record<string, Client> => aedes.clients;

@@ -5,8 +5,8 @@ import type { StoreOp } from '../../platform/store/port.js';
 import { storagePortOf } from '../../platform/store/commitPath.js';
 import type { LazyValue, RawOp, ValueSealer } from './writeTypes.js';
 
-/** Turns every value into the bytes to store (sealed when a sealer is given), in place. */
-export function encodeValues(ops: RawOp[], sealer: ValueSealer | undefined): void {
+/** Turns every value into the bytes to store (sealed when a sealer is given), in place: the ops are then the store's. */
+export function encodeValues(ops: RawOp[], sealer: ValueSealer | undefined): asserts ops is StoreOp[] {
   if (sealer) {
     // Sealed where the bytes are made, the only place every value passes. A fan-out shares one
     // LazyValue among its subscriber queues: sealed once per batch, not once per queue.
@@ -27,7 +27,7 @@ export function encodeValues(ops: RawOp[], sealer: ValueSealer | undefined): voi
   }
 }
 
-export type RawBatch = (ops: RawOp[], options: { sync: boolean }) => Promise<void>;
+export type RawBatch = (ops: StoreOp[], options: { sync: boolean }) => Promise<void>;
 
 /**
  * The broker's batches straight to the store's port (platform/store/port.ts), the one every other
@@ -41,5 +41,5 @@ export type RawBatch = (ops: RawOp[], options: { sync: boolean }) => Promise<voi
 export function rawBatchOf(db: Db): RawBatch | undefined {
   const port = storagePortOf(db);
   if (!port || db.status !== 'open' || !(db.hooks.prewrite as { noop?: boolean }).noop || db.listenerCount('write') > 0) return undefined;
-  return (ops, options) => port.commit(ops as StoreOp[], options);
+  return (ops, options) => port.commit(ops, options);
 }

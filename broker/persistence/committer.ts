@@ -333,7 +333,7 @@ export class GroupCommitter {
     const options = { sync: this.sync && batch.needsSync };
     const fast = rawBatchOf(this.db);
     batch.startedAt = performance.now();
-    return fast ? fast(ops, options) : this.db.batch(ops as never, options);
+    return fast ? fast(ops, options) : this.db.batch(ops, options);
   }
 
   async #complete(batch: Batch, write: Promise<void> | undefined, startError: Error | undefined, previous: Promise<void>): Promise<void> {

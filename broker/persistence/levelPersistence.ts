@@ -80,7 +80,7 @@ export class LevelPersistence {
     if (!opts.db === !opts.path) throw new Error('createLevelPersistence: give exactly one of { path } or { db }');
     this.#ownsDb = !opts.db;
     this.#db = opts.db ?? createApplianceDb(opts.path!, { sync: opts.sync ?? true });
-    const sub = (name: string) => this.#db.sublevel<string, Uint8Array>(name, { keyEncoding: 'utf8', valueEncoding: 'view' }) as unknown as Sublevel;
+    const sub = (name: string) => this.#db.sublevel<string, Uint8Array>(name, { keyEncoding: 'utf8', valueEncoding: 'view' });
     this.#broker = sub(SUBLEVELS.broker);
     this.#ingress = sub(SUBLEVELS.ingress);
     this.#requestsSub = sub(SUBLEVELS.requests);

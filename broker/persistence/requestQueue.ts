@@ -95,7 +95,7 @@ export class RequestQueue {
 
   /** Adds the removal of request `seq` to the caller's batch: it goes when their change goes. */
   ack(batch: Batch, seq: number): void {
-    batch.del(seqKey(seq), { sublevel: this.#sublevel as never });
+    batch.del(seqKey(seq), { sublevel: this.#sublevel });
     let seqs = this.#acksByBatch.get(batch);
     if (!seqs) {
       seqs = [];

@@ -6,6 +6,7 @@ import { CHANGE_REASONS as MESSAGE_CHANGE_REASONS } from '../messages/identityRe
 /** 異動事由: add 記載, delete 消除 (the record is kept as 除票), correct 修正. */
 export type ChangeReason = MessageIdentityRecord['changeReason'];
 export const CHANGE_REASONS: readonly ChangeReason[] = MESSAGE_CHANGE_REASONS;
+export const isChangeReason = (v: unknown): v is ChangeReason => CHANGE_REASONS.some((r) => r === v);
 
 /**
  * The record as stored: gateway/messages' identity record (field order = domain RECORD_HASH_FIELDS)

@@ -4,7 +4,7 @@ import type { ErrorDetail } from '../../platform/envelope.js';
 import {
   checkAddress, checkMyNumber, checkPostcode, checkSex, dateCheck, kanaCheck, lgCodeCheck, nameCheck, residentCodeCheck, validate,
 } from '../../domain/validation.js';
-import { CHANGE_REASONS } from './identityStoreTypes.js';
+import { isChangeReason } from './identityStoreTypes.js';
 
 export interface ValidationOptions { residentCodeCheckDigit?: boolean; lgCodes?: { known?: ReadonlySet<string>; served?: ReadonlySet<string> } }
 
@@ -27,7 +27,7 @@ export function validateIdentityChange(c: Record<string, unknown>, opts: Validat
     ...optional('aliasKana', kanaCheck('aliasKana')),
     ...optional('previousResidentCode', rc),
     ...optional('status', (v) => (v === 'current' || v === 'deleted' ? undefined : 'status.value: expected current or deleted')),
-    ...validate('changeReason', c.changeReason, (v) => (CHANGE_REASONS.includes(v as never) ? undefined : 'changeReason.code: expected "add" (記載), "delete" (消除) or "correct" (修正)')),
+    ...validate('changeReason', c.changeReason, (v) => (isChangeReason(v) ? undefined : 'changeReason.code: expected "add" (記載), "delete" (消除) or "correct" (修正)')),
     ...validate('changeDate', c.changeDate, dateCheck({}, 'changeDate')),
     ...(c.formerSurnameKana !== undefined && c.formerSurname === undefined ? [{ path: 'formerSurname', problem: 'record.formerSurname: a kana reading of 旧氏 needs 旧氏 itself' }] : []),
     ...(c.aliasKana !== undefined && c.alias === undefined ? [{ path: 'alias', problem: 'record.alias: a kana reading of 通称 needs 通称 itself' }] : []),

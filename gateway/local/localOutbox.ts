@@ -79,8 +79,7 @@ export async function createLocalOutbox(opts: {
         // Not synced: the broker has the replies durably queued already; lost in a power cut, this
         // delete only makes them go out again (same id and corr), so it acknowledges nothing.
         try {
-          // why: `sync` is classic-level's option, not in abstract-level's types.
-          await sub.batch(done.map(([key]) => ({ type: 'del' as const, key })), { sync: false } as never);
+          await sub.batch(done.map(([key]) => ({ type: 'del' as const, key })), { sync: false });
         } catch (e) {
           // Kept: they go out again after the retry (same id and corr; receivers dedupe).
           opts.logger.warn({ err: (e as Error).message }, 'delivered local replies could not be removed; will retry');

@@ -114,8 +114,7 @@ export class Inbox {
       // Not synced: a reply's mark acknowledges nothing. Lost in a power cut, a duplicate of the reply
       // takes the same way as the first (it ends the wait if one is left, else it is a late reply);
       // one fsync per upstream acknowledgement, taken one at a time, was the uplink's ceiling.
-      // why: `sync` is classic-level's option, not in abstract-level's types.
-      await this.remember(this.o.db.batch(), env.id, undefined).write({ sync: false } as never);
+      await this.remember(this.o.db.batch(), env.id, undefined).write({ sync: false });
       if (this.o.correlator.resolve(env)) return 'reply';
       this.o.metrics?.lateReplies.inc({ link });
       this.o.logger.info({ link, ...ids, corr: env.corr }, 'uplink: late or unsolicited reply dropped');

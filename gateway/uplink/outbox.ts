@@ -214,8 +214,7 @@ export class Outbox extends EventEmitter<{ work: [link: string]; dead: [entry: D
   async delivered(seq: number): Promise<void> {
     // Not synced: the receiver has it; lost in a power cut, this delete only resends the message,
     // which the receiver drops by id — it acknowledges nothing.
-    // why: `sync` is classic-level's option, not in abstract-level's types.
-    await this.sublevel.del(Q + seqKey(seq), { sync: false } as never);
+    await this.sublevel.del(Q + seqKey(seq), { sync: false });
     this.advance(seq, this.now());
   }
 

@@ -6,6 +6,7 @@ import type { AbstractChainedBatch } from 'abstract-level';
 import { installCommitPath } from './commitPath.js';
 import { levelPort } from './levelPort.js';
 import type { StoragePort } from './port.js';
+import type {} from './syncOption.js';
 
 export type Db = ClassicLevel<string, Uint8Array>;
 export type Batch = AbstractChainedBatch<Db, string, Uint8Array>;

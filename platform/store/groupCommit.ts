@@ -7,9 +7,14 @@
 // dropped unit of work (`close()`) leaves nothing behind, and a request whose operations the
 // database refuses (encoding) fails alone: the group is rebuilt without it. When no group is open,
 // a staged batch is written on its own, exactly as a plain batch.
+import type { AbstractChainedBatchDelOptions, AbstractChainedBatchPutOptions, AbstractChainedBatchWriteOptions } from 'abstract-level';
 import type { Batch, Db } from './db.js';
 
-type Op = { type: 'put'; key: unknown; value: unknown; options: unknown } | { type: 'del'; key: unknown; options: unknown };
+// Keys and values of any encoding a sublevel's options name: the database encodes them at replay.
+type PutOptions = AbstractChainedBatchPutOptions<Db, unknown, unknown>;
+type DelOptions = AbstractChainedBatchDelOptions<Db, unknown>;
+type WriteOptions = AbstractChainedBatchWriteOptions | undefined;
+type Op = { type: 'put'; key: unknown; value: unknown; options: PutOptions | undefined } | { type: 'del'; key: unknown; options: DelOptions | undefined };
 
 interface Member { ops: Op[]; resolve: () => void; reject: (e: unknown) => void }
 
@@ -21,13 +26,13 @@ class StagedBatch {
 
   get length(): number { return this.ops.length; }
 
-  put(key: unknown, value: unknown, options?: unknown): this {
+  put(key: unknown, value: unknown, options?: PutOptions): this {
     this.usable();
     this.ops.push({ type: 'put', key, value, options });
     return this;
   }
 
-  del(key: unknown, options?: unknown): this {
+  del(key: unknown, options?: DelOptions): this {
     this.usable();
     this.ops.push({ type: 'del', key, options });
     return this;
@@ -39,7 +44,7 @@ class StagedBatch {
     return this;
   }
 
-  async write(options?: unknown): Promise<void> {
+  async write(options?: WriteOptions): Promise<void> {
     this.usable();
     this.done = true;
     return this.group.write(this.ops, options, this.onStaged);
@@ -57,8 +62,8 @@ class StagedBatch {
 
 function replay(into: Batch, ops: Op[]): void {
   for (const op of ops) {
-    if (op.type === 'put') into.put(op.key as string, op.value as Uint8Array, op.options as never);
-    else into.del(op.key as string, op.options as never);
+    if (op.type === 'put') into.put(op.key, op.value, op.options ?? {});
+    else into.del(op.key, op.options ?? {});
   }
 }
 
@@ -73,6 +78,8 @@ export class GroupCommit {
 
   /** A batch for one request's unit of work; `onStaged` runs once its writes joined the open group. */
   batch(onStaged?: () => void): Batch {
+    // Units of work use a chained batch's operations (put, del, clear, write, close, length) only.
+    // why: a staged batch has those, not the database-bound fields (db, status, resources) of abstract-level's class.
     return new StagedBatch(this, onStaged) as unknown as Batch;
   }
 
@@ -105,7 +112,7 @@ export class GroupCommit {
   }
 
   /** @internal StagedBatch.write */
-  write(ops: Op[], options: unknown, onStaged: (() => void) | undefined): Promise<void> {
+  write(ops: Op[], options: WriteOptions, onStaged: (() => void) | undefined): Promise<void> {
     if (!this.isOpen || options !== undefined) return this.writeAlone(ops, options);
     const batch = this.pending ??= this.db.batch();
     try {
@@ -123,7 +130,7 @@ export class GroupCommit {
     return done;
   }
 
-  private async writeAlone(ops: Op[], options: unknown): Promise<void> {
+  private async writeAlone(ops: Op[], options: WriteOptions): Promise<void> {
     const batch = this.db.batch();
     try {
       replay(batch, ops);
@@ -131,6 +138,6 @@ export class GroupCommit {
       await batch.close();
       throw e;
     }
-    await batch.write(options as never);
+    await batch.write(options ?? {});
   }
 }

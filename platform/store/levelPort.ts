@@ -1,11 +1,12 @@
 // The single-box storage port: LevelDB itself. Each commit is one native chained batch (one N-API
 // call per operation, about half the cost of classic-level's array batch, which reads type, key and
 // value of every op object through N-API), written with the sync option as given.
+import type { AbstractResource } from 'abstract-level';
 import { ClassicLevel } from 'classic-level';
 import type { Db } from './db.js';
 import type { CommitOptions, KeyRange, StoragePort, StoreOp } from './port.js';
 
-interface NativeChainedBatch {
+interface NativeChainedBatch extends AbstractResource {
   _put(key: string, value: Uint8Array): void;
   _del(key: string): void;
   _write(options: { sync: boolean }): Promise<void>;
@@ -17,6 +18,7 @@ interface NativeWrites {
 
 // classic-level's own methods, not the instance's: the commit path (commitPath.ts) replaces the
 // instance's, and this port is what they call.
+// why: these are abstract-level's private implementation methods, which its types do not declare.
 const native = ClassicLevel.prototype as unknown as NativeWrites;
 
 function notOpen(db: Db): Error {
@@ -37,7 +39,7 @@ export function levelPort(db: Db): StoragePort {
         await batch._write({ sync: options.sync });
       } finally {
         // What the batch's public write() would do: the private one leaves it attached to the DB.
-        db.detachResource(batch as never);
+        db.detachResource(batch);
       }
     },
     async clearRange(range: KeyRange, _options: CommitOptions): Promise<void> {
