@@ -8,6 +8,12 @@ const COMMANDS: Record<string, () => Promise<Command>> = Object.fromEntries(
 );
 
 export async function main(argv: string[]): Promise<number> {
+  // A reader that stops early (`config check --print | head`) closes the pipe: that is the end of the
+  // output the user wanted, not a crash with a stack trace.
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw e;
+  });
   const [name, ...rest] = argv;
   if (!name || name === '--help' || name === '-h' || name === 'help') {
     const lines = ['usage: juki-gw <command> [options]   (juki-gw <command> --help: its usage)', '', 'commands:'];
