@@ -66,6 +66,12 @@ export async function serve(file: string | undefined, what: string, only?: reado
   const signal = await new Promise<NodeJS.Signals>((resolve) => {
     process.once('SIGTERM', () => resolve('SIGTERM'));
     process.once('SIGINT', () => resolve('SIGINT'));
+    // Cluster mode: a node that stops leading ends at once (fail-stop; its writes are already refused
+    // and its store is crash-safe); systemd starts it again, as standby.
+    void app.ended?.then((why) => {
+      logger.fatal({ why }, `${what}: no longer the active node of the cluster; exiting to restart as standby`);
+      process.exit(3);
+    });
   });
   logger.info({ signal }, `${what} stopping`);
   // A second signal, or a close that hangs, must still end the process (the DB is crash-safe).
