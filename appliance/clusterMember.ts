@@ -78,8 +78,14 @@ export async function startClusterMember({ config, logger, registry, lead }: Clu
     const refuser = await startStandbyRefuser(config, logger);
     const admin = await startAdminServer({ host: config.admin.host, port: config.admin.port, registry, checks: [observer.check] })
       .catch(async (e: unknown) => { await refuser.close(); throw e; });
-    const decided = new Promise<Role>((resolve) => member.onRoleChange((r) => { if (r === 'leader' || r === 'failed' || r === 'stopped') resolve(r); }));
-    log.info({ listeners: config.listeners.map((l) => l.name), admin: admin.address() }, 'cluster: standby until this node wins the election');
+    let following = false;
+    const decided = new Promise<Role>((resolve) => member.onRoleChange((r) => {
+      if (r === 'standby' && !following) {
+        following = true;
+        log.info({ listeners: config.listeners.map((l) => l.name), admin: admin.address(), applied: member.applied }, 'cluster: standby until this node wins the election');
+      }
+      if (r === 'leader' || r === 'failed' || r === 'stopped') resolve(r);
+    }));
     await member.start();
     role = await decided;
     await refuser.close();

@@ -1,0 +1,184 @@
+// Two appliance nodes (`juki-gw start`, each its own data dir, signing key and ports) over three real
+// etcd members: the standby refuses MQTT CONNECT with "server unavailable" and answers /readyz not
+// ready with its role; a terminal sends QoS 1 requests while the active node is SIGKILLed; the standby
+// takes over, and every request the dead node PUBACKed gets its reply from the new one. After settling
+// (each store applies the rest of the log), both stores are identical.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { copyFileSync, cpSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Etcd3 } from 'etcd3';
+import mqtt, { type MqttClient } from 'mqtt';
+import { uuidv7 } from '../../platform/envelope.js';
+import { openApplianceDb } from '../../platform/store/db.js';
+import { Applier, APPLIED_KEY } from '../../cluster/applier.js';
+import { clusterKeys } from '../../cluster/keys.js';
+import { ReplicatedLog } from '../../cluster/replicatedLog.js';
+import { KEK_FILE } from '../../gateway/crypto/index.js';
+import { spawnAppliance, type ApplianceProcess } from '../helpers/appliance-process.js';
+import { startEtcdCluster, type EtcdCluster } from '../helpers/etcd.js';
+import { digest } from '../helpers/cluster-node.js';
+import { connectClient, endClient } from '../helpers/mqtt.js';
+import { freePort } from '../helpers/ports.js';
+import { tempDir } from '../helpers/tmp.js';
+import { until } from '../helpers/until.js';
+
+const tmp = tempDir('jukigw-cluster-app-');
+const prefix = '/juki-gw-app';
+const env = () => { const e = { ...process.env }; delete e.SOFTHSM2_CONF; return e; };
+const STANDBY = /cluster: standby until this node wins the election/;
+
+interface NodeFiles { id: string; dataDir: string; config: string; mqttPort: number; adminPort: number }
+
+async function nodeFiles(id: string, endpoints: string[], password: string): Promise<NodeFiles> {
+  const dataDir = join(tmp.path, id);
+  const config = join(tmp.path, `${id}.yaml`);
+  const mqttPort = await freePort();
+  const adminPort = await freePort();
+  writeFileSync(config, [
+    "municipalities: ['242012']", `dataDir: ${dataDir}`,
+    // One software token per node: its own signing key; the KEK is the installation's (copied, see below).
+    'hsm: { kind: software }',
+    `listeners: [{ name: plain, type: plain, host: 127.0.0.1, port: ${mqttPort} }]`,
+    `systems: [{ id: term-01, role: terminal, password: { file: ${password} } }]`,
+    `admin: { host: 127.0.0.1, port: ${adminPort} }`, 'ui: { enabled: false }', 'limits: { minFreeDiskBytes: 0 }',
+    `cluster: { nodeId: ${id}, advertise: '127.0.0.1:${mqttPort}', leaseTtlSeconds: 2, etcd: { endpoints: [${endpoints.join(', ')}], prefix: ${prefix} } }`, '',
+  ].join('\n'));
+  return { id, dataDir, config, mqttPort, adminPort };
+}
+
+async function readyz(n: NodeFiles): Promise<{ status: number; body: string }> {
+  const r = await fetch(`http://127.0.0.1:${n.adminPort}/readyz`);
+  return { status: r.status, body: await r.text() };
+}
+
+/** The CONNACK return code a node answers (0: accepted). */
+function connackCode(n: NodeFiles): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const c = mqtt.connect(`mqtt://127.0.0.1:${n.mqttPort}`, { clientId: `probe-${n.id}`, username: 'term-01', password: 'term-01 test password', reconnectPeriod: 0, connectTimeout: 10_000 });
+    c.once('connect', () => { c.end(true); resolve(0); });
+    c.once('error', (e: Error & { code?: number }) => { c.end(true); if (typeof e.code === 'number') resolve(e.code); else reject(e); });
+  });
+}
+
+describe('two appliance nodes: standby, failover by SIGKILL, nothing acknowledged lost', () => {
+  let etcd: EtcdCluster;
+  let a: NodeFiles;
+  let b: NodeFiles;
+  const procs: ApplianceProcess[] = [];
+
+  beforeAll(async () => {
+    etcd = await startEtcdCluster();
+    const pw = join(tmp.path, 'term-01.pw');
+    writeFileSync(pw, 'term-01 test password\n', { mode: 0o600 });
+    const endpoints = etcd.endpoints.map((e) => `'${e}'`);
+    a = await nodeFiles('gw-a', endpoints, pw);
+    b = await nodeFiles('gw-b', endpoints, pw);
+  }, 120_000);
+  afterAll(async () => {
+    for (const p of procs) await p.stop();
+    await etcd?.stop();
+    tmp.cleanup();
+  });
+
+  it('the standby refuses CONNECT with "server unavailable"; after the kill it leads and answers every acknowledged request', async () => {
+    // Installing the second node (docs/cluster.md): the first one's store, copied while it is stopped,
+    // and the installation's KEK (the data keys in the replicated store are wrapped by it).
+    const seed = await spawnAppliance(a.config, env());
+    await seed.stop();
+    cpSync(join(a.dataDir, 'db'), join(b.dataDir, 'db'), { recursive: true });
+    mkdirSync(join(b.dataDir, 'keys'), { recursive: true });
+    copyFileSync(join(a.dataDir, KEK_FILE), join(b.dataDir, KEK_FILE));
+    // Until the second node has published its applied position, the first would compact the log up to
+    // its own; a full copy for a node behind compaction is not built (docs/cluster.md), so its place is
+    // held here for the few seconds until it follows.
+    const holder = new Etcd3({ hosts: etcd.endpoints });
+    const hold = holder.lease(30, { autoKeepAlive: false });
+    await hold.put(`${prefix}/applied/gw-b`).value('0');
+    const first = await spawnAppliance(a.config, env());
+    procs.push(first);
+    const standby = await spawnAppliance(b.config, env(), 90_000, STANDBY);
+    procs.push(standby);
+    await hold.revoke();
+    holder.close();
+
+    expect(await connackCode(b)).toBe(3);
+    const notReady = await readyz(b).catch((e: Error) => { throw new Error(`${e.message}\n${standby.log().slice(-3000)}`); });
+    expect(notReady.status).toBe(503);
+    expect(notReady.body).toMatch(/node gw-b: role standby, applied \d+, lag \d+, etcd members up 3\/3/);
+    expect(await (await fetch(`http://127.0.0.1:${b.adminPort}/metrics`)).text()).toContain('jukigw_cluster_role{node="gw-b",role="standby"} 1');
+    const active = await readyz(a);
+    expect(active.body).toMatch(/node gw-a: role leader/);
+
+    // A terminal with a persistent session sends requests one by one; the active node is killed mid-stream.
+    const replies: string[] = [];
+    const term = await connectClient(`mqtt://127.0.0.1:${a.mqttPort}`, { clientId: 'term-01', username: 'term-01', password: 'term-01 test password', clean: false, reconnectPeriod: 0 });
+    term.on('message', (_t, p) => replies.push(p.toString('utf8')));
+    await term.subscribeAsync('res/term-01', { qos: 1 });
+    const acked: string[] = [];
+    const request = (id: string) => JSON.stringify({ v: 1, id, type: 'jlis.inquiry', body: { by: 'myNumber', myNumber: '123456789018', dutyCode: 'J05', operatorId: 'op-1', terminalId: 'term-01' } });
+    let killed = false;
+    const sending = (async () => {
+      for (let i = 0; i < 400 && !killed; i++) {
+        const id = uuidv7();
+        try {
+          await term.publishAsync('req/jlis.inquiry', request(id), { qos: 1 });
+          acked.push(id);
+        } catch { return; }
+      }
+    })();
+    await until(() => acked.length >= 20, 60_000, '20 acknowledged requests');
+    process.kill(first.pid, 'SIGKILL');
+    killed = true;
+    // A publish in flight when the node died is never acknowledged: it is not counted.
+    await endClient(term, true);
+    await Promise.race([sending, new Promise((r) => setTimeout(r, 2000))]);
+    console.log('stage: killed, acked', acked.length);
+    expect(acked.length).toBeGreaterThanOrEqual(20);
+
+    await until(() => /"msg":"appliance ready"/.test(standby.log()), 60_000, 'the standby leads');
+    console.log('stage: b leads');
+    expect((await readyz(b)).body).toMatch(/node gw-b: role leader/);
+    expect(standby.log()).toMatch(/"action":"cluster.role"|cluster: this node is now leader/);
+    const again = await connectClient(`mqtt://127.0.0.1:${b.mqttPort}`, { clientId: 'term-01', username: 'term-01', password: 'term-01 test password', clean: false, reconnectPeriod: 0 });
+    again.on('message', (_t, p) => replies.push(p.toString('utf8')));
+    await again.subscribeAsync('res/term-01', { qos: 1 });
+    const answered = () => acked.filter((id) => replies.some((r) => r.includes(id))).length;
+    await until(() => answered() === acked.length, 90_000, () => `replies to every acknowledged request (${answered()}/${acked.length})`);
+    await endClient(again);
+    console.log('stage: all answered');
+
+    // The killed node comes back as standby and follows.
+    const back = await spawnAppliance(a.config, env(), 90_000, STANDBY);
+    procs.push(back);
+    await until(async () => /lag 0,/.test((await readyz(a)).body), 60_000, 'gw-a caught up');
+    expect(await connackCode(a)).toBe(3);
+    console.log('stage: a follows');
+
+    // Settle: stop both at once, let each store apply what the log still holds, compare every key and value.
+    process.kill(standby.pid, 'SIGKILL');
+    process.kill(back.pid, 'SIGKILL');
+    await standby.stop();
+    await back.stop();
+    const client = new Etcd3({ hosts: etcd.endpoints });
+    try {
+      const keys = clusterKeys(prefix);
+      const head = await ReplicatedLog.head(client, keys);
+      const digests: string[] = [];
+      for (const n of [a, b]) {
+        const db = await openApplianceDb(join(n.dataDir, 'db'));
+        try {
+          const applier = await Applier.open(db, client, keys);
+          await applier.catchUp();
+          expect(Number(Buffer.from((await db.get(APPLIED_KEY))!).toString())).toBe(head);
+          digests.push(await digest(db));
+        } finally {
+          await db.close();
+        }
+      }
+      expect(head).toBeGreaterThan(acked.length);
+      expect(digests[0]).toBe(digests[1]);
+    } finally {
+      client.close();
+    }
+  }, 400_000);
+});
