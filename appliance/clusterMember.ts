@@ -15,23 +15,16 @@ import { ClusterNode, type Role } from '../cluster/node.js';
 import type { AuditLog } from '../gateway/audit/index.js';
 import type { Logger } from '../platform/log/logger.js';
 import { openApplianceDb, type Db } from '../platform/store/db.js';
-import { observeCluster, type ClusterStatus } from './clusterStatus.js';
+import { observeCluster } from './clusterStatus.js';
 import type { ApplianceParts } from './parts.js';
 import { startStandbyRefuser } from './standbyRefuser.js';
-
-/** What the running node offers for operations (the UI, `juki-gw cluster`). */
-export interface ClusterControl {
-  status(): Promise<ClusterStatus>;
-  /** Hands the leadership to the other node (audited); this process then ends as the loss of leadership does. */
-  switchover(by: string): Promise<boolean>;
-}
 
 export interface ClusterMemberNeeds {
   config: ApplianceConfig;
   logger: Logger;
   registry: Registry;
   /** Starts the components over `db` once this node leads; `checks` join its /readyz. */
-  lead(db: Db, checks: ReadinessCheck[], cluster: ClusterControl): Promise<{ parts: ApplianceParts; close(): Promise<void> }>;
+  lead(db: Db, checks: ReadinessCheck[]): Promise<{ parts: ApplianceParts; close(): Promise<void> }>;
 }
 
 export interface ClusterMember {
@@ -41,7 +34,7 @@ export interface ClusterMember {
   ended: Promise<string>;
 }
 
-function auditRole(auditLog: AuditLog | undefined, nodeId: string, role: Role | 'switchover', why: string, applied: number, logger: Logger): Promise<void> {
+function auditRole(auditLog: AuditLog | undefined, nodeId: string, role: Role, why: string, applied: number, logger: Logger): Promise<void> {
   if (!auditLog) return Promise.resolve();
   return auditLog.append({ actor: { kind: 'appliance', id: nodeId }, action: 'cluster.role', outcome: 'ok', code: role, detail: { nodeId, why: why.slice(0, 512), applied } })
     .then(() => undefined, (e: Error) => logger.warn({ err: e.message, role }, 'cluster: role change not audited'));
@@ -102,24 +95,14 @@ export async function startClusterMember({ config, logger, registry, lead }: Clu
 
   let ended!: (why: string) => void;
   const endedPromise = new Promise<string>((r) => { ended = r; });
-  let auditLog: AuditLog | undefined;
-  const control: ClusterControl = {
-    status: () => observer.status(),
-    async switchover(by) {
-      if (member.role !== 'leader') return false;
-      await auditRole(auditLog, c.nodeId, 'switchover', `requested by ${by}`, member.applied, log);
-      return member.resign();
-    },
-  };
   let app: { parts: ApplianceParts; close(): Promise<void> };
   try {
-    app = await lead(db, [observer.check], control);
+    app = await lead(db, [observer.check]);
   } catch (e) {
     await release();
     throw e;
   }
-  auditLog = app.parts.auditLog;
-  await auditRole(auditLog, c.nodeId, 'leader', 'won the election', member.applied, log);
+  await auditRole(app.parts.auditLog, c.nodeId, 'leader', 'won the election', member.applied, log);
   member.onRoleChange((r, why) => {
     // Nothing is audited here: this node can no longer write (its port refuses); the new active node audits its takeover.
     if (r !== 'leader') { log.error({ role: r, why }, 'cluster: leadership lost; this process ends (fail-stop) and restarts as standby'); ended(why); }

@@ -25,7 +25,6 @@ export interface ClusterStatus {
 }
 
 export interface ClusterObserver {
-  status(): Promise<ClusterStatus>;
   check: ReadinessCheck;
   close(): void;
 }
@@ -83,5 +82,5 @@ export function observeCluster(node: ClusterNode, client: Etcd3, config: Cluster
       return { ok: s.role === 'leader', detail: s.failure ? `${where}; failed: ${s.failure}` : where };
     },
   };
-  return { status, check, close: () => { for (const m of perMember) m.client.close(); } };
+  return { check, close: () => { for (const m of perMember) m.client.close(); } };
 }

@@ -10,7 +10,6 @@ import type { GwRole } from '../gateway/gw/role.js';
 import type { Uplink } from '../gateway/uplink/index.js';
 import type { TokenSigner } from '../hsm/index.js';
 import type { Db } from '../platform/store/db.js';
-import type { ClusterControl } from './clusterMember.js';
 import type { LiveConfig } from './liveConfig.js';
 import type { SimulatedUpstream } from './simulatedUpstream.js';
 
@@ -32,6 +31,4 @@ export interface ApplianceParts {
   uiUrl: string | undefined;
   /** The loopback admin HTTP port (health, readiness, metrics). */
   admin: AdminHandle | undefined;
-  /** Cluster mode: this node's status and the manual switchover (undefined: single box). */
-  cluster: ClusterControl | undefined;
 }

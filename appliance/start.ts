@@ -11,7 +11,7 @@ import type { BrokerAuditEvent } from '../broker/server.js';
 import { lifecycle, needs, type ComponentName } from './lifecycle.js';
 import { fixedConfig } from './liveConfig.js';
 import type { ApplianceParts } from './parts.js';
-import { startClusterMember, type ClusterControl } from './clusterMember.js';
+import { startClusterMember } from './clusterMember.js';
 import { startTokenSigner } from './components/tokenSigner.js';
 import { startEncryptionAtRest } from './components/encryptionAtRest.js';
 import { startAuditTrail } from './components/auditTrail.js';
@@ -56,11 +56,11 @@ export async function startAppliance(config: ApplianceConfig, opts: ApplianceOpt
   collectDefaultMetrics({ register: registry, prefix: 'jukigw_process_' });
   prepareDataDir(config.dataDir, opts.logger);
   if (config.cluster) {
-    return startClusterMember({ config, logger: opts.logger, registry, lead: (db, checks, cluster) => startComponents(config, opts, registry, db, checks, cluster) });
+    return startClusterMember({ config, logger: opts.logger, registry, lead: (db, checks) => startComponents(config, opts, registry, db, checks) });
   }
   const db = await openApplianceDb(join(config.dataDir, 'db'), { sync: config.broker.syncWrites, ...(opts.port ? { port: opts.port } : {}) });
   try {
-    const app = await startComponents(config, opts, registry, db, [], undefined);
+    const app = await startComponents(config, opts, registry, db, []);
     return { parts: app.parts, close: async () => { await app.close(); await db.close(); /* flushes LevelDB */ } };
   } catch (e) {
     await db.close();
@@ -68,7 +68,7 @@ export async function startAppliance(config: ApplianceConfig, opts: ApplianceOpt
   }
 }
 
-async function startComponents(config: ApplianceConfig, opts: ApplianceOptions, registry: Registry, db: Db, extraChecks: ReadinessCheck[], cluster: ClusterControl | undefined): Promise<ApplianceHandle> {
+async function startComponents(config: ApplianceConfig, opts: ApplianceOptions, registry: Registry, db: Db, extraChecks: ReadinessCheck[]): Promise<ApplianceHandle> {
   const { logger } = opts;
   const run = lifecycle(opts.only, logger);
   const close = () => run.stopAll();
@@ -110,7 +110,7 @@ async function startComponents(config: ApplianceConfig, opts: ApplianceOptions, 
     const parts: ApplianceParts = {
       db, liveConfig, signer: token?.signer, atRest: crypto?.atRest, auditLog: audit?.log, versions: versions?.versions,
       broker: broker?.broker, uplink: uplinks?.uplink, simulated: uplinks?.simulated, cs: roles?.cs, gw: roles?.gw,
-      uiUrl: ui?.url, admin: admin?.admin, cluster,
+      uiUrl: ui?.url, admin: admin?.admin,
     };
     return { parts, close };
   } catch (e) {
