@@ -12,6 +12,7 @@ import { startAdminServer } from '../broker/admin/server.js';
 import type { ApplianceConfig } from '../config/schema/index.js';
 import { etcdClient } from '../cluster/etcdClient.js';
 import { ClusterNode, type Role } from '../cluster/node.js';
+import type { ClusterService } from '../admin-ui/services.js';
 import type { AuditLog } from '../gateway/audit/index.js';
 import type { Logger } from '../platform/log/logger.js';
 import { openApplianceDb, type Db } from '../platform/store/db.js';
@@ -23,8 +24,8 @@ export interface ClusterMemberNeeds {
   config: ApplianceConfig;
   logger: Logger;
   registry: Registry;
-  /** Starts the components over `db` once this node leads; `checks` join its /readyz. */
-  lead(db: Db, checks: ReadinessCheck[]): Promise<{ parts: ApplianceParts; close(): Promise<void> }>;
+  /** Starts the components over `db` once this node leads; `checks` join its /readyz, `cluster` is shown in the UI. */
+  lead(db: Db, checks: ReadinessCheck[], cluster: ClusterService): Promise<{ parts: ApplianceParts; close(): Promise<void> }>;
 }
 
 export interface ClusterMember {
@@ -97,7 +98,14 @@ export async function startClusterMember({ config, logger, registry, lead }: Clu
   const endedPromise = new Promise<string>((r) => { ended = r; });
   let app: { parts: ApplianceParts; close(): Promise<void> };
   try {
-    app = await lead(db, [observer.check]);
+    app = await lead(db, [observer.check], {
+      status: async () => {
+        const st = await observer.status();
+        return { nodeId: st.nodeId, role: st.role, applied: st.applied, lag: st.lag ?? null, members: st.members, log: st.log ?? null };
+      },
+      // The process ends on the loss of leadership that follows (fail-stop) and comes back as standby.
+      switchover: () => member.resign(),
+    });
   } catch (e) {
     await release();
     throw e;

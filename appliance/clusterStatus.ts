@@ -25,6 +25,7 @@ export interface ClusterStatus {
 }
 
 export interface ClusterObserver {
+  status(): Promise<ClusterStatus>;
   check: ReadinessCheck;
   close(): void;
 }
@@ -82,5 +83,5 @@ export function observeCluster(node: ClusterNode, client: Etcd3, config: Cluster
       return { ok: s.role === 'leader', detail: s.failure ? `${where}; failed: ${s.failure}` : where };
     },
   };
-  return { check, close: () => { for (const m of perMember) m.client.close(); } };
+  return { status, check, close: () => { for (const m of perMember) m.client.close(); } };
 }

@@ -12,6 +12,7 @@ import { lifecycle, needs, type ComponentName } from './lifecycle.js';
 import { fixedConfig } from './liveConfig.js';
 import type { ApplianceParts } from './parts.js';
 import { startClusterMember } from './clusterMember.js';
+import type { ClusterService } from '../admin-ui/services.js';
 import { startTokenSigner } from './components/tokenSigner.js';
 import { startEncryptionAtRest } from './components/encryptionAtRest.js';
 import { startAuditTrail } from './components/auditTrail.js';
@@ -56,11 +57,11 @@ export async function startAppliance(config: ApplianceConfig, opts: ApplianceOpt
   collectDefaultMetrics({ register: registry, prefix: 'jukigw_process_' });
   prepareDataDir(config.dataDir, opts.logger);
   if (config.cluster) {
-    return startClusterMember({ config, logger: opts.logger, registry, lead: (db, checks) => startComponents(config, opts, registry, db, checks) });
+    return startClusterMember({ config, logger: opts.logger, registry, lead: (db, checks, cluster) => startComponents(config, opts, registry, db, checks, cluster) });
   }
   const db = await openApplianceDb(join(config.dataDir, 'db'), { sync: config.broker.syncWrites, ...(opts.port ? { port: opts.port } : {}) });
   try {
-    const app = await startComponents(config, opts, registry, db, []);
+    const app = await startComponents(config, opts, registry, db, [], undefined);
     return { parts: app.parts, close: async () => { await app.close(); await db.close(); /* flushes LevelDB */ } };
   } catch (e) {
     await db.close();
@@ -68,7 +69,7 @@ export async function startAppliance(config: ApplianceConfig, opts: ApplianceOpt
   }
 }
 
-async function startComponents(config: ApplianceConfig, opts: ApplianceOptions, registry: Registry, db: Db, extraChecks: ReadinessCheck[]): Promise<ApplianceHandle> {
+async function startComponents(config: ApplianceConfig, opts: ApplianceOptions, registry: Registry, db: Db, extraChecks: ReadinessCheck[], cluster: ClusterService | undefined): Promise<ApplianceHandle> {
   const { logger } = opts;
   const run = lifecycle(opts.only, logger);
   const close = () => run.stopAll();
@@ -97,7 +98,7 @@ async function startComponents(config: ApplianceConfig, opts: ApplianceOptions, 
       config: running, embeddedDefault: opts.configText === undefined, db, logger, printOnce: opts.printOnce,
       versions: needs('ui', 'config-versions', versions?.versions), auditLog: needs('ui', 'audit', audit?.log),
       signer: token?.signer, atRest: crypto?.atRest, broker: broker?.broker, uplink: uplinks?.uplink,
-      simulatedUpstreams: uplinks?.simulated !== undefined, cs: roles?.cs,
+      simulatedUpstreams: uplinks?.simulated !== undefined, cs: roles?.cs, cluster,
     })) : undefined;
 
     // Last, so that /readyz answers only once everything it checks runs. Limits apply live: the disk check reads them each time.

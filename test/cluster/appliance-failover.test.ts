@@ -14,6 +14,8 @@ import { Applier, APPLIED_KEY } from '../../cluster/applier.js';
 import { clusterKeys } from '../../cluster/keys.js';
 import { ReplicatedLog } from '../../cluster/replicatedLog.js';
 import { KEK_FILE } from '../../gateway/crypto/index.js';
+import { openAuthStore } from '../../admin-ui/auth/store.js';
+import { jukiGw } from '../helpers/cli.js';
 import { spawnAppliance, type ApplianceProcess } from '../helpers/appliance-process.js';
 import { startEtcdCluster, type EtcdCluster } from '../helpers/etcd.js';
 import { digest } from '../helpers/cluster-node.js';
@@ -28,6 +30,8 @@ const env = () => { const e = { ...process.env }; delete e.SOFTHSM2_CONF; return
 const STANDBY = /cluster: standby until this node wins the election/;
 
 interface NodeFiles { id: string; dataDir: string; config: string; mqttPort: number; adminPort: number }
+let apiToken = '';
+const cli = (args: string[]) => jukiGw(args, { env: { ...env(), JUKIGW_API_TOKEN: apiToken } });
 
 async function nodeFiles(id: string, endpoints: string[], password: string): Promise<NodeFiles> {
   const dataDir = join(tmp.path, id);
@@ -40,7 +44,7 @@ async function nodeFiles(id: string, endpoints: string[], password: string): Pro
     'hsm: { kind: software }',
     `listeners: [{ name: plain, type: plain, host: 127.0.0.1, port: ${mqttPort} }]`,
     `systems: [{ id: term-01, role: terminal, password: { file: ${password} } }]`,
-    `admin: { host: 127.0.0.1, port: ${adminPort} }`, 'ui: { enabled: false }', 'limits: { minFreeDiskBytes: 0 }',
+    `admin: { host: 127.0.0.1, port: ${adminPort} }`, `ui: { port: ${await freePort()} }`, 'limits: { minFreeDiskBytes: 0 }',
     `cluster: { nodeId: ${id}, advertise: '127.0.0.1:${mqttPort}', leaseTtlSeconds: 2, etcd: { endpoints: [${endpoints.join(', ')}], prefix: ${prefix} } }`, '',
   ].join('\n'));
   return { id, dataDir, config, mqttPort, adminPort };
@@ -80,11 +84,17 @@ describe('two appliance nodes: standby, failover by SIGKILL, nothing acknowledge
     tmp.cleanup();
   });
 
-  it('the standby refuses CONNECT with "server unavailable"; after each of two kills it leads and answers every acknowledged request', async () => {
+  it('the standby refuses CONNECT with "server unavailable"; after each of two kills it leads and answers every acknowledged request; a manual switchover hands over', async () => {
     // Installing the second node (docs/cluster.md): the first one's store, copied while it is stopped,
     // and the installation's KEK (the data keys in the replicated store are wrapped by it).
     const seed = await spawnAppliance(a.config, env());
     await seed.stop();
+    const offline = await openApplianceDb(join(a.dataDir, 'db'));
+    try {
+      apiToken = (await (await openAuthStore({ db: offline, idleMinutes: 15 })).createApiToken('admin', 'cluster test')).token;
+    } finally {
+      await offline.close();
+    }
     cpSync(join(a.dataDir, 'db'), join(b.dataDir, 'db'), { recursive: true });
     mkdirSync(join(b.dataDir, 'keys'), { recursive: true });
     copyFileSync(join(a.dataDir, KEK_FILE), join(b.dataDir, KEK_FILE));
@@ -158,6 +168,20 @@ describe('two appliance nodes: standby, failover by SIGKILL, nothing acknowledge
     }
     expect(answered()).toBe(acked.length);
 
+    // Manual switchover on the active node: it hands over and ends (exit 3, restarted as standby by systemd).
+    const status = await cli(['cluster', 'status', '--config', leading.files.config]);
+    expect(status.code, status.stderr).toBe(0);
+    expect(status.stdout).toMatch(new RegExp(`^node ${leading.files.id}: leader, applied \\d+, lag 0`, 'm'));
+    expect(status.stdout.match(/^etcd \S+: up/gm)).toHaveLength(3);
+    const handover = await cli(['cluster', 'switchover', '--config', leading.files.config]);
+    expect(handover.code, handover.stderr).toBe(0);
+    expect(await leading.proc.stop()).toBe(3);
+    await until(() => /"msg":"appliance ready"/.test(following.proc.log()), 60_000, 'the standby leads after the switchover');
+    const rejoined = await spawnAppliance(leading.files.config, env(), 90_000, STANDBY);
+    procs.push(rejoined);
+    await until(async () => /lag 0,/.test((await readyz(leading.files)).body), 60_000, `${leading.files.id} caught up after the switchover`);
+    [leading, following] = [following, { proc: rejoined, files: leading.files }];
+
     // Settle: stop both at once, let each store apply what the log still holds, compare every key and value.
     process.kill(leading.proc.pid, 'SIGKILL');
     process.kill(following.proc.pid, 'SIGKILL');
@@ -177,13 +201,16 @@ describe('two appliance nodes: standby, failover by SIGKILL, nothing acknowledge
           digests.push(await digest(db));
           // Both takeovers are in the audit trail (the store both nodes share).
           const roleEvents: string[] = [];
+          let switchovers = 0;
           for await (const [, v] of db.iterator({ gte: '!audit!', lt: '!audit!~' })) {
             const text = Buffer.from(v).toString('utf8');
             if (text.includes('"cluster.role"')) roleEvents.push(text);
+            if (text.includes('"cluster.switchover"') && text.includes('"ok"')) switchovers++;
           }
-          // gw-a: seed start, first start, takeover in round 2; gw-b: takeover in round 1.
+          // gw-a: seed start, first start, takeover in round 2; gw-b: takeover in round 1 and after the switchover.
           expect(roleEvents.filter((t) => t.includes('"gw-a"') && t.includes('"leader"')).length).toBe(3);
-          expect(roleEvents.filter((t) => t.includes('"gw-b"') && t.includes('"leader"')).length).toBe(1);
+          expect(roleEvents.filter((t) => t.includes('"gw-b"') && t.includes('"leader"')).length).toBe(2);
+          expect(switchovers).toBe(1);
         } finally {
           await db.close();
         }
