@@ -16,6 +16,7 @@ import { ReplicatedLog } from '../../cluster/replicatedLog.js';
 import { KEK_FILE } from '../../gateway/crypto/index.js';
 import { openAuthStore } from '../../admin-ui/auth/store.js';
 import { jukiGw } from '../helpers/cli.js';
+import { uiLogin } from '../helpers/ui-session.js';
 import { spawnAppliance, type ApplianceProcess } from '../helpers/appliance-process.js';
 import { startEtcdCluster, type EtcdCluster } from '../helpers/etcd.js';
 import { digest } from '../helpers/cluster-node.js';
@@ -29,8 +30,9 @@ const prefix = '/juki-gw-app';
 const env = () => { const e = { ...process.env }; delete e.SOFTHSM2_CONF; return e; };
 const STANDBY = /cluster: standby until this node wins the election/;
 
-interface NodeFiles { id: string; dataDir: string; config: string; mqttPort: number; adminPort: number }
+interface NodeFiles { id: string; dataDir: string; config: string; mqttPort: number; adminPort: number; uiPort: number }
 let apiToken = '';
+const UI_PASSWORD = 'cluster watcher password 1';
 const cli = (args: string[]) => jukiGw(args, { env: { ...env(), JUKIGW_API_TOKEN: apiToken } });
 
 async function nodeFiles(id: string, endpoints: string[], password: string): Promise<NodeFiles> {
@@ -38,16 +40,17 @@ async function nodeFiles(id: string, endpoints: string[], password: string): Pro
   const config = join(tmp.path, `${id}.yaml`);
   const mqttPort = await freePort();
   const adminPort = await freePort();
+  const uiPort = await freePort();
   writeFileSync(config, [
     "municipalities: ['242012']", `dataDir: ${dataDir}`,
     // One software token per node: its own signing key; the KEK is the installation's (copied, see below).
     'hsm: { kind: software }',
     `listeners: [{ name: plain, type: plain, host: 127.0.0.1, port: ${mqttPort} }]`,
     `systems: [{ id: term-01, role: terminal, password: { file: ${password} } }]`,
-    `admin: { host: 127.0.0.1, port: ${adminPort} }`, `ui: { port: ${await freePort()} }`, 'limits: { minFreeDiskBytes: 0 }',
+    `admin: { host: 127.0.0.1, port: ${adminPort} }`, `ui: { port: ${uiPort} }`, 'limits: { minFreeDiskBytes: 0 }',
     `cluster: { nodeId: ${id}, advertise: '127.0.0.1:${mqttPort}', leaseTtlSeconds: 2, etcd: { endpoints: [${endpoints.join(', ')}], prefix: ${prefix} } }`, '',
   ].join('\n'));
-  return { id, dataDir, config, mqttPort, adminPort };
+  return { id, dataDir, config, mqttPort, adminPort, uiPort };
 }
 
 async function readyz(n: NodeFiles): Promise<{ status: number; body: string }> {
@@ -84,14 +87,19 @@ describe('two appliance nodes: standby, failover by SIGKILL, nothing acknowledge
     tmp.cleanup();
   });
 
-  it('the standby refuses CONNECT with "server unavailable"; after each of two kills it leads and answers every acknowledged request; a manual switchover hands over', async () => {
+  it('the standby refuses CONNECT with "server unavailable"; after each of two kills it leads and answers every acknowledged request; the dashboard shows the cluster in both languages; a manual switchover hands over', async () => {
     // Installing the second node (docs/cluster.md): the first one's store, copied while it is stopped,
     // and the installation's KEK (the data keys in the replicated store are wrapped by it).
     const seed = await spawnAppliance(a.config, env());
     await seed.stop();
     const offline = await openApplianceDb(join(a.dataDir, 'db'));
     try {
-      apiToken = (await (await openAuthStore({ db: offline, idleMinutes: 15 })).createApiToken('admin', 'cluster test')).token;
+      const auth = await openAuthStore({ db: offline, idleMinutes: 15 });
+      apiToken = (await auth.createApiToken('admin', 'cluster test')).token;
+      for (const [name, lang] of [['watcher-ja', 'ja'], ['watcher-en', 'en']] as const) {
+        expect(await auth.createAccount(name, 'monitor', `${UI_PASSWORD} first`, lang)).toBeUndefined();
+        expect(await auth.changePassword(name, `${UI_PASSWORD} first`, UI_PASSWORD)).toBeUndefined();
+      }
     } finally {
       await offline.close();
     }
@@ -167,6 +175,15 @@ describe('two appliance nodes: standby, failover by SIGKILL, nothing acknowledge
       [leading, following] = [following, { proc: back, files: leading.files }];
     }
     expect(answered()).toBe(acked.length);
+
+    // The dashboard's cluster block, in both languages.
+    const base = `https://127.0.0.1:${leading.files.uiPort}`;
+    const ca = join(leading.files.dataDir, 'ui-tls', 'ui.pem');
+    const ja = await (await uiLogin(base, ca, 'watcher-ja', UI_PASSWORD)).get('/');
+    expect(ja.text).toMatch(new RegExp(`<section[^>]*id="cluster"[\\s\\S]*ノード ${leading.files.id}: 稼働系 — ログ適用位置 \\d+、遅れ 0 件`));
+    expect(ja.text.match(/data-member="http:\/\/127\.0\.0\.1:\d+"><td>[^<]+<\/td><td class="ok">/g)).toHaveLength(3);
+    const en = await (await uiLogin(base, ca, 'watcher-en', UI_PASSWORD)).get('/');
+    expect(en.text).toMatch(new RegExp(`Node ${leading.files.id}: active — applied log position \\d+, 0 behind`));
 
     // Manual switchover on the active node: it hands over and ends (exit 3, restarted as standby by systemd).
     const status = await cli(['cluster', 'status', '--config', leading.files.config]);
