@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import type { Registry } from 'prom-client';
 import type { ReadinessCheck } from '../broker/admin/checks.js';
 import { startAdminServer } from '../broker/admin/server.js';
+import type { ClusterConfig } from '../config/schema/cluster.js';
 import type { ApplianceConfig } from '../config/schema/index.js';
 import { etcdClient } from '../cluster/etcdClient.js';
 import { ClusterNode, type Role } from '../cluster/node.js';
@@ -22,6 +23,8 @@ import { startStandbyRefuser } from './standbyRefuser.js';
 
 export interface ClusterMemberNeeds {
   config: ApplianceConfig;
+  /** The configuration's `cluster` section. */
+  cluster: ClusterConfig;
   logger: Logger;
   registry: Registry;
   /** Starts the components over `db` once this node leads; `checks` join its /readyz, `cluster` is shown in the UI. */
@@ -41,8 +44,7 @@ function auditRole(auditLog: AuditLog | undefined, nodeId: string, role: Role, w
     .then(() => undefined, (e: Error) => logger.warn({ err: e.message, role }, 'cluster: role change not audited'));
 }
 
-export async function startClusterMember({ config, logger, registry, lead }: ClusterMemberNeeds): Promise<ClusterMember> {
-  const c = config.cluster!;
+export async function startClusterMember({ config, cluster: c, logger, registry, lead }: ClusterMemberNeeds): Promise<ClusterMember> {
   const log = logger.child({ component: 'cluster', nodeId: c.nodeId });
   const client = etcdClient(c.etcd);
   let node: ClusterNode | undefined;
@@ -56,7 +58,11 @@ export async function startClusterMember({ config, logger, registry, lead }: Clu
       return node.port;
     },
   });
-  const member = node!;
+  if (!node) {
+    await db.close();
+    throw new Error('the store was opened without the cluster node\'s port');
+  }
+  const member: ClusterNode = node;
   const observer = observeCluster(member, client, c, registry);
   member.onRoleChange((role, why) => log.info({ role, why, applied: member.applied }, `cluster: this node is now ${role}`));
   const release = async () => {

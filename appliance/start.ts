@@ -57,7 +57,7 @@ export async function startAppliance(config: ApplianceConfig, opts: ApplianceOpt
   collectDefaultMetrics({ register: registry, prefix: 'jukigw_process_' });
   prepareDataDir(config.dataDir, opts.logger);
   if (config.cluster) {
-    return startClusterMember({ config, logger: opts.logger, registry, lead: (db, checks, cluster) => startComponents(config, opts, registry, db, checks, cluster) });
+    return startClusterMember({ config, cluster: config.cluster, logger: opts.logger, registry, lead: (db, checks, cluster) => startComponents(config, opts, registry, db, checks, cluster) });
   }
   const db = await openApplianceDb(join(config.dataDir, 'db'), { sync: config.broker.syncWrites, ...(opts.port ? { port: opts.port } : {}) });
   try {
