@@ -4,6 +4,7 @@
 // takes over, and every request the dead node PUBACKed gets its reply from the new one. After settling
 // (each store applies the rest of the log), both stores are identical.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { execFile } from 'node:child_process';
 import { copyFileSync, cpSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Etcd3 } from 'etcd3';
@@ -198,6 +199,12 @@ describe('two appliance nodes: standby, failover by SIGKILL, nothing acknowledge
     procs.push(rejoined);
     await until(async () => /lag 0,/.test((await readyz(leading.files)).body), 60_000, `${leading.files.id} caught up after the switchover`);
     [leading, following] = [following, { proc: rejoined, files: leading.files }];
+    // keepalived's track script (deploy/keepalived) passes on the active node only.
+    const track = (n: NodeFiles) => new Promise<number | null>((resolve) => {
+      execFile(join(import.meta.dirname, '..', '..', 'deploy', 'keepalived', 'check-juki-gw-active.sh'), [String(n.adminPort)], (e) => resolve(e ? (e.code as number) : 0));
+    });
+    expect(await track(leading.files)).toBe(0);
+    expect(await track(following.files)).toBe(1);
 
     // Settle: stop both at once, let each store apply what the log still holds, compare every key and value.
     process.kill(leading.proc.pid, 'SIGKILL');
