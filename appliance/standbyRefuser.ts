@@ -16,11 +16,7 @@ const CONNECT_TIMEOUT_MS = 10_000;
 /** Refusals are logged as one line per listener and window (a client retrying in a loop is one burst). */
 const LOG_WINDOW_MS = 10_000;
 
-export interface StandbyRefuser {
-  /** CONNECTs refused so far. */
-  refused(): number;
-  close(): Promise<void>;
-}
+export interface StandbyRefuser { close(): Promise<void> }
 
 function refuse(conn: Socket): Promise<boolean> {
   return new Promise((resolve) => {
@@ -49,10 +45,8 @@ function refuse(conn: Socket): Promise<boolean> {
 
 export async function startStandbyRefuser(config: ApplianceConfig, logger: Logger): Promise<StandbyRefuser> {
   const log = logger.child({ component: 'standby' });
-  let refused = 0;
   const window = new Map<string, { count: number; since: number }>();
   const note = (listener: string) => {
-    refused++;
     const now = Date.now();
     const w = window.get(listener);
     if (w && now - w.since < LOG_WINDOW_MS) { w.count++; return; }
@@ -74,5 +68,5 @@ export async function startStandbyRefuser(config: ApplianceConfig, logger: Logge
     await Promise.all(listeners.map((l) => l.close()));
     throw e;
   }
-  return { refused: () => refused, close: async () => { await Promise.all(listeners.map((l) => l.close())); } };
+  return { close: async () => { await Promise.all(listeners.map((l) => l.close())); } };
 }
