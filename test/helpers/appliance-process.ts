@@ -20,7 +20,10 @@ export async function spawnAppliance(configFile: string, env: NodeJS.ProcessEnv 
   child.stderr!.on('data', (c: Buffer) => { out += c.toString('utf8'); });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const stop = async () => {
-    if (child.exitCode === null && child.signalCode === null) process.kill(child.pid!, 'SIGTERM');
+    if (child.exitCode === null && child.signalCode === null) {
+      // A process the test SIGKILLed may be gone before its exit event has been seen here.
+      try { process.kill(child.pid!, 'SIGTERM'); } catch (e) { if ((e as NodeJS.ErrnoException).code !== 'ESRCH') throw e; }
+    }
     return exited;
   };
   try {
