@@ -116,6 +116,25 @@ export interface ConsistencyService {
   results(runId: string): Promise<ConsistencyResult[]>;
 }
 
+// ---- cluster (docs/cluster.md): this node's place in a two-node cluster ----
+export interface ClusterMemberView { endpoint: string; healthy: boolean; detail: string }
+export interface ClusterView {
+  nodeId: string;
+  role: 'starting' | 'standby' | 'leader' | 'stopped' | 'failed';
+  /** Last log position applied to this node's store. */
+  applied: number;
+  /** Entries appended but not applied here (null: etcd not reachable). */
+  lag: number | null;
+  members: ClusterMemberView[];
+  /** The replicated log's size, as the active node counts it (null on a standby). */
+  log: { entries: number; bytes: number } | null;
+}
+export interface ClusterService {
+  status(): Promise<ClusterView>;
+  /** Hands the leadership to the other node (false: this node is not the active one); this process then ends and restarts as standby. */
+  switchover(): Promise<boolean>;
+}
+
 export interface ApplianceServices {
   config: ConfigService;
   systems: SystemsService;
@@ -131,6 +150,8 @@ export interface ApplianceServices {
   operations?: OnlineOperations;
   /** Set when no upstream is configured and the appliance runs simulated ones (the label to show). */
   simulatedUpstreams?: string;
+  /** Cluster mode only: role, applied position, lag, etcd members; the manual switchover. */
+  cluster?: ClusterService;
 }
 
 export const NOT_AVAILABLE = 'not available in this build';

@@ -4,13 +4,15 @@ import { join } from 'node:path';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import type { ApplianceConfig } from '../config/schema/index.js';
 import type { Logger } from '../platform/log/logger.js';
-import { openApplianceDb, type StoragePortFactory } from '../platform/store/db.js';
+import { openApplianceDb, type Db, type StoragePortFactory } from '../platform/store/db.js';
 import { prepareDataDir } from '../platform/store/dataDir.js';
-import { dbWritableCheck, diskSpaceCheck } from '../broker/admin/checks.js';
+import { dbWritableCheck, diskSpaceCheck, type ReadinessCheck } from '../broker/admin/checks.js';
 import type { BrokerAuditEvent } from '../broker/server.js';
 import { lifecycle, needs, type ComponentName } from './lifecycle.js';
 import { fixedConfig } from './liveConfig.js';
 import type { ApplianceParts } from './parts.js';
+import { startClusterMember } from './clusterMember.js';
+import type { ClusterService } from '../admin-ui/services.js';
 import { startTokenSigner } from './components/tokenSigner.js';
 import { startEncryptionAtRest } from './components/encryptionAtRest.js';
 import { startAuditTrail } from './components/auditTrail.js';
@@ -42,19 +44,35 @@ export interface ApplianceHandle {
   /** What the running components provide (undefined: not run in this process). */
   parts: ApplianceParts;
   close(): Promise<void>;
+  /** Cluster mode: resolves with the reason when this node stops leading; the process must end then. */
+  ended?: Promise<string>;
 }
 
+/**
+ * Single-box mode: the components over the local store. Cluster mode (a `cluster` section): resolves
+ * only once this node leads (clusterMember.ts); until then it is the standby.
+ */
 export async function startAppliance(config: ApplianceConfig, opts: ApplianceOptions): Promise<ApplianceHandle> {
-  const { logger } = opts;
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'jukigw_process_' });
-  prepareDataDir(config.dataDir, logger);
+  prepareDataDir(config.dataDir, opts.logger);
+  if (config.cluster) {
+    return startClusterMember({ config, cluster: config.cluster, logger: opts.logger, registry, lead: (db, checks, cluster) => startComponents(config, opts, registry, db, checks, cluster) });
+  }
   const db = await openApplianceDb(join(config.dataDir, 'db'), { sync: config.broker.syncWrites, ...(opts.port ? { port: opts.port } : {}) });
+  try {
+    const app = await startComponents(config, opts, registry, db, [], undefined);
+    return { parts: app.parts, close: async () => { await app.close(); await db.close(); /* flushes LevelDB */ } };
+  } catch (e) {
+    await db.close();
+    throw e;
+  }
+}
+
+async function startComponents(config: ApplianceConfig, opts: ApplianceOptions, registry: Registry, db: Db, extraChecks: ReadinessCheck[], cluster: ClusterService | undefined): Promise<ApplianceHandle> {
+  const { logger } = opts;
   const run = lifecycle(opts.only, logger);
-  const close = async () => {
-    await run.stopAll();
-    await db.close(); // flushes LevelDB
-  };
+  const close = () => run.stopAll();
   try {
     // Signer, sealing keys and audit trail first: everything after signs, seals or audits.
     const token = await run.start('hsm', () => startTokenSigner({ config, logger }));
@@ -80,13 +98,13 @@ export async function startAppliance(config: ApplianceConfig, opts: ApplianceOpt
       config: running, embeddedDefault: opts.configText === undefined, db, logger, printOnce: opts.printOnce,
       versions: needs('ui', 'config-versions', versions?.versions), auditLog: needs('ui', 'audit', audit?.log),
       signer: token?.signer, atRest: crypto?.atRest, broker: broker?.broker, uplink: uplinks?.uplink,
-      simulatedUpstreams: uplinks?.simulated !== undefined, cs: roles?.cs,
+      simulatedUpstreams: uplinks?.simulated !== undefined, cs: roles?.cs, cluster,
     })) : undefined;
 
     // Last, so that /readyz answers only once everything it checks runs. Limits apply live: the disk check reads them each time.
     const checks = [
       dbWritableCheck(db), diskSpaceCheck(config.dataDir, () => liveConfig.current().limits.minFreeDiskBytes),
-      ...(token ? [token.check] : []), ...(broker ? [broker.check] : []), ...(uplinks?.checks ?? []),
+      ...(token ? [token.check] : []), ...(broker ? [broker.check] : []), ...(uplinks?.checks ?? []), ...extraChecks,
     ];
     const admin = await run.start('admin', () => startAdminHttp({ config: running, registry, checks }));
 

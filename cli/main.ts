@@ -2,7 +2,7 @@
 // `config check` never pulls in the broker or the PKCS#11 module.
 type Command = { run(args: string[]): Promise<number>; summary: string; USAGE: string };
 
-export const COMMAND_NAMES = ['start', 'broker', 'config', 'keys', 'pki', 'verify', 'queue', 'import', 'audit', 'sim', 'backup', 'provision', 'send'] as const;
+export const COMMAND_NAMES = ['start', 'broker', 'config', 'keys', 'pki', 'verify', 'queue', 'import', 'audit', 'sim', 'backup', 'provision', 'send', 'cluster'] as const;
 const COMMANDS: Record<string, () => Promise<Command>> = Object.fromEntries(
   COMMAND_NAMES.map((n) => [n, () => import(`./commands/${n}.js`) as Promise<Command>]),
 );

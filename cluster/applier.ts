@@ -4,6 +4,8 @@
 // standby follows by watch (an event only says "read on", the range read fetches the entries).
 import type { Etcd3, Watcher } from 'etcd3';
 import type { Db } from '../platform/store/db.js';
+import { levelPort } from '../platform/store/levelPort.js';
+import type { StoragePort, StoreOp } from '../platform/store/port.js';
 import { decodeEntry } from './entry.js';
 import { isEtcdUnavailable } from './errors.js';
 import { positionOf, type ClusterKeys } from './keys.js';
@@ -26,7 +28,15 @@ export class Applier {
   private listeners: ((position: number) => void)[] = [];
   private failed: ((e: Error) => void)[] = [];
 
-  private constructor(private readonly db: Db, private readonly client: Etcd3, private readonly keys: ClusterKeys, private position: number) {}
+  /**
+   * LevelDB itself, not the store's port: on the active node the store's port is the replicated log,
+   * and what the log already holds must not go back into it.
+   */
+  private readonly local: StoragePort;
+
+  private constructor(db: Db, private readonly client: Etcd3, private readonly keys: ClusterKeys, private position: number) {
+    this.local = levelPort(db);
+  }
 
   static async open(db: Db, client: Etcd3, keys: ClusterKeys): Promise<Applier> {
     const v = await db.get(APPLIED_KEY);
@@ -111,24 +121,23 @@ export class Applier {
     entries.forEach((e, i) => {
       if (e.position !== this.position + 1 + i) throw new Error(`log entry ${e.position} out of order (expected ${this.position + 1 + i})`);
     });
-    let batch = this.db.batch();
+    let batch: StoreOp[] = [];
     for (const e of entries) {
       for (const op of decodeEntry(e.bytes)) {
-        if (op.type === 'put') batch.put(op.key, op.value);
-        else if (op.type === 'del') batch.del(op.key);
+        if (op.type === 'put' || op.type === 'del') batch.push(op);
         else {
           // A clear cannot join a batch: what precedes it is written first, then the clear; the
           // position moves only after the whole entry, so a crash in between replays the entry
           // (puts, deletes and clears replayed in order leave the same state).
-          await batch.write({ sync: true });
-          await this.db.clear(op.range);
-          batch = this.db.batch();
+          await this.local.commit(batch, { sync: true });
+          await this.local.clearRange(op.range, { sync: true });
+          batch = [];
         }
       }
     }
     const last = entries[entries.length - 1]!.position;
-    batch.put(APPLIED_KEY, Buffer.from(String(last)));
-    await batch.write({ sync: true });
+    batch.push({ type: 'put', key: APPLIED_KEY, value: Buffer.from(String(last)) });
+    await this.local.commit(batch, { sync: true });
     this.position = last;
     for (const l of this.listeners) l(last);
   }

@@ -29,11 +29,18 @@ export class Compactor {
   private lastSeen = new Map<string, { position: number; at: number }>();
 
   constructor(private readonly client: Etcd3, private readonly keys: ClusterKeys, private readonly fence: Fence,
-    private readonly graceMs: number, private readonly size?: LogSize) {}
+    private readonly graceMs: number, private readonly size?: LogSize,
+    /**
+     * Deletes nothing before this time. A node that just took over never saw the previous active
+     * node's applied position (its key ended with its lease): it waits one grace period, so the old
+     * node, restarted as standby, finds its next entries.
+     */
+    private readonly heldUntil = 0) {}
 
   /** Returns the position compacted through (0: nothing deleted). */
   async compact(ownApplied: number): Promise<number> {
     const now = Date.now();
+    if (now < this.heldUntil) return 0;
     const live = await appliedPositions(this.client, this.keys);
     for (const [node, position] of live) this.lastSeen.set(node, { position, at: now });
     for (const [node, seen] of this.lastSeen) if (!live.has(node) && now - seen.at >= this.graceMs) this.lastSeen.delete(node);

@@ -191,7 +191,8 @@ export class ClusterNode {
         this.port.lead(log);
         this.setRole('leader', `won with fencing token ${fence.token}`);
         clearInterval(timer);
-        const compactor = new Compactor(client, this.keys, fence, this.o.compactGraceMs ?? 60_000, size);
+        const grace = this.o.compactGraceMs ?? 60_000;
+        const compactor = new Compactor(client, this.keys, fence, grace, size, Date.now() + grace);
         timer = setInterval(() => void this.housekeeping(compactor, size), this.o.compactEveryMs ?? 1000);
         const ended = await Promise.race([
           session.lost.then((e) => ({ stop: true, why: e.message })),

@@ -5,6 +5,7 @@ import { registerOperationsApi } from './operations.js';
 import { registerDataKeysApi } from './dataKeys.js';
 import { registerJobsApi } from './jobs.js';
 import { registerOutboxApi } from './outbox.js';
+import { registerClusterApi } from './cluster.js';
 
 /** JSON API under /api/v1, behind the same authorisation as the pages (session + X-CSRF-Token, or Bearer token). */
 export function registerApi(app: Hono<UiEnv>): void {
@@ -15,6 +16,7 @@ export function registerApi(app: Hono<UiEnv>): void {
   registerDataKeysApi(api);
   registerJobsApi(api);
   registerOutboxApi(api);
+  registerClusterApi(api);
   api.notFound((c) => c.json({ code: 'not_found', message: `no API route ${c.req.method} ${c.req.path}`, details: [] }, 404));
   app.route('/api/v1', api);
 }

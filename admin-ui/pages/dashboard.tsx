@@ -33,6 +33,7 @@ export function registerDashboard(app: Hono<UiEnv>) {
     ]);
     const v = <T,>(l: Loaded<T>) => (l.state === 'ok' ? l.value : undefined);
     const depth = await load(s.queues?.depthHistory?.bind(s.queues));
+    const cluster = s.cluster ? await load(() => s.cluster!.status()) : undefined;
     const derived = deriveAlarms(view, { disk: v(disk), certificates: v(certs), token: v(token), links: v(links), queues: v(queues) });
     const allAlarms: Loaded<typeof derived> = alarms.state === 'ok' ? { state: 'ok', value: [...alarms.value, ...derived] } : { state: 'ok', value: derived };
     return render(c, (
@@ -80,6 +81,17 @@ export function registerDashboard(app: Hono<UiEnv>) {
                   <td>{x.queueDepth ?? '—'}</td><td>{x.queueDepth ? ago(view, x.oldestAgeMs) : '—'}</td></tr>)}</tbody></table>
             )}
           </Card>
+          {cluster ? (
+            <Card v={view} title={t['dash.cluster']} id="cluster" data={cluster} wide>
+              {(k) => (
+                <div>
+                  <p data-role={k.role}>{t['dash.clusterNode'](k.nodeId, t[`cluster.role.${k.role}`])} — {t['dash.clusterApplied'](k.applied, k.lag)}{k.log ? <span class="muted"> {t['dash.clusterLog'](k.log.entries, bytes(k.log.bytes))}</span> : null}</p>
+                  <table><thead><tr><th>{t['dash.clusterMember']}</th><th>{t['dash.state']}</th></tr></thead>
+                    <tbody>{k.members.map((m) => <tr data-member={m.endpoint}><td>{m.endpoint}</td><td class={m.healthy ? 'ok' : 'bad'}>{m.healthy ? t['link.up'] : t['link.down']} <span class="muted">{m.detail}</span></td></tr>)}</tbody></table>
+                </div>
+              )}
+            </Card>
+          ) : null}
           <Card v={view} title={t['dash.token']} id="token" data={token}>
             {(k) => <p><span class={k.ready ? 'badge ok' : 'badge bad'} data-ready={String(k.ready)}>{k.ready ? t['token.ready'] : t['token.notReady']}</span> {k.kind} — {k.detail}{k.warning ? <span class="warn" data-warning={k.warningCode}> ({tokenWarningText(t, k)})</span> : null}</p>}
           </Card>

@@ -7,6 +7,7 @@ import { dataKeysFromKeyring } from '../../admin-ui/adapters/dataKeys.js';
 import { onlineOperations } from '../../admin-ui/adapters/operations.js';
 import { uplinkProbe } from '../../admin-ui/adapters/uplink-probe.js';
 import { startAdminUi, type AdminUiHandle } from '../../admin-ui/server.js';
+import type { ClusterService } from '../../admin-ui/services.js';
 import type { BrokerHandle } from '../../broker/server.js';
 import type { ApplianceConfig } from '../../config/schema/index.js';
 import type { ConfigVersions } from '../../config/versions.js';
@@ -39,6 +40,8 @@ export interface AdminUiNeeds {
   /** The upstreams are simulated: the UI says so on every page. */
   simulatedUpstreams: boolean;
   cs: CsRole | undefined;
+  /** Cluster mode: this node's status and the switchover. */
+  cluster: ClusterService | undefined;
 }
 export interface AdminUiPart extends Running { url: string }
 
@@ -66,6 +69,7 @@ export async function startAdminUiPart(n: AdminUiNeeds): Promise<AdminUiPart> {
     });
   }
   if (n.simulatedUpstreams) services.simulatedUpstreams = SIMULATED_LABEL;
+  if (n.cluster) services.cluster = n.cluster;
   const closeServices = async () => { stop(); await services.dataKeys?.close(); };
   let ui: AdminUiHandle;
   try {

@@ -66,6 +66,15 @@ export async function serve(file: string | undefined, what: string, only?: reado
   const signal = await new Promise<NodeJS.Signals>((resolve) => {
     process.once('SIGTERM', () => resolve('SIGTERM'));
     process.once('SIGINT', () => resolve('SIGINT'));
+    // Cluster mode: a node that stops leading ends (fail-stop; its writes are already refused and its
+    // store is crash-safe); systemd starts it again, as standby. The close lets answers in flight (the
+    // switchover's own reply) go out and clients disconnect; at most 5 s, then the exit regardless.
+    void app.ended?.then(async (why) => {
+      logger.fatal({ why }, `${what}: no longer the active node of the cluster; exiting to restart as standby`);
+      setTimeout(() => process.exit(3), 5000).unref();
+      await app.close().catch((e: Error) => logger.warn({ err: e.message }, `${what}: close after the loss of leadership`));
+      process.exit(3);
+    });
   });
   logger.info({ signal }, `${what} stopping`);
   // A second signal, or a close that hangs, must still end the process (the DB is crash-safe).
