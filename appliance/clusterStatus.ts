@@ -63,7 +63,7 @@ export function observeCluster(node: ClusterNode, client: Etcd3, config: Cluster
   const once = () => (pending ??= status().finally(() => setTimeout(() => { pending = undefined; }, 0)));
   const gauge = (name: string, help: string, labelNames: string[], fill: (g: Gauge, s: ClusterStatus) => void) => new Gauge({
     name, help, labelNames, registers: [registry],
-    async collect() { this.reset(); fill(this as Gauge, await once()); },
+    async collect() { this.reset(); fill(this, await once()); },
   });
   gauge('jukigw_cluster_role', 'This node\'s role in the cluster (1 for the current one)', ['node', 'role'], (g, s) => {
     for (const r of ROLES) g.set({ node: s.nodeId, role: r }, r === s.role ? 1 : 0);

@@ -8,7 +8,7 @@ import { execFile } from 'node:child_process';
 import { copyFileSync, cpSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Etcd3 } from 'etcd3';
-import mqtt, { type MqttClient } from 'mqtt';
+import mqtt from 'mqtt';
 import { uuidv7 } from '../../platform/envelope.js';
 import { openApplianceDb } from '../../platform/store/db.js';
 import { Applier, APPLIED_KEY } from '../../cluster/applier.js';
