@@ -21,6 +21,8 @@ async function configInput(dir: string, limits: ApplianceConfigInput['limits'] =
     broker: { mode: 'standalone', anonymousRole: 'conformance', syncWrites: false },
     roles: { conformance: { send: [], topics: { publish: ['#'], subscribe: ['#'] } } },
     admin: { host: '127.0.0.1', port: await freePort() },
+    // An ephemeral port for the admin UI too: its default 8443 may be held by an appliance running on this machine.
+    ui: { port: await freePort() },
     limits: { minFreeDiskBytes: 0, ...limits },
   };
 }
