@@ -15,7 +15,7 @@ export const uiSection = z.object({
   sessionIdleMinutes: z.number().int().min(1).max(240).default(15),
   /** Every time shown in the admin UI is in this zone (with its offset); the API stays in UTC. */
   timeZone: z.string().default('Asia/Tokyo').refine(isIanaZone, 'expected an IANA time zone such as Asia/Tokyo or UTC')
-    .describe('Time zone of every time shown in the admin UI (IANA name, e.g. Asia/Tokyo, UTC); the JSON API stays in UTC.'),
+    .describe('Time zone of every time shown in the admin UI (IANA name, e.g. Asia/Tokyo, UTC); the JSON API gives ISO-8601 times with their offset: UTC, but for audit entries and consistency runs, which carry the offset they were recorded with.'),
 }).strict();
 
 function isIanaZone(zone: string): boolean {
