@@ -56,7 +56,7 @@ describe('group commit of a burst of local requests', () => {
       const { replies } = await burst(people.map((r) => ({ type: 'identity.update', body: update(r, 1) })));
       for (const [i, rep] of replies.entries()) expect(rep).toMatchObject({ type: 'identity.update.result', body: { residentCode: people[i]!.residentCode } });
       const seenReads = get.mock.calls.filter(([k]) => String(k).startsWith(SEEN)).length;
-      const seenPasses = getMany.mock.calls.filter(([ks]) => (ks as unknown[]).some((k) => String(k).startsWith(SEEN))).length;
+      const seenPasses = getMany.mock.calls.filter(([ks]) => ks.some((k) => String(k).startsWith(SEEN))).length;
       console.info(`taken check: ${people.length} requests, ${seenReads} single reads, ${seenPasses} getMany`);
       expect(seenReads).toBe(0);
       expect(seenPasses).toBeGreaterThan(0);
