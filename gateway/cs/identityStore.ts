@@ -152,8 +152,12 @@ export class IdentityStore {
     const p = this.pseudonym(change.residentCode);
     // `fresh`: the caller guarantees neither the code nor the 個人番号 exists yet (bulk load of a
     // generated population into an empty store), which saves two reads per record.
-    const [old, holder] = opts.fresh ? [undefined, undefined]
-      : await Promise.all([this.s.records.current(p), this.s.readers.holderOfMyNumber(change.myNumber, p)]);
+    const old = opts.fresh ? undefined : await this.s.records.current(p);
+    // No two current records share a 個人番号 (every apply but a `fresh` load checks it), so when this
+    // person's current record already holds the number nobody else does: the index scan, the costliest
+    // read of an update, is needed only for a new record or a new number.
+    const keepsItsNumber = old?.status === 'current' && old.myNumber === change.myNumber;
+    const holder = opts.fresh || keepsItsNumber ? undefined : await this.s.readers.holderOfMyNumber(change.myNumber, p);
     if (holder) throw new IdentityStoreError('conflict', '個人番号 is already held by another current record', [{ path: 'myNumber', problem: 'already in use' }]);
     let status: IdentityRecord['status'];
     if ((opts.mode ?? 'flow') === 'load') status = change.status ?? (change.changeReason === 'delete' ? 'deleted' : 'current');

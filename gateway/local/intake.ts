@@ -74,6 +74,7 @@ export function createIntake(o: IntakeOptions): Intake {
   // Keys read by the requests in the open group; `exclusive`: one of them may have read anything.
   const groupKeys = new Set<string>();
   let exclusive = false;
+  let seenInPass = new Map<string, boolean>();
 
   async function writeGroup(): Promise<void> {
     await group.flush();
@@ -86,6 +87,18 @@ export function createIntake(o: IntakeOptions): Intake {
     if (group.size > 0 && (exclusive || keys === undefined || keys.some((k) => groupKeys.has(k)))) await writeGroup();
     if (keys === undefined) exclusive = true;
     else for (const k of keys) groupKeys.add(k);
+  }
+
+  /**
+   * Whether each request of a pass was taken already (its `seen` record), read for the whole pass in
+   * one getMany instead of one read per request. Only this intake writes `seen`, and the pass before
+   * is written when this one starts; an entry is used once, so a second request with the same id in
+   * the pass (it shares the claim key, so the group holding the first is written) reads afresh.
+   */
+  async function takenAlready(batch: QueuedRequest[]): Promise<Map<string, boolean>> {
+    const keys = [...new Set(batch.map((q) => `${q.clientId}!${bestEffortId(q.payload)}`))];
+    const values = await seen.getMany(keys);
+    return new Map(keys.map((k, i) => [k, values[i] !== undefined]));
   }
 
   function kick(): void {
@@ -120,6 +133,7 @@ export function createIntake(o: IntakeOptions): Intake {
       if (batch.length === 0 || closed) return;
       // In queue order: flows for one person stay in order; handlers never block on upstream. The
       // next request starts once this one's writes are staged in the group (or it finished).
+      seenInPass = await takenAlready(batch);
       group.open();
       const handled: Array<Promise<void>> = [];
       const take = async (q: QueuedRequest) => {
@@ -203,7 +217,9 @@ export function createIntake(o: IntakeOptions): Intake {
     const dupKey = `${systemId}!${env.id}`;
     const keysOf = o.groupKeys?.get(env.type);
     await claim(keysOf ? [`id:${dupKey}`, ...keysOf(env.body)] : undefined);
-    if ((await seen.get(dupKey)) !== undefined) return answerAgain(dupKey, env.id, env.type);
+    const prefetched = seenInPass.get(dupKey);
+    seenInPass.delete(dupKey);
+    if (prefetched ?? ((await seen.get(dupKey)) !== undefined)) return answerAgain(dupKey, env.id, env.type);
     if (!handler) {
       return refuse('invalid_request', `message type ${env.type} is not handled by this appliance`, [{ path: 'type', problem: 'type.notHandled: a contract type that local systems do not send to the appliance' }], env.id, env.type);
     }

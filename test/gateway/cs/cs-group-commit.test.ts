@@ -3,7 +3,7 @@
 // batches than requests (each a synced write, one fsync), every request still answered once with its
 // own outcome, a bad request refused alone while its batch-mates are applied, one person's updates
 // interleaved with others' under load applied and notified in order, and the audit chain intact.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { isoDateInJapan } from '../../../domain/dates.js';
 import { myNumberCheckDigit } from '../../../domain/identifiers.js';
 import type { Envelope } from '../../../platform/envelope.js';
@@ -48,6 +48,25 @@ const notifiesOf = (rc: string) => s.sims.node(PREF).received
   .map((e) => e.body.record as IdentityChange & { updateSeq: number });
 
 describe('group commit of a burst of local requests', () => {
+  it('reads whether the requests of a pass were taken in one getMany, not one read each', async () => {
+    const people = s.residents.slice(96, 120);
+    const get = vi.spyOn(s.db, 'get');
+    const getMany = vi.spyOn(s.db, 'getMany');
+    try {
+      const { replies } = await burst(people.map((r) => ({ type: 'identity.update', body: update(r, 1) })));
+      for (const [i, rep] of replies.entries()) expect(rep).toMatchObject({ type: 'identity.update.result', body: { residentCode: people[i]!.residentCode } });
+      const seenReads = get.mock.calls.filter(([k]) => String(k).startsWith(SEEN)).length;
+      const seenPasses = getMany.mock.calls.filter(([ks]) => ks.some((k) => String(k).startsWith(SEEN))).length;
+      console.info(`taken check: ${people.length} requests, ${seenReads} single reads, ${seenPasses} getMany`);
+      expect(seenReads).toBe(0);
+      expect(seenPasses).toBeGreaterThan(0);
+      expect(seenPasses).toBeLessThan(people.length);
+    } finally {
+      get.mockRestore();
+      getMany.mockRestore();
+    }
+  });
+
   it('writes a burst in fewer synced batches than requests, each request answered once', async () => {
     const people = s.residents.slice(0, 48);
     const { replies, writes } = await burst(people.map((r) => ({ type: 'identity.update', body: update(r, 1) })));
