@@ -2,6 +2,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { applianceServices } from '../../admin-ui/adapters/index.js';
+import { auditFromLog } from '../../admin-ui/adapters/audit.js';
 import { consistencyFromChecker } from '../../admin-ui/adapters/consistency.js';
 import { dataKeysFromKeyring } from '../../admin-ui/adapters/dataKeys.js';
 import { onlineOperations } from '../../admin-ui/adapters/operations.js';
@@ -50,7 +51,7 @@ export async function startAdminUiPart(n: AdminUiNeeds): Promise<AdminUiPart> {
   const served = config.municipalities[0]!;
   const consistency = cs && consistencyFromChecker({
     checker: cs.consistency.checker, lgCode: () => served, peer: cs.consistency.peerOf(served),
-    transport: cs.consistency.transportTo(cs.consistency.peerOf(served)),
+    transport: cs.consistency.transportTo(cs.consistency.peerOf(served)), audit: (e) => auditFromLog(auditLog).append(e),
   });
   const { services, stop } = applianceServices({
     versions, auditLog, dataDir: config.dataDir,

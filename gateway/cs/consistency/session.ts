@@ -40,6 +40,8 @@ export interface StartOptions {
   transport: ConsistencyTransport;
   /** Bucket bits; default sized from the record count (≈256 records per bucket). */
   bits?: number;
+  /** Session id (default a fresh UUIDv7): a caller that follows the run knows it before the first commit. */
+  id?: string;
 }
 
 const byteLength = (v: unknown) => Buffer.byteLength(JSON.stringify(v), 'utf8');
@@ -57,7 +59,7 @@ export class ConsistencyChecker {
     if (o.bits !== undefined && (!Number.isInteger(o.bits) || o.bits < 1 || o.bits > 16)) throw new RangeError('bucket bits must be an integer 1..16');
     const localSeq = this.store.lastSeq();
     const state: SessionState = {
-      id: uuidv7(), lgCode: o.lgCode, mode: o.mode ?? 'incremental', peer: o.peer, localSeq, serverSeq: undefined,
+      id: o.id ?? uuidv7(), lgCode: o.lgCode, mode: o.mode ?? 'incremental', peer: o.peer, localSeq, serverSeq: undefined,
       bits: o.bits ?? bucketBitsFor(await estimateCount(this.store, o.lgCode, localSeq)), recordCount: 0,
       nextBucket: 0, page: 0, cursor: '', done: false,
       startedAt: nowIso(), updatedAt: nowIso(), requests: 0, bytesSent: 0, bytesReceived: 0,
@@ -71,7 +73,18 @@ export class ConsistencyChecker {
   async resume(id: string, transport: ConsistencyTransport): Promise<SessionState> {
     const state = await this.sessions.get(id);
     if (!state) throw new Error(`no consistency session ${id}`);
-    return state.done ? state : this.run(state, transport);
+    if (state.done) return state;
+    delete state.stopped;
+    return this.run(state, transport);
+  }
+
+  /** Marks a session that no process runs any more (it ran in an earlier one) as interrupted. */
+  async interrupt(id: string, reason: string): Promise<SessionState | undefined> {
+    const state = await this.sessions.get(id);
+    if (!state || state.done || state.stopped) return undefined;
+    state.stopped = { state: 'interrupted', reason, at: nowIso() };
+    await this.commit(state, []);
+    return state;
   }
 
   /** Rough size of a municipality's snapshot, for callers choosing bucket bits up front. */
@@ -79,7 +92,18 @@ export class ConsistencyChecker {
     return estimateCount(this.store, lgCode, this.store.lastSeq());
   }
 
+  /** Runs to the end; a failure is committed with its reason (the session stays resumable) and rethrown. */
   private async run(state: SessionState, transport: ConsistencyTransport): Promise<SessionState> {
+    try {
+      return await this.runSteps(state, transport);
+    } catch (e) {
+      state.stopped = { state: 'failed', reason: (e as Error).message.slice(0, 500), at: nowIso() };
+      await this.commit(state, []);
+      throw e;
+    }
+  }
+
+  private async runSteps(state: SessionState, transport: ConsistencyTransport): Promise<SessionState> {
     // One streaming pass gives every bucket digest (2^bits × 64 hex characters, ≤ 4 MB) and the exact
     // record count the snapshot announces; a resumed session recomputes the same values as of H.
     let digests: string[] = [];
