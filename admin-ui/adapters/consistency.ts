@@ -25,8 +25,6 @@ export interface ConsistencyOptions {
 export const INTERRUPTED_REASON = 'the appliance stopped while the check ran (restart or crash); start a new check';
 
 export function consistencyFromChecker(o: ConsistencyOptions): ConsistencyService {
-  // Runs this process drives; any other session still marked running was left by an earlier process.
-  const running = new Set<string>();
   const summary = (s: SessionState) => `${s.mode} · ${s.lgCode} vs ${s.peer} · ${s.differences} difference(s)`;
   const progressOf = (s: SessionState): ConsistencyProgress => {
     const total = s.mode === 'incremental' ? 2 ** s.bits : s.recordCount;
@@ -37,9 +35,10 @@ export function consistencyFromChecker(o: ConsistencyOptions): ConsistencyServic
   let settling: Promise<void> = Promise.resolve();
   /** Marks (once, serialised) the sessions no process runs any more as interrupted, and audits them. */
   const settleLeftOver = () => {
-    settling = settling.then(async () => {
+    // A failed pass fails its own caller only; the next read tries again.
+    settling = settling.catch(() => undefined).then(async () => {
       for (const s of await o.checker.sessions.list()) {
-        if (s.done || s.stopped || running.has(s.id)) continue;
+        if (s.done || s.stopped) continue;
         const marked = await o.checker.interrupt(s.id, INTERRUPTED_REASON);
         if (marked) await o.audit({ action: 'consistency.check', actor: 'appliance', outcome: 'failed', target: s.id, detail: `interrupted: ${INTERRUPTED_REASON} (${summary(marked)})` });
       }
@@ -50,14 +49,14 @@ export function consistencyFromChecker(o: ConsistencyOptions): ConsistencyServic
     async start(actor) {
       await settleLeftOver();
       const id = uuidv7();
-      running.add(id);
       const run = o.checker.start({ id, lgCode: o.lgCode(), peer: o.peer, transport: o.transport, ...(o.mode ? { mode: o.mode } : {}), ...(o.bits !== undefined ? { bits: o.bits } : {}) });
       const ended = (outcome: 'ok' | 'failed', detail: string) => o.audit({ action: 'consistency.check', actor: actor.user, role: actor.role, via: actor.via, outcome, target: id, detail: detail.slice(0, 500) });
       const outcome: { error?: Error } = {};
       void run.then(
         (s) => ended('ok', `${summary(s)}, ${s.requests} request(s)`),
         (e: Error) => { outcome.error = e; return ended('failed', `failed (resumable): ${e.message}`); },
-      ).finally(() => running.delete(id));
+      // The end is committed on the session either way; a failed audit append has no request left to fail.
+      ).catch(() => undefined);
       // The session is committed before the first exchange; the page follows it from then on.
       for (let i = 0; i < 500; i++) {
         if (await o.checker.sessions.get(id)) return { runId: id };

@@ -49,9 +49,10 @@ export async function startAdminUiPart(n: AdminUiNeeds): Promise<AdminUiPart> {
   const devCa = existsSync(join(devCaDir, 'ca.pem')) ? await loadDevCa(devCaDir)
     : n.embeddedDefault ? await createDevCa(devCaDir, 'juki-gw development CA (embedded default)') : undefined;
   const served = config.municipalities[0]!;
+  const uiAudit = auditFromLog(auditLog);
   const consistency = cs && consistencyFromChecker({
     checker: cs.consistency.checker, lgCode: () => served, peer: cs.consistency.peerOf(served),
-    transport: cs.consistency.transportTo(cs.consistency.peerOf(served)), audit: (e) => auditFromLog(auditLog).append(e),
+    transport: cs.consistency.transportTo(cs.consistency.peerOf(served)), audit: (e) => uiAudit.append(e),
   });
   const { services, stop } = applianceServices({
     versions, auditLog, dataDir: config.dataDir,

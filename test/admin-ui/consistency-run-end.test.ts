@@ -34,11 +34,12 @@ describe('the end of a consistency check run', () => {
       await b.write();
     }
     const audit: AuditEvent[] = [];
+    const checker = new ConsistencyChecker(db, store);
     const cs = consistencyFromChecker({
-      checker: new ConsistencyChecker(db, store), lgCode: () => '242012', peer: 'pref:240001', bits: 3,
+      checker, lgCode: () => '242012', peer: 'pref:240001', bits: 3,
       transport: transport(store), audit: async (e) => { audit.push(e); },
     });
-    return { db, cs, audit };
+    return { db, cs, audit, checker };
   }
 
   async function ended(cs: ConsistencyService, runId: string): Promise<ConsistencyProgress> {
@@ -91,5 +92,18 @@ describe('the end of a consistency check run', () => {
     expect(second.audit).toHaveLength(2);
     expect(second.audit[1]).toMatchObject({ action: 'consistency.check', actor: 'admin1', outcome: 'ok', target: runId });
     expect((await second.cs.progress(left))?.state).toBe('interrupted');
+  });
+
+  it('a run this process drives is running, whoever started it', async () => {
+    const { cs, audit, checker } = await process('own', () => () => new Promise(() => {}));
+    // Started outside the page (as the CS flow does); it waits on the peer from its first exchange on.
+    let asked: () => void = () => {};
+    const waiting = new Promise<void>((r) => { asked = r; });
+    void checker.start({ id: 'own-run', lgCode: '242012', peer: 'pref:240001', transport: () => { asked(); return new Promise(() => {}); } });
+    await waiting;
+    expect((await cs.progress('own-run'))?.state).toBe('running');
+    expect((await cs.progress())?.runId).toBe('own-run');
+    expect(await checker.interrupt('own-run', 'test')).toBeUndefined();
+    expect(audit).toEqual([]);
   });
 });

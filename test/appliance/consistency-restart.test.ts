@@ -32,9 +32,11 @@ describe('a consistency check across a restart of the appliance', () => {
     a = await startUiAppliance({ dataDir });
     // A check whose peer never answers: the appliance stops while it runs.
     const checker = a.app.parts.cs!.consistency.checker;
-    void checker.start({ lgCode: '242012', peer: 'pref:240001', transport: () => new Promise(() => {}) });
-    let left: string | undefined;
-    while (!left) left = (await checker.sessions.list())[0]?.id;
+    let asked: () => void = () => {};
+    const waiting = new Promise<void>((r) => { asked = r; });
+    void checker.start({ lgCode: '242012', peer: 'pref:240001', transport: () => { asked(); return new Promise(() => {}); } });
+    await waiting;
+    const left = (await checker.sessions.list())[0]!.id;
     await a.close();
 
     a = await startUiAppliance({ dataDir });

@@ -48,6 +48,8 @@ const byteLength = (v: unknown) => Buffer.byteLength(JSON.stringify(v), 'utf8');
 
 export class ConsistencyChecker {
   readonly sessions: SessionStore;
+  /** Sessions this process is running; any other one not done nor stopped was left by an earlier process. */
+  private readonly active = new Set<string>();
 
   constructor(private readonly db: Db, private readonly store: IdentityStore, private readonly opts: CheckerOptions = {}) {
     // Keys by the store's pseudonyms and values through its codec: a difference list names codes.
@@ -65,7 +67,13 @@ export class ConsistencyChecker {
       startedAt: nowIso(), updatedAt: nowIso(), requests: 0, bytesSent: 0, bytesReceived: 0,
       bucketsDiffering: 0, recordsSent: 0, differences: 0,
     };
-    await this.commit(state, []);
+    this.active.add(state.id);
+    try {
+      await this.commit(state, []);
+    } catch (e) {
+      this.active.delete(state.id);
+      throw e;
+    }
     return this.run(state, o.transport);
   }
 
@@ -74,12 +82,15 @@ export class ConsistencyChecker {
     const state = await this.sessions.get(id);
     if (!state) throw new Error(`no consistency session ${id}`);
     if (state.done) return state;
+    if (this.active.has(id)) throw new Error(`consistency session ${id} is already running`);
     delete state.stopped;
+    this.active.add(id);
     return this.run(state, transport);
   }
 
-  /** Marks a session that no process runs any more (it ran in an earlier one) as interrupted. */
+  /** Marks a session that no process runs any more (it ran in an earlier one) as interrupted; undefined if it runs or ended. */
   async interrupt(id: string, reason: string): Promise<SessionState | undefined> {
+    if (this.active.has(id)) return undefined;
     const state = await this.sessions.get(id);
     if (!state || state.done || state.stopped) return undefined;
     state.stopped = { state: 'interrupted', reason, at: nowIso() };
@@ -100,6 +111,8 @@ export class ConsistencyChecker {
       state.stopped = { state: 'failed', reason: (e as Error).message.slice(0, 500), at: nowIso() };
       await this.commit(state, []);
       throw e;
+    } finally {
+      this.active.delete(state.id);
     }
   }
 
