@@ -108,7 +108,7 @@ export interface AuditService {
 }
 
 // ---- consistency check (gateway/cs/consistency) ----
-export interface ConsistencyProgress { runId: string; state: 'running' | 'done' | 'failed'; done: number; total: number; startedAt: string; detail?: string }
+export interface ConsistencyProgress { runId: string; state: 'running' | 'done' | 'failed' | 'interrupted'; done: number; total: number; startedAt: string; detail?: string }
 export interface ConsistencyResult { key: string; kind: string; detail: string }
 export interface ConsistencyService {
   start(actor: Actor): Promise<{ runId: string }>;

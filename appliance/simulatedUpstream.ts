@@ -13,6 +13,9 @@ import type { TokenSigner } from '../hsm/index.js';
 import type { Verifier } from '../hsm/types.js';
 import type { SimPerson } from '../sim/directory.js';
 import { SIMULATED_LINK } from '../gateway/uplink/linkSigners.js';
+import { prefectureCodeOf } from '../domain/identifiers.js';
+import { ConsistencyPeerError, StoreConsistencyPeer } from '../gateway/cs/consistency/peer.js';
+import type { IdentityStore } from '../gateway/cs/identityStore.js';
 
 export const SIMULATED_LABEL = 'SIMULATED upstream (no upstreams configured): not J-LIS, not a prefecture';
 
@@ -23,6 +26,11 @@ export interface SimulatedUpstream {
   sims: Simulators;
   /** The embedded upstream broker itself (tests watch what it receives, e.g. the appliance's acknowledgements). */
   broker: Aedes;
+  /**
+   * Gives the simulated prefectures a copy of the population to check against: the appliance's own
+   * identity store (started after the uplinks), so a consistency check of the embedded default finishes.
+   */
+  compareConsistencyWith(store: IdentityStore): void;
   close(): Promise<void>;
 }
 
@@ -53,11 +61,17 @@ export async function startSimulatedUpstream(o: {
   const url = `mqtt://127.0.0.1:${port}`;
   const pki: SimPki = await openSimPki(join(o.dataDir, 'sim-pki'));
   const signer = await certifyAppliance(pki, o.signer, `lg:${o.served[0]}`);
+  let peer: StoreConsistencyPeer | undefined;
+  const consistencyPeer = (req: Parameters<StoreConsistencyPeer['handle']>[0]) => {
+    if (!peer) throw new ConsistencyPeerError('invalid_request', 'the simulated prefecture has no store to compare with yet (the CS role is not running)');
+    return peer.handle(req);
+  };
+  const consistencyPeers = Object.fromEntries(o.served.map((code) => [`pref:${prefectureCodeOf(code)}`, consistencyPeer]));
   let sims: Simulators;
   try {
     sims = await startSimulators({
       brokerUrl: url, pkiDir: pki.dir, servedCodes: o.served, otherMunicipalities: OTHER_MUNICIPALITIES,
-      people: simulatedPeople(o.served, o.peoplePerCode ?? 1000), logger: log,
+      people: simulatedPeople(o.served, o.peoplePerCode ?? 1000), logger: log, consistencyPeers,
     });
   } catch (e) {
     await new Promise<void>((r) => server.close(() => r()));
@@ -71,6 +85,7 @@ export async function startSimulatedUpstream(o: {
     verifier: reloadingVerifier(pki),
     sims,
     broker: aedes,
+    compareConsistencyWith(store) { peer = new StoreConsistencyPeer(store); },
     async close() {
       await sims.close();
       await new Promise<void>((r) => aedes.close(() => r()));

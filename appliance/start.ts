@@ -94,6 +94,7 @@ async function startComponents(config: ApplianceConfig, opts: ApplianceOptions, 
       liveConfig, db, logger, registry, broker: needs('roles', 'broker', broker?.broker), uplink: needs('roles', 'uplink', uplinks?.uplink),
       auditLog: needs('roles', 'audit', audit?.log), atRest: needs('roles', 'crypto', crypto?.atRest),
     }));
+    if (roles?.cs) uplinks?.simulated?.compareConsistencyWith(roles.cs.store);
     const ui = running.ui.enabled ? await run.start('ui', () => startAdminUiPart({
       config: running, embeddedDefault: opts.configText === undefined, db, logger, printOnce: opts.printOnce,
       versions: needs('ui', 'config-versions', versions?.versions), auditLog: needs('ui', 'audit', audit?.log),

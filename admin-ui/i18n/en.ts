@@ -261,6 +261,8 @@ export const en = {
   'cs.state.running': 'running',
   'cs.state.done': 'done',
   'cs.state.failed': 'failed',
+  'cs.state.interrupted': 'interrupted',
+  'cs.interruptedWhy': 'the appliance stopped while this check ran (restart or crash); start a new check',
   'cs.started': 'started',
   'cs.noRun': 'No run yet.',
   'cs.differences': (n: number) => `Differences (${n})`,

@@ -251,6 +251,8 @@ export const ja: Catalogue = {
   'cs.state.running': '実行中',
   'cs.state.done': '完了',
   'cs.state.failed': '失敗',
+  'cs.state.interrupted': '中断',
+  'cs.interruptedWhy': 'この確認の実行中にアプライアンスが停止しました（再起動または異常終了）。新しい確認を開始してください',
   'cs.started': '開始',
   'cs.noRun': 'まだ実行されていません。',
   'cs.differences': (n) => `差異 (${n} 件)`,

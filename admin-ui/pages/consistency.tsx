@@ -25,7 +25,7 @@ export function registerConsistency(app: Hono<UiEnv>) {
               <section class="card" id="cs-progress" data-state={p.state} data-refresh-ms={running ? '1000' : undefined}>
                 <h2>{t['cs.run'](p.runId, t[`cs.state.${p.state}`])}</h2>
                 <progress value={p.done} max={Math.max(p.total, 1)}></progress>
-                <p>{p.done} / {p.total} · {t['cs.started']} {v.time.time(p.startedAt)}{p.detail ? ` · ${p.detail}` : ''}</p>
+                <p>{p.done} / {p.total} · {t['cs.started']} {v.time.time(p.startedAt)}{p.state === 'interrupted' ? ` · ${t['cs.interruptedWhy']}` : p.detail ? ` · ${p.detail}` : ''}</p>
               </section>
             ) : <p class="muted">{t['cs.noRun']}</p>}
             {results ? (

@@ -2,6 +2,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { applianceServices } from '../../admin-ui/adapters/index.js';
+import { auditFromLog } from '../../admin-ui/adapters/audit.js';
 import { consistencyFromChecker } from '../../admin-ui/adapters/consistency.js';
 import { dataKeysFromKeyring } from '../../admin-ui/adapters/dataKeys.js';
 import { onlineOperations } from '../../admin-ui/adapters/operations.js';
@@ -51,9 +52,10 @@ export async function startAdminUiPart(n: AdminUiNeeds): Promise<AdminUiPart> {
   const devCa = existsSync(join(devCaDir, 'ca.pem')) ? await loadDevCa(devCaDir)
     : n.embeddedDefault ? await createDevCa(devCaDir, 'juki-gw development CA (embedded default)') : undefined;
   const served = config.municipalities[0]!;
+  const uiAudit = auditFromLog(auditLog);
   const consistency = cs && consistencyFromChecker({
     checker: cs.consistency.checker, lgCode: () => served, peer: cs.consistency.peerOf(served),
-    transport: cs.consistency.transportTo(cs.consistency.peerOf(served)),
+    transport: cs.consistency.transportTo(cs.consistency.peerOf(served)), audit: (e) => uiAudit.append(e),
   });
   const { services, stop } = applianceServices({
     versions, auditLog, dataDir: config.dataDir,

@@ -23,10 +23,13 @@ export interface UiAppliance {
   close(): Promise<void>;
 }
 
-/** `port`: where the store's writes go (default LevelDB itself). */
-export async function startUiAppliance(opts: { port?: StoragePortFactory } = {}): Promise<UiAppliance> {
-  const tmp = tempDir('jukigw-uiapp-');
-  const dataDir = join(tmp.path, 'data');
+/**
+ * `port`: where the store's writes go (default LevelDB itself). `dataDir`: an existing data dir to start on
+ * again (a restart; the caller removes it), default a fresh temporary one.
+ */
+export async function startUiAppliance(opts: { port?: StoragePortFactory; dataDir?: string } = {}): Promise<UiAppliance> {
+  const tmp = opts.dataDir === undefined ? tempDir('jukigw-uiapp-') : undefined;
+  const dataDir = opts.dataDir ?? join(tmp!.path, 'data');
   const r = loadConfig(undefined, {
     JUKIGW_dataDir: dataDir,
     JUKIGW_listeners__0__port: String(await freePort()), JUKIGW_listeners__1__port: String(await freePort()),
@@ -38,7 +41,7 @@ export async function startUiAppliance(opts: { port?: StoragePortFactory } = {})
   const auth = await openAuthStore({ db: app.parts.db, idleMinutes: 15 });
   // A new account must change its password first; done here so a login lands on the pages.
   const first = 'first password for monitor 1';
-  for (const problem of [await auth.createAccount(MONITOR.user, 'monitor', first), await auth.changePassword(MONITOR.user, first, MONITOR.password)]) {
+  if (!await auth.account(MONITOR.user)) for (const problem of [await auth.createAccount(MONITOR.user, 'monitor', first), await auth.changePassword(MONITOR.user, first, MONITOR.password)]) {
     if (problem) throw new Error(problem);
   }
   const mqttUrl = `mqtt://127.0.0.1:${app.parts.broker!.address('local-dev').port}`;
@@ -66,7 +69,7 @@ export async function startUiAppliance(opts: { port?: StoragePortFactory } = {})
     },
     async close() {
       await app.close();
-      tmp.cleanup();
+      tmp?.cleanup();
     },
   };
 }

@@ -25,6 +25,7 @@ import { consistencyFromChecker } from '../../admin-ui/adapters/consistency.js';
 import { generateResidents } from '../../sim/residents.js';
 import { uplinkProbe } from '../../admin-ui/adapters/uplink-probe.js';
 import { applianceServices } from '../../admin-ui/adapters/index.js';
+import { auditFromLog } from '../../admin-ui/adapters/audit.js';
 import { onlineOperations, type OnlineOperations } from '../../admin-ui/adapters/operations.js';
 import { startMosquitto, type Mosquitto } from '../helpers/mosquitto.js';
 import { freePort } from '../helpers/ports.js';
@@ -133,6 +134,7 @@ async function startUiFixtureParts(started: Array<() => Promise<void> | void>): 
   const peerServer = new StoreConsistencyPeer(peerStore);
   const consistency = consistencyFromChecker({
     checker: new ConsistencyChecker(db, store, { bucketsPerPage: 4 }), lgCode: () => '242012', peer: 'pref:240001', bits: 6,
+    audit: (e) => auditFromLog(auditLog).append(e),
     // A little latency per exchange, as over the uplink, so the progress bar has something to show.
     transport: async (req) => { await new Promise((r) => setTimeout(r, 40)); return peerServer.handle(req); },
   });

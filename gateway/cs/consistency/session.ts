@@ -40,12 +40,16 @@ export interface StartOptions {
   transport: ConsistencyTransport;
   /** Bucket bits; default sized from the record count (≈256 records per bucket). */
   bits?: number;
+  /** Session id (default a fresh UUIDv7): a caller that follows the run knows it before the first commit. */
+  id?: string;
 }
 
 const byteLength = (v: unknown) => Buffer.byteLength(JSON.stringify(v), 'utf8');
 
 export class ConsistencyChecker {
   readonly sessions: SessionStore;
+  /** Sessions this process is running; any other one not done nor stopped was left by an earlier process. */
+  private readonly active = new Set<string>();
 
   constructor(private readonly db: Db, private readonly store: IdentityStore, private readonly opts: CheckerOptions = {}) {
     // Keys by the store's pseudonyms and values through its codec: a difference list names codes.
@@ -57,13 +61,19 @@ export class ConsistencyChecker {
     if (o.bits !== undefined && (!Number.isInteger(o.bits) || o.bits < 1 || o.bits > 16)) throw new RangeError('bucket bits must be an integer 1..16');
     const localSeq = this.store.lastSeq();
     const state: SessionState = {
-      id: uuidv7(), lgCode: o.lgCode, mode: o.mode ?? 'incremental', peer: o.peer, localSeq, serverSeq: undefined,
+      id: o.id ?? uuidv7(), lgCode: o.lgCode, mode: o.mode ?? 'incremental', peer: o.peer, localSeq, serverSeq: undefined,
       bits: o.bits ?? bucketBitsFor(await estimateCount(this.store, o.lgCode, localSeq)), recordCount: 0,
       nextBucket: 0, page: 0, cursor: '', done: false,
       startedAt: nowIso(), updatedAt: nowIso(), requests: 0, bytesSent: 0, bytesReceived: 0,
       bucketsDiffering: 0, recordsSent: 0, differences: 0,
     };
-    await this.commit(state, []);
+    this.active.add(state.id);
+    try {
+      await this.commit(state, []);
+    } catch (e) {
+      this.active.delete(state.id);
+      throw e;
+    }
     return this.run(state, o.transport);
   }
 
@@ -71,7 +81,21 @@ export class ConsistencyChecker {
   async resume(id: string, transport: ConsistencyTransport): Promise<SessionState> {
     const state = await this.sessions.get(id);
     if (!state) throw new Error(`no consistency session ${id}`);
-    return state.done ? state : this.run(state, transport);
+    if (state.done) return state;
+    if (this.active.has(id)) throw new Error(`consistency session ${id} is already running`);
+    delete state.stopped;
+    this.active.add(id);
+    return this.run(state, transport);
+  }
+
+  /** Marks a session that no process runs any more (it ran in an earlier one) as interrupted; undefined if it runs or ended. */
+  async interrupt(id: string, reason: string): Promise<SessionState | undefined> {
+    if (this.active.has(id)) return undefined;
+    const state = await this.sessions.get(id);
+    if (!state || state.done || state.stopped) return undefined;
+    state.stopped = { state: 'interrupted', reason, at: nowIso() };
+    await this.commit(state, []);
+    return state;
   }
 
   /** Rough size of a municipality's snapshot, for callers choosing bucket bits up front. */
@@ -79,7 +103,20 @@ export class ConsistencyChecker {
     return estimateCount(this.store, lgCode, this.store.lastSeq());
   }
 
+  /** Runs to the end; a failure is committed with its reason (the session stays resumable) and rethrown. */
   private async run(state: SessionState, transport: ConsistencyTransport): Promise<SessionState> {
+    try {
+      return await this.runSteps(state, transport);
+    } catch (e) {
+      state.stopped = { state: 'failed', reason: (e as Error).message.slice(0, 500), at: nowIso() };
+      await this.commit(state, []);
+      throw e;
+    } finally {
+      this.active.delete(state.id);
+    }
+  }
+
+  private async runSteps(state: SessionState, transport: ConsistencyTransport): Promise<SessionState> {
     // One streaming pass gives every bucket digest (2^bits × 64 hex characters, ≤ 4 MB) and the exact
     // record count the snapshot announces; a resumed session recomputes the same values as of H.
     let digests: string[] = [];

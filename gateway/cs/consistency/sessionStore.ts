@@ -26,6 +26,11 @@ export interface SessionState {
   page: number;
   cursor: string;
   done: boolean;
+  /**
+   * Why a run stopped short of `done`: failed (the peer or the transport refused, resumable) or
+   * interrupted (the process stopped while it ran, marked by the next one). Absent while it runs.
+   */
+  stopped?: { state: 'failed' | 'interrupted'; reason: string; at: string };
   startedAt: string;
   updatedAt: string;
   finishedAt?: string;
