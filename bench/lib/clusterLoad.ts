@@ -20,7 +20,7 @@ export interface Requester {
 export async function requester(ports: number[], seed: string): Promise<Requester> {
   const client = mqtt.connect({
     protocol: 'mqtt', host: '127.0.0.1', port: ports[0], servers: ports.map((port) => ({ host: '127.0.0.1', port, protocol: 'mqtt' as const })), clientId: CLIENT, username: CLIENT, password: PASSWORD,
-    clean: true, protocolVersion: 4, reconnectPeriod: 100, connectTimeout: 5000,
+    clean: true, protocolVersion: 4, reconnectPeriod: 100, connectTimeout: 5000, reconnectOnConnackError: true,
   });
   client.on('error', () => { /* a standby's "server unavailable": mqtt.js tries the next server */ });
   const waiting = new Map<string, (port: number) => void>();
