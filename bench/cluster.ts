@@ -23,6 +23,7 @@ const argv = process.argv.slice(2);
 for (const [i, arg] of argv.entries()) {
   if (arg !== '--kills' && arg !== '--engine-only' && argv[i - 1] !== '--kills') throw new Error(`unknown argument "${arg}" (known: --kills N, --engine-only)`);
 }
+if (argv.includes('--kills') && argv[argv.indexOf('--kills') + 1] === undefined) throw new Error('--kills needs a number (kills of the active node)');
 const KILLS = intFlag(argv, 'kills', 10);
 const ENGINE_ONLY = argv.includes('--engine-only');
 const positive = (name: string, fallback: number) => {

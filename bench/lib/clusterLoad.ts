@@ -23,7 +23,7 @@ export async function requester(ports: number[], seed: string): Promise<Requeste
     clean: true, protocolVersion: 4, reconnectPeriod: 100, connectTimeout: 5000, reconnectOnConnackError: true,
   });
   client.on('error', () => { /* a standby's "server unavailable": mqtt.js tries the next server */ });
-  const waiting = new Map<string, (port: number) => void>();
+  const waiting = new Map<string, { resolve: (port: number) => void; reject: (e: Error) => void }>();
   let port = 0;
   client.on('connect', () => {
     port = (client.stream as { remotePort?: number }).remotePort ?? 0;
@@ -31,9 +31,12 @@ export async function requester(ports: number[], seed: string): Promise<Requeste
   });
   client.on('message', (_t, payload) => {
     const e = JSON.parse(payload.toString('utf8')) as Envelope;
-    if (e.type === 'error') throw new Error(`error reply: ${JSON.stringify(e.body).slice(0, 300)}`);
     const done = e.corr === null ? undefined : waiting.get(e.corr);
-    if (done) { waiting.delete(e.corr!); done(port); }
+    if (!done) return;
+    waiting.delete(e.corr!);
+    // A refused request ends the run with the appliance's reason (the caller stops the processes).
+    if (e.type === 'error') done.reject(new Error(`error reply to ${e.corr}: ${JSON.stringify(e.body).slice(0, 300)}`));
+    else done.resolve(port);
   });
   await new Promise<void>((resolve) => client.once('connect', () => resolve()));
   await sleep(200); // the subscription above is in place before the first request
@@ -44,7 +47,7 @@ export async function requester(ports: number[], seed: string): Promise<Requeste
     request: async () => {
       const env = { v: 1, id: uuidv7(), type: 'identity.update', body: { record: { ...nextResident(), status: 'current' } } };
       const t = performance.now();
-      const replied = new Promise<number>((resolve) => waiting.set(env.id, resolve));
+      const replied = new Promise<number>((resolve, reject) => waiting.set(env.id, { resolve, reject }));
       await client.publishAsync('req/identity.update', JSON.stringify(env), { qos: 1 });
       const by = await replied;
       return { ms: performance.now() - t, port: by };
