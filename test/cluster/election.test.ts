@@ -1,32 +1,18 @@
 // Election: one active node; the standby takes over when the leader's lease ends (in etcd, or because
 // the leader stopped renewing), and on a manual switchover; the leader key names who leads.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Etcd3 } from 'etcd3';
-import { startEtcdCluster, type EtcdCluster } from '../helpers/etcd.js';
-import { startNode, type TestNode } from '../helpers/cluster-node.js';
+import { describe, expect, it } from 'vitest';
+import { clusterFixture, startNode } from '../helpers/cluster-node.js';
 import { until } from '../helpers/until.js';
 
 describe('cluster election (real etcd, three members)', () => {
-  let etcd: EtcdCluster;
-  let admin: Etcd3;
-  const nodes: TestNode[] = [];
-  beforeAll(async () => {
-    etcd = await startEtcdCluster();
-    admin = new Etcd3({ hosts: etcd.endpoints });
-  });
-  afterAll(async () => {
-    for (const n of nodes) await n.stop();
-    for (const n of nodes) n.dir.cleanup();
-    admin?.close();
-    await etcd?.stop();
-  });
+  const c = clusterFixture();
 
   it('one node leads; the standby takes over when the leader\'s lease ends, then on a manual switchover', async () => {
-    const a = await startNode(etcd.endpoints, 'a', { prefix: '/el' });
-    nodes.push(a);
+    const a = await startNode(c.etcd.endpoints, 'a', { prefix: '/el' });
+    c.nodes.push(a);
     await until(() => a.node.role === 'leader', 20_000, 'a leads');
-    const b = await startNode(etcd.endpoints, 'b', { prefix: '/el' });
-    nodes.push(b);
+    const b = await startNode(c.etcd.endpoints, 'b', { prefix: '/el' });
+    c.nodes.push(b);
     await until(() => b.node.role === 'standby', 20_000, 'b follows');
     const roles: string[] = [];
     a.node.onRoleChange((r) => roles.push(`a:${r}`));
@@ -39,8 +25,8 @@ describe('cluster election (real etcd, three members)', () => {
       .rejects.toThrow(/not the active node: this node has not won the election/);
 
     // a's lease ends in etcd (as when a stops renewing): b takes over, a learns it and becomes standby.
-    const lease = (await admin.get(`/el/leader`).exec()).kvs[0]!.lease;
-    await admin.leaseClient.leaseRevoke({ ID: lease });
+    const lease = (await c.admin.get(`/el/leader`).exec()).kvs[0]!.lease;
+    await c.admin.leaseClient.leaseRevoke({ ID: lease });
     await until(() => b.node.role === 'leader', 20_000, 'b takes over');
     await until(() => a.node.role === 'standby', 20_000, 'a steps down');
     const second = await a.node.leader();
@@ -60,16 +46,16 @@ describe('cluster election (real etcd, three members)', () => {
   });
 
   it('losing etcd\'s quorum stops all writing; once it is back one node leads again and neither has failed', async () => {
-    const a = await startNode(etcd.endpoints, 'qa', { prefix: '/quorum' });
-    nodes.push(a);
+    const a = await startNode(c.etcd.endpoints, 'qa', { prefix: '/quorum' });
+    c.nodes.push(a);
     await until(() => a.node.role === 'leader', 20_000, 'qa leads');
-    const b = await startNode(etcd.endpoints, 'qb', { prefix: '/quorum' });
-    nodes.push(b);
+    const b = await startNode(c.etcd.endpoints, 'qb', { prefix: '/quorum' });
+    c.nodes.push(b);
     await until(() => b.node.role === 'standby', 20_000, 'qb follows');
     await a.node.port.commit([{ type: 'put', key: '!t!q1', value: Buffer.from('1') }], { sync: true });
 
-    const down = etcd.members.filter((m) => m.process).slice(0, 2);
-    for (const m of down) await etcd.kill(m);
+    const down = c.etcd.members.filter((m) => m.process).slice(0, 2);
+    for (const m of down) await c.etcd.kill(m);
     await until(() => a.node.role !== 'leader', 30_000, 'qa stops leading without a quorum');
     await expect(a.node.port.commit([{ type: 'put', key: '!t!q2', value: Buffer.from('x') }], { sync: true })).rejects.toThrow(/not the active node/);
     await expect(b.node.port.commit([{ type: 'put', key: '!t!q2', value: Buffer.from('x') }], { sync: true })).rejects.toThrow(/not the active node/);
@@ -77,7 +63,7 @@ describe('cluster election (real etcd, three members)', () => {
     await until(() => a.node.role === 'standby' && b.node.role === 'standby', 30_000, 'both wait as standby');
     await new Promise((r) => setTimeout(r, 3000));
 
-    for (const m of down) await etcd.restart(m);
+    for (const m of down) await c.etcd.restart(m);
     await until(() => a.node.role === 'leader' || b.node.role === 'leader', 30_000, 'a node leads again');
     expect([a.node.failure, b.node.failure]).toEqual([undefined, undefined]);
     const [active, standby] = a.node.role === 'leader' ? [a, b] : [b, a];

@@ -4,6 +4,8 @@ import { createHash } from 'node:crypto';
 import { Etcd3 } from 'etcd3';
 import { openApplianceDb, type Db } from '../../platform/store/db.js';
 import { ClusterNode, type ClusterNodeOptions } from '../../cluster/node.js';
+import { afterAll, beforeAll } from 'vitest';
+import { startEtcdCluster, type EtcdCluster } from './etcd.js';
 import { tempDir } from './tmp.js';
 
 export interface TestNode {
@@ -42,4 +44,35 @@ export async function digest(db: Db): Promise<string> {
   const h = createHash('sha256');
   for await (const [k, v] of db.iterator()) h.update(`${k.length}:${k}`).update(`${v.length}:`).update(v);
   return h.digest('hex');
+}
+
+export interface ClusterFixture {
+  /** Three etcd members, started before the suite's tests. */
+  readonly etcd: EtcdCluster;
+  /** A plain etcd client for what a test reads or does behind the nodes' backs. */
+  readonly admin: Etcd3;
+  /** Nodes the tests started: stopped and their dirs removed after the suite. */
+  readonly nodes: TestNode[];
+}
+
+/** Registers the suite's etcd members, an admin client and the clean-up of its nodes. */
+export function clusterFixture(): ClusterFixture {
+  let etcd: EtcdCluster | undefined;
+  let admin: Etcd3 | undefined;
+  const nodes: TestNode[] = [];
+  beforeAll(async () => {
+    etcd = await startEtcdCluster();
+    admin = new Etcd3({ hosts: etcd.endpoints });
+  });
+  afterAll(async () => {
+    for (const n of nodes) await n.stop();
+    for (const n of nodes) n.dir.cleanup();
+    admin?.close();
+    await etcd?.stop();
+  });
+  const started = <T>(v: T | undefined): T => {
+    if (v === undefined) throw new Error('cluster fixture: used before its beforeAll ran');
+    return v;
+  };
+  return { get etcd() { return started(etcd); }, get admin() { return started(admin); }, nodes };
 }
