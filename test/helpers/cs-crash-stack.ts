@@ -13,7 +13,9 @@ import { openApplianceDb } from '../../platform/store/db.js';
 import { createSigner } from '../../hsm/index.js';
 import { generateResidents } from '../../sim/residents.js';
 import { startSimulators, type Simulators } from '../../sim/run.js';
-import { loadResidents, PASSWORD, PREF, SERVED, until } from './cs-harness.js';
+import mqtt, { type MqttClient } from 'mqtt';
+import type { Envelope } from '../../platform/envelope.js';
+import { loadResidents, PASSWORD, PREF, SERVED, SYSTEMS, until } from './cs-harness.js';
 import { startMosquitto, type Mosquitto } from './mosquitto.js';
 import { freePort } from './ports.js';
 import { tempDir } from './tmp.js';
@@ -125,4 +127,26 @@ export async function startCrashStack(prefix: string, persons: number, prepare?:
       tmp.cleanup();
     },
   };
+}
+
+/** The register system's persistent session on the stack's broker, with every reply kept by its `corr`. */
+export interface RegisterSession {
+  client: MqttClient;
+  /** Replies received for each request id (more than one: a resend answered again). */
+  replies: Map<string, Envelope[]>;
+  /** How often the connection was (re)established after the first. */
+  reconnects(): number;
+}
+
+export async function connectRegister(stack: CrashStack): Promise<RegisterSession> {
+  const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${stack.port}`, { clientId: SYSTEMS.register, username: SYSTEMS.register, password: PASSWORD, clean: false, protocolVersion: 4, reconnectPeriod: 200 });
+  let reconnects = 0;
+  client.on('connect', () => { reconnects++; });
+  const replies = new Map<string, Envelope[]>();
+  client.on('message', (_t, payload) => {
+    const e = JSON.parse(payload.toString('utf8')) as Envelope;
+    replies.set(e.corr ?? '', [...(replies.get(e.corr ?? '') ?? []), e]);
+  });
+  await client.subscribeAsync(`res/${SYSTEMS.register}`, { qos: 1 });
+  return { client, replies, reconnects: () => reconnects };
 }

@@ -4,12 +4,12 @@
 // notified to the prefecture in order per person; the audit chain verifies. Each round sends one
 // update per person, all at once; the next round starts when the broker acknowledged them all (a
 // person's next update is sent after the previous one was acknowledged, as the register system does).
-import mqtt, { type MqttClient } from 'mqtt';
+import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { isoDateInJapan } from '../../../domain/dates.js';
-import { uuidv7, type Envelope } from '../../../platform/envelope.js';
-import { PASSWORD, SYSTEMS, until } from '../../helpers/cs-harness.js';
-import { startCrashStack, updatedAddress, type CrashStack } from '../../helpers/cs-crash-stack.js';
+import { uuidv7 } from '../../../platform/envelope.js';
+import { until } from '../../helpers/cs-harness.js';
+import { connectRegister, startCrashStack, updatedAddress, type CrashStack } from '../../helpers/cs-crash-stack.js';
 
 const PERSONS = 32;
 const UPDATES = 6;
@@ -27,15 +27,9 @@ afterAll(async () => {
 it('keeps every acknowledged update of a burst exactly once across kill -9', async () => {
   let app = stack.startAppliance();
   await app.ready;
-  client = await mqtt.connectAsync(`mqtt://127.0.0.1:${stack.port}`, { clientId: SYSTEMS.register, username: SYSTEMS.register, password: PASSWORD, clean: false, protocolVersion: 4, reconnectPeriod: 200 });
-  let reconnects = 0;
-  client.on('connect', () => { reconnects++; });
-  const replies = new Map<string, Envelope[]>();
-  client.on('message', (_t, payload) => {
-    const e = JSON.parse(payload.toString('utf8')) as Envelope;
-    replies.set(e.corr ?? '', [...(replies.get(e.corr ?? '') ?? []), e]);
-  });
-  await client.subscribeAsync(`res/${SYSTEMS.register}`, { qos: 1 });
+  const session = await connectRegister(stack);
+  client = session.client;
+  const { replies } = session;
   const today = isoDateInJapan(Date.now());
   const ids: string[] = [];
   const total = PERSONS * UPDATES;
@@ -62,7 +56,7 @@ it('keeps every acknowledged update of a burst exactly once across kill -9', asy
   await app.ready;
   await until(() => ids.every((id) => replies.has(id)), 60_000);
   expect(stack.starts).toBe(KILLS + 1);
-  expect(reconnects).toBe(KILLS); // the register system's connection really went down with each kill
+  expect(session.reconnects()).toBe(KILLS); // the register system's connection really went down with each kill
   expect(ids.every((id) => replies.get(id)!.every((e) => e.type === 'identity.update.result'))).toBe(true);
   // Answered once each: a reply sent again after a kill carries the same id (receivers dedupe on it).
   expect(ids.every((id) => new Set(replies.get(id)!.map((e) => e.id)).size === 1)).toBe(true);
