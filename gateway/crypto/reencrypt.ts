@@ -1,12 +1,13 @@
 // Background re-encryption after a rotation: rewrites values sealed under older data keys with the
 // current one, in small batches, while the appliance keeps reading and writing. It never puts an
-// older plaintext back over a newer write: keys written by others during the pass or with a write
-// in flight are skipped (those writes already use the current key), and a write issued while our
-// batch is in flight that LevelDB applied before ours is put back.
+// older plaintext back over a newer write: it starts once the writes issued before it have landed,
+// keys written by others during the pass or with a write in flight are skipped (those writes
+// already use the current key), and a write issued while our batch is in flight that LevelDB
+// applied before ours is put back.
 import type { Db } from '../../platform/store/db.js';
 import type { Keyring } from './keyring.js';
 import { SealedValueError, sealedKeyId } from './sealed.js';
-import { trackWrites, type TrackedOp } from './writeTracker.js';
+import { trackWrites, type TrackedOp, type WriteTracker } from './writeTracker.js';
 
 export interface ReencryptReport {
   scanned: number;
@@ -42,6 +43,22 @@ function rangeOf(prefix: string): { gte: string; lt: string } {
   return { gte: prefix, lt: prefix.slice(0, -1) + String.fromCharCode(last + 1) };
 }
 
+/**
+ * A write issued before we listened could land after our iterator's snapshot and before our check,
+ * when it is no longer in flight, and be overwritten with the older value: so the pass starts once
+ * those writes have landed (milliseconds). One still pending after that (a failed write emits
+ * nothing) counts as written by another, and its key is skipped.
+ */
+async function settleEarlierWrites(tracker: WriteTracker, touched: Set<string>, signal?: AbortSignal): Promise<void> {
+  const mark = tracker.mark();
+  const until = Date.now() + 5_000;
+  while (tracker.pendingBefore(mark) > 0 && Date.now() < until) {
+    signal?.throwIfAborted();
+    await new Promise((r) => setTimeout(r, 1));
+  }
+  for (const k of tracker.inFlightKeys()) touched.add(k);
+}
+
 export async function reencrypt(db: Db, ring: Keyring, targets: SublevelRef[],
   opts: { batchSize?: number; onProgress?: (r: ReencryptReport) => void; signal?: AbortSignal; countRemaining?: boolean } = {}): Promise<ReencryptReport> {
   const batchSize = opts.batchSize ?? 256;
@@ -56,6 +73,7 @@ export async function reencrypt(db: Db, ring: Keyring, targets: SublevelRef[],
     touched.add(k);
     if (flying) duringFlight.set(k, { ...op });
   });
+  await settleEarlierWrites(tracker, touched, opts.signal);
   try {
     for (const ref of targets) {
       const range = rangeOf(prefixOf(ref));

@@ -9,6 +9,8 @@ export interface TrackedOp { type: 'put' | 'del'; key: unknown; value?: unknown;
 export interface WriteTracker {
   /** Raw keys (sublevel prefix included) with writes in flight. */
   inFlight(rawKey: string): boolean;
+  /** Raw keys with writes in flight now. */
+  inFlightKeys(): string[];
   /** A mark after every write issued so far. */
   mark(): number;
   /** How many writes issued before `mark` are still in flight (later writes do not count). */
@@ -54,6 +56,7 @@ export function trackWrites(db: Db): WriteTracker {
   });
   const tracker: WriteTracker = {
     inFlight: (k) => counts.has(k),
+    inFlightKeys: () => [...counts.keys()],
     mark: () => issued,
     pendingBefore(mark) {
       let n = 0;
