@@ -1,7 +1,9 @@
 // Applies the replicated log to this node's own LevelDB in position order. Each entry is written in
 // the same batch as the applied position (its own sublevel, `!cluster!applied`), so a restart resumes
 // exactly after the last applied entry and applies nothing twice. Catches up by range reads; a
-// standby follows by watch (an event only says "read on", the range read fetches the entries).
+// standby follows by watch on the head key, moved in the same transaction as every append (an
+// event only says "read on"; the range read fetches the entries, a page at a time, so a watch
+// response never carries entries of up to 1.5 MiB each).
 import type { Etcd3, Watcher } from 'etcd3';
 import type { Db } from '../platform/store/db.js';
 import { levelPort } from '../platform/store/levelPort.js';
@@ -67,7 +69,7 @@ export class Applier {
   /** Follows the log by watch until unfollow() (a standby). */
   async follow(): Promise<void> {
     if (this.watcher) return;
-    const watcher = await this.client.watch().prefix(this.keys.logPrefix).create();
+    const watcher = await this.client.watch().key(this.keys.head).create();
     this.watcher = watcher;
     let queued = false;
     const readOn = (): void => {

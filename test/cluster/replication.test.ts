@@ -111,6 +111,15 @@ describe('cluster replication (real etcd, three members)', () => {
       expect(await a.db.get('!r!huge')).toBeUndefined();
       await until(() => b2.node.applied === a.node.applied, 30_000, 'b applies the big commits');
       expect(Buffer.from((await b2.db.get('!r!big-3'))!).equals(big(3))).toBe(true);
+
+      // A standby that was down while big commits were made reads them in one page when it comes back.
+      await b2.stop();
+      nodes.splice(nodes.indexOf(b2), 1);
+      await Promise.all([4, 5, 6].map((i) => a.node.port.commit([{ type: 'put', key: `!r!big-${i}`, value: big(i) }], { sync: true })));
+      const b3 = await startNode(etcd.endpoints, b.node.nodeId, { prefix: '/rep', leaseTtlSeconds: 5 }, dir);
+      nodes.push(b3);
+      await until(() => b3.node.applied === a.node.applied, 30_000, 'b comes back and applies the big commits made while it was down');
+      expect(await digest(b3.db)).toBe(await digest(a.db));
     } finally {
       recorder.stop();
     }

@@ -4,6 +4,7 @@ import { createHash } from 'node:crypto';
 import { Etcd3 } from 'etcd3';
 import { openApplianceDb, type Db } from '../../platform/store/db.js';
 import { ClusterNode, type ClusterNodeOptions } from '../../cluster/node.js';
+import { etcdClient } from '../../cluster/etcdClient.js';
 import { afterAll, beforeAll } from 'vitest';
 import { startEtcdCluster, type EtcdCluster } from './etcd.js';
 import { tempDir } from './tmp.js';
@@ -19,7 +20,8 @@ export interface TestNode {
 export type NodeSettings = Partial<Omit<ClusterNodeOptions, 'client' | 'db' | 'nodeId'>> & { prefix: string };
 
 export async function startNode(endpoints: string[], nodeId: string, settings: NodeSettings, dir = tempDir()): Promise<TestNode> {
-  const client = new Etcd3({ hosts: endpoints });
+  // The appliance's own client (its receive limit fits a page of the largest entries), not a default one.
+  const client = etcdClient({ endpoints, prefix: settings.prefix });
   const db = await openApplianceDb(dir.path);
   const node = new ClusterNode({
     client, db, nodeId, advertise: `${nodeId}:1883`, leaseTtlSeconds: 2,
