@@ -6,20 +6,37 @@ import type { View } from './context.js';
 import { linkDetail } from './layout.js';
 import { tokenWarningText } from './i18n/components.js';
 
-export function deriveAlarms(v: View, f: { disk?: DiskStatus | undefined; certificates?: CertificateInfo[] | undefined; token?: TokenStatus | undefined; links?: LinkStatus[] | undefined; queues?: QueueSummary[] | undefined }): Alarm[] {
+export function deriveAlarms(
+  v: View,
+  f: {
+    disk?: DiskStatus | undefined;
+    certificates?: CertificateInfo[] | undefined;
+    token?: TokenStatus | undefined;
+    links?: LinkStatus[] | undefined;
+    queues?: QueueSummary[] | undefined;
+  },
+): Alarm[] {
   const t = v.t;
   const out: Alarm[] = [];
   if (f.disk && f.disk.freeBytes < f.disk.minFreeBytes) {
     out.push({ severity: 'critical', source: 'disk', message: t['alarm.disk'](f.disk.path) });
   }
   for (const c of f.certificates ?? []) {
-    if (c.daysLeft < 0) out.push({ severity: 'critical', source: 'certificate', message: t['alarm.certExpired'](c.label, v.time.time(c.notAfter)) });
-    else if (c.daysLeft < 30) out.push({ severity: c.daysLeft < 7 ? 'critical' : 'warning', source: 'certificate', message: t['alarm.certExpires'](c.label, c.daysLeft) });
+    if (c.daysLeft < 0)
+      out.push({ severity: 'critical', source: 'certificate', message: t['alarm.certExpired'](c.label, v.time.time(c.notAfter)) });
+    else if (c.daysLeft < 30)
+      out.push({
+        severity: c.daysLeft < 7 ? 'critical' : 'warning',
+        source: 'certificate',
+        message: t['alarm.certExpires'](c.label, c.daysLeft),
+      });
   }
   if (f.token && !f.token.ready) out.push({ severity: 'critical', source: 'token', message: t['alarm.tokenNotReady'](f.token.detail) });
   if (f.token?.warning) out.push({ severity: 'warning', source: 'token', message: tokenWarningText(t, f.token) ?? f.token.warning });
-  for (const l of f.links ?? []) if (!l.connected) out.push({ severity: 'warning', source: 'uplink', message: t['alarm.linkDown'](l.name, linkDetail(v, l)) });
-  for (const q of f.queues ?? []) if (q.deadLetters > 0) out.push({ severity: 'warning', source: 'queue', message: t['alarm.deadLetters'](q.name, q.deadLetters) });
+  for (const l of f.links ?? [])
+    if (!l.connected) out.push({ severity: 'warning', source: 'uplink', message: t['alarm.linkDown'](l.name, linkDetail(v, l)) });
+  for (const q of f.queues ?? [])
+    if (q.deadLetters > 0) out.push({ severity: 'warning', source: 'queue', message: t['alarm.deadLetters'](q.name, q.deadLetters) });
   return out;
 }
 

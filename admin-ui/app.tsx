@@ -20,12 +20,19 @@ import { SCRIPT, STYLESHEET } from './static.js';
 export const SESSION_COOKIE = '__Host-jgw_session';
 const LOGIN_COOKIE = '__Host-jgw_login';
 
-const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+const CSP =
+  "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
 const sameSecret = (a: string | undefined, b: string | undefined) =>
   !!a && !!b && a.length === b.length && timingSafeEqual(Buffer.from(a), Buffer.from(b));
 
-export function createAdminApp(opts: { services: ApplianceServices; auth: AuthStore; logger: Logger; idleMinutes: number; timeZone?: string }) {
+export function createAdminApp(opts: {
+  services: ApplianceServices;
+  auth: AuthStore;
+  logger: Logger;
+  idleMinutes: number;
+  timeZone?: string;
+}) {
   const deps: UiDeps = { ...opts, flashes: new Map(), time: createTimeFormatter(opts.timeZone ?? DEFAULT_TIME_ZONE) };
   const app = new Hono<UiEnv>();
 
@@ -45,7 +52,10 @@ export function createAdminApp(opts: { services: ApplianceServices; auth: AuthSt
   });
   const smallBodies = bodyLimit({ maxSize: 2 * 1024 * 1024, onError: (c) => c.text('request body too large (2 MiB at most)', 413) });
   // A register extract is streamed to disk by POST /api/v1/import (admin-ui/api/jobs.ts).
-  const extracts = bodyLimit({ maxSize: IMPORT_MAX_BYTES, onError: (c) => c.text(`register extract too large (${IMPORT_MAX_BYTES} bytes at most)`, 413) });
+  const extracts = bodyLimit({
+    maxSize: IMPORT_MAX_BYTES,
+    onError: (c) => c.text(`register extract too large (${IMPORT_MAX_BYTES} bytes at most)`, 413),
+  });
   app.use('*', (c, next) => (c.req.path === '/api/v1/import' ? extracts(c, next) : smallBodies(c, next)));
   app.onError((err, c) => {
     opts.logger.error({ err: err.message, path: c.req.path }, 'admin ui request failed');
@@ -53,9 +63,13 @@ export function createAdminApp(opts: { services: ApplianceServices; auth: AuthSt
     return c.text(c.get('view').t['error.internal'](err.message), 500);
   });
 
-  app.get('/static/app.css', (c) => c.body(STYLESHEET, 200, { 'Content-Type': 'text/css; charset=utf-8', 'Cache-Control': 'max-age=3600' }));
+  app.get('/static/app.css', (c) =>
+    c.body(STYLESHEET, 200, { 'Content-Type': 'text/css; charset=utf-8', 'Cache-Control': 'max-age=3600' }),
+  );
   app.get('/favicon.ico', (c) => c.body(null, 204));
-  app.get('/static/app.js', (c) => c.body(SCRIPT, 200, { 'Content-Type': 'text/javascript; charset=utf-8', 'Cache-Control': 'max-age=3600' }));
+  app.get('/static/app.js', (c) =>
+    c.body(SCRIPT, 200, { 'Content-Type': 'text/javascript; charset=utf-8', 'Cache-Control': 'max-age=3600' }),
+  );
 
   const cookieOpts = { httpOnly: true, secure: true, sameSite: 'Strict', path: '/' } as const;
 
@@ -80,8 +94,12 @@ export function createAdminApp(opts: { services: ApplianceServices; auth: AuthSt
     if (!r.ok) {
       await audit(c, { action: 'login', actor: user || '(none)', via: 'ui', outcome: 'refused', detail: r.reason });
       // Worded for the name, not the account: an unknown name locks the same way (no account enumeration).
-      const msg = r.reason === 'locked' ? t['login.locked'](deps.time.time(r.lockedUntil))
-        : r.reason === 'disabled' ? t['login.disabled'] : t['login.wrong'];
+      const msg =
+        r.reason === 'locked'
+          ? t['login.locked'](deps.time.time(r.lockedUntil))
+          : r.reason === 'disabled'
+            ? t['login.disabled']
+            : t['login.wrong'];
       return loginPage(c, msg, 401);
     }
     await audit(c, { action: 'login', actor: r.session.user, role: r.session.role, via: 'ui', outcome: 'ok' });
@@ -109,16 +127,41 @@ export function createAdminApp(opts: { services: ApplianceServices; auth: AuthSt
         if (isApi) return c.json({ code: 'unauthorized', message: 'log in or present an API token' }, 401);
         return c.redirect('/login', 303);
       }
-      who = { user: s.user, role: s.role, via: isApi ? 'api' : 'ui', csrf: s.csrf, mustChange: s.mustChange, sessionToken: token, lang: s.language ?? DEFAULT_LANG };
+      who = {
+        user: s.user,
+        role: s.role,
+        via: isApi ? 'api' : 'ui',
+        csrf: s.csrf,
+        mustChange: s.mustChange,
+        sessionToken: token,
+        lang: s.language ?? DEFAULT_LANG,
+      };
     }
     c.set('who', who);
     c.set('view', viewFor(deps, who.lang));
     if (c.req.method !== 'GET' && c.req.method !== 'HEAD' && who.csrf !== '') {
-      const sent = isApi ? c.req.header('x-csrf-token') : await c.req.parseBody().then((b) => (typeof b._csrf === 'string' ? b._csrf : undefined), () => undefined);
+      const sent = isApi
+        ? c.req.header('x-csrf-token')
+        : await c.req.parseBody().then(
+            (b) => (typeof b._csrf === 'string' ? b._csrf : undefined),
+            () => undefined,
+          );
       if (!sameSecret(sent, who.csrf)) {
-        await audit(c, { action: 'request.csrf', actor: who.user, role: who.role, via: who.via, outcome: 'refused', target: `${c.req.method} ${c.req.path}`, detail: 'missing or wrong CSRF token' });
-        opts.logger.warn({ path: c.req.path, user: who.user, address: clientAddress(c) }, 'admin ui: request without a valid CSRF token refused');
-        return isApi ? c.json({ code: 'forbidden', message: 'missing or wrong X-CSRF-Token' }, 403)
+        await audit(c, {
+          action: 'request.csrf',
+          actor: who.user,
+          role: who.role,
+          via: who.via,
+          outcome: 'refused',
+          target: `${c.req.method} ${c.req.path}`,
+          detail: 'missing or wrong CSRF token',
+        });
+        opts.logger.warn(
+          { path: c.req.path, user: who.user, address: clientAddress(c) },
+          'admin ui: request without a valid CSRF token refused',
+        );
+        return isApi
+          ? c.json({ code: 'forbidden', message: 'missing or wrong X-CSRF-Token' }, 403)
           : c.html('<!doctype html>' + (<CsrfRefused v={c.get('view')} />).toString(), 403);
       }
     }
@@ -133,7 +176,15 @@ export function createAdminApp(opts: { services: ApplianceServices; auth: AuthSt
       const failure = c.get('failure');
       const html = c.res.headers.get('content-type')?.startsWith('text/html');
       const detail = failure ?? `HTTP ${c.res.status}${html ? '' : `: ${(await c.res.clone().text()).slice(0, 300)}`}`;
-      await audit(c, { action: 'request.unfinished', actor: who.user, role: who.role, via: who.via, outcome: c.res.status >= 500 ? 'failed' : 'refused', target: `${c.req.method} ${c.req.path}`, detail });
+      await audit(c, {
+        action: 'request.unfinished',
+        actor: who.user,
+        role: who.role,
+        via: who.via,
+        outcome: c.res.status >= 500 ? 'failed' : 'refused',
+        target: `${c.req.method} ${c.req.path}`,
+        detail,
+      });
     }
   });
 
@@ -153,5 +204,12 @@ export function createAdminApp(opts: { services: ApplianceServices; auth: AuthSt
 
 function CsrfRefused(props: { v: View }) {
   const t = props.v.t;
-  return <Layout v={props.v} title={t['csrf.title']}><h1>{t['csrf.title']}</h1><p class="bad" id="csrf-refused">{t['csrf.text']}</p></Layout>;
+  return (
+    <Layout v={props.v} title={t['csrf.title']}>
+      <h1>{t['csrf.title']}</h1>
+      <p class="bad" id="csrf-refused">
+        {t['csrf.text']}
+      </p>
+    </Layout>
+  );
 }

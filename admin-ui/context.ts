@@ -10,10 +10,23 @@ import type { Flash } from './layout.js';
 import { catalogue, type Catalogue, type Lang } from './i18n/index.js';
 import type { TimeFormatter } from './time.js';
 
-export interface Principal { user: string; role: string; via: 'ui' | 'api'; csrf: string; mustChange: boolean; sessionToken?: string; lang: Lang }
+export interface Principal {
+  user: string;
+  role: string;
+  via: 'ui' | 'api';
+  csrf: string;
+  mustChange: boolean;
+  sessionToken?: string;
+  lang: Lang;
+}
 
 /** How pages speak to this request: its language, the appliance's time zone, the simulated-upstreams warning. */
-export interface View { lang: Lang; t: Catalogue; time: TimeFormatter; simulated?: string | undefined }
+export interface View {
+  lang: Lang;
+  t: Catalogue;
+  time: TimeFormatter;
+  simulated?: string | undefined;
+}
 
 export interface UiDeps {
   services: ApplianceServices;
@@ -51,14 +64,33 @@ export async function audit(c: Context, event: Omit<AuditEvent, 'address'>): Pro
   c.set('audited', true);
 }
 
-export async function auditAs(c: UiContext, action: string, outcome: AuditEvent['outcome'], target?: string, detail?: string): Promise<void> {
+export async function auditAs(
+  c: UiContext,
+  action: string,
+  outcome: AuditEvent['outcome'],
+  target?: string,
+  detail?: string,
+): Promise<void> {
   const w = c.get('who');
-  await audit(c, { action, actor: w.user, role: w.role, via: w.via, outcome, ...(target !== undefined ? { target } : {}), ...(detail !== undefined ? { detail } : {}) });
+  await audit(c, {
+    action,
+    actor: w.user,
+    role: w.role,
+    via: w.via,
+    outcome,
+    ...(target !== undefined ? { target } : {}),
+    ...(detail !== undefined ? { detail } : {}),
+  });
 }
 
 /** The audit detail of a configuration change: the version it made, or why it was refused. */
 export function applyDetail(r: ApplyResult): string {
-  return r.ok ? `version ${r.version.version}${r.unchanged ? ' (unchanged)' : ''}` : r.problems.map((p) => `${p.path}: ${p.message}`).join('; ').slice(0, 500);
+  return r.ok
+    ? `version ${r.version.version}${r.unchanged ? ' (unchanged)' : ''}`
+    : r.problems
+        .map((p) => `${p.path}: ${p.message}`)
+        .join('; ')
+        .slice(0, 500);
 }
 
 const MAX_PENDING_FLASHES = 1000;

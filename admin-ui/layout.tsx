@@ -4,7 +4,10 @@ import { can, isUiRole } from './auth/roles.js';
 import type { Principal, View } from './context.js';
 import type { LinkStatus } from './services.js';
 
-const NAV: { href: '/' | '/systems' | '/links' | '/keys' | '/queues' | '/consistency' | '/jobs' | '/audit' | '/config' | '/accounts'; show: (role: string) => boolean }[] = [
+const NAV: {
+  href: '/' | '/systems' | '/links' | '/keys' | '/queues' | '/consistency' | '/jobs' | '/audit' | '/config' | '/accounts';
+  show: (role: string) => boolean;
+}[] = [
   { href: '/', show: () => true },
   { href: '/systems', show: () => true },
   { href: '/links', show: () => true },
@@ -20,7 +23,15 @@ const NAV: { href: '/' | '/systems' | '/links' | '/keys' | '/queues' | '/consist
 /** A role's name in the page's language (the API keeps the role id). */
 export const roleName = (v: View, role: string) => (isUiRole(role) ? v.t[`role.${role}`] : role);
 
-export function Layout(props: { v: View; title: string; who?: Principal; active?: string; flash?: Flash | undefined; refreshMs?: number | undefined; children?: Child }) {
+export function Layout(props: {
+  v: View;
+  title: string;
+  who?: Principal;
+  active?: string;
+  flash?: Flash | undefined;
+  refreshMs?: number | undefined;
+  children?: Child;
+}) {
   const { who, v } = props;
   const t = v.t;
   return (
@@ -38,17 +49,40 @@ export function Layout(props: { v: View; title: string; who?: Principal; active?
           <span class="brand">{t.brand}</span>
           {who ? (
             <span class="who">
-              {who.user} ({roleName(v, who.role)}) · <a href="/password" id="account-link">{t['header.account']}</a> ·{' '}
-              <form class="inline" method="post" action="/logout"><input type="hidden" name="_csrf" value={who.csrf} /><button class="link" type="submit" id="logout">{t['header.logout']}</button></form>
+              {who.user} ({roleName(v, who.role)}) ·{' '}
+              <a href="/password" id="account-link">
+                {t['header.account']}
+              </a>{' '}
+              ·{' '}
+              <form class="inline" method="post" action="/logout">
+                <input type="hidden" name="_csrf" value={who.csrf} />
+                <button class="link" type="submit" id="logout">
+                  {t['header.logout']}
+                </button>
+              </form>
             </span>
           ) : null}
         </header>
         {who && !who.mustChange ? (
-          <nav>{NAV.filter((n) => n.show(who.role)).map((n) => <a href={n.href} class={props.active === n.href ? 'active' : ''}>{t[`nav.${n.href}`]}</a>)}</nav>
+          <nav>
+            {NAV.filter((n) => n.show(who.role)).map((n) => (
+              <a href={n.href} class={props.active === n.href ? 'active' : ''}>
+                {t[`nav.${n.href}`]}
+              </a>
+            ))}
+          </nav>
         ) : null}
-        {v.simulated && who ? <div class="simulated" id="simulated-banner" role="alert" title={v.simulated}>{t['simulated.banner']}</div> : null}
+        {v.simulated && who ? (
+          <div class="simulated" id="simulated-banner" role="alert" title={v.simulated}>
+            {t['simulated.banner']}
+          </div>
+        ) : null}
         <main>
-          {props.flash ? <div class={props.flash.error ? 'flash error' : 'flash'} role="status">{props.flash.text}</div> : null}
+          {props.flash ? (
+            <div class={props.flash.error ? 'flash error' : 'flash'} role="status">
+              {props.flash.text}
+            </div>
+          ) : null}
           {props.children}
         </main>
       </body>
@@ -56,15 +90,26 @@ export function Layout(props: { v: View; title: string; who?: Principal; active?
   );
 }
 
-export interface Flash { text: string; error?: boolean }
+export interface Flash {
+  text: string;
+  error?: boolean;
+}
 
-export const NotAvailable = (props: { v: View; what: string }) => <p class="na" data-na={props.what}>{props.what}: {props.v.t.na}</p>;
+export const NotAvailable = (props: { v: View; what: string }) => (
+  <p class="na" data-na={props.what}>
+    {props.what}: {props.v.t.na}
+  </p>
+);
 
 export const Csrf = (props: { who: Principal }) => <input type="hidden" name="_csrf" value={props.who.csrf} />;
 
 export function FieldError(props: { errors?: Record<string, string> | undefined; field: string }) {
   const e = props.errors?.[props.field];
-  return e ? <div class="field-error" data-field-error={props.field}>{e}</div> : null;
+  return e ? (
+    <div class="field-error" data-field-error={props.field}>
+      {e}
+    </div>
+  ) : null;
 }
 
 /** A link's state in the reader's words and zone; the component's own error text is kept as it is. */
@@ -84,6 +129,9 @@ export function ago(v: View, ms: number | null | undefined): string {
 export function bytes(n: number): string {
   const u = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
   let i = 0;
-  while (n >= 1024 && i < u.length - 1) { n /= 1024; i++; }
+  while (n >= 1024 && i < u.length - 1) {
+    n /= 1024;
+    i++;
+  }
   return `${n.toFixed(i === 0 ? 0 : 1)} ${u[i]}`;
 }

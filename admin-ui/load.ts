@@ -3,5 +3,9 @@ export type Loaded<T> = { state: 'na' } | { state: 'ok'; value: T } | { state: '
 
 export async function load<T>(f: (() => Promise<T>) | undefined): Promise<Loaded<T>> {
   if (!f) return { state: 'na' };
-  try { return { state: 'ok', value: await f() }; } catch (e) { return { state: 'error', message: (e as Error).message }; }
+  try {
+    return { state: 'ok', value: await f() };
+  } catch (e) {
+    return { state: 'error', message: (e as Error).message };
+  }
 }

@@ -5,7 +5,11 @@ import type { View } from './context.js';
 import { ago } from './layout.js';
 import type { DepthSample, QueueDepthHistory, QueueSummary } from './services.js';
 
-const W = 640, H = 120, PAD_L = 40, PAD_B = 20, PAD_T = 8;
+const W = 640,
+  H = 120,
+  PAD_L = 40,
+  PAD_B = 20,
+  PAD_T = 8;
 
 function QueueDepthChart(props: { v: View; name: string; samples: DepthSample[]; depth: number; windowMs: number; nowMs: number }) {
   const { t, time } = props.v;
@@ -17,17 +21,35 @@ function QueueDepthChart(props: { v: View; name: string; samples: DepthSample[];
   const y = (v: number) => PAD_T + (H - PAD_T - PAD_B) * (1 - v / top);
   const line = points.map((p) => `${x(p.atMs).toFixed(1)},${y(p.depth).toFixed(1)}`).join(' ');
   return (
-    <svg class="chart" viewBox={`0 0 ${W} ${H}`} role="img" aria-label={t['depth.chart'](props.name, props.depth, max)}
-      data-depth-chart={props.name} data-samples={props.samples.length} data-depths={props.samples.map((s) => s.depth).join(',')}
-      data-now-depth={props.depth} data-max={max}>
+    <svg
+      class="chart"
+      viewBox={`0 0 ${W} ${H}`}
+      role="img"
+      aria-label={t['depth.chart'](props.name, props.depth, max)}
+      data-depth-chart={props.name}
+      data-samples={props.samples.length}
+      data-depths={props.samples.map((s) => s.depth).join(',')}
+      data-now-depth={props.depth}
+      data-max={max}
+    >
       <line x1={PAD_L} y1={y(0)} x2={W - 8} y2={y(0)} stroke="#aab6c2" />
       <line x1={PAD_L} y1={PAD_T} x2={PAD_L} y2={y(0)} stroke="#aab6c2" />
-      <text x={PAD_L - 4} y={PAD_T + 8} text-anchor="end">{top}</text>
-      <text x={PAD_L - 4} y={y(0)} text-anchor="end">0</text>
-      <text x={PAD_L} y={H - 4} data-tick-ms={String(from)}>{time.clock(from)}</text>
-      <text x={W - 8} y={H - 4} text-anchor="end" data-tick-ms={String(props.nowMs)}>{time.clock(props.nowMs)} {time.zoneLabel(props.nowMs)}</text>
+      <text x={PAD_L - 4} y={PAD_T + 8} text-anchor="end">
+        {top}
+      </text>
+      <text x={PAD_L - 4} y={y(0)} text-anchor="end">
+        0
+      </text>
+      <text x={PAD_L} y={H - 4} data-tick-ms={String(from)}>
+        {time.clock(from)}
+      </text>
+      <text x={W - 8} y={H - 4} text-anchor="end" data-tick-ms={String(props.nowMs)}>
+        {time.clock(props.nowMs)} {time.zoneLabel(props.nowMs)}
+      </text>
       <polyline points={line} fill="none" stroke="#0b5cad" stroke-width="2" />
-      {points.map((p) => <circle cx={x(p.atMs).toFixed(1)} cy={y(p.depth).toFixed(1)} r="2" fill="#0b5cad" />)}
+      {points.map((p) => (
+        <circle cx={x(p.atMs).toFixed(1)} cy={y(p.depth).toFixed(1)} r="2" fill="#0b5cad" />
+      ))}
     </svg>
   );
 }
@@ -48,7 +70,10 @@ export function QueueDepthCharts(props: { v: View; queues: QueueSummary[]; histo
           const max = Math.max(q.depth, ...samples.map((s) => s.depth));
           return (
             <figure data-link={q.name} data-depth={q.depth} data-oldest-ms={q.oldestAgeMs ?? ''} data-dead-letters={q.deadLetters}>
-              <figcaption><a href={`/queues/${encodeURIComponent(q.name)}`}>{q.name}</a> <span class="muted">{t['depth.caption'](q.depth, max, ago(props.v, q.oldestAgeMs), q.deadLetters)}</span></figcaption>
+              <figcaption>
+                <a href={`/queues/${encodeURIComponent(q.name)}`}>{q.name}</a>{' '}
+                <span class="muted">{t['depth.caption'](q.depth, max, ago(props.v, q.oldestAgeMs), q.deadLetters)}</span>
+              </figcaption>
               <QueueDepthChart v={props.v} name={q.name} samples={samples} depth={q.depth} windowMs={h.windowMs} nowMs={nowMs} />
             </figure>
           );

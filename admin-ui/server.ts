@@ -27,24 +27,50 @@ export interface AdminUiOptions {
   printOnce?: (text: string) => void;
 }
 
-export interface AdminUiHandle { url: string; close(): Promise<void> }
+export interface AdminUiHandle {
+  url: string;
+  close(): Promise<void>;
+}
 
 export async function startAdminUi(opts: AdminUiOptions): Promise<AdminUiHandle> {
   const log = opts.logger.child({ component: 'admin-ui' });
   const auth = await openAuthStore({ db: opts.db, idleMinutes: opts.config.sessionIdleMinutes });
   const first = await auth.ensureFirstAdmin();
   if (first) {
-    (opts.printOnce ?? ((t) => process.stderr.write(t)))(`\njuki-gw admin UI: first-run account "admin", one-time password: ${first}\nIt is shown only now and must be changed at the first login.\n\n`);
-    await opts.services.audit.append({ action: 'account.first-admin', actor: 'system', outcome: 'ok', target: 'admin', detail: 'one-time password issued' });
+    (opts.printOnce ?? ((t) => process.stderr.write(t)))(
+      `\njuki-gw admin UI: first-run account "admin", one-time password: ${first}\nIt is shown only now and must be changed at the first login.\n\n`,
+    );
+    await opts.services.audit.append({
+      action: 'account.first-admin',
+      actor: 'system',
+      outcome: 'ok',
+      target: 'admin',
+      detail: 'one-time password issued',
+    });
   }
-  const tls = opts.tls ? { ...opts.tls, generated: false } : await uiTlsMaterial({ tls: opts.config.tls, dataDir: opts.dataDir, host: opts.config.host });
-  if (tls.generated || !opts.config.tls) log.warn({ sha256: fingerprint(tls.cert) }, 'admin UI uses a self-signed certificate; compare this fingerprint in the browser');
-  const app = createAdminApp({ services: opts.services, auth, logger: log, idleMinutes: opts.config.sessionIdleMinutes, timeZone: opts.config.timeZone });
+  const tls = opts.tls
+    ? { ...opts.tls, generated: false }
+    : await uiTlsMaterial({ tls: opts.config.tls, dataDir: opts.dataDir, host: opts.config.host });
+  if (tls.generated || !opts.config.tls)
+    log.warn({ sha256: fingerprint(tls.cert) }, 'admin UI uses a self-signed certificate; compare this fingerprint in the browser');
+  const app = createAdminApp({
+    services: opts.services,
+    auth,
+    logger: log,
+    idleMinutes: opts.config.sessionIdleMinutes,
+    timeZone: opts.config.timeZone,
+  });
   const server = await new Promise<Server>((resolve, reject) => {
-    const s = serve({
-      fetch: app.fetch, hostname: opts.config.host, port: opts.config.port,
-      createServer, serverOptions: { cert: tls.cert, key: tls.key, minVersion: 'TLSv1.2' },
-    }, () => resolve(s as Server));
+    const s = serve(
+      {
+        fetch: app.fetch,
+        hostname: opts.config.host,
+        port: opts.config.port,
+        createServer,
+        serverOptions: { cert: tls.cert, key: tls.key, minVersion: 'TLSv1.2' },
+      },
+      () => resolve(s as Server),
+    );
     (s as Server).once('error', reject);
   });
   const addr = server.address() as AddressInfo;
@@ -53,6 +79,10 @@ export async function startAdminUi(opts: AdminUiOptions): Promise<AdminUiHandle>
   log.info({ url }, 'admin UI listening');
   return {
     url,
-    close: () => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }

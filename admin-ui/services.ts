@@ -9,24 +9,38 @@ import type { DataKeyRotation } from '../gateway/crypto/rotation.js';
 import type { OnlineOperations } from './adapters/operations.js';
 
 // Configuration versions, and who acts, are the configuration's own types (config/versionTypes.ts).
-import type { Actor, ApplyPlan, ApplyResult, ConfigService, ConfigVersion, ConfigVersionSummary, DiffLine } from '../config/versionTypes.js';
+import type {
+  Actor,
+  ApplyPlan,
+  ApplyResult,
+  ConfigService,
+  ConfigVersion,
+  ConfigVersionSummary,
+  DiffLine,
+} from '../config/versionTypes.js';
 export type { Actor, ApplyPlan, ApplyResult, ConfigService, ConfigVersion, ConfigVersionSummary, DiffLine };
 
 // ---- local systems (real: config changes through ConfigService; certificates need the dev CA) ----
 export interface LocalSystemInput {
-  id: string; role: string; description: string; enabled: boolean;
+  id: string;
+  role: string;
+  description: string;
+  enabled: boolean;
   /** Loopback plain listener only: the environment variable holding the system's password. */
   passwordEnv?: string;
 }
 export interface IssuedCertificate {
-  certificatePem: string; privateKeyPem: string; caPem: string; notAfter: string;
+  certificatePem: string;
+  privateKeyPem: string;
+  caPem: string;
+  notAfter: string;
   /** SHA-256 of the certificate's DER, pinned as systems[].certificateSha256 by this config version. */
-  fingerprintSha256?: string; configVersion?: number;
+  fingerprintSha256?: string;
+  configVersion?: number;
 }
 /** An uploaded client certificate: pinned in a new config version, or the precise reason it was not. */
 export type CertificateUploadResult =
-  | { ok: true; fingerprintSha256: string; notAfter: string; version: ConfigVersionSummary }
-  | { ok: false; problems: ConfigProblem[] };
+  { ok: true; fingerprintSha256: string; notAfter: string; version: ConfigVersionSummary } | { ok: false; problems: ConfigProblem[] };
 export interface SystemsService {
   list(): Promise<ApplianceConfig['systems']>;
   upsert(system: LocalSystemInput, actor: Actor): Promise<ApplyResult>;
@@ -38,16 +52,49 @@ export interface SystemsService {
 }
 
 // ---- status (dashboard) ----
-export interface ConnectedClient { clientId: string; systemId?: string; role?: string; listener?: string; connectedAt?: string; address?: string }
-export interface RateBucket { startMs: number; inbound: number; outbound: number }
-export interface LinkStatus {
-  name: string; url: string; connected: boolean; detail: string; queueDepth?: number; oldestAgeMs?: number; deadLetters?: number;
-  /** The parts of `detail`, so a page can word it in its own language and time zone. */
-  state?: 'connecting' | 'up' | 'down' | 'closed'; since?: string; lastError?: string;
+export interface ConnectedClient {
+  clientId: string;
+  systemId?: string;
+  role?: string;
+  listener?: string;
+  connectedAt?: string;
+  address?: string;
 }
-export interface CertificateInfo { label: string; subject: string; notAfter: string; daysLeft: number }
-export interface DiskStatus { path: string; freeBytes: number; totalBytes: number; minFreeBytes: number }
-export interface Alarm { severity: 'warning' | 'critical'; source: string; message: string }
+export interface RateBucket {
+  startMs: number;
+  inbound: number;
+  outbound: number;
+}
+export interface LinkStatus {
+  name: string;
+  url: string;
+  connected: boolean;
+  detail: string;
+  queueDepth?: number;
+  oldestAgeMs?: number;
+  deadLetters?: number;
+  /** The parts of `detail`, so a page can word it in its own language and time zone. */
+  state?: 'connecting' | 'up' | 'down' | 'closed';
+  since?: string;
+  lastError?: string;
+}
+export interface CertificateInfo {
+  label: string;
+  subject: string;
+  notAfter: string;
+  daysLeft: number;
+}
+export interface DiskStatus {
+  path: string;
+  freeBytes: number;
+  totalBytes: number;
+  minFreeBytes: number;
+}
+export interface Alarm {
+  severity: 'warning' | 'critical';
+  source: string;
+  message: string;
+}
 export interface StatusService {
   connectedClients?(): Promise<ConnectedClient[]>;
   /** Per-minute message counts over the last hour, oldest first. */
@@ -66,11 +113,32 @@ export interface UplinkService {
 }
 
 // ---- queues (gateway/uplink) ----
-export interface QueueSummary { name: string; depth: number; oldestAgeMs: number | null; deadLetters: number }
-export interface DepthSample { atMs: number; depth: number }
+export interface QueueSummary {
+  name: string;
+  depth: number;
+  oldestAgeMs: number | null;
+  deadLetters: number;
+}
+export interface DepthSample {
+  atMs: number;
+  depth: number;
+}
 /** Depth per link sampled every `intervalMs` by the running appliance, the last `windowMs` of it. */
-export interface QueueDepthHistory { intervalMs: number; windowMs: number; links: Record<string, DepthSample[]> }
-export interface QueueEntry { id: string; messageId?: string; type: string; to: string; enqueuedAt: string; attempts: number; lastError?: string; dead: boolean }
+export interface QueueDepthHistory {
+  intervalMs: number;
+  windowMs: number;
+  links: Record<string, DepthSample[]>;
+}
+export interface QueueEntry {
+  id: string;
+  messageId?: string;
+  type: string;
+  to: string;
+  enqueuedAt: string;
+  attempts: number;
+  lastError?: string;
+  dead: boolean;
+}
 export interface QueuesService {
   list(): Promise<QueueSummary[]>;
   show(queue: string, options: { dead?: boolean; limit?: number }): Promise<QueueEntry[]>;
@@ -82,11 +150,20 @@ export interface QueuesService {
 
 // ---- keys and certificates (hsm/) ----
 export interface KeyInfo {
-  label: string; algorithm: string; kid?: string; certificateSubject?: string; notAfter?: string;
+  label: string;
+  algorithm: string;
+  kid?: string;
+  certificateSubject?: string;
+  notAfter?: string;
   /** Set on the rows of the certificate an upstream link signs with (gateway/uplink/linkSigners.ts). */
   link?: string;
 }
-export interface TrustAnchorInfo { file: string; subject: string; notAfter: string; fingerprintSha256: string }
+export interface TrustAnchorInfo {
+  file: string;
+  subject: string;
+  notAfter: string;
+  fingerprintSha256: string;
+}
 export interface KeysService {
   list(): Promise<KeyInfo[]>;
   generate(label: string, actor: Actor): Promise<KeyInfo>;
@@ -97,19 +174,55 @@ export interface KeysService {
 }
 
 // ---- audit log (gateway/audit) ----
-export interface AuditEvent { action: string; actor: string; role?: string; via?: string; outcome: 'ok' | 'refused' | 'failed'; target?: string; detail?: string; address?: string }
-export interface AuditRecord extends AuditEvent { seq: number; at: string; hash?: string }
-export interface AuditQuery { actor?: string; action?: string; outcome?: string; since?: string; until?: string; limit?: number }
+export interface AuditEvent {
+  action: string;
+  actor: string;
+  role?: string;
+  via?: string;
+  outcome: 'ok' | 'refused' | 'failed';
+  target?: string;
+  detail?: string;
+  address?: string;
+}
+export interface AuditRecord extends AuditEvent {
+  seq: number;
+  at: string;
+  hash?: string;
+}
+export interface AuditQuery {
+  actor?: string;
+  action?: string;
+  outcome?: string;
+  since?: string;
+  until?: string;
+  limit?: number;
+}
 export interface AuditService {
   append(event: AuditEvent): Promise<void>;
   query?(q: AuditQuery): Promise<AuditRecord[]>;
   /** `detail` is the English line for the audit log; `intact` its parts when the chain is intact, for the page's own wording. */
-  verify?(): Promise<{ ok: boolean; checked: number; detail: string; intact?: { entries: number; checkpoints: number; unsignedTail: number; handovers: string[] } }>;
+  verify?(): Promise<{
+    ok: boolean;
+    checked: number;
+    detail: string;
+    intact?: { entries: number; checkpoints: number; unsignedTail: number; handovers: string[] };
+  }>;
 }
 
 // ---- consistency check (gateway/cs/consistency) ----
-export interface ConsistencyProgress { runId: string; state: 'running' | 'done' | 'failed' | 'interrupted'; done: number; total: number; startedAt: string; detail?: string }
-export interface ConsistencyResult { key: string; kind: string; detail: string }
+export interface ConsistencyProgress {
+  runId: string;
+  state: 'running' | 'done' | 'failed' | 'interrupted';
+  done: number;
+  total: number;
+  startedAt: string;
+  detail?: string;
+}
+export interface ConsistencyResult {
+  key: string;
+  kind: string;
+  detail: string;
+}
 export interface ConsistencyService {
   start(actor: Actor): Promise<{ runId: string }>;
   progress(runId?: string): Promise<ConsistencyProgress | undefined>;
@@ -117,7 +230,11 @@ export interface ConsistencyService {
 }
 
 // ---- cluster (docs/cluster.md): this node's place in a two-node cluster ----
-export interface ClusterMemberView { endpoint: string; healthy: boolean; detail: string }
+export interface ClusterMemberView {
+  endpoint: string;
+  healthy: boolean;
+  detail: string;
+}
 export interface ClusterView {
   nodeId: string;
   role: 'starting' | 'standby' | 'leader' | 'stopped' | 'failed';

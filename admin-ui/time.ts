@@ -7,8 +7,15 @@ const ABBREVIATIONS: Record<string, string> = { 'Asia/Tokyo': 'JST', UTC: 'UTC',
 
 function parts(ms: number, zone: string): Record<string, string> {
   const f = new Intl.DateTimeFormat('en-US', {
-    timeZone: zone, hourCycle: 'h23', year: 'numeric', month: '2-digit', day: '2-digit',
-    hour: '2-digit', minute: '2-digit', second: '2-digit', timeZoneName: 'longOffset',
+    timeZone: zone,
+    hourCycle: 'h23',
+    year: 'numeric',
+    month: '2-digit',
+    day: '2-digit',
+    hour: '2-digit',
+    minute: '2-digit',
+    second: '2-digit',
+    timeZoneName: 'longOffset',
   });
   return Object.fromEntries(f.formatToParts(ms).map((p) => [p.type, p.value]));
 }
@@ -38,7 +45,9 @@ export function createTimeFormatter(zone: string) {
       return `${p.hour}:${p.minute}`;
     },
     /** The zone as shown next to a chart: `JST (+09:00)`. */
-    zoneLabel(ms: number): string { return `${label} (${offsetOf(parts(ms, zone).timeZoneName)})`; },
+    zoneLabel(ms: number): string {
+      return `${label} (${offsetOf(parts(ms, zone).timeZoneName)})`;
+    },
   };
 }
 export type TimeFormatter = ReturnType<typeof createTimeFormatter>;

@@ -38,10 +38,27 @@ export interface ClusterMember {
   ended: Promise<string>;
 }
 
-function auditRole(auditLog: AuditLog | undefined, nodeId: string, role: Role, why: string, applied: number, logger: Logger): Promise<void> {
+function auditRole(
+  auditLog: AuditLog | undefined,
+  nodeId: string,
+  role: Role,
+  why: string,
+  applied: number,
+  logger: Logger,
+): Promise<void> {
   if (!auditLog) return Promise.resolve();
-  return auditLog.append({ actor: { kind: 'appliance', id: nodeId }, action: 'cluster.role', outcome: 'ok', code: role, detail: { nodeId, why: why.slice(0, 512), applied } })
-    .then(() => undefined, (e: Error) => logger.warn({ err: e.message, role }, 'cluster: role change not audited'));
+  return auditLog
+    .append({
+      actor: { kind: 'appliance', id: nodeId },
+      action: 'cluster.role',
+      outcome: 'ok',
+      code: role,
+      detail: { nodeId, why: why.slice(0, 512), applied },
+    })
+    .then(
+      () => undefined,
+      (e: Error) => logger.warn({ err: e.message, role }, 'cluster: role change not audited'),
+    );
 }
 
 export async function startClusterMember({ config, cluster: c, logger, registry, lead }: ClusterMemberNeeds): Promise<ClusterMember> {
@@ -52,15 +69,25 @@ export async function startClusterMember({ config, cluster: c, logger, registry,
     sync: config.broker.syncWrites,
     port: (opened) => {
       node = new ClusterNode({
-        client, db: opened, nodeId: c.nodeId, advertise: c.advertise, prefix: c.etcd.prefix, leaseTtlSeconds: c.leaseTtlSeconds, bounds: c.log,
-        onAlarm: (a) => log.warn({ entries: a.entries, bytes: a.bytes, bounds: a.bounds }, 'cluster: replicated log over its bounds (a node is not applying)'),
+        client,
+        db: opened,
+        nodeId: c.nodeId,
+        advertise: c.advertise,
+        prefix: c.etcd.prefix,
+        leaseTtlSeconds: c.leaseTtlSeconds,
+        bounds: c.log,
+        onAlarm: (a) =>
+          log.warn(
+            { entries: a.entries, bytes: a.bytes, bounds: a.bounds },
+            'cluster: replicated log over its bounds (a node is not applying)',
+          ),
       });
       return node.port;
     },
   });
   if (!node) {
     await db.close();
-    throw new Error('the store was opened without the cluster node\'s port');
+    throw new Error("the store was opened without the cluster node's port");
   }
   const member: ClusterNode = node;
   const observer = observeCluster(member, client, c, registry);
@@ -76,16 +103,25 @@ export async function startClusterMember({ config, cluster: c, logger, registry,
   let role: Role;
   try {
     const refuser = await startStandbyRefuser(config, logger);
-    const admin = await startAdminServer({ host: config.admin.host, port: config.admin.port, registry, checks: [observer.check] })
-      .catch(async (e: unknown) => { await refuser.close(); throw e; });
+    const admin = await startAdminServer({ host: config.admin.host, port: config.admin.port, registry, checks: [observer.check] }).catch(
+      async (e: unknown) => {
+        await refuser.close();
+        throw e;
+      },
+    );
     let following = false;
-    const decided = new Promise<Role>((resolve) => member.onRoleChange((r) => {
-      if (r === 'standby' && !following) {
-        following = true;
-        log.info({ listeners: config.listeners.map((l) => l.name), admin: admin.address(), applied: member.applied }, 'cluster: standby until this node wins the election');
-      }
-      if (r === 'leader' || r === 'failed' || r === 'stopped') resolve(r);
-    }));
+    const decided = new Promise<Role>((resolve) =>
+      member.onRoleChange((r) => {
+        if (r === 'standby' && !following) {
+          following = true;
+          log.info(
+            { listeners: config.listeners.map((l) => l.name), admin: admin.address(), applied: member.applied },
+            'cluster: standby until this node wins the election',
+          );
+        }
+        if (r === 'leader' || r === 'failed' || r === 'stopped') resolve(r);
+      }),
+    );
     await member.start();
     role = await decided;
     await refuser.close();
@@ -101,7 +137,9 @@ export async function startClusterMember({ config, cluster: c, logger, registry,
   }
 
   let ended!: (why: string) => void;
-  const endedPromise = new Promise<string>((r) => { ended = r; });
+  const endedPromise = new Promise<string>((r) => {
+    ended = r;
+  });
   let app: { parts: ApplianceParts; close(): Promise<void> };
   try {
     app = await lead(db, [observer.check], {
@@ -119,11 +157,18 @@ export async function startClusterMember({ config, cluster: c, logger, registry,
   await auditRole(app.parts.auditLog, c.nodeId, 'leader', 'won the election', member.applied, log);
   member.onRoleChange((r, why) => {
     // Nothing is audited here: this node can no longer write (its port refuses); the new active node audits its takeover.
-    if (r !== 'leader') { log.error({ role: r, why }, 'cluster: leadership lost; this process ends (fail-stop) and restarts as standby'); ended(why); }
+    if (r !== 'leader') {
+      log.error({ role: r, why }, 'cluster: leadership lost; this process ends (fail-stop) and restarts as standby');
+      ended(why);
+    }
   });
   if (member.role !== 'leader') ended(`leadership lost while starting: ${member.failure?.message ?? member.role}`);
   return {
-    parts: app.parts, ended: endedPromise,
-    close: async () => { await app.close(); await release(); },
+    parts: app.parts,
+    ended: endedPromise,
+    close: async () => {
+      await app.close();
+      await release();
+    },
   };
 }

@@ -5,10 +5,25 @@ import { lifecycle, needs } from './lifecycle.js';
 describe('lifecycle', () => {
   it('starts only the components selected, stops them last first, and a failing stop neither hides nor blocks the rest', async () => {
     const lines: string[] = [];
-    const logger = pino({ level: 'error' }, { write: (line: string) => { lines.push(line); } });
+    const logger = pino(
+      { level: 'error' },
+      {
+        write: (line: string) => {
+          lines.push(line);
+        },
+      },
+    );
     const stopped: string[] = [];
     const run = lifecycle(['hsm', 'broker', 'admin'], logger);
-    const part = (name: string, fail = false) => async () => ({ name, stop: async () => { stopped.push(name); if (fail) throw new Error(`${name} would not close`); } });
+    const part =
+      (name: string, fail = false) =>
+      async () => ({
+        name,
+        stop: async () => {
+          stopped.push(name);
+          if (fail) throw new Error(`${name} would not close`);
+        },
+      });
     expect(await run.start('hsm', part('hsm'))).toMatchObject({ name: 'hsm' });
     expect(await run.start('crypto', part('crypto'))).toBeUndefined();
     await run.start('broker', part('broker', true));

@@ -7,7 +7,9 @@ import type { Logger } from '../platform/log/logger.js';
 export type ComponentName = 'hsm' | 'crypto' | 'audit' | 'config-versions' | 'broker' | 'uplink' | 'roles' | 'ui' | 'admin';
 
 /** What every component returns besides what it provides. */
-export interface Running { stop(): Promise<void> }
+export interface Running {
+  stop(): Promise<void>;
+}
 
 export interface Lifecycle {
   /** Whether this process runs the named component. */
@@ -31,7 +33,11 @@ export function lifecycle(only: readonly ComponentName[] | undefined, logger: Lo
     },
     async stopAll() {
       for (const s of started.splice(0).reverse()) {
-        try { await s.stop(); } catch (e) { logger.error({ component: s.name, err: (e as Error).message }, 'component failed to stop cleanly'); }
+        try {
+          await s.stop();
+        } catch (e) {
+          logger.error({ component: s.name, err: (e as Error).message }, 'component failed to stop cleanly');
+        }
       }
     },
   };

@@ -27,7 +27,9 @@ export function switchableConfig(initial: ApplianceConfig): SwitchableConfig {
   const followers: ConfigFollower[] = [];
   return {
     current: () => current,
-    follow: (f) => { followers.push(f); },
+    follow: (f) => {
+      followers.push(f);
+    },
     async apply(next, plan) {
       const disconnected: string[] = [];
       for (const f of followers) disconnected.push(...(await f(next, plan)).disconnected);

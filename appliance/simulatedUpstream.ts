@@ -47,7 +47,12 @@ function* simulatedPeople(served: string[], perCode: number): Generator<SimPerso
 }
 
 export async function startSimulatedUpstream(o: {
-  dataDir: string; served: string[]; signer: TokenSigner; logger: Logger; port?: number; peoplePerCode?: number;
+  dataDir: string;
+  served: string[];
+  signer: TokenSigner;
+  logger: Logger;
+  port?: number;
+  peoplePerCode?: number;
 }): Promise<SimulatedUpstream> {
   const log = o.logger.child({ component: 'simulated-upstream' });
   const aedes = await Aedes.createBroker();
@@ -63,15 +68,24 @@ export async function startSimulatedUpstream(o: {
   const signer = await certifyAppliance(pki, o.signer, `lg:${o.served[0]}`);
   let peer: StoreConsistencyPeer | undefined;
   const consistencyPeer = (req: Parameters<StoreConsistencyPeer['handle']>[0]) => {
-    if (!peer) throw new ConsistencyPeerError('invalid_request', 'the simulated prefecture has no store to compare with yet (the CS role is not running)');
+    if (!peer)
+      throw new ConsistencyPeerError(
+        'invalid_request',
+        'the simulated prefecture has no store to compare with yet (the CS role is not running)',
+      );
     return peer.handle(req);
   };
   const consistencyPeers = Object.fromEntries(o.served.map((code) => [`pref:${prefectureCodeOf(code)}`, consistencyPeer]));
   let sims: Simulators;
   try {
     sims = await startSimulators({
-      brokerUrl: url, pkiDir: pki.dir, servedCodes: o.served, otherMunicipalities: OTHER_MUNICIPALITIES,
-      people: simulatedPeople(o.served, o.peoplePerCode ?? 1000), logger: log, consistencyPeers,
+      brokerUrl: url,
+      pkiDir: pki.dir,
+      servedCodes: o.served,
+      otherMunicipalities: OTHER_MUNICIPALITIES,
+      people: simulatedPeople(o.served, o.peoplePerCode ?? 1000),
+      logger: log,
+      consistencyPeers,
     });
   } catch (e) {
     await new Promise<void>((r) => server.close(() => r()));
@@ -85,7 +99,9 @@ export async function startSimulatedUpstream(o: {
     verifier: reloadingVerifier(pki),
     sims,
     broker: aedes,
-    compareConsistencyWith(store) { peer = new StoreConsistencyPeer(store); },
+    compareConsistencyWith(store) {
+      peer = new StoreConsistencyPeer(store);
+    },
     async close() {
       await sims.close();
       await new Promise<void>((r) => aedes.close(() => r()));

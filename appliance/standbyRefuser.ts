@@ -16,28 +16,47 @@ const CONNECT_TIMEOUT_MS = 10_000;
 /** Refusals are logged as one line per listener and window (a client retrying in a loop is one burst). */
 const LOG_WINDOW_MS = 10_000;
 
-export interface StandbyRefuser { close(): Promise<void> }
+export interface StandbyRefuser {
+  close(): Promise<void>;
+}
 
 function refuse(conn: Socket): Promise<boolean> {
   return new Promise((resolve) => {
     const parser = mqttPacket.parser();
     let seen = 0;
-    const done = (answered: boolean) => { conn.removeAllListeners('data'); resolve(answered); };
+    const done = (answered: boolean) => {
+      conn.removeAllListeners('data');
+      resolve(answered);
+    };
     parser.on('packet', (p) => {
-      if (p.cmd !== 'connect') { conn.destroy(); return done(false); }
+      if (p.cmd !== 'connect') {
+        conn.destroy();
+        return done(false);
+      }
       const v5 = p.protocolVersion === 5;
-      const connack = mqttPacket.generate(v5 ? { cmd: 'connack', reasonCode: 0x88, sessionPresent: false } : { cmd: 'connack', returnCode: 3, sessionPresent: false },
-        v5 ? { protocolVersion: 5 } : undefined);
+      const connack = mqttPacket.generate(
+        v5 ? { cmd: 'connack', reasonCode: 0x88, sessionPresent: false } : { cmd: 'connack', returnCode: 3, sessionPresent: false },
+        v5 ? { protocolVersion: 5 } : undefined,
+      );
       conn.end(connack);
       done(true);
     });
-    parser.on('error', () => { conn.destroy(); done(false); });
+    parser.on('error', () => {
+      conn.destroy();
+      done(false);
+    });
     conn.on('data', (chunk: Buffer) => {
       seen += chunk.length;
-      if (seen > MAX_CONNECT_BYTES) { conn.destroy(); return done(false); }
+      if (seen > MAX_CONNECT_BYTES) {
+        conn.destroy();
+        return done(false);
+      }
       parser.parse(chunk);
     });
-    conn.setTimeout(CONNECT_TIMEOUT_MS, () => { conn.destroy(); done(false); });
+    conn.setTimeout(CONNECT_TIMEOUT_MS, () => {
+      conn.destroy();
+      done(false);
+    });
     conn.on('error', () => done(false));
     conn.on('close', () => done(false));
   });
@@ -49,7 +68,10 @@ export async function startStandbyRefuser(config: ApplianceConfig, logger: Logge
   const note = (listener: string) => {
     const now = Date.now();
     const w = window.get(listener);
-    if (w && now - w.since < LOG_WINDOW_MS) { w.count++; return; }
+    if (w && now - w.since < LOG_WINDOW_MS) {
+      w.count++;
+      return;
+    }
     if (w && w.count > 0) log.info({ listener, refused: w.count }, 'standby: further CONNECTs refused with "server unavailable"');
     window.set(listener, { count: 0, since: now });
     log.info({ listener }, 'standby: CONNECT refused with "server unavailable" (this node is not the active node)');
@@ -57,16 +79,26 @@ export async function startStandbyRefuser(config: ApplianceConfig, logger: Logge
   const listeners: RunningListener[] = [];
   try {
     for (const l of config.listeners) {
-      listeners.push(await startListener(l, {
-        maxSockets: config.limits.maxConnections,
-        opened: () => {},
-        accept: (conn, info) => { void refuse(conn).then((answered) => { if (answered) note(info.name); }); },
-        refused: (info, reason, remote) => log.info({ listener: info.name, reason, remote }, 'standby: connection refused before MQTT'),
-      }));
+      listeners.push(
+        await startListener(l, {
+          maxSockets: config.limits.maxConnections,
+          opened: () => {},
+          accept: (conn, info) => {
+            void refuse(conn).then((answered) => {
+              if (answered) note(info.name);
+            });
+          },
+          refused: (info, reason, remote) => log.info({ listener: info.name, reason, remote }, 'standby: connection refused before MQTT'),
+        }),
+      );
     }
   } catch (e) {
     await Promise.all(listeners.map((l) => l.close()));
     throw e;
   }
-  return { close: async () => { await Promise.all(listeners.map((l) => l.close())); } };
+  return {
+    close: async () => {
+      await Promise.all(listeners.map((l) => l.close()));
+    },
+  };
 }

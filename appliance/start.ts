@@ -57,19 +57,41 @@ export async function startAppliance(config: ApplianceConfig, opts: ApplianceOpt
   collectDefaultMetrics({ register: registry, prefix: 'jukigw_process_' });
   prepareDataDir(config.dataDir, opts.logger);
   if (config.cluster) {
-    return startClusterMember({ config, cluster: config.cluster, logger: opts.logger, registry, lead: (db, checks, cluster) => startComponents(config, opts, registry, db, checks, cluster) });
+    return startClusterMember({
+      config,
+      cluster: config.cluster,
+      logger: opts.logger,
+      registry,
+      lead: (db, checks, cluster) => startComponents(config, opts, registry, db, checks, cluster),
+    });
   }
-  const db = await openApplianceDb(join(config.dataDir, 'db'), { sync: config.broker.syncWrites, ...(opts.port ? { port: opts.port } : {}) });
+  const db = await openApplianceDb(join(config.dataDir, 'db'), {
+    sync: config.broker.syncWrites,
+    ...(opts.port ? { port: opts.port } : {}),
+  });
   try {
     const app = await startComponents(config, opts, registry, db, [], undefined);
-    return { parts: app.parts, close: async () => { await app.close(); await db.close(); /* flushes LevelDB */ } };
+    return {
+      parts: app.parts,
+      close: async () => {
+        await app.close();
+        await db.close(); /* flushes LevelDB */
+      },
+    };
   } catch (e) {
     await db.close();
     throw e;
   }
 }
 
-async function startComponents(config: ApplianceConfig, opts: ApplianceOptions, registry: Registry, db: Db, extraChecks: ReadinessCheck[], cluster: ClusterService | undefined): Promise<ApplianceHandle> {
+async function startComponents(
+  config: ApplianceConfig,
+  opts: ApplianceOptions,
+  registry: Registry,
+  db: Db,
+  extraChecks: ReadinessCheck[],
+  cluster: ClusterService | undefined,
+): Promise<ApplianceHandle> {
   const { logger } = opts;
   const run = lifecycle(opts.only, logger);
   const close = () => run.stopAll();
@@ -77,42 +99,97 @@ async function startComponents(config: ApplianceConfig, opts: ApplianceOptions, 
     // Signer, sealing keys and audit trail first: everything after signs, seals or audits.
     const token = await run.start('hsm', () => startTokenSigner({ config, logger }));
     const crypto = await run.start('crypto', () => startEncryptionAtRest({ config, db, logger }));
-    const audit = await run.start('audit', () => startAuditTrail({ config, db, signer: needs('audit', 'hsm', token?.signer), logger, registry }));
+    const audit = await run.start('audit', () =>
+      startAuditTrail({ config, db, signer: needs('audit', 'hsm', token?.signer), logger, registry }),
+    );
     // The stored head version is what runs from here on (a UI change survives a restart).
-    const versions = await run.start('config-versions', () => startConfigVersions({ config, configText: opts.configText, db, signer: token?.signer, logger }));
+    const versions = await run.start('config-versions', () =>
+      startConfigVersions({ config, configText: opts.configText, db, signer: token?.signer, logger }),
+    );
     const liveConfig = versions?.liveConfig ?? fixedConfig(config);
     const running = liveConfig.current();
 
-    const broker = await run.start('broker', () => startBrokerPart({
-      liveConfig, db, logger, registry, audit: audit?.brokerEvents ?? opts.audit ?? (() => {}), sealer: crypto?.atRest.keyring,
-      intakeAnswersRequests: running.broker.mode === 'appliance' && run.runs('roles'),
-    }));
-    const uplinks = await run.start('uplink', () => startUplinks({
-      config: running, db, signer: needs('uplink', 'hsm', token?.signer), atRest: crypto?.atRest, auditLog: audit?.log, logger, registry,
-    }));
-    const roles = await run.start('roles', () => startRoles({
-      liveConfig, db, logger, registry, broker: needs('roles', 'broker', broker?.broker), uplink: needs('roles', 'uplink', uplinks?.uplink),
-      auditLog: needs('roles', 'audit', audit?.log), atRest: needs('roles', 'crypto', crypto?.atRest),
-    }));
+    const broker = await run.start('broker', () =>
+      startBrokerPart({
+        liveConfig,
+        db,
+        logger,
+        registry,
+        audit: audit?.brokerEvents ?? opts.audit ?? (() => {}),
+        sealer: crypto?.atRest.keyring,
+        intakeAnswersRequests: running.broker.mode === 'appliance' && run.runs('roles'),
+      }),
+    );
+    const uplinks = await run.start('uplink', () =>
+      startUplinks({
+        config: running,
+        db,
+        signer: needs('uplink', 'hsm', token?.signer),
+        atRest: crypto?.atRest,
+        auditLog: audit?.log,
+        logger,
+        registry,
+      }),
+    );
+    const roles = await run.start('roles', () =>
+      startRoles({
+        liveConfig,
+        db,
+        logger,
+        registry,
+        broker: needs('roles', 'broker', broker?.broker),
+        uplink: needs('roles', 'uplink', uplinks?.uplink),
+        auditLog: needs('roles', 'audit', audit?.log),
+        atRest: needs('roles', 'crypto', crypto?.atRest),
+      }),
+    );
     if (roles?.cs) uplinks?.simulated?.compareConsistencyWith(roles.cs.store);
-    const ui = running.ui.enabled ? await run.start('ui', () => startAdminUiPart({
-      config: running, embeddedDefault: opts.configText === undefined, db, logger, printOnce: opts.printOnce,
-      versions: needs('ui', 'config-versions', versions?.versions), auditLog: needs('ui', 'audit', audit?.log),
-      signer: token?.signer, atRest: crypto?.atRest, broker: broker?.broker, uplink: uplinks?.uplink,
-      simulatedUpstreams: uplinks?.simulated !== undefined, cs: roles?.cs, cluster,
-    })) : undefined;
+    const ui = running.ui.enabled
+      ? await run.start('ui', () =>
+          startAdminUiPart({
+            config: running,
+            embeddedDefault: opts.configText === undefined,
+            db,
+            logger,
+            printOnce: opts.printOnce,
+            versions: needs('ui', 'config-versions', versions?.versions),
+            auditLog: needs('ui', 'audit', audit?.log),
+            signer: token?.signer,
+            atRest: crypto?.atRest,
+            broker: broker?.broker,
+            uplink: uplinks?.uplink,
+            simulatedUpstreams: uplinks?.simulated !== undefined,
+            cs: roles?.cs,
+            cluster,
+          }),
+        )
+      : undefined;
 
     // Last, so that /readyz answers only once everything it checks runs. Limits apply live: the disk check reads them each time.
     const checks = [
-      dbWritableCheck(db), diskSpaceCheck(config.dataDir, () => liveConfig.current().limits.minFreeDiskBytes),
-      ...(token ? [token.check] : []), ...(broker ? [broker.check] : []), ...(uplinks?.checks ?? []), ...extraChecks,
+      dbWritableCheck(db),
+      diskSpaceCheck(config.dataDir, () => liveConfig.current().limits.minFreeDiskBytes),
+      ...(token ? [token.check] : []),
+      ...(broker ? [broker.check] : []),
+      ...(uplinks?.checks ?? []),
+      ...extraChecks,
     ];
     const admin = await run.start('admin', () => startAdminHttp({ config: running, registry, checks }));
 
     const parts: ApplianceParts = {
-      db, liveConfig, signer: token?.signer, atRest: crypto?.atRest, auditLog: audit?.log, versions: versions?.versions,
-      broker: broker?.broker, uplink: uplinks?.uplink, simulated: uplinks?.simulated, cs: roles?.cs, gw: roles?.gw,
-      uiUrl: ui?.url, admin: admin?.admin,
+      db,
+      liveConfig,
+      signer: token?.signer,
+      atRest: crypto?.atRest,
+      auditLog: audit?.log,
+      versions: versions?.versions,
+      broker: broker?.broker,
+      uplink: uplinks?.uplink,
+      simulated: uplinks?.simulated,
+      cs: roles?.cs,
+      gw: roles?.gw,
+      uiUrl: ui?.url,
+      admin: admin?.admin,
     };
     return { parts, close };
   } catch (e) {

@@ -24,13 +24,17 @@ for (const k of only) if (!KNOWN.includes(k)) throw new Error(`--only: unknown b
 const pct = (x: number) => `${Math.round(x * 100)}%`;
 
 const runs = new Map<BrokerKind, Row[]>(only.map((k) => [k, []]));
-console.log(`bench:broker: ${messages} QoS 1 messages of ${size} B, 1 publisher (window ${window}), 1 clean:false subscriber, ${rounds} round(s), ${new Date().toISOString()}`);
+console.log(
+  `bench:broker: ${messages} QoS 1 messages of ${size} B, 1 publisher (window ${window}), 1 clean:false subscriber, ${rounds} round(s), ${new Date().toISOString()}`,
+);
 for (let round = 1; round <= rounds; round++) {
   for (const kind of only) {
     process.stdout.write(`  round ${round}: ${labelOf(kind)} ... `);
     const row = await runBroker(kind, { messages, size, window, extraArgs: kind.startsWith('ours') && seal ? ['--seal'] : [] });
     runs.get(kind)!.push(row);
-    console.log(`${Math.round(row.msgsPerSec)} msgs/s (lost ${row.sub.lost}, reordered ${row.sub.reordered}, duplicated ${row.sub.duplicated}, held back ${row.sub.heldBack})`);
+    console.log(
+      `${Math.round(row.msgsPerSec)} msgs/s (lost ${row.sub.lost}, reordered ${row.sub.reordered}, duplicated ${row.sub.duplicated}, held back ${row.sub.heldBack})`,
+    );
   }
 }
 
@@ -53,7 +57,20 @@ function summarize(kind: BrokerKind): Row {
 const rows = only.map(summarize);
 
 const ours = rows.find((r) => r.kind === 'ours');
-const header = ['broker', 'msgs/s', 'vs ours', 'PUBACK/s', 'lost', 'reordered', 'duplicated', 'held back', 'CPU broker', 'msgs per broker CPU-s', 'CPU pub', 'CPU sub'];
+const header = [
+  'broker',
+  'msgs/s',
+  'vs ours',
+  'PUBACK/s',
+  'lost',
+  'reordered',
+  'duplicated',
+  'held back',
+  'CPU broker',
+  'msgs per broker CPU-s',
+  'CPU pub',
+  'CPU sub',
+];
 const table = rows.map((r) => [
   labelOf(r.kind),
   String(Math.round(r.msgsPerSec)),
@@ -73,11 +90,20 @@ console.log(`| ${header.join(' | ')} |`);
 console.log(`|${header.map(() => '---').join('|')}|`);
 for (const t of table) console.log(`| ${t.join(' | ')} |`);
 console.log('');
-console.log(`msgs/s: median of ${rounds} round(s), end to end (first publish → last message received live); PUBACK/s: publisher's acknowledged rate;`);
-console.log(`lost / reordered / duplicated / held back: summed over all rounds; held back = not delivered live, only after the subscriber reconnected; lost = not delivered even then.`);
-console.log('CPU: share of one core over the run (broker: all its threads, LevelDB\'s included); msgs per broker CPU-s: how much the broker process spends per message, less sensitive to the load of a shared machine than msgs/s.');
+console.log(
+  `msgs/s: median of ${rounds} round(s), end to end (first publish → last message received live); PUBACK/s: publisher's acknowledged rate;`,
+);
+console.log(
+  `lost / reordered / duplicated / held back: summed over all rounds; held back = not delivered live, only after the subscriber reconnected; lost = not delivered even then.`,
+);
+console.log(
+  "CPU: share of one core over the run (broker: all its threads, LevelDB's included); msgs per broker CPU-s: how much the broker process spends per message, less sensitive to the load of a shared machine than msgs/s.",
+);
 const memory = rows.find((r) => r.kind === 'memory');
 const level = rows.find((r) => r.kind === 'level');
 if (ours && memory) console.log(`ours / aedes in-memory = ${(ours.msgsPerSec / memory.msgsPerSec).toFixed(2)} (target ≥ 0.5)`);
 if (ours && level) console.log(`ours / aedes-persistence-level = ${(ours.msgsPerSec / level.msgsPerSec).toFixed(2)} (target ≥ 4)`);
-if (ours) console.log(`ours: lost ${ours.sub.lost}, reordered ${ours.sub.reordered}, duplicated ${ours.sub.duplicated}, held back ${ours.sub.heldBack} (target 0 lost, 0 reordered)`);
+if (ours)
+  console.log(
+    `ours: lost ${ours.sub.lost}, reordered ${ours.sub.reordered}, duplicated ${ours.sub.duplicated}, held back ${ours.sub.heldBack} (target 0 lost, 0 reordered)`,
+  );

@@ -8,7 +8,15 @@ import { IdentityStore } from '../gateway/cs/identityStore.js';
 import { buildQueries, searchRound } from './lib/csSearch.js';
 import { sealedBenchCodec } from './lib/csCodec.js';
 
-const { values } = parseArgs({ options: { dir: { type: 'string' }, key: { type: 'string' }, records: { type: 'string' }, searches: { type: 'string' }, seed: { type: 'string' } } });
+const { values } = parseArgs({
+  options: {
+    dir: { type: 'string' },
+    key: { type: 'string' },
+    records: { type: 'string' },
+    searches: { type: 'string' },
+    seed: { type: 'string' },
+  },
+});
 const queries = buildQueries(values.seed ?? 'bench', Number(values.records), Number(values.searches));
 const db = await openApplianceDb(values.dir!);
 const store = await IdentityStore.open(db, values.key ? { codec: sealedBenchCodec(values.key) } : {});
@@ -16,5 +24,13 @@ const warm = await searchRound(store, queries);
 const round = await searchRound(store, queries);
 const st = readFileSync('/proc/self/status', 'utf8');
 const kb = (k: string) => Number(new RegExp(`${k}:\\s+(\\d+)`).exec(st)?.[1] ?? NaN) * 1024;
-process.stdout.write(JSON.stringify({ firstRound: warm, secondRound: round, rssMB: Math.round(process.memoryUsage().rss / 1e6), anonMB: Math.round(kb('RssAnon') / 1e6), fileMB: Math.round(kb('RssFile') / 1e6) }) + '\n');
+process.stdout.write(
+  JSON.stringify({
+    firstRound: warm,
+    secondRound: round,
+    rssMB: Math.round(process.memoryUsage().rss / 1e6),
+    anonMB: Math.round(kb('RssAnon') / 1e6),
+    fileMB: Math.round(kb('RssFile') / 1e6),
+  }) + '\n',
+);
 await db.close();

@@ -24,7 +24,12 @@ try {
   let failed = 0;
   const verify = async (i: number): Promise<number> => {
     const t = performance.now();
-    const reply = await term.request('identity.verify', { by: 'residentCode', residentCode: people[i % people.length]!.residentCode, operatorId: 'op-bench', terminalId: 'tm-bench' });
+    const reply = await term.request('identity.verify', {
+      by: 'residentCode',
+      residentCode: people[i % people.length]!.residentCode,
+      operatorId: 'op-bench',
+      terminalId: 'tm-bench',
+    });
     if (reply.type !== 'identity.verify.result' || (reply.body as { status?: string }).status !== 'match') failed++;
     return performance.now() - t;
   };
@@ -33,7 +38,10 @@ try {
     await term.raw('identity.verify', '{broken', null);
     return performance.now() - t;
   };
-  for (let i = 0; i < 20; i++) { await refused(); await verify(i); } // JIT, token session, uplink link
+  for (let i = 0; i < 20; i++) {
+    await refused();
+    await verify(i);
+  } // JIT, token session, uplink link
   failed = 0;
 
   const base: number[] = [];
@@ -45,17 +53,23 @@ try {
   const concurrent: number[] = [];
   let next = 0;
   const t0 = performance.now();
-  await Promise.all(Array.from({ length: C }, async () => {
-    while (next < N) concurrent.push(await verify(next++));
-  }));
+  await Promise.all(
+    Array.from({ length: C }, async () => {
+      while (next < N) concurrent.push(await verify(next++));
+    }),
+  );
   const wallMs = performance.now() - t0;
 
-  process.stdout.write(JSON.stringify({
-    verifies: N, concurrency: C, failed,
-    baselineRefused: summary(base),
-    sequential: { ...summary(sequential), perSecond: +(1000 * N / sequential.reduce((a, b) => a + b, 0)).toFixed(1) },
-    concurrent: { ...summary(concurrent), perSecond: +(1000 * N / wallMs).toFixed(1) },
-  }) + '\n');
+  process.stdout.write(
+    JSON.stringify({
+      verifies: N,
+      concurrency: C,
+      failed,
+      baselineRefused: summary(base),
+      sequential: { ...summary(sequential), perSecond: +((1000 * N) / sequential.reduce((a, b) => a + b, 0)).toFixed(1) },
+      concurrent: { ...summary(concurrent), perSecond: +((1000 * N) / wallMs).toFixed(1) },
+    }) + '\n',
+  );
 } finally {
   await stack.close();
 }

@@ -10,7 +10,15 @@ import { Worker } from 'node:worker_threads';
 import { uuidv7, nowIso, type Envelope } from '../platform/envelope.js';
 import { createSoftHsmToken } from '../test/helpers/softhsm.js';
 import { tempDir } from '../test/helpers/tmp.js';
-import { createSigner, createVerifier, signerFromToken, softwareTokenFromKey, selfSignedCertificate, toPem, type TokenSigner } from '../hsm/index.js';
+import {
+  createSigner,
+  createVerifier,
+  signerFromToken,
+  softwareTokenFromKey,
+  selfSignedCertificate,
+  toPem,
+  type TokenSigner,
+} from '../hsm/index.js';
 import { hsmSection } from '../config/schema/hsm.js';
 import { acquireModule, pkcs11js, releaseModule, type Handle } from '../hsm/pkcs11-module.js';
 import { findKey } from '../hsm/pkcs11-key.js';
@@ -21,7 +29,16 @@ let roundSeconds = SECONDS;
 const N = Number(process.env.BENCH_SESSIONS ?? 4);
 
 function envelope(): Envelope {
-  const e: Envelope = { v: 1, id: uuidv7(), type: 'identity.notify', from: 'lg:242012', to: 'pref:240001', at: nowIso(), corr: null, body: { pad: '' } };
+  const e: Envelope = {
+    v: 1,
+    id: uuidv7(),
+    type: 'identity.notify',
+    from: 'lg:242012',
+    to: 'pref:240001',
+    at: nowIso(),
+    corr: null,
+    body: { pad: '' },
+  };
   e.body.pad = 'x'.repeat(1024 - JSON.stringify(e).length);
   return e;
 }
@@ -31,9 +48,14 @@ async function rate(parallel: number, op: (worker: number) => Promise<unknown>):
   const end = performance.now() + roundSeconds * 1000;
   let count = 0;
   const started = performance.now();
-  await Promise.all(Array.from({ length: parallel }, async (_, worker) => {
-    while (performance.now() < end) { await op(worker); count++; }
-  }));
+  await Promise.all(
+    Array.from({ length: parallel }, async (_, worker) => {
+      while (performance.now() < end) {
+        await op(worker);
+        count++;
+      }
+    }),
+  );
   return count / ((performance.now() - started) / 1000);
 }
 
@@ -46,11 +68,18 @@ async function interleavedMany(fns: (() => Promise<number>)[]): Promise<{ rates:
   roundSeconds = SECONDS / ROUNDS;
   const runs: number[][] = fns.map(() => []);
   for (let i = 0; i < ROUNDS; i++) {
-    for (let j = 0; j < fns.length; j++) { const f = (i + j) % fns.length; runs[f]!.push(await fns[f]!()); }
+    for (let j = 0; j < fns.length; j++) {
+      const f = (i + j) % fns.length;
+      runs[f]!.push(await fns[f]!());
+    }
   }
   roundSeconds = SECONDS;
   const last = runs[runs.length - 1]!;
-  const median = (xs: number[]) => { const v = [...xs].sort((x, y) => x - y); const m = v.length / 2; return v.length % 2 ? v[Math.floor(m)]! : (v[m - 1]! + v[m]!) / 2; };
+  const median = (xs: number[]) => {
+    const v = [...xs].sort((x, y) => x - y);
+    const m = v.length / 2;
+    return v.length % 2 ? v[Math.floor(m)]! : (v[m - 1]! + v[m]!) / 2;
+  };
   const mean = (xs: number[]) => xs.reduce((x, y) => x + y, 0) / xs.length;
   return { rates: runs.map(mean), ratios: runs.map((r) => median(last.map((x, i) => x / r[i]!))) };
 }
@@ -86,7 +115,10 @@ function syncRate(op: () => unknown): number {
   const end = performance.now() + SECONDS * 1000;
   let count = 0;
   const started = performance.now();
-  while (performance.now() < end) { op(); count++; }
+  while (performance.now() < end) {
+    op();
+    count++;
+  }
   return count / ((performance.now() - started) / 1000);
 }
 
@@ -96,7 +128,14 @@ async function main() {
   let signer: TokenSigner | undefined;
   let signer1: TokenSigner | undefined;
   try {
-    const config = hsmSection.parse({ kind: 'pkcs11', module: token.module, tokenLabel: token.label, pin: { env: 'BENCH_PIN' }, keyLabel: 'bench', sessions: N });
+    const config = hsmSection.parse({
+      kind: 'pkcs11',
+      module: token.module,
+      tokenLabel: token.label,
+      pin: { env: 'BENCH_PIN' },
+      keyLabel: 'bench',
+      sessions: N,
+    });
     signer = await createSigner(config, { dataDir: dir.path, env: { BENCH_PIN: token.pin }, generateIfMissing: true });
     // Same key, one session: the pool's queue lets the next JWS be prepared while the token signs.
     signer1 = await createSigner({ ...config, sessions: 1 }, { dataDir: dir.path, env: { BENCH_PIN: token.pin } });
@@ -105,25 +144,36 @@ async function main() {
     // Same API style as our token (hsm/pkcs11-token.ts): synchronous C_SignInit, callback-form C_Sign.
     const lib = acquireModule(token.module);
     const slot = lib.C_GetSlotList(true).find((s) => lib.C_GetTokenInfo(s).label.trim() === token.label)!;
-    const sessions: Handle[] = Array.from({ length: N }, () => lib.C_OpenSession(slot, pkcs11js.CKF_SERIAL_SESSION | pkcs11js.CKF_RW_SESSION));
+    const sessions: Handle[] = Array.from({ length: N }, () =>
+      lib.C_OpenSession(slot, pkcs11js.CKF_SERIAL_SESSION | pkcs11js.CKF_RW_SESSION),
+    );
     const key = findKey(lib, sessions[0]!, { label: 'bench' })!;
     const digest = createHash('sha256').update('bench').digest();
-    const rawSign = (session: Handle) => new Promise<Buffer>((resolve, reject) => {
-      lib.C_SignInit(session, { mechanism: pkcs11js.CKM_ECDSA }, key.privateKey);
-      lib.C_Sign(session, digest, Buffer.alloc(64), (err, sig) => (err ? reject(err) : resolve(sig)));
-    });
+    const rawSign = (session: Handle) =>
+      new Promise<Buffer>((resolve, reject) => {
+        lib.C_SignInit(session, { mechanism: pkcs11js.CKM_ECDSA }, key.privateKey);
+        lib.C_Sign(session, digest, Buffer.alloc(64), (err, sig) => (err ? reject(err) : resolve(sig)));
+      });
     // One session per loop, as a PKCS#11 session runs one operation at a time.
     const rawRate = (n: number) => rate(n, (worker) => rawSign(sessions[worker]!));
     const binding = createRequire(import.meta.url).resolve('pkcs11js');
     const rawWorkers = sessions.map(() => new Worker(RAW_WORKER, { eval: true, workerData: { binding, module: token.module } }));
-    let errored: (e: Error) => void = (e) => { throw e; };
+    let errored: (e: Error) => void = (e) => {
+      throw e;
+    };
     for (const w of rawWorkers) w.on('error', (e) => errored(e));
     const rawThreadsRate = async (n: number) => {
       const started = performance.now();
-      const counts = await Promise.all(rawWorkers.slice(0, n).map((w, i) => new Promise<number>((resolve, reject) => {
-        w.once('message', resolve); errored = reject;
-        w.postMessage({ session: sessions[i], key: key.privateKey, digest, ms: roundSeconds * 1000 });
-      })));
+      const counts = await Promise.all(
+        rawWorkers.slice(0, n).map(
+          (w, i) =>
+            new Promise<number>((resolve, reject) => {
+              w.once('message', resolve);
+              errored = reject;
+              w.postMessage({ session: sessions[i], key: key.privateKey, digest, ms: roundSeconds * 1000 });
+            }),
+        ),
+      );
       return counts.reduce((x, y) => x + y, 0) / ((performance.now() - started) / 1000);
     };
     // Our path builds each envelope's JWS; envelopes are prepared outside the timed loop.
@@ -134,13 +184,19 @@ async function main() {
     // The machine is shared: alternate raw and ours in short rounds so both see the same load.
     // Warm-up (JIT, allocator, token caches) for both paths before anything is timed.
     roundSeconds = 0.5;
-    await rawRate(N); await rawThreadsRate(N); await rate(2 * N, ours(signer)); await rate(2, ours(signer1));
+    await rawRate(N);
+    await rawThreadsRate(N);
+    await rate(2 * N, ours(signer));
+    await rate(2, ours(signer1));
     roundSeconds = SECONDS;
     // Token parallelism is the session count; callers are twice that, as queued messages are.
     const one = await interleavedMany([() => rawRate(1), () => rawThreadsRate(1), () => rate(2, ours(signer1!))]);
     const many = await interleavedMany([() => rawRate(N), () => rawThreadsRate(N), () => rate(2 * N, ours(signer!))]);
     const [raw1, rawT1, ours1, rawN, rawTN, oursN] = [...one.rates, ...many.rates] as [number, number, number, number, number, number];
-    const serial = await interleaved(() => rawRate(1), () => rate(1, ours(signer1!)));
+    const serial = await interleaved(
+      () => rawRate(1),
+      () => rate(1, ours(signer1!)),
+    );
     await Promise.all(rawWorkers.map((w) => w.terminate()));
 
     const ecKey = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey;
@@ -179,7 +235,9 @@ async function main() {
     ];
     process.stdout.write(lines.join('\n') + '\n');
     const ok = one.ratios[0]! >= 0.9 && many.ratios[0]! >= 0.9;
-    process.stdout.write(ok ? 'target met: ours ≥ 0.9 × raw at the same parallelism\n' : 'TARGET MISSED: ours < 0.9 × raw at the same parallelism\n');
+    process.stdout.write(
+      ok ? 'target met: ours ≥ 0.9 × raw at the same parallelism\n' : 'TARGET MISSED: ours < 0.9 × raw at the same parallelism\n',
+    );
     await swSigner.close();
   } finally {
     await signer1?.close();

@@ -13,7 +13,18 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
 import { flag, intFlag } from './lib/args.js';
-import { anonSplit, envelopeSlope, MEM_FIELDS, memLine, minuteEnvelope, parseMemLine, slope, steadySummary, type AnonSplit, type MemSample } from './lib/soakMemory.js';
+import {
+  anonSplit,
+  envelopeSlope,
+  MEM_FIELDS,
+  memLine,
+  minuteEnvelope,
+  parseMemLine,
+  slope,
+  steadySummary,
+  type AnonSplit,
+  type MemSample,
+} from './lib/soakMemory.js';
 import { diffHeap } from './lib/soakHeap.js';
 
 const argv = process.argv.slice(2);
@@ -39,7 +50,8 @@ async function child(): Promise<void> {
   const dataDir = env.DATA_DIR!;
   const logger = createLogger({ level: env.LOG_LEVEL ?? 'silent' });
   const config = configSchema.parse({
-    municipalities: [SERVED], dataDir,
+    municipalities: [SERVED],
+    dataDir,
     listeners: [{ name: 'plain', type: 'plain', host: '127.0.0.1', port: Number(env.PORT) }],
     systems: [{ id: 'rr-01', role: 'resident-register', password: { file: env.PW_FILE! } }],
     upstreams: [{ name: 'juki', url: env.BROKER_URL!, nodes: ['*'] }],
@@ -56,25 +68,61 @@ async function child(): Promise<void> {
   }
   const broker = await startBroker(config, { logger, db });
   const pkiDir = env.PKI_DIR!;
-  const uplink = await createUplink({ config, db, signer, logger,
-    verifier: reloadingVerifier({ dir: pkiDir, caPem: readFileSync(join(pkiDir, 'ca', 'ca.pem'), 'utf8') }) });
+  const uplink = await createUplink({
+    config,
+    db,
+    signer,
+    logger,
+    verifier: reloadingVerifier({ dir: pkiDir, caPem: readFileSync(join(pkiDir, 'ca', 'ca.pem'), 'utf8') }),
+  });
   const audit = await createAuditLog({ db, signer, logger });
-  const role = await startCsRole({ config, db, logger, broker, uplink, audit: { log: audit, hashKey: createKeyHasher(Buffer.alloc(32, 7)) }, identityStore: store });
+  const role = await startCsRole({
+    config,
+    db,
+    logger,
+    broker,
+    uplink,
+    audit: { log: audit, hashKey: createKeyHasher(Buffer.alloc(32, 7)) },
+    identityStore: store,
+  });
   process.stdout.write('ready\n');
   const timer = setInterval(() => process.stdout.write(`depth ${uplink.queueStats().juki?.depth ?? 0}\n`), 1000);
-  const leveldbBytes = () => { try { return Number(db.getProperty('leveldb.approximate-memory-usage')) || 0; } catch { return 0; } };
+  const leveldbBytes = () => {
+    try {
+      return Number(db.getProperty('leveldb.approximate-memory-usage')) || 0;
+    } catch {
+      return 0;
+    }
+  };
   const memTimer = setInterval(() => process.stdout.write(memLine(process.memoryUsage(), leveldbBytes())), 2000);
-  const anonTimer = setInterval(() => { try { process.stdout.write(`anon ${JSON.stringify(anonSplit())}\n`); } catch { /* not Linux */ } }, 30_000);
+  const anonTimer = setInterval(() => {
+    try {
+      process.stdout.write(`anon ${JSON.stringify(anonSplit())}\n`);
+    } catch {
+      /* not Linux */
+    }
+  }, 30_000);
   // --live-heap: a full GC every 30 s, then heapUsed is the live JS heap (what a leak in our code grows).
   const gc = (globalThis as { gc?: () => void }).gc;
-  const liveTimer = gc && env.LIVE_HEAP ? setInterval(() => { gc(); process.stdout.write(`live ${process.memoryUsage().heapUsed}\n`); }, 30_000) : undefined;
+  const liveTimer =
+    gc && env.LIVE_HEAP
+      ? setInterval(() => {
+          gc();
+          process.stdout.write(`live ${process.memoryUsage().heapUsed}\n`);
+        }, 30_000)
+      : undefined;
   process.on('SIGTERM', () => {
     clearInterval(timer);
     clearInterval(memTimer);
     clearInterval(anonTimer);
     clearInterval(liveTimer);
     void (async () => {
-      await broker.close(); await role.close(); await uplink.close(); await audit.close(); await db.close(); await signer.close();
+      await broker.close();
+      await role.close();
+      await uplink.close();
+      await audit.close();
+      await db.close();
+      await signer.close();
       process.exit(0);
     })();
   });
@@ -124,7 +172,13 @@ async function parent(): Promise<void> {
     const port = await freePort();
 
     let app: ChildProcess | undefined;
-    const lives: Array<{ pid: number; startedMin: number; samples: MemSample[]; live: Array<[number, number]>; anon: Array<AnonSplit & { min: number }> }> = [];
+    const lives: Array<{
+      pid: number;
+      startedMin: number;
+      samples: MemSample[];
+      live: Array<[number, number]>;
+      anon: Array<AnonSplit & { min: number }>;
+    }> = [];
     const t0 = Date.now();
     const sinceMin = () => (Date.now() - t0) / 60_000;
     // --heap-snapshots DIR: the child writes a snapshot on SIGUSR2 (after a full GC); one at the
@@ -133,54 +187,101 @@ async function parent(): Promise<void> {
     const snapshotDir = flag(argv, 'heap-snapshots');
     const liveHeap = argv.includes('--live-heap');
     const memLog = flag(argv, 'mem-log');
-    const startApp = () => new Promise<void>((resolve, reject) => {
-      const c = spawn(process.execPath, [
-        ...(snapshotDir ? ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${snapshotDir}`] : []),
-        ...(liveHeap ? ['--expose-gc'] : []),
-        '--import', 'tsx', new URL(import.meta.url).pathname, '--child'], {
-        // The appliance runs as deployed: the systemd unit and the image set MALLOC_ARENA_MAX=2.
-        env: { MALLOC_ARENA_MAX: '2', ...process.env, ...(liveHeap ? { LIVE_HEAP: '1' } : {}), DATA_DIR: dataDir, PKI_DIR: pki.dir, BROKER_URL: mosq.url, PORT: String(port), PW_FILE: pwFile },
-        stdio: ['ignore', 'pipe', 'inherit'],
+    const startApp = () =>
+      new Promise<void>((resolve, reject) => {
+        const c = spawn(
+          process.execPath,
+          [
+            ...(snapshotDir ? ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${snapshotDir}`] : []),
+            ...(liveHeap ? ['--expose-gc'] : []),
+            '--import',
+            'tsx',
+            new URL(import.meta.url).pathname,
+            '--child',
+          ],
+          {
+            // The appliance runs as deployed: the systemd unit and the image set MALLOC_ARENA_MAX=2.
+            env: {
+              MALLOC_ARENA_MAX: '2',
+              ...process.env,
+              ...(liveHeap ? { LIVE_HEAP: '1' } : {}),
+              DATA_DIR: dataDir,
+              PKI_DIR: pki.dir,
+              BROKER_URL: mosq.url,
+              PORT: String(port),
+              PW_FILE: pwFile,
+            },
+            stdio: ['ignore', 'pipe', 'inherit'],
+          },
+        );
+        const life = {
+          pid: c.pid!,
+          startedMin: sinceMin(),
+          samples: [] as MemSample[],
+          live: [] as Array<[number, number]>,
+          anon: [] as Array<AnonSplit & { min: number }>,
+        };
+        lives.push(life);
+        let buf = '';
+        c.stdout.on('data', (d: Buffer) => {
+          buf += d.toString();
+          const lines = buf.split('\n');
+          buf = lines.pop()!;
+          for (const line of lines) {
+            if (line === 'ready') resolve();
+            const m = parseMemLine(line, sinceMin());
+            if (m) life.samples.push(m);
+            if (line.startsWith('anon ')) life.anon.push({ min: sinceMin(), ...(JSON.parse(line.slice(5)) as AnonSplit) });
+            const live = /^live (\d+)$/.exec(line);
+            if (live) life.live.push([sinceMin(), Number(live[1]) / 1048576]);
+          }
+        });
+        c.once('exit', (code) => reject(new Error(`appliance exited (${code}) before ready`)));
+        app = c;
       });
-      const life = { pid: c.pid!, startedMin: sinceMin(), samples: [] as MemSample[], live: [] as Array<[number, number]>, anon: [] as Array<AnonSplit & { min: number }> };
-      lives.push(life);
-      let buf = '';
-      c.stdout.on('data', (d: Buffer) => {
-        buf += d.toString();
-        const lines = buf.split('\n');
-        buf = lines.pop()!;
-        for (const line of lines) {
-          if (line === 'ready') resolve();
-          const m = parseMemLine(line, sinceMin());
-          if (m) life.samples.push(m);
-          if (line.startsWith('anon ')) life.anon.push({ min: sinceMin(), ...JSON.parse(line.slice(5)) as AnonSplit });
-          const live = /^live (\d+)$/.exec(line);
-          if (live) life.live.push([sinceMin(), Number(live[1]) / 1048576]);
-        }
-      });
-      c.once('exit', (code) => reject(new Error(`appliance exited (${code}) before ready`)));
-      app = c;
-    });
-    const snapshot = () => { if (snapshotDir && app?.exitCode === null) app.kill('SIGUSR2'); };
+    const snapshot = () => {
+      if (snapshotDir && app?.exitCode === null) app.kill('SIGUSR2');
+    };
     const stopApp = async (signal: NodeJS.Signals) => {
       const c = app!;
-      await new Promise<void>((r) => { c.removeAllListeners('exit'); c.once('exit', () => r()); c.kill(signal); });
+      await new Promise<void>((r) => {
+        c.removeAllListeners('exit');
+        c.once('exit', () => r());
+        c.kill(signal);
+      });
     };
-    cleanups.push(async () => { if (app && app.exitCode === null) await stopApp('SIGKILL'); });
+    cleanups.push(async () => {
+      if (app && app.exitCode === null) await stopApp('SIGKILL');
+    });
     await startApp();
     // --restart-at 0.9: a long first life, to watch one process's memory settle (diagnosis).
     const restartAt = Number(flag(argv, 'restart-at') ?? 0.55);
-    if (!(restartAt > 0 && restartAt < 1)) throw new Error(`--restart-at must be a fraction of the run between 0 and 1, got "${flag(argv, 'restart-at')}"`);
+    if (!(restartAt > 0 && restartAt < 1))
+      throw new Error(`--restart-at must be a fraction of the run between 0 and 1, got "${flag(argv, 'restart-at')}"`);
     const restartAtMs = durationMs * restartAt;
-    const snapshotTimers = snapshotDir ? [restartAtMs / 3, restartAtMs - 15_000, restartAtMs + (durationMs - restartAtMs) / 3, durationMs - 5_000]
-      .map((ms) => setTimeout(snapshot, ms)) : [];
+    const snapshotTimers = snapshotDir
+      ? [restartAtMs / 3, restartAtMs - 15_000, restartAtMs + (durationMs - restartAtMs) / 3, durationMs - 5_000].map((ms) =>
+          setTimeout(snapshot, ms),
+        )
+      : [];
 
-    const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, { clientId: 'rr-01', username: 'rr-01', password, clean: false, protocolVersion: 4, reconnectPeriod: 500 });
+    const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, {
+      clientId: 'rr-01',
+      username: 'rr-01',
+      password,
+      clean: false,
+      protocolVersion: 4,
+      reconnectPeriod: 500,
+    });
     cleanups.push(() => client.endAsync(true).then(() => undefined));
     const accepted = new Map<string, string>(); // request id → residentCode:updateSeq
     const refused: string[] = [];
     client.on('message', (_t, payload) => {
-      const e = JSON.parse(payload.toString('utf8')) as { type: string; corr: string; body: { residentCode?: string; updateSeq?: number; code?: string; message?: string } };
+      const e = JSON.parse(payload.toString('utf8')) as {
+        type: string;
+        corr: string;
+        body: { residentCode?: string; updateSeq?: number; code?: string; message?: string };
+      };
       if (e.type === 'identity.update.result') accepted.set(e.corr, `${e.body.residentCode}:${e.body.updateSeq}`);
       else refused.push(`${e.body.code}: ${e.body.message}`);
     });
@@ -194,8 +295,13 @@ async function parent(): Promise<void> {
       const id = uuidv7();
       const body = { record: { ...r, changeReason: 'correct', changeDate: '2026-01-05', status: 'current' } };
       publishing++;
-      client.publishAsync('req/identity.update', JSON.stringify({ v: 1, id, type: 'identity.update', body }), { qos: 1 })
-        .then(() => sent.add(id), () => undefined).finally(() => publishing--);
+      client
+        .publishAsync('req/identity.update', JSON.stringify({ v: 1, id, type: 'identity.update', body }), { qos: 1 })
+        .then(
+          () => sent.add(id),
+          () => undefined,
+        )
+        .finally(() => publishing--);
     }, 1000 / rate);
 
     // Outages of the upstream broker, and one appliance restart half-way.
@@ -205,16 +311,20 @@ async function parent(): Promise<void> {
     const outageLoop = (async () => {
       for (let next = outageEvery * 1000; next + outageSeconds * 1000 < durationMs; next += outageEvery * 1000) {
         await new Promise((r) => setTimeout(r, t0 + next - Date.now()));
-        await mosq.stop(); events.push(`${at()} upstream down`);
+        await mosq.stop();
+        events.push(`${at()} upstream down`);
         await new Promise((r) => setTimeout(r, outageSeconds * 1000));
-        await mosq.start(); events.push(`${at()} upstream up`);
+        await mosq.start();
+        events.push(`${at()} upstream up`);
         outages++;
       }
     })();
     const restartLoop = (async () => {
       await new Promise((r) => setTimeout(r, restartAtMs));
-      await stopApp(hardKill ? 'SIGKILL' : 'SIGTERM'); events.push(`${at()} appliance stopped (${hardKill ? 'SIGKILL' : 'SIGTERM'})`);
-      await startApp(); events.push(`${at()} appliance started`);
+      await stopApp(hardKill ? 'SIGKILL' : 'SIGTERM');
+      events.push(`${at()} appliance stopped (${hardKill ? 'SIGKILL' : 'SIGTERM'})`);
+      await startApp();
+      events.push(`${at()} appliance started`);
     })();
     await new Promise((r) => setTimeout(r, durationMs));
     clearInterval(loadTimer);
@@ -222,8 +332,16 @@ async function parent(): Promise<void> {
     events.push(`${at()} load stopped; draining`);
 
     // Drain: every acknowledged request answered, every accepted update delivered upstream.
-    const notified = () => new Set(sims.node(PREF).received.filter((e) => e.type === 'identity.notify')
-      .map((e) => { const rec = (e.body as { record: { residentCode: string; updateSeq: number } }).record; return `${rec.residentCode}:${rec.updateSeq}`; }));
+    const notified = () =>
+      new Set(
+        sims
+          .node(PREF)
+          .received.filter((e) => e.type === 'identity.notify')
+          .map((e) => {
+            const rec = (e.body as { record: { residentCode: string; updateSeq: number } }).record;
+            return `${rec.residentCode}:${rec.updateSeq}`;
+          }),
+      );
     const drainUntil = Date.now() + 120_000;
     let lost: string[] = [];
     let unanswered: string[] = [];
@@ -242,22 +360,58 @@ async function parent(): Promise<void> {
     const rssOf = (xs: MemSample[]): Array<[number, number]> => xs.map((x) => [x.min, x.rss]);
     const perLife = lives.map((l) => {
       const warm = l.samples.filter((x) => x.min - l.startedMin >= 0.5);
-      return { startedAtMin: Number(l.startedMin.toFixed(2)), samples: l.samples.length, slopeAfter30sMbPerMin: Number(slope(rssOf(warm)).toFixed(3)),
-        firstMb: Math.round(warm[0]?.rss ?? 0), lastMb: Math.round(warm.at(-1)?.rss ?? 0), steady: steadySummary(l.samples),
+      return {
+        startedAtMin: Number(l.startedMin.toFixed(2)),
+        samples: l.samples.length,
+        slopeAfter30sMbPerMin: Number(slope(rssOf(warm)).toFixed(3)),
+        firstMb: Math.round(warm[0]?.rss ?? 0),
+        lastMb: Math.round(warm.at(-1)?.rss ?? 0),
+        steady: steadySummary(l.samples),
         // main arena / thread arenas (count) / other anon, MB, every 30 s
-        anonSplitMb: l.anon.map((a) => `${(a.min - l.startedMin).toFixed(1)}:${a.mainArenaMb.toFixed(0)}/${a.threadArenasMb.toFixed(0)}(${a.threadArenas})/${a.otherAnonMb.toFixed(0)}`).join(' '),
-        rssPerMinute: minuteEnvelope(l.samples, l.startedMin).map((e) => `${e.minute}:${e.minMb}-${e.maxMb}`).join(' '),
+        anonSplitMb: l.anon
+          .map(
+            (a) =>
+              `${(a.min - l.startedMin).toFixed(1)}:${a.mainArenaMb.toFixed(0)}/${a.threadArenasMb.toFixed(0)}(${a.threadArenas})/${a.otherAnonMb.toFixed(0)}`,
+          )
+          .join(' '),
+        rssPerMinute: minuteEnvelope(l.samples, l.startedMin)
+          .map((e) => `${e.minute}:${e.minMb}-${e.maxMb}`)
+          .join(' '),
         rssHighsSlopeMbPerMin: envelopeSlope(minuteEnvelope(l.samples, l.startedMin)) ?? null,
-        ...(l.live.length ? { liveHeapMb: l.live.map(([m, v]) => `${m.toFixed(1)}:${v.toFixed(1)}`).join(' '), liveHeapSlopeSteadyMbPerMin: Number(slope(l.live.slice(Math.floor(l.live.length / 3))).toFixed(3)) } : {}) };
+        ...(l.live.length
+          ? {
+              liveHeapMb: l.live.map(([m, v]) => `${m.toFixed(1)}:${v.toFixed(1)}`).join(' '),
+              liveHeapSlopeSteadyMbPerMin: Number(slope(l.live.slice(Math.floor(l.live.length / 3))).toFixed(3)),
+            }
+          : {}),
+      };
     });
     const all = lives.flatMap((l) => l.samples);
-    if (memLog) writeFileSync(memLog, ['life,min,' + MEM_FIELDS.join(','), ...lives.flatMap((l, i) => l.samples.map((x) => [i, x.min.toFixed(3), ...MEM_FIELDS.map((k) => x[k].toFixed(2))].join(',')))].join('\n') + '\n');
+    if (memLog)
+      writeFileSync(
+        memLog,
+        [
+          'life,min,' + MEM_FIELDS.join(','),
+          ...lives.flatMap((l, i) => l.samples.map((x) => [i, x.min.toFixed(3), ...MEM_FIELDS.map((k) => x[k].toFixed(2))].join(','))),
+        ].join('\n') + '\n',
+      );
     const report = {
-      minutes, rate, outages, restart: hardKill ? 'SIGKILL' : 'SIGTERM',
-      sent: sent.size, accepted: accepted.size, refused: refused.length, unanswered: unanswered.length - refused.length,
-      deliveredUpstream: notified().size, lost: lost.length,
+      minutes,
+      rate,
+      outages,
+      restart: hardKill ? 'SIGKILL' : 'SIGTERM',
+      sent: sent.size,
+      accepted: accepted.size,
+      refused: refused.length,
+      unanswered: unanswered.length - refused.length,
+      deliveredUpstream: notified().size,
+      lost: lost.length,
       duplicatesAtSimulator: sims.node(PREF).received.filter((e) => e.type === 'identity.notify').length - notified().size,
-      rssMb: { first: Math.round(all[0]?.rss ?? 0), last: Math.round(all.at(-1)?.rss ?? 0), max: Math.round(Math.max(...all.map((x) => x.rss))) },
+      rssMb: {
+        first: Math.round(all[0]?.rss ?? 0),
+        last: Math.round(all.at(-1)?.rss ?? 0),
+        max: Math.round(Math.max(...all.map((x) => x.rss))),
+      },
       rssSlopeMbPerMin: perLife.map((l) => l.slopeAfter30sMbPerMin),
       steadyRssSlopeMbPerMin: perLife.map((l) => l.steady?.slopeMbPerMin.rss ?? null),
       steadyHeapUsedSlopeMbPerMin: perLife.map((l) => l.steady?.slopeMbPerMin.heapUsed ?? null),
@@ -276,17 +430,29 @@ async function parent(): Promise<void> {
     if (snapshotDir) {
       const { readdirSync } = await import('node:fs');
       for (const l of lives) {
-        const files = readdirSync(snapshotDir).filter((f) => f.includes(`.${l.pid}.`) && f.endsWith('.heapsnapshot')).sort();
+        const files = readdirSync(snapshotDir)
+          .filter((f) => f.includes(`.${l.pid}.`) && f.endsWith('.heapsnapshot'))
+          .sort();
         if (files.length < 2) continue;
         const d = diffHeap(join(snapshotDir, files[0]!), join(snapshotDir, files.at(-1)!));
-        console.log(`  heap of pid ${l.pid} (life from ${l.startedMin.toFixed(1)} min): live ${(d.totalBytes[0] / 1048576).toFixed(1)} → ${(d.totalBytes[1] / 1048576).toFixed(1)} MB; grew most:`);
+        console.log(
+          `  heap of pid ${l.pid} (life from ${l.startedMin.toFixed(1)} min): live ${(d.totalBytes[0] / 1048576).toFixed(1)} → ${(d.totalBytes[1] / 1048576).toFixed(1)} MB; grew most:`,
+        );
         for (const g of d.grew) console.log(`    ${(g.bytes / 1024).toFixed(0).padStart(7)} KiB ${String(g.count).padStart(7)}  ${g.key}`);
       }
     }
-    console.log(`soak: ${report.accepted} accepted, ${report.lost} lost, RSS slope per appliance life ${report.rssSlopeMbPerMin.join(' / ')} MB/min after 30 s, ${report.steadyRssSlopeMbPerMin.join(' / ')} over the last 2/3, per-minute highs ${report.rssHighsSlopeMbPerMin.join(' / ')} (anon ${report.steadyRssAnonSlopeMbPerMin.join(' / ')}, file ${report.steadyRssFileSlopeMbPerMin.join(' / ')}; heapUsed ${report.steadyHeapUsedSlopeMbPerMin.join(' / ')}; LevelDB ${report.steadyLeveldbSlopeMbPerMin.join(' / ')}; other native ${report.steadyOtherNativeSlopeMbPerMin.join(' / ')}) over ${minutes} min`);
+    console.log(
+      `soak: ${report.accepted} accepted, ${report.lost} lost, RSS slope per appliance life ${report.rssSlopeMbPerMin.join(' / ')} MB/min after 30 s, ${report.steadyRssSlopeMbPerMin.join(' / ')} over the last 2/3, per-minute highs ${report.rssHighsSlopeMbPerMin.join(' / ')} (anon ${report.steadyRssAnonSlopeMbPerMin.join(' / ')}, file ${report.steadyRssFileSlopeMbPerMin.join(' / ')}; heapUsed ${report.steadyHeapUsedSlopeMbPerMin.join(' / ')}; LevelDB ${report.steadyLeveldbSlopeMbPerMin.join(' / ')}; other native ${report.steadyOtherNativeSlopeMbPerMin.join(' / ')}) over ${minutes} min`,
+    );
     process.exitCode = report.lost === 0 && report.unanswered === 0 ? 0 : 1;
   } finally {
-    for (const c of cleanups.splice(0).reverse()) { try { await c(); } catch { /* best effort */ } }
+    for (const c of cleanups.splice(0).reverse()) {
+      try {
+        await c();
+      } catch {
+        /* best effort */
+      }
+    }
   }
 }
 

@@ -18,8 +18,13 @@ async function startToReady(env: NodeJS.ProcessEnv): Promise<number> {
   let log = '';
   const exited = new Promise<number | null>((r) => child.once('exit', r));
   const ms = await new Promise<number>((resolve, reject) => {
-    child.stdout.on('data', (d: Buffer) => { log += d.toString(); if (log.includes('"msg":"appliance ready"')) resolve(performance.now() - t0); });
-    child.stderr.on('data', (d: Buffer) => { log += d.toString(); });
+    child.stdout.on('data', (d: Buffer) => {
+      log += d.toString();
+      if (log.includes('"msg":"appliance ready"')) resolve(performance.now() - t0);
+    });
+    child.stderr.on('data', (d: Buffer) => {
+      log += d.toString();
+    });
     void exited.then((code) => reject(new Error(`exited ${code} before ready:\n${log.slice(-2000)}`)));
   });
   process.kill(child.pid!, 'SIGTERM');
@@ -36,17 +41,28 @@ const stats = (xs: number[]) => {
 execFileSync('npm', ['run', 'build'], { cwd: repo, stdio: 'inherit' });
 const data = tempDir('jukigw-startup-');
 const env = {
-  ...process.env, JUKIGW_dataDir: data.path, JUKIGW_listeners__0__port: String(await freePort()), JUKIGW_listeners__1__port: String(await freePort()),
-  JUKIGW_admin__port: String(await freePort()), JUKIGW_ui__port: String(await freePort()),
+  ...process.env,
+  JUKIGW_dataDir: data.path,
+  JUKIGW_listeners__0__port: String(await freePort()),
+  JUKIGW_listeners__1__port: String(await freePort()),
+  JUKIGW_admin__port: String(await freePort()),
+  JUKIGW_ui__port: String(await freePort()),
 };
-const compiled: number[] = [], sources: number[] = [];
+const compiled: number[] = [],
+  sources: number[] = [];
 try {
   console.log(`first start (initializes the data dir, untimed): ${(await startToReady(env)).toFixed(0)} ms`);
   for (let i = 0; i < RUNS; i++) {
     compiled.push(await startToReady(env));
     renameSync(stamp, `${stamp}.hidden`);
-    try { sources.push(await startToReady(env)); } finally { renameSync(`${stamp}.hidden`, stamp); }
+    try {
+      sources.push(await startToReady(env));
+    } finally {
+      renameSync(`${stamp}.hidden`, stamp);
+    }
   }
-} finally { data.cleanup(); }
+} finally {
+  data.cleanup();
+}
 console.log(`compiled (dist/):   ${stats(compiled)}`);
 console.log(`sources (tsx):      ${stats(sources)}`);

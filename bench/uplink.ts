@@ -44,48 +44,89 @@ const MESSAGES = Number(process.env.BENCH_MESSAGES ?? 2000);
 const OUTBOX = process.env.BENCH_OUTBOX !== '0';
 const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 2));
 const SYNC_ENV = process.env.BENCH_SYNC_WRITES;
-if (SYNC_ENV !== undefined && SYNC_ENV !== 'true' && SYNC_ENV !== 'false') throw new Error(`BENCH_SYNC_WRITES: expected true or false, got "${SYNC_ENV}"`);
+if (SYNC_ENV !== undefined && SYNC_ENV !== 'true' && SYNC_ENV !== 'false')
+  throw new Error(`BENCH_SYNC_WRITES: expected true or false, got "${SYNC_ENV}"`);
 const SYNC_WRITES = SYNC_ENV === undefined ? undefined : SYNC_ENV === 'true';
 const BURST = Number(process.env.BENCH_BURST ?? 50_000);
 const BROKER_MESSAGES = Number(process.env.BENCH_BROKER_MESSAGES ?? 50_000);
-for (const [name, v] of [['BENCH_BURST', BURST], ['BENCH_BROKER_MESSAGES', BROKER_MESSAGES]] as const) {
+for (const [name, v] of [
+  ['BENCH_BURST', BURST],
+  ['BENCH_BROKER_MESSAGES', BROKER_MESSAGES],
+] as const) {
   if (!Number.isInteger(v) || v < 0) throw new Error(`${name}: expected a whole number ≥ 0, got "${process.env[name]}"`);
 }
 const argv = process.argv.slice(2);
 const profileAt = argv.indexOf('--profile');
 for (const [i, a] of argv.entries()) {
-  if (a !== '--profile' && !(i === profileAt + 1 && profileAt >= 0 && !a.startsWith('--'))) throw new Error(`unknown argument "${a}" (known: --profile [FILE])`);
+  if (a !== '--profile' && !(i === profileAt + 1 && profileAt >= 0 && !a.startsWith('--')))
+    throw new Error(`unknown argument "${a}" (known: --profile [FILE])`);
 }
 const PROFILE = profileAt < 0 ? undefined : (argv[profileAt + 1] ?? join(tmpdir(), `bench-uplink-signed-${Date.now()}.cpuprofile`));
 const WARMUP = 3;
 const RAW_SECONDS = 5;
 
-const progress = (m: string) => { if (process.env.BENCH_VERBOSE) process.stderr.write(`[${(performance.now() / 1000).toFixed(1)} s] ${m}\n`); };
+const progress = (m: string) => {
+  if (process.env.BENCH_VERBOSE) process.stderr.write(`[${(performance.now() / 1000).toFixed(1)} s] ${m}\n`);
+};
 const load0 = loadavg()[0]!;
 
-interface PathRun { req: ReqPathResult; outbox?: OutboxPathResult; search?: SearchDuringBurst; parallelism: number; sessions: number; syncWrites: boolean; rawSign?: number }
+interface PathRun {
+  req: ReqPathResult;
+  outbox?: OutboxPathResult;
+  search?: SearchDuringBurst;
+  parallelism: number;
+  sessions: number;
+  syncWrites: boolean;
+  rawSign?: number;
+}
 
 let profiled = false;
 let searched = false;
 
 async function run(name: string, signed: boolean): Promise<PathRun> {
   progress(`${name}: starting the stack`);
-  const s: CsStack = await startCsStack({ residents: RESIDENTS, ...(SYNC_WRITES === undefined ? {} : { syncWrites: SYNC_WRITES }), ...(signed ? {} : { crypto: { uplinkSigner: unsignedSigner, verifier: unsignedVerifier } }) });
+  const s: CsStack = await startCsStack({
+    residents: RESIDENTS,
+    ...(SYNC_WRITES === undefined ? {} : { syncWrites: SYNC_WRITES }),
+    ...(signed ? {} : { crypto: { uplinkSigner: unsignedSigner, verifier: unsignedVerifier } }),
+  });
   try {
-    if (s.residents.length <= WINDOW) throw new Error(`BENCH_WINDOW ${WINDOW} must stay below the ${s.residents.length} residents (one change in flight per person)`);
+    if (s.residents.length <= WINDOW)
+      throw new Error(`BENCH_WINDOW ${WINDOW} must stay below the ${s.residents.length} residents (one change in flight per person)`);
     const parallelism = s.config.uplink.parallelism;
     const sessions = applianceHsm.sessions; // the harness's token (certifiedApplianceSigner)
     let rawSign: number | undefined;
     if (signed) {
-      const env: Envelope = { v: 1, id: uuidv7(), type: 'identity.notify', from: SELF, to: PREF, at: nowIso(), corr: null, body: notifyBody(testResidentCode(1), 1) };
+      const env: Envelope = {
+        v: 1,
+        id: uuidv7(),
+        type: 'identity.notify',
+        from: SELF,
+        to: PREF,
+        at: nowIso(),
+        corr: null,
+        body: notifyBody(testResidentCode(1), 1),
+      };
       progress('raw signing');
       rawSign = await rawSigningRate(s.signer, env, RAW_SECONDS, parallelism);
     }
     const profile = signed && PROFILE !== undefined && !profiled ? cpuProfiler(PROFILE) : undefined;
     profiled ||= profile !== undefined;
-    const req = await measureReqPath(s, { window: WINDOW, warmupSeconds: WARMUP, sustainedSeconds: SECONDS, pacedSeconds: SECONDS, progress: (m) => progress(`${name} ${m}`), ...(profile ? { profile } : {}) });
-    const outbox = OUTBOX ? await measureOutboxPath(s, { messages: MESSAGES, pacedSeconds: Math.min(SECONDS, 5), progress: (m) => progress(`${name} ${m}`) }) : undefined;
-    const search = signed && BURST > 0 && !searched ? await measureSearchDuringBurst(s, { burst: BURST, progress: (m) => progress(`${name} ${m}`) }) : undefined;
+    const req = await measureReqPath(s, {
+      window: WINDOW,
+      warmupSeconds: WARMUP,
+      sustainedSeconds: SECONDS,
+      pacedSeconds: SECONDS,
+      progress: (m) => progress(`${name} ${m}`),
+      ...(profile ? { profile } : {}),
+    });
+    const outbox = OUTBOX
+      ? await measureOutboxPath(s, { messages: MESSAGES, pacedSeconds: Math.min(SECONDS, 5), progress: (m) => progress(`${name} ${m}`) })
+      : undefined;
+    const search =
+      signed && BURST > 0 && !searched
+        ? await measureSearchDuringBurst(s, { burst: BURST, progress: (m) => progress(`${name} ${m}`) })
+        : undefined;
     searched ||= search !== undefined;
     return { req, outbox, search, parallelism, sessions, syncWrites: s.config.broker.syncWrites, rawSign };
   } finally {
@@ -94,14 +135,16 @@ async function run(name: string, signed: boolean): Promise<PathRun> {
 }
 
 progress(`durable broker alone: ${BROKER_MESSAGES} QoS 1 messages`);
-const durableBroker = BROKER_MESSAGES > 0 ? (await runBroker('ours', { messages: BROKER_MESSAGES, size: 256, window: 1000 })).msgsPerSec : undefined;
+const durableBroker =
+  BROKER_MESSAGES > 0 ? (await runBroker('ours', { messages: BROKER_MESSAGES, size: 256, window: 1000 })).msgsPerSec : undefined;
 
 // ABBA order over the rounds (unsigned, signed, signed, unsigned, …) so a drift of the shared host's
 // load does not favour one path; every round is printed, the summary pools them.
 const runs: { unsigned: PathRun[]; signed: PathRun[] } = { unsigned: [], signed: [] };
 for (let round = 0; round < ROUNDS; round++) {
   const order: boolean[] = round % 2 === 0 ? [false, true] : [true, false];
-  for (const signed of order) runs[signed ? 'signed' : 'unsigned'].push(await run(`round ${round + 1} ${signed ? 'signed' : 'unsigned'}`, signed));
+  for (const signed of order)
+    runs[signed ? 'signed' : 'unsigned'].push(await run(`round ${round + 1} ${signed ? 'signed' : 'unsigned'}`, signed));
 }
 const load1 = loadavg()[0]!;
 
@@ -109,11 +152,19 @@ const f = (x: number) => x.toFixed(0);
 const ms = (x: number) => x.toFixed(1);
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 const pooled = (ls: Latency[]) => latencyOf(ls.flatMap((l) => l.samples));
-const commit = (() => { try { return execSync('git rev-parse --short HEAD', { encoding: 'utf8' }).trim(); } catch { return 'unknown'; } })();
+const commit = (() => {
+  try {
+    return execSync('git rev-parse --short HEAD', { encoding: 'utf8' }).trim();
+  } catch {
+    return 'unknown';
+  }
+})();
 const raw = mean(runs.signed.map((r) => r.rawSign!));
 const sum = (rs: PathRun[]) => ({
-  sustained: mean(rs.map((r) => r.req.sustained)), paced: mean(rs.map((r) => r.req.pacedRate)),
-  e2e: pooled(rs.map((r) => r.req.endToEnd)), local: pooled(rs.map((r) => r.req.localReply)),
+  sustained: mean(rs.map((r) => r.req.sustained)),
+  paced: mean(rs.map((r) => r.req.pacedRate)),
+  e2e: pooled(rs.map((r) => r.req.endToEnd)),
+  local: pooled(rs.map((r) => r.req.localReply)),
 });
 const U = sum(runs.unsigned);
 const S = sum(runs.signed);
@@ -130,14 +181,18 @@ const lines = [
   `  unsigned    ${f(U.sustained)} msg/s   at ${f(U.paced)} msg/s: p50 ${ms(U.e2e.p50)} ms p99 ${ms(U.e2e.p99)} ms (n ${U.e2e.n}); local reply p50 ${ms(U.local.p50)} p99 ${ms(U.local.p99)} ms`,
   `  signed      ${f(S.sustained)} msg/s   at ${f(S.paced)} msg/s: p50 ${ms(S.e2e.p50)} ms p99 ${ms(S.e2e.p99)} ms (n ${S.e2e.n}); local reply p50 ${ms(S.local.p50)} p99 ${ms(S.local.p99)} ms`,
   `  ratios: signed/unsigned ${(S.sustained / U.sustained).toFixed(2)}×, signed/raw signing ${(S.sustained / raw).toFixed(3)}×; paced p50 signed/unsigned ${(S.e2e.p50 / U.e2e.p50).toFixed(2)}×, p99 ${(S.e2e.p99 / U.e2e.p99).toFixed(2)}×`,
-  ...(durableBroker === undefined ? [] : [
-    `  durable broker alone (ours, fsync default, QoS 1, ${BROKER_MESSAGES} msgs): ${f(durableBroker)} msgs/s; signed/durable broker ${(S.sustained / durableBroker).toFixed(3)}×, unsigned/durable broker ${(U.sustained / durableBroker).toFixed(3)}×`,
-  ]),
+  ...(durableBroker === undefined
+    ? []
+    : [
+        `  durable broker alone (ours, fsync default, QoS 1, ${BROKER_MESSAGES} msgs): ${f(durableBroker)} msgs/s; signed/durable broker ${(S.sustained / durableBroker).toFixed(3)}×, unsigned/durable broker ${(U.sustained / durableBroker).toFixed(3)}×`,
+      ]),
   `  targets: signed ≥ 5,000 msg/s: ${S.sustained >= 5000 ? 'met' : 'NOT met'} (${f(S.sustained)}); ≥ 0.10× the durable broker: ${durableBroker === undefined ? 'not measured' : S.sustained / durableBroker >= 0.1 ? 'met' : 'NOT met'}; p99 < 50 ms at half load: ${S.e2e.p99 < 50 ? 'met' : 'NOT met'} (${ms(S.e2e.p99)} ms)`,
 ];
 const search = runs.signed.find((r) => r.search)?.search;
 if (search) {
-  lines.push(`identity.search (local store) during a burst of ${search.burst} identity.update (up to ${search.maxQueued} queued, answered in ${search.burstSeconds.toFixed(1)} s): p50 ${ms(search.searches.p50)} ms p99 ${ms(search.searches.p99)} ms (n ${search.searches.n}); target p99 < 50 ms: ${search.searches.p99 < 50 ? 'met' : 'NOT met'}`);
+  lines.push(
+    `identity.search (local store) during a burst of ${search.burst} identity.update (up to ${search.maxQueued} queued, answered in ${search.burstSeconds.toFixed(1)} s): p50 ${ms(search.searches.p50)} ms p99 ${ms(search.searches.p99)} ms (n ${search.searches.n}); target p99 < 50 ms: ${search.searches.p99 < 50 ? 'met' : 'NOT met'}`,
+  );
 }
 if (PROFILE !== undefined) {
   const profiledRun = runs.signed[0]!.req;
@@ -145,7 +200,9 @@ if (PROFILE !== undefined) {
   const perMsg = (stage: (typeof STAGES)[number]) => (times.get(stage)! * 1000) / profiledRun.sustainedCount;
   lines.push(
     `CPU profile of the first signed sustained phase (${profiledRun.sustainedCount} messages): ${PROFILE}`,
-    `  µs of this process's CPU per message: ${STAGES.filter((st) => st !== 'idle').map((st) => `${st} ${perMsg(st).toFixed(0)}`).join(', ')}; idle ${perMsg('idle').toFixed(0)}`,
+    `  µs of this process's CPU per message: ${STAGES.filter((st) => st !== 'idle')
+      .map((st) => `${st} ${perMsg(st).toFixed(0)}`)
+      .join(', ')}; idle ${perMsg('idle').toFixed(0)}`,
   );
 }
 const outU = runs.unsigned.flatMap((r) => r.outbox ?? []);

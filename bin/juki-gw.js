@@ -18,8 +18,12 @@ async function fromSources() {
   const stamp = existsSync(at(`dist/${STAMP}`)) ? readFileSync(at(`dist/${STAMP}`), 'utf8').trim() : '';
   if (stamp && stamp === sourcesDigest(fileURLToPath(at('')))) return import(compiled.href);
   let tsx;
-  try { tsx = await import('tsx/esm/api'); } catch {
-    console.error('juki-gw: dist/ is missing or was built from other sources, and tsx (a development dependency) is not installed: run npm ci && npm run build');
+  try {
+    tsx = await import('tsx/esm/api');
+  } catch {
+    console.error(
+      'juki-gw: dist/ is missing or was built from other sources, and tsx (a development dependency) is not installed: run npm ci && npm run build',
+    );
     process.exit(1);
   }
   tsx.register();

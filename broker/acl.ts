@@ -84,7 +84,9 @@ export function canPublish(who: BrokerIdentity, topic: string, policy: PublishPo
   if (who.grants?.publish.some((g) => topicMatches(g, topic))) return allow;
   if (policy.intakeAnswersRequests && levels[0] === 'req' && levels.length === 2 && who.systemId !== null) return allow;
   if (levels[0] === 'req') {
-    return deny(levels.length === 2 ? `role ${who.role} may not send message type "${levels[1]}"` : 'req/ takes exactly one level: req/{type}');
+    return deny(
+      levels.length === 2 ? `role ${who.role} may not send message type "${levels[1]}"` : 'req/ takes exactly one level: req/{type}',
+    );
   }
   if (levels[0] === 'res' || levels[0] === 'to') return deny(`only the appliance publishes on ${levels[0]}/`);
   return deny('topic outside the contract (default deny)');

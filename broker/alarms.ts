@@ -17,8 +17,14 @@ export class BrokerAlarms {
     const alarm: Alarm = { ...a, at: new Date().toISOString() };
     const key = `${a.kind}:${a.subject}`;
     if ((a.state === 'raised') === this.#active.has(key)) return; // already in that state
-    if (a.state === 'raised') { this.#active.set(key, alarm); this.o.metrics.alarm(a.kind); this.o.log.warn({ alarm }, `alarm raised: ${a.message}`); }
-    else { this.#active.delete(key); this.o.log.info({ alarm }, `alarm cleared: ${a.message}`); }
+    if (a.state === 'raised') {
+      this.#active.set(key, alarm);
+      this.o.metrics.alarm(a.kind);
+      this.o.log.warn({ alarm }, `alarm raised: ${a.message}`);
+    } else {
+      this.#active.delete(key);
+      this.o.log.info({ alarm }, `alarm cleared: ${a.message}`);
+    }
     this.o.audit?.({ kind: 'alarm', alarm });
     for (const fn of this.#listeners) fn(alarm);
   };

@@ -29,8 +29,7 @@ export interface ConnectAttempt {
 /** CONNACK return codes of MQTT 3.1.1 §3.2.2.3 that authentication can give. */
 export type RefusalCode = 2 | 3 | 4 | 5;
 export type AuthResult =
-  | { ok: true; identity: BrokerIdentity }
-  | { ok: false; returnCode: RefusalCode; denial: DenialReason; reason: string };
+  { ok: true; identity: BrokerIdentity } | { ok: false; returnCode: RefusalCode; denial: DenialReason; reason: string };
 
 function sameSecret(given: Buffer, expected: string): boolean {
   // Hash first: equal lengths for timingSafeEqual, and no length leak.
@@ -55,7 +54,13 @@ export function createAuthenticator(
 
   return (a) => {
     if (a.clientId === '' && (!standalone || !a.clean)) {
-      return refuse(2, 'client-id', standalone ? 'zero-length client ID needs clean session (MQTT-3.1.3-8)' : 'zero-length client ID (appliance mode: client ID = system ID)');
+      return refuse(
+        2,
+        'client-id',
+        standalone
+          ? 'zero-length client ID needs clean session (MQTT-3.1.3-8)'
+          : 'zero-length client ID (appliance mode: client ID = system ID)',
+      );
     }
     let systemId: string;
     if (a.listenerType === 'tls') {
@@ -75,7 +80,9 @@ export function createAuthenticator(
       // Unknown user, no password configured, wrong password: the same answer, so IDs cannot be probed.
       if (!sys?.password || a.password === undefined) return refuse(4, 'auth', 'bad username or password');
       let expected: string;
-      try { expected = readSecret(sys.password); } catch (e) {
+      try {
+        expected = readSecret(sys.password);
+      } catch (e) {
         return refuse(3, 'auth', `password secret unreadable: ${(e as Error).message}`);
       }
       if (!sameSecret(a.password, expected)) return refuse(4, 'auth', 'bad username or password');
@@ -85,8 +92,11 @@ export function createAuthenticator(
     if (!sys) return refuse(5, 'not-authorized', `system ${systemId} is not configured`);
     if (!sys.enabled) return refuse(5, 'not-authorized', `system ${systemId} is disabled`);
     // A pinned certificate: the CA may issue several with the same CN; only the registered one counts.
-    if (a.listenerType === 'tls' && sys.certificateSha256 !== undefined
-      && (a.peerFingerprint256 ?? '').toLowerCase() !== sys.certificateSha256.toLowerCase()) {
+    if (
+      a.listenerType === 'tls' &&
+      sys.certificateSha256 !== undefined &&
+      (a.peerFingerprint256 ?? '').toLowerCase() !== sys.certificateSha256.toLowerCase()
+    ) {
       return refuse(5, 'not-authorized', `certificate does not match the one registered for system ${systemId}`);
     }
     // Segment separation: the number-linkage server only on its own listener, nobody else there.

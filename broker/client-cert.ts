@@ -14,14 +14,16 @@ export function certificateFingerprint(der: Buffer): string {
   return createHash('sha256').update(der).digest('hex');
 }
 
-export type ClientCertCheck =
-  | { ok: true; fingerprintSha256: string; notAfter: string; subject: string }
-  | { ok: false; message: string };
+export type ClientCertCheck = { ok: true; fingerprintSha256: string; notAfter: string; subject: string } | { ok: false; message: string };
 
 function pemCertificates(text: string): X509Certificate[] {
   const out: X509Certificate[] = [];
   for (const m of text.match(PEM_CERT) ?? []) {
-    try { out.push(new X509Certificate(m)); } catch { /* a broken entry of a CA bundle is not a trust anchor */ }
+    try {
+      out.push(new X509Certificate(m));
+    } catch {
+      /* a broken entry of a CA bundle is not a trust anchor */
+    }
   }
   return out;
 }
@@ -36,22 +38,30 @@ const segmentOf = (role: string) => (role === 'number-linkage' ? 'number-linkage
  * administrator.
  */
 export function checkClientCertificate(
-  config: ApplianceConfig, systemId: string, pem: string,
+  config: ApplianceConfig,
+  systemId: string,
+  pem: string,
   opts: { now?: Date; readFile?: (path: string) => string } = {},
 ): ClientCertCheck {
   const fail = (message: string): ClientCertCheck => ({ ok: false, message });
   const sys = config.systems.find((s) => s.id === systemId);
   if (!sys) return fail(`no system "${systemId}"`);
-  if (/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(pem)) return fail('contains a private key: upload only the certificate (the private key stays with the system)');
+  if (/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(pem))
+    return fail('contains a private key: upload only the certificate (the private key stays with the system)');
   const blocks = pem.match(PEM_CERT) ?? [];
   if (blocks.length === 0) return fail('not a PEM certificate (expected -----BEGIN CERTIFICATE-----)');
   let cert: X509Certificate;
-  try { cert = new X509Certificate(blocks[0]!); } catch (e) {
+  try {
+    cert = new X509Certificate(blocks[0]!);
+  } catch (e) {
     return fail(`not a valid X.509 certificate: ${(e as Error).message}`);
   }
   if (cert.ca) return fail('is a CA certificate, not a client certificate');
   const cn = /^CN=(.*)$/m.exec(cert.subject)?.[1];
-  if (cn !== systemId) return fail(cn === undefined ? `has no CN; the CN must be the system id ${systemId}` : `CN is "${cn}", but must be the system id "${systemId}"`);
+  if (cn !== systemId)
+    return fail(
+      cn === undefined ? `has no CN; the CN must be the system id ${systemId}` : `CN is "${cn}", but must be the system id "${systemId}"`,
+    );
   // Node exposes extendedKeyUsage as `keyUsage`; absent means unrestricted.
   const eku = cert.keyUsage;
   if (eku !== undefined && eku.length > 0 && !eku.includes(CLIENT_AUTH)) {
@@ -70,7 +80,9 @@ export function checkClientCertificate(
   const unreadable: string[] = [];
   for (const l of listeners) {
     let bundle: string;
-    try { bundle = read(l.tls!.ca); } catch (e) {
+    try {
+      bundle = read(l.tls!.ca);
+    } catch (e) {
       unreadable.push(`${l.name}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
       continue;
     }
@@ -81,5 +93,7 @@ export function checkClientCertificate(
     }
   }
   const names = listeners.map((l) => l.name).join(', ');
-  return fail(`not issued by the CA of the ${segment} TLS listener(s) ${names}${unreadable.length ? ` (CA file unreadable: ${unreadable.join('; ')})` : ''}`);
+  return fail(
+    `not issued by the CA of the ${segment} TLS listener(s) ${names}${unreadable.length ? ` (CA file unreadable: ${unreadable.join('; ')})` : ''}`,
+  );
 }

@@ -18,15 +18,22 @@ export interface DenialContext {
 /** quiet: counted and logged at debug level only, for the repeats a burst summary covers. */
 export type Deny = (reason: DenialReason, detail: string, ctx: DenialContext, quiet?: boolean) => void;
 
-export function createDeny(o: { log: Logger; metrics: BrokerMetrics; connections: Connections; audit?: ((e: BrokerAuditEvent) => void) | undefined }): Deny {
+export function createDeny(o: {
+  log: Logger;
+  metrics: BrokerMetrics;
+  connections: Connections;
+  audit?: ((e: BrokerAuditEvent) => void) | undefined;
+}): Deny {
   return (reason, detail, ctx, quiet = false) => {
     const client = ctx.client ?? null;
     const conn = ctx.conn ?? client?.conn;
     const event = {
-      kind: 'denial' as const, reason, detail,
-      systemId: ctx.systemId !== undefined ? ctx.systemId : client ? o.connections.identities.get(client)?.systemId ?? null : null,
+      kind: 'denial' as const,
+      reason,
+      detail,
+      systemId: ctx.systemId !== undefined ? ctx.systemId : client ? (o.connections.identities.get(client)?.systemId ?? null) : null,
       clientId: ctx.clientId ?? client?.id ?? null,
-      listener: conn ? o.connections.listenerOf.get(conn)?.name ?? null : null,
+      listener: conn ? (o.connections.listenerOf.get(conn)?.name ?? null) : null,
       remote: ctx.remote ?? (conn as Socket | undefined)?.remoteAddress ?? null,
       ...(ctx.topic !== undefined ? { topic: ctx.topic } : {}),
       at: new Date().toISOString(),

@@ -44,7 +44,9 @@ export function installInflightWindow(client: Client, max: number, maxHeld: numb
     cb(); // never block the broker's shared delivery pipeline on one client
   };
 
-  const drain = () => { while (opened && inflight < max && held.length > 0 && !client.closed) send(held.shift()!, noop); };
+  const drain = () => {
+    while (opened && inflight < max && held.length > 0 && !client.closed) send(held.shift()!, noop);
+  };
 
   return {
     acked() {
@@ -57,7 +59,11 @@ export function installInflightWindow(client: Client, max: number, maxHeld: numb
       opened = true;
       drain();
     },
-    get inflight() { return inflight; },
-    get held() { return held.length; },
+    get inflight() {
+      return inflight;
+    },
+    get held() {
+      return held.length;
+    },
   };
 }

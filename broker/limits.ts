@@ -25,7 +25,11 @@ export function checkPayloadSize(payloadBytes: number, limits: Pick<LimitsConfig
 }
 
 /** Subscriber of a QoS>0 publish with a persistent session, as aedes persistence reports it. */
-export interface QueuedSubscriber { clientId: string; topic: string; qos: number }
+export interface QueuedSubscriber {
+  clientId: string;
+  topic: string;
+  qos: number;
+}
 
 /**
  * Offline-queue bound per persistent session. A publish that would push any matching subscriber's
@@ -41,7 +45,9 @@ export class OfflineQueueGuard {
     private readonly alarm: AlarmSink,
   ) {}
 
-  private get alarmAt(): number { return Math.max(1, Math.floor(this.limits.maxOfflineQueue * this.limits.offlineQueueAlarmRatio)); }
+  private get alarmAt(): number {
+    return Math.max(1, Math.floor(this.limits.maxOfflineQueue * this.limits.offlineQueueAlarmRatio));
+  }
 
   async admit(topic: string, qos: number): Promise<LimitDecision> {
     if (qos === 0) return ok;
@@ -63,7 +69,12 @@ export class OfflineQueueGuard {
   private raise(id: string, depth: number): void {
     if (this.alarmed.has(id)) return;
     this.alarmed.add(id);
-    this.alarm({ kind: 'offline-queue', state: 'raised', subject: id, message: `offline queue of ${id} at ${depth}/${this.limits.maxOfflineQueue}` });
+    this.alarm({
+      kind: 'offline-queue',
+      state: 'raised',
+      subject: id,
+      message: `offline queue of ${id} at ${depth}/${this.limits.maxOfflineQueue}`,
+    });
   }
 
   /** Clears alarms of queues that drained below the alarm ratio. */
@@ -72,7 +83,12 @@ export class OfflineQueueGuard {
       const depth = await this.depthOf(id);
       if (depth < this.alarmAt) {
         this.alarmed.delete(id);
-        this.alarm({ kind: 'offline-queue', state: 'cleared', subject: id, message: `offline queue of ${id} back to ${depth}/${this.limits.maxOfflineQueue}` });
+        this.alarm({
+          kind: 'offline-queue',
+          state: 'cleared',
+          subject: id,
+          message: `offline queue of ${id} back to ${depth}/${this.limits.maxOfflineQueue}`,
+        });
       }
     }
   }
@@ -83,10 +99,16 @@ export class DiskGuard {
   private low = false;
   private timer: NodeJS.Timeout | undefined;
   lastFreeBytes: number | undefined;
-  constructor(private readonly path: string, private minFreeBytes: number, private readonly alarm: AlarmSink) {}
+  constructor(
+    private readonly path: string,
+    private minFreeBytes: number,
+    private readonly alarm: AlarmSink,
+  ) {}
 
   /** Live configuration change (limits.minFreeDiskBytes). */
-  setMinFreeBytes(n: number): void { this.minFreeBytes = n; }
+  setMinFreeBytes(n: number): void {
+    this.minFreeBytes = n;
+  }
 
   async sample(): Promise<number> {
     const s = await statfs(this.path);
@@ -95,18 +117,29 @@ export class DiskGuard {
     const low = free < this.minFreeBytes;
     if (low !== this.low) {
       this.low = low;
-      this.alarm({ kind: 'disk-space', state: low ? 'raised' : 'cleared', subject: this.path, message: `${free} bytes free (minimum ${this.minFreeBytes})` });
+      this.alarm({
+        kind: 'disk-space',
+        state: low ? 'raised' : 'cleared',
+        subject: this.path,
+        message: `${free} bytes free (minimum ${this.minFreeBytes})`,
+      });
     }
     return free;
   }
 
   start(everyMs = 5000): Promise<number> {
-    this.timer = setInterval(() => { this.sample().catch(() => { /* readiness reports it */ }); }, everyMs);
+    this.timer = setInterval(() => {
+      this.sample().catch(() => {
+        /* readiness reports it */
+      });
+    }, everyMs);
     this.timer.unref();
     return this.sample();
   }
 
-  stop(): void { clearInterval(this.timer); }
+  stop(): void {
+    clearInterval(this.timer);
+  }
 
   admit(): LimitDecision {
     return this.low ? { ok: false, reason: `free disk space below ${this.minFreeBytes} bytes` } : ok;

@@ -5,7 +5,11 @@ import { createServer as createTlsServer, type TLSSocket } from 'node:tls';
 import { isLoopback } from '../config/schema/common.js';
 import type { ListenerConfig } from '../config/schema/broker.js';
 
-export interface ListenerInfo { name: string; type: 'tls' | 'plain'; segment: 'local' | 'number-linkage' }
+export interface ListenerInfo {
+  name: string;
+  type: 'tls' | 'plain';
+  segment: 'local' | 'number-linkage';
+}
 
 export interface RunningListener extends ListenerInfo {
   address(): { host: string; port: number };
@@ -36,12 +40,16 @@ export function isLoopbackAddress(addr: string | undefined): boolean {
 function tlsOptions(l: ListenerConfig) {
   const t = l.tls!;
   return {
-    cert: readFileSync(t.cert), key: readFileSync(t.key), ca: readFileSync(t.ca),
+    cert: readFileSync(t.cert),
+    key: readFileSync(t.key),
+    ca: readFileSync(t.ca),
     ...(t.crl.length ? { crl: t.crl.map((f) => readFileSync(f)) } : {}),
     // The chain (CA, expiry, CRL) is still verified by OpenSSL on every handshake; refusing it here
     // rather than inside OpenSSL is what lets the log say why (CERT_HAS_EXPIRED, CERT_REVOKED...):
     // with rejectUnauthorized Node drops the socket without reporting the verification error.
-    requestCert: true, rejectUnauthorized: false, minVersion: 'TLSv1.2' as const,
+    requestCert: true,
+    rejectUnauthorized: false,
+    minVersion: 'TLSv1.2' as const,
   };
 }
 
@@ -100,11 +108,15 @@ export async function startListener(l: ListenerConfig, hooks: ListenerHooks): Pr
     hooks.opened(s);
   });
   await new Promise<void>((resolve, reject) => {
-    const onError = (e: NodeJS.ErrnoException) => reject(new Error(`listener ${l.name}: cannot listen on ${l.host}:${l.port}: ${e.code ?? e.message}`));
+    const onError = (e: NodeJS.ErrnoException) =>
+      reject(new Error(`listener ${l.name}: cannot listen on ${l.host}:${l.port}: ${e.code ?? e.message}`));
     server.once('error', onError);
     // A deep accept queue (the kernel caps it at net.core.somaxconn): a flood that reconnects as fast
     // as it is closed must not fill it, or a real client's SYN is dropped and retried only after 1 s, 3 s...
-    server.listen({ port: l.port, host: l.host, backlog: 4096 }, () => { server.off('error', onError); resolve(); });
+    server.listen({ port: l.port, host: l.host, backlog: 4096 }, () => {
+      server.off('error', onError);
+      resolve();
+    });
   });
   return {
     ...info,
@@ -115,11 +127,12 @@ export async function startListener(l: ListenerConfig, hooks: ListenerHooks): Pr
     },
     reloadTls,
     listening: () => server.listening,
-    close: () => new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      // Clients were closed by aedes first; what remains never finished CONNECT or the TLS handshake.
-      for (const s of sockets) s.destroy();
-    }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        // Clients were closed by aedes first; what remains never finished CONNECT or the TLS handshake.
+        for (const s of sockets) s.destroy();
+      }),
   };
 }
 

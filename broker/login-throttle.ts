@@ -8,13 +8,21 @@
 // entry per guess.
 import type { AuthFailureLimits } from '../config/schema/broker.js';
 
-interface Burst { attempts: number; checked: number; unchecked: number; backoffAnnounced: boolean }
-interface KeyState { failures: number; blockedUntil: number; lastAttempt: number; burst: Burst }
+interface Burst {
+  attempts: number;
+  checked: number;
+  unchecked: number;
+  backoffAnnounced: boolean;
+}
+interface KeyState {
+  failures: number;
+  blockedUntil: number;
+  lastAttempt: number;
+  burst: Burst;
+}
 
 /** What the broker writes to the audit log. */
-export type ThrottleNotice =
-  | { kind: 'backoff'; key: string; detail: string }
-  | { kind: 'burst-over'; key: string; detail: string };
+export type ThrottleNotice = { kind: 'backoff'; key: string; detail: string } | { kind: 'burst-over'; key: string; detail: string };
 
 /** Above this many keys the oldest are forgotten (a spray of source addresses must not grow memory without bound). */
 const MAX_KEYS = 10_000;
@@ -64,7 +72,11 @@ export class LoginThrottle {
       s.blockedUntil = now + Math.min(l.maxBackoffMs, l.backoffMs * 2 ** exp);
       if (!s.burst.backoffAnnounced) {
         s.burst.backoffAnnounced = true;
-        notices.push({ kind: 'backoff', key: k, detail: `${k}: ${s.failures} failed logins in a row; its attempts are refused unchecked for ${l.backoffMs} ms, doubling with each further failure up to ${l.maxBackoffMs} ms` });
+        notices.push({
+          kind: 'backoff',
+          key: k,
+          detail: `${k}: ${s.failures} failed logins in a row; its attempts are refused unchecked for ${l.backoffMs} ms, doubling with each further failure up to ${l.maxBackoffMs} ms`,
+        });
       }
     }
     return { audit, notices };
@@ -104,5 +116,9 @@ export class LoginThrottle {
 
 function summary(key: string, s: KeyState, why: string): ThrottleNotice {
   const b = s.burst;
-  return { kind: 'burst-over', key, detail: `${key}: burst of failed logins over (${why}): ${b.attempts} attempts, ${b.checked} passwords checked and wrong, ${b.unchecked} refused unchecked` };
+  return {
+    kind: 'burst-over',
+    key,
+    detail: `${key}: burst of failed logins over (${why}): ${b.attempts} attempts, ${b.checked} passwords checked and wrong, ${b.unchecked} refused unchecked`,
+  };
 }

@@ -31,7 +31,9 @@ export function answersOversize(topic: string, qos: number, systemId: string | n
 export function leadingEnvelopeId(payload: Uint8Array): string | null {
   const s = Buffer.from(payload.buffer, payload.byteOffset, Math.min(payload.length, ID_SCAN_BYTES)).toString('latin1');
   let i = 0;
-  const ws = () => { while (i < s.length && ' \t\r\n'.includes(s[i]!)) i++; };
+  const ws = () => {
+    while (i < s.length && ' \t\r\n'.includes(s[i]!)) i++;
+  };
   /** A JSON string starting at s[i] === '"'; null when cut off. Escapes are kept raw (never an id). */
   const str = (): string | null => {
     const start = ++i;
@@ -47,7 +49,10 @@ export function leadingEnvelopeId(payload: Uint8Array): string | null {
       let depth = 0;
       while (i < s.length) {
         const c = s[i]!;
-        if (c === '"') { if (str() === null) return false; continue; }
+        if (c === '"') {
+          if (str() === null) return false;
+          continue;
+        }
         if (c === '{' || c === '[') depth++;
         else if (c === '}' || c === ']') depth--;
         i++;
@@ -85,7 +90,11 @@ export function leadingEnvelopeId(payload: Uint8Array): string | null {
 /** The contract's error reply to an oversized request (built like the intake's refusals). */
 export function oversizeReply(payload: Uint8Array, systemId: string, self: string, maxPayloadBytes: number): Envelope<ErrorBody> {
   const bytes = payload.length;
-  return errorReply({ id: leadingEnvelopeId(payload) ?? '', from: systemId }, self, 'invalid_request',
+  return errorReply(
+    { id: leadingEnvelopeId(payload) ?? '', from: systemId },
+    self,
+    'invalid_request',
     `payload of ${bytes} bytes exceeds maxPayloadBytes ${maxPayloadBytes}; the request was not accepted`,
-    [{ path: 'payload', problem: `${bytes} bytes; at most ${maxPayloadBytes} bytes are accepted` }]);
+    [{ path: 'payload', problem: `${bytes} bytes; at most ${maxPayloadBytes} bytes are accepted` }],
+  );
 }

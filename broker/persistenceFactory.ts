@@ -22,7 +22,9 @@ export function fromLevelPersistence(level: LevelPersistence, ownsIt: boolean): 
     level,
     outgoingDepth: async (id) => level.outgoingDepth(id),
     queuedClients: async () => [...level.outgoingDepths().keys()],
-    close: async () => { if (ownsIt) await level.destroy(); },
+    close: async () => {
+      if (ownsIt) await level.destroy();
+    },
   };
 }
 

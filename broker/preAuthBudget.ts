@@ -10,8 +10,18 @@ export function createPreAuthGate(ctx: BrokerContext): PreAuthGate {
   return new PreAuthGate(() => limits.preAuth, {
     evicted(address, scope) {
       const bound = scope === 'address' ? `${limits.preAuth.maxPerAddress} per address` : `${limits.preAuth.maxTotal} in total`;
-      deny('pre-auth', `unauthenticated connections at their bound (${bound}): an idle one from ${address} closed`, { remote: address }, true);
-      alarms.raise({ kind: 'pre-auth', state: 'raised', subject: scopeOf(address, scope), message: `unauthenticated connections at their bound (${bound}); the idlest ones from ${scope === 'address' ? address : 'the address holding the most'} are closed` });
+      deny(
+        'pre-auth',
+        `unauthenticated connections at their bound (${bound}): an idle one from ${address} closed`,
+        { remote: address },
+        true,
+      );
+      alarms.raise({
+        kind: 'pre-auth',
+        state: 'raised',
+        subject: scopeOf(address, scope),
+        message: `unauthenticated connections at their bound (${bound}); the idlest ones from ${scope === 'address' ? address : 'the address holding the most'} are closed`,
+      });
     },
     timedOut(address) {
       deny('pre-auth', `no authenticated CONNECT within ${limits.preAuth.connectTimeoutMs} ms: closed`, { remote: address }, true);
@@ -27,6 +37,12 @@ export function clearPreAuthAlarms(ctx: BrokerContext, gate: PreAuthGate): void 
     const all = a.subject === 'all addresses';
     const count = all ? gate.total : gate.pendingFrom(a.subject.slice('address '.length));
     const bound = all ? limits.preAuth.maxTotal : limits.preAuth.maxPerAddress;
-    if (count * 2 < bound) ctx.alarms.raise({ kind: 'pre-auth', state: 'cleared', subject: a.subject, message: `unauthenticated connections of ${a.subject} back to ${count}` });
+    if (count * 2 < bound)
+      ctx.alarms.raise({
+        kind: 'pre-auth',
+        state: 'cleared',
+        subject: a.subject,
+        message: `unauthenticated connections of ${a.subject} back to ${count}`,
+      });
   }
 }

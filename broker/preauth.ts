@@ -39,11 +39,20 @@ export class PreAuthGate {
   readonly #closed = new WeakSet<Socket>();
   #total = 0;
 
-  constructor(private readonly limits: () => PreAuthLimits, private readonly events: PreAuthEvents) {}
+  constructor(
+    private readonly limits: () => PreAuthLimits,
+    private readonly events: PreAuthEvents,
+  ) {}
 
-  get total(): number { return this.#total; }
-  closedHere(raw: Socket): boolean { return this.#closed.has(raw); }
-  pendingFrom(address: string): number { return this.#byAddress.get(address)?.size ?? 0; }
+  get total(): number {
+    return this.#total;
+  }
+  closedHere(raw: Socket): boolean {
+    return this.#closed.has(raw);
+  }
+  pendingFrom(address: string): number {
+    return this.#byAddress.get(address)?.size ?? 0;
+  }
 
   /** A TCP connection was accepted (before any TLS handshake). */
   opened(raw: Socket): void {
@@ -62,9 +71,13 @@ export class PreAuthGate {
       }
     }
     mine = this.#byAddress.get(address); // an eviction may have emptied and dropped it
-    if (!mine) this.#byAddress.set(address, mine = new Set());
+    if (!mine) this.#byAddress.set(address, (mine = new Set()));
     const p: Pending = {
-      raw, conn: raw, address, handshaken: false, connectSeen: false,
+      raw,
+      conn: raw,
+      address,
+      handshaken: false,
+      connectSeen: false,
       timer: setTimeout(() => {
         this.events.timedOut(address);
         this.#close(p);
@@ -134,7 +147,9 @@ export class PreAuthGate {
  * a flood that reconnects as fast as it is closed from slowing the real clients' logins.
  */
 export function onFirstBytes(conn: Socket, handOver: () => void): void {
-  const ignore = () => { /* before the hand-over nobody reads: a reset just closes it */ };
+  const ignore = () => {
+    /* before the hand-over nobody reads: a reset just closes it */
+  };
   conn.on('error', ignore);
   conn.once('data', (chunk: Buffer) => {
     conn.pause();

@@ -17,7 +17,12 @@ export interface Reconfigurable {
   openListener(l: ApplianceConfig['listeners'][number]): Promise<RunningListener>;
 }
 
-export async function reconfigure(ctx: BrokerContext, parts: Reconfigurable, next: ApplianceConfig, opts: { restartListeners?: string[] } = {}): Promise<{ disconnected: string[] }> {
+export async function reconfigure(
+  ctx: BrokerContext,
+  parts: Reconfigurable,
+  next: ApplianceConfig,
+  opts: { restartListeners?: string[] } = {},
+): Promise<{ disconnected: string[] }> {
   const { connections, log } = ctx;
   const { listeners } = parts;
   ctx.current = next;
@@ -39,7 +44,10 @@ export async function reconfigure(ctx: BrokerContext, parts: Reconfigurable, nex
   }
   for (const name of opts.restartListeners ?? []) {
     const i = listeners.findIndex((l) => l.name === name);
-    if (i >= 0) { await listeners[i]!.close(); listeners.splice(i, 1); }
+    if (i >= 0) {
+      await listeners[i]!.close();
+      listeners.splice(i, 1);
+    }
     const l = next.listeners.find((x) => x.name === name);
     if (l) {
       listeners.push(await parts.openListener(l));

@@ -7,22 +7,26 @@ import { Readable } from 'node:stream';
 
 type QueuePacket = { cmd?: string; messageId?: number; dup?: boolean; brokerId?: string; brokerCounter?: number };
 type StreamClient = { id: string; duplicates?: Record<string, number> };
-interface OutgoingStreamOwner { outgoingStream(client: StreamClient): Readable }
+interface OutgoingStreamOwner {
+  outgoingStream(client: StreamClient): Readable;
+}
 
 export function markRedeliveries(persistence: unknown): void {
   const p = persistence as OutgoingStreamOwner;
   const original = p.outgoingStream.bind(p);
   p.outgoingStream = (client) => {
     const source = original(client);
-    return Readable.from((async function* () {
-      for await (const packet of source as AsyncIterable<QueuePacket>) {
-        if ((packet.cmd ?? 'publish') === 'publish' && packet.messageId !== undefined) packet.dup = true;
-        const marks = client.duplicates;
-        if (marks && packet.brokerId !== undefined && packet.brokerCounter !== undefined) {
-          marks[packet.brokerId] = Math.max(marks[packet.brokerId] ?? 0, packet.brokerCounter);
+    return Readable.from(
+      (async function* () {
+        for await (const packet of source as AsyncIterable<QueuePacket>) {
+          if ((packet.cmd ?? 'publish') === 'publish' && packet.messageId !== undefined) packet.dup = true;
+          const marks = client.duplicates;
+          if (marks && packet.brokerId !== undefined && packet.brokerCounter !== undefined) {
+            marks[packet.brokerId] = Math.max(marks[packet.brokerId] ?? 0, packet.brokerCounter);
+          }
+          yield packet;
         }
-        yield packet;
-      }
-    })());
+      })(),
+    );
   };
 }

@@ -40,13 +40,24 @@ export async function startBroker(config: ApplianceConfig, deps: BrokerDeps): Pr
   const metrics = createBrokerMetrics(registry);
   mkdirSync(config.dataDir, { recursive: true });
   const ownPersistence = deps.persistence === undefined;
-  const persistence = deps.persistence ?? await createBrokerPersistence(
-    { ...(deps.db ? { db: deps.db } : { dataDir: config.dataDir }), sync: config.broker.syncWrites, ...(deps.sealer ? { sealer: deps.sealer } : {}) });
+  const persistence =
+    deps.persistence ??
+    (await createBrokerPersistence({
+      ...(deps.db ? { db: deps.db } : { dataDir: config.dataDir }),
+      sync: config.broker.syncWrites,
+      ...(deps.sealer ? { sealer: deps.sealer } : {}),
+    }));
   const connections = new Connections();
   const alarms = new BrokerAlarms({ log, metrics, audit: deps.audit });
   let created: Aedes | undefined;
   const ctx: BrokerContext = {
-    log, deps, current: config, limits: { ...config.limits }, metrics, connections, alarms,
+    log,
+    deps,
+    current: config,
+    limits: { ...config.limits },
+    metrics,
+    connections,
+    alarms,
     deny: createDeny({ log, metrics, connections, audit: deps.audit }),
     // aedes takes the hooks at construction, so it is created below, after them; no hook runs before that.
     get aedes(): Aedes {
@@ -68,7 +79,7 @@ export async function startBroker(config: ApplianceConfig, deps: BrokerDeps): Pr
   );
 
   markRedeliveries(persistence.aedes);
-  const aedes = created = await Aedes.createBroker({
+  const aedes = (created = await Aedes.createBroker({
     persistence: persistence.aedes,
     maxInflightInbound: limits.maxInflight,
     // aedes' own deadline runs from a connection's first bytes and cannot change live: set to the
@@ -79,13 +90,18 @@ export async function startBroker(config: ApplianceConfig, deps: BrokerDeps): Pr
     authorizePublish: createAuthorizePublish(ctx, { disk, queues }),
     authorizeSubscribe: createAuthorizeSubscribe(ctx),
     authorizeForward: createAuthorizeForward(ctx),
-  });
+  }));
 
   const level = persistence.level;
   installDurableIngress(ctx, level);
-  level.onAlarm((a) => alarms.raise({
-    kind: 'storage', state: a.kind === 'write-failed' ? 'raised' : 'cleared', subject: 'leveldb', message: a.message,
-  }));
+  level.onAlarm((a) =>
+    alarms.raise({
+      kind: 'storage',
+      state: a.kind === 'write-failed' ? 'raised' : 'cleared',
+      subject: 'leveldb',
+      message: a.message,
+    }),
+  );
   const replayed = await level.replayIngress(aedes);
   if (replayed > 0) log.info({ replayed }, 'ingress replayed after restart');
   await publishWillsOfEarlierRun(ctx, persistence.aedes as WillPersistence);
@@ -106,7 +122,9 @@ export async function startBroker(config: ApplianceConfig, deps: BrokerDeps): Pr
   }
 
   const sweep = setInterval(() => {
-    queues.sweep().catch(() => { /* next sweep */ });
+    queues.sweep().catch(() => {
+      /* next sweep */
+    });
     authentication.sweep(Date.now());
     clearPreAuthAlarms(ctx, gate);
   }, 1000);
@@ -122,7 +140,9 @@ export async function startBroker(config: ApplianceConfig, deps: BrokerDeps): Pr
 
   let closed = false;
   return {
-    aedes, persistence, registry,
+    aedes,
+    persistence,
+    registry,
     address(name) {
       const l = listeners.find((x) => x.name === name);
       if (!l) throw new Error(`no listener named ${name}`);
@@ -134,7 +154,9 @@ export async function startBroker(config: ApplianceConfig, deps: BrokerDeps): Pr
     listenersUp: () => !closed && listeners.length === ctx.current.listeners.length && listeners.every((l) => l.listening()),
     admitOffline: (topic, qos) => queues.admit(topic, qos),
     freeDiskBytes: () => disk.sample(),
-    reloadTls() { for (const l of listeners) if (l.type === 'tls') l.reloadTls(); },
+    reloadTls() {
+      for (const l of listeners) if (l.type === 'tls') l.reloadTls();
+    },
     reconfigure: (next, opts) => reconfigure(ctx, { authentication, disk, listeners, openListener: open }, next, opts),
     async close() {
       if (closed) return;

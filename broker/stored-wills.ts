@@ -10,7 +10,11 @@ import type { Client } from 'aedes';
 import type { BrokerIdentity } from './acl.js';
 import { asRegistrant, type RegistrantCheck, type WillRegistrant, type WillShape } from './will.js';
 
-export interface StoredWill extends WillShape { clientId: string; payload?: unknown; registrant?: unknown }
+export interface StoredWill extends WillShape {
+  clientId: string;
+  payload?: unknown;
+  registrant?: unknown;
+}
 
 /** The will part of the aedes persistence (broker/persistence/levelPersistence.ts). */
 export interface WillPersistence {
@@ -23,7 +27,10 @@ export interface WillPersistence {
  * Stores each will with its registrant from now on, and keeps stored wills away from aedes' own
  * publication. Returns the stored wills as they are now (for the pass at start).
  */
-export async function takeOverStoredWills(p: WillPersistence, registrantOf: (client: Client) => WillRegistrant | undefined): Promise<StoredWill[]> {
+export async function takeOverStoredWills(
+  p: WillPersistence,
+  registrantOf: (client: Client) => WillRegistrant | undefined,
+): Promise<StoredWill[]> {
   const stored = (await p.streamWill({}).toArray()) as StoredWill[];
   const putWill = p.putWill.bind(p);
   p.putWill = (client, packet) => putWill(client, { ...packet, registrant: registrantOf(client) });
@@ -46,7 +53,11 @@ export interface StoredWillSteps {
  * Publishes or refuses each stored will, then deletes it; a will held back for a passing reason stays
  * stored for the next start (the earlier run accepted it). Returns how many went out and were kept.
  */
-export async function publishStoredWills(p: WillPersistence, wills: StoredWill[], steps: StoredWillSteps): Promise<{ published: number; kept: number }> {
+export async function publishStoredWills(
+  p: WillPersistence,
+  wills: StoredWill[],
+  steps: StoredWillSteps,
+): Promise<{ published: number; kept: number }> {
   let published = 0;
   let kept = 0;
   for (const will of wills) {
@@ -55,7 +66,10 @@ export async function publishStoredWills(p: WillPersistence, wills: StoredWill[]
     let outcome: 'published' | 'refused' | 'retry' = 'refused';
     if (!decision.ok) steps.refuse(will, decision.reason, registrant);
     else outcome = await steps.publish(will, decision.identity);
-    if (outcome === 'retry') { kept++; continue; }
+    if (outcome === 'retry') {
+      kept++;
+      continue;
+    }
     if (outcome === 'published') published++;
     await p.delWill({ id: will.clientId });
   }

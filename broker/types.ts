@@ -13,7 +13,17 @@ import type { ValueSealer } from './persistence/index.js';
 
 /** What the audit log records about a refusal or an alarm. */
 export type BrokerAuditEvent =
-  | { kind: 'denial'; reason: DenialReason; detail: string; systemId: string | null; clientId: string | null; listener: string | null; remote: string | null; topic?: string; at: string }
+  | {
+      kind: 'denial';
+      reason: DenialReason;
+      detail: string;
+      systemId: string | null;
+      clientId: string | null;
+      listener: string | null;
+      remote: string | null;
+      topic?: string;
+      at: string;
+    }
   | { kind: 'alarm'; alarm: Alarm };
 
 export interface BrokerDeps {

@@ -6,9 +6,16 @@ import { canPublish, type BrokerIdentity } from './acl.js';
 import { identityOf } from './auth.js';
 
 /** Who left a will: stored with it, so that a will outliving its connection keeps its author. */
-export interface WillRegistrant { systemId: string | null; role: string }
+export interface WillRegistrant {
+  systemId: string | null;
+  role: string;
+}
 
-export interface WillShape { topic: string; qos: number; retain: boolean }
+export interface WillShape {
+  topic: string;
+  qos: number;
+  retain: boolean;
+}
 
 /**
  * Why `who` may not leave this will, or null. The topic follows the publish ACL strictly (a will of a

@@ -21,16 +21,28 @@ export async function publishWillsOfEarlierRun(ctx: BrokerContext, store: WillPe
       return problem ? { ok: false, reason: problem } : who;
     },
     refuse(will, reason, registrant) {
-      ctx.deny('acl-will', `stored will of client ${will.clientId} on ${will.topic} not published: ${reason}`,
-        { clientId: will.clientId, systemId: registrant?.systemId ?? null, topic: will.topic });
+      ctx.deny('acl-will', `stored will of client ${will.clientId} on ${will.topic} not published: ${reason}`, {
+        clientId: will.clientId,
+        systemId: registrant?.systemId ?? null,
+        topic: will.topic,
+      });
     },
     async publish(will, identity) {
       // Stands for the connection that left the will: an object only this code holds, so no client can pose as it.
       const gone = { id: will.clientId } as Client;
       connections.identities.set(gone, identity);
-      const packet = { cmd: 'publish', topic: will.topic, payload: will.payload, qos: will.qos, retain: will.retain, dup: false } as PublishPacket;
+      const packet = {
+        cmd: 'publish',
+        topic: will.topic,
+        payload: will.payload,
+        qos: will.qos,
+        retain: will.retain,
+        dup: false,
+      } as PublishPacket;
       try {
-        await new Promise<void>((resolve, reject) => aedes.authorizePublish(gone, packet, (e?: Error | null) => (e ? reject(e) : resolve())));
+        await new Promise<void>((resolve, reject) =>
+          aedes.authorizePublish(gone, packet, (e?: Error | null) => (e ? reject(e) : resolve())),
+        );
       } catch (e) {
         // Refused and audited by the publish checks; a full disk or queue, or a failed store write, passes.
         return e instanceof Refusal && !PASSING.has((e as Refusal & { kind?: string }).kind ?? '') ? 'refused' : 'retry';
@@ -40,11 +52,18 @@ export async function publishWillsOfEarlierRun(ctx: BrokerContext, store: WillPe
         await new Promise<void>((resolve, reject) => aedes.publish(packet, gone, (e?: Error) => (e ? reject(e) : resolve())));
         return 'published';
       } catch (e) {
-        ctx.deny('storage', `stored will of client ${will.clientId} could not be published: ${(e as Error).message}`, { client: gone, topic: will.topic });
+        ctx.deny('storage', `stored will of client ${will.clientId} could not be published: ${(e as Error).message}`, {
+          client: gone,
+          topic: will.topic,
+        });
         return 'retry';
       }
     },
   });
   if (wills.length > 0) log.info({ stored: wills.length, ...published }, 'last wills of the earlier run handled');
-  if (published.kept > 0) log.warn({ kept: published.kept }, 'last wills of the earlier run kept for the next start: not published for a passing reason (disk, queue, store)');
+  if (published.kept > 0)
+    log.warn(
+      { kept: published.kept },
+      'last wills of the earlier run kept for the next start: not published for a passing reason (disk, queue, store)',
+    );
 }

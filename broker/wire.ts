@@ -15,7 +15,12 @@ interface ParserInternals {
 }
 
 export class WireError extends Error {
-  constructor(message: string, readonly kind: 'malformed' | 'payload-too-large') { super(message); }
+  constructor(
+    message: string,
+    readonly kind: 'malformed' | 'payload-too-large',
+  ) {
+    super(message);
+  }
 }
 
 /** Patches one connection's parser (aedes Client `_parser`). */
@@ -26,7 +31,12 @@ export function guardParser(parser: unknown, maxPacketBytes: number): void {
   p._parseLength = function (this: ParserInternals) {
     const done = parseLength.call(this);
     if (done && this.packet.length > maxPacketBytes) {
-      this._emitError(new WireError(`${this.packet.cmd ?? 'packet'} of ${this.packet.length} bytes exceeds the limit of ${maxPacketBytes}`, 'payload-too-large'));
+      this._emitError(
+        new WireError(
+          `${this.packet.cmd ?? 'packet'} of ${this.packet.length} bytes exceeds the limit of ${maxPacketBytes}`,
+          'payload-too-large',
+        ),
+      );
       return false;
     }
     return done;

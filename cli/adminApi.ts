@@ -19,42 +19,75 @@ export interface AdminApi {
 
 function jsonOf(body: Buffer): Record<string, unknown> {
   const text = body.toString('utf8');
-  try { return JSON.parse(text) as Record<string, unknown>; } catch { return { message: text.slice(0, 200) }; }
+  try {
+    return JSON.parse(text) as Record<string, unknown>;
+  } catch {
+    return { message: text.slice(0, 200) };
+  }
 }
 
 export type AdminApiResult = { ok: true; api: AdminApi } | { ok: false; message: string };
 
-export function adminApi(config: ApplianceConfig, opts: { url?: string | undefined; tokenFile?: string | undefined; ca?: string | undefined; env?: NodeJS.ProcessEnv }): AdminApiResult {
+export function adminApi(
+  config: ApplianceConfig,
+  opts: { url?: string | undefined; tokenFile?: string | undefined; ca?: string | undefined; env?: NodeJS.ProcessEnv },
+): AdminApiResult {
   const env = opts.env ?? process.env;
   let token = env.JUKIGW_API_TOKEN?.trim();
   if (opts.tokenFile) {
-    try { token = readFileSync(opts.tokenFile, 'utf8').trim(); } catch (e) { return { ok: false, message: `--token-file ${opts.tokenFile}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}` }; }
+    try {
+      token = readFileSync(opts.tokenFile, 'utf8').trim();
+    } catch (e) {
+      return { ok: false, message: `--token-file ${opts.tokenFile}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}` };
+    }
   }
-  if (!token) return { ok: false, message: 'no API token: set JUKIGW_API_TOKEN or give --token-file FILE (an admin API token from the admin UI, Accounts page)' };
-  if (!opts.url && !config.ui.enabled) return { ok: false, message: 'the admin UI/API is disabled in this configuration (ui.enabled: false); give --url of a running admin API' };
+  if (!token)
+    return {
+      ok: false,
+      message: 'no API token: set JUKIGW_API_TOKEN or give --token-file FILE (an admin API token from the admin UI, Accounts page)',
+    };
+  if (!opts.url && !config.ui.enabled)
+    return {
+      ok: false,
+      message: 'the admin UI/API is disabled in this configuration (ui.enabled: false); give --url of a running admin API',
+    };
   const host = ['0.0.0.0', '::', ''].includes(config.ui.host) ? '127.0.0.1' : config.ui.host;
   const url = (opts.url ?? `https://${host.includes(':') ? `[${host}]` : host}:${config.ui.port}`).replace(/\/+$/, '');
   // The appliance's own certificate: configured, or the self-signed one it generated in the data dir.
   const caFile = opts.ca ?? config.ui.tls?.cert ?? join(config.dataDir, 'ui-tls', 'ui.pem');
-  if (!existsSync(caFile)) return { ok: false, message: `no certificate to trust the admin API with (${caFile} does not exist); give --ca FILE` };
+  if (!existsSync(caFile))
+    return { ok: false, message: `no certificate to trust the admin API with (${caFile} does not exist); give --ca FILE` };
   const ca = [...rootCertificates, readFileSync(caFile, 'utf8')];
   const bearer = token;
-  const send = (method: string, path: string, data?: Buffer | Readable, contentType?: string) => new Promise<{ status: number; body: Buffer }>((resolve, reject) => {
-    const length = Buffer.isBuffer(data) ? { 'content-length': data.length } : {};
-    const req = request(`${url}/api/v1${path}`, {
-      method, ca, timeout: 30_000,
-      headers: { authorization: `Bearer ${bearer}`, accept: 'application/json', ...(data ? { 'content-type': contentType!, ...length } : {}) },
-    }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) }));
-      res.on('error', reject);
+  const send = (method: string, path: string, data?: Buffer | Readable, contentType?: string) =>
+    new Promise<{ status: number; body: Buffer }>((resolve, reject) => {
+      const length = Buffer.isBuffer(data) ? { 'content-length': data.length } : {};
+      const req = request(
+        `${url}/api/v1${path}`,
+        {
+          method,
+          ca,
+          timeout: 30_000,
+          headers: {
+            authorization: `Bearer ${bearer}`,
+            accept: 'application/json',
+            ...(data ? { 'content-type': contentType!, ...length } : {}),
+          },
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) }));
+          res.on('error', reject);
+        },
+      );
+      req.on('timeout', () => req.destroy(new Error(`no answer from ${url} in 30 s`)));
+      req.on('error', (e: NodeJS.ErrnoException) =>
+        reject(e.code === 'ECONNREFUSED' ? new Error(`the admin API at ${url} is not reachable (is the appliance running?)`) : e),
+      );
+      if (data instanceof Readable) data.pipe(req);
+      else req.end(data);
     });
-    req.on('timeout', () => req.destroy(new Error(`no answer from ${url} in 30 s`)));
-    req.on('error', (e: NodeJS.ErrnoException) => reject(e.code === 'ECONNREFUSED'
-      ? new Error(`the admin API at ${url} is not reachable (is the appliance running?)`) : e));
-    if (data instanceof Readable) data.pipe(req); else req.end(data);
-  });
   return {
     ok: true,
     api: {

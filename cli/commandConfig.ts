@@ -9,8 +9,17 @@ export type CommandConfig = { ok: true; config: ApplianceConfig; source: string 
 
 export function commandConfig(file: string | undefined, env: NodeJS.ProcessEnv = process.env): CommandConfig {
   const r = loadConfig(file, env);
-  if (!r.ok) return { ok: false, message: `configuration ${file ?? '(embedded default, as juki-gw start uses it)'}:\n${formatProblems(r.problems)}` };
-  const source = file !== undefined ? `--config ${file}` : env.JUKIGW_dataDir !== undefined ? 'JUKIGW_dataDir' : 'the embedded default, as juki-gw start uses it';
+  if (!r.ok)
+    return {
+      ok: false,
+      message: `configuration ${file ?? '(embedded default, as juki-gw start uses it)'}:\n${formatProblems(r.problems)}`,
+    };
+  const source =
+    file !== undefined
+      ? `--config ${file}`
+      : env.JUKIGW_dataDir !== undefined
+        ? 'JUKIGW_dataDir'
+        : 'the embedded default, as juki-gw start uses it';
   return { ok: true, config: r.config, source };
 }
 

@@ -16,25 +16,43 @@ function refusal(status: number, json: Record<string, unknown>): string {
 }
 
 function printKeys(keys: DataKeyInfo[], time: ShowTime): void {
-  for (const k of keys) out(`data key ${String(k.id).padStart(3)}  ${(k.current ? 'current' : k.state).padEnd(8)} created ${time(k.createdAt)}${k.retiredAt ? `  retired ${time(k.retiredAt)}` : ''}`);
+  for (const k of keys)
+    out(
+      `data key ${String(k.id).padStart(3)}  ${(k.current ? 'current' : k.state).padEnd(8)} created ${time(k.createdAt)}${k.retiredAt ? `  retired ${time(k.retiredAt)}` : ''}`,
+    );
 }
 
 function printRotation(r: DataKeyRotationStatus, time: ShowTime): void {
-  if (r.state === 'idle') { out('no rotation since the appliance started'); return; }
-  out(`rotation by ${r.by} at ${time(r.startedAt)}: ${r.state}; ${r.rewritten} values re-encrypted (${r.scanned} scanned, ${r.skippedConcurrent} rewritten by the flows meanwhile) in ${r.passes} pass(es)` +
-    `${r.retired.length ? `; retired data key(s) ${r.retired.join(', ')}` : ''}${r.unreadable ? `; ${r.unreadable} unreadable value(s) left as they were` : ''}`);
+  if (r.state === 'idle') {
+    out('no rotation since the appliance started');
+    return;
+  }
+  out(
+    `rotation by ${r.by} at ${time(r.startedAt)}: ${r.state}; ${r.rewritten} values re-encrypted (${r.scanned} scanned, ${r.skippedConcurrent} rewritten by the flows meanwhile) in ${r.passes} pass(es)` +
+      `${r.retired.length ? `; retired data key(s) ${r.retired.join(', ')}` : ''}${r.unreadable ? `; ${r.unreadable} unreadable value(s) left as they were` : ''}`,
+  );
   if (r.detail) out(r.detail);
 }
 
-export async function dataKeys(sub: string, config: ApplianceConfig, o: { url?: string | undefined; tokenFile?: string | undefined; ca?: string | undefined; wait: boolean }): Promise<number> {
+export async function dataKeys(
+  sub: string,
+  config: ApplianceConfig,
+  o: { url?: string | undefined; tokenFile?: string | undefined; ca?: string | undefined; wait: boolean },
+): Promise<number> {
   const a = adminApi(config, { url: o.url, tokenFile: o.tokenFile, ca: o.ca });
-  if (!a.ok) { err(`keys ${sub}: ${a.message}`); return 1; }
+  if (!a.ok) {
+    err(`keys ${sub}: ${a.message}`);
+    return 1;
+  }
   const time = showTime(config);
   const api: AdminApi = a.api;
   try {
     if (sub === 'data-keys') {
       const r = await api.call('GET', '/data-keys');
-      if (r.status !== 200) { err(`keys data-keys: ${refusal(r.status, r.json)}`); return 1; }
+      if (r.status !== 200) {
+        err(`keys data-keys: ${refusal(r.status, r.json)}`);
+        return 1;
+      }
       printKeys(r.json.keys as DataKeyInfo[], time);
       printRotation(r.json.rotation as DataKeyRotationStatus, time);
       return 0;
@@ -47,16 +65,28 @@ export async function dataKeys(sub: string, config: ApplianceConfig, o: { url?: 
     }
     const first = started.json.rotation as DataKeyRotationStatus;
     out(`data key ${first.newKeyId} is current on ${api.url}; re-encrypting every stored value while the appliance runs`);
-    if (!o.wait) { out('not waiting (--no-wait): follow it with "juki-gw keys data-keys"'); return 0; }
+    if (!o.wait) {
+      out('not waiting (--no-wait): follow it with "juki-gw keys data-keys"');
+      return 0;
+    }
     let lastPrinted = Date.now();
     for (;;) {
       await new Promise((r) => setTimeout(r, 500));
       const r = await api.call('GET', '/data-keys');
-      if (r.status !== 200) { err(`keys rotate-data-key: ${refusal(r.status, r.json)}`); return 1; }
+      if (r.status !== 200) {
+        err(`keys rotate-data-key: ${refusal(r.status, r.json)}`);
+        return 1;
+      }
       const rot = r.json.rotation as DataKeyRotationStatus;
-      if (rot.startedAt !== first.startedAt) { err('keys rotate-data-key: another rotation replaced this one (was the appliance restarted?)'); return 1; }
+      if (rot.startedAt !== first.startedAt) {
+        err('keys rotate-data-key: another rotation replaced this one (was the appliance restarted?)');
+        return 1;
+      }
       if (rot.state === 'running') {
-        if (Date.now() - lastPrinted > 10_000) { out(`… ${rot.rewritten} values re-encrypted`); lastPrinted = Date.now(); }
+        if (Date.now() - lastPrinted > 10_000) {
+          out(`… ${rot.rewritten} values re-encrypted`);
+          lastPrinted = Date.now();
+        }
         continue;
       }
       printRotation(rot, time);

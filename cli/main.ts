@@ -2,7 +2,22 @@
 // `config check` never pulls in the broker or the PKCS#11 module.
 type Command = { run(args: string[]): Promise<number>; summary: string; USAGE: string };
 
-export const COMMAND_NAMES = ['start', 'broker', 'config', 'keys', 'pki', 'verify', 'queue', 'import', 'audit', 'sim', 'backup', 'provision', 'send', 'cluster'] as const;
+export const COMMAND_NAMES = [
+  'start',
+  'broker',
+  'config',
+  'keys',
+  'pki',
+  'verify',
+  'queue',
+  'import',
+  'audit',
+  'sim',
+  'backup',
+  'provision',
+  'send',
+  'cluster',
+] as const;
 const COMMANDS: Record<string, () => Promise<Command>> = Object.fromEntries(
   COMMAND_NAMES.map((n) => [n, () => import(`./commands/${n}.js`) as Promise<Command>]),
 );
@@ -21,7 +36,11 @@ export async function main(argv: string[]): Promise<number> {
     for (const [n, load] of Object.entries(COMMANDS)) {
       // A summary starts with its command's syntax ("queue list|show…"): the name is in the first column.
       let text: string;
-      try { text = (await load()).summary; } catch { continue; /* not built yet */ }
+      try {
+        text = (await load()).summary;
+      } catch {
+        continue; /* not built yet */
+      }
       lines.push(`  ${n.padEnd(width)}  ${text.startsWith(`${n} `) ? text.slice(n.length + 1) : text}`);
     }
     process.stdout.write(lines.join('\n') + '\n');

@@ -42,7 +42,10 @@ export async function followJob(api: AdminApi, job: Job, label: string, detail?:
   while (j.state === 'running') {
     await new Promise((r) => setTimeout(r, 250));
     const r = await api.call('GET', `/jobs/${j.id}`);
-    if (r.status !== 200) { bar.end(); throw new Error(`job ${j.id}: ${refusal(r.status, r.json, 'the token may not view jobs')}`); }
+    if (r.status !== 200) {
+      bar.end();
+      throw new Error(`job ${j.id}: ${refusal(r.status, r.json, 'the token may not view jobs')}`);
+    }
     j = r.json as Job;
     const d = detail?.(j);
     if (j.total > 0) bar({ done: j.done, total: j.total, ...(d ? { detail: d } : {}) });

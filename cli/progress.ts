@@ -19,5 +19,10 @@ export function progressPrinter(label: string, stream: NodeJS.WriteStream = proc
       stream.write(`${label} ${pct.toFixed(0)}%${detail}\n`);
     }
   };
-  return Object.assign(print, { end: () => { if (drawn) stream.write('\n'); drawn = false; } });
+  return Object.assign(print, {
+    end: () => {
+      if (drawn) stream.write('\n');
+      drawn = false;
+    },
+  });
 }

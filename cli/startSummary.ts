@@ -22,9 +22,14 @@ export function startSummary(s: SummaryInput): string {
   const out = [``, `juki-gw appliance ready — serving ${s.config.municipalities.join(', ')}`];
   if (s.uiUrl) {
     out.push(row('admin UI', `${s.uiUrl}${s.uiFingerprint ? `  (self-signed certificate, SHA-256 ${s.uiFingerprint})` : ''}`));
-    out.push(row('first login', s.firstAdminPassword
-      ? `user "admin", one-time password ${s.firstAdminPassword}  (shown only now; change it at the first login)`
-      : 'done earlier (the one-time password is shown only at the first start)'));
+    out.push(
+      row(
+        'first login',
+        s.firstAdminPassword
+          ? `user "admin", one-time password ${s.firstAdminPassword}  (shown only now; change it at the first login)`
+          : 'done earlier (the one-time password is shown only at the first start)',
+      ),
+    );
   }
   // Password files the appliance generates (inside its data dir), grouped by folder.
   const dataDir = resolve(s.config.dataDir);
@@ -46,8 +51,11 @@ export function startSummary(s: SummaryInput): string {
   }
   if (s.admin) out.push(row('health, metrics', `http://${hostPart(s.admin.host)}:${s.admin.port}/readyz  /metrics`));
   if (s.simulatedUpstreams) {
-    out.push('', '!!!!! UPSTREAMS ARE SIMULATED: no upstream is configured; nothing reaches J-LIS, the prefecture or',
-      '!!!!! the card system. Synthetic people only. Configure `upstreams` for real links.');
+    out.push(
+      '',
+      '!!!!! UPSTREAMS ARE SIMULATED: no upstream is configured; nothing reaches J-LIS, the prefecture or',
+      '!!!!! the card system. Synthetic people only. Configure `upstreams` for real links.',
+    );
   }
   out.push('', row('first request', 'npx juki-gw send --help   (README, "Connecting a local system")'), '');
   return out.join('\n') + '\n';

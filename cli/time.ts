@@ -6,7 +6,8 @@ import { commandConfig } from './commandConfig.js';
 
 export type ShowTime = (at: string | number | Date | null | undefined) => string;
 
-export const showTime = (config: ApplianceConfig | undefined): ShowTime => createTimeFormatter(config?.ui.timeZone ?? DEFAULT_TIME_ZONE).time;
+export const showTime = (config: ApplianceConfig | undefined): ShowTime =>
+  createTimeFormatter(config?.ui.timeZone ?? DEFAULT_TIME_ZONE).time;
 
 /** For a command that needs no configuration otherwise: --config FILE's zone (its problems refused), else start's. */
 export function showTimeOf(file: string | undefined): ShowTime | { error: string } {

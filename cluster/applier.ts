@@ -19,7 +19,9 @@ const PAGE = 32;
 
 export class LogCompactedError extends Error {
   constructor(applied: number, first: number) {
-    super(`this node applied the log up to ${applied} but the log now starts at ${first}: entries ${applied + 1}..${first - 1} were compacted away; this node needs a full copy from the active node`);
+    super(
+      `this node applied the log up to ${applied} but the log now starts at ${first}: entries ${applied + 1}..${first - 1} were compacted away; this node needs a full copy from the active node`,
+    );
     this.name = 'LogCompactedError';
   }
 }
@@ -36,7 +38,12 @@ export class Applier {
    */
   private readonly local: StoragePort;
 
-  private constructor(db: Db, private readonly client: Etcd3, private readonly keys: ClusterKeys, private position: number) {
+  private constructor(
+    db: Db,
+    private readonly client: Etcd3,
+    private readonly keys: ClusterKeys,
+    private position: number,
+  ) {
     this.local = levelPort(db);
   }
 
@@ -45,11 +52,17 @@ export class Applier {
     return new Applier(db, client, keys, v === undefined ? 0 : Number(Buffer.from(v).toString('utf8')));
   }
 
-  get applied(): number { return this.position; }
+  get applied(): number {
+    return this.position;
+  }
 
-  onApplied(listener: (position: number) => void): void { this.listeners.push(listener); }
+  onApplied(listener: (position: number) => void): void {
+    this.listeners.push(listener);
+  }
   /** Following stopped on an error (e.g. LogCompactedError, a LevelDB write error). */
-  onFollowError(listener: (e: Error) => void): void { this.failed.push(listener); }
+  onFollowError(listener: (e: Error) => void): void {
+    this.failed.push(listener);
+  }
 
   /** Applies entries already read (the active node's own appends); positions at or below `applied` are skipped. */
   offer(entries: AppendedEntry[]): Promise<void> {
@@ -75,12 +88,14 @@ export class Applier {
     const readOn = (): void => {
       if (queued || this.watcher !== watcher) return;
       queued = true;
-      void this.serial(async () => { queued = false; await this.readThrough(Number.MAX_SAFE_INTEGER); })
-        .catch((e: Error) => {
-          // etcd unreachable for a moment: read on later; anything else (a gap, LevelDB) stops the node.
-          if (isEtcdUnavailable(e)) setTimeout(readOn, 500);
-          else for (const l of this.failed) l(e);
-        });
+      void this.serial(async () => {
+        queued = false;
+        await this.readThrough(Number.MAX_SAFE_INTEGER);
+      }).catch((e: Error) => {
+        // etcd unreachable for a moment: read on later; anything else (a gap, LevelDB) stops the node.
+        if (isEtcdUnavailable(e)) setTimeout(readOn, 500);
+        else for (const l of this.failed) l(e);
+      });
     };
     watcher.on('put', readOn);
     await this.catchUp();

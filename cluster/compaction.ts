@@ -6,11 +6,22 @@ import { fencedTxn, type Fence } from './fencing.js';
 import type { ClusterKeys } from './keys.js';
 import type { LogSize } from './logSize.js';
 
-export interface LogBounds { alarmEntries: number; alarmBytes: number }
-export interface LogAlarm { entries: number; bytes: number; bounds: LogBounds }
+export interface LogBounds {
+  alarmEntries: number;
+  alarmBytes: number;
+}
+export interface LogAlarm {
+  entries: number;
+  bytes: number;
+  bounds: LogBounds;
+}
 
 export async function publishApplied(client: Etcd3, keys: ClusterKeys, nodeId: string, leaseId: string, position: number): Promise<void> {
-  await client.put(keys.appliedPrefix + nodeId).value(String(position)).lease(leaseId).exec();
+  await client
+    .put(keys.appliedPrefix + nodeId)
+    .value(String(position))
+    .lease(leaseId)
+    .exec();
 }
 
 /** Applied position of every live node (nodeId → position). */
@@ -28,14 +39,19 @@ export async function appliedPositions(client: Etcd3, keys: ClusterKeys): Promis
 export class Compactor {
   private lastSeen = new Map<string, { position: number; at: number }>();
 
-  constructor(private readonly client: Etcd3, private readonly keys: ClusterKeys, private readonly fence: Fence,
-    private readonly graceMs: number, private readonly size?: LogSize,
+  constructor(
+    private readonly client: Etcd3,
+    private readonly keys: ClusterKeys,
+    private readonly fence: Fence,
+    private readonly graceMs: number,
+    private readonly size?: LogSize,
     /**
      * Deletes nothing before this time. A node that just took over never saw the previous active
      * node's applied position (its key ended with its lease): it waits one grace period, so the old
      * node, restarted as standby, finds its next entries.
      */
-    private readonly heldUntil = 0) {}
+    private readonly heldUntil = 0,
+  ) {}
 
   /** Returns the position compacted through (0: nothing deleted). */
   async compact(ownApplied: number): Promise<number> {
@@ -57,5 +73,6 @@ export class Compactor {
 
 export function checkBounds(size: LogSize, bounds: LogBounds): LogAlarm | undefined {
   return size.entries > bounds.alarmEntries || size.bytes > bounds.alarmBytes
-    ? { entries: size.entries, bytes: size.bytes, bounds } : undefined;
+    ? { entries: size.entries, bytes: size.bytes, bounds }
+    : undefined;
 }

@@ -5,7 +5,11 @@ import type { Etcd3 } from 'etcd3';
 import type { Fence } from './fencing.js';
 import type { Session } from './session.js';
 
-export interface LeaderInfo { nodeId: string; advertise: string; token: string }
+export interface LeaderInfo {
+  nodeId: string;
+  advertise: string;
+  token: string;
+}
 
 export class Election {
   constructor(
@@ -21,7 +25,8 @@ export class Election {
     for (;;) {
       if (signal?.aborted) throw new Error('campaign stopped');
       if (!session.alive) throw new Error('campaign ended: lease lost');
-      const res = await this.client.if(this.leaderKey, 'Create', '==', 0)
+      const res = await this.client
+        .if(this.leaderKey, 'Create', '==', 0)
         .then(this.client.put(this.leaderKey).value(value).lease(session.leaseId))
         .else(this.client.get(this.leaderKey))
         .commit();
@@ -34,7 +39,11 @@ export class Election {
 
   /** Waits until the leader key seen at `modRevision` is deleted (watching from just after it, so no event is missed). */
   private async vacated(modRevision: string, session: Session, signal?: AbortSignal): Promise<void> {
-    const watcher = await this.client.watch().key(this.leaderKey).startRevision(String(BigInt(modRevision) + 1n)).create();
+    const watcher = await this.client
+      .watch()
+      .key(this.leaderKey)
+      .startRevision(String(BigInt(modRevision) + 1n))
+      .create();
     try {
       await new Promise<void>((resolve) => {
         watcher.on('delete', () => resolve());
@@ -57,8 +66,7 @@ export class Election {
 
   /** Steps down (manual switchover): deletes the leader key only if it is still this node's. */
   async resign(fence: Fence): Promise<boolean> {
-    const res = await this.client.if(fence.leaderKey, 'Create', '==', fence.token)
-      .then(this.client.delete().key(fence.leaderKey)).commit();
+    const res = await this.client.if(fence.leaderKey, 'Create', '==', fence.token).then(this.client.delete().key(fence.leaderKey)).commit();
     return res.succeeded;
   }
 }

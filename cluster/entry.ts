@@ -10,14 +10,22 @@ const TAG = { put: 0, del: 1, clear: 2 } as const;
 export function encodeEntry(ops: EntryOp[]): Uint8Array {
   const parts: Uint8Array[] = [];
   let size = 1;
-  const field = (b: Uint8Array) => { parts.push(b); size += 4 + b.length; };
+  const field = (b: Uint8Array) => {
+    parts.push(b);
+    size += 4 + b.length;
+  };
   const enc = new TextEncoder();
   const tags: number[] = [];
   for (const op of ops) {
     tags.push(TAG[op.type]);
-    if (op.type === 'put') { field(enc.encode(op.key)); field(op.value); }
-    else if (op.type === 'del') field(enc.encode(op.key));
-    else { field(enc.encode(op.range.gte)); field(enc.encode(op.range.lt)); }
+    if (op.type === 'put') {
+      field(enc.encode(op.key));
+      field(op.value);
+    } else if (op.type === 'del') field(enc.encode(op.key));
+    else {
+      field(enc.encode(op.range.gte));
+      field(enc.encode(op.range.lt));
+    }
     size += 1;
   }
   const out = Buffer.allocUnsafe(size);

@@ -12,15 +12,24 @@ export class LogSize {
     const size = new LogSize();
     let start = keys.logPrefix;
     for (;;) {
-      const res = await client.getAll().inRange({ start, end: keys.logPrefix + '~' }).sort('Key', 'Ascend').limit(256).exec();
+      const res = await client
+        .getAll()
+        .inRange({ start, end: keys.logPrefix + '~' })
+        .sort('Key', 'Ascend')
+        .limit(256)
+        .exec();
       for (const kv of res.kvs) size.add(positionOf(kv.key.toString('utf8')), kv.value.length);
       if (!res.more || res.kvs.length === 0) return size;
       start = keys.entry(positionOf(res.kvs[res.kvs.length - 1]!.key.toString('utf8')) + 1);
     }
   }
 
-  get entries(): number { return this.sizes.size; }
-  get bytes(): number { return this.total; }
+  get entries(): number {
+    return this.sizes.size;
+  }
+  get bytes(): number {
+    return this.total;
+  }
 
   add(position: number, bytes: number): void {
     this.sizes.set(position, bytes);

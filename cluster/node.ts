@@ -53,17 +53,27 @@ export class ClusterNode {
     this.election = new Election(o.client, this.keys.leader, o.nodeId, o.advertise);
   }
 
-  get nodeId(): string { return this.o.nodeId; }
-  get role(): Role { return this.current; }
-  get applied(): number { return this.applier?.applied ?? 0; }
+  get nodeId(): string {
+    return this.o.nodeId;
+  }
+  get role(): Role {
+    return this.current;
+  }
+  get applied(): number {
+    return this.applier?.applied ?? 0;
+  }
   /** Log size as the active node counts it; undefined on a standby. */
   get logSize(): { entries: number; bytes: number } | undefined {
     return this.current === 'leader' && this.size ? { entries: this.size.entries, bytes: this.size.bytes } : undefined;
   }
 
-  onRoleChange(listener: (role: Role, why: string) => void): void { this.listeners.push(listener); }
+  onRoleChange(listener: (role: Role, why: string) => void): void {
+    this.listeners.push(listener);
+  }
 
-  leader(): Promise<LeaderInfo | undefined> { return this.election.leader(); }
+  leader(): Promise<LeaderInfo | undefined> {
+    return this.election.leader();
+  }
 
   async start(): Promise<void> {
     this.applier = await Applier.open(this.o.db, this.o.client, this.keys);
@@ -157,7 +167,14 @@ export class ClusterNode {
   private pause(ms: number): Promise<void> {
     return new Promise((r) => {
       const t = setTimeout(r, ms);
-      this.abort.signal.addEventListener('abort', () => { clearTimeout(t); r(); }, { once: true });
+      this.abort.signal.addEventListener(
+        'abort',
+        () => {
+          clearTimeout(t);
+          r();
+        },
+        { once: true },
+      );
     });
   }
 
@@ -197,7 +214,9 @@ export class ClusterNode {
         const ended = await Promise.race([
           session.lost.then((e) => ({ stop: true, why: e.message })),
           log.ended.then((e) => ({ stop: !(e instanceof AppendOutcomeUnknownError), why: e.message })),
-          new Promise<{ stop: boolean; why: string }>((r) => this.abort.signal.addEventListener('abort', () => r({ stop: true, why: 'node stopped' }), { once: true })),
+          new Promise<{ stop: boolean; why: string }>((r) =>
+            this.abort.signal.addEventListener('abort', () => r({ stop: true, why: 'node stopped' }), { once: true }),
+          ),
         ]);
         this.port.standDown(ended.why);
         // An append with an unknown outcome: resynchronise from etcd (the entry is either there or not) and go on leading.
@@ -212,7 +231,9 @@ export class ClusterNode {
   private async housekeeping(compactor: Compactor, size: LogSize): Promise<void> {
     try {
       await compactor.compact(this.applier!.applied);
-    } catch { /* next round */ }
+    } catch {
+      /* next round */
+    }
     const alarm = checkBounds(size, this.o.bounds);
     if (alarm) this.o.onAlarm?.(alarm);
   }

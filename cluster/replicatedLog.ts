@@ -14,9 +14,16 @@ export const ETCD_MAX_REQUEST_BYTES = 1_572_864;
 const GROUP_BYTES = ETCD_MAX_REQUEST_BYTES - 64 * 1024;
 const ENTRY_OVERHEAD = 64;
 
-export interface AppendedEntry { position: number; bytes: Uint8Array }
+export interface AppendedEntry {
+  position: number;
+  bytes: Uint8Array;
+}
 
-interface Waiting { bytes: Uint8Array; resolve: () => void; reject: (e: Error) => void }
+interface Waiting {
+  bytes: Uint8Array;
+  resolve: () => void;
+  reject: (e: Error) => void;
+}
 
 export class ReplicatedLog {
   private queue: Waiting[] = [];
@@ -24,7 +31,9 @@ export class ReplicatedLog {
   private failure?: Error;
   private markEnded!: (e: Error) => void;
   /** Resolves with the first failure: from then on this log object appends nothing. */
-  readonly ended: Promise<Error> = new Promise((r) => { this.markEnded = r; });
+  readonly ended: Promise<Error> = new Promise((r) => {
+    this.markEnded = r;
+  });
 
   /**
    * `next`: the position the first append takes (head + 1). `committed` runs after each group is in
@@ -45,12 +54,18 @@ export class ReplicatedLog {
   }
 
   /** Set once an append failed: this log object appends nothing more (the node resynchronises or steps down). */
-  get failed(): Error | undefined { return this.failure; }
+  get failed(): Error | undefined {
+    return this.failure;
+  }
 
   append(bytes: Uint8Array): Promise<void> {
     if (this.failure) return Promise.reject(this.failure);
     if (bytes.length + ENTRY_OVERHEAD > GROUP_BYTES) {
-      return Promise.reject(new Error(`commit of ${bytes.length} bytes exceeds what one etcd request carries (--max-request-bytes ${ETCD_MAX_REQUEST_BYTES}); nothing written`));
+      return Promise.reject(
+        new Error(
+          `commit of ${bytes.length} bytes exceeds what one etcd request carries (--max-request-bytes ${ETCD_MAX_REQUEST_BYTES}); nothing written`,
+        ),
+      );
     }
     return new Promise((resolve, reject) => {
       this.queue.push({ bytes, resolve, reject });
@@ -79,8 +94,12 @@ export class ReplicatedLog {
       let refused: Error | undefined;
       try {
         const res = await fencedTxn(this.client, this.fence)
-          .then(...entries.map((e) => this.client.put(this.keys.entry(e.position)).value(Buffer.from(e.bytes.buffer, e.bytes.byteOffset, e.bytes.byteLength))),
-            this.client.put(this.keys.head).value(String(last)))
+          .then(
+            ...entries.map((e) =>
+              this.client.put(this.keys.entry(e.position)).value(Buffer.from(e.bytes.buffer, e.bytes.byteOffset, e.bytes.byteLength)),
+            ),
+            this.client.put(this.keys.head).value(String(last)),
+          )
           .commit();
         if (!res.succeeded) refused = new NotLeaderError(`fenced out: the leader key no longer has create revision ${this.fence.token}`);
       } catch (e) {
@@ -94,8 +113,11 @@ export class ReplicatedLog {
       // The local apply of this group overlaps the next group's quorum round trip; the applier
       // applies in position order, so callers still resolve in commit order.
       this.committed(entries).then(
-        () => { for (const w of group) w.resolve(); },
-        (e: Error) => this.fail(new Error(`appended to the log at ${entries[0]!.position}..${last} but not applied locally: ${e.message}`), group),
+        () => {
+          for (const w of group) w.resolve();
+        },
+        (e: Error) =>
+          this.fail(new Error(`appended to the log at ${entries[0]!.position}..${last} but not applied locally: ${e.message}`), group),
       );
     }
     this.flushing = false;

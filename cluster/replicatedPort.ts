@@ -11,10 +11,17 @@ export class ReplicatedPort implements StoragePort {
   private why = 'this node has not won the election';
 
   /** Called by the node when it wins (with its fenced log) and when it loses leadership (with the reason). */
-  lead(log: ReplicatedLog): void { this.log = log; }
-  standDown(why: string): void { this.log = undefined; this.why = why; }
+  lead(log: ReplicatedLog): void {
+    this.log = log;
+  }
+  standDown(why: string): void {
+    this.log = undefined;
+    this.why = why;
+  }
 
-  get writable(): boolean { return this.log !== undefined && this.log.failed === undefined; }
+  get writable(): boolean {
+    return this.log !== undefined && this.log.failed === undefined;
+  }
 
   // Every commit takes a quorum round trip, `sync: false` included: a replica must not lack what the
   // active node has applied.

@@ -11,8 +11,15 @@ export class Session {
   private deadline?: NodeJS.Timeout;
   private done = false;
 
-  private constructor(private readonly lease: Lease, readonly leaseId: string, readonly ttlSeconds: number, grantedAt: number) {
-    this.lost = new Promise((r) => { this.markLost = r; });
+  private constructor(
+    private readonly lease: Lease,
+    readonly leaseId: string,
+    readonly ttlSeconds: number,
+    grantedAt: number,
+  ) {
+    this.lost = new Promise((r) => {
+      this.markLost = r;
+    });
     this.expiresAt = grantedAt + ttlSeconds * 1000;
     this.armDeadline();
     this.timer = setInterval(() => void this.renew(), (ttlSeconds * 1000) / 3);
@@ -21,7 +28,9 @@ export class Session {
   static async open(client: Etcd3, ttlSeconds: number): Promise<Session> {
     const sent = Date.now();
     const lease = client.lease(ttlSeconds, { autoKeepAlive: false });
-    lease.on('lost', () => { /* reported through renew(): etcd3's own 2×TTL judgement is too late */ });
+    lease.on('lost', () => {
+      /* reported through renew(): etcd3's own 2×TTL judgement is too late */
+    });
     const id = await lease.grant();
     return new Session(lease, id, ttlSeconds, sent);
   }
@@ -32,8 +41,10 @@ export class Session {
 
   private armDeadline(): void {
     clearTimeout(this.deadline);
-    this.deadline = setTimeout(() => this.end(new Error(`lease ${this.leaseId} not renewed within its ${this.ttlSeconds}s TTL`)),
-      Math.max(0, this.expiresAt - Date.now()));
+    this.deadline = setTimeout(
+      () => this.end(new Error(`lease ${this.leaseId} not renewed within its ${this.ttlSeconds}s TTL`)),
+      Math.max(0, this.expiresAt - Date.now()),
+    );
   }
 
   private async renew(): Promise<void> {

@@ -40,7 +40,8 @@ systems:
     if (!r.ok) return;
     expect(r.config.dataDir).toBe('/srv/juki-gw/data');
     expect(r.config.systems.map((s) => s.password?.file)).toEqual(
-      ['rr-01', 'term-01', 'nl-01', 'mon-01'].map((id) => `/srv/juki-gw/data/dev-passwords/${id}`));
+      ['rr-01', 'term-01', 'nl-01', 'mon-01'].map((id) => `/srv/juki-gw/data/dev-passwords/${id}`),
+    );
   });
 
   it('applies top-level overrides over a file too, and reports an unknown top-level name', () => {

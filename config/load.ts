@@ -4,7 +4,10 @@ import type { z } from 'zod';
 import { configSchema, type ApplianceConfig } from './schema/index.js';
 import { embeddedDefault } from './default.js';
 
-export interface ConfigProblem { path: string; message: string }
+export interface ConfigProblem {
+  path: string;
+  message: string;
+}
 export type ConfigResult = { ok: true; config: ApplianceConfig } | { ok: false; problems: ConfigProblem[] };
 
 /** `listeners[1].port` style path, as an administrator reads it. */
@@ -35,13 +38,20 @@ export function applyEnvOverrides(raw: Record<string, unknown>, env: NodeJS.Proc
   for (const [name, value] of Object.entries(env)) {
     if (!name.startsWith(ENV_PREFIX) || value === undefined) continue;
     if (!name.includes('__') && !/[a-z]/.test(name.slice(ENV_PREFIX.length))) continue;
-    const path = name.slice(ENV_PREFIX.length).split('__').filter((s) => s.length > 0);
+    const path = name
+      .slice(ENV_PREFIX.length)
+      .split('__')
+      .filter((s) => s.length > 0);
     if (path.some((p) => p === '__proto__' || p === 'constructor' || p === 'prototype')) {
       problems.push({ path: name, message: 'refused: reserved key in path' });
       continue;
     }
     let parsed: unknown = value;
-    try { parsed = JSON.parse(value); } catch { /* plain string */ }
+    try {
+      parsed = JSON.parse(value);
+    } catch {
+      /* plain string */
+    }
     let node: Record<string, unknown> = raw;
     for (let i = 0; i < path.length - 1; i++) {
       const key = path[i]!;

@@ -4,11 +4,30 @@ import type { ConfigProblem } from './load.js';
 import type { ApplianceConfig } from './schema/index.js';
 
 /** Who acts: recorded in the audit log with every change. */
-export interface Actor { user: string; role: string; via: 'ui' | 'api' | 'cli'; address?: string }
+export interface Actor {
+  user: string;
+  role: string;
+  via: 'ui' | 'api' | 'cli';
+  address?: string;
+}
 
-export interface ConfigVersionSummary { version: number; createdAt: string; author: string; comment: string; sha256: string }
-export interface ConfigVersion extends ConfigVersionSummary { text: string; config: ApplianceConfig }
-export interface DiffLine { op: ' ' | '+' | '-'; text: string; oldNo?: number; newNo?: number }
+export interface ConfigVersionSummary {
+  version: number;
+  createdAt: string;
+  author: string;
+  comment: string;
+  sha256: string;
+}
+export interface ConfigVersion extends ConfigVersionSummary {
+  text: string;
+  config: ApplianceConfig;
+}
+export interface DiffLine {
+  op: ' ' | '+' | '-';
+  text: string;
+  oldNo?: number;
+  newNo?: number;
+}
 /** What applying a version changes in the running appliance. */
 export interface ApplyPlan {
   /** Top-level sections that changed. */
@@ -21,8 +40,7 @@ export interface ApplyPlan {
   restartRequired: string[];
 }
 export type ApplyResult =
-  | { ok: true; version: ConfigVersionSummary; plan: ApplyPlan; unchanged?: boolean }
-  | { ok: false; problems: ConfigProblem[] };
+  { ok: true; version: ConfigVersionSummary; plan: ApplyPlan; unchanged?: boolean } | { ok: false; problems: ConfigProblem[] };
 
 export interface ConfigService {
   current(): Promise<ConfigVersion>;

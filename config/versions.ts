@@ -37,10 +37,18 @@ export interface ConfigVersionsOptions {
   now?: () => number;
 }
 
-interface Stored extends ConfigVersionSummary { text: string }
+interface Stored extends ConfigVersionSummary {
+  text: string;
+}
 
 const digest = (text: string) => createHash('sha256').update(text).digest('hex');
-const summary = (s: Stored): ConfigVersionSummary => ({ version: s.version, createdAt: s.createdAt, author: s.author, comment: s.comment, sha256: s.sha256 });
+const summary = (s: Stored): ConfigVersionSummary => ({
+  version: s.version,
+  createdAt: s.createdAt,
+  author: s.author,
+  comment: s.comment,
+  sha256: s.sha256,
+});
 
 export interface ConfigVersions extends ConfigService {
   /** The configuration to run (the head version), parsed: start the components with it. */
@@ -52,14 +60,15 @@ export async function openConfigVersions(opts: ConfigVersionsOptions): Promise<C
   const now = opts.now ?? Date.now;
   const read = async (n: number): Promise<Stored | undefined> => {
     const raw = await ui.get(versionKey(n));
-    return raw === undefined ? undefined : JSON.parse(raw) as Stored;
+    return raw === undefined ? undefined : (JSON.parse(raw) as Stored);
   };
   // The same environment overrides as loadConfig (JUKIGW_a__b=…), so running() matches what the CLI loads.
   const parse = (text: string) => parseConfigText(text, opts.env ?? {});
 
   let headNo = Number((await ui.get(HEAD)) ?? 0);
   const initial = parse(opts.initialText);
-  if (!initial.ok) throw new Error(`the running configuration is not valid: ${initial.problems.map((p) => `${p.path}: ${p.message}`).join('; ')}`);
+  if (!initial.ok)
+    throw new Error(`the running configuration is not valid: ${initial.problems.map((p) => `${p.path}: ${p.message}`).join('; ')}`);
   // The file is where an administrator edits by hand (often read-only to the service); the store is
   // where UI changes live. An empty store starts from the file; a file edited since the last start
   // becomes the next version (the latest intent wins); an unchanged file leaves the stored head —
@@ -70,7 +79,14 @@ export async function openConfigVersions(opts: ConfigVersionsOptions): Promise<C
   if (!previous || (lastFile !== fileDigest && previous.text !== opts.initialText)) {
     const n = headNo + 1;
     const comment = previous ? 'configuration file changed outside the UI' : 'configuration at first start';
-    const v: Stored = { version: n, createdAt: new Date(now()).toISOString(), author: 'system', comment, sha256: fileDigest, text: opts.initialText };
+    const v: Stored = {
+      version: n,
+      createdAt: new Date(now()).toISOString(),
+      author: 'system',
+      comment,
+      sha256: fileDigest,
+      text: opts.initialText,
+    };
     await ui.batch().put(versionKey(n), JSON.stringify(v)).put(HEAD, String(n)).put(FILE_DIGEST, fileDigest).write();
     headNo = n;
   } else if (lastFile !== fileDigest) {
@@ -78,7 +94,10 @@ export async function openConfigVersions(opts: ConfigVersionsOptions): Promise<C
   }
   const headStored = (await read(headNo))!;
   const headParsed = parse(headStored.text);
-  if (!headParsed.ok) throw new Error(`stored configuration version ${headNo} no longer validates: ${headParsed.problems[0]?.path}: ${headParsed.problems[0]?.message}`);
+  if (!headParsed.ok)
+    throw new Error(
+      `stored configuration version ${headNo} no longer validates: ${headParsed.problems[0]?.path}: ${headParsed.problems[0]?.message}`,
+    );
   let head: { stored: Stored; config: ApplianceConfig } = { stored: headStored, config: headParsed.config };
 
   // One change at a time: a second apply waits rather than racing on the head.
@@ -96,27 +115,35 @@ export async function openConfigVersions(opts: ConfigVersionsOptions): Promise<C
     await rename(tmp, opts.activeFile);
   };
 
-  const applyText = (text: string, actor: Actor, comment: string): Promise<ApplyResult> => serial(async () => {
-    const r = parse(text);
-    if (!r.ok) return { ok: false, problems: r.problems };
-    const prev = head;
-    const plan = applyPlan(prev.config, r.config);
-    if (text === prev.stored.text) return { ok: true, version: summary(prev.stored), plan, unchanged: true };
-    if (opts.applyLive) {
-      try {
-        await opts.applyLive(r.config, plan, prev.config);
-      } catch (e) {
-        // Put the running appliance back as it was; the version is not stored.
-        await opts.applyLive(prev.config, applyPlan(r.config, prev.config), r.config).catch(() => undefined);
-        return { ok: false, problems: [{ path: '(apply)', message: `refused by the running appliance: ${(e as Error).message}` }] };
+  const applyText = (text: string, actor: Actor, comment: string): Promise<ApplyResult> =>
+    serial(async () => {
+      const r = parse(text);
+      if (!r.ok) return { ok: false, problems: r.problems };
+      const prev = head;
+      const plan = applyPlan(prev.config, r.config);
+      if (text === prev.stored.text) return { ok: true, version: summary(prev.stored), plan, unchanged: true };
+      if (opts.applyLive) {
+        try {
+          await opts.applyLive(r.config, plan, prev.config);
+        } catch (e) {
+          // Put the running appliance back as it was; the version is not stored.
+          await opts.applyLive(prev.config, applyPlan(r.config, prev.config), r.config).catch(() => undefined);
+          return { ok: false, problems: [{ path: '(apply)', message: `refused by the running appliance: ${(e as Error).message}` }] };
+        }
       }
-    }
-    const stored: Stored = { version: prev.stored.version + 1, createdAt: new Date(now()).toISOString(), author: actor.user, comment, sha256: digest(text), text };
-    await ui.batch().put(versionKey(stored.version), JSON.stringify(stored)).put(HEAD, String(stored.version)).write();
-    head = { stored, config: r.config };
-    await writeActive(text);
-    return { ok: true, version: summary(stored), plan };
-  });
+      const stored: Stored = {
+        version: prev.stored.version + 1,
+        createdAt: new Date(now()).toISOString(),
+        author: actor.user,
+        comment,
+        sha256: digest(text),
+        text,
+      };
+      await ui.batch().put(versionKey(stored.version), JSON.stringify(stored)).put(HEAD, String(stored.version)).write();
+      head = { stored, config: r.config };
+      await writeActive(text);
+      return { ok: true, version: summary(stored), plan };
+    });
 
   const full = (s: Stored): ConfigVersion => {
     const r = parse(s.text);
@@ -135,7 +162,10 @@ export async function openConfigVersions(opts: ConfigVersionsOptions): Promise<C
       for await (const v of ui.values({ gte: 'cfg!v!', lt: 'cfg!v!~', reverse: true })) out.push(summary(JSON.parse(v) as Stored));
       return out;
     },
-    get: async (n) => { const s = await read(n); return s && full(s); },
+    get: async (n) => {
+      const s = await read(n);
+      return s && full(s);
+    },
     diff: async (from, to): Promise<DiffLine[]> => {
       const [a, b] = await Promise.all([read(from), read(to)]);
       if (!a || !b) throw new Error(`no configuration version ${!a ? from : to}`);

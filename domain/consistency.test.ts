@@ -1,7 +1,15 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import {
-  BucketAccumulator, bucketDigest, bucketDigests, bucketOf, diffBuckets, diffEntries, diffFields, RECORD_HASH_FIELDS, recordHash,
+  BucketAccumulator,
+  bucketDigest,
+  bucketDigests,
+  bucketOf,
+  diffBuckets,
+  diffEntries,
+  diffFields,
+  RECORD_HASH_FIELDS,
+  recordHash,
   type CodeHash,
 } from './consistency.js';
 import { residentCodeCheckDigit } from './identifiers.js';
@@ -24,9 +32,19 @@ function code(n: number): string {
 }
 
 const record = {
-  residentCode: code(1), myNumber: '123456789018', name: '津 太郎', nameKana: 'ツ タロウ', birthDate: '1980-04-01', sex: '1',
-  address: '三重県津市西丸之内23-1', postcode: '514-8611', lgCode: '242012', changeReason: 'add', changeDate: '2020-01-01',
-  status: 'current', updateSeq: 7,
+  residentCode: code(1),
+  myNumber: '123456789018',
+  name: '津 太郎',
+  nameKana: 'ツ タロウ',
+  birthDate: '1980-04-01',
+  sex: '1',
+  address: '三重県津市西丸之内23-1',
+  postcode: '514-8611',
+  lgCode: '242012',
+  changeReason: 'add',
+  changeDate: '2020-01-01',
+  status: 'current',
+  updateSeq: 7,
 };
 
 describe('record hash', () => {
@@ -55,7 +73,13 @@ describe('buckets', () => {
     const c = code(42);
     const d = createHash('sha256').update(c).digest();
     for (let bits = 1; bits <= 24; bits++) {
-      const expected = parseInt([...d.subarray(0, 4)].map((b) => b.toString(2).padStart(8, '0')).join('').slice(0, bits), 2);
+      const expected = parseInt(
+        [...d.subarray(0, 4)]
+          .map((b) => b.toString(2).padStart(8, '0'))
+          .join('')
+          .slice(0, bits),
+        2,
+      );
       expect(bucketOf(c, bits)).toBe(expected);
     }
     expect(() => bucketOf(c, 0)).toThrow(RangeError);
@@ -81,7 +105,14 @@ describe('buckets', () => {
     for (let b = 0; b < 256; b++) {
       const inBucket = shuffled.filter((e) => bucketOf(e.code, bits) === b);
       expect(streamed[b]).toBe(bucketDigest(inBucket));
-      expect(streamed[b]).toBe(sha(inBucket.map((e) => `${e.code}:${e.hash}\n`).sort().join('')));
+      expect(streamed[b]).toBe(
+        sha(
+          inBucket
+            .map((e) => `${e.code}:${e.hash}\n`)
+            .sort()
+            .join(''),
+        ),
+      );
       expect(acc.countOf(b)).toBe(inBucket.length);
       total += inBucket.length;
     }
@@ -104,9 +135,27 @@ describe('buckets', () => {
 describe('diffEntries and the whole protocol on random data', () => {
   it('small cases', () => {
     expect(diffEntries([], [])).toEqual({ missingLocally: [], missingRemotely: [], differing: [] });
-    expect(diffEntries([{ code: 'b', hash: '1' }, { code: 'a', hash: '1' }], [{ code: 'c', hash: '1' }, { code: 'b', hash: '2' }]))
-      .toEqual({ missingLocally: ['c'], missingRemotely: ['a'], differing: ['b'] });
-    expect(() => diffEntries([{ code: 'a', hash: '1' }, { code: 'a', hash: '2' }], [])).toThrow('duplicate code in local list');
+    expect(
+      diffEntries(
+        [
+          { code: 'b', hash: '1' },
+          { code: 'a', hash: '1' },
+        ],
+        [
+          { code: 'c', hash: '1' },
+          { code: 'b', hash: '2' },
+        ],
+      ),
+    ).toEqual({ missingLocally: ['c'], missingRemotely: ['a'], differing: ['b'] });
+    expect(() =>
+      diffEntries(
+        [
+          { code: 'a', hash: '1' },
+          { code: 'a', hash: '2' },
+        ],
+        [],
+      ),
+    ).toThrow('duplicate code in local list');
   });
   it('finds exactly the planted differences through buckets → entries (200 random trials)', () => {
     const rnd = prng(20261124);
@@ -120,10 +169,20 @@ describe('diffEntries and the whole protocol on random data', () => {
         if (local.has(c) || remote.has(c)) continue;
         const h = sha(`${trial}:${k}`);
         const roll = rnd();
-        if (roll < 0.03) { local.set(c, h); expected.missingRemotely.push(c); }
-        else if (roll < 0.06) { remote.set(c, h); expected.missingLocally.push(c); }
-        else if (roll < 0.09) { local.set(c, h); remote.set(c, sha(h)); expected.differing.push(c); }
-        else { local.set(c, h); remote.set(c, h); }
+        if (roll < 0.03) {
+          local.set(c, h);
+          expected.missingRemotely.push(c);
+        } else if (roll < 0.06) {
+          remote.set(c, h);
+          expected.missingLocally.push(c);
+        } else if (roll < 0.09) {
+          local.set(c, h);
+          remote.set(c, sha(h));
+          expected.differing.push(c);
+        } else {
+          local.set(c, h);
+          remote.set(c, h);
+        }
       }
       const bits = 1 + Math.floor(rnd() * 10);
       const toList = (m: Map<string, string>) => [...m].map(([c, h]) => ({ code: c, hash: h }));
@@ -133,7 +192,9 @@ describe('diffEntries and the whole protocol on random data', () => {
       for (const k of Object.keys(expected) as (keyof typeof expected)[]) expected[k].sort();
       expect(got).toEqual(expected);
       expect(diffEntries(toList(local), toList(remote))).toEqual(expected);
-      const planted = new Set([...expected.missingLocally, ...expected.missingRemotely, ...expected.differing].map((c) => bucketOf(c, bits)));
+      const planted = new Set(
+        [...expected.missingLocally, ...expected.missingRemotely, ...expected.differing].map((c) => bucketOf(c, bits)),
+      );
       expect(new Set(buckets)).toEqual(planted);
     }
   });

@@ -8,9 +8,24 @@ import { createHash, type Hash } from 'node:crypto';
  * stored (no normalisation), so any stored difference is a difference.
  */
 export const RECORD_HASH_FIELDS = [
-  'residentCode', 'myNumber', 'name', 'nameKana', 'birthDate', 'sex', 'address', 'postcode', 'lgCode',
-  'formerSurname', 'formerSurnameKana', 'alias', 'aliasKana', 'changeReason', 'changeDate', 'status',
-  'previousResidentCode', 'updateSeq',
+  'residentCode',
+  'myNumber',
+  'name',
+  'nameKana',
+  'birthDate',
+  'sex',
+  'address',
+  'postcode',
+  'lgCode',
+  'formerSurname',
+  'formerSurnameKana',
+  'alias',
+  'aliasKana',
+  'changeReason',
+  'changeDate',
+  'status',
+  'previousResidentCode',
+  'updateSeq',
 ] as const;
 export type HashedField = (typeof RECORD_HASH_FIELDS)[number];
 
@@ -39,7 +54,10 @@ export function bucketOf(residentCode: string, bits = DEFAULT_BUCKET_BITS): numb
   return d.readUInt32BE(0) >>> (32 - bits);
 }
 
-export interface CodeHash { code: string; hash: string }
+export interface CodeHash {
+  code: string;
+  hash: string;
+}
 
 const line = (e: CodeHash): string => `${e.code}:${e.hash}\n`;
 
@@ -78,10 +96,14 @@ export class BucketAccumulator {
     this.total++;
   }
 
-  get size(): number { return this.total; }
+  get size(): number {
+    return this.total;
+  }
 
   /** Records per bucket (progress and sanity display). */
-  countOf(bucket: number): number { return this.counts[bucket] ?? 0; }
+  countOf(bucket: number): number {
+    return this.counts[bucket] ?? 0;
+  }
 
   /** Finishes every bucket; the accumulator cannot be fed afterwards. */
   digests(): string[] {
@@ -131,9 +153,17 @@ export function diffEntries(localList: readonly CodeHash[], remoteList: readonly
   while (i < l.length || j < r.length) {
     const a = l[i];
     const b = r[j];
-    if (b === undefined || (a !== undefined && a.code < b.code)) { out.missingRemotely.push(a!.code); i++; }
-    else if (a === undefined || b.code < a.code) { out.missingLocally.push(b.code); j++; }
-    else { if (a.hash !== b.hash) out.differing.push(a.code); i++; j++; }
+    if (b === undefined || (a !== undefined && a.code < b.code)) {
+      out.missingRemotely.push(a!.code);
+      i++;
+    } else if (a === undefined || b.code < a.code) {
+      out.missingLocally.push(b.code);
+      j++;
+    } else {
+      if (a.hash !== b.hash) out.differing.push(a.code);
+      i++;
+      j++;
+    }
   }
   return out;
 }

@@ -30,7 +30,10 @@ describe('ISO dates', () => {
     expect(parseIsoDate('1980-00-00')).toEqual({ ok: false, problem: 'date.unknownNotAllowed: a complete date is required here' });
     expect(parseIsoDate('1980-00-00', { allowUnknown: true })).toEqual(ok('1980-00-00'));
     expect(parseIsoDate('1980-07-00', { allowUnknown: true })).toEqual(ok('1980-07-00'));
-    expect(parseIsoDate('1980-00-15', { allowUnknown: true })).toEqual({ ok: false, problem: 'date.unknownMonth: a day is given but the month is unknown (write YYYY-00-00)' });
+    expect(parseIsoDate('1980-00-15', { allowUnknown: true })).toEqual({
+      ok: false,
+      problem: 'date.unknownMonth: a day is given but the month is unknown (write YYYY-00-00)',
+    });
   });
   it('rejects dates after the injected today', () => {
     const today = '2026-11-24';
@@ -45,7 +48,10 @@ describe('ISO dates', () => {
 describe('和暦', () => {
   it('converts era boundaries exactly', () => {
     expect(parseWareki('昭和64年1月7日')).toEqual(ok('1989-01-07'));
-    expect(parseWareki('昭和64年1月8日')).toEqual({ ok: false, problem: 'date.era: 昭和64年1月8日 is outside 昭和 (1926-12-25 to 1989-01-07)' });
+    expect(parseWareki('昭和64年1月8日')).toEqual({
+      ok: false,
+      problem: 'date.era: 昭和64年1月8日 is outside 昭和 (1926-12-25 to 1989-01-07)',
+    });
     expect(parseWareki('平成元年1月8日')).toEqual(ok('1989-01-08'));
     expect(parseWareki('平成元年1月7日').ok).toBe(false);
     expect(parseWareki('平成31年4月30日')).toEqual(ok('2019-04-30'));
@@ -71,8 +77,14 @@ describe('和暦', () => {
       expect(parseWareki(lastOld), lastOld).toEqual(ok(iso1));
       expect(parseDate(lastOld), lastOld).toEqual(ok(iso1));
       expect(parseWareki(firstNew), firstNew).toEqual(ok(iso2));
-      expect(parseWareki(pastOld), pastOld).toMatchObject({ ok: false, problem: expect.stringMatching(new RegExp(`^date\\.era: ${pastOld} is outside ${pastOld.slice(0, 2)}`)) });
-      expect(parseWareki(beforeNew), beforeNew).toMatchObject({ ok: false, problem: expect.stringMatching(new RegExp(`^date\\.era: ${beforeNew} is outside ${beforeNew.slice(0, 2)}`)) });
+      expect(parseWareki(pastOld), pastOld).toMatchObject({
+        ok: false,
+        problem: expect.stringMatching(new RegExp(`^date\\.era: ${pastOld} is outside ${pastOld.slice(0, 2)}`)),
+      });
+      expect(parseWareki(beforeNew), beforeNew).toMatchObject({
+        ok: false,
+        problem: expect.stringMatching(new RegExp(`^date\\.era: ${beforeNew} is outside ${beforeNew.slice(0, 2)}`)),
+      });
     }
     expect(parseWareki('M45.7.30')).toEqual(ok('1912-07-30'));
     expect(parseWareki('T15.12.25')).toEqual(ok('1926-12-25'));
@@ -121,7 +133,10 @@ describe('和暦', () => {
     expect(parseWareki('平成5年2月30日')).toEqual({ ok: false, problem: 'date.impossible: 1993-02 has no day 30' });
     expect(parseWareki('昭和0年1月1日')).toEqual({ ok: false, problem: 'date.era: 昭和0年 does not exist' });
     expect(parseWareki('X5.1.1')).toEqual({ ok: false, problem: 'date.format: expected YYYY-MM-DD or a 和暦 date' });
-    expect(parseWareki('令和9年1月1日', { notAfter: '2026-11-24' })).toEqual({ ok: false, problem: 'date.future: 2027-01-01 is after 2026-11-24' });
+    expect(parseWareki('令和9年1月1日', { notAfter: '2026-11-24' })).toEqual({
+      ok: false,
+      problem: 'date.future: 2027-01-01 is after 2026-11-24',
+    });
   });
   it('allows unknown month/day in 和暦 only where allowed, overlapping the era', () => {
     expect(parseWareki('昭和50年').ok).toBe(false);
@@ -148,11 +163,28 @@ describe('parseDate and today', () => {
 
 describe('datesCompatible', () => {
   it('unknown parts agree with anything, known parts must match', () => {
-    const yes: [string, string][] = [['1975-03-15', '1975-03-15'], ['1975-00-00', '1975-03-15'], ['1975-03-00', '1975-03-15'],
-      ['1975-03-15', '1975-00-00'], ['1975-03-00', '1975-00-00'], ['1975-03-00', '1975-03-00']];
-    const no: [string, string][] = [['1975-03-15', '1976-03-15'], ['1975-03-15', '1975-04-15'], ['1975-03-00', '1975-04-15'],
-      ['1975-03-15', '1975-03-16'], ['1975-00-00', '1976-00-00']];
-    for (const [a, b] of yes) { expect(datesCompatible(a, b), `${a} ${b}`).toBe(true); expect(datesCompatible(b, a)).toBe(true); }
-    for (const [a, b] of no) { expect(datesCompatible(a, b), `${a} ${b}`).toBe(false); expect(datesCompatible(b, a)).toBe(false); }
+    const yes: [string, string][] = [
+      ['1975-03-15', '1975-03-15'],
+      ['1975-00-00', '1975-03-15'],
+      ['1975-03-00', '1975-03-15'],
+      ['1975-03-15', '1975-00-00'],
+      ['1975-03-00', '1975-00-00'],
+      ['1975-03-00', '1975-03-00'],
+    ];
+    const no: [string, string][] = [
+      ['1975-03-15', '1976-03-15'],
+      ['1975-03-15', '1975-04-15'],
+      ['1975-03-00', '1975-04-15'],
+      ['1975-03-15', '1975-03-16'],
+      ['1975-00-00', '1976-00-00'],
+    ];
+    for (const [a, b] of yes) {
+      expect(datesCompatible(a, b), `${a} ${b}`).toBe(true);
+      expect(datesCompatible(b, a)).toBe(true);
+    }
+    for (const [a, b] of no) {
+      expect(datesCompatible(a, b), `${a} ${b}`).toBe(false);
+      expect(datesCompatible(b, a)).toBe(false);
+    }
   });
 });

@@ -15,7 +15,13 @@ export interface DateRules {
 }
 
 /** An era of 和暦 with its first and last Gregorian day (inclusive). */
-interface Era { name: string; abbr: string; first: string; last: string; offset: number }
+interface Era {
+  name: string;
+  abbr: string;
+  first: string;
+  last: string;
+  offset: number;
+}
 
 // 明治 begins on 1868-10-23 (慶応4年9月8日). Dates before 明治6年 were lunisolar; the register
 // holds Gregorian days, so we only convert the year and treat month/day as Gregorian.
@@ -71,7 +77,8 @@ export function parseIsoDate(value: string, rules: DateRules = {}): DateResult {
 // 昭和64年1月7日, 令和元年5月1日, S64.1.7, H31/4/30, R1-05-01, 昭64.1.7 (after NFKC: full-width
 // digits, ㍼ and other era ligatures become ASCII/kanji). Month and day may be omitted only
 // where unknown parts are allowed.
-const WAREKI = /^(明治|大正|昭和|平成|令和|[明大昭平令MTSHR])\s*(元|\d{1,2})(?:年(?:(\d{1,2})月(?:(\d{1,2})日)?)?|[./-](\d{1,2})[./-](\d{1,2}))$/i;
+const WAREKI =
+  /^(明治|大正|昭和|平成|令和|[明大昭平令MTSHR])\s*(元|\d{1,2})(?:年(?:(\d{1,2})月(?:(\d{1,2})日)?)?|[./-](\d{1,2})[./-](\d{1,2}))$/i;
 
 /** 和暦 → ISO, checking that the day lies inside the era (昭和64年1月8日 does not exist). */
 export function parseWareki(value: string, rules: DateRules = {}): DateResult {
@@ -89,9 +96,13 @@ export function parseWareki(value: string, rules: DateRules = {}): DateResult {
   const latest = r.iso.replace(/-00-00$/, '-12-31').replace(/-00$/, `-${pad(daysInMonth(era.offset + eraYear, month || 1))}`);
   const earliest = r.iso.replace(/-00/g, '-01');
   if (latest < era.first || earliest > era.last) {
-    return { ok: false, problem: `date.era: ${value} is outside ${era.name} (${era.first} to ${era.last === '9999-12-31' ? 'today' : era.last})` };
+    return {
+      ok: false,
+      problem: `date.era: ${value} is outside ${era.name} (${era.first} to ${era.last === '9999-12-31' ? 'today' : era.last})`,
+    };
   }
-  if (rules.notAfter !== undefined && earliest > rules.notAfter) return { ok: false, problem: `date.future: ${r.iso} is after ${rules.notAfter}` };
+  if (rules.notAfter !== undefined && earliest > rules.notAfter)
+    return { ok: false, problem: `date.future: ${r.iso} is after ${rules.notAfter}` };
   return r;
 }
 

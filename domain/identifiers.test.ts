@@ -1,7 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import {
-  isNodeAddress, isValidLgCode, isValidMyNumber, isValidResidentCode, lgCodeCheckDigit,
-  myNumberCheckDigit, prefectureCodeOf, residentCodeCheckDigit,
+  isNodeAddress,
+  isValidLgCode,
+  isValidMyNumber,
+  isValidResidentCode,
+  lgCodeCheckDigit,
+  myNumberCheckDigit,
+  prefectureCodeOf,
+  residentCodeCheckDigit,
 } from './identifiers.js';
 
 describe('個人番号 check digit', () => {

@@ -22,8 +22,12 @@ export function myNumberCheckDigit(first11: string): number {
 }
 
 export function isValidMyNumber(value: string): boolean {
-  return typeof value === 'string' && value.length === 12 && DIGITS.test(value) &&
-    myNumberCheckDigit(value.slice(0, 11)) === value.charCodeAt(11) - 48;
+  return (
+    typeof value === 'string' &&
+    value.length === 12 &&
+    DIGITS.test(value) &&
+    myNumberCheckDigit(value.slice(0, 11)) === value.charCodeAt(11) - 48
+  );
 }
 
 /** 住民票コード: 11 digits. [assumed] same weighting as My Number over the first 10 digits. */
@@ -47,8 +51,12 @@ export function lgCodeCheckDigit(first5: string): number {
 }
 
 export function isValidLgCode(value: string): boolean {
-  return typeof value === 'string' && value.length === 6 && DIGITS.test(value) &&
-    lgCodeCheckDigit(value.slice(0, 5)) === value.charCodeAt(5) - 48;
+  return (
+    typeof value === 'string' &&
+    value.length === 6 &&
+    DIGITS.test(value) &&
+    lgCodeCheckDigit(value.slice(0, 5)) === value.charCodeAt(5) - 48
+  );
 }
 
 /** The prefecture's own code (都道府県コード as a local-government code), e.g. 242012 → 240001. */

@@ -3,7 +3,10 @@
 // prefecture and often a municipality; anything else resolves to its prefecture only (or nothing).
 // Replace with the full 総務省 code list by passing another `CodeTables` to the routing functions.
 
-export interface Prefecture { code: string; name: string }
+export interface Prefecture {
+  code: string;
+  name: string;
+}
 export interface Municipality {
   /** 全国地方公共団体コード (6 digits, check digit included). */
   code: string;

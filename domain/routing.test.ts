@@ -1,7 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { isPrefectureCode, isValidLgCode, prefectureCodeOf } from './identifiers.js';
 import { DEFAULT_CODE_TABLES, LARGE_CITIES, MIE_MUNICIPALITIES, PREFECTURES, YOKOHAMA_WARDS, type CodeTables } from './municipalities.js';
-import { isServedHere, knownMunicipalityCodes, knownMunicipalityPredicate, placeOf, resolveAddress, routeMoveOutCertRequest, routeSearch } from './routing.js';
+import {
+  isServedHere,
+  knownMunicipalityCodes,
+  knownMunicipalityPredicate,
+  placeOf,
+  resolveAddress,
+  routeMoveOutCertRequest,
+  routeSearch,
+} from './routing.js';
 
 const TSU = ['242012'];
 const YOKOHAMA = YOKOHAMA_WARDS.map((w) => w.code);
@@ -25,11 +33,24 @@ describe('code tables', () => {
     expect(MIE_MUNICIPALITIES.filter((m) => m.name.endsWith('市'))).toHaveLength(14);
     for (const m of MIE_MUNICIPALITIES) expect(prefectureCodeOf(m.code)).toBe('240001');
     const byName = Object.fromEntries(MIE_MUNICIPALITIES.map((m) => [m.name, m.code]));
-    expect(byName).toMatchObject({ 津市: '242012', 四日市市: '242021', 伊勢市: '242039', 松阪市: '242047', 桑名市: '242055',
-      鈴鹿市: '242071', 名張市: '242080', 尾鷲市: '242098', 亀山市: '242101', 鳥羽市: '242110', 熊野市: '242128',
-      いなべ市: '242144', 志摩市: '242152', 伊賀市: '242161' });
+    expect(byName).toMatchObject({
+      津市: '242012',
+      四日市市: '242021',
+      伊勢市: '242039',
+      松阪市: '242047',
+      桑名市: '242055',
+      鈴鹿市: '242071',
+      名張市: '242080',
+      尾鷲市: '242098',
+      亀山市: '242101',
+      鳥羽市: '242110',
+      熊野市: '242128',
+      いなべ市: '242144',
+      志摩市: '242152',
+      伊賀市: '242161',
+    });
   });
-  it('holds Yokohama\'s 18 wards under 141003', () => {
+  it("holds Yokohama's 18 wards under 141003", () => {
     expect(YOKOHAMA_WARDS).toHaveLength(18);
     expect(YOKOHAMA_WARDS[0]).toEqual({ code: '141011', name: '横浜市鶴見区', city: '141003' });
     expect(LARGE_CITIES.find((c) => c.name === '横浜市')?.code).toBe('141003');
@@ -115,15 +136,31 @@ describe('routeSearch (seed 4-①)', () => {
 describe('routeMoveOutCertRequest (seed 3-②)', () => {
   it('goes to lg:{old code}, or stays local for a served code', () => {
     expect(routeMoveOutCertRequest({ oldLgCode: '131016' }, TSU)).toEqual({ kind: 'lg', node: 'lg:131016', lgCode: '131016' });
-    expect(routeMoveOutCertRequest({ oldAddress: '東京都千代田区霞が関1-2-1' }, TSU)).toEqual({ kind: 'lg', node: 'lg:131016', lgCode: '131016' });
+    expect(routeMoveOutCertRequest({ oldAddress: '東京都千代田区霞が関1-2-1' }, TSU)).toEqual({
+      kind: 'lg',
+      node: 'lg:131016',
+      lgCode: '131016',
+    });
     expect(routeMoveOutCertRequest({ oldAddress: '伊勢市岩渕1-7-29' }, TSU)).toEqual({ kind: 'lg', node: 'lg:242039', lgCode: '242039' });
     expect(routeMoveOutCertRequest({ oldAddress: '横浜市鶴見区' }, YOKOHAMA)).toEqual({ kind: 'local', lgCode: '141011' });
   });
   it('explains what it cannot resolve', () => {
-    expect(routeMoveOutCertRequest({ oldLgCode: '240001' }, TSU)).toEqual({ kind: 'unresolved', problem: 'route.oldLgCode: not a municipality code' });
-    expect(routeMoveOutCertRequest({ oldLgCode: '242010' }, TSU)).toEqual({ kind: 'unresolved', problem: 'route.oldLgCode: not a municipality code' });
+    expect(routeMoveOutCertRequest({ oldLgCode: '240001' }, TSU)).toEqual({
+      kind: 'unresolved',
+      problem: 'route.oldLgCode: not a municipality code',
+    });
+    expect(routeMoveOutCertRequest({ oldLgCode: '242010' }, TSU)).toEqual({
+      kind: 'unresolved',
+      problem: 'route.oldLgCode: not a municipality code',
+    });
     expect(routeMoveOutCertRequest({}, TSU)).toEqual({ kind: 'unresolved', problem: 'route.unknown: give oldLgCode or oldAddress' });
-    expect(routeMoveOutCertRequest({ oldAddress: '愛知県豊橋市' }, TSU)).toEqual({ kind: 'unresolved', problem: 'route.unknownMunicipality: the old address does not name a known municipality; give oldLgCode' });
-    expect(routeMoveOutCertRequest({ oldAddress: '横浜市' }, TSU)).toEqual({ kind: 'unresolved', problem: 'route.wardRequired: the old address names a designated city without its ward; give oldLgCode' });
+    expect(routeMoveOutCertRequest({ oldAddress: '愛知県豊橋市' }, TSU)).toEqual({
+      kind: 'unresolved',
+      problem: 'route.unknownMunicipality: the old address does not name a known municipality; give oldLgCode',
+    });
+    expect(routeMoveOutCertRequest({ oldAddress: '横浜市' }, TSU)).toEqual({
+      kind: 'unresolved',
+      problem: 'route.wardRequired: the old address names a designated city without its ward; give oldLgCode',
+    });
   });
 });

@@ -16,7 +16,10 @@ export interface ResolvedPlace {
 
 /** Lookup form: NFKC, no spaces, ヶ→ケ (保土ヶ谷区 = 保土ケ谷区). */
 function lookupForm(s: string): string {
-  return s.normalize('NFKC').replace(/[\u0020\u3000]/g, '').replace(/ヶ/g, 'ケ');
+  return s
+    .normalize('NFKC')
+    .replace(/[\u0020\u3000]/g, '')
+    .replace(/ヶ/g, 'ケ');
 }
 
 interface Index {
@@ -60,7 +63,8 @@ export function resolveAddress(address: string, tables: CodeTables = DEFAULT_COD
 /** A place from an explicit code (authoritative) or else from the address. */
 export function placeOf(target: { address?: string; lgCode?: string }, tables: CodeTables = DEFAULT_CODE_TABLES): ResolvedPlace {
   if (target.lgCode !== undefined && isValidLgCode(target.lgCode)) {
-    return isPrefectureCode(target.lgCode) ? { prefCode: target.lgCode }
+    return isPrefectureCode(target.lgCode)
+      ? { prefCode: target.lgCode }
       : { prefCode: prefectureCodeOf(target.lgCode), lgCode: target.lgCode };
   }
   return target.address ? resolveAddress(target.address, tables) : {};
@@ -74,8 +78,11 @@ export function isServedHere(lgCode: string, served: readonly string[], tables: 
 }
 
 /** Seed 4-①: local, the prefectural server of our prefecture, or the national server. */
-export function routeSearch(target: { address?: string; lgCode?: string }, served: readonly string[],
-  tables: CodeTables = DEFAULT_CODE_TABLES): SearchRoute {
+export function routeSearch(
+  target: { address?: string; lgCode?: string },
+  served: readonly string[],
+  tables: CodeTables = DEFAULT_CODE_TABLES,
+): SearchRoute {
   const place = placeOf(target, tables);
   if (place.lgCode && isServedHere(place.lgCode, served, tables)) return { kind: 'local' };
   if (place.prefCode && served.some((c) => prefectureCodeOf(c) === place.prefCode)) {
@@ -85,26 +92,29 @@ export function routeSearch(target: { address?: string; lgCode?: string }, serve
 }
 
 export type MoveOutRoute =
-  | { kind: 'local'; lgCode: string }
-  | { kind: 'lg'; node: `lg:${string}`; lgCode: string }
-  | { kind: 'unresolved'; problem: string };
+  { kind: 'local'; lgCode: string } | { kind: 'lg'; node: `lg:${string}`; lgCode: string } | { kind: 'unresolved'; problem: string };
 
 /**
  * Seed 3-②: the move-out certificate request goes to the old municipality's CS (`lg:{old code}`),
  * or is answered locally when we serve that municipality (a move between wards of one installation).
  */
-export function routeMoveOutCertRequest(target: { oldLgCode?: string; oldAddress?: string }, served: readonly string[],
-  tables: CodeTables = DEFAULT_CODE_TABLES): MoveOutRoute {
+export function routeMoveOutCertRequest(
+  target: { oldLgCode?: string; oldAddress?: string },
+  served: readonly string[],
+  tables: CodeTables = DEFAULT_CODE_TABLES,
+): MoveOutRoute {
   if (target.oldLgCode !== undefined) {
     if (!isValidLgCode(target.oldLgCode) || isPrefectureCode(target.oldLgCode)) {
       return { kind: 'unresolved', problem: 'route.oldLgCode: not a municipality code' };
     }
-    return served.includes(target.oldLgCode) ? { kind: 'local', lgCode: target.oldLgCode }
+    return served.includes(target.oldLgCode)
+      ? { kind: 'local', lgCode: target.oldLgCode }
       : { kind: 'lg', node: `lg:${target.oldLgCode}`, lgCode: target.oldLgCode };
   }
   if (!target.oldAddress) return { kind: 'unresolved', problem: 'route.unknown: give oldLgCode or oldAddress' };
   const place = resolveAddress(target.oldAddress, tables);
-  if (!place.lgCode) return { kind: 'unresolved', problem: 'route.unknownMunicipality: the old address does not name a known municipality; give oldLgCode' };
+  if (!place.lgCode)
+    return { kind: 'unresolved', problem: 'route.unknownMunicipality: the old address does not name a known municipality; give oldLgCode' };
   if (indexOf(tables).wardsOf.has(place.lgCode)) {
     return { kind: 'unresolved', problem: 'route.wardRequired: the old address names a designated city without its ward; give oldLgCode' };
   }

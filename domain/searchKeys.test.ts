@@ -1,6 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import { KANJI_VARIANTS } from './kanjiVariants.js';
-import { addressKey, givenNameOf, indexKeysOf, kanaNameKey, kanjiNameKey, kanjiNumeral, nameKeys, nameQueryKey, toKatakana } from './searchKeys.js';
+import {
+  addressKey,
+  givenNameOf,
+  indexKeysOf,
+  kanaNameKey,
+  kanjiNameKey,
+  kanjiNumeral,
+  nameKeys,
+  nameQueryKey,
+  toKatakana,
+} from './searchKeys.js';
 
 describe('kanji name key', () => {
   it('folds the common variants and drops spaces', () => {
@@ -68,10 +78,16 @@ describe('kana key', () => {
 
 describe('nameKeys', () => {
   it('indexes main name, 旧氏 + given name and 通称, kanji and kana', () => {
-    expect(nameKeys({
-      name: '髙橋\u3000花子', nameKana: 'タカハシ　ハナコ', formerSurname: '山﨑', formerSurnameKana: 'ヤマザキ',
-      alias: 'ジョーンズ', aliasKana: 'ジョーンズ',
-    })).toEqual(['k:高橋花子', 'r:タカハシハナコ', 'k:山崎花子', 'r:ヤマサキハナコ', 'k:ジョーンズ', 'r:シヨーンス']);
+    expect(
+      nameKeys({
+        name: '髙橋\u3000花子',
+        nameKana: 'タカハシ　ハナコ',
+        formerSurname: '山﨑',
+        formerSurnameKana: 'ヤマザキ',
+        alias: 'ジョーンズ',
+        aliasKana: 'ジョーンズ',
+      }),
+    ).toEqual(['k:高橋花子', 'r:タカハシハナコ', 'k:山崎花子', 'r:ヤマサキハナコ', 'k:ジョーンズ', 'r:シヨーンス']);
   });
   it('deduplicates and skips absent fields', () => {
     expect(nameKeys({ name: '高橋 花子', alias: '髙橋 花子' })).toEqual(['k:高橋花子']);
@@ -92,15 +108,23 @@ describe('nameKeys', () => {
 });
 
 describe('address key', () => {
-  it('the brief\'s example: 23番1号 = 23-1', () => {
+  it("the brief's example: 23番1号 = 23-1", () => {
     expect(addressKey('津市西丸之内２３番１号')).toBe(addressKey('津市西丸之内23-1'));
     expect(addressKey('津市西丸之内23-1')).toBe('津市西丸ノ内23-1');
   });
   it('kanji numerals, 丁目/番地/号 and all hyphen forms give one key', () => {
     const key = addressKey('横浜市中区本町6-50-10');
-    for (const v of ['横浜市中区本町六丁目五十番地十', '横浜市中区本町6丁目50番10号', '横浜市中区本町６－５０－１０',
-      '横浜市中区本町6−50−10', '横浜市中区本町6‐50‐10', '横浜市中区本町6ー50ー10', '横浜市中区本町6—50—10', '横浜市 中区 本町 6-50-10',
-      '横浜市中区本町6の50の10']) {
+    for (const v of [
+      '横浜市中区本町六丁目五十番地十',
+      '横浜市中区本町6丁目50番10号',
+      '横浜市中区本町６－５０－１０',
+      '横浜市中区本町6−50−10',
+      '横浜市中区本町6‐50‐10',
+      '横浜市中区本町6ー50ー10',
+      '横浜市中区本町6—50—10',
+      '横浜市 中区 本町 6-50-10',
+      '横浜市中区本町6の50の10',
+    ]) {
       expect(addressKey(v), v).toBe(key);
     }
   });
@@ -113,13 +137,28 @@ describe('address key', () => {
     expect(addressKey('津市西丸之内23-1 コーポ101')).toBe('津市西丸ノ内23-1コーポ101');
   });
   it('parses kanji numerals', () => {
-    const cases: [string, number][] = [['一', 1], ['十', 10], ['十一', 11], ['二十三', 23], ['百', 100], ['百五', 105],
-      ['三百二十一', 321], ['千二百', 1200], ['二〇三', 203], ['一一', 11], ['九千九百九十九', 9999]];
+    const cases: [string, number][] = [
+      ['一', 1],
+      ['十', 10],
+      ['十一', 11],
+      ['二十三', 23],
+      ['百', 100],
+      ['百五', 105],
+      ['三百二十一', 321],
+      ['千二百', 1200],
+      ['二〇三', 203],
+      ['一一', 11],
+      ['九千九百九十九', 9999],
+    ];
     for (const [k, n] of cases) expect(kanjiNumeral(k), k).toBe(n);
     const digits = ['〇', '一', '二', '三', '四', '五', '六', '七', '八', '九'];
     const spell = (n: number): string => {
       const parts: string[] = [];
-      for (const [u, k] of [[1000, '千'], [100, '百'], [10, '十']] as const) {
+      for (const [u, k] of [
+        [1000, '千'],
+        [100, '百'],
+        [10, '十'],
+      ] as const) {
         const q = Math.floor(n / u) % 10;
         if (q) parts.push((q === 1 ? '' : digits[q]!) + k);
       }
@@ -132,8 +171,20 @@ describe('address key', () => {
 
 describe('indexKeysOf', () => {
   it('bundles the secondary-index keys of a record', () => {
-    expect(indexKeysOf({ name: '髙橋 花子', nameKana: 'タカハシ ハナコ', myNumber: '123456789018', birthDate: '1989-01-07', address: '津市西丸之内２３番１号' }))
-      .toEqual({ names: ['k:高橋花子', 'r:タカハシハナコ'], myNumber: '123456789018', birthDate: '1989-01-07', address: '津市西丸ノ内23-1' });
+    expect(
+      indexKeysOf({
+        name: '髙橋 花子',
+        nameKana: 'タカハシ ハナコ',
+        myNumber: '123456789018',
+        birthDate: '1989-01-07',
+        address: '津市西丸之内２３番１号',
+      }),
+    ).toEqual({
+      names: ['k:高橋花子', 'r:タカハシハナコ'],
+      myNumber: '123456789018',
+      birthDate: '1989-01-07',
+      address: '津市西丸ノ内23-1',
+    });
     expect(indexKeysOf({ name: '山田' })).toEqual({ names: ['k:山田'] });
   });
 });

@@ -24,9 +24,34 @@ export function kanjiNameKey(name: string, table: Readonly<Record<string, string
 }
 
 const SMALL_KANA: Readonly<Record<string, string>> = {
-  ァ: 'ア', ィ: 'イ', ゥ: 'ウ', ェ: 'エ', ォ: 'オ', ッ: 'ツ', ャ: 'ヤ', ュ: 'ユ', ョ: 'ヨ', ヮ: 'ワ', ヵ: 'カ', ヶ: 'ケ',
-  ㇰ: 'ク', ㇱ: 'シ', ㇲ: 'ス', ㇳ: 'ト', ㇴ: 'ヌ', ㇵ: 'ハ', ㇶ: 'ヒ', ㇷ: 'フ', ㇸ: 'ヘ', ㇹ: 'ホ', ㇺ: 'ム',
-  ㇻ: 'ラ', ㇼ: 'リ', ㇽ: 'ル', ㇾ: 'レ', ㇿ: 'ロ',
+  ァ: 'ア',
+  ィ: 'イ',
+  ゥ: 'ウ',
+  ェ: 'エ',
+  ォ: 'オ',
+  ッ: 'ツ',
+  ャ: 'ヤ',
+  ュ: 'ユ',
+  ョ: 'ヨ',
+  ヮ: 'ワ',
+  ヵ: 'カ',
+  ヶ: 'ケ',
+  ㇰ: 'ク',
+  ㇱ: 'シ',
+  ㇲ: 'ス',
+  ㇳ: 'ト',
+  ㇴ: 'ヌ',
+  ㇵ: 'ハ',
+  ㇶ: 'ヒ',
+  ㇷ: 'フ',
+  ㇸ: 'ヘ',
+  ㇹ: 'ホ',
+  ㇺ: 'ム',
+  ㇻ: 'ラ',
+  ㇼ: 'リ',
+  ㇽ: 'ル',
+  ㇾ: 'レ',
+  ㇿ: 'ロ',
 };
 
 /** Hiragana → katakana (ぁ..ゖ and ゝゞ shift by 0x60); other characters unchanged. */
@@ -44,11 +69,15 @@ export function kanaNameKey(kana: string): string {
   const s = toKatakana(kana.normalize('NFKC'))
     .replace(/[\u0020\u3000\u30FB]/g, '')
     .replace(/[-\u2010-\u2015\u2212\uFF0D]/g, 'ー')
-    .normalize('NFD').replace(/[\u3099\u309A]/g, '')
+    .normalize('NFD')
+    .replace(/[\u3099\u309A]/g, '')
     .replace(/[\u309B\u309C]/g, '');
   let out = '';
   for (const ch of s) {
-    if (ch === 'ヽ' || ch === 'ヾ') { out += [...out].pop() ?? ''; continue; }
+    if (ch === 'ヽ' || ch === 'ヾ') {
+      out += [...out].pop() ?? '';
+      continue;
+    }
     out += SMALL_KANA[ch] ?? ch;
   }
   return out.normalize('NFC');
@@ -117,8 +146,10 @@ export function kanjiNumeral(s: string): number {
   let total = 0;
   let digit: number | undefined;
   for (const c of s) {
-    if (c in KANJI_UNIT) { total += (digit ?? 1) * KANJI_UNIT[c]!; digit = undefined; }
-    else digit = (digit ?? 0) * 10 + KANJI_DIGIT[c]!;
+    if (c in KANJI_UNIT) {
+      total += (digit ?? 1) * KANJI_UNIT[c]!;
+      digit = undefined;
+    } else digit = (digit ?? 0) * 10 + KANJI_DIGIT[c]!;
   }
   return total + (digit ?? 0);
 }

@@ -1,14 +1,26 @@
 import { describe, expect, it } from 'vitest';
 import { lgCodeCheckDigit, myNumberCheckDigit, residentCodeCheckDigit } from './identifiers.js';
 import {
-  checkAddress, checkDutyCode, checkMyNumber, checkPostcode, checkSerialNo, checkSex, dateCheck, idCheck, kanaCheck,
-  lgCodeCheck, nameCheck, residentCodeCheck, validate,
+  checkAddress,
+  checkDutyCode,
+  checkMyNumber,
+  checkPostcode,
+  checkSerialNo,
+  checkSex,
+  dateCheck,
+  idCheck,
+  kanaCheck,
+  lgCodeCheck,
+  nameCheck,
+  residentCodeCheck,
+  validate,
 } from './validation.js';
 
 describe('validate', () => {
   it('returns the first failing rule with the field path', () => {
     expect(validate('body.myNumber', '983205673210', checkMyNumber)).toEqual([
-      { path: 'body.myNumber', problem: 'myNumber.checkDigit: check digit does not match (個人番号)' }]);
+      { path: 'body.myNumber', problem: 'myNumber.checkDigit: check digit does not match (個人番号)' },
+    ]);
     expect(validate('body.myNumber', '123456789018', checkMyNumber)).toEqual([]);
   });
 });
@@ -83,7 +95,8 @@ describe('sex, postcode, duty code, ids, serial numbers', () => {
   it('postcodes', () => {
     expect(checkPostcode('514-8611')).toBeUndefined();
     expect(checkPostcode('5148611')).toBeUndefined();
-    for (const v of ['514-861', '５１４-８６１１', '514 8611']) expect(checkPostcode(v)).toBe('postcode.format: expected NNN-NNNN or NNNNNNN (郵便番号)');
+    for (const v of ['514-861', '５１４-８６１１', '514 8611'])
+      expect(checkPostcode(v)).toBe('postcode.format: expected NNN-NNNN or NNNNNNN (郵便番号)');
   });
   it('duty codes and operator ids', () => {
     expect(checkDutyCode('J01-tax')).toBeUndefined();
@@ -109,8 +122,23 @@ describe('sex, postcode, duty code, ids, serial numbers', () => {
 describe('name character set', () => {
   const name = nameCheck();
   it('accepts kanji incl. extensions, marks, kana, Latin, spaces, variation selectors and J+ codes', () => {
-    for (const v of ['山田\u3000太郎', '佐々木 〆子', '𠮷田 花子', '㐂田', '髙橋', '﨑山', '葛\u{E0100}城', 'やまだ タロウ',
-      'SMITH JOHN', "O'BRIEN JEAN-PAUL JR.", 'ＳＭＩＴＨ', '鈴木J+AC00子', 'J+1234', '一ヶ谷', 'ジョン・スミス']) {
+    for (const v of [
+      '山田\u3000太郎',
+      '佐々木 〆子',
+      '𠮷田 花子',
+      '㐂田',
+      '髙橋',
+      '﨑山',
+      '葛\u{E0100}城',
+      'やまだ タロウ',
+      'SMITH JOHN',
+      "O'BRIEN JEAN-PAUL JR.",
+      'ＳＭＩＴＨ',
+      '鈴木J+AC00子',
+      'J+1234',
+      '一ヶ谷',
+      'ジョン・スミス',
+    ]) {
       expect(name(v), v).toBeUndefined();
     }
   });
@@ -138,7 +166,8 @@ describe('name character set', () => {
 describe('kana reading character set', () => {
   const kana = kanaCheck();
   it('accepts kana, long vowel, spaces and half-width kana', () => {
-    for (const v of ['ヤマダ\u3000タロウ', 'やまだ たろう', 'ｻｻｷ ﾀﾛｳ', 'ヴァージニア', 'ジョン・スミス', 'コーヒー']) expect(kana(v), v).toBeUndefined();
+    for (const v of ['ヤマダ\u3000タロウ', 'やまだ たろう', 'ｻｻｷ ﾀﾛｳ', 'ヴァージニア', 'ジョン・スミス', 'コーヒー'])
+      expect(kana(v), v).toBeUndefined();
   });
   it('rejects kanji, Latin and control characters with the rule', () => {
     expect(kana('山田')).toBe('kana.charset: U+5C71 (character) is not allowed at position 0');
@@ -159,7 +188,9 @@ describe('address', () => {
   });
   it('rejects bidi controls, invisible format characters and stray variation selectors (import and messages alike)', () => {
     expect(checkAddress('津市\u202E西丸之内')).toBe('address.charset: U+202E (bidi control) is not allowed at position 2');
-    expect(checkAddress('津市西丸之内\u200B23')).toBe('address.charset: U+200B (invisible or format character) is not allowed at position 6');
+    expect(checkAddress('津市西丸之内\u200B23')).toBe(
+      'address.charset: U+200B (invisible or format character) is not allowed at position 6',
+    );
     expect(checkAddress('津市\uFFFE')).toBe('address.charset: U+FFFE (noncharacter) is not allowed at position 2');
     expect(checkAddress('葛\u{E0100}城市')).toBeUndefined();
     expect(kanaCheck()('ツ\u200Bハナコ')).toBe('kana.charset: U+200B (invisible or format character) is not allowed at position 1');

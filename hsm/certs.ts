@@ -13,7 +13,8 @@ import type { JwsAlg } from './types.js';
 /** WebCrypto parameters @peculiar/x509 maps to the X.509 signature algorithm of each JWS alg. */
 export function webAlgorithmOf(alg: JwsAlg): { key: Record<string, unknown>; signing: Record<string, unknown> } {
   if (alg === 'ES256') return { key: { name: 'ECDSA', namedCurve: 'P-256' }, signing: { name: 'ECDSA', hash: 'SHA-256' } };
-  if (alg === 'PS256') return { key: { name: 'RSA-PSS', hash: { name: 'SHA-256' } }, signing: { name: 'RSA-PSS', hash: 'SHA-256', saltLength: 32 } };
+  if (alg === 'PS256')
+    return { key: { name: 'RSA-PSS', hash: { name: 'SHA-256' } }, signing: { name: 'RSA-PSS', hash: 'SHA-256', saltLength: 32 } };
   return { key: { name: 'RSASSA-PKCS1-v1_5', hash: { name: 'SHA-256' } }, signing: { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' } };
 }
 
@@ -24,21 +25,35 @@ export function webAlgorithmOf(alg: JwsAlg): { key: Record<string, unknown>; sig
 function tokenCrypto(token: TokenKey): { crypto: Crypto; privateKey: CryptoKey; publicKey: CryptoKey } {
   const subtle = webcrypto.subtle;
   // why: stand-ins for the token's key pair: only the proxied subtle below receives them, never WebCrypto itself.
-  const privateKey = { algorithm: webAlgorithmOf(token.alg).key, type: 'private', extractable: false, usages: ['sign'] } as unknown as CryptoKey;
-  const publicKey = { algorithm: webAlgorithmOf(token.alg).key, type: 'public', extractable: true, usages: ['verify'], spki: token.spkiDer } as unknown as CryptoKey;
+  const privateKey = {
+    algorithm: webAlgorithmOf(token.alg).key,
+    type: 'private',
+    extractable: false,
+    usages: ['sign'],
+  } as unknown as CryptoKey;
+  const publicKey = {
+    algorithm: webAlgorithmOf(token.alg).key,
+    type: 'public',
+    extractable: true,
+    usages: ['verify'],
+    spki: token.spkiDer,
+  } as unknown as CryptoKey;
   const proxied = new Proxy(subtle, {
     get(target, prop) {
       if (prop === 'sign') {
         return async (_alg: unknown, key: CryptoKey, data: BufferSource) => {
           if (key !== privateKey) return subtle.sign(_alg as AlgorithmIdentifier, key, data);
-          const bytes = Buffer.from(ArrayBuffer.isView(data) ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength) : new Uint8Array(data));
+          const bytes = Buffer.from(
+            ArrayBuffer.isView(data) ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength) : new Uint8Array(data),
+          );
           const sig = await token.sign(bytes);
           return sig.buffer.slice(sig.byteOffset, sig.byteOffset + sig.byteLength);
         };
       }
       if (prop === 'exportKey') {
         return async (format: string, key: CryptoKey) => {
-          if (key === publicKey && format === 'spki') return token.spkiDer.buffer.slice(token.spkiDer.byteOffset, token.spkiDer.byteOffset + token.spkiDer.byteLength);
+          if (key === publicKey && format === 'spki')
+            return token.spkiDer.buffer.slice(token.spkiDer.byteOffset, token.spkiDer.byteOffset + token.spkiDer.byteLength);
           return subtle.exportKey(format as 'spki', key);
         };
       }
@@ -47,7 +62,11 @@ function tokenCrypto(token: TokenKey): { crypto: Crypto; privateKey: CryptoKey; 
     },
   });
   // why: a Crypto whose subtle is the proxy above; @peculiar/x509 uses no other member.
-  const crypto = { subtle: proxied, getRandomValues: webcrypto.getRandomValues.bind(webcrypto), randomUUID: webcrypto.randomUUID.bind(webcrypto) } as unknown as Crypto;
+  const crypto = {
+    subtle: proxied,
+    getRandomValues: webcrypto.getRandomValues.bind(webcrypto),
+    randomUUID: webcrypto.randomUUID.bind(webcrypto),
+  } as unknown as Crypto;
   return { crypto, privateKey, publicKey };
 }
 
@@ -55,26 +74,37 @@ function tokenCrypto(token: TokenKey): { crypto: Crypto; privateKey: CryptoKey; 
 export async function selfSignedCertificate(token: TokenKey, subject: string, days = 825): Promise<Buffer> {
   const { crypto, privateKey } = tokenCrypto(token);
   const notBefore = new Date(Date.now() - 60_000);
-  const cert = await x509.X509CertificateGenerator.create({
-    subject, issuer: subject, publicKey: token.spkiDer,
-    signingKey: privateKey, signingAlgorithm: webAlgorithmOf(token.alg).signing,
-    notBefore, notAfter: new Date(notBefore.getTime() + days * 86400_000),
-    extensions: [
-      new x509.BasicConstraintsExtension(false, undefined, true),
-      new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
-    ],
-  }, crypto);
+  const cert = await x509.X509CertificateGenerator.create(
+    {
+      subject,
+      issuer: subject,
+      publicKey: token.spkiDer,
+      signingKey: privateKey,
+      signingAlgorithm: webAlgorithmOf(token.alg).signing,
+      notBefore,
+      notAfter: new Date(notBefore.getTime() + days * 86400_000),
+      extensions: [
+        new x509.BasicConstraintsExtension(false, undefined, true),
+        new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
+      ],
+    },
+    crypto,
+  );
   return Buffer.from(cert.rawData);
 }
 
 /** PKCS#10 certificate signing request, signed by the token key (proof of possession). */
 export async function certificateRequest(token: TokenKey, subject: string): Promise<string> {
   const { crypto, privateKey, publicKey } = tokenCrypto(token);
-  const csr = await x509.Pkcs10CertificateRequestGenerator.create({
-    name: subject, keys: { privateKey, publicKey },
-    signingAlgorithm: webAlgorithmOf(token.alg).signing,
-    extensions: [new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true)],
-  }, crypto);
+  const csr = await x509.Pkcs10CertificateRequestGenerator.create(
+    {
+      name: subject,
+      keys: { privateKey, publicKey },
+      signingAlgorithm: webAlgorithmOf(token.alg).signing,
+      extensions: [new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true)],
+    },
+    crypto,
+  );
   return csr.toString('pem');
 }
 
@@ -88,7 +118,10 @@ export function pemBlocks(text: string, type = 'CERTIFICATE'): Buffer[] {
 }
 
 export function toPem(der: Uint8Array, type = 'CERTIFICATE'): string {
-  const b64 = Buffer.from(der).toString('base64').replace(/(.{64})/g, '$1\n').replace(/\n$/, '');
+  const b64 = Buffer.from(der)
+    .toString('base64')
+    .replace(/(.{64})/g, '$1\n')
+    .replace(/\n$/, '');
   return `-----BEGIN ${type}-----\n${b64}\n-----END ${type}-----\n`;
 }
 
@@ -99,13 +132,25 @@ export function certificateMatchesKey(certDer: Uint8Array, spkiDer: Uint8Array):
   return Buffer.compare(certSpki, Buffer.from(spkiDer)) === 0;
 }
 
-export interface CertificateInfo { subject: string; issuer: string; notBefore: Date; notAfter: Date; serial: string; kid: string; selfSigned: boolean }
+export interface CertificateInfo {
+  subject: string;
+  issuer: string;
+  notBefore: Date;
+  notAfter: Date;
+  serial: string;
+  kid: string;
+  selfSigned: boolean;
+}
 
 export function describeCertificate(der: Uint8Array, kid: string): CertificateInfo {
   const c = new NodeX509(Buffer.from(der));
   return {
-    subject: c.subject.replace(/\n/g, ', '), issuer: c.issuer.replace(/\n/g, ', '),
-    notBefore: new Date(c.validFrom), notAfter: new Date(c.validTo), serial: c.serialNumber, kid,
+    subject: c.subject.replace(/\n/g, ', '),
+    issuer: c.issuer.replace(/\n/g, ', '),
+    notBefore: new Date(c.validFrom),
+    notAfter: new Date(c.validTo),
+    serial: c.serialNumber,
+    kid,
     selfSigned: c.subject === c.issuer && c.verify(c.publicKey),
   };
 }

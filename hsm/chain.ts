@@ -26,11 +26,15 @@ export class TrustStore {
     this.anchors = parseCertificates(anchorsPem);
     this.anchorPrints = new Set(this.anchors.map(fp));
     const crlTexts = crlPem === undefined ? [] : Array.isArray(crlPem) ? crlPem : [crlPem];
-    this.crls = crlTexts.flatMap((t) => [...pemBlocks(t, 'X509 CRL'), ...pemBlocks(t, 'CRL')]).map((der) => new x509.X509Crl(new Uint8Array(der)));
+    this.crls = crlTexts
+      .flatMap((t) => [...pemBlocks(t, 'X509 CRL'), ...pemBlocks(t, 'CRL')])
+      .map((der) => new x509.X509Crl(new Uint8Array(der)));
     if (crlTexts.length && !this.crls.length) throw new Error('trust: a CRL was configured but no PEM "X509 CRL" block was found in it');
   }
 
-  get anchorCount(): number { return this.anchors.length; }
+  get anchorCount(): number {
+    return this.anchors.length;
+  }
 
   /** Leaf first, anchor last; or why no path exists. Validity and revocation are checked separately. */
   buildPath(leaf: X509Certificate, intermediates: X509Certificate[]): X509Certificate[] | ChainFailure {
@@ -40,7 +44,10 @@ export class TrustStore {
       if (this.anchorPrints.has(fp(current))) return path;
       const issuedBy = (c: X509Certificate) => c.ca && current.checkIssued(c) && current.verify(c.publicKey);
       const anchor = this.anchors.find(issuedBy);
-      if (anchor) { path.push(anchor); return path; }
+      if (anchor) {
+        path.push(anchor);
+        return path;
+      }
       const next = intermediates.find((c) => !path.includes(c) && issuedBy(c));
       if (!next) break;
       path.push(next);
@@ -51,9 +58,18 @@ export class TrustStore {
 
   checkValidity(path: X509Certificate[], now: number): ChainFailure | undefined {
     for (const c of path) {
-      const from = Date.parse(c.validFrom), to = Date.parse(c.validTo);
-      if (now < from) return { code: 'certificate_expired', message: `certificate "${c.subject.replace(/\n/g, ', ')}" is not valid before ${new Date(from).toISOString()}` };
-      if (now > to) return { code: 'certificate_expired', message: `certificate "${c.subject.replace(/\n/g, ', ')}" expired ${new Date(to).toISOString()}` };
+      const from = Date.parse(c.validFrom),
+        to = Date.parse(c.validTo);
+      if (now < from)
+        return {
+          code: 'certificate_expired',
+          message: `certificate "${c.subject.replace(/\n/g, ', ')}" is not valid before ${new Date(from).toISOString()}`,
+        };
+      if (now > to)
+        return {
+          code: 'certificate_expired',
+          message: `certificate "${c.subject.replace(/\n/g, ', ')}" expired ${new Date(to).toISOString()}`,
+        };
     }
     return undefined;
   }
@@ -61,18 +77,22 @@ export class TrustStore {
   async checkRevocation(path: X509Certificate[]): Promise<ChainFailure | undefined> {
     if (!this.crls.length) return undefined;
     for (let i = 0; i + 1 < path.length; i++) {
-      const cert = path[i]!, issuer = path[i + 1]!;
+      const cert = path[i]!,
+        issuer = path[i + 1]!;
       const issuerX = new x509.X509Certificate(new Uint8Array(issuer.raw));
       for (let k = 0; k < this.crls.length; k++) {
         const crl = this.crls[k]!;
         const cacheKey = `${k}:${fp(issuer)}`;
         let ok = this.crlSignatureOk.get(cacheKey);
         if (ok === undefined) {
-          ok = crl.issuer === issuerX.subject && await crl.verify({ publicKey: issuerX }).catch(() => false);
+          ok = crl.issuer === issuerX.subject && (await crl.verify({ publicKey: issuerX }).catch(() => false));
           this.crlSignatureOk.set(cacheKey, ok);
         }
         if (ok && crl.findRevoked(new x509.X509Certificate(new Uint8Array(cert.raw)))) {
-          return { code: 'certificate_revoked', message: `certificate serial ${cert.serialNumber} ("${cert.subject.replace(/\n/g, ', ')}") is revoked` };
+          return {
+            code: 'certificate_revoked',
+            message: `certificate serial ${cert.serialNumber} ("${cert.subject.replace(/\n/g, ', ')}") is revoked`,
+          };
         }
       }
     }

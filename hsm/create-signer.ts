@@ -19,7 +19,9 @@ export interface CreateSignerOptions {
 }
 
 /** Where the software token and the data-dir SoftHSM keep their material. */
-export function hsmDir(dataDir: string): string { return join(dataDir, 'hsm'); }
+export function hsmDir(dataDir: string): string {
+  return join(dataDir, 'hsm');
+}
 
 export function softwareKeyFile(dataDir: string, keyLabel: string): string {
   return join(hsmDir(dataDir), `${keyLabel}.software-key.pem`);
@@ -54,8 +56,13 @@ export async function createSigner(config: HsmConfig, opts: CreateSignerOptions)
   const logger = opts.logger ?? silentLogger;
   const token = await openToken(config, opts);
   try {
-    const { cert, chain } = await loadOrCreateCertificate(token, certificateFiles(config, opts.dataDir),
-      opts.subject ?? `CN=juki-gw ${config.keyLabel}, O=juki-gw development`, logger, true);
+    const { cert, chain } = await loadOrCreateCertificate(
+      token,
+      certificateFiles(config, opts.dataDir),
+      opts.subject ?? `CN=juki-gw ${config.keyLabel}, O=juki-gw development`,
+      logger,
+      true,
+    );
     const signer = signerFromToken(token, cert, chain);
     logger.info({ hsm: token.kind, alg: token.alg, kid: signer.kid }, 'signer ready');
     return signer;

@@ -15,11 +15,20 @@ export interface DedupeStore {
 export function memoryDedupeStore(): DedupeStore {
   const ids = new Map<string, number>();
   return {
-    async seen(id, now) { const e = ids.get(id); return e !== undefined && e > now; },
-    async record(id, expiresAt) { ids.set(id, expiresAt); },
+    async seen(id, now) {
+      const e = ids.get(id);
+      return e !== undefined && e > now;
+    },
+    async record(id, expiresAt) {
+      ids.set(id, expiresAt);
+    },
     async sweep(now) {
       let n = 0;
-      for (const [id, e] of ids) if (e <= now) { ids.delete(id); n++; }
+      for (const [id, e] of ids)
+        if (e <= now) {
+          ids.delete(id);
+          n++;
+        }
       return n;
     },
   };

@@ -16,7 +16,12 @@ type CryptoKey = webcrypto.CryptoKey;
 const EC = { name: 'ECDSA', namedCurve: 'P-256' } as const;
 const SIGN = { name: 'ECDSA', hash: 'SHA-256' } as const;
 
-export interface DevCa { dir: string; cert: x509.X509Certificate; key: CryptoKey; certPem: string }
+export interface DevCa {
+  dir: string;
+  cert: x509.X509Certificate;
+  key: CryptoKey;
+  certPem: string;
+}
 
 export type CertificateKind = 'server' | 'client' | 'signing' | 'ca';
 
@@ -32,7 +37,11 @@ export interface IssueRequest {
   notAfter?: Date;
 }
 
-export interface IssuedKeyPair { certPem: string; keyPem: string; certDer: Buffer }
+export interface IssuedKeyPair {
+  certPem: string;
+  keyPem: string;
+  certDer: Buffer;
+}
 
 const files = (dir: string) => ({ cert: join(dir, 'ca.pem'), key: join(dir, 'ca-key.pem'), serials: join(dir, 'revoked.json') });
 
@@ -43,8 +52,11 @@ export async function createDevCa(dir: string, commonName = 'juki-gw development
   const keys = await webcrypto.subtle.generateKey(EC, true, ['sign', 'verify']);
   const notBefore = new Date(Date.now() - 60_000);
   const cert = await x509.X509CertificateGenerator.createSelfSigned({
-    name: `CN=${commonName}, O=juki-gw development`, keys, signingAlgorithm: SIGN,
-    notBefore, notAfter: new Date(notBefore.getTime() + days * 86400_000),
+    name: `CN=${commonName}, O=juki-gw development`,
+    keys,
+    signingAlgorithm: SIGN,
+    notBefore,
+    notAfter: new Date(notBefore.getTime() + days * 86400_000),
     extensions: [
       new x509.BasicConstraintsExtension(true, 1, true),
       new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
@@ -75,12 +87,16 @@ function extensionsFor(req: IssueRequest): x509.Extension[] {
     ext.push(new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.nonRepudiation, true));
   } else {
     ext.push(new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment, true));
-    ext.push(new x509.ExtendedKeyUsageExtension([req.kind === 'server' ? x509.ExtendedKeyUsage.serverAuth : x509.ExtendedKeyUsage.clientAuth]));
+    ext.push(
+      new x509.ExtendedKeyUsageExtension([req.kind === 'server' ? x509.ExtendedKeyUsage.serverAuth : x509.ExtendedKeyUsage.clientAuth]),
+    );
   }
   if (req.kind === 'server') {
     const names = new Set(req.altNames ?? []);
     if (!isIP(req.commonName)) names.add(req.commonName);
-    ext.push(new x509.SubjectAlternativeNameExtension([...names].map((n) => ({ type: isIP(n) ? 'ip' as const : 'dns' as const, value: n }))));
+    ext.push(
+      new x509.SubjectAlternativeNameExtension([...names].map((n) => ({ type: isIP(n) ? ('ip' as const) : ('dns' as const), value: n }))),
+    );
   }
   return ext;
 }
@@ -90,8 +106,13 @@ export async function issueForPublicKey(ca: DevCa, spkiDer: Uint8Array, req: Iss
   const notBefore = req.notBefore ?? new Date(Date.now() - 60_000);
   const notAfter = req.notAfter ?? new Date(notBefore.getTime() + (req.days ?? 397) * 86400_000);
   const cert = await x509.X509CertificateGenerator.create({
-    subject: `CN=${req.commonName}`, issuer: ca.cert.subject, publicKey: Buffer.from(spkiDer),
-    signingKey: ca.key, signingAlgorithm: SIGN, notBefore, notAfter,
+    subject: `CN=${req.commonName}`,
+    issuer: ca.cert.subject,
+    publicKey: Buffer.from(spkiDer),
+    signingKey: ca.key,
+    signingAlgorithm: SIGN,
+    notBefore,
+    notAfter,
     extensions: [...extensionsFor(req), await x509.AuthorityKeyIdentifierExtension.create(ca.cert)],
   });
   return Buffer.from(cert.rawData);
@@ -109,7 +130,7 @@ export async function issueWithNewKey(ca: DevCa, req: IssueRequest): Promise<Iss
 /** Verifies the CSR's proof of possession, then certifies its key with the requested kind. */
 export async function signCsr(ca: DevCa, csrPem: string, req: Omit<IssueRequest, 'commonName'> & { commonName?: string }): Promise<Buffer> {
   const csr = new x509.Pkcs10CertificateRequest(csrPem);
-  if (!await csr.verify()) throw new Error('the CSR signature does not verify (proof of possession failed)');
+  if (!(await csr.verify())) throw new Error('the CSR signature does not verify (proof of possession failed)');
   const cn = req.commonName ?? /CN=([^,]+)/.exec(csr.subject)?.[1];
   if (!cn) throw new Error('the CSR has no CN; give one');
   return issueForPublicKey(ca, Buffer.from(csr.publicKey.rawData), { ...req, commonName: cn });
@@ -119,7 +140,7 @@ export async function signCsr(ca: DevCa, csrPem: string, req: Omit<IssueRequest,
 export async function revoke(ca: DevCa, certPem: string): Promise<string> {
   const serial = new x509.X509Certificate(certPem).serialNumber;
   const f = files(ca.dir).serials;
-  const serials: string[] = existsSync(f) ? JSON.parse(readFileSync(f, 'utf8')) as string[] : [];
+  const serials: string[] = existsSync(f) ? (JSON.parse(readFileSync(f, 'utf8')) as string[]) : [];
   if (!serials.includes(serial)) serials.push(serial);
   writeFileSync(f, JSON.stringify(serials), { mode: 0o600 });
   return crl(ca);
@@ -127,11 +148,14 @@ export async function revoke(ca: DevCa, certPem: string): Promise<string> {
 
 export async function crl(ca: DevCa, days = 7): Promise<string> {
   const f = files(ca.dir).serials;
-  const serials: string[] = existsSync(f) ? JSON.parse(readFileSync(f, 'utf8')) as string[] : [];
+  const serials: string[] = existsSync(f) ? (JSON.parse(readFileSync(f, 'utf8')) as string[]) : [];
   const list = await x509.X509CrlGenerator.create({
-    issuer: ca.cert.subject, thisUpdate: new Date(Date.now() - 60_000), nextUpdate: new Date(Date.now() + days * 86400_000),
+    issuer: ca.cert.subject,
+    thisUpdate: new Date(Date.now() - 60_000),
+    nextUpdate: new Date(Date.now() + days * 86400_000),
     entries: serials.map((s) => ({ serialNumber: s, revocationDate: new Date() })),
-    signingKey: ca.key, signingAlgorithm: SIGN,
+    signingKey: ca.key,
+    signingAlgorithm: SIGN,
   });
   return toPem(Buffer.from(list.rawData), 'X509 CRL');
 }

@@ -3,7 +3,9 @@
 /** The token (or its session) is gone for now: keep the message queued and retry later. */
 export class TokenUnavailableError extends Error {
   override readonly name = 'TokenUnavailableError';
-  constructor(message: string, options?: { cause?: unknown }) { super(message, options); }
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
 }
 
 /** The PIN was refused. Never retried automatically: each try burns the token's retry counter. */

@@ -7,13 +7,25 @@ import { openPkcs11Token, type Pkcs11TokenKey } from './pkcs11-token.js';
 import { DataDirPinMissing, prepareDataDirSoftHsm, SOFTHSM_WARNING } from './softhsm-datadir.js';
 import { silentLogger } from './signer.js';
 
-export async function openConfiguredPkcs11(config: HsmConfig, opts: CreateSignerOptions & { generateIfMissing?: boolean }): Promise<Pkcs11TokenKey | undefined> {
+export async function openConfiguredPkcs11(
+  config: HsmConfig,
+  opts: CreateSignerOptions & { generateIfMissing?: boolean },
+): Promise<Pkcs11TokenKey | undefined> {
   const logger = opts.logger ?? silentLogger;
   const key = { label: config.keyLabel, id: config.keyId ? Buffer.from(config.keyId, 'hex') : undefined };
   if (config.kind === 'pkcs11') {
     return openPkcs11Token({
-      module: config.module!, tokenLabel: config.tokenLabel, slot: config.slot, pin: readSecret(config.pin!, opts.env),
-      key, alg: config.algorithm, sessions: config.sessions, signingThreads: config.signingThreads, generateIfMissing: opts.generateIfMissing ?? false, rsaBits: opts.rsaBits, logger,
+      module: config.module!,
+      tokenLabel: config.tokenLabel,
+      slot: config.slot,
+      pin: readSecret(config.pin!, opts.env),
+      key,
+      alg: config.algorithm,
+      sessions: config.sessions,
+      signingThreads: config.signingThreads,
+      generateIfMissing: opts.generateIfMissing ?? false,
+      rsaBits: opts.rsaBits,
+      logger,
     });
   }
   if (config.kind !== 'auto') return undefined;
@@ -28,10 +40,20 @@ export async function openConfiguredPkcs11(config: HsmConfig, opts: CreateSigner
   }
   if (!local) return undefined;
   const token = openPkcs11Token({
-    module: local.module, tokenLabel: local.tokenLabel, pin: local.pin, key, alg: config.algorithm,
-    sessions: config.sessions, signingThreads: config.signingThreads, generateIfMissing: true, rsaBits: opts.rsaBits, logger,
+    module: local.module,
+    tokenLabel: local.tokenLabel,
+    pin: local.pin,
+    key,
+    alg: config.algorithm,
+    sessions: config.sessions,
+    signingThreads: config.signingThreads,
+    generateIfMissing: true,
+    rsaBits: opts.rsaBits,
+    logger,
   });
   logger.warn({ hsm: 'softhsm', conf: local.conf, warning: SOFTHSM_WARNING }, `signing with a ${SOFTHSM_WARNING}`);
   const status = token.status.bind(token);
-  return Object.assign(Object.create(token) as Pkcs11TokenKey, { status: () => ({ ...status(), warning: SOFTHSM_WARNING, warningCode: 'softhsm-datadir' as const }) });
+  return Object.assign(Object.create(token) as Pkcs11TokenKey, {
+    status: () => ({ ...status(), warning: SOFTHSM_WARNING, warningCode: 'softhsm-datadir' as const }),
+  });
 }

@@ -8,22 +8,44 @@ import type { JwsAlg } from './types.js';
 /** DER OID 1.2.840.10045.3.1.7 (prime256v1), as CKA_EC_PARAMS wants it. */
 const P256_PARAMS = Buffer.from('06082a8648ce3d030107', 'hex');
 
-export interface KeyRef { label: string; id?: Buffer | undefined }
+export interface KeyRef {
+  label: string;
+  id?: Buffer | undefined;
+}
 
-export interface TokenKeyInfo { label: string; id: string; type: 'EC' | 'RSA'; bits: number; sensitive: boolean; extractable: boolean }
+export interface TokenKeyInfo {
+  label: string;
+  id: string;
+  type: 'EC' | 'RSA';
+  bits: number;
+  sensitive: boolean;
+  extractable: boolean;
+}
 
 function find(lib: Pkcs11, session: Handle, template: pkcs11js.Template): Handle[] {
   lib.C_FindObjectsInit(session, template);
-  try { return lib.C_FindObjects(session, 64); } finally { lib.C_FindObjectsFinal(session); }
+  try {
+    return lib.C_FindObjects(session, 64);
+  } finally {
+    lib.C_FindObjectsFinal(session);
+  }
 }
 
 function refTemplate(ref: KeyRef, cls: number): pkcs11js.Template {
-  const t: pkcs11js.Template = [{ type: pkcs11js.CKA_CLASS, value: cls }, { type: pkcs11js.CKA_LABEL, value: ref.label }];
+  const t: pkcs11js.Template = [
+    { type: pkcs11js.CKA_CLASS, value: cls },
+    { type: pkcs11js.CKA_LABEL, value: ref.label },
+  ];
   if (ref.id) t.push({ type: pkcs11js.CKA_ID, value: ref.id });
   return t;
 }
 
-export interface FoundKey { privateKey: Handle; spkiDer: Buffer; type: 'EC' | 'RSA'; id: Buffer }
+export interface FoundKey {
+  privateKey: Handle;
+  spkiDer: Buffer;
+  type: 'EC' | 'RSA';
+  id: Buffer;
+}
 
 /** Private key + its public half as SPKI. Refuses keys that are extractable or not sensitive. */
 export function findKey(lib: Pkcs11, session: Handle, ref: KeyRef): FoundKey | undefined {
@@ -32,7 +54,10 @@ export function findKey(lib: Pkcs11, session: Handle, ref: KeyRef): FoundKey | u
   if (privs.length > 1) throw new TokenConfigError(`${privs.length} private keys are labelled "${ref.label}"; give hsm.keyId or relabel`);
   const privateKey = privs[0]!;
   const [typeA, sensA, extA, idA] = lib.C_GetAttributeValue(session, privateKey, [
-    { type: pkcs11js.CKA_KEY_TYPE }, { type: pkcs11js.CKA_SENSITIVE }, { type: pkcs11js.CKA_EXTRACTABLE }, { type: pkcs11js.CKA_ID },
+    { type: pkcs11js.CKA_KEY_TYPE },
+    { type: pkcs11js.CKA_SENSITIVE },
+    { type: pkcs11js.CKA_EXTRACTABLE },
+    { type: pkcs11js.CKA_ID },
   ]);
   if (sensA!.value[0] !== 1 || extA!.value[0] !== 0) {
     throw new TokenConfigError(`key "${ref.label}" is extractable or not sensitive; only sensitive, non-extractable keys may sign`);
@@ -62,7 +87,9 @@ function publicSpki(lib: Pkcs11, session: Handle, pub: Handle, type: 'EC' | 'RSA
   return createPublicKey({ key: jwk, format: 'jwk' }).export({ type: 'spki', format: 'der' });
 }
 
-export function keyTypeFor(alg: JwsAlg): 'EC' | 'RSA' { return alg === 'ES256' ? 'EC' : 'RSA'; }
+export function keyTypeFor(alg: JwsAlg): 'EC' | 'RSA' {
+  return alg === 'ES256' ? 'EC' : 'RSA';
+}
 
 /** Generates a key pair on the token; the private half is sensitive and never extractable. */
 export function generateKey(lib: Pkcs11, session: Handle, ref: KeyRef, alg: JwsAlg, rsaBits: 2048 | 3072 = 2048): FoundKey {
@@ -70,19 +97,35 @@ export function generateKey(lib: Pkcs11, session: Handle, ref: KeyRef, alg: JwsA
     throw new TokenConfigError(`a key labelled "${ref.label}" already exists on the token`);
   }
   const id = ref.id ?? randomBytes(16);
-  const common = [{ type: pkcs11js.CKA_TOKEN, value: true }, { type: pkcs11js.CKA_LABEL, value: ref.label }, { type: pkcs11js.CKA_ID, value: id }];
-  const priv: pkcs11js.Template = [...common, { type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_PRIVATE_KEY },
-    { type: pkcs11js.CKA_PRIVATE, value: true }, { type: pkcs11js.CKA_SIGN, value: true },
-    { type: pkcs11js.CKA_SENSITIVE, value: true }, { type: pkcs11js.CKA_EXTRACTABLE, value: false }];
-  const pub: pkcs11js.Template = [...common, { type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_PUBLIC_KEY },
-    { type: pkcs11js.CKA_VERIFY, value: true }, { type: pkcs11js.CKA_PRIVATE, value: false }];
+  const common = [
+    { type: pkcs11js.CKA_TOKEN, value: true },
+    { type: pkcs11js.CKA_LABEL, value: ref.label },
+    { type: pkcs11js.CKA_ID, value: id },
+  ];
+  const priv: pkcs11js.Template = [
+    ...common,
+    { type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_PRIVATE_KEY },
+    { type: pkcs11js.CKA_PRIVATE, value: true },
+    { type: pkcs11js.CKA_SIGN, value: true },
+    { type: pkcs11js.CKA_SENSITIVE, value: true },
+    { type: pkcs11js.CKA_EXTRACTABLE, value: false },
+  ];
+  const pub: pkcs11js.Template = [
+    ...common,
+    { type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_PUBLIC_KEY },
+    { type: pkcs11js.CKA_VERIFY, value: true },
+    { type: pkcs11js.CKA_PRIVATE, value: false },
+  ];
   if (keyTypeFor(alg) === 'EC') {
     pub.push({ type: pkcs11js.CKA_KEY_TYPE, value: pkcs11js.CKK_EC }, { type: pkcs11js.CKA_EC_PARAMS, value: P256_PARAMS });
     priv.push({ type: pkcs11js.CKA_KEY_TYPE, value: pkcs11js.CKK_EC });
     lib.C_GenerateKeyPair(session, { mechanism: pkcs11js.CKM_EC_KEY_PAIR_GEN }, pub, priv);
   } else {
-    pub.push({ type: pkcs11js.CKA_KEY_TYPE, value: pkcs11js.CKK_RSA }, { type: pkcs11js.CKA_MODULUS_BITS, value: rsaBits },
-      { type: pkcs11js.CKA_PUBLIC_EXPONENT, value: Buffer.from([1, 0, 1]) });
+    pub.push(
+      { type: pkcs11js.CKA_KEY_TYPE, value: pkcs11js.CKK_RSA },
+      { type: pkcs11js.CKA_MODULUS_BITS, value: rsaBits },
+      { type: pkcs11js.CKA_PUBLIC_EXPONENT, value: Buffer.from([1, 0, 1]) },
+    );
     priv.push({ type: pkcs11js.CKA_KEY_TYPE, value: pkcs11js.CKK_RSA });
     lib.C_GenerateKeyPair(session, { mechanism: pkcs11js.CKM_RSA_PKCS_KEY_PAIR_GEN }, pub, priv);
   }
@@ -94,14 +137,26 @@ export function generateKey(lib: Pkcs11, session: Handle, ref: KeyRef, alg: JwsA
 /** All private keys on the token, for `keys list`. */
 export function listKeys(lib: Pkcs11, session: Handle): TokenKeyInfo[] {
   return find(lib, session, [{ type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_PRIVATE_KEY }]).map((h) => {
-    const [label, id, type, sens, ext] = lib.C_GetAttributeValue(session, h, [{ type: pkcs11js.CKA_LABEL }, { type: pkcs11js.CKA_ID },
-      { type: pkcs11js.CKA_KEY_TYPE }, { type: pkcs11js.CKA_SENSITIVE }, { type: pkcs11js.CKA_EXTRACTABLE }]);
+    const [label, id, type, sens, ext] = lib.C_GetAttributeValue(session, h, [
+      { type: pkcs11js.CKA_LABEL },
+      { type: pkcs11js.CKA_ID },
+      { type: pkcs11js.CKA_KEY_TYPE },
+      { type: pkcs11js.CKA_SENSITIVE },
+      { type: pkcs11js.CKA_EXTRACTABLE },
+    ]);
     const isEc = type!.value.readUInt32LE(0) === pkcs11js.CKK_EC;
     let bits = 256;
     if (!isEc) {
       const [mod] = lib.C_GetAttributeValue(session, h, [{ type: pkcs11js.CKA_MODULUS }]);
       bits = mod!.value.length * 8;
     }
-    return { label: label!.value.toString('utf8'), id: id!.value.toString('hex'), type: isEc ? 'EC' as const : 'RSA' as const, bits, sensitive: sens!.value[0] === 1, extractable: ext!.value[0] === 1 };
+    return {
+      label: label!.value.toString('utf8'),
+      id: id!.value.toString('hex'),
+      type: isEc ? ('EC' as const) : ('RSA' as const),
+      bits,
+      sensitive: sens!.value[0] === 1,
+      extractable: ext!.value[0] === 1,
+    };
   });
 }

@@ -8,13 +8,19 @@ export type Pkcs11 = pkcs11js.PKCS11;
 export type Handle = pkcs11js.Handle;
 export { pkcs11js };
 
-interface Loaded { lib: Pkcs11; refs: number }
+interface Loaded {
+  lib: Pkcs11;
+  refs: number;
+}
 const loaded = new Map<string, Loaded>();
 
 /** Loads the module and calls C_Initialize with CKF_OS_LOCKING_OK (required for parallel sessions). */
 export function acquireModule(path: string): Pkcs11 {
   const hit = loaded.get(path);
-  if (hit) { hit.refs++; return hit.lib; }
+  if (hit) {
+    hit.refs++;
+    return hit.lib;
+  }
   const lib = new pkcs11js.PKCS11();
   try {
     lib.load(path);
@@ -34,8 +40,16 @@ export function releaseModule(path: string): void {
   const hit = loaded.get(path);
   if (!hit || --hit.refs > 0) return;
   loaded.delete(path);
-  try { hit.lib.C_Finalize(); } catch { /* already finalized or module gone */ }
-  try { hit.lib.close(); } catch { /* ignore */ }
+  try {
+    hit.lib.C_Finalize();
+  } catch {
+    /* already finalized or module gone */
+  }
+  try {
+    hit.lib.close();
+  } catch {
+    /* ignore */
+  }
 }
 
 /**
@@ -45,7 +59,11 @@ export function releaseModule(path: string): void {
 export function reinitializeModule(path: string): void {
   const hit = loaded.get(path);
   if (!hit) return;
-  try { hit.lib.C_Finalize(); } catch { /* not initialized */ }
+  try {
+    hit.lib.C_Finalize();
+  } catch {
+    /* not initialized */
+  }
   hit.lib.C_Initialize({ flags: pkcs11js.CKF_OS_LOCKING_OK });
 }
 
@@ -67,11 +85,20 @@ export function rvName(e: unknown): string {
 
 /** Return values meaning the token, the session or the login went away (not our mistake). */
 export const LOST_CODES = new Set<number>([
-  pkcs11js.CKR_SESSION_HANDLE_INVALID, pkcs11js.CKR_SESSION_CLOSED, pkcs11js.CKR_DEVICE_REMOVED,
-  pkcs11js.CKR_DEVICE_ERROR, pkcs11js.CKR_TOKEN_NOT_PRESENT, pkcs11js.CKR_TOKEN_NOT_RECOGNIZED,
-  pkcs11js.CKR_USER_NOT_LOGGED_IN, pkcs11js.CKR_OBJECT_HANDLE_INVALID, pkcs11js.CKR_KEY_HANDLE_INVALID,
-  pkcs11js.CKR_SLOT_ID_INVALID, pkcs11js.CKR_GENERAL_ERROR, pkcs11js.CKR_DEVICE_MEMORY,
-  pkcs11js.CKR_CRYPTOKI_NOT_INITIALIZED, pkcs11js.CKR_FUNCTION_FAILED,
+  pkcs11js.CKR_SESSION_HANDLE_INVALID,
+  pkcs11js.CKR_SESSION_CLOSED,
+  pkcs11js.CKR_DEVICE_REMOVED,
+  pkcs11js.CKR_DEVICE_ERROR,
+  pkcs11js.CKR_TOKEN_NOT_PRESENT,
+  pkcs11js.CKR_TOKEN_NOT_RECOGNIZED,
+  pkcs11js.CKR_USER_NOT_LOGGED_IN,
+  pkcs11js.CKR_OBJECT_HANDLE_INVALID,
+  pkcs11js.CKR_KEY_HANDLE_INVALID,
+  pkcs11js.CKR_SLOT_ID_INVALID,
+  pkcs11js.CKR_GENERAL_ERROR,
+  pkcs11js.CKR_DEVICE_MEMORY,
+  pkcs11js.CKR_CRYPTOKI_NOT_INITIALIZED,
+  pkcs11js.CKR_FUNCTION_FAILED,
 ]);
 
 /** Finds the slot holding the token with this label (or this slot ID). */

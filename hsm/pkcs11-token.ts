@@ -5,7 +5,19 @@
 import * as nodeCrypto from 'node:crypto';
 import { TokenConfigError, TokenUnavailableError, WrongPinError } from './errors.js';
 import { findKey, generateKey, keyTypeFor, type FoundKey, type KeyRef } from './pkcs11-key.js';
-import { acquireModule, findSlot, reinitializeModule, LOST_CODES, pkcs11js, releaseModule, rvName, rvOf, slotNumber, type Handle, type Pkcs11 } from './pkcs11-module.js';
+import {
+  acquireModule,
+  findSlot,
+  reinitializeModule,
+  LOST_CODES,
+  pkcs11js,
+  releaseModule,
+  rvName,
+  rvOf,
+  slotNumber,
+  type Handle,
+  type Pkcs11,
+} from './pkcs11-module.js';
 import { faultError, isFault, RING_SLOTS, SIGN_THREADS, startSignThreads, type SignOutcome, type SignThreads } from './sign-worker.js';
 import { silentLogger, type HsmLogger } from './signer.js';
 import type { TokenKey } from './token.js';
@@ -46,15 +58,33 @@ export interface Pkcs11TokenKey extends TokenKey {
 type State = 'ready' | 'lost' | 'pin-refused' | 'closed';
 
 /** A signature waiting for, or running on, a session. */
-interface SignJob { input: Buffer; finish: (signature: Buffer) => unknown; resolve: (value: unknown) => void; fail: (e: unknown) => void }
+interface SignJob {
+  input: Buffer;
+  finish: (signature: Buffer) => unknown;
+  resolve: (value: unknown) => void;
+  fail: (e: unknown) => void;
+}
 /** withSession waiting for a session. */
-interface SessionWaiter { take: (s: PoolSession) => void; fail: (e: unknown) => void }
+interface SessionWaiter {
+  take: (s: PoolSession) => void;
+  fail: (e: unknown) => void;
+}
 type Waiter = SignJob | SessionWaiter;
 
 /** A logged-in session of the pool; `live` turns false when a reconnect replaces the pool. */
-interface PoolSession { handle: Handle; index: number; live: boolean; job: SignJob | undefined; out: number; done: (err: Error | null, sig: Buffer) => void }
+interface PoolSession {
+  handle: Handle;
+  index: number;
+  live: boolean;
+  job: SignJob | undefined;
+  out: number;
+  done: (err: Error | null, sig: Buffer) => void;
+}
 /** What signing thread `i` holds, in posting order (a session of an older pool may still be among them). */
-interface ThreadWork { sessions: PoolSession[]; jobs: SignJob[] }
+interface ThreadWork {
+  sessions: PoolSession[];
+  jobs: SignJob[];
+}
 
 // Signatures out per session's thread: enough that it never waits for the main thread to hand it
 // the next one; the least loaded thread takes each new signature.
@@ -65,7 +95,10 @@ export const MAX_SIGNING_THREADS = 16;
 
 const returnSignature = (signature: Buffer) => signature;
 
-const PSS = { mechanism: pkcs11js.CKM_SHA256_RSA_PKCS_PSS, parameter: { type: pkcs11js.CK_PARAMS_RSA_PSS, hashAlg: pkcs11js.CKM_SHA256, mgf: pkcs11js.CKG_MGF1_SHA256, saltLen: 32 } };
+const PSS = {
+  mechanism: pkcs11js.CKM_SHA256_RSA_PKCS_PSS,
+  parameter: { type: pkcs11js.CK_PARAMS_RSA_PSS, hashAlg: pkcs11js.CKM_SHA256, mgf: pkcs11js.CKG_MGF1_SHA256, saltLen: 32 },
+};
 
 function login(lib: Pkcs11, session: Handle, pin: string): void {
   try {
@@ -73,7 +106,12 @@ function login(lib: Pkcs11, session: Handle, pin: string): void {
   } catch (e) {
     const rv = rvOf(e);
     if (rv === pkcs11js.CKR_USER_ALREADY_LOGGED_IN) return;
-    if (rv === pkcs11js.CKR_PIN_INCORRECT || rv === pkcs11js.CKR_PIN_LOCKED || rv === pkcs11js.CKR_PIN_INVALID || rv === pkcs11js.CKR_PIN_LEN_RANGE) {
+    if (
+      rv === pkcs11js.CKR_PIN_INCORRECT ||
+      rv === pkcs11js.CKR_PIN_LOCKED ||
+      rv === pkcs11js.CKR_PIN_INVALID ||
+      rv === pkcs11js.CKR_PIN_LEN_RANGE
+    ) {
       throw new WrongPinError(`the token refused the user PIN (${rvName(e)}); not retried, to spare the token's retry counter`);
     }
     throw e;
@@ -82,13 +120,15 @@ function login(lib: Pkcs11, session: Handle, pin: string): void {
 
 // One-shot crypto.hash (Node ≥ 20.12) skips a Hash object per signature.
 const oneShot = (nodeCrypto as { hash?: (alg: string, data: Buffer | string, enc: 'buffer') => Buffer }).hash;
-const sha256 = (data: Buffer | string): Buffer => (oneShot ? oneShot('sha256', data, 'buffer') : nodeCrypto.createHash('sha256').update(data).digest());
+const sha256 = (data: Buffer | string): Buffer =>
+  oneShot ? oneShot('sha256', data, 'buffer') : nodeCrypto.createHash('sha256').update(data).digest();
 
 export function openPkcs11Token(opts: Pkcs11TokenOptions): Pkcs11TokenKey {
   const logger = opts.logger ?? silentLogger;
   const lib = acquireModule(opts.module);
   const where = opts.tokenLabel !== undefined ? `token "${opts.tokenLabel}"` : `slot ${opts.slot}`;
-  const mechanism = opts.alg === 'ES256' ? { mechanism: pkcs11js.CKM_ECDSA } : opts.alg === 'PS256' ? PSS : { mechanism: pkcs11js.CKM_SHA256_RSA_PKCS };
+  const mechanism =
+    opts.alg === 'ES256' ? { mechanism: pkcs11js.CKM_ECDSA } : opts.alg === 'PS256' ? PSS : { mechanism: pkcs11js.CKM_SHA256_RSA_PKCS };
 
   let slot: Handle;
   let key: FoundKey;
@@ -97,10 +137,21 @@ export function openPkcs11Token(opts: Pkcs11TokenOptions): Pkcs11TokenKey {
     const out: Handle[] = [];
     try {
       for (let i = 0; i < n; i++) out.push(lib.C_OpenSession(s, pkcs11js.CKF_SERIAL_SESSION | pkcs11js.CKF_RW_SESSION));
-    } catch (e) { closeEach(out); throw e; }
+    } catch (e) {
+      closeEach(out);
+      throw e;
+    }
     return out;
   };
-  const closeEach = (list: Handle[]) => { for (const h of list) { try { lib.C_CloseSession(h); } catch { /* gone already */ } } };
+  const closeEach = (list: Handle[]) => {
+    for (const h of list) {
+      try {
+        lib.C_CloseSession(h);
+      } catch {
+        /* gone already */
+      }
+    }
+  };
 
   try {
     const found = findSlot(lib, opts);
@@ -114,7 +165,8 @@ export function openPkcs11Token(opts: Pkcs11TokenOptions): Pkcs11TokenKey {
       logger.info({ hsm: 'pkcs11', keyLabel: opts.key.label, alg: opts.alg }, 'generated a signing key on the token');
     }
     if (!k) throw new TokenConfigError(`no private key labelled "${opts.key.label}" on ${where} (juki-gw keys generate)`);
-    if (k.type !== keyTypeFor(opts.alg)) throw new TokenConfigError(`key "${opts.key.label}" is ${k.type}, but ${opts.alg} needs ${keyTypeFor(opts.alg)}`);
+    if (k.type !== keyTypeFor(opts.alg))
+      throw new TokenConfigError(`key "${opts.key.label}" is ${k.type}, but ${opts.alg} needs ${keyTypeFor(opts.alg)}`);
     key = k;
   } catch (e) {
     closeEach(sessions);
@@ -138,9 +190,14 @@ export function openPkcs11Token(opts: Pkcs11TokenOptions): Pkcs11TokenKey {
   // r||s for P-256; the modulus length for RSA (the SPKI is a little longer than the modulus).
   const sigBytes = key.type === 'EC' ? 64 : Math.ceil(spki.length / 128) * 128;
 
-  const unavailable = () => new TokenUnavailableError(state === 'pin-refused'
-    ? `PKCS#11 ${where}: PIN refused at re-login; signing stopped until restart with the right PIN`
-    : state === 'closed' ? `PKCS#11 ${where} is closed` : `PKCS#11 ${where} unavailable (${lostReason}); signing paused, retrying`);
+  const unavailable = () =>
+    new TokenUnavailableError(
+      state === 'pin-refused'
+        ? `PKCS#11 ${where}: PIN refused at re-login; signing stopped until restart with the right PIN`
+        : state === 'closed'
+          ? `PKCS#11 ${where} is closed`
+          : `PKCS#11 ${where} unavailable (${lostReason}); signing paused, retrying`,
+    );
 
   // The C_Sign callback is made once per session, not once per signature.
   function pooled(handle: Handle, index: number): PoolSession {
@@ -155,10 +212,15 @@ export function openPkcs11Token(opts: Pkcs11TokenOptions): Pkcs11TokenKey {
     else if ('input' in w) start(s, w);
     else w.take(s);
   };
-  const release = (s: PoolSession) => { if (state === 'ready' && s.live) hand(s); };
+  const release = (s: PoolSession) => {
+    if (state === 'ready' && s.live) hand(s);
+  };
 
   const start = (s: PoolSession, job: SignJob) => {
-    if (post(s, job)) { topUp(s); return; }
+    if (post(s, job)) {
+      topUp(s);
+      return;
+    }
     s.job = job;
     try {
       lib.C_SignInit(s.handle, mechanism, key.privateKey);
@@ -174,9 +236,13 @@ export function openPkcs11Token(opts: Pkcs11TokenOptions): Pkcs11TokenKey {
   function post(s: PoolSession, job: SignJob): boolean {
     const w = work[s.index];
     if (!w || !threads) return false;
-    w.sessions.push(s); w.jobs.push(job); s.out++;
+    w.sessions.push(s);
+    w.jobs.push(job);
+    s.out++;
     if (threads.post(s.index, s.handle, key.privateKey, job.input)) return true;
-    w.sessions.pop(); w.jobs.pop(); s.out--;
+    w.sessions.pop();
+    w.jobs.pop();
+    s.out--;
     return false;
   }
 
@@ -203,7 +269,8 @@ export function openPkcs11Token(opts: Pkcs11TokenOptions): Pkcs11TokenKey {
 
   function threadSigned(i: number, o: SignOutcome) {
     const w = work[i];
-    const s = w?.sessions.shift(), job = w?.jobs.shift();
+    const s = w?.sessions.shift(),
+      job = w?.jobs.shift();
     if (!s || !job) return;
     s.out--;
     const e = isFault(o) ? faultError(o) : undefined;
@@ -214,11 +281,22 @@ export function openPkcs11Token(opts: Pkcs11TokenOptions): Pkcs11TokenKey {
     topUp(s);
     if (s.out === 0) release(s);
     if (e) {
-      job.fail(lostCode ? new TokenUnavailableError(`PKCS#11 ${where}: ${rvName(e)}; signing paused`, { cause: e }) : state !== 'ready' ? unavailable() : e);
+      job.fail(
+        lostCode
+          ? new TokenUnavailableError(`PKCS#11 ${where}: ${rvName(e)}; signing paused`, { cause: e })
+          : state !== 'ready'
+            ? unavailable()
+            : e,
+      );
       return;
     }
     let out: unknown;
-    try { out = job.finish(o as Buffer); } catch (err) { job.fail(err); return; }
+    try {
+      out = job.finish(o as Buffer);
+    } catch (err) {
+      job.fail(err);
+      return;
+    }
     job.resolve(out);
   }
 
@@ -233,9 +311,16 @@ export function openPkcs11Token(opts: Pkcs11TokenOptions): Pkcs11TokenKey {
     // a C_Sign ends it (or answers that none is active), so the main thread can sign there.
     for (const s of held) {
       s.out = 0;
-      try { lib.C_Sign(s.handle, Buffer.alloc(32), Buffer.alloc(sigBytes)); } catch { /* no operation was active */ }
+      try {
+        lib.C_Sign(s.handle, Buffer.alloc(32), Buffer.alloc(sigBytes));
+      } catch {
+        /* no operation was active */
+      }
     }
-    if (state !== 'ready') { for (const j of w.jobs) j.fail(unavailable()); return; }
+    if (state !== 'ready') {
+      for (const j of w.jobs) j.fail(unavailable());
+      return;
+    }
     waiters.unshift(...w.jobs);
     for (const s of held) release(s);
   }
@@ -249,11 +334,19 @@ export function openPkcs11Token(opts: Pkcs11TokenOptions): Pkcs11TokenKey {
   function signed(s: PoolSession, err: Error | null, sig: Buffer) {
     const job = s.job!;
     s.job = undefined;
-    if (err) { failed(s, job, err, () => release(s)); return; }
+    if (err) {
+      failed(s, job, err, () => release(s));
+      return;
+    }
     // The next queued signature goes to the token before this one's JWS is built.
     release(s);
     let out: unknown;
-    try { out = job.finish(sig); } catch (e) { job.fail(e); return; }
+    try {
+      out = job.finish(sig);
+    } catch (e) {
+      job.fail(e);
+      return;
+    }
     job.resolve(out);
   }
 
@@ -283,7 +376,10 @@ export function openPkcs11Token(opts: Pkcs11TokenOptions): Pkcs11TokenKey {
     lostSince = Date.now();
     free = [];
     for (const w of waiters.splice(0)) w.fail(unavailable());
-    logger.error({ alarm: 'hsm_token_lost', hsm: 'pkcs11', token: where, reason }, 'ALARM: signing token lost; signing paused, messages stay queued');
+    logger.error(
+      { alarm: 'hsm_token_lost', hsm: 'pkcs11', token: where, reason },
+      'ALARM: signing token lost; signing paused, messages stay queued',
+    );
     backoff = opts.reconnect?.initialMs ?? 250;
     attempts = 0;
     schedule();
@@ -318,7 +414,11 @@ export function openPkcs11Token(opts: Pkcs11TokenOptions): Pkcs11TokenKey {
       const k = findKey(lib, fresh[0]!, opts.key);
       if (!k) throw new Error(`key "${opts.key.label}" not found`);
       if (!k.spkiDer.equals(spki)) throw new Error(`key "${opts.key.label}" is not the key we started with`);
-      slot = s; key = k; sessions = fresh; pool = fresh.map(pooled); free = [...pool];
+      slot = s;
+      key = k;
+      sessions = fresh;
+      pool = fresh.map(pooled);
+      free = [...pool];
       state = 'ready';
       logger.info({ hsm: 'pkcs11', token: where, downMs: Date.now() - lostSince }, 'signing token available again; signing resumed');
     } catch (e) {
@@ -338,12 +438,17 @@ export function openPkcs11Token(opts: Pkcs11TokenOptions): Pkcs11TokenKey {
     let input: Buffer;
     try {
       input = opts.alg === 'ES256' ? sha256(data) : typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
-    } catch (e) { return Promise.reject(e); }
+    } catch (e) {
+      return Promise.reject(e);
+    }
     // One promise per signature: the session pool queues the job itself, not a promise for a session.
     return new Promise<T>((resolve, fail) => {
       const job: SignJob = { input, finish, resolve: resolve as (v: unknown) => void, fail };
       const s = free.pop();
-      if (s) { start(s, job); return; }
+      if (s) {
+        start(s, job);
+        return;
+      }
       const busy = signingSession();
       if (busy && post(busy, job)) return;
       waiters.push(job);
@@ -351,20 +456,35 @@ export function openPkcs11Token(opts: Pkcs11TokenOptions): Pkcs11TokenKey {
   };
 
   return {
-    kind: 'pkcs11', alg: opts.alg, spkiDer: spki,
-    get slot() { return slotNumber(slot); },
-    get signingThreads() { return work.filter((w) => w !== undefined).length; },
+    kind: 'pkcs11',
+    alg: opts.alg,
+    spkiDer: spki,
+    get slot() {
+      return slotNumber(slot);
+    },
+    get signingThreads() {
+      return work.filter((w) => w !== undefined).length;
+    },
     [SIGN_THREADS]: threads,
     sign: (data) => signThen(data, returnSignature),
     signThen,
     async withSession(fn) {
       const s = await acquire();
-      try { return fn(lib, s.handle); } finally { release(s); }
+      try {
+        return fn(lib, s.handle);
+      } finally {
+        release(s);
+      }
     },
     status(): TokenStatus {
-      const detail = state === 'ready' ? `PKCS#11 ${where} (slot ${slotNumber(slot)}), key "${opts.key.label}", ${opts.sessions} session(s)`
-        : state === 'lost' ? `PKCS#11 ${where} lost since ${new Date(lostSince).toISOString()} (${lostReason}); re-login with backoff`
-          : state === 'pin-refused' ? `PKCS#11 ${where}: PIN refused at re-login; not retried` : 'closed';
+      const detail =
+        state === 'ready'
+          ? `PKCS#11 ${where} (slot ${slotNumber(slot)}), key "${opts.key.label}", ${opts.sessions} session(s)`
+          : state === 'lost'
+            ? `PKCS#11 ${where} lost since ${new Date(lostSince).toISOString()} (${lostReason}); re-login with backoff`
+            : state === 'pin-refused'
+              ? `PKCS#11 ${where}: PIN refused at re-login; not retried`
+              : 'closed';
       return { kind: 'pkcs11', ready: state === 'ready', detail };
     },
     async close() {

@@ -13,7 +13,10 @@ import { softwareTokenFromKey } from './software-token.js';
 import type { TokenKey } from './token.js';
 import type { JwsAlg, Signer } from './types.js';
 
-export interface PreviousKeyHandle { signer: Signer; release(): Promise<void> }
+export interface PreviousKeyHandle {
+  signer: Signer;
+  release(): Promise<void>;
+}
 
 /** A signer for an earlier certificate of ours, or null when no key on the token fits it. */
 export type PreviousKeySigner = (certificateDer: Uint8Array) => Promise<PreviousKeyHandle | null>;
@@ -61,18 +64,26 @@ async function otherKeys(config: HsmConfig, dataDir: string, current: TokenKey):
     type Session = import('./pkcs11-token.js').Pkcs11TokenKey;
     const keys = await (current as Session).withSession((lib, session) => listKeys(lib, session));
     const rsa: JwsAlg = config.algorithm === 'ES256' ? 'PS256' : config.algorithm;
-    return keys.filter((k) => k.label !== config.keyLabel).map((k) => async () => {
-      const t = await openConfiguredPkcs11({ ...one, keyLabel: k.label, algorithm: k.type === 'EC' ? 'ES256' : rsa }, { dataDir, generateIfMissing: false });
-      if (!t) throw new Error(`key "${k.label}": the token is not reachable`);
-      return t;
-    });
+    return keys
+      .filter((k) => k.label !== config.keyLabel)
+      .map((k) => async () => {
+        const t = await openConfiguredPkcs11(
+          { ...one, keyLabel: k.label, algorithm: k.type === 'EC' ? 'ES256' : rsa },
+          { dataDir, generateIfMissing: false },
+        );
+        if (!t) throw new Error(`key "${k.label}": the token is not reachable`);
+        return t;
+      });
   }
   const dir = hsmDir(dataDir);
   if (!existsSync(dir)) return [];
-  return readdirSync(dir).map((f) => SOFTWARE_KEY.exec(f)?.[1]).filter((l): l is string => !!l && l !== config.keyLabel).map((label) => async () => {
-    const file = join(dir, `${label}.software-key.pem`);
-    const key = createPrivateKey(readFileSync(file));
-    const alg: JwsAlg = key.asymmetricKeyType === 'ec' ? 'ES256' : config.algorithm === 'ES256' ? 'PS256' : config.algorithm;
-    return softwareTokenFromKey(key, alg, file);
-  });
+  return readdirSync(dir)
+    .map((f) => SOFTWARE_KEY.exec(f)?.[1])
+    .filter((l): l is string => !!l && l !== config.keyLabel)
+    .map((label) => async () => {
+      const file = join(dir, `${label}.software-key.pem`);
+      const key = createPrivateKey(readFileSync(file));
+      const alg: JwsAlg = key.asymmetricKeyType === 'ec' ? 'ES256' : config.algorithm === 'ES256' ? 'PS256' : config.algorithm;
+      return softwareTokenFromKey(key, alg, file);
+    });
 }

@@ -7,10 +7,15 @@ if (typeof R.getMetadata !== 'function') {
   const store: MetaStore = new WeakMap();
   const mapOf = (target: object) => {
     let m = store.get(target);
-    if (!m) { m = new Map(); store.set(target, m); }
+    if (!m) {
+      m = new Map();
+      store.set(target, m);
+    }
     return m;
   };
-  R.defineMetadata = (key: unknown, value: unknown, target: object) => { mapOf(target).set(key, value); };
+  R.defineMetadata = (key: unknown, value: unknown, target: object) => {
+    mapOf(target).set(key, value);
+  };
   R.getMetadata = (key: unknown, target: object): unknown => {
     for (let t: object | null = target; t; t = Object.getPrototypeOf(t) as object | null) {
       const m = store.get(t);
@@ -19,7 +24,10 @@ if (typeof R.getMetadata !== 'function') {
     return undefined;
   };
   R.getOwnMetadata = (key: unknown, target: object) => store.get(target)?.get(key);
-  R.hasMetadata = (key: unknown, target: object) => R.getMetadata !== undefined && (R.getMetadata as (k: unknown, t: object) => unknown)(key, target) !== undefined;
-  R.metadata = (key: unknown, value: unknown) => (target: object) => { mapOf(target).set(key, value); };
+  R.hasMetadata = (key: unknown, target: object) =>
+    R.getMetadata !== undefined && (R.getMetadata as (k: unknown, t: object) => unknown)(key, target) !== undefined;
+  R.metadata = (key: unknown, value: unknown) => (target: object) => {
+    mapOf(target).set(key, value);
+  };
 }
 export {};

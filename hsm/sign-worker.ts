@@ -13,7 +13,11 @@ import { pkcs11js } from './pkcs11-module.js';
 import { ASLEEP, DIGEST, HANDLE, POSTED, REQ, RES, RES_BODY, RING_SLOTS, STOP, WRITTEN, type SignThreadData } from './sign-ring.js';
 
 /** A failed signature as it crosses threads: the CKR code survives, so token-loss handling sees it. */
-export interface SignFault { message: string; code: number | undefined; method: string | undefined }
+export interface SignFault {
+  message: string;
+  code: number | undefined;
+  method: string | undefined;
+}
 export type SignOutcome = Buffer | SignFault;
 
 export { RING_SLOTS } from './sign-ring.js';
@@ -24,9 +28,13 @@ const METHODS = ['C_SignInit', 'C_Sign'];
 // .ts file, since a worker does not inherit the loader its parent registered.
 const fromSources = import.meta.url.endsWith('.ts');
 const THREAD = new URL(`./sign-worker-thread.${fromSources ? 'ts' : 'js'}`, import.meta.url);
-const spawnThread = (options: WorkerOptions): Worker => !fromSources
-  ? new Worker(THREAD, options)
-  : new Worker(`import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then((t) => { t.register(); return import(${JSON.stringify(THREAD.href)}); });`, { ...options, eval: true });
+const spawnThread = (options: WorkerOptions): Worker =>
+  !fromSources
+    ? new Worker(THREAD, options)
+    : new Worker(
+        `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then((t) => { t.register(); return import(${JSON.stringify(THREAD.href)}); });`,
+        { ...options, eval: true },
+      );
 
 export interface SignThreadsOptions {
   module: string;
@@ -39,7 +47,15 @@ export interface SignThreadsOptions {
   onDown: (thread: number, reason: string) => void;
 }
 
-interface Ring { worker: Worker; ctrl: Int32Array; req: Buffer; res: Buffer; posted: number; drained: number; down: boolean }
+interface Ring {
+  worker: Worker;
+  ctrl: Int32Array;
+  req: Buffer;
+  res: Buffer;
+  posted: number;
+  drained: number;
+  down: boolean;
+}
 
 export interface SignThreads {
   /** Hands a digest to thread `i`; false when its ring is full or the thread is down. */
@@ -58,12 +74,22 @@ export interface SignThreads {
 export function startSignThreads(o: SignThreadsOptions): SignThreads {
   const bell = new Int32Array(new SharedArrayBuffer(4));
   const rings: Ring[] = [];
-  let inFlight = 0, stopped = false;
+  let inFlight = 0,
+    stopped = false;
 
   const open = (i: number): Ring => {
     const ctrl = new Int32Array(new SharedArrayBuffer(16));
-    const reqMem = new SharedArrayBuffer(RING_SLOTS * REQ), resMem = new SharedArrayBuffer(RING_SLOTS * RES);
-    const workerData: SignThreadData = { module: o.module, mechanism: o.mechanism, sigBytes: o.sigBytes, ctrl: ctrl.buffer, bell: bell.buffer, req: reqMem, res: resMem };
+    const reqMem = new SharedArrayBuffer(RING_SLOTS * REQ),
+      resMem = new SharedArrayBuffer(RING_SLOTS * RES);
+    const workerData: SignThreadData = {
+      module: o.module,
+      mechanism: o.mechanism,
+      sigBytes: o.sigBytes,
+      ctrl: ctrl.buffer,
+      bell: bell.buffer,
+      req: reqMem,
+      res: resMem,
+    };
     const worker = spawnThread({ stdout: false, stderr: false, workerData });
     worker.unref();
     const ring: Ring = { worker, ctrl, req: Buffer.from(reqMem), res: Buffer.from(resMem), posted: 0, drained: 0, down: false };
@@ -81,7 +107,9 @@ export function startSignThreads(o: SignThreadsOptions): SignThreads {
   };
 
   const outcome = (r: Ring, slot: number): SignOutcome => {
-    const at = slot * RES, status = r.res.readInt32LE(at), len = r.res.readUInt16LE(at + 6);
+    const at = slot * RES,
+      status = r.res.readInt32LE(at),
+      len = r.res.readUInt16LE(at + 6);
     if (status === 0) return Buffer.from(r.res.subarray(at + RES_BODY, at + RES_BODY + len));
     const message = r.res.toString('utf8', at + RES_BODY, at + RES_BODY + len);
     return { message, code: status > 0 ? status : undefined, method: METHODS[r.res[at + 4]!] };
@@ -110,12 +138,19 @@ export function startSignThreads(o: SignThreadsOptions): SignThreads {
   function collect() {
     if (collecting) return;
     collecting = true;
-    try { collectLoop(); } finally { collecting = false; }
+    try {
+      collectLoop();
+    } finally {
+      collecting = false;
+    }
   }
   function collectLoop() {
     for (;;) {
       drain();
-      if (inFlight <= 0 || stopped) { Atomics.store(bell, 0, 0); return; }
+      if (inFlight <= 0 || stopped) {
+        Atomics.store(bell, 0, 0);
+        return;
+      }
       Atomics.store(bell, 0, 1);
       if (!unseen()) return;
       // Results came in meanwhile: collect them ourselves unless a thread already took the flag.
@@ -129,18 +164,24 @@ export function startSignThreads(o: SignThreadsOptions): SignThreads {
   const listen = () => {
     if (collecting || scheduled || Atomics.load(bell, 0) !== 0) return;
     scheduled = true;
-    queueMicrotask(() => { scheduled = false; collect(); });
+    queueMicrotask(() => {
+      scheduled = false;
+      collect();
+    });
   };
 
   for (let i = 0; i < o.count; i++) {
-    try { rings[i] = open(i); } catch (e) {
+    try {
+      rings[i] = open(i);
+    } catch (e) {
       o.onDown(i, e instanceof Error ? e.message : String(e));
     }
   }
 
   const putHandle = (buf: Buffer, at: number, h: Buffer) => {
     if (h.length >= HANDLE) throw new Error(`PKCS#11 handle of ${h.length} bytes`);
-    buf[at] = h.length; h.copy(buf, at + 1);
+    buf[at] = h.length;
+    h.copy(buf, at + 1);
   };
 
   return {
@@ -148,7 +189,9 @@ export function startSignThreads(o: SignThreadsOptions): SignThreads {
       const r = rings[i];
       if (!r || r.down || stopped || r.posted - r.drained >= RING_SLOTS || digest.length !== DIGEST) return false;
       const at = (r.posted % RING_SLOTS) * REQ;
-      putHandle(r.req, at, session); putHandle(r.req, at + HANDLE, key); digest.copy(r.req, at + 2 * HANDLE);
+      putHandle(r.req, at, session);
+      putHandle(r.req, at + HANDLE, key);
+      digest.copy(r.req, at + 2 * HANDLE);
       if (r.posted === r.drained) r.worker.ref();
       r.posted++;
       inFlight++;
@@ -157,11 +200,20 @@ export function startSignThreads(o: SignThreadsOptions): SignThreads {
       listen();
       return true;
     },
-    pending: (i) => { const r = rings[i]; return r && !r.down ? r.posted - r.drained : 0; },
-    async stop(i) { await rings[i]?.worker.terminate(); },
+    pending: (i) => {
+      const r = rings[i];
+      return r && !r.down ? r.posted - r.drained : 0;
+    },
+    async stop(i) {
+      await rings[i]?.worker.terminate();
+    },
     async terminate() {
       stopped = true;
-      for (const r of rings) if (r) { Atomics.store(r.ctrl, STOP, 1); Atomics.notify(r.ctrl, POSTED); }
+      for (const r of rings)
+        if (r) {
+          Atomics.store(r.ctrl, STOP, 1);
+          Atomics.notify(r.ctrl, POSTED);
+        }
       await Promise.all(rings.map((r) => r?.worker.terminate().catch(() => undefined)));
     },
   };

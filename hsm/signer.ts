@@ -28,7 +28,7 @@ export interface TokenSigner extends Signer {
 
 export function signerFromToken(token: TokenKey, certificateDer: Buffer, chainDer: Buffer[] = []): TokenSigner {
   if (!certificateMatchesKey(certificateDer, token.spkiDer)) {
-    throw new TokenConfigError('the signing certificate does not carry the token key\'s public key');
+    throw new TokenConfigError("the signing certificate does not carry the token key's public key");
   }
   const header = headerFor(token.alg, certificateDer);
   const notAfter = new Date(new X509Certificate(certificateDer).validTo).getTime();
@@ -39,31 +39,51 @@ export function signerFromToken(token: TokenKey, certificateDer: Buffer, chainDe
   const signPayload = (payloadB64u: string): Promise<FlattenedJws> =>
     token.signThen(protectedDot + payloadB64u, (sig) => flattenedJws(protectedB64u, payloadB64u, sig));
   return {
-    token, kid: header.kid, certificateDer, chainDer,
+    token,
+    kid: header.kid,
+    certificateDer,
+    chainDer,
     // Never throw synchronously: a serialization fault is a rejected promise like any other.
     signBytes(payload: Uint8Array) {
-      try { return signPayload(Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength).toString('base64url')); } catch (e) { return Promise.reject(e); }
+      try {
+        return signPayload(Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength).toString('base64url'));
+      } catch (e) {
+        return Promise.reject(e);
+      }
     },
     signEnvelope(envelope: Envelope) {
-      try { return signPayload(textB64u(JSON.stringify(envelope))); } catch (e) { return Promise.reject(e); }
+      try {
+        return signPayload(textB64u(JSON.stringify(envelope)));
+      } catch (e) {
+        return Promise.reject(e);
+      }
     },
     status(): TokenStatus {
       const s = token.status();
-      if (s.ready && notAfter < Date.now()) return { ...s, ready: false, detail: `${s.detail}; signing certificate expired ${new Date(notAfter).toISOString()}` };
+      if (s.ready && notAfter < Date.now())
+        return { ...s, ready: false, detail: `${s.detail}; signing certificate expired ${new Date(notAfter).toISOString()}` };
       return s;
     },
     close: () => token.close(),
   };
 }
 
-export interface CertificateFiles { certFile: string; chainFile?: string | undefined }
+export interface CertificateFiles {
+  certFile: string;
+  chainFile?: string | undefined;
+}
 
 /**
  * Our certificate: the configured/imported one, or (first start, development) a self-signed one
  * made by the token key and stored beside it.
  */
-export async function loadOrCreateCertificate(token: TokenKey, files: CertificateFiles, subject: string,
-  logger: HsmLogger, mayCreate: boolean): Promise<{ cert: Buffer; chain: Buffer[] }> {
+export async function loadOrCreateCertificate(
+  token: TokenKey,
+  files: CertificateFiles,
+  subject: string,
+  logger: HsmLogger,
+  mayCreate: boolean,
+): Promise<{ cert: Buffer; chain: Buffer[] }> {
   let cert: Buffer | undefined;
   if (existsSync(files.certFile)) {
     cert = pemBlocks(readFileSync(files.certFile, 'utf8'))[0];
@@ -72,7 +92,10 @@ export async function loadOrCreateCertificate(token: TokenKey, files: Certificat
     cert = await selfSignedCertificate(token, subject);
     mkdirSync(dirname(files.certFile), { recursive: true, mode: 0o700 });
     writeFileSync(files.certFile, toPem(cert), { mode: 0o644 });
-    logger.warn({ certFile: files.certFile, kid: kidOf(cert) }, 'created a self-signed development signing certificate; import a CA-issued one for production (juki-gw keys csr / keys import)');
+    logger.warn(
+      { certFile: files.certFile, kid: kidOf(cert) },
+      'created a self-signed development signing certificate; import a CA-issued one for production (juki-gw keys csr / keys import)',
+    );
   } else {
     throw new TokenConfigError(`signing certificate ${files.certFile} not found (juki-gw keys csr, then keys import)`);
   }

@@ -42,20 +42,37 @@ export function softwareTokenFromKey(key: KeyObject, alg: JwsAlg, where = 'memor
   }
   if (alg !== 'ES256' && type !== 'rsa') throw new TokenConfigError(`software key ${where} is ${type}, not RSA as ${alg} needs`);
   const spkiDer = createPublicKey(key).export({ type: 'spki', format: 'der' });
-  const options = alg === 'ES256' ? { key, dsaEncoding: 'ieee-p1363' as const }
-    : alg === 'PS256' ? { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 32 }
-      : { key, padding: constants.RSA_PKCS1_PADDING };
+  const options =
+    alg === 'ES256'
+      ? { key, dsaEncoding: 'ieee-p1363' as const }
+      : alg === 'PS256'
+        ? { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 32 }
+        : { key, padding: constants.RSA_PKCS1_PADDING };
   let closed = false;
-  const status = (): TokenStatus => ({ kind: 'software', warning: SOFTWARE_WARNING, warningCode: 'software-key', ready: !closed, detail: closed ? 'closed' : `software ${alg} key` });
+  const status = (): TokenStatus => ({
+    kind: 'software',
+    warning: SOFTWARE_WARNING,
+    warningCode: 'software-key',
+    ready: !closed,
+    detail: closed ? 'closed' : `software ${alg} key`,
+  });
   const sign = (data: Buffer | string): Buffer => {
     if (closed) throw new TokenConfigError('software token is closed');
     return cryptoSign('sha256', typeof data === 'string' ? Buffer.from(data, 'utf8') : data, options);
   };
   return {
-    kind: 'software', alg, spkiDer,
-    async sign(data) { return sign(data); },
-    async signThen(data, finish) { return finish(sign(data)); },
+    kind: 'software',
+    alg,
+    spkiDer,
+    async sign(data) {
+      return sign(data);
+    },
+    async signThen(data, finish) {
+      return finish(sign(data));
+    },
     status,
-    async close() { closed = true; },
+    async close() {
+      closed = true;
+    },
   };
 }

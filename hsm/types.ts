@@ -5,9 +5,18 @@ import type { Envelope } from '../platform/envelope.js';
 export type JwsAlg = 'ES256' | 'PS256' | 'RS256';
 
 /** RFC 7515 §7.2.2 flattened JSON serialization. */
-export interface FlattenedJws { protected: string; payload: string; signature: string }
+export interface FlattenedJws {
+  protected: string;
+  payload: string;
+  signature: string;
+}
 
-export interface JwsHeader { alg: JwsAlg; typ: 'jn+json'; kid: string; 'x5t#S256': string }
+export interface JwsHeader {
+  alg: JwsAlg;
+  typ: 'jn+json';
+  kid: string;
+  'x5t#S256': string;
+}
 
 export type TokenWarningCode = 'softhsm-datadir' | 'software-key';
 
@@ -32,13 +41,21 @@ export interface Signer {
 }
 
 export type VerifyFailureCode =
-  | 'malformed' | 'unsupported_alg' | 'bad_typ' | 'unknown_key' | 'bad_signature'
-  | 'untrusted_chain' | 'certificate_expired' | 'certificate_revoked'
-  | 'stale' | 'future' | 'replayed' | 'bad_envelope';
+  | 'malformed'
+  | 'unsupported_alg'
+  | 'bad_typ'
+  | 'unknown_key'
+  | 'bad_signature'
+  | 'untrusted_chain'
+  | 'certificate_expired'
+  | 'certificate_revoked'
+  | 'stale'
+  | 'future'
+  | 'replayed'
+  | 'bad_envelope';
 
 export type VerifyResult =
-  | { ok: true; envelope: Envelope; kid: string; signerSubject: string }
-  | { ok: false; code: VerifyFailureCode; message: string };
+  { ok: true; envelope: Envelope; kid: string; signerSubject: string } | { ok: false; code: VerifyFailureCode; message: string };
 
 export interface Verifier {
   /** Verifies signature, chain, validity, CRL, typ, alg, replay window; `dedupe` also records the id. */

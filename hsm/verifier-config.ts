@@ -10,13 +10,18 @@ export type TrustConfig = z.infer<typeof trustSection>;
 
 function readAll(files: string[], what: string): string[] {
   return files.map((f) => {
-    try { return readFileSync(f, 'utf8'); } catch (e) {
+    try {
+      return readFileSync(f, 'utf8');
+    } catch (e) {
       throw new Error(`trust.${what}: cannot read ${f}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
     }
   });
 }
 
-export function verifierFromConfig(trust: TrustConfig, opts: { dedupe?: DedupeStore; logger?: HsmLogger; extraAnchorsPem?: string[] } = {}): JwsVerifier {
+export function verifierFromConfig(
+  trust: TrustConfig,
+  opts: { dedupe?: DedupeStore; logger?: HsmLogger; extraAnchorsPem?: string[] } = {},
+): JwsVerifier {
   return createVerifier({
     trustAnchorsPem: [...readAll(trust.anchors, 'anchors'), ...(opts.extraAnchorsPem ?? [])],
     peerCertificatesPem: readAll(trust.peers, 'peers'),

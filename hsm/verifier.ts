@@ -27,7 +27,12 @@ export interface VerifierOptions {
   logger?: HsmLogger;
 }
 
-interface Signer509 { cert: X509Certificate; key: KeyObject; subject: string; path?: X509Certificate[] }
+interface Signer509 {
+  cert: X509Certificate;
+  key: KeyObject;
+  subject: string;
+  path?: X509Certificate[];
+}
 
 type Refusal = { ok: false; code: VerifyFailureCode; message: string };
 
@@ -49,13 +54,16 @@ export class JwsVerifier implements Verifier {
     this.peerCerts = parseCertificates(opts.peerCertificatesPem);
     for (const cert of this.peerCerts) this.peers.set(kidOf(cert.raw), signerOf(cert));
     const algs = opts.algorithms ?? [...SUPPORTED_ALGS];
-    for (const a of algs) if (!SUPPORTED_ALGS.includes(a)) throw new Error(`verifier: algorithm ${String(a)} is not allowed (only ${SUPPORTED_ALGS.join(', ')})`);
+    for (const a of algs)
+      if (!SUPPORTED_ALGS.includes(a))
+        throw new Error(`verifier: algorithm ${String(a)} is not allowed (only ${SUPPORTED_ALGS.join(', ')})`);
     this.algorithms = new Set(algs);
     this.windowMs = opts.replayWindowSeconds * 1000;
     this.dedupeMs = Math.max((opts.dedupeWindowSeconds ?? 7 * 86400) * 1000, 2 * this.windowMs);
     this.dedupeStore = opts.dedupe;
     this.logger = opts.logger ?? silentLogger;
-    if (this.trust.anchorCount === 0) this.logger.warn({}, 'verifier: no trust anchors configured; every signed message will be refused (untrusted_chain)');
+    if (this.trust.anchorCount === 0)
+      this.logger.warn({}, 'verifier: no trust anchors configured; every signed message will be refused (untrusted_chain)');
   }
 
   /**
@@ -77,25 +85,40 @@ export class JwsVerifier implements Verifier {
   private async check(jws: unknown, now: number, record: boolean): Promise<VerifyResult> {
     const fail = (code: VerifyFailureCode, message: string): Refusal => ({ ok: false, code, message });
     if (typeof jws === 'string') {
-      try { jws = JSON.parse(jws); } catch { return fail('malformed', 'not JSON (expected a flattened JWS object)'); }
+      try {
+        jws = JSON.parse(jws);
+      } catch {
+        return fail('malformed', 'not JSON (expected a flattened JWS object)');
+      }
     } else if (jws instanceof Uint8Array) {
-      try { jws = JSON.parse(Buffer.from(jws).toString('utf8')); } catch { return fail('malformed', 'not JSON (expected a flattened JWS object)'); }
+      try {
+        jws = JSON.parse(Buffer.from(jws).toString('utf8'));
+      } catch {
+        return fail('malformed', 'not JSON (expected a flattened JWS object)');
+      }
     }
     if (typeof jws !== 'object' || jws === null || Array.isArray(jws)) return fail('malformed', 'expected a flattened JWS object');
     const j = jws as Record<string, unknown>;
     if (typeof j.protected !== 'string' || typeof j.payload !== 'string' || typeof j.signature !== 'string') {
       return fail('malformed', 'unsigned or incomplete: protected, payload and signature must be strings');
     }
-    const headerBytes = fromB64u(j.protected), payload = fromB64u(j.payload), signature = fromB64u(j.signature);
+    const headerBytes = fromB64u(j.protected),
+      payload = fromB64u(j.payload),
+      signature = fromB64u(j.signature);
     if (!headerBytes || !payload || !signature) return fail('malformed', 'protected, payload or signature is not base64url');
     let header: Record<string, unknown>;
     try {
       header = JSON.parse(headerBytes.toString('utf8')) as Record<string, unknown>;
       if (typeof header !== 'object' || header === null || Array.isArray(header)) throw new Error('not an object');
-    } catch { return fail('malformed', 'protected header is not a JSON object'); }
+    } catch {
+      return fail('malformed', 'protected header is not a JSON object');
+    }
     if (header.crit !== undefined) return fail('malformed', 'critical header parameters are not supported');
     if (typeof header.alg !== 'string' || !this.algorithms.has(header.alg)) {
-      return fail('unsupported_alg', `algorithm ${JSON.stringify(header.alg ?? null)} is not allowed (allowed: ${[...this.algorithms].join(', ')})`);
+      return fail(
+        'unsupported_alg',
+        `algorithm ${JSON.stringify(header.alg ?? null)} is not allowed (allowed: ${[...this.algorithms].join(', ')})`,
+      );
     }
     const alg = header.alg as JwsAlg;
     if (header.typ !== JWS_TYP) return fail('bad_typ', `typ must be "${JWS_TYP}", got ${JSON.stringify(header.typ ?? null)}`);
@@ -110,7 +133,7 @@ export class JwsVerifier implements Verifier {
       if ('code' in path) return fail(path.code, path.message);
       signer.path = path;
     }
-    const invalid = this.trust.checkValidity(signer.path, now) ?? await this.trust.checkRevocation(signer.path);
+    const invalid = this.trust.checkValidity(signer.path, now) ?? (await this.trust.checkRevocation(signer.path));
     if (invalid) return fail(invalid.code, invalid.message);
 
     if (!verifyJoseSignature(alg, signer.key, signingInput(j.protected, j.payload), signature)) {
@@ -118,7 +141,11 @@ export class JwsVerifier implements Verifier {
     }
 
     let body: unknown;
-    try { body = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(payload)); } catch { return fail('bad_envelope', 'payload is not UTF-8 JSON'); }
+    try {
+      body = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(payload));
+    } catch {
+      return fail('bad_envelope', 'payload is not UTF-8 JSON');
+    }
     const parsed = envelopeSchema.safeParse(body);
     if (!parsed.success) {
       const i = parsed.error.issues[0]!;
@@ -161,14 +188,16 @@ export class JwsVerifier implements Verifier {
         return new X509Certificate(Buffer.from(s, 'base64'));
       });
       return withLeaf ? certs : certs.slice(1);
-    } catch { return []; }
+    } catch {
+      return [];
+    }
   }
 
   private async dedupe(envelope: Envelope, now: number, record: boolean): Promise<Refusal | undefined> {
     const id = envelope.id;
     const store = this.opts.dedupe ?? this.memory;
     const replayed: Refusal = { ok: false, code: 'replayed', message: `message id ${id} was already received` };
-    if (!record) return await store.seen(id, now) ? replayed : undefined;
+    if (!record) return (await store.seen(id, now)) ? replayed : undefined;
     // Claimed before the first await: two copies arriving together must not both pass.
     if (this.inFlight.has(id)) return replayed;
     this.inFlight.add(id);
@@ -177,7 +206,9 @@ export class JwsVerifier implements Verifier {
       await store.record(id, this.dedupeExpiry(envelope, now));
       this.maybeSweep(store, now);
       return undefined;
-    } finally { this.inFlight.delete(id); }
+    } finally {
+      this.inFlight.delete(id);
+    }
   }
 
   private lastSweep = Date.now();
@@ -188,20 +219,34 @@ export class JwsVerifier implements Verifier {
     if (this.sweeping || now - this.lastSweep < 60_000) return;
     this.sweeping = true;
     this.lastSweep = now;
-    store.sweep(now)
+    store
+      .sweep(now)
       .catch((e: unknown) => this.logger.warn({ err: (e as Error).message }, 'verifier: dedupe sweep failed'))
-      .finally(() => { this.sweeping = false; });
+      .finally(() => {
+        this.sweeping = false;
+      });
   }
 
   private readonly memory: DedupeStore = (() => {
     const ids = new Map<string, number>();
     return {
-      async seen(id: string, now: number) { const e = ids.get(id); return e !== undefined && e > now; },
+      async seen(id: string, now: number) {
+        const e = ids.get(id);
+        return e !== undefined && e > now;
+      },
       async record(id: string, exp: number) {
         if (ids.size > 100_000) for (const [k, e] of ids) if (e <= Date.now()) ids.delete(k);
         ids.set(id, exp);
       },
-      async sweep(now: number) { let n = 0; for (const [k, e] of ids) if (e <= now) { ids.delete(k); n++; } return n; },
+      async sweep(now: number) {
+        let n = 0;
+        for (const [k, e] of ids)
+          if (e <= now) {
+            ids.delete(k);
+            n++;
+          }
+        return n;
+      },
     };
   })();
 }
@@ -215,7 +260,10 @@ export function createVerifier(opts: VerifierOptions): JwsVerifier {
 }
 
 /** Verifier kit entry point: one message, no dedupe memory. */
-export async function verifyMessage(jws: unknown, opts: Omit<VerifierOptions, 'dedupe' | 'replayWindowSeconds'> & { replayWindowSeconds?: number; now?: number }): Promise<VerifyResult> {
+export async function verifyMessage(
+  jws: unknown,
+  opts: Omit<VerifierOptions, 'dedupe' | 'replayWindowSeconds'> & { replayWindowSeconds?: number; now?: number },
+): Promise<VerifyResult> {
   const v = new JwsVerifier({ ...opts, replayWindowSeconds: opts.replayWindowSeconds ?? 300 });
   return v.verify(jws, { now: opts.now });
 }

@@ -3,8 +3,17 @@ import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { isNodeAddress } from '../domain/identifiers.js';
 
-export const ERROR_CODES = ['invalid_request', 'unauthorized', 'forbidden', 'not_found', 'conflict',
-  'too_many_hits', 'timeout', 'upstream_unavailable', 'internal'] as const;
+export const ERROR_CODES = [
+  'invalid_request',
+  'unauthorized',
+  'forbidden',
+  'not_found',
+  'conflict',
+  'too_many_hits',
+  'timeout',
+  'upstream_unavailable',
+  'internal',
+] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 
 // Type aliases, not interfaces: an error body must be assignable to an envelope's Record<string, unknown> body.
@@ -13,16 +22,26 @@ export type ErrorBody = { code: ErrorCode; message: string; details: ErrorDetail
 
 const isoWithOffset = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/;
 
-export const envelopeSchema = z.object({
-  v: z.literal(1),
-  id: z.string().min(1).max(64).regex(/^[A-Za-z0-9._:-]+$/, 'expected a UUID-like id'),
-  type: z.string().min(1).max(64).regex(/^[a-z][a-z0-9]*(\.[a-z][a-z0-9]*)*$/, 'expected a dotted message type'),
-  from: z.string().max(80),
-  to: z.string().max(80),
-  at: z.string().regex(isoWithOffset, 'expected an ISO 8601 timestamp with offset'),
-  corr: z.string().min(1).max(64).nullable(),
-  body: z.record(z.string(), z.unknown()),
-}).strict();
+export const envelopeSchema = z
+  .object({
+    v: z.literal(1),
+    id: z
+      .string()
+      .min(1)
+      .max(64)
+      .regex(/^[A-Za-z0-9._:-]+$/, 'expected a UUID-like id'),
+    type: z
+      .string()
+      .min(1)
+      .max(64)
+      .regex(/^[a-z][a-z0-9]*(\.[a-z][a-z0-9]*)*$/, 'expected a dotted message type'),
+    from: z.string().max(80),
+    to: z.string().max(80),
+    at: z.string().regex(isoWithOffset, 'expected an ISO 8601 timestamp with offset'),
+    corr: z.string().min(1).max(64).nullable(),
+    body: z.record(z.string(), z.unknown()),
+  })
+  .strict();
 export type Envelope<B = Record<string, unknown>> = Omit<z.infer<typeof envelopeSchema>, 'body'> & { body: B };
 
 /** What a local system may send: from/to/at are optional (filled by the appliance). */
@@ -56,15 +75,31 @@ export function nowIso(now = Date.now()): string {
   return jst;
 }
 
-export function errorReply(request: Pick<Envelope, 'id' | 'from' | 'to'> | { id: string; from?: string; to?: string },
-  from: string, code: ErrorCode, message: string, details: ErrorDetail[]): Envelope<ErrorBody> {
+export function errorReply(
+  request: Pick<Envelope, 'id' | 'from' | 'to'> | { id: string; from?: string; to?: string },
+  from: string,
+  code: ErrorCode,
+  message: string,
+  details: ErrorDetail[],
+): Envelope<ErrorBody> {
   return {
-    v: 1, id: uuidv7(), type: 'error', from, to: request.from ?? '', at: nowIso(), corr: request.id === '' ? null : request.id,
+    v: 1,
+    id: uuidv7(),
+    type: 'error',
+    from,
+    to: request.from ?? '',
+    at: nowIso(),
+    corr: request.id === '' ? null : request.id,
     body: { code, message, details },
   };
 }
 
-export function resultReply<B extends Record<string, unknown>>(request: Envelope | LocalEnvelope, from: string, to: string, body: B): Envelope<B> {
+export function resultReply<B extends Record<string, unknown>>(
+  request: Envelope | LocalEnvelope,
+  from: string,
+  to: string,
+  body: B,
+): Envelope<B> {
   return { v: 1, id: uuidv7(), type: `${request.type}.result`, from, to, at: nowIso(), corr: request.id, body };
 }
 
@@ -81,25 +116,47 @@ export type ParseResult<T> = { ok: true; value: T } | { ok: false; error: ErrorB
 /** Bytes → envelope, never throwing: broken UTF-8, broken JSON and schema faults become invalid_request. */
 export function parseEnvelope<T>(bytes: Uint8Array, schema: z.ZodType<T>, maxBytes: number): ParseResult<T> {
   if (bytes.byteLength > maxBytes) {
-    return { ok: false, error: { code: 'invalid_request', message: `payload of ${bytes.byteLength} bytes exceeds the limit of ${maxBytes}`, details: [{ path: '(payload)', problem: 'too large' }] } };
+    return {
+      ok: false,
+      error: {
+        code: 'invalid_request',
+        message: `payload of ${bytes.byteLength} bytes exceeds the limit of ${maxBytes}`,
+        details: [{ path: '(payload)', problem: 'too large' }],
+      },
+    };
   }
   let text: string;
   try {
     text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
   } catch {
-    return { ok: false, error: { code: 'invalid_request', message: 'payload is not valid UTF-8', details: [{ path: '(payload)', problem: 'invalid UTF-8' }] } };
+    return {
+      ok: false,
+      error: { code: 'invalid_request', message: 'payload is not valid UTF-8', details: [{ path: '(payload)', problem: 'invalid UTF-8' }] },
+    };
   }
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch (e) {
-    return { ok: false, error: { code: 'invalid_request', message: 'payload is not valid JSON', details: [{ path: '(payload)', problem: (e as Error).message }] } };
+    return {
+      ok: false,
+      error: {
+        code: 'invalid_request',
+        message: 'payload is not valid JSON',
+        details: [{ path: '(payload)', problem: (e as Error).message }],
+      },
+    };
   }
   // JSON.parse keeps "__proto__" as an own key, but copying validators drop it silently: refuse it.
   const proto = text.includes('"__proto__"') ? protoKeyPath(json) : undefined;
-  if (proto !== undefined) return { ok: false, error: { code: 'invalid_request', message: 'key "__proto__" is not allowed', details: [{ path: proto, problem: 'reserved key' }] } };
+  if (proto !== undefined)
+    return {
+      ok: false,
+      error: { code: 'invalid_request', message: 'key "__proto__" is not allowed', details: [{ path: proto, problem: 'reserved key' }] },
+    };
   const r = schema.safeParse(json);
-  if (!r.success) return { ok: false, error: { code: 'invalid_request', message: 'envelope does not match the contract', details: detailsOf(r.error) } };
+  if (!r.success)
+    return { ok: false, error: { code: 'invalid_request', message: 'envelope does not match the contract', details: detailsOf(r.error) } };
   return { ok: true, value: r.data };
 }
 

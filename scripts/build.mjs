@@ -21,20 +21,31 @@ rmSync(outDir, { recursive: true, force: true });
 // The compiler runs in a process group of its own: typescript's bin is a wrapper that starts the
 // native compiler, and a Ctrl-C that stopped only the wrapper left the compiler writing into outDir
 // while the next build deleted it. A signal here stops the whole group, by its id, before we exit.
-const tsc = spawn(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', join(root, 'tsconfig.build.json'), '--outDir', outDir], { stdio: 'inherit', detached: true });
+const tsc = spawn(
+  process.execPath,
+  [join(root, 'node_modules/typescript/bin/tsc'), '-p', join(root, 'tsconfig.build.json'), '--outDir', outDir],
+  { stdio: 'inherit', detached: true },
+);
 const exited = new Promise((resolve) => tsc.once('exit', (code, signal) => resolve({ code, signal })));
 let stopping = false;
 for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
   process.once(sig, async () => {
     stopping = true;
     // SIGKILL: the native compiler outlives a SIGTERM (seen); its half-written outDir is deleted by the next build.
-    try { process.kill(-tsc.pid, 'SIGKILL'); } catch { /* already gone */ }
+    try {
+      process.kill(-tsc.pid, 'SIGKILL');
+    } catch {
+      /* already gone */
+    }
     await exited;
     process.exit(130);
   });
 }
 const { code, signal } = await exited;
 if (signal && stopping) await new Promise(() => {}); // our signal handler exits once the group is gone
-if (signal) { console.error(`build: the compiler was stopped by ${signal}`); process.exit(1); }
+if (signal) {
+  console.error(`build: the compiler was stopped by ${signal}`);
+  process.exit(1);
+}
 if (code !== 0) process.exit(code ?? 1);
 writeFileSync(join(outDir, STAMP), `${digest}\n`);

@@ -6,10 +6,24 @@ import { z } from 'zod';
 import { configSchema } from '../config/schema/index.js';
 
 type JsonSchema = {
-  type?: string | string[]; properties?: Record<string, JsonSchema>; items?: JsonSchema; required?: string[];
-  default?: unknown; description?: string; enum?: unknown[]; const?: unknown; pattern?: string;
-  minimum?: number; maximum?: number; exclusiveMinimum?: number; minItems?: number; minLength?: number; maxLength?: number;
-  anyOf?: JsonSchema[]; additionalProperties?: JsonSchema | boolean; propertyNames?: JsonSchema;
+  type?: string | string[];
+  properties?: Record<string, JsonSchema>;
+  items?: JsonSchema;
+  required?: string[];
+  default?: unknown;
+  description?: string;
+  enum?: unknown[];
+  const?: unknown;
+  pattern?: string;
+  minimum?: number;
+  maximum?: number;
+  exclusiveMinimum?: number;
+  minItems?: number;
+  minLength?: number;
+  maxLength?: number;
+  anyOf?: JsonSchema[];
+  additionalProperties?: JsonSchema | boolean;
+  propertyNames?: JsonSchema;
 };
 
 function typeOf(s: JsonSchema): string {
@@ -35,8 +49,7 @@ function constraints(s: JsonSchema): string {
 
 function rows(s: JsonSchema, path: string, required: boolean, out: string[]): void {
   const json = s.default !== undefined ? JSON.stringify(s.default) : undefined;
-  const def = json === undefined ? (required ? 'required' : '')
-    : json.length > 60 ? '(see below)' : `\`${json}\``.replace(/\|/g, '\\|');
+  const def = json === undefined ? (required ? 'required' : '') : json.length > 60 ? '(see below)' : `\`${json}\``.replace(/\|/g, '\\|');
   if (path) out.push(`| \`${path}\` | ${typeOf(s)} | ${def} | ${constraints(s)} | ${(s.description ?? '').replace(/\n/g, ' ')} |`);
   const obj = s.type === 'object' ? s : s.type === 'array' && s.items?.type === 'object' ? s.items : undefined;
   if (obj?.properties) {

@@ -16,19 +16,31 @@ export class SimDirectory {
   private readonly byCode = new Map<string, SimPerson>();
   private readonly byNumber = new Map<string, string>();
 
-  constructor(people: Iterable<SimPerson> = []) { for (const p of people) this.put(p); }
+  constructor(people: Iterable<SimPerson> = []) {
+    for (const p of people) this.put(p);
+  }
 
   put(p: SimPerson): void {
     this.byCode.set(p.residentCode, p);
     if (p.myNumber) this.byNumber.set(p.myNumber, p.residentCode);
   }
 
-  get size(): number { return this.byCode.size; }
-  byResidentCode(code: string): SimPerson | undefined { return this.byCode.get(code); }
-  byMyNumber(n: string): SimPerson | undefined { const c = this.byNumber.get(n); return c ? this.byCode.get(c) : undefined; }
+  get size(): number {
+    return this.byCode.size;
+  }
+  byResidentCode(code: string): SimPerson | undefined {
+    return this.byCode.get(code);
+  }
+  byMyNumber(n: string): SimPerson | undefined {
+    const c = this.byNumber.get(n);
+    return c ? this.byCode.get(c) : undefined;
+  }
 
   /** 4-item style search: exact name (spaces ignored) plus birth date or address prefix. */
-  search(q: { name?: string; kana?: string; birthDate?: string; address?: string; lgCodePrefix?: string }, cap = 50): SimPerson[] | 'too_many' {
+  search(
+    q: { name?: string; kana?: string; birthDate?: string; address?: string; lgCodePrefix?: string },
+    cap = 50,
+  ): SimPerson[] | 'too_many' {
     const norm = (s: string | undefined) => (s ?? '').replace(/[\s\u3000]/g, '');
     const out: SimPerson[] = [];
     for (const p of this.byCode.values()) {

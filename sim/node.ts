@@ -10,7 +10,13 @@ import { bodySchemaOf, validateBody } from '../gateway/messages/index.js';
 
 /** An `error` reply of a simulated node; `details` name the field at fault, as the contract asks. */
 export class SimError extends Error {
-  constructor(readonly code: ErrorCode, message: string, readonly details: ErrorDetail[] = []) { super(message); }
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly details: ErrorDetail[] = [],
+  ) {
+    super(message);
+  }
 }
 
 export interface SimContext {
@@ -55,11 +61,16 @@ export class SimNode implements SimContext {
 
   constructor(private readonly o: SimNodeOptions) {}
 
-  get node(): string { return this.o.node; }
+  get node(): string {
+    return this.o.node;
+  }
 
   async start(): Promise<void> {
     const client = connect(this.o.brokerUrl, {
-      clientId: `sim-${this.o.node.replace(':', '-')}`, clean: false, protocolVersion: 4, reconnectPeriod: 500,
+      clientId: `sim-${this.o.node.replace(':', '-')}`,
+      clean: false,
+      protocolVersion: 4,
+      reconnectPeriod: 500,
       ...(this.o.tls ? { ...this.o.tls, rejectUnauthorized: true } : {}),
     });
     this.client = client;
@@ -69,9 +80,11 @@ export class SimNode implements SimContext {
     client.handleMessage = (packet, done) => {
       done();
       const payload = Buffer.from(packet.payload as Buffer);
-      this.intake = this.intake.then(() => this.onMessage(packet.topic, payload)).catch((e: Error) => {
-        this.o.logger.error({ node: this.o.node, err: e.message }, 'sim: intake failed');
-      });
+      this.intake = this.intake
+        .then(() => this.onMessage(packet.topic, payload))
+        .catch((e: Error) => {
+          this.o.logger.error({ node: this.o.node, err: e.message }, 'sim: intake failed');
+        });
     };
     // mqtt.js does not resubscribe a persistent (clean: false) session; a broker that lost it (restart
     // without persistence) would leave us deaf, so subscribe whenever the session is not present.
@@ -81,10 +94,17 @@ export class SimNode implements SimContext {
         // An upstream server answers small packets at once, as the appliance's uplink does (no Nagle).
         (client.stream as { setNoDelay?: (on: boolean) => void }).setNoDelay?.(true);
         if (first || !ack.sessionPresent) {
-          client.subscribeAsync(`to/${this.o.node}/#`, { qos: 1 }).then(() => { if (first) { first = false; resolve(); } }, reject);
+          client.subscribeAsync(`to/${this.o.node}/#`, { qos: 1 }).then(() => {
+            if (first) {
+              first = false;
+              resolve();
+            }
+          }, reject);
         }
       });
-      client.once('error', (e) => { if (first) reject(e); });
+      client.once('error', (e) => {
+        if (first) reject(e);
+      });
     });
     this.o.logger.info({ node: this.o.node }, 'sim: node up (SIMULATED upstream)');
   }
@@ -97,7 +117,10 @@ export class SimNode implements SimContext {
       return;
     }
     const env = v.envelope;
-    if (env.to !== this.o.node) { this.refused.push({ topic, code: 'misrouted', message: env.to }); return; }
+    if (env.to !== this.o.node) {
+      this.refused.push({ topic, code: 'misrouted', message: env.to });
+      return;
+    }
     this.copies.set(env.id, (this.copies.get(env.id) ?? 0) + 1);
     if (this.answered.has(env.id)) {
       const again = this.answered.get(env.id);
@@ -113,24 +136,33 @@ export class SimNode implements SimContext {
       return;
     }
     this.answered.set(env.id, null); // in progress: a duplicate now is dropped; later it gets the answer again
-    void this.answer(env).then(async (reply) => {
-      if (reply.type === 'error') {
-        // A refused message was not processed: forget it, so a later resend is judged afresh.
-        this.answered.delete(env.id);
-        this.received.splice(this.received.lastIndexOf(env), 1);
-        this.rejected.push(env);
-      } else this.answered.set(env.id, reply);
-      await this.publishSigned(reply);
-    }).catch((e: Error) => this.o.logger.error({ node: this.o.node, type: env.type, err: e.message }, 'sim: reply not sent'));
+    void this.answer(env)
+      .then(async (reply) => {
+        if (reply.type === 'error') {
+          // A refused message was not processed: forget it, so a later resend is judged afresh.
+          this.answered.delete(env.id);
+          this.received.splice(this.received.lastIndexOf(env), 1);
+          this.rejected.push(env);
+        } else this.answered.set(env.id, reply);
+        await this.publishSigned(reply);
+      })
+      .catch((e: Error) => this.o.logger.error({ node: this.o.node, type: env.type, err: e.message }, 'sim: reply not sent'));
   }
 
   private async answer(env: Envelope): Promise<Envelope> {
     const base = { v: 1 as const, id: uuidv7(), from: this.o.node, to: env.from, at: nowIso(), corr: env.id };
-    const fail = (code: ErrorCode, message: string, details: ErrorDetail[]): Envelope => ({ ...base, type: 'error', body: { code, message, details } });
+    const fail = (code: ErrorCode, message: string, details: ErrorDetail[]): Envelope => ({
+      ...base,
+      type: 'error',
+      body: { code, message, details },
+    });
     const rejected = this.rejectWhen?.(env);
     if (rejected) return fail(rejected.code, rejected.message, rejected.details ?? []);
     const handler = this.o.handlers[env.type];
-    if (!handler) return fail('invalid_request', `${this.o.node} does not handle ${env.type}`, [{ path: 'type', problem: `type.unhandled: ${this.o.node} does not handle ${env.type}` }]);
+    if (!handler)
+      return fail('invalid_request', `${this.o.node} does not handle ${env.type}`, [
+        { path: 'type', problem: `type.unhandled: ${this.o.node} does not handle ${env.type}` },
+      ]);
     // The contract's body schema (gateway/messages) is the judge of what the appliance sent.
     const checked = validateBody(env.type, env.body);
     if (!checked.ok) return { ...base, type: 'error', body: checked.error };
@@ -139,7 +171,11 @@ export class SimNode implements SimContext {
       const body = this.alterResult ? this.alterResult(env, answered) : answered;
       const result = bodySchemaOf(`${env.type}.result`);
       const r = result?.safeParse(body);
-      if (r && !r.success && !this.alterResult) this.o.logger.error({ node: this.o.node, type: env.type, issues: r.error.issues.length }, 'sim: BUG: our result does not match the contract schema');
+      if (r && !r.success && !this.alterResult)
+        this.o.logger.error(
+          { node: this.o.node, type: env.type, issues: r.error.issues.length },
+          'sim: BUG: our result does not match the contract schema',
+        );
       return { ...base, type: `${env.type}.result`, body };
     } catch (e) {
       if (e instanceof SimError) return fail(e.code, e.message, e.details);
@@ -162,8 +198,18 @@ export class SimNode implements SimContext {
   async request(to: string, type: string, body: Record<string, unknown>, timeoutMs = 10_000): Promise<Envelope> {
     const env: Envelope = { v: 1, id: uuidv7(), type, from: this.o.node, to, at: nowIso(), corr: null, body };
     const reply = new Promise<Envelope>((resolve, reject) => {
-      const t = setTimeout(() => { this.waiting.delete(env.id); reject(new SimError('timeout', `${to} did not answer ${type}`, [{ path: 'to', problem: `timeout: ${to} did not answer within ${timeoutMs} ms` }])); }, timeoutMs);
-      this.waiting.set(env.id, (e) => { clearTimeout(t); resolve(e); });
+      const t = setTimeout(() => {
+        this.waiting.delete(env.id);
+        reject(
+          new SimError('timeout', `${to} did not answer ${type}`, [
+            { path: 'to', problem: `timeout: ${to} did not answer within ${timeoutMs} ms` },
+          ]),
+        );
+      }, timeoutMs);
+      this.waiting.set(env.id, (e) => {
+        clearTimeout(t);
+        resolve(e);
+      });
     });
     await this.publishSigned(env);
     return reply;

@@ -7,11 +7,24 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 
 import { join } from 'node:path';
 import { certificateMatchesKey } from '../hsm/certs.js';
 import { createDevCa, issueForPublicKey, issueWithNewKey, loadDevCa, type DevCa } from '../hsm/dev-ca.js';
-import { createVerifier, kidOf, signerFromToken, softwareTokenFromKey, toPem, pemBlocks, type JwsVerifier, type TokenSigner } from '../hsm/index.js';
+import {
+  createVerifier,
+  kidOf,
+  signerFromToken,
+  softwareTokenFromKey,
+  toPem,
+  pemBlocks,
+  type JwsVerifier,
+  type TokenSigner,
+} from '../hsm/index.js';
 
 export const fileSafe = (node: string) => node.replace(/[^A-Za-z0-9.-]/g, '_');
 
-export interface SimPki { dir: string; caPem: string; ca: DevCa }
+export interface SimPki {
+  dir: string;
+  caPem: string;
+  ca: DevCa;
+}
 
 export async function openSimPki(dir: string): Promise<SimPki> {
   const caDir = join(dir, 'ca');
@@ -43,8 +56,11 @@ export async function certifyAppliance(pki: SimPki, signer: TokenSigner, node: s
   // Kept across starts while it is for the same key and valid for 30 more days: the kid an upstream
   // team was given stays the kid on the wire.
   const kept = existsSync(file) ? pemBlocks(readFileSync(file, 'utf8'))[0] : undefined;
-  const reusable = kept && certificateMatchesKey(kept, signer.token.spkiDer)
-    && new X509Certificate(kept).checkIssued(new X509Certificate(pki.caPem)) && Date.parse(new X509Certificate(kept).validTo) > Date.now() + 30 * 86400_000;
+  const reusable =
+    kept &&
+    certificateMatchesKey(kept, signer.token.spkiDer) &&
+    new X509Certificate(kept).checkIssued(new X509Certificate(pki.caPem)) &&
+    Date.parse(new X509Certificate(kept).validTo) > Date.now() + 30 * 86400_000;
   const der = reusable ? kept : await issueForPublicKey(pki.ca, signer.token.spkiDer, { kind: 'signing', commonName: node, days: 825 });
   if (!reusable) writeFileSync(file, toPem(der));
   return signerFromToken(signer.token, der, [Buffer.from(pki.ca.cert.rawData)]);
@@ -52,12 +68,15 @@ export async function certifyAppliance(pki: SimPki, signer: TokenSigner, node: s
 
 export function peerCertificates(pki: Pick<SimPki, 'dir'>): string[] {
   const dir = join(pki.dir, 'peers');
-  return readdirSync(dir).filter((f) => f.endsWith('.pem')).map((f) => readFileSync(join(dir, f), 'utf8'));
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.pem'))
+    .map((f) => readFileSync(join(dir, f), 'utf8'));
 }
 
 /** A verifier over the CA and the current peers/ directory, rebuilt when an unknown kid shows up. */
 export function reloadingVerifier(pki: Pick<SimPki, 'dir' | 'caPem'>, replayWindowSeconds = 300): { verify: JwsVerifier['verify'] } {
-  const build = () => createVerifier({ trustAnchorsPem: pki.caPem, peerCertificatesPem: peerCertificates(pki), replayWindowSeconds, acceptX5c: false });
+  const build = () =>
+    createVerifier({ trustAnchorsPem: pki.caPem, peerCertificatesPem: peerCertificates(pki), replayWindowSeconds, acceptX5c: false });
   let v = build();
   return {
     async verify(jws, options) {

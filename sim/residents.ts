@@ -32,47 +32,87 @@ function rng(seed: number): () => number {
 }
 
 function hash32(s: string, salt: number): number {
-  return createHash('sha256').update(s).digest().readUInt32BE(salt * 4);
+  return createHash('sha256')
+    .update(s)
+    .digest()
+    .readUInt32BE(salt * 4);
 }
 
 /** Cumulative table for weighted picks in O(log n). */
 class Weighted<T> {
   private cum: number[] = [];
-  constructor(private readonly items: T[], weight: (t: T) => number) {
+  constructor(
+    private readonly items: T[],
+    weight: (t: T) => number,
+  ) {
     let s = 0;
     for (const it of items) this.cum.push((s += weight(it)));
   }
   pick(r: number): T {
     const x = r * this.cum[this.cum.length - 1]!;
-    let lo = 0, hi = this.cum.length - 1;
+    let lo = 0,
+      hi = this.cum.length - 1;
     while (lo < hi) {
       const mid = (lo + hi) >> 1;
-      if (this.cum[mid]! > x) hi = mid; else lo = mid + 1;
+      if (this.cum[mid]! > x) hi = mid;
+      else lo = mid + 1;
     }
     return this.items[lo]!;
   }
 }
 
-interface SurnameEntry { kanji: string; kana: string; weight: number; variants?: Array<[string, number]> }
+interface SurnameEntry {
+  kanji: string;
+  kana: string;
+  weight: number;
+  variants?: Array<[string, number]>;
+}
 
 function surnameTable(): Weighted<SurnameEntry> {
-  const head: SurnameEntry[] = SURNAMES.map(([kanji, kana, weight, variants]) => ({ kanji, kana, weight, ...(variants ? { variants } : {}) }));
+  const head: SurnameEntry[] = SURNAMES.map(([kanji, kana, weight, variants]) => ({
+    kanji,
+    kana,
+    weight,
+    ...(variants ? { variants } : {}),
+  }));
   const known = new Set(head.map((s) => s.kanji));
   const tail: SurnameEntry[] = [];
-  for (const [hk, hr] of SURNAME_HEADS) for (const [tk, , tr] of SURNAME_TAILS) {
-    if (hk === tk || known.has(hk + tk)) continue;
-    tail.push({ kanji: hk + tk, kana: hr + tr, weight: 0.55 });
-  }
+  for (const [hk, hr] of SURNAME_HEADS)
+    for (const [tk, , tr] of SURNAME_TAILS) {
+      if (hk === tk || known.has(hk + tk)) continue;
+      tail.push({ kanji: hk + tk, kana: hr + tr, weight: 0.55 });
+    }
   return new Weighted([...head, ...tail], (s) => s.weight);
 }
 
 /** An affine bijection on [0, 10^digits): index → unique identifier body. */
 function affine(seed: string, digits: number): (i: number) => string {
   const mod = 10n ** BigInt(digits);
-  let a = BigInt('0x' + createHash('sha256').update('a' + seed).digest('hex').slice(0, 15)) % mod;
+  let a =
+    BigInt(
+      '0x' +
+        createHash('sha256')
+          .update('a' + seed)
+          .digest('hex')
+          .slice(0, 15),
+    ) % mod;
   while (a % 2n === 0n || a % 5n === 0n) a = (a + 1n) % mod;
-  const b = BigInt('0x' + createHash('sha256').update('b' + seed).digest('hex').slice(0, 15)) % mod;
-  const d = BigInt('0x' + createHash('sha256').update('d' + seed).digest('hex').slice(0, 15)) % mod;
+  const b =
+    BigInt(
+      '0x' +
+        createHash('sha256')
+          .update('b' + seed)
+          .digest('hex')
+          .slice(0, 15),
+    ) % mod;
+  const d =
+    BigInt(
+      '0x' +
+        createHash('sha256')
+          .update('d' + seed)
+          .digest('hex')
+          .slice(0, 15),
+    ) % mod;
   // affine, digit reversal, affine again: still a bijection, but neighbours no longer look alike.
   return (i) => {
     const x = ((a * BigInt(i) + b) % mod).toString().padStart(digits, '0');
@@ -94,7 +134,10 @@ export function* generateResidents(specOrName: PopulationSpec | string, opts: Ge
   const base = hash32(seed, 0);
   const surnames = surnameTable();
   const municipalities = new Weighted<Municipality>(spec.municipalities, (m) => m.weight);
-  const ages = new Weighted(AGE_BANDS.map((w, i) => ({ w, band: i })), (a) => a.w);
+  const ages = new Weighted(
+    AGE_BANDS.map((w, i) => ({ w, band: i })),
+    (a) => a.w,
+  );
   const residentBody = affine('rc' + seed, 10);
   const myNumberBody = affine('mn' + seed, 11);
   const ref = opts.referenceDate ?? DEFAULT_REFERENCE;
@@ -115,7 +158,8 @@ export function* generateResidents(specOrName: PopulationSpec | string, opts: Ge
       residentCode: rcBody + residentCodeCheckDigit(rcBody),
       myNumber: mnBody + myNumberCheckDigit(mnBody),
       lgCode: muni.lgCode,
-      name: '', nameKana: '',
+      name: '',
+      nameKana: '',
       birthDate: formatDate(year, month, day),
       sex,
       address: '',
@@ -127,16 +171,24 @@ export function* generateResidents(specOrName: PopulationSpec | string, opts: Ge
       const [roman, kana, alias] = FOREIGN_NAMES[Math.floor(r() * FOREIGN_NAMES.length)]!;
       rec.name = roman;
       rec.nameKana = kana;
-      if (alias && r() < 0.6) { rec.alias = alias[0]; rec.aliasKana = alias[1]; }
+      if (alias && r() < 0.6) {
+        rec.alias = alias[0];
+        rec.aliasKana = alias[1];
+      }
       const unknown = r();
-      if (unknown < 0.04) rec.birthDate = `${year}-00-00`; // month and day unknown
+      if (unknown < 0.04)
+        rec.birthDate = `${year}-00-00`; // month and day unknown
       else if (unknown < 0.08) rec.birthDate = rec.birthDate.slice(0, 8) + '00';
     } else {
       const s = surnames.pick(r());
       let surname = s.kanji;
       const v = r();
       let acc = 0;
-      for (const [variant, share] of s.variants ?? []) if (v < (acc += share)) { surname = variant; break; }
+      for (const [variant, share] of s.variants ?? [])
+        if (v < (acc += share)) {
+          surname = variant;
+          break;
+        }
       const era = year < 1960 ? 'old' : year < 1990 ? 'mid' : 'young';
       const list = GIVEN_NAMES[era][sex === '1' ? 'm' : 'f'];
       const [given, givenKana] = list[Math.floor(r() * list.length)]!;
@@ -156,7 +208,8 @@ export function* generateResidents(specOrName: PopulationSpec | string, opts: Ge
     } else {
       street = `${1 + Math.floor(r() * 3000)}番地${r() < 0.4 ? '' + (1 + Math.floor(r() * 20)) : ''}`.replace(/番地(\d+)$/, '番地の$1');
     }
-    if (r() < 0.15) street += `　${['コーポ', 'ハイツ', 'メゾン', 'パレス'][Math.floor(r() * 4)]}${town.name.slice(0, 2)}${1 + Math.floor(r() * 5)}0${1 + Math.floor(r() * 9)}号室`;
+    if (r() < 0.15)
+      street += `　${['コーポ', 'ハイツ', 'メゾン', 'パレス'][Math.floor(r() * 4)]}${town.name.slice(0, 2)}${1 + Math.floor(r() * 5)}0${1 + Math.floor(r() * 9)}号室`;
     rec.address = `${spec.prefecture}${muni.label}${town.name}${street}`;
     rec.postcode = town.postcode;
     if (r() < 0.001) {

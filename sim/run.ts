@@ -44,7 +44,15 @@ export async function startSimulators(o: SimulatorsOptions): Promise<Simulators>
   const plan = new Map<string, Record<string, SimHandler>>();
   for (const code of o.servedCodes) {
     const pref = prefectureCodeOf(code);
-    if (!plan.has(`pref:${pref}`)) plan.set(`pref:${pref}`, prefHandlers(new SimDirectory(people.filter((p) => p.lgCode?.startsWith(pref.slice(0, 2)))), pref, o.consistencyPeers?.[`pref:${pref}`]));
+    if (!plan.has(`pref:${pref}`))
+      plan.set(
+        `pref:${pref}`,
+        prefHandlers(
+          new SimDirectory(people.filter((p) => p.lgCode?.startsWith(pref.slice(0, 2)))),
+          pref,
+          o.consistencyPeers?.[`pref:${pref}`],
+        ),
+      );
     plan.set(`ims:${code}`, imsHandlers());
   }
   plan.set('national', nationalHandlers(national));
@@ -57,7 +65,15 @@ export async function startSimulators(o: SimulatorsOptions): Promise<Simulators>
   const nodes = new Map<string, SimNode>();
   try {
     for (const [node, handlers] of plan) {
-      const sim = new SimNode({ node, brokerUrl: o.brokerUrl, tls: o.tls, signer: await simSigner(pki, node), verifier, handlers, logger: o.logger });
+      const sim = new SimNode({
+        node,
+        brokerUrl: o.brokerUrl,
+        tls: o.tls,
+        signer: await simSigner(pki, node),
+        verifier,
+        handlers,
+        logger: o.logger,
+      });
       nodes.set(node, sim);
       await sim.start();
     }
@@ -72,6 +88,8 @@ export async function startSimulators(o: SimulatorsOptions): Promise<Simulators>
       if (!n) throw new Error(`no simulated node ${address}`);
       return n;
     },
-    async close() { await Promise.all([...nodes.values()].map((n) => n.close())); },
+    async close() {
+      await Promise.all([...nodes.values()].map((n) => n.close()));
+    },
   };
 }

@@ -29,34 +29,64 @@ export function consistencyFromChecker(o: ConsistencyOptions): ConsistencyServic
   const progressOf = (s: SessionState): ConsistencyProgress => {
     const total = s.mode === 'incremental' ? 2 ** s.bits : s.recordCount;
     const done = s.done ? total : s.mode === 'incremental' ? s.nextBucket : s.recordsSent;
-    const state = s.done ? 'done' : s.stopped?.state ?? 'running';
+    const state = s.done ? 'done' : (s.stopped?.state ?? 'running');
     return { runId: s.id, state, done, total, startedAt: s.startedAt, detail: s.stopped ? s.stopped.reason : summary(s) };
   };
   let settling: Promise<void> = Promise.resolve();
   /** Marks (once, serialised) the sessions no process runs any more as interrupted, and audits them. */
   const settleLeftOver = () => {
     // A failed pass fails its own caller only; the next read tries again.
-    settling = settling.catch(() => undefined).then(async () => {
-      for (const s of await o.checker.sessions.list()) {
-        if (s.done || s.stopped) continue;
-        const marked = await o.checker.interrupt(s.id, INTERRUPTED_REASON);
-        if (marked) await o.audit({ action: 'consistency.check', actor: 'appliance', outcome: 'failed', target: s.id, detail: `interrupted: ${INTERRUPTED_REASON} (${summary(marked)})` });
-      }
-    });
+    settling = settling
+      .catch(() => undefined)
+      .then(async () => {
+        for (const s of await o.checker.sessions.list()) {
+          if (s.done || s.stopped) continue;
+          const marked = await o.checker.interrupt(s.id, INTERRUPTED_REASON);
+          if (marked)
+            await o.audit({
+              action: 'consistency.check',
+              actor: 'appliance',
+              outcome: 'failed',
+              target: s.id,
+              detail: `interrupted: ${INTERRUPTED_REASON} (${summary(marked)})`,
+            });
+        }
+      });
     return settling;
   };
   return {
     async start(actor) {
       await settleLeftOver();
       const id = uuidv7();
-      const run = o.checker.start({ id, lgCode: o.lgCode(), peer: o.peer, transport: o.transport, ...(o.mode ? { mode: o.mode } : {}), ...(o.bits !== undefined ? { bits: o.bits } : {}) });
-      const ended = (outcome: 'ok' | 'failed', detail: string) => o.audit({ action: 'consistency.check', actor: actor.user, role: actor.role, via: actor.via, outcome, target: id, detail: detail.slice(0, 500) });
+      const run = o.checker.start({
+        id,
+        lgCode: o.lgCode(),
+        peer: o.peer,
+        transport: o.transport,
+        ...(o.mode ? { mode: o.mode } : {}),
+        ...(o.bits !== undefined ? { bits: o.bits } : {}),
+      });
+      const ended = (outcome: 'ok' | 'failed', detail: string) =>
+        o.audit({
+          action: 'consistency.check',
+          actor: actor.user,
+          role: actor.role,
+          via: actor.via,
+          outcome,
+          target: id,
+          detail: detail.slice(0, 500),
+        });
       const outcome: { error?: Error } = {};
-      void run.then(
-        (s) => ended('ok', `${summary(s)}, ${s.requests} request(s)`),
-        (e: Error) => { outcome.error = e; return ended('failed', `failed (resumable): ${e.message}`); },
-      // The end is committed on the session either way; a failed audit append has no request left to fail.
-      ).catch(() => undefined);
+      void run
+        .then(
+          (s) => ended('ok', `${summary(s)}, ${s.requests} request(s)`),
+          (e: Error) => {
+            outcome.error = e;
+            return ended('failed', `failed (resumable): ${e.message}`);
+          },
+          // The end is committed on the session either way; a failed audit append has no request left to fail.
+        )
+        .catch(() => undefined);
       // The session is committed before the first exchange; the page follows it from then on.
       for (let i = 0; i < 500; i++) {
         if (await o.checker.sessions.get(id)) return { runId: id };
@@ -67,7 +97,10 @@ export function consistencyFromChecker(o: ConsistencyOptions): ConsistencyServic
     },
     async progress(runId) {
       await settleLeftOver();
-      if (runId) { const s = await o.checker.sessions.get(runId); return s && progressOf(s); }
+      if (runId) {
+        const s = await o.checker.sessions.get(runId);
+        return s && progressOf(s);
+      }
       const all = await o.checker.sessions.list();
       const last = all.sort((a, b) => a.startedAt.localeCompare(b.startedAt)).at(-1);
       return last && progressOf(last);

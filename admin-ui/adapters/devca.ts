@@ -7,6 +7,11 @@ import type { IssuedCertificate } from '../services.js';
 export function devCaClientCertificates(ca: DevCa, days = 365): (id: string) => Promise<IssuedCertificate> {
   return async (id) => {
     const issued = await issueWithNewKey(ca, { kind: 'client', commonName: id, days });
-    return { certificatePem: issued.certPem, privateKeyPem: issued.keyPem, caPem: ca.certPem, notAfter: new Date(new X509Certificate(issued.certDer).validTo).toISOString() };
+    return {
+      certificatePem: issued.certPem,
+      privateKeyPem: issued.keyPem,
+      caPem: ca.certPem,
+      notAfter: new Date(new X509Certificate(issued.certDer).validTo).toISOString(),
+    };
   };
 }

@@ -43,26 +43,46 @@ export function applianceServices(p: ApplianceParts): { services: ApplianceServi
       certificates: async () => [...(p.signer ? [signerCertificate(p.signer)] : []), ...(await certificateExpiry(running)())],
     },
     audit: auditFromLog(p.auditLog),
-    keys: keysFromHsm({ hsm: () => running().hsm, dataDir: p.dataDir, trustAnchorFiles: () => running().trust.anchors, config: p.versions, links: () => linkSigners(running()).map(describeLinkSigner) }),
+    keys: keysFromHsm({
+      hsm: () => running().hsm,
+      dataDir: p.dataDir,
+      trustAnchorFiles: () => running().trust.anchors,
+      config: p.versions,
+      links: () => linkSigners(running()).map(describeLinkSigner),
+    }),
   };
   if (p.broker) {
     const broker = p.broker;
     services.status.connectedClients = connectedClients(broker, () => running().listeners.map((l) => l.name));
     services.status.messageRates = () => rates!.rates();
-    services.status.alarms = async () => broker.activeAlarms().map((a): Alarm => ({ severity: a.kind === 'storage' || a.kind === 'disk-space' ? 'critical' : 'warning', source: `broker ${a.kind}`, message: a.message }));
+    services.status.alarms = async () =>
+      broker.activeAlarms().map((a): Alarm => ({
+        severity: a.kind === 'storage' || a.kind === 'disk-space' ? 'critical' : 'warning',
+        source: `broker ${a.kind}`,
+        message: a.message,
+      }));
   }
   if (p.uplink) services.status.links = linkStatus(p.uplink);
-  if (p.signer) { const s = p.signer; services.status.tokenStatus = async () => s.status(); }
+  if (p.signer) {
+    const s = p.signer;
+    services.status.tokenStatus = async () => s.status();
+  }
   // The uplink's own links: the simulated one of the embedded default is not in the configuration.
   const linkNames = () => [...running().upstreams.map((u) => u.name), ...(p.uplink?.linkStatus().map((l) => l.name) ?? [])];
   let depth: QueueDepthSampler | undefined;
   if (outbox) {
     const queues = queuesFromOutbox(outbox, linkNames);
-    const sampler = depth = queueDepthSampler(() => queues.list());
+    const sampler = (depth = queueDepthSampler(() => queues.list()));
     services.queues = { ...queues, depthHistory: async () => sampler.history() };
   }
   if (p.consistency) services.consistency = p.consistency;
   if (p.uplinks) services.uplinks = p.uplinks;
   if (p.dataKeys) services.dataKeys = p.dataKeys;
-  return { services, stop: () => { rates?.stop(); depth?.stop(); } };
+  return {
+    services,
+    stop: () => {
+      rates?.stop();
+      depth?.stop();
+    },
+  };
 }

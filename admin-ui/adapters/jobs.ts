@@ -25,27 +25,47 @@ export type Job = {
   result?: Record<string, unknown>;
 };
 
-export interface JobControl { progress(done: number, total: number, unit?: JobUnit): void }
+export interface JobControl {
+  progress(done: number, total: number, unit?: JobUnit): void;
+}
 
 const KEEP_FINISHED = 50;
 
 export class JobRegistry {
   private readonly jobs = new Map<string, Job>();
 
-  list(): Job[] { return [...this.jobs.values()].reverse(); }
-  get(id: string): Job | undefined { return this.jobs.get(id); }
-  running(kind: JobKind): Job | undefined { return [...this.jobs.values()].find((j) => j.kind === kind && j.state === 'running'); }
+  list(): Job[] {
+    return [...this.jobs.values()].reverse();
+  }
+  get(id: string): Job | undefined {
+    return this.jobs.get(id);
+  }
+  running(kind: JobKind): Job | undefined {
+    return [...this.jobs.values()].find((j) => j.kind === kind && j.state === 'running');
+  }
 
   /**
    * Starts `work` in the background and returns its job at once. `work` returns the summary line and
    * the result, or throws (the message becomes the summary); `finished` runs after either (audit).
    */
-  start(kind: JobKind, by: string, unit: JobUnit, work: (ctl: JobControl) => Promise<{ summary: string; result: Record<string, unknown>; ok?: boolean }>,
-    finished: (job: Job) => Promise<void>): Job {
+  start(
+    kind: JobKind,
+    by: string,
+    unit: JobUnit,
+    work: (ctl: JobControl) => Promise<{ summary: string; result: Record<string, unknown>; ok?: boolean }>,
+    finished: (job: Job) => Promise<void>,
+  ): Job {
     const job: Job = { id: randomUUID(), kind, by, state: 'running', startedAt: new Date().toISOString(), done: 0, total: 0, unit };
     this.jobs.set(job.id, job);
-    for (const old of [...this.jobs.values()].filter((j) => j.state !== 'running').slice(0, Math.max(0, this.jobs.size - KEEP_FINISHED))) this.jobs.delete(old.id);
-    const ctl: JobControl = { progress: (done, total, u) => { job.done = done; job.total = total; if (u) job.unit = u; } };
+    for (const old of [...this.jobs.values()].filter((j) => j.state !== 'running').slice(0, Math.max(0, this.jobs.size - KEEP_FINISHED)))
+      this.jobs.delete(old.id);
+    const ctl: JobControl = {
+      progress: (done, total, u) => {
+        job.done = done;
+        job.total = total;
+        if (u) job.unit = u;
+      },
+    };
     void (async () => {
       try {
         const r = await work(ctl);
@@ -56,7 +76,9 @@ export class JobRegistry {
       }
       job.finishedAt = new Date().toISOString();
       // The outcome is recorded on the job either way; an audit append failing here has no request left to fail.
-      await finished(job).catch((e: unknown) => { job.summary = `${job.summary ?? ''} (audit record failed: ${(e as Error).message})`; });
+      await finished(job).catch((e: unknown) => {
+        job.summary = `${job.summary ?? ''} (audit record failed: ${(e as Error).message})`;
+      });
     })();
     return job;
   }

@@ -6,7 +6,14 @@ import { createHash, X509Certificate } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import type { HsmConfig } from '../../config/schema/hsm.js';
 import {
-  certificateFiles, certificateRequest, describeCertificate, kidOf, openToken, pemBlocks, toPem, type HsmLogger,
+  certificateFiles,
+  certificateRequest,
+  describeCertificate,
+  kidOf,
+  openToken,
+  pemBlocks,
+  toPem,
+  type HsmLogger,
 } from '../../hsm/index.js';
 import { certificateMatchesKey } from '../../hsm/certs.js';
 import type { Pkcs11TokenKey } from '../../hsm/pkcs11-token.js';
@@ -34,10 +41,23 @@ export function keysFromHsm(opts: KeysOptions): KeysService {
     const hsm = opts.hsm();
     return { ...hsm, keyLabel: label, sessions: 1, signingThreads: false, algorithm: algorithm ?? hsm.algorithm };
   };
-  const withToken = async <T>(label: string, generate: boolean, f: (t: Awaited<ReturnType<typeof openToken>>, hsm: HsmConfig) => Promise<T>, algorithm?: HsmConfig['algorithm']): Promise<T> => {
+  const withToken = async <T>(
+    label: string,
+    generate: boolean,
+    f: (t: Awaited<ReturnType<typeof openToken>>, hsm: HsmConfig) => Promise<T>,
+    algorithm?: HsmConfig['algorithm'],
+  ): Promise<T> => {
     const hsm = configFor(label, algorithm);
-    const token = await openToken(hsm, { dataDir: opts.dataDir, generateIfMissing: generate, ...(opts.logger ? { logger: opts.logger } : {}) });
-    try { return await f(token, hsm); } finally { await token.close(); }
+    const token = await openToken(hsm, {
+      dataDir: opts.dataDir,
+      generateIfMissing: generate,
+      ...(opts.logger ? { logger: opts.logger } : {}),
+    });
+    try {
+      return await f(token, hsm);
+    } finally {
+      await token.close();
+    }
   };
   const info = (hsm: HsmConfig, spkiDer: Buffer): KeyInfo => {
     const out: KeyInfo = { label: hsm.keyLabel, algorithm: hsm.algorithm, kid: kidOf(spkiDer) };
@@ -53,7 +73,12 @@ export function keysFromHsm(opts: KeysOptions): KeysService {
   };
   const anchorInfo = (file: string, der: Buffer): TrustAnchorInfo => {
     const x = new X509Certificate(der);
-    return { file, subject: x.subject.replace(/\n/g, ', '), notAfter: new Date(x.validTo).toISOString(), fingerprintSha256: createHash('sha256').update(der).digest('hex') };
+    return {
+      file,
+      subject: x.subject.replace(/\n/g, ', '),
+      notAfter: new Date(x.validTo).toISOString(),
+      fingerprintSha256: createHash('sha256').update(der).digest('hex'),
+    };
   };
   const svc: KeysService = {
     // Every private key on a PKCS#11 token, as `juki-gw keys list` prints them (the configured one first);
@@ -69,34 +94,49 @@ export function keysFromHsm(opts: KeysOptions): KeysService {
       const rsa = configured.algorithm === 'ES256' ? 'PS256' : configured.algorithm;
       const out: KeyInfo[] = [first];
       for (const k of [...others].sort((a, b) => a.label.localeCompare(b.label))) {
-        if (!LABEL.test(k.label)) { out.push({ label: k.label, algorithm: `${k.type}-${k.bits}` }); continue; }
+        if (!LABEL.test(k.label)) {
+          out.push({ label: k.label, algorithm: `${k.type}-${k.bits}` });
+          continue;
+        }
         const alg = k.type === 'EC' ? 'ES256' : rsa;
         out.push(await withToken(k.label, false, async (t, hsm) => info(hsm, t.spkiDer), alg));
       }
       for (const l of opts.links?.() ?? []) {
-        out.push({ label: configured.keyLabel, algorithm: configured.algorithm, link: l.link,
-          ...(l.kid ? { kid: l.kid } : {}), ...(l.subject ? { certificateSubject: l.subject } : {}), ...(l.notAfter ? { notAfter: l.notAfter } : {}) });
+        out.push({
+          label: configured.keyLabel,
+          algorithm: configured.algorithm,
+          link: l.link,
+          ...(l.kid ? { kid: l.kid } : {}),
+          ...(l.subject ? { certificateSubject: l.subject } : {}),
+          ...(l.notAfter ? { notAfter: l.notAfter } : {}),
+        });
       }
       return out;
     },
     generate: (label) => withToken(label, true, async (t, hsm) => info(hsm, t.spkiDer)),
     csr: (label, subject) => withToken(label, false, async (t) => certificateRequest(t, subject)),
-    importCert: (label, pem) => withToken(label, false, async (t, hsm) => {
-      const der = pemBlocks(pem)[0];
-      if (!der) throw new Error('no PEM certificate in the upload');
-      if (!certificateMatchesKey(der, t.spkiDer)) throw new Error(`the certificate is not for the key "${label}" on the token`);
-      const file = certificateFiles(hsm, opts.dataDir).certFile;
-      mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
-      writeFileSync(file, toPem(der), { mode: 0o644 });
-      return info(hsm, t.spkiDer);
-    }),
+    importCert: (label, pem) =>
+      withToken(label, false, async (t, hsm) => {
+        const der = pemBlocks(pem)[0];
+        if (!der) throw new Error('no PEM certificate in the upload');
+        if (!certificateMatchesKey(der, t.spkiDer)) throw new Error(`the certificate is not for the key "${label}" on the token`);
+        const file = certificateFiles(hsm, opts.dataDir).certFile;
+        mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+        writeFileSync(file, toPem(der), { mode: 0o644 });
+        return info(hsm, t.spkiDer);
+      }),
     async trustAnchors() {
       const out: TrustAnchorInfo[] = [];
       for (const file of opts.trustAnchorFiles()) {
         try {
           for (const der of pemBlocks(readFileSync(file, 'utf8'))) out.push(anchorInfo(file, der));
         } catch (e) {
-          out.push({ file, subject: `unreadable: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, notAfter: '—', fingerprintSha256: '—' });
+          out.push({
+            file,
+            subject: `unreadable: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+            notAfter: '—',
+            fingerprintSha256: '—',
+          });
         }
       }
       return out;
@@ -109,7 +149,8 @@ export function keysFromHsm(opts: KeysOptions): KeysService {
       if (!der) throw new Error('no PEM certificate in the upload');
       const x = new X509Certificate(der);
       if (!x.ca) throw new Error('not a CA certificate (basicConstraints CA:TRUE missing)');
-      if (!x.verify(x.publicKey) && opts.trustAnchorFiles().length === 0) throw new Error('a first trust anchor must be a self-signed root');
+      if (!x.verify(x.publicKey) && opts.trustAnchorFiles().length === 0)
+        throw new Error('a first trust anchor must be a self-signed root');
       const file = join(opts.dataDir, 'trust', `${createHash('sha256').update(der).digest('hex').slice(0, 16)}.pem`);
       if (opts.trustAnchorFiles().includes(file)) throw new Error(`already a trust anchor (${file})`);
       mkdirSync(dirname(file), { recursive: true, mode: 0o700 });

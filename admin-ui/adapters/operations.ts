@@ -23,7 +23,13 @@ export type BackupRequest = { passphrase: string } | { recipientPem: string } | 
 
 /** A request the appliance cannot take as given: the message says why (HTTP 409 or 422). */
 export class OperationRefused extends Error {
-  constructor(message: string, readonly status: 409 | 422 = 422) { super(message); this.name = 'OperationRefused'; }
+  constructor(
+    message: string,
+    readonly status: 409 | 422 = 422,
+  ) {
+    super(message);
+    this.name = 'OperationRefused';
+  }
 }
 
 export interface OperationsDeps {
@@ -44,10 +50,16 @@ export function onlineOperations(d: OperationsDeps) {
   const reports = new Map<string, ImportProblem[]>();
   const backups = new Map<string, Buffer>();
   const uploads = join(d.dataDir, 'imports');
-  const finished = (action: string, actor: Actor, target?: string) => (job: Job) => d.audit({
-    action, actor: actor.user, role: actor.role, via: actor.via, outcome: job.state === 'done' ? 'ok' : 'failed',
-    target: target ?? job.id, detail: `job ${job.id}: ${job.summary ?? ''}`.slice(0, 500),
-  });
+  const finished = (action: string, actor: Actor, target?: string) => (job: Job) =>
+    d.audit({
+      action,
+      actor: actor.user,
+      role: actor.role,
+      via: actor.via,
+      outcome: job.state === 'done' ? 'ok' : 'failed',
+      target: target ?? job.id,
+      detail: `job ${job.id}: ${job.summary ?? ''}`.slice(0, 500),
+    });
 
   return {
     jobs,
@@ -70,7 +82,8 @@ export function onlineOperations(d: OperationsDeps) {
         throw e;
       }
       const path = join(uploads, `${hash.digest('hex')}.${format}`);
-      if (existsSync(path)) rmSync(partial); else renameSync(partial, path);
+      if (existsSync(path)) rmSync(partial);
+      else renameSync(partial, path);
       return path;
     },
 
@@ -87,54 +100,87 @@ export function onlineOperations(d: OperationsDeps) {
       const store = this.checkImportPossible();
       const problems: ImportProblem[] = [];
       const label = req.kind === 'file' ? req.name : `generated ${req.generate}`;
-      const job = jobs.start('import', actor.user, req.kind === 'file' ? 'bytes' : 'records', async (ctl) => {
-        const { importFile, importGenerated } = await import('../../gateway/cs/import/importer.js');
-        const opts = {
-          resume: req.resume, ...(req.batchSize ? { batchSize: req.batchSize } : {}),
-          onProblem: (p: ImportProblem) => { if (problems.length < MAX_REPORTED_PROBLEMS) problems.push(p); },
-          onProgress: (p: { done: number; total: number }) => ctl.progress(p.done, p.total),
-        };
-        let s;
-        if (req.kind === 'file') {
-          s = await importFile(d.db, store, req.path, req.format, opts);
-          // The extract holds personal data: it does not stay on the appliance once imported.
-          rmSync(req.path, { force: true });
-        } else {
-          const { populationFromArg } = await import('../../sim/residents.js');
-          const { spec, count } = populationFromArg(req.generate);
-          s = await importGenerated(d.db, store, spec, req.count ?? count, { ...opts, ...(req.seed ? { seed: req.seed } : {}) });
-        }
-        return {
-          summary: `${label}: ${s.lines} lines${s.resumedFromLine ? ` (resumed after line ${s.resumedFromLine})` : ''}: ${s.accepted} stored, ${s.unchanged} unchanged, ${s.rejected} rejected; last 更新順番号 ${store.lastSeq()}`,
-          result: { ...s, lastSeq: store.lastSeq() },
-        };
-      }, finished('register.import', actor, label));
+      const job = jobs.start(
+        'import',
+        actor.user,
+        req.kind === 'file' ? 'bytes' : 'records',
+        async (ctl) => {
+          const { importFile, importGenerated } = await import('../../gateway/cs/import/importer.js');
+          const opts = {
+            resume: req.resume,
+            ...(req.batchSize ? { batchSize: req.batchSize } : {}),
+            onProblem: (p: ImportProblem) => {
+              if (problems.length < MAX_REPORTED_PROBLEMS) problems.push(p);
+            },
+            onProgress: (p: { done: number; total: number }) => ctl.progress(p.done, p.total),
+          };
+          let s;
+          if (req.kind === 'file') {
+            s = await importFile(d.db, store, req.path, req.format, opts);
+            // The extract holds personal data: it does not stay on the appliance once imported.
+            rmSync(req.path, { force: true });
+          } else {
+            const { populationFromArg } = await import('../../sim/residents.js');
+            const { spec, count } = populationFromArg(req.generate);
+            s = await importGenerated(d.db, store, spec, req.count ?? count, { ...opts, ...(req.seed ? { seed: req.seed } : {}) });
+          }
+          return {
+            summary: `${label}: ${s.lines} lines${s.resumedFromLine ? ` (resumed after line ${s.resumedFromLine})` : ''}: ${s.accepted} stored, ${s.unchanged} unchanged, ${s.rejected} rejected; last 更新順番号 ${store.lastSeq()}`,
+            result: { ...s, lastSeq: store.lastSeq() },
+          };
+        },
+        finished('register.import', actor, label),
+      );
       reports.set(job.id, problems);
       return job;
     },
 
-    importReport(id: string): ImportProblem[] | undefined { return reports.get(id); },
+    importReport(id: string): ImportProblem[] | undefined {
+      return reports.get(id);
+    },
 
     startBackup(req: BackupRequest, actor: Actor): Job {
       const other = jobs.running('backup');
       if (other) throw new OperationRefused(`a backup is already running (job ${other.id}, by ${other.by})`, 409);
-      const encryptTo = 'passphrase' in req ? { passphrase: Buffer.from(req.passphrase, 'utf8') } : 'recipientPem' in req ? { publicKeyPem: req.recipientPem } : undefined;
-      const job = jobs.start('backup', actor.user, 'bytes', async (ctl) => {
-        const { createBackup } = await import('../../gateway/backup/create.js');
-        const made = await createBackup({
-          dataDir: d.dataDir, signer: d.signer, db: d.db, ...(encryptTo ? { encryptTo } : { plaintext: true }),
-          onProgress: (done, total) => ctl.progress(done, total),
-        });
-        backups.set(job.id, made.file);
-        setTimeout(() => backups.delete(job.id), BACKUP_KEPT_MS).unref();
-        return {
-          summary: `${made.parts} parts, ${made.bytes} bytes, signed by kid ${made.kid}, ${encryptTo ? `encrypted (AES-256-GCM, ${'passphrase' in req ? 'passphrase' : 'to the recipient'})` : 'NOT encrypted'}` +
-            `${made.leftOut.length ? `; left out: ${made.leftOut.join(', ')} (PIN files never go into a backup)` : ''}`,
-          // bytes: the data backed up (files and database records); fileBytes: the archive written (signed, sealed).
-          result: { parts: made.parts, bytes: made.bytes, kid: made.kid, leftOut: made.leftOut, encrypted: encryptTo !== undefined,
-            encryption: encryptTo ? ('passphrase' in req ? 'passphrase' : 'recipient') : null, fileBytes: made.file.length },
-        };
-      }, finished('backup.create', actor));
+      const encryptTo =
+        'passphrase' in req
+          ? { passphrase: Buffer.from(req.passphrase, 'utf8') }
+          : 'recipientPem' in req
+            ? { publicKeyPem: req.recipientPem }
+            : undefined;
+      const job = jobs.start(
+        'backup',
+        actor.user,
+        'bytes',
+        async (ctl) => {
+          const { createBackup } = await import('../../gateway/backup/create.js');
+          const made = await createBackup({
+            dataDir: d.dataDir,
+            signer: d.signer,
+            db: d.db,
+            ...(encryptTo ? { encryptTo } : { plaintext: true }),
+            onProgress: (done, total) => ctl.progress(done, total),
+          });
+          backups.set(job.id, made.file);
+          setTimeout(() => backups.delete(job.id), BACKUP_KEPT_MS).unref();
+          return {
+            summary:
+              `${made.parts} parts, ${made.bytes} bytes, signed by kid ${made.kid}, ${encryptTo ? `encrypted (AES-256-GCM, ${'passphrase' in req ? 'passphrase' : 'to the recipient'})` : 'NOT encrypted'}` +
+              `${made.leftOut.length ? `; left out: ${made.leftOut.join(', ')} (PIN files never go into a backup)` : ''}`,
+            // bytes: the data backed up (files and database records); fileBytes: the archive written (signed, sealed).
+            result: {
+              parts: made.parts,
+              bytes: made.bytes,
+              kid: made.kid,
+              leftOut: made.leftOut,
+              encrypted: encryptTo !== undefined,
+              encryption: encryptTo ? ('passphrase' in req ? 'passphrase' : 'recipient') : null,
+              fileBytes: made.file.length,
+            },
+          };
+        },
+        finished('backup.create', actor),
+      );
       return job;
     },
 
@@ -146,16 +192,28 @@ export function onlineOperations(d: OperationsDeps) {
     },
 
     startAuditVerify(pins: { kids?: string[] | undefined; certs?: Uint8Array[] | undefined }, actor: Actor): Job {
-      return jobs.start('audit.verify', actor.user, 'entries', async (ctl) => {
-        const { verifyAuditLog } = await import('../../gateway/audit/verify.js');
-        const r = await verifyAuditLog(d.db, { ...(pins.kids?.length ? { trustedKids: pins.kids } : {}), ...(pins.certs?.length ? { trustedCerts: pins.certs } : {}), onProgress: (done, total) => ctl.progress(done, total) });
-        ctl.progress(r.entries, r.entries);
-        return {
-          ok: r.ok, result: r,
-          summary: r.ok ? `${r.entries} entries, ${r.checkpoints} checkpoints, chain intact${r.pinned ? '' : ' (signers not pinned)'}`
-            : `first bad entry ${r.firstBad!.seq}: ${r.firstBad!.reason} — ${r.firstBad!.message}`,
-        };
-      }, finished('audit.verify', actor, 'audit log'));
+      return jobs.start(
+        'audit.verify',
+        actor.user,
+        'entries',
+        async (ctl) => {
+          const { verifyAuditLog } = await import('../../gateway/audit/verify.js');
+          const r = await verifyAuditLog(d.db, {
+            ...(pins.kids?.length ? { trustedKids: pins.kids } : {}),
+            ...(pins.certs?.length ? { trustedCerts: pins.certs } : {}),
+            onProgress: (done, total) => ctl.progress(done, total),
+          });
+          ctl.progress(r.entries, r.entries);
+          return {
+            ok: r.ok,
+            result: r,
+            summary: r.ok
+              ? `${r.entries} entries, ${r.checkpoints} checkpoints, chain intact${r.pinned ? '' : ' (signers not pinned)'}`
+              : `first bad entry ${r.firstBad!.seq}: ${r.firstBad!.reason} — ${r.firstBad!.message}`,
+          };
+        },
+        finished('audit.verify', actor, 'audit log'),
+      );
     },
 
     /**
@@ -168,14 +226,30 @@ export function onlineOperations(d: OperationsDeps) {
       const { exportSegment } = await import('../../gateway/audit/segment.js');
       const dir = join(d.dataDir, 'audit-exports');
       mkdirSync(dir, { recursive: true, mode: 0o700 });
-      const r = await exportSegment(d.db, { before, out: join(dir, `segment-${new Date().toISOString().replace(/[:.]/g, '-')}-${randomUUID().slice(0, 8)}.jsonl`) });
+      const r = await exportSegment(d.db, {
+        before,
+        out: join(dir, `segment-${new Date().toISOString().replace(/[:.]/g, '-')}-${randomUUID().slice(0, 8)}.jsonl`),
+      });
       if (!r) return null;
       const file = readFileSync(r.file);
-      return { file, info: { fromSeq: r.fromSeq, toSeq: r.toSeq, entries: r.entries, checkpoints: r.checkpoints, sha256: r.sha256, bytes: statSync(r.file).size, keptAt: r.file } };
+      return {
+        file,
+        info: {
+          fromSeq: r.fromSeq,
+          toSeq: r.toSeq,
+          entries: r.entries,
+          checkpoints: r.checkpoints,
+          sha256: r.sha256,
+          bytes: statSync(r.file).size,
+          keptAt: r.file,
+        },
+      };
     },
 
     /** The live outbox, read by `juki-gw queue list|show` (api/outbox.ts). */
-    outbox(): Outbox | undefined { return d.outbox; },
+    outbox(): Outbox | undefined {
+      return d.outbox;
+    },
 
     /** `juki-gw queue retry|purge SEQ|all [--dead]` on the live outbox; returns how many. */
     async queue(op: 'retry' | 'purge', seq: number | 'all', dead: boolean): Promise<number> {

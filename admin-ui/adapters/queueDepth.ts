@@ -13,9 +13,15 @@ export interface QueueDepthSampler {
   stop(): void;
 }
 
-export function queueDepthSampler(read: () => Promise<Array<{ name: string; depth: number }>>, opts: {
-  intervalMs?: number; windowMs?: number; now?: () => number; timer?: boolean;
-} = {}): QueueDepthSampler {
+export function queueDepthSampler(
+  read: () => Promise<Array<{ name: string; depth: number }>>,
+  opts: {
+    intervalMs?: number;
+    windowMs?: number;
+    now?: () => number;
+    timer?: boolean;
+  } = {},
+): QueueDepthSampler {
   const intervalMs = opts.intervalMs ?? DEPTH_SAMPLE_MS;
   const windowMs = opts.windowMs ?? DEPTH_WINDOW_MS;
   const now = opts.now ?? Date.now;
@@ -24,7 +30,11 @@ export function queueDepthSampler(read: () => Promise<Array<{ name: string; dept
   const sample = async () => {
     let links: Array<{ name: string; depth: number }>;
     // A failed read leaves a gap in the chart; the page shows the live figures beside it anyway.
-    try { links = await read(); } catch { return; }
+    try {
+      links = await read();
+    } catch {
+      return;
+    }
     const atMs = now();
     const seen = new Set<string>();
     for (const { name, depth } of links) {
@@ -40,7 +50,9 @@ export function queueDepthSampler(read: () => Promise<Array<{ name: string; dept
   let timer: NodeJS.Timeout | undefined;
   if (opts.timer !== false) {
     void sample();
-    timer = setInterval(() => { void sample(); }, intervalMs);
+    timer = setInterval(() => {
+      void sample();
+    }, intervalMs);
     timer.unref();
   }
   return {
@@ -51,6 +63,8 @@ export function queueDepthSampler(read: () => Promise<Array<{ name: string; dept
       for (const [name, ring] of rings) links[name] = ring.filter((s) => s.atMs >= from);
       return { intervalMs, windowMs, links };
     },
-    stop() { if (timer) clearInterval(timer); },
+    stop() {
+      if (timer) clearInterval(timer);
+    },
   };
 }

@@ -5,7 +5,15 @@ import type { QueueEntry, QueuesService } from '../services.js';
 const SCAN_PAGE = 500;
 
 function entry(e: OutboxSummary, dead: boolean): QueueEntry {
-  const out: QueueEntry = { id: String(e.seq), messageId: e.id, type: e.type, to: e.to, enqueuedAt: new Date(e.enqueuedAt).toISOString(), attempts: e.attempts, dead };
+  const out: QueueEntry = {
+    id: String(e.seq),
+    messageId: e.id,
+    type: e.type,
+    to: e.to,
+    enqueuedAt: new Date(e.enqueuedAt).toISOString(),
+    attempts: e.attempts,
+    dead,
+  };
   const err = e.reason ?? e.lastError;
   if (err !== undefined) out.lastError = err;
   return out;

@@ -27,7 +27,9 @@ export function messageRateCounter(aedes: Aedes, now: () => number = Date.now) {
     b[k]++;
   };
   // `publish` fires for every message the broker routes; client === null for internal ones ($SYS, ours).
-  const onPublish = (packet: { topic: string }, client: Client | null) => { if (client && !packet.topic.startsWith('$SYS')) bump('inbound'); };
+  const onPublish = (packet: { topic: string }, client: Client | null) => {
+    if (client && !packet.topic.startsWith('$SYS')) bump('inbound');
+  };
   const onAck = () => bump('outbound');
   aedes.on('publish', onPublish);
   aedes.on('ack', onAck);
@@ -38,7 +40,10 @@ export function messageRateCounter(aedes: Aedes, now: () => number = Date.now) {
       for (let t = end - 59 * MINUTE; t <= end; t += MINUTE) out.push(buckets.get(t) ?? { startMs: t, inbound: 0, outbound: 0 });
       return out;
     },
-    stop() { aedes.off('publish', onPublish); aedes.off('ack', onAck); },
+    stop() {
+      aedes.off('publish', onPublish);
+      aedes.off('ack', onAck);
+    },
   };
 }
 
@@ -53,25 +58,31 @@ export function connectedClients(broker: BrokerHandle, listenerNames: () => stri
   const listenerOnPort = () => {
     const byPort = new Map<number, string>();
     for (const name of listenerNames()) {
-      try { byPort.set(broker.address(name).port, name); } catch { /* not (yet) listening */ }
+      try {
+        byPort.set(broker.address(name).port, name);
+      } catch {
+        /* not (yet) listening */
+      }
     }
     return byPort;
   };
   return async () => {
     const clients = broker.aedes.clients;
     const byPort = listenerOnPort();
-    return Object.values(clients).filter((c) => c.connected !== false).map((c) => {
-      const who = broker.identityOf(c);
-      const out: ConnectedClient = { clientId: c.id };
-      if (who?.systemId) out.systemId = who.systemId;
-      if (who) out.role = who.role;
-      const port = (c.conn as { localPort?: number } | undefined)?.localPort;
-      const listener = port === undefined ? undefined : byPort.get(port);
-      if (listener) out.listener = listener;
-      const at = since.get(c.id);
-      if (at) out.connectedAt = at;
-      return out;
-    });
+    return Object.values(clients)
+      .filter((c) => c.connected !== false)
+      .map((c) => {
+        const who = broker.identityOf(c);
+        const out: ConnectedClient = { clientId: c.id };
+        if (who?.systemId) out.systemId = who.systemId;
+        if (who) out.role = who.role;
+        const port = (c.conn as { localPort?: number } | undefined)?.localPort;
+        const listener = port === undefined ? undefined : byPort.get(port);
+        if (listener) out.listener = listener;
+        const at = since.get(c.id);
+        if (at) out.connectedAt = at;
+        return out;
+      });
   };
 }
 
@@ -79,10 +90,16 @@ export function linkStatus(uplink: Uplink): () => Promise<LinkStatus[]> {
   return async () => {
     const q = uplink.queueStats();
     return uplink.linkStatus().map((l) => ({
-      name: l.name, url: l.url, connected: l.state === 'up',
+      name: l.name,
+      url: l.url,
+      connected: l.state === 'up',
       detail: `${l.state} since ${l.since}${l.lastError ? ` (${l.lastError})` : ''}`,
-      state: l.state, since: l.since, ...(l.lastError ? { lastError: l.lastError } : {}),
-      queueDepth: q[l.name]?.depth ?? 0, oldestAgeMs: q[l.name]?.oldestAgeMs ?? 0, deadLetters: q[l.name]?.dead ?? 0,
+      state: l.state,
+      since: l.since,
+      ...(l.lastError ? { lastError: l.lastError } : {}),
+      queueDepth: q[l.name]?.depth ?? 0,
+      oldestAgeMs: q[l.name]?.oldestAgeMs ?? 0,
+      deadLetters: q[l.name]?.dead ?? 0,
     }));
   };
 }
@@ -111,9 +128,19 @@ export function certificateExpiry(config: () => ApplianceConfig, now: () => numb
       try {
         const x = new X509Certificate(readFileSync(file));
         const notAfter = new Date(x.validTo);
-        out.push({ label, subject: x.subject.replace(/\n/g, ', '), notAfter: notAfter.toISOString(), daysLeft: Math.floor((notAfter.getTime() - now()) / 86_400_000) });
+        out.push({
+          label,
+          subject: x.subject.replace(/\n/g, ', '),
+          notAfter: notAfter.toISOString(),
+          daysLeft: Math.floor((notAfter.getTime() - now()) / 86_400_000),
+        });
       } catch (e) {
-        out.push({ label: `${label} (unreadable: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, subject: file, notAfter: '—', daysLeft: -1 });
+        out.push({
+          label: `${label} (unreadable: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`,
+          subject: file,
+          notAfter: '—',
+          daysLeft: -1,
+        });
       }
     }
     return out;
@@ -123,5 +150,10 @@ export function certificateExpiry(config: () => ApplianceConfig, now: () => numb
 export function signerCertificate(signer: Signer, now: () => number = Date.now): CertificateInfo {
   const x = new X509Certificate(signer.certificateDer);
   const notAfter = new Date(x.validTo);
-  return { label: `signing key ${signer.kid}`, subject: x.subject.replace(/\n/g, ', '), notAfter: notAfter.toISOString(), daysLeft: Math.floor((notAfter.getTime() - now()) / 86_400_000) };
+  return {
+    label: `signing key ${signer.kid}`,
+    subject: x.subject.replace(/\n/g, ', '),
+    notAfter: notAfter.toISOString(),
+    daysLeft: Math.floor((notAfter.getTime() - now()) / 86_400_000),
+  };
 }

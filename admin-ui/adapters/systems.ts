@@ -5,7 +5,15 @@
 import { X509Certificate } from 'node:crypto';
 import { isMap, isSeq, parseDocument } from 'yaml';
 import { certificateFingerprint, checkClientCertificate } from '../../broker/client-cert.js';
-import type { Actor, ApplyResult, CertificateUploadResult, ConfigService, IssuedCertificate, LocalSystemInput, SystemsService } from '../services.js';
+import type {
+  Actor,
+  ApplyResult,
+  CertificateUploadResult,
+  ConfigService,
+  IssuedCertificate,
+  LocalSystemInput,
+  SystemsService,
+} from '../services.js';
 
 export interface SystemsOptions {
   /** Dev CA issuance (hsm/pki); left undefined when the CA is not part of this build. */
@@ -14,11 +22,19 @@ export interface SystemsOptions {
   readFile?: (path: string) => string;
 }
 
-async function edit(config: Pick<ConfigService, 'current' | 'apply'>, actor: Actor, comment: string, change: (systems: unknown[]) => string | undefined): Promise<ApplyResult> {
+async function edit(
+  config: Pick<ConfigService, 'current' | 'apply'>,
+  actor: Actor,
+  comment: string,
+  change: (systems: unknown[]) => string | undefined,
+): Promise<ApplyResult> {
   const head = await config.current();
   const doc = parseDocument(head.text);
   let seq = doc.get('systems', true);
-  if (!isSeq(seq)) { doc.set('systems', doc.createNode([])); seq = doc.get('systems', true); }
+  if (!isSeq(seq)) {
+    doc.set('systems', doc.createNode([]));
+    seq = doc.get('systems', true);
+  }
   if (!isSeq(seq)) return { ok: false, problems: [{ path: 'systems', message: 'expected a list' }] };
   const plain = seq.items.map((i): unknown => (isMap(i) ? i.toJSON() : i));
   const problem = change(plain);
@@ -30,25 +46,27 @@ async function edit(config: Pick<ConfigService, 'current' | 'apply'>, actor: Act
 export function createSystemsService(config: Pick<ConfigService, 'current' | 'apply'>, opts: SystemsOptions = {}): SystemsService {
   const svc: SystemsService = {
     list: async () => (await config.current()).config.systems,
-    upsert: (s: LocalSystemInput, actor) => edit(config, actor, `system ${s.id}: add or edit`, (list) => {
-      const entry: Record<string, unknown> = { id: s.id, role: s.role, description: s.description };
-      if (!s.enabled) entry.enabled = false;
-      if (s.passwordEnv) entry.password = { env: s.passwordEnv };
-      const i = list.findIndex((x) => (x as { id?: unknown }).id === s.id);
-      if (i < 0) list.push(entry);
-      else {
-        const old = list[i] as Record<string, unknown>;
-        list[i] = { ...old, ...entry };
-        if (s.enabled) delete (list[i] as Record<string, unknown>).enabled;
-      }
-      return undefined;
-    }),
-    disable: (id, actor) => edit(config, actor, `system ${id}: disable`, (list) => {
-      const i = list.findIndex((x) => (x as { id?: unknown }).id === id);
-      if (i < 0) return `no system "${id}"`;
-      (list[i] as Record<string, unknown>).enabled = false;
-      return undefined;
-    }),
+    upsert: (s: LocalSystemInput, actor) =>
+      edit(config, actor, `system ${s.id}: add or edit`, (list) => {
+        const entry: Record<string, unknown> = { id: s.id, role: s.role, description: s.description };
+        if (!s.enabled) entry.enabled = false;
+        if (s.passwordEnv) entry.password = { env: s.passwordEnv };
+        const i = list.findIndex((x) => (x as { id?: unknown }).id === s.id);
+        if (i < 0) list.push(entry);
+        else {
+          const old = list[i] as Record<string, unknown>;
+          list[i] = { ...old, ...entry };
+          if (s.enabled) delete (list[i] as Record<string, unknown>).enabled;
+        }
+        return undefined;
+      }),
+    disable: (id, actor) =>
+      edit(config, actor, `system ${id}: disable`, (list) => {
+        const i = list.findIndex((x) => (x as { id?: unknown }).id === id);
+        if (i < 0) return `no system "${id}"`;
+        (list[i] as Record<string, unknown>).enabled = false;
+        return undefined;
+      }),
   };
   svc.uploadClientCert = async (id, pem, actor): Promise<CertificateUploadResult> => {
     const checked = checkClientCertificate((await config.current()).config, id, pem, opts.readFile ? { readFile: opts.readFile } : {});
@@ -70,7 +88,13 @@ export function createSystemsService(config: Pick<ConfigService, 'current' | 'ap
   return svc;
 }
 
-function pin(config: Pick<ConfigService, 'current' | 'apply'>, actor: Actor, id: string, fingerprint: string, how: string): Promise<ApplyResult> {
+function pin(
+  config: Pick<ConfigService, 'current' | 'apply'>,
+  actor: Actor,
+  id: string,
+  fingerprint: string,
+  how: string,
+): Promise<ApplyResult> {
   return edit(config, actor, `system ${id}: client certificate ${how} (sha256 ${fingerprint})`, (list) => {
     const i = list.findIndex((x) => (x as { id?: unknown }).id === id);
     if (i < 0) return `no system "${id}"`;

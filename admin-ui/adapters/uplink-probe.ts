@@ -13,11 +13,20 @@ export function uplinkProbe(config: () => ApplianceConfig, timeoutMs = 5000): Up
       const started = Date.now();
       if (!up) return { ok: false, detail: `no upstream link named ${name}`, elapsedMs: 0 };
       const options: IClientOptions = {
-        clientId: `${up.clientId ?? 'juki-gw'}-probe-${randomBytes(3).toString('hex')}`, clean: true,
-        protocolVersion: 4, reconnectPeriod: 0, connectTimeout: timeoutMs,
+        clientId: `${up.clientId ?? 'juki-gw'}-probe-${randomBytes(3).toString('hex')}`,
+        clean: true,
+        protocolVersion: 4,
+        reconnectPeriod: 0,
+        connectTimeout: timeoutMs,
       };
       try {
-        if (up.tls) Object.assign(options, { cert: readFileSync(up.tls.cert), key: readFileSync(up.tls.key), ca: readFileSync(up.tls.ca), rejectUnauthorized: true });
+        if (up.tls)
+          Object.assign(options, {
+            cert: readFileSync(up.tls.cert),
+            key: readFileSync(up.tls.key),
+            ca: readFileSync(up.tls.ca),
+            rejectUnauthorized: true,
+          });
       } catch (e) {
         return { ok: false, detail: `TLS material unreadable: ${(e as Error).message}`, elapsedMs: 0 };
       }
@@ -32,7 +41,9 @@ export function uplinkProbe(config: () => ApplianceConfig, timeoutMs = 5000): Up
           resolve({ ok, detail, elapsedMs: Date.now() - started });
         };
         const timer = setTimeout(() => finish(false, `no CONNACK within ${timeoutMs} ms`), timeoutMs + 500);
-        client.once('connect', () => finish(true, `connected to ${up.url} (CONNACK accepted${up.tls ? ', TLS with client certificate' : ''})`));
+        client.once('connect', () =>
+          finish(true, `connected to ${up.url} (CONNACK accepted${up.tls ? ', TLS with client certificate' : ''})`),
+        );
         client.once('error', (e) => finish(false, e.message));
         client.once('close', () => finish(false, 'connection closed before CONNACK'));
       });

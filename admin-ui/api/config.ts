@@ -4,15 +4,21 @@ import { actorOf, applyDetail, auditAs, refuseUnless, type UiEnv } from '../cont
 import { applyResponse, badRequest, jsonBody, notAvailable } from './util.js';
 
 export function registerConfigApi(api: Hono<UiEnv>) {
-  api.get('/config', async (c) => { const v = await c.get('deps').services.config.current(); return c.json({ version: v.version, createdAt: v.createdAt, author: v.author, comment: v.comment, sha256: v.sha256, text: v.text }); });
+  api.get('/config', async (c) => {
+    const v = await c.get('deps').services.config.current();
+    return c.json({ version: v.version, createdAt: v.createdAt, author: v.author, comment: v.comment, sha256: v.sha256, text: v.text });
+  });
   api.get('/config/versions', async (c) => c.json(await c.get('deps').services.config.versions()));
   api.get('/config/versions/:n', async (c) => {
     const v = await c.get('deps').services.config.get(Number(c.req.param('n')));
     return v ? c.json({ ...v, config: undefined }) : c.json({ code: 'not_found', message: 'no such version', details: [] }, 404);
   });
   api.get('/config/diff', async (c) => {
-    try { return c.json(await c.get('deps').services.config.diff(Number(c.req.query('from')), Number(c.req.query('to')))); }
-    catch (e) { return c.json({ code: 'not_found', message: (e as Error).message, details: [] }, 404); }
+    try {
+      return c.json(await c.get('deps').services.config.diff(Number(c.req.query('from')), Number(c.req.query('to'))));
+    } catch (e) {
+      return c.json({ code: 'not_found', message: (e as Error).message, details: [] }, 404);
+    }
   });
   api.post('/config/validate', async (c) => {
     const b = await jsonBody(c);
@@ -27,7 +33,18 @@ export function registerConfigApi(api: Hono<UiEnv>) {
     const b = await jsonBody(c);
     if (typeof b?.text !== 'string') return badRequest(c, 'expected {"text": "<yaml>", "comment"?: "..."}');
     const r = await c.get('deps').services.config.apply(b.text, actorOf(c), typeof b.comment === 'string' ? b.comment.slice(0, 200) : '');
-    await auditAs(c, 'config.apply', r.ok ? 'ok' : 'refused', r.ok ? `version ${r.version.version}` : undefined, r.ok ? undefined : r.problems.map((p) => `${p.path}: ${p.message}`).join('; ').slice(0, 500));
+    await auditAs(
+      c,
+      'config.apply',
+      r.ok ? 'ok' : 'refused',
+      r.ok ? `version ${r.version.version}` : undefined,
+      r.ok
+        ? undefined
+        : r.problems
+            .map((p) => `${p.path}: ${p.message}`)
+            .join('; ')
+            .slice(0, 500),
+    );
     return applyResponse(c, r);
   });
   api.post('/config/rollback', async (c) => {

@@ -23,7 +23,20 @@ export function registerDataKeysApi(api: Hono<UiEnv>) {
       return c.json({ started: true, rotation: r.status }, 202);
     }
     const running = r.status.state === 'running';
-    await auditAs(c, 'data-key.rotate', running ? 'refused' : 'failed', undefined, running ? 'a rotation is already running' : r.status.detail);
-    return c.json({ code: running ? 'conflict' : 'internal', message: running ? 'a data key rotation is already running' : r.status.detail ?? 'rotation failed', rotation: r.status }, running ? 409 : 500);
+    await auditAs(
+      c,
+      'data-key.rotate',
+      running ? 'refused' : 'failed',
+      undefined,
+      running ? 'a rotation is already running' : r.status.detail,
+    );
+    return c.json(
+      {
+        code: running ? 'conflict' : 'internal',
+        message: running ? 'a data key rotation is already running' : (r.status.detail ?? 'rotation failed'),
+        rotation: r.status,
+      },
+      running ? 409 : 500,
+    );
   });
 }

@@ -10,7 +10,10 @@ import { registerClusterApi } from './cluster.js';
 /** JSON API under /api/v1, behind the same authorisation as the pages (session + X-CSRF-Token, or Bearer token). */
 export function registerApi(app: Hono<UiEnv>): void {
   const api = new Hono<UiEnv>();
-  api.get('/whoami', (c) => { const w = c.get('who'); return c.json({ user: w.user, role: w.role, via: w.via }); });
+  api.get('/whoami', (c) => {
+    const w = c.get('who');
+    return c.json({ user: w.user, role: w.role, via: w.via });
+  });
   registerConfigApi(api);
   registerOperationsApi(api);
   registerDataKeysApi(api);

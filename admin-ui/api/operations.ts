@@ -5,16 +5,33 @@ import { load } from '../load.js';
 import { applyResponse, badRequest, jsonBody, notAvailable } from './util.js';
 import type { AuditQuery } from '../services.js';
 
-const shown = <T,>(l: Awaited<ReturnType<typeof load<T>>>) => (l.state === 'ok' ? l.value : l.state === 'na' ? { available: false } : { error: l.message });
+const shown = <T>(l: Awaited<ReturnType<typeof load<T>>>) =>
+  l.state === 'ok' ? l.value : l.state === 'na' ? { available: false } : { error: l.message };
 
 export function registerOperationsApi(api: Hono<UiEnv>) {
   api.get('/status', async (c) => {
     const s = c.get('deps').services;
     const st = s.status;
     const [connected, rates, links, token, certificates, disk, alarms, queues] = await Promise.all([
-      load(st.connectedClients?.bind(st)), load(st.messageRates?.bind(st)), load(st.links?.bind(st)), load(st.tokenStatus?.bind(st)),
-      load(st.certificates?.bind(st)), load(st.disk?.bind(st)), load(st.alarms?.bind(st)), load(s.queues ? () => s.queues!.list() : undefined)]);
-    return c.json({ connected: shown(connected), rates: shown(rates), links: shown(links), token: shown(token), certificates: shown(certificates), disk: shown(disk), alarms: shown(alarms), queues: shown(queues) });
+      load(st.connectedClients?.bind(st)),
+      load(st.messageRates?.bind(st)),
+      load(st.links?.bind(st)),
+      load(st.tokenStatus?.bind(st)),
+      load(st.certificates?.bind(st)),
+      load(st.disk?.bind(st)),
+      load(st.alarms?.bind(st)),
+      load(s.queues ? () => s.queues!.list() : undefined),
+    ]);
+    return c.json({
+      connected: shown(connected),
+      rates: shown(rates),
+      links: shown(links),
+      token: shown(token),
+      certificates: shown(certificates),
+      disk: shown(disk),
+      alarms: shown(alarms),
+      queues: shown(queues),
+    });
   });
 
   api.get('/systems', async (c) => c.json(await c.get('deps').services.systems.list()));
@@ -22,8 +39,14 @@ export function registerOperationsApi(api: Hono<UiEnv>) {
     const refused = await refuseUnless(c, 'config.change', 'system.upsert');
     if (refused) return refused;
     const b = await jsonBody(c);
-    if (typeof b?.id !== 'string' || typeof b.role !== 'string') return badRequest(c, 'expected {"id", "role", "description"?, "enabled"?}');
-    const r = await c.get('deps').services.systems.upsert({ id: b.id, role: b.role, description: typeof b.description === 'string' ? b.description : '', enabled: b.enabled !== false }, actorOf(c));
+    if (typeof b?.id !== 'string' || typeof b.role !== 'string')
+      return badRequest(c, 'expected {"id", "role", "description"?, "enabled"?}');
+    const r = await c
+      .get('deps')
+      .services.systems.upsert(
+        { id: b.id, role: b.role, description: typeof b.description === 'string' ? b.description : '', enabled: b.enabled !== false },
+        actorOf(c),
+      );
     await auditAs(c, 'system.upsert', r.ok ? 'ok' : 'refused', b.id, applyDetail(r));
     return applyResponse(c, r);
   });
@@ -43,15 +66,38 @@ export function registerOperationsApi(api: Hono<UiEnv>) {
     if (typeof b?.certificate !== 'string') return badRequest(c, 'expected {"certificate": "<PEM>"}');
     const id = c.req.param('id');
     const r = await s.uploadClientCert(id, b.certificate, actorOf(c));
-    await auditAs(c, 'system.certificate.upload', r.ok ? 'ok' : 'refused', id, r.ok ? `sha256 ${r.fingerprintSha256}, config version ${r.version.version}` : r.problems.map((p) => p.message).join('; '));
-    return r.ok ? c.json(r, 200) : c.json({ code: 'invalid_request', message: 'certificate refused', details: r.problems.map((p) => ({ path: p.path, problem: p.message })) }, 422);
+    await auditAs(
+      c,
+      'system.certificate.upload',
+      r.ok ? 'ok' : 'refused',
+      id,
+      r.ok ? `sha256 ${r.fingerprintSha256}, config version ${r.version.version}` : r.problems.map((p) => p.message).join('; '),
+    );
+    return r.ok
+      ? c.json(r, 200)
+      : c.json(
+          {
+            code: 'invalid_request',
+            message: 'certificate refused',
+            details: r.problems.map((p) => ({ path: p.path, problem: p.message })),
+          },
+          422,
+        );
   });
 
-  api.get('/queues', async (c) => { const q = c.get('deps').services.queues; return q ? c.json(await q.list()) : notAvailable(c, 'queues'); });
+  api.get('/queues', async (c) => {
+    const q = c.get('deps').services.queues;
+    return q ? c.json(await q.list()) : notAvailable(c, 'queues');
+  });
   api.get('/queues/:name', async (c) => {
     const q = c.get('deps').services.queues;
     if (!q) return notAvailable(c, 'queues');
-    return c.json(await q.show(c.req.param('name'), { dead: c.req.query('dead') === '1', limit: Math.min(Number(c.req.query('limit') ?? 100) || 100, 1000) }));
+    return c.json(
+      await q.show(c.req.param('name'), {
+        dead: c.req.query('dead') === '1',
+        limit: Math.min(Number(c.req.query('limit') ?? 100) || 100, 1000),
+      }),
+    );
   });
   api.post('/queues/:name/retry', async (c) => {
     const refused = await refuseUnless(c, 'queues.change', 'queue.retry');
@@ -82,7 +128,10 @@ export function registerOperationsApi(api: Hono<UiEnv>) {
     const a = c.get('deps').services.audit;
     if (!a.query) return notAvailable(c, 'audit log query');
     const q: AuditQuery = { limit: Math.min(Number(c.req.query('limit') ?? 200) || 200, 5000) };
-    for (const k of ['actor', 'action', 'outcome', 'since', 'until'] as const) { const v = c.req.query(k); if (v) q[k] = v; }
+    for (const k of ['actor', 'action', 'outcome', 'since', 'until'] as const) {
+      const v = c.req.query(k);
+      if (v) q[k] = v;
+    }
     return c.json(await a.query(q));
   });
   api.get('/audit/verify', async (c) => {

@@ -35,11 +35,13 @@ export function registerOutboxApi(api: Hono<UiEnv>) {
     const outbox = outboxOf(c);
     if (!outbox) return notAvailable(c, 'queues');
     const seq = Number(c.req.param('seq'));
-    if (!Number.isSafeInteger(seq) || seq < 1) return badRequest(c, `seq: "${c.req.param('seq')}" is not a sequence number (from "juki-gw queue list")`);
+    if (!Number.isSafeInteger(seq) || seq < 1)
+      return badRequest(c, `seq: "${c.req.param('seq')}" is not a sequence number (from "juki-gw queue list")`);
     const dead = deadOf(c);
     if (typeof dead === 'string') return badRequest(c, dead);
     const e = await outbox.show(seq, { dead });
-    if (!e) return c.json({ code: 'not_found', message: `no ${dead ? 'dead-lettered' : 'queued'} message with seq ${seq}`, details: [] }, 404);
+    if (!e)
+      return c.json({ code: 'not_found', message: `no ${dead ? 'dead-lettered' : 'queued'} message with seq ${seq}`, details: [] }, 404);
     if (withBody) await auditAs(c, 'queue.show', 'ok', `${dead ? 'dead-letter ' : ''}${seq}`, 'with body');
     return c.json(withBody ? e : { ...e, envelope: { ...e.envelope, body: '[hidden: --with-body shows it]' } });
   });

@@ -8,7 +8,9 @@ const KEYLEN = 32;
 
 function scrypt(password: string, salt: Buffer, o: { N: number; r: number; p: number }): Promise<Buffer> {
   const options: ScryptOptions = { N: o.N, r: o.r, p: o.p, maxmem: 256 * o.N * o.r };
-  return new Promise((resolve, reject) => scryptCb(password.normalize('NFKC'), salt, KEYLEN, options, (e, k) => (e ? reject(e) : resolve(k))));
+  return new Promise((resolve, reject) =>
+    scryptCb(password.normalize('NFKC'), salt, KEYLEN, options, (e, k) => (e ? reject(e) : resolve(k))),
+  );
 }
 
 /** `scrypt$N$r$p$salt$hash` (base64url). */

@@ -11,29 +11,55 @@ export const LOCKOUT_MS = 15 * 60_000;
 const FIRST_ADMIN = 'admin';
 
 export interface Account {
-  name: string; role: UiRole; hash: string; mustChange: boolean;
-  failures: number; lockedUntil: number; disabled: boolean; createdAt: string;
+  name: string;
+  role: UiRole;
+  hash: string;
+  mustChange: boolean;
+  failures: number;
+  lockedUntil: number;
+  disabled: boolean;
+  createdAt: string;
   /** Display language of the pages; records from before it existed read as Japanese. */
   language?: Lang;
 }
 export type PublicAccount = Omit<Account, 'hash'>;
-export interface Session { user: string; role: UiRole; csrf: string; createdAt: number; lastSeen: number; mustChange: boolean; language: Lang }
-export interface ApiTokenRecord { id: string; user: string; label: string; hash: string; createdAt: string; lastUsed?: string }
+export interface Session {
+  user: string;
+  role: UiRole;
+  csrf: string;
+  createdAt: number;
+  lastSeen: number;
+  mustChange: boolean;
+  language: Lang;
+}
+export interface ApiTokenRecord {
+  id: string;
+  user: string;
+  label: string;
+  hash: string;
+  createdAt: string;
+  lastUsed?: string;
+}
 export type LoginResult =
-  | { ok: true; token: string; session: Session }
-  | { ok: false; reason: 'bad-credentials' | 'locked' | 'disabled'; lockedUntil?: number };
+  { ok: true; token: string; session: Session } | { ok: false; reason: 'bad-credentials' | 'locked' | 'disabled'; lockedUntil?: number };
 
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 const accountName = /^[a-z][a-z0-9._-]{1,31}$/;
 /** Failure counts kept for names that are no account, so they lock exactly like accounts do. */
 const MAX_UNKNOWN_TRACKED = 10_000;
-interface FailureCount { failures: number; lockedUntil: number }
+interface FailureCount {
+  failures: number;
+  lockedUntil: number;
+}
 
 export async function openAuthStore(opts: { db: Db; idleMinutes: number; now?: () => number }) {
   const ui = opts.db.sublevel<string, string>(SUBLEVELS.ui, { keyEncoding: 'utf8', valueEncoding: 'utf8' });
   const now = opts.now ?? Date.now;
   const idleMs = opts.idleMinutes * 60_000;
-  const getJson = async <T>(k: string): Promise<T | undefined> => { const v = await ui.get(k); return v === undefined ? undefined : JSON.parse(v) as T; };
+  const getJson = async <T>(k: string): Promise<T | undefined> => {
+    const v = await ui.get(k);
+    return v === undefined ? undefined : (JSON.parse(v) as T);
+  };
   const putJson = (k: string, v: unknown) => ui.put(k, JSON.stringify(v));
   const acctKey = (n: string) => `acct!${n}`;
   const sessKey = (token: string) => `sess!${sha256(token)}`;
@@ -48,17 +74,33 @@ export async function openAuthStore(opts: { db: Db; idleMinutes: number; now?: (
     if (f.failures >= MAX_FAILURES) f.lockedUntil = now() + LOCKOUT_MS;
     return f.lockedUntil > 0;
   };
-  const lockExpired = (f: FailureCount) => { if (f.lockedUntil !== 0 && f.lockedUntil <= now()) { f.failures = 0; f.lockedUntil = 0; } };
+  const lockExpired = (f: FailureCount) => {
+    if (f.lockedUntil !== 0 && f.lockedUntil <= now()) {
+      f.failures = 0;
+      f.lockedUntil = 0;
+    }
+  };
 
   const listAccounts = async (): Promise<PublicAccount[]> => {
     const out: PublicAccount[] = [];
-    for await (const v of ui.values({ gte: 'acct!', lt: 'acct!~' })) { const { hash: _h, ...a } = JSON.parse(v) as Account; out.push(a); }
+    for await (const v of ui.values({ gte: 'acct!', lt: 'acct!~' })) {
+      const { hash: _h, ...a } = JSON.parse(v) as Account;
+      out.push(a);
+    }
     return out;
   };
 
   const newSession = async (a: Account): Promise<{ token: string; session: Session }> => {
     const token = randomBytes(32).toString('base64url');
-    const session: Session = { user: a.name, role: a.role, csrf: randomBytes(24).toString('base64url'), createdAt: now(), lastSeen: now(), mustChange: a.mustChange, language: a.language ?? DEFAULT_LANG };
+    const session: Session = {
+      user: a.name,
+      role: a.role,
+      csrf: randomBytes(24).toString('base64url'),
+      createdAt: now(),
+      lastSeen: now(),
+      mustChange: a.mustChange,
+      language: a.language ?? DEFAULT_LANG,
+    };
     await putJson(sessKey(token), session);
     return { token, session };
   };
@@ -68,7 +110,16 @@ export async function openAuthStore(opts: { db: Db; idleMinutes: number; now?: (
     async ensureFirstAdmin(): Promise<string | undefined> {
       if ((await listAccounts()).length > 0) return undefined;
       const password = generatePassword();
-      const a: Account = { name: FIRST_ADMIN, role: 'admin', hash: await hashPassword(password), mustChange: true, failures: 0, lockedUntil: 0, disabled: false, createdAt: new Date(now()).toISOString() };
+      const a: Account = {
+        name: FIRST_ADMIN,
+        role: 'admin',
+        hash: await hashPassword(password),
+        mustChange: true,
+        failures: 0,
+        lockedUntil: 0,
+        disabled: false,
+        createdAt: new Date(now()).toISOString(),
+      };
       await putJson(acctKey(a.name), a);
       return password;
     },
@@ -99,7 +150,10 @@ export async function openAuthStore(opts: { db: Db; idleMinutes: number; now?: (
         return { ok: false, reason: 'bad-credentials' };
       }
       lockExpired(a);
-      if (a.lockedUntil > now()) { await verifyPassword(password, decoy); return { ok: false, reason: 'locked', lockedUntil: a.lockedUntil }; }
+      if (a.lockedUntil > now()) {
+        await verifyPassword(password, decoy);
+        return { ok: false, reason: 'locked', lockedUntil: a.lockedUntil };
+      }
       const good = await verifyPassword(password, a.hash);
       if (!good) {
         const locked = countFailure(a);
@@ -107,7 +161,11 @@ export async function openAuthStore(opts: { db: Db; idleMinutes: number; now?: (
         return locked ? { ok: false, reason: 'locked', lockedUntil: a.lockedUntil } : { ok: false, reason: 'bad-credentials' };
       }
       if (a.disabled) return { ok: false, reason: 'disabled' };
-      if (a.failures !== 0 || a.lockedUntil !== 0) { a.failures = 0; a.lockedUntil = 0; await putJson(acctKey(a.name), a); }
+      if (a.failures !== 0 || a.lockedUntil !== 0) {
+        a.failures = 0;
+        a.lockedUntil = 0;
+        await putJson(acctKey(a.name), a);
+      }
       return { ok: true, ...(await newSession(a)) };
     },
 
@@ -117,7 +175,10 @@ export async function openAuthStore(opts: { db: Db; idleMinutes: number; now?: (
       const s = await getJson<Session>(sessKey(token));
       if (!s) return undefined;
       const a = await getJson<Account>(acctKey(s.user));
-      if (now() - s.lastSeen > idleMs || !a || a.disabled) { await ui.del(sessKey(token)); return undefined; }
+      if (now() - s.lastSeen > idleMs || !a || a.disabled) {
+        await ui.del(sessKey(token));
+        return undefined;
+      }
       s.lastSeen = now();
       s.role = a.role;
       s.mustChange = a.mustChange;
@@ -126,7 +187,9 @@ export async function openAuthStore(opts: { db: Db; idleMinutes: number; now?: (
       return s;
     },
 
-    async logout(token: string): Promise<void> { await ui.del(sessKey(token)); },
+    async logout(token: string): Promise<void> {
+      await ui.del(sessKey(token));
+    },
 
     /** Returns a problem message, or undefined on success; the user's other sessions end (`keepToken` stays). */
     async changePassword(name: string, current: string, next: string, keepToken?: string): Promise<string | undefined> {
@@ -152,7 +215,17 @@ export async function openAuthStore(opts: { db: Db; idleMinutes: number; now?: (
       const problem = passwordProblem(password, name);
       if (problem) return `password: ${problem}`;
       if (!isLang(language)) return 'language: unknown language';
-      const a: Account = { name, role, hash: await hashPassword(password), mustChange: true, failures: 0, lockedUntil: 0, disabled: false, createdAt: new Date(now()).toISOString(), language };
+      const a: Account = {
+        name,
+        role,
+        hash: await hashPassword(password),
+        mustChange: true,
+        failures: 0,
+        lockedUntil: 0,
+        disabled: false,
+        createdAt: new Date(now()).toISOString(),
+        language,
+      };
       await putJson(acctKey(name), a);
       return undefined;
     },
@@ -177,7 +250,8 @@ export async function openAuthStore(opts: { db: Db; idleMinutes: number; now?: (
     async unlock(name: string): Promise<boolean> {
       const a = await getJson<Account>(acctKey(name));
       if (!a) return false;
-      a.failures = 0; a.lockedUntil = 0;
+      a.failures = 0;
+      a.lockedUntil = 0;
       await putJson(acctKey(name), a);
       return true;
     },
@@ -205,11 +279,16 @@ export async function openAuthStore(opts: { db: Db; idleMinutes: number; now?: (
 
     async listApiTokens(): Promise<Omit<ApiTokenRecord, 'hash'>[]> {
       const out: Omit<ApiTokenRecord, 'hash'>[] = [];
-      for await (const v of ui.values({ gte: 'tok!', lt: 'tok!~' })) { const { hash: _h, ...t } = JSON.parse(v) as ApiTokenRecord; out.push(t); }
+      for await (const v of ui.values({ gte: 'tok!', lt: 'tok!~' })) {
+        const { hash: _h, ...t } = JSON.parse(v) as ApiTokenRecord;
+        out.push(t);
+      }
       return out;
     },
 
-    async revokeApiToken(id: string): Promise<void> { await ui.del(`tok!${id}`); },
+    async revokeApiToken(id: string): Promise<void> {
+      await ui.del(`tok!${id}`);
+    },
   };
 }
 export type AuthStore = Awaited<ReturnType<typeof openAuthStore>>;

@@ -9,7 +9,8 @@ import { passwordProblemText } from './problems.js';
 
 /** The token's warning by its stable code (or its known text, from a component without the code). */
 export function tokenWarningText(t: Catalogue, s: Pick<TokenStatus, 'warning' | 'warningCode'>): string | undefined {
-  const code = s.warningCode ?? (s.warning === SOFTHSM_WARNING ? 'softhsm-datadir' : s.warning === SOFTWARE_WARNING ? 'software-key' : undefined);
+  const code =
+    s.warningCode ?? (s.warning === SOFTHSM_WARNING ? 'softhsm-datadir' : s.warning === SOFTWARE_WARNING ? 'software-key' : undefined);
   return code ? t[`token.warning.${code}`] : s.warning;
 }
 
@@ -30,7 +31,7 @@ const EXACT: Record<string, (t: Catalogue) => string> = {
   'one-time password issued': (t) => t['detail.oneTimePassword'],
   // The account store's reason for a refused login.
   'bad-credentials': (t) => t['detail.badLogin'],
-  'locked': (t) => t['detail.locked'],
+  locked: (t) => t['detail.locked'],
 };
 
 /** Whose failed logins the broker counted: a system or a client address. */
@@ -49,8 +50,10 @@ function burstEnd(t: Catalogue, why: string): string {
 const PATTERNS: [RegExp, (t: Catalogue, m: string[]) => string][] = [
   [/^(to\/|res\/) filter "(.*)" reaches beyond this system's own ID \((.*)\)$/, (t, m) => t['detail.filterBeyond'](m[1]!, m[2]!, m[3]!)],
   [/^client ID must equal the system ID (\S+)$/, (t, m) => t['detail.clientIdMismatch'](m[1]!)],
-  [/^(.+): burst of failed logins over \((.+)\): (\d+) attempts, (\d+) passwords checked and wrong, (\d+) refused unchecked$/,
-    (t, m) => t['detail.loginBurst'](burstKey(t, m[1]!), burstEnd(t, m[2]!), Number(m[3]), Number(m[4]), Number(m[5]))],
+  [
+    /^(.+): burst of failed logins over \((.+)\): (\d+) attempts, (\d+) passwords checked and wrong, (\d+) refused unchecked$/,
+    (t, m) => t['detail.loginBurst'](burstKey(t, m[1]!), burstEnd(t, m[2]!), Number(m[3]), Number(m[4]), Number(m[5])),
+  ],
   [/^(\d+) bytes$/, (t, m) => t['detail.bytes'](Number(m[1]))],
   [/^(new password|password): (.+)$/, (t, m) => passwordProblemText(t, m[0]!)],
 ];
@@ -63,8 +66,14 @@ export function auditDetailText(t: Catalogue, detail: string, jobOutcome?: (id: 
   const exact = EXACT[detail];
   if (exact) return exact(t);
   const job = /^job ([0-9a-f-]{36}): /.exec(detail);
-  if (job) { const o = jobOutcome?.(job[1]!); return o !== undefined ? t['detail.job'](job[1]!, o) : detail; }
-  for (const [re, text] of PATTERNS) { const m = re.exec(detail); if (m) return text(t, m); }
+  if (job) {
+    const o = jobOutcome?.(job[1]!);
+    return o !== undefined ? t['detail.job'](job[1]!, o) : detail;
+  }
+  for (const [re, text] of PATTERNS) {
+    const m = re.exec(detail);
+    if (m) return text(t, m);
+  }
   return detail;
 }
 

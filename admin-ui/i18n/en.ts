@@ -5,7 +5,7 @@ const count = (n: number, one: string, many: string) => `${n} ${n === 1 ? one : 
 
 export const en = {
   'lang.name': 'English',
-  'brand': 'juki-gw administration',
+  brand: 'juki-gw administration',
   'header.account': 'account and password',
   'header.logout': 'log out',
   'nav./': 'Dashboard',
@@ -18,16 +18,17 @@ export const en = {
   'nav./audit': 'Audit log',
   'nav./config': 'Configuration',
   'nav./accounts': 'Accounts',
-  'simulated.banner': 'SIMULATED UPSTREAMS: no upstream is configured. The prefecture, the national server (J-LIS) and the other upstream nodes are simulated inside this appliance. Nothing is sent to the real resident-register network.',
-  'na': 'not available in this build',
+  'simulated.banner':
+    'SIMULATED UPSTREAMS: no upstream is configured. The prefecture, the national server (J-LIS) and the other upstream nodes are simulated inside this appliance. Nothing is sent to the real resident-register network.',
+  na: 'not available in this build',
   'na.short': 'not available',
-  'cannotRead': (message: string) => `cannot read: ${message}`,
+  cannotRead: (message: string) => `cannot read: ${message}`,
   'role.admin': 'system administrator',
   'role.security': 'security officer',
   'role.auditor': 'auditor',
   'role.monitor': 'monitor',
-  'cancel': 'cancel',
-  'edit': 'edit',
+  cancel: 'cancel',
+  edit: 'edit',
   'age.s': (n: string) => `${n} s`,
   'age.min': (n: string) => `${n} min`,
   'age.h': (n: string) => `${n} h`,
@@ -44,7 +45,8 @@ export const en = {
   'csrf.title': 'Refused',
   'csrf.text': 'This request did not carry a valid form token (CSRF) and was refused. The attempt was recorded.',
   'forbidden.title': 'Forbidden',
-  'forbidden.text': (role: string, permission: string) => `Your role (${role}) may not do this (${permission}). The attempt was recorded in the audit log.`,
+  'forbidden.text': (role: string, permission: string) =>
+    `Your role (${role}) may not do this (${permission}). The attempt was recorded in the audit log.`,
   'forbidden.back': 'Back to the dashboard',
   'error.internal': (message: string) => `Internal error: ${message}`,
 
@@ -97,7 +99,8 @@ export const en = {
   'dash.disk': 'Disk',
   'dash.cluster': 'Cluster',
   'dash.clusterNode': (node: string, role: string) => `Node ${node}: ${role}`,
-  'dash.clusterApplied': (applied: number, lag: number | null) => `applied log position ${applied}, ${lag === null ? 'lag unknown (etcd not reachable)' : `${lag} behind`}`,
+  'dash.clusterApplied': (applied: number, lag: number | null) =>
+    `applied log position ${applied}, ${lag === null ? 'lag unknown (etcd not reachable)' : `${lag} behind`}`,
   'dash.clusterLog': (entries: number, size: string) => `(replicated log: ${entries} entries, ${size})`,
   'dash.clusterMember': 'etcd member',
   'cluster.role.starting': 'starting',
@@ -163,7 +166,8 @@ export const en = {
   'systems.certPem': (id: string) => `Certificate (PEM; CN must be ${id}; issued by the CA of a TLS listener of the system's segment)`,
   'systems.certFile': 'or a certificate file (PEM or DER)',
   'systems.certUpload': 'Upload and apply',
-  'systems.certRegistered': (id: string, sha: string, version: number) => `Certificate for ${id} registered (SHA-256 ${sha}, config version ${version}).`,
+  'systems.certRegistered': (id: string, sha: string, version: number) =>
+    `Certificate for ${id} registered (SHA-256 ${sha}, config version ${version}).`,
 
   // upstream links
   'links.title': 'Upstream links',
@@ -209,8 +213,10 @@ export const en = {
   'keys.anchorLabel': 'Add a trust anchor (CA certificate, PEM; applied as a configuration change)',
   'keys.anchorAdd': 'Add trust anchor',
   'keys.failed': (action: string, message: string) => `${action} failed: ${message}`,
-  'keys.generated': (label: string, kid: string, keyLabel: string) => `Key ${label} ready on the token (kid ${kid}); the running signer changes key only at the next start with hsm.keyLabel = ${keyLabel}.`,
-  'keys.imported': (label: string, kid: string) => `Certificate imported for ${label} (kid ${kid}); the running signer presents it after the next start, which hands the audit trail over to it.`,
+  'keys.generated': (label: string, kid: string, keyLabel: string) =>
+    `Key ${label} ready on the token (kid ${kid}); the running signer changes key only at the next start with hsm.keyLabel = ${keyLabel}.`,
+  'keys.imported': (label: string, kid: string) =>
+    `Certificate imported for ${label} (kid ${kid}); the running signer presents it after the next start, which hands the audit trail over to it.`,
   'keys.anchorAdded': (subject: string) => `Trust anchor ${subject} added.`,
   'dataKeys.title': 'Data keys (encryption at rest)',
   'dataKeys.id': 'Id',
@@ -220,7 +226,8 @@ export const en = {
   'dataKeys.current': 'current',
   'dataKeys.lastRotation': (by: string, at: string) => `Last rotation (${by}, ${at}):`,
   'dataKeys.progress': (n: number) => ` — ${n} values re-encrypted so far`,
-  'dataKeys.explain': 'A new data key becomes current at once; every stored value is re-encrypted in the background while the appliance keeps running, then the older keys are destroyed.',
+  'dataKeys.explain':
+    'A new data key becomes current at once; every stored value is re-encrypted in the background while the appliance keeps running, then the older keys are destroyed.',
   'dataKeys.rotate': 'Rotate data key',
   'dataKeys.started': (id: string) => `Data key ${id} is current; re-encryption runs in the background (progress below).`,
   'dataKeys.running': 'A data key rotation is already running.',
@@ -234,8 +241,10 @@ export const en = {
   'queues.oldest': 'Oldest',
   'queues.deadLetters': 'Dead letters',
   'depth.title': 'Depth over the last hour',
-  'depth.note': (everyS: number, windowMin: number) => `Sampled every ${everyS} s by the running appliance and kept in memory for ${windowMin} min (empty again after a restart); the last point is the depth now.`,
-  'depth.caption': (depth: number, max: number, oldest: string, dead: number) => `depth ${depth} · highest ${max} · oldest ${oldest} · dead letters ${dead}`,
+  'depth.note': (everyS: number, windowMin: number) =>
+    `Sampled every ${everyS} s by the running appliance and kept in memory for ${windowMin} min (empty again after a restart); the last point is the depth now.`,
+  'depth.caption': (depth: number, max: number, oldest: string, dead: number) =>
+    `depth ${depth} · highest ${max} · oldest ${oldest} · dead letters ${dead}`,
   'depth.chart': (name: string, depth: number, max: number) => `${name}: queue depth over the last hour, now ${depth}, highest ${max}`,
   'queue.title': (name: string) => `Queue ${name}`,
   'queue.pending': 'Pending',
@@ -389,15 +398,18 @@ export const en = {
   'jobs.unit.records': 'records',
   'jobs.unit.entries': 'audit entries',
   'jobs.progress.backup': (done: number, total: number) => `database read: ${done} / ${total} bytes`,
-  'jobs.result.backup': (parts: number, dataBytes: number, fileBytes: number, kid: string, encryption: string) => `${parts} parts with ${dataBytes} bytes of data; backup file ${fileBytes} bytes, signed by kid ${kid}, ${encryption}`,
+  'jobs.result.backup': (parts: number, dataBytes: number, fileBytes: number, kid: string, encryption: string) =>
+    `${parts} parts with ${dataBytes} bytes of data; backup file ${fileBytes} bytes, signed by kid ${kid}, ${encryption}`,
   'jobs.result.encrypted.passphrase': 'encrypted (AES-256-GCM, passphrase)',
   'jobs.result.encrypted.recipient': 'encrypted (AES-256-GCM, to the recipient)',
   'jobs.result.notEncrypted': 'NOT encrypted',
   'jobs.result.leftOut': (files: string) => `; left out: ${files} (PIN files never go into a backup)`,
-  'jobs.result.verified': (entries: number, checkpoints: number) => `${count(entries, 'entry', 'entries')}, ${count(checkpoints, 'checkpoint', 'checkpoints')}, chain intact`,
+  'jobs.result.verified': (entries: number, checkpoints: number) =>
+    `${count(entries, 'entry', 'entries')}, ${count(checkpoints, 'checkpoint', 'checkpoints')}, chain intact`,
   'jobs.result.notPinned': 'signers not pinned',
   'jobs.result.verifyBroken': (seq: number, reason: string, message: string) => `first bad entry ${seq}: ${reason} — ${message}`,
-  'jobs.result.import': (lines: number, accepted: number, unchanged: number, rejected: number, lastSeq: number) => `${lines} lines: ${accepted} stored, ${unchanged} unchanged, ${rejected} rejected; last 更新順番号 ${lastSeq}`,
+  'jobs.result.import': (lines: number, accepted: number, unchanged: number, rejected: number, lastSeq: number) =>
+    `${lines} lines: ${accepted} stored, ${unchanged} unchanged, ${rejected} rejected; last 更新順番号 ${lastSeq}`,
   'jobs.result.resumed': (line: number) => `resumed after line ${line}`,
 
   // texts of other components, shown in the reader's language (see i18n/components.ts)
@@ -410,7 +422,8 @@ export const en = {
   'detail.badLogin': 'bad username or password',
   'detail.reqSubscribe': 'only the appliance subscribes to req/',
   'detail.dollarTopics': '$-topics are not available to clients',
-  'detail.filterBeyond': (prefix: string, filter: string, own: string) => `${prefix} filter "${filter}" reaches beyond this system's own ID (${own})`,
+  'detail.filterBeyond': (prefix: string, filter: string, own: string) =>
+    `${prefix} filter "${filter}" reaches beyond this system's own ID (${own})`,
   'detail.clientIdMismatch': (systemId: string) => `client ID must equal the system ID ${systemId}`,
   'detail.loginBurst': (key: string, end: string, attempts: number, wrong: number, unchecked: number) =>
     `${key}: burst of failed logins over (${end}): ${count(attempts, 'attempt', 'attempts')}, ${count(wrong, 'password', 'passwords')} checked and wrong, ${unchecked} refused unchecked`,

@@ -14,10 +14,19 @@ export const catalogue = (lang: Lang): Catalogue => (lang === 'en' ? en : ja);
 
 /** The login page (no account yet): the browser's first supported language, Japanese otherwise. */
 export function langFromAcceptLanguage(header: string | undefined): Lang {
-  const ranked = (header ?? '').split(',').map((part, i) => {
-    const [tag, ...params] = part.trim().toLowerCase().split(';');
-    const q = Number(params.find((p) => p.trim().startsWith('q='))?.trim().slice(2) ?? '1');
-    return { base: (tag ?? '').split('-')[0] ?? '', q: Number.isFinite(q) ? q : 0, i };
-  }).filter((x) => x.q > 0).sort((a, b) => b.q - a.q || a.i - b.i);
+  const ranked = (header ?? '')
+    .split(',')
+    .map((part, i) => {
+      const [tag, ...params] = part.trim().toLowerCase().split(';');
+      const q = Number(
+        params
+          .find((p) => p.trim().startsWith('q='))
+          ?.trim()
+          .slice(2) ?? '1',
+      );
+      return { base: (tag ?? '').split('-')[0] ?? '', q: Number.isFinite(q) ? q : 0, i };
+    })
+    .filter((x) => x.q > 0)
+    .sort((a, b) => b.q - a.q || a.i - b.i);
   return ranked.map((x) => x.base).find(isLang) ?? DEFAULT_LANG;
 }

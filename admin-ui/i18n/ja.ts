@@ -3,7 +3,7 @@ import type { Catalogue } from './index.js';
 
 export const ja: Catalogue = {
   'lang.name': '日本語',
-  'brand': 'juki-gw 管理画面',
+  brand: 'juki-gw 管理画面',
   'header.account': 'アカウント・パスワード',
   'header.logout': 'ログアウト',
   'nav./': 'ダッシュボード',
@@ -16,16 +16,17 @@ export const ja: Catalogue = {
   'nav./audit': '監査ログ',
   'nav./config': '設定',
   'nav./accounts': 'アカウント',
-  'simulated.banner': '【模擬環境】上位接続先が設定されていないため、都道府県サーバ・全国サーバ (J-LIS) などの上位ノードはこの装置内の模擬 (シミュレーション) です。実際の住基ネットには何も送信されません。',
-  'na': 'この構成では利用できません',
+  'simulated.banner':
+    '【模擬環境】上位接続先が設定されていないため、都道府県サーバ・全国サーバ (J-LIS) などの上位ノードはこの装置内の模擬 (シミュレーション) です。実際の住基ネットには何も送信されません。',
+  na: 'この構成では利用できません',
   'na.short': '利用できません',
-  'cannotRead': (message) => `読み取れません: ${message}`,
+  cannotRead: (message) => `読み取れません: ${message}`,
   'role.admin': 'システム管理者',
   'role.security': 'セキュリティ管理者',
   'role.auditor': '監査者',
   'role.monitor': '監視者',
-  'cancel': 'キャンセル',
-  'edit': '編集',
+  cancel: 'キャンセル',
+  edit: '編集',
   'age.s': (n) => `${n} 秒`,
   'age.min': (n) => `${n} 分`,
   'age.h': (n) => `${n} 時間`,
@@ -41,7 +42,8 @@ export const ja: Catalogue = {
   'csrf.title': '拒否されました',
   'csrf.text': 'この要求には有効なフォームトークン (CSRF) がなかったため拒否しました。この操作は記録されています。',
   'forbidden.title': '権限がありません',
-  'forbidden.text': (role, permission) => `あなたの役割 (${role}) にはこの操作 (${permission}) の権限がありません。この操作は監査ログに記録されました。`,
+  'forbidden.text': (role, permission) =>
+    `あなたの役割 (${role}) にはこの操作 (${permission}) の権限がありません。この操作は監査ログに記録されました。`,
   'forbidden.back': 'ダッシュボードに戻る',
   'error.internal': (message) => `内部エラーが発生しました: ${message}`,
 
@@ -92,7 +94,8 @@ export const ja: Catalogue = {
   'dash.disk': 'ディスク',
   'dash.cluster': 'クラスタ',
   'dash.clusterNode': (node: string, role: string) => `ノード ${node}: ${role}`,
-  'dash.clusterApplied': (applied: number, lag: number | null) => `ログ適用位置 ${applied}、${lag === null ? '遅れ不明 (etcd に接続できません)' : `遅れ ${lag} 件`}`,
+  'dash.clusterApplied': (applied: number, lag: number | null) =>
+    `ログ適用位置 ${applied}、${lag === null ? '遅れ不明 (etcd に接続できません)' : `遅れ ${lag} 件`}`,
   'dash.clusterLog': (entries: number, size: string) => `(複製ログ: ${entries} 件、${size})`,
   'dash.clusterMember': 'etcd メンバ',
   'cluster.role.starting': '起動中',
@@ -201,8 +204,10 @@ export const ja: Catalogue = {
   'keys.anchorLabel': 'トラストアンカーを追加 (CA 証明書、PEM。設定変更として適用されます)',
   'keys.anchorAdd': 'トラストアンカーを追加',
   'keys.failed': (action, message) => `${action} に失敗しました: ${message}`,
-  'keys.generated': (label, kid, keyLabel) => `鍵 ${label} をトークンに生成しました (kid ${kid})。稼働中の署名処理が鍵を切り替えるのは、hsm.keyLabel = ${keyLabel} として次回起動したときです。`,
-  'keys.imported': (label, kid) => `${label} の証明書を取り込みました (kid ${kid})。次回起動後に使用され、その起動時に監査ログの署名が新しい証明書へ引き継がれます。`,
+  'keys.generated': (label, kid, keyLabel) =>
+    `鍵 ${label} をトークンに生成しました (kid ${kid})。稼働中の署名処理が鍵を切り替えるのは、hsm.keyLabel = ${keyLabel} として次回起動したときです。`,
+  'keys.imported': (label, kid) =>
+    `${label} の証明書を取り込みました (kid ${kid})。次回起動後に使用され、その起動時に監査ログの署名が新しい証明書へ引き継がれます。`,
   'keys.anchorAdded': (subject) => `トラストアンカー ${subject} を追加しました。`,
   'dataKeys.title': 'データ鍵 (保存データの暗号化)',
   'dataKeys.id': 'ID',
@@ -212,7 +217,8 @@ export const ja: Catalogue = {
   'dataKeys.current': '使用中',
   'dataKeys.lastRotation': (by, at) => `前回の鍵更新 (${by}、${at}):`,
   'dataKeys.progress': (n) => ` — これまでに ${n} 件を再暗号化`,
-  'dataKeys.explain': '新しいデータ鍵は直ちに使用中になります。装置を稼働させたまま、保存済みのデータをバックグラウンドで再暗号化し、完了後に古い鍵を破棄します。',
+  'dataKeys.explain':
+    '新しいデータ鍵は直ちに使用中になります。装置を稼働させたまま、保存済みのデータをバックグラウンドで再暗号化し、完了後に古い鍵を破棄します。',
   'dataKeys.rotate': 'データ鍵を更新',
   'dataKeys.started': (id) => `データ鍵 ${id} を使用中にしました。再暗号化はバックグラウンドで実行されます (進捗は下記)。`,
   'dataKeys.running': 'データ鍵の更新はすでに実行中です。',
@@ -225,7 +231,8 @@ export const ja: Catalogue = {
   'queues.oldest': '最古の経過時間',
   'queues.deadLetters': '送信不能',
   'depth.title': '直近 1 時間の送信キュー件数の推移',
-  'depth.note': (everyS, windowMin) => `稼働中の装置が ${everyS} 秒ごとに記録し、${windowMin} 分間メモリに保持しています (再起動すると空に戻ります)。最後の点が現在の件数です。`,
+  'depth.note': (everyS, windowMin) =>
+    `稼働中の装置が ${everyS} 秒ごとに記録し、${windowMin} 分間メモリに保持しています (再起動すると空に戻ります)。最後の点が現在の件数です。`,
   'depth.caption': (depth, max, oldest, dead) => `件数 ${depth} · 最大 ${max} · 最古 ${oldest} · 送信不能 ${dead}`,
   'depth.chart': (name, depth, max) => `${name}: 直近 1 時間の送信キュー件数 (現在 ${depth} 件、最大 ${max} 件)`,
   'queue.title': (name) => `送信キュー ${name}`,
@@ -376,7 +383,8 @@ export const ja: Catalogue = {
   'jobs.unit.records': '件',
   'jobs.unit.entries': '件',
   'jobs.progress.backup': (done, total) => `データベース読み込み ${done} / ${total} バイト`,
-  'jobs.result.backup': (parts, dataBytes, fileBytes, kid, encryption) => `構成要素 ${parts} 件 (データ ${dataBytes} バイト)、バックアップファイル ${fileBytes} バイト、署名鍵 kid ${kid}、${encryption}`,
+  'jobs.result.backup': (parts, dataBytes, fileBytes, kid, encryption) =>
+    `構成要素 ${parts} 件 (データ ${dataBytes} バイト)、バックアップファイル ${fileBytes} バイト、署名鍵 kid ${kid}、${encryption}`,
   'jobs.result.encrypted.passphrase': '暗号化済み (AES-256-GCM、パスフレーズ)',
   'jobs.result.encrypted.recipient': '暗号化済み (AES-256-GCM、受取人の公開鍵)',
   'jobs.result.notEncrypted': '暗号化されていません',
@@ -384,7 +392,8 @@ export const ja: Catalogue = {
   'jobs.result.verified': (entries, checkpoints) => `${entries} 件、チェックポイント ${checkpoints} 件、チェーンは正常`,
   'jobs.result.notPinned': '署名者の固定なし',
   'jobs.result.verifyBroken': (seq, reason, message) => `最初の不正なエントリ ${seq}: ${reason} — ${message}`,
-  'jobs.result.import': (lines, accepted, unchanged, rejected, lastSeq) => `${lines} 行: 登録 ${accepted} 件、変更なし ${unchanged} 件、拒否 ${rejected} 件、最終更新順番号 ${lastSeq}`,
+  'jobs.result.import': (lines, accepted, unchanged, rejected, lastSeq) =>
+    `${lines} 行: 登録 ${accepted} 件、変更なし ${unchanged} 件、拒否 ${rejected} 件、最終更新順番号 ${lastSeq}`,
   'jobs.result.resumed': (line) => `${line} 行目の後から再開`,
 
   'token.warning.softhsm-datadir': 'データディレクトリ内の SoftHSM トークン (ソフトウェア実装) — 本番運用には使用できません',
@@ -398,7 +407,8 @@ export const ja: Catalogue = {
   'detail.dollarTopics': '$ で始まるトピックはクライアントには使用できません',
   'detail.filterBeyond': (prefix, filter, own) => `${prefix} のフィルタ "${filter}" がこのシステム自身の ID (${own}) の範囲を超えています`,
   'detail.clientIdMismatch': (systemId) => `クライアント ID はシステム ID ${systemId} と同じでなければなりません`,
-  'detail.loginBurst': (key, end, attempts, wrong, unchecked) => `${key}: ログイン失敗の連続が終了 (${end}): ${attempts}回、パスワード照合で不一致 ${wrong}回、照合せず拒否 ${unchecked}回`,
+  'detail.loginBurst': (key, end, attempts, wrong, unchecked) =>
+    `${key}: ログイン失敗の連続が終了 (${end}): ${attempts}回、パスワード照合で不一致 ${wrong}回、照合せず拒否 ${unchecked}回`,
   'detail.burstEnd.login': 'ログイン成功',
   'detail.burstEnd.quiet': (ms) => `${ms} ミリ秒間試行なし`,
   'detail.locked': 'アカウントがロックされています',

@@ -19,8 +19,14 @@ export function jobOutcomeText(t: Catalogue, j: Pick<Job, 'kind' | 'summary' | '
   if (j.kind === 'backup') {
     const [parts, bytes, fileBytes] = [num(r.parts), num(r.bytes), num(r.fileBytes)];
     if (parts === undefined || bytes === undefined || fileBytes === undefined || typeof r.kid !== 'string') return fallback;
-    const enc = r.encryption === 'passphrase' ? t['jobs.result.encrypted.passphrase'] : r.encryption === 'recipient' ? t['jobs.result.encrypted.recipient']
-      : r.encrypted === false ? t['jobs.result.notEncrypted'] : undefined;
+    const enc =
+      r.encryption === 'passphrase'
+        ? t['jobs.result.encrypted.passphrase']
+        : r.encryption === 'recipient'
+          ? t['jobs.result.encrypted.recipient']
+          : r.encrypted === false
+            ? t['jobs.result.notEncrypted']
+            : undefined;
     if (enc === undefined) return fallback;
     const leftOut = Array.isArray(r.leftOut) && r.leftOut.length ? t['jobs.result.leftOut'](r.leftOut.join(', ')) : '';
     return `${t['jobs.result.backup'](parts, bytes, fileBytes, r.kid, enc)}${leftOut}`;
@@ -30,11 +36,13 @@ export function jobOutcomeText(t: Catalogue, j: Pick<Job, 'kind' | 'summary' | '
       return `${t['jobs.result.verified'](num(r.entries)!, num(r.checkpoints)!)}${r.pinned ? '' : ` (${t['jobs.result.notPinned']})`}`;
     }
     const bad = r.firstBad as { seq?: unknown; reason?: unknown; message?: unknown } | undefined;
-    if (r.ok === false && bad && num(bad.seq) !== undefined) return t['jobs.result.verifyBroken'](num(bad.seq)!, String(bad.reason), String(bad.message));
+    if (r.ok === false && bad && num(bad.seq) !== undefined)
+      return t['jobs.result.verifyBroken'](num(bad.seq)!, String(bad.reason), String(bad.message));
     return fallback;
   }
   const [lines, accepted, unchanged, rejected, lastSeq] = [r.lines, r.accepted, r.unchanged, r.rejected, r.lastSeq].map(num);
-  if (lines === undefined || accepted === undefined || unchanged === undefined || rejected === undefined || lastSeq === undefined) return fallback;
+  if (lines === undefined || accepted === undefined || unchanged === undefined || rejected === undefined || lastSeq === undefined)
+    return fallback;
   const label = fallback.split(': ')[0] ?? '';
   const resumed = num(r.resumedFromLine) ? ` (${t['jobs.result.resumed'](num(r.resumedFromLine)!)})` : '';
   return `${label}${resumed}: ${t['jobs.result.import'](lines, accepted, unchanged, rejected, lastSeq)}`;

@@ -14,48 +14,149 @@ async function show(c: UiContext, error?: string, newToken?: string) {
   const t = v.t;
   const [accounts, tokens] = await Promise.all([auth.listAccounts(), auth.listApiTokens()]);
   const flash = error ? { text: error, error: true } : takeFlash(c);
-  return render(c, (
+  return render(
+    c,
     <Layout v={v} title={t['accounts.title']} who={who} active="/accounts" flash={flash}>
       <h1>{t['accounts.title']}</h1>
       <section class="card">
-        <table id="accounts"><thead><tr><th>{t['accounts.name']}</th><th>{t['accounts.role']}</th><th>{t['accounts.language']}</th><th>{t['accounts.state']}</th><th>{t['accounts.created']}</th><th></th></tr></thead>
-          <tbody>{accounts.map((a) => {
-            const locked = a.lockedUntil > Date.now();
-            return (
-              <tr data-account={a.name} data-state={a.disabled ? 'disabled' : locked ? 'locked' : 'active'}><td>{a.name}</td><td>{roleName(v, a.role)}</td><td>{catalogue(a.language ?? DEFAULT_LANG)['lang.name']}</td>
-                <td>{a.disabled ? <span class="muted">{t['accounts.disabled']}</span> : locked ? <span class="bad">{t['accounts.lockedUntil'](v.time.time(a.lockedUntil))}</span> : <span class="ok">{t['accounts.active']}</span>}{a.mustChange ? <span class="muted">{t['accounts.mustChange']}</span> : null}</td>
-                <td>{v.time.time(a.createdAt)}</td>
-                <td>{a.name !== who.user ? (
-                  <form class="inline" method="post" action={`/accounts/${a.name}/${a.disabled ? 'enable' : 'disable'}`}><Csrf who={who} /><button type="submit" class="secondary" data-op={a.disabled ? 'enable' : 'disable'}>{a.disabled ? t['accounts.enable'] : t['accounts.disable']}</button></form>
-                ) : null}{' '}
-                {locked ? <form class="inline" method="post" action={`/accounts/${a.name}/unlock`}><Csrf who={who} /><button type="submit" class="secondary" data-op="unlock">{t['accounts.unlock']}</button></form> : null}</td></tr>
-            );
-          })}</tbody></table>
+        <table id="accounts">
+          <thead>
+            <tr>
+              <th>{t['accounts.name']}</th>
+              <th>{t['accounts.role']}</th>
+              <th>{t['accounts.language']}</th>
+              <th>{t['accounts.state']}</th>
+              <th>{t['accounts.created']}</th>
+              <th></th>
+            </tr>
+          </thead>
+          <tbody>
+            {accounts.map((a) => {
+              const locked = a.lockedUntil > Date.now();
+              return (
+                <tr data-account={a.name} data-state={a.disabled ? 'disabled' : locked ? 'locked' : 'active'}>
+                  <td>{a.name}</td>
+                  <td>{roleName(v, a.role)}</td>
+                  <td>{catalogue(a.language ?? DEFAULT_LANG)['lang.name']}</td>
+                  <td>
+                    {a.disabled ? (
+                      <span class="muted">{t['accounts.disabled']}</span>
+                    ) : locked ? (
+                      <span class="bad">{t['accounts.lockedUntil'](v.time.time(a.lockedUntil))}</span>
+                    ) : (
+                      <span class="ok">{t['accounts.active']}</span>
+                    )}
+                    {a.mustChange ? <span class="muted">{t['accounts.mustChange']}</span> : null}
+                  </td>
+                  <td>{v.time.time(a.createdAt)}</td>
+                  <td>
+                    {a.name !== who.user ? (
+                      <form class="inline" method="post" action={`/accounts/${a.name}/${a.disabled ? 'enable' : 'disable'}`}>
+                        <Csrf who={who} />
+                        <button type="submit" class="secondary" data-op={a.disabled ? 'enable' : 'disable'}>
+                          {a.disabled ? t['accounts.enable'] : t['accounts.disable']}
+                        </button>
+                      </form>
+                    ) : null}{' '}
+                    {locked ? (
+                      <form class="inline" method="post" action={`/accounts/${a.name}/unlock`}>
+                        <Csrf who={who} />
+                        <button type="submit" class="secondary" data-op="unlock">
+                          {t['accounts.unlock']}
+                        </button>
+                      </form>
+                    ) : null}
+                  </td>
+                </tr>
+              );
+            })}
+          </tbody>
+        </table>
         <h2>{t['accounts.new']}</h2>
         <form method="post" action="/accounts">
           <Csrf who={who} />
-          <label for="acct-name">{t['accounts.name']}</label><input type="text" id="acct-name" name="name" required />
-          <label for="acct-role">{t['accounts.role']}</label><select id="acct-role" name="role">{Object.keys(UI_ROLES).map((k) => <option value={k}>{roleName(v, k)}</option>)}</select>
-          <label for="acct-lang">{t['accounts.language']}</label><select id="acct-lang" name="language">{LANGS.map((l) => <option value={l}>{catalogue(l)['lang.name']}</option>)}</select>
-          <label for="acct-password">{t['accounts.initialPassword']}</label><input type="password" id="acct-password" name="password" autocomplete="new-password" required />
-          <p><button type="submit" id="acct-create">{t['accounts.create']}</button></p>
+          <label for="acct-name">{t['accounts.name']}</label>
+          <input type="text" id="acct-name" name="name" required />
+          <label for="acct-role">{t['accounts.role']}</label>
+          <select id="acct-role" name="role">
+            {Object.keys(UI_ROLES).map((k) => (
+              <option value={k}>{roleName(v, k)}</option>
+            ))}
+          </select>
+          <label for="acct-lang">{t['accounts.language']}</label>
+          <select id="acct-lang" name="language">
+            {LANGS.map((l) => (
+              <option value={l}>{catalogue(l)['lang.name']}</option>
+            ))}
+          </select>
+          <label for="acct-password">{t['accounts.initialPassword']}</label>
+          <input type="password" id="acct-password" name="password" autocomplete="new-password" required />
+          <p>
+            <button type="submit" id="acct-create">
+              {t['accounts.create']}
+            </button>
+          </p>
         </form>
       </section>
       <section class="card" id="api-tokens">
         <h2>{t['accounts.tokens']}</h2>
-        {newToken ? <p class="flash">{t['accounts.newToken']} <code id="new-token">{newToken}</code></p> : null}
-        <table><thead><tr><th>{t['accounts.tokenId']}</th><th>{t['accounts.tokenAccount']}</th><th>{t['accounts.tokenLabel']}</th><th>{t['accounts.created']}</th><th>{t['accounts.lastUsed']}</th><th></th></tr></thead>
-          <tbody>{tokens.map((k) => <tr><td>{k.id}</td><td>{k.user}</td><td>{k.label}</td><td>{v.time.time(k.createdAt)}</td><td>{v.time.time(k.lastUsed)}</td>
-            <td><form class="inline" method="post" action={`/accounts/tokens/${k.id}/revoke`}><Csrf who={who} /><button type="submit" class="secondary">{t['accounts.revoke']}</button></form></td></tr>)}</tbody></table>
+        {newToken ? (
+          <p class="flash">
+            {t['accounts.newToken']} <code id="new-token">{newToken}</code>
+          </p>
+        ) : null}
+        <table>
+          <thead>
+            <tr>
+              <th>{t['accounts.tokenId']}</th>
+              <th>{t['accounts.tokenAccount']}</th>
+              <th>{t['accounts.tokenLabel']}</th>
+              <th>{t['accounts.created']}</th>
+              <th>{t['accounts.lastUsed']}</th>
+              <th></th>
+            </tr>
+          </thead>
+          <tbody>
+            {tokens.map((k) => (
+              <tr>
+                <td>{k.id}</td>
+                <td>{k.user}</td>
+                <td>{k.label}</td>
+                <td>{v.time.time(k.createdAt)}</td>
+                <td>{v.time.time(k.lastUsed)}</td>
+                <td>
+                  <form class="inline" method="post" action={`/accounts/tokens/${k.id}/revoke`}>
+                    <Csrf who={who} />
+                    <button type="submit" class="secondary">
+                      {t['accounts.revoke']}
+                    </button>
+                  </form>
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
         <form method="post" action="/accounts/tokens">
           <Csrf who={who} />
-          <label for="tok-user">{t['accounts.tokenUser']}</label><select id="tok-user" name="user">{accounts.filter((a) => !a.disabled).map((a) => <option value={a.name}>{a.name} ({roleName(v, a.role)})</option>)}</select>
-          <label for="tok-label">{t['accounts.tokenLabel']}</label><input type="text" id="tok-label" name="label" required />
-          <p><button type="submit">{t['accounts.createToken']}</button></p>
+          <label for="tok-user">{t['accounts.tokenUser']}</label>
+          <select id="tok-user" name="user">
+            {accounts
+              .filter((a) => !a.disabled)
+              .map((a) => (
+                <option value={a.name}>
+                  {a.name} ({roleName(v, a.role)})
+                </option>
+              ))}
+          </select>
+          <label for="tok-label">{t['accounts.tokenLabel']}</label>
+          <input type="text" id="tok-label" name="label" required />
+          <p>
+            <button type="submit">{t['accounts.createToken']}</button>
+          </p>
         </form>
       </section>
-    </Layout>
-  ));
+    </Layout>,
+  );
 }
 
 export function registerAccounts(app: Hono<UiEnv>) {
@@ -64,10 +165,21 @@ export function registerAccounts(app: Hono<UiEnv>) {
   app.get('/accounts', (c) => show(c));
   app.post('/accounts', async (c) => {
     const t = c.get('view').t;
-    const [name, role, password, language] = [await formField(c, 'name'), await formField(c, 'role'), await formField(c, 'password'), await formField(c, 'language') || DEFAULT_LANG];
-    const problem = isLang(language) ? await c.get('deps').auth.createAccount(name.trim(), role, password, language) : 'language: unknown language';
+    const [name, role, password, language] = [
+      await formField(c, 'name'),
+      await formField(c, 'role'),
+      await formField(c, 'password'),
+      (await formField(c, 'language')) || DEFAULT_LANG,
+    ];
+    const problem = isLang(language)
+      ? await c.get('deps').auth.createAccount(name.trim(), role, password, language)
+      : 'language: unknown language';
     await auditAs(c, 'account.create', problem ? 'refused' : 'ok', name, problem ?? `role ${role}, language ${language}`);
-    if (problem) return show(c, problem === 'language: unknown language' ? t['language.unknown'](language.slice(0, 20)) : accountProblemText(t, problem));
+    if (problem)
+      return show(
+        c,
+        problem === 'language: unknown language' ? t['language.unknown'](language.slice(0, 20)) : accountProblemText(t, problem),
+      );
     setFlash(c, { text: t['accounts.created.flash'](name) });
     return c.redirect('/accounts', 303);
   });

@@ -11,30 +11,56 @@ import { configCommentText } from '../i18n/components.js';
 import type { ApplyResult, ConfigVersionSummary, DiffLine } from '../services.js';
 import type { ConfigProblem } from '../../config/load.js';
 
-interface LocatedProblem extends ConfigProblem { line?: number | undefined }
+interface LocatedProblem extends ConfigProblem {
+  line?: number | undefined;
+}
 
 function Source(props: { text: string; problems: LocatedProblem[] }) {
   const bad = new Map(props.problems.filter((p) => p.line !== undefined).map((p) => [p.line!, p]));
   return (
-    <pre class="src" id="config-source">{props.text.split('\n').map((l, i) => {
-      const p = bad.get(i + 1);
-      return <span class={p ? 'err' : ''} data-line={i + 1} title={p ? `${p.path}: ${p.message}` : undefined}>{String(i + 1).padStart(4)}  {l}</span>;
-    })}</pre>
+    <pre class="src" id="config-source">
+      {props.text.split('\n').map((l, i) => {
+        const p = bad.get(i + 1);
+        return (
+          <span class={p ? 'err' : ''} data-line={i + 1} title={p ? `${p.path}: ${p.message}` : undefined}>
+            {String(i + 1).padStart(4)} {l}
+          </span>
+        );
+      })}
+    </pre>
   );
 }
 
-function ConfigPage(props: { v: View; who: Principal; text: string; head: ConfigVersionSummary; versions: ConfigVersionSummary[]; problems?: LocatedProblem[]; flash?: { text: string; error?: boolean } | undefined; backup: boolean }) {
+function ConfigPage(props: {
+  v: View;
+  who: Principal;
+  text: string;
+  head: ConfigVersionSummary;
+  versions: ConfigVersionSummary[];
+  problems?: LocatedProblem[];
+  flash?: { text: string; error?: boolean } | undefined;
+  backup: boolean;
+}) {
   const edit = can(props.who.role, 'config.change');
   const problems = props.problems ?? [];
   const { v } = props;
   const t = v.t;
   return (
     <Layout v={v} title={t['config.title']} who={props.who} active="/config" flash={props.flash}>
-      <h1>{t['config.title']} <span class="muted">{t['config.version'](props.head.version)}</span></h1>
+      <h1>
+        {t['config.title']} <span class="muted">{t['config.version'](props.head.version)}</span>
+      </h1>
       {problems.length > 0 ? (
         <div class="flash error" id="config-problems">
           <strong>{t['config.problems'](problems.length)}</strong>
-          <ul>{problems.map((p) => <li data-path={p.path}><code>{p.path}</code>{p.line !== undefined ? <span data-line={p.line}> ({t['config.line'](p.line)})</span> : null}: {p.message}</li>)}</ul>
+          <ul>
+            {problems.map((p) => (
+              <li data-path={p.path}>
+                <code>{p.path}</code>
+                {p.line !== undefined ? <span data-line={p.line}> ({t['config.line'](p.line)})</span> : null}: {p.message}
+              </li>
+            ))}
+          </ul>
         </div>
       ) : null}
       <div class="grid">
@@ -43,12 +69,18 @@ function ConfigPage(props: { v: View; who: Principal; text: string; head: Config
           {edit ? (
             <form method="post" action="/config">
               <Csrf who={props.who} />
-              <textarea name="text" id="config-text" rows={24} spellcheck={false} class={problems.length ? 'invalid' : ''}>{props.text}</textarea>
+              <textarea name="text" id="config-text" rows={24} spellcheck={false} class={problems.length ? 'invalid' : ''}>
+                {props.text}
+              </textarea>
               <label for="comment">{t['config.comment']}</label>
               <input type="text" id="comment" name="comment" maxlength={200} />
               <p>
-                <button type="submit" name="action" value="validate" class="secondary" id="config-validate">{t['config.validate']}</button>{' '}
-                <button type="submit" name="action" value="apply" id="config-apply">{t['config.apply']}</button>
+                <button type="submit" name="action" value="validate" class="secondary" id="config-validate">
+                  {t['config.validate']}
+                </button>{' '}
+                <button type="submit" name="action" value="apply" id="config-apply">
+                  {t['config.apply']}
+                </button>
               </p>
             </form>
           ) : null}
@@ -57,26 +89,61 @@ function ConfigPage(props: { v: View; who: Principal; text: string; head: Config
         <section class="card wide" id="history">
           <h2>{t['config.history']}</h2>
           <table>
-            <thead><tr><th>{t['config.versionCol']}</th><th>{t['config.when']}</th><th>{t['config.who']}</th><th>{t['config.comment']}</th><th></th></tr></thead>
-            <tbody>{props.versions.map((x, i) => (
-              <tr data-version={x.version}>
-                <td><a href={`/config/versions/${x.version}`}>{x.version}</a>{x.version === props.head.version ? <span class="badge ok" data-running="true"> {t['config.running']}</span> : null}</td>
-                <td class="time">{props.v.time.time(x.createdAt)}</td><td>{x.author}</td><td>{configCommentText(props.v.t, x.comment)}</td>
-                <td>
-                  {props.versions[i + 1] ? <a href={`/config/diff?from=${props.versions[i + 1]!.version}&to=${x.version}`}>{t['config.diff']}</a> : null}
-                  {edit && x.version !== props.head.version ? (
-                    <form class="inline" method="post" action="/config/rollback"> <Csrf who={props.who} /><input type="hidden" name="version" value={String(x.version)} /><button type="submit" class="secondary" data-rollback={x.version}>{t['config.rollbackTo'](x.version)}</button></form>
-                  ) : null}
-                </td>
+            <thead>
+              <tr>
+                <th>{t['config.versionCol']}</th>
+                <th>{t['config.when']}</th>
+                <th>{t['config.who']}</th>
+                <th>{t['config.comment']}</th>
+                <th></th>
               </tr>
-            ))}</tbody>
+            </thead>
+            <tbody>
+              {props.versions.map((x, i) => (
+                <tr data-version={x.version}>
+                  <td>
+                    <a href={`/config/versions/${x.version}`}>{x.version}</a>
+                    {x.version === props.head.version ? (
+                      <span class="badge ok" data-running="true">
+                        {' '}
+                        {t['config.running']}
+                      </span>
+                    ) : null}
+                  </td>
+                  <td class="time">{props.v.time.time(x.createdAt)}</td>
+                  <td>{x.author}</td>
+                  <td>{configCommentText(props.v.t, x.comment)}</td>
+                  <td>
+                    {props.versions[i + 1] ? (
+                      <a href={`/config/diff?from=${props.versions[i + 1]!.version}&to=${x.version}`}>{t['config.diff']}</a>
+                    ) : null}
+                    {edit && x.version !== props.head.version ? (
+                      <form class="inline" method="post" action="/config/rollback">
+                        {' '}
+                        <Csrf who={props.who} />
+                        <input type="hidden" name="version" value={String(x.version)} />
+                        <button type="submit" class="secondary" data-rollback={x.version}>
+                          {t['config.rollbackTo'](x.version)}
+                        </button>
+                      </form>
+                    ) : null}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
           </table>
         </section>
         <section class="card wide" id="backup">
           <h2>{t['config.backup']}</h2>
-          {!props.backup ? <NotAvailable v={v} what={t['config.naBackup']} /> : (
+          {!props.backup ? (
+            <NotAvailable v={v} what={t['config.naBackup']} />
+          ) : (
             <div>
-              {can(props.who.role, 'config.backup') ? <p><a href="/config/backup">{t['config.download']}</a></p> : null}
+              {can(props.who.role, 'config.backup') ? (
+                <p>
+                  <a href="/config/backup">{t['config.download']}</a>
+                </p>
+              ) : null}
               {edit ? (
                 <form method="post" action="/config/import" enctype="multipart/form-data">
                   <Csrf who={props.who} />
@@ -106,7 +173,20 @@ function describe(t: Catalogue, r: Extract<ApplyResult, { ok: true }>): string {
 async function showConfig(c: UiContext, text?: string, problems?: LocatedProblem[], status: 200 | 422 = 200) {
   const cfg = c.get('deps').services.config;
   const [head, versions] = await Promise.all([cfg.current(), cfg.versions()]);
-  return render(c, <ConfigPage v={c.get('view')} who={c.get('who')} text={text ?? head.text} head={head} versions={versions} problems={problems} flash={takeFlash(c)} backup={!!cfg.exportSignedBackup} />, status);
+  return render(
+    c,
+    <ConfigPage
+      v={c.get('view')}
+      who={c.get('who')}
+      text={text ?? head.text}
+      head={head}
+      versions={versions}
+      problems={problems}
+      flash={takeFlash(c)}
+      backup={!!cfg.exportSignedBackup}
+    />,
+    status,
+  );
 }
 
 const located = (text: string, problems: ConfigProblem[]): LocatedProblem[] => problems.map((p) => ({ ...p, line: lineOf(text, p.path) }));
@@ -130,10 +210,25 @@ export function registerConfig(app: Hono<UiEnv>) {
     }
     const r = await cfg.apply(text, actorOf(c), comment);
     if (!r.ok) {
-      await auditAs(c, 'config.apply', 'refused', undefined, r.problems.map((p) => `${p.path}: ${p.message}`).join('; ').slice(0, 500));
+      await auditAs(
+        c,
+        'config.apply',
+        'refused',
+        undefined,
+        r.problems
+          .map((p) => `${p.path}: ${p.message}`)
+          .join('; ')
+          .slice(0, 500),
+      );
       return showConfig(c, text, located(text, r.problems), 422);
     }
-    await auditAs(c, 'config.apply', 'ok', `version ${r.version.version}`, r.unchanged ? 'unchanged' : `changed: ${r.plan.changed.join(', ')}`);
+    await auditAs(
+      c,
+      'config.apply',
+      'ok',
+      `version ${r.version.version}`,
+      r.unchanged ? 'unchanged' : `changed: ${r.plan.changed.join(', ')}`,
+    );
     setFlash(c, { text: describe(c.get('view').t, r) });
     return c.redirect('/config', 303);
   });
@@ -142,26 +237,41 @@ export function registerConfig(app: Hono<UiEnv>) {
     const x = await c.get('deps').services.config.get(Number(c.req.param('n')));
     if (!x) return c.text('no such version', 404);
     const v = c.get('view');
-    return render(c, (
+    return render(
+      c,
       <Layout v={v} title={v.t['config.versionTitle'](x.version)} who={c.get('who')} active="/config">
         <h1>{v.t['config.versionTitle'](x.version)}</h1>
-        <p class="muted">{v.time.time(x.createdAt)} · {x.author} · {configCommentText(v.t, x.comment)} · sha256 {x.sha256}</p>
+        <p class="muted">
+          {v.time.time(x.createdAt)} · {x.author} · {configCommentText(v.t, x.comment)} · sha256 {x.sha256}
+        </p>
         <Source text={x.text} problems={[]} />
-      </Layout>
-    ));
+      </Layout>,
+    );
   });
 
   app.get('/config/diff', async (c) => {
-    const from = Number(c.req.query('from')), to = Number(c.req.query('to'));
+    const from = Number(c.req.query('from')),
+      to = Number(c.req.query('to'));
     let lines: DiffLine[];
-    try { lines = await c.get('deps').services.config.diff(from, to); } catch (e) { return c.text((e as Error).message, 404); }
+    try {
+      lines = await c.get('deps').services.config.diff(from, to);
+    } catch (e) {
+      return c.text((e as Error).message, 404);
+    }
     const v = c.get('view');
-    return render(c, (
+    return render(
+      c,
       <Layout v={v} title={v.t['config.diffTitle']} who={c.get('who')} active="/config">
         <h1>{v.t['config.diffHeading'](from, to)}</h1>
-        <pre class="src diff" id="diff">{lines.map((l) => <span class={l.op === '+' ? 'add' : l.op === '-' ? 'del' : ''}>{l.op} {l.text}</span>)}</pre>
-      </Layout>
-    ));
+        <pre class="src diff" id="diff">
+          {lines.map((l) => (
+            <span class={l.op === '+' ? 'add' : l.op === '-' ? 'del' : ''}>
+              {l.op} {l.text}
+            </span>
+          ))}
+        </pre>
+      </Layout>,
+    );
   });
 
   app.post('/config/rollback', async (c) => {
@@ -170,9 +280,20 @@ export function registerConfig(app: Hono<UiEnv>) {
     const body = await c.req.parseBody();
     const n = Number(body.version);
     const r = await c.get('deps').services.config.rollback(n, actorOf(c));
-    await auditAs(c, 'config.rollback', r.ok ? 'ok' : 'refused', `version ${n}`, r.ok ? `now version ${r.version.version}` : r.problems[0]?.message);
+    await auditAs(
+      c,
+      'config.rollback',
+      r.ok ? 'ok' : 'refused',
+      `version ${n}`,
+      r.ok ? `now version ${r.version.version}` : r.problems[0]?.message,
+    );
     const t = c.get('view').t;
-    setFlash(c, r.ok ? { text: t['config.rolledBack'](describe(t, r)) } : { text: t['config.rollbackRefused'](r.problems.map((p) => `${p.path}: ${p.message}`).join('; ')), error: true });
+    setFlash(
+      c,
+      r.ok
+        ? { text: t['config.rolledBack'](describe(t, r)) }
+        : { text: t['config.rollbackRefused'](r.problems.map((p) => `${p.path}: ${p.message}`).join('; ')), error: true },
+    );
     return c.redirect('/config', 303);
   });
 
@@ -184,7 +305,10 @@ export function registerConfig(app: Hono<UiEnv>) {
     const doc = await cfg.exportSignedBackup(actorOf(c));
     const head = await cfg.current();
     await auditAs(c, 'config.export', 'ok', `version ${head.version}`);
-    return c.body(doc, 200, { 'Content-Type': 'application/json', 'Content-Disposition': `attachment; filename="juki-gw-config-v${head.version}.json"` });
+    return c.body(doc, 200, {
+      'Content-Type': 'application/json',
+      'Content-Disposition': `attachment; filename="juki-gw-config-v${head.version}.json"`,
+    });
   });
 
   app.post('/config/import', async (c) => {
@@ -198,7 +322,12 @@ export function registerConfig(app: Hono<UiEnv>) {
     const r = await cfg.importSignedBackup(doc, actorOf(c));
     await auditAs(c, 'config.import', r.ok ? 'ok' : 'refused', undefined, r.ok ? `version ${r.version.version}` : r.problems[0]?.message);
     const t = c.get('view').t;
-    setFlash(c, r.ok ? { text: t['config.imported'](describe(t, r)) } : { text: t['config.importRefused'](r.problems.map((p) => `${p.path}: ${p.message}`).join('; ')), error: true });
+    setFlash(
+      c,
+      r.ok
+        ? { text: t['config.imported'](describe(t, r)) }
+        : { text: t['config.importRefused'](r.problems.map((p) => `${p.path}: ${p.message}`).join('; ')), error: true },
+    );
     return c.redirect('/config', 303);
   });
 }

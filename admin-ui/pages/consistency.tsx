@@ -15,29 +15,61 @@ export function registerConsistency(app: Hono<UiEnv>) {
     const p = cs ? await cs.progress(c.req.query('run')) : undefined;
     const results = cs && p && p.state !== 'running' ? await cs.results(p.runId) : undefined;
     const running = p?.state === 'running';
-    return render(c, (
+    return render(
+      c,
       <Layout v={v} title={t['cs.title']} who={who} active="/consistency" flash={takeFlash(c)} refreshMs={running ? 2000 : undefined}>
         <h1>{t['cs.title']}</h1>
-        {!cs ? <NotAvailable v={v} what={t['cs.title']} /> : (
+        {!cs ? (
+          <NotAvailable v={v} what={t['cs.title']} />
+        ) : (
           <div>
-            {can(who.role, 'consistency.run') && !running ? <form method="post" action="/consistency"><Csrf who={who} /><button type="submit" id="cs-start">{t['cs.start']}</button></form> : null}
+            {can(who.role, 'consistency.run') && !running ? (
+              <form method="post" action="/consistency">
+                <Csrf who={who} />
+                <button type="submit" id="cs-start">
+                  {t['cs.start']}
+                </button>
+              </form>
+            ) : null}
             {p ? (
               <section class="card" id="cs-progress" data-state={p.state} data-refresh-ms={running ? '1000' : undefined}>
                 <h2>{t['cs.run'](p.runId, t[`cs.state.${p.state}`])}</h2>
                 <progress value={p.done} max={Math.max(p.total, 1)}></progress>
-                <p>{p.done} / {p.total} · {t['cs.started']} {v.time.time(p.startedAt)}{p.state === 'interrupted' ? ` · ${t['cs.interruptedWhy']}` : p.detail ? ` · ${p.detail}` : ''}</p>
+                <p>
+                  {p.done} / {p.total} · {t['cs.started']} {v.time.time(p.startedAt)}
+                  {p.state === 'interrupted' ? ` · ${t['cs.interruptedWhy']}` : p.detail ? ` · ${p.detail}` : ''}
+                </p>
               </section>
-            ) : <p class="muted">{t['cs.noRun']}</p>}
+            ) : (
+              <p class="muted">{t['cs.noRun']}</p>
+            )}
             {results ? (
-              <section class="card" id="cs-results"><h2>{t['cs.differences'](results.length)}</h2>
-                <table><thead><tr><th>{t['cs.key']}</th><th>{t['cs.kind']}</th><th>{t['cs.detail']}</th></tr></thead>
-                  <tbody>{results.map((r) => <tr data-kind={r.kind}><td>{r.key}</td><td>{r.kind}</td><td>{r.detail}</td></tr>)}</tbody></table>
+              <section class="card" id="cs-results">
+                <h2>{t['cs.differences'](results.length)}</h2>
+                <table>
+                  <thead>
+                    <tr>
+                      <th>{t['cs.key']}</th>
+                      <th>{t['cs.kind']}</th>
+                      <th>{t['cs.detail']}</th>
+                    </tr>
+                  </thead>
+                  <tbody>
+                    {results.map((r) => (
+                      <tr data-kind={r.kind}>
+                        <td>{r.key}</td>
+                        <td>{r.kind}</td>
+                        <td>{r.detail}</td>
+                      </tr>
+                    ))}
+                  </tbody>
+                </table>
               </section>
             ) : null}
           </div>
         )}
-      </Layout>
-    ));
+      </Layout>,
+    );
   });
   app.post('/consistency', async (c) => {
     const refused = await refuseUnless(c, 'consistency.run', 'consistency.start');

@@ -13,16 +13,42 @@ export function DataKeysSection(props: { v: View; who: Principal; dataKeys: Appl
   const { t, time } = props.v;
   const r = d.status();
   return (
-    <section class="card" id="data-keys"><h2>{t['dataKeys.title']}</h2>
-      <table><thead><tr><th>{t['dataKeys.id']}</th><th>{t['dataKeys.state']}</th><th>{t['dataKeys.created']}</th><th>{t['dataKeys.retired']}</th></tr></thead>
-        <tbody>{d.keys().map((k) => <tr data-key-state={k.current ? 'current' : k.state}><td>{k.id}</td><td>{k.current ? t['dataKeys.current'] : k.state}</td><td>{time.time(k.createdAt)}</td><td>{time.time(k.retiredAt)}</td></tr>)}</tbody></table>
+    <section class="card" id="data-keys">
+      <h2>{t['dataKeys.title']}</h2>
+      <table>
+        <thead>
+          <tr>
+            <th>{t['dataKeys.id']}</th>
+            <th>{t['dataKeys.state']}</th>
+            <th>{t['dataKeys.created']}</th>
+            <th>{t['dataKeys.retired']}</th>
+          </tr>
+        </thead>
+        <tbody>
+          {d.keys().map((k) => (
+            <tr data-key-state={k.current ? 'current' : k.state}>
+              <td>{k.id}</td>
+              <td>{k.current ? t['dataKeys.current'] : k.state}</td>
+              <td>{time.time(k.createdAt)}</td>
+              <td>{time.time(k.retiredAt)}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
       {r.state === 'idle' ? null : (
-        <p id="data-key-rotation" data-state={r.state}>{t['dataKeys.lastRotation'](r.by ?? '—', time.time(r.startedAt))} <strong>{r.state}</strong>{r.state === 'running' ? t['dataKeys.progress'](r.rewritten) : ''}{r.detail ? ` — ${r.detail}` : ''}</p>
+        <p id="data-key-rotation" data-state={r.state}>
+          {t['dataKeys.lastRotation'](r.by ?? '—', time.time(r.startedAt))} <strong>{r.state}</strong>
+          {r.state === 'running' ? t['dataKeys.progress'](r.rewritten) : ''}
+          {r.detail ? ` — ${r.detail}` : ''}
+        </p>
       )}
       {can(props.who.role, 'dataKeys.rotate') ? (
-        <form method="post" action="/keys/data-key/rotate"><Csrf who={props.who} />
+        <form method="post" action="/keys/data-key/rotate">
+          <Csrf who={props.who} />
           <p>{t['dataKeys.explain']}</p>
-          <button type="submit" id="data-key-rotate" disabled={r.state === 'running'}>{t['dataKeys.rotate']}</button>
+          <button type="submit" id="data-key-rotate" disabled={r.state === 'running'}>
+            {t['dataKeys.rotate']}
+          </button>
         </form>
       ) : null}
     </section>
@@ -42,7 +68,13 @@ export function registerDataKeyRotation(app: Hono<UiEnv>) {
       setFlash(c, { text: t['dataKeys.started'](String(r.status.newKeyId)) });
     } else {
       const running = r.status.state === 'running';
-      await auditAs(c, 'data-key.rotate', running ? 'refused' : 'failed', undefined, running ? 'a rotation is already running' : r.status.detail);
+      await auditAs(
+        c,
+        'data-key.rotate',
+        running ? 'refused' : 'failed',
+        undefined,
+        running ? 'a rotation is already running' : r.status.detail,
+      );
       setFlash(c, { text: running ? t['dataKeys.running'] : t['dataKeys.failed'](r.status.detail ?? ''), error: true });
     }
     return c.redirect('/keys', 303);

@@ -7,8 +7,12 @@ export function Forbidden(props: { v: View; who: Principal; permission: string }
   return (
     <Layout v={props.v} title={t['forbidden.title']} who={props.who}>
       <h1>{t['forbidden.title']}</h1>
-      <p class="bad" id="forbidden" data-permission={props.permission}>{t['forbidden.text'](roleName(props.v, props.who.role), props.permission)}</p>
-      <p><a href="/">{t['forbidden.back']}</a></p>
+      <p class="bad" id="forbidden" data-permission={props.permission}>
+        {t['forbidden.text'](roleName(props.v, props.who.role), props.permission)}
+      </p>
+      <p>
+        <a href="/">{t['forbidden.back']}</a>
+      </p>
     </Layout>
   );
 }

@@ -14,5 +14,19 @@ import { registerQueues } from './queues.js';
 import { registerSystems } from './systems.js';
 
 export function registerPages(app: Hono<UiEnv>): void {
-  for (const r of [registerPassword, registerDashboard, registerSystems, registerLinks, registerKeys, registerDataKeyRotation, registerQueues, registerConsistency, registerJobs, registerAudit, registerConfig, registerAccounts]) r(app);
+  for (const r of [
+    registerPassword,
+    registerDashboard,
+    registerSystems,
+    registerLinks,
+    registerKeys,
+    registerDataKeyRotation,
+    registerQueues,
+    registerConsistency,
+    registerJobs,
+    registerAudit,
+    registerConfig,
+    registerAccounts,
+  ])
+    r(app);
 }

@@ -14,18 +14,45 @@ export function registerJobs(app: Hono<UiEnv>) {
     const t = v.t;
     const jobs = ops?.jobs.list() ?? [];
     const running = jobs.some((j) => j.state === 'running');
-    return render(c, (
+    return render(
+      c,
       <Layout v={v} title={t['jobs.title']} who={who} active="/jobs" flash={takeFlash(c)} refreshMs={running ? 2000 : undefined}>
         <h1>{t['jobs.title']}</h1>
-        {!ops ? <NotAvailable v={v} what={t['jobs.title']} /> : jobs.length === 0 ? <p class="muted" id="jobs-none">{t['jobs.none']}</p> : (
-          <table id="jobs"><thead><tr><th>{t['jobs.kind']}</th><th>{t['jobs.by']}</th><th>{t['jobs.state']}</th><th>{t['jobs.progress']}</th><th>{t['jobs.started']}</th><th>{t['jobs.outcome']}</th></tr></thead>
-            <tbody>{jobs.map((j) => (
-              <tr data-job={j.id} data-state={j.state} data-kind={j.kind}><td class="nowrap">{t[`jobs.kind.${j.kind}`]}</td><td>{j.by}</td><td class="nowrap">{t[`jobs.state.${j.state}`]}</td>
-                <td class="progress"><progress value={j.done} max={Math.max(j.total, 1)}></progress> {jobProgressText(t, j)}</td>
-                <td class="time">{v.time.time(j.startedAt)}</td><td>{jobOutcomeText(t, j)}</td></tr>
-            ))}</tbody></table>
+        {!ops ? (
+          <NotAvailable v={v} what={t['jobs.title']} />
+        ) : jobs.length === 0 ? (
+          <p class="muted" id="jobs-none">
+            {t['jobs.none']}
+          </p>
+        ) : (
+          <table id="jobs">
+            <thead>
+              <tr>
+                <th>{t['jobs.kind']}</th>
+                <th>{t['jobs.by']}</th>
+                <th>{t['jobs.state']}</th>
+                <th>{t['jobs.progress']}</th>
+                <th>{t['jobs.started']}</th>
+                <th>{t['jobs.outcome']}</th>
+              </tr>
+            </thead>
+            <tbody>
+              {jobs.map((j) => (
+                <tr data-job={j.id} data-state={j.state} data-kind={j.kind}>
+                  <td class="nowrap">{t[`jobs.kind.${j.kind}`]}</td>
+                  <td>{j.by}</td>
+                  <td class="nowrap">{t[`jobs.state.${j.state}`]}</td>
+                  <td class="progress">
+                    <progress value={j.done} max={Math.max(j.total, 1)}></progress> {jobProgressText(t, j)}
+                  </td>
+                  <td class="time">{v.time.time(j.startedAt)}</td>
+                  <td>{jobOutcomeText(t, j)}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
         )}
-      </Layout>
-    ));
+      </Layout>,
+    );
   });
 }

@@ -1,7 +1,18 @@
 // Upstream links: state, edit (a versioned config change), test the connection.
 import type { Hono } from 'hono';
 import { can } from '../auth/roles.js';
-import { actorOf, auditAs, formText, refuseUnless, setFlash, takeFlash, type Principal, type UiContext, type UiEnv, type View } from '../context.js';
+import {
+  actorOf,
+  auditAs,
+  formText,
+  refuseUnless,
+  setFlash,
+  takeFlash,
+  type Principal,
+  type UiContext,
+  type UiEnv,
+  type View,
+} from '../context.js';
 import { Csrf, FieldError, Layout, linkDetail, NotAvailable } from '../layout.js';
 import { load } from '../load.js';
 import { render } from '../render.js';
@@ -12,14 +23,28 @@ function LinksForm(props: { v: View; who: Principal; form: UpstreamInput; errors
   return (
     <form method="post" action="/links">
       <Csrf who={props.who} />
-      <label for="up-name">{t['links.name']}</label><input type="text" id="up-name" name="name" value={props.form.name} required />
+      <label for="up-name">{t['links.name']}</label>
+      <input type="text" id="up-name" name="name" value={props.form.name} required />
       <FieldError errors={props.errors} field="name" />
-      <label for="up-url">{t['links.brokerUrl']}</label><input type="text" id="up-url" name="url" value={props.form.url} placeholder="mqtts://10.30.0.10:8883" class={props.errors?.url ? 'invalid' : ''} />
+      <label for="up-url">{t['links.brokerUrl']}</label>
+      <input
+        type="text"
+        id="up-url"
+        name="url"
+        value={props.form.url}
+        placeholder="mqtts://10.30.0.10:8883"
+        class={props.errors?.url ? 'invalid' : ''}
+      />
       <FieldError errors={props.errors} field="url" />
-      <label for="up-nodes">{t['links.nodesInput']}</label><input type="text" id="up-nodes" name="nodes" value={props.form.nodes.join(', ')} class={props.errors?.nodes ? 'invalid' : ''} />
+      <label for="up-nodes">{t['links.nodesInput']}</label>
+      <input type="text" id="up-nodes" name="nodes" value={props.form.nodes.join(', ')} class={props.errors?.nodes ? 'invalid' : ''} />
       <FieldError errors={props.errors} field="nodes" />
       <FieldError errors={props.errors} field="(other)" />
-      <p><button type="submit" id="link-save">{t['links.save']}</button></p>
+      <p>
+        <button type="submit" id="link-save">
+          {t['links.save']}
+        </button>
+      </p>
     </form>
   );
 }
@@ -35,27 +60,75 @@ async function show(c: UiContext, form?: UpstreamInput, errors?: Record<string, 
   const editName = c.req.query('edit');
   const existing = head.config.upstreams.find((u) => u.name === editName);
   const f = form ?? (existing ? { name: existing.name, url: existing.url, nodes: existing.nodes } : { name: '', url: '', nodes: [] });
-  return render(c, (
+  return render(
+    c,
     <Layout v={v} title={t['links.title']} who={who} active="/links" flash={takeFlash(c)}>
       <h1>{t['links.title']}</h1>
       <section class="card">
-        {head.config.upstreams.length === 0 ? <p class="muted">{t['links.simulatedOnly']}</p> : (
-          <table id="links"><thead><tr><th>{t['links.name']}</th><th>{t['links.url']}</th><th>{t['links.nodes']}</th><th>{t['links.state']}</th><th></th></tr></thead>
-            <tbody>{head.config.upstreams.map((u) => {
-              const l = state.get(u.name);
-              return (
-                <tr data-link={u.name}><td>{u.name}</td><td class="any">{u.url}</td><td>{u.nodes.join(', ')}</td>
-                  <td>{links.state !== 'ok' ? <span class="na">{t['na.short']}</span> : l ? <span class={l.connected ? 'ok' : 'bad'} data-state={l.connected ? 'up' : 'down'}>{l.connected ? t['link.up'] : t['link.down']} {linkDetail(v, l)}</span> : '—'}</td>
-                  <td>{can(who.role, 'config.change') ? <a href={`/links?edit=${encodeURIComponent(u.name)}`} data-edit={u.name}>{t.edit}</a> : null}{' '}
-                    {s.uplinks && can(who.role, 'config.change') ? <form class="inline" method="post" action={`/links/${encodeURIComponent(u.name)}/test`}><Csrf who={who} /><button type="submit" class="secondary" data-test={u.name}>{t['links.test']}</button></form> : null}</td></tr>
-              );
-            })}</tbody></table>
+        {head.config.upstreams.length === 0 ? (
+          <p class="muted">{t['links.simulatedOnly']}</p>
+        ) : (
+          <table id="links">
+            <thead>
+              <tr>
+                <th>{t['links.name']}</th>
+                <th>{t['links.url']}</th>
+                <th>{t['links.nodes']}</th>
+                <th>{t['links.state']}</th>
+                <th></th>
+              </tr>
+            </thead>
+            <tbody>
+              {head.config.upstreams.map((u) => {
+                const l = state.get(u.name);
+                return (
+                  <tr data-link={u.name}>
+                    <td>{u.name}</td>
+                    <td class="any">{u.url}</td>
+                    <td>{u.nodes.join(', ')}</td>
+                    <td>
+                      {links.state !== 'ok' ? (
+                        <span class="na">{t['na.short']}</span>
+                      ) : l ? (
+                        <span class={l.connected ? 'ok' : 'bad'} data-state={l.connected ? 'up' : 'down'}>
+                          {l.connected ? t['link.up'] : t['link.down']} {linkDetail(v, l)}
+                        </span>
+                      ) : (
+                        '—'
+                      )}
+                    </td>
+                    <td>
+                      {can(who.role, 'config.change') ? (
+                        <a href={`/links?edit=${encodeURIComponent(u.name)}`} data-edit={u.name}>
+                          {t.edit}
+                        </a>
+                      ) : null}{' '}
+                      {s.uplinks && can(who.role, 'config.change') ? (
+                        <form class="inline" method="post" action={`/links/${encodeURIComponent(u.name)}/test`}>
+                          <Csrf who={who} />
+                          <button type="submit" class="secondary" data-test={u.name}>
+                            {t['links.test']}
+                          </button>
+                        </form>
+                      ) : null}
+                    </td>
+                  </tr>
+                );
+              })}
+            </tbody>
+          </table>
         )}
         {!s.uplinks ? <NotAvailable v={v} what={t['links.naTest']} /> : null}
       </section>
-      {can(who.role, 'config.change') ? <section class="card"><h2>{t['links.formTitle']}</h2><LinksForm v={v} who={who} form={f} errors={errors} /></section> : null}
-    </Layout>
-  ), status);
+      {can(who.role, 'config.change') ? (
+        <section class="card">
+          <h2>{t['links.formTitle']}</h2>
+          <LinksForm v={v} who={who} form={f} errors={errors} />
+        </section>
+      ) : null}
+    </Layout>,
+    status,
+  );
 }
 
 export function registerLinks(app: Hono<UiEnv>) {
@@ -64,11 +137,21 @@ export function registerLinks(app: Hono<UiEnv>) {
     const refused = await refuseUnless(c, 'config.change', 'upstream.upsert');
     if (refused) return refused;
     const b = await c.req.parseBody();
-    const form: UpstreamInput = { name: formText(b, 'name').trim(), url: formText(b, 'url').trim(), nodes: formText(b, 'nodes').split(',').map((x) => x.trim()).filter(Boolean) };
+    const form: UpstreamInput = {
+      name: formText(b, 'name').trim(),
+      url: formText(b, 'url').trim(),
+      nodes: formText(b, 'nodes')
+        .split(',')
+        .map((x) => x.trim())
+        .filter(Boolean),
+    };
     const r = await upsertUpstream(c.get('deps').services.config, form, actorOf(c));
     if (!r.ok) {
       const errors: Record<string, string> = {};
-      for (const p of r.problems) { const m = /^upstreams\[\d+\]\.(\w+)/.exec(p.path); errors[m?.[1] ?? '(other)'] = m ? p.message : `${p.path}: ${p.message}`; }
+      for (const p of r.problems) {
+        const m = /^upstreams\[\d+\]\.(\w+)/.exec(p.path);
+        errors[m?.[1] ?? '(other)'] = m ? p.message : `${p.path}: ${p.message}`;
+      }
       await auditAs(c, 'upstream.upsert', 'refused', form.name, JSON.stringify(errors).slice(0, 500));
       return show(c, form, errors, 422);
     }
@@ -85,7 +168,10 @@ export function registerLinks(app: Hono<UiEnv>) {
     const name = c.req.param('name');
     const r = await u.testConnection(name);
     await auditAs(c, 'upstream.test', r.ok ? 'ok' : 'failed', name, r.detail);
-    setFlash(c, { text: `${name}: ${r.ok ? t['links.reachable'] : t['links.unreachable']} — ${r.detail} (${r.elapsedMs} ms)`, error: !r.ok });
+    setFlash(c, {
+      text: `${name}: ${r.ok ? t['links.reachable'] : t['links.unreachable']} — ${r.detail} (${r.elapsedMs} ms)`,
+      error: !r.ok,
+    });
     return c.redirect('/links', 303);
   });
 }

@@ -13,7 +13,11 @@ export function LoginPage(props: { v: View; csrf: string; message?: string | und
           <input type="text" id="username" name="username" autocomplete="username" required />
           <label for="password">{t['login.password']}</label>
           <input type="password" id="password" name="password" autocomplete="current-password" required />
-          <p><button type="submit" id="login">{t['login.submit']}</button></p>
+          <p>
+            <button type="submit" id="login">
+              {t['login.submit']}
+            </button>
+          </p>
         </form>
       </div>
     </Layout>

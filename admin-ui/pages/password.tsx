@@ -15,19 +15,41 @@ function PasswordPage(props: { v: View; who: Principal; errors?: Record<string, 
     <Layout v={props.v} title={t['password.title']} who={props.who} flash={props.flash}>
       <div class="card login">
         <h1>{t['password.title']}</h1>
-        {props.who.mustChange ? <p class="warn" id="must-change">{t['password.mustChange']}</p> : null}
+        {props.who.mustChange ? (
+          <p class="warn" id="must-change">
+            {t['password.mustChange']}
+          </p>
+        ) : null}
         <form method="post" action="/password">
           <Csrf who={props.who} />
           <label for="current">{t['password.current']}</label>
-          <input type="password" id="current" name="current" autocomplete="current-password" required class={props.errors?.current ? 'invalid' : ''} />
+          <input
+            type="password"
+            id="current"
+            name="current"
+            autocomplete="current-password"
+            required
+            class={props.errors?.current ? 'invalid' : ''}
+          />
           <FieldError errors={props.errors} field="current" />
           <label for="next">{t['password.next'](MIN_PASSWORD_LENGTH)}</label>
           <input type="password" id="next" name="next" autocomplete="new-password" required class={props.errors?.next ? 'invalid' : ''} />
           <FieldError errors={props.errors} field="next" />
           <label for="repeat">{t['password.repeat']}</label>
-          <input type="password" id="repeat" name="repeat" autocomplete="new-password" required class={props.errors?.repeat ? 'invalid' : ''} />
+          <input
+            type="password"
+            id="repeat"
+            name="repeat"
+            autocomplete="new-password"
+            required
+            class={props.errors?.repeat ? 'invalid' : ''}
+          />
           <FieldError errors={props.errors} field="repeat" />
-          <p><button type="submit" id="change-password">{t['password.submit']}</button></p>
+          <p>
+            <button type="submit" id="change-password">
+              {t['password.submit']}
+            </button>
+          </p>
         </form>
       </div>
       <div class="card login" id="language">
@@ -35,9 +57,19 @@ function PasswordPage(props: { v: View; who: Principal; errors?: Record<string, 
         <form method="post" action="/password/language">
           <Csrf who={props.who} />
           <label for="lang">{t['language.label']}</label>
-          <select id="lang" name="language">{LANGS.map((l) => <option value={l} selected={l === props.v.lang}>{catalogue(l)['lang.name']}</option>)}</select>
+          <select id="lang" name="language">
+            {LANGS.map((l) => (
+              <option value={l} selected={l === props.v.lang}>
+                {catalogue(l)['lang.name']}
+              </option>
+            ))}
+          </select>
           <FieldError errors={props.errors} field="language" />
-          <p><button type="submit" id="lang-save" class="secondary">{t['language.submit']}</button></p>
+          <p>
+            <button type="submit" id="lang-save" class="secondary">
+              {t['language.submit']}
+            </button>
+          </p>
         </form>
       </div>
     </Layout>

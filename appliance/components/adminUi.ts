@@ -44,42 +44,80 @@ export interface AdminUiNeeds {
   /** Cluster mode: this node's status and the switchover. */
   cluster: ClusterService | undefined;
 }
-export interface AdminUiPart extends Running { url: string }
+export interface AdminUiPart extends Running {
+  url: string;
+}
 
 export async function startAdminUiPart(n: AdminUiNeeds): Promise<AdminUiPart> {
   const { config, db, logger, versions, auditLog, signer, atRest, broker, uplink, cs } = n;
   const devCaDir = join(config.dataDir, 'dev-ca');
-  const devCa = existsSync(join(devCaDir, 'ca.pem')) ? await loadDevCa(devCaDir)
-    : n.embeddedDefault ? await createDevCa(devCaDir, 'juki-gw development CA (embedded default)') : undefined;
+  const devCa = existsSync(join(devCaDir, 'ca.pem'))
+    ? await loadDevCa(devCaDir)
+    : n.embeddedDefault
+      ? await createDevCa(devCaDir, 'juki-gw development CA (embedded default)')
+      : undefined;
   const served = config.municipalities[0]!;
   const uiAudit = auditFromLog(auditLog);
-  const consistency = cs && consistencyFromChecker({
-    checker: cs.consistency.checker, lgCode: () => served, peer: cs.consistency.peerOf(served),
-    transport: cs.consistency.transportTo(cs.consistency.peerOf(served)), audit: (e) => uiAudit.append(e),
-  });
+  const consistency =
+    cs &&
+    consistencyFromChecker({
+      checker: cs.consistency.checker,
+      lgCode: () => served,
+      peer: cs.consistency.peerOf(served),
+      transport: cs.consistency.transportTo(cs.consistency.peerOf(served)),
+      audit: (e) => uiAudit.append(e),
+    });
   const { services, stop } = applianceServices({
-    versions, auditLog, dataDir: config.dataDir,
-    ...(broker ? { broker } : {}), ...(uplink ? { uplink } : {}), ...(signer ? { signer } : {}), ...(devCa ? { devCa } : {}),
+    versions,
+    auditLog,
+    dataDir: config.dataDir,
+    ...(broker ? { broker } : {}),
+    ...(uplink ? { uplink } : {}),
+    ...(signer ? { signer } : {}),
+    ...(devCa ? { devCa } : {}),
     ...(consistency ? { consistency } : {}),
     uplinks: uplinkProbe(() => versions.running()),
-    ...(atRest ? { dataKeys: dataKeysFromKeyring({ db, keyring: atRest.keyring, auditLog, logger: logger.child({ component: 'crypto' }) }) } : {}),
+    ...(atRest
+      ? { dataKeys: dataKeysFromKeyring({ db, keyring: atRest.keyring, auditLog, logger: logger.child({ component: 'crypto' }) }) }
+      : {}),
   });
   if (signer) {
     services.operations = onlineOperations({
-      db, dataDir: config.dataDir, signer, ...(uplink ? { outbox: uplink.outbox } : {}),
-      identityStore: () => cs?.store, audit: (e) => services.audit.append(e),
+      db,
+      dataDir: config.dataDir,
+      signer,
+      ...(uplink ? { outbox: uplink.outbox } : {}),
+      identityStore: () => cs?.store,
+      audit: (e) => services.audit.append(e),
     });
   }
   if (n.simulatedUpstreams) services.simulatedUpstreams = SIMULATED_LABEL;
   if (n.cluster) services.cluster = n.cluster;
-  const closeServices = async () => { stop(); await services.dataKeys?.close(); };
+  const closeServices = async () => {
+    stop();
+    await services.dataKeys?.close();
+  };
   let ui: AdminUiHandle;
   try {
-    ui = await startAdminUi({ config: config.ui, services, logger, db, dataDir: config.dataDir, ...(n.printOnce ? { printOnce: n.printOnce } : {}) });
+    ui = await startAdminUi({
+      config: config.ui,
+      services,
+      logger,
+      db,
+      dataDir: config.dataDir,
+      ...(n.printOnce ? { printOnce: n.printOnce } : {}),
+    });
   } catch (e) {
     await closeServices();
     throw e;
   }
   logger.info({ url: ui.url }, 'admin UI ready');
-  return { url: ui.url, stop: async () => { stop(); await ui.close(); await services.dataKeys?.close(); } };
+  return {
+    url: ui.url,
+    stop: async () => {
+      stop();
+      await ui.close();
+      await services.dataKeys?.close();
+    },
+  };
 }

@@ -10,7 +10,13 @@ import type { Db } from '../../platform/store/db.js';
 import type { Registry } from 'prom-client';
 import type { Running } from '../lifecycle.js';
 
-export interface AuditTrailNeeds { config: ApplianceConfig; db: Db; signer: TokenSigner; logger: Logger; registry: Registry }
+export interface AuditTrailNeeds {
+  config: ApplianceConfig;
+  db: Db;
+  signer: TokenSigner;
+  logger: Logger;
+  registry: Registry;
+}
 export interface AuditTrailPart extends Running {
   log: AuditLog;
   /** Where the broker sends its refusals and alarms. */
@@ -23,11 +29,35 @@ export async function startAuditTrail({ config, db, signer, logger, registry }: 
   const previousKey = previousKeyOnToken(config.hsm, config.dataDir, signer, auditLogger);
   const { log } = await openAudit({ config: config.audit, db, signer, logger: auditLogger, registry, previousKey });
   const brokerEvents = (e: BrokerAuditEvent) => {
-    const event: AuditEventInput = e.kind === 'denial'
-      ? { actor: { kind: 'system', id: (e.systemId ?? e.clientId ?? 'unknown').slice(0, 128) || 'unknown' }, action: 'broker.denial', outcome: 'refused', code: e.reason,
-          detail: { detail: e.detail.slice(0, 512), listener: e.listener, remote: e.remote, topic: e.topic?.slice(0, 512) ?? null, systemId: e.systemId } }
-      : { actor: { kind: 'appliance', id: 'broker' }, action: 'broker.alarm', outcome: 'error', code: e.alarm.kind, detail: { message: e.alarm.message.slice(0, 512) } };
+    const event: AuditEventInput =
+      e.kind === 'denial'
+        ? {
+            actor: { kind: 'system', id: (e.systemId ?? e.clientId ?? 'unknown').slice(0, 128) || 'unknown' },
+            action: 'broker.denial',
+            outcome: 'refused',
+            code: e.reason,
+            detail: {
+              detail: e.detail.slice(0, 512),
+              listener: e.listener,
+              remote: e.remote,
+              topic: e.topic?.slice(0, 512) ?? null,
+              systemId: e.systemId,
+            },
+          }
+        : {
+            actor: { kind: 'appliance', id: 'broker' },
+            action: 'broker.alarm',
+            outcome: 'error',
+            code: e.alarm.kind,
+            detail: { message: e.alarm.message.slice(0, 512) },
+          };
     log.append(event).catch((err: unknown) => logger.error({ err: (err as Error).message }, 'audit append failed'));
   };
-  return { log, brokerEvents, stop: async () => { await log.close?.(); } };
+  return {
+    log,
+    brokerEvents,
+    stop: async () => {
+      await log.close?.();
+    },
+  };
 }

@@ -21,10 +21,28 @@ export interface BrokerNeeds {
   /** The roles' intake answers every req/ publish, so the broker lets it refuse forbidden types. */
   intakeAnswersRequests: boolean;
 }
-export interface BrokerPart extends Running { broker: BrokerHandle; check: ReadinessCheck }
+export interface BrokerPart extends Running {
+  broker: BrokerHandle;
+  check: ReadinessCheck;
+}
 
-export async function startBrokerPart({ liveConfig, db, logger, registry, audit, sealer, intakeAnswersRequests }: BrokerNeeds): Promise<BrokerPart> {
-  const broker = await startBroker(liveConfig.current(), { logger, db, registry, audit, intakeAnswersRequests, ...(sealer ? { sealer } : {}) });
+export async function startBrokerPart({
+  liveConfig,
+  db,
+  logger,
+  registry,
+  audit,
+  sealer,
+  intakeAnswersRequests,
+}: BrokerNeeds): Promise<BrokerPart> {
+  const broker = await startBroker(liveConfig.current(), {
+    logger,
+    db,
+    registry,
+    audit,
+    intakeAnswersRequests,
+    ...(sealer ? { sealer } : {}),
+  });
   liveConfig.follow((next, plan) => broker.reconfigure(next, { restartListeners: plan.restartListeners }));
   return { broker, check: listenersCheck(broker), stop: () => broker.close() };
 }

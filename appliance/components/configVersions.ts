@@ -19,16 +19,25 @@ export interface ConfigVersionsNeeds {
   signer: TokenSigner | undefined;
   logger: Logger;
 }
-export interface ConfigVersionsPart extends Running { versions: ConfigVersions; liveConfig: LiveConfig }
+export interface ConfigVersionsPart extends Running {
+  versions: ConfigVersions;
+  liveConfig: LiveConfig;
+}
 
 export async function startConfigVersions({ config, configText, db, signer, logger }: ConfigVersionsNeeds): Promise<ConfigVersionsPart> {
   const versions = await openConfigVersions({
-    db, initialText: configText ?? toYaml(config), ...(signer ? { signer } : {}), env: process.env,
+    db,
+    initialText: configText ?? toYaml(config),
+    ...(signer ? { signer } : {}),
+    env: process.env,
     // Called only for a change applied after the start, when `liveConfig` below exists.
     applyLive: async (next, plan) => {
       const { disconnected } = await liveConfig.apply(next, plan);
       if (plan.live.includes('log')) logger.level = next.log.level;
-      logger.info({ live: plan.live, restartListeners: plan.restartListeners, restartRequired: plan.restartRequired, disconnected }, 'configuration change applied');
+      logger.info(
+        { live: plan.live, restartListeners: plan.restartListeners, restartRequired: plan.restartRequired, disconnected },
+        'configuration change applied',
+      );
     },
   });
   const liveConfig = switchableConfig(versions.running());

@@ -24,7 +24,10 @@ export interface RolesNeeds {
   auditLog: AuditLog;
   atRest: EncryptionAtRest;
 }
-export interface RolesPart extends Running { cs: CsRole; gw: GwRole }
+export interface RolesPart extends Running {
+  cs: CsRole;
+  gw: GwRole;
+}
 
 export async function startRoles({ liveConfig, db, logger, registry, broker, uplink, auditLog, atRest }: RolesNeeds): Promise<RolesPart> {
   const config = liveConfig.current();
@@ -34,13 +37,28 @@ export async function startRoles({ liveConfig, db, logger, registry, broker, upl
   let cs: CsRole;
   try {
     cs = await startCsRole({
-      config, currentConfig: liveConfig.current, db, logger, registry, broker, uplink, audit, gateway: gw.attach,
+      config,
+      currentConfig: liveConfig.current,
+      db,
+      logger,
+      registry,
+      broker,
+      uplink,
+      audit,
+      gateway: gw.attach,
       identityStore: await IdentityStore.open(db, {
-        codec: sealedJson, indexKey: await atRest.keyring.secret('identity-index'), codeKey: await atRest.keyring.secret('identity-code'),
+        codec: sealedJson,
+        indexKey: await atRest.keyring.secret('identity-index'),
+        codeKey: await atRest.keyring.secret('identity-code'),
         // Read per change, so a configuration applied live (checkResidentCodeDigit) holds here too.
-        validation: { get residentCodeCheckDigit() { return liveConfig.current().checkResidentCodeDigit; } },
+        validation: {
+          get residentCodeCheckDigit() {
+            return liveConfig.current().checkResidentCodeDigit;
+          },
+        },
         onMigrate: ({ sublevel, entries }) => {
-          if (sublevel.includes(':sweep')) logger.warn({ sublevel, entries }, 'identity store: old keys found after their pass, rewritten by a sweep');
+          if (sublevel.includes(':sweep'))
+            logger.warn({ sublevel, entries }, 'identity store: old keys found after their pass, rewritten by a sweep');
           else if (entries % 100_000 === 0) logger.info({ sublevel, entries }, 'identity store: moving keys to 住民票コード pseudonyms');
         },
       }),
@@ -50,5 +68,12 @@ export async function startRoles({ liveConfig, db, logger, registry, broker, upl
     await gw.close();
     throw e;
   }
-  return { cs, gw, stop: async () => { await cs.close(); await gw.close(); } };
+  return {
+    cs,
+    gw,
+    stop: async () => {
+      await cs.close();
+      await gw.close();
+    },
+  };
 }

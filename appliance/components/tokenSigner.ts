@@ -5,14 +5,23 @@ import { createSigner, type TokenSigner } from '../../hsm/index.js';
 import type { Logger } from '../../platform/log/logger.js';
 import type { Running } from '../lifecycle.js';
 
-export interface TokenSignerNeeds { config: ApplianceConfig; logger: Logger }
-export interface TokenSignerPart extends Running { signer: TokenSigner; check: ReadinessCheck }
+export interface TokenSignerNeeds {
+  config: ApplianceConfig;
+  logger: Logger;
+}
+export interface TokenSignerPart extends Running {
+  signer: TokenSigner;
+  check: ReadinessCheck;
+}
 
 export async function startTokenSigner({ config, logger }: TokenSignerNeeds): Promise<TokenSignerPart> {
   const signer = await createSigner(config.hsm, { dataDir: config.dataDir, logger: logger.child({ component: 'hsm' }) });
-  const check: ReadinessCheck = { name: 'token', run: async () => {
-    const s = signer.status();
-    return { ok: s.ready, detail: s.warning ? `${s.detail} (${s.warning})` : s.detail };
-  } };
+  const check: ReadinessCheck = {
+    name: 'token',
+    run: async () => {
+      const s = signer.status();
+      return { ok: s.ready, detail: s.warning ? `${s.detail} (${s.warning})` : s.detail };
+    },
+  };
   return { signer, check, stop: () => signer.close() };
 }

@@ -32,7 +32,15 @@ export interface UplinksPart extends Running {
   checks: ReadinessCheck[];
 }
 
-export async function startUplinks({ config, db, signer: tokenSigner, atRest, auditLog, logger, registry }: UplinksNeeds): Promise<UplinksPart> {
+export async function startUplinks({
+  config,
+  db,
+  signer: tokenSigner,
+  atRest,
+  auditLog,
+  logger,
+  registry,
+}: UplinksNeeds): Promise<UplinksPart> {
   const checks: ReadinessCheck[] = [];
   let upstreams = config.upstreams;
   let signer = tokenSigner;
@@ -52,13 +60,31 @@ export async function startUplinks({ config, db, signer: tokenSigner, atRest, au
   let uplink: Uplink;
   try {
     uplink = await createUplink({
-      config: { ...config, upstreams }, db, signer, verifier, logger: logger.child({ component: 'uplink' }), registry,
+      config: { ...config, upstreams },
+      db,
+      signer,
+      verifier,
+      logger: logger.child({ component: 'uplink' }),
+      registry,
       ...(outboxEncoding ? { valueEncodings: { outbox: outboxEncoding, inbox: outboxEncoding } } : {}),
       // Refused upstream messages: the verifier's reason is the audit code; no body is recorded.
-      audit: (e) => auditLog?.append({
-        actor: { kind: 'appliance', id: 'inbox' }, action: 'upstream.refusal', outcome: 'refused', code: e.reason.slice(0, 64),
-        detail: { link: e.link, topic: e.topic.slice(0, 512), detail: e.detail.slice(0, 512), id: e.id ?? null, type: e.type ?? null, from: e.from?.slice(0, 80) ?? null },
-      }).then(() => undefined),
+      audit: (e) =>
+        auditLog
+          ?.append({
+            actor: { kind: 'appliance', id: 'inbox' },
+            action: 'upstream.refusal',
+            outcome: 'refused',
+            code: e.reason.slice(0, 64),
+            detail: {
+              link: e.link,
+              topic: e.topic.slice(0, 512),
+              detail: e.detail.slice(0, 512),
+              id: e.id ?? null,
+              type: e.type ?? null,
+              from: e.from?.slice(0, 80) ?? null,
+            },
+          })
+          .then(() => undefined),
     });
   } catch (e) {
     await simulated?.close();
@@ -69,14 +95,26 @@ export async function startUplinks({ config, db, signer: tokenSigner, atRest, au
     const d = describeLinkSigner(l);
     const entry = { link: l.link, kid: signer.kid, certificate: l.certificateFile, issuer: d.issuerFile };
     if (d.kid === signer.kid) logger.info(entry, 'upstream link signs with');
-    else logger.warn({ ...entry, fileKid: d.kid ?? null }, 'upstream link signs with a certificate other than the file names (hsm.certFile changed since the start?)');
+    else
+      logger.warn(
+        { ...entry, fileKid: d.kid ?? null },
+        'upstream link signs with a certificate other than the file names (hsm.certFile changed since the start?)',
+      );
   }
-  checks.push({ name: 'uplinks', run: async () => {
-    const down = uplink.linkStatus().filter((l) => l.state !== 'up');
-    return { ok: down.length === 0, detail: down.length ? `not connected: ${down.map((l) => l.name).join(', ')}` : 'all links connected' };
-  } });
+  checks.push({
+    name: 'uplinks',
+    run: async () => {
+      const down = uplink.linkStatus().filter((l) => l.state !== 'up');
+      return {
+        ok: down.length === 0,
+        detail: down.length ? `not connected: ${down.map((l) => l.name).join(', ')}` : 'all links connected',
+      };
+    },
+  });
   return {
-    uplink, simulated, checks,
+    uplink,
+    simulated,
+    checks,
     stop: async () => {
       await uplink.close();
       await simulated?.close();

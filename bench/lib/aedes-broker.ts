@@ -28,7 +28,11 @@ async function main(): Promise<void> {
   if (kind === 'ours') {
     const key = randomBytes(32);
     const sealer = { seal: (p: Uint8Array) => sealWith(1, key, p), unseal: (v: Uint8Array) => unsealWith(() => key, v) };
-    const persistence = createLevelPersistence({ path: dir, sync: !argv.includes('--no-sync') && brokerSection.parse({}).syncWrites, ...(argv.includes('--seal') ? { sealer } : {}) });
+    const persistence = createLevelPersistence({
+      path: dir,
+      sync: !argv.includes('--no-sync') && brokerSection.parse({}).syncWrites,
+      ...(argv.includes('--seal') ? { sealer } : {}),
+    });
     aedes = await Aedes.createBroker({ persistence: persistence as never });
     wireDurableIngress(aedes, persistence);
     await persistence.replayIngress(aedes);
@@ -51,7 +55,9 @@ async function main(): Promise<void> {
     process.stdout.write(`CPU ${(cpu.user + cpu.system) / 1000}\n`);
     process.stdout.write(`STATS ${JSON.stringify(stats())}\n`);
     server.close();
-    aedes.close(() => { void close().finally(() => process.exit(0)); });
+    aedes.close(() => {
+      void close().finally(() => process.exit(0));
+    });
   });
 }
 

@@ -23,23 +23,36 @@ export async function startBroker(kind: BrokerKind, port: number, dir: string, e
     const conf = join(dir, 'mosquitto.conf');
     // Unlimited in-flight and queue: the defaults (20 / 1000) would drop messages for a
     // clean:false subscriber under this load, which is not what we measure.
-    writeFileSync(conf, [
-      `listener ${port} 127.0.0.1`,
-      'allow_anonymous true',
-      'persistence true',
-      `persistence_location ${dir}/`,
-      'max_inflight_messages 0',
-      'max_queued_messages 0',
-      'log_dest stderr',
-      'log_type error',
-      '',
-    ].join('\n'));
+    writeFileSync(
+      conf,
+      [
+        `listener ${port} 127.0.0.1`,
+        'allow_anonymous true',
+        'persistence true',
+        `persistence_location ${dir}/`,
+        'max_inflight_messages 0',
+        'max_queued_messages 0',
+        'log_dest stderr',
+        'log_type error',
+        '',
+      ].join('\n'),
+    );
     const child = start(MOSQUITTO, ['-c', conf]);
     await waitForPort(port, 10_000);
     return child;
   }
   const flags = kind === 'ours-nosync' ? ['--kind', 'ours', '--no-sync'] : ['--kind', kind];
-  const child = start(process.execPath, ['--import', 'tsx', AEDES_BROKER, ...flags, '--port', String(port), '--dir', join(dir, 'db'), ...extra]);
+  const child = start(process.execPath, [
+    '--import',
+    'tsx',
+    AEDES_BROKER,
+    ...flags,
+    '--port',
+    String(port),
+    '--dir',
+    join(dir, 'db'),
+    ...extra,
+  ]);
   await child.line(/^READY/, 30_000);
   return child;
 }

@@ -19,7 +19,11 @@ export interface AppliancePhase {
   failoverMs: number[];
 }
 
-export async function appliancePhase(etcd: EtcdCluster, dir: string, o: { requests: number; window: number; kills: number; progress: (m: string) => void }): Promise<AppliancePhase> {
+export async function appliancePhase(
+  etcd: EtcdCluster,
+  dir: string,
+  o: { requests: number; window: number; kills: number; progress: (m: string) => void },
+): Promise<AppliancePhase> {
   const pw = join(dir, 'rr-01.pw');
   writeFileSync(pw, `${PASSWORD}\n`, { mode: 0o600 });
   const procs: ApplianceProcess[] = [];
@@ -58,7 +62,13 @@ export async function appliancePhase(etcd: EtcdCluster, dir: string, o: { reques
   }
 }
 
-async function kills(a: NodeFiles, b: NodeFiles, pair: { leader: ApplianceProcess; standby: ApplianceProcess }, procs: ApplianceProcess[], o: { kills: number; progress: (m: string) => void }): Promise<number[]> {
+async function kills(
+  a: NodeFiles,
+  b: NodeFiles,
+  pair: { leader: ApplianceProcess; standby: ApplianceProcess },
+  procs: ApplianceProcess[],
+  o: { kills: number; progress: (m: string) => void },
+): Promise<number[]> {
   await until(async () => /lag 0,/.test(await readyz(b)), 60_000, 'gw-b caught up');
   const r = await requester([a.mqttPort, b.mqttPort], 'failover');
   const times: number[] = [];
@@ -69,9 +79,19 @@ async function kills(a: NodeFiles, b: NodeFiles, pair: { leader: ApplianceProces
   const load = (async () => {
     const inFlight = new Set<Promise<void>>();
     while (running) {
-      const p = r.request().then(({ port }) => {
-        if (killedAt && port === waitingFor) { times.push(performance.now() - killedAt); killedAt = 0; firstReply?.(); }
-      }).catch(() => { /* the client ended at the close of the phase */ }).finally(() => inFlight.delete(p));
+      const p = r
+        .request()
+        .then(({ port }) => {
+          if (killedAt && port === waitingFor) {
+            times.push(performance.now() - killedAt);
+            killedAt = 0;
+            firstReply?.();
+          }
+        })
+        .catch(() => {
+          /* the client ended at the close of the phase */
+        })
+        .finally(() => inFlight.delete(p));
       inFlight.add(p);
       await sleep(100);
     }
@@ -83,7 +103,9 @@ async function kills(a: NodeFiles, b: NodeFiles, pair: { leader: ApplianceProces
   try {
     for (let k = 1; k <= o.kills; k++) {
       await sleep(1000); // a few requests through the active node first
-      const replied = new Promise<void>((resolve) => { firstReply = resolve; });
+      const replied = new Promise<void>((resolve) => {
+        firstReply = resolve;
+      });
       waitingFor = following.files.mqttPort;
       killedAt = performance.now();
       process.kill(leading.proc.pid, 'SIGKILL');

@@ -19,10 +19,22 @@ export interface Requester {
 /** `ports`: every node, in the client's `servers` order (it moves to the next when one refuses or dies). */
 export async function requester(ports: number[], seed: string): Promise<Requester> {
   const client = mqtt.connect({
-    protocol: 'mqtt', host: '127.0.0.1', port: ports[0], servers: ports.map((port) => ({ host: '127.0.0.1', port, protocol: 'mqtt' as const })), clientId: CLIENT, username: CLIENT, password: PASSWORD,
-    clean: true, protocolVersion: 4, reconnectPeriod: 100, connectTimeout: 5000, reconnectOnConnackError: true,
+    protocol: 'mqtt',
+    host: '127.0.0.1',
+    port: ports[0],
+    servers: ports.map((port) => ({ host: '127.0.0.1', port, protocol: 'mqtt' as const })),
+    clientId: CLIENT,
+    username: CLIENT,
+    password: PASSWORD,
+    clean: true,
+    protocolVersion: 4,
+    reconnectPeriod: 100,
+    connectTimeout: 5000,
+    reconnectOnConnackError: true,
   });
-  client.on('error', () => { /* a standby's "server unavailable": mqtt.js tries the next server */ });
+  client.on('error', () => {
+    /* a standby's "server unavailable": mqtt.js tries the next server */
+  });
   const waiting = new Map<string, { resolve: (port: number) => void; reject: (e: Error) => void }>();
   let port = 0;
   client.on('connect', () => {
@@ -41,7 +53,12 @@ export async function requester(ports: number[], seed: string): Promise<Requeste
   await new Promise<void>((resolve) => client.once('connect', () => resolve()));
   await sleep(200); // the subscription above is in place before the first request
   const people = generateResidents('tsu', { count: 10_000_000, seed });
-  const nextResident = () => { for (;;) { const r = people.next().value!; if (r.lgCode === '242012') return r; } };
+  const nextResident = () => {
+    for (;;) {
+      const r = people.next().value!;
+      if (r.lgCode === '242012') return r;
+    }
+  };
   return {
     client,
     request: async () => {
@@ -56,18 +73,30 @@ export async function requester(ports: number[], seed: string): Promise<Requeste
   };
 }
 
-export interface LoadResult { perSec: number; p50: number; p99: number; n: number }
+export interface LoadResult {
+  perSec: number;
+  p50: number;
+  p99: number;
+  n: number;
+}
 
 /** `total` requests, `window` outstanding at a time (closed loop). `during` runs every 100 ms meanwhile. */
 export async function boundedLoad(r: Requester, total: number, window: number, during?: () => Promise<void>): Promise<LoadResult> {
   const lat: number[] = [];
   let next = 0;
   let running = true;
-  const sampling = (async () => { while (running) { await during?.(); await sleep(100); } })();
+  const sampling = (async () => {
+    while (running) {
+      await during?.();
+      await sleep(100);
+    }
+  })();
   const t0 = performance.now();
-  await Promise.all(Array.from({ length: window }, async () => {
-    while (next++ < total) lat.push((await r.request()).ms);
-  }));
+  await Promise.all(
+    Array.from({ length: window }, async () => {
+      while (next++ < total) lat.push((await r.request()).ms);
+    }),
+  );
   const secs = (performance.now() - t0) / 1000;
   running = false;
   await sampling;

@@ -11,30 +11,62 @@ import { freePort } from '../../test/helpers/ports.js';
 
 export const PASSWORD = 'bench cluster password 1';
 export const STANDBY = /cluster: standby until this node wins the election/;
-export const env = () => { const e = { ...process.env }; delete e.SOFTHSM2_CONF; return e; };
+export const env = () => {
+  const e = { ...process.env };
+  delete e.SOFTHSM2_CONF;
+  return e;
+};
 
-export interface NodeFiles { id: string; dataDir: string; config: string; mqttPort: number; adminPort: number }
+export interface NodeFiles {
+  id: string;
+  dataDir: string;
+  config: string;
+  mqttPort: number;
+  adminPort: number;
+}
 
 /** Config of one node; `cluster` absent: single-box. */
-export async function nodeFiles(dir: string, id: string, pwFile: string, cluster?: { endpoints: string[]; prefix: string; leaseTtlSeconds: number }): Promise<NodeFiles> {
+export async function nodeFiles(
+  dir: string,
+  id: string,
+  pwFile: string,
+  cluster?: { endpoints: string[]; prefix: string; leaseTtlSeconds: number },
+): Promise<NodeFiles> {
   const dataDir = join(dir, id);
   const config = join(dir, `${id}.yaml`);
   const mqttPort = await freePort();
   const adminPort = await freePort();
   const uiPort = await freePort();
-  writeFileSync(config, [
-    "municipalities: ['242012']", `dataDir: ${dataDir}`, 'hsm: { kind: software }',
-    `listeners: [{ name: plain, type: plain, host: 127.0.0.1, port: ${mqttPort} }]`,
-    `systems: [{ id: rr-01, role: resident-register, password: { file: ${pwFile} } }]`,
-    `admin: { host: 127.0.0.1, port: ${adminPort} }`, `ui: { port: ${uiPort} }`, 'limits: { minFreeDiskBytes: 0 }',
-    ...(cluster ? [`cluster: { nodeId: ${id}, advertise: '127.0.0.1:${mqttPort}', leaseTtlSeconds: ${cluster.leaseTtlSeconds}, etcd: { endpoints: [${cluster.endpoints.map((e) => `'${e}'`).join(', ')}], prefix: ${cluster.prefix} } }`] : []),
-    '',
-  ].join('\n'));
+  writeFileSync(
+    config,
+    [
+      "municipalities: ['242012']",
+      `dataDir: ${dataDir}`,
+      'hsm: { kind: software }',
+      `listeners: [{ name: plain, type: plain, host: 127.0.0.1, port: ${mqttPort} }]`,
+      `systems: [{ id: rr-01, role: resident-register, password: { file: ${pwFile} } }]`,
+      `admin: { host: 127.0.0.1, port: ${adminPort} }`,
+      `ui: { port: ${uiPort} }`,
+      'limits: { minFreeDiskBytes: 0 }',
+      ...(cluster
+        ? [
+            `cluster: { nodeId: ${id}, advertise: '127.0.0.1:${mqttPort}', leaseTtlSeconds: ${cluster.leaseTtlSeconds}, etcd: { endpoints: [${cluster.endpoints.map((e) => `'${e}'`).join(', ')}], prefix: ${cluster.prefix} } }`,
+          ]
+        : []),
+      '',
+    ].join('\n'),
+  );
   return { id, dataDir, config, mqttPort, adminPort };
 }
 
 /** Starts a: leader, b: standby following. Every process started is pushed on `procs` (stopped by the caller). */
-export async function startPair(a: NodeFiles, b: NodeFiles, endpoints: string[], prefix: string, procs: ApplianceProcess[]): Promise<{ leader: ApplianceProcess; standby: ApplianceProcess }> {
+export async function startPair(
+  a: NodeFiles,
+  b: NodeFiles,
+  endpoints: string[],
+  prefix: string,
+  procs: ApplianceProcess[],
+): Promise<{ leader: ApplianceProcess; standby: ApplianceProcess }> {
   const seed = await spawnAppliance(a.config, env());
   procs.push(seed);
   await seed.stop();

@@ -17,7 +17,10 @@ export function buildQueries(seed: string, n: number, q: number): Array<{ q: Sea
     const r = personAt(seed, Math.floor(((k + 0.37) * n) / q));
     const town = r.address.replace(/[0-9０-９一二三四五六七八九十]+(丁目|番).*$/, '');
     const block = r.address.replace(/(丁目|番地).*$/, '$1'); // up to 丁目 (or the 番地 number)
-    const name = (r.alias && k % 2 === 0 ? r.alias : r.name).replace(/髙/g, '高').replace(/[齋齊]/g, '斎').replace(/[邉邊]/g, '辺');
+    const name = (r.alias && k % 2 === 0 ? r.alias : r.name)
+      .replace(/髙/g, '高')
+      .replace(/[齋齊]/g, '斎')
+      .replace(/[邉邊]/g, '辺');
     const kana = r.alias && k % 2 === 0 ? r.aliasKana! : r.nameKana;
     const variants: SearchQuery[] = [
       { name, birthDate: r.birthDate },
@@ -32,11 +35,20 @@ export function buildQueries(seed: string, n: number, q: number): Array<{ q: Sea
 
 const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 
-export interface SearchRound { p50ms: number; p99ms: number; maxMs: number; missed: number; tooManyHits: number; meanHits: number }
+export interface SearchRound {
+  p50ms: number;
+  p99ms: number;
+  maxMs: number;
+  missed: number;
+  tooManyHits: number;
+  meanHits: number;
+}
 
 export async function searchRound(store: IdentityStore, queries: Array<{ q: SearchQuery; code: string }>): Promise<SearchRound> {
   const lat: number[] = [];
-  let missed = 0, tooMany = 0, hitsTotal = 0;
+  let missed = 0,
+    tooMany = 0,
+    hitsTotal = 0;
   for (const { q, code } of queries) {
     const s = performance.now();
     const res = await store.search(q, { limit: 50 });
@@ -46,5 +58,12 @@ export async function searchRound(store: IdentityStore, queries: Array<{ q: Sear
     else if (!res.hits.some((h) => h.residentCode === code)) missed++;
   }
   lat.sort((a, b) => a - b);
-  return { p50ms: +pct(lat, 50).toFixed(2), p99ms: +pct(lat, 99).toFixed(2), maxMs: +lat[lat.length - 1]!.toFixed(2), missed, tooManyHits: tooMany, meanHits: +(hitsTotal / queries.length).toFixed(2) };
+  return {
+    p50ms: +pct(lat, 50).toFixed(2),
+    p99ms: +pct(lat, 99).toFixed(2),
+    maxMs: +lat[lat.length - 1]!.toFixed(2),
+    missed,
+    tooManyHits: tooMany,
+    meanHits: +(hitsTotal / queries.length).toFixed(2),
+  };
 }

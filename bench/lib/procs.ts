@@ -27,15 +27,25 @@ export function start(cmd: string, args: string[]): Child {
   let out = '';
   let err = '';
   const waiters: Array<() => void> = [];
-  proc.stdout.on('data', (d) => { out += d; for (const w of waiters.splice(0)) w(); });
-  proc.stderr.on('data', (d) => { err += d; });
-  proc.on('exit', () => { for (const w of waiters.splice(0)) w(); });
+  proc.stdout.on('data', (d) => {
+    out += d;
+    for (const w of waiters.splice(0)) w();
+  });
+  proc.stderr.on('data', (d) => {
+    err += d;
+  });
+  proc.on('exit', () => {
+    for (const w of waiters.splice(0)) w();
+  });
   return {
     proc,
     stderr: () => err,
     line(re, timeoutMs) {
       return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`${cmd} ${args.join(' ')}: no ${re} within ${timeoutMs} ms; stderr: ${err.slice(-500)}`)), timeoutMs);
+        const timer = setTimeout(
+          () => reject(new Error(`${cmd} ${args.join(' ')}: no ${re} within ${timeoutMs} ms; stderr: ${err.slice(-500)}`)),
+          timeoutMs,
+        );
         const check = (): void => {
           const m = out.split('\n').find((l) => re.test(l));
           if (m !== undefined) {
@@ -67,7 +77,10 @@ export async function waitForPort(port: number, timeoutMs: number): Promise<void
   for (;;) {
     const ok = await new Promise<boolean>((resolve) => {
       const s = connect(port, '127.0.0.1');
-      s.once('connect', () => { s.destroy(); resolve(true); });
+      s.once('connect', () => {
+        s.destroy();
+        resolve(true);
+      });
       s.once('error', () => resolve(false));
     });
     if (ok) return;
@@ -81,7 +94,10 @@ export function stop(c: Child, timeoutMs = 5000): Promise<void> {
   if (p.exitCode !== null || p.signalCode !== null) return Promise.resolve();
   return new Promise((resolve) => {
     const t = setTimeout(() => p.kill('SIGKILL'), timeoutMs);
-    p.once('exit', () => { clearTimeout(t); resolve(); });
+    p.once('exit', () => {
+      clearTimeout(t);
+      resolve();
+    });
     p.kill('SIGTERM');
   });
 }

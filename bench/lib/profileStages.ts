@@ -4,10 +4,32 @@
 // simulated upstream and of the benchmark's own clients is counted apart, as is idle time and GC.
 import { readFileSync } from 'node:fs';
 
-interface ProfileNode { id: number; callFrame: { functionName: string; url: string }; children?: number[] }
-interface CpuProfile { nodes: ProfileNode[]; samples: number[]; timeDeltas: number[] }
+interface ProfileNode {
+  id: number;
+  callFrame: { functionName: string; url: string };
+  children?: number[];
+}
+interface CpuProfile {
+  nodes: ProfileNode[];
+  samples: number[];
+  timeDeltas: number[];
+}
 
-export const STAGES = ['parse', 'validate', 'store', 'seal', 'audit', 'sign', 'send', 'broker', 'flow', 'simulators and clients', 'gc', 'idle', 'other'] as const;
+export const STAGES = [
+  'parse',
+  'validate',
+  'store',
+  'seal',
+  'audit',
+  'sign',
+  'send',
+  'broker',
+  'flow',
+  'simulators and clients',
+  'gc',
+  'idle',
+  'other',
+] as const;
 export type Stage = (typeof STAGES)[number];
 
 // Ordered: the first rule that matches a frame gives its stage.
@@ -20,7 +42,11 @@ const RULES: Array<[Stage, (url: string, fn: string) => boolean]> = [
   ['seal', (u) => u.includes('/gateway/crypto/')],
   ['audit', (u) => u.includes('/gateway/audit/')],
   ['sign', (u) => u.includes('/hsm/') || u.includes('pkcs11js')],
-  ['store', (u) => /\/(platform\/store|gateway\/cs\/identityStore|node_modules\/(classic-level|abstract-level|level-transcoder|module-error))/.test(u)],
+  [
+    'store',
+    (u) =>
+      /\/(platform\/store|gateway\/cs\/identityStore|node_modules\/(classic-level|abstract-level|level-transcoder|module-error))/.test(u),
+  ],
   ['send', (u) => /\/(gateway\/uplink|node_modules\/(mqtt|mqtt-packet|bl|readable-stream))\//.test(u)],
   ['broker', (u) => /\/(broker|node_modules\/(aedes[^/]*))\//.test(u)],
   ['flow', (u) => /\/(gateway|appliance|domain)\//.test(u)],

@@ -9,7 +9,11 @@ interface RawSnapshot {
   strings: string[];
 }
 
-export interface HeapGroup { key: string; count: number; bytes: number }
+export interface HeapGroup {
+  key: string;
+  count: number;
+  bytes: number;
+}
 
 /** Live objects grouped by type and constructor/function name (strings and code grouped by type only). */
 export function heapGroups(path: string): Map<string, HeapGroup> {
@@ -24,22 +28,27 @@ export function heapGroups(path: string): Map<string, HeapGroup> {
     const named = type === 'object' || type === 'closure' || type === 'native' || type === 'array';
     const key = named ? `${type}:${raw.strings[raw.nodes[i + fName]!]!.slice(0, 80)}` : type;
     let g = groups.get(key);
-    if (!g) groups.set(key, g = { key, count: 0, bytes: 0 });
+    if (!g) groups.set(key, (g = { key, count: 0, bytes: 0 }));
     g.count++;
     g.bytes += raw.nodes[i + fSize]!;
   }
   return groups;
 }
 
-export interface HeapDiff { totalBytes: [number, number]; grew: Array<{ key: string; count: number; bytes: number }> }
+export interface HeapDiff {
+  totalBytes: [number, number];
+  grew: Array<{ key: string; count: number; bytes: number }>;
+}
 
 /** The groups that grew most in bytes from `first` to `last`. */
 export function diffHeap(first: string, last: string, top = 15): HeapDiff {
   const a = heapGroups(first);
   const b = heapGroups(last);
   const total = (m: Map<string, HeapGroup>) => [...m.values()].reduce((s, g) => s + g.bytes, 0);
-  const grew = [...b.values()].map((g) => ({ key: g.key, count: g.count - (a.get(g.key)?.count ?? 0), bytes: g.bytes - (a.get(g.key)?.bytes ?? 0) }))
-    .sort((x, y) => y.bytes - x.bytes).slice(0, top);
+  const grew = [...b.values()]
+    .map((g) => ({ key: g.key, count: g.count - (a.get(g.key)?.count ?? 0), bytes: g.bytes - (a.get(g.key)?.bytes ?? 0) }))
+    .sort((x, y) => y.bytes - x.bytes)
+    .slice(0, top);
   return { totalBytes: [total(a), total(b)], grew };
 }
 

@@ -7,7 +7,14 @@
 import { readFileSync } from 'node:fs';
 
 export interface MemSample {
-  min: number; rss: number; rssAnon: number; rssFile: number; heapUsed: number; heapTotal: number; external: number; arrayBuffers: number;
+  min: number;
+  rss: number;
+  rssAnon: number;
+  rssFile: number;
+  heapUsed: number;
+  heapTotal: number;
+  external: number;
+  arrayBuffers: number;
   /** LevelDB's own estimate: memtables + block cache (leveldb.approximate-memory-usage). */
   leveldb: number;
   /** Anonymous memory that is neither the V8 heap, nor Buffers, nor LevelDB's: allocator, native modules, threads. */
@@ -24,7 +31,11 @@ function procStatusKb(field: string, status: string): number {
 /** The child's stdout line for one sample (bytes, as process.memoryUsage() and /proc give them). */
 export function memLine(u: NodeJS.MemoryUsage = process.memoryUsage(), leveldbBytes = 0): string {
   let status = '';
-  try { status = readFileSync('/proc/self/status', 'utf8'); } catch { /* not Linux: anon/file stay 0 */ }
+  try {
+    status = readFileSync('/proc/self/status', 'utf8');
+  } catch {
+    /* not Linux: anon/file stay 0 */
+  }
   return `mem ${u.rss} ${procStatusKb('RssAnon', status)} ${procStatusKb('RssFile', status)} ${u.heapUsed} ${u.heapTotal} ${u.external} ${u.arrayBuffers} ${leveldbBytes}\n`;
 }
 
@@ -32,8 +43,28 @@ export function memLine(u: NodeJS.MemoryUsage = process.memoryUsage(), leveldbBy
 export function parseMemLine(line: string, min: number): MemSample | undefined {
   const m = /^mem (\d+) (\d+) (\d+) (\d+) (\d+) (\d+) (\d+) (\d+)$/.exec(line.trim());
   if (!m) return undefined;
-  const [rss, rssAnon, rssFile, heapUsed, heapTotal, external, arrayBuffers, leveldb] = m.slice(1).map((v) => Number(v) / MB) as [number, number, number, number, number, number, number, number];
-  return { min, rss, rssAnon, rssFile, heapUsed, heapTotal, external, arrayBuffers, leveldb, otherNative: rssAnon - heapTotal - external - leveldb };
+  const [rss, rssAnon, rssFile, heapUsed, heapTotal, external, arrayBuffers, leveldb] = m.slice(1).map((v) => Number(v) / MB) as [
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
+  return {
+    min,
+    rss,
+    rssAnon,
+    rssFile,
+    heapUsed,
+    heapTotal,
+    external,
+    arrayBuffers,
+    leveldb,
+    otherNative: rssAnon - heapTotal - external - leveldb,
+  };
 }
 
 /** Least-squares slope of y over x. */
@@ -48,9 +79,26 @@ export function slope(points: Array<[number, number]>): number {
 }
 
 export type MemField = Exclude<keyof MemSample, 'min'>;
-export const MEM_FIELDS: MemField[] = ['rss', 'rssAnon', 'rssFile', 'heapUsed', 'heapTotal', 'external', 'arrayBuffers', 'leveldb', 'otherNative'];
+export const MEM_FIELDS: MemField[] = [
+  'rss',
+  'rssAnon',
+  'rssFile',
+  'heapUsed',
+  'heapTotal',
+  'external',
+  'arrayBuffers',
+  'leveldb',
+  'otherNative',
+];
 
-export interface MemSummary { samples: number; fromMin: number; toMin: number; slopeMbPerMin: Record<MemField, number>; firstMb: Record<MemField, number>; lastMb: Record<MemField, number> }
+export interface MemSummary {
+  samples: number;
+  fromMin: number;
+  toMin: number;
+  slopeMbPerMin: Record<MemField, number>;
+  firstMb: Record<MemField, number>;
+  lastMb: Record<MemField, number>;
+}
 
 /**
  * Slopes over the steady part of one process life: its last `fraction` (warm-up, JIT, caches filling
@@ -67,14 +115,21 @@ export function steadySummary(samples: MemSample[], fraction = 2 / 3): MemSummar
   const per = (f: (field: MemField) => number) => Object.fromEntries(MEM_FIELDS.map((k) => [k, round(f(k))])) as Record<MemField, number>;
   const mean = (xs: MemSample[], k: MemField) => xs.reduce((s, x) => s + x[k], 0) / xs.length;
   return {
-    samples: steady.length, fromMin: round(steady[0]!.min), toMin: round(steady.at(-1)!.min),
+    samples: steady.length,
+    fromMin: round(steady[0]!.min),
+    toMin: round(steady.at(-1)!.min),
     slopeMbPerMin: per((k) => slope(steady.map((s) => [s.min, s[k]]))),
     firstMb: per((k) => mean(steady.slice(0, 5), k)),
     lastMb: per((k) => mean(steady.slice(-5), k)),
   };
 }
 
-export interface MinuteEnvelope { minute: number; minMb: number; maxMb: number; samples: number }
+export interface MinuteEnvelope {
+  minute: number;
+  minMb: number;
+  maxMb: number;
+  samples: number;
+}
 
 /**
  * RSS low and high per whole minute of a life. V8 lets its heap grow for a minute or two and then
@@ -86,10 +141,17 @@ export function minuteEnvelope(samples: MemSample[], startedMin: number, field: 
   for (const s of samples) {
     const m = Math.floor(s.min - startedMin);
     let b = bins.get(m);
-    if (!b) bins.set(m, b = []);
+    if (!b) bins.set(m, (b = []));
     b.push(s[field]);
   }
-  return [...bins].sort(([a], [b]) => a - b).map(([minute, v]) => ({ minute, minMb: Number(Math.min(...v).toFixed(1)), maxMb: Number(Math.max(...v).toFixed(1)), samples: v.length }));
+  return [...bins]
+    .sort(([a], [b]) => a - b)
+    .map(([minute, v]) => ({
+      minute,
+      minMb: Number(Math.min(...v).toFixed(1)),
+      maxMb: Number(Math.max(...v).toFixed(1)),
+      samples: v.length,
+    }));
 }
 
 /** Slope (MB/min) of the per-minute highs over the whole minutes in the last `fraction` of the life. */
@@ -101,7 +163,12 @@ export function envelopeSlope(env: MinuteEnvelope[], fraction = 2 / 3, minSample
   return steady.length < 2 ? undefined : Number(slope(steady.map((e) => [e.minute, e.maxMb])).toFixed(3));
 }
 
-export interface AnonSplit { mainArenaMb: number; threadArenasMb: number; threadArenas: number; otherAnonMb: number }
+export interface AnonSplit {
+  mainArenaMb: number;
+  threadArenasMb: number;
+  threadArenas: number;
+  otherAnonMb: number;
+}
 
 const ARENA_BYTES = 64 * 1024 * 1024;
 
@@ -115,18 +182,29 @@ export function anonSplit(smaps = readFileSync('/proc/self/smaps', 'utf8')): Ano
   const maps: Array<{ start: number; end: number; perms: string; inode: number; name: string; rss: number }> = [];
   for (const line of smaps.split('\n')) {
     const m = /^([0-9a-f]+)-([0-9a-f]+) (\S+) \S+ \S+ (\d+)\s*(.*)$/.exec(line);
-    if (m) { maps.push({ start: parseInt(m[1]!, 16), end: parseInt(m[2]!, 16), perms: m[3]!, inode: Number(m[4]), name: m[5]!.trim(), rss: 0 }); continue; }
+    if (m) {
+      maps.push({ start: parseInt(m[1]!, 16), end: parseInt(m[2]!, 16), perms: m[3]!, inode: Number(m[4]), name: m[5]!.trim(), rss: 0 });
+      continue;
+    }
     const r = /^Rss:\s+(\d+) kB/.exec(line);
     if (r && maps.length) maps.at(-1)!.rss = Number(r[1]) * 1024;
   }
   const out = { main: 0, arenas: 0, count: 0, other: 0 };
   maps.forEach((m, i) => {
-    if (m.name === '[heap]') { out.main += m.rss; return; }
+    if (m.name === '[heap]') {
+      out.main += m.rss;
+      return;
+    }
     if (m.inode !== 0 || m.name !== '' || !m.perms.startsWith('rw')) return;
     const next = maps[i + 1];
-    const arena = m.start % ARENA_BYTES === 0 && (m.end - m.start === ARENA_BYTES
-      || (next !== undefined && next.start === m.end && next.perms.startsWith('---') && next.end - m.start === ARENA_BYTES));
-    if (arena) { out.arenas += m.rss; out.count++; } else out.other += m.rss;
+    const arena =
+      m.start % ARENA_BYTES === 0 &&
+      (m.end - m.start === ARENA_BYTES ||
+        (next !== undefined && next.start === m.end && next.perms.startsWith('---') && next.end - m.start === ARENA_BYTES));
+    if (arena) {
+      out.arenas += m.rss;
+      out.count++;
+    } else out.other += m.rss;
   });
   return { mainArenaMb: out.main / MB, threadArenasMb: out.arenas / MB, threadArenas: out.count, otherAnonMb: out.other / MB };
 }

@@ -26,23 +26,23 @@ let heldBack = 0;
 let phase: 'live' | 'recovery' = 'live';
 
 function onPacket(p: mqttPacket.Packet, c: WireClient): void {
-    if (p.cmd !== 'publish') return;
-    const pub = p;
-    if (pub.qos > 0 && pub.messageId !== undefined) c.sendRaw(pubackBytes(pub.messageId));
-    const payload = pub.payload as Buffer;
-    const i = payload.readUInt32BE(0);
-    const t = nowMs();
-    if (received++ === 0) first = t;
-    if (i >= count) return;
-    if (seen[i]) duplicated++;
-    else {
-      seen[i] = 1;
-      distinct++;
-      if (phase === 'live') last = t;
-      else heldBack++;
-    }
-    if (i < max) reordered++;
-    else max = i;
+  if (p.cmd !== 'publish') return;
+  const pub = p;
+  if (pub.qos > 0 && pub.messageId !== undefined) c.sendRaw(pubackBytes(pub.messageId));
+  const payload = pub.payload as Buffer;
+  const i = payload.readUInt32BE(0);
+  const t = nowMs();
+  if (received++ === 0) first = t;
+  if (i >= count) return;
+  if (seen[i]) duplicated++;
+  else {
+    seen[i] = 1;
+    distinct++;
+    if (phase === 'live') last = t;
+    else heldBack++;
+  }
+  if (i < max) reordered++;
+  else max = i;
 }
 
 async function settle(): Promise<void> {
@@ -74,5 +74,7 @@ if (distinct < count) {
   await again.close();
 }
 const cpu = process.cpuUsage(cpu0);
-process.stdout.write(`${JSON.stringify({ first, last, received, lost: count - distinct, reordered, duplicated, heldBack, cpuMs: (cpu.user + cpu.system) / 1000 })}\n`);
+process.stdout.write(
+  `${JSON.stringify({ first, last, received, lost: count - distinct, reordered, duplicated, heldBack, cpuMs: (cpu.user + cpu.system) / 1000 })}\n`,
+);
 process.exit(0);

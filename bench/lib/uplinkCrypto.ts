@@ -6,7 +6,8 @@ import type { FlattenedJws, Signer, Verifier, VerifyResult } from '../../hsm/typ
 
 /** A JWS without signature: the uplink's signing step costs only the serialisation. */
 export const unsignedSigner: Signer = {
-  kid: 'unsigned', certificateDer: new Uint8Array(),
+  kid: 'unsigned',
+  certificateDer: new Uint8Array(),
   status: () => ({ kind: 'software', ready: true, detail: 'benchmark baseline: no signature', warning: 'unsigned benchmark baseline' }),
   close: async () => undefined,
   async signEnvelope(env): Promise<FlattenedJws> {
@@ -28,7 +29,14 @@ export async function rawSigningRate(signer: Signer, env: Envelope, seconds: num
   const end = performance.now() + seconds * 1000;
   let n = 0;
   const t0 = performance.now();
-  await Promise.all(Array.from({ length: inFlight }, async () => { while (performance.now() < end) { await signer.signEnvelope(env); n++; } }));
+  await Promise.all(
+    Array.from({ length: inFlight }, async () => {
+      while (performance.now() < end) {
+        await signer.signEnvelope(env);
+        n++;
+      }
+    }),
+  );
   return n / ((performance.now() - t0) / 1000);
 }
 

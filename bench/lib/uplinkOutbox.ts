@@ -8,12 +8,19 @@ import { notifyBody, testResidentCode } from '../../test/helpers/uplink.js';
 import { sleep } from './uplinkCrypto.js';
 import { latencyOf, type Latency } from './uplinkReq.js';
 
-export interface OutboxPathResult { throughput: number; pacedRate: number; endToEnd: Latency }
+export interface OutboxPathResult {
+  throughput: number;
+  pacedRate: number;
+  endToEnd: Latency;
+}
 
 /** Fictitious persons of this mode (住民票コード outside the stack's residents), one partition each. */
 const PERSONS = 500;
 
-export async function measureOutboxPath(s: CsStack, o: { messages: number; pacedSeconds: number; progress: (m: string) => void }): Promise<OutboxPathResult> {
+export async function measureOutboxPath(
+  s: CsStack,
+  o: { messages: number; pacedSeconds: number; progress: (m: string) => void },
+): Promise<OutboxPathResult> {
   const sentAt = new Map<string, number>();
   const latencies: number[] = [];
   const pref = s.sims.node(PREF);
@@ -29,7 +36,16 @@ export async function measureOutboxPath(s: CsStack, o: { messages: number; paced
     const ids: string[] = [];
     for (let i = 0; i < count; i++) {
       const n = seq++;
-      const e: Envelope = { v: 1, id: uuidv7(), type: 'identity.notify', from: SELF, to: PREF, at: nowIso(), corr: null, body: notifyBody(testResidentCode(n % PERSONS), Math.floor(n / PERSONS) + 1) };
+      const e: Envelope = {
+        v: 1,
+        id: uuidv7(),
+        type: 'identity.notify',
+        from: SELF,
+        to: PREF,
+        at: nowIso(),
+        corr: null,
+        body: notifyBody(testResidentCode(n % PERSONS), Math.floor(n / PERSONS) + 1),
+      };
       s.uplink.outbox.enqueue(b, e);
       ids.push(e.id);
     }
@@ -59,7 +75,10 @@ export async function measureOutboxPath(s: CsStack, o: { messages: number; paced
     let offered = 0;
     while (performance.now() - p0 < o.pacedSeconds * 1000) {
       const due = Math.floor(((performance.now() - p0) / 1000) * rate);
-      if (due > offered) { await enqueue(due - offered); offered = due; }
+      if (due > offered) {
+        await enqueue(due - offered);
+        offered = due;
+      }
       await sleep(10);
     }
     const pacedRate = offered / ((performance.now() - p0) / 1000);

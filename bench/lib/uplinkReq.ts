@@ -21,7 +21,12 @@ export interface ReqPathOptions {
   profile?: { start(): Promise<void>; stop(): Promise<void> };
 }
 
-export interface Latency { p50: number; p99: number; n: number; samples: number[] }
+export interface Latency {
+  p50: number;
+  p99: number;
+  n: number;
+  samples: number[];
+}
 
 export interface ReqPathResult {
   /** identity.notify/s arriving at the prefecture with `window` requests outstanding. */
@@ -47,7 +52,12 @@ export const latencyOf = (xs: number[]): Latency => ({ p50: percentile(xs, 50), 
 export async function measureReqPath(s: CsStack, o: ReqPathOptions): Promise<ReqPathResult> {
   const listener = s.config.listeners[0]!;
   const client: MqttClient = await mqtt.connectAsync(`mqtt://127.0.0.1:${listener.port}`, {
-    clientId: SYSTEMS.register, username: SYSTEMS.register, password: PASSWORD, clean: true, protocolVersion: 4, reconnectPeriod: 0,
+    clientId: SYSTEMS.register,
+    username: SYSTEMS.register,
+    password: PASSWORD,
+    clean: true,
+    protocolVersion: 4,
+    reconnectPeriod: 0,
   });
   (client.stream as { setNoDelay?: (v: boolean) => void }).setNoDelay?.(true);
   const today = isoDateInJapan(Date.now());
@@ -65,7 +75,10 @@ export async function measureReqPath(s: CsStack, o: ReqPathOptions): Promise<Req
 
   client.on('message', (_topic, payload) => {
     const e = JSON.parse(payload.toString('utf8')) as Envelope;
-    if (e.type === 'error') { failure ??= `error reply: ${JSON.stringify(e.body).slice(0, 300)}`; return; }
+    if (e.type === 'error') {
+      failure ??= `error reply: ${JSON.stringify(e.body).slice(0, 300)}`;
+      return;
+    }
     const t = e.corr === null ? undefined : replyWait.get(e.corr);
     if (t === undefined) return;
     replyWait.delete(e.corr!);
@@ -93,13 +106,21 @@ export async function measureReqPath(s: CsStack, o: ReqPathOptions): Promise<Req
     const i = seq++;
     const r = s.residents[i % s.residents.length]!;
     const address = `${r.address}の${i}号`;
-    const env = { v: 1, id: uuidv7(), type: 'identity.update', body: { record: { ...r, address, changeReason: 'correct', changeDate: today, status: 'current' } } };
+    const env = {
+      v: 1,
+      id: uuidv7(),
+      type: 'identity.update',
+      body: { record: { ...r, address, changeReason: 'correct', changeDate: today, status: 'current' } },
+    };
     const payload = JSON.stringify(env);
     const t = performance.now();
     pending.set(`${r.residentCode}|${address}`, t);
     replyWait.set(env.id, t);
     published++;
-    client.publish('req/identity.update', payload, { qos: 1 }, (err) => { if (err) failure ??= `publish: ${err.message}`; else pubacked++; });
+    client.publish('req/identity.update', payload, { qos: 1 }, (err) => {
+      if (err) failure ??= `publish: ${err.message}`;
+      else pubacked++;
+    });
   };
   const drain = async () => {
     const until = performance.now() + 120_000;
@@ -113,7 +134,9 @@ export async function measureReqPath(s: CsStack, o: ReqPathOptions): Promise<Req
   try {
     // Sustained: closed loop, each arrival at the prefecture lets one more request go.
     let open = true;
-    onComplete = () => { if (open) publishOne(); };
+    onComplete = () => {
+      if (open) publishOne();
+    };
     for (let i = 0; i < o.window; i++) publishOne();
     o.progress(`req: warm-up ${o.warmupSeconds} s, window ${o.window}`);
     await sleep(o.warmupSeconds * 1000);
@@ -125,7 +148,10 @@ export async function measureReqPath(s: CsStack, o: ReqPathOptions): Promise<Req
     while (performance.now() < tEnd) {
       if (failure) throw new Error(failure);
       await sleep(100);
-      samples.unacked += published - pubacked; samples.intake += pubacked - answered; samples.uplink += answered - completed; samples.n++;
+      samples.unacked += published - pubacked;
+      samples.intake += pubacked - answered;
+      samples.uplink += answered - completed;
+      samples.n++;
     }
     const sustainedCount = completed - c0;
     const sustained = sustainedCount / ((performance.now() - t0) / 1000);
@@ -141,7 +167,10 @@ export async function measureReqPath(s: CsStack, o: ReqPathOptions): Promise<Req
     let offered = 0;
     while (performance.now() - p0 < o.pacedSeconds * 1000) {
       const due = Math.floor(((performance.now() - p0) / 1000) * rate);
-      while (offered < due) { publishOne(); offered++; }
+      while (offered < due) {
+        publishOne();
+        offered++;
+      }
       if (failure) throw new Error(failure);
       await sleep(10);
     }
@@ -149,8 +178,16 @@ export async function measureReqPath(s: CsStack, o: ReqPathOptions): Promise<Req
     await drain();
     recording = false;
     return {
-      sustained, sustainedCount, pacedRate, endToEnd: latencyOf(e2e), localReply: latencyOf(local),
-      backlog: { unacked: samples.unacked / Math.max(1, samples.n), intake: samples.intake / Math.max(1, samples.n), uplink: samples.uplink / Math.max(1, samples.n) },
+      sustained,
+      sustainedCount,
+      pacedRate,
+      endToEnd: latencyOf(e2e),
+      localReply: latencyOf(local),
+      backlog: {
+        unacked: samples.unacked / Math.max(1, samples.n),
+        intake: samples.intake / Math.max(1, samples.n),
+        uplink: samples.uplink / Math.max(1, samples.n),
+      },
     };
   } finally {
     onComplete = undefined;

@@ -9,16 +9,31 @@ import { PASSWORD, SYSTEMS, type CsStack } from '../../test/helpers/cs-harness.j
 import { latencyOf, type Latency } from './uplinkReq.js';
 import { sleep } from './uplinkCrypto.js';
 
-export interface SearchDuringBurst { burst: number; burstSeconds: number; searches: Latency; maxQueued: number }
+export interface SearchDuringBurst {
+  burst: number;
+  burstSeconds: number;
+  searches: Latency;
+  maxQueued: number;
+}
 
 async function connect(s: CsStack, id: string): Promise<MqttClient> {
-  const c = await mqtt.connectAsync(`mqtt://127.0.0.1:${s.config.listeners[0]!.port}`, { clientId: id, username: id, password: PASSWORD, clean: true, protocolVersion: 4, reconnectPeriod: 0 });
+  const c = await mqtt.connectAsync(`mqtt://127.0.0.1:${s.config.listeners[0]!.port}`, {
+    clientId: id,
+    username: id,
+    password: PASSWORD,
+    clean: true,
+    protocolVersion: 4,
+    reconnectPeriod: 0,
+  });
   (c.stream as { setNoDelay?: (v: boolean) => void }).setNoDelay?.(true);
   await c.subscribeAsync(`res/${id}`, { qos: 1 });
   return c;
 }
 
-export async function measureSearchDuringBurst(s: CsStack, o: { burst: number; progress: (m: string) => void }): Promise<SearchDuringBurst> {
+export async function measureSearchDuringBurst(
+  s: CsStack,
+  o: { burst: number; progress: (m: string) => void },
+): Promise<SearchDuringBurst> {
   const rr = await connect(s, SYSTEMS.register);
   const term = await connect(s, SYSTEMS.terminal);
   const today = isoDateInJapan(Date.now());
@@ -40,8 +55,15 @@ export async function measureSearchDuringBurst(s: CsStack, o: { burst: number; p
     const t0 = performance.now();
     for (let i = 0; i < o.burst; i++) {
       const r = s.residents[i % s.residents.length]!;
-      const env = { v: 1, id: uuidv7(), type: 'identity.update', body: { record: { ...r, address: `${r.address}の${i}番`, changeReason: 'correct', changeDate: today, status: 'current' } } };
-      rr.publish('req/identity.update', JSON.stringify(env), { qos: 1 }, (err) => { if (err) failure ??= `publish: ${err.message}`; });
+      const env = {
+        v: 1,
+        id: uuidv7(),
+        type: 'identity.update',
+        body: { record: { ...r, address: `${r.address}の${i}番`, changeReason: 'correct', changeDate: today, status: 'current' } },
+      };
+      rr.publish('req/identity.update', JSON.stringify(env), { qos: 1 }, (err) => {
+        if (err) failure ??= `publish: ${err.message}`;
+      });
     }
     const samples: number[] = [];
     let maxQueued = 0;
@@ -50,7 +72,19 @@ export async function measureSearchDuringBurst(s: CsStack, o: { burst: number; p
       if (failure) throw new Error(failure);
       if (performance.now() > limit) throw new Error(`burst not answered after 30 min (${answered}/${o.burst})`);
       const r = s.residents[samples.length % s.residents.length]!;
-      const env = { v: 1, id: uuidv7(), type: 'identity.search', body: { dutyCode: 'JUKI-01', operatorId: 'op-0001', terminalId: 'tm-0001', name: r.name, birthDate: r.birthDate, address: '三重県津市' } };
+      const env = {
+        v: 1,
+        id: uuidv7(),
+        type: 'identity.search',
+        body: {
+          dutyCode: 'JUKI-01',
+          operatorId: 'op-0001',
+          terminalId: 'tm-0001',
+          name: r.name,
+          birthDate: r.birthDate,
+          address: '三重県津市',
+        },
+      };
       maxQueued = Math.max(maxQueued, queue.depth());
       const reply = new Promise<Envelope>((resolve) => waiting.set(env.id, resolve));
       const t = performance.now();

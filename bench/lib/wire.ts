@@ -22,7 +22,12 @@ export function parseUrl(url: string): { host: string; port: number } {
 }
 
 /** `handler` is set before CONNECT: a stored queue can arrive in the same read as the CONNACK. */
-export async function wireConnect(url: string, clientId: string, clean: boolean, handler?: (p: Incoming, c: WireClient) => void): Promise<WireClient> {
+export async function wireConnect(
+  url: string,
+  clientId: string,
+  clean: boolean,
+  handler?: (p: Incoming, c: WireClient) => void,
+): Promise<WireClient> {
   const { host, port } = parseUrl(url);
   const socket = netConnect(port, host);
   socket.setNoDelay(true);
@@ -46,22 +51,36 @@ export async function wireConnect(url: string, clientId: string, clean: boolean,
   });
   const client: WireClient = {
     socket,
-    send: (packet) => { socket.write(mqttPacket.generate(packet)); },
-    sendRaw: (buf) => { socket.write(buf); },
-    next: (cmd, timeoutMs = 30_000) => new Promise((resolve, reject) => {
-      const t = setTimeout(() => reject(new Error(`no ${cmd} within ${timeoutMs} ms`)), timeoutMs);
-      waiters.push({ cmd, resolve: (p) => { clearTimeout(t); resolve(p); } });
-    }),
-    onPacket: (h) => { onPacket = h; },
-    close: () => new Promise((resolve) => {
-      if (socket.destroyed) return resolve();
-      socket.end(mqttPacket.generate({ cmd: 'disconnect' }), () => resolve());
-      socket.once('close', () => resolve());
-    }),
+    send: (packet) => {
+      socket.write(mqttPacket.generate(packet));
+    },
+    sendRaw: (buf) => {
+      socket.write(buf);
+    },
+    next: (cmd, timeoutMs = 30_000) =>
+      new Promise((resolve, reject) => {
+        const t = setTimeout(() => reject(new Error(`no ${cmd} within ${timeoutMs} ms`)), timeoutMs);
+        waiters.push({
+          cmd,
+          resolve: (p) => {
+            clearTimeout(t);
+            resolve(p);
+          },
+        });
+      }),
+    onPacket: (h) => {
+      onPacket = h;
+    },
+    close: () =>
+      new Promise((resolve) => {
+        if (socket.destroyed) return resolve();
+        socket.end(mqttPacket.generate({ cmd: 'disconnect' }), () => resolve());
+        socket.once('close', () => resolve());
+      }),
   };
   if (handler) onPacket = (p) => handler(p, client);
   client.send({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clean, clientId, keepalive: 0 });
-  const connack = await client.next('connack', 10_000) as mqttPacket.IConnackPacket;
+  const connack = (await client.next('connack', 10_000)) as mqttPacket.IConnackPacket;
   if (connack.returnCode !== 0) throw new Error(`CONNACK refused: ${connack.returnCode}`);
   return client;
 }

@@ -2,11 +2,20 @@
 import { statfs } from 'node:fs/promises';
 import type { Db } from '../../platform/store/db.js';
 
-export interface CheckResult { ok: boolean; detail?: string }
-export interface ReadinessCheck { name: string; run(): Promise<CheckResult> }
+export interface CheckResult {
+  ok: boolean;
+  detail?: string;
+}
+export interface ReadinessCheck {
+  name: string;
+  run(): Promise<CheckResult>;
+}
 
 export function listenersCheck(broker: { listenersUp(): boolean }): ReadinessCheck {
-  return { name: 'listeners', run: async () => (broker.listenersUp() ? { ok: true } : { ok: false, detail: 'not every configured listener is up' }) };
+  return {
+    name: 'listeners',
+    run: async () => (broker.listenersUp() ? { ok: true } : { ok: false, detail: 'not every configured listener is up' }),
+  };
 }
 
 /** A probe write (and delete) proves the appliance DB accepts writes, not merely that it is open. */

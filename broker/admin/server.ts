@@ -9,7 +9,12 @@ export interface AdminHandle {
   close(): Promise<void>;
 }
 
-export async function startAdminServer(opts: { host: string; port: number; registry: Registry; checks: ReadinessCheck[] }): Promise<AdminHandle> {
+export async function startAdminServer(opts: {
+  host: string;
+  port: number;
+  registry: Registry;
+  checks: ReadinessCheck[];
+}): Promise<AdminHandle> {
   if (!isLoopback(opts.host)) throw new Error(`admin server: allowed only on loopback, not ${opts.host}`);
   const server: Server = createServer((req, res) => {
     const send = (status: number, type: string, body: string) => {
@@ -20,22 +25,36 @@ export async function startAdminServer(opts: { host: string; port: number; regis
     const path = (req.url ?? '/').split('?')[0];
     if (path === '/healthz') return send(200, 'text/plain', 'ok\n');
     if (path === '/readyz') {
-      Promise.all(opts.checks.map(async (c) => {
-        try { return { name: c.name, ...(await c.run()) }; } catch (e) { return { name: c.name, ok: false, detail: (e as Error).message }; }
-      })).then((results) => {
-        const failing = results.filter((r) => !r.ok);
-        send(failing.length ? 503 : 200, 'application/json', JSON.stringify({ ready: failing.length === 0, checks: results }) + '\n');
-      }, (e: Error) => send(500, 'text/plain', `${e.message}\n`));
+      Promise.all(
+        opts.checks.map(async (c) => {
+          try {
+            return { name: c.name, ...(await c.run()) };
+          } catch (e) {
+            return { name: c.name, ok: false, detail: (e as Error).message };
+          }
+        }),
+      ).then(
+        (results) => {
+          const failing = results.filter((r) => !r.ok);
+          send(failing.length ? 503 : 200, 'application/json', JSON.stringify({ ready: failing.length === 0, checks: results }) + '\n');
+        },
+        (e: Error) => send(500, 'text/plain', `${e.message}\n`),
+      );
       return;
     }
     if (path === '/metrics') {
-      opts.registry.metrics().then((text) => send(200, opts.registry.contentType, text), (e: Error) => send(500, 'text/plain', `${e.message}\n`));
+      opts.registry.metrics().then(
+        (text) => send(200, opts.registry.contentType, text),
+        (e: Error) => send(500, 'text/plain', `${e.message}\n`),
+      );
       return;
     }
     send(404, 'text/plain', 'not found\n');
   });
   await new Promise<void>((resolve, reject) => {
-    server.once('error', (e: NodeJS.ErrnoException) => reject(new Error(`admin server: cannot listen on ${opts.host}:${opts.port}: ${e.code ?? e.message}`)));
+    server.once('error', (e: NodeJS.ErrnoException) =>
+      reject(new Error(`admin server: cannot listen on ${opts.host}:${opts.port}: ${e.code ?? e.message}`)),
+    );
     server.listen(opts.port, opts.host, () => resolve());
   });
   return {
@@ -43,6 +62,10 @@ export async function startAdminServer(opts: { host: string; port: number; regis
       const a = server.address();
       return a && typeof a === 'object' ? { host: a.address, port: a.port } : { host: opts.host, port: opts.port };
     },
-    close: () => new Promise<void>((resolve) => { server.close(() => resolve()); server.closeAllConnections(); }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
   };
 }

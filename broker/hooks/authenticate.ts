@@ -41,17 +41,24 @@ export function createAuthentication(ctx: BrokerContext, gate: PreAuthGate): Aut
   };
 
   return {
-    sweep(now) { announce(throttle.sweep(now), {}); },
-    reconfigure(next) { check = createAuthenticator(next, ctx.deps.readSecret); },
+    sweep(now) {
+      announce(throttle.sweep(now), {});
+    },
+    reconfigure(next) {
+      check = createAuthenticator(next, ctx.deps.readSecret);
+    },
     preConnect(client, packet, done) {
       (client as MarkedClient)._jukiEmptyId = packet.clientId === '';
       gate.connectArrived(client.conn);
       if (packet.will) connections.connectWills.set(client, packet.will as WillShape);
       // Before the session's subscriptions are restored: they capture the delivery function.
-      connections.windows.set(client, installInflightWindow(client, limits.maxInflight, limits.maxOfflineQueue, (held) => {
-        deny('slow-consumer', `clean session stopped acknowledging: ${held} messages held beyond the inflight window`, { client });
-        client.close();
-      }));
+      connections.windows.set(
+        client,
+        installInflightWindow(client, limits.maxInflight, limits.maxOfflineQueue, (held) => {
+          deny('slow-consumer', `clean session stopped acknowledging: ${held} messages held beyond the inflight window`, { client });
+          client.close();
+        }),
+      );
       done(null, true);
     },
     authenticate(client, username, password, done) {
@@ -71,16 +78,23 @@ export function createAuthentication(ctx: BrokerContext, gate: PreAuthGate): Aut
       if (info.type === 'tls') {
         const peer = (client.conn as TLSSocket).getPeerCertificate?.();
         const cn = peer?.subject?.CN;
-        peerCn = Array.isArray(cn) ? (cn.length === 1 ? cn[0]! : null) : cn ?? null;
+        peerCn = Array.isArray(cn) ? (cn.length === 1 ? cn[0]! : null) : (cn ?? null);
         if (peer?.raw) peerFingerprint256 = certificateFingerprint(peer.raw);
       }
       // Passwords exist only on plain listeners (TLS authenticates by certificate): only they can be guessed.
       const keys = info.type === 'plain' ? loginKeys(username, (client.conn as Socket).remoteAddress) : [];
       const backoff = keys.length > 0 ? throttle.refuses(keys, Date.now()) : null;
-      if (backoff) return refuse(5, 'auth-throttled', `${backoff} is in backoff after failed logins: refused without checking the password`, true);
+      if (backoff)
+        return refuse(5, 'auth-throttled', `${backoff} is in backoff after failed logins: refused without checking the password`, true);
       const r = check({
-        listenerType: info.type, segment: info.segment, peerCn, peerFingerprint256, username, password,
-        clientId: (client as MarkedClient)._jukiEmptyId === true ? '' : client.id, clean: client.clean,
+        listenerType: info.type,
+        segment: info.segment,
+        peerCn,
+        peerFingerprint256,
+        username,
+        password,
+        clientId: (client as MarkedClient)._jukiEmptyId === true ? '' : client.id,
+        clean: client.clean,
       });
       if (!r.ok) {
         if (keys.length === 0 || r.denial !== 'auth' || r.returnCode !== 4) return refuse(r.returnCode, r.denial, r.reason);
@@ -92,7 +106,12 @@ export function createAuthentication(ctx: BrokerContext, gate: PreAuthGate): Aut
       const will = connections.connectWills.get(client);
       const willRefused = will && willProblem(r.identity, will, applianceMode(ctx));
       if (willRefused) {
-        deny('acl-will', `last will on ${will.topic} refused: ${willRefused}`, { client, conn: client.conn, systemId: r.identity.systemId, topic: will.topic });
+        deny('acl-will', `last will on ${will.topic} refused: ${willRefused}`, {
+          client,
+          conn: client.conn,
+          systemId: r.identity.systemId,
+          topic: will.topic,
+        });
         return done(Object.assign(new Refusal(willRefused), { returnCode: 5 }), false);
       }
       gate.authenticated(client.conn);
@@ -100,7 +119,10 @@ export function createAuthentication(ctx: BrokerContext, gate: PreAuthGate): Aut
       if (peerFingerprint256) connections.fingerprints.set(client, peerFingerprint256);
       connections.admitted.add(client);
       client.conn.once('close', () => connections.admitted.delete(client));
-      ctx.log.info({ clientId: client.id, systemId: r.identity.systemId, role: r.identity.role, listener: info.name }, 'client authenticated');
+      ctx.log.info(
+        { clientId: client.id, systemId: r.identity.systemId, role: r.identity.role, listener: info.name },
+        'client authenticated',
+      );
       done(null, true);
     },
   };

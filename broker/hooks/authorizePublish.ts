@@ -14,7 +14,10 @@ import { wireDurableIngress, type LevelPersistence } from '../persistence/index.
 import { registrantIdentity, willProblem } from '../will.js';
 import { applianceMode, type BrokerContext } from './context.js';
 
-export interface PublishGuards { disk: DiskGuard; queues: OfflineQueueGuard }
+export interface PublishGuards {
+  disk: DiskGuard;
+  queues: OfflineQueueGuard;
+}
 
 type AuthorizePublish = NonNullable<AedesOptions['authorizePublish']>;
 
@@ -27,7 +30,10 @@ export function createAuthorizePublish(ctx: BrokerContext, guards: PublishGuards
     // longer given (broker/stored-wills.ts): nobody vouches for it.
     if (!client) {
       const clientId = (packet as { clientId?: string }).clientId;
-      deny('acl-will', `publish with no client attached refused (${packet.topic})`, { topic: packet.topic, ...(clientId ? { clientId } : {}) });
+      deny('acl-will', `publish with no client attached refused (${packet.topic})`, {
+        topic: packet.topic,
+        ...(clientId ? { clientId } : {}),
+      });
       return done(new Refusal('publish with no client attached'));
     }
     // A connection that ended without DISCONNECT: its will, re-checked under the configuration now in force.
@@ -40,15 +46,18 @@ export function createAuthorizePublish(ctx: BrokerContext, guards: PublishGuards
         return done(new Refusal(problem));
       }
     }
-    admitPublish(ctx, guards, client, packet).then((refusal) => {
-      if (refusal === null) return done(null);
-      if (refusal === 'answered') return done(new Answered('oversized request answered'));
-      deny(refusal[0], refusal[1], { client, topic: packet.topic });
-      done(Object.assign(new Refusal(refusal[1]), { kind: refusal[0] }));
-    }, (e: Error) => {
-      deny('storage', `publish check failed: ${e.message}`, { client, topic: packet.topic });
-      done(new Refusal(e.message));
-    });
+    admitPublish(ctx, guards, client, packet).then(
+      (refusal) => {
+        if (refusal === null) return done(null);
+        if (refusal === 'answered') return done(new Answered('oversized request answered'));
+        deny(refusal[0], refusal[1], { client, topic: packet.topic });
+        done(Object.assign(new Refusal(refusal[1]), { kind: refusal[0] }));
+      },
+      (e: Error) => {
+        deny('storage', `publish check failed: ${e.message}`, { client, topic: packet.topic });
+        done(new Refusal(e.message));
+      },
+    );
   };
 }
 
@@ -65,23 +74,30 @@ export function installDurableIngress(ctx: BrokerContext, level: LevelPersistenc
   const durable = wireDurableIngress(aedes, level, aedes.authorizePublish.bind(aedes), {
     requesterOf: (c: Client) => connections.identities.get(c)?.systemId ?? c.id,
   });
-  aedes.authorizePublish = (client, packet, done) => durable(client, packet, (err) => {
-    if (err instanceof Answered) {
-      unpublished.add(packet);
-      return done(null);
-    }
-    if (err && !(err instanceof Refusal) && client) deny('storage', `ingress write failed: ${err.message}`, { client, topic: packet.topic });
-    done(err);
-  });
+  aedes.authorizePublish = (client, packet, done) =>
+    durable(client, packet, (err) => {
+      if (err instanceof Answered) {
+        unpublished.add(packet);
+        return done(null);
+      }
+      if (err && !(err instanceof Refusal) && client)
+        deny('storage', `ingress write failed: ${err.message}`, { client, topic: packet.topic });
+      done(err);
+    });
   const publish = aedes.publish.bind(aedes);
-  aedes.publish = ((packet: PublishPacket, client: Client | null | ((e?: Error) => void), done?: (e?: Error) => void) => {
+  aedes.publish = (packet: PublishPacket, client: Client | null | ((e?: Error) => void), done?: (e?: Error) => void) => {
     if (typeof client !== 'function' && unpublished.has(packet)) return done?.();
     return (publish as (p: unknown, c: unknown, d: unknown) => void)(packet, client, done);
-  });
+  };
 }
 
 /** null: admitted; 'answered': an oversized request that got its error reply (see answerOversize). */
-async function admitPublish(ctx: BrokerContext, guards: PublishGuards, client: Client, packet: PublishPacket): Promise<[DenialReason, string] | 'answered' | null> {
+async function admitPublish(
+  ctx: BrokerContext,
+  guards: PublishGuards,
+  client: Client,
+  packet: PublishPacket,
+): Promise<[DenialReason, string] | 'answered' | null> {
   const who = ctx.connections.identities.get(client);
   if (!who) return ['not-authorized', 'publish from an unauthenticated client'];
   const acl = canPublish(who, packet.topic, { intakeAnswersRequests: ctx.deps.intakeAnswersRequests === true });
@@ -102,14 +118,28 @@ async function admitPublish(ctx: BrokerContext, guards: PublishGuards, client: C
  * The error reply goes to the system's res/ queue before the PUBACK, so a PUBACKed oversized
  * request always has its answer stored; one that cannot be queued is refused as before.
  */
-async function answerOversize(ctx: BrokerContext, guards: PublishGuards, client: Client, systemId: string, packet: PublishPacket, reason: string): Promise<[DenialReason, string] | 'answered'> {
+async function answerOversize(
+  ctx: BrokerContext,
+  guards: PublishGuards,
+  client: Client,
+  systemId: string,
+  packet: PublishPacket,
+  reason: string,
+): Promise<[DenialReason, string] | 'answered'> {
   const topic = `res/${systemId}`;
   const room = await guards.queues.admit(topic, 1);
   if (!room.ok) return ['queue-full', `${reason}; its error reply could not be queued: ${room.reason}`];
   const reply = oversizeReply(packet.payload as Buffer, systemId, `lg:${ctx.current.municipalities[0]}`, ctx.limits.maxPayloadBytes);
-  await new Promise<void>((resolve, reject) => ctx.aedes.publish(
-    { cmd: 'publish', topic, payload: Buffer.from(JSON.stringify(reply)), qos: 1, retain: false, dup: false },
-    (e?: Error) => (e ? reject(e) : resolve())));
-  ctx.deny('payload-too-large', `${reason}; acknowledged without storing it, answered invalid_request on ${topic} (corr ${reply.corr ?? 'null'}), connection kept`, { client, topic: packet.topic });
+  await new Promise<void>((resolve, reject) =>
+    ctx.aedes.publish(
+      { cmd: 'publish', topic, payload: Buffer.from(JSON.stringify(reply)), qos: 1, retain: false, dup: false },
+      (e?: Error) => (e ? reject(e) : resolve()),
+    ),
+  );
+  ctx.deny(
+    'payload-too-large',
+    `${reason}; acknowledged without storing it, answered invalid_request on ${topic} (corr ${reply.corr ?? 'null'}), connection kept`,
+    { client, topic: packet.topic },
+  );
   return 'answered';
 }

@@ -30,7 +30,9 @@ export function watchClientEvents(ctx: BrokerContext): void {
   aedes.on('ack', (_packet, client) => connections.windows.get(client)?.acked());
   aedes.on('clientReady', (client) => connections.windows.get(client)?.open());
   // Counted once published (after the durable store), not when merely admitted.
-  aedes.on('publish', (_packet, client) => { if (client) ctx.metrics.messageIn(); });
+  aedes.on('publish', (_packet, client) => {
+    if (client) ctx.metrics.messageIn();
+  });
   aedes.on('keepaliveTimeout', (client) => log.info({ clientId: client.id }, 'keepalive timeout: disconnected'));
   aedes.on('clientDisconnect', (client) => log.info({ clientId: client.id }, 'client disconnected'));
 }

@@ -12,6 +12,8 @@ export const QlobberSub = require('qlobber/aedes/qlobber-sub') as new (opts: obj
   match(topic: string): Array<{ clientId: string; topic: string; qos: number }>;
   subscriptionsCount: number;
 };
-export const { QlobberTrue } = require('qlobber') as { QlobberTrue: new (opts: object) => { add(t: string): void; test(t: string): boolean } };
+export const { QlobberTrue } = require('qlobber') as {
+  QlobberTrue: new (opts: object) => { add(t: string): void; test(t: string): boolean };
+};
 
 export const QLOBBER_OPTIONS = { wildcard_one: '+', wildcard_some: '#', separator: '/' };

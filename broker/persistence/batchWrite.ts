@@ -16,7 +16,7 @@ export function encodeValues(ops: RawOp[], sealer: ValueSealer | undefined): ass
       if (v instanceof Uint8Array) op.value = sealer.seal(v);
       else if (v !== undefined) {
         let sealed = (sealedLazy ??= new Map()).get(v);
-        if (!sealed) sealedLazy.set(v, sealed = sealer.seal(v.bytes()));
+        if (!sealed) sealedLazy.set(v, (sealed = sealer.seal(v.bytes())));
         op.value = sealed;
       }
     }

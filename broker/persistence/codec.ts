@@ -41,7 +41,14 @@ export function encodeRecord(obj: RecordObject): Uint8Array {
  * The ingress record ({ topic, payload bytes, qos, retain, clientId, properties? }), the one
  * encoded for every accepted publish: same layout as encodeRecord, header written by hand.
  */
-export function encodeIngressRecord(topic: string, payload: Uint8Array, qos: number, retain: boolean, clientId: string, properties?: unknown): Uint8Array {
+export function encodeIngressRecord(
+  topic: string,
+  payload: Uint8Array,
+  qos: number,
+  retain: boolean,
+  clientId: string,
+  properties?: unknown,
+): Uint8Array {
   if (properties !== undefined) return withPayload(ingressHeader(topic, qos, retain, clientId, properties), payload);
   // A publisher mostly repeats its topic, qos and retain: its encoded header is reused.
   let h = headers.get(clientId);
@@ -51,7 +58,7 @@ export function encodeIngressRecord(topic: string, payload: Uint8Array, qos: num
     bytes.writeUInt32BE(bytes.length - 4, 0);
     bytes.write(json, 4, 'utf8');
     if (headers.size >= HEADER_CACHE_SIZE) headers.clear();
-    headers.set(clientId, h = { topic, qos, retain, bytes });
+    headers.set(clientId, (h = { topic, qos, retain, bytes }));
   }
   const out = Buffer.allocUnsafe(h.bytes.length + payload.byteLength);
   out.set(h.bytes, 0);
@@ -64,7 +71,12 @@ function ingressHeader(topic: string, qos: number, retain: boolean, clientId: st
   return `{"topic":${JSON.stringify(topic)},"qos":${JSON.stringify(qos)},"retain":${retain},"clientId":${JSON.stringify(clientId)}${props},"$k":${PAYLOAD_BYTES}}`;
 }
 
-interface CachedHeader { topic: string; qos: number; retain: boolean; bytes: Buffer }
+interface CachedHeader {
+  topic: string;
+  qos: number;
+  retain: boolean;
+  bytes: Buffer;
+}
 /** Last ingress header per client id (bounded: cleared when full). */
 const headers = new Map<string, CachedHeader>();
 const HEADER_CACHE_SIZE = 4096;
@@ -81,8 +93,12 @@ function withPayload(json: string, payload: Uint8Array | undefined): Uint8Array 
 }
 
 function reviveBuffers(_key: string, value: unknown): unknown {
-  if (value && typeof value === 'object' && (value as { type?: unknown }).type === 'Buffer' &&
-      Array.isArray((value as { data?: unknown }).data)) {
+  if (
+    value &&
+    typeof value === 'object' &&
+    (value as { type?: unknown }).type === 'Buffer' &&
+    Array.isArray((value as { data?: unknown }).data)
+  ) {
     return Buffer.from((value as { data: number[] }).data);
   }
   return value;
@@ -100,7 +116,8 @@ export function decodeRecord(bytes: Uint8Array): RecordObject {
   const undef = head.$u as string[] | undefined;
   delete head.$k;
   delete head.$u;
-  if (kind === PAYLOAD_BYTES) head.payload = Buffer.from(buf.subarray(4 + hlen)); // copy: do not pin LevelDB's buffer
+  if (kind === PAYLOAD_BYTES)
+    head.payload = Buffer.from(buf.subarray(4 + hlen)); // copy: do not pin LevelDB's buffer
   else if (kind === PAYLOAD_STRING) head.payload = buf.toString('utf8', 4 + hlen);
   if (undef) for (const k of undef) head[k] = undefined;
   return head;

@@ -21,7 +21,17 @@ import { encodeValues, rawBatchOf } from './batchWrite.js';
 import type { CommitWaiter, CommitterEvents, HeldFanout, RawOp, Sublevel, ValueSealer, Watermark, WriteOp } from './writeTypes.js';
 
 // Callers that imported these from here keep working.
-export type { CommitWaiter, CommitterEvents, HeldFanout, LazyValue, RawOp, Sublevel, ValueSealer, Watermark, WriteOp } from './writeTypes.js';
+export type {
+  CommitWaiter,
+  CommitterEvents,
+  HeldFanout,
+  LazyValue,
+  RawOp,
+  Sublevel,
+  ValueSealer,
+  Watermark,
+  WriteOp,
+} from './writeTypes.js';
 
 /** How long staged-only work may wait for company (ms). */
 const STAGE_DELAY_MS = 10;
@@ -374,20 +384,40 @@ export class GroupCommitter {
     const first = !this.#failed;
     this.#failed = true;
     for (const w of batch.waiters) {
-      try { w.undo?.(); } catch { /* keep going */ }
+      try {
+        w.undo?.();
+      } catch {
+        /* keep going */
+      }
     }
     for (const w of batch.waiters) {
-      try { w.done(error); } catch { /* a caller's callback must not break the queue */ }
+      try {
+        w.done(error);
+      } catch {
+        /* a caller's callback must not break the queue */
+      }
     }
     for (const f of batch.stagedFailures) {
-      try { f(error); } catch { /* keep going */ }
+      try {
+        f(error);
+      } catch {
+        /* keep going */
+      }
     }
     for (const f of batch.released) {
-      try { f.failed(error); } catch { /* keep going */ }
+      try {
+        f.failed(error);
+      } catch {
+        /* keep going */
+      }
     }
     // one alarm per episode, not per batch: it clears with the next batch that succeeds
     if (first) {
-      try { this.events.onWriteError(error); } catch { /* an alarm sink must not break the queue */ }
+      try {
+        this.events.onWriteError(error);
+      } catch {
+        /* an alarm sink must not break the queue */
+      }
     }
   }
 
@@ -398,7 +428,11 @@ export class GroupCommitter {
     }
     if (this.#failed && batch.ops.length > 0) {
       this.#failed = false;
-      try { this.events.onRecovered(); } catch { /* see above */ }
+      try {
+        this.events.onRecovered();
+      } catch {
+        /* see above */
+      }
     }
     // every apply first, then the callbacks: what a caller does next sees the whole batch applied
     const waiters = batch.waiters;
@@ -411,7 +445,11 @@ export class GroupCommitter {
       }
     }
     for (let i = 0; i < waiters.length; i++) {
-      try { waiters[i]!.done(failures[i]); } catch { /* see above */ }
+      try {
+        waiters[i]!.done(failures[i]);
+      } catch {
+        /* see above */
+      }
     }
   }
 }

@@ -34,8 +34,12 @@ export class IncomingStore {
   store(clientId: string, packet: AnyPacket): Promise<void> {
     const p = new Packet(packet);
     p.messageId = packet.messageId;
-    const ops: WriteOp[] = [{ type: 'put', key: K.incomingKey(clientId, packet.messageId), value: encodeRecord(p), sublevel: this.sublevel }];
-    return this.committer.commit(ops, () => { this.#of(clientId, true)!.set(packet.messageId, p); });
+    const ops: WriteOp[] = [
+      { type: 'put', key: K.incomingKey(clientId, packet.messageId), value: encodeRecord(p), sublevel: this.sublevel },
+    ];
+    return this.committer.commit(ops, () => {
+      this.#of(clientId, true)!.set(packet.messageId, p);
+    });
   }
 
   get(clientId: string, messageId: number): AnyPacket | undefined {
@@ -56,6 +60,8 @@ export class IncomingStore {
     if (!m || m.size === 0) return undefined;
     const ids = [...m.keys()];
     const ops: WriteOp[] = ids.map((mid) => ({ type: 'del', key: K.incomingKey(clientId, mid), sublevel: this.sublevel }));
-    return this.committer.commit(ops, () => { for (const mid of ids) m.delete(mid); });
+    return this.committer.commit(ops, () => {
+      for (const mid of ids) m.delete(mid);
+    });
   }
 }

@@ -159,7 +159,16 @@ function schedule(s: ReadAhead): void {
  * accounting is unchanged when it finishes. Its PUBACK still waits for the fsync, and acks,
  * publishes and seqs keep wire order: commits complete in the order they were queued.
  */
-function readOnWhileStoring(persistence: LevelPersistence, s: ReadAhead, client: any, packet: any, seq: number, requester: string, bytes: number, callback: AuthorizeCallback): void {
+function readOnWhileStoring(
+  persistence: LevelPersistence,
+  s: ReadAhead,
+  client: any,
+  packet: any,
+  seq: number,
+  requester: string,
+  bytes: number,
+  callback: AuthorizeCallback,
+): void {
   s.released++;
   schedule(s);
   persistence.storeIngressThen(client, packet, seq, requester, (err) => {
@@ -168,7 +177,9 @@ function readOnWhileStoring(persistence: LevelPersistence, s: ReadAhead, client:
     try {
       callback(err ?? null);
     } catch (e) {
-      queueMicrotask(() => { throw e; });
+      queueMicrotask(() => {
+        throw e;
+      });
     }
   });
 }
@@ -193,14 +204,25 @@ function settle(s: ReadAhead): void {
 }
 
 /** The publish waits for its commit inside aedes' gate; `ahead` (QoS 2) only counts it. */
-function storeThenAck(persistence: LevelPersistence, client: any, packet: any, seq: number, requester: string, callback: AuthorizeCallback, ahead?: ReadAhead, bytes = 0): void {
+function storeThenAck(
+  persistence: LevelPersistence,
+  client: any,
+  packet: any,
+  seq: number,
+  requester: string,
+  callback: AuthorizeCallback,
+  ahead?: ReadAhead,
+  bytes = 0,
+): void {
   persistence.storeIngressThen(client, packet, seq, requester, (err) => {
     if (ahead) leave(ahead, bytes);
     // aedes' own code runs from here: a throw must not reach the group committer's loop
     try {
       callback(err ?? null);
     } catch (e) {
-      queueMicrotask(() => { throw e; });
+      queueMicrotask(() => {
+        throw e;
+      });
     }
   });
 }

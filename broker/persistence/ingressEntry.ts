@@ -24,7 +24,12 @@ export class IngressEntry implements PendingIngress, CommitWaiter {
   publishing = false;
   #done: ((err?: Error) => void) | undefined;
 
-  constructor(readonly seq: number, readonly record: RecordObject, private readonly books: IngressBooks, done: (err?: Error) => void) {
+  constructor(
+    readonly seq: number,
+    readonly record: RecordObject,
+    private readonly books: IngressBooks,
+    done: (err?: Error) => void,
+  ) {
     this.#done = done;
   }
 

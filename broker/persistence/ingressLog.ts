@@ -113,10 +113,19 @@ export class IngressLog {
     // Nothing below w is written to the ingress log again (seqs only grow, and every ingress seq
     // below w is fanned out), so this range delete cannot race with a put.
     const from = this.#clearedTo;
-    this.#clearing = this.ingress.clear({ gte: seqKey(from), lt: seqKey(w) }).then(
-      () => { this.#clearedTo = w; },
-      () => { /* retried with the next watermark; load skips what is below the watermark anyway */ },
-    ).finally(() => { this.#clearing = undefined; });
+    this.#clearing = this.ingress
+      .clear({ gte: seqKey(from), lt: seqKey(w) })
+      .then(
+        () => {
+          this.#clearedTo = w;
+        },
+        () => {
+          /* retried with the next watermark; load skips what is below the watermark anyway */
+        },
+      )
+      .finally(() => {
+        this.#clearing = undefined;
+      });
   }
 
   /** The ingress sublevel prefix + seqKey(seq). */

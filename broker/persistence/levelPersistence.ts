@@ -89,10 +89,15 @@ export class LevelPersistence {
     this.requests = new RequestQueue(this.#requestsSub, sealer);
     if (opts.onAlarm) this.#alarmListeners.add(opts.onAlarm);
     this.#orphanAfterMs = opts.orphanAfterMs ?? 5000;
-    this.#committer = new GroupCommitter(this.#db, opts.sync ?? true, {
-      onWriteError: (err) => this.#alarm({ kind: 'write-failed', message: err.message, at: Date.now() }),
-      onRecovered: () => this.#alarm({ kind: 'recovered', message: 'LevelDB writes succeed again', at: Date.now() }),
-    }, sealer);
+    this.#committer = new GroupCommitter(
+      this.#db,
+      opts.sync ?? true,
+      {
+        onWriteError: (err) => this.#alarm({ kind: 'write-failed', message: err.message, at: Date.now() }),
+        onRecovered: () => this.#alarm({ kind: 'recovered', message: 'LevelDB writes succeed again', at: Date.now() }),
+      },
+      sealer,
+    );
     this.#ingressLog = new IngressLog(this.#ingress, this.#broker, this.#plain);
     this.#subscriptions = new SubscriptionStore(this.#committer, this.#broker, this.#plain);
     this.#retained = new RetainedStore(this.#committer, this.#broker, this.#plain);
@@ -128,7 +133,11 @@ export class LevelPersistence {
 
   #alarm(a: PersistenceAlarm): void {
     for (const l of this.#alarmListeners) {
-      try { l(a); } catch { /* an alarm sink must not break persistence */ }
+      try {
+        l(a);
+      } catch {
+        /* an alarm sink must not break persistence */
+      }
     }
   }
 
@@ -181,7 +190,13 @@ export class LevelPersistence {
   }
 
   /** storeIngress() with a callback (once per accepted publish: no promise per message). */
-  storeIngressThen(client: { id: string } | null, packet: AnyPacket, seq: number, requesterId: string | undefined, done: (err?: Error) => void): void {
+  storeIngressThen(
+    client: { id: string } | null,
+    packet: AnyPacket,
+    seq: number,
+    requesterId: string | undefined,
+    done: (err?: Error) => void,
+  ): void {
     if (!this.#open) return done(new Error('persistence is not open: call setup() or open() first'));
     const log = this.#ingressLog;
     const ops: WriteOp[] = [];
@@ -191,7 +206,9 @@ export class LevelPersistence {
     const clientId = requesterId ?? client?.id ?? '';
     if (topic.startsWith(REQUEST_TOPIC_PREFIX)) {
       ops.push({
-        type: 'put', key: seqKey(seq), sublevel: this.#requestsSub,
+        type: 'put',
+        key: seqKey(seq),
+        sublevel: this.#requestsSub,
         value: encodeRequest({ seq, clientId, topic, payload: Buffer.from(payload), receivedAt: Date.now() }),
       });
       if (typeof packet.payload === 'object' && packet.payload) log.linkedRequests.set(packet.payload, seq);
@@ -200,7 +217,10 @@ export class LevelPersistence {
     }
     const record: RecordObject = { topic, payload, qos: packet.qos, retain: packet.retain === true, clientId };
     if (packet.properties !== undefined) record.properties = packet.properties;
-    const value = typeof record.qos === 'number' ? encodeIngressRecord(topic, payload, record.qos, record.retain as boolean, clientId, record.properties) : encodeRecord(record);
+    const value =
+      typeof record.qos === 'number'
+        ? encodeIngressRecord(topic, payload, record.qos, record.retain as boolean, clientId, record.properties)
+        : encodeRecord(record);
     if (typeof packet.payload === 'object' && packet.payload) log.linked.set(packet.payload, seq);
     log.unfanned.add(seq);
     if (ops.length > 0) this.#committer.commitThen(ops, undefined, undefined, ignoreError); // the seq block: same batch, before the put
@@ -238,12 +258,14 @@ export class LevelPersistence {
     if (rec.properties !== undefined) packet.properties = rec.properties;
     this.#ingressLog.linked.set(payload, seq);
     entry.publishing = true;
-    return new Promise<void>((resolve, reject) => aedes.publish(packet, (err) => {
-      entry.publishing = false;
-      entry.storedAt = Date.now();
-      if (err) reject(err);
-      else resolve();
-    }));
+    return new Promise<void>((resolve, reject) =>
+      aedes.publish(packet, (err) => {
+        entry.publishing = false;
+        entry.storedAt = Date.now();
+        if (err) reject(err);
+        else resolve();
+      }),
+    );
   }
 
   #sweepOrphans(): void {
@@ -252,7 +274,9 @@ export class LevelPersistence {
     const cutoff = Date.now() - this.#orphanAfterMs;
     for (const [seq, entry] of this.#ingressLog.pending) {
       if (entry.publishing || entry.storedAt > cutoff) continue;
-      this.#republish(broker, seq, entry).catch(() => { /* still pending: the next sweep retries */ });
+      this.#republish(broker, seq, entry).catch(() => {
+        /* still pending: the next sweep retries */
+      });
     }
   }
 

@@ -76,7 +76,6 @@ export class ClientQueue {
   }
 }
 
-
 /**
  * How aedes names a queued packet: by its broker counter alone when this broker published it (no
  * string built per message), by `${brokerId}:${brokerCounter}` otherwise (e.g. stored by an earlier

@@ -113,7 +113,9 @@ export class OutgoingQueues {
       const committed = this.committer.commit(ops, () => this.#noteEnqueued(clientIds, seq, brokerKey, false));
       const tail = committed.catch(() => undefined);
       this.#tail = tail;
-      void tail.then(() => { if (this.#tail === tail) this.#tail = undefined; });
+      void tail.then(() => {
+        if (this.#tail === tail) this.#tail = undefined;
+      });
       return committed;
     }
     // Held, not awaited: the batch that writes the fan-out also moves the fan-out watermark past

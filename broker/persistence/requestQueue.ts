@@ -25,8 +25,7 @@ export function encodeRequest(req: LocalRequest): Uint8Array {
 export function decodeRequest(value: Uint8Array): LocalRequest {
   const r = decodeRecord(value);
   const payload = r.payload;
-  if (typeof r.seq !== 'number' || typeof r.clientId !== 'string' || typeof r.topic !== 'string' ||
-      typeof r.receivedAt !== 'number') {
+  if (typeof r.seq !== 'number' || typeof r.clientId !== 'string' || typeof r.topic !== 'string' || typeof r.receivedAt !== 'number') {
     throw new Error('corrupt request record: missing seq, clientId, topic or receivedAt');
   }
   return {
@@ -81,7 +80,8 @@ export class RequestQueue {
     const values = await this.#sublevel.getMany(seqs.map((s) => seqKey(s)));
     const out: LocalRequest[] = [];
     for (const [i, value] of values.entries()) {
-      if (value === undefined) this.#urgent.delete(seqs[i]!); // taken meanwhile
+      if (value === undefined)
+        this.#urgent.delete(seqs[i]!); // taken meanwhile
       else out.push(decodeRequest(this.#sealer ? this.#sealer.unseal(value) : value));
     }
     return out;
@@ -106,7 +106,10 @@ export class RequestQueue {
       const acked = seqs;
       batch.write = (async (...args: Parameters<Batch['write']>) => {
         await write(...args);
-        for (const s of acked) { this.#pending.delete(s); this.#urgent.delete(s); }
+        for (const s of acked) {
+          this.#pending.delete(s);
+          this.#urgent.delete(s);
+        }
       }) as Batch['write'];
     }
     seqs.push(seq);
@@ -126,7 +129,11 @@ export class RequestQueue {
     queueMicrotask(() => {
       this.#notifyScheduled = false;
       for (const l of this.#listeners) {
-        try { l(); } catch { /* a listener's failure must not stop the others */ }
+        try {
+          l();
+        } catch {
+          /* a listener's failure must not stop the others */
+        }
       }
     });
   }

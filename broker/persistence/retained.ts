@@ -31,9 +31,9 @@ export class RetainedStore {
     const packet = Object.assign({}, pkt);
     const key = K.retainedKey(packet.topic);
     const empty = !packet.payload || packet.payload.length === 0;
-    const ops: WriteOp[] = [empty
-      ? { type: 'del', key, sublevel: this.sublevel }
-      : { type: 'put', key, value: encodeRecord(packet), sublevel: this.sublevel }];
+    const ops: WriteOp[] = [
+      empty ? { type: 'del', key, sublevel: this.sublevel } : { type: 'put', key, value: encodeRecord(packet), sublevel: this.sublevel },
+    ];
     const apply = () => {
       if (empty) this.#retained.delete(packet.topic);
       else this.#retained.set(packet.topic, packet);

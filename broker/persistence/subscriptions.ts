@@ -8,7 +8,13 @@ import * as K from './keys.js';
 import { QLOBBER_OPTIONS, QlobberSub } from './aedesParts.js';
 import type { Sublevel, WriteOp } from './writeTypes.js';
 
-export interface SubRecord { qos: number; rh?: number; rap?: boolean; nl?: boolean; subscriptionIdentifier?: number }
+export interface SubRecord {
+  qos: number;
+  rh?: number;
+  rap?: boolean;
+  nl?: boolean;
+  subscriptionIdentifier?: number;
+}
 export type Subscription = SubRecord & { topic: string };
 
 export class SubscriptionStore {

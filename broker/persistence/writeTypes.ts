@@ -10,7 +10,9 @@ export type Sublevel = AbstractSublevel<Db, string | Buffer | Uint8Array, string
  * An object, not a closure: tsx (esbuild keepNames) wraps each named closure in a per-call
  * __name() that showed up in the broker's profile.
  */
-export interface LazyValue { bytes(): Uint8Array }
+export interface LazyValue {
+  bytes(): Uint8Array;
+}
 
 /**
  * Encryption at rest for every value this persistence writes (personal data rides in request,
@@ -24,11 +26,14 @@ export interface ValueSealer {
 }
 
 export type WriteOp =
-  | { type: 'put'; key: string; value: Uint8Array | LazyValue; sublevel: Sublevel }
-  | { type: 'del'; key: string; sublevel: Sublevel };
+  { type: 'put'; key: string; value: Uint8Array | LazyValue; sublevel: Sublevel } | { type: 'del'; key: string; sublevel: Sublevel };
 
 /** A batch operation with its sublevel prefix applied: the form LevelDB itself takes. */
-export interface RawOp { type: 'put' | 'del'; key: string; value?: Uint8Array | LazyValue }
+export interface RawOp {
+  type: 'put' | 'del';
+  key: string;
+  value?: Uint8Array | LazyValue;
+}
 
 /**
  * A fan-out held back from the disk (see hold()). It covers one ingress seq: the fan-out

@@ -28,12 +28,21 @@ export const USAGE = `juki-gw audit <verify|export|prune> [options]
 ${onlineUsage('verify and export go')}`;
 
 const OPTIONS = {
-  'data-dir': { type: 'string' }, config: { type: 'string' }, cert: { type: 'string', multiple: true },
-  segment: { type: 'string' }, before: { type: 'string' }, out: { type: 'string' }, now: { type: 'string' },
-  json: { type: 'boolean' }, ...ONLINE_OPTIONS,
+  'data-dir': { type: 'string' },
+  config: { type: 'string' },
+  cert: { type: 'string', multiple: true },
+  segment: { type: 'string' },
+  before: { type: 'string' },
+  out: { type: 'string' },
+  now: { type: 'string' },
+  json: { type: 'boolean' },
+  ...ONLINE_OPTIONS,
 } as const;
 
-const err = (msg: string, code = 2) => { process.stderr.write(`${msg}\n`); return code; };
+const err = (msg: string, code = 2) => {
+  process.stderr.write(`${msg}\n`);
+  return code;
+};
 
 function parseDate(s: string | undefined, name: string): Date | string {
   if (s === undefined) return `${name}: required (ISO date, e.g. 2019-04-01 or 2019-04-01T00:00:00+09:00)`;
@@ -51,7 +60,11 @@ async function pinnedCerts(certFiles: string[] | undefined, configured: string[]
     const ders = raw.includes('-----BEGIN') ? pemBlocks(raw.toString('utf8')) : [raw];
     if (ders.length === 0) throw new Error(`${f}: no certificate found`);
     for (const der of ders) {
-      try { new X509Certificate(der); } catch { throw new Error(`${f}: not a certificate (PEM or DER expected)`); }
+      try {
+        new X509Certificate(der);
+      } catch {
+        throw new Error(`${f}: not a certificate (PEM or DER expected)`);
+      }
     }
     return ders;
   });
@@ -73,7 +86,8 @@ async function openDb(dataDir: string) {
 function describe(r: VerifyReport, pinHint: string): string {
   const range = r.firstSeq === null ? '' : ` (${r.firstSeq}..${r.lastSeq})`;
   const pin = r.pinned ? 'pinned' : `NOT pinned: give ${pinHint}`;
-  const base = `${r.entries} entries${range}, ${r.checkpoints} checkpoints, last signed ${r.lastCheckpointSeq ?? 'none'}, ` +
+  const base =
+    `${r.entries} entries${range}, ${r.checkpoints} checkpoints, last signed ${r.lastCheckpointSeq ?? 'none'}, ` +
     `${r.unsignedTail} unsigned${r.prunedThrough !== null ? `, pruned through ${r.prunedThrough}` : ''}; signers ${r.signers.join(', ') || 'none'} (${pin})`;
   const keys = keyLines(r);
   if (r.ok) return `audit log ok: ${base}\n${keys}`;
@@ -85,9 +99,14 @@ function describe(r: VerifyReport, pinHint: string): string {
 
 /** One line per signing key after the first: how it came in. */
 function keyLines(r: VerifyReport): string {
-  return r.keyHistory.slice(1).map((e) => e.handedOverAt !== undefined
-    ? `  key ${e.kid} from checkpoint ${e.fromSeq}: handed over at entry ${e.handedOverAt} by the outgoing key\n`
-    : `  key ${e.kid} from checkpoint ${e.fromSeq}: changed WITHOUT a handover${r.pinned ? (e.trusted ? ' (pinned itself)' : '') : ' — only pinning tells this from a forgery'}\n`).join('');
+  return r.keyHistory
+    .slice(1)
+    .map((e) =>
+      e.handedOverAt !== undefined
+        ? `  key ${e.kid} from checkpoint ${e.fromSeq}: handed over at entry ${e.handedOverAt} by the outgoing key\n`
+        : `  key ${e.kid} from checkpoint ${e.fromSeq}: changed WITHOUT a handover${r.pinned ? (e.trusted ? ' (pinned itself)' : '') : ' — only pinning tells this from a forgery'}\n`,
+    )
+    .join('');
 }
 
 export async function run(args: string[]): Promise<number> {
@@ -103,7 +122,10 @@ export async function run(args: string[]): Promise<number> {
       const pins = await pinnedCerts(v.cert);
       const r = await verifySegmentFile(v.segment, pins ? { trustedCerts: pins } : {});
       if (v.json) process.stdout.write(JSON.stringify(r, null, 2) + '\n');
-      else if (r.ok) process.stdout.write(`segment ok: entries ${r.fromSeq}..${r.toSeq}, ${r.checkpoints} checkpoints${pins ? '' : ' (signers NOT pinned: give --cert)'}\n`);
+      else if (r.ok)
+        process.stdout.write(
+          `segment ok: entries ${r.fromSeq}..${r.toSeq}, ${r.checkpoints} checkpoints${pins ? '' : ' (signers NOT pinned: give --cert)'}\n`,
+        );
       else process.stdout.write(`segment BROKEN at ${r.problem!.seq ?? '?'}: ${r.problem!.message}\n`);
       return r.ok ? 0 : 1;
     }
@@ -118,7 +140,8 @@ export async function run(args: string[]): Promise<number> {
     const configured = certFile && (v['data-dir'] === undefined || v.config !== undefined) ? [certFile] : [];
     const pinHint = certFile ? `--cert ${certFile}` : '--cert FILE or --config FILE';
 
-    if ((sub === 'verify' || sub === 'export') && await applianceHolds(dataDir)) return await auditOnline(sub, dataDir, config, configured, pinHint, v);
+    if ((sub === 'verify' || sub === 'export') && (await applianceHolds(dataDir)))
+      return await auditOnline(sub, dataDir, config, configured, pinHint, v);
     if (sub === 'verify') {
       // Only the configured certificate itself: its CA may have issued certificates to other systems too.
       const pins = await pinnedCerts(v.cert, configured);
@@ -126,7 +149,10 @@ export async function run(args: string[]): Promise<number> {
       try {
         const { verifyAuditLog } = await import('../../gateway/audit/verify.js');
         const bar = progressPrinter('audit verify');
-        const r = await verifyAuditLog(db, { ...(pins ? { trustedCerts: pins } : {}), onProgress: (done, total) => bar({ done, total, detail: `${done} entries` }) });
+        const r = await verifyAuditLog(db, {
+          ...(pins ? { trustedCerts: pins } : {}),
+          onProgress: (done, total) => bar({ done, total, detail: `${done} entries` }),
+        });
         bar.end();
         process.stdout.write(v.json ? JSON.stringify(r, null, 2) + '\n' : describe(r, pinHint));
         return r.ok ? 0 : 1;
@@ -144,8 +170,13 @@ export async function run(args: string[]): Promise<number> {
       try {
         const { exportSegment } = await import('../../gateway/audit/segment.js');
         const r = await exportSegment(db, { before, out: v.out });
-        if (!r) { process.stdout.write(`nothing to export: no new signed checkpoint before ${showTime(config)(before)}\n`); return 0; }
-        process.stdout.write(`exported entries ${r.fromSeq}..${r.toSeq} (${r.entries} entries, ${r.checkpoints} checkpoints) to ${r.file}\nsha256 ${r.sha256}\n`);
+        if (!r) {
+          process.stdout.write(`nothing to export: no new signed checkpoint before ${showTime(config)(before)}\n`);
+          return 0;
+        }
+        process.stdout.write(
+          `exported entries ${r.fromSeq}..${r.toSeq} (${r.entries} entries, ${r.checkpoints} checkpoints) to ${r.file}\nsha256 ${r.sha256}\n`,
+        );
         return 0;
       } finally {
         await db.close();
@@ -174,13 +205,27 @@ export async function run(args: string[]): Promise<number> {
 }
 
 /** verify / export through the running appliance's admin API (it holds the database). */
-async function auditOnline(sub: 'verify' | 'export', dataDir: string, config: ApplianceConfig | undefined, configured: string[], pinHint: string,
-  v: { cert?: string[] | undefined; before?: string | undefined; out?: string | undefined; json?: boolean | undefined; url?: string | undefined; 'token-file'?: string | undefined; ca?: string | undefined }): Promise<number> {
+async function auditOnline(
+  sub: 'verify' | 'export',
+  dataDir: string,
+  config: ApplianceConfig | undefined,
+  configured: string[],
+  pinHint: string,
+  v: {
+    cert?: string[] | undefined;
+    before?: string | undefined;
+    out?: string | undefined;
+    json?: boolean | undefined;
+    url?: string | undefined;
+    'token-file'?: string | undefined;
+    ca?: string | undefined;
+  },
+): Promise<number> {
   if (!config) return err(`audit ${sub}: the appliance holds ${dataDir}; give --config FILE so the CLI finds its admin API`, 1);
   const online = runningAppliance({ ...config, dataDir }, v);
   if ('error' in online) return err(`audit ${sub}: ${online.error}`, 1);
   const api = online.api;
-  const need = 'the audit log needs an auditor, security or admin account\'s token';
+  const need = "the audit log needs an auditor, security or admin account's token";
   if (sub === 'export') {
     const before = parseDate(v.before, '--before');
     if (typeof before === 'string') return err(before);
@@ -191,13 +236,21 @@ async function auditOnline(sub: 'verify' | 'export', dataDir: string, config: Ap
       r = await api.call('POST', '/audit/export', { before: before.toISOString() });
     } catch (e) {
       // The appliance may still finish: it keeps every segment it exports, so nothing is lost.
-      return err(`audit export: ${(e as Error).message}; a segment the appliance finishes is kept on it under ${join(dataDir, 'audit-exports')}/`, 1);
+      return err(
+        `audit export: ${(e as Error).message}; a segment the appliance finishes is kept on it under ${join(dataDir, 'audit-exports')}/`,
+        1,
+      );
     }
     if (r.status !== 200) return err(`audit export: ${refusal(r.status, r.json, need)}`, 1);
     const x = r.json.exported as { fromSeq: number; toSeq: number; entries: number; checkpoints: number; sha256: string } | null;
-    if (!x) { process.stdout.write(`nothing to export: no new signed checkpoint before ${showTime(config)(before)}\n`); return 0; }
+    if (!x) {
+      process.stdout.write(`nothing to export: no new signed checkpoint before ${showTime(config)(before)}\n`);
+      return 0;
+    }
     writeFileSync(v.out, Buffer.from(String(r.json.segment), 'base64'), { mode: 0o600, flag: 'wx' });
-    process.stdout.write(`exported entries ${x.fromSeq}..${x.toSeq} (${x.entries} entries, ${x.checkpoints} checkpoints) to ${v.out}\nsha256 ${x.sha256}\n${r.json.exported && typeof (r.json.exported as { keptAt?: unknown }).keptAt === 'string' ? `kept on the appliance: ${(r.json.exported as { keptAt: string }).keptAt}\n` : ''}`);
+    process.stdout.write(
+      `exported entries ${x.fromSeq}..${x.toSeq} (${x.entries} entries, ${x.checkpoints} checkpoints) to ${v.out}\nsha256 ${x.sha256}\n${r.json.exported && typeof (r.json.exported as { keptAt?: unknown }).keptAt === 'string' ? `kept on the appliance: ${(r.json.exported as { keptAt: string }).keptAt}\n` : ''}`,
+    );
     return 0;
   }
   const pins = await pinnedCerts(v.cert, configured);

@@ -27,13 +27,23 @@ export const USAGE = `juki-gw backup <create|restore|verify> [options]
 ${onlineUsage('create goes (no stop: the snapshot is read from its open database)')}`;
 
 const OPTIONS = {
-  'data-dir': { type: 'string' }, out: { type: 'string' }, in: { type: 'string' }, config: { type: 'string' },
-  'encrypt-to': { type: 'string' }, 'passphrase-file': { type: 'string' }, 'decrypt-key': { type: 'string' },
-  trust: { type: 'string', multiple: true }, force: { type: 'boolean' }, plaintext: { type: 'boolean' },
+  'data-dir': { type: 'string' },
+  out: { type: 'string' },
+  in: { type: 'string' },
+  config: { type: 'string' },
+  'encrypt-to': { type: 'string' },
+  'passphrase-file': { type: 'string' },
+  'decrypt-key': { type: 'string' },
+  trust: { type: 'string', multiple: true },
+  force: { type: 'boolean' },
+  plaintext: { type: 'boolean' },
   ...ONLINE_OPTIONS,
 } as const;
 
-const fail = (msg: string, code = 1) => { process.stderr.write(`backup: ${msg}\n`); return code; };
+const fail = (msg: string, code = 1) => {
+  process.stderr.write(`backup: ${msg}\n`);
+  return code;
+};
 
 const PASSPHRASE_ENV = 'JUKIGW_BACKUP_PASSPHRASE';
 
@@ -50,7 +60,10 @@ function encryptionOf(v: Record<string, string | boolean | string[] | undefined>
   const recipient = v['encrypt-to'] as string | undefined;
   if (recipient) {
     const pem = readFileSync(recipient, 'utf8');
-    return { to: { publicKeyPem: pem }, label: pem.includes('BEGIN CERTIFICATE') ? 'to the recipient certificate' : 'to the recipient public key' };
+    return {
+      to: { publicKeyPem: pem },
+      label: pem.includes('BEGIN CERTIFICATE') ? 'to the recipient certificate' : 'to the recipient public key',
+    };
   }
   const pass = passphrase(v['passphrase-file'] as string | undefined);
   return pass ? { to: { passphrase: pass }, label: 'passphrase' } : undefined;
@@ -71,7 +84,8 @@ async function create(v: Record<string, string | boolean | string[] | undefined>
   if (!out) return fail(`create needs --out\nusage: ${USAGE}`, 2);
   if (v['encrypt-to'] && v['passphrase-file']) return fail('give --encrypt-to or --passphrase-file, not both', 2);
   const { createBackup, NO_KEY_MESSAGE, PLAINTEXT_WARNING } = await import('../../gateway/backup/create.js');
-  if (v.plaintext && (v['encrypt-to'] || v['passphrase-file'])) return fail('--plaintext writes an unencrypted backup: not with --encrypt-to or --passphrase-file', 2);
+  if (v.plaintext && (v['encrypt-to'] || v['passphrase-file']))
+    return fail('--plaintext writes an unencrypted backup: not with --encrypt-to or --passphrase-file', 2);
   const encryption = v.plaintext ? undefined : encryptionOf(v);
   if (!encryption && !v.plaintext) return fail(NO_KEY_MESSAGE, 2);
   const loaded = commandConfig(v.config as string | undefined);
@@ -86,27 +100,39 @@ async function create(v: Record<string, string | boolean | string[] | undefined>
   const logger = plainLogger('backup create');
   const bar = progressPrinter('backup');
   const made = await createBackup({
-    dataDir, ...(encryption ? { encryptTo: encryption.to } : { plaintext: true }),
+    dataDir,
+    ...(encryption ? { encryptTo: encryption.to } : { plaintext: true }),
     signer: { open: () => createSigner(loaded.config.hsm, { dataDir, logger }) },
     onProgress: (done, total) => bar({ done, total }),
   });
   bar.end();
   writeFileSync(out, made.file, { mode: 0o600 });
-  process.stdout.write(`backup written to ${out}: ${made.parts} parts, ${made.bytes} bytes, signed by kid ${made.kid}, ` +
-    `${encryption ? `encrypted (AES-256-GCM, ${encryption.label})` : 'NOT encrypted'}` +
-    `${made.leftOut.length ? `; left out: ${made.leftOut.join(', ')} (PIN files never go into a backup)` : ''}\n`);
+  process.stdout.write(
+    `backup written to ${out}: ${made.parts} parts, ${made.bytes} bytes, signed by kid ${made.kid}, ` +
+      `${encryption ? `encrypted (AES-256-GCM, ${encryption.label})` : 'NOT encrypted'}` +
+      `${made.leftOut.length ? `; left out: ${made.leftOut.join(', ')} (PIN files never go into a backup)` : ''}\n`,
+  );
   return 0;
 }
 
 /** The running appliance makes the backup from its open database (a snapshot); the file comes back over the API. */
-async function createOnline(config: ApplianceConfig, dataDir: string, out: string, encryption: { to: EncryptTo; label: string } | undefined,
-  v: Record<string, string | boolean | string[] | undefined>): Promise<number> {
+async function createOnline(
+  config: ApplianceConfig,
+  dataDir: string,
+  out: string,
+  encryption: { to: EncryptTo; label: string } | undefined,
+  v: Record<string, string | boolean | string[] | undefined>,
+): Promise<number> {
   const online = runningAppliance({ ...config, dataDir }, v);
   if ('error' in online) return fail(online.error);
   const api = online.api;
   const to = encryption?.to;
-  const body = !to ? { plaintext: true } : 'passphrase' in to ? { passphrase: to.passphrase.toString('utf8') } : { recipientPem: to.publicKeyPem };
-  const need = 'a backup needs an admin account\'s token';
+  const body = !to
+    ? { plaintext: true }
+    : 'passphrase' in to
+      ? { passphrase: to.passphrase.toString('utf8') }
+      : { recipientPem: to.publicKeyPem };
+  const need = "a backup needs an admin account's token";
   const started = await api.call('POST', '/backup', body);
   if (started.status !== 202) return fail(refusal(started.status, started.json, need));
   const job = await followJob(api, started.json.job as Job, 'backup');
@@ -123,22 +149,33 @@ async function verifyOrRestore(sub: string, v: Record<string, string | boolean |
   if (!input) return fail(`${sub} needs --in\nusage: ${USAGE}`, 2);
   if (sub === 'restore' && !v['data-dir']) return fail(`restore needs --data-dir\nusage: ${USAGE}`, 2);
   const { verifyBackup, restoreBackup } = await import('../../gateway/backup/restore.js');
-  const decryptWith = v['decrypt-key'] ? { privateKeyPem: readFileSync(v['decrypt-key'] as string, 'utf8') }
-    : (() => { const p = passphrase(v['passphrase-file'] as string | undefined); return p ? { passphrase: p } : undefined; })();
+  const decryptWith = v['decrypt-key']
+    ? { privateKeyPem: readFileSync(v['decrypt-key'] as string, 'utf8') }
+    : (() => {
+        const p = passphrase(v['passphrase-file'] as string | undefined);
+        return p ? { passphrase: p } : undefined;
+      })();
   const verified = verifyBackup(readFileSync(input), { decryptWith, trust: trustCerts(v.trust as string[] | undefined) });
   const who = `signed by "${verified.signerSubject}" (${verified.pinned ? 'pinned by --trust' : 'NOT pinned: give --trust CERT'})`;
-  if (!verified.pinned) process.stderr.write(`backup: warning: signer not pinned; anyone can sign a backup with their own key (give --trust CERT)\n`);
+  if (!verified.pinned)
+    process.stderr.write(`backup: warning: signer not pinned; anyone can sign a backup with their own key (give --trust CERT)\n`);
   if (sub === 'verify') {
     const time = showTimeOf(v.config as string | undefined);
     if ('error' in time) return fail(time.error);
-    process.stdout.write(`backup ok: ${verified.manifest.parts.length} parts of ${time(verified.manifest.createdAt)}, every hash matches; ${who}\n`);
+    process.stdout.write(
+      `backup ok: ${verified.manifest.parts.length} parts of ${time(verified.manifest.createdAt)}, every hash matches; ${who}\n`,
+    );
     return 0;
   }
   const r = await restoreBackup(verified, v['data-dir'] as string, { force: v.force === true });
-  process.stdout.write(`restored ${r.records} database records and ${r.files} files into ${String(v['data-dir'])}; ${who}` +
-    `${r.movedAside ? `; previous contents moved to ${r.movedAside}` : ''}\n`);
+  process.stdout.write(
+    `restored ${r.records} database records and ${r.files} files into ${String(v['data-dir'])}; ${who}` +
+      `${r.movedAside ? `; previous contents moved to ${r.movedAside}` : ''}\n`,
+  );
   if (r.pinFileNeeded) {
-    process.stdout.write(`the SoftHSM token was restored without its PIN: write its user PIN to ${r.pinFileNeeded} (mode 0600) before starting the appliance (docs/backup.md)\n`);
+    process.stdout.write(
+      `the SoftHSM token was restored without its PIN: write its user PIN to ${r.pinFileNeeded} (mode 0600) before starting the appliance (docs/backup.md)\n`,
+    );
   }
   return 0;
 }

@@ -9,6 +9,9 @@ export async function run(args: string[]): Promise<number> {
   const parsed = parseCommandArgs(args, { config: { type: 'string', short: 'c' } }, USAGE);
   if (!parsed) return 2;
   const file = parsed.values.config;
-  if (!file || parsed.positionals.length) { process.stderr.write(`usage: ${USAGE}\n`); return 2; }
+  if (!file || parsed.positionals.length) {
+    process.stderr.write(`usage: ${USAGE}\n`);
+    return 2;
+  }
   return serve(file, 'broker', ['broker', 'admin']);
 }

@@ -1,7 +1,8 @@
 import { formatProblems, loadConfig } from '../../config/load.js';
 import { parseCommandArgs } from '../args.js';
 
-export const summary = 'config check [FILE] [--print]: validate a configuration (default: the embedded one with JUKIGW_ overrides), print every problem with its path; --print: the effective configuration as JSON';
+export const summary =
+  'config check [FILE] [--print]: validate a configuration (default: the embedded one with JUKIGW_ overrides), print every problem with its path; --print: the effective configuration as JSON';
 
 export const USAGE = 'juki-gw config check [FILE] [--print]';
 

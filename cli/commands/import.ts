@@ -22,26 +22,49 @@ ${onlineUsage('the import goes')}
   It then runs inside the appliance (an admin token), which keeps serving meanwhile.`;
 
 const OPTIONS = {
-  format: { type: 'string' }, 'data-dir': { type: 'string' }, config: { type: 'string' }, resume: { type: 'boolean' },
-  report: { type: 'string' }, batch: { type: 'string' }, generate: { type: 'string' }, count: { type: 'string' }, seed: { type: 'string' },
+  format: { type: 'string' },
+  'data-dir': { type: 'string' },
+  config: { type: 'string' },
+  resume: { type: 'boolean' },
+  report: { type: 'string' },
+  batch: { type: 'string' },
+  generate: { type: 'string' },
+  count: { type: 'string' },
+  seed: { type: 'string' },
   ...ONLINE_OPTIONS,
 } as const;
 
-const err = (msg: string, code = 2) => { process.stderr.write(`${msg}\n`); return code; };
+const err = (msg: string, code = 2) => {
+  process.stderr.write(`${msg}\n`);
+  return code;
+};
 
 /** The import's progress with its counts (a bar on a terminal, a line every 5 % elsewhere). */
 function importProgress(label: string) {
   const bar = progressPrinter(label);
   const started = Date.now();
-  return Object.assign((p: { done: number; total: number; lines: number; accepted: number; rejected: number }) => {
-    const rate = Math.round(p.lines / Math.max(0.001, (Date.now() - started) / 1000));
-    bar({ done: p.done, total: p.total, detail: `${p.lines.toLocaleString('en')} lines, ${p.accepted.toLocaleString('en')} stored, ${p.rejected.toLocaleString('en')} rejected, ${rate.toLocaleString('en')}/s` });
-  }, { end: bar.end });
+  return Object.assign(
+    (p: { done: number; total: number; lines: number; accepted: number; rejected: number }) => {
+      const rate = Math.round(p.lines / Math.max(0.001, (Date.now() - started) / 1000));
+      bar({
+        done: p.done,
+        total: p.total,
+        detail: `${p.lines.toLocaleString('en')} lines, ${p.accepted.toLocaleString('en')} stored, ${p.rejected.toLocaleString('en')} rejected, ${rate.toLocaleString('en')}/s`,
+      });
+    },
+    { end: bar.end },
+  );
 }
 
-function printSummary(s: { lines: number; resumedFromLine: number; accepted: number; unchanged: number; rejected: number }, secs: string, lastSeq: number): void {
-  process.stdout.write(`${s.lines} lines${s.resumedFromLine ? ` (resumed after line ${s.resumedFromLine})` : ''}: ` +
-    `${s.accepted} stored, ${s.unchanged} unchanged, ${s.rejected} rejected in ${secs} s; last 更新順番号 ${lastSeq}\n`);
+function printSummary(
+  s: { lines: number; resumedFromLine: number; accepted: number; unchanged: number; rejected: number },
+  secs: string,
+  lastSeq: number,
+): void {
+  process.stdout.write(
+    `${s.lines} lines${s.resumedFromLine ? ` (resumed after line ${s.resumedFromLine})` : ''}: ` +
+      `${s.accepted} stored, ${s.unchanged} unchanged, ${s.rejected} rejected in ${secs} s; last 更新順番号 ${lastSeq}\n`,
+  );
 }
 
 export async function run(args: string[]): Promise<number> {
@@ -51,7 +74,8 @@ export async function run(args: string[]): Promise<number> {
   const [file, ...extra] = parsed.positionals;
   if (extra.length || (!file && !v.generate) || (file && v.generate)) return err(`usage: ${USAGE}`);
   const batch = v.batch === undefined ? undefined : Number(v.batch);
-  if (batch !== undefined && (!Number.isInteger(batch) || batch < 1 || batch > 100_000)) return err('--batch: expected an integer 1..100000');
+  if (batch !== undefined && (!Number.isInteger(batch) || batch < 1 || batch > 100_000))
+    return err('--batch: expected an integer 1..100000');
 
   let dataDir = v['data-dir'];
   let config: import('../../config/schema/index.js').ApplianceConfig | undefined;
@@ -87,10 +111,19 @@ export async function run(args: string[]): Promise<number> {
     if (!format) return err(`${file}: give --format csv|jsonl (the extension does not tell)`);
   }
 
-  if (config && await applianceHolds(dataDir)) {
+  if (config && (await applianceHolds(dataDir))) {
     const online = runningAppliance(config, v);
     if ('error' in online) return err(`import: ${online.error}`, 1);
-    return importOnline(online.api, { file, format, spec: v.generate, count: v.count === undefined ? undefined : count, seed: v.seed, resume: v.resume === true, batch, report: v.report });
+    return importOnline(online.api, {
+      file,
+      format,
+      spec: v.generate,
+      count: v.count === undefined ? undefined : count,
+      seed: v.seed,
+      resume: v.resume === true,
+      batch,
+      report: v.report,
+    });
   }
   mkdirSync(dataDir, { recursive: true });
   const dbPath = join(dataDir, 'db');
@@ -99,14 +132,18 @@ export async function run(args: string[]): Promise<number> {
     db = await openApplianceDb(dbPath);
   } catch (e) {
     const cause = (e as { cause?: Error }).cause?.message ?? (e as Error).message;
-    return err(`cannot open ${dbPath}: ${cause} (is the appliance running on it? give --config instead of --data-dir to import through the running appliance)`, 1);
+    return err(
+      `cannot open ${dbPath}: ${cause} (is the appliance running on it? give --config instead of --data-dir to import through the running appliance)`,
+      1,
+    );
   }
   const reportPath = v.report ?? (file ? `${file}.report.jsonl` : undefined);
   const report = reportPath ? createWriteStream(reportPath, { flags: v.resume ? 'a' : 'w' }) : undefined;
   let shown = 0;
   const onProblem = (p: { line: number; field: string; rule: string; message: string }) => {
     report?.write(JSON.stringify(p) + '\n');
-    if (shown++ < 10) process.stderr.write(`${process.stderr.isTTY ? '\r\x1b[K' : ''}line ${p.line}: ${p.field}: ${p.rule}: ${p.message}\n`);
+    if (shown++ < 10)
+      process.stderr.write(`${process.stderr.isTTY ? '\r\x1b[K' : ''}line ${p.line}: ${p.field}: ${p.rule}: ${p.message}\n`);
   };
   let closeAtRest: (() => Promise<void>) | undefined;
   try {
@@ -117,7 +154,11 @@ export async function run(args: string[]): Promise<number> {
       const { openEncryptionAtRest } = await import('../../gateway/crypto/index.js');
       const atRest = await openEncryptionAtRest({ hsm: config.hsm, dataDir: config.dataDir, db });
       closeAtRest = () => atRest.close();
-      storeOpts = { codec: atRest.keyring.valueEncoding('json'), indexKey: await atRest.keyring.secret('identity-index'), codeKey: await atRest.keyring.secret('identity-code') };
+      storeOpts = {
+        codec: atRest.keyring.valueEncoding('json'),
+        indexKey: await atRest.keyring.secret('identity-index'),
+        codeKey: await atRest.keyring.secret('identity-code'),
+      };
     }
     const store = await IdentityStore.open(db, storeOpts);
     const bar = importProgress(file ? 'import' : `generate ${spec!.name}`);
@@ -141,8 +182,19 @@ export async function run(args: string[]): Promise<number> {
 }
 
 /** The same import, run by the appliance on its live store: the extract is uploaded, the job followed. */
-async function importOnline(api: AdminApi, o: { file: string | undefined; format: 'csv' | 'jsonl' | undefined; spec: string | undefined; count: number | undefined;
-  seed: string | undefined; resume: boolean; batch: number | undefined; report: string | undefined }): Promise<number> {
+async function importOnline(
+  api: AdminApi,
+  o: {
+    file: string | undefined;
+    format: 'csv' | 'jsonl' | undefined;
+    spec: string | undefined;
+    count: number | undefined;
+    seed: string | undefined;
+    resume: boolean;
+    batch: number | undefined;
+    report: string | undefined;
+  },
+): Promise<number> {
   const t0 = Date.now();
   const query = new URLSearchParams({ ...(o.resume ? { resume: '1' } : {}), ...(o.batch ? { batch: String(o.batch) } : {}) });
   let started;
@@ -150,23 +202,40 @@ async function importOnline(api: AdminApi, o: { file: string | undefined; format
     if (o.file) {
       query.set('format', o.format!);
       query.set('name', basename(o.file));
-      started = await api.upload(`/import?${query.toString()}`, createReadStream(o.file), o.format === 'csv' ? 'text/csv' : 'application/jsonl');
+      started = await api.upload(
+        `/import?${query.toString()}`,
+        createReadStream(o.file),
+        o.format === 'csv' ? 'text/csv' : 'application/jsonl',
+      );
     } else {
-      started = await api.call('POST', `/import?${query.toString()}`, { generate: o.spec, ...(o.count !== undefined ? { count: o.count } : {}), ...(o.seed ? { seed: o.seed } : {}) });
+      started = await api.call('POST', `/import?${query.toString()}`, {
+        generate: o.spec,
+        ...(o.count !== undefined ? { count: o.count } : {}),
+        ...(o.seed ? { seed: o.seed } : {}),
+      });
     }
-    if (started.status !== 202) return err(`import: ${refusal(started.status, started.json, 'importing needs an admin account\'s token')}`, 1);
+    if (started.status !== 202)
+      return err(`import: ${refusal(started.status, started.json, "importing needs an admin account's token")}`, 1);
     const job = started.json.job as Job;
     process.stderr.write(`import running inside the appliance at ${api.url} (job ${job.id}); it keeps serving meanwhile\n`);
     const done = await followJob(api, job, o.file ? 'import' : `generate ${o.spec}`);
     const r = await api.call('GET', `/jobs/${job.id}/report`);
     // The report is a JSON array; the API client types every answer as an object.
     const report: unknown = r.json;
-    const problems = r.status === 200 && Array.isArray(report) ? (report as Array<{ line: number; field: string; rule: string; message: string }>) : [];
+    const problems =
+      r.status === 200 && Array.isArray(report) ? (report as Array<{ line: number; field: string; rule: string; message: string }>) : [];
     const reportPath = o.report ?? (o.file ? `${o.file}.report.jsonl` : undefined);
     if (reportPath) writeFileSync(reportPath, problems.map((p) => JSON.stringify(p) + '\n').join(''), { flag: o.resume ? 'a' : 'w' });
     for (const p of problems.slice(0, 10)) process.stderr.write(`line ${p.line}: ${p.field}: ${p.rule}: ${p.message}\n`);
     if (done.state !== 'done') return err(`import: ${done.summary ?? 'failed'}`, 1);
-    const s = done.result as { lines: number; resumedFromLine: number; accepted: number; unchanged: number; rejected: number; lastSeq: number };
+    const s = done.result as {
+      lines: number;
+      resumedFromLine: number;
+      accepted: number;
+      unchanged: number;
+      rejected: number;
+      lastSeq: number;
+    };
     printSummary(s, ((Date.now() - t0) / 1000).toFixed(1), s.lastSeq);
     if (s.rejected && reportPath) process.stdout.write(`validation report: ${reportPath}\n`);
     return s.rejected ? 1 : 0;

@@ -13,8 +13,14 @@ export const USAGE = `juki-gw pki <init|issue|sign|revoke|crl> --dir CA_DIR [opt
   crl    --out CRL_FILE`;
 
 const OPTIONS = {
-  dir: { type: 'string' }, cn: { type: 'string' }, days: { type: 'string' }, kind: { type: 'string' }, san: { type: 'string' },
-  out: { type: 'string' }, csr: { type: 'string' }, cert: { type: 'string' },
+  dir: { type: 'string' },
+  cn: { type: 'string' },
+  days: { type: 'string' },
+  kind: { type: 'string' },
+  san: { type: 'string' },
+  out: { type: 'string' },
+  csr: { type: 'string' },
+  cert: { type: 'string' },
 } as const;
 
 export async function run(args: string[]): Promise<number> {
@@ -22,7 +28,10 @@ export async function run(args: string[]): Promise<number> {
   if (!parsed) return 2;
   const [sub] = parsed.positionals;
   const v = parsed.values;
-  const fail = (msg: string, code = 2) => { process.stderr.write(`pki ${sub ?? ''}: ${msg}\nusage: ${USAGE}\n`); return code; };
+  const fail = (msg: string, code = 2) => {
+    process.stderr.write(`pki ${sub ?? ''}: ${msg}\nusage: ${USAGE}\n`);
+    return code;
+  };
   if (!sub || !['init', 'issue', 'sign', 'revoke', 'crl'].includes(sub)) return fail('unknown subcommand');
   if (!v.dir) return fail('give --dir CA_DIR');
   const days = v.days === undefined ? undefined : Number(v.days);
@@ -40,7 +49,15 @@ export async function run(args: string[]): Promise<number> {
     if (!v.out) return fail('give --out');
     if (sub === 'issue') {
       if (!kind || !v.cn) return fail('give --kind and --cn');
-      const issued = await ca.issueWithNewKey(authority, { kind, commonName: v.cn, altNames: v.san?.split(',').map((s) => s.trim()).filter(Boolean), days });
+      const issued = await ca.issueWithNewKey(authority, {
+        kind,
+        commonName: v.cn,
+        altNames: v.san
+          ?.split(',')
+          .map((s) => s.trim())
+          .filter(Boolean),
+        days,
+      });
       writeFileSync(`${v.out}.pem`, issued.certPem);
       writeFileSync(`${v.out}-key.pem`, issued.keyPem, { mode: 0o600 });
       process.stdout.write(`issued ${kind} certificate CN=${v.cn}: ${v.out}.pem, ${v.out}-key.pem\n`);

@@ -12,9 +12,18 @@ export const USAGE = `juki-gw provision export [--data-dir D | --config FILE] --
   (neither: the configuration juki-gw start uses, embedded default ./data or JUKIGW_dataDir)
   writes the records with from <= time < to, oldest first, one JSON object a line; never overwrites FILE`;
 
-const OPTIONS = { 'data-dir': { type: 'string' }, config: { type: 'string' }, out: { type: 'string' }, from: { type: 'string' }, to: { type: 'string' } } as const;
+const OPTIONS = {
+  'data-dir': { type: 'string' },
+  config: { type: 'string' },
+  out: { type: 'string' },
+  from: { type: 'string' },
+  to: { type: 'string' },
+} as const;
 
-const err = (msg: string, code = 2) => { process.stderr.write(`${msg}\n`); return code; };
+const err = (msg: string, code = 2) => {
+  process.stderr.write(`${msg}\n`);
+  return code;
+};
 
 function parseDate(s: string | undefined, name: string): Date | string | undefined {
   if (s === undefined) return undefined;
@@ -56,7 +65,10 @@ export async function run(args: string[]): Promise<number> {
   try {
     const { openProvisionRecords } = await import('../../gateway/provision/index.js');
     // Retention plays no part in reading; the running appliance applies it.
-    const n = await openProvisionRecords(db, { retentionYears: 100 }).exportJsonLines(v.out, { ...(from ? { from } : {}), ...(to ? { to } : {}) });
+    const n = await openProvisionRecords(db, { retentionYears: 100 }).exportJsonLines(v.out, {
+      ...(from ? { from } : {}),
+      ...(to ? { to } : {}),
+    });
     process.stdout.write(`exported ${n} 情報提供等記録 to ${v.out}\n`);
     return 0;
   } catch (e) {

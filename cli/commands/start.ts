@@ -8,7 +8,8 @@ import { parseCommandArgs } from '../args.js';
 import { ensureDevPasswords } from '../../config/devPasswords.js';
 import { startSummary } from '../startSummary.js';
 
-export const summary = 'start [--config FILE] [--summary]: run the appliance (embedded default without a file; --summary: the ready summary also without a terminal)';
+export const summary =
+  'start [--config FILE] [--summary]: run the appliance (embedded default without a file; --summary: the ready summary also without a terminal)';
 
 export const USAGE = `juki-gw start [--config FILE] [--summary]
   Logs JSON lines on stdout (for the journal). On a terminal, or with --summary, it also prints a
@@ -33,16 +34,24 @@ export async function serve(file: string | undefined, what: string, only?: reado
   }
   const logger = createLogger({ level: r.config.log.level });
   const created = ensureDevPasswords(r.config);
-  if (created.length) logger.warn({ files: created }, 'generated development passwords for the loopback listener (read them from these files)');
+  if (created.length)
+    logger.warn({ files: created }, 'generated development passwords for the loopback listener (read them from these files)');
   // With the summary, the first-run admin password is shown in it (once) instead of on stderr.
   let firstAdminPassword: string | undefined;
-  const printOnce = withSummary ? (text: string) => {
-    firstAdminPassword = /one-time password: (\S+)/.exec(text)?.[1];
-    if (!firstAdminPassword) process.stderr.write(text); // never lose it to a changed wording
-  } : undefined;
+  const printOnce = withSummary
+    ? (text: string) => {
+        firstAdminPassword = /one-time password: (\S+)/.exec(text)?.[1];
+        if (!firstAdminPassword) process.stderr.write(text); // never lose it to a changed wording
+      }
+    : undefined;
   let app;
   try {
-    app = await startAppliance(r.config, { logger, ...(only ? { only } : {}), ...(file ? { configText: readFileSync(file, 'utf8') } : {}), ...(printOnce ? { printOnce } : {}) });
+    app = await startAppliance(r.config, {
+      logger,
+      ...(only ? { only } : {}),
+      ...(file ? { configText: readFileSync(file, 'utf8') } : {}),
+      ...(printOnce ? { printOnce } : {}),
+    });
   } catch (e) {
     const message = startFailure(e, r.config.dataDir);
     logger.error({ err: message }, `${what} failed to start`);
@@ -57,12 +66,22 @@ export async function serve(file: string | undefined, what: string, only?: reado
     // The browser shows this fingerprint for the self-signed certificate: compare it there.
     const selfSigned = join(r.config.dataDir, 'ui-tls', 'ui.pem');
     const uiFingerprint = uiUrl && !r.config.ui.tls && existsSync(selfSigned) ? fingerprint(readFileSync(selfSigned, 'utf8')) : undefined;
-    process.stdout.write(startSummary({
-      config: r.config, listeners: addresses, simulatedUpstreams: app.parts.simulated !== undefined,
-      ...(uiUrl ? { uiUrl } : {}), ...(uiFingerprint ? { uiFingerprint } : {}), ...(firstAdminPassword ? { firstAdminPassword } : {}), ...(admin ? { admin: admin.address() } : {}),
-    }));
+    process.stdout.write(
+      startSummary({
+        config: r.config,
+        listeners: addresses,
+        simulatedUpstreams: app.parts.simulated !== undefined,
+        ...(uiUrl ? { uiUrl } : {}),
+        ...(uiFingerprint ? { uiFingerprint } : {}),
+        ...(firstAdminPassword ? { firstAdminPassword } : {}),
+        ...(admin ? { admin: admin.address() } : {}),
+      }),
+    );
   }
-  process.on('SIGHUP', () => { broker?.reloadTls(); logger.info('TLS material and CRL reloaded'); });
+  process.on('SIGHUP', () => {
+    broker?.reloadTls();
+    logger.info('TLS material and CRL reloaded');
+  });
   const signal = await new Promise<NodeJS.Signals>((resolve) => {
     process.once('SIGTERM', () => resolve('SIGTERM'));
     process.once('SIGINT', () => resolve('SIGINT'));
@@ -78,7 +97,10 @@ export async function serve(file: string | undefined, what: string, only?: reado
   });
   logger.info({ signal }, `${what} stopping`);
   // A second signal, or a close that hangs, must still end the process (the DB is crash-safe).
-  const force = () => { logger.error(`${what}: forced exit before a clean stop`); process.exit(1); };
+  const force = () => {
+    logger.error(`${what}: forced exit before a clean stop`);
+    process.exit(1);
+  };
   process.once('SIGTERM', force);
   process.once('SIGINT', force);
   const deadline = setTimeout(force, 30_000);
@@ -92,6 +114,9 @@ export async function serve(file: string | undefined, what: string, only?: reado
 export async function run(args: string[]): Promise<number> {
   const parsed = parseCommandArgs(args, { config: { type: 'string', short: 'c' }, summary: { type: 'boolean' } }, USAGE);
   if (!parsed) return 2;
-  if (parsed.positionals.length) { process.stderr.write(`usage: ${USAGE}\n`); return 2; }
+  if (parsed.positionals.length) {
+    process.stderr.write(`usage: ${USAGE}\n`);
+    return 2;
+  }
   return serve(parsed.values.config, 'appliance', undefined, parsed.values.summary === true || process.stdout.isTTY === true);
 }

@@ -13,19 +13,31 @@ export type ExchangeOutcome =
 
 /** CONNACK return codes of MQTT 3.1.1 §3.2.2.3. */
 const CONNACK: Record<number, string> = {
-  1: 'unacceptable protocol version', 2: 'identifier rejected (client ID must equal the system ID)', 3: 'server unavailable',
-  4: 'bad user name or password', 5: 'not authorized',
+  1: 'unacceptable protocol version',
+  2: 'identifier rejected (client ID must equal the system ID)',
+  3: 'server unavailable',
+  4: 'bad user name or password',
+  5: 'not authorized',
 };
 
 class NotOurs extends Error {}
 
-export function exchange(target: SendTarget, request: { id: string; type: string }, payload: string, timeoutMs: number): Promise<ExchangeOutcome> {
+export function exchange(
+  target: SendTarget,
+  request: { id: string; type: string },
+  payload: string,
+  timeoutMs: number,
+): Promise<ExchangeOutcome> {
   return new Promise((resolve) => {
     let othersLeft = 0;
     let acknowledged = false;
     let settled = false;
     const opts: IClientOptions = {
-      protocolVersion: 4, clientId: target.systemId, clean: false, reconnectPeriod: 0, connectTimeout: 10_000,
+      protocolVersion: 4,
+      clientId: target.systemId,
+      clean: false,
+      reconnectPeriod: 0,
+      connectTimeout: 10_000,
       ...(target.password !== undefined ? { username: target.systemId, password: target.password } : {}),
       ...(target.tls ? { cert: target.tls.cert, key: target.tls.key, ca: target.tls.ca } : {}),
     };
@@ -34,7 +46,11 @@ export function exchange(target: SendTarget, request: { id: string; type: string
     // no negative acknowledgement): a message that is not our reply stays unacknowledged.
     client.handleMessage = (packet, callback) => {
       let reply: Record<string, unknown> | undefined;
-      try { reply = JSON.parse(packet.payload.toString()) as Record<string, unknown>; } catch { reply = undefined; }
+      try {
+        reply = JSON.parse(packet.payload.toString()) as Record<string, unknown>;
+      } catch {
+        reply = undefined;
+      }
       if (reply?.corr !== request.id) {
         othersLeft++;
         callback(new NotOurs());
@@ -54,20 +70,41 @@ export function exchange(target: SendTarget, request: { id: string; type: string
     let connected = false;
     client.on('error', (e) => {
       const code = (e as { code?: unknown }).code;
-      if (typeof code === 'number') finish({ kind: 'refused', message: `${target.url} refused ${target.systemId}: CONNACK ${code}: ${CONNACK[code] ?? 'refused'}` });
-      else if (!connected) finish({ kind: 'refused', message: `cannot connect to ${target.url}: ${e.message} (is the appliance running and listening there?)` });
+      if (typeof code === 'number')
+        finish({ kind: 'refused', message: `${target.url} refused ${target.systemId}: CONNACK ${code}: ${CONNACK[code] ?? 'refused'}` });
+      else if (!connected)
+        finish({
+          kind: 'refused',
+          message: `cannot connect to ${target.url}: ${e.message} (is the appliance running and listening there?)`,
+        });
       else finish({ kind: 'closed', message: e.message, acknowledged });
     });
-    client.on('close', () => finish(connected ? {
-      kind: 'closed', acknowledged,
-      message: `the connection to ${target.url} closed before the reply (another client connecting as ${target.systemId} takes the session over)`,
-    } : { kind: 'refused', message: `${target.url} closed the connection before CONNACK (TLS handshake refused? check --cert, --key, --ca)` }));
+    client.on('close', () =>
+      finish(
+        connected
+          ? {
+              kind: 'closed',
+              acknowledged,
+              message: `the connection to ${target.url} closed before the reply (another client connecting as ${target.systemId} takes the session over)`,
+            }
+          : {
+              kind: 'refused',
+              message: `${target.url} closed the connection before CONNACK (TLS handshake refused? check --cert, --key, --ca)`,
+            },
+      ),
+    );
     client.once('connect', () => {
       connected = true;
       client.subscribe(`res/${target.systemId}`, { qos: 1 }, (err, granted) => {
-        if (err || granted?.[0]?.qos === 128) { finish({ kind: 'refused', message: `subscription to res/${target.systemId} refused` }); return; }
+        if (err || granted?.[0]?.qos === 128) {
+          finish({ kind: 'refused', message: `subscription to res/${target.systemId} refused` });
+          return;
+        }
         client.publish(`req/${request.type}`, payload, { qos: 1 }, (e) => {
-          if (e) { finish({ kind: 'closed', acknowledged, message: `publish failed: ${e.message}` }); return; }
+          if (e) {
+            finish({ kind: 'closed', acknowledged, message: `publish failed: ${e.message}` });
+            return;
+          }
           acknowledged = true;
         });
       });

@@ -6,5 +6,8 @@ const req = http.get({ host: '127.0.0.1', port, path: '/readyz', timeout: 4000 }
   res.resume();
   process.exit(res.statusCode === 200 ? 0 : 1);
 });
-req.on('timeout', () => { req.destroy(); process.exit(1); });
+req.on('timeout', () => {
+  req.destroy();
+  process.exit(1);
+});
 req.on('error', () => process.exit(1));

@@ -6,7 +6,12 @@ import type { AuditEvent } from './event.js';
 export const GENESIS_HASH = '0'.repeat(64);
 export const HEX64 = /^[0-9a-f]{64}$/;
 
-export interface AuditEntry { seq: number; prev: string; hash: string; event: AuditEvent }
+export interface AuditEntry {
+  seq: number;
+  prev: string;
+  hash: string;
+  event: AuditEvent;
+}
 
 export function canonicalJson(value: unknown): string {
   if (value === null || typeof value !== 'object') {
@@ -15,8 +20,11 @@ export function canonicalJson(value: unknown): string {
   }
   if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
   const obj = value as Record<string, unknown>;
-  return `{${Object.keys(obj).filter((k) => obj[k] !== undefined).sort()
-    .map((k) => `${JSON.stringify(k)}:${canonicalJson(obj[k])}`).join(',')}}`;
+  return `{${Object.keys(obj)
+    .filter((k) => obj[k] !== undefined)
+    .sort()
+    .map((k) => `${JSON.stringify(k)}:${canonicalJson(obj[k])}`)
+    .join(',')}}`;
 }
 
 export function entryHash(prev: string, seq: number, event: unknown): string {

@@ -8,11 +8,26 @@ import type { FlattenedJws, JwsAlg, Signer } from '../../hsm/types.js';
 
 export type CheckpointKind = 'audit.checkpoint' | 'audit.prune';
 
-export interface CheckpointRecord { seq: number; hash: string; at: string; kid: string; jws: FlattenedJws }
+export interface CheckpointRecord {
+  seq: number;
+  hash: string;
+  at: string;
+  kid: string;
+  jws: FlattenedJws;
+}
 
 export async function signCheckpoint(signer: Signer, kind: CheckpointKind, seq: number, hash: string): Promise<CheckpointRecord> {
   const at = nowIso();
-  const jws = await signer.signEnvelope({ v: 1, id: uuidv7(), type: kind, from: 'appliance', to: 'audit', at, corr: null, body: { seq, hash } });
+  const jws = await signer.signEnvelope({
+    v: 1,
+    id: uuidv7(),
+    type: kind,
+    from: 'appliance',
+    to: 'audit',
+    at,
+    corr: null,
+    body: { seq, hash },
+  });
   return { seq, hash, at, kid: signer.kid, jws };
 }
 
@@ -54,8 +69,10 @@ export function checkpointProblem(rec: CheckpointRecord, kind: CheckpointKind, c
  * certificate, or its stored certificate was issued (and signed) by a pinned CA certificate.
  * Validity periods are not checked: a checkpoint stays genuine after its certificate expires.
  */
-export function pinAccepts(opts: { trustedKids?: Iterable<string>; trustedCerts?: Iterable<Uint8Array> },
-  certs: ReadonlyMap<string, Uint8Array>): ((kid: string) => boolean) | undefined {
+export function pinAccepts(
+  opts: { trustedKids?: Iterable<string>; trustedCerts?: Iterable<Uint8Array> },
+  certs: ReadonlyMap<string, Uint8Array>,
+): ((kid: string) => boolean) | undefined {
   if (opts.trustedKids === undefined && opts.trustedCerts === undefined) return undefined;
   const kids = new Set(opts.trustedKids ?? []);
   const cas: X509Certificate[] = [];
@@ -64,14 +81,20 @@ export function pinAccepts(opts: { trustedKids?: Iterable<string>; trustedCerts?
     try {
       const x = new X509Certificate(der);
       if (x.ca) cas.push(x);
-    } catch { /* not parseable: pins its kid only */ }
+    } catch {
+      /* not parseable: pins its kid only */
+    }
   }
   return (kid) => {
     if (kids.has(kid)) return true;
     const der = certs.get(kid);
     if (!der || cas.length === 0 || kidOf(der) !== kid) return false;
     let leaf: X509Certificate;
-    try { leaf = new X509Certificate(der); } catch { return false; }
+    try {
+      leaf = new X509Certificate(der);
+    } catch {
+      return false;
+    }
     return cas.some((ca) => leaf.checkIssued(ca) && leaf.verify(ca.publicKey));
   };
 }

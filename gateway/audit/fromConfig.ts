@@ -8,14 +8,32 @@ import type { PreviousKeySigner } from '../../hsm/previous-key.js';
 import { createAuditLog, type AuditLog } from './log.js';
 import { createLookupAlerts, type LookupAlerts } from './lookupAlerts.js';
 
-export async function openAudit(opts: { config: AuditConfig; db: Db; signer: Signer; logger?: Logger; registry?: Registry; trustedKids?: string[]; previousKey?: PreviousKeySigner }): Promise<{ log: AuditLog; lookupAlerts: LookupAlerts }> {
+export async function openAudit(opts: {
+  config: AuditConfig;
+  db: Db;
+  signer: Signer;
+  logger?: Logger;
+  registry?: Registry;
+  trustedKids?: string[];
+  previousKey?: PreviousKeySigner;
+}): Promise<{ log: AuditLog; lookupAlerts: LookupAlerts }> {
   const { config } = opts;
-  const lookupAlerts = createLookupAlerts({ config: config.lookupAlerts, ...(opts.logger ? { logger: opts.logger } : {}), ...(opts.registry ? { registry: opts.registry } : {}) });
+  const lookupAlerts = createLookupAlerts({
+    config: config.lookupAlerts,
+    ...(opts.logger ? { logger: opts.logger } : {}),
+    ...(opts.registry ? { registry: opts.registry } : {}),
+  });
   const log = await createAuditLog({
-    db: opts.db, signer: opts.signer, checkpointEvery: config.checkpointEvery, checkpointSeconds: config.checkpointSeconds,
-    retentionYears: config.retentionYears, lookupAlerts,
-    ...(opts.logger ? { logger: opts.logger } : {}), ...(opts.registry ? { registry: opts.registry } : {}),
-    ...(opts.trustedKids ? { trustedKids: opts.trustedKids } : {}), ...(opts.previousKey ? { previousKey: opts.previousKey } : {}),
+    db: opts.db,
+    signer: opts.signer,
+    checkpointEvery: config.checkpointEvery,
+    checkpointSeconds: config.checkpointSeconds,
+    retentionYears: config.retentionYears,
+    lookupAlerts,
+    ...(opts.logger ? { logger: opts.logger } : {}),
+    ...(opts.registry ? { registry: opts.registry } : {}),
+    ...(opts.trustedKids ? { trustedKids: opts.trustedKids } : {}),
+    ...(opts.previousKey ? { previousKey: opts.previousKey } : {}),
   });
   return { log, lookupAlerts };
 }

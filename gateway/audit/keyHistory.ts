@@ -6,8 +6,14 @@
 
 export const HANDOVER_ACTION = 'audit.keyHandover';
 
-export interface SignedPoint { seq: number; kid: string }
-export interface Handover { fromKid: string; toKid: string }
+export interface SignedPoint {
+  seq: number;
+  kid: string;
+}
+export interface Handover {
+  fromKid: string;
+  toKid: string;
+}
 
 export interface KeyEpoch {
   kid: string;
@@ -25,12 +31,18 @@ export interface KeyEpoch {
  * `handoverAt(seq)`: the handover entry at `seq`, already checked against the checkpoint's hash.
  * `accepts`: the pin (undefined: not pinned, everything is trusted as before key history existed).
  */
-export function keyEpochs(points: readonly SignedPoint[], handoverAt: (seq: number) => Handover | undefined,
-  accepts?: (kid: string) => boolean): KeyEpoch[] {
+export function keyEpochs(
+  points: readonly SignedPoint[],
+  handoverAt: (seq: number) => Handover | undefined,
+  accepts?: (kid: string) => boolean,
+): KeyEpoch[] {
   const epochs: KeyEpoch[] = [];
   for (const p of points) {
     const last = epochs.at(-1);
-    if (last && last.kid === p.kid) { last.toSeq = p.seq; continue; }
+    if (last && last.kid === p.kid) {
+      last.toSeq = p.seq;
+      continue;
+    }
     const next: KeyEpoch = { kid: p.kid, fromSeq: p.seq, toSeq: p.seq, trusted: accepts === undefined };
     const h = last ? handoverAt(last.toSeq) : undefined;
     if (last && h && h.fromKid === last.kid && h.toKid === p.kid) next.handedOverAt = last.toSeq;

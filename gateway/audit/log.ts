@@ -10,7 +10,16 @@ import type { Batch, Db } from '../../platform/store/db.js';
 import type { Signer } from '../../hsm/types.js';
 import { sameKeySigner, type PreviousKeySigner } from '../../hsm/previous-key.js';
 import {
-  certKey, CHECKPOINT_RANGE, checkpointKey, ENTRY_RANGE, entryHash, entryKey, GENESIS_HASH, HEAD_KEY, ANCHOR_KEY, type AuditEntry,
+  certKey,
+  CHECKPOINT_RANGE,
+  checkpointKey,
+  ENTRY_RANGE,
+  entryHash,
+  entryKey,
+  GENESIS_HASH,
+  HEAD_KEY,
+  ANCHOR_KEY,
+  type AuditEntry,
 } from './chain.js';
 import { signCheckpoint, type CheckpointRecord } from './checkpoint.js';
 import { parseAuditEvent, type AuditEvent, type AuditEventInput } from './event.js';
@@ -58,14 +67,18 @@ export interface AuditLog {
   close(): Promise<void>;
 }
 
-interface Pending { entry: AuditEntry; settled: boolean }
+interface Pending {
+  entry: AuditEntry;
+  settled: boolean;
+}
 
 /** Databases with an open audit log: a second writer would fork the chain (two heads). */
 const openOn = new WeakSet<Db>();
 
 export async function createAuditLog(opts: AuditLogOptions): Promise<AuditLog> {
   const { db } = opts;
-  if (openOn.has(db)) throw new Error('an audit log is already open on this database: share that instance (two writers would fork the chain)');
+  if (openOn.has(db))
+    throw new Error('an audit log is already open on this database: share that instance (two writers would fork the chain)');
   openOn.add(db);
   try {
     return await openAuditLog(opts);
@@ -86,7 +99,7 @@ async function openAuditLog(opts: AuditLogOptions): Promise<AuditLog> {
   // Head: the last stored entry (entries beyond the stored `head` record can exist when batches
   // completed out of order before a crash).
   let head = { seq: 0, hash: GENESIS_HASH };
-  const anchor = await store.get(ANCHOR_KEY) as CheckpointRecord | undefined;
+  const anchor = (await store.get(ANCHOR_KEY)) as CheckpointRecord | undefined;
   if (anchor) head = { seq: anchor.seq, hash: anchor.hash };
   for await (const [, v] of store.iterator({ ...ENTRY_RANGE, reverse: true, limit: 1 })) {
     const e = v as AuditEntry;
@@ -111,11 +124,12 @@ async function openAuditLog(opts: AuditLogOptions): Promise<AuditLog> {
   async function doCheckpoint(): Promise<CheckpointRecord | null> {
     const target = committedSeq();
     if (target <= lastCheckpoint) return null;
-    const entry = await store.get(entryKey(target)) as AuditEntry | undefined;
+    const entry = (await store.get(entryKey(target))) as AuditEntry | undefined;
     if (!entry) throw new Error(`audit: committed entry ${target} is not readable`);
     const rec = await signCheckpoint(signer, 'audit.checkpoint', target, entry.hash);
     const ops: Array<{ type: 'put'; key: string; value: unknown }> = [{ type: 'put', key: checkpointKey(target), value: rec }];
-    if (!storedCerts.has(signer.kid)) ops.push({ type: 'put', key: certKey(signer.kid), value: Buffer.from(signer.certificateDer).toString('base64') });
+    if (!storedCerts.has(signer.kid))
+      ops.push({ type: 'put', key: certKey(signer.kid), value: Buffer.from(signer.certificateDer).toString('base64') });
     await store.batch(ops);
     storedCerts.add(signer.kid);
     lastCheckpoint = Math.max(lastCheckpoint, target);
@@ -127,10 +141,14 @@ async function openAuditLog(opts: AuditLogOptions): Promise<AuditLog> {
   function checkpoint(): Promise<CheckpointRecord | null> {
     const run: Promise<CheckpointRecord | null> = (checkpointRun ?? Promise.resolve(null)).catch(() => null).then(doCheckpoint);
     checkpointRun = run;
-    run.catch((e: Error) => {
-      metrics.checkpointFailures.inc();
-      logger?.error({ err: e.message }, 'audit checkpoint failed; entries stay chained, unsigned until the next one');
-    }).finally(() => { if (checkpointRun === run) checkpointRun = null; });
+    run
+      .catch((e: Error) => {
+        metrics.checkpointFailures.inc();
+        logger?.error({ err: e.message }, 'audit checkpoint failed; entries stay chained, unsigned until the next one');
+      })
+      .finally(() => {
+        if (checkpointRun === run) checkpointRun = null;
+      });
     return run;
   }
 
@@ -159,7 +177,9 @@ async function openAuditLog(opts: AuditLogOptions): Promise<AuditLog> {
     if (!opts.lookupAlerts) return;
     for (const alarm of opts.lookupAlerts.observe(event)) {
       append({
-        actor: { kind: 'appliance', id: 'lookup-alerts' }, action: 'audit.lookupAlarm', outcome: 'ok',
+        actor: { kind: 'appliance', id: 'lookup-alerts' },
+        action: 'audit.lookupAlarm',
+        outcome: 'ok',
         ...(alarm.scope === 'terminal' ? { terminalId: alarm.subject } : {}),
         detail: { scope: alarm.scope, subject: alarm.subject, rule: alarm.rule, value: alarm.value, threshold: alarm.threshold },
       }).catch((e: Error) => logger?.error({ err: e.message }, 'audit: could not record a look-up alarm'));
@@ -170,15 +190,29 @@ async function openAuditLog(opts: AuditLogOptions): Promise<AuditLog> {
     metrics.voids.inc();
     logger?.warn({ seq: entry.seq, action: entry.event.action }, 'audit entry batch was not committed; recording it as void');
     // The entry's hash is already chained into later entries: write it as it is, then say it was void.
-    store.put(entryKey(entry.seq), entry)
-      .then(() => append({ actor: { kind: 'appliance', id: 'audit' }, action: 'audit.void', outcome: 'error', code: 'internal', detail: { voidSeq: entry.seq } }))
-      .catch((e: Error) => logger?.error({ err: e.message, seq: entry.seq }, 'audit: could not write a voided entry; verify will report it deleted'));
+    store
+      .put(entryKey(entry.seq), entry)
+      .then(() =>
+        append({
+          actor: { kind: 'appliance', id: 'audit' },
+          action: 'audit.void',
+          outcome: 'error',
+          code: 'internal',
+          detail: { voidSeq: entry.seq },
+        }),
+      )
+      .catch((e: Error) =>
+        logger?.error({ err: e.message, seq: entry.seq }, 'audit: could not write a voided entry; verify will report it deleted'),
+      );
   }
 
   function track(batch: Batch, p: Pending) {
     const b = batch as Batch & { [tracked]?: Pending[] };
     let list = b[tracked];
-    if (list) { list.push(p); return; }
+    if (list) {
+      list.push(p);
+      return;
+    }
     list = [p];
     b[tracked] = list;
     const write: (...a: unknown[]) => Promise<void> = batch.write.bind(batch);
@@ -236,7 +270,10 @@ async function openAuditLog(opts: AuditLogOptions): Promise<AuditLog> {
     let from = anchor?.seq ?? 0;
     for await (const v of store.values({ ...CHECKPOINT_RANGE, reverse: true, limit: 1 })) {
       const cp = v as CheckpointRecord;
-      if (cp.seq >= from) { kid = cp.kid; from = cp.seq; }
+      if (cp.seq >= from) {
+        kid = cp.kid;
+        from = cp.seq;
+      }
     }
     for await (const v of store.values({ gte: entryKey(from), lte: entryKey(head.seq) })) {
       const h = handoverOf((v as AuditEntry).event ?? {});
@@ -255,7 +292,7 @@ async function openAuditLog(opts: AuditLogOptions): Promise<AuditLog> {
     const fromKid = await currentKid();
     if (!fromKid || fromKid === signer.kid) return;
     const toKid = signer.kid;
-    const der = await store.get(certKey(fromKid)) as string | undefined;
+    const der = (await store.get(certKey(fromKid))) as string | undefined;
     let previous: Awaited<ReturnType<PreviousKeySigner>> = null;
     let why = 'its certificate is not in the log';
     if (der) {
@@ -268,7 +305,10 @@ async function openAuditLog(opts: AuditLogOptions): Promise<AuditLog> {
     }
     if (previous) {
       try {
-        const event = parseAuditEvent({ actor: { kind: 'appliance', id: 'audit' }, action: HANDOVER_ACTION, outcome: 'ok', detail: { fromKid, toKid } }, nowIso);
+        const event = parseAuditEvent(
+          { actor: { kind: 'appliance', id: 'audit' }, action: HANDOVER_ACTION, outcome: 'ok', detail: { fromKid, toKid } },
+          nowIso,
+        );
         const seq = head.seq + 1;
         const entry: AuditEntry = { seq, prev: head.hash, hash: entryHash(head.hash, seq, event), event };
         const rec = await signCheckpoint(previous.signer, 'audit.checkpoint', seq, entry.hash);
@@ -292,8 +332,17 @@ async function openAuditLog(opts: AuditLogOptions): Promise<AuditLog> {
         await previous.release();
       }
     }
-    logger?.error({ fromKid, toKid, reason: why }, 'audit: the outgoing signing key cannot sign a handover; checkpoints before the change verify only with their own certificate pinned');
-    await append({ actor: { kind: 'appliance', id: 'audit' }, action: HANDOVER_ACTION, outcome: 'error', code: 'outgoing_key_unavailable', detail: { fromKid, toKid, reason: why.slice(0, 512) } });
+    logger?.error(
+      { fromKid, toKid, reason: why },
+      'audit: the outgoing signing key cannot sign a handover; checkpoints before the change verify only with their own certificate pinned',
+    );
+    await append({
+      actor: { kind: 'appliance', id: 'audit' },
+      action: HANDOVER_ACTION,
+      outcome: 'error',
+      code: 'outgoing_key_unavailable',
+      detail: { fromKid, toKid, reason: why.slice(0, 512) },
+    });
     // The incoming key signs at once, so the next start sees it as the current key and records nothing again.
     await checkpoint().catch(() => undefined);
   }
@@ -306,17 +355,24 @@ async function openAuditLog(opts: AuditLogOptions): Promise<AuditLog> {
   }
 
   return {
-    append, appendToBatch, checkpoint,
+    append,
+    appendToBatch,
+    checkpoint,
     verify: () => verifyAuditLog(db, { trustedKids: [signer.kid, ...(opts.trustedKids ?? [])] }),
     query: (filter = {}) => queryEntries(store, filter),
     exportSegment: (o) => exportSegment(db, o),
-    applyRetention: (o = {}) => applyRetention(db, signer, { retentionYears, now: o.now ?? new Date(), requireExported: o.requireExported ?? true, logger }),
+    applyRetention: (o = {}) =>
+      applyRetention(db, signer, { retentionYears, now: o.now ?? new Date(), requireExported: o.requireExported ?? true, logger }),
     head: () => ({ ...head }),
     async close() {
       if (closed) return;
       closed = true;
       clearInterval(timer);
-      try { await checkpoint(); } catch { /* logged; the next start signs the tail */ }
+      try {
+        await checkpoint();
+      } catch {
+        /* logged; the next start signs the tail */
+      }
       openOn.delete(db);
     },
   };

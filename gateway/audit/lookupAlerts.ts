@@ -36,7 +36,12 @@ export interface LookupAlarm {
   occurrences: number;
 }
 
-export interface LookupObservation { operatorId?: string | undefined; terminalId?: string | undefined; hits?: number | undefined; at?: number | undefined }
+export interface LookupObservation {
+  operatorId?: string | undefined;
+  terminalId?: string | undefined;
+  hits?: number | undefined;
+  at?: number | undefined;
+}
 
 export interface LookupAlerts {
   /** Counts one look-up; returns the alarms it newly raised. */
@@ -47,12 +52,22 @@ export interface LookupAlerts {
   acknowledge(id: string, by: string): boolean;
 }
 
-interface Window { times: number[]; hits: number[]; start: number; hitSum: number }
+interface Window {
+  times: number[];
+  hits: number[];
+  start: number;
+  hitSum: number;
+}
 
 const MINUTE = 60_000;
 const HOUR = 3_600_000;
 
-export function createLookupAlerts(opts: { config: LookupAlertConfig; logger?: Logger; registry?: Registry; now?: () => number }): LookupAlerts {
+export function createLookupAlerts(opts: {
+  config: LookupAlertConfig;
+  logger?: Logger;
+  registry?: Registry;
+  now?: () => number;
+}): LookupAlerts {
   const { config, logger } = opts;
   const now = opts.now ?? Date.now;
   const metrics = auditMetrics(opts.registry);
@@ -61,14 +76,26 @@ export function createLookupAlerts(opts: { config: LookupAlertConfig; logger?: L
   const actions = new Set(config.actions);
 
   function slide(w: Window, t: number) {
-    while (w.start < w.times.length && w.times[w.start]! <= t - HOUR) { w.hitSum -= w.hits[w.start]!; w.start++; }
+    while (w.start < w.times.length && w.times[w.start]! <= t - HOUR) {
+      w.hitSum -= w.hits[w.start]!;
+      w.start++;
+    }
     // Compact occasionally so the arrays do not grow without bound.
-    if (w.start > 1024 && w.start * 2 > w.times.length) { w.times = w.times.slice(w.start); w.hits = w.hits.slice(w.start); w.start = 0; }
+    if (w.start > 1024 && w.start * 2 > w.times.length) {
+      w.times = w.times.slice(w.start);
+      w.hits = w.hits.slice(w.start);
+      w.start = 0;
+    }
   }
 
   function countSince(w: Window, from: number): number {
-    let lo = w.start, hi = w.times.length;
-    while (lo < hi) { const mid = (lo + hi) >> 1; if (w.times[mid]! > from) hi = mid; else lo = mid + 1; }
+    let lo = w.start,
+      hi = w.times.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (w.times[mid]! > from) hi = mid;
+      else lo = mid + 1;
+    }
     return w.times.length - lo;
   }
 
@@ -79,7 +106,14 @@ export function createLookupAlerts(opts: { config: LookupAlertConfig; logger?: L
     }
   }
 
-  function exceed(scope: LookupScope, subject: string, rule: LookupAlarmRule, value: number, threshold: number, t: number): LookupAlarm | undefined {
+  function exceed(
+    scope: LookupScope,
+    subject: string,
+    rule: LookupAlarmRule,
+    value: number,
+    threshold: number,
+    t: number,
+  ): LookupAlarm | undefined {
     const id = `${scope}:${subject}:${rule}`;
     const at = new Date(t).toISOString();
     const existing = alarms.get(id);
@@ -92,19 +126,27 @@ export function createLookupAlerts(opts: { config: LookupAlertConfig; logger?: L
     const alarm: LookupAlarm = { id, scope, subject, rule, value, threshold, raisedAt: at, lastAt: at, occurrences: 1 };
     alarms.set(id, alarm);
     metrics.lookupAlarms.inc({ scope, rule });
-    logger?.warn({ alarm: 'lookup', scope, subject, rule, value, threshold }, `look-up alarm: ${scope} ${subject} ${rule} ${value} > ${threshold}`);
+    logger?.warn(
+      { alarm: 'lookup', scope, subject, rule, value, threshold },
+      `look-up alarm: ${scope} ${subject} ${rule} ${value} > ${threshold}`,
+    );
     return alarm;
   }
 
   function one(scope: LookupScope, subject: string, hits: number, t: number): LookupAlarm[] {
     const key = `${scope}:${subject}`;
     let w = windows.get(key);
-    if (!w) windows.set(key, w = { times: [], hits: [], start: 0, hitSum: 0 });
+    if (!w) windows.set(key, (w = { times: [], hits: [], start: 0, hitSum: 0 }));
     slide(w, t);
-    w.times.push(t); w.hits.push(hits); w.hitSum += hits;
+    w.times.push(t);
+    w.hits.push(hits);
+    w.hitSum += hits;
     const raised: LookupAlarm[] = [];
     const check = (rule: LookupAlarmRule, value: number, threshold: number) => {
-      if (value > threshold) { const a = exceed(scope, subject, rule, value, threshold, t); if (a) raised.push(a); }
+      if (value > threshold) {
+        const a = exceed(scope, subject, rule, value, threshold, t);
+        if (a) raised.push(a);
+      }
     };
     check('bulk_search', hits, config.hitsPerSearch);
     check('searches_per_minute', countSince(w, t - MINUTE), config.searchesPerMinute);

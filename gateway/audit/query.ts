@@ -23,7 +23,10 @@ export interface AuditQuery {
   reverse?: boolean;
 }
 
-export async function queryEntries(store: AbstractSublevel<Db, string | Uint8Array, string, unknown>, q: AuditQuery): Promise<AuditEntry[]> {
+export async function queryEntries(
+  store: AbstractSublevel<Db, string | Uint8Array, string, unknown>,
+  q: AuditQuery,
+): Promise<AuditEntry[]> {
   const limit = Math.min(Math.max(1, q.limit ?? 1000), 10_000);
   const range = {
     gte: q.fromSeq !== undefined ? entryKey(q.fromSeq) : ENTRY_RANGE.gte,

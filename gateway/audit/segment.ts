@@ -12,12 +12,32 @@ import { ANCHOR_KEY, certKey, CHECKPOINT_RANGE, checkpointKey, entryKey, EXPORTE
 import { signCheckpoint, type CheckpointRecord } from './checkpoint.js';
 import { auditStore, verifyAuditLog } from './verify.js';
 
-export interface SegmentExport { file: string; fromSeq: number; toSeq: number; entries: number; checkpoints: number; sha256: string }
-export interface ExportedMark { throughSeq: number; hash: string; at: string; file: string; sha256: string }
-export interface RetentionResult { prunedThrough: number | null; deleted: number; reason?: string }
+export interface SegmentExport {
+  file: string;
+  fromSeq: number;
+  toSeq: number;
+  entries: number;
+  checkpoints: number;
+  sha256: string;
+}
+export interface ExportedMark {
+  throughSeq: number;
+  hash: string;
+  at: string;
+  file: string;
+  sha256: string;
+}
+export interface RetentionResult {
+  prunedThrough: number | null;
+  deleted: number;
+  reason?: string;
+}
 
 export class AuditIntegrityError extends Error {
-  constructor(message: string) { super(message); this.name = 'AuditIntegrityError'; }
+  constructor(message: string) {
+    super(message);
+    this.name = 'AuditIntegrityError';
+  }
 }
 
 /** The last checkpoint whose entry is older than `before`, after `after`. */
@@ -27,7 +47,7 @@ async function lastCheckpointBefore(db: Db, before: Date, after: number, atMost 
   for await (const v of store.values({ gt: checkpointKey(after), lt: CHECKPOINT_RANGE.lt })) {
     const cp = v as CheckpointRecord;
     if (cp.seq > atMost) break;
-    const entry = await store.get(entryKey(cp.seq)) as AuditEntry | undefined;
+    const entry = (await store.get(entryKey(cp.seq))) as AuditEntry | undefined;
     if (!entry || Date.parse(entry.event.at) >= before.getTime()) break;
     found = cp;
   }
@@ -37,14 +57,16 @@ async function lastCheckpointBefore(db: Db, before: Date, after: number, atMost 
 async function refuseIfBroken(db: Db, through: number, trustedKids: string[] | undefined, what: string) {
   const report = await verifyAuditLog(db, trustedKids ? { trustedKids } : {});
   if (report.firstBad && report.firstBad.seq <= through) {
-    throw new AuditIntegrityError(`refusing to ${what}: entry ${report.firstBad.seq} is ${report.firstBad.reason} (${report.firstBad.message})`);
+    throw new AuditIntegrityError(
+      `refusing to ${what}: entry ${report.firstBad.seq} is ${report.firstBad.reason} (${report.firstBad.message})`,
+    );
   }
 }
 
 export async function exportSegment(db: Db, opts: { before: Date; out: string; trustedKids?: string[] }): Promise<SegmentExport | null> {
   const store = auditStore(db);
-  const anchor = await store.get(ANCHOR_KEY) as CheckpointRecord | undefined;
-  const exported = await store.get(EXPORTED_KEY) as ExportedMark | undefined;
+  const anchor = (await store.get(ANCHOR_KEY)) as CheckpointRecord | undefined;
+  const exported = (await store.get(EXPORTED_KEY)) as ExportedMark | undefined;
   const start = Math.max(anchor?.seq ?? 0, exported?.throughSeq ?? 0);
   const prevHash = start === 0 ? GENESIS_HASH : start === exported?.throughSeq ? exported.hash : anchor!.hash;
   const end = await lastCheckpointBefore(db, opts.before, start);
@@ -64,7 +86,10 @@ export async function exportSegment(db: Db, opts: { before: Date; out: string; t
   const kids = new Set<string>();
   try {
     await line({ type: 'segment', version: 1, fromSeq: start + 1, toSeq: end.seq, prevHash, exportedAt: new Date().toISOString() });
-    for await (const v of store.values({ gt: entryKey(start), lte: entryKey(end.seq) })) { await line({ type: 'entry', ...(v as AuditEntry) }); entries++; }
+    for await (const v of store.values({ gt: entryKey(start), lte: entryKey(end.seq) })) {
+      await line({ type: 'entry', ...(v as AuditEntry) });
+      entries++;
+    }
     for await (const v of store.values({ gt: checkpointKey(start), lte: checkpointKey(end.seq) })) {
       const cp = v as CheckpointRecord;
       kids.add(cp.kid);
@@ -81,20 +106,34 @@ export async function exportSegment(db: Db, opts: { before: Date; out: string; t
     throw e;
   }
   const sha256 = hash.digest('hex');
-  await store.put(EXPORTED_KEY, { throughSeq: end.seq, hash: end.hash, at: new Date().toISOString(), file: opts.out, sha256 } satisfies ExportedMark);
+  await store.put(EXPORTED_KEY, {
+    throughSeq: end.seq,
+    hash: end.hash,
+    at: new Date().toISOString(),
+    file: opts.out,
+    sha256,
+  } satisfies ExportedMark);
   return { file: opts.out, fromSeq: start + 1, toSeq: end.seq, entries, checkpoints, sha256 };
 }
 
-export async function applyRetention(db: Db, signer: Signer, opts: { retentionYears: number; now: Date; requireExported: boolean; logger?: Logger | undefined; trustedKids?: string[] }): Promise<RetentionResult> {
+export async function applyRetention(
+  db: Db,
+  signer: Signer,
+  opts: { retentionYears: number; now: Date; requireExported: boolean; logger?: Logger | undefined; trustedKids?: string[] },
+): Promise<RetentionResult> {
   const store = auditStore(db);
   const cutoff = new Date(opts.now);
   cutoff.setFullYear(cutoff.getFullYear() - opts.retentionYears);
-  const anchor = await store.get(ANCHOR_KEY) as CheckpointRecord | undefined;
-  const exported = await store.get(EXPORTED_KEY) as ExportedMark | undefined;
+  const anchor = (await store.get(ANCHOR_KEY)) as CheckpointRecord | undefined;
+  const exported = (await store.get(EXPORTED_KEY)) as ExportedMark | undefined;
   const limit = opts.requireExported ? (exported?.throughSeq ?? 0) : Infinity;
   const through = await lastCheckpointBefore(db, cutoff, anchor?.seq ?? 0, limit);
   if (!through) {
-    return { prunedThrough: anchor?.seq ?? null, deleted: 0, reason: opts.requireExported && limit === 0 ? 'nothing exported yet' : 'nothing older than the retention period' };
+    return {
+      prunedThrough: anchor?.seq ?? null,
+      deleted: 0,
+      reason: opts.requireExported && limit === 0 ? 'nothing exported yet' : 'nothing older than the retention period',
+    };
   }
   await refuseIfBroken(db, through.seq, opts.trustedKids ?? [signer.kid], 'prune');
   const signed = await signCheckpoint(signer, 'audit.prune', through.seq, through.hash);
@@ -104,7 +143,10 @@ export async function applyRetention(db: Db, signer: Signer, opts: { retentionYe
   ]);
   // Deleting in chunks after the anchor is stored: verify skips leftovers at or below the anchor.
   let deleted = 0;
-  for (const range of [{ gte: 'e/', lte: entryKey(through.seq) }, { gte: 'c/', lte: checkpointKey(through.seq) }]) {
+  for (const range of [
+    { gte: 'e/', lte: entryKey(through.seq) },
+    { gte: 'c/', lte: checkpointKey(through.seq) },
+  ]) {
     for (;;) {
       const keys = await store.keys({ ...range, limit: 1000 }).all();
       if (keys.length === 0) break;

@@ -15,7 +15,10 @@ export interface SegmentVerifyReport {
   problem?: { seq: number | null; message: string };
 }
 
-export async function verifySegmentFile(file: string, opts: { trustedKids?: Iterable<string>; trustedCerts?: Iterable<Uint8Array> } = {}): Promise<SegmentVerifyReport> {
+export async function verifySegmentFile(
+  file: string,
+  opts: { trustedKids?: Iterable<string>; trustedCerts?: Iterable<Uint8Array> } = {},
+): Promise<SegmentVerifyReport> {
   const handovers = new Map<number, Handover>();
   let header: { fromSeq: number; toSeq: number; prevHash: string } | undefined;
   const hashes = new Map<number, string>();
@@ -24,14 +27,24 @@ export async function verifySegmentFile(file: string, opts: { trustedKids?: Iter
   let expected = 0;
   let prev = '';
   let entries = 0;
-  const fail = (seq: number | null, message: string): SegmentVerifyReport =>
-    ({ ok: false, fromSeq: header?.fromSeq ?? null, toSeq: header?.toSeq ?? null, entries, checkpoints: cps.length, problem: { seq, message } });
+  const fail = (seq: number | null, message: string): SegmentVerifyReport => ({
+    ok: false,
+    fromSeq: header?.fromSeq ?? null,
+    toSeq: header?.toSeq ?? null,
+    entries,
+    checkpoints: cps.length,
+    problem: { seq, message },
+  });
   let lineNo = 0;
   for await (const line of createInterface({ input: createReadStream(file, 'utf8'), crlfDelay: Infinity })) {
     lineNo++;
     if (line === '') continue;
     let rec: { type?: string } & Record<string, unknown>;
-    try { rec = JSON.parse(line) as typeof rec; } catch { return fail(null, `line ${lineNo} is not JSON`); }
+    try {
+      rec = JSON.parse(line) as typeof rec;
+    } catch {
+      return fail(null, `line ${lineNo} is not JSON`);
+    }
     if (lineNo === 1) {
       if (rec.type !== 'segment') return fail(null, 'not an audit segment file (first line)');
       const h = rec as { fromSeq: number; toSeq: number; prevHash: string };
@@ -43,7 +56,8 @@ export async function verifySegmentFile(file: string, opts: { trustedKids?: Iter
     if (rec.type === 'entry') {
       // why: a line read off disk is JSON of no known shape; the chain check below refuses one that is not an entry.
       const e = rec as unknown as AuditEntry;
-      if (e.seq !== expected) return fail(expected, e.seq > expected ? `entry ${expected} is missing` : `entry ${e.seq} is out of place at ${expected}`);
+      if (e.seq !== expected)
+        return fail(expected, e.seq > expected ? `entry ${expected} is missing` : `entry ${e.seq} is out of place at ${expected}`);
       if (entryHash(e.prev, e.seq, e.event) !== e.hash) return fail(e.seq, `entry ${e.seq} does not match its hash`);
       if (e.prev !== prev) return fail(e.seq, `entry ${e.seq} does not chain to entry ${e.seq - 1}`);
       hashes.set(e.seq, e.hash);

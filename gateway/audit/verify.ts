@@ -5,14 +5,27 @@ import type { AbstractSublevel } from 'abstract-level';
 import type { Db } from '../../platform/store/db.js';
 import { SUBLEVELS } from '../../platform/store/db.js';
 import {
-  ANCHOR_KEY, CHECKPOINT_RANGE, ENTRY_KEY_RE, ENTRY_RANGE, entryHash, entryKey, GENESIS_HASH, HEAD_KEY, HEX64, type AuditEntry,
+  ANCHOR_KEY,
+  CHECKPOINT_RANGE,
+  ENTRY_KEY_RE,
+  ENTRY_RANGE,
+  entryHash,
+  entryKey,
+  GENESIS_HASH,
+  HEAD_KEY,
+  HEX64,
+  type AuditEntry,
 } from './chain.js';
 import { checkpointProblem, pinAccepts, type CheckpointRecord } from './checkpoint.js';
 import { handoverOf, keyEpochs, type Handover, type KeyEpoch } from './keyHistory.js';
 
 export type VerifyReason = 'changed' | 'deleted' | 'inserted' | 'reordered' | 'bad_checkpoint' | 'checkpoint_mismatch';
 
-export interface VerifyIssue { seq: number; reason: VerifyReason; message: string }
+export interface VerifyIssue {
+  seq: number;
+  reason: VerifyReason;
+  message: string;
+}
 
 // A type alias, not an interface: the report is a job's Record<string, unknown> result as it is.
 export type VerifyReport = {
@@ -45,12 +58,25 @@ export function auditStore(db: Db): AuditStore {
 /** How far around its position an entry's true seq is looked for. */
 const WINDOW = 16;
 
-interface Item { keySeq: number; rec: AuditEntry | undefined; trueSeq: number | null }
+interface Item {
+  keySeq: number;
+  rec: AuditEntry | undefined;
+  trueSeq: number | null;
+}
 
 function shaped(v: unknown): v is AuditEntry {
   const e = v as AuditEntry;
-  return typeof e === 'object' && e !== null && Number.isSafeInteger(e.seq) && typeof e.prev === 'string' && HEX64.test(e.prev)
-    && typeof e.hash === 'string' && HEX64.test(e.hash) && typeof e.event === 'object' && e.event !== null;
+  return (
+    typeof e === 'object' &&
+    e !== null &&
+    Number.isSafeInteger(e.seq) &&
+    typeof e.prev === 'string' &&
+    HEX64.test(e.prev) &&
+    typeof e.hash === 'string' &&
+    HEX64.test(e.hash) &&
+    typeof e.event === 'object' &&
+    e.event !== null
+  );
 }
 
 function trueSeqOf(keySeq: number, rec: AuditEntry | undefined): number | null {
@@ -67,7 +93,10 @@ function trueSeqOf(keySeq: number, rec: AuditEntry | undefined): number | null {
  * keys handed over from or to a pinned key in the chain are accepted with it. Neither: not pinned.
  * `onProgress(done, total)`: entries checked so far of about `total` (the head's seq), every 1000 entries.
  */
-export async function verifyAuditLog(db: Db, opts: { trustedKids?: Iterable<string>; trustedCerts?: Iterable<Uint8Array>; onProgress?: (done: number, total: number) => void } = {}): Promise<VerifyReport> {
+export async function verifyAuditLog(
+  db: Db,
+  opts: { trustedKids?: Iterable<string>; trustedCerts?: Iterable<Uint8Array>; onProgress?: (done: number, total: number) => void } = {},
+): Promise<VerifyReport> {
   const store = auditStore(db);
   const issues: VerifyIssue[] = [];
   const certs = new Map<string, Uint8Array>();
@@ -76,11 +105,11 @@ export async function verifyAuditLog(db: Db, opts: { trustedKids?: Iterable<stri
 
   // Head and checkpoints are read before the entries: both are written with or after their entry,
   // so appends running during verify cannot look like a truncation.
-  const head = await store.get(HEAD_KEY) as { seq: number } | undefined;
+  const head = (await store.get(HEAD_KEY)) as { seq: number } | undefined;
   const signers = new Set<string>();
   let prunedThrough: number | null = null;
   let prevHash = GENESIS_HASH;
-  const anchor = await store.get(ANCHOR_KEY) as CheckpointRecord | undefined;
+  const anchor = (await store.get(ANCHOR_KEY)) as CheckpointRecord | undefined;
   if (anchor) {
     signers.add(anchor.kid);
     const problem = checkpointProblem(anchor, 'audit.prune', certs);
@@ -99,7 +128,8 @@ export async function verifyAuditLog(db: Db, opts: { trustedKids?: Iterable<stri
     checkpoints++;
     const seq = Number(k.slice(2));
     if (rec?.kid) signers.add(rec.kid);
-    const problem = rec?.seq !== seq ? `stored under ${seq} but claims ${String(rec?.seq)}` : checkpointProblem(rec, 'audit.checkpoint', certs);
+    const problem =
+      rec?.seq !== seq ? `stored under ${seq} but claims ${String(rec?.seq)}` : checkpointProblem(rec, 'audit.checkpoint', certs);
     if (problem) issues.push({ seq, reason: 'bad_checkpoint', message: `checkpoint ${seq}: ${problem}` });
     else {
       if (!kidStrings.has(rec.kid)) kidStrings.set(rec.kid, rec.kid);
@@ -120,8 +150,13 @@ export async function verifyAuditLog(db: Db, opts: { trustedKids?: Iterable<stri
   const trustedRunKids = new Set(keyHistory.filter((e) => e.trusted).map((e) => e.kid));
   for (const e of keyHistory) {
     if (e.trusted) continue;
-    issues.push({ seq: e.fromSeq, reason: 'bad_checkpoint', message: `checkpoint ${e.fromSeq}: signed by an untrusted key ${e.kid} (checkpoints ${e.fromSeq}..${e.toSeq}): ` +
-      'neither pinned, nor issued by a pinned CA, nor handed over from or to a pinned key' });
+    issues.push({
+      seq: e.fromSeq,
+      reason: 'bad_checkpoint',
+      message:
+        `checkpoint ${e.fromSeq}: signed by an untrusted key ${e.kid} (checkpoints ${e.fromSeq}..${e.toSeq}): ` +
+        'neither pinned, nor issued by a pinned CA, nor handed over from or to a pinned key',
+    });
   }
   if (anchor && accepts && !accepts(anchor.kid) && !trustedRunKids.has(anchor.kid)) {
     issues.push({ seq: anchor.seq ?? 0, reason: 'bad_checkpoint', message: `retention anchor: signed by an untrusted key ${anchor.kid}` });
@@ -148,11 +183,17 @@ export async function verifyAuditLog(db: Db, opts: { trustedKids?: Iterable<stri
   const fill = async () => {
     while (!done && buf.length <= WINDOW) {
       const next = await it.next();
-      if (!next) { done = true; break; }
+      if (!next) {
+        done = true;
+        break;
+      }
       const [k, v] = next;
       const m = ENTRY_KEY_RE.exec(k);
       const keySeq = m ? Number(m[1]) : NaN;
-      if (!m) { buf.push({ keySeq, rec: undefined, trueSeq: null }); continue; }
+      if (!m) {
+        buf.push({ keySeq, rec: undefined, trueSeq: null });
+        continue;
+      }
       const rec = shaped(v) ? v : undefined;
       buf.push({ keySeq, rec, trueSeq: trueSeqOf(keySeq, rec) });
     }
@@ -162,7 +203,10 @@ export async function verifyAuditLog(db: Db, opts: { trustedKids?: Iterable<stri
       await fill();
       const item = buf.shift();
       if (!item) break;
-      if (Number.isNaN(item.keySeq)) { entryIssue = { seq: expected, reason: 'inserted', message: `foreign record in the entry range before entry ${expected}` }; break; }
+      if (Number.isNaN(item.keySeq)) {
+        entryIssue = { seq: expected, reason: 'inserted', message: `foreign record in the entry range before entry ${expected}` };
+        break;
+      }
       if (prunedThrough !== null && item.keySeq <= prunedThrough) continue;
       entries++;
       if (opts.onProgress && entries % 1000 === 0) opts.onProgress(entries, Math.max(entries, (head?.seq ?? 0) - (prunedThrough ?? 0)));
@@ -180,18 +224,39 @@ export async function verifyAuditLog(db: Db, opts: { trustedKids?: Iterable<stri
       if (trueSeq > expected) {
         const later = buf.find((b) => b.trueSeq === expected);
         entryIssue = later
-          ? { seq: expected, reason: 'reordered', message: `position ${expected} holds entry ${trueSeq}; entry ${expected} sits at ${later.keySeq}` }
-          : { seq: expected, reason: 'deleted', message: `entry ${expected} is missing; later entries were renumbered (position ${expected} holds entry ${trueSeq})` };
+          ? {
+              seq: expected,
+              reason: 'reordered',
+              message: `position ${expected} holds entry ${trueSeq}; entry ${expected} sits at ${later.keySeq}`,
+            }
+          : {
+              seq: expected,
+              reason: 'deleted',
+              message: `entry ${expected} is missing; later entries were renumbered (position ${expected} holds entry ${trueSeq})`,
+            };
         break;
       }
       if (trueSeq < expected) {
-        entryIssue = { seq: expected - 1, reason: 'inserted', message: `entry ${expected - 1} was inserted: the original entry ${trueSeq} follows it at position ${expected}` };
+        entryIssue = {
+          seq: expected - 1,
+          reason: 'inserted',
+          message: `entry ${expected - 1} was inserted: the original entry ${trueSeq} follows it at position ${expected}`,
+        };
         break;
       }
       if (rec.prev !== prevHash) {
-        entryIssue = rec.prev === prevPrevHash
-          ? { seq: expected - 1, reason: 'inserted', message: `entry ${expected - 1} was inserted: entry ${expected} chains to entry ${expected - 2}` }
-          : { seq: expected - 1, reason: 'changed', message: `entry ${expected - 1} was replaced: entry ${expected} does not chain to it` };
+        entryIssue =
+          rec.prev === prevPrevHash
+            ? {
+                seq: expected - 1,
+                reason: 'inserted',
+                message: `entry ${expected - 1} was inserted: entry ${expected} chains to entry ${expected - 2}`,
+              }
+            : {
+                seq: expected - 1,
+                reason: 'changed',
+                message: `entry ${expected - 1} was replaced: entry ${expected} does not chain to it`,
+              };
         break;
       }
       if (rec.seq !== keySeq) {
@@ -201,8 +266,11 @@ export async function verifyAuditLog(db: Db, opts: { trustedKids?: Iterable<stri
       const signed = goodCheckpoints.get(keySeq);
       if (signed !== undefined) {
         if (signed !== rec.hash) {
-          entryIssue = { seq: lastGoodCheckpoint + 1, reason: 'checkpoint_mismatch',
-            message: `entries ${lastGoodCheckpoint + 1}..${keySeq} were rewritten: checkpoint ${keySeq} signed ${signed.slice(0, 12)}…, the chain has ${rec.hash.slice(0, 12)}…` };
+          entryIssue = {
+            seq: lastGoodCheckpoint + 1,
+            reason: 'checkpoint_mismatch',
+            message: `entries ${lastGoodCheckpoint + 1}..${keySeq} were rewritten: checkpoint ${keySeq} signed ${signed.slice(0, 12)}…, the chain has ${rec.hash.slice(0, 12)}…`,
+          };
           break;
         }
         lastGoodCheckpoint = keySeq;
@@ -228,9 +296,17 @@ export async function verifyAuditLog(db: Db, opts: { trustedKids?: Iterable<stri
   return {
     ok: issues.length === 0,
     ...(issues[0] ? { firstBad: issues[0] } : {}),
-    issues, entries, firstSeq, lastSeq, checkpoints, lastCheckpointSeq,
+    issues,
+    entries,
+    firstSeq,
+    lastSeq,
+    checkpoints,
+    lastCheckpointSeq,
     // Counted over the entries walked: a walk stopped early must not subtract checkpoints it never reached.
     unsignedTail: lastSeq === null ? 0 : Math.max(0, lastSeq - Math.max(lastGoodCheckpoint, prunedThrough ?? 0)),
-    signers: [...signers], pinned: accepts !== undefined, prunedThrough, keyHistory,
+    signers: [...signers],
+    pinned: accepts !== undefined,
+    prunedThrough,
+    keyHistory,
   };
 }

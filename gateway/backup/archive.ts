@@ -8,7 +8,13 @@ export const BACKUP_VERSION = 1;
 /** `file`: a data-dir file by relative path; `db`: every LevelDB record (key/value framing below). */
 export type PartKind = 'file' | 'db';
 
-export interface ManifestPart { name: string; kind: PartKind; mode: number; size: number; sha256: string }
+export interface ManifestPart {
+  name: string;
+  kind: PartKind;
+  mode: number;
+  size: number;
+  sha256: string;
+}
 
 export interface Manifest {
   format: typeof BACKUP_FORMAT;
@@ -19,10 +25,18 @@ export interface Manifest {
   parts: ManifestPart[];
 }
 
-export interface Part { name: string; kind: PartKind; mode: number; data: Buffer }
+export interface Part {
+  name: string;
+  kind: PartKind;
+  mode: number;
+  data: Buffer;
+}
 
 export class BackupRefused extends Error {
-  constructor(message: string) { super(message); this.name = 'BackupRefused'; }
+  constructor(message: string) {
+    super(message);
+    this.name = 'BackupRefused';
+  }
 }
 
 const SAFE_SEGMENT = /^[A-Za-z0-9._@+=-]+$/;
@@ -42,7 +56,10 @@ export function sha256Hex(b: Uint8Array): string {
 
 export function manifestFor(parts: Part[], signerKid: string, now = new Date()): Manifest {
   return {
-    format: BACKUP_FORMAT, version: BACKUP_VERSION, createdAt: now.toISOString(), signerKid,
+    format: BACKUP_FORMAT,
+    version: BACKUP_VERSION,
+    createdAt: now.toISOString(),
+    signerKid,
     parts: parts.map((p) => ({ name: p.name, kind: p.kind, mode: p.mode, size: p.data.length, sha256: sha256Hex(p.data) })),
   };
 }
@@ -57,7 +74,6 @@ export function encodeArchive(signedManifest: Buffer, parts: Part[]): Buffer {
   return Buffer.concat([head, signedManifest, ...parts.map((p) => p.data)]);
 }
 
-
 /** Splits the archive; the manifest is NOT trusted yet (the caller verifies its signature first). */
 export function splitArchive(archive: Buffer): { signedManifest: Buffer; body: Buffer } {
   if (archive.length < 4) throw new BackupRefused('archive truncated: no manifest length');
@@ -69,14 +85,16 @@ export function splitArchive(archive: Buffer): { signedManifest: Buffer; body: B
 /** Slices the parts the (verified) manifest names and checks every hash; throws on the first mismatch. */
 export function partsOf(manifest: Manifest, body: Buffer): Part[] {
   const total = manifest.parts.reduce((s, p) => s + p.size, 0);
-  if (total !== body.length) throw new BackupRefused(`archive size mismatch: the manifest names ${total} bytes of parts, the archive holds ${body.length}`);
+  if (total !== body.length)
+    throw new BackupRefused(`archive size mismatch: the manifest names ${total} bytes of parts, the archive holds ${body.length}`);
   const parts: Part[] = [];
   let at = 0;
   for (const p of manifest.parts) {
     const data = body.subarray(at, at + p.size);
     at += p.size;
     const actual = sha256Hex(data);
-    if (actual !== p.sha256) throw new BackupRefused(`part "${p.name}" is corrupt: SHA-256 ${actual} differs from the signed manifest (${p.sha256})`);
+    if (actual !== p.sha256)
+      throw new BackupRefused(`part "${p.name}" is corrupt: SHA-256 ${actual} differs from the signed manifest (${p.sha256})`);
     parts.push({ name: p.name, kind: p.kind, mode: p.mode, data });
   }
   return parts;

@@ -2,8 +2,19 @@
 // archive, either plain or sealed with AES-256-GCM under a key wrapped to a public key (RSA-OAEP-256
 // or ECDH-ES + HKDF) or derived from a passphrase with scrypt.
 import {
-  createCipheriv, createDecipheriv, createPrivateKey, createPublicKey, constants, diffieHellman, generateKeyPairSync,
-  hkdfSync, privateDecrypt, publicEncrypt, randomBytes, scryptSync, type KeyObject,
+  createCipheriv,
+  createDecipheriv,
+  createPrivateKey,
+  createPublicKey,
+  constants,
+  diffieHellman,
+  generateKeyPairSync,
+  hkdfSync,
+  privateDecrypt,
+  publicEncrypt,
+  randomBytes,
+  scryptSync,
+  type KeyObject,
 } from 'node:crypto';
 import { BackupRefused } from './archive.js';
 
@@ -31,7 +42,10 @@ function ecdhKey(publicKey: KeyObject, privateKey: KeyObject, epkDer: Buffer): B
 function encryptionKey(to: EncryptTo): { key: Buffer; source: KeySource } {
   if ('passphrase' in to) {
     const salt = randomBytes(16);
-    return { key: scryptSync(to.passphrase, salt, 32, { ...SCRYPT, maxmem: SCRYPT_MAXMEM }), source: { kind: 'scrypt', salt: salt.toString('base64'), ...SCRYPT } };
+    return {
+      key: scryptSync(to.passphrase, salt, 32, { ...SCRYPT, maxmem: SCRYPT_MAXMEM }),
+      source: { kind: 'scrypt', salt: salt.toString('base64'), ...SCRYPT },
+    };
   }
   const pub = createPublicKey(to.publicKeyPem);
   const type = pub.asymmetricKeyType;
@@ -41,9 +55,10 @@ function encryptionKey(to: EncryptTo): { key: Buffer; source: KeySource } {
     return { key, source: { kind: 'rsa-oaep-256', wrappedKey: wrapped.toString('base64') } };
   }
   if (type === 'ec' || type === 'x25519' || type === 'x448') {
-    const eph = type === 'ec'
-      ? generateKeyPairSync('ec', { namedCurve: pub.asymmetricKeyDetails!.namedCurve! })
-      : generateKeyPairSync(type as 'x25519');
+    const eph =
+      type === 'ec'
+        ? generateKeyPairSync('ec', { namedCurve: pub.asymmetricKeyDetails!.namedCurve! })
+        : generateKeyPairSync(type as 'x25519');
     const epkDer = eph.publicKey.export({ format: 'der', type: 'spki' });
     return { key: ecdhKey(pub, eph.privateKey, epkDer), source: { kind: 'ecdh-es', epk: epkDer.toString('base64') } };
   }
@@ -79,8 +94,13 @@ function parseHeader(file: Buffer): { header: Header; headerBytes: Buffer; paylo
   if (n > 64 * 1024 || start + n > file.length) throw new BackupRefused('backup header truncated or corrupt');
   const headerBytes = file.subarray(start, start + n);
   let header: Header;
-  try { header = JSON.parse(headerBytes.toString('utf8')) as Header; } catch { throw new BackupRefused('backup header is not valid JSON'); }
-  if (header?.encryption !== 'none' && header?.encryption !== 'A256GCM') throw new BackupRefused('backup header names an unknown encryption');
+  try {
+    header = JSON.parse(headerBytes.toString('utf8')) as Header;
+  } catch {
+    throw new BackupRefused('backup header is not valid JSON');
+  }
+  if (header?.encryption !== 'none' && header?.encryption !== 'A256GCM')
+    throw new BackupRefused('backup header names an unknown encryption');
   return { header, headerBytes, payload: file.subarray(start + n) };
 }
 
@@ -90,16 +110,22 @@ export function isEncrypted(file: Buffer): boolean {
 
 function decryptionKey(source: KeySource, with_: DecryptWith | undefined): Buffer {
   if (source.kind === 'scrypt') {
-    if (!with_ || !('passphrase' in with_)) throw new BackupRefused('the backup is encrypted with a passphrase: give --passphrase-file FILE or JUKIGW_BACKUP_PASSPHRASE');
+    if (!with_ || !('passphrase' in with_))
+      throw new BackupRefused('the backup is encrypted with a passphrase: give --passphrase-file FILE or JUKIGW_BACKUP_PASSPHRASE');
     const { N, r, p } = source;
-    if (![N, r, p].every(Number.isSafeInteger) || N > 1 << 20 || r > 16 || p > 4) throw new BackupRefused('backup header: scrypt parameters out of range');
+    if (![N, r, p].every(Number.isSafeInteger) || N > 1 << 20 || r > 16 || p > 4)
+      throw new BackupRefused('backup header: scrypt parameters out of range');
     return scryptSync(with_.passphrase, Buffer.from(source.salt, 'base64'), 32, { N, r, p, maxmem: 256 * 1024 * 1024 });
   }
-  if (!with_ || !('privateKeyPem' in with_)) throw new BackupRefused('the backup is encrypted to a public key: give --decrypt-key PRIVATE.pem');
+  if (!with_ || !('privateKeyPem' in with_))
+    throw new BackupRefused('the backup is encrypted to a public key: give --decrypt-key PRIVATE.pem');
   const priv = createPrivateKey(with_.privateKeyPem);
   try {
     if (source.kind === 'rsa-oaep-256') {
-      return privateDecrypt({ key: priv, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256' }, Buffer.from(source.wrappedKey, 'base64'));
+      return privateDecrypt(
+        { key: priv, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256' },
+        Buffer.from(source.wrappedKey, 'base64'),
+      );
     }
     const epkDer = Buffer.from(source.epk, 'base64');
     return ecdhKey(createPublicKey({ key: epkDer, format: 'der', type: 'spki' }), priv, epkDer);

@@ -5,9 +5,16 @@ import { BackupRefused, encodeArchive, manifestFor, type Part } from './archive.
 import { sealContainer, type EncryptTo } from './container.js';
 import { snapshotDataDir, type RecordSource, type SnapshotProgress } from './snapshot.js';
 
-export interface SignedManifest { jws: { protected: string; payload: string; signature: string }; certificate: string }
+export interface SignedManifest {
+  jws: { protected: string; payload: string; signature: string };
+  certificate: string;
+}
 
-export async function signParts(parts: Part[], signer: Pick<TokenSigner, 'kid' | 'certificateDer' | 'signBytes'>, now = new Date()): Promise<Buffer> {
+export async function signParts(
+  parts: Part[],
+  signer: Pick<TokenSigner, 'kid' | 'certificateDer' | 'signBytes'>,
+  now = new Date(),
+): Promise<Buffer> {
   const manifest = manifestFor(parts, signer.kid, now);
   const jws = await signer.signBytes(Buffer.from(JSON.stringify(manifest), 'utf8'));
   const signed: SignedManifest = { jws, certificate: Buffer.from(signer.certificateDer).toString('base64') };
@@ -29,26 +36,38 @@ export interface CreateBackupOptions {
   onProgress?: SnapshotProgress;
 }
 
-export interface CreatedBackup { file: Buffer; parts: number; bytes: number; kid: string; leftOut: string[] }
+export interface CreatedBackup {
+  file: Buffer;
+  parts: number;
+  bytes: number;
+  kid: string;
+  leftOut: string[];
+}
 
-export const NO_KEY_MESSAGE = 'backups are encrypted: give --passphrase-file FILE, JUKIGW_BACKUP_PASSPHRASE or --encrypt-to CERT.pem ' +
+export const NO_KEY_MESSAGE =
+  'backups are encrypted: give --passphrase-file FILE, JUKIGW_BACKUP_PASSPHRASE or --encrypt-to CERT.pem ' +
   '(a recipient certificate or public key); --plaintext writes an unencrypted backup (dangerous)';
 
-export const PLAINTEXT_WARNING = 'this backup is NOT encrypted: whoever holds the file can read the dev-CA and admin UI TLS private keys, ' +
-  'the development passwords, a software signing key or key-encryption key if the appliance uses one, and — with the token\'s PIN — ' +
+export const PLAINTEXT_WARNING =
+  'this backup is NOT encrypted: whoever holds the file can read the dev-CA and admin UI TLS private keys, ' +
+  "the development passwords, a software signing key or key-encryption key if the appliance uses one, and — with the token's PIN — " +
   'everything the token protects. Keep it on encrypted media only; prefer --passphrase-file or --encrypt-to.';
 
 export async function createBackup(opts: CreateBackupOptions): Promise<CreatedBackup> {
   if (!opts.encryptTo && !opts.plaintext) throw new BackupRefused(NO_KEY_MESSAGE);
-  if (opts.encryptTo && opts.plaintext) throw new BackupRefused('--plaintext writes an unencrypted backup: not with --encrypt-to or a passphrase');
+  if (opts.encryptTo && opts.plaintext)
+    throw new BackupRefused('--plaintext writes an unencrypted backup: not with --encrypt-to or a passphrase');
   const { parts, leftOut } = await snapshotDataDir(opts.dataDir, opts.db, opts.onProgress);
   const opened = 'open' in opts.signer ? await opts.signer.open() : undefined;
-  const signer = opened ?? opts.signer as BackupSigner;
+  const signer = opened ?? (opts.signer as BackupSigner);
   try {
     const archive = await signParts(parts, signer);
     return {
-      file: sealContainer(archive, opts.encryptTo), parts: parts.length, bytes: parts.reduce((s, p) => s + p.data.length, 0),
-      kid: signer.kid, leftOut,
+      file: sealContainer(archive, opts.encryptTo),
+      parts: parts.length,
+      bytes: parts.reduce((s, p) => s + p.data.length, 0),
+      kid: signer.kid,
+      leftOut,
     };
   } finally {
     await opened?.close();

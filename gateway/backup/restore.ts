@@ -6,7 +6,17 @@ import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync }
 import { basename, dirname, join, resolve } from 'node:path';
 import { fromB64u, kidOf, publicKeyFromSpki, signingInput, verifyJoseSignature, SUPPORTED_ALGS } from '../../hsm/jws.js';
 import type { JwsAlg } from '../../hsm/types.js';
-import { BACKUP_FORMAT, BACKUP_VERSION, BackupRefused, checkPartName, decodeRecords, partsOf, splitArchive, type Manifest, type Part } from './archive.js';
+import {
+  BACKUP_FORMAT,
+  BACKUP_VERSION,
+  BackupRefused,
+  checkPartName,
+  decodeRecords,
+  partsOf,
+  splitArchive,
+  type Manifest,
+  type Part,
+} from './archive.js';
 import { openContainer, type DecryptWith } from './container.js';
 import { DB_PART } from './snapshot.js';
 import { openApplianceDb } from '../../platform/store/db.js';
@@ -27,12 +37,21 @@ function checkManifest(m: unknown): Manifest {
   const seen = new Set<string>();
   let dbParts = 0;
   for (const p of man.parts) {
-    if (p.kind === 'db') { if (p.name !== DB_PART) throw new BackupRefused('manifest: unexpected database part name'); dbParts++; }
-    else if (p.kind === 'file') checkPartName(p.name);
+    if (p.kind === 'db') {
+      if (p.name !== DB_PART) throw new BackupRefused('manifest: unexpected database part name');
+      dbParts++;
+    } else if (p.kind === 'file') checkPartName(p.name);
     else throw new BackupRefused(`manifest: unknown part kind ${JSON.stringify(p.kind)}`);
     if (seen.has(p.name)) throw new BackupRefused(`manifest: part "${p.name}" appears twice`);
     seen.add(p.name);
-    if (!Number.isSafeInteger(p.size) || p.size < 0 || !Number.isInteger(p.mode) || p.mode < 0 || p.mode > 0o777 || !/^[0-9a-f]{64}$/.test(p.sha256)) {
+    if (
+      !Number.isSafeInteger(p.size) ||
+      p.size < 0 ||
+      !Number.isInteger(p.mode) ||
+      p.mode < 0 ||
+      p.mode > 0o777 ||
+      !/^[0-9a-f]{64}$/.test(p.sha256)
+    ) {
       throw new BackupRefused(`manifest: part "${p.name}" has an invalid size, mode or hash`);
     }
   }
@@ -49,23 +68,43 @@ export function verifyBackup(file: Buffer, opts: { decryptWith?: DecryptWith; tr
   const archive = openContainer(file, opts.decryptWith);
   const { signedManifest, body } = splitArchive(archive);
   let signed: { jws?: { protected?: unknown; payload?: unknown; signature?: unknown }; certificate?: unknown };
-  try { signed = JSON.parse(signedManifest.toString('utf8')) as typeof signed; } catch { throw new BackupRefused('signed manifest is not valid JSON (corrupt)'); }
+  try {
+    signed = JSON.parse(signedManifest.toString('utf8')) as typeof signed;
+  } catch {
+    throw new BackupRefused('signed manifest is not valid JSON (corrupt)');
+  }
   const jws = signed?.jws;
-  if (!jws || typeof jws.protected !== 'string' || typeof jws.payload !== 'string' || typeof jws.signature !== 'string' || typeof signed.certificate !== 'string') {
+  if (
+    !jws ||
+    typeof jws.protected !== 'string' ||
+    typeof jws.payload !== 'string' ||
+    typeof jws.signature !== 'string' ||
+    typeof signed.certificate !== 'string'
+  ) {
     throw new BackupRefused('signed manifest: JWS or certificate missing');
   }
   // Canonical only: Node's decoder skips unknown characters, so a changed byte (an "=" of the
   // padding, an inserted one) would decode to the same certificate and go unnoticed.
   const certDer = Buffer.from(signed.certificate, 'base64');
-  if (certDer.toString('base64') !== signed.certificate) throw new BackupRefused('signed manifest: the signer certificate is not canonical base64 (corrupt)');
+  if (certDer.toString('base64') !== signed.certificate)
+    throw new BackupRefused('signed manifest: the signer certificate is not canonical base64 (corrupt)');
   let cert: X509Certificate;
-  try { cert = new X509Certificate(certDer); } catch { throw new BackupRefused('signed manifest: the signer certificate does not parse'); }
+  try {
+    cert = new X509Certificate(certDer);
+  } catch {
+    throw new BackupRefused('signed manifest: the signer certificate does not parse');
+  }
   const headerBytes = fromB64u(jws.protected);
   const payload = fromB64u(jws.payload);
   const sig = fromB64u(jws.signature);
   let header: { alg?: JwsAlg; kid?: string };
-  try { header = JSON.parse(headerBytes?.toString('utf8') ?? '') as typeof header; } catch { throw new BackupRefused('signed manifest: JWS header corrupt'); }
-  if (!payload || !sig || !header.alg || !SUPPORTED_ALGS.includes(header.alg)) throw new BackupRefused('signed manifest: JWS malformed or unsupported algorithm');
+  try {
+    header = JSON.parse(headerBytes?.toString('utf8') ?? '') as typeof header;
+  } catch {
+    throw new BackupRefused('signed manifest: JWS header corrupt');
+  }
+  if (!payload || !sig || !header.alg || !SUPPORTED_ALGS.includes(header.alg))
+    throw new BackupRefused('signed manifest: JWS malformed or unsupported algorithm');
   if (header.kid !== kidOf(cert.raw)) throw new BackupRefused('signed manifest: the JWS kid does not name the enclosed certificate');
   const key = publicKeyFromSpki(cert.publicKey.export({ format: 'der', type: 'spki' }));
   if (!verifyJoseSignature(header.alg, key, signingInput(jws.protected, jws.payload), sig)) {
@@ -73,15 +112,23 @@ export function verifyBackup(file: Buffer, opts: { decryptWith?: DecryptWith; tr
   }
   const pinned = (opts.trust?.length ?? 0) > 0;
   if (pinned && !trusted(cert, opts.trust!)) {
-    throw new BackupRefused(`backup signed by "${cert.subject.replace(/\n/g, ', ')}" (kid ${header.kid}), which no --trust certificate names or issued`);
+    throw new BackupRefused(
+      `backup signed by "${cert.subject.replace(/\n/g, ', ')}" (kid ${header.kid}), which no --trust certificate names or issued`,
+    );
   }
   let manifestJson: unknown;
-  try { manifestJson = JSON.parse(payload.toString('utf8')); } catch { throw new BackupRefused('manifest payload is not JSON'); }
+  try {
+    manifestJson = JSON.parse(payload.toString('utf8'));
+  } catch {
+    throw new BackupRefused('manifest payload is not JSON');
+  }
   const manifest = checkManifest(manifestJson);
   if (manifest.signerKid !== header.kid) throw new BackupRefused('manifest: signerKid differs from the JWS kid');
   const parts = partsOf(manifest, body);
   // Walk the records once so a truncated database part is refused before anything is written.
-  for (const _ of decodeRecords(parts.find((p) => p.kind === 'db')!.data)) { /* framing check only */ }
+  for (const _ of decodeRecords(parts.find((p) => p.kind === 'db')!.data)) {
+    /* framing check only */
+  }
   return { manifest, parts, signerSubject: cert.subject.replace(/\n/g, ', '), pinned };
 }
 
@@ -96,7 +143,10 @@ async function writeDb(dir: string, records: Buffer): Promise<number> {
       // The records are raw bytes; the store is typed string → Uint8Array.
       // why: abstract-level's put takes a per-operation (buffer) encoding only through an untyped options bag.
       batch.put(k as never, v, raw as never);
-      if (++n % 5000 === 0) { await batch.write(); batch = db.batch(); }
+      if (++n % 5000 === 0) {
+        await batch.write();
+        batch = db.batch();
+      }
     }
     await batch.write();
   } finally {
@@ -114,7 +164,9 @@ function relocated(p: Part, target: string): Buffer {
 }
 
 export interface RestoreResult {
-  files: number; records: number; movedAside?: string;
+  files: number;
+  records: number;
+  movedAside?: string;
   /** The data-dir SoftHSM token came back without its PINs: where the operator puts the user PIN. */
   pinFileNeeded?: string;
 }
@@ -123,7 +175,10 @@ export interface RestoreResult {
 export async function restoreBackup(backup: VerifiedBackup, dataDir: string, opts: { force?: boolean } = {}): Promise<RestoreResult> {
   const target = resolve(dataDir);
   const occupied = existsSync(target) && readdirSync(target).length > 0;
-  if (occupied && !opts.force) throw new BackupRefused(`${target} is not empty: restore into an empty folder, or give --force (the old contents are moved aside, not deleted)`);
+  if (occupied && !opts.force)
+    throw new BackupRefused(
+      `${target} is not empty: restore into an empty folder, or give --force (the old contents are moved aside, not deleted)`,
+    );
   const parent = dirname(target);
   mkdirSync(parent, { recursive: true });
   const staging = join(parent, `.${basename(target)}.restore-${process.pid}-${Date.now()}`);
@@ -132,7 +187,10 @@ export async function restoreBackup(backup: VerifiedBackup, dataDir: string, opt
   let files = 0;
   try {
     for (const p of backup.parts) {
-      if (p.kind === 'db') { records = await writeDb(join(staging, 'db'), p.data); continue; }
+      if (p.kind === 'db') {
+        records = await writeDb(join(staging, 'db'), p.data);
+        continue;
+      }
       const out = join(staging, ...p.name.split('/'));
       mkdirSync(dirname(out), { recursive: true, mode: 0o700 });
       writeFileSync(out, relocated(p, target), { mode: p.mode });
@@ -144,10 +202,17 @@ export async function restoreBackup(backup: VerifiedBackup, dataDir: string, opt
   }
   let movedAside: string | undefined;
   if (existsSync(target)) {
-    if (occupied) { movedAside = `${target}.pre-restore-${Date.now()}`; renameSync(target, movedAside); }
-    else rmSync(target, { recursive: true, force: true });
+    if (occupied) {
+      movedAside = `${target}.pre-restore-${Date.now()}`;
+      renameSync(target, movedAside);
+    } else rmSync(target, { recursive: true, force: true });
   }
   renameSync(staging, target);
   const token = backup.parts.some((p) => p.name.startsWith('hsm/softhsm/tokens/'));
-  return { files, records, ...(movedAside ? { movedAside } : {}), ...(token ? { pinFileNeeded: join(target, 'hsm', 'softhsm', 'user.pin') } : {}) };
+  return {
+    files,
+    records,
+    ...(movedAside ? { movedAside } : {}),
+    ...(token ? { pinFileNeeded: join(target, 'hsm', 'softhsm', 'user.pin') } : {}),
+  };
 }

@@ -20,7 +20,11 @@ export type SnapshotProgress = (done: number, total: number) => void;
 async function approximateBytes(db: RecordSource): Promise<number> {
   // why: approximateSize is classic-level's, not in the record source's type; absent elsewhere (then 0).
   const approx = (db as unknown as { approximateSize?: (a: Buffer, b: Buffer) => Promise<number> }).approximateSize;
-  try { return approx ? await approx.call(db, Buffer.alloc(0), Buffer.from([0xff, 0xff, 0xff, 0xff])) : 0; } catch { return 0; }
+  try {
+    return approx ? await approx.call(db, Buffer.alloc(0), Buffer.from([0xff, 0xff, 0xff, 0xff])) : 0;
+  } catch {
+    return 0;
+  }
 }
 
 export async function dbRecords(db: RecordSource, onProgress?: SnapshotProgress): Promise<Buffer> {
@@ -57,7 +61,10 @@ function filesUnder(root: string, dir: string, out: Part[], leftOut: string[]): 
     const rel = relative(root, full).split(sep).join('/');
     if (rel === DB_DIR) continue;
     const st = lstatSync(full);
-    if (neverBackedUp(rel)) { leftOut.push(rel); continue; }
+    if (neverBackedUp(rel)) {
+      leftOut.push(rel);
+      continue;
+    }
     if (st.isDirectory()) filesUnder(root, full, out, leftOut);
     // The same name rule restore applies: a backup that could not be restored fails now, not then.
     else if (st.isFile()) out.push({ name: checkPartName(rel), kind: 'file', mode: st.mode & 0o777, data: readFileSync(full) });
@@ -69,7 +76,10 @@ function filesUnder(root: string, dir: string, out: Part[], leftOut: string[]): 
  * Parts of the data dir. `db` is the running appliance's open database; without it the data dir's
  * db is opened here, which fails while an appliance holds it.
  */
-export interface Snapshot { parts: Part[]; /** Data-dir files deliberately left out (PIN files). */ leftOut: string[] }
+export interface Snapshot {
+  parts: Part[];
+  /** Data-dir files deliberately left out (PIN files). */ leftOut: string[];
+}
 
 export async function snapshotDataDir(dataDir: string, db?: RecordSource, onProgress?: SnapshotProgress): Promise<Snapshot> {
   const parts: Part[] = [];
@@ -83,9 +93,15 @@ export async function snapshotDataDir(dataDir: string, db?: RecordSource, onProg
       own = await openDbForReading(join(dataDir, DB_DIR));
     } catch (e) {
       const cause = (e as { cause?: Error }).cause?.message ?? (e as Error).message;
-      throw new BackupRefused(`cannot open the database in ${join(dataDir, DB_DIR)}: ${cause} (stop the appliance, or back up from inside it)`);
+      throw new BackupRefused(
+        `cannot open the database in ${join(dataDir, DB_DIR)}: ${cause} (stop the appliance, or back up from inside it)`,
+      );
     }
-    try { records = await dbRecords(own, onProgress); } finally { await own.close(); }
+    try {
+      records = await dbRecords(own, onProgress);
+    } finally {
+      await own.close();
+    }
   }
   filesUnder(dataDir, dataDir, parts, leftOut);
   parts.unshift({ name: DB_PART, kind: 'db', mode: 0o600, data: records });

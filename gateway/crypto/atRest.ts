@@ -16,13 +16,26 @@ export interface EncryptionAtRest {
   close(): Promise<void>;
 }
 
-export async function openEncryptionAtRest(opts: { hsm: HsmConfig; dataDir: string; db: Db; logger?: Logger; env?: NodeJS.ProcessEnv }): Promise<EncryptionAtRest> {
+export async function openEncryptionAtRest(opts: {
+  hsm: HsmConfig;
+  dataDir: string;
+  db: Db;
+  logger?: Logger;
+  env?: NodeJS.ProcessEnv;
+}): Promise<EncryptionAtRest> {
   const kek = openKekFromConfig(opts.hsm, opts.dataDir, opts.env);
   try {
     if (kek.warning) opts.logger?.warn({ kek: kek.id, warning: kek.warning }, `data keys wrapped by a ${kek.warning}`);
     const keyring = await openKeyring({ db: opts.db, kek, ...(opts.logger ? { logger: opts.logger } : {}) });
     const hashKey = createKeyHasher(await keyring.secret(BLIND_INDEX_SECRET));
-    return { keyring, hashKey, async close() { await keyring.close(); await kek.close(); } };
+    return {
+      keyring,
+      hashKey,
+      async close() {
+        await keyring.close();
+        await kek.close();
+      },
+    };
   } catch (e) {
     await kek.close();
     throw e;

@@ -11,7 +11,10 @@ export interface SealedEncoding<T> {
   decode(data: Uint8Array): T;
 }
 
-interface Sealer { seal(plain: Uint8Array): Uint8Array; unseal(sealed: Uint8Array): Uint8Array }
+interface Sealer {
+  seal(plain: Uint8Array): Uint8Array;
+  unseal(sealed: Uint8Array): Uint8Array;
+}
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 let instances = 0;
@@ -32,11 +35,16 @@ export function sealedEncoding(ring: Sealer, inner: SealedInner): SealedEncoding
   const fromBytes = (b: Uint8Array): unknown => {
     if (inner === 'view') return b;
     let text: string;
-    try { text = utf8.decode(b); } catch { throw new SealedValueError('malformed', 'sealed value decrypted to invalid UTF-8'); }
+    try {
+      text = utf8.decode(b);
+    } catch {
+      throw new SealedValueError('malformed', 'sealed value decrypted to invalid UTF-8');
+    }
     return inner === 'utf8' ? text : JSON.parse(text);
   };
   return {
-    name, format: 'view',
+    name,
+    format: 'view',
     encode: (v) => ring.seal(toBytes(v)),
     decode: (b) => fromBytes(ring.unseal(b)),
   };

@@ -21,9 +21,13 @@ export function openFileKek(file: string): KeyEncryptionKey {
   }
   const id = `file:${createHash('sha256').update('juki-gw kek id').update(kek).digest('hex').slice(0, 16)}`;
   let closed = false;
-  const live = () => { if (closed) throw new KekError('key-encryption key is closed'); };
+  const live = () => {
+    if (closed) throw new KekError('key-encryption key is closed');
+  };
   return {
-    kind: 'software', id, warning: SOFTWARE_KEK_WARNING,
+    kind: 'software',
+    id,
+    warning: SOFTWARE_KEK_WARNING,
     async wrap(dataKey) {
       live();
       const c = createCipheriv('id-aes256-wrap-pad', kek, RFC5649_IV);
@@ -38,6 +42,9 @@ export function openFileKek(file: string): KeyEncryptionKey {
         throw new KekError(`wrapped key does not unwrap with ${id} (other KEK, or altered)`);
       }
     },
-    async close() { closed = true; kek.fill(0); },
+    async close() {
+      closed = true;
+      kek.fill(0);
+    },
   };
 }

@@ -14,7 +14,13 @@ export const KEK_LABEL = 'juki-gw-kek';
 
 export function openKekFromConfig(hsm: HsmConfig, dataDir: string, env: NodeJS.ProcessEnv = process.env): KeyEncryptionKey {
   if (hsm.kind === 'pkcs11') {
-    return openPkcs11Kek({ module: hsm.module!, pin: readSecret(hsm.pin!, env), keyLabel: KEK_LABEL, tokenLabel: hsm.tokenLabel, slot: hsm.slot });
+    return openPkcs11Kek({
+      module: hsm.module!,
+      pin: readSecret(hsm.pin!, env),
+      keyLabel: KEK_LABEL,
+      tokenLabel: hsm.tokenLabel,
+      slot: hsm.slot,
+    });
   }
   if (hsm.kind === 'auto') {
     const local = prepareDataDirSoftHsm(dataDir, env);

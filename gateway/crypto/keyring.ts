@@ -19,9 +19,19 @@ export interface DataKeyRecord {
   retiredAt?: string;
 }
 
-interface SecretRecord { kek: string; wrapped: string; createdAt: string }
+interface SecretRecord {
+  kek: string;
+  wrapped: string;
+  createdAt: string;
+}
 
-export interface DataKeyInfo { id: number; state: 'active' | 'retired'; current: boolean; createdAt: string; retiredAt?: string }
+export interface DataKeyInfo {
+  id: number;
+  state: 'active' | 'retired';
+  current: boolean;
+  createdAt: string;
+  retiredAt?: string;
+}
 
 export interface Keyring {
   readonly kek: KeyEncryptionKey;
@@ -48,7 +58,11 @@ const CURRENT = 'current-data-key';
 const dkKey = (id: number) => `data-key/${id.toString().padStart(10, '0')}`;
 const secretKey = (name: string) => `secret/${name}`;
 
-interface Shared { ring: Promise<Keyring>; kekId: string; refs: number }
+interface Shared {
+  ring: Promise<Keyring>;
+  kekId: string;
+  refs: number;
+}
 const shared = new WeakMap<Db, Shared>();
 
 /**
@@ -65,7 +79,9 @@ export async function openKeyring(opts: { db: Db; kek: KeyEncryptionKey; logger?
     const created: Shared = { ring: createKeyring(opts), kekId: opts.kek.id, refs: 0 };
     entry = created;
     shared.set(opts.db, created);
-    created.ring.catch(() => { if (shared.get(opts.db) === created) shared.delete(opts.db); });
+    created.ring.catch(() => {
+      if (shared.get(opts.db) === created) shared.delete(opts.db);
+    });
   }
   const e = entry;
   const core = await e.ring;
@@ -99,17 +115,23 @@ async function createKeyring(opts: { db: Db; kek: KeyEncryptionKey; logger?: Log
       keys.set(rec.id, await kek.unwrap(Buffer.from(rec.wrapped, 'base64')));
     }
   }
-  let current = (await store.get(CURRENT) as { id: number } | undefined)?.id;
+  let current = ((await store.get(CURRENT)) as { id: number } | undefined)?.id;
 
   async function createKey(): Promise<number> {
     const id = Math.max(0, ...records.keys()) + 1;
     const key = randomBytes(32);
     const rec: DataKeyRecord = {
-      id, kek: kek.id, wrapped: Buffer.from(await kek.wrap(key)).toString('base64'),
-      createdAt: new Date().toISOString(), state: 'active',
+      id,
+      kek: kek.id,
+      wrapped: Buffer.from(await kek.wrap(key)).toString('base64'),
+      createdAt: new Date().toISOString(),
+      state: 'active',
     };
     // Key record and current pointer together: a crash never leaves a current id without its key.
-    await store.batch([{ type: 'put', key: dkKey(id), value: rec }, { type: 'put', key: CURRENT, value: { id } }]);
+    await store.batch([
+      { type: 'put', key: dkKey(id), value: rec },
+      { type: 'put', key: CURRENT, value: { id } },
+    ]);
     records.set(id, rec);
     keys.set(id, key);
     current = id;
@@ -138,18 +160,22 @@ async function createKeyring(opts: { db: Db; kek: KeyEncryptionKey; logger?: Log
     unseal: (sealed) => unsealWith(lookup, sealed),
     valueEncoding(inner: SealedInner) {
       let e = encodings.get(inner);
-      if (!e) encodings.set(inner, e = sealedEncoding(ring, inner) as SealedEncoding<never>);
+      if (!e) encodings.set(inner, (e = sealedEncoding(ring, inner) as SealedEncoding<never>));
       return e;
     },
     async secret(name) {
       if (!/^[a-z0-9][a-z0-9.-]{0,63}$/.test(name)) throw new Error(`keyring: bad secret name "${name}"`);
-      const rec = await store.get(secretKey(name)) as SecretRecord | undefined;
+      const rec = (await store.get(secretKey(name))) as SecretRecord | undefined;
       if (rec) {
         if (rec.kek !== kek.id) throw new Error(`keyring: secret ${name} is wrapped by ${rec.kek}, not by ${kek.id}`);
         return kek.unwrap(Buffer.from(rec.wrapped, 'base64'));
       }
       const value = randomBytes(32);
-      await store.put(secretKey(name), { kek: kek.id, wrapped: Buffer.from(await kek.wrap(value)).toString('base64'), createdAt: new Date().toISOString() });
+      await store.put(secretKey(name), {
+        kek: kek.id,
+        wrapped: Buffer.from(await kek.wrap(value)).toString('base64'),
+        createdAt: new Date().toISOString(),
+      });
       return value;
     },
     rotate: createKey,
@@ -158,16 +184,29 @@ async function createKeyring(opts: { db: Db; kek: KeyEncryptionKey; logger?: Log
       if (!rec) throw new Error(`keyring: no data key ${keyId}`);
       if (keyId === current) throw new Error(`keyring: data key ${keyId} is current; rotate first`);
       if (rec.state === 'retired') return;
-      const retired: DataKeyRecord = { id: rec.id, kek: rec.kek, createdAt: rec.createdAt, state: 'retired', retiredAt: new Date().toISOString() };
+      const retired: DataKeyRecord = {
+        id: rec.id,
+        kek: rec.kek,
+        createdAt: rec.createdAt,
+        state: 'retired',
+        retiredAt: new Date().toISOString(),
+      };
       await store.put(dkKey(keyId), retired);
       records.set(keyId, retired);
       keys.get(keyId)?.fill(0);
       keys.delete(keyId);
       logger?.info({ keyId }, 'data key retired');
     },
-    keys: () => [...records.values()].sort((a, b) => a.id - b.id).map((r) => ({
-      id: r.id, state: r.state, current: r.id === current, createdAt: r.createdAt, ...(r.retiredAt ? { retiredAt: r.retiredAt } : {}),
-    })),
+    keys: () =>
+      [...records.values()]
+        .sort((a, b) => a.id - b.id)
+        .map((r) => ({
+          id: r.id,
+          state: r.state,
+          current: r.id === current,
+          createdAt: r.createdAt,
+          ...(r.retiredAt ? { retiredAt: r.retiredAt } : {}),
+        })),
     async close() {
       for (const k of keys.values()) k.fill(0);
       keys.clear();

@@ -33,7 +33,12 @@ export function openPkcs11Kek(opts: Pkcs11KekOptions): KeyEncryptionKey {
 
   const openSession = (): { session: Handle; kek: Handle } => {
     const slot = findSlot(lib, { tokenLabel: opts.tokenLabel, slot: opts.slot });
-    if (!slot) throw new KekError(opts.tokenLabel !== undefined ? `no PKCS#11 token labelled "${opts.tokenLabel}"` : `no PKCS#11 token in slot ${opts.slot ?? '(any)'}`);
+    if (!slot)
+      throw new KekError(
+        opts.tokenLabel !== undefined
+          ? `no PKCS#11 token labelled "${opts.tokenLabel}"`
+          : `no PKCS#11 token in slot ${opts.slot ?? '(any)'}`,
+      );
     serial = lib.C_GetTokenInfo(slot).serialNumber.trim();
     const session = lib.C_OpenSession(slot, pkcs11js.CKF_SERIAL_SESSION | pkcs11js.CKF_RW_SESSION);
     try {
@@ -49,23 +54,29 @@ export function openPkcs11Kek(opts: Pkcs11KekOptions): KeyEncryptionKey {
       const found = lib.C_FindObjects(session, 2);
       lib.C_FindObjectsFinal(session);
       if (found.length > 1) throw new KekError(`more than one secret key labelled "${keyLabel}" on the token`);
-      const kek = found[0] ?? lib.C_GenerateKey(session, { mechanism: pkcs11js.CKM_AES_KEY_GEN }, [
-        { type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_SECRET_KEY },
-        { type: pkcs11js.CKA_KEY_TYPE, value: pkcs11js.CKK_AES },
-        { type: pkcs11js.CKA_VALUE_LEN, value: 32 },
-        { type: pkcs11js.CKA_LABEL, value: keyLabel },
-        { type: pkcs11js.CKA_TOKEN, value: true },
-        { type: pkcs11js.CKA_PRIVATE, value: true },
-        { type: pkcs11js.CKA_SENSITIVE, value: true },
-        { type: pkcs11js.CKA_EXTRACTABLE, value: false },
-        { type: pkcs11js.CKA_WRAP, value: true },
-        { type: pkcs11js.CKA_UNWRAP, value: true },
-        { type: pkcs11js.CKA_ENCRYPT, value: false },
-        { type: pkcs11js.CKA_DECRYPT, value: false },
-      ]);
+      const kek =
+        found[0] ??
+        lib.C_GenerateKey(session, { mechanism: pkcs11js.CKM_AES_KEY_GEN }, [
+          { type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_SECRET_KEY },
+          { type: pkcs11js.CKA_KEY_TYPE, value: pkcs11js.CKK_AES },
+          { type: pkcs11js.CKA_VALUE_LEN, value: 32 },
+          { type: pkcs11js.CKA_LABEL, value: keyLabel },
+          { type: pkcs11js.CKA_TOKEN, value: true },
+          { type: pkcs11js.CKA_PRIVATE, value: true },
+          { type: pkcs11js.CKA_SENSITIVE, value: true },
+          { type: pkcs11js.CKA_EXTRACTABLE, value: false },
+          { type: pkcs11js.CKA_WRAP, value: true },
+          { type: pkcs11js.CKA_UNWRAP, value: true },
+          { type: pkcs11js.CKA_ENCRYPT, value: false },
+          { type: pkcs11js.CKA_DECRYPT, value: false },
+        ]);
       return { session, kek };
     } catch (e) {
-      try { lib.C_CloseSession(session); } catch { /* already gone */ }
+      try {
+        lib.C_CloseSession(session);
+      } catch {
+        /* already gone */
+      }
       throw e;
     }
   };
@@ -88,14 +99,19 @@ export function openPkcs11Kek(opts: Pkcs11KekOptions): KeyEncryptionKey {
     } catch (e) {
       const rv = rvOf(e);
       if (rv === undefined || !LOST_CODES.has(rv)) throw e;
-      try { lib.C_CloseSession(current.session); } catch { /* already gone */ }
+      try {
+        lib.C_CloseSession(current.session);
+      } catch {
+        /* already gone */
+      }
       current = openSession();
       return fn(current.session, current.kek);
     }
   };
 
   return {
-    kind: 'pkcs11', id,
+    kind: 'pkcs11',
+    id,
     async wrap(dataKey) {
       return withSession((s, kek) => {
         const obj = lib.C_CreateObject(s, [...SESSION_KEY, { type: pkcs11js.CKA_VALUE, value: Buffer.from(dataKey) }]);
@@ -126,7 +142,11 @@ export function openPkcs11Kek(opts: Pkcs11KekOptions): KeyEncryptionKey {
       if (closed) return;
       closed = true;
       // No C_Logout: login state is shared by every session of the process, the signer's included.
-      try { lib.C_CloseSession(current.session); } catch { /* token already gone */ }
+      try {
+        lib.C_CloseSession(current.session);
+      } catch {
+        /* token already gone */
+      }
       releaseModule(opts.module);
     },
   };

@@ -29,7 +29,8 @@ async function restore(db: Db, op: TrackedOp): Promise<void> {
   const b = db.batch();
   // why: replays an operation as the prewrite hook recorded it: its key, value and encoding types are erased there.
   const o = (op.sublevel ? { sublevel: op.sublevel } : { keyEncoding: op.keyEncoding, valueEncoding: op.valueEncoding }) as never;
-  if (op.type === 'del') b.del(op.key as never, o); else b.put(op.key as never, op.value as never, o);
+  if (op.type === 'del') b.del(op.key as never, o);
+  else b.put(op.key as never, op.value as never, o);
   await b.write();
 }
 
@@ -59,8 +60,12 @@ async function settleEarlierWrites(tracker: WriteTracker, touched: Set<string>, 
   for (const k of tracker.inFlightKeys()) touched.add(k);
 }
 
-export async function reencrypt(db: Db, ring: Keyring, targets: SublevelRef[],
-  opts: { batchSize?: number; onProgress?: (r: ReencryptReport) => void; signal?: AbortSignal; countRemaining?: boolean } = {}): Promise<ReencryptReport> {
+export async function reencrypt(
+  db: Db,
+  ring: Keyring,
+  targets: SublevelRef[],
+  opts: { batchSize?: number; onProgress?: (r: ReencryptReport) => void; signal?: AbortSignal; countRemaining?: boolean } = {},
+): Promise<ReencryptReport> {
   const batchSize = opts.batchSize ?? 256;
   const report: ReencryptReport = { scanned: 0, rewritten: 0, skippedConcurrent: 0, restored: 0, unreadable: [], remaining: {} };
   const tracker = trackWrites(db);
@@ -80,8 +85,15 @@ export async function reencrypt(db: Db, ring: Keyring, targets: SublevelRef[],
       let after: string | undefined;
       for (;;) {
         opts.signal?.throwIfAborted();
-        const chunk = await db.iterator({ ...(after === undefined ? { gte: range.gte } : { gt: after }), lt: range.lt,
-          limit: batchSize, keyEncoding: 'utf8', valueEncoding: 'view' }).all() as Array<[string, Uint8Array]>;
+        const chunk = (await db
+          .iterator({
+            ...(after === undefined ? { gte: range.gte } : { gt: after }),
+            lt: range.lt,
+            limit: batchSize,
+            keyEncoding: 'utf8',
+            valueEncoding: 'view',
+          })
+          .all()) as Array<[string, Uint8Array]>;
         if (chunk.length === 0) break;
         after = chunk[chunk.length - 1]![0];
         const current = ring.currentKeyId();
@@ -94,7 +106,8 @@ export async function reencrypt(db: Db, ring: Keyring, targets: SublevelRef[],
           try {
             rewrites.push([k, ring.seal(ring.unseal(v))]);
           } catch (e) {
-            if (e instanceof SealedValueError) report.unreadable.push(k); else throw e;
+            if (e instanceof SealedValueError) report.unreadable.push(k);
+            else throw e;
           }
         }
         // Synchronous from the check to write(): nothing else can be issued in between.
@@ -102,7 +115,10 @@ export async function reencrypt(db: Db, ring: Keyring, targets: SublevelRef[],
         const written = new Map<string, Uint8Array>();
         ours = true;
         for (const [k, v] of rewrites) {
-          if (touched.has(k) || tracker.inFlight(k)) { report.skippedConcurrent++; continue; }
+          if (touched.has(k) || tracker.inFlight(k)) {
+            report.skippedConcurrent++;
+            continue;
+          }
           batch.put(k, v, { keyEncoding: 'utf8', valueEncoding: 'view' });
           written.set(k, v);
         }
@@ -162,7 +178,7 @@ export async function sealedCensus(db: Db): Promise<Record<string, Record<number
   for await (const [k, v] of db.iterator({ keyEncoding: 'utf8', valueEncoding: 'view' }) as AsyncIterable<[string, Uint8Array]>) {
     const id = sealedKeyId(v);
     if (id === undefined) continue;
-    const per = out[topSublevelOf(k)] ??= {};
+    const per = (out[topSublevelOf(k)] ??= {});
     per[id] = (per[id] ?? 0) + 1;
   }
   return out;
@@ -179,7 +195,11 @@ export function censusByKey(census: Record<string, Record<number, number>>): Rec
  * Re-encrypt, then retire every non-current key no value in the whole database uses any more (a
  * sublevel missing from `targets` keeps its key alive instead of losing its values). Returns the retired ids.
  */
-export async function rotateAndRetire(db: Db, ring: Keyring, targets: SublevelRef[]): Promise<{ newKeyId: number; retired: number[]; report: ReencryptReport }> {
+export async function rotateAndRetire(
+  db: Db,
+  ring: Keyring,
+  targets: SublevelRef[],
+): Promise<{ newKeyId: number; retired: number[]; report: ReencryptReport }> {
   const newKeyId = await ring.rotate();
   const report = await reencrypt(db, ring, targets);
   const inUse = censusByKey(await sealedCensus(db));

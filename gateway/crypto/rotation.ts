@@ -70,16 +70,41 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const nameOf = (t: SublevelRef) => (typeof t === 'string' ? t : t.prefix);
 
-const idle = (): DataKeyRotationStatus => ({ state: 'idle', retired: [], passes: 0, scanned: 0, rewritten: 0, skippedConcurrent: 0, restored: 0, unreadable: 0, remaining: {}, complete: false });
+const idle = (): DataKeyRotationStatus => ({
+  state: 'idle',
+  retired: [],
+  passes: 0,
+  scanned: 0,
+  rewritten: 0,
+  skippedConcurrent: 0,
+  restored: 0,
+  unreadable: 0,
+  remaining: {},
+  complete: false,
+});
 
 /** The rotation state the database holds: ids, counters and sublevel names only. */
 function toRecord(s: DataKeyRotationStatus, previousKeyId: number): PersistedRotation {
   return {
-    v: 1, state: s.state === 'idle' ? 'running' : s.state, by: s.by ?? '(none)', startedAt: s.startedAt ?? new Date().toISOString(),
-    ...(s.finishedAt ? { finishedAt: s.finishedAt } : {}), previousKeyId, ...(s.newKeyId !== undefined ? { newKeyId: s.newKeyId } : {}),
-    retired: [...s.retired], passes: s.passes, scanned: s.scanned, rewritten: s.rewritten, skippedConcurrent: s.skippedConcurrent,
-    restored: s.restored, unreadable: s.unreadable, remaining: structuredClone(s.remaining), complete: s.complete,
-    finishedSublevels: [...(s.finishedSublevels ?? [])], resumedAt: [...(s.resumedAt ?? [])], ...(s.detail ? { detail: s.detail } : {}),
+    v: 1,
+    state: s.state === 'idle' ? 'running' : s.state,
+    by: s.by ?? '(none)',
+    startedAt: s.startedAt ?? new Date().toISOString(),
+    ...(s.finishedAt ? { finishedAt: s.finishedAt } : {}),
+    previousKeyId,
+    ...(s.newKeyId !== undefined ? { newKeyId: s.newKeyId } : {}),
+    retired: [...s.retired],
+    passes: s.passes,
+    scanned: s.scanned,
+    rewritten: s.rewritten,
+    skippedConcurrent: s.skippedConcurrent,
+    restored: s.restored,
+    unreadable: s.unreadable,
+    remaining: structuredClone(s.remaining),
+    complete: s.complete,
+    finishedSublevels: [...(s.finishedSublevels ?? [])],
+    resumedAt: [...(s.resumedAt ?? [])],
+    ...(s.detail ? { detail: s.detail } : {}),
   };
 }
 
@@ -129,12 +154,29 @@ export function createDataKeyRotation(opts: DataKeyRotationOptions): DataKeyRota
    */
   async function pass(s: DataKeyRotationStatus, subs: SublevelRef[], first: boolean, signal: AbortSignal): Promise<void> {
     for (const sub of subs) {
-      const base = { scanned: s.scanned, rewritten: s.rewritten, skippedConcurrent: s.skippedConcurrent, restored: s.restored, unreadable: s.unreadable };
-      const add = (r: { scanned: number; rewritten: number; skippedConcurrent: number; restored: number; unreadable: string[] }) => Object.assign(s, {
-        scanned: base.scanned + r.scanned, rewritten: base.rewritten + r.rewritten, skippedConcurrent: base.skippedConcurrent + r.skippedConcurrent,
-        restored: base.restored + r.restored, unreadable: base.unreadable + r.unreadable.length,
-      });
-      add(await reencrypt(db, ring, [sub], { signal, countRemaining: false, onProgress: add, ...(opts.batchSize ? { batchSize: opts.batchSize } : {}) }));
+      const base = {
+        scanned: s.scanned,
+        rewritten: s.rewritten,
+        skippedConcurrent: s.skippedConcurrent,
+        restored: s.restored,
+        unreadable: s.unreadable,
+      };
+      const add = (r: { scanned: number; rewritten: number; skippedConcurrent: number; restored: number; unreadable: string[] }) =>
+        Object.assign(s, {
+          scanned: base.scanned + r.scanned,
+          rewritten: base.rewritten + r.rewritten,
+          skippedConcurrent: base.skippedConcurrent + r.skippedConcurrent,
+          restored: base.restored + r.restored,
+          unreadable: base.unreadable + r.unreadable.length,
+        });
+      add(
+        await reencrypt(db, ring, [sub], {
+          signal,
+          countRemaining: false,
+          onProgress: add,
+          ...(opts.batchSize ? { batchSize: opts.batchSize } : {}),
+        }),
+      );
       if (first) (s.finishedSublevels ??= []).push(nameOf(sub));
       await save(s);
     }
@@ -178,8 +220,17 @@ export function createDataKeyRotation(opts: DataKeyRotationOptions): DataKeyRota
       ? `every sealed value is under data key ${ring.currentKeyId()}; retired ${s.retired.length ? s.retired.join(', ') : 'none (no older key was active)'}`
       : kept.length === 0
         ? `older data keys kept: ${blocked} write(s) issued before the rotation have not completed (run the rotation again)`
-        : `data key(s) ${kept.join(', ')} kept: ${Object.entries(left).map(([sub, per]) => `${sub || '(root)'} ${Object.entries(per).map(([id, n]) => `${n} under ${id}`).join(', ')}`).join('; ')}` +
-          (Object.keys(left).some((sub) => !targetNames.has(sub)) ? ' (a sublevel that is not a re-encryption target: add it to SEALED_SUBLEVELS)' : ' (run the rotation again)');
+        : `data key(s) ${kept.join(', ')} kept: ${Object.entries(left)
+            .map(
+              ([sub, per]) =>
+                `${sub || '(root)'} ${Object.entries(per)
+                  .map(([id, n]) => `${n} under ${id}`)
+                  .join(', ')}`,
+            )
+            .join('; ')}` +
+          (Object.keys(left).some((sub) => !targetNames.has(sub))
+            ? ' (a sublevel that is not a re-encryption target: add it to SEALED_SUBLEVELS)'
+            : ' (run the rotation again)');
   }
 
   /** Runs the background pass of `s`, which is already current and stored as running. */
@@ -192,7 +243,10 @@ export function createDataKeyRotation(opts: DataKeyRotationOptions): DataKeyRota
         if (ac.signal.aborted) {
           // Stored as running: the next start resumes it. Not an end, so not audited as one.
           s.detail = 'paused at shutdown; resumes when the appliance starts again (older data keys stay active until then)';
-          logger?.info({ newKeyId: s.newKeyId, rewritten: s.rewritten, finishedSublevels: s.finishedSublevels }, 'data key rotation paused at shutdown');
+          logger?.info(
+            { newKeyId: s.newKeyId, rewritten: s.rewritten, finishedSublevels: s.finishedSublevels },
+            'data key rotation paused at shutdown',
+          );
           running = undefined;
           done();
           return;
@@ -202,9 +256,20 @@ export function createDataKeyRotation(opts: DataKeyRotationOptions): DataKeyRota
       }
       s.finishedAt = new Date().toISOString();
       // Not stored: the next start resumes it, finds nothing left to move and ends it again (idempotent).
-      try { await save(s); } catch (e) { logger?.error({ err: (e as Error).message }, 'data key rotation: storing its end failed (it resumes at the next start)'); }
-      logger?.[s.state === 'done' ? 'info' : 'error']({ newKeyId: s.newKeyId, retired: s.retired, rewritten: s.rewritten, passes: s.passes, detail: s.detail }, 'data key rotation ended');
-      try { await opts.onFinished?.(self.status()); } catch (e) { logger?.error({ err: (e as Error).message }, 'data key rotation: recording the result failed'); }
+      try {
+        await save(s);
+      } catch (e) {
+        logger?.error({ err: (e as Error).message }, 'data key rotation: storing its end failed (it resumes at the next start)');
+      }
+      logger?.[s.state === 'done' ? 'info' : 'error'](
+        { newKeyId: s.newKeyId, retired: s.retired, rewritten: s.rewritten, passes: s.passes, detail: s.detail },
+        'data key rotation ended',
+      );
+      try {
+        await opts.onFinished?.(self.status());
+      } catch (e) {
+        logger?.error({ err: (e as Error).message }, 'data key rotation: recording the result failed');
+      }
       running = undefined;
       done();
     })();
@@ -222,11 +287,13 @@ export function createDataKeyRotation(opts: DataKeyRotationOptions): DataKeyRota
     }
     if (!rec) return;
     previousKeyId = rec.previousKeyId;
-    const s = status = fromRecord(rec);
+    const s = (status = fromRecord(rec));
     if (rec.state !== 'running' || closed) return;
-    const ac = abort = new AbortController();
+    const ac = (abort = new AbortController());
     let done!: () => void;
-    running = new Promise<void>((r) => { done = r; });
+    running = new Promise<void>((r) => {
+      done = r;
+    });
     try {
       // Cut between storing the start and making the key: the key is made now.
       if (s.newKeyId === undefined) s.newKeyId = ring.currentKeyId() !== previousKeyId ? ring.currentKeyId() : await ring.rotate();
@@ -234,15 +301,30 @@ export function createDataKeyRotation(opts: DataKeyRotationOptions): DataKeyRota
       s.detail = 'resumed after a restart';
       await save(s);
     } catch (e) {
-      Object.assign(s, { state: 'failed', finishedAt: new Date().toISOString(), detail: `resuming after a restart failed: ${(e as Error).message}` });
+      Object.assign(s, {
+        state: 'failed',
+        finishedAt: new Date().toISOString(),
+        detail: `resuming after a restart failed: ${(e as Error).message}`,
+      });
       logger?.error({ err: (e as Error).message }, 'data key rotation: resuming after a restart failed');
-      try { await save(s); } catch { /* reported above; the stored record stays running and is retried at the next start */ }
+      try {
+        await save(s);
+      } catch {
+        /* reported above; the stored record stays running and is retried at the next start */
+      }
       running = undefined;
       done();
       return;
     }
-    logger?.info({ newKeyId: s.newKeyId, by: s.by, startedAt: s.startedAt, finishedSublevels: s.finishedSublevels }, 'data key rotation resumed after a restart');
-    try { await opts.onResumed?.(structuredClone(s)); } catch (e) { logger?.error({ err: (e as Error).message }, 'data key rotation: recording the resumption failed'); }
+    logger?.info(
+      { newKeyId: s.newKeyId, by: s.by, startedAt: s.startedAt, finishedSublevels: s.finishedSublevels },
+      'data key rotation resumed after a restart',
+    );
+    try {
+      await opts.onResumed?.(structuredClone(s));
+    } catch (e) {
+      logger?.error({ err: (e as Error).message }, 'data key rotation: recording the resumption failed');
+    }
     launch(s, ac, tracker.mark(), done);
   }
   const loaded = resume();
@@ -253,11 +335,20 @@ export function createDataKeyRotation(opts: DataKeyRotationOptions): DataKeyRota
     async start(by) {
       await loaded;
       if (running || closed) return { started: false, status: self.status() };
-      const s: DataKeyRotationStatus = { ...idle(), state: 'running', by, startedAt: new Date().toISOString(), finishedSublevels: [], resumedAt: [] };
+      const s: DataKeyRotationStatus = {
+        ...idle(),
+        state: 'running',
+        by,
+        startedAt: new Date().toISOString(),
+        finishedSublevels: [],
+        resumedAt: [],
+      };
       status = s;
-      const ac = abort = new AbortController();
+      const ac = (abort = new AbortController());
       let done!: () => void;
-      running = new Promise<void>((r) => { done = r; });
+      running = new Promise<void>((r) => {
+        done = r;
+      });
       try {
         // Stored before the key is made: a restart in between still finds (and finishes) the rotation.
         previousKeyId = ring.currentKeyId();
@@ -265,8 +356,16 @@ export function createDataKeyRotation(opts: DataKeyRotationOptions): DataKeyRota
         s.newKeyId = await ring.rotate();
         await save(s);
       } catch (e) {
-        Object.assign(s, { state: 'failed', finishedAt: new Date().toISOString(), detail: `${s.newKeyId === undefined ? 'no new data key' : 'rotation state not stored'}: ${(e as Error).message}` });
-        try { await save(s); } catch { /* the stored record stays running: the next start finishes the rotation */ }
+        Object.assign(s, {
+          state: 'failed',
+          finishedAt: new Date().toISOString(),
+          detail: `${s.newKeyId === undefined ? 'no new data key' : 'rotation state not stored'}: ${(e as Error).message}`,
+        });
+        try {
+          await save(s);
+        } catch {
+          /* the stored record stays running: the next start finishes the rotation */
+        }
         running = undefined;
         done();
         return { started: false, status: self.status() };

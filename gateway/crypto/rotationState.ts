@@ -30,13 +30,19 @@ function problem(r: Partial<PersistedRotation>): string | undefined {
   if (!['running', 'done', 'failed'].includes(r.state as string)) return `unknown state ${String(r.state)}`;
   if (typeof r.by !== 'string' || typeof r.startedAt !== 'string') return 'no operator or start time';
   if (!isNum(r.previousKeyId) || (r.newKeyId !== undefined && !isNum(r.newKeyId))) return 'bad key ids';
-  for (const k of ['passes', 'scanned', 'rewritten', 'skippedConcurrent', 'restored', 'unreadable'] as const) if (!isNum(r[k])) return `bad counter ${k}`;
+  for (const k of ['passes', 'scanned', 'rewritten', 'skippedConcurrent', 'restored', 'unreadable'] as const)
+    if (!isNum(r[k])) return `bad counter ${k}`;
   if (!Array.isArray(r.retired) || !r.retired.every(isNum)) return 'bad retired list';
   if (!isStrings(r.finishedSublevels) || !isStrings(r.resumedAt)) return 'bad sublevel or resume list';
-  if (typeof r.remaining !== 'object' || r.remaining === null
-    || !Object.values(r.remaining).every((per) => typeof per === 'object' && per !== null && Object.values(per).every(isNum))) return 'bad remaining counts';
+  if (
+    typeof r.remaining !== 'object' ||
+    r.remaining === null ||
+    !Object.values(r.remaining).every((per) => typeof per === 'object' && per !== null && Object.values(per).every(isNum))
+  )
+    return 'bad remaining counts';
   if (typeof r.complete !== 'boolean') return 'bad complete flag';
-  if ((r.finishedAt !== undefined && typeof r.finishedAt !== 'string') || (r.detail !== undefined && typeof r.detail !== 'string')) return 'bad end time or detail';
+  if ((r.finishedAt !== undefined && typeof r.finishedAt !== 'string') || (r.detail !== undefined && typeof r.detail !== 'string'))
+    return 'bad end time or detail';
   return undefined;
 }
 
@@ -50,7 +56,7 @@ export function rotationStateStore(db: Db): RotationStateStore {
   return {
     /** Throws with the reason when the stored record is malformed (the caller reports it, never resumes blindly). */
     async load() {
-      const r = await store.get(ROTATION_STATE_KEY) as Partial<PersistedRotation> | undefined;
+      const r = (await store.get(ROTATION_STATE_KEY)) as Partial<PersistedRotation> | undefined;
       if (r === undefined) return undefined;
       const why = typeof r === 'object' && r !== null ? problem(r) : 'not an object';
       if (why) throw new Error(`stored data key rotation record is unusable: ${why}`);

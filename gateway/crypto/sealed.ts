@@ -15,7 +15,11 @@ export const SEALED_OVERHEAD = HEADER + NONCE + TAG;
 export type DecryptFailure = 'malformed' | 'unknown_key' | 'retired_key' | 'bad_tag';
 
 export class SealedValueError extends Error {
-  constructor(readonly reason: DecryptFailure, message: string, readonly keyId?: number) {
+  constructor(
+    readonly reason: DecryptFailure,
+    message: string,
+    readonly keyId?: number,
+  ) {
     super(message);
     this.name = 'SealedValueError';
   }

@@ -7,15 +7,15 @@
 import { SUBLEVELS } from '../../platform/store/db.js';
 
 export const SEALED_SUBLEVELS = [
-  SUBLEVELS.identity,  // 本人確認情報: IdentityStore codec (gateway/cs/identityStore.ts), all nested sublevels
-  SUBLEVELS.moveout,   // 転出証明書情報: MoveOutCertificates (encodings.moveout)
+  SUBLEVELS.identity, // 本人確認情報: IdentityStore codec (gateway/cs/identityStore.ts), all nested sublevels
+  SUBLEVELS.moveout, // 転出証明書情報: MoveOutCertificates (encodings.moveout)
   SUBLEVELS.consistency, // consistency sessions and difference lists: the identity store's codec (gateway/cs/consistency/sessionStore.ts)
-  SUBLEVELS.local,     // replies and pushes to local systems: localOutbox (encodings.local)
-  SUBLEVELS.answers,   // replies kept for resends: gateway/local/answers.ts (encodings.answers)
-  SUBLEVELS.outbox,    // upstream store-and-forward: Outbox (valueEncodings.outbox)
-  SUBLEVELS.inbox,     // upstream messages seen: Inbox (valueEncodings.inbox)
-  SUBLEVELS.broker,    // broker persistence (broker/persistence committer `sealer`): queues, retained, wills
-  SUBLEVELS.ingress,   //   durable ingress, QoS 1 publishes before PUBACK
-  SUBLEVELS.requests,  //   local req/# requests awaiting the gateway (受付)
-  SUBLEVELS.pending,   // GW transient store (gateway/gw/purge.ts TRANSIENT_SUBLEVELS): JSON today, scanned in case it is sealed
+  SUBLEVELS.local, // replies and pushes to local systems: localOutbox (encodings.local)
+  SUBLEVELS.answers, // replies kept for resends: gateway/local/answers.ts (encodings.answers)
+  SUBLEVELS.outbox, // upstream store-and-forward: Outbox (valueEncodings.outbox)
+  SUBLEVELS.inbox, // upstream messages seen: Inbox (valueEncodings.inbox)
+  SUBLEVELS.broker, // broker persistence (broker/persistence committer `sealer`): queues, retained, wills
+  SUBLEVELS.ingress, //   durable ingress, QoS 1 publishes before PUBACK
+  SUBLEVELS.requests, //   local req/# requests awaiting the gateway (受付)
+  SUBLEVELS.pending, // GW transient store (gateway/gw/purge.ts TRANSIENT_SUBLEVELS): JSON today, scanned in case it is sealed
 ] as const;

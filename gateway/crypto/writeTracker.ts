@@ -4,7 +4,14 @@
 // the writes issued before its switch of key (they may carry values sealed under the old key).
 import type { Db } from '../../platform/store/db.js';
 
-export interface TrackedOp { type: 'put' | 'del'; key: unknown; value?: unknown; keyEncoding?: unknown; valueEncoding?: unknown; sublevel?: { prefix: string } }
+export interface TrackedOp {
+  type: 'put' | 'del';
+  key: unknown;
+  value?: unknown;
+  keyEncoding?: unknown;
+  valueEncoding?: unknown;
+  sublevel?: { prefix: string };
+}
 
 export interface WriteTracker {
   /** Raw keys (sublevel prefix included) with writes in flight. */
@@ -51,7 +58,8 @@ export function trackWrites(db: Db): WriteTracker {
       if (k === undefined) continue;
       pending.delete(seq!);
       const n = (counts.get(k) ?? 1) - 1;
-      if (n <= 0) counts.delete(k); else counts.set(k, n);
+      if (n <= 0) counts.delete(k);
+      else counts.set(k, n);
     }
   });
   const tracker: WriteTracker = {
@@ -66,7 +74,10 @@ export function trackWrites(db: Db): WriteTracker {
       }
       return n;
     },
-    listen(fn) { listeners.add(fn); return () => listeners.delete(fn); },
+    listen(fn) {
+      listeners.add(fn);
+      return () => listeners.delete(fn);
+    },
   };
   trackers.set(db, tracker);
   return tracker;

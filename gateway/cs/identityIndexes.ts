@@ -3,10 +3,25 @@
 // (by bucket prefix, and by code range) that the consistency check and the full transfer read.
 import type { Batch, Db } from '../../platform/store/db.js';
 import {
-  addressKey, bucketPrefix, CODE_RANGES, codeRangeOf, codeRangeTag, compositeKeys, indexHash, isKanaKey, recordNameKeys,
+  addressKey,
+  bucketPrefix,
+  CODE_RANGES,
+  codeRangeOf,
+  codeRangeTag,
+  compositeKeys,
+  indexHash,
+  isKanaKey,
+  recordNameKeys,
 } from './identityStoreKeys.js';
 import {
-  EMPTY, listingValue, META, nameIndexEntry, utf8, type IdentitySublevels, type SublevelName, type SublevelPrefixes,
+  EMPTY,
+  listingValue,
+  META,
+  nameIndexEntry,
+  utf8,
+  type IdentitySublevels,
+  type SublevelName,
+  type SublevelPrefixes,
 } from './identityStoreLayout.js';
 import type { IdentityRecord, ValueCodec } from './identityStoreTypes.js';
 
@@ -39,14 +54,20 @@ export class IdentityIndexes {
     this.#compositeComplete = o.compositeComplete;
   }
 
-  get compositeComplete(): boolean { return this.#compositeComplete; }
+  get compositeComplete(): boolean {
+    return this.#compositeComplete;
+  }
 
   hash(value: string): string {
     return indexHash(this.#indexKey, value);
   }
 
-  myNumberHash(myNumber: string): string { return this.hash(MY_NUMBER + myNumber); }
-  addressHash(addrKey: string): string { return this.hash(ADDRESS + addrKey); }
+  myNumberHash(myNumber: string): string {
+    return this.hash(MY_NUMBER + myNumber);
+  }
+  addressHash(addrKey: string): string {
+    return this.hash(ADDRESS + addrKey);
+  }
 
   /** Keyed tag of a code range in the code-range keys. */
   rangeTag(range: number): string {
@@ -64,7 +85,8 @@ export class IdentityIndexes {
     const bucket = bucketPrefix(record.residentCode);
     if (previous) {
       this.removeSearchKeys(batch, previous, p);
-      if (previous.lgCode !== record.lgCode) batch.put(at.listing + `${previous.lgCode}!${bucket}!${p}`, listingValue.encode(record.updateSeq, null));
+      if (previous.lgCode !== record.lgCode)
+        batch.put(at.listing + `${previous.lgCode}!${bucket}!${p}`, listingValue.encode(record.updateSeq, null));
     }
     batch.put(at.listing + `${record.lgCode}!${bucket}!${p}`, listingValue.encode(record.updateSeq, this.o.digestOf(record)));
     batch.put(at.codeRanges + `${record.lgCode}!${this.rangeTag(codeRangeOf(record.residentCode))}!${p}`, EMPTY);
@@ -77,10 +99,16 @@ export class IdentityIndexes {
     const addr = addressKey(record.address);
     batch.put(at.byAddress + `${this.addressHash(addr)}!${p}`, EMPTY);
     const nameKeys = recordNameKeys(record);
-    const encoded = this.o.codec.encode(nameIndexEntry.toDisk({
-      birthDate: record.birthDate, addressKey: addr, sex: record.sex, lgCode: record.lgCode, status: record.status,
-      kanaHashes: nameKeys.filter(isKanaKey).map((k) => this.hash(k).slice(0, 8)),
-    }));
+    const encoded = this.o.codec.encode(
+      nameIndexEntry.toDisk({
+        birthDate: record.birthDate,
+        addressKey: addr,
+        sex: record.sex,
+        lgCode: record.lgCode,
+        status: record.status,
+        kanaHashes: nameKeys.filter(isKanaKey).map((k) => this.hash(k).slice(0, 8)),
+      }),
+    );
     for (const k of nameKeys) batch.put(at.byName + `${this.hash(k)}!${p}`, encoded);
     for (const k of compositeKeys(nameKeys, record.birthDate, addr)) batch.put(at.byNameAndYearOrArea + `${this.hash(k)}!${p}`, encoded);
   }
@@ -105,7 +133,9 @@ export class IdentityIndexes {
    * rotation, or search keys changed in the domain). A maintenance operation: no apply() may run
    * meanwhile. A generated (meta-kept) key is replaced in meta as well.
    */
-  async rebuild(opts: { indexKey?: Uint8Array; batchSize?: number; onProgress?: (records: number) => void } = {}): Promise<{ records: number }> {
+  async rebuild(
+    opts: { indexKey?: Uint8Array; batchSize?: number; onProgress?: (records: number) => void } = {},
+  ): Promise<{ records: number }> {
     const { db, subs, at, codec } = this.o;
     if (opts.indexKey) this.#indexKey = opts.indexKey;
     for (const name of SEARCH_INDEXES) await this.clearInBatches(name);

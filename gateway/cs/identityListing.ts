@@ -9,7 +9,12 @@ import type { IdentityRecords } from './identityRecords.js';
 import type { IdentityRecord } from './identityStoreTypes.js';
 
 /** Part of a municipality's listing: by bucket prefix, or after / up to a cursor ("prefix!P"). */
-export interface ListingRange { fromPrefix?: string; toPrefix?: string; after?: string; upTo?: string }
+export interface ListingRange {
+  fromPrefix?: string;
+  toPrefix?: string;
+  after?: string;
+  upTo?: string;
+}
 
 /** (code, P) pairs of one code range held at once while sorting it; a denser range takes several passes. */
 const RANGE_WINDOW = 20_000;
@@ -37,8 +42,10 @@ export class IdentityListing {
   private bounds(lgCode: string, range: ListingRange): { gt?: string; gte?: string; lt?: string; lte?: string } {
     const base = `${lgCode}!`;
     const opts: { gt?: string; gte?: string; lt?: string; lte?: string } = {};
-    if (range.after !== undefined) opts.gt = base + range.after; else opts.gte = base + (range.fromPrefix ?? '');
-    if (range.upTo !== undefined) opts.lte = base + range.upTo; else opts.lt = base + (range.toPrefix ?? '~');
+    if (range.after !== undefined) opts.gt = base + range.after;
+    else opts.gte = base + (range.fromPrefix ?? '');
+    if (range.upTo !== undefined) opts.lte = base + range.upTo;
+    else opts.lt = base + (range.toPrefix ?? '~');
     return opts;
   }
 
@@ -47,7 +54,11 @@ export class IdentityListing {
   }
 
   /** See IdentityStore.iterateDigests. */
-  async *digests(lgCode: string, atSeq: number, range: ListingRange): AsyncGenerator<{ residentCode: string; prefix: string; digest: string; cursor: string }> {
+  async *digests(
+    lgCode: string,
+    atSeq: number,
+    range: ListingRange,
+  ): AsyncGenerator<{ residentCode: string; prefix: string; digest: string; cursor: string }> {
     const base = `${lgCode}!`;
     for await (const [k, v] of this.o.subs.listing.iterator(this.bounds(lgCode, range))) {
       const cursor = k.slice(base.length);
@@ -66,7 +77,12 @@ export class IdentityListing {
   }
 
   /** See IdentityStore.scanDigests: the listing read in blocks, one decryption call per block. */
-  async scan(lgCode: string, atSeq: number, range: ListingRange, onEntry: (residentCode: string, prefix: string, digest: string) => void): Promise<void> {
+  async scan(
+    lgCode: string,
+    atSeq: number,
+    range: ListingRange,
+    onEntry: (residentCode: string, prefix: string, digest: string) => void,
+  ): Promise<void> {
     const base = `${lgCode}!`;
     const it = this.o.subs.listing.iterator(this.bounds(lgCode, range));
     try {
@@ -118,7 +134,11 @@ export class IdentityListing {
     for (;;) {
       let held: CodeEntry[] = [];
       let more = false;
-      const keep = () => { held.sort(byCode); held = held.slice(0, window); more = true; };
+      const keep = () => {
+        held.sort(byCode);
+        held = held.slice(0, window);
+        more = true;
+      };
       const it = this.o.subs.codeRanges.keys({ gt: base, lt: base + '~' });
       try {
         for (;;) {

@@ -12,7 +12,15 @@ import type { IdentityRecord, SearchQuery, SearchResult, ValueCodec } from './id
 const SEARCH_SCAN_CAP = 20_000;
 
 export class IdentityReaders {
-  constructor(private readonly o: { subs: IdentitySublevels; codec: ValueCodec; records: IdentityRecords; indexes: IdentityIndexes; searchScanCap?: number | undefined }) {}
+  constructor(
+    private readonly o: {
+      subs: IdentitySublevels;
+      codec: ValueCodec;
+      records: IdentityRecords;
+      indexes: IdentityIndexes;
+      searchScanCap?: number | undefined;
+    },
+  ) {}
 
   /** The record holding this 個人番号: a current one if any, else the latest deleted one. */
   async byMyNumber(myNumber: string): Promise<IdentityRecord | undefined> {
@@ -53,8 +61,12 @@ export class IdentityReaders {
     const { indexes, subs, codec } = this.o;
     const name = q.name?.trim() ? queryNameKey(q.name) : undefined;
     const kana = q.kana?.trim() ? queryKanaKey(q.kana) : undefined;
-    if (!name && !kana) throw new IdentityStoreError('invalid_request', 'a search needs a name or a kana reading', [{ path: 'name', problem: 'required' }]);
-    if (!q.birthDate && !q.address) throw new IdentityStoreError('invalid_request', 'a search needs a date of birth or an address besides the name', [{ path: 'birthDate', problem: 'birthDate or address required' }]);
+    if (!name && !kana)
+      throw new IdentityStoreError('invalid_request', 'a search needs a name or a kana reading', [{ path: 'name', problem: 'required' }]);
+    if (!q.birthDate && !q.address)
+      throw new IdentityStoreError('invalid_request', 'a search needs a date of birth or an address besides the name', [
+        { path: 'birthDate', problem: 'birthDate or address required' },
+      ]);
     const kanaFilter = name && kana ? indexes.hash(kana).slice(0, 8) : undefined;
     const addr = q.address ? addressKey(q.address) : undefined;
     // Every match shares the composite key of the query's birth year (or address area) with the
@@ -63,14 +75,18 @@ export class IdentityReaders {
     const [index, h] = composite ? [subs.byNameAndYearOrArea, indexes.hash(composite)] : [subs.byName, indexes.hash((name ?? kana)!)];
     const cap = this.o.searchScanCap ?? SEARCH_SCAN_CAP;
     const matches: string[] = [];
-    let scanned = 0, capped = false;
+    let scanned = 0,
+      capped = false;
     const it = index.iterator({ gt: `${h}!`, lt: `${h}!~` });
     try {
       scan: for (;;) {
         const block = await it.nextv(1000);
         if (block.length === 0) break;
         for (const [k, v] of block) {
-          if (++scanned > cap) { capped = true; break scan; }
+          if (++scanned > cap) {
+            capped = true;
+            break scan;
+          }
           const entry = nameIndexEntry.fromDisk(codec.decode(v));
           if (entry.status === 'deleted' && !q.includeDeleted) continue;
           if (q.birthDate && !birthDateMatches(entry.birthDate, q.birthDate)) continue;
@@ -86,7 +102,9 @@ export class IdentityReaders {
     }
     const truncated = capped || matches.length > opts.limit;
     // Over the cap the caller answers too_many_hits and discloses nothing, so nothing is read.
-    const hits = truncated ? [] : (await Promise.all(matches.map((p) => this.o.records.current(p)))).filter((r): r is IdentityRecord => r !== undefined);
+    const hits = truncated
+      ? []
+      : (await Promise.all(matches.map((p) => this.o.records.current(p)))).filter((r): r is IdentityRecord => r !== undefined);
     return { hits, total: matches.length, truncated };
   }
 }

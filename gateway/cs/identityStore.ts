@@ -1,6 +1,7 @@
 // Identity store (本人確認情報) of the CS role, in the appliance LevelDB under SUBLEVELS.identity.
 // This class opens the store and applies changes; the work is split by job:
 //   identityStoreLayout.ts  the sublevels, meta keys and value formats on disk (layout 3), named
+//   identityStoreOpening.ts the keys and the layout checked (and migrated) before anything is read
 //   identityRecords.ts      a resident's record, its history and the change log
 //   identityIndexes.ts      search keys and the per-municipality listing, written with each change
 //   identityReaders.ts      look-ups and the 4-item search that answer the flows
@@ -26,18 +27,24 @@
 // "As of" reads: history keeps every version with its 更新順番号, so the store can show any
 // municipality code exactly as it was at a sequence number H while updates continue; consistency
 // checks use that instead of a LevelDB snapshot, which would not survive a restart.
-import { randomBytes } from 'node:crypto';
 import { type Batch, type Db } from '../../platform/store/db.js';
 import { recordHash } from '../../domain/consistency.js';
 import { IdentityIndexes } from './identityIndexes.js';
 import { IdentityListing, type ListingRange } from './identityListing.js';
 import { IdentityReaders } from './identityReaders.js';
 import { IdentityRecords } from './identityRecords.js';
-import { IdentityStoreError, IdentityStoreOpenError } from './identityStoreErrors.js';
-import { bucketPrefix, CodeCipher } from './identityStoreKeys.js';
-import { META, openSublevels, prefixesOf, text, utf8, type IdentitySublevels } from './identityStoreLayout.js';
-import { migrateLayout, LAYOUT, layoutOf } from './identityStoreMigration.js';
-import { jsonCodec, type IdentityChange, type IdentityRecord, type SearchQuery, type SearchResult, type ValueCodec } from './identityStoreTypes.js';
+import { IdentityStoreError } from './identityStoreErrors.js';
+import { bucketPrefix, type CodeCipher } from './identityStoreKeys.js';
+import { META, openSublevels, prefixesOf, utf8, type IdentitySublevels } from './identityStoreLayout.js';
+import { settleKeysAndLayout } from './identityStoreOpening.js';
+import {
+  jsonCodec,
+  type IdentityChange,
+  type IdentityRecord,
+  type SearchQuery,
+  type SearchResult,
+  type ValueCodec,
+} from './identityStoreTypes.js';
 import { validateIdentityChange, type ValidationOptions } from './identityStoreValidation.js';
 
 export { bucketPrefix } from './identityStoreKeys.js';
@@ -91,39 +98,30 @@ export class IdentityStore {
 
   static async open(db: Db, opts: IdentityStoreOptions = {}): Promise<IdentityStore> {
     const subs = openSublevels(db);
-    const keyFromMeta = async (name: string): Promise<Uint8Array> => {
-      const stored = await subs.meta.get(name);
-      if (stored) return stored;
-      const fresh = randomBytes(32);
-      await subs.meta.put(name, fresh);
-      return fresh;
-    };
-    const indexKey = opts.indexKey ?? await keyFromMeta(META.indexKey);
-    const storedCodeKey = opts.codeKey ? undefined : await subs.meta.get(META.codeKey);
-    const codeKey = opts.codeKey ?? storedCodeKey ?? randomBytes(32);
-    const layout = await layoutOf(subs);
-    if (layout > LAYOUT) throw new IdentityStoreOpenError(`the identity store has layout ${layout}, newer than this version reads (${LAYOUT}): run the version that wrote it`);
-    if (layout === 2) throw new IdentityStoreOpenError('the identity store has layout 2, written by a development build whose keys cannot be read back: import the register extract into a fresh data dir');
-    // The code key must be the one the keys were written with: under another key every look-up
-    // would silently find nothing.
-    const cipher = new CodeCipher(codeKey);
-    const check = cipher.pseudonym('code-key-check');
-    const storedCheck = await subs.meta.get(META.codeKeyCheck);
-    if (storedCheck && text(storedCheck) !== check) {
-      throw new IdentityStoreOpenError('the identity store was written under another 住民票コード key (keyring secret "identity-code"): open it with the keyring it was written with');
-    }
-    if (!storedCheck) await subs.meta.put(META.codeKeyCheck, utf8(check));
-    if (!opts.codeKey && !storedCodeKey) await subs.meta.put(META.codeKey, codeKey);
+    const { indexKey, codeKey, cipher } = await settleKeysAndLayout(db, subs, opts);
     const codec = opts.codec ?? jsonCodec;
-    if (layout < LAYOUT) await migrateLayout(db, subs, { codeKey, ...(opts.onMigrate ? { onProgress: opts.onMigrate } : {}) });
     const at = prefixesOf(subs);
     const records = new IdentityRecords({ subs, at, codec });
     const digestOf = opts.recordDigest ?? ((r: IdentityRecord) => recordHash(r));
     const indexes = new IdentityIndexes({
-      db, subs, at, codec, indexKey, indexKeyStored: !opts.indexKey, codeKey, digestOf, compositeComplete: await compositeIndexComplete(subs),
+      db,
+      subs,
+      at,
+      codec,
+      indexKey,
+      indexKeyStored: !opts.indexKey,
+      codeKey,
+      digestOf,
+      compositeComplete: await compositeIndexComplete(subs),
     });
     return new IdentityStore({
-      db, codec, cipher, validation: opts.validation, lastSeq: await records.lastSeq(), records, indexes,
+      db,
+      codec,
+      cipher,
+      validation: opts.validation,
+      lastSeq: await records.lastSeq(),
+      records,
+      indexes,
       readers: new IdentityReaders({ subs, codec, records, indexes, searchScanCap: opts.searchScanCap }),
       listing: new IdentityListing({ subs, cipher, records, indexes, digestOf, codeRangeWindow: opts.codeRangeWindow }),
     });
@@ -145,7 +143,11 @@ export class IdentityStore {
    * person (flows do, per resident code) because the previous version is read, not locked.
    * Throws IdentityStoreError (invalid_request / not_found / conflict); the batch is then untouched.
    */
-  async apply(batch: Batch, change: IdentityChange, opts: { mode?: ApplyMode; fresh?: boolean } = {}): Promise<{ record: IdentityRecord; seq: number; previous?: IdentityRecord }> {
+  async apply(
+    batch: Batch,
+    change: IdentityChange,
+    opts: { mode?: ApplyMode; fresh?: boolean } = {},
+  ): Promise<{ record: IdentityRecord; seq: number; previous?: IdentityRecord }> {
     const seq = ++this.seq;
     const problems = validateIdentityChange(change, this.s.validation);
     if (problems.length) throw new IdentityStoreError('invalid_request', 'invalid identity record', problems);
@@ -158,14 +160,20 @@ export class IdentityStore {
     // read of an update, is needed only for a new record or a new number.
     const keepsItsNumber = old?.status === 'current' && old.myNumber === change.myNumber;
     const holder = opts.fresh || keepsItsNumber ? undefined : await this.s.readers.holderOfMyNumber(change.myNumber, p);
-    if (holder) throw new IdentityStoreError('conflict', '個人番号 is already held by another current record', [{ path: 'myNumber', problem: 'already in use' }]);
+    if (holder)
+      throw new IdentityStoreError('conflict', '個人番号 is already held by another current record', [
+        { path: 'myNumber', problem: 'already in use' },
+      ]);
     let status: IdentityRecord['status'];
     if ((opts.mode ?? 'flow') === 'load') status = change.status ?? (change.changeReason === 'delete' ? 'deleted' : 'current');
     else {
       const reason = change.changeReason;
-      if (reason === 'add' && old) throw new IdentityStoreError('conflict', '住民票コード is already registered', [{ path: 'residentCode', problem: 'exists' }]);
-      if (reason !== 'add' && !old) throw new IdentityStoreError('not_found', 'no record for this 住民票コード', [{ path: 'residentCode', problem: 'unknown' }]);
-      if (reason !== 'add' && old!.status === 'deleted') throw new IdentityStoreError('conflict', 'the record is deleted (除票)', [{ path: 'residentCode', problem: 'deleted' }]);
+      if (reason === 'add' && old)
+        throw new IdentityStoreError('conflict', '住民票コード is already registered', [{ path: 'residentCode', problem: 'exists' }]);
+      if (reason !== 'add' && !old)
+        throw new IdentityStoreError('not_found', 'no record for this 住民票コード', [{ path: 'residentCode', problem: 'unknown' }]);
+      if (reason !== 'add' && old!.status === 'deleted')
+        throw new IdentityStoreError('conflict', 'the record is deleted (除票)', [{ path: 'residentCode', problem: 'deleted' }]);
       status = reason === 'delete' ? 'deleted' : 'current';
     }
     const record: IdentityRecord = { ...stripUndefined(change), status, updateSeq: seq };
@@ -179,7 +187,9 @@ export class IdentityStore {
    * index key (key rotation, or search keys changed in the domain). A maintenance operation: no
    * apply() may run meanwhile. A generated (meta-kept) key is replaced in meta as well.
    */
-  rebuildSearchIndexes(opts: { indexKey?: Uint8Array; batchSize?: number; onProgress?: (records: number) => void } = {}): Promise<{ records: number }> {
+  rebuildSearchIndexes(
+    opts: { indexKey?: Uint8Array; batchSize?: number; onProgress?: (records: number) => void } = {},
+  ): Promise<{ records: number }> {
     return this.s.indexes.rebuild(opts);
   }
 
@@ -228,7 +238,11 @@ export class IdentityStore {
    * code: callers sort a bucket themselves; cursor = "prefix!P"). Reads only the listing index,
    * except for records changed after `atSeq`, whose earlier version comes from history.
    */
-  iterateDigests(lgCode: string, atSeq: number, range: ListingRange = {}): AsyncGenerator<{ residentCode: string; prefix: string; digest: string; cursor: string }> {
+  iterateDigests(
+    lgCode: string,
+    atSeq: number,
+    range: ListingRange = {},
+  ): AsyncGenerator<{ residentCode: string; prefix: string; digest: string; cursor: string }> {
     return this.s.listing.digests(lgCode, atSeq, range);
   }
 
@@ -236,7 +250,12 @@ export class IdentityStore {
    * The same as iterateDigests through a callback, reading the listing in blocks (nextv): the hot
    * path of a consistency check, which touches every record of a municipality code once per side.
    */
-  scanDigests(lgCode: string, atSeq: number, range: ListingRange, onEntry: (residentCode: string, prefix: string, digest: string) => void): Promise<void> {
+  scanDigests(
+    lgCode: string,
+    atSeq: number,
+    range: ListingRange,
+    onEntry: (residentCode: string, prefix: string, digest: string) => void,
+  ): Promise<void> {
     return this.s.listing.scan(lgCode, atSeq, range, onEntry);
   }
 

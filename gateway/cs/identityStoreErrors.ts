@@ -3,7 +3,11 @@
 import type { ErrorDetail } from '../../platform/envelope.js';
 
 export class IdentityStoreError extends Error {
-  constructor(readonly code: 'invalid_request' | 'not_found' | 'conflict', message: string, readonly details: ErrorDetail[] = []) {
+  constructor(
+    readonly code: 'invalid_request' | 'not_found' | 'conflict',
+    message: string,
+    readonly details: ErrorDetail[] = [],
+  ) {
     super(message);
   }
 }

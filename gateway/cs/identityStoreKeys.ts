@@ -16,7 +16,9 @@ export function addressKey(address: string): string {
 }
 
 /** Name keys of a record: main name, 旧氏 + given name, 通称; kanji and kana forms. */
-export function recordNameKeys(r: Pick<IdentityRecord, 'name' | 'nameKana' | 'formerSurname' | 'formerSurnameKana' | 'alias' | 'aliasKana'>): string[] {
+export function recordNameKeys(
+  r: Pick<IdentityRecord, 'name' | 'nameKana' | 'formerSurname' | 'formerSurnameKana' | 'alias' | 'aliasKana'>,
+): string[] {
   return nameKeys(r);
 }
 
@@ -104,7 +106,9 @@ export class CodeCipher {
   /** The codes of pseudonyms (undefined where a key does not decrypt to a code: not one of ours). */
   codesOf(pseudonyms: readonly string[]): Array<string | undefined> {
     const all = Buffer.alloc(pseudonyms.length * BLOCK);
-    pseudonyms.forEach((p, i) => { if (p.length === PSEUDONYM_LENGTH) all.write(p, i * BLOCK, BLOCK, 'base64url'); });
+    pseudonyms.forEach((p, i) => {
+      if (p.length === PSEUDONYM_LENGTH) all.write(p, i * BLOCK, BLOCK, 'base64url');
+    });
     const plain = this.decrypt.update(all);
     return pseudonyms.map((_, i) => {
       const end = plain.indexOf(0, i * BLOCK);

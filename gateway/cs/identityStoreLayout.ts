@@ -77,10 +77,24 @@ export interface NameIndexEntry {
 }
 
 /** On disk: { b, a, s, l, st, kh } in this order, through the store's value codec. */
-interface NameIndexEntryOnDisk { b: string; a: string; s: string; l: string; st: 'current' | 'deleted'; kh: string[] }
+interface NameIndexEntryOnDisk {
+  b: string;
+  a: string;
+  s: string;
+  l: string;
+  st: 'current' | 'deleted';
+  kh: string[];
+}
 
 export const nameIndexEntry = {
-  toDisk: (e: NameIndexEntry): NameIndexEntryOnDisk => ({ b: e.birthDate, a: e.addressKey, s: e.sex, l: e.lgCode, st: e.status, kh: e.kanaHashes }),
+  toDisk: (e: NameIndexEntry): NameIndexEntryOnDisk => ({
+    b: e.birthDate,
+    a: e.addressKey,
+    s: e.sex,
+    l: e.lgCode,
+    st: e.status,
+    kh: e.kanaHashes,
+  }),
   fromDisk: (d: unknown): NameIndexEntry => {
     const v = d as NameIndexEntryOnDisk;
     return { birthDate: v.b, addressKey: v.a, sex: v.s, lgCode: v.l, status: v.st, kanaHashes: v.kh };

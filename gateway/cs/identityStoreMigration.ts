@@ -19,7 +19,11 @@ export async function layoutOf(subs: IdentitySublevels): Promise<number> {
 
 type Rewrite = (key: string, value: Uint8Array) => [string, Uint8Array] | undefined;
 
-export async function migrateLayout(db: Db, subs: IdentitySublevels, opts: { codeKey: Uint8Array; onProgress?: (p: { sublevel: string; entries: number }) => void }): Promise<void> {
+export async function migrateLayout(
+  db: Db,
+  subs: IdentitySublevels,
+  opts: { codeKey: Uint8Array; onProgress?: (p: { sublevel: string; entries: number }) => void },
+): Promise<void> {
   const cipher = new CodeCipher(opts.codeKey);
   const p = (code: string) => cipher.pseudonym(code);
   const tags = new Map<number, string>();
@@ -32,27 +36,42 @@ export async function migrateLayout(db: Db, subs: IdentitySublevels, opts: { cod
   };
   const rewrites: Array<[SublevelName, Rewrite]> = [
     ['records', (k, v) => (isClearCode(k) ? [p(k), v] : undefined)],
-    ['history', (k, v) => {
-      const [code, seq] = k.split('!');
-      return isClearCode(code!) ? [`${p(code!)}!${seq}`, v] : undefined;
-    }],
-    ['changeLog', (k, v) => {
-      const code = text(v);
-      return isClearCode(code) ? [k, Buffer.from(p(code), 'utf8')] : undefined;
-    }],
-    ['listing', (k, v) => {
-      const [lg, prefix, code] = k.split('!');
-      if (code === undefined || !isClearCode(code)) return undefined;
-      // same SHA-256 prefix, cut to the 24 bits layout 3 keeps; the value ("seq hash") stays
-      const bucket = prefix!.slice(0, 6);
-      if (bucket !== bucketPrefix(code)) throw new Error(`identity store migration: listing entry of an unexpected form under ${lg}`);
-      return [`${lg}!${bucket}!${p(code)}`, v];
-    }],
-    ['codeRanges', (k, v) => {
-      const [lg, code, rest] = k.split('!');
-      return rest === undefined && isClearCode(code!) ? [`${lg}!${tag(codeRangeOf(code!))}!${p(code!)}`, v] : undefined;
-    }],
-    ['byMyNumber', suffixed], ['byName', suffixed], ['byNameAndYearOrArea', suffixed], ['byAddress', suffixed],
+    [
+      'history',
+      (k, v) => {
+        const [code, seq] = k.split('!');
+        return isClearCode(code!) ? [`${p(code!)}!${seq}`, v] : undefined;
+      },
+    ],
+    [
+      'changeLog',
+      (k, v) => {
+        const code = text(v);
+        return isClearCode(code) ? [k, Buffer.from(p(code), 'utf8')] : undefined;
+      },
+    ],
+    [
+      'listing',
+      (k, v) => {
+        const [lg, prefix, code] = k.split('!');
+        if (code === undefined || !isClearCode(code)) return undefined;
+        // same SHA-256 prefix, cut to the 24 bits layout 3 keeps; the value ("seq hash") stays
+        const bucket = prefix!.slice(0, 6);
+        if (bucket !== bucketPrefix(code)) throw new Error(`identity store migration: listing entry of an unexpected form under ${lg}`);
+        return [`${lg}!${bucket}!${p(code)}`, v];
+      },
+    ],
+    [
+      'codeRanges',
+      (k, v) => {
+        const [lg, code, rest] = k.split('!');
+        return rest === undefined && isClearCode(code!) ? [`${lg}!${tag(codeRangeOf(code!))}!${p(code!)}`, v] : undefined;
+      },
+    ],
+    ['byMyNumber', suffixed],
+    ['byName', suffixed],
+    ['byNameAndYearOrArea', suffixed],
+    ['byAddress', suffixed],
   ];
   for (const [sublevel, rewrite] of rewrites) {
     // progress names the sublevel as on disk
@@ -66,7 +85,10 @@ export async function migrateLayout(db: Db, subs: IdentitySublevels, opts: { cod
       const left = await migrateSublevel(db, subs[sublevel], name, rewrite);
       if (left === 0) break;
       opts.onProgress?.({ sublevel: `${name}:sweep${pass}`, entries: left });
-      if (pass === MAX_SWEEPS) throw new Error(`identity store migration: ${left} old ${name} entries still present after ${pass} sweeps; layout not marked, rerun to continue`);
+      if (pass === MAX_SWEEPS)
+        throw new Error(
+          `identity store migration: ${left} old ${name} entries still present after ${pass} sweeps; layout not marked, rerun to continue`,
+        );
     }
   }
   await subs.meta.put(META.layout, Buffer.from(String(LAYOUT), 'utf8'));
@@ -75,7 +97,13 @@ export async function migrateLayout(db: Db, subs: IdentitySublevels, opts: { cod
 const MAX_SWEEPS = 5;
 
 /** Rewrites every old entry of the sublevel; returns how many it rewrote. */
-async function migrateSublevel(db: Db, sub: Sub, name: string, rewrite: Rewrite, onProgress?: (p: { sublevel: string; entries: number }) => void): Promise<number> {
+async function migrateSublevel(
+  db: Db,
+  sub: Sub,
+  name: string,
+  rewrite: Rewrite,
+  onProgress?: (p: { sublevel: string; entries: number }) => void,
+): Promise<number> {
   // The iterator reads a snapshot, so entries written under new keys meanwhile are not met again.
   const it = sub.iterator();
   let done = 0;

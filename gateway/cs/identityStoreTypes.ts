@@ -18,16 +18,20 @@ export type IdentityRecord = MessageIdentityRecord & { updateSeq: number };
 export type IdentityChange = Omit<MessageIdentityRecord, 'updateSeq' | 'status'> & { status?: IdentityRecord['status'] };
 
 export interface SearchQuery {
-  name?: string;       // kanji (or the name as written, Latin/katakana for foreign residents)
+  name?: string; // kanji (or the name as written, Latin/katakana for foreign residents)
   kana?: string;
-  birthDate?: string;  // YYYY-MM-DD; 00 parts (or YYYY / YYYY-MM) match any month/day
-  address?: string;    // matched as a prefix of the normalised address
-  sex?: string;        // '1' male, '2' female
+  birthDate?: string; // YYYY-MM-DD; 00 parts (or YYYY / YYYY-MM) match any month/day
+  address?: string; // matched as a prefix of the normalised address
+  sex?: string; // '1' male, '2' female
   lgCode?: string;
   includeDeleted?: boolean;
 }
 
-export interface SearchResult { hits: IdentityRecord[]; total: number; truncated: boolean }
+export interface SearchResult {
+  hits: IdentityRecord[];
+  total: number;
+  truncated: boolean;
+}
 
 /** How record values are written (default JSON); encryption at rest swaps in an encrypting codec. */
 export interface ValueCodec {

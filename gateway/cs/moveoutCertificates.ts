@@ -11,7 +11,13 @@ import { isoDateInJapan } from '../../domain/dates.js';
 import { SUBLEVELS, type Batch, type Db } from '../../platform/store/db.js';
 
 export interface HeldCertificate {
-  certificate: Record<string, unknown> & { certificateId: string; residentCode: string; oldLgCode: string; plannedMoveDate: string; myNumber?: string };
+  certificate: Record<string, unknown> & {
+    certificateId: string;
+    residentCode: string;
+    oldLgCode: string;
+    plannedMoveDate: string;
+    myNumber?: string;
+  };
   expiresOn: string;
   storedAt: number;
 }
@@ -51,7 +57,11 @@ export class MoveOutCertificates {
   }
 
   /** The newest unexpired certificate of a person held for `lgCode`, by 住民票コード or 個人番号. */
-  async find(lgCode: string, key: { residentCode?: string; myNumber?: string }, today = isoDateInJapan(Date.now())): Promise<HeldCertificate | undefined> {
+  async find(
+    lgCode: string,
+    key: { residentCode?: string; myNumber?: string },
+    today = isoDateInJapan(Date.now()),
+  ): Promise<HeldCertificate | undefined> {
     const found: HeldCertificate[] = [];
     if (key.residentCode || key.myNumber) {
       const p = `c!${lgCode}!`;
@@ -69,7 +79,10 @@ export class MoveOutCertificates {
     const b = this.sublevel.db.batch() as unknown as Batch;
     let n = 0;
     for await (const v of this.sublevel.values({ gt: 'c!', lt: 'c!~' })) {
-      if (v && v.expiresOn < today) { this.release(b, v); n++; }
+      if (v && v.expiresOn < today) {
+        this.release(b, v);
+        n++;
+      }
     }
     await b.write();
     return n;

@@ -52,7 +52,11 @@ export interface CsRoleDeps {
   /** Message schemas; default built from the config (住民票コード check switch). */
   messages?: MessageRegistry;
   /** GW role hook (gateway/gw/role.ts attach): adds its handlers, screens the request source. */
-  gateway?: (cs: { flow: CsFlowDeps; handlers: Map<string, FlowHandler>; source: Parameters<typeof createIntake>[0]['source'] }) => Parameters<typeof createIntake>[0]['source'];
+  gateway?: (cs: {
+    flow: CsFlowDeps;
+    handlers: Map<string, FlowHandler>;
+    source: Parameters<typeof createIntake>[0]['source'];
+  }) => Parameters<typeof createIntake>[0]['source'];
   /** Consistency engine tuning (bucket digests per committed step, full-transfer page size, phase timeout). */
   consistency?: CheckerOptions & { timeoutMs?: number };
 }
@@ -80,7 +84,9 @@ function auditInput(e: AuditEvent): AuditEventInput {
   // The operator is the person accountable; the system it used is kept beside.
   if (e.operatorId) detail.system = e.actor.id.slice(0, 512);
   return {
-    actor: e.operatorId ? { kind: 'operator', id: e.operatorId.slice(0, 128) } : { kind: e.actor.kind, id: e.actor.id.slice(0, 128) || 'unknown' },
+    actor: e.operatorId
+      ? { kind: 'operator', id: e.operatorId.slice(0, 128) }
+      : { kind: e.actor.kind, id: e.actor.id.slice(0, 128) || 'unknown' },
     action: ACTION.test(e.action) ? e.action : 'local.invalid',
     outcome: e.outcome,
     ...(e.code ? { code: e.code.slice(0, 64) } : {}),
@@ -104,8 +110,14 @@ function createAuditor(log: AuditLog, hashKey: KeyHasher, logger: Logger): CsAud
         if (!(e instanceof AuditEventError)) throw e;
         // A malformed event must not lose the fact that something happened.
         logger.error({ err: e.message, action: input.action }, 'audit event rejected; recording a minimal one');
-        const minimal: AuditEventInput = { actor: input.actor, action: input.action, outcome: input.outcome, ...(input.code ? { code: input.code } : {}) };
-        if (scope) log.appendToBatch(scope.batch, minimal); else await log.append(minimal);
+        const minimal: AuditEventInput = {
+          actor: input.actor,
+          action: input.action,
+          outcome: input.outcome,
+          ...(input.code ? { code: input.code } : {}),
+        };
+        if (scope) log.appendToBatch(scope.batch, minimal);
+        else await log.append(minimal);
       }
     },
   };
@@ -121,33 +133,60 @@ export async function startCsRole(deps: CsRoleDeps): Promise<CsRole> {
     if (deps.messages) return deps.messages;
     const check = configNow().checkResidentCodeDigit;
     let r = registries.get(check);
-    if (!r) registries.set(check, r = createMessageRegistry({ checkResidentCodeDigit: check }));
+    if (!r) registries.set(check, (r = createMessageRegistry({ checkResidentCodeDigit: check })));
     return r;
   };
-  const store = deps.identityStore ?? await IdentityStore.open(db, deps.encodings?.identity ? { codec: deps.encodings.identity } : {});
+  const store = deps.identityStore ?? (await IdentityStore.open(db, deps.encodings?.identity ? { codec: deps.encodings.identity } : {}));
   const selfAddress = () => `lg:${config.municipalities[0]}`;
-  const answers = createKeptAnswers({ db, windowMs: () => configNow().trust.dedupeWindowSeconds * 1000, ...(deps.encodings?.answers ? { valueEncoding: deps.encodings.answers } : {}) });
+  const answers = createKeptAnswers({
+    db,
+    windowMs: () => configNow().trust.dedupeWindowSeconds * 1000,
+    ...(deps.encodings?.answers ? { valueEncoding: deps.encodings.answers } : {}),
+  });
   let admitting: Promise<unknown> = Promise.resolve();
   const localOutbox = await createLocalOutbox({
-    db, logger, answers,
+    db,
+    logger,
+    answers,
     ...(deps.encodings?.local ? { valueEncoding: deps.encodings.local } : {}),
     publish: (topic, payload) => {
       // In-process publishes bypass authorizePublish: the offline-queue bound is checked here. The
       // local outbox hands over many replies at once: they are admitted and given to aedes one after
       // the other in call order (so each system's replies keep theirs), and stored together.
       const admitted = admitting.then(() => broker.admitOffline(topic, 1));
-      admitting = admitted.then(() => undefined, () => undefined);
-      return admitted.then((admit) => new Promise<void>((resolve, reject) => {
-        if (!admit.ok) throw new Error(admit.reason);
-        broker.aedes.publish({ cmd: 'publish', topic, payload, qos: 1, retain: false, dup: false }, (err) => (err ? reject(err) : resolve()));
-      }));
+      admitting = admitted.then(
+        () => undefined,
+        () => undefined,
+      );
+      return admitted.then(
+        (admit) =>
+          new Promise<void>((resolve, reject) => {
+            if (!admit.ok) throw new Error(admit.reason);
+            broker.aedes.publish({ cmd: 'publish', topic, payload, qos: 1, retain: false, dup: false }, (err) =>
+              err ? reject(err) : resolve(),
+            );
+          }),
+      );
     },
   });
   const auditor = createAuditor(deps.audit.log, deps.audit.hashKey, logger);
   const auditSink: AuditSink = (uow, event) => auditor.record(uow, event);
   const interactive = createInteractive({ db, requester: uplink, localOutbox, audit: auditSink, logger, selfAddress });
   const moveouts = new MoveOutCertificates(db, deps.encodings?.moveout);
-  const flow: CsFlowDeps = { config: configNow, db, logger, get messages() { return messagesNow(); }, store, uplink, interactive, localOutbox, moveouts, audit: auditor };
+  const flow: CsFlowDeps = {
+    config: configNow,
+    db,
+    logger,
+    get messages() {
+      return messagesNow();
+    },
+    store,
+    uplink,
+    interactive,
+    localOutbox,
+    moveouts,
+    audit: auditor,
+  };
 
   const handlers = new Map<string, FlowHandler>([
     ['identity.update', identityUpdate(flow)],
@@ -167,21 +206,48 @@ export async function startCsRole(deps: CsRoleDeps): Promise<CsRole> {
   const consistency = consistencyRuns(flow, deps.consistency);
 
   const intake = createIntake({
-    db, source: deps.gateway?.({ flow, handlers, source: broker.persistence.level.requests }) ?? broker.persistence.level.requests, config: configNow, handlers, localOutbox, answers, audit: auditSink, logger, selfAddress, groupKeys: GROUP_KEYS,
-    validateBody: (type, body) => { const r = validateBody(type, body, messagesNow()); return r.ok ? undefined : r.error; },
+    db,
+    source: deps.gateway?.({ flow, handlers, source: broker.persistence.level.requests }) ?? broker.persistence.level.requests,
+    config: configNow,
+    handlers,
+    localOutbox,
+    answers,
+    audit: auditSink,
+    logger,
+    selfAddress,
+    groupKeys: GROUP_KEYS,
+    validateBody: (type, body) => {
+      const r = validateBody(type, body, messagesNow());
+      return r.ok ? undefined : r.error;
+    },
   });
   await interactive.recover();
   intake.start();
   const purge = setInterval(() => {
-    moveouts.purgeExpired().then((n) => { if (n) logger.info({ count: n }, 'expired move-out certificates discarded'); },
-      (e: Error) => logger.warn({ err: e.message }, 'move-out certificate purge failed'));
-    answers.expire().then((n) => { if (n) logger.info({ count: n }, 'replies kept for resends past the dedupe window discarded'); },
-      (e: Error) => logger.warn({ err: e.message }, 'expiry of kept replies failed'));
+    moveouts.purgeExpired().then(
+      (n) => {
+        if (n) logger.info({ count: n }, 'expired move-out certificates discarded');
+      },
+      (e: Error) => logger.warn({ err: e.message }, 'move-out certificate purge failed'),
+    );
+    answers.expire().then(
+      (n) => {
+        if (n) logger.info({ count: n }, 'replies kept for resends past the dedupe window discarded');
+      },
+      (e: Error) => logger.warn({ err: e.message }, 'expiry of kept replies failed'),
+    );
   }, 3600_000);
   purge.unref();
 
   return {
-    intake, interactive, localOutbox, answers, store, moveouts, consistency, handlers,
+    intake,
+    interactive,
+    localOutbox,
+    answers,
+    store,
+    moveouts,
+    consistency,
+    handlers,
     async idle() {
       await intake.idle();
       await interactive.settled();

@@ -43,33 +43,64 @@ export function createRelayCallers(flow: CsFlowDeps, selfAddress: () => string, 
 
   // The outbox's event and reconcile() may meet on the same entry: one at a time, each re-reading the caller.
   let turn: Promise<unknown> = Promise.resolve();
-  const serially = <T>(f: () => Promise<T>): Promise<T> => { const p = turn.then(f, f); turn = p.catch(() => undefined); return p; };
+  const serially = <T>(f: () => Promise<T>): Promise<T> => {
+    const p = turn.then(f, f);
+    turn = p.catch(() => undefined);
+    return p;
+  };
 
-  const deadLettered = (entry: DeadEntry, onlyIfKnown = false): Promise<boolean> => serially(async () => {
-    const { envelope } = entry;
-    if (!DURABLE_RELAYS.has(envelope.type)) return false;
-    const caller = await sub.get(envelope.id);
-    if (!caller && onlyIfKnown) return false;
-    const uow = new UnitOfWork(flow.db);
-    const detail = `relay ${envelope.id} dead-lettered (seq ${entry.seq}): ${entry.reason}`.slice(0, 512);
-    if (caller) {
-      uow.batch.del(envelope.id, { sublevel: sub });
-      // Not acknowledged is not proof of non-delivery: the receiver may still get it (it dedupes by id).
-      flow.localOutbox.reply(uow, caller.systemId, errorReply({ id: caller.requestId, from: caller.systemId }, selfAddress(), 'upstream_unavailable',
-        `the accepted ${caller.type} was not acknowledged by ${envelope.to} (${entry.reason}); it is in the dead-letter queue (seq ${entry.seq}): the operator may send it again, or send a new request`,
-        [{ path: '(upstream)', problem: `relay.deadLettered: ${envelope.to} did not acknowledge (${entry.reason.slice(0, 200)})` }]));
-      await flow.audit.record(uow, { actor: { kind: 'system', id: caller.systemId }, action: caller.type, outcome: 'error', code: 'upstream_unavailable', keys: [caller.addresseeKey], detail });
-    } else {
-      // Its caller was already answered (an operator's retry of a dead letter that failed again).
-      await flow.audit.record(uow, { actor: { kind: 'appliance', id: 'gw' }, action: envelope.type, outcome: 'error', code: 'upstream_unavailable', detail });
-    }
-    await uow.commit();
-    logger.error({ id: envelope.id, type: envelope.type, seq: entry.seq, answered: caller?.systemId ?? null }, 'gw: durable relay dead-lettered');
-    return true;
-  });
+  const deadLettered = (entry: DeadEntry, onlyIfKnown = false): Promise<boolean> =>
+    serially(async () => {
+      const { envelope } = entry;
+      if (!DURABLE_RELAYS.has(envelope.type)) return false;
+      const caller = await sub.get(envelope.id);
+      if (!caller && onlyIfKnown) return false;
+      const uow = new UnitOfWork(flow.db);
+      const detail = `relay ${envelope.id} dead-lettered (seq ${entry.seq}): ${entry.reason}`.slice(0, 512);
+      if (caller) {
+        uow.batch.del(envelope.id, { sublevel: sub });
+        // Not acknowledged is not proof of non-delivery: the receiver may still get it (it dedupes by id).
+        flow.localOutbox.reply(
+          uow,
+          caller.systemId,
+          errorReply(
+            { id: caller.requestId, from: caller.systemId },
+            selfAddress(),
+            'upstream_unavailable',
+            `the accepted ${caller.type} was not acknowledged by ${envelope.to} (${entry.reason}); it is in the dead-letter queue (seq ${entry.seq}): the operator may send it again, or send a new request`,
+            [{ path: '(upstream)', problem: `relay.deadLettered: ${envelope.to} did not acknowledge (${entry.reason.slice(0, 200)})` }],
+          ),
+        );
+        await flow.audit.record(uow, {
+          actor: { kind: 'system', id: caller.systemId },
+          action: caller.type,
+          outcome: 'error',
+          code: 'upstream_unavailable',
+          keys: [caller.addresseeKey],
+          detail,
+        });
+      } else {
+        // Its caller was already answered (an operator's retry of a dead letter that failed again).
+        await flow.audit.record(uow, {
+          actor: { kind: 'appliance', id: 'gw' },
+          action: envelope.type,
+          outcome: 'error',
+          code: 'upstream_unavailable',
+          detail,
+        });
+      }
+      await uow.commit();
+      logger.error(
+        { id: envelope.id, type: envelope.type, seq: entry.seq, answered: caller?.systemId ?? null },
+        'gw: durable relay dead-lettered',
+      );
+      return true;
+    });
 
   return {
-    remember(batch, upstreamId, caller) { batch.put(upstreamId, caller, { sublevel: sub }); },
+    remember(batch, upstreamId, caller) {
+      batch.put(upstreamId, caller, { sublevel: sub });
+    },
     deadLettered: (entry) => deadLettered(entry),
     async reconcile() {
       let delivered = 0;
@@ -78,7 +109,10 @@ export function createRelayCallers(flow: CsFlowDeps, selfAddress: () => string, 
         // Queue → dead-letter queue is one atomic move, so checking in this order cannot miss it.
         if (await outbox.show(caller.seq)) continue;
         const d = (await outbox.show(caller.seq, { dead: true })) as DeadEntry | undefined;
-        if (d && d.envelope.id === id) { if (await deadLettered(d, true)) dead++; continue; }
+        if (d && d.envelope.id === id) {
+          if (await deadLettered(d, true)) dead++;
+          continue;
+        }
         await sub.del(id);
         delivered++;
       }

@@ -5,7 +5,12 @@ import type { ProvisionRecords } from '../provision/index.js';
 import { SUBLEVELS, type Db } from '../../platform/store/db.js';
 
 /** What the interactive forwarder keeps per request in flight (local/interactive.ts PendingRecord). */
-interface PendingView { systemId?: unknown; requestId?: unknown; type?: unknown; since?: unknown }
+interface PendingView {
+  systemId?: unknown;
+  requestId?: unknown;
+  type?: unknown;
+  since?: unknown;
+}
 
 export const INTERRUPTED_RESULT = 'upstream_unavailable';
 
@@ -15,7 +20,8 @@ export async function recordInterruptedQueries(db: Db, provision: ProvisionRecor
   const batch = db.batch();
   let n = 0;
   for await (const rec of pending.values()) {
-    if (rec.type !== 'info.query' || typeof rec.systemId !== 'string' || typeof rec.requestId !== 'string' || typeof rec.since !== 'number') continue;
+    if (rec.type !== 'info.query' || typeof rec.systemId !== 'string' || typeof rec.requestId !== 'string' || typeof rec.since !== 'number')
+      continue;
     // From just before the query was recorded until now: an earlier start's interrupted answer may be
     // long after it (the appliance down in between), and must still be found to keep this once.
     const records = await provision.ofRequest(rec.systemId, rec.requestId, rec.since - 60_000, Date.now() + 1);

@@ -8,7 +8,14 @@ import type { Logger } from '../../platform/log/logger.js';
  * Sublevels where a request or reply can sit in clear until it is handled or delivered (`broker`: the
  * local broker's queued deliveries, e.g. the serial.request result on its way to the number-linkage server).
  */
-export const TRANSIENT_SUBLEVELS = [SUBLEVELS.requests, SUBLEVELS.ingress, SUBLEVELS.pending, SUBLEVELS.outbox, SUBLEVELS.local, SUBLEVELS.broker] as const;
+export const TRANSIENT_SUBLEVELS = [
+  SUBLEVELS.requests,
+  SUBLEVELS.ingress,
+  SUBLEVELS.pending,
+  SUBLEVELS.outbox,
+  SUBLEVELS.local,
+  SUBLEVELS.broker,
+] as const;
 
 /**
  * Compacts each transient sublevel's key range (prefix `!name!`; '"' is the next character after '!').
@@ -32,33 +39,50 @@ export async function compactTransient(db: Db, rounds = 3): Promise<void> {
 }
 
 /** Coalesces requests into at most one compaction per `minIntervalMs` (plus one at flush). */
-export function createPurger(db: Db, logger: Logger, minIntervalMs = 5000): { request(): void; flush(): Promise<void>; close(): Promise<void> } {
+export function createPurger(
+  db: Db,
+  logger: Logger,
+  minIntervalMs = 5000,
+): { request(): void; flush(): Promise<void>; close(): Promise<void> } {
   let wanted = false;
   let running: Promise<void> | undefined;
   let timer: NodeJS.Timeout | undefined;
   let closed = false;
   const run = async () => {
     wanted = false;
-    try { await compactTransient(db); } catch (e) { logger.warn({ err: (e as Error).message }, 'gw: compaction of transient stores failed; will retry'); wanted = true; }
+    try {
+      await compactTransient(db);
+    } catch (e) {
+      logger.warn({ err: (e as Error).message }, 'gw: compaction of transient stores failed; will retry');
+      wanted = true;
+    }
   };
   const schedule = () => {
     if (timer || closed) return;
     timer = setTimeout(() => {
       timer = undefined;
-      running = run().finally(() => { running = undefined; if (wanted) schedule(); });
+      running = run().finally(() => {
+        running = undefined;
+        if (wanted) schedule();
+      });
     }, minIntervalMs);
     timer.unref();
   };
   return {
-    request() { wanted = true; schedule(); },
+    request() {
+      wanted = true;
+      schedule();
+    },
     async flush() {
-      clearTimeout(timer); timer = undefined;
+      clearTimeout(timer);
+      timer = undefined;
       await running;
       await run();
     },
     async close() {
       closed = true;
-      clearTimeout(timer); timer = undefined;
+      clearTimeout(timer);
+      timer = undefined;
       await running;
       if (wanted && db.status === 'open') await run();
     },

@@ -24,7 +24,9 @@ export interface RelayDeps {
 /** Defence in depth: relays serve the number-linkage segment only, whatever the role table says. */
 async function segmentOnly(deps: CsFlowDeps, req: LocalRequest, ctx: RequestContext): Promise<boolean> {
   if (req.role === NUMBER_LINKAGE_ROLE) return true;
-  await refuse(deps, req, ctx, 'forbidden', `${req.envelope.type} is relayed for the number-linkage segment only`, [{ path: 'type', problem: 'segment.wrong: not a number-linkage system' }]);
+  await refuse(deps, req, ctx, 'forbidden', `${req.envelope.type} is relayed for the number-linkage segment only`, [
+    { path: 'type', problem: 'segment.wrong: not a number-linkage system' },
+  ]);
   return false;
 }
 
@@ -56,7 +58,9 @@ function serialRequest(r: RelayDeps): FlowHandler {
     const bad = notServed(deps, body.lgCode, 'body.lgCode');
     if (bad) return refuse(deps, req, ctx, 'invalid_request', 'lgCode is not served here', bad);
     const up = upstreamEnvelope(selfNode(deps, body.lgCode), `ims:${body.lgCode}`, 'serial.request', body);
-    await r.interactive.forward(req, ctx, up, { auditOf: () => ({ keys: [deps.audit.key('addressee', `${body.lgCode}:${body.addresseeNo}`)] }) });
+    await r.interactive.forward(req, ctx, up, {
+      auditOf: () => ({ keys: [deps.audit.key('addressee', `${body.lgCode}:${body.addresseeNo}`)] }),
+    });
   };
 }
 
@@ -69,12 +73,28 @@ function infoQuery(r: RelayDeps): FlowHandler {
     if (bad) return refuse(deps, req, ctx, 'invalid_request', 'lgCode is not served here', bad);
     const up = upstreamEnvelope(selfNode(deps, body.lgCode), `ims:${body.lgCode}`, 'info.query', body);
     const addresseeKey = deps.audit.key('addressee', `${body.lgCode}:${body.addresseeNo}`);
-    const base = { requestId: req.envelope.id, systemId: req.systemId, type: 'info.query', infoType: body.infoType, procedure: body.procedure, targetOrg: body.targetOrg, lgCode: body.lgCode, addresseeKey };
+    const base = {
+      requestId: req.envelope.id,
+      systemId: req.systemId,
+      type: 'info.query',
+      infoType: body.infoType,
+      procedure: body.procedure,
+      targetOrg: body.targetOrg,
+      lgCode: body.lgCode,
+      addresseeKey,
+    };
     // The query record commits with the acceptance of the request (pending record, queue ack), the
     // answer record with the reply to the caller (and the pending record's removal): one batch each,
     // so no answer reaches the caller unrecorded. A crash before the answer's batch leaves the pending
     // record, which interrupted.ts closes at the next start.
-    const recorded: RequestContext = { ...ctx, begin: () => { const uow = ctx.begin(); r.provision.add(uow.batch, { ...base, kind: 'query', result: 'sent' }); return uow; } };
+    const recorded: RequestContext = {
+      ...ctx,
+      begin: () => {
+        const uow = ctx.begin();
+        r.provision.add(uow.batch, { ...base, kind: 'query', result: 'sent' });
+        return uow;
+      },
+    };
     await r.interactive.forward(req, recorded, up, {
       auditOf: (reply) => ({ keys: [addresseeKey], hitCount: reply.body.found === true ? 1 : 0 }),
       onAnswer: (uow, reply) => r.provision.add(uow.batch, { ...base, kind: 'answer', result: answerResult(reply) }),

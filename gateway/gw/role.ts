@@ -35,7 +35,11 @@ export interface GwRoleDeps {
 }
 
 /** What the CS role hands the GW when it builds its intake (CsRoleDeps.gateway). */
-export interface CsAttachment { flow: CsFlowDeps; handlers: Map<string, FlowHandler>; source: DurableRequestSource }
+export interface CsAttachment {
+  flow: CsFlowDeps;
+  handlers: Map<string, FlowHandler>;
+  source: DurableRequestSource;
+}
 
 export interface GwRole {
   /** Registers the GW's handlers with the CS and returns the screened request source for its intake. */
@@ -72,7 +76,10 @@ export async function startGwRole(deps: GwRoleDeps): Promise<GwRole> {
   let stopDeadLetters = () => undefined as void;
   // Answers to callers of dead-lettered relays still being written (awaited by close).
   const answering = new Set<Promise<unknown>>();
-  const track = (p: Promise<unknown>) => { answering.add(p); void p.finally(() => answering.delete(p)); };
+  const track = (p: Promise<unknown>) => {
+    answering.add(p);
+    void p.finally(() => answering.delete(p));
+  };
   const purgeExpired = async (now = new Date()) => {
     const p = await provision.purgeExpired(now);
     // The reuse window of a 処理通番 is the provision retention: the same cutoff as the records.
@@ -83,8 +90,13 @@ export async function startGwRole(deps: GwRoleDeps): Promise<GwRole> {
     return { provision: p, serials: serialsPruned, relaysDelivered: r.delivered, relaysDead: r.dead };
   };
   const retention = setInterval(() => {
-    purgeExpired().then((n) => { if (n.provision || n.serials || n.relaysDead) logger.info(n, 'gw: retention: expired provision records and 処理通番 hashes deleted'); },
-      (e: Error) => logger.warn({ err: e.message }, 'gw: retention failed'));
+    purgeExpired().then(
+      (n) => {
+        if (n.provision || n.serials || n.relaysDead)
+          logger.info(n, 'gw: retention: expired provision records and 処理通番 hashes deleted');
+      },
+      (e: Error) => logger.warn({ err: e.message }, 'gw: retention failed'),
+    );
   }, config.provision.purgeIntervalHours * 3600_000);
   retention.unref();
 
@@ -94,29 +106,58 @@ export async function startGwRole(deps: GwRoleDeps): Promise<GwRole> {
       const code = createCodeRequest(flow, { serials, onAcknowledged: () => purger.request() });
       const selfAddress = () => `lg:${config.municipalities[0]}`;
       const relayInteractive = createInteractive({
-        db, localOutbox: flow.localOutbox, logger, selfAddress,
-        audit: (uow, e) => flow.audit.record(uow, e), requester: { request: (e, o) => flow.uplink.request(e, o) },
+        db,
+        localOutbox: flow.localOutbox,
+        logger,
+        selfAddress,
+        audit: (uow, e) => flow.audit.record(uow, e),
+        requester: { request: (e, o) => flow.uplink.request(e, o) },
       });
       interactives.push(code.interactive, relayInteractive);
       relayed = createRelayCallers(flow, selfAddress, logger);
       const onDead = (entry: Parameters<RelayCallers['deadLettered']>[0]) => {
-        track(relayed!.deadLettered(entry).catch((e: Error) => logger.error({ err: e.message, id: entry.envelope.id }, 'gw: caller of a dead-lettered relay not answered yet; the retention job retries')));
+        track(
+          relayed!
+            .deadLettered(entry)
+            .catch((e: Error) =>
+              logger.error(
+                { err: e.message, id: entry.envelope.id },
+                'gw: caller of a dead-lettered relay not answered yet; the retention job retries',
+              ),
+            ),
+        );
       };
       flow.uplink.outbox.on('dead', onDead);
-      stopDeadLetters = () => { flow.uplink.outbox.off('dead', onDead); };
+      stopDeadLetters = () => {
+        flow.uplink.outbox.off('dead', onDead);
+      };
       // Relays dead-lettered while the GW was not listening (stopped between the move and the answer).
-      track(relayed.reconcile().catch((e: Error) => logger.warn({ err: e.message }, 'gw: reconciling relay callers failed; the retention job retries')));
+      track(
+        relayed
+          .reconcile()
+          .catch((e: Error) => logger.warn({ err: e.message }, 'gw: reconciling relay callers failed; the retention job retries')),
+      );
       cs.handlers.set('code.request', code.handler);
       for (const [type, h] of relayHandlers({ flow, interactive: relayInteractive, provision, relayed })) cs.handlers.set(type, h);
       screen = createGwScreen({
-        source: cs.source, db, config: flow.config, localOutbox: flow.localOutbox, logger, selfAddress,
+        source: cs.source,
+        db,
+        config: flow.config,
+        localOutbox: flow.localOutbox,
+        logger,
+        selfAddress,
         audit: flow.audit,
         // Whatever becomes of a code request (accepted, refused here or by the intake), its queue entry is
         // deleted within moments; the debounced compaction then removes the 処理通番 from the files.
-        onRequest: (type) => { if (type === 'code.request') purger.request(); },
+        onRequest: (type) => {
+          if (type === 'code.request') purger.request();
+        },
         count: gwScreenCounter(deps.registry),
       });
-      logger.info({ types: ['code.request', 'addressee.update', 'serial.request', 'copy.update', 'info.query'] }, 'gw: number-linkage segment attached');
+      logger.info(
+        { types: ['code.request', 'addressee.update', 'serial.request', 'copy.update', 'info.query'] },
+        'gw: number-linkage segment attached',
+      );
       return screen;
     },
     provision,
@@ -125,7 +166,9 @@ export async function startGwRole(deps: GwRoleDeps): Promise<GwRole> {
     screenStats: () => screen?.stats() ?? { passed: 0, refused: 0, stripped: 0 },
     purgeExpired,
     purgeNow: () => purger.flush(),
-    async idle() { for (const i of interactives) await i.settled(); },
+    async idle() {
+      for (const i of interactives) await i.settled();
+    },
     async close() {
       clearInterval(retention);
       stopDeadLetters();

@@ -13,7 +13,9 @@ import { screenBody } from './whitelist.js';
 
 export const NUMBER_LINKAGE_ROLE = 'number-linkage';
 
-export interface GwAuditor { record(scope: { batch: Batch } | undefined, event: AuditEvent): Promise<void> }
+export interface GwAuditor {
+  record(scope: { batch: Batch } | undefined, event: AuditEvent): Promise<void>;
+}
 
 export interface ScreenOptions {
   source: DurableRequestSource;
@@ -29,21 +31,43 @@ export interface ScreenOptions {
   count?: (outcome: 'passed' | 'refused' | 'stripped', type: string) => void;
 }
 
-export interface ScreenStats { passed: number; refused: number; stripped: number }
+export interface ScreenStats {
+  passed: number;
+  refused: number;
+  stripped: number;
+}
 
 export function createGwScreen(o: ScreenOptions): DurableRequestSource & { stats(): ScreenStats } {
   const stats: ScreenStats = { passed: 0, refused: 0, stripped: 0 };
   const fromSegment = (q: QueuedRequest) => o.config().systems.find((s) => s.id === q.clientId)?.role === NUMBER_LINKAGE_ROLE;
 
-  async function refuse(q: QueuedRequest, id: string, type: string, error: { code: ErrorCode; message: string; details: { path: string; problem: string }[] }): Promise<void> {
+  async function refuse(
+    q: QueuedRequest,
+    id: string,
+    type: string,
+    error: { code: ErrorCode; message: string; details: { path: string; problem: string }[] },
+  ): Promise<void> {
     const uow = new UnitOfWork(o.db);
     o.source.ack(uow.batch, q.seq);
-    o.localOutbox.replyNotKept(uow, q.clientId, errorReply({ id, from: q.clientId }, o.selfAddress(), error.code, error.message, error.details));
-    await o.audit.record(uow, { actor: { kind: 'system', id: q.clientId }, action: type || 'unknown', outcome: 'refused', code: error.code, detail: `gw: ${error.message}` });
+    o.localOutbox.replyNotKept(
+      uow,
+      q.clientId,
+      errorReply({ id, from: q.clientId }, o.selfAddress(), error.code, error.message, error.details),
+    );
+    await o.audit.record(uow, {
+      actor: { kind: 'system', id: q.clientId },
+      action: type || 'unknown',
+      outcome: 'refused',
+      code: error.code,
+      detail: `gw: ${error.message}`,
+    });
     await uow.commit();
     stats.refused++;
     o.count?.('refused', type);
-    o.logger.info({ systemId: q.clientId, type, code: error.code, problems: error.details.map((d) => d.problem.split(':')[0]) }, 'gw: request from the number-linkage segment refused');
+    o.logger.info(
+      { systemId: q.clientId, type, code: error.code, problems: error.details.map((d) => d.problem.split(':')[0]) },
+      'gw: request from the number-linkage segment refused',
+    );
   }
 
   /** The request to hand on (maybe rewritten), or undefined when the GW answered it itself. */
@@ -59,15 +83,27 @@ export function createGwScreen(o: ScreenOptions): DurableRequestSource & { stats
     const id = typeof env.id === 'string' && env.id.length <= 64 ? env.id : '';
     o.onRequest?.(env.type);
     const r = screenBody(env.type, env.body);
-    if (!r.ok) { await refuse(q, id, env.type.slice(0, 64), r.error); return undefined; }
+    if (!r.ok) {
+      await refuse(q, id, env.type.slice(0, 64), r.error);
+      return undefined;
+    }
     stats.passed++;
     o.count?.('passed', env.type);
     if (r.stripped.length === 0) return q;
     stats.stripped++;
     o.count?.('stripped', env.type);
     // Names only: values of unknown fields are never logged.
-    o.logger.warn({ systemId: q.clientId, type: env.type, id, stripped: r.stripped }, 'gw: unknown fields stripped from a number-linkage request');
-    await o.audit.record(undefined, { actor: { kind: 'system', id: q.clientId }, action: env.type, outcome: 'ok', code: 'fields_stripped', detail: `gw stripped: ${r.stripped.join(',')}`.slice(0, 512) });
+    o.logger.warn(
+      { systemId: q.clientId, type: env.type, id, stripped: r.stripped },
+      'gw: unknown fields stripped from a number-linkage request',
+    );
+    await o.audit.record(undefined, {
+      actor: { kind: 'system', id: q.clientId },
+      action: env.type,
+      outcome: 'ok',
+      code: 'fields_stripped',
+      detail: `gw stripped: ${r.stripped.join(',')}`.slice(0, 512),
+    });
     return { ...q, payload: Buffer.from(JSON.stringify({ ...env, body: r.body })) };
   }
 
@@ -89,7 +125,7 @@ export function createGwScreen(o: ScreenOptions): DurableRequestSource & { stats
     },
     async readPriority(limit) {
       const out: QueuedRequest[] = [];
-      for (const q of await o.source.readPriority?.(limit) ?? []) {
+      for (const q of (await o.source.readPriority?.(limit)) ?? []) {
         const passed = await screen(q);
         if (passed) out.push(passed);
       }

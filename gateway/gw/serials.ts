@@ -20,7 +20,9 @@ export function createSerialRegistry(db: Db, hashKey: (kind: string, value: stri
   return {
     hash: (serialNo) => hashKey('serial', serialNo),
     used: async (hash) => (await sub.get(hash)) !== undefined,
-    claim: (batch, hash) => { batch.put(hash, Date.now(), { sublevel: sub }); },
+    claim: (batch, hash) => {
+      batch.put(hash, Date.now(), { sublevel: sub });
+    },
     // Keyed by hash, not time: a full scan, once a day.
     async prune(beforeMs) {
       let n = 0;
@@ -28,7 +30,10 @@ export function createSerialRegistry(db: Db, hashKey: (kind: string, value: stri
       for await (const [hash, claimedAt] of sub.iterator()) {
         if (typeof claimedAt !== 'number' || claimedAt >= beforeMs) continue; // in doubt, keep detecting
         batch.del(hash, { sublevel: sub });
-        if (++n % 1000 === 0) { await batch.write(); batch = db.batch(); }
+        if (++n % 1000 === 0) {
+          await batch.write();
+          batch = db.batch();
+        }
       }
       await batch.write();
       return n;

@@ -14,16 +14,31 @@ export const GW_WHITELIST: Readonly<Record<string, readonly string[]>> = {
 
 /** Field names that carry personal data or identifiers somewhere in the contract. */
 const PERSONAL_FIELDS = new Set([
-  'myNumber', 'residentCode', 'previousResidentCode', 'code', 'serialNo', 'name', 'nameKana', 'kana', 'formerSurname',
-  'alias', 'birthDate', 'sex', 'address', 'postcode', 'record', 'records', 'hits', 'data', 'addresseeNo',
+  'myNumber',
+  'residentCode',
+  'previousResidentCode',
+  'code',
+  'serialNo',
+  'name',
+  'nameKana',
+  'kana',
+  'formerSurname',
+  'alias',
+  'birthDate',
+  'sex',
+  'address',
+  'postcode',
+  'record',
+  'records',
+  'hits',
+  'data',
+  'addresseeNo',
 ]);
 
 /** An identifier-shaped digit run (住民票コード 11, 個人番号 12 digits, or longer). */
 const IDENTIFIER_DIGITS = /\d{11,}/;
 
-export type ScreenResult =
-  | { ok: true; body: Record<string, unknown>; stripped: string[] }
-  | { ok: false; error: ErrorBody };
+export type ScreenResult = { ok: true; body: Record<string, unknown>; stripped: string[] } | { ok: false; error: ErrorBody };
 
 /**
  * Screens one body from the number-linkage segment. Unknown harmless scalar fields are stripped
@@ -38,24 +53,50 @@ export function screenBody(type: string, body: unknown): ScreenResult {
     return { ok: false, error: unknownTypeError(type) };
   }
   if (!allowed) {
-    return { ok: false, error: { code: 'forbidden', message: `message type ${type.slice(0, 64)} may not come from the number-linkage segment`, details: [{ path: 'type', problem: `type.notWhitelisted: the GW passes only ${Object.keys(GW_WHITELIST).join(', ')}` }] } };
+    return {
+      ok: false,
+      error: {
+        code: 'forbidden',
+        message: `message type ${type.slice(0, 64)} may not come from the number-linkage segment`,
+        details: [{ path: 'type', problem: `type.notWhitelisted: the GW passes only ${Object.keys(GW_WHITELIST).join(', ')}` }],
+      },
+    };
   }
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-    return { ok: false, error: { code: 'invalid_request', message: `body of ${type} must be a JSON object`, details: [{ path: 'body', problem: 'body.type: expected a JSON object' }] } };
+    return {
+      ok: false,
+      error: {
+        code: 'invalid_request',
+        message: `body of ${type} must be a JSON object`,
+        details: [{ path: 'body', problem: 'body.type: expected a JSON object' }],
+      },
+    };
   }
   const kept: Record<string, unknown> = {};
   const stripped: string[] = [];
   const smuggled: ErrorDetail[] = [];
   for (const [k, v] of Object.entries(body)) {
-    if (allowed.includes(k)) { kept[k] = v; continue; }
+    if (allowed.includes(k)) {
+      kept[k] = v;
+      continue;
+    }
     const path = `body.${k.slice(0, 64)}`;
     if (PERSONAL_FIELDS.has(k)) smuggled.push({ path, problem: `field.smuggled: "${k}" is personal data not allowed in ${type}` });
-    else if (v !== null && typeof v === 'object') smuggled.push({ path, problem: 'field.smuggled: structured value in a field outside the whitelist' });
-    else if (typeof v === 'string' && IDENTIFIER_DIGITS.test(v)) smuggled.push({ path, problem: 'field.smuggled: identifier-shaped number in a field outside the whitelist' });
+    else if (v !== null && typeof v === 'object')
+      smuggled.push({ path, problem: 'field.smuggled: structured value in a field outside the whitelist' });
+    else if (typeof v === 'string' && IDENTIFIER_DIGITS.test(v))
+      smuggled.push({ path, problem: 'field.smuggled: identifier-shaped number in a field outside the whitelist' });
     else stripped.push(k.slice(0, 64));
   }
   if (smuggled.length) {
-    return { ok: false, error: { code: 'invalid_request', message: `${type} carries fields the GW does not pass; nothing was forwarded`, details: smuggled.slice(0, 100) } };
+    return {
+      ok: false,
+      error: {
+        code: 'invalid_request',
+        message: `${type} carries fields the GW does not pass; nothing was forwarded`,
+        details: smuggled.slice(0, 100),
+      },
+    };
   }
   return { ok: true, body: kept, stripped };
 }

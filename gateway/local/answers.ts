@@ -10,7 +10,11 @@ import { SUBLEVELS, seqKey, type Batch, type Db } from '../../platform/store/db.
 /** Why a reply was not kept: a 処理通番 must not outlive its delivery (番号法 §21-2). */
 export type Withheld = 'serial';
 
-export interface KeptAnswer { at: number; reply?: Envelope<object>; withheld?: Withheld }
+export interface KeptAnswer {
+  at: number;
+  reply?: Envelope<object>;
+  withheld?: Withheld;
+}
 
 export interface KeptAnswers {
   /** Adds the reply to the caller's batch (it is kept once that batch is written). */
@@ -49,8 +53,14 @@ export function createKeptAnswers(o: { db: Db; windowMs: () => number; valueEnco
         const rest = k.slice(k.indexOf('!', 2) + 1); // {systemId}!{requestId}
         const kept = await sub.get(`a!${rest}`);
         // A later reply to the same id (e.g. a relay's dead-letter error) is kept from its own time.
-        if (kept && kept.at < cutoff) { batch.del(`a!${rest}`); n++; }
-        if (++ops % 1000 === 0) { await batch.write(); batch = sub.batch(); }
+        if (kept && kept.at < cutoff) {
+          batch.del(`a!${rest}`);
+          n++;
+        }
+        if (++ops % 1000 === 0) {
+          await batch.write();
+          batch = sub.batch();
+        }
       }
       await batch.write();
       return n;

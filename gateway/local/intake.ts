@@ -13,8 +13,15 @@
 import type { Logger } from 'pino';
 import type { ApplianceConfig } from '../../config/schema/index.js';
 import {
-  errorReply, localEnvelopeSchema, nowIso, parseEnvelope, resultReply,
-  type ErrorBody, type ErrorCode, type ErrorDetail, type Envelope,
+  errorReply,
+  localEnvelopeSchema,
+  nowIso,
+  parseEnvelope,
+  resultReply,
+  type ErrorBody,
+  type ErrorCode,
+  type ErrorDetail,
+  type Envelope,
 } from '../../platform/envelope.js';
 import { isMessageType, specOf, unknownTypeError } from '../messages/registry.js';
 import { SUBLEVELS, type Batch, type Db } from '../../platform/store/db.js';
@@ -24,7 +31,13 @@ import type { KeptAnswers } from './answers.js';
 import type { LocalOutbox } from './localOutbox.js';
 import type { AuditSink, FlowHandler, LocalRequest, RequestContext } from './types.js';
 
-export interface QueuedRequest { seq: number; clientId: string; topic: string; payload: Uint8Array; receivedAt: number }
+export interface QueuedRequest {
+  seq: number;
+  clientId: string;
+  topic: string;
+  payload: Uint8Array;
+  receivedAt: number;
+}
 
 /** The durable request queue the broker fills before PUBACK (broker/persistence RequestQueue). */
 export interface DurableRequestSource {
@@ -59,7 +72,12 @@ export interface IntakeOptions {
   groupKeys?: ReadonlyMap<string, (body: unknown) => string[]>;
 }
 
-export interface Intake { start(): void; close(): Promise<void>; idle(): Promise<void>; kick(): void }
+export interface Intake {
+  start(): void;
+  close(): Promise<void>;
+  idle(): Promise<void>;
+  kick(): void;
+}
 
 export function createIntake(o: IntakeOptions): Intake {
   const seen = o.db.sublevel<string, number>(SUBLEVELS.seen, { valueEncoding: 'json' });
@@ -103,13 +121,23 @@ export function createIntake(o: IntakeOptions): Intake {
 
   function kick(): void {
     if (closed) return;
-    if (running) { again = true; return; }
+    if (running) {
+      again = true;
+      return;
+    }
     running = true;
-    void pump().catch((e) => o.logger.error({ err: (e as Error).message }, 'intake pump failed'))
+    void pump()
+      .catch((e) => o.logger.error({ err: (e as Error).message }, 'intake pump failed'))
       .finally(() => {
         running = false;
-        if (again && !closed) { again = false; kick(); return; }
-        const w = idleWaiters; idleWaiters = []; for (const f of w) f();
+        if (again && !closed) {
+          again = false;
+          kick();
+          return;
+        }
+        const w = idleWaiters;
+        idleWaiters = [];
+        for (const f of w) f();
       });
   }
 
@@ -125,7 +153,7 @@ export function createIntake(o: IntakeOptions): Intake {
      * the request in hand. It changes nothing a queued update reads, and an update not yet answered
      * is not yet applied, so answering the look-up first is consistent.
      */
-    const urgent = async () => (await o.source.readPriority?.(64) ?? []).filter((q) => !retryLater.has(q.seq) && !taken.has(q.seq));
+    const urgent = async () => ((await o.source.readPriority?.(64)) ?? []).filter((q) => !retryLater.has(q.seq) && !taken.has(q.seq));
     for (;;) {
       again = false;
       const first = await urgent();
@@ -138,7 +166,9 @@ export function createIntake(o: IntakeOptions): Intake {
       const handled: Array<Promise<void>> = [];
       const take = async (q: QueuedRequest) => {
         let staged!: () => void;
-        const turn = new Promise<void>((resolve) => { staged = resolve; });
+        const turn = new Promise<void>((resolve) => {
+          staged = resolve;
+        });
         const done = handleOne(q, staged).catch((e: unknown) => {
           o.logger.error({ err: (e as Error).message, seq: q.seq }, 'local request could not be answered; it stays queued and is retried');
           retryLater.add(q.seq);
@@ -154,7 +184,10 @@ export function createIntake(o: IntakeOptions): Intake {
         if (closed) break;
         if (first.length === 0) {
           after = q.seq;
-          for (const u of await urgent()) { taken.add(u.seq); await take(u); }
+          for (const u of await urgent()) {
+            taken.add(u.seq);
+            await take(u);
+          }
           if (taken.has(q.seq)) continue;
         } else taken.add(q.seq);
         await take(q);
@@ -190,7 +223,18 @@ export function createIntake(o: IntakeOptions): Intake {
     const system = cfg.systems.find((s) => s.id === systemId);
     const topicType = q.topic.startsWith('req/') ? q.topic.slice(4) : '';
     if (!system || !system.enabled) {
-      return refuse('unauthorized', `system "${systemId}" is not configured or disabled`, [{ path: '(client)', problem: `system.unknown: the MQTT client id "${systemId.slice(0, 64)}" is not an enabled system of the configuration` }], '', topicType || 'unknown');
+      return refuse(
+        'unauthorized',
+        `system "${systemId}" is not configured or disabled`,
+        [
+          {
+            path: '(client)',
+            problem: `system.unknown: the MQTT client id "${systemId.slice(0, 64)}" is not an enabled system of the configuration`,
+          },
+        ],
+        '',
+        topicType || 'unknown',
+      );
     }
     const parsed = parseEnvelope(q.payload, localEnvelopeSchema, cfg.limits.maxPayloadBytes);
     if (!parsed.ok) {
@@ -199,10 +243,22 @@ export function createIntake(o: IntakeOptions): Intake {
     }
     const env = parsed.value;
     if (env.type !== topicType) {
-      return refuse('invalid_request', `envelope type "${env.type}" does not match topic ${q.topic}`, [{ path: 'type', problem: `expected "${topicType}"` }], env.id, topicType);
+      return refuse(
+        'invalid_request',
+        `envelope type "${env.type}" does not match topic ${q.topic}`,
+        [{ path: 'type', problem: `expected "${topicType}"` }],
+        env.id,
+        topicType,
+      );
     }
     if (env.from !== undefined && env.from !== systemId) {
-      return refuse('unauthorized', `from "${env.from}" disagrees with the authenticated system "${systemId}"`, [{ path: 'from', problem: 'must be the authenticated system id or omitted' }], env.id, env.type);
+      return refuse(
+        'unauthorized',
+        `from "${env.from}" disagrees with the authenticated system "${systemId}"`,
+        [{ path: 'from', problem: 'must be the authenticated system id or omitted' }],
+        env.id,
+        env.type,
+      );
     }
     const handler = o.handlers.get(env.type);
     // Unknown to the contract is a malformed request whoever sends it; a known type is a question of the role.
@@ -212,27 +268,52 @@ export function createIntake(o: IntakeOptions): Intake {
     }
     const role = cfg.roles[system.role];
     if (!role || !role.send.includes(env.type)) {
-      return refuse('forbidden', `role "${system.role}" may not send ${env.type}`, [{ path: 'type', problem: 'type.forbidden: not allowed for this role' }], env.id, env.type);
+      return refuse(
+        'forbidden',
+        `role "${system.role}" may not send ${env.type}`,
+        [{ path: 'type', problem: 'type.forbidden: not allowed for this role' }],
+        env.id,
+        env.type,
+      );
     }
     const dupKey = `${systemId}!${env.id}`;
     const keysOf = o.groupKeys?.get(env.type);
     await claim(keysOf ? [`id:${dupKey}`, ...keysOf(env.body)] : undefined);
     const prefetched = seenInPass.get(dupKey);
     seenInPass.delete(dupKey);
-    if (prefetched ?? ((await seen.get(dupKey)) !== undefined)) return answerAgain(dupKey, env.id, env.type);
+    if (prefetched ?? (await seen.get(dupKey)) !== undefined) return answerAgain(dupKey, env.id, env.type);
     if (!handler) {
-      return refuse('invalid_request', `message type ${env.type} is not handled by this appliance`, [{ path: 'type', problem: 'type.notHandled: a contract type that local systems do not send to the appliance' }], env.id, env.type);
+      return refuse(
+        'invalid_request',
+        `message type ${env.type} is not handled by this appliance`,
+        [{ path: 'type', problem: 'type.notHandled: a contract type that local systems do not send to the appliance' }],
+        env.id,
+        env.type,
+      );
     }
     if (env.at !== undefined) {
       const problem = outsideWindow(env.at, q.receivedAt, cfg.trust.replayWindowSeconds);
-      if (problem) return refuse('invalid_request', `envelope time ${env.at} is outside the accepted window`, [{ path: 'at', problem }], env.id, env.type);
+      if (problem)
+        return refuse(
+          'invalid_request',
+          `envelope time ${env.at} is outside the accepted window`,
+          [{ path: 'at', problem }],
+          env.id,
+          env.type,
+        );
     }
     const bodyError = o.validateBody(env.type, env.body);
     if (bodyError) return refuse(bodyError.code, bodyError.message, bodyError.details, env.id, env.type);
 
     const envelope: Envelope = {
-      v: 1, id: env.id, type: env.type, from: systemId, to: env.to ?? self,
-      at: env.at ?? nowIso(q.receivedAt), corr: env.corr ?? null, body: env.body,
+      v: 1,
+      id: env.id,
+      type: env.type,
+      from: systemId,
+      to: env.to ?? self,
+      at: env.at ?? nowIso(q.receivedAt),
+      corr: env.corr ?? null,
+      body: env.body,
     };
     const req: LocalRequest = { seq: q.seq, systemId, role: system.role, envelope, receivedAt: q.receivedAt };
     const ctx: RequestContext = {
@@ -243,13 +324,21 @@ export function createIntake(o: IntakeOptions): Intake {
       },
       reply: (uow, body) => o.localOutbox.reply(uow, systemId, resultReply(envelope, self, systemId, body)),
       fail: (uow, code, message, details) => o.localOutbox.reply(uow, systemId, errorReply(envelope, self, code, message, details)),
-      claim: (keys) => { for (const k of keys) groupKeys.add(k); },
+      claim: (keys) => {
+        for (const k of keys) groupKeys.add(k);
+      },
     };
     try {
       await handler(req, ctx);
     } catch (e) {
       o.logger.error({ err: (e as Error).message, type: env.type, id: env.id }, 'flow failed');
-      await refuse('internal', 'the appliance could not process this request; it was not applied', [{ path: '(request)', problem: 'internal: the flow failed; nothing was applied, the request may be sent again' }], env.id, env.type);
+      await refuse(
+        'internal',
+        'the appliance could not process this request; it was not applied',
+        [{ path: '(request)', problem: 'internal: the flow failed; nothing was applied, the request may be sent again' }],
+        env.id,
+        env.type,
+      );
     }
 
     /**
@@ -263,7 +352,13 @@ export function createIntake(o: IntakeOptions): Intake {
       if (kept?.reply) {
         const uow = ackUow();
         o.localOutbox.replyNotKept(uow, systemId, { ...kept.reply, at: nowIso() });
-        await o.audit(uow, { actor: { kind: 'system', id: systemId }, action: type, outcome: 'ok', code: 'resent', detail: `duplicate of an answered request; kept reply ${kept.reply.id} sent again` });
+        await o.audit(uow, {
+          actor: { kind: 'system', id: systemId },
+          action: type,
+          outcome: 'ok',
+          code: 'resent',
+          detail: `duplicate of an answered request; kept reply ${kept.reply.id} sent again`,
+        });
         await uow.commit();
         o.logger.info({ systemId, id, type }, 'duplicate local request answered again with the kept reply');
         return;
@@ -276,18 +371,45 @@ export function createIntake(o: IntakeOptions): Intake {
       }
       const windowS = cfg.trust.dedupeWindowSeconds;
       return kept?.withheld
-        ? refuse('conflict', `request ${id} was answered; its reply carried a 処理通番, which is not kept after delivery`, [{ path: 'id', problem: 'reply.withheld: the issued 処理通番 is not kept (番号法 §21-2); request a new serial number with a new id' }], id, type)
-        : refuse('conflict', `request ${id} was already answered and its reply is no longer kept (replies are kept ${windowS} s)`, [{ path: 'id', problem: `id.answered: already answered more than trust.dedupeWindowSeconds (${windowS} s) ago; send a new request with a new id` }], id, type);
+        ? refuse(
+            'conflict',
+            `request ${id} was answered; its reply carried a 処理通番, which is not kept after delivery`,
+            [
+              {
+                path: 'id',
+                problem: 'reply.withheld: the issued 処理通番 is not kept (番号法 §21-2); request a new serial number with a new id',
+              },
+            ],
+            id,
+            type,
+          )
+        : refuse(
+            'conflict',
+            `request ${id} was already answered and its reply is no longer kept (replies are kept ${windowS} s)`,
+            [
+              {
+                path: 'id',
+                problem: `id.answered: already answered more than trust.dedupeWindowSeconds (${windowS} s) ago; send a new request with a new id`,
+              },
+            ],
+            id,
+            type,
+          );
     }
   }
 
   return {
     start: () => {
-      o.source.prioritize?.(new Set([...o.handlers.keys()].filter((t) => isMessageType(t) && specOf(t).kind === 'interactive').map((t) => `req/${t}`)));
+      o.source.prioritize?.(
+        new Set([...o.handlers.keys()].filter((t) => isMessageType(t) && specOf(t).kind === 'interactive').map((t) => `req/${t}`)),
+      );
       o.source.onAvailable(kick);
       kick();
     },
-    close: async () => { closed = true; clearTimeout(retryTimer); },
+    close: async () => {
+      closed = true;
+      clearTimeout(retryTimer);
+    },
     idle: () => (running ? new Promise<void>((r) => idleWaiters.push(r)) : Promise.resolve()),
     kick,
   };

@@ -14,7 +14,12 @@ export interface UpstreamRequester {
   request(envelope: Envelope, opts?: { timeoutMs?: number }): Promise<Envelope>;
 }
 
-interface PendingRecord { systemId: string; requestId: string; type: string; since: number }
+interface PendingRecord {
+  systemId: string;
+  requestId: string;
+  type: string;
+  since: number;
+}
 
 export interface ForwardOptions {
   /** Turns the upstream result body into the body for the local caller (default: as is). */
@@ -37,12 +42,23 @@ export interface Interactive {
 }
 
 export function createInteractive(o: {
-  db: Db; requester: UpstreamRequester; localOutbox: LocalOutbox; audit: AuditSink; logger: Logger; selfAddress: () => string;
+  db: Db;
+  requester: UpstreamRequester;
+  localOutbox: LocalOutbox;
+  audit: AuditSink;
+  logger: Logger;
+  selfAddress: () => string;
 }): Interactive {
   const pending = o.db.sublevel<string, PendingRecord>(SUBLEVELS.pending, { valueEncoding: 'json' });
   const inflight = new Set<Promise<void>>();
 
-  async function answer(rec: PendingRecord, key: string, build: (self: string) => Envelope<object>, auditEvent: Parameters<AuditSink>[1], extra?: (uow: UnitOfWork) => void): Promise<void> {
+  async function answer(
+    rec: PendingRecord,
+    key: string,
+    build: (self: string) => Envelope<object>,
+    auditEvent: Parameters<AuditSink>[1],
+    extra?: (uow: UnitOfWork) => void,
+  ): Promise<void> {
     const uow = new UnitOfWork(o.db);
     extra?.(uow);
     uow.batch.del(key, { sublevel: pending });
@@ -58,9 +74,13 @@ export function createInteractive(o: {
       const uow = ctx.begin();
       uow.batch.put(key, rec, { sublevel: pending });
       await uow.commit();
-      const p = o.requester.request(upstream, { timeoutMs: opts.timeoutMs })
-        .catch((e: unknown): Envelope => errorReply(upstream, upstream.to, 'upstream_unavailable', (e as Error).message,
-          [{ path: '(upstream)', problem: `upstream.unavailable: ${upstream.to} could not be asked` }]))
+      const p = o.requester
+        .request(upstream, { timeoutMs: opts.timeoutMs })
+        .catch((e: unknown): Envelope =>
+          errorReply(upstream, upstream.to, 'upstream_unavailable', (e as Error).message, [
+            { path: '(upstream)', problem: `upstream.unavailable: ${upstream.to} could not be asked` },
+          ]),
+        )
         .then(async (reply) => {
           const actor = { kind: 'system' as const, id: req.systemId };
           const body = req.envelope.body;
@@ -68,16 +88,30 @@ export function createInteractive(o: {
           const recordAnswer = opts.onAnswer && ((uow: UnitOfWork) => opts.onAnswer!(uow, reply));
           if (reply.type === 'error') {
             const eb = reply.body as ErrorBody;
-            await answer(rec, key, (self) => errorReply(req.envelope, self, eb.code, eb.message, detailsOf(eb, reply.from)),
-              { actor, action: req.envelope.type, outcome: 'error', code: eb.code, detail: eb.message, ...who }, recordAnswer);
+            await answer(
+              rec,
+              key,
+              (self) => errorReply(req.envelope, self, eb.code, eb.message, detailsOf(eb, reply.from)),
+              { actor, action: req.envelope.type, outcome: 'error', code: eb.code, detail: eb.message, ...who },
+              recordAnswer,
+            );
           } else {
             const mapped = opts.mapResult ? opts.mapResult(reply) : reply.body;
-            await answer(rec, key, (self) => resultReply(req.envelope, self, req.systemId, mapped),
+            await answer(
+              rec,
+              key,
+              (self) => resultReply(req.envelope, self, req.systemId, mapped),
               { actor, action: req.envelope.type, outcome: 'ok', ...who, ...(opts.auditOf?.(reply) ?? {}) },
-              (uow) => { recordAnswer?.(uow); opts.onResult?.(uow, reply); });
+              (uow) => {
+                recordAnswer?.(uow);
+                opts.onResult?.(uow, reply);
+              },
+            );
           }
         })
-        .catch((e: unknown) => o.logger.error({ err: (e as Error).message, id: req.envelope.id }, 'could not record the answer to an interactive request'));
+        .catch((e: unknown) =>
+          o.logger.error({ err: (e as Error).message, id: req.envelope.id }, 'could not record the answer to an interactive request'),
+        );
       inflight.add(p);
       void p.finally(() => inflight.delete(p));
     },
@@ -85,17 +119,34 @@ export function createInteractive(o: {
     async recover() {
       let n = 0;
       for await (const [key, rec] of pending.iterator()) {
-        await answer(rec, key, (self) => errorReply({ id: rec.requestId, from: rec.systemId }, self, 'upstream_unavailable',
-          'the appliance restarted while waiting for the upstream answer; send the request again with a new id (a resend of this id gets this answer)',
-          [{ path: '(upstream)', problem: 'upstream.interrupted: the appliance restarted before the upstream answer arrived' }]),
-        { actor: { kind: 'system', id: rec.systemId }, action: rec.type, outcome: 'error', code: 'upstream_unavailable', detail: 'restart while pending' });
+        await answer(
+          rec,
+          key,
+          (self) =>
+            errorReply(
+              { id: rec.requestId, from: rec.systemId },
+              self,
+              'upstream_unavailable',
+              'the appliance restarted while waiting for the upstream answer; send the request again with a new id (a resend of this id gets this answer)',
+              [{ path: '(upstream)', problem: 'upstream.interrupted: the appliance restarted before the upstream answer arrived' }],
+            ),
+          {
+            actor: { kind: 'system', id: rec.systemId },
+            action: rec.type,
+            outcome: 'error',
+            code: 'upstream_unavailable',
+            detail: 'restart while pending',
+          },
+        );
         n++;
       }
       if (n) o.logger.warn({ count: n }, 'answered interactive requests left pending by a restart');
       return n;
     },
     inFlight: () => inflight.size,
-    settled: async () => { while (inflight.size) await Promise.allSettled([...inflight]); },
+    settled: async () => {
+      while (inflight.size) await Promise.allSettled([...inflight]);
+    },
   };
 }
 

@@ -9,9 +9,16 @@ import type { Batch } from '../../platform/store/db.js';
 import type { KeptAnswers } from './answers.js';
 
 /** A unit of work, or an inbound upstream batch with its own commit hook (gateway/cs flows). */
-export interface WriteScope { batch: Batch; afterCommit(hook: () => void): void }
+export interface WriteScope {
+  batch: Batch;
+  afterCommit(hook: () => void): void;
+}
 
-export interface LocalDelivery { systemId: string; topic: string; envelope: Envelope<object> }
+export interface LocalDelivery {
+  systemId: string;
+  topic: string;
+  envelope: Envelope<object>;
+}
 
 /** Publishes one QoS 1 message on the local broker; resolves once the broker has stored it. */
 export type LocalPublish = (topic: string, payload: Buffer) => Promise<void>;
@@ -35,12 +42,20 @@ export interface LocalOutbox {
 const CHUNK = 256;
 
 export async function createLocalOutbox(opts: {
-  db: Db; publish: LocalPublish; logger: Logger; valueEncoding?: string | object; retryMs?: number; answers?: KeptAnswers;
+  db: Db;
+  publish: LocalPublish;
+  logger: Logger;
+  valueEncoding?: string | object;
+  retryMs?: number;
+  answers?: KeptAnswers;
 }): Promise<LocalOutbox> {
   const sub = opts.db.sublevel<string, LocalDelivery>(SUBLEVELS.local, { valueEncoding: (opts.valueEncoding ?? 'json') as 'json' });
   let next = 0n;
   let count = 0;
-  for await (const key of sub.keys()) { next = BigInt(key) + 1n; count++; }
+  for await (const key of sub.keys()) {
+    next = BigInt(key) + 1n;
+    count++;
+  }
   let running = false;
   let closed = false;
   let again = false;
@@ -49,16 +64,25 @@ export async function createLocalOutbox(opts: {
 
   function enqueue(uow: WriteScope, d: LocalDelivery): void {
     uow.batch.put(seqKey(next++), d, { sublevel: sub });
-    uow.afterCommit(() => { count++; kick(); });
+    uow.afterCommit(() => {
+      count++;
+      kick();
+    });
   }
 
   function kick(): void {
     if (closed) return;
-    if (running) { again = true; return; }
+    if (running) {
+      again = true;
+      return;
+    }
     running = true;
     void pump().finally(() => {
       running = false;
-      if (again && !closed) { again = false; kick(); }
+      if (again && !closed) {
+        again = false;
+        kick();
+      }
     });
   }
 
@@ -79,7 +103,10 @@ export async function createLocalOutbox(opts: {
         // Not synced: the broker has the replies durably queued already; lost in a power cut, this
         // delete only makes them go out again (same id and corr), so it acknowledges nothing.
         try {
-          await sub.batch(done.map(([key]) => ({ type: 'del' as const, key })), { sync: false });
+          await sub.batch(
+            done.map(([key]) => ({ type: 'del' as const, key })),
+            { sync: false },
+          );
         } catch (e) {
           // Kept: they go out again after the retry (same id and corr; receivers dedupe).
           opts.logger.warn({ err: (e as Error).message }, 'delivered local replies could not be removed; will retry');
@@ -97,7 +124,8 @@ export async function createLocalOutbox(opts: {
         return;
       }
     }
-    const w = waiters; waiters = [];
+    const w = waiters;
+    waiters = [];
     for (const f of w) f();
   }
 
@@ -110,7 +138,16 @@ export async function createLocalOutbox(opts: {
     replyNotKept: (uow, systemId, envelope) => enqueue(uow, { systemId, topic: `res/${systemId}`, envelope }),
     push: (uow, systemId, envelope) => enqueue(uow, { systemId, topic: `to/${systemId}/${envelope.type}`, envelope }),
     depth: () => count,
-    drained: () => (count === 0 && !running ? Promise.resolve() : new Promise<void>((r) => { waiters.push(r); kick(); })),
-    close: async () => { closed = true; clearTimeout(timer); },
+    drained: () =>
+      count === 0 && !running
+        ? Promise.resolve()
+        : new Promise<void>((r) => {
+            waiters.push(r);
+            kick();
+          }),
+    close: async () => {
+      closed = true;
+      clearTimeout(timer);
+    },
   };
 }

@@ -7,15 +7,36 @@ import { createMessageRegistry, validateBody } from './registry.js';
 
 const registry = createMessageRegistry({ today: () => '2026-11-24' });
 
-const NAME_FIELDS = ['name', 'nameKana', 'kana', 'formerSurname', 'formerSurnameKana', 'alias', 'aliasKana', 'householdHead', 'deliveryName'];
+const NAME_FIELDS = [
+  'name',
+  'nameKana',
+  'kana',
+  'formerSurname',
+  'formerSurnameKana',
+  'alias',
+  'aliasKana',
+  'householdHead',
+  'deliveryName',
+];
 const ADDRESS_FIELDS = ['address', 'oldAddress', 'plannedAddress', 'newAddress', 'deliveryAddress'];
 
 const INVISIBLE: Array<[cp: number, kind: string]> = [
-  [0x202e, 'bidi control'], [0x202d, 'bidi control'], [0x2067, 'bidi control'], [0x200f, 'bidi control'], [0x061c, 'bidi control'],
-  [0x200b, 'invisible or format character'], [0x200d, 'invisible or format character'], [0x2060, 'invisible or format character'],
-  [0xfeff, 'invisible or format character'], [0x00ad, 'invisible or format character'], [0x180e, 'invisible or format character'],
-  [0xe0041, 'invisible or format character'], [0x3164, 'invisible or format character'], [0x034f, 'invisible or format character'],
-  [0x2028, 'invisible or format character'], [0x2029, 'invisible or format character'],
+  [0x202e, 'bidi control'],
+  [0x202d, 'bidi control'],
+  [0x2067, 'bidi control'],
+  [0x200f, 'bidi control'],
+  [0x061c, 'bidi control'],
+  [0x200b, 'invisible or format character'],
+  [0x200d, 'invisible or format character'],
+  [0x2060, 'invisible or format character'],
+  [0xfeff, 'invisible or format character'],
+  [0x00ad, 'invisible or format character'],
+  [0x180e, 'invisible or format character'],
+  [0xe0041, 'invisible or format character'],
+  [0x3164, 'invisible or format character'],
+  [0x034f, 'invisible or format character'],
+  [0x2028, 'invisible or format character'],
+  [0x2029, 'invisible or format character'],
 ];
 
 /** The example bodies, plus the optional name fields they leave out. */
@@ -31,7 +52,10 @@ function bodies(): Array<[type: string, body: Record<string, unknown>]> {
   const store = structuredClone(EXAMPLE_BODIES['moveout.cert.store'].request) as { certificate: Record<string, unknown> };
   out.push(['moveout.cert.store', { certificate: { ...store.certificate, householdHead: '津\u3000太郎' } }]);
   const delivery = structuredClone(EXAMPLE_BODIES['card.delivery'].request) as { items: Record<string, unknown>[] };
-  out.push(['card.delivery', { ...delivery, items: [{ ...delivery.items[0]!, deliveryName: '津\u3000太郎', deliveryAddress: '三重県津市島崎町1番地' }] }]);
+  out.push([
+    'card.delivery',
+    { ...delivery, items: [{ ...delivery.items[0]!, deliveryName: '津\u3000太郎', deliveryAddress: '三重県津市島崎町1番地' }] },
+  ]);
   return out;
 }
 
@@ -40,7 +64,9 @@ function fieldsOf(body: unknown, fields: string[], path = 'body'): Array<[string
   if (Array.isArray(body)) return body.flatMap((x, i) => fieldsOf(x, fields, `${path}.${i}`));
   if (!body || typeof body !== 'object') return [];
   return Object.entries(body as Record<string, unknown>).flatMap(([k, v]) => [
-    ...(typeof v === 'string' && fields.includes(k) ? [[`${path}.${k}`, body as Record<string, unknown>, k] as [string, Record<string, unknown>, string]] : []),
+    ...(typeof v === 'string' && fields.includes(k)
+      ? [[`${path}.${k}`, body as Record<string, unknown>, k] as [string, Record<string, unknown>, string]]
+      : []),
     ...fieldsOf(v, fields, `${path}.${k}`),
   ]);
 }
@@ -64,7 +90,12 @@ describe('invisible and bidi format characters in names and addresses', () => {
           const hex = `U+${cp.toString(16).toUpperCase().padStart(4, '0')}`;
           expect(r.ok, `${t} ${path} ${hex}`).toBe(false);
           if (r.ok) continue;
-          expect(r.error.details, `${t} ${path} ${hex}`).toContainEqual({ path, problem: expect.stringMatching(new RegExp(`\\.charset: ${hex.replace('+', '\\+')} \\(${kind}\\) is not allowed at position ${at}$`)) });
+          expect(r.error.details, `${t} ${path} ${hex}`).toContainEqual({
+            path,
+            problem: expect.stringMatching(
+              new RegExp(`\\.charset: ${hex.replace('+', '\\+')} \\(${kind}\\) is not allowed at position ${at}$`),
+            ),
+          });
           checked++;
         }
         parent[key] = original;
@@ -79,6 +110,9 @@ describe('invisible and bidi format characters in names and addresses', () => {
     expect(validateBody('identity.search', body, registry)).toMatchObject({ ok: true });
     const stray = { ...body, address: '奈良県葛城市1\u{E0100}' };
     const r = validateBody('identity.search', stray, registry);
-    expect(r.ok || r.error.details).toContainEqual({ path: 'body.address', problem: 'address.charset: U+E0100 (variation selector) is not allowed at position 7' });
+    expect(r.ok || r.error.details).toContainEqual({
+      path: 'body.address',
+      problem: 'address.charset: U+E0100 (variation selector) is not allowed at position 7',
+    });
   });
 });

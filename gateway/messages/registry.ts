@@ -14,15 +14,35 @@ import { numberLinkageMessages } from './numberLinkage.js';
 import type { MessageSpec } from './spec.js';
 
 export const MESSAGE_TYPE_NAMES = [
-  'identity.update', 'identity.notify', 'identity.verify', 'moveout.cert.request', 'moveout.cert.store', 'moveout.cert',
-  'movein.notice', 'card.continue', 'identity.search', 'jlis.inquiry', 'consistency.check', 'consistency.result',
-  'card.delivery', 'card.event', 'addressee.update', 'serial.request', 'code.request', 'code.deliver', 'copy.update',
+  'identity.update',
+  'identity.notify',
+  'identity.verify',
+  'moveout.cert.request',
+  'moveout.cert.store',
+  'moveout.cert',
+  'movein.notice',
+  'card.continue',
+  'identity.search',
+  'jlis.inquiry',
+  'consistency.check',
+  'consistency.result',
+  'card.delivery',
+  'card.event',
+  'addressee.update',
+  'serial.request',
+  'code.request',
+  'code.deliver',
+  'copy.update',
   'info.query',
 ] as const;
 export type MessageType = (typeof MESSAGE_TYPE_NAMES)[number];
 
-type Families = ReturnType<typeof identityMessages> & ReturnType<typeof moveOutMessages> & ReturnType<typeof cardMessages> &
-  ReturnType<typeof jlisMessages> & ReturnType<typeof consistencyMessages> & ReturnType<typeof numberLinkageMessages>;
+type Families = ReturnType<typeof identityMessages> &
+  ReturnType<typeof moveOutMessages> &
+  ReturnType<typeof cardMessages> &
+  ReturnType<typeof jlisMessages> &
+  ReturnType<typeof consistencyMessages> &
+  ReturnType<typeof numberLinkageMessages>;
 /** Every type with its concrete schemas (so bodies have static types), each a MessageSpec. */
 export type MessageRegistry = Readonly<Pick<Families, MessageType>>;
 
@@ -39,12 +59,17 @@ export function createMessageRegistry(opts: Partial<SchemaOptions> = {}): Messag
     knownLgCode: opts.knownLgCode ?? knownMunicipalityPredicate(),
   });
   const all: Families = {
-    ...identityMessages(k), ...moveOutMessages(k), ...cardMessages(k), ...jlisMessages(k),
-    ...consistencyMessages(k), ...numberLinkageMessages(k),
+    ...identityMessages(k),
+    ...moveOutMessages(k),
+    ...cardMessages(k),
+    ...jlisMessages(k),
+    ...consistencyMessages(k),
+    ...numberLinkageMessages(k),
   };
   const missing = MESSAGE_TYPE_NAMES.filter((t) => !(t in all));
   const extra = Object.keys(all).filter((t) => !(MESSAGE_TYPE_NAMES as readonly string[]).includes(t));
-  if (missing.length || extra.length) throw new Error(`message registry out of step: missing ${missing.join(',')} extra ${extra.join(',')}`);
+  if (missing.length || extra.length)
+    throw new Error(`message registry out of step: missing ${missing.join(',')} extra ${extra.join(',')}`);
   // why: Object.fromEntries loses the name-to-schema pairing; the check above proved each name present once.
   return Object.fromEntries(MESSAGE_TYPE_NAMES.map((t) => [t, all[t]])) as unknown as MessageRegistry;
 }
@@ -53,14 +78,21 @@ export function createMessageRegistry(opts: Partial<SchemaOptions> = {}): Messag
 export const MESSAGE_TYPES: MessageRegistry = createMessageRegistry();
 
 /** Body of a `type: "error"` reply (CONTRACT.md "Replies and errors"). */
-export const errorBodySchema = z.strictObject({
-  code: z.enum(ERROR_CODES).describe('contract error code'),
-  message: z.string().max(1000).describe('human-readable summary (no personal data)'),
-  details: z.array(z.strictObject({
-    path: z.string().max(200).describe('field path, e.g. body.birthDate'),
-    problem: z.string().max(500).describe('rule id and explanation, e.g. "date.future: …"'),
-  })).max(100).describe('one entry per rejected field'),
-}).describe('error reply body');
+export const errorBodySchema = z
+  .strictObject({
+    code: z.enum(ERROR_CODES).describe('contract error code'),
+    message: z.string().max(1000).describe('human-readable summary (no personal data)'),
+    details: z
+      .array(
+        z.strictObject({
+          path: z.string().max(200).describe('field path, e.g. body.birthDate'),
+          problem: z.string().max(500).describe('rule id and explanation, e.g. "date.future: …"'),
+        }),
+      )
+      .max(100)
+      .describe('one entry per rejected field'),
+  })
+  .describe('error reply body');
 
 /** The spec of a type, seen through the common MessageSpec interface. */
 export function specOf(type: MessageType, registry: MessageRegistry = MESSAGE_TYPES): MessageSpec {
@@ -107,8 +139,16 @@ function bodyDetails(error: z.ZodError): ErrorDetail[] {
 export type BodyResult<T = unknown> = { ok: true; value: T } | { ok: false; error: ErrorBody };
 
 /** The answer to a type the contract does not know, for every role (intake, GW screen, body check). */
-export function unknownTypeError(type: string): { code: 'invalid_request'; message: string; details: Array<{ path: string; problem: string }> } {
-  return { code: 'invalid_request', message: `unknown message type "${type.slice(0, 64)}"`, details: [{ path: 'type', problem: 'type.unknown: not a message type of the contract' }] };
+export function unknownTypeError(type: string): {
+  code: 'invalid_request';
+  message: string;
+  details: Array<{ path: string; problem: string }>;
+} {
+  return {
+    code: 'invalid_request',
+    message: `unknown message type "${type.slice(0, 64)}"`,
+    details: [{ path: 'type', problem: 'type.unknown: not a message type of the contract' }],
+  };
 }
 
 /**
@@ -121,19 +161,37 @@ export function validateBody(type: string, body: unknown, registry: MessageRegis
     return { ok: false, error: unknownTypeError(type) };
   }
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-    return { ok: false, error: { code: 'invalid_request', message: `body of ${type} must be a JSON object`, details: [{ path: 'body', problem: 'body.type: expected a JSON object' }] } };
+    return {
+      ok: false,
+      error: {
+        code: 'invalid_request',
+        message: `body of ${type} must be a JSON object`,
+        details: [{ path: 'body', problem: 'body.type: expected a JSON object' }],
+      },
+    };
   }
   const r = schema.safeParse(body);
   if (r.success) return { ok: true, value: r.data };
-  return { ok: false, error: { code: 'invalid_request', message: `body of ${type} does not match its schema`, details: bodyDetails(r.error) } };
+  return {
+    ok: false,
+    error: { code: 'invalid_request', message: `body of ${type} does not match its schema`, details: bodyDetails(r.error) },
+  };
 }
 
 /** validateBody with the body's static type, for a request of a known type. */
-export function parseRequest<T extends MessageType>(type: T, body: unknown, registry: MessageRegistry = MESSAGE_TYPES): BodyResult<RequestBody<T>> {
+export function parseRequest<T extends MessageType>(
+  type: T,
+  body: unknown,
+  registry: MessageRegistry = MESSAGE_TYPES,
+): BodyResult<RequestBody<T>> {
   return validateBody(type, body, registry) as BodyResult<RequestBody<T>>;
 }
 
 /** validateBody of `{type}.result` with its static type. */
-export function parseResult<T extends MessageType>(type: T, body: unknown, registry: MessageRegistry = MESSAGE_TYPES): BodyResult<ResultBody<T>> {
+export function parseResult<T extends MessageType>(
+  type: T,
+  body: unknown,
+  registry: MessageRegistry = MESSAGE_TYPES,
+): BodyResult<ResultBody<T>> {
   return validateBody(`${type}.result`, body, registry) as BodyResult<ResultBody<T>>;
 }

@@ -29,7 +29,11 @@ export interface ProvisionRecord {
   result: string;
 }
 
-export interface ProvisionQuery { from?: Date; to?: Date; limit?: number }
+export interface ProvisionQuery {
+  from?: Date;
+  to?: Date;
+  limit?: number;
+}
 
 export interface ProvisionRecords {
   /** Adds the record to the caller's batch (atomic with the change it describes). */
@@ -97,7 +101,10 @@ export function openProvisionRecords(db: Db, opts: { retentionYears: number }): 
       let batch = db.batch();
       for await (const k of sub.keys({ lt: keyAt(cutoff(now).getTime()) })) {
         batch.del(k, { sublevel: sub });
-        if (++n % 1000 === 0) { await batch.write(); batch = db.batch(); }
+        if (++n % 1000 === 0) {
+          await batch.write();
+          batch = db.batch();
+        }
       }
       await batch.write();
       return n;

@@ -4,10 +4,20 @@ import { errorReply, type Envelope, type ErrorCode, type ErrorDetail } from '../
 import { isMessageType } from '../messages/registry.js';
 
 export class ReplyTimeoutError extends Error {
-  constructor(readonly id: string, readonly timeoutMs: number) { super(`no reply to ${id} within ${timeoutMs} ms`); }
+  constructor(
+    readonly id: string,
+    readonly timeoutMs: number,
+  ) {
+    super(`no reply to ${id} within ${timeoutMs} ms`);
+  }
 }
 
-interface Pending { resolve: (e: Envelope) => void; reject: (e: Error) => void; timer: NodeJS.Timeout; startedAt: number }
+interface Pending {
+  resolve: (e: Envelope) => void;
+  reject: (e: Error) => void;
+  timer: NodeJS.Timeout;
+  startedAt: number;
+}
 
 export class Correlator {
   private readonly pending = new Map<string, Pending>();
@@ -16,8 +26,14 @@ export class Correlator {
   expect(id: string, timeoutMs: number): Promise<Envelope> {
     return new Promise((resolve, reject) => {
       const previous = this.pending.get(id);
-      if (previous) { clearTimeout(previous.timer); previous.reject(new Error(`superseded wait for ${id}`)); }
-      const timer = setTimeout(() => { this.pending.delete(id); reject(new ReplyTimeoutError(id, timeoutMs)); }, timeoutMs);
+      if (previous) {
+        clearTimeout(previous.timer);
+        previous.reject(new Error(`superseded wait for ${id}`));
+      }
+      const timer = setTimeout(() => {
+        this.pending.delete(id);
+        reject(new ReplyTimeoutError(id, timeoutMs));
+      }, timeoutMs);
       timer.unref();
       this.pending.set(id, { resolve, reject, timer, startedAt: Date.now() });
     });
@@ -42,10 +58,15 @@ export class Correlator {
     p.reject(error);
   }
 
-  get size(): number { return this.pending.size; }
+  get size(): number {
+    return this.pending.size;
+  }
 
   close(): void {
-    for (const [id, p] of this.pending) { clearTimeout(p.timer); p.reject(new Error(`uplink closed while waiting for ${id}`)); }
+    for (const [id, p] of this.pending) {
+      clearTimeout(p.timer);
+      p.reject(new Error(`uplink closed while waiting for ${id}`));
+    }
     this.pending.clear();
   }
 }
@@ -57,6 +78,12 @@ export function isReply(envelope: Pick<Envelope, 'type' | 'corr'>): boolean {
 }
 
 /** `errorReply` typed as a plain envelope. */
-export function errorEnvelope(request: Parameters<typeof errorReply>[0], from: string, code: ErrorCode, message: string, details: ErrorDetail[]): Envelope {
+export function errorEnvelope(
+  request: Parameters<typeof errorReply>[0],
+  from: string,
+  code: ErrorCode,
+  message: string,
+  details: ErrorDetail[],
+): Envelope {
   return errorReply(request, from, code, message, details);
 }

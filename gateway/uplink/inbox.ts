@@ -18,7 +18,10 @@ import type { Outbox } from './outbox.js';
 import { nodeOfTopic } from './routing.js';
 import type { UplinkMetrics } from './metrics.js';
 
-export interface FlowContext { batch: Batch; link: string }
+export interface FlowContext {
+  batch: Batch;
+  link: string;
+}
 /**
  * A flow handler: adds its business change to `ctx.batch`, returns the reply to send (if any).
  * It runs before the PUBACK, and mqtt.js takes a link's incoming packets one at a time, so a handler
@@ -38,7 +41,10 @@ export interface InboxAuditEvent {
   from?: string;
 }
 
-interface Seen { seenAt: number; reply?: Envelope }
+interface Seen {
+  seenAt: number;
+  reply?: Envelope;
+}
 type InboxSublevel = AbstractSublevel<Db, string | Uint8Array, string, Seen | ''>;
 
 export type InboxOutcome = 'dispatched' | 'reply' | 'late_reply' | 'duplicate' | 'refused' | 'failed';
@@ -81,7 +87,11 @@ export class Inbox {
 
   async handle(link: string, topic: string, payload: Buffer): Promise<InboxOutcome> {
     let jws: unknown;
-    try { jws = JSON.parse(payload.toString('utf8')); } catch { return this.refuse({ link, topic, reason: 'malformed', detail: 'payload is not JSON' }); }
+    try {
+      jws = JSON.parse(payload.toString('utf8'));
+    } catch {
+      return this.refuse({ link, topic, reason: 'malformed', detail: 'payload is not JSON' });
+    }
     const v = await this.o.verifier.verify(jws, { now: this.now(), dedupe: false });
     if (!v.ok) return this.refuse({ link, topic, reason: v.code, detail: v.message });
     let env = v.envelope;
@@ -123,7 +133,9 @@ export class Inbox {
     const handler = this.handlers.get(env.type);
     if (!handler) {
       await this.refuse({ link, topic, reason: 'unhandled_type', detail: `no flow handles ${env.type}`, ...ids });
-      const reply = errorEnvelope(env, env.to, 'invalid_request', `message type ${env.type} is not handled by ${env.to}`, [{ path: 'type', problem: `type.unhandled: ${env.to} does not handle ${env.type}` }]);
+      const reply = errorEnvelope(env, env.to, 'invalid_request', `message type ${env.type} is not handled by ${env.to}`, [
+        { path: 'type', problem: `type.unhandled: ${env.to} does not handle ${env.type}` },
+      ]);
       await this.commitWith(this.o.db.batch(), env.id, reply);
       return 'refused';
     }
@@ -140,7 +152,11 @@ export class Inbox {
       await batch.close();
       // Not remembered as seen: the sender retries and a transient fault may have passed by then.
       this.o.logger.error({ link, ...ids, err: (e as Error).message }, 'uplink: flow handler failed');
-      await this.answer(errorEnvelope(env, env.to, 'internal', 'the receiving flow failed; retry later', [{ path: '(request)', problem: 'internal: the receiving flow failed; nothing was applied' }]));
+      await this.answer(
+        errorEnvelope(env, env.to, 'internal', 'the receiving flow failed; retry later', [
+          { path: '(request)', problem: 'internal: the receiving flow failed; nothing was applied' },
+        ]),
+      );
       return 'failed';
     }
     await this.commitWith(batch, env.id, reply ?? undefined);
@@ -153,13 +169,30 @@ export class Inbox {
    */
   private async invalidBody(link: string, topic: string, env: Envelope, details: ErrorDetail[]): Promise<InboxOutcome> {
     const rule = (d: ErrorDetail) => d.problem.split(':')[0]!.slice(0, 64);
-    await this.refuse({ link, topic, reason: 'invalid_body', detail: details.map((d) => `${d.path} ${rule(d)}`).join('; ').slice(0, 512), id: env.id, type: env.type, from: env.from });
+    await this.refuse({
+      link,
+      topic,
+      reason: 'invalid_body',
+      detail: details
+        .map((d) => `${d.path} ${rule(d)}`)
+        .join('; ')
+        .slice(0, 512),
+      id: env.id,
+      type: env.type,
+      from: env.from,
+    });
     if (isReply(env)) {
       // The waiter (if any) of the request it answers: `corr` is that request's id.
       if (env.corr !== null) {
-        this.o.correlator.resolve(errorEnvelope({ id: env.corr, from: env.to }, env.from, 'upstream_unavailable',
-          `${env.from} answered with a ${env.type} that does not match the contract; it was not passed on`,
-          details.map((d) => ({ path: `upstream.${d.path}`, problem: `upstream.invalid: ${rule(d)}` }))));
+        this.o.correlator.resolve(
+          errorEnvelope(
+            { id: env.corr, from: env.to },
+            env.from,
+            'upstream_unavailable',
+            `${env.from} answered with a ${env.type} that does not match the contract; it was not passed on`,
+            details.map((d) => ({ path: `upstream.${d.path}`, problem: `upstream.invalid: ${rule(d)}` })),
+          ),
+        );
       }
       return 'refused';
     }
@@ -189,7 +222,10 @@ export class Inbox {
 
   private async refuse(event: Omit<InboxAuditEvent, 'kind'>): Promise<InboxOutcome> {
     this.o.metrics?.inboxRefused.inc({ reason: event.reason });
-    this.o.logger.warn({ link: event.link, topic: event.topic, reason: event.reason, id: event.id, type: event.type, from: event.from }, 'uplink: inbound message refused');
+    this.o.logger.warn(
+      { link: event.link, topic: event.topic, reason: event.reason, id: event.id, type: event.type, from: event.from },
+      'uplink: inbound message refused',
+    );
     await this.o.audit({ kind: 'uplink.refused', ...event });
     return 'refused';
   }

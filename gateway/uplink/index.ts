@@ -27,7 +27,8 @@ export type { LinkStatus, LinkState } from './link.js';
 export { RoutingError, linkFor, upstreamTopic } from './routing.js';
 export { isReply } from './correlator.js';
 
-export type UplinkConfig = Pick<ApplianceConfig, 'municipalities' | 'upstreams' | 'uplink' | 'trust'> & Partial<Pick<ApplianceConfig, 'checkResidentCodeDigit'>>;
+export type UplinkConfig = Pick<ApplianceConfig, 'municipalities' | 'upstreams' | 'uplink' | 'trust'> &
+  Partial<Pick<ApplianceConfig, 'checkResidentCodeDigit'>>;
 
 export interface UplinkDeps {
   config: UplinkConfig;
@@ -44,7 +45,9 @@ export interface UplinkDeps {
   clientIdPrefix?: string;
 }
 
-export interface QueueStats { [link: string]: { depth: number; oldestAgeMs: number; dead: number; inFlight: number } }
+export interface QueueStats {
+  [link: string]: { depth: number; oldestAgeMs: number; dead: number; inFlight: number };
+}
 
 export interface Uplink {
   readonly outbox: Outbox;
@@ -68,12 +71,17 @@ export async function createUplink(deps: UplinkDeps): Promise<Uplink> {
   const retry = config.uplink.retry;
   const correlator = new Correlator();
   const outbox = new Outbox({
-    db, retry, route: (to) => linkFor(config.upstreams, to),
+    db,
+    retry,
+    route: (to) => linkFor(config.upstreams, to),
     backoff: (n) => backoffDelay(retry, n),
     valueEncoding: deps.valueEncodings?.outbox,
     onDeadLetter: (e) => {
       // The alarm: an operator must look at it (UI, `juki-gw queue list --dead`).
-      logger.error({ alarm: 'uplink_dead_letter', link: e.link, seq: e.seq, id: e.envelope.id, type: e.envelope.type, reason: e.reason }, 'uplink: message moved to the dead-letter queue');
+      logger.error(
+        { alarm: 'uplink_dead_letter', link: e.link, seq: e.seq, id: e.envelope.id, type: e.envelope.type, reason: e.reason },
+        'uplink: message moved to the dead-letter queue',
+      );
       deps.onDeadLetter?.(e);
     },
   });
@@ -91,42 +99,73 @@ export async function createUplink(deps: UplinkDeps): Promise<Uplink> {
   };
   if (deps.registry) metrics = createUplinkMetrics(deps.registry, api);
   const inbox = new Inbox({
-    db, verifier, outbox, correlator, logger, metrics,
+    db,
+    verifier,
+    outbox,
+    correlator,
+    logger,
+    metrics,
     selfNodes: new Set(config.municipalities.map((c) => `lg:${c}`)),
     audit: deps.audit ?? (() => undefined),
     dedupeWindowMs: config.trust.dedupeWindowSeconds * 1000,
     checkBody: upstreamBodyCheck(config),
     valueEncoding: deps.valueEncodings?.inbox,
   });
-  const expiry = setInterval(() => { inbox.expire().catch((e: Error) => logger.warn({ err: e.message }, 'uplink: dedupe expiry failed')); }, 60_000);
+  const expiry = setInterval(() => {
+    inbox.expire().catch((e: Error) => logger.warn({ err: e.message }, 'uplink: dedupe expiry failed'));
+  }, 60_000);
   expiry.unref();
   const subscriptions = config.municipalities.map((c) => `to/lg:${c}/#`);
   for (const u of config.upstreams) {
     let sender: LinkSender | undefined;
     const link = new UpstreamLink({
-      name: u.name, url: u.url, tls: u.tls, subscriptions, logger,
+      name: u.name,
+      url: u.url,
+      tls: u.tls,
+      subscriptions,
+      logger,
       clientId: u.clientId ?? `${deps.clientIdPrefix ?? 'juki-gw'}-${config.municipalities[0]}-${u.name}`,
       backoff: { initialMs: Math.min(retry.initialMs, 1000), maxMs: Math.min(retry.maxMs, 60_000) },
-      onMessage: async (topic, payload) => { const outcome = await inbox.handle(u.name, topic, payload); logger.debug({ link: u.name, topic, outcome }, 'uplink: inbound'); },
-      onState: (s) => { if (s.state === 'up') sender?.kick(); },
+      onMessage: async (topic, payload) => {
+        const outcome = await inbox.handle(u.name, topic, payload);
+        logger.debug({ link: u.name, topic, outcome }, 'uplink: inbound');
+      },
+      onState: (s) => {
+        if (s.state === 'up') sender?.kick();
+      },
     });
     links.set(u.name, link);
     sender = new LinkSender({
-      link, outbox, signer, correlator, logger, metrics,
-      parallelism: config.uplink.parallelism, ackTimeoutMs: (type) => timeoutFor(config, type),
+      link,
+      outbox,
+      signer,
+      correlator,
+      logger,
+      metrics,
+      parallelism: config.uplink.parallelism,
+      ackTimeoutMs: (type) => timeoutFor(config, type),
     });
     senders.push(sender);
     link.start();
   }
 
   async function request(envelope: Envelope, options: { timeoutMs?: number } = {}): Promise<Envelope> {
-    const unavailable = (why: string) => errorEnvelope(envelope, envelope.from, 'upstream_unavailable', why, [{ path: '(upstream)', problem: `upstream.unavailable: ${envelope.to} could not be asked` }]);
+    const unavailable = (why: string) =>
+      errorEnvelope(envelope, envelope.from, 'upstream_unavailable', why, [
+        { path: '(upstream)', problem: `upstream.unavailable: ${envelope.to} could not be asked` },
+      ]);
     let link: UpstreamLink | undefined;
-    try { link = links.get(linkFor(config.upstreams, envelope.to)); } catch (e) { return unavailable((e as Error).message); }
+    try {
+      link = links.get(linkFor(config.upstreams, envelope.to));
+    } catch (e) {
+      return unavailable((e as Error).message);
+    }
     if (!link?.isUp) return unavailable(`the link to ${envelope.to} is down`);
     const timeoutMs = options.timeoutMs ?? timeoutFor(config, envelope.type);
     let jws;
-    try { jws = await signer.signEnvelope(envelope); } catch (e) {
+    try {
+      jws = await signer.signEnvelope(envelope);
+    } catch (e) {
       logger.warn({ id: envelope.id, type: envelope.type, err: (e as Error).message }, 'uplink: signing failed for an interactive request');
       return unavailable('the signing token is unavailable; nothing was sent');
     }
@@ -149,15 +188,21 @@ export async function createUplink(deps: UplinkDeps): Promise<Uplink> {
       if (e instanceof ReplyTimeoutError) {
         metrics?.failures.inc({ link: link.name, reason: 'reply_timeout' });
         logger.warn({ link: link.name, id: envelope.id, type: envelope.type, timeoutMs }, 'uplink: interactive request timed out');
-        return errorEnvelope(envelope, envelope.from, 'timeout', `no reply from ${envelope.to} within ${timeoutMs} ms`,
-          [{ path: '(upstream)', problem: `timeout: ${envelope.to} did not answer within ${timeoutMs} ms (uplink.timeoutsMs / uplink.defaultTimeoutMs)` }]);
+        return errorEnvelope(envelope, envelope.from, 'timeout', `no reply from ${envelope.to} within ${timeoutMs} ms`, [
+          {
+            path: '(upstream)',
+            problem: `timeout: ${envelope.to} did not answer within ${timeoutMs} ms (uplink.timeoutsMs / uplink.defaultTimeoutMs)`,
+          },
+        ]);
       }
       return unavailable((e as Error).message);
     }
   }
 
   return {
-    outbox, inbox, request,
+    outbox,
+    inbox,
+    request,
     on: (type, handler) => inbox.on(type, handler),
     ...api,
     async close() {

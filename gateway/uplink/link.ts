@@ -48,19 +48,33 @@ export class UpstreamLink {
   start(): void {
     const o = this.opts;
     const options: IClientOptions = {
-      clientId: o.clientId, clean: false, protocolVersion: 4, reconnectPeriod: 0,
-      connectTimeout: o.connectTimeoutMs ?? 10_000, keepalive: 30, resubscribe: false,
+      clientId: o.clientId,
+      clean: false,
+      protocolVersion: 4,
+      reconnectPeriod: 0,
+      connectTimeout: o.connectTimeoutMs ?? 10_000,
+      keepalive: 30,
+      resubscribe: false,
     };
-    if (o.tls) Object.assign(options, { cert: readFileSync(o.tls.cert), key: readFileSync(o.tls.key), ca: readFileSync(o.tls.ca), rejectUnauthorized: true });
+    if (o.tls)
+      Object.assign(options, {
+        cert: readFileSync(o.tls.cert),
+        key: readFileSync(o.tls.key),
+        ca: readFileSync(o.tls.ca),
+        rejectUnauthorized: true,
+      });
     const client = connect(o.url, options);
     this.client = client;
     client.handleMessage = (packet: IPublishPacket, done) => {
       const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
-      o.onMessage(packet.topic, payload).then(() => done(), (e: Error) => {
-        // Not durable → no PUBACK; the session redelivers it after reconnect.
-        o.logger.error({ link: o.name, err: e.message }, 'uplink: inbound message not stored; dropping connection to get it redelivered');
-        client.stream.destroy();
-      });
+      o.onMessage(packet.topic, payload).then(
+        () => done(),
+        (e: Error) => {
+          // Not durable → no PUBACK; the session redelivers it after reconnect.
+          o.logger.error({ link: o.name, err: e.message }, 'uplink: inbound message not stored; dropping connection to get it redelivered');
+          client.stream.destroy();
+        },
+      );
     };
     client.on('connect', () => {
       this.attempts = 0;
@@ -68,9 +82,17 @@ export class UpstreamLink {
       // (~40 ms per hop, measured in bench:uplink), so the uplink sends at once.
       (client.stream as { setNoDelay?: (on: boolean) => void }).setNoDelay?.(true);
       // Always (re)subscribe: idempotent, and the served codes may have changed since the session began.
-      client.subscribeAsync(o.subscriptions, { qos: 1 }).then(() => this.setState('up'), (e: Error) => { this.lastError = `subscribe: ${e.message}`; client.stream.destroy(); });
+      client.subscribeAsync(o.subscriptions, { qos: 1 }).then(
+        () => this.setState('up'),
+        (e: Error) => {
+          this.lastError = `subscribe: ${e.message}`;
+          client.stream.destroy();
+        },
+      );
     });
-    client.on('error', (e) => { this.lastError = e.message; });
+    client.on('error', (e) => {
+      this.lastError = e.message;
+    });
     client.on('close', () => {
       if (this.closed) return;
       this.setState('down');
@@ -82,7 +104,10 @@ export class UpstreamLink {
     if (this.reconnectTimer || this.closed) return;
     this.attempts++;
     const delay = backoffDelay(this.opts.backoff, this.attempts);
-    this.opts.logger.warn({ link: this.opts.name, attempt: this.attempts, delayMs: delay, err: this.lastError }, 'uplink: link down, reconnecting');
+    this.opts.logger.warn(
+      { link: this.opts.name, attempt: this.attempts, delayMs: delay, err: this.lastError },
+      'uplink: link down, reconnecting',
+    );
     this.reconnectTimer = setTimeout(() => {
       this.reconnectTimer = undefined;
       if (this.closed || !this.client) return;
@@ -101,8 +126,12 @@ export class UpstreamLink {
     this.opts.onState?.(this.status());
   }
 
-  get isUp(): boolean { return this.state === 'up'; }
-  get name(): string { return this.opts.name; }
+  get isUp(): boolean {
+    return this.state === 'up';
+  }
+  get name(): string {
+    return this.opts.name;
+  }
 
   /** QoS 1 publish; resolves on PUBACK, rejects after `timeoutMs` (the message may still arrive: receivers dedupe). */
   publish(topic: string, payload: string | Buffer, timeoutMs: number): Promise<void> {
@@ -112,15 +141,21 @@ export class UpstreamLink {
       const timer = setTimeout(() => reject(new PublishTimeoutError(`no PUBACK from ${this.opts.name} within ${timeoutMs} ms`)), timeoutMs);
       client.publish(topic, payload, { qos: 1 }, (err) => {
         clearTimeout(timer);
-        if (err) reject(err); else resolve();
+        if (err) reject(err);
+        else resolve();
       });
     });
   }
 
   status(): LinkStatus {
     return {
-      name: this.opts.name, url: redactUrl(this.opts.url), state: this.state, since: this.since.toISOString(),
-      ...(this.lastError ? { lastError: this.lastError } : {}), reconnectAttempts: this.attempts, subscriptions: this.opts.subscriptions,
+      name: this.opts.name,
+      url: redactUrl(this.opts.url),
+      state: this.state,
+      since: this.since.toISOString(),
+      ...(this.lastError ? { lastError: this.lastError } : {}),
+      reconnectAttempts: this.attempts,
+      subscriptions: this.opts.subscriptions,
     };
   }
 

@@ -33,10 +33,14 @@ export const SIMULATED_LINK = 'simulated';
 export function linkSigners(config: Pick<ApplianceConfig, 'upstreams' | 'dataDir' | 'hsm' | 'municipalities'>): LinkSigner[] {
   if (config.upstreams.length === 0) {
     const pki = join(config.dataDir, 'sim-pki');
-    return [{
-      link: SIMULATED_LINK, simulated: true,
-      certificateFile: join(pki, 'peers', `${fileSafe(`lg:${config.municipalities[0]}`)}.pem`), issuerFile: join(pki, 'ca', 'ca.pem'),
-    }];
+    return [
+      {
+        link: SIMULATED_LINK,
+        simulated: true,
+        certificateFile: join(pki, 'peers', `${fileSafe(`lg:${config.municipalities[0]}`)}.pem`),
+        issuerFile: join(pki, 'ca', 'ca.pem'),
+      },
+    ];
   }
   const { certFile, chainFile } = certificateFiles(config.hsm, config.dataDir);
   return config.upstreams.map((u) => ({ link: u.name, simulated: false, certificateFile: certFile, issuerFile: chainFile }));
@@ -48,5 +52,13 @@ export function describeLinkSigner(s: LinkSigner): LinkSignerInfo {
   const der = pemBlocks(readFileSync(s.certificateFile, 'utf8'))[0];
   if (!der) return s;
   const c = describeCertificate(der, kidOf(der));
-  return { ...s, issuerFile: c.selfSigned ? s.certificateFile : s.issuerFile, kid: c.kid, subject: c.subject, issuer: c.issuer, notAfter: c.notAfter.toISOString(), selfSigned: c.selfSigned };
+  return {
+    ...s,
+    issuerFile: c.selfSigned ? s.certificateFile : s.issuerFile,
+    kid: c.kid,
+    subject: c.subject,
+    issuer: c.issuer,
+    notAfter: c.notAfter.toISOString(),
+    selfSigned: c.selfSigned,
+  };
 }

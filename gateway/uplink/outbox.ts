@@ -25,20 +25,45 @@ export interface OutboxEntry {
   nextAt: number;
   lastError?: string;
 }
-export interface DeadEntry extends OutboxEntry { deadAt: number; reason: string }
+export interface DeadEntry extends OutboxEntry {
+  deadAt: number;
+  reason: string;
+}
 
 /** What lists show: never the body (personal data). */
 export type OutboxSummary = Omit<OutboxEntry, 'envelope'> & { id: string; type: string; to: string; deadAt?: number; reason?: string };
 
-export interface EnqueueOptions { partitionKey?: string; link?: string }
-export interface FailureOptions { permanent?: boolean; countAttempt?: boolean }
+export interface EnqueueOptions {
+  partitionKey?: string;
+  link?: string;
+}
+export interface FailureOptions {
+  permanent?: boolean;
+  countAttempt?: boolean;
+}
 
 type Stored = OutboxEntry | DeadEntry;
 type OutboxSublevel = AbstractSublevel<Db, string | Uint8Array, string, Stored>;
 
-interface Slot { seq: number; enqueuedAt: number }
-interface Partition { link: string; items: Slot[]; head: number; inFlight: boolean; notBefore: number; timer?: NodeJS.Timeout }
-interface Staged { link: string; partition: string; enqueuedAt: number; nextAt: number; stagedAt: number }
+interface Slot {
+  seq: number;
+  enqueuedAt: number;
+}
+interface Partition {
+  link: string;
+  items: Slot[];
+  head: number;
+  inFlight: boolean;
+  notBefore: number;
+  timer?: NodeJS.Timeout;
+}
+interface Staged {
+  link: string;
+  partition: string;
+  enqueuedAt: number;
+  nextAt: number;
+  stagedAt: number;
+}
 
 const Q = 'q!';
 const D = 'd!';
@@ -90,7 +115,9 @@ export class Outbox extends EventEmitter<{ work: [link: string]; dead: [entry: D
     }
     this.nextSeq = max + 1;
     if (live) {
-      this.rescanTimer = setInterval(() => { void this.notify(); }, this.opts.rescanMs ?? 1000);
+      this.rescanTimer = setInterval(() => {
+        void this.notify();
+      }, this.opts.rescanMs ?? 1000);
       this.rescanTimer.unref();
     }
   }
@@ -109,11 +136,20 @@ export class Outbox extends EventEmitter<{ work: [link: string]; dead: [entry: D
     const link = options.link ?? this.opts.route(envelope.to);
     const seq = this.nextSeq++;
     const now = this.now();
-    const entry: OutboxEntry = { seq, link, partition: partitionOf(envelope, options.partitionKey), envelope, enqueuedAt: now, attempts: 0, nextAt: now };
+    const entry: OutboxEntry = {
+      seq,
+      link,
+      partition: partitionOf(envelope, options.partitionKey),
+      envelope,
+      enqueuedAt: now,
+      attempts: 0,
+      nextAt: now,
+    };
     batch.put<string, Stored>(Q + seqKey(seq), entry, { sublevel: this.sublevel });
     this.staged.set(seq, { link, partition: entry.partition, enqueuedAt: now, nextAt: now, stagedAt: now });
     const seqs = this.stagedByBatch.get(batch);
-    if (seqs) seqs.push(seq); else this.stagedByBatch.set(batch, [seq]);
+    if (seqs) seqs.push(seq);
+    else this.stagedByBatch.set(batch, [seq]);
     return seq;
   }
 
@@ -185,7 +221,10 @@ export class Outbox extends EventEmitter<{ work: [link: string]; dead: [entry: D
       set.add(pk);
       this.emit('work', p.link);
     } else if (!p.timer) {
-      p.timer = setTimeout(() => { p.timer = undefined; this.schedule(pk, p); }, wait);
+      p.timer = setTimeout(() => {
+        p.timer = undefined;
+        this.schedule(pk, p);
+      }, wait);
       p.timer.unref();
     }
   }
@@ -222,12 +261,25 @@ export class Outbox extends EventEmitter<{ work: [link: string]; dead: [entry: D
   async failed(seq: number, error: string, options: FailureOptions = {}): Promise<'retry' | 'dead' | 'gone'> {
     const pk = this.seqPart.get(seq);
     const entry = await this.load(seq);
-    if (!pk || !entry) { if (pk) this.advance(seq, this.now()); return 'gone'; }
+    if (!pk || !entry) {
+      if (pk) this.advance(seq, this.now());
+      return 'gone';
+    }
     const attempts = entry.attempts + (options.countAttempt === false ? 0 : 1);
     const now = this.now();
     if (options.permanent || attempts >= this.opts.retry.maxAttempts) {
-      const dead: DeadEntry = { ...entry, attempts, lastError: error, deadAt: now, reason: options.permanent ? `rejected: ${error}` : `gave up after ${attempts} attempts: ${error}` };
-      await this.sublevel.batch().del(Q + seqKey(seq)).put(D + seqKey(seq), dead).write();
+      const dead: DeadEntry = {
+        ...entry,
+        attempts,
+        lastError: error,
+        deadAt: now,
+        reason: options.permanent ? `rejected: ${error}` : `gave up after ${attempts} attempts: ${error}`,
+      };
+      await this.sublevel
+        .batch()
+        .del(Q + seqKey(seq))
+        .put(D + seqKey(seq), dead)
+        .write();
       this.deadCount.set(dead.link, (this.deadCount.get(dead.link) ?? 0) + 1);
       this.advance(seq, now);
       this.opts.onDeadLetter?.(dead);
@@ -264,7 +316,10 @@ export class Outbox extends EventEmitter<{ work: [link: string]; dead: [entry: D
       p.items = p.items.slice(p.head).filter((s) => s.seq !== seq);
       p.head = 0;
     }
-    if (p.head > 1024 && p.head * 2 > p.items.length) { p.items = p.items.slice(p.head); p.head = 0; }
+    if (p.head > 1024 && p.head * 2 > p.items.length) {
+      p.items = p.items.slice(p.head);
+      p.head = 0;
+    }
     if (p.items.length === p.head) {
       if (p.timer) clearTimeout(p.timer);
       this.parts.delete(pk);
@@ -280,7 +335,11 @@ export class Outbox extends EventEmitter<{ work: [link: string]; dead: [entry: D
     const prefix = options.dead ? D : Q;
     const out: OutboxSummary[] = [];
     const gt = options.afterSeq !== undefined ? prefix + seqKey(options.afterSeq) : undefined;
-    for await (const [, e] of this.sublevel.iterator({ ...(gt ? { gt } : { gte: prefix }), lt: prefix.slice(0, 1) + '"', limit: options.limit ?? 100 })) {
+    for await (const [, e] of this.sublevel.iterator({
+      ...(gt ? { gt } : { gte: prefix }),
+      lt: prefix.slice(0, 1) + '"',
+      limit: options.limit ?? 100,
+    })) {
       const { envelope, ...rest } = e;
       out.push({ ...rest, id: envelope.id, type: envelope.type, to: envelope.to });
     }
@@ -317,7 +376,10 @@ export class Outbox extends EventEmitter<{ work: [link: string]; dead: [entry: D
     const pk = this.seqPart.get(seq);
     const p = pk ? this.parts.get(pk) : undefined;
     if (pk && p && p.items[p.head]?.seq === seq) {
-      if (p.timer) { clearTimeout(p.timer); p.timer = undefined; }
+      if (p.timer) {
+        clearTimeout(p.timer);
+        p.timer = undefined;
+      }
       p.notBefore = this.now();
       this.schedule(pk, p);
     }

@@ -2,13 +2,15 @@
 import type { UpstreamConfig } from '../../config/schema/uplink.js';
 
 export class RoutingError extends Error {
-  constructor(readonly node: string) { super(`no upstream link is configured for node "${node}"`); }
+  constructor(readonly node: string) {
+    super(`no upstream link is configured for node "${node}"`);
+  }
 }
 
 export function linkFor(upstreams: ReadonlyArray<Pick<UpstreamConfig, 'name' | 'nodes'>>, node: string): string {
   const exact = upstreams.find((u) => (u.nodes as readonly string[]).includes(node));
   if (exact) return exact.name;
-  const any = upstreams.find((u) => (u.nodes as readonly string[]).includes("*"));
+  const any = upstreams.find((u) => (u.nodes as readonly string[]).includes('*'));
   if (any) return any.name;
   throw new RoutingError(node);
 }

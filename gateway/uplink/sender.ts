@@ -30,7 +30,9 @@ export class LinkSender {
   private readonly running = new Set<Promise<void>>();
   private scheduled = false;
   private stopped = false;
-  private readonly onWork = (link: string) => { if (link === this.o.link.name) this.kick(); };
+  private readonly onWork = (link: string) => {
+    if (link === this.o.link.name) this.kick();
+  };
 
   constructor(private readonly o: SenderOptions) {
     o.outbox.on('work', this.onWork);
@@ -40,7 +42,10 @@ export class LinkSender {
   kick(): void {
     if (this.scheduled || this.stopped) return;
     this.scheduled = true;
-    setImmediate(() => { this.scheduled = false; this.pump(); });
+    setImmediate(() => {
+      this.scheduled = false;
+      this.pump();
+    });
   }
 
   private pump(): void {
@@ -51,8 +56,15 @@ export class LinkSender {
     for (const seq of outbox.takeReady(link.name, free)) {
       this.inFlight++;
       const p: Promise<void> = this.send(seq)
-        .catch((e: Error) => { this.o.logger.error({ link: link.name, seq, err: e.message }, 'uplink: outbox store error'); outbox.release(seq); })
-        .finally(() => { this.inFlight--; this.running.delete(p); this.kick(); });
+        .catch((e: Error) => {
+          this.o.logger.error({ link: link.name, seq, err: e.message }, 'uplink: outbox store error');
+          outbox.release(seq);
+        })
+        .finally(() => {
+          this.inFlight--;
+          this.running.delete(p);
+          this.kick();
+        });
       this.running.add(p);
     }
   }
@@ -60,10 +72,16 @@ export class LinkSender {
   private async send(seq: number): Promise<void> {
     const { link, outbox, signer, correlator, logger, metrics } = this.o;
     const entry = await outbox.load(seq);
-    if (!entry) { outbox.release(seq); return; }
+    if (!entry) {
+      outbox.release(seq);
+      return;
+    }
     const env = entry.envelope;
     const log = { link: link.name, seq, id: env.id, type: env.type, to: env.to, attempt: entry.attempts + 1 };
-    if (!link.isUp) { outbox.release(seq); return; }
+    if (!link.isUp) {
+      outbox.release(seq);
+      return;
+    }
     if (entry.attempts > 0) metrics?.retries.inc({ link: link.name });
     let jws;
     try {
@@ -89,7 +107,11 @@ export class LinkSender {
         if (reply.type === 'error') {
           const code = String((reply.body as { code?: unknown }).code ?? 'internal');
           metrics?.failures.inc({ link: link.name, reason: 'rejected' });
-          const verdict = await outbox.failed(seq, `${code}: ${String((reply.body as { message?: unknown }).message ?? '')}`.slice(0, 300), { permanent: PERMANENT.has(code) });
+          const verdict = await outbox.failed(
+            seq,
+            `${code}: ${String((reply.body as { message?: unknown }).message ?? '')}`.slice(0, 300),
+            { permanent: PERMANENT.has(code) },
+          );
           logger.warn({ ...log, code, verdict }, 'uplink: receiver rejected the message');
           return;
         }
@@ -98,7 +120,10 @@ export class LinkSender {
     } catch (e) {
       if (wantsAck) correlator.cancel(env.id, e as Error);
       // Shutting down is not the message's fault: it stays queued as it was and goes out after restart.
-      if (this.stopped) { outbox.release(seq); return; }
+      if (this.stopped) {
+        outbox.release(seq);
+        return;
+      }
       const reason = e instanceof ReplyTimeoutError ? 'ack_timeout' : 'publish';
       metrics?.failures.inc({ link: link.name, reason });
       const verdict = await outbox.failed(seq, `${reason}: ${(e as Error).message}`);

@@ -22,8 +22,19 @@ import type { Db } from './db.js';
 import type { CommitOptions, KeyRange, StoragePort, StoreOp } from './port.js';
 
 type WriteOptions = { sync?: unknown } | undefined;
-interface PrivateOp { type: 'put' | 'del'; key: unknown; value?: unknown }
-interface ClearOptions { gt?: unknown; gte?: unknown; lt?: unknown; lte?: unknown; limit?: number; snapshot?: unknown }
+interface PrivateOp {
+  type: 'put' | 'del';
+  key: unknown;
+  value?: unknown;
+}
+interface ClearOptions {
+  gt?: unknown;
+  gte?: unknown;
+  lt?: unknown;
+  lte?: unknown;
+  limit?: number;
+  snapshot?: unknown;
+}
 
 const ports = new WeakMap<Db, StoragePort>();
 
@@ -38,8 +49,12 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
 function keyOf(key: unknown): string {
   if (typeof key === 'string') return key;
   if (key instanceof Uint8Array) {
-    try { return utf8.decode(key); } catch {
-      throw Object.assign(new Error(`store key ${Buffer.from(key).toString('hex')} (hex) is not UTF-8: the store keeps UTF-8 keys only`), { code: 'STORE_KEY_NOT_UTF8' });
+    try {
+      return utf8.decode(key);
+    } catch {
+      throw Object.assign(new Error(`store key ${Buffer.from(key).toString('hex')} (hex) is not UTF-8: the store keeps UTF-8 keys only`), {
+        code: 'STORE_KEY_NOT_UTF8',
+      });
     }
   }
   throw new TypeError(`store key: expected a string or bytes, got ${typeof key}`);
@@ -58,11 +73,13 @@ function storeOp(op: PrivateOp): StoreOp {
 
 /** A range of full keys, bounds made exclusive-above (`lte k` is `lt k + "\0"`: the next string after k). */
 function rangeOf(o: ClearOptions): KeyRange {
-  if (o.limit !== undefined && o.limit !== -1) throw new RangeError('store clear: a limit is not supported (clear a bounded range instead)');
+  if (o.limit !== undefined && o.limit !== -1)
+    throw new RangeError('store clear: a limit is not supported (clear a bounded range instead)');
   if (o.snapshot !== undefined) throw new RangeError('store clear: a snapshot is not supported');
   const gte = o.gte !== undefined ? keyOf(o.gte) : o.gt !== undefined ? `${keyOf(o.gt)}\0` : '';
   const lt = o.lt !== undefined ? keyOf(o.lt) : o.lte !== undefined ? `${keyOf(o.lte)}\0` : undefined;
-  if (lt === undefined) throw new RangeError('store clear: the range needs an upper bound (lt or lte); clear a sublevel, not the whole store');
+  if (lt === undefined)
+    throw new RangeError('store clear: the range needs an upper bound (lt or lte); clear a sublevel, not the whole store');
   return { gte, lt };
 }
 

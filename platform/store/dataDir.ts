@@ -12,7 +12,9 @@ export function prepareDataDir(dataDir: string, logger: Logger): void {
   }
   const mode = statSync(path).mode & 0o777;
   if ((mode & 0o077) !== 0) {
-    logger.warn({ path, mode: mode.toString(8).padStart(4, '0') },
-      'data dir is open to other users (group/other permission bits set); it holds personal data and keys: chmod 0700 it');
+    logger.warn(
+      { path, mode: mode.toString(8).padStart(4, '0') },
+      'data dir is open to other users (group/other permission bits set); it holds personal data and keys: chmod 0700 it',
+    );
   }
 }

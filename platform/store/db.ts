@@ -13,22 +13,22 @@ export type Batch = AbstractChainedBatch<Db, string, Uint8Array>;
 
 /** Sublevel names: each component owns exactly one (or a prefix family) of these. */
 export const SUBLEVELS = {
-  broker: 'broker',        // aedes persistence (subscriptions, retained, outgoing, will...)
-  ingress: 'ingress',      // durable ingress: QoS 1 publishes stored before PUBACK
-  requests: 'requests',    // local req/# requests awaiting the gateway (受付)
-  local: 'local',          // replies and pushes to local systems (res/{id}, to/{id}/{type}) awaiting delivery
-  pending: 'pending',      // interactive requests awaiting an upstream reply (deadline per request)
-  seen: 'seen',            // local request ids already handled (dedupe of resends)
-  answers: 'answers',      // replies to local requests, kept for resends within the dedupe window
-  outbox: 'outbox',        // upstream store-and-forward
-  inbox: 'inbox',          // upstream message ids seen (dedupe window)
-  identity: 'identity',    // 本人確認情報 with history and indexes
-  moveout: 'moveout',      // pending move-out certificates (転出証明書情報)
+  broker: 'broker', // aedes persistence (subscriptions, retained, outgoing, will...)
+  ingress: 'ingress', // durable ingress: QoS 1 publishes stored before PUBACK
+  requests: 'requests', // local req/# requests awaiting the gateway (受付)
+  local: 'local', // replies and pushes to local systems (res/{id}, to/{id}/{type}) awaiting delivery
+  pending: 'pending', // interactive requests awaiting an upstream reply (deadline per request)
+  seen: 'seen', // local request ids already handled (dedupe of resends)
+  answers: 'answers', // replies to local requests, kept for resends within the dedupe window
+  outbox: 'outbox', // upstream store-and-forward
+  inbox: 'inbox', // upstream message ids seen (dedupe window)
+  identity: 'identity', // 本人確認情報 with history and indexes
+  moveout: 'moveout', // pending move-out certificates (転出証明書情報)
   consistency: 'consistency',
   audit: 'audit',
-  provision: 'provision',  // 情報提供等記録
-  keys: 'keys',            // wrapped data keys, token state
-  ui: 'ui',                // accounts, sessions, config versions
+  provision: 'provision', // 情報提供等記録
+  keys: 'keys', // wrapped data keys, token state
+  ui: 'ui', // accounts, sessions, config versions
 } as const;
 
 /** Makes the store's port from the opened local LevelDB (default: levelPort, LevelDB itself). */
@@ -65,14 +65,21 @@ export async function openApplianceDb(path: string, opts: StoreOptions = {}): Pr
 
 /** An existing store opened to be read (a backup's snapshot): every write is refused. */
 export async function openDbForReading(path: string): Promise<Db> {
-  const db = new ClassicLevel<string, Uint8Array>(path, { keyEncoding: 'utf8', valueEncoding: 'view', maxOpenFiles: 128, createIfMissing: false });
+  const db = new ClassicLevel<string, Uint8Array>(path, {
+    keyEncoding: 'utf8',
+    valueEncoding: 'view',
+    maxOpenFiles: 128,
+    createIfMissing: false,
+  });
   installCommitPath(db, readOnlyPort(path), true);
   await db.open();
   return db;
 }
 
 function readOnlyPort(path: string): StoragePort {
-  const refuse = async () => { throw new Error(`the store at ${path} is open for reading only: nothing was written`); };
+  const refuse = async () => {
+    throw new Error(`the store at ${path} is open for reading only: nothing was written`);
+  };
   return { commit: refuse, clearRange: refuse };
 }
 

@@ -14,17 +14,28 @@ import type { Batch, Db } from './db.js';
 type PutOptions = AbstractChainedBatchPutOptions<Db, unknown, unknown>;
 type DelOptions = AbstractChainedBatchDelOptions<Db, unknown>;
 type WriteOptions = AbstractChainedBatchWriteOptions | undefined;
-type Op = { type: 'put'; key: unknown; value: unknown; options: PutOptions | undefined } | { type: 'del'; key: unknown; options: DelOptions | undefined };
+type Op =
+  | { type: 'put'; key: unknown; value: unknown; options: PutOptions | undefined }
+  | { type: 'del'; key: unknown; options: DelOptions | undefined };
 
-interface Member { ops: Op[]; resolve: () => void; reject: (e: unknown) => void }
+interface Member {
+  ops: Op[];
+  resolve: () => void;
+  reject: (e: unknown) => void;
+}
 
 class StagedBatch {
   private ops: Op[] = [];
   private done = false;
 
-  constructor(private readonly group: GroupCommit, private readonly onStaged: (() => void) | undefined) {}
+  constructor(
+    private readonly group: GroupCommit,
+    private readonly onStaged: (() => void) | undefined,
+  ) {}
 
-  get length(): number { return this.ops.length; }
+  get length(): number {
+    return this.ops.length;
+  }
 
   put(key: unknown, value: unknown, options?: PutOptions): this {
     this.usable();
@@ -83,7 +94,9 @@ export class GroupCommit {
     return new StagedBatch(this, onStaged) as unknown as Batch;
   }
 
-  open(): void { this.isOpen = true; }
+  open(): void {
+    this.isOpen = true;
+  }
 
   /** Stops taking writes into groups (later ones are written alone) and writes the open group. */
   async close(): Promise<void> {
@@ -92,7 +105,9 @@ export class GroupCommit {
   }
 
   /** Requests whose writes wait in the open group. */
-  get size(): number { return this.members.length; }
+  get size(): number {
+    return this.members.length;
+  }
 
   /** Writes the open group as one batch; each member's `write()` then resolves (or rejects) in order. */
   async flush(): Promise<void> {
@@ -100,7 +115,10 @@ export class GroupCommit {
     const batch = this.pending;
     this.members = [];
     this.pending = undefined;
-    if (!batch || members.length === 0) { await batch?.close(); return; }
+    if (!batch || members.length === 0) {
+      await batch?.close();
+      return;
+    }
     try {
       await batch.write();
     } catch (e) {
@@ -114,7 +132,7 @@ export class GroupCommit {
   /** @internal StagedBatch.write */
   write(ops: Op[], options: WriteOptions, onStaged: (() => void) | undefined): Promise<void> {
     if (!this.isOpen || options !== undefined) return this.writeAlone(ops, options);
-    const batch = this.pending ??= this.db.batch();
+    const batch = (this.pending ??= this.db.batch());
     try {
       replay(batch, ops);
     } catch (e) {
@@ -125,7 +143,9 @@ export class GroupCommit {
       void batch.close();
       return Promise.reject(e);
     }
-    const done = new Promise<void>((resolve, reject) => { this.members.push({ ops, resolve, reject }); });
+    const done = new Promise<void>((resolve, reject) => {
+      this.members.push({ ops, resolve, reject });
+    });
     onStaged?.();
     return done;
   }

@@ -8,12 +8,13 @@
  * One write as the store keeps it: the full key (sublevel prefixes included, e.g. `!outbox!…`) and
  * the value's stored bytes (sealed where the sublevel seals). What a replica applies is exactly this.
  */
-export type StoreOp =
-  | { type: 'put'; key: string; value: Uint8Array }
-  | { type: 'del'; key: string };
+export type StoreOp = { type: 'put'; key: string; value: Uint8Array } | { type: 'del'; key: string };
 
 /** A range of full keys, `gte` inclusive, `lt` exclusive. */
-export interface KeyRange { gte: string; lt: string }
+export interface KeyRange {
+  gte: string;
+  lt: string;
+}
 
 export interface CommitOptions {
   /**

@@ -12,7 +12,7 @@ export function recordOf(p: SimPerson): SimPerson {
 
 /** An upstream `error` reply passed on by a relaying node, its details kept. */
 export function relayedError(r: Envelope, fallback: string): SimError {
-  const details = Array.isArray(r.body.details) ? r.body.details as ErrorDetail[] : [];
+  const details = Array.isArray(r.body.details) ? (r.body.details as ErrorDetail[]) : [];
   return new SimError(ERROR_CODES.find((c) => c === r.body.code) ?? 'internal', String(r.body.message ?? fallback), details);
 }
 
@@ -20,10 +20,14 @@ const fold = (s: unknown) => String(s ?? '').replace(/[\s\u3000]/g, '');
 
 /** The person a request names by 住民票コード, 個人番号 or the 4 items (name + birth date [+ sex]). */
 export function findPerson(dir: SimDirectory, body: Record<string, unknown>): SimPerson | undefined {
-  if (body.by === 'residentCode' || (body.by === undefined && typeof body.residentCode === 'string')) return dir.byResidentCode(String(body.residentCode));
+  if (body.by === 'residentCode' || (body.by === undefined && typeof body.residentCode === 'string'))
+    return dir.byResidentCode(String(body.residentCode));
   if (body.by === 'myNumber') return dir.byMyNumber(String(body.myNumber));
   const hits = dir.search({ name: String(body.name ?? ''), birthDate: body.birthDate as string | undefined });
-  if (hits === 'too_many') throw new SimError('too_many_hits', 'more than 50 people match; narrow the search', [{ path: 'body', problem: 'search.tooManyHits: more than 50 people match' }]);
+  if (hits === 'too_many')
+    throw new SimError('too_many_hits', 'more than 50 people match; narrow the search', [
+      { path: 'body', problem: 'search.tooManyHits: more than 50 people match' },
+    ]);
   const bySex = body.sex ? hits.filter((p) => p.sex === body.sex) : hits;
   return bySex.length === 1 ? bySex[0] : undefined;
 }
@@ -36,9 +40,26 @@ export function verifyAgainst(p: SimPerson | undefined, body: Record<string, unk
   return same ? 'match' : 'mismatch';
 }
 
-export function searchHits(dir: SimDirectory, body: Record<string, unknown>, route: 'pref' | 'national', lgCodePrefix?: string): Record<string, unknown> {
+export function searchHits(
+  dir: SimDirectory,
+  body: Record<string, unknown>,
+  route: 'pref' | 'national',
+  lgCodePrefix?: string,
+): Record<string, unknown> {
   const cap = typeof body.maxHits === 'number' ? body.maxHits : 50;
-  const hits = dir.search({ name: body.name as string | undefined, kana: body.kana as string | undefined, birthDate: body.birthDate as string | undefined, address: body.address as string | undefined, lgCodePrefix }, cap);
-  if (hits === 'too_many') throw new SimError('too_many_hits', `more than ${cap} people match; narrow the search`, [{ path: 'body', problem: `search.tooManyHits: more than ${cap} people match` }]);
+  const hits = dir.search(
+    {
+      name: body.name as string | undefined,
+      kana: body.kana as string | undefined,
+      birthDate: body.birthDate as string | undefined,
+      address: body.address as string | undefined,
+      lgCodePrefix,
+    },
+    cap,
+  );
+  if (hits === 'too_many')
+    throw new SimError('too_many_hits', `more than ${cap} people match; narrow the search`, [
+      { path: 'body', problem: `search.tooManyHits: more than ${cap} people match` },
+    ]);
   return { route, hitCount: hits.length, hits: hits.map(recordOf) };
 }

@@ -12,7 +12,10 @@ export function imsHandlers(): Record<string, SimHandler> {
     return r.body;
   };
   return {
-    'addressee.update': async (env) => { copies.set(String(env.body.addresseeNo), env.body); return { accepted: true }; },
+    'addressee.update': async (env) => {
+      copies.set(String(env.body.addresseeNo), env.body);
+      return { accepted: true };
+    },
     'copy.update': async (env) => {
       copies.set(`${String(env.body.addresseeNo)}|${String(env.body.infoType)}`, env.body);
       return { accepted: true };
@@ -24,6 +27,9 @@ export function imsHandlers(): Record<string, SimHandler> {
       const c = copies.get(`${String(env.body.addresseeNo)}|${String(env.body.infoType)}`);
       return c ? { found: true, data: c.data ?? {} } : { found: false };
     },
-    'code.deliver': async (env) => { codes.set(String(env.body.serialNo), String(env.body.code)); return { accepted: true }; },
+    'code.deliver': async (env) => {
+      codes.set(String(env.body.serialNo), String(env.body.code));
+      return { accepted: true };
+    },
   };
 }

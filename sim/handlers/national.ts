@@ -6,7 +6,10 @@ import { findPerson, recordOf, searchHits, verifyAgainst } from './common.js';
 
 export function nationalHandlers(dir: SimDirectory): Record<string, SimHandler> {
   return {
-    'identity.notify': async (env) => { dir.put(env.body.record as SimPerson); return { accepted: true }; },
+    'identity.notify': async (env) => {
+      dir.put(env.body.record as SimPerson);
+      return { accepted: true };
+    },
     'identity.verify': async (env) => {
       const p = findPerson(dir, env.body);
       const status = verifyAgainst(p, env.body);
@@ -23,7 +26,10 @@ export function nationalHandlers(dir: SimDirectory): Record<string, SimHandler> 
       let person: Record<string, unknown> = { myNumber: env.body.myNumber };
       if (env.body.residentCode !== undefined) {
         const p = dir.byResidentCode(String(env.body.residentCode));
-        if (!p) throw new SimError('not_found', 'no person with this 住民票コード', [{ path: 'body.residentCode', problem: 'person.unknown: J-LIS holds no person with this 住民票コード' }]);
+        if (!p)
+          throw new SimError('not_found', 'no person with this 住民票コード', [
+            { path: 'body.residentCode', problem: 'person.unknown: J-LIS holds no person with this 住民票コード' },
+          ]);
         person = { residentCode: p.residentCode };
       }
       await ctx.send('nws', 'code.request', { lgCode: env.body.lgCode, serialNo: env.body.serialNo, ...person });

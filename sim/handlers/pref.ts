@@ -19,9 +19,11 @@ export function prefHandlers(dir: SimDirectory, prefCode: string, consistency?: 
     handlers['consistency.check'] = async (env) => {
       try {
         // why: the peer parses the request body itself (a bad one is refused there); the sim passes it as received.
-        return await consistency(env.body as never) as Record<string, unknown>;
+        return (await consistency(env.body as never)) as Record<string, unknown>;
       } catch (e) {
-        throw new SimError((e as { code?: unknown }).code === 'not_found' ? 'not_found' : 'invalid_request', (e as Error).message, [{ path: 'body', problem: `consistency.refused: ${(e as Error).message.slice(0, 200)}` }]);
+        throw new SimError((e as { code?: unknown }).code === 'not_found' ? 'not_found' : 'invalid_request', (e as Error).message, [
+          { path: 'body', problem: `consistency.refused: ${(e as Error).message.slice(0, 200)}` },
+        ]);
       }
     };
   }

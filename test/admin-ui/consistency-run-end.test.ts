@@ -36,8 +36,14 @@ describe('the end of a consistency check run', () => {
     const audit: AuditEvent[] = [];
     const checker = new ConsistencyChecker(db, store);
     const cs = consistencyFromChecker({
-      checker, lgCode: () => '242012', peer: 'pref:240001', bits: 3,
-      transport: transport(store), audit: async (e) => { audit.push(e); },
+      checker,
+      lgCode: () => '242012',
+      peer: 'pref:240001',
+      bits: 3,
+      transport: transport(store),
+      audit: async (e) => {
+        audit.push(e);
+      },
     });
     return { db, cs, audit, checker };
   }
@@ -98,8 +104,18 @@ describe('the end of a consistency check run', () => {
     const { cs, audit, checker } = await process('own', () => () => new Promise(() => {}));
     // Started outside the page (as the CS flow does); it waits on the peer from its first exchange on.
     let asked: () => void = () => {};
-    const waiting = new Promise<void>((r) => { asked = r; });
-    void checker.start({ id: 'own-run', lgCode: '242012', peer: 'pref:240001', transport: () => { asked(); return new Promise(() => {}); } });
+    const waiting = new Promise<void>((r) => {
+      asked = r;
+    });
+    void checker.start({
+      id: 'own-run',
+      lgCode: '242012',
+      peer: 'pref:240001',
+      transport: () => {
+        asked();
+        return new Promise(() => {});
+      },
+    });
     await waiting;
     expect((await cs.progress('own-run'))?.state).toBe('running');
     expect((await cs.progress())?.runId).toBe('own-run');

@@ -17,7 +17,9 @@ import { tempDir } from '../helpers/tmp.js';
 export const MONITOR = { user: 'monitor1', password: 'queue watcher password 7' };
 
 export interface UiAppliance {
-  app: ApplianceHandle; url: string; dataDir: string;
+  app: ApplianceHandle;
+  url: string;
+  dataDir: string;
   /** A terminal's identity search that the CS routes to the national server, through the `simulated` link. */
   searchUpstream(): Promise<Envelope>;
   close(): Promise<void>;
@@ -32,8 +34,11 @@ export async function startUiAppliance(opts: { port?: StoragePortFactory; dataDi
   const dataDir = opts.dataDir ?? join(tmp!.path, 'data');
   const r = loadConfig(undefined, {
     JUKIGW_dataDir: dataDir,
-    JUKIGW_listeners__0__port: String(await freePort()), JUKIGW_listeners__1__port: String(await freePort()),
-    JUKIGW_admin__port: String(await freePort()), JUKIGW_ui__port: String(await freePort()), JUKIGW_limits__minFreeDiskBytes: '0',
+    JUKIGW_listeners__0__port: String(await freePort()),
+    JUKIGW_listeners__1__port: String(await freePort()),
+    JUKIGW_admin__port: String(await freePort()),
+    JUKIGW_ui__port: String(await freePort()),
+    JUKIGW_limits__minFreeDiskBytes: '0',
   });
   if (!r.ok) throw new Error(JSON.stringify(r.problems));
   ensureDevPasswords(r.config);
@@ -41,27 +46,48 @@ export async function startUiAppliance(opts: { port?: StoragePortFactory; dataDi
   const auth = await openAuthStore({ db: app.parts.db, idleMinutes: 15 });
   // A new account must change its password first; done here so a login lands on the pages.
   const first = 'first password for monitor 1';
-  if (!await auth.account(MONITOR.user)) for (const problem of [await auth.createAccount(MONITOR.user, 'monitor', first), await auth.changePassword(MONITOR.user, first, MONITOR.password)]) {
-    if (problem) throw new Error(problem);
-  }
+  if (!(await auth.account(MONITOR.user)))
+    for (const problem of [
+      await auth.createAccount(MONITOR.user, 'monitor', first),
+      await auth.changePassword(MONITOR.user, first, MONITOR.password),
+    ]) {
+      if (problem) throw new Error(problem);
+    }
   const mqttUrl = `mqtt://127.0.0.1:${app.parts.broker!.address('local-dev').port}`;
   const terminal = 'term-01';
   const password = readFileSync(join(dataDir, 'dev-passwords', terminal), 'utf8').trim();
   return {
-    app, url: app.parts.uiUrl!, dataDir,
+    app,
+    url: app.parts.uiUrl!,
+    dataDir,
     async searchUpstream() {
       const c = await connectClient(mqttUrl, { clientId: terminal, username: terminal, password, clean: false });
       try {
         await c.subscribeAsync(`res/${terminal}`, { qos: 1 });
         const id = uuidv7();
-        const reply = new Promise<Envelope>((resolve) => c.on('message', (_t, p) => {
-          const e = JSON.parse(p.toString()) as Envelope;
-          if (e.corr === id) resolve(e);
-        }));
+        const reply = new Promise<Envelope>((resolve) =>
+          c.on('message', (_t, p) => {
+            const e = JSON.parse(p.toString()) as Envelope;
+            if (e.corr === id) resolve(e);
+          }),
+        );
         // No address: "address unknown" goes to the national server (DOMAIN.md routing).
-        await c.publishAsync('req/identity.search', JSON.stringify({ v: 1, id, type: 'identity.search', body: {
-          name: '津 花子', birthDate: '1989-01-07', dutyCode: 'D01', operatorId: 'op-1', terminalId: terminal,
-        } }), { qos: 1 });
+        await c.publishAsync(
+          'req/identity.search',
+          JSON.stringify({
+            v: 1,
+            id,
+            type: 'identity.search',
+            body: {
+              name: '津 花子',
+              birthDate: '1989-01-07',
+              dutyCode: 'D01',
+              operatorId: 'op-1',
+              terminalId: terminal,
+            },
+          }),
+          { qos: 1 },
+        );
         return await reply;
       } finally {
         await endClient(c);

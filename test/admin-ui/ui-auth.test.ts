@@ -27,7 +27,10 @@ beforeEach(async () => {
   db = await openApplianceDb(join(dir.path, 'db'));
   clock = Date.parse('2026-04-01T09:00:00Z');
 });
-afterEach(async () => { await db.close(); dir.cleanup(); });
+afterEach(async () => {
+  await db.close();
+  dir.cleanup();
+});
 
 describe('auth store', () => {
   it('hashes with scrypt and a per-password salt', async () => {
@@ -91,7 +94,7 @@ describe('auth store', () => {
     expect(await auth.login('clerk', 'x')).toEqual({ ok: false, reason: 'bad-credentials' });
   });
 
-  it('keeps each account\'s display language: Japanese unless chosen otherwise, a wrong one refused', async () => {
+  it("keeps each account's display language: Japanese unless chosen otherwise, a wrong one refused", async () => {
     const auth = await openAuthStore({ db, idleMinutes: 15, now });
     expect(await auth.createAccount('kanri', 'admin', 'first password 2026')).toBeUndefined();
     expect(await auth.createAccount('eigo', 'admin', 'first password 2026', 'en')).toBeUndefined();
@@ -143,7 +146,16 @@ describe('admin app HTTP protections', () => {
     auth = await openAuthStore({ db, idleMinutes: 15 });
     const versions = await openConfigVersions({ db, initialText: "municipalities: ['242012']\n" });
     // Audit here is a plain list: these tests check what the app records, not the chain (see ui-browser).
-    const services: ApplianceServices = { config: versions, systems: createSystemsService(versions), status: {}, audit: { append: async (e) => { events.push(e); } } };
+    const services: ApplianceServices = {
+      config: versions,
+      systems: createSystemsService(versions),
+      status: {},
+      audit: {
+        append: async (e) => {
+          events.push(e);
+        },
+      },
+    };
     app = createAdminApp({ services, auth, logger: createLogger({ level: 'silent' }), idleMinutes: 15 });
     await auth.createAccount('boss', 'admin', 'first chief password 1');
     await auth.changePassword('boss', 'first chief password 1', 'second chief password 2');
@@ -153,7 +165,11 @@ describe('admin app HTTP protections', () => {
     const g = await app.request('https://ui.test/login');
     const loginCookie = g.headers.getSetCookie()[0]!.split(';')[0]!;
     const token = /name="_csrf" value="([^"]+)"/.exec(await g.text())![1]!;
-    const r = await app.request('https://ui.test/login', { method: 'POST', headers: { cookie: loginCookie, 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ _csrf: token, username: 'boss', password: 'second chief password 2' }) });
+    const r = await app.request('https://ui.test/login', {
+      method: 'POST',
+      headers: { cookie: loginCookie, 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ _csrf: token, username: 'boss', password: 'second chief password 2' }),
+    });
     expect(r.status).toBe(303);
     const set = r.headers.getSetCookie().find((c) => c.startsWith(SESSION_COOKIE))!;
     expect(set).toMatch(/HttpOnly/);
@@ -181,14 +197,28 @@ describe('admin app HTTP protections', () => {
     expect((await app.request('https://ui.test/api/v1/systems')).status).toBe(401);
     expect((await app.request('https://ui.test/api/v1/systems', { headers: { cookie } })).status).toBe(200);
     const body = JSON.stringify({ id: 'term-09', role: 'terminal' });
-    const no = await app.request('https://ui.test/api/v1/systems', { method: 'POST', headers: { cookie, 'content-type': 'application/json' }, body });
+    const no = await app.request('https://ui.test/api/v1/systems', {
+      method: 'POST',
+      headers: { cookie, 'content-type': 'application/json' },
+      body,
+    });
     expect(no.status).toBe(403);
-    const yes = await app.request('https://ui.test/api/v1/systems', { method: 'POST', headers: { cookie, 'x-csrf-token': csrf, 'content-type': 'application/json' }, body });
+    const yes = await app.request('https://ui.test/api/v1/systems', {
+      method: 'POST',
+      headers: { cookie, 'x-csrf-token': csrf, 'content-type': 'application/json' },
+      body,
+    });
     expect(yes.status).toBe(200);
     expect(((await yes.json()) as { version: { version: number } }).version.version).toBe(2);
-    const bad = await app.request('https://ui.test/api/v1/config', { method: 'POST', headers: { cookie, 'x-csrf-token': csrf, 'content-type': 'application/json' }, body: JSON.stringify({ text: "municipalities: ['242013']\n" }) });
+    const bad = await app.request('https://ui.test/api/v1/config', {
+      method: 'POST',
+      headers: { cookie, 'x-csrf-token': csrf, 'content-type': 'application/json' },
+      body: JSON.stringify({ text: "municipalities: ['242013']\n" }),
+    });
     expect(bad.status).toBe(422);
-    expect(((await bad.json()) as { details: unknown }).details).toEqual([{ path: 'municipalities[0]', problem: 'check digit does not match (全国地方公共団体コード)' }]);
+    expect(((await bad.json()) as { details: unknown }).details).toEqual([
+      { path: 'municipalities[0]', problem: 'check digit does not match (全国地方公共団体コード)' },
+    ]);
     expect(events.filter((e) => e.outcome === 'refused').map((e) => e.action)).toEqual(['request.csrf', 'config.apply']);
   });
 
@@ -201,15 +231,28 @@ describe('admin app HTTP protections', () => {
       await auth.changePassword(name, 'first password of 2026', 'second password of 2026');
       const l = await auth.login(name, 'second password of 2026');
       if (!l.ok) throw new Error('login failed');
-      who[role] = { bearer: (await auth.createApiToken(name, 'matrix')).token, cookie: `${SESSION_COOKIE}=${l.token}`, csrf: l.session.csrf };
+      who[role] = {
+        bearer: (await auth.createApiToken(name, 'matrix')).token,
+        cookie: `${SESSION_COOKIE}=${l.token}`,
+        csrf: l.session.csrf,
+      };
     }
-    const api = async (role: string, method: 'GET' | 'POST', path: string, body?: unknown) => (await app.request(`https://ui.test/api/v1${path}`, {
-      method, headers: { authorization: `Bearer ${who[role]!.bearer}`, 'content-type': 'application/json' }, ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-    })).status;
-    const page = async (role: string, method: 'GET' | 'POST', path: string, form: Record<string, string> = {}) => (await app.request(`https://ui.test${path}`, {
-      method, headers: { cookie: who[role]!.cookie, 'content-type': 'application/x-www-form-urlencoded' },
-      ...(method === 'POST' ? { body: new URLSearchParams({ _csrf: who[role]!.csrf, ...form }) } : {}),
-    })).status;
+    const api = async (role: string, method: 'GET' | 'POST', path: string, body?: unknown) =>
+      (
+        await app.request(`https://ui.test/api/v1${path}`, {
+          method,
+          headers: { authorization: `Bearer ${who[role]!.bearer}`, 'content-type': 'application/json' },
+          ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+        })
+      ).status;
+    const page = async (role: string, method: 'GET' | 'POST', path: string, form: Record<string, string> = {}) =>
+      (
+        await app.request(`https://ui.test${path}`, {
+          method,
+          headers: { cookie: who[role]!.cookie, 'content-type': 'application/x-www-form-urlencoded' },
+          ...(method === 'POST' ? { body: new URLSearchParams({ _csrf: who[role]!.csrf, ...form }) } : {}),
+        })
+      ).status;
     // [request, roles allowed]: an allowed role gets anything but 401/403 (a part absent here answers 501/404).
     const matrix: [string, (role: string) => Promise<number>, string[]][] = [
       ['GET /api/v1/status', (r) => api(r, 'GET', '/status'), [...roles]],
@@ -244,7 +287,9 @@ describe('admin app HTTP protections', () => {
     const refused = events.filter((e) => e.outcome === 'refused' && e.actor.startsWith('op-'));
     const byRole = refused.filter((e) => e.detail?.startsWith('role '));
     expect(byRole).toHaveLength(refusals);
-    expect(byRole.every((e) => e.detail === `role ${e.role} lacks ${/lacks (\S+)/.exec(e.detail!)![1]}` && e.actor === `op-${e.role}`)).toBe(true);
+    expect(
+      byRole.every((e) => e.detail === `role ${e.role} lacks ${/lacks (\S+)/.exec(e.detail!)![1]}` && e.actor === `op-${e.role}`),
+    ).toBe(true);
     // Past the role check: the administrator's disable was refused by validation (no rr-01 here), with
     // the reason; the officer's key actions found no key management in this build, recorded as well.
     expect(refused.filter((e) => !e.detail?.startsWith('role ')).map((e) => [e.actor, e.action, e.target, e.detail])).toEqual([
@@ -257,18 +302,36 @@ describe('admin app HTTP protections', () => {
   it('a change attempt that fails (bad request, absent part, an error in a service) is audited too', async () => {
     const versions = await openConfigVersions({ db, initialText: "municipalities: ['242012']\n" });
     const failing: ApplianceServices = {
-      config: versions, status: {}, audit: { append: async (e) => { events.push(e); } },
-      systems: { ...createSystemsService(versions), disable: async () => { throw new Error('IO error: no space left on device'); } },
+      config: versions,
+      status: {},
+      audit: {
+        append: async (e) => {
+          events.push(e);
+        },
+      },
+      systems: {
+        ...createSystemsService(versions),
+        disable: async () => {
+          throw new Error('IO error: no space left on device');
+        },
+      },
     };
     const broken = createAdminApp({ services: failing, auth, logger: createLogger({ level: 'silent' }), idleMinutes: 15 });
     const { token } = await auth.createApiToken('boss', 'automation');
-    const post = async (path: string, body: unknown) => (await broken.request(`https://ui.test/api/v1${path}`, {
-      method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(body),
-    })).status;
+    const post = async (path: string, body: unknown) =>
+      (
+        await broken.request(`https://ui.test/api/v1${path}`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+          body: JSON.stringify(body),
+        })
+      ).status;
     expect(await post('/systems', { name: 'no id' })).toBe(400);
     expect(await post('/queues/juki-net/purge', { confirm: true })).toBe(501);
     expect(await post('/systems/rr-01/disable', {})).toBe(500);
-    expect(events.filter((e) => e.action === 'request.unfinished' && e.actor === 'boss').map((e) => [e.actor, e.outcome, e.target, e.detail])).toEqual([
+    expect(
+      events.filter((e) => e.action === 'request.unfinished' && e.actor === 'boss').map((e) => [e.actor, e.outcome, e.target, e.detail]),
+    ).toEqual([
       ['boss', 'refused', 'POST /api/v1/systems', expect.stringContaining('HTTP 400: {"code":"invalid_request"')],
       ['boss', 'failed', 'POST /api/v1/queues/juki-net/purge', expect.stringContaining('not available in this build')],
       ['boss', 'failed', 'POST /api/v1/systems/rr-01/disable', 'IO error: no space left on device'],
@@ -277,7 +340,11 @@ describe('admin app HTTP protections', () => {
 
   it('logging out ends the session', async () => {
     const { cookie, csrf } = await session();
-    const r = await app.request('https://ui.test/logout', { method: 'POST', headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ _csrf: csrf }) });
+    const r = await app.request('https://ui.test/logout', {
+      method: 'POST',
+      headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ _csrf: csrf }),
+    });
     expect(r.status).toBe(303);
     const after = await app.request('https://ui.test/', { headers: { cookie } });
     expect(after.status).toBe(303);

@@ -30,9 +30,15 @@ let page: Page;
 const requested: string[] = [];
 const browserProblems: string[] = [];
 function watched(ctx: BrowserContext): BrowserContext {
-  ctx.on('request', (r) => { requested.push(r.url()); });
-  ctx.on('console', (m) => { if (/Content Security Policy|Refused to/i.test(m.text())) browserProblems.push(m.text()); });
-  ctx.on('weberror', (e) => { browserProblems.push(e.error().message); });
+  ctx.on('request', (r) => {
+    requested.push(r.url());
+  });
+  ctx.on('console', (m) => {
+    if (/Content Security Policy|Refused to/i.test(m.text())) browserProblems.push(m.text());
+  });
+  ctx.on('weberror', (e) => {
+    browserProblems.push(e.error().message);
+  });
   return ctx;
 }
 
@@ -49,10 +55,13 @@ async function login(p: Page, user: string, password: string): Promise<void> {
 
 /** Every state-changing form of the page carries its CSRF token (the server refuses it otherwise). */
 async function expectCsrfOnEveryForm(p: Page): Promise<void> {
-  const forms = await p.locator('form').evaluateAll((fs) => fs.map((f) => ({
-    action: f.getAttribute('action'), method: (f.getAttribute('method') ?? 'get').toLowerCase(),
-    csrf: f.querySelector('input[type="hidden"][name="_csrf"]')?.getAttribute('value') ?? '',
-  })));
+  const forms = await p.locator('form').evaluateAll((fs) =>
+    fs.map((f) => ({
+      action: f.getAttribute('action'),
+      method: (f.getAttribute('method') ?? 'get').toLowerCase(),
+      csrf: f.querySelector('input[type="hidden"][name="_csrf"]')?.getAttribute('value') ?? '',
+    })),
+  );
   for (const f of forms.filter((x) => x.method === 'post')) expect(f.csrf, `form ${f.action}`).toMatch(/^[A-Za-z0-9_-]{32}$/);
 }
 
@@ -84,7 +93,7 @@ describe('admin UI in Chromium', () => {
     expect(new URL(page.url()).pathname).toBe('/login');
     await shot(page, 'login');
     await login(page, 'admin', f.firstPassword);
-    expect(new URL(page.url()).pathname, await page.locator('main').textContent() ?? '').toBe('/password');
+    expect(new URL(page.url()).pathname, (await page.locator('main').textContent()) ?? '').toBe('/password');
     await expect(page.locator('html').getAttribute('lang')).resolves.toBe('ja');
     // The display language can be chosen before the forced change, to read that page.
     await page.selectOption('#lang', 'en');
@@ -144,7 +153,9 @@ describe('admin UI in Chromium', () => {
     // A system already connected must stay connected through the change (applied live, point 4).
     const rr01 = await connectClient(f.plainUrl(), { clientId: 'rr-01', username: 'rr-01', password: 'rr-01 loopback password' });
     let rr01Closed = false;
-    rr01.on('close', () => { rr01Closed = true; });
+    rr01.on('close', () => {
+      rr01Closed = true;
+    });
     await page.goto(`${f.url}/systems`);
     await page.fill('#sys-id', 'rr-02');
     await page.selectOption('#sys-role', 'resident-register');
@@ -154,21 +165,34 @@ describe('admin UI in Chromium', () => {
     await expect(page.locator('.flash').textContent()).resolves.toContain('System rr-02 saved');
     await expect(page.locator('[data-system="rr-02"]').textContent()).resolves.toContain('offline');
     const v = await f.versions.current();
-    expect(v.config.systems.find((s) => s.id === 'rr-02')).toMatchObject({ role: 'resident-register', password: { env: 'JUKIGW_TEST_PW_RR02' } });
+    expect(v.config.systems.find((s) => s.id === 'rr-02')).toMatchObject({
+      role: 'resident-register',
+      password: { env: 'JUKIGW_TEST_PW_RR02' },
+    });
     expect(v.text).toContain('# juki-gw test appliance'); // comments survive the edit
     const client = await connectClient(f.plainUrl(), { clientId: 'rr-02', username: 'rr-02', password: 'rr-02 loopback password' });
     try {
       await page.goto(f.url);
       const row = page.locator('#connected [data-client="rr-02"] td');
-      await expect(row.allTextContents()).resolves.toEqual(['rr-02', 'rr-02', 'resident-register', 'local-dev', expect.stringMatching(/^20\d\d-/)]);
+      await expect(row.allTextContents()).resolves.toEqual([
+        'rr-02',
+        'rr-02',
+        'resident-register',
+        'local-dev',
+        expect.stringMatching(/^20\d\d-/),
+      ]);
       await page.goto(`${f.url}/systems`);
       await expect(page.locator('[data-system="rr-02"]').textContent()).resolves.toContain('connected');
       await shot(page, 'systems');
-      for (let i = 0; i < 3; i++) await client.publishAsync('req/identity.update', JSON.stringify({ v: 1, id: `x-${i}`, type: 'identity.update', body: {} }), { qos: 1 });
+      for (let i = 0; i < 3; i++)
+        await client.publishAsync('req/identity.update', JSON.stringify({ v: 1, id: `x-${i}`, type: 'identity.update', body: {} }), {
+          qos: 1,
+        });
       await page.goto(f.url);
       await expect(page.locator('#rate-chart').getAttribute('aria-label')).resolves.toMatch(/: [1-9]\d* in/);
       // One point per minute of the last hour, for inbound and outbound.
-      for (const pl of await page.locator('#rate-chart polyline').all()) expect((await pl.getAttribute('points'))!.split(' ')).toHaveLength(60);
+      for (const pl of await page.locator('#rate-chart polyline').all())
+        expect((await pl.getAttribute('points'))!.split(' ')).toHaveLength(60);
       await expect(page.locator('#connected [data-client="rr-01"]').count()).resolves.toBe(1);
       expect(rr01Closed).toBe(false);
       expect(rr01.connected).toBe(true);
@@ -188,7 +212,7 @@ describe('admin UI in Chromium', () => {
     }
   });
 
-  it('shows each upstream link\'s state, queue depth and oldest age from the running uplink; a link goes down when its broker stops', async () => {
+  it("shows each upstream link's state, queue depth and oldest age from the running uplink; a link goes down when its broker stops", async () => {
     const linkCells = (name: string) => page.locator(`#links [data-link="${name}"] td`).allTextContents();
     const linkState = (name: string) => page.locator(`#links [data-link="${name}"] [data-state]`).getAttribute('data-state');
     await page.goto(f.url);
@@ -203,7 +227,16 @@ describe('admin UI in Chromium', () => {
     await until(() => f.uplink.linkStatus().find((l) => l.name === 'sim')?.state !== 'up', 5000, 'link sim down');
     // A reply for the card node waits in the link's queue while it is down (replies need no upstream ack).
     const b = f.db.batch();
-    const seq = f.outbox.enqueue(b, { v: 1, id: uuidv7(), type: 'card.delivery.result', from: 'lg:242012', to: 'card', at: nowIso(), corr: uuidv7(), body: {} });
+    const seq = f.outbox.enqueue(b, {
+      v: 1,
+      id: uuidv7(),
+      type: 'card.delivery.result',
+      from: 'lg:242012',
+      to: 'card',
+      at: nowIso(),
+      corr: uuidv7(),
+      body: {},
+    });
     await f.outbox.commit(b);
     await new Promise((r) => setTimeout(r, 600));
     await page.goto(f.url);
@@ -214,7 +247,12 @@ describe('admin UI in Chromium', () => {
     await expect(page.locator('#alarms').textContent()).resolves.toContain('sim disconnected: down since');
 
     await f.mosquitto.start();
-    await until(async () => f.uplink.linkStatus().find((l) => l.name === 'sim')?.state === 'up' && (await f.outbox.list()).every((e) => e.seq !== seq), 10_000, 'link sim up and drained');
+    await until(
+      async () =>
+        f.uplink.linkStatus().find((l) => l.name === 'sim')?.state === 'up' && (await f.outbox.list()).every((e) => e.seq !== seq),
+      10_000,
+      'link sim up and drained',
+    );
     await page.goto(f.url);
     await expect(linkState('sim')).resolves.toBe('up');
     expect((await linkCells('sim')).slice(2)).toEqual(['0', '—']);
@@ -222,10 +260,17 @@ describe('admin UI in Chromium', () => {
   });
 
   it('disables a local system: its connection is closed and it is refused afterwards, others stay', async () => {
-    const rr02 = await connectClient(f.plainUrl(), { clientId: 'rr-02', username: 'rr-02', password: 'rr-02 loopback password', reconnectPeriod: 0 });
+    const rr02 = await connectClient(f.plainUrl(), {
+      clientId: 'rr-02',
+      username: 'rr-02',
+      password: 'rr-02 loopback password',
+      reconnectPeriod: 0,
+    });
     const rr01 = await connectClient(f.plainUrl(), { clientId: 'rr-01', username: 'rr-01', password: 'rr-01 loopback password' });
     let rr01Closed = false;
-    rr01.on('close', () => { rr01Closed = true; });
+    rr01.on('close', () => {
+      rr01Closed = true;
+    });
     const gone = closed(rr02);
     await page.goto(`${f.url}/systems`);
     await page.click('[data-system="rr-02"] button:text("disable")');
@@ -233,10 +278,16 @@ describe('admin UI in Chromium', () => {
     await expect(page.locator('[data-system="rr-02"]').textContent()).resolves.toContain('disabled');
     expect((await f.versions.current()).config.systems.find((s) => s.id === 'rr-02')?.enabled).toBe(false);
     await gone;
-    expect(await refusal(f.plainUrl(), { clientId: 'rr-02', username: 'rr-02', password: 'rr-02 loopback password', reconnectPeriod: 0 })).toBe(5);
+    expect(
+      await refusal(f.plainUrl(), { clientId: 'rr-02', username: 'rr-02', password: 'rr-02 loopback password', reconnectPeriod: 0 }),
+    ).toBe(5);
     expect(rr01Closed).toBe(false);
     await endClient(rr01);
-    expect((await f.auditRecords()).some((a) => a.action === 'system.disable' && a.target === 'rr-02' && a.outcome === 'ok' && a.actor === 'admin')).toBe(true);
+    expect(
+      (await f.auditRecords()).some(
+        (a) => a.action === 'system.disable' && a.target === 'rr-02' && a.outcome === 'ok' && a.actor === 'admin',
+      ),
+    ).toBe(true);
   });
 
   it('shows a configuration error at the field that is wrong, and applies nothing', async () => {
@@ -297,10 +348,13 @@ describe('admin UI in Chromium', () => {
     const onFirst = await connectClient(f.plainUrl(), login('rr-01'));
     const onSecond = await connectClient(`mqtt://127.0.0.1:${port2}`, login('rr-03'));
     let firstClosed = false;
-    onFirst.on('close', () => { firstClosed = true; });
+    onFirst.on('close', () => {
+      firstClosed = true;
+    });
     const secondGone = closed(onSecond);
-    await expect(apply(withSecond.replace(`port: ${port2}`, `port: ${port3}`).replace('maxPayloadBytes: 1048576', 'maxPayloadBytes: 1048000')))
-      .resolves.toMatch(/applied\. Live: limits\. Listeners restarted: second\.$/);
+    await expect(
+      apply(withSecond.replace(`port: ${port2}`, `port: ${port3}`).replace('maxPayloadBytes: 1048576', 'maxPayloadBytes: 1048000')),
+    ).resolves.toMatch(/applied\. Live: limits\. Listeners restarted: second\.$/);
     await secondGone;
     expect(await refusal(`mqtt://127.0.0.1:${port2}`, login('rr-03'))).toBe('closed');
     const moved = await connectClient(`mqtt://127.0.0.1:${port3}`, login('rr-03'));
@@ -335,13 +389,21 @@ describe('admin UI in Chromium', () => {
 
   it('refuses a form post without the CSRF token', async () => {
     const before = await f.versions.current();
-    const r = await page.request.post(`${f.url}/systems`, { form: { id: 'evil-01', role: 'terminal', description: 'x', enabled: '1' }, maxRedirects: 0 });
+    const r = await page.request.post(`${f.url}/systems`, {
+      form: { id: 'evil-01', role: 'terminal', description: 'x', enabled: '1' },
+      maxRedirects: 0,
+    });
     expect(r.status()).toBe(403);
     expect(await r.text()).toContain('did not carry a valid form token');
-    const wrong = await page.request.post(`${f.url}/systems`, { form: { _csrf: 'A'.repeat(32), id: 'evil-01', role: 'terminal' }, maxRedirects: 0 });
+    const wrong = await page.request.post(`${f.url}/systems`, {
+      form: { _csrf: 'A'.repeat(32), id: 'evil-01', role: 'terminal' },
+      maxRedirects: 0,
+    });
     expect(wrong.status()).toBe(403);
     expect((await f.versions.current()).version).toBe(before.version);
-    expect((await f.auditRecords()).filter((a) => a.action === 'request.csrf' && a.target === 'POST /systems' && a.outcome === 'refused').length).toBe(2);
+    expect(
+      (await f.auditRecords()).filter((a) => a.action === 'request.csrf' && a.target === 'POST /systems' && a.outcome === 'refused').length,
+    ).toBe(2);
   });
 
   it('refuses an administrator action to a monitor, and records the attempt', async () => {
@@ -373,7 +435,9 @@ describe('admin UI in Chromium', () => {
     expect(acc?.status()).toBe(403);
     await shot(p, 'forbidden');
     await ctx.close();
-    expect((await f.auditRecords()).some((a) => a.action === 'system.disable' && a.actor === 'watcher' && a.outcome === 'refused')).toBe(true);
+    expect((await f.auditRecords()).some((a) => a.action === 'system.disable' && a.actor === 'watcher' && a.outcome === 'refused')).toBe(
+      true,
+    );
   });
 
   it('serves the JSON API with an API token and the same authorisation', async () => {
@@ -408,7 +472,9 @@ describe('admin UI in Chromium', () => {
     await page.selectOption('select[name="outcome"]', 'refused');
     await page.click('#audit-records >> xpath=preceding-sibling::form//button');
     expect(new URL(page.url()).searchParams.get('outcome')).toBe('refused');
-    const rows = await page.locator('#audit-records tbody tr').evaluateAll((trs) => trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent)));
+    const rows = await page
+      .locator('#audit-records tbody tr')
+      .evaluateAll((trs) => trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent)));
     expect(rows.length).toBeGreaterThanOrEqual(7); // 6 against clerk, 1 for the one-time password reused
     expect(rows.every((r) => r[3] === 'login' && r[4] === 'refused')).toBe(true);
     await page.goto(`${f.url}/audit?verify=1`);
@@ -454,7 +520,9 @@ describe('admin UI in Chromium', () => {
     await shot(p, 'keys');
     // Not a configuration editor: the officer's apply is refused.
     const csrf = await p.locator('input[name="_csrf"]').first().getAttribute('value');
-    expect((await p.request.post(`${f.url}/config`, { form: { _csrf: csrf!, action: 'apply', text: 'x: 1' }, maxRedirects: 0 })).status()).toBe(403);
+    expect(
+      (await p.request.post(`${f.url}/config`, { form: { _csrf: csrf!, action: 'apply', text: 'x: 1' }, maxRedirects: 0 })).status(),
+    ).toBe(403);
     await ctx.close();
     expect((await f.auditRecords()).some((a) => a.action === 'key.csr' && a.actor === 'officer' && a.outcome === 'ok')).toBe(true);
   });
@@ -470,7 +538,7 @@ describe('admin UI in Chromium', () => {
     await p.fill('#csr-label', 'juki-gw-signing-2027');
     await p.fill('#csr-subject', 'CN=lg:242012, O=Tsu City');
     const [download] = await Promise.all([p.waitForEvent('download'), p.click('#csr-download')]);
-    const csr = readFileSync((await download.path()), 'utf8');
+    const csr = readFileSync(await download.path(), 'utf8');
     expect(csr).toMatch(/^-----BEGIN CERTIFICATE REQUEST-----/);
     // The prefecture's CA (here the dev CA) certifies the request; the certificate goes back in.
     const ca = await loadDevCa(join(f.dir, 'dev-ca'));
@@ -486,7 +554,12 @@ describe('admin UI in Chromium', () => {
     expect(readFileSync(join(f.dir, 'hsm', 'juki-gw-signing-2027.cert.pem'), 'utf8')).toBe(issued);
     await ctx.close();
     const mine = (await f.auditRecords()).filter((a) => a.actor === 'officer' && a.target === 'juki-gw-signing-2027');
-    expect(mine.map((a) => `${a.action}:${a.outcome}`).sort()).toEqual(['key.csr:ok', 'key.generate:ok', 'key.import-certificate:failed', 'key.import-certificate:ok']);
+    expect(mine.map((a) => `${a.action}:${a.outcome}`).sort()).toEqual([
+      'key.csr:ok',
+      'key.generate:ok',
+      'key.import-certificate:failed',
+      'key.import-certificate:ok',
+    ]);
   });
 
   it('runs a consistency check with a live progress bar and lists the differences', async () => {
@@ -507,7 +580,9 @@ describe('admin UI in Chromium', () => {
   it('tests upstream connections and edits a link with the error at the field', async () => {
     await page.goto(`${f.url}/links`);
     await page.click('#links tr:has-text("sim") button:text("test connection")');
-    await expect(page.locator('.flash').textContent()).resolves.toMatch(/^sim: reachable — connected to mqtt:\/\/127\.0\.0\.1:\d+ \(CONNACK accepted\)/);
+    await expect(page.locator('.flash').textContent()).resolves.toMatch(
+      /^sim: reachable — connected to mqtt:\/\/127\.0\.0\.1:\d+ \(CONNACK accepted\)/,
+    );
     await page.click('#links tr:has-text("closed") button:text("test connection")');
     await expect(page.locator('.flash.error').textContent()).resolves.toMatch(/^closed: not reachable — .*ECONNREFUSED/);
     await page.click('#links tr:has-text("closed") a:text("edit")');
@@ -543,14 +618,18 @@ describe('admin UI in Chromium', () => {
     const before = await f.versions.current();
     await page.goto(`${f.url}/config`);
     const [download] = await Promise.all([page.waitForEvent('download'), page.click('#backup a')]);
-    const file = (await download.path());
+    const file = await download.path();
     const doc = JSON.parse(readFileSync(file, 'utf8'));
     expect(doc.format).toBe('juki-gw-config-backup/1');
     await page.setInputFiles('#backup-file', file);
     await page.click('#backup button');
     await expect(page.locator('.flash').textContent()).resolves.toContain(`No change: version ${before.version} is already running`);
     // After a later change, importing the backup brings its configuration back as a new version.
-    const changed = await f.versions.apply(before.text.replace(/maxPayloadBytes: \d+/, 'maxPayloadBytes: 524288'), { user: 'admin', role: 'admin', via: 'ui' }, 'smaller payloads');
+    const changed = await f.versions.apply(
+      before.text.replace(/maxPayloadBytes: \d+/, 'maxPayloadBytes: 524288'),
+      { user: 'admin', role: 'admin', via: 'ui' },
+      'smaller payloads',
+    );
     expect(changed.ok).toBe(true);
     await page.goto(`${f.url}/config`);
     await page.setInputFiles('#backup-file', file);
@@ -570,8 +649,11 @@ describe('admin UI in Chromium', () => {
 
   it('issues a client certificate for a local system from the dev CA', async () => {
     await page.goto(`${f.url}/systems`);
-    const [download] = await Promise.all([page.waitForEvent('download'), page.click('[data-system="term-01"] button:text("issue client certificate")')]);
-    const pem = readFileSync((await download.path()), 'utf8');
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      page.click('[data-system="term-01"] button:text("issue client certificate")'),
+    ]);
+    const pem = readFileSync(await download.path(), 'utf8');
     const cert = new X509Certificate(pem);
     expect(cert.subject).toContain('CN=term-01');
     expect(cert.issuer).toContain('juki-gw development CA');
@@ -598,7 +680,16 @@ describe('admin UI in Chromium', () => {
     expect((await f.versions.current()).version).toBe(before.version);
     // Queues: the purge confirmation is a server-rendered step, not a script dialog.
     const b = f.db.batch();
-    const seq = f.outbox.enqueue(b, { v: 1, id: uuidv7(), type: 'identity.notify', from: 'lg:242012', to: 'pref:240001', at: nowIso(), corr: null, body: {} });
+    const seq = f.outbox.enqueue(b, {
+      v: 1,
+      id: uuidv7(),
+      type: 'identity.notify',
+      from: 'lg:242012',
+      to: 'pref:240001',
+      at: nowIso(),
+      corr: null,
+      body: {},
+    });
     await f.outbox.commit(b);
     f.outbox.takeReady('juki-net', 10);
     await f.outbox.failed(seq, 'invalid_request: rejected again', { permanent: true });
@@ -617,13 +708,46 @@ describe('admin UI in Chromium', () => {
 
   it('recorded every change and every refused or failed attempt above in the hash-chained audit log', async () => {
     const seen = new Set((await f.auditRecords()).map((a) => `${a.action}:${a.outcome}`));
-    const changes = ['account.first-admin', 'password.change', 'account.create', 'api-token.create', 'system.upsert', 'system.disable',
-      'system.certificate.issue', 'config.apply', 'config.rollback', 'config.export', 'config.import', 'queue.retry', 'queue.purge',
-      'consistency.start', 'upstream.upsert', 'upstream.test', 'key.generate', 'key.csr', 'key.import-certificate', 'trust-anchor.add', 'login', 'audit.verify'];
+    const changes = [
+      'account.first-admin',
+      'password.change',
+      'account.create',
+      'api-token.create',
+      'system.upsert',
+      'system.disable',
+      'system.certificate.issue',
+      'config.apply',
+      'config.rollback',
+      'config.export',
+      'config.import',
+      'queue.retry',
+      'queue.purge',
+      'consistency.start',
+      'upstream.upsert',
+      'upstream.test',
+      'key.generate',
+      'key.csr',
+      'key.import-certificate',
+      'trust-anchor.add',
+      'login',
+      'audit.verify',
+    ];
     expect(changes.filter((a) => !seen.has(`${a}:ok`))).toEqual([]);
-    const attempts = ['login:refused', 'request.csrf:refused', 'password.change:refused', 'system.disable:refused', 'system.upsert:refused',
-      'config.apply:refused', 'config.import:refused', 'upstream.upsert:refused', 'upstream.test:failed', 'key.import-certificate:failed',
-      'trust-anchor.add:failed', 'accounts.manage:refused', 'queue.purge:refused'];
+    const attempts = [
+      'login:refused',
+      'request.csrf:refused',
+      'password.change:refused',
+      'system.disable:refused',
+      'system.upsert:refused',
+      'config.apply:refused',
+      'config.import:refused',
+      'upstream.upsert:refused',
+      'upstream.test:failed',
+      'key.import-certificate:failed',
+      'trust-anchor.add:failed',
+      'accounts.manage:refused',
+      'queue.purge:refused',
+    ];
     expect(attempts.filter((a) => !seen.has(a))).toEqual([]);
     await expect(f.auditLog.verify()).resolves.toMatchObject({ ok: true });
   });
@@ -634,7 +758,19 @@ describe('admin UI in Chromium', () => {
     expect(requested).toContain(`${f.url}/static/app.css`);
     expect(requested).toContain(`${f.url}/static/app.js`);
     expect(browserProblems).toEqual([]);
-    for (const path of ['/', '/systems', '/links', '/keys', '/queues', '/consistency', '/audit', '/config', '/accounts', '/login', '/password']) {
+    for (const path of [
+      '/',
+      '/systems',
+      '/links',
+      '/keys',
+      '/queues',
+      '/consistency',
+      '/audit',
+      '/config',
+      '/accounts',
+      '/login',
+      '/password',
+    ]) {
       expect(shotPaths, path).toContain(path);
     }
   });

@@ -62,28 +62,42 @@ beforeEach(async () => {
     config: versions,
     systems: createSystemsService(versions, { issueClientCert: devCaClientCertificates(ca) }),
     status: {},
-    audit: { append: async (e) => { events.push(e); } },
+    audit: {
+      append: async (e) => {
+        events.push(e);
+      },
+    },
   };
   const auth = await openAuthStore({ db, idleMinutes: 15 });
   app = createAdminApp({ services, auth, logger: createLogger({ level: 'silent' }), idleMinutes: 15 });
   await auth.createAccount('boss', 'admin', 'first chief password 1', 'en'); // the pages in English: the assertions below read them
   await auth.changePassword('boss', 'first chief password 1', 'second chief password 2');
 });
-afterEach(async () => { await db.close(); dir.cleanup(); });
+afterEach(async () => {
+  await db.close();
+  dir.cleanup();
+});
 
 async function session(): Promise<{ cookie: string; csrf: string }> {
   const g = await app.request('https://ui.test/login');
   const loginCookie = g.headers.getSetCookie()[0]!.split(';')[0]!;
   const token = /name="_csrf" value="([^"]+)"/.exec(await g.text())![1]!;
-  const r = await app.request('https://ui.test/login', { method: 'POST', headers: { cookie: loginCookie, 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ _csrf: token, username: 'boss', password: 'second chief password 2' }) });
-  const cookie = r.headers.getSetCookie().find((c) => c.startsWith(SESSION_COOKIE))!.split(';')[0]!;
+  const r = await app.request('https://ui.test/login', {
+    method: 'POST',
+    headers: { cookie: loginCookie, 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ _csrf: token, username: 'boss', password: 'second chief password 2' }),
+  });
+  const cookie = r.headers
+    .getSetCookie()
+    .find((c) => c.startsWith(SESSION_COOKIE))!
+    .split(';')[0]!;
   const page = await app.request('https://ui.test/systems?edit=rr-01', { headers: { cookie } });
   return { cookie, csrf: /name="_csrf" value="([^"]+)"/.exec(await page.text())![1]! };
 }
 
 /** Posts the upload form as a browser without JavaScript does: multipart/form-data. */
 async function upload(id: string, fields: { certificate?: string; file?: Buffer }, s?: { cookie: string; csrf: string }) {
-  const { cookie, csrf } = s ?? await session();
+  const { cookie, csrf } = s ?? (await session());
   const form = new FormData();
   form.set('_csrf', csrf);
   form.set('certificate', fields.certificate ?? '');
@@ -93,7 +107,10 @@ async function upload(id: string, fields: { certificate?: string; file?: Buffer 
 
 const fieldError = (html: string) => {
   const m = /data-field-error="certificate">([^<]*)</.exec(html);
-  return m?.[1]?.replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&amp;/g, '&');
+  return m?.[1]
+    ?.replace(/&quot;/g, '"')
+    .replace(/&#39;/g, "'")
+    .replace(/&amp;/g, '&');
 };
 
 describe('client certificate upload', () => {
@@ -111,10 +128,12 @@ describe('client certificate upload', () => {
     expect(fieldError(html)).toBe(fieldError(await empty.text()));
   });
 
-  it('the systems page offers the upload form (multipart, CSRF token) on the system\'s page', async () => {
+  it("the systems page offers the upload form (multipart, CSRF token) on the system's page", async () => {
     const { cookie } = await session();
     const html = await (await app.request('https://ui.test/systems?edit=rr-01', { headers: { cookie } })).text();
-    expect(html).toMatch(/<form method="post" action="\/systems\/rr-01\/certificate\/upload" enctype="multipart\/form-data"><input type="hidden" name="_csrf"/);
+    expect(html).toMatch(
+      /<form method="post" action="\/systems\/rr-01\/certificate\/upload" enctype="multipart\/form-data"><input type="hidden" name="_csrf"/,
+    );
     expect(html).toContain('name="certificateFile"');
     expect(html).not.toContain('Client certificate upload: not available');
   });
@@ -164,7 +183,11 @@ describe('client certificate upload', () => {
 
   it('refuses a client certificate whose extendedKeyUsage lacks clientAuth', async () => {
     // The test PKI's server certificate is serverAuth only; make the system's id its CN to reach that check.
-    const r = await versions.apply((await versions.current()).text.replace('id: term-01', 'id: localhost'), { user: 't', role: 'admin', via: 'cli' }, 'test');
+    const r = await versions.apply(
+      (await versions.current()).text.replace('id: term-01', 'id: localhost'),
+      { user: 't', role: 'admin', via: 'cli' },
+      'test',
+    );
     expect(r.ok).toBe(true);
     const before = await versions.current();
     const res = await upload('localhost', { certificate: pki.server.cert });
@@ -172,7 +195,7 @@ describe('client certificate upload', () => {
     expect((await versions.current()).version).toBe(before.version);
   });
 
-  it('needs a non-loopback TLS listener of the system\'s segment to check the CA against', async () => {
+  it("needs a non-loopback TLS listener of the system's segment to check the CA against", async () => {
     const res = await upload('nl-01', { certificate: pki.clients['nl-01']!.cert });
     expect(res.status).toBe(422);
     expect(fieldError(await res.text())).toBe('no non-loopback TLS listener serves the number-linkage segment, so no CA to check against');
@@ -187,10 +210,17 @@ describe('client certificate upload', () => {
 
   it('the API uploads through the same function, with the same errors', async () => {
     const { cookie, csrf } = await session();
-    const post = (pem: string) => app.request('https://ui.test/api/v1/systems/rr-01/certificate', { method: 'POST', headers: { cookie, 'x-csrf-token': csrf, 'content-type': 'application/json' }, body: JSON.stringify({ certificate: pem }) });
+    const post = (pem: string) =>
+      app.request('https://ui.test/api/v1/systems/rr-01/certificate', {
+        method: 'POST',
+        headers: { cookie, 'x-csrf-token': csrf, 'content-type': 'application/json' },
+        body: JSON.stringify({ certificate: pem }),
+      });
     const bad = await post(pki.rogue.cert);
     expect(bad.status).toBe(422);
-    expect(((await bad.json()) as { details: unknown }).details).toEqual([{ path: 'certificate', problem: 'not issued by the CA of the local TLS listener(s) local-tls' }]);
+    expect(((await bad.json()) as { details: unknown }).details).toEqual([
+      { path: 'certificate', problem: 'not issued by the CA of the local TLS listener(s) local-tls' },
+    ]);
     const good = await post(pki.clients['rr-01']!.cert);
     expect(good.status).toBe(200);
     expect(((await good.json()) as { fingerprintSha256: string }).fingerprintSha256).toBe(fp(pki.clients['rr-01']!.cert));
@@ -199,7 +229,11 @@ describe('client certificate upload', () => {
   it('issuing from the dev CA pins the issued certificate in a new config version', async () => {
     const { cookie, csrf } = await session();
     const before = await versions.current();
-    const r = await app.request('https://ui.test/systems/term-01/certificate', { method: 'POST', headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ _csrf: csrf }) });
+    const r = await app.request('https://ui.test/systems/term-01/certificate', {
+      method: 'POST',
+      headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ _csrf: csrf }),
+    });
     expect(r.status).toBe(200);
     const pem = await r.text();
     const after = await versions.current();
@@ -211,15 +245,23 @@ describe('client certificate upload', () => {
   });
 });
 
-describe('client certificate upload in Chromium (the page\'s file input)', () => {
+describe("client certificate upload in Chromium (the page's file input)", () => {
   let browser: Browser;
-  beforeAll(async () => { browser = await launchChromium({ ignoreCertificateErrors: true }); });
-  afterAll(async () => { await browser?.close(); });
+  beforeAll(async () => {
+    browser = await launchChromium({ ignoreCertificateErrors: true });
+  });
+  afterAll(async () => {
+    await browser?.close();
+  });
 
   it('pins a certificate file chosen in the file input, and refuses a wrong one with the exact reason on the page', async () => {
     const ui = await startAdminUi({
       config: { enabled: true, host: '127.0.0.1', port: await freePort(), sessionIdleMinutes: 15, timeZone: 'Asia/Tokyo' },
-      services, logger: createLogger({ level: 'silent' }), db, dataDir: dir.path, tls: await selfSignedUiCertificate(['127.0.0.1']),
+      services,
+      logger: createLogger({ level: 'silent' }),
+      db,
+      dataDir: dir.path,
+      tls: await selfSignedUiCertificate(['127.0.0.1']),
     });
     const ctx = await browser.newContext({ ignoreHTTPSErrors: true });
     try {
@@ -234,12 +276,24 @@ describe('client certificate upload in Chromium (the page\'s file input)', () =>
       const submit = () => Promise.all([p.waitForNavigation(), p.click('#cert-upload')]);
 
       // Another system's certificate (PEM file), then one from a CA no listener trusts (DER file).
-      await p.setInputFiles('#cert-file', { name: 'term-01.pem', mimeType: 'application/x-pem-file', buffer: Buffer.from(pki.clients['term-01']!.cert) });
+      await p.setInputFiles('#cert-file', {
+        name: 'term-01.pem',
+        mimeType: 'application/x-pem-file',
+        buffer: Buffer.from(pki.clients['term-01']!.cert),
+      });
       await submit();
-      await expect(p.locator('[data-field-error="certificate"]').textContent()).resolves.toBe('CN is "term-01", but must be the system id "rr-01"');
-      await p.setInputFiles('#cert-file', { name: 'rogue.der', mimeType: 'application/pkix-cert', buffer: new X509Certificate(pki.rogue.cert).raw });
+      await expect(p.locator('[data-field-error="certificate"]').textContent()).resolves.toBe(
+        'CN is "term-01", but must be the system id "rr-01"',
+      );
+      await p.setInputFiles('#cert-file', {
+        name: 'rogue.der',
+        mimeType: 'application/pkix-cert',
+        buffer: new X509Certificate(pki.rogue.cert).raw,
+      });
       await submit();
-      await expect(p.locator('[data-field-error="certificate"]').textContent()).resolves.toBe('not issued by the CA of the local TLS listener(s) local-tls');
+      await expect(p.locator('[data-field-error="certificate"]').textContent()).resolves.toBe(
+        'not issued by the CA of the local TLS listener(s) local-tls',
+      );
       await expect(p.locator('#certificate').textContent()).resolves.toContain('none pinned');
       expect((await versions.current()).version).toBe(before.version);
       expect(events.filter((e) => e.action === 'system.certificate.upload').map((e) => e.outcome)).toEqual(['refused', 'refused']);
@@ -252,7 +306,9 @@ describe('client certificate upload in Chromium (the page\'s file input)', () =>
       await submit();
       const want = certificateFingerprint(der);
       expect(new URL(p.url()).pathname + new URL(p.url()).search).toBe('/systems?edit=rr-01');
-      await expect(p.locator('.flash').textContent()).resolves.toContain(`Certificate for rr-01 registered (SHA-256 ${want}, config version ${before.version + 1})`);
+      await expect(p.locator('.flash').textContent()).resolves.toContain(
+        `Certificate for rr-01 registered (SHA-256 ${want}, config version ${before.version + 1})`,
+      );
       await expect(p.locator('#certificate [data-fingerprint]').getAttribute('data-fingerprint')).resolves.toBe(want);
       await expect(p.locator('[data-field-error="certificate"]').count()).resolves.toBe(0);
       expect((await versions.current()).config.systems.find((s) => s.id === 'rr-01')!.certificateSha256).toBe(want);

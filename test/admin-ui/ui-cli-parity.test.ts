@@ -24,17 +24,38 @@ const cli = (...args: string[]) => jukiGw(args);
 async function openQueues() {
   const db = await openApplianceDb(join(config.dataDir, 'db'));
   const atRest = await openEncryptionAtRest({ hsm: config.hsm, dataDir: config.dataDir, db });
-  const outbox = new Outbox({ db, route: () => 'juki', retry: { initialMs: 10, maxMs: 10, maxAttempts: 3 }, backoff: () => 10, valueEncoding: atRest.keyring.valueEncoding('json') as never });
+  const outbox = new Outbox({
+    db,
+    route: () => 'juki',
+    retry: { initialMs: 10, maxMs: 10, maxAttempts: 3 },
+    backoff: () => 10,
+    valueEncoding: atRest.keyring.valueEncoding('json') as never,
+  });
   await outbox.open({ live: false });
   return {
-    db, outbox, ui: queuesFromOutbox(outbox, () => ['juki']),
-    async close() { outbox.close(); await atRest.close(); await db.close(); },
+    db,
+    outbox,
+    ui: queuesFromOutbox(outbox, () => ['juki']),
+    async close() {
+      outbox.close();
+      await atRest.close();
+      await db.close();
+    },
   };
 }
 
 async function deadLetter({ db, outbox }: { db: Db; outbox: Outbox }): Promise<number> {
   const b = db.batch();
-  const seq = outbox.enqueue(b, { v: 1, id: uuidv7(), type: 'identity.notify', from: 'lg:242012', to: 'pref:240001', at: nowIso(), corr: null, body: {} });
+  const seq = outbox.enqueue(b, {
+    v: 1,
+    id: uuidv7(),
+    type: 'identity.notify',
+    from: 'lg:242012',
+    to: 'pref:240001',
+    at: nowIso(),
+    corr: null,
+    body: {},
+  });
   await outbox.commit(b);
   outbox.takeReady('juki', 10);
   await outbox.failed(seq, 'invalid_request: rejected upstream', { permanent: true });
@@ -51,7 +72,8 @@ afterAll(() => dir.cleanup());
 
 describe('the admin UI and juki-gw share their logic', () => {
   it('the configuration page and `juki-gw config check` report the same problems at the same paths', async () => {
-    const text = "municipalities: ['242013']\nlisteners:\n  - { name: a, type: plain, host: 127.0.0.1, port: 70000 }\nlimits: { maxPayloadBytes: 10 }\n";
+    const text =
+      "municipalities: ['242013']\nlisteners:\n  - { name: a, type: plain, host: 127.0.0.1, port: 70000 }\nlimits: { maxPayloadBytes: 10 }\n";
     const bad = join(dir.path, 'bad.yaml');
     writeFileSync(bad, text);
     const db = await openApplianceDb(join(dir.path, 'versions-db'));
@@ -59,7 +81,9 @@ describe('the admin UI and juki-gw share their logic', () => {
       const versions = await openConfigVersions({ db, initialText: "municipalities: ['242012']\n" });
       const ui = versions.validate(text);
       if (ui.ok) throw new Error('expected problems');
-      expect(ui.problems.map((p) => p.path)).toEqual(expect.arrayContaining(['municipalities[0]', 'listeners[0].port', 'limits.maxPayloadBytes']));
+      expect(ui.problems.map((p) => p.path)).toEqual(
+        expect.arrayContaining(['municipalities[0]', 'listeners[0].port', 'limits.maxPayloadBytes']),
+      );
       const r = await cli('config', 'check', bad);
       expect(r.code).toBe(1);
       expect(r.stderr).toContain(formatProblems(ui.problems));

@@ -32,13 +32,22 @@ import { freePort } from '../helpers/ports.js';
 import { tempDir } from '../helpers/tmp.js';
 
 export interface UiFixture {
-  url: string; dir: string; db: Db; versions: ConfigVersions; outbox: Outbox; uplink: Uplink;
+  url: string;
+  dir: string;
+  db: Db;
+  versions: ConfigVersions;
+  outbox: Outbox;
+  uplink: Uplink;
   /** The upstream broker of the link `sim` (stop it to take the link down). */
   mosquitto: Mosquitto;
-  broker(): BrokerHandle; plainUrl(): string;
+  broker(): BrokerHandle;
+  plainUrl(): string;
   /** Backup, audit verification, import on this appliance (the Jobs page). */
   operations: OnlineOperations;
-  firstPassword: string; auditLog: AuditLog; auditRecords(): Promise<AuditRecord[]>; deadSeq: number;
+  firstPassword: string;
+  auditLog: AuditLog;
+  auditRecords(): Promise<AuditRecord[]>;
+  deadSeq: number;
   close(): Promise<void>;
 }
 
@@ -58,7 +67,10 @@ async function startUiFixtureParts(started: Array<() => Promise<void> | void>): 
   const dir = tmp.path;
   const logger = createLogger({ level: 'warn', destination: 2 });
   const db = await openApplianceDb(join(dir, 'db'));
-  started.push(async () => { await db.close(); tmp.cleanup(); });
+  started.push(async () => {
+    await db.close();
+    tmp.cleanup();
+  });
   const plainPort = await freePort();
   const closedPort = await freePort();
   // The uplink really connects: every upstream stays on loopback (juki-net's port refuses, as Juki-net
@@ -97,22 +109,38 @@ async function startUiFixtureParts(started: Array<() => Promise<void> | void>): 
 
   let broker: BrokerHandle | undefined;
   const versions = await openConfigVersions({
-    db, initialText, signer,
+    db,
+    initialText,
+    signer,
     // As the appliance does (appliance/components/broker.ts): ACL and limits live, connected clients
     // kept, only a listener whose own settings changed is restarted.
-    applyLive: async (next, plan) => { await broker?.reconfigure(next, { restartListeners: plan.restartListeners }); },
+    applyLive: async (next, plan) => {
+      await broker?.reconfigure(next, { restartListeners: plan.restartListeners });
+    },
   });
   broker = await startBroker(versions.running(), { logger });
 
   // As appliance/components/uplinks.ts does with configured upstreams; `juki-net` and
   // `closed` never connect, so what is queued for them stays.
   const uplink = await createUplink({
-    config: versions.running(), db, signer, verifier: verifierFromConfig(versions.running().trust),
+    config: versions.running(),
+    db,
+    signer,
+    verifier: verifierFromConfig(versions.running().trust),
     logger: createLogger({ level: 'error', destination: 2 }),
   });
   const outbox = uplink.outbox;
   const b = db.batch();
-  const deadSeq = outbox.enqueue(b, { v: 1, id: uuidv7(), type: 'identity.notify', from: 'lg:242012', to: 'pref:240001', at: nowIso(), corr: null, body: {} });
+  const deadSeq = outbox.enqueue(b, {
+    v: 1,
+    id: uuidv7(),
+    type: 'identity.notify',
+    from: 'lg:242012',
+    to: 'pref:240001',
+    at: nowIso(),
+    corr: null,
+    body: {},
+  });
   await outbox.commit(b);
   outbox.takeReady('juki-net', 10);
   await outbox.failed(deadSeq, 'invalid_request: rejected by the upstream', { permanent: true });
@@ -133,29 +161,64 @@ async function startUiFixtureParts(started: Array<() => Promise<void> | void>): 
   const peerStore = await load(peerDb, [...residents.slice(0, 200), ...residents.slice(202)]);
   const peerServer = new StoreConsistencyPeer(peerStore);
   const consistency = consistencyFromChecker({
-    checker: new ConsistencyChecker(db, store, { bucketsPerPage: 4 }), lgCode: () => '242012', peer: 'pref:240001', bits: 6,
+    checker: new ConsistencyChecker(db, store, { bucketsPerPage: 4 }),
+    lgCode: () => '242012',
+    peer: 'pref:240001',
+    bits: 6,
     audit: (e) => auditFromLog(auditLog).append(e),
     // A little latency per exchange, as over the uplink, so the progress bar has something to show.
-    transport: async (req) => { await new Promise((r) => setTimeout(r, 40)); return peerServer.handle(req); },
+    transport: async (req) => {
+      await new Promise((r) => setTimeout(r, 40));
+      return peerServer.handle(req);
+    },
   });
   // The same wiring as `juki-gw start` (appliance/components/adminUi.ts).
   const wired = applianceServices({
-    versions, auditLog, dataDir: dir, broker, uplink, signer, devCa: ca, consistency,
+    versions,
+    auditLog,
+    dataDir: dir,
+    broker,
+    uplink,
+    signer,
+    devCa: ca,
+    consistency,
     uplinks: uplinkProbe(() => versions.running(), 3000),
   });
   const services = wired.services;
-  const operations = onlineOperations({ db, dataDir: dir, signer, outbox, identityStore: () => store, audit: (e) => services.audit.append(e) });
+  const operations = onlineOperations({
+    db,
+    dataDir: dir,
+    signer,
+    outbox,
+    identityStore: () => store,
+    audit: (e) => services.audit.append(e),
+  });
   services.operations = operations;
   let firstPassword = '';
   const uiPort = await freePort();
   const ui: AdminUiHandle = await startAdminUi({
     config: { enabled: true, host: '127.0.0.1', port: uiPort, sessionIdleMinutes: 15, timeZone: 'Asia/Tokyo' },
-    services, logger, db, dataDir: dir,
+    services,
+    logger,
+    db,
+    dataDir: dir,
     tls: await selfSignedUiCertificate(['127.0.0.1', 'localhost']),
-    printOnce: (t) => { firstPassword = /one-time password: (\S+)/.exec(t)![1]!; },
+    printOnce: (t) => {
+      firstPassword = /one-time password: (\S+)/.exec(t)![1]!;
+    },
   });
   return {
-    url: ui.url, dir, db, versions, outbox, uplink, mosquitto, operations, firstPassword, auditLog, deadSeq,
+    url: ui.url,
+    dir,
+    db,
+    versions,
+    outbox,
+    uplink,
+    mosquitto,
+    operations,
+    firstPassword,
+    auditLog,
+    deadSeq,
     auditRecords: () => services.audit.query!({ limit: 5000 }),
     broker: () => broker,
     plainUrl: () => `mqtt://127.0.0.1:${broker.address('local-dev').port}`,

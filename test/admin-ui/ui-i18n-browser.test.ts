@@ -31,32 +31,66 @@ let configVersion: number;
 
 /** The pages an administrator sees, each with the screenshot name it gets (ja). */
 const PAGES: [path: () => string, shot?: string][] = [
-  [() => '/', 'dashboard'], [() => '/systems', 'systems'], [() => '/systems?edit=rr-01'],
-  [() => '/links', 'links'], [() => '/keys', 'keys'], [() => '/queues', 'queues'], [() => '/queues/juki-net', 'queue'], [() => '/queues/sim', 'queue-empty'],
-  [() => '/consistency', 'consistency'], [() => '/jobs', 'jobs'], [() => '/audit?verify=1', 'audit'], [() => '/config', 'config'],
-  [() => `/config/versions/${configVersion}`], [() => `/config/diff?from=${configVersion - 1}&to=${configVersion}`, 'config-diff'],
-  [() => '/accounts', 'accounts'], [() => '/password', 'password'],
+  [() => '/', 'dashboard'],
+  [() => '/systems', 'systems'],
+  [() => '/systems?edit=rr-01'],
+  [() => '/links', 'links'],
+  [() => '/keys', 'keys'],
+  [() => '/queues', 'queues'],
+  [() => '/queues/juki-net', 'queue'],
+  [() => '/queues/sim', 'queue-empty'],
+  [() => '/consistency', 'consistency'],
+  [() => '/jobs', 'jobs'],
+  [() => '/audit?verify=1', 'audit'],
+  [() => '/config', 'config'],
+  [() => `/config/versions/${configVersion}`],
+  [() => `/config/diff?from=${configVersion - 1}&to=${configVersion}`, 'config-diff'],
+  [() => '/accounts', 'accounts'],
+  [() => '/password', 'password'],
 ];
 
 /** The page's own words: everything visible except data cells, source text and codes (ids, paths, YAML). */
-const ownText = (p: Page): Promise<string> => p.locator('body').evaluate((body) => {
-  const copy = body.cloneNode(true);
-  for (const e of copy.querySelectorAll('td, pre, textarea, code, option, script')) e.remove();
-  return (copy as unknown as { innerText: string }).innerText;
-});
+const ownText = (p: Page): Promise<string> =>
+  p.locator('body').evaluate((body) => {
+    const copy = body.cloneNode(true);
+    for (const e of copy.querySelectorAll('td, pre, textarea, code, option, script')) e.remove();
+    return (copy as unknown as { innerText: string }).innerText;
+  });
 
 /** The visible strings of the English catalogue that Japanese pages must not show (as whole words). */
-const englishOnly = Object.entries(en).filter(([k, v]) => typeof v === 'string' && v.length >= 3 && v !== ja[k as keyof typeof ja] && !SAME_IN_BOTH.has(v) && !FIXTURE_NAMES.has(v))
+const englishOnly = Object.entries(en)
+  .filter(
+    ([k, v]) => typeof v === 'string' && v.length >= 3 && v !== ja[k as keyof typeof ja] && !SAME_IN_BOTH.has(v) && !FIXTURE_NAMES.has(v),
+  )
   .map(([, v]) => ({ text: v as string, re: new RegExp(`(^|\\W)${(v as string).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}($|\\W)`) }));
 
 /**
  * English texts of other components the UI translates (token warning, broker refusals, the appliance's
  * own audit details and comments): Japanese pages show none of them, data cells included.
  */
-const COMPONENT_PREFIXES = ['token.warning.', 'detail.', 'config.comment.', 'systems.exampleMonitor', 'queue.none', 'actorKind.unknownClient'];
+const COMPONENT_PREFIXES = [
+  'token.warning.',
+  'detail.',
+  'config.comment.',
+  'systems.exampleMonitor',
+  'queue.none',
+  'actorKind.unknownClient',
+];
 const componentEnglish = [
-  ...Object.entries(en).filter(([k, v]) => typeof v === 'string' && COMPONENT_PREFIXES.some((x) => k.startsWith(x))).map(([, v]) => v as string),
-  'not for production', 'burst of failed logins', 'reaches beyond', 'client ID must equal', ' since ', ' parts', 'signed by', 'chain intact', 'encrypted (', 'bytes', 'signed checkpoints',
+  ...Object.entries(en)
+    .filter(([k, v]) => typeof v === 'string' && COMPONENT_PREFIXES.some((x) => k.startsWith(x)))
+    .map(([, v]) => v as string),
+  'not for production',
+  'burst of failed logins',
+  'reaches beyond',
+  'client ID must equal',
+  ' since ',
+  ' parts',
+  'signed by',
+  'chain intact',
+  'encrypted (',
+  'bytes',
+  'signed checkpoints',
 ];
 
 async function expectPage(p: Page, lang: 'ja' | 'en', where: string): Promise<void> {
@@ -65,18 +99,35 @@ async function expectPage(p: Page, lang: 'ja' | 'en', where: string): Promise<vo
   const all = await p.locator('body').innerText();
   expect(all, `${where}: mojibake`).not.toContain('\uFFFD');
   // No catalogue key shown instead of its text (data cells may hold audit action names such as config.apply).
-  expect(Object.keys(en).filter((k) => k.includes('.') && text.includes(k)), where).toEqual([]);
+  expect(
+    Object.keys(en).filter((k) => k.includes('.') && text.includes(k)),
+    where,
+  ).toEqual([]);
   // Times: one form, one zone, on every page; no raw ISO time outside data cells.
   for (const t of await p.locator('.time').allInnerTexts()) expect(t, `${where}: a time`).toMatch(JST);
   expect(text, where).not.toMatch(/\d{4}-\d\d-\d\dT\d\d:\d\d/);
-  const labels = (await p.locator('h1, h2, th, label, button, nav a, header a, .flash, caption, .na').allInnerTexts()).map((s) => s.trim()).filter((s) => s && !SAME_IN_BOTH.has(s));
+  const labels = (await p.locator('h1, h2, th, label, button, nav a, header a, .flash, caption, .na').allInnerTexts())
+    .map((s) => s.trim())
+    .filter((s) => s && !SAME_IN_BOTH.has(s));
   expect(labels.length, where).toBeGreaterThan(0);
   if (lang === 'ja') {
-    expect(englishOnly.filter((s) => s.re.test(text)).map((s) => s.text), `${where}: English left on a Japanese page`).toEqual([]);
-    expect(componentEnglish.filter((s) => all.includes(s)), `${where}: a component's English text on a Japanese page`).toEqual([]);
-    expect(labels.filter((s) => !JAPANESE.test(s)), `${where}: labels not in Japanese`).toEqual([]);
+    expect(
+      englishOnly.filter((s) => s.re.test(text)).map((s) => s.text),
+      `${where}: English left on a Japanese page`,
+    ).toEqual([]);
+    expect(
+      componentEnglish.filter((s) => all.includes(s)),
+      `${where}: a component's English text on a Japanese page`,
+    ).toEqual([]);
+    expect(
+      labels.filter((s) => !JAPANESE.test(s)),
+      `${where}: labels not in Japanese`,
+    ).toEqual([]);
   } else {
-    expect(labels.filter((s) => JAPANESE.test(s) && !s.includes('日本語')), `${where}: Japanese left on an English page`).toEqual([]);
+    expect(
+      labels.filter((s) => JAPANESE.test(s) && !s.includes('日本語')),
+      `${where}: Japanese left on an English page`,
+    ).toEqual([]);
   }
 }
 
@@ -93,7 +144,11 @@ beforeAll(async () => {
   ctx = await browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: 1280, height: 900 }, locale: 'ja-JP' });
   page = await ctx.newPage();
 }, 120_000);
-afterAll(async () => { await browser?.close(); await f?.close(); shotsTmp?.cleanup(); });
+afterAll(async () => {
+  await browser?.close();
+  await f?.close();
+  shotsTmp?.cleanup();
+});
 
 describe('admin UI in Japanese (default) and English (per account)', () => {
   it('speaks Japanese before login and to a new account, and refuses in Japanese', async () => {
@@ -126,7 +181,9 @@ describe('admin UI in Japanese (default) and English (per account)', () => {
     await page.fill('#config-text', text.replace('maxPayloadBytes: 1048576', 'maxPayloadBytes: 10'));
     await page.click('#config-apply');
     await expect(page.locator('#config-problems strong').innerText()).resolves.toBe('1 件の問題があります。何も適用していません。');
-    await expect(page.locator('#config-problems [data-path="limits.maxPayloadBytes"]').innerText()).resolves.toMatch(/^limits\.maxPayloadBytes \(\d+ 行目\): /);
+    await expect(page.locator('#config-problems [data-path="limits.maxPayloadBytes"]').innerText()).resolves.toMatch(
+      /^limits\.maxPayloadBytes \(\d+ 行目\): /,
+    );
     await expectPage(page, 'ja', '/config (problem)');
     await page.screenshot({ path: join(SHOTS, 'config-error.png'), fullPage: true });
     await page.fill('#config-text', text.replace('maxPayloadBytes: 1048576', 'maxPayloadBytes: 2097152'));
@@ -142,9 +199,22 @@ describe('admin UI in Japanese (default) and English (per account)', () => {
     const jobs = [f.operations.startBackup({ passphrase: 'i18n backup passphrase' }, admin), f.operations.startAuditVerify({}, admin)];
     await until(() => jobs.every((j) => j.state === 'done'), 30_000, 'the backup and the verification');
     // Broker refusals as appliance/components/auditTrail.ts records them: an unknown client id, a wrong password.
-    for (const [id, systemId, detail] of [['my-app', null, 'client ID must equal the system ID term-01'], ['term-01', 'term-01', 'bad username or password'],
-      ['term-01', 'term-01', 'system term-01: burst of failed logins over (successful login): 1 attempts, 1 passwords checked and wrong, 0 refused unchecked']] as const) {
-      await f.auditLog.append({ actor: { kind: 'system', id }, action: 'broker.denial', outcome: 'refused', code: 'auth', detail: { detail, listener: 'local-dev', remote: '127.0.0.1', topic: null, systemId } });
+    for (const [id, systemId, detail] of [
+      ['my-app', null, 'client ID must equal the system ID term-01'],
+      ['term-01', 'term-01', 'bad username or password'],
+      [
+        'term-01',
+        'term-01',
+        'system term-01: burst of failed logins over (successful login): 1 attempts, 1 passwords checked and wrong, 0 refused unchecked',
+      ],
+    ] as const) {
+      await f.auditLog.append({
+        actor: { kind: 'system', id },
+        action: 'broker.denial',
+        outcome: 'refused',
+        code: 'auth',
+        detail: { detail, listener: 'local-dev', remote: '127.0.0.1', topic: null, systemId },
+      });
     }
 
     for (const [path, shot] of PAGES) {
@@ -154,11 +224,19 @@ describe('admin UI in Japanese (default) and English (per account)', () => {
     }
     // The link state reads once; broker refusals show their address, an unknown client as such.
     await page.goto(f.url);
-    await expect(page.locator('#links [data-link="sim"] td').nth(1).innerText()).resolves.toMatch(/^接続中（20\d\d-\d\d-\d\d \d\d:\d\d:\d\d JST \(\+09:00\) から）$/);
+    await expect(page.locator('#links [data-link="sim"] td').nth(1).innerText()).resolves.toMatch(
+      /^接続中（20\d\d-\d\d-\d\d \d\d:\d\d:\d\d JST \(\+09:00\) から）$/,
+    );
     await page.goto(`${f.url}/audit`);
-    const denials = await page.locator('#audit-records tr:has-text("broker.denial")').evaluateAll((trs) => trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent)));
+    const denials = await page
+      .locator('#audit-records tr:has-text("broker.denial")')
+      .evaluateAll((trs) => trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent)));
     expect(denials.map((r) => [r[2], r[6], r[7]])).toEqual([
-      ['term-01 (システム)', 'システム term-01: ログイン失敗の連続が終了 (ログイン成功): 1回、パスワード照合で不一致 1回、照合せず拒否 0回', '127.0.0.1'],
+      [
+        'term-01 (システム)',
+        'システム term-01: ログイン失敗の連続が終了 (ログイン成功): 1回、パスワード照合で不一致 1回、照合せず拒否 0回',
+        '127.0.0.1',
+      ],
       ['term-01 (システム)', 'ユーザー名またはパスワードが正しくありません', '127.0.0.1'],
       ['my-app (未登録のクライアント)', 'クライアント ID はシステム ID term-01 と同じでなければなりません', '127.0.0.1'],
     ]);
@@ -177,7 +255,9 @@ describe('admin UI in Japanese (default) and English (per account)', () => {
     await page.goto(f.url);
     await expect(page.locator('#simulated-banner').count()).resolves.toBe(0);
     await expect(page.locator('#rate-chart-zone').textContent()).resolves.toBe('JST (+09:00)');
-    const ticks = await page.locator('#rate-chart [data-tick-ms]').evaluateAll((ts) => ts.map((t) => [Number(t.getAttribute('data-tick-ms')), t.textContent]));
+    const ticks = await page
+      .locator('#rate-chart [data-tick-ms]')
+      .evaluateAll((ts) => ts.map((t) => [Number(t.getAttribute('data-tick-ms')), t.textContent]));
     expect(ticks).toHaveLength(5);
     for (const [ms, label] of ticks) expect(label).toBe(new Date(Number(ms) + 9 * 3_600_000).toISOString().slice(11, 16));
   });
@@ -246,8 +326,14 @@ describe('admin UI in Japanese (default) and English (per account)', () => {
     await expectPage(p, 'en', '/login (English browser)');
     await expect(p.locator('h1').innerText()).resolves.toBe('Log in');
     await other.close();
-    expect((await f.auditRecords()).filter((a) => a.action === 'account.language').map((a) => [a.actor, a.outcome, a.detail]).sort()).toEqual([
-      ['admin', 'ok', 'en'], ['admin', 'refused', 'unknown language "fr"'],
+    expect(
+      (await f.auditRecords())
+        .filter((a) => a.action === 'account.language')
+        .map((a) => [a.actor, a.outcome, a.detail])
+        .sort(),
+    ).toEqual([
+      ['admin', 'ok', 'en'],
+      ['admin', 'refused', 'unknown language "fr"'],
     ]);
   });
 });

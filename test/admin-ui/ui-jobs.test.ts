@@ -26,8 +26,15 @@ async function session(): Promise<string> {
   const g = await app.request('https://ui.test/login');
   const loginCookie = g.headers.getSetCookie()[0]!.split(';')[0]!;
   const token = /name="_csrf" value="([^"]+)"/.exec(await g.text())![1]!;
-  const r = await app.request('https://ui.test/login', { method: 'POST', headers: { cookie: loginCookie, 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ _csrf: token, username: 'viewer', password: 'second monitor pass 2' }) });
-  return r.headers.getSetCookie().find((c) => c.startsWith(SESSION_COOKIE))!.split(';')[0]!;
+  const r = await app.request('https://ui.test/login', {
+    method: 'POST',
+    headers: { cookie: loginCookie, 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ _csrf: token, username: 'viewer', password: 'second monitor pass 2' }),
+  });
+  return r.headers
+    .getSetCookie()
+    .find((c) => c.startsWith(SESSION_COOKIE))!
+    .split(';')[0]!;
 }
 
 beforeAll(async () => {
@@ -35,9 +42,14 @@ beforeAll(async () => {
   const signer = await createSigner(hsmSection.parse({ kind: 'software' }), { dataDir: dir.path });
   const store = await IdentityStore.open(db);
   const versions = await openConfigVersions({ db, initialText: "municipalities: ['242012']\n" });
-  const append = async (e: AuditEvent) => { audited.push(e); };
+  const append = async (e: AuditEvent) => {
+    audited.push(e);
+  };
   const services: ApplianceServices = {
-    config: versions, systems: { list: async () => [] } as never, status: {}, audit: { append },
+    config: versions,
+    systems: { list: async () => [] } as never,
+    status: {},
+    audit: { append },
     operations: onlineOperations({ db, dataDir: dir.path, signer, identityStore: () => store, audit: append }),
   };
   const auth = await openAuthStore({ db, idleMinutes: 15 });
@@ -47,40 +59,77 @@ beforeAll(async () => {
   expect(await auth.createAccount('ops', 'admin', 'first admin pass 12')).toBeUndefined();
   adminToken = (await auth.createApiToken('ops', 'ui jobs test')).token;
 });
-afterAll(async () => { await db?.close(); dir.cleanup(); });
+afterAll(async () => {
+  await db?.close();
+  dir.cleanup();
+});
 
 describe('Jobs page', () => {
   it('shows a running import with its progress, then its outcome; a monitor sees it', async () => {
     const cookie = await session();
     const empty = await (await app.request('https://ui.test/jobs', { headers: { cookie } })).text();
     expect(empty).toContain('id="jobs-none"');
-    const started = await app.request('https://ui.test/api/v1/import', { method: 'POST', headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' }, body: JSON.stringify({ generate: '3000', seed: 'ui-jobs' }) });
+    const started = await app.request('https://ui.test/api/v1/import', {
+      method: 'POST',
+      headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ generate: '3000', seed: 'ui-jobs' }),
+    });
     expect(started.status).toBe(202);
-    const { job } = await started.json() as { job: { id: string } };
+    const { job } = (await started.json()) as { job: { id: string } };
     const page = await (await app.request('https://ui.test/jobs', { headers: { cookie } })).text();
-    expect(page).toMatch(new RegExp(`<tr data-job="${job.id}" data-state="(running|done)" data-kind="import"><td class="nowrap">住民データ取込</td><td>ops</td>`));
+    expect(page).toMatch(
+      new RegExp(
+        `<tr data-job="${job.id}" data-state="(running|done)" data-kind="import"><td class="nowrap">住民データ取込</td><td>ops</td>`,
+      ),
+    );
     expect(page).toMatch(/<progress value="\d+" max="\d+"><\/progress>/);
-    const done = await until(async () => {
-      const html = await (await app.request('https://ui.test/jobs', { headers: { cookie } })).text();
-      return html.includes(`data-job="${job.id}" data-state="done"`) ? html : undefined;
-    }, 60_000, 'the import job to finish');
+    const done = await until(
+      async () => {
+        const html = await (await app.request('https://ui.test/jobs', { headers: { cookie } })).text();
+        return html.includes(`data-job="${job.id}" data-state="done"`) ? html : undefined;
+      },
+      60_000,
+      'the import job to finish',
+    );
     expect(done).toMatch(/<progress value="3000" max="3000"><\/progress> 3000 \/ 3000 件/);
     expect(done).toMatch(/generated 3000: 3000 行: 登録 3000 件、変更なし 0 件、拒否 0 件/);
     // The API keeps the English line.
-    expect(((await (await app.request(`https://ui.test/api/v1/jobs/${job.id}`, { headers: { authorization: `Bearer ${adminToken}` } })).json()) as { summary: string }).summary).toMatch(/generated 3000: 3000 lines: 3000 stored, 0 unchanged, 0 rejected/);
+    expect(
+      (
+        (await (
+          await app.request(`https://ui.test/api/v1/jobs/${job.id}`, { headers: { authorization: `Bearer ${adminToken}` } })
+        ).json()) as { summary: string }
+      ).summary,
+    ).toMatch(/generated 3000: 3000 lines: 3000 stored, 0 unchanged, 0 rejected/);
     expect(audited.filter((e) => e.action === 'register.import').map((e) => e.outcome)).toEqual(['ok', 'ok']);
   }, 90_000);
 
   it('refuses a second import while one runs, before the extract is stored on the appliance', async () => {
-    const api = (path: string, init: RequestInit) => app.request(`https://ui.test/api/v1${path}`, { ...init, headers: { authorization: `Bearer ${adminToken}`, ...init.headers as Record<string, string> } });
-    const first = await api('/import', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ generate: '20000', seed: 'ui-jobs-long' }) });
+    const api = (path: string, init: RequestInit) =>
+      app.request(`https://ui.test/api/v1${path}`, {
+        ...init,
+        headers: { authorization: `Bearer ${adminToken}`, ...(init.headers as Record<string, string>) },
+      });
+    const first = await api('/import', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ generate: '20000', seed: 'ui-jobs-long' }),
+    });
     expect(first.status).toBe(202);
-    const second = await api('/import?format=csv&name=second.csv', { method: 'POST', headers: { 'content-type': 'text/csv' }, body: 'residentCode\n1\n' });
+    const second = await api('/import?format=csv&name=second.csv', {
+      method: 'POST',
+      headers: { 'content-type': 'text/csv' },
+      body: 'residentCode\n1\n',
+    });
     expect(second.status).toBe(409);
     expect(((await second.json()) as { message: string }).message).toMatch(/an import is already running \(job \S+, by ops\)/);
     expect(existsSync(join(dir.path, 'imports')) ? readdirSync(join(dir.path, 'imports')) : []).toEqual([]);
     expect(audited.some((e) => e.action === 'register.import' && e.outcome === 'refused')).toBe(true);
-    const { job } = await first.json() as { job: { id: string } };
-    await until(async () => ((await (await api(`/jobs/${job.id}`, {})).json()) as { state: string }).state !== 'running', 120_000, 'the first import to end');
+    const { job } = (await first.json()) as { job: { id: string } };
+    await until(
+      async () => ((await (await api(`/jobs/${job.id}`, {})).json()) as { state: string }).state !== 'running',
+      120_000,
+      'the first import to end',
+    );
   }, 150_000);
 });

@@ -34,14 +34,25 @@ async function session(): Promise<{ cookie: string; csrf: string }> {
   const g = await app.request('https://ui.test/login');
   const loginCookie = g.headers.getSetCookie()[0]!.split(';')[0]!;
   const token = /name="_csrf" value="([^"]+)"/.exec(await g.text())![1]!;
-  const r = await app.request('https://ui.test/login', { method: 'POST', headers: { cookie: loginCookie, 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ _csrf: token, username: 'officer', password: 'second security pass 2' }) });
-  const cookie = r.headers.getSetCookie().find((c) => c.startsWith(SESSION_COOKIE))!.split(';')[0]!;
+  const r = await app.request('https://ui.test/login', {
+    method: 'POST',
+    headers: { cookie: loginCookie, 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ _csrf: token, username: 'officer', password: 'second security pass 2' }),
+  });
+  const cookie = r.headers
+    .getSetCookie()
+    .find((c) => c.startsWith(SESSION_COOKIE))!
+    .split(';')[0]!;
   const page = await app.request('https://ui.test/keys', { headers: { cookie } });
   return { cookie, csrf: /name="_csrf" value="([^"]+)"/.exec(await page.text())![1]! };
 }
 
 const post = (s: { cookie: string; csrf: string }, path: string, fields: Record<string, string>) =>
-  app.request(`https://ui.test${path}`, { method: 'POST', headers: { cookie: s.cookie, 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ _csrf: s.csrf, ...fields }) });
+  app.request(`https://ui.test${path}`, {
+    method: 'POST',
+    headers: { cookie: s.cookie, 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ _csrf: s.csrf, ...fields }),
+  });
 
 /** The rows of the page's key table: label, algorithm, kid, certificate subject. */
 async function pageKeys(s: { cookie: string }): Promise<{ label: string; algorithm: string; kid: string; subject: string }[]> {
@@ -60,13 +71,16 @@ async function csrKey(pem: string): Promise<{ spki: Buffer; subject: string }> {
 beforeAll(async () => {
   token = createSoftHsmToken();
   process.env.PARITY_TEST_PIN = token.pin;
-  writeFileSync(configFile, [
-    "municipalities: ['242012']",
-    `dataDir: ${JSON.stringify(join(dir.path, 'data'))}`,
-    'log: { level: error }',
-    `hsm: { kind: pkcs11, module: ${token.module}, tokenLabel: ${token.label}, pin: { env: PARITY_TEST_PIN }, keyLabel: node-signing }`,
-    '',
-  ].join('\n'));
+  writeFileSync(
+    configFile,
+    [
+      "municipalities: ['242012']",
+      `dataDir: ${JSON.stringify(join(dir.path, 'data'))}`,
+      'log: { level: error }',
+      `hsm: { kind: pkcs11, module: ${token.module}, tokenLabel: ${token.label}, pin: { env: PARITY_TEST_PIN }, keyLabel: node-signing }`,
+      '',
+    ].join('\n'),
+  );
   const r = loadConfig(configFile);
   if (!r.ok) throw new Error(JSON.stringify(r.problems));
   config = r.config;
@@ -74,7 +88,10 @@ beforeAll(async () => {
   const versions = await openConfigVersions({ db, initialText: "municipalities: ['242012']\n" });
   // What applianceServices wires for the HSM page (admin-ui/adapters/index.ts).
   const services: ApplianceServices = {
-    config: versions, systems: { list: async () => [] } as never, status: {}, audit: { append: async () => undefined },
+    config: versions,
+    systems: { list: async () => [] } as never,
+    status: {},
+    audit: { append: async () => undefined },
     keys: keysFromHsm({ hsm: () => config.hsm, dataDir: config.dataDir, trustAnchorFiles: () => [] }),
   };
   const auth = await openAuthStore({ db, idleMinutes: 15 });
@@ -82,7 +99,12 @@ beforeAll(async () => {
   expect(await auth.createAccount('officer', 'security', 'first security pass 1')).toBeUndefined();
   expect(await auth.changePassword('officer', 'first security pass 1', 'second security pass 2')).toBeUndefined();
 });
-afterAll(async () => { delete process.env.PARITY_TEST_PIN; await db?.close(); token?.cleanup(); dir.cleanup(); });
+afterAll(async () => {
+  delete process.env.PARITY_TEST_PIN;
+  await db?.close();
+  token?.cleanup();
+  dir.cleanup();
+});
 
 describe('the HSM page and `juki-gw keys` see the same token', () => {
   it('list the same keys with the same public keys and certificate, whichever side generated them', async () => {
@@ -110,7 +132,7 @@ describe('the HSM page and `juki-gw keys` see the same token', () => {
     expect(cert[1]).toBe(SUBJECT);
   });
 
-  it('the page\'s CSR and `juki-gw keys csr` carry the same public key, for each key on the token', async () => {
+  it("the page's CSR and `juki-gw keys csr` carry the same public key, for each key on the token", async () => {
     const s = await session();
     for (const label of ['node-signing', 'page-made']) {
       const res = await post(s, '/keys/csr', { label, subject: SUBJECT });

@@ -48,7 +48,8 @@ async function apply(edit: (text: string) => string, comment: string): Promise<R
   expect(r.status, JSON.stringify(r.json)).toBe(200);
   return r.json;
 }
-const applyDigitCheck = (on: boolean) => apply((t) => t.replace(/checkResidentCodeDigit: \w+/, `checkResidentCodeDigit: ${on}`), `住民票コード check digit ${on ? 'on' : 'off'}`);
+const applyDigitCheck = (on: boolean) =>
+  apply((t) => t.replace(/checkResidentCodeDigit: \w+/, `checkResidentCodeDigit: ${on}`), `住民票コード check digit ${on ? 'on' : 'off'}`);
 
 beforeAll(async () => {
   const dataDir = join(dir.path, 'data');
@@ -57,11 +58,17 @@ beforeAll(async () => {
   writeFileSync(pwFile, PASSWORD);
   const port = await freePort();
   const text = [
-    `municipalities: ['${SERVED}']`, `dataDir: ${dataDir}`, 'hsm: { kind: software }', 'checkResidentCodeDigit: true',
+    `municipalities: ['${SERVED}']`,
+    `dataDir: ${dataDir}`,
+    'hsm: { kind: software }',
+    'checkResidentCodeDigit: true',
     `listeners: [{ name: plain, type: plain, host: 127.0.0.1, port: ${port} }]`,
     `systems: [{ id: rr-01, role: resident-register, password: { file: ${pwFile} } }]`,
-    'broker: { syncWrites: false }', `admin: { host: 127.0.0.1, port: ${await freePort()} }`,
-    `ui: { enabled: true, host: 127.0.0.1, port: ${await freePort()} }`, 'limits: { minFreeDiskBytes: 0 }', '',
+    'broker: { syncWrites: false }',
+    `admin: { host: 127.0.0.1, port: ${await freePort()} }`,
+    `ui: { enabled: true, host: 127.0.0.1, port: ${await freePort()} }`,
+    'limits: { minFreeDiskBytes: 0 }',
+    '',
   ].join('\n');
   const configFile = join(dir.path, 'juki-gw.yaml');
   writeFileSync(configFile, text);
@@ -72,7 +79,14 @@ beforeAll(async () => {
   const made = adminApi(r.config, { env: { JUKIGW_API_TOKEN: (await auth.createApiToken('admin', 'live apply test')).token } });
   if (!made.ok) throw new Error(made.message);
   api = made.api;
-  client = await mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, { clientId: 'rr-01', username: 'rr-01', password: PASSWORD, clean: false, protocolVersion: 4, reconnectPeriod: 0 });
+  client = await mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, {
+    clientId: 'rr-01',
+    username: 'rr-01',
+    password: PASSWORD,
+    clean: false,
+    protocolVersion: 4,
+    reconnectPeriod: 0,
+  });
   client.on('message', (_t, p) => replies.push(JSON.parse(p.toString('utf8')) as Envelope));
   await client.subscribeAsync('res/rr-01', { qos: 1 });
 }, 60_000);
@@ -88,7 +102,10 @@ describe('a configuration applied live is re-read by the running appliance', () 
     const first = residentWithBadDigit(0);
     const refused = await update(first);
     expect(refused.type).toBe('error');
-    expect(refused.body).toMatchObject({ code: 'invalid_request', details: [expect.objectContaining({ path: 'body.record.residentCode', problem: expect.stringMatching(/^residentCode\.checkDigit/) })] });
+    expect(refused.body).toMatchObject({
+      code: 'invalid_request',
+      details: [expect.objectContaining({ path: 'body.record.residentCode', problem: expect.stringMatching(/^residentCode\.checkDigit/) })],
+    });
 
     const off = await applyDigitCheck(false);
     expect(off.plan).toMatchObject({ live: ['checkResidentCodeDigit'], restartRequired: [] });
@@ -103,7 +120,7 @@ describe('a configuration applied live is re-read by the running appliance', () 
     expect(again.body).toMatchObject({ code: 'invalid_request', details: [expect.objectContaining({ path: 'body.record.residentCode' })] });
   });
 
-  it('limits: the dashboard\'s disk figures show the minimum free space just applied', async () => {
+  it("limits: the dashboard's disk figures show the minimum free space just applied", async () => {
     const before = await api.call('GET', '/status');
     expect(before.json.disk).toMatchObject({ minFreeBytes: 0 });
     const r = await apply((t) => t.replace('limits: { minFreeDiskBytes: 0 }', 'limits: { minFreeDiskBytes: 1048576 }'), 'keep 1 MiB free');
@@ -111,14 +128,17 @@ describe('a configuration applied live is re-read by the running appliance', () 
     expect((await api.call('GET', '/status')).json.disk).toMatchObject({ minFreeBytes: 1048576 });
   });
 
-  it('limits: the health port\'s disk check (/readyz) follows the minimum free space just applied', async () => {
+  it("limits: the health port's disk check (/readyz) follows the minimum free space just applied", async () => {
     const readyz = async () => {
       const res = await fetch(`http://127.0.0.1:${app.parts.liveConfig.current().admin.port}/readyz`);
       return { status: res.status, text: await res.text() };
     };
     expect((await readyz()).status).toBe(200);
     // More than any disk here has free: the appliance must report itself not ready, without a restart.
-    await apply((t) => t.replace(/limits: \{ minFreeDiskBytes: \d+ \}/, 'limits: { minFreeDiskBytes: 1000000000000000 }'), 'impossible minimum');
+    await apply(
+      (t) => t.replace(/limits: \{ minFreeDiskBytes: \d+ \}/, 'limits: { minFreeDiskBytes: 1000000000000000 }'),
+      'impossible minimum',
+    );
     const full = await readyz();
     expect(full.status).toBe(503);
     expect(full.text).toMatch(/disk-space/);

@@ -15,8 +15,12 @@ beforeAll(async () => {
   a = await startUiAppliance();
   browser = await launchChromium({ ignoreCertificateErrors: true });
   const ctx = await browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: 1280, height: 900 } });
-  ctx.on('console', (m) => { if (/Content Security Policy|Refused to/i.test(m.text())) browserProblems.push(m.text()); });
-  ctx.on('weberror', (e) => { browserProblems.push(e.error().message); });
+  ctx.on('console', (m) => {
+    if (/Content Security Policy|Refused to/i.test(m.text())) browserProblems.push(m.text());
+  });
+  ctx.on('weberror', (e) => {
+    browserProblems.push(e.error().message);
+  });
   page = await ctx.newPage();
   await page.goto(`${a.url}/login`);
   await page.fill('#username', MONITOR.user);
@@ -36,9 +40,11 @@ async function shownChart(p: Page, link: string) {
   const svg = fig.locator(`svg[data-depth-chart="${link}"]`);
   const box = await svg.boundingBox();
   return {
-    depth: await fig.getAttribute('data-depth'), dead: await fig.getAttribute('data-dead-letters'),
+    depth: await fig.getAttribute('data-depth'),
+    dead: await fig.getAttribute('data-dead-letters'),
     samples: Number(await svg.getAttribute('data-samples')),
-    width: box?.width ?? 0, height: box?.height ?? 0,
+    width: box?.width ?? 0,
+    height: box?.height ?? 0,
     points: ((await svg.locator('polyline').getAttribute('points')) ?? '').trim().split(/\s+/).length,
     circles: await svg.locator('circle').count(),
   };

@@ -9,13 +9,24 @@ import { MONITOR, startUiAppliance, type UiAppliance } from './ui-appliance.js';
 let a: UiAppliance;
 let cookie = '';
 
-function call(method: string, path: string, headers: Record<string, string> = {}, body?: string): Promise<{ status: number; cookies: string[]; text: string }> {
+function call(
+  method: string,
+  path: string,
+  headers: Record<string, string> = {},
+  body?: string,
+): Promise<{ status: number; cookies: string[]; text: string }> {
   const u = new URL(a.url);
   return new Promise((resolve, reject) => {
     const req = request({ host: u.hostname, port: u.port, method, path, headers, rejectUnauthorized: false }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (d: Buffer) => chunks.push(d));
-      res.on('end', () => resolve({ status: res.statusCode!, cookies: (res.headers['set-cookie'] ?? []).map((c) => c.split(';')[0]!), text: Buffer.concat(chunks).toString() }));
+      res.on('end', () =>
+        resolve({
+          status: res.statusCode!,
+          cookies: (res.headers['set-cookie'] ?? []).map((c) => c.split(';')[0]!),
+          text: Buffer.concat(chunks).toString(),
+        }),
+      );
     });
     req.on('error', reject);
     req.end(body);
@@ -51,7 +62,9 @@ beforeAll(async () => {
   expect(r.status).toBe(303);
   cookie = r.cookies.find((c) => c.startsWith('__Host-jgw_session='))!;
 }, 120_000);
-afterAll(async () => { await a?.close(); });
+afterAll(async () => {
+  await a?.close();
+});
 
 describe('queues per uplink in the running appliance', () => {
   it('lists every link with its figures and depth history on the Queues page and the dashboard', async () => {
@@ -73,7 +86,11 @@ describe('queues per uplink in the running appliance', () => {
       expect([dashRow[0], dashRow[1], dashRow[3]]).toEqual([name, String(s.depth), String(s.dead)]);
       for (const html of [queues, dashboard]) {
         const fig = attrs(html, 'figure', 'data-link', name);
-        expect(fig).toMatchObject({ 'data-depth': String(s.depth), 'data-dead-letters': String(s.dead), 'data-oldest-ms': s.depth ? expect.stringMatching(/^\d+$/) : '' });
+        expect(fig).toMatchObject({
+          'data-depth': String(s.depth),
+          'data-dead-letters': String(s.dead),
+          'data-oldest-ms': s.depth ? expect.stringMatching(/^\d+$/) : '',
+        });
         const chart = attrs(html, 'svg', 'data-depth-chart', name);
         // Sampled from the start of the appliance on: at least one sample, each a depth.
         expect(Number(chart['data-samples'])).toBeGreaterThanOrEqual(1);

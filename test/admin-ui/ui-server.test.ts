@@ -36,12 +36,25 @@ afterEach(async () => {
 
 async function start(port: number, printed: string[]): Promise<AdminUiHandle> {
   const versions = await openConfigVersions({ db, initialText: "municipalities: ['242012']\n" });
-  const services: ApplianceServices = { config: versions, systems: createSystemsService(versions), status: {}, audit: { append: async (e) => { events.push(e); } } };
+  const services: ApplianceServices = {
+    config: versions,
+    systems: createSystemsService(versions),
+    status: {},
+    audit: {
+      append: async (e) => {
+        events.push(e);
+      },
+    },
+  };
   const h = await startAdminUi({
     config: { enabled: true, host: '127.0.0.1', port, sessionIdleMinutes: 15, timeZone: 'Asia/Tokyo' },
-    services, db, dataDir: dir.path,
+    services,
+    db,
+    dataDir: dir.path,
     logger: createLogger({ level: 'info', destination: logFile }),
-    printOnce: (t) => { printed.push(t); },
+    printOnce: (t) => {
+      printed.push(t);
+    },
   });
   handles.push(h);
   return h;
@@ -49,15 +62,22 @@ async function start(port: number, printed: string[]): Promise<AdminUiHandle> {
 
 function httpsLogin(url: string, password: string): Promise<number> {
   const u = new URL(url);
-  const call = (method: string, path: string, headers: Record<string, string>, body?: string) => new Promise<{ status: number; cookie?: string; text: string }>((resolve, reject) => {
-    const req = request({ host: u.hostname, port: u.port, method, path, headers, rejectUnauthorized: false }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (d: Buffer) => chunks.push(d));
-      res.on('end', () => resolve({ status: res.statusCode!, cookie: res.headers['set-cookie']?.[0]?.split(';')[0], text: Buffer.concat(chunks).toString() }));
+  const call = (method: string, path: string, headers: Record<string, string>, body?: string) =>
+    new Promise<{ status: number; cookie?: string; text: string }>((resolve, reject) => {
+      const req = request({ host: u.hostname, port: u.port, method, path, headers, rejectUnauthorized: false }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (d: Buffer) => chunks.push(d));
+        res.on('end', () =>
+          resolve({
+            status: res.statusCode!,
+            cookie: res.headers['set-cookie']?.[0]?.split(';')[0],
+            text: Buffer.concat(chunks).toString(),
+          }),
+        );
+      });
+      req.on('error', reject);
+      req.end(body);
     });
-    req.on('error', reject);
-    req.end(body);
-  });
   return call('GET', '/login', {}).then(async (page) => {
     const csrf = /name="_csrf" value="([^"]+)"/.exec(page.text)![1]!;
     const form = new URLSearchParams({ _csrf: csrf, username: 'admin', password }).toString();
@@ -101,7 +121,13 @@ describe('admin UI server', () => {
     // A client offering at most TLS 1.1 (which this Node/OpenSSL can speak at SECLEVEL=0) gets the
     // server's protocol_version alert.
     const old = await new Promise<string>((resolve) => {
-      const s = tlsConnect({ host: '127.0.0.1', port, minVersion: 'TLSv1', maxVersion: 'TLSv1.1', ciphers: 'DEFAULT@SECLEVEL=0', rejectUnauthorized: false }, () => { resolve(`connected ${s.getProtocol()}`); s.destroy(); });
+      const s = tlsConnect(
+        { host: '127.0.0.1', port, minVersion: 'TLSv1', maxVersion: 'TLSv1.1', ciphers: 'DEFAULT@SECLEVEL=0', rejectUnauthorized: false },
+        () => {
+          resolve(`connected ${s.getProtocol()}`);
+          s.destroy();
+        },
+      );
       s.on('error', (e) => resolve(e.message));
     });
     expect(old).not.toMatch(/^connected/);

@@ -33,9 +33,14 @@ beforeAll(async () => {
   const dataDir = join(dir.path, 'data');
   mkdirSync(dataDir, { recursive: true });
   const text = [
-    "municipalities: ['242012']", `dataDir: ${dataDir}`, 'hsm: { kind: software }', 'broker: { syncWrites: false }',
+    "municipalities: ['242012']",
+    `dataDir: ${dataDir}`,
+    'hsm: { kind: software }',
+    'broker: { syncWrites: false }',
     `listeners: [{ name: plain, type: plain, host: 127.0.0.1, port: ${await freePort()} }]`,
-    `admin: { host: 127.0.0.1, port: ${await freePort()} }`, `ui: { enabled: true, host: 127.0.0.1, port: ${await freePort()} }`, '',
+    `admin: { host: 127.0.0.1, port: ${await freePort()} }`,
+    `ui: { enabled: true, host: 127.0.0.1, port: ${await freePort()} }`,
+    '',
   ].join('\n');
   const r = parseConfigText(text);
   if (!r.ok) throw new Error(JSON.stringify(r.problems));
@@ -50,15 +55,20 @@ beforeAll(async () => {
   };
   cookies = { ja: await session('shokuin', 'ja'), en: await session('staff', 'en') };
 }, 120_000);
-afterAll(async () => { await app?.close(); dir.cleanup(); });
+afterAll(async () => {
+  await app?.close();
+  dir.cleanup();
+});
 
 describe('simulated upstreams in the admin UI', () => {
-  it('shows the banner on the dashboard and every other page, in the account\'s language', async () => {
+  it("shows the banner on the dashboard and every other page, in the account's language", async () => {
     const url = app.parts.uiUrl!;
     for (const path of ['/', '/links', '/queues', '/config', '/password']) {
       const ja = await get(`${url}${path}`, cookies.ja);
       expect(ja.status, path).toBe(200);
-      expect(ja.body, path).toMatch(/<div class="simulated" id="simulated-banner" role="alert" title="SIMULATED upstream[^"]*">【模擬環境】上位接続先が設定されていないため/);
+      expect(ja.body, path).toMatch(
+        /<div class="simulated" id="simulated-banner" role="alert" title="SIMULATED upstream[^"]*">【模擬環境】上位接続先が設定されていないため/,
+      );
       const en = await get(`${url}${path}`, cookies.en);
       expect(en.body, path).toContain('id="simulated-banner" role="alert"');
       expect(en.body, path).toContain('>SIMULATED UPSTREAMS: no upstream is configured.');

@@ -31,7 +31,10 @@ let refuse = false;
 
 async function open(extra: Partial<Parameters<typeof openConfigVersions>[0]> = {}): Promise<ConfigVersions> {
   return openConfigVersions({
-    db, initialText: BASE, signer, activeFile: join(dir.path, 'active.yaml'),
+    db,
+    initialText: BASE,
+    signer,
+    activeFile: join(dir.path, 'active.yaml'),
     applyLive: async (next, plan) => {
       if (refuse) throw new Error('listener b cannot bind');
       applied.push({ plan, port: next.listeners[1]!.port });
@@ -65,7 +68,10 @@ describe('configuration versions', () => {
 
   it('applies a change as a new version, restarting only the changed listener, and survives reopening', async () => {
     const v = await open();
-    const text = BASE.replace('port: 18832', 'port: 18833').replace('role: resident-register }', 'role: resident-register, enabled: false }');
+    const text = BASE.replace('port: 18832', 'port: 18833').replace(
+      'role: resident-register }',
+      'role: resident-register, enabled: false }',
+    );
     const r = await v.apply(text, actor, 'move listener b');
     expect(r.ok && r.version.version).toBe(2);
     expect(r.ok && r.plan).toEqual({ changed: ['listeners', 'systems'], live: ['systems'], restartListeners: ['b'], restartRequired: [] });
@@ -75,20 +81,30 @@ describe('configuration versions', () => {
     const again = await open();
     expect((await again.current()).text).toBe(text);
     expect(again.running().listeners[1]!.port).toBe(18833);
-    expect((await again.versions()).map((x) => [x.version, x.author, x.comment])).toEqual([[2, 'admin', 'move listener b'], [1, 'system', 'configuration at first start']]);
+    expect((await again.versions()).map((x) => [x.version, x.author, x.comment])).toEqual([
+      [2, 'admin', 'move listener b'],
+      [1, 'system', 'configuration at first start'],
+    ]);
   });
 
   it('records a configuration file edited outside the UI as the next version at start', async () => {
     await (await open()).apply(BASE.replace('port: 18832', 'port: 18860'), actor);
     const handEdited = BASE.replace('port: 18832', 'port: 18861');
     const v = await open({ initialText: handEdited });
-    expect((await v.current())).toMatchObject({ version: 3, author: 'system', comment: 'configuration file changed outside the UI', text: handEdited });
+    expect(await v.current()).toMatchObject({
+      version: 3,
+      author: 'system',
+      comment: 'configuration file changed outside the UI',
+      text: handEdited,
+    });
     await v.rollback(2, actor);
     // The same file again: the UI's rollback (version 4) stays what runs.
     const after = await open({ initialText: handEdited });
-    expect((await after.current())).toMatchObject({ version: 4, comment: 'rollback to version 2' });
+    expect(await after.current()).toMatchObject({ version: 4, comment: 'rollback to version 2' });
     expect(after.running().listeners[1]!.port).toBe(18860);
-    await expect(open({ initialText: 'municipalities: []\n' })).rejects.toThrow('the running configuration is not valid: municipalities: serve at least one municipality code');
+    await expect(open({ initialText: 'municipalities: []\n' })).rejects.toThrow(
+      'the running configuration is not valid: municipalities: serve at least one municipality code',
+    );
   });
 
   it('does not store a version the running appliance refused, and restores the previous state', async () => {
@@ -133,15 +149,26 @@ describe('configuration versions', () => {
     const parsed = JSON.parse(doc);
     const payload = JSON.parse(Buffer.from(parsed.jws.payload, 'base64url').toString());
     payload.body.text = payload.body.text.replace('18850', '18851');
-    const altered = JSON.stringify({ ...parsed, jws: { ...parsed.jws, payload: Buffer.from(JSON.stringify(payload)).toString('base64url') } });
-    expect(await v.importSignedBackup!(altered, actor)).toEqual({ ok: false, problems: [{ path: '(backup)', message: 'signature does not verify (document altered or not ours)' }] });
+    const altered = JSON.stringify({
+      ...parsed,
+      jws: { ...parsed.jws, payload: Buffer.from(JSON.stringify(payload)).toString('base64url') },
+    });
+    expect(await v.importSignedBackup!(altered, actor)).toEqual({
+      ok: false,
+      problems: [{ path: '(backup)', message: 'signature does not verify (document altered or not ours)' }],
+    });
 
     const otherDir = tempDir('jukigw-other-');
     const other = await createSigner(hsmSection.parse({ kind: 'software' }), { dataDir: otherDir.path });
     const otherDb = await openApplianceDb(join(otherDir.path, 'db'));
     const foreign = await (await openConfigVersions({ db: otherDb, initialText: BASE, signer: other })).exportSignedBackup!(actor);
-    expect(await v.importSignedBackup!(foreign, actor)).toEqual({ ok: false, problems: [{ path: '(backup)', message: 'signed by a certificate this appliance does not trust' }] });
-    await other.close(); await otherDb.close(); otherDir.cleanup();
+    expect(await v.importSignedBackup!(foreign, actor)).toEqual({
+      ok: false,
+      problems: [{ path: '(backup)', message: 'signed by a certificate this appliance does not trust' }],
+    });
+    await other.close();
+    await otherDb.close();
+    otherDir.cleanup();
     expect((await v.importSignedBackup!('not json', actor)).ok).toBe(false);
   });
 

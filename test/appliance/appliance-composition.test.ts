@@ -16,9 +16,12 @@ const logger = createLogger({ level: 'silent' });
 
 async function config(name: string) {
   return configSchema.parse({
-    municipalities: ['242012'], dataDir: join(tmp.path, name),
+    municipalities: ['242012'],
+    dataDir: join(tmp.path, name),
     listeners: [{ name: 'local-dev', type: 'plain', host: '127.0.0.1', port: await freePort() }],
-    broker: { syncWrites: false }, admin: { host: '127.0.0.1', port: await freePort() }, limits: { minFreeDiskBytes: 0 },
+    broker: { syncWrites: false },
+    admin: { host: '127.0.0.1', port: await freePort() },
+    limits: { minFreeDiskBytes: 0 },
   });
 }
 
@@ -30,11 +33,28 @@ describe('startAppliance with `only`', () => {
       const { parts } = app;
       expect(parts.broker?.address('local-dev').port).toBe(c.listeners[0]!.port);
       expect(parts.admin?.address().port).toBe(c.admin.port);
-      expect({ signer: parts.signer, atRest: parts.atRest, auditLog: parts.auditLog, versions: parts.versions, uplink: parts.uplink, cs: parts.cs, gw: parts.gw, uiUrl: parts.uiUrl })
-        .toEqual({ signer: undefined, atRest: undefined, auditLog: undefined, versions: undefined, uplink: undefined, cs: undefined, gw: undefined, uiUrl: undefined });
+      expect({
+        signer: parts.signer,
+        atRest: parts.atRest,
+        auditLog: parts.auditLog,
+        versions: parts.versions,
+        uplink: parts.uplink,
+        cs: parts.cs,
+        gw: parts.gw,
+        uiUrl: parts.uiUrl,
+      }).toEqual({
+        signer: undefined,
+        atRest: undefined,
+        auditLog: undefined,
+        versions: undefined,
+        uplink: undefined,
+        cs: undefined,
+        gw: undefined,
+        uiUrl: undefined,
+      });
       // Without configuration versions the configuration is the one given.
       expect(parts.liveConfig.current()).toBe(c);
-      const ready = await (await fetch(`http://127.0.0.1:${c.admin.port}/readyz`)).json() as { checks: Array<{ name: string }> };
+      const ready = (await (await fetch(`http://127.0.0.1:${c.admin.port}/readyz`)).json()) as { checks: Array<{ name: string }> };
       expect(ready.checks.map((x) => x.name)).toEqual(['db', 'disk-space', 'listeners']);
     } finally {
       await app.close();

@@ -12,16 +12,29 @@ import { tempDir } from '../helpers/tmp.js';
 const tmp = tempDir('jukigw-csrestart-');
 const dataDir = join(tmp.path, 'data');
 let a: UiAppliance | undefined;
-afterAll(async () => { await a?.close(); tmp.cleanup(); });
+afterAll(async () => {
+  await a?.close();
+  tmp.cleanup();
+});
 
 function api<T>(token: string, method: string, path: string): Promise<{ status: number; body: T }> {
   const u = new URL(a!.url);
   return new Promise((resolve, reject) => {
-    const req = request({ host: u.hostname, port: u.port, method, path: `/api/v1${path}`, headers: { authorization: `Bearer ${token}` }, rejectUnauthorized: false }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (d: Buffer) => chunks.push(d));
-      res.on('end', () => resolve({ status: res.statusCode!, body: JSON.parse(Buffer.concat(chunks).toString()) as T }));
-    });
+    const req = request(
+      {
+        host: u.hostname,
+        port: u.port,
+        method,
+        path: `/api/v1${path}`,
+        headers: { authorization: `Bearer ${token}` },
+        rejectUnauthorized: false,
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (d: Buffer) => chunks.push(d));
+        res.on('end', () => resolve({ status: res.statusCode!, body: JSON.parse(Buffer.concat(chunks).toString()) as T }));
+      },
+    );
     req.on('error', reject);
     req.end();
   });
@@ -33,8 +46,17 @@ describe('a consistency check across a restart of the appliance', () => {
     // A check whose peer never answers: the appliance stops while it runs.
     const checker = a.app.parts.cs!.consistency.checker;
     let asked: () => void = () => {};
-    const waiting = new Promise<void>((r) => { asked = r; });
-    void checker.start({ lgCode: '242012', peer: 'pref:240001', transport: () => { asked(); return new Promise(() => {}); } });
+    const waiting = new Promise<void>((r) => {
+      asked = r;
+    });
+    void checker.start({
+      lgCode: '242012',
+      peer: 'pref:240001',
+      transport: () => {
+        asked();
+        return new Promise(() => {});
+      },
+    });
     await waiting;
     const left = (await checker.sessions.list())[0]!.id;
     await a.close();
@@ -49,7 +71,9 @@ describe('a consistency check across a restart of the appliance', () => {
     expect(before.body.progress).toMatchObject({ runId: left, state: 'interrupted' });
     expect(before.body.progress.detail).toContain('stopped while the check ran');
     const audit = await api<AuditRecord[]>(token, 'GET', '/audit?action=consistency.check');
-    expect(audit.body.filter((r) => r.target === left)).toEqual([expect.objectContaining({ outcome: 'failed', detail: expect.stringContaining('interrupted') })]);
+    expect(audit.body.filter((r) => r.target === left)).toEqual([
+      expect.objectContaining({ outcome: 'failed', detail: expect.stringContaining('interrupted') }),
+    ]);
 
     const started = await api<{ runId: string }>(token, 'POST', '/consistency');
     expect(started.status).toBe(202);
@@ -58,7 +82,10 @@ describe('a consistency check across a restart of the appliance', () => {
     while (p.state === 'running');
     expect(p).toMatchObject({ state: 'done', detail: expect.stringContaining('0 difference(s)') });
     let ended: AuditRecord[] = [];
-    while (ended.length === 0) ended = (await api<AuditRecord[]>(token, 'GET', '/audit?action=consistency.check')).body.filter((r) => r.target === started.body.runId);
+    while (ended.length === 0)
+      ended = (await api<AuditRecord[]>(token, 'GET', '/audit?action=consistency.check')).body.filter(
+        (r) => r.target === started.body.runId,
+      );
     expect(ended).toEqual([expect.objectContaining({ actor: 'admin2', outcome: 'ok' })]);
   }, 240_000);
 });

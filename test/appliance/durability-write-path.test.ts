@@ -38,12 +38,19 @@ const INGRESS = `!${SUBLEVELS.ingress}!`;
 const REPLY_MARK = [`!${SUBLEVELS.inbox}!i!`, `!${SUBLEVELS.inbox}!t!`];
 /** The writes that precede no acknowledgement (see the top of this file). */
 const acknowledgesNothing = (w: RecordedWrite): boolean =>
-  (w.ops.length > 0 && w.ops.every((op) => op.type === 'del' && DELETES_OF.some((p) => op.key.startsWith(p))))
-  || (w.call === 'clear' && w.ops.every((op) => op.key.startsWith(INGRESS)))
-  || (w.ops.length === 2 && w.ops.every((op) => op.type === 'put' && REPLY_MARK.some((p) => op.key.startsWith(p))));
+  (w.ops.length > 0 && w.ops.every((op) => op.type === 'del' && DELETES_OF.some((p) => op.key.startsWith(p)))) ||
+  (w.call === 'clear' && w.ops.every((op) => op.key.startsWith(INGRESS))) ||
+  (w.ops.length === 2 && w.ops.every((op) => op.type === 'put' && REPLY_MARK.some((p) => op.key.startsWith(p))));
 
 async function requester(url: string, systemId: string, recorder: WriteRecorder) {
-  const client: MqttClient = await mqtt.connectAsync(url, { clientId: systemId, username: systemId, password: PASSWORD, clean: false, protocolVersion: 4, reconnectPeriod: 0 });
+  const client: MqttClient = await mqtt.connectAsync(url, {
+    clientId: systemId,
+    username: systemId,
+    password: PASSWORD,
+    clean: false,
+    protocolVersion: 4,
+    reconnectPeriod: 0,
+  });
   const waiting = new Map<string, (e: Envelope) => void>();
   client.on('message', (_t, payload) => {
     const e = JSON.parse(payload.toString('utf8')) as Envelope;
@@ -56,8 +63,15 @@ async function requester(url: string, systemId: string, recorder: WriteRecorder)
     async request(type: string, body: Record<string, unknown>): Promise<Envelope> {
       const env = { v: 1, id: uuidv7(), type, body };
       const reply = new Promise<Envelope>((resolve, reject) => {
-        const t = setTimeout(() => { waiting.delete(env.id); reject(new Error(`no reply to ${type} in time`)); }, 30_000);
-        waiting.set(env.id, (e) => { clearTimeout(t); waiting.delete(env.id); resolve(e); });
+        const t = setTimeout(() => {
+          waiting.delete(env.id);
+          reject(new Error(`no reply to ${type} in time`));
+        }, 30_000);
+        waiting.set(env.id, (e) => {
+          clearTimeout(t);
+          waiting.delete(env.id);
+          resolve(e);
+        });
       });
       await client.publishAsync(`req/${type}`, JSON.stringify(env), { qos: 1 });
       recorder.mark('puback', `${type} from ${systemId}`);
@@ -81,7 +95,8 @@ describe('default configuration: every write before an acknowledgement is synced
     const port = await freePort();
     // broker.syncWrites is not set: the default is what is checked.
     const config = configSchema.parse({
-      municipalities: [SERVED], dataDir,
+      municipalities: [SERVED],
+      dataDir,
       hsm: { kind: 'software' },
       listeners: [{ name: 'plain', type: 'plain', host: '127.0.0.1', port }],
       systems: [
@@ -104,19 +119,27 @@ describe('default configuration: every write before an acknowledgement is synced
     clients.push(rr.client, term.client);
 
     const today = isoDateInJapan(Date.now());
-    const residents = [...generateResidents('tsu', { count: UPDATES * 3 })].filter((r) => r.lgCode === SERVED).slice(0, UPDATES)
+    const residents = [...generateResidents('tsu', { count: UPDATES * 3 })]
+      .filter((r) => r.lgCode === SERVED)
+      .slice(0, UPDATES)
       .map((r) => ({ ...r, changeReason: 'add', changeDate: today, status: 'current' }));
     // identity.update: PUBACK, reply after the atomic store, identity.notify → prefecture → its
     // result back through the uplink (an upstream acknowledgement).
     const updates = await Promise.all(residents.map((r) => rr.request('identity.update', { record: r })));
     for (const u of updates) expect(u.type).toBe('identity.update.result');
     // identity.verify: terminal → CS → national → back (an upstream acknowledgement, then the reply).
-    const verifies = await Promise.all(residents.slice(0, VERIFIES).map((r) =>
-      term.request('identity.verify', { by: 'residentCode', residentCode: r.residentCode, ...operator })));
+    const verifies = await Promise.all(
+      residents
+        .slice(0, VERIFIES)
+        .map((r) => term.request('identity.verify', { by: 'residentCode', residentCode: r.residentCode, ...operator })),
+    );
     for (const v of verifies) expect(v.corr).not.toBeNull();
     // The identity.notify results come back asynchronously: wait for them (upstream acks).
     const deadline = Date.now() + 30_000;
-    while (recorder.trace.filter((e) => e.kind === 'event' && e.name === 'upstream-ack').length < UPDATES + VERIFIES && Date.now() < deadline) {
+    while (
+      recorder.trace.filter((e) => e.kind === 'event' && e.name === 'upstream-ack').length < UPDATES + VERIFIES &&
+      Date.now() < deadline
+    ) {
       await new Promise((r) => setTimeout(r, 50));
     }
   }, 120_000);
@@ -149,7 +172,13 @@ describe('default configuration: every write before an acknowledgement is synced
       for (const w of seen) {
         checked++;
         if (w.sync) synced++;
-        else if (!acknowledgesNothing(w)) unsynced.push(`${w.call} of ${w.ops.length} op(s) [${w.ops.slice(0, 3).map((o) => `${o.type} ${o.key.slice(0, 40)}`).join(', ')}] before ${e.name} (${e.detail})`);
+        else if (!acknowledgesNothing(w))
+          unsynced.push(
+            `${w.call} of ${w.ops.length} op(s) [${w.ops
+              .slice(0, 3)
+              .map((o) => `${o.type} ${o.key.slice(0, 40)}`)
+              .join(', ')}] before ${e.name} (${e.detail})`,
+          );
       }
       seen.clear();
     }

@@ -5,8 +5,12 @@ import { startUiAppliance, type UiAppliance } from '../admin-ui/ui-appliance.js'
 
 describe('consistency check with the embedded default', () => {
   let a: UiAppliance;
-  beforeAll(async () => { a = await startUiAppliance(); }, 120_000);
-  afterAll(async () => { await a?.close(); });
+  beforeAll(async () => {
+    a = await startUiAppliance();
+  }, 120_000);
+  afterAll(async () => {
+    await a?.close();
+  });
 
   it('the simulated prefecture answers consistency.check, so a run finishes with no difference', async () => {
     const cs = a.app.parts.cs!;

@@ -12,14 +12,29 @@ describe('canPublish (appliance contract)', () => {
   it('allows req/{type} only for the types of the role', () => {
     expect(canPublish(rr, 'req/identity.update').ok).toBe(true);
     expect(canPublish(rr, 'req/movein.notice').ok).toBe(true);
-    expect(canPublish(rr, 'req/identity.verify')).toEqual({ ok: false, reason: 'role resident-register may not send message type "identity.verify"' });
+    expect(canPublish(rr, 'req/identity.verify')).toEqual({
+      ok: false,
+      reason: 'role resident-register may not send message type "identity.verify"',
+    });
     expect(canPublish(term, 'req/identity.verify').ok).toBe(true);
     expect(canPublish(term, 'req/identity.update').ok).toBe(false);
     expect(canPublish(mon, 'req/identity.update').ok).toBe(false);
   });
   it('denies extra levels, res/, to/, $SYS and everything else', () => {
-    for (const t of ['req/identity.update/x', 'req', 'req/', 'res/rr-01', 'res/term-01', 'to/rr-01/moveout.cert', 'to/lg:242012/x',
-      '$SYS/broker/x', '$SYS', 'hello', '/req/identity.update', 'REQ/identity.update']) {
+    for (const t of [
+      'req/identity.update/x',
+      'req',
+      'req/',
+      'res/rr-01',
+      'res/term-01',
+      'to/rr-01/moveout.cert',
+      'to/lg:242012/x',
+      '$SYS/broker/x',
+      '$SYS',
+      'hello',
+      '/req/identity.update',
+      'REQ/identity.update',
+    ]) {
       const d = canPublish(rr, t);
       expect(denied(d), t).toBe(true);
       if (!d.ok) expect(d.reason.length).toBeGreaterThan(5);
@@ -54,9 +69,32 @@ describe('canSubscribe (appliance contract)', () => {
     }
   });
   it('denies every filter that reaches other systems or the appliance', () => {
-    const cases = ['#', '+', '+/#', '+/rr-01', 'res/+', 'res/#', 'res/term-01', 'res/rr-01/#', 'res/rr-01/x', 'to/#', 'to/+/#',
-      'to/+/moveout.cert', 'to/term-01/#', 'to/rr-01x/#', 'req/#', 'req/identity.update', 'req/+', '$SYS/#', '$SYS/+/heartbeat',
-      '$share/g/res/rr-01', 'anything/else', 'res', 'to', 'to/rr-0+/#'];
+    const cases = [
+      '#',
+      '+',
+      '+/#',
+      '+/rr-01',
+      'res/+',
+      'res/#',
+      'res/term-01',
+      'res/rr-01/#',
+      'res/rr-01/x',
+      'to/#',
+      'to/+/#',
+      'to/+/moveout.cert',
+      'to/term-01/#',
+      'to/rr-01x/#',
+      'req/#',
+      'req/identity.update',
+      'req/+',
+      '$SYS/#',
+      '$SYS/+/heartbeat',
+      '$share/g/res/rr-01',
+      'anything/else',
+      'res',
+      'to',
+      'to/rr-0+/#',
+    ];
     for (const f of cases) {
       const d = canSubscribe(rr, f);
       expect(denied(d), f).toBe(true);

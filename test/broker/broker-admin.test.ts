@@ -16,7 +16,8 @@ import { until } from '../fixtures/broker-setup.js';
 
 async function configInput(dir: string, limits: ApplianceConfigInput['limits'] = {}): Promise<ApplianceConfigInput> {
   return {
-    municipalities: ['242012'], dataDir: join(dir, 'data'),
+    municipalities: ['242012'],
+    dataDir: join(dir, 'data'),
     listeners: [{ name: 'local-dev', type: 'plain', host: '127.0.0.1', port: await freePort() }],
     broker: { mode: 'standalone', anonymousRole: 'conformance', syncWrites: false },
     roles: { conformance: { send: [], topics: { publish: ['#'], subscribe: ['#'] } } },
@@ -40,7 +41,10 @@ describe('admin port', () => {
     input = await configInput(tmp.path);
     app = await startAppliance(configSchema.parse(input), { logger: createLogger({ level: 'silent' }) });
   });
-  afterAll(async () => { await app?.close(); tmp.cleanup(); });
+  afterAll(async () => {
+    await app?.close();
+    tmp.cleanup();
+  });
 
   it('/healthz answers while the process lives', async () => {
     expect(await get(input.admin!.port!, '/healthz')).toMatchObject({ status: 200, text: 'ok\n' });
@@ -56,7 +60,7 @@ describe('admin port', () => {
     expect(body.checks.every((c) => c.ok)).toBe(true);
   });
 
-  it('audits an upstream message that fails verification, with the verifier\'s reason as code', async () => {
+  it("audits an upstream message that fails verification, with the verifier's reason as code", async () => {
     const up = await connectClient(app.parts.simulated!.upstream.url, { clientId: 'forger' });
     const forged = { protected: 'e30', payload: Buffer.from('{}').toString('base64url'), signature: 'AAAA' };
     await up.publishAsync('to/lg:242012/identity.notify', JSON.stringify(forged), { qos: 1 });
@@ -119,8 +123,12 @@ describe('juki-gw broker --config FILE', () => {
     writeFileSync(file, stringify(input));
     const child = spawn(process.execPath, ['bin/juki-gw.js', 'broker', '--config', file], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
-    child.stdout.on('data', (d) => { out += String(d); });
-    child.stderr.on('data', (d) => { out += String(d); });
+    child.stdout.on('data', (d) => {
+      out += String(d);
+    });
+    child.stderr.on('data', (d) => {
+      out += String(d);
+    });
     const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
     try {
       await until(() => out.includes('broker ready'), 30_000, 'broker ready');

@@ -5,7 +5,18 @@ import type { MqttClient } from 'mqtt';
 import mqttPacket from 'mqtt-packet';
 import { startListener } from '../../broker/listeners.js';
 import { configSchema } from '../../config/schema/index.js';
-import { closed, collect, connectClient, connectPacket, endClient, publishPacketRawTopic, rawSocket, refusal, sleep, subscribeGranted } from '../helpers/mqtt.js';
+import {
+  closed,
+  collect,
+  connectClient,
+  connectPacket,
+  endClient,
+  publishPacketRawTopic,
+  rawSocket,
+  refusal,
+  sleep,
+  subscribeGranted,
+} from '../helpers/mqtt.js';
 import { freePort } from '../helpers/ports.js';
 import { leadingEnvelopeId, OVERSIZE_ANSWER_FACTOR } from '../../broker/oversize.js';
 import { PASSWORD, startBrokerFixture, until, type BrokerFixture } from '../fixtures/broker-setup.js';
@@ -14,8 +25,12 @@ const login = (id: string, extra = {}) => ({ clientId: id, username: id, passwor
 
 describe('authentication on the plain loopback listener', () => {
   let f: BrokerFixture;
-  beforeAll(async () => { f = await startBrokerFixture(); });
-  afterAll(async () => { await f.close(); });
+  beforeAll(async () => {
+    f = await startBrokerFixture();
+  });
+  afterAll(async () => {
+    await f.close();
+  });
 
   it('accepts username = system ID with its password', async () => {
     const c = await connectClient(f.plainUrl, login('rr-01'));
@@ -74,7 +89,11 @@ describe('limits', () => {
     expect(reply!.topic).toBe('res/rr-01');
     const env = JSON.parse(reply!.payload.toString());
     expect(env).toMatchObject({
-      v: 1, type: 'error', from: 'lg:242012', to: 'rr-01', corr: id,
+      v: 1,
+      type: 'error',
+      from: 'lg:242012',
+      to: 'rr-01',
+      corr: id,
       body: {
         code: 'invalid_request',
         message: `payload of ${big.length} bytes exceeds maxPayloadBytes 2048; the request was not accepted`,
@@ -85,7 +104,9 @@ describe('limits', () => {
     expect(await f.broker.persistence.level.requests.read(0, 10)).toEqual([]);
     const denial = f.denials('payload-too-large').at(-1)!;
     expect(denial).toMatchObject({ systemId: 'rr-01', topic: 'req/identity.update' });
-    expect(denial.detail).toBe(`payload of ${big.length} bytes exceeds maxPayloadBytes 2048; acknowledged without storing it, answered invalid_request on res/rr-01 (corr ${id}), connection kept`);
+    expect(denial.detail).toBe(
+      `payload of ${big.length} bytes exceeds maxPayloadBytes 2048; acknowledged without storing it, answered invalid_request on res/rr-01 (corr ${id}), connection kept`,
+    );
 
     // the connection goes on: a normal request is stored for the intake
     await rr.publishAsync('req/identity.update', Buffer.from('{"v":1}'), { qos: 1 });
@@ -141,18 +162,27 @@ describe('limits', () => {
     const rr = await connectClient(f.plainUrl, login('rr-01', { clean: false }));
     expect(await subscribeGranted(rr, 'to/rr-01/#')).toBe(1);
     await endClient(rr);
-    const push = (i: number) => new Promise<void>((resolve, reject) => f!.broker.aedes.publish(
-      { cmd: 'publish', topic: 'to/rr-01/moveout.cert', payload: Buffer.from(String(i)), qos: 1, retain: false, dup: false },
-      (e?: Error) => (e ? reject(e) : resolve())));
+    const push = (i: number) =>
+      new Promise<void>((resolve, reject) =>
+        f!.broker.aedes.publish(
+          { cmd: 'publish', topic: 'to/rr-01/moveout.cert', payload: Buffer.from(String(i)), qos: 1, retain: false, dup: false },
+          (e?: Error) => (e ? reject(e) : resolve()),
+        ),
+      );
     const admitted: number[] = [];
     for (let i = 1; i <= 7; i++) {
       const d = await f.broker.admitOffline('to/rr-01/moveout.cert', 1);
-      if (d.ok) { await push(i); admitted.push(i); } else expect(d.reason).toBe('offline queue of rr-01 is full (5/5)');
+      if (d.ok) {
+        await push(i);
+        admitted.push(i);
+      } else expect(d.reason).toBe('offline queue of rr-01 is full (5/5)');
     }
     expect(admitted).toEqual([1, 2, 3, 4, 5]);
     expect(f.alarms.filter((a) => a.kind === 'offline-queue' && a.state === 'raised')).toHaveLength(1);
     expect(f.alarms[0]).toMatchObject({ subject: 'rr-01', message: 'offline queue of rr-01 at 3/5' });
-    expect(await f.registry.getSingleMetricAsString('jukigw_broker_queue_depth')).toContain('jukigw_broker_queue_depth{client_id="rr-01"} 5');
+    expect(await f.registry.getSingleMetricAsString('jukigw_broker_queue_depth')).toContain(
+      'jukigw_broker_queue_depth{client_id="rr-01"} 5',
+    );
     const back = await connectClient(f.plainUrl, login('rr-01', { clean: false }));
     clients.push(back);
     const got = await collect(back).next(5);
@@ -168,7 +198,9 @@ describe('limits', () => {
     clients.push(rr);
     let acked = false;
     const gone = closed(rr);
-    rr.publish('req/identity.update', 'x', { qos: 1 }, (err) => { acked = !err; });
+    rr.publish('req/identity.update', 'x', { qos: 1 }, (err) => {
+      acked = !err;
+    });
     await gone;
     expect(acked).toBe(false);
     expect(f.denials('storage').at(-1)!.detail).toMatch(/free disk space below/);
@@ -217,7 +249,9 @@ describe('storage failure', () => {
       await f.db.close(); // every later write fails, as on an I/O error
       let acked = false;
       const gone = closed(rr);
-      rr.publish('req/identity.update', 'not stored', { qos: 1 }, (err) => { acked = !err; });
+      rr.publish('req/identity.update', 'not stored', { qos: 1 }, (err) => {
+        acked = !err;
+      });
       await gone;
       expect(acked).toBe(false);
       expect(f.denials('storage').at(-1)!.detail).toMatch(/ingress write failed/);
@@ -231,8 +265,12 @@ describe('storage failure', () => {
 
 describe('malformed input', () => {
   let f: BrokerFixture;
-  beforeAll(async () => { f = await startBrokerFixture(); });
-  afterAll(async () => { await f.close(); });
+  beforeAll(async () => {
+    f = await startBrokerFixture();
+  });
+  afterAll(async () => {
+    await f.close();
+  });
 
   it('closes a socket sending garbage, logs it, other clients unaffected', async () => {
     const term = await connectClient(f.plainUrl, login('term-01'));
@@ -243,7 +281,10 @@ describe('malformed input', () => {
     expect(f.denials('malformed').length).toBeGreaterThan(0);
     expect(term.connected).toBe(true);
     const inbox = collect(term);
-    f.broker.aedes.publish({ cmd: 'publish', topic: 'res/term-01', payload: Buffer.from('ok'), qos: 1, retain: false, dup: false }, () => {});
+    f.broker.aedes.publish(
+      { cmd: 'publish', topic: 'res/term-01', payload: Buffer.from('ok'), qos: 1, retain: false, dup: false },
+      () => {},
+    );
     await inbox.next(1);
     await endClient(term);
   });
@@ -273,14 +314,21 @@ describe('malformed input', () => {
 
 describe('plain listener only on loopback', () => {
   it('is refused by the configuration schema', () => {
-    const r = configSchema.safeParse({ municipalities: ['242012'], listeners: [{ name: 'p', type: 'plain', host: '0.0.0.0', port: 1883 }] });
+    const r = configSchema.safeParse({
+      municipalities: ['242012'],
+      listeners: [{ name: 'p', type: 'plain', host: '0.0.0.0', port: 1883 }],
+    });
     expect(r.success).toBe(false);
     expect(r.error!.issues[0]!.message).toMatch(/only on loopback/);
   });
   it('is refused again at start-up if a config bypassed the schema', async () => {
     const port = await freePort();
-    await expect(startListener({ name: 'p', type: 'plain', host: '0.0.0.0', port, segment: 'local' },
-      { opened: () => {}, accept: () => {}, refused: () => {}, maxSockets: 10 })).rejects.toThrow(/allowed only on loopback/);
+    await expect(
+      startListener(
+        { name: 'p', type: 'plain', host: '0.0.0.0', port, segment: 'local' },
+        { opened: () => {}, accept: () => {}, refused: () => {}, maxSockets: 10 },
+      ),
+    ).rejects.toThrow(/allowed only on loopback/);
   });
 });
 

@@ -37,10 +37,14 @@ describe('LoginThrottle', () => {
     const t = new LoginThrottle(() => limits);
     for (let i = 0; i < 3; i++) t.failed(KEYS, 0);
     t.refuses(KEYS, 10);
-    expect(t.succeeded('system rr-01').map((n) => n.detail)).toEqual(['system rr-01: burst of failed logins over (successful login): 4 attempts, 3 passwords checked and wrong, 1 refused unchecked']);
+    expect(t.succeeded('system rr-01').map((n) => n.detail)).toEqual([
+      'system rr-01: burst of failed logins over (successful login): 4 attempts, 3 passwords checked and wrong, 1 refused unchecked',
+    ]);
     expect(t.succeeded('system rr-01')).toEqual([]);
     expect(t.sweep(500)).toEqual([]);
-    expect(t.sweep(1010).map((n) => n.detail)).toEqual(['address 127.0.0.1: burst of failed logins over (quiet for 1000 ms): 4 attempts, 3 passwords checked and wrong, 1 refused unchecked']);
+    expect(t.sweep(1010).map((n) => n.detail)).toEqual([
+      'address 127.0.0.1: burst of failed logins over (quiet for 1000 ms): 4 attempts, 3 passwords checked and wrong, 1 refused unchecked',
+    ]);
     expect(t.sweep(5000)).toEqual([]);
     expect(t.failed(KEYS, 6000).audit).toBe(true); // forgotten: a new burst
   });

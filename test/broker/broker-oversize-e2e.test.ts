@@ -14,7 +14,9 @@ beforeAll(async () => {
   term = await s.client(SYSTEMS.terminal);
 }, 120_000);
 
-afterAll(async () => { await s?.close(); });
+afterAll(async () => {
+  await s?.close();
+});
 
 describe('an oversized local request', () => {
   it('is answered invalid_request (corr = its id), never queued, audited, and the connection serves the next request', async () => {
@@ -23,7 +25,9 @@ describe('an oversized local request', () => {
     const big = JSON.stringify({ v: 1, id, type: 'identity.verify', body: { by: 'residentCode', pad: 'x'.repeat(limit) } });
     const reply = await term.raw('identity.verify', big, id);
     expect(reply).toMatchObject({
-      type: 'error', corr: id, to: SYSTEMS.terminal,
+      type: 'error',
+      corr: id,
+      to: SYSTEMS.terminal,
       body: {
         code: 'invalid_request',
         message: `payload of ${Buffer.byteLength(big)} bytes exceeds maxPayloadBytes ${limit}; the request was not accepted`,
@@ -34,7 +38,12 @@ describe('an oversized local request', () => {
     expect(await s.broker.persistence.level.requests.read(0, 100)).toEqual([]);
 
     const r = s.residents[0]!;
-    const ok = await term.request('identity.verify', { by: 'residentCode', residentCode: r.residentCode, operatorId: 'op-0001', terminalId: 'tm-0001' });
+    const ok = await term.request('identity.verify', {
+      by: 'residentCode',
+      residentCode: r.residentCode,
+      operatorId: 'op-0001',
+      terminalId: 'tm-0001',
+    });
     expect(ok).toMatchObject({ type: 'identity.verify.result', body: { status: 'match' } });
 
     const refusals = (await s.auditEntries()).filter((e) => e.event.action === 'broker.denial' && e.event.code === 'payload-too-large');

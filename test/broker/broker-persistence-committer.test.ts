@@ -24,7 +24,10 @@ async function openDb(): Promise<Db> {
 describe('group committer: one batch at a time', () => {
   it('fails a batch whose write fails, applies nothing of it, writes the work queued behind it after it, and recovers', async () => {
     const db = await openDb();
-    const sub = (db as unknown as { sublevel(n: string, o: object): Sublevel }).sublevel('t', { keyEncoding: 'utf8', valueEncoding: 'view' });
+    const sub = (db as unknown as { sublevel(n: string, o: object): Sublevel }).sublevel('t', {
+      keyEncoding: 'utf8',
+      valueEncoding: 'view',
+    });
     const realBatch = db.batch.bind(db) as (ops: unknown, o: unknown) => Promise<void>;
     let calls = 0;
     let writing = 0;
@@ -37,10 +40,15 @@ describe('group committer: one batch at a time', () => {
         await new Promise((r) => setTimeout(r, 20));
         if (n === 1) throw new Error('injected write failure');
         return await realBatch(ops, o);
-      } finally { writing--; }
+      } finally {
+        writing--;
+      }
     };
     const events: string[] = [];
-    const c = new GroupCommitter(db, true, { onWriteError: (e) => events.push(`error: ${e.message}`), onRecovered: () => events.push('recovered') });
+    const c = new GroupCommitter(db, true, {
+      onWriteError: (e) => events.push(`error: ${e.message}`),
+      onRecovered: () => events.push('recovered'),
+    });
     const applied: string[] = [];
     const put = (k: string) => c.commit([{ type: 'put', key: k, value: Buffer.from(k), sublevel: sub }], () => applied.push(k));
 
@@ -65,12 +73,19 @@ describe('group committer: one batch at a time', () => {
 
   it('completes batches in the order they were queued, one batch written at a time (LevelDB may apply concurrent batches out of order)', async () => {
     const db = await openDb();
-    const sub = (db as unknown as { sublevel(n: string, o: object): Sublevel }).sublevel('t', { keyEncoding: 'utf8', valueEncoding: 'view' });
+    const sub = (db as unknown as { sublevel(n: string, o: object): Sublevel }).sublevel('t', {
+      keyEncoding: 'utf8',
+      valueEncoding: 'view',
+    });
     const c = new GroupCommitter(db, true, { onWriteError: () => {}, onRecovered: () => {} });
     const order: number[] = [];
     const all: Array<Promise<void>> = [];
     for (let i = 0; i < 50; i++) {
-      all.push(c.commit([{ type: 'put', key: String(i).padStart(3, '0'), value: Buffer.from([i]), sublevel: sub }], undefined).then(() => { order.push(i); }));
+      all.push(
+        c.commit([{ type: 'put', key: String(i).padStart(3, '0'), value: Buffer.from([i]), sublevel: sub }], undefined).then(() => {
+          order.push(i);
+        }),
+      );
       if (i % 5 === 4) await new Promise((r) => setImmediate(r));
     }
     await Promise.all(all);
@@ -86,23 +101,39 @@ describe('group committer: the fan-out watermark at a clean stop', () => {
   // only when one is missing, so the next start replays nothing already fanned out.
   it('leaves nothing fanned out to replay at a clean stop', async () => {
     const db = await openDb();
-    const meta = (db as unknown as { sublevel(n: string, o: object): Sublevel }).sublevel('m', { keyEncoding: 'utf8', valueEncoding: 'view' });
-    const queue = (db as unknown as { sublevel(n: string, o: object): Sublevel }).sublevel('q', { keyEncoding: 'utf8', valueEncoding: 'view' });
+    const meta = (db as unknown as { sublevel(n: string, o: object): Sublevel }).sublevel('m', {
+      keyEncoding: 'utf8',
+      valueEncoding: 'view',
+    });
+    const queue = (db as unknown as { sublevel(n: string, o: object): Sublevel }).sublevel('q', {
+      keyEncoding: 'utf8',
+      valueEncoding: 'view',
+    });
     const realBatch = db.batch.bind(db) as (ops: unknown, o: unknown) => Promise<void>;
     let calls = 0;
-    (db as unknown as { batch: unknown }).batch = async (ops: unknown, o: unknown) => { calls++; return realBatch(ops, o); };
+    (db as unknown as { batch: unknown }).batch = async (ops: unknown, o: unknown) => {
+      calls++;
+      return realBatch(ops, o);
+    };
     const unfanned = new Set([1, 2]);
     const nextSeq = 3;
     const marks: number[] = [];
     const c = new GroupCommitter(db, true, { onWriteError: () => {}, onRecovered: () => {} });
-    c.useWatermark({
-      lowest: (held) => Math.min(held, nextSeq, ...unfanned),
-      op: (w) => ({ type: 'put', key: 'fanned', value: Buffer.from(String(w)), sublevel: meta }),
-      written: (w) => marks.push(w),
-    }, 0);
+    c.useWatermark(
+      {
+        lowest: (held) => Math.min(held, nextSeq, ...unfanned),
+        op: (w) => ({ type: 'put', key: 'fanned', value: Buffer.from(String(w)), sublevel: meta }),
+        written: (w) => marks.push(w),
+      },
+      0,
+    );
     const fanOut = (seq: number): Promise<void> => {
       unfanned.delete(seq);
-      c.hold({ seq, release: (out) => out.push({ type: 'put', key: `${queue.prefix}sub!${seq}`, value: Buffer.from([seq]) }), failed: () => {} });
+      c.hold({
+        seq,
+        release: (out) => out.push({ type: 'put', key: `${queue.prefix}sub!${seq}`, value: Buffer.from([seq]) }),
+        failed: () => {},
+      });
       c.releaseHeld(seq);
       return c.commit([]);
     };
@@ -117,4 +148,3 @@ describe('group committer: the fan-out watermark at a clean stop', () => {
     expect(calls).toBe(before); // nothing left to cover: drain() writes no batch
   });
 });
-

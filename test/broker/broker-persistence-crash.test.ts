@@ -22,7 +22,9 @@ function startBrokerProcess(port: number, dir: string): Promise<{ child: ChildPr
   return new Promise((resolve, reject) => {
     let out = '';
     let err = '';
-    child.stderr.on('data', (d) => { err += d; });
+    child.stderr.on('data', (d) => {
+      err += d;
+    });
     child.stdout.on('data', (d) => {
       out += d;
       const m = /READY (\d+)/.exec(out);
@@ -50,7 +52,9 @@ it('delivers every PUBACKed message once and in order after kill -9 mid-stream',
   const exited = new Promise((r) => first.once('exit', r));
   const acked = await publishIndexed(pub, 'crash/t', 0, N, {
     window: 500,
-    onAck: (_i, n) => { if (n === killedAt) first.kill('SIGKILL'); },
+    onAck: (_i, n) => {
+      if (n === killedAt) first.kill('SIGKILL');
+    },
   });
   await exited;
   expect(first.signalCode).toBe('SIGKILL');
@@ -66,8 +70,10 @@ it('delivers every PUBACKed message once and in order after kill -9 mid-stream',
 
   const ackedSet = new Set(acked);
   const counts = audit(rec.got, acked);
-  console.log(`crash test: ${acked.length} acked before kill -9, ${rec.got.length} delivered after restart ` +
-    `(${rec.got.filter((i) => !ackedSet.has(i)).length} stored but unacked), ${replayed} replayed from the ingress log`);
+  console.log(
+    `crash test: ${acked.length} acked before kill -9, ${rec.got.length} delivered after restart ` +
+      `(${rec.got.filter((i) => !ackedSet.has(i)).length} stored but unacked), ${replayed} replayed from the ingress log`,
+  );
   expect(counts).toEqual({ lost: 0, duplicated: 0, reordered: 0 });
   // anything beyond the acked ones was sent before the kill, stored, and its PUBACK lost with the process
   expect(Math.max(...rec.got)).toBeLessThan(N);

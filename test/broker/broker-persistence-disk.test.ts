@@ -20,7 +20,9 @@ function mountTmpfs(dir: string, size: string): void {
   } catch (e) {
     throw new Error(`this test needs root to mount a ${size} tmpfs at ${dir}: ${(e as Error).message}`);
   }
-  cleanups.push(() => { execFileSync('umount', ['-l', dir]); });
+  cleanups.push(() => {
+    execFileSync('umount', ['-l', dir]);
+  });
 }
 
 it('refuses publishes on a full disk, raises an alarm, and loses nothing that was acked', async () => {
@@ -57,7 +59,9 @@ it('refuses publishes on a full disk, raises an alarm, and loses nothing that wa
   const again = await connect(broker.url, { clientId: 'disk-sub', clean: false }, rec);
   cleanups.push(() => end(again, true));
   await rec.until(() => false, 1500, 60_000);
-  console.log(`full disk: ${acked.length} acked, refused at #${acked.length}, alarm "${alarms[0]?.message}", ${rec.got.length} delivered after restart`);
+  console.log(
+    `full disk: ${acked.length} acked, refused at #${acked.length}, alarm "${alarms[0]?.message}", ${rec.got.length} delivered after restart`,
+  );
   expect(audit(rec.got, acked)).toEqual({ lost: 0, duplicated: 0, reordered: 0 });
   expect(Math.max(...rec.got)).toBeLessThan(MAX);
 

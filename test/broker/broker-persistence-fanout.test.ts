@@ -28,7 +28,10 @@ async function queueKeys(dir: string): Promise<string[]> {
   const db = await openApplianceDb(dir);
   try {
     const keys: string[] = [];
-    for await (const k of db.sublevel<string, Uint8Array>(SUBLEVELS.broker, { keyEncoding: 'utf8', valueEncoding: 'view' }).keys({ gt: 'o!', lt: 'o"' })) keys.push(k);
+    for await (const k of db
+      .sublevel<string, Uint8Array>(SUBLEVELS.broker, { keyEncoding: 'utf8', valueEncoding: 'view' })
+      .keys({ gt: 'o!', lt: 'o"' }))
+      keys.push(k);
     return keys;
   } finally {
     await db.close();
@@ -43,7 +46,10 @@ async function publishTo(p: LevelPersistence, subscribers: string[], messageId: 
   const payload = Buffer.from(`m${messageId}`);
   await p.storeIngress(publisher, { cmd: 'publish', topic: 't/x', payload, qos: 1, retain: false, messageId });
   const packet = { cmd: 'publish', topic: 't/x', payload, qos: 1, retain: false, dup: false, brokerId: 'b1', brokerCounter: ++counter };
-  await p.outgoingEnqueueCombi(subscribers.map((clientId) => ({ clientId })), packet);
+  await p.outgoingEnqueueCombi(
+    subscribers.map((clientId) => ({ clientId })),
+    packet,
+  );
   for (const clientId of subscribers) await p.outgoingUpdate({ id: clientId }, { ...packet, messageId });
 }
 

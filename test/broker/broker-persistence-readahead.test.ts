@@ -44,7 +44,10 @@ async function heldBroker() {
   let open: () => void = () => {};
   let heldWrites = 0;
   (db as unknown as { batch: unknown }).batch = async (...args: unknown[]) => {
-    if (gate) { heldWrites++; await gate; }
+    if (gate) {
+      heldWrites++;
+      await gate;
+    }
     return realBatch(...args);
   };
   /** Index (payload's first 4 bytes) of each publish, in the order the broker admitted them. */
@@ -55,19 +58,30 @@ async function heldBroker() {
   };
   const broker = await startBroker({ db, sync: false }, {}, authorize);
   cleanups.push(() => broker.close());
-  const release = () => { gate = undefined; open(); };
+  const release = () => {
+    gate = undefined;
+    open();
+  };
   cleanups.push(release); // runs first: a failed test must not leave writes (and close) hanging
   return {
-    broker, admitted, release,
+    broker,
+    admitted,
+    release,
     heldWrites: () => heldWrites,
-    hold() { gate = new Promise<void>((r) => { open = r; }); },
+    hold() {
+      gate = new Promise<void>((r) => {
+        open = r;
+      });
+    },
   };
 }
 
 /** A raw MQTT publisher: publishes are written exactly as grouped; PUBACKs are counted in order. */
 async function rawPublisher(url: string, clientId: string) {
   const raw = await rawSocket(Number(new URL(url).port));
-  cleanups.push(() => { raw.socket.destroy(); });
+  cleanups.push(() => {
+    raw.socket.destroy();
+  });
   const acks: number[] = [];
   const recs: number[] = [];
   let connacked = false;
@@ -81,15 +95,32 @@ async function rawPublisher(url: string, clientId: string) {
   raw.socket.write(connectPacket(clientId));
   await waitFor(() => connacked, 'CONNACK');
   /** Index i is sent with messageId i + 1. */
-  const publishes = (from: number, to: number, size: number, qos: 1 | 2 = 1) => Buffer.concat(Array.from({ length: to - from }, (_, k) =>
-    mqttPacket.generate({ cmd: 'publish', topic: 'req/ra.test', payload: indexedPayload(from + k, size), qos, messageId: from + k + 1, retain: false, dup: false })));
+  const publishes = (from: number, to: number, size: number, qos: 1 | 2 = 1) =>
+    Buffer.concat(
+      Array.from({ length: to - from }, (_, k) =>
+        mqttPacket.generate({
+          cmd: 'publish',
+          topic: 'req/ra.test',
+          payload: indexedPayload(from + k, size),
+          qos,
+          messageId: from + k + 1,
+          retain: false,
+          dup: false,
+        }),
+      ),
+    );
   return { socket: raw.socket, acks, recs, publishes };
 }
 
 const indices = (n: number) => [...Array(n).keys()];
 
 /** Releases the held commits: every publish is acknowledged, admitted and stored, in wire order. */
-async function releaseAndExpectAllInOrder(h: Awaited<ReturnType<typeof heldBroker>>, acks: number[], total: number, what = 'all acknowledged') {
+async function releaseAndExpectAllInOrder(
+  h: Awaited<ReturnType<typeof heldBroker>>,
+  acks: number[],
+  total: number,
+  what = 'all acknowledged',
+) {
   h.release();
   await waitFor(() => acks.length === total, what);
   expect(acks).toEqual(indices(total).map((i) => i + 1));

@@ -16,20 +16,28 @@ const BROKER_SUBLEVELS = [SUBLEVELS.broker, SUBLEVELS.ingress, SUBLEVELS.request
 /** Distinctive plaintext: a resident's name and number as a local system would send them. */
 const SECRET = '{"name":"封印 花子","kana":"フウイン ハナコ","individualNumber":"839201746553"}';
 
-interface Opened { db: Db; ring: Keyring; close(): Promise<void> }
+interface Opened {
+  db: Db;
+  ring: Keyring;
+  close(): Promise<void>;
+}
 
 async function openSealedDb(dir: string): Promise<Opened> {
   const db = await openApplianceDb(join(dir, 'db'));
   const kek = openFileKek(join(dir, 'keys', 'kek.bin'));
   const ring = await openKeyring({ db, kek });
   let closed = false;
-  const o: Opened = { db, ring, async close() {
-    if (closed) return;
-    closed = true;
-    await ring.close();
-    await kek.close();
-    await db.close();
-  } };
+  const o: Opened = {
+    db,
+    ring,
+    async close() {
+      if (closed) return;
+      closed = true;
+      await ring.close();
+      await kek.close();
+      await db.close();
+    },
+  };
   cleanups.push(() => o.close());
   return o;
 }
@@ -37,7 +45,8 @@ async function openSealedDb(dir: string): Promise<Opened> {
 async function rawValues(db: Db): Promise<Array<[string, Uint8Array]>> {
   const out: Array<[string, Uint8Array]> = [];
   for (const name of BROKER_SUBLEVELS) {
-    for await (const [k, v] of db.sublevel<string, Uint8Array>(name, { keyEncoding: 'utf8', valueEncoding: 'view' }).iterator()) out.push([`${name}/${k}`, v]);
+    for await (const [k, v] of db.sublevel<string, Uint8Array>(name, { keyEncoding: 'utf8', valueEncoding: 'view' }).iterator())
+      out.push([`${name}/${k}`, v]);
   }
   return out;
 }
@@ -59,7 +68,10 @@ describe('broker persistence sealed with the keyring', () => {
     const sub = await connect(broker.url, { clientId: 'res-sub', clean: false });
     await sub.subscribeAsync(['res/#', 'to/#'], { qos: 1 });
     await end(sub);
-    const pub = await connect(broker.url, { clientId: 'sys-a', will: { topic: 'to/sys-a/gone', payload: Buffer.from(SECRET), qos: 1, retain: false } });
+    const pub = await connect(broker.url, {
+      clientId: 'sys-a',
+      will: { topic: 'to/sys-a/gone', payload: Buffer.from(SECRET), qos: 1, retain: false },
+    });
     const acked = await publishIndexed(pub, 'res/t1', 0, 300, { window: 50 });
     await pub.publishAsync('res/t1/state', Buffer.from(SECRET), { qos: 1, retain: true });
     await pub.publishAsync('req/identity.update', Buffer.from(SECRET), { qos: 1 });
@@ -70,7 +82,10 @@ describe('broker persistence sealed with the keyring', () => {
     const raw = await rawValues(o.db);
     const kinds = new Set(raw.map(([k]) => k.replace(/!.*$/, '')));
     for (const k of ['broker/o', 'broker/r', 'broker/s', 'broker/w', 'broker/m', 'ingress/', 'requests/']) {
-      expect([...kinds].some((x) => x.startsWith(k)), k).toBe(true);
+      expect(
+        [...kinds].some((x) => x.startsWith(k)),
+        k,
+      ).toBe(true);
     }
     for (const [k, v] of raw) {
       expect(sealedKeyId(v), k).toBe(o.ring.currentKeyId());
@@ -119,7 +134,7 @@ describe('broker persistence sealed with the keyring', () => {
     const acked = await publishIndexed(pub, 'to/rot/x', 0, 50);
     const oldKey = o.ring.currentKeyId();
     await o.ring.rotate();
-    acked.push(...await publishIndexed(pub, 'to/rot/x', 50, 100));
+    acked.push(...(await publishIndexed(pub, 'to/rot/x', 50, 100)));
     await end(pub);
     await waitFor(() => broker.persistence.outgoingDepth('rot-sub') === 100);
     await broker.close();
@@ -154,10 +169,13 @@ describe('broker persistence sealed with the keyring', () => {
     const db = await openApplianceDb(join(dir.path, 'db'));
     cleanups.push(() => db.close());
     await expect(startBroker({ db })).rejects.toThrow();
-    const other = { seal: (p: Uint8Array) => p, unseal: (v: Uint8Array) => {
-      if (sealedKeyId(v) === undefined) throw new Error('not sealed');
-      throw new Error('wrong key');
-    } };
+    const other = {
+      seal: (p: Uint8Array) => p,
+      unseal: (v: Uint8Array) => {
+        if (sealedKeyId(v) === undefined) throw new Error('not sealed');
+        throw new Error('wrong key');
+      },
+    };
     await expect(startBroker({ db, sealer: other })).rejects.toThrow(/wrong key/);
   });
 });

@@ -4,7 +4,14 @@ import { createServer, type Server } from 'node:net';
 import { Aedes } from 'aedes';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { freePort } from '../helpers/ports.js';
-import { createLevelPersistence, wireDurableIngress, type AuthorizePublish, type LevelPersistence, type LevelPersistenceOptions, type DurableIngressOptions } from '../../broker/persistence/index.js';
+import {
+  createLevelPersistence,
+  wireDurableIngress,
+  type AuthorizePublish,
+  type LevelPersistence,
+  type LevelPersistenceOptions,
+  type DurableIngressOptions,
+} from '../../broker/persistence/index.js';
 
 export interface TestBroker {
   persistence: LevelPersistence;
@@ -15,7 +22,11 @@ export interface TestBroker {
 }
 
 /** `authorize`: the check durable ingress runs before storing (default aedes' own: admit all). */
-export async function startBroker(opts: LevelPersistenceOptions, ingress: DurableIngressOptions = {}, authorize?: AuthorizePublish): Promise<TestBroker> {
+export async function startBroker(
+  opts: LevelPersistenceOptions,
+  ingress: DurableIngressOptions = {},
+  authorize?: AuthorizePublish,
+): Promise<TestBroker> {
   const persistence = createLevelPersistence(opts);
   const aedes = await Aedes.createBroker({ persistence: persistence as never });
   wireDurableIngress(aedes, persistence, authorize, ingress);
@@ -25,7 +36,10 @@ export async function startBroker(opts: LevelPersistenceOptions, ingress: Durabl
   await new Promise<void>((r) => server.listen(port, '127.0.0.1', r));
   let closed = false;
   return {
-    persistence, aedes, replayed, url: `mqtt://127.0.0.1:${port}`,
+    persistence,
+    aedes,
+    replayed,
+    url: `mqtt://127.0.0.1:${port}`,
     async close() {
       if (closed) return;
       closed = true;
@@ -42,7 +56,10 @@ export function connect(url: string, opts: IClientOptions = {}, rec?: Recorder):
     const c = mqtt.connect(url, { reconnectPeriod: 0, connectTimeout: 5000, protocolVersion: 4, ...opts });
     if (rec) c.on('message', rec.onMessage);
     c.once('connect', () => resolve(c));
-    c.once('error', (e) => { c.end(true); reject(e); });
+    c.once('error', (e) => {
+      c.end(true);
+      reject(e);
+    });
   });
 }
 
@@ -65,7 +82,10 @@ export function recorder() {
   let last = Date.now();
   return {
     got,
-    onMessage: (_t: string, payload: Buffer) => { got.push(payload.readUInt32BE(0)); last = Date.now(); },
+    onMessage: (_t: string, payload: Buffer) => {
+      got.push(payload.readUInt32BE(0));
+      last = Date.now();
+    },
     async until(pred: () => boolean, quietMs: number, maxMs: number): Promise<void> {
       const start = Date.now();
       while (!pred() && Date.now() - last < quietMs && Date.now() - start < maxMs) {
@@ -76,14 +96,25 @@ export function recorder() {
 }
 
 /** Publishes indices [from, to) at QoS 1 with at most `window` unacknowledged; returns acked indices. */
-export function publishIndexed(c: MqttClient, topic: string, from: number, to: number, opts: { window?: number; size?: number; onAck?: (i: number, acked: number) => void } = {}): Promise<number[]> {
+export function publishIndexed(
+  c: MqttClient,
+  topic: string,
+  from: number,
+  to: number,
+  opts: { window?: number; size?: number; onAck?: (i: number, acked: number) => void } = {},
+): Promise<number[]> {
   const window = opts.window ?? 500;
   const acked: number[] = [];
   let next = from;
   let inflight = 0;
   return new Promise((resolve) => {
     let finished = false;
-    const finish = () => { if (!finished) { finished = true; resolve(acked); } };
+    const finish = () => {
+      if (!finished) {
+        finished = true;
+        resolve(acked);
+      }
+    };
     c.once('close', finish);
     const pump = () => {
       while (inflight < window && next < to && !finished) {

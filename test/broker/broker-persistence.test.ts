@@ -2,7 +2,16 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { SUBLEVELS, openApplianceDb, type Db } from '../../platform/store/db.js';
 import { levelPort } from '../../platform/store/levelPort.js';
 import { tempDir } from '../helpers/tmp.js';
-import { audit, connect, end, indexedPayload, publishIndexed, recorder, startBroker, type TestBroker } from './broker-persistence.helpers.js';
+import {
+  audit,
+  connect,
+  end,
+  indexedPayload,
+  publishIndexed,
+  recorder,
+  startBroker,
+  type TestBroker,
+} from './broker-persistence.helpers.js';
 import type { MqttClient } from 'mqtt';
 import type { PersistenceAlarm } from '../../broker/persistence/index.js';
 import { decodeRecord, encodeIngressRecord, encodeRecord } from '../../broker/persistence/codec.js';
@@ -57,8 +66,11 @@ describe('broker persistence: per-client FIFO under load', () => {
     const sub = track(await connect(broker.url, { clientId: 'ret-sub', clean: false }, rec));
     await sub.subscribeAsync('ret/#', { qos: 1 });
     const pub = track(await connect(broker.url, { clientId: 'ret-pub' }));
-    const sent = await Promise.all(Array.from({ length: 200 }, (_, i) =>
-      pub.publishAsync(i % 10 === 3 ? 'ret/state' : 'ret/event', indexedPayload(i), { qos: 1, retain: i % 10 === 3 }).then(() => i)));
+    const sent = await Promise.all(
+      Array.from({ length: 200 }, (_, i) =>
+        pub.publishAsync(i % 10 === 3 ? 'ret/state' : 'ret/event', indexedPayload(i), { qos: 1, retain: i % 10 === 3 }).then(() => i),
+      ),
+    );
     await rec.until(() => rec.got.length >= 200, 2000, 20_000);
     expect(rec.got).toEqual(sent);
   });
@@ -96,10 +108,12 @@ describe('broker-originated publishes', () => {
     await end(sub);
     const pub = await connect(broker.url, { clientId: 'bo-pub' });
     await publishIndexed(pub, 'bo/c', 0, 2);
-    await new Promise<void>((resolve, reject) => broker.aedes.publish(
-      { cmd: 'publish', topic: 'bo/sys', payload: indexedPayload(2), qos: 1, retain: false, dup: false },
-      (err?: Error) => (err ? reject(err) : resolve()),
-    ));
+    await new Promise<void>((resolve, reject) =>
+      broker.aedes.publish(
+        { cmd: 'publish', topic: 'bo/sys', payload: indexedPayload(2), qos: 1, retain: false, dup: false },
+        (err?: Error) => (err ? reject(err) : resolve()),
+      ),
+    );
     await publishIndexed(pub, 'bo/c', 3, 5);
     await end(pub);
     await waitFor(() => broker.persistence.ingressDepth() === 0);
@@ -177,7 +191,8 @@ describe('durable ingress: local requests (req/…)', () => {
     await sub.subscribeAsync('rp/#', { qos: 1 });
     await end(sub);
     // accepted and durable, but the crash came before aedes fanned it out
-    for (let i = 0; i < 3; i++) await broker.persistence.storeIngress({ id: 'pub' }, { topic: 'rp/t', payload: Buffer.from([0, 0, 0, i]), qos: 1, retain: false });
+    for (let i = 0; i < 3; i++)
+      await broker.persistence.storeIngress({ id: 'pub' }, { topic: 'rp/t', payload: Buffer.from([0, 0, 0, i]), qos: 1, retain: false });
     expect(broker.persistence.ingressDepth()).toBe(3);
     await broker.close();
 
@@ -222,7 +237,8 @@ describe('durable ingress: fan-out watermark', () => {
     const db = await openApplianceDb(dir);
     try {
       const keys: string[] = [];
-      for await (const k of db.sublevel<string, Uint8Array>(SUBLEVELS.ingress, { keyEncoding: 'utf8', valueEncoding: 'view' }).keys()) keys.push(k);
+      for await (const k of db.sublevel<string, Uint8Array>(SUBLEVELS.ingress, { keyEncoding: 'utf8', valueEncoding: 'view' }).keys())
+        keys.push(k);
       return keys;
     } finally {
       await db.close();
@@ -264,7 +280,11 @@ describe('durable ingress: fan-out watermark', () => {
     await end(pub);
     await end(sub);
     // stored, never fanned out: above the watermark
-    for (let i = 0; i < 2; i++) await broker.persistence.storeIngress({ id: 'wm2-pub' }, { topic: 'wm2/t', payload: Buffer.from([0, 0, 0x52, 0x08 + i]), qos: 1, retain: false });
+    for (let i = 0; i < 2; i++)
+      await broker.persistence.storeIngress(
+        { id: 'wm2-pub' },
+        { topic: 'wm2/t', payload: Buffer.from([0, 0, 0x52, 0x08 + i]), qos: 1, retain: false },
+      );
     await broker.close();
     expect((await ingressKeys(dir)).length).toBeLessThan(21_000 - 20_000 + 2 + 1000);
 
@@ -283,13 +303,15 @@ describe('durable ingress: write failures', () => {
     const dir = tmp();
     // The disk fills up under the store's port: every write, the broker's group commits included, fails there.
     let diskFull = false;
-    const db = await openApplianceDb(dir, { port: (d) => {
-      const local = levelPort(d);
-      return {
-        commit: (ops, o) => (diskFull ? Promise.reject(new Error('IO error: No space left on device')) : local.commit(ops, o)),
-        clearRange: (r, o) => local.clearRange(r, o),
-      };
-    } });
+    const db = await openApplianceDb(dir, {
+      port: (d) => {
+        const local = levelPort(d);
+        return {
+          commit: (ops, o) => (diskFull ? Promise.reject(new Error('IO error: No space left on device')) : local.commit(ops, o)),
+          clearRange: (r, o) => local.clearRange(r, o),
+        };
+      },
+    });
     cleanups.push(() => db.close());
     const alarms: PersistenceAlarm[] = [];
     const broker = track(await startBroker({ db, onAlarm: (a) => alarms.push(a), orphanAfterMs: 300 }));

@@ -17,7 +17,11 @@ const pkiDir = tempDir('jukigw-pin-pki-');
 const fp = (pair: PemPair) => certificateFingerprint(new X509Certificate(pair.cert).raw);
 
 const tlsOpts = (pair: PemPair, clientId: string): IClientOptions => ({
-  clientId, ca: pki.caPem, rejectUnauthorized: true, cert: pair.cert, key: pair.key,
+  clientId,
+  ca: pki.caPem,
+  rejectUnauthorized: true,
+  cert: pair.cert,
+  key: pair.key,
 });
 
 beforeAll(async () => {

@@ -23,22 +23,39 @@ const cleanups: Array<() => void | Promise<void>> = [];
 const libDir = tempDir('jukigw-powercut-lib-');
 let lib: string;
 
-beforeAll(() => { lib = buildSyncedState(libDir.path); });
+beforeAll(() => {
+  lib = buildSyncedState(libDir.path);
+});
 afterAll(() => libDir.cleanup());
 afterEach(async () => {
   for (const c of children.splice(0)) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-function startBrokerProcess(port: number, db: string, opts: { preload?: { dir: string; shadow: string }; noSync?: boolean } = {}): Promise<ChildProcess> {
-  const env = { ...process.env, ...(opts.preload ? { LD_PRELOAD: lib, POWERCUT_DIR: opts.preload.dir, POWERCUT_SHADOW: opts.preload.shadow } : {}) };
-  const child = spawn(process.execPath, ['--import', 'tsx', FIXTURE, String(port), db, ...(opts.noSync ? ['--no-sync'] : [])], { stdio: ['ignore', 'pipe', 'pipe'], env });
+function startBrokerProcess(
+  port: number,
+  db: string,
+  opts: { preload?: { dir: string; shadow: string }; noSync?: boolean } = {},
+): Promise<ChildProcess> {
+  const env = {
+    ...process.env,
+    ...(opts.preload ? { LD_PRELOAD: lib, POWERCUT_DIR: opts.preload.dir, POWERCUT_SHADOW: opts.preload.shadow } : {}),
+  };
+  const child = spawn(process.execPath, ['--import', 'tsx', FIXTURE, String(port), db, ...(opts.noSync ? ['--no-sync'] : [])], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env,
+  });
   children.push(child);
   return new Promise((resolve, reject) => {
     let out = '';
     let err = '';
-    child.stderr.on('data', (d) => { err += d; });
-    child.stdout.on('data', (d) => { out += d; if (/READY \d+/.test(out)) resolve(child); });
+    child.stderr.on('data', (d) => {
+      err += d;
+    });
+    child.stdout.on('data', (d) => {
+      out += d;
+      if (/READY \d+/.test(out)) resolve(child);
+    });
     child.once('exit', (code, sig) => reject(new Error(`broker exited (${code ?? sig}) before READY: ${err}`)));
   });
 }
@@ -66,7 +83,9 @@ async function powerCutRun(noSync: boolean): Promise<{ acked: number[]; got: num
   const exited = new Promise((r) => first.once('exit', r));
   const acked = await publishIndexed(pub, 'powercut/t', 0, N, {
     window: 500,
-    onAck: (_i, n) => { if (n === cutAt) first.kill('SIGKILL'); },
+    onAck: (_i, n) => {
+      if (n === cutAt) first.kill('SIGKILL');
+    },
   });
   await exited;
   expect(first.signalCode).toBe('SIGKILL');

@@ -18,8 +18,12 @@ function idle(port: number): Promise<{ socket: Socket; closed: () => boolean }> 
   return new Promise((resolve, reject) => {
     const socket = netConnect(port, '127.0.0.1');
     let closed = false;
-    socket.on('error', () => { /* close follows */ });
-    socket.once('close', () => { closed = true; });
+    socket.on('error', () => {
+      /* close follows */
+    });
+    socket.once('close', () => {
+      closed = true;
+    });
     socket.once('connect', () => resolve({ socket, closed: () => closed }));
     socket.once('error', reject);
   });
@@ -44,7 +48,9 @@ describe('pre-authentication budget', () => {
   });
 
   it('never counts unauthenticated connections against maxConnections; closes them at the deadline, never an authenticated one', async () => {
-    f = await startBrokerFixture({ limits: { maxConnections: 2, preAuth: { maxTotal: 8, maxPerAddress: 8, connectTimeoutMs: TIMEOUT_MS } } });
+    f = await startBrokerFixture({
+      limits: { maxConnections: 2, preAuth: { maxTotal: 8, maxPerAddress: 8, connectTimeoutMs: TIMEOUT_MS } },
+    });
     const port = f.broker.address('plain').port;
     const first = await connectClient(f.plainUrl, login('rr-01'));
     clients.push(first);
@@ -88,7 +94,13 @@ describe('pre-authentication budget', () => {
     const idles: Array<{ socket: Socket; closed: () => boolean }> = [];
     for (let i = 0; i < 4; i++) idles.push(await idle(port));
     open.push(...idles);
-    const rr = await connectClient(f.tlsUrl, { clientId: 'rr-01', ca: pki.caPem, rejectUnauthorized: true, cert: pki.clients['rr-01']!.cert, key: pki.clients['rr-01']!.key });
+    const rr = await connectClient(f.tlsUrl, {
+      clientId: 'rr-01',
+      ca: pki.caPem,
+      rejectUnauthorized: true,
+      cert: pki.clients['rr-01']!.cert,
+      key: pki.clients['rr-01']!.key,
+    });
     clients.push(rr);
     await rr.publishAsync('req/identity.update', Buffer.from('{}'), { qos: 1 });
     await until(() => idles.every((s) => s.closed()), 10_000, 'idle TLS sockets closed');

@@ -16,16 +16,24 @@ function changed(base: ApplianceConfig, edit: (c: ApplianceConfig) => void): App
 
 describe('broker.reconfigure', () => {
   let f: BrokerFixture;
-  beforeAll(async () => { f = await startBrokerFixture(); });
-  afterAll(async () => { await f.close(); });
+  beforeAll(async () => {
+    f = await startBrokerFixture();
+  });
+  afterAll(async () => {
+    await f.close();
+  });
 
   it('applies a role change live without dropping the unaffected client', async () => {
     const term = await connectClient(f.plainUrl, login('term-01'));
     let termClosed = false;
-    term.on('close', () => { termClosed = true; });
+    term.on('close', () => {
+      termClosed = true;
+    });
     // terminal may not send identity.update yet: the publish is refused (disconnect).
     const rr = await connectClient(f.plainUrl, login('rr-01'));
-    const next = changed(f.config, (c) => { c.roles.terminal!.send.push('identity.search'); });
+    const next = changed(f.config, (c) => {
+      c.roles.terminal!.send.push('identity.search');
+    });
     const r = await f.broker.reconfigure(next);
     expect(r.disconnected).toEqual([]);
     // Still connected, and the new grant is effective on the same connection.
@@ -39,7 +47,9 @@ describe('broker.reconfigure', () => {
   it('disconnects a client whose system was disabled, and refuses it afterwards', async () => {
     const mon = await connectClient(f.plainUrl, login('mon-01'));
     const gone = closed(mon);
-    const next = changed(f.config, (c) => { c.systems.find((s) => s.id === 'mon-01')!.enabled = false; });
+    const next = changed(f.config, (c) => {
+      c.systems.find((s) => s.id === 'mon-01')!.enabled = false;
+    });
     const r = await f.broker.reconfigure(next);
     expect(r.disconnected).toEqual(['mon-01']);
     await gone;
@@ -51,7 +61,9 @@ describe('broker.reconfigure', () => {
   it('restarts only the listener whose settings changed', async () => {
     const port = await freePort();
     const rr = await connectClient(f.plainUrl, login('rr-01'));
-    const next = changed(f.config, (c) => { c.listeners.push({ name: 'extra', type: 'plain', host: '127.0.0.1', port, segment: 'local' }); });
+    const next = changed(f.config, (c) => {
+      c.listeners.push({ name: 'extra', type: 'plain', host: '127.0.0.1', port, segment: 'local' });
+    });
     await f.broker.reconfigure(next, { restartListeners: ['extra'] });
     expect(f.broker.address('extra').port).toBe(port);
     const viaExtra = await connectClient(`mqtt://127.0.0.1:${port}`, login('term-01'));

@@ -1,6 +1,16 @@
 // Standalone broker mode: MQTT 3.1.1 behaviours a generic conformance suite exercises.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { closed, collect, connectClient, connectPacket, endClient, rawSocket, sleep, subackCodes, subscribeGranted } from '../helpers/mqtt.js';
+import {
+  closed,
+  collect,
+  connectClient,
+  connectPacket,
+  endClient,
+  rawSocket,
+  sleep,
+  subackCodes,
+  subscribeGranted,
+} from '../helpers/mqtt.js';
 import { startBrokerFixture, until, type BrokerFixture } from '../fixtures/broker-setup.js';
 
 let f: BrokerFixture;
@@ -17,8 +27,12 @@ async function untilAsync(pred: () => Promise<boolean>, timeoutMs = 3000): Promi
     await sleep(20);
   }
 }
-beforeAll(async () => { f = await startBrokerFixture({ mode: 'standalone' }); });
-afterAll(async () => { await f.close(); });
+beforeAll(async () => {
+  f = await startBrokerFixture({ mode: 'standalone' });
+});
+afterAll(async () => {
+  await f.close();
+});
 
 describe('standalone broker (MQTT 3.1.1)', () => {
   it('accepts a zero-length client ID with a clean session, refuses it without (MQTT-3.1.3-8)', async () => {

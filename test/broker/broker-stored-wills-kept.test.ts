@@ -8,9 +8,17 @@ import type { BrokerIdentity } from '../../broker/acl.js';
 import { tempDir } from '../helpers/tmp.js';
 
 const cleanups: Array<() => Promise<void> | void> = [];
-afterEach(async () => { for (const c of cleanups.splice(0).reverse()) await c(); });
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
 
-const will = (clientId: string) => ({ cmd: 'publish', topic: 'req/identity.update', payload: Buffer.from(clientId), qos: 1, retain: false });
+const will = (clientId: string) => ({
+  cmd: 'publish',
+  topic: 'req/identity.update',
+  payload: Buffer.from(clientId),
+  qos: 1,
+  retain: false,
+});
 
 it('keeps a will held back for a passing reason, deletes the published and the refused ones', async () => {
   const d = tempDir('jukigw-wills-');
@@ -28,7 +36,9 @@ it('keeps a will held back for a passing reason, deletes the published and the r
   const refused: string[] = [];
   const r = await publishStoredWills(p, stored, {
     check: (_registrant, w) => (w.clientId === 'refused-1' ? { ok: false, reason: 'role may not publish it' } : { ok: true, identity }),
-    refuse: (w) => { refused.push(w.clientId); },
+    refuse: (w) => {
+      refused.push(w.clientId);
+    },
     publish: async (w) => (w.clientId === 'disk-full-1' ? 'retry' : 'published'),
   });
   expect(r).toEqual({ published: 1, kept: 1 });

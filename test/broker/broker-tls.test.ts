@@ -11,7 +11,11 @@ let f: BrokerFixture;
 const pkiDir = tempDir('jukigw-pki-');
 
 const tlsOpts = (pair: PemPair | undefined, clientId: string, extra: IClientOptions = {}): IClientOptions => ({
-  clientId, ca: pki.caPem, rejectUnauthorized: true, ...(pair ? { cert: pair.cert, key: pair.key } : {}), ...extra,
+  clientId,
+  ca: pki.caPem,
+  rejectUnauthorized: true,
+  ...(pair ? { cert: pair.cert, key: pair.key } : {}),
+  ...extra,
 });
 
 beforeAll(async () => {
@@ -47,7 +51,9 @@ describe('mTLS listener', () => {
   it('refuses a valid certificate whose CN is not a configured or enabled system (CONNACK 5)', async () => {
     expect(await refusal(f.tlsUrl, tlsOpts(pki.clients['stranger'], 'stranger'))).toBe(5);
     expect(await refusal(f.tlsUrl, tlsOpts(pki.clients['off-01'], 'off-01'))).toBe(5);
-    expect(f.denials('not-authorized').map((d) => d.detail)).toEqual(expect.arrayContaining(['system stranger is not configured', 'system off-01 is disabled']));
+    expect(f.denials('not-authorized').map((d) => d.detail)).toEqual(
+      expect.arrayContaining(['system stranger is not configured', 'system off-01 is disabled']),
+    );
   });
 
   it('refuses a client ID other than the system ID (CONNACK 2): no session takeover', async () => {
@@ -60,8 +66,13 @@ describe('contract ACL over TLS', () => {
   it('grants res/{own} and to/{own}/#, answers 0x80 for filters crossing systems', async () => {
     const c = await connectClient(f.tlsUrl, tlsOpts(pki.clients['rr-01'], 'rr-01'));
     const granted = await subackCodes(c, {
-      'res/rr-01': { qos: 1 }, 'to/rr-01/#': { qos: 1 }, 'res/+': { qos: 1 }, '#': { qos: 1 },
-      '$SYS/#': { qos: 0 }, 'to/term-01/#': { qos: 1 }, 'req/#': { qos: 1 },
+      'res/rr-01': { qos: 1 },
+      'to/rr-01/#': { qos: 1 },
+      'res/+': { qos: 1 },
+      '#': { qos: 1 },
+      '$SYS/#': { qos: 0 },
+      'to/term-01/#': { qos: 1 },
+      'req/#': { qos: 1 },
     });
     expect(granted).toEqual([1, 1, 128, 128, 128, 128, 128]);
     expect(c.connected).toBe(true);
@@ -78,7 +89,10 @@ describe('contract ACL over TLS', () => {
     const rrIn = collect(rr);
     const termIn = collect(term);
     const seen: string[] = [];
-    const onReq = (packet: { topic: string }, cb: () => void) => { seen.push(packet.topic); cb(); };
+    const onReq = (packet: { topic: string }, cb: () => void) => {
+      seen.push(packet.topic);
+      cb();
+    };
     await new Promise<void>((r) => f.broker.aedes.subscribe('req/#', onReq, () => r()));
     await rr.publishAsync('req/identity.update', '{"v":1}', { qos: 1 });
     await until(() => seen.includes('req/identity.update'), 3000, 'appliance receives the request');
@@ -102,7 +116,10 @@ describe('contract ACL over TLS', () => {
     expect(d).toMatchObject({ systemId: 'rr-01', topic: 'req/identity.verify', listener: 'tls' });
     expect(d.detail).toContain('may not send message type');
     expect(term.connected).toBe(true);
-    f.broker.aedes.publish({ cmd: 'publish', topic: 'res/term-01', payload: Buffer.from('still here'), qos: 1, retain: false, dup: false }, () => {});
+    f.broker.aedes.publish(
+      { cmd: 'publish', topic: 'res/term-01', payload: Buffer.from('still here'), qos: 1, retain: false, dup: false },
+      () => {},
+    );
     expect((await termIn.next(1))[0]!.payload.toString()).toBe('still here');
     await endClient(term);
     rr.end(true);

@@ -10,7 +10,10 @@ import { PASSWORD, startBrokerFixture, until, type BrokerFixture } from '../fixt
 const base: ApplianceConfigInput = {
   municipalities: ['242012'],
   listeners: [{ name: 'p', type: 'plain', host: '127.0.0.1', port: 1883 }],
-  systems: [{ id: 'term-01', role: 'terminal' }, { id: 'off-01', role: 'terminal', enabled: false }],
+  systems: [
+    { id: 'term-01', role: 'terminal' },
+    { id: 'off-01', role: 'terminal', enabled: false },
+  ],
 };
 const config = configSchema.parse(base);
 const term = identityOf(config, 'term-01', 'terminal');
@@ -39,13 +42,19 @@ describe('willProblem', () => {
 
 describe('registrantIdentity', () => {
   it('gives the registrant its identity under the configuration in force', () => {
-    expect(registrantIdentity(config, { systemId: 'term-01', role: 'terminal' })).toMatchObject({ ok: true, identity: { systemId: 'term-01', role: 'terminal' } });
+    expect(registrantIdentity(config, { systemId: 'term-01', role: 'terminal' })).toMatchObject({
+      ok: true,
+      identity: { systemId: 'term-01', role: 'terminal' },
+    });
   });
   it.each([
     [undefined, 'stored without the identity of the system that left it'],
     [{ systemId: 'gone-01', role: 'terminal' }, 'system gone-01 is no longer configured'],
     [{ systemId: 'off-01', role: 'terminal' }, 'system off-01 is disabled'],
-    [{ systemId: 'term-01', role: 'resident-register' }, 'system term-01 now has role terminal, not resident-register under which it left the will'],
+    [
+      { systemId: 'term-01', role: 'resident-register' },
+      'system term-01 now has role terminal, not resident-register under which it left the will',
+    ],
     [{ systemId: null, role: 'terminal' }, 'anonymous clients no longer have role terminal'],
   ])('refuses %j: %s', (r, reason) => {
     expect(registrantIdentity(config, r)).toEqual({ ok: false, reason });
@@ -57,10 +66,18 @@ describe('registrantIdentity', () => {
   });
 });
 
-describe('a live connection\'s will', () => {
+describe("a live connection's will", () => {
   let f: BrokerFixture | undefined;
-  afterEach(async () => { await f?.close(); f = undefined; });
-  const login = (id: string, topic: string) => ({ clientId: id, username: id, password: PASSWORD, will: { topic, payload: Buffer.from(`${id} gone`), qos: 1 as const, retain: false } });
+  afterEach(async () => {
+    await f?.close();
+    f = undefined;
+  });
+  const login = (id: string, topic: string) => ({
+    clientId: id,
+    username: id,
+    password: PASSWORD,
+    will: { topic, payload: Buffer.from(`${id} gone`), qos: 1 as const, retain: false },
+  });
 
   it('goes to the request queue under its system when the connection drops', async () => {
     f = await startBrokerFixture();
@@ -77,11 +94,21 @@ describe('a live connection\'s will', () => {
   it('is refused, audited, when its system was disabled in the meantime', async () => {
     f = await startBrokerFixture();
     const c = await connectClient(f.plainUrl, login('term-01', 'req/identity.verify'));
-    const next = configSchema.parse({ ...f.config, systems: f.config.systems.map((s) => (s.id === 'term-01' ? { ...s, enabled: false } : s)) });
+    const next = configSchema.parse({
+      ...f.config,
+      systems: f.config.systems.map((s) => (s.id === 'term-01' ? { ...s, enabled: false } : s)),
+    });
     const { disconnected } = await f.broker.reconfigure(next);
     expect(disconnected).toEqual(['term-01']);
     await until(() => f!.denials('acl-will').length > 0);
-    expect(f.denials('acl-will')).toMatchObject([{ systemId: 'term-01', clientId: 'term-01', topic: 'req/identity.verify', detail: 'last will on req/identity.verify not published: system term-01 is disabled' }]);
+    expect(f.denials('acl-will')).toMatchObject([
+      {
+        systemId: 'term-01',
+        clientId: 'term-01',
+        topic: 'req/identity.verify',
+        detail: 'last will on req/identity.verify not published: system term-01 is disabled',
+      },
+    ]);
     expect(await f.broker.persistence.level.requests.read(0, 10)).toEqual([]);
     c.end(true);
   });
@@ -91,10 +118,20 @@ describe('a live connection\'s will', () => {
     const c = await connectClient(f.plainUrl, login('term-01', 'req/identity.verify'));
     const store = f.broker.persistence.aedes as { streamWill(b?: object): NodeJS.ReadableStream & { toArray(): Promise<unknown[]> } };
     expect(await store.streamWill({}).toArray()).toEqual([]); // its will is stored, but not for aedes' timer
-    const packet = { cmd: 'publish', topic: 'to/rr-01/moveout.cert', payload: Buffer.from('x'), qos: 1, retain: false, dup: false, clientId: 'term-01' };
+    const packet = {
+      cmd: 'publish',
+      topic: 'to/rr-01/moveout.cert',
+      payload: Buffer.from('x'),
+      qos: 1,
+      retain: false,
+      dup: false,
+      clientId: 'term-01',
+    };
     const err = await new Promise<Error | null | undefined>((r) => f!.broker.aedes.authorizePublish(null, packet as never, r));
     expect(err?.message).toBe('publish with no client attached');
-    expect(f.denials('acl-will')).toMatchObject([{ clientId: 'term-01', topic: 'to/rr-01/moveout.cert', detail: 'publish with no client attached refused (to/rr-01/moveout.cert)' }]);
+    expect(f.denials('acl-will')).toMatchObject([
+      { clientId: 'term-01', topic: 'to/rr-01/moveout.cert', detail: 'publish with no client attached refused (to/rr-01/moveout.cert)' },
+    ]);
     await endClient(c);
   });
 
@@ -103,6 +140,8 @@ describe('a live connection\'s will', () => {
     const anon = await connectClient(f.plainUrl, { clientId: 'any', will: { topic: 'status/any', payload: 'x', qos: 0, retain: true } });
     await endClient(anon);
     expect(await refusal(f.plainUrl, { ...login('mon-01', 'status/x') })).toBe(5);
-    expect(f.denials('acl-will')).toMatchObject([{ systemId: 'mon-01', detail: 'last will on status/x refused: topic outside the contract (default deny)' }]);
+    expect(f.denials('acl-will')).toMatchObject([
+      { systemId: 'mon-01', detail: 'last will on status/x refused: topic outside the contract (default deny)' },
+    ]);
   });
 });

@@ -15,16 +15,44 @@ beforeAll(async () => {
   victim = await connectClient(f.plainUrl, login('term-01'));
   await victim.subscribeAsync(['res/term-01', 'to/term-01/#'], { qos: 1 });
 });
-afterAll(async () => { await endClient(victim, true); await f?.close(); });
+afterAll(async () => {
+  await endClient(victim, true);
+  await f?.close();
+});
 
-const push = (topic: string, payload: string) => new Promise<void>((r) => f.broker.aedes.publish({ cmd: 'publish', topic, payload: Buffer.from(payload), qos: 1, retain: false, dup: false } as never, () => r()));
+const push = (topic: string, payload: string) =>
+  new Promise<void>((r) =>
+    f.broker.aedes.publish({ cmd: 'publish', topic, payload: Buffer.from(payload), qos: 1, retain: false, dup: false } as never, () => r()),
+  );
 
 it('refuses every escaping subscription filter, grants only the own ones, and leaks nothing', async () => {
   const attacker = await connectClient(f.plainUrl, login('rr-01'));
   const got = collect(attacker);
-  const escapes = ['#', '+', '+/#', '$SYS/#', '$SYS/broker/clients/+', '$share/g/res/term-01', 'res/+', 'res/#', 'res/term-01',
-    'to/+/#', 'to/term-01/#', 'to/+/identity.update', '+/term-01', '+/+/#', 'req/#', 'req/identity.update', 'res/rr-01/#', 'res/rr-01/+', 'to/#'];
-  const codes = await subackCodes(attacker, Object.fromEntries([...escapes, 'res/rr-01', 'to/rr-01/#'].map((t) => [t, { qos: 1 as const }])));
+  const escapes = [
+    '#',
+    '+',
+    '+/#',
+    '$SYS/#',
+    '$SYS/broker/clients/+',
+    '$share/g/res/term-01',
+    'res/+',
+    'res/#',
+    'res/term-01',
+    'to/+/#',
+    'to/term-01/#',
+    'to/+/identity.update',
+    '+/term-01',
+    '+/+/#',
+    'req/#',
+    'req/identity.update',
+    'res/rr-01/#',
+    'res/rr-01/+',
+    'to/#',
+  ];
+  const codes = await subackCodes(
+    attacker,
+    Object.fromEntries([...escapes, 'res/rr-01', 'to/rr-01/#'].map((t) => [t, { qos: 1 as const }])),
+  );
   const byFilter = Object.fromEntries([...escapes, 'res/rr-01', 'to/rr-01/#'].map((t, i) => [t, codes[i]]));
   for (const t of escapes) expect(byFilter[t], t).toBe(128);
   expect(byFilter['res/rr-01']).toBe(1);
@@ -41,9 +69,14 @@ it('refuses every escaping subscription filter, grants only the own ones, and le
 });
 
 it.each([
-  ['res/term-01', 'a forged reply to another system'], ['to/term-01/identity.update', 'a forged push'], ['$SYS/broker/uptime', '$SYS'],
-  ['req/identity.verify', 'a type the role may not send'], ['req/identity.update/x', 'a deeper req/ topic'], ['req/+', 'a wildcard topic name'],
-  ['res/rr-01', 'its own reply topic'], ['other/topic', 'a topic outside the contract'],
+  ['res/term-01', 'a forged reply to another system'],
+  ['to/term-01/identity.update', 'a forged push'],
+  ['$SYS/broker/uptime', '$SYS'],
+  ['req/identity.verify', 'a type the role may not send'],
+  ['req/identity.update/x', 'a deeper req/ topic'],
+  ['req/+', 'a wildcard topic name'],
+  ['res/rr-01', 'its own reply topic'],
+  ['other/topic', 'a topic outside the contract'],
 ])('publishing on %s (%s) ends the connection and delivers nothing', async (topic) => {
   const seen = collect(victim);
   const denials = f.denials().length;

@@ -14,7 +14,9 @@ beforeAll(async () => {
   f = await startBrokerFixture({ limits: { authFailures: { allowed: 5, backoffMs: 3000, maxBackoffMs: 6000, forgetAfterMs: 6000 } } });
   port = f.broker.address('plain').port;
 });
-afterAll(async () => { await f?.close(); });
+afterAll(async () => {
+  await f?.close();
+});
 
 /** The CONNACK return code for one login over a raw socket (from `from`, a loopback source address). */
 function login(user: string, password: string, from = '127.0.0.1'): Promise<number> {
@@ -24,7 +26,10 @@ function login(user: string, password: string, from = '127.0.0.1'): Promise<numb
     s.on('error', reject);
     s.on('data', (d) => {
       got = Buffer.concat([got, d]);
-      if (got.length >= 4) { s.destroy(); resolve(got[3]!); }
+      if (got.length >= 4) {
+        s.destroy();
+        resolve(got[3]!);
+      }
     });
     s.once('connect', () => s.write(connectPacket(user, user, password)));
     s.once('close', () => reject(new Error('closed before CONNACK')));
@@ -38,7 +43,9 @@ it('backs off per system and per address after failures, refuses even the right 
   for (let i = 0; i < GUESSES; i++) codes.push(await login('rr-01', `guess-${i}`));
   const ms = performance.now() - t0;
   const checked = codes.filter((c) => c === 4).length;
-  console.log(`[guessing] ${GUESSES} attempts in ${ms.toFixed(0)} ms: ${checked} passwords checked (${(checked / (ms / 1000)).toFixed(1)} checked guesses/s), ${codes.filter((c) => c === 5).length} refused unchecked`);
+  console.log(
+    `[guessing] ${GUESSES} attempts in ${ms.toFixed(0)} ms: ${checked} passwords checked (${(checked / (ms / 1000)).toFixed(1)} checked guesses/s), ${codes.filter((c) => c === 5).length} refused unchecked`,
+  );
   expect(codes.slice(0, 5)).toEqual([4, 4, 4, 4, 4]);
   expect(codes[5]).toBe(5);
   expect(checked).toBeLessThan(GUESSES / 4);
@@ -54,20 +61,34 @@ it('backs off per system and per address after failures, refuses even the right 
   const during = f.denials().filter((d) => d.reason === 'auth' || d.reason === 'auth-throttled');
   expect(during.map((d) => [d.reason, d.detail])).toEqual([
     ...Array.from({ length: 5 }, () => ['auth', 'bad username or password']),
-    ['auth-throttled', 'system rr-01: 5 failed logins in a row; its attempts are refused unchecked for 3000 ms, doubling with each further failure up to 6000 ms'],
-    ['auth-throttled', 'address 127.0.0.1: 5 failed logins in a row; its attempts are refused unchecked for 3000 ms, doubling with each further failure up to 6000 ms'],
+    [
+      'auth-throttled',
+      'system rr-01: 5 failed logins in a row; its attempts are refused unchecked for 3000 ms, doubling with each further failure up to 6000 ms',
+    ],
+    [
+      'auth-throttled',
+      'address 127.0.0.1: 5 failed logins in a row; its attempts are refused unchecked for 3000 ms, doubling with each further failure up to 6000 ms',
+    ],
   ]);
 
   // Once the backoff is over, the right password is checked and accepted again.
   await until(async () => (await login('rr-01', PASSWORD, '127.0.0.4')) === 0, 30_000, 'login after the backoff');
   // Each burst ends with one summary: at the system's successful login, and when the address fell quiet.
-  const summaries = await until(() => {
-    const s = f.denials('auth-throttled').slice(2);
-    return s.length >= 2 && s;
-  }, 30_000, 'burst summaries');
+  const summaries = await until(
+    () => {
+      const s = f.denials('auth-throttled').slice(2);
+      return s.length >= 2 && s;
+    },
+    30_000,
+    'burst summaries',
+  );
   expect(summaries.map((d) => d.detail)).toEqual([
-    expect.stringMatching(/^system rr-01: burst of failed logins over \(successful login\): \d+ attempts, \d+ passwords checked and wrong, \d+ refused unchecked$/),
-    expect.stringMatching(/^address 127\.0\.0\.1: burst of failed logins over \(quiet for 6000 ms\): \d+ attempts, \d+ passwords checked and wrong, \d+ refused unchecked$/),
+    expect.stringMatching(
+      /^system rr-01: burst of failed logins over \(successful login\): \d+ attempts, \d+ passwords checked and wrong, \d+ refused unchecked$/,
+    ),
+    expect.stringMatching(
+      /^address 127\.0\.0\.1: burst of failed logins over \(quiet for 6000 ms\): \d+ attempts, \d+ passwords checked and wrong, \d+ refused unchecked$/,
+    ),
   ]);
   const addr = /: (\d+) attempts, (\d+) passwords checked and wrong, (\d+) refused unchecked$/.exec(summaries[1]!.detail)!;
   expect(Number(addr[1])).toBe(GUESSES + 2); // the guesses, the right password and term-01 from 127.0.0.1

@@ -53,7 +53,9 @@ function idleFlood(n: number, reopen: boolean) {
     const s = netConnect(port, '127.0.0.1');
     stats.opened++;
     sockets.add(s);
-    s.on('error', () => { /* reset by the broker: close follows */ });
+    s.on('error', () => {
+      /* reset by the broker: close follows */
+    });
     s.once('close', () => {
       sockets.delete(s);
       if (stopped) return;
@@ -77,7 +79,12 @@ const brokerFds = () => readdirSync(`/proc/${broker.child.pid}/fd`).length;
 /** rr-01 connects, subscribes and gets a QoS 1 request acknowledged (stored); the times it took. */
 async function realSystemWorks(): Promise<{ connectMs: number; workedMs: number }> {
   const t0 = performance.now();
-  const rr = await connectClient(`mqtt://127.0.0.1:${port}`, { clientId: 'rr-01', username: 'rr-01', password: PASSWORD, connectTimeout: 30_000 });
+  const rr = await connectClient(`mqtt://127.0.0.1:${port}`, {
+    clientId: 'rr-01',
+    username: 'rr-01',
+    password: PASSWORD,
+    connectTimeout: 30_000,
+  });
   const connectMs = performance.now() - t0;
   expect(await rr.subscribeAsync('res/rr-01', { qos: 1 })).toMatchObject([{ qos: 1 }]);
   await rr.publishAsync('req/identity.update', Buffer.from('{}'), { qos: 1 });
@@ -106,9 +113,11 @@ it('keeps a configured system connecting and working while 2,000 idle sockets ar
     await until(() => flood.stats.opened >= 2 * IDLE, 60_000, 'the flood to churn');
     const churnHeld = brokerFds() - baseline;
     const churn = await realSystemWorks();
-    console.log(`[preauth] ${IDLE} idle sockets held: the broker kept ${heldByBroker} sockets beyond its baseline, closed ${held.stats.closedByBroker}; ` +
-      `rr-01 connected in ${calm.connectMs.toFixed(0)} ms (subscribed and PUBACKed after ${calm.workedMs.toFixed(0)} ms). ` +
-      `Reopened as fast as closed (${flood.stats.opened} opened so far): broker kept ${churnHeld}; rr-01 connected in ${churn.connectMs.toFixed(0)} ms (${churn.workedMs.toFixed(0)} ms)`);
+    console.log(
+      `[preauth] ${IDLE} idle sockets held: the broker kept ${heldByBroker} sockets beyond its baseline, closed ${held.stats.closedByBroker}; ` +
+        `rr-01 connected in ${calm.connectMs.toFixed(0)} ms (subscribed and PUBACKed after ${calm.workedMs.toFixed(0)} ms). ` +
+        `Reopened as fast as closed (${flood.stats.opened} opened so far): broker kept ${churnHeld}; rr-01 connected in ${churn.connectMs.toFixed(0)} ms (${churn.workedMs.toFixed(0)} ms)`,
+    );
     // Bounded by the pre-authentication budget, not by the flood.
     expect(heldByBroker).toBeLessThan(2 * maxPerAddress);
     expect(churnHeld).toBeLessThan(2 * maxPerAddress);
@@ -119,7 +128,10 @@ it('keeps a configured system connecting and working while 2,000 idle sockets ar
   await until(() => clearedAlarms() === 2, 10_000, 'the second alarm cleared');
   const alarms = broker.audits.filter((a) => a.kind === 'alarm' && a.alarm.kind === 'pre-auth');
   expect(alarms.map((a) => a.kind === 'alarm' && [a.alarm.state, a.alarm.subject])).toEqual([
-    ['raised', 'address 127.0.0.1'], ['cleared', 'address 127.0.0.1'], ['raised', 'address 127.0.0.1'], ['cleared', 'address 127.0.0.1'],
+    ['raised', 'address 127.0.0.1'],
+    ['cleared', 'address 127.0.0.1'],
+    ['raised', 'address 127.0.0.1'],
+    ['cleared', 'address 127.0.0.1'],
   ]);
   expect(broker.denials).toEqual([]);
 }, 180_000);

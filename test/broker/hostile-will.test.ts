@@ -27,8 +27,12 @@ afterAll(async () => {
 });
 
 const SYSTEMS: Array<[string, string]> = [
-  ['rr-01', 'resident-register'], ['term-01', 'terminal'], ['term-02', 'terminal'], ['term-03', 'terminal'],
-  ['nl-01', 'number-linkage'], ['nl-02', 'number-linkage'],
+  ['rr-01', 'resident-register'],
+  ['term-01', 'terminal'],
+  ['term-02', 'terminal'],
+  ['term-03', 'terminal'],
+  ['nl-01', 'number-linkage'],
+  ['nl-02', 'number-linkage'],
 ];
 
 function writeConfig(name: string, ports: { local: number; linkage: number }, disabled: string[] = []): string {
@@ -61,8 +65,16 @@ async function kill9(b: BrokerProcess): Promise<void> {
   expect(b.child.signalCode).toBe('SIGKILL');
 }
 
-const login = (id: string, extra: IClientOptions = {}): IClientOptions => ({ clientId: id, username: id, password: PASSWORD, clean: false, ...extra });
-const will = (topic: string, payload: string, qos: 0 | 1 | 2 = 1, retain = false) => ({ will: { topic, payload: Buffer.from(payload), qos, retain } });
+const login = (id: string, extra: IClientOptions = {}): IClientOptions => ({
+  clientId: id,
+  username: id,
+  password: PASSWORD,
+  clean: false,
+  ...extra,
+});
+const will = (topic: string, payload: string, qos: 0 | 1 | 2 = 1, retain = false) => ({
+  will: { topic, payload: Buffer.from(payload), qos, retain },
+});
 
 it('refuses forbidden wills at CONNECT on both listeners and publishes stored wills only under their registrant after kill -9', async () => {
   const ports = { local: await freePort(), linkage: await freePort() };
@@ -76,18 +88,45 @@ it('refuses forbidden wills at CONNECT on both listeners and publishes stored wi
   await endClient(rr);
 
   const forbidden: Array<[string, string, IClientOptions, string]> = [
-    [local, 'term-01', will('to/rr-01/moveout.cert', 'forged push'), 'last will on to/rr-01/moveout.cert refused: only the appliance publishes on to/'],
+    [
+      local,
+      'term-01',
+      will('to/rr-01/moveout.cert', 'forged push'),
+      'last will on to/rr-01/moveout.cert refused: only the appliance publishes on to/',
+    ],
     [linkage, 'nl-01', will('res/rr-01', 'forged reply'), 'last will on res/rr-01 refused: only the appliance publishes on res/'],
-    [local, 'term-01', will('req/identity.update', 'x'), 'last will on req/identity.update refused: role terminal may not send message type "identity.update"'],
-    [local, 'term-01', will('req/identity.verify', 'x', 0), 'last will on req/identity.verify refused: QoS 0 (a will must be QoS 1, like every request)'],
-    [linkage, 'nl-01', will('req/code.request', 'x', 2), 'last will on req/code.request refused: QoS 2 (a will must be QoS 1, like every request)'],
-    [local, 'term-01', will('req/identity.verify', 'x', 1, true), 'last will on req/identity.verify refused: retained (no contract topic carries retained messages)'],
+    [
+      local,
+      'term-01',
+      will('req/identity.update', 'x'),
+      'last will on req/identity.update refused: role terminal may not send message type "identity.update"',
+    ],
+    [
+      local,
+      'term-01',
+      will('req/identity.verify', 'x', 0),
+      'last will on req/identity.verify refused: QoS 0 (a will must be QoS 1, like every request)',
+    ],
+    [
+      linkage,
+      'nl-01',
+      will('req/code.request', 'x', 2),
+      'last will on req/code.request refused: QoS 2 (a will must be QoS 1, like every request)',
+    ],
+    [
+      local,
+      'term-01',
+      will('req/identity.verify', 'x', 1, true),
+      'last will on req/identity.verify refused: retained (no contract topic carries retained messages)',
+    ],
   ];
   for (const [url, id, opts, detail] of forbidden) {
     const before = first.denials.length;
     expect(await refusal(url, login(id, opts)), detail).toBe(5);
     await until(() => first.denials.length > before, 5000, `audit of ${detail}`);
-    expect(first.denials.slice(before)).toMatchObject([{ reason: 'acl-will', systemId: id, clientId: id, detail, listener: url === local ? 'local' : 'linkage' }]);
+    expect(first.denials.slice(before)).toMatchObject([
+      { reason: 'acl-will', systemId: id, clientId: id, detail, listener: url === local ? 'local' : 'linkage' },
+    ]);
   }
 
   // Allowed wills, left behind by kill -9 (no DISCONNECT, no orderly close).
@@ -112,8 +151,16 @@ it('refuses forbidden wills at CONNECT on both listeners and publishes stored wi
   const second = await start(writeConfig('second.json', ports, ['term-03']));
   const refusedWills = second.denials.filter((d) => d.reason === 'acl-will');
   expect(refusedWills.map((d) => [d.clientId, d.topic, d.detail]).sort()).toEqual([
-    ['nl-02', 'res/rr-01', 'stored will of client nl-02 on res/rr-01 not published: stored without the identity of the system that left it'],
-    ['term-02', 'to/rr-01/moveout.cert', 'stored will of client term-02 on to/rr-01/moveout.cert not published: stored without the identity of the system that left it'],
+    [
+      'nl-02',
+      'res/rr-01',
+      'stored will of client nl-02 on res/rr-01 not published: stored without the identity of the system that left it',
+    ],
+    [
+      'term-02',
+      'to/rr-01/moveout.cert',
+      'stored will of client term-02 on to/rr-01/moveout.cert not published: stored without the identity of the system that left it',
+    ],
     ['term-03', 'req/identity.verify', 'stored will of client term-03 on req/identity.verify not published: system term-03 is disabled'],
   ]);
   await kill9(second);

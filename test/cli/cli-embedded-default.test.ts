@@ -34,8 +34,12 @@ describe('commands in the directory of an embedded-default appliance', () => {
   async function running<T>(fn: () => Promise<T>): Promise<T> {
     const c = spawn(process.execPath, [bin, 'start'], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let log = '';
-    c.stdout.on('data', (d: Buffer) => { log += d.toString(); });
-    c.stderr.on('data', (d: Buffer) => { log += d.toString(); });
+    c.stdout.on('data', (d: Buffer) => {
+      log += d.toString();
+    });
+    c.stderr.on('data', (d: Buffer) => {
+      log += d.toString();
+    });
     const exited = new Promise<void>((r) => c.once('exit', () => r()));
     try {
       await until(() => log.includes('"msg":"appliance ready"') || c.exitCode !== null, 120_000, 'appliance ready');
@@ -60,7 +64,10 @@ describe('commands in the directory of an embedded-default appliance', () => {
     mkdirSync(dataDir, { recursive: true });
     const db = await openApplianceDb(join(dataDir, 'db'));
     const auth = await openAuthStore({ db, idleMinutes: 15 });
-    for (const [name, role] of [['ops-admin', 'admin'], ['watcher', 'monitor']] as const) {
+    for (const [name, role] of [
+      ['ops-admin', 'admin'],
+      ['watcher', 'monitor'],
+    ] as const) {
       expect(await auth.createAccount(name, role, 'first pass phrase 12345')).toBeUndefined();
       tokens[role] = (await auth.createApiToken(name, 'embedded cli test')).token;
     }
@@ -71,10 +78,25 @@ describe('commands in the directory of an embedded-default appliance', () => {
     if (!r.ok) throw new Error(JSON.stringify(r.problems));
     const db2 = await openApplianceDb(join(dataDir, 'db'));
     const atRest = await openEncryptionAtRest({ hsm: r.config.hsm, dataDir, db: db2 });
-    const outbox = new Outbox({ db: db2, route: () => 'simulated', retry: { initialMs: 10, maxMs: 10, maxAttempts: 3 }, backoff: () => 10, valueEncoding: atRest.keyring.valueEncoding('json') as never });
+    const outbox = new Outbox({
+      db: db2,
+      route: () => 'simulated',
+      retry: { initialMs: 10, maxMs: 10, maxAttempts: 3 },
+      backoff: () => 10,
+      valueEncoding: atRest.keyring.valueEncoding('json') as never,
+    });
     await outbox.open({ live: false });
     const b = db2.batch();
-    outbox.enqueue(b, { v: 1, id: uuidv7(), type: 'identity.notify', from: 'lg:242012', to: 'pref:240001', at: nowIso(), corr: null, body: notifyBody(testResidentCode(7), 1) });
+    outbox.enqueue(b, {
+      v: 1,
+      id: uuidv7(),
+      type: 'identity.notify',
+      from: 'lg:242012',
+      to: 'pref:240001',
+      at: nowIso(),
+      corr: null,
+      body: notifyBody(testResidentCode(7), 1),
+    });
     await outbox.commit(b);
     deadSeq = outbox.takeReady('simulated', 1)[0]!;
     await outbox.failed(deadSeq, 'invalid_request: schema version not supported', { permanent: true });
@@ -84,7 +106,9 @@ describe('commands in the directory of an embedded-default appliance', () => {
   }, 240_000);
   afterAll(() => tmp.cleanup());
 
-  let onlineList = '', onlineDead = '', onlineShow = '';
+  let onlineList = '',
+    onlineDead = '',
+    onlineShow = '';
 
   it('while it runs: queue list/show through its admin API (same roles as the queues page); audit verify finds ./data', async () => {
     await running(async () => {
@@ -94,7 +118,9 @@ describe('commands in the directory of an embedded-default appliance', () => {
       expect(list.stdout).toMatch(/^the outbox is empty$|^seq\tlink\t/m);
       onlineList = list.stdout;
       const dead = await cli(['queue', 'list', '--dead'], { JUKIGW_API_TOKEN: tokens.monitor });
-      expect(dead.stdout).toMatch(new RegExp(`^${deadSeq}\\tsimulated\\tidentity\\.notify\\tpref:240001\\t.*schema version not supported`, 'm'));
+      expect(dead.stdout).toMatch(
+        new RegExp(`^${deadSeq}\\tsimulated\\tidentity\\.notify\\tpref:240001\\t.*schema version not supported`, 'm'),
+      );
       onlineDead = dead.stdout;
       const hidden = await cli(['queue', 'show', String(deadSeq), '--dead'], { JUKIGW_API_TOKEN: tokens.monitor });
       expect(hidden.code, hidden.stderr).toBe(0);
@@ -105,13 +131,19 @@ describe('commands in the directory of an embedded-default appliance', () => {
       expect(JSON.parse(shown.stdout).envelope.body.record.residentCode).toBe(testResidentCode(7));
 
       const show = await cli(['queue', 'show', '999999'], { JUKIGW_API_TOKEN: tokens.monitor });
-      expect({ code: show.code, err: show.stderr.split('\n').at(-2) }).toEqual({ code: 1, err: 'no queued message with seq 999999 (try --dead)' });
+      expect({ code: show.code, err: show.stderr.split('\n').at(-2) }).toEqual({
+        code: 1,
+        err: 'no queued message with seq 999999 (try --dead)',
+      });
       // A message body is personal data: not for a read-only token.
       const body = await cli(['queue', 'show', '999999', '--with-body'], { JUKIGW_API_TOKEN: tokens.monitor });
       expect(body.code).toBe(1);
       expect(body.stderr).toMatch(/role monitor may not queues\.change \(a message body needs an admin account's token\)/);
       const bad = await cli(['queue', 'list', '--limit', 'lots'], { JUKIGW_API_TOKEN: tokens.monitor });
-      expect({ code: bad.code, stderr: bad.stderr }).toEqual({ code: 2, stderr: 'juki-gw queue: --limit: expected an integer 1..100000, got "lots"\n' });
+      expect({ code: bad.code, stderr: bad.stderr }).toEqual({
+        code: 2,
+        stderr: 'juki-gw queue: --limit: expected an integer 1..100000, got "lots"\n',
+      });
 
       const verify = await cli(['audit', 'verify'], { JUKIGW_API_TOKEN: tokens.admin });
       expect(verify.stderr).toContain(`audit verify: data dir ${dataDir} (the embedded default, as juki-gw start uses it)`);

@@ -9,9 +9,13 @@ const bin = join(import.meta.dirname, '..', '..', 'bin', 'juki-gw.js');
 describe('a closed stdout pipe', () => {
   it('ends config check --print quietly when the reader stops after its first bytes', async () => {
     // `head -c 1` reads one byte and exits: every later write of the CLI meets a closed pipe.
-    const c = spawn('bash', ['-c', `set -o pipefail; "${process.execPath}" "${bin}" config check --print | head -c 1 >/dev/null`], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const c = spawn('bash', ['-c', `set -o pipefail; "${process.execPath}" "${bin}" config check --print | head -c 1 >/dev/null`], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     let stderr = '';
-    c.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+    c.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+    });
     const code = await new Promise<number | null>((r) => c.once('exit', (n) => r(n)));
     expect(stderr).toBe('');
     expect(code).toBe(0);

@@ -28,20 +28,28 @@ describe('juki-gw --help', () => {
     expect(r.stderr).toContain('unknown command "no-such-command"');
   });
 
-  it.each([['backup'], ['audit'], ['queue'], ['import']])('juki-gw %s --help: the online part reads as one block, not two stacked lead-ins', async (name) => {
-    const r = await jukiGw([name, '--help']);
-    const lines = r.stdout.trimEnd().split('\n');
-    // No line ending in ":" directly followed by another line ending in ":" (two headings, no body).
-    for (let i = 0; i + 1 < lines.length; i++) expect(lines[i]!.endsWith(':') && lines[i + 1]!.endsWith(':'), `${lines[i]}\n${lines[i + 1]}`).toBe(false);
-  });
+  it.each([['backup'], ['audit'], ['queue'], ['import']])(
+    'juki-gw %s --help: the online part reads as one block, not two stacked lead-ins',
+    async (name) => {
+      const r = await jukiGw([name, '--help']);
+      const lines = r.stdout.trimEnd().split('\n');
+      // No line ending in ":" directly followed by another line ending in ":" (two headings, no body).
+      for (let i = 0; i + 1 < lines.length; i++)
+        expect(lines[i]!.endsWith(':') && lines[i + 1]!.endsWith(':'), `${lines[i]}\n${lines[i + 1]}`).toBe(false);
+    },
+  );
 
-  it.each(COMMAND_NAMES.map((n) => [n]))('juki-gw %s --help prints its usage and exits 0', async (name) => {
-    for (const flag of ['--help', '-h']) {
-      const r = await jukiGw([name, flag]);
-      expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: '' });
-      expect(r.stdout).toMatch(new RegExp(`^usage: juki-gw ${name}\\b`, 'm'));
-    }
-  }, 60_000);
+  it.each(COMMAND_NAMES.map((n) => [n]))(
+    'juki-gw %s --help prints its usage and exits 0',
+    async (name) => {
+      for (const flag of ['--help', '-h']) {
+        const r = await jukiGw([name, flag]);
+        expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: '' });
+        expect(r.stdout).toMatch(new RegExp(`^usage: juki-gw ${name}\\b`, 'm'));
+      }
+    },
+    60_000,
+  );
 
   it('help after other options still answers usage, not an option error', async () => {
     const r = await jukiGw(['pki', 'issue', '--kind', 'client', '--help']);

@@ -4,7 +4,16 @@ import { progressPrinter } from '../../cli/progress.js';
 
 function stream(isTTY: boolean) {
   const chunks: string[] = [];
-  return { s: { isTTY, write: (c: string) => { chunks.push(c); return true; } } as unknown as NodeJS.WriteStream, chunks };
+  return {
+    s: {
+      isTTY,
+      write: (c: string) => {
+        chunks.push(c);
+        return true;
+      },
+    } as unknown as NodeJS.WriteStream,
+    chunks,
+  };
 }
 
 describe('progressPrinter', () => {

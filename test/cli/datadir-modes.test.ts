@@ -34,7 +34,10 @@ function modesUnder(root: string): Map<string, string> {
 /** Entries that group or others may read, write or enter. */
 const loose = (modes: Map<string, string>) => [...modes].filter(([, m]) => (parseInt(m, 8) & 0o077) !== 0).map(([rel, m]) => `${rel} ${m}`);
 
-interface Started { child: ChildProcess; out: () => string }
+interface Started {
+  child: ChildProcess;
+  out: () => string;
+}
 const children: ChildProcess[] = [];
 const dirs: Array<{ cleanup(): void }> = [];
 
@@ -51,17 +54,28 @@ afterEach(async () => {
 /** `juki-gw start` with the embedded default, every port ephemeral, the data dir from JUKIGW_dataDir. */
 async function start(cwd: string, dataDir: string): Promise<Started> {
   const env = {
-    ...process.env, JUKIGW_dataDir: dataDir,
-    JUKIGW_listeners__0__port: String(await freePort()), JUKIGW_listeners__1__port: String(await freePort()),
-    JUKIGW_admin__port: String(await freePort()), JUKIGW_ui__port: String(await freePort()),
+    ...process.env,
+    JUKIGW_dataDir: dataDir,
+    JUKIGW_listeners__0__port: String(await freePort()),
+    JUKIGW_listeners__1__port: String(await freePort()),
+    JUKIGW_admin__port: String(await freePort()),
+    JUKIGW_ui__port: String(await freePort()),
     JUKIGW_limits__minFreeDiskBytes: '0',
   };
   // A umask as loose as a developer shell's: the appliance must not depend on it.
-  const child = spawn('/bin/sh', ['-c', 'umask 022; exec "$0" "$@"', process.execPath, bin, 'start'], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn('/bin/sh', ['-c', 'umask 022; exec "$0" "$@"', process.execPath, bin, 'start'], {
+    cwd,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   children.push(child);
   let out = '';
-  child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
-  child.stderr.on('data', (d: Buffer) => { out += d.toString(); });
+  child.stdout.on('data', (d: Buffer) => {
+    out += d.toString();
+  });
+  child.stderr.on('data', (d: Buffer) => {
+    out += d.toString();
+  });
   await until(() => out.includes('"msg":"appliance ready"') || child.exitCode !== null, 120_000, 'appliance ready');
   if (child.exitCode !== null) throw new Error(`appliance exited ${child.exitCode}:\n${out}`);
   return { child, out: () => out };
@@ -93,11 +107,15 @@ describe('data dir permissions on a real start', () => {
 
     // A backup written into the data dir, and a restore of it, stay owner-only.
     const backup = join(dataDir, 'backup.jgb');
-    const made = await jukiGw(['backup', 'create', '--data-dir', dataDir, '--out', backup], { env: { ...process.env, JUKIGW_dataDir: dataDir, JUKIGW_BACKUP_PASSPHRASE: 'datadir-modes passphrase' } });
+    const made = await jukiGw(['backup', 'create', '--data-dir', dataDir, '--out', backup], {
+      env: { ...process.env, JUKIGW_dataDir: dataDir, JUKIGW_BACKUP_PASSPHRASE: 'datadir-modes passphrase' },
+    });
     expect(made.code, made.stderr).toBe(0);
     expect(octal(lstatSync(backup).mode)).toBe('0600');
     const restored = join(tmp.path, 'restored');
-    const back = await jukiGw(['backup', 'restore', '--in', backup, '--data-dir', restored], { env: { ...process.env, JUKIGW_BACKUP_PASSPHRASE: 'datadir-modes passphrase' } });
+    const back = await jukiGw(['backup', 'restore', '--in', backup, '--data-dir', restored], {
+      env: { ...process.env, JUKIGW_BACKUP_PASSPHRASE: 'datadir-modes passphrase' },
+    });
     expect(back.code, back.stderr).toBe(0);
     const restoredModes = modesUnder(restored);
     expect(restoredModes.get('dev-passwords/term-01')).toBe('0600');
@@ -111,7 +129,11 @@ describe('data dir permissions on a real start', () => {
     mkdirSync(dataDir);
     chmodSync(dataDir, 0o755);
     const app = await start(tmp.path, dataDir);
-    const warning = app.out().split('\n').filter((l) => l.includes('"path":"' + dataDir + '"')).map((l) => JSON.parse(l) as { level: number; mode: string });
+    const warning = app
+      .out()
+      .split('\n')
+      .filter((l) => l.includes('"path":"' + dataDir + '"'))
+      .map((l) => JSON.parse(l) as { level: number; mode: string });
     expect(await stop(app)).toBe(0);
     expect(warning).toHaveLength(1);
     expect(warning[0]).toMatchObject({ level: 40, mode: '0755' });

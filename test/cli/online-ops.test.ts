@@ -27,7 +27,12 @@ const config = join(tmp.path, 'juki-gw.yaml');
 const PASSWORD = 'online ops password 1';
 const PASSPHRASE = 'an online backup passphrase';
 const tokens: Record<'admin' | 'monitor' | 'auditor', string> = { admin: '', monitor: '', auditor: '' };
-const baseEnv = () => { const e = { ...process.env }; delete e.SOFTHSM2_CONF; delete e.JUKIGW_API_TOKEN; return e; };
+const baseEnv = () => {
+  const e = { ...process.env };
+  delete e.SOFTHSM2_CONF;
+  delete e.JUKIGW_API_TOKEN;
+  return e;
+};
 const as = (who: keyof typeof tokens) => ({ ...baseEnv(), JUKIGW_API_TOKEN: tokens[who] });
 const cli = (args: string[], who: keyof typeof tokens) => jukiGw(args, { env: as(who), timeoutMs: 180_000 });
 
@@ -54,19 +59,33 @@ beforeAll(async () => {
   const pw = join(tmp.path, 'term-01.pw');
   writeFileSync(pw, `${PASSWORD}\n`, { mode: 0o600 });
   plainPort = await freePort();
-  writeFileSync(config, [
-    "municipalities: ['242012']", `dataDir: ${dataDir}`, 'hsm: { kind: software }', 'log: { level: info }',
-    `listeners: [{ name: plain, type: plain, host: 127.0.0.1, port: ${plainPort} }]`,
-    `systems: [{ id: term-01, role: terminal, password: { file: ${pw} } }]`,
-    `admin: { host: 127.0.0.1, port: ${await freePort()} }`, `ui: { enabled: true, host: 127.0.0.1, port: ${await freePort()} }`,
-    'limits: { minFreeDiskBytes: 0 }', '',
-  ].join('\n'));
+  writeFileSync(
+    config,
+    [
+      "municipalities: ['242012']",
+      `dataDir: ${dataDir}`,
+      'hsm: { kind: software }',
+      'log: { level: info }',
+      `listeners: [{ name: plain, type: plain, host: 127.0.0.1, port: ${plainPort} }]`,
+      `systems: [{ id: term-01, role: terminal, password: { file: ${pw} } }]`,
+      `admin: { host: 127.0.0.1, port: ${await freePort()} }`,
+      `ui: { enabled: true, host: 127.0.0.1, port: ${await freePort()} }`,
+      'limits: { minFreeDiskBytes: 0 }',
+      '',
+    ].join('\n'),
+  );
   // Accounts and API tokens, as an administrator makes them on the Accounts page.
   const db = await openApplianceDb(join(dataDir, 'db'));
   const auth = await openAuthStore({ db, idleMinutes: 15 });
-  for (const [name, role] of [['ops-admin', 'admin'], ['watcher', 'monitor'], ['reviewer', 'auditor']] as const) {
+  for (const [name, role] of [
+    ['ops-admin', 'admin'],
+    ['watcher', 'monitor'],
+    ['reviewer', 'auditor'],
+  ] as const) {
     expect(await auth.createAccount(name, role, 'first pass phrase 12345')).toBeUndefined();
-    tokens[role === 'admin' ? 'admin' : role === 'monitor' ? 'monitor' : 'auditor'] = (await auth.createApiToken(name, 'online ops test')).token;
+    tokens[role === 'admin' ? 'admin' : role === 'monitor' ? 'monitor' : 'auditor'] = (
+      await auth.createApiToken(name, 'online ops test')
+    ).token;
   }
   await db.close();
   app = await spawnAppliance(config, baseEnv());
@@ -80,7 +99,12 @@ describe('offline-only operations, now through the running appliance', () => {
   it('import: runs inside the appliance, which answers local systems meanwhile; progress lines; audited', async () => {
     const file = join(tmp.path, 'tsu-extract.csv');
     writeFileSync(file, csvOf(6000));
-    const term: MqttClient = await connectClient(`mqtt://127.0.0.1:${plainPort}`, { clientId: 'term-01', username: 'term-01', password: PASSWORD, clean: false });
+    const term: MqttClient = await connectClient(`mqtt://127.0.0.1:${plainPort}`, {
+      clientId: 'term-01',
+      username: 'term-01',
+      password: PASSWORD,
+      clean: false,
+    });
     await term.subscribeAsync('res/term-01', { qos: 1 });
     const answeredAt: number[] = [];
     term.on('message', () => answeredAt.push(Date.now()));
@@ -88,18 +112,32 @@ describe('offline-only operations, now through the running appliance', () => {
     const queries = (async () => {
       while (querying) {
         const before = answeredAt.length;
-        const env = { v: 1, id: uuidv7(), type: 'identity.search', body: { name: '津 花子', birthDate: '1989-01-07', dutyCode: 'D01', operatorId: 'op-1', terminalId: 'term-01' } };
+        const env = {
+          v: 1,
+          id: uuidv7(),
+          type: 'identity.search',
+          body: { name: '津 花子', birthDate: '1989-01-07', dutyCode: 'D01', operatorId: 'op-1', terminalId: 'term-01' },
+        };
         await term.publishAsync('req/identity.search', JSON.stringify(env), { qos: 1 });
         for (let i = 0; i < 200 && answeredAt.length === before; i++) await new Promise((r) => setTimeout(r, 10));
       }
     })();
     // The import window: from the CLI's "running inside the appliance" line to its exit.
-    const child = spawn(process.execPath, [join(import.meta.dirname, '..', '..', 'bin', 'juki-gw.js'), 'import', file, '--config', config, '--batch', '50'], { env: as('admin'), stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(
+      process.execPath,
+      [join(import.meta.dirname, '..', '..', 'bin', 'juki-gw.js'), 'import', file, '--config', config, '--batch', '50'],
+      { env: as('admin'), stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     let stdout = '';
     let stderr = '';
     let startedAt = 0;
-    child.stdout.on('data', (c: Buffer) => { stdout += c.toString(); });
-    child.stderr.on('data', (c: Buffer) => { stderr += c.toString(); if (!startedAt && /import running inside the appliance/.test(stderr)) startedAt = Date.now(); });
+    child.stdout.on('data', (c: Buffer) => {
+      stdout += c.toString();
+    });
+    child.stderr.on('data', (c: Buffer) => {
+      stderr += c.toString();
+      if (!startedAt && /import running inside the appliance/.test(stderr)) startedAt = Date.now();
+    });
     const code = await new Promise<number | null>((r) => child.once('exit', r));
     const endedAt = Date.now();
     querying = false;
@@ -114,7 +152,8 @@ describe('offline-only operations, now through the running appliance', () => {
     expect(during, 'local requests answered while the import ran').toBeGreaterThan(0);
     const audited = await auditRecords('register.import');
     expect(audited.filter((e) => e.actor === 'ops-admin' && e.outcome === 'ok').map((e) => e.detail)).toEqual(
-      expect.arrayContaining(['import started', expect.stringMatching(/^job \S+: tsu-extract\.csv: 6000 lines/)]));
+      expect.arrayContaining(['import started', expect.stringMatching(/^job \S+: tsu-extract\.csv: 6000 lines/)]),
+    );
   }, 240_000);
 
   it('backup create: made by the running appliance from its open database, encrypted, with progress; audited', async () => {
@@ -123,7 +162,9 @@ describe('offline-only operations, now through the running appliance', () => {
     const out = join(tmp.path, 'online.jgwb');
     const r = await cli(['backup', 'create', '--config', config, '--data-dir', dataDir, '--out', out, '--passphrase-file', pass], 'admin');
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout).toMatch(/backup written to .*: \d+ parts, \d+ bytes, signed by kid \S+, encrypted \(AES-256-GCM, passphrase\).*made by the running appliance/);
+    expect(r.stdout).toMatch(
+      /backup written to .*: \d+ parts, \d+ bytes, signed by kid \S+, encrypted \(AES-256-GCM, passphrase\).*made by the running appliance/,
+    );
     expect(r.stderr).toMatch(/backup 100%/);
     const v = verifyBackup(readFileSync(out), { decryptWith: { passphrase: Buffer.from(PASSPHRASE) } });
     expect(v.manifest.parts.find((p) => p.name === 'db.records')!.size).toBeGreaterThan(6000 * 100);
@@ -137,9 +178,25 @@ describe('offline-only operations, now through the running appliance', () => {
     expect(v.stdout).toMatch(/^audit log ok: \d+ entries/);
     expect(v.stderr).toMatch(/audit verify 100%/);
     const out = join(tmp.path, 'segment.jsonl');
-    const x = await cli(['audit', 'export', '--config', config, '--data-dir', dataDir, '--before', new Date(Date.now() + 86400_000).toISOString(), '--out', out], 'auditor');
+    const x = await cli(
+      [
+        'audit',
+        'export',
+        '--config',
+        config,
+        '--data-dir',
+        dataDir,
+        '--before',
+        new Date(Date.now() + 86400_000).toISOString(),
+        '--out',
+        out,
+      ],
+      'auditor',
+    );
     expect(x.code, x.stderr).toBe(0);
-    expect(x.stdout).toMatch(/^exported entries \d+\.\.\d+ .* to .*segment\.jsonl\nsha256 [0-9a-f]{64}$|^nothing to export: no new signed checkpoint/m);
+    expect(x.stdout).toMatch(
+      /^exported entries \d+\.\.\d+ .* to .*segment\.jsonl\nsha256 [0-9a-f]{64}$|^nothing to export: no new signed checkpoint/m,
+    );
     // The appliance keeps what it exported (the export mark moved past it): an answer lost on the way loses no entry.
     const kept = /^kept on the appliance: (.+)$/m.exec(x.stdout)?.[1];
     if (/^exported entries/m.test(x.stdout)) expect(readFileSync(kept!)).toEqual(readFileSync(out));
@@ -164,9 +221,17 @@ describe('offline-only operations, now through the running appliance', () => {
     const pass = join(tmp.path, 'backup-pass');
     const refusedBy: Array<[string[], string, string]> = [
       [['import', file, '--config', config], 'register.import', 'register.import'],
-      [['backup', 'create', '--config', config, '--data-dir', dataDir, '--out', join(tmp.path, 'no.jgwb'), '--passphrase-file', pass], 'config.backup', 'backup.create'],
+      [
+        ['backup', 'create', '--config', config, '--data-dir', dataDir, '--out', join(tmp.path, 'no.jgwb'), '--passphrase-file', pass],
+        'config.backup',
+        'backup.create',
+      ],
       [['audit', 'verify', '--config', config], 'audit.view', 'audit.verify'],
-      [['audit', 'export', '--config', config, '--data-dir', dataDir, '--before', '2030-01-01', '--out', join(tmp.path, 'no.seg')], 'audit.view', 'audit.export'],
+      [
+        ['audit', 'export', '--config', config, '--data-dir', dataDir, '--before', '2030-01-01', '--out', join(tmp.path, 'no.seg')],
+        'audit.view',
+        'audit.export',
+      ],
       [['queue', 'retry', 'all', '--config', config], 'queues.change', 'queue.retry'],
       [['queue', 'purge', 'all', '--yes', '--config', config], 'queues.change', 'queue.purge'],
     ];
@@ -174,7 +239,10 @@ describe('offline-only operations, now through the running appliance', () => {
       const r = await cli(args, 'monitor');
       expect(r.code, args.join(' ')).toBe(1);
       expect(r.stderr, args.join(' ')).toContain(`role monitor may not ${permission}`);
-      expect((await auditRecords(action)).some((e) => e.actor === 'watcher' && e.outcome === 'refused'), action).toBe(true);
+      expect(
+        (await auditRecords(action)).some((e) => e.actor === 'watcher' && e.outcome === 'refused'),
+        action,
+      ).toBe(true);
     }
     const noToken = await jukiGw(['queue', 'retry', 'all', '--config', config], { env: baseEnv() });
     expect(noToken.code).toBe(1);

@@ -14,10 +14,15 @@ describe('start on a data dir another appliance holds', () => {
     const first = new ClassicLevel(join(tmp.path, 'db'));
     await first.open();
     const second = new ClassicLevel(join(tmp.path, 'db'));
-    const err = await second.open().then(() => undefined, (e: unknown) => e);
+    const err = await second.open().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     await first.close();
     expect((err as Error).message).toBe('Database failed to open');
-    expect(startFailure(err, tmp.path)).toBe(`the data directory ${tmp.path} is in use by another running appliance (its database is locked); stop it first, or give this one another dataDir`);
+    expect(startFailure(err, tmp.path)).toBe(
+      `the data directory ${tmp.path} is in use by another running appliance (its database is locked); stop it first, or give this one another dataDir`,
+    );
     expect(startFailure(new Error('disk on fire'), tmp.path)).toBe('disk on fire');
   });
 });

@@ -19,8 +19,11 @@ describe('start-up summary', () => {
   beforeAll(async () => {
     for (const k of ['mqtt', 'linkage', 'admin', 'ui']) ports[k] = await freePort();
     env = {
-      ...process.env, JUKIGW_listeners__0__port: String(ports.mqtt), JUKIGW_listeners__1__port: String(ports.linkage),
-      JUKIGW_admin__port: String(ports.admin), JUKIGW_ui__port: String(ports.ui),
+      ...process.env,
+      JUKIGW_listeners__0__port: String(ports.mqtt),
+      JUKIGW_listeners__1__port: String(ports.linkage),
+      JUKIGW_admin__port: String(ports.admin),
+      JUKIGW_ui__port: String(ports.ui),
     };
   });
   afterAll(() => tmp.cleanup());
@@ -28,9 +31,14 @@ describe('start-up summary', () => {
   /** Runs `cmd` until the appliance is ready, then SIGTERM by pid; everything it printed. */
   async function startOnce(cmd: string, args: string[]): Promise<{ stdout: string; stderr: string }> {
     const c = spawn(cmd, args, { cwd: tmp.path, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '', stderr = '';
-    c.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
-    c.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+    let stdout = '',
+      stderr = '';
+    c.stdout.on('data', (d: Buffer) => {
+      stdout += d.toString();
+    });
+    c.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+    });
     const exited = new Promise<void>((r) => c.once('exit', () => r()));
     try {
       await until(() => stdout.includes('appliance ready') || c.exitCode !== null, 120_000, 'appliance ready');

@@ -28,10 +28,21 @@ import { until } from '../helpers/until.js';
 
 const tmp = tempDir('jukigw-cluster-app-');
 const prefix = '/juki-gw-app';
-const env = () => { const e = { ...process.env }; delete e.SOFTHSM2_CONF; return e; };
+const env = () => {
+  const e = { ...process.env };
+  delete e.SOFTHSM2_CONF;
+  return e;
+};
 const STANDBY = /cluster: standby until this node wins the election/;
 
-interface NodeFiles { id: string; dataDir: string; config: string; mqttPort: number; adminPort: number; uiPort: number }
+interface NodeFiles {
+  id: string;
+  dataDir: string;
+  config: string;
+  mqttPort: number;
+  adminPort: number;
+  uiPort: number;
+}
 let apiToken = '';
 const UI_PASSWORD = 'cluster watcher password 1';
 const cli = (args: string[]) => jukiGw(args, { env: { ...env(), JUKIGW_API_TOKEN: apiToken } });
@@ -42,15 +53,22 @@ async function nodeFiles(id: string, endpoints: string[], password: string): Pro
   const mqttPort = await freePort();
   const adminPort = await freePort();
   const uiPort = await freePort();
-  writeFileSync(config, [
-    "municipalities: ['242012']", `dataDir: ${dataDir}`,
-    // One software token per node: its own signing key; the KEK is the installation's (copied, see below).
-    'hsm: { kind: software }',
-    `listeners: [{ name: plain, type: plain, host: 127.0.0.1, port: ${mqttPort} }]`,
-    `systems: [{ id: term-01, role: terminal, password: { file: ${password} } }]`,
-    `admin: { host: 127.0.0.1, port: ${adminPort} }`, `ui: { port: ${uiPort} }`, 'limits: { minFreeDiskBytes: 0 }',
-    `cluster: { nodeId: ${id}, advertise: '127.0.0.1:${mqttPort}', leaseTtlSeconds: 2, etcd: { endpoints: [${endpoints.join(', ')}], prefix: ${prefix} } }`, '',
-  ].join('\n'));
+  writeFileSync(
+    config,
+    [
+      "municipalities: ['242012']",
+      `dataDir: ${dataDir}`,
+      // One software token per node: its own signing key; the KEK is the installation's (copied, see below).
+      'hsm: { kind: software }',
+      `listeners: [{ name: plain, type: plain, host: 127.0.0.1, port: ${mqttPort} }]`,
+      `systems: [{ id: term-01, role: terminal, password: { file: ${password} } }]`,
+      `admin: { host: 127.0.0.1, port: ${adminPort} }`,
+      `ui: { port: ${uiPort} }`,
+      'limits: { minFreeDiskBytes: 0 }',
+      `cluster: { nodeId: ${id}, advertise: '127.0.0.1:${mqttPort}', leaseTtlSeconds: 2, etcd: { endpoints: [${endpoints.join(', ')}], prefix: ${prefix} } }`,
+      '',
+    ].join('\n'),
+  );
   return { id, dataDir, config, mqttPort, adminPort, uiPort };
 }
 
@@ -62,9 +80,22 @@ async function readyz(n: NodeFiles): Promise<{ status: number; body: string }> {
 /** The CONNACK return code a node answers (0: accepted). */
 function connackCode(n: NodeFiles): Promise<number> {
   return new Promise((resolve, reject) => {
-    const c = mqtt.connect(`mqtt://127.0.0.1:${n.mqttPort}`, { clientId: `probe-${n.id}`, username: 'term-01', password: 'term-01 test password', reconnectPeriod: 0, connectTimeout: 10_000 });
-    c.once('connect', () => { c.end(true); resolve(0); });
-    c.once('error', (e: Error & { code?: number }) => { c.end(true); if (typeof e.code === 'number') resolve(e.code); else reject(e); });
+    const c = mqtt.connect(`mqtt://127.0.0.1:${n.mqttPort}`, {
+      clientId: `probe-${n.id}`,
+      username: 'term-01',
+      password: 'term-01 test password',
+      reconnectPeriod: 0,
+      connectTimeout: 10_000,
+    });
+    c.once('connect', () => {
+      c.end(true);
+      resolve(0);
+    });
+    c.once('error', (e: Error & { code?: number }) => {
+      c.end(true);
+      if (typeof e.code === 'number') resolve(e.code);
+      else reject(e);
+    });
   });
 }
 
@@ -97,7 +128,10 @@ describe('two appliance nodes: standby, failover by SIGKILL, nothing acknowledge
     try {
       const auth = await openAuthStore({ db: offline, idleMinutes: 15 });
       apiToken = (await auth.createApiToken('admin', 'cluster test')).token;
-      for (const [name, lang] of [['watcher-ja', 'ja'], ['watcher-en', 'en']] as const) {
+      for (const [name, lang] of [
+        ['watcher-ja', 'ja'],
+        ['watcher-en', 'en'],
+      ] as const) {
         expect(await auth.createAccount(name, 'monitor', `${UI_PASSWORD} first`, lang)).toBeUndefined();
         expect(await auth.changePassword(name, `${UI_PASSWORD} first`, UI_PASSWORD)).toBeUndefined();
       }
@@ -124,7 +158,9 @@ describe('two appliance nodes: standby, failover by SIGKILL, nothing acknowledge
     const notReady = await readyz(b);
     expect(notReady.status).toBe(503);
     expect(notReady.body).toMatch(/node gw-b: role standby, applied \d+, lag \d+, etcd members up 3\/3/);
-    expect(await (await fetch(`http://127.0.0.1:${b.adminPort}/metrics`)).text()).toContain('jukigw_cluster_role{node="gw-b",role="standby"} 1');
+    expect(await (await fetch(`http://127.0.0.1:${b.adminPort}/metrics`)).text()).toContain(
+      'jukigw_cluster_role{node="gw-b",role="standby"} 1',
+    );
     const active = await readyz(a);
     expect(active.body).toMatch(/node gw-a: role leader/);
 
@@ -134,9 +170,21 @@ describe('two appliance nodes: standby, failover by SIGKILL, nothing acknowledge
     const replies: string[] = [];
     const acked: string[] = [];
     const answered = () => acked.filter((id) => replies.some((r) => r.includes(id))).length;
-    const request = (id: string) => JSON.stringify({ v: 1, id, type: 'jlis.inquiry', body: { by: 'myNumber', myNumber: '123456789018', dutyCode: 'J05', operatorId: 'op-1', terminalId: 'term-01' } });
+    const request = (id: string) =>
+      JSON.stringify({
+        v: 1,
+        id,
+        type: 'jlis.inquiry',
+        body: { by: 'myNumber', myNumber: '123456789018', dutyCode: 'J05', operatorId: 'op-1', terminalId: 'term-01' },
+      });
     const terminal = async (n: NodeFiles) => {
-      const c = await connectClient(`mqtt://127.0.0.1:${n.mqttPort}`, { clientId: 'term-01', username: 'term-01', password: 'term-01 test password', clean: false, reconnectPeriod: 0 });
+      const c = await connectClient(`mqtt://127.0.0.1:${n.mqttPort}`, {
+        clientId: 'term-01',
+        username: 'term-01',
+        password: 'term-01 test password',
+        clean: false,
+        reconnectPeriod: 0,
+      });
       c.on('message', (_t, p) => replies.push(p.toString('utf8')));
       await c.subscribeAsync('res/term-01', { qos: 1 });
       return c;
@@ -153,7 +201,9 @@ describe('two appliance nodes: standby, failover by SIGKILL, nothing acknowledge
           try {
             await term.publishAsync('req/jlis.inquiry', request(id), { qos: 1 });
             acked.push(id);
-          } catch { return; }
+          } catch {
+            return;
+          }
         }
       })();
       await until(() => acked.length >= before + 20, 60_000, `round ${round}: 20 acknowledged requests`);
@@ -181,7 +231,9 @@ describe('two appliance nodes: standby, failover by SIGKILL, nothing acknowledge
     const base = `https://127.0.0.1:${leading.files.uiPort}`;
     const ca = join(leading.files.dataDir, 'ui-tls', 'ui.pem');
     const ja = await (await uiLogin(base, ca, 'watcher-ja', UI_PASSWORD)).get('/');
-    expect(ja.text).toMatch(new RegExp(`<section[^>]*id="cluster"[\\s\\S]*ノード ${leading.files.id}: 稼働系 — ログ適用位置 \\d+、遅れ 0 件`));
+    expect(ja.text).toMatch(
+      new RegExp(`<section[^>]*id="cluster"[\\s\\S]*ノード ${leading.files.id}: 稼働系 — ログ適用位置 \\d+、遅れ 0 件`),
+    );
     expect(ja.text.match(/data-member="http:\/\/127\.0\.0\.1:\d+"><td>[^<]+<\/td><td class="ok">/g)).toHaveLength(3);
     const en = await (await uiLogin(base, ca, 'watcher-en', UI_PASSWORD)).get('/');
     expect(en.text).toMatch(new RegExp(`Node ${leading.files.id}: active — applied log position \\d+, 0 behind`));
@@ -197,12 +249,19 @@ describe('two appliance nodes: standby, failover by SIGKILL, nothing acknowledge
     await until(() => /"msg":"appliance ready"/.test(following.proc.log()), 60_000, 'the standby leads after the switchover');
     const rejoined = await spawnAppliance(leading.files.config, env(), 90_000, STANDBY);
     procs.push(rejoined);
-    await until(async () => /lag 0,/.test((await readyz(leading.files)).body), 60_000, `${leading.files.id} caught up after the switchover`);
+    await until(
+      async () => /lag 0,/.test((await readyz(leading.files)).body),
+      60_000,
+      `${leading.files.id} caught up after the switchover`,
+    );
     [leading, following] = [following, { proc: rejoined, files: leading.files }];
     // keepalived's track script (deploy/keepalived) passes on the active node only.
-    const track = (n: NodeFiles) => new Promise<number | null>((resolve) => {
-      execFile(join(import.meta.dirname, '..', '..', 'deploy', 'keepalived', 'check-juki-gw-active.sh'), [String(n.adminPort)], (e) => resolve(e ? (e.code as number) : 0));
-    });
+    const track = (n: NodeFiles) =>
+      new Promise<number | null>((resolve) => {
+        execFile(join(import.meta.dirname, '..', '..', 'deploy', 'keepalived', 'check-juki-gw-active.sh'), [String(n.adminPort)], (e) =>
+          resolve(e ? (e.code as number) : 0),
+        );
+      });
     expect(await track(leading.files)).toBe(0);
     expect(await track(following.files)).toBe(1);
 

@@ -18,7 +18,14 @@ describe('cluster log compaction (real etcd, three members)', () => {
 
   it('deletes only what every live node has applied; counts the log; alarms over the bound', async () => {
     const alarms: LogAlarm[] = [];
-    const settings = { prefix: '/cmp', leaseTtlSeconds: 5, compactEveryMs: 100, compactGraceMs: 0, bounds: { alarmEntries: 20, alarmBytes: 1 << 30 }, onAlarm: (a: LogAlarm) => alarms.push(a) };
+    const settings = {
+      prefix: '/cmp',
+      leaseTtlSeconds: 5,
+      compactEveryMs: 100,
+      compactGraceMs: 0,
+      bounds: { alarmEntries: 20, alarmBytes: 1 << 30 },
+      onAlarm: (a: LogAlarm) => alarms.push(a),
+    };
     const a = await startNode(c.etcd.endpoints, 'a', settings);
     c.nodes.push(a);
     await until(() => a.node.role === 'leader', 20_000, 'a leads');
@@ -74,7 +81,9 @@ describe('cluster log compaction (real etcd, three members)', () => {
     const b2 = await startNode(c.etcd.endpoints, 'b', settings, b.dir);
     c.nodes.push(b2);
     await until(() => b2.node.role === 'failed', 20_000, 'b refuses the gap');
-    expect(b2.node.failure?.message).toBe('this node applied the log up to 41 but the log now starts at 46: entries 42..45 were compacted away; this node needs a full copy from the active node');
+    expect(b2.node.failure?.message).toBe(
+      'this node applied the log up to 41 but the log now starts at 46: entries 42..45 were compacted away; this node needs a full copy from the active node',
+    );
     expect(await b2.db.get('!t!41')).toBeUndefined();
     expect(a.node.role).toBe('leader');
   });

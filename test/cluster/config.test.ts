@@ -16,7 +16,7 @@ describe('cluster section', () => {
     expect(r.ok && r.config.cluster).toBe(undefined);
   });
 
-  it('accepts two nodes\' worth of settings with defaults', () => {
+  it("accepts two nodes' worth of settings with defaults", () => {
     const r = parseConfigText(`${base}cluster:
   nodeId: gw-a
   advertise: 10.0.0.11:8883
@@ -67,7 +67,9 @@ describe('cluster section', () => {
     expect(text2).toContain('cluster.etcd.endpoints[0]: plain http:// to etcd only on loopback');
     expect(text2).toContain('cluster.etcd.tls: required for the https:// endpoint https://10.0.0.22:2379');
     expect(text2).toContain('cluster.etcd.endpoints: an endpoint is listed twice');
-    const r3 = parseConfigText(`${base}cluster: { nodeId: a, advertise: 'a:1', etcd: { endpoints: [http://127.0.0.1:1, http://127.0.0.1:2, http://127.0.0.1:3], prefix: /${'p'.repeat(64)} } }\n`);
+    const r3 = parseConfigText(
+      `${base}cluster: { nodeId: a, advertise: 'a:1', etcd: { endpoints: [http://127.0.0.1:1, http://127.0.0.1:2, http://127.0.0.1:3], prefix: /${'p'.repeat(64)} } }\n`,
+    );
     expect(r3.ok ? '' : formatProblems(r3.problems)).toContain('cluster.etcd.prefix: at most 64 characters');
   });
 });
@@ -79,8 +81,11 @@ describe('etcd client over mTLS (real etcd, three members)', () => {
   beforeAll(async () => {
     pki = await createTestPki(dir.path, { clients: ['gw-a'], expired: 'old', revoked: 'gone' });
     etcd = await startEtcdCluster(3, {
-      caFile: pki.caFile, certFile: pki.server.certFile, keyFile: pki.server.keyFile,
-      clientCertFile: pki.clients['gw-a']!.certFile, clientKeyFile: pki.clients['gw-a']!.keyFile,
+      caFile: pki.caFile,
+      certFile: pki.server.certFile,
+      keyFile: pki.server.keyFile,
+      clientCertFile: pki.clients['gw-a']!.certFile,
+      clientKeyFile: pki.clients['gw-a']!.keyFile,
     });
   });
   afterAll(async () => {
@@ -89,19 +94,32 @@ describe('etcd client over mTLS (real etcd, three members)', () => {
   });
 
   it('refuses a missing TLS file by its setting and path', () => {
-    expect(() => etcdClient({ endpoints: etcd.endpoints, prefix: '/x', tls: { ca: pki.caFile, cert: `${dir.path}/missing.crt`, key: pki.clients['gw-a']!.keyFile } }))
-      .toThrow(`cluster.etcd.tls.cert: cannot read ${dir.path}/missing.crt (ENOENT)`);
+    expect(() =>
+      etcdClient({
+        endpoints: etcd.endpoints,
+        prefix: '/x',
+        tls: { ca: pki.caFile, cert: `${dir.path}/missing.crt`, key: pki.clients['gw-a']!.keyFile },
+      }),
+    ).toThrow(`cluster.etcd.tls.cert: cannot read ${dir.path}/missing.crt (ENOENT)`);
   });
 
   it('connects with the configured client certificate; without one etcd refuses', async () => {
-    const client = etcdClient({ endpoints: etcd.endpoints, prefix: '/x', tls: { ca: pki.caFile, cert: pki.clients['gw-a']!.certFile, key: pki.clients['gw-a']!.keyFile } });
+    const client = etcdClient({
+      endpoints: etcd.endpoints,
+      prefix: '/x',
+      tls: { ca: pki.caFile, cert: pki.clients['gw-a']!.certFile, key: pki.clients['gw-a']!.keyFile },
+    });
     try {
       await client.put('/x/probe').value('ok').exec();
       expect(await client.get('/x/probe').string()).toBe('ok');
     } finally {
       client.close();
     }
-    const rogue = etcdClient({ endpoints: etcd.endpoints, prefix: '/x', tls: { ca: pki.caFile, cert: pki.rogue.certFile, key: pki.rogue.keyFile } });
+    const rogue = etcdClient({
+      endpoints: etcd.endpoints,
+      prefix: '/x',
+      tls: { ca: pki.caFile, cert: pki.rogue.certFile, key: pki.rogue.keyFile },
+    });
     try {
       await expect(rogue.get('/x/probe').string()).rejects.toThrow();
     } finally {

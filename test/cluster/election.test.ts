@@ -7,7 +7,7 @@ import { until } from '../helpers/until.js';
 describe('cluster election (real etcd, three members)', () => {
   const c = clusterFixture();
 
-  it('one node leads; the standby takes over when the leader\'s lease ends, then on a manual switchover', async () => {
+  it("one node leads; the standby takes over when the leader's lease ends, then on a manual switchover", async () => {
     const a = await startNode(c.etcd.endpoints, 'a', { prefix: '/el' });
     c.nodes.push(a);
     await until(() => a.node.role === 'leader', 20_000, 'a leads');
@@ -21,8 +21,9 @@ describe('cluster election (real etcd, three members)', () => {
     const first = await b.node.leader();
     expect(first).toMatchObject({ nodeId: 'a', advertise: 'a:1883' });
     await a.node.port.commit([{ type: 'put', key: '!t!x', value: Buffer.from('1') }], { sync: true });
-    await expect(b.node.port.commit([{ type: 'put', key: '!t!y', value: Buffer.from('1') }], { sync: true }))
-      .rejects.toThrow(/not the active node: this node has not won the election/);
+    await expect(b.node.port.commit([{ type: 'put', key: '!t!y', value: Buffer.from('1') }], { sync: true })).rejects.toThrow(
+      /not the active node: this node has not won the election/,
+    );
 
     // a's lease ends in etcd (as when a stops renewing): b takes over, a learns it and becomes standby.
     const lease = (await c.admin.get(`/el/leader`).exec()).kvs[0]!.lease;
@@ -33,7 +34,9 @@ describe('cluster election (real etcd, three members)', () => {
     expect(second).toMatchObject({ nodeId: 'b' });
     expect(BigInt(second!.token)).toBeGreaterThan(BigInt(first!.token));
     await b.node.port.commit([{ type: 'put', key: '!t!y', value: Buffer.from('2') }], { sync: true });
-    await expect(a.node.port.commit([{ type: 'put', key: '!t!z', value: Buffer.from('1') }], { sync: true })).rejects.toThrow(/not the active node/);
+    await expect(a.node.port.commit([{ type: 'put', key: '!t!z', value: Buffer.from('1') }], { sync: true })).rejects.toThrow(
+      /not the active node/,
+    );
     await until(async () => (await a.db.get('!t!y')) !== undefined, 20_000, 'a follows b');
 
     // Manual switchover: b resigns, a takes over.
@@ -45,7 +48,7 @@ describe('cluster election (real etcd, three members)', () => {
     expect(roles.filter((r) => r.startsWith('b:'))).toEqual(['b:leader', 'b:standby']);
   });
 
-  it('losing etcd\'s quorum stops all writing; once it is back one node leads again and neither has failed', async () => {
+  it("losing etcd's quorum stops all writing; once it is back one node leads again and neither has failed", async () => {
     const a = await startNode(c.etcd.endpoints, 'qa', { prefix: '/quorum' });
     c.nodes.push(a);
     await until(() => a.node.role === 'leader', 20_000, 'qa leads');
@@ -57,8 +60,12 @@ describe('cluster election (real etcd, three members)', () => {
     const down = c.etcd.members.filter((m) => m.process).slice(0, 2);
     for (const m of down) await c.etcd.kill(m);
     await until(() => a.node.role !== 'leader', 30_000, 'qa stops leading without a quorum');
-    await expect(a.node.port.commit([{ type: 'put', key: '!t!q2', value: Buffer.from('x') }], { sync: true })).rejects.toThrow(/not the active node/);
-    await expect(b.node.port.commit([{ type: 'put', key: '!t!q2', value: Buffer.from('x') }], { sync: true })).rejects.toThrow(/not the active node/);
+    await expect(a.node.port.commit([{ type: 'put', key: '!t!q2', value: Buffer.from('x') }], { sync: true })).rejects.toThrow(
+      /not the active node/,
+    );
+    await expect(b.node.port.commit([{ type: 'put', key: '!t!q2', value: Buffer.from('x') }], { sync: true })).rejects.toThrow(
+      /not the active node/,
+    );
     // Long enough without quorum for both nodes to go round their retries a few times.
     await until(() => a.node.role === 'standby' && b.node.role === 'standby', 30_000, 'both wait as standby');
     await new Promise((r) => setTimeout(r, 3000));

@@ -69,24 +69,32 @@ describe('cluster fencing (real etcd, three members)', () => {
 
   describe('partition', () => {
     const dirs = [tempDir(), tempDir()];
-    let dbA: Db; let dbB: Db;
+    let dbA: Db;
+    let dbB: Db;
     let proxies: TcpProxy[] = [];
-    let clientA: Etcd3; let clientB: Etcd3;
-    let a: ClusterNode; let b: ClusterNode;
+    let clientA: Etcd3;
+    let clientB: Etcd3;
+    let a: ClusterNode;
+    let b: ClusterNode;
     afterAll(async () => {
       for (const p of proxies) p.thaw();
-      await a?.stop(); await b?.stop();
-      clientA?.close(); clientB?.close();
+      await a?.stop();
+      await b?.stop();
+      clientA?.close();
+      clientB?.close();
       for (const p of proxies) await p.close();
-      await dbA?.close(); await dbB?.close();
+      await dbA?.close();
+      await dbB?.close();
       for (const d of dirs) d.cleanup();
     });
 
     it('the active node cut off from etcd, still running, acknowledges nothing and applies nothing; the other node takes over', async () => {
-      proxies = await Promise.all(etcd.members.map((m) => {
-        const u = new URL(m.clientUrl);
-        return startTcpProxy({ host: u.hostname, port: Number(u.port) });
-      }));
+      proxies = await Promise.all(
+        etcd.members.map((m) => {
+          const u = new URL(m.clientUrl);
+          return startTcpProxy({ host: u.hostname, port: Number(u.port) });
+        }),
+      );
       clientA = new Etcd3({ hosts: proxies.map((p) => p.url) });
       clientB = new Etcd3({ hosts: etcd.endpoints });
       dbA = await openApplianceDb(dirs[0]!.path);
@@ -118,7 +126,7 @@ describe('cluster fencing (real etcd, three members)', () => {
 
       // The old leader follows the new one from here.
       await b.port.commit([put('!t!new', 'from b')], { sync: true });
-      await until(async () => (await dbA.get('!t!new')) !== undefined, 20_000, 'a applies b\'s entry');
+      await until(async () => (await dbA.get('!t!new')) !== undefined, 20_000, "a applies b's entry");
     });
   });
 });

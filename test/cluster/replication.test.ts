@@ -15,14 +15,16 @@ const value = (i: number) => Buffer.from(`value-${i}-`.padEnd(200, 'x'));
 describe('cluster replication (real etcd, three members)', () => {
   let etcd: EtcdCluster;
   const nodes: TestNode[] = [];
-  beforeAll(async () => { etcd = await startEtcdCluster(); });
+  beforeAll(async () => {
+    etcd = await startEtcdCluster();
+  });
   afterAll(async () => {
     for (const n of nodes) await n.stop();
     for (const n of nodes) n.dir.cleanup();
     await etcd?.stop();
   });
 
-  it('the standby ends equal to the active node; killing etcd\'s leader member mid-stream loses nothing acknowledged', async () => {
+  it("the standby ends equal to the active node; killing etcd's leader member mid-stream loses nothing acknowledged", async () => {
     const a = await startNode(etcd.endpoints, 'a', { prefix: '/rep', leaseTtlSeconds: 5 });
     nodes.push(a);
     await until(() => a.node.role === 'leader', 20_000, 'a leads');
@@ -35,32 +37,34 @@ describe('cluster replication (real etcd, three members)', () => {
     const COMMITS = 600;
     let killed = false;
     // 16 writers, each commit 6 ops: puts of new keys, an overwrite and a delete of an earlier key.
-    await Promise.all(Array.from({ length: 16 }, async (_, w) => {
-      for (let c = w; c < COMMITS; c += 16) {
-        if (c === COMMITS / 2 && !killed) {
-          killed = true;
-          await etcd.kill(await etcd.leader());
-        }
-        const ops = [
-          ...Array.from({ length: 4 }, (_, j) => ({ type: 'put' as const, key: `!t!k${c}-${j}`, value: value(c * 10 + j) })),
-          { type: 'put' as const, key: `!t!last-${w}`, value: value(c) },
-          ...(c >= 16 ? [{ type: 'del' as const, key: `!t!k${c - 16}-0` }] : []),
-        ];
-        for (;;) {
-          // Whichever node leads takes the write (etcd losing its leader may also move ours).
-          const active = [a, b].find((n) => n.node.port.writable) ?? a;
-          try {
-            await active.node.port.commit(ops, { sync: true });
-            for (const op of ops) acked.set(op.key, op.type === 'put' ? op.value : null);
-            break;
-          } catch (e) {
-            // Refused with a reason (etcd lost its leader in flight): not acknowledged, the writer retries.
-            refused.push((e as Error).message);
-            await until(() => a.node.port.writable || b.node.port.writable, 30_000, 'a node writable again');
+    await Promise.all(
+      Array.from({ length: 16 }, async (_, w) => {
+        for (let c = w; c < COMMITS; c += 16) {
+          if (c === COMMITS / 2 && !killed) {
+            killed = true;
+            await etcd.kill(await etcd.leader());
+          }
+          const ops = [
+            ...Array.from({ length: 4 }, (_, j) => ({ type: 'put' as const, key: `!t!k${c}-${j}`, value: value(c * 10 + j) })),
+            { type: 'put' as const, key: `!t!last-${w}`, value: value(c) },
+            ...(c >= 16 ? [{ type: 'del' as const, key: `!t!k${c - 16}-0` }] : []),
+          ];
+          for (;;) {
+            // Whichever node leads takes the write (etcd losing its leader may also move ours).
+            const active = [a, b].find((n) => n.node.port.writable) ?? a;
+            try {
+              await active.node.port.commit(ops, { sync: true });
+              for (const op of ops) acked.set(op.key, op.type === 'put' ? op.value : null);
+              break;
+            } catch (e) {
+              // Refused with a reason (etcd lost its leader in flight): not acknowledged, the writer retries.
+              refused.push((e as Error).message);
+              await until(() => a.node.port.writable || b.node.port.writable, 30_000, 'a node writable again');
+            }
           }
         }
-      }
-    }));
+      }),
+    );
     expect(killed).toBe(true);
     const stopped = etcd.members.find((m) => !m.process)!;
     await etcd.restart(stopped);
@@ -102,8 +106,9 @@ describe('cluster replication (real etcd, three members)', () => {
 
       // A commit one etcd request cannot carry is refused before anything is written, and says why.
       const head = a.node.applied;
-      await expect(a.node.port.commit([{ type: 'put', key: '!r!huge', value: Buffer.alloc(ETCD_MAX_REQUEST_BYTES) }], { sync: true }))
-        .rejects.toThrow(`exceeds what one etcd request carries (--max-request-bytes ${ETCD_MAX_REQUEST_BYTES}); nothing written`);
+      await expect(
+        a.node.port.commit([{ type: 'put', key: '!r!huge', value: Buffer.alloc(ETCD_MAX_REQUEST_BYTES) }], { sync: true }),
+      ).rejects.toThrow(`exceeds what one etcd request carries (--max-request-bytes ${ETCD_MAX_REQUEST_BYTES}); nothing written`);
       // Just under it passes, also several at once (each its own transaction), and the standby applies them.
       const big = (i: number) => Buffer.alloc(ETCD_MAX_REQUEST_BYTES - 100 * 1024, i);
       await Promise.all([1, 2, 3].map((i) => a.node.port.commit([{ type: 'put', key: `!r!big-${i}`, value: big(i) }], { sync: true })));

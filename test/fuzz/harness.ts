@@ -8,19 +8,46 @@ import type { Db } from '../../platform/store/db.js';
 import { SUBLEVELS } from '../../platform/store/db.js';
 import { collect } from '../helpers/mqtt.js';
 
-export interface ControlLoop { ok: number; failed: string[]; maxMs: number; stop(): Promise<void> }
+export interface ControlLoop {
+  ok: number;
+  failed: string[];
+  maxMs: number;
+  stop(): Promise<void>;
+}
 
 /**
  * Round trips every `everyMs`: the control system publishes req/{type} (QoS 1, acknowledged), an
  * in-process subscriber sees it and answers on res/{id}; the client must receive it within 5 s.
  */
-export async function controlLoop(broker: BrokerHandle, client: MqttClient, systemId: string, type: string, everyMs = 200): Promise<ControlLoop> {
+export async function controlLoop(
+  broker: BrokerHandle,
+  client: MqttClient,
+  systemId: string,
+  type: string,
+  everyMs = 200,
+): Promise<ControlLoop> {
   const inbox = collect(client);
   await client.subscribeAsync(`res/${systemId}`, { qos: 1 });
-  await new Promise<void>((resolve) => broker.aedes.subscribe(`req/${type}`, (packet, cb) => {
-    broker.aedes.publish({ cmd: 'publish', topic: `res/${systemId}`, payload: Buffer.from(`echo:${String(packet.payload)}`), qos: 1, retain: false, dup: false } as never, () => {});
-    cb();
-  }, () => resolve()));
+  await new Promise<void>((resolve) =>
+    broker.aedes.subscribe(
+      `req/${type}`,
+      (packet, cb) => {
+        broker.aedes.publish(
+          {
+            cmd: 'publish',
+            topic: `res/${systemId}`,
+            payload: Buffer.from(`echo:${String(packet.payload)}`),
+            qos: 1,
+            retain: false,
+            dup: false,
+          } as never,
+          () => {},
+        );
+        cb();
+      },
+      () => resolve(),
+    ),
+  );
   const state: ControlLoop = { ok: 0, failed: [], maxMs: 0, stop: async () => {} };
   let n = 0;
   let running = true;
@@ -48,7 +75,10 @@ export async function controlLoop(broker: BrokerHandle, client: MqttClient, syst
       await new Promise((r) => setTimeout(r, everyMs));
     }
   })();
-  state.stop = async () => { running = false; await loop; };
+  state.stop = async () => {
+    running = false;
+    await loop;
+  };
   return state;
 }
 
@@ -56,11 +86,17 @@ export async function controlLoop(broker: BrokerHandle, client: MqttClient, syst
 export async function settledHeapMb(): Promise<number> {
   v8.setFlagsFromString('--expose_gc');
   const gc = runInNewContext('gc') as () => void;
-  for (let i = 0; i < 3; i++) { gc(); await new Promise((r) => setTimeout(r, 50)); }
+  for (let i = 0; i < 3; i++) {
+    gc();
+    await new Promise((r) => setTimeout(r, 50));
+  }
   return Math.round(process.memoryUsage().heapUsed / 1048576);
 }
 
-export interface RssSampler { samples: number[]; stop(): { baseMb: number; maxMb: number; endMb: number } }
+export interface RssSampler {
+  samples: number[];
+  stop(): { baseMb: number; maxMb: number; endMb: number };
+}
 export function sampleRss(everyMs = 500): RssSampler {
   const samples = [process.memoryUsage().rss];
   const t = setInterval(() => samples.push(process.memoryUsage().rss), everyMs);

@@ -24,15 +24,28 @@ beforeAll(async () => {
   writeFileSync(file, PASSWORD + '\n', { mode: 0o600 });
   // Random CONNECTs fail logins by the thousand from 127.0.0.1: a 1 ms backoff keeps the valid logins
   // of the fuzz sessions working (the backoff itself is test/broker/hostile-auth-guessing.test.ts).
-  f = await startBrokerFixture({ limits: { authFailures: { allowed: 1000, backoffMs: 1, maxBackoffMs: 1, forgetAfterMs: 1000 } }, extra: { systems: [
-    { id: 'rr-01', role: 'resident-register', password: { file } },
-    ...FUZZ_SYSTEMS.map((id) => ({ id, role: 'monitor', password: { file } })),
-  ] } });
+  f = await startBrokerFixture({
+    limits: { authFailures: { allowed: 1000, backoffMs: 1, maxBackoffMs: 1, forgetAfterMs: 1000 } },
+    extra: {
+      systems: [
+        { id: 'rr-01', role: 'resident-register', password: { file } },
+        ...FUZZ_SYSTEMS.map((id) => ({ id, role: 'monitor', password: { file } })),
+      ],
+    },
+  });
 });
-afterAll(async () => { await f?.close(); pw.cleanup(); });
+afterAll(async () => {
+  await f?.close();
+  pw.cleanup();
+});
 
 /** One fuzz session on a raw socket; returns how many cases were written before the broker closed it. */
-function session(port: number, lane: number, r: ReturnType<typeof rng>, budget: number): Promise<{ cases: number; closedByBroker: boolean }> {
+function session(
+  port: number,
+  lane: number,
+  r: ReturnType<typeof rng>,
+  budget: number,
+): Promise<{ cases: number; closedByBroker: boolean }> {
   return new Promise((resolve) => {
     const socket: Socket = netConnect(port, '127.0.0.1');
     let cases = 0;
@@ -40,8 +53,17 @@ function session(port: number, lane: number, r: ReturnType<typeof rng>, budget: 
     let ended = false;
     socket.on('data', () => {});
     socket.on('error', () => {});
-    const finish = () => { if (!ended) { ended = true; socket.destroy(); resolve({ cases, closedByBroker }); } };
-    socket.once('close', () => { closedByBroker = cases > 0; finish(); });
+    const finish = () => {
+      if (!ended) {
+        ended = true;
+        socket.destroy();
+        resolve({ cases, closedByBroker });
+      }
+    };
+    socket.once('close', () => {
+      closedByBroker = cases > 0;
+      finish();
+    });
     socket.once('connect', () => {
       const mode = r.int(10);
       // 7/10 fuzz behind a valid login (every packet handler), the rest hit CONNECT parsing and auth.
@@ -71,30 +93,40 @@ it(`survives ≥ ${TARGET_CASES} fuzzed MQTT packets, keeps serving, stores noth
   let cases = 0;
   let sessions = 0;
   let closedByBroker = 0;
-  await Promise.all(Array.from({ length: PARALLEL }, async (_, lane) => {
-    const r = rng((seed + lane * 0x9e3779b1) >>> 0);
-    while (cases < TARGET_CASES) {
-      const s = await session(port, lane, r, TARGET_CASES - cases);
-      cases += s.cases;
-      sessions++;
-      if (s.closedByBroker) closedByBroker++;
-    }
-  }));
+  await Promise.all(
+    Array.from({ length: PARALLEL }, async (_, lane) => {
+      const r = rng((seed + lane * 0x9e3779b1) >>> 0);
+      while (cases < TARGET_CASES) {
+        const s = await session(port, lane, r, TARGET_CASES - cases);
+        cases += s.cases;
+        sessions++;
+        if (s.closedByBroker) closedByBroker++;
+      }
+    }),
+  );
   const seconds = (Date.now() - t0) / 1000;
   await loop.stop();
   const mem = rss.stop();
   await new Promise((r) => setTimeout(r, 500));
   const heapAfter = await settledHeapMb();
   const clientsLeft = f.broker.aedes.connectedClients;
-  console.log(`[fuzz:mqtt] ${cases} cases in ${sessions} connections (${closedByBroker} closed by the broker), ` +
-    `${seconds.toFixed(1)} s, ${Math.round(cases / seconds)} cases/s; control round trips ${loop.ok} ok, ${loop.failed.length} failed, ` +
-    `max ${loop.maxMs} ms; RSS ${mem.baseMb} → max ${mem.maxMb} → end ${mem.endMb} MB; heap after GC ${heapBefore} → ${heapAfter} MB; clients still connected ${clientsLeft}`);
+  console.log(
+    `[fuzz:mqtt] ${cases} cases in ${sessions} connections (${closedByBroker} closed by the broker), ` +
+      `${seconds.toFixed(1)} s, ${Math.round(cases / seconds)} cases/s; control round trips ${loop.ok} ok, ${loop.failed.length} failed, ` +
+      `max ${loop.maxMs} ms; RSS ${mem.baseMb} → max ${mem.maxMb} → end ${mem.endMb} MB; heap after GC ${heapBefore} → ${heapAfter} MB; clients still connected ${clientsLeft}`,
+  );
 
   expect(cases).toBeGreaterThanOrEqual(TARGET_CASES);
   expect(loop.failed).toEqual([]);
   expect(loop.ok).toBeGreaterThan(0);
   // After the storm the broker still takes a fresh login and a full round trip.
-  const after = await controlLoop(f.broker, await connectClient(f.plainUrl, { clientId: 'rr-01', username: 'rr-01', password: PASSWORD }), 'rr-01', 'identity.update', 50);
+  const after = await controlLoop(
+    f.broker,
+    await connectClient(f.plainUrl, { clientId: 'rr-01', username: 'rr-01', password: PASSWORD }),
+    'rr-01',
+    'identity.update',
+    50,
+  );
   while (after.ok < 3 && after.failed.length === 0) await new Promise((r) => setTimeout(r, 50));
   await after.stop();
   expect(after.failed).toEqual([]);
@@ -106,7 +138,9 @@ it(`survives ≥ ${TARGET_CASES} fuzzed MQTT packets, keeps serving, stores noth
   const stored = await storedRequestRecords(f.db);
   expect(stored.filter((v) => !v.includes(Buffer.from('control-')))).toEqual([]);
   const retained: unknown[] = [];
-  const persistence = (f.broker.aedes as unknown as { persistence: unknown }).persistence as { createRetainedStreamCombi(p: string[]): AsyncIterable<unknown> };
+  const persistence = (f.broker.aedes as unknown as { persistence: unknown }).persistence as {
+    createRetainedStreamCombi(p: string[]): AsyncIterable<unknown>;
+  };
   for await (const p of persistence.createRetainedStreamCombi(['#', '$SYS/#'])) retained.push(p);
   expect(retained).toEqual([]);
   await endClient(control, true);

@@ -25,9 +25,15 @@ export function rng(seed: number): Rng {
   };
   const int = (n: number) => Math.floor(next() * n);
   return {
-    seed, next, int,
+    seed,
+    next,
+    int,
     pick: (a) => a[int(a.length)]!,
-    bytes: (n) => { const b = Buffer.alloc(n); for (let i = 0; i < n; i++) b[i] = int(256); return b; },
+    bytes: (n) => {
+      const b = Buffer.alloc(n);
+      for (let i = 0; i < n; i++) b[i] = int(256);
+      return b;
+    },
     chance: (p) => next() < p,
   };
 }

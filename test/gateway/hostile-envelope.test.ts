@@ -21,7 +21,9 @@ beforeAll(async () => {
   rr = await s.client('rr-01');
   term = await s.client('term-01');
 }, 120_000);
-afterAll(async () => { await s?.close(); });
+afterAll(async () => {
+  await s?.close();
+});
 
 async function countKeys(name: string): Promise<number> {
   let n = 0;
@@ -50,7 +52,12 @@ it(`refuses ${CASES} hostile envelopes and bodies precisely, keeps serving, stor
     const nullsBefore = rr.replies.filter((x) => x.corr === null).length;
     for (const c of window) rr.client.publish(`req/${c.type}`, c.payload, { qos: 1 });
     // The terminal is served in the middle of the storm.
-    const verify = await term.request('identity.verify', { by: 'residentCode', residentCode: resident.residentCode, operatorId: 'op-0001', terminalId: 'tm-0001' });
+    const verify = await term.request('identity.verify', {
+      by: 'residentCode',
+      residentCode: resident.residentCode,
+      operatorId: 'op-0001',
+      terminalId: 'tm-0001',
+    });
     if (verify.type === 'identity.verify.result') served++;
     const byCorr = await until(() => {
       const fresh = rr.replies.filter((x) => !seen.has(x));
@@ -60,20 +67,27 @@ it(`refuses ${CASES} hostile envelopes and bodies precisely, keeps serving, stor
     for (const c of window) {
       labels.set(c.label.replace(/ = .*| key in .*/, ''), (labels.get(c.label.replace(/ = .*| key in .*/, '')) ?? 0) + 1);
       const reply: Envelope | undefined = c.expect.corr === null ? undefined : map.get(c.expect.corr);
-      if (c.expect.corr === null) { uncorrelated++; continue; }
+      if (c.expect.corr === null) {
+        uncorrelated++;
+        continue;
+      }
       const body = reply?.body as unknown as ErrorBody | undefined;
       if (!reply || reply.type !== 'error' || body!.code !== c.expect.code || !body!.details.some((d) => c.expect.path.test(d.path))) {
-        mismatches.push(`${c.label}: expected ${c.expect.code} at ${c.expect.path}, got ${reply ? JSON.stringify(reply.body).slice(0, 300) : 'no reply'}`);
+        mismatches.push(
+          `${c.label}: expected ${c.expect.code} at ${c.expect.path}, got ${reply ? JSON.stringify(reply.body).slice(0, 300) : 'no reply'}`,
+        );
       }
     }
     // Uncorrelated replies (unreadable ids) must be exactly as many, each invalid_request.
     const nulls = rr.replies.filter((x) => x.corr === null);
     const newNulls = nulls.slice(nullsBefore);
     const expectedNulls = window.filter((c) => c.expect.corr === null);
-    if (newNulls.length !== expectedNulls.length) mismatches.push(`window at ${sent}: ${newNulls.length} uncorrelated replies for ${expectedNulls.length} unreadable requests`);
+    if (newNulls.length !== expectedNulls.length)
+      mismatches.push(`window at ${sent}: ${newNulls.length} uncorrelated replies for ${expectedNulls.length} unreadable requests`);
     for (const x of newNulls) {
       const b = x.body as unknown as ErrorBody;
-      if (x.type !== 'error' || b.code !== 'invalid_request' || b.details.length === 0) mismatches.push(`uncorrelated reply not a precise refusal: ${JSON.stringify(x.body).slice(0, 200)}`);
+      if (x.type !== 'error' || b.code !== 'invalid_request' || b.details.length === 0)
+        mismatches.push(`uncorrelated reply not a precise refusal: ${JSON.stringify(x.body).slice(0, 200)}`);
     }
     sent += window.length;
     rr.replies.splice(0);
@@ -83,9 +97,11 @@ it(`refuses ${CASES} hostile envelopes and bodies precisely, keeps serving, stor
   await s.role.idle();
   const mem = rss.stop();
   const heapAfter = await settledHeapMb();
-  console.log(`[fuzz:envelope] ${sent} cases in ${seconds.toFixed(1)} s (${Math.round(sent / seconds)}/s), ${uncorrelated} uncorrelated; ` +
-    `terminal served ${served} times; RSS ${mem.baseMb} → max ${mem.maxMb} MB, heap after GC ${heapBefore} → ${heapAfter} MB; ` +
-    `kinds ${JSON.stringify(Object.fromEntries(labels))}`);
+  console.log(
+    `[fuzz:envelope] ${sent} cases in ${seconds.toFixed(1)} s (${Math.round(sent / seconds)}/s), ${uncorrelated} uncorrelated; ` +
+      `terminal served ${served} times; RSS ${mem.baseMb} → max ${mem.maxMb} MB, heap after GC ${heapBefore} → ${heapAfter} MB; ` +
+      `kinds ${JSON.stringify(Object.fromEntries(labels))}`,
+  );
 
   expect(mismatches.slice(0, 20)).toEqual([]);
   expect(sent).toBeGreaterThanOrEqual(Math.min(CASES, 500));

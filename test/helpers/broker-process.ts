@@ -25,7 +25,9 @@ export async function startBrokerProcess(configFile: string): Promise<BrokerProc
   const denials: Denial[] = [];
   let out = '';
   let err = '';
-  child.stderr.on('data', (d) => { err += d; });
+  child.stderr.on('data', (d) => {
+    err += d;
+  });
   await new Promise<void>((resolve, reject) => {
     child.stdout.on('data', (d: Buffer) => {
       out += d.toString();
@@ -44,7 +46,10 @@ export async function startBrokerProcess(configFile: string): Promise<BrokerProc
     child.once('exit', (code, sig) => reject(new Error(`broker exited (${code ?? sig}) before READY: ${err}`)));
   });
   return {
-    child, audits, denials, exited,
+    child,
+    audits,
+    denials,
+    exited,
     async kill9() {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
       await exited;

@@ -8,8 +8,15 @@ export function launchChromium(opts: { ignoreCertificateErrors?: boolean } = {})
   return chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
-      '--disable-sync', '--no-first-run', '--disable-dev-shm-usage',
-      ...(opts.ignoreCertificateErrors ? ['--ignore-certificate-errors'] : [])],
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+      '--disable-dev-shm-usage',
+      ...(opts.ignoreCertificateErrors ? ['--ignore-certificate-errors'] : []),
+    ],
   });
 }

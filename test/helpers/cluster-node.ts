@@ -24,13 +24,21 @@ export async function startNode(endpoints: string[], nodeId: string, settings: N
   const client = etcdClient({ endpoints, prefix: settings.prefix });
   const db = await openApplianceDb(dir.path);
   const node = new ClusterNode({
-    client, db, nodeId, advertise: `${nodeId}:1883`, leaseTtlSeconds: 2,
-    bounds: { alarmEntries: 100_000, alarmBytes: 1 << 30 }, ...settings,
+    client,
+    db,
+    nodeId,
+    advertise: `${nodeId}:1883`,
+    leaseTtlSeconds: 2,
+    bounds: { alarmEntries: 100_000, alarmBytes: 1 << 30 },
+    ...settings,
   });
   await node.start();
   let stopped = false;
   return {
-    node, db, client, dir,
+    node,
+    db,
+    client,
+    dir,
     async stop() {
       if (stopped) return;
       stopped = true;
@@ -76,5 +84,13 @@ export function clusterFixture(): ClusterFixture {
     if (v === undefined) throw new Error('cluster fixture: used before its beforeAll ran');
     return v;
   };
-  return { get etcd() { return started(etcd); }, get admin() { return started(admin); }, nodes };
+  return {
+    get etcd() {
+      return started(etcd);
+    },
+    get admin() {
+      return started(admin);
+    },
+    nodes,
+  };
 }

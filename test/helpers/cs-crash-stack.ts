@@ -21,7 +21,10 @@ import { freePort } from './ports.js';
 import { tempDir } from './tmp.js';
 import { applianceHsm, certifiedApplianceSigner, openSimPki, quietLogger } from './uplink.js';
 
-export interface RunningAppliance { child: ChildProcess; ready: Promise<void> }
+export interface RunningAppliance {
+  child: ChildProcess;
+  ready: Promise<void>;
+}
 
 export interface CrashStack {
   readonly dir: string;
@@ -58,7 +61,13 @@ export async function startCrashStack(prefix: string, persons: number, prepare?:
     const pki = await openSimPki(pkiDir);
     const signer = await certifiedApplianceSigner(dataDir, pki);
     await signer.close();
-    sims = await startSimulators({ brokerUrl: mosq.url, pkiDir, servedCodes: [SERVED], people: residents.map((r) => ({ ...r })), logger: quietLogger() });
+    sims = await startSimulators({
+      brokerUrl: mosq.url,
+      pkiDir,
+      servedCodes: [SERVED],
+      people: residents.map((r) => ({ ...r })),
+      logger: quietLogger(),
+    });
     writeFileSync(pwFile, PASSWORD);
     port = await freePort();
     const db = await openApplianceDb(join(dataDir, 'db'));
@@ -76,8 +85,15 @@ export async function startCrashStack(prefix: string, persons: number, prepare?:
   let starts = 0;
 
   return {
-    dir: tmp.path, dataDir, residents, port, upstreamUrl: mosq.url, sims: simulators,
-    get starts() { return starts; },
+    dir: tmp.path,
+    dataDir,
+    residents,
+    port,
+    upstreamUrl: mosq.url,
+    sims: simulators,
+    get starts() {
+      return starts;
+    },
     startAppliance(env = {}) {
       starts++;
       const child = spawn(process.execPath, ['--import', 'tsx', 'test/gateway/cs/cs-crash-appliance.ts'], {
@@ -87,7 +103,9 @@ export async function startCrashStack(prefix: string, persons: number, prepare?:
       children.add(child);
       child.on('exit', () => children.delete(child));
       const ready = new Promise<void>((resolve, reject) => {
-        child.stdout.on('data', (d: Buffer) => { if (d.toString().includes('ready')) resolve(); });
+        child.stdout.on('data', (d: Buffer) => {
+          if (d.toString().includes('ready')) resolve();
+        });
         child.once('exit', (code, sig) => reject(new Error(`appliance exited (${code ?? sig}) before ready`)));
       });
       return { child, ready };
@@ -96,7 +114,9 @@ export async function startCrashStack(prefix: string, persons: number, prepare?:
       const notes = () => simulators.node(PREF).received.filter((e) => e.type === 'identity.notify');
       await until(() => notes().length >= residents.length * updates, 60_000);
       for (const r of residents) {
-        const mine = notes().filter((e) => (e.body.record as IdentityChange).residentCode === r.residentCode).map((e) => e.body.record as IdentityChange & { updateSeq: number });
+        const mine = notes()
+          .filter((e) => (e.body.record as IdentityChange).residentCode === r.residentCode)
+          .map((e) => e.body.record as IdentityChange & { updateSeq: number });
         expect(mine.map((x) => x.address)).toEqual(Array.from({ length: updates }, (_, i) => updatedAddress(r, i + 1)));
         expect(mine.map((x) => x.updateSeq)).toEqual([...mine.map((x) => x.updateSeq)].sort((a, b) => a - b));
       }
@@ -139,9 +159,18 @@ export interface RegisterSession {
 }
 
 export async function connectRegister(stack: CrashStack): Promise<RegisterSession> {
-  const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${stack.port}`, { clientId: SYSTEMS.register, username: SYSTEMS.register, password: PASSWORD, clean: false, protocolVersion: 4, reconnectPeriod: 200 });
+  const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${stack.port}`, {
+    clientId: SYSTEMS.register,
+    username: SYSTEMS.register,
+    password: PASSWORD,
+    clean: false,
+    protocolVersion: 4,
+    reconnectPeriod: 200,
+  });
   let reconnects = 0;
-  client.on('connect', () => { reconnects++; });
+  client.on('connect', () => {
+    reconnects++;
+  });
   const replies = new Map<string, Envelope[]>();
   client.on('message', (_t, payload) => {
     const e = JSON.parse(payload.toString('utf8')) as Envelope;

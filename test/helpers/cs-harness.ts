@@ -57,7 +57,11 @@ export function csTestConfig(o: { served: string[]; dataDir: string; port: numbe
     municipalities: o.served,
     dataDir: o.dataDir,
     listeners: [{ name: 'plain', type: 'plain', host: '127.0.0.1', port: o.port }],
-    systems: Object.values(SYSTEMS).map((id) => ({ id, role: id === SYSTEMS.register ? 'resident-register' : id === SYSTEMS.terminal ? 'terminal' : 'monitor', password: { file: o.pwFile } })),
+    systems: Object.values(SYSTEMS).map((id) => ({
+      id,
+      role: id === SYSTEMS.register ? 'resident-register' : id === SYSTEMS.terminal ? 'terminal' : 'monitor',
+      password: { file: o.pwFile },
+    })),
     upstreams: [{ name: 'juki', url: o.upstreamUrl, nodes: ['*'] }],
     uplink: { defaultTimeoutMs: 5000, retry: { initialMs: 50, maxMs: 500, maxAttempts: 10 } },
     limits: { minFreeDiskBytes: 0, maxPayloadBytes: 256 * 1024 },
@@ -95,7 +99,10 @@ async function load(db: Db, store: IdentityStore, people: Iterable<IdentityChang
   let n = 0;
   for (const p of people) {
     await store.apply(b, p, { mode: 'load' });
-    if (++n % 200 === 0) { await b.write(); b = db.batch(); }
+    if (++n % 200 === 0) {
+      await b.write();
+      b = db.batch();
+    }
   }
   await b.write();
 }
@@ -120,13 +127,41 @@ export async function startCsStack(opts: StackOptions = {}): Promise<CsStack> {
   const dir = tempDir('cs-e2e-');
   const logger = quietLogger();
   const cleanups: Array<() => Promise<void> | void> = [() => dir.cleanup()];
-  const close = async () => { for (const c of cleanups.splice(0).reverse()) { try { await c(); } catch { /* best effort */ } } };
+  const close = async () => {
+    for (const c of cleanups.splice(0).reverse()) {
+      try {
+        await c();
+      } catch {
+        /* best effort */
+      }
+    }
+  };
   try {
     const servedCodes = opts.served ?? [SERVED];
     const prefNode = `pref:${prefectureCodeOf(servedCodes[0]!)}`;
-    const residents = [...generateResidents(opts.population ?? 'tsu', { count: opts.residents ?? 300 })].filter((r) => servedCodes.includes(r.lgCode));
-    const [samePref] = [...generateResidents({ ...(await import('../../sim/residents.js')).populationSpec('tsu'), municipalities: [{ lgCode: SAME_PREF, label: '四日市市', weight: 1, towns: [{ name: '諏訪町', chome: 0, postcode: '5100085' }] }] }, { count: 1, seed: 'yokkaichi' })];
-    const [otherPref] = [...generateResidents({ ...(await import('../../sim/residents.js')).populationSpec('tsu'), prefecture: '東京都', prefCode: '130001', municipalities: [{ lgCode: OTHER, label: '千代田区', weight: 1, towns: [{ name: '丸の内', chome: 3, postcode: '1000005' }] }] }, { count: 1, seed: 'chiyoda' })];
+    const residents = [...generateResidents(opts.population ?? 'tsu', { count: opts.residents ?? 300 })].filter((r) =>
+      servedCodes.includes(r.lgCode),
+    );
+    const [samePref] = [
+      ...generateResidents(
+        {
+          ...(await import('../../sim/residents.js')).populationSpec('tsu'),
+          municipalities: [{ lgCode: SAME_PREF, label: '四日市市', weight: 1, towns: [{ name: '諏訪町', chome: 0, postcode: '5100085' }] }],
+        },
+        { count: 1, seed: 'yokkaichi' },
+      ),
+    ];
+    const [otherPref] = [
+      ...generateResidents(
+        {
+          ...(await import('../../sim/residents.js')).populationSpec('tsu'),
+          prefecture: '東京都',
+          prefCode: '130001',
+          municipalities: [{ lgCode: OTHER, label: '千代田区', weight: 1, towns: [{ name: '丸の内', chome: 3, postcode: '1000005' }] }],
+        },
+        { count: 1, seed: 'chiyoda' },
+      ),
+    ];
 
     // The prefecture's copy: same population, then the planted differences.
     const prefDb = await openApplianceDb(`${dir.path}/pref-db`);
@@ -142,7 +177,12 @@ export async function startCsStack(opts: StackOptions = {}): Promise<CsStack> {
     const pki = await openSimPki(`${dir.path}/pki`);
     const people: SimPerson[] = [...residents, samePref!, otherPref!].map((r) => ({ ...r }));
     const sims = await startSimulators({
-      brokerUrl: mosq.url, pkiDir: pki.dir, servedCodes, otherMunicipalities: [OTHER], people, logger,
+      brokerUrl: mosq.url,
+      pkiDir: pki.dir,
+      servedCodes,
+      otherMunicipalities: [OTHER],
+      people,
+      logger,
       consistencyPeers: { [prefNode]: (req) => peer.handle(req) },
       ...(opts.crypto ? { verifier: opts.crypto.verifier } : {}),
     });
@@ -162,16 +202,46 @@ export async function startCsStack(opts: StackOptions = {}): Promise<CsStack> {
 
     let auditLog: AuditLog | undefined;
     // Broker refusals (ACL, limits) are disconnects in MQTT 3.1.1; they reach the audit log this way.
-    const broker = await startBroker(config, { logger, db, intakeAnswersRequests: true, audit: (e) => {
-      if (e.kind !== 'denial') return;
-      void auditLog?.append({ actor: { kind: 'system', id: e.systemId ?? e.clientId ?? 'unknown' }, action: 'broker.denial', outcome: 'refused', code: e.reason, detail: { topic: e.topic ?? null } });
-    } });
+    const broker = await startBroker(config, {
+      logger,
+      db,
+      intakeAnswersRequests: true,
+      audit: (e) => {
+        if (e.kind !== 'denial') return;
+        void auditLog?.append({
+          actor: { kind: 'system', id: e.systemId ?? e.clientId ?? 'unknown' },
+          action: 'broker.denial',
+          outcome: 'refused',
+          code: e.reason,
+          detail: { topic: e.topic ?? null },
+        });
+      },
+    });
     cleanups.push(() => broker.close());
     const uplink = await createUplink({
-      config, db, signer: opts.crypto?.uplinkSigner ?? signer, verifier: opts.crypto?.verifier ?? reloadingVerifier(pki), logger,
+      config,
+      db,
+      signer: opts.crypto?.uplinkSigner ?? signer,
+      verifier: opts.crypto?.verifier ?? reloadingVerifier(pki),
+      logger,
       // As the appliance records refused upstream messages (appliance/components/uplinks.ts).
-      audit: (e) => auditLog?.append({ actor: { kind: 'appliance', id: 'inbox' }, action: 'upstream.refusal', outcome: 'refused', code: e.reason.slice(0, 64),
-        detail: { link: e.link, topic: e.topic.slice(0, 512), detail: e.detail.slice(0, 512), id: e.id ?? null, type: e.type ?? null, from: e.from?.slice(0, 80) ?? null } }).then(() => undefined),
+      audit: (e) =>
+        auditLog
+          ?.append({
+            actor: { kind: 'appliance', id: 'inbox' },
+            action: 'upstream.refusal',
+            outcome: 'refused',
+            code: e.reason.slice(0, 64),
+            detail: {
+              link: e.link,
+              topic: e.topic.slice(0, 512),
+              detail: e.detail.slice(0, 512),
+              id: e.id ?? null,
+              type: e.type ?? null,
+              from: e.from?.slice(0, 80) ?? null,
+            },
+          })
+          .then(() => undefined),
     });
     cleanups.push(() => uplink.close());
     // Low thresholds so a test can trip the repeated-search alarm with a handful of searches.
@@ -180,13 +250,29 @@ export async function startCsStack(opts: StackOptions = {}): Promise<CsStack> {
     auditLog = audit;
     cleanups.push(() => audit.close());
     const hashKey = createKeyHasher(randomBytes(32));
-    const role = await startCsRole({ config, db, logger, broker, uplink, audit: { log: audit, hashKey }, identityStore: store, consistency: { bucketsPerPage: 4 } });
+    const role = await startCsRole({
+      config,
+      db,
+      logger,
+      broker,
+      uplink,
+      audit: { log: audit, hashKey },
+      identityStore: store,
+      consistency: { bucketsPerPage: 4 },
+    });
     cleanups.push(() => role.close());
     await until(() => uplink.linkStatus()[0]?.state === 'up');
 
     const url = `mqtt://127.0.0.1:${port}`;
     const client = async (id: string, clientId = id): Promise<LocalClient> => {
-      const c = await mqtt.connectAsync(url, { clientId, username: id, password: PASSWORD, clean: false, protocolVersion: 4, reconnectPeriod: 0 });
+      const c = await mqtt.connectAsync(url, {
+        clientId,
+        username: id,
+        password: PASSWORD,
+        clean: false,
+        protocolVersion: 4,
+        reconnectPeriod: 0,
+      });
       cleanups.push(() => c.endAsync(true).then(() => undefined));
       const replies: Envelope[] = [];
       const pushes: Envelope[] = [];
@@ -203,12 +289,22 @@ export async function startCsStack(opts: StackOptions = {}): Promise<CsStack> {
         const have = replies.find((r) => r.corr === corr && !seen?.has(r));
         if (have) return Promise.resolve(have);
         return new Promise<Envelope>((resolve, reject) => {
-          const t = setTimeout(() => { waiting.delete(corr); reject(new Error(`no reply to ${corr} in time`)); }, 15_000);
-          waiting.set(corr, (e) => { clearTimeout(t); waiting.delete(corr); resolve(e); });
+          const t = setTimeout(() => {
+            waiting.delete(corr);
+            reject(new Error(`no reply to ${corr} in time`));
+          }, 15_000);
+          waiting.set(corr, (e) => {
+            clearTimeout(t);
+            waiting.delete(corr);
+            resolve(e);
+          });
         });
       };
       return {
-        id, client: c, replies, pushes,
+        id,
+        client: c,
+        replies,
+        pushes,
         async request(type, body, extra = {}) {
           const env = { v: 1, id: uuidv7(), type, body, ...extra };
           const reply = waitReply(env.id);
@@ -224,8 +320,22 @@ export async function startCsStack(opts: StackOptions = {}): Promise<CsStack> {
       };
     };
     return {
-      config, db, signer, broker, uplink, audit, lookupAlerts, hashKey, role, sims, prefStore, residents, elsewhere: { samePref: samePref!, otherPref: otherPref! },
-      client, auditEntries: () => audit.query({}), close,
+      config,
+      db,
+      signer,
+      broker,
+      uplink,
+      audit,
+      lookupAlerts,
+      hashKey,
+      role,
+      sims,
+      prefStore,
+      residents,
+      elsewhere: { samePref: samePref!, otherPref: otherPref! },
+      client,
+      auditEntries: () => audit.query({}),
+      close,
     };
   } catch (e) {
     await close();

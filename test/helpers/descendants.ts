@@ -14,7 +14,9 @@ function parentOf(pid: number): number | undefined {
 
 /** Every living descendant of `root`, with its command line. */
 export function descendants(root: number): { pid: number; cmdline: string }[] {
-  const all = readdirSync('/proc').filter((d) => /^\d+$/.test(d)).map(Number);
+  const all = readdirSync('/proc')
+    .filter((d) => /^\d+$/.test(d))
+    .map(Number);
   const found: { pid: number; cmdline: string }[] = [];
   const wanted = new Set([root]);
   let grew = true;
@@ -26,7 +28,11 @@ export function descendants(root: number): { pid: number; cmdline: string }[] {
       if (ppid !== undefined && wanted.has(ppid)) {
         wanted.add(pid);
         let cmdline = '';
-        try { cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ').trim(); } catch { /* gone */ }
+        try {
+          cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ').trim();
+        } catch {
+          /* gone */
+        }
         found.push({ pid, cmdline });
         grew = true;
       }

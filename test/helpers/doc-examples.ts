@@ -10,7 +10,11 @@ export interface DocExample {
   expect: { exit: number; reply?: Record<string, unknown>; stdout?: string };
 }
 
-export interface ExtractResult { examples: DocExample[]; unmarked: string[]; badMarkers: string[] }
+export interface ExtractResult {
+  examples: DocExample[];
+  unmarked: string[];
+  badMarkers: string[];
+}
 
 const BLOCK = /(?:<!-- (example|not-run): ?([\s\S]*?) -->\n\n?)?```(?:sh|bash|shell)\n([\s\S]*?)\n```/g;
 
@@ -19,7 +23,10 @@ export function extractExamples(page: string, text: string): ExtractResult {
   for (const m of text.matchAll(BLOCK)) {
     const where = `${page}:${text.slice(0, m.index).split('\n').length}`;
     const [, kind, marker, script] = m;
-    if (!kind) { out.unmarked.push(where); continue; }
+    if (!kind) {
+      out.unmarked.push(where);
+      continue;
+    }
     if (kind === 'not-run') continue;
     try {
       const expect = JSON.parse(marker!) as DocExample['expect'];

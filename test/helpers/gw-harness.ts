@@ -92,7 +92,8 @@ export function filesUnder(dir: string): string[] {
   const out: string[] = [];
   for (const name of readdirSync(dir)) {
     const p = join(dir, name);
-    if (statSync(p).isDirectory()) out.push(...filesUnder(p)); else out.push(p);
+    if (statSync(p).isDirectory()) out.push(...filesUnder(p));
+    else out.push(p);
   }
   return out;
 }
@@ -122,13 +123,24 @@ export async function startGwStack(opts: GwStackOptions = {}): Promise<GwStack> 
   const simLogger = quietLogger();
   const cleanups: Array<() => Promise<void> | void> = [() => t.cleanup()];
   const appliance: Array<() => Promise<void> | void> = [];
-  const run = async (list: Array<() => Promise<void> | void>) => { for (const c of list.splice(0).reverse()) { try { await c(); } catch { /* best effort */ } } };
+  const run = async (list: Array<() => Promise<void> | void>) => {
+    for (const c of list.splice(0).reverse()) {
+      try {
+        await c();
+      } catch {
+        /* best effort */
+      }
+    }
+  };
   let logger: Logger | undefined;
   const stopAppliance = async () => {
     await run(appliance);
     if (logger) await new Promise<void>((r) => logger!.flush(() => r()));
   };
-  const close = async () => { await stopAppliance(); await run(cleanups); };
+  const close = async () => {
+    await stopAppliance();
+    await run(cleanups);
+  };
   try {
     const residents = [...generateResidents('tsu', { count: opts.residents ?? 30 })];
     const [nonResident] = [...generateResidents('tsu', { count: 1, seed: 'gw-non-resident' })];
@@ -136,7 +148,14 @@ export async function startGwStack(opts: GwStackOptions = {}): Promise<GwStack> 
     cleanups.push(() => mosq.close());
     const pki = await openSimPki(join(t.path, 'pki'));
     const people = [...residents, nonResident!].map((r) => ({ ...r }));
-    const sims = await startSimulators({ brokerUrl: mosq.url, pkiDir: pki.dir, servedCodes: [SERVED], otherMunicipalities: [OTHER], people, logger: simLogger });
+    const sims = await startSimulators({
+      brokerUrl: mosq.url,
+      pkiDir: pki.dir,
+      servedCodes: [SERVED],
+      otherMunicipalities: [OTHER],
+      people,
+      logger: simLogger,
+    });
     cleanups.push(() => sims.close());
 
     const signer = await certifiedApplianceSigner(dataDir, pki);
@@ -159,7 +178,11 @@ export async function startGwStack(opts: GwStackOptions = {}): Promise<GwStack> 
         { id: TERMINAL, role: 'terminal', password: { file: pwFile } },
       ],
       upstreams: [{ name: 'juki', url: mosq.url, nodes: ['*'] }],
-      uplink: { defaultTimeoutMs: 5000, timeoutsMs: { 'info.query': 1500, ...opts.timeoutsMs }, retry: { initialMs: 50, maxMs: 500, maxAttempts: opts.maxAttempts ?? 10 } },
+      uplink: {
+        defaultTimeoutMs: 5000,
+        timeoutsMs: { 'info.query': 1500, ...opts.timeoutsMs },
+        retry: { initialMs: 50, maxMs: 500, maxAttempts: opts.maxAttempts ?? 10 },
+      },
       limits: { minFreeDiskBytes: 0, maxPayloadBytes: 256 * 1024 },
     });
     logger = createLogger({ level: opts.logLevel ?? 'debug', destination: logFile });
@@ -179,24 +202,54 @@ export async function startGwStack(opts: GwStackOptions = {}): Promise<GwStack> 
     const registry = new Registry();
     const roles = { gw: undefined as GwRole | undefined, cs: undefined as CsRole | undefined };
     const startRoles = async () => {
-      const gw = await startGwRole({ config, db, logger: logger!, registry, audit: { log: audit, hashKey }, purgeIntervalMs: opts.purgeIntervalMs ?? 60_000 });
+      const gw = await startGwRole({
+        config,
+        db,
+        logger: logger!,
+        registry,
+        audit: { log: audit, hashKey },
+        purgeIntervalMs: opts.purgeIntervalMs ?? 60_000,
+      });
       appliance.push(() => gw.close());
-      const cs = await startCsRole({ config, db, logger: logger!, broker, uplink, audit: { log: audit, hashKey }, identityStore: store, gateway: gw.attach });
-      appliance.push(async () => { await cs.close(); });
-      roles.gw = gw; roles.cs = cs;
+      const cs = await startCsRole({
+        config,
+        db,
+        logger: logger!,
+        broker,
+        uplink,
+        audit: { log: audit, hashKey },
+        identityStore: store,
+        gateway: gw.attach,
+      });
+      appliance.push(async () => {
+        await cs.close();
+      });
+      roles.gw = gw;
+      roles.cs = cs;
     };
     await until(() => uplink.linkStatus()[0]?.state === 'up');
     if (!opts.deferRoles) await startRoles();
 
     const client = async (id: string): Promise<SegmentClient> => {
       const port = id === NL ? nlPort : localPort;
-      const c = await mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, { clientId: id, username: id, password: PASSWORD, clean: false, protocolVersion: 4, reconnectPeriod: 0 });
+      const c = await mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, {
+        clientId: id,
+        username: id,
+        password: PASSWORD,
+        clean: false,
+        protocolVersion: 4,
+        reconnectPeriod: 0,
+      });
       appliance.push(() => c.endAsync(true).then(() => undefined));
       const replies: Envelope[] = [];
-      c.on('message', (_topic, payload) => { replies.push(JSON.parse(payload.toString('utf8')) as Envelope); });
+      c.on('message', (_topic, payload) => {
+        replies.push(JSON.parse(payload.toString('utf8')) as Envelope);
+      });
       await c.subscribeAsync([`res/${id}`], { qos: 1 });
       return {
-        id, client: c, replies,
+        id,
+        client: c,
+        replies,
         async request(type, body, extra = {}) {
           const env = { v: 1, id: uuidv7(), type, body, ...extra };
           await c.publishAsync(`req/${type}`, JSON.stringify(env), { qos: 1 });
@@ -212,11 +265,38 @@ export async function startGwStack(opts: GwStackOptions = {}): Promise<GwStack> 
       };
     };
     return {
-      dir: t.path, dataDir, logFile, config, registry, db, broker, uplink, audit, hashKey, sims, residents, nonResident: nonResident!,
-      get gw() { if (!roles.gw) throw new Error('roles not started'); return roles.gw; },
-      get cs() { if (!roles.cs) throw new Error('roles not started'); return roles.cs; },
-      unknownMyNumber: unusedMyNumber(), client, auditEntries: () => audit.query({}), startRoles,
-      flushLog: () => new Promise<void>((r) => { if (logger) logger.flush(() => r()); else r(); }), stopAppliance, close,
+      dir: t.path,
+      dataDir,
+      logFile,
+      config,
+      registry,
+      db,
+      broker,
+      uplink,
+      audit,
+      hashKey,
+      sims,
+      residents,
+      nonResident: nonResident!,
+      get gw() {
+        if (!roles.gw) throw new Error('roles not started');
+        return roles.gw;
+      },
+      get cs() {
+        if (!roles.cs) throw new Error('roles not started');
+        return roles.cs;
+      },
+      unknownMyNumber: unusedMyNumber(),
+      client,
+      auditEntries: () => audit.query({}),
+      startRoles,
+      flushLog: () =>
+        new Promise<void>((r) => {
+          if (logger) logger.flush(() => r());
+          else r();
+        }),
+      stopAppliance,
+      close,
     };
   } catch (e) {
     await close();

@@ -23,16 +23,31 @@ export function snappyDecompress(src: Buffer): Buffer {
     const kind = tag & 3;
     if (kind === 0) {
       let n = tag >> 2;
-      if (n >= 60) { const bytes = n - 59; n = src.readUIntLE(p, bytes); p += bytes; }
+      if (n >= 60) {
+        const bytes = n - 59;
+        n = src.readUIntLE(p, bytes);
+        p += bytes;
+      }
       n += 1;
-      src.copy(out, o, p, p + n); p += n; o += n;
+      src.copy(out, o, p, p + n);
+      p += n;
+      o += n;
       continue;
     }
     let n: number;
     let off: number;
-    if (kind === 1) { n = 4 + ((tag >> 2) & 7); off = ((tag >> 5) << 8) | src[p++]!; }
-    else if (kind === 2) { n = (tag >> 2) + 1; off = src.readUInt16LE(p); p += 2; }
-    else { n = (tag >> 2) + 1; off = src.readUInt32LE(p); p += 4; }
+    if (kind === 1) {
+      n = 4 + ((tag >> 2) & 7);
+      off = ((tag >> 5) << 8) | src[p++]!;
+    } else if (kind === 2) {
+      n = (tag >> 2) + 1;
+      off = src.readUInt16LE(p);
+      p += 2;
+    } else {
+      n = (tag >> 2) + 1;
+      off = src.readUInt32LE(p);
+      p += 4;
+    }
     for (let i = 0; i < n; i++, o++) out[o] = out[o - off]!;
   }
   len = o;

@@ -23,7 +23,9 @@ export function sourceFiles(repo: string, folders: string[]): string[] {
   const walk = (dir: string): void => {
     for (const e of readdirSync(join(repo, dir), { withFileTypes: true })) {
       const p = posix.join(dir, e.name);
-      if (e.isDirectory()) { if (e.name !== 'node_modules') walk(p); } else if (SOURCE.test(e.name) && !TEST_FILE.test(e.name)) out.push(p);
+      if (e.isDirectory()) {
+        if (e.name !== 'node_modules') walk(p);
+      } else if (SOURCE.test(e.name) && !TEST_FILE.test(e.name)) out.push(p);
     }
   };
   for (const f of folders) walk(f);
@@ -68,7 +70,9 @@ export function importsOf(file: string, text: string): Import[] {
   const code = withoutComments(text);
   const found: Import[] = [];
   const add = (specifier: string, typeOnly: boolean): void => {
-    const target = specifier.startsWith('.') ? posix.normalize(posix.join(posix.dirname(file), specifier)).replace(/\.js$/, '.ts') : undefined;
+    const target = specifier.startsWith('.')
+      ? posix.normalize(posix.join(posix.dirname(file), specifier)).replace(/\.js$/, '.ts')
+      : undefined;
     found.push({ file, specifier, typeOnly, ...(target ? { target } : {}) });
   };
   for (const m of code.matchAll(STATIC)) add(m[3]!, m[2] !== undefined);
@@ -78,7 +82,12 @@ export function importsOf(file: string, text: string): Import[] {
 }
 
 export function importsUnder(repo: string, folders: string[]): Import[] {
-  return sourceFiles(repo, folders).flatMap((f) => importsOf(f, readFileSync(join(repo, f), 'utf8')))
-    // `./app.js` names app.tsx when that is the file there
-    .map((i) => (i.target && !existsSync(join(repo, i.target)) && existsSync(join(repo, `${i.target}x`)) ? { ...i, target: `${i.target}x` } : i));
+  return (
+    sourceFiles(repo, folders)
+      .flatMap((f) => importsOf(f, readFileSync(join(repo, f), 'utf8')))
+      // `./app.js` names app.tsx when that is the file there
+      .map((i) =>
+        i.target && !existsSync(join(repo, i.target)) && existsSync(join(repo, `${i.target}x`)) ? { ...i, target: `${i.target}x` } : i,
+      )
+  );
 }

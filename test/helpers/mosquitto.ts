@@ -27,7 +27,10 @@ async function waitForPort(port: number, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const ok = await new Promise<boolean>((resolve) => {
-      const s = connect(port, '127.0.0.1', () => { s.destroy(); resolve(true); });
+      const s = connect(port, '127.0.0.1', () => {
+        s.destroy();
+        resolve(true);
+      });
       s.on('error', () => resolve(false));
     });
     if (ok) return;
@@ -38,16 +41,27 @@ async function waitForPort(port: number, timeoutMs = 10_000): Promise<void> {
 
 export async function startMosquitto(options: MosquittoOptions = {}): Promise<Mosquitto> {
   const dir = tempDir('mosq-');
-  const port = options.port ?? await freePort();
-  const lines = [`listener ${port} 127.0.0.1`, 'allow_anonymous true', 'persistence false', 'max_queued_messages 1000000',
-    'max_inflight_messages 0', 'log_dest none',
+  const port = options.port ?? (await freePort());
+  const lines = [
+    `listener ${port} 127.0.0.1`,
+    'allow_anonymous true',
+    'persistence false',
+    'max_queued_messages 1000000',
+    'max_inflight_messages 0',
+    'log_dest none',
     // Request/reply traffic of small packets: without it each hop waits for a delayed ACK (~40 ms).
-    'set_tcp_nodelay true'];
+    'set_tcp_nodelay true',
+  ];
   // Started as root, mosquitto drops to the 'mosquitto' user, which cannot read our 0700 temp dirs.
   if (process.getuid?.() === 0) lines.push('user root');
   if (options.tls) {
-    lines.push(`certfile ${options.tls.cert}`, `keyfile ${options.tls.key}`, `cafile ${options.tls.ca}`,
-      `require_certificate ${options.tls.requireClientCert ? 'true' : 'false'}`, 'tls_version tlsv1.2');
+    lines.push(
+      `certfile ${options.tls.cert}`,
+      `keyfile ${options.tls.key}`,
+      `cafile ${options.tls.ca}`,
+      `require_certificate ${options.tls.requireClientCert ? 'true' : 'false'}`,
+      'tls_version tlsv1.2',
+    );
   }
   const conf = join(dir.path, 'mosquitto.conf');
   writeFileSync(conf, lines.join('\n') + '\n');
@@ -56,21 +70,38 @@ export async function startMosquitto(options: MosquittoOptions = {}): Promise<Mo
     if (child) return;
     const c = spawn(MOSQUITTO, ['-c', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
-    c.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
-    c.on('exit', () => { if (child === c) child = undefined; });
+    c.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+    });
+    c.on('exit', () => {
+      if (child === c) child = undefined;
+    });
     child = c;
-    try { await waitForPort(port); } catch (e) { c.kill('SIGKILL'); throw new Error(`${(e as Error).message}\n${stderr}`); }
+    try {
+      await waitForPort(port);
+    } catch (e) {
+      c.kill('SIGKILL');
+      throw new Error(`${(e as Error).message}\n${stderr}`);
+    }
   };
   const stop = async () => {
     const c = child;
     if (!c) return;
     child = undefined;
-    await new Promise<void>((resolve) => { c.once('exit', () => resolve()); c.kill('SIGKILL'); });
+    await new Promise<void>((resolve) => {
+      c.once('exit', () => resolve());
+      c.kill('SIGKILL');
+    });
   };
   await start();
   return {
-    port, url: `${options.tls ? 'mqtts' : 'mqtt'}://127.0.0.1:${port}`,
-    start, stop,
-    async close() { await stop(); dir.cleanup(); },
+    port,
+    url: `${options.tls ? 'mqtts' : 'mqtt'}://127.0.0.1:${port}`,
+    start,
+    stop,
+    async close() {
+      await stop();
+      dir.cleanup();
+    },
   };
 }

@@ -8,8 +8,14 @@ const base: IClientOptions = { reconnectPeriod: 0, connectTimeout: 5000, protoco
 export function connectClient(url: string, opts: IClientOptions = {}): Promise<MqttClient> {
   return new Promise((resolve, reject) => {
     const c = mqtt.connect(url, { ...base, ...opts });
-    const fail = (e: unknown) => { c.end(true); reject(e); };
-    c.once('connect', () => { c.off('error', fail); resolve(c); });
+    const fail = (e: unknown) => {
+      c.end(true);
+      reject(e);
+    };
+    c.once('connect', () => {
+      c.off('error', fail);
+      resolve(c);
+    });
     c.once('error', fail);
     c.once('close', () => fail(new Error('closed before CONNACK')));
   });
@@ -51,14 +57,20 @@ export async function subscribeGranted(c: MqttClient, filter: string, qos: 0 | 1
 export function collect(c: MqttClient) {
   const got: IPublishPacket[] = [];
   const waiters: Array<() => void> = [];
-  c.on('message', (_t, _p, packet) => { got.push(packet); for (const w of waiters.splice(0)) w(); });
+  c.on('message', (_t, _p, packet) => {
+    got.push(packet);
+    for (const w of waiters.splice(0)) w();
+  });
   return {
     got,
     async next(n: number, timeoutMs = 5000): Promise<IPublishPacket[]> {
       const deadline = Date.now() + timeoutMs;
       while (got.length < n) {
         if (Date.now() > deadline) throw new Error(`expected ${n} messages, got ${got.length}`);
-        await new Promise<void>((r) => { waiters.push(r); setTimeout(r, 50); });
+        await new Promise<void>((r) => {
+          waiters.push(r);
+          setTimeout(r, 50);
+        });
       }
       return got.slice(0, n);
     },
@@ -70,11 +82,16 @@ export function closed(c: MqttClient, timeoutMs = 5000): Promise<void> {
   return new Promise((resolve, reject) => {
     if (!c.connected) return resolve();
     const t = setTimeout(() => reject(new Error('connection stayed open')), timeoutMs);
-    c.once('close', () => { clearTimeout(t); resolve(); });
+    c.once('close', () => {
+      clearTimeout(t);
+      resolve();
+    });
   });
 }
 
-export function sleep(ms: number): Promise<void> { return new Promise((r) => setTimeout(r, ms)); }
+export function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
 
 /** A raw TCP socket (for malformed packets); `ended` resolves when the broker closes it. */
 export function rawSocket(port: number, host = '127.0.0.1'): Promise<{ socket: Socket; data: Buffer[]; ended: Promise<void> }> {
@@ -83,7 +100,9 @@ export function rawSocket(port: number, host = '127.0.0.1'): Promise<{ socket: S
     const data: Buffer[] = [];
     const ended = new Promise<void>((r) => socket.once('close', () => r()));
     socket.on('data', (d) => data.push(d));
-    socket.on('error', () => { /* close follows */ });
+    socket.on('error', () => {
+      /* close follows */
+    });
     socket.once('connect', () => resolve({ socket, data, ended }));
     socket.once('error', reject);
   });
@@ -91,11 +110,17 @@ export function rawSocket(port: number, host = '127.0.0.1'): Promise<{ socket: S
 
 /** An MQTT 3.1.1 CONNECT packet (clean session, no credentials unless given). */
 export function connectPacket(clientId: string, username?: string, password?: string, keepalive = 60): Buffer {
-  const str = (s: string | Buffer) => { const b = Buffer.isBuffer(s) ? s : Buffer.from(s, 'utf8'); return Buffer.concat([Buffer.from([b.length >> 8, b.length & 255]), b]); };
+  const str = (s: string | Buffer) => {
+    const b = Buffer.isBuffer(s) ? s : Buffer.from(s, 'utf8');
+    return Buffer.concat([Buffer.from([b.length >> 8, b.length & 255]), b]);
+  };
   const flags = 0x02 | (username !== undefined ? 0x80 : 0) | (password !== undefined ? 0x40 : 0);
   const body = Buffer.concat([
-    str('MQTT'), Buffer.from([4, flags, keepalive >> 8, keepalive & 255]), str(clientId),
-    ...(username !== undefined ? [str(username)] : []), ...(password !== undefined ? [str(password)] : []),
+    str('MQTT'),
+    Buffer.from([4, flags, keepalive >> 8, keepalive & 255]),
+    str(clientId),
+    ...(username !== undefined ? [str(username)] : []),
+    ...(password !== undefined ? [str(password)] : []),
   ]);
   return Buffer.concat([Buffer.from([0x10]), varint(body.length), body]);
 }
@@ -108,6 +133,11 @@ export function publishPacketRawTopic(topic: Buffer, payload: Buffer): Buffer {
 
 function varint(n: number): Buffer {
   const out: number[] = [];
-  do { let b = n % 128; n = Math.floor(n / 128); if (n > 0) b |= 128; out.push(b); } while (n > 0);
+  do {
+    let b = n % 128;
+    n = Math.floor(n / 128);
+    if (n > 0) b |= 128;
+    out.push(b);
+  } while (n > 0);
   return Buffer.from(out);
 }

@@ -10,9 +10,16 @@ import forge from 'node-forge';
 const DAY = 86_400_000;
 const { pki, asn1 } = forge;
 
-export interface PemPair { cert: string; key: string; certFile: string; keyFile: string; serial: string }
+export interface PemPair {
+  cert: string;
+  key: string;
+  certFile: string;
+  keyFile: string;
+  serial: string;
+}
 export interface TestPki {
-  caFile: string; caPem: string;
+  caFile: string;
+  caPem: string;
   crlFile: string;
   server: PemPair;
   clients: Record<string, PemPair>;
@@ -26,7 +33,10 @@ export interface TestPki {
   writeCrl(serials: string[]): void;
 }
 
-interface Issuer { key: forge.pki.rsa.PrivateKey; cert: forge.pki.Certificate }
+interface Issuer {
+  key: forge.pki.rsa.PrivateKey;
+  cert: forge.pki.Certificate;
+}
 
 // DER INTEGERs are minimal: a first byte of 0x10 keeps them positive and free of leading zeros.
 let serialCounter = 0x10001000;
@@ -56,7 +66,13 @@ function makeCa(name: string): Issuer {
   return { key: priv, cert };
 }
 
-function issue(dir: string, file: string, ca: Issuer, cn: string, opts: { server?: boolean; notBefore?: Date; notAfter?: Date } = {}): PemPair {
+function issue(
+  dir: string,
+  file: string,
+  ca: Issuer,
+  cn: string,
+  opts: { server?: boolean; notBefore?: Date; notAfter?: Date } = {},
+): PemPair {
   const { priv, pub } = newKeys();
   const cert = pki.createCertificate();
   const serial = nextSerial();
@@ -70,10 +86,26 @@ function issue(dir: string, file: string, ca: Issuer, cn: string, opts: { server
     { name: 'basicConstraints', cA: false },
     { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, critical: true },
     { name: 'extKeyUsage', serverAuth: opts.server === true, clientAuth: opts.server !== true },
-    ...(opts.server ? [{ name: 'subjectAltName', altNames: [{ type: 7, ip: '127.0.0.1' }, { type: 2, value: 'localhost' }] }] : []),
+    ...(opts.server
+      ? [
+          {
+            name: 'subjectAltName',
+            altNames: [
+              { type: 7, ip: '127.0.0.1' },
+              { type: 2, value: 'localhost' },
+            ],
+          },
+        ]
+      : []),
   ]);
   cert.sign(ca.key, forge.md.sha256.create());
-  const pair = { cert: pki.certificateToPem(cert), key: pki.privateKeyToPem(priv), certFile: join(dir, `${file}.crt`), keyFile: join(dir, `${file}.key`), serial };
+  const pair = {
+    cert: pki.certificateToPem(cert),
+    key: pki.privateKeyToPem(priv),
+    certFile: join(dir, `${file}.crt`),
+    keyFile: join(dir, `${file}.key`),
+    serial,
+  };
   writeFileSync(pair.certFile, pair.cert);
   writeFileSync(pair.keyFile, pair.key, { mode: 0o600 });
   return pair;
@@ -82,25 +114,35 @@ function issue(dir: string, file: string, ca: Issuer, cn: string, opts: { server
 /** X.509 v2 CRL (RFC 5280 §5.1) signed sha256WithRSAEncryption. */
 function makeCrl(ca: Issuer, revokedSerials: string[]): string {
   const utc = (d: Date) => asn1.create(asn1.Class.UNIVERSAL, asn1.Type.UTCTIME, false, asn1.dateToUtcTime(d));
-  const sigAlg = () => asn1.create(asn1.Class.UNIVERSAL, asn1.Type.SEQUENCE, true, [
-    asn1.create(asn1.Class.UNIVERSAL, asn1.Type.OID, false, asn1.oidToDer(pki.oids.sha256WithRSAEncryption!).getBytes()),
-    asn1.create(asn1.Class.UNIVERSAL, asn1.Type.NULL, false, ''),
-  ]);
-  const int = (hex: string) => asn1.create(asn1.Class.UNIVERSAL, asn1.Type.INTEGER, false, forge.util.hexToBytes(hex.length % 2 ? `0${hex}` : hex));
+  const sigAlg = () =>
+    asn1.create(asn1.Class.UNIVERSAL, asn1.Type.SEQUENCE, true, [
+      asn1.create(asn1.Class.UNIVERSAL, asn1.Type.OID, false, asn1.oidToDer(pki.oids.sha256WithRSAEncryption!).getBytes()),
+      asn1.create(asn1.Class.UNIVERSAL, asn1.Type.NULL, false, ''),
+    ]);
+  const int = (hex: string) =>
+    asn1.create(asn1.Class.UNIVERSAL, asn1.Type.INTEGER, false, forge.util.hexToBytes(hex.length % 2 ? `0${hex}` : hex));
   const tbs = asn1.create(asn1.Class.UNIVERSAL, asn1.Type.SEQUENCE, true, [
     asn1.create(asn1.Class.UNIVERSAL, asn1.Type.INTEGER, false, String.fromCharCode(1)), // v2
     sigAlg(),
     pki.distinguishedNameToAsn1(ca.cert.subject),
     utc(new Date(Date.now() - DAY)),
     utc(new Date(Date.now() + 7 * DAY)),
-    asn1.create(asn1.Class.UNIVERSAL, asn1.Type.SEQUENCE, true, revokedSerials.map((s) =>
-      asn1.create(asn1.Class.UNIVERSAL, asn1.Type.SEQUENCE, true, [int(s), utc(new Date(Date.now() - 3_600_000))]))),
+    asn1.create(
+      asn1.Class.UNIVERSAL,
+      asn1.Type.SEQUENCE,
+      true,
+      revokedSerials.map((s) =>
+        asn1.create(asn1.Class.UNIVERSAL, asn1.Type.SEQUENCE, true, [int(s), utc(new Date(Date.now() - 3_600_000))]),
+      ),
+    ),
   ]);
   const md = forge.md.sha256.create();
   md.update(asn1.toDer(tbs).getBytes());
   const signature = ca.key.sign(md);
   const crl = asn1.create(asn1.Class.UNIVERSAL, asn1.Type.SEQUENCE, true, [
-    tbs, sigAlg(), asn1.create(asn1.Class.UNIVERSAL, asn1.Type.BITSTRING, false, String.fromCharCode(0) + signature),
+    tbs,
+    sigAlg(),
+    asn1.create(asn1.Class.UNIVERSAL, asn1.Type.BITSTRING, false, String.fromCharCode(0) + signature),
   ]);
   return forge.pem.encode({ type: 'X509 CRL', body: asn1.toDer(crl).getBytes() });
 }
@@ -114,7 +156,10 @@ export async function createTestPki(dir: string, opts: { clients: string[]; expi
   const server = issue(dir, 'server', ca, 'localhost', { server: true });
   const clients: Record<string, PemPair> = {};
   for (const cn of opts.clients) clients[cn] = issue(dir, `client-${cn}`, ca, cn);
-  const expired = issue(dir, 'expired', ca, opts.expired, { notBefore: new Date(Date.now() - 10 * DAY), notAfter: new Date(Date.now() - DAY) });
+  const expired = issue(dir, 'expired', ca, opts.expired, {
+    notBefore: new Date(Date.now() - 10 * DAY),
+    notAfter: new Date(Date.now() - DAY),
+  });
   const revoked = issue(dir, 'revoked', ca, opts.revoked);
   const rogue = issue(dir, 'rogue', rogueCa, opts.clients[0] ?? 'rogue');
   const crlFile = join(dir, 'ca.crl');

@@ -5,7 +5,11 @@ import { createServer } from 'node:net';
 // sockets use too: under load (the pre-auth test opens thousands of sockets) one of them can take the
 // port between our check and the listener's bind (EADDRINUSE). So ports are drawn from below that range.
 const EPHEMERAL_LOW = (() => {
-  try { return Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]) || 32768; } catch { return 32768; }
+  try {
+    return Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]) || 32768;
+  } catch {
+    return 32768;
+  }
 })();
 const LOW = Math.max(10_000, Math.min(20_000, EPHEMERAL_LOW - 4_000));
 const HIGH = EPHEMERAL_LOW - 1;

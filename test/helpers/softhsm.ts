@@ -6,8 +6,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 
-export const SOFTHSM_MODULE = ['/usr/lib/softhsm/libsofthsm2.so', '/usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so',
-  '/usr/local/lib/softhsm/libsofthsm2.so'].find((p) => existsSync(p)) ?? '/usr/lib/softhsm/libsofthsm2.so';
+export const SOFTHSM_MODULE =
+  ['/usr/lib/softhsm/libsofthsm2.so', '/usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so', '/usr/local/lib/softhsm/libsofthsm2.so'].find(
+    (p) => existsSync(p),
+  ) ?? '/usr/lib/softhsm/libsofthsm2.so';
 
 export interface SoftHsmToken {
   module: string;
@@ -45,14 +47,23 @@ export function createSoftHsmToken(opts: { label?: string; pin?: string } = {}):
   const pin = opts.pin ?? randomBytes(6).toString('hex');
   const soPin = randomBytes(6).toString('hex');
   const before = new Set(readdirSync(tokenDir));
-  const out = execFileSync('softhsm2-util', ['--init-token', '--free', '--label', label, '--pin', pin, '--so-pin', soPin],
-    { env: { ...process.env, SOFTHSM2_CONF: conf }, encoding: 'utf8' });
+  const out = execFileSync('softhsm2-util', ['--init-token', '--free', '--label', label, '--pin', pin, '--so-pin', soPin], {
+    env: { ...process.env, SOFTHSM2_CONF: conf },
+    encoding: 'utf8',
+  });
   const m = /reassigned to slot (\d+)/.exec(out);
   if (!m) throw new Error(`softhsm2-util did not report a slot: ${out}`);
   const own = readdirSync(tokenDir).find((d) => !before.has(d));
   if (!own) throw new Error('softhsm2-util created no token folder');
   return {
-    module: SOFTHSM_MODULE, label, pin, soPin, slot: Number(m[1]), tokenDir, path: join(tokenDir, own), conf,
+    module: SOFTHSM_MODULE,
+    label,
+    pin,
+    soPin,
+    slot: Number(m[1]),
+    tokenDir,
+    path: join(tokenDir, own),
+    conf,
     cleanup: () => rmSync(root, { recursive: true, force: true }),
   };
 }

@@ -18,7 +18,16 @@ export const PREF = 'pref:240001'; // 三重県
 
 export const quietLogger = () => createLogger({ level: process.env.LOG_LEVEL ?? 'silent' });
 
-export function testConfig(url: string, over: { tls?: { cert: string; key: string; ca: string }; retry?: Partial<ApplianceConfig['uplink']['retry']>; timeoutsMs?: Record<string, number>; defaultTimeoutMs?: number; parallelism?: number } = {}): ApplianceConfig {
+export function testConfig(
+  url: string,
+  over: {
+    tls?: { cert: string; key: string; ca: string };
+    retry?: Partial<ApplianceConfig['uplink']['retry']>;
+    timeoutsMs?: Record<string, number>;
+    defaultTimeoutMs?: number;
+    parallelism?: number;
+  } = {},
+): ApplianceConfig {
   return configSchema.parse({
     municipalities: [SERVED],
     upstreams: [{ name: 'juki', url, nodes: ['*'], ...(over.tls ? { tls: over.tls } : {}) }],

@@ -15,7 +15,11 @@ export interface RecordedWrite {
   sync: boolean;
   ops: Array<{ type: 'put' | 'del' | 'clear'; key: string }>;
 }
-export interface MarkedEvent { kind: 'event'; name: string; detail: string }
+export interface MarkedEvent {
+  kind: 'event';
+  name: string;
+  detail: string;
+}
 export type TraceEntry = RecordedWrite | MarkedEvent;
 
 export interface WriteRecorder {
@@ -44,7 +48,9 @@ export function recordWrites(): WriteRecorder {
   const write = (call: RecordedWrite['call'], ctx: unknown, options: unknown, ops: RecordedWrite['ops']) => {
     trace.push({ kind: 'write', call, location: where(ctx), sync: syncOf(options), ops });
   };
-  wrap('db_open', (ctx, location) => { locations.set(ctx as object, String(location)); });
+  wrap('db_open', (ctx, location) => {
+    locations.set(ctx as object, String(location));
+  });
   wrap('db_put', (ctx, key, _v, o) => write('put', ctx, o, [{ type: 'put', key: keyText(key) }]));
   wrap('db_del', (ctx, key, o) => write('del', ctx, o, [{ type: 'del', key: keyText(key) }]));
   wrap('db_clear', (ctx, o) => {
@@ -52,24 +58,41 @@ export function recordWrites(): WriteRecorder {
     const from = r.gte ?? r.gt;
     write('clear', ctx, o, [{ type: 'clear', key: from === undefined ? '' : keyText(from) }]);
   });
-  wrap('batch_do', (ctx, ops, o) => write('batch', ctx, o,
-    (ops as Array<{ type: 'put' | 'del'; key: unknown }>).map((op) => ({ type: op.type, key: keyText(op.key) }))));
+  wrap('batch_do', (ctx, ops, o) =>
+    write(
+      'batch',
+      ctx,
+      o,
+      (ops as Array<{ type: 'put' | 'del'; key: unknown }>).map((op) => ({ type: op.type, key: keyText(op.key) })),
+    ),
+  );
   const init = original.batch_init!;
   binding.batch_init = function (this: unknown, ctx: unknown) {
     const b = init.call(this, ctx) as object;
     batches.set(b, { location: where(ctx), ops: [] });
     return b;
   };
-  wrap('batch_put', (b, key) => { batches.get(b as object)?.ops.push({ type: 'put', key: keyText(key) }); });
-  wrap('batch_del', (b, key) => { batches.get(b as object)?.ops.push({ type: 'del', key: keyText(key) }); });
-  wrap('batch_clear', (b) => { const r = batches.get(b as object); if (r) r.ops = []; });
+  wrap('batch_put', (b, key) => {
+    batches.get(b as object)?.ops.push({ type: 'put', key: keyText(key) });
+  });
+  wrap('batch_del', (b, key) => {
+    batches.get(b as object)?.ops.push({ type: 'del', key: keyText(key) });
+  });
+  wrap('batch_clear', (b) => {
+    const r = batches.get(b as object);
+    if (r) r.ops = [];
+  });
   wrap('batch_write', (b, o) => {
     const r = batches.get(b as object);
     trace.push({ kind: 'write', call: 'chained', location: r?.location ?? '?', sync: syncOf(o), ops: r?.ops ?? [] });
   });
   return {
     trace,
-    mark(name, detail = '') { trace.push({ kind: 'event', name, detail }); },
-    stop() { Object.assign(binding, original); },
+    mark(name, detail = '') {
+      trace.push({ kind: 'event', name, detail });
+    },
+    stop() {
+      Object.assign(binding, original);
+    },
   };
 }

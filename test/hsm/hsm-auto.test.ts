@@ -31,6 +31,8 @@ describe('embedded default signer', () => {
       const s = await createSigner(hsmSection.parse({}), { dataDir: other.path, env: { SOFTHSM2_CONF: '/nonexistent/softhsm2.conf' } });
       expect(s.status()).toMatchObject({ kind: 'software', warning: SOFTWARE_WARNING, warningCode: 'software-key' });
       await s.close();
-    } finally { other.cleanup(); }
+    } finally {
+      other.cleanup();
+    }
   });
 });

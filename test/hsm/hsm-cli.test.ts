@@ -20,19 +20,39 @@ let configFile: string;
 const COMMANDS: Record<string, { run(a: string[]): Promise<number> }> = { keys, pki, verify };
 
 async function cli(name: string, ...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '', err = '';
-  const o = vi.spyOn(process.stdout, 'write').mockImplementation((c) => { out += String(c); return true; });
-  const e = vi.spyOn(process.stderr, 'write').mockImplementation((c) => { err += String(c); return true; });
-  try { const code = await COMMANDS[name]!.run(args); return { code, out, err }; } finally { o.mockRestore(); e.mockRestore(); }
+  let out = '',
+    err = '';
+  const o = vi.spyOn(process.stdout, 'write').mockImplementation((c) => {
+    out += String(c);
+    return true;
+  });
+  const e = vi.spyOn(process.stderr, 'write').mockImplementation((c) => {
+    err += String(c);
+    return true;
+  });
+  try {
+    const code = await COMMANDS[name]!.run(args);
+    return { code, out, err };
+  } finally {
+    o.mockRestore();
+    e.mockRestore();
+  }
 }
 
 beforeAll(() => {
   token = createSoftHsmToken();
   process.env.CLI_TEST_PIN = token.pin;
   configFile = join(dir.path, 'juki-gw.yaml');
-  writeFileSync(configFile, `municipalities: ['242012']\ndataDir: ${join(dir.path, 'data')}\nhsm:\n  kind: pkcs11\n  module: ${token.module}\n  tokenLabel: ${token.label}\n  pin: { env: CLI_TEST_PIN }\n  keyLabel: node-signing\n`);
+  writeFileSync(
+    configFile,
+    `municipalities: ['242012']\ndataDir: ${join(dir.path, 'data')}\nhsm:\n  kind: pkcs11\n  module: ${token.module}\n  tokenLabel: ${token.label}\n  pin: { env: CLI_TEST_PIN }\n  keyLabel: node-signing\n`,
+  );
 });
-afterAll(() => { delete process.env.CLI_TEST_PIN; token.cleanup(); dir.cleanup(); });
+afterAll(() => {
+  delete process.env.CLI_TEST_PIN;
+  token.cleanup();
+  dir.cleanup();
+});
 
 describe('juki-gw keys / pki / verify', () => {
   it('generates on the token, certifies through the dev CA, imports, lists, and verifies a message', async () => {
@@ -64,14 +84,26 @@ describe('juki-gw keys / pki / verify', () => {
     const loaded = loadConfig(configFile);
     if (!loaded.ok) throw new Error('config');
     const signer = await createSigner(loaded.config.hsm, { dataDir: loaded.config.dataDir });
-    const jws = await signer.signEnvelope({ v: 1, id: uuidv7(), type: 'identity.notify', from: 'lg:242012', to: 'pref:240001', at: nowIso(), corr: null, body: {} });
+    const jws = await signer.signEnvelope({
+      v: 1,
+      id: uuidv7(),
+      type: 'identity.notify',
+      from: 'lg:242012',
+      to: 'pref:240001',
+      at: nowIso(),
+      corr: null,
+      body: {},
+    });
     await signer.close();
     const msg = join(dir.path, 'message.json');
     writeFileSync(msg, JSON.stringify(jws));
     const ok = await cli('verify', '--trust', join(ca, 'ca.pem'), '--peer', cert, msg);
     expect(ok.code, ok.out + ok.err).toBe(0);
     expect(JSON.parse(ok.out)).toMatchObject({ ok: true, signer: 'CN=lg:242012' });
-    writeFileSync(msg, JSON.stringify({ ...jws, payload: b64u(Buffer.from(jws.payload, 'base64url').toString().replace('242012', '242013')) }));
+    writeFileSync(
+      msg,
+      JSON.stringify({ ...jws, payload: b64u(Buffer.from(jws.payload, 'base64url').toString().replace('242012', '242013')) }),
+    );
     const bad = await cli('verify', '--trust', join(ca, 'ca.pem'), '--peer', cert, msg);
     expect(bad.code).toBe(1);
     expect(JSON.parse(bad.out)).toMatchObject({ ok: false, code: 'bad_signature' });

@@ -7,7 +7,15 @@ import pkcs11js from 'pkcs11js';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { hsmSection } from '../../config/schema/hsm.js';
 import { uuidv7, nowIso, type Envelope } from '../../platform/envelope.js';
-import { createSigner, createVerifier, toPem, TokenUnavailableError, type FlattenedJws, type HsmLogger, type TokenSigner } from '../../hsm/index.js';
+import {
+  createSigner,
+  createVerifier,
+  toPem,
+  TokenUnavailableError,
+  type FlattenedJws,
+  type HsmLogger,
+  type TokenSigner,
+} from '../../hsm/index.js';
 import { createSoftHsmToken, type SoftHsmToken } from '../helpers/softhsm.js';
 import { tempDir } from '../helpers/tmp.js';
 
@@ -16,18 +24,37 @@ const tokens: Record<string, SoftHsmToken> = {};
 let signer: TokenSigner | undefined;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-beforeAll(() => { for (const name of ['removed', 'logout', 'sessions', 'pin']) tokens[name] = createSoftHsmToken({ label: `f-${name}` }); });
-afterEach(async () => { await signer?.close(); signer = undefined; });
-afterAll(() => { Object.values(tokens)[0]?.cleanup(); dir.cleanup(); });
+beforeAll(() => {
+  for (const name of ['removed', 'logout', 'sessions', 'pin']) tokens[name] = createSoftHsmToken({ label: `f-${name}` });
+});
+afterEach(async () => {
+  await signer?.close();
+  signer = undefined;
+});
+afterAll(() => {
+  Object.values(tokens)[0]?.cleanup();
+  dir.cleanup();
+});
 
 function capture(): HsmLogger & { lines: { level: string; obj: Record<string, unknown>; msg: string }[] } {
   const lines: { level: string; obj: Record<string, unknown>; msg: string }[] = [];
-  const at = (level: string) => (obj: object, msg = '') => { lines.push({ level, obj: obj as Record<string, unknown>, msg }); };
+  const at =
+    (level: string) =>
+    (obj: object, msg = '') => {
+      lines.push({ level, obj: obj as Record<string, unknown>, msg });
+    };
   return { lines, info: at('info'), warn: at('warn'), error: at('error') };
 }
 
 async function start(t: SoftHsmToken, logger: HsmLogger) {
-  const config = hsmSection.parse({ kind: 'pkcs11', module: t.module, tokenLabel: t.label, pin: { env: 'PIN' }, keyLabel: 'sig', sessions: 4 });
+  const config = hsmSection.parse({
+    kind: 'pkcs11',
+    module: t.module,
+    tokenLabel: t.label,
+    pin: { env: 'PIN' },
+    keyLabel: 'sig',
+    sessions: 4,
+  });
   signer = await createSigner(config, { dataDir: join(dir.path, t.label), env: { PIN: t.pin }, logger, generateIfMissing: true });
   return signer;
 }
@@ -36,26 +63,44 @@ async function start(t: SoftHsmToken, logger: HsmLogger) {
 function sideChannel(t: SoftHsmToken) {
   const lib = new pkcs11js.PKCS11();
   lib.load(t.module);
-  try { lib.C_Initialize({ flags: pkcs11js.CKF_OS_LOCKING_OK }); } catch { /* already initialized by the signer */ }
+  try {
+    lib.C_Initialize({ flags: pkcs11js.CKF_OS_LOCKING_OK });
+  } catch {
+    /* already initialized by the signer */
+  }
   const slot = lib.C_GetSlotList(true).find((s) => lib.C_GetTokenInfo(s).label.trim() === t.label)!;
   const session = lib.C_OpenSession(slot, pkcs11js.CKF_SERIAL_SESSION | pkcs11js.CKF_RW_SESSION);
   return { lib, slot, session };
 }
 
-const envelope = (): Envelope => ({ v: 1, id: uuidv7(), type: 'card.event', from: 'lg:242012', to: 'card', at: nowIso(), corr: null, body: { pad: 'x'.repeat(900) } });
+const envelope = (): Envelope => ({
+  v: 1,
+  id: uuidv7(),
+  type: 'card.event',
+  from: 'lg:242012',
+  to: 'card',
+  at: nowIso(),
+  corr: null,
+  body: { pad: 'x'.repeat(900) },
+});
 
 /** Four senders drain a queue; a refused message goes back to the head of the queue (stays queued). */
 async function drainUnderLoad(s: TokenSigner, total: number, faultAt: number, fault: () => void) {
   const queue = Array.from({ length: total }, envelope);
   const sent: FlattenedJws[] = [];
-  let refusals = 0, sawRed = false, faulted = false;
+  let refusals = 0,
+    sawRed = false,
+    faulted = false;
   const deadline = Date.now() + 30_000;
   const worker = async () => {
     while (queue.length && Date.now() < deadline) {
       const env = queue.shift()!;
       try {
         sent.push(await s.signEnvelope(env));
-        if (!faulted && sent.length >= faultAt) { faulted = true; fault(); }
+        if (!faulted && sent.length >= faultAt) {
+          faulted = true;
+          fault();
+        }
       } catch (e) {
         if (!(e instanceof TokenUnavailableError)) throw e;
         refusals++;

@@ -14,28 +14,50 @@ import { tempDir } from '../helpers/tmp.js';
 let token: SoftHsmToken;
 const dir = tempDir('hsm-p11-');
 const env = () => ({ TEST_HSM_PIN: token.pin });
-const config = (over: object = {}) => hsmSection.parse({ kind: 'pkcs11', module: token.module, tokenLabel: token.label, pin: { env: 'TEST_HSM_PIN' }, ...over });
-const envelope = (): Envelope => ({ v: 1, id: uuidv7(), type: 'identity.notify', from: 'lg:242012', to: 'pref:240001', at: nowIso(), corr: null, body: { pad: 'x'.repeat(800) } });
+const config = (over: object = {}) =>
+  hsmSection.parse({ kind: 'pkcs11', module: token.module, tokenLabel: token.label, pin: { env: 'TEST_HSM_PIN' }, ...over });
+const envelope = (): Envelope => ({
+  v: 1,
+  id: uuidv7(),
+  type: 'identity.notify',
+  from: 'lg:242012',
+  to: 'pref:240001',
+  at: nowIso(),
+  corr: null,
+  body: { pad: 'x'.repeat(800) },
+});
 
-beforeAll(() => { token = createSoftHsmToken(); });
-afterAll(() => { dir.cleanup(); token.cleanup(); });
+beforeAll(() => {
+  token = createSoftHsmToken();
+});
+afterAll(() => {
+  dir.cleanup();
+  token.cleanup();
+});
 
 describe('PKCS#11 token (SoftHSM2)', () => {
   const signers: TokenSigner[] = [];
-  afterAll(async () => { for (const s of signers) await s.close(); });
+  afterAll(async () => {
+    for (const s of signers) await s.close();
+  });
 
   // First in the file: PKCS#11 login state is per process, so no other session may be logged in yet.
   it('refuses a wrong PIN at start-up after one attempt', async () => {
     const started = Date.now();
-    await expect(createSigner(config({ keyLabel: 'k-pin' }), { dataDir: dir.path, env: { TEST_HSM_PIN: 'wrong-pin' } }))
-      .rejects.toBeInstanceOf(WrongPinError);
+    await expect(
+      createSigner(config({ keyLabel: 'k-pin' }), { dataDir: dir.path, env: { TEST_HSM_PIN: 'wrong-pin' } }),
+    ).rejects.toBeInstanceOf(WrongPinError);
     expect(Date.now() - started).toBeLessThan(5000);
     // the right PIN still works: one failure did not lock the token
     const s = await createSigner(config({ keyLabel: 'k-pin' }), { dataDir: dir.path, env: env(), generateIfMissing: true });
     await s.close();
   });
 
-  it.each([['ES256', 'k-ec'], ['PS256', 'k-rsa-pss'], ['RS256', 'k-rsa']] as const)('%s: key generated on the token signs JWS that ours and jose verify', async (algorithm, keyLabel) => {
+  it.each([
+    ['ES256', 'k-ec'],
+    ['PS256', 'k-rsa-pss'],
+    ['RS256', 'k-rsa'],
+  ] as const)('%s: key generated on the token signs JWS that ours and jose verify', async (algorithm, keyLabel) => {
     const c = config({ algorithm, keyLabel });
     await expect(createSigner(c, { dataDir: dir.path, env: env() })).rejects.toThrow(/no private key labelled/);
     const signer = await createSigner(c, { dataDir: dir.path, env: env(), generateIfMissing: true });
@@ -45,12 +67,20 @@ describe('PKCS#11 token (SoftHSM2)', () => {
     const jws = await signer.signEnvelope(envelope());
     if (algorithm === 'ES256') expect(fromB64u(jws.signature)!.length).toBe(64);
     const pem = toPem(signer.certificateDer);
-    expect(await createVerifier({ trustAnchorsPem: pem, peerCertificatesPem: pem, replayWindowSeconds: 300 }).verify(jws)).toMatchObject({ ok: true, kid: signer.kid });
+    expect(await createVerifier({ trustAnchorsPem: pem, peerCertificatesPem: pem, replayWindowSeconds: 300 }).verify(jws)).toMatchObject({
+      ok: true,
+      kid: signer.kid,
+    });
     await jose.flattenedVerify(jws, await jose.importX509(pem, algorithm));
   });
 
   it('generates RSA 3072 keys on request', async () => {
-    const signer = await createSigner(config({ algorithm: 'PS256', keyLabel: 'k-rsa-3072' }), { dataDir: dir.path, env: env(), generateIfMissing: true, rsaBits: 3072 });
+    const signer = await createSigner(config({ algorithm: 'PS256', keyLabel: 'k-rsa-3072' }), {
+      dataDir: dir.path,
+      env: env(),
+      generateIfMissing: true,
+      rsaBits: 3072,
+    });
     signers.push(signer);
     const jws = await signer.signEnvelope(envelope());
     expect(fromB64u(jws.signature)!.length).toBe(384);
@@ -67,7 +97,10 @@ describe('PKCS#11 token (SoftHSM2)', () => {
     expect(again.kid).toBe(signers[0]!.kid);
     await again.close();
     // the token by slot ID instead of label
-    const bySlot = await createSigner(config({ keyLabel: 'k-ec', tokenLabel: undefined, slot: token.slot }), { dataDir: dir.path, env: env() });
+    const bySlot = await createSigner(config({ keyLabel: 'k-ec', tokenLabel: undefined, slot: token.slot }), {
+      dataDir: dir.path,
+      env: env(),
+    });
     expect(bySlot.kid).toBe(signers[0]!.kid);
     expect(bySlot.status().detail).toContain(`slot ${token.slot}`);
     await bySlot.close();
@@ -100,7 +133,9 @@ describe('PKCS#11 token (SoftHSM2)', () => {
         expect(Buffer.from(jws.payload, 'base64url').toString('utf8')).toBe(JSON.stringify(envs[i]));
         expect(await v.verify(jws)).toMatchObject({ ok: true, envelope: envs[i] });
       }
-    } finally { await one.close(); }
+    } finally {
+      await one.close();
+    }
   });
 
   it('makes a CSR signed by the token key that a CA certifies', async () => {
@@ -109,5 +144,4 @@ describe('PKCS#11 token (SoftHSM2)', () => {
     const der = await signCsr(ca, csr, { kind: 'signing' });
     expect(der.length).toBeGreaterThan(100);
   });
-
 });

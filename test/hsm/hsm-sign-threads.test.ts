@@ -11,15 +11,32 @@ import { createSoftHsmToken } from '../helpers/softhsm.js';
 
 const token = createSoftHsmToken({ label: 'threads' });
 let open: Pkcs11TokenKey | undefined;
-afterEach(async () => { await open?.close(); open = undefined; });
+afterEach(async () => {
+  await open?.close();
+  open = undefined;
+});
 afterAll(() => token.cleanup());
 
 const warnings: string[] = [];
-const logger = { info() {}, error() {}, warn: (_: object, msg?: string) => { warnings.push(msg ?? ''); } };
-const openToken = (signingThreads?: boolean, sessions = 4) => openPkcs11Token({
-  module: token.module, tokenLabel: token.label, pin: token.pin, key: { label: 'k' }, alg: 'ES256', sessions, generateIfMissing: true, logger,
-  ...(signingThreads === undefined ? {} : { signingThreads }),
-});
+const logger = {
+  info() {},
+  error() {},
+  warn: (_: object, msg?: string) => {
+    warnings.push(msg ?? '');
+  },
+};
+const openToken = (signingThreads?: boolean, sessions = 4) =>
+  openPkcs11Token({
+    module: token.module,
+    tokenLabel: token.label,
+    pin: token.pin,
+    key: { label: 'k' },
+    alg: 'ES256',
+    sessions,
+    generateIfMissing: true,
+    logger,
+    ...(signingThreads === undefined ? {} : { signingThreads }),
+  });
 
 async function signManyAndVerify(t: Pkcs11TokenKey, count: number) {
   const messages = Array.from({ length: count }, (_, i) => `message ${i} ${'x'.repeat(i % 50)}`);
@@ -58,7 +75,12 @@ describe('PKCS#11 signing threads', () => {
 
   it('closing with signatures in flight settles every one of them (signed, or refused as unavailable)', async () => {
     open = openToken();
-    const pending = Array.from({ length: 200 }, (_, i) => open!.sign(`m${i}`).then(() => 'signed', (e: Error) => e.name));
+    const pending = Array.from({ length: 200 }, (_, i) =>
+      open!.sign(`m${i}`).then(
+        () => 'signed',
+        (e: Error) => e.name,
+      ),
+    );
     await open.close();
     const outcomes = await Promise.all(pending);
     expect(outcomes.length).toBe(200);

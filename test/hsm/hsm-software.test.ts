@@ -11,7 +11,17 @@ const dir = tempDir('hsm-sw-');
 afterAll(() => dir.cleanup());
 
 function envelope(over: Partial<Envelope> = {}): Envelope {
-  return { v: 1, id: uuidv7(), type: 'identity.notify', from: 'lg:242012', to: 'pref:240001', at: nowIso(), corr: null, body: { n: 1 }, ...over };
+  return {
+    v: 1,
+    id: uuidv7(),
+    type: 'identity.notify',
+    from: 'lg:242012',
+    to: 'pref:240001',
+    at: nowIso(),
+    corr: null,
+    body: { n: 1 },
+    ...over,
+  };
 }
 
 describe('software token', () => {
@@ -39,7 +49,13 @@ describe('software token', () => {
 
   it('says loudly in the log that the software key is not for production', async () => {
     const lines: string[] = [];
-    const logger = { info() {}, error() {}, warn: (o: object, m = '') => { lines.push(`${m} ${JSON.stringify(o)}`); } };
+    const logger = {
+      info() {},
+      error() {},
+      warn: (o: object, m = '') => {
+        lines.push(`${m} ${JSON.stringify(o)}`);
+      },
+    };
     const s = await createSigner(hsmSection.parse({ kind: 'software', keyLabel: 'loud' }), { dataDir: dir.path, logger });
     expect(lines.some((l) => l.includes(SOFTWARE_WARNING))).toBe(true);
     expect(lines.some((l) => l.includes('self-signed development signing certificate'))).toBe(true);

@@ -11,8 +11,20 @@ import '../../hsm/reflect-polyfill.js';
 import * as x509 from '@peculiar/x509';
 import { generateSoftwareKey } from '../../hsm/software-token.js';
 import {
-  b64u, certificateRequest, createVerifier, fromB64u, kidOf, levelDedupeStore, signerFromToken, softwareTokenFromKey, toPem,
-  verifyMessage, pemBlocks, memoryDedupeStore, type FlattenedJws, type TokenSigner,
+  b64u,
+  certificateRequest,
+  createVerifier,
+  fromB64u,
+  kidOf,
+  levelDedupeStore,
+  signerFromToken,
+  softwareTokenFromKey,
+  toPem,
+  verifyMessage,
+  pemBlocks,
+  memoryDedupeStore,
+  type FlattenedJws,
+  type TokenSigner,
 } from '../../hsm/index.js';
 import { tempDir } from '../helpers/tmp.js';
 
@@ -24,14 +36,29 @@ let signer: TokenSigner;
 let certPem: string;
 
 function envelope(over: Partial<Envelope> = {}): Envelope {
-  return { v: 1, id: uuidv7(), type: 'identity.notify', from: 'pref:240001', to: 'lg:242012', at: nowIso(), corr: null, body: { seq: 1 }, ...over };
+  return {
+    v: 1,
+    id: uuidv7(),
+    type: 'identity.notify',
+    from: 'pref:240001',
+    to: 'lg:242012',
+    at: nowIso(),
+    corr: null,
+    body: { seq: 1 },
+    ...over,
+  };
 }
 
-async function caSigner(authority: DevCa, alg: 'ES256' | 'PS256' | 'RS256' = 'ES256', validity: { notBefore?: Date; notAfter?: Date } = {}) {
+async function caSigner(
+  authority: DevCa,
+  alg: 'ES256' | 'PS256' | 'RS256' = 'ES256',
+  validity: { notBefore?: Date; notAfter?: Date } = {},
+) {
   const k = generateSoftwareKey(alg);
   const token = softwareTokenFromKey(k, alg);
   const csr = await certificateRequest(token, 'CN=pref:240001');
-  const der = validity.notAfter ? await issueForPublicKey(authority, token.spkiDer, { kind: 'signing', commonName: 'pref:240001', ...validity })
+  const der = validity.notAfter
+    ? await issueForPublicKey(authority, token.spkiDer, { kind: 'signing', commonName: 'pref:240001', ...validity })
     : await signCsr(authority, csr, { kind: 'signing' });
   return { key: k, signer: signerFromToken(token, der), certPem: toPem(der) };
 }
@@ -106,12 +133,19 @@ describe('verifier', () => {
 
   it('refuses a certificate from another CA, an expired one and a revoked one', async () => {
     const foreign = await caSigner(otherCa);
-    expect(await verifierFor(foreign.certPem).verify(await foreign.signer.signEnvelope(envelope())))
-      .toMatchObject({ ok: false, code: 'untrusted_chain' });
+    expect(await verifierFor(foreign.certPem).verify(await foreign.signer.signEnvelope(envelope()))).toMatchObject({
+      ok: false,
+      code: 'untrusted_chain',
+    });
 
-    const expired = await caSigner(ca, 'ES256', { notBefore: new Date(Date.now() - 10 * 86400_000), notAfter: new Date(Date.now() - 86400_000) });
-    expect(await verifierFor(expired.certPem).verify(await expired.signer.signEnvelope(envelope())))
-      .toMatchObject({ ok: false, code: 'certificate_expired' });
+    const expired = await caSigner(ca, 'ES256', {
+      notBefore: new Date(Date.now() - 10 * 86400_000),
+      notAfter: new Date(Date.now() - 86400_000),
+    });
+    expect(await verifierFor(expired.certPem).verify(await expired.signer.signEnvelope(envelope()))).toMatchObject({
+      ok: false,
+      code: 'certificate_expired',
+    });
 
     const victim = await caSigner(ca);
     const crlPem = await revoke(ca, victim.certPem);
@@ -126,8 +160,16 @@ describe('verifier', () => {
   it('builds the path through an intermediate CA from a peer file or x5c', async () => {
     const inter = await issueWithNewKey(ca, { kind: 'ca', commonName: 'juki-gw intermediate' });
     const interCa: DevCa = {
-      dir: '', certPem: inter.certPem, cert: new x509.X509Certificate(inter.certPem),
-      key: await webcrypto.subtle.importKey('pkcs8', pemBlocks(inter.keyPem, 'PRIVATE KEY')[0]!, { name: 'ECDSA', namedCurve: 'P-256' }, false, ['sign']),
+      dir: '',
+      certPem: inter.certPem,
+      cert: new x509.X509Certificate(inter.certPem),
+      key: await webcrypto.subtle.importKey(
+        'pkcs8',
+        pemBlocks(inter.keyPem, 'PRIVATE KEY')[0]!,
+        { name: 'ECDSA', namedCurve: 'P-256' },
+        false,
+        ['sign'],
+      ),
     };
     const leaf = await caSigner(interCa);
     const jws = await leaf.signer.signEnvelope(envelope());
@@ -135,7 +177,8 @@ describe('verifier', () => {
     expect(await verifierFor([leaf.certPem]).verify(jws)).toMatchObject({ ok: false, code: 'untrusted_chain' });
     const x5c = [leaf.signer.certificateDer, pemBlocks(inter.certPem)[0]!].map((d) => Buffer.from(d).toString('base64'));
     const withChain = await new jose.FlattenedSign(Buffer.from(JSON.stringify(envelope())))
-      .setProtectedHeader({ alg: 'ES256', typ: 'jn+json', kid: leaf.signer.kid, 'x5t#S256': leaf.signer.kid, x5c }).sign(leaf.key);
+      .setProtectedHeader({ alg: 'ES256', typ: 'jn+json', kid: leaf.signer.kid, 'x5t#S256': leaf.signer.kid, x5c })
+      .sign(leaf.key);
     expect(await createVerifier({ trustAnchorsPem: ca.certPem, replayWindowSeconds: 300 }).verify(withChain)).toMatchObject({ ok: true });
   });
 
@@ -183,8 +226,14 @@ describe('verifier', () => {
       .setProtectedHeader({ alg: 'ES256', typ: 'jn+json', kid: signer.kid, 'x5t#S256': signer.kid, x5c })
       .sign(key);
     expect(await createVerifier({ trustAnchorsPem: ca.certPem, replayWindowSeconds: 300 }).verify(jws)).toMatchObject({ ok: true });
-    expect(await createVerifier({ trustAnchorsPem: otherCa.certPem, replayWindowSeconds: 300 }).verify(jws)).toMatchObject({ ok: false, code: 'untrusted_chain' });
-    expect(await createVerifier({ trustAnchorsPem: ca.certPem, replayWindowSeconds: 300, acceptX5c: false }).verify(jws)).toMatchObject({ ok: false, code: 'unknown_key' });
+    expect(await createVerifier({ trustAnchorsPem: otherCa.certPem, replayWindowSeconds: 300 }).verify(jws)).toMatchObject({
+      ok: false,
+      code: 'untrusted_chain',
+    });
+    expect(await createVerifier({ trustAnchorsPem: ca.certPem, replayWindowSeconds: 300, acceptX5c: false }).verify(jws)).toMatchObject({
+      ok: false,
+      code: 'unknown_key',
+    });
   });
 });
 
@@ -212,14 +261,19 @@ describe('interoperability with the jose library', () => {
   it.each(['ES256', 'PS256', 'RS256'] as const)('messages jose signs with %s verify with ours; tampering fails both', async (alg) => {
     const s = await caSigner(ca, alg);
     const pub = createPublicKey(s.key);
-    const sign = (env: Envelope) => new jose.FlattenedSign(Buffer.from(JSON.stringify(env)))
-      .setProtectedHeader({ alg, typ: 'jn+json', kid: s.signer.kid, 'x5t#S256': s.signer.kid }).sign(s.key);
+    const sign = (env: Envelope) =>
+      new jose.FlattenedSign(Buffer.from(JSON.stringify(env)))
+        .setProtectedHeader({ alg, typ: 'jn+json', kid: s.signer.kid, 'x5t#S256': s.signer.kid })
+        .sign(s.key);
     const v = verifierFor(s.certPem);
     const env = envelope();
     expect(await v.verify(await sign(env))).toMatchObject({ ok: true, envelope: env });
-    const fresh = await sign(envelope()) as FlattenedJws;
-    for (const t of [{ ...fresh, payload: tamper(fresh.payload) }, { ...fresh, signature: tamper(fresh.signature, 5) },
-      { ...fresh, protected: b64u(fromB64u(fresh.protected)!.toString().replace('jn+json', 'jn+jsoo')) }]) {
+    const fresh = (await sign(envelope())) as FlattenedJws;
+    for (const t of [
+      { ...fresh, payload: tamper(fresh.payload) },
+      { ...fresh, signature: tamper(fresh.signature, 5) },
+      { ...fresh, protected: b64u(fromB64u(fresh.protected)!.toString().replace('jn+json', 'jn+jsoo')) },
+    ]) {
       expect((await v.verify(t)).ok).toBe(false);
       await expect(jose.flattenedVerify(t, pub)).rejects.toThrow();
     }
@@ -228,6 +282,8 @@ describe('interoperability with the jose library', () => {
 
   it('verifyMessage (kit entry point) accepts a text message', async () => {
     const jws = await signer.signEnvelope(envelope());
-    expect(await verifyMessage(JSON.stringify(jws), { trustAnchorsPem: ca.certPem, peerCertificatesPem: certPem })).toMatchObject({ ok: true });
+    expect(await verifyMessage(JSON.stringify(jws), { trustAnchorsPem: ca.certPem, peerCertificatesPem: certPem })).toMatchObject({
+      ok: true,
+    });
   });
 });

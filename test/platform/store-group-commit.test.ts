@@ -12,8 +12,13 @@ import { recordWrites } from '../helpers/write-recorder.js';
 const dir = tempDir('jukigw-group-');
 let db: Db;
 
-beforeAll(async () => { db = await openApplianceDb(join(dir.path, 'db')); });
-afterAll(async () => { await db.close(); dir.cleanup(); });
+beforeAll(async () => {
+  db = await openApplianceDb(join(dir.path, 'db'));
+});
+afterAll(async () => {
+  await db.close();
+  dir.cleanup();
+});
 
 const sub = () => db.sublevel<string, unknown>('g', { valueEncoding: 'json' });
 
@@ -25,7 +30,12 @@ it('writes the staged units of work as one synced batch, then runs their hooks i
   const commits: Array<Promise<void>> = [];
   let staged = 0;
   for (const name of ['a', 'b', 'c']) {
-    const uow = new UnitOfWork(db, group.batch(() => { staged++; }));
+    const uow = new UnitOfWork(
+      db,
+      group.batch(() => {
+        staged++;
+      }),
+    );
     uow.batch.put(`${name}1`, { name } as never, { sublevel: sub() as never });
     uow.batch.put(`${name}2`, { name } as never, { sublevel: sub() as never });
     uow.afterCommit(() => hooks.push(name));

@@ -36,10 +36,22 @@ function teeTo(copy: StoragePort) {
       last = p.catch(() => undefined);
       return p;
     };
-    const note = (ops: StoreOp[]) => { for (const op of ops) recorded.add(sublevelOf(op.key)); };
+    const note = (ops: StoreOp[]) => {
+      for (const op of ops) recorded.add(sublevelOf(op.key));
+    };
     return {
-      commit: (ops, o) => inOrder(async () => { await local.commit(ops, o); note(ops); await copy.commit(ops, o); }),
-      clearRange: (r, o) => inOrder(async () => { await local.clearRange(r, o); recorded.add(sublevelOf(r.gte)); await copy.clearRange(r, o); }),
+      commit: (ops, o) =>
+        inOrder(async () => {
+          await local.commit(ops, o);
+          note(ops);
+          await copy.commit(ops, o);
+        }),
+      clearRange: (r, o) =>
+        inOrder(async () => {
+          await local.clearRange(r, o);
+          recorded.add(sublevelOf(r.gte));
+          await copy.clearRange(r, o);
+        }),
     };
   };
 }
@@ -73,21 +85,30 @@ afterAll(async () => {
 });
 
 describe('one storage port for every write', () => {
-  it('leaves a second LevelDB fed only by the port identical to the appliance\'s own', async () => {
+  it("leaves a second LevelDB fed only by the port identical to the appliance's own", async () => {
     const mqttUrl = `mqtt://127.0.0.1:${a.app.parts.broker!.address('local-dev').port}`;
     const rr = 'rr-01';
     const password = readFileSync(join(a.dataDir, 'dev-passwords', rr), 'utf8').trim();
     // A persistent session (clean: false): subscription and undelivered replies kept by the broker.
     const c = await connectClient(mqttUrl, { clientId: rr, username: rr, password, clean: false });
     const replies = new Map<string, Envelope>();
-    c.on('message', (_t, p) => { const e = JSON.parse(p.toString()) as Envelope; replies.set(e.corr ?? '', e); });
+    c.on('message', (_t, p) => {
+      const e = JSON.parse(p.toString()) as Envelope;
+      replies.set(e.corr ?? '', e);
+    });
     await c.subscribeAsync(`res/${rr}`, { qos: 1 });
     const request = async (type: string, body: Record<string, unknown>): Promise<Envelope> => {
       const id = uuidv7();
       await c.publishAsync(`req/${type}`, JSON.stringify({ v: 1, id, type, body }), { qos: 1 });
       return until(() => replies.get(id), 60_000, `reply to ${type}`);
     };
-    const record = { ...EXAMPLE_RECORD, residentCode: testResidentCode(7), myNumber: '000000000019', changeDate: isoDateInJapan(Date.now()), status: 'current' };
+    const record = {
+      ...EXAMPLE_RECORD,
+      residentCode: testResidentCode(7),
+      myNumber: '000000000019',
+      changeDate: isoDateInJapan(Date.now()),
+      status: 'current',
+    };
     try {
       // identity.update: store, identity.notify in the outbox, reply, audit, in one unit of work.
       for (const change of [{ changeReason: 'add' }, { changeReason: 'correct', address: '三重県津市西丸之内23番2号' }]) {
@@ -95,7 +116,16 @@ describe('one storage port for every write', () => {
         expect(r.type, JSON.stringify(r.body)).toBe('identity.update.result');
       }
       // One more whose reply finds the register system gone: kept for its persistent session.
-      await c.publishAsync('req/identity.update', JSON.stringify({ v: 1, id: uuidv7(), type: 'identity.update', body: { record: { ...record, changeReason: 'correct', address: '三重県津市西丸之内23番3号' } } }), { qos: 1 });
+      await c.publishAsync(
+        'req/identity.update',
+        JSON.stringify({
+          v: 1,
+          id: uuidv7(),
+          type: 'identity.update',
+          body: { record: { ...record, changeReason: 'correct', address: '三重県津市西丸之内23番3号' } },
+        }),
+        { qos: 1 },
+      );
     } finally {
       await endClient(c);
     }
@@ -107,10 +137,29 @@ describe('one storage port for every write', () => {
     try {
       await t.subscribeAsync(`res/${term}`, { qos: 1 });
       const id = uuidv7();
-      const reply = new Promise<Envelope>((resolve) => t.on('message', (_x, p) => { const e = JSON.parse(p.toString()) as Envelope; if (e.corr === id) resolve(e); }));
-      await t.publishAsync('req/identity.search', JSON.stringify({ v: 1, id, type: 'identity.search', body: {
-        dutyCode: 'JUKI-01', operatorId: 'op-1', terminalId: term, name: record.name, birthDate: record.birthDate, lgCode: record.lgCode,
-      } }), { qos: 1 });
+      const reply = new Promise<Envelope>((resolve) =>
+        t.on('message', (_x, p) => {
+          const e = JSON.parse(p.toString()) as Envelope;
+          if (e.corr === id) resolve(e);
+        }),
+      );
+      await t.publishAsync(
+        'req/identity.search',
+        JSON.stringify({
+          v: 1,
+          id,
+          type: 'identity.search',
+          body: {
+            dutyCode: 'JUKI-01',
+            operatorId: 'op-1',
+            terminalId: term,
+            name: record.name,
+            birthDate: record.birthDate,
+            lgCode: record.lgCode,
+          },
+        }),
+        { qos: 1 },
+      );
       expect((await reply).body).toMatchObject({ route: 'local', hitCount: 1 });
     } finally {
       await endClient(t);
@@ -121,14 +170,21 @@ describe('one storage port for every write', () => {
     // A configuration version applied through the admin UI's service.
     const versions = a.app.parts.versions!;
     const before = await versions.current();
-    const applied = await versions.apply(before.text.replace(/maxPayloadBytes: \d+/, 'maxPayloadBytes: 524288'), { user: 'admin', role: 'admin', via: 'ui' }, 'recording test');
+    const applied = await versions.apply(
+      before.text.replace(/maxPayloadBytes: \d+/, 'maxPayloadBytes: 524288'),
+      { user: 'admin', role: 'admin', via: 'ui' },
+      'recording test',
+    );
     expect(applied.ok, JSON.stringify(applied)).toBe(true);
 
     await a.app.close();
     await recording.close();
     const own = await contents(join(a.dataDir, 'db'));
     const copy = await contents(join(recDir.path, 'db'));
-    expect([...own.sublevels].filter((s) => !recorded.has(s)), 'sublevels written past the port').toEqual([]);
+    expect(
+      [...own.sublevels].filter((s) => !recorded.has(s)),
+      'sublevels written past the port',
+    ).toEqual([]);
     expect(copy.count).toBe(own.count);
     expect(copy.digest).toBe(own.digest);
     // The workload did touch every component's sublevel.

@@ -30,21 +30,31 @@ function dir(): string {
 async function recorded(opts: { sync?: boolean } = {}): Promise<{ db: Db; seen: Seen[]; path: string }> {
   const seen: Seen[] = [];
   const path = join(dir(), 'db');
-  const db = await openApplianceDb(path, { ...opts, port: (d) => {
-    const local = levelPort(d);
-    return {
-      async commit(ops, options) { seen.push({ commit: ops, options }); await local.commit(ops, options); },
-      async clearRange(range, options) { seen.push({ clear: range, options }); await local.clearRange(range, options); },
-    } satisfies StoragePort;
-  } });
+  const db = await openApplianceDb(path, {
+    ...opts,
+    port: (d) => {
+      const local = levelPort(d);
+      return {
+        async commit(ops, options) {
+          seen.push({ commit: ops, options });
+          await local.commit(ops, options);
+        },
+        async clearRange(range, options) {
+          seen.push({ clear: range, options });
+          await local.clearRange(range, options);
+        },
+      } satisfies StoragePort;
+    },
+  });
   dbs.push(db);
   return { db, seen, path };
 }
 
 const text = (v: Uint8Array) => Buffer.from(v).toString('utf8');
-const shown = (s: Seen) => ('commit' in s
-  ? s.commit.map((o) => (o.type === 'put' ? `put ${o.key}=${text(o.value)}` : `del ${o.key}`)).join(' ')
-  : `clear ${JSON.stringify(s.clear)}`) + (s.options.sync ? ' (sync)' : '');
+const shown = (s: Seen) =>
+  ('commit' in s
+    ? s.commit.map((o) => (o.type === 'put' ? `put ${o.key}=${text(o.value)}` : `del ${o.key}`)).join(' ')
+    : `clear ${JSON.stringify(s.clear)}`) + (s.options.sync ? ' (sync)' : '');
 
 describe('the commit path', () => {
   it('hands every kind of write to the port as full string keys and stored bytes, synced unless the caller says otherwise', async () => {
@@ -54,7 +64,10 @@ describe('the commit path', () => {
     await db.put('k', new Uint8Array([0x31]));
     await json.put('x', { n: 1 });
     await nested.del('y', { sync: false } as never);
-    await db.batch([{ type: 'put', key: 'k2', value: Buffer.from('2') }, { type: 'put', key: 'z', value: 'v' as never, sublevel: nested as never }]);
+    await db.batch([
+      { type: 'put', key: 'k2', value: Buffer.from('2') },
+      { type: 'put', key: 'z', value: 'v' as never, sublevel: nested as never },
+    ]);
     await json.batch().put('c', [1]).del('d').write();
     const uow = new UnitOfWork(db);
     uow.batch.put('u', 'w' as never, { sublevel: nested as never });
@@ -86,18 +99,26 @@ describe('the commit path', () => {
 
   it('refuses a key that is not UTF-8, a clear without an upper bound or with a limit, naming the problem; nothing is written', async () => {
     const { db, seen } = await recorded();
-    await expect(db.put(Buffer.from([0x21, 0xff, 0xfe]) as never, new Uint8Array([1]), { keyEncoding: 'buffer' } as never))
-      .rejects.toThrow('store key 21fffe (hex) is not UTF-8: the store keeps UTF-8 keys only');
-    await expect(db.clear({ gte: 'a' })).rejects.toThrow('store clear: the range needs an upper bound (lt or lte); clear a sublevel, not the whole store');
-    await expect(db.clear({ gte: 'a', lt: 'b', limit: 3 })).rejects.toThrow('store clear: a limit is not supported (clear a bounded range instead)');
+    await expect(db.put(Buffer.from([0x21, 0xff, 0xfe]) as never, new Uint8Array([1]), { keyEncoding: 'buffer' } as never)).rejects.toThrow(
+      'store key 21fffe (hex) is not UTF-8: the store keeps UTF-8 keys only',
+    );
+    await expect(db.clear({ gte: 'a' })).rejects.toThrow(
+      'store clear: the range needs an upper bound (lt or lte); clear a sublevel, not the whole store',
+    );
+    await expect(db.clear({ gte: 'a', lt: 'b', limit: 3 })).rejects.toThrow(
+      'store clear: a limit is not supported (clear a bounded range instead)',
+    );
     expect(seen).toEqual([]);
   });
 
-  it('writes the broker\'s group commits through the store\'s port', async () => {
+  it("writes the broker's group commits through the store's port", async () => {
     const { db, seen } = await recorded();
     const q = db.sublevel('q', { keyEncoding: 'utf8', valueEncoding: 'view' }) as unknown as Sublevel;
     const c = new GroupCommitter(db, true, { onWriteError: () => {}, onRecovered: () => {} });
-    await c.commit([{ type: 'put', key: 'm1', value: Buffer.from('a'), sublevel: q }, { type: 'del', key: 'm0', sublevel: q }]);
+    await c.commit([
+      { type: 'put', key: 'm1', value: Buffer.from('a'), sublevel: q },
+      { type: 'del', key: 'm0', sublevel: q },
+    ]);
     c.stageDelete(q, 'acked'); // a subscriber's acknowledgement: nobody waits, written unsynced on its own
     await until(() => seen.length === 2, 15_000, 'the staged batch written');
     expect(seen.map(shown)).toEqual(['put !q!m1=a del !q!m0 (sync)', 'del !q!acked']);

@@ -16,7 +16,9 @@ import { until } from '../helpers/until.js';
 import { recordWrites, type RecordedWrite, type WriteRecorder } from '../helpers/write-recorder.js';
 
 let recorder: WriteRecorder;
-beforeAll(() => { recorder = recordWrites(); });
+beforeAll(() => {
+  recorder = recordWrites();
+});
 afterAll(() => recorder.stop());
 
 const dirs: Array<{ cleanup(): void }> = [];
@@ -33,7 +35,11 @@ async function open(opts?: { sync?: boolean }): Promise<{ db: Db; dir: string; w
   const db = await openApplianceDb(location, opts);
   dbs.push(db);
   const from = recorder.trace.length;
-  return { db, dir: d.path, writes: () => recorder.trace.slice(from).filter((e): e is RecordedWrite => e.kind === 'write' && e.location === location) };
+  return {
+    db,
+    dir: d.path,
+    writes: () => recorder.trace.slice(from).filter((e): e is RecordedWrite => e.kind === 'write' && e.location === location),
+  };
 }
 
 /** One write of each kind the code base uses: db put/del, sublevel put/del, array batches, chained batches, a unit of work. */
@@ -45,7 +51,10 @@ async function everyKindOfWrite(db: Db): Promise<void> {
   await sub.del('a');
   await db.batch([{ type: 'put', key: 'b', value: new Uint8Array([2]) }]);
   await sub.batch([{ type: 'put', key: 'c', value: 'y' }]);
-  await db.batch().put('d', new Uint8Array([3])).write();
+  await db
+    .batch()
+    .put('d', new Uint8Array([3]))
+    .write();
   await sub.batch().put('e', 'z').write();
   const uow = new UnitOfWork(db);
   uow.batch.put('f', 'w' as never, { sublevel: sub as never });
@@ -59,13 +68,20 @@ describe('appliance DB write policy', () => {
     const w = writes();
     // Every kind ends in the port's one native write, a chained batch (platform/store/levelPort.ts).
     expect(w.map((x) => [x.call, x.ops.map((o) => `${o.type} ${o.key}`).join()])).toEqual([
-      ['chained', 'put k'], ['chained', 'del k'], ['chained', 'put !s!a'], ['chained', 'del !s!a'], ['chained', 'put b'],
-      ['chained', 'put !s!c'], ['chained', 'put d'], ['chained', 'put !s!e'], ['chained', 'put !s!f'],
+      ['chained', 'put k'],
+      ['chained', 'del k'],
+      ['chained', 'put !s!a'],
+      ['chained', 'del !s!a'],
+      ['chained', 'put b'],
+      ['chained', 'put !s!c'],
+      ['chained', 'put d'],
+      ['chained', 'put !s!e'],
+      ['chained', 'put !s!f'],
     ]);
     expect(w.filter((x) => !x.sync)).toEqual([]);
   });
 
-  it('keeps a caller\'s own sync: false', async () => {
+  it("keeps a caller's own sync: false", async () => {
     const { db, writes } = await open();
     await db.put('k', new Uint8Array([1]), { sync: false });
     await db.batch([{ type: 'del', key: 'k' }], { sync: false });
@@ -81,13 +97,16 @@ describe('appliance DB write policy', () => {
     expect(w.filter((x) => x.sync)).toEqual([]);
   });
 
-  it('lets the broker\'s fast batch path choose sync itself on the default DB', async () => {
+  it("lets the broker's fast batch path choose sync itself on the default DB", async () => {
     const { db, writes } = await open();
     const raw = rawBatchOf(db)!;
     expect(raw).toBeTypeOf('function');
     await raw([{ type: 'put', key: 'x', value: new Uint8Array([1]) }], { sync: false });
     await raw([{ type: 'put', key: 'y', value: new Uint8Array([1]) }], { sync: true });
-    expect(writes().map((x) => [x.ops.map((o) => o.key).join(), x.sync])).toEqual([['x', false], ['y', true]]);
+    expect(writes().map((x) => [x.ops.map((o) => o.key).join(), x.sync])).toEqual([
+      ['x', false],
+      ['y', true],
+    ]);
   });
 });
 
@@ -95,7 +114,7 @@ describe('group committer with sync on', () => {
   const sublevelOf = (db: Db, name: string) => db.sublevel(name, { keyEncoding: 'utf8', valueEncoding: 'view' }) as unknown as Sublevel;
   const committer = (db: Db) => new GroupCommitter(db, true, { onWriteError: () => {}, onRecovered: () => {} });
 
-  it('leaves only a batch of subscribers\' acknowledgements unsynced', async () => {
+  it("leaves only a batch of subscribers' acknowledgements unsynced", async () => {
     const { db, writes } = await open();
     const q = sublevelOf(db, 'q');
     const c = committer(db);
@@ -105,7 +124,9 @@ describe('group committer with sync on', () => {
     c.stage([{ type: 'put', key: 'retained', value: new Uint8Array([1]), sublevel: q }]);
     await until(() => writes().length === 3, 15_000, 'the staged batch written');
     expect(writes().map((x) => [x.ops.map((o) => `${o.type} ${o.key}`).join(), x.sync])).toEqual([
-      ['del !q!acked', false], ['put !q!committed', true], ['put !q!retained', true],
+      ['del !q!acked', false],
+      ['put !q!committed', true],
+      ['put !q!retained', true],
     ]);
   });
 
@@ -115,7 +136,9 @@ describe('group committer with sync on', () => {
     const c = committer(db);
     const fanout: HeldFanout = {
       seq: 1,
-      release(out) { out.push({ type: 'put', key: `${q.prefix}fanned`, value: new Uint8Array([1]) }); },
+      release(out) {
+        out.push({ type: 'put', key: `${q.prefix}fanned`, value: new Uint8Array([1]) });
+      },
       failed() {},
     };
     c.hold(fanout);
@@ -136,7 +159,9 @@ describe('backup restore', () => {
     const from = recorder.trace.length;
     const target = join(dataDir, 'restored');
     expect((await restoreBackup(verifyBackup(file), target)).records).toBe(12_000);
-    const writes = recorder.trace.slice(from).filter((e): e is RecordedWrite => e.kind === 'write' && e.location.includes('.restored.restore-'));
+    const writes = recorder.trace
+      .slice(from)
+      .filter((e): e is RecordedWrite => e.kind === 'write' && e.location.includes('.restored.restore-'));
     expect(writes.length).toBe(3); // 5000 records a batch
     expect(writes.filter((w) => !w.sync)).toEqual([]);
   });

@@ -57,14 +57,16 @@ const rules: Rule[] = [
   {
     name: 'domain/ is pure: only itself, node:crypto (hashing), and types of platform/envelope.ts',
     applies: (i) => under(i.file, 'domain/'),
-    allowed: (i) => (i.target === undefined ? i.specifier === 'node:crypto'
-      : under(i.target, 'domain/') || (i.typeOnly && i.target === 'platform/envelope.ts')),
+    allowed: (i) =>
+      i.target === undefined
+        ? i.specifier === 'node:crypto'
+        : under(i.target, 'domain/') || (i.typeOnly && i.target === 'platform/envelope.ts'),
   },
   {
     name: 'gateway/messages/ imports only itself, domain/, platform/envelope.ts and zod',
     applies: (i) => under(i.file, 'gateway/messages/'),
-    allowed: (i) => (i.target === undefined ? i.specifier === 'zod'
-      : under(i.target, 'gateway/messages/', 'domain/', 'platform/envelope.ts')),
+    allowed: (i) =>
+      i.target === undefined ? i.specifier === 'zod' : under(i.target, 'gateway/messages/', 'domain/', 'platform/envelope.ts'),
   },
   {
     name: 'platform/ (store, log, envelope: what every component may use) imports from the repository only itself and domain/',
@@ -114,7 +116,8 @@ const rules: Rule[] = [
   {
     name: 'appliance/start.ts is the top: nothing imports it, and a component gets another only from it (no import between components)',
     applies: (i) => under(i.file, 'appliance/'),
-    allowed: (i) => !under(i.target, 'appliance/start.ts') && !(under(i.file, 'appliance/components/') && under(i.target, 'appliance/components/')),
+    allowed: (i) =>
+      !under(i.target, 'appliance/start.ts') && !(under(i.file, 'appliance/components/') && under(i.target, 'appliance/components/')),
   },
   {
     name: 'nothing outside cli/ imports cli/',
@@ -172,7 +175,8 @@ describe('direction of dependencies', () => {
 // reaches classic-level's private write methods past that port. bench/ (the aedes baseline) is not
 // production code and not scanned.
 describe('storage: one opener, one commit path', () => {
-  const code = sourceFiles(repo, PRODUCTION).filter((f) => !f.startsWith('platform/store/'))
+  const code = sourceFiles(repo, PRODUCTION)
+    .filter((f) => !f.startsWith('platform/store/'))
     .map((file) => ({ file, text: withoutComments(readFileSync(join(repo, file), 'utf8')) }));
   const offending = (pattern: RegExp) => code.filter((c) => pattern.test(c.text)).map((c) => c.file);
 
@@ -180,12 +184,12 @@ describe('storage: one opener, one commit path', () => {
     expect(offending(/\bnew\s+ClassicLevel\b/), 'files with new ClassicLevel').toEqual([]);
   });
 
-  it('calls none of classic-level\'s private writes (_put, _del, _write, _batch, _chainedBatch, _clear) outside platform/store/', () => {
+  it("calls none of classic-level's private writes (_put, _del, _write, _batch, _chainedBatch, _clear) outside platform/store/", () => {
     expect(offending(/\._(put|del|write|batch|chainedBatch|clear)\b/), 'files using a private write').toEqual([]);
   });
 
   it('sees a violation where there is one', () => {
-    const probe = withoutComments("const db = new ClassicLevel(p); // db._put(k, v)\nawait b._write({ sync: true });");
+    const probe = withoutComments('const db = new ClassicLevel(p); // db._put(k, v)\nawait b._write({ sync: true });');
     expect(/\bnew\s+ClassicLevel\b/.test(probe)).toBe(true);
     expect(probe.match(/\._(put|del|write|batch|chainedBatch|clear)\b/g)).toEqual(['._write']);
   });
@@ -195,8 +199,10 @@ describe('storage: one opener, one commit path', () => {
 // reach for something start.ts did not give it.
 describe('composition root (appliance/)', () => {
   const code = sourceFiles(repo, ['appliance']).map((file) => ({ file, text: withoutComments(readFileSync(resolve(repo, file), 'utf8')) }));
-  const lines = (pattern: RegExp) => code.flatMap(({ file, text }) =>
-    text.split('\n').flatMap((line, n) => (pattern.test(line) ? [`${file}:${n + 1}: ${line.trim()}`] : [])));
+  const lines = (pattern: RegExp) =>
+    code.flatMap(({ file, text }) =>
+      text.split('\n').flatMap((line, n) => (pattern.test(line) ? [`${file}:${n + 1}: ${line.trim()}`] : [])),
+    );
 
   it('passes no untyped bag between components (Record<string, unknown>)', () => {
     expect(lines(/Record<\s*string\s*,\s*(unknown|any)\s*>/)).toEqual([]);

@@ -47,13 +47,21 @@ describe('compiled build', () => {
 
     const data = join(tmp.path, 'data');
     const env = {
-      ...process.env, JUKIGW_dataDir: data, JUKIGW_listeners__0__port: String(await freePort()), JUKIGW_listeners__1__port: String(await freePort()),
-      JUKIGW_admin__port: String(await freePort()), JUKIGW_ui__port: String(await freePort()),
+      ...process.env,
+      JUKIGW_dataDir: data,
+      JUKIGW_listeners__0__port: String(await freePort()),
+      JUKIGW_listeners__1__port: String(await freePort()),
+      JUKIGW_admin__port: String(await freePort()),
+      JUKIGW_ui__port: String(await freePort()),
     };
     const child = spawn(process.execPath, ['bin/juki-gw.js', 'start'], { cwd: installed, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let log = '';
-    child.stdout.on('data', (d: Buffer) => { log += d.toString(); });
-    child.stderr.on('data', (d: Buffer) => { log += d.toString(); });
+    child.stdout.on('data', (d: Buffer) => {
+      log += d.toString();
+    });
+    child.stderr.on('data', (d: Buffer) => {
+      log += d.toString();
+    });
     const exited = new Promise((r) => child.once('exit', r));
     try {
       await until(() => log.includes('"msg":"appliance ready"') || child.exitCode !== null, 120_000, 'compiled appliance ready');
@@ -80,7 +88,9 @@ describe('compiled build', () => {
       writeFileSync(join(installed, 'sign.mjs'), script);
       const out = await run(process.execPath, ['sign.mjs', token.module, token.pin], { cwd: installed });
       expect(JSON.parse(out.stdout)).toEqual({ threads: 2, lengths: [64], warnings: [] });
-    } finally { token.cleanup(); }
+    } finally {
+      token.cleanup();
+    }
   }, 60_000);
 
   it('in a checkout, bin runs dist/ while it matches the sources, and the sources once one is edited', async () => {

@@ -26,7 +26,7 @@ describe('docs/contract.md as an integrator reads it', () => {
   });
 
   it('documents serials in the shape the simulated NWS issues them', async () => {
-    const issued = await nwsHandlers()['serial.request']!({} as Envelope, {} as SimContext) as { serialNo: string };
+    const issued = (await nwsHandlers()['serial.request']!({} as Envelope, {} as SimContext)) as { serialNo: string };
     const shape = (s: string) => s.replace(/[0-9a-f]/g, 'x');
     const documented = [
       (EXAMPLE_BODIES['serial.request'].result as { serialNo: string }).serialNo,

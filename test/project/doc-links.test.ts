@@ -7,7 +7,8 @@ import { describe, expect, it } from 'vitest';
 
 const repo = resolve(import.meta.dirname, '..', '..');
 const pages = execFileSync('git', ['ls-files', '--cached', '--others', '--exclude-standard', '*.md'], { cwd: repo, encoding: 'utf8' })
-  .split('\n').filter((f) => f && existsSync(join(repo, f)));
+  .split('\n')
+  .filter((f) => f && existsSync(join(repo, f)));
 
 /** Inline links and images `[text](target)` and `![alt](target "title")`, outside code blocks. */
 function linksOf(text: string): string[] {

@@ -21,9 +21,14 @@ const examples: DocExample[] = pages.flatMap((p) => p.examples);
 function run(script: string, cwd: string, env: NodeJS.ProcessEnv): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     const c = spawn('bash', ['-eo', 'pipefail', '-c', script], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '', stderr = '';
-    c.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
-    c.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+    let stdout = '',
+      stderr = '';
+    c.stdout.on('data', (d: Buffer) => {
+      stdout += d.toString();
+    });
+    c.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+    });
     c.on('error', reject);
     c.on('close', (code) => resolve({ code, stdout, stderr }));
   });
@@ -42,12 +47,20 @@ describe('documented examples', () => {
     for (const f of ['bin', 'package.json', 'node_modules']) symlinkSync(join(repo, f), join(cwd, f));
     // The embedded default's fixed ports, moved to free ones (the documented JUKIGW_ overrides).
     env = {
-      ...process.env, JUKIGW_listeners__0__port: String(await freePort()), JUKIGW_listeners__1__port: String(await freePort()),
-      JUKIGW_admin__port: String(await freePort()), JUKIGW_ui__port: String(await freePort()), npm_config_yes: 'false',
+      ...process.env,
+      JUKIGW_listeners__0__port: String(await freePort()),
+      JUKIGW_listeners__1__port: String(await freePort()),
+      JUKIGW_admin__port: String(await freePort()),
+      JUKIGW_ui__port: String(await freePort()),
+      npm_config_yes: 'false',
     };
     appliance = spawn(process.execPath, ['bin/juki-gw.js', 'start'], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    appliance.stdout!.on('data', (d: Buffer) => { log += d.toString(); });
-    appliance.stderr!.on('data', (d: Buffer) => { log += d.toString(); });
+    appliance.stdout!.on('data', (d: Buffer) => {
+      log += d.toString();
+    });
+    appliance.stderr!.on('data', (d: Buffer) => {
+      log += d.toString();
+    });
     await until(() => log.includes('"msg":"appliance ready"') || appliance!.exitCode !== null, 120_000, 'appliance ready');
     expect(appliance.exitCode, log).toBeNull();
   }, 150_000);
@@ -62,7 +75,9 @@ describe('documented examples', () => {
   }, 60_000);
 
   it('every shell block of the pages is marked as an example (with its outcome) or as not run', () => {
-    expect(pages.flatMap((p) => [...p.unmarked.map((w) => `${w}: no <!-- example: … --> or <!-- not-run: … --> marker`), ...p.badMarkers])).toEqual([]);
+    expect(
+      pages.flatMap((p) => [...p.unmarked.map((w) => `${w}: no <!-- example: … --> or <!-- not-run: … --> marker`), ...p.badMarkers]),
+    ).toEqual([]);
     expect(examples.length).toBeGreaterThan(0);
   });
 
@@ -89,9 +104,15 @@ describe('documented examples', () => {
     for (const ex of examples) {
       let heredoc: string | undefined;
       for (const line of ex.script.split('\n')) {
-        if (heredoc !== undefined) { if (line.trim() === heredoc) heredoc = undefined; continue; }
+        if (heredoc !== undefined) {
+          if (line.trim() === heredoc) heredoc = undefined;
+          continue;
+        }
         heredoc = /<<-?'?(\w+)'?/.exec(line)?.[1];
-        for (const cmd of line.split(/&&|\|\||[|;]/)) { const w = cmd.trim().split(/\s+/)[0]; if (w && !w.startsWith('#')) used.add(w); }
+        for (const cmd of line.split(/&&|\|\||[|;]/)) {
+          const w = cmd.trim().split(/\s+/)[0];
+          if (w && !w.startsWith('#')) used.add(w);
+        }
       }
     }
     expect([...used].filter((w) => !provided.has(w))).toEqual([]);

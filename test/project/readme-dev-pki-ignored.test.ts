@@ -22,7 +22,12 @@ function writtenByExample(): string[] {
 }
 
 const ignored = (path: string) => {
-  try { execFileSync('git', ['check-ignore', '--no-index', '-q', path], { cwd: root }); return true; } catch { return false; }
+  try {
+    execFileSync('git', ['check-ignore', '--no-index', '-q', path], { cwd: root });
+    return true;
+  } catch {
+    return false;
+  }
 };
 
 describe('README mTLS example in a clone', () => {

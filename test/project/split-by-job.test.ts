@@ -32,7 +32,13 @@ describe('startBroker is split by job', () => {
 
   it('server.ts only wires them: no hook written inline, startBroker short', () => {
     const server = source('broker/server.ts');
-    for (const inline of [/authenticate\(client, username/, /authorizePublish\(client, packet, done\) \{/, /authorizeSubscribe\(client/, /const raise = /, /async reconfigure\(next/]) {
+    for (const inline of [
+      /authenticate\(client, username/,
+      /authorizePublish\(client, packet, done\) \{/,
+      /authorizeSubscribe\(client/,
+      /const raise = /,
+      /async reconfigure\(next/,
+    ]) {
       expect(server, `broker/server.ts still has ${inline}`).not.toMatch(inline);
     }
     expect(linesOf('broker/server.ts', /^export async function startBroker/)).toBeLessThan(140);
@@ -40,14 +46,24 @@ describe('startBroker is split by job', () => {
 });
 
 describe('IdentityStore is split into records, indexes and readers', () => {
-  const parts = ['gateway/cs/identityStoreLayout.ts', 'gateway/cs/identityRecords.ts', 'gateway/cs/identityIndexes.ts', 'gateway/cs/identityReaders.ts'];
+  const parts = [
+    'gateway/cs/identityStoreLayout.ts',
+    'gateway/cs/identityRecords.ts',
+    'gateway/cs/identityIndexes.ts',
+    'gateway/cs/identityReaders.ts',
+  ];
   it.each(parts)('%s exists', (file) => {
     expect(existsSync(resolve(repo, file)), file).toBe(true);
   });
 
   it('the short on-disk sublevel names appear only in the layout map', () => {
     const shortNames = /['`](rec|hist|seq|lg|lc|mn|nm|nx|ad)['`]/;
-    for (const file of ['gateway/cs/identityStore.ts', 'gateway/cs/identityRecords.ts', 'gateway/cs/identityIndexes.ts', 'gateway/cs/identityReaders.ts']) {
+    for (const file of [
+      'gateway/cs/identityStore.ts',
+      'gateway/cs/identityRecords.ts',
+      'gateway/cs/identityIndexes.ts',
+      'gateway/cs/identityReaders.ts',
+    ]) {
       expect(source(file), file).not.toMatch(shortNames);
     }
     const layout = source('gateway/cs/identityStoreLayout.ts');

@@ -20,7 +20,15 @@ describe('resident generator', () => {
     const N = 40_000;
     const codes = new Set<string>();
     const numbers = new Set<string>();
-    let invalid = 0, foreign = 0, alias = 0, unknownDate = 0, former = 0, variant = 0, elderly = 0, children = 0, male = 0;
+    let invalid = 0,
+      foreign = 0,
+      alias = 0,
+      unknownDate = 0,
+      former = 0,
+      variant = 0,
+      elderly = 0,
+      children = 0,
+      male = 0;
     const surnames = new Map<string, number>();
     for (const r of generateResidents('yokohama', { seed: 't', count: N })) {
       if (validateIdentityChange(r).length) invalid++;

@@ -16,7 +16,14 @@ export function bucketBound(bucket: number, bits: number): string {
 const byCode = (x: CodeHash, y: CodeHash) => (x.code < y.code ? -1 : x.code > y.code ? 1 : 0);
 
 /** (code, hash) entries of each bucket in [from, to) in code order, empty buckets included. */
-export async function* bucketEntries(store: IdentityStore, lgCode: string, atSeq: number, bits: number, from: number, to: number): AsyncGenerator<{ bucket: number; entries: CodeHash[] }> {
+export async function* bucketEntries(
+  store: IdentityStore,
+  lgCode: string,
+  atSeq: number,
+  bits: number,
+  from: number,
+  to: number,
+): AsyncGenerator<{ bucket: number; entries: CodeHash[] }> {
   let current = from;
   let entries: CodeHash[] = [];
   for await (const d of store.iterateDigests(lgCode, atSeq, { fromPrefix: bucketBound(from, bits), toPrefix: bucketBound(to, bits) })) {
@@ -39,7 +46,14 @@ export async function entriesOf(store: IdentityStore, lgCode: string, atSeq: num
 }
 
 /** Digests of buckets [from, to) and the number of records they hold (one streaming pass). */
-export async function bucketDigestRange(store: IdentityStore, lgCode: string, atSeq: number, bits: number, from: number, to: number): Promise<{ digests: string[]; count: number }> {
+export async function bucketDigestRange(
+  store: IdentityStore,
+  lgCode: string,
+  atSeq: number,
+  bits: number,
+  from: number,
+  to: number,
+): Promise<{ digests: string[]; count: number }> {
   const digests: string[] = [];
   let count = 0;
   let current = from;

@@ -8,7 +8,10 @@ import { bucketDigestRange, entriesOf } from './buckets.js';
 import type { ConsistencyTransport, PhaseRequest, PhaseResponse } from './protocol.js';
 
 export class ConsistencyPeerError extends Error {
-  constructor(readonly code: 'invalid_request' | 'not_found', message: string) {
+  constructor(
+    readonly code: 'invalid_request' | 'not_found',
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -44,9 +47,18 @@ export class StoreConsistencyPeer {
         let recordCount = 0;
         let digests: string[] = [];
         if (req.mode === 'incremental') {
-          ({ digests, count: recordCount } = await bucketDigestRange(this.store, req.lgCode, serverSeq, req.bucketBits, 0, 2 ** req.bucketBits));
+          ({ digests, count: recordCount } = await bucketDigestRange(
+            this.store,
+            req.lgCode,
+            serverSeq,
+            req.bucketBits,
+            0,
+            2 ** req.bucketBits,
+          ));
         } else {
-          await this.store.scanDigests(req.lgCode, serverSeq, {}, () => { recordCount++; });
+          await this.store.scanDigests(req.lgCode, serverSeq, {}, () => {
+            recordCount++;
+          });
         }
         check = { lgCode: req.lgCode, serverSeq, bits: req.bucketBits, recordCount, digests, pages: new Map() };
         this.checks.set(req.checkId, check); // a resumed check re-announces itself and keeps its frozen state
@@ -59,17 +71,31 @@ export class StoreConsistencyPeer {
     switch (req.phase) {
       case 'buckets': {
         if (req.bucketBits !== check.bits) throw new ConsistencyPeerError('invalid_request', 'bucketBits differs from the snapshot');
-        if (req.offset + req.digests.length > 2 ** check.bits) throw new ConsistencyPeerError('invalid_request', 'digests run past the last bucket');
-        if (check.digests.length !== 2 ** check.bits) throw new ConsistencyPeerError('invalid_request', 'bucket digests belong to an incremental check');
+        if (req.offset + req.digests.length > 2 ** check.bits)
+          throw new ConsistencyPeerError('invalid_request', 'digests run past the last bucket');
+        if (check.digests.length !== 2 ** check.bits)
+          throw new ConsistencyPeerError('invalid_request', 'bucket digests belong to an incremental check');
         const differing: number[] = [];
-        req.digests.forEach((d, i) => { if (d !== check.digests[req.offset + i]) differing.push(req.offset + i); });
+        req.digests.forEach((d, i) => {
+          if (d !== check.digests[req.offset + i]) differing.push(req.offset + i);
+        });
         return { phase: 'buckets', ...base, offset: req.offset, differing };
       }
       case 'entries': {
         if (req.bucket >= 2 ** check.bits) throw new ConsistencyPeerError('invalid_request', 'bucket out of range');
         const mine = await entriesOf(this.store, check.lgCode, check.serverSeq, check.bits, req.bucket);
-        const d = diffEntries(mine, req.entries.map((e) => ({ code: e.residentCode, hash: e.hash })));
-        return { phase: 'entries', ...base, bucket: req.bucket, onlyAtServer: d.missingRemotely, onlyAtCs: d.missingLocally, differing: d.differing };
+        const d = diffEntries(
+          mine,
+          req.entries.map((e) => ({ code: e.residentCode, hash: e.hash })),
+        );
+        return {
+          phase: 'entries',
+          ...base,
+          bucket: req.bucket,
+          onlyAtServer: d.missingRemotely,
+          onlyAtCs: d.missingLocally,
+          differing: d.differing,
+        };
       }
       case 'records': {
         const differences: Differences = [];
@@ -85,7 +111,7 @@ export class StoreConsistencyPeer {
         return { phase: 'records', ...base, differences, onlyAtCs };
       }
       case 'full':
-        return { phase: 'full', ...base, page: req.page, ...await this.fullPage(check, req) };
+        return { phase: 'full', ...base, page: req.page, ...(await this.fullPage(check, req)) };
       default:
         throw new ConsistencyPeerError('invalid_request', 'unknown phase');
     }
@@ -102,7 +128,8 @@ export class StoreConsistencyPeer {
     if (!prev) throw new ConsistencyPeerError('invalid_request', `page ${req.page - 1} was never received: send pages in order`);
     const records = req.records;
     for (let i = 1; i < records.length; i++) {
-      if (records[i]!.residentCode <= records[i - 1]!.residentCode) throw new ConsistencyPeerError('invalid_request', 'records of a page must be in ascending code order');
+      if (records[i]!.residentCode <= records[i - 1]!.residentCode)
+        throw new ConsistencyPeerError('invalid_request', 'records of a page must be in ascending code order');
     }
     const upTo = req.last ? undefined : records[records.length - 1]?.residentCode;
     const differences: Differences = [];
@@ -128,7 +155,7 @@ export class StoreConsistencyPeer {
     check.pages.set(req.page, { lastCode: upTo ?? prev.lastCode, onlyAtServer: onlyHere });
     if (!req.last) return { differences, onlyAtCs };
     const onlyAtServer: string[] = [];
-    for (let p = 0; p <= req.page; p++) onlyAtServer.push(...check.pages.get(p)?.onlyAtServer ?? []);
+    for (let p = 0; p <= req.page; p++) onlyAtServer.push(...(check.pages.get(p)?.onlyAtServer ?? []));
     return { differences, onlyAtCs, onlyAtServer };
   }
 }

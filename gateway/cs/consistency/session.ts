@@ -51,21 +51,41 @@ export class ConsistencyChecker {
   /** Sessions this process is running; any other one not done nor stopped was left by an earlier process. */
   private readonly active = new Set<string>();
 
-  constructor(private readonly db: Db, private readonly store: IdentityStore, private readonly opts: CheckerOptions = {}) {
+  constructor(
+    private readonly db: Db,
+    private readonly store: IdentityStore,
+    private readonly opts: CheckerOptions = {},
+  ) {
     // Keys by the store's pseudonyms and values through its codec: a difference list names codes.
     this.sessions = new SessionStore(db, { codec: store.valueCodec, keyOf: (code) => store.pseudonym(code) });
   }
 
   /** Opens a check at the current 更新順番号 and runs it to the end (or until the transport fails). */
   async start(o: StartOptions): Promise<SessionState> {
-    if (o.bits !== undefined && (!Number.isInteger(o.bits) || o.bits < 1 || o.bits > 16)) throw new RangeError('bucket bits must be an integer 1..16');
+    if (o.bits !== undefined && (!Number.isInteger(o.bits) || o.bits < 1 || o.bits > 16))
+      throw new RangeError('bucket bits must be an integer 1..16');
     const localSeq = this.store.lastSeq();
     const state: SessionState = {
-      id: o.id ?? uuidv7(), lgCode: o.lgCode, mode: o.mode ?? 'incremental', peer: o.peer, localSeq, serverSeq: undefined,
-      bits: o.bits ?? bucketBitsFor(await estimateCount(this.store, o.lgCode, localSeq)), recordCount: 0,
-      nextBucket: 0, page: 0, cursor: '', done: false,
-      startedAt: nowIso(), updatedAt: nowIso(), requests: 0, bytesSent: 0, bytesReceived: 0,
-      bucketsDiffering: 0, recordsSent: 0, differences: 0,
+      id: o.id ?? uuidv7(),
+      lgCode: o.lgCode,
+      mode: o.mode ?? 'incremental',
+      peer: o.peer,
+      localSeq,
+      serverSeq: undefined,
+      bits: o.bits ?? bucketBitsFor(await estimateCount(this.store, o.lgCode, localSeq)),
+      recordCount: 0,
+      nextBucket: 0,
+      page: 0,
+      cursor: '',
+      done: false,
+      startedAt: nowIso(),
+      updatedAt: nowIso(),
+      requests: 0,
+      bytesSent: 0,
+      bytesReceived: 0,
+      bucketsDiffering: 0,
+      recordsSent: 0,
+      differences: 0,
     };
     this.active.add(state.id);
     try {
@@ -126,13 +146,20 @@ export class ConsistencyChecker {
       state.recordCount = all.count;
     } else {
       let n = 0;
-      await this.store.scanDigests(state.lgCode, state.localSeq, {}, () => { n++; });
+      await this.store.scanDigests(state.lgCode, state.localSeq, {}, () => {
+        n++;
+      });
       state.recordCount = n;
     }
     // (Re-)announcing the snapshot is idempotent for the server and tells it about a resumed check.
     const snap = await this.call(state, transport, {
-      phase: 'snapshot', checkId: state.id, lgCode: state.lgCode, snapshotSeq: state.localSeq, mode: state.mode,
-      bucketBits: state.bits, recordCount: state.recordCount,
+      phase: 'snapshot',
+      checkId: state.id,
+      lgCode: state.lgCode,
+      snapshotSeq: state.localSeq,
+      mode: state.mode,
+      bucketBits: state.bits,
+      recordCount: state.recordCount,
     });
     if (snap.phase !== 'snapshot') throw new Error('server answered snapshot with ' + snap.phase);
     state.serverSeq = snap.serverSeq;
@@ -162,9 +189,13 @@ export class ConsistencyChecker {
       for (const bucket of res.differing) {
         if (bucket < offset || bucket >= to) throw new Error(`server named bucket ${bucket} outside ${offset}..${to - 1}`);
         const entries = await entriesOf(this.store, state.lgCode, state.localSeq, state.bits, bucket);
-        if (entries.length > MAX_ENTRIES_PER_MESSAGE) throw new Error(`bucket ${bucket} holds ${entries.length} records: use more bucket bits`);
+        if (entries.length > MAX_ENTRIES_PER_MESSAGE)
+          throw new Error(`bucket ${bucket} holds ${entries.length} records: use more bucket bits`);
         const er = await this.call(state, transport, {
-          phase: 'entries', ...this.base(state), bucket, entries: entries.map((e) => ({ residentCode: e.code, hash: e.hash })),
+          phase: 'entries',
+          ...this.base(state),
+          bucket,
+          entries: entries.map((e) => ({ residentCode: e.code, hash: e.hash })),
         });
         if (er.phase !== 'entries') throw new Error('server answered entries with ' + er.phase);
         for (const c of er.onlyAtServer) diffs.push({ residentCode: c, kind: 'server_only' });
@@ -177,7 +208,7 @@ export class ConsistencyChecker {
           const r = await this.store.versionAt(c, state.localSeq);
           if (r) records.push(r);
         }
-        if (records.length) diffs.push(...await this.sendRecords(state, transport, records));
+        if (records.length) diffs.push(...(await this.sendRecords(state, transport, records)));
       }
       state.bucketsDiffering += res.differing.length;
       state.nextBucket = to;
@@ -246,8 +277,13 @@ export class ConsistencyChecker {
 
   private progress(state: SessionState, done: number, total: number): void {
     this.opts.onProgress?.({
-      id: state.id, mode: state.mode, done, total, differences: state.differences,
-      bytesSent: state.bytesSent, bytesReceived: state.bytesReceived,
+      id: state.id,
+      mode: state.mode,
+      done,
+      total,
+      differences: state.differences,
+      bytesSent: state.bytesSent,
+      bytesReceived: state.bytesReceived,
     });
   }
 }

@@ -61,7 +61,10 @@ export class SessionStore {
   private readonly keyOf: (residentCode: string) => string;
   private migrated: Promise<void> | undefined;
 
-  constructor(private readonly db: Db, opts: SessionStoreOptions = {}) {
+  constructor(
+    private readonly db: Db,
+    opts: SessionStoreOptions = {},
+  ) {
     const root = db.sublevel<string, Uint8Array>(SUBLEVELS.consistency, { valueEncoding: 'view' });
     this.sessions = root.sublevel<string, Uint8Array>('session', { valueEncoding: 'view' });
     this.diffs = root.sublevel<string, Uint8Array>('diff', { valueEncoding: 'view' });
@@ -72,14 +75,20 @@ export class SessionStore {
 
   /** Rewrites layout-1 entries once (bounded batches; an interrupted pass resumes). Every reader awaits it. */
   ready(): Promise<void> {
-    this.migrated ??= this.migrate().catch((e: unknown) => { this.migrated = undefined; throw e; });
+    this.migrated ??= this.migrate().catch((e: unknown) => {
+      this.migrated = undefined;
+      throw e;
+    });
     return this.migrated;
   }
 
   private async migrate(): Promise<void> {
     const layout = await this.meta.get('layout');
     if (layout && Buffer.from(layout).toString('utf8') === LAYOUT) return;
-    for (const [sub, isDiff] of [[this.sessions, false], [this.diffs, true]] as const) {
+    for (const [sub, isDiff] of [
+      [this.sessions, false],
+      [this.diffs, true],
+    ] as const) {
       const it = sub.iterator();
       try {
         for (;;) {
@@ -95,7 +104,8 @@ export class SessionStore {
             if (key !== k) b.del(sub.prefix + k);
             b.put(sub.prefix + key, clearValue === undefined ? v : this.codec.encode(clearValue));
           }
-          if (b.length) await b.write(); else await b.close();
+          if (b.length) await b.write();
+          else await b.close();
         }
       } finally {
         await it.close();

@@ -13,7 +13,13 @@ export function cardContinue(deps: CsFlowDeps): FlowHandler {
     deps.uplink.outbox.enqueue(uow.batch, out, { partitionKey: body.residentCode });
     notifyOutboxAfter(deps, uow);
     ctx.reply(uow, { accepted: true, messageId: out.id });
-    await deps.audit.record(uow, { ...whoOf(req), action: 'card.continue', outcome: 'ok', keys: [deps.audit.key('rc', body.residentCode)], detail: `queued ${out.id}` });
+    await deps.audit.record(uow, {
+      ...whoOf(req),
+      action: 'card.continue',
+      outcome: 'ok',
+      keys: [deps.audit.key('rc', body.residentCode)],
+      detail: `queued ${out.id}`,
+    });
     await commitQueued(deps, uow);
   };
 }

@@ -14,7 +14,14 @@ export function cardDelivery(deps: CsFlowDeps): FlowHandler {
     deps.uplink.outbox.enqueue(uow.batch, out, { partitionKey: `card.delivery:${body.lgCode}` });
     notifyOutboxAfter(deps, uow);
     ctx.reply(uow, { accepted: true, messageId: out.id, itemCount: body.items.length });
-    await deps.audit.record(uow, { ...whoOf(req), action: 'card.delivery', outcome: 'ok', hitCount: body.items.length, keys: body.items.map((it) => deps.audit.key('rc', it.residentCode)), detail: `batch ${body.batchId} queued ${out.id}` });
+    await deps.audit.record(uow, {
+      ...whoOf(req),
+      action: 'card.delivery',
+      outcome: 'ok',
+      hitCount: body.items.length,
+      keys: body.items.map((it) => deps.audit.key('rc', it.residentCode)),
+      detail: `batch ${body.batchId} queued ${out.id}`,
+    });
     await commitQueued(deps, uow);
   };
 }

@@ -12,7 +12,13 @@ export function cardEvent(deps: CsFlowDeps): FlowHandler {
     deps.uplink.outbox.enqueue(uow.batch, out, { partitionKey: body.residentCode });
     notifyOutboxAfter(deps, uow);
     ctx.reply(uow, { accepted: true, messageId: out.id });
-    await deps.audit.record(uow, { ...whoOf(req), action: 'card.event', outcome: 'ok', keys: [deps.audit.key('rc', body.residentCode)], detail: `${body.event} queued ${out.id}` });
+    await deps.audit.record(uow, {
+      ...whoOf(req),
+      action: 'card.event',
+      outcome: 'ok',
+      keys: [deps.audit.key('rc', body.residentCode)],
+      detail: `${body.event} queued ${out.id}`,
+    });
     await commitQueued(deps, uow);
   };
 }

@@ -26,7 +26,10 @@ export function createCodeRequest(deps: CsFlowDeps, gw: CodeRequestDeps): { hand
   // Upstream envelope id → the 個人番号 to resolve at J-LIS first (non-residents); memory only.
   const lookups = new Map<string, string>();
   const interactive: Interactive = createInteractive({
-    db: deps.db, localOutbox: deps.localOutbox, logger: deps.logger, selfAddress: () => selfNode(deps),
+    db: deps.db,
+    localOutbox: deps.localOutbox,
+    logger: deps.logger,
+    selfAddress: () => selfNode(deps),
     audit: (uow, e) => deps.audit.record(uow, e),
     requester: {
       async request(envelope: Envelope, opts) {
@@ -37,10 +40,12 @@ export function createCodeRequest(deps: CsFlowDeps, gw: CodeRequestDeps): { hand
           const q = upstreamEnvelope(envelope.from, 'national', 'jlis.inquiry', { by: 'myNumber', myNumber, ...lookupAs });
           const r = await deps.uplink.request(q, opts);
           if (r.type === 'error') return r;
-          const records = Array.isArray(r.body.records) ? r.body.records as Array<{ residentCode?: unknown }> : [];
+          const records = Array.isArray(r.body.records) ? (r.body.records as Array<{ residentCode?: unknown }>) : [];
           const residentCode = records.length === 1 && typeof records[0]!.residentCode === 'string' ? records[0]!.residentCode : undefined;
           if (!residentCode) {
-            return errorReply(envelope, 'national', 'not_found', UNKNOWN_PERSON, [{ path: 'body.myNumber', problem: 'person.unknown: not found locally nor at J-LIS' }]);
+            return errorReply(envelope, 'national', 'not_found', UNKNOWN_PERSON, [
+              { path: 'body.myNumber', problem: 'person.unknown: not found locally nor at J-LIS' },
+            ]);
           }
           out = { ...envelope, body: { ...envelope.body, residentCode } };
         }
@@ -53,7 +58,9 @@ export function createCodeRequest(deps: CsFlowDeps, gw: CodeRequestDeps): { hand
 
   const handler: FlowHandler = async (req, ctx) => {
     if (req.role !== NUMBER_LINKAGE_ROLE) {
-      return refuse(deps, req, ctx, 'forbidden', 'code.request comes from the number-linkage segment only', [{ path: 'type', problem: 'segment.wrong: not a number-linkage system' }]);
+      return refuse(deps, req, ctx, 'forbidden', 'code.request comes from the number-linkage segment only', [
+        { path: 'type', problem: 'segment.wrong: not a number-linkage system' },
+      ]);
     }
     const body = bodyOf(deps, req, 'code.request');
     const bad = notServed(deps, body.lgCode, 'body.lgCode');
@@ -61,23 +68,45 @@ export function createCodeRequest(deps: CsFlowDeps, gw: CodeRequestDeps): { hand
     const myNumber = body.myNumber;
     if (myNumber === undefined) {
       // Only the 個人番号 form comes from the segment (the GW refuses a 住民票コード there as smuggled).
-      return refuse(deps, req, ctx, 'invalid_request', 'code.request needs the 個人番号', [{ path: 'body.myNumber', problem: 'code.person: the number-linkage server names the person by myNumber' }]);
+      return refuse(deps, req, ctx, 'invalid_request', 'code.request needs the 個人番号', [
+        { path: 'body.myNumber', problem: 'code.person: the number-linkage server names the person by myNumber' },
+      ]);
     }
     const serialKey = gw.serials.hash(body.serialNo);
     const personKey = deps.audit.key('mn', myNumber);
     if (await gw.serials.used(serialKey)) {
       const uow = ctx.begin();
-      ctx.fail(uow, 'conflict', '処理通番 already used: a serial number is valid for one code request only', [{ path: 'body.serialNo', problem: 'serialNo.reused: this 処理通番 was used before' }]);
-      await deps.audit.record(uow, { ...whoOf(req), action: 'code.request', outcome: 'refused', code: 'conflict', keys: [serialKey, personKey], detail: 'serialNo reused' });
+      ctx.fail(uow, 'conflict', '処理通番 already used: a serial number is valid for one code request only', [
+        { path: 'body.serialNo', problem: 'serialNo.reused: this 処理通番 was used before' },
+      ]);
+      await deps.audit.record(uow, {
+        ...whoOf(req),
+        action: 'code.request',
+        outcome: 'refused',
+        code: 'conflict',
+        keys: [serialKey, personKey],
+        detail: 'serialNo reused',
+      });
       await uow.commit();
       return;
     }
     const person = await deps.store.byMyNumber(myNumber);
     const resident = person?.status === 'current' ? person : undefined;
     // Upstream the person is named by 住民票コード only; a non-resident's is filled in after J-LIS answered.
-    const up = upstreamEnvelope(selfNode(deps, body.lgCode), 'national', 'code.request', { lgCode: body.lgCode, serialNo: body.serialNo, ...(resident ? { residentCode: resident.residentCode } : {}) });
+    const up = upstreamEnvelope(selfNode(deps, body.lgCode), 'national', 'code.request', {
+      lgCode: body.lgCode,
+      serialNo: body.serialNo,
+      ...(resident ? { residentCode: resident.residentCode } : {}),
+    });
     if (!resident) lookups.set(up.id, myNumber);
-    const claiming: RequestContext = { ...ctx, begin: () => { const uow = ctx.begin(); gw.serials.claim(uow.batch, serialKey); return uow; } };
+    const claiming: RequestContext = {
+      ...ctx,
+      begin: () => {
+        const uow = ctx.begin();
+        gw.serials.claim(uow.batch, serialKey);
+        return uow;
+      },
+    };
     await interactive.forward(req, claiming, up, {
       mapResult: () => ({ accepted: true }),
       auditOf: () => ({ keys: [serialKey, personKey, ...(person ? [deps.audit.key('rc', person.residentCode)] : [])] }),

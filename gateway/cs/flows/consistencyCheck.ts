@@ -14,7 +14,12 @@ import type { SessionState } from '../consistency/sessionStore.js';
 import { upstreamEnvelope, type CsFlowDeps } from './shared.js';
 
 export class ConsistencyTransportError extends Error {
-  constructor(readonly code: string, message: string) { super(message); }
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
 }
 
 /** One phase = one interactive consistency.check to the peer; an error reply or a malformed result throws. */
@@ -27,7 +32,11 @@ export function uplinkConsistencyTransport(deps: CsFlowDeps, peer: string, timeo
       throw new ConsistencyTransportError(b.code ?? 'internal', `${peer} answered ${request.phase} with ${b.code}: ${b.message ?? ''}`);
     }
     const r = parseResult('consistency.check', reply.body, deps.messages);
-    if (!r.ok) throw new ConsistencyTransportError('invalid_request', `${peer} sent a malformed ${request.phase} result: ${r.error.details.map((d) => d.path).join(', ')}`);
+    if (!r.ok)
+      throw new ConsistencyTransportError(
+        'invalid_request',
+        `${peer} sent a malformed ${request.phase} result: ${r.error.details.map((d) => d.path).join(', ')}`,
+      );
     return r.value;
   };
 }
@@ -43,17 +52,28 @@ export interface ConsistencyRuns {
   differences(id: string): Promise<Difference[]>;
 }
 
-export function consistencyRuns(deps: CsFlowDeps, opts: CheckerOptions & { timeoutMs?: number; onProgress?: (p: ConsistencyProgress) => void } = {}): ConsistencyRuns {
+export function consistencyRuns(
+  deps: CsFlowDeps,
+  opts: CheckerOptions & { timeoutMs?: number; onProgress?: (p: ConsistencyProgress) => void } = {},
+): ConsistencyRuns {
   const checker = new ConsistencyChecker(deps.db, deps.store, {
     ...opts,
     onProgress: (p) => {
-      deps.logger.info({ check: p.id, mode: p.mode, done: p.done, total: p.total, differences: p.differences }, 'consistency check progress');
+      deps.logger.info(
+        { check: p.id, mode: p.mode, done: p.done, total: p.total, differences: p.differences },
+        'consistency check progress',
+      );
       opts.onProgress?.(p);
     },
   });
   const transportTo = (peer: string) => uplinkConsistencyTransport(deps, peer, opts.timeoutMs);
   const audit = async (s: SessionState, outcome: 'ok' | 'error', detail: string) => {
-    await deps.audit.record(undefined, { actor: { kind: 'appliance', id: 'consistency' }, action: 'consistency.check', outcome, detail: `${s.id} ${s.lgCode} vs ${s.peer}: ${detail}` });
+    await deps.audit.record(undefined, {
+      actor: { kind: 'appliance', id: 'consistency' },
+      action: 'consistency.check',
+      outcome,
+      detail: `${s.id} ${s.lgCode} vs ${s.peer}: ${detail}`,
+    });
   };
   const finish = async (p: Promise<SessionState>, id: () => Promise<string | undefined>) => {
     try {
@@ -74,7 +94,13 @@ export function consistencyRuns(deps: CsFlowDeps, opts: CheckerOptions & { timeo
     async run(o) {
       const peer = o.peer ?? `pref:${prefectureCodeOf(o.lgCode)}`;
       const before = new Set((await checker.sessions.list()).map((s) => s.id));
-      const p = checker.start({ lgCode: o.lgCode, peer, transport: transportTo(peer), ...(o.mode ? { mode: o.mode } : {}), ...(o.bits !== undefined ? { bits: o.bits } : {}) });
+      const p = checker.start({
+        lgCode: o.lgCode,
+        peer,
+        transport: transportTo(peer),
+        ...(o.mode ? { mode: o.mode } : {}),
+        ...(o.bits !== undefined ? { bits: o.bits } : {}),
+      });
       return finish(p, async () => (await checker.sessions.list()).find((s) => !before.has(s.id))?.id);
     },
     async resume(id) {
@@ -96,10 +122,21 @@ export function consistencyResultInbound(deps: CsFlowDeps): UpstreamHandler {
     const v = validateBody('consistency.result', env.body, deps.messages);
     const scope = undefined;
     if (!v.ok) {
-      await deps.audit.record(scope, { actor: { kind: 'system', id: env.from }, action: 'consistency.result', outcome: 'refused', code: v.error.code, detail: v.error.message });
+      await deps.audit.record(scope, {
+        actor: { kind: 'system', id: env.from },
+        action: 'consistency.result',
+        outcome: 'refused',
+        code: v.error.code,
+        detail: v.error.message,
+      });
       return errorReply(env, env.to, v.error.code, v.error.message, v.error.details);
     }
-    await deps.audit.record(scope, { actor: { kind: 'system', id: env.from }, action: 'consistency.result', outcome: 'ok', detail: `phase ${String(env.body.phase)} of ${String(env.body.checkId)}` });
+    await deps.audit.record(scope, {
+      actor: { kind: 'system', id: env.from },
+      action: 'consistency.result',
+      outcome: 'ok',
+      detail: `phase ${String(env.body.phase)} of ${String(env.body.checkId)}`,
+    });
     return resultReply(env, env.to, env.from, { accepted: true });
   };
 }

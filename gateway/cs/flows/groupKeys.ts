@@ -4,7 +4,8 @@
 // interactive look-ups only write their pending record, keyed by the request id. Every other type
 // reads more (searches, move-in/out, cards, serials) and is written in a group of its own.
 const text = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
-const field = (v: unknown, name: string): unknown => (v !== null && typeof v === 'object' ? (v as Record<string, unknown>)[name] : undefined);
+const field = (v: unknown, name: string): unknown =>
+  v !== null && typeof v === 'object' ? (v as Record<string, unknown>)[name] : undefined;
 
 function identityUpdateKeys(body: unknown): string[] {
   const record = field(body, 'record');

@@ -9,7 +9,10 @@ export function identityVerify(deps: CsFlowDeps): FlowHandler {
     const keys = body.by === 'residentCode' ? [deps.audit.key('rc', body.residentCode)] : [deps.audit.key('name', body.name)];
     const upstream = upstreamEnvelope(selfNode(deps), 'national', 'identity.verify', body);
     await deps.interactive.forward(req, ctx, upstream, {
-      auditOf: (reply) => ({ keys: [...keys, ...returnedKeys(deps, reply.body.record ? [reply.body.record] : [])], hitCount: reply.body.status === 'notFound' ? 0 : 1 }),
+      auditOf: (reply) => ({
+        keys: [...keys, ...returnedKeys(deps, reply.body.record ? [reply.body.record] : [])],
+        hitCount: reply.body.status === 'notFound' ? 0 : 1,
+      }),
     });
   };
 }

@@ -9,7 +9,10 @@ export function jlisInquiry(deps: CsFlowDeps): FlowHandler {
     const keys = body.by === 'myNumber' ? [deps.audit.key('mn', body.myNumber)] : [deps.audit.key('name', body.name)];
     const upstream = upstreamEnvelope(selfNode(deps), 'national', 'jlis.inquiry', body);
     await deps.interactive.forward(req, ctx, upstream, {
-      auditOf: (reply) => ({ keys: [...keys, ...returnedKeys(deps, reply.body.records)], hitCount: Array.isArray(reply.body.records) ? reply.body.records.length : 0 }),
+      auditOf: (reply) => ({
+        keys: [...keys, ...returnedKeys(deps, reply.body.records)],
+        hitCount: Array.isArray(reply.body.records) ? reply.body.records.length : 0,
+      }),
     });
   };
 }

@@ -10,12 +10,28 @@ import { parseRequest } from '../../messages/index.js';
 import type { FlowHandler as UpstreamHandler } from '../../uplink/index.js';
 import { IdentityStoreError } from '../identityStore.js';
 import { storeAndNotify } from './identityUpdate.js';
-import { abandonQueued, bodyOf, commitQueued, notifyOutboxAfter, notServed, pushEnvelope, refuse, registerSystems, scopeOfBatch, served, upstreamEnvelope, whoOf, type CsFlowDeps } from './shared.js';
+import {
+  abandonQueued,
+  bodyOf,
+  commitQueued,
+  notifyOutboxAfter,
+  notServed,
+  pushEnvelope,
+  refuse,
+  registerSystems,
+  scopeOfBatch,
+  served,
+  upstreamEnvelope,
+  whoOf,
+  type CsFlowDeps,
+} from './shared.js';
 
 export function moveinNotice(deps: CsFlowDeps): FlowHandler {
   return async (req, ctx) => {
     const body = bodyOf(deps, req, 'movein.notice');
-    const wrong = notServed(deps, body.newLgCode, 'body.newLgCode') ?? (body.record ? notServed(deps, body.record.lgCode, 'body.record.lgCode') : undefined);
+    const wrong =
+      notServed(deps, body.newLgCode, 'body.newLgCode') ??
+      (body.record ? notServed(deps, body.record.lgCode, 'body.record.lgCode') : undefined);
     if (wrong) return refuse(deps, req, ctx, 'invalid_request', 'the move-in must be into a municipality this installation serves', wrong);
     const { record: input, ...notice } = body;
     const from = `lg:${body.newLgCode}`;
@@ -49,14 +65,24 @@ export function moveinNotice(deps: CsFlowDeps): FlowHandler {
       }
       ctx.reply(uow, { accepted: true, ...(updateSeq !== undefined ? { updateSeq } : {}) });
       await deps.audit.record(uow, {
-        ...whoOf(req), action: 'movein.notice', outcome: 'ok', keys: [deps.audit.key('rc', body.residentCode)],
+        ...whoOf(req),
+        action: 'movein.notice',
+        outcome: 'ok',
+        keys: [deps.audit.key('rc', body.residentCode)],
         detail: `notice ${noticeId}${notifyId ? ` notify ${notifyId}` : ''}`,
       });
       await commitQueued(deps, uow);
     } catch (e) {
       await abandonQueued(deps, uow);
       if (!(e instanceof IdentityStoreError)) throw e;
-      return refuse(deps, req, ctx, e.code, e.message, e.details.map((d) => ({ ...d, path: `body.record.${d.path}` })));
+      return refuse(
+        deps,
+        req,
+        ctx,
+        e.code,
+        e.message,
+        e.details.map((d) => ({ ...d, path: `body.record.${d.path}` })),
+      );
     }
   };
 }
@@ -73,13 +99,24 @@ export function moveinNoticeInbound(deps: CsFlowDeps): UpstreamHandler {
     };
     if (!parsed.ok) return refused(parsed.error.code as 'invalid_request', parsed.error.message, parsed.error.details);
     const n = parsed.value;
-    if (env.to !== `lg:${n.oldLgCode}`) return refused('invalid_request', 'the notice is addressed to a municipality other than the one moved out of', [{ path: 'body.oldLgCode', problem: `movein.misaddressed: sent to ${env.to}` }]);
-    if (env.from !== `lg:${n.newLgCode}`) return refused('forbidden', 'only the new municipality\'s CS may send its move-in notice', [{ path: 'from', problem: `movein.sender: expected lg:${n.newLgCode}` }]);
+    if (env.to !== `lg:${n.oldLgCode}`)
+      return refused('invalid_request', 'the notice is addressed to a municipality other than the one moved out of', [
+        { path: 'body.oldLgCode', problem: `movein.misaddressed: sent to ${env.to}` },
+      ]);
+    if (env.from !== `lg:${n.newLgCode}`)
+      return refused('forbidden', "only the new municipality's CS may send its move-in notice", [
+        { path: 'from', problem: `movein.sender: expected lg:${n.newLgCode}` },
+      ]);
     const { record: _minimum, ...notice } = n;
     for (const id of registerSystems(deps)) deps.localOutbox.push(scope, id, pushEnvelope(env.to, id, 'movein.notice', notice, env.id));
     const held = n.certificateId ? await deps.moveouts.get(n.oldLgCode, n.certificateId) : undefined;
     if (held) deps.moveouts.release(ctx.batch, held);
-    await deps.audit.record(scope, { ...auditBase, outcome: 'ok', keys: [deps.audit.key('rc', n.residentCode)], detail: `pushed to ${registerSystems(deps).length} register system(s)` });
+    await deps.audit.record(scope, {
+      ...auditBase,
+      outcome: 'ok',
+      keys: [deps.audit.key('rc', n.residentCode)],
+      detail: `pushed to ${registerSystems(deps).length} register system(s)`,
+    });
     return resultReply(env, env.to, env.from, { accepted: true });
   };
 }

@@ -12,15 +12,28 @@ export function moveoutCertStore(deps: CsFlowDeps): FlowHandler {
     if (wrong) return refuse(deps, req, ctx, 'invalid_request', 'a certificate is held by the CS of the municipality moved out of', wrong);
     const expiresOn = certificate.expiresOn ?? defaultExpiry(certificate.plannedMoveDate);
     if (expiresOn < isoDateInJapan(Date.now())) {
-      return refuse(deps, req, ctx, 'invalid_request', 'the certificate has already expired', [{ path: certificate.expiresOn ? 'body.certificate.expiresOn' : 'body.certificate.plannedMoveDate', problem: `certificate.expired: valid until ${expiresOn}` }]);
+      return refuse(deps, req, ctx, 'invalid_request', 'the certificate has already expired', [
+        {
+          path: certificate.expiresOn ? 'body.certificate.expiresOn' : 'body.certificate.plannedMoveDate',
+          problem: `certificate.expired: valid until ${expiresOn}`,
+        },
+      ]);
     }
     if (await deps.moveouts.get(certificate.oldLgCode, certificate.certificateId)) {
-      return refuse(deps, req, ctx, 'conflict', 'a certificate with this id is already held', [{ path: 'body.certificate.certificateId', problem: 'certificate.duplicate: already held' }]);
+      return refuse(deps, req, ctx, 'conflict', 'a certificate with this id is already held', [
+        { path: 'body.certificate.certificateId', problem: 'certificate.duplicate: already held' },
+      ]);
     }
     const uow = ctx.begin();
     deps.moveouts.hold(uow.batch, { certificate: { ...certificate }, expiresOn, storedAt: Date.now() });
     ctx.reply(uow, { certificateId: certificate.certificateId, expiresOn });
-    await deps.audit.record(uow, { ...whoOf(req), action: 'moveout.cert.store', outcome: 'ok', keys: [deps.audit.key('rc', certificate.residentCode)], detail: `expires ${expiresOn}` });
+    await deps.audit.record(uow, {
+      ...whoOf(req),
+      action: 'moveout.cert.store',
+      outcome: 'ok',
+      keys: [deps.audit.key('rc', certificate.residentCode)],
+      detail: `expires ${expiresOn}`,
+    });
     await uow.commit();
   };
 }

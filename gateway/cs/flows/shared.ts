@@ -50,11 +50,18 @@ export function selfNode(deps: CsFlowDeps, lgCode?: string): string {
 
 /** The problem when `lgCode` is not a municipality this installation serves. */
 export function notServed(deps: CsFlowDeps, lgCode: string, path: string): ErrorDetail[] | undefined {
-  return served(deps).includes(lgCode) ? undefined
+  return served(deps).includes(lgCode)
+    ? undefined
     : [{ path, problem: `lgCode.notServed: ${lgCode} is not a municipality served by this installation (${served(deps).join(', ')})` }];
 }
 
-export function upstreamEnvelope(from: string, to: string, type: string, body: Record<string, unknown>, corr: string | null = null): Envelope {
+export function upstreamEnvelope(
+  from: string,
+  to: string,
+  type: string,
+  body: Record<string, unknown>,
+  corr: string | null = null,
+): Envelope {
   return { v: 1, id: uuidv7(), type, from, to, at: nowIso(), corr, body };
 }
 
@@ -78,7 +85,14 @@ export function whoOf(req: LocalRequest): Pick<AuditEvent, 'actor' | 'terminalId
 }
 
 /** Refusal decided by a flow: error reply, audit, request acknowledged; nothing else changes. */
-export async function refuse(deps: CsFlowDeps, req: LocalRequest, ctx: RequestContext, code: ErrorCode, message: string, details: ErrorDetail[]): Promise<void> {
+export async function refuse(
+  deps: CsFlowDeps,
+  req: LocalRequest,
+  ctx: RequestContext,
+  code: ErrorCode,
+  message: string,
+  details: ErrorDetail[],
+): Promise<void> {
   const uow = ctx.begin();
   ctx.fail(uow, code, message, details);
   await deps.audit.record(uow, { ...whoOf(req), action: req.envelope.type, outcome: 'refused', code, detail: message });
@@ -87,7 +101,9 @@ export async function refuse(deps: CsFlowDeps, req: LocalRequest, ctx: RequestCo
 
 /** Wakes the uplink outbox once the unit of work is on disk (its rescan would find it anyway). */
 export function notifyOutboxAfter(deps: CsFlowDeps, uow: UnitOfWork): void {
-  uow.afterCommit(() => { void deps.uplink.outbox.notify().catch(() => undefined); });
+  uow.afterCommit(() => {
+    void deps.uplink.outbox.notify().catch(() => undefined);
+  });
 }
 
 /**
@@ -120,7 +136,12 @@ export function scopeOfBatch(batch: Batch): { batch: Batch; afterCommit(hook: ()
     await write(...args);
     for (const h of hooks) h();
   }) as Batch['write'];
-  return { batch, afterCommit: (h) => { hooks.push(h); } };
+  return {
+    batch,
+    afterCommit: (h) => {
+      hooks.push(h);
+    },
+  };
 }
 
 /** Role whose systems receive the CS's pushes (to/{id}/moveout.cert, to/{id}/movein.notice). */
@@ -132,16 +153,31 @@ export const REGISTER_ROLE = 'resident-register';
  * gets each push on every register system; the body names the municipality (lgCode fields).
  */
 export function registerSystems(deps: CsFlowDeps): string[] {
-  return deps.config().systems.filter((s) => s.enabled && s.role === REGISTER_ROLE).map((s) => s.id);
+  return deps
+    .config()
+    .systems.filter((s) => s.enabled && s.role === REGISTER_ROLE)
+    .map((s) => s.id);
 }
 
 /** A push envelope to a local system (from the CS node of the municipality concerned). */
-export function pushEnvelope(from: string, systemId: string, type: string, body: Record<string, unknown>, corr: string | null = null): Envelope {
+export function pushEnvelope(
+  from: string,
+  systemId: string,
+  type: string,
+  body: Record<string, unknown>,
+  corr: string | null = null,
+): Envelope {
   return { v: 1, id: uuidv7(), type, from, to: systemId, at: nowIso(), corr, body };
 }
 
 /** Hashed 住民票コード of the records an upstream answer carried (what came back, for the audit log). */
 export function returnedKeys(deps: CsFlowDeps, records: unknown): string[] {
   if (!Array.isArray(records)) return [];
-  return records.slice(0, 100).flatMap((r) => (r && typeof (r as { residentCode?: unknown }).residentCode === 'string' ? [deps.audit.key('rc', (r as { residentCode: string }).residentCode)] : []));
+  return records
+    .slice(0, 100)
+    .flatMap((r) =>
+      r && typeof (r as { residentCode?: unknown }).residentCode === 'string'
+        ? [deps.audit.key('rc', (r as { residentCode: string }).residentCode)]
+        : [],
+    );
 }

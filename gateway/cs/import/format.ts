@@ -5,16 +5,45 @@ import { parseDate } from '../../../domain/dates.js';
 import type { IdentityChange } from '../identityStoreTypes.js';
 import { validateIdentityChange } from '../identityStoreValidation.js';
 
-export const IMPORT_FIELDS = ['residentCode', 'myNumber', 'lgCode', 'name', 'nameKana', 'birthDate', 'sex', 'address', 'postcode',
-  'formerSurname', 'formerSurnameKana', 'alias', 'aliasKana', 'changeReason', 'changeDate', 'status', 'previousResidentCode'] as const;
+export const IMPORT_FIELDS = [
+  'residentCode',
+  'myNumber',
+  'lgCode',
+  'name',
+  'nameKana',
+  'birthDate',
+  'sex',
+  'address',
+  'postcode',
+  'formerSurname',
+  'formerSurnameKana',
+  'alias',
+  'aliasKana',
+  'changeReason',
+  'changeDate',
+  'status',
+  'previousResidentCode',
+] as const;
 const REQUIRED = ['residentCode', 'myNumber', 'lgCode', 'name', 'birthDate', 'sex', 'address', 'changeDate'] as const;
 
 export type ImportFormat = 'csv' | 'jsonl';
 
-export interface ImportProblem { line: number; field: string; rule: string; message: string }
+export interface ImportProblem {
+  line: number;
+  field: string;
+  rule: string;
+  message: string;
+}
 
 /** 異動事由 as written in extracts: contract codes or the Japanese terms. */
-const REASONS: Record<string, IdentityChange['changeReason']> = { add: 'add', delete: 'delete', correct: 'correct', 記載: 'add', 消除: 'delete', 修正: 'correct' };
+const REASONS: Record<string, IdentityChange['changeReason']> = {
+  add: 'add',
+  delete: 'delete',
+  correct: 'correct',
+  記載: 'add',
+  消除: 'delete',
+  修正: 'correct',
+};
 
 export function formatOf(path: string, explicit?: string): ImportFormat | undefined {
   if (explicit) return explicit === 'csv' || explicit === 'jsonl' ? explicit : undefined;
@@ -35,7 +64,11 @@ export function splitCsvLine(line: string): string[] | string {
         const q = line.indexOf('"', i);
         if (q < 0) return 'csv.quote: unterminated quoted field';
         v += line.slice(i, q);
-        if (line[q + 1] === '"') { v += '"'; i = q + 2; continue; }
+        if (line[q + 1] === '"') {
+          v += '"';
+          i = q + 2;
+          continue;
+        }
         i = q + 1;
         break;
       }
@@ -45,7 +78,10 @@ export function splitCsvLine(line: string): string[] | string {
       i++;
     } else {
       const c = line.indexOf(',', i);
-      if (c < 0) { out.push(line.slice(i)); return out; }
+      if (c < 0) {
+        out.push(line.slice(i));
+        return out;
+      }
       out.push(line.slice(i, c));
       i = c + 1;
     }
@@ -62,13 +98,21 @@ export function parseHeader(line: string): { columns: string[] } | { problems: I
   const cols = splitCsvLine(line.replace(/^\uFEFF/, ''));
   if (typeof cols === 'string') return { problems: [problem(1, 'header', cols)] };
   const problems: ImportProblem[] = [];
-  cols.forEach((c) => { if (!(IMPORT_FIELDS as readonly string[]).includes(c)) problems.push(problem(1, c, `header.unknownColumn: "${c}" is not a record field`)); });
+  cols.forEach((c) => {
+    if (!(IMPORT_FIELDS as readonly string[]).includes(c))
+      problems.push(problem(1, c, `header.unknownColumn: "${c}" is not a record field`));
+  });
   for (const r of REQUIRED) if (!cols.includes(r)) problems.push(problem(1, r, `header.missingColumn: required column "${r}" is absent`));
   return problems.length ? { problems } : { columns: cols };
 }
 
 /** One data line → a validated change, or its problems. Blank lines give neither. */
-export function parseLine(format: ImportFormat, text: string, lineNo: number, columns?: string[]): { change?: IdentityChange; problems: ImportProblem[] } {
+export function parseLine(
+  format: ImportFormat,
+  text: string,
+  lineNo: number,
+  columns?: string[],
+): { change?: IdentityChange; problems: ImportProblem[] } {
   if (text.trim() === '') return { problems: [] };
   let raw: Record<string, unknown>;
   if (format === 'jsonl') {
@@ -77,15 +121,19 @@ export function parseLine(format: ImportFormat, text: string, lineNo: number, co
     } catch (e) {
       return { problems: [problem(lineNo, 'line', `json.syntax: ${(e as Error).message}`)] };
     }
-    if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return { problems: [problem(lineNo, 'line', 'json.object: expected one JSON object per line')] };
+    if (typeof raw !== 'object' || raw === null || Array.isArray(raw))
+      return { problems: [problem(lineNo, 'line', 'json.object: expected one JSON object per line')] };
     const unknown = Object.keys(raw).filter((k) => !(IMPORT_FIELDS as readonly string[]).includes(k));
     if (unknown.length) return { problems: unknown.map((k) => problem(lineNo, k, `field.unknown: "${k}" is not a record field`)) };
   } else {
     const cells = splitCsvLine(text);
     if (typeof cells === 'string') return { problems: [problem(lineNo, 'line', cells)] };
-    if (cells.length !== columns!.length) return { problems: [problem(lineNo, 'line', `csv.columns: expected ${columns!.length} columns, found ${cells.length}`)] };
+    if (cells.length !== columns!.length)
+      return { problems: [problem(lineNo, 'line', `csv.columns: expected ${columns!.length} columns, found ${cells.length}`)] };
     raw = {};
-    columns!.forEach((c, i) => { if (cells[i] !== '') raw[c] = cells[i]; });
+    columns!.forEach((c, i) => {
+      if (cells[i] !== '') raw[c] = cells[i];
+    });
   }
   return normalise(raw, lineNo);
 }
@@ -94,14 +142,18 @@ function normalise(raw: Record<string, unknown>, lineNo: number): { change?: Ide
   const problems: ImportProblem[] = [];
   const c: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(raw)) if (v !== null && v !== '') c[k] = typeof v === 'number' && k === 'sex' ? String(v) : v;
-  c.changeReason = c.changeReason === undefined ? 'add' : REASONS[String(c.changeReason)] ?? c.changeReason;
-  for (const [field, allowUnknown] of [['birthDate', true], ['changeDate', false]] as const) {
+  c.changeReason = c.changeReason === undefined ? 'add' : (REASONS[String(c.changeReason)] ?? c.changeReason);
+  for (const [field, allowUnknown] of [
+    ['birthDate', true],
+    ['changeDate', false],
+  ] as const) {
     if (typeof c[field] !== 'string') continue;
     const d = parseDate(c[field], { allowUnknown });
     if (d.ok) c[field] = d.iso;
     else problems.push(problem(lineNo, field, d.problem.replace(/^date\./, `${field}.`)));
   }
-  for (const r of REQUIRED) if (c[r] === undefined && !problems.some((p) => p.field === r)) problems.push(problem(lineNo, r, `${r}.required: missing`));
+  for (const r of REQUIRED)
+    if (c[r] === undefined && !problems.some((p) => p.field === r)) problems.push(problem(lineNo, r, `${r}.required: missing`));
   for (const d of validateIdentityChange(c)) {
     if (!problems.some((p) => p.field === d.path)) problems.push(problem(lineNo, d.path, d.problem));
   }

@@ -12,12 +12,20 @@ import { IdentityStore, IdentityStoreError } from '../identityStore.js';
 import type { IdentityChange } from '../identityStoreTypes.js';
 import { parseHeader, parseLine, type ImportFormat, type ImportProblem } from './format.js';
 
-export interface ImportProgress { done: number; total: number; unit: 'bytes' | 'records'; lines: number; accepted: number; unchanged: number; rejected: number }
+export interface ImportProgress {
+  done: number;
+  total: number;
+  unit: 'bytes' | 'records';
+  lines: number;
+  accepted: number;
+  unchanged: number;
+  rejected: number;
+}
 export interface ImportSummary {
-  lines: number;          // data lines read (this run and the runs it resumed)
-  accepted: number;       // stored as a new record or a new version
-  unchanged: number;      // identical to what the store already held
-  rejected: number;       // lines with problems (see the report)
+  lines: number; // data lines read (this run and the runs it resumed)
+  accepted: number; // stored as a new record or a new version
+  unchanged: number; // identical to what the store already held
+  rejected: number; // lines with problems (see the report)
   resumedFromLine: number;
 }
 
@@ -34,8 +42,8 @@ interface Checkpoint {
   size?: number;
   mtimeMs?: number;
   columns?: string[];
-  line: number;        // last committed line (file) or record index (generate)
-  offset: number;      // byte offset after that line
+  line: number; // last committed line (file) or record index (generate)
+  offset: number; // byte offset after that line
   accepted: number;
   unchanged: number;
   rejected: number;
@@ -48,7 +56,9 @@ export class ImportError extends Error {}
 type Sub = AbstractSublevel<any, string | Uint8Array, string, string>; // eslint-disable-line @typescript-eslint/no-explicit-any -- nested sublevel
 
 function checkpoints(db: Db): Sub {
-  return db.sublevel<string, string>(SUBLEVELS.identity, { valueEncoding: 'utf8' }).sublevel<string, string>('import', { valueEncoding: 'utf8' });
+  return db
+    .sublevel<string, string>(SUBLEVELS.identity, { valueEncoding: 'utf8' })
+    .sublevel<string, string>('import', { valueEncoding: 'utf8' });
 }
 
 /** Lines of a file with the byte offset after each, from byte `start`. */
@@ -74,7 +84,13 @@ class BatchWriter {
   private numbers = new Set<string>();
   pending = 0;
 
-  constructor(private readonly db: Db, private readonly store: IdentityStore, private readonly cp: Checkpoint, private readonly sub: Sub, private readonly key: string) {
+  constructor(
+    private readonly db: Db,
+    private readonly store: IdentityStore,
+    private readonly cp: Checkpoint,
+    private readonly sub: Sub,
+    private readonly key: string,
+  ) {
     this.batch = db.batch();
   }
 
@@ -130,13 +146,20 @@ class BatchWriter {
 async function loadCheckpoint(sub: Sub, key: string, resume: boolean | undefined, describe: string): Promise<Checkpoint | undefined> {
   const raw = await sub.get(key);
   const cp = raw ? (JSON.parse(raw) as Checkpoint) : undefined;
-  if (cp && !cp.done && !resume) throw new ImportError(`an import of ${describe} stopped after line ${cp.line}: rerun with --resume to continue it`);
+  if (cp && !cp.done && !resume)
+    throw new ImportError(`an import of ${describe} stopped after line ${cp.line}: rerun with --resume to continue it`);
   if (!cp || cp.done || !resume) return undefined;
   return cp;
 }
 
 /** Imports a CSV or JSONL register extract (docs/import.md). */
-export async function importFile(db: Db, store: IdentityStore, path: string, format: ImportFormat, opts: ImportOptions = {}): Promise<ImportSummary> {
+export async function importFile(
+  db: Db,
+  store: IdentityStore,
+  path: string,
+  format: ImportFormat,
+  opts: ImportOptions = {},
+): Promise<ImportSummary> {
   const abs = resolve(path);
   const st = statSync(abs);
   const sub = checkpoints(db);
@@ -146,14 +169,34 @@ export async function importFile(db: Db, store: IdentityStore, path: string, for
     throw new ImportError(`${abs} changed since the interrupted import (size or modification time): it cannot be resumed`);
   }
   if (opts.resume && !prior) throw new ImportError(`nothing to resume for ${abs}`);
-  const cp: Checkpoint = prior ?? { kind: 'file', source: abs, size: st.size, mtimeMs: st.mtimeMs, line: 0, offset: 0, accepted: 0, unchanged: 0, rejected: 0, done: false };
+  const cp: Checkpoint = prior ?? {
+    kind: 'file',
+    source: abs,
+    size: st.size,
+    mtimeMs: st.mtimeMs,
+    line: 0,
+    offset: 0,
+    accepted: 0,
+    unchanged: 0,
+    rejected: 0,
+    done: false,
+  };
   const resumedFromLine = cp.line;
   const writer = new BatchWriter(db, store, cp, sub, key);
   const batchSize = opts.batchSize ?? 1000;
   let lineNo = cp.line;
   let columns = cp.columns;
   const report = (p: ImportProblem) => opts.onProblem?.(p);
-  const progress = () => opts.onProgress?.({ done: cp.offset, total: st.size, unit: 'bytes', lines: cp.line, accepted: cp.accepted, unchanged: cp.unchanged, rejected: cp.rejected });
+  const progress = () =>
+    opts.onProgress?.({
+      done: cp.offset,
+      total: st.size,
+      unit: 'bytes',
+      lines: cp.line,
+      accepted: cp.accepted,
+      unchanged: cp.unchanged,
+      rejected: cp.rejected,
+    });
   for await (const { text, end } of linesFrom(abs, cp.offset)) {
     lineNo++;
     if (format === 'csv' && lineNo === 1) {
@@ -183,21 +226,52 @@ export async function importFile(db: Db, store: IdentityStore, path: string, for
   cp.done = true;
   await writer.flush();
   progress();
-  return { lines: cp.line - (columns && format === 'csv' ? 1 : 0), accepted: cp.accepted, unchanged: cp.unchanged, rejected: cp.rejected, resumedFromLine };
+  return {
+    lines: cp.line - (columns && format === 'csv' ? 1 : 0),
+    accepted: cp.accepted,
+    unchanged: cp.unchanged,
+    rejected: cp.rejected,
+    resumedFromLine,
+  };
 }
 
 /** Loads a generated population (sim/residents.ts): demos and the benchmark. */
-export async function importGenerated(db: Db, store: IdentityStore, spec: PopulationSpec, count: number, opts: ImportOptions & { seed?: string } = {}): Promise<ImportSummary> {
+export async function importGenerated(
+  db: Db,
+  store: IdentityStore,
+  spec: PopulationSpec,
+  count: number,
+  opts: ImportOptions & { seed?: string } = {},
+): Promise<ImportSummary> {
   const sub = checkpoints(db);
   const source = `${spec.name}/${opts.seed ?? 'juki-gw'}/${count}`;
   const key = 'generate:' + source;
   const prior = await loadCheckpoint(sub, key, opts.resume, `generated ${source}`);
   if (opts.resume && !prior) throw new ImportError(`nothing to resume for generated ${source}`);
   // Into an empty store the generator's codes and numbers are new by construction: skip the reads.
-  const cp: Checkpoint = prior ?? { kind: 'generate', source, line: 0, offset: 0, accepted: 0, unchanged: 0, rejected: 0, fresh: store.lastSeq() === 0, done: false };
+  const cp: Checkpoint = prior ?? {
+    kind: 'generate',
+    source,
+    line: 0,
+    offset: 0,
+    accepted: 0,
+    unchanged: 0,
+    rejected: 0,
+    fresh: store.lastSeq() === 0,
+    done: false,
+  };
   const writer = new BatchWriter(db, store, cp, sub, key);
   const batchSize = opts.batchSize ?? 2000;
-  const progress = () => opts.onProgress?.({ done: cp.line, total: count, unit: 'records', lines: cp.line, accepted: cp.accepted, unchanged: cp.unchanged, rejected: cp.rejected });
+  const progress = () =>
+    opts.onProgress?.({
+      done: cp.line,
+      total: count,
+      unit: 'records',
+      lines: cp.line,
+      accepted: cp.accepted,
+      unchanged: cp.unchanged,
+      rejected: cp.rejected,
+    });
   for (const r of generateResidents(spec, { seed: opts.seed, count: count - cp.line, start: cp.line })) {
     const p = await writer.add(r, cp.line + 1, cp.fresh === true);
     if (p) opts.onProblem?.(p);

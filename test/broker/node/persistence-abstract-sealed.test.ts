@@ -19,8 +19,15 @@ after(() => rmSync(root, { recursive: true, force: true }));
 const key = randomBytes(32);
 let sealed = 0;
 const sealer = {
-  seal: (plain: Uint8Array) => { sealed++; return sealWith(1, key, plain); },
-  unseal: (v: Uint8Array) => unsealWith((id) => { if (id !== 1) throw new Error(`unknown key ${id}`); return key; }, v),
+  seal: (plain: Uint8Array) => {
+    sealed++;
+    return sealWith(1, key, plain);
+  },
+  unseal: (v: Uint8Array) =>
+    unsealWith((id) => {
+      if (id !== 1) throw new Error(`unknown key ${id}`);
+      return key;
+    }, v),
 };
 
 abstractPersistence({

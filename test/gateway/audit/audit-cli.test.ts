@@ -9,7 +9,6 @@ import { lookup, testSigner } from './audit-helpers.js';
 import { tempDir } from '../../helpers/tmp.js';
 import { jukiGw } from '../../helpers/cli.js';
 
-
 const cli = (...args: string[]) => jukiGw(['audit', ...args]);
 
 const dir = tempDir('jukigw-audit-cli-');
@@ -98,7 +97,9 @@ describe('juki-gw audit prune', () => {
       await log.append(lookup(i, { at: i <= 8 ? '2015-05-01T09:00:00+09:00' : undefined }));
       if (i === 8 || i === 12) await log.checkpoint();
     }
-    await log.close(); await db.close(); await signer.close();
+    await log.close();
+    await db.close();
+    await signer.close();
 
     expect((await cli('prune', '--config', configFile, '--now', '2026-11-24')).stdout).toMatch(/nothing pruned: nothing exported yet/);
     expect((await cli('export', '--data-dir', d.path, '--before', '2020-01-01', '--out', join(d.path, 'old.jsonl'))).code).toBe(0);

@@ -16,23 +16,44 @@ export const hashKey = createKeyHasher(Buffer.alloc(32, 9));
 
 export function lookup(i: number, over: Partial<AuditEventInput> = {}): AuditEventInput {
   return {
-    actor: { kind: 'operator', id: `op-${i % 3}` }, terminalId: `term-${i % 2}`, dutyCode: 'J01',
-    action: 'identity.search', outcome: 'ok', keys: [hashKey('rc', `1234567890${i % 10}`)], hitCount: i % 4,
-    detail: { messageId: `m-${i}` }, ...over,
+    actor: { kind: 'operator', id: `op-${i % 3}` },
+    terminalId: `term-${i % 2}`,
+    dutyCode: 'J01',
+    action: 'identity.search',
+    outcome: 'ok',
+    keys: [hashKey('rc', `1234567890${i % 10}`)],
+    hitCount: i % 4,
+    detail: { messageId: `m-${i}` },
+    ...over,
   };
 }
 
-export interface Fixture { dir: { path: string; cleanup: () => void }; dbPath: string; db: Db; signer: TokenSigner; log: AuditLog; close(): Promise<void> }
+export interface Fixture {
+  dir: { path: string; cleanup: () => void };
+  dbPath: string;
+  db: Db;
+  signer: TokenSigner;
+  log: AuditLog;
+  close(): Promise<void>;
+}
 
 export async function openFixture(opts: Partial<AuditLogOptions> = {}): Promise<Fixture> {
   const dir = tempDir('jukigw-audit-');
   const dbPath = join(dir.path, 'db');
   const db = await openApplianceDb(dbPath);
-  const signer = opts.signer as TokenSigner | undefined ?? await testSigner();
+  const signer = (opts.signer as TokenSigner | undefined) ?? (await testSigner());
   const log = await createAuditLog({ db, signer, checkpointEvery: 1_000_000, checkpointSeconds: 3600, ...opts });
   return {
-    dir, dbPath, db, signer, log,
-    async close() { await log.close(); if (db.status === 'open') await db.close(); dir.cleanup(); },
+    dir,
+    dbPath,
+    db,
+    signer,
+    log,
+    async close() {
+      await log.close();
+      if (db.status === 'open') await db.close();
+      dir.cleanup();
+    },
   };
 }
 

@@ -39,10 +39,15 @@ const kidOfFile = (file: string) => kidOf(pemBlocks(readFileSync(file, 'utf8'))[
 
 async function writeConfig(keyLabel: string) {
   configText = [
-    "municipalities: ['242012']", `dataDir: ${dataDir}`, 'log: { level: error }',
+    "municipalities: ['242012']",
+    `dataDir: ${dataDir}`,
+    'log: { level: error }',
     `hsm: { kind: pkcs11, module: ${token.module}, tokenLabel: ${token.label}, pin: { env: ${PIN_ENV} }, keyLabel: ${keyLabel}, signingThreads: false, sessions: 1 }`,
-    `ui: { enabled: true, host: 127.0.0.1, port: ${await freePort()} }`, `admin: { host: 127.0.0.1, port: ${await freePort()} }`,
-    'audit: { checkpointEvery: 5, checkpointSeconds: 3600 }', 'limits: { minFreeDiskBytes: 0 }', '',
+    `ui: { enabled: true, host: 127.0.0.1, port: ${await freePort()} }`,
+    `admin: { host: 127.0.0.1, port: ${await freePort()} }`,
+    'audit: { checkpointEvery: 5, checkpointSeconds: 3600 }',
+    'limits: { minFreeDiskBytes: 0 }',
+    '',
   ].join('\n');
   writeFileSync(configFile, configText);
 }
@@ -50,10 +55,18 @@ async function writeConfig(keyLabel: string) {
 async function start() {
   const r = loadConfig(configFile);
   if (!r.ok) throw new Error(JSON.stringify(r.problems));
-  app = await startAppliance(r.config, { logger: createLogger({ level: 'silent' }), configText, only: ['hsm', 'crypto', 'audit', 'config-versions', 'ui'] });
+  app = await startAppliance(r.config, {
+    logger: createLogger({ level: 'silent' }),
+    configText,
+    only: ['hsm', 'crypto', 'audit', 'config-versions', 'ui'],
+  });
   return app;
 }
-async function stop() { const a = app; app = undefined; await a?.close(); }
+async function stop() {
+  const a = app;
+  app = undefined;
+  await a?.close();
+}
 
 /** Entries as the flows write them, through the running appliance's audit log. */
 async function writeEntries(n: number, from: number) {
@@ -71,7 +84,10 @@ async function applianceVerdicts() {
   // The verdict's wording is read in English (the UI's default is Japanese).
   expect((await ui.post('/password/language', { language: 'en' })).status).toBeLessThan(400);
   const page = (await ui.get('/audit?verify=1')).text;
-  return { api: api.json as { ok: boolean; detail: string }, page: /<span id="verify-result"[^>]*>([^<]*)/.exec(page)?.[1] ?? page.slice(0, 300) };
+  return {
+    api: api.json as { ok: boolean; detail: string },
+    page: /<span id="verify-result"[^>]*>([^<]*)/.exec(page)?.[1] ?? page.slice(0, 300),
+  };
 }
 
 async function storedCertKids(): Promise<string[]> {
@@ -80,16 +96,21 @@ async function storedCertKids(): Promise<string[]> {
     const out: string[] = [];
     for await (const k of auditStore(db).keys({ gte: 'cert/', lt: 'cert0' })) out.push(k.slice(5));
     return out;
-  } finally { await db.close(); }
+  } finally {
+    await db.close();
+  }
 }
 
 async function handoverEntries(): Promise<AuditEntry[]> {
   const db = await openApplianceDb(join(dataDir, 'db'));
   try {
     const out: AuditEntry[] = [];
-    for await (const v of auditStore(db).values({ gte: 'e/', lt: 'e0' })) if ((v as AuditEntry).event.action === 'audit.keyHandover') out.push(v as AuditEntry);
+    for await (const v of auditStore(db).values({ gte: 'e/', lt: 'e0' }))
+      if ((v as AuditEntry).event.action === 'audit.keyHandover') out.push(v as AuditEntry);
     return out;
-  } finally { await db.close(); }
+  } finally {
+    await db.close();
+  }
 }
 
 beforeAll(async () => {
@@ -107,8 +128,15 @@ beforeAll(async () => {
   expect(await auth.changePassword('inspector', 'audit handover password 1', PASSWORD)).toBeUndefined();
 }, 180_000);
 
-afterEach(async () => { await stop(); });
-afterAll(async () => { await stop(); delete process.env[PIN_ENV]; token?.cleanup(); dir.cleanup(); });
+afterEach(async () => {
+  await stop();
+});
+afterAll(async () => {
+  await stop();
+  delete process.env[PIN_ENV];
+  token?.cleanup();
+  dir.cleanup();
+});
 
 async function expectAllIntact(pins: string[][]) {
   const plain = await cli('audit', 'verify', '--data-dir', dataDir);
@@ -147,7 +175,12 @@ describe('audit trail across the certificate procedure (SoftHSM, real CLI)', () 
     expect(v.page).toMatch(/^Chain intact: .*signing key handed over at #\d+/);
     await stop();
 
-    await expectAllIntact([['--config', configFile], ['--cert', devCert], ['--cert', signed], ['--cert', join(ca, 'ca.pem')]]);
+    await expectAllIntact([
+      ['--config', configFile],
+      ['--cert', devCert],
+      ['--cert', signed],
+      ['--cert', join(ca, 'ca.pem')],
+    ]);
     expect(await storedCertKids()).toEqual(expect.arrayContaining([devKid, caKid]));
     const [h] = await handoverEntries();
     expect(h?.event).toMatchObject({ outcome: 'ok', detail: { fromKid: devKid, toKid: caKid } });
@@ -164,7 +197,9 @@ describe('audit trail across the certificate procedure (SoftHSM, real CLI)', () 
   it('a new key (keys generate --label, keys selfsign, hsm.keyLabel): handed over by the outgoing key', async () => {
     const before = kidOfFile(certFile('node-signing'));
     expect((await cli('keys', 'generate', '--config', configFile, '--label', 'node-signing-2')).code).toBe(0);
-    expect((await cli('keys', 'selfsign', '--config', configFile, '--label', 'node-signing-2', '--subject', 'CN=lg:242012 2, O=Tsu City')).code).toBe(0);
+    expect(
+      (await cli('keys', 'selfsign', '--config', configFile, '--label', 'node-signing-2', '--subject', 'CN=lg:242012 2, O=Tsu City')).code,
+    ).toBe(0);
     await writeConfig('node-signing-2');
     await start();
     await writeEntries(7, 25);
@@ -174,10 +209,14 @@ describe('audit trail across the certificate procedure (SoftHSM, real CLI)', () 
     await stop();
     const after = kidOfFile(certFile('node-signing-2'));
     expect((await handoverEntries()).at(-1)?.event).toMatchObject({ outcome: 'ok', detail: { fromKid: before, toKid: after } });
-    await expectAllIntact([['--config', configFile], ['--cert', join(dir.path, 'dev-cert.pem')], ['--cert', join(ca, 'ca.pem')]]);
+    await expectAllIntact([
+      ['--config', configFile],
+      ['--cert', join(dir.path, 'dev-cert.pem')],
+      ['--cert', join(ca, 'ca.pem')],
+    ]);
   }, 300_000);
 
-  it('the HSM page\'s certificate import: same handover at the next start', async () => {
+  it("the HSM page's certificate import: same handover at the next start", async () => {
     await start();
     const auth = await openAuthStore({ db: app!.parts.db, idleMinutes: 15 });
     expect(await auth.createAccount('officer', 'security', 'security desk pass 1')).toBeUndefined();
@@ -203,6 +242,11 @@ describe('audit trail across the certificate procedure (SoftHSM, real CLI)', () 
     expect(v.api, v.api.detail).toMatchObject({ ok: true });
     await stop();
     expect((await handoverEntries()).at(-1)?.event.detail).toMatchObject({ toKid: kidOfFile(issued) });
-    await expectAllIntact([['--config', configFile], ['--cert', join(dir.path, 'dev-cert.pem')], ['--cert', join(ca, 'ca.pem')], ['--cert', issued]]);
+    await expectAllIntact([
+      ['--config', configFile],
+      ['--cert', join(dir.path, 'dev-cert.pem')],
+      ['--cert', join(ca, 'ca.pem')],
+      ['--cert', issued],
+    ]);
   }, 300_000);
 });

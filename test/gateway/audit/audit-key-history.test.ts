@@ -8,7 +8,15 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { hsmSection } from '../../../config/schema/hsm.js';
 import { previousKeyOnToken } from '../../../hsm/previous-key.js';
-import { createAuditLog, entryHash, signCheckpoint, verifySegmentFile, type AuditEntry, type AuditLog, type CheckpointRecord } from '../../../gateway/audit/index.js';
+import {
+  createAuditLog,
+  entryHash,
+  signCheckpoint,
+  verifySegmentFile,
+  type AuditEntry,
+  type AuditLog,
+  type CheckpointRecord,
+} from '../../../gateway/audit/index.js';
 import { auditStore, verifyAuditLog } from '../../../gateway/audit/verify.js';
 import { HANDOVER_ACTION } from '../../../gateway/audit/keyHistory.js';
 import { nowIso } from '../../../platform/envelope.js';
@@ -24,7 +32,12 @@ const ck = (s: number) => `c/${s.toString().padStart(16, '0')}`;
 
 let dir: ReturnType<typeof tempDir> | undefined;
 let db: Db | undefined;
-afterEach(async () => { if (db?.status === 'open') await db.close(); dir?.cleanup(); dir = undefined; db = undefined; });
+afterEach(async () => {
+  if (db?.status === 'open') await db.close();
+  dir?.cleanup();
+  dir = undefined;
+  db = undefined;
+});
 
 async function openDb(): Promise<Db> {
   dir = tempDir('jukigw-keyhist-');
@@ -78,7 +91,7 @@ describe('key history: an intact renewal', () => {
     const again = await open(d, next);
     await again.close();
     expect((await verifyAuditLog(d)).keyHistory).toHaveLength(2);
-    expect((await store().get(ek(22)))).toBeUndefined();
+    expect(await store().get(ek(22))).toBeUndefined();
   });
 
   it('a CA certificate pins the certificates it issued, and through the handover the earlier ones', async () => {
@@ -90,7 +103,10 @@ describe('key history: an intact renewal', () => {
     await write(await open(d, next), 12, 10);
     expect(await verifyAuditLog(d, { trustedCerts: [Buffer.from(ca.cert.rawData)] })).toMatchObject({ ok: true });
     const otherCa = await createDevCa(join(dir!.path, 'other-ca'));
-    expect((await verifyAuditLog(d, { trustedCerts: [Buffer.from(otherCa.cert.rawData)] })).firstBad).toMatchObject({ seq: 5, reason: 'bad_checkpoint' });
+    expect((await verifyAuditLog(d, { trustedCerts: [Buffer.from(otherCa.cert.rawData)] })).firstBad).toMatchObject({
+      seq: 5,
+      reason: 'bad_checkpoint',
+    });
   });
 
   it('a new key (another key of the token) hands over through the previousKey resolver', async () => {
@@ -98,13 +114,20 @@ describe('key history: an intact renewal', () => {
     const old = await testSigner('CN=key-1');
     await write(await open(d, old), 1, 10);
     const next = await testSigner('CN=key-2');
-    await write(await open(d, next, { previousKey: async (der) => Buffer.from(der).equals(Buffer.from(old.certificateDer)) ? { signer: old, release: async () => {} } : null }), 12, 10);
+    await write(
+      await open(d, next, {
+        previousKey: async (der) =>
+          Buffer.from(der).equals(Buffer.from(old.certificateDer)) ? { signer: old, release: async () => {} } : null,
+      }),
+      12,
+      10,
+    );
     expect((await get(11)).event).toMatchObject({ outcome: 'ok', detail: { fromKid: old.kid, toKid: next.kid } });
     expect(await verifyAuditLog(d, { trustedKids: [old.kid] })).toMatchObject({ ok: true });
     expect(await verifyAuditLog(d, { trustedKids: [next.kid] })).toMatchObject({ ok: true });
   });
 
-  it('software keys: the appliance\'s resolver finds the outgoing key file in the data dir, and nothing else', async () => {
+  it("software keys: the appliance's resolver finds the outgoing key file in the data dir, and nothing else", async () => {
     const d = await openDb();
     const hsm = (keyLabel: string) => hsmSection.parse({ kind: 'software', keyLabel });
     const dataDir = join(dir!.path, 'data');
@@ -120,7 +143,8 @@ describe('key history: an intact renewal', () => {
     // A certificate no key in the data dir fits: no signer, and no key file is made for it.
     expect(await previousKeyOnToken(hsm('key-b'), dataDir, b)((await testSigner('CN=elsewhere')).certificateDer)).toBeNull();
     expect(files()).toEqual(before);
-    await a.close(); await b.close();
+    await a.close();
+    await b.close();
   });
 
   it('an exported segment across the handover verifies pinned to either certificate; prune under the new key works', async () => {
@@ -128,8 +152,11 @@ describe('key history: an intact renewal', () => {
     const { exportSegment, applyRetention } = await import('../../../gateway/audit/segment.js');
     const out = join(dir!.path, 'seg.jsonl');
     expect(await exportSegment(d, { before: new Date(Date.now() + 60_000), out })).toMatchObject({ fromSeq: 1, toSeq: 21 });
-    for (const pin of [[old.certificateDer], [next.certificateDer]]) expect(await verifySegmentFile(out, { trustedCerts: pin })).toMatchObject({ ok: true });
-    expect((await verifySegmentFile(out, { trustedCerts: [(await testSigner('CN=x')).certificateDer] })).problem?.message).toMatch(/checkpoint 5: signed by an untrusted key/);
+    for (const pin of [[old.certificateDer], [next.certificateDer]])
+      expect(await verifySegmentFile(out, { trustedCerts: pin })).toMatchObject({ ok: true });
+    expect((await verifySegmentFile(out, { trustedCerts: [(await testSigner('CN=x')).certificateDer] })).problem?.message).toMatch(
+      /checkpoint 5: signed by an untrusted key/,
+    );
     const r = await applyRetention(d, next, { retentionYears: 1, now: new Date(Date.now() + 2 * 366 * 86400_000), requireExported: true });
     expect(r).toMatchObject({ prunedThrough: 21 });
     expect(await verifyAuditLog(d, { trustedKids: [next.kid] })).toMatchObject({ ok: true });
@@ -153,7 +180,12 @@ describe('key history: tampering still fails', () => {
     // the earlier key is not vouched for either.
     const r = await verifyAuditLog(d, { trustedKids: [next.kid] });
     expect(r.ok).toBe(false);
-    expect(r.issues).toEqual(expect.arrayContaining([expect.objectContaining({ seq: 11, reason: 'changed' }), expect.objectContaining({ seq: 5, reason: 'bad_checkpoint' })]));
+    expect(r.issues).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ seq: 11, reason: 'changed' }),
+        expect.objectContaining({ seq: 5, reason: 'bad_checkpoint' }),
+      ]),
+    );
   });
 
   it('the chain re-signed from entry 14 on with a key that was never handed over', async () => {
@@ -175,7 +207,10 @@ describe('key history: tampering still fails', () => {
     expect(pinnedOld.firstBad!.message).toMatch(new RegExp(`untrusted key ${x.kid}`));
     // Pinned to the incoming key, which never signed: nothing in the log is vouched for.
     const pinnedNext = await verifyAuditLog(d, { trustedKids: [next.kid] });
-    expect(pinnedNext.issues.map((i) => [i.seq, i.reason])).toEqual([[5, 'bad_checkpoint'], [15, 'bad_checkpoint']]);
+    expect(pinnedNext.issues.map((i) => [i.seq, i.reason])).toEqual([
+      [5, 'bad_checkpoint'],
+      [15, 'bad_checkpoint'],
+    ]);
     expect(pinnedNext.issues[1]!.message).toMatch(new RegExp(`untrusted key ${x.kid}`));
     // Not pinned, the attacker's key shows as a change without handover.
     const plain = await verifyAuditLog(d);
@@ -193,9 +228,17 @@ describe('key history: tampering still fails', () => {
       await store().put(ek(seq), { seq, prev: head.hash, hash, event });
       head = { seq, hash };
     };
-    await add({ at: nowIso(), actor: { kind: 'appliance', id: 'audit' }, action: HANDOVER_ACTION, outcome: 'ok', keys: [], detail: { fromKid: next.kid, toKid: x.kid } });
+    await add({
+      at: nowIso(),
+      actor: { kind: 'appliance', id: 'audit' },
+      action: HANDOVER_ACTION,
+      outcome: 'ok',
+      keys: [],
+      detail: { fromKid: next.kid, toKid: x.kid },
+    });
     await store().put(ck(22), await signCheckpoint(x, 'audit.checkpoint', 22, head.hash));
-    for (let i = 0; i < 3; i++) await add({ at: nowIso(), actor: { kind: 'operator', id: 'op-x' }, action: 'identity.search', outcome: 'ok', keys: [] });
+    for (let i = 0; i < 3; i++)
+      await add({ at: nowIso(), actor: { kind: 'operator', id: 'op-x' }, action: 'identity.search', outcome: 'ok', keys: [] });
     await store().put(ck(25), await signCheckpoint(x, 'audit.checkpoint', 25, head.hash));
     await store().put(`cert/${x.kid}`, Buffer.from(x.certificateDer).toString('base64'));
     await store().put('head', head);
@@ -226,7 +269,12 @@ describe('key history: the outgoing key is gone', () => {
     await write(await open(d, old), 1, 10);
     const next = await testSigner('CN=replacement');
     await (await open(d, next)).close();
-    expect((await get(11)).event).toMatchObject({ action: HANDOVER_ACTION, outcome: 'error', code: 'outgoing_key_unavailable', detail: { fromKid: old.kid, toKid: next.kid } });
+    expect((await get(11)).event).toMatchObject({
+      action: HANDOVER_ACTION,
+      outcome: 'error',
+      code: 'outgoing_key_unavailable',
+      detail: { fromKid: old.kid, toKid: next.kid },
+    });
     // The incoming key signs at once: a restart before any new entry records the change only once.
     expect(((await store().get(ck(11))) as CheckpointRecord).kid).toBe(next.kid);
     await write(await open(d, next), 12, 10);
@@ -263,7 +311,14 @@ async function legacyLog(d: Db, a: TokenSigner, b: TokenSigner) {
   const s = auditStore(d);
   let prev = '0'.repeat(64);
   for (let seq = 1; seq <= 20; seq++) {
-    const event = { at: nowIso(), actor: { kind: 'operator', id: 'op-1' }, action: 'identity.search', outcome: 'ok', keys: [], detail: { messageId: `m-${seq}` } };
+    const event = {
+      at: nowIso(),
+      actor: { kind: 'operator', id: 'op-1' },
+      action: 'identity.search',
+      outcome: 'ok',
+      keys: [],
+      detail: { messageId: `m-${seq}` },
+    };
     const hash = entryHash(prev, seq, event);
     await s.put(ek(seq), { seq, prev, hash, event });
     await s.put('head', { seq, hash });

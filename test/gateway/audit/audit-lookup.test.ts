@@ -11,17 +11,33 @@ import { auditSection } from '../../../config/schema/audit.js';
 import { eventually, lookup, openFixture, type Fixture } from './audit-helpers.js';
 
 const config: LookupAlertConfig = {
-  actions: ['identity.search'], searchesPerMinute: 5, searchesPerHour: 20, hitsPerHour: 50, hitsPerSearch: 30, holdSeconds: 600,
+  actions: ['identity.search'],
+  searchesPerMinute: 5,
+  searchesPerHour: 20,
+  hitsPerHour: 50,
+  hitsPerSearch: 30,
+  holdSeconds: 600,
 };
 
 function capture() {
   const lines: Array<Record<string, unknown>> = [];
-  const logger = pino({ level: 'info' }, new Writable({ write(chunk, _e, cb) { lines.push(JSON.parse(String(chunk))); cb(); } }));
+  const logger = pino(
+    { level: 'info' },
+    new Writable({
+      write(chunk, _e, cb) {
+        lines.push(JSON.parse(String(chunk)));
+        cb();
+      },
+    }),
+  );
   return { logger, lines };
 }
 
 let fx: Fixture | undefined;
-afterEach(async () => { await fx?.close(); fx = undefined; });
+afterEach(async () => {
+  await fx?.close();
+  fx = undefined;
+});
 
 describe('look-up alarms', () => {
   it('raises per operator and per terminal when searches per minute exceed the threshold', () => {
@@ -30,8 +46,14 @@ describe('look-up alarms', () => {
     const { logger, lines } = capture();
     const alerts = createLookupAlerts({ config, registry, logger, now: () => t });
     const raised = [];
-    for (let i = 0; i < 6; i++) { raised.push(...alerts.record({ operatorId: 'op-1', terminalId: 'term-9', hits: 1 })); t += 1000; }
-    expect(raised.map((a) => `${a.scope}:${a.subject}:${a.rule}`)).toEqual(['operator:op-1:searches_per_minute', 'terminal:term-9:searches_per_minute']);
+    for (let i = 0; i < 6; i++) {
+      raised.push(...alerts.record({ operatorId: 'op-1', terminalId: 'term-9', hits: 1 }));
+      t += 1000;
+    }
+    expect(raised.map((a) => `${a.scope}:${a.subject}:${a.rule}`)).toEqual([
+      'operator:op-1:searches_per_minute',
+      'terminal:term-9:searches_per_minute',
+    ]);
     expect(raised[0]).toMatchObject({ value: 6, threshold: 5 });
     expect(alerts.activeAlarms()).toHaveLength(2);
     alerts.record({ operatorId: 'op-1', hits: 1 });
@@ -46,7 +68,10 @@ describe('look-up alarms', () => {
   it('slides the window: the same rate spread over time raises nothing', () => {
     let t = 0;
     const alerts = createLookupAlerts({ config, now: () => t });
-    for (let i = 0; i < 15; i++) { expect(alerts.record({ operatorId: 'op-2', hits: 1 })).toEqual([]); t += 15_000; }
+    for (let i = 0; i < 15; i++) {
+      expect(alerts.record({ operatorId: 'op-2', hits: 1 })).toEqual([]);
+      t += 15_000;
+    }
     expect(alerts.activeAlarms()).toEqual([]);
   });
 
@@ -54,7 +79,10 @@ describe('look-up alarms', () => {
     let t = 0;
     const alerts = createLookupAlerts({ config, now: () => t });
     const rules: string[] = [];
-    for (let i = 0; i < 21; i++) { rules.push(...alerts.record({ terminalId: 'term-3', hits: 2 }).map((a) => a.rule)); t += 60_000; }
+    for (let i = 0; i < 21; i++) {
+      rules.push(...alerts.record({ terminalId: 'term-3', hits: 2 }).map((a) => a.rule));
+      t += 60_000;
+    }
     expect(rules).toEqual(['searches_per_hour']);
     expect(alerts.record({ operatorId: 'op-4', hits: 31 }).map((a) => a.rule)).toEqual(['bulk_search']);
     expect(alerts.record({ operatorId: 'op-4', hits: 25 }).map((a) => a.rule)).toEqual(['hits_per_hour']);
@@ -77,10 +105,16 @@ describe('look-up alarms', () => {
   it('is fed by the audit log and records each raised alarm as an audit entry', async () => {
     const alerts = createLookupAlerts({ config: { ...config, searchesPerMinute: 3 } });
     fx = await openFixture({ lookupAlerts: alerts });
-    for (let i = 0; i < 4; i++) await fx.log.append(lookup(i, { actor: { kind: 'operator', id: 'op-7' }, terminalId: 'term-7', hitCount: 1 }));
+    for (let i = 0; i < 4; i++)
+      await fx.log.append(lookup(i, { actor: { kind: 'operator', id: 'op-7' }, terminalId: 'term-7', hitCount: 1 }));
     await fx.log.append(lookup(9, { action: 'identity.update', actor: { kind: 'operator', id: 'op-7' } }));
     await eventually(async () => (await fx!.log.query({ action: 'audit.lookupAlarm' })).length === 2);
-    expect(alerts.activeAlarms().map((a) => a.id).sort()).toEqual(['operator:op-7:searches_per_minute', 'terminal:term-7:searches_per_minute']);
+    expect(
+      alerts
+        .activeAlarms()
+        .map((a) => a.id)
+        .sort(),
+    ).toEqual(['operator:op-7:searches_per_minute', 'terminal:term-7:searches_per_minute']);
     const recorded = await fx.log.query({ action: 'audit.lookupAlarm' });
     expect(recorded.map((e) => e.event.detail?.subject).sort()).toEqual(['op-7', 'term-7']);
     expect((await fx.log.verify()).ok).toBe(true);
@@ -104,6 +138,8 @@ describe('look-up alarms', () => {
     await eventually(async () => ((await log.verify()).lastCheckpointSeq ?? 0) >= 3);
     expect(lookupAlerts.activeAlarms().map((a) => a.id)).toContain('operator:op-9:searches_per_minute');
     expect((await log.verify()).lastCheckpointSeq).toBeGreaterThanOrEqual(3);
-    await log.close(); await db.close(); dir.cleanup();
+    await log.close();
+    await db.close();
+    dir.cleanup();
   });
 });

@@ -6,7 +6,10 @@ import { auditStore } from '../../../gateway/audit/verify.js';
 import { lookup, openFixture, type Fixture } from './audit-helpers.js';
 
 let fx: Fixture | undefined;
-afterEach(async () => { await fx?.close(); fx = undefined; });
+afterEach(async () => {
+  await fx?.close();
+  fx = undefined;
+});
 
 const NOW = new Date('2026-11-24T00:00:00Z');
 const yearsAgo = (y: number, plusSeconds = 0) => new Date(Date.UTC(2026 - y, 10, 24) + plusSeconds * 1000).toISOString();
@@ -71,7 +74,9 @@ describe('audit export and retention', () => {
     const f = await agedLog();
     const store = auditStore(f.db);
     await store.del('e/0000000000000007');
-    await expect(f.log.exportSegment({ before: new Date(yearsAgo(7)), out: join(f.dir.path, 'x.jsonl') })).rejects.toThrow(/entry 7 is deleted/);
+    await expect(f.log.exportSegment({ before: new Date(yearsAgo(7)), out: join(f.dir.path, 'x.jsonl') })).rejects.toThrow(
+      /entry 7 is deleted/,
+    );
     await expect(f.log.applyRetention({ now: NOW, requireExported: false })).rejects.toThrow(/refusing to prune/);
   });
 });

@@ -17,7 +17,9 @@ beforeEach(async () => {
   }
   expect((await fx.log.verify()).ok).toBe(true);
 });
-afterEach(async () => { await fx.close(); });
+afterEach(async () => {
+  await fx.close();
+});
 
 const store = () => auditStore(fx.db);
 const get = async (s: number) => (await store().get(ek(s))) as AuditEntry;
@@ -26,7 +28,8 @@ const first = async () => (await fx.log.verify()).firstBad;
 
 /** Moves entries from..to by `delta` positions, optionally rewriting their seq fields too. */
 async function shift(from: number, to: number, delta: number, renumber: boolean) {
-  const order = delta > 0 ? Array.from({ length: to - from + 1 }, (_, i) => to - i) : Array.from({ length: to - from + 1 }, (_, i) => from + i);
+  const order =
+    delta > 0 ? Array.from({ length: to - from + 1 }, (_, i) => to - i) : Array.from({ length: to - from + 1 }, (_, i) => from + i);
   for (const s of order) {
     const e = await get(s);
     await put(s + delta, renumber ? { ...e, seq: s + delta } : e);
@@ -88,13 +91,15 @@ describe('audit verify pinpoints tampering', () => {
 
   it('two entries reordered', async () => {
     const [a, b] = [await get(13), await get(14)];
-    await put(13, b); await put(14, a);
+    await put(13, b);
+    await put(14, a);
     expect(await first()).toMatchObject({ seq: 13, reason: 'reordered' });
   });
 
   it('two entries reordered with their seq fields swapped too', async () => {
     const [a, b] = [await get(13), await get(14)];
-    await put(13, { ...b, seq: 13 }); await put(14, { ...a, seq: 14 });
+    await put(13, { ...b, seq: 13 });
+    await put(14, { ...a, seq: 14 });
     expect(await first()).toMatchObject({ seq: 13, reason: 'reordered' });
   });
 

@@ -7,7 +7,10 @@ import { SUBLEVELS } from '../../../platform/store/db.js';
 import { eventually, hashKey, lookup, openFixture, testSigner, type Fixture } from './audit-helpers.js';
 
 let fx: Fixture | undefined;
-afterEach(async () => { await fx?.close(); fx = undefined; });
+afterEach(async () => {
+  await fx?.close();
+  fx = undefined;
+});
 
 describe('audit log', () => {
   it('chains appends, checkpoints them and verifies clean', async () => {
@@ -20,7 +23,16 @@ describe('audit log', () => {
     expect(cp?.kid).toBe(fx.signer.kid);
     expect(await fx.log.checkpoint()).toBeNull();
     const report = await fx.log.verify();
-    expect(report).toMatchObject({ ok: true, entries: 25, firstSeq: 1, lastSeq: 25, checkpoints: 1, lastCheckpointSeq: 25, unsignedTail: 0, pinned: true });
+    expect(report).toMatchObject({
+      ok: true,
+      entries: 25,
+      firstSeq: 1,
+      lastSeq: 25,
+      checkpoints: 1,
+      lastCheckpointSeq: 25,
+      unsignedTail: 0,
+      pinned: true,
+    });
     expect(report.signers).toEqual([fx.signer.kid]);
   });
 
@@ -125,7 +137,10 @@ describe('audit log', () => {
     const real = await testSigner();
     let down = true;
     const flaky = Object.create(real, {
-      signEnvelope: { value: (e: Parameters<typeof real.signEnvelope>[0]) => (down ? Promise.reject(new Error('token unavailable')) : real.signEnvelope(e)) },
+      signEnvelope: {
+        value: (e: Parameters<typeof real.signEnvelope>[0]) =>
+          down ? Promise.reject(new Error('token unavailable')) : real.signEnvelope(e),
+      },
     }) as typeof real;
     fx = await openFixture({ signer: flaky, registry, checkpointEvery: 2 });
     for (let i = 0; i < 5; i++) await fx.log.append(lookup(i));
@@ -144,7 +159,10 @@ describe('audit verify while appending', () => {
     fx = await openFixture({ checkpointEvery: 7 });
     for (let i = 0; i < 50; i++) await fx.log.append(lookup(i));
     let stop = false;
-    const writer = (async () => { let i = 0; while (!stop) await fx.log.append(lookup(i++)); })();
+    const writer = (async () => {
+      let i = 0;
+      while (!stop) await fx.log.append(lookup(i++));
+    })();
     const reports = [];
     for (let k = 0; k < 5; k++) reports.push(await fx.log.verify());
     stop = true;

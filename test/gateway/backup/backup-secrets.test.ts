@@ -19,23 +19,34 @@ const tmp = tempDir('jukigw-backup-secrets-');
 afterAll(() => tmp.cleanup());
 const PASSPHRASE = 'a long backup passphrase, kept off the appliance';
 /** Children use the data-dir SoftHSM configuration, never one set for this test process. */
-const baseEnv = () => { const e = { ...process.env }; delete e.SOFTHSM2_CONF; delete e.JUKIGW_BACKUP_PASSPHRASE; return e; };
+const baseEnv = () => {
+  const e = { ...process.env };
+  delete e.SOFTHSM2_CONF;
+  delete e.JUKIGW_BACKUP_PASSPHRASE;
+  return e;
+};
 const cli = (args: string[], env: NodeJS.ProcessEnv = baseEnv()) => jukiGw(args, { env, timeoutMs: 120_000 });
 
 async function configFor(name: string, dataDir: string, hsm?: string): Promise<string> {
   const file = join(tmp.path, `${name}.yaml`);
-  writeFileSync(file, [
-    "municipalities: ['242012']", `dataDir: ${dataDir}`,
-    `listeners: [{ name: plain, type: plain, host: 127.0.0.1, port: ${await freePort()} }]`,
-    `admin: { host: 127.0.0.1, port: ${await freePort()} }`, `ui: { enabled: true, host: 127.0.0.1, port: ${await freePort()} }`,
-    'limits: { minFreeDiskBytes: 0 }', ...(hsm ? [`hsm: ${hsm}`] : []), '',
-  ].join('\n'));
+  writeFileSync(
+    file,
+    [
+      "municipalities: ['242012']",
+      `dataDir: ${dataDir}`,
+      `listeners: [{ name: plain, type: plain, host: 127.0.0.1, port: ${await freePort()} }]`,
+      `admin: { host: 127.0.0.1, port: ${await freePort()} }`,
+      `ui: { enabled: true, host: 127.0.0.1, port: ${await freePort()} }`,
+      'limits: { minFreeDiskBytes: 0 }',
+      ...(hsm ? [`hsm: ${hsm}`] : []),
+      '',
+    ].join('\n'),
+  );
   return file;
 }
 
 /** The kid the running appliance signs with, from its start-up log. */
 function signerKid(log: string): string {
-
   const line = log.split('\n').find((l) => l.includes('"msg":"signer ready"'));
   expect(line, log.slice(-2000)).toBeTruthy();
 
@@ -46,7 +57,8 @@ function filesOf(root: string, dir = root, out: string[] = []): string[] {
   for (const n of readdirSync(dir)) {
     const p = join(dir, n);
     if (relative(root, p) === 'db') continue;
-    if (statSync(p).isDirectory()) filesOf(root, p, out); else out.push(relative(root, p));
+    if (statSync(p).isDirectory()) filesOf(root, p, out);
+    else out.push(relative(root, p));
   }
   return out;
 }
@@ -67,14 +79,25 @@ describe('backup secrets: data-dir SoftHSM token', () => {
     for (const f of ['hsm/softhsm/user.pin', 'hsm/softhsm/so.pin', 'ui-tls/ui.key']) expect(filesOf(dataDir)).toContain(f);
   }, 180_000);
 
-
   it('refuses to write a backup without an encryption key unless --plaintext is given, and says why', async () => {
     const out = join(tmp.path, 'default.jgwb');
     const r = await cli(['backup', 'create', '--data-dir', dataDir, '--out', out, '--config', config]);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/backups are encrypted: give --passphrase-file FILE, JUKIGW_BACKUP_PASSPHRASE or --encrypt-to CERT\.pem/);
     expect(existsSync(out)).toBe(false);
-    const both = await cli(['backup', 'create', '--data-dir', dataDir, '--out', out, '--config', config, '--plaintext', '--encrypt-to', join(dataDir, 'ui-tls', 'ui.pem')]);
+    const both = await cli([
+      'backup',
+      'create',
+      '--data-dir',
+      dataDir,
+      '--out',
+      out,
+      '--config',
+      config,
+      '--plaintext',
+      '--encrypt-to',
+      join(dataDir, 'ui-tls', 'ui.pem'),
+    ]);
     expect(both.code).toBe(2);
     expect(both.stderr).toMatch(/--plaintext .*not with --encrypt-to/);
     const plain = await cli(['backup', 'create', '--data-dir', dataDir, '--out', out, '--config', config, '--plaintext']);
@@ -97,7 +120,8 @@ describe('backup secrets: data-dir SoftHSM token', () => {
     for (const f of filesOf(dataDir)) {
       const data = readFileSync(join(dataDir, f));
       if (data.length < 32) continue;
-      for (const at of [0, Math.floor((data.length - 32) / 2), data.length - 32]) expect(file.includes(data.subarray(at, at + 32)), f).toBe(false);
+      for (const at of [0, Math.floor((data.length - 32) / 2), data.length - 32])
+        expect(file.includes(data.subarray(at, at + 32)), f).toBe(false);
       checked++;
     }
     expect(checked).toBeGreaterThan(5);
@@ -114,10 +138,26 @@ describe('backup secrets: data-dir SoftHSM token', () => {
     mkdirSync(outDir);
     const pass = join(tmp.path, 'credential-backup-passphrase');
     writeFileSync(pass, `${PASSPHRASE}\n`, { mode: 0o600 });
-    const job = (extra: NodeJS.ProcessEnv) => run('bash', [join(import.meta.dirname, '..', '..', '..', 'deploy', 'backup', 'juki-gw-backup.sh')], {
-      env: { ...baseEnv(), DATA_DIR: dataDir, OUT_DIR: outDir, CONFIG: config, NODE: process.execPath,
-        JUKIGW: join(import.meta.dirname, '..', '..', '..', 'bin', 'juki-gw.js'), RECIPIENT: join(tmp.path, 'no-recipient.pem'), PASSPHRASE_FILE: join(tmp.path, 'no-passphrase'), ...extra },
-    }).then(() => 0, (e: { code: number; stderr: string }) => { expect(e.stderr).toMatch(/no encryption key: .*no backup written/); return e.code; });
+    const job = (extra: NodeJS.ProcessEnv) =>
+      run('bash', [join(import.meta.dirname, '..', '..', '..', 'deploy', 'backup', 'juki-gw-backup.sh')], {
+        env: {
+          ...baseEnv(),
+          DATA_DIR: dataDir,
+          OUT_DIR: outDir,
+          CONFIG: config,
+          NODE: process.execPath,
+          JUKIGW: join(import.meta.dirname, '..', '..', '..', 'bin', 'juki-gw.js'),
+          RECIPIENT: join(tmp.path, 'no-recipient.pem'),
+          PASSPHRASE_FILE: join(tmp.path, 'no-passphrase'),
+          ...extra,
+        },
+      }).then(
+        () => 0,
+        (e: { code: number; stderr: string }) => {
+          expect(e.stderr).toMatch(/no encryption key: .*no backup written/);
+          return e.code;
+        },
+      );
     expect(await job({})).toBe(1);
     expect(readdirSync(outDir)).toEqual([]);
     expect(await job({ PASSPHRASE_FILE: pass })).toBe(0);
@@ -134,9 +174,13 @@ describe('backup secrets: data-dir SoftHSM token', () => {
     const env = { ...baseEnv(), JUKIGW_BACKUP_PASSPHRASE: PASSPHRASE };
     const r = await cli(['backup', 'restore', '--in', enc, '--data-dir', newDir, '--trust', cert], env);
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout).toMatch(/the SoftHSM token was restored without its PIN: write its user PIN to .*hsm\/softhsm\/user\.pin \(mode 0600\)/);
+    expect(r.stdout).toMatch(
+      /the SoftHSM token was restored without its PIN: write its user PIN to .*hsm\/softhsm\/user\.pin \(mode 0600\)/,
+    );
     const newConfig = await configFor('new', newDir);
-    await expect(spawnAppliance(newConfig, baseEnv())).rejects.toThrow(/user PIN file \S+\/hsm\/softhsm\/user\.pin is missing: a token restored from a backup comes without its PINs/);
+    await expect(spawnAppliance(newConfig, baseEnv())).rejects.toThrow(
+      /user PIN file \S+\/hsm\/softhsm\/user\.pin is missing: a token restored from a backup comes without its PINs/,
+    );
     // The operator brings the PIN (kept apart from the backup) to the new machine.
     writeFileSync(join(newDir, 'hsm', 'softhsm', 'user.pin'), readFileSync(join(dataDir, 'hsm', 'softhsm', 'user.pin')), { mode: 0o600 });
     const app = await spawnAppliance(newConfig, baseEnv());
@@ -176,14 +220,28 @@ describe('backup secrets: hardware token (keys stay in the token)', () => {
     const recipient = join(tmp.path, 'recipient');
     expect((await cli(['pki', 'issue', '--dir', ca, '--kind', 'client', '--cn', 'backup-recipient', '--out', recipient])).code).toBe(0);
     const out = join(tmp.path, 'hw.jgwb');
-    const c = await cli(['backup', 'create', '--data-dir', dataDir, '--out', out, '--config', config, '--encrypt-to', `${recipient}.pem`], hwEnv());
+    const c = await cli(
+      ['backup', 'create', '--data-dir', dataDir, '--out', out, '--config', config, '--encrypt-to', `${recipient}.pem`],
+      hwEnv(),
+    );
     expect(c.code, c.stderr).toBe(0);
     expect(c.stdout).toMatch(/encrypted \(AES-256-GCM, to the recipient certificate\)/);
     const v = verifyBackup(readFileSync(out), { decryptWith: { privateKeyPem: readFileSync(`${recipient}-key.pem`, 'utf8') } });
     const names = v.manifest.parts.map((p) => p.name);
     expect(names.filter((n) => n.startsWith('hsm/softhsm') || n.endsWith('.pin') || n.includes('software-key'))).toEqual([]);
     expect(names).toContain('hsm/juki-gw-signing.cert.pem');
-    const r = await cli(['backup', 'restore', '--in', out, '--data-dir', newDir, '--decrypt-key', `${recipient}-key.pem`, '--trust', join(dataDir, 'hsm', 'juki-gw-signing.cert.pem')]);
+    const r = await cli([
+      'backup',
+      'restore',
+      '--in',
+      out,
+      '--data-dir',
+      newDir,
+      '--decrypt-key',
+      `${recipient}-key.pem`,
+      '--trust',
+      join(dataDir, 'hsm', 'juki-gw-signing.cert.pem'),
+    ]);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).not.toMatch(/SoftHSM token was restored/);
     const app = await spawnAppliance(await configFor('hw-new', newDir, hsm), hwEnv());

@@ -82,7 +82,9 @@ describe('backup create / restore (CLI, data-dir SoftHSM signer)', () => {
     expect([...files.keys()].some((f) => f.startsWith('hsm/softhsm/tokens/'))).toBe(true);
     // The SoftHSM configuration is the one file restore adapts: it names its token folder by path.
     const conf = 'hsm/softhsm/softhsm2.conf';
-    expect(Buffer.from(restored.get(conf)!.hex, 'hex').toString()).toContain(`directories.tokendir = ${join(target, 'hsm', 'softhsm', 'tokens')}`);
+    expect(Buffer.from(restored.get(conf)!.hex, 'hex').toString()).toContain(
+      `directories.tokendir = ${join(target, 'hsm', 'softhsm', 'tokens')}`,
+    );
     files.delete(conf);
     restored.delete(conf);
     // PIN files never go into a backup.
@@ -131,7 +133,9 @@ describe('backup create / restore (CLI, data-dir SoftHSM signer)', () => {
     writeFileSync(pass, 'correct horse battery staple\n');
     writeFileSync(wrong, 'incorrect horse battery staple\n');
     const enc = join(tmp.path, 'pass.jgwb');
-    expect((await cli('backup', 'create', '--data-dir', dataDir, '--out', enc, '--passphrase-file', pass, '--config', config)).code).toBe(0);
+    expect((await cli('backup', 'create', '--data-dir', dataDir, '--out', enc, '--passphrase-file', pass, '--config', config)).code).toBe(
+      0,
+    );
     expect(readFileSync(enc).includes(Buffer.from('not-a-real-password'))).toBe(false);
     const none = await cli('backup', 'verify', '--in', enc, '--trust', cert());
     expect(none.stderr).toMatch(/encrypted with a passphrase: give --passphrase-file/);
@@ -155,16 +159,26 @@ describe('backup library: public-key encryption and tampering', () => {
 
   for (const kind of ['rsa', 'ec', 'x25519'] as const) {
     it(`encrypts to an ${kind} public key; only its private key opens it`, async () => {
-      const keys = kind === 'rsa' ? generateKeyPairSync('rsa', { modulusLength: 2048 })
-        : kind === 'ec' ? generateKeyPairSync('ec', { namedCurve: 'P-256' }) : generateKeyPairSync('x25519');
+      const keys =
+        kind === 'rsa'
+          ? generateKeyPairSync('rsa', { modulusLength: 2048 })
+          : kind === 'ec'
+            ? generateKeyPairSync('ec', { namedCurve: 'P-256' })
+            : generateKeyPairSync('x25519');
       const pem = keys.publicKey.export({ format: 'pem', type: 'spki' }).toString();
       const { file } = await createBackup({ dataDir, signer, encryptTo: { publicKeyPem: pem } });
       const priv = keys.privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
       const v = verifyBackup(file, { decryptWith: { privateKeyPem: priv }, trust: trust() });
       expect(v.pinned).toBe(true);
-      const otherPriv = (kind === 'rsa' ? generateKeyPairSync('rsa', { modulusLength: 2048 })
-        : kind === 'ec' ? generateKeyPairSync('ec', { namedCurve: 'P-256' }) : generateKeyPairSync('x25519'))
-        .privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
+      const otherPriv = (
+        kind === 'rsa'
+          ? generateKeyPairSync('rsa', { modulusLength: 2048 })
+          : kind === 'ec'
+            ? generateKeyPairSync('ec', { namedCurve: 'P-256' })
+            : generateKeyPairSync('x25519')
+      ).privateKey
+        .export({ format: 'pem', type: 'pkcs8' })
+        .toString();
       expect(() => verifyBackup(file, { decryptWith: { privateKeyPem: otherPriv } })).toThrow(/unwrap the backup key|decryption failed/);
     });
   }
@@ -176,12 +190,18 @@ describe('backup library: public-key encryption and tampering', () => {
     const archiveAt = magic + 4 + headerLen;
     const manifestLen = plain.readUInt32BE(archiveAt);
     let at = archiveAt + 4 + manifestLen;
-    const flip = (i: number) => { const c = Buffer.from(plain); c[i]! ^= 0x01; return c; };
+    const flip = (i: number) => {
+      const c = Buffer.from(plain);
+      c[i]! ^= 0x01;
+      return c;
+    };
     let checked = 0;
     for (const p of v.manifest.parts) {
       if (p.size === 0) continue;
       for (const off of [0, Math.floor(p.size / 2), p.size - 1]) {
-        expect(() => verifyBackup(flip(at + off), { trust: trust() })).toThrow(new RegExp(`part "${p.name.replace(/[.+]/g, '\\$&')}" is corrupt: SHA-256`));
+        expect(() => verifyBackup(flip(at + off), { trust: trust() })).toThrow(
+          new RegExp(`part "${p.name.replace(/[.+]/g, '\\$&')}" is corrupt: SHA-256`),
+        );
         checked++;
       }
       at += p.size;
@@ -202,25 +222,37 @@ describe('backup library: public-key encryption and tampering', () => {
 
   it('one changed byte in an encrypted backup is refused by the GCM tag', async () => {
     const pem = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-    const { file } = await createBackup({ dataDir, signer, encryptTo: { publicKeyPem: pem.publicKey.export({ format: 'pem', type: 'spki' }).toString() } });
+    const { file } = await createBackup({
+      dataDir,
+      signer,
+      encryptTo: { publicKeyPem: pem.publicKey.export({ format: 'pem', type: 'spki' }).toString() },
+    });
     const priv = pem.privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
     for (const i of [file.length - 1, file.length - 20, Math.floor(file.length / 2)]) {
-      const c = Buffer.from(file); c[i]! ^= 0x80;
+      const c = Buffer.from(file);
+      c[i]! ^= 0x80;
       expect(() => verifyBackup(c, { decryptWith: { privateKeyPem: priv } })).toThrow(/decryption failed: .*altered/);
     }
   });
 
-  it('backs up a running appliance\'s open db from one snapshot while writes go on', async () => {
+  it("backs up a running appliance's open db from one snapshot while writes go on", async () => {
     const live = join(tmp.path, 'live');
     const db = await openApplianceDb(join(live, 'db'));
     const outbox = db.sublevel(SUBLEVELS.outbox);
     const identity = db.sublevel(SUBLEVELS.identity);
     // Each batch writes a pair atomically: a consistent snapshot holds both halves of a pair or neither.
-    const pair = (i: number) => { const b = db.batch(); b.put(`p${i}`, Buffer.from('a'), { sublevel: outbox as never }); b.put(`p${i}`, Buffer.from('b'), { sublevel: identity as never }); return b.write(); };
+    const pair = (i: number) => {
+      const b = db.batch();
+      b.put(`p${i}`, Buffer.from('a'), { sublevel: outbox as never });
+      b.put(`p${i}`, Buffer.from('b'), { sublevel: identity as never });
+      return b.write();
+    };
     for (let i = 0; i < 500; i++) await pair(i);
     let i = 500;
     let writing = true;
-    const writer = (async () => { while (writing) await pair(i++); })();
+    const writer = (async () => {
+      while (writing) await pair(i++);
+    })();
     const { file } = await createBackup({ dataDir: live, signer, db, plaintext: true });
     writing = false;
     await writer;
@@ -238,7 +270,10 @@ describe('backup library: public-key encryption and tampering', () => {
   it('a signer certificate changed only in its base64 form (padding, line break) is refused', async () => {
     // Node's base64 decoder skips characters it does not know, so such a change would decode to the
     // same certificate and a changed byte of the manifest (e.g. its "=" padding) would go unnoticed.
-    const parts: Part[] = [{ name: 'db.records', kind: 'db', mode: 0o600, data: Buffer.alloc(0) }, { name: 'file', kind: 'file', mode: 0o644, data: Buffer.from('x') }];
+    const parts: Part[] = [
+      { name: 'db.records', kind: 'db', mode: 0o600, data: Buffer.alloc(0) },
+      { name: 'file', kind: 'file', mode: 0o644, data: Buffer.from('x') },
+    ];
     const archive = await signParts(parts, signer);
     const n = archive.readUInt32BE(0);
     const signed = JSON.parse(archive.subarray(4, 4 + n).toString('utf8')) as { certificate: string };
@@ -256,13 +291,17 @@ describe('backup library: public-key encryption and tampering', () => {
     if (c.endsWith('=')) variants.push(`${c.slice(0, -1)}<`);
     for (const altered of variants) {
       expect(Buffer.from(altered, 'base64').equals(Buffer.from(c, 'base64'))).toBe(true);
-      expect(() => verifyBackup(withManifest({ ...signed, certificate: altered }), { trust: trust() })).toThrow(/signer certificate is not canonical base64/);
+      expect(() => verifyBackup(withManifest({ ...signed, certificate: altered }), { trust: trust() })).toThrow(
+        /signer certificate is not canonical base64/,
+      );
     }
   });
 
   it('a validly signed manifest naming a path outside the data dir is refused', async () => {
-    const evil: Part[] = [{ name: 'db.records', kind: 'db', mode: 0o600, data: Buffer.alloc(0) },
-      { name: '../escape', kind: 'file', mode: 0o644, data: Buffer.from('x') }];
+    const evil: Part[] = [
+      { name: 'db.records', kind: 'db', mode: 0o600, data: Buffer.alloc(0) },
+      { name: '../escape', kind: 'file', mode: 0o644, data: Buffer.from('x') },
+    ];
     const file = sealContainer(await signParts(evil, signer));
     expect(() => verifyBackup(file, { trust: trust() })).toThrow(/unsafe part path "..\/escape"/);
     const abs = sealContainer(await signParts([evil[0]!, { ...evil[1]!, name: '/etc/passwd' }], signer));

@@ -25,12 +25,45 @@ const TERMINAL = 'term-01';
 const operator = { operatorId: 'op-0001', terminalId: 'tm-0001' };
 
 // Distinctive names: realistic records from the generator, names that occur nowhere else.
-const FAMILY: Array<[string, string]> = [['鵜殿', 'うどの'], ['朝熊', 'あさま'], ['波瀬', 'はぜ'], ['榊原', 'さかきばら'], ['御浜', 'みはま'],
-  ['紀宝', 'きほう'], ['度会', 'わたらい'], ['多気', 'たき'], ['明和', 'めいわ'], ['玉城', 'たまき'], ['大紀', 'たいき'], ['菰野', 'こもの'],
-  ['木曽岬', 'きそさき'], ['東員', 'とういん'], ['飯高', 'いいたか']];
-const GIVEN: Array<[string, string]> = [['雫', 'しずく'], ['琥珀', 'こはく'], ['蒼真', 'そうま'], ['凪沙', 'なぎさ'], ['律葵', 'りつき'],
-  ['燈', 'あかり'], ['澪花', 'みおか'], ['颯汰', 'そうた'], ['紬希', 'つむぎ'], ['陽葵', 'ひまり'], ['湊斗', 'みなと'], ['詩織', 'しおり'],
-  ['悠真', 'ゆうま'], ['結衣', 'ゆい'], ['蓮', 'れん'], ['葵', 'あおい'], ['樹', 'いつき'], ['楓', 'かえで'], ['柚', 'ゆず'], ['遥', 'はるか']];
+const FAMILY: Array<[string, string]> = [
+  ['鵜殿', 'うどの'],
+  ['朝熊', 'あさま'],
+  ['波瀬', 'はぜ'],
+  ['榊原', 'さかきばら'],
+  ['御浜', 'みはま'],
+  ['紀宝', 'きほう'],
+  ['度会', 'わたらい'],
+  ['多気', 'たき'],
+  ['明和', 'めいわ'],
+  ['玉城', 'たまき'],
+  ['大紀', 'たいき'],
+  ['菰野', 'こもの'],
+  ['木曽岬', 'きそさき'],
+  ['東員', 'とういん'],
+  ['飯高', 'いいたか'],
+];
+const GIVEN: Array<[string, string]> = [
+  ['雫', 'しずく'],
+  ['琥珀', 'こはく'],
+  ['蒼真', 'そうま'],
+  ['凪沙', 'なぎさ'],
+  ['律葵', 'りつき'],
+  ['燈', 'あかり'],
+  ['澪花', 'みおか'],
+  ['颯汰', 'そうた'],
+  ['紬希', 'つむぎ'],
+  ['陽葵', 'ひまり'],
+  ['湊斗', 'みなと'],
+  ['詩織', 'しおり'],
+  ['悠真', 'ゆうま'],
+  ['結衣', 'ゆい'],
+  ['蓮', 'れん'],
+  ['葵', 'あおい'],
+  ['樹', 'いつき'],
+  ['楓', 'かえで'],
+  ['柚', 'ゆず'],
+  ['遥', 'はるか'],
+];
 const COUNT = 300;
 /** Searches answered online (replies checked), then searches whose replies stay queued. */
 const SEARCHES = 20;
@@ -38,16 +71,30 @@ const QUEUED = 60;
 const MOVEOUTS = 20;
 
 const today = isoDateInJapan(Date.now());
-const residents = [...generateResidents('tsu', { count: COUNT * 2 })].filter((r) => r.lgCode === SERVED).slice(0, COUNT).map((r, i) => {
-  const [f, fk] = FAMILY[i % FAMILY.length]!;
-  const [g, gk] = GIVEN[Math.floor(i / FAMILY.length) % GIVEN.length]!;
-  return { ...r, name: `${f}\u3000${g}`, nameKana: `${fk}\u3000${gk}`, changeReason: 'add', changeDate: today, status: 'current' };
-});
+const residents = [...generateResidents('tsu', { count: COUNT * 2 })]
+  .filter((r) => r.lgCode === SERVED)
+  .slice(0, COUNT)
+  .map((r, i) => {
+    const [f, fk] = FAMILY[i % FAMILY.length]!;
+    const [g, gk] = GIVEN[Math.floor(i / FAMILY.length) % GIVEN.length]!;
+    return { ...r, name: `${f}\u3000${g}`, nameKana: `${fk}\u3000${gk}`, changeReason: 'add', changeDate: today, status: 'current' };
+  });
 
-interface Session { client: MqttClient; replies: Envelope[]; request(type: string, body: Record<string, unknown>): Promise<Envelope> }
+interface Session {
+  client: MqttClient;
+  replies: Envelope[];
+  request(type: string, body: Record<string, unknown>): Promise<Envelope>;
+}
 
 async function session(url: string, systemId: string, clientId: string): Promise<Session> {
-  const client = await mqtt.connectAsync(url, { clientId, username: systemId, password: PASSWORD, clean: false, protocolVersion: 4, reconnectPeriod: 0 });
+  const client = await mqtt.connectAsync(url, {
+    clientId,
+    username: systemId,
+    password: PASSWORD,
+    clean: false,
+    protocolVersion: 4,
+    reconnectPeriod: 0,
+  });
   const replies: Envelope[] = [];
   const waiting = new Map<string, (e: Envelope) => void>();
   client.on('message', (_t, payload) => {
@@ -57,12 +104,20 @@ async function session(url: string, systemId: string, clientId: string): Promise
   });
   await client.subscribeAsync([`res/${systemId}`, `to/${systemId}/#`], { qos: 1 });
   return {
-    client, replies,
+    client,
+    replies,
     async request(type, body) {
       const env = { v: 1, id: uuidv7(), type, body };
       const reply = new Promise<Envelope>((resolve, reject) => {
-        const t = setTimeout(() => { waiting.delete(env.id); reject(new Error(`no reply to ${type} in time`)); }, 20_000);
-        waiting.set(env.id, (e) => { clearTimeout(t); waiting.delete(env.id); resolve(e); });
+        const t = setTimeout(() => {
+          waiting.delete(env.id);
+          reject(new Error(`no reply to ${type} in time`));
+        }, 20_000);
+        waiting.set(env.id, (e) => {
+          clearTimeout(t);
+          waiting.delete(env.id);
+          resolve(e);
+        });
       });
       await client.publishAsync(`req/${type}`, JSON.stringify(env), { qos: 1 });
       return reply;
@@ -83,7 +138,8 @@ describe('data directory of the running appliance', () => {
     writeFileSync(pwFile, PASSWORD);
     const port = await freePort();
     const config = configSchema.parse({
-      municipalities: [SERVED], dataDir,
+      municipalities: [SERVED],
+      dataDir,
       hsm: { kind: 'software' },
       listeners: [{ name: 'plain', type: 'plain', host: '127.0.0.1', port }],
       systems: [
@@ -107,25 +163,49 @@ describe('data directory of the running appliance', () => {
     // Move-out certificates held for the new municipality (転出証明書情報): sealed, found by 住民票コード.
     for (const [i, r] of residents.slice(0, MOVEOUTS).entries()) {
       const certificate = {
-        certificateId: `MO-${SERVED}-${String(i + 1).padStart(6, '0')}`, residentCode: r.residentCode, myNumber: r.myNumber, name: r.name,
-        birthDate: r.birthDate, sex: r.sex, oldAddress: r.address, oldLgCode: SERVED, plannedMoveDate: today, issuedOn: today,
+        certificateId: `MO-${SERVED}-${String(i + 1).padStart(6, '0')}`,
+        residentCode: r.residentCode,
+        myNumber: r.myNumber,
+        name: r.name,
+        birthDate: r.birthDate,
+        sex: r.sex,
+        oldAddress: r.address,
+        oldLgCode: SERVED,
+        plannedMoveDate: today,
+        issuedOn: today,
       };
       expect(await rr.request('moveout.cert.store', { certificate })).toMatchObject({ type: 'moveout.cert.store.result' });
     }
     const term = await session(url, TERMINAL, TERMINAL);
     clients.push(term.client);
     for (const r of residents.slice(0, SEARCHES)) {
-      const rep = await term.request('identity.search', { dutyCode: 'JUKI-01', ...operator, name: r.name, birthDate: r.birthDate, address: '三重県津市' });
+      const rep = await term.request('identity.search', {
+        dutyCode: 'JUKI-01',
+        ...operator,
+        name: r.name,
+        birthDate: r.birthDate,
+        address: '三重県津市',
+      });
       expect(rep).toMatchObject({ type: 'identity.search.result', body: { route: 'local' } });
       expect(JSON.stringify(rep.body)).toContain(r.name);
     }
     // Then the terminal stops acknowledging (a hung client): the replies to its next searches stay
     // in its clean:false session's queue on disk, names and numbers included.
-    term.client.handleMessage = () => { /* never acknowledged */ };
+    term.client.handleMessage = () => {
+      /* never acknowledged */
+    };
     const level = app.parts.broker!.persistence.level;
     for (const r of residents.slice(SEARCHES, SEARCHES + QUEUED)) {
-      term.client.publish('req/identity.search', JSON.stringify({ v: 1, id: uuidv7(), type: 'identity.search',
-        body: { dutyCode: 'JUKI-01', ...operator, name: r.name, birthDate: r.birthDate, address: '三重県津市' } }), { qos: 1 });
+      term.client.publish(
+        'req/identity.search',
+        JSON.stringify({
+          v: 1,
+          id: uuidv7(),
+          type: 'identity.search',
+          body: { dutyCode: 'JUKI-01', ...operator, name: r.name, birthDate: r.birthDate, address: '三重県津市' },
+        }),
+        { qos: 1 },
+      );
     }
     const deadline = Date.now() + 30_000;
     while (level.outgoingDepth(TERMINAL) < QUEUED && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));

@@ -33,15 +33,25 @@ const COUNT = 200;
 const BULK = 4000;
 const QUEUED = 15;
 const today = isoDateInJapan(Date.now());
-const residents = [...generateResidents('tsu', { count: COUNT * 2 })].filter((r) => r.lgCode === SERVED).slice(0, COUNT)
+const residents = [...generateResidents('tsu', { count: COUNT * 2 })]
+  .filter((r) => r.lgCode === SERVED)
+  .slice(0, COUNT)
   .map((r) => ({ ...r, changeReason: 'add', changeDate: today, status: 'current' }));
 
 function cli(args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const c = spawn(process.execPath, [join(import.meta.dirname, '..', '..', '..', 'bin', 'juki-gw.js'), ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '', stderr = '';
-    c.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
-    c.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+    const c = spawn(process.execPath, [join(import.meta.dirname, '..', '..', '..', 'bin', 'juki-gw.js'), ...args], {
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '',
+      stderr = '';
+    c.stdout.on('data', (d: Buffer) => {
+      stdout += d.toString();
+    });
+    c.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+    });
     c.on('exit', (code) => resolve({ code, stdout, stderr }));
   });
 }
@@ -64,13 +74,21 @@ describe('data key rotation on the running appliance', () => {
     const port = await freePort();
     const uiPort = await freePort();
     // The CLI reads the same file the appliance runs with (admin API address, its certificate in the data dir).
-    writeFileSync(configFile, [
-      `municipalities: ['${SERVED}']`, `dataDir: ${dataDir}`, 'hsm: { kind: software }',
-      `listeners: [{ name: plain, type: plain, host: 127.0.0.1, port: ${port} }]`,
-      `systems: [{ id: ${REGISTER}, role: resident-register, password: { file: ${pwFile} } }, { id: ${TERMINAL}, role: terminal, password: { file: ${pwFile} } }]`,
-      'broker: { syncWrites: false }', `admin: { host: 127.0.0.1, port: ${await freePort()} }`,
-      `ui: { enabled: true, host: 127.0.0.1, port: ${uiPort} }`, 'limits: { minFreeDiskBytes: 0 }', '',
-    ].join('\n'));
+    writeFileSync(
+      configFile,
+      [
+        `municipalities: ['${SERVED}']`,
+        `dataDir: ${dataDir}`,
+        'hsm: { kind: software }',
+        `listeners: [{ name: plain, type: plain, host: 127.0.0.1, port: ${port} }]`,
+        `systems: [{ id: ${REGISTER}, role: resident-register, password: { file: ${pwFile} } }, { id: ${TERMINAL}, role: terminal, password: { file: ${pwFile} } }]`,
+        'broker: { syncWrites: false }',
+        `admin: { host: 127.0.0.1, port: ${await freePort()} }`,
+        `ui: { enabled: true, host: 127.0.0.1, port: ${uiPort} }`,
+        'limits: { minFreeDiskBytes: 0 }',
+        '',
+      ].join('\n'),
+    );
     const r = loadConfig(configFile);
     if (!r.ok) throw new Error(JSON.stringify(r.problems));
     loaded = r.config;
@@ -89,10 +107,17 @@ describe('data key rotation on the running appliance', () => {
   });
 
   async function connect(id: string): Promise<{ client: MqttClient; replies: Array<Envelope & { receivedAt: number }> }> {
-    const client = await mqtt.connectAsync(url, { clientId: id, username: id, password: PASSWORD, clean: false, protocolVersion: 4, reconnectPeriod: 0 });
+    const client = await mqtt.connectAsync(url, {
+      clientId: id,
+      username: id,
+      password: PASSWORD,
+      clean: false,
+      protocolVersion: 4,
+      reconnectPeriod: 0,
+    });
     clients.push(client);
     const replies: Array<Envelope & { receivedAt: number }> = [];
-    client.on('message', (_t, p) => replies.push({ ...JSON.parse(p.toString('utf8')) as Envelope, receivedAt: Date.now() }));
+    client.on('message', (_t, p) => replies.push({ ...(JSON.parse(p.toString('utf8')) as Envelope), receivedAt: Date.now() }));
     await client.subscribeAsync([`res/${id}`, `to/${id}/#`], { qos: 1 });
     return { client, replies };
   }
@@ -115,17 +140,31 @@ describe('data key rotation on the running appliance', () => {
     const rr = await connect(REGISTER);
     const send = (r: (typeof residents)[number], changeReason = 'correct') => {
       const id = uuidv7();
-      void rr.client.publishAsync('req/identity.update', JSON.stringify({ v: 1, id, type: 'identity.update', body: { record: { ...r, changeReason } } }), { qos: 1 });
+      void rr.client.publishAsync(
+        'req/identity.update',
+        JSON.stringify({ v: 1, id, type: 'identity.update', body: { record: { ...r, changeReason } } }),
+        { qos: 1 },
+      );
       return id;
     };
     for (const r of residents) send(r, 'add');
     await until(() => rr.replies.length >= COUNT, 60_000, 'seed updates answered');
     expect(rr.replies.filter((e) => e.type !== 'identity.update.result')).toEqual([]);
     const term = await connect(TERMINAL);
-    term.client.handleMessage = () => { /* hung: never acknowledges */ };
+    term.client.handleMessage = () => {
+      /* hung: never acknowledges */
+    };
     for (const r of residents.slice(0, QUEUED)) {
-      term.client.publish('req/identity.search', JSON.stringify({ v: 1, id: uuidv7(), type: 'identity.search',
-        body: { dutyCode: 'JUKI-01', ...operator, name: r.name, birthDate: r.birthDate, address: '三重県津市' } }), { qos: 1 });
+      term.client.publish(
+        'req/identity.search',
+        JSON.stringify({
+          v: 1,
+          id: uuidv7(),
+          type: 'identity.search',
+          body: { dutyCode: 'JUKI-01', ...operator, name: r.name, birthDate: r.birthDate, address: '三重県津市' },
+        }),
+        { qos: 1 },
+      );
     }
     await until(() => app!.parts.broker!.persistence.level.outgoingDepth(TERMINAL) >= QUEUED, 30_000, 'queued replies');
     await term.client.endAsync(true);
@@ -170,7 +209,10 @@ describe('data key rotation on the running appliance', () => {
       const rec = await store.get(rc);
       expect(rec?.updateSeq, rc).toBe(Math.max(...seqs));
       const stored = new Set([...(await store.history(rc)).map((h) => h.updateSeq), rec!.updateSeq]);
-      expect(seqs.filter((q) => !stored.has(q)), rc).toEqual([]);
+      expect(
+        seqs.filter((q) => !stored.has(q)),
+        rc,
+      ).toEqual([]);
     }
     // The load overlapped the re-encryption: updates were answered while it ran (no downtime).
     const api = adminApi(loaded, { env: { JUKIGW_API_TOKEN: adminToken } });
@@ -178,7 +220,9 @@ describe('data key rotation on the running appliance', () => {
     const { json } = await api.api.call('GET', '/data-keys');
     const rotation = json.rotation as DataKeyRotationStatus;
     expect(rotation).toMatchObject({ state: 'done', by: 'admin', retired: [oldKey], remaining: {}, complete: true });
-    const during = results.filter((e) => e.receivedAt >= Date.parse(rotation.startedAt!) && e.receivedAt <= Date.parse(rotation.finishedAt!)).length;
+    const during = results.filter(
+      (e) => e.receivedAt >= Date.parse(rotation.startedAt!) && e.receivedAt <= Date.parse(rotation.finishedAt!),
+    ).length;
     expect(during).toBeGreaterThan(0);
     if (process.env.ROTATION_REPORT) console.log({ ...rotation, answeredDuringRotation: during, cli: rotated.stdout });
 
@@ -200,7 +244,10 @@ describe('data key rotation on the running appliance', () => {
     for (const e of back.replies.slice(0, QUEUED)) expect(e.type).toBe('identity.search.result');
 
     // Audited: the refusal, who started it, and how it ended.
-    const audit = [...await app!.parts.auditLog!.query({ action: 'data-key.rotate', limit: 10 }), ...await app!.parts.auditLog!.query({ action: 'data-key.rotation', limit: 10 })];
+    const audit = [
+      ...(await app!.parts.auditLog!.query({ action: 'data-key.rotate', limit: 10 })),
+      ...(await app!.parts.auditLog!.query({ action: 'data-key.rotation', limit: 10 })),
+    ];
     const actions = audit.map((x) => `${x.event.action}:${x.event.actor.id}:${x.event.outcome}`);
     expect(actions).toContain('data-key.rotate:keeper:refused');
     expect(actions).toContain('data-key.rotate:admin:ok');

@@ -12,7 +12,17 @@ import { adminApi } from '../../../cli/adminApi.js';
 import { loadConfig } from '../../../config/load.js';
 import { configSchema, type ApplianceConfig } from '../../../config/schema/index.js';
 import { openAuthStore } from '../../../admin-ui/auth/store.js';
-import { createDataKeyRotation, openFileKek, openKeyring, SEALED_SUBLEVELS, sealedCensus, sealedKeyId, type DataKeyRotation, type DataKeyRotationStatus, type Keyring } from '../../../gateway/crypto/index.js';
+import {
+  createDataKeyRotation,
+  openFileKek,
+  openKeyring,
+  SEALED_SUBLEVELS,
+  sealedCensus,
+  sealedKeyId,
+  type DataKeyRotation,
+  type DataKeyRotationStatus,
+  type Keyring,
+} from '../../../gateway/crypto/index.js';
 import { ROTATION_STATE_KEY, rotationStateStore } from '../../../gateway/crypto/rotationState.js';
 import { trackWrites } from '../../../gateway/crypto/writeTracker.js';
 import { createLogger } from '../../../platform/log/logger.js';
@@ -34,8 +44,15 @@ describe('data key rotation across an appliance restart', () => {
   let app: ApplianceHandle | undefined;
   let adminToken = '';
 
-  const start = async () => { app = await startAppliance(configSchema.parse(config), { logger: createLogger({ level: 'silent' }) }); return app; };
-  const stop = async () => { const a = app; app = undefined; await a?.close(); };
+  const start = async () => {
+    app = await startAppliance(configSchema.parse(config), { logger: createLogger({ level: 'silent' }) });
+    return app;
+  };
+  const stop = async () => {
+    const a = app;
+    app = undefined;
+    await a?.close();
+  };
   const api = () => {
     const a = adminApi(config, { env: { JUKIGW_API_TOKEN: adminToken } });
     if (!a.ok) throw new Error(a.message);
@@ -52,13 +69,21 @@ describe('data key rotation across an appliance restart', () => {
     const pwFile = join(dir.path, 'password');
     writeFileSync(pwFile, PASSWORD);
     const configFile = join(dir.path, 'juki-gw.yaml');
-    writeFileSync(configFile, [
-      `municipalities: ['${SERVED}']`, `dataDir: ${dataDir}`, 'hsm: { kind: software }',
-      `listeners: [{ name: plain, type: plain, host: 127.0.0.1, port: ${await freePort()} }]`,
-      `systems: [{ id: rr-01, role: resident-register, password: { file: ${pwFile} } }]`,
-      'broker: { syncWrites: false }', `admin: { host: 127.0.0.1, port: ${await freePort()} }`,
-      `ui: { enabled: true, host: 127.0.0.1, port: ${await freePort()} }`, 'limits: { minFreeDiskBytes: 0 }', '',
-    ].join('\n'));
+    writeFileSync(
+      configFile,
+      [
+        `municipalities: ['${SERVED}']`,
+        `dataDir: ${dataDir}`,
+        'hsm: { kind: software }',
+        `listeners: [{ name: plain, type: plain, host: 127.0.0.1, port: ${await freePort()} }]`,
+        `systems: [{ id: rr-01, role: resident-register, password: { file: ${pwFile} } }]`,
+        'broker: { syncWrites: false }',
+        `admin: { host: 127.0.0.1, port: ${await freePort()} }`,
+        `ui: { enabled: true, host: 127.0.0.1, port: ${await freePort()} }`,
+        'limits: { minFreeDiskBytes: 0 }',
+        '',
+      ].join('\n'),
+    );
     const r = loadConfig(configFile);
     if (!r.ok) throw new Error(JSON.stringify(r.problems));
     config = r.config;
@@ -90,11 +115,15 @@ describe('data key rotation across an appliance restart', () => {
     const newKey = first.newKeyId!;
     expect(newKey).not.toBe(oldKey);
     // Stop as soon as the pass has moved something: it is then half way through the identity store.
-    const seen = await until(async () => {
-      const s = await rotationStatus();
-      if (s.state !== 'running') throw new Error(`the rotation ended (${s.state}) before the restart: load more residents`);
-      return s.rewritten > 0 ? s : undefined;
-    }, 60_000, 'pass under way');
+    const seen = await until(
+      async () => {
+        const s = await rotationStatus();
+        if (s.state !== 'running') throw new Error(`the rotation ended (${s.state}) before the restart: load more residents`);
+        return s.rewritten > 0 ? s : undefined;
+      },
+      60_000,
+      'pass under way',
+    );
     await stop();
 
     // The closed data dir: values under both keys, the old key still there, the stored state running.
@@ -106,7 +135,14 @@ describe('data key rotation across an appliance restart', () => {
         expect(census.identity?.[newKey], 'moved before the restart').toBeGreaterThanOrEqual(seen.rewritten);
         expect(census.identity?.[oldKey], 'left for after the restart').toBeGreaterThan(0);
         const stored = await rotationStateStore(db).load();
-        expect(stored).toMatchObject({ state: 'running', by: 'admin', startedAt: first.startedAt, previousKeyId: oldKey, newKeyId: newKey, resumedAt: [] });
+        expect(stored).toMatchObject({
+          state: 'running',
+          by: 'admin',
+          startedAt: first.startedAt,
+          previousKeyId: oldKey,
+          newKeyId: newKey,
+          resumedAt: [],
+        });
         const keys = db.sublevel<string, { state: string }>(SUBLEVELS.keys, { valueEncoding: 'json' });
         expect((await keys.get(`data-key/${oldKey.toString().padStart(10, '0')}`))?.state).toBe('active');
       } finally {
@@ -117,8 +153,23 @@ describe('data key rotation across an appliance restart', () => {
     // Started again: the rotation goes on by itself and completes.
     await start();
     const ring = app!.parts.atRest!.keyring;
-    const end = await until(async () => { const s = await rotationStatus(); return s.state !== 'running' ? s : undefined; }, 120_000, 'rotation resumed and ended');
-    expect(end).toMatchObject({ state: 'done', complete: true, by: 'admin', startedAt: first.startedAt, newKeyId: newKey, retired: [oldKey], remaining: {} });
+    const end = await until(
+      async () => {
+        const s = await rotationStatus();
+        return s.state !== 'running' ? s : undefined;
+      },
+      120_000,
+      'rotation resumed and ended',
+    );
+    expect(end).toMatchObject({
+      state: 'done',
+      complete: true,
+      by: 'admin',
+      startedAt: first.startedAt,
+      newKeyId: newKey,
+      retired: [oldKey],
+      remaining: {},
+    });
     expect(end.resumedAt).toHaveLength(1);
     expect(Date.parse(end.resumedAt![0]!)).toBeGreaterThan(Date.parse(first.startedAt!));
     expect(end.finishedSublevels).toEqual([...SEALED_SUBLEVELS]);
@@ -148,7 +199,9 @@ describe('data key rotation across an appliance restart', () => {
     expect(String((resumed[0]!.event.detail as Record<string, unknown>).detail)).toContain('started by admin');
     const ended = await log.query({ action: 'data-key.rotation', limit: 10 });
     expect(ended.map((x) => `${x.event.actor.id}:${x.event.outcome}`)).toEqual(['admin:ok']);
-    expect((await log.query({ action: 'data-key.rotate', limit: 10 })).map((x) => `${x.event.actor.id}:${x.event.outcome}`)).toEqual(['admin:ok']);
+    expect((await log.query({ action: 'data-key.rotate', limit: 10 })).map((x) => `${x.event.actor.id}:${x.event.outcome}`)).toEqual([
+      'admin:ok',
+    ]);
 
     // One more restart: the status is the stored one, nothing runs again.
     await stop();
@@ -169,19 +222,29 @@ describe('data key rotation state kept in the database (LevelDB and keyring reop
     const db = await openApplianceDb(join(dir.path, 'db'));
     const ring = await openKeyring({ db, kek: openFileKek(join(dir.path, 'keys', 'kek.bin')) });
     const rotation = createDataKeyRotation({ db, keyring: ring, targets: [SUBLEVELS.identity, SUBLEVELS.outbox], batchSize: 64 });
-    return opened = { db, ring, rotation };
+    return (opened = { db, ring, rotation });
   }
   async function shut(): Promise<void> {
     const o = opened;
     opened = undefined;
-    await o?.rotation.close(); await o?.ring.close(); await o?.db.close();
+    await o?.rotation.close();
+    await o?.ring.close();
+    await o?.db.close();
   }
-  beforeEach(() => { dir = tempDir('jukigw-rotate-state-'); });
-  afterEach(async () => { await shut(); dir.cleanup(); });
+  beforeEach(() => {
+    dir = tempDir('jukigw-rotate-state-');
+  });
+  afterEach(async () => {
+    await shut();
+    dir.cleanup();
+  });
 
   it('skips the sublevels finished before the restart and counts every value once', async () => {
     const { db, ring, rotation } = await open();
-    for (const [name, n] of [[SUBLEVELS.identity, IDENTITY], [SUBLEVELS.outbox, OUTBOX]] as const) {
+    for (const [name, n] of [
+      [SUBLEVELS.identity, IDENTITY],
+      [SUBLEVELS.outbox, OUTBOX],
+    ] as const) {
       const sub = db.sublevel<string, unknown>(name, { valueEncoding: ring.valueEncoding('json') });
       const b = db.batch();
       for (let i = 0; i < n; i++) b.put(`k${i}`, { n: i }, { sublevel: sub as never });
@@ -206,8 +269,17 @@ describe('data key rotation state kept in the database (LevelDB and keyring reop
 
     const again = await open();
     const end = await again.rotation.settled();
-    expect(end).toMatchObject({ state: 'done', complete: true, by: 'boss', startedAt: paused.startedAt, retired: [oldKey],
-      finishedSublevels: [SUBLEVELS.identity, SUBLEVELS.outbox], scanned: IDENTITY + OUTBOX, rewritten: IDENTITY + OUTBOX, passes: 1 });
+    expect(end).toMatchObject({
+      state: 'done',
+      complete: true,
+      by: 'boss',
+      startedAt: paused.startedAt,
+      retired: [oldKey],
+      finishedSublevels: [SUBLEVELS.identity, SUBLEVELS.outbox],
+      scanned: IDENTITY + OUTBOX,
+      rewritten: IDENTITY + OUTBOX,
+      passes: 1,
+    });
     expect(end.resumedAt).toHaveLength(1);
     const outbox = again.db.sublevel<string, unknown>(SUBLEVELS.outbox, { valueEncoding: again.ring.valueEncoding('json') });
     expect(await outbox.get(`k${OUTBOX - 1}`)).toEqual({ n: OUTBOX - 1 });
@@ -223,26 +295,49 @@ describe('data key rotation state kept in the database (LevelDB and keyring reop
     // What start() stores before it makes the key.
     {
       const raw = await openApplianceDb(join(dir.path, 'db'));
-      await rotationStateStore(raw).save({ v: 1, state: 'running', by: 'boss', startedAt: new Date().toISOString(), previousKeyId: oldKey, retired: [],
-        passes: 0, scanned: 0, rewritten: 0, skippedConcurrent: 0, restored: 0, unreadable: 0, remaining: {}, complete: false, finishedSublevels: [], resumedAt: [] });
+      await rotationStateStore(raw).save({
+        v: 1,
+        state: 'running',
+        by: 'boss',
+        startedAt: new Date().toISOString(),
+        previousKeyId: oldKey,
+        retired: [],
+        passes: 0,
+        scanned: 0,
+        rewritten: 0,
+        skippedConcurrent: 0,
+        restored: 0,
+        unreadable: 0,
+        remaining: {},
+        complete: false,
+        finishedSublevels: [],
+        resumedAt: [],
+      });
       await raw.close();
     }
     const again = await open();
     const end = await again.rotation.settled();
     expect(end).toMatchObject({ state: 'done', complete: true, newKeyId: oldKey + 1, retired: [oldKey] });
     expect(again.ring.currentKeyId()).toBe(oldKey + 1);
-    expect(await again.db.sublevel<string, unknown>(SUBLEVELS.identity, { valueEncoding: again.ring.valueEncoding('json') }).get('k')).toEqual({ n: 1 });
+    expect(
+      await again.db.sublevel<string, unknown>(SUBLEVELS.identity, { valueEncoding: again.ring.valueEncoding('json') }).get('k'),
+    ).toEqual({ n: 1 });
   });
 
   it('reports an unusable stored state instead of resuming it, and a new rotation still starts', async () => {
     {
       const raw = await openApplianceDb(join(dir.path, 'db'));
-      await raw.sublevel<string, unknown>(SUBLEVELS.keys, { valueEncoding: 'json' }).put(ROTATION_STATE_KEY, { v: 1, state: 'running', by: 'boss' });
+      await raw
+        .sublevel<string, unknown>(SUBLEVELS.keys, { valueEncoding: 'json' })
+        .put(ROTATION_STATE_KEY, { v: 1, state: 'running', by: 'boss' });
       await raw.close();
     }
     const { rotation, ring } = await open();
     const before = ring.currentKeyId();
-    expect(await rotation.settled()).toMatchObject({ state: 'failed', detail: expect.stringContaining('stored data key rotation record is unusable: no operator or start time') as string });
+    expect(await rotation.settled()).toMatchObject({
+      state: 'failed',
+      detail: expect.stringContaining('stored data key rotation record is unusable: no operator or start time') as string,
+    });
     expect(ring.currentKeyId()).toBe(before);
     expect((await rotation.start('boss')).started).toBe(true);
     expect(await rotation.settled()).toMatchObject({ state: 'done', complete: true, newKeyId: before + 1 });

@@ -17,25 +17,32 @@ const FAMILY = ['津田', '伊勢谷', '鈴鹿原', '桑名川', '亀山崎', '�
 const GIVEN = ['花子', '太郎', '美咲', '健一', '陽菜', '翔太'];
 const KANA = ['ツダ', 'イセヤ', 'スズカハラ', 'クワナガワ', 'カメヤマザキ', 'オワセギ', 'クマノモリ', 'シマウラ'];
 
-interface Resident { code: string; number: string; name: string; kana: string; romaji: string }
+interface Resident {
+  code: string;
+  number: string;
+  name: string;
+  kana: string;
+  romaji: string;
+}
 
 function residents(n: number): Resident[] {
   const digits = (len: number) => Array.from({ length: len }, () => randomInt(10)).join('');
   return Array.from({ length: n }, (_, i) => ({
-    code: digits(11), number: digits(12),
+    code: digits(11),
+    number: digits(12),
     name: `${FAMILY[i % FAMILY.length]} ${GIVEN[i % GIVEN.length]}`,
     kana: `${KANA[i % KANA.length]} ${i}`,
     romaji: `Tsuda-${i.toString(36)}-Hanako`,
   }));
 }
 
-
-
 async function writeAll(path: string, people: Resident[], encrypt: boolean, kekKind: 'file' | 'softhsm' = 'file') {
   const db = await openApplianceDb(join(path, 'db'));
   // SoftHSM keeps its token files inside the data dir too, so the scan covers them as well.
   const token = kekKind === 'softhsm' ? createSoftHsmToken('jukigw-scan', '246810', join(path, 'softhsm')) : undefined;
-  const kek = token ? openPkcs11Kek({ module: token.module, tokenLabel: token.tokenLabel, pin: token.pin }) : openFileKek(join(path, 'keys', 'kek.bin'));
+  const kek = token
+    ? openPkcs11Kek({ module: token.module, tokenLabel: token.tokenLabel, pin: token.pin })
+    : openFileKek(join(path, 'keys', 'kek.bin'));
   const ring: Keyring = await openKeyring({ db, kek });
   const hash = createKeyHasher(await ring.secret('blind-index'));
   const enc = (inner: 'json') => (encrypt ? ring.valueEncoding(inner) : inner);
@@ -46,7 +53,14 @@ async function writeAll(path: string, people: Resident[], encrypt: boolean, kekK
     const b = db.batch();
     for (const p of people.slice(off, off + 1000)) {
       const k = hash('rc', p.code);
-      const rec = { 住民票コード: p.code, 個人番号: p.number, 氏名: p.name, 氏名カナ: p.kana, romaji: p.romaji, 住所: '三重県津市西丸之内23番1号' };
+      const rec = {
+        住民票コード: p.code,
+        個人番号: p.number,
+        氏名: p.name,
+        氏名カナ: p.kana,
+        romaji: p.romaji,
+        住所: '三重県津市西丸之内23番1号',
+      };
       b.put(k, rec, { sublevel: identity as never });
       b.put(`${k}/0001`, { seq: 1, before: null, after: rec }, { sublevel: history as never });
       b.put(`msg-${k}`, { type: 'identity.update', body: rec }, { sublevel: outbox as never });
@@ -56,14 +70,23 @@ async function writeAll(path: string, people: Resident[], encrypt: boolean, kekK
   // The audit trail of those look-ups lives in the same data dir and must not leak them either.
   const audit = await createAuditLog({ db, signer: await testSigner(), checkpointEvery: 500 });
   for (const p of people.slice(0, 2000)) {
-    await audit.append({ actor: { kind: 'operator', id: 'op-1' }, terminalId: 'term-1', dutyCode: 'J01', action: 'identity.search',
-      outcome: 'ok', keys: [hash('rc', p.code), hash('name', p.name)], hitCount: 1 });
+    await audit.append({
+      actor: { kind: 'operator', id: 'op-1' },
+      terminalId: 'term-1',
+      dutyCode: 'J01',
+      action: 'identity.search',
+      outcome: 'ok',
+      keys: [hash('rc', p.code), hash('name', p.name)],
+      hitCount: 1,
+    });
   }
   await audit.close();
   await db.compactRange('!', '~');
   // Re-write a slice so the current write-ahead log also holds records when the db closes.
   for (const p of people.slice(0, 200)) await identity.put(hash('rc', p.code), { 住民票コード: p.code, 氏名: p.name });
-  await ring.close(); await kek.close(); await db.close();
+  await ring.close();
+  await kek.close();
+  await db.close();
   token?.cleanup();
 }
 
@@ -82,11 +105,14 @@ function scan(path: string, people: Resident[]) {
 }
 
 const cleanups: Array<() => void> = [];
-afterEach(() => { while (cleanups.length) cleanups.pop()!(); });
+afterEach(() => {
+  while (cleanups.length) cleanups.pop()!();
+});
 
 /** A scan over real table and log files of a sizeable store that finds no personal data. */
 function expectNothingInClear(r: ReturnType<typeof scan>): void {
-  if (process.env.SCAN_REPORT) console.log({ files: r.files.length, bytes: r.bytes, text: r.textHits.length, codes: r.codeHits, numbers: r.numberHits });
+  if (process.env.SCAN_REPORT)
+    console.log({ files: r.files.length, bytes: r.bytes, text: r.textHits.length, codes: r.codeHits, numbers: r.numberHits });
   expect(r.files.some((f) => f.endsWith('.ldb'))).toBe(true);
   expect(r.files.some((f) => f.endsWith('.log') && statSync(f).size > 0)).toBe(true);
   expect(r.bytes).toBeGreaterThan(5_000_000);
@@ -120,7 +146,8 @@ describe('data directory scan', () => {
     cleanups.push(dir.cleanup);
     await writeAll(dir.path, people, false);
     const r = scan(dir.path, people);
-    if (process.env.SCAN_REPORT) console.log({ files: r.files.length, bytes: r.bytes, text: r.textHits.length, codes: r.codeHits, numbers: r.numberHits });
+    if (process.env.SCAN_REPORT)
+      console.log({ files: r.files.length, bytes: r.bytes, text: r.textHits.length, codes: r.codeHits, numbers: r.numberHits });
     expect(r.textHits.length).toBeGreaterThan(0);
     expect(r.codeHits + r.numberHits).toBeGreaterThan(people.length / 2);
   }, 60_000);

@@ -3,8 +3,16 @@ import { join } from 'node:path';
 import { statSync } from 'node:fs';
 import { openApplianceDb, type Db } from '../../../platform/store/db.js';
 import {
-  countByKey, openFileKek, openKeyring, openPkcs11Kek, reencrypt, rotateAndRetire, sealedKeyId,
-  SealedValueError, type Keyring, type KeyEncryptionKey,
+  countByKey,
+  openFileKek,
+  openKeyring,
+  openPkcs11Kek,
+  reencrypt,
+  rotateAndRetire,
+  sealedKeyId,
+  SealedValueError,
+  type Keyring,
+  type KeyEncryptionKey,
 } from '../../../gateway/crypto/index.js';
 import { tempDir } from '../../helpers/tmp.js';
 import { createSoftHsmToken } from './crypto-softhsm.js';
@@ -13,13 +21,22 @@ import { hsmSection } from '../../../config/schema/hsm.js';
 import { writeFileSync } from 'node:fs';
 
 const cleanups: Array<() => Promise<void> | void> = [];
-afterEach(async () => { while (cleanups.length) await cleanups.pop()!(); });
+afterEach(async () => {
+  while (cleanups.length) await cleanups.pop()!();
+});
 
 async function setup(kek?: KeyEncryptionKey, dir = tempDir('jukigw-crypto-')) {
   const db = await openApplianceDb(join(dir.path, 'db'));
   const k = kek ?? openFileKek(join(dir.path, 'keys', 'kek.bin'));
   const ring = await openKeyring({ db, kek: k });
-  cleanups.push(() => dir.cleanup(), async () => { await ring.close(); await k.close(); await db.close(); });
+  cleanups.push(
+    () => dir.cleanup(),
+    async () => {
+      await ring.close();
+      await k.close();
+      await db.close();
+    },
+  );
   return { db, kek: k, ring, dir };
 }
 
@@ -35,15 +52,23 @@ describe('sealed values', () => {
     await db.sublevel<string, string>('moveout', { valueEncoding: ring.valueEncoding('utf8') }).put('b', '三重県津市');
     await db.sublevel<string, Uint8Array>('outbox', { valueEncoding: ring.valueEncoding('view') }).put('c', new Uint8Array([1, 2, 3]));
     expect(statSync(join(dir.path, 'keys', 'kek.bin')).mode & 0o777).toBe(0o600);
-    await ring.close(); await kek.close(); await db.close();
+    await ring.close();
+    await kek.close();
+    await db.close();
 
     db = await openApplianceDb(join(dir.path, 'db'));
     kek = openFileKek(join(dir.path, 'keys', 'kek.bin'));
     ring = await openKeyring({ db, kek });
-    cleanups.push(async () => { await ring.close(); await kek.close(); await db.close(); });
+    cleanups.push(async () => {
+      await ring.close();
+      await kek.close();
+      await db.close();
+    });
     expect(await db.sublevel<string, unknown>('identity', { valueEncoding: ring.valueEncoding('json') }).get('a')).toEqual(rec);
     expect(await db.sublevel<string, string>('moveout', { valueEncoding: ring.valueEncoding('utf8') }).get('b')).toBe('三重県津市');
-    expect([...(await db.sublevel<string, Uint8Array>('outbox', { valueEncoding: ring.valueEncoding('view') }).get('c'))!]).toEqual([1, 2, 3]);
+    expect([...(await db.sublevel<string, Uint8Array>('outbox', { valueEncoding: ring.valueEncoding('view') }).get('c'))!]).toEqual([
+      1, 2, 3,
+    ]);
     const raw = await db.sublevel<string, Uint8Array>('identity', { valueEncoding: 'view' }).get('a');
     expect(sealedKeyId(raw!)).toBe(1);
     expect(Buffer.from(raw!).includes(Buffer.from('津 太郎'))).toBe(false);
@@ -57,7 +82,11 @@ describe('sealed values', () => {
       const bad = Uint8Array.from(sealed);
       bad[i] = bad[i]! ^ 0x01;
       let thrown: unknown;
-      try { ring.unseal(bad); } catch (e) { thrown = e; }
+      try {
+        ring.unseal(bad);
+      } catch (e) {
+        thrown = e;
+      }
       expect(thrown, `byte ${i}`).toBeInstanceOf(SealedValueError);
     }
     expect(() => ring.unseal(sealed.subarray(0, sealed.length - 1))).toThrow(SealedValueError);
@@ -73,7 +102,10 @@ describe('sealed values', () => {
     const v = Uint8Array.from((await raw.get('k'))!);
     v[v.length - 20] = v[v.length - 20]! ^ 0x80;
     await raw.put('k', v);
-    const err = await enc.get('k').then(() => undefined, (e: unknown) => e as Error & { cause?: unknown });
+    const err = await enc.get('k').then(
+      () => undefined,
+      (e: unknown) => e as Error & { cause?: unknown },
+    );
     expect(err).toBeDefined();
     expect(err!.cause).toBeInstanceOf(SealedValueError);
     expect((err!.cause as SealedValueError).reason).toBe('bad_tag');
@@ -120,12 +152,18 @@ describe('openEncryptionAtRest', () => {
     expect(h1).toMatch(/^rc:[A-Za-z0-9_-]{43}$/);
     expect(at.hashKey('rc', '12345678902')).not.toBe(h1);
     await db.sublevel<string, unknown>('identity', { valueEncoding: at.keyring.valueEncoding('json') }).put(h1, { 氏名: '津田 花子' });
-    await at.close(); await db.close();
+    await at.close();
+    await db.close();
     db = await openApplianceDb(join(dir.path, 'db'));
     at = await openEncryptionAtRest({ hsm, dataDir: dir.path, db });
-    cleanups.push(async () => { await at.close(); await db.close(); });
+    cleanups.push(async () => {
+      await at.close();
+      await db.close();
+    });
     expect(at.hashKey('rc', '12345678901')).toBe(h1);
-    expect(await db.sublevel<string, unknown>('identity', { valueEncoding: at.keyring.valueEncoding('json') }).get(h1)).toEqual({ 氏名: '津田 花子' });
+    expect(await db.sublevel<string, unknown>('identity', { valueEncoding: at.keyring.valueEncoding('json') }).get(h1)).toEqual({
+      氏名: '津田 花子',
+    });
   });
 });
 
@@ -136,8 +174,17 @@ describe('hsm.kind auto', () => {
     cleanups.push(() => dir.cleanup());
     const env = { ...process.env };
     delete env.SOFTHSM2_CONF;
-    const child = (arg: string) => JSON.parse(execFileSync(process.execPath, ['--import', 'tsx', new URL('./crypto-auto-child.ts', import.meta.url).pathname, dir.path, arg],
-      { env, encoding: 'utf8', timeout: 60_000 }).trim().split('\n').pop()!);
+    const child = (arg: string) =>
+      JSON.parse(
+        execFileSync(process.execPath, ['--import', 'tsx', new URL('./crypto-auto-child.ts', import.meta.url).pathname, dir.path, arg], {
+          env,
+          encoding: 'utf8',
+          timeout: 60_000,
+        })
+          .trim()
+          .split('\n')
+          .pop()!,
+      );
     const first = child('亀山 三郎');
     expect(first).toMatchObject({ kek: 'pkcs11', value: { 氏名: '亀山 三郎' } });
     expect(child('read')).toEqual(first);
@@ -153,7 +200,9 @@ describe('data key rotation', () => {
     const latest = new Map<string, number>();
     const key = (i: number) => `p${i.toString().padStart(6, '0')}`;
     for (let off = 0; off < N; off += 500) {
-      await people.batch(Array.from({ length: 500 }, (_, j) => ({ type: 'put' as const, key: key(off + j), value: { v: 0, name: `住民${off + j}` } })));
+      await people.batch(
+        Array.from({ length: 500 }, (_, j) => ({ type: 'put' as const, key: key(off + j), value: { v: 0, name: `住民${off + j}` } })),
+      );
     }
     for (let i = 0; i < N; i++) latest.set(key(i), 0);
     const oldKey = ring.currentKeyId();
@@ -168,7 +217,8 @@ describe('data key rotation', () => {
         const v = latest.get(k)! + 1;
         latest.set(k, v);
         await people.put(k, { v, name: `住民${k}` });
-        writes++; i++;
+        writes++;
+        i++;
       }
     })();
     const reader = (async () => {
@@ -176,7 +226,8 @@ describe('data key rotation', () => {
       while (!stop) {
         const rec = await people.get(key((i * 104729) % N));
         expect(rec?.name).toMatch(/^住民/);
-        reads++; i++;
+        reads++;
+        i++;
       }
     })();
     await new Promise((r) => setTimeout(r, 20));
@@ -191,7 +242,10 @@ describe('data key rotation', () => {
     expect(reads).toBeGreaterThan(0);
     expect(await countByKey(db, ['identity'])).toEqual({ [oldKey + 1]: N });
     for (const [k, v] of await people.iterator().all()) expect(v.v, k).toBe(latest.get(k));
-    expect(ring.keys().map((k) => [k.id, k.state, k.current])).toEqual([[oldKey, 'retired', false], [oldKey + 1, 'active', true]]);
+    expect(ring.keys().map((k) => [k.id, k.state, k.current])).toEqual([
+      [oldKey, 'retired', false],
+      [oldKey + 1, 'active', true],
+    ]);
 
     await ring.close();
     const reopened = await openKeyring({ db, kek });
@@ -215,7 +269,9 @@ describe('data key rotation', () => {
       const k = String(op.key);
       if (op.sublevel || !k.startsWith('!identity!p') || raced.has(k)) return;
       raced.add(k);
-      queueMicrotask(() => { writes.push(people.put(k.slice('!identity!'.length), { v: 99 })); });
+      queueMicrotask(() => {
+        writes.push(people.put(k.slice('!identity!'.length), { v: 99 }));
+      });
     };
     db.hooks.prewrite.add(race as never);
     const report = await reencrypt(db, ring, ['identity'], { batchSize: 100 });
@@ -255,7 +311,10 @@ describe('data key rotation', () => {
     expect(await s.get('x')).toBe('転出');
     await expect(ring.retire(ring.currentKeyId())).rejects.toThrow(/is current/);
     await ring.retire(old);
-    const err = await s.get('x').then(() => undefined, (e: Error & { cause?: SealedValueError }) => e);
+    const err = await s.get('x').then(
+      () => undefined,
+      (e: Error & { cause?: SealedValueError }) => e,
+    );
     expect(err?.cause?.reason).toBe('retired_key');
     const report = await reencrypt(db, ring, ['moveout']);
     expect(report.unreadable).toEqual(['!moveout!x']);
@@ -264,7 +323,9 @@ describe('data key rotation', () => {
 
 describe('PKCS#11 KEK on SoftHSM', () => {
   let token: ReturnType<typeof createSoftHsmToken>;
-  beforeAll(() => { token = createSoftHsmToken('jukigw-kek'); });
+  beforeAll(() => {
+    token = createSoftHsmToken('jukigw-kek');
+  });
   afterAll(() => token.cleanup());
 
   it('wraps data keys with an AES key on the token and reopens with a new session', async () => {
@@ -277,7 +338,8 @@ describe('PKCS#11 KEK on SoftHSM', () => {
     const wrapped = await kek1.wrap(new Uint8Array(32).fill(7));
     expect(wrapped.length).toBe(40);
     expect([...(await kek1.unwrap(wrapped))]).toEqual(new Array(32).fill(7));
-    const tampered = Uint8Array.from(wrapped); tampered[3] = tampered[3]! ^ 1;
+    const tampered = Uint8Array.from(wrapped);
+    tampered[3] = tampered[3]! ^ 1;
     await expect(kek1.unwrap(tampered)).rejects.toThrow(/does not unwrap/);
 
     await ring.close();
@@ -286,7 +348,9 @@ describe('PKCS#11 KEK on SoftHSM', () => {
     expect(kek2.id).toBe(kek1.id);
     const ring2 = await openKeyring({ db, kek: kek2 });
     cleanups.push(() => ring2.close());
-    expect(await db.sublevel<string, unknown>('identity', { valueEncoding: ring2.valueEncoding('json') }).get('r')).toEqual({ name: '四日市 次郎' });
+    expect(await db.sublevel<string, unknown>('identity', { valueEncoding: ring2.valueEncoding('json') }).get('r')).toEqual({
+      name: '四日市 次郎',
+    });
     await ring2.close();
     const fileKek = openFileKek(join(dir.path, 'keys', 'kek.bin'));
     cleanups.push(() => fileKek.close());
@@ -319,7 +383,9 @@ describe('PKCS#11 KEK on SoftHSM', () => {
   });
 
   it('rejects a wrong PIN with a precise error', () => {
-    expect(() => openPkcs11Kek({ module: token.module, tokenLabel: token.tokenLabel, pin: '000000' })).toThrow(/login failed: CKR_PIN_INCORRECT/);
+    expect(() => openPkcs11Kek({ module: token.module, tokenLabel: token.tokenLabel, pin: '000000' })).toThrow(
+      /login failed: CKR_PIN_INCORRECT/,
+    );
     expect(() => openPkcs11Kek({ module: token.module, tokenLabel: 'nope', pin: token.pin })).toThrow(/no PKCS#11 token labelled "nope"/);
   });
 });

@@ -21,9 +21,19 @@ beforeAll(async () => {
   term = await s.client(SYSTEMS.terminal);
   mon = await s.client(SYSTEMS.monitor);
 }, 120_000);
-afterAll(async () => { await s?.close(); });
+afterAll(async () => {
+  await s?.close();
+});
 
-const updateOf = (i: number, n: number) => ({ record: { ...s.residents[i]!, address: `${s.residents[i]!.address}の${n}`, changeReason: 'correct', changeDate: today(), status: 'current' } });
+const updateOf = (i: number, n: number) => ({
+  record: {
+    ...s.residents[i]!,
+    address: `${s.residents[i]!.address}の${n}`,
+    changeReason: 'correct',
+    changeDate: today(),
+    status: 'current',
+  },
+});
 const repliesTo = (c: LocalClient, id: string) => c.replies.filter((e) => e.corr === id);
 /** Publishes the exact bytes again (a resend) and waits for the `count`-th reply to that id. */
 async function resend(c: LocalClient, type: string, envelope: Record<string, unknown>, count: number): Promise<Envelope> {
@@ -48,7 +58,8 @@ describe('7: a resent request is answered again with the kept reply', () => {
 
   it('an interactive request (identity.verify): the kept answer again, upstream asked once', async () => {
     const r = s.residents[4]!;
-    const asked = () => s.sims.node('national').received.filter((e) => e.type === 'identity.verify' && e.body.residentCode === r.residentCode).length;
+    const asked = () =>
+      s.sims.node('national').received.filter((e) => e.type === 'identity.verify' && e.body.residentCode === r.residentCode).length;
     const env = { v: 1, id: uuidv7(), type: 'identity.verify', body: { by: 'residentCode', residentCode: r.residentCode, ...operator } };
     await term.client.publishAsync('req/identity.verify', JSON.stringify(env), { qos: 1 });
     const first = await until(() => repliesTo(term, env.id)[0]);
@@ -61,7 +72,12 @@ describe('7: a resent request is answered again with the kept reply', () => {
   it('a resend while the first still awaits its upstream answer: that one answer replies to both, and is kept', async () => {
     // Yokohama's CS is not simulated: the certificate request waits for the uplink's timeout.
     const r = s.residents[12]!;
-    const env = { v: 1, id: uuidv7(), type: 'moveout.cert.request', body: { residentCode: r.residentCode, name: r.name, birthDate: r.birthDate, oldLgCode: '141003', ...operator } };
+    const env = {
+      v: 1,
+      id: uuidv7(),
+      type: 'moveout.cert.request',
+      body: { residentCode: r.residentCode, name: r.name, birthDate: r.birthDate, oldLgCode: '141003', ...operator },
+    };
     await term.client.publishAsync('req/moveout.cert.request', JSON.stringify(env), { qos: 1 });
     await term.client.publishAsync('req/moveout.cert.request', JSON.stringify(env), { qos: 1 });
     await until(() => s.broker.persistence.level.requests.depth() === 0);
@@ -107,10 +123,27 @@ describe('8: upstream bodies are validated before a flow or a terminal sees them
     const replies = [
       await term.request('identity.verify', { by: 'residentCode', residentCode: r.residentCode, ...operator }),
       await term.request('jlis.inquiry', { by: 'myNumber', myNumber: r.myNumber, dutyCode: 'JUKI-05', ...operator }),
-      await term.request('identity.search', { dutyCode: 'JUKI-01', ...operator, name: s.elsewhere.samePref.name, birthDate: s.elsewhere.samePref.birthDate, lgCode: SAME_PREF }),
-      await term.request('identity.search', { dutyCode: 'JUKI-01', ...operator, name: s.elsewhere.otherPref.name, birthDate: s.elsewhere.otherPref.birthDate, lgCode: OTHER }),
+      await term.request('identity.search', {
+        dutyCode: 'JUKI-01',
+        ...operator,
+        name: s.elsewhere.samePref.name,
+        birthDate: s.elsewhere.samePref.birthDate,
+        lgCode: SAME_PREF,
+      }),
+      await term.request('identity.search', {
+        dutyCode: 'JUKI-01',
+        ...operator,
+        name: s.elsewhere.otherPref.name,
+        birthDate: s.elsewhere.otherPref.birthDate,
+        lgCode: OTHER,
+      }),
     ];
-    expect(replies.map((e) => e.type)).toEqual(['identity.verify.result', 'jlis.inquiry.result', 'identity.search.result', 'identity.search.result']);
+    expect(replies.map((e) => e.type)).toEqual([
+      'identity.verify.result',
+      'jlis.inquiry.result',
+      'identity.search.result',
+      'identity.search.result',
+    ]);
     expect(replies.map((e) => e.body.route ?? 'n/a')).toEqual(['n/a', 'n/a', 'pref', 'national']);
     expect(replies[2]!.body.hitCount).toBe(1);
     for (const e of replies) expect(asTerminalSees(e), JSON.stringify(e.body).slice(0, 200)).toMatchObject({ ok: true });
@@ -129,7 +162,9 @@ describe('8: upstream bodies are validated before a flow or a terminal sees them
       expect(reply.type).toBe('error');
       expect(errorOf(reply).code).toBe('upstream_unavailable');
       expect(errorOf(reply).details.map((d) => d.path)).toContain('upstream.body.record.status');
-      const refusal = await until(async () => (await s.auditEntries()).find((e) => e.event.action === 'upstream.refusal' && e.event.code === 'invalid_body'));
+      const refusal = await until(async () =>
+        (await s.auditEntries()).find((e) => e.event.action === 'upstream.refusal' && e.event.code === 'invalid_body'),
+      );
       expect(JSON.stringify(refusal.event.detail)).toContain('body.record.status');
       // Nothing of the invalid record was passed on.
       expect(JSON.stringify(reply.body)).not.toContain(r.residentCode);
@@ -175,7 +210,10 @@ describe('10: the envelope `at` must be inside the freshness window', () => {
     for (const at of ['2020-01-01T00:00:00+09:00', '2099-01-01T00:00:00+09:00', nowIso(Date.now() + 6 * 60_000)]) {
       const reply = await rr.request('identity.update', updateOf(11, 1), { at });
       expect(reply.type, at).toBe('error');
-      expect(errorOf(reply)).toMatchObject({ code: 'invalid_request', details: [{ path: 'at', problem: expect.stringMatching(/^at\.window: /) }] });
+      expect(errorOf(reply)).toMatchObject({
+        code: 'invalid_request',
+        details: [{ path: 'at', problem: expect.stringMatching(/^at\.window: /) }],
+      });
     }
     await s.role.idle();
     expect((await s.role.store.history(s.residents[11]!.residentCode)).length).toBe(1);
@@ -183,8 +221,9 @@ describe('10: the envelope `at` must be inside the freshness window', () => {
     expect(fresh.type).toBe('identity.update.result');
     const recent = await rr.request('identity.update', updateOf(11, 3), { at: nowIso(Date.now() - 4 * 60_000) });
     expect(recent.type).toBe('identity.update.result');
-    const refused = (await s.auditEntries()).filter((e) => e.event.action === 'identity.update' && e.event.outcome === 'refused' && e.event.code === 'invalid_request');
+    const refused = (await s.auditEntries()).filter(
+      (e) => e.event.action === 'identity.update' && e.event.outcome === 'refused' && e.event.code === 'invalid_request',
+    );
     expect(refused.length).toBeGreaterThanOrEqual(3);
   });
 });
-

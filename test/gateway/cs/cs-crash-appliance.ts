@@ -16,12 +16,24 @@ import { applianceHsm, quietLogger } from '../../helpers/uplink.js';
 
 const dataDir = process.env.DATA_DIR!;
 const pkiDir = process.env.PKI_DIR!;
-const config = csTestConfig({ served: [SERVED], dataDir, port: Number(process.env.PORT), pwFile: process.env.PW_FILE!, upstreamUrl: process.env.BROKER_URL! });
+const config = csTestConfig({
+  served: [SERVED],
+  dataDir,
+  port: Number(process.env.PORT),
+  pwFile: process.env.PW_FILE!,
+  upstreamUrl: process.env.BROKER_URL!,
+});
 const logger = quietLogger();
 const signer = await createSigner(applianceHsm, { dataDir });
 const db = await openApplianceDb(join(dataDir, 'db'));
 const broker = await startBroker(config, { logger, db });
-const uplink = await createUplink({ config, db, signer, logger, verifier: reloadingVerifier({ dir: pkiDir, caPem: readFileSync(join(pkiDir, 'ca', 'ca.pem'), 'utf8') }) });
+const uplink = await createUplink({
+  config,
+  db,
+  signer,
+  logger,
+  verifier: reloadingVerifier({ dir: pkiDir, caPem: readFileSync(join(pkiDir, 'ca', 'ca.pem'), 'utf8') }),
+});
 const audit = await createAuditLog({ db, signer, logger });
 await startCsRole({ config, db, logger, broker, uplink, audit: { log: audit, hashKey: createKeyHasher(Buffer.alloc(32, 3)) } });
 process.stdout.write('ready\n');

@@ -17,7 +17,9 @@ const KILLS = 2;
 let stack: CrashStack;
 let client: MqttClient | undefined;
 
-beforeAll(async () => { stack = await startCrashStack('cs-crash-burst-', PERSONS); }, 60_000);
+beforeAll(async () => {
+  stack = await startCrashStack('cs-crash-burst-', PERSONS);
+}, 60_000);
 
 afterAll(async () => {
   await client?.endAsync(true);

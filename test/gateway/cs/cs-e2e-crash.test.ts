@@ -14,7 +14,9 @@ const KILLS = 2;
 let stack: CrashStack;
 let client: MqttClient | undefined;
 
-beforeAll(async () => { stack = await startCrashStack('cs-crash-', PERSONS); }, 60_000);
+beforeAll(async () => {
+  stack = await startCrashStack('cs-crash-', PERSONS);
+}, 60_000);
 
 afterAll(async () => {
   await client?.endAsync(true);
@@ -72,13 +74,29 @@ it('answers an interactive request left pending by a crash with upstream_unavail
   const asked: string[] = [];
   upstream.on('message', (topic) => asked.push(topic));
   await upstream.subscribeAsync('to/national/identity.verify', { qos: 1 });
-  const term = await mqtt.connectAsync(`mqtt://127.0.0.1:${stack.port}`, { clientId: SYSTEMS.terminal, username: SYSTEMS.terminal, password: PASSWORD, clean: false, protocolVersion: 4, reconnectPeriod: 200 });
+  const term = await mqtt.connectAsync(`mqtt://127.0.0.1:${stack.port}`, {
+    clientId: SYSTEMS.terminal,
+    username: SYSTEMS.terminal,
+    password: PASSWORD,
+    clean: false,
+    protocolVersion: 4,
+    reconnectPeriod: 200,
+  });
   try {
     const got: Envelope[] = [];
     term.on('message', (_t, p) => got.push(JSON.parse(p.toString('utf8')) as Envelope));
     await term.subscribeAsync(`res/${SYSTEMS.terminal}`, { qos: 1 });
     const id = uuidv7();
-    await term.publishAsync('req/identity.verify', JSON.stringify({ v: 1, id, type: 'identity.verify', body: { by: 'residentCode', residentCode: stack.residents[0]!.residentCode, operatorId: 'op-1', terminalId: 'tm-1' } }), { qos: 1 });
+    await term.publishAsync(
+      'req/identity.verify',
+      JSON.stringify({
+        v: 1,
+        id,
+        type: 'identity.verify',
+        body: { by: 'residentCode', residentCode: stack.residents[0]!.residentCode, operatorId: 'op-1', terminalId: 'tm-1' },
+      }),
+      { qos: 1 },
+    );
     await until(() => asked.length > 0, 20_000); // taken by the intake and forwarded; no answer comes
     expect(got).toEqual([]);
     app.child.kill('SIGKILL');

@@ -24,10 +24,12 @@ beforeAll(async () => {
   rr = await s.client(SYSTEMS.register);
   term = await s.client(SYSTEMS.terminal);
 }, 120_000);
-afterAll(async () => { await s?.close(); });
+afterAll(async () => {
+  await s?.close();
+});
 
-describe('a designated city\'s wards in one installation', () => {
-  it('checks each ward\'s consistency separately', async () => {
+describe("a designated city's wards in one installation", () => {
+  it("checks each ward's consistency separately", async () => {
     for (const lg of [TSURUMI, KANAGAWA]) {
       const run = await s.role.consistency.run({ lgCode: lg, peer: KANAGAWA_PREF });
       const diffs = await s.role.consistency.differences(run.id);
@@ -39,7 +41,9 @@ describe('a designated city\'s wards in one installation', () => {
 
   it('notifies the prefecture from the ward the record belongs to', async () => {
     const r = of(KANAGAWA);
-    const rep = await rr.request('identity.update', { record: { ...r, address: `${r.address}の1`, changeReason: 'correct', changeDate: today, status: 'current' } });
+    const rep = await rr.request('identity.update', {
+      record: { ...r, address: `${r.address}の1`, changeReason: 'correct', changeDate: today, status: 'current' },
+    });
     expect(rep.type).toBe('identity.update.result');
     const n = await until(() => notifies().find((e) => (e.body.record as IdentityChange).residentCode === r.residentCode));
     expect(n.from).toBe(`lg:${KANAGAWA}`);
@@ -47,23 +51,61 @@ describe('a designated city\'s wards in one installation', () => {
 
   it('routes a search for the city (not all wards served) to the prefecture, for a served ward locally', async () => {
     const r = of(TSURUMI, 1);
-    const local = await term.request('identity.search', { dutyCode: 'JUKI-01', ...operator, name: r.name, birthDate: r.birthDate, lgCode: TSURUMI });
+    const local = await term.request('identity.search', {
+      dutyCode: 'JUKI-01',
+      ...operator,
+      name: r.name,
+      birthDate: r.birthDate,
+      lgCode: TSURUMI,
+    });
     expect(local.body).toMatchObject({ route: 'local', hitCount: 1 });
-    const city = await term.request('identity.search', { dutyCode: 'JUKI-01', ...operator, name: r.name, birthDate: r.birthDate, lgCode: '141003' });
+    const city = await term.request('identity.search', {
+      dutyCode: 'JUKI-01',
+      ...operator,
+      name: r.name,
+      birthDate: r.birthDate,
+      lgCode: '141003',
+    });
     expect(city.body.route).toBe('pref');
   });
 
   it('moves a resident between two served wards without leaving the installation', async () => {
     const r = of(TSURUMI, 2);
-    const certificate = { certificateId: 'MO-141011-1', residentCode: r.residentCode, name: r.name, birthDate: r.birthDate, sex: r.sex, oldAddress: r.address, oldLgCode: TSURUMI, plannedMoveDate: inDays(3), issuedOn: today };
+    const certificate = {
+      certificateId: 'MO-141011-1',
+      residentCode: r.residentCode,
+      name: r.name,
+      birthDate: r.birthDate,
+      sex: r.sex,
+      oldAddress: r.address,
+      oldLgCode: TSURUMI,
+      plannedMoveDate: inDays(3),
+      issuedOn: today,
+    };
     expect((await rr.request('moveout.cert.store', { certificate })).type).toBe('moveout.cert.store.result');
-    const cert = await term.request('moveout.cert.request', { residentCode: r.residentCode, name: r.name, birthDate: r.birthDate, oldLgCode: TSURUMI, ...operator });
+    const cert = await term.request('moveout.cert.request', {
+      residentCode: r.residentCode,
+      name: r.name,
+      birthDate: r.birthDate,
+      oldLgCode: TSURUMI,
+      ...operator,
+    });
     expect(cert).toMatchObject({ type: 'moveout.cert.request.result', body: { certificate: { certificateId: 'MO-141011-1' } } });
     const pushedCert = await rr.waitPush((e) => e.type === 'moveout.cert' && e.body.requestId === cert.corr);
     expect(pushedCert.from).toBe(`lg:${TSURUMI}`);
     const newAddress = '神奈川県横浜市神奈川区反町1丁目1番';
     const record = { ...r, lgCode: KANAGAWA, address: newAddress, changeReason: 'correct', changeDate: today, status: 'current' };
-    const notice = await rr.request('movein.notice', { residentCode: r.residentCode, name: r.name, birthDate: r.birthDate, oldLgCode: TSURUMI, newLgCode: KANAGAWA, newAddress, moveInDate: today, certificateId: 'MO-141011-1', record });
+    const notice = await rr.request('movein.notice', {
+      residentCode: r.residentCode,
+      name: r.name,
+      birthDate: r.birthDate,
+      oldLgCode: TSURUMI,
+      newLgCode: KANAGAWA,
+      newAddress,
+      moveInDate: today,
+      certificateId: 'MO-141011-1',
+      record,
+    });
     expect(notice).toMatchObject({ type: 'movein.notice.result', body: { accepted: true } });
     const pushedNotice = await rr.waitPush((e) => e.type === 'movein.notice' && e.body.residentCode === r.residentCode);
     expect(pushedNotice.from).toBe(`lg:${TSURUMI}`);

@@ -6,7 +6,18 @@ import { uuidv7, type Envelope } from '../../../platform/envelope.js';
 import { StoreConsistencyPeer } from '../../../gateway/cs/consistency/peer.js';
 import type { IdentityChange } from '../../../gateway/cs/identityStoreTypes.js';
 import { generateResidents } from '../../../sim/residents.js';
-import { OTHER, PREF, SAME_PREF, SELF, SERVED, SYSTEMS, startCsStack, until, type CsStack, type LocalClient } from '../../helpers/cs-harness.js';
+import {
+  OTHER,
+  PREF,
+  SAME_PREF,
+  SELF,
+  SERVED,
+  SYSTEMS,
+  startCsStack,
+  until,
+  type CsStack,
+  type LocalClient,
+} from '../../helpers/cs-harness.js';
 
 let s: CsStack;
 let rr: LocalClient;
@@ -31,7 +42,9 @@ beforeAll(async () => {
   term = await s.client(SYSTEMS.terminal);
 }, 120_000);
 
-afterAll(async () => { await s?.close(); });
+afterAll(async () => {
+  await s?.close();
+});
 
 const received = (node: string, type: string) => s.sims.node(node).received.filter((e) => e.type === type);
 /**
@@ -49,8 +62,11 @@ describe('flow 6: consistency check with the prefectural server', () => {
   it('finds exactly the planted differences, incrementally and by full transfer', async () => {
     const res = s.residents;
     const expected = new Map<string, string>([
-      [res[5]!.residentCode, 'differing'], [res[17]!.residentCode, 'differing'], [res[30]!.residentCode, 'differing'],
-      [prefOnly.residentCode, 'server_only'], [res[res.length - 1]!.residentCode, 'cs_only'],
+      [res[5]!.residentCode, 'differing'],
+      [res[17]!.residentCode, 'differing'],
+      [res[30]!.residentCode, 'differing'],
+      [prefOnly.residentCode, 'server_only'],
+      [res[res.length - 1]!.residentCode, 'cs_only'],
     ]);
     const inc = await s.role.consistency.run({ lgCode: SERVED, bits: 4 });
     expect(inc.done).toBe(true);
@@ -69,7 +85,15 @@ describe('flow 6: consistency check with the prefectural server', () => {
   });
 
   it('acknowledges and audits a phase result the server sends on its own (consistency.result)', async () => {
-    const phase = await new StoreConsistencyPeer(s.prefStore).handle({ phase: 'snapshot', checkId: uuidv7(), lgCode: SERVED, snapshotSeq: 1, mode: 'full', bucketBits: 4, recordCount: 1 } as never);
+    const phase = await new StoreConsistencyPeer(s.prefStore).handle({
+      phase: 'snapshot',
+      checkId: uuidv7(),
+      lgCode: SERVED,
+      snapshotSeq: 1,
+      mode: 'full',
+      bucketBits: 4,
+      recordCount: 1,
+    } as never);
     const reply = await s.sims.node(PREF).request(SELF, 'consistency.result', phase);
     expect(reply).toMatchObject({ type: 'consistency.result.result', body: { accepted: true } });
     const bad = await s.sims.node(PREF).request(SELF, 'consistency.result', { phase: 'nonsense' });
@@ -85,7 +109,10 @@ describe('flow 6: consistency check with the prefectural server', () => {
   it('resumes an interrupted check from its last committed step', async () => {
     const pref = s.sims.node(PREF);
     let phases = 0;
-    pref.rejectWhen = (e) => (e.type === 'consistency.check' && e.body.phase === 'buckets' && ++phases === 3 ? { code: 'internal', message: 'simulated outage' } : undefined);
+    pref.rejectWhen = (e) =>
+      e.type === 'consistency.check' && e.body.phase === 'buckets' && ++phases === 3
+        ? { code: 'internal', message: 'simulated outage' }
+        : undefined;
     await expect(s.role.consistency.run({ lgCode: SERVED, bits: 5 })).rejects.toThrow(/internal/);
     pref.rejectWhen = undefined;
     const stopped = (await s.role.consistency.checker.sessions.list()).find((x) => !x.done)!;
@@ -101,13 +128,21 @@ describe('flow 1-③/1-④: identity.update → store + identity.notify', () => 
     const r = recordOf(0);
     const replies: Envelope[] = [];
     for (const n of [1, 2, 3]) {
-      replies.push(await rr.request('identity.update', { record: { ...r, address: `${r.address}の${n}`, changeReason: 'correct', changeDate: day(0), status: 'current' } }));
+      replies.push(
+        await rr.request('identity.update', {
+          record: { ...r, address: `${r.address}の${n}`, changeReason: 'correct', changeDate: day(0), status: 'current' },
+        }),
+      );
     }
-    for (const rep of replies) expect(rep).toMatchObject({ type: 'identity.update.result', to: SYSTEMS.register, body: { residentCode: r.residentCode } });
+    for (const rep of replies)
+      expect(rep).toMatchObject({ type: 'identity.update.result', to: SYSTEMS.register, body: { residentCode: r.residentCode } });
     const seqs = replies.map((x) => x.body.updateSeq as number);
     expect([...seqs].sort((a, b) => a - b)).toEqual(seqs);
     expect((await s.role.store.get(r.residentCode))?.address).toBe(`${r.address}の3`);
-    const notes = await until(() => { const n = received(PREF, 'identity.notify').filter((e) => (e.body.record as IdentityChange).residentCode === r.residentCode); return n.length === 3 && n; });
+    const notes = await until(() => {
+      const n = received(PREF, 'identity.notify').filter((e) => (e.body.record as IdentityChange).residentCode === r.residentCode);
+      return n.length === 3 && n;
+    });
     expect(notes.map((e) => (e.body.record as { updateSeq: number }).updateSeq)).toEqual(seqs);
     expect(notes.every((e) => e.from === SELF)).toBe(true);
     const audit = (await s.auditEntries()).filter((e) => e.event.action === 'identity.update' && e.event.outcome === 'ok');
@@ -121,7 +156,14 @@ describe('flow 2: identity.verify through the national server', () => {
     const r = recordOf(1);
     const byCode = await term.request('identity.verify', { by: 'residentCode', residentCode: r.residentCode, ...operator });
     expect(byCode).toMatchObject({ type: 'identity.verify.result', body: { status: 'match' } });
-    const byItems = await term.request('identity.verify', { by: 'fourItems', name: r.name, birthDate: r.birthDate, sex: r.sex, address: r.address, ...operator });
+    const byItems = await term.request('identity.verify', {
+      by: 'fourItems',
+      name: r.name,
+      birthDate: r.birthDate,
+      sex: r.sex,
+      address: r.address,
+      ...operator,
+    });
     expect(byItems.body.status).toBe('match');
     expect(received('national', 'identity.verify').length).toBe(2);
   });
@@ -130,30 +172,69 @@ describe('flow 2: identity.verify through the national server', () => {
 describe('flow 4-①: identity.search routing, cap and duty code', () => {
   it('searches locally, at the prefecture and nationally by the routing rule', async () => {
     const r = recordOf(2);
-    const local = await term.request('identity.search', { dutyCode: 'JUKI-01', ...operator, name: r.name, birthDate: r.birthDate, address: '三重県津市' });
+    const local = await term.request('identity.search', {
+      dutyCode: 'JUKI-01',
+      ...operator,
+      name: r.name,
+      birthDate: r.birthDate,
+      address: '三重県津市',
+    });
     expect(local).toMatchObject({ type: 'identity.search.result', body: { route: 'local', hitCount: 1 } });
     expect((local.body.hits as IdentityChange[])[0]!.residentCode).toBe(r.residentCode);
     const sp = s.elsewhere.samePref;
-    const pref = await term.request('identity.search', { dutyCode: 'JUKI-01', ...operator, name: sp.name, birthDate: sp.birthDate, lgCode: SAME_PREF });
+    const pref = await term.request('identity.search', {
+      dutyCode: 'JUKI-01',
+      ...operator,
+      name: sp.name,
+      birthDate: sp.birthDate,
+      lgCode: SAME_PREF,
+    });
     expect(pref.body).toMatchObject({ route: 'pref', hitCount: 1 });
     const op = s.elsewhere.otherPref;
-    const nat = await term.request('identity.search', { dutyCode: 'JUKI-01', ...operator, name: op.name, birthDate: op.birthDate, lgCode: OTHER });
+    const nat = await term.request('identity.search', {
+      dutyCode: 'JUKI-01',
+      ...operator,
+      name: op.name,
+      birthDate: op.birthDate,
+      lgCode: OTHER,
+    });
     expect(nat.body).toMatchObject({ route: 'national', hitCount: 1 });
-    const natAudit = await until(async () => (await s.auditEntries()).find((e) => e.event.action === 'identity.search' && e.event.keys.includes(s.hashKey('rc', op.residentCode))));
+    const natAudit = await until(async () =>
+      (await s.auditEntries()).find((e) => e.event.action === 'identity.search' && e.event.keys.includes(s.hashKey('rc', op.residentCode))),
+    );
     expect(natAudit.event).toMatchObject({ outcome: 'ok', hitCount: 1, dutyCode: 'JUKI-01' });
     const unknown = await term.request('identity.search', { dutyCode: 'JUKI-01', ...operator, name: op.name, birthDate: op.birthDate });
     expect(unknown.body.route).toBe('national');
     const audit = (await s.auditEntries()).filter((e) => e.event.action === 'identity.search' && e.event.outcome === 'ok');
     expect(audit.length).toBe(4);
-    expect(audit[0]!.event).toMatchObject({ actor: { kind: 'operator', id: 'op-0001' }, terminalId: 'tm-0001', dutyCode: 'JUKI-01', hitCount: 1 });
+    expect(audit[0]!.event).toMatchObject({
+      actor: { kind: 'operator', id: 'op-0001' },
+      terminalId: 'tm-0001',
+      dutyCode: 'JUKI-01',
+      hitCount: 1,
+    });
   });
 
   it('answers too_many_hits over the cap', async () => {
     const r = recordOf(3);
-    const twin = { ...[...generateResidents('tsu', { count: 1, seed: 'twin' })][0]!, name: r.name, birthDate: r.birthDate, lgCode: SERVED, address: r.address, status: 'current' };
+    const twin = {
+      ...[...generateResidents('tsu', { count: 1, seed: 'twin' })][0]!,
+      name: r.name,
+      birthDate: r.birthDate,
+      lgCode: SERVED,
+      address: r.address,
+      status: 'current',
+    };
     const added = await rr.request('identity.update', { record: twin });
     expect(added.type).toBe('identity.update.result');
-    const capped = await term.request('identity.search', { dutyCode: 'JUKI-01', ...operator, name: r.name, birthDate: r.birthDate, lgCode: SERVED, maxHits: 1 });
+    const capped = await term.request('identity.search', {
+      dutyCode: 'JUKI-01',
+      ...operator,
+      name: r.name,
+      birthDate: r.birthDate,
+      lgCode: SERVED,
+      maxHits: 1,
+    });
     expect(capped).toMatchObject({ type: 'error', body: { code: 'too_many_hits' } });
     const audit = (await s.auditEntries()).filter((e) => e.event.action === 'identity.search' && e.event.code === 'too_many_hits');
     expect(audit[0]!.event.hitCount).toBe(2);
@@ -166,7 +247,14 @@ describe('flow 5: jlis.inquiry', () => {
     const byNumber = await term.request('jlis.inquiry', { by: 'myNumber', myNumber: r.myNumber, dutyCode: 'JUKI-05', ...operator });
     expect(byNumber).toMatchObject({ type: 'jlis.inquiry.result' });
     expect((byNumber.body.records as IdentityChange[]).map((x) => x.residentCode)).toEqual([r.residentCode]);
-    const byItems = await term.request('jlis.inquiry', { by: 'fourItems', name: r.name, birthDate: r.birthDate, address: r.address, dutyCode: 'JUKI-05', ...operator });
+    const byItems = await term.request('jlis.inquiry', {
+      by: 'fourItems',
+      name: r.name,
+      birthDate: r.birthDate,
+      address: r.address,
+      dutyCode: 'JUKI-05',
+      ...operator,
+    });
     expect((byItems.body.records as unknown[]).length).toBe(1);
   });
 });
@@ -174,22 +262,46 @@ describe('flow 5: jlis.inquiry', () => {
 describe('flow 3: special move-in, both sides', () => {
   it('new side: certificate from lg:{old}, pushed to the register; move-in notice fans out; card continues', async () => {
     const p = s.elsewhere.otherPref;
-    const cert = await term.request('moveout.cert.request', { residentCode: p.residentCode, name: p.name, birthDate: p.birthDate, oldLgCode: OTHER, ...operator });
-    expect(cert).toMatchObject({ type: 'moveout.cert.request.result', body: { certificate: { residentCode: p.residentCode, oldLgCode: OTHER } } });
+    const cert = await term.request('moveout.cert.request', {
+      residentCode: p.residentCode,
+      name: p.name,
+      birthDate: p.birthDate,
+      oldLgCode: OTHER,
+      ...operator,
+    });
+    expect(cert).toMatchObject({
+      type: 'moveout.cert.request.result',
+      body: { certificate: { residentCode: p.residentCode, oldLgCode: OTHER } },
+    });
     const pushed = await rr.waitPush((e) => e.type === 'moveout.cert' && e.body.requestId === cert.corr);
     expect(pushed.body.certificate).toEqual(cert.body.certificate);
     const certificateId = (cert.body.certificate as { certificateId: string }).certificateId;
     const newAddress = '三重県津市丸之内1番地';
     const record = { ...p, lgCode: SERVED, address: newAddress, changeReason: 'add', changeDate: day(0), status: 'current' };
     const notice = await rr.request('movein.notice', {
-      residentCode: p.residentCode, name: p.name, birthDate: p.birthDate, oldLgCode: OTHER, newLgCode: SERVED, newAddress, moveInDate: day(0), certificateId, record,
+      residentCode: p.residentCode,
+      name: p.name,
+      birthDate: p.birthDate,
+      oldLgCode: OTHER,
+      newLgCode: SERVED,
+      newAddress,
+      moveInDate: day(0),
+      certificateId,
+      record,
     });
     expect(notice).toMatchObject({ type: 'movein.notice.result', body: { accepted: true } });
     expect((await s.role.store.get(p.residentCode))?.lgCode).toBe(SERVED);
     const atOld = await until(() => received(`lg:${OTHER}`, 'movein.notice').find((e) => e.body.residentCode === p.residentCode));
     expect(atOld.body.record).toBeUndefined(); // minimum data to the old municipality
     await until(() => received(PREF, 'identity.notify').find((e) => (e.body.record as IdentityChange).residentCode === p.residentCode));
-    const card = await term.request('card.continue', { residentCode: p.residentCode, myNumber: p.myNumber, newLgCode: SERVED, newAddress, moveInDate: day(0), ...operator });
+    const card = await term.request('card.continue', {
+      residentCode: p.residentCode,
+      myNumber: p.myNumber,
+      newLgCode: SERVED,
+      newAddress,
+      moveInDate: day(0),
+      ...operator,
+    });
     expect(card).toMatchObject({ type: 'card.continue.result', body: { accepted: true } });
     await until(() => received('card', 'card.continue').find((e) => e.body.residentCode === p.residentCode));
   });
@@ -197,17 +309,52 @@ describe('flow 3: special move-in, both sides', () => {
   it('old side: holds the certificate, answers lg:{new}, pushes its move-in notice to the register', async () => {
     const r = recordOf(40);
     const certificate = {
-      certificateId: 'MO-242012-000001', residentCode: r.residentCode, myNumber: r.myNumber, name: r.name, birthDate: r.birthDate, sex: r.sex,
-      oldAddress: r.address, oldLgCode: SERVED, plannedMoveDate: day(7), issuedOn: day(0),
+      certificateId: 'MO-242012-000001',
+      residentCode: r.residentCode,
+      myNumber: r.myNumber,
+      name: r.name,
+      birthDate: r.birthDate,
+      sex: r.sex,
+      oldAddress: r.address,
+      oldLgCode: SERVED,
+      plannedMoveDate: day(7),
+      issuedOn: day(0),
     };
     const stored = await rr.request('moveout.cert.store', { certificate });
-    expect(stored).toMatchObject({ type: 'moveout.cert.store.result', body: { certificateId: certificate.certificateId, expiresOn: day(37) } });
+    expect(stored).toMatchObject({
+      type: 'moveout.cert.store.result',
+      body: { certificateId: certificate.certificateId, expiresOn: day(37) },
+    });
     const other = s.sims.node(`lg:${OTHER}`);
-    const answer = await other.request(SELF, 'moveout.cert.request', { residentCode: r.residentCode, name: r.name, birthDate: r.birthDate, oldLgCode: SERVED, ...operator });
-    expect(answer).toMatchObject({ type: 'moveout.cert.request.result', body: { certificate: { certificateId: certificate.certificateId } } });
-    const missing = await other.request(SELF, 'moveout.cert.request', { residentCode: recordOf(41).residentCode, name: 'x', birthDate: '2000-01-01', oldLgCode: SERVED, ...operator });
+    const answer = await other.request(SELF, 'moveout.cert.request', {
+      residentCode: r.residentCode,
+      name: r.name,
+      birthDate: r.birthDate,
+      oldLgCode: SERVED,
+      ...operator,
+    });
+    expect(answer).toMatchObject({
+      type: 'moveout.cert.request.result',
+      body: { certificate: { certificateId: certificate.certificateId } },
+    });
+    const missing = await other.request(SELF, 'moveout.cert.request', {
+      residentCode: recordOf(41).residentCode,
+      name: 'x',
+      birthDate: '2000-01-01',
+      oldLgCode: SERVED,
+      ...operator,
+    });
     expect(missing).toMatchObject({ type: 'error', body: { code: 'not_found' } });
-    await other.send(SELF, 'movein.notice', { residentCode: r.residentCode, name: r.name, birthDate: r.birthDate, oldLgCode: SERVED, newLgCode: OTHER, newAddress: '東京都千代田区丸の内1丁目1番', moveInDate: day(0), certificateId: certificate.certificateId });
+    await other.send(SELF, 'movein.notice', {
+      residentCode: r.residentCode,
+      name: r.name,
+      birthDate: r.birthDate,
+      oldLgCode: SERVED,
+      newLgCode: OTHER,
+      newAddress: '東京都千代田区丸の内1丁目1番',
+      moveInDate: day(0),
+      certificateId: certificate.certificateId,
+    });
     const push = await rr.waitPush((e) => e.type === 'movein.notice' && e.body.residentCode === r.residentCode);
     expect(push.from).toBe(SELF);
     await until(async () => (await s.role.moveouts.get(SERVED, certificate.certificateId)) === undefined);
@@ -216,22 +363,41 @@ describe('flow 3: special move-in, both sides', () => {
 
 describe('flows 7 and 8: card delivery batches and card events', () => {
   it('sends a delivery batch and every card event to card management, in order', async () => {
-    const items = [6, 7].map((i) => { const r = recordOf(i); return { residentCode: r.residentCode, myNumber: r.myNumber, name: r.name, birthDate: r.birthDate, sex: r.sex, address: r.address, reason: 'newIssue' }; });
+    const items = [6, 7].map((i) => {
+      const r = recordOf(i);
+      return {
+        residentCode: r.residentCode,
+        myNumber: r.myNumber,
+        name: r.name,
+        birthDate: r.birthDate,
+        sex: r.sex,
+        address: r.address,
+        reason: 'newIssue',
+      };
+    });
     const batch = await rr.request('card.delivery', { batchId: 'B-0001', lgCode: SERVED, items });
     expect(batch).toMatchObject({ type: 'card.delivery.result', body: { accepted: true, itemCount: 2 } });
     await until(() => received('card', 'card.delivery').find((e) => e.body.batchId === 'B-0001'));
     const r = recordOf(8);
     const events = ['issue', 'suspend', 'liftSuspension', 'revoke', 'collect', 'return'];
     for (const event of events) {
-      const rep = await (event === 'issue' ? rr : term).request('card.event', { event, residentCode: r.residentCode, eventDate: day(0), ...operator });
+      const rep = await (event === 'issue' ? rr : term).request('card.event', {
+        event,
+        residentCode: r.residentCode,
+        eventDate: day(0),
+        ...operator,
+      });
       expect(rep).toMatchObject({ type: 'card.event.result', body: { accepted: true } });
     }
-    const got = await until(() => { const g = received('card', 'card.event').filter((e) => e.body.residentCode === r.residentCode); return g.length === events.length && g; });
+    const got = await until(() => {
+      const g = received('card', 'card.event').filter((e) => e.body.residentCode === r.residentCode);
+      return g.length === events.length && g;
+    });
     expect(got.map((e) => e.body.event)).toEqual(events);
   });
 });
 
-describe('atomicity of a flow\'s unit of work', () => {
+describe("atomicity of a flow's unit of work", () => {
   it('leaves nothing behind when the write fails, and answers internal (resending then applies once)', async () => {
     const r = recordOf(16);
     const db = s.db;
@@ -244,19 +410,27 @@ describe('atomicity of a flow\'s unit of work', () => {
       const b = realBatch();
       let flowBatch = false;
       const put = b.put.bind(b);
-      b.put = ((k: string, v: unknown, o?: { sublevel?: { prefix?: string } }) => {
+      b.put = (k: string, v: unknown, o?: { sublevel?: { prefix?: string } }) => {
         if (o?.sublevel?.prefix === '!outbox!') flowBatch = true;
         return put(k as never, v as never, o as never);
-      });
+      };
       const write = b.write.bind(b);
       b.write = (async (...a: Parameters<typeof write>) => {
-        if (flowBatch) { failed++; await b.close(); throw new Error('injected write failure'); }
+        if (flowBatch) {
+          failed++;
+          await b.close();
+          throw new Error('injected write failure');
+        }
         return write(...a);
       }) as typeof b.write;
       return b;
     };
     await upstreamSettled();
-    const before = { rec: await s.role.store.get(r.residentCode), notify: received(PREF, 'identity.notify').length, audits: (await s.auditEntries()).length };
+    const before = {
+      rec: await s.role.store.get(r.residentCode),
+      notify: received(PREF, 'identity.notify').length,
+      audits: (await s.auditEntries()).length,
+    };
     const body = { record: { ...r, address: `${r.address}の7`, changeReason: 'correct', changeDate: day(0), status: 'current' } };
     let reply: Envelope;
     try {
@@ -268,10 +442,15 @@ describe('atomicity of a flow\'s unit of work', () => {
     expect(reply).toMatchObject({ type: 'error', body: { code: 'internal' } });
     expect(await s.role.store.get(r.residentCode)).toEqual(before.rec);
     // The audit trail keeps the attempt, marks it void (its batch never committed), and records the refusal.
-    const entries = await until(async () => { const e = (await s.auditEntries()).slice(before.audits); return e.length >= 3 && e; });
+    const entries = await until(async () => {
+      const e = (await s.auditEntries()).slice(before.audits);
+      return e.length >= 3 && e;
+    });
     const attempt = entries.find((e) => e.event.action === 'identity.update' && e.event.outcome === 'ok')!;
     expect(entries.find((e) => e.event.action === 'audit.void')?.event.detail).toEqual({ voidSeq: attempt.seq });
-    expect(entries.filter((e) => e.event.action === 'identity.update' && e.event.outcome === 'refused').map((e) => e.event.code)).toEqual(['internal']);
+    expect(entries.filter((e) => e.event.action === 'identity.update' && e.event.outcome === 'refused').map((e) => e.event.code)).toEqual([
+      'internal',
+    ]);
     expect((await s.audit.verify()).ok).toBe(true);
     await s.role.idle();
     await new Promise((res) => setTimeout(res, 300));
@@ -287,7 +466,13 @@ describe('upstream refusals, duplicates and look-up alarms', () => {
   it('passes an upstream refusal to the terminal, audited, with no push to the register', async () => {
     const unknown = recordOf(12);
     const pushes = rr.pushes.length;
-    const r = await term.request('moveout.cert.request', { residentCode: unknown.residentCode, name: unknown.name, birthDate: unknown.birthDate, oldLgCode: OTHER, ...operator });
+    const r = await term.request('moveout.cert.request', {
+      residentCode: unknown.residentCode,
+      name: unknown.name,
+      birthDate: unknown.birthDate,
+      oldLgCode: OTHER,
+      ...operator,
+    });
     expect(r).toMatchObject({ type: 'error', body: { code: 'not_found' } });
     const audit = (await s.auditEntries()).filter((e) => e.event.action === 'moveout.cert.request' && e.event.outcome === 'error');
     expect(audit.at(-1)!.event.code).toBe('not_found');
@@ -306,14 +491,24 @@ describe('upstream refusals, duplicates and look-up alarms', () => {
     await s.role.idle();
     expect((await s.role.store.history(r.residentCode)).length).toBe(2); // the load and one update
     // The resend is answered again: the same reply (id, body, corr), sent at a new time.
-    const replies = await until(() => { const r = rr.replies.filter((e) => e.corr === id); return r.length === 2 && r; });
+    const replies = await until(() => {
+      const r = rr.replies.filter((e) => e.corr === id);
+      return r.length === 2 && r;
+    });
     expect(replies.map(({ at: _at, ...rest }) => rest)).toEqual([first, first].map(({ at: _at, ...rest }) => rest));
   });
 
   it('raises the repeated-search alarm for an operator', async () => {
     const r = recordOf(14);
     for (let i = 0; i < 6; i++) {
-      const rep = await term.request('identity.search', { dutyCode: 'JUKI-01', operatorId: 'op-0002', terminalId: 'tm-0002', name: r.name, birthDate: r.birthDate, lgCode: SERVED });
+      const rep = await term.request('identity.search', {
+        dutyCode: 'JUKI-01',
+        operatorId: 'op-0002',
+        terminalId: 'tm-0002',
+        name: r.name,
+        birthDate: r.birthDate,
+        lgCode: SERVED,
+      });
       expect(rep.body.hitCount).toBe(1);
     }
     const alarm = await until(() => s.lookupAlerts.activeAlarms().find((a) => a.subject === 'op-0002' && a.rule === 'searches_per_minute'));
@@ -324,7 +519,13 @@ describe('upstream refusals, duplicates and look-up alarms', () => {
 describe('bad input: precise error, audited, nothing changed', () => {
   async function expectRefused(send: () => Promise<Envelope>, code: string, path: string, action: string): Promise<void> {
     await upstreamSettled();
-    const before = { audits: (await s.auditEntries()).length, notify: received(PREF, 'identity.notify').length, card: received('card', 'card.event').length + received('card', 'card.delivery').length, seq: s.role.store.lastSeq(), certs: await s.role.moveouts.count() };
+    const before = {
+      audits: (await s.auditEntries()).length,
+      notify: received(PREF, 'identity.notify').length,
+      card: received('card', 'card.event').length + received('card', 'card.delivery').length,
+      seq: s.role.store.lastSeq(),
+      certs: await s.role.moveouts.count(),
+    };
     const reply = await send();
     expect(reply.type).toBe('error');
     expect(reply.body.code).toBe(code);
@@ -338,59 +539,175 @@ describe('bad input: precise error, audited, nothing changed', () => {
     expect(s.role.store.lastSeq()).toBe(before.seq);
     expect(await s.role.moveouts.count()).toBe(before.certs);
   }
-  const update = (over: Record<string, unknown>) => ({ record: { ...recordOf(9), changeReason: 'correct', changeDate: '2026-01-05', status: 'current', ...over } });
+  const update = (over: Record<string, unknown>) => ({
+    record: { ...recordOf(9), changeReason: 'correct', changeDate: '2026-01-05', status: 'current', ...over },
+  });
 
   it('wrong check digits', async () => {
     const rc = recordOf(9).residentCode;
     const bad = rc.slice(0, 10) + String((Number(rc[10]) + 1) % 10);
-    await expectRefused(() => rr.request('identity.update', update({ residentCode: bad })), 'invalid_request', 'body.record.residentCode', 'identity.update');
+    await expectRefused(
+      () => rr.request('identity.update', update({ residentCode: bad })),
+      'invalid_request',
+      'body.record.residentCode',
+      'identity.update',
+    );
     const mn = recordOf(9).myNumber;
-    await expectRefused(() => term.request('jlis.inquiry', { by: 'myNumber', myNumber: mn.slice(0, 11) + String((Number(mn[11]) + 1) % 10), dutyCode: 'JUKI-05', ...operator }), 'invalid_request', 'body.myNumber', 'jlis.inquiry');
+    await expectRefused(
+      () =>
+        term.request('jlis.inquiry', {
+          by: 'myNumber',
+          myNumber: mn.slice(0, 11) + String((Number(mn[11]) + 1) % 10),
+          dutyCode: 'JUKI-05',
+          ...operator,
+        }),
+      'invalid_request',
+      'body.myNumber',
+      'jlis.inquiry',
+    );
   });
 
   it('unknown and not-served municipality codes', async () => {
-    await expectRefused(() => rr.request('identity.update', update({ lgCode: '249904' })), 'invalid_request', 'body.record.lgCode', 'identity.update');
-    await expectRefused(() => rr.request('identity.update', update({ lgCode: SAME_PREF })), 'invalid_request', 'body.record.lgCode', 'identity.update');
-    await expectRefused(() => rr.request('card.delivery', { batchId: 'B-X', lgCode: OTHER, items: [{ residentCode: recordOf(9).residentCode, myNumber: recordOf(9).myNumber, name: recordOf(9).name, birthDate: recordOf(9).birthDate, sex: '1', address: 'x', reason: 'newIssue' }] }), 'invalid_request', 'body.lgCode', 'card.delivery');
+    await expectRefused(
+      () => rr.request('identity.update', update({ lgCode: '249904' })),
+      'invalid_request',
+      'body.record.lgCode',
+      'identity.update',
+    );
+    await expectRefused(
+      () => rr.request('identity.update', update({ lgCode: SAME_PREF })),
+      'invalid_request',
+      'body.record.lgCode',
+      'identity.update',
+    );
+    await expectRefused(
+      () =>
+        rr.request('card.delivery', {
+          batchId: 'B-X',
+          lgCode: OTHER,
+          items: [
+            {
+              residentCode: recordOf(9).residentCode,
+              myNumber: recordOf(9).myNumber,
+              name: recordOf(9).name,
+              birthDate: recordOf(9).birthDate,
+              sex: '1',
+              address: 'x',
+              reason: 'newIssue',
+            },
+          ],
+        }),
+      'invalid_request',
+      'body.lgCode',
+      'card.delivery',
+    );
   });
 
   it('an expired move-out certificate', async () => {
     const r = recordOf(15);
-    const certificate = { certificateId: 'MO-EXPIRED', residentCode: r.residentCode, name: r.name, birthDate: r.birthDate, sex: r.sex, oldAddress: r.address, oldLgCode: SERVED, plannedMoveDate: day(-40), issuedOn: day(-41) };
-    await expectRefused(() => rr.request('moveout.cert.store', { certificate }), 'invalid_request', 'body.certificate.plannedMoveDate', 'moveout.cert.store');
-    await expectRefused(() => rr.request('moveout.cert.store', { certificate: { ...certificate, plannedMoveDate: day(1), expiresOn: day(-1) } }), 'invalid_request', 'body.certificate.expiresOn', 'moveout.cert.store');
+    const certificate = {
+      certificateId: 'MO-EXPIRED',
+      residentCode: r.residentCode,
+      name: r.name,
+      birthDate: r.birthDate,
+      sex: r.sex,
+      oldAddress: r.address,
+      oldLgCode: SERVED,
+      plannedMoveDate: day(-40),
+      issuedOn: day(-41),
+    };
+    await expectRefused(
+      () => rr.request('moveout.cert.store', { certificate }),
+      'invalid_request',
+      'body.certificate.plannedMoveDate',
+      'moveout.cert.store',
+    );
+    await expectRefused(
+      () => rr.request('moveout.cert.store', { certificate: { ...certificate, plannedMoveDate: day(1), expiresOn: day(-1) } }),
+      'invalid_request',
+      'body.certificate.expiresOn',
+      'moveout.cert.store',
+    );
   });
 
   it('impossible dates', async () => {
-    await expectRefused(() => rr.request('identity.update', update({ birthDate: '2023-02-30' })), 'invalid_request', 'body.record.birthDate', 'identity.update');
-    await expectRefused(() => rr.request('card.event', { event: 'issue', residentCode: recordOf(9).residentCode, eventDate: day(3) }), 'invalid_request', 'body.eventDate', 'card.event');
+    await expectRefused(
+      () => rr.request('identity.update', update({ birthDate: '2023-02-30' })),
+      'invalid_request',
+      'body.record.birthDate',
+      'identity.update',
+    );
+    await expectRefused(
+      () => rr.request('card.event', { event: 'issue', residentCode: recordOf(9).residentCode, eventDate: day(3) }),
+      'invalid_request',
+      'body.eventDate',
+      'card.event',
+    );
   });
 
   it('a from that disagrees with the authenticated system', async () => {
-    await expectRefused(() => rr.request('identity.update', update({}), { from: SYSTEMS.terminal }), 'unauthorized', 'from', 'identity.update');
+    await expectRefused(
+      () => rr.request('identity.update', update({}), { from: SYSTEMS.terminal }),
+      'unauthorized',
+      'from',
+      'identity.update',
+    );
   });
 
   it('a search without duty code', async () => {
     const r = recordOf(2);
-    await expectRefused(() => term.request('identity.search', { ...operator, name: r.name, birthDate: r.birthDate }), 'invalid_request', 'body.dutyCode', 'identity.search');
+    await expectRefused(
+      () => term.request('identity.search', { ...operator, name: r.name, birthDate: r.birthDate }),
+      'invalid_request',
+      'body.dutyCode',
+      'identity.search',
+    );
   });
 
   it('a body over the limit, with a per-record report', async () => {
     const r = recordOf(10);
-    const item = { residentCode: r.residentCode, myNumber: r.myNumber, name: r.name, birthDate: r.birthDate, sex: r.sex, address: r.address, reason: 'newIssue' };
+    const item = {
+      residentCode: r.residentCode,
+      myNumber: r.myNumber,
+      name: r.name,
+      birthDate: r.birthDate,
+      sex: r.sex,
+      address: r.address,
+      reason: 'newIssue',
+    };
     const items = Array.from({ length: 1001 }, (_, i) => ({ ...item, residentCode: s.residents[i % s.residents.length]!.residentCode }));
-    await expectRefused(() => rr.request('card.delivery', { batchId: 'B-BIG', lgCode: SERVED, items }), 'invalid_request', 'body.items', 'card.delivery');
+    await expectRefused(
+      () => rr.request('card.delivery', { batchId: 'B-BIG', lgCode: SERVED, items }),
+      'invalid_request',
+      'body.items',
+      'card.delivery',
+    );
     const bad = [item, { ...item, residentCode: recordOf(11).residentCode, myNumber: '123456789010' }];
-    await expectRefused(() => rr.request('card.delivery', { batchId: 'B-BAD', lgCode: SERVED, items: bad }), 'invalid_request', 'body.items.1.myNumber', 'card.delivery');
+    await expectRefused(
+      () => rr.request('card.delivery', { batchId: 'B-BAD', lgCode: SERVED, items: bad }),
+      'invalid_request',
+      'body.items.1.myNumber',
+      'card.delivery',
+    );
   });
 
   it('broken JSON', async () => {
-    await expectRefused(() => rr.raw('identity.update', '{"v":1,"id":"x", "type":', null), 'invalid_request', '(payload)', 'identity.update');
+    await expectRefused(
+      () => rr.raw('identity.update', '{"v":1,"id":"x", "type":', null),
+      'invalid_request',
+      '(payload)',
+      'identity.update',
+    );
   });
 
-  it('a type smuggled under another type\'s topic', async () => {
+  it("a type smuggled under another type's topic", async () => {
     const id = 'smuggled-1';
-    await expectRefused(() => term.raw('identity.search', JSON.stringify({ v: 1, id, type: 'identity.update', body: update({}) }), id), 'invalid_request', 'type', 'identity.search');
+    await expectRefused(
+      () => term.raw('identity.search', JSON.stringify({ v: 1, id, type: 'identity.update', body: update({}) }), id),
+      'invalid_request',
+      'type',
+      'identity.search',
+    );
   });
 
   it('a role sending a type it may not send', async () => {
@@ -399,7 +716,13 @@ describe('bad input: precise error, audited, nothing changed', () => {
     await expectRefused(() => term.request('identity.update', update({})), 'forbidden', 'type', 'identity.update');
     // The system stays connected and served.
     const r = recordOf(2);
-    const ok = await term.request('identity.search', { ...operator, dutyCode: 'JUKI-01', name: r.name, birthDate: r.birthDate, lgCode: SERVED });
+    const ok = await term.request('identity.search', {
+      ...operator,
+      dutyCode: 'JUKI-01',
+      name: r.name,
+      birthDate: r.birthDate,
+      lgCode: SERVED,
+    });
     expect(ok.type).toBe('identity.search.result');
   });
 
@@ -409,7 +732,11 @@ describe('bad input: precise error, audited, nothing changed', () => {
     await upstreamSettled();
     const before = { audits: (await s.auditEntries()).length, seq: s.role.store.lastSeq(), replies: intruder.replies.length };
     const closed = new Promise<void>((r) => intruder.client.once('close', () => r()));
-    intruder.client.publish(`res/${SYSTEMS.register}`, JSON.stringify({ v: 1, id: 'forged-reply', type: 'identity.update.result', body: {} }), { qos: 1 });
+    intruder.client.publish(
+      `res/${SYSTEMS.register}`,
+      JSON.stringify({ v: 1, id: 'forged-reply', type: 'identity.update.result', body: {} }),
+      { qos: 1 },
+    );
     await closed;
     const denial = await until(async () => (await s.auditEntries()).slice(before.audits).find((e) => e.event.action === 'broker.denial'));
     expect(denial.event).toMatchObject({ outcome: 'refused', code: 'acl-publish', actor: { id: SYSTEMS.terminal } });

@@ -15,14 +15,18 @@ import { recordWrites, type RecordedWrite } from '../../helpers/write-recorder.j
 let s: CsStack;
 let rr: LocalClient;
 const today = isoDateInJapan(Date.now());
-const update = (r: IdentityChange, n: number, reason = 'correct') => ({ record: { ...r, address: `${r.address}の${n}`, changeReason: reason, changeDate: today, status: 'current' } });
+const update = (r: IdentityChange, n: number, reason = 'correct') => ({
+  record: { ...r, address: `${r.address}の${n}`, changeReason: reason, changeDate: today, status: 'current' },
+});
 
 beforeAll(async () => {
   s = await startCsStack({ residents: 300 });
   rr = await s.client(SYSTEMS.register);
 }, 120_000);
 
-afterAll(async () => { await s?.close(); });
+afterAll(async () => {
+  await s?.close();
+});
 
 const SEEN = `!${SUBLEVELS.seen}!`;
 /** The intake's writes in `trace`: each takes requests (their dedupe records) and is synced. */
@@ -43,9 +47,11 @@ async function burst(requests: LocalRequest[]): Promise<{ replies: Envelope[]; w
   }
 }
 
-const notifiesOf = (rc: string) => s.sims.node(PREF).received
-  .filter((e) => e.type === 'identity.notify' && (e.body.record as IdentityChange).residentCode === rc)
-  .map((e) => e.body.record as IdentityChange & { updateSeq: number });
+const notifiesOf = (rc: string) =>
+  s.sims
+    .node(PREF)
+    .received.filter((e) => e.type === 'identity.notify' && (e.body.record as IdentityChange).residentCode === rc)
+    .map((e) => e.body.record as IdentityChange & { updateSeq: number });
 
 describe('group commit of a burst of local requests', () => {
   it('reads whether the requests of a pass were taken in one getMany, not one read each', async () => {
@@ -54,7 +60,8 @@ describe('group commit of a burst of local requests', () => {
     const getMany = vi.spyOn(s.db, 'getMany');
     try {
       const { replies } = await burst(people.map((r) => ({ type: 'identity.update', body: update(r, 1) })));
-      for (const [i, rep] of replies.entries()) expect(rep).toMatchObject({ type: 'identity.update.result', body: { residentCode: people[i]!.residentCode } });
+      for (const [i, rep] of replies.entries())
+        expect(rep).toMatchObject({ type: 'identity.update.result', body: { residentCode: people[i]!.residentCode } });
       const seenReads = get.mock.calls.filter(([k]) => String(k).startsWith(SEEN)).length;
       const seenPasses = getMany.mock.calls.filter(([ks]) => ks.some((k) => String(k).startsWith(SEEN))).length;
       console.info(`taken check: ${people.length} requests, ${seenReads} single reads, ${seenPasses} getMany`);
@@ -70,7 +77,8 @@ describe('group commit of a burst of local requests', () => {
   it('writes a burst in fewer synced batches than requests, each request answered once', async () => {
     const people = s.residents.slice(0, 48);
     const { replies, writes } = await burst(people.map((r) => ({ type: 'identity.update', body: update(r, 1) })));
-    for (const [i, rep] of replies.entries()) expect(rep).toMatchObject({ type: 'identity.update.result', body: { residentCode: people[i]!.residentCode } });
+    for (const [i, rep] of replies.entries())
+      expect(rep).toMatchObject({ type: 'identity.update.result', body: { residentCode: people[i]!.residentCode } });
     const taken = intakeWrites(writes);
     // Every request's dedupe record was written exactly once, always in a synced write.
     expect(taken.flatMap((w) => w.ops.filter((op) => op.key.startsWith(SEEN))).length).toBe(people.length);
@@ -84,7 +92,7 @@ describe('group commit of a burst of local requests', () => {
     expect(rr.replies.filter((e) => replies.some((x) => x.corr === e.corr)).length).toBe(people.length);
   });
 
-  it('hands a burst\'s replies to the broker in fewer synced writes than replies', async () => {
+  it("hands a burst's replies to the broker in fewer synced writes than replies", async () => {
     const people = s.residents.slice(200, 248);
     const { replies, writes } = await burst(people.map((r) => ({ type: 'identity.update', body: update(r, 1) })));
     expect(replies.every((e) => e.type === 'identity.update.result')).toBe(true);
@@ -110,7 +118,9 @@ describe('group commit of a burst of local requests', () => {
       recorder.stop();
     }
     const seenMark = `!${SUBLEVELS.inbox}!i!`;
-    const acks = recorder.trace.filter((e): e is RecordedWrite => e.kind === 'write' && e.ops.some((op) => op.type === 'put' && op.key.startsWith(seenMark)));
+    const acks = recorder.trace.filter(
+      (e): e is RecordedWrite => e.kind === 'write' && e.ops.some((op) => op.type === 'put' && op.key.startsWith(seenMark)),
+    );
     console.info(`upstream acknowledgements: ${acks.length} inbox writes, ${acks.filter((w) => w.sync).length} synced`);
     expect(acks.length).toBeGreaterThanOrEqual(people.length);
     expect(acks.filter((w) => w.sync)).toEqual([]);
@@ -137,7 +147,7 @@ describe('group commit of a burst of local requests', () => {
     expect(withRefused!.ops.filter((op) => op.key.startsWith(SEEN)).length).toBeGreaterThan(1);
   });
 
-  it('keeps one person\'s updates in order when they are interleaved with others\' under load', async () => {
+  it("keeps one person's updates in order when they are interleaved with others' under load", async () => {
     const person = s.residents[120]!;
     const others = s.residents.slice(121, 161);
     const rounds = 8;
@@ -154,7 +164,10 @@ describe('group commit of a burst of local requests', () => {
     const stored = await s.role.store.history(person.residentCode);
     expect(stored.slice(-rounds).map((r) => r.address)).toEqual(Array.from({ length: rounds }, (_, i) => `${person.address}の${i + 1}`));
     expect((await s.role.store.get(person.residentCode))?.address).toBe(`${person.address}の${rounds}`);
-    const notes = await until(() => { const n = notifiesOf(person.residentCode); return n.length === rounds && n; }, 30_000);
+    const notes = await until(() => {
+      const n = notifiesOf(person.residentCode);
+      return n.length === rounds && n;
+    }, 30_000);
     expect(notes.map((n) => n.address)).toEqual(Array.from({ length: rounds }, (_, i) => `${person.address}の${i + 1}`));
     expect(notes.map((n) => n.updateSeq)).toEqual(mine);
   });

@@ -56,7 +56,14 @@ const startAppliance = (preload: boolean): RunningAppliance =>
 it('loses nothing acknowledged when the power is cut under load', async () => {
   const first = startAppliance(true);
   await first.ready;
-  client = await mqtt.connectAsync(`mqtt://127.0.0.1:${stack.port}`, { clientId: SYSTEMS.register, username: SYSTEMS.register, password: PASSWORD, clean: false, protocolVersion: 4, reconnectPeriod: 200 });
+  client = await mqtt.connectAsync(`mqtt://127.0.0.1:${stack.port}`, {
+    clientId: SYSTEMS.register,
+    username: SYSTEMS.register,
+    password: PASSWORD,
+    clean: false,
+    protocolVersion: 4,
+    reconnectPeriod: 200,
+  });
   const today = isoDateInJapan(Date.now());
   const ids: string[] = [];
   const total = PERSONS * UPDATES;
@@ -81,14 +88,16 @@ it('loses nothing acknowledged when the power is cut under load', async () => {
   await client.subscribeAsync(`res/${SYSTEMS.register}`, { qos: 1 });
   for (let k = 1; k <= UPDATES; k++) {
     // One update per person in flight at a time (their order is the one of the rounds).
-    await Promise.all(stack.residents.map(async (r) => {
-      const id = uuidv7();
-      ids.push(id);
-      const body = { record: { ...r, address: `${r.address}の${k}`, changeReason: 'correct', changeDate: today, status: 'current' } };
-      // Resolves on PUBACK (mqtt.js resends what was not PUBACKed after the reconnect).
-      await client!.publishAsync('req/identity.update', JSON.stringify({ v: 1, id, type: 'identity.update', body }), { qos: 1 });
-      pubacks++;
-    }));
+    await Promise.all(
+      stack.residents.map(async (r) => {
+        const id = uuidv7();
+        ids.push(id);
+        const body = { record: { ...r, address: `${r.address}の${k}`, changeReason: 'correct', changeDate: today, status: 'current' } };
+        // Resolves on PUBACK (mqtt.js resends what was not PUBACKed after the reconnect).
+        await client!.publishAsync('req/identity.update', JSON.stringify({ v: 1, id, type: 'identity.update', body }), { qos: 1 });
+        pubacks++;
+      }),
+    );
   }
   await until(() => cutting !== undefined, 60_000, 'the cut'); // requests PUBACKed faster than answered: many are durable, unanswered
   await cutting;
@@ -100,7 +109,9 @@ it('loses nothing acknowledged when the power is cut under load', async () => {
   const notes = () => stack.sims.node(PREF).received.filter((e) => e.type === 'identity.notify');
   await until(() => notes().length >= total, 60_000);
   for (const r of stack.residents) {
-    const mine = notes().filter((e) => (e.body.record as IdentityChange).residentCode === r.residentCode).map((e) => e.body.record as IdentityChange & { updateSeq: number });
+    const mine = notes()
+      .filter((e) => (e.body.record as IdentityChange).residentCode === r.residentCode)
+      .map((e) => e.body.record as IdentityChange & { updateSeq: number });
     expect(new Set(mine.map((x) => x.address))).toEqual(new Set(Array.from({ length: UPDATES }, (_, i) => `${r.address}の${i + 1}`)));
     expect(mine.map((x) => x.updateSeq)).toEqual([...mine.map((x) => x.updateSeq)].sort((a, b) => a - b));
   }

@@ -20,7 +20,9 @@ beforeAll(async () => {
   term = await s.client(SYSTEMS.terminal);
 }, 120_000);
 
-afterAll(async () => { await s?.close(); });
+afterAll(async () => {
+  await s?.close();
+});
 
 describe('priority lane for interactive requests', () => {
   it('answers a search sent behind a queued burst of updates before the burst drains', async () => {
@@ -40,7 +42,19 @@ describe('priority lane for interactive requests', () => {
     await Promise.all(publishes);
     const queuedAhead = s.broker.persistence.level.requests.depth();
     let answeredBefore = -1;
-    const search = { v: 1, id: uuidv7(), type: 'identity.search', body: { dutyCode: 'JUKI-01', operatorId: 'op-0001', terminalId: 'tm-0001', name: person.name, birthDate: person.birthDate, address: '三重県津市' } };
+    const search = {
+      v: 1,
+      id: uuidv7(),
+      type: 'identity.search',
+      body: {
+        dutyCode: 'JUKI-01',
+        operatorId: 'op-0001',
+        terminalId: 'tm-0001',
+        name: person.name,
+        birthDate: person.birthDate,
+        address: '三重県津市',
+      },
+    };
     term.client.on('message', (_topic, payload) => {
       if ((JSON.parse(payload.toString('utf8')) as Envelope).corr === search.id) answeredBefore = rr.replies.length;
     });
@@ -65,7 +79,9 @@ describe('priority lane for interactive requests', () => {
     // One person's updates reach the prefecture in the order they were sent.
     const mine = Array.from({ length: BURST / 10 }, (_, i) => `${person.address}の${i * 10}`);
     const notes = await until(() => {
-      const n = s.sims.node(PREF).received.filter((e) => e.type === 'identity.notify' && (e.body.record as IdentityChange).residentCode === person.residentCode);
+      const n = s.sims
+        .node(PREF)
+        .received.filter((e) => e.type === 'identity.notify' && (e.body.record as IdentityChange).residentCode === person.residentCode);
       return n.length >= mine.length && n;
     }, 120_000);
     expect(notes.map((e) => (e.body.record as IdentityChange).address)).toEqual(mine);
@@ -81,7 +97,12 @@ describe('priority lane for interactive requests', () => {
     expect(entries.length).toBe(report.entries);
     // One entry per request of the burst (not one per group), each linked to the one before it.
     expect(entries.filter((e) => e.event.action === 'identity.update').length).toBe(BURST);
-    expect(entries.filter((e) => e.event.action === 'identity.search').map((e) => e.event.outcome).sort()).toEqual(['ok', 'refused']);
+    expect(
+      entries
+        .filter((e) => e.event.action === 'identity.search')
+        .map((e) => e.event.outcome)
+        .sort(),
+    ).toEqual(['ok', 'refused']);
     for (const [i, e] of entries.entries()) {
       if (i === 0) continue;
       expect(e.seq).toBe(entries[i - 1]!.seq + 1);

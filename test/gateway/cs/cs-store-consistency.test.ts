@@ -56,8 +56,8 @@ describe('consistency check against an in-process peer', () => {
 
   beforeAll(async () => {
     const extras = [...generateResidents('tsu', { seed: 'consistency', count: 7, start: N })];
-    local = await build(dirs[0]!.path, extras.slice(0, 3));  // 3 the peer never got
-    peer = await build(dirs[1]!.path, extras.slice(3));      // 4 we do not hold
+    local = await build(dirs[0]!.path, extras.slice(0, 3)); // 3 the peer never got
+    peer = await build(dirs[1]!.path, extras.slice(3)); // 4 we do not hold
     for (const e of extras.slice(0, 3)) expected.push(`${e.residentCode}:cs_only:`);
     for (const e of extras.slice(3)) expected.push(`${e.residentCode}:server_only:`);
     const population = [...generateResidents('tsu', { seed: 'consistency', count: 40 })];
@@ -110,7 +110,10 @@ describe('consistency check against an in-process peer', () => {
   });
 
   it('resumes an interrupted session and ends with the same difference list', async () => {
-    for (const [mode, failAt] of [['incremental', 9], ['full', 4]] as const) {
+    for (const [mode, failAt] of [
+      ['incremental', 9],
+      ['full', 4],
+    ] as const) {
       const flaky = contractPeer(peer.store, failAt);
       const checker = new ConsistencyChecker(local.db, local.store, { bucketsPerPage: 2, fullPageSize: 500 });
       await expect(checker.start({ lgCode: LG, peer: 'pref:240001', mode, transport: flaky })).rejects.toThrow('link down');
@@ -132,7 +135,12 @@ describe('consistency check against an in-process peer', () => {
       if (!changed && req.phase === 'buckets') {
         changed = true;
         for (const side of [local, peer]) {
-          await applyOne(side.db, side.store, { ...population[50]!, address: '三重県津市大門1番地', changeReason: 'correct', changeDate: '2026-03-01' });
+          await applyOne(side.db, side.store, {
+            ...population[50]!,
+            address: '三重県津市大門1番地',
+            changeReason: 'correct',
+            changeDate: '2026-03-01',
+          });
         }
         await applyOne(local.db, local.store, { ...population[51]!, changeReason: 'delete', changeDate: '2026-03-01' });
       }
@@ -150,6 +158,8 @@ describe('consistency check against an in-process peer', () => {
     await expect(server.handle({ phase: 'entries', ...base, bucket: 0, entries: [] })).rejects.toMatchObject({ code: 'not_found' });
     await server.handle({ phase: 'snapshot', ...base, mode: 'full', bucketBits: 4, recordCount: 0 });
     await expect(server.handle({ phase: 'full', ...base, page: 3, records: [], last: true })).rejects.toThrow(/send pages in order/);
-    await expect(server.handle({ phase: 'buckets', ...base, bucketBits: 5, offset: 0, digests: [] })).rejects.toMatchObject({ code: 'invalid_request' });
+    await expect(server.handle({ phase: 'buckets', ...base, bucketBits: 5, offset: 0, digests: [] })).rejects.toMatchObject({
+      code: 'invalid_request',
+    });
   });
 });

@@ -9,8 +9,14 @@ import type { IdentityChange } from '../../../gateway/cs/identityStoreTypes.js';
 import { myNumberCheckDigit, residentCodeCheckDigit } from '../../../domain/identifiers.js';
 import { tempDir } from '../../helpers/tmp.js';
 
-const rc = (n: number) => { const b = String(n).padStart(10, '0'); return b + residentCodeCheckDigit(b); };
-const mn = (n: number) => { const b = String(n).padStart(11, '0'); return b + myNumberCheckDigit(b); };
+const rc = (n: number) => {
+  const b = String(n).padStart(10, '0');
+  return b + residentCodeCheckDigit(b);
+};
+const mn = (n: number) => {
+  const b = String(n).padStart(11, '0');
+  return b + myNumberCheckDigit(b);
+};
 const text = (b: Uint8Array) => Buffer.from(b).toString('utf8');
 
 describe('identity store layout on disk', () => {
@@ -23,11 +29,16 @@ describe('identity store layout on disk', () => {
     dir = tempDir('cs-layout-');
     db = await openApplianceDb(dir.path);
   });
-  afterEach(async () => { await db.close(); dir.cleanup(); });
+  afterEach(async () => {
+    await db.close();
+    dir.cleanup();
+  });
 
   async function entries(name: string): Promise<Array<[string, Uint8Array]>> {
     const out: Array<[string, Uint8Array]> = [];
-    const sub = db.sublevel<string, Uint8Array>(SUBLEVELS.identity, { valueEncoding: 'view' }).sublevel<string, Uint8Array>(name, { valueEncoding: 'view' });
+    const sub = db
+      .sublevel<string, Uint8Array>(SUBLEVELS.identity, { valueEncoding: 'view' })
+      .sublevel<string, Uint8Array>(name, { valueEncoding: 'view' });
     for await (const e of sub.iterator()) out.push(e);
     return out;
   }
@@ -35,10 +46,21 @@ describe('identity store layout on disk', () => {
   it('writes rec, hist, seq, lg, lc, mn, nm, nx, ad and meta with the keys and values of layout 3', async () => {
     const store = await IdentityStore.open(db, { indexKey, codeKey, recordDigest: (r) => `digest-of-${r.updateSeq}` });
     const first: IdentityChange = {
-      residentCode: rc(1), myNumber: mn(1), lgCode: '242012', name: '髙橋　一郎', nameKana: 'たかはし　いちろう',
-      birthDate: '1980-05-01', sex: '1', address: '三重県津市栄町二丁目3番4号', changeReason: 'add', changeDate: '2020-01-01',
+      residentCode: rc(1),
+      myNumber: mn(1),
+      lgCode: '242012',
+      name: '髙橋　一郎',
+      nameKana: 'たかはし　いちろう',
+      birthDate: '1980-05-01',
+      sex: '1',
+      address: '三重県津市栄町二丁目3番4号',
+      changeReason: 'add',
+      changeDate: '2020-01-01',
     };
-    for (const change of [first, { ...first, lgCode: '242021', address: '三重県四日市市諏訪町1番5号', changeReason: 'correct' as const, changeDate: '2021-01-01' }]) {
+    for (const change of [
+      first,
+      { ...first, lgCode: '242021', address: '三重県四日市市諏訪町1番5号', changeReason: 'correct' as const, changeDate: '2021-01-01' },
+    ]) {
       const b = db.batch();
       await store.apply(b, change);
       await b.write();
@@ -50,7 +72,10 @@ describe('identity store layout on disk', () => {
 
     expect((await entries('rec')).map(([k, v]) => [k, JSON.parse(text(v)).updateSeq])).toEqual([[p, 2]]);
     expect((await entries('hist')).map(([k, v]) => [k, JSON.parse(text(v)).lgCode])).toEqual([[`${p}!${'1'.padStart(16, '0')}`, '242012']]);
-    expect((await entries('seq')).map(([k, v]) => [k, text(v)])).toEqual([['1'.padStart(16, '0'), p], ['2'.padStart(16, '0'), p]]);
+    expect((await entries('seq')).map(([k, v]) => [k, text(v)])).toEqual([
+      ['1'.padStart(16, '0'), p],
+      ['2'.padStart(16, '0'), p],
+    ]);
     expect((await entries('lg')).map(([k, v]) => [k, text(v)])).toEqual([
       [`242012!${bucket}!${p}`, '2 -'],
       [`242021!${bucket}!${p}`, '2 digest-of-2'],

@@ -17,7 +17,10 @@ const indexKey = Buffer.alloc(32, 3);
 const codeKey = Buffer.alloc(32, 4);
 
 interface Expected {
-  lastSeq: number; mid: number; lgCodes: string[]; codes: string[];
+  lastSeq: number;
+  mid: number;
+  lgCodes: string[];
+  codes: string[];
   history: Record<string, IdentityRecord[]>;
   atMid: Record<string, IdentityRecord | null>;
   listing: Record<string, { now: string[]; mid: string[] }>;
@@ -31,20 +34,46 @@ const expected = JSON.parse(readFileSync(join(FIXTURE, 'expected.json'), 'utf8')
 
 async function answers(store: IdentityStore) {
   const e = expected;
-  const listing = async (lg: string, at: number) => { const o: string[] = []; for await (const d of store.iterateDigests(lg, at)) o.push(`${d.residentCode}:${d.digest}`); return o.sort(); };
-  const byCode = async (lg: string, at: number) => { const o: string[] = []; for await (const r of store.iterateByCode(lg, at)) o.push(`${r.residentCode}:${r.updateSeq}`); return o; };
+  const listing = async (lg: string, at: number) => {
+    const o: string[] = [];
+    for await (const d of store.iterateDigests(lg, at)) o.push(`${d.residentCode}:${d.digest}`);
+    return o.sort();
+  };
+  const byCode = async (lg: string, at: number) => {
+    const o: string[] = [];
+    for await (const r of store.iterateByCode(lg, at)) o.push(`${r.residentCode}:${r.updateSeq}`);
+    return o;
+  };
   const changes: Array<{ seq: number; residentCode: string }> = [];
   for await (const c of store.changesSince(e.changesSince.after)) changes.push(c);
   return {
-    lastSeq: store.lastSeq(), mid: e.mid, lgCodes: e.lgCodes, codes: e.codes,
+    lastSeq: store.lastSeq(),
+    mid: e.mid,
+    lgCodes: e.lgCodes,
+    codes: e.codes,
     history: Object.fromEntries(await Promise.all(e.codes.map(async (c) => [c, await store.history(c)]))),
     atMid: Object.fromEntries(await Promise.all(e.codes.map(async (c) => [c, (await store.versionAt(c, e.mid)) ?? null]))),
-    listing: Object.fromEntries(await Promise.all(e.lgCodes.map(async (lg) => [lg, { now: await listing(lg, store.lastSeq()), mid: await listing(lg, e.mid) }]))),
-    byCode: Object.fromEntries(await Promise.all(e.lgCodes.map(async (lg) => [lg, { now: await byCode(lg, store.lastSeq()), mid: await byCode(lg, e.mid) }]))),
+    listing: Object.fromEntries(
+      await Promise.all(e.lgCodes.map(async (lg) => [lg, { now: await listing(lg, store.lastSeq()), mid: await listing(lg, e.mid) }])),
+    ),
+    byCode: Object.fromEntries(
+      await Promise.all(e.lgCodes.map(async (lg) => [lg, { now: await byCode(lg, store.lastSeq()), mid: await byCode(lg, e.mid) }])),
+    ),
     changesSince: { after: e.changesSince.after, changes },
-    byMyNumber: Object.fromEntries(await Promise.all(Object.keys(e.byMyNumber).map(async (n) => [n, (await store.byMyNumber(n))?.residentCode ?? null]))),
-    byAddress: Object.fromEntries(await Promise.all(Object.keys(e.byAddress).map(async (a) => [a, (await store.byAddress(a, { includeDeleted: true })).map((r) => r.residentCode).sort()]))),
-    search: await Promise.all(e.search.map(async ({ q }) => ({ q, codes: (await store.search(q, { limit: 50 })).hits.map((h) => h.residentCode).sort() }))),
+    byMyNumber: Object.fromEntries(
+      await Promise.all(Object.keys(e.byMyNumber).map(async (n) => [n, (await store.byMyNumber(n))?.residentCode ?? null])),
+    ),
+    byAddress: Object.fromEntries(
+      await Promise.all(
+        Object.keys(e.byAddress).map(async (a) => [
+          a,
+          (await store.byAddress(a, { includeDeleted: true })).map((r) => r.residentCode).sort(),
+        ]),
+      ),
+    ),
+    search: await Promise.all(
+      e.search.map(async ({ q }) => ({ q, codes: (await store.search(q, { limit: 50 })).hits.map((h) => h.residentCode).sort() })),
+    ),
   };
 }
 
@@ -58,7 +87,10 @@ async function keysWithCodes(db: Db): Promise<string[]> {
 describe('identity store layout migration', () => {
   const dir = tempDir('cs-store-migrate-');
   let db: Db | undefined;
-  afterEach(async () => { await db?.close(); db = undefined; });
+  afterEach(async () => {
+    await db?.close();
+    db = undefined;
+  });
   afterAll(() => dir.cleanup());
 
   const copy = (name: string) => {
@@ -97,7 +129,15 @@ describe('identity store layout migration', () => {
   it('resumes an interrupted migration on the next open', async () => {
     const path = copy('interrupted');
     db = await openApplianceDb(path);
-    await expect(IdentityStore.open(db, { indexKey, codeKey, onMigrate: (p) => { if (p.sublevel === 'lg') throw new Error('power cut'); } })).rejects.toThrow('power cut');
+    await expect(
+      IdentityStore.open(db, {
+        indexKey,
+        codeKey,
+        onMigrate: (p) => {
+          if (p.sublevel === 'lg') throw new Error('power cut');
+        },
+      }),
+    ).rejects.toThrow('power cut');
     const left = await keysWithCodes(db);
     expect(left.length).toBeGreaterThan(0);
     expect(left.some((k) => k.startsWith('!identity!!rec!'))).toBe(false); // rec, hist, seq and lg were done
@@ -122,11 +162,12 @@ describe('identity store layout migration', () => {
     expect((await (await IdentityStore.open(db, { indexKey, codeKey })).get(expected.codes[0]!))?.residentCode).toBe(expected.codes[0]);
   });
 
-
-  it('refuses a layout-2 store (a development build\'s keys) with what to do', async () => {
+  it("refuses a layout-2 store (a development build's keys) with what to do", async () => {
     db = await openApplianceDb(join(dir.path, 'layout2'));
     await db.put('!identity!!meta!layout', Buffer.from('2'));
-    await expect(IdentityStore.open(db, { indexKey, codeKey })).rejects.toThrow(/layout 2.*import the register extract into a fresh data dir/);
+    await expect(IdentityStore.open(db, { indexKey, codeKey })).rejects.toThrow(
+      /layout 2.*import the register extract into a fresh data dir/,
+    );
   });
 
   it('moves stored consistency sessions to pseudonym keys and the codec', async () => {
@@ -140,7 +181,13 @@ describe('identity store layout migration', () => {
     await b.write();
     const xor: ValueCodec = {
       encode: (v) => Buffer.from(JSON.stringify(v)).map((x) => x ^ 0x5a),
-      decode: (v) => { const t = Buffer.from(v).map((x) => x ^ 0x5a).toString(); if (!t.startsWith('{')) throw new Error('not mine'); return JSON.parse(t); },
+      decode: (v) => {
+        const t = Buffer.from(v)
+          .map((x) => x ^ 0x5a)
+          .toString();
+        if (!t.startsWith('{')) throw new Error('not mine');
+        return JSON.parse(t);
+      },
     };
     const sessions = new SessionStore(db, { codec: xor, keyOf: (c) => `P${c.split('').reverse().join('')}x` });
     expect(await sessions.list()).toEqual([state]);

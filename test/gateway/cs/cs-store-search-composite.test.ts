@@ -9,22 +9,48 @@ import type { IdentityChange, IdentityRecord, SearchQuery } from '../../../gatew
 import { myNumberCheckDigit, residentCodeCheckDigit } from '../../../domain/identifiers.js';
 import { tempDir } from '../../helpers/tmp.js';
 
-const rc = (n: number) => { const b = String(n).padStart(10, '0'); return b + residentCodeCheckDigit(b); };
-const mn = (n: number) => { const b = String(n).padStart(11, '0'); return b + myNumberCheckDigit(b); };
+const rc = (n: number) => {
+  const b = String(n).padStart(10, '0');
+  return b + residentCodeCheckDigit(b);
+};
+const mn = (n: number) => {
+  const b = String(n).padStart(11, '0');
+  return b + myNumberCheckDigit(b);
+};
 
 // One common name in many years, towns (some sharing the first ADDRESS_LEVEL characters, some
 // shorter than it) and both sexes, plus a few other names.
-const ADDRESSES = ['神奈川県横浜市中区山下町1丁目2番3号', '神奈川県横浜市中区山下町2丁目5番1号', '神奈川県横浜市中区山手町10番地',
-  '神奈川県横浜市港北区日吉本町3丁目4番5号', '神奈川県横浜市神奈川区三ツ沢上町7番地', '三重県津市栄町二丁目3番4号', '三重県津市1番地'];
+const ADDRESSES = [
+  '神奈川県横浜市中区山下町1丁目2番3号',
+  '神奈川県横浜市中区山下町2丁目5番1号',
+  '神奈川県横浜市中区山手町10番地',
+  '神奈川県横浜市港北区日吉本町3丁目4番5号',
+  '神奈川県横浜市神奈川区三ツ沢上町7番地',
+  '三重県津市栄町二丁目3番4号',
+  '三重県津市1番地',
+];
 const BIRTHS = ['1980-05-01', '1980-00-00', '1980-05-00', '1981-05-01', '1979-12-31', '2001-02-03'];
-const NAMES: Array<[string, string]> = [['佐藤　翔', 'さとう　しょう'], ['佐藤　翔', 'さとう　しよう'], ['齋藤　翔', 'さいとう　しょう'], ['佐藤　花子', 'さとう　はなこ']];
+const NAMES: Array<[string, string]> = [
+  ['佐藤　翔', 'さとう　しょう'],
+  ['佐藤　翔', 'さとう　しよう'],
+  ['齋藤　翔', 'さいとう　しょう'],
+  ['佐藤　花子', 'さとう　はなこ'],
+];
 
 function person(n: number): IdentityChange {
   const [name, nameKana] = NAMES[n % NAMES.length]!;
   return {
-    residentCode: rc(n), myNumber: mn(n), lgCode: n % 3 === 0 ? '141011' : '141020', name, nameKana,
-    birthDate: BIRTHS[n % BIRTHS.length]!, sex: n % 2 ? '1' : '2', address: ADDRESSES[n % ADDRESSES.length]!, postcode: '2310023',
-    changeReason: 'add', changeDate: '2020-01-01',
+    residentCode: rc(n),
+    myNumber: mn(n),
+    lgCode: n % 3 === 0 ? '141011' : '141020',
+    name,
+    nameKana,
+    birthDate: BIRTHS[n % BIRTHS.length]!,
+    sex: n % 2 ? '1' : '2',
+    address: ADDRESSES[n % ADDRESSES.length]!,
+    postcode: '2310023',
+    changeReason: 'add',
+    changeDate: '2020-01-01',
     ...(n % 10 === 4 ? { formerSurname: '山田', formerSurnameKana: 'やまだ' } : {}),
   };
 }
@@ -34,20 +60,46 @@ for (const [name, kana] of NAMES) {
   for (const birthDate of ['1980-05-01', '1980', '1980-05', '1980-00-00', '1981-05-01', '2001-02-03', '1990']) {
     QUERIES.push({ name, birthDate }, { kana, birthDate, sex: '1' }, { name, kana, birthDate }, { kana, birthDate, address: '横浜市中区' });
   }
-  for (const address of ['横浜市中区山下町', '神奈川県横浜市中区山', '横浜市中区山下町1丁目', '横浜市中区', '津市栄町', '津市栄町2丁目3',
-    '津市1番地', '横浜市神奈川区', '横浜市港北区日吉本町三丁目', '横浜市中区山下町9丁目']) {
-    QUERIES.push({ kana, address }, { name, address, sex: '2' }, { kana, address, lgCode: '141011' }, { kana, address, includeDeleted: true });
+  for (const address of [
+    '横浜市中区山下町',
+    '神奈川県横浜市中区山',
+    '横浜市中区山下町1丁目',
+    '横浜市中区',
+    '津市栄町',
+    '津市栄町2丁目3',
+    '津市1番地',
+    '横浜市神奈川区',
+    '横浜市港北区日吉本町三丁目',
+    '横浜市中区山下町9丁目',
+  ]) {
+    QUERIES.push(
+      { kana, address },
+      { name, address, sex: '2' },
+      { kana, address, lgCode: '141011' },
+      { kana, address, includeDeleted: true },
+    );
   }
 }
 
 /** What a scan of the name's holders would answer: the same filters over every stored record. */
-function expected(records: IdentityRecord[], q: SearchQuery, store: { nameMatches: (r: IdentityRecord, q: SearchQuery) => boolean }): string[] {
+function expected(
+  records: IdentityRecord[],
+  q: SearchQuery,
+  store: { nameMatches: (r: IdentityRecord, q: SearchQuery) => boolean },
+): string[] {
   const addr = q.address ? addressKey(q.address) : undefined;
-  return records.filter((r) => store.nameMatches(r, q)
-    && (r.status === 'current' || q.includeDeleted)
-    && (!q.birthDate || birthDateMatches(r.birthDate, q.birthDate))
-    && (!addr || addressKey(r.address).startsWith(addr))
-    && (!q.sex || r.sex === q.sex) && (!q.lgCode || r.lgCode === q.lgCode)).map((r) => r.residentCode).sort();
+  return records
+    .filter(
+      (r) =>
+        store.nameMatches(r, q) &&
+        (r.status === 'current' || q.includeDeleted) &&
+        (!q.birthDate || birthDateMatches(r.birthDate, q.birthDate)) &&
+        (!addr || addressKey(r.address).startsWith(addr)) &&
+        (!q.sex || r.sex === q.sex) &&
+        (!q.lgCode || r.lgCode === q.lgCode),
+    )
+    .map((r) => r.residentCode)
+    .sort();
 }
 
 describe('identity search through the composite index', () => {
@@ -66,12 +118,21 @@ describe('identity search through the composite index', () => {
     // Changes move records between years, towns and names, and delete some (除票).
     for (let n = 1; n <= 240; n += 7) {
       const c = db.batch();
-      const moved = { ...person(n), address: ADDRESSES[(n + 3) % ADDRESSES.length]!, birthDate: BIRTHS[(n + 1) % BIRTHS.length]!, changeReason: n % 2 ? 'correct' as const : 'delete' as const, changeDate: '2024-01-01' };
+      const moved = {
+        ...person(n),
+        address: ADDRESSES[(n + 3) % ADDRESSES.length]!,
+        birthDate: BIRTHS[(n + 1) % BIRTHS.length]!,
+        changeReason: n % 2 ? ('correct' as const) : ('delete' as const),
+        changeDate: '2024-01-01',
+      };
       await store.apply(c, moved);
       await c.write();
     }
   });
-  afterEach(async () => { await db.close(); dir.cleanup(); });
+  afterEach(async () => {
+    await db.close();
+    dir.cleanup();
+  });
 
   async function answers(): Promise<Array<{ q: SearchQuery; got: string[]; want: string[] }>> {
     const records: IdentityRecord[] = [];

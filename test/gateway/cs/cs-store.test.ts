@@ -5,14 +5,29 @@ import type { IdentityChange, ValueCodec } from '../../../gateway/cs/identitySto
 import { myNumberCheckDigit, residentCodeCheckDigit } from '../../../domain/identifiers.js';
 import { tempDir } from '../../helpers/tmp.js';
 
-const rc = (n: number) => { const b = String(n).padStart(10, '0'); return b + residentCodeCheckDigit(b); };
-const mn = (n: number) => { const b = String(n).padStart(11, '0'); return b + myNumberCheckDigit(b); };
+const rc = (n: number) => {
+  const b = String(n).padStart(10, '0');
+  return b + residentCodeCheckDigit(b);
+};
+const mn = (n: number) => {
+  const b = String(n).padStart(11, '0');
+  return b + myNumberCheckDigit(b);
+};
 
 function person(n: number, over: Partial<IdentityChange> = {}): IdentityChange {
   return {
-    residentCode: rc(n), myNumber: mn(n), lgCode: '242012', name: '髙橋　一郎', nameKana: 'たかはし　いちろう',
-    birthDate: '1980-05-01', sex: '1', address: '三重県津市栄町二丁目3番4号', postcode: '5140004',
-    changeReason: 'add', changeDate: '2020-01-01', ...over,
+    residentCode: rc(n),
+    myNumber: mn(n),
+    lgCode: '242012',
+    name: '髙橋　一郎',
+    nameKana: 'たかはし　いちろう',
+    birthDate: '1980-05-01',
+    sex: '1',
+    address: '三重県津市栄町二丁目3番4号',
+    postcode: '5140004',
+    changeReason: 'add',
+    changeDate: '2020-01-01',
+    ...over,
   };
 }
 
@@ -27,7 +42,10 @@ describe('identity store', () => {
     db = await openApplianceDb(dir.path);
     store = await IdentityStore.open(db, { indexKey });
   });
-  afterEach(async () => { await db.close(); dir.cleanup(); });
+  afterEach(async () => {
+    await db.close();
+    dir.cleanup();
+  });
 
   async function apply(c: IdentityChange, mode: 'flow' | 'load' = 'flow') {
     const b = db.batch();
@@ -42,7 +60,11 @@ describe('identity store', () => {
     const c = await apply(person(1, { changeReason: 'delete', changeDate: '2022-03-04' }));
     expect([a.seq, b.seq, c.seq]).toEqual([1, 2, 3]);
     const hist = await store.history(rc(1));
-    expect(hist.map((r) => [r.updateSeq, r.status, r.changeReason])).toEqual([[1, 'current', 'add'], [2, 'current', 'correct'], [3, 'deleted', 'delete']]);
+    expect(hist.map((r) => [r.updateSeq, r.status, r.changeReason])).toEqual([
+      [1, 'current', 'add'],
+      [2, 'current', 'correct'],
+      [3, 'deleted', 'delete'],
+    ]);
     expect((await store.get(rc(1)))?.status).toBe('deleted');
     expect((await store.versionAt(rc(1), 2))?.address).toBe('三重県津市丸之内5番地');
     expect(await store.versionAt(rc(1), 0)).toBeUndefined();
@@ -58,7 +80,7 @@ describe('identity store', () => {
     expect((await apply(person(3))).seq).toBe(3);
   });
 
-  it('commits atomically with the caller\'s other sublevel writes', async () => {
+  it("commits atomically with the caller's other sublevel writes", async () => {
     const outbox = db.sublevel<string, Uint8Array>('outbox', { valueEncoding: 'view' });
     const b = db.batch();
     await store.apply(b, person(1));
@@ -71,7 +93,8 @@ describe('identity store', () => {
 
   it('rejects bad records, duplicates and impossible transitions precisely', async () => {
     await expect(apply(person(1, { myNumber: '123456789010', birthDate: '1980-02-30' }))).rejects.toMatchObject({
-      code: 'invalid_request', details: [{ path: 'myNumber' }, { path: 'birthDate' }],
+      code: 'invalid_request',
+      details: [{ path: 'myNumber' }, { path: 'birthDate' }],
     });
     await apply(person(1));
     await expect(apply(person(1))).rejects.toMatchObject({ code: 'conflict' });
@@ -93,7 +116,10 @@ describe('identity store', () => {
       await apply(person(1, { address: '三重県津市丸之内5番地', changeReason: 'correct', changeDate: '2021-02-03' }));
       expect(mnReads()).toBe(0);
       // A new number, or a new record, is still checked against every other holder.
-      await expect(apply(person(1, { myNumber: mn(2), changeReason: 'correct', changeDate: '2021-02-04' }))).rejects.toMatchObject({ code: 'conflict', details: [{ path: 'myNumber' }] });
+      await expect(apply(person(1, { myNumber: mn(2), changeReason: 'correct', changeDate: '2021-02-04' }))).rejects.toMatchObject({
+        code: 'conflict',
+        details: [{ path: 'myNumber' }],
+      });
       await expect(apply(person(3, { myNumber: mn(1) }))).rejects.toMatchObject({ code: 'conflict', details: [{ path: 'myNumber' }] });
       expect(mnReads()).toBe(2);
     } finally {
@@ -111,10 +137,30 @@ describe('identity store', () => {
 
   it('searches with folded kanji, kana forms, alternate names and address prefixes', async () => {
     await apply(person(1));
-    await apply(person(2, { name: '渡邉　花子', nameKana: 'わたなべ　はなこ', sex: '2', birthDate: '1975-07-07', formerSurname: '齋藤', formerSurnameKana: 'さいとう', address: '三重県津市上浜町1丁目2番3号' }));
-    await apply(person(3, { name: 'KIM MINJUN', nameKana: 'キム　ミンジュン', alias: '金田　民俊', aliasKana: 'かねだ　みんしゅん', birthDate: '1990-00-00', address: '三重県津市大門7番地' }));
+    await apply(
+      person(2, {
+        name: '渡邉　花子',
+        nameKana: 'わたなべ　はなこ',
+        sex: '2',
+        birthDate: '1975-07-07',
+        formerSurname: '齋藤',
+        formerSurnameKana: 'さいとう',
+        address: '三重県津市上浜町1丁目2番3号',
+      }),
+    );
+    await apply(
+      person(3, {
+        name: 'KIM MINJUN',
+        nameKana: 'キム　ミンジュン',
+        alias: '金田　民俊',
+        aliasKana: 'かねだ　みんしゅん',
+        birthDate: '1990-00-00',
+        address: '三重県津市大門7番地',
+      }),
+    );
     await apply(person(4, { name: 'ジョッキー　ガブリエル', nameKana: 'ジョッキー　ガブリエル', birthDate: '1999-01-01' }));
-    const q = async (query: Parameters<IdentityStore['search']>[0]) => (await store.search(query, { limit: 10 })).hits.map((h) => h.residentCode);
+    const q = async (query: Parameters<IdentityStore['search']>[0]) =>
+      (await store.search(query, { limit: 10 })).hits.map((h) => h.residentCode);
     expect(await q({ name: '高橋 一郎', birthDate: '1980-05-01' })).toEqual([rc(1)]);
     expect(await q({ kana: 'ﾀｶﾊｼ ｲﾁﾛｳ', address: '津市栄町2-3' })).toEqual([rc(1)]);
     expect(await q({ name: '渡辺花子', address: '三重県津市上浜町一丁目' })).toEqual([rc(2)]);
@@ -141,7 +187,15 @@ describe('identity store', () => {
 
   it('drops stale index entries when a record changes', async () => {
     await apply(person(1));
-    await apply(person(1, { name: '山田　一郎', nameKana: 'やまだ　いちろう', address: '三重県津市大門1番地', changeReason: 'correct', changeDate: '2021-01-01' }));
+    await apply(
+      person(1, {
+        name: '山田　一郎',
+        nameKana: 'やまだ　いちろう',
+        address: '三重県津市大門1番地',
+        changeReason: 'correct',
+        changeDate: '2021-01-01',
+      }),
+    );
     expect((await store.search({ name: '高橋一郎', birthDate: '1980-05-01' }, { limit: 5 })).total).toBe(0);
     expect((await store.search({ name: '山田一郎', address: '津市大門' }, { limit: 5 })).total).toBe(1);
     expect(await store.byAddress('三重県津市栄町2丁目3番4号')).toEqual([]);
@@ -153,7 +207,12 @@ describe('identity store', () => {
     db = await openApplianceDb(dir.path);
     const xor: ValueCodec = {
       encode: (v) => Buffer.from(JSON.stringify(v)).map((x) => x ^ 0x5a),
-      decode: (b) => JSON.parse(Buffer.from(b).map((x) => x ^ 0x5a).toString()),
+      decode: (b) =>
+        JSON.parse(
+          Buffer.from(b)
+            .map((x) => x ^ 0x5a)
+            .toString(),
+        ),
     };
     store = await IdentityStore.open(db, { indexKey, codec: xor });
     await apply(person(1, { formerSurname: '齋藤', alias: '通称太郎' }));
@@ -172,7 +231,9 @@ describe('identity store', () => {
   it('rebuilds the search indexes under a new index key', async () => {
     await apply(person(1));
     await apply(person(2, { name: '渡邉　花子', nameKana: 'わたなべ　はなこ', sex: '2' }));
-    await apply(person(2, { name: '渡邉　花子', nameKana: 'わたなべ　はなこ', sex: '2', changeReason: 'delete', changeDate: '2024-01-01' }));
+    await apply(
+      person(2, { name: '渡邉　花子', nameKana: 'わたなべ　はなこ', sex: '2', changeReason: 'delete', changeDate: '2024-01-01' }),
+    );
     const before: string[] = [];
     for await (const k of db.keys()) if (k.includes('!nm!')) before.push(k);
     expect(await store.rebuildSearchIndexes({ indexKey: Buffer.alloc(32, 9) })).toEqual({ records: 2 });
@@ -216,11 +277,22 @@ describe('identity store', () => {
     await apply(person(9, { lgCode: '242021', changeReason: 'correct', changeDate: '2021-01-01' }));
     const h = store.lastSeq();
     await apply(person(60));
-    const codes = async (atSeq: number, after?: string) => { const o: string[] = []; for await (const r of store.iterateByCode('242012', atSeq, after)) o.push(r.residentCode); return o; };
-    const inOrder = ns.filter((n) => n !== 40 && n !== 9).sort((a, b) => a - b).map(rc);
+    const codes = async (atSeq: number, after?: string) => {
+      const o: string[] = [];
+      for await (const r of store.iterateByCode('242012', atSeq, after)) o.push(r.residentCode);
+      return o;
+    };
+    const inOrder = ns
+      .filter((n) => n !== 40 && n !== 9)
+      .sort((a, b) => a - b)
+      .map(rc);
     expect(await codes(h)).toEqual(inOrder);
     expect(await codes(h - 1)).toEqual([...inOrder, rc(9)].sort()); // before 9 moved to 242021
     expect(await codes(store.lastSeq(), rc(12))).toEqual([...inOrder.filter((c) => c > rc(12)), rc(60)]);
-    for await (const k of db.keys()) expect([...ns, 60].filter((n) => k.includes(rc(n))), k).toEqual([]);
+    for await (const k of db.keys())
+      expect(
+        [...ns, 60].filter((n) => k.includes(rc(n))),
+        k,
+      ).toEqual([]);
   });
 });

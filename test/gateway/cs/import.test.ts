@@ -30,7 +30,10 @@ describe('register import', () => {
     db = await openApplianceDb(join(dir.path, 'db'));
     store = await IdentityStore.open(db);
   });
-  afterEach(async () => { if (db.status === 'open') await db.close(); dir.cleanup(); });
+  afterEach(async () => {
+    if (db.status === 'open') await db.close();
+    dir.cleanup();
+  });
 
   it('splits CSV lines with RFC 4180 quoting', () => {
     expect(splitCsvLine('a,"b,c","d ""q""",')).toEqual(['a', 'b,c', 'd "q"', '']);
@@ -77,7 +80,9 @@ describe('register import', () => {
     const file = join(dir.path, 'big.csv');
     writeFileSync(file, csvOf(rows));
     let commits = 0;
-    const crash = () => { if (++commits === 3) throw new Error('power cut'); };
+    const crash = () => {
+      if (++commits === 3) throw new Error('power cut');
+    };
     await expect(importFile(db, store, file, 'csv', { batchSize: 7, onProgress: crash })).rejects.toThrow('power cut');
     const stored = store.lastSeq();
     expect(stored).toBe(21);
@@ -96,28 +101,42 @@ describe('register import', () => {
     const [a] = people(1);
     writeFileSync(file, csvOf([...people(3, 100), { ...a, postcode: 'x' }]));
     const bin = join(process.cwd(), 'bin/juki-gw.js');
-    const first = await run('node', [bin, 'import', file, '--data-dir', dir.path]).catch((e: { code: number; stdout: string; stderr: string }) => e);
+    const first = await run('node', [bin, 'import', file, '--data-dir', dir.path]).catch(
+      (e: { code: number; stdout: string; stderr: string }) => e,
+    );
     expect((first as { code?: number }).code).toBe(1);
     expect((first as { stdout: string }).stdout).toMatch(/4 lines: 3 stored, 0 unchanged, 1 rejected/);
     expect((first as { stderr: string }).stderr).toMatch(/line 5: postcode: postcode.format/);
     expect((first as { stderr: string }).stderr).toMatch(/import 100%/);
-    const report = readFileSync(`${file}.report.jsonl`, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const report = readFileSync(`${file}.report.jsonl`, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(report).toEqual([{ line: 5, field: 'postcode', rule: 'postcode.format', message: expect.any(String) }]);
     const gen = await run('node', [bin, 'import', '--generate', '300', '--data-dir', dir.path]);
     expect(gen.stdout).toMatch(/300 lines: 300 stored/);
-    const bad = await run('node', [bin, 'import', join(dir.path, 'nope.csv'), '--data-dir', dir.path]).catch((e: { code: number; stderr: string }) => e);
+    const bad = await run('node', [bin, 'import', join(dir.path, 'nope.csv'), '--data-dir', dir.path]).catch(
+      (e: { code: number; stderr: string }) => e,
+    );
     expect((bad as { code: number }).code).toBe(1);
     expect(existsSync(join(dir.path, 'db'))).toBe(true);
   }, 60_000);
 
-  it('imports into an appliance\'s data dir sealed and keyed with its data keys, as the appliance opens it', async () => {
+  it("imports into an appliance's data dir sealed and keyed with its data keys, as the appliance opens it", async () => {
     await db.close();
     const dataDir = join(dir.path, 'appliance');
     const cfg = join(dir.path, 'appliance.yaml');
-    writeFileSync(cfg, [
-      'municipalities: ["242012"]', `dataDir: ${JSON.stringify(dataDir)}`, 'hsm: { kind: software }',
-      'listeners: [{ name: plain, type: plain, host: 127.0.0.1, port: 1883 }]', 'systems: []', 'ui: { enabled: false }',
-    ].join('\n'));
+    writeFileSync(
+      cfg,
+      [
+        'municipalities: ["242012"]',
+        `dataDir: ${JSON.stringify(dataDir)}`,
+        'hsm: { kind: software }',
+        'listeners: [{ name: plain, type: plain, host: 127.0.0.1, port: 1883 }]',
+        'systems: []',
+        'ui: { enabled: false }',
+      ].join('\n'),
+    );
     const bin = join(process.cwd(), 'bin/juki-gw.js');
     const done = await run('node', [bin, 'import', '--generate', '40', '--config', cfg]);
     expect(done.stdout).toMatch(/40 lines: 40 stored/);
@@ -131,10 +150,14 @@ describe('register import', () => {
     const atRest = await openEncryptionAtRest({ hsm: { kind: 'software' } as never, dataDir, db });
     try {
       const store = await IdentityStore.open(db, {
-        codec: atRest.keyring.valueEncoding('json'), indexKey: await atRest.keyring.secret('identity-index'), codeKey: await atRest.keyring.secret('identity-code'),
+        codec: atRest.keyring.valueEncoding('json'),
+        indexKey: await atRest.keyring.secret('identity-index'),
+        codeKey: await atRest.keyring.secret('identity-code'),
       });
       expect((await store.get(first!.residentCode))?.name).toBe(first!.name);
-      expect((await store.search({ name: first!.name, birthDate: first!.birthDate }, { limit: 10 })).hits.map((h) => h.residentCode)).toContain(first!.residentCode);
+      expect(
+        (await store.search({ name: first!.name, birthDate: first!.birthDate }, { limit: 10 })).hits.map((h) => h.residentCode),
+      ).toContain(first!.residentCode);
     } finally {
       await atRest.close();
     }

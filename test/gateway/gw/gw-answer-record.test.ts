@@ -13,15 +13,29 @@ import { openProvisionRecords, type ProvisionRecord } from '../../../gateway/pro
 import { openApplianceDb, SUBLEVELS } from '../../../platform/store/db.js';
 import { NL, OTHER, SERVED, startGwStack, until, type GwStack, type SegmentClient } from '../../helpers/gw-harness.js';
 
-interface WriteOp { type: 'put' | 'del'; key: string; value?: unknown }
+interface WriteOp {
+  type: 'put' | 'del';
+  key: string;
+  value?: unknown;
+}
 const decoded = (v: unknown): Record<string, unknown> =>
-  (v instanceof Uint8Array ? JSON.parse(Buffer.from(v).toString('utf8')) : typeof v === 'string' ? JSON.parse(v) : v) as Record<string, unknown>;
-const provisionOf = (op: WriteOp) => (op.type === 'put' && op.key.startsWith(`!${SUBLEVELS.provision}!`) ? decoded(op.value) as unknown as ProvisionRecord : undefined);
+  (v instanceof Uint8Array ? JSON.parse(Buffer.from(v).toString('utf8')) : typeof v === 'string' ? JSON.parse(v) : v) as Record<
+    string,
+    unknown
+  >;
+const provisionOf = (op: WriteOp) =>
+  op.type === 'put' && op.key.startsWith(`!${SUBLEVELS.provision}!`) ? (decoded(op.value) as unknown as ProvisionRecord) : undefined;
 
 describe('情報提供等記録: the answer record commits with the reply', () => {
   let s: GwStack;
   let nl: SegmentClient;
-  const query = (addresseeNo: string) => ({ lgCode: SERVED, addresseeNo, infoType: 'TAX-01', targetOrg: `ORG-${OTHER}`, procedure: 'P-100' });
+  const query = (addresseeNo: string) => ({
+    lgCode: SERVED,
+    addresseeNo,
+    infoType: 'TAX-01',
+    targetOrg: `ORG-${OTHER}`,
+    procedure: 'P-100',
+  });
   const recordsOf = async (list: () => Promise<ProvisionRecord[]>, requestId: string) =>
     (await list()).filter((r) => r.requestId === requestId).map((r) => `${r.kind}:${r.result}`);
 
@@ -29,11 +43,15 @@ describe('情報提供等記録: the answer record commits with the reply', () =
     s = await startGwStack({ residents: 3 });
     nl = await s.client(NL);
   }, 120_000);
-  afterAll(async () => { await s?.close(); }, 60_000);
+  afterAll(async () => {
+    await s?.close();
+  }, 60_000);
 
   it('an answer (result or error) is written in one batch with the reply and the pending record removal', async () => {
     const writes: WriteOp[][] = [];
-    const onWrite = (ops: WriteOp[]) => { writes.push(ops); };
+    const onWrite = (ops: WriteOp[]) => {
+      writes.push(ops);
+    };
     s.db.on('write', onWrite);
     const notFound = await nl.request('info.query', query('R-0001'));
     expect(notFound.body).toEqual({ found: false });
@@ -43,7 +61,10 @@ describe('情報提供等記録: the answer record commits with the reply', () =
     expect(refused.body).toMatchObject({ code: 'internal' });
     s.db.off('write', onWrite);
 
-    for (const [reply, result] of [[notFound, 'notFound'], [refused, 'internal']] as const) {
+    for (const [reply, result] of [
+      [notFound, 'notFound'],
+      [refused, 'internal'],
+    ] as const) {
       const batch = writes.find((ops) => ops.some((op) => provisionOf(op)?.kind === 'answer' && provisionOf(op)?.requestId === reply.corr));
       expect(batch, `answer record of ${String(reply.corr)}`).toBeDefined();
       expect(batch!.map(provisionOf).filter(Boolean)).toMatchObject([{ kind: 'answer', result, requestId: reply.corr, systemId: NL }]);
@@ -65,7 +86,9 @@ describe('情報提供等記録: the answer record commits with the reply', () =
     });
     const { id, reply } = await nl.publish('info.query', query('R-0003'));
     failedId = id;
-    await until(() => s.sims.node(`ims:${OTHER}`).received.find((e: Envelope) => e.type === 'info.query' && e.body.addresseeNo === 'R-0003'));
+    await until(() =>
+      s.sims.node(`ims:${OTHER}`).received.find((e: Envelope) => e.type === 'info.query' && e.body.addresseeNo === 'R-0003'),
+    );
     await s.gw.idle(); // the answer came back and its write was attempted (and failed)
     expect(await recordsOf(() => s.gw.listProvision(), id)).toEqual(['query:sent']);
     expect(await s.db.sublevel(SUBLEVELS.pending).get(`${NL}!${id}`)).toBeDefined();
@@ -77,11 +100,24 @@ describe('情報提供等記録: the answer record commits with the reply', () =
     const logger = createLogger({ level: 'silent' });
     const db = await openApplianceDb(join(s.dataDir, 'db'));
     const published: Array<{ topic: string; envelope: Envelope }> = [];
-    const localOutbox = await createLocalOutbox({ db, logger, publish: async (topic, payload) => { published.push({ topic, envelope: JSON.parse(payload.toString('utf8')) as Envelope }); } });
+    const localOutbox = await createLocalOutbox({
+      db,
+      logger,
+      publish: async (topic, payload) => {
+        published.push({ topic, envelope: JSON.parse(payload.toString('utf8')) as Envelope });
+      },
+    });
     try {
       const gw = await startGwRole({ config: s.config, db, logger, audit: { log: undefined as never, hashKey: s.hashKey } });
       // What the CS role's start does next: answer the requests left pending.
-      const recovered = await createInteractive({ db, requester: { request: () => new Promise(() => undefined) }, localOutbox, audit: () => undefined, logger, selfAddress: () => `lg:${SERVED}` }).recover();
+      const recovered = await createInteractive({
+        db,
+        requester: { request: () => new Promise(() => undefined) },
+        localOutbox,
+        audit: () => undefined,
+        logger,
+        selfAddress: () => `lg:${SERVED}`,
+      }).recover();
       expect(recovered).toBe(1);
       await localOutbox.drained();
       const answered = published.filter((p) => p.envelope.corr === id);
@@ -92,7 +128,10 @@ describe('情報提供等記録: the answer record commits with the reply', () =
       // Every query in this run has exactly one answer record.
       const all = await provision.list();
       for (const q of all.filter((r) => r.kind === 'query')) {
-        expect(all.filter((r) => r.kind === 'answer' && r.requestId === q.requestId), q.requestId).toHaveLength(1);
+        expect(
+          all.filter((r) => r.kind === 'answer' && r.requestId === q.requestId),
+          q.requestId,
+        ).toHaveLength(1);
       }
       await gw.close();
     } finally {

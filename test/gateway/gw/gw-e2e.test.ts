@@ -7,7 +7,17 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ClassicLevel } from 'classic-level';
 import { join } from 'node:path';
 import type { Envelope } from '../../../platform/envelope.js';
-import { filesContaining, NL, OTHER, SERVED, startGwStack, TERMINAL, until, type GwStack, type SegmentClient } from '../../helpers/gw-harness.js';
+import {
+  filesContaining,
+  NL,
+  OTHER,
+  SERVED,
+  startGwStack,
+  TERMINAL,
+  until,
+  type GwStack,
+  type SegmentClient,
+} from '../../helpers/gw-harness.js';
 
 const serial = () => `GWS-${randomBytes(10).toString('hex')}`;
 
@@ -26,10 +36,13 @@ describe('GW role end to end', () => {
     s = await startGwStack();
     nl = await s.client(NL);
   }, 120_000);
-  afterAll(async () => { await s?.close(); }, 60_000);
+  afterAll(async () => {
+    await s?.close();
+  }, 60_000);
 
   it('code request for a resident: accepted; the code reaches the intermediate server only', async () => {
-    const sn = serial(); serials.push(sn);
+    const sn = serial();
+    serials.push(sn);
     const r = await nl.request('code.request', { lgCode: SERVED, serialNo: sn, myNumber: s.residents[0]!.myNumber });
     expect(r.type).toBe('code.request.result');
     expect(r.body).toEqual({ accepted: true });
@@ -38,14 +51,19 @@ describe('GW role end to end', () => {
     expect(received('national', 'code.request', bySerial(sn))).toHaveLength(1);
     expect(received('national', 'jlis.inquiry')).toHaveLength(0); // resolved from the CS store
     // Upstream the person is named by 住民票コード; the 個人番号 stays between the segment and the CS.
-    expect(received('national', 'code.request', bySerial(sn))[0]!.body).toEqual({ lgCode: SERVED, serialNo: sn, residentCode: s.residents[0]!.residentCode });
+    expect(received('national', 'code.request', bySerial(sn))[0]!.body).toEqual({
+      lgCode: SERVED,
+      serialNo: sn,
+      residentCode: s.residents[0]!.residentCode,
+    });
     const audit = (await events()).find((e) => e.action === 'code.request' && e.outcome === 'ok');
     expect(audit?.keys).toContain(s.hashKey('serial', sn));
     expect(audit?.keys).toContain(s.hashKey('mn', s.residents[0]!.myNumber));
   });
 
   it('code request for a non-resident: the CS asks J-LIS first, then sends the request', async () => {
-    const sn = serial(); serials.push(sn);
+    const sn = serial();
+    serials.push(sn);
     const r = await nl.request('code.request', { lgCode: SERVED, serialNo: sn, myNumber: s.nonResident.myNumber });
     expect(r.body).toEqual({ accepted: true });
     expect(received('national', 'jlis.inquiry', (e) => e.body.myNumber === s.nonResident.myNumber)).toHaveLength(1);
@@ -54,10 +72,14 @@ describe('GW role end to end', () => {
   });
 
   it('code request for an unknown person: not_found, audited, nothing forwarded', async () => {
-    const sn = serial(); serials.push(sn);
+    const sn = serial();
+    serials.push(sn);
     const r = await nl.request('code.request', { lgCode: SERVED, serialNo: sn, myNumber: s.unknownMyNumber });
     expect(r.type).toBe('error');
-    expect(r.body).toMatchObject({ code: 'not_found', details: [{ path: 'body.myNumber', problem: 'person.unknown: not found locally nor at J-LIS' }] });
+    expect(r.body).toMatchObject({
+      code: 'not_found',
+      details: [{ path: 'body.myNumber', problem: 'person.unknown: not found locally nor at J-LIS' }],
+    });
     expect(received('national', 'code.request', bySerial(sn))).toHaveLength(0);
     expect(received('nws', 'code.request', bySerial(sn))).toHaveLength(0);
     const audit = (await events()).filter((e) => e.action === 'code.request' && e.code === 'not_found');
@@ -68,22 +90,35 @@ describe('GW role end to end', () => {
     const sn = serials[0]!;
     const before = received('national', 'code.request').length;
     const r = await nl.request('code.request', { lgCode: SERVED, serialNo: sn, myNumber: s.residents[1]!.myNumber });
-    expect(r.body).toMatchObject({ code: 'conflict', details: [{ path: 'body.serialNo', problem: 'serialNo.reused: this 処理通番 was used before' }] });
+    expect(r.body).toMatchObject({
+      code: 'conflict',
+      details: [{ path: 'body.serialNo', problem: 'serialNo.reused: this 処理通番 was used before' }],
+    });
     expect(received('national', 'code.request')).toHaveLength(before);
     const audit = (await events()).find((e) => e.action === 'code.request' && e.code === 'conflict');
     expect(audit?.keys).toContain(s.hashKey('serial', sn));
   });
 
   // Refusals the GW itself answers carry "gw:" in their audit detail; the intake's carry its own message.
-  const refusedAudit = async (action: string, code: string) => (await events()).filter((e) => e.action === action && e.outcome === 'refused' && e.code === code);
+  const refusedAudit = async (action: string, code: string) =>
+    (await events()).filter((e) => e.action === action && e.outcome === 'refused' && e.code === code);
 
   it('bad input: smuggled personal field — invalid_request, audited, nothing forwarded, the 処理通番 not consumed', async () => {
     const before = received('national', 'code.request').length;
-    const sm = serial(); serials.push(sm);
+    const sm = serial();
+    serials.push(sm);
     const auditBefore = (await refusedAudit('code.request', 'invalid_request')).length;
-    const smuggled = await nl.request('code.request', { lgCode: SERVED, serialNo: sm, myNumber: s.residents[2]!.myNumber, residentCode: s.residents[2]!.residentCode });
+    const smuggled = await nl.request('code.request', {
+      lgCode: SERVED,
+      serialNo: sm,
+      myNumber: s.residents[2]!.myNumber,
+      residentCode: s.residents[2]!.residentCode,
+    });
     expect(smuggled.type).toBe('error');
-    expect(smuggled.body).toMatchObject({ code: 'invalid_request', details: [{ path: 'body.residentCode', problem: 'field.smuggled: "residentCode" is personal data not allowed in code.request' }] });
+    expect(smuggled.body).toMatchObject({
+      code: 'invalid_request',
+      details: [{ path: 'body.residentCode', problem: 'field.smuggled: "residentCode" is personal data not allowed in code.request' }],
+    });
     expect(JSON.stringify(smuggled.body)).not.toContain(s.residents[2]!.residentCode);
     const audited = await refusedAudit('code.request', 'invalid_request');
     expect(audited).toHaveLength(auditBefore + 1);
@@ -91,7 +126,11 @@ describe('GW role end to end', () => {
     expect(received('national', 'code.request')).toHaveLength(before);
     expect(received('national', 'jlis.inquiry', (e) => e.body.myNumber === s.residents[2]!.myNumber)).toHaveLength(0);
     // Smuggled beside the body, at the envelope's top level: the strict envelope schema refuses it.
-    const top = await nl.request('code.request', { lgCode: SERVED, serialNo: sm, myNumber: s.residents[2]!.myNumber }, { residentCode: s.residents[2]!.residentCode });
+    const top = await nl.request(
+      'code.request',
+      { lgCode: SERVED, serialNo: sm, myNumber: s.residents[2]!.myNumber },
+      { residentCode: s.residents[2]!.residentCode },
+    );
     expect(top.body).toMatchObject({ code: 'invalid_request' });
     expect(JSON.stringify(top.body)).not.toContain(s.residents[2]!.residentCode);
     expect(await refusedAudit('code.request', 'invalid_request')).toHaveLength(auditBefore + 2);
@@ -104,8 +143,17 @@ describe('GW role end to end', () => {
   });
 
   it('bad input: a type the segment may not use — forbidden by the GW even though the role table allows it, audited, never handled', async () => {
-    const type = await nl.request('identity.search', { name: '山田太郎', birthDate: '1980-01-01', dutyCode: 'X1', operatorId: 'op1', terminalId: 't1' });
-    expect(type.body).toMatchObject({ code: 'forbidden', details: [{ path: 'type', problem: expect.stringMatching(/^type\.notWhitelisted: /) }] });
+    const type = await nl.request('identity.search', {
+      name: '山田太郎',
+      birthDate: '1980-01-01',
+      dutyCode: 'X1',
+      operatorId: 'op1',
+      terminalId: 't1',
+    });
+    expect(type.body).toMatchObject({
+      code: 'forbidden',
+      details: [{ path: 'type', problem: expect.stringMatching(/^type\.notWhitelisted: /) }],
+    });
     const audited = await refusedAudit('identity.search', 'forbidden');
     expect(audited).toHaveLength(1);
     expect(String(audited[0]!.detail?.message ?? '')).toMatch(/^gw: /);
@@ -114,16 +162,27 @@ describe('GW role end to end', () => {
     expect(received('national', 'identity.search')).toHaveLength(0);
     // A type outside the contract: malformed whoever sends it (the broker admits req/{type} so it can be answered).
     const unknown = await nl.request('number.export', { lgCode: SERVED });
-    expect(unknown.body).toMatchObject({ code: 'invalid_request', details: [{ path: 'type', problem: expect.stringMatching(/^type\.unknown: /) }] });
+    expect(unknown.body).toMatchObject({
+      code: 'invalid_request',
+      details: [{ path: 'type', problem: expect.stringMatching(/^type\.unknown: /) }],
+    });
     expect(await refusedAudit('number.export', 'invalid_request')).toHaveLength(1);
   });
 
   it('bad input: a forged `from` — unauthorized, audited, nothing forwarded', async () => {
     const before = { code: received('national', 'code.request').length, serial: received(`ims:${SERVED}`, 'serial.request').length };
     const forgedSerial = await nl.request('serial.request', { lgCode: SERVED, addresseeNo: 'F-0001' }, { from: TERMINAL });
-    expect(forgedSerial.body).toMatchObject({ code: 'unauthorized', details: [{ path: 'from', problem: 'must be the authenticated system id or omitted' }] });
-    const fs = serial(); serials.push(fs);
-    const forgedCode = await nl.request('code.request', { lgCode: SERVED, serialNo: fs, myNumber: s.residents[5]!.myNumber }, { from: `lg:${SERVED}` });
+    expect(forgedSerial.body).toMatchObject({
+      code: 'unauthorized',
+      details: [{ path: 'from', problem: 'must be the authenticated system id or omitted' }],
+    });
+    const fs = serial();
+    serials.push(fs);
+    const forgedCode = await nl.request(
+      'code.request',
+      { lgCode: SERVED, serialNo: fs, myNumber: s.residents[5]!.myNumber },
+      { from: `lg:${SERVED}` },
+    );
     expect(forgedCode.body).toMatchObject({ code: 'unauthorized', details: [{ path: 'from' }] });
     expect(await refusedAudit('serial.request', 'unauthorized')).toHaveLength(1);
     expect(await refusedAudit('code.request', 'unauthorized')).toHaveLength(1);
@@ -134,8 +193,14 @@ describe('GW role end to end', () => {
   });
 
   it('unknown harmless fields: stripped before the CS, reported (audit, log, metrics) by name only', async () => {
-    const st = serial(); serials.push(st);
-    const stripped = await nl.request('code.request', { lgCode: SERVED, serialNo: st, myNumber: s.residents[3]!.myNumber, clientVersion: 'nl-2.1-unique-value' });
+    const st = serial();
+    serials.push(st);
+    const stripped = await nl.request('code.request', {
+      lgCode: SERVED,
+      serialNo: st,
+      myNumber: s.residents[3]!.myNumber,
+      clientVersion: 'nl-2.1-unique-value',
+    });
     expect(stripped.body).toEqual({ accepted: true });
     codes.push(String((await until(() => received(`ims:${SERVED}`, 'code.deliver', bySerial(st))[0])).body.code));
     const sent = received('national', 'code.request', bySerial(st))[0]!;
@@ -159,13 +224,24 @@ describe('GW role end to end', () => {
   it('a terminal on the local segment cannot use the GW relays (the broker refuses the publish)', async () => {
     const term = await s.client(TERMINAL);
     // The terminal role may not publish req/serial.request: the broker refuses the publish (audited).
-    const published = term.client.publishAsync('req/serial.request', JSON.stringify({ v: 1, id: 'x-1', type: 'serial.request', body: { lgCode: SERVED, addresseeNo: 'A' } }), { qos: 1 }).catch(() => undefined);
+    const published = term.client
+      .publishAsync(
+        'req/serial.request',
+        JSON.stringify({ v: 1, id: 'x-1', type: 'serial.request', body: { lgCode: SERVED, addresseeNo: 'A' } }),
+        { qos: 1 },
+      )
+      .catch(() => undefined);
     await Promise.race([published, new Promise((r) => setTimeout(r, 1000))]);
     expect(received(`ims:${SERVED}`, 'serial.request', (e) => e.body.addresseeNo === 'A')).toHaveLength(0);
   });
 
   it('relays: addressee update, serial request, 副本 update and information queries end to end', async () => {
-    const ad = await nl.request('addressee.update', { lgCode: SERVED, addresseeNo: 'A-0001', operation: 'add', myNumber: s.residents[4]!.myNumber });
+    const ad = await nl.request('addressee.update', {
+      lgCode: SERVED,
+      addresseeNo: 'A-0001',
+      operation: 'add',
+      myNumber: s.residents[4]!.myNumber,
+    });
     expect(ad.body).toEqual({ accepted: true });
     await until(() => received(`ims:${SERVED}`, 'addressee.update', (e) => e.body.addresseeNo === 'A-0001')[0]);
 
@@ -174,30 +250,59 @@ describe('GW role end to end', () => {
     expect(String(sr.body.serialNo)).toMatch(/^SN-/);
     expect(received('nws', 'serial.request').length).toBeGreaterThan(0);
     // 2-④ → 2-⑤: the issued 処理通番 is used for a code request (and must vanish like the others).
-    const issued = String(sr.body.serialNo); serials.push(issued);
+    const issued = String(sr.body.serialNo);
+    serials.push(issued);
     const cr = await nl.request('code.request', { lgCode: SERVED, serialNo: issued, myNumber: s.residents[4]!.myNumber });
     expect(cr.body).toEqual({ accepted: true });
     codes.push(String((await until(() => received(`ims:${SERVED}`, 'code.deliver', bySerial(issued))[0])).body.code));
 
-    const cp = await nl.request('copy.update', { lgCode: SERVED, addresseeNo: 'A-0001', infoType: 'TAX-01', operation: 'add', data: { income: 3_200_000 } });
+    const cp = await nl.request('copy.update', {
+      lgCode: SERVED,
+      addresseeNo: 'A-0001',
+      infoType: 'TAX-01',
+      operation: 'add',
+      data: { income: 3_200_000 },
+    });
     expect(cp.body).toEqual({ accepted: true });
     await until(() => received(`ims:${SERVED}`, 'copy.update', (e) => e.body.addresseeNo === 'A-0001')[0]);
 
     // Answered by the body holding the copy (through the NWS), and by another body that holds nothing.
-    const found = await nl.request('info.query', { lgCode: SERVED, addresseeNo: 'A-0001', infoType: 'TAX-01', targetOrg: `ORG-${SERVED}`, procedure: 'P-100' });
+    const found = await nl.request('info.query', {
+      lgCode: SERVED,
+      addresseeNo: 'A-0001',
+      infoType: 'TAX-01',
+      targetOrg: `ORG-${SERVED}`,
+      procedure: 'P-100',
+    });
     expect(found.body).toEqual({ found: true, data: { income: 3_200_000 } });
-    const none = await nl.request('info.query', { lgCode: SERVED, addresseeNo: 'A-0001', infoType: 'TAX-01', targetOrg: `ORG-${OTHER}`, procedure: 'P-100' });
+    const none = await nl.request('info.query', {
+      lgCode: SERVED,
+      addresseeNo: 'A-0001',
+      infoType: 'TAX-01',
+      targetOrg: `ORG-${OTHER}`,
+      procedure: 'P-100',
+    });
     expect(none.body).toEqual({ found: false });
     expect(received(`ims:${OTHER}`, 'info.query').length).toBe(1);
 
     await until(async () => (await s.gw.listProvision()).length === 4);
     const recs = await s.gw.listProvision();
     expect(recs.map((r) => `${r.kind}:${r.result}:${r.targetOrg}`).sort()).toEqual([
-      `answer:found:ORG-${SERVED}`, `answer:notFound:ORG-${OTHER}`, `query:sent:ORG-${OTHER}`, `query:sent:ORG-${SERVED}`,
+      `answer:found:ORG-${SERVED}`,
+      `answer:notFound:ORG-${OTHER}`,
+      `query:sent:ORG-${OTHER}`,
+      `query:sent:ORG-${SERVED}`,
     ]);
     // Who, what type, when, which body, result.
     for (const r of recs) {
-      expect(r).toMatchObject({ systemId: NL, type: 'info.query', infoType: 'TAX-01', procedure: 'P-100', lgCode: SERVED, addresseeKey: s.hashKey('addressee', `${SERVED}:A-0001`) });
+      expect(r).toMatchObject({
+        systemId: NL,
+        type: 'info.query',
+        infoType: 'TAX-01',
+        procedure: 'P-100',
+        lgCode: SERVED,
+        addresseeKey: s.hashKey('addressee', `${SERVED}:A-0001`),
+      });
       expect(Date.now() - Date.parse(r.at)).toBeLessThan(60_000);
     }
     // No payload: neither the addressee number nor the answer data.
@@ -217,7 +322,10 @@ describe('GW role end to end', () => {
     await s.sims.node(`ims:${OTHER}`).close();
     const timedOut = await nl.request('info.query', q);
     expect(timedOut.body).toMatchObject({ code: 'timeout' });
-    await until(async () => (await s.gw.listProvision()).filter((p) => p.kind === 'answer' && (p.result === 'internal' || p.result === 'timeout')).length === 2);
+    await until(
+      async () =>
+        (await s.gw.listProvision()).filter((p) => p.kind === 'answer' && (p.result === 'internal' || p.result === 'timeout')).length === 2,
+    );
   });
 
   it('no 処理通番 or 符号 anywhere in the data dir or the log once acknowledged; only hashes in the audit log', async () => {

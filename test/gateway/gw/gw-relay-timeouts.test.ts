@@ -11,13 +11,16 @@ describe('GW relays: timeouts, resends and correlation with a silent intermediat
   let s: GwStack;
   let nl: SegmentClient;
   const ims = `ims:${SERVED}`;
-  const at = (type: string, addresseeNo: string) => s.sims.node(ims).received.filter((e: Envelope) => e.type === type && e.body.addresseeNo === addresseeNo);
+  const at = (type: string, addresseeNo: string) =>
+    s.sims.node(ims).received.filter((e: Envelope) => e.type === type && e.body.addresseeNo === addresseeNo);
 
   beforeAll(async () => {
     s = await startGwStack({ residents: 5, timeoutsMs: { 'serial.request': 800, 'addressee.update': 500, 'copy.update': 500 } });
     nl = await s.client(NL);
   }, 120_000);
-  afterAll(async () => { await s?.close(); }, 60_000);
+  afterAll(async () => {
+    await s?.close();
+  }, 60_000);
 
   it('serial.request: the caller gets timeout, audited, nothing left pending', async () => {
     await s.sims.node(ims).close();
@@ -27,7 +30,9 @@ describe('GW relays: timeouts, resends and correlation with a silent intermediat
     expect(r.body).toMatchObject({ code: 'timeout' });
     expect(String(r.body.message)).toContain('800 ms');
     expect(Date.now() - t0).toBeGreaterThanOrEqual(800);
-    const audited = (await s.auditEntries()).map((e) => e.event).filter((e) => e.action === 'serial.request' && e.outcome === 'error' && e.code === 'timeout');
+    const audited = (await s.auditEntries())
+      .map((e) => e.event)
+      .filter((e) => e.action === 'serial.request' && e.outcome === 'error' && e.code === 'timeout');
     expect(audited).toHaveLength(1);
     await s.gw.idle();
     const pending: string[] = [];
@@ -36,16 +41,31 @@ describe('GW relays: timeouts, resends and correlation with a silent intermediat
   });
 
   it('addressee.update and copy.update: accepted, resent after the ack timeout, delivered once when the server is back', async () => {
-    const ad = await nl.request('addressee.update', { lgCode: SERVED, addresseeNo: 'T-0002', operation: 'add', myNumber: s.residents[0]!.myNumber });
-    const cp = await nl.request('copy.update', { lgCode: SERVED, addresseeNo: 'T-0002', infoType: 'TAX-01', operation: 'add', data: { income: 1 } });
+    const ad = await nl.request('addressee.update', {
+      lgCode: SERVED,
+      addresseeNo: 'T-0002',
+      operation: 'add',
+      myNumber: s.residents[0]!.myNumber,
+    });
+    const cp = await nl.request('copy.update', {
+      lgCode: SERVED,
+      addresseeNo: 'T-0002',
+      infoType: 'TAX-01',
+      operation: 'add',
+      data: { income: 1 },
+    });
     expect(ad.body).toEqual({ accepted: true });
     expect(cp.body).toEqual({ accepted: true });
     // No `.result` comes back: each waits out its ack timeout and is scheduled again, still queued.
-    const queued = await until(async () => {
-      const l = await s.uplink.outbox.list();
-      const relays = l.filter((e) => e.type === 'addressee.update' || e.type === 'copy.update');
-      return relays.length === 2 && relays.every((e) => e.attempts >= 2 && String(e.lastError).startsWith('ack_timeout')) && relays;
-    }, 15_000, 'two timed-out attempts of each relay');
+    const queued = await until(
+      async () => {
+        const l = await s.uplink.outbox.list();
+        const relays = l.filter((e) => e.type === 'addressee.update' || e.type === 'copy.update');
+        return relays.length === 2 && relays.every((e) => e.attempts >= 2 && String(e.lastError).startsWith('ack_timeout')) && relays;
+      },
+      15_000,
+      'two timed-out attempts of each relay',
+    );
     expect(queued.map((e) => e.to)).toEqual([ims, ims]);
 
     await s.sims.node(ims).start();

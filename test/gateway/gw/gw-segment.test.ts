@@ -15,7 +15,8 @@ const readSecret = (ref: { env?: string }) => secrets[ref.env ?? ''] ?? '';
 
 function config(dataDir: string, localPort: number, nlPort: number) {
   return configSchema.parse({
-    municipalities: ['242012'], dataDir,
+    municipalities: ['242012'],
+    dataDir,
     listeners: [
       { name: 'local', type: 'plain', host: '127.0.0.1', port: localPort, segment: 'local' },
       { name: 'number-linkage', type: 'plain', host: '127.0.0.1', port: nlPort, segment: 'number-linkage' },
@@ -35,8 +36,16 @@ describe('authenticator: segment check', () => {
   it('admits each system on its own segment only', () => {
     expect(attempt('nl-01', 'nl-secret', 'number-linkage').ok).toBe(true);
     expect(attempt('term-01', 'term-secret', 'local').ok).toBe(true);
-    expect(attempt('nl-01', 'nl-secret', 'local')).toMatchObject({ ok: false, returnCode: 5, reason: 'system nl-01 (role number-linkage) may not connect on a local listener' });
-    expect(attempt('term-01', 'term-secret', 'number-linkage')).toMatchObject({ ok: false, returnCode: 5, reason: 'system term-01 (role terminal) may not connect on a number-linkage listener' });
+    expect(attempt('nl-01', 'nl-secret', 'local')).toMatchObject({
+      ok: false,
+      returnCode: 5,
+      reason: 'system nl-01 (role number-linkage) may not connect on a local listener',
+    });
+    expect(attempt('term-01', 'term-secret', 'number-linkage')).toMatchObject({
+      ok: false,
+      returnCode: 5,
+      reason: 'system term-01 (role terminal) may not connect on a number-linkage listener',
+    });
   });
 });
 
@@ -46,10 +55,14 @@ describe('broker: number-linkage listener', () => {
   let local = 0;
   let nl = 0;
   beforeAll(async () => {
-    local = await freePort(); nl = await freePort();
+    local = await freePort();
+    nl = await freePort();
     broker = await startBroker(config(dir.path, local, nl), { logger: createLogger({ level: 'silent' }), readSecret: readSecret });
   });
-  afterAll(async () => { await broker?.close(); dir.cleanup(); });
+  afterAll(async () => {
+    await broker?.close();
+    dir.cleanup();
+  });
 
   it('refuses the number-linkage server on the local listener and a terminal on the number-linkage listener', async () => {
     expect(await refusal(`mqtt://127.0.0.1:${local}`, { clientId: 'nl-01', username: 'nl-01', password: 'nl-secret' })).toBe(5);
@@ -68,7 +81,12 @@ describe('broker: number-linkage listener with its own CA (mTLS)', () => {
   let broker: BrokerHandle;
   let localUrl = '';
   let nlUrl = '';
-  const opts = (ca: string, pair: PemPair | undefined, clientId: string) => ({ clientId, ca, rejectUnauthorized: true, ...(pair ? { cert: pair.cert, key: pair.key } : {}) });
+  const opts = (ca: string, pair: PemPair | undefined, clientId: string) => ({
+    clientId,
+    ca,
+    rejectUnauthorized: true,
+    ...(pair ? { cert: pair.cert, key: pair.key } : {}),
+  });
 
   beforeAll(async () => {
     localPki = await createTestPki(dirs[0]!.path, { clients: ['term-01', 'nl-01'], expired: 'term-01', revoked: 'term-01' });
@@ -76,18 +94,25 @@ describe('broker: number-linkage listener with its own CA (mTLS)', () => {
     const [lp, np] = [await freePort(), await freePort()];
     const tls = (p: TestPki) => ({ cert: p.server.certFile, key: p.server.keyFile, ca: p.caFile, crl: [p.crlFile] });
     const cfg = configSchema.parse({
-      municipalities: ['242012'], dataDir: dirs[2]!.path,
+      municipalities: ['242012'],
+      dataDir: dirs[2]!.path,
       listeners: [
         { name: 'local', type: 'tls', host: '127.0.0.1', port: lp, segment: 'local', tls: tls(localPki) },
         { name: 'number-linkage', type: 'tls', host: '127.0.0.1', port: np, segment: 'number-linkage', tls: tls(nlPki) },
       ],
-      systems: [{ id: 'nl-01', role: 'number-linkage' }, { id: 'term-01', role: 'terminal' }],
+      systems: [
+        { id: 'nl-01', role: 'number-linkage' },
+        { id: 'term-01', role: 'terminal' },
+      ],
     });
     broker = await startBroker(cfg, { logger: createLogger({ level: 'silent' }) });
     localUrl = `mqtts://localhost:${lp}`;
     nlUrl = `mqtts://localhost:${np}`;
   }, 60_000);
-  afterAll(async () => { await broker?.close(); for (const d of dirs) d.cleanup(); });
+  afterAll(async () => {
+    await broker?.close();
+    for (const d of dirs) d.cleanup();
+  });
 
   it('admits the number-linkage server only with a certificate of the segment CA, on its listener', async () => {
     const ok = await connectClient(nlUrl, opts(nlPki.caPem, nlPki.clients['nl-01'], 'nl-01'));

@@ -20,14 +20,22 @@ const serialHashes = async (db: Db) => {
   return out;
 };
 /** A hash as a code request accepted `ageMs` ago left it. */
-const claimedAgo = (db: Db, hash: string, ageMs: number) => db.sublevel<string, number>(SERIALS_SUBLEVEL, { valueEncoding: 'json' }).put(hash, Date.now() - ageMs);
+const claimedAgo = (db: Db, hash: string, ageMs: number) =>
+  db.sublevel<string, number>(SERIALS_SUBLEVEL, { valueEncoding: 'json' }).put(hash, Date.now() - ageMs);
 
 describe('処理通番 hashes: pruned after the reuse window on the retention schedule', () => {
   const dir = tempDir('jukigw-gw-serials-');
   let db: Db;
-  beforeAll(async () => { db = await openApplianceDb(join(dir.path, 'db')); });
-  afterEach(() => { vi.useRealTimers(); });
-  afterAll(async () => { await db.close(); dir.cleanup(); });
+  beforeAll(async () => {
+    db = await openApplianceDb(join(dir.path, 'db'));
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+  afterAll(async () => {
+    await db.close();
+    dir.cleanup();
+  });
 
   it('the daily job deletes hashes older than provision.retentionYears and keeps the others', async () => {
     const hashKey = createKeyHasher(randomBytes(32));
@@ -38,7 +46,9 @@ describe('処理通番 hashes: pruned after the reuse window on the retention sc
     vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
     const gw = await startGwRole({
       config: configSchema.parse({ municipalities: [SERVED], dataDir: dir.path, provision: { retentionYears: 7, purgeIntervalHours: 24 } }),
-      db, logger: createLogger({ level: 'silent' }), audit: { log: undefined as never, hashKey },
+      db,
+      logger: createLogger({ level: 'silent' }),
+      audit: { log: undefined as never, hashKey },
     });
     try {
       vi.advanceTimersByTime(23 * 3600_000);
@@ -60,7 +70,9 @@ describe('処理通番 reuse after pruning, end to end', () => {
     s = await startGwStack({ residents: 3 });
     nl = await s.client(NL);
   }, 120_000);
-  afterAll(async () => { await s?.close(); }, 60_000);
+  afterAll(async () => {
+    await s?.close();
+  }, 60_000);
 
   it('a serial used recently is still a conflict after the job ran; one past the window is forgotten', async () => {
     const recent = serial();
@@ -78,7 +90,10 @@ describe('処理通番 reuse after pruning, end to end', () => {
     expect(left.has(s.hashKey('serial', recent))).toBe(true);
 
     const reused = await nl.request('code.request', { lgCode: SERVED, serialNo: recent, myNumber: s.residents[1]!.myNumber });
-    expect(reused.body).toMatchObject({ code: 'conflict', details: [{ path: 'body.serialNo', problem: 'serialNo.reused: this 処理通番 was used before' }] });
+    expect(reused.body).toMatchObject({
+      code: 'conflict',
+      details: [{ path: 'body.serialNo', problem: 'serialNo.reused: this 処理通番 was used before' }],
+    });
     const again = await nl.request('code.request', { lgCode: SERVED, serialNo: old, myNumber: s.residents[1]!.myNumber });
     expect(again.body).toEqual({ accepted: true });
   });

@@ -12,7 +12,16 @@ import { tempDir } from '../../helpers/tmp.js';
 import { until } from '../../helpers/until.js';
 import { jukiGw } from '../../helpers/cli.js';
 
-const base = { requestId: 'r1', systemId: 'nl-01', type: 'info.query', infoType: 'TAX-01', procedure: 'P-100', targetOrg: 'ORG-131016', lgCode: '242012', addresseeKey: 'addressee:' + 'A'.repeat(43) };
+const base = {
+  requestId: 'r1',
+  systemId: 'nl-01',
+  type: 'info.query',
+  infoType: 'TAX-01',
+  procedure: 'P-100',
+  targetOrg: 'ORG-131016',
+  lgCode: '242012',
+  addresseeKey: 'addressee:' + 'A'.repeat(43),
+};
 
 describe('情報提供等記録 (provision records)', () => {
   const dir = tempDir('jukigw-prov-');
@@ -22,7 +31,10 @@ describe('情報提供等記録 (provision records)', () => {
     db = await openApplianceDb(join(dir.path, 'db'));
     p = openProvisionRecords(db, { retentionYears: 7 });
   });
-  afterAll(async () => { await db.close(); dir.cleanup(); });
+  afterAll(async () => {
+    await db.close();
+    dir.cleanup();
+  });
 
   it('records, lists by time, exports JSON lines and deletes only what is past retention', async () => {
     const b = db.batch();
@@ -35,9 +47,24 @@ describe('情報提供等記録 (provision records)', () => {
     expect((await p.list({ from: new Date('2019-01-01') })).length).toBe(3);
     const out = join(dir.path, 'export.jsonl');
     expect(await p.exportJsonLines(out)).toBe(4);
-    const lines = readFileSync(out, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const lines = readFileSync(out, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(lines[3]).toMatchObject({ kind: 'answer', result: 'notFound', targetOrg: 'ORG-131016', systemId: 'nl-01' });
-    expect(Object.keys(lines[0]!).sort()).toEqual(['addresseeKey', 'at', 'infoType', 'kind', 'lgCode', 'procedure', 'requestId', 'result', 'systemId', 'targetOrg', 'type']);
+    expect(Object.keys(lines[0]!).sort()).toEqual([
+      'addresseeKey',
+      'at',
+      'infoType',
+      'kind',
+      'lgCode',
+      'procedure',
+      'requestId',
+      'result',
+      'systemId',
+      'targetOrg',
+      'type',
+    ]);
     // 7 years before 2026-11-24: the 2018 record goes, the 2019-11-25 one stays.
     expect(await p.purgeExpired(new Date('2026-11-24T00:00:00Z'))).toBe(1);
     expect((await p.list()).map((r) => r.requestId)).toEqual(['edge', 'r1', 'r1']);
@@ -52,17 +79,33 @@ describe('情報提供等記録 (provision records)', () => {
 describe('情報提供等記録: retention by configuration in the running GW role', () => {
   const dir = tempDir('jukigw-prov-role-');
   let db: Db;
-  beforeAll(async () => { db = await openApplianceDb(join(dir.path, 'db')); });
-  afterAll(async () => { vi.useRealTimers(); await db.close(); dir.cleanup(); });
-
-  const years = (n: number) => { const d = new Date(); d.setUTCFullYear(d.getUTCFullYear() - n); return d.toISOString(); };
-  const roleWith = (provision: Record<string, number> | undefined) => startGwRole({
-    config: configSchema.parse({ municipalities: ['242012'], dataDir: dir.path, ...(provision ? { provision } : {}) }),
-    db, logger: createLogger({ level: 'silent' }), audit: { log: undefined as never, hashKey: createKeyHasher(randomBytes(32)) },
+  beforeAll(async () => {
+    db = await openApplianceDb(join(dir.path, 'db'));
+  });
+  afterAll(async () => {
+    vi.useRealTimers();
+    await db.close();
+    dir.cleanup();
   });
 
+  const years = (n: number) => {
+    const d = new Date();
+    d.setUTCFullYear(d.getUTCFullYear() - n);
+    return d.toISOString();
+  };
+  const roleWith = (provision: Record<string, number> | undefined) =>
+    startGwRole({
+      config: configSchema.parse({ municipalities: ['242012'], dataDir: dir.path, ...(provision ? { provision } : {}) }),
+      db,
+      logger: createLogger({ level: 'silent' }),
+      audit: { log: undefined as never, hashKey: createKeyHasher(randomBytes(32)) },
+    });
+
   it('defaults to 7 years, purged daily', () => {
-    expect(configSchema.parse({ municipalities: ['242012'], dataDir: dir.path }).provision).toEqual({ retentionYears: 7, purgeIntervalHours: 24 });
+    expect(configSchema.parse({ municipalities: ['242012'], dataDir: dir.path }).provision).toEqual({
+      retentionYears: 7,
+      purgeIntervalHours: 24,
+    });
   });
 
   it('deletes on its schedule only what is older than provision.retentionYears', async () => {
@@ -111,7 +154,10 @@ describe('情報提供等記録: operator export (juki-gw provision export)', ()
     const out = join(dir.path, 'since-2025.jsonl');
     const r = await cli('export', '--data-dir', dir.path, '--out', out, '--from', '2025-01-01T00:00:00+09:00');
     expect(r).toMatchObject({ code: 0, stdout: `exported 2 情報提供等記録 to ${out}\n` });
-    const lines = readFileSync(out, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const lines = readFileSync(out, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(lines.map((l) => [l.requestId, l.kind, l.result].join(':'))).toEqual(['b:query:sent', 'b:answer:found']);
     expect((await cli('export', '--data-dir', dir.path, '--out', out)).code).toBe(1);
     expect(readFileSync(out, 'utf8').trim().split('\n')).toHaveLength(2);

@@ -29,8 +29,15 @@ const tmp = tempDir('jukigw-link-signer-');
 const dataDir = join(tmp.path, 'data');
 /** The docs' examples name the configuration juki-gw.yaml in the current directory. */
 const config = join(tmp.path, 'juki-gw.yaml');
-const env = () => { const e = { ...process.env }; delete e.SOFTHSM2_CONF; return e; };
-const kidOfPem = (file: string) => createHash('sha256').update(new X509Certificate(readFileSync(file)).raw).digest('base64url');
+const env = () => {
+  const e = { ...process.env };
+  delete e.SOFTHSM2_CONF;
+  return e;
+};
+const kidOfPem = (file: string) =>
+  createHash('sha256')
+    .update(new X509Certificate(readFileSync(file)).raw)
+    .digest('base64url');
 
 describe('the certificate that signs each upstream link', () => {
   let app: ApplianceProcess;
@@ -41,21 +48,41 @@ describe('the certificate that signs each upstream link', () => {
     const pw = join(tmp.path, 'term-01.pw');
     writeFileSync(pw, 'term-01 test password\n', { mode: 0o600 });
     const plainPort = await freePort();
-    writeFileSync(config, [
-      "municipalities: ['242012']", `dataDir: ${dataDir}`,
-      `listeners: [{ name: plain, type: plain, host: 127.0.0.1, port: ${plainPort} }]`,
-      `systems: [{ id: term-01, role: terminal, password: { file: ${pw} } }]`,
-      `admin: { host: 127.0.0.1, port: ${await freePort()} }`, 'ui: { enabled: false }', 'limits: { minFreeDiskBytes: 0 }', '',
-    ].join('\n'));
+    writeFileSync(
+      config,
+      [
+        "municipalities: ['242012']",
+        `dataDir: ${dataDir}`,
+        `listeners: [{ name: plain, type: plain, host: 127.0.0.1, port: ${plainPort} }]`,
+        `systems: [{ id: term-01, role: terminal, password: { file: ${pw} } }]`,
+        `admin: { host: 127.0.0.1, port: ${await freePort()} }`,
+        'ui: { enabled: false }',
+        'limits: { minFreeDiskBytes: 0 }',
+        '',
+      ].join('\n'),
+    );
     app = await spawnAppliance(config, env());
     // The simulated upstream broker: capture what the appliance publishes on it (the link's wire).
-    const simLine = app.log().split('\n').find((l) => l.includes('SIMULATED upstream') && l.includes('"url"'));
+    const simLine = app
+      .log()
+      .split('\n')
+      .find((l) => l.includes('SIMULATED upstream') && l.includes('"url"'));
     wire = await connectClient(JSON.parse(simLine!).url as string, { clientId: 'wire-capture' });
     wire.on('message', (_t, payload) => captured.push(payload.toString('utf8')));
     await wire.subscribeAsync('to/national/#', { qos: 1 });
-    const term = await connectClient(`mqtt://127.0.0.1:${plainPort}`, { clientId: 'term-01', username: 'term-01', password: 'term-01 test password', clean: false });
+    const term = await connectClient(`mqtt://127.0.0.1:${plainPort}`, {
+      clientId: 'term-01',
+      username: 'term-01',
+      password: 'term-01 test password',
+      clean: false,
+    });
     await term.subscribeAsync('res/term-01', { qos: 1 });
-    const envelope = { v: 1, id: uuidv7(), type: 'jlis.inquiry', body: { by: 'myNumber', myNumber: '123456789018', dutyCode: 'J05', operatorId: 'op-1', terminalId: 'term-01' } };
+    const envelope = {
+      v: 1,
+      id: uuidv7(),
+      type: 'jlis.inquiry',
+      body: { by: 'myNumber', myNumber: '123456789018', dutyCode: 'J05', operatorId: 'op-1', terminalId: 'term-01' },
+    };
     await term.publishAsync('req/jlis.inquiry', JSON.stringify(envelope), { qos: 1 });
     await until(() => captured.length > 0, 30_000, 'a message on the simulated link');
     await endClient(term);
@@ -74,20 +101,35 @@ describe('the certificate that signs each upstream link', () => {
     const list = await jukiGw(['keys', 'list', '--config', config], { env: env() });
     expect(list.code, list.stderr).toBe(0);
     expect(list.stdout).toContain(`link  simulated  kid ${kidOnWire}  certificate ${simCert}`);
-    const line = app.log().split('\n').find((l) => l.includes('"msg":"upstream link signs with"'));
+    const line = app
+      .log()
+      .split('\n')
+      .find((l) => l.includes('"msg":"upstream link signs with"'));
     expect(JSON.parse(line!)).toMatchObject({ link: 'simulated', kid: kidOnWire, certificate: simCert });
   });
 
-  it('the HSM page\'s data (the keys adapter, as the appliance wires it) has a row per link with the kid on the wire', async () => {
+  it("the HSM page's data (the keys adapter, as the appliance wires it) has a row per link with the kid on the wire", async () => {
     const loaded = loadConfig(config);
     if (!loaded.ok) throw new Error(JSON.stringify(loaded.problems));
     const cfg = loaded.config;
-    const rows = await keysFromHsm({ hsm: () => cfg.hsm, dataDir: cfg.dataDir, trustAnchorFiles: () => [], links: () => linkSigners(cfg).map(describeLinkSigner) }).list();
+    const rows = await keysFromHsm({
+      hsm: () => cfg.hsm,
+      dataDir: cfg.dataDir,
+      trustAnchorFiles: () => [],
+      links: () => linkSigners(cfg).map(describeLinkSigner),
+    }).list();
     const kidOnWire = JSON.parse(Buffer.from(JSON.parse(captured[0]!).protected, 'base64url').toString()).kid as string;
-    expect(rows.filter((r) => r.link)).toEqual([expect.objectContaining({ link: 'simulated', label: 'juki-gw-signing', kid: kidOnWire, certificateSubject: expect.stringContaining('lg:242012') })]);
+    expect(rows.filter((r) => r.link)).toEqual([
+      expect.objectContaining({
+        link: 'simulated',
+        label: 'juki-gw-signing',
+        kid: kidOnWire,
+        certificateSubject: expect.stringContaining('lg:242012'),
+      }),
+    ]);
   });
 
-  it('with configured upstreams every link signs with the token key\'s certificate, and export-cert hands out it and its chain', async () => {
+  it("with configured upstreams every link signs with the token key's certificate, and export-cert hands out it and its chain", async () => {
     const configured = join(tmp.path, 'configured.yaml');
     const hsmDir = join(tmp.path, 'configured-hsm');
     mkdirSync(hsmDir);
@@ -95,19 +137,39 @@ describe('the certificate that signs each upstream link', () => {
     const chain = join(hsmDir, 'chain.pem');
     writeFileSync(cert, readFileSync(join(dataDir, 'sim-pki', 'peers', 'lg_242012.pem')));
     writeFileSync(chain, readFileSync(join(dataDir, 'sim-pki', 'ca', 'ca.pem')));
-    writeFileSync(configured, [
-      "municipalities: ['242012']", `dataDir: ${join(tmp.path, 'configured-data')}`, `hsm: { kind: software, certFile: ${cert}, chainFile: ${chain} }`,
-      "upstreams: [{ name: prefecture, url: 'mqtts://127.0.0.1:1', nodes: ['pref:240001'] }, { name: jlis, url: 'mqtts://127.0.0.1:2', nodes: ['national'] }]", '',
-    ].join('\n'));
+    writeFileSync(
+      configured,
+      [
+        "municipalities: ['242012']",
+        `dataDir: ${join(tmp.path, 'configured-data')}`,
+        `hsm: { kind: software, certFile: ${cert}, chainFile: ${chain} }`,
+        "upstreams: [{ name: prefecture, url: 'mqtts://127.0.0.1:1', nodes: ['pref:240001'] }, { name: jlis, url: 'mqtts://127.0.0.1:2', nodes: ['national'] }]",
+        '',
+      ].join('\n'),
+    );
     const loaded = loadConfig(configured);
     if (!loaded.ok) throw new Error(JSON.stringify(loaded.problems));
-    expect(linkSigners(loaded.config).map(describeLinkSigner)).toEqual(['prefecture', 'jlis'].map((link) => expect.objectContaining({
-      link, simulated: false, certificateFile: cert, issuerFile: chain, kid: kidOfPem(cert), selfSigned: false })));
+    expect(linkSigners(loaded.config).map(describeLinkSigner)).toEqual(
+      ['prefecture', 'jlis'].map((link) =>
+        expect.objectContaining({
+          link,
+          simulated: false,
+          certificateFile: cert,
+          issuerFile: chain,
+          kid: kidOfPem(cert),
+          selfSigned: false,
+        }),
+      ),
+    );
     const out = join(tmp.path, 'jlis.pem');
     const caOut = join(tmp.path, 'jlis-ca.pem');
-    const r = await jukiGw(['keys', 'export-cert', '--config', configured, '--link', 'jlis', '--out', out, '--ca-out', caOut], { env: env() });
+    const r = await jukiGw(['keys', 'export-cert', '--config', configured, '--link', 'jlis', '--out', out, '--ca-out', caOut], {
+      env: env(),
+    });
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout).toMatch(new RegExp(`link jlis: certificate .*lg:242012.* \\(kid ${kidOfPem(cert)}\\) written to ${out}, its issuer .* to ${caOut}`));
+    expect(r.stdout).toMatch(
+      new RegExp(`link jlis: certificate .*lg:242012.* \\(kid ${kidOfPem(cert)}\\) written to ${out}, its issuer .* to ${caOut}`),
+    );
     expect(readFileSync(out, 'utf8')).toBe(readFileSync(cert, 'utf8'));
     expect(readFileSync(caOut, 'utf8')).toBe(readFileSync(chain, 'utf8'));
   });
@@ -125,7 +187,9 @@ describe('the certificate that signs each upstream link', () => {
   });
 
   it('keys export-cert refuses an unknown link by name and lists the links there are', async () => {
-    const r = await jukiGw(['keys', 'export-cert', '--config', config, '--link', 'prefecture', '--out', join(tmp.path, 'x.pem')], { env: env() });
+    const r = await jukiGw(['keys', 'export-cert', '--config', config, '--link', 'prefecture', '--out', join(tmp.path, 'x.pem')], {
+      env: env(),
+    });
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/keys export-cert: --link prefecture: no such upstream link; the links are: simulated/);
     const none = await jukiGw(['keys', 'export-cert', '--config', config, '--out', join(tmp.path, 'x.pem')], { env: env() });
@@ -138,14 +202,24 @@ describe('the certificate that signs each upstream link', () => {
     const doc = readFileSync(join(import.meta.dirname, '..', '..', '..', 'docs', 'verifying.md'), 'utf8');
     const block = /<!-- upstream-team-commands -->\s*```sh\n([\s\S]*?)```/.exec(doc)?.[1];
     expect(block, 'docs/verifying.md has the upstream-team block').toBeTruthy();
-    const commands = block!.split('\n').map((l) => l.replace(/\s+#.*$/, '').trim()).filter((l) => l.startsWith('juki-gw '));
+    const commands = block!
+      .split('\n')
+      .map((l) => l.replace(/\s+#.*$/, '').trim())
+      .filter((l) => l.startsWith('juki-gw '));
     expect(commands.length).toBeGreaterThanOrEqual(2);
     let last = '';
     for (const c of commands) {
-      const r = await run(process.execPath, [bin, ...c.split(/\s+/).slice(1)], { cwd: tmp.path, env: env() })
-        .catch((e: { code: number; stderr: string }) => { throw new Error(`${c}: exit ${e.code}: ${e.stderr}`); });
+      const r = await run(process.execPath, [bin, ...c.split(/\s+/).slice(1)], { cwd: tmp.path, env: env() }).catch(
+        (e: { code: number; stderr: string }) => {
+          throw new Error(`${c}: exit ${e.code}: ${e.stderr}`);
+        },
+      );
       last = r.stdout;
     }
-    expect(JSON.parse(last)).toMatchObject({ ok: true, kid: kidOfPem(join(dataDir, 'sim-pki', 'peers', 'lg_242012.pem')), envelope: { type: 'jlis.inquiry', to: 'national' } });
+    expect(JSON.parse(last)).toMatchObject({
+      ok: true,
+      kid: kidOfPem(join(dataDir, 'sim-pki', 'peers', 'lg_242012.pem')),
+      envelope: { type: 'jlis.inquiry', to: 'national' },
+    });
   });
 });

@@ -9,7 +9,16 @@ import { Outbox } from '../../../gateway/uplink/outbox.js';
 import { startSimulators, type Simulators } from '../../../sim/run.js';
 import { startMosquitto, type Mosquitto } from '../../helpers/mosquitto.js';
 import { tempDir } from '../../helpers/tmp.js';
-import { certifiedApplianceSigner, notifyBody, openSimPki, PREF, quietLogger, SELF, SERVED, testResidentCode } from '../../helpers/uplink.js';
+import {
+  certifiedApplianceSigner,
+  notifyBody,
+  openSimPki,
+  PREF,
+  quietLogger,
+  SELF,
+  SERVED,
+  testResidentCode,
+} from '../../helpers/uplink.js';
 
 const dir = tempDir('uplink-crash-');
 const dataDir = join(dir.path, 'data');
@@ -35,7 +44,16 @@ beforeAll(async () => {
   for (let n = 1; n <= PER_PERSON; n++) {
     const b = db.batch();
     for (let p = 0; p < PERSONS; p++) {
-      const e: Envelope = { v: 1, id: uuidv7(), type: 'identity.notify', from: SELF, to: PREF, at: nowIso(), corr: null, body: notifyBody(testResidentCode(p), n) };
+      const e: Envelope = {
+        v: 1,
+        id: uuidv7(),
+        type: 'identity.notify',
+        from: SELF,
+        to: PREF,
+        at: nowIso(),
+        corr: null,
+        body: notifyBody(testResidentCode(p), n),
+      };
       outbox.enqueue(b, e);
       sent.push(e);
     }
@@ -54,12 +72,15 @@ afterAll(async () => {
 
 function startAppliance(): { child: ChildProcess; ready: Promise<void>; lastDepth: () => number; exited: Promise<number | null> } {
   const child = spawn(process.execPath, ['--import', 'tsx', 'test/fixtures/uplink-appliance.ts'], {
-    env: { ...process.env, DATA_DIR: dataDir, PKI_DIR: pkiDir, BROKER_URL: mosq.url }, stdio: ['ignore', 'pipe', 'inherit'],
+    env: { ...process.env, DATA_DIR: dataDir, PKI_DIR: pkiDir, BROKER_URL: mosq.url },
+    stdio: ['ignore', 'pipe', 'inherit'],
   });
   children.add(child);
   let depth = Number.NaN;
   let resolveReady!: () => void;
-  const ready = new Promise<void>((r) => { resolveReady = r; });
+  const ready = new Promise<void>((r) => {
+    resolveReady = r;
+  });
   child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
     for (const line of chunk.split('\n')) {
       if (line === 'ready') resolveReady();
@@ -67,7 +88,12 @@ function startAppliance(): { child: ChildProcess; ready: Promise<void>; lastDept
       if (m) depth = Number(m[1]);
     }
   });
-  const exited = new Promise<number | null>((r) => child.on('exit', (code) => { children.delete(child); r(code); }));
+  const exited = new Promise<number | null>((r) =>
+    child.on('exit', (code) => {
+      children.delete(child);
+      r(code);
+    }),
+  );
   return { child, ready, lastDepth: () => depth, exited };
 }
 
@@ -89,7 +115,8 @@ it('loses nothing across five kill -9 during forwarding; duplicates are only res
     if (process.env.DEBUG_CRASH) process.stdout.write(`run ${k}: ready, received ${before} t=${Date.now() % 100000}\n`);
     // Kill mid-stream: after some progress, never after the end.
     await until(() => pref.received.length >= Math.min(total - 1, before + 60));
-    if (process.env.DEBUG_CRASH) process.stdout.write(`run ${k}: kill at received ${pref.received.length} depth ${app.lastDepth()} t=${Date.now() % 100000}\n`);
+    if (process.env.DEBUG_CRASH)
+      process.stdout.write(`run ${k}: kill at received ${pref.received.length} depth ${app.lastDepth()} t=${Date.now() % 100000}\n`);
     app.child.kill('SIGKILL');
     await app.exited;
     expect(pref.received.length).toBeLessThan(total);

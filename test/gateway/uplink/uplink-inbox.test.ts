@@ -8,7 +8,14 @@ import { openApplianceDb, type Db } from '../../../platform/store/db.js';
 import { Correlator } from '../../../gateway/uplink/correlator.js';
 import { Inbox, type InboxAuditEvent } from '../../../gateway/uplink/inbox.js';
 import { Outbox } from '../../../gateway/uplink/outbox.js';
-import { createVerifier, selfSignedCertificate, signerFromToken, softwareTokenFromKey, toPem, type TokenSigner } from '../../../hsm/index.js';
+import {
+  createVerifier,
+  selfSignedCertificate,
+  signerFromToken,
+  softwareTokenFromKey,
+  toPem,
+  type TokenSigner,
+} from '../../../hsm/index.js';
 import { tempDir } from '../../helpers/tmp.js';
 import { quietLogger, SELF } from '../../helpers/uplink.js';
 
@@ -26,17 +33,49 @@ beforeAll(async () => {
   const cert = await selfSignedCertificate(token, 'CN=pref:240001');
   peer = signerFromToken(token, cert);
   db = await openApplianceDb(dir.path);
-  outbox = new Outbox({ db, route: () => 'juki', retry: { initialMs: 10, maxMs: 10, maxAttempts: 3 }, backoff: () => 10, now: () => clock });
+  outbox = new Outbox({
+    db,
+    route: () => 'juki',
+    retry: { initialMs: 10, maxMs: 10, maxAttempts: 3 },
+    backoff: () => 10,
+    now: () => clock,
+  });
   await outbox.open({ live: false });
   const verifier = createVerifier({ trustAnchorsPem: toPem(cert), peerCertificatesPem: toPem(cert), replayWindowSeconds: 300 });
-  inbox = new Inbox({ db, verifier, outbox, correlator: new Correlator(), selfNodes: new Set([SELF]), audit: (e) => { audits.push(e); }, logger: quietLogger(), dedupeWindowMs: WINDOW_MS, now: () => clock,
+  inbox = new Inbox({
+    db,
+    verifier,
+    outbox,
+    correlator: new Correlator(),
+    selfNodes: new Set([SELF]),
+    audit: (e) => {
+      audits.push(e);
+    },
+    logger: quietLogger(),
+    dedupeWindowMs: WINDOW_MS,
+    now: () => clock,
     // These tests use made-up types (test.ping): the schema check has its own tests (cs-contract-gaps).
-    checkBody: (_type, body) => ({ ok: true, value: body }) });
+    checkBody: (_type, body) => ({ ok: true, value: body }),
+  });
 });
-afterAll(async () => { outbox.close(); await db.close(); await peer.close(); dir.cleanup(); });
+afterAll(async () => {
+  outbox.close();
+  await db.close();
+  await peer.close();
+  dir.cleanup();
+});
 
-const message = (type: string, over: Partial<Envelope> = {}): Envelope =>
-  ({ v: 1, id: uuidv7(), type, from: 'pref:240001', to: SELF, at: nowIso(clock), corr: null, body: { n: 1 }, ...over });
+const message = (type: string, over: Partial<Envelope> = {}): Envelope => ({
+  v: 1,
+  id: uuidv7(),
+  type,
+  from: 'pref:240001',
+  to: SELF,
+  at: nowIso(clock),
+  corr: null,
+  body: { n: 1 },
+  ...over,
+});
 const payload = async (e: Envelope) => Buffer.from(JSON.stringify(await peer.signEnvelope(e)));
 
 describe('inbox', () => {
@@ -80,7 +119,9 @@ describe('inbox', () => {
 
   it("leaves the id unseen when the flow fails, so the sender's retry is processed", async () => {
     let fail = true;
-    inbox.on('test.flaky', async () => { if (fail) throw new Error('disk full'); });
+    inbox.on('test.flaky', async () => {
+      if (fail) throw new Error('disk full');
+    });
     const bytes = await payload(message('test.flaky'));
     expect(await inbox.handle('juki', `to/${SELF}/test.flaky`, bytes)).toBe('failed');
     fail = false;

@@ -15,7 +15,16 @@ afterEach(async () => {
 });
 
 function notify(residentCode: string, n: number): Envelope {
-  return { v: 1, id: uuidv7(), type: 'identity.notify', from: 'lg:242012', to: 'pref:240001', at: nowIso(), corr: null, body: { residentCode, n } };
+  return {
+    v: 1,
+    id: uuidv7(),
+    type: 'identity.notify',
+    from: 'lg:242012',
+    to: 'pref:240001',
+    at: nowIso(),
+    corr: null,
+    body: { residentCode, n },
+  };
 }
 
 async function open(path?: string, maxAttempts = 3, backoffMs = 15) {
@@ -23,7 +32,13 @@ async function open(path?: string, maxAttempts = 3, backoffMs = 15) {
   if (dir) dirs.push(dir);
   const db = await openApplianceDb(path ?? dir!.path);
   dbs.push(db);
-  const outbox = new Outbox({ db, route: () => 'juki', retry: { initialMs: 10, maxMs: 20, maxAttempts }, backoff: () => backoffMs, rescanMs: 20 });
+  const outbox = new Outbox({
+    db,
+    route: () => 'juki',
+    retry: { initialMs: 10, maxMs: 20, maxAttempts },
+    backoff: () => backoffMs,
+    rescanMs: 20,
+  });
   await outbox.open();
   return { db, outbox, path: path ?? dir!.path };
 }

@@ -23,11 +23,26 @@ beforeAll(async () => {
   if (!r.ok) throw new Error(JSON.stringify(r.problems));
   const db = await openApplianceDb(join(r.config.dataDir, 'db'));
   const atRest = await openEncryptionAtRest({ hsm: r.config.hsm, dataDir: r.config.dataDir, db });
-  const outbox = new Outbox({ db, route: () => 'juki', retry: { initialMs: 10, maxMs: 10, maxAttempts: 3 }, backoff: () => 10, valueEncoding: atRest.keyring.valueEncoding('json') as never });
+  const outbox = new Outbox({
+    db,
+    route: () => 'juki',
+    retry: { initialMs: 10, maxMs: 10, maxAttempts: 3 },
+    backoff: () => 10,
+    valueEncoding: atRest.keyring.valueEncoding('json') as never,
+  });
   await outbox.open({ live: false });
   const b = db.batch();
   for (let i = 1; i <= 3; i++) {
-    const e: Envelope = { v: 1, id: uuidv7(), type: 'identity.notify', from: 'lg:242012', to: 'pref:240001', at: nowIso(), corr: null, body: notifyBody(testResidentCode(i), 1) };
+    const e: Envelope = {
+      v: 1,
+      id: uuidv7(),
+      type: 'identity.notify',
+      from: 'lg:242012',
+      to: 'pref:240001',
+      at: nowIso(),
+      corr: null,
+      body: notifyBody(testResidentCode(i), 1),
+    };
     outbox.enqueue(b, e);
   }
   await outbox.commit(b);
@@ -51,7 +66,9 @@ describe('juki-gw queue', () => {
     expect(q.stdout.split('\n').filter((l) => /^\d+\tjuki\tidentity\.notify\tpref:240001\t/.test(l))).toHaveLength(2);
     expect(q.stdout).not.toContain(testResidentCode(2));
     const d = await cli('list', '--dead');
-    expect(d.stdout).toMatch(new RegExp(`^${deadSeq}\\tjuki\\tidentity\\.notify\\t.*rejected: invalid_request: schema version not supported`, 'm'));
+    expect(d.stdout).toMatch(
+      new RegExp(`^${deadSeq}\\tjuki\\tidentity\\.notify\\t.*rejected: invalid_request: schema version not supported`, 'm'),
+    );
   });
 
   it('shows one message, with its body only on request', async () => {
@@ -85,7 +102,9 @@ describe('juki-gw queue', () => {
     try {
       const locked = await cli('list');
       expect(locked.code).toBe(1);
-      expect(locked.stderr).toMatch(/juki-gw queue list: the appliance is running and holds \S+: no API token: set JUKIGW_API_TOKEN or give --token-file FILE/);
+      expect(locked.stderr).toMatch(
+        /juki-gw queue list: the appliance is running and holds \S+: no API token: set JUKIGW_API_TOKEN or give --token-file FILE/,
+      );
     } finally {
       await db.close();
     }

@@ -12,7 +12,17 @@ import { reloadingVerifier, simSigner, type SimPki } from '../../../sim/pki.js';
 import { startSimulators, type Simulators } from '../../../sim/run.js';
 import { startMosquitto, type Mosquitto } from '../../helpers/mosquitto.js';
 import { tempDir } from '../../helpers/tmp.js';
-import { certifiedApplianceSigner, notifyBody, openSimPki, PREF, quietLogger, SELF, SERVED, testConfig, testResidentCode } from '../../helpers/uplink.js';
+import {
+  certifiedApplianceSigner,
+  notifyBody,
+  openSimPki,
+  PREF,
+  quietLogger,
+  SELF,
+  SERVED,
+  testConfig,
+  testResidentCode,
+} from '../../helpers/uplink.js';
 import { EXAMPLE_BODIES, EXAMPLE_RECORD } from '../../../gateway/messages/index.js';
 
 // Inbound bodies are checked against the message schemas before a flow or a waiting caller sees them.
@@ -27,8 +37,12 @@ let signer: TokenSigner;
 /** The real SoftHSM signer behind a switch that makes it behave like a token that went away. */
 let tokenDown = false;
 const switchable: Signer = {
-  get kid() { return signer.kid; },
-  get certificateDer() { return signer.certificateDer; },
+  get kid() {
+    return signer.kid;
+  },
+  get certificateDer() {
+    return signer.certificateDer;
+  },
   status: () => signer.status(),
   close: async () => undefined,
   signEnvelope: (e) => (tokenDown ? Promise.reject(new TokenUnavailableError('token not present (test)')) : signer.signEnvelope(e)),
@@ -53,7 +67,12 @@ async function until(cond: () => boolean | Promise<boolean>, timeoutMs = 30_000)
   }
 }
 
-async function enqueueNotices(persons: string[], perPerson: number, poison?: (p: string, n: number) => boolean, poisonIds?: Set<string>): Promise<Envelope[]> {
+async function enqueueNotices(
+  persons: string[],
+  perPerson: number,
+  poison?: (p: string, n: number) => boolean,
+  poisonIds?: Set<string>,
+): Promise<Envelope[]> {
   const sent: Envelope[] = [];
   for (let n = 1; n <= perPerson; n++) {
     for (const p of persons) {
@@ -87,13 +106,26 @@ beforeAll(async () => {
   mosq = await startMosquitto();
   pki = await openSimPki(`${dir.path}/pki`);
   signer = await certifiedApplianceSigner(`${dir.path}/data`, pki);
-  sims = await startSimulators({ brokerUrl: mosq.url, pkiDir: pki.dir, servedCodes: [SERVED], otherMunicipalities: ['141003'], logger,
-    people: [{ ...EXAMPLE_RECORD, residentCode: KNOWN, lgCode: '141003', address: '神奈川県横浜市中区本町6丁目50番地の10' }] });
+  sims = await startSimulators({
+    brokerUrl: mosq.url,
+    pkiDir: pki.dir,
+    servedCodes: [SERVED],
+    otherMunicipalities: ['141003'],
+    logger,
+    people: [{ ...EXAMPLE_RECORD, residentCode: KNOWN, lgCode: '141003', address: '神奈川県横浜市中区本町6丁目50番地の10' }],
+  });
   db = await openApplianceDb(`${dir.path}/data/db`);
   uplink = await createUplink({
     config: testConfig(mosq.url, { timeoutsMs: { 'identity.verify': 2000, 'identity.search': 300 } }),
-    db, signer: switchable, verifier: reloadingVerifier(pki), logger, registry,
-    audit: (e) => { audits.push(e); }, onDeadLetter: (e) => deadAlarms.push(e.envelope.id),
+    db,
+    signer: switchable,
+    verifier: reloadingVerifier(pki),
+    logger,
+    registry,
+    audit: (e) => {
+      audits.push(e);
+    },
+    onDeadLetter: (e) => deadAlarms.push(e.envelope.id),
   });
   await until(() => uplink.linkStatus()[0]?.state === 'up');
   expect(signer.status().kind).toBe('pkcs11'); // SoftHSM, not the software key
@@ -111,12 +143,42 @@ afterAll(async () => {
 describe('uplink with Mosquitto and the simulators', () => {
   it('correlates an interactive request with its reply', async () => {
     const r = await uplink.request(env('identity.verify', 'national', { by: 'residentCode', residentCode: KNOWN, ...OPERATOR }));
-    expect(r).toMatchObject({ type: 'identity.verify.result', from: 'national', to: SELF, body: { status: 'match', record: { residentCode: KNOWN } } });
-    const cert = await uplink.request(env('moveout.cert.request', 'lg:141003', { residentCode: KNOWN, name: EXAMPLE_RECORD.name, birthDate: EXAMPLE_RECORD.birthDate, oldAddress: '横浜市中区本町6-50-10', ...OPERATOR }));
-    expect(cert).toMatchObject({ type: 'moveout.cert.request.result', body: { certificate: { residentCode: KNOWN, oldLgCode: '141003' } } });
-    const bad = await uplink.request(env('identity.verify', 'national', { by: 'residentCode', residentCode: KNOWN.slice(0, 10) + String((Number(KNOWN[10]) + 1) % 10), ...OPERATOR }));
+    expect(r).toMatchObject({
+      type: 'identity.verify.result',
+      from: 'national',
+      to: SELF,
+      body: { status: 'match', record: { residentCode: KNOWN } },
+    });
+    const cert = await uplink.request(
+      env('moveout.cert.request', 'lg:141003', {
+        residentCode: KNOWN,
+        name: EXAMPLE_RECORD.name,
+        birthDate: EXAMPLE_RECORD.birthDate,
+        oldAddress: '横浜市中区本町6-50-10',
+        ...OPERATOR,
+      }),
+    );
+    expect(cert).toMatchObject({
+      type: 'moveout.cert.request.result',
+      body: { certificate: { residentCode: KNOWN, oldLgCode: '141003' } },
+    });
+    const bad = await uplink.request(
+      env('identity.verify', 'national', {
+        by: 'residentCode',
+        residentCode: KNOWN.slice(0, 10) + String((Number(KNOWN[10]) + 1) % 10),
+        ...OPERATOR,
+      }),
+    );
     expect(bad).toMatchObject({ type: 'error', body: { code: 'invalid_request', details: [{ path: 'body.residentCode' }] } });
-    const miss = await uplink.request(env('moveout.cert.request', 'lg:141003', { residentCode: testResidentCode(999), name: '伊勢 太郎', birthDate: '1975-01-01', oldAddress: '横浜市中区', ...OPERATOR }));
+    const miss = await uplink.request(
+      env('moveout.cert.request', 'lg:141003', {
+        residentCode: testResidentCode(999),
+        name: '伊勢 太郎',
+        birthDate: '1975-01-01',
+        oldAddress: '横浜市中区',
+        ...OPERATOR,
+      }),
+    );
     expect(miss).toMatchObject({ type: 'error', body: { code: 'not_found' } });
   });
 
@@ -152,7 +214,8 @@ describe('uplink with Mosquitto and the simulators', () => {
 
   it('dead-letters a poison message without blocking other persons', async () => {
     const poisonIds = new Set<string>();
-    sims.node(PREF).rejectWhen = (e) => (poisonIds.has(e.id) ? { code: 'invalid_request', message: 'schema version not supported' } : undefined);
+    sims.node(PREF).rejectWhen = (e) =>
+      poisonIds.has(e.id) ? { code: 'invalid_request', message: 'schema version not supported' } : undefined;
     const persons = [testResidentCode(201), testResidentCode(202), testResidentCode(203)];
     const sent = await enqueueNotices(persons, 5, (p, n) => p === persons[0] && n === 2, poisonIds);
     const poison = sent.find((e) => poisonIds.has(e.id))!;
@@ -161,7 +224,10 @@ describe('uplink with Mosquitto and the simulators', () => {
     expect(dead.map((d) => d.id)).toEqual([poison.id]);
     expect(deadAlarms).toEqual([poison.id]);
     const received = sims.node(PREF).received;
-    assertDeliveredOnceInOrder(received, sent.filter((e) => e !== poison));
+    assertDeliveredOnceInOrder(
+      received,
+      sent.filter((e) => e !== poison),
+    );
     expect(uplink.queueStats().juki?.dead).toBe(1);
     sims.node(PREF).rejectWhen = undefined;
     // Operator retries it once the upstream accepts it.
@@ -172,12 +238,17 @@ describe('uplink with Mosquitto and the simulators', () => {
 
   it('keeps messages queued while the signing token is unavailable and never sends them unsigned', async () => {
     tokenDown = true;
-    onTestFinished(() => { tokenDown = false; });
+    onTestFinished(() => {
+      tokenDown = false;
+    });
     const pref = sims.node(PREF);
     const before = { received: pref.received.length, refused: pref.refused.length };
     const sent = await enqueueNotices([testResidentCode(301), testResidentCode(302)], 3);
     const interactive = await uplink.request(env('identity.verify', 'national', { by: 'residentCode', residentCode: KNOWN, ...OPERATOR }));
-    expect(interactive).toMatchObject({ type: 'error', body: { code: 'upstream_unavailable', message: expect.stringMatching(/signing token/) } });
+    expect(interactive).toMatchObject({
+      type: 'error',
+      body: { code: 'upstream_unavailable', message: expect.stringMatching(/signing token/) },
+    });
     await until(async () => /reason="signing"\} [1-9]/.test(await registry.getSingleMetricAsString('jukigw_uplink_failures_total')));
     await new Promise((r) => setTimeout(r, 300));
     expect(pref.received.length).toBe(before.received);
@@ -194,7 +265,19 @@ describe('uplink with Mosquitto and the simulators', () => {
 
   it('verifies, deduplicates and dispatches inbound messages; refusals are audited', async () => {
     const handled: Envelope[] = [];
-    uplink.on('movein.notice', async (e) => { handled.push(e); return { ...e, id: uuidv7(), type: 'movein.notice.result', from: SELF, to: e.from, corr: e.id, at: nowIso(), body: { accepted: true } }; });
+    uplink.on('movein.notice', async (e) => {
+      handled.push(e);
+      return {
+        ...e,
+        id: uuidv7(),
+        type: 'movein.notice.result',
+        from: SELF,
+        to: e.from,
+        corr: e.id,
+        at: nowIso(),
+        body: { accepted: true },
+      };
+    });
     const other = sims.node('lg:141003');
     const reply = await other.request(SELF, 'movein.notice', MOVE_IN);
     expect(reply).toMatchObject({ type: 'movein.notice.result', body: { accepted: true } });
@@ -207,7 +290,16 @@ describe('uplink with Mosquitto and the simulators', () => {
     await raw.publishAsync(`to/${SELF}/movein.notice`, 'not json', { qos: 1 });
     // The same signed message twice: the flow sees it once; the duplicate gets the remembered answer again.
     const lgSigner = await simSigner(pki, 'lg:141003');
-    const twice: Envelope = { v: 1, id: uuidv7(), type: 'movein.notice', from: 'lg:141003', to: SELF, at: nowIso(), corr: null, body: MOVE_IN };
+    const twice: Envelope = {
+      v: 1,
+      id: uuidv7(),
+      type: 'movein.notice',
+      from: 'lg:141003',
+      to: SELF,
+      at: nowIso(),
+      corr: null,
+      body: MOVE_IN,
+    };
     const signed = JSON.stringify(await lgSigner.signEnvelope(twice));
     await raw.publishAsync(`to/${SELF}/movein.notice`, signed, { qos: 1 });
     await until(() => other.received.some((e) => e.corr === twice.id));

@@ -27,14 +27,21 @@ export function markSynced(dir: string, shadowDir: string): void {
   walk(dir);
 }
 
-export interface Rollback { restored: number; emptied: number; bytesDropped: number }
+export interface Rollback {
+  restored: number;
+  emptied: number;
+  bytesDropped: number;
+}
 
 export function rollBackToSynced(dir: string, shadowDir: string): Rollback {
   const r: Rollback = { restored: 0, emptied: 0, bytesDropped: 0 };
   const walk = (d: string) => {
     for (const e of readdirSync(d, { withFileTypes: true })) {
       const path = join(d, e.name);
-      if (e.isDirectory()) { walk(path); continue; }
+      if (e.isDirectory()) {
+        walk(path);
+        continue;
+      }
       if (!e.isFile()) continue;
       const size = statSync(path).size;
       const shadow = join(shadowDir, relative(dir, path).replaceAll('/', '%'));
