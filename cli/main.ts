@@ -65,5 +65,14 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(`usage: ${cmd.USAGE}\n`);
     return 0;
   }
-  return cmd.run(rest);
+  try {
+    return await cmd.run(rest);
+  } catch (e) {
+    // A refusal that can arise deep in a command's writes (cli/offlineStore.ts) is its answer, not a crash.
+    if (e instanceof Error && e.name === 'ClusterStoreWriteRefused') {
+      process.stderr.write(`juki-gw ${e.message}\n`);
+      return 1;
+    }
+    throw e;
+  }
 }

@@ -71,11 +71,11 @@ async function pinnedCerts(certFiles: string[] | undefined, configured: string[]
 }
 
 async function openDb(dataDir: string) {
-  const { openApplianceDb } = await import('../../platform/store/db.js');
+  const { openOfflineStore } = await import('../offlineStore.js');
   const path = join(dataDir, 'db');
   if (!existsSync(path)) throw new Error(`no appliance database at ${path}`);
   try {
-    return await openApplianceDb(path);
+    return await openOfflineStore(path, 'audit');
   } catch (e) {
     const cause = (e as { cause?: Error }).cause?.message ?? (e as Error).message;
     throw new Error(`cannot open ${path}: ${cause} (is the appliance running? verify a copy of the data dir)`);

@@ -88,7 +88,7 @@ export async function run(args: string[]): Promise<number> {
   }
   const { importFile, importGenerated, ImportError } = await import('../../gateway/cs/import/importer.js');
   const { formatOf } = await import('../../gateway/cs/import/format.js');
-  const { openApplianceDb } = await import('../../platform/store/db.js');
+  const { openOfflineStore } = await import('../offlineStore.js');
   const { IdentityStore, IdentityStoreOpenError } = await import('../../gateway/cs/identityStore.js');
 
   let spec: import('../../sim/residents.js').PopulationSpec | undefined;
@@ -129,7 +129,7 @@ export async function run(args: string[]): Promise<number> {
   const dbPath = join(dataDir, 'db');
   let db;
   try {
-    db = await openApplianceDb(dbPath);
+    db = await openOfflineStore(dbPath, 'import');
   } catch (e) {
     const cause = (e as { cause?: Error }).cause?.message ?? (e as Error).message;
     return err(

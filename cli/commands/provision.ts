@@ -54,10 +54,10 @@ export async function run(args: string[]): Promise<number> {
   if (existsSync(v.out)) return err(`export: ${v.out} exists; refusing to overwrite`, 1);
   const path = join(dataDir, 'db');
   if (!existsSync(path)) return err(`export: no appliance database at ${path}`, 1);
-  const { openApplianceDb } = await import('../../platform/store/db.js');
+  const { openOfflineStore } = await import('../offlineStore.js');
   let db;
   try {
-    db = await openApplianceDb(path);
+    db = await openOfflineStore(path, 'provision export');
   } catch (e) {
     const cause = (e as { cause?: Error }).cause?.message ?? (e as Error).message;
     return err(`export: cannot open ${path}: ${cause} (is the appliance running? export from a copy of the data dir)`, 1);

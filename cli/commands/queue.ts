@@ -4,7 +4,8 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { commandConfig, dataDirLine } from '../commandConfig.js';
-import { openApplianceDb, type Db } from '../../platform/store/db.js';
+import type { Db } from '../../platform/store/db.js';
+import { openOfflineStore } from '../offlineStore.js';
 import { Outbox, type OutboxOptions, type OutboxSummary } from '../../gateway/uplink/outbox.js';
 import { backoffDelay } from '../../gateway/uplink/backoff.js';
 import type { ApplianceConfig } from '../../config/schema/index.js';
@@ -70,7 +71,7 @@ export async function run(args: string[]): Promise<number> {
   }
   let db: Db;
   try {
-    db = await openApplianceDb(dbPath);
+    db = await openOfflineStore(dbPath, `queue ${sub}`);
   } catch (e) {
     if ((e as { cause?: { code?: string } }).cause?.code === 'LEVEL_LOCKED') {
       const dead = parsed.values.dead === true;
