@@ -8,7 +8,7 @@ import type { Etcd3, Watcher } from 'etcd3';
 import type { Db } from '../platform/store/db.js';
 import { levelPort } from '../platform/store/levelPort.js';
 import type { StoragePort, StoreOp } from '../platform/store/port.js';
-import { decodeEntry } from './entry.js';
+import { decodeLogEntry, type EntryOp } from './entry.js';
 import { isEtcdUnavailable } from './errors.js';
 import { positionOf, type ClusterKeys } from './keys.js';
 import type { AppendedEntry } from './replicatedLog.js';
@@ -26,8 +26,22 @@ export class LogCompactedError extends Error {
   }
 }
 
+/** The parts of a split commit read so far (cluster/entry.ts): applied once the last one is read. */
+interface PartsRead {
+  ops: EntryOp[];
+  count: number;
+  next: number;
+}
+
 export class Applier {
   private chain: Promise<unknown> = Promise.resolve();
+  /**
+   * Last position read: `position` (applied) or further, over parts of a split commit whose last
+   * part has not been read yet. Parts never completed (their leader died between them) are passed
+   * over when the next whole commit is applied.
+   */
+  private readPosition: number;
+  private parts?: PartsRead;
   private watcher?: Watcher;
   private listeners: ((position: number) => void)[] = [];
   private failed: ((e: Error) => void)[] = [];
@@ -45,6 +59,7 @@ export class Applier {
     private position: number,
   ) {
     this.local = levelPort(db);
+    this.readPosition = position;
   }
 
   static async open(db: Db, client: Etcd3, keys: ClusterKeys): Promise<Applier> {
@@ -54,6 +69,19 @@ export class Applier {
 
   get applied(): number {
     return this.position;
+  }
+
+  /** Last log position read, parts of a commit not yet complete included. */
+  get read(): number {
+    return this.readPosition;
+  }
+
+  /**
+   * At takeover: the parts of a split commit at the end of the log will never be completed (only the
+   * leader that appended them could, and it is gone or fenced out): they are dropped.
+   */
+  dropIncompleteCommit(): void {
+    this.parts = undefined;
   }
 
   onApplied(listener: (position: number) => void): void {
@@ -67,10 +95,10 @@ export class Applier {
   /** Applies entries already read (the active node's own appends); positions at or below `applied` are skipped. */
   offer(entries: AppendedEntry[]): Promise<void> {
     return this.serial(async () => {
-      const fresh = entries.filter((e) => e.position > this.position);
+      const fresh = entries.filter((e) => e.position > this.readPosition);
       if (fresh.length === 0) return;
-      if (fresh[0]!.position !== this.position + 1) await this.readThrough(fresh[0]!.position - 1);
-      await this.write(fresh.filter((e) => e.position > this.position));
+      if (fresh[0]!.position !== this.readPosition + 1) await this.readThrough(fresh[0]!.position - 1);
+      await this.write(fresh.filter((e) => e.position > this.readPosition));
     });
   }
 
@@ -115,19 +143,20 @@ export class Applier {
   }
 
   private async readThrough(through: number): Promise<void> {
-    while (this.position < through) {
-      const from = this.keys.entry(this.position + 1);
+    while (this.readPosition < through) {
+      const from = this.keys.entry(this.readPosition + 1);
       const end = through === Number.MAX_SAFE_INTEGER ? this.keys.logPrefix + '~' : this.keys.entry(through + 1);
       const res = await this.client.getAll().inRange({ start: from, end }).sort('Key', 'Ascend').limit(PAGE).exec();
       if (res.kvs.length === 0) {
         // Nothing after our position: either we are current, or what we lack was compacted away.
         // (The head as of the same revision as that range read: a later append is not a gap.)
         const head = Number((await this.client.get(this.keys.head).revision(res.header.revision).string()) ?? 0);
-        if (head > this.position && through > this.position) throw new LogCompactedError(this.position, Math.min(head, through) + 1);
+        if (head > this.readPosition && through > this.readPosition)
+          throw new LogCompactedError(this.readPosition, Math.min(head, through) + 1);
         return;
       }
       const entries = res.kvs.map((kv) => ({ position: positionOf(kv.key.toString('utf8')), bytes: kv.value }));
-      if (entries[0]!.position !== this.position + 1) throw new LogCompactedError(this.position, entries[0]!.position);
+      if (entries[0]!.position !== this.readPosition + 1) throw new LogCompactedError(this.readPosition, entries[0]!.position);
       await this.write(entries);
       if (!res.more) return;
     }
@@ -136,11 +165,17 @@ export class Applier {
   /** One LevelDB batch for a run of entries; an entry with a range clear is written around it, see below. */
   private async write(entries: AppendedEntry[]): Promise<void> {
     entries.forEach((e, i) => {
-      if (e.position !== this.position + 1 + i) throw new Error(`log entry ${e.position} out of order (expected ${this.position + 1 + i})`);
+      if (e.position !== this.readPosition + 1 + i)
+        throw new Error(`log entry ${e.position} out of order (expected ${this.readPosition + 1 + i})`);
     });
     let batch: StoreOp[] = [];
+    let applied: number | undefined;
     for (const e of entries) {
-      for (const op of decodeEntry(e.bytes)) {
+      const ops = this.whole(e);
+      this.readPosition = e.position;
+      if (!ops) continue;
+      applied = e.position;
+      for (const op of ops) {
         if (op.type === 'put' || op.type === 'del') batch.push(op);
         else {
           // A clear cannot join a batch: what precedes it is written first, then the clear; the
@@ -152,10 +187,30 @@ export class Applier {
         }
       }
     }
-    const last = entries[entries.length - 1]!.position;
-    batch.push({ type: 'put', key: APPLIED_KEY, value: Buffer.from(String(last)) });
+    if (applied === undefined) return;
+    batch.push({ type: 'put', key: APPLIED_KEY, value: Buffer.from(String(applied)) });
     await this.local.commit(batch, { sync: true });
-    this.position = last;
-    for (const l of this.listeners) l(last);
+    this.position = applied;
+    for (const l of this.listeners) l(applied);
+  }
+
+  /** The ops of the commit an entry completes, or undefined while a split commit is still being read. */
+  private whole(e: AppendedEntry): EntryOp[] | undefined {
+    const { ops, part } = decodeLogEntry(e.bytes);
+    if (!part) {
+      this.parts = undefined; // an unfinished split commit before a whole one was never acknowledged
+      return ops;
+    }
+    if (part.index === 0) this.parts = { ops: [], count: part.count, next: 0 };
+    const p = this.parts;
+    if (!p || p.next !== part.index || p.count !== part.count) {
+      this.parts = undefined; // a part without those before it: the rest of an unfinished commit
+      return undefined;
+    }
+    p.ops.push(...ops);
+    p.next++;
+    if (p.next < p.count) return undefined;
+    this.parts = undefined;
+    return p.ops;
   }
 }

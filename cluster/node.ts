@@ -197,7 +197,8 @@ export class ClusterNode {
         // Take over exactly where the log ends: everything the previous leader appended is applied first.
         const head = await ReplicatedLog.head(client, this.keys);
         await applier.catchUp(head);
-        if (applier.applied < head) throw new Error(`log ends at ${applier.applied}, head says ${head}`);
+        if (applier.read < head) throw new Error(`log read up to ${applier.read}, head says ${head}`);
+        applier.dropIncompleteCommit();
         const size = await LogSize.scan(client, this.keys);
         this.size = size;
         const log = new ReplicatedLog(client, this.keys, fence, head + 1, async (group) => {

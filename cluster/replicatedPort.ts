@@ -2,9 +2,9 @@
 // fence (a quorum of etcd has it), then applied to the local LevelDB, then resolved. A node that is
 // not the active node, or has just been fenced out, rejects and applies nothing.
 import type { CommitOptions, KeyRange, StoragePort, StoreOp } from '../platform/store/port.js';
-import { encodeEntry, type EntryOp } from './entry.js';
+import { encodeCommit, type EntryOp } from './entry.js';
 import { NotLeaderError } from './errors.js';
-import type { ReplicatedLog } from './replicatedLog.js';
+import { MAX_ENTRY_BYTES, type ReplicatedLog } from './replicatedLog.js';
 
 export class ReplicatedPort implements StoragePort {
   private log?: ReplicatedLog;
@@ -37,6 +37,12 @@ export class ReplicatedPort implements StoragePort {
     const log = this.log;
     if (!log) return Promise.reject(new NotLeaderError(this.why));
     if (ops.length === 0) return Promise.resolve();
-    return log.append(encodeEntry(ops));
+    let entries: Uint8Array[];
+    try {
+      entries = encodeCommit(ops, MAX_ENTRY_BYTES);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return log.append(entries);
   }
 }

@@ -1,7 +1,7 @@
 // The log entry encoding: what a replica applies is exactly what the active node committed, in a
 // compact binary form; a damaged entry is refused with where it is damaged, never half-applied.
 import { describe, expect, it } from 'vitest';
-import { decodeEntry, encodeEntry, type EntryOp } from '../../cluster/entry.js';
+import { CommitTooLargeError, decodeEntry, decodeLogEntry, encodeCommit, encodeEntry, type EntryOp } from '../../cluster/entry.js';
 
 describe('log entry encoding', () => {
   const ops: EntryOp[] = [
@@ -29,8 +29,32 @@ describe('log entry encoding', () => {
     badTag[1] = 9;
     expect(() => decodeEntry(badTag)).toThrow('log entry: unknown op tag 9 at byte 1');
     const badVersion = Buffer.from(good);
-    badVersion[0] = 2;
-    expect(() => decodeEntry(badVersion)).toThrow('log entry: unknown encoding version 2');
+    badVersion[0] = 7;
+    expect(() => decodeEntry(badVersion)).toThrow('log entry: unknown encoding version 7');
     expect(() => decodeEntry(Buffer.from([1, 0, 0, 0]))).toThrow('log entry: truncated at byte 2');
+  });
+
+  it('splits a commit larger than an entry into parts between ops, each within the limit, in order', () => {
+    const big: EntryOp[] = Array.from({ length: 40 }, (_, i) => ({
+      type: 'put',
+      key: `!identity!r${i}`,
+      value: new Uint8Array(1000).fill(i),
+    }));
+    expect(encodeCommit(ops, 4096)).toEqual([encodeEntry(ops)]);
+    const parts = encodeCommit([...big, ...ops], 4096);
+    expect(parts.length).toBeGreaterThan(1);
+    for (const p of parts) expect(p.length).toBeLessThanOrEqual(4096);
+    const decoded = parts.map((p) => decodeLogEntry(p));
+    expect(decoded.map((d) => d.part)).toEqual(parts.map((_, index) => ({ index, count: parts.length })));
+    expect(decoded.flatMap((d) => d.ops)).toEqual([...big, ...ops]);
+    expect(() => decodeEntry(parts[0]!)).toThrow(`log entry: part 1 of ${parts.length} of a commit, not a whole commit`);
+  });
+
+  it('refuses a single write larger than an entry, naming its size', () => {
+    const huge: EntryOp = { type: 'put', key: '!r!huge', value: new Uint8Array(5000) };
+    expect(() => encodeCommit([huge], 4096)).toThrow(CommitTooLargeError);
+    expect(() => encodeCommit([huge], 4096)).toThrow(
+      /one write of 50\d\d bytes exceeds what one etcd request carries \(4096 bytes for an entry\); nothing written/,
+    );
   });
 });

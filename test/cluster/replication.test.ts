@@ -104,15 +104,26 @@ describe('cluster replication (real etcd, three members)', () => {
       expect(Buffer.from((await b2.db.get(APPLIED_KEY))!).toString()).toBe(String(appliedBefore + 50));
       expect(await digest(b2.db)).toBe(await digest(a.db));
 
-      // A commit one etcd request cannot carry is refused before anything is written, and says why.
+      // One write (a single value) larger than an entry is refused before anything is written, and says why.
       const head = a.node.applied;
       await expect(
         a.node.port.commit([{ type: 'put', key: '!r!huge', value: Buffer.alloc(ETCD_MAX_REQUEST_BYTES) }], { sync: true }),
-      ).rejects.toThrow(`exceeds what one etcd request carries (--max-request-bytes ${ETCD_MAX_REQUEST_BYTES}); nothing written`);
+      ).rejects.toThrow(/one write of \d+ bytes exceeds what one etcd request carries \(\d+ bytes for an entry\); nothing written/);
+      // A commit of many writes larger than one request is split into parts and applied whole on both nodes.
+      const split = Array.from({ length: 40 }, (_, i) => ({
+        type: 'put' as const,
+        key: `!r!split-${String(i).padStart(2, '0')}`,
+        value: Buffer.alloc(100 * 1024, i),
+      }));
+      await a.node.port.commit(split, { sync: true });
+      expect(a.node.applied).toBeGreaterThan(head + 1);
+      await until(() => b2.node.applied === a.node.applied, 30_000, 'b applies the split commit');
+      for (const db of [a.db, b2.db]) expect((await db.keys({ gte: '!r!split-', lt: '!r!split.' }).all()).length).toBe(40);
       // Just under it passes, also several at once (each its own transaction), and the standby applies them.
       const big = (i: number) => Buffer.alloc(ETCD_MAX_REQUEST_BYTES - 100 * 1024, i);
+      const afterSplit = a.node.applied;
       await Promise.all([1, 2, 3].map((i) => a.node.port.commit([{ type: 'put', key: `!r!big-${i}`, value: big(i) }], { sync: true })));
-      expect(a.node.applied).toBe(head + 3);
+      expect(a.node.applied).toBe(afterSplit + 3);
       expect(await a.db.get('!r!huge')).toBeUndefined();
       await until(() => b2.node.applied === a.node.applied, 30_000, 'b applies the big commits');
       expect(Buffer.from((await b2.db.get('!r!big-3'))!).equals(big(3))).toBe(true);
