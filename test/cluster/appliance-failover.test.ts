@@ -96,9 +96,8 @@ describe('two appliance nodes: standby, failover by SIGKILL, nothing acknowledge
     cpSync(join(a.dataDir, 'db'), join(b.dataDir, 'db'), { recursive: true });
     mkdirSync(join(b.dataDir, 'keys'), { recursive: true });
     copyFileSync(join(a.dataDir, KEK_FILE), join(b.dataDir, KEK_FILE));
-    // Until the second node has published its applied position, the first would compact the log up to
-    // its own; a full copy for a node behind compaction is not built (docs/cluster.md), so its place is
-    // held here for the few seconds until it follows.
+    // Until the second node has published its applied position, the first could compact the log up to
+    // its own (the offline installation, docs/cluster.md): its place is held here until it follows.
     const holder = new Etcd3({ hosts: etcd.endpoints });
     const hold = holder.lease(30, { autoKeepAlive: false });
     await hold.put(`${prefix}/applied/gw-b`).value('0');
