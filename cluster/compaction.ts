@@ -54,8 +54,8 @@ export async function heldPositions(client: Etcd3, keys: ClusterKeys): Promise<n
 
 /**
  * The active node's compactor. It deletes the entries every live node has applied (its own position
- * included, so it never deletes what it has not applied itself) and no entry a copy's hold keeps. A node whose key vanished less than
- * `graceMs` ago still counts with its last position: a standby whose lease lapsed for a moment (a
+ * included, so it never deletes what it has not applied itself), and none a copy's hold keeps. A node
+ * whose key vanished less than `graceMs` ago still counts with its last position: a standby whose lease lapsed for a moment (a
  * pause, a slow disk) must find its next entries when it comes back, not a gap that needs a full copy.
  */
 export class Compactor {

@@ -156,7 +156,11 @@ export function onlineOperations(d: OperationsDeps) {
         'bytes',
         async (ctl) => {
           const { createBackup } = await import('../../gateway/backup/create.js');
-          await d.holdLogForCopy?.();
+          // A backup is made even when the log cannot be held (etcd unreachable): it is also the disaster copy.
+          const notHeld = await d.holdLogForCopy?.().then(
+            () => '',
+            (e: Error) => `; the log was not held for a node restored from it (${e.message})`,
+          );
           const made = await createBackup({
             dataDir: d.dataDir,
             signer: d.signer,
@@ -170,7 +174,7 @@ export function onlineOperations(d: OperationsDeps) {
             summary:
               `${made.parts} parts, ${made.bytes} bytes, signed by kid ${made.kid}, ${encryptTo ? `encrypted (AES-256-GCM, ${'passphrase' in req ? 'passphrase' : 'to the recipient'})` : 'NOT encrypted'}` +
               `${made.leftOut.length ? `; left out: ${made.leftOut.join(', ')} (PIN files never go into a backup)` : ''}` +
-              `${made.clusterApplied === undefined ? '' : `; cluster log position ${made.clusterApplied}`}`,
+              `${made.clusterApplied === undefined ? '' : `; cluster log position ${made.clusterApplied}${notHeld ?? ''}`}`,
             // bytes: the data backed up (files and database records); fileBytes: the archive written (signed, sealed).
             result: {
               parts: made.parts,

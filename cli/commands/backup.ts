@@ -176,7 +176,8 @@ async function verifyOrRestore(sub: string, v: Record<string, string | boolean |
     const time = showTimeOf(v.config as string | undefined);
     if ('error' in time) return fail(time.error);
     process.stdout.write(
-      `backup ok: ${verified.manifest.parts.length} parts of ${time(verified.manifest.createdAt)}, every hash matches; ${who}\n`,
+      `backup ok: ${verified.manifest.parts.length} parts of ${time(verified.manifest.createdAt)}, every hash matches; ${who}` +
+        `${verified.manifest.cluster ? `; cluster log position ${verified.manifest.cluster.applied}` : ''}\n`,
     );
     return 0;
   }

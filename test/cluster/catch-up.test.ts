@@ -111,6 +111,8 @@ describe('catch-up: a node behind compaction and a new node start from a backup 
     expect(made.code, made.stderr).toBe(0);
     const position = Number(/cluster log position (\d+)/.exec(made.stdout)?.[1]);
     expect(position).toBeGreaterThan(0);
+    const verified = await cli(['backup', 'verify', '--in', file, '--passphrase-file', pass, '--trust', cert()]);
+    expect(verified.stdout).toMatch(new RegExp(`^backup ok: .*; cluster log position ${position}\n$`));
     const args = ['backup', 'restore', '--cluster', '--in', file, '--data-dir', to.dataDir, '--passphrase-file', pass];
     const restored = await cli([...args, '--trust', cert()]);
     expect(restored.code, restored.stderr).toBe(0);
