@@ -250,6 +250,8 @@ export interface ClusterService {
   status(): Promise<ClusterView>;
   /** Hands the leadership to the other node (false: this node is not the active one); this process then ends and restarts as standby. */
   switchover(): Promise<boolean>;
+  /** Before a backup: keeps the log after this node's applied position for a node restored from the backup; returns that position. */
+  holdLogForCopy(): Promise<number>;
 }
 
 export interface ApplianceServices {

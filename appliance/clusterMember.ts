@@ -11,12 +11,15 @@ import type { ReadinessCheck } from '../broker/admin/checks.js';
 import { startAdminServer } from '../broker/admin/server.js';
 import type { ClusterConfig } from '../config/schema/cluster.js';
 import type { ApplianceConfig } from '../config/schema/index.js';
+import { COPY_HOLD_SECONDS } from '../cluster/compaction.js';
 import { etcdClient } from '../cluster/etcdClient.js';
+import { LogCompactedError } from '../cluster/applier.js';
 import { ClusterNode, type Role } from '../cluster/node.js';
 import type { ClusterService } from '../admin-ui/services.js';
 import type { AuditLog } from '../gateway/audit/index.js';
 import type { Logger } from '../platform/log/logger.js';
 import { openApplianceDb, type Db } from '../platform/store/db.js';
+import { catchUpAdvice } from './catchUpAdvice.js';
 import { observeCluster } from './clusterStatus.js';
 import type { ApplianceParts } from './parts.js';
 import { startStandbyRefuser } from './standbyRefuser.js';
@@ -123,6 +126,11 @@ export async function startClusterMember({ config, cluster: c, logger, registry,
       }),
     );
     await member.start();
+    // Where this store stands in the log (a store restored from a backup: the backup's position); nothing at or before it is applied again.
+    log.info(
+      { applied: member.applied },
+      `cluster: this node's store has applied the log up to ${member.applied}; it reads on from ${member.applied + 1}`,
+    );
     role = await decided;
     await refuser.close();
     await admin.close();
@@ -131,7 +139,9 @@ export async function startClusterMember({ config, cluster: c, logger, registry,
     throw e;
   }
   if (role !== 'leader') {
-    const why = member.failure?.message ?? role;
+    let why = member.failure?.message ?? role;
+    if (member.failure instanceof LogCompactedError)
+      why += `; ${catchUpAdvice(config.dataDir, config.hsm.keyLabel, await member.leader().catch(() => undefined))}`;
     await release();
     throw new Error(`cluster node ${c.nodeId} stopped before leading: ${why}`);
   }
@@ -149,6 +159,7 @@ export async function startClusterMember({ config, cluster: c, logger, registry,
       },
       // The process ends on the loss of leadership that follows (fail-stop) and comes back as standby.
       switchover: () => member.resign(),
+      holdLogForCopy: () => member.holdLogForCopy(COPY_HOLD_SECONDS),
     });
   } catch (e) {
     await release();

@@ -10,10 +10,10 @@ import { levelPort } from '../platform/store/levelPort.js';
 import type { StoragePort, StoreOp } from '../platform/store/port.js';
 import { decodeLogEntry, type EntryOp } from './entry.js';
 import { isEtcdUnavailable } from './errors.js';
-import { positionOf, type ClusterKeys } from './keys.js';
+import { APPLIED_KEY, positionOf, type ClusterKeys } from './keys.js';
 import type { AppendedEntry } from './replicatedLog.js';
 
-export const APPLIED_KEY = '!cluster!applied';
+export { APPLIED_KEY };
 /** Entries per range read: 32 × 1.5 MiB stays within the client's receive limit (etcdClient.ts). */
 const PAGE = 32;
 

@@ -5,7 +5,7 @@
 import type { Etcd3 } from 'etcd3';
 import type { Db } from '../platform/store/db.js';
 import { Applier } from './applier.js';
-import { checkBounds, Compactor, publishApplied, type LogAlarm, type LogBounds } from './compaction.js';
+import { checkBounds, Compactor, holdLog, publishApplied, type LogAlarm, type LogBounds } from './compaction.js';
 import { Election, type LeaderInfo } from './election.js';
 import { AppendOutcomeUnknownError, isEtcdUnavailable } from './errors.js';
 import type { Fence } from './fencing.js';
@@ -91,6 +91,16 @@ export class ClusterNode {
     this.setRole('failed', e.message);
     await this.applier?.unfollow();
     await this.session?.close();
+  }
+
+  /**
+   * Before a copy of this node's store is taken (a backup to start a lagging or new node from): keeps
+   * the log after the position applied now — at or below the copy's — for `ttlSeconds`.
+   */
+  async holdLogForCopy(ttlSeconds: number): Promise<number> {
+    const position = this.applied;
+    await holdLog(this.o.client, this.keys, `copy-${this.o.nodeId}-${Date.now()}`, position, ttlSeconds);
+    return position;
   }
 
   /** Manual switchover: gives up the leadership (the other node takes over); this node campaigns again. */

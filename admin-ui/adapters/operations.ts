@@ -40,6 +40,8 @@ export interface OperationsDeps {
   /** The CS role's live identity store (undefined until the roles have started). */
   identityStore: () => IdentityStore | undefined;
   audit: (e: AuditEvent) => Promise<void>;
+  /** Cluster mode: keeps the replicated log after the position a backup is about to reflect (a node restored from it reads on from there). */
+  holdLogForCopy?: () => Promise<number>;
 }
 
 const MAX_REPORTED_PROBLEMS = 10_000;
@@ -154,6 +156,11 @@ export function onlineOperations(d: OperationsDeps) {
         'bytes',
         async (ctl) => {
           const { createBackup } = await import('../../gateway/backup/create.js');
+          // A backup is made even when the log cannot be held (etcd unreachable): it is also the disaster copy.
+          const notHeld = await d.holdLogForCopy?.().then(
+            () => '',
+            (e: Error) => `; the log was not held for a node restored from it (${e.message})`,
+          );
           const made = await createBackup({
             dataDir: d.dataDir,
             signer: d.signer,
@@ -166,7 +173,8 @@ export function onlineOperations(d: OperationsDeps) {
           return {
             summary:
               `${made.parts} parts, ${made.bytes} bytes, signed by kid ${made.kid}, ${encryptTo ? `encrypted (AES-256-GCM, ${'passphrase' in req ? 'passphrase' : 'to the recipient'})` : 'NOT encrypted'}` +
-              `${made.leftOut.length ? `; left out: ${made.leftOut.join(', ')} (PIN files never go into a backup)` : ''}`,
+              `${made.leftOut.length ? `; left out: ${made.leftOut.join(', ')} (PIN files never go into a backup)` : ''}` +
+              `${made.clusterApplied === undefined ? '' : `; cluster log position ${made.clusterApplied}${notHeld ?? ''}`}`,
             // bytes: the data backed up (files and database records); fileBytes: the archive written (signed, sealed).
             result: {
               parts: made.parts,
@@ -176,6 +184,7 @@ export function onlineOperations(d: OperationsDeps) {
               encrypted: encryptTo !== undefined,
               encryption: encryptTo ? ('passphrase' in req ? 'passphrase' : 'recipient') : null,
               fileBytes: made.file.length,
+              clusterApplied: made.clusterApplied ?? null,
             },
           };
         },

@@ -81,6 +81,7 @@ export async function startAdminUiPart(n: AdminUiNeeds): Promise<AdminUiPart> {
       ? { dataKeys: dataKeysFromKeyring({ db, keyring: atRest.keyring, auditLog, logger: logger.child({ component: 'crypto' }) }) }
       : {}),
   });
+  const cluster = n.cluster;
   if (signer) {
     services.operations = onlineOperations({
       db,
@@ -89,10 +90,11 @@ export async function startAdminUiPart(n: AdminUiNeeds): Promise<AdminUiPart> {
       ...(uplink ? { outbox: uplink.outbox } : {}),
       identityStore: () => cs?.store,
       audit: (e) => services.audit.append(e),
+      ...(cluster ? { holdLogForCopy: () => cluster.holdLogForCopy() } : {}),
     });
   }
   if (n.simulatedUpstreams) services.simulatedUpstreams = SIMULATED_LABEL;
-  if (n.cluster) services.cluster = n.cluster;
+  if (cluster) services.cluster = cluster;
   const closeServices = async () => {
     stop();
     await services.dataKeys?.close();

@@ -5,6 +5,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { commandConfig, dataDirLine } from '../commandConfig.js';
 import { parseCommandArgs } from '../args.js';
 import type { EncryptTo } from '../../gateway/backup/container.js';
+import type { VerifiedBackup } from '../../gateway/backup/restore.js';
 import type { ApplianceConfig } from '../../config/schema/index.js';
 import type { Job } from '../../admin-ui/adapters/jobs.js';
 import { applianceHolds, followJob, ONLINE_OPTIONS, onlineUsage, refusal, runningAppliance } from '../online.js';
@@ -22,6 +23,10 @@ export const USAGE = `juki-gw backup <create|restore|verify> [options]
   restore --in FILE --data-dir D [--trust CERT]... [--decrypt-key KEY.pem | --passphrase-file F] [--force]
                  (the passphrase may also come from JUKIGW_BACKUP_PASSPHRASE; docs/backup.md: new machine)
                  verify signature and every hash first; a non-empty D needs --force (moved aside)
+  restore --cluster --in FILE --data-dir D --trust CERT... [--decrypt-key KEY.pem | --passphrase-file F]
+                 cluster mode: a node behind the log's compaction, or a new node, takes the store of a
+                 backup made on the active node (and its KEK file if D has none); everything else in D
+                 stays the node's own; it reads the log on from the backup's position (docs/cluster.md)
   verify --in FILE [--trust CERT]... [--decrypt-key KEY.pem | --passphrase-file F] [--config FILE]
                  the checks restore makes, without writing (times in the configured ui.timeZone)
 ${onlineUsage('create goes (no stop: the snapshot is read from its open database)')}`;
@@ -37,6 +42,7 @@ const OPTIONS = {
   trust: { type: 'string', multiple: true },
   force: { type: 'boolean' },
   plaintext: { type: 'boolean' },
+  cluster: { type: 'boolean' },
   ...ONLINE_OPTIONS,
 } as const;
 
@@ -148,6 +154,13 @@ async function verifyOrRestore(sub: string, v: Record<string, string | boolean |
   const input = v.in as string | undefined;
   if (!input) return fail(`${sub} needs --in\nusage: ${USAGE}`, 2);
   if (sub === 'restore' && !v['data-dir']) return fail(`restore needs --data-dir\nusage: ${USAGE}`, 2);
+  if (v.cluster && sub !== 'restore') return fail(`--cluster goes with restore only\nusage: ${USAGE}`, 2);
+  if (v.cluster && v.force) return fail('--cluster replaces only the store (the old one is moved aside): --force does not apply', 2);
+  // A node takes the whole store it will serve from this file: only a signer the operator names will do.
+  if (v.cluster && !(v.trust as string[] | undefined)?.length)
+    return fail("restore --cluster needs --trust CERT: the active node's signing certificate (or the CA that issued it)", 2);
+  if (v.cluster && (await applianceHolds(v['data-dir'] as string)))
+    return fail(`an appliance is running on ${String(v['data-dir'])}: stop this node first (systemctl stop juki-gw)`);
   const { verifyBackup, restoreBackup } = await import('../../gateway/backup/restore.js');
   const decryptWith = v['decrypt-key']
     ? { privateKeyPem: readFileSync(v['decrypt-key'] as string, 'utf8') }
@@ -163,10 +176,12 @@ async function verifyOrRestore(sub: string, v: Record<string, string | boolean |
     const time = showTimeOf(v.config as string | undefined);
     if ('error' in time) return fail(time.error);
     process.stdout.write(
-      `backup ok: ${verified.manifest.parts.length} parts of ${time(verified.manifest.createdAt)}, every hash matches; ${who}\n`,
+      `backup ok: ${verified.manifest.parts.length} parts of ${time(verified.manifest.createdAt)}, every hash matches; ${who}` +
+        `${verified.manifest.cluster ? `; cluster log position ${verified.manifest.cluster.applied}` : ''}\n`,
     );
     return 0;
   }
+  if (v.cluster) return restoreCluster(verified, v['data-dir'] as string, who);
   const r = await restoreBackup(verified, v['data-dir'] as string, { force: v.force === true });
   process.stdout.write(
     `restored ${r.records} database records and ${r.files} files into ${String(v['data-dir'])}; ${who}` +
@@ -177,6 +192,18 @@ async function verifyOrRestore(sub: string, v: Record<string, string | boolean |
       `the SoftHSM token was restored without its PIN: write its user PIN to ${r.pinFileNeeded} (mode 0600) before starting the appliance (docs/backup.md)\n`,
     );
   }
+  return 0;
+}
+
+async function restoreCluster(verified: VerifiedBackup, dataDir: string, who: string): Promise<number> {
+  const { restoreClusterStore } = await import('../../gateway/backup/clusterRestore.js');
+  const r = await restoreClusterStore(verified, dataDir);
+  process.stdout.write(
+    `restored the store (${r.records} database records, log position ${r.applied}) into ${dataDir}/db; ${who}` +
+      `${r.kekWritten ? '; the KEK file came from the backup (this node had none)' : ''}` +
+      `${r.movedAside ? `; the node's previous store moved to ${r.movedAside} (delete it once the node follows)` : ''}\n` +
+      `start the node: it applies the log from position ${r.applied + 1} on\n`,
+  );
   return 0;
 }
 

@@ -23,6 +23,8 @@ export interface Manifest {
   /** Key id (SHA-256 of the certificate) of the signer; the certificate travels beside the manifest. */
   signerKid: string;
   parts: ManifestPart[];
+  /** Taken on a cluster node: the replicated log position its database part reflects (`!cluster!applied`). */
+  cluster?: { applied: number };
 }
 
 export interface Part {
@@ -54,13 +56,14 @@ export function sha256Hex(b: Uint8Array): string {
   return createHash('sha256').update(b).digest('hex');
 }
 
-export function manifestFor(parts: Part[], signerKid: string, now = new Date()): Manifest {
+export function manifestFor(parts: Part[], signerKid: string, now = new Date(), clusterApplied?: number): Manifest {
   return {
     format: BACKUP_FORMAT,
     version: BACKUP_VERSION,
     createdAt: now.toISOString(),
     signerKid,
     parts: parts.map((p) => ({ name: p.name, kind: p.kind, mode: p.mode, size: p.data.length, sha256: sha256Hex(p.data) })),
+    ...(clusterApplied === undefined ? {} : { cluster: { applied: clusterApplied } }),
   };
 }
 

@@ -14,8 +14,9 @@ export async function signParts(
   parts: Part[],
   signer: Pick<TokenSigner, 'kid' | 'certificateDer' | 'signBytes'>,
   now = new Date(),
+  clusterApplied?: number,
 ): Promise<Buffer> {
-  const manifest = manifestFor(parts, signer.kid, now);
+  const manifest = manifestFor(parts, signer.kid, now, clusterApplied);
   const jws = await signer.signBytes(Buffer.from(JSON.stringify(manifest), 'utf8'));
   const signed: SignedManifest = { jws, certificate: Buffer.from(signer.certificateDer).toString('base64') };
   return encodeArchive(Buffer.from(JSON.stringify(signed), 'utf8'), parts);
@@ -42,6 +43,8 @@ export interface CreatedBackup {
   bytes: number;
   kid: string;
   leftOut: string[];
+  /** Taken on a cluster node: the log position the backup reflects (a node restored from it reads on after it). */
+  clusterApplied?: number;
 }
 
 export const NO_KEY_MESSAGE =
@@ -57,17 +60,18 @@ export async function createBackup(opts: CreateBackupOptions): Promise<CreatedBa
   if (!opts.encryptTo && !opts.plaintext) throw new BackupRefused(NO_KEY_MESSAGE);
   if (opts.encryptTo && opts.plaintext)
     throw new BackupRefused('--plaintext writes an unencrypted backup: not with --encrypt-to or a passphrase');
-  const { parts, leftOut } = await snapshotDataDir(opts.dataDir, opts.db, opts.onProgress);
+  const { parts, leftOut, clusterApplied } = await snapshotDataDir(opts.dataDir, opts.db, opts.onProgress);
   const opened = 'open' in opts.signer ? await opts.signer.open() : undefined;
   const signer = opened ?? (opts.signer as BackupSigner);
   try {
-    const archive = await signParts(parts, signer);
+    const archive = await signParts(parts, signer, new Date(), clusterApplied);
     return {
       file: sealContainer(archive, opts.encryptTo),
       parts: parts.length,
       bytes: parts.reduce((s, p) => s + p.data.length, 0),
       kid: signer.kid,
       leftOut,
+      ...(clusterApplied === undefined ? {} : { clusterApplied }),
     };
   } finally {
     await opened?.close();

@@ -56,6 +56,8 @@ function checkManifest(m: unknown): Manifest {
     }
   }
   if (dbParts !== 1) throw new BackupRefused('manifest: exactly one database part expected');
+  if (man.cluster !== undefined && !(Number.isSafeInteger(man.cluster?.applied) && man.cluster.applied >= 0))
+    throw new BackupRefused('manifest: cluster.applied is not a log position (a whole number, 0 or more)');
   return man;
 }
 
@@ -132,7 +134,7 @@ export function verifyBackup(file: Buffer, opts: { decryptWith?: DecryptWith; tr
   return { manifest, parts, signerSubject: cert.subject.replace(/\n/g, ', '), pinned };
 }
 
-async function writeDb(dir: string, records: Buffer): Promise<number> {
+export async function writeDb(dir: string, records: Buffer): Promise<number> {
   // "restored" must survive a power cut: LevelDB does not fsync a log it rolls over from, so every batch is synced.
   const db = await openApplianceDb(dir, { sync: true });
   const raw = { keyEncoding: 'buffer', valueEncoding: 'buffer' } as const;

@@ -4,6 +4,7 @@
 import { lstatSync, readdirSync, readFileSync } from 'node:fs';
 import { basename, join, relative, sep } from 'node:path';
 import { openDbForReading, type Db } from '../../platform/store/db.js';
+import { APPLIED_KEY } from '../../cluster/keys.js';
 import { BackupRefused, checkPartName, encodeRecords, type Part } from './archive.js';
 
 export const DB_PART = 'db.records';
@@ -27,14 +28,20 @@ async function approximateBytes(db: RecordSource): Promise<number> {
   }
 }
 
-export async function dbRecords(db: RecordSource, onProgress?: SnapshotProgress): Promise<Buffer> {
+const APPLIED = Buffer.from(APPLIED_KEY, 'utf8');
+
+/** The records, and the cluster log position they reflect (a cluster node's store; undefined on a single box). */
+export async function dbRecords(db: RecordSource, onProgress?: SnapshotProgress): Promise<{ records: Buffer; clusterApplied?: number }> {
   const total = onProgress ? await approximateBytes(db) : 0;
   const it = db.iterator({ keyEncoding: 'buffer', valueEncoding: 'buffer' });
   const records: [Buffer, Buffer][] = [];
   let bytes = 0;
+  let clusterApplied: number | undefined;
   try {
     for await (const kv of it) {
       records.push(kv);
+      // Read through the same iterator, so the position is the one the records reflect.
+      if (kv[0].equals(APPLIED)) clusterApplied = Number(kv[1].toString('utf8'));
       bytes += kv[0].length + kv[1].length;
       // The estimate is of compressed files: hold at 99 % until the end rather than claim 100 % early.
       if (onProgress && records.length % 1000 === 0) onProgress(Math.min(bytes, Math.floor(total * 0.99)), total);
@@ -43,7 +50,7 @@ export async function dbRecords(db: RecordSource, onProgress?: SnapshotProgress)
   } finally {
     await it.close();
   }
-  return encodeRecords(records);
+  return { records: encodeRecords(records), ...(clusterApplied === undefined ? {} : { clusterApplied }) };
 }
 
 /**
@@ -79,12 +86,14 @@ function filesUnder(root: string, dir: string, out: Part[], leftOut: string[]): 
 export interface Snapshot {
   parts: Part[];
   /** Data-dir files deliberately left out (PIN files). */ leftOut: string[];
+  /** Cluster mode: the log position the database part reflects. */
+  clusterApplied?: number;
 }
 
 export async function snapshotDataDir(dataDir: string, db?: RecordSource, onProgress?: SnapshotProgress): Promise<Snapshot> {
   const parts: Part[] = [];
   const leftOut: string[] = [];
-  let records: Buffer;
+  let records: { records: Buffer; clusterApplied?: number };
   if (db) {
     records = await dbRecords(db, onProgress);
   } else {
@@ -104,6 +113,6 @@ export async function snapshotDataDir(dataDir: string, db?: RecordSource, onProg
     }
   }
   filesUnder(dataDir, dataDir, parts, leftOut);
-  parts.unshift({ name: DB_PART, kind: 'db', mode: 0o600, data: records });
-  return { parts, leftOut };
+  parts.unshift({ name: DB_PART, kind: 'db', mode: 0o600, data: records.records });
+  return { parts, leftOut, ...(records.clusterApplied === undefined ? {} : { clusterApplied: records.clusterApplied }) };
 }

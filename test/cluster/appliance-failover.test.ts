@@ -21,61 +21,17 @@ import { uiLogin } from '../helpers/ui-session.js';
 import { spawnAppliance, type ApplianceProcess } from '../helpers/appliance-process.js';
 import { startEtcdCluster, type EtcdCluster } from '../helpers/etcd.js';
 import { digest } from '../helpers/cluster-node.js';
+import { nodeEnv, nodeFiles, readyz, STANDBY, type NodeFiles } from '../helpers/cluster-appliance.js';
 import { connectClient, endClient } from '../helpers/mqtt.js';
-import { freePort } from '../helpers/ports.js';
 import { tempDir } from '../helpers/tmp.js';
 import { until } from '../helpers/until.js';
 
 const tmp = tempDir('jukigw-cluster-app-');
 const prefix = '/juki-gw-app';
-const env = () => {
-  const e = { ...process.env };
-  delete e.SOFTHSM2_CONF;
-  return e;
-};
-const STANDBY = /cluster: standby until this node wins the election/;
-
-interface NodeFiles {
-  id: string;
-  dataDir: string;
-  config: string;
-  mqttPort: number;
-  adminPort: number;
-  uiPort: number;
-}
+const env = () => nodeEnv();
 let apiToken = '';
 const UI_PASSWORD = 'cluster watcher password 1';
 const cli = (args: string[]) => jukiGw(args, { env: { ...env(), JUKIGW_API_TOKEN: apiToken } });
-
-async function nodeFiles(id: string, endpoints: string[], password: string): Promise<NodeFiles> {
-  const dataDir = join(tmp.path, id);
-  const config = join(tmp.path, `${id}.yaml`);
-  const mqttPort = await freePort();
-  const adminPort = await freePort();
-  const uiPort = await freePort();
-  writeFileSync(
-    config,
-    [
-      "municipalities: ['242012']",
-      `dataDir: ${dataDir}`,
-      // One software token per node: its own signing key; the KEK is the installation's (copied, see below).
-      'hsm: { kind: software }',
-      `listeners: [{ name: plain, type: plain, host: 127.0.0.1, port: ${mqttPort} }]`,
-      `systems: [{ id: term-01, role: terminal, password: { file: ${password} } }]`,
-      `admin: { host: 127.0.0.1, port: ${adminPort} }`,
-      `ui: { port: ${uiPort} }`,
-      'limits: { minFreeDiskBytes: 0 }',
-      `cluster: { nodeId: ${id}, advertise: '127.0.0.1:${mqttPort}', leaseTtlSeconds: 2, etcd: { endpoints: [${endpoints.join(', ')}], prefix: ${prefix} } }`,
-      '',
-    ].join('\n'),
-  );
-  return { id, dataDir, config, mqttPort, adminPort, uiPort };
-}
-
-async function readyz(n: NodeFiles): Promise<{ status: number; body: string }> {
-  const r = await fetch(`http://127.0.0.1:${n.adminPort}/readyz`);
-  return { status: r.status, body: await r.text() };
-}
 
 /** The CONNACK return code a node answers (0: accepted). */
 function connackCode(n: NodeFiles): Promise<number> {
@@ -109,9 +65,8 @@ describe('two appliance nodes: standby, failover by SIGKILL, nothing acknowledge
     etcd = await startEtcdCluster();
     const pw = join(tmp.path, 'term-01.pw');
     writeFileSync(pw, 'term-01 test password\n', { mode: 0o600 });
-    const endpoints = etcd.endpoints.map((e) => `'${e}'`);
-    a = await nodeFiles('gw-a', endpoints, pw);
-    b = await nodeFiles('gw-b', endpoints, pw);
+    a = await nodeFiles(tmp.path, 'gw-a', etcd.endpoints, pw, prefix);
+    b = await nodeFiles(tmp.path, 'gw-b', etcd.endpoints, pw, prefix);
   }, 120_000);
   afterAll(async () => {
     for (const p of procs) await p.stop();
@@ -141,9 +96,8 @@ describe('two appliance nodes: standby, failover by SIGKILL, nothing acknowledge
     cpSync(join(a.dataDir, 'db'), join(b.dataDir, 'db'), { recursive: true });
     mkdirSync(join(b.dataDir, 'keys'), { recursive: true });
     copyFileSync(join(a.dataDir, KEK_FILE), join(b.dataDir, KEK_FILE));
-    // Until the second node has published its applied position, the first would compact the log up to
-    // its own; a full copy for a node behind compaction is not built (docs/cluster.md), so its place is
-    // held here for the few seconds until it follows.
+    // Until the second node has published its applied position, the first could compact the log up to
+    // its own (the offline installation, docs/cluster.md): its place is held here until it follows.
     const holder = new Etcd3({ hosts: etcd.endpoints });
     const hold = holder.lease(30, { autoKeepAlive: false });
     await hold.put(`${prefix}/applied/gw-b`).value('0');

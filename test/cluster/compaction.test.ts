@@ -1,7 +1,7 @@
 // Compaction: the active node deletes the log entries every live node has applied, and no others;
 // the log's size is counted and an alarm is raised over its bound.
 import { describe, expect, it } from 'vitest';
-import { appliedPositions, Compactor, publishApplied, type LogAlarm } from '../../cluster/compaction.js';
+import { appliedPositions, Compactor, heldPositions, holdLog, publishApplied, type LogAlarm } from '../../cluster/compaction.js';
 import { Election } from '../../cluster/election.js';
 import { clusterKeys, positionOf } from '../../cluster/keys.js';
 import { ReplicatedLog } from '../../cluster/replicatedLog.js';
@@ -109,6 +109,26 @@ describe('cluster log compaction (real etcd, three members)', () => {
       expect(await c.admin.getAll().prefix(k.logPrefix).count()).toBe(0);
     } finally {
       await lagging.close();
+      await session.close();
+    }
+  });
+
+  it("a copy's hold (a backup to start a node from) keeps the log after its position until its lease ends", async () => {
+    const k = clusterKeys('/hold');
+    const session = await Session.open(c.admin, 30);
+    try {
+      const fence = await new Election(c.admin, k.leader, 'a', 'a:1').campaign(session);
+      const log = new ReplicatedLog(c.admin, k, fence, 1, async () => undefined);
+      for (let i = 0; i < 20; i++) await log.append(Buffer.from(`e${i}`));
+      await holdLog(c.admin, k, 'copy-a-1', 5, 2);
+      expect(await heldPositions(c.admin, k)).toEqual([5]);
+      const compactor = new Compactor(c.admin, k, fence, 0);
+      expect(await compactor.compact(20)).toBe(5);
+      expect((await c.admin.getAll().prefix(k.logPrefix).keys()).map(positionOf)[0]).toBe(6);
+      await until(async () => (await heldPositions(c.admin, k)).length === 0, 20_000, 'the hold ends with its lease');
+      expect(await compactor.compact(20)).toBe(20);
+      expect(await c.admin.getAll().prefix(k.logPrefix).count()).toBe(0);
+    } finally {
       await session.close();
     }
   });
