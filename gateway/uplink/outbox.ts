@@ -12,6 +12,7 @@ import type { Batch, Db } from '../../platform/store/db.js';
 import { SUBLEVELS, seqKey } from '../../platform/store/db.js';
 import type { Envelope } from '../../platform/envelope.js';
 import { partitionOf } from './partition.js';
+import { UnsyncedWrites } from './unsyncedWrites.js';
 
 export interface OutboxEntry {
   seq: number;
@@ -86,6 +87,8 @@ export interface OutboxOptions {
 
 export class Outbox extends EventEmitter<{ work: [link: string]; dead: [entry: DeadEntry] }> {
   readonly sublevel: OutboxSublevel;
+  /** Where the deletes of delivered entries are gathered (the inbox adds its marks of answers). */
+  readonly unsynced: UnsyncedWrites;
   private nextSeq = 1;
   private readonly parts = new Map<string, Partition>(); // key: link + '\0' + partition
   private readonly ready = new Map<string, Set<string>>(); // link → partition keys ready to send
@@ -100,6 +103,7 @@ export class Outbox extends EventEmitter<{ work: [link: string]; dead: [entry: D
     super();
     this.now = opts.now ?? Date.now;
     this.sublevel = opts.db.sublevel<string, Stored>(SUBLEVELS.outbox, { valueEncoding: opts.valueEncoding ?? 'json' });
+    this.unsynced = new UnsyncedWrites(opts.db);
   }
 
   /** Loads the index from disk. `live` starts the rescan timer (the running appliance); the CLI leaves it off. */
@@ -249,11 +253,17 @@ export class Outbox extends EventEmitter<{ work: [link: string]; dead: [entry: D
     return this.sublevel.get(Q + seqKey(seq));
   }
 
+  /** The queued entries of `seqs` in one read (undefined where gone), as `load` each. */
+  async loadMany(seqs: number[]): Promise<Array<OutboxEntry | undefined>> {
+    return this.sublevel.getMany(seqs.map((s) => Q + seqKey(s)));
+  }
+
   /** The message reached its receiver: remove it and let its partition move on. */
   async delivered(seq: number): Promise<void> {
     // Not synced: the receiver has it; lost in a power cut, this delete only resends the message,
-    // which the receiver drops by id — it acknowledges nothing.
-    await this.sublevel.del(Q + seqKey(seq), { sync: false });
+    // which the receiver drops by id — it acknowledges nothing. Gathered with the other deliveries
+    // of the moment into one write; the partition moves on once it is written.
+    await this.unsynced.add((b) => b.del<string>(Q + seqKey(seq), { sublevel: this.sublevel }));
     this.advance(seq, this.now());
   }
 
