@@ -97,6 +97,9 @@ export class Outbox extends EventEmitter<{ work: [link: string]; dead: [entry: D
   private readonly seqPart = new Map<number, string>(); // indexed seq → partition key
   private deadCount = new Map<string, number>();
   private rescanTimer?: NodeJS.Timeout;
+  /** The pass of notify() reading now, and the one that follows it for the calls made meanwhile. */
+  private indexing?: Promise<void>;
+  private indexingNext?: Promise<void>;
   private readonly now: () => number;
 
   constructor(private readonly opts: OutboxOptions) {
@@ -178,8 +181,27 @@ export class Outbox extends EventEmitter<{ work: [link: string]; dead: [entry: D
     this.stagedByBatch.delete(batch);
   }
 
-  /** Indexes staged entries that reached the disk. Holds back a seq while an earlier seq of the same partition is still unwritten. */
-  async notify(): Promise<void> {
+  /**
+   * Indexes staged entries that reached the disk. Holds back a seq while an earlier seq of the same
+   * partition is still unwritten. Calls made while a pass reads share the one pass after it (which
+   * starts after each of them, so it sees what they wrote): a group commit's requests each call this
+   * after their one write, and a read of everything staged per call was quadratic in the group.
+   */
+  notify(): Promise<void> {
+    if (!this.indexing) {
+      this.indexing = this.indexWritten().finally(() => {
+        this.indexing = undefined;
+      });
+      return this.indexing;
+    }
+    this.indexingNext ??= this.indexing.then(() => {
+      this.indexingNext = undefined;
+      return this.notify();
+    });
+    return this.indexingNext;
+  }
+
+  private async indexWritten(): Promise<void> {
     if (this.staged.size === 0) return;
     const seqs = [...this.staged.keys()].sort((a, b) => a - b);
     const found = await this.sublevel.getMany(seqs.map((s) => Q + seqKey(s)));
