@@ -32,6 +32,7 @@ import { recordHash } from '../../domain/consistency.js';
 import { IdentityIndexes } from './identityIndexes.js';
 import { IdentityListing, type ListingRange } from './identityListing.js';
 import { IdentityReaders } from './identityReaders.js';
+import { RecordReadAhead } from './identityReadAhead.js';
 import { IdentityRecords } from './identityRecords.js';
 import { IdentityStoreError } from './identityStoreErrors.js';
 import { bucketPrefix, type CodeCipher } from './identityStoreKeys.js';
@@ -91,9 +92,14 @@ interface OpenedStore {
 
 export class IdentityStore {
   private seq: number;
+  private readonly ahead: RecordReadAhead;
 
   private constructor(private readonly s: OpenedStore) {
     this.seq = s.lastSeq;
+    this.ahead = new RecordReadAhead(
+      (ps) => s.records.currentMany(ps),
+      (p) => s.records.current(p),
+    );
   }
 
   static async open(db: Db, opts: IdentityStoreOptions = {}): Promise<IdentityStore> {
@@ -137,6 +143,11 @@ export class IdentityStore {
     return this.s.cipher.pseudonym(residentCode);
   }
 
+  /** Reads the current records of these people in one go, for their next change (a pass of the intake). */
+  readAhead(residentCodes: readonly string[]): void {
+    this.ahead.start(residentCodes.map((c) => this.pseudonym(c)));
+  }
+
   /**
    * Adds the change to the caller's batch and returns the new version. The 更新順番号 is taken
    * synchronously, before any await, so numbers follow call order. Callers serialise changes per
@@ -154,7 +165,8 @@ export class IdentityStore {
     const p = this.pseudonym(change.residentCode);
     // `fresh`: the caller guarantees neither the code nor the 個人番号 exists yet (bulk load of a
     // generated population into an empty store), which saves two reads per record.
-    const old = opts.fresh ? undefined : await this.s.records.current(p);
+    const ahead = this.ahead.take(p);
+    const old = opts.fresh ? undefined : await (ahead ?? this.s.records.current(p));
     // No two current records share a 個人番号 (every apply but a `fresh` load checks it), so when this
     // person's current record already holds the number nobody else does: the index scan, the costliest
     // read of an update, is needed only for a new record or a new number.
