@@ -191,6 +191,9 @@ export function createIntake(o: IntakeOptions): Intake {
         if (closed) break;
         if (first.length === 0) {
           after = q.seq;
+          // Lets the broker take in what arrived meanwhile (a search at a terminal): a pass whose
+          // records were read ahead runs without I/O of its own and would hold the event loop to the end.
+          await new Promise<void>((resolve) => setImmediate(resolve));
           for (const u of await urgent()) {
             taken.add(u.seq);
             await take(u);
