@@ -120,7 +120,12 @@ export function createIntake(o: IntakeOptions): Intake {
    */
   async function takenAlready(batch: QueuedRequest[]): Promise<Map<string, boolean>> {
     const peeked = batch.map(peek);
-    if (o.readAhead) o.readAhead(peeked.flatMap((r, i) => o.groupKeys?.get(batch[i]!.topic.slice(4))?.(r.body) ?? []));
+    try {
+      o.readAhead?.(peeked.flatMap((r, i) => o.groupKeys?.get(batch[i]!.topic.slice(4))?.(r.body) ?? []));
+    } catch (e) {
+      // Only a saving: each request reads what it needs itself.
+      o.logger.warn({ err: (e as Error).message }, 'intake: read-ahead of a pass failed');
+    }
     const keys = [...new Set(peeked.map((r, i) => `${batch[i]!.clientId}!${r.id}`))];
     const values = await seen.getMany(keys);
     return new Map(keys.map((k, i) => [k, values[i] !== undefined]));

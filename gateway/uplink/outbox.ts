@@ -194,10 +194,13 @@ export class Outbox extends EventEmitter<{ work: [link: string]; dead: [entry: D
       });
       return this.indexing;
     }
-    this.indexingNext ??= this.indexing.then(() => {
-      this.indexingNext = undefined;
-      return this.notify();
-    });
+    // After the pass reading now, failed or not (a failed pass's callers have its error; these get their own).
+    this.indexingNext ??= this.indexing
+      .catch(() => undefined)
+      .then(() => {
+        this.indexingNext = undefined;
+        return this.notify();
+      });
     return this.indexingNext;
   }
 

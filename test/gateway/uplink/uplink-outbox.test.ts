@@ -129,6 +129,29 @@ describe('outbox', () => {
     outbox.close();
   });
 
+  it('a notify waiting behind a pass whose read failed reads again, and later ones too', async () => {
+    const { db, outbox } = await open();
+    const b = db.batch();
+    const seq = outbox.enqueue(b, notify('55555555555', 1));
+    await b.write();
+    const getMany = vi.spyOn(db, 'getMany').mockRejectedValueOnce(new Error('read failed (test)'));
+    try {
+      const failing = outbox.notify();
+      const behind = outbox.notify();
+      await expect(failing).rejects.toThrow('read failed (test)');
+      await behind;
+      expect(outbox.takeReady('juki', 10)).toEqual([seq]);
+      const c = db.batch();
+      const next = outbox.enqueue(c, notify('66666666666', 1));
+      await c.write();
+      await outbox.notify();
+      expect(outbox.takeReady('juki', 10)).toEqual([next]);
+    } finally {
+      getMany.mockRestore();
+      outbox.close();
+    }
+  });
+
   it('hands out one message per partition at a time, in seq order, parallel across partitions', async () => {
     // A backoff long enough that a loaded machine cannot let it pass between failed() and the check below.
     const { db, outbox } = await open(undefined, 3, 400);
