@@ -1,7 +1,8 @@
 // The intake's priority lane: an interactive request (a search at a terminal) sent while a burst of
 // durable updates is queued is answered before the burst drains, not behind it; the burst itself
 // is answered completely, one person's updates still reach the prefecture in order, and the audit
-// chain written by the batched burst is one hash link per event with valid signed checkpoints.
+// chain written by the batched burst is one hash link per event with valid signed checkpoints. A
+// search that arrives while a pass runs is taken in that pass, not after it.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isoDateInJapan } from '../../../domain/dates.js';
 import { uuidv7, type Envelope } from '../../../platform/envelope.js';
@@ -115,6 +116,7 @@ describe('priority lane for interactive requests', () => {
     expect(report.lastCheckpointSeq).toBe(entries.at(-1)!.seq);
     expect(report.unsignedTail).toBe(0);
   }, 60_000);
+
   it('takes a search in the pass that is running when it arrives, not after the pass', async () => {
     // A pass whose records were read ahead has no I/O of its own: without a turn of the event loop
     // between its requests, a search arriving meanwhile is not even read by the broker until the
@@ -159,7 +161,8 @@ describe('priority lane for interactive requests', () => {
         };
         searchIds.push(search.id);
         await term.client.publishAsync('req/identity.search', JSON.stringify(search), { qos: 1 });
-        await until(() => term.replies.find((e) => e.corr === search.id), 60_000, `the reply to search ${i}`);
+        const reply = await until(() => term.replies.find((e) => e.corr === search.id), 60_000, `the reply to search ${i}`);
+        expect(reply.type).toBe('identity.search.result');
       }
       await until(
         () => rr.replies.filter((e) => ids.has(e.corr ?? '')).length === updates,
