@@ -11,8 +11,10 @@ export class RecordReadAhead {
   private ahead = new Map<string, Promise<Record>>();
 
   constructor(
-    private readonly readMany: (ps: readonly string[]) => Promise<Record[]>,
-    private readonly readOne: (p: string) => Promise<Record>,
+    private readonly records: {
+      currentMany(ps: readonly string[]): Promise<Record[]>;
+      current(p: string): Promise<Record>;
+    },
   ) {}
 
   /** Starts reading the records of `ps` (pseudonyms); forgets what an earlier pass left unused. */
@@ -20,14 +22,14 @@ export class RecordReadAhead {
     const unique = [...new Set(ps)];
     this.ahead = new Map();
     if (unique.length === 0) return;
-    const all = this.readMany(unique);
+    const all = this.records.currentMany(unique);
     unique.forEach((p, i) => {
       // A failed read-ahead costs only the read: the change reads its record itself.
       this.ahead.set(
         p,
         all.then(
           (rs) => rs[i],
-          () => this.readOne(p),
+          () => this.records.current(p),
         ),
       );
     });

@@ -85,6 +85,8 @@ interface OpenedStore {
   /** Highest 更新順番号 committed. */
   lastSeq: number;
   records: IdentityRecords;
+  /** The records of the intake's pass, read in one go (identityReadAhead.ts). */
+  ahead: RecordReadAhead;
   indexes: IdentityIndexes;
   readers: IdentityReaders;
   listing: IdentityListing;
@@ -92,14 +94,9 @@ interface OpenedStore {
 
 export class IdentityStore {
   private seq: number;
-  private readonly ahead: RecordReadAhead;
 
   private constructor(private readonly s: OpenedStore) {
     this.seq = s.lastSeq;
-    this.ahead = new RecordReadAhead(
-      (ps) => s.records.currentMany(ps),
-      (p) => s.records.current(p),
-    );
   }
 
   static async open(db: Db, opts: IdentityStoreOptions = {}): Promise<IdentityStore> {
@@ -127,6 +124,7 @@ export class IdentityStore {
       validation: opts.validation,
       lastSeq: await records.lastSeq(),
       records,
+      ahead: new RecordReadAhead(records),
       indexes,
       readers: new IdentityReaders({ subs, codec, records, indexes, searchScanCap: opts.searchScanCap }),
       listing: new IdentityListing({ subs, cipher, records, indexes, digestOf, codeRangeWindow: opts.codeRangeWindow }),
@@ -145,7 +143,7 @@ export class IdentityStore {
 
   /** Reads the current records of these people in one go, for their next change (a pass of the intake). */
   readAhead(residentCodes: readonly string[]): void {
-    this.ahead.start(residentCodes.map((c) => this.pseudonym(c)));
+    this.s.ahead.start(residentCodes.map((c) => this.pseudonym(c)));
   }
 
   /**
@@ -165,7 +163,7 @@ export class IdentityStore {
     const p = this.pseudonym(change.residentCode);
     // `fresh`: the caller guarantees neither the code nor the 個人番号 exists yet (bulk load of a
     // generated population into an empty store), which saves two reads per record.
-    const ahead = this.ahead.take(p);
+    const ahead = this.s.ahead.take(p);
     const old = opts.fresh ? undefined : await (ahead ?? this.s.records.current(p));
     // No two current records share a 個人番号 (every apply but a `fresh` load checks it), so when this
     // person's current record already holds the number nobody else does: the index scan, the costliest
