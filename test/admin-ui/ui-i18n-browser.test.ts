@@ -72,7 +72,7 @@ const COMPONENT_PREFIXES = [
   'token.warning.',
   'detail.',
   'config.comment.',
-  'systems.exampleMonitor',
+  'systems.example',
   'queue.none',
   'actorKind.unknownClient',
 ];
