@@ -16,9 +16,25 @@ import {
 import { Csrf, FieldError, Layout, linkDetail, NotAvailable } from '../layout.js';
 import { load } from '../load.js';
 import { render } from '../render.js';
-import { TLS_FILES, upsertUpstream, upstreamTlsProblems, type UpstreamInput } from '../adapters/upstreams.js';
+import { TLS_FILES, upsertUpstream, upstreamTlsProblems, type UpstreamInput, type UpstreamTlsProblem } from '../adapters/upstreams.js';
+import { en } from '../i18n/en.js';
+import type { Catalogue } from '../i18n/index.js';
 
 const TLS_LABEL = { ca: 'links.tlsCa', cert: 'links.tlsCert', key: 'links.tlsKey' } as const;
+
+/** Each TLS problem at its field (`tls.ca`, `tls.cert`, `tls.key`, or `url`). */
+function tlsErrors(t: Catalogue, problems: UpstreamTlsProblem[]): Record<string, string> {
+  const errors: Record<string, string> = {};
+  for (const p of problems) {
+    errors[p.field === 'url' ? 'url' : `tls.${p.field}`] =
+      p.kind === 'missing'
+        ? t['links.tlsMissing'](t[`links.tlsWhat.${p.field}`])
+        : p.kind === 'unreadable'
+          ? t['links.tlsUnreadable'](p.path, p.reason)
+          : t['links.tlsPlainUrl'];
+  }
+  return errors;
+}
 
 function LinksForm(props: { v: View; who: Principal; form: UpstreamInput; errors?: Record<string, string> | undefined }) {
   const t = props.v.t;
@@ -173,17 +189,9 @@ export function registerLinks(app: Hono<UiEnv>) {
     const t = c.get('view').t;
     const tlsProblems = upstreamTlsProblems(form);
     if (tlsProblems.length) {
-      const errors: Record<string, string> = {};
-      for (const p of tlsProblems) {
-        errors[p.field === 'url' ? 'url' : `tls.${p.field}`] =
-          p.kind === 'missing'
-            ? t['links.tlsMissing'](t[`links.tlsWhat.${p.field}`])
-            : p.kind === 'unreadable'
-              ? t['links.tlsUnreadable'](p.path, p.reason)
-              : t['links.tlsPlainUrl'];
-      }
-      await auditAs(c, 'upstream.upsert', 'refused', form.name, JSON.stringify(errors).slice(0, 500));
-      return show(c, form, errors, 422);
+      // The audit log keeps one language (English), the page speaks the reader's.
+      await auditAs(c, 'upstream.upsert', 'refused', form.name, JSON.stringify(tlsErrors(en, tlsProblems)).slice(0, 500));
+      return show(c, form, tlsErrors(t, tlsProblems), 422);
     }
     const r = await upsertUpstream(c.get('deps').services.config, form, actorOf(c));
     if (!r.ok) {

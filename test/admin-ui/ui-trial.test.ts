@@ -228,7 +228,21 @@ describe('a new administrator on a fresh install (ja, 1366×768)', () => {
     await page.click('#link-save');
     await expect(page.locator('[data-field-error="tls.cert"]').innerText()).resolves.toContain(join(a.dataDir, 'no-such.pem'));
     expect((await a.app.parts.versions!.current()).config.upstreams).toEqual([]);
+    // TLS files on a plain URL: the URL is named.
     await page.fill('#up-tls-cert', ca);
+    await page.fill('#up-url', 'mqtt://127.0.0.1:1883');
+    await page.click('#link-save');
+    await expect(page.locator('[data-field-error="url"]').innerText()).resolves.toBe(
+      'TLS のファイルが指定されていますが、URL が mqtts:// (または ssl://) ではありません',
+    );
+    const refusals = await a.app.parts.auditLog!.query({ action: 'upstream.upsert', outcome: 'refused' });
+    expect(refusals.map((e) => JSON.stringify(e.event.detail))).toEqual([
+      expect.stringContaining('no TLS client certificate file given'),
+      expect.stringContaining(`cannot read ${join(a.dataDir, 'no-such.pem')}: ENOENT`),
+      expect.stringContaining('TLS files are set but the URL is not mqtts://'),
+    ]);
+    expect((await a.app.parts.versions!.current()).config.upstreams).toEqual([]);
+    await page.fill('#up-url', 'mqtts://127.0.0.1:8883');
     await page.click('#link-save');
     await expect(page.locator('.flash').innerText()).resolves.toMatch(/^上位接続 pref を保存しました/);
     expect((await a.app.parts.versions!.current()).config.upstreams).toEqual([
