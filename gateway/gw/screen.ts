@@ -15,7 +15,7 @@ import { screenBody } from './whitelist.js';
 export const NUMBER_LINKAGE_ROLE = 'number-linkage';
 
 /** The stripped fields' report: which request, which names (never values), and that it went on. */
-export const screenedDetail = (type: string, id: string, stripped: string[]) =>
+const screenedDetail = (type: string, id: string, stripped: string[]) =>
   `${type} ${id}: ${stripped.join(',')} stripped (names only); passed on to the request checks, whose outcome is its own entry`;
 
 export interface GwAuditor {
