@@ -68,14 +68,7 @@ const englishOnly = Object.entries(en)
  * English texts of other components the UI translates (token warning, broker refusals, the appliance's
  * own audit details and comments): Japanese pages show none of them, data cells included.
  */
-const COMPONENT_PREFIXES = [
-  'token.warning.',
-  'detail.',
-  'config.comment.',
-  'systems.exampleMonitor',
-  'queue.none',
-  'actorKind.unknownClient',
-];
+const COMPONENT_PREFIXES = ['token.warning.', 'detail.', 'config.comment.', 'systems.example', 'queue.none', 'actorKind.unknownClient'];
 const componentEnglish = [
   ...Object.entries(en)
     .filter(([k, v]) => typeof v === 'string' && COMPONENT_PREFIXES.some((x) => k.startsWith(x)))
