@@ -131,7 +131,7 @@ async function show(c: UiContext, form?: UpstreamInput, errors?: Record<string, 
                         <span class="na">{t['na.short']}</span>
                       ) : l ? (
                         <span class={l.connected ? 'ok' : 'bad'} data-state={l.connected ? 'up' : 'down'}>
-                          {l.connected ? t['link.up'] : t['link.down']} {linkDetail(v, l)}
+                          {l.state && l.since ? linkDetail(v, l) : `${l.connected ? t['link.up'] : t['link.down']} ${linkDetail(v, l)}`}
                         </span>
                       ) : (
                         '—'

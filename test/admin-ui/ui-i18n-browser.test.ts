@@ -220,6 +220,10 @@ describe('admin UI in Japanese (default) and English (per account)', () => {
     await expect(page.locator('#links [data-link="sim"] td').nth(1).innerText()).resolves.toMatch(
       /^接続中（20\d\d-\d\d-\d\d \d\d:\d\d:\d\d JST \(\+09:00\) から）$/,
     );
+    await page.goto(`${f.url}/links`);
+    await expect(page.locator('tr[data-link="sim"] [data-state]').innerText()).resolves.toMatch(
+      /^接続中（20\d\d-\d\d-\d\d \d\d:\d\d:\d\d JST \(\+09:00\) から）$/,
+    );
     await page.goto(`${f.url}/audit`);
     const denials = await page
       .locator('#audit-records tr:has-text("broker.denial")')
