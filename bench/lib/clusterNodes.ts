@@ -2,12 +2,12 @@
 // etcd members), each with its own data dir, software token and loopback ports. The second cluster
 // node is installed as docs/cluster.md says: the first one's store copied while it is stopped, plus
 // the installation's KEK.
-import { copyFileSync, cpSync, mkdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Etcd3 } from 'etcd3';
 import { KEK_FILE } from '../../gateway/crypto/index.js';
 import { spawnAppliance, type ApplianceProcess } from '../../test/helpers/appliance-process.js';
-import { freePort } from '../../test/helpers/ports.js';
+import { applianceNodeFiles, type NodeFiles } from '../../test/helpers/cluster-appliance.js';
 
 export const PASSWORD = 'bench cluster password 1';
 export const STANDBY = /cluster: standby until this node wins the election/;
@@ -17,46 +17,16 @@ export const env = () => {
   return e;
 };
 
-export interface NodeFiles {
-  id: string;
-  dataDir: string;
-  config: string;
-  mqttPort: number;
-  adminPort: number;
-}
+export type { NodeFiles } from '../../test/helpers/cluster-appliance.js';
 
-/** Config of one node; `cluster` absent: single-box. */
-export async function nodeFiles(
+/** Config of one node (the register system rr-01); `cluster` absent: single-box. */
+export function nodeFiles(
   dir: string,
   id: string,
   pwFile: string,
   cluster?: { endpoints: string[]; prefix: string; leaseTtlSeconds: number },
 ): Promise<NodeFiles> {
-  const dataDir = join(dir, id);
-  const config = join(dir, `${id}.yaml`);
-  const mqttPort = await freePort();
-  const adminPort = await freePort();
-  const uiPort = await freePort();
-  writeFileSync(
-    config,
-    [
-      "municipalities: ['242012']",
-      `dataDir: ${dataDir}`,
-      'hsm: { kind: software }',
-      `listeners: [{ name: plain, type: plain, host: 127.0.0.1, port: ${mqttPort} }]`,
-      `systems: [{ id: rr-01, role: resident-register, password: { file: ${pwFile} } }]`,
-      `admin: { host: 127.0.0.1, port: ${adminPort} }`,
-      `ui: { port: ${uiPort} }`,
-      'limits: { minFreeDiskBytes: 0 }',
-      ...(cluster
-        ? [
-            `cluster: { nodeId: ${id}, advertise: '127.0.0.1:${mqttPort}', leaseTtlSeconds: ${cluster.leaseTtlSeconds}, etcd: { endpoints: [${cluster.endpoints.map((e) => `'${e}'`).join(', ')}], prefix: ${cluster.prefix} } }`,
-          ]
-        : []),
-      '',
-    ].join('\n'),
-  );
-  return { id, dataDir, config, mqttPort, adminPort };
+  return applianceNodeFiles(dir, id, pwFile, { system: { id: 'rr-01', role: 'resident-register' }, cluster });
 }
 
 /** Starts a: leader, b: standby following. Every process started is pushed on `procs` (stopped by the caller). */

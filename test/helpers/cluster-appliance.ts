@@ -24,12 +24,26 @@ export function nodeEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
 }
 
 /** Writes `<dir>/<id>.yaml`: terminal term-01 (password in `password`), one plain listener, the admin and UI ports. */
-export async function nodeFiles(dir: string, id: string, endpoints: string[], password: string, prefix: string): Promise<NodeFiles> {
+export function nodeFiles(dir: string, id: string, endpoints: string[], password: string, prefix: string): Promise<NodeFiles> {
+  return applianceNodeFiles(dir, id, password, {
+    system: { id: 'term-01', role: 'terminal' },
+    cluster: { endpoints, prefix, leaseTtlSeconds: 2 },
+  });
+}
+
+/** Writes `<dir>/<id>.yaml`: one system (password in `password`), one plain listener, the admin and UI ports; `cluster` absent: single-box. */
+export async function applianceNodeFiles(
+  dir: string,
+  id: string,
+  password: string,
+  o: { system: { id: string; role: string }; cluster?: { endpoints: string[]; prefix: string; leaseTtlSeconds: number } | undefined },
+): Promise<NodeFiles> {
   const dataDir = join(dir, id);
   const config = join(dir, `${id}.yaml`);
   const mqttPort = await freePort();
   const adminPort = await freePort();
   const uiPort = await freePort();
+  const cluster = o.cluster;
   writeFileSync(
     config,
     [
@@ -38,11 +52,15 @@ export async function nodeFiles(dir: string, id: string, endpoints: string[], pa
       // One software token per node: its own signing key; the KEK is the installation's (copied).
       'hsm: { kind: software }',
       `listeners: [{ name: plain, type: plain, host: 127.0.0.1, port: ${mqttPort} }]`,
-      `systems: [{ id: term-01, role: terminal, password: { file: ${password} } }]`,
+      `systems: [{ id: ${o.system.id}, role: ${o.system.role}, password: { file: ${password} } }]`,
       `admin: { host: 127.0.0.1, port: ${adminPort} }`,
       `ui: { port: ${uiPort} }`,
       'limits: { minFreeDiskBytes: 0 }',
-      `cluster: { nodeId: ${id}, advertise: '127.0.0.1:${mqttPort}', leaseTtlSeconds: 2, etcd: { endpoints: [${endpoints.map((e) => `'${e}'`).join(', ')}], prefix: ${prefix} } }`,
+      ...(cluster
+        ? [
+            `cluster: { nodeId: ${id}, advertise: '127.0.0.1:${mqttPort}', leaseTtlSeconds: ${cluster.leaseTtlSeconds}, etcd: { endpoints: [${cluster.endpoints.map((e) => `'${e}'`).join(', ')}], prefix: ${cluster.prefix} } }`,
+          ]
+        : []),
       '',
     ].join('\n'),
   );

@@ -54,46 +54,41 @@ const notifiesOf = (rc: string) =>
     .map((e) => e.body.record as IdentityChange & { updateSeq: number });
 
 describe('group commit of a burst of local requests', () => {
-  it('reads whether the requests of a pass were taken in one getMany, not one read each', async () => {
-    const people = s.residents.slice(96, 120);
+  /** A burst of updates for `people`, answered; how often keys under `prefix` were read one by one and by getMany. */
+  async function readsOf(prefix: string, people: typeof s.residents): Promise<{ single: number; passes: number }> {
     const get = vi.spyOn(s.db, 'get');
     const getMany = vi.spyOn(s.db, 'getMany');
     try {
       const { replies } = await burst(people.map((r) => ({ type: 'identity.update', body: update(r, 1) })));
       for (const [i, rep] of replies.entries())
         expect(rep).toMatchObject({ type: 'identity.update.result', body: { residentCode: people[i]!.residentCode } });
-      const seenReads = get.mock.calls.filter(([k]) => String(k).startsWith(SEEN)).length;
-      const seenPasses = getMany.mock.calls.filter(([ks]) => ks.some((k) => String(k).startsWith(SEEN))).length;
-      console.info(`taken check: ${people.length} requests, ${seenReads} single reads, ${seenPasses} getMany`);
-      expect(seenReads).toBe(0);
-      expect(seenPasses).toBeGreaterThan(0);
-      expect(seenPasses).toBeLessThan(people.length);
+      return {
+        single: get.mock.calls.filter(([k]) => String(k).startsWith(prefix)).length,
+        passes: getMany.mock.calls.filter(([ks]) => ks.some((k) => String(k).startsWith(prefix))).length,
+      };
     } finally {
       get.mockRestore();
       getMany.mockRestore();
     }
+  }
+
+  it('reads whether the requests of a pass were taken in one getMany, not one read each', async () => {
+    const people = s.residents.slice(96, 120);
+    const seen = await readsOf(SEEN, people);
+    console.info(`taken check: ${people.length} requests, ${seen.single} single reads, ${seen.passes} getMany`);
+    expect(seen.single).toBe(0);
+    expect(seen.passes).toBeGreaterThan(0);
+    expect(seen.passes).toBeLessThan(people.length);
   });
 
   it("reads the records a pass's updates change in one getMany, not one read each", async () => {
     const people = s.residents.slice(200, 224);
-    const RECORDS = `!${SUBLEVELS.identity}!!rec!`;
-    const get = vi.spyOn(s.db, 'get');
-    const getMany = vi.spyOn(s.db, 'getMany');
-    try {
-      const { replies } = await burst(people.map((r) => ({ type: 'identity.update', body: update(r, 1) })));
-      for (const [i, rep] of replies.entries())
-        expect(rep).toMatchObject({ type: 'identity.update.result', body: { residentCode: people[i]!.residentCode } });
-      const recordReads = get.mock.calls.filter(([k]) => String(k).startsWith(RECORDS)).length;
-      const recordPasses = getMany.mock.calls.filter(([ks]) => ks.some((k) => String(k).startsWith(RECORDS))).length;
-      console.info(`record reads: ${people.length} updates, ${recordReads} single reads, ${recordPasses} getMany`);
-      expect(recordReads).toBe(0);
-      expect(recordPasses).toBeGreaterThan(0);
-      expect(recordPasses).toBeLessThan(people.length);
-      for (const r of people) expect((await s.role.store.get(r.residentCode))?.address).toBe(`${r.address}の1`);
-    } finally {
-      get.mockRestore();
-      getMany.mockRestore();
-    }
+    const records = await readsOf(`!${SUBLEVELS.identity}!!rec!`, people);
+    console.info(`record reads: ${people.length} updates, ${records.single} single reads, ${records.passes} getMany`);
+    expect(records.single).toBe(0);
+    expect(records.passes).toBeGreaterThan(0);
+    expect(records.passes).toBeLessThan(people.length);
+    for (const r of people) expect((await s.role.store.get(r.residentCode))?.address).toBe(`${r.address}の1`);
   });
 
   it('writes a burst in fewer synced batches than requests, each request answered once', async () => {
