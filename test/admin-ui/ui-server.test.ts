@@ -15,6 +15,7 @@ import { fingerprint } from '../../admin-ui/tls.js';
 import type { ApplianceServices, AuditEvent } from '../../admin-ui/services.js';
 import { freePort } from '../helpers/ports.js';
 import { tempDir } from '../helpers/tmp.js';
+import { until } from '../helpers/until.js';
 
 let dir: ReturnType<typeof tempDir>;
 let db: Db;
@@ -102,6 +103,7 @@ describe('admin UI server', () => {
     const second = await start(port, printed);
     expect(printed).toHaveLength(1);
     expect(await httpsLogin(second.url, password)).toBe(303);
+    await until(() => readFileSync(logFile, 'utf8').includes('admin UI listening'), 15_000, 'the listening line logged');
     const log = readFileSync(logFile, 'utf8');
     expect(log).toContain('admin UI listening');
     expect(log).not.toContain(password);
@@ -142,7 +144,8 @@ describe('admin UI server', () => {
     expect(modern.protocol).toBe('TLSv1.3');
     const pem = readFileSync(join(dir.path, 'ui-tls', 'ui.pem'), 'utf8');
     expect(fingerprint(modern.cert)).toBe(fingerprint(pem));
-    expect(readFileSync(logFile, 'utf8')).toContain(fingerprint(pem));
+    // The log file is written asynchronously (its stream opens the file first): wait for the line.
+    await until(() => readFileSync(logFile, 'utf8').includes(fingerprint(pem)), 15_000, 'the certificate fingerprint logged');
     await ui.close();
     handles.length = 0;
     await start(port, []);
