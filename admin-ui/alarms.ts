@@ -3,7 +3,7 @@
 import type { Alarm, CertificateInfo, DiskStatus, LinkStatus, QueueSummary } from './services.js';
 import type { TokenStatus } from '../hsm/types.js';
 import type { View } from './context.js';
-import { linkDetail } from './layout.js';
+import { certificateLabel, linkDetail } from './layout.js';
 import { tokenWarningText } from './i18n/components.js';
 
 export function deriveAlarms(
@@ -23,12 +23,16 @@ export function deriveAlarms(
   }
   for (const c of f.certificates ?? []) {
     if (c.daysLeft < 0)
-      out.push({ severity: 'critical', source: 'certificate', message: t['alarm.certExpired'](c.label, v.time.time(c.notAfter)) });
+      out.push({
+        severity: 'critical',
+        source: 'certificate',
+        message: t['alarm.certExpired'](certificateLabel(v, c), v.time.time(c.notAfter)),
+      });
     else if (c.daysLeft < 30)
       out.push({
         severity: c.daysLeft < 7 ? 'critical' : 'warning',
         source: 'certificate',
-        message: t['alarm.certExpires'](c.label, c.daysLeft),
+        message: t['alarm.certExpires'](certificateLabel(v, c), c.daysLeft),
       });
   }
   if (f.token && !f.token.ready) out.push({ severity: 'critical', source: 'token', message: t['alarm.tokenNotReady'](f.token.detail) });

@@ -2,7 +2,7 @@
 import type { Child } from 'hono/jsx';
 import { can, isUiRole } from './auth/roles.js';
 import type { Principal, View } from './context.js';
-import type { LinkStatus } from './services.js';
+import type { CertificateInfo, LinkStatus } from './services.js';
 
 const NAV: {
   href: '/' | '/systems' | '/links' | '/keys' | '/queues' | '/consistency' | '/jobs' | '/audit' | '/config' | '/accounts';
@@ -121,6 +121,26 @@ export function FieldError(props: { errors?: Record<string, string> | undefined;
       {e}
     </div>
   ) : null;
+}
+
+/** Which certificate a row is, in the reader's words (the English label where the row does not say). */
+export function certificateLabel(v: View, c: CertificateInfo): string {
+  const t = v.t;
+  const of = c.of;
+  const name = !of
+    ? c.label
+    : of.kind === 'signingKey'
+      ? t['cert.of.signingKey'](of.name)
+      : of.kind === 'listener'
+        ? t['cert.of.listener'](of.name)
+        : of.kind === 'adminUi'
+          ? t['cert.of.adminUi']
+          : of.kind === 'signingCertificate'
+            ? t['cert.of.signingCertificate']
+            : of.kind === 'trustAnchor'
+              ? t['cert.of.trustAnchor'](of.name)
+              : t['cert.of.uplink'](of.name);
+  return of && c.unreadable !== undefined ? name + t['cert.unreadable'](c.unreadable) : name;
 }
 
 /** A link's state in the reader's words and zone; the component's own error text is kept as it is. */

@@ -78,8 +78,20 @@ export interface LinkStatus {
   since?: string;
   lastError?: string;
 }
+/** Which certificate a row is, for the reader's words (`label` is the same in English, for the API). */
+export type CertificateOf =
+  | { kind: 'signingKey'; name: string }
+  | { kind: 'listener'; name: string }
+  | { kind: 'adminUi' }
+  | { kind: 'signingCertificate' }
+  | { kind: 'trustAnchor'; name: string }
+  | { kind: 'uplink'; name: string };
+
 export interface CertificateInfo {
   label: string;
+  of?: CertificateOf;
+  /** Why the file could not be read (then `notAfter` is '—'). */
+  unreadable?: string;
   subject: string;
   notAfter: string;
   daysLeft: number;

@@ -9,7 +9,7 @@ import type {} from '../../broker/aedesInternals.js';
 import type { BrokerHandle } from '../../broker/server.js';
 import type { Uplink } from '../../gateway/uplink/index.js';
 import type { Signer } from '../../hsm/types.js';
-import type { CertificateInfo, ConnectedClient, DiskStatus, LinkStatus, RateBucket } from '../services.js';
+import type { CertificateInfo, CertificateOf, ConnectedClient, DiskStatus, LinkStatus, RateBucket } from '../services.js';
 
 const MINUTE = 60_000;
 
@@ -116,27 +116,37 @@ export function diskStatus(path: string, minFreeBytes: () => number): () => Prom
 export function certificateExpiry(config: () => ApplianceConfig, now: () => number = Date.now): () => Promise<CertificateInfo[]> {
   return async () => {
     const c = config();
-    const files: [string, string][] = [
-      ...c.listeners.flatMap((l) => (l.tls ? [[`listener ${l.name}`, l.tls.cert] as [string, string]] : [])),
-      ...(c.ui.tls ? [['admin UI', c.ui.tls.cert] as [string, string]] : []),
-      ...(c.hsm.certFile ? [['signing certificate', c.hsm.certFile] as [string, string]] : []),
-      ...c.trust.anchors.map((f) => [`trust anchor ${f}`, f] as [string, string]),
-      ...c.upstreams.flatMap((u) => (u.tls ? [[`uplink ${u.name}`, u.tls.cert] as [string, string]] : [])),
+    const files: [string, string, CertificateOf][] = [
+      ...c.listeners.flatMap((l) =>
+        l.tls ? [[`listener ${l.name}`, l.tls.cert, { kind: 'listener', name: l.name }] as [string, string, CertificateOf]] : [],
+      ),
+      ...(c.ui.tls ? [['admin UI', c.ui.tls.cert, { kind: 'adminUi' }] as [string, string, CertificateOf]] : []),
+      ...(c.hsm.certFile
+        ? [['signing certificate', c.hsm.certFile, { kind: 'signingCertificate' }] as [string, string, CertificateOf]]
+        : []),
+      ...c.trust.anchors.map((f) => [`trust anchor ${f}`, f, { kind: 'trustAnchor', name: f }] as [string, string, CertificateOf]),
+      ...c.upstreams.flatMap((u) =>
+        u.tls ? [[`uplink ${u.name}`, u.tls.cert, { kind: 'uplink', name: u.name }] as [string, string, CertificateOf]] : [],
+      ),
     ];
     const out: CertificateInfo[] = [];
-    for (const [label, file] of files) {
+    for (const [label, file, of] of files) {
       try {
         const x = new X509Certificate(readFileSync(file));
         const notAfter = new Date(x.validTo);
         out.push({
           label,
+          of,
           subject: x.subject.replace(/\n/g, ', '),
           notAfter: notAfter.toISOString(),
           daysLeft: Math.floor((notAfter.getTime() - now()) / 86_400_000),
         });
       } catch (e) {
+        const why = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
         out.push({
-          label: `${label} (unreadable: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`,
+          label: `${label} (unreadable: ${why})`,
+          of,
+          unreadable: why,
           subject: file,
           notAfter: '—',
           daysLeft: -1,
@@ -152,6 +162,7 @@ export function signerCertificate(signer: Signer, now: () => number = Date.now):
   const notAfter = new Date(x.validTo);
   return {
     label: `signing key ${signer.kid}`,
+    of: { kind: 'signingKey', name: signer.kid },
     subject: x.subject.replace(/\n/g, ', '),
     notAfter: notAfter.toISOString(),
     daysLeft: Math.floor((notAfter.getTime() - now()) / 86_400_000),

@@ -4,7 +4,7 @@ import type { Hono } from 'hono';
 import { alarmSource, deriveAlarms } from '../alarms.js';
 import { RateChart } from '../chart.js';
 import { takeFlash, type UiEnv, type View } from '../context.js';
-import { ago, bytes, Layout, linkDetail, NotAvailable, NoneRow } from '../layout.js';
+import { ago, bytes, certificateLabel, Layout, linkDetail, NotAvailable, NoneRow } from '../layout.js';
 import { load, type Loaded } from '../load.js';
 import { render } from '../render.js';
 import { QueueDepthCharts } from '../queueDepth.js';
@@ -152,7 +152,7 @@ export function registerDashboard(app: Hono<UiEnv>) {
                   {list.map((x) => (
                     <tr>
                       <td title={x.subject} class="any">
-                        {x.label}
+                        {certificateLabel(view, x)}
                       </td>
                       <td class="time">{time.time(x.notAfter)}</td>
                       <td class={x.daysLeft < 7 ? 'bad' : x.daysLeft < 30 ? 'warn' : ''}>{x.daysLeft}</td>

@@ -220,6 +220,10 @@ describe('admin UI in Japanese (default) and English (per account)', () => {
     await expect(page.locator('#links [data-link="sim"] td').nth(1).innerText()).resolves.toMatch(
       /^接続中（20\d\d-\d\d-\d\d \d\d:\d\d:\d\d JST \(\+09:00\) から）$/,
     );
+    // Which certificate a row is, in Japanese too (was "signing key <kid>").
+    const certRows = await page.locator('#certs tbody td:first-child').allInnerTexts();
+    expect(certRows.some((r) => r.startsWith('署名鍵 '))).toBe(true);
+    expect(certRows.join('\n')).not.toMatch(/signing key|trust anchor|listener /);
     await page.goto(`${f.url}/links`);
     await expect(page.locator('tr[data-link="sim"] [data-state]').innerText()).resolves.toMatch(
       /^接続中（20\d\d-\d\d-\d\d \d\d:\d\d:\d\d JST \(\+09:00\) から）$/,
