@@ -4,16 +4,19 @@
 // several updates per person, one after the other) listing both nodes, while the active node is
 // SIGKILLed, etcd's Raft leader is SIGKILLed, the active node is frozen (SIGSTOP) until the other took
 // over and then woken (SIGCONT), and the active node is SIGKILLed again, each at a random point of
-// the load. Pass: no acknowledged request lost (its reply and its identity.notify upstream), a notify
+// the load, and at last the active node is cut off from etcd while it keeps running (a probe sends it
+// updates meanwhile). Pass: no acknowledged request lost (its reply and its identity.notify upstream), a notify
 // twice only as a resend of the same envelope id, per-person order kept at the prefecture, the woken
-// node ends with code 3 having acknowledged nothing it did not commit, both stores identical after
+// node ends with code 3, the cut-off node acknowledges, answers and commits nothing, both stores identical after
 // settling, and `juki-gw audit verify` finds the shared audit chain intact with both nodes' keys pinned.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { X509Certificate, createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import type { IdentityChange } from '../../gateway/cs/identityStoreTypes.js';
+import { generateResidents } from '../../sim/residents.js';
 import { PREF } from '../helpers/cs-harness.js';
 import { startEtcdCluster, type EtcdCluster } from '../helpers/etcd.js';
-import { freezeActive, killActive, killEtcdLeader, newEventLog } from '../helpers/failover-events.js';
+import { freezeActive, killActive, killEtcdLeader, newEventLog, partitionActive, type PartitionProbe } from '../helpers/failover-events.js';
 import { ledger } from '../helpers/failover-ledger.js';
 import { startRegisterLoad, type RegisterLoad } from '../helpers/failover-load.js';
 import { startFailoverRig, type FailoverRig } from '../helpers/failover-nodes.js';
@@ -41,18 +44,22 @@ describe('failover under identity.update load with a real upstream: nothing ackn
     tmp.cleanup();
   });
 
-  it('two SIGKILLs of the active node, one of the etcd leader, one SIGSTOP/SIGCONT of the active node', async () => {
+  it('two SIGKILLs of the active node, one of the etcd leader, one SIGSTOP/SIGCONT of the active node, one partition of the active node from etcd', async () => {
     const t0 = performance.now();
     const l = startRegisterLoad({ ports: rig.nodes.map((n) => n.mqttPort), residents: rig.residents, updates: UPDATES, pauseMs: 100 });
     load = l;
     let finished = false;
     void l.done.then(() => (finished = true));
     const log = newEventLog();
+    // Someone the load does not touch: the probe's updates to the cut-off node are about them alone.
+    const [probed] = generateResidents('tsu', { count: 1, seed: 'failover-probe' });
+    let partition: PartitionProbe | undefined;
     const events = [
       ['SIGKILL active', () => killActive(rig, log, l)],
       ['SIGKILL etcd leader', () => killEtcdLeader(rig, log, l, etcd)],
       ['SIGSTOP/SIGCONT active', () => freezeActive(rig, log, l)],
       ['SIGKILL active', () => killActive(rig, log, l)],
+      ['active cut off from etcd', async () => void (partition = await partitionActive(rig, log, l, probed!))],
     ] as const;
     for (const [what, event] of events) {
       // A random point of the load: 3 to 14 more acknowledged requests after the cluster was whole again.
@@ -79,9 +86,20 @@ describe('failover under identity.update load with a real upstream: nothing ackn
     // The woken node (and any node the etcd leader's loss cost its lease) ended by itself with code 3.
     expect(log.exits.length).toBeGreaterThanOrEqual(1);
     expect(log.exits.filter((e) => e.code !== 3)).toEqual([]);
-    expect(log.failoverMs).toHaveLength(3);
+    expect(log.failoverMs).toHaveLength(4);
+    // The cut-off node, still running, acknowledged and answered nothing, and ended by itself.
+    expect(partition!.sent).toHaveLength(5);
+    expect(partition!.acked).toEqual([]);
+    expect(partition!.replies).toEqual([]);
+    expect(log.exits.filter((e) => e.node === partition!.node).length).toBeGreaterThanOrEqual(1);
 
+    // ...and committed nothing: a committed update's notify sits in the replicated outbox, which the node
+    // that took over sends on; the prefecture never heard of the probe's person.
+    expect(
+      rig.sims.node(PREF).received.filter((e) => (e.body.record as IdentityChange | undefined)?.residentCode === probed!.residentCode),
+    ).toEqual([]);
     const s = await settle(rig, etcd);
+
     expect(s.stores.map((x) => x.applied)).toEqual([s.head, s.head]);
     expect(s.stores[0]!.digest).toBe(s.stores[1]!.digest);
     expect(s.audit.code, s.audit.stdout + s.audit.stderr).toBe(0);

@@ -3,10 +3,13 @@
 // the other took over), SIGKILL of etcd's Raft leader (restarted on its data). A node that ended is
 // started again as standby, as systemd does; its exit code is kept (3: it lost the leadership and
 // stopped itself; 1 would be a failure and is reported).
+import mqtt from 'mqtt';
+import type { IdentityChange } from '../../gateway/cs/identityStoreTypes.js';
+import { uuidv7 } from '../../platform/envelope.js';
 import { spawnAppliance } from './appliance-process.js';
 import type { EtcdCluster } from './etcd.js';
-import { alive, nodeEnv, readyz, STANDBY, type FailoverNode, type FailoverRig } from './failover-nodes.js';
-import type { RegisterLoad } from './failover-load.js';
+import { alive, nodeEnv, PASSWORD, PROBE, readyz, STANDBY, type FailoverNode, type FailoverRig } from './failover-nodes.js';
+import { addressOf, type RegisterLoad } from './failover-load.js';
 import { until } from './until.js';
 
 export interface EventLog {
@@ -96,4 +99,61 @@ export async function freezeActive(rig: FailoverRig, log: EventLog, load: Regist
 export async function killEtcdLeader(rig: FailoverRig, log: EventLog, load: RegisterLoad, etcd: EtcdCluster): Promise<void> {
   await etcd.restart(await etcd.leader());
   await recover(rig, log, load);
+}
+
+/** What the cut-off node did with the probe's requests. */
+export interface PartitionProbe {
+  node: string;
+  sent: string[];
+  /** PUBACKs and replies the cut-off node gave the probe (both must stay empty). */
+  acked: string[];
+  replies: string[];
+}
+
+/**
+ * The active node cut off from every etcd member while it keeps running and serving MQTT: a probe
+ * (its own system, connected to that node only, no resend elsewhere) sends `person` updates to it
+ * meanwhile. The other node takes over; the cut-off node ends by itself once its lease has run out
+ * on its own clock; then the network is restored and it comes back as standby.
+ */
+export async function partitionActive(
+  rig: FailoverRig,
+  log: EventLog,
+  load: RegisterLoad,
+  person: IdentityChange,
+): Promise<PartitionProbe> {
+  const active = await activeNode(rig);
+  const next = other(rig, active);
+  const probe = await mqtt.connectAsync(`mqtt://127.0.0.1:${active.mqttPort}`, {
+    clientId: PROBE,
+    username: PROBE,
+    password: PASSWORD,
+    clean: true,
+    protocolVersion: 4,
+    reconnectPeriod: 0,
+  });
+  const result: PartitionProbe = { node: active.id, sent: [], acked: [], replies: [] };
+  probe.on('message', (_t, payload) => result.replies.push(payload.toString('utf8')));
+  probe.on('error', () => undefined);
+  await probe.subscribeAsync(`res/${PROBE}`, { qos: 1 });
+  const reply = firstReplyFrom(load, next.mqttPort);
+  const at = performance.now();
+  active.cutOff();
+  try {
+    for (let k = 1; k <= 5; k++) {
+      const id = uuidv7();
+      result.sent.push(id);
+      const record = { ...person, address: addressOf(person, k), status: 'current' };
+      probe.publish('req/identity.update', JSON.stringify({ v: 1, id, type: 'identity.update', body: { record } }), { qos: 1 }, (e) => {
+        if (!e) result.acked.push(id);
+      });
+    }
+    log.failoverMs.push((await reply) - at);
+    await until(() => !alive(active.proc), 60_000, `${active.id} ends once cut off`);
+  } finally {
+    await probe.endAsync(true).catch(() => undefined);
+    active.reconnect();
+  }
+  await recover(rig, log, load);
+  return result;
 }

@@ -81,6 +81,7 @@ export function startRegisterLoad(o: { ports: number[]; residents: IdentityChang
   });
   let gate: Promise<void> = Promise.resolve();
   let open: (() => void) | undefined;
+  let closing: Promise<void> | undefined;
   const today = isoDateInJapan(Date.now());
   const connected = new Promise<void>((resolve) => client.once('connect', () => resolve()));
   const person = async (i: number) => {
@@ -122,6 +123,6 @@ export function startRegisterLoad(o: { ports: number[]; residents: IdentityChang
       open = undefined;
     },
     nextReply: () => new Promise((resolve) => replyWatchers.push(resolve)),
-    close: () => client.endAsync(true),
+    close: () => (closing ??= client.endAsync(true)),
   };
 }

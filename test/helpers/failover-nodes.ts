@@ -18,10 +18,13 @@ import { jukiGw } from './cli.js';
 import type { EtcdCluster } from './etcd.js';
 import { startMosquitto, type Mosquitto } from './mosquitto.js';
 import { freePort } from './ports.js';
+import { startTcpProxy, type TcpProxy } from './tcpProxy.js';
 import { quietLogger, SELF, SERVED } from './uplink.js';
 import { until } from './until.js';
 
 export const REGISTER = 'rr-01';
+/** A second register system, for a probe connected to one node only (a client id is its system's id). */
+export const PROBE = 'rr-02';
 export const PASSWORD = 'failover register password 1';
 export const STANDBY = /cluster: standby until this node wins the election/;
 /** The data-dir token of each node is found through the data dir: no process-wide SoftHSM config. */
@@ -40,6 +43,9 @@ export interface FailoverNode {
   /** The node's signing certificate (issued by the simulated CA). */
   certFile: string;
   proc: ApplianceProcess;
+  /** Cuts the node off from every etcd member (its connections stay open, nothing passes), and back. */
+  cutOff(): void;
+  reconnect(): void;
 }
 
 export interface FailoverRig {
@@ -70,12 +76,14 @@ async function writeConfig(
       `dataDir: ${dataDir}`,
       `hsm: { kind: auto, keyLabel: ${o.keyLabel} }`,
       `listeners: [{ name: plain, type: plain, host: 127.0.0.1, port: ${mqttPort} }]`,
-      `systems: [{ id: ${REGISTER}, role: resident-register, password: { file: ${o.pw} } }]`,
+      `systems: [${[REGISTER, PROBE].map((id) => `{ id: ${id}, role: resident-register, password: { file: ${o.pw} } }`).join(', ')}]`,
       `upstreams: [{ name: juki, url: '${o.upstream}', nodes: ['*'] }]`,
       `trust: { anchors: ${list(o.anchors)}, peers: ${list(o.peers)} }`,
       `admin: { host: 127.0.0.1, port: ${adminPort} }`,
       'ui: { enabled: false }',
       'limits: { minFreeDiskBytes: 0 }',
+      // Checkpoints every 2 s: each node signs the shared chain during its own short tenure.
+      'audit: { checkpointSeconds: 2 }',
       `cluster: { nodeId: ${id}, advertise: '127.0.0.1:${mqttPort}', leaseTtlSeconds: ${o.ttl}, etcd: { endpoints: ${list(o.etcd)}, prefix: ${o.prefix} } }`,
       '',
     ].join('\n'),
@@ -129,8 +137,10 @@ export async function startFailoverRig(o: {
   const residents = [...generateResidents('tsu', { count: o.persons, seed: o.seed })];
   const mosq: Mosquitto = await startMosquitto();
   let sims: Simulators | undefined;
+  const proxies: TcpProxy[] = [];
   const close = async () => {
     for (const p of procs) await p.stop();
+    for (const p of proxies) await p.close();
     // FAILOVER_LOG_DIR: every node process's log kept for a look after the run.
     const keep = process.env.FAILOVER_LOG_DIR;
     if (keep) {
@@ -145,8 +155,15 @@ export async function startFailoverRig(o: {
     const pki = await openSimPki(pkiDir);
     sims = await startSimulators({ brokerUrl: mosq.url, pkiDir, servedCodes: [SERVED], people: [], logger: quietLogger() });
     const peersDir = join(pkiDir, 'peers');
+    // Each node reaches the members through relays of its own, so a test can cut one node off.
+    const relays = async () => {
+      const mine = await Promise.all(o.etcd.endpoints.map((e) => startTcpProxy({ host: '127.0.0.1', port: Number(new URL(e).port) })));
+      proxies.push(...mine);
+      return mine;
+    };
+    const relaysA = await relays();
+    const relaysB = await relays();
     const settings = {
-      etcd: o.etcd.endpoints,
       prefix,
       ttl: o.leaseTtlSeconds,
       upstream: mosq.url,
@@ -155,8 +172,8 @@ export async function startFailoverRig(o: {
       pw: join(o.dir, 'register.pw'),
     };
     writeFileSync(settings.pw, `${PASSWORD}\n`, { mode: 0o600 });
-    const a = await writeConfig(o.dir, 'gw-a', { ...settings, keyLabel: 'gw-a-signing' });
-    const b = await writeConfig(o.dir, 'gw-b', { ...settings, keyLabel: 'gw-b-signing' });
+    const a = await writeConfig(o.dir, 'gw-a', { ...settings, keyLabel: 'gw-a-signing', etcd: relaysA.map((r) => r.url) });
+    const b = await writeConfig(o.dir, 'gw-b', { ...settings, keyLabel: 'gw-b-signing', etcd: relaysB.map((r) => r.url) });
 
     const certA = await certifyNodeKey(o.dir, a, pki);
     // First start: the store and the KEK on the token come into being; then both are the second node's too.
@@ -182,9 +199,10 @@ export async function startFailoverRig(o: {
     } finally {
       holder.close();
     }
+    const cut = (rs: TcpProxy[]) => ({ cutOff: () => rs.forEach((r) => r.freeze()), reconnect: () => rs.forEach((r) => r.thaw()) });
     const nodes: [FailoverNode, FailoverNode] = [
-      { ...a, certFile: certA, proc: procA },
-      { ...b, certFile: certB, proc: procB },
+      { ...a, certFile: certA, proc: procA, ...cut(relaysA) },
+      { ...b, certFile: certB, proc: procB, ...cut(relaysB) },
     ];
     await until(async () => /lag 0,/.test(await readyz(nodes[1])), 60_000, 'gw-b following');
     return { nodes, sims, pki, residents, prefix, procs, close };
