@@ -6,7 +6,7 @@
 // pass criteria are the short test's (test/cluster/failover-upstream.test.ts), counted, not asserted.
 import type { EtcdCluster } from '../../test/helpers/etcd.js';
 import { killActive, killEtcdLeader, newEventLog } from '../../test/helpers/failover-events.js';
-import { ledger, type Ledger } from '../../test/helpers/failover-ledger.js';
+import { settledLedger, type Ledger } from '../../test/helpers/failover-ledger.js';
 import { startRegisterLoad } from '../../test/helpers/failover-load.js';
 import { startFailoverRig } from '../../test/helpers/failover-nodes.js';
 import { settle, type Settled } from '../../test/helpers/failover-settle.js';
@@ -54,7 +54,7 @@ export async function failoverPhase(
     }
     await until(() => finished, 600_000, 'every update answered');
     const seconds = (performance.now() - t0) / 1000;
-    const counted = ledger(load.sent, rig.residents, rig.sims.node(PREF));
+    const counted = await settledLedger(load.sent, rig.residents, rig.sims.node(PREF));
     await load.close();
     return { ledger: counted, failoverMs: log.failoverMs, exits: log.exits, settled: await settle(rig, etcd), seconds };
   } finally {

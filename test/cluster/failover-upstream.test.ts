@@ -17,7 +17,7 @@ import { generateResidents } from '../../sim/residents.js';
 import { PREF } from '../helpers/cs-harness.js';
 import { startEtcdCluster, type EtcdCluster } from '../helpers/etcd.js';
 import { freezeActive, killActive, killEtcdLeader, newEventLog, partitionActive, type PartitionProbe } from '../helpers/failover-events.js';
-import { ledger } from '../helpers/failover-ledger.js';
+import { settledLedger } from '../helpers/failover-ledger.js';
 import { startRegisterLoad, type RegisterLoad } from '../helpers/failover-load.js';
 import { startFailoverRig, type FailoverRig } from '../helpers/failover-nodes.js';
 import { settle } from '../helpers/failover-settle.js';
@@ -71,7 +71,7 @@ describe('failover under identity.update load with a real upstream: nothing ackn
     }
     await until(() => finished, 180_000, 'every update answered');
 
-    const result = ledger(l.sent, rig.residents, rig.sims.node(PREF));
+    const result = await settledLedger(l.sent, rig.residents, rig.sims.node(PREF));
     console.log(
       `acknowledged ${result.acknowledged}/${result.sent}, lost ${result.lost.length}, duplicates ${result.duplicates.length}, ` +
         `resends ${result.resends}, order violations ${result.orderViolations.length}, failovers ${log.failoverMs.map((m) => (m / 1000).toFixed(1)).join(' ')} s`,

@@ -6,6 +6,7 @@ import type { IdentityChange } from '../../gateway/cs/identityStoreTypes.js';
 import type { Envelope } from '../../platform/envelope.js';
 import type { SimNode } from '../../sim/node.js';
 import { addressOf, type SentUpdate } from './failover-load.js';
+import { until } from './until.js';
 
 export interface Ledger {
   sent: number;
@@ -64,4 +65,14 @@ export function ledger(sent: SentUpdate[], residents: IdentityChange[], pref: Si
     orderViolations,
     unverified: pref.refused.length,
   };
+}
+
+/**
+ * The ledger once the upstream has caught up: a reply goes out when the update is committed, its notify
+ * when the outbox gets to it, so the last notifies trail the last replies. Waits up to `timeoutMs` for
+ * every acknowledged update's notify; what is still missing then is counted as lost.
+ */
+export async function settledLedger(sent: SentUpdate[], residents: IdentityChange[], pref: SimNode, timeoutMs = 120_000): Promise<Ledger> {
+  await until(() => ledger(sent, residents, pref).lost.length === 0, timeoutMs, 'every notify upstream').catch(() => undefined);
+  return ledger(sent, residents, pref);
 }
