@@ -41,8 +41,13 @@ export function ledger(sent: SentUpdate[], residents: IdentityChange[], pref: Si
     if (!u.replies.length) lost.push(`${u.id} (person ${u.person} update ${u.k}): no reply`);
     else if (u.replies.some((e) => e.type !== 'identity.update.result'))
       refused.push(`${u.id}: ${JSON.stringify(u.replies[0]!.body).slice(0, 300)}`);
-    if (!idsByUpdate.has(`${r.residentCode} ${addressOf(r, u.k)}`))
-      lost.push(`${u.id} (person ${u.person} update ${u.k}): no identity.notify upstream`);
+    if (!idsByUpdate.has(`${r.residentCode} ${addressOf(r, u.k)}`)) {
+      // The reply names the notify's envelope id: did the prefecture see that id at all?
+      const messageId = (u.replies[0]?.body as { messageId?: string } | undefined)?.messageId;
+      const seen =
+        messageId === undefined ? 'no messageId in the reply' : `notify ${messageId} arrived ${pref.copies.get(messageId) ?? 0} times`;
+      lost.push(`${u.id} (person ${u.person} update ${u.k}): no identity.notify upstream (${seen})`);
+    }
   }
   const duplicates = [...idsByUpdate].filter(([, ids]) => ids.size > 1).map(([key, ids]) => `${key}: ${ids.size} envelope ids`);
   const orderViolations: string[] = [];

@@ -3,7 +3,7 @@
 // person's updates one after the other (update k+1 is sent once update k is answered), so the order
 // the prefecture must see per person is the order sent. The driver can hold the load (`pause`) while
 // it restarts a node, so the load spans every failover event.
-import mqtt, { type MqttClient } from 'mqtt';
+import mqtt from 'mqtt';
 import { isoDateInJapan } from '../../domain/dates.js';
 import type { IdentityChange } from '../../gateway/cs/identityStoreTypes.js';
 import { uuidv7, type Envelope } from '../../platform/envelope.js';
@@ -19,16 +19,11 @@ export interface SentUpdate {
   /** PUBACK received: the appliance has taken it (acknowledged). */
   acked: boolean;
   replies: Envelope[];
-  /** The port of the node whose session delivered the first reply. */
-  repliedBy?: number;
-  repliedAt?: number;
 }
 
 export interface RegisterLoad {
-  client: MqttClient;
   sent: SentUpdate[];
   acked(): number;
-  answered(): number;
   /** Resolves when every person has had all its updates answered. */
   done: Promise<void>;
   pause(): void;
@@ -74,9 +69,8 @@ export function startRegisterLoad(o: { ports: number[]; residents: IdentityChang
     if (!u) return;
     u.replies.push(e);
     if (u.replies.length > 1) return;
-    u.repliedBy = port;
-    u.repliedAt = performance.now();
-    for (const w of replyWatchers.splice(0)) w({ port, at: u.repliedAt });
+    const at = performance.now();
+    for (const w of replyWatchers.splice(0)) w({ port, at });
     waiting.get(u.id)?.();
   });
   let gate: Promise<void> = Promise.resolve();
@@ -110,10 +104,8 @@ export function startRegisterLoad(o: { ports: number[]; residents: IdentityChang
     await Promise.all(o.residents.map((_, i) => person(i)));
   });
   return {
-    client,
     sent,
     acked: () => sent.filter((u) => u.acked).length,
-    answered: () => sent.filter((u) => u.replies.length > 0).length,
     done,
     pause() {
       if (!open) gate = new Promise((resolve) => (open = resolve));
