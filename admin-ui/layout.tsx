@@ -103,6 +103,17 @@ export const NotAvailable = (props: { v: View; what: string }) => (
 
 export const Csrf = (props: { who: Principal }) => <input type="hidden" name="_csrf" value={props.who.csrf} />;
 
+/** The only row of an empty table: a bare header reads as a fault, so it says that there is nothing. */
+export function NoneRow(props: { text: string; cols: number }) {
+  return (
+    <tr data-none="">
+      <td colspan={props.cols} class="muted">
+        {props.text}
+      </td>
+    </tr>
+  );
+}
+
 export function FieldError(props: { errors?: Record<string, string> | undefined; field: string }) {
   const e = props.errors?.[props.field];
   return e ? (

@@ -216,7 +216,15 @@ export interface ConsistencyProgress {
   done: number;
   total: number;
   startedAt: string;
+  /** The run's figures (the page words them); absent when `detail` gives the reason it stopped. */
+  summary?: ConsistencySummary;
   detail?: string;
+}
+export interface ConsistencySummary {
+  mode: 'incremental' | 'full';
+  lgCode: string;
+  peer: string;
+  differences: number;
 }
 export interface ConsistencyResult {
   key: string;

@@ -1,5 +1,6 @@
 // Everything the browser loads comes from the appliance itself (closed network): one stylesheet and
-// one small script. The script only refreshes the consistency progress; every form works without it.
+// one small script. The script refreshes the consistency progress and, after a download form (an issued
+// certificate), the part of the page the download changed; every form works without it.
 export const STYLESHEET = `
 :root { --fg:#1d2733; --muted:#5b6b7c; --line:#d5dde5; --bg:#f4f6f8; --accent:#0b5cad; --ok:#1b7f3b; --warn:#b36b00; --bad:#b3261e; }
 * { box-sizing: border-box; }
@@ -37,6 +38,7 @@ form.inline { display:inline; }
 label { display:block; margin:6px 0 2px; font-weight:700; }
 input[type=text], input[type=password], input[type=number], select, textarea { font:inherit; padding:5px 7px; border:1px solid #aab6c2; border-radius:4px; min-width:260px; }
 textarea { width:100%; font-family: ui-monospace, "Noto Sans Mono CJK JP", monospace; font-size:13px; }
+input.path { width:100%; max-width:640px; }
 input.invalid, textarea.invalid { border-color:var(--bad); outline: 2px solid #f3c1be; }
 .field-error { color:var(--bad); font-size:13px; margin:2px 0 6px; }
 button { font:inherit; padding:5px 12px; border-radius:4px; border:1px solid var(--accent); background:var(--accent); color:#fff; cursor:pointer; }
@@ -56,10 +58,40 @@ svg.chart text { font-size:10px; fill:#5b6b7c; }
 .depth-charts svg.chart text { font-size:16px; }
 `;
 
-/** Refreshes the consistency page while a run is in progress (same origin, CSP script-src 'self'). */
+/**
+ * Refreshes the consistency page while a run is in progress (same origin, CSP script-src 'self'). A form
+ * with data-download-refresh="#id" is posted in the background: its file is saved, then the element #id
+ * is replaced by the same element of the page read again (a plain post would leave it stale until a
+ * reload). A refusal (a redirect to the page with its message) is followed as the plain form would.
+ */
 export const SCRIPT = `
 (function () {
   var p = document.querySelector('[data-refresh-ms]');
   if (p) setTimeout(function () { location.reload(); }, Number(p.getAttribute('data-refresh-ms')) || 1000);
+  document.addEventListener('submit', function (ev) {
+    var f = ev.target;
+    var target = f && f.getAttribute && f.getAttribute('data-download-refresh');
+    if (!target || !window.fetch) return;
+    ev.preventDefault();
+    fetch(f.action, { method: 'POST', body: new URLSearchParams(new FormData(f)), credentials: 'same-origin', redirect: 'manual' })
+      .then(function (r) {
+        if (!r.ok) { location.href = location.pathname; return; }
+        var name = (/filename="([^"]+)"/.exec(r.headers.get('content-disposition') || '') || [])[1] || 'download';
+        return r.blob().then(function (b) {
+          var a = document.createElement('a');
+          a.href = URL.createObjectURL(b);
+          a.download = name;
+          document.body.appendChild(a);
+          a.click();
+          a.remove();
+          return fetch(location.pathname + location.search, { credentials: 'same-origin' });
+        }).then(function (page) { return page.text(); }).then(function (html) {
+          var fresh = new DOMParser().parseFromString(html, 'text/html').querySelector(target);
+          var old = document.querySelector(target);
+          if (fresh && old) old.replaceWith(document.importNode(fresh, true));
+        });
+      })
+      .catch(function () { location.reload(); });
+  });
 })();
 `;

@@ -21,7 +21,8 @@
 // (bench/lib/profileStages.ts).
 // Knobs: BENCH_ROUNDS (default 2, ABBA order), BENCH_SECONDS (sustained and paced phases, default 8),
 // BENCH_WINDOW (default 1000), BENCH_RESIDENTS (default 3000), BENCH_MESSAGES (outbox backlog, default
-// 2000), BENCH_OUTBOX=0, BENCH_VERBOSE=1, BENCH_SYNC_WRITES=false (the stacks at the opt-out of
+// 2000), BENCH_PACED_RATE (msg/s of the paced phase; default half the sustained rate), BENCH_OUTBOX=0,
+// BENCH_VERBOSE=1, BENCH_SYNC_WRITES=false (the stacks at the opt-out of
 // broker.syncWrites, process-crash safety only; default: the configuration's default).
 import { execSync } from 'node:child_process';
 import { loadavg, tmpdir } from 'node:os';
@@ -48,6 +49,9 @@ if (SYNC_ENV !== undefined && SYNC_ENV !== 'true' && SYNC_ENV !== 'false')
   throw new Error(`BENCH_SYNC_WRITES: expected true or false, got "${SYNC_ENV}"`);
 const SYNC_WRITES = SYNC_ENV === undefined ? undefined : SYNC_ENV === 'true';
 const BURST = Number(process.env.BENCH_BURST ?? 50_000);
+const PACED_RATE = process.env.BENCH_PACED_RATE === undefined ? undefined : Number(process.env.BENCH_PACED_RATE);
+if (PACED_RATE !== undefined && !(Number.isFinite(PACED_RATE) && PACED_RATE > 0))
+  throw new Error(`BENCH_PACED_RATE: expected a rate in msg/s above 0, got "${process.env.BENCH_PACED_RATE}"`);
 const BROKER_MESSAGES = Number(process.env.BENCH_BROKER_MESSAGES ?? 50_000);
 for (const [name, v] of [
   ['BENCH_BURST', BURST],
@@ -117,6 +121,7 @@ async function run(name: string, signed: boolean): Promise<PathRun> {
       warmupSeconds: WARMUP,
       sustainedSeconds: SECONDS,
       pacedSeconds: SECONDS,
+      ...(PACED_RATE === undefined ? {} : { pacedRate: PACED_RATE }),
       progress: (m) => progress(`${name} ${m}`),
       ...(profile ? { profile } : {}),
     });
@@ -186,7 +191,7 @@ const lines = [
     : [
         `  durable broker alone (ours, fsync default, QoS 1, ${BROKER_MESSAGES} msgs): ${f(durableBroker)} msgs/s; signed/durable broker ${(S.sustained / durableBroker).toFixed(3)}×, unsigned/durable broker ${(U.sustained / durableBroker).toFixed(3)}×`,
       ]),
-  `  targets: signed ≥ 5,000 msg/s: ${S.sustained >= 5000 ? 'met' : 'NOT met'} (${f(S.sustained)}); ≥ 0.10× the durable broker: ${durableBroker === undefined ? 'not measured' : S.sustained / durableBroker >= 0.1 ? 'met' : 'NOT met'}; p99 < 50 ms at half load: ${S.e2e.p99 < 50 ? 'met' : 'NOT met'} (${ms(S.e2e.p99)} ms)`,
+  `  targets: signed ≥ 5,000 msg/s: ${S.sustained >= 5000 ? 'met' : 'NOT met'} (${f(S.sustained)}); ≥ 0.10× the durable broker: ${durableBroker === undefined ? 'not measured' : S.sustained / durableBroker >= 0.1 ? 'met' : 'NOT met'}; p99 < 50 ms at half load: ${PACED_RATE !== undefined ? `not judged (paced at BENCH_PACED_RATE ${PACED_RATE} msg/s)` : S.e2e.p99 < 50 ? 'met' : 'NOT met'} (${ms(S.e2e.p99)} ms)`,
 ];
 const search = runs.signed.find((r) => r.search)?.search;
 if (search) {

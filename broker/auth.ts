@@ -16,6 +16,8 @@ export interface ConnectAttempt {
   listenerType: 'tls' | 'plain';
   /** Segment of the listener the connection came through (number-linkage is kept apart for the GW). */
   segment?: 'local' | 'number-linkage';
+  /** Name of that listener (named in a refusal). */
+  listener?: string;
   /** CN of the verified client certificate (TLS listeners only). */
   peerCn: string | null;
   /** SHA-256 of the verified client certificate's DER, hex (TLS listeners only). */
@@ -28,8 +30,9 @@ export interface ConnectAttempt {
 
 /** CONNACK return codes of MQTT 3.1.1 §3.2.2.3 that authentication can give. */
 export type RefusalCode = 2 | 3 | 4 | 5;
+/** A refusal names the configured system it identified (`systemId`), so it is not taken for an unknown client. */
 export type AuthResult =
-  { ok: true; identity: BrokerIdentity } | { ok: false; returnCode: RefusalCode; denial: DenialReason; reason: string };
+  { ok: true; identity: BrokerIdentity } | { ok: false; returnCode: RefusalCode; denial: DenialReason; reason: string; systemId?: string };
 
 function sameSecret(given: Buffer, expected: string): boolean {
   // Hash first: equal lengths for timingSafeEqual, and no length leak.
@@ -50,7 +53,13 @@ export function createAuthenticator(
 ): (a: ConnectAttempt) => AuthResult {
   const standalone = config.broker.mode === 'standalone';
   const systems = new Map(config.systems.map((s) => [s.id, s]));
-  const refuse = (returnCode: RefusalCode, denial: DenialReason, reason: string): AuthResult => ({ ok: false, returnCode, denial, reason });
+  const refuse = (returnCode: RefusalCode, denial: DenialReason, reason: string, systemId?: string): AuthResult => ({
+    ok: false,
+    returnCode,
+    denial,
+    reason,
+    ...(systemId !== undefined ? { systemId } : {}),
+  });
 
   return (a) => {
     if (a.clientId === '' && (!standalone || !a.clean)) {
@@ -90,18 +99,24 @@ export function createAuthenticator(
     }
     const sys = systems.get(systemId);
     if (!sys) return refuse(5, 'not-authorized', `system ${systemId} is not configured`);
-    if (!sys.enabled) return refuse(5, 'not-authorized', `system ${systemId} is disabled`);
+    if (!sys.enabled) return refuse(5, 'not-authorized', `system ${systemId} is disabled`, systemId);
     // A pinned certificate: the CA may issue several with the same CN; only the registered one counts.
     if (
       a.listenerType === 'tls' &&
       sys.certificateSha256 !== undefined &&
       (a.peerFingerprint256 ?? '').toLowerCase() !== sys.certificateSha256.toLowerCase()
     ) {
-      return refuse(5, 'not-authorized', `certificate does not match the one registered for system ${systemId}`);
+      return refuse(5, 'not-authorized', `certificate does not match the one registered for system ${systemId}`, systemId);
     }
     // Segment separation: the number-linkage server only on its own listener, nobody else there.
     if (a.segment !== undefined && (sys.role === 'number-linkage') !== (a.segment === 'number-linkage')) {
-      return refuse(5, 'not-authorized', `system ${systemId} (role ${sys.role}) may not connect on a ${a.segment} listener`);
+      const other = a.segment === 'number-linkage' ? 'local' : 'number-linkage';
+      return refuse(
+        5,
+        'not-authorized',
+        `system ${systemId} (role ${sys.role}) is configured but connected on the wrong listener: ${a.listener ?? 'this listener'} serves the ${a.segment} segment only; connect on a ${other} listener`,
+        systemId,
+      );
     }
     if (!standalone && a.clientId !== systemId) {
       return refuse(2, 'client-id', `client ID must equal the system ID ${systemId}`);

@@ -21,7 +21,7 @@ import {
 import { faultError, isFault, RING_SLOTS, SIGN_THREADS, startSignThreads, type SignOutcome, type SignThreads } from './sign-worker.js';
 import { silentLogger, type HsmLogger } from './signer.js';
 import type { TokenKey } from './token.js';
-import type { JwsAlg, TokenStatus } from './types.js';
+import type { JwsAlg, TokenFacts, TokenPlace, TokenStatus } from './types.js';
 
 export interface Pkcs11TokenOptions {
   module: string;
@@ -485,7 +485,19 @@ export function openPkcs11Token(opts: Pkcs11TokenOptions): Pkcs11TokenKey {
             : state === 'pin-refused'
               ? `PKCS#11 ${where}: PIN refused at re-login; not retried`
               : 'closed';
-      return { kind: 'pkcs11', ready: state === 'ready', detail };
+      const place = (slotNow?: number): TokenPlace =>
+        opts.tokenLabel !== undefined
+          ? { label: opts.tokenLabel, ...(slotNow !== undefined ? { slot: String(slotNow) } : {}) }
+          : { slot: String(opts.slot) };
+      const facts: TokenFacts =
+        state === 'ready'
+          ? { state, place: place(slotNumber(slot)), key: opts.key.label, sessions: opts.sessions }
+          : state === 'lost'
+            ? { state, place: place(), since: new Date(lostSince).toISOString(), reason: lostReason }
+            : state === 'pin-refused'
+              ? { state, place: place() }
+              : { state: 'closed' };
+      return { kind: 'pkcs11', ready: state === 'ready', detail, facts };
     },
     async close() {
       if (state === 'closed') return;

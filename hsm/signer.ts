@@ -60,8 +60,11 @@ export function signerFromToken(token: TokenKey, certificateDer: Buffer, chainDe
     },
     status(): TokenStatus {
       const s = token.status();
-      if (s.ready && notAfter < Date.now())
-        return { ...s, ready: false, detail: `${s.detail}; signing certificate expired ${new Date(notAfter).toISOString()}` };
+      if (s.ready && notAfter < Date.now()) {
+        const expired = new Date(notAfter).toISOString();
+        const facts = s.facts?.state === 'ready' || s.facts?.state === 'software' ? { ...s.facts, certificateExpired: expired } : s.facts;
+        return { ...s, ready: false, detail: `${s.detail}; signing certificate expired ${expired}`, ...(facts ? { facts } : {}) };
+      }
       return s;
     },
     close: () => token.close(),

@@ -55,6 +55,7 @@ export function softwareTokenFromKey(key: KeyObject, alg: JwsAlg, where = 'memor
     warningCode: 'software-key',
     ready: !closed,
     detail: closed ? 'closed' : `software ${alg} key`,
+    facts: closed ? { state: 'closed' } : { state: 'software', alg },
   });
   const sign = (data: Buffer | string): Buffer => {
     if (closed) throw new TokenConfigError('software token is closed');

@@ -27,8 +27,23 @@ export interface TokenStatus {
   /** Stable code of `warning` (its text may be reworded; the admin UI translates by this code). */
   warningCode?: TokenWarningCode;
   ready: boolean;
+  /** The state in English (logs, the API). */
   detail: string;
+  /** The same state in parts, for a reader's language (the admin UI). */
+  facts?: TokenFacts;
 }
+
+/** Where a PKCS#11 token is: by its label (with the slot it was found in) or by the configured slot. */
+export interface TokenPlace {
+  label?: string;
+  slot?: string;
+}
+export type TokenFacts =
+  | { state: 'ready'; place: TokenPlace; key: string; sessions: number; certificateExpired?: string }
+  | { state: 'lost'; place: TokenPlace; since: string; reason: string }
+  | { state: 'pin-refused'; place: TokenPlace }
+  | { state: 'closed' }
+  | { state: 'software'; alg: string; certificateExpired?: string };
 
 export interface Signer {
   /** Signs the envelope; rejects (never returns unsigned) when the token is unavailable. */

@@ -30,7 +30,10 @@ export function consistencyFromChecker(o: ConsistencyOptions): ConsistencyServic
     const total = s.mode === 'incremental' ? 2 ** s.bits : s.recordCount;
     const done = s.done ? total : s.mode === 'incremental' ? s.nextBucket : s.recordsSent;
     const state = s.done ? 'done' : (s.stopped?.state ?? 'running');
-    return { runId: s.id, state, done, total, startedAt: s.startedAt, detail: s.stopped ? s.stopped.reason : summary(s) };
+    const base: ConsistencyProgress = { runId: s.id, state, done, total, startedAt: s.startedAt };
+    return s.stopped
+      ? { ...base, detail: s.stopped.reason }
+      : { ...base, summary: { mode: s.mode, lgCode: s.lgCode, peer: s.peer, differences: s.differences }, detail: summary(s) };
   };
   let settling: Promise<void> = Promise.resolve();
   /** Marks (once, serialised) the sessions no process runs any more as interrupted, and audits them. */

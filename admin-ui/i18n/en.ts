@@ -440,4 +440,45 @@ export const en = {
   'config.comment.changedOutside': 'configuration file changed outside the UI',
   'systems.exampleMonitor': 'monitoring (example)',
   'queue.none': 'No messages.',
+  'systems.exampleResidentRegister': 'resident register system (example)',
+  'systems.exampleTerminal': 'integrated terminal (example)',
+  'systems.exampleNumberLinkage': 'number-linkage server (example)',
+  none: 'none',
+  'cs.summary': (mode: string, lgCode: string, peer: string, differences: number) =>
+    `${mode} · ${lgCode} vs ${peer} · ${count(differences, 'difference', 'differences')}`,
+  'cs.mode.incremental': 'incremental',
+  'cs.mode.full': 'full',
+  'detail.consistencyCheck': (summary: string, requests: number) => `${summary}, ${count(requests, 'request', 'requests')}`,
+  'token.place': (label: string | undefined, slot: string | undefined) =>
+    label === undefined ? `slot ${slot}` : slot === undefined ? `token "${label}"` : `token "${label}" (slot ${slot})`,
+  'token.detail.ready': (place: string, key: string, sessions: number) =>
+    `PKCS#11 ${place}, key "${key}", ${count(sessions, 'session', 'sessions')}`,
+  'token.detail.lost': (place: string, since: string, reason: string) =>
+    `PKCS#11 ${place} lost since ${since} (${reason}); re-login with backoff`,
+  'token.detail.pinRefused': (place: string) => `PKCS#11 ${place}: PIN refused at re-login; not retried`,
+  'token.detail.closed': 'closed',
+  'token.detail.software': (alg: string) => `software ${alg} key`,
+  'token.detail.certificateExpired': (at: string) => `; signing certificate expired ${at}`,
+  'detail.wrongListener': (systemId: string, role: string, listener: string, segment: string, other: string) =>
+    `system ${systemId} (role ${role}) is configured but connected on the wrong listener: ${listener} serves the ${segment} segment only; connect on a ${other} listener`,
+  'segment.thisListener': 'this listener',
+  'segment.local': 'local',
+  'segment.number-linkage': 'number-linkage',
+  'detail.configVersion': (version: number) => `config version ${version}`,
+  'detail.certIssued': (notAfter: string, pinned: string | undefined, version: number | undefined) =>
+    `notAfter ${notAfter}${pinned !== undefined ? `; pinned sha256 ${pinned} in config version ${version}` : ''}`,
+  'detail.certUploaded': (sha256: string, notAfter: string, version: number) =>
+    `sha256 ${sha256}, notAfter ${notAfter}, config version ${version}`,
+  'links.tlsTitle': 'TLS of the link (mqtts://)',
+  'links.tlsNote':
+    "File paths on the appliance. All three or none: the CA the upstream broker is checked against, and this link's client certificate and key.",
+  'links.tlsCa': 'CA certificate file (PEM)',
+  'links.tlsCert': 'client certificate file of the link (PEM)',
+  'links.tlsKey': 'private key file of the link (PEM)',
+  'links.tlsWhat.ca': 'CA certificate',
+  'links.tlsWhat.cert': 'client certificate',
+  'links.tlsWhat.key': 'private key',
+  'links.tlsMissing': (what: string) => `no TLS ${what} file given (the CA, the certificate and the key are all needed)`,
+  'links.tlsUnreadable': (path: string, reason: string) => `cannot read ${path}: ${reason}`,
+  'links.tlsPlainUrl': 'TLS files are set but the URL is not mqtts:// (or ssl://)',
 };

@@ -2,7 +2,7 @@
 import type { Hono } from 'hono';
 import { auditAs, formField, refuseUnless, setFlash, takeFlash, type UiContext, type UiEnv } from '../context.js';
 import { UI_ROLES } from '../auth/roles.js';
-import { Csrf, Layout, roleName } from '../layout.js';
+import { Csrf, Layout, roleName, NoneRow } from '../layout.js';
 import { render } from '../render.js';
 import { catalogue, DEFAULT_LANG, isLang, LANGS } from '../i18n/index.js';
 import { accountProblemText } from '../i18n/problems.js';
@@ -117,6 +117,7 @@ async function show(c: UiContext, error?: string, newToken?: string) {
             </tr>
           </thead>
           <tbody>
+            {tokens.length === 0 ? <NoneRow text={t.none} cols={6} /> : null}
             {tokens.map((k) => (
               <tr>
                 <td>{k.id}</td>

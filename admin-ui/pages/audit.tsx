@@ -1,7 +1,7 @@
 // Audit log: filter, verify the hash chain.
 import type { Hono } from 'hono';
 import { auditAs, refuseUnless, type UiEnv } from '../context.js';
-import { Layout, NotAvailable, roleName } from '../layout.js';
+import { Layout, NotAvailable, roleName, NoneRow } from '../layout.js';
 import { render } from '../render.js';
 import type { AuditQuery } from '../services.js';
 import { actorKindText, auditDetailText } from '../i18n/components.js';
@@ -96,6 +96,7 @@ export function registerAudit(app: Hono<UiEnv>) {
                 </tr>
               </thead>
               <tbody>
+                {records.length === 0 ? <NoneRow text={t.none} cols={8} /> : null}
                 {records.map((r) => (
                   <tr data-outcome={r.outcome}>
                     <td>{r.seq}</td>
@@ -111,8 +112,9 @@ export function registerAudit(app: Hono<UiEnv>) {
                     </td>
                     <td>{r.action}</td>
                     <td class={r.outcome === 'ok' ? 'ok' : 'bad'}>{t[`outcome.${r.outcome}`]}</td>
-                    <td>{r.target ?? ''}</td>
-                    <td>{r.detail ? auditDetailText(t, r.detail, jobOutcome) : ''}</td>
+                    {/* Ids, hashes and paths break anywhere: the table stays within the screen. */}
+                    <td class="any">{r.target ?? ''}</td>
+                    <td class="any">{r.detail ? auditDetailText(t, r.detail, jobOutcome) : ''}</td>
                     <td>{r.address ?? ''}</td>
                   </tr>
                 ))}

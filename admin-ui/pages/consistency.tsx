@@ -3,7 +3,7 @@
 import type { Hono } from 'hono';
 import { can } from '../auth/roles.js';
 import { actorOf, auditAs, refuseUnless, setFlash, takeFlash, type UiEnv } from '../context.js';
-import { Csrf, Layout, NotAvailable } from '../layout.js';
+import { Csrf, Layout, NotAvailable, NoneRow } from '../layout.js';
 import { render } from '../render.js';
 
 export function registerConsistency(app: Hono<UiEnv>) {
@@ -37,7 +37,13 @@ export function registerConsistency(app: Hono<UiEnv>) {
                 <progress value={p.done} max={Math.max(p.total, 1)}></progress>
                 <p>
                   {p.done} / {p.total} · {t['cs.started']} {v.time.time(p.startedAt)}
-                  {p.state === 'interrupted' ? ` · ${t['cs.interruptedWhy']}` : p.detail ? ` · ${p.detail}` : ''}
+                  {p.state === 'interrupted'
+                    ? ` · ${t['cs.interruptedWhy']}`
+                    : p.summary
+                      ? ` · ${t['cs.summary'](t[`cs.mode.${p.summary.mode}`], p.summary.lgCode, p.summary.peer, p.summary.differences)}`
+                      : p.detail
+                        ? ` · ${p.detail}`
+                        : ''}
                 </p>
               </section>
             ) : (
@@ -55,6 +61,7 @@ export function registerConsistency(app: Hono<UiEnv>) {
                     </tr>
                   </thead>
                   <tbody>
+                    {results.length === 0 ? <NoneRow text={t.none} cols={3} /> : null}
                     {results.map((r) => (
                       <tr data-kind={r.kind}>
                         <td>{r.key}</td>

@@ -4,11 +4,11 @@ import type { Hono } from 'hono';
 import { alarmSource, deriveAlarms } from '../alarms.js';
 import { RateChart } from '../chart.js';
 import { takeFlash, type UiEnv, type View } from '../context.js';
-import { ago, bytes, Layout, linkDetail, NotAvailable } from '../layout.js';
+import { ago, bytes, Layout, linkDetail, NotAvailable, NoneRow } from '../layout.js';
 import { load, type Loaded } from '../load.js';
 import { render } from '../render.js';
 import { QueueDepthCharts } from '../queueDepth.js';
-import { tokenWarningText } from '../i18n/components.js';
+import { tokenDetailText, tokenWarningText } from '../i18n/components.js';
 
 function Card<T>(props: { v: View; title: string; id: string; data: Loaded<T>; wide?: boolean; children: (v: T) => unknown }) {
   const d = props.data;
@@ -121,6 +121,7 @@ export function registerDashboard(app: Hono<UiEnv>) {
                   </tr>
                 </thead>
                 <tbody>
+                  {q.length === 0 ? <NoneRow text={t.none} cols={4} /> : null}
                   {q.map((x) => (
                     <tr data-queue={x.name}>
                       <td>
@@ -147,6 +148,7 @@ export function registerDashboard(app: Hono<UiEnv>) {
                   </tr>
                 </thead>
                 <tbody>
+                  {list.length === 0 ? <NoneRow text={t.none} cols={3} /> : null}
                   {list.map((x) => (
                     <tr>
                       <td title={x.subject} class="any">
@@ -175,6 +177,7 @@ export function registerDashboard(app: Hono<UiEnv>) {
                     </tr>
                   </thead>
                   <tbody>
+                    {l.length === 0 ? <NoneRow text={t.none} cols={4} /> : null}
                     {l.map((x) => (
                       <tr data-link={x.name}>
                         <td>{x.name}</td>
@@ -213,6 +216,7 @@ export function registerDashboard(app: Hono<UiEnv>) {
                       </tr>
                     </thead>
                     <tbody>
+                      {k.members.length === 0 ? <NoneRow text={t.none} cols={2} /> : null}
                       {k.members.map((m) => (
                         <tr data-member={m.endpoint}>
                           <td>{m.endpoint}</td>
@@ -233,7 +237,7 @@ export function registerDashboard(app: Hono<UiEnv>) {
                 <span class={k.ready ? 'badge ok' : 'badge bad'} data-ready={String(k.ready)}>
                   {k.ready ? t['token.ready'] : t['token.notReady']}
                 </span>{' '}
-                {k.kind} — {k.detail}
+                {k.kind} — {tokenDetailText(t, (at) => view.time.time(at), k)}
                 {k.warning ? (
                   <span class="warn" data-warning={k.warningCode}>
                     {' '}

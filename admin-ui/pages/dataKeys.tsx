@@ -3,7 +3,7 @@
 import type { Hono } from 'hono';
 import { can } from '../auth/roles.js';
 import { auditAs, refuseUnless, setFlash, type UiEnv, type View } from '../context.js';
-import { Csrf } from '../layout.js';
+import { Csrf, NoneRow } from '../layout.js';
 import type { Principal } from '../context.js';
 import type { ApplianceServices } from '../services.js';
 
@@ -25,6 +25,7 @@ export function DataKeysSection(props: { v: View; who: Principal; dataKeys: Appl
           </tr>
         </thead>
         <tbody>
+          {d.keys().length === 0 ? <NoneRow text={t.none} cols={4} /> : null}
           {d.keys().map((k) => (
             <tr data-key-state={k.current ? 'current' : k.state}>
               <td>{k.id}</td>

@@ -2,7 +2,7 @@
 // backup, audit verification — with their progress (refreshing while one runs) and outcome.
 import type { Hono } from 'hono';
 import { takeFlash, type UiEnv } from '../context.js';
-import { Layout, NotAvailable } from '../layout.js';
+import { Layout, NotAvailable, NoneRow } from '../layout.js';
 import { render } from '../render.js';
 import { jobOutcomeText, jobProgressText } from '../i18n/jobs.js';
 
@@ -37,6 +37,7 @@ export function registerJobs(app: Hono<UiEnv>) {
               </tr>
             </thead>
             <tbody>
+              {jobs.length === 0 ? <NoneRow text={t.none} cols={6} /> : null}
               {jobs.map((j) => (
                 <tr data-job={j.id} data-state={j.state} data-kind={j.kind}>
                   <td class="nowrap">{t[`jobs.kind.${j.kind}`]}</td>

@@ -2,12 +2,12 @@
 import type { Hono } from 'hono';
 import { can } from '../auth/roles.js';
 import { actorOf, auditAs, formText, refuseUnless, setFlash, takeFlash, type UiContext, type UiEnv } from '../context.js';
-import { Csrf, Layout, NotAvailable } from '../layout.js';
+import { Csrf, Layout, NotAvailable, NoneRow } from '../layout.js';
 import { load } from '../load.js';
 import { render } from '../render.js';
 import { DataKeysSection } from './dataKeys.js';
 import { catalogue, type Catalogue } from '../i18n/index.js';
-import { tokenWarningText } from '../i18n/components.js';
+import { tokenDetailText, tokenWarningText } from '../i18n/components.js';
 
 export function registerKeys(app: Hono<UiEnv>) {
   app.get('/keys', async (c) => {
@@ -32,7 +32,7 @@ export function registerKeys(app: Hono<UiEnv>) {
               <span class={token.value.ready ? 'badge ok' : 'badge bad'} data-ready={String(token.value.ready)}>
                 {token.value.ready ? t['token.ready'] : t['token.notReady']}
               </span>{' '}
-              {token.value.kind}: {token.value.detail}{' '}
+              {token.value.kind}: {tokenDetailText(t, (at) => v.time.time(at), token.value)}{' '}
               {token.value.warning ? (
                 <span class="warn" data-warning={token.value.warningCode}>
                   {tokenWarningText(t, token.value)}
@@ -66,6 +66,7 @@ export function registerKeys(app: Hono<UiEnv>) {
                   </tr>
                 </thead>
                 <tbody>
+                  {list.length === 0 ? <NoneRow text={t.none} cols={change ? 6 : 5} /> : null}
                   {list.map((k) => (
                     <tr>
                       <td>
@@ -145,6 +146,7 @@ export function registerKeys(app: Hono<UiEnv>) {
                   </tr>
                 </thead>
                 <tbody>
+                  {anchors.length === 0 ? <NoneRow text={t.none} cols={4} /> : null}
                   {anchors.map((a) => (
                     <tr>
                       <td class="any">{a.file}</td>

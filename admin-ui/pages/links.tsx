@@ -16,7 +16,25 @@ import {
 import { Csrf, FieldError, Layout, linkDetail, NotAvailable } from '../layout.js';
 import { load } from '../load.js';
 import { render } from '../render.js';
-import { upsertUpstream, type UpstreamInput } from '../adapters/upstreams.js';
+import { TLS_FILES, upsertUpstream, upstreamTlsProblems, type UpstreamInput, type UpstreamTlsProblem } from '../adapters/upstreams.js';
+import { en } from '../i18n/en.js';
+import type { Catalogue } from '../i18n/index.js';
+
+const TLS_LABEL = { ca: 'links.tlsCa', cert: 'links.tlsCert', key: 'links.tlsKey' } as const;
+
+/** Each TLS problem at its field (`tls.ca`, `tls.cert`, `tls.key`, or `url`). */
+function tlsErrors(t: Catalogue, problems: UpstreamTlsProblem[]): Record<string, string> {
+  const errors: Record<string, string> = {};
+  for (const p of problems) {
+    errors[p.field === 'url' ? 'url' : `tls.${p.field}`] =
+      p.kind === 'missing'
+        ? t['links.tlsMissing'](t[`links.tlsWhat.${p.field}`])
+        : p.kind === 'unreadable'
+          ? t['links.tlsUnreadable'](p.path, p.reason)
+          : t['links.tlsPlainUrl'];
+  }
+  return errors;
+}
 
 function LinksForm(props: { v: View; who: Principal; form: UpstreamInput; errors?: Record<string, string> | undefined }) {
   const t = props.v.t;
@@ -39,6 +57,24 @@ function LinksForm(props: { v: View; who: Principal; form: UpstreamInput; errors
       <label for="up-nodes">{t['links.nodesInput']}</label>
       <input type="text" id="up-nodes" name="nodes" value={props.form.nodes.join(', ')} class={props.errors?.nodes ? 'invalid' : ''} />
       <FieldError errors={props.errors} field="nodes" />
+      <fieldset id="up-tls">
+        <legend>{t['links.tlsTitle']}</legend>
+        <p class="muted">{t['links.tlsNote']}</p>
+        {TLS_FILES.map((f) => (
+          <>
+            <label for={`up-tls-${f}`}>{t[TLS_LABEL[f]]}</label>
+            <input
+              type="text"
+              id={`up-tls-${f}`}
+              name={`tls.${f}`}
+              value={props.form.tls?.[f] ?? ''}
+              class={props.errors?.[`tls.${f}`] ? 'path invalid' : 'path'}
+            />
+            <FieldError errors={props.errors} field={`tls.${f}`} />
+          </>
+        ))}
+        <FieldError errors={props.errors} field="tls" />
+      </fieldset>
       <FieldError errors={props.errors} field="(other)" />
       <p>
         <button type="submit" id="link-save">
@@ -59,7 +95,11 @@ async function show(c: UiContext, form?: UpstreamInput, errors?: Record<string, 
   const state = new Map(links.state === 'ok' ? links.value.map((l) => [l.name, l]) : []);
   const editName = c.req.query('edit');
   const existing = head.config.upstreams.find((u) => u.name === editName);
-  const f = form ?? (existing ? { name: existing.name, url: existing.url, nodes: existing.nodes } : { name: '', url: '', nodes: [] });
+  const f =
+    form ??
+    (existing
+      ? { name: existing.name, url: existing.url, nodes: existing.nodes, ...(existing.tls ? { tls: { ...existing.tls } } : {}) }
+      : { name: '', url: '', nodes: [] });
   return render(
     c,
     <Layout v={v} title={t['links.title']} who={who} active="/links" flash={takeFlash(c)}>
@@ -91,7 +131,7 @@ async function show(c: UiContext, form?: UpstreamInput, errors?: Record<string, 
                         <span class="na">{t['na.short']}</span>
                       ) : l ? (
                         <span class={l.connected ? 'ok' : 'bad'} data-state={l.connected ? 'up' : 'down'}>
-                          {l.connected ? t['link.up'] : t['link.down']} {linkDetail(v, l)}
+                          {l.state && l.since ? linkDetail(v, l) : `${l.connected ? t['link.up'] : t['link.down']} ${linkDetail(v, l)}`}
                         </span>
                       ) : (
                         '—'
@@ -144,19 +184,27 @@ export function registerLinks(app: Hono<UiEnv>) {
         .split(',')
         .map((x) => x.trim())
         .filter(Boolean),
+      tls: { ca: formText(b, 'tls.ca').trim(), cert: formText(b, 'tls.cert').trim(), key: formText(b, 'tls.key').trim() },
     };
+    const t = c.get('view').t;
+    const tlsProblems = upstreamTlsProblems(form);
+    if (tlsProblems.length) {
+      // The audit log keeps one language (English), the page speaks the reader's.
+      await auditAs(c, 'upstream.upsert', 'refused', form.name, JSON.stringify(tlsErrors(en, tlsProblems)).slice(0, 500));
+      return show(c, form, tlsErrors(t, tlsProblems), 422);
+    }
     const r = await upsertUpstream(c.get('deps').services.config, form, actorOf(c));
     if (!r.ok) {
       const errors: Record<string, string> = {};
       for (const p of r.problems) {
-        const m = /^upstreams\[\d+\]\.(\w+)/.exec(p.path);
+        const m = /^upstreams\[\d+\]\.(tls\.\w+|\w+)/.exec(p.path);
         errors[m?.[1] ?? '(other)'] = m ? p.message : `${p.path}: ${p.message}`;
       }
       await auditAs(c, 'upstream.upsert', 'refused', form.name, JSON.stringify(errors).slice(0, 500));
       return show(c, form, errors, 422);
     }
     await auditAs(c, 'upstream.upsert', 'ok', form.name, `config version ${r.version.version}`);
-    setFlash(c, { text: c.get('view').t['links.saved'](form.name, r.version.version) });
+    setFlash(c, { text: t['links.saved'](form.name, r.version.version) });
     return c.redirect('/links', 303);
   });
   app.post('/links/:name/test', async (c) => {

@@ -2,7 +2,7 @@
 import type { Hono } from 'hono';
 import { can } from '../auth/roles.js';
 import { actorOf, auditAs, formText, refuseUnless, setFlash, takeFlash, type UiEnv } from '../context.js';
-import { ago, Csrf, Layout, NotAvailable } from '../layout.js';
+import { ago, Csrf, Layout, NotAvailable, NoneRow } from '../layout.js';
 import { render } from '../render.js';
 import { QueueDepthCharts } from '../queueDepth.js';
 
@@ -30,6 +30,7 @@ export function registerQueues(app: Hono<UiEnv>) {
               </tr>
             </thead>
             <tbody>
+              {list.length === 0 ? <NoneRow text={t.none} cols={4} /> : null}
               {list.map((x) => (
                 <tr data-queue={x.name}>
                   <td>

@@ -14,7 +14,7 @@ import {
   type UiEnv,
   type View,
 } from '../context.js';
-import { Csrf, FieldError, Layout, NotAvailable } from '../layout.js';
+import { Csrf, FieldError, Layout, NotAvailable, NoneRow } from '../layout.js';
 import { load } from '../load.js';
 import { render } from '../render.js';
 import { systemDescriptionText } from '../i18n/components.js';
@@ -104,6 +104,7 @@ function SystemsPage(props: {
             </tr>
           </thead>
           <tbody>
+            {props.systems.length === 0 ? <NoneRow text={t.none} cols={edit ? 7 : 6} /> : null}
             {props.systems.map((s) => (
               <tr data-system={s.id}>
                 <td>{s.id}</td>
@@ -149,7 +150,12 @@ function SystemsPage(props: {
                       </form>
                     ) : null}{' '}
                     {props.certs.issue ? (
-                      <form class="inline" method="post" action={`/systems/${encodeURIComponent(s.id)}/certificate`}>
+                      <form
+                        class="inline"
+                        method="post"
+                        action={`/systems/${encodeURIComponent(s.id)}/certificate`}
+                        data-download-refresh="#systems"
+                      >
                         <Csrf who={props.who} />
                         <button class="secondary" type="submit" data-op="issue-certificate">
                           {t['systems.issueCert']}

@@ -16,6 +16,8 @@ export interface ReqPathOptions {
   warmupSeconds: number;
   sustainedSeconds: number;
   pacedSeconds: number;
+  /** Offered rate of the paced phase (msg/s); default half the sustained rate. */
+  pacedRate?: number;
   progress: (m: string) => void;
   /** Runs around the sustained phase (bench:uplink --profile: the CPU profile covers exactly it). */
   profile?: { start(): Promise<void>; stop(): Promise<void> };
@@ -160,8 +162,8 @@ export async function measureReqPath(s: CsStack, o: ReqPathOptions): Promise<Req
     await drain();
     o.progress(`req: sustained ${sustained.toFixed(0)}/s`);
 
-    // Paced: open loop at half the sustained rate, 10 ms ticks.
-    const rate = sustained / 2;
+    // Paced: open loop at half the sustained rate (or BENCH_PACED_RATE), 10 ms ticks.
+    const rate = o.pacedRate ?? sustained / 2;
     recording = true;
     const p0 = performance.now();
     let offered = 0;

@@ -63,8 +63,8 @@ export function createAuthentication(ctx: BrokerContext, gate: PreAuthGate): Aut
     },
     authenticate(client, username, password, done) {
       const info = connections.listenerOf.get(client.conn);
-      const refuse = (returnCode: 2 | 3 | 4 | 5, reason: DenialReason, detail: string, quiet = false) => {
-        deny(reason, detail, { client, conn: client.conn }, quiet);
+      const refuse = (returnCode: 2 | 3 | 4 | 5, reason: DenialReason, detail: string, quiet = false, systemId?: string) => {
+        deny(reason, detail, { client, conn: client.conn, ...(systemId !== undefined ? { systemId } : {}) }, quiet);
         done(Object.assign(new Refusal(detail), { returnCode }), false);
       };
       if (!info) return refuse(5, 'listener', 'connection did not come through a configured listener');
@@ -89,6 +89,7 @@ export function createAuthentication(ctx: BrokerContext, gate: PreAuthGate): Aut
       const r = check({
         listenerType: info.type,
         segment: info.segment,
+        listener: info.name,
         peerCn,
         peerFingerprint256,
         username,
@@ -97,7 +98,8 @@ export function createAuthentication(ctx: BrokerContext, gate: PreAuthGate): Aut
         clean: client.clean,
       });
       if (!r.ok) {
-        if (keys.length === 0 || r.denial !== 'auth' || r.returnCode !== 4) return refuse(r.returnCode, r.denial, r.reason);
+        if (keys.length === 0 || r.denial !== 'auth' || r.returnCode !== 4)
+          return refuse(r.returnCode, r.denial, r.reason, false, r.systemId);
         const failure = throttle.failed(keys, Date.now());
         refuse(r.returnCode, r.denial, r.reason, !failure.audit);
         return announce(failure.notices, { client, conn: client.conn });

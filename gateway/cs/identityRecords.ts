@@ -27,6 +27,12 @@ export class IdentityRecords {
     return v ? (this.o.codec.decode(v) as IdentityRecord) : undefined;
   }
 
+  /** The current records of several pseudonyms in one read, in their order. */
+  async currentMany(ps: readonly string[]): Promise<Array<IdentityRecord | undefined>> {
+    const vs = await this.o.subs.records.getMany([...ps]);
+    return vs.map((v) => (v ? (this.o.codec.decode(v) as IdentityRecord) : undefined));
+  }
+
   /** Every version, oldest first, the current one last (deleted records included). */
   async history(p: string): Promise<IdentityRecord[]> {
     const out: IdentityRecord[] = [];

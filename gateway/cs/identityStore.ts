@@ -32,6 +32,7 @@ import { recordHash } from '../../domain/consistency.js';
 import { IdentityIndexes } from './identityIndexes.js';
 import { IdentityListing, type ListingRange } from './identityListing.js';
 import { IdentityReaders } from './identityReaders.js';
+import { RecordReadAhead } from './identityReadAhead.js';
 import { IdentityRecords } from './identityRecords.js';
 import { IdentityStoreError } from './identityStoreErrors.js';
 import { bucketPrefix, type CodeCipher } from './identityStoreKeys.js';
@@ -84,6 +85,8 @@ interface OpenedStore {
   /** Highest 更新順番号 committed. */
   lastSeq: number;
   records: IdentityRecords;
+  /** The records of the intake's pass, read in one go (identityReadAhead.ts). */
+  ahead: RecordReadAhead;
   indexes: IdentityIndexes;
   readers: IdentityReaders;
   listing: IdentityListing;
@@ -121,6 +124,7 @@ export class IdentityStore {
       validation: opts.validation,
       lastSeq: await records.lastSeq(),
       records,
+      ahead: new RecordReadAhead(records),
       indexes,
       readers: new IdentityReaders({ subs, codec, records, indexes, searchScanCap: opts.searchScanCap }),
       listing: new IdentityListing({ subs, cipher, records, indexes, digestOf, codeRangeWindow: opts.codeRangeWindow }),
@@ -135,6 +139,11 @@ export class IdentityStore {
   /** The key-side name of a 住民票コード (its pseudonym P). */
   pseudonym(residentCode: string): string {
     return this.s.cipher.pseudonym(residentCode);
+  }
+
+  /** Reads the current records of these people in one go, for their next change (a pass of the intake). */
+  readAhead(residentCodes: readonly string[]): void {
+    this.s.ahead.start(residentCodes.map((c) => this.pseudonym(c)));
   }
 
   /**
@@ -154,7 +163,8 @@ export class IdentityStore {
     const p = this.pseudonym(change.residentCode);
     // `fresh`: the caller guarantees neither the code nor the 個人番号 exists yet (bulk load of a
     // generated population into an empty store), which saves two reads per record.
-    const old = opts.fresh ? undefined : await this.s.records.current(p);
+    const ahead = this.s.ahead.take(p);
+    const old = opts.fresh ? undefined : await (ahead ?? this.s.records.current(p));
     // No two current records share a 個人番号 (every apply but a `fresh` load checks it), so when this
     // person's current record already holds the number nobody else does: the index scan, the costliest
     // read of an update, is needed only for a new record or a new number.

@@ -26,7 +26,7 @@ import { cardEvent } from './flows/cardEvent.js';
 import { consistencyResultInbound, consistencyRuns, type ConsistencyRuns } from './flows/consistencyCheck.js';
 import { identitySearch } from './flows/identitySearch.js';
 import { identityUpdate } from './flows/identityUpdate.js';
-import { GROUP_KEYS } from './flows/groupKeys.js';
+import { GROUP_KEYS, residentCodesOf } from './flows/groupKeys.js';
 import { identityVerify } from './flows/identityVerify.js';
 import { jlisInquiry } from './flows/jlisInquiry.js';
 import { moveinNotice, moveinNoticeInbound } from './flows/moveinNotice.js';
@@ -216,6 +216,7 @@ export async function startCsRole(deps: CsRoleDeps): Promise<CsRole> {
     logger,
     selfAddress,
     groupKeys: GROUP_KEYS,
+    readAhead: (keys) => store.readAhead(residentCodesOf(keys)),
     validateBody: (type, body) => {
       const r = validateBody(type, body, messagesNow());
       return r.ok ? undefined : r.error;

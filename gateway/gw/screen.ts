@@ -1,6 +1,7 @@
 // The GW in front of the intake: every request a number-linkage system queued passes the whitelist
 // here, before any CS code reads it. Refusals are answered, audited and acknowledged here; accepted
-// requests go on with unknown fields stripped (the payload handed on no longer carries them).
+// requests go on with unknown fields stripped (the payload handed on no longer carries them), the
+// stripping audited as the screen's own step (action gw.screen), apart from the request's outcome.
 import type { ApplianceConfig } from '../../config/schema/index.js';
 import { errorReply, type ErrorCode } from '../../platform/envelope.js';
 import type { DurableRequestSource, QueuedRequest } from '../local/intake.js';
@@ -12,6 +13,10 @@ import { UnitOfWork } from '../../platform/store/unitOfWork.js';
 import { screenBody } from './whitelist.js';
 
 export const NUMBER_LINKAGE_ROLE = 'number-linkage';
+
+/** The stripped fields' report: which request, which names (never values), and that it went on. */
+const screenedDetail = (type: string, id: string, stripped: string[]) =>
+  `${type} ${id}: ${stripped.join(',')} stripped (names only); passed on to the request checks, whose outcome is its own entry`;
 
 export interface GwAuditor {
   record(scope: { batch: Batch } | undefined, event: AuditEvent): Promise<void>;
@@ -97,12 +102,14 @@ export function createGwScreen(o: ScreenOptions): DurableRequestSource & { stats
       { systemId: q.clientId, type: env.type, id, stripped: r.stripped },
       'gw: unknown fields stripped from a number-linkage request',
     );
+    // The screen's own step, not the request's outcome: the checks after it may still refuse the request,
+    // and that outcome is the request's entry (an "ok" under the request's type would read as accepted).
     await o.audit.record(undefined, {
       actor: { kind: 'system', id: q.clientId },
-      action: env.type,
+      action: 'gw.screen',
       outcome: 'ok',
       code: 'fields_stripped',
-      detail: `gw stripped: ${r.stripped.join(',')}`.slice(0, 512),
+      detail: screenedDetail(env.type, id, r.stripped).slice(0, 512),
     });
     return { ...q, payload: Buffer.from(JSON.stringify({ ...env, body: r.body })) };
   }

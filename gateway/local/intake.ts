@@ -70,6 +70,11 @@ export interface IntakeOptions {
    * reads (from the raw, not yet validated body). A type not listed is handled in a group of its own.
    */
   groupKeys?: ReadonlyMap<string, (body: unknown) => string[]>;
+  /**
+   * Called when a pass starts with the `groupKeys` of its requests, so the role can read what they
+   * will read in one go (the CS role: the records of the identity.updates' 住民票コード).
+   */
+  readAhead?: (keys: string[]) => void;
 }
 
 export interface Intake {
@@ -114,7 +119,14 @@ export function createIntake(o: IntakeOptions): Intake {
    * the pass (it shares the claim key, so the group holding the first is written) reads afresh.
    */
   async function takenAlready(batch: QueuedRequest[]): Promise<Map<string, boolean>> {
-    const keys = [...new Set(batch.map((q) => `${q.clientId}!${bestEffortId(q.payload)}`))];
+    const peeked = batch.map(peek);
+    try {
+      o.readAhead?.(peeked.flatMap((r, i) => o.groupKeys?.get(batch[i]!.topic.slice(4))?.(r.body) ?? []));
+    } catch (e) {
+      // Only a saving: each request reads what it needs itself.
+      o.logger.warn({ err: (e as Error).message }, 'intake: read-ahead of a pass failed');
+    }
+    const keys = [...new Set(peeked.map((r, i) => `${batch[i]!.clientId}!${r.id}`))];
     const values = await seen.getMany(keys);
     return new Map(keys.map((k, i) => [k, values[i] !== undefined]));
   }
@@ -184,6 +196,9 @@ export function createIntake(o: IntakeOptions): Intake {
         if (closed) break;
         if (first.length === 0) {
           after = q.seq;
+          // Lets the broker take in what arrived meanwhile (a search at a terminal): a pass whose
+          // records were read ahead runs without I/O of its own and would hold the event loop to the end.
+          await new Promise<void>((resolve) => setImmediate(resolve));
           for (const u of await urgent()) {
             taken.add(u.seq);
             await take(u);
@@ -426,10 +441,15 @@ export function outsideWindow(at: string, receivedAt: number, windowSeconds: num
 
 /** The request's id for the error reply's `corr`, when the payload is at least JSON with an id. */
 function bestEffortId(payload: Uint8Array): string {
+  return peek({ payload }).id;
+}
+
+/** Id (as bestEffortId) and raw body of a request not yet checked: what a pass reads ahead from. */
+function peek(q: Pick<QueuedRequest, 'payload'>): { id: string; body: unknown } {
   try {
-    const v = JSON.parse(Buffer.from(payload).toString('utf8')) as { id?: unknown };
-    return typeof v.id === 'string' && v.id.length <= 64 ? v.id : '';
+    const v = JSON.parse(Buffer.from(q.payload).toString('utf8')) as { id?: unknown; body?: unknown } | null;
+    return { id: typeof v?.id === 'string' && v.id.length <= 64 ? v.id : '', body: v?.body };
   } catch {
-    return '';
+    return { id: '', body: undefined };
   }
 }

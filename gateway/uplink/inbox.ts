@@ -73,6 +73,8 @@ export interface InboxOptions {
 export class Inbox {
   readonly sublevel: InboxSublevel;
   private readonly handlers = new Map<string, FlowHandler>();
+  /** Ids of answers whose mark is staged and not yet written. */
+  private readonly marking = new Set<string>();
   private readonly now: () => number;
 
   constructor(private readonly o: InboxOptions) {
@@ -105,30 +107,17 @@ export class Inbox {
     if (!this.o.selfNodes.has(env.to) || nodeOfTopic(topic) !== env.to) {
       return this.refuse({ link, topic, reason: 'misrouted', detail: `addressed to ${env.to} on ${topic}`, ...ids });
     }
-    // A reply is checked before anything else reads it (a duplicate one may still end a wait).
     if (isReply(env)) {
+      // Checked before anything else reads it.
       const checked = this.o.checkBody(env.type, env.body);
       if (!checked.ok) return this.invalidBody(link, topic, env, checked.error.details);
-      env = { ...env, body: checked.value as Envelope['body'] };
+      return this.reply(link, { ...env, body: checked.value as Envelope['body'] });
     }
     const seen = await this.sublevel.get('i!' + env.id);
     if (seen) {
-      // A duplicate reply still ends a wait: the receiver re-sends its remembered answer (same id) when
-      // we resend a request whose first answer reached a previous life of this process.
-      if (isReply(env) && this.o.correlator.resolve(env)) return 'reply';
       if (seen.reply) await this.answer(seen.reply);
       this.o.logger.debug({ link, ...ids }, 'uplink: duplicate dropped');
       return 'duplicate';
-    }
-    if (isReply(env)) {
-      // Not synced: a reply's mark acknowledges nothing. Lost in a power cut, a duplicate of the reply
-      // takes the same way as the first (it ends the wait if one is left, else it is a late reply);
-      // one fsync per upstream acknowledgement, taken one at a time, was the uplink's ceiling.
-      await this.remember(this.o.db.batch(), env.id, undefined).write({ sync: false });
-      if (this.o.correlator.resolve(env)) return 'reply';
-      this.o.metrics?.lateReplies.inc({ link });
-      this.o.logger.info({ link, ...ids, corr: env.corr }, 'uplink: late or unsolicited reply dropped');
-      return 'late_reply';
     }
     const handler = this.handlers.get(env.type);
     if (!handler) {
@@ -161,6 +150,38 @@ export class Inbox {
     }
     await this.commitWith(batch, env.id, reply ?? undefined);
     return 'dispatched';
+  }
+
+  /**
+   * An answer to one of our messages. It ends its wait whether or not it was seen before: the receiver
+   * re-sends its remembered answer (same id) when we resend a message whose first answer reached a
+   * previous life of this process. Its mark is not synced and not waited for: it acknowledges nothing.
+   * Lost (power cut, kill), a duplicate of the reply takes the same way as the first (it ends the wait
+   * if one is left, else it is a late reply). Marks are written with the outbox's deletes of the
+   * moment in one batch; a read and a write per answer, one answer after the other (the link hands
+   * them over one at a time), were the uplink's ceiling with a deep outbox.
+   */
+  private async reply(link: string, env: Envelope): Promise<InboxOutcome> {
+    const ids = { id: env.id, type: env.type, from: env.from };
+    const waited = this.o.correlator.resolve(env);
+    const seen = this.marking.has(env.id) || (!waited && (await this.sublevel.get('i!' + env.id)) !== undefined);
+    if (!seen) this.mark(link, env.id);
+    if (waited) return 'reply';
+    if (seen) {
+      this.o.logger.debug({ link, ...ids }, 'uplink: duplicate dropped');
+      return 'duplicate';
+    }
+    this.o.metrics?.lateReplies.inc({ link });
+    this.o.logger.info({ link, ...ids, corr: env.corr }, 'uplink: late or unsolicited reply dropped');
+    return 'late_reply';
+  }
+
+  private mark(link: string, id: string): void {
+    this.marking.add(id);
+    this.o.outbox.unsynced
+      .add((b) => this.remember(b, id, undefined))
+      .catch((e: Error) => this.o.logger.warn({ link, id, err: e.message }, 'uplink: mark of an answer not written'))
+      .finally(() => this.marking.delete(id));
   }
 
   /**

@@ -211,6 +211,7 @@ export async function createUplink(deps: UplinkDeps): Promise<Uplink> {
       await Promise.all([...links.values()].map((l) => l.close()));
       correlator.close();
       await Promise.all(senders.map((s) => s.drained()));
+      await outbox.unsynced.settled();
       outbox.close();
     },
   };

@@ -12,6 +12,7 @@ import type { Batch, Db } from '../../platform/store/db.js';
 import { SUBLEVELS, seqKey } from '../../platform/store/db.js';
 import type { Envelope } from '../../platform/envelope.js';
 import { partitionOf } from './partition.js';
+import { UnsyncedWrites } from './unsyncedWrites.js';
 
 export interface OutboxEntry {
   seq: number;
@@ -86,6 +87,8 @@ export interface OutboxOptions {
 
 export class Outbox extends EventEmitter<{ work: [link: string]; dead: [entry: DeadEntry] }> {
   readonly sublevel: OutboxSublevel;
+  /** Where the deletes of delivered entries are gathered (the inbox adds its marks of answers). */
+  readonly unsynced: UnsyncedWrites;
   private nextSeq = 1;
   private readonly parts = new Map<string, Partition>(); // key: link + '\0' + partition
   private readonly ready = new Map<string, Set<string>>(); // link → partition keys ready to send
@@ -94,12 +97,16 @@ export class Outbox extends EventEmitter<{ work: [link: string]; dead: [entry: D
   private readonly seqPart = new Map<number, string>(); // indexed seq → partition key
   private deadCount = new Map<string, number>();
   private rescanTimer?: NodeJS.Timeout;
+  /** The pass of notify() reading now, and the one that follows it for the calls made meanwhile. */
+  private indexing?: Promise<void>;
+  private indexingNext?: Promise<void>;
   private readonly now: () => number;
 
   constructor(private readonly opts: OutboxOptions) {
     super();
     this.now = opts.now ?? Date.now;
     this.sublevel = opts.db.sublevel<string, Stored>(SUBLEVELS.outbox, { valueEncoding: opts.valueEncoding ?? 'json' });
+    this.unsynced = new UnsyncedWrites(opts.db);
   }
 
   /** Loads the index from disk. `live` starts the rescan timer (the running appliance); the CLI leaves it off. */
@@ -174,8 +181,30 @@ export class Outbox extends EventEmitter<{ work: [link: string]; dead: [entry: D
     this.stagedByBatch.delete(batch);
   }
 
-  /** Indexes staged entries that reached the disk. Holds back a seq while an earlier seq of the same partition is still unwritten. */
-  async notify(): Promise<void> {
+  /**
+   * Indexes staged entries that reached the disk. Holds back a seq while an earlier seq of the same
+   * partition is still unwritten. Calls made while a pass reads share the one pass after it (which
+   * starts after each of them, so it sees what they wrote): a group commit's requests each call this
+   * after their one write, and a read of everything staged per call was quadratic in the group.
+   */
+  notify(): Promise<void> {
+    if (!this.indexing) {
+      this.indexing = this.indexWritten().finally(() => {
+        this.indexing = undefined;
+      });
+      return this.indexing;
+    }
+    // After the pass reading now, failed or not (a failed pass's callers have its error; these get their own).
+    this.indexingNext ??= this.indexing
+      .catch(() => undefined)
+      .then(() => {
+        this.indexingNext = undefined;
+        return this.notify();
+      });
+    return this.indexingNext;
+  }
+
+  private async indexWritten(): Promise<void> {
     if (this.staged.size === 0) return;
     const seqs = [...this.staged.keys()].sort((a, b) => a - b);
     const found = await this.sublevel.getMany(seqs.map((s) => Q + seqKey(s)));
@@ -249,11 +278,17 @@ export class Outbox extends EventEmitter<{ work: [link: string]; dead: [entry: D
     return this.sublevel.get(Q + seqKey(seq));
   }
 
+  /** The queued entries of `seqs` in one read (undefined where gone), as `load` each. */
+  async loadMany(seqs: number[]): Promise<Array<OutboxEntry | undefined>> {
+    return this.sublevel.getMany(seqs.map((s) => Q + seqKey(s)));
+  }
+
   /** The message reached its receiver: remove it and let its partition move on. */
   async delivered(seq: number): Promise<void> {
     // Not synced: the receiver has it; lost in a power cut, this delete only resends the message,
-    // which the receiver drops by id — it acknowledges nothing.
-    await this.sublevel.del(Q + seqKey(seq), { sync: false });
+    // which the receiver drops by id — it acknowledges nothing. Gathered with the other deliveries
+    // of the moment into one write; the partition moves on once it is written.
+    await this.unsynced.add((b) => b.del<string>(Q + seqKey(seq), { sublevel: this.sublevel }));
     this.advance(seq, this.now());
   }
 

@@ -7,7 +7,7 @@ import type { ErrorCode } from '../../platform/envelope.js';
 import type { Correlator } from './correlator.js';
 import { isReply, ReplyTimeoutError } from './correlator.js';
 import type { UpstreamLink } from './link.js';
-import type { Outbox } from './outbox.js';
+import type { Outbox, OutboxEntry } from './outbox.js';
 import { upstreamTopic } from './routing.js';
 import type { UplinkMetrics } from './metrics.js';
 
@@ -53,9 +53,15 @@ export class LinkSender {
     if (!link.isUp || this.stopped) return;
     const free = parallelism - this.inFlight;
     if (free <= 0) return;
-    for (const seq of outbox.takeReady(link.name, free)) {
+    const seqs = outbox.takeReady(link.name, free);
+    if (seqs.length === 0) return;
+    // The entries of one pump in one read: a read per message, one after the other, was the uplink's
+    // ceiling with a deep outbox.
+    const loaded = outbox.loadMany(seqs);
+    for (const [i, seq] of seqs.entries()) {
       this.inFlight++;
-      const p: Promise<void> = this.send(seq)
+      const p: Promise<void> = loaded
+        .then((entries) => this.send(seq, entries[i]))
         .catch((e: Error) => {
           this.o.logger.error({ link: link.name, seq, err: e.message }, 'uplink: outbox store error');
           outbox.release(seq);
@@ -69,9 +75,8 @@ export class LinkSender {
     }
   }
 
-  private async send(seq: number): Promise<void> {
+  private async send(seq: number, entry: OutboxEntry | undefined): Promise<void> {
     const { link, outbox, signer, correlator, logger, metrics } = this.o;
-    const entry = await outbox.load(seq);
     if (!entry) {
       outbox.release(seq);
       return;

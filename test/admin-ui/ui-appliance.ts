@@ -20,6 +20,8 @@ export interface UiAppliance {
   app: ApplianceHandle;
   url: string;
   dataDir: string;
+  /** The first-run admin password the appliance printed (empty on a restart: it is printed once). */
+  firstAdminPassword: string;
   /** A terminal's identity search that the CS routes to the national server, through the `simulated` link. */
   searchUpstream(): Promise<Envelope>;
   close(): Promise<void>;
@@ -27,9 +29,9 @@ export interface UiAppliance {
 
 /**
  * `port`: where the store's writes go (default LevelDB itself). `dataDir`: an existing data dir to start on
- * again (a restart; the caller removes it), default a fresh temporary one.
+ * again (a restart; the caller removes it), default a fresh temporary one. `logFile`: the JSON log lines (info and up), default none.
  */
-export async function startUiAppliance(opts: { port?: StoragePortFactory; dataDir?: string } = {}): Promise<UiAppliance> {
+export async function startUiAppliance(opts: { port?: StoragePortFactory; dataDir?: string; logFile?: string } = {}): Promise<UiAppliance> {
   const tmp = opts.dataDir === undefined ? tempDir('jukigw-uiapp-') : undefined;
   const dataDir = opts.dataDir ?? join(tmp!.path, 'data');
   const r = loadConfig(undefined, {
@@ -42,7 +44,12 @@ export async function startUiAppliance(opts: { port?: StoragePortFactory; dataDi
   });
   if (!r.ok) throw new Error(JSON.stringify(r.problems));
   ensureDevPasswords(r.config);
-  const app = await startAppliance(r.config, { logger: createLogger({ level: 'silent' }), ...(opts.port ? { port: opts.port } : {}) });
+  let firstAdminPassword = '';
+  const app = await startAppliance(r.config, {
+    logger: opts.logFile ? createLogger({ level: 'info', destination: opts.logFile }) : createLogger({ level: 'silent' }),
+    printOnce: (text) => (firstAdminPassword = /one-time password: (\S+)/.exec(text)?.[1] ?? ''),
+    ...(opts.port ? { port: opts.port } : {}),
+  });
   const auth = await openAuthStore({ db: app.parts.db, idleMinutes: 15 });
   // A new account must change its password first; done here so a login lands on the pages.
   const first = 'first password for monitor 1';
@@ -60,6 +67,7 @@ export async function startUiAppliance(opts: { port?: StoragePortFactory; dataDi
     app,
     url: app.parts.uiUrl!,
     dataDir,
+    firstAdminPassword,
     async searchUpstream() {
       const c = await connectClient(mqttUrl, { clientId: terminal, username: terminal, password, clean: false });
       try {

@@ -8,7 +8,7 @@ import { openAuthStore } from '../../admin-ui/auth/store.js';
 import { onlineOperations } from '../../admin-ui/adapters/operations.js';
 import { auditFromLog } from '../../admin-ui/adapters/audit.js';
 import { STYLESHEET } from '../../admin-ui/static.js';
-import { configCommentText, systemDescriptionText, tokenWarningText } from '../../admin-ui/i18n/components.js';
+import { configCommentText, systemDescriptionText, tokenDetailText, tokenWarningText } from '../../admin-ui/i18n/components.js';
 import { ja } from '../../admin-ui/i18n/ja.js';
 import { en } from '../../admin-ui/i18n/en.js';
 import { openConfigVersions } from '../../config/versions.js';
@@ -187,7 +187,7 @@ describe("texts of other components in the reader's language", () => {
     // The audit log's job line, in the reader's language while the job is known.
     const audit = await page('/audit', await session('kanri', 'second pass 2026 y'));
     expect(audit).toContain(`ジョブ ${backup}: 構成要素 ${b.result.parts} 件`);
-    expect(audit).toContain('<td>バックアップを開始</td>');
+    expect(audit).toContain('<td class="any">バックアップを開始</td>');
   }, 90_000);
 
   it("the audit log: broker refusals with their address, an unknown client as such, details in the reader's language", async () => {
@@ -195,15 +195,15 @@ describe("texts of other components in the reader's language", () => {
     const rows = jaAudit.match(/<tr data-outcome="refused">.*?<\/tr>/g) ?? [];
     const client = rows.find((r) => r.includes('my-app'))!;
     expect(client).toContain('<span class="muted" data-actor-kind="client"> (未登録のクライアント)</span>');
-    expect(client).toContain('<td>クライアント ID はシステム ID term-01 と同じでなければなりません</td><td>127.0.0.1</td>');
+    expect(client).toContain('<td class="any">クライアント ID はシステム ID term-01 と同じでなければなりません</td><td>127.0.0.1</td>');
     expect(rows.find((r) => r.includes('burst'))).toBeUndefined();
     expect(jaAudit).toContain(
-      '<td>システム term-01: ログイン失敗の連続が終了 (ログイン成功): 1回、パスワード照合で不一致 1回、照合せず拒否 0回</td><td>127.0.0.1</td>',
+      '<td class="any">システム term-01: ログイン失敗の連続が終了 (ログイン成功): 1回、パスワード照合で不一致 1回、照合せず拒否 0回</td><td>127.0.0.1</td>',
     );
-    expect(jaAudit).toContain('<td>ユーザー名またはパスワードが正しくありません</td><td>127.0.0.1</td>');
-    expect(jaAudit).toContain('<td>req/ を購読できるのは装置だけです</td>');
+    expect(jaAudit).toContain('<td class="any">ユーザー名またはパスワードが正しくありません</td><td>127.0.0.1</td>');
+    expect(jaAudit).toContain('<td class="any">req/ を購読できるのは装置だけです</td>');
     expect(jaAudit).toContain('term-01<span class="muted" data-actor-kind="system"> (システム)</span>');
-    expect(jaAudit).toContain('<td>12 文字以上にしてください</td><td>127.0.0.1</td>');
+    expect(jaAudit).toContain('<td class="any">12 文字以上にしてください</td><td>127.0.0.1</td>');
     // The chain verification's own line.
     const verified = await page('/audit?verify=1', await session('kanri', 'second pass 2026 y'));
     expect(verified).toMatch(
@@ -222,6 +222,31 @@ describe("texts of other components in the reader's language", () => {
     const example = (embeddedDefault().systems ?? []).find((x) => x.id === 'mon-01')!;
     expect(systemDescriptionText(ja, example.description!)).toBe('監視 (例)');
     expect(systemDescriptionText(ja, 'monitoring')).toBe('monitoring');
+  });
+
+  it("the token's state line in the reader's language, from its parts", () => {
+    const time = (iso: string) => `<${iso}>`;
+    const lost = {
+      detail: 'x',
+      facts: { state: 'lost', place: { label: 'juki-gw' }, since: '2026-01-01T00:00:00.000Z', reason: 'CKR_DEVICE_REMOVED' },
+    } as const;
+    expect(tokenDetailText(ja, time, lost)).toBe(
+      'PKCS#11 トークン "juki-gw" は <2026-01-01T00:00:00.000Z> から使用できません (CKR_DEVICE_REMOVED)。間隔を空けて再ログインします',
+    );
+    expect(tokenDetailText(en, time, lost)).toBe(
+      'PKCS#11 token "juki-gw" lost since <2026-01-01T00:00:00.000Z> (CKR_DEVICE_REMOVED); re-login with backoff',
+    );
+    expect(tokenDetailText(ja, time, { detail: 'x', facts: { state: 'pin-refused', place: { slot: '3' } } })).toBe(
+      'PKCS#11 スロット 3: 再ログイン時に PIN が拒否されました。再試行しません',
+    );
+    expect(
+      tokenDetailText(ja, time, {
+        detail: 'x',
+        facts: { state: 'software', alg: 'ES256', certificateExpired: '2026-01-01T00:00:00.000Z' },
+      }),
+    ).toBe('ソフトウェア ES256 鍵、署名証明書の有効期限切れ (<2026-01-01T00:00:00.000Z>)');
+    // A component that gives no parts keeps its own line.
+    expect(tokenDetailText(ja, time, { detail: 'remote signer ok' })).toBe('remote signer ok');
   });
 
   it('an empty queue says so instead of showing bare headers', async () => {

@@ -68,14 +68,7 @@ const englishOnly = Object.entries(en)
  * English texts of other components the UI translates (token warning, broker refusals, the appliance's
  * own audit details and comments): Japanese pages show none of them, data cells included.
  */
-const COMPONENT_PREFIXES = [
-  'token.warning.',
-  'detail.',
-  'config.comment.',
-  'systems.exampleMonitor',
-  'queue.none',
-  'actorKind.unknownClient',
-];
+const COMPONENT_PREFIXES = ['token.warning.', 'detail.', 'config.comment.', 'systems.example', 'queue.none', 'actorKind.unknownClient'];
 const componentEnglish = [
   ...Object.entries(en)
     .filter(([k, v]) => typeof v === 'string' && COMPONENT_PREFIXES.some((x) => k.startsWith(x)))
@@ -225,6 +218,10 @@ describe('admin UI in Japanese (default) and English (per account)', () => {
     // The link state reads once; broker refusals show their address, an unknown client as such.
     await page.goto(f.url);
     await expect(page.locator('#links [data-link="sim"] td').nth(1).innerText()).resolves.toMatch(
+      /^接続中（20\d\d-\d\d-\d\d \d\d:\d\d:\d\d JST \(\+09:00\) から）$/,
+    );
+    await page.goto(`${f.url}/links`);
+    await expect(page.locator('tr[data-link="sim"] [data-state]').innerText()).resolves.toMatch(
       /^接続中（20\d\d-\d\d-\d\d \d\d:\d\d:\d\d JST \(\+09:00\) から）$/,
     );
     await page.goto(`${f.url}/audit`);

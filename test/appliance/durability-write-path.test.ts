@@ -8,8 +8,8 @@
 // batches of subscribers' acknowledgements (subscriber-queue entries), a reply the broker has
 // queued (local outbox), an upstream message its receiver PUBACKed (upstream outbox), the range
 // clear of ingress entries below the synced fan-out watermark (redone at start if lost), and the
-// inbox's mark of an upstream reply (a write of that mark alone: a duplicate of the reply takes the
-// same way as the first).
+// inbox's mark of an upstream reply (a duplicate of the reply takes the same way as the first); the
+// uplink writes these last two kinds gathered, several answers' marks and deletes in one write.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -38,9 +38,13 @@ const INGRESS = `!${SUBLEVELS.ingress}!`;
 const REPLY_MARK = [`!${SUBLEVELS.inbox}!i!`, `!${SUBLEVELS.inbox}!t!`];
 /** The writes that precede no acknowledgement (see the top of this file). */
 const acknowledgesNothing = (w: RecordedWrite): boolean =>
-  (w.ops.length > 0 && w.ops.every((op) => op.type === 'del' && DELETES_OF.some((p) => op.key.startsWith(p)))) ||
-  (w.call === 'clear' && w.ops.every((op) => op.key.startsWith(INGRESS))) ||
-  (w.ops.length === 2 && w.ops.every((op) => op.type === 'put' && REPLY_MARK.some((p) => op.key.startsWith(p))));
+  (w.ops.length > 0 &&
+    w.ops.every(
+      (op) =>
+        (op.type === 'del' && DELETES_OF.some((p) => op.key.startsWith(p))) ||
+        (op.type === 'put' && REPLY_MARK.some((p) => op.key.startsWith(p))),
+    )) ||
+  (w.call === 'clear' && w.ops.every((op) => op.key.startsWith(INGRESS)));
 
 async function requester(url: string, systemId: string, recorder: WriteRecorder) {
   const client: MqttClient = await mqtt.connectAsync(url, {
@@ -182,7 +186,8 @@ describe('default configuration: every write before an acknowledgement is synced
       }
       seen.clear();
     }
-    expect(checked).toBeGreaterThan(UPDATES * 3);
+    console.info(`writes before acknowledgements: ${checked}, ${synced} synced`);
+    expect(checked).toBeGreaterThan(UPDATES);
     expect(unsynced.slice(0, 10)).toEqual([]);
     expect(synced).toBeGreaterThan(UPDATES);
   });

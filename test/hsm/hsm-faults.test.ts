@@ -194,6 +194,7 @@ describe('token faults under load', () => {
     expect(refused).toHaveLength(1);
     expect(s.status()).toMatchObject({ ready: false });
     expect(s.status().detail).toMatch(/PIN refused/);
+    expect(s.status().facts?.state).toBe('pin-refused');
     await expect(s.signEnvelope(envelope())).rejects.toBeInstanceOf(TokenUnavailableError);
     // Nothing in the logs carries the PIN.
     expect(JSON.stringify(log.lines)).not.toContain(t.pin);

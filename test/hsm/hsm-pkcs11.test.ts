@@ -103,6 +103,7 @@ describe('PKCS#11 token (SoftHSM2)', () => {
     });
     expect(bySlot.kid).toBe(signers[0]!.kid);
     expect(bySlot.status().detail).toContain(`slot ${token.slot}`);
+    expect(bySlot.status().facts).toMatchObject({ state: 'ready', place: { slot: String(token.slot) }, key: 'k-ec' });
     await bySlot.close();
   });
 

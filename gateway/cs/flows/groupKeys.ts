@@ -19,3 +19,8 @@ export const GROUP_KEYS: ReadonlyMap<string, (body: unknown) => string[]> = new 
   ['identity.verify', () => []],
   ['jlis.inquiry', () => []],
 ]);
+
+/** The 住民票コード among group keys: the records a pass's updates will read (intake read-ahead). */
+export function residentCodesOf(keys: readonly string[]): string[] {
+  return keys.filter((k) => k.startsWith('rc:')).map((k) => k.slice(3));
+}

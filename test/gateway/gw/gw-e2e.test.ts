@@ -208,7 +208,10 @@ describe('GW role end to end', () => {
     const entries = await events();
     const report = entries.filter((e) => e.code === 'fields_stripped');
     expect(report).toHaveLength(1);
-    expect(String(report[0]!.detail?.message ?? '')).toBe('gw stripped: clientVersion');
+    expect(report[0]!.action).toBe('gw.screen');
+    expect(String(report[0]!.detail?.message ?? '')).toMatch(
+      /^code\.request \S+: clientVersion stripped \(names only\); passed on to the request checks/,
+    );
     expect(JSON.stringify(entries)).not.toContain('nl-2.1-unique-value');
     await s.flushLog();
     const log = readFileSync(s.logFile, 'utf8');

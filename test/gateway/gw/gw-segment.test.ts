@@ -39,12 +39,16 @@ describe('authenticator: segment check', () => {
     expect(attempt('nl-01', 'nl-secret', 'local')).toMatchObject({
       ok: false,
       returnCode: 5,
-      reason: 'system nl-01 (role number-linkage) may not connect on a local listener',
+      reason:
+        'system nl-01 (role number-linkage) is configured but connected on the wrong listener: this listener serves the local segment only; connect on a number-linkage listener',
+      systemId: 'nl-01',
     });
     expect(attempt('term-01', 'term-secret', 'number-linkage')).toMatchObject({
       ok: false,
       returnCode: 5,
-      reason: 'system term-01 (role terminal) may not connect on a number-linkage listener',
+      reason:
+        'system term-01 (role terminal) is configured but connected on the wrong listener: this listener serves the number-linkage segment only; connect on a local listener',
+      systemId: 'term-01',
     });
   });
 });

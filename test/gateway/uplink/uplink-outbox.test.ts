@@ -1,6 +1,6 @@
 // Outbox on a real LevelDB: atomic enqueue with the caller's batch, order per partition, parallelism
 // across partitions, backoff, dead-letter queue operations, and recovery of the index after a restart.
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { openApplianceDb, SUBLEVELS, type Db } from '../../../platform/store/db.js';
 import { nowIso, uuidv7, type Envelope } from '../../../platform/envelope.js';
 import { Outbox } from '../../../gateway/uplink/outbox.js';
@@ -85,6 +85,71 @@ describe('outbox', () => {
     await new Promise((r) => setTimeout(r, 80));
     expect(outbox.takeReady('juki', 10)).toHaveLength(1);
     outbox.close();
+  });
+
+  it('indexes the commits of a moment with a few reads of what is staged, not one read each', async () => {
+    // A group commit of the intake ends with one commit hook per request, each asking the outbox to
+    // index what was written: 64 such calls read the staged entries 64 times before.
+    const { db, outbox } = await open();
+    const getMany = vi.spyOn(db, 'getMany');
+    try {
+      const batches = Array.from({ length: 64 }, (_, i) => {
+        const b = db.batch();
+        outbox.enqueue(b, notify(String(10_000_000_000 + i), 1));
+        return b;
+      });
+      await Promise.all(batches.map((b) => b.write()));
+      // The periodic rescan may have read while they were written; counted from here.
+      getMany.mockClear();
+      await Promise.all(batches.map(() => outbox.notify()));
+      const reads = getMany.mock.calls.filter(([ks]) => ks.some((k) => String(k).startsWith('!outbox!q!')));
+      console.info(`outbox index: 64 notify calls, ${reads.length} reads of ${reads.map(([ks]) => ks.length).join('+')} keys`);
+      expect(outbox.stats().juki?.depth).toBe(64);
+      expect(outbox.takeReady('juki', 100)).toHaveLength(64);
+      expect(reads.length).toBeGreaterThan(0);
+      expect(reads.length).toBeLessThanOrEqual(2);
+    } finally {
+      getMany.mockRestore();
+      outbox.close();
+    }
+  });
+
+  it('a notify called while one is reading still indexes what was written just before it', async () => {
+    const { db, outbox } = await open();
+    const first = db.batch();
+    outbox.enqueue(first, notify('33333333333', 1));
+    await first.write();
+    const reading = outbox.notify();
+    const second = db.batch();
+    const seq = outbox.enqueue(second, notify('44444444444', 1));
+    await second.write();
+    await outbox.notify();
+    expect(outbox.takeReady('juki', 10)).toContain(seq);
+    await reading;
+    outbox.close();
+  });
+
+  it('a notify waiting behind a pass whose read failed reads again, and later ones too', async () => {
+    const { db, outbox } = await open();
+    const b = db.batch();
+    const seq = outbox.enqueue(b, notify('55555555555', 1));
+    await b.write();
+    const getMany = vi.spyOn(db, 'getMany').mockRejectedValueOnce(new Error('read failed (test)'));
+    try {
+      const failing = outbox.notify();
+      const behind = outbox.notify();
+      await expect(failing).rejects.toThrow('read failed (test)');
+      await behind;
+      expect(outbox.takeReady('juki', 10)).toEqual([seq]);
+      const c = db.batch();
+      const next = outbox.enqueue(c, notify('66666666666', 1));
+      await c.write();
+      await outbox.notify();
+      expect(outbox.takeReady('juki', 10)).toEqual([next]);
+    } finally {
+      getMany.mockRestore();
+      outbox.close();
+    }
   });
 
   it('hands out one message per partition at a time, in seq order, parallel across partitions', async () => {

@@ -1,6 +1,6 @@
 // Uplink against a real Mosquitto and the simulated upstream nodes: request/reply with timeouts,
 // an upstream outage with traffic flowing, a poison message, and the inbox's refusals.
-import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished, vi } from 'vitest';
 import { connect } from 'mqtt';
 import { Registry } from 'prom-client';
 import { openApplianceDb, type Db } from '../../../platform/store/db.js';
@@ -12,6 +12,7 @@ import { reloadingVerifier, simSigner, type SimPki } from '../../../sim/pki.js';
 import { startSimulators, type Simulators } from '../../../sim/run.js';
 import { startMosquitto, type Mosquitto } from '../../helpers/mosquitto.js';
 import { tempDir } from '../../helpers/tmp.js';
+import { recordWrites, type RecordedWrite } from '../../helpers/write-recorder.js';
 import {
   certifiedApplianceSigner,
   notifyBody,
@@ -234,6 +235,50 @@ describe('uplink with Mosquitto and the simulators', () => {
     expect(await uplink.outbox.retry(dead[0]!.seq, { dead: true })).toBe(true);
     await until(() => uplink.queueStats().juki?.depth === 0 && received.some((e) => e.id === poison.id));
     expect(uplink.queueStats().juki?.dead).toBe(0);
+  });
+
+  it('reads, deletes and marks a burst of messages a batch at a time, not one store call per message', async () => {
+    // One commit makes 64 persons' notices sendable at once: the sender loads them in one read, and
+    // their answers' marks and the deletes of the delivered entries are written a batch at a time.
+    const QUEUED = '!outbox!q!';
+    const MARK = '!inbox!i!';
+    const persons = Array.from({ length: 64 }, (_, i) => testResidentCode(300 + i));
+    const get = vi.spyOn(db, 'get');
+    const getMany = vi.spyOn(db, 'getMany');
+    const recorder = recordWrites();
+    try {
+      const b = db.batch();
+      const sent = persons.map((p) => env('identity.notify', PREF, notifyBody(p, 1)));
+      for (const e of sent) uplink.outbox.enqueue(b, e);
+      await uplink.outbox.commit(b);
+      await until(() => uplink.queueStats().juki?.depth === 0);
+      assertDeliveredOnceInOrder(sims.node(PREF).received, sent);
+      const writes = recorder.trace.filter((e): e is RecordedWrite => e.kind === 'write');
+      const carrying = (prefix: string, type: 'put' | 'del') =>
+        writes.filter((w) => w.ops.some((op) => op.type === type && op.key.startsWith(prefix)));
+      const singleLoads = get.mock.calls.filter(([k]) => String(k).startsWith(QUEUED)).length;
+      const manyLoads = getMany.mock.calls.filter(([ks]) => ks.some((k) => String(k).startsWith(QUEUED))).length;
+      const deletes = carrying(QUEUED, 'del');
+      const marks = carrying(MARK, 'put');
+      console.info(
+        `uplink store calls for ${sent.length} messages: ${singleLoads} single loads, ${manyLoads} getMany, ` +
+          `${deletes.length} writes deleting delivered entries, ${marks.length} writes marking answers`,
+      );
+      expect(singleLoads).toBe(0);
+      expect(manyLoads).toBeGreaterThan(0);
+      expect(manyLoads).toBeLessThan(sent.length);
+      // Every delivered entry deleted and every answer marked, each exactly once, in fewer writes.
+      expect(deletes.flatMap((w) => w.ops.filter((op) => op.type === 'del' && op.key.startsWith(QUEUED))).length).toBe(sent.length);
+      expect(marks.flatMap((w) => w.ops.filter((op) => op.type === 'put' && op.key.startsWith(MARK))).length).toBe(sent.length);
+      expect(deletes.length).toBeLessThan(sent.length);
+      expect(marks.length).toBeLessThan(sent.length);
+      // They acknowledge nothing: never fsynced.
+      expect([...deletes, ...marks].every((w) => !w.sync)).toBe(true);
+    } finally {
+      recorder.stop();
+      get.mockRestore();
+      getMany.mockRestore();
+    }
   });
 
   it('keeps messages queued while the signing token is unavailable and never sends them unsigned', async () => {
