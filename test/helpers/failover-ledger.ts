@@ -42,10 +42,15 @@ export function ledger(sent: SentUpdate[], residents: IdentityChange[], pref: Si
     else if (u.replies.some((e) => e.type !== 'identity.update.result'))
       refused.push(`${u.id}: ${JSON.stringify(u.replies[0]!.body).slice(0, 300)}`);
     if (!idsByUpdate.has(`${r.residentCode} ${addressOf(r, u.k)}`)) {
-      // The reply names the notify's envelope id: did the prefecture see that id at all?
-      const messageId = (u.replies[0]?.body as { messageId?: string } | undefined)?.messageId;
+      // The reply names the notify's envelope id: did the prefecture see that id at all? A refusal names none: its code and message say why.
+      const reply = u.replies[0];
+      const messageId = (reply?.body as { messageId?: string } | undefined)?.messageId;
       const seen =
-        messageId === undefined ? 'no messageId in the reply' : `notify ${messageId} arrived ${pref.copies.get(messageId) ?? 0} times`;
+        messageId !== undefined
+          ? `notify ${messageId} arrived ${pref.copies.get(messageId) ?? 0} times`
+          : reply
+            ? `the reply was ${reply.type} ${JSON.stringify(reply.body).slice(0, 200)}`
+            : 'no reply';
       lost.push(`${u.id} (person ${u.person} update ${u.k}): no identity.notify upstream (${seen})`);
     }
   }
