@@ -79,6 +79,8 @@ export async function startClusterMember({ config, cluster: c, logger, registry,
         prefix: c.etcd.prefix,
         leaseTtlSeconds: c.leaseTtlSeconds,
         bounds: c.log,
+        // This process ends when it stops leading; it must not lead again meanwhile (see failStop).
+        failStop: true,
         onAlarm: (a) =>
           log.warn(
             { entries: a.entries, bytes: a.bytes, bounds: a.bounds },

@@ -5,8 +5,12 @@
 // the active node counted meanwhile (compaction every 100 ms).
 // Then the appliance level (bench/lib/clusterAppliance.ts), `juki-gw start` processes on the same etcd
 // members: BENCH_REQUESTS (default 2000) identity.update, BENCH_WINDOW (default 32) outstanding,
-// against one single-box appliance and against two cluster nodes (lease 5 s); then --kills N (default
-// 10) SIGKILLs of the active node under a light load, failover time p50/max. --engine-only skips it.
+// against one single-box appliance and against two cluster nodes (lease 5 s). Then failover under load
+// (bench/lib/clusterFailover.ts): two nodes on SoftHSM tokens relaying to a real Mosquitto upstream,
+// BENCH_FAILOVER_PERSONS (default 10) × BENCH_FAILOVER_UPDATES (default 150) identity.update, while
+// --kills N (default 10) SIGKILLs of the active node and --etcd-kills N (default 5) of etcd's leader
+// strike at random points: acknowledged, lost, duplicates, order violations, failover p50/max, store
+// digests, audit verify. --engine-only skips both appliance phases.
 import { openApplianceDb, type Db } from '../platform/store/db.js';
 import type { StoreOp } from '../platform/store/port.js';
 import { startEtcdCluster } from '../test/helpers/etcd.js';
@@ -14,19 +18,25 @@ import { startNode } from '../test/helpers/cluster-node.js';
 import { tempDir } from '../test/helpers/tmp.js';
 import { until } from '../test/helpers/until.js';
 import { intFlag } from './lib/args.js';
-import { appliancePhase, failoverSummary } from './lib/clusterAppliance.js';
+import { appliancePhase } from './lib/clusterAppliance.js';
+import { failoverPhase, failoverSummary } from './lib/clusterFailover.js';
 
 const COMMITS = Number(process.env.BENCH_COMMITS ?? 2000);
 const OPS = Number(process.env.BENCH_OPS ?? 4);
 const value = Buffer.alloc(1024, 7);
 const argv = process.argv.slice(2);
+const valued = ['--kills', '--etcd-kills'];
 for (const [i, arg] of argv.entries()) {
-  if (arg !== '--kills' && arg !== '--engine-only' && argv[i - 1] !== '--kills')
-    throw new Error(`unknown argument "${arg}" (known: --kills N, --engine-only)`);
+  if (arg !== '--engine-only' && !valued.includes(arg) && !valued.includes(argv[i - 1]!))
+    throw new Error(`unknown argument "${arg}" (known: --kills N, --etcd-kills N, --engine-only)`);
 }
-if (argv.includes('--kills') && argv[argv.indexOf('--kills') + 1] === undefined)
-  throw new Error('--kills needs a number (kills of the active node)');
+for (const [name, what] of [
+  ['--kills', 'SIGKILLs of the active node'],
+  ['--etcd-kills', "SIGKILLs of etcd's leader"],
+] as const)
+  if (argv.includes(name) && argv[argv.indexOf(name) + 1] === undefined) throw new Error(`${name} needs a number (${what})`);
 const KILLS = intFlag(argv, 'kills', 10);
+const ETCD_KILLS = intFlag(argv, 'etcd-kills', 5);
 const ENGINE_ONLY = argv.includes('--engine-only');
 const positive = (name: string, fallback: number) => {
   const raw = process.env[name];
@@ -36,6 +46,8 @@ const positive = (name: string, fallback: number) => {
 };
 const REQUESTS = positive('BENCH_REQUESTS', 2000);
 const WINDOW = positive('BENCH_WINDOW', 32);
+const FAILOVER_PERSONS = positive('BENCH_FAILOVER_PERSONS', 10);
+const FAILOVER_UPDATES = positive('BENCH_FAILOVER_UPDATES', 150);
 
 async function run(
   inFlight: number,
@@ -108,22 +120,42 @@ try {
       const r = await appliancePhase(etcd, dir.path, {
         requests: REQUESTS,
         window: WINDOW,
-        kills: KILLS,
         progress: (m) => process.stderr.write(`  ${m}\n`),
       });
       const row = (x: typeof r.single) =>
         `${x.perSec.toFixed(0).padStart(5)} acknowledged/s  p50 ${x.p50.toFixed(1).padStart(6)} ms  p99 ${x.p99.toFixed(1).padStart(6)} ms`;
-      const f = failoverSummary(r.failoverMs);
       process.stdout.write(`appliance: ${REQUESTS} identity.update (QoS 1, PUBACK + reply), ${WINDOW} outstanding\n`);
       process.stdout.write(
         `  single-box  ${row(r.single)}\n  cluster     ${row(r.cluster)}\n  ratio cluster/single ${(r.cluster.perSec / r.single.perSec).toFixed(2)} (target ≥ 0.5)\n`,
       );
       process.stdout.write(`  log max under that load: ${r.log.entries} entries, ${(r.log.bytes / 1024).toFixed(0)} KiB\n`);
-      process.stdout.write(
-        `  failover over ${r.failoverMs.length} kills (lease 5 s): p50 ${(f.p50 / 1000).toFixed(2)} s, max ${(f.max / 1000).toFixed(2)} s (target < 10 s); each ${r.failoverMs.map((m) => (m / 1000).toFixed(1)).join(' ')}\n`,
-      );
     } finally {
       dir.cleanup();
+    }
+    const fdir = tempDir('jukigw-bench-failover-');
+    try {
+      const r = await failoverPhase(etcd, fdir.path, {
+        kills: KILLS,
+        etcdKills: ETCD_KILLS,
+        persons: FAILOVER_PERSONS,
+        updates: FAILOVER_UPDATES,
+        leaseTtlSeconds: 5,
+        progress: (m) => process.stderr.write(`  ${m}\n`),
+      });
+      const l = r.ledger;
+      const f = failoverSummary(r.failoverMs);
+      const same = r.settled.stores.every((s) => s.digest === r.settled.stores[0]!.digest && s.applied === r.settled.head);
+      process.stdout.write(
+        `failover under load: ${FAILOVER_PERSONS} persons × ${FAILOVER_UPDATES} identity.update (QoS 1, in sequence per person), ${KILLS} SIGKILLs of the active node + ${ETCD_KILLS} of the etcd leader, lease 5 s, ${r.seconds.toFixed(0)} s\n` +
+          `  acknowledged ${l.acknowledged}/${l.sent}, lost ${l.lost.length}, refused ${l.refused.length}, duplicates (other id) ${l.duplicates.length}, resends (same id) ${l.resends}, order violations ${l.orderViolations.length}, unverified upstream ${l.unverified}\n` +
+          `  failover over ${r.failoverMs.length} node kills: p50 ${(f.p50 / 1000).toFixed(2)} s, max ${(f.max / 1000).toFixed(2)} s (target < 10 s); each ${r.failoverMs.map((m) => (m / 1000).toFixed(1)).join(' ')}\n` +
+          `  nodes that ended by themselves: ${r.exits.map((e) => `${e.node} exit ${e.code}`).join(', ') || 'none'}\n` +
+          `  after settling: log head ${r.settled.head}, stores ${same ? 'identical' : 'DIFFER'} (${r.settled.stores.map((s) => `${s.node} applied ${s.applied} ${s.digest.slice(0, 12)}`).join(', ')})\n` +
+          `  juki-gw audit verify (both certificates pinned): exit ${r.settled.audit.code}, ${r.settled.audit.stdout.split('\n')[0]}\n`,
+      );
+      for (const x of [...l.lost, ...l.refused, ...l.duplicates, ...l.orderViolations].slice(0, 20)) process.stdout.write(`    ${x}\n`);
+    } finally {
+      fdir.cleanup();
     }
   }
 } finally {

@@ -78,9 +78,11 @@ export class Compactor {
   /** Returns the position compacted through (0: nothing deleted). */
   async compact(ownApplied: number): Promise<number> {
     const now = Date.now();
-    if (now < this.heldUntil) return 0;
+    // Positions are read during the hold too: a node seen then and gone as the hold ends still gets
+    // its grace period (without the sighting, the first compaction after the hold passed it by).
     const live = await appliedPositions(this.client, this.keys);
     for (const [node, position] of live) this.lastSeen.set(node, { position, at: now });
+    if (now < this.heldUntil) return 0;
     for (const [node, seen] of this.lastSeen) if (!live.has(node) && now - seen.at >= this.graceMs) this.lastSeen.delete(node);
     const held = await heldPositions(this.client, this.keys);
     const through = Math.min(ownApplied, ...[...this.lastSeen.values()].map((s) => s.position), ...held);

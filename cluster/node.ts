@@ -31,6 +31,13 @@ export interface ClusterNodeOptions {
   compactEveryMs?: number;
   /** How long a node that vanished still holds the log back with its last applied position (default 60 s). */
   compactGraceMs?: number;
+  /**
+   * Fail-stop (the appliance): once this node has led and lost the leadership it stops (role
+   * 'stopped') instead of campaigning again. What was started for that leadership (flows, outbox)
+   * is still shutting down and must not write under a later one: it would commit its failed
+   * requests' refusals, built on a state another node may have changed meanwhile.
+   */
+  failStop?: boolean;
 }
 
 export class ClusterNode {
@@ -45,6 +52,7 @@ export class ClusterNode {
   private applier?: Applier;
   private running?: Promise<void>;
   private resignedAt?: number;
+  private led = false;
   /** Why the node stopped working (role 'failed'). */
   failure?: Error;
 
@@ -124,6 +132,7 @@ export class ClusterNode {
 
   private setRole(role: Role, why: string): void {
     if (this.current === role || this.current === 'stopped') return;
+    if (role === 'leader') this.led = true;
     this.current = role;
     for (const l of this.listeners) l(role, why);
   }
@@ -162,16 +171,25 @@ export class ClusterNode {
         await applier.unfollow();
         const why = await this.lead(session, fence);
         this.port.standDown(why);
-        if (!this.abort.signal.aborted) this.setRole('standby', why);
+        this.stepDown(why);
       } catch (e) {
         if (!isEtcdUnavailable(e) && !this.abort.signal.aborted && session.alive) throw e; // e.g. a gap in the log, a LevelDB error
         this.port.standDown(`lost etcd: ${(e as Error).message}`);
-        if (!this.abort.signal.aborted) this.setRole('standby', (e as Error).message);
+        this.stepDown((e as Error).message);
         await this.pause(500);
       } finally {
         await session.close();
       }
     }
+  }
+
+  /** After a leadership (or an attempt at one) ended: standby again, or stopped for good when fail-stop and it led. */
+  private stepDown(why: string): void {
+    if (this.abort.signal.aborted) return;
+    if (this.o.failStop && this.led) {
+      this.abort.abort();
+      this.setRole('stopped', `fail-stop after leading: ${why}`);
+    } else this.setRole('standby', why);
   }
 
   private pause(ms: number): Promise<void> {

@@ -88,6 +88,31 @@ describe('cluster log compaction (real etcd, three members)', () => {
     expect(a.node.role).toBe('leader');
   });
 
+  it('a node seen while compaction is held after a takeover, which vanishes at the end of the hold, keeps the grace period', async () => {
+    // A node that took over holds compaction for one grace period; the standby's position it reads
+    // meanwhile must count like any other sighting, or a standby stopped as the hold ends (restarted,
+    // or paused) loses its next entries to the first compaction and needs a full copy.
+    const k = clusterKeys('/held');
+    const session = await Session.open(c.admin, 30);
+    const standby = await Session.open(c.admin, 30);
+    try {
+      const fence = await new Election(c.admin, k.leader, 'a', 'a:1').campaign(session);
+      const log = new ReplicatedLog(c.admin, k, fence, 1, async () => undefined);
+      for (let i = 0; i < 20; i++) await log.append(Buffer.from(`e${i}`));
+      await publishApplied(c.admin, k, 'b', standby.leaseId, 5);
+      const heldUntil = Date.now() + 500;
+      const compactor = new Compactor(c.admin, k, fence, 3_600_000, undefined, heldUntil);
+      expect(await compactor.compact(20)).toBe(0); // held
+      await standby.close(); // its applied key vanishes with its lease
+      await until(() => Date.now() > heldUntil, 5_000, 'the hold over');
+      expect(await compactor.compact(20)).toBe(5);
+      expect((await c.admin.getAll().prefix(k.logPrefix).keys()).map(positionOf)[0]).toBe(6);
+    } finally {
+      await standby.close();
+      await session.close();
+    }
+  });
+
   it('a node that vanished keeps holding the log back for the grace period, then no longer', async () => {
     const k = clusterKeys('/grace');
     const session = await Session.open(c.admin, 30);

@@ -78,4 +78,30 @@ describe('cluster election (real etcd, three members)', () => {
     await until(async () => (await standby.db.get('!t!q3')) !== undefined, 20_000, 'the standby follows');
     expect(await standby.db.get('!t!q2')).toBeUndefined();
   });
+
+  // Issue 16: an appliance node whose lease lapsed (etcd's leader was killed) won again at once while its
+  // process was still ending, and the flows of the lost leadership committed their failed requests'
+  // refusals ('internal', nothing applied) under the new one: acknowledged updates without a notify.
+  it('fail-stop: a node that led and lost the leadership stops, campaigns no more and writes nothing, even alone', async () => {
+    const a = await startNode(c.etcd.endpoints, 'fa', { prefix: '/failstop', failStop: true });
+    c.nodes.push(a);
+    await until(() => a.node.role === 'leader', 20_000, 'fa leads');
+    const roles: string[] = [];
+    a.node.onRoleChange((r) => roles.push(r));
+
+    const lease = (await c.admin.get('/failstop/leader').exec()).kvs[0]!.lease;
+    await c.admin.leaseClient.leaseRevoke({ ID: lease });
+    await until(() => roles.length > 0, 20_000, 'fa learns it lost the leadership');
+    // A second node, not fail-stop, takes over; without the fix fa, alone in the election, won again first.
+    const b = await startNode(c.etcd.endpoints, 'fb', { prefix: '/failstop' });
+    c.nodes.push(b);
+    await until(() => b.node.role === 'leader' || roles.includes('leader'), 20_000, 'a node leads again');
+    expect(roles).toEqual(['stopped']);
+    expect(b.node.role).toBe('leader');
+    expect(await b.node.leader()).toMatchObject({ nodeId: 'fb' });
+    await expect(a.node.port.commit([{ type: 'put', key: '!t!f1', value: Buffer.from('x') }], { sync: true })).rejects.toThrow(
+      /not the active node/,
+    );
+    expect(a.node.failure).toBeUndefined();
+  });
 });
