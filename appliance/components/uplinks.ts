@@ -6,6 +6,7 @@ import type { ApplianceConfig } from '../../config/schema/index.js';
 import type { AuditLog } from '../../gateway/audit/index.js';
 import type { EncryptionAtRest } from '../../gateway/crypto/index.js';
 import { createUplink, type Uplink } from '../../gateway/uplink/index.js';
+import { upstreamRefusalEntry } from '../../gateway/uplink/refusalAudit.js';
 import { describeLinkSigner, linkSigners } from '../../gateway/uplink/linkSigners.js';
 import { levelDedupeStore, verifierFromConfig, type TokenSigner } from '../../hsm/index.js';
 import type { Verifier } from '../../hsm/types.js';
@@ -68,23 +69,7 @@ export async function startUplinks({
       registry,
       ...(outboxEncoding ? { valueEncodings: { outbox: outboxEncoding, inbox: outboxEncoding } } : {}),
       // Refused upstream messages: the verifier's reason is the audit code; no body is recorded.
-      audit: (e) =>
-        auditLog
-          ?.append({
-            actor: { kind: 'appliance', id: 'inbox' },
-            action: 'upstream.refusal',
-            outcome: 'refused',
-            code: e.reason.slice(0, 64),
-            detail: {
-              link: e.link,
-              topic: e.topic.slice(0, 512),
-              detail: e.detail.slice(0, 512),
-              id: e.id ?? null,
-              type: e.type ?? null,
-              from: e.from?.slice(0, 80) ?? null,
-            },
-          })
-          .then(() => undefined),
+      audit: (e) => auditLog?.append(upstreamRefusalEntry(e)).then(() => undefined),
     });
   } catch (e) {
     await simulated?.close();

@@ -16,6 +16,7 @@ import { startCsRole, type CsRole } from '../../gateway/cs/role.js';
 import { uuidv7, type Envelope } from '../../platform/envelope.js';
 import { openApplianceDb, type Db } from '../../platform/store/db.js';
 import { createUplink, type Uplink } from '../../gateway/uplink/index.js';
+import { upstreamRefusalEntry } from '../../gateway/uplink/refusalAudit.js';
 import type { Signer, TokenSigner, Verifier } from '../../hsm/index.js';
 import type { SimPerson } from '../../sim/directory.js';
 import { reloadingVerifier } from '../../sim/pki.js';
@@ -225,23 +226,7 @@ export async function startCsStack(opts: StackOptions = {}): Promise<CsStack> {
       verifier: opts.crypto?.verifier ?? reloadingVerifier(pki),
       logger,
       // As the appliance records refused upstream messages (appliance/components/uplinks.ts).
-      audit: (e) =>
-        auditLog
-          ?.append({
-            actor: { kind: 'appliance', id: 'inbox' },
-            action: 'upstream.refusal',
-            outcome: 'refused',
-            code: e.reason.slice(0, 64),
-            detail: {
-              link: e.link,
-              topic: e.topic.slice(0, 512),
-              detail: e.detail.slice(0, 512),
-              id: e.id ?? null,
-              type: e.type ?? null,
-              from: e.from?.slice(0, 80) ?? null,
-            },
-          })
-          .then(() => undefined),
+      audit: (e) => auditLog?.append(upstreamRefusalEntry(e)).then(() => undefined),
     });
     cleanups.push(() => uplink.close());
     // Low thresholds so a test can trip the repeated-search alarm with a handful of searches.
